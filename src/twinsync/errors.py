@@ -1,0 +1,67 @@
+"""The error tree of twinsync.
+
+Every error twinsync raises on purpose descends from one root, so callers can catch
+``TwinsyncError`` and nothing of a third-party library leaks through: where a library's
+exception enters (pint, sqlite3, IfcOpenShell, an MQTT client) it is converted with
+``raise … from exc``.
+
+::
+
+    TwinsyncError
+    ├── NotFound            an element, sensor, model or connector that does not exist
+    ├── Conflict            an operation that contradicts the twin (duplicate id, bad binding)
+    ├── InvalidInput        input that cannot be used; carries a machine-readable ``reason``
+    │   ├── InvalidReading  one reading: unknown sensor, not a number, bad time, bad unit
+    │   ├── UnitError       a unit that does not exist or cannot convert to the wanted one
+    │   └── ModelImportError a file that is not a readable IFC model
+    ├── StoreError          the store could not do what was asked (disk, connection, schema)
+    └── ConnectorError      a source could not be reached or configured
+"""
+
+from __future__ import annotations
+
+
+class TwinsyncError(Exception):
+    """Root of every error twinsync raises on purpose."""
+
+
+class NotFound(TwinsyncError):
+    """Something named by id does not exist."""
+
+
+class Conflict(TwinsyncError):
+    """The operation contradicts the current twin."""
+
+
+class InvalidInput(TwinsyncError):
+    """Input that cannot be used. ``reason`` is a short, stable, machine-readable code."""
+
+    def __init__(self, message: str, reason: str = "invalid") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class InvalidReading(InvalidInput):
+    """One reading that cannot be accepted."""
+
+
+class UnitError(InvalidInput):
+    """A unit that is unknown or cannot be converted to the one wanted."""
+
+    def __init__(self, message: str, reason: str = "bad_unit") -> None:
+        super().__init__(message, reason)
+
+
+class ModelImportError(InvalidInput):
+    """A file that is not a readable, supported IFC model. Nothing of it was imported."""
+
+    def __init__(self, message: str, reason: str = "bad_model") -> None:
+        super().__init__(message, reason)
+
+
+class StoreError(TwinsyncError):
+    """The store failed."""
+
+
+class ConnectorError(TwinsyncError):
+    """A data source could not be reached or configured."""

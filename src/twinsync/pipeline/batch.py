@@ -1,0 +1,110 @@
+"""What flows through the pipeline: raw readings in, NumPy columns out, rejects kept.
+
+Connectors and the API hand the pipeline ``IncomingBatch`` objects: readings exactly as the
+source sent them (sensor id, value, time, unit, sequence number; all unvalidated). The
+pipeline turns the good ones into a ``Batch`` of NumPy columns indexed by dense sensor row,
+and every bad one into a ``DeadLetter`` with the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+NO_SEQ = -1
+
+
+class Flag:
+    """Bits of a stored reading's ``flags``."""
+
+    LATE = 1
+    """Older than the allowed lateness behind its sensor's watermark: history, not live."""
+    STALE = 2
+    """Older than the freshness bound on arrival: kept, but drives no real-time output."""
+    DUPLICATE = 4
+
+
+class RawReading(NamedTuple):
+    """One reading as a source sent it. Nothing here is trusted yet."""
+
+    sensor_id: Any
+    value: Any
+    time: Any = None
+    unit: Any = None
+    seq: Any = None
+
+
+@dataclass(slots=True)
+class IncomingBatch:
+    """Readings that arrived together from one source.
+
+    ``source`` names the sender whose clock the event times come from (a gateway, an MQTT
+    client id, an API key); ``connector`` names the way they came in (``http``, ``mqtt``…).
+    """
+
+    readings: list[RawReading]
+    source: str
+    received_at: float
+    connector: str = "api"
+
+
+@dataclass(slots=True)
+class DeadLetter:
+    """Input that could not be used, kept with the reason so nothing is silently lost."""
+
+    received_at: float
+    source: str
+    reason: str
+    detail: str
+    payload: Any
+    id: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "received_at": self.received_at,
+            "source": self.source,
+            "reason": self.reason,
+            "detail": self.detail,
+            "payload": self.payload,
+        }
+
+
+@dataclass(slots=True)
+class Batch:
+    """Valid readings as columns. ``value`` is in the bound property's unit, calibrated;
+    ``raw_value`` is what the sensor said, in the sensor's unit."""
+
+    rows: NDArray[np.int64]
+    value: NDArray[np.float64]
+    raw_value: NDArray[np.float64]
+    event_time: NDArray[np.float64]
+    received_at: NDArray[np.float64]
+    seq: NDArray[np.int64]
+    source: str = ""
+    connector: str = ""
+    quality: NDArray[np.float64] | None = None
+    """0..1 per reading, from sensor health; None means every reading is fully trusted."""
+    flags: NDArray[np.int64] | None = None
+    """Bit flags per reading (see ``Flag``); None means none set."""
+
+    def __len__(self) -> int:
+        return int(self.rows.shape[0])
+
+    @classmethod
+    def empty(cls) -> Batch:
+        f = np.empty(0, dtype=np.float64)
+        i = np.empty(0, dtype=np.int64)
+        return cls(i, f, f.copy(), f.copy(), f.copy(), i.copy())
+
+
+@dataclass(slots=True)
+class Accepted:
+    """The pipeline's answer for one incoming batch."""
+
+    batch: Batch
+    rejected: list[tuple[int, DeadLetter]] = field(default_factory=list)
+    """(position in the incoming batch, dead letter) for every reading not accepted."""

@@ -1,0 +1,124 @@
+"""The one interface every store implements, and how a store is chosen by URL.
+
+A store keeps what must survive a restart: the twin (elements, sensors, bindings), the
+readings history, the event log and dead letters. It is synchronous; the service calls it
+from a worker thread so the event loop never waits on the disk. Writes of one ingest
+batch (readings, dead letters, events) are one transaction: a reading is accepted only
+once that transaction has committed.
+
+Sensor rows: a sensor's ``row`` (its dense index in the pipeline's tables) is assigned at
+registration and stored, so a restarted process rebuilds the same rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..model import Binding, Element, Event, Sensor
+from ..pipeline import Batch, DeadLetter
+
+
+@dataclass(slots=True)
+class SensorAggregates:
+    """Per-sensor summary of the stored history, to rebuild live state after a restart."""
+
+    rows: NDArray[np.int64]
+    count: NDArray[np.int64]
+    last_value: NDArray[np.float64]
+    last_event_time: NDArray[np.float64]
+    last_received_at: NDArray[np.float64]
+    mean: NDArray[np.float64]
+    m2: NDArray[np.float64]
+    minimum: NDArray[np.float64]
+    maximum: NDArray[np.float64]
+    first_event_time: NDArray[np.float64]
+
+
+@dataclass(slots=True)
+class History:
+    """Raw readings of one sensor, oldest first."""
+
+    event_time: NDArray[np.float64]
+    value: NDArray[np.float64]
+    raw_value: NDArray[np.float64]
+    received_at: NDArray[np.float64]
+    seq: NDArray[np.int64]
+    quality: NDArray[np.float64]
+    flags: NDArray[np.int64]
+
+
+@dataclass(slots=True)
+class Buckets:
+    """Downsampled history: one row per time bucket that has readings."""
+
+    start: NDArray[np.float64]
+    minimum: NDArray[np.float64]
+    maximum: NDArray[np.float64]
+    mean: NDArray[np.float64]
+    count: NDArray[np.int64]
+
+
+@runtime_checkable
+class Store(Protocol):
+    url: str
+
+    def close(self) -> None: ...
+
+    # the twin
+    def load_twin(self) -> tuple[list[Element], list[tuple[int, Sensor]], list[Binding]]: ...
+    def save_changes(
+        self,
+        events: Sequence[Event],
+        *,
+        elements: Sequence[Element] = (),
+        sensors: Sequence[tuple[int, Sensor]] = (),
+        bindings: Sequence[Binding] = (),
+        unbound: Sequence[str] = (),
+    ) -> None: ...
+
+    # the reading path
+    def commit(self, batch: Batch, dead_letters: Sequence[DeadLetter],
+               events: Sequence[Event] = ()) -> None: ...
+    def add_dead_letters(self, dead_letters: Sequence[DeadLetter]) -> None: ...
+
+    # reads
+    def history(self, row: int, start: float, end: float, limit: int = 100_000) -> History: ...
+    def downsample(self, row: int, start: float, end: float, every: float) -> Buckets: ...
+    def aggregates(self) -> SensorAggregates: ...
+    def events(self, *, after: int = 0, element_id: str | None = None,
+               limit: int = 100) -> list[Event]: ...
+    def recent_events(self, limit: int = 20) -> list[Event]: ...
+    def dead_letters(self, *, limit: int = 100, after: int = 0,
+                     reason: str | None = None) -> list[DeadLetter]: ...
+    def counts(self) -> dict[str, int]: ...
+
+
+def open_store(url: str) -> Store:
+    """The store for a URL: ``sqlite:///path/to/file`` or ``postgresql://…``."""
+    from ..errors import InvalidInput
+
+    scheme = url.split(":", 1)[0].lower()
+    if scheme == "sqlite":
+        from .sqlite import SQLiteStore
+
+        return SQLiteStore(url)
+    if scheme in ("postgresql", "postgres"):
+        try:
+            from .postgres import PostgresStore
+        except ImportError as exc:  # the module may not exist in a trimmed install
+            raise InvalidInput(f"PostgreSQL store unavailable: {exc}", "bad_store_url") from exc
+        return PostgresStore(url)
+    raise InvalidInput(f"unknown store URL {url!r}: use sqlite:///path or postgresql://…",
+                       "bad_store_url")
+
+
+def json_default(value: Any) -> Any:
+    """orjson fallback for NumPy scalars in property values."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
