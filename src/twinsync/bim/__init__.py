@@ -1,0 +1,1 @@
+"""IFC import with IfcOpenShell and GLB export for the viewer."""

@@ -1,0 +1,448 @@
+"""A generated IFC building: the demo project, the test fixtures and the benchmark model.
+
+The building is made with ``ifcopenshell.api`` as an authoring tool would make it: a project
+in metres (or millimetres), a site, a building, storeys, and on each storey a slab, columns
+on a grid, perimeter and interior walls, rooms (IfcSpace) and a few sensors bound to their
+hosts the three ways a real model says so (assignment to a product, containment in a space,
+a property set naming the host). Every element has real swept-solid geometry, common
+property sets and base quantities.
+
+GlobalIds come from a stable key and a seed, so a re-generated revision keeps the ids of
+the elements it shares with the last one; ``revision`` renames some elements, edits some
+properties, drops some walls and adds beams and a sensor, to exercise re-import.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ifcopenshell
+import ifcopenshell.api.aggregate
+import ifcopenshell.api.context
+import ifcopenshell.api.geometry
+import ifcopenshell.api.owner
+import ifcopenshell.api.project
+import ifcopenshell.api.pset
+import ifcopenshell.api.root
+import ifcopenshell.api.spatial
+import ifcopenshell.api.type
+import ifcopenshell.api.unit
+import ifcopenshell.guid
+import numpy as np
+
+from .schema import schema_identifier
+
+BAY = 6.0  # metres between grid lines
+STOREY_HEIGHT = 3.5
+SLAB_DEPTH = 0.25
+COLUMN_SIZE = 0.4
+WALL_THICKNESS = 0.2
+SENSOR_SIZE = 0.1
+SENSOR_PSET = "Pset_TwinsyncSensor"
+# A fixed timestamp keeps the bytes of a re-generated file, and so its revision hash, stable.
+_FIXED_TIMESTAMP = "2024-01-01T00:00:00"
+_FIXED_EPOCH = 1704067200
+
+
+@dataclass(slots=True)
+class GeneratedModel:
+    """What was generated: where, in which schema, and the GlobalIds worth knowing."""
+
+    path: Path
+    schema: str
+    revision: int
+    ids: dict[str, str] = field(default_factory=dict)  # stable key -> GlobalId
+    by_class: dict[str, list[str]] = field(default_factory=dict)  # IFC class -> GlobalIds
+    sensors: dict[str, str] = field(default_factory=dict)  # sensor id -> host GlobalId
+
+    @property
+    def element_count(self) -> int:
+        """Physical elements and spatial structure the importer will read."""
+        return sum(len(ids) for ids in self.by_class.values())
+
+
+def global_id(seed: str, key: str) -> str:
+    """The GlobalId of ``key``: the same for the same seed in every revision and schema.
+
+    >>> global_id("demo", "wall-L00-1") == global_id("demo", "wall-L00-1")
+    True
+    >>> len(global_id("demo", "slab-L00"))
+    22
+    """
+    return str(ifcopenshell.guid.compress(uuid.uuid5(uuid.NAMESPACE_URL, f"{seed}/{key}").hex))
+
+
+def generate_building(
+    path: str | Path,
+    *,
+    schema: str = "IFC4",
+    storeys: int = 3,
+    bays_x: int = 4,
+    bays_y: int = 3,
+    sensors: bool = True,
+    revision: int = 0,
+    seed: str = "twinsync-demo",
+    length_unit: str = "m",
+    name: str = "Twinsync demo building",
+) -> GeneratedModel:
+    """Write an IFC building to ``path`` and say what is in it.
+
+    ``schema`` is ``IFC2X3``, ``IFC4`` or ``IFC4X3`` (``IFC4X3_ADD2`` also accepted);
+    ``length_unit`` is ``m`` or ``mm`` (geometry and quantities are written in it).
+    """
+    if storeys < 1 or bays_x < 1 or bays_y < 1:
+        raise ValueError("a building needs at least one storey and one bay each way")
+    if length_unit not in ("m", "mm"):
+        raise ValueError("length_unit is 'm' or 'mm'")
+    builder = _Builder(schema_identifier(schema), seed, revision, length_unit)
+    builder.build(name, storeys, bays_x, bays_y, sensors)
+    out = Path(path)
+    builder.finish()
+    builder.file.write(str(out))
+    return GeneratedModel(
+        path=out,
+        schema=builder.file.schema_identifier,
+        revision=revision,
+        ids=builder.ids,
+        by_class={cls: list(ids) for cls, ids in builder.by_class.items()},
+        sensors=builder.sensor_hosts,
+    )
+
+
+class _Builder:
+    def __init__(self, schema: str, seed: str, revision: int, length_unit: str) -> None:
+        self.seed = seed
+        self.revision = revision
+        self.file = ifcopenshell.api.project.create_file(version=schema)
+        self.is_2x3 = self.file.schema == "IFC2X3"
+        self.length_unit = length_unit
+        self.ids: dict[str, str] = {}
+        self.by_class: dict[str, list[str]] = {}
+        self.sensor_hosts: dict[str, str] = {}
+        self._sensor_types: dict[str, ifcopenshell.entity_instance] = {}
+
+    # -- the building ------------------------------------------------------------------
+
+    def build(self, name: str, storeys: int, bays_x: int, bays_y: int, sensors: bool) -> None:
+        f = self.file
+        if self.is_2x3:
+            # IFC2X3 requires an owner history on every rooted entity; the api takes the
+            # first user and application in the file.
+            person = ifcopenshell.api.owner.add_person(f, identification="twinsync")
+            org = ifcopenshell.api.owner.add_organisation(f, identification="twinsync")
+            ifcopenshell.api.owner.add_person_and_organisation(f, person=person, organisation=org)
+            ifcopenshell.api.owner.add_application(f)
+        project = self.entity("IfcProject", "project", name)
+        prefix = "MILLI" if self.length_unit == "mm" else None
+        units = [
+            ifcopenshell.api.unit.add_si_unit(f, unit_type="LENGTHUNIT", prefix=prefix),
+            ifcopenshell.api.unit.add_si_unit(f, unit_type="AREAUNIT"),
+            ifcopenshell.api.unit.add_si_unit(f, unit_type="VOLUMEUNIT"),
+            ifcopenshell.api.unit.add_si_unit(f, unit_type="PLANEANGLEUNIT"),
+        ]
+        ifcopenshell.api.unit.assign_unit(f, units=units)
+        model = ifcopenshell.api.context.add_context(f, context_type="Model")
+        self.body = ifcopenshell.api.context.add_context(
+            f, context_type="Model", context_identifier="Body", target_view="MODEL_VIEW",
+            parent=model,
+        )
+        site = self.entity("IfcSite", "site", "Site")
+        building = self.entity("IfcBuilding", "building", name)
+        self.place(site, 0, 0, 0)
+        self.place(building, 0, 0, 0)
+        ifcopenshell.api.aggregate.assign_object(f, products=[site], relating_object=project)
+        ifcopenshell.api.aggregate.assign_object(f, products=[building], relating_object=site)
+        levels = []
+        for level in range(storeys):
+            storey = self.entity("IfcBuildingStorey", f"storey-L{level:02d}", f"Level {level}")
+            storey.Elevation = self.si(level * STOREY_HEIGHT)
+            self.place(storey, 0, 0, level * STOREY_HEIGHT)
+            levels.append(storey)
+        ifcopenshell.api.aggregate.assign_object(f, products=levels, relating_object=building)
+        for level, storey in enumerate(levels):
+            self.build_storey(storey, level, bays_x, bays_y, sensors)
+
+    def build_storey(
+        self, storey: ifcopenshell.entity_instance, level: int, bays_x: int, bays_y: int,
+        sensors: bool,
+    ) -> None:
+        z = level * STOREY_HEIGHT
+        tag = f"L{level:02d}"
+        width, depth = bays_x * BAY, bays_y * BAY
+        contained: list[ifcopenshell.entity_instance] = []
+
+        slab = self.entity("IfcSlab", f"slab-{tag}", f"Slab {tag}", "FLOOR")
+        self.place(slab, 0, 0, z - SLAB_DEPTH)
+        self.shape(slab, ifcopenshell.api.geometry.add_slab_representation(
+            self.file, self.body, depth=SLAB_DEPTH,
+            polyline=[(0, 0), (width, 0), (width, depth), (0, depth), (0, 0)],
+        ))
+        rating = f"REI{60 + 30 * self.revision}"
+        self.pset(slab, "Pset_SlabCommon", {"IsExternal": False, "LoadBearing": True,
+                                             "FireRating": rating})
+        self.qto(slab, "Qto_SlabBaseQuantities", length=width, width=depth,
+                 depth=SLAB_DEPTH, area=width * depth, volume=width * depth * SLAB_DEPTH)
+        contained.append(slab)
+
+        columns: dict[tuple[int, int], ifcopenshell.entity_instance] = {}
+        for i in range(bays_x + 1):
+            for j in range(bays_y + 1):
+                label = f"{chr(65 + j)}{i + 1}"
+                column_name = f"Column {label} {tag}"
+                if (i, j) == (0, 0) and self.revision:
+                    column_name += f" (rev {self.revision})"
+                column = self.entity("IfcColumn", f"column-{tag}-{label}", column_name, "COLUMN")
+                self.place(column, i * BAY, j * BAY, z)
+                self.box_shape(column, COLUMN_SIZE, COLUMN_SIZE, STOREY_HEIGHT - SLAB_DEPTH)
+                self.pset(column, "Pset_ColumnCommon", {"IsExternal": i in (0, bays_x) or
+                                                        j in (0, bays_y),
+                                                        "LoadBearing": True, "FireRating": "R90"})
+                height = STOREY_HEIGHT - SLAB_DEPTH
+                self.qto(column, "Qto_ColumnBaseQuantities", length=height,
+                         area=COLUMN_SIZE**2, volume=COLUMN_SIZE**2 * height)
+                columns[(i, j)] = column
+                contained.append(column)
+
+        walls = self.perimeter_walls(tag, width, depth, bays_x, bays_y, z)
+        walls += self.interior_walls(tag, bays_x, bays_y, z)
+        contained += walls
+        for k in range(1, self.revision + 1):
+            beam = self.entity("IfcBeam", f"beam-{tag}-rev{k}", f"Beam {tag} r{k}", "BEAM")
+            self.place(beam, 0, BAY * 0.5 * k, z + STOREY_HEIGHT - SLAB_DEPTH - 0.5)
+            self.shape(beam, ifcopenshell.api.geometry.add_wall_representation(
+                self.file, self.body, length=width, height=0.5, thickness=0.3))
+            self.pset(beam, "Pset_BeamCommon", {"LoadBearing": True})
+            contained.append(beam)
+
+        spaces = self.spaces(tag, bays_x, bays_y, z)
+        ifcopenshell.api.aggregate.assign_object(self.file, products=spaces, relating_object=storey)
+        if sensors:
+            contained += self.sensors(tag, slab, columns, spaces, z)
+        ifcopenshell.api.spatial.assign_container(
+            self.file, products=contained, relating_structure=storey)
+
+    def perimeter_walls(self, tag: str, width: float, depth: float, bays_x: int, bays_y: int,
+                        z: float) -> list[ifcopenshell.entity_instance]:
+        walls = []
+        # One wall per bay along each side, running anticlockwise round the footprint.
+        sides = [((0, 0), (1, 0), bays_x), ((width, 0), (0, 1), bays_y),
+                 ((width, depth), (-1, 0), bays_x), ((0, depth), (0, -1), bays_y)]
+        for side, (origin, direction, count) in enumerate(sides):
+            for n in range(count):
+                x = origin[0] + direction[0] * n * BAY
+                y = origin[1] + direction[1] * n * BAY
+                key = f"wall-{tag}-P{side}{n:02d}"
+                wall = self.wall(key, f"External wall {tag} {side}.{n}", x, y, z, direction,
+                                 external=True)
+                walls.append(wall)
+        return walls
+
+    def interior_walls(self, tag: str, bays_x: int, bays_y: int,
+                       z: float) -> list[ifcopenshell.entity_instance]:
+        candidates = []
+        # Rooms are two bays wide: partitions on every second x grid line and every inner
+        # y grid line.
+        for i in range(2, bays_x, 2):
+            candidates += [(f"X{i:02d}{j:02d}", i * BAY, j * BAY, (0, 1)) for j in range(bays_y)]
+        for j in range(1, bays_y):
+            candidates += [(f"Y{j:02d}{i:02d}", i * BAY, j * BAY, (1, 0)) for i in range(bays_x)]
+        walls = []
+        for n, (label, x, y, direction) in enumerate(candidates):
+            if n < self.revision:  # each revision drops one more partition per storey
+                continue
+            walls.append(self.wall(f"wall-{tag}-I{label}", f"Partition {tag} {label}", x, y, z,
+                                   direction, external=False))
+        return walls
+
+    def wall(self, key: str, name: str, x: float, y: float, z: float,
+             direction: tuple[int, int], *, external: bool) -> ifcopenshell.entity_instance:
+        wall = self.entity("IfcWall", key, name, "SOLIDWALL" if external else "PARTITIONING")
+        self.place(wall, x, y, z, direction)
+        height = STOREY_HEIGHT - SLAB_DEPTH
+        self.shape(wall, ifcopenshell.api.geometry.add_wall_representation(
+            self.file, self.body, length=BAY, height=height, thickness=WALL_THICKNESS,
+            offset=-WALL_THICKNESS / 2))
+        self.pset(wall, "Pset_WallCommon", {"IsExternal": external, "LoadBearing": external,
+                                             "FireRating": "EI60" if external else "EI30"})
+        self.qto(wall, "Qto_WallBaseQuantities", length=BAY, width=WALL_THICKNESS,
+                 height=height, area=BAY * height, volume=BAY * height * WALL_THICKNESS)
+        return wall
+
+    def spaces(self, tag: str, bays_x: int, bays_y: int,
+               z: float) -> list[ifcopenshell.entity_instance]:
+        spaces = []
+        height = STOREY_HEIGHT - SLAB_DEPTH
+        for i in range(0, bays_x, 2):
+            for j in range(bays_y):
+                room_width = min(2, bays_x - i) * BAY
+                label = f"{j}{i // 2}"
+                space = self.entity("IfcSpace", f"space-{tag}-{label}", f"Room {tag}.{label}",
+                                    None if self.is_2x3 else "INTERNAL")
+                if self.is_2x3:  # IFC2X3 says it with a mandatory attribute instead
+                    space.InteriorOrExteriorSpace = "INTERNAL"
+                self.place(space, i * BAY, j * BAY, z)
+                self.shape(space, ifcopenshell.api.geometry.add_slab_representation(
+                    self.file, self.body, depth=height,
+                    polyline=[(0, 0), (room_width, 0), (room_width, BAY), (0, BAY), (0, 0)]))
+                space.LongName = f"Office {tag}.{label}"
+                self.qto(space, "Qto_SpaceBaseQuantities", height=height,
+                         area=room_width * BAY, volume=room_width * BAY * height)
+                spaces.append(space)
+        return spaces
+
+    def sensors(self, tag: str, slab: ifcopenshell.entity_instance,
+                columns: dict[tuple[int, int], ifcopenshell.entity_instance],
+                spaces: list[ifcopenshell.entity_instance],
+                z: float) -> list[ifcopenshell.entity_instance]:
+        """Sensors contained in the storey; those in rooms are contained in the room."""
+        in_storey = []
+        # Concrete temperature loggers cast into the slab: the model assigns them to it.
+        loggers = [""] + ([f"-rev{k}" for k in range(1, self.revision + 1)] if tag == "L00" else [])
+        for n, suffix in enumerate(loggers):
+            sensor_id = f"{tag}-SLAB-T{n + 1}"
+            sensor = self.sensor(f"sensor-{sensor_id}{suffix}", sensor_id, "TEMPERATURESENSOR",
+                                 "temperature", "degC", "core_temperature", 600.0,
+                                 (BAY * (0.5 + n), BAY * 0.5, z - SLAB_DEPTH / 2))
+            self.file.create_entity(
+                "IfcRelAssignsToProduct", GlobalId=self.guid(f"assign-{sensor_id}"),
+                OwnerHistory=slab.OwnerHistory, RelatedObjects=[sensor], RelatingProduct=slab)
+            self.sensor_hosts[sensor_id] = slab.GlobalId
+            in_storey.append(sensor)
+        # Room sensors: containment in the space is what binds them.
+        for room in spaces[:2]:
+            label = room.Name.split(".")[-1]
+            for kind, predefined, unit, prop in (
+                ("temperature", "TEMPERATURESENSOR", "degC", "air_temperature"),
+                ("humidity", "HUMIDITYSENSOR", "%RH", "relative_humidity"),
+            ):
+                sensor_id = f"{tag}-R{label}-{kind[0].upper()}"
+                sensor = self.sensor(f"sensor-{sensor_id}", sensor_id, predefined, kind, unit, prop,
+                                     300.0, (0, 0, z + 1.5), placement_of=room)
+                ifcopenshell.api.spatial.assign_container(
+                    self.file, products=[sensor], relating_structure=room)
+                self.sensor_hosts[sensor_id] = room.GlobalId
+        # Strain gauges on columns: one named by the property set, one aggregated.
+        for n, (cell, how) in enumerate((((1, 1), "pset"), ((0, 1), "aggregate"))):
+            column = columns.get(cell)
+            if column is None:
+                continue
+            sensor_id = f"{tag}-COL-S{n + 1}"
+            x, y = cell[0] * BAY, cell[1] * BAY
+            sensor = self.sensor(f"sensor-{sensor_id}", sensor_id, "STRAINSENSOR", "strain",
+                                 "microstrain", "strain", 60.0, (x + 0.25, y, z + 1.0),
+                                 host=column.GlobalId if how == "pset" else None)
+            if how == "aggregate":
+                ifcopenshell.api.aggregate.assign_object(
+                    self.file, products=[sensor], relating_object=column)
+            else:
+                in_storey.append(sensor)
+            self.sensor_hosts[sensor_id] = column.GlobalId
+        return in_storey
+
+    def sensor(self, key: str, sensor_id: str, predefined: str, kind: str, unit: str,
+               bound_property: str, interval: float, where: tuple[float, float, float], *,
+               host: str | None = None,
+               placement_of: ifcopenshell.entity_instance | None = None,
+               ) -> ifcopenshell.entity_instance:
+        if self.is_2x3:
+            # IFC2X3 has no IfcSensor occurrence: a control element typed by IfcSensorType.
+            sensor = self.entity("IfcDistributionControlElement", key, f"Sensor {sensor_id}")
+            ifcopenshell.api.type.assign_type(self.file, related_objects=[sensor],
+                                              relating_type=self.sensor_type(predefined))
+        else:
+            sensor = self.entity("IfcSensor", key, f"Sensor {sensor_id}", predefined)
+        if placement_of is not None:
+            origin = placement_of.ObjectPlacement.RelativePlacement.Location.Coordinates
+            scale = 1000.0 if self.length_unit == "mm" else 1.0
+            where = (origin[0] / scale + 1.0, origin[1] / scale + 1.0, where[2])
+        self.place(sensor, *where)
+        self.box_shape(sensor, SENSOR_SIZE, SENSOR_SIZE, SENSOR_SIZE)
+        props: dict[str, Any] = {"SensorId": sensor_id, "Kind": kind, "Unit": unit,
+                                 "BoundProperty": bound_property, "ExpectedInterval": interval}
+        if host is not None:
+            props["Host"] = host
+        self.pset(sensor, SENSOR_PSET, props)
+        return sensor
+
+    def sensor_type(self, predefined: str) -> ifcopenshell.entity_instance:
+        if predefined not in self._sensor_types:
+            self._sensor_types[predefined] = self.entity(
+                "IfcSensorType", f"sensor-type-{predefined}", predefined.title(), predefined)
+        return self._sensor_types[predefined]
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def guid(self, key: str) -> str:
+        return global_id(self.seed, key)
+
+    def entity(self, ifc_class: str, key: str, name: str,
+               predefined: str | None = None) -> ifcopenshell.entity_instance:
+        element = ifcopenshell.api.root.create_entity(
+            self.file, ifc_class=ifc_class, name=name, predefined_type=predefined)
+        element.GlobalId = self.guid(key)
+        self.ids[key] = element.GlobalId
+        if ifc_class not in ("IfcProject", "IfcSensorType"):
+            self.by_class.setdefault(ifc_class, []).append(element.GlobalId)
+        return element
+
+    def si(self, metres: float) -> float:
+        return metres * 1000.0 if self.length_unit == "mm" else metres
+
+    def place(self, product: ifcopenshell.entity_instance, x: float, y: float, z: float,
+              direction: tuple[int, int] = (1, 0)) -> None:
+        matrix = np.eye(4)
+        matrix[:3, 0] = (direction[0], direction[1], 0.0)
+        matrix[:3, 1] = (-direction[1], direction[0], 0.0)
+        matrix[:3, 3] = (x, y, z)
+        ifcopenshell.api.geometry.edit_object_placement(self.file, product=product, matrix=matrix)
+
+    def shape(self, product: ifcopenshell.entity_instance,
+              representation: ifcopenshell.entity_instance) -> None:
+        ifcopenshell.api.geometry.assign_representation(
+            self.file, product=product, representation=representation)
+
+    def box_shape(self, product: ifcopenshell.entity_instance, x_dim: float, y_dim: float,
+                  height: float) -> None:
+        profile = self.file.create_entity(
+            "IfcRectangleProfileDef", ProfileType="AREA",
+            Position=self.file.create_entity(
+                "IfcAxis2Placement2D", self.file.create_entity("IfcCartesianPoint", (0.0, 0.0))),
+            XDim=self.si(x_dim), YDim=self.si(y_dim))
+        self.shape(product, ifcopenshell.api.geometry.add_profile_representation(
+            self.file, self.body, profile=profile, depth=height, cardinal_point=None))
+
+    def pset(self, product: ifcopenshell.entity_instance, name: str,
+             properties: dict[str, Any]) -> None:
+        pset = ifcopenshell.api.pset.add_pset(self.file, product=product, name=name)
+        ifcopenshell.api.pset.edit_pset(self.file, pset=pset, properties=properties)
+
+    def qto(self, product: ifcopenshell.entity_instance, name: str, **values: float) -> None:
+        names = {"length": "Length", "width": "Width", "depth": "Depth", "height": "Height",
+                 "area": "GrossArea" if "Space" not in name else "NetFloorArea",
+                 "volume": "GrossVolume" if "Space" not in name else "NetVolume"}
+        if name == "Qto_ColumnBaseQuantities":
+            names["area"] = "CrossSectionArea"
+        if name == "Qto_WallBaseQuantities":
+            names["area"] = "GrossSideArea"
+        # Lengths are written in the project's length unit; areas and volumes stay in m2
+        # and m3, the area and volume units the project declares.
+        scaled = {names[k]: v if k in ("area", "volume") else self.si(v)
+                  for k, v in values.items()}
+        qto = ifcopenshell.api.pset.add_qto(self.file, product=product, name=name)
+        ifcopenshell.api.pset.edit_qto(self.file, qto=qto, properties=scaled)
+
+    def finish(self) -> None:
+        """Make the bytes reproducible: fixed timestamps and GlobalIds for relationships."""
+        self.file.header.file_name.time_stamp = _FIXED_TIMESTAMP
+        for history in self.file.by_type("IfcOwnerHistory"):
+            history.CreationDate = _FIXED_EPOCH
+            if history.LastModifiedDate is not None:
+                history.LastModifiedDate = _FIXED_EPOCH
+        keyed = set(self.ids.values()) | {
+            r.GlobalId for r in self.file.by_type("IfcRelAssignsToProduct")}
+        for n, root in enumerate(self.file.by_type("IfcRoot")):
+            if root.GlobalId not in keyed:
+                root.GlobalId = self.guid(f"auto-{self.revision}-{n}")

@@ -1,0 +1,197 @@
+"""Reading an IFC file into twinsync's terms: elements, sensors and bindings.
+
+The whole file is read and checked before anything is returned, so a caller either gets
+the complete contents of a model or a ``ModelImportError`` and nothing else: a file that
+is not IFC (``not_ifc``), one that is cut short or does not parse (``broken_ifc``), or one
+in a schema twinsync does not read (``unsupported_schema``).
+
+What counts as an element: the spatial structure below the project (site, building,
+storey, space) and every physical ``IfcElement`` (built elements, distribution elements
+such as sensors and flow terminals, furnishings, assemblies), but not openings and other
+feature elements, virtual elements, annotations or grids. Each becomes an ``Element``
+keyed by its GlobalId whose ``parent`` is its spatial container.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ifcopenshell
+import ifcopenshell.util.element
+import ifcopenshell.util.unit
+
+from ..errors import ModelImportError
+from ..model import Binding, Element, Sensor
+from .properties import element_properties
+from .schema import SCHEMAS, schema_family
+from .sensors import read_sensor
+
+SPATIAL_CLASSES = ("IfcSite", "IfcBuilding", "IfcBuildingStorey", "IfcSpace")
+# IfcElement subtypes that are not physical things on site.
+_NOT_PHYSICAL = ("IfcFeatureElement", "IfcVirtualElement")
+_HEADER_SCHEMA = re.compile(rb"FILE_SCHEMA\s*\(\s*\(\s*'([^']*)'", re.IGNORECASE)
+
+
+@dataclass(slots=True)
+class ModelContents:
+    """Everything twinsync takes from one IFC file, read completely."""
+
+    schema: str  # as the file names it, e.g. IFC4X3_ADD2
+    revision: str  # content hash of the file: the same bytes give the same revision
+    project: str
+    elements: dict[str, Element] = field(default_factory=dict)  # spatial structure first
+    sensors: list[Sensor] = field(default_factory=list)
+    bindings: list[Binding] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        """Elements per IFC class."""
+        return dict(Counter(element.type for element in self.elements.values()))
+
+
+def revision_of(data: bytes) -> str:
+    """The revision hash of a model file's bytes.
+
+    >>> revision_of(b"ISO-10303-21;")
+    '4e1f5bde8e5b3a64'
+    """
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def read_model(source: str | os.PathLike[str] | bytes) -> ModelContents:
+    """Read an IFC file (a path, or the file's bytes) completely, or raise ModelImportError."""
+    data = _read_bytes(source)
+    schema = check_header(data)
+    model = _open(source, data)
+    try:
+        return _contents(model, schema, revision_of(data))
+    except ModelImportError:
+        raise
+    except Exception as exc:  # a file that parsed but whose graph is inconsistent
+        raise ModelImportError(f"the IFC file is broken: {exc}", "broken_ifc") from exc
+
+
+def check_header(data: bytes) -> str:
+    """The schema a STEP file declares, after checking it is a whole, supported IFC file."""
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not head:
+        raise ModelImportError("the file is empty", "not_ifc")
+    if head.startswith(b"PK"):
+        raise ModelImportError("the file is a zip archive (.ifczip): unzip it and send the .ifc",
+                               "not_ifc")
+    if head.startswith(b"<"):
+        raise ModelImportError("the file is XML (ifcXML?): send the STEP (.ifc) file", "not_ifc")
+    if not head.startswith(b"ISO-10303-21;"):
+        raise ModelImportError("the file is not an IFC (STEP) file", "not_ifc")
+    match = _HEADER_SCHEMA.search(data[:65536])
+    if match is None:
+        raise ModelImportError("the file names no schema (FILE_SCHEMA)", "broken_ifc")
+    declared = match.group(1).decode("ascii", "replace")
+    if schema_family(declared) is None:
+        raise ModelImportError(
+            f"schema {declared} is not supported: use one of {', '.join(SCHEMAS)}",
+            "unsupported_schema")
+    # A STEP file closes with this line; without it the file was cut short in transit.
+    if not data.rstrip().endswith(b"END-ISO-10303-21;"):
+        raise ModelImportError("the IFC file is truncated (no END-ISO-10303-21)", "broken_ifc")
+    return declared
+
+
+def _read_bytes(source: str | os.PathLike[str] | bytes) -> bytes:
+    if isinstance(source, bytes | bytearray | memoryview):
+        return bytes(source)
+    try:
+        return Path(source).read_bytes()
+    except OSError as exc:
+        raise ModelImportError(f"cannot read {source}: {exc.strerror}", "not_ifc") from exc
+
+
+def _open(source: str | os.PathLike[str] | bytes, data: bytes) -> ifcopenshell.file:
+    try:
+        if not isinstance(source, bytes | bytearray | memoryview):
+            return ifcopenshell.open(str(source))
+        # The parser reads files; a temporary copy avoids guessing the text encoding.
+        with tempfile.NamedTemporaryFile(suffix=".ifc", delete=False) as handle:
+            handle.write(data)
+        try:
+            return ifcopenshell.open(handle.name)
+        finally:
+            os.unlink(handle.name)
+    except Exception as exc:  # ifcopenshell.Error, OSError, schema errors
+        raise ModelImportError(f"the IFC file does not parse: {exc}", "broken_ifc") from exc
+
+
+def _contents(model: ifcopenshell.file, schema: str, revision: str) -> ModelContents:
+    projects = model.by_type("IfcProject")
+    if not projects:
+        raise ModelImportError("the IFC file has no IfcProject", "broken_ifc")
+    scales = {
+        "length": ifcopenshell.util.unit.calculate_unit_scale(model, "LENGTHUNIT"),
+        "area": ifcopenshell.util.unit.calculate_unit_scale(model, "AREAUNIT"),
+        "volume": ifcopenshell.util.unit.calculate_unit_scale(model, "VOLUMEUNIT"),
+        "mass": ifcopenshell.util.unit.calculate_unit_scale(model, "MASSUNIT"),
+    }
+    products = [p for cls in SPATIAL_CLASSES for p in model.by_type(cls)]
+    products += [e for e in model.by_type("IfcElement")
+                 if not any(e.is_a(cls) for cls in _NOT_PHYSICAL)]
+    kept = {p.GlobalId for p in products}
+    contents = ModelContents(schema=schema, revision=revision, project=projects[0].Name or "")
+    for product in products:
+        if product.GlobalId in contents.elements:
+            raise ModelImportError(f"GlobalId {product.GlobalId} is used twice", "broken_ifc")
+        properties, psets = element_properties(product, scales)
+        contents.elements[product.GlobalId] = Element(
+            id=product.GlobalId,
+            type=product.is_a(),
+            name=product.Name or getattr(product, "LongName", None) or "",
+            global_id=product.GlobalId,
+            parent=spatial_parent(product, kept),
+            properties=properties,
+        )
+        found = read_sensor(product, psets, kept)
+        if found is not None:
+            sensor, binding = found
+            contents.sensors.append(sensor)
+            if binding is not None:
+                contents.bindings.append(binding)
+    _check_sensors(contents)
+    return contents
+
+
+def spatial_parent(product: ifcopenshell.entity_instance, kept: set[str]) -> str | None:
+    """The GlobalId of the nearest spatial container that is itself imported.
+
+    Spatial elements hang from their aggregate (storey in building, space in storey);
+    other elements from the structure they, or the assembly they belong to, are
+    contained in.
+    """
+    current: Any = product
+    for _ in range(64):  # a cycle in a broken file must not hang the import
+        if current.is_a("IfcSpatialStructureElement") or current.is_a("IfcSpatialElement"):
+            up = ifcopenshell.util.element.get_aggregate(current)
+            if up is None:
+                up = ifcopenshell.util.element.get_container(current)
+        else:
+            up = ifcopenshell.util.element.get_container(current)
+        if up is None or up.is_a("IfcProject"):
+            return None
+        if up.GlobalId in kept and (up.is_a("IfcSpatialStructureElement")
+                                     or up.is_a("IfcSpatialElement")):
+            return str(up.GlobalId)
+        current = up
+    raise ModelImportError(f"the spatial tree above {product.GlobalId} has a cycle", "broken_ifc")
+
+
+def _check_sensors(contents: ModelContents) -> None:
+    seen: set[str] = set()
+    for sensor in contents.sensors:
+        if sensor.id in seen:
+            raise ModelImportError(f"sensor id {sensor.id!r} is used by two elements",
+                                   "broken_ifc")
+        seen.add(sensor.id)
