@@ -1,0 +1,45 @@
+"""The command line: ``twinsync demo | serve | import | replay | bench …``.
+
+Each command is a small module with ``add_arguments(parser)`` and ``run(args) -> int``;
+benchmarks live in ``twinsync.bench`` with ``add_arguments`` and ``run(args) -> dict``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from ..errors import TwinsyncError
+
+COMMANDS = {
+    "demo": ("twinsync.cli.serve_cmd", "start the demo twin with the site simulator"),
+    "serve": ("twinsync.cli.serve_cmd", "serve a twin from a store"),
+    "bench": ("twinsync.cli.bench_cmd", "run a benchmark and print its figures"),
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="twinsync", description="Live digital twins.")
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        module = importlib.import_module(module_name)
+        module.add_arguments(sub, name)
+        sub.set_defaults(run=module.run)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except TwinsyncError as exc:
+        print(f"twinsync: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

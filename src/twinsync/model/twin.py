@@ -173,6 +173,17 @@ class Twin:
         self._sensors_of[binding.element_id].remove(sensor_id)
         return Event("sensor_unbound", time, binding.element_id, "manual", binding.to_dict())
 
+    def checkpoint(self) -> tuple[dict[str, Element], dict[str, Sensor], dict[str, Binding]]:
+        """A shallow copy of the registries, to undo a batch of additions that failed midway."""
+        return dict(self.elements), dict(self.sensors), dict(self.bindings)
+
+    def rollback(self, saved: tuple[dict[str, Element], dict[str, Sensor],
+                                    dict[str, Binding]]) -> None:
+        self.elements, self.sensors, bindings = (dict(saved[0]), dict(saved[1]), dict(saved[2]))
+        self.bindings = {}
+        self._sensors_of = {}
+        self.load((), (), bindings.values())
+
     def load(self, elements: Iterable[Element], sensors: Iterable[Sensor],
              bindings: Iterable[Binding]) -> None:
         """Rebuild from stored state (no events: they are already in the store)."""

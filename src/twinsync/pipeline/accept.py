@@ -85,7 +85,12 @@ class Pipeline:
             sensor_id, value, time, unit, seq = reading
             row = index_get(sensor_id) if type(sensor_id) is str else None
             if row is None:
-                reject(pos, reading, "unknown_sensor", f"no sensor {sensor_id!r}")
+                if sensor_id is None:
+                    reject(pos, reading, "missing_sensor_id", "the reading names no sensor")
+                elif type(sensor_id) is not str:
+                    reject(pos, reading, "bad_sensor_id", f"sensor id {sensor_id!r} is not text")
+                else:
+                    reject(pos, reading, "unknown_sensor", f"no sensor {sensor_id!r}")
                 continue
             kind = type(value)
             if kind is not float and kind is not int:

@@ -1,0 +1,75 @@
+"""The FastAPI application: REST, WebSocket, the dashboard, and the service's lifespan.
+
+Start-up and shutdown live here, in one place: open the store and rebuild the twin, seed
+the demo if asked, start connectors; on shutdown stop connectors and close the store.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from ..config import Settings
+from ..service import TwinService
+from . import errors, routes_readings, routes_twin, ws
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
+
+
+def find_vendor(settings: Settings) -> Path | None:
+    """The dashboard's npm packages: configured, or ``web/node_modules`` of the checkout."""
+    if settings.web_vendor is not None:
+        return settings.web_vendor
+    for base in (Path.cwd(), Path(__file__).resolve().parents[3]):
+        candidate = base / "web" / "node_modules"
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def create_app(settings: Settings | None = None, *, service: TwinService | None = None
+               ) -> FastAPI:
+    """The app for ``settings``; pass ``service`` to serve an already open twin (tests)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        svc = service or TwinService.open(settings.store)
+        app.state.service = svc
+        from ..startup import start_sources
+
+        await start_sources(svc, settings)
+        try:
+            yield
+        finally:
+            if service is None:
+                await svc.aclose()
+            else:
+                for name in list(svc.connectors):
+                    await svc.stop_connector(name)
+
+    app = FastAPI(title="twinsync", version="0.1.0", lifespan=lifespan,
+                  description="A live digital twin: elements, sensors, readings, events.")
+    errors.install(app)
+    app.include_router(routes_twin.router)
+    app.include_router(routes_readings.router)
+    app.include_router(ws.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    vendor = find_vendor(settings)
+    if vendor is not None:
+        app.mount("/vendor", StaticFiles(directory=vendor), name="vendor")
+    else:
+        log.warning("web/node_modules not found: the dashboard's 3D view needs `make install`")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    return app

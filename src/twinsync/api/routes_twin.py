@@ -1,0 +1,142 @@
+"""REST for the twin: the project snapshot, elements, field updates, sensors, bindings."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+
+from ..model import Binding, Element, Sensor, Source, Status, Transform
+from ..service import TwinService
+from .deps import service
+from .responses import JSON
+
+router = APIRouter(prefix="/api", default_response_class=JSON)
+Service = Annotated[TwinService, Depends(service)]
+
+
+class ElementPatch(BaseModel):
+    """A field update. Properties are ``{"name": value}`` or
+    ``{"name": {"value": v, "unit": "m", "confidence": 0.8}}``."""
+
+    status: Status | None = None
+    properties: dict[str, Any] = Field(default_factory=dict)
+    source: Source = Source.FIELD
+    time: float | str | None = None
+
+
+class ElementIn(BaseModel):
+    id: str = Field(min_length=1)
+    type: str = Field(min_length=1)
+    name: str = ""
+    global_id: str | None = None
+    parent: str | None = None
+    status: Status = Status.PLANNED
+
+
+class SensorIn(BaseModel):
+    id: str = Field(min_length=1)
+    kind: str = "generic"
+    unit: str = ""
+    expected_interval: float = Field(default=0.0, ge=0)
+    resolution: float = Field(default=0.0, ge=0)
+
+
+class TransformIn(BaseModel):
+    gain: float = 1.0
+    offset: float = 0.0
+    unit: str = ""
+
+
+class BindingIn(BaseModel):
+    element_id: str
+    property: str = Field(min_length=1)
+    transform: TransformIn = Field(default_factory=TransformIn)
+
+
+@router.get("/project")
+def get_project(svc: Service) -> JSON:
+    """Snapshot: element count, status summary, storeys, recent events."""
+    return JSON(svc.project_snapshot())
+
+
+@router.get("/elements")
+def list_elements(svc: Service, type: str | None = None, status: Status | None = None,
+                  storey: str | None = None, archived: bool = False,
+                  limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000) -> JSON:
+    found = svc.find_elements(type=type, status=status.value if status else None,
+                              storey=storey, include_archived=archived)
+    return JSON({"count": len(found),
+                 "elements": [svc.element_snapshot(e.id) for e in found[:limit]]})
+
+
+@router.get("/elements/{element_id}")
+def get_element(element_id: str, svc: Service) -> JSON:
+    """An element with its properties (value, unit, time, source, confidence) and sensors."""
+    return JSON(svc.element_snapshot(element_id))
+
+
+@router.patch("/elements/{element_id}")
+async def patch_element(element_id: str, patch: ElementPatch, svc: Service) -> JSON:
+    from .deps import time_param
+
+    when = None if patch.time is None else time_param(str(patch.time), 0.0, "time")
+    events = await svc.update_element(
+        element_id, status=patch.status.value if patch.status else None,
+        properties=patch.properties, source=patch.source.value, time=when)
+    return JSON({"element": svc.element_snapshot(element_id),
+                 "events": [e.to_dict() for e in events]})
+
+
+@router.post("/elements", status_code=201)
+async def post_element(body: ElementIn, svc: Service) -> JSON:
+    element = Element(body.id, body.type, body.name, body.global_id, body.parent, body.status)
+    event = await svc.add_element(element)
+    return JSON({"element": svc.element_snapshot(element.id), "event": event.to_dict()},
+                status_code=201)
+
+
+@router.get("/sensors")
+def list_sensors(svc: Service) -> JSON:
+    return JSON({"sensors": [svc.sensor_snapshot(s) for s in svc.twin.sensors]})
+
+
+@router.post("/sensors", status_code=201)
+async def post_sensor(body: SensorIn, svc: Service) -> JSON:
+    sensor = Sensor(body.id, body.kind, body.unit, body.expected_interval, body.resolution)
+    await svc.add_sensor(sensor)
+    return JSON(svc.sensor_snapshot(sensor.id), status_code=201)
+
+
+@router.get("/sensors/{sensor_id}")
+def get_sensor(sensor_id: str, svc: Service) -> JSON:
+    return JSON(svc.sensor_snapshot(sensor_id))
+
+
+@router.put("/sensors/{sensor_id}/binding")
+async def put_binding(sensor_id: str, body: BindingIn, svc: Service) -> JSON:
+    binding = Binding(sensor_id, body.element_id, body.property,
+                      Transform(body.transform.gain, body.transform.offset, body.transform.unit))
+    if sensor_id in svc.twin.bindings:
+        await svc.unbind_sensor(sensor_id)
+    await svc.bind_sensor(binding)
+    return JSON(svc.sensor_snapshot(sensor_id))
+
+
+@router.delete("/sensors/{sensor_id}/binding")
+async def delete_binding(sensor_id: str, svc: Service) -> JSON:
+    await svc.unbind_sensor(sensor_id)
+    return JSON(svc.sensor_snapshot(sensor_id))
+
+
+@router.get("/events")
+def list_events(svc: Service, after: int = 0, element_id: str | None = None,
+                limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> JSON:
+    events = svc.store.events(after=after, element_id=element_id, limit=limit)
+    return JSON({"events": [e.to_dict() for e in events]})
+
+
+@router.get("/connectors")
+def list_connectors(svc: Service) -> JSON:
+    return JSON({"connectors": [h.to_dict() for h in svc.connector_health()]})

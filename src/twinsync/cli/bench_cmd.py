@@ -1,0 +1,50 @@
+"""``twinsync bench NAME``: run a benchmark; with ``--json`` its figures end the output as
+one JSON object on the last line."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import platform
+import os
+
+BENCHES = {
+    "ingest": "twinsync.bench.ingest",
+    "health": "twinsync.bench.health",
+    "mqtt": "twinsync.bench.mqtt",
+    "bim": "twinsync.bench.bim",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
+    benches = parser.add_subparsers(dest="bench", required=True, metavar="BENCH")
+    for bench_name, module_name in BENCHES.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        sub = benches.add_parser(bench_name, help=(module.__doc__ or "").strip().splitlines()[0])
+        sub.add_argument("--json", action="store_true",
+                         help="print the figures as one JSON object on the last line")
+        module.add_arguments(sub)
+        sub.set_defaults(bench_run=module.run)
+
+
+def machine() -> dict[str, object]:
+    return {"cpus": os.cpu_count(), "python": platform.python_version(),
+            "platform": platform.platform()}
+
+
+def run(args: argparse.Namespace) -> int:
+    figures = args.bench_run(args)
+    figures = {"bench": args.bench, **figures, "machine": machine()}
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        width = max(len(k) for k in figures)
+        for key, value in figures.items():
+            print(f"{key:<{width}}  {value}")
+    return 0

@@ -1,0 +1,60 @@
+"""Settings of a running twinsync: where the store is, where to listen, what to connect.
+
+Read from a TOML file (``twinsync.toml`` by default, if present) and overridden by the
+command line. Connector tables are passed as they are to the connector factory.
+
+.. code-block:: toml
+
+    store = "sqlite:///.twinsync/twin.sqlite"
+    host = "127.0.0.1"
+    port = 8000
+
+    [[connectors]]
+    kind = "mqtt"
+    name = "site-gateway"
+    topics = ["site/{building}/{sensor_id}/data"]
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import InvalidInput
+
+DEFAULT_STORE = "sqlite:///.twinsync/twin.sqlite"
+
+
+@dataclass(slots=True)
+class Settings:
+    store: str = DEFAULT_STORE
+    host: str = "127.0.0.1"
+    port: int = 8000
+    demo: bool = False
+    """Seed the demo project into an empty store and run the site simulator."""
+    simulator_speed: float = 600.0
+    connectors: list[dict[str, Any]] = field(default_factory=list)
+    web_vendor: Path | None = None
+    """Where the dashboard's npm packages are (``web/node_modules``); found if not given."""
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, **overrides: Any) -> Settings:
+        data: dict[str, Any] = {}
+        file = Path(path) if path is not None else Path("twinsync.toml")
+        if path is not None and not file.exists():
+            raise InvalidInput(f"no configuration file {file}", "bad_config")
+        if file.exists():
+            try:
+                data = tomllib.loads(file.read_text())
+            except tomllib.TOMLDecodeError as exc:
+                raise InvalidInput(f"{file}: {exc}", "bad_config") from exc
+        known = set(cls.__dataclass_fields__)
+        unknown = set(data) - known
+        if unknown:
+            raise InvalidInput(f"{file}: unknown settings {sorted(unknown)}", "bad_config")
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        if data.get("web_vendor") is not None:
+            data["web_vendor"] = Path(data["web_vendor"])
+        return cls(**data)

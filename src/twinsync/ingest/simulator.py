@@ -1,0 +1,107 @@
+"""The built-in site simulator: believable readings for every sensor of a twin.
+
+It stands in for a site's devices in the demo and in tests of the live path. Each sensor
+kind has a small physical story: slab cores heat up as concrete hydrates and cool over
+days, rooms follow a daily cycle, columns take strain as storeys above are built. Time in
+the story runs ``speed`` times faster than the wall clock so the demo moves; event times
+are the wall clock, so the rest of twinsync sees an ordinary live source.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import time
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+
+from ..model import Sensor
+from ..pipeline import IncomingBatch, RawReading
+from .connector import ConnectorHealth, Delivery
+
+DAY = 86_400.0
+
+
+@dataclass(slots=True)
+class _Track:
+    sensor_id: str
+    kind: str
+    phase: float
+    level: float
+    seq: int = 0
+    next_at: float = 0.0
+
+
+class SiteSimulator:
+    """A Connector that invents readings for the given sensors."""
+
+    def __init__(self, sensors: Iterable[Sensor], *, name: str = "simulator",
+                 interval: float = 2.0, speed: float = 600.0, seed: int = 7,
+                 tick: float = 0.25) -> None:
+        self.name = name
+        self.interval = interval
+        self.speed = speed
+        self.tick = tick
+        self._random = random.Random(seed)
+        self._tracks = [
+            _Track(s.id, s.kind, self._random.uniform(0, 1), self._random.uniform(-1, 1))
+            for s in sensors
+        ]
+        self._started_at = 0.0
+        self._closed = asyncio.Event()
+        self._health = ConnectorHealth(name, "simulator")
+
+    async def start(self) -> None:
+        self._started_at = time.time()
+        for track in self._tracks:
+            track.next_at = self._started_at + self._random.uniform(0, self.interval)
+        self._health.connected = True
+
+    async def aclose(self) -> None:
+        self._closed.set()
+        self._health.connected = False
+
+    def health(self) -> ConnectorHealth:
+        self._health.details = {"sensors": len(self._tracks), "speed": self.speed}
+        return self._health
+
+    async def deliveries(self) -> AsyncIterator[Delivery]:
+        while not self._closed.is_set():
+            now = time.time()
+            readings = []
+            for track in self._tracks:
+                if track.next_at <= now:
+                    track.seq += 1
+                    readings.append(RawReading(track.sensor_id, self.value(track, now),
+                                               track.next_at, None, track.seq))
+                    track.next_at += self.interval * self._random.uniform(0.9, 1.1)
+            if readings:
+                self._health.saw(len(readings))
+                yield Delivery(IncomingBatch(readings, self.name, now, "simulator"))
+            try:
+                await asyncio.wait_for(self._closed.wait(), self.tick)
+            except TimeoutError:
+                pass
+
+    def value(self, track: _Track, now: float) -> float:
+        """The sensor's reading at wall-clock time ``now``, in its own unit."""
+        story = (now - self._started_at) * self.speed + track.phase * DAY
+        hour = (story % DAY) / 3600.0
+        daily = math.sin(2 * math.pi * (hour - 9.0) / 24.0)
+        noise = self._random.gauss(0.0, 1.0)
+        if track.kind == "slab_temperature":
+            # Hydration heat: rises over ~a day after the pour, decays over several.
+            age_days = (story / DAY) % 14.0 + 0.05
+            heat = 28.0 * (age_days / 1.2) * math.exp(1.0 - age_days / 1.2)
+            return round(12.0 + 4.0 * daily + heat + track.level + 0.15 * noise, 2)
+        if track.kind == "air_temperature":
+            return round(20.5 + 2.5 * daily + track.level + 0.1 * noise, 2)
+        if track.kind == "relative_humidity":
+            return round(55.0 - 9.0 * daily + 3 * track.level + 0.5 * noise, 1)
+        if track.kind == "strain":
+            load = min(story / (10 * DAY), 1.0)
+            return round(120.0 + 380.0 * load + 20 * track.level + 2.0 * noise, 1)
+        if track.kind == "ambient_temperature":
+            return round(11.0 + 6.0 * daily + 0.2 * noise, 2)
+        return round(track.level + 0.1 * noise, 3)

@@ -1,0 +1,77 @@
+"""Fan-out of live changes to subscribers (WebSocket clients), without letting one slow
+client slow ingest.
+
+Each subscriber has a bounded queue. Publishing never waits: when a subscriber's queue
+is full, its backlog is dropped and it is marked as behind; its sender then gets a fresh
+snapshot instead of the stale backlog (``Resync``), and goes on with deltas from there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+ALL = "*"
+
+
+@dataclass(slots=True)
+class Resync:
+    """Put in a subscriber's queue when it fell behind: send a snapshot, not the backlog."""
+
+
+@dataclass(eq=False, slots=True)
+class Subscriber:
+    """One client's subscription: which elements, and its outgoing queue."""
+
+    queue: asyncio.Queue[dict[str, Any] | Resync]
+    elements: set[str] = field(default_factory=set)
+    everything: bool = False
+    dropped: int = 0
+    resyncs: int = 0
+
+    def wants(self, element_id: str | None) -> bool:
+        return self.everything or (element_id is not None and element_id in self.elements)
+
+
+class Hub:
+    """The set of subscribers; ``publish`` is called from the event loop thread."""
+
+    def __init__(self, queue_size: int = 256) -> None:
+        self.queue_size = queue_size
+        self.subscribers: set[Subscriber] = set()
+
+    def __len__(self) -> int:
+        return len(self.subscribers)
+
+    def subscribe(self) -> Subscriber:
+        subscriber = Subscriber(asyncio.Queue(self.queue_size))
+        self.subscribers.add(subscriber)
+        return subscriber
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        self.subscribers.discard(subscriber)
+
+    def publish(self, changes: Iterable[dict[str, Any]]) -> None:
+        """Send each subscriber the changes it wants, as one message per publish."""
+        changes = list(changes)
+        if not changes or not self.subscribers:
+            return
+        for subscriber in list(self.subscribers):
+            wanted = (changes if subscriber.everything
+                      else [c for c in changes if subscriber.wants(c.get("element_id"))])
+            if wanted:
+                self._offer(subscriber, {"type": "delta", "changes": wanted})
+
+    def _offer(self, subscriber: Subscriber, message: dict[str, Any]) -> None:
+        try:
+            subscriber.queue.put_nowait(message)
+        except asyncio.QueueFull:
+            # Drop the backlog: the client will get one snapshot of the current state.
+            while not subscriber.queue.empty():
+                subscriber.queue.get_nowait()
+                subscriber.dropped += 1
+            subscriber.dropped += 1
+            subscriber.resyncs += 1
+            subscriber.queue.put_nowait(Resync())
