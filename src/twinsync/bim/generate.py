@@ -42,7 +42,7 @@ COLUMN_SIZE = 0.4
 WALL_THICKNESS = 0.2
 SENSOR_SIZE = 0.1
 SENSOR_PSET = "Pset_TwinsyncSensor"
-# A fixed timestamp keeps the bytes of a re-generated file, and so its revision hash, stable.
+# Fixed timestamps keep the generation time out of the file: a model says what it holds.
 _FIXED_TIMESTAMP = "2024-01-01T00:00:00"
 _FIXED_EPOCH = 1704067200
 
@@ -435,7 +435,7 @@ class _Builder:
         ifcopenshell.api.pset.edit_qto(self.file, qto=qto, properties=scaled)
 
     def finish(self) -> None:
-        """Make the bytes reproducible: fixed timestamps and GlobalIds for relationships."""
+        """Fixed timestamps, and seeded GlobalIds for the relationships the api created."""
         self.file.header.file_name.time_stamp = _FIXED_TIMESTAMP
         for history in self.file.by_type("IfcOwnerHistory"):
             history.CreationDate = _FIXED_EPOCH

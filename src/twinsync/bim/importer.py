@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import ifcopenshell
+import ifcopenshell.ifcopenshell_wrapper
 import ifcopenshell.util.element
 import ifcopenshell.util.unit
 
@@ -68,7 +69,7 @@ def read_model(source: str | os.PathLike[str] | bytes) -> ModelContents:
     """Read an IFC file (a path, or the file's bytes) completely, or raise ModelImportError."""
     data = _read_bytes(source)
     schema = check_header(data)
-    model = _open(source, data)
+    model = open_ifc(source, data)
     try:
         return _contents(model, schema, revision_of(data))
     except ModelImportError:
@@ -112,19 +113,34 @@ def _read_bytes(source: str | os.PathLike[str] | bytes) -> bytes:
         raise ModelImportError(f"cannot read {source}: {exc.strerror}", "not_ifc") from exc
 
 
-def _open(source: str | os.PathLike[str] | bytes, data: bytes) -> ifcopenshell.file:
+def open_ifc(source: str | os.PathLike[str] | bytes, data: bytes) -> ifcopenshell.file:
+    """Parse a file whose header passed ``check_header``; any parser error is fatal.
+
+    IfcOpenShell skips instances it cannot parse and goes on, which would import part of
+    a damaged file; its log of the parse says whether that happened.
+    """
+    log = ifcopenshell.ifcopenshell_wrapper.logger()
+    log.output_format(ifcopenshell.ifcopenshell_wrapper.logger.FMT_INMEMORY)
     try:
         if not isinstance(source, bytes | bytearray | memoryview):
-            return ifcopenshell.open(str(source))
-        # The parser reads files; a temporary copy avoids guessing the text encoding.
-        with tempfile.NamedTemporaryFile(suffix=".ifc", delete=False) as handle:
-            handle.write(data)
-        try:
-            return ifcopenshell.open(handle.name)
-        finally:
-            os.unlink(handle.name)
+            model = ifcopenshell.open(str(source), logger=log)
+        else:
+            # The parser reads files; a temporary copy avoids guessing the text encoding.
+            with tempfile.NamedTemporaryFile(suffix=".ifc", delete=False) as handle:
+                handle.write(data)
+            try:
+                model = ifcopenshell.open(handle.name, logger=log)
+            finally:
+                os.unlink(handle.name)
     except Exception as exc:  # ifcopenshell.Error, OSError, schema errors
         raise ModelImportError(f"the IFC file does not parse: {exc}", "broken_ifc") from exc
+    if log.max_severity() >= ifcopenshell.ifcopenshell_wrapper.logger.LOG_ERROR:
+        messages = [str(m.message) for m in log.log_messages()
+                    if m.severity >= ifcopenshell.ifcopenshell_wrapper.logger.LOG_ERROR]
+        first = messages[0][:300] if messages else "unknown error"
+        raise ModelImportError(
+            f"the IFC file has {len(messages)} parse error(s), the first: {first}", "broken_ifc")
+    return model  # type: ignore[no-any-return]
 
 
 def _contents(model: ifcopenshell.file, schema: str, revision: str) -> ModelContents:
