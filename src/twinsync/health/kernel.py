@@ -1,0 +1,343 @@
+"""One vectorised step of every health check over a set of distinct rows, one reading each.
+
+``HealthMonitor.update_many`` cuts a batch into waves in which no two readings depend on
+each other (distinct rows, and a reading comes after every peer reading older than it) and
+calls ``step`` once per wave. ``learn_one`` calls it with a wave of one. Both run the same
+arithmetic, which is why they give the same numbers.
+
+Per reading, in order: learn the interval and forget the window after a long silence; look
+up the reference (the model's ``expected`` value, else the median of the peers' latest
+trusted readings older than this one, carried to this time along their local slope); fit a
+robust line through the sensor's own recent readings and take the residual; then spike
+(Hampel, held until the next readings decide), noise (CUSUM on the squared residual),
+stuck (run of unchanged values), drift (CUSUM on the difference to the reference), and
+finally the state and its quality.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .params import HealthParams
+from .robust import MAD_TO_SD, robust_line, rows_nanmedian
+from .states import OUTLIER_READING_QUALITY, State, quality_of
+from .table import INLIER, USABLE, HealthTable
+
+STUCK_BIT = 1
+NOISY_BIT = 2
+DRIFT_BIT = 4
+
+#: Reference kinds, for the reason text.
+REF_NONE, REF_PEERS, REF_MODEL = 0, 1, 2
+
+# Quantisation to a resolution r adds noise of sd r/sqrt(12).
+_QUANTISATION_SD = 1.0 / np.sqrt(12.0)
+
+
+@dataclass(slots=True)
+class StepResult:
+    rows: NDArray[np.int64]
+    old: NDArray[np.int64]
+    new: NDArray[np.int64]
+    reading_quality: NDArray[np.float64]
+
+
+def interval_of(table: HealthTable, rows: NDArray[np.int64]) -> NDArray[np.float64]:
+    """The expected interval: given if set, else learned (NaN while unknown)."""
+    given = table.interval_given[rows]
+    return np.where(given > 0, given, table.interval[rows])
+
+
+def severity_of(table: HealthTable, rows: NDArray[np.int64]) -> NDArray[np.float64]:
+    """The severity ``quality_of`` needs, for reading-driven states."""
+    noise = np.sqrt(np.maximum(table.noise_fast[rows], 0.0))
+    drift = np.abs(table.drift_level[rows]) / diff_sd(table, rows)
+    state = table.state[rows]
+    severity: NDArray[np.float64] = np.where(
+        state == State.NOISY, noise, np.where(state == State.DRIFT, drift, 0.0))
+    return severity
+
+
+def diff_sd(table: HealthTable, rows: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Sd of the difference to the reference, floored by the quantisation noise."""
+    floor = table.resolution[rows] * _QUANTISATION_SD
+    variance = np.maximum(table.d_var[rows], np.maximum(floor * floor, 1e-18))
+    sd: NDArray[np.float64] = np.sqrt(variance)
+    return sd
+
+
+def peer_reference(table: HealthTable, params: HealthParams, members: NDArray[np.int64],
+                   group_index: NDArray[np.int64], rows: NDArray[np.int64],
+                   times: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Median of the peers' latest trusted, fresh readings older than ``times``.
+
+    Each peer's reading is carried to the asking time along the slope of its own robust
+    fit, so readings a few minutes apart on a daily cycle still compare like for like.
+    Only readings strictly older than the asking one count: then the answer does not
+    depend on which of two simultaneous readings was processed first.
+    """
+    peers = members[group_index]  # [n, m]
+    valid = (peers >= 0) & (peers != rows[:, None])
+    safe = np.where(valid, peers, 0)
+    ring_time = table.ring_time[safe]  # [n, m, window]
+    older = (ring_time < times[:, None, None]) & valid[:, :, None]
+    pick = np.argmax(np.where(older, ring_time, -np.inf), axis=2)[:, :, None]
+    found = np.take_along_axis(older, pick, axis=2)[:, :, 0]
+    when = np.take_along_axis(ring_time, pick, axis=2)[:, :, 0]
+    flags = np.take_along_axis(table.ring_flags[safe], pick, axis=2)[:, :, 0]
+    level = np.take_along_axis(table.ring_level[safe], pick, axis=2)[:, :, 0]
+    slope = np.take_along_axis(table.ring_slope[safe], pick, axis=2)[:, :, 0]
+    age = times[:, None] - when
+    peer_interval = interval_of(table, safe.ravel()).reshape(safe.shape)
+    fresh = age <= params.stale_after * np.where(np.isnan(peer_interval), np.inf, peer_interval)
+    usable = found & ((flags & USABLE) != 0) & fresh
+    carried = np.where(usable, level + slope * age, np.nan)
+    return rows_nanmedian(carried)
+
+
+def step(table: HealthTable, params: HealthParams, members: NDArray[np.int64],
+         group_index: NDArray[np.int64], rows: NDArray[np.int64], x: NDArray[np.float64],
+         t: NDArray[np.float64], expected: NDArray[np.float64]) -> StepResult:
+    """Fold one reading per row (rows distinct) into the table."""
+    p = params
+    window = p.window
+    old_state = table.state[rows].astype(np.int64)
+    cond = table.cond[rows].copy()
+
+    # -- interval, and forgetting after a silence -------------------------------------
+    prev_t = table.last_time[rows]
+    has_prev = np.isfinite(prev_t)
+    gap = np.where(has_prev, t - prev_t, np.nan)
+    learned = table.interval[rows]
+    learn = (table.interval_given[rows] <= 0) & has_prev & (gap > 0)
+    with np.errstate(invalid="ignore"):
+        clipped = np.where(np.isnan(learned), gap, np.clip(gap, 0.5 * learned, 2.0 * learned))
+        updated = np.where(np.isnan(learned), gap, learned + p.interval_alpha * (clipped - learned))
+    table.interval[rows] = np.where(learn, updated, learned)
+    interval = interval_of(table, rows)
+    long_gap = has_prev & (gap > p.stale_after * interval)
+    if long_gap.any():
+        # After a silence the old window no longer predicts; a held outlier and a run of
+        # equal values lose their meaning too. Drift does not heal by silence: kept.
+        gone = rows[long_gap]
+        table.ring_flags[gone] &= np.int8(~INLIER)
+        table.pending[gone] = 0
+        table.run_len[gone] = 0
+        cond[long_gap] &= ~(STUCK_BIT | NOISY_BIT)
+
+    # -- the reference -----------------------------------------------------------------
+    ref = expected.astype(np.float64, copy=True)
+    ref_kind = np.where(np.isfinite(ref), REF_MODEL, REF_NONE)
+    ask = ~np.isfinite(ref) & (group_index >= 0)
+    if ask.any():
+        from_peers = peer_reference(table, p, members, group_index[ask], rows[ask], t[ask])
+        ref[ask] = from_peers
+        ref_kind[ask] = np.where(np.isfinite(from_peers), REF_PEERS, REF_NONE)
+    table.ref_kind[rows] = np.where(ref_kind != REF_NONE, ref_kind, table.ref_kind[rows])
+
+    # -- the robust fit of the sensor's own recent readings ----------------------------
+    head = table.ring_head[rows]
+    slots = (head[:, None] + np.arange(window)) % window  # oldest → newest
+    ring_flags = table.ring_flags[rows[:, None], slots]
+    inlier_ring = (ring_flags & INLIER) != 0
+    ring_values = np.where(inlier_ring, table.ring_value[rows[:, None], slots], np.nan)
+    ring_times = np.where(inlier_ring, table.ring_time[rows[:, None], slots], np.nan)
+    can = inlier_ring.sum(axis=1) >= p.min_window
+    pred = np.full(len(rows), np.nan)
+    slope = np.zeros(len(rows))
+    mad = np.zeros(len(rows))
+    if can.any():
+        pred[can], slope[can], mad[can] = robust_line(ring_values[can], ring_times[can], t[can])
+    resid = x - pred
+
+    resolution = table.resolution[rows]
+    tiny = 1e-9 * np.maximum(1.0, np.abs(x))
+    sd = np.sqrt(table.sigma2[rows])
+    noise_sd = np.maximum(np.maximum(sd, resolution * _QUANTISATION_SD), tiny)
+    scale = np.maximum(np.maximum(MAD_TO_SD * mad, sd), np.maximum(resolution, tiny))
+    warm = table.sigma_n[rows] >= p.warmup
+    judged = can & warm
+    was_noisy = (cond & NOISY_BIT) != 0
+    with np.errstate(invalid="ignore"):
+        outlier = judged & ~was_noisy & (np.abs(resid) > p.hampel_k * scale)
+
+    # -- spike: hold outliers until the next readings decide ---------------------------
+    pending = table.pending[rows]
+    pending_size = table.pending_size[rows]
+    held = pending > 0
+    with np.errstate(invalid="ignore"):
+        near = np.abs(x - table.pending_value[rows]) <= p.hampel_k * scale
+    continues = held & outlier & near & (np.sign(resid) == np.sign(pending_size))
+    level_shift = continues & (pending >= 2)
+    spike_event = (held & ~outlier) | (held & outlier & ~continues)
+    starts = outlier & ~continues
+    spike_size = np.where(spike_event, pending_size, 0.0)
+    spike_len = np.where(spike_event, pending, 0)
+    table.pending[rows] = np.where(starts, 1, np.where(continues & ~level_shift, pending + 1, 0))
+    table.pending_value[rows] = np.where(outlier, x, np.nan)
+    bigger = np.abs(resid) > np.abs(pending_size)
+    table.pending_size[rows] = np.where(
+        starts, resid, np.where(continues & bigger, resid, pending_size))
+    if level_shift.any():
+        # Three readings agree on a new level: it is real. Restart the window from them.
+        moved_rows = rows[level_shift]
+        table.ring_flags[moved_rows] &= np.int8(~INLIER)
+        for back in (1, 2):
+            slot = (head[level_shift] - back) % window
+            table.ring_flags[moved_rows, slot] |= np.int8(INLIER)
+    inlier = ~outlier | level_shift
+
+    # -- noise: CUSUM for a rise of the residual sd by ``noise_ratio`` -----------------
+    rho2 = p.noise_ratio ** 2
+    gain, cost = 0.5 * (1.0 - 1.0 / rho2), 0.5 * np.log(rho2)
+    with np.errstate(invalid="ignore"):
+        z2 = np.minimum((resid / noise_sd) ** 2, p.noise_cap ** 2)
+    counted = judged & inlier
+    llr = np.where(counted, gain * z2 - cost, 0.0)
+    noise_s = np.where(counted, np.maximum(0.0, table.noise_s[rows] + llr), table.noise_s[rows])
+    quiet = np.where(counted & was_noisy, np.maximum(0.0, table.noise_quiet[rows] - llr), 0.0)
+    table.noise_fast[rows] = np.where(
+        counted, table.noise_fast[rows] + p.fast_alpha * (z2 - table.noise_fast[rows]),
+        table.noise_fast[rows])
+    noisy_on = ~was_noisy & (noise_s > p.noise_h)
+    noisy_off = was_noisy & (quiet > p.noise_h)
+    cond = np.where(noisy_on, cond | NOISY_BIT, cond)
+    cond = np.where(noisy_off, cond & ~NOISY_BIT, cond)
+    noise_s = np.where(noisy_off, 0.0, noise_s)
+    table.noise_s[rows] = noise_s
+    table.noise_quiet[rows] = quiet
+    noisy = (cond & NOISY_BIT) != 0
+
+    # The noise baseline learns from ordinary readings only.
+    n_sigma = table.sigma_n[rows]
+    learn_sigma = can & inlier & ~noisy & (noise_s < 0.5 * p.noise_h) & (
+        (old_state == State.OK) | (old_state == State.SPIKE) | ~warm)
+    alpha = np.where(n_sigma < p.warmup, 1.0 / (n_sigma + 1.0), p.noise_alpha)
+    with np.errstate(invalid="ignore"):
+        capped = np.where(warm, np.minimum(resid * resid, (p.noise_cap * noise_sd) ** 2),
+                          resid * resid)
+    sigma2 = table.sigma2[rows]
+    table.sigma2[rows] = np.where(learn_sigma, sigma2 + alpha * (capped - sigma2), sigma2)
+    table.sigma_n[rows] = n_sigma + learn_sigma
+
+    # -- stuck: a run of readings within half a resolution of the run's first --------
+    anchor = table.run_anchor[rows]
+    run = table.run_len[rows]
+    hold_tolerance = np.maximum(0.5 * resolution, tiny)
+    with np.errstate(invalid="ignore"):
+        same = (run > 0) & (np.abs(x - anchor) <= hold_tolerance)
+    run = np.where(same, run + 1, 1)
+    ref_start = np.where(same, table.run_ref_start[rows], ref)
+    ref_start = np.where(np.isnan(ref_start), ref, ref_start)
+    with np.errstate(invalid="ignore"):
+        moved = np.where(same, np.fmax(table.run_ref_moved[rows], np.abs(ref - ref_start)), 0.0)
+    table.run_anchor[rows] = np.where(same, anchor, x)
+    table.run_len[rows] = run
+    table.run_ref_start[rows] = ref_start
+    table.run_ref_moved[rows] = moved
+    # How often this sensor repeats itself when healthy, to judge a run without peers.
+    n_same = table.p_same_n[rows]
+    learn_same = has_prev & ~long_gap & (old_state == State.OK) & ((cond & STUCK_BIT) == 0)
+    p_same = table.p_same[rows]
+    rate = np.where(n_same < 96, 1.0 / (n_same + 2.0), 0.01)
+    p_same = np.where(learn_same, p_same + rate * (same - p_same), p_same)
+    table.p_same[rows] = p_same
+    table.p_same_n[rows] = n_same + learn_same
+    likely = np.clip(p_same, 0.02, 0.98)
+    own_history = (n_same >= p.warmup) & ((run - 1) * np.log(likely) < np.log(p.stuck_p))
+    d_sd = diff_sd(table, rows)
+    reference_moved = (table.d_n[rows] >= p.drift_warmup) & (
+        moved > p.stuck_ref_k * d_sd + resolution)
+    was_stuck = (cond & STUCK_BIT) != 0
+    stuck = same & (was_stuck | ((run >= p.stuck_min_run) & (reference_moved | own_history)))
+    cond = np.where(stuck, cond | STUCK_BIT, cond & ~STUCK_BIT)
+
+    # -- drift: two-sided CUSUM on the standardised difference to the reference -------
+    diff = x - ref
+    d_n = table.d_n[rows]
+    d_mean = table.d_mean[rows]
+    d_var = table.d_var[rows]
+    evidence = np.isfinite(diff) & inlier & (run < p.drift_run_gate) & ~stuck & ~noisy
+    learning = evidence & (d_n < p.drift_warmup)
+    first = 1.0 / (d_n + 1.0)
+    with np.errstate(invalid="ignore"):
+        warm_mean = d_mean + first * (diff - d_mean)
+        warm_var = d_var + first * ((diff - d_mean) * (diff - warm_mean) - d_var)
+        z = np.clip((diff - d_mean) / d_sd, -p.drift_clip, p.drift_clip)
+    judging = evidence & (d_n >= p.drift_warmup)
+    cusum_pos = table.cusum_pos[rows]
+    cusum_neg = table.cusum_neg[rows]
+    new_pos = np.where(judging, np.minimum(np.maximum(0.0, cusum_pos + z - p.drift_k),
+                                           2 * p.drift_h), cusum_pos)
+    new_neg = np.where(judging, np.minimum(np.maximum(0.0, cusum_neg - z - p.drift_k),
+                                           2 * p.drift_h), cusum_neg)
+    pos_start = np.where((cusum_pos <= 0) & (new_pos > 0), t, table.cusum_pos_start[rows])
+    neg_start = np.where((cusum_neg <= 0) & (new_neg > 0), t, table.cusum_neg_start[rows])
+    drift_level = table.drift_level[rows]
+    drift_level = np.where(judging, drift_level + 0.05 * (diff - d_mean - drift_level),
+                           drift_level)
+    calm = judging & (np.abs(z) < 2.5) & (new_pos < 0.5 * p.drift_h) & (
+        new_neg < 0.5 * p.drift_h) & (old_state == State.OK)
+    with np.errstate(invalid="ignore"):
+        slow_mean = d_mean + p.drift_alpha * (diff - d_mean)
+        slow_var = d_var + p.drift_alpha * ((diff - slow_mean) ** 2 - d_var)
+    table.d_mean[rows] = np.where(learning, warm_mean, np.where(calm, slow_mean, d_mean))
+    table.d_var[rows] = np.where(learning, warm_var, np.where(calm, slow_var, d_var))
+    table.d_n[rows] = d_n + (learning | calm)
+    was_drifting = (cond & DRIFT_BIT) != 0
+    drift_on = ~was_drifting & judging & ((new_pos > p.drift_h) | (new_neg > p.drift_h))
+    drift_off = was_drifting & judging & (np.abs(drift_level) < p.drift_exit * d_sd)
+    table.drift_start[rows] = np.where(
+        drift_on, np.where(new_pos > p.drift_h, pos_start, neg_start), table.drift_start[rows])
+    cond = np.where(drift_on, cond | DRIFT_BIT, cond)
+    # Leaving drift, or a stuck or noisy sensor, starts the evidence afresh: a frozen
+    # value against moving peers is stuck, not drift, and must not turn into drift later.
+    restart = drift_off | stuck | noisy
+    cond = np.where(restart & ~drift_on, cond & ~DRIFT_BIT, cond)
+    table.cusum_pos[rows] = np.where(restart, 0.0, new_pos)
+    table.cusum_neg[rows] = np.where(restart, 0.0, new_neg)
+    table.cusum_pos_start[rows] = np.where(restart, np.nan, pos_start)
+    table.cusum_neg_start[rows] = np.where(restart, np.nan, neg_start)
+    table.drift_level[rows] = np.where(restart & ~drift_on, 0.0, drift_level)
+
+    # -- the state ----------------------------------------------------------------------
+    quiet_enough = noise_s < 0.5 * p.noise_h
+    plain = (cond & (STUCK_BIT | NOISY_BIT | DRIFT_BIT)) == 0
+    new_spike = spike_event & plain & quiet_enough
+    hold = np.where(new_spike, p.spike_hold, np.maximum(table.spike_hold[rows] - 1, 0))
+    hold = np.where(plain, hold, 0)
+    table.spike_hold[rows] = hold
+    table.spike_size[rows] = np.where(new_spike, spike_size, table.spike_size[rows])
+    table.spike_len[rows] = np.where(new_spike, spike_len, table.spike_len[rows])
+
+    new_state = np.full(len(rows), int(State.OK), dtype=np.int64)
+    new_state[hold > 0] = State.SPIKE
+    new_state[(cond & DRIFT_BIT) != 0] = State.DRIFT
+    new_state[(cond & NOISY_BIT) != 0] = State.NOISY
+    new_state[(cond & STUCK_BIT) != 0] = State.STUCK
+    table.cond[rows] = cond
+    table.state[rows] = new_state.astype(np.int8)
+    changed = new_state != old_state
+    table.since[rows] = np.where(changed, t, table.since[rows])
+    quality = quality_of(new_state, severity_of(table, rows))
+    table.quality[rows] = quality
+    held_now = outlier & ~level_shift
+    reading_quality = np.where(held_now, np.minimum(OUTLIER_READING_QUALITY, quality), quality)
+
+    # -- remember the reading -------------------------------------------------------------
+    smoothed = np.where(can & inlier, pred + 0.5 * resid, x)
+    usable = inlier & ((new_state == State.OK) | (new_state == State.SPIKE))
+    flags = np.where(inlier, INLIER, 0) | np.where(usable, USABLE, 0)
+    table.ring_value[rows, head] = x
+    table.ring_time[rows, head] = t
+    table.ring_level[rows, head] = smoothed
+    table.ring_slope[rows, head] = np.where(can, slope, 0.0)
+    table.ring_flags[rows, head] = flags.astype(np.int8)
+    table.ring_head[rows] = (head + 1) % window
+    table.last_time[rows] = t
+    table.last_value[rows] = x
+    table.count[rows] += 1
+    return StepResult(rows, old_state, new_state, reading_quality)

@@ -1,0 +1,338 @@
+"""``HealthMonitor``: every sensor's health state and quality, from readings and a timer.
+
+One contract, as river's estimators have: ``__init__`` stores parameters only; state is
+built on first use. ``update_many`` takes a batch as NumPy columns (the pipeline's
+``Batch.rows``, ``value``, ``event_time``), ``learn_one`` takes one reading, and the two
+give the same numbers. ``tick(now)`` runs on a timer and is what makes a silent sensor
+stale and then offline with no reading arriving.
+
+>>> monitor = HealthMonitor()
+>>> monitor.configure(np.array([0]), expected_interval=np.array([900.0]))
+>>> for i in range(40):
+...     _ = monitor.learn_one(0, 20.0 + 0.1 * (i % 3), 900.0 * i)
+>>> monitor.state(0).state
+'ok'
+>>> [(c.old, c.new) for c in monitor.tick(900.0 * 39 + 3600.0)]
+[('ok', 'stale')]
+>>> monitor.state(0).reason
+'no reading for 60 min (expected every 15 min)'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .kernel import interval_of, peer_reference, step
+from .params import HealthParams
+from .reasons import reason
+from .robust import robust_line
+from .states import OUTLIER_READING_QUALITY, STATE_NAMES, State, quality_of
+from .table import INLIER, HealthTable
+
+
+class HealthChange(NamedTuple):
+    """One sensor whose state changed."""
+
+    row: int
+    old: str
+    new: str
+    quality: float
+    reason: str
+    since: float
+    """Event time from which the new state applies."""
+
+
+@dataclass(slots=True)
+class HealthChanges:
+    """What an update or a tick changed, for events and alarms.
+
+    ``reading_quality`` has one entry per reading given to ``update_many``, in the order
+    given: the quality to store with that reading (low for a suspected spike). A row may
+    appear more than once when a batch moved it through several states.
+    """
+
+    rows: NDArray[np.int64] = field(default_factory=lambda: np.empty(0, np.int64))
+    old: NDArray[np.int64] = field(default_factory=lambda: np.empty(0, np.int64))
+    new: NDArray[np.int64] = field(default_factory=lambda: np.empty(0, np.int64))
+    quality: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
+    since: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
+    reasons: list[str] = field(default_factory=list)
+    reading_quality: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
+
+    def __len__(self) -> int:
+        return int(self.rows.shape[0])
+
+    def __iter__(self) -> Iterator[HealthChange]:
+        for i in range(len(self)):
+            yield HealthChange(int(self.rows[i]), STATE_NAMES[self.old[i]],
+                               STATE_NAMES[self.new[i]], float(self.quality[i]),
+                               self.reasons[i], float(self.since[i]))
+
+
+@dataclass(frozen=True, slots=True)
+class HealthStatus:
+    """A sensor's health as the API shows it."""
+
+    row: int
+    state: str
+    quality: float
+    reason: str
+    since: float
+    last_reading: float
+
+
+class HealthMonitor:
+    """Health of every sensor, in struct-of-arrays state indexed by the pipeline's rows."""
+
+    def __init__(self, params: HealthParams | None = None, *, capacity: int = 1024) -> None:
+        self.params = params if params is not None else HealthParams()
+        self.capacity = capacity
+        self._table: HealthTable | None = None
+        self._members: NDArray[np.int64] | None = None
+        self._group_ids: NDArray[np.int64] = np.empty(0, np.int64)
+        self._used = 0
+        self._now = float("nan")
+
+    # -- set-up ----------------------------------------------------------------------------
+
+    @property
+    def table(self) -> HealthTable:
+        if self._table is None:
+            self._table = HealthTable(self.params.window, self.capacity)
+        return self._table
+
+    def _touch(self, rows: NDArray[np.int64]) -> None:
+        if rows.size:
+            top = int(rows.max())
+            self.table.ensure(top)
+            self._used = max(self._used, top + 1)
+
+    def configure(self, rows: ArrayLike, *, group: ArrayLike | None = None,
+                  expected_interval: ArrayLike | None = None,
+                  resolution: ArrayLike | None = None,
+                  unit: Sequence[str] | None = None) -> None:
+        """Set what is known about sensors: peer group (-1: none), the interval they promise
+        (seconds; 0: learn it), their resolution (0: unknown) and unit (for reasons)."""
+        at = np.asarray(rows, dtype=np.int64).ravel()
+        self._touch(at)
+        table = self.table
+        if group is not None:
+            table.group[at] = np.asarray(group, dtype=np.int64)
+            self._members = None
+        if expected_interval is not None:
+            table.interval_given[at] = np.asarray(expected_interval, dtype=np.float64)
+        if resolution is not None:
+            table.resolution[at] = np.asarray(resolution, dtype=np.float64)
+        if unit is not None:
+            for row, name in zip(at.tolist(), unit, strict=True):
+                table.units[row] = name
+
+    def _peer_matrix(self) -> NDArray[np.int64]:
+        """Members of every peer group as a padded matrix (built again only after configure)."""
+        if self._members is None:
+            groups = self.table.group[: self._used]
+            grouped = np.flatnonzero(groups >= 0)
+            ids, inverse, sizes = np.unique(groups[grouped], return_inverse=True,
+                                            return_counts=True)
+            width = int(sizes.max()) if sizes.size else 1
+            members = np.full((max(ids.size, 1), width), -1, dtype=np.int64)
+            order = np.argsort(inverse, kind="stable")
+            starts = np.r_[0, np.cumsum(sizes)[:-1]] if sizes.size else np.empty(0, np.int64)
+            within = np.arange(order.size) - np.repeat(starts, sizes)
+            members[inverse[order], within] = grouped[order]
+            self._members, self._group_ids = members, ids
+        return self._members
+
+    def _group_index(self, rows: NDArray[np.int64]) -> NDArray[np.int64]:
+        groups = self.table.group[rows]
+        index = np.searchsorted(self._group_ids, groups)
+        return np.where(groups >= 0, index, -1)
+
+    # -- readings --------------------------------------------------------------------------
+
+    def update_many(self, rows: ArrayLike, values: ArrayLike, event_times: ArrayLike, *,
+                    expected: ArrayLike | None = None) -> HealthChanges:
+        """Fold a batch of readings in; return the state changes and each reading's quality.
+
+        Readings are taken in event-time order (ties by row); a reading older than its
+        sensor's newest is history, not news, and leaves the state alone. The result equals
+        calling ``learn_one`` for each reading in that order.
+        """
+        rows_ = np.asarray(rows, dtype=np.int64).ravel()
+        values_ = np.asarray(values, dtype=np.float64).ravel()
+        times_ = np.asarray(event_times, dtype=np.float64).ravel()
+        expected_ = (np.full(rows_.size, np.nan) if expected is None
+                     else np.asarray(expected, dtype=np.float64).ravel())
+        self._touch(rows_)
+        table = self.table
+        members = self._peer_matrix()
+        reading_quality = table.quality[rows_].copy()
+        usable = np.isfinite(values_) & np.isfinite(times_) & (times_ >= table.last_time[rows_])
+        chosen = np.flatnonzero(usable)
+        order = chosen[np.lexsort((rows_[chosen], times_[chosen]))]
+        levels = self._levels(rows_[order], times_[order])
+        parts: list[HealthChanges] = []
+        for level in range(int(levels.max()) + 1 if levels.size else 0):
+            at = order[levels == level]
+            wave_rows = rows_[at]
+            result = step(table, self.params, members, self._group_index(wave_rows), wave_rows,
+                          values_[at], times_[at], expected_[at])
+            reading_quality[at] = result.reading_quality
+            moved = result.new != result.old
+            if moved.any():
+                parts.append(self._changes(result.rows[moved], result.old[moved],
+                                           result.new[moved]))
+        changes = _concat(parts)
+        changes.reading_quality = reading_quality
+        return changes
+
+    def _levels(self, rows: NDArray[np.int64], times: NDArray[np.float64]) -> NDArray[np.int64]:
+        """Wave of each reading (sorted by time): after its row's previous reading and after
+        every reading of its peer group that is strictly older."""
+        groups = self.table.group[rows]
+        if not (groups >= 0).any():
+            # No peers involved: the wave is the reading's rank within its row.
+            by_row = np.argsort(rows, kind="stable")
+            sorted_rows = rows[by_row]
+            starts = np.r_[True, sorted_rows[1:] != sorted_rows[:-1]]
+            first = np.maximum.accumulate(np.where(starts, np.arange(rows.size), 0))
+            levels = np.empty(rows.size, np.int64)
+            levels[by_row] = np.arange(rows.size) - first
+            return levels
+        levels = np.empty(rows.size, np.int64)
+        row_level: dict[int, int] = {}
+        done: dict[int, int] = {}
+        now: dict[int, int] = {}
+        current = None
+        for i, (row, group, time) in enumerate(zip(rows.tolist(), groups.tolist(),
+                                                   times.tolist(), strict=True)):
+            if time != current:
+                for key, value in now.items():
+                    done[key] = max(done.get(key, -1), value)
+                now.clear()
+                current = time
+            level = row_level.get(row, -1) + 1
+            if group >= 0:
+                level = max(level, done.get(group, -1) + 1)
+                now[group] = max(now.get(group, -1), level)
+            row_level[row] = level
+            levels[i] = level
+        return levels
+
+    def learn_one(self, row: int, value: float, event_time: float,
+                  expected: float | None = None) -> HealthChanges:
+        """One reading: the same arithmetic as ``update_many`` with a batch of one."""
+        return self.update_many(np.array([row]), np.array([value]), np.array([event_time]),
+                                expected=None if expected is None else np.array([expected]))
+
+    def score_one(self, row: int, value: float, event_time: float) -> float:
+        """The quality a reading would get, learning nothing: the sensor's quality, or the
+        suspected-spike quality if the reading is an outlier against the sensor's window."""
+        table = self.table
+        if row >= self._used or table.count[row] == 0:
+            return 1.0
+        p = self.params
+        inlier = (table.ring_flags[row] & INLIER) != 0
+        if inlier.sum() < p.min_window or table.sigma_n[row] < p.warmup:
+            return float(table.quality[row])
+        values = np.where(inlier, table.ring_value[row], np.nan)[None, :]
+        times = np.where(inlier, table.ring_time[row], np.nan)[None, :]
+        level, _, mad = robust_line(values, times, np.array([event_time]))
+        scale = max(1.4826 * float(mad[0]), float(np.sqrt(table.sigma2[row])),
+                    float(table.resolution[row]), 1e-9 * max(1.0, abs(value)))
+        if abs(value - float(level[0])) > p.hampel_k * scale:
+            return min(OUTLIER_READING_QUALITY, float(table.quality[row]))
+        return float(table.quality[row])
+
+    def reference(self, row: int, event_time: float) -> float:
+        """The peers' median a reading of ``row`` at ``event_time`` would be compared with."""
+        table = self.table
+        if row >= self._used or table.group[row] < 0:
+            return float("nan")
+        members = self._peer_matrix()
+        rows = np.array([row], np.int64)
+        return float(peer_reference(table, self.params, members, self._group_index(rows),
+                                    rows, np.array([event_time]))[0])
+
+    # -- the timer ---------------------------------------------------------------------------
+
+    def tick(self, now: float) -> HealthChanges:
+        """Mark silent sensors stale, then offline. Vectorised over all rows."""
+        self._now = now
+        if self._used == 0:
+            return HealthChanges()
+        p = self.params
+        table = self.table
+        rows = np.arange(self._used, dtype=np.int64)
+        interval = interval_of(table, rows)
+        last = table.last_time[: self._used]
+        with np.errstate(invalid="ignore"):
+            age = now - last
+            offline = age > p.offline_after * interval
+            stale = (age > p.stale_after * interval) & ~offline
+        old = table.state[: self._used].astype(np.int64)
+        new = np.where(offline, int(State.OFFLINE), np.where(stale, int(State.STALE), old))
+        silent = stale | offline
+        if silent.any():
+            span = (p.offline_after - p.stale_after) * interval[silent]
+            fraction = (age[silent] - p.stale_after * interval[silent]) / span
+            table.quality[: self._used][silent] = quality_of(new[silent], fraction)
+        changed = np.flatnonzero(new != old)
+        if changed.size == 0:
+            return HealthChanges()
+        factor = np.where(new[changed] == State.OFFLINE, p.offline_after, p.stale_after)
+        table.state[changed] = new[changed].astype(np.int8)
+        table.since[changed] = last[changed] + factor * interval[changed]
+        return self._changes(changed, old[changed], new[changed])
+
+    # -- reading the state --------------------------------------------------------------------
+
+    def _changes(self, rows: NDArray[np.int64], old: NDArray[np.int64],
+                 new: NDArray[np.int64]) -> HealthChanges:
+        table = self.table
+        texts = [reason(table, self.params, row, self._now) for row in rows.tolist()]
+        return HealthChanges(rows.copy(), old.copy(), new.copy(), table.quality[rows].copy(),
+                             table.since[rows].copy(), texts)
+
+    def state(self, row: int) -> HealthStatus:
+        """One sensor's health: state name, quality 0..1, reason and since when."""
+        if row >= self._used:
+            return HealthStatus(row, "ok", 1.0, "no reading yet", float("nan"), float("nan"))
+        table = self.table
+        return HealthStatus(row, STATE_NAMES[int(table.state[row])], float(table.quality[row]),
+                            reason(table, self.params, row, self._now), float(table.since[row]),
+                            float(table.last_time[row]))
+
+    def snapshot(self, rows: ArrayLike | None = None) -> list[HealthStatus]:
+        """Health of several sensors (all known rows when ``rows`` is None)."""
+        at = (np.arange(self._used) if rows is None
+              else np.asarray(rows, dtype=np.int64).ravel())
+        return [self.state(row) for row in at.tolist()]
+
+    def summary(self) -> dict[str, int]:
+        """How many sensors are in each state (for a fleet overview)."""
+        counts = np.bincount(self.table.state[: self._used].astype(np.int64),
+                             minlength=len(STATE_NAMES))
+        return {name: int(counts[i]) for i, name in enumerate(STATE_NAMES)}
+
+    def quality(self, rows: ArrayLike) -> NDArray[np.float64]:
+        """Current quality of each row (1.0 for rows never seen)."""
+        at = np.asarray(rows, dtype=np.int64)
+        self._touch(at)
+        return self.table.quality[at].copy()
+
+
+def _concat(parts: list[HealthChanges]) -> HealthChanges:
+    if not parts:
+        return HealthChanges()
+    if len(parts) == 1:
+        return parts[0]
+    return HealthChanges(
+        np.concatenate([c.rows for c in parts]), np.concatenate([c.old for c in parts]),
+        np.concatenate([c.new for c in parts]), np.concatenate([c.quality for c in parts]),
+        np.concatenate([c.since for c in parts]), [r for c in parts for r in c.reasons])

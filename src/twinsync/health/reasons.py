@@ -1,0 +1,85 @@
+"""Short human sentences saying why a sensor is in its state.
+
+Computed only for rows whose state changed or that someone asks about, never per reading.
+
+>>> duration(11520.0), duration(900.0), duration(40.0), duration(3 * 86400.0)
+('3.2 h', '15 min', '40 s', '3 days')
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .kernel import REF_MODEL, diff_sd, interval_of
+from .params import HealthParams
+from .states import State
+from .table import HealthTable
+
+
+def duration(seconds: float) -> str:
+    """A duration the way people say it: 40 s, 15 min, 3.2 h, 3 days."""
+    if not math.isfinite(seconds):
+        return "an unknown time"
+    seconds = max(seconds, 0.0)
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 48 * 3600:
+        hours = seconds / 3600
+        return f"{hours:.0f} h" if hours >= 10 else f"{hours:.1f} h"
+    days = seconds / 86400
+    return f"{days:.0f} days" if days >= 10 or days == int(days) else f"{days:.1f} days"
+
+
+def _amount(value: float, unit: str, signed: bool = False) -> str:
+    text = f"{value:+.2g}" if signed else f"{value:.3g}"
+    return f"{text} {unit}" if unit else text
+
+
+def reason(table: HealthTable, params: HealthParams, row: int, now: float) -> str:
+    """Why ``row`` is in its current state. ``now`` dates silence (NaN: use the state's start)."""
+    state = State(int(table.state[row]))
+    unit = table.units[row]
+    reference = "the model" if table.ref_kind[row] == REF_MODEL else "peers"
+    if state in (State.STALE, State.OFFLINE):
+        interval = float(interval_of(table, _one(row))[0])
+        last = float(table.last_time[row])
+        silent = (now if math.isfinite(now) else float(table.since[row])) - last
+        return f"no reading for {duration(silent)} (expected every {duration(interval)})"
+    if state is State.STUCK:
+        run = int(table.run_len[row])
+        value = _amount(float(table.run_anchor[row]), unit)
+        moved = float(table.run_ref_moved[row])
+        if math.isfinite(moved) and moved > 0 and table.d_n[row] >= params.drift_warmup:
+            return (f"value unchanged at {value} for {run} readings while {reference} "
+                    f"moved {_amount(moved, unit)}")
+        return (f"value unchanged at {value} for {run} readings, improbable from its own "
+                f"history")
+    if state is State.SPIKE:
+        count = int(table.spike_len[row])
+        size = _amount(float(table.spike_size[row]), unit, signed=True)
+        span = "one reading" if count == 1 else f"{count} readings"
+        return f"spike of {size} in {span}, not confirmed by the next readings"
+    if state is State.DRIFT:
+        offset = _amount(float(table.drift_level[row]), unit, signed=True)
+        sd = float(diff_sd(table, _one(row))[0])
+        over = float(table.last_time[row]) - float(table.drift_start[row])
+        return (f"drifting {offset} from {reference} over {duration(over)} "
+                f"({abs(float(table.drift_level[row])) / sd:.1f} noise sd)")
+    if state is State.NOISY:
+        ratio = math.sqrt(max(float(table.noise_fast[row]), 0.0))
+        return f"noise {ratio:.1f}x its usual level"
+    if table.count[row] == 0:
+        return "no reading yet"
+    if table.sigma_n[row] < params.warmup:
+        return f"learning its normal behaviour ({int(table.sigma_n[row])} of " \
+               f"{params.warmup} readings)"
+    return "readings as expected"
+
+
+def _one(row: int) -> NDArray[np.int64]:
+    return np.array([row], dtype=np.int64)

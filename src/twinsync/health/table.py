@@ -1,0 +1,169 @@
+"""Per-sensor health state as struct-of-arrays, indexed by the pipeline's dense sensor row.
+
+Every column is a NumPy array of length ``capacity``; the rolling window is a 2-D ring
+``[capacity, window]``. Rows are the same numbers as ``twinsync.pipeline.SensorTable``
+rows, so the pipeline's batch columns index this table directly. The table grows (doubling)
+when a row beyond its capacity appears.
+
+>>> table = HealthTable(window=5, capacity=4)
+>>> table.ensure(9)
+>>> table.capacity >= 10, table.ring_value.shape[1]
+(True, 5)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+#: Bits of ``ring_flags``.
+INLIER = 1
+"""The reading is part of the robust fit (not a held outlier, not before a reset)."""
+USABLE = 2
+"""Peers may compare against the reading (the sensor was healthy when it came)."""
+
+# name: (dtype, fill). One place, so growing cannot forget a column.
+_COLUMNS: dict[str, tuple[Any, float]] = {
+    "count": (np.int64, 0),
+    "group": (np.int64, -1),
+    "interval_given": (np.float64, 0.0),
+    "interval": (np.float64, np.nan),
+    "resolution": (np.float64, 0.0),
+    "last_time": (np.float64, -np.inf),
+    "last_value": (np.float64, np.nan),
+    "ring_head": (np.int64, 0),
+    # noise: slow baseline of squared residual, CUSUM up and down, fast estimate
+    "sigma2": (np.float64, 0.0),
+    "sigma_n": (np.int64, 0),
+    "noise_s": (np.float64, 0.0),
+    "noise_quiet": (np.float64, 0.0),
+    "noise_fast": (np.float64, 1.0),
+    # spike: outliers held until the next readings decide
+    "pending": (np.int64, 0),
+    "pending_value": (np.float64, np.nan),
+    "pending_size": (np.float64, 0.0),
+    "spike_hold": (np.int64, 0),
+    "spike_size": (np.float64, 0.0),
+    "spike_len": (np.int64, 0),
+    # stuck: current run of unchanged readings
+    "run_len": (np.int64, 0),
+    "run_anchor": (np.float64, np.nan),
+    "run_ref_start": (np.float64, np.nan),
+    "run_ref_moved": (np.float64, 0.0),
+    "p_same": (np.float64, 0.5),
+    "p_same_n": (np.int64, 0),
+    # drift: difference to the reference (peers' median or the model)
+    "ref_kind": (np.int64, 0),
+    "d_n": (np.int64, 0),
+    "d_mean": (np.float64, 0.0),
+    "d_var": (np.float64, 0.0),
+    "cusum_pos": (np.float64, 0.0),
+    "cusum_neg": (np.float64, 0.0),
+    "cusum_pos_start": (np.float64, np.nan),
+    "cusum_neg_start": (np.float64, np.nan),
+    "drift_level": (np.float64, 0.0),
+    "drift_start": (np.float64, np.nan),
+    # the verdict: condition bits (see kernel.STUCK_BIT…) and the state shown
+    "cond": (np.int64, 0),
+    "state": (np.int8, 0),
+    "since": (np.float64, np.nan),
+    "quality": (np.float64, 1.0),
+}
+
+# The ring: every processed reading with its time, its smoothed level and local slope
+# (so a peer can be compared at another time), and flags.
+_RING: dict[str, tuple[Any, float]] = {
+    "ring_value": (np.float64, np.nan),
+    "ring_time": (np.float64, -np.inf),
+    "ring_level": (np.float64, np.nan),
+    "ring_slope": (np.float64, 0.0),
+    "ring_flags": (np.int8, 0),
+}
+
+
+class HealthTable:
+    """Dense rows of health state. Attributes are the columns named in ``_COLUMNS``/``_RING``."""
+
+    def __init__(self, window: int, capacity: int = 1024) -> None:
+        self.window = window
+        self.capacity = max(int(capacity), 16)
+        self.units: list[str] = [""] * self.capacity
+        for name, (dtype, fill) in _COLUMNS.items():
+            setattr(self, name, np.full(self.capacity, fill, dtype=dtype))
+        for name, (dtype, fill) in _RING.items():
+            setattr(self, name, np.full((self.capacity, window), fill, dtype=dtype))
+
+    def ensure(self, max_row: int) -> None:
+        """Grow so that ``max_row`` is a valid row (doubling, like a list)."""
+        if max_row < self.capacity:
+            return
+        new_capacity = max(max_row + 1, self.capacity * 2)
+        extra = new_capacity - self.capacity
+        for name, (dtype, fill) in _COLUMNS.items():
+            column = getattr(self, name)
+            setattr(self, name, np.concatenate([column, np.full(extra, fill, dtype=dtype)]))
+        for name, (dtype, fill) in _RING.items():
+            ring = getattr(self, name)
+            pad = np.full((extra, self.window), fill, dtype=dtype)
+            setattr(self, name, np.concatenate([ring, pad]))
+        self.units.extend([""] * extra)
+        self.capacity = new_capacity
+
+    def column(self, name: str) -> NDArray[Any]:
+        """A column by name, for code that walks all of them (tests, persistence)."""
+        if name not in _COLUMNS and name not in _RING:
+            raise KeyError(name)
+        value: NDArray[Any] = getattr(self, name)
+        return value
+
+    @staticmethod
+    def column_names() -> tuple[str, ...]:
+        return (*_COLUMNS, *_RING)
+
+    # mypy sees the columns through these annotations.
+    count: NDArray[np.int64]
+    group: NDArray[np.int64]
+    interval_given: NDArray[np.float64]
+    interval: NDArray[np.float64]
+    resolution: NDArray[np.float64]
+    last_time: NDArray[np.float64]
+    last_value: NDArray[np.float64]
+    ring_head: NDArray[np.int64]
+    sigma2: NDArray[np.float64]
+    sigma_n: NDArray[np.int64]
+    noise_s: NDArray[np.float64]
+    noise_quiet: NDArray[np.float64]
+    noise_fast: NDArray[np.float64]
+    pending: NDArray[np.int64]
+    pending_value: NDArray[np.float64]
+    pending_size: NDArray[np.float64]
+    spike_hold: NDArray[np.int64]
+    spike_size: NDArray[np.float64]
+    spike_len: NDArray[np.int64]
+    run_len: NDArray[np.int64]
+    run_anchor: NDArray[np.float64]
+    run_ref_start: NDArray[np.float64]
+    run_ref_moved: NDArray[np.float64]
+    p_same: NDArray[np.float64]
+    p_same_n: NDArray[np.int64]
+    ref_kind: NDArray[np.int64]
+    d_n: NDArray[np.int64]
+    d_mean: NDArray[np.float64]
+    d_var: NDArray[np.float64]
+    cusum_pos: NDArray[np.float64]
+    cusum_neg: NDArray[np.float64]
+    cusum_pos_start: NDArray[np.float64]
+    cusum_neg_start: NDArray[np.float64]
+    drift_level: NDArray[np.float64]
+    drift_start: NDArray[np.float64]
+    cond: NDArray[np.int64]
+    state: NDArray[np.int8]
+    since: NDArray[np.float64]
+    quality: NDArray[np.float64]
+    ring_value: NDArray[np.float64]
+    ring_time: NDArray[np.float64]
+    ring_level: NDArray[np.float64]
+    ring_slope: NDArray[np.float64]
+    ring_flags: NDArray[np.int8]
