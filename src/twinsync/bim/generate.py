@@ -116,7 +116,7 @@ class _Builder:
     def __init__(self, schema: str, seed: str, revision: int, length_unit: str) -> None:
         self.seed = seed
         self.revision = revision
-        self.file = ifcopenshell.api.project.create_file(version=schema)
+        self.file = ifcopenshell.api.project.create_file(version=schema)  # type: ignore[arg-type]
         self.is_2x3 = self.file.schema == "IFC2X3"
         self.length_unit = length_unit
         self.ids: dict[str, str] = {}
@@ -429,7 +429,7 @@ class _Builder:
             names["area"] = "GrossSideArea"
         # Lengths are written in the project's length unit; areas and volumes stay in m2
         # and m3, the area and volume units the project declares.
-        scaled = {names[k]: v if k in ("area", "volume") else self.si(v)
+        scaled: dict[str, Any] = {names[k]: v if k in ("area", "volume") else self.si(v)
                   for k, v in values.items()}
         qto = ifcopenshell.api.pset.add_qto(self.file, product=product, name=name)
         ifcopenshell.api.pset.edit_qto(self.file, qto=qto, properties=scaled)

@@ -1,0 +1,142 @@
+"""Reading IFC files: every element with its place, properties and sensors, or a clear error."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from twinsync.bim import SCHEMAS, GeneratedModel, generate_building, read_model
+from twinsync.errors import ModelImportError
+from twinsync.model import Source
+
+
+@pytest.mark.parametrize("schema", SCHEMAS)
+def test_every_generated_element_is_read_with_its_class(
+    models: dict[str, GeneratedModel], schema: str
+) -> None:
+    generated = models[schema]
+    contents = read_model(generated.path)
+    assert contents.schema.startswith(schema)
+    assert contents.counts() == {cls: len(ids) for cls, ids in generated.by_class.items()}
+    assert all(element.id == element.global_id for element in contents.elements.values())
+
+
+@pytest.mark.parametrize("schema", SCHEMAS)
+def test_each_element_hangs_from_its_spatial_container(
+    models: dict[str, GeneratedModel], schema: str
+) -> None:
+    contents = read_model(models[schema].path)
+    elements = contents.elements
+    type_of_parent = {
+        element.type: elements[element.parent].type if element.parent else None
+        for element in elements.values() if element.type not in ("IfcSensor",)
+        and not element.type.startswith("IfcDistribution")
+    }
+    assert type_of_parent == {
+        "IfcSite": None, "IfcBuilding": "IfcSite", "IfcBuildingStorey": "IfcBuilding",
+        "IfcSpace": "IfcBuildingStorey", "IfcSlab": "IfcBuildingStorey",
+        "IfcColumn": "IfcBuildingStorey", "IfcWall": "IfcBuildingStorey",
+    }
+    ids = models[schema].ids
+    # A room sensor is contained in its room; one aggregated by a column is on the storey.
+    assert elements[ids["sensor-L00-R00-T"]].parent == ids["space-L00-00"]
+    assert elements[ids["sensor-L00-COL-S2"]].parent == ids["storey-L00"]
+
+
+@pytest.mark.parametrize("schema", SCHEMAS)
+def test_property_sets_and_quantities_become_bim_properties(
+    models: dict[str, GeneratedModel], schema: str
+) -> None:
+    contents = read_model(models[schema].path)
+    wall = contents.elements[models[schema].ids["wall-L00-P000"]]
+    assert wall.properties["Pset_WallCommon.FireRating"].value == "EI60"
+    assert wall.properties["Pset_WallCommon.IsExternal"].value is True
+    length = wall.properties["Qto_WallBaseQuantities.Length"]
+    assert (length.value, length.unit, length.source) == (6.0, "m", Source.BIM)
+    volume = wall.properties["Qto_WallBaseQuantities.GrossVolume"]
+    assert volume.value == pytest.approx(6.0 * 3.25 * 0.2)
+    assert volume.unit == "m³"
+
+
+def test_quantities_of_a_model_in_millimetres_are_read_in_metres(tmp_path: Path) -> None:
+    generated = generate_building(tmp_path / "mm.ifc", storeys=1, bays_x=1, bays_y=1,
+                                  length_unit="mm", sensors=False)
+    slab = read_model(generated.path).elements[generated.ids["slab-L00"]]
+    assert slab.properties["Qto_SlabBaseQuantities.Width"].value == pytest.approx(6.0)
+    assert slab.properties["Qto_SlabBaseQuantities.Depth"].value == pytest.approx(0.25)
+    assert slab.properties["Qto_SlabBaseQuantities.GrossArea"].value == pytest.approx(36.0)
+
+
+@pytest.mark.parametrize("schema", SCHEMAS)
+def test_sensors_are_read_and_bound_to_the_host_the_model_names(
+    models: dict[str, GeneratedModel], schema: str
+) -> None:
+    generated = models[schema]
+    contents = read_model(generated.path)
+    sensors = {sensor.id: sensor for sensor in contents.sensors}
+    assert set(sensors) == set(generated.sensors)
+    assert {b.sensor_id: b.element_id for b in contents.bindings} == generated.sensors
+    bound = {b.sensor_id: b.property for b in contents.bindings}
+    assert bound["L00-SLAB-T1"] == "core_temperature"
+    assert bound["L00-R00-T"] == "air_temperature"
+    assert bound["L00-R00-H"] == "relative_humidity"
+    assert bound["L01-COL-S1"] == "strain"
+    assert (sensors["L00-SLAB-T1"].unit, sensors["L00-SLAB-T1"].expected_interval) == (
+        "degC", 600.0)
+    assert sensors["L00-R00-H"].unit == "percent"
+    assert sensors["L01-COL-S2"].kind == "strain"
+    assert {s.meta["bound_by"] for s in contents.sensors} == {
+        "assignment", "containment", "pset", "aggregation"}
+
+
+def test_bytes_and_path_read_the_same_model(models: dict[str, GeneratedModel],
+                                            model_bytes: bytes) -> None:
+    from_path = read_model(models["IFC4"].path)
+    from_bytes = read_model(model_bytes)
+    assert from_bytes.revision == from_path.revision
+    assert from_bytes.elements.keys() == from_path.elements.keys()
+
+
+def _zip(data: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("model.ifc", data)
+    return buffer.getvalue()
+
+
+BROKEN = {
+    "empty": (lambda good: b"", "not_ifc"),
+    "text": (lambda good: b"Meeting notes: pour level 2 on Monday.\n", "not_ifc"),
+    "garbage": (lambda good: bytes(range(256)) * 8, "not_ifc"),
+    "xml": (lambda good: b"<?xml version='1.0'?><ifcXML/>", "not_ifc"),
+    "zip": (_zip, "not_ifc"),
+    "truncated": (lambda good: good[: len(good) // 2], "broken_ifc"),
+    "corrupt": (lambda good: good.replace(b"IFCWALL(", b"IFCWALL((", 1), "broken_ifc"),
+    "unsupported_schema": (lambda good: good.replace(b"FILE_SCHEMA(('IFC4'))",
+                                                     b"FILE_SCHEMA(('IFC2X2_FINAL'))"),
+                           "unsupported_schema"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_a_file_that_is_not_a_whole_supported_ifc_model_is_refused(
+    case: str, model_bytes: bytes, tmp_path: Path
+) -> None:
+    make, reason = BROKEN[case]
+    data = make(model_bytes)
+    assert data != model_bytes
+    path = tmp_path / f"{case}.ifc"
+    path.write_bytes(data)
+    for source in (path, data):
+        with pytest.raises(ModelImportError) as caught:
+            read_model(source)
+        assert caught.value.reason == reason
+        assert str(caught.value)
+
+
+def test_a_missing_file_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ModelImportError):
+        read_model(tmp_path / "nowhere.ifc")
