@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from ..config import Settings
 from ..service import TwinService
-from . import errors, routes_readings, routes_twin, ws
+from . import errors, routes_models, routes_readings, routes_twin, ws
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
     errors.install(app)
     app.include_router(routes_twin.router)
     app.include_router(routes_readings.router)
+    app.include_router(routes_models.router)
     app.include_router(ws.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     vendor = find_vendor(settings)

@@ -16,6 +16,7 @@ from ..errors import TwinsyncError
 COMMANDS = {
     "demo": ("twinsync.cli.serve_cmd", "start the demo twin with the site simulator"),
     "serve": ("twinsync.cli.serve_cmd", "serve a twin from a store"),
+    "import": ("twinsync.cli.import_cmd", "import a BIM model (IFC) into a twin"),
     "bench": ("twinsync.cli.bench_cmd", "run a benchmark and print its figures"),
 }
 

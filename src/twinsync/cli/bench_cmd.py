@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import platform
 import os
+import platform
 
 BENCHES = {
     "ingest": "twinsync.bench.ingest",
@@ -27,9 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
                 raise
             continue
         sub = benches.add_parser(bench_name, help=(module.__doc__ or "").strip().splitlines()[0])
-        sub.add_argument("--json", action="store_true",
-                         help="print the figures as one JSON object on the last line")
         module.add_arguments(sub)
+        if not any("--json" in action.option_strings for action in sub._actions):
+            sub.add_argument("--json", action="store_true",
+                             help="print the figures as one JSON object on the last line")
         sub.set_defaults(bench_run=module.run)
 
 

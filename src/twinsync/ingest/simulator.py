@@ -13,10 +13,10 @@ import asyncio
 import math
 import random
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 
-from ..model import Sensor
+from ..model import Binding, Sensor
 from ..pipeline import IncomingBatch, RawReading
 from .connector import ConnectorHealth, Delivery
 
@@ -36,18 +36,23 @@ class _Track:
 class SiteSimulator:
     """A Connector that invents readings for the given sensors."""
 
-    def __init__(self, sensors: Iterable[Sensor], *, name: str = "simulator",
-                 interval: float = 2.0, speed: float = 600.0, seed: int = 7,
-                 tick: float = 0.25) -> None:
+    def __init__(self, sensors: Iterable[Sensor], bindings: Mapping[str, Binding] | None = None,
+                 *, name: str = "simulator", interval: float = 2.0, speed: float = 600.0,
+                 seed: int = 7, tick: float = 0.25) -> None:
         self.name = name
         self.interval = interval
         self.speed = speed
         self.tick = tick
         self._random = random.Random(seed)
-        self._tracks = [
-            _Track(s.id, s.kind, self._random.uniform(0, 1), self._random.uniform(-1, 1))
-            for s in sensors
-        ]
+        bindings = bindings or {}
+        self._tracks = []
+        for sensor in sensors:
+            binding = bindings.get(sensor.id)
+            # What a sensor measures is best told by the property it feeds.
+            story = binding.property if binding is not None else sensor.kind
+            # Sensors on one element share its phase, so redundant loggers agree.
+            phase = random.Random(binding.element_id if binding else sensor.id).random()
+            self._tracks.append(_Track(sensor.id, story, phase, self._random.uniform(-0.5, 0.5)))
         self._started_at = 0.0
         self._closed = asyncio.Event()
         self._health = ConnectorHealth(name, "simulator")
@@ -90,18 +95,18 @@ class SiteSimulator:
         hour = (story % DAY) / 3600.0
         daily = math.sin(2 * math.pi * (hour - 9.0) / 24.0)
         noise = self._random.gauss(0.0, 1.0)
-        if track.kind == "slab_temperature":
+        if track.kind in ("core_temperature", "slab_temperature"):
             # Hydration heat: rises over ~a day after the pour, decays over several.
             age_days = (story / DAY) % 14.0 + 0.05
             heat = 28.0 * (age_days / 1.2) * math.exp(1.0 - age_days / 1.2)
             return round(12.0 + 4.0 * daily + heat + track.level + 0.15 * noise, 2)
         if track.kind == "air_temperature":
             return round(20.5 + 2.5 * daily + track.level + 0.1 * noise, 2)
-        if track.kind == "relative_humidity":
+        if track.kind in ("relative_humidity", "humidity"):
             return round(55.0 - 9.0 * daily + 3 * track.level + 0.5 * noise, 1)
         if track.kind == "strain":
             load = min(story / (10 * DAY), 1.0)
             return round(120.0 + 380.0 * load + 20 * track.level + 2.0 * noise, 1)
-        if track.kind == "ambient_temperature":
+        if track.kind in ("ambient_temperature", "temperature"):
             return round(11.0 + 6.0 * daily + 0.2 * noise, 2)
         return round(track.level + 0.1 * noise, 3)

@@ -19,7 +19,7 @@ from ..model import Binding, Sensor, Twin
 from ..units import converter
 from .batch import NO_SEQ, Accepted, Batch, DeadLetter, IncomingBatch, RawReading
 from .table import LatestPerRow, SensorTable
-from .times import parse_time
+from .times import _MS_THRESHOLD, parse_time
 
 #: Readings stamped further ahead of their arrival than this are refused: a clock that far
 #: off would pin the live value to the future. Kept as dead letters, so nothing is lost.
@@ -99,8 +99,16 @@ class Pipeline:
             if not isfinite(value):
                 reject(pos, reading, "not_finite", f"value {value!r} is not finite")
                 continue
+            time_kind = type(time)
             if time is None:
                 event_time = received_at
+            elif (time_kind is float or time_kind is int) and 0 <= time < _MS_THRESHOLD:
+                # The common case, seconds since the epoch, without a call.
+                event_time = time
+                if event_time > latest_allowed:
+                    reject(pos, reading, "time_in_future",
+                           f"time {time!r} is more than {self.max_future:g} s ahead of arrival")
+                    continue
             else:
                 try:
                     event_time = parse_time(time)

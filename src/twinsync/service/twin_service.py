@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from pathlib import Path
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,7 +55,8 @@ class IngestResult:
 class TwinService:
     """One twin, live. Create with ``TwinService.open(url)``; close with ``aclose()``."""
 
-    def __init__(self, store: Store, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: Store, *, clock: Callable[[], float] = time.time,
+                 models_dir: Path | None = None) -> None:
         self.store = store
         self.clock = clock
         self.twin = Twin()
@@ -72,6 +74,9 @@ class TwinService:
         self.connectors: dict[str, Connector] = {}
         self._connector_tasks: dict[str, asyncio.Task[None]] = {}
         self._connector_errors: dict[str, str] = {}
+        from .models import ModelLibrary
+
+        self.models = ModelLibrary(self, models_dir or models_dir_for(store.url))
 
     @classmethod
     def open(cls, url: str, **kwargs: Any) -> TwinService:
@@ -369,6 +374,18 @@ class TwinService:
             "recent_events": [e.to_dict() for e in self.store.recent_events(20)],
             "time": self.clock(),
         }
+
+
+def models_dir_for(url: str) -> Path:
+    """Where a store's IFC files go: beside a SQLite file, else ``.twinsync/models``."""
+    if url.startswith("sqlite:"):
+        from ..store.sqlite import path_of
+
+        path, _ = path_of(url)
+        if path != ":memory:":
+            file = Path(path)
+            return file.with_name(file.stem + "-models")
+    return Path(".twinsync") / "models"
 
 
 def _finite(value: float) -> float | None:

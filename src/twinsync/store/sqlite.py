@@ -1,9 +1,9 @@
 """The embedded store: one SQLite file in WAL mode.
 
-Readings go in with ``executemany`` in one transaction per ingest batch. The history table
-is indexed on (sensor, event_time) for per-sensor queries; that index is what limits the
-insert rate, so batches are large and the page cache is big enough to keep the index's
-hot pages in memory (see docs/PERFORMANCE.md).
+Readings follow the tiered layout of ``tiers``: each ingest batch is one journal row
+(its readings packed), committed in the same transaction as its dead letters and events;
+committed readings are also kept in memory as hot rows, and sealed into per-sensor blocks
+once ``seal_rows`` have gathered. After a restart the journal is read back into memory.
 
 ``synchronous=NORMAL`` in WAL mode: a committed transaction survives a crash of the
 process; add ``?synchronous=full`` to the URL to survive power loss as well.
@@ -14,6 +14,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
+from numpy.typing import NDArray
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -25,6 +26,8 @@ from ..errors import InvalidInput, StoreError
 from ..model import Binding, Element, Event, Sensor
 from ..pipeline import Batch, DeadLetter
 from .base import Buckets, History, SensorAggregates, json_default
+from .tiers import ROW_DTYPE, HotRows, rows_of, seal, unpack
+from .summary import aggregate, bucketise, history_of
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -33,18 +36,24 @@ CREATE TABLE IF NOT EXISTS sensors (row INTEGER PRIMARY KEY, id TEXT UNIQUE NOT 
                                     body BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS bindings (sensor_id TEXT PRIMARY KEY, body BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS sources (key INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL);
-CREATE TABLE IF NOT EXISTS readings (
+-- Committed ingest batches not yet sealed: one row per batch, the readings packed.
+CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY, rows BLOB NOT NULL);
+-- Sealed history: one row per sensor per seal, with the summary that restarts need.
+CREATE TABLE IF NOT EXISTS blocks (
     sensor INTEGER NOT NULL,
-    event_time REAL NOT NULL,
-    value REAL NOT NULL,
-    raw_value REAL NOT NULL,
-    received_at REAL NOT NULL,
-    seq INTEGER NOT NULL,
-    source INTEGER NOT NULL,
-    quality REAL NOT NULL,
-    flags INTEGER NOT NULL
+    t_start REAL NOT NULL,
+    t_end REAL NOT NULL,
+    count INTEGER NOT NULL,
+    total REAL NOT NULL,
+    total_squares REAL NOT NULL,
+    minimum REAL NOT NULL,
+    maximum REAL NOT NULL,
+    last_value REAL,
+    last_time REAL,
+    last_received REAL,
+    data BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS readings_sensor_time ON readings (sensor, event_time);
+CREATE INDEX IF NOT EXISTS blocks_sensor_time ON blocks (sensor, t_start);
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     kind TEXT NOT NULL,
@@ -66,6 +75,8 @@ CREATE INDEX IF NOT EXISTS dead_letters_reason ON dead_letters (reason, id);
 """
 
 SCHEMA_VERSION = "1"
+READINGS_PER_BLOCK = 32
+MAX_HOT_ROWS = 4_000_000
 
 
 def _dumps(value: object) -> bytes:
@@ -90,9 +101,10 @@ def path_of(url: str) -> tuple[str, dict[str, str]]:
 class SQLiteStore:
     """A Store in one SQLite file. Thread-safe: one writer and one reader connection."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, seal_rows: int = 200_000) -> None:
         self.url = url
         path, options = path_of(url)
+        self.seal_rows = int(options.get("seal_rows", seal_rows))
         synchronous = options.get("synchronous", "normal").upper()
         if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise InvalidInput(f"bad synchronous option {synchronous!r}", "bad_store_url")
@@ -113,6 +125,10 @@ class SQLiteStore:
         self._sources: dict[str, int] = {
             name: key for key, name in self._write.execute("SELECT key, name FROM sources")
         }
+        self._hot = HotRows()
+        self._hot_lock = threading.Lock()
+        for journal_id, packed in self._write.execute("SELECT id, rows FROM journal ORDER BY id"):
+            self._hot.append(np.frombuffer(packed, dtype=ROW_DTYPE).copy(), journal_id)
 
     @staticmethod
     def _connect(path: str, synchronous: str) -> sqlite3.Connection:
@@ -198,21 +214,41 @@ class SQLiteStore:
 
     def commit(self, batch: Batch, dead_letters: Sequence[DeadLetter],
                events: Sequence[Event] = ()) -> None:
-        n = len(batch)
-        quality = batch.quality if batch.quality is not None else np.ones(n)
-        flags = batch.flags if batch.flags is not None else np.zeros(n, dtype=np.int64)
         with self._transaction() as c:
-            if n:
-                source = self._source_key(c, batch.source)
-                c.executemany(
-                    "INSERT INTO readings VALUES (?,?,?,?,?,?,?,?,?)",
-                    zip(batch.rows.tolist(), batch.event_time.tolist(), batch.value.tolist(),
-                        batch.raw_value.tolist(), batch.received_at.tolist(),
-                        batch.seq.tolist(), [source] * n, quality.tolist(), flags.tolist(),
-                        strict=True),
-                )
+            rows = rows_of(batch, self._source_key(c, batch.source)) if len(batch) else None
+            journal_id = 0
+            if rows is not None:
+                journal_id = int(c.execute("INSERT INTO journal (rows) VALUES (?)",
+                                           (rows.tobytes(),)).lastrowid or 0)
             self._insert_dead_letters(c, dead_letters)
             self._insert_events(c, events)
+        if rows is not None:
+            with self._hot_lock:
+                self._hot.append(rows, journal_id)
+            if self._hot.size >= self.seal_threshold():
+                self.seal()
+
+    def seal_threshold(self) -> int:
+        """Hot rows to gather before sealing. It grows with the fleet so a block holds
+        several readings on average: the cost of a seal is per block, and a seal every few
+        readings per sensor would make the cost per reading grow with the fleet."""
+        return min(max(self.seal_rows, READINGS_PER_BLOCK * self._hot.sensor_span),
+                   MAX_HOT_ROWS)
+
+    def seal(self) -> int:
+        """Move the hot rows into per-sensor blocks; returns how many readings were sealed."""
+        with self._hot_lock:
+            rows = self._hot.all()
+            through = self._hot.last_journal_id
+        if len(rows) == 0:
+            return 0
+        blocks = seal(rows)
+        with self._transaction() as c:
+            c.executemany("INSERT INTO blocks VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", blocks)
+            c.execute("DELETE FROM journal WHERE id <= ?", (through,))
+        with self._hot_lock:
+            self._hot.clear()
+        return len(rows)
 
     def add_dead_letters(self, dead_letters: Sequence[DeadLetter]) -> None:
         with self._transaction() as c:
@@ -230,90 +266,70 @@ class SQLiteStore:
 
     # -- reads -------------------------------------------------------------------------------
 
-    def history(self, row: int, start: float, end: float, limit: int = 100_000) -> History:
+    def _readings_of(self, row: int, start: float, end: float) -> NDArray[np.void]:
         with self._read_lock:
-            records = self._read.execute(
-                "SELECT event_time, value, raw_value, received_at, seq, quality, flags "
-                "FROM readings WHERE sensor = ? AND event_time >= ? AND event_time < ? "
-                "ORDER BY event_time LIMIT ?", (row, start, end, limit)).fetchall()
-        columns = list(zip(*records, strict=True)) if records else [()] * 7
+            packed = self._read.execute(
+                "SELECT data FROM blocks WHERE sensor = ? AND t_start < ? AND t_end >= ?"
+                " ORDER BY t_start", (row, end, start)).fetchall()
+        with self._hot_lock:
+            hot = self._hot.of_sensor(row)
+        parts = [unpack(data) for (data,) in packed]
+        if len(hot):
+            parts.append(hot)
+        return history_of(parts, start, end)
+
+    def history(self, row: int, start: float, end: float, limit: int = 100_000) -> History:
+        readings = self._readings_of(row, start, end)[:limit]
         return History(
-            event_time=np.array(columns[0], dtype=np.float64),
-            value=np.array(columns[1], dtype=np.float64),
-            raw_value=np.array(columns[2], dtype=np.float64),
-            received_at=np.array(columns[3], dtype=np.float64),
-            seq=np.array(columns[4], dtype=np.int64),
-            quality=np.array(columns[5], dtype=np.float64),
-            flags=np.array(columns[6], dtype=np.int64),
+            event_time=readings["event_time"].astype(np.float64),
+            value=readings["value"].astype(np.float64),
+            raw_value=readings["raw_value"].astype(np.float64),
+            received_at=readings["received_at"].astype(np.float64),
+            seq=readings["seq"].astype(np.int64),
+            quality=readings["quality"].astype(np.float64),
+            flags=readings["flags"].astype(np.int64),
         )
 
     def downsample(self, row: int, start: float, end: float, every: float) -> Buckets:
         if every <= 0:
             raise InvalidInput("bucket width must be positive", "bad_interval")
-        with self._read_lock:
-            records = self._read.execute(
-                "SELECT CAST((event_time - ?) / ? AS INTEGER) AS bucket, MIN(value), MAX(value),"
-                " AVG(value), COUNT(*) FROM readings"
-                " WHERE sensor = ? AND event_time >= ? AND event_time < ?"
-                " GROUP BY bucket ORDER BY bucket", (start, every, row, start, end)).fetchall()
-        columns = list(zip(*records, strict=True)) if records else [()] * 5
-        return Buckets(
-            start=start + np.array(columns[0], dtype=np.float64) * every,
-            minimum=np.array(columns[1], dtype=np.float64),
-            maximum=np.array(columns[2], dtype=np.float64),
-            mean=np.array(columns[3], dtype=np.float64),
-            count=np.array(columns[4], dtype=np.int64),
-        )
+        return bucketise(self._readings_of(row, start, end), start, every)
 
     def aggregates(self) -> SensorAggregates:
         with self._read_lock:
-            stats = self._read.execute(
-                "SELECT sensor, COUNT(*), AVG(value), SUM(value * value), MIN(value), MAX(value),"
-                " MIN(event_time) FROM readings GROUP BY sensor ORDER BY sensor").fetchall()
-            # SQLite returns the other columns from the row holding MAX(): the newest reading.
-            # Late readings never became live, so they do not count here either.
+            sealed = self._read.execute(
+                "SELECT sensor, SUM(count), SUM(total), SUM(total_squares), MIN(minimum),"
+                " MAX(maximum), MIN(t_start) FROM blocks GROUP BY sensor").fetchall()
+            # SQLite returns the other columns from the row holding MAX(): the newest block.
             latest = self._read.execute(
-                "SELECT sensor, value, MAX(event_time), received_at FROM readings"
-                " WHERE (flags & 1) = 0 GROUP BY sensor ORDER BY sensor").fetchall()
-        n = len(stats)
-        s = list(zip(*stats, strict=True)) if stats else [()] * 7
-        rows = np.array(s[0], dtype=np.int64)
-        count = np.array(s[1], dtype=np.int64)
-        mean = np.array(s[2], dtype=np.float64)
-        sumsq = np.array(s[3], dtype=np.float64)
-        last_value = np.full(n, np.nan)
-        last_time = np.full(n, -np.inf)
-        last_received = np.full(n, -np.inf)
-        position = {int(r): i for i, r in enumerate(rows.tolist())}
-        for sensor, value, event_time, received_at in latest:
-            i = position[int(sensor)]
-            last_value[i], last_time[i], last_received[i] = value, event_time, received_at
-        return SensorAggregates(
-            rows=rows, count=count, last_value=last_value, last_event_time=last_time,
-            last_received_at=last_received, mean=mean,
-            m2=np.maximum(sumsq - count * mean * mean, 0.0),
-            minimum=np.array(s[4], dtype=np.float64), maximum=np.array(s[5], dtype=np.float64),
-            first_event_time=np.array(s[6], dtype=np.float64),
-        )
+                "SELECT sensor, last_value, MAX(last_time), last_received FROM blocks"
+                " WHERE last_time IS NOT NULL GROUP BY sensor").fetchall()
+        with self._hot_lock:
+            hot = self._hot.all()
+        return aggregate(sealed, latest, hot)
 
     def events(self, *, after: int = 0, element_id: str | None = None,
-               limit: int = 100) -> list[Event]:
+               limit: int = 100, kind: str | None = None) -> list[Event]:
         query = "SELECT seq, kind, time, element_id, source, data FROM events WHERE seq > ?"
         params: list[object] = [after]
         if element_id is not None:
             query += " AND element_id = ?"
             params.append(element_id)
+        if kind is not None:
+            query += " AND kind = ?"
+            params.append(kind)
         query += " ORDER BY seq LIMIT ?"
         params.append(limit)
         with self._read_lock:
             records = self._read.execute(query, params).fetchall()
         return [_event(r) for r in records]
 
-    def recent_events(self, limit: int = 20) -> list[Event]:
+    def recent_events(self, limit: int = 20, kind: str | None = None) -> list[Event]:
+        where, params = ("", (limit,)) if kind is None else (" WHERE kind = ?", (kind, limit))
         with self._read_lock:
             records = self._read.execute(
-                "SELECT seq, kind, time, element_id, source, data FROM events"
-                " ORDER BY seq DESC LIMIT ?", (limit,)).fetchall()
+                "SELECT seq, kind, time, element_id, source, data FROM events" + where +
+                " ORDER BY seq DESC LIMIT ?", params).fetchall()
         return [_event(r) for r in records]
 
     def dead_letters(self, *, limit: int = 100, after: int = 0,
@@ -337,7 +353,8 @@ class SQLiteStore:
             return {
                 "elements": c.execute("SELECT COUNT(*) FROM elements").fetchone()[0],
                 "sensors": c.execute("SELECT COUNT(*) FROM sensors").fetchone()[0],
-                "readings": c.execute("SELECT COUNT(*) FROM readings").fetchone()[0],
+                "readings": (c.execute("SELECT COALESCE(SUM(count), 0) FROM blocks").fetchone()[0]
+                             + self._hot.size),
                 "events": c.execute("SELECT COUNT(*) FROM events").fetchone()[0],
                 "dead_letters": c.execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0],
             }

@@ -1,0 +1,56 @@
+"""REST for the BIM model: upload a revision, see the current one, fetch its geometry."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse
+
+from ..errors import InvalidInput, NotFound
+from ..service import TwinService
+from .deps import service
+from .responses import JSON
+
+router = APIRouter(prefix="/api", default_response_class=JSON)
+Service = Annotated[TwinService, Depends(service)]
+MAX_MODEL_BYTES = 512 * 1024 * 1024
+
+
+@router.post("/models", status_code=201)
+async def post_model(request: Request, svc: Service) -> JSON:
+    """Import an IFC revision (IFC2X3, IFC4, IFC4X3), sent as the raw request body or as a
+    multipart form field ``file``. Answers what was added, changed and archived."""
+    name = request.query_params.get("name", "model.ifc")
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        form = await request.form()
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise InvalidInput("the form has no file field named 'file'", "no_file")
+        name = upload.filename or name
+        data = await upload.read()
+    else:
+        data = await request.body()
+    if not data:
+        raise InvalidInput("the request carries no model", "no_file")
+    if len(data) > MAX_MODEL_BYTES:
+        raise InvalidInput(f"model larger than {MAX_MODEL_BYTES} bytes", "too_large")
+    report = await svc.models.import_bytes(data, name=name)
+    return JSON(report, status_code=201)
+
+
+@router.get("/model")
+def get_model(svc: Service) -> JSON:
+    current = svc.models.current()
+    if current is None:
+        raise NotFound("the twin has no BIM model: import one with `twinsync import ifc FILE`")
+    return JSON(current)
+
+
+@router.get("/model.glb", response_class=FileResponse)
+async def get_model_glb(svc: Service) -> FileResponse:
+    """The current model's geometry as binary glTF; node names are IFC GlobalIds."""
+    path = await svc.models.glb()
+    return FileResponse(path, media_type="model/gltf-binary",
+                        headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,81 @@
+"""BIM models of the twin: import a revision, keep its file, serve its geometry.
+
+Model files live in a folder beside the store (``models_dir``): ``<revision>.ifc`` for
+every imported revision, and the GLB cache. Which revision is current is the store's
+record: the newest ``model_imported`` event. Reading and exporting IFC is CPU-bound and
+runs in a worker thread; only applying the plan to the twin holds the service's lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..bim import glb_for, import_ifc, read_model
+from ..errors import NotFound
+
+if TYPE_CHECKING:
+    from .twin_service import TwinService
+
+log = logging.getLogger(__name__)
+
+
+class ModelLibrary:
+    """The IFC revisions of one twin and their geometry."""
+
+    def __init__(self, service: TwinService, folder: Path) -> None:
+        self.service = service
+        self.folder = folder
+        self._glb_lock = asyncio.Lock()
+
+    def current(self) -> dict[str, Any] | None:
+        """The newest imported revision, as recorded in the event log."""
+        for event in self.service.store.recent_events(1, kind="model_imported"):
+            return {"revision": event.data.get("revision"), "schema": event.data.get("schema"),
+                    "name": event.data.get("name"), "imported_at": event.time,
+                    "counts": event.data.get("counts", {}), "glb": "/api/model.glb"}
+        return None
+
+    def path_of(self, revision: str) -> Path:
+        return self.folder / f"{revision}.ifc"
+
+    async def import_bytes(self, data: bytes, *, name: str = "model.ifc") -> dict[str, Any]:
+        """Import one IFC revision: all of it, or nothing (ModelImportError)."""
+        contents = await asyncio.to_thread(read_model, data)
+        path = self.path_of(contents.revision)
+        if not path.exists():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(".part")
+            await asyncio.to_thread(partial.write_bytes, data)
+            partial.replace(path)
+        service = self.service
+        async with service._lock:
+            result = import_ifc(service.twin, contents, time=service.clock())
+            for sensor in result.sensors:
+                service.pipeline.register_sensor(sensor)
+            for binding in result.bindings:
+                service.pipeline.apply_binding(binding)
+            final = result.events[-1]
+            final.data["name"] = name
+            final.data["counts"] = contents.counts()
+            rows = [(service.pipeline.table.index[s.id], s) for s in result.sensors]
+            await asyncio.to_thread(service.store.save_changes, result.events,
+                                    elements=result.elements, sensors=rows,
+                                    bindings=result.bindings)
+        service.hub.publish([service._change_of(e) for e in result.events
+                             if e.kind != "element_added"] + [service._change_of(final)])
+        return result.report
+
+    async def glb(self) -> Path:
+        """The current revision's GLB, exported once and cached."""
+        current = self.current()
+        if current is None:
+            raise NotFound("the twin has no BIM model: import one with `twinsync import ifc`")
+        path = self.path_of(current["revision"])
+        if not path.exists():
+            raise NotFound(f"the file of model revision {current['revision']} is missing")
+        async with self._glb_lock:
+            return await asyncio.to_thread(glb_for, path, self.folder / "glb",
+                                           revision=current["revision"])
