@@ -8,7 +8,7 @@ arithmetic, which is why they give the same numbers.
 Per reading, in order: learn the interval and forget the window after a long silence; look
 up the reference (the model's ``expected`` value, else the median of the peers' latest
 trusted readings older than this one, carried to this time along their local slope); fit a
-robust line through the sensor's own recent readings and take the residual; then spike
+local quadratic through the sensor's own recent readings and take the residual; then spike
 (Hampel, held until the next readings decide), noise (CUSUM on the squared residual),
 stuck (run of unchanged values), drift (CUSUM on the difference to the reference), and
 finally the state and its quality.
@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .params import HealthParams
-from .robust import MAD_TO_SD, robust_line, rows_nanmedian
+from .robust import MAD_TO_SD, local_quadratic, rows_nanmedian
 from .states import OUTLIER_READING_QUALITY, State, quality_of
 from .table import INLIER, USABLE, HealthTable
 
@@ -74,8 +74,11 @@ def peer_reference(table: HealthTable, params: HealthParams, members: NDArray[np
                    times: NDArray[np.float64]) -> NDArray[np.float64]:
     """Median of the peers' latest trusted, fresh readings older than ``times``.
 
-    Each peer's reading is carried to the asking time along the slope of its own robust
-    fit, so readings a few minutes apart on a daily cycle still compare like for like.
+    Each peer's reading is carried to the asking time along the slope of its own local
+    fit, so readings minutes apart on a daily cycle still compare like for like. The raw
+    reading is used, not a smoothed one: smoothing lags a cycle and would bias the median.
+    Each peer's learned offset is taken off first, so the reference is the group's
+    consensus whichever peers are present.
     Only readings strictly older than the asking one count: then the answer does not
     depend on which of two simultaneous readings was processed first.
     """
@@ -88,13 +91,15 @@ def peer_reference(table: HealthTable, params: HealthParams, members: NDArray[np
     found = np.take_along_axis(older, pick, axis=2)[:, :, 0]
     when = np.take_along_axis(ring_time, pick, axis=2)[:, :, 0]
     flags = np.take_along_axis(table.ring_flags[safe], pick, axis=2)[:, :, 0]
-    level = np.take_along_axis(table.ring_level[safe], pick, axis=2)[:, :, 0]
+    value = np.take_along_axis(table.ring_value[safe], pick, axis=2)[:, :, 0]
+    offset = np.take_along_axis(table.ring_offset[safe], pick, axis=2)[:, :, 0]
     slope = np.take_along_axis(table.ring_slope[safe], pick, axis=2)[:, :, 0]
     age = times[:, None] - when
     peer_interval = interval_of(table, safe.ravel()).reshape(safe.shape)
     fresh = age <= params.stale_after * np.where(np.isnan(peer_interval), np.inf, peer_interval)
     usable = found & ((flags & USABLE) != 0) & fresh
-    carried = np.where(usable, level + slope * age, np.nan)
+    with np.errstate(invalid="ignore"):
+        carried = np.where(usable, value - offset + slope * age, np.nan)
     return rows_nanmedian(carried)
 
 
@@ -119,10 +124,18 @@ def step(table: HealthTable, params: HealthParams, members: NDArray[np.int64],
     table.interval[rows] = np.where(learn, updated, learned)
     interval = interval_of(table, rows)
     long_gap = has_prev & (gap > p.stale_after * interval)
-    if long_gap.any():
-        # After a silence the old window no longer predicts; a held outlier and a run of
-        # equal values lose their meaning too. Drift does not heal by silence: kept.
-        gone = rows[long_gap]
+    resolution = table.resolution[rows]
+    tiny = 1e-9 * np.maximum(1.0, np.abs(x))
+    hold_tolerance = np.maximum(0.5 * resolution, tiny)
+    with np.errstate(invalid="ignore"):
+        released = ((cond & STUCK_BIT) != 0) & ~(
+            np.abs(x - table.run_anchor[rows]) <= hold_tolerance)
+    forget = long_gap | released
+    if forget.any():
+        # After a silence, or when a stuck sensor moves again, the old window no longer
+        # predicts; a held outlier and a run of equal values lose their meaning too.
+        # Drift does not heal by silence: kept.
+        gone = rows[forget]
         table.ring_flags[gone] &= np.int8(~INLIER)
         table.pending[gone] = 0
         table.run_len[gone] = 0
@@ -149,35 +162,41 @@ def step(table: HealthTable, params: HealthParams, members: NDArray[np.int64],
     pred = np.full(len(rows), np.nan)
     slope = np.zeros(len(rows))
     mad = np.zeros(len(rows))
+    leverage = np.zeros(len(rows))
     if can.any():
-        pred[can], slope[can], mad[can] = robust_line(ring_values[can], ring_times[can], t[can])
+        pred[can], slope[can], mad[can], leverage[can] = local_quadratic(
+            ring_values[can], ring_times[can], t[can])
+    # A prediction from few points is noisier than one reading; dividing by this puts every
+    # residual on the scale of one reading's noise.
+    spread = np.sqrt(1.0 + leverage)
     resid = x - pred
 
-    resolution = table.resolution[rows]
-    tiny = 1e-9 * np.maximum(1.0, np.abs(x))
     sd = np.sqrt(table.sigma2[rows])
     noise_sd = np.maximum(np.maximum(sd, resolution * _QUANTISATION_SD), tiny)
-    scale = np.maximum(np.maximum(MAD_TO_SD * mad, sd), np.maximum(resolution, tiny))
+    # Quantisation alone moves a reading by up to half a step: that is the least scale.
+    scale = np.maximum(np.maximum(MAD_TO_SD * mad, sd), np.maximum(0.5 * resolution, tiny))
     warm = table.sigma_n[rows] >= p.warmup
     judged = can & warm
     was_noisy = (cond & NOISY_BIT) != 0
     with np.errstate(invalid="ignore"):
-        outlier = judged & ~was_noisy & (np.abs(resid) > p.hampel_k * scale)
+        outlier = judged & ~was_noisy & (np.abs(resid) > p.hampel_k * spread * scale)
 
     # -- spike: hold outliers until the next readings decide ---------------------------
     pending = table.pending[rows]
     pending_size = table.pending_size[rows]
     held = pending > 0
+    # A reading after a held outlier continues it when it is nearer the outlier than the
+    # prediction (on the same side); otherwise the held readings were a spike.
     with np.errstate(invalid="ignore"):
-        near = np.abs(x - table.pending_value[rows]) <= p.hampel_k * scale
-    continues = held & outlier & near & (np.sign(resid) == np.sign(pending_size))
+        near = np.abs(x - table.pending_value[rows]) < np.abs(resid)
+    continues = held & near & (np.sign(resid) == np.sign(pending_size))
     level_shift = continues & (pending >= 2)
-    spike_event = (held & ~outlier) | (held & outlier & ~continues)
+    spike_event = held & ~continues
     starts = outlier & ~continues
     spike_size = np.where(spike_event, pending_size, 0.0)
     spike_len = np.where(spike_event, pending, 0)
     table.pending[rows] = np.where(starts, 1, np.where(continues & ~level_shift, pending + 1, 0))
-    table.pending_value[rows] = np.where(outlier, x, np.nan)
+    table.pending_value[rows] = np.where(starts | continues, x, np.nan)
     bigger = np.abs(resid) > np.abs(pending_size)
     table.pending_size[rows] = np.where(
         starts, resid, np.where(continues & bigger, resid, pending_size))
@@ -188,13 +207,13 @@ def step(table: HealthTable, params: HealthParams, members: NDArray[np.int64],
         for back in (1, 2):
             slot = (head[level_shift] - back) % window
             table.ring_flags[moved_rows, slot] |= np.int8(INLIER)
-    inlier = ~outlier | level_shift
+    inlier = (~outlier & ~continues) | level_shift
 
     # -- noise: CUSUM for a rise of the residual sd by ``noise_ratio`` -----------------
     rho2 = p.noise_ratio ** 2
     gain, cost = 0.5 * (1.0 - 1.0 / rho2), 0.5 * np.log(rho2)
     with np.errstate(invalid="ignore"):
-        z2 = np.minimum((resid / noise_sd) ** 2, p.noise_cap ** 2)
+        z2 = np.minimum((resid / spread / noise_sd) ** 2, p.noise_cap ** 2)
     counted = judged & inlier
     llr = np.where(counted, gain * z2 - cost, 0.0)
     noise_s = np.where(counted, np.maximum(0.0, table.noise_s[rows] + llr), table.noise_s[rows])
@@ -217,8 +236,9 @@ def step(table: HealthTable, params: HealthParams, members: NDArray[np.int64],
         (old_state == State.OK) | (old_state == State.SPIKE) | ~warm)
     alpha = np.where(n_sigma < p.warmup, 1.0 / (n_sigma + 1.0), p.noise_alpha)
     with np.errstate(invalid="ignore"):
-        capped = np.where(warm, np.minimum(resid * resid, (p.noise_cap * noise_sd) ** 2),
-                          resid * resid)
+        unit_resid = resid / spread
+        capped = np.where(warm, np.minimum(unit_resid ** 2, (p.noise_cap * noise_sd) ** 2),
+                          unit_resid ** 2)
     sigma2 = table.sigma2[rows]
     table.sigma2[rows] = np.where(learn_sigma, sigma2 + alpha * (capped - sigma2), sigma2)
     table.sigma_n[rows] = n_sigma + learn_sigma
@@ -226,7 +246,6 @@ def step(table: HealthTable, params: HealthParams, members: NDArray[np.int64],
     # -- stuck: a run of readings within half a resolution of the run's first --------
     anchor = table.run_anchor[rows]
     run = table.run_len[rows]
-    hold_tolerance = np.maximum(0.5 * resolution, tiny)
     with np.errstate(invalid="ignore"):
         same = (run > 0) & (np.abs(x - anchor) <= hold_tolerance)
     run = np.where(same, run + 1, 1)
@@ -255,7 +274,10 @@ def step(table: HealthTable, params: HealthParams, members: NDArray[np.int64],
     stuck = same & (was_stuck | ((run >= p.stuck_min_run) & (reference_moved | own_history)))
     cond = np.where(stuck, cond | STUCK_BIT, cond & ~STUCK_BIT)
 
-    # -- drift: two-sided CUSUM on the standardised difference to the reference -------
+    # -- drift: an EWMA chart of the difference to the reference ------------------------
+    # The chart's own spread is learned rather than derived from the difference's sd:
+    # quantisation and the carried peer values make the difference autocorrelated, and a
+    # chart that assumed white noise would cry drift every few days.
     diff = x - ref
     d_n = table.d_n[rows]
     d_mean = table.d_mean[rows]
@@ -266,42 +288,39 @@ def step(table: HealthTable, params: HealthParams, members: NDArray[np.int64],
     with np.errstate(invalid="ignore"):
         warm_mean = d_mean + first * (diff - d_mean)
         warm_var = d_var + first * ((diff - d_mean) * (diff - warm_mean) - d_var)
-        z = np.clip((diff - d_mean) / d_sd, -p.drift_clip, p.drift_clip)
-    judging = evidence & (d_n >= p.drift_warmup)
-    cusum_pos = table.cusum_pos[rows]
-    cusum_neg = table.cusum_neg[rows]
-    new_pos = np.where(judging, np.minimum(np.maximum(0.0, cusum_pos + z - p.drift_k),
-                                           2 * p.drift_h), cusum_pos)
-    new_neg = np.where(judging, np.minimum(np.maximum(0.0, cusum_neg - z - p.drift_k),
-                                           2 * p.drift_h), cusum_neg)
-    pos_start = np.where((cusum_pos <= 0) & (new_pos > 0), t, table.cusum_pos_start[rows])
-    neg_start = np.where((cusum_neg <= 0) & (new_neg > 0), t, table.cusum_neg_start[rows])
-    drift_level = table.drift_level[rows]
-    drift_level = np.where(judging, drift_level + 0.05 * (diff - d_mean - drift_level),
-                           drift_level)
-    calm = judging & (np.abs(z) < 2.5) & (new_pos < 0.5 * p.drift_h) & (
-        new_neg < 0.5 * p.drift_h) & (old_state == State.OK)
+        deviation = np.clip(diff - d_mean, -p.drift_clip * d_sd, p.drift_clip * d_sd)
+    charting = evidence & (d_n >= p.drift_warmup)
+    level = table.drift_level[rows]
+    level = np.where(charting, level + p.drift_level_alpha * (deviation - level), level)
+    white = d_sd * d_sd * p.drift_level_alpha / (2.0 - p.drift_level_alpha)
+    spread_n = d_n - p.drift_warmup - p.drift_settle  # samples of the chart's spread so far
+    level_var = table.drift_var[rows]
+    level_sd = np.sqrt(np.maximum(level_var, white))
+    judging = charting & (spread_n >= p.drift_spread)
+    calm = charting & (spread_n >= 0) & (np.abs(level) < 2.0 * level_sd) & (
+        old_state == State.OK)
+    rate = np.where(spread_n < p.drift_spread, 1.0 / (np.maximum(spread_n, 0) + 1.0),
+                    p.drift_alpha)
+    table.drift_var[rows] = np.where(calm, level_var + rate * (level * level - level_var),
+                                     level_var)
     with np.errstate(invalid="ignore"):
         slow_mean = d_mean + p.drift_alpha * (diff - d_mean)
         slow_var = d_var + p.drift_alpha * ((diff - slow_mean) ** 2 - d_var)
     table.d_mean[rows] = np.where(learning, warm_mean, np.where(calm, slow_mean, d_mean))
     table.d_var[rows] = np.where(learning, warm_var, np.where(calm, slow_var, d_var))
-    table.d_n[rows] = d_n + (learning | calm)
+    table.d_n[rows] = d_n + (learning | (charting & ((spread_n < 0) | calm)))
+    calm_since = np.where(np.abs(level) <= level_sd, t, table.drift_calm_since[rows])
+    table.drift_calm_since[rows] = calm_since
     was_drifting = (cond & DRIFT_BIT) != 0
-    drift_on = ~was_drifting & judging & ((new_pos > p.drift_h) | (new_neg > p.drift_h))
-    drift_off = was_drifting & judging & (np.abs(drift_level) < p.drift_exit * d_sd)
-    table.drift_start[rows] = np.where(
-        drift_on, np.where(new_pos > p.drift_h, pos_start, neg_start), table.drift_start[rows])
+    drift_on = ~was_drifting & judging & (np.abs(level) > p.drift_h * level_sd)
+    drift_off = was_drifting & charting & (np.abs(level) < p.drift_exit * level_sd)
+    table.drift_start[rows] = np.where(drift_on, calm_since, table.drift_start[rows])
     cond = np.where(drift_on, cond | DRIFT_BIT, cond)
     # Leaving drift, or a stuck or noisy sensor, starts the evidence afresh: a frozen
     # value against moving peers is stuck, not drift, and must not turn into drift later.
-    restart = drift_off | stuck | noisy
-    cond = np.where(restart & ~drift_on, cond & ~DRIFT_BIT, cond)
-    table.cusum_pos[rows] = np.where(restart, 0.0, new_pos)
-    table.cusum_neg[rows] = np.where(restart, 0.0, new_neg)
-    table.cusum_pos_start[rows] = np.where(restart, np.nan, pos_start)
-    table.cusum_neg_start[rows] = np.where(restart, np.nan, neg_start)
-    table.drift_level[rows] = np.where(restart & ~drift_on, 0.0, drift_level)
+    restart = (drift_off | stuck | noisy) & ~drift_on
+    cond = np.where(restart, cond & ~DRIFT_BIT, cond)
+    table.drift_level[rows] = np.where(restart, 0.0, level)
 
     # -- the state ----------------------------------------------------------------------
     quiet_enough = noise_s < 0.5 * p.noise_h
@@ -324,17 +343,19 @@ def step(table: HealthTable, params: HealthParams, members: NDArray[np.int64],
     table.since[rows] = np.where(changed, t, table.since[rows])
     quality = quality_of(new_state, severity_of(table, rows))
     table.quality[rows] = quality
-    held_now = outlier & ~level_shift
+    held_now = (outlier | continues) & ~level_shift
     reading_quality = np.where(held_now, np.minimum(OUTLIER_READING_QUALITY, quality), quality)
 
     # -- remember the reading -------------------------------------------------------------
-    smoothed = np.where(can & inlier, pred + 0.5 * resid, x)
-    usable = inlier & ((new_state == State.OK) | (new_state == State.SPIKE))
+    # Peers trust a reading only from a healthy sensor that is not repeating itself (it
+    # may be stuck and not yet known) and whose offset chart is calm (it may be drifting).
+    usable = inlier & ((new_state == State.OK) | (new_state == State.SPIKE)) & (
+        run < p.stuck_min_run) & (np.abs(table.drift_level[rows]) < p.peer_trust * level_sd)
     flags = np.where(inlier, INLIER, 0) | np.where(usable, USABLE, 0)
     table.ring_value[rows, head] = x
     table.ring_time[rows, head] = t
-    table.ring_level[rows, head] = smoothed
     table.ring_slope[rows, head] = np.where(can, slope, 0.0)
+    table.ring_offset[rows, head] = table.d_mean[rows]
     table.ring_flags[rows, head] = flags.astype(np.int8)
     table.ring_head[rows] = (head + 1) % window
     table.last_time[rows] = t

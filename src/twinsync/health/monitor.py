@@ -30,7 +30,7 @@ from numpy.typing import ArrayLike, NDArray
 from .kernel import interval_of, peer_reference, step
 from .params import HealthParams
 from .reasons import reason
-from .robust import robust_line
+from .robust import local_quadratic
 from .states import OUTLIER_READING_QUALITY, STATE_NAMES, State, quality_of
 from .table import INLIER, HealthTable
 
@@ -242,10 +242,11 @@ class HealthMonitor:
             return float(table.quality[row])
         values = np.where(inlier, table.ring_value[row], np.nan)[None, :]
         times = np.where(inlier, table.ring_time[row], np.nan)[None, :]
-        level, _, mad = robust_line(values, times, np.array([event_time]))
+        level, _, mad, leverage = local_quadratic(values, times, np.array([event_time]))
         scale = max(1.4826 * float(mad[0]), float(np.sqrt(table.sigma2[row])),
                     float(table.resolution[row]), 1e-9 * max(1.0, abs(value)))
-        if abs(value - float(level[0])) > p.hampel_k * scale:
+        spread = float(np.sqrt(1.0 + leverage[0]))
+        if abs(value - float(level[0])) > p.hampel_k * spread * scale:
             return min(OUTLIER_READING_QUALITY, float(table.quality[row]))
         return float(table.quality[row])
 

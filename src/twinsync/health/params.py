@@ -16,10 +16,10 @@ class HealthParams:
 
     window: int = 9
     """Readings kept per sensor for the rolling robust fit (Hampel window)."""
-    min_window: int = 5
+    min_window: int = 6
     """Fewest trusted readings in the window before outliers are judged."""
-    warmup: int = 24
-    """Readings before a sensor's noise baseline is trusted (6 h at 15 min)."""
+    warmup: int = 96
+    """Readings before a sensor's noise baseline is trusted (a day at 15 min)."""
 
     stale_after: float = 3.0
     """Silent for this many expected intervals: stale."""
@@ -53,17 +53,23 @@ class HealthParams:
     """Without moving peers, stuck when the sensor's own history gives the run this
     probability or less."""
 
-    drift_warmup: int = 48
-    """Readings of difference to the reference before its baseline is trusted."""
-    drift_k: float = 0.5
-    """CUSUM allowance (difference sd): half of a 1-sd shift."""
-    drift_h: float = 10.0
-    """CUSUM threshold (difference sd)."""
-    drift_clip: float = 3.0
-    """Standardised differences are clipped here so a noise burst cannot look like drift."""
-    drift_alpha: float = 0.002
-    """EWMA weight of the difference baseline after warm-up (about five days at 15 min)."""
-    drift_exit: float = 0.5
-    """Leave drift when the smoothed offset is back within this many difference sd."""
+    drift_warmup: int = 64
+    """Readings of difference to the reference before its mean and sd are trusted."""
+    drift_settle: int = 24
+    """Readings the EWMA chart runs before its spread is measured (about 1/alpha)."""
+    drift_spread: int = 96
+    """Readings over which the chart's spread is first measured; then drift is judged."""
+    drift_level_alpha: float = 0.05
+    """EWMA weight of the smoothed offset (memory about 20 readings, 5 h at 15 min)."""
+    drift_h: float = 4.5
+    """Drift when the smoothed offset leaves this many of its own learned sd."""
+    drift_exit: float = 1.5
+    """Drift ends when the smoothed offset is back within this many sd."""
+    peer_trust: float = 3.0
+    """A sensor whose offset chart is beyond this many sd is no reference for its peers."""
+    drift_clip: float = 4.0
+    """Differences are clipped here (difference sd) so one wild reading moves little."""
+    drift_alpha: float = 0.005
+    """EWMA weight of the slow baselines after warm-up (a few days at 15 min)."""
     drift_run_gate: int = 3
     """No drift evidence from a reading repeating the last 3 values: it may be stuck."""

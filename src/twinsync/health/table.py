@@ -59,11 +59,9 @@ _COLUMNS: dict[str, tuple[Any, float]] = {
     "d_n": (np.int64, 0),
     "d_mean": (np.float64, 0.0),
     "d_var": (np.float64, 0.0),
-    "cusum_pos": (np.float64, 0.0),
-    "cusum_neg": (np.float64, 0.0),
-    "cusum_pos_start": (np.float64, np.nan),
-    "cusum_neg_start": (np.float64, np.nan),
     "drift_level": (np.float64, 0.0),
+    "drift_var": (np.float64, 0.0),
+    "drift_calm_since": (np.float64, np.nan),
     "drift_start": (np.float64, np.nan),
     # the verdict: condition bits (see kernel.STUCK_BIT…) and the state shown
     "cond": (np.int64, 0),
@@ -72,13 +70,15 @@ _COLUMNS: dict[str, tuple[Any, float]] = {
     "quality": (np.float64, 1.0),
 }
 
-# The ring: every processed reading with its time, its smoothed level and local slope
-# (so a peer can be compared at another time), and flags.
+# The ring: every processed reading with its time, the local slope of the sensor's fit
+# there (so a peer can be compared at another time), the sensor's learned offset from its
+# peers then (so a peer's bias does not move the reference when another peer drops out),
+# and flags.
 _RING: dict[str, tuple[Any, float]] = {
     "ring_value": (np.float64, np.nan),
     "ring_time": (np.float64, -np.inf),
-    "ring_level": (np.float64, np.nan),
     "ring_slope": (np.float64, 0.0),
+    "ring_offset": (np.float64, 0.0),
     "ring_flags": (np.int8, 0),
 }
 
@@ -152,11 +152,9 @@ class HealthTable:
     d_n: NDArray[np.int64]
     d_mean: NDArray[np.float64]
     d_var: NDArray[np.float64]
-    cusum_pos: NDArray[np.float64]
-    cusum_neg: NDArray[np.float64]
-    cusum_pos_start: NDArray[np.float64]
-    cusum_neg_start: NDArray[np.float64]
     drift_level: NDArray[np.float64]
+    drift_var: NDArray[np.float64]
+    drift_calm_since: NDArray[np.float64]
     drift_start: NDArray[np.float64]
     cond: NDArray[np.int64]
     state: NDArray[np.int8]
@@ -164,6 +162,6 @@ class HealthTable:
     quality: NDArray[np.float64]
     ring_value: NDArray[np.float64]
     ring_time: NDArray[np.float64]
-    ring_level: NDArray[np.float64]
     ring_slope: NDArray[np.float64]
+    ring_offset: NDArray[np.float64]
     ring_flags: NDArray[np.int8]
