@@ -43,9 +43,10 @@ def local_quadratic(values: NDArray[np.float64], times: NDArray[np.float64],
     points from the curve, leverage at ``at``). The leverage says how much noisier the
     prediction is than one reading: a prediction error has variance (1 + leverage) sd^2.
 
-    A rolling median lags a daily cycle by half its window and a straight line misses its curvature by more than a good sensor's noise; a quadratic over
-    two hours does neither. One trimming pass drops points more than 3 robust sd off the
-    first fit, so an outlier that slipped into the window does not bend the curve.
+    A rolling median lags a daily cycle by half its window and a straight line misses its
+    curvature by more than a good sensor's noise; a quadratic over two hours does neither.
+    One trimming pass drops points more than 3 robust sd off the first fit, so an outlier
+    that slipped into the window does not bend the curve.
     """
     present = ~np.isnan(values)
     hours = np.where(present, (times - at[:, None]) / 3600.0, 0.0)
