@@ -70,6 +70,7 @@ class TwinService:
                                    "corrupt_store")
         self._restore_live_state()
         self.hub = Hub()
+        self._closed = False
         self._lock = asyncio.Lock()
         self.connectors: dict[str, Connector] = {}
         self._connector_tasks: dict[str, asyncio.Task[None]] = {}
@@ -83,6 +84,10 @@ class TwinService:
         return cls(open_store(url), **kwargs)
 
     async def aclose(self) -> None:
+        """Stop connectors and close the store. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
         for name in list(self.connectors):
             await self.stop_connector(name)
         await asyncio.to_thread(self.store.close)

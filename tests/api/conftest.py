@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from twinsync.api.app import create_app
+from twinsync.config import Settings
+from twinsync.demo import demo_project
+from twinsync.service import TwinService
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    """The API over a twin holding the code-defined demo project (no simulator)."""
+    url = f"sqlite:///{tmp_path / 'twin.sqlite'}"
+
+    async def seed() -> None:
+        service = TwinService.open(url)
+        project = demo_project()
+        await service.import_project(project.elements, project.sensors, project.bindings)
+        await service.aclose()
+
+    import asyncio
+
+    asyncio.run(seed())
+    with TestClient(create_app(Settings(store=url))) as test_client:
+        yield test_client

@@ -1,0 +1,93 @@
+"""The service commits before it answers, and a reopened twin is the twin it was."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from twinsync.errors import InvalidInput, NotFound, UnitError
+from twinsync.model import Binding, Element, Sensor
+from twinsync.pipeline import IncomingBatch, RawReading
+from twinsync.service import TwinService
+
+
+def incoming(*readings: RawReading) -> IncomingBatch:
+    return IncomingBatch(list(readings), "test", time.time())
+
+
+async def test_accepted_readings_are_in_the_store_when_ingest_returns(
+        service: TwinService) -> None:
+    now = time.time()
+    result = await service.ingest(incoming(RawReading("L1-slab-t1", 30.0, now - 2),
+                                           RawReading("L1-slab-t1", 31.0, now - 1),
+                                           RawReading("nobody", 1.0)))
+    assert result.accepted == 2
+    assert [r[1] for r in result.rejected] == ["unknown_sensor"]
+    history = service.store.history(service.sensor_row("L1-slab-t1"), now - 10, now + 10)
+    assert history.value.tolist() == [30.0, 31.0]
+    assert service.store.dead_letters()[0].payload == {"sensor_id": "nobody", "value": 1.0}
+
+
+async def test_an_element_snapshot_shows_the_bound_sensors_live_value(
+        service: TwinService) -> None:
+    now = time.time()
+    await service.ingest(incoming(RawReading("L1-room1-temp", 21.5, now)))
+    snapshot = service.element_snapshot("L1-room1")
+    prop = snapshot["properties"]["air_temperature"]
+    assert (prop["value"], prop["unit"], prop["source"]) == (21.5, "degC", "iot")
+    assert prop["time"] == pytest.approx(now)
+    assert [s["id"] for s in snapshot["sensors"]] == ["L1-room1-temp", "L1-room1-rh"]
+    assert snapshot["storey"] == "L1"
+
+
+async def test_a_field_update_applies_whole_or_not_at_all(service: TwinService) -> None:
+    with pytest.raises(UnitError):
+        await service.update_element("L2-slab", status="issue", properties={
+            "crack_width": {"value": 0.3, "unit": "mm"},
+            "bad": {"value": 1, "unit": "bogons"}})
+    element = service.twin.element("L2-slab")
+    assert element.status.value != "issue"
+    assert "crack_width" not in element.properties
+
+
+async def test_importing_a_project_with_a_bad_binding_adds_nothing(
+        service: TwinService) -> None:
+    before = len(service.twin.elements)
+    with pytest.raises(NotFound):
+        await service.import_project([Element("new", "IfcWall")], [Sensor("s-new", "x")],
+                                     [Binding("s-new", "missing-element", "p")])
+    assert len(service.twin.elements) == before
+    assert "s-new" not in service.twin.sensors
+
+
+async def test_field_updates_need_a_known_source(service: TwinService) -> None:
+    with pytest.raises(InvalidInput, match="source"):
+        await service.update_element("L2-slab", status="issue", source="rumour")
+
+
+async def test_a_reopened_store_restores_twin_live_state_and_history(
+        service: TwinService, tmp_path: Path) -> None:
+    now = time.time()
+    await service.ingest(incoming(*[RawReading("L0-col1-strain", 100.0 + i, now - 10 + i)
+                                    for i in range(10)]))
+    await service.update_element("L0-col1", status="issue",
+                                 properties={"note": "spalling at base"})
+    url = service.store.url
+    await service.aclose()
+
+    reopened = TwinService.open(url)
+    try:
+        snapshot = reopened.element_snapshot("L0-col1")
+        assert snapshot["status"] == "issue"
+        assert snapshot["properties"]["note"]["value"] == "spalling at base"
+        assert snapshot["properties"]["strain"]["value"] == 109.0
+        sensor = reopened.sensor_snapshot("L0-col1-strain")
+        assert sensor["count"] == 10
+        assert sensor["mean"] == pytest.approx(104.5)
+        row = reopened.sensor_row("L0-col1-strain")
+        assert len(reopened.store.history(row, now - 60, now + 60).value) == 10
+        assert len(reopened.twin.sensors) == 50
+    finally:
+        await reopened.aclose()
