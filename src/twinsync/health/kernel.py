@@ -71,8 +71,10 @@ def diff_sd(table: HealthTable, rows: NDArray[np.int64]) -> NDArray[np.float64]:
 
 def peer_reference(table: HealthTable, params: HealthParams, members: NDArray[np.int64],
                    group_index: NDArray[np.int64], rows: NDArray[np.int64],
-                   times: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Median of the peers' latest trusted, fresh readings older than ``times``.
+                   times: NDArray[np.float64]) -> tuple[NDArray[np.float64],
+                                                        NDArray[np.float64]]:
+    """Median of the peers' latest trusted, fresh readings older than ``times``, and the
+    largest drift chart reading (in sd) among the peers heard from.
 
     Each peer's reading is carried to the asking time along the slope of its own local
     fit, so readings minutes apart on a daily cycle still compare like for like. The raw
@@ -100,7 +102,9 @@ def peer_reference(table: HealthTable, params: HealthParams, members: NDArray[np
     usable = found & ((flags & USABLE) != 0) & fresh
     with np.errstate(invalid="ignore"):
         carried = np.where(usable, value - offset + slope * age, np.nan)
-    return rows_nanmedian(carried)
+    chart = np.take_along_axis(table.ring_chart[safe], pick, axis=2)[:, :, 0]
+    worst = np.max(np.where(found & fresh, chart, 0.0), axis=1)
+    return rows_nanmedian(carried), worst
 
 
 def step(table: HealthTable, params: HealthParams, members: NDArray[np.int64],
@@ -145,8 +149,10 @@ def step(table: HealthTable, params: HealthParams, members: NDArray[np.int64],
     ref = expected.astype(np.float64, copy=True)
     ref_kind = np.where(np.isfinite(ref), REF_MODEL, REF_NONE)
     ask = ~np.isfinite(ref) & (group_index >= 0)
+    worst_peer = np.zeros(len(rows))
     if ask.any():
-        from_peers = peer_reference(table, p, members, group_index[ask], rows[ask], t[ask])
+        from_peers, worst_peer[ask] = peer_reference(
+            table, p, members, group_index[ask], rows[ask], t[ask])
         ref[ask] = from_peers
         ref_kind[ask] = np.where(np.isfinite(from_peers), REF_PEERS, REF_NONE)
     table.ref_kind[rows] = np.where(ref_kind != REF_NONE, ref_kind, table.ref_kind[rows])
@@ -209,12 +215,23 @@ def step(table: HealthTable, params: HealthParams, members: NDArray[np.int64],
             table.ring_flags[moved_rows, slot] |= np.int8(INLIER)
     inlier = (~outlier & ~continues) | level_shift
 
-    # -- noise: CUSUM for a rise of the residual sd by ``noise_ratio`` -----------------
+    # -- noise: CUSUM for a rise of the step sd by ``noise_ratio`` ----------------------
+    # The evidence is the step from the last trusted reading, less the local trend: noise
+    # makes every step large, while a real level change makes one large step and a
+    # lagging fit would make several large residuals.
+    newest = window - 1 - np.argmax(inlier_ring[:, ::-1], axis=1)
+    picked = np.arange(len(rows))
+    has_last = inlier_ring.any(axis=1)
+    with np.errstate(invalid="ignore"):
+        step_change = (x - ring_values[picked, newest]
+                       - slope * (t - ring_times[picked, newest]))
+    floor = 2.0 * (resolution * _QUANTISATION_SD) ** 2
+    step_sd = np.sqrt(np.maximum(table.step_var[rows], np.maximum(floor, tiny * tiny)))
     rho2 = p.noise_ratio ** 2
     gain, cost = 0.5 * (1.0 - 1.0 / rho2), 0.5 * np.log(rho2)
     with np.errstate(invalid="ignore"):
-        z2 = np.minimum((resid / spread / noise_sd) ** 2, p.noise_cap ** 2)
-    counted = judged & inlier
+        z2 = np.minimum((step_change / step_sd) ** 2, p.noise_cap ** 2)
+    counted = judged & inlier & has_last
     llr = np.where(counted, gain * z2 - cost, 0.0)
     noise_s = np.where(counted, np.maximum(0.0, table.noise_s[rows] + llr), table.noise_s[rows])
     quiet = np.where(counted & was_noisy, np.maximum(0.0, table.noise_quiet[rows] - llr), 0.0)
@@ -241,6 +258,13 @@ def step(table: HealthTable, params: HealthParams, members: NDArray[np.int64],
                           unit_resid ** 2)
     sigma2 = table.sigma2[rows]
     table.sigma2[rows] = np.where(learn_sigma, sigma2 + alpha * (capped - sigma2), sigma2)
+    learn_step = learn_sigma & has_last
+    with np.errstate(invalid="ignore"):
+        step2 = np.where(warm, np.minimum(step_change ** 2, (p.noise_cap * step_sd) ** 2),
+                         step_change ** 2)
+    step_var = table.step_var[rows]
+    table.step_var[rows] = np.where(learn_step, step_var + alpha * (step2 - step_var),
+                                    step_var)
     table.sigma_n[rows] = n_sigma + learn_sigma
 
     # -- stuck: a run of readings within half a resolution of the run's first --------
@@ -251,8 +275,11 @@ def step(table: HealthTable, params: HealthParams, members: NDArray[np.int64],
     run = np.where(same, run + 1, 1)
     ref_start = np.where(same, table.run_ref_start[rows], ref)
     ref_start = np.where(np.isnan(ref_start), ref, ref_start)
+    # How far the reference has moved since the run began (now, not the most it ever was:
+    # a maximum would grow with the reference's own noise).
     with np.errstate(invalid="ignore"):
-        moved = np.where(same, np.fmax(table.run_ref_moved[rows], np.abs(ref - ref_start)), 0.0)
+        moved = np.where(same & np.isfinite(ref), np.abs(ref - ref_start),
+                         np.where(same, table.run_ref_moved[rows], 0.0))
     table.run_anchor[rows] = np.where(same, anchor, x)
     table.run_len[rows] = run
     table.run_ref_start[rows] = ref_start
@@ -269,7 +296,7 @@ def step(table: HealthTable, params: HealthParams, members: NDArray[np.int64],
     own_history = (n_same >= p.warmup) & ((run - 1) * np.log(likely) < np.log(p.stuck_p))
     d_sd = diff_sd(table, rows)
     reference_moved = (table.d_n[rows] >= p.drift_warmup) & (
-        moved > p.stuck_ref_k * d_sd + resolution)
+        moved > p.stuck_ref_k * d_sd + 2.0 * resolution)
     was_stuck = (cond & STUCK_BIT) != 0
     stuck = same & (was_stuck | ((run >= p.stuck_min_run) & (reference_moved | own_history)))
     cond = np.where(stuck, cond | STUCK_BIT, cond & ~STUCK_BIT)
@@ -312,7 +339,10 @@ def step(table: HealthTable, params: HealthParams, members: NDArray[np.int64],
     calm_since = np.where(np.abs(level) <= level_sd, t, table.drift_calm_since[rows])
     table.drift_calm_since[rows] = calm_since
     was_drifting = (cond & DRIFT_BIT) != 0
-    drift_on = ~was_drifting & judging & (np.abs(level) > p.drift_h * level_sd)
+    chart = np.abs(level) / level_sd
+    # In a group, the sensor furthest out is the one to blame: a drifting peer pulls the
+    # others' reference by half its drift, and they must not be called drifting for it.
+    drift_on = ~was_drifting & judging & (chart > p.drift_h) & (chart > worst_peer)
     drift_off = was_drifting & charting & (np.abs(level) < p.drift_exit * level_sd)
     table.drift_start[rows] = np.where(drift_on, calm_since, table.drift_start[rows])
     cond = np.where(drift_on, cond | DRIFT_BIT, cond)
@@ -356,6 +386,7 @@ def step(table: HealthTable, params: HealthParams, members: NDArray[np.int64],
     table.ring_time[rows, head] = t
     table.ring_slope[rows, head] = np.where(can, slope, 0.0)
     table.ring_offset[rows, head] = table.d_mean[rows]
+    table.ring_chart[rows, head] = np.abs(table.drift_level[rows]) / level_sd
     table.ring_flags[rows, head] = flags.astype(np.int8)
     table.ring_head[rows] = (head + 1) % window
     table.last_time[rows] = t

@@ -257,8 +257,9 @@ class HealthMonitor:
             return float("nan")
         members = self._peer_matrix()
         rows = np.array([row], np.int64)
-        return float(peer_reference(table, self.params, members, self._group_index(rows),
-                                    rows, np.array([event_time]))[0])
+        median, _ = peer_reference(table, self.params, members, self._group_index(rows),
+                                   rows, np.array([event_time]))
+        return float(median[0])
 
     # -- the timer ---------------------------------------------------------------------------
 

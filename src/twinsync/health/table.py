@@ -37,6 +37,7 @@ _COLUMNS: dict[str, tuple[Any, float]] = {
     # noise: slow baseline of squared residual, CUSUM up and down, fast estimate
     "sigma2": (np.float64, 0.0),
     "sigma_n": (np.int64, 0),
+    "step_var": (np.float64, 0.0),
     "noise_s": (np.float64, 0.0),
     "noise_quiet": (np.float64, 0.0),
     "noise_fast": (np.float64, 1.0),
@@ -73,12 +74,13 @@ _COLUMNS: dict[str, tuple[Any, float]] = {
 # The ring: every processed reading with its time, the local slope of the sensor's fit
 # there (so a peer can be compared at another time), the sensor's learned offset from its
 # peers then (so a peer's bias does not move the reference when another peer drops out),
-# and flags.
+# how far its drift chart was out then (in its own sd), and flags.
 _RING: dict[str, tuple[Any, float]] = {
     "ring_value": (np.float64, np.nan),
     "ring_time": (np.float64, -np.inf),
     "ring_slope": (np.float64, 0.0),
     "ring_offset": (np.float64, 0.0),
+    "ring_chart": (np.float64, 0.0),
     "ring_flags": (np.int8, 0),
 }
 
@@ -133,6 +135,7 @@ class HealthTable:
     ring_head: NDArray[np.int64]
     sigma2: NDArray[np.float64]
     sigma_n: NDArray[np.int64]
+    step_var: NDArray[np.float64]
     noise_s: NDArray[np.float64]
     noise_quiet: NDArray[np.float64]
     noise_fast: NDArray[np.float64]
@@ -164,4 +167,5 @@ class HealthTable:
     ring_time: NDArray[np.float64]
     ring_slope: NDArray[np.float64]
     ring_offset: NDArray[np.float64]
+    ring_chart: NDArray[np.float64]
     ring_flags: NDArray[np.int8]

@@ -1,0 +1,104 @@
+"""The monitor's contract: batch equals one at a time, growth, snapshots, the bench."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from twinsync.bench import health as bench
+from twinsync.health import HealthMonitor
+from twinsync.health.table import HealthTable
+
+from .conftest import DAY, STEP, grouped, peer_signals, quantise
+
+
+def faulty_fleet() -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[type-arg]
+    """Two groups of three and one lone sensor, with a spike, a freeze and a gap."""
+    a, ta = peer_signals(4, seed=11)
+    b, tb = peer_signals(4, seed=12)
+    lone, tl = peer_signals(4, seed=13, sensors=1)
+    values = quantise(np.vstack([a, b, lone]), 0.01)
+    times = np.vstack([ta, tb, tl])
+    fault = round(2.5 * DAY / STEP)
+    values[1, fault] += 3.0
+    values[4, fault:fault + 30] = values[4, fault - 1]
+    values[6, fault:fault + 12] = np.nan
+    groups = np.array([0, 0, 0, 7, 7, 7, -1])
+    return values, times, groups
+
+
+def test_update_many_gives_the_same_numbers_as_learn_one() -> None:
+    values, times, groups = faulty_fleet()
+    rows = np.arange(values.shape[0])
+    batched, single = HealthMonitor(), HealthMonitor()
+    for monitor in (batched, single):
+        monitor.configure(rows, group=groups, resolution=np.full(rows.size, 0.01))
+    # Batches of a whole hour: several readings per sensor, peers interleaved in time.
+    batch_changes, single_changes = [], []
+    for hour in range(0, values.shape[1], 4):
+        block = slice(hour, hour + 4)
+        present = ~np.isnan(values[:, block])
+        r = np.broadcast_to(rows[:, None], present.shape)[present]
+        v, t = values[:, block][present], times[:, block][present]
+        shuffled = np.random.default_rng(hour).permutation(r.size)
+        changes = batched.update_many(r[shuffled], v[shuffled], t[shuffled])
+        batch_changes += [(c.row, c.new) for c in changes]
+        for i in np.lexsort((r, t)):
+            single_changes += [(c.row, c.new) for c in single.learn_one(int(r[i]), v[i], t[i])]
+        batched.tick((hour + 4) * STEP)
+        single.tick((hour + 4) * STEP)
+    assert sorted(batch_changes) == sorted(single_changes)
+    assert {new for _, new in batch_changes} >= {"spike", "stuck", "ok"}
+    for name in HealthTable.column_names():
+        assert np.array_equal(batched.table.column(name), single.table.column(name),
+                              equal_nan=True), name
+
+
+def test_the_table_grows_when_rows_beyond_its_capacity_appear() -> None:
+    monitor = HealthMonitor(capacity=16)
+    monitor.learn_one(3, 1.0, 0.0)
+    monitor.update_many([5000, 3], [2.0, 1.5], [STEP, STEP])
+    assert monitor.table.capacity > 5000
+    assert monitor.table.count[[3, 5000]].tolist() == [2, 1]
+    assert monitor.state(5000).state == "ok"
+
+
+def test_a_reading_older_than_the_sensors_newest_does_not_move_its_state() -> None:
+    monitor = HealthMonitor()
+    monitor.learn_one(0, 1.0, 2 * STEP)
+    changes = monitor.update_many([0], [99.0], [STEP])
+    assert monitor.table.count[0] == 1 and changes.reading_quality.tolist() == [1.0]
+
+
+def test_snapshot_and_summary_describe_every_known_sensor() -> None:
+    monitor = grouped()
+    monitor.update_many([0, 1, 2], [20.0, 20.1, 19.9], [0.0, 1.0, 2.0])
+    snapshot = monitor.snapshot()
+    assert [s.row for s in snapshot] == [0, 1, 2]
+    assert snapshot[0].state == "ok" and snapshot[0].quality == 1.0
+    assert "learning" in snapshot[0].reason
+    assert monitor.summary()["ok"] == 3
+
+
+def test_score_one_flags_an_outlier_without_learning_it() -> None:
+    values, times = peer_signals(2, seed=21, sensors=1)
+    monitor = HealthMonitor()
+    for k in range(values.shape[1]):
+        monitor.learn_one(0, float(values[0, k]), float(times[0, k]))
+    count = int(monitor.table.count[0])
+    nxt = float(times[0, -1] + STEP)
+    assert monitor.score_one(0, float(values[0, -1]) + 5.0, nxt) <= 0.2
+    assert monitor.score_one(0, float(values[0, -1]), nxt) == 1.0
+    assert monitor.table.count[0] == count
+
+
+def test_a_short_bench_run_finds_faults_far_better_than_chance() -> None:
+    parser = argparse.ArgumentParser()
+    bench.add_arguments(parser)
+    result = bench.run(parser.parse_args(["--sensors", "45", "--days", "10", "--seed", "5",
+                                          "--json"]))
+    for kind, row in result["kinds"].items():
+        assert row["faults"] > 0, kind
+        assert row["f1"] >= 0.7, (kind, row)
+    assert result["false_alarms_per_100_sensor_days"] <= 3.0

@@ -1,0 +1,138 @@
+"""Each health state is entered when its fault appears and left when it goes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from twinsync.health import HealthMonitor, State, quality_of
+
+from .conftest import DAY, STEP, Feed, grouped, peer_signals, quantise
+
+FAULT = round(3 * DAY / STEP)  # after the checks have learned the sensors
+
+
+def entered(changes: list, row: int, state: str) -> list[int]:  # type: ignore[type-arg]
+    return [k for k, change in changes if change.row == row and change.new == state]
+
+
+def test_healthy_peers_raise_no_alarm(feed: Feed) -> None:
+    values, times = peer_signals(6, seed=1)
+    changes = feed(grouped(), quantise(values, 0.01), times)
+    assert [c for _, c in changes if c.new != "ok"] == []
+
+
+def test_a_frozen_value_is_stuck_while_peers_move_and_ok_when_it_moves_again(feed: Feed) -> None:
+    values, times = peer_signals(5, seed=2)
+    values = quantise(values, 0.01)
+    values[0, FAULT:FAULT + 40] = values[0, FAULT - 1]
+    monitor = grouped()
+    changes = feed(monitor, values, times)
+    stuck = entered(changes, 0, "stuck")
+    assert len(stuck) == 1 and FAULT < stuck[0] < FAULT + 16
+    assert [c.new for k, c in changes if c.row == 0 and k >= FAULT + 40][:1] == ["ok"]
+    assert "unchanged" in next(c for _, c in changes if c.new == "stuck").reason
+
+
+def test_a_lone_outlier_is_a_spike_and_its_reading_gets_low_quality() -> None:
+    values, times = peer_signals(4, seed=3)
+    values = quantise(values, 0.01)
+    values[1, FAULT] += 2.0
+    monitor = grouped()
+    rows = np.arange(3)
+    spikes = []
+    for k in range(values.shape[1]):
+        changes = monitor.update_many(rows, values[:, k], times[:, k])
+        if k == FAULT:
+            assert changes.reading_quality[1] <= 0.2
+            assert changes.reading_quality[0] == 1.0
+        spikes += [(k, c.reason) for c in changes if c.new == "spike"]
+    assert [k for k, _ in spikes] == [FAULT + 1]
+    assert spikes[0][1].startswith("spike of +2")
+    assert monitor.state(1).state == "ok"
+
+
+def test_a_level_shift_that_persists_is_not_a_spike(feed: Feed) -> None:
+    values, times = peer_signals(4, seed=4)
+    values[2, FAULT:] += 1.5
+    monitor = HealthMonitor()  # no peers: the shift is the sensor's own business
+    changes = feed(monitor, quantise(values, 0.01), times)
+    assert entered(changes, 2, "spike") == []
+
+
+def test_a_slow_drift_of_two_noise_sd_a_day_is_found_within_a_day(feed: Feed) -> None:
+    noise = 0.05
+    values, times = peer_signals(6, seed=5, noise=noise)
+    ramp = np.arange(values.shape[1] - FAULT) * STEP / DAY * 2 * noise
+    values[0, FAULT:] += ramp
+    changes = feed(grouped(), quantise(values, 0.01), times)
+    drift = entered(changes, 0, "drift")
+    assert drift and FAULT < drift[0] <= FAULT + 96
+    assert [c for _, c in changes if c.new == "drift" and c.row != 0] == []
+    assert "from peers" in next(c for _, c in changes if c.new == "drift").reason
+
+
+def test_a_drift_against_the_model_prediction_is_found_without_peers() -> None:
+    noise = 0.05
+    values, times = peer_signals(6, seed=6, sensors=1, noise=noise)
+    truth = values[0] - np.random.default_rng(0).normal(0, noise, values.shape[1])
+    values[0, FAULT:] += np.arange(values.shape[1] - FAULT) * STEP / DAY * 3 * noise
+    monitor = HealthMonitor()
+    found = []
+    for k in range(values.shape[1]):
+        changes = monitor.update_many([0], [round(values[0, k], 2)], [times[0, k]],
+                                      expected=[truth[k]])
+        found += [(k, c.reason) for c in changes if c.new == "drift"]
+    assert found and FAULT < found[0][0] <= FAULT + 96
+    assert "from the model" in found[0][1]
+
+
+def test_a_noise_burst_makes_a_sensor_noisy_and_it_recovers(feed: Feed) -> None:
+    values, times = peer_signals(5, seed=7, noise=0.05)
+    burst = np.random.default_rng(1).normal(0, 0.25, 48)
+    values[1, FAULT:FAULT + 48] += burst
+    changes = feed(grouped(), quantise(values, 0.01), times)
+    noisy = entered(changes, 1, "noisy")
+    assert len(noisy) == 1 and FAULT <= noisy[0] < FAULT + 16
+    after = [c.new for k, c in changes if c.row == 1 and k > noisy[0]]
+    assert after and after[-1] == "ok"
+    assert entered(changes, 1, "spike") == []
+
+
+def test_a_silent_sensor_goes_stale_then_offline_with_no_reading_at_all() -> None:
+    monitor = HealthMonitor()
+    monitor.configure([0, 1], expected_interval=[STEP, STEP])
+    monitor.update_many([0, 1], [20.0, 20.0], [0.0, 0.0])
+    monitor.update_many([1], [20.0], [STEP])
+    seen = []
+    for minute in range(1, 4 * 60):
+        seen += [(minute, c.row, c.new) for c in monitor.tick(minute * 60.0)]
+    assert seen == [(46, 0, "stale"), (61, 1, "stale"), (181, 0, "offline"),
+                    (196, 1, "offline")]
+    assert monitor.state(0).reason == "no reading for 4.0 h (expected every 15 min)"
+    assert monitor.state(0).quality == 0.0
+    assert monitor.state(0).since == 12 * STEP
+
+
+def test_a_stale_sensor_is_ok_again_on_its_next_reading() -> None:
+    monitor = HealthMonitor()
+    for k in range(10):
+        monitor.learn_one(0, 20.0 + 0.01 * k, k * STEP)
+    assert [c.new for c in monitor.tick(9 * STEP + 4 * STEP)] == ["stale"]
+    changes = monitor.learn_one(0, 20.1, 14 * STEP)
+    assert [(c.old, c.new) for c in changes] == [("stale", "ok")]
+
+
+def test_the_interval_is_learned_when_not_given() -> None:
+    monitor = HealthMonitor()
+    for k in range(20):
+        monitor.learn_one(0, 1.0 + k, k * 600.0)
+    assert monitor.tick(19 * 600.0 + 1700.0).rows.size == 0
+    assert [c.new for c in monitor.tick(19 * 600.0 + 1900.0)] == ["stale"]
+
+
+def test_quality_follows_the_state_and_its_severity() -> None:
+    states = np.array([State.OK, State.SPIKE, State.STUCK, State.OFFLINE, State.NOISY,
+                       State.NOISY, State.DRIFT, State.DRIFT, State.STALE, State.STALE])
+    severity = np.array([0, 0, 0, 0, 2.0, 8.0, 2.0, 9.0, 0.0, 1.0])
+    quality = quality_of(states, severity)
+    assert quality.tolist() == [1.0, 0.8, 0.1, 0.0, 0.5, 0.2, 0.6, 0.1, 0.5, 0.2]
