@@ -31,7 +31,7 @@ async def test_a_long_file_with_units_replays_every_row(
 
 async def test_a_wide_file_takes_sensors_and_units_from_the_header(
         service: TwinService, tmp_path: Path) -> None:
-    path = write(tmp_path / "wide.csv", f"""
+    path = write(tmp_path / "wide.csv", """
 time,s-0 [degF],s-1
 2026-01-01T00:00:00Z,68,1.5
 2026-01-01T00:01:00Z,,1.6
