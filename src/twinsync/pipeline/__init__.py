@@ -1,12 +1,25 @@
 """The reading path: admission, ordering, per-sensor state. Pure and vectorised; no I/O."""
 
-from .accept import MAX_FUTURE_SECONDS, Pipeline
+from .accept import (
+    ALLOWED_LATENESS_SECONDS,
+    FRESHNESS_SECONDS,
+    MAX_FUTURE_SECONDS,
+    Pipeline,
+)
+from .clocks import ClockTable
+from .latency import LatencyWindows
+from .order import SequenceTable
 from .batch import NO_SEQ, Accepted, Batch, DeadLetter, Flag, IncomingBatch, RawReading
 from .table import LatestPerRow, SensorTable
 from .times import iso, parse_time
 
 __all__ = [
+    "ALLOWED_LATENESS_SECONDS",
+    "FRESHNESS_SECONDS",
     "MAX_FUTURE_SECONDS",
+    "ClockTable",
+    "LatencyWindows",
+    "SequenceTable",
     "NO_SEQ",
     "Accepted",
     "Batch",

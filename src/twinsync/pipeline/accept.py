@@ -18,12 +18,19 @@ from ..errors import InvalidReading, UnitError
 from ..model import Binding, Sensor, Twin
 from ..units import converter
 from .batch import NO_SEQ, Accepted, Batch, DeadLetter, IncomingBatch, RawReading
+from .clocks import ClockTable
+from .latency import LatencyWindows
+from .order import SequenceTable
 from .table import LatestPerRow, SensorTable
 from .times import _MS_THRESHOLD, parse_time
 
 #: Readings stamped further ahead of their arrival than this are refused: a clock that far
 #: off would pin the live value to the future. Kept as dead letters, so nothing is lost.
 MAX_FUTURE_SECONDS = 86_400.0
+#: A reading this far behind its sensor's newest is late: history, not live state.
+ALLOWED_LATENESS_SECONDS = 300.0
+#: A reading this old on arrival is stale: stored, but it drives no real-time output.
+FRESHNESS_SECONDS = 900.0
 
 
 def _payload(reading: RawReading) -> dict[str, Any]:
@@ -33,10 +40,18 @@ def _payload(reading: RawReading) -> dict[str, Any]:
 class Pipeline:
     """Validates, transforms and folds readings into the sensor table. Pure: no I/O."""
 
-    def __init__(self, twin: Twin, *, max_future: float = MAX_FUTURE_SECONDS) -> None:
+    def __init__(self, twin: Twin, *, max_future: float = MAX_FUTURE_SECONDS,
+                 allowed_lateness: float = ALLOWED_LATENESS_SECONDS,
+                 freshness: float = FRESHNESS_SECONDS) -> None:
         self.twin = twin
         self.table = SensorTable()
+        self.sequences = SequenceTable()
+        self.clocks = ClockTable()
+        self.latency = LatencyWindows()
         self.max_future = max_future
+        self.allowed_lateness = allowed_lateness
+        self.freshness = freshness
+        self.counts = {"accepted": 0, "duplicates": 0, "late": 0, "stale": 0, "lost": 0}
         for sensor in twin.sensors.values():
             self.register_sensor(sensor)
         for binding in twin.bindings.values():
@@ -69,8 +84,9 @@ class Pipeline:
         index_get = self.table.index.get
         units = self.table.units
         received_at = incoming.received_at
-        latest_allowed = received_at + self.max_future
         rows: list[int] = []
+        positions: list[int] = []
+        timed: list[bool] = []
         raws: list[float] = []
         times: list[float] = []
         seqs: list[int] = []
@@ -103,21 +119,12 @@ class Pipeline:
             if time is None:
                 event_time = received_at
             elif (time_kind is float or time_kind is int) and 0 <= time < _MS_THRESHOLD:
-                # The common case, seconds since the epoch, without a call.
-                event_time = time
-                if event_time > latest_allowed:
-                    reject(pos, reading, "time_in_future",
-                           f"time {time!r} is more than {self.max_future:g} s ahead of arrival")
-                    continue
+                event_time = time  # the common case, seconds since the epoch, without a call
             else:
                 try:
                     event_time = parse_time(time)
                 except InvalidReading as exc:
                     reject(pos, reading, exc.reason, str(exc))
-                    continue
-                if event_time > latest_allowed:
-                    reject(pos, reading, "time_in_future",
-                           f"time {time!r} is more than {self.max_future:g} s ahead of arrival")
                     continue
             if unit is not None and unit != units[row]:
                 try:
@@ -132,25 +139,67 @@ class Pipeline:
                 reject(pos, reading, "bad_seq", f"sequence number {seq!r} is not a natural number")
                 continue
             rows.append(row)
+            positions.append(pos)
+            timed.append(time is not None)
             raws.append(value)
             times.append(event_time)
             seqs.append(seq)
 
         row_array = np.array(rows, dtype=np.int64)
         raw_array = np.array(raws, dtype=np.float64)
+        event_time = np.array(times, dtype=np.float64)
+        timed_mask = np.array(timed, dtype=np.bool_)
+        source = incoming.source
+        if timed_mask.any():
+            # Learn the source's clock from this batch, then put its times on ours.
+            self.clocks.observe(source, event_time[timed_mask], received_at)
+            event_time[timed_mask] -= self.clocks.correction(source, received_at)
+        future = event_time > received_at + self.max_future
+        if future.any():
+            for i in np.flatnonzero(future).tolist():
+                reading = incoming.readings[positions[i]]
+                reject(positions[i], reading, "time_in_future",
+                       f"time {reading.time!r} is more than {self.max_future:g} s ahead of "
+                       f"arrival, after correcting the source's clock")
+            rejected.sort(key=lambda item: item[0])
         table = self.table
+        value = raw_array * table.scale[row_array] + table.shift[row_array]
+        seq_array = np.array(seqs, dtype=np.int64)
+        received = np.full(len(rows), received_at)
+        admission = self.sequences.admit(
+            row_array, seq_array, event_time, value, received,
+            watermark=table.last_event_time, live_time=table.last_event_time,
+            live_value=table.last_value, allowed_lateness=self.allowed_lateness,
+            freshness=self.freshness)
+        keep = admission.keep & ~future
         batch = Batch(
-            rows=row_array,
-            value=raw_array * table.scale[row_array] + table.shift[row_array],
-            raw_value=raw_array,
-            event_time=np.array(times, dtype=np.float64),
-            received_at=np.full(len(rows), received_at),
-            seq=np.array(seqs, dtype=np.int64),
-            source=incoming.source,
-            connector=incoming.connector,
+            rows=row_array[keep], value=value[keep], raw_value=raw_array[keep],
+            event_time=event_time[keep], received_at=received[keep], seq=seq_array[keep],
+            source=source, connector=incoming.connector, flags=admission.flags[keep],
         )
-        return Accepted(batch, rejected)
+        now_timed = timed_mask[keep]
+        if now_timed.any():
+            latencies = received_at - batch.event_time[now_timed]
+            self.latency.record(f"receive:source:{source}", latencies, received_at)
+            self.latency.record(f"receive:connector:{incoming.connector}", latencies,
+                                received_at)
+        counts = self.counts
+        counts["accepted"] += len(batch)
+        counts["duplicates"] += admission.duplicates
+        counts["late"] += admission.late
+        counts["stale"] += admission.stale
+        counts["lost"] += admission.lost
+        return Accepted(batch, rejected, duplicates=admission.duplicates,
+                        late=admission.late, stale=admission.stale, lost=admission.lost)
+
+    def record_commit(self, batch: Batch, committed_at: float) -> None:
+        """Latency up to durability: commit time minus corrected event time."""
+        if len(batch):
+            latencies = committed_at - batch.event_time
+            self.latency.record(f"commit:source:{batch.source}", latencies, committed_at)
+            self.latency.record(f"commit:connector:{batch.connector}", latencies, committed_at)
 
     def apply(self, batch: Batch) -> LatestPerRow:
-        """Fold committed readings into the live state."""
+        """Fold committed readings into the live state; late and stale ones stay history."""
+        self.sequences.ensure(len(self.table))
         return self.table.update(batch)

@@ -108,3 +108,9 @@ class Accepted:
     batch: Batch
     rejected: list[tuple[int, DeadLetter]] = field(default_factory=list)
     """(position in the incoming batch, dead letter) for every reading not accepted."""
+    duplicates: int = 0
+    """Readings dropped because the twin already has them (counted, not dead letters)."""
+    late: int = 0
+    stale: int = 0
+    lost: int = 0
+    """Change in readings known to be missing (sequence gaps) for the sensors touched."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from .batch import Batch
+from .batch import Batch, Flag
 
 _FLOAT_COLUMNS = (
     "last_value", "last_event_time", "last_received_at", "mean", "m2", "min", "max",
@@ -95,9 +95,14 @@ class SensorTable:
             empty_f = np.empty(0)
             return LatestPerRow(np.empty(0, np.int64), empty_f, empty_f, empty_f,
                                 np.empty(0, np.bool_))
-        # Group the batch by row, in event-time order within each row. The sort is over the
-        # batch only, so the cost does not depend on how many sensors exist.
-        order = np.lexsort((batch.event_time, batch.rows))
+        # Readings that may drive the live state: not late, not stale.
+        live = (np.zeros(len(batch), dtype=np.bool_) if batch.flags is None
+                else (batch.flags & (Flag.LATE | Flag.STALE)) != 0)
+        live = ~live
+        # Group the batch by row; within a row, readings that cannot be live first, then
+        # by event time, so each group ends with its newest live reading if it has one.
+        # The sort is over the batch only: the cost does not depend on the fleet.
+        order = np.lexsort((batch.event_time, live, batch.rows))
         rows = batch.rows[order]
         values = batch.value[order]
         times = batch.event_time[order]
@@ -125,7 +130,7 @@ class SensorTable:
         # The live value only moves forward in event time: a late reading is history, not news.
         newest = ends
         newest_time = times[newest]
-        advanced = newest_time >= self.last_event_time[touched]
+        advanced = (newest_time >= self.last_event_time[touched]) & live[order][newest]
         moved = touched[advanced]
         self.last_value[moved] = values[newest][advanced]
         self.last_event_time[moved] = newest_time[advanced]

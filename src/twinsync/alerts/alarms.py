@@ -1,0 +1,92 @@
+"""Alarms with a lifecycle: raised, acknowledged, cleared.
+
+An alarm is keyed by what it is about (``health:<sensor>``, ``latency:<source>``), so a
+condition that persists is one alarm, not one per reading. Raising an active alarm again
+only updates its message and severity; clearing it ends it; acknowledging records that a
+person has seen it. Every transition is an ``Event`` for the store and the subscribers.
+
+>>> book = AlarmBook()
+>>> book.raise_("health:t1", "warning", "t1 is stuck", element_id="slab", time=1.0).kind
+'alarm_raised'
+>>> book.raise_("health:t1", "warning", "t1 is stuck", time=2.0) is None
+True
+>>> book.clear("health:t1", "t1 is ok again", time=3.0).kind
+'alarm_cleared'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import InvalidInput, NotFound
+from ..model import Event
+
+SEVERITIES = ("info", "warning", "critical")
+
+
+@dataclass(slots=True)
+class Alarm:
+    key: str
+    severity: str
+    message: str
+    raised_at: float
+    element_id: str | None = None
+    acknowledged_at: float | None = None
+    acknowledged_by: str | None = None
+    updated_at: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "severity": self.severity, "message": self.message,
+                "raised_at": self.raised_at, "element_id": self.element_id,
+                "acknowledged_at": self.acknowledged_at, "acknowledged_by": self.acknowledged_by,
+                "updated_at": self.updated_at}
+
+
+class AlarmBook:
+    """The active alarms. Pure: the caller commits and publishes the events."""
+
+    def __init__(self) -> None:
+        self.active: dict[str, Alarm] = {}
+
+    def raise_(self, key: str, severity: str, message: str, *, element_id: str | None = None,
+               time: float) -> Event | None:
+        if severity not in SEVERITIES:
+            raise InvalidInput(f"severity {severity!r} is not one of {SEVERITIES}", "bad_severity")
+        alarm = self.active.get(key)
+        if alarm is not None:
+            changed = alarm.severity != severity
+            alarm.severity, alarm.message, alarm.updated_at = severity, message, time
+            if not changed:
+                return None
+            return Event("alarm_updated", time, element_id, "twinsync", alarm.to_dict())
+        alarm = Alarm(key, severity, message, time, element_id, updated_at=time)
+        self.active[key] = alarm
+        return Event("alarm_raised", time, element_id, "twinsync", alarm.to_dict())
+
+    def clear(self, key: str, message: str, *, time: float) -> Event | None:
+        alarm = self.active.pop(key, None)
+        if alarm is None:
+            return None
+        data = alarm.to_dict() | {"cleared_at": time, "clear_message": message}
+        return Event("alarm_cleared", time, alarm.element_id, "twinsync", data)
+
+    def acknowledge(self, key: str, *, by: str, time: float) -> Event:
+        alarm = self.active.get(key)
+        if alarm is None:
+            raise NotFound(f"no active alarm {key!r}")
+        alarm.acknowledged_at, alarm.acknowledged_by = time, by
+        return Event("alarm_acknowledged", time, alarm.element_id, by, alarm.to_dict())
+
+    def replay(self, event: Event) -> None:
+        """Rebuild the active set from stored events, oldest first."""
+        data = event.data
+        key = data.get("key")
+        if not isinstance(key, str):
+            return
+        if event.kind in ("alarm_raised", "alarm_updated", "alarm_acknowledged"):
+            self.active[key] = Alarm(key, data["severity"], data["message"], data["raised_at"],
+                                     data.get("element_id"), data.get("acknowledged_at"),
+                                     data.get("acknowledged_by"), data.get("updated_at", 0.0))
+        elif event.kind == "alarm_cleared":
+            self.active.pop(key, None)
