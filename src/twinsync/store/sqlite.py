@@ -1,9 +1,11 @@
 """The embedded store: one SQLite file in WAL mode.
 
-Readings follow the tiered layout of ``tiers``: each ingest batch is one journal row
-(its readings packed), committed in the same transaction as its dead letters and events;
-committed readings are also kept in memory as hot rows, and sealed into per-sensor blocks
-once ``seal_rows`` have gathered. After a restart the journal is read back into memory.
+Readings follow the tiered layout of ``tiers``: each ingest batch is one journal row (its
+readings packed), committed in the same transaction as its dead letters and events;
+committed readings are also kept in memory as hot rows, and sealed into a segment once
+enough have gathered. The seal's sorting runs in a background thread beside ingest; its
+write is serialised with every other write and drops the journal rows it covered in the
+same transaction. After a restart the journal is read back into memory.
 
 ``synchronous=NORMAL`` in WAL mode: a committed transaction survives a crash of the
 process; add ``?synchronous=full`` to the URL to survive power loss as well.
@@ -11,23 +13,27 @@ process; add ``?synchronous=full`` to the URL to survive power loss as well.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from numpy.typing import NDArray
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import orjson
+from numpy.typing import NDArray
 
 from ..errors import InvalidInput, StoreError
 from ..model import Binding, Element, Event, Sensor
 from ..pipeline import Batch, DeadLetter
 from .base import Buckets, History, SensorAggregates, json_default
-from .tiers import ROW_DTYPE, HotRows, rows_of, seal, unpack
-from .summary import aggregate, bucketise, history_of
+from .summary import SUMMARY_DTYPE, aggregate, bucketise, history_of
+from .tiers import ROW_DTYPE, HotRows, Segment, rows_of, run_of, seal
+
+log = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -38,22 +44,19 @@ CREATE TABLE IF NOT EXISTS bindings (sensor_id TEXT PRIMARY KEY, body BLOB NOT N
 CREATE TABLE IF NOT EXISTS sources (key INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL);
 -- Committed ingest batches not yet sealed: one row per batch, the readings packed.
 CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY, rows BLOB NOT NULL);
--- Sealed history: one row per sensor per seal, with the summary that restarts need.
-CREATE TABLE IF NOT EXISTS blocks (
-    sensor INTEGER NOT NULL,
+-- Sealed history: one row per seal. The small columns come first so a scan for the
+-- segments of a time window never reads the blobs; offsets[s]..offsets[s+1] are the rows
+-- of sensor s in data, read with incremental blob I/O.
+CREATE TABLE IF NOT EXISTS segments (
+    id INTEGER PRIMARY KEY,
     t_start REAL NOT NULL,
     t_end REAL NOT NULL,
-    count INTEGER NOT NULL,
-    total REAL NOT NULL,
-    total_squares REAL NOT NULL,
-    minimum REAL NOT NULL,
-    maximum REAL NOT NULL,
-    last_value REAL,
-    last_time REAL,
-    last_received REAL,
+    readings INTEGER NOT NULL,
+    span INTEGER NOT NULL,
+    summary BLOB NOT NULL,
+    offsets BLOB NOT NULL,
     data BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS blocks_sensor_time ON blocks (sensor, t_start);
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     kind TEXT NOT NULL,
@@ -74,8 +77,13 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 CREATE INDEX IF NOT EXISTS dead_letters_reason ON dead_letters (reason, id);
 """
 
-SCHEMA_VERSION = "1"
-READINGS_PER_BLOCK = 32
+SCHEMA_VERSION = "2"
+#: Hot rows to gather before a seal. A seal writes a directory entry per sensor of the
+#: fleet, so the threshold is at least the fleet size: that work stays below one entry
+#: per reading. Bigger segments mean fewer for a history read to visit.
+SEAL_ROWS = 262_144
+#: Past this many hot rows a commit waits for a seal: the bound on memory, and the
+#: backpressure on sources if sealing cannot keep up.
 MAX_HOT_ROWS = 4_000_000
 
 
@@ -101,7 +109,7 @@ def path_of(url: str) -> tuple[str, dict[str, str]]:
 class SQLiteStore:
     """A Store in one SQLite file. Thread-safe: one writer and one reader connection."""
 
-    def __init__(self, url: str, *, seal_rows: int = 200_000) -> None:
+    def __init__(self, url: str, *, seal_rows: int = SEAL_ROWS) -> None:
         self.url = url
         path, options = path_of(url)
         self.seal_rows = int(options.get("seal_rows", seal_rows))
@@ -115,11 +123,12 @@ class SQLiteStore:
             self._write.executescript(SCHEMA)
             self._write.execute(
                 "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
-            self._write.commit()
+            _upgrade(self._write)
             # WAL lets reads run beside the writer; an in-memory database has one connection.
             self._read = self._write if path == ":memory:" else self._connect(path, synchronous)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open {url}: {exc}") from exc
+        # Lock order, everywhere: the write (or read) lock first, then the hot lock.
         self._write_lock = threading.Lock()
         self._read_lock = self._write_lock if self._read is self._write else threading.Lock()
         self._sources: dict[str, int] = {
@@ -129,19 +138,29 @@ class SQLiteStore:
         self._hot_lock = threading.Lock()
         for journal_id, packed in self._write.execute("SELECT id, rows FROM journal ORDER BY id"):
             self._hot.append(np.frombuffer(packed, dtype=ROW_DTYPE).copy(), journal_id)
+        self._seal_lock = threading.Lock()
+        self._sealer: threading.Thread | None = None
+        self._seal_error: BaseException | None = None
 
     @staticmethod
     def _connect(path: str, synchronous: str) -> sqlite3.Connection:
         connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        # Journal rows and segments are long blobs stored as chains of overflow pages;
+        # 16 KiB pages write them at about twice the rate of the 4 KiB default. It only
+        # takes effect when the file is created (before WAL mode is set).
+        connection.execute("PRAGMA page_size=16384")
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute(f"PRAGMA synchronous={synchronous}")
-        # 256 MiB page cache: keeps the (sensor, time) index's hot pages in memory.
-        connection.execute("PRAGMA cache_size=-262144")
+        # 64 MiB page cache: the events and dead-letter indexes and recent pages stay in memory.
+        connection.execute("PRAGMA cache_size=-65536")
         connection.execute("PRAGMA temp_store=MEMORY")
         connection.execute("PRAGMA busy_timeout=10000")
         return connection
 
     def close(self) -> None:
+        # A seal under way finishes first; hot rows left are safe in the journal.
+        if self._sealer is not None:
+            self._sealer.join()
         with self._write_lock:
             if self._read is not self._write:
                 self._read.close()
@@ -214,41 +233,80 @@ class SQLiteStore:
 
     def commit(self, batch: Batch, dead_letters: Sequence[DeadLetter],
                events: Sequence[Event] = ()) -> None:
+        rows = None
         with self._transaction() as c:
-            rows = rows_of(batch, self._source_key(c, batch.source)) if len(batch) else None
-            journal_id = 0
-            if rows is not None:
+            if len(batch):
+                rows = rows_of(batch, self._source_key(c, batch.source))
                 journal_id = int(c.execute("INSERT INTO journal (rows) VALUES (?)",
-                                           (rows.tobytes(),)).lastrowid or 0)
+                                           (_blob(rows),)).lastrowid or 0)
             self._insert_dead_letters(c, dead_letters)
             self._insert_events(c, events)
-        if rows is not None:
-            with self._hot_lock:
-                self._hot.append(rows, journal_id)
-            if self._hot.size >= self.seal_threshold():
-                self.seal()
+        if rows is None:
+            return
+        with self._hot_lock:
+            self._hot.append(rows, journal_id)
+            hot = self._hot.size
+        if hot >= MAX_HOT_ROWS:
+            self.seal()  # sealing has fallen behind: the source waits rather than memory grow
+        elif hot >= self.seal_threshold():
+            self._seal_in_background()
 
     def seal_threshold(self) -> int:
-        """Hot rows to gather before sealing. It grows with the fleet so a block holds
-        several readings on average: the cost of a seal is per block, and a seal every few
-        readings per sensor would make the cost per reading grow with the fleet."""
-        return min(max(self.seal_rows, READINGS_PER_BLOCK * self._hot.sensor_span),
-                   MAX_HOT_ROWS)
+        """Hot rows to gather before sealing: ``seal_rows``, or the fleet size if larger."""
+        return min(max(self.seal_rows, self._hot.sensor_span), MAX_HOT_ROWS)
+
+    def _seal_in_background(self) -> None:
+        if self._sealer is not None and self._sealer.is_alive():
+            return
+        self._sealer = threading.Thread(target=self._seal_quietly, name="twinsync-seal",
+                                        daemon=True)
+        self._sealer.start()
+
+    def _seal_quietly(self) -> None:
+        try:
+            self._seal_once()
+        except BaseException as exc:  # the journal still holds every reading: retry later
+            log.exception("sealing hot readings failed")
+            self._seal_error = exc
 
     def seal(self) -> int:
-        """Move the hot rows into per-sensor blocks; returns how many readings were sealed."""
-        with self._hot_lock:
-            rows = self._hot.all()
-            through = self._hot.last_journal_id
-        if len(rows) == 0:
-            return 0
-        blocks = seal(rows)
-        with self._transaction() as c:
-            c.executemany("INSERT INTO blocks VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", blocks)
-            c.execute("DELETE FROM journal WHERE id <= ?", (through,))
-        with self._hot_lock:
-            self._hot.clear()
-        return len(rows)
+        """Seal every hot reading now; returns how many were sealed."""
+        sealer = self._sealer
+        if sealer is not None:
+            sealer.join()
+        error, self._seal_error = self._seal_error, None
+        sealed = self._seal_once()
+        if error is not None and sealed == 0:
+            raise StoreError(f"sealing failed: {error}") from error
+        return sealed
+
+    def _seal_once(self) -> int:
+        with self._seal_lock:
+            with self._hot_lock:
+                rows, through = self._hot.oldest()
+                span = self._hot.sensor_span
+            if len(rows) == 0:
+                return 0
+            # The sort runs without a lock: ingest commits beside it.
+            segment = seal(rows, span)
+            with self._write_lock:
+                c = self._write
+                try:
+                    c.execute("BEGIN IMMEDIATE")
+                    _insert_segment(c, segment)
+                    c.execute("DELETE FROM journal WHERE id <= ?", (through,))
+                    # Commit and forget the hot rows at once: a reader sees each reading
+                    # in exactly one tier.
+                    with self._hot_lock:
+                        c.execute("COMMIT")
+                        self._hot.drop_oldest(len(rows))
+                except BaseException as exc:
+                    if c.in_transaction:
+                        c.execute("ROLLBACK")
+                    if isinstance(exc, sqlite3.Error):
+                        raise StoreError(f"store write failed: {exc}") from exc
+                    raise
+            return len(rows)
 
     def add_dead_letters(self, dead_letters: Sequence[DeadLetter]) -> None:
         with self._transaction() as c:
@@ -267,16 +325,32 @@ class SQLiteStore:
     # -- reads -------------------------------------------------------------------------------
 
     def _readings_of(self, row: int, start: float, end: float) -> NDArray[np.void]:
+        parts: list[NDArray[np.void]] = []
         with self._read_lock:
-            packed = self._read.execute(
-                "SELECT data FROM blocks WHERE sensor = ? AND t_start < ? AND t_end >= ?"
-                " ORDER BY t_start", (row, end, start)).fetchall()
-        with self._hot_lock:
-            hot = self._hot.of_sensor(row)
-        parts = [unpack(data) for (data,) in packed]
+            with self._hot_lock:
+                segments = self._read.execute(
+                    "SELECT id, span FROM segments WHERE t_start < ? AND t_end >= ? ORDER BY id",
+                    (end, start)).fetchall()
+                hot = self._hot.of_sensor(row)
+            # Sealed segments never change, so their rows are read outside the hot lock.
+            width = ROW_DTYPE.itemsize
+            for segment_id, span in segments:
+                if row >= span:
+                    continue
+                with self._read.blobopen("segments", "offsets", segment_id,
+                                         readonly=True) as offsets:
+                    offsets.seek(row * 8)
+                    first, after = run_of(offsets.read(16), row)
+                if after == first:
+                    continue
+                with self._read.blobopen("segments", "data", segment_id,
+                                         readonly=True) as data:
+                    data.seek(first * width)
+                    parts.append(np.frombuffer(data.read((after - first) * width),
+                                               dtype=ROW_DTYPE))
         if len(hot):
             parts.append(hot)
-        return history_of(parts, start, end)
+        return history_of(parts, start, end, ROW_DTYPE)
 
     def history(self, row: int, start: float, end: float, limit: int = 100_000) -> History:
         readings = self._readings_of(row, start, end)[:limit]
@@ -296,17 +370,15 @@ class SQLiteStore:
         return bucketise(self._readings_of(row, start, end), start, every)
 
     def aggregates(self) -> SensorAggregates:
-        with self._read_lock:
+        with self._read_lock, self._hot_lock:
             sealed = self._read.execute(
-                "SELECT sensor, SUM(count), SUM(total), SUM(total_squares), MIN(minimum),"
-                " MAX(maximum), MIN(t_start) FROM blocks GROUP BY sensor").fetchall()
-            # SQLite returns the other columns from the row holding MAX(): the newest block.
-            latest = self._read.execute(
-                "SELECT sensor, last_value, MAX(last_time), last_received FROM blocks"
-                " WHERE last_time IS NOT NULL GROUP BY sensor").fetchall()
-        with self._hot_lock:
+                "SELECT summary FROM segments ORDER BY id").fetchall()
             hot = self._hot.all()
-        return aggregate(sealed, latest, hot)
+            span = self._hot.sensor_span
+        summaries = [np.frombuffer(summary, dtype=SUMMARY_DTYPE) for (summary,) in sealed]
+        if len(hot):
+            summaries.append(seal(hot, span).summary)
+        return aggregate(summaries)
 
     def events(self, *, after: int = 0, element_id: str | None = None,
                limit: int = 100, kind: str | None = None) -> list[Event]:
@@ -347,17 +419,73 @@ class SQLiteStore:
         return [DeadLetter(received_at, source, why, detail, _payload_value(payload), id=key)
                 for key, received_at, source, why, detail, payload in records]
 
+    def _readings_count(self) -> int:
+        with self._hot_lock:
+            sealed = self._read.execute(
+                "SELECT COALESCE(SUM(readings), 0) FROM segments").fetchone()[0]
+            return int(sealed) + self._hot.size
+
     def counts(self) -> dict[str, int]:
         with self._read_lock:
             c = self._read
             return {
                 "elements": c.execute("SELECT COUNT(*) FROM elements").fetchone()[0],
                 "sensors": c.execute("SELECT COUNT(*) FROM sensors").fetchone()[0],
-                "readings": (c.execute("SELECT COALESCE(SUM(count), 0) FROM blocks").fetchone()[0]
-                             + self._hot.size),
+                "readings": self._readings_count(),
                 "events": c.execute("SELECT COUNT(*) FROM events").fetchone()[0],
                 "dead_letters": c.execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0],
             }
+
+
+def _insert_segment(c: sqlite3.Connection, segment: Segment) -> None:
+    # memoryviews, not bytes: SQLite copies from the arrays without another copy in Python.
+    c.execute(
+        "INSERT INTO segments (t_start, t_end, readings, span, summary, offsets, data)"
+        " VALUES (?,?,?,?,?,?,?)",
+        (segment.t_start, segment.t_end, len(segment.data), segment.span,
+         _blob(segment.summary), _blob(segment.offsets), _blob(segment.data)))
+
+
+def _blob(array: NDArray[Any]) -> memoryview:
+    """An array's bytes as SQLite takes them, without a copy."""
+    return array.data.cast("B")
+
+
+def _upgrade(c: sqlite3.Connection) -> None:
+    """Bring an older file to this layout in one transaction, losing nothing.
+
+    Version 1 sealed readings into one ``blocks`` row per sensor; its readings go back
+    to the journal (the next seal makes segments of them).
+    """
+    (version,) = c.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if version == SCHEMA_VERSION:
+        return
+    if version != "1":
+        raise StoreError(f"store schema version {version!r} is newer than this twinsync "
+                         f"({SCHEMA_VERSION})")
+    block_dtype = np.dtype([(n, ROW_DTYPE[n]) for n in ROW_DTYPE.names or () if n != "sensor"])
+    c.execute("BEGIN IMMEDIATE")
+    try:
+        has_blocks = c.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'blocks'").fetchone()
+        if has_blocks:
+            for sensor, data in c.execute("SELECT sensor, data FROM blocks ORDER BY rowid"
+                                          ).fetchall():
+                block = np.frombuffer(data, dtype=block_dtype)
+                rows = np.zeros(len(block), dtype=ROW_DTYPE)
+                rows["sensor"] = sensor
+                for name in block_dtype.names or ():
+                    rows[name] = block[name]
+                # Below every journal row of version 1, so the journal stays in commit order.
+                c.execute("INSERT INTO journal (id, rows) VALUES "
+                          "((SELECT COALESCE(MIN(id), 0) - 1 FROM journal), ?)",
+                          (rows.tobytes(),))
+            c.execute("DROP TABLE blocks")
+        c.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
+        c.execute("COMMIT")
+    except BaseException:
+        c.execute("ROLLBACK")
+        raise
 
 
 def _event(record: tuple[int, str, float, str | None, str, bytes]) -> Event:

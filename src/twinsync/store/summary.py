@@ -1,5 +1,6 @@
-"""Summaries of stored readings, shared by every store: per-sensor aggregates for a restart,
-time buckets for charts, and a sensor's readings in a time window. Pure NumPy."""
+"""Summaries of stored readings, shared by every store: per-sensor summaries of sealed
+readings and their merge into the aggregates a restart needs, time buckets for charts,
+and a sensor's readings in a time window. Pure NumPy."""
 
 from __future__ import annotations
 
@@ -10,28 +11,108 @@ from numpy.typing import NDArray
 
 from ..pipeline import Flag
 from .base import Buckets, SensorAggregates
-from .tiers import BLOCK_DTYPE
 
-SealedStats = Sequence[tuple[int, int, float, float, float, float, float]]
-"""Per sensor: row, count, sum, sum of squares, min, max, first event time."""
-SealedLatest = Sequence[tuple[int, float, float, float]]
-"""Per sensor: row, last live value, its event time, its receive time."""
+#: Per sensor of a segment: enough to rebuild live state without reading the readings.
+#: ``last_*`` describe the newest reading not flagged late (NaN / -inf when there is none).
+SUMMARY_DTYPE = np.dtype([
+    ("sensor", "<i8"),
+    ("count", "<i8"),
+    ("total", "<f8"),
+    ("total_squares", "<f8"),
+    ("minimum", "<f8"),
+    ("maximum", "<f8"),
+    ("t_start", "<f8"),
+    ("t_end", "<f8"),
+    ("last_value", "<f8"),
+    ("last_time", "<f8"),
+    ("last_received", "<f8"),
+])
 
 
-def history_of(parts: Sequence[NDArray[np.void]], start: float, end: float
-               ) -> NDArray[np.void]:
-    """Concatenate a sensor's block and hot rows, keep [start, end), order by event time."""
-    fields = list(BLOCK_DTYPE.names or ())
+def _newest(times: NDArray[np.float64], starts: NDArray[np.int64],
+            counts: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Per group, the position of its greatest time; on a tie the later position wins,
+    as in the live table, where a later batch with the same time replaces the value."""
+    greatest = np.maximum.reduceat(times, starts)
+    positions = np.where(times == np.repeat(greatest, counts), np.arange(len(times)), -1)
+    return np.maximum.reduceat(positions, starts).astype(np.int64)
+
+
+def summarise(data: NDArray[np.void], starts: NDArray[np.int64],
+              sensors: NDArray[np.int64]) -> NDArray[np.void]:
+    """Summaries of rows grouped by sensor: group ``i`` is ``data[starts[i]:starts[i+1]]``."""
+    n = len(data)
+    counts = np.diff(np.r_[starts, n]).astype(np.int64)
+    values = np.ascontiguousarray(data["value"], dtype=np.float64)
+    times = np.ascontiguousarray(data["event_time"], dtype=np.float64)
+    live = (data["flags"] & Flag.LATE) == 0
+    newest = _newest(np.where(live, times, -np.inf), starts, counts)
+    has_live = live[newest]
+    out = np.empty(len(starts), dtype=SUMMARY_DTYPE)
+    out["sensor"] = sensors
+    out["count"] = counts
+    out["total"] = np.add.reduceat(values, starts)
+    out["total_squares"] = np.add.reduceat(values * values, starts)
+    out["minimum"] = np.minimum.reduceat(values, starts)
+    out["maximum"] = np.maximum.reduceat(values, starts)
+    out["t_start"] = np.minimum.reduceat(times, starts)
+    out["t_end"] = np.maximum.reduceat(times, starts)
+    out["last_value"] = np.where(has_live, values[newest], np.nan)
+    out["last_time"] = np.where(has_live, times[newest], -np.inf)
+    out["last_received"] = np.where(has_live, data["received_at"][newest], -np.inf)
+    return out
+
+
+def aggregate(summaries: Sequence[NDArray[np.void]]) -> SensorAggregates:
+    """Per-sensor aggregates over summaries given oldest first (sealed, then hot)."""
+    parts = [s for s in summaries if len(s)]
     if not parts:
-        return np.empty(0, dtype=BLOCK_DTYPE)
-    rows = np.concatenate([np.asarray(p[fields]).astype(BLOCK_DTYPE) for p in parts])
+        f = np.empty(0)
+        return SensorAggregates(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64),
+                                f, f.copy(), f.copy(), f.copy(), f.copy(), f.copy(),
+                                f.copy(), f.copy())
+    joined = np.concatenate(parts)
+    # Stable, so within a sensor the summaries stay oldest first and ties go to the newest.
+    ordered = np.take(joined, np.argsort(joined["sensor"], kind="stable"))
+    sensors = ordered["sensor"]
+    starts = np.flatnonzero(np.r_[True, sensors[1:] != sensors[:-1]])
+    counts = np.diff(np.r_[starts, len(ordered)])
+    newest = _newest(np.ascontiguousarray(ordered["last_time"]), starts, counts)
+    count = np.add.reduceat(ordered["count"], starts)
+    total = np.add.reduceat(ordered["total"], starts)
+    squares = np.add.reduceat(ordered["total_squares"], starts)
+    mean = total / count
+    return SensorAggregates(
+        rows=sensors[starts].astype(np.int64),
+        count=count.astype(np.int64),
+        last_value=ordered["last_value"][newest].astype(np.float64),
+        last_event_time=ordered["last_time"][newest].astype(np.float64),
+        last_received_at=ordered["last_received"][newest].astype(np.float64),
+        mean=mean,
+        m2=np.maximum(squares - count * mean * mean, 0.0),
+        minimum=np.minimum.reduceat(ordered["minimum"], starts),
+        maximum=np.maximum.reduceat(ordered["maximum"], starts),
+        first_event_time=np.minimum.reduceat(ordered["t_start"], starts),
+    )
+
+
+def history_of(parts: Sequence[NDArray[np.void]], start: float, end: float,
+               dtype: np.dtype[np.void]) -> NDArray[np.void]:
+    """A sensor's rows from several places, kept in [start, end), ordered by event time.
+
+    Stable, so readings with the same event time stay in arrival order.
+    """
+    if not parts:
+        return np.empty(0, dtype=dtype)
+    rows = np.concatenate(parts)
     times = rows["event_time"]
     rows = rows[(times >= start) & (times < end)]
-    return rows[np.argsort(rows["event_time"], kind="stable")]
+    return np.take(rows, np.argsort(rows["event_time"], kind="stable"))
 
 
 def bucketise(rows: NDArray[np.void], start: float, every: float) -> Buckets:
-    """Min, max, mean and count of values per ``every``-second bucket that has readings."""
+    """Min, max, mean and count of values per ``every``-second bucket that has readings.
+    ``rows`` must be ordered by event time."""
     if len(rows) == 0:
         f = np.empty(0)
         return Buckets(f, f.copy(), f.copy(), f.copy(), np.empty(0, dtype=np.int64))
@@ -40,68 +121,9 @@ def bucketise(rows: NDArray[np.void], start: float, every: float) -> Buckets:
     firsts = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])
     counts = np.diff(np.r_[firsts, len(index)])
     return Buckets(
-        start=start + index[firsts] * every,
+        start=(start + index[firsts] * every).astype(np.float64),
         minimum=np.minimum.reduceat(values, firsts),
         maximum=np.maximum.reduceat(values, firsts),
         mean=np.add.reduceat(values, firsts) / counts,
         count=counts.astype(np.int64),
     )
-
-
-def aggregate(sealed: SealedStats, latest: SealedLatest, hot: NDArray[np.void]
-              ) -> SensorAggregates:
-    """Per-sensor aggregates over sealed summaries plus hot rows."""
-    hot_sensors = np.unique(hot["sensor"]) if len(hot) else np.empty(0, dtype=np.int64)
-    sealed_rows = np.array([r[0] for r in sealed], dtype=np.int64)
-    rows = np.union1d(sealed_rows, hot_sensors).astype(np.int64)
-    n = len(rows)
-    count = np.zeros(n)
-    total = np.zeros(n)
-    squares = np.zeros(n)
-    minimum = np.full(n, np.inf)
-    maximum = np.full(n, -np.inf)
-    first = np.full(n, np.inf)
-    last_value = np.full(n, np.nan)
-    last_time = np.full(n, -np.inf)
-    last_received = np.full(n, -np.inf)
-    if len(sealed):
-        at = np.searchsorted(rows, sealed_rows)
-        columns = list(zip(*sealed, strict=True))
-        count[at] = np.array(columns[1], dtype=np.float64)
-        total[at] = np.array(columns[2], dtype=np.float64)
-        squares[at] = np.array(columns[3], dtype=np.float64)
-        minimum[at] = np.array(columns[4], dtype=np.float64)
-        maximum[at] = np.array(columns[5], dtype=np.float64)
-        first[at] = np.array(columns[6], dtype=np.float64)
-    for sensor, value, event_time, received in latest:
-        i = int(np.searchsorted(rows, sensor))
-        last_value[i], last_time[i], last_received[i] = value, event_time, received
-    if len(hot):
-        ordered = hot[np.lexsort((hot["event_time"], hot["sensor"]))]
-        sensors = ordered["sensor"]
-        starts = np.flatnonzero(np.r_[True, sensors[1:] != sensors[:-1]])
-        at = np.searchsorted(rows, sensors[starts])
-        values = ordered["value"].astype(np.float64)
-        count[at] += np.diff(np.r_[starts, len(ordered)])
-        total[at] += np.add.reduceat(values, starts)
-        squares[at] += np.add.reduceat(values * values, starts)
-        minimum[at] = np.minimum(minimum[at], np.minimum.reduceat(values, starts))
-        maximum[at] = np.maximum(maximum[at], np.maximum.reduceat(values, starts))
-        first[at] = np.minimum(first[at], ordered["event_time"][starts])
-        live = ordered[(ordered["flags"] & Flag.LATE) == 0]
-        if len(live):
-            live_sensors = live["sensor"]
-            ends = np.flatnonzero(np.r_[live_sensors[1:] != live_sensors[:-1], True])
-            newest = live[ends]
-            at_live = np.searchsorted(rows, newest["sensor"])
-            newer = newest["event_time"] >= last_time[at_live]
-            last_value[at_live[newer]] = newest["value"][newer]
-            last_time[at_live[newer]] = newest["event_time"][newer]
-            last_received[at_live[newer]] = newest["received_at"][newer]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(count > 0, total / np.maximum(count, 1), 0.0)
-    return SensorAggregates(
-        rows=rows, count=count.astype(np.int64), last_value=last_value,
-        last_event_time=last_time, last_received_at=last_received, mean=mean,
-        m2=np.maximum(squares - count * mean * mean, 0.0), minimum=minimum, maximum=maximum,
-        first_event_time=first)

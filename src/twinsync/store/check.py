@@ -1,0 +1,203 @@
+"""One conformance check for every ``Store`` (as river's ``check_estimator``).
+
+``check_store(make_store)`` drives a fresh store through every method of the protocol and
+compares each answer with one worked out here from the inputs alone. A store that seals
+(moves readings between tiers) is checked before and after a seal; a store on a file is
+closed and opened again, and must answer the same.
+
+    def test_the_sqlite_store_conforms(tmp_path):
+        check_store(lambda: SQLiteStore(f"sqlite:///{tmp_path / 'twin.sqlite'}"))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from ..model import Binding, Element, Event, Sensor, Transform
+from ..pipeline import Batch, DeadLetter, Flag
+from .base import SensorAggregates, Store
+
+#: (sensor row, event time, value, flags) of every reading the check commits, per batch.
+BATCHES: tuple[tuple[tuple[int, float, float, int], ...], ...] = (
+    ((0, 10.0, 1.0, 0), (1, 11.0, 5.0, 0), (0, 12.0, 3.0, 0), (1, 13.0, 7.0, 0),
+     (0, 5.0, -2.0, 0)),                      # the last one arrives out of order
+    ((0, 100.0, 50.0, Flag.LATE), (1, 14.0, 6.0, 0), (0, 12.0, 4.0, 0)),  # a tie at 12
+    ((0, 20.0, 2.5, 0), (1, 9.0, 8.0, 0)),    # committed after the seal: hot again
+)
+
+
+def _expect(condition: bool, message: str) -> None:
+    # Not ``assert``: the check must hold under ``python -O`` too.
+    if not condition:
+        raise AssertionError(message)
+
+
+def _batch(readings: Sequence[tuple[int, float, float, int]], first_seq: int) -> Batch:
+    rows, times, values, flags = (np.array(c) for c in zip(*readings, strict=True))
+    n = len(rows)
+    return Batch(rows=rows.astype(np.int64), value=values.astype(np.float64),
+                 raw_value=values.astype(np.float64) / 2, event_time=times.astype(np.float64),
+                 received_at=np.full(n, 1000.0 + first_seq),
+                 seq=np.arange(first_seq, first_seq + n, dtype=np.int64), source="check",
+                 connector="check", quality=np.full(n, 0.5), flags=flags.astype(np.int64))
+
+
+def expected_aggregates(readings: Sequence[tuple[int, float, float, int]]) -> SensorAggregates:
+    """Aggregates from readings in commit order: what the live table would hold."""
+    by_row: dict[int, list[tuple[float, float, int]]] = {}
+    for row, time, value, flags in readings:
+        by_row.setdefault(row, []).append((time, value, flags))
+    rows = sorted(by_row)
+    columns: dict[str, list[float]] = {k: [] for k in (
+        "count", "last_value", "last_time", "mean", "m2", "min", "max", "first")}
+    for row in rows:
+        values = np.array([v for _, v, _ in by_row[row]])
+        live = [(t, i, v) for i, (t, v, f) in enumerate(by_row[row]) if not f & Flag.LATE]
+        newest = max(live) if live else (-np.inf, 0, np.nan)  # a tie: the later commit wins
+        columns["count"].append(len(values))
+        columns["last_value"].append(newest[2])
+        columns["last_time"].append(newest[0])
+        columns["mean"].append(values.mean())
+        columns["m2"].append(float(((values - values.mean()) ** 2).sum()))
+        columns["min"].append(values.min())
+        columns["max"].append(values.max())
+        columns["first"].append(min(t for t, _, _ in by_row[row]))
+    c = {k: np.array(v, dtype=np.float64) for k, v in columns.items()}
+    return SensorAggregates(np.array(rows, dtype=np.int64), c["count"].astype(np.int64),
+                            c["last_value"], c["last_time"], np.zeros(len(rows)), c["mean"],
+                            c["m2"], c["min"], c["max"], c["first"])
+
+
+def _check_aggregates(store: Store, readings: Sequence[tuple[int, float, float, int]],
+                      when: str) -> None:
+    got, want = store.aggregates(), expected_aggregates(readings)
+    _expect(got.rows.tolist() == want.rows.tolist(), f"aggregates {when}: rows {got.rows}")
+    for name in ("count", "last_value", "last_event_time", "mean", "m2", "minimum", "maximum",
+                 "first_event_time"):
+        _expect(np.allclose(getattr(got, name), getattr(want, name), equal_nan=True),
+                f"aggregates {when}: {name} is {getattr(got, name)}, "
+                f"expected {getattr(want, name)}")
+
+
+def _check_twin(store: Store) -> None:
+    elements = [Element("slab-1", "IfcSlab", name="Slab 1"), Element("wall-1", "IfcWall")]
+    sensors = [(0, Sensor("t0", "temperature", "degC", 60.0)),
+               (1, Sensor("t1", "temperature", "degC")), (2, Sensor("idle", "strain", ""))]
+    bindings = [Binding("t0", "slab-1", "core_temperature", Transform(1.01, -0.2, "degC")),
+                Binding("t1", "wall-1", "surface_temperature")]
+    added = Event("element_added", 1.0, "slab-1", "bim", {"type": "IfcSlab"})
+    store.save_changes([added], elements=elements, sensors=sensors, bindings=bindings)
+    _expect(isinstance(added.seq, int), "save_changes assigns each event a seq")
+    store.save_changes([], unbound=["t1"])
+    loaded_elements, loaded_sensors, loaded_bindings = store.load_twin()
+    _expect(sorted(e.to_dict()["id"] for e in loaded_elements) == ["slab-1", "wall-1"],
+            "load_twin returns the saved elements")
+    _expect([(row, s.to_dict()) for row, s in loaded_sensors]
+            == [(row, s.to_dict()) for row, s in sensors],
+            "load_twin returns sensors with their rows, in row order")
+    _expect([b.to_dict() for b in loaded_bindings] == [bindings[0].to_dict()],
+            "load_twin returns bindings, without the unbound one")
+
+
+def _check_readings(store: Store, committed: list[tuple[int, float, float, int]]) -> None:
+    row_0 = sorted(((t, v) for r, t, v, _ in committed if r == 0), key=lambda tv: tv[0])
+    history = store.history(0, 0.0, 1e9)
+    _expect(history.event_time.tolist() == [t for t, _ in row_0],
+            f"history is ordered by event time: {history.event_time.tolist()}")
+    _expect(history.value.tolist() == [v for _, v in row_0],
+            "history keeps values, readings with the same time in commit order")
+    _expect(np.allclose(history.raw_value, history.value / 2)
+            and np.allclose(history.quality, 0.5), "history keeps raw values and quality")
+    _expect(((history.flags & Flag.LATE) != 0).sum() == 1, "history keeps flags")
+    limited = store.history(0, 0.0, 1e9, limit=2)
+    _expect(limited.event_time.tolist() == [t for t, _ in row_0[:2]],
+            "history's limit keeps the oldest readings")
+    window = store.history(0, 10.0, 20.0)
+    _expect(window.event_time.tolist() == [t for t, _ in row_0 if 10.0 <= t < 20.0],
+            "history's window includes its start and excludes its end")
+    _expect(len(store.history(2, 0.0, 1e9).event_time) == 0,
+            "a sensor without readings has an empty history")
+    buckets = store.downsample(0, 0.0, 1e9, 10.0)
+    keys = sorted({int(t // 10) for t, _ in row_0})
+    for name, reduce in (("minimum", min), ("maximum", max),
+                         ("mean", lambda vs: sum(vs) / len(vs)), ("count", len)):
+        want = [reduce([v for t, v in row_0 if int(t // 10) == k]) for k in keys]
+        _expect(np.allclose(getattr(buckets, name), want),
+                f"downsample's {name} per bucket is {getattr(buckets, name)}, expected {want}")
+    _expect(buckets.start.tolist() == [k * 10.0 for k in keys], "buckets start on the grid")
+
+
+def _check_dead_letters_and_events(store: Store) -> None:
+    letters = [DeadLetter(2000.0, "check", "unknown_sensor", "no sensor 'x'", {"sensor_id": "x"}),
+               DeadLetter(2000.0, "check", "not_a_number", "value 'a'", b"\xff\x00 raw"),
+               DeadLetter(2001.0, "check", "unknown_sensor", "no sensor 'y'", [1, "two"])]
+    events = [Event("status_changed", 3.0, "wall-1", "field", {"status": "issue"}),
+              Event("property_changed", 4.0, "slab-1", "field", {"property": "x"})]
+    store.commit(_batch(((1, 30.0, 9.0, 0),), 90), letters[:2], events)
+    store.add_dead_letters(letters[2:])
+    ids = [letter.id or 0 for letter in letters]
+    _expect(all(letter.id is not None for letter in letters) and ids == sorted(set(ids)),
+            f"dead letters get increasing ids: {ids}")
+    _expect(all(isinstance(e.seq, int) for e in events), "commit assigns each event a seq")
+    page = store.dead_letters(limit=2)
+    _expect([d.id for d in page] == ids[:2], "dead letters come oldest first, limit at a time")
+    rest = store.dead_letters(after=page[-1].id or 0)
+    _expect([d.id for d in rest] == ids[2:], "dead letters page on from an id")
+    unknown = store.dead_letters(reason="unknown_sensor")
+    _expect([d.id for d in unknown] == [ids[0], ids[2]], "dead letters filter by reason")
+    _expect([d.payload for d in store.dead_letters()]
+            == [{"sensor_id": "x"}, b"\xff\x00 raw", [1, "two"]],
+            "payloads round-trip, raw bytes as bytes")
+    _expect(store.dead_letters()[0].to_dict()["detail"] == "no sensor 'x'", "details are kept")
+    recent = store.recent_events(limit=2)
+    _expect([e.seq for e in recent] == [events[1].seq, events[0].seq],
+            "recent events come newest first")
+    on_wall = store.events(element_id="wall-1")
+    _expect([e.kind for e in on_wall] == ["status_changed"], "events filter by element")
+    after = store.events(after=events[0].seq or 0)
+    _expect([e.seq for e in after] == [events[1].seq] and after[0].data == {"property": "x"},
+            "events page on from a seq and keep their data")
+
+
+def check_store(make_store: Callable[[], Store]) -> None:
+    """Raise AssertionError where a store built by ``make_store`` breaks the contract."""
+    store = make_store()
+    durable = ":memory:" not in store.url
+    try:
+        _check_twin(store)
+        committed: list[tuple[int, float, float, int]] = []
+        for number, readings in enumerate(BATCHES[:2]):
+            store.commit(_batch(readings, 10 * number), [])
+            committed.extend(readings)
+        _check_aggregates(store, committed, "of hot readings")
+        _check_readings(store, committed)
+        seal = getattr(store, "seal", None)
+        if seal is not None:
+            # It may have sealed some on its own already; then nothing is left to seal.
+            _expect(0 <= seal() <= len(committed), "seal reports how many readings it sealed")
+            _expect(seal() == 0, "a second seal finds nothing left to seal")
+            _check_aggregates(store, committed, "after a seal")
+            _check_readings(store, committed)
+        store.commit(_batch(BATCHES[2], 20), [])
+        committed.extend(BATCHES[2])
+        _check_aggregates(store, committed, "of sealed and hot readings")
+        _check_readings(store, committed)
+        _check_dead_letters_and_events(store)
+        committed.append((1, 30.0, 9.0, 0))
+        counts = {"elements": 2, "sensors": 3, "readings": len(committed), "events": 3,
+                  "dead_letters": 3}
+        _expect(store.counts() == counts, f"counts are {store.counts()}, expected {counts}")
+    finally:
+        store.close()
+    if not durable:
+        return
+    reopened = make_store()
+    try:
+        _check_aggregates(reopened, committed, "after reopening")
+        _check_readings(reopened, committed)
+        _expect(reopened.counts() == counts, "counts survive reopening")
+        _expect(len(reopened.load_twin()[1]) == 3, "the twin survives reopening")
+    finally:
+        reopened.close()

@@ -1,0 +1,179 @@
+"""The SQLite store: the conformance check on a file and in memory, tiers, restarts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from twinsync.model import Event
+from twinsync.pipeline import Batch, DeadLetter, Flag
+from twinsync.store.check import check_store, expected_aggregates
+from twinsync.store.sqlite import SQLiteStore
+from twinsync.store.summary import aggregate
+from twinsync.store.tiers import ROW_DTYPE, HotRows, order_by_sensor, seal
+
+
+def _rows(sensors: list[int], times: list[float], values: list[float],
+          flags: list[int] | None = None) -> np.ndarray:
+    rows = np.zeros(len(sensors), dtype=ROW_DTYPE)
+    rows["sensor"] = sensors
+    rows["event_time"] = times
+    rows["value"] = values
+    rows["flags"] = flags or [0] * len(sensors)
+    return rows
+
+
+def _batch(rows: list[int], times: list[float], values: list[float]) -> Batch:
+    n = len(rows)
+    return Batch(np.array(rows, dtype=np.int64), np.array(values, dtype=np.float64),
+                 np.array(values, dtype=np.float64), np.array(times, dtype=np.float64),
+                 np.full(n, 1e9), np.arange(n, dtype=np.int64), source="test")
+
+
+def test_a_store_on_a_file_passes_the_conformance_check(tmp_path: Path) -> None:
+    check_store(lambda: SQLiteStore(f"sqlite:///{tmp_path / 'twin.sqlite'}"))
+
+
+def test_a_store_in_memory_passes_the_conformance_check() -> None:
+    check_store(lambda: SQLiteStore("sqlite://:memory:"))
+
+
+def test_a_store_that_seals_after_every_batch_passes_the_conformance_check(
+        tmp_path: Path) -> None:
+    check_store(lambda: SQLiteStore(f"sqlite:///{tmp_path / 'twin.sqlite'}?seal_rows=1"))
+
+
+def test_the_check_fails_a_store_that_forgets_a_reading() -> None:
+    class Forgetful(SQLiteStore):
+        def commit(self, batch: Batch, dead_letters: Sequence[DeadLetter],
+                   events: Sequence[Event] = ()) -> None:
+            keep = np.arange(len(batch)) > 0
+            trimmed = Batch(batch.rows[keep], batch.value[keep], batch.raw_value[keep],
+                            batch.event_time[keep], batch.received_at[keep], batch.seq[keep],
+                            batch.source, batch.connector, None, None)
+            super().commit(trimmed, dead_letters, events)
+
+    with pytest.raises(AssertionError):
+        check_store(lambda: Forgetful("sqlite://:memory:"))
+
+
+def test_sorting_by_sensor_is_stable_across_radix_passes() -> None:
+    rng = np.random.default_rng(7)
+    for span in (3, 70_000, 5_000_000_000):
+        sensors = rng.integers(0, span, 5000)
+        order = order_by_sensor(sensors, span)
+        assert order.tolist() == np.argsort(sensors, kind="stable").tolist()
+
+
+def test_a_seal_groups_each_sensor_in_arrival_order_with_a_dense_directory() -> None:
+    rows = _rows([2, 0, 2, 0, 2], [5.0, 1.0, 3.0, 2.0, 4.0], [10, 20, 30, 40, 50])
+    segment = seal(rows, span=4)
+    assert segment.offsets.tolist() == [0, 2, 2, 5, 5]
+    assert segment.data["value"].tolist() == [20, 40, 10, 30, 50]
+    assert (segment.t_start, segment.t_end) == (1.0, 5.0)
+
+
+def test_a_seal_summary_takes_time_bounds_as_min_and_max_not_first_and_last() -> None:
+    summary = seal(_rows([0, 0, 0], [7.0, 3.0, 5.0], [1.0, 2.0, 3.0]), span=1).summary
+    assert (summary["t_start"][0], summary["t_end"][0]) == (3.0, 7.0)
+    assert summary["last_value"][0] == 1.0
+    assert (summary["count"][0], summary["total"][0], summary["total_squares"][0]) == (3, 6, 14)
+
+
+def test_a_late_reading_does_not_become_the_last_value() -> None:
+    rows = _rows([0, 0, 1], [5.0, 9.0, 4.0], [1.0, 2.0, 3.0], [0, Flag.LATE, Flag.LATE])
+    summary = seal(rows, span=2).summary
+    assert summary["last_value"][0] == 1.0 and summary["last_time"][0] == 5.0
+    assert np.isnan(summary["last_value"][1]) and summary["last_time"][1] == -np.inf
+    assert summary["count"].tolist() == [2, 1]
+
+
+def test_the_newest_summary_wins_a_tie_in_event_time() -> None:
+    older = seal(_rows([0], [5.0], [1.0]), span=1).summary
+    newer = seal(_rows([0], [5.0], [2.0]), span=1).summary
+    assert aggregate([older, newer]).last_value.tolist() == [2.0]
+    assert aggregate([newer, older]).last_value.tolist() == [1.0]
+
+
+def test_hot_rows_forget_only_the_rows_a_seal_took() -> None:
+    hot = HotRows()
+    hot.append(_rows([0, 1], [1.0, 2.0], [1.0, 2.0]), journal_id=1)
+    taken, through = hot.oldest()
+    hot.append(_rows([3], [3.0], [3.0]), journal_id=2)  # committed while the seal ran
+    hot.drop_oldest(len(taken))
+    assert through == 1
+    assert hot.size == 1 and hot.all()["sensor"].tolist() == [3]
+    assert hot.last_journal_id == 2 and hot.sensor_span == 4
+    assert hot.of_sensor(3)["value"].tolist() == [3.0]
+
+
+def test_a_seal_in_the_background_keeps_every_reading_exactly_once(tmp_path: Path) -> None:
+    store = SQLiteStore(f"sqlite:///{tmp_path / 'twin.sqlite'}?seal_rows=1000")
+    rng = np.random.default_rng(3)
+    committed = []
+    for number in range(30):
+        rows = rng.integers(0, 50, 400).tolist()
+        times = (number * 400 + np.arange(400)).astype(float).tolist()
+        values = rng.random(400).tolist()
+        store.commit(_batch(rows, times, values), [])
+        committed.extend((r, t, v, 0) for r, t, v in zip(rows, times, values, strict=True))
+        assert store.counts()["readings"] == len(committed)
+    store.seal()
+    got, want = store.aggregates(), expected_aggregates(committed)
+    assert got.count.tolist() == want.count.tolist()
+    assert np.allclose(got.mean, want.mean) and np.allclose(got.m2, want.m2)
+    history = store.history(7, 0.0, 1e9)
+    assert history.event_time.tolist() == sorted(t for r, t, _, _ in committed if r == 7)
+    store.close()
+
+
+def test_reopening_a_file_gives_the_same_history_and_aggregates(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'twin.sqlite'}?seal_rows=500"
+    store = SQLiteStore(url)
+    rng = np.random.default_rng(5)
+    for number in range(4):
+        store.commit(_batch(rng.integers(0, 20, 300).tolist(),
+                            (number * 300 + np.arange(300)).astype(float).tolist(),
+                            rng.random(300).tolist()), [])
+    # Some readings are sealed (the threshold was crossed), the rest are hot.
+    before = store.aggregates(), store.history(3, 0.0, 1e9), store.counts()
+    store.close()
+    reopened = SQLiteStore(url)
+    after = reopened.aggregates(), reopened.history(3, 0.0, 1e9), reopened.counts()
+    reopened.close()
+    for name in ("rows", "count", "last_value", "last_event_time", "minimum", "maximum"):
+        assert getattr(after[0], name).tolist() == getattr(before[0], name).tolist()
+    # Sums may be added in another order once a seal has run: equal to rounding.
+    assert np.allclose(after[0].mean, before[0].mean) and np.allclose(after[0].m2, before[0].m2)
+    assert after[1].event_time.tolist() == before[1].event_time.tolist()
+    assert after[1].value.tolist() == before[1].value.tolist()
+    assert after[2] == before[2] and after[2]["readings"] == 1200
+
+
+def test_a_file_of_the_per_sensor_block_layout_is_upgraded_without_losing_a_reading(
+        tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    block_dtype = np.dtype([(n, ROW_DTYPE[n]) for n in ROW_DTYPE.names or () if n != "sensor"])
+    block = np.zeros(2, dtype=block_dtype)
+    block["event_time"], block["value"] = [1.0, 2.0], [10.0, 20.0]
+    journal = _rows([4], [3.0], [30.0])
+    old = sqlite3.connect(path)
+    old.executescript("""
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        INSERT INTO meta VALUES ('schema_version', '1');
+        CREATE TABLE journal (id INTEGER PRIMARY KEY, rows BLOB NOT NULL);
+        CREATE TABLE blocks (sensor INTEGER NOT NULL, data BLOB NOT NULL);
+    """)
+    old.execute("INSERT INTO blocks VALUES (4, ?)", (block.tobytes(),))
+    old.execute("INSERT INTO journal (id, rows) VALUES (1, ?)", (journal.tobytes(),))
+    old.commit()
+    old.close()
+    store = SQLiteStore(f"sqlite:///{path}")
+    history = store.history(4, 0.0, 1e9)
+    store.close()
+    assert history.value.tolist() == [10.0, 20.0, 30.0]
