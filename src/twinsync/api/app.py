@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from ..config import Settings
 from ..service import TwinService
-from . import errors, routes_models, routes_readings, routes_twin, ws
+from . import errors, metrics, routes_health, routes_models, routes_readings, routes_twin, ws
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
@@ -46,12 +46,14 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
         from ..startup import start_sources
 
         await start_sources(svc, settings)
+        await svc.start_background()
         try:
             yield
         finally:
             if service is None:
                 await svc.aclose()
             else:
+                await svc.watch.stop()
                 for name in list(svc.connectors):
                     await svc.stop_connector(name)
 
@@ -61,6 +63,8 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
     app.include_router(routes_twin.router)
     app.include_router(routes_readings.router)
     app.include_router(routes_models.router)
+    app.include_router(routes_health.router)
+    app.include_router(metrics.router)
     app.include_router(ws.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     vendor = find_vendor(settings)

@@ -57,6 +57,7 @@ class ModelLibrary:
                 service.pipeline.register_sensor(sensor)
             for binding in result.bindings:
                 service.pipeline.apply_binding(binding)
+            service.configure_health()
             final = result.events[-1]
             final.data["name"] = name
             final.data["counts"] = contents.counts()

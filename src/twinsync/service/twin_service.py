@@ -19,21 +19,16 @@ from typing import Any
 
 import numpy as np
 
+from ..alerts import AlarmBook
 from ..errors import InvalidInput, NotFound
+from ..health import HealthMonitor, configure_from_twin
 from ..ingest.connector import Connector, ConnectorHealth
-from ..model import (
-    SPATIAL_TYPES,
-    Binding,
-    Element,
-    Event,
-    Sensor,
-    Source,
-    Status,
-    Twin,
-)
+from ..model import Binding, Element, Event, Sensor, Source, Status, Twin
 from ..pipeline import Batch, DeadLetter, IncomingBatch, LatestPerRow, Pipeline
 from ..store import Store, open_store
 from .hub import Hub
+from .views import TwinViews
+from .watch import Watch
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +39,21 @@ class IngestResult:
 
     accepted: int
     rejected: list[tuple[int, str, str]] = field(default_factory=list)
+    duplicates: int = 0
+    late: int = 0
+    stale: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "late": self.late,
+            "stale": self.stale,
             "rejected": [{"index": i, "reason": r, "detail": d} for i, r, d in self.rejected],
         }
 
 
-class TwinService:
+class TwinService(TwinViews):
     """One twin, live. Create with ``TwinService.open(url)``; close with ``aclose()``."""
 
     def __init__(self, store: Store, *, clock: Callable[[], float] = time.time,
@@ -69,6 +70,12 @@ class TwinService:
                 raise InvalidInput(f"stored sensor rows are not dense at {sensor.id!r}",
                                    "corrupt_store")
         self._restore_live_state()
+        self.health = HealthMonitor(capacity=max(1024, len(self.pipeline.table)))
+        self.configure_health()
+        self.alarms = AlarmBook()
+        for event in self._stored_alarm_events():
+            self.alarms.replay(event)
+        self.watch = Watch(self)
         self.hub = Hub()
         self._closed = False
         self._lock = asyncio.Lock()
@@ -88,9 +95,24 @@ class TwinService:
         if self._closed:
             return
         self._closed = True
+        await self.watch.stop()
         for name in list(self.connectors):
             await self.stop_connector(name)
         await asyncio.to_thread(self.store.close)
+
+    def configure_health(self) -> None:
+        """Tell the health monitor each sensor's interval, resolution and peer group."""
+        configure_from_twin(self.health, self.twin, self.pipeline.table)
+
+    def _stored_alarm_events(self) -> list[Event]:
+        events: list[Event] = []
+        for kind in ("alarm_raised", "alarm_updated", "alarm_acknowledged", "alarm_cleared"):
+            events += self.store.events(kind=kind, limit=1_000_000)
+        return sorted(events, key=lambda e: e.seq or 0)
+
+    async def start_background(self) -> None:
+        """Start the timer that notices silent sensors and slow sources."""
+        self.watch.start()
 
     def _restore_live_state(self) -> None:
         stored = self.store.aggregates()
@@ -122,18 +144,21 @@ class TwinService:
         async with self._lock:
             event = self.twin.add_sensor(sensor, time=self.clock())
             self.pipeline.register_sensor(sensor)
+            self.configure_health()
             return await self._commit_change(event, sensors=[sensor])
 
     async def bind_sensor(self, binding: Binding) -> Event:
         async with self._lock:
             event = self.twin.bind_sensor(binding, time=self.clock())
             self.pipeline.apply_binding(binding)
+            self.configure_health()
             return await self._commit_change(event, bindings=[binding])
 
     async def unbind_sensor(self, sensor_id: str) -> Event:
         async with self._lock:
             event = self.twin.unbind_sensor(sensor_id, time=self.clock())
             self.pipeline.apply_binding(None, sensor_id)
+            self.configure_health()
             return await self._commit_change(event, unbound=[sensor_id])
 
     async def update_element(self, element_id: str, *, status: str | None = None,
@@ -192,11 +217,17 @@ class TwinService:
                 self.pipeline.register_sensor(sensor)
             for binding in bindings:
                 self.pipeline.apply_binding(binding)
+            self.configure_health()
             rows = [(self.pipeline.table.index[s.id], s) for s in sensors]
             await asyncio.to_thread(self.store.save_changes, events, elements=elements,
                                     sensors=rows, bindings=bindings)
             self.hub.publish([self._change_of(e) for e in events])
             return events
+
+    async def acknowledge_alarm(self, key: str, *, by: str) -> Event:
+        async with self._lock:
+            event = self.alarms.acknowledge(key, by=by, time=self.clock())
+            return await self._commit_change(event)
 
     async def replace_element(self, element: Element, *, source: str = "bim") -> Event:
         async with self._lock:
@@ -209,19 +240,28 @@ class TwinService:
                      dead_letters: Sequence[DeadLetter] = ()) -> IngestResult:
         """Validate, commit, then apply and publish. Accepted means committed."""
         async with self._lock:
-            batch, rejected, latest = await asyncio.to_thread(
+            result, batch, latest, events = await asyncio.to_thread(
                 self._ingest_blocking, incoming, dead_letters)
         if len(self.hub):
-            self.hub.publish(self._property_changes(batch, latest))
-        return IngestResult(len(batch), [(i, d.reason, d.detail) for i, d in rejected])
+            self.hub.publish(self._property_changes(batch, latest)
+                             + [self._change_of(e) for e in events])
+        return result
 
     def _ingest_blocking(self, incoming: IncomingBatch, dead_letters: Sequence[DeadLetter]
-                         ) -> tuple[Batch, list[tuple[int, DeadLetter]], LatestPerRow]:
+                         ) -> tuple[IngestResult, Batch, LatestPerRow, list[Event]]:
         accepted = self.pipeline.accept(incoming)
+        batch = accepted.batch
+        changes = self.health.update_many(batch.rows, batch.value, batch.event_time)
+        batch.quality = changes.reading_quality
+        events = self.watch.events_for(changes, self.clock())
         letters = [d for _, d in accepted.rejected]
         letters.extend(dead_letters)
-        self.store.commit(accepted.batch, letters)
-        return accepted.batch, accepted.rejected, self.pipeline.apply(accepted.batch)
+        self.store.commit(batch, letters, events)
+        self.pipeline.record_commit(batch, time.time())
+        latest = self.pipeline.apply(batch)
+        result = IngestResult(len(batch), [(i, d.reason, d.detail) for i, d in accepted.rejected],
+                              accepted.duplicates, accepted.late, accepted.stale)
+        return result, batch, latest, events
 
     async def add_dead_letters(self, dead_letters: Sequence[DeadLetter]) -> None:
         if dead_letters:
@@ -232,25 +272,23 @@ class TwinService:
         table = self.pipeline.table
         bindings = self.twin.bindings
         changes = []
-        for row, value, event_time in zip(latest.rows[latest.advanced].tolist(),
-                                          latest.value[latest.advanced].tolist(),
-                                          latest.event_time[latest.advanced].tolist(),
-                                          strict=True):
+        done: set[tuple[str, str]] = set()
+        for row in latest.rows[latest.advanced].tolist():
             sensor_id = table.ids[row]
             binding = bindings.get(sensor_id)
-            if binding is None:
+            if binding is None or (binding.element_id, binding.property) in done:
+                continue
+            done.add((binding.element_id, binding.property))
+            fused = self.fused_value(binding.element_id, binding.property)
+            if fused is None:
                 continue
             changes.append({
                 "kind": "property", "element_id": binding.element_id,
-                "property": binding.property, "sensor_id": sensor_id, "value": value,
-                "unit": binding.transform.unit or table.units[row], "time": event_time,
-                "source": Source.IOT.value, "quality": self.quality(row),
+                "property": binding.property, "sensor_id": sensor_id,
+                "value": fused["value"], "unit": fused["unit"], "time": fused["time"],
+                "source": Source.IOT.value, "quality": fused["confidence"],
             })
         return changes
-
-    def quality(self, row: int) -> float:
-        """How far the sensor's latest value can be trusted (0..1)."""
-        return 1.0 if self.pipeline.table.count[row] > 0 else 0.0
 
     @staticmethod
     def _change_of(event: Event) -> dict[str, Any]:
@@ -301,85 +339,6 @@ class TwinService:
                 health.error = self._connector_errors[name]
             result.append(health)
         return result
-
-    # -- reads ------------------------------------------------------------------------------
-
-    def sensor_row(self, sensor_id: str) -> int:
-        self.twin.sensor(sensor_id)
-        return self.pipeline.table.index[sensor_id]
-
-    def sensor_snapshot(self, sensor_id: str) -> dict[str, Any]:
-        sensor = self.twin.sensor(sensor_id)
-        row = self.pipeline.table.index[sensor_id]
-        table = self.pipeline.table
-        binding = self.twin.bindings.get(sensor_id)
-        count = int(table.count[row])
-        return {
-            **sensor.to_dict(),
-            "binding": binding.to_dict() if binding else None,
-            "count": count,
-            "value": _finite(table.last_value[row]),
-            "unit": (binding.transform.unit if binding else "") or sensor.unit,
-            "time": _finite(table.last_event_time[row]),
-            "received_at": _finite(table.last_received_at[row]),
-            "mean": _finite(table.mean[row]) if count else None,
-            "std": _finite(table.std(np.array([row]))[0]) if count else None,
-            "min": _finite(table.min[row]),
-            "max": _finite(table.max[row]),
-            "quality": self.quality(row),
-        }
-
-    def element_snapshot(self, element_id: str) -> dict[str, Any]:
-        element = self.twin.element(element_id)
-        data = element.to_dict()
-        data["storey"] = self.twin.storey_of(element_id)
-        sensors = [self.sensor_snapshot(s) for s in self.twin.sensors_of(element_id)]
-        data["sensors"] = sensors
-        # A bound property shows its sensor's live value; the newest sensor wins for now.
-        for sensor in sensors:
-            binding = sensor["binding"]
-            if sensor["count"] == 0 or binding is None:
-                continue
-            current = data["properties"].get(binding["property"])
-            if current is None or current["time"] <= sensor["time"]:
-                data["properties"][binding["property"]] = {
-                    "value": sensor["value"], "unit": sensor["unit"], "time": sensor["time"],
-                    "source": Source.IOT.value, "confidence": sensor["quality"],
-                    "sensor_id": sensor["id"],
-                }
-        return data
-
-    def find_elements(self, *, type: str | None = None, status: str | None = None,
-                      storey: str | None = None, include_archived: bool = False
-                      ) -> list[Element]:
-        found = []
-        for element in self.twin.elements.values():
-            if element.archived and not include_archived:
-                continue
-            if type is not None and element.type != type:
-                continue
-            if status is not None and element.status.value != status:
-                continue
-            if storey is not None and self.twin.storey_of(element.id) != storey:
-                continue
-            found.append(element)
-        return found
-
-    def project_snapshot(self) -> dict[str, Any]:
-        physical = [e for e in self.twin.elements.values()
-                    if not e.archived and e.type not in SPATIAL_TYPES]
-        storeys = sorted((e for e in self.twin.elements.values()
-                          if e.type == "IfcBuildingStorey" and not e.archived),
-                         key=lambda e: e.name)
-        return {
-            "element_count": len(physical),
-            "sensor_count": len(self.twin.sensors),
-            "status_summary": self.twin.status_summary(),
-            "storeys": [{"id": e.id, "name": e.name} for e in storeys],
-            "recent_events": [e.to_dict() for e in self.store.recent_events(20)],
-            "time": self.clock(),
-        }
-
 
 def models_dir_for(url: str) -> Path:
     """Where a store's IFC files go: beside a SQLite file, else ``.twinsync/models``."""

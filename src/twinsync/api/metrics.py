@@ -1,0 +1,77 @@
+"""Prometheus metrics at ``/metrics``, read from the running twin when scraped.
+
+A custom collector reads the service's counters and latency windows at scrape time, so
+nothing is counted twice and the hot path pays nothing for metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi import APIRouter, Request
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from starlette.responses import Response
+
+from ..service import TwinService
+
+router = APIRouter()
+
+
+class TwinCollector:
+    def __init__(self, service: TwinService) -> None:
+        self.service = service
+
+    def collect(self) -> Iterator[Metric]:
+        service = self.service
+        counts = service.pipeline.counts
+        readings = CounterMetricFamily("twinsync_readings", "Readings by outcome",
+                                       labels=["outcome"])
+        for outcome in ("accepted", "duplicates", "late", "stale"):
+            readings.add_metric([outcome], counts[outcome])
+        yield readings
+        yield GaugeMetricFamily("twinsync_lost_readings",
+                                "Readings known missing from sequence gaps", value=counts["lost"])
+        store_counts = service.store.counts()
+        yield CounterMetricFamily("twinsync_dead_letters", "Input kept as dead letters",
+                                  value=store_counts["dead_letters"])
+        now = service.clock()
+        latency = GaugeMetricFamily(
+            "twinsync_latency_seconds",
+            "End-to-end latency (receive or commit minus corrected event time)",
+            labels=["stage", "kind", "name", "quantile"])
+        for key in service.pipeline.latency.keys():
+            stage, kind, name = key.split(":", 2)
+            figures = service.pipeline.latency.percentiles(key, now)
+            for quantile, field in (("0.5", "p50"), ("0.95", "p95"), ("0.99", "p99")):
+                value = figures[field]
+                if value is not None:
+                    latency.add_metric([stage, kind, name, quantile], float(value))
+        yield latency
+        offsets = GaugeMetricFamily("twinsync_clock_offset_seconds",
+                                    "Estimated clock offset per source", labels=["source"])
+        for name in service.pipeline.clocks.sources:
+            offsets.add_metric([name], service.pipeline.clocks.offset(name, now))
+        yield offsets
+        health = GaugeMetricFamily("twinsync_sensors", "Sensors by health state",
+                                   labels=["state"])
+        for state, number in service.health_summary().items():
+            health.add_metric([state], number)
+        yield health
+        yield GaugeMetricFamily("twinsync_alarms_active", "Active alarms",
+                                value=len(service.alarms.active))
+        yield GaugeMetricFamily("twinsync_subscribers", "WebSocket subscribers",
+                                value=len(service.hub))
+        connected = GaugeMetricFamily("twinsync_connector_connected",
+                                      "1 if the connector is connected", labels=["connector"])
+        for health_of in service.connector_health():
+            connected.add_metric([health_of.name], 1.0 if health_of.connected else 0.0)
+        yield connected
+
+
+@router.get("/metrics", include_in_schema=False)
+def get_metrics(request: Request) -> Response:
+    service: TwinService = request.app.state.service
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(TwinCollector(service))
+    return Response(generate_latest(registry), media_type="text/plain; version=0.0.4")

@@ -1,0 +1,76 @@
+"""REST for trust and time: sensor health, sources' clocks and latency, time sync, alarms."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+
+from ..service import TwinService
+from .deps import service
+from .responses import JSON
+
+router = APIRouter(prefix="/api", default_response_class=JSON)
+Service = Annotated[TwinService, Depends(service)]
+
+
+@router.get("/sensors/{sensor_id}/health")
+def get_sensor_health(sensor_id: str, svc: Service) -> JSON:
+    """State (ok, stale, stuck, spike, drift, noisy, offline), quality 0..1 and the reason;
+    lost (sequence gaps), duplicate and late reading counts."""
+    return JSON(svc.sensor_health(sensor_id))
+
+
+@router.get("/health")
+def get_fleet_health(svc: Service) -> JSON:
+    """How many sensors are in each state, which are not ok and why, reading counters."""
+    return JSON(svc.fleet_health())
+
+
+@router.get("/sources")
+def get_sources(svc: Service) -> JSON:
+    """Per source: estimated clock offset and end-to-end latency percentiles."""
+    return JSON({"sources": svc.sources()})
+
+
+@router.get("/time")
+def get_time(request: Request) -> JSON:
+    """Time sync, step one. Send your clock's time as ``t0``; keep the answer's
+    ``t1`` (we received) and ``t2`` (we answered), note ``t3`` when it arrives, and
+    ``POST /api/time`` all four so twinsync learns your offset and round trip. Your offset
+    is ``((t1 - t0) + (t2 - t3)) / 2`` from our clock to yours, should you want it."""
+    received = time.time()
+    t0 = request.query_params.get("t0")
+    return JSON({"t0": float(t0) if t0 else None, "t1": received, "t2": time.time()})
+
+
+class TimeSync(BaseModel):
+    source: str = Field(min_length=1)
+    t0: float
+    t1: float
+    t2: float
+    t3: float
+
+
+@router.post("/time")
+def post_time(sync: TimeSync, svc: Service) -> JSON:
+    """Time sync, step two: the four timestamps of an exchange with ``GET /api/time``."""
+    clock = svc.pipeline.clocks.sync(sync.source, sync.t0, sync.t1, sync.t2, sync.t3)
+    return JSON({"source": sync.source, **clock.to_dict()})
+
+
+@router.get("/alarms")
+def get_alarms(svc: Service) -> JSON:
+    return JSON({"alarms": [a.to_dict() for a in svc.alarms.active.values()]})
+
+
+class Acknowledgement(BaseModel):
+    by: str = Field(default="operator", min_length=1)
+
+
+@router.post("/alarms/{key}/ack")
+async def ack_alarm(key: str, body: Acknowledgement, svc: Service) -> JSON:
+    event = await svc.acknowledge_alarm(key, by=body.by)
+    return JSON(event.to_dict())

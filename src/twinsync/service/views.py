@@ -1,0 +1,230 @@
+"""Read views of the running twin: sensor and element snapshots, fused property values,
+health, sources. Mixed into ``TwinService``; reads only, never changes anything.
+
+A property fed by several sensors shows their quality-weighted mean over the sensors that
+can be trusted (quality at least ``MIN_QUALITY``); when none can, it falls back to the
+best one it has, and says so through its confidence.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..model import SPATIAL_TYPES, Element, Source
+
+if TYPE_CHECKING:
+    from ..alerts import AlarmBook
+    from ..health import HealthMonitor
+    from ..model import Twin
+    from ..pipeline import Pipeline
+    from ..store import Store
+
+#: Below this quality a sensor does not take part in a fused value if a better one exists.
+MIN_QUALITY = 0.5
+
+
+class TwinViews:
+    twin: Twin
+    pipeline: Pipeline
+    health: HealthMonitor
+    store: Store
+    alarms: AlarmBook
+
+    def clock(self) -> float:
+        raise NotImplementedError
+
+    # -- sensors -------------------------------------------------------------------------
+
+    def sensor_row(self, sensor_id: str) -> int:
+        self.twin.sensor(sensor_id)
+        return self.pipeline.table.index[sensor_id]
+
+    def quality(self, row: int) -> float:
+        """How far the sensor's latest value can be trusted (0..1)."""
+        if self.pipeline.table.count[row] == 0:
+            return 0.0
+        return float(self.health.quality(np.array([row]))[0])
+
+    def sensor_health(self, sensor_id: str) -> dict[str, Any]:
+        row = self.sensor_row(sensor_id)
+        status = self.health.state(row)
+        sequences = self.pipeline.sequences
+        sequences.ensure(row + 1)
+        return {
+            "sensor_id": sensor_id, "state": status.state, "quality": status.quality,
+            "reason": status.reason, "since": _finite(status.since),
+            "last_reading": _finite(status.last_reading),
+            "lost": int(sequences.lost[row]), "duplicates": int(sequences.duplicates[row]),
+            "late": int(sequences.late[row]),
+        }
+
+    def sensor_snapshot(self, sensor_id: str) -> dict[str, Any]:
+        sensor = self.twin.sensor(sensor_id)
+        row = self.pipeline.table.index[sensor_id]
+        table = self.pipeline.table
+        binding = self.twin.bindings.get(sensor_id)
+        count = int(table.count[row])
+        health = self.sensor_health(sensor_id)
+        return {
+            **sensor.to_dict(),
+            "binding": binding.to_dict() if binding else None,
+            "count": count,
+            "value": _finite(table.last_value[row]),
+            "unit": (binding.transform.unit if binding else "") or sensor.unit,
+            "time": _finite(table.last_event_time[row]),
+            "received_at": _finite(table.last_received_at[row]),
+            "mean": _finite(table.mean[row]) if count else None,
+            "std": _finite(table.std(np.array([row]))[0]) if count else None,
+            "min": _finite(table.min[row]),
+            "max": _finite(table.max[row]),
+            "quality": health["quality"] if count else 0.0,
+            "health": health,
+        }
+
+    # -- properties ----------------------------------------------------------------------
+
+    def fused_value(self, element_id: str, name: str) -> dict[str, Any] | None:
+        """The live value of a sensor-fed property, fused over its sensors."""
+        rows = self.property_rows(element_id, name)
+        if not rows:
+            return None
+        table = self.pipeline.table
+        index = np.array(rows, dtype=np.int64)
+        has_value = table.count[index] > 0
+        if not has_value.any():
+            return None
+        index = index[has_value]
+        quality = self.health.quality(index)
+        values = table.last_value[index]
+        trusted = quality >= MIN_QUALITY
+        if trusted.any():
+            weights = quality[trusted]
+            value = float(np.sum(values[trusted] * weights) / np.sum(weights))
+            used = index[trusted]
+            confidence = float(weights.max())
+        else:
+            best = int(np.argmax(quality))
+            value, used, confidence = float(values[best]), index[best:best + 1], float(quality[best])
+        first = table.ids[int(used[0])]
+        binding = self.twin.bindings[first]
+        return {
+            "value": value,
+            "unit": binding.transform.unit or table.units[int(used[0])],
+            "time": float(table.last_event_time[used].max()),
+            "source": Source.IOT.value,
+            "confidence": confidence,
+            "sensor_id": first,
+            "sensors": [table.ids[int(r)] for r in used],
+        }
+
+    def property_rows(self, element_id: str, name: str) -> list[int]:
+        index = self.pipeline.table.index
+        return [index[s] for s in self.twin.sensors_of(element_id)
+                if self.twin.bindings[s].property == name]
+
+    # -- elements ------------------------------------------------------------------------
+
+    def element_snapshot(self, element_id: str) -> dict[str, Any]:
+        element = self.twin.element(element_id)
+        data = element.to_dict()
+        data["storey"] = self.twin.storey_of(element_id)
+        data["sensors"] = [self.sensor_snapshot(s) for s in self.twin.sensors_of(element_id)]
+        for name in {self.twin.bindings[s].property for s in self.twin.sensors_of(element_id)}:
+            fused = self.fused_value(element_id, name)
+            current = data["properties"].get(name)
+            if fused is not None and (current is None or current["time"] <= fused["time"]):
+                data["properties"][name] = fused
+        data["alarms"] = [a.to_dict() for a in self.alarms.active.values()
+                          if a.element_id == element_id]
+        return data
+
+    def find_elements(self, *, type: str | None = None, status: str | None = None,
+                      storey: str | None = None, include_archived: bool = False
+                      ) -> list[Element]:
+        found = []
+        for element in self.twin.elements.values():
+            if element.archived and not include_archived:
+                continue
+            if type is not None and element.type != type:
+                continue
+            if status is not None and element.status.value != status:
+                continue
+            if storey is not None and self.twin.storey_of(element.id) != storey:
+                continue
+            found.append(element)
+        return found
+
+    def project_snapshot(self) -> dict[str, Any]:
+        physical = [e for e in self.twin.elements.values()
+                    if not e.archived and e.type not in SPATIAL_TYPES]
+        storeys = sorted((e for e in self.twin.elements.values()
+                          if e.type == "IfcBuildingStorey" and not e.archived),
+                         key=lambda e: e.name)
+        names = [e.name for e in self.twin.elements.values() if e.type == "IfcBuilding"]
+        return {
+            "name": names[0] if names else "twin",
+            "element_count": len(physical),
+            "sensor_count": len(self.twin.sensors),
+            "status_summary": self.twin.status_summary(),
+            "health_summary": self.health_summary(),
+            "alarms": len(self.alarms.active),
+            "storeys": [{"id": e.id, "name": e.name} for e in storeys],
+            "recent_events": [e.to_dict() for e in self.store.recent_events(20)],
+            "time": self.clock(),
+        }
+
+    # -- fleet health and sources --------------------------------------------------------
+
+    def health_summary(self) -> dict[str, int]:
+        rows = np.array([self.pipeline.table.index[s] for s in self.twin.sensors],
+                        dtype=np.int64)
+        summary = {name: 0 for name in ("ok", "stale", "stuck", "spike", "drift", "noisy",
+                                        "offline", "unknown")}
+        if len(rows) == 0:
+            return summary
+        for status in self.health.snapshot(rows):
+            key = status.state if self.pipeline.table.count[status.row] else "unknown"
+            summary[key] = summary.get(key, 0) + 1
+        return summary
+
+    def fleet_health(self) -> dict[str, Any]:
+        unhealthy = []
+        for sensor_id in self.twin.sensors:
+            row = self.pipeline.table.index[sensor_id]
+            status = self.health.state(row)
+            if status.state != "ok" and self.pipeline.table.count[row]:
+                unhealthy.append({"sensor_id": sensor_id, "state": status.state,
+                                  "quality": status.quality, "reason": status.reason})
+        counts = self.pipeline.counts
+        return {"summary": self.health_summary(), "unhealthy": unhealthy,
+                "readings": dict(counts)}
+
+    def sources(self) -> list[dict[str, Any]]:
+        now = self.clock()
+        latency = self.pipeline.latency
+        names = set(self.pipeline.clocks.sources)
+        names.update(key.split(":", 2)[2] for key in latency.keys()
+                     if key.startswith("receive:source:"))
+        result = []
+        for name in sorted(names):
+            clock = self.pipeline.clocks.sources.get(name)
+            result.append({
+                "source": name,
+                "clock_offset": self.pipeline.clocks.offset(name, now),
+                "clock": clock.to_dict() if clock else None,
+                "latency": {
+                    "receive": latency.percentiles(f"receive:source:{name}", now),
+                    "commit": latency.percentiles(f"commit:source:{name}", now),
+                },
+            })
+        return result
+
+
+def _finite(value: float) -> float | None:
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+__all__ = ["MIN_QUALITY", "TwinViews"]

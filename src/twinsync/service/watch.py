@@ -1,0 +1,118 @@
+"""The service's watch: sensor health changes and slow sources become events and alarms.
+
+Health changes found while ingesting are turned into events in the same transaction as
+the readings. A timer (once a second) asks the health monitor about sensors that went
+silent — no reading has to arrive for a sensor to go stale and then offline — and checks
+each source's latency against its bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING
+
+from ..health import HealthChanges
+from ..model import Event
+
+if TYPE_CHECKING:
+    from .twin_service import TwinService
+
+log = logging.getLogger(__name__)
+
+#: Which health states raise an alarm, and how loud. Spikes are transient and already
+#: lower the quality of the reading; a stale sensor is on its way to offline.
+ALARM_SEVERITY = {"offline": "critical", "stuck": "warning", "drift": "warning",
+                  "noisy": "info"}
+#: Latency (p95, receive to commit) above this raises an alarm for the source.
+LATENCY_BOUND_SECONDS = 60.0
+
+
+class Watch:
+    def __init__(self, service: TwinService, *, interval: float = 1.0,
+                 latency_bound: float = LATENCY_BOUND_SECONDS) -> None:
+        self.service = service
+        self.interval = interval
+        self.latency_bound = latency_bound
+        self._task: asyncio.Task[None] | None = None
+
+    def events_for(self, changes: HealthChanges, now: float) -> list[Event]:
+        """Events (and alarm transitions) for a set of health changes."""
+        service = self.service
+        table = service.pipeline.table
+        events: list[Event] = []
+        for change in changes:
+            sensor_id = table.ids[change.row]
+            binding = service.twin.bindings.get(sensor_id)
+            element_id = binding.element_id if binding else None
+            events.append(Event("health_changed", now, element_id, "twinsync", {
+                "sensor_id": sensor_id, "state": change.new, "previous": change.old,
+                "quality": change.quality, "reason": change.reason}))
+            key = f"health:{sensor_id}"
+            severity = ALARM_SEVERITY.get(change.new)
+            if severity is not None:
+                alarm = service.alarms.raise_(key, severity, f"{sensor_id}: {change.reason}",
+                                              element_id=element_id, time=now)
+            elif change.new == "ok":
+                alarm = service.alarms.clear(key, f"{sensor_id} is healthy again", time=now)
+            else:
+                alarm = None
+            if alarm is not None:
+                events.append(alarm)
+        return events
+
+    def latency_events(self, now: float) -> list[Event]:
+        service = self.service
+        events: list[Event] = []
+        latency = service.pipeline.latency
+        for key in latency.keys():
+            if not key.startswith("commit:source:"):
+                continue
+            source = key.split(":", 2)[2]
+            p95 = latency.percentiles(key, now)["p95"]
+            alarm_key = f"latency:{source}"
+            if p95 is not None and p95 > self.latency_bound:
+                event = service.alarms.raise_(
+                    alarm_key, "warning",
+                    f"readings from {source} reach the twin {p95:.0f} s late (p95; bound "
+                    f"{self.latency_bound:.0f} s)", time=now)
+            elif alarm_key in service.alarms.active and (p95 is None or p95 <= self.latency_bound):
+                event = service.alarms.clear(alarm_key, f"{source} is timely again", time=now)
+            else:
+                event = None
+            if event is not None:
+                events.append(event)
+        return events
+
+    async def check(self) -> list[Event]:
+        """One round of the timer: silent sensors, slow sources."""
+        service = self.service
+        async with service._lock:
+            now = service.clock()
+            events = self.events_for(service.health.tick(now), now)
+            events += self.latency_events(now)
+            if events:
+                await asyncio.to_thread(service.store.save_changes, events)
+        if events:
+            service.hub.publish([service._change_of(e) for e in events])
+        return events
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="twinsync-watch")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                await self.check()
+            except Exception:  # the watch must outlive a bad round
+                log.exception("health watch round failed")

@@ -1,0 +1,68 @@
+"""A silent sensor goes stale and then offline with no reading arriving, and raises an
+alarm that clears when it speaks again."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from twinsync.model import Binding, Element, Sensor
+from twinsync.pipeline import IncomingBatch, RawReading
+from twinsync.service import TwinService
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_silent_sensor_goes_stale_then_offline_and_back(tmp_path: Path) -> None:
+    clock = Clock(time.time())
+    service = TwinService.open(f"sqlite:///{tmp_path / 't.sqlite'}", clock=clock)
+    try:
+        await service.import_project([Element("slab", "IfcSlab")],
+                                     [Sensor("t", "temperature", "degC", expected_interval=60)],
+                                     [Binding("t", "slab", "core_temperature")])
+        start = clock.now
+        readings = [RawReading("t", 20.0 + (i % 3) * 0.1, start - 600 + 60 * i, None, i)
+                    for i in range(11)]
+        await service.ingest(IncomingBatch(readings, "gw", start))
+        assert service.sensor_health("t")["state"] == "ok"
+
+        states = []
+        for minutes in (2, 5, 20, 90):
+            clock.now = start + minutes * 60
+            await service.watch.check()
+            states.append(service.sensor_health("t")["state"])
+        assert "stale" in states and states[-1] == "offline"
+        assert "health:t" in service.alarms.active
+        assert service.alarms.active["health:t"].severity == "critical"
+        kinds = [e.kind for e in service.store.events(kind="health_changed", limit=100)]
+        assert kinds and all(k == "health_changed" for k in kinds)
+
+        clock.now += 1
+        await service.ingest(IncomingBatch([RawReading("t", 20.1, clock.now, None, 11)], "gw",
+                                           clock.now))
+        assert service.sensor_health("t")["state"] == "ok"
+        assert "health:t" not in service.alarms.active
+    finally:
+        await service.aclose()
+
+
+async def test_active_alarms_survive_a_restart(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 't.sqlite'}"
+    service = TwinService.open(url)
+    event = service.alarms.raise_("latency:gw", "warning", "slow", time=1.0)
+    assert event is not None
+    await service._commit_change(event)
+    await service.acknowledge_alarm("latency:gw", by="site engineer")
+    await service.aclose()
+    reopened = TwinService.open(url)
+    try:
+        alarm = reopened.alarms.active["latency:gw"]
+        assert alarm.acknowledged_by == "site engineer"
+    finally:
+        await reopened.aclose()
