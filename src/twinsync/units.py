@@ -37,6 +37,16 @@ _ALIASES = {
     "µε": "microstrain",
     "ustrain": "microstrain",
     "με": "microstrain",
+    # SenML's registered unit names (RFC 8428 §12.1) that pint spells differently.
+    "Cel": "degC",
+    "/": "dimensionless",
+    "1": "dimensionless",
+    "%EL": "percent",
+    "count": "dimensionless",
+    "beat/min": "1/minute",
+    "m3/s": "m**3/s",
+    "m2": "m**2",
+    "m3": "m**3",
 }
 _registry.define("strain = [] ")
 _registry.define("microstrain = 1e-6 * strain = µstrain")

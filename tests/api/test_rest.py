@@ -108,3 +108,17 @@ def test_the_openapi_document_lists_the_routes(client: TestClient) -> None:
     for path in ("/api/project", "/api/elements", "/api/elements/{element_id}",
                  "/api/readings", "/api/sensors/{sensor_id}/readings", "/api/dead-letters"):
         assert path in paths
+
+
+def test_a_senml_pack_is_accepted_like_the_core_format(client: TestClient) -> None:
+    now = time.time()
+    pack = [
+        {"bn": "L2-room1-", "bt": now - 10, "bu": "Cel", "n": "temp", "v": 21.0},
+        {"n": "temp", "t": 5, "v": 21.5},
+        {"n": "temp", "t": 6},  # no value
+    ]
+    answer = client.post("/api/readings", json=pack).json()
+    assert answer["accepted"] == 2
+    assert [r["reason"] for r in answer["rejected"]] == ["senml_no_value"]
+    element = client.get("/api/elements/L2-room1").json()
+    assert element["properties"]["air_temperature"]["value"] == 21.5

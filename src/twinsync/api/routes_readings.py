@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
 
+from ..ingest.senml import decode_senml_records, looks_like_senml
 from ..pipeline import DeadLetter, IncomingBatch, RawReading
 from ..service import TwinService
 from .deps import service, time_param
@@ -30,7 +31,16 @@ def source_of(request: Request) -> str:
 
 def decode_readings(body: Any, received_at: float, source: str
                     ) -> tuple[list[RawReading], list[int], list[tuple[int, DeadLetter]]]:
-    """Body → raw readings, the body position of each, and dead letters for bad items."""
+    """Body → raw readings, the body position of each, and dead letters for bad items.
+
+    The body is ``[reading, …]``, ``{"readings": [reading, …]}`` or a SenML pack (RFC 8428
+    JSON); for SenML, positions count the resolved records."""
+    if looks_like_senml(body):
+        records = body if isinstance(body, list) else [body]
+        readings, rejects = decode_senml_records(records, now=received_at)
+        letters = [(-1, DeadLetter(received_at, source, r.reason, r.detail, r.payload))
+                   for r in rejects]
+        return readings, list(range(len(readings))), letters
     items = body.get("readings") if isinstance(body, dict) else body
     if not isinstance(items, list):
         letter = DeadLetter(received_at, source, "bad_payload",
@@ -81,9 +91,11 @@ async def post_readings(request: Request, svc: Service) -> JSON:
 
         result = IngestResult(0)
     rejected = [{"index": positions[i], "reason": r, "detail": d} for i, r, d in result.rejected]
-    rejected += [{"index": p, "reason": d.reason, "detail": d.detail} for p, d in early]
-    rejected.sort(key=lambda r: r["index"])
-    return JSON({"accepted": result.accepted, "rejected": rejected})
+    rejected += [{"index": p if p >= 0 else None, "reason": d.reason, "detail": d.detail}
+                 for p, d in early]
+    rejected.sort(key=lambda r: -1 if r["index"] is None else r["index"])
+    return JSON({"accepted": result.accepted, "duplicates": result.duplicates,
+                 "late": result.late, "stale": result.stale, "rejected": rejected})
 
 
 @router.get("/sensors/{sensor_id}/readings")

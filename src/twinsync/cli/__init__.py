@@ -17,6 +17,7 @@ COMMANDS = {
     "demo": ("twinsync.cli.serve_cmd", "start the demo twin with the site simulator"),
     "serve": ("twinsync.cli.serve_cmd", "serve a twin from a store"),
     "import": ("twinsync.cli.import_cmd", "import a BIM model (IFC) into a twin"),
+    "replay": ("twinsync.cli.replay_cmd", "replay a CSV file of readings into a twin"),
     "bench": ("twinsync.cli.bench_cmd", "run a benchmark and print its figures"),
 }
 
