@@ -1,0 +1,52 @@
+// REST calls the dashboard makes. One place, so every call has the same error handling:
+// the server answers errors as {"error": reason, "detail": text}.
+
+export class ApiError extends Error {
+  constructor(status, reason, detail) {
+    super(detail || reason || `HTTP ${status}`);
+    this.status = status;
+    this.reason = reason;
+  }
+}
+
+async function request(method, path, body) {
+  const options = { method, headers: {} };
+  if (body !== undefined) {
+    options.headers["content-type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, options);
+  const text = await response.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!response.ok) {
+    throw new ApiError(response.status, data?.error, data?.detail);
+  }
+  return data;
+}
+
+export const getProject = () => request("GET", "/api/project");
+export const getElement = (id) => request("GET", `/api/elements/${encodeURIComponent(id)}`);
+
+/** The current BIM model, or null when the twin has none (the API answers 404). */
+export async function getModel() {
+  try {
+    return await request("GET", "/api/model");
+  } catch (error) {
+    if (error.status === 404) return null;
+    throw error;
+  }
+}
+
+/** A status change from the dashboard is a field update: someone on site said so. */
+export const setStatus = (id, status) =>
+  request("PATCH", `/api/elements/${encodeURIComponent(id)}`, { status, source: "field" });
+
+/**
+ * A sensor's history between `start` and `end` (epoch seconds). With `every`, the server
+ * downsamples to buckets (min/max/mean) so a week never ships every raw reading.
+ */
+export function getReadings(sensorId, start, end, every) {
+  const query = new URLSearchParams({ start: String(start), end: String(end) });
+  if (every) query.set("every", String(every));
+  return request("GET", `/api/sensors/${encodeURIComponent(sensorId)}/readings?${query}`);
+}

@@ -1,0 +1,293 @@
+// The side panel of the selected element: who it is, where it stands, what it measures.
+//
+// Live deltas update the panel in place (a value, a time, a quality bar) rather than
+// re-rendering it, so a status select that is open or a chart being hovered is not
+// torn down under the user's pointer every two seconds.
+
+import { getElement, setStatus } from "./api.js";
+import { SensorChart, WINDOWS } from "./chart.js";
+import { STATUS_COLORS, STATUS_LABELS } from "./colors.js";
+import { ago, escape, label, reading, stamp, unit, value } from "./format.js";
+import { STATUSES } from "./state.js";
+
+export class Panel {
+  /**
+   * @param {HTMLElement} container
+   * @param {import("./state.js").TwinState} state
+   * @param {{onZoom: (id: string) => void, hasGeometry: (id: string) => boolean}} handlers
+   */
+  constructor(container, state, { onZoom, hasGeometry }) {
+    this.container = container;
+    this.state = state;
+    this.onZoom = onZoom;
+    this.hasGeometry = hasGeometry;
+    this.emptyHtml = container.innerHTML;
+    this.elementId = null;
+    this.sensorId = null;
+    this.window = WINDOWS[0];
+    // The chart lives across re-renders of the rest of the panel.
+    this.chartBox = document.createElement("div");
+    this.chartBox.className = "chart";
+    this.chart = new SensorChart(this.chartBox);
+    this.refreshQueued = false;
+    // Relative times ("12 s ago") age by themselves.
+    setInterval(() => this.refreshTimes(), 1000);
+  }
+
+  show(id) {
+    const changed = id !== this.elementId;
+    this.elementId = id;
+    const element = id ? this.state.get(id) : null;
+    if (!element) {
+      this.chart.clear();
+      this.sensorId = null;
+      this.container.innerHTML = this.emptyHtml;
+      return;
+    }
+    if (changed) {
+      // The first sensor with data is the one people want to see.
+      const sensors = element.sensors ?? [];
+      this.sensorId = (sensors.find((s) => s.count > 0) ?? sensors[0])?.id ?? null;
+    }
+    this.render(element);
+    if (changed) this.loadChart();
+  }
+
+  render(element) {
+    const storey = this.state.get(element.storey);
+    const parent = this.state.get(element.parent);
+    const sensors = element.sensors ?? [];
+    const zoom = this.hasGeometry(element.id) ? '<button type="button" data-action="zoom" title="Frame this element in the 3D view">Zoom to</button>' : "";
+    this.container.innerHTML = `
+      <section class="identity">
+        <div class="title-row">
+          <div class="grow">
+            <h2>${escape(element.name || element.id)}</h2>
+            <div class="muted">${escape(element.type)}</div>
+          </div>
+          ${zoom}
+        </div>
+        <div class="status-row">
+          <span class="swatch" data-role="status-swatch" style="background:${STATUS_COLORS[element.status]}"></span>
+          <select data-role="status" aria-label="Status">
+            ${STATUSES.map((s) => `<option value="${s}" ${s === element.status ? "selected" : ""}>${STATUS_LABELS[s]}</option>`).join("")}
+          </select>
+          <span data-role="status-note"></span>
+        </div>
+        <dl class="kv">
+          <dt>GlobalId</dt><dd class="mono">${escape(element.global_id ?? element.id)}</dd>
+          <dt>IFC class</dt><dd>${escape(element.type)}</dd>
+          <dt>Storey</dt><dd>${escape(storey?.name ?? "—")}</dd>
+          ${parent && parent.id !== storey?.id ? `<dt>In</dt><dd>${escape(parent.name || parent.id)}</dd>` : ""}
+        </dl>
+      </section>
+      ${element.alarms?.length ? `
+      <section class="alarms">
+        <h3>Alarms <span class="count">${element.alarms.length}</span></h3>
+        ${element.alarms.map((a) => `<div class="alarm ${escape(a.severity)}"><span class="badge">${escape(a.severity)}</span> ${escape(a.message)} <span class="muted" data-time="${a.raised_at}">${ago(a.raised_at)}</span></div>`).join("")}
+      </section>` : ""}
+      ${sensors.length ? `
+      <section>
+        <h3>Sensors <span class="count">${sensors.length}</span></h3>
+        <div class="sensors">${sensors.map((s) => this.sensorCard(s)).join("")}</div>
+      </section>
+      <section>
+        <h3><span data-role="chart-title">History</span>
+          <span class="chart-tools">${WINDOWS.map((w) => `<button type="button" data-window="${w.label}" class="${w === this.window ? "active" : ""}">${w.label}</button>`).join("")}</span>
+        </h3>
+        <div data-role="chart"></div>
+      </section>` : ""}
+      <section>
+        <h3>Properties <span class="count">${Object.keys(element.properties).length}</span></h3>
+        ${this.propertyTable(element)}
+      </section>`;
+    this.container.querySelector('[data-role="chart"]')?.replaceWith(this.chartBox);
+    this.updateChartTitle();
+    this.bind(element);
+  }
+
+  sensorCard(sensor) {
+    const property = sensor.binding?.property;
+    return `
+      <button type="button" class="sensor ${sensor.id === this.sensorId ? "active" : ""}" data-sensor="${escape(sensor.id)}">
+        <span class="sid" title="${escape(sensor.id)}">${escape(sensor.id)}</span>
+        <span class="val" data-role="value">${reading(sensor.value)}<small>${escape(unit(sensor.unit))}</small></span>
+        <span class="sub">${escape(property ? label(property) : sensor.kind)}</span>
+        <span class="sub right">${quality(sensor.quality)}<span data-time="${sensor.time ?? ""}" title="${escape(stamp(sensor.time))}">${ago(sensor.time)}</span></span>
+      </button>`;
+  }
+
+  propertyTable(element) {
+    const groups = new Map([["", []]]);
+    for (const [name, property] of Object.entries(element.properties)) {
+      // Property sets come as "Pset_WallCommon.FireRating": group by the set's name.
+      const dot = name.indexOf(".");
+      const group = dot > 0 ? name.slice(0, dot) : "";
+      if (!groups.has(group)) groups.set(group, []);
+      groups.get(group).push([dot > 0 ? name.slice(dot + 1) : name, name, property]);
+    }
+    const rows = [];
+    for (const [group, entries] of groups) {
+      if (!entries.length) continue;
+      if (group) rows.push(`<tr class="group"><td colspan="2">${escape(group)}</td></tr>`);
+      for (const [short, name, property] of entries.sort(([a], [b]) => a.localeCompare(b))) {
+        rows.push(this.propertyRow(short, name, property));
+      }
+    }
+    return `<table class="props">${rows.join("")}</table>`;
+  }
+
+  propertyRow(short, name, property) {
+    const live = property.source === "iot";
+    const when = property.time ? `<span data-time="${property.time}" title="${escape(stamp(property.time))}">${ago(property.time)}</span>` : "";
+    const confidence = property.confidence == null ? "" : `<span title="confidence in this value">conf. ${Math.round(property.confidence * 100)}%</span>`;
+    return `
+      <tr data-property="${escape(name)}" class="${live ? "live" : ""}">
+        <td class="pname" title="${escape(name)}">${escape(label(short))}</td>
+        <td class="pvalue">${escape(value(property.value))}<span class="unit">${escape(unit(property.unit))}</span>
+          <div class="pmeta"><span class="badge ${escape(property.source)}">${escape(property.source)}</span>${[when, confidence].filter(Boolean).join(" · ")}</div></td>
+      </tr>`;
+  }
+
+  bind(element) {
+    const container = this.container;
+    const select = container.querySelector('[data-role="status"]');
+    select.addEventListener("change", () => this.changeStatus(element.id, select.value));
+    container.querySelector('[data-action="zoom"]')?.addEventListener("click", () => this.onZoom(element.id));
+    for (const card of container.querySelectorAll("[data-sensor]")) {
+      card.addEventListener("click", () => {
+        this.sensorId = card.dataset.sensor;
+        for (const other of container.querySelectorAll("[data-sensor]")) other.classList.toggle("active", other === card);
+        this.updateChartTitle();
+        this.loadChart();
+      });
+    }
+    for (const button of container.querySelectorAll("[data-window]")) {
+      button.addEventListener("click", () => {
+        this.window = WINDOWS.find((w) => w.label === button.dataset.window);
+        for (const other of container.querySelectorAll("[data-window]")) other.classList.toggle("active", other === button);
+        this.loadChart();
+      });
+    }
+  }
+
+  async changeStatus(id, status) {
+    const note = this.container.querySelector('[data-role="status-note"]');
+    note.className = "saving";
+    note.textContent = "saving…";
+    try {
+      await setStatus(id, status);
+      // The WebSocket delta repaints everything; here we only say it worked.
+      if (this.elementId === id) note.textContent = "saved";
+      setTimeout(() => note.textContent === "saved" && (note.textContent = ""), 1500);
+    } catch (error) {
+      if (this.elementId !== id) return;
+      note.className = "error";
+      note.textContent = error.message;
+      this.container.querySelector('[data-role="status"]').value = this.state.get(id).status;
+    }
+  }
+
+  loadChart() {
+    const element = this.state.get(this.elementId);
+    const sensor = element?.sensors?.find((s) => s.id === this.sensorId);
+    if (!sensor) {
+      this.chart.clear();
+      return;
+    }
+    this.chart.show(sensor.id, sensor.unit, this.window);
+  }
+
+  updateChartTitle() {
+    const title = this.container.querySelector('[data-role="chart-title"]');
+    if (title) title.textContent = this.sensorId ? `History · ${this.sensorId}` : "History";
+  }
+
+  /** A change to the shown element, from a delta. */
+  update(element, change) {
+    if (element.id !== this.elementId) return;
+    if (change.kind === "property") {
+      this.updateProperty(element, change.property);
+      if (change.sensorKnown) {
+        const sensor = element.sensors.find((s) => s.id === change.sensor_id);
+        this.updateSensorCard(sensor);
+        if (sensor.id === this.sensorId) this.chart.append(sensor.time, sensor.value);
+      } else {
+        this.queueSensorRefresh();
+      }
+      return;
+    }
+    if (change.kind === "status_changed") {
+      this.container.querySelector('[data-role="status"]').value = element.status;
+      this.container.querySelector('[data-role="status-swatch"]').style.background = STATUS_COLORS[element.status];
+      return;
+    }
+    if (change.kind === "property_changed") {
+      this.updateProperty(element, change.property);
+      return;
+    }
+    this.render(element);
+  }
+
+  updateSensorCard(sensor) {
+    const card = sensor && this.container.querySelector(`[data-sensor="${CSS.escape(sensor.id)}"]`);
+    if (!card) return;
+    card.querySelector('[data-role="value"]').innerHTML = `${reading(sensor.value)}<small>${escape(unit(sensor.unit))}</small>`;
+    card.querySelector(".sub.right").innerHTML = `${quality(sensor.quality)}<span data-time="${sensor.time ?? ""}" title="${escape(stamp(sensor.time))}">${ago(sensor.time)}</span>`;
+  }
+
+  /**
+   * A property fed by several sensors moved, and the delta did not say what each read:
+   * re-read the shown element's sensors, at most once a second.
+   */
+  queueSensorRefresh() {
+    if (this.refreshQueued) return;
+    this.refreshQueued = true;
+    setTimeout(async () => {
+      this.refreshQueued = false;
+      const id = this.elementId;
+      if (!id) return;
+      let snapshot;
+      try {
+        snapshot = await getElement(id);
+      } catch {
+        return; // the next delta tries again
+      }
+      const charted = this.state.get(id)?.sensors.find((s) => s.id === this.sensorId);
+      const lastTime = charted?.time ?? 0;
+      const element = this.state.refreshSensors(snapshot);
+      if (!element || id !== this.elementId) return;
+      for (const sensor of element.sensors) this.updateSensorCard(sensor);
+      const fresh = element.sensors.find((s) => s.id === this.sensorId);
+      if (fresh && fresh.time > lastTime) this.chart.append(fresh.time, fresh.value);
+    }, 1000);
+  }
+
+  updateProperty(element, name) {
+    const row = this.container.querySelector(`tr[data-property="${CSS.escape(name)}"]`);
+    if (!row) {
+      this.render(element); // a property the element did not have before
+      return;
+    }
+    const dot = name.indexOf(".");
+    const template = document.createElement("tbody");
+    template.innerHTML = this.propertyRow(dot > 0 ? name.slice(dot + 1) : name, name, element.properties[name]);
+    const fresh = template.firstElementChild;
+    fresh.classList.add("flash");
+    row.replaceWith(fresh);
+  }
+
+  refreshTimes() {
+    const now = Date.now() / 1000;
+    for (const node of this.container.querySelectorAll("[data-time]")) {
+      const time = Number(node.dataset.time);
+      if (time) node.textContent = ago(time, now);
+    }
+  }
+}
+
+function quality(q) {
+  if (q == null) return "";
+  const colour = q >= 0.8 ? "var(--completed)" : q >= 0.5 ? "var(--warn)" : "var(--bad)";
+  return `<span class="quality" title="quality ${q.toFixed(2)}"><span class="meter"><i style="width:${Math.round(q * 100)}%;background:${colour}"></i></span>${q.toFixed(2)}</span>`;
+}

@@ -1,0 +1,270 @@
+"""The dashboard in headless Chromium against a real server: it loads, draws the model,
+opens an element's panel from the tree and from the 3D view, recolours an element within
+a second of a reading arriving, edits a status, and rides out a server restart.
+
+One server and one page serve the whole module (the tests run in file order and each
+sets up what it needs), which keeps it well under a minute. Screenshots and the measured
+first-render time go to ``$TWINSYNC_SCREENSHOTS`` if set, else to pytest's temp folder.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from .twin_server import ServerThread, free_port, seed
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+VIEWPORT = {"width": 1600, "height": 900}
+HOT_END = "#d9452f"  # the top of the colour scale in colors.js
+ISSUE_RED = "#e5484d"
+
+
+def require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    message = f"Chromium is not installed at {CHROMIUM} (apt-get install -y chromium)"
+    if os.environ.get("TWINSYNC_REQUIRE_SERVICES") == "1":
+        pytest.fail(message + " (TWINSYNC_REQUIRE_SERVICES=1)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = os.environ.get("TWINSYNC_SCREENSHOTS")
+    path = Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
+    require_chromium()
+    store = seed(tmp_path_factory.mktemp("twin"))
+    thread = ServerThread(store, free_port())
+    thread.start()
+    yield thread
+    thread.stop()
+
+
+@pytest.fixture(scope="module")
+def api(server: ServerThread) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=10.0) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def open_page(browser: Any, url: str) -> tuple[Any, list[str]]:
+    """A page on the dashboard, live; and the list its uncaught errors go to."""
+    page = browser.new_page(viewport=VIEWPORT)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(url + "/")
+    page.wait_for_function("window.twinsync && window.twinsync.connection === 'live'",
+                           timeout=15_000)
+    return page, errors
+
+
+@pytest.fixture(scope="module")
+def page(browser: Any, server: ServerThread) -> Iterator[Any]:
+    page, errors = open_page(browser, server.url)
+    yield page
+    page.close()
+    assert not errors, f"the page threw: {errors}"
+
+
+def elements(api: httpx.Client, **query: str) -> list[dict[str, Any]]:
+    response = api.get("/api/elements", params=query)
+    response.raise_for_status()
+    return list(response.json()["elements"])
+
+
+def pixel_spread(page: Any, png: bytes) -> dict[str, float]:
+    """Standard deviation of the screenshot's luminance and how many colours it has.
+
+    Decoded by the browser's own PNG decoder, so the test needs no imaging library.
+    """
+    data = base64.b64encode(png).decode()
+    return dict(page.evaluate("""async (data) => {
+        const image = new Image();
+        image.src = `data:image/png;base64,${data}`;
+        await image.decode();
+        const canvas = new OffscreenCanvas(image.width, image.height);
+        const context = canvas.getContext("2d");
+        context.drawImage(image, 0, 0);
+        const pixels = context.getImageData(0, 0, image.width, image.height).data;
+        let sum = 0, sumSquares = 0, n = 0;
+        const colours = new Set();
+        for (let i = 0; i < pixels.length; i += 4 * 7) {
+            const luminance = 0.2126 * pixels[i] + 0.7152 * pixels[i + 1] + 0.0722 * pixels[i + 2];
+            sum += luminance; sumSquares += luminance * luminance; n++;
+            colours.add((pixels[i] >> 4) << 8 | (pixels[i + 1] >> 4) << 4 | pixels[i + 2] >> 4);
+        }
+        const mean = sum / n;
+        return {std: Math.sqrt(sumSquares / n - mean * mean), colours: colours.size};
+    }""", data))
+
+
+def test_the_page_loads_with_the_project_and_a_live_connection(page: Any) -> None:
+    assert page.text_content("#project-name") == "Riverside Block A"
+    assert "212 elements" in page.text_content("#project-meta")
+    assert page.get_attribute("#connection", "data-state") == "live"
+    storeys = page.locator("#tree summary", has_text="Level").all_text_contents()
+    assert len(storeys) == 4
+
+
+def test_the_model_renders_and_is_not_blank(page: Any, shots: Path) -> None:
+    page.wait_for_function("window.twinsync.firstRenderMs !== null", timeout=15_000)
+    first_render_ms = page.evaluate("window.twinsync.firstRenderMs")
+    viewport = page.locator(".viewport")
+    png = viewport.screenshot(path=str(shots / "model.png"))
+    page.screenshot(path=str(shots / "dashboard.png"))
+    spread = pixel_spread(page, png)
+    (shots / "first_render.json").write_text(json.dumps({"first_render_ms": first_render_ms}))
+    print(f"\nfirst render: {first_render_ms} ms after navigation start; screenshots in {shots}")
+    # An empty canvas is one colour; a drawn building has shades, edges and status colours.
+    assert spread["std"] > 10, spread
+    assert spread["colours"] > 30, spread
+    assert 0 < first_render_ms < 15_000
+
+
+def test_clicking_an_element_in_the_tree_opens_its_panel(page: Any, api: httpx.Client) -> None:
+    slab = sorted(elements(api, type="IfcSlab"), key=lambda e: e["name"])[1]
+    storey = next(s for s in api.get("/api/project").json()["storeys"] if s["id"] == slab["storey"])
+    page.fill("#tree-search", "")
+    page.locator("#tree summary", has_text=storey["name"]).click()
+    page.locator(f'#tree details[data-key="s:{slab["storey"]}/IfcSlab"] > summary').click()
+    page.locator(f'#tree .leaf[data-id="{slab["id"]}"]').click()
+    page.wait_for_function("(id) => window.twinsync.selectedId === id", arg=slab["id"])
+    assert page.text_content("#panel h2") == slab["name"]
+    assert slab["global_id"] in page.text_content("#panel .kv")
+    # Its loggers are listed with live values, and the first one's history is charted.
+    assert page.locator("#panel .sensor").count() == len(slab["sensors"])
+    page.wait_for_selector("#panel .chart .uplot, #panel .chart .note", timeout=5_000)
+
+
+def test_clicking_an_element_in_3d_opens_its_panel(page: Any, api: httpx.Client,
+                                                     shots: Path) -> None:
+    page.select_option("#color-mode", "status")
+    for column in elements(api, type="IfcColumn"):
+        point = page.evaluate("(id) => window.twinsync.screenPositionOf(id)", column["id"])
+        if point:
+            break
+    else:
+        pytest.fail("no column can be clicked in the default view")
+    page.mouse.click(point["x"], point["y"])
+    page.wait_for_function("(id) => window.twinsync.selectedId === id", arg=column["id"],
+                           timeout=3_000)
+    assert page.text_content("#panel h2") == column["name"]
+    selected = page.locator(f'#tree .leaf.selected[data-id="{column["id"]}"]')
+    assert selected.count() == 1  # the tree follows a pick in 3D
+    page.screenshot(path=str(shots / "selected.png"))
+
+
+def test_a_posted_reading_recolours_its_element_within_a_second(
+        page: Any, api: httpx.Client, shots: Path) -> None:
+    slabs = sorted(elements(api, type="IfcSlab"), key=lambda e: e["name"])
+    # Every slab logger reads something ordinary first, so the scale has a range.
+    baseline = [{"sensor_id": s["id"], "value": 18.0 + n}
+                for n, slab in enumerate(slabs) for s in slab["sensors"]]
+    assert api.post("/api/readings", json=baseline).json()["accepted"] == len(baseline)
+    page.select_option("#color-mode", "core_temperature")
+    target = slabs[0]
+    page.wait_for_function("(id) => window.twinsync.colorOf(id) !== '#3b4552'", arg=target["id"])
+    before = page.evaluate("(id) => window.twinsync.colorOf(id)", target["id"])
+
+    started = time.monotonic()
+    response = api.post("/api/readings",
+                        json=[{"sensor_id": target["sensors"][0]["id"], "value": 45.0}])
+    assert response.json()["accepted"] == 1
+    page.wait_for_function("([id, before]) => window.twinsync.colorOf(id) !== before",
+                           arg=[target["id"], before], timeout=1_000)
+    elapsed = time.monotonic() - started
+
+    # The slab is now the hottest: the top of the scale, and the legend's top end is its
+    # value (fused over the slab's loggers by the server).
+    assert page.evaluate("(id) => window.twinsync.colorOf(id)", target["id"]) == HOT_END
+    fused = api.get(f"/api/elements/{target['id']}").json()["properties"]["core_temperature"]
+    top = page.text_content("#legend .ends span:last-child")
+    assert float(top) == pytest.approx(fused["value"], abs=0.01)
+    assert elapsed < 1.0
+    page.screenshot(path=str(shots / "heatmap.png"))
+
+
+def test_the_status_select_in_the_panel_is_a_field_update(page: Any, api: httpx.Client) -> None:
+    page.select_option("#color-mode", "status")
+    wall = elements(api, type="IfcWall")[0]
+    page.fill("#tree-search", wall["name"])
+    page.locator(f'#tree .leaf[data-id="{wall["id"]}"]').click()
+    page.select_option('#panel [data-role="status"]', "issue")
+    page.wait_for_function("(id) => window.twinsync.colorOf(id) === '#e5484d'", arg=wall["id"],
+                           timeout=3_000)
+    stored = api.get(f"/api/elements/{wall['id']}").json()
+    assert stored["status"] == "issue"
+    events = api.get("/api/events", params={"element_id": wall["id"]}).json()["events"]
+    assert events[-1]["kind"] == "status_changed" and events[-1]["source"] == "field"
+    page.fill("#tree-search", "")
+
+
+def test_the_page_rides_out_a_server_restart(page: Any, api: httpx.Client,
+                                             server: ServerThread) -> None:
+    server.stop()
+    page.wait_for_function("['reconnecting', 'offline'].includes(window.twinsync.connection)",
+                           timeout=5_000)
+    assert page.text_content("#connection .label") != "live"
+    server.start()
+    page.wait_for_function("window.twinsync.connection === 'live'", timeout=15_000)
+    # Resubscribed: a reading after the restart reaches the page without a reload.
+    page.select_option("#color-mode", "core_temperature")
+    slab = sorted(elements(api, type="IfcSlab"), key=lambda e: e["name"])[-1]
+    before = page.evaluate("(id) => window.twinsync.colorOf(id)", slab["id"])
+    api.post("/api/readings", json=[{"sensor_id": slab["sensors"][0]["id"], "value": 80.0}])
+    page.wait_for_function("([id, before]) => window.twinsync.colorOf(id) !== before",
+                           arg=[slab["id"], before], timeout=2_000)
+    assert page.evaluate("(id) => window.twinsync.colorOf(id)", slab["id"]) == HOT_END
+    assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
+
+
+def test_without_a_model_the_tree_and_panel_still_work(browser: Any, tmp_path: Path) -> None:
+    server = ServerThread(f"sqlite:///{tmp_path / 'plain.sqlite'}", free_port())
+    server.start()
+    try:
+        with httpx.Client(base_url=server.url) as client:
+            for body in ({"id": "yard", "type": "IfcSite", "name": "Yard"},
+                         {"id": "depot", "type": "IfcBuilding", "name": "Depot", "parent": "yard"},
+                         {"id": "ground", "type": "IfcBuildingStorey", "name": "Ground",
+                          "parent": "depot"},
+                         {"id": "pump-1", "type": "IfcPump", "name": "Pump 1", "parent": "ground"}):
+                client.post("/api/elements", json=body).raise_for_status()
+        page, errors = open_page(browser, server.url)
+        assert "No BIM model imported" in page.text_content("#viewer-message")
+        assert page.is_hidden("#viewer canvas")
+        page.locator("#tree summary", has_text="Ground").click()
+        page.locator("#tree summary", has_text="IfcPump").click()
+        page.locator('#tree .leaf[data-id="pump-1"]').click()
+        assert page.text_content("#panel h2") == "Pump 1"
+        page.close()
+        assert not errors, errors
+    finally:
+        server.stop()

@@ -1,0 +1,106 @@
+"""A real twinsync server for the dashboard's browser test, and for working on the page.
+
+The store is a temporary SQLite file seeded with the demo: the generated IFC building,
+imported as a user's model would be (so ``/api/model.glb`` serves real GlobalId-named
+geometry), with its sensors and site progress. The server runs uvicorn in a thread so a
+test can stop it and start it again on the same port, as a restarted service.
+
+Run it by hand to look at the page with the simulator streaming::
+
+    .venv/bin/python tests/web/twin_server.py --port 8765 --simulate
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+
+from twinsync.api.app import create_app
+from twinsync.config import Settings
+from twinsync.service import TwinService
+from twinsync.startup import seed_demo
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def seed(directory: Path) -> str:
+    """A SQLite store in ``directory`` holding the demo twin and its model; its URL."""
+    store = f"sqlite:///{directory / 'twin.sqlite'}"
+
+    async def run() -> None:
+        service = TwinService.open(store)
+        try:
+            await seed_demo(service)
+            await service.models.glb()  # exported now, so the page's first load is not
+        finally:
+            await service.aclose()
+
+    # Its own thread and loop: the caller may be inside one (Playwright's sync API is).
+    worker = threading.Thread(target=asyncio.run, args=(run(),))
+    worker.start()
+    worker.join()
+    return store
+
+
+def build_app(store: str, *, simulate: bool = False) -> FastAPI:
+    # With demo on, a twin that is not empty is not seeded again: only the simulator starts.
+    return create_app(Settings(store=store, demo=simulate))
+
+
+class ServerThread:
+    """uvicorn in a thread: ``start()`` waits until it serves, ``stop()`` until it is gone."""
+
+    def __init__(self, store: str, port: int) -> None:
+        self.store = store
+        self.port = port
+        self.server: uvicorn.Server | None = None
+        self.thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 15.0) -> None:
+        """Serve a fresh app on the store, as a restarted process would."""
+        config = uvicorn.Config(build_app(self.store), host="127.0.0.1", port=self.port,
+                                log_level="warning", ws_ping_interval=20.0)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not start on port {self.port}")
+            time.sleep(0.02)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.server is None or self.thread is None:
+            return
+        self.server.should_exit = True  # graceful: uvicorn closes open WebSockets with 1012
+        self.thread.join(timeout)
+        self.server = self.thread = None
+
+
+if __name__ == "__main__":  # pragma: no cover - a dev server for looking at the page
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--simulate", action="store_true")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="twinsync-web-"))
+    url = seed(work)
+    print(f"store {url}", flush=True)
+    uvicorn.run(build_app(url, simulate=args.simulate), host="127.0.0.1", port=args.port,
+                log_level="warning")
