@@ -10,7 +10,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from tests.server import Server
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from .responses import JSON
 
 from ..errors import Conflict, InvalidInput, NotFound, StoreError, TwinsyncError
+from .responses import JSON
 
 
 def install(app: FastAPI) -> None:

@@ -40,7 +40,7 @@ class TwinCollector:
             "twinsync_latency_seconds",
             "End-to-end latency (receive or commit minus corrected event time)",
             labels=["stage", "kind", "name", "quantile"])
-        for key in service.pipeline.latency.keys():
+        for key in service.pipeline.latency.names():
             stage, kind, name = key.split(":", 2)
             figures = service.pipeline.latency.percentiles(key, now)
             for quantile, field in (("0.5", "p50"), ("0.95", "p95"), ("0.99", "p99")):

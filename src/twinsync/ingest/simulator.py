@@ -10,6 +10,7 @@ are the wall clock, so the rest of twinsync sees an ordinary live source.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import random
 import time
@@ -84,10 +85,8 @@ class SiteSimulator:
             if readings:
                 self._health.saw(len(readings))
                 yield Delivery(IncomingBatch(readings, self.name, now, "simulator"))
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closed.wait(), self.tick)
-            except TimeoutError:
-                pass
 
     def value(self, track: _Track, now: float) -> float:
         """The sensor's reading at wall-clock time ``now``, in its own unit."""

@@ -107,7 +107,8 @@ class Twin:
         self._storey_cache.clear()
         return Event("element_changed", time, element.id, source, {"element": element.to_dict()})
 
-    def archive_element(self, element_id: str, *, time: float = 0.0, source: str = "manual") -> Event:
+    def archive_element(self, element_id: str, *, time: float = 0.0,
+                        source: str = "manual") -> Event:
         element = self.element(element_id)
         element.archived = True
         return Event("element_archived", time, element_id, source, {})
@@ -144,7 +145,8 @@ class Twin:
             raise InvalidInput(f"confidence {confidence} is outside 0..1", "bad_confidence")
         pv = PropertyValue(value, unit, time, src, confidence)
         element.properties[name] = pv
-        return Event("property_changed", time, element_id, src.value, {"property": name, **pv.to_dict()})
+        return Event("property_changed", time, element_id, src.value,
+                     {"property": name, **pv.to_dict()})
 
     def add_sensor(self, sensor: Sensor, *, time: float = 0.0) -> Event:
         if sensor.id in self.sensors:

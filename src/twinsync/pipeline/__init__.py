@@ -6,10 +6,10 @@ from .accept import (
     MAX_FUTURE_SECONDS,
     Pipeline,
 )
+from .batch import NO_SEQ, Accepted, Batch, DeadLetter, Flag, IncomingBatch, RawReading
 from .clocks import ClockTable
 from .latency import LatencyWindows
 from .order import SequenceTable
-from .batch import NO_SEQ, Accepted, Batch, DeadLetter, Flag, IncomingBatch, RawReading
 from .table import LatestPerRow, SensorTable
 from .times import iso, parse_time
 
@@ -17,19 +17,19 @@ __all__ = [
     "ALLOWED_LATENESS_SECONDS",
     "FRESHNESS_SECONDS",
     "MAX_FUTURE_SECONDS",
-    "ClockTable",
-    "LatencyWindows",
-    "SequenceTable",
     "NO_SEQ",
     "Accepted",
     "Batch",
+    "ClockTable",
     "DeadLetter",
     "Flag",
     "IncomingBatch",
+    "LatencyWindows",
     "LatestPerRow",
     "Pipeline",
     "RawReading",
     "SensorTable",
+    "SequenceTable",
     "iso",
     "parse_time",
 ]

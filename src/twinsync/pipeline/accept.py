@@ -147,14 +147,14 @@ class Pipeline:
 
         row_array = np.array(rows, dtype=np.int64)
         raw_array = np.array(raws, dtype=np.float64)
-        event_time = np.array(times, dtype=np.float64)
+        event_times = np.array(times, dtype=np.float64)
         timed_mask = np.array(timed, dtype=np.bool_)
         source = incoming.source
         if timed_mask.any():
             # Learn the source's clock from this batch, then put its times on ours.
-            self.clocks.observe(source, event_time[timed_mask], received_at)
-            event_time[timed_mask] -= self.clocks.correction(source, received_at)
-        future = event_time > received_at + self.max_future
+            self.clocks.observe(source, event_times[timed_mask], received_at)
+            event_times[timed_mask] -= self.clocks.correction(source, received_at)
+        future = event_times > received_at + self.max_future
         if future.any():
             for i in np.flatnonzero(future).tolist():
                 reading = incoming.readings[positions[i]]
@@ -167,14 +167,14 @@ class Pipeline:
         seq_array = np.array(seqs, dtype=np.int64)
         received = np.full(len(rows), received_at)
         admission = self.sequences.admit(
-            row_array, seq_array, event_time, value, received,
+            row_array, seq_array, event_times, value, received,
             watermark=table.last_event_time, live_time=table.last_event_time,
             live_value=table.last_value, allowed_lateness=self.allowed_lateness,
             freshness=self.freshness)
         keep = admission.keep & ~future
         batch = Batch(
             rows=row_array[keep], value=value[keep], raw_value=raw_array[keep],
-            event_time=event_time[keep], received_at=received[keep], seq=seq_array[keep],
+            event_time=event_times[keep], received_at=received[keep], seq=seq_array[keep],
             source=source, connector=incoming.connector, flags=admission.flags[keep],
         )
         now_timed = timed_mask[keep]

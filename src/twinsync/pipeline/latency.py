@@ -36,7 +36,7 @@ class LatencyWindows:
         self.window_seconds = window_seconds
         self._rings: dict[str, _Ring] = {}
 
-    def keys(self) -> list[str]:
+    def names(self) -> list[str]:
         return sorted(self._rings)
 
     def record(self, key: str, latencies: ArrayLike, now: float) -> None:

@@ -28,7 +28,8 @@ def parse_time(value: Any) -> float:
     elif kind is str:
         seconds = _parse_iso(value)
     else:
-        raise InvalidReading(f"time {value!r} is neither a number nor an ISO 8601 string", "bad_time")
+        raise InvalidReading(f"time {value!r} is neither a number nor an ISO 8601 string",
+                             "bad_time")
     if seconds != seconds or seconds in (float("inf"), float("-inf")):
         raise InvalidReading(f"time {value!r} is not finite", "bad_time")
     if seconds > _MS_THRESHOLD:

@@ -10,14 +10,13 @@ commit) runs in a worker thread so the event loop keeps serving reads and socket
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from pathlib import Path
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from ..alerts import AlarmBook
 from ..errors import InvalidInput, NotFound
@@ -326,10 +325,8 @@ class TwinService(TwinViews):
         task = self._connector_tasks.pop(name)
         await connector.aclose()
         task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await task
-        except asyncio.CancelledError:
-            pass
 
     def connector_health(self) -> list[ConnectorHealth]:
         result = []
@@ -352,13 +349,9 @@ def models_dir_for(url: str) -> Path:
     return Path(".twinsync") / "models"
 
 
-def _finite(value: float) -> float | None:
-    value = float(value)
-    return value if np.isfinite(value) else None
-
-
 def _property_updates(properties: dict[str, Any]) -> list[tuple[str, Any, str, float | None]]:
-    """Field property updates: ``{"name": value}`` or ``{"name": {"value", "unit", "confidence"}}``."""
+    """Field property updates: ``{"name": value}`` or
+    ``{"name": {"value": v, "unit": u, "confidence": c}}``."""
     updates = []
     for name, given in properties.items():
         if isinstance(given, dict):

@@ -106,7 +106,8 @@ class TwinViews:
             confidence = float(weights.max())
         else:
             best = int(np.argmax(quality))
-            value, used, confidence = float(values[best]), index[best:best + 1], float(quality[best])
+            value, confidence = float(values[best]), float(quality[best])
+            used = index[best:best + 1]
         first = table.ids[int(used[0])]
         binding = self.twin.bindings[first]
         return {
@@ -205,7 +206,7 @@ class TwinViews:
         now = self.clock()
         latency = self.pipeline.latency
         names = set(self.pipeline.clocks.sources)
-        names.update(key.split(":", 2)[2] for key in latency.keys()
+        names.update(key.split(":", 2)[2] for key in latency.names()
                      if key.startswith("receive:source:"))
         result = []
         for name in sorted(names):

@@ -66,7 +66,7 @@ class Watch:
         service = self.service
         events: list[Event] = []
         latency = service.pipeline.latency
-        for key in latency.keys():
+        for key in latency.names():
             if not key.startswith("commit:source:"):
                 continue
             source = key.split(":", 2)[2]
