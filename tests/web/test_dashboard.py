@@ -228,11 +228,12 @@ def test_the_status_select_in_the_panel_is_a_field_update(page: Any, api: httpx.
 
 
 def test_the_page_rides_out_a_server_restart(page: Any, api: httpx.Client,
-                                             server: ServerThread) -> None:
+                                             server: ServerThread, shots: Path) -> None:
     server.stop()
     page.wait_for_function("['reconnecting', 'offline'].includes(window.twinsync.connection)",
                            timeout=5_000)
     assert page.text_content("#connection .label") != "live"
+    page.locator(".top").screenshot(path=str(shots / "reconnecting.png"))
     server.start()
     page.wait_for_function("window.twinsync.connection === 'live'", timeout=15_000)
     # Resubscribed: a reading after the restart reaches the page without a reload.

@@ -106,7 +106,7 @@ export class SensorChart {
       cursor: { points: { size: 6 } },
       legend: { live: true },
       axes: [
-        { ...axis, space: 60 },
+        { ...axis, space: 70, size: 30, values: (_, ticks) => ticks.map((t) => timeLabel(t, this.window.seconds)) },
         { ...axis, size: 46, values: (_, ticks) => ticks.map((t) => formatValue(t)) },
       ],
       scales: { x: { time: true } },
@@ -143,4 +143,11 @@ export class SensorChart {
     this.data = null;
     this.destroyPlot();
   }
+}
+
+/** Tick labels: clock time within a day, weekday and hour over a week. */
+function timeLabel(epochSeconds, windowSeconds) {
+  const date = new Date(epochSeconds * 1000);
+  const clock = date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return windowSeconds > 86400 ? `${date.toLocaleDateString([], { weekday: "short" })} ${clock}` : clock;
 }

@@ -105,9 +105,11 @@ async function loadModel() {
 
 function elementColor(element) {
   const color = colorFor(element, colorMode, colorRange, (e, p) => state.numberOf(e, p));
-  // The selection is always solid; with X-ray on, everything else steps back.
+  // The selection is always solid. With X-ray on, everything else steps back, except
+  // on a heat map the elements that have a value: they are what is being looked at.
   if (element.id === selectedId) return { ...color, faded: false };
-  if (xray && selectedId) return { ...color, faded: true };
+  const heat = colorMode !== "status" && !color.faded;
+  if (xray && selectedId && viewer?.has(selectedId) && !heat) return { ...color, faded: true };
   return color;
 }
 
@@ -192,8 +194,10 @@ function renderHeader() {
   const sensors = [...state.elements.values()].reduce((n, e) => n + (e.sensors?.length ?? 0), 0);
   $("#project-meta").textContent = `${plural(physical.length, "element")} · ${plural(sensors, "sensor")}`;
   const summary = state.statusSummary();
+  const alarms = state.alarmCount();
   $("#status-chips").innerHTML = STATUSES.map((s) => `
-    <span class="chip" title="${STATUS_LABELS[s]}"><span class="swatch" style="background:${STATUS_COLORS[s]}"></span>${STATUS_LABELS[s]} <b>${summary[s] ?? 0}</b></span>`).join("");
+    <span class="chip" title="${STATUS_LABELS[s]}"><span class="swatch" style="background:${STATUS_COLORS[s]}"></span>${STATUS_LABELS[s]} <b>${summary[s] ?? 0}</b></span>`).join("")
+    + (alarms ? `<span class="chip alarm-chip" title="Active alarms on elements">Alarms <b>${alarms}</b></span>` : "");
   if (colorMode === "status") renderLegend();
 }
 

@@ -112,7 +112,7 @@ export class Panel {
       <button type="button" class="sensor ${sensor.id === this.sensorId ? "active" : ""}" data-sensor="${escape(sensor.id)}">
         <span class="sid" title="${escape(sensor.id)}">${escape(sensor.id)}</span>
         <span class="val" data-role="value">${reading(sensor.value)}<small>${escape(unit(sensor.unit))}</small></span>
-        <span class="sub">${escape(property ? label(property) : sensor.kind)}</span>
+        <span class="sub">${escape(property ? label(property) : sensor.kind)}${healthBadge(sensor)}</span>
         <span class="sub right">${quality(sensor.quality)}<span data-time="${sensor.time ?? ""}" title="${escape(stamp(sensor.time))}">${ago(sensor.time)}</span></span>
       </button>`;
   }
@@ -226,13 +226,20 @@ export class Panel {
       this.updateProperty(element, change.property);
       return;
     }
-    this.render(element);
+    if (change.kind === "health_changed") {
+      this.updateSensorCard(element.sensors.find((s) => s.id === change.sensor_id));
+      return;
+    }
+    // Changes to the element itself or its alarms redraw the panel; events the panel
+    // does not show (a sensor added elsewhere, a schedule note) leave it alone.
+    if (change.kind.startsWith("alarm_") || change.kind.startsWith("element_")) this.render(element);
   }
 
   updateSensorCard(sensor) {
     const card = sensor && this.container.querySelector(`[data-sensor="${CSS.escape(sensor.id)}"]`);
     if (!card) return;
     card.querySelector('[data-role="value"]').innerHTML = `${reading(sensor.value)}<small>${escape(unit(sensor.unit))}</small>`;
+    card.querySelector(".sub:not(.right)").innerHTML = `${escape(sensor.binding?.property ? label(sensor.binding.property) : sensor.kind)}${healthBadge(sensor)}`;
     card.querySelector(".sub.right").innerHTML = `${quality(sensor.quality)}<span data-time="${sensor.time ?? ""}" title="${escape(stamp(sensor.time))}">${ago(sensor.time)}</span>`;
   }
 
@@ -284,6 +291,13 @@ export class Panel {
       if (time) node.textContent = ago(time, now);
     }
   }
+}
+
+/** A sensor that is not healthy says why: stuck, drifting, offline… */
+function healthBadge(sensor) {
+  const health = sensor.health;
+  if (!health || !health.state || health.state === "ok" || health.state === "unknown") return "";
+  return ` <span class="badge health" title="${escape(health.reason ?? "")}">${escape(health.state)}</span>`;
 }
 
 function quality(q) {

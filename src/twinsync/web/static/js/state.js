@@ -76,6 +76,22 @@ export class TwinState {
       case "element_archived":
         element.archived = true;
         break;
+      case "health_changed": {
+        const sensor = element.sensors.find((s) => s.id === change.sensor_id);
+        if (sensor) {
+          sensor.quality = change.quality;
+          sensor.health = { ...(sensor.health ?? {}), state: change.state, reason: change.reason, quality: change.quality };
+        }
+        break;
+      }
+      case "alarm_raised":
+      case "alarm_updated":
+      case "alarm_acknowledged":
+        element.alarms = [...(element.alarms ?? []).filter((a) => a.key !== change.key), change];
+        break;
+      case "alarm_cleared":
+        element.alarms = (element.alarms ?? []).filter((a) => a.key !== change.key);
+        break;
       default:
         break;
     }
@@ -98,6 +114,13 @@ export class TwinState {
   /** Elements a site engineer counts: physical things, not the spatial structure. */
   physical() {
     return [...this.elements.values()].filter((e) => !e.archived && !SPATIAL.has(e.type));
+  }
+
+  /** Active alarms over the whole twin. */
+  alarmCount() {
+    let count = 0;
+    for (const element of this.elements.values()) count += element.alarms?.length ?? 0;
+    return count;
   }
 
   statusSummary() {
