@@ -259,6 +259,8 @@ def test_without_a_model_the_tree_and_panel_still_work(browser: Any, tmp_path: P
                          {"id": "pump-1", "type": "IfcPump", "name": "Pump 1", "parent": "ground"}):
                 client.post("/api/elements", json=body).raise_for_status()
         page, errors = open_page(browser, server.url)
+        # The socket may be live before the model request has had its 404.
+        page.wait_for_selector("#viewer-message:not([hidden])", timeout=5_000)
         assert "No BIM model imported" in page.text_content("#viewer-message")
         assert page.is_hidden("#viewer canvas")
         page.locator("#tree summary", has_text="Ground").click()
