@@ -80,6 +80,11 @@ export class LiveConnection {
     // onerror is always followed by onclose, which does the work.
   }
 
+  /** Ask for a fresh snapshot, e.g. after a model import added elements wholesale. */
+  resubscribe() {
+    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify({ type: "subscribe", elements: "*" }));
+  }
+
   keepAlive() {
     const socket = this.socket;
     if (!socket || socket.readyState !== WebSocket.OPEN) return;

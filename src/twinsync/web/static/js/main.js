@@ -271,6 +271,11 @@ function onMessage(message) {
     state.reset(message.elements);
   } else if (message.type === "delta") {
     for (const change of message.changes) state.apply(change);
+    // A new model revision: its geometry and its elements both changed wholesale.
+    if (message.changes.some((c) => c.kind === "model_imported")) {
+      live.resubscribe();
+      loadModel();
+    }
   }
 }
 
@@ -339,6 +344,7 @@ window.twinsync = Object.freeze({
 
 // ── start: model and live state load in parallel ────────────────────────────
 
-new LiveConnection(socketUrl(), { onMessage, onState: setConnection }).start();
+const live = new LiveConnection(socketUrl(), { onMessage, onState: setConnection });
+live.start();
 viewer = await createViewer();
 await loadModel();
