@@ -36,6 +36,7 @@ def test_subscribing_to_one_element_gives_its_snapshot_then_its_deltas(
         assert change["element_id"] == "L1-room2"
         assert change["property"] == "air_temperature"
         assert change["value"] == 22.5  # the newest of the batch
+        assert change["sensor_value"] == 22.5 and change["sensor_id"] == "L1-room2-temp"
         assert change["unit"] == "degC"
 
 

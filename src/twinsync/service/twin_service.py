@@ -271,21 +271,23 @@ class TwinService(TwinViews):
         table = self.pipeline.table
         bindings = self.twin.bindings
         changes = []
-        done: set[tuple[str, str]] = set()
         for row in latest.rows[latest.advanced].tolist():
             sensor_id = table.ids[row]
             binding = bindings.get(sensor_id)
-            if binding is None or (binding.element_id, binding.property) in done:
+            if binding is None:
                 continue
-            done.add((binding.element_id, binding.property))
             fused = self.fused_value(binding.element_id, binding.property)
             if fused is None:
                 continue
+            # The property's fused value, and what this one sensor said.
             changes.append({
                 "kind": "property", "element_id": binding.element_id,
                 "property": binding.property, "sensor_id": sensor_id,
                 "value": fused["value"], "unit": fused["unit"], "time": fused["time"],
                 "source": Source.IOT.value, "quality": fused["confidence"],
+                "sensor_value": float(table.last_value[row]),
+                "sensor_time": float(table.last_event_time[row]),
+                "sensor_quality": self.quality(row),
             })
         return changes
 
