@@ -1,9 +1,9 @@
-"""Kill twinsync in the middle of a QoS 1 stream, restart it: every reading is stored.
+"""Kill twinsync between a commit and its PUBACK, restart it: every reading stored once.
 
 Acks go out only after the commit, so what the killed process received but had not
 committed comes again from the broker's persistent session. What it had committed but
-not yet acked comes again too: those are the duplicates that dedupe by (sensor, seq)
-removes.
+not yet acked comes again too: the restarted pipeline must recognise those by
+(sensor, seq) and drop them, counted as duplicates, so the store holds each reading once.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import orjson
+import pytest
 
 from twinsync.ingest.mqtt import MqttConnector, MqttSettings
 from twinsync.model import Sensor
@@ -37,17 +39,19 @@ def messages(run_id: str) -> list[tuple[str, bytes]]:
             for n in range(MESSAGES)]
 
 
-async def test_a_killed_connector_loses_nothing_and_dedupe_leaves_each_reading_once(
+async def test_a_connector_killed_between_commit_and_ack_stores_each_reading_once(
         mqtt_broker: tuple[str, int], run_id: str, store_url: str) -> None:
     service = TwinService.open(store_url)
     for sensor_id in SENSORS:
         await service.add_sensor(Sensor(sensor_id, "strain", ""))
     await service.aclose()
 
+    kill_after = MESSAGES * PER_MESSAGE // 3
     worker = subprocess.Popen(
         [sys.executable, str(Path(__file__).with_name("mqtt_worker.py")), store_url,
-         mqtt_broker[0], str(mqtt_broker[1]), run_id],
-        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+         mqtt_broker[0], str(mqtt_broker[1]), run_id], stdout=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1",
+             "TWINSYNC_TEST_KILL_AFTER_COMMIT": str(kill_after)})
     assert worker.stdout is not None
     assert worker.stdout.readline().strip() == "ready"
 
@@ -59,17 +63,21 @@ async def test_a_killed_connector_loses_nothing_and_dedupe_leaves_each_reading_o
 
     publisher = threading.Thread(target=publish_paced)
     publisher.start()
-    received_at_kill = 0
+    last_line = ""
     for line in worker.stdout:
-        received_at_kill = int(line)
-        if received_at_kill >= MESSAGES * PER_MESSAGE // 3:
+        last_line = line.strip()
+        if last_line.startswith("killing"):
             break
-    worker.send_signal(signal.SIGKILL)
-    worker.wait()
+    assert worker.wait(10) == -signal.SIGKILL
+    assert last_line.startswith("killing"), last_line
+    committed_at_kill, unacked = map(int, last_line.split()[1:3])
     await asyncio.to_thread(publisher.join)
 
     service = TwinService.open(store_url)
     stored_before_restart = len(stored_pairs(service.store))
+    rows = np.array([service.sensor_row(sensor) for sensor in SENSORS])
+    max_seq = service.pipeline.sequences.max_seq
+    windows_restored = len(max_seq) > rows.max() and bool((max_seq[rows] >= 0).all())
     connector = MqttConnector(MqttSettings(
         name=f"k-{run_id}", client_id=f"kill-{run_id}", host=mqtt_broker[0],
         port=mqtt_broker[1], qos=1, topics=[f"kill/{run_id}/{{sensor_id}}"],
@@ -79,12 +87,24 @@ async def test_a_killed_connector_loses_nothing_and_dedupe_leaves_each_reading_o
     assert await wait_until(lambda: set(stored_pairs(service.store)) >= expected, 20)
     await service.stop_connector(connector.name)
     pairs = stored_pairs(service.store)
+    dropped = service.pipeline.counts["duplicates"]
     await service.aclose()
 
     published = len(expected)
-    duplicates = len(pairs) - len(set(pairs))
-    print(f"\nkill-and-restart: published {published}, received before kill "
-          f"{received_at_kill}, stored before restart {stored_before_restart}, stored "
-          f"{len(pairs)} rows, distinct {len(set(pairs))}, duplicates {duplicates}")
-    assert 0 < stored_before_restart < published, "the kill did not land mid-stream"
-    assert set(pairs) == expected  # every published reading, once after dedupe
+    print(f"\nkill-and-restart: published {published}, committed before the kill "
+          f"{committed_at_kill} ({unacked} of them unacked), stored before restart "
+          f"{stored_before_restart}, stored after {len(pairs)} rows, distinct "
+          f"{len(set(pairs))}, duplicates dropped by the pipeline {dropped}, windows "
+          f"restored {windows_restored}")
+    assert stored_before_restart == committed_at_kill  # the kill came after the commit
+    assert 0 < committed_at_kill < published, "the kill did not land mid-stream"
+    assert set(pairs) == expected  # nothing lost
+    if not windows_restored:
+        # Without the sequence windows rebuilt from the store on start, the redelivered
+        # readings of the unacked batch are stored a second time.
+        assert len(pairs) - len(set(pairs)) >= unacked
+        pytest.xfail("TwinService does not rebuild the pipeline's sequence windows from the "
+                     "store on start (pipeline.sequences.restore), so redelivered readings "
+                     f"were stored twice: {len(pairs) - len(set(pairs))} duplicate rows")
+    assert len(pairs) == published  # each reading exactly once
+    assert dropped >= unacked  # the unacked batch came again and was dropped

@@ -82,3 +82,30 @@ def test_parse_json_names_bad_json() -> None:
     with pytest.raises(InvalidInput) as caught:
         parse_json(b"[1,")
     assert caught.value.reason == "bad_json"
+
+
+def test_batch_decoding_of_single_objects_gives_what_decode_payload_gives() -> None:
+    from twinsync.ingest.payloads import decode_objects_many
+
+    payloads = [
+        b'{"id":"a","v":1,"seq":3}', b'{"sensor_id":"b","value":2.5,"time":5,"unit":"K"}',
+        b'{"v":3,"ts":"2026-01-01T00:00:00Z","u":"degC"}', b'{"id":null,"v":1}',
+        b'{"v":null}', b'{"n":"senml","v":1}', b'21.5', b'[{"id":"a","v":1}]',
+        b'{"v":1,\n"id":"split"}', b'{"sensor_id":"a","id":"b","value":null,"v":4,"t":1}',
+        b'{"v":1,"v":2}', b'{"id":"c","v":"text"}',
+    ]
+    topics: list[str | None] = ["t-1", None, "t-3", "t-4", "t-5", None, "t-7", None, "t-9",
+                                None, "t-11", None]
+    for fmt in ("auto", "json"):
+        fast = decode_objects_many(payloads, topics, fmt)
+        assert fast[0] is not None and fast[6] is None  # vouches for objects only
+        for payload, sensor_id, reading in zip(payloads, topics, fast, strict=True):
+            if reading is not None:
+                assert decode_payload(payload, sensor_id, fmt) == ([reading], [])
+
+
+def test_one_bad_payload_sends_the_whole_batch_to_decode_payload() -> None:
+    from twinsync.ingest.payloads import decode_objects_many
+
+    assert decode_objects_many([b'{"v":1}', b'{"v":1} trailing'], ["a", "a"]) == [None, None]
+    assert decode_objects_many([b'{"v":1}'], ["a"], "senml") == [None]

@@ -1,43 +1,52 @@
 """Readings/s from the real Mosquitto into the store, next to the broker's raw rate.
 
-Three runs against the same broker, each fed by a publisher in its own process (so its
-CPU does not share the subscriber's GIL) that writes pre-encoded MQTT 3.1.1 PUBLISH
-frames on a socket:
+Each round has three runs against the same broker, all fed the same way by a publisher
+process (``twinsync.bench.mqtt_publisher``, started with ``subprocess``):
 
-1. raw: a paho subscriber, driven exactly like the connector's, that only counts;
+1. raw: a paho subscriber (MQTT 5, same QoS and Receive Maximum as the connector) that
+   only counts;
 2. one reading per message: the MQTT connector → ``TwinService.ingest`` (validation,
    commit to SQLite, live state) → ack;
 3. 100 readings per message as a SenML pack, same path.
 
-The publisher stays at most ``--window`` messages ahead of what the subscriber has
-counted (or committed): Mosquitto drops QoS 0 messages for a subscriber that falls
-behind, and a rate measured over dropped messages would flatter nobody. Lost readings
-(sequence gaps) are reported anyway.
+The publisher writes as fast as the subscriber takes messages: the subscriber reports
+its progress (counted, or committed) on the publisher's stdin and the publisher stays at
+most ``--window`` readings ahead. With QoS 1 and MQTT 5 that window sits inside the
+broker's in-flight allowance for the subscriber, so Mosquitto never queues past
+``max_queued_messages`` and drops nothing; loss is still checked (messages missing, and
+sequence gaps per sensor in the connector) and reported. ``--rounds 3`` repeats the
+three runs and reports medians; ``--profile FILE`` writes a cProfile of the consumer's
+one-reading run.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing as mp
-import socket
-import struct
+import contextlib
+import cProfile
+import os
+import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
 import uuid
-from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-import orjson
 import paho.mqtt.client as paho
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from ..ingest.mqtt import MqttConnector, MqttSettings
 from ..model import Sensor
 from ..service import TwinService
 
 SENSORS = 100
+IDLE_SECONDS = 5.0
+"""A run ends when everything arrived, or when nothing has arrived for this long."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,59 +56,65 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="SenML packs of 100 readings for the batched run (default 3,000)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=1883)
-    parser.add_argument("--window", type=int, default=2_000,
-                        help="messages the publisher may run ahead of the subscriber")
+    parser.add_argument("--qos", type=int, choices=(0, 1), default=1)
+    parser.add_argument("--window", type=int, default=None,
+                        help="readings the publisher may run ahead of the subscriber "
+                             "(default 30,000 at QoS 1, 800 at QoS 0)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="repeat the three runs and report medians (default 1)")
+    parser.add_argument("--profile", metavar="FILE", default=None,
+                        help="write a cProfile of the consumer in the one-reading run")
 
 
-# -- the publisher process ------------------------------------------------------------------
+# -- the publisher process -----------------------------------------------------------------
 
-def _varlen(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        n, byte = divmod(n, 128)
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
+class _Publisher:
+    """The publisher subprocess: ready once its frames are built, paced by our progress."""
+
+    def __init__(self, args: argparse.Namespace, topic: str, kind: str, count: int) -> None:
+        per_message = SENSORS if kind == "packs" else 1
+        window = max(1, _window(args) // per_message)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "twinsync.bench.mqtt_publisher", args.host,
+             str(args.port), topic, kind, str(count), str(args.qos), str(window)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self._stdin: IO[str] = self.process.stdin  # type: ignore[assignment]
+        self._stdout: IO[str] = self.process.stdout  # type: ignore[assignment]
+        if self._stdout.readline().strip() != "ready":
+            self.process.kill()
+            raise RuntimeError("the bench publisher did not start")
+        self._lock = threading.Lock()
+
+    def go(self) -> None:
+        self._stdin.write("go\n")
+        self._stdin.flush()
+
+    def progress(self, messages: int) -> None:
+        with self._lock:
+            try:
+                self._stdin.write(f"{messages}\n")
+                self._stdin.flush()
+            except (BrokenPipeError, ValueError):
+                pass
+
+    def finish(self) -> int:
+        """Close the feedback pipe; the count of PUBACKs the broker sent (QoS 1)."""
+        with self._lock, contextlib.suppress(OSError):
+            self._stdin.close()
+        timer = threading.Timer(10.0, self.process.kill)  # a stuck publisher must not hang us
+        timer.start()
+        out = self._stdout.read()
+        timer.cancel()
+        self.process.wait()
+        words = out.split()
+        return int(words[-1]) if len(words) >= 4 and words[-4] == "published" else -1
 
 
-def _frame(topic: bytes, payload: bytes) -> bytes:
-    body = struct.pack("!H", len(topic)) + topic + payload
-    return b"\x30" + _varlen(len(body)) + body
-
-
-def _payloads(kind: str, count: int) -> list[bytes]:
-    if kind == "single":
-        return [b'{"id":"s-%d","v":%d.25,"seq":%d}' % (n % SENSORS, n, n // SENSORS)
-                for n in range(count)]
-    return [orjson.dumps([{"n": f"s-{k}", "v": n + k / 100, "seq": n} for k in range(SENSORS)])
-            for n in range(count)]
-
-
-def _publish(host: str, port: int, topic: str, kind: str, count: int, window: int,
-             done: Synchronized) -> None:  # type: ignore[type-arg]
-    frames = [_frame(topic.encode(), p) for p in _payloads(kind, count)]
-    unit = SENSORS if kind == "packs" else 1  # the subscriber counts readings
-    with socket.create_connection((host, port)) as connection:
-        client_id = f"bench-pub-{uuid.uuid4().hex[:8]}".encode()
-        header = struct.pack("!H", 4) + b"MQTT" + bytes([4, 0x02]) + struct.pack("!H", 60)
-        body = header + struct.pack("!H", len(client_id)) + client_id
-        connection.sendall(b"\x10" + _varlen(len(body)) + body)
-        connection.recv(4)
-        step = 200
-        for start in range(0, count, step):
-            while start - done.value // unit > window:
-                time.sleep(0.0002)
-            connection.sendall(b"".join(frames[start:start + step]))
-        connection.sendall(b"\xe0\x00")
-
-
-def _start_publisher(args: argparse.Namespace, topic: str, kind: str, count: int,
-                     done: Synchronized) -> mp.Process:  # type: ignore[type-arg]
-    process = mp.get_context("spawn").Process(
-        target=_publish, args=(args.host, args.port, topic, kind, count, args.window, done),
-        daemon=True)
-    process.start()
-    return process
+def _window(args: argparse.Namespace) -> int:
+    if args.window is not None:
+        return int(args.window)
+    return 30_000 if args.qos else 800
 
 
 # -- the runs -------------------------------------------------------------------------------
@@ -107,92 +122,175 @@ def _start_publisher(args: argparse.Namespace, topic: str, kind: str, count: int
 def _raw(args: argparse.Namespace, count: int) -> dict[str, Any]:
     """The broker's rate to a paho subscriber that only counts."""
     topic = f"bench/{uuid.uuid4().hex[:8]}/raw"
-    done = mp.get_context("spawn").Value("q", 0, lock=False)
-    state = {"n": 0, "first": 0.0, "last": 0.0}
+    publisher = _Publisher(args, topic, "single", count)
+    state: dict[str, Any] = {"n": 0, "first": 0.0, "last": 0.0}
     finished = threading.Event()
+    report_every = 500
+
+    unacked: list[int] = []
 
     def on_message(client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
         n = state["n"] = state["n"] + 1
-        if n == 1:
-            state["first"] = time.perf_counter()
-        if n % 100 == 0 or n == count:
-            done.value = n
+        if message.qos:
+            unacked.append(message.mid)
+        if n % report_every == 0 or n == count:
+            # Acks go out in bursts, as the connector sends them after each commit.
+            for mid in unacked:
+                client.ack(mid, 1)
+            unacked.clear()
             state["last"] = time.perf_counter()
+            publisher.progress(n)
             if n == count:
                 finished.set()
 
-    client = paho.Client(paho.CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5)
+    client = paho.Client(paho.CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5,
+                         manual_ack=True)
     client.on_message = on_message
-    client.connect(args.host, args.port)
-    client.subscribe(topic, 0)
+    properties = Properties(PacketTypes.CONNECT)
+    properties.ReceiveMaximum = 65_535  # as the connector asks
+    client.connect(args.host, args.port, properties=properties)
+    client.subscribe(topic, args.qos)
     client.loop_start()
     time.sleep(0.3)
-    publisher = _start_publisher(args, topic, "single", count, done)
-    finished.wait(120)
+    cpu = time.process_time()
+    state["first"] = time.perf_counter()
+    publisher.go()
+    seen = -1
+    while not finished.wait(IDLE_SECONDS) and state["n"] != seen:
+        seen = state["n"]
+    cpu = time.process_time() - cpu
     client.loop_stop()
     client.disconnect()
-    publisher.join(5)
+    acked = publisher.finish()
     elapsed = state["last"] - state["first"]
-    return {"messages": state["n"], "rate": state["n"] / elapsed if elapsed else 0.0}
+    return {"messages": state["n"], "rate": state["n"] / elapsed if elapsed else 0.0,
+            "missing": count - state["n"], "broker_acked": acked,
+            "cpu_us": round(1e6 * cpu / max(state["n"], 1), 1)}
 
 
-async def _pipeline(args: argparse.Namespace, kind: str, count: int) -> dict[str, Any]:
+async def _pipeline(args: argparse.Namespace, kind: str, count: int,
+                    profile: cProfile.Profile | None = None) -> dict[str, Any]:
     """Messages through the connector and the service into a SQLite store."""
+    per_message = SENSORS if kind == "packs" else 1
+    total = count * per_message
     with tempfile.TemporaryDirectory(prefix="twinsync-bench-") as folder:
         service = TwinService.open(f"sqlite:///{Path(folder) / 'bench.sqlite'}")
         for k in range(SENSORS):
             await service.add_sensor(Sensor(f"s-{k}", "temperature", "degC"))
         run = uuid.uuid4().hex[:8]
         connector = MqttConnector(MqttSettings(
-            name=f"bench-{run}", host=args.host, port=args.port, qos=0, persistent=False,
-            topics=[f"bench/{run}/{{series}}"], payload_format="json" if kind == "single"
-            else "senml"))
+            name=f"bench-{run}", host=args.host, port=args.port, qos=args.qos,
+            persistent=False, topics=[f"bench/{run}/{{series}}"],
+            payload_format="json" if kind == "single" else "senml"))
         await connector.start()
-        done = mp.get_context("spawn").Value("q", 0, lock=False)
-        total = count * (SENSORS if kind == "packs" else 1)
-        publisher = _start_publisher(args, f"bench/{run}/{kind}", kind, count, done)
+        publisher = _Publisher(args, f"bench/{run}/{kind}", kind, count)
         committed = 0
         first = last = 0.0
         cpu = time.process_time()
+        threads_before = _thread_cpu()
+        first = time.perf_counter()
+        publisher.go()
+        if profile is not None:
+            profile.enable()
+        deliveries = connector.deliveries()
         try:
-            async with asyncio.timeout(180):
-                async for delivery in connector.deliveries():
-                    result = await service.ingest(delivery.batch, delivery.dead_letters)
-                    if delivery.ack is not None:
-                        await delivery.ack()
-                    if not first:
-                        first = time.perf_counter()
-                    committed += result.accepted
-                    done.value = committed
-                    last = time.perf_counter()
-                    if committed + connector.health().details["lost_readings"] >= total:
-                        break
-        except TimeoutError:
-            pass
-        cpu = time.process_time() - cpu
-        health = connector.health()
-        await connector.aclose()
-        await service.aclose()
-        publisher.join(5)
+            while committed + connector.health().details["lost_readings"] < total:
+                try:
+                    delivery = await asyncio.wait_for(anext(deliveries), IDLE_SECONDS)
+                except (TimeoutError, StopAsyncIteration):
+                    break
+                result = await service.ingest(delivery.batch, delivery.dead_letters)
+                if delivery.ack is not None:
+                    await delivery.ack()
+                committed += result.accepted
+                last = time.perf_counter()
+                publisher.progress(committed // per_message)
+        finally:
+            if profile is not None:
+                profile.disable()
+            cpu = time.process_time() - cpu
+            threads = {name: seconds - threads_before.get(name, 0.0)
+                       for name, seconds in _thread_cpu().items()}
+            health = connector.health()
+            duplicates = service.pipeline.counts["duplicates"]
+            close = getattr(deliveries, "aclose", None)
+            if close is not None:
+                await close()
+            await connector.aclose()
+            await service.aclose()
+            acked = publisher.finish()
     elapsed = last - first
     return {"readings": committed, "rate": committed / elapsed if elapsed else 0.0,
-            "lost": health.details["lost_readings"],
-            "cpu_us_per_reading": round(1e6 * cpu / max(committed, 1), 1)}
+            "missing": total - committed, "lost": health.details["lost_readings"],
+            "duplicates": duplicates, "broker_acked": acked,
+            "cpu_us_per_reading": round(1e6 * cpu / max(committed, 1), 2),
+            "cpu_us_by_thread": {name: round(1e6 * seconds / max(committed, 1), 1)
+                                 for name, seconds in sorted(threads.items())
+                                 if seconds > 0}}
+
+
+def _thread_cpu() -> dict[str, float]:
+    """CPU seconds per thread of this process, by thread name (Linux only; else empty)."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    names = {thread.native_id: thread.name.split("-")[0].rstrip("0123456789_")
+             for thread in threading.enumerate()}
+    out: dict[str, float] = {}
+    with contextlib.suppress(OSError):
+        for task in Path("/proc/self/task").iterdir():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                name = names.get(int(task.name), "other")
+                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+                out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+    return out
+
+
+def _median(runs: list[dict[str, Any]], key: str) -> float:
+    return float(statistics.median(run[key] for run in runs))
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    raw = _raw(args, args.messages)
-    single = asyncio.run(_pipeline(args, "single", args.messages))
-    packs = asyncio.run(_pipeline(args, "packs", args.packs))
+    raws, singles, packs, ratios = [], [], [], []
+    profile = cProfile.Profile() if args.profile else None
+    for round_number in range(args.rounds):
+        raw = _raw(args, args.messages)
+        single = asyncio.run(_pipeline(args, "single", args.messages,
+                                       profile if round_number == 0 else None))
+        raws.append(raw)
+        singles.append(single)
+        ratios.append(single["rate"] / raw["rate"] if raw["rate"] else 0.0)
+        packs.append(asyncio.run(_pipeline(args, "packs", args.packs)))
+    if profile is not None:
+        profile.dump_stats(args.profile)
+    version = getattr(paho, "__version__", "") or _paho_version()
     return {
-        "client": f"paho-mqtt {paho.__version__ if hasattr(paho, '__version__') else ''}".strip(),
-        "raw_broker_msgs_per_s": round(raw["rate"]),
-        "one_per_message_readings_per_s": round(single["rate"]),
-        "one_per_message_ratio": round(single["rate"] / raw["rate"], 2) if raw["rate"] else None,
-        "one_per_message_lost": single["lost"],
-        "one_per_message_cpu_us": single["cpu_us_per_reading"],
-        "senml_100_readings_per_s": round(packs["rate"]),
-        "senml_100_lost": packs["lost"],
-        "senml_100_cpu_us": packs["cpu_us_per_reading"],
+        "client": f"paho-mqtt {version}".strip(),
+        "qos": args.qos,
+        "window_readings": _window(args),
+        "rounds": args.rounds,
+        "raw_broker_msgs_per_s": round(_median(raws, "rate")),
+        "raw_cpu_us_per_msg": _median(raws, "cpu_us"),
+        "raw_missing": sum(r["missing"] for r in raws),
+        "one_per_message_readings_per_s": round(_median(singles, "rate")),
+        "one_per_message_ratio": round(statistics.median(ratios), 2),
+        "one_per_message_cpu_us": _median(singles, "cpu_us_per_reading"),
+        "one_per_message_cpu_us_by_thread": singles[-1]["cpu_us_by_thread"],
+        "one_per_message_missing": sum(r["missing"] for r in singles),
+        "one_per_message_lost": sum(r["lost"] for r in singles),
+        "one_per_message_duplicates": sum(r["duplicates"] for r in singles),
+        "senml_100_readings_per_s": round(_median(packs, "rate")),
+        "senml_100_cpu_us": _median(packs, "cpu_us_per_reading"),
+        "senml_100_cpu_us_by_thread": packs[-1]["cpu_us_by_thread"],
+        "senml_100_missing": sum(r["missing"] for r in packs),
+        "senml_100_lost": sum(r["lost"] for r in packs),
+        "per_round": {"raw": [round(r["rate"]) for r in raws],
+                      "one_per_message": [round(r["rate"]) for r in singles],
+                      "ratio": [round(r, 2) for r in ratios],
+                      "senml_100": [round(r["rate"]) for r in packs]},
         "goals": "one-per-message >= 0.70 of raw; SenML batched >= 100,000 readings/s",
     }
+
+
+def _paho_version() -> str:
+    from importlib.metadata import version
+
+    return version("paho-mqtt")

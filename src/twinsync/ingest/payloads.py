@@ -12,6 +12,12 @@ Each format is one function, so each has its own tests:
 the keys). Nothing is validated beyond the shape: the pipeline checks sensors, numbers,
 times and units once, for every source alike. JSON is parsed with msgspec (~0.5 µs for an
 80-byte message, against ~4 µs for the standard library).
+
+``decode_objects_many`` is the hot path's twin of ``decode_payload`` for the common
+message, one JSON object holding one reading: it parses a whole batch of such payloads in
+one msgspec call into typed records, and returns ``None`` for any payload it cannot vouch
+for, which then goes through ``decode_payload``; both give the same readings (a test says
+so).
 """
 
 from __future__ import annotations
@@ -28,6 +34,28 @@ FORMATS = ("auto", "json", "senml", "number")
 
 _decode_json = msgspec.json.Decoder().decode
 _NUMBER_START = frozenset(b"-0123456789.")
+
+
+class _Record(msgspec.Struct):
+    """The keys ``decode_object`` reads; ``UNSET`` tells an absent key from a null one."""
+
+    sensor_id: Any = None
+    id: Any = msgspec.UNSET
+    value: Any = None
+    v: Any = None
+    time: Any = None
+    t: Any = None
+    ts: Any = None
+    unit: Any = None
+    u: Any = None
+    seq: Any = None
+    n: Any = msgspec.UNSET   # SenML markers: such a record is left to decode_payload
+    bn: Any = msgspec.UNSET
+    bt: Any = msgspec.UNSET
+
+
+_decode_record_lines = msgspec.json.Decoder(_Record).decode_lines
+_UNSET = msgspec.UNSET
 
 
 class Reject(NamedTuple):
@@ -126,3 +154,60 @@ def decode_payload(payload: bytes, sensor_id: str | None = None, fmt: str = "aut
         raise InvalidInput(f"a {type(document).__name__} is not a reading", "bad_shape")
     except InvalidInput as exc:
         return [], [Reject(exc.reason, str(exc), bytes(payload))]
+
+
+def decode_objects_many(payloads: list[bytes], sensor_ids: list[str | None],
+                        fmt: str = "auto") -> list[RawReading | None]:
+    """One reading per payload that is a single JSON object with one reading, in one parse.
+
+    ``sensor_ids`` are the topics' ids, as for ``decode_payload``. A ``None`` in the answer
+    means "not vouched for here" (not an object, a SenML record under ``auto``, a missing
+    id or value, bad JSON): decode that payload with ``decode_payload``.
+
+    >>> many = decode_objects_many([b'{"id":"a","v":1,"seq":3}', b'7', b'{"v":2}'],
+    ...                            [None, "b", "c"])
+    >>> [None if r is None else (r.sensor_id, r.value, r.seq) for r in many]
+    [('a', 1, 3), None, ('c', 2, None)]
+    """
+    out: list[RawReading | None] = [None] * len(payloads)
+    if fmt not in ("auto", "json"):
+        return out
+    # One payload per line: a payload with a newline of its own is left out, so a line
+    # can never hold more or less than one payload.
+    index = [i for i, payload in enumerate(payloads)
+             if payload[:1] == b"{" and b"\n" not in payload]
+    if not index:
+        return out
+    try:
+        records = _decode_record_lines(b"\n".join([payloads[i] for i in index]))
+    except msgspec.DecodeError:
+        return out  # one bad payload: let each be decoded (and rejected) on its own
+    if len(records) != len(index):
+        return out
+    senml_possible = fmt == "auto"
+    for i, record in zip(index, records, strict=True):
+        if senml_possible and (record.n is not _UNSET or record.bn is not _UNSET
+                               or record.bt is not _UNSET):
+            continue
+        sensor_id = record.sensor_id
+        if sensor_id is None:
+            sensor_id = record.id
+            if sensor_id is _UNSET:
+                sensor_id = sensor_ids[i]
+            if sensor_id is None:
+                continue
+        value = record.value
+        if value is None:
+            value = record.v
+            if value is None:
+                continue
+        time = record.time
+        if time is None:
+            time = record.t
+            if time is None:
+                time = record.ts
+        unit = record.unit
+        if unit is None:
+            unit = record.u
+        out[i] = RawReading(sensor_id, value, time, unit, record.seq)
+    return out
