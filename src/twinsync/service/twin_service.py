@@ -69,6 +69,8 @@ class TwinService(TwinViews):
                 raise InvalidInput(f"stored sensor rows are not dense at {sensor.id!r}",
                                    "corrupt_store")
         self._restore_live_state()
+        # Redelivered readings (a lost acknowledgement) must be recognised after a restart.
+        self.pipeline.sequences.restore(*store.recent_sequences())
         self.health = HealthMonitor(capacity=max(1024, len(self.pipeline.table)))
         self.configure_health()
         self.alarms = AlarmBook()

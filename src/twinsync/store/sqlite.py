@@ -352,6 +352,22 @@ class SQLiteStore:
             parts.append(hot)
         return history_of(parts, start, end, ROW_DTYPE)
 
+    def recent_sequences(self, segments: int = 1) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """(sensor row, sequence number) of the numbered readings in the hot rows and the
+        newest sealed segments: what a restarted pipeline needs to recognise readings a
+        broker redelivers because their acknowledgement was lost in a crash."""
+        with self._read_lock:
+            packed = self._read.execute("SELECT data FROM segments ORDER BY id DESC LIMIT ?",
+                                        (segments,)).fetchall()
+        with self._hot_lock:
+            hot = self._hot.all()
+        parts = [np.frombuffer(data, dtype=ROW_DTYPE) for (data,) in reversed(packed)]
+        parts.append(hot)
+        rows = np.concatenate(parts) if parts else np.empty(0, dtype=ROW_DTYPE)
+        numbered = rows["seq"] >= 0
+        return (rows["sensor"][numbered].astype(np.int64),
+                rows["seq"][numbered].astype(np.int64))
+
     def history(self, row: int, start: float, end: float, limit: int = 100_000) -> History:
         readings = self._readings_of(row, start, end)[:limit]
         return History(
