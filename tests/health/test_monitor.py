@@ -102,3 +102,24 @@ def test_a_short_bench_run_finds_faults_far_better_than_chance() -> None:
         assert row["faults"] > 0, kind
         assert row["f1"] >= 0.7, (kind, row)
     assert result["false_alarms_per_100_sensor_days"] <= 3.0
+
+
+def test_configure_from_twin_scales_the_resolution_by_the_bindings_gain_and_unit() -> None:
+    from twinsync.health import sensor_settings
+    from twinsync.model import Binding, Element, Sensor, Transform, Twin
+    from twinsync.pipeline import Pipeline
+
+    twin = Twin()
+    twin.add_element(Element(id="slab", type="IfcSlab"))
+    twin.add_sensor(Sensor(id="plain", kind="temperature", unit="degC", resolution=0.1))
+    twin.add_sensor(Sensor(id="gain", kind="temperature", unit="degC", resolution=0.1))
+    twin.add_sensor(Sensor(id="kelvin", kind="temperature", unit="degF", resolution=0.1))
+    twin.bind_sensor(Binding("plain", "slab", "t"))
+    twin.bind_sensor(Binding("gain", "slab", "t", Transform(gain=-2.0)))
+    twin.bind_sensor(Binding("kelvin", "slab", "t", Transform(unit="degC")))
+    settings = sensor_settings(twin, Pipeline(twin).table)
+    by_row = dict(zip(settings.rows.tolist(), settings.resolution.tolist(), strict=True))
+    table = Pipeline(twin).table
+    assert by_row[table.index["plain"]] == 0.1
+    assert by_row[table.index["gain"]] == 0.2
+    assert abs(by_row[table.index["kelvin"]] - 0.1 * 5 / 9) < 1e-12

@@ -46,7 +46,9 @@ def test_a_lone_outlier_is_a_spike_and_its_reading_gets_low_quality() -> None:
             assert changes.reading_quality[1] <= 0.2
             assert changes.reading_quality[0] == 1.0
         spikes += [(k, c.reason) for c in changes if c.new == "spike"]
-    assert [k for k, _ in spikes] == [FAULT + 1]
+    # Announced once the readings are back and two more are ordinary.
+    confirm = monitor.params.spike_confirm
+    assert [k for k, _ in spikes] == [FAULT + 1 + confirm]
     assert spikes[0][1].startswith("spike of +2")
     assert monitor.state(1).state == "ok"
 
@@ -136,3 +138,43 @@ def test_quality_follows_the_state_and_its_severity() -> None:
     severity = np.array([0, 0, 0, 0, 2.0, 8.0, 2.0, 9.0, 0.0, 1.0])
     quality = quality_of(states, severity)
     assert quality.tolist() == [1.0, 0.8, 0.1, 0.0, 0.5, 0.2, 0.6, 0.1, 0.5, 0.2]
+
+
+def test_a_frozen_value_is_stuck_when_the_resolution_is_unknown(feed: Feed) -> None:
+    values, times = peer_signals(5, seed=8)
+    values = quantise(values, 0.05)
+    values[2, FAULT:FAULT + 40] = values[2, FAULT - 1]
+    changes = feed(grouped(resolution=0.0), values, times)
+    stuck = entered(changes, 2, "stuck")
+    assert len(stuck) == 1 and FAULT < stuck[0] < FAULT + 16
+    assert [c for _, c in changes if c.new != "ok" and c.row != 2] == []
+
+
+def test_the_peers_of_a_frozen_sensor_are_not_called_drifting(feed: Feed) -> None:
+    values, times = peer_signals(8, seed=9)
+    values = quantise(values, 0.01)
+    for start in (FAULT, FAULT + 200, FAULT + 400):
+        values[0, start:start + 60] = values[0, start - 1]
+    changes = feed(grouped(), values, times)
+    assert len(entered(changes, 0, "stuck")) == 3
+    assert [c.new for _, c in changes if c.row != 0 and c.new != "ok"] == []
+
+
+def test_a_noisy_sensors_drift_is_not_blamed_on_its_quiet_peer(feed: Feed) -> None:
+    values, times = peer_signals(6, seed=10, noise=0.03)
+    values[0] += np.random.default_rng(3).normal(0, 0.12, values.shape[1])
+    ramp = np.arange(values.shape[1] - FAULT) * STEP / DAY * 3 * 0.15
+    values[0, FAULT:] += ramp
+    changes = feed(grouped(), quantise(values, 0.01), times)
+    assert entered(changes, 0, "drift")
+    assert [c for _, c in changes if c.new == "drift" and c.row != 0] == []
+
+
+def test_the_step_at_the_end_of_a_drift_is_not_noise(feed: Feed) -> None:
+    noise = 0.05
+    values, times = peer_signals(7, seed=12, noise=noise)
+    end = FAULT + 2 * 96
+    values[0, FAULT:end] += np.arange(end - FAULT) * STEP / DAY * 5 * noise
+    changes = feed(grouped(), quantise(values, 0.01), times)
+    assert entered(changes, 0, "drift")
+    assert entered(changes, 0, "noisy") == [] and entered(changes, 0, "spike") == []

@@ -22,8 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from ..model import Twin
+from ..errors import TwinsyncError
+from ..model import Binding, Sensor, Twin
 from ..pipeline import SensorTable
+from ..units import converter
 from .monitor import HealthMonitor
 
 
@@ -57,19 +59,32 @@ def sensor_settings(twin: Twin, table: SensorTable) -> SensorSettings:
         rows.append(row)
         groups.append(group_of.get(sensor_id, -1))
         intervals.append(sensor.expected_interval)
-        resolutions.append(sensor.resolution)
         bound = twin.bindings.get(sensor_id)
+        resolutions.append(sensor.resolution * _scale(sensor, bound))
         units.append((bound.transform.unit if bound is not None else "") or sensor.unit)
     return SensorSettings(np.array(rows, np.int64), np.array(groups, np.int64),
                           np.array(intervals, np.float64), np.array(resolutions, np.float64),
                           units)
 
 
+def _scale(sensor: Sensor, binding: Binding | None) -> float:
+    """How much a binding stretches the sensor's readings on their way to the property
+    (calibration gain times unit conversion): the resolution stretches with them."""
+    if binding is None:
+        return 1.0
+    transform = binding.transform
+    try:
+        unit_scale = converter(sensor.unit, transform.unit or sensor.unit).scale
+    except TwinsyncError:
+        unit_scale = 1.0  # the pipeline rejects such readings anyway
+    return abs(transform.gain * unit_scale)
+
+
 def configure_from_twin(monitor: HealthMonitor, twin: Twin, table: SensorTable) -> None:
     """Tell the monitor the peer groups, intervals, resolutions and units the twin knows.
 
-    Call again after sensors are added or (un)bound. Resolution is in the sensor's unit; a
-    binding that rescales (a unit conversion or gain) should be reflected by the caller.
+    Call again after sensors are added or (un)bound. The sensor's resolution is in its own
+    unit; it is scaled by the binding's gain and unit conversion, as the readings are.
     """
     settings = sensor_settings(twin, table)
     monitor.configure(settings.rows, group=settings.group,

@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 from .params import HealthParams
 from .robust import MAD_TO_SD, local_quadratic, rows_nanmedian
 from .states import OUTLIER_READING_QUALITY, State, quality_of
-from .table import INLIER, USABLE, HealthTable
+from .table import DRIFTING, INLIER, USABLE, HealthTable
 
 STUCK_BIT = 1
 NOISY_BIT = 2
@@ -35,6 +35,22 @@ REF_NONE, REF_PEERS, REF_MODEL = 0, 1, 2
 
 # Quantisation to a resolution r adds noise of sd r/sqrt(12).
 _QUANTISATION_SD = 1.0 / np.sqrt(12.0)
+# Readings before the smallest change seen is taken as the resolution (when none is given).
+_LEARN_RESOLUTION_AFTER = 96
+
+
+@dataclass(slots=True)
+class PeerView:
+    """What a sensor's peers say at the time of its reading."""
+
+    median: NDArray[np.float64]
+    """Median of the usable peers (the reference for stuck)."""
+    consensus: NDArray[np.float64]
+    """The median where at least two usable peers agree, else NaN (the reference for drift)."""
+    largest_offset: NDArray[np.float64]
+    """Largest smoothed offset (absolute, in the property's unit) among the peers heard."""
+    peer_drifting: NDArray[np.bool_]
+    """A peer heard from is in drift."""
 
 
 @dataclass(slots=True)
@@ -61,9 +77,19 @@ def severity_of(table: HealthTable, rows: NDArray[np.int64]) -> NDArray[np.float
     return severity
 
 
+def resolution_of(table: HealthTable, rows: NDArray[np.int64]) -> NDArray[np.float64]:
+    """The resolution: given if set, else the smallest change the sensor has made (once it
+    has made enough readings for that to mean something), else 0."""
+    given = table.resolution[rows]
+    learned = table.res_learned[rows]
+    known = np.isfinite(learned) & (table.count[rows] >= _LEARN_RESOLUTION_AFTER)
+    resolution: NDArray[np.float64] = np.where(given > 0, given, np.where(known, learned, 0.0))
+    return resolution
+
+
 def diff_sd(table: HealthTable, rows: NDArray[np.int64]) -> NDArray[np.float64]:
     """Sd of the difference to the reference, floored by the quantisation noise."""
-    floor = table.resolution[rows] * _QUANTISATION_SD
+    floor = resolution_of(table, rows) * _QUANTISATION_SD
     variance = np.maximum(table.d_var[rows], np.maximum(floor * floor, 1e-18))
     sd: NDArray[np.float64] = np.sqrt(variance)
     return sd
@@ -71,10 +97,11 @@ def diff_sd(table: HealthTable, rows: NDArray[np.int64]) -> NDArray[np.float64]:
 
 def peer_reference(table: HealthTable, params: HealthParams, members: NDArray[np.int64],
                    group_index: NDArray[np.int64], rows: NDArray[np.int64],
-                   times: NDArray[np.float64]) -> tuple[NDArray[np.float64],
-                                                        NDArray[np.float64]]:
-    """Median of the peers' latest trusted, fresh readings older than ``times``, and the
-    largest drift chart reading (in sd) among the peers heard from.
+                   times: NDArray[np.float64]) -> PeerView:
+    """Median of the peers' latest trusted, fresh readings older than ``times``; the same
+    median where at least two of those peers agree with each other (NaN elsewhere), which
+    is the only reference a drift may be judged against; the largest smoothed offset among
+    the peers heard from; and whether one of them is in drift.
 
     Each peer's reading is carried to the asking time along the slope of its own local
     fit, so readings minutes apart on a daily cycle still compare like for like. The raw
@@ -83,6 +110,12 @@ def peer_reference(table: HealthTable, params: HealthParams, members: NDArray[np
     consensus whichever peers are present.
     Only readings strictly older than the asking one count: then the answer does not
     depend on which of two simultaneous readings was processed first.
+
+    Agreement: the peers' spread is within ``peer_agree`` sd of what their noise explains.
+    A frozen peer not yet known to be stuck, or a drifting one, makes two peers disagree;
+    the drift reference is then absent rather than wrong, because the difference to it
+    could not say which sensor moved. With three or more peers the one furthest from the
+    median may be left out once.
     """
     peers = members[group_index]  # [n, m]
     valid = (peers >= 0) & (peers != rows[:, None])
@@ -100,11 +133,36 @@ def peer_reference(table: HealthTable, params: HealthParams, members: NDArray[np
     peer_interval = interval_of(table, safe.ravel()).reshape(safe.shape)
     fresh = age <= params.stale_after * np.where(np.isnan(peer_interval), np.inf, peer_interval)
     usable = found & ((flags & USABLE) != 0) & fresh
+    noise = np.take_along_axis(table.ring_noise[safe], pick, axis=2)[:, :, 0]
     with np.errstate(invalid="ignore"):
         carried = np.where(usable, value - offset + slope * age, np.nan)
-    chart = np.take_along_axis(table.ring_chart[safe], pick, axis=2)[:, :, 0]
-    worst = np.max(np.where(found & fresh, chart, 0.0), axis=1)
-    return rows_nanmedian(carried), worst
+    level = np.take_along_axis(table.ring_level[safe], pick, axis=2)[:, :, 0]
+    heard = found & fresh
+    largest = np.max(np.where(heard, level, 0.0), axis=1)
+    drifting = np.any(heard & ((flags & DRIFTING) != 0), axis=1)
+    median = rows_nanmedian(carried)
+    agree = _agree(carried, noise, usable, params.peer_agree)
+    # Leave the peer furthest from the median out once, where that leaves two or more.
+    distance = np.where(usable, np.abs(carried - median[:, None]), -np.inf)
+    furthest = np.argmax(distance, axis=1)
+    kept = usable & (np.arange(usable.shape[1])[None, :] != furthest[:, None])
+    kept_agree = ~agree & (usable.sum(axis=1) >= 3) & _agree(carried, noise, kept,
+                                                             params.peer_agree)
+    kept_median = rows_nanmedian(np.where(kept, carried, np.nan))
+    consensus = np.where(agree, median, np.where(kept_agree, kept_median, np.nan))
+    return PeerView(median, consensus, largest, drifting)
+
+
+def _agree(carried: NDArray[np.float64], noise: NDArray[np.float64],
+           usable: NDArray[np.bool_], k: float) -> NDArray[np.bool_]:
+    """At least two usable peers, and their range within ``k`` sd of a difference of two."""
+    count = usable.sum(axis=1)
+    mean_var = np.where(usable, noise * noise, 0.0).sum(axis=1) / np.maximum(count, 1)
+    high = np.max(np.where(usable, carried, -np.inf), axis=1)
+    low = np.min(np.where(usable, carried, np.inf), axis=1)
+    with np.errstate(invalid="ignore"):
+        agree: NDArray[np.bool_] = (count >= 2) & (high - low <= k * np.sqrt(2.0 * mean_var))
+    return agree
 
 
 def step(table: HealthTable, params: HealthParams, members: NDArray[np.int64],
@@ -128,8 +186,15 @@ def step(table: HealthTable, params: HealthParams, members: NDArray[np.int64],
     table.interval[rows] = np.where(learn, updated, learned)
     interval = interval_of(table, rows)
     long_gap = has_prev & (gap > p.stale_after * interval)
-    resolution = table.resolution[rows]
     tiny = 1e-9 * np.maximum(1.0, np.abs(x))
+    # Without a given resolution, the smallest change a sensor makes is its quantum.
+    with np.errstate(invalid="ignore"):
+        change = np.abs(x - table.last_value[rows])
+    moved_at_all = has_prev & (change > tiny)
+    table.res_learned[rows] = np.where(moved_at_all,
+                                       np.minimum(table.res_learned[rows], change),
+                                       table.res_learned[rows])
+    resolution = resolution_of(table, rows)
     hold_tolerance = np.maximum(0.5 * resolution, tiny)
     with np.errstate(invalid="ignore"):
         released = ((cond & STUCK_BIT) != 0) & ~(
@@ -146,15 +211,21 @@ def step(table: HealthTable, params: HealthParams, members: NDArray[np.int64],
         cond[long_gap] &= ~(STUCK_BIT | NOISY_BIT)
 
     # -- the reference -----------------------------------------------------------------
+    # ``ref`` (what the sensor is expected to follow) serves stuck; ``consensus`` (the
+    # same, where the peers agree with each other) serves drift.
     ref = expected.astype(np.float64, copy=True)
+    consensus = ref.copy()
     ref_kind = np.where(np.isfinite(ref), REF_MODEL, REF_NONE)
     ask = ~np.isfinite(ref) & (group_index >= 0)
-    worst_peer = np.zeros(len(rows))
+    peer_offset = np.zeros(len(rows))
+    peer_drifting = np.zeros(len(rows), dtype=bool)
     if ask.any():
-        from_peers, worst_peer[ask] = peer_reference(
-            table, p, members, group_index[ask], rows[ask], t[ask])
-        ref[ask] = from_peers
-        ref_kind[ask] = np.where(np.isfinite(from_peers), REF_PEERS, REF_NONE)
+        view = peer_reference(table, p, members, group_index[ask], rows[ask], t[ask])
+        ref[ask] = view.median
+        consensus[ask] = view.consensus
+        peer_offset[ask] = view.largest_offset
+        peer_drifting[ask] = view.peer_drifting
+        ref_kind[ask] = np.where(np.isfinite(view.median), REF_PEERS, REF_NONE)
     table.ref_kind[rows] = np.where(ref_kind != REF_NONE, ref_kind, table.ref_kind[rows])
 
     # -- the robust fit of the sensor's own recent readings ----------------------------
@@ -238,7 +309,14 @@ def step(table: HealthTable, params: HealthParams, members: NDArray[np.int64],
     table.noise_fast[rows] = np.where(
         counted, table.noise_fast[rows] + p.fast_alpha * (z2 - table.noise_fast[rows]),
         table.noise_fast[rows])
-    noisy_on = ~was_noisy & (noise_s > p.noise_h)
+    # Large steps among the last few: noise makes many, the edges of a level change few.
+    mask = (1 << p.noise_recent) - 1
+    big = counted & (z2 > p.noise_big ** 2)
+    bits = np.where(counted, ((table.noise_bits[rows] << 1) | big) & mask,
+                    table.noise_bits[rows])
+    table.noise_bits[rows] = bits
+    many_big = np.bitwise_count(bits) >= p.noise_confirm
+    noisy_on = ~was_noisy & (noise_s > p.noise_h) & many_big
     noisy_off = was_noisy & (quiet > p.noise_h)
     cond = np.where(noisy_on, cond | NOISY_BIT, cond)
     cond = np.where(noisy_off, cond & ~NOISY_BIT, cond)
@@ -305,11 +383,15 @@ def step(table: HealthTable, params: HealthParams, members: NDArray[np.int64],
     # The chart's own spread is learned rather than derived from the difference's sd:
     # quantisation and the carried peer values make the difference autocorrelated, and a
     # chart that assumed white noise would cry drift every few days.
-    diff = x - ref
+    diff = x - consensus
     d_n = table.d_n[rows]
     d_mean = table.d_mean[rows]
     d_var = table.d_var[rows]
-    evidence = np.isfinite(diff) & inlier & (run < p.drift_run_gate) & ~stuck & ~noisy
+    # Nor from a sensor whose noise is rising: a noise burst's wide readings would walk
+    # the chart before the sensor is known to be noisy.
+    noise_rising = noise_s >= 0.5 * p.noise_h
+    evidence = (np.isfinite(diff) & inlier & (run < p.drift_run_gate) & ~stuck & ~noisy
+                & ~noise_rising & ~peer_drifting)
     learning = evidence & (d_n < p.drift_warmup)
     first = 1.0 / (d_n + 1.0)
     with np.errstate(invalid="ignore"):
@@ -342,25 +424,43 @@ def step(table: HealthTable, params: HealthParams, members: NDArray[np.int64],
     chart = np.abs(level) / level_sd
     # In a group, the sensor furthest out is the one to blame: a drifting peer pulls the
     # others' reference by half its drift, and they must not be called drifting for it.
-    drift_on = ~was_drifting & judging & (chart > p.drift_h) & (chart > worst_peer)
+    # Furthest in the property's unit, not in each chart's own sd: a quiet sensor's chart
+    # is narrower, and would otherwise take the blame for a noisy peer's drift.
+    drift_on = (~was_drifting & judging & (chart > p.drift_h)
+                & (np.abs(level) > p.drift_blame * peer_offset))
     drift_off = was_drifting & charting & (np.abs(level) < p.drift_exit * level_sd)
     table.drift_start[rows] = np.where(drift_on, calm_since, table.drift_start[rows])
     cond = np.where(drift_on, cond | DRIFT_BIT, cond)
     # Leaving drift, or a stuck or noisy sensor, starts the evidence afresh: a frozen
     # value against moving peers is stuck, not drift, and must not turn into drift later.
-    restart = (drift_off | stuck | noisy) & ~drift_on
+    # A peer in drift explains our own offset (it pulled our reference): start afresh too.
+    restart = (drift_off | stuck | noisy | (peer_drifting & ~was_drifting)) & ~drift_on
     cond = np.where(restart, cond & ~DRIFT_BIT, cond)
     table.drift_level[rows] = np.where(restart, 0.0, level)
 
     # -- the state ----------------------------------------------------------------------
-    quiet_enough = noise_s < 0.5 * p.noise_h
+    quiet_enough = ~noise_rising
     plain = (cond & (STUCK_BIT | NOISY_BIT | DRIFT_BIT)) == 0
-    new_spike = spike_event & plain & quiet_enough
+    # A spike is a candidate when the readings return; it is announced after
+    # ``spike_confirm`` ordinary readings more. Another outlier, rising noise or another
+    # state in that time drops it: that is how a noise burst begins.
+    candidate = spike_event & ~starts & plain & quiet_enough
+    table.cand_size[rows] = np.where(candidate, spike_size, table.cand_size[rows])
+    table.cand_len[rows] = np.where(candidate, spike_len, table.cand_len[rows])
+    wait = table.spike_wait[rows]
+    doubtful = starts | ~plain | ~quiet_enough
+    if p.spike_confirm > 0:
+        new_spike = (wait == 1) & ~doubtful & ~candidate
+        wait = np.where(candidate, p.spike_confirm,
+                        np.where(doubtful, 0, np.maximum(wait - 1, 0)))
+    else:
+        new_spike = candidate
+    table.spike_wait[rows] = wait
     hold = np.where(new_spike, p.spike_hold, np.maximum(table.spike_hold[rows] - 1, 0))
     hold = np.where(plain, hold, 0)
     table.spike_hold[rows] = hold
-    table.spike_size[rows] = np.where(new_spike, spike_size, table.spike_size[rows])
-    table.spike_len[rows] = np.where(new_spike, spike_len, table.spike_len[rows])
+    table.spike_size[rows] = np.where(new_spike, table.cand_size[rows], table.spike_size[rows])
+    table.spike_len[rows] = np.where(new_spike, table.cand_len[rows], table.spike_len[rows])
 
     new_state = np.full(len(rows), int(State.OK), dtype=np.int64)
     new_state[hold > 0] = State.SPIKE
@@ -381,12 +481,14 @@ def step(table: HealthTable, params: HealthParams, members: NDArray[np.int64],
     # may be stuck and not yet known) and whose offset chart is calm (it may be drifting).
     usable = inlier & ((new_state == State.OK) | (new_state == State.SPIKE)) & (
         run < p.stuck_min_run) & (np.abs(table.drift_level[rows]) < p.peer_trust * level_sd)
-    flags = np.where(inlier, INLIER, 0) | np.where(usable, USABLE, 0)
+    flags = (np.where(inlier, INLIER, 0) | np.where(usable, USABLE, 0)
+             | np.where(new_state == State.DRIFT, DRIFTING, 0))
     table.ring_value[rows, head] = x
     table.ring_time[rows, head] = t
     table.ring_slope[rows, head] = np.where(can, slope, 0.0)
     table.ring_offset[rows, head] = table.d_mean[rows]
-    table.ring_chart[rows, head] = np.abs(table.drift_level[rows]) / level_sd
+    table.ring_level[rows, head] = np.abs(table.drift_level[rows])
+    table.ring_noise[rows, head] = noise_sd
     table.ring_flags[rows, head] = flags.astype(np.int8)
     table.ring_head[rows] = (head + 1) % window
     table.last_time[rows] = t

@@ -27,7 +27,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .kernel import interval_of, peer_reference, step
+from .kernel import interval_of, peer_reference, resolution_of, step
 from .params import HealthParams
 from .reasons import reason
 from .robust import local_quadratic
@@ -243,8 +243,9 @@ class HealthMonitor:
         values = np.where(inlier, table.ring_value[row], np.nan)[None, :]
         times = np.where(inlier, table.ring_time[row], np.nan)[None, :]
         level, _, mad, leverage = local_quadratic(values, times, np.array([event_time]))
+        resolution = float(resolution_of(table, np.array([row], np.int64))[0])
         scale = max(1.4826 * float(mad[0]), float(np.sqrt(table.sigma2[row])),
-                    float(table.resolution[row]), 1e-9 * max(1.0, abs(value)))
+                    0.5 * resolution, 1e-9 * max(1.0, abs(value)))
         spread = float(np.sqrt(1.0 + leverage[0]))
         if abs(value - float(level[0])) > p.hampel_k * spread * scale:
             return min(OUTLIER_READING_QUALITY, float(table.quality[row]))
@@ -257,9 +258,9 @@ class HealthMonitor:
             return float("nan")
         members = self._peer_matrix()
         rows = np.array([row], np.int64)
-        median, _ = peer_reference(table, self.params, members, self._group_index(rows),
-                                   rows, np.array([event_time]))
-        return float(median[0])
+        view = peer_reference(table, self.params, members, self._group_index(rows),
+                              rows, np.array([event_time]))
+        return float(view.median[0])
 
     # -- the timer ---------------------------------------------------------------------------
 

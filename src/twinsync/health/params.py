@@ -28,11 +28,14 @@ class HealthParams:
     interval_alpha: float = 0.1
     """EWMA weight of a new inter-arrival time when the interval is learned."""
 
-    hampel_k: float = 6.0
+    hampel_k: float = 4.5
     """Outlier when the residual exceeds this many robust sd. Large because the residual
     is a one-step-ahead prediction error, and real glitches are large."""
     spike_hold: int = 4
     """Readings the state stays ``spike`` after a confirmed spike."""
+    spike_confirm: int = 2
+    """Ordinary readings after the return before a spike is announced. The onset of a noise
+    burst looks like a spike until its next readings; a real spike is followed by calm."""
 
     noise_ratio: float = 2.0
     """The noise CUSUM is designed to catch this ratio of sd (current over baseline)."""
@@ -44,6 +47,13 @@ class HealthParams:
     """EWMA weight of the slow noise baseline after warm-up."""
     fast_alpha: float = 0.2
     """EWMA weight of the fast noise estimate (for the reason and the quality)."""
+    noise_big: float = 2.0
+    """A step beyond this many baseline sd counts as large."""
+    noise_confirm: int = 4
+    """Noisy needs this many large steps among the last ``noise_recent`` readings as well as
+    the CUSUM: the edges of a level change (a spike, the end of a drift) make one or two."""
+    noise_recent: int = 8
+    """Readings over which large steps are counted for ``noise_confirm``."""
 
     stuck_min_run: int = 6
     """Fewest unchanged readings before stuck can be decided."""
@@ -65,8 +75,19 @@ class HealthParams:
     """Drift when the smoothed offset leaves this many of its own learned sd."""
     drift_exit: float = 1.5
     """Drift ends when the smoothed offset is back within this many sd."""
-    peer_trust: float = 3.0
-    """A sensor whose offset chart is beyond this many sd is no reference for its peers."""
+    peer_trust: float = 1e9
+    """A sensor whose offset chart is beyond this many sd is no reference for its peers. Off
+    by default: a drifting sensor's healthy peers are pulled too, and dropping them left the
+    culprit with no reference. Peer agreement (``peer_agree``) does this job instead."""
+    drift_blame: float = 1.3
+    """Drift is blamed on a sensor only when its smoothed offset is this many times the
+    largest of its peers'. In a group of three a drifting sensor moves each peer's
+    reference by half its drift, so the culprit's offset is twice theirs, give or take
+    noise; a margin keeps a noisy moment from blaming the wrong one."""
+    peer_agree: float = 4.0
+    """Peers agree when the spread of their readings (offsets taken off) is within this
+    many sd of the spread their noise explains. Drift is charted only against at least two
+    peers that agree: with one, or with two that disagree, it is not known who moved."""
     drift_clip: float = 4.0
     """Differences are clipped here (difference sd) so one wild reading moves little."""
     drift_alpha: float = 0.005

@@ -23,6 +23,8 @@ INLIER = 1
 """The reading is part of the robust fit (not a held outlier, not before a reset)."""
 USABLE = 2
 """Peers may compare against the reading (the sensor was healthy when it came)."""
+DRIFTING = 4
+"""The sensor was in drift when the reading came: its peers' offsets are explained."""
 
 # name: (dtype, fill). One place, so growing cannot forget a column.
 _COLUMNS: dict[str, tuple[Any, float]] = {
@@ -31,6 +33,8 @@ _COLUMNS: dict[str, tuple[Any, float]] = {
     "interval_given": (np.float64, 0.0),
     "interval": (np.float64, np.nan),
     "resolution": (np.float64, 0.0),
+    # smallest change seen between consecutive readings: the resolution when none is given
+    "res_learned": (np.float64, np.inf),
     "last_time": (np.float64, -np.inf),
     "last_value": (np.float64, np.nan),
     "ring_head": (np.int64, 0),
@@ -41,6 +45,7 @@ _COLUMNS: dict[str, tuple[Any, float]] = {
     "noise_s": (np.float64, 0.0),
     "noise_quiet": (np.float64, 0.0),
     "noise_fast": (np.float64, 1.0),
+    "noise_bits": (np.int64, 0),
     # spike: outliers held until the next readings decide
     "pending": (np.int64, 0),
     "pending_value": (np.float64, np.nan),
@@ -48,6 +53,9 @@ _COLUMNS: dict[str, tuple[Any, float]] = {
     "spike_hold": (np.int64, 0),
     "spike_size": (np.float64, 0.0),
     "spike_len": (np.int64, 0),
+    "spike_wait": (np.int64, 0),
+    "cand_size": (np.float64, 0.0),
+    "cand_len": (np.int64, 0),
     # stuck: current run of unchanged readings
     "run_len": (np.int64, 0),
     "run_anchor": (np.float64, np.nan),
@@ -74,13 +82,16 @@ _COLUMNS: dict[str, tuple[Any, float]] = {
 # The ring: every processed reading with its time, the local slope of the sensor's fit
 # there (so a peer can be compared at another time), the sensor's learned offset from its
 # peers then (so a peer's bias does not move the reference when another peer drops out),
-# how far its drift chart was out then (in its own sd), and flags.
+# how far its smoothed offset was out then (in the property's unit, so that peers can
+# compare whose is larger), its noise sd then (so peers can tell whether they agree), and
+# flags.
 _RING: dict[str, tuple[Any, float]] = {
     "ring_value": (np.float64, np.nan),
     "ring_time": (np.float64, -np.inf),
     "ring_slope": (np.float64, 0.0),
     "ring_offset": (np.float64, 0.0),
-    "ring_chart": (np.float64, 0.0),
+    "ring_level": (np.float64, 0.0),
+    "ring_noise": (np.float64, 0.0),
     "ring_flags": (np.int8, 0),
 }
 
@@ -130,6 +141,7 @@ class HealthTable:
     interval_given: NDArray[np.float64]
     interval: NDArray[np.float64]
     resolution: NDArray[np.float64]
+    res_learned: NDArray[np.float64]
     last_time: NDArray[np.float64]
     last_value: NDArray[np.float64]
     ring_head: NDArray[np.int64]
@@ -139,12 +151,16 @@ class HealthTable:
     noise_s: NDArray[np.float64]
     noise_quiet: NDArray[np.float64]
     noise_fast: NDArray[np.float64]
+    noise_bits: NDArray[np.int64]
     pending: NDArray[np.int64]
     pending_value: NDArray[np.float64]
     pending_size: NDArray[np.float64]
     spike_hold: NDArray[np.int64]
     spike_size: NDArray[np.float64]
     spike_len: NDArray[np.int64]
+    spike_wait: NDArray[np.int64]
+    cand_size: NDArray[np.float64]
+    cand_len: NDArray[np.int64]
     run_len: NDArray[np.int64]
     run_anchor: NDArray[np.float64]
     run_ref_start: NDArray[np.float64]
@@ -167,5 +183,6 @@ class HealthTable:
     ring_time: NDArray[np.float64]
     ring_slope: NDArray[np.float64]
     ring_offset: NDArray[np.float64]
-    ring_chart: NDArray[np.float64]
+    ring_level: NDArray[np.float64]
+    ring_noise: NDArray[np.float64]
     ring_flags: NDArray[np.int8]
