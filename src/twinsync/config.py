@@ -35,6 +35,12 @@ class Settings:
     demo: bool = False
     """Seed the demo project into an empty store and run the site simulator."""
     simulator_speed: float = 600.0
+    freshness_seconds: float = 900.0
+    """Readings older than this on arrival are kept as history but drive no live state."""
+    allowed_lateness_seconds: float = 300.0
+    """Readings this far behind their sensor's newest are late: history only."""
+    latency_alarm_seconds: float = 60.0
+    """A source whose p95 latency to commit exceeds this raises an alarm."""
     connectors: list[dict[str, Any]] = field(default_factory=list)
     web_vendor: Path | None = None
     """Where the dashboard's npm packages are (``web/node_modules``); found if not given."""

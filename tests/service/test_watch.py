@@ -66,3 +66,50 @@ async def test_active_alarms_survive_a_restart(tmp_path: Path) -> None:
         assert alarm.acknowledged_by == "site engineer"
     finally:
         await reopened.aclose()
+
+
+async def test_a_slow_source_raises_a_latency_alarm_that_clears_when_it_catches_up(
+        tmp_path: Path) -> None:
+    clock = Clock(time.time())
+    service = TwinService.open(f"sqlite:///{tmp_path / 't.sqlite'}", clock=clock,
+                               latency_alarm=60.0)
+    try:
+        await service.import_project([Element("room", "IfcSpace")],
+                                     [Sensor("t", "temperature", "degC")],
+                                     [Binding("t", "room", "air_temperature")])
+        now = time.time()
+        # Two minutes behind: still fresh enough for the live state, too slow to be quiet.
+        slow = [RawReading("t", 20.0 + i / 10, now - 120 + i * 0.1, None, i) for i in range(20)]
+        await service.ingest(IncomingBatch(slow, "gw-slow", now))
+        clock.now = now
+        await service.watch.check()
+        alarm = service.alarms.active["latency:gw-slow"]
+        assert "gw-slow" in alarm.message and alarm.severity == "warning"
+
+        # The backlog is gone; once the slow samples leave the window, the alarm clears.
+        clock.now = now + 400
+        fresh = [RawReading("t", 21.0, clock.now - 0.05, None, 100 + i) for i in range(50)]
+        await service.ingest(IncomingBatch(fresh, "gw-slow", clock.now))
+        await service.watch.check()
+        assert "latency:gw-slow" not in service.alarms.active
+    finally:
+        await service.aclose()
+
+
+async def test_stale_readings_are_kept_but_move_neither_live_state_nor_health(
+        tmp_path: Path) -> None:
+    service = TwinService.open(f"sqlite:///{tmp_path / 't.sqlite'}", freshness=600.0)
+    try:
+        await service.import_project([Element("room", "IfcSpace")],
+                                     [Sensor("t", "temperature", "degC")],
+                                     [Binding("t", "room", "air_temperature")])
+        now = time.time()
+        result = await service.ingest(IncomingBatch(
+            [RawReading("t", 55.0, now - 7200)], "logger", now))
+        assert result.accepted == 1 and result.stale == 1
+        assert service.sensor_snapshot("t")["value"] is None
+        row = service.sensor_row("t")
+        assert len(service.store.history(row, now - 8000, now).value) == 1
+        assert service.health.state(row).last_reading != now - 7200
+    finally:
+        await service.aclose()

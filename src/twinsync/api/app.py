@@ -41,7 +41,10 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        svc = service or TwinService.open(settings.store)
+        svc = service or TwinService.open(
+            settings.store, freshness=settings.freshness_seconds,
+            allowed_lateness=settings.allowed_lateness_seconds,
+            latency_alarm=settings.latency_alarm_seconds)
         app.state.service = svc
         from ..startup import start_sources
 

@@ -18,16 +18,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..alerts import AlarmBook
 from ..errors import InvalidInput, NotFound
 from ..health import HealthMonitor, configure_from_twin
 from ..ingest.connector import Connector, ConnectorHealth
 from ..model import Binding, Element, Event, Sensor, Source, Status, Twin
-from ..pipeline import Batch, DeadLetter, IncomingBatch, LatestPerRow, Pipeline
+from ..pipeline import (
+    ALLOWED_LATENESS_SECONDS,
+    FRESHNESS_SECONDS,
+    Batch,
+    DeadLetter,
+    Flag,
+    IncomingBatch,
+    LatestPerRow,
+    Pipeline,
+)
 from ..store import Store, open_store
 from .hub import Hub
 from .views import TwinViews
-from .watch import Watch
+from .watch import LATENCY_BOUND_SECONDS, Watch
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +67,16 @@ class TwinService(TwinViews):
     """One twin, live. Create with ``TwinService.open(url)``; close with ``aclose()``."""
 
     def __init__(self, store: Store, *, clock: Callable[[], float] = time.time,
-                 models_dir: Path | None = None) -> None:
+                 models_dir: Path | None = None, freshness: float = FRESHNESS_SECONDS,
+                 allowed_lateness: float = ALLOWED_LATENESS_SECONDS,
+                 latency_alarm: float = LATENCY_BOUND_SECONDS) -> None:
         self.store = store
         self.clock = clock
         self.twin = Twin()
         elements, sensors, bindings = store.load_twin()
         self.twin.load(elements, (s for _, s in sensors), bindings)
-        self.pipeline = Pipeline(self.twin)
+        self.pipeline = Pipeline(self.twin, freshness=freshness,
+                                 allowed_lateness=allowed_lateness)
         # Rows must match the stored ones: the readings history refers to them.
         for row, sensor in sensors:
             if self.pipeline.table.index[sensor.id] != row:
@@ -76,7 +90,7 @@ class TwinService(TwinViews):
         self.alarms = AlarmBook()
         for event in self._stored_alarm_events():
             self.alarms.replay(event)
-        self.watch = Watch(self)
+        self.watch = Watch(self, latency_bound=latency_alarm)
         self.hub = Hub()
         self._closed = False
         self._lock = asyncio.Lock()
@@ -252,13 +266,20 @@ class TwinService(TwinViews):
                          ) -> tuple[IngestResult, Batch, LatestPerRow, list[Event]]:
         accepted = self.pipeline.accept(incoming)
         batch = accepted.batch
-        changes = self.health.update_many(batch.rows, batch.value, batch.event_time)
-        batch.quality = changes.reading_quality
+        # Only live readings judge a sensor's health now: a stale or late reading may not
+        # raise alarms. It is stored with the quality its sensor has at the time.
+        live = (batch.flags & (Flag.LATE | Flag.STALE)) == 0 if batch.flags is not None \
+            else np.ones(len(batch), dtype=np.bool_)
+        changes = self.health.update_many(batch.rows[live], batch.value[live],
+                                          batch.event_time[live])
+        quality = self.health.quality(batch.rows)
+        quality[live] = changes.reading_quality
+        batch.quality = quality
         events = self.watch.events_for(changes, self.clock())
         letters = [d for _, d in accepted.rejected]
         letters.extend(dead_letters)
         self.store.commit(batch, letters, events)
-        self.pipeline.record_commit(batch, time.time())
+        self.pipeline.record_commit(batch, self.clock())
         latest = self.pipeline.apply(batch)
         result = IngestResult(len(batch), [(i, d.reason, d.detail) for i, d in accepted.rejected],
                               accepted.duplicates, accepted.late, accepted.stale)
