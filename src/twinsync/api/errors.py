@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 
-from ..errors import Conflict, InvalidInput, NotFound, StoreError, TwinsyncError
+from ..errors import Conflict, ConnectorError, InvalidInput, NotFound, StoreError, TwinsyncError
 from .responses import JSON
 
 
@@ -18,6 +18,8 @@ def install(app: FastAPI) -> None:
             status, reason = 409, "conflict"
         elif isinstance(exc, InvalidInput):
             status, reason = 422, exc.reason
+        elif isinstance(exc, ConnectorError):
+            status, reason = 422, "connector_error"
         elif isinstance(exc, StoreError):
             status, reason = 503, "store_unavailable"
         return JSON({"error": reason, "detail": str(exc)}, status_code=status)

@@ -139,4 +139,23 @@ def list_events(svc: Service, after: int = 0, element_id: str | None = None,
 
 @router.get("/connectors")
 def list_connectors(svc: Service) -> JSON:
+    """Each running connector's health: connected, last message, counts, error."""
     return JSON({"connectors": [h.to_dict() for h in svc.connector_health()]})
+
+
+@router.post("/connectors", status_code=201)
+async def post_connector(spec: dict[str, Any], svc: Service) -> JSON:
+    """Start a connector from the same settings a ``[[connectors]]`` table takes, e.g.
+    ``{"kind": "mqtt", "name": "gw", "topics": ["site/{sensor_id}"]}``. It checks its
+    source before it is accepted."""
+    from ..ingest.registry import build_connector
+
+    connector = build_connector(spec)
+    await svc.start_connector(connector)
+    return JSON(connector.health().to_dict(), status_code=201)
+
+
+@router.delete("/connectors/{name}")
+async def delete_connector(name: str, svc: Service) -> JSON:
+    await svc.stop_connector(name)
+    return JSON({"stopped": name})
