@@ -96,7 +96,7 @@ def seal(rows: NDArray[np.void], span: int) -> Segment:
         raise ValueError("nothing to seal")
     sensors = rows["sensor"]
     order = order_by_sensor(sensors, span)
-    # np.take copies whole 64-byte records; fancy indexing of a structured array is
+    # np.take copies whole 60-byte records; fancy indexing of a structured array is
     # several times slower, and gathering column by column touches each row nine times.
     data = np.take(rows, order)
     counts = np.bincount(data["sensor"], minlength=span)
