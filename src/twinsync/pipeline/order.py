@@ -75,7 +75,7 @@ class SequenceTable:
             return Admission(duplicate, np.zeros(0, np.int64), 0, 0, 0, 0)
         self.ensure(int(rows.max()) + 1)
         numbered = seq >= 0
-        lost_before = int(self.lost[np.unique(rows)].sum())
+        lost = 0
         if numbered.any():
             duplicate |= self._sequence_duplicates(rows, seq, event_time, numbered, watermark)
         plain = ~numbered
@@ -84,7 +84,7 @@ class SequenceTable:
                                               live_value)
         keep = ~duplicate
         if numbered.any():
-            self._remember(rows[keep & numbered], seq[keep & numbered])
+            lost = self._remember(rows[keep & numbered], seq[keep & numbered])
         flags = np.zeros(n, dtype=np.int64)
         late = event_time < watermark[rows] - allowed_lateness
         stale = received_at - event_time > freshness
@@ -92,9 +92,8 @@ class SequenceTable:
         flags[stale] |= Flag.STALE
         np.add.at(self.duplicates, rows[duplicate], 1)
         np.add.at(self.late, rows[late & keep], 1)
-        lost_after = int(self.lost[np.unique(rows)].sum())
         return Admission(keep, flags, int(duplicate.sum()), int((late & keep).sum()),
-                         int((stale & keep).sum()), lost_after - lost_before)
+                         int((stale & keep).sum()), lost)
 
     def _sequence_duplicates(self, rows: NDArray[np.int64], seq: NDArray[np.int64],
                              event_time: NDArray[np.float64], numbered: NDArray[np.bool_],
@@ -119,8 +118,12 @@ class SequenceTable:
         duplicate[index[seen]] = True
         return duplicate
 
-    def _remember(self, rows: NDArray[np.int64], seq: NDArray[np.int64]) -> None:
+    def _remember(self, rows: NDArray[np.int64], seq: NDArray[np.int64]) -> int:
+        """Fold kept numbered readings into the windows; returns the change in lost."""
+        if len(rows) == 0:
+            return 0
         touched, inverse = np.unique(rows, return_inverse=True)
+        lost_before = int(self.lost[touched].sum())
         old_max = self.max_seq[touched]
         batch_max = np.full(len(touched), -1, dtype=np.int64)
         np.maximum.at(batch_max, inverse, seq)
@@ -146,6 +149,7 @@ class SequenceTable:
         mark = behind < WINDOW
         bits = np.left_shift(np.uint64(1), behind[mark].astype(np.uint64))
         np.bitwise_or.at(self.window, rows[mark], bits)
+        return int(self.lost[touched].sum()) - lost_before
 
     def restore(self, rows: NDArray[np.int64], seq: NDArray[np.int64]) -> None:
         """Rebuild windows from stored readings (after a restart); counts stay at zero."""
