@@ -168,20 +168,25 @@ class SQLiteStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._write_lock:
-            connection = self._write
-            try:
-                connection.execute("BEGIN IMMEDIATE")
-                yield connection
-                connection.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if connection.in_transaction:
-                    connection.execute("ROLLBACK")
-                raise StoreError(f"store write failed: {exc}") from exc
-            except BaseException:
-                if connection.in_transaction:
-                    connection.execute("ROLLBACK")
-                raise
+        with self._write_lock, self._transaction_locked() as connection:
+            yield connection
+
+    @contextmanager
+    def _transaction_locked(self) -> Iterator[sqlite3.Connection]:
+        """A transaction; the caller holds the write lock."""
+        connection = self._write
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            yield connection
+            connection.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise StoreError(f"store write failed: {exc}") from exc
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
 
     # -- the twin --------------------------------------------------------------------------
 
@@ -234,18 +239,21 @@ class SQLiteStore:
     def commit(self, batch: Batch, dead_letters: Sequence[DeadLetter],
                events: Sequence[Event] = ()) -> None:
         rows = None
-        with self._transaction() as c:
-            if len(batch):
-                rows = rows_of(batch, self._source_key(c, batch.source))
-                journal_id = int(c.execute("INSERT INTO journal (rows) VALUES (?)",
-                                           (_blob(rows),)).lastrowid or 0)
-            self._insert_dead_letters(c, dead_letters)
-            self._insert_events(c, events)
-        if rows is None:
-            return
-        with self._hot_lock:
-            self._hot.append(rows, journal_id)
-            hot = self._hot.size
+        with self._write_lock:
+            with self._transaction_locked() as c:
+                if len(batch):
+                    rows = rows_of(batch, self._source_key(c, batch.source))
+                    journal_id = int(c.execute("INSERT INTO journal (rows) VALUES (?)",
+                                               (_blob(rows),)).lastrowid or 0)
+                self._insert_dead_letters(c, dead_letters)
+                self._insert_events(c, events)
+            if rows is None:
+                return
+            # Still under the write lock: hot rows stay in journal order, which a seal
+            # relies on when it drops the oldest rows and the journal rows up to an id.
+            with self._hot_lock:
+                self._hot.append(rows, journal_id)
+                hot = self._hot.size
         if hot >= MAX_HOT_ROWS:
             self.seal()  # sealing has fallen behind: the source waits rather than memory grow
         elif hot >= self.seal_threshold():
