@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import copy
 
 import numpy as np
+import pytest
 
 from twinsync.bench import health as bench
+from twinsync.bench import health_speed
 from twinsync.health import HealthMonitor
 from twinsync.health.table import HealthTable
 
@@ -28,28 +31,30 @@ def faulty_fleet() -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # type: ignore
     return values, times, groups
 
 
-def test_update_many_gives_the_same_numbers_as_learn_one() -> None:
+@pytest.mark.parametrize("slots", [4, 96])
+def test_update_many_gives_the_same_numbers_as_learn_one(slots: int) -> None:
     values, times, groups = faulty_fleet()
     rows = np.arange(values.shape[0])
     batched, single = HealthMonitor(), HealthMonitor()
     for monitor in (batched, single):
         monitor.configure(rows, group=groups, resolution=np.full(rows.size, 0.01))
-    # Batches of a whole hour: several readings per sensor, peers interleaved in time.
+    # Batches of an hour or a day: several readings per sensor, peers interleaved in time.
     batch_changes, single_changes = [], []
-    for hour in range(0, values.shape[1], 4):
-        block = slice(hour, hour + 4)
+    for hour in range(0, values.shape[1], slots):
+        block = slice(hour, hour + slots)
         present = ~np.isnan(values[:, block])
         r = np.broadcast_to(rows[:, None], present.shape)[present]
         v, t = values[:, block][present], times[:, block][present]
         shuffled = np.random.default_rng(hour).permutation(r.size)
         changes = batched.update_many(r[shuffled], v[shuffled], t[shuffled])
-        batch_changes += [(c.row, c.new) for c in changes]
+        batch_changes += list(changes)
         for i in np.lexsort((r, t)):
-            single_changes += [(c.row, c.new) for c in single.learn_one(int(r[i]), v[i], t[i])]
-        batched.tick((hour + 4) * STEP)
-        single.tick((hour + 4) * STEP)
-    assert sorted(batch_changes) == sorted(single_changes)
-    assert {new for _, new in batch_changes} >= {"spike", "stuck", "ok"}
+            single_changes += list(single.learn_one(int(r[i]), v[i], t[i]))
+        batched.tick((hour + slots) * STEP)
+        single.tick((hour + slots) * STEP)
+    # The same changes in the same (event-time) order, described as they happened.
+    assert batch_changes == single_changes
+    assert {change.new for change in batch_changes} >= {"spike", "stuck", "ok"}
     for name in HealthTable.column_names():
         assert np.array_equal(batched.table.column(name), single.table.column(name),
                               equal_nan=True), name
@@ -69,6 +74,19 @@ def test_a_reading_older_than_the_sensors_newest_does_not_move_its_state() -> No
     monitor.learn_one(0, 1.0, 2 * STEP)
     changes = monitor.update_many([0], [99.0], [STEP])
     assert monitor.table.count[0] == 1 and changes.reading_quality.tolist() == [1.0]
+
+
+def test_score_one_gives_the_quality_update_many_would_give() -> None:
+    values, times = peer_signals(3, seed=22, sensors=1)
+    monitor = HealthMonitor()
+    for k in range(values.shape[1]):
+        monitor.learn_one(0, float(values[0, k]), float(times[0, k]))
+    nxt = float(times[0, -1] + STEP)
+    for jump in (0.0, 0.05, 1.0, -5.0):
+        value = float(values[0, -1]) + jump
+        trial = copy.deepcopy(monitor)
+        quality = trial.update_many([0], [value], [nxt]).reading_quality[0]
+        assert monitor.score_one(0, value, nxt) == quality, jump
 
 
 def test_snapshot_and_summary_describe_every_known_sensor() -> None:
@@ -102,6 +120,15 @@ def test_a_short_bench_run_finds_faults_far_better_than_chance() -> None:
         assert row["faults"] > 0, kind
         assert row["f1"] >= 0.7, (kind, row)
     assert result["false_alarms_per_100_sensor_days"] <= 3.0
+
+
+def test_the_speed_bench_feeds_every_reading() -> None:
+    parser = argparse.ArgumentParser()
+    health_speed.add_arguments(parser)
+    result = health_speed.run(parser.parse_args(
+        ["--sensors", "30", "--per-sensor", "5", "--batch", "60", "--readings", "600",
+         "--group", "3", "--ticks", "2"]))
+    assert result["readings"] == 600 and sum(result["summary"].values()) == 30
 
 
 def test_configure_from_twin_scales_the_resolution_by_the_bindings_gain_and_unit() -> None:

@@ -12,6 +12,7 @@ import platform
 BENCHES = {
     "ingest": "twinsync.bench.ingest",
     "health": "twinsync.bench.health",
+    "health-speed": "twinsync.bench.health_speed",
     "mqtt": "twinsync.bench.mqtt",
     "bim": "twinsync.bench.bim",
 }

@@ -27,11 +27,12 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .kernel import interval_of, peer_reference, resolution_of, step
+from .kernel import fold_batch, knobs, resolution_one, silence
 from .params import HealthParams
+from .peers import peer_view
 from .reasons import reason
-from .robust import local_quadratic
-from .states import OUTLIER_READING_QUALITY, STATE_NAMES, State, quality_of
+from .robust import MAD_TO_SD, local_quadratic
+from .states import OUTLIER_READING_QUALITY, STATE_NAMES
 from .table import INLIER, HealthTable
 
 
@@ -91,6 +92,7 @@ class HealthMonitor:
 
     def __init__(self, params: HealthParams | None = None, *, capacity: int = 1024) -> None:
         self.params = params if params is not None else HealthParams()
+        self._knobs = knobs(self.params)
         self.capacity = capacity
         self._table: HealthTable | None = None
         self._members: NDArray[np.int64] | None = None
@@ -161,7 +163,8 @@ class HealthMonitor:
 
         Readings are taken in event-time order (ties by row); a reading older than its
         sensor's newest is history, not news, and leaves the state alone. The result equals
-        calling ``learn_one`` for each reading in that order.
+        calling ``learn_one`` for each reading in that order: it is the same compiled loop.
+        Changes come in that order too.
         """
         rows_ = np.asarray(rows, dtype=np.int64).ravel()
         values_ = np.asarray(values, dtype=np.float64).ravel()
@@ -175,54 +178,27 @@ class HealthMonitor:
         usable = np.isfinite(values_) & np.isfinite(times_) & (times_ >= table.last_time[rows_])
         chosen = np.flatnonzero(usable)
         order = chosen[np.lexsort((rows_[chosen], times_[chosen]))]
-        levels = self._levels(rows_[order], times_[order])
-        parts: list[HealthChanges] = []
-        for level in range(int(levels.max()) + 1 if levels.size else 0):
-            at = order[levels == level]
-            wave_rows = rows_[at]
-            result = step(table, self.params, members, self._group_index(wave_rows), wave_rows,
-                          values_[at], times_[at], expected_[at])
-            reading_quality[at] = result.reading_quality
-            moved = result.new != result.old
-            if moved.any():
-                parts.append(self._changes(result.rows[moved], result.old[moved],
-                                           result.new[moved]))
-        changes = _concat(parts)
-        changes.reading_quality = reading_quality
-        return changes
-
-    def _levels(self, rows: NDArray[np.int64], times: NDArray[np.float64]) -> NDArray[np.int64]:
-        """Wave of each reading (sorted by time): after its row's previous reading and after
-        every reading of its peer group that is strictly older."""
-        groups = self.table.group[rows]
-        if not (groups >= 0).any():
-            # No peers involved: the wave is the reading's rank within its row.
-            by_row = np.argsort(rows, kind="stable")
-            sorted_rows = rows[by_row]
-            starts = np.r_[True, sorted_rows[1:] != sorted_rows[:-1]]
-            first = np.maximum.accumulate(np.where(starts, np.arange(rows.size), 0))
-            levels = np.empty(rows.size, np.int64)
-            levels[by_row] = np.arange(rows.size) - first
-            return levels
-        levels = np.empty(rows.size, np.int64)
-        row_level: dict[int, int] = {}
-        done: dict[int, int] = {}
-        now: dict[int, int] = {}
-        current = None
-        for i, (row, group, time) in enumerate(zip(rows.tolist(), groups.tolist(),
-                                                   times.tolist(), strict=True)):
-            if time != current:
-                for key, value in now.items():
-                    done[key] = max(done.get(key, -1), value)
-                now.clear()
-                current = time
-            level = row_level.get(row, -1) + 1
-            if group >= 0:
-                level = max(level, done.get(group, -1) + 1)
-                now[group] = max(now.get(group, -1), level)
-            row_level[row] = level
-            levels[i] = level
-        return levels
+        if order.size == 0:
+            return HealthChanges(reading_quality=reading_quality)
+        later = _has_later(rows_[order])
+        group_index = self._group_index(rows_)
+        found = np.empty((order.size, 3), dtype=np.int64)
+        quality = np.empty(order.size)
+        since = np.empty(order.size)
+        counter = np.zeros(1, dtype=np.int64)
+        reasons: list[str] = []
+        position = 0
+        while position < order.size:
+            # The fold returns early after a change of a row with later readings in the
+            # batch, so that the change is described before those readings move it on.
+            position = fold_batch(table, self._knobs, members, group_index, rows_, values_,
+                                  times_, expected_, order, position, later, reading_quality,
+                                  found, quality, since, counter)
+            reasons.extend(reason(table, self.params, row, self._now)
+                           for row in found[len(reasons):counter[0], 0].tolist())
+        k = int(counter[0])
+        return HealthChanges(found[:k, 0].copy(), found[:k, 1].copy(), found[:k, 2].copy(),
+                             quality[:k].copy(), since[:k].copy(), reasons, reading_quality)
 
     def learn_one(self, row: int, value: float, event_time: float,
                   expected: float | None = None) -> HealthChanges:
@@ -237,17 +213,18 @@ class HealthMonitor:
         if row >= self._used or table.count[row] == 0:
             return 1.0
         p = self.params
-        inlier = (table.ring_flags[row] & INLIER) != 0
+        slots = (int(table.ring_head[row]) + np.arange(p.window)) % p.window  # oldest first
+        inlier = (table.ring_flags[row, slots] & INLIER) != 0
         if inlier.sum() < p.min_window or table.sigma_n[row] < p.warmup:
             return float(table.quality[row])
-        values = np.where(inlier, table.ring_value[row], np.nan)[None, :]
-        times = np.where(inlier, table.ring_time[row], np.nan)[None, :]
-        level, _, mad, leverage = local_quadratic(values, times, np.array([event_time]))
-        resolution = float(resolution_of(table, np.array([row], np.int64))[0])
-        scale = max(1.4826 * float(mad[0]), float(np.sqrt(table.sigma2[row])),
+        values = np.where(inlier, table.ring_value[row, slots], np.nan)
+        times = np.where(inlier, table.ring_time[row, slots], np.nan)
+        level, _, mad, leverage = local_quadratic(values, times, event_time)
+        resolution = resolution_one(float(table.resolution[row]),
+                                    float(table.res_learned[row]), int(table.count[row]))
+        scale = max(MAD_TO_SD * mad, float(np.sqrt(table.sigma2[row])),
                     0.5 * resolution, 1e-9 * max(1.0, abs(value)))
-        spread = float(np.sqrt(1.0 + leverage[0]))
-        if abs(value - float(level[0])) > p.hampel_k * spread * scale:
+        if abs(value - level) > p.hampel_k * float(np.sqrt(1.0 + leverage)) * scale:
             return min(OUTLIER_READING_QUALITY, float(table.quality[row]))
         return float(table.quality[row])
 
@@ -257,41 +234,32 @@ class HealthMonitor:
         if row >= self._used or table.group[row] < 0:
             return float("nan")
         members = self._peer_matrix()
-        rows = np.array([row], np.int64)
-        view = peer_reference(table, self.params, members, self._group_index(rows),
-                              rows, np.array([event_time]))
-        return float(view.median[0])
+        group = int(self._group_index(np.array([row], np.int64))[0])
+        work = np.empty((4, max(members.shape[1], 1)))
+        median, _, _, _ = peer_view(
+            members[group], row, float(event_time), table.ring_time, table.ring_flags,
+            table.ring_value, table.ring_offset, table.ring_slope, table.ring_noise,
+            table.ring_level, table.interval_given, table.interval,
+            float(self.params.stale_after), float(self.params.peer_agree), work)
+        return float(median)
 
     # -- the timer ---------------------------------------------------------------------------
 
     def tick(self, now: float) -> HealthChanges:
-        """Mark silent sensors stale, then offline. Vectorised over all rows."""
+        """Mark silent sensors stale, then offline: one compiled pass over all rows."""
         self._now = now
         if self._used == 0:
             return HealthChanges()
         p = self.params
         table = self.table
-        rows = np.arange(self._used, dtype=np.int64)
-        interval = interval_of(table, rows)
-        last = table.last_time[: self._used]
-        with np.errstate(invalid="ignore"):
-            age = now - last
-            offline = age > p.offline_after * interval
-            stale = (age > p.stale_after * interval) & ~offline
-        old = table.state[: self._used].astype(np.int64)
-        new = np.where(offline, int(State.OFFLINE), np.where(stale, int(State.STALE), old))
-        silent = stale | offline
-        if silent.any():
-            span = (p.offline_after - p.stale_after) * interval[silent]
-            fraction = (age[silent] - p.stale_after * interval[silent]) / span
-            table.quality[: self._used][silent] = quality_of(new[silent], fraction)
-        changed = np.flatnonzero(new != old)
-        if changed.size == 0:
+        changed = np.empty((self._used, 2), dtype=np.int64)
+        found = silence(self._used, float(now), table.interval_given, table.interval,
+                        table.last_time, table.state, table.quality, table.since,
+                        float(p.stale_after), float(p.offline_after), changed)
+        if found == 0:
             return HealthChanges()
-        factor = np.where(new[changed] == State.OFFLINE, p.offline_after, p.stale_after)
-        table.state[changed] = new[changed].astype(np.int8)
-        table.since[changed] = last[changed] + factor * interval[changed]
-        return self._changes(changed, old[changed], new[changed])
+        rows = changed[:found, 0]
+        return self._changes(rows, changed[:found, 1], table.state[rows].astype(np.int64))
 
     # -- reading the state --------------------------------------------------------------------
 
@@ -330,12 +298,9 @@ class HealthMonitor:
         return self.table.quality[at].copy()
 
 
-def _concat(parts: list[HealthChanges]) -> HealthChanges:
-    if not parts:
-        return HealthChanges()
-    if len(parts) == 1:
-        return parts[0]
-    return HealthChanges(
-        np.concatenate([c.rows for c in parts]), np.concatenate([c.old for c in parts]),
-        np.concatenate([c.new for c in parts]), np.concatenate([c.quality for c in parts]),
-        np.concatenate([c.since for c in parts]), [r for c in parts for r in c.reasons])
+def _has_later(rows: NDArray[np.int64]) -> NDArray[np.bool_]:
+    """Whether each reading's row comes again later in the sequence."""
+    _, last_from_end = np.unique(rows[::-1], return_index=True)
+    later = np.ones(rows.size, dtype=np.bool_)
+    later[rows.size - 1 - last_from_end] = False
+    return later

@@ -13,8 +13,9 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from .kernel import REF_MODEL, diff_sd, interval_of
+from .kernel import diff_sd, interval_of
 from .params import HealthParams
+from .peers import REF_MODEL
 from .states import State
 from .table import HealthTable
 

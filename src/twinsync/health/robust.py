@@ -1,13 +1,12 @@
-"""Small robust statistics over rows of a 2-D array, NaN meaning "no value".
+"""Small robust statistics over one sensor's window, compiled: a median of the values
+present, NumPy's pairwise sum, and the local quadratic fit.
 
-NumPy's ``nanmedian`` goes through masked arrays for short rows; sorting once (NaN sorts
-last) and picking the middle is several times faster and gives the same numbers.
+The sums add in the same order as NumPy's ``sum`` over a short row (eight running totals
+from eight values on), so a fit here gives the numbers the vectorised fit gave.
 
->>> rows_nanmedian(np.array([[3.0, np.nan, 1.0, 2.0], [np.nan, np.nan, np.nan, np.nan]]))
-array([ 2., nan])
->>> hours = np.array([[0.0, 1.0, 2.0, 3.0, 4.0]]) * 3600
->>> fit = local_quadratic(hours ** 2 / 3600 ** 2, hours, np.array([5 * 3600.0]))
->>> [round(float(part[0]), 6) for part in fit]
+>>> hours = np.array([0.0, 1.0, 2.0, 3.0, 4.0]) * 3600
+>>> fit = local_quadratic(hours ** 2 / 3600 ** 2, hours, 5 * 3600.0)
+>>> [round(part, 6) for part in fit]
 [25.0, 0.002778, 0.0, 4.6]
 """
 
@@ -16,72 +15,179 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from ._jit import compiled
+
 #: MAD to standard deviation for Gaussian noise.
 MAD_TO_SD = 1.4826
 
 
-def rows_nanmedian(values: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Median of each row ignoring NaN; NaN for a row without values."""
-    if values.shape[1] == 0:
-        return np.full(values.shape[0], np.nan)
-    ordered = np.sort(values, axis=1)
-    valid = np.sum(~np.isnan(values), axis=1)
-    low = np.maximum((valid - 1) // 2, 0)
-    high = np.maximum(valid // 2, 0)
-    picked = np.arange(values.shape[0])
-    median: NDArray[np.float64] = 0.5 * (ordered[picked, low] + ordered[picked, high])
-    median[valid == 0] = np.nan
-    return median
+@compiled
+def pairwise_sum(values: NDArray[np.float64], n: int) -> float:
+    """Sum of ``values[:n]`` in NumPy's order (``n`` up to 128, one pairwise block)."""
+    if n < 8:
+        total = 0.0
+        for i in range(n):
+            total += values[i]
+        return total
+    r0, r1, r2, r3 = values[0], values[1], values[2], values[3]
+    r4, r5, r6, r7 = values[4], values[5], values[6], values[7]
+    whole = n - n % 8
+    for i in range(8, whole, 8):
+        r0 += values[i]
+        r1 += values[i + 1]
+        r2 += values[i + 2]
+        r3 += values[i + 3]
+        r4 += values[i + 4]
+        r5 += values[i + 5]
+        r6 += values[i + 6]
+        r7 += values[i + 7]
+    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    for i in range(whole, n):
+        total += values[i]
+    return float(total)
 
 
-def local_quadratic(values: NDArray[np.float64], times: NDArray[np.float64],
-                    at: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64],
-                                                      NDArray[np.float64], NDArray[np.float64]]:
-    """Quadratic through each row's points (NaN: absent), evaluated at ``at``.
+@compiled
+def median_of(values: NDArray[np.float64], n: int) -> float:
+    """Median of ``values[:n]`` (all finite), sorting them in place; NaN when ``n`` is 0."""
+    if n == 0:
+        return np.nan
+    for i in range(1, n):
+        value = values[i]
+        j = i - 1
+        while j >= 0 and values[j] > value:
+            values[j + 1] = values[j]
+            j -= 1
+        values[j + 1] = value
+    return float(0.5 * (values[(n - 1) // 2] + values[n // 2]))
+
+
+@compiled
+def _weighted_fit(hours: NDArray[np.float64], y: NDArray[np.float64],
+                  weight: NDArray[np.float64], work: NDArray[np.float64],
+                  n: int) -> tuple[float, float, float, float]:
+    """Least-squares (a, b, c) of y = a + b h + c h^2 by the normal equations, and the
+    leverage of h = 0 (the first diagonal entry of the inverse Gram matrix)."""
+    products = work[0]
+    for i in range(n):
+        products[i] = weight[i]
+    s0 = pairwise_sum(products, n)
+    for i in range(n):
+        products[i] = hours[i] * weight[i]
+    s1 = pairwise_sum(products, n)
+    for i in range(n):
+        products[i] = hours[i] * weight[i] * hours[i]
+    s2 = pairwise_sum(products, n)
+    for i in range(n):
+        products[i] = hours[i] * weight[i] * hours[i] * hours[i]
+    s3 = pairwise_sum(products, n)
+    for i in range(n):
+        products[i] = hours[i] * weight[i] * hours[i] * hours[i] * hours[i]
+    s4 = pairwise_sum(products, n)
+    for i in range(n):
+        products[i] = weight[i] * y[i]
+    m0 = pairwise_sum(products, n)
+    for i in range(n):
+        products[i] = hours[i] * weight[i] * y[i]
+    m1 = pairwise_sum(products, n)
+    for i in range(n):
+        products[i] = hours[i] * weight[i] * hours[i] * y[i]
+    m2 = pairwise_sum(products, n)
+    # A tiny ridge keeps a window of nearly equal times solvable; it does not move a fit.
+    gram = work[1, :9].reshape(3, 3)
+    gram[0, 0], gram[0, 1], gram[0, 2] = s0 + 1e-9, s1, s2
+    gram[1, 0], gram[1, 1], gram[1, 2] = s1, s2 + 1e-9, s3
+    gram[2, 0], gram[2, 1], gram[2, 2] = s2, s3, s4 + 1e-9
+    rhs = work[2, :6].reshape(3, 2)
+    rhs[0, 0], rhs[1, 0], rhs[2, 0] = m0, m1, m2
+    rhs[0, 1], rhs[1, 1], rhs[2, 1] = 1.0, 0.0, 0.0
+    # Gaussian elimination with partial pivoting, as LAPACK's solver does.
+    for col in range(3):
+        pivot = col
+        for r in range(col + 1, 3):
+            if abs(gram[r, col]) > abs(gram[pivot, col]):
+                pivot = r
+        if pivot != col:
+            for c in range(3):
+                gram[col, c], gram[pivot, c] = gram[pivot, c], gram[col, c]
+            for c in range(2):
+                rhs[col, c], rhs[pivot, c] = rhs[pivot, c], rhs[col, c]
+        inverse = 1.0 / gram[col, col]
+        for r in range(col + 1, 3):
+            factor = gram[r, col] * inverse
+            for c in range(col + 1, 3):
+                gram[r, c] -= factor * gram[col, c]
+            for c in range(2):
+                rhs[r, c] -= factor * rhs[col, c]
+    for c in range(2):
+        for r in range(2, -1, -1):
+            total = rhs[r, c]
+            for k in range(r + 1, 3):
+                total -= gram[r, k] * rhs[k, c]
+            rhs[r, c] = total / gram[r, r]
+    return rhs[0, 0], rhs[1, 0], rhs[2, 0], rhs[0, 1]
+
+
+@compiled
+def fit_window(values: NDArray[np.float64], times: NDArray[np.float64],
+               present: NDArray[np.bool_], at: float,
+               work: NDArray[np.float64]) -> tuple[float, float, float, float]:
+    """Quadratic through the window's present points, evaluated at ``at``.
 
     Returns (value at ``at``, slope per second there, median absolute deviation of the
     points from the curve, leverage at ``at``). The leverage says how much noisier the
     prediction is than one reading: a prediction error has variance (1 + leverage) sd^2.
+    ``work`` is scratch space, at least [7, max(window, 9)].
 
     A rolling median lags a daily cycle by half its window and a straight line misses its
     curvature by more than a good sensor's noise; a quadratic over two hours does neither.
     One trimming pass drops points more than 3 robust sd off the first fit, so an outlier
     that slipped into the window does not bend the curve.
     """
-    present = ~np.isnan(values)
-    hours = np.where(present, (times - at[:, None]) / 3600.0, 0.0)
-    y = np.where(present, values, 0.0)
-    coef, leverage = _weighted_fit(hours, y, present.astype(np.float64))
-    fitted = coef[:, 0:1] + coef[:, 1:2] * hours + coef[:, 2:3] * hours * hours
-    deviation = np.where(present, np.abs(values - fitted), np.nan)
-    mad = rows_nanmedian(deviation)
-    keep = present & (deviation <= 3.0 * MAD_TO_SD * mad[:, None] + 1e-12)
-    enough = keep.sum(axis=1) >= 4
-    trimmed, trimmed_leverage = _weighted_fit(hours, y, keep.astype(np.float64))
-    coef = np.where(enough[:, None], trimmed, coef)
-    leverage = np.where(enough, trimmed_leverage, leverage)
-    fitted = coef[:, 0:1] + coef[:, 1:2] * hours + coef[:, 2:3] * hours * hours
-    mad = rows_nanmedian(np.where(present, np.abs(values - fitted), np.nan))
-    return coef[:, 0], coef[:, 1] / 3600.0, mad, leverage
+    n = values.shape[0]
+    hours, y, weight, deviation = work[3], work[4], work[5], work[6]
+    for i in range(n):
+        if present[i]:
+            hours[i] = (times[i] - at) / 3600.0
+            y[i] = values[i]
+            weight[i] = 1.0
+        else:
+            hours[i] = 0.0
+            y[i] = 0.0
+            weight[i] = 0.0
+    c0, c1, c2, leverage = _weighted_fit(hours, y, weight, work, n)
+    mad = _mad(values, present, hours, c0, c1, c2, deviation, n)
+    limit = 3.0 * MAD_TO_SD * mad + 1e-12
+    kept = 0
+    for i in range(n):
+        fitted = c0 + c1 * hours[i] + c2 * hours[i] * hours[i]
+        keep = present[i] and abs(values[i] - fitted) <= limit
+        weight[i] = 1.0 if keep else 0.0
+        kept += keep
+    if kept >= 4:
+        c0, c1, c2, leverage = _weighted_fit(hours, y, weight, work, n)
+    mad = _mad(values, present, hours, c0, c1, c2, deviation, n)
+    return c0, c1 / 3600.0, mad, leverage
 
 
-def _weighted_fit(hours: NDArray[np.float64], y: NDArray[np.float64],
-                  weight: NDArray[np.float64]) -> tuple[NDArray[np.float64],
-                                                        NDArray[np.float64]]:
-    """Least-squares (a, b, c) of y = a + b h + c h^2 per row, by the normal equations,
-    and the leverage of h = 0 (the first diagonal entry of the inverse Gram matrix)."""
-    h1 = hours * weight
-    h2 = h1 * hours
-    s0, s1, s2 = weight.sum(1), h1.sum(1), h2.sum(1)
-    s3, s4 = (h2 * hours).sum(1), (h2 * hours * hours).sum(1)
-    gram = np.stack([np.stack([s0, s1, s2], -1), np.stack([s1, s2, s3], -1),
-                     np.stack([s2, s3, s4], -1)], -2)
-    moments = np.stack([(weight * y).sum(1), (h1 * y).sum(1), (h2 * y).sum(1),
-                        np.ones_like(s0), np.zeros_like(s0), np.zeros_like(s0)], -1)
-    moments = moments.reshape(-1, 2, 3).transpose(0, 2, 1)
-    # A tiny ridge keeps a window of nearly equal times solvable; it does not move a fit.
-    gram += np.eye(3) * 1e-9
-    solved = np.linalg.solve(gram, moments)
-    coef: NDArray[np.float64] = solved[:, :, 0]
-    leverage: NDArray[np.float64] = solved[:, 0, 1]
-    return coef, leverage
+@compiled
+def _mad(values: NDArray[np.float64], present: NDArray[np.bool_],
+         hours: NDArray[np.float64], c0: float, c1: float, c2: float,
+         deviation: NDArray[np.float64], n: int) -> float:
+    found = 0
+    for i in range(n):
+        if present[i]:
+            fitted = c0 + c1 * hours[i] + c2 * hours[i] * hours[i]
+            deviation[found] = abs(values[i] - fitted)
+            found += 1
+    return median_of(deviation, found)
+
+
+def local_quadratic(values: NDArray[np.float64], times: NDArray[np.float64],
+                    at: float) -> tuple[float, float, float, float]:
+    """``fit_window`` over one window (NaN: absent), for callers outside the kernel."""
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    times = np.ascontiguousarray(times, dtype=np.float64)
+    work = np.empty((7, max(values.shape[0], 9)))
+    level, slope, mad, leverage = fit_window(values, times, ~np.isnan(values), float(at), work)
+    return float(level), float(slope), float(mad), float(leverage)
