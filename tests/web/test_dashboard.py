@@ -1,6 +1,8 @@
 """The dashboard in headless Chromium against a real server: it loads, draws the model,
 opens an element's panel from the tree and from the 3D view, recolours an element within
-a second of a reading arriving, edits a status, and rides out a server restart.
+a second of a reading arriving, shows rooms as a layer of their own (hidden by status,
+coloured by air temperature, pickable), orders storeys by height, edits a status, and
+rides out a server restart.
 
 One server and one page serve the whole module (the tests run in file order and each
 sets up what it needs), which keeps it well under a minute. Screenshots and the measured
@@ -29,6 +31,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 VIEWPORT = {"width": 1600, "height": 900}
 HOT_END = "#d9452f"  # the top of the colour scale in colors.js
 ISSUE_RED = "#e5484d"
+NO_VALUE = "#3b4552"  # elements without a value on a heat map, in colors.js
+ROOM_COLOR = "#9fc3e6"  # rooms shown by status, in colors.js
 
 
 def require_chromium() -> None:
@@ -210,6 +214,102 @@ def test_a_posted_reading_recolours_its_element_within_a_second(
     assert float(top) == pytest.approx(fused["value"], abs=0.01)
     assert elapsed < 1.0
     page.screenshot(path=str(shots / "heatmap.png"))
+
+
+def test_rooms_are_hidden_by_status_and_coloured_by_air_temperature(
+        page: Any, api: httpx.Client, shots: Path) -> None:
+    rooms = sorted(elements(api, type="IfcSpace"), key=lambda e: e["name"])
+    with_sensor = [r for r in rooms
+                   if any(s["binding"]["property"] == "air_temperature" for s in r["sensors"])]
+    assert len(with_sensor) >= 20
+    readings = [{"sensor_id": s["id"], "value": 19.0 + n * 0.1}
+                for n, room in enumerate(with_sensor) for s in room["sensors"]
+                if s["binding"]["property"] == "air_temperature"]
+    assert api.post("/api/readings", json=readings).json()["accepted"] == len(readings)
+    room, wall = with_sensor[0], elements(api, type="IfcWall")[0]
+
+    # By status the rooms would hide the building: not drawn, not pickable.
+    page.select_option("#color-mode", "status")
+    page.wait_for_function("(id) => !window.twinsync.isVisible(id)", arg=room["id"])
+    assert page.evaluate("(id) => window.twinsync.isVisible(id)", wall["id"])
+    assert page.get_attribute("#rooms", "aria-pressed") == "false"
+
+    # Colouring by a property rooms carry shows them, coloured by value; walls fade.
+    page.select_option("#color-mode", "air_temperature")
+    page.wait_for_function("""([id, grey, glass]) => window.twinsync.isVisible(id)
+        && ![grey, glass].includes(window.twinsync.colorOf(id))""",
+                           arg=[room["id"], NO_VALUE, ROOM_COLOR], timeout=3_000)
+    assert page.get_attribute("#rooms", "aria-pressed") == "true"
+    assert page.evaluate("(id) => window.twinsync.colorOf(id)", wall["id"]) == NO_VALUE
+    assert "rooms with a value" in page.text_content("#legend .note")
+
+    # The warmest room takes the top of the scale, live.
+    sensor = next(s for s in room["sensors"] if s["binding"]["property"] == "air_temperature")
+    api.post("/api/readings", json=[{"sensor_id": sensor["id"], "value": 30.0}])
+    page.wait_for_function("([id, hot]) => window.twinsync.colorOf(id) === hot",
+                           arg=[room["id"], HOT_END], timeout=2_000)
+    page.screenshot(path=str(shots / "rooms_heatmap.png"))
+
+    # The Rooms button hides them again, and brings them back.
+    page.click("#rooms")
+    page.wait_for_function("(id) => !window.twinsync.isVisible(id)", arg=room["id"])
+    assert "rooms hidden" in page.text_content("#legend .note")
+    page.click("#rooms")
+    page.wait_for_function("(id) => window.twinsync.isVisible(id)", arg=room["id"])
+
+
+def test_a_room_can_be_picked_in_3d(page: Any, api: httpx.Client, shots: Path) -> None:
+    page.select_option("#color-mode", "air_temperature")
+    rooms = sorted(elements(api, type="IfcSpace"), key=lambda e: e["name"])
+    page.wait_for_function("(id) => window.twinsync.isVisible(id)", arg=rooms[0]["id"])
+    for room in rooms:
+        point = page.evaluate("(id) => window.twinsync.screenPositionOf(id)", room["id"])
+        if point:
+            break
+    else:
+        pytest.fail("no room can be clicked in the default view")
+    page.mouse.click(point["x"], point["y"])
+    page.wait_for_function("(id) => window.twinsync.selectedId === id", arg=room["id"],
+                           timeout=3_000)
+    assert page.text_content("#panel h2") == room["name"]
+    assert "IfcSpace" in page.text_content("#panel .kv")
+    assert page.locator("#panel .sensor").count() == len(room["sensors"])
+    page.wait_for_selector("#panel .chart .uplot, #panel .chart .note", timeout=5_000)
+    assert page.locator(f'#tree .leaf.selected[data-id="{room["id"]}"]').count() == 1
+    page.screenshot(path=str(shots / "room_selected.png"))
+
+    # Selected, a room stays in view by status, where the other rooms are hidden.
+    page.select_option("#color-mode", "status")
+    page.wait_for_function("(id) => !window.twinsync.isVisible(id)", arg=rooms[-1]["id"]
+                           if rooms[-1]["id"] != room["id"] else rooms[0]["id"])
+    assert page.evaluate("(id) => window.twinsync.isVisible(id)", room["id"])
+    page.keyboard.press("Escape")
+    page.wait_for_function("(id) => !window.twinsync.isVisible(id)", arg=room["id"])
+
+
+def test_storeys_are_listed_bottom_to_top(page: Any, api: httpx.Client) -> None:
+    # The demo's storeys: in the filter as in the tree, in order of height.
+    names = [s["name"] for s in api.get("/api/project").json()["storeys"]]
+    options = page.locator("#storey-filter option").all_text_contents()[1:]
+    assert options == sorted(names, key=lambda n: int(n.split()[-1]))
+    # The rule itself: an elevation property first, else the height in the model, else
+    # the name with numbers in order.
+    order = page.evaluate("""async () => {
+        const { sortStoreys } = await import("/static/js/state.js");
+        const storey = (id, name, elevation) => ({ id, name, properties: elevation === undefined
+            ? {} : { "Pset_Custom.Elevation": { value: elevation } } });
+        const names = (list) => list.map((s) => s.name);
+        return {
+            byProperty: names(sortStoreys([storey("a", "Roof", 9), storey("b", "Basement", -3),
+                                            storey("c", "Ground", 0)])),
+            byModel: names(sortStoreys([storey("a", "Ground floor"), storey("b", "Basement")],
+                                       new Map([["a", 0], ["b", -3.2]]))),
+            byName: names(sortStoreys([storey("a", "Level 10"), storey("b", "Level 2")])),
+        };
+    }""")
+    assert order == {"byProperty": ["Basement", "Ground", "Roof"],
+                     "byModel": ["Basement", "Ground floor"],
+                     "byName": ["Level 2", "Level 10"]}
 
 
 def test_the_status_select_in_the_panel_is_a_field_update(page: Any, api: httpx.Client) -> None:

@@ -70,7 +70,12 @@ class ModelLibrary:
         return result.report
 
     async def glb(self) -> Path:
-        """The current revision's GLB, exported once and cached."""
+        """The current revision's GLB, exported once and cached.
+
+        Spaces are included: the dashboard draws rooms as a layer of their own (hidden
+        by status, translucent volumes on a heat map of a room property such as
+        ``air_temperature``). ``glb_for`` keys its cache by it (``-spaces``).
+        """
         current = self.current()
         if current is None:
             raise NotFound("the twin has no BIM model: import one with `twinsync import ifc`")
@@ -79,4 +84,4 @@ class ModelLibrary:
             raise NotFound(f"the file of model revision {current['revision']} is missing")
         async with self._glb_lock:
             return await asyncio.to_thread(glb_for, path, self.folder / "glb",
-                                           revision=current["revision"])
+                                           revision=current["revision"], include_spaces=True)

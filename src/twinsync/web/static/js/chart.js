@@ -17,6 +17,7 @@ export const WINDOWS = [
 // Past this many raw points the oldest go: a chart open all day must not grow forever.
 const MAX_POINTS = 20000;
 const HEIGHT = 180;
+const MIN_SPAN_S = 60;
 
 export class SensorChart {
   constructor(container) {
@@ -106,10 +107,14 @@ export class SensorChart {
       cursor: { points: { size: 6 } },
       legend: { live: true },
       axes: [
-        { ...axis, space: 70, size: 30, values: (_, ticks) => ticks.map((t) => timeLabel(t, this.window.seconds)) },
+        // Ticks closer than a minute apart show seconds: a few minutes of readings
+        // must not read "15:22 15:22 15:22".
+        { ...axis, space: 70, size: 30, values: (_, ticks, _axis, _space, step) => ticks.map((t) => timeLabel(t, this.window.seconds, step)) },
         { ...axis, size: 46, values: (_, ticks) => ticks.map((t) => formatValue(t)) },
       ],
-      scales: { x: { time: true } },
+      // At least a minute across: two readings a second apart are not stretched over
+      // the whole width with every tick reading the same second.
+      scales: { x: { time: true, range: (_, min, max) => (max - min < MIN_SPAN_S ? [max - MIN_SPAN_S, max] : [min, max]) } },
     };
     if (this.aggregated) {
       // Min and max draw a faint band around the mean: the spread in each bucket.
@@ -145,9 +150,10 @@ export class SensorChart {
   }
 }
 
-/** Tick labels: clock time within a day, weekday and hour over a week. */
-function timeLabel(epochSeconds, windowSeconds) {
+/** Tick labels: clock time within a day (with seconds for close ticks), weekday and hour over a week. */
+function timeLabel(epochSeconds, windowSeconds, step = 60) {
   const date = new Date(epochSeconds * 1000);
-  const clock = date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  const clock = date.toLocaleTimeString([], step < 60
+    ? { hour: "2-digit", minute: "2-digit", second: "2-digit" } : { hour: "2-digit", minute: "2-digit" });
   return windowSeconds > 86400 ? `${date.toLocaleDateString([], { weekday: "short" })} ${clock}` : clock;
 }

@@ -14,6 +14,10 @@ export const STATUS_LABELS = {
   issue: "Issue",
 };
 
+// Rooms (IfcSpace) when they are shown but not coloured by a value: a pale glass blue,
+// unlike any status colour.
+export const ROOM_COLOR = "#9fc3e6";
+
 // Elements without a value for the chosen property fade back so the heat map stands out.
 export const NO_VALUE = "#3b4552";
 

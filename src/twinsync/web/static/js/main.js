@@ -5,11 +5,11 @@
 // and what it writes (a status change), which comes back to it as a delta like anyone's.
 
 import * as api from "./api.js";
-import { NO_VALUE, STATUS_COLORS, STATUS_LABELS, colorFor, rangeOf, scaleGradient } from "./colors.js";
+import { NO_VALUE, ROOM_COLOR, STATUS_COLORS, STATUS_LABELS, colorFor, rangeOf, scaleGradient } from "./colors.js";
 import { escape, label, unit, value } from "./format.js";
 import { LiveConnection, socketUrl } from "./live.js";
 import { Panel } from "./panel.js";
-import { STATUSES, TwinState } from "./state.js";
+import { STATUSES, TwinState, sortStoreys } from "./state.js";
 import { Tree } from "./tree.js";
 
 const $ = (selector) => document.querySelector(selector);
@@ -25,8 +25,20 @@ let firstRenderMs = null;
 let connection = "connecting";
 let everLive = false;
 let xray = false;
+// Rooms (IfcSpace) are a layer: off when colouring by status (they would hide the
+// building), on by themselves when colouring by a property rooms carry; the Rooms
+// button overrides either until the colour mode changes again.
+let showRooms = false;
+// Storey id -> the height its elements stand on in the model, for ordering storeys
+// that carry no elevation property.
+let storeyBottoms = new Map();
 
-const tree = new Tree($("#tree"), state, { onSelect: (id) => select(id) });
+const isRoom = (element) => element?.type === "IfcSpace";
+
+const tree = new Tree($("#tree"), state, {
+  onSelect: (id) => select(id),
+  sortStoreys: (items, of) => sortStoreys(items, storeyBottoms, of),
+});
 const panel = new Panel($("#panel"), state, {
   onZoom: (id) => viewer?.fit([id]),
   hasGeometry: (id) => Boolean(viewer?.has(id)),
@@ -45,7 +57,8 @@ async function createViewer() {
         const element = id && state.get(id);
         hoverTip.hidden = !element;
         if (!element) return;
-        const reading = colorMode === "status" ? STATUS_LABELS[element.status] : hoverValue(element);
+        const reading = colorMode !== "status" ? hoverValue(element)
+          : isRoom(element) ? roomSummary(element) : STATUS_LABELS[element.status];
         hoverTip.innerHTML = `<b>${escape(element.name || element.id)}</b> <span class="muted">${escape(element.type)} · ${escape(reading)}</span>`;
         hoverTip.style.left = `${x}px`;
         hoverTip.style.top = `${y}px`;
@@ -55,6 +68,13 @@ async function createViewer() {
     showViewerMessage("The 3D view needs WebGL, which this browser does not offer.", error.message);
     return null;
   }
+}
+
+/** A room's readings in a few words, for the hover tip in status mode. */
+function roomSummary(element) {
+  const properties = [...new Set((element.sensors ?? []).map((s) => s.binding?.property).filter(Boolean))];
+  const shown = properties.map((name) => element.properties[name]).filter((p) => p && typeof p.value === "number");
+  return shown.length ? shown.map((p) => `${value(p.value)} ${unit(p.unit)}`).join(" · ") : "room";
 }
 
 function hoverValue(element) {
@@ -68,11 +88,29 @@ function showViewerMessage(text, detail = "") {
   box.innerHTML = `<div>${text}</div>${detail ? `<code>${escape(detail)}</code>` : ""}`;
 }
 
-async function loadModel() {
+const glbUrl = (model) => `${model.glb}?revision=${encodeURIComponent(model.revision)}`;
+
+/**
+ * The model's description and its GLB's bytes, asked for at once: on the first load they
+ * download while three.js is parsed and the WebGL context starts, not after.
+ */
+function fetchModel() {
+  const model = api.getModel();
+  const bytes = model.then(async (found) => {
+    if (!found) return null;
+    const response = await fetch(glbUrl(found));
+    if (!response.ok) throw new Error(`HTTP ${response.status} for the model's geometry`);
+    return response.arrayBuffer();
+  });
+  bytes.catch(() => {}); // reported by loadModel, if it is used at all
+  return { model, bytes };
+}
+
+async function loadModel(prefetched = null) {
   if (!viewer) return;
   let model;
   try {
-    model = await api.getModel();
+    model = await (prefetched?.model ?? api.getModel());
   } catch (error) {
     showViewerMessage("The model could not be loaded.", error.message);
     return;
@@ -87,7 +125,8 @@ async function loadModel() {
   }
   if (model.revision === modelRevision) return;
   try {
-    await viewer.load(`${model.glb}?revision=${encodeURIComponent(model.revision)}`);
+    const source = prefetched ? await prefetched.bytes : glbUrl(model);
+    await viewer.load(source, (id) => (state.get(id) ? isRoom(state.get(id)) : undefined));
   } catch (error) {
     showViewerMessage("The model's geometry could not be loaded.", String(error.message ?? error));
     return;
@@ -95,6 +134,8 @@ async function loadModel() {
   modelRevision = model.revision;
   $("#viewer-message").hidden = true;
   $(".viewport").classList.remove("no-model");
+  syncRooms();
+  measureStoreys();
   applyStoreyFilter();
   recolorAll();
   if (selectedId) viewer.select(selectedId);
@@ -103,28 +144,48 @@ async function loadModel() {
 
 // ── colour ──────────────────────────────────────────────────────────────────
 
+/** How an element is drawn: {hex, style}, style one of solid, faded, volume, hidden. */
 function elementColor(element) {
+  if (isRoom(element)) return roomColor(element);
   const color = colorFor(element, colorMode, colorRange, (e, p) => state.numberOf(e, p));
   // The selection is always solid. With X-ray on, everything else steps back, except
   // on a heat map the elements that have a value: they are what is being looked at.
-  if (element.id === selectedId) return { ...color, faded: false };
+  if (element.id === selectedId) return { hex: color.hex, style: "solid" };
   const heat = colorMode !== "status" && !color.faded;
-  if (xray && selectedId && viewer?.has(selectedId) && !heat) return { ...color, faded: true };
-  return color;
+  if (color.faded || (xray && selectedId && viewer?.has(selectedId) && !heat)) return { hex: color.hex, style: "faded" };
+  return { hex: color.hex, style: "solid" };
+}
+
+/** Rooms are translucent volumes when shown: coloured by value, or glass blue by status. */
+function roomColor(element) {
+  const selected = element.id === selectedId;
+  const heat = colorMode !== "status";
+  const color = heat ? colorFor(element, colorMode, colorRange, (e, p) => state.numberOf(e, p))
+    : { hex: ROOM_COLOR, faded: false };
+  // A selected room is shown whatever the layer says: it is what the user asked for.
+  if (!showRooms && !selected) return { hex: color.hex, style: "hidden" };
+  if (selected) return { hex: color.hex, style: "volume" };
+  if (color.faded || (xray && selectedId && viewer?.has(selectedId) && !heat)) return { hex: color.hex, style: "faded" };
+  return { hex: color.hex, style: "volume" };
 }
 
 function recolor(id) {
   const element = id && state.get(id);
   if (!element || !viewer) return;
-  const { hex, faded } = elementColor(element);
-  viewer.setColor(id, hex, faded);
+  const { hex, style } = elementColor(element);
+  viewer.setColor(id, hex, style);
+}
+
+/** The elements the heat map colours: those drawn in 3D once a model is loaded. */
+function mapped(element) {
+  return !element.archived && (!viewer?.model || viewer.has(element.id));
 }
 
 function computeRange() {
   if (colorMode === "status") return null;
   const values = [];
   for (const element of state.elements.values()) {
-    const number = state.numberOf(element, colorMode);
+    const number = mapped(element) ? state.numberOf(element, colorMode) : null;
     if (number !== null) values.push(number);
   }
   return rangeOf(values);
@@ -134,11 +195,68 @@ function recolorAll() {
   colorRange = computeRange();
   if (viewer) {
     for (const element of state.elements.values()) {
-      const { hex, faded } = elementColor(element);
-      viewer.setColor(element.id, hex, faded);
+      const { hex, style } = elementColor(element);
+      viewer.setColor(element.id, hex, style);
     }
   }
   renderLegend();
+  renderRoomsButton();
+}
+
+// ── rooms and storeys ───────────────────────────────────────────────────────
+
+/** Properties that rooms carry a sensor for: colouring by one of them shows the rooms. */
+function roomProperties() {
+  const names = new Set();
+  for (const element of state.elements.values()) {
+    if (!isRoom(element) || element.archived) continue;
+    for (const sensor of element.sensors ?? []) if (sensor.binding?.property) names.add(sensor.binding.property);
+  }
+  return names;
+}
+
+function syncRooms() {
+  if (!viewer?.model) return;
+  viewer.setRooms([...state.elements.values()].filter(isRoom).map((e) => e.id));
+}
+
+function renderRoomsButton() {
+  const button = $("#rooms");
+  const count = viewer?.roomCount ?? 0;
+  button.hidden = count === 0;
+  button.classList.toggle("active", showRooms);
+  button.setAttribute("aria-pressed", String(showRooms));
+  button.textContent = `Rooms${count ? ` ${count}` : ""}`;
+}
+
+function setShowRooms(on) {
+  showRooms = on;
+  recolorAll();
+}
+
+/**
+ * How high each storey stands in the model: the median bottom of its elements. Only used
+ * to order storeys that carry no elevation property (the importer keeps property sets,
+ * not IfcBuildingStorey.Elevation), so "Basement" comes before "Ground floor".
+ */
+function measureStoreys() {
+  const bottoms = new Map();
+  if (viewer?.model) {
+    for (const element of state.elements.values()) {
+      if (!element.storey || element.type === "IfcBuildingStorey" || !viewer.has(element.id)) continue;
+      const bottom = viewer.bottomOf(element.id);
+      if (bottom === null) continue;
+      if (!bottoms.has(element.storey)) bottoms.set(element.storey, []);
+      bottoms.get(element.storey).push(bottom);
+    }
+  }
+  const next = new Map([...bottoms].map(([id, list]) => [id, list.sort((a, b) => a - b)[Math.floor(list.length / 2)]]));
+  const changed = next.size !== storeyBottoms.size || [...next].some(([id, v]) => storeyBottoms.get(id) !== v);
+  storeyBottoms = next;
+  if (changed) {
+    renderStoreys();
+    tree.render();
+  }
 }
 
 // Deltas arrive in bursts; colours are worked out once per frame for what changed.
@@ -167,17 +285,27 @@ function renderLegend() {
   if (colorMode === "status") {
     const summary = state.statusSummary();
     legend.innerHTML = `<div class="title">Status</div>${STATUSES.map((s) => `
-      <div class="row"><span class="swatch" style="background:${STATUS_COLORS[s]}"></span>${STATUS_LABELS[s]}<b>${summary[s] ?? 0}</b></div>`).join("")}`;
+      <div class="row"><span class="swatch" style="background:${STATUS_COLORS[s]}"></span>${STATUS_LABELS[s]}<b>${summary[s] ?? 0}</b></div>`).join("")}${
+      showRooms && viewer?.roomCount ? `<div class="row"><span class="swatch" style="background:${ROOM_COLOR}"></span>Room (no status)<b>${viewer.roomCount}</b></div>` : ""}`;
     return;
   }
   const property = state.boundProperties().find((p) => p.name === colorMode);
   const shownUnit = unit(property?.unit);
-  const count = [...state.elements.values()].filter((e) => state.numberOf(e, colorMode) !== null).length;
+  // The scale spans the whole model (it does not jump when the storey changes); the
+  // count is of what is on screen.
+  const valued = [...state.elements.values()].filter((e) => mapped(e) && state.numberOf(e, colorMode) !== null
+    && (!storeyFilter || e.storey === storeyFilter));
+  const rooms = valued.filter(isRoom).length;
+  const where = storeyFilter ? ` on ${escape(state.get(storeyFilter)?.name ?? "this storey")}` : "";
+  const what = (rooms === valued.length ? plural(rooms, "room") : plural(valued.length, "element")) + where;
+  const note = rooms && !showRooms
+    ? `${what} with a value · rooms hidden: press <b>Rooms</b>`
+    : `${what} with a value · others faded`;
   legend.innerHTML = colorRange
     ? `<div class="title">${escape(label(colorMode))}${shownUnit ? ` (${escape(shownUnit)})` : ""}</div>
        <div class="bar" style="background:${scaleGradient()}"></div>
        <div class="ends"><span>${value(colorRange.min)}</span><span>${value(colorRange.max)}</span></div>
-       <div class="note">${count} element${count === 1 ? "" : "s"} with a value · others faded</div>`
+       <div class="note">${note}</div>`
     : `<div class="title">${escape(label(colorMode))}</div>
        <div class="row"><span class="swatch" style="background:${NO_VALUE}"></span>no values yet</div>`;
 }
@@ -210,14 +338,17 @@ function renderColorModes() {
   const properties = state.boundProperties();
   select.innerHTML = `<option value="status">Status</option>${properties.map((p) =>
     `<option value="${escape(p.name)}">${escape(label(p.name))}${p.unit ? ` (${escape(unit(p.unit))})` : ""}</option>`).join("")}`;
-  if (colorMode !== "status" && !properties.some((p) => p.name === colorMode)) colorMode = "status";
+  if (colorMode !== "status" && !properties.some((p) => p.name === colorMode)) {
+    colorMode = "status";
+    showRooms = false;
+  }
   select.value = colorMode;
 }
 
 function renderStoreys() {
   const select = $("#storey-filter");
-  const storeys = [...state.elements.values()].filter((e) => e.type === "IfcBuildingStorey" && !e.archived)
-    .sort((a, b) => (a.name || "").localeCompare(b.name || "", undefined, { numeric: true }));
+  const storeys = sortStoreys([...state.elements.values()].filter((e) => e.type === "IfcBuildingStorey" && !e.archived),
+    storeyBottoms);
   select.innerHTML = `<option value="">All storeys</option>${storeys.map((s) => `<option value="${escape(s.id)}">${escape(s.name || s.id)}</option>`).join("")}`;
   if (storeyFilter && !storeys.some((s) => s.id === storeyFilter)) storeyFilter = "";
   select.value = storeyFilter;
@@ -226,6 +357,7 @@ function renderStoreys() {
 function applyStoreyFilter() {
   viewer?.filter((id) => !storeyFilter || state.get(id)?.storey === storeyFilter);
   tree.setStoreyFilter(storeyFilter);
+  if (colorMode !== "status") renderLegend();
 }
 
 function select(id) {
@@ -281,6 +413,8 @@ function onMessage(message) {
 
 state.on("reset", () => {
   renderColorModes();
+  syncRooms();
+  measureStoreys();
   renderStoreys();
   applyStoreyFilter();
   recolorAll();
@@ -294,6 +428,7 @@ state.on("change", (element, change) => {
   if (change.kind === "element_added" || change.kind === "element_archived") {
     tree.render();
     renderColorModes();
+    if (isRoom(element)) syncRooms();
   } else if (change.kind === "status_changed") {
     tree.update(element);
   }
@@ -305,8 +440,10 @@ state.on("change", (element, change) => {
 
 $("#color-mode").addEventListener("change", (event) => {
   colorMode = event.target.value;
+  showRooms = roomProperties().has(colorMode);
   recolorAll();
 });
+$("#rooms").addEventListener("click", () => setShowRooms(!showRooms));
 $("#storey-filter").addEventListener("change", (event) => {
   storeyFilter = event.target.value;
   applyStoreyFilter();
@@ -325,6 +462,7 @@ addEventListener("keydown", (event) => {
   if (event.target.closest("input, select, textarea")) return;
   if (event.key === "f" || event.key === "F") viewer?.fit(selectedId && event.shiftKey ? [selectedId] : null);
   if (event.key === "x" || event.key === "X") toggleXray();
+  if ((event.key === "r" || event.key === "R") && !event.ctrlKey && !event.metaKey && viewer?.roomCount) setShowRooms(!showRooms);
   if (event.key === "Escape") select(null);
 });
 
@@ -332,6 +470,8 @@ addEventListener("keydown", (event) => {
 window.twinsync = Object.freeze({
   /** The colour an element is drawn in (#rrggbb), or what it would be without geometry. */
   colorOf: (id) => viewer?.colorOf(id) ?? (state.get(id) ? elementColor(state.get(id)).hex : null),
+  /** Whether an element is drawn in 3D now (has geometry, not filtered out or hidden). */
+  isVisible: (id) => Boolean(viewer?.isVisible(id)),
   /** Where an element's centre is on screen, in page pixels, or null. */
   screenPositionOf: (id) => viewer?.screenPositionOf(id) ?? null,
   get firstRenderMs() { return firstRenderMs; },
@@ -339,12 +479,14 @@ window.twinsync = Object.freeze({
   get modelRevision() { return modelRevision; },
   get selectedId() { return selectedId; },
   get colorMode() { return colorMode; },
+  get showRooms() { return showRooms; },
   get elementCount() { return state.elements.size; },
 });
 
-// ── start: model and live state load in parallel ────────────────────────────
+// ── start: model, geometry, live state and the 3D view all start at once ───
 
+const firstModel = fetchModel();
 const live = new LiveConnection(socketUrl(), { onMessage, onState: setConnection });
 live.start();
 viewer = await createViewer();
-await loadModel();
+await loadModel(firstModel);

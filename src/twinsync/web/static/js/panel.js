@@ -8,7 +8,9 @@ import { getElement, setStatus } from "./api.js";
 import { SensorChart, WINDOWS } from "./chart.js";
 import { STATUS_COLORS, STATUS_LABELS } from "./colors.js";
 import { ago, escape, label, reading, stamp, unit, value } from "./format.js";
-import { STATUSES } from "./state.js";
+// Rooms, storeys and the site are places, not work: they have no construction status
+// (the header's counts leave them out too), so their panel offers none.
+import { SPATIAL, STATUSES } from "./state.js";
 
 export class Panel {
   /**
@@ -67,13 +69,14 @@ export class Panel {
           </div>
           ${zoom}
         </div>
+        ${SPATIAL.has(element.type) ? "" : `
         <div class="status-row">
           <span class="swatch" data-role="status-swatch" style="background:${STATUS_COLORS[element.status]}"></span>
           <select data-role="status" aria-label="Status">
             ${STATUSES.map((s) => `<option value="${s}" ${s === element.status ? "selected" : ""}>${STATUS_LABELS[s]}</option>`).join("")}
           </select>
           <span data-role="status-note"></span>
-        </div>
+        </div>`}
         <dl class="kv">
           <dt>GlobalId</dt><dd class="mono">${escape(element.global_id ?? element.id)}</dd>
           <dt>IFC class</dt><dd>${escape(element.type)}</dd>
@@ -152,7 +155,7 @@ export class Panel {
   bind(element) {
     const container = this.container;
     const select = container.querySelector('[data-role="status"]');
-    select.addEventListener("change", () => this.changeStatus(element.id, select.value));
+    select?.addEventListener("change", () => this.changeStatus(element.id, select.value));
     container.querySelector('[data-action="zoom"]')?.addEventListener("click", () => this.onZoom(element.id));
     for (const card of container.querySelectorAll("[data-sensor]")) {
       card.addEventListener("click", () => {
@@ -218,7 +221,9 @@ export class Panel {
       return;
     }
     if (change.kind === "status_changed") {
-      this.container.querySelector('[data-role="status"]').value = element.status;
+      const select = this.container.querySelector('[data-role="status"]');
+      if (!select) return;
+      select.value = element.status;
       this.container.querySelector('[data-role="status-swatch"]').style.background = STATUS_COLORS[element.status];
       return;
     }

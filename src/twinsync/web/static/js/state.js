@@ -147,3 +147,32 @@ export class TwinState {
     return typeof value === "number" && Number.isFinite(value) ? value : null;
   }
 }
+
+/**
+ * A storey's elevation from its properties: any property named "elevation" (or
+ * "<set>.Elevation"), as a number. Null when the model did not say.
+ */
+export function storeyElevation(storey) {
+  for (const [name, property] of Object.entries(storey?.properties ?? {})) {
+    if (/(^|\.)elevation$/i.test(name) && typeof property?.value === "number") return property.value;
+  }
+  return null;
+}
+
+/**
+ * Storeys bottom to top: by elevation property if every storey has one, else by the
+ * height their elements stand on in the 3D model (`bottoms`: storey id -> metres) if
+ * every storey has some, else by name with numbers in order ("Level 2" < "Level 10").
+ * One measure for all, so the order is consistent. `of` maps an item to its storey.
+ */
+export function sortStoreys(items, bottoms = new Map(), of = (item) => item) {
+  const byName = (a, b) => (of(a).name || of(a).id).localeCompare(of(b).name || of(b).id, undefined, { numeric: true });
+  const measures = [(s) => storeyElevation(s), (s) => bottoms.get(s.id) ?? null];
+  for (const measure of measures) {
+    const heights = new Map(items.map((item) => [item, measure(of(item))]));
+    if (items.length && [...heights.values()].every((h) => h !== null)) {
+      return [...items].sort((a, b) => heights.get(a) - heights.get(b) || byName(a, b));
+    }
+  }
+  return [...items].sort(byName);
+}

@@ -3,8 +3,8 @@
 // A storey's groups and a group's elements are only put in the DOM when opened: a model
 // of ten thousand elements would otherwise cost seconds of layout before anything shows.
 
-import { STATUS_COLORS } from "./colors.js";
-import { SPATIAL } from "./state.js";
+import { ROOM_COLOR, STATUS_COLORS } from "./colors.js";
+import { SPATIAL, sortStoreys } from "./state.js";
 import { escape } from "./format.js";
 
 const SEARCH_LIMIT = 300;
@@ -13,12 +13,13 @@ export class Tree {
   /**
    * @param {HTMLElement} container
    * @param {import("./state.js").TwinState} state
-   * @param {{onSelect: (id: string) => void}} handlers
+   * @param {{onSelect: (id: string) => void, sortStoreys?: (items: object[], of: (item: object) => object) => object[]}} handlers
    */
-  constructor(container, state, { onSelect }) {
+  constructor(container, state, { onSelect, sortStoreys: sorter = (items, of) => sortStoreys(items, undefined, of) }) {
     this.container = container;
     this.state = state;
     this.onSelect = onSelect;
+    this.sortStoreys = sorter;
     this.storeyFilter = "";
     this.query = "";
     this.selectedId = null;
@@ -102,7 +103,7 @@ export class Tree {
         .map(([type, list]) => ({ type, members: list.sort(byName) }));
       storeys.get(parent).push({ element: storey, groups });
     }
-    for (const list of storeys.values()) list.sort((a, b) => elevation(a.element) - elevation(b.element) || byName(a.element, b.element));
+    for (const [parent, list] of storeys) storeys.set(parent, this.sortStoreys(list, (item) => item.element));
     const roots = sites.map((site) => ({ element: site, buildings: buildings.filter((b) => b.parent === site.id) }));
     const orphans = buildings.filter((b) => !sites.some((s) => s.id === b.parent));
     if (orphans.length) roots.push({ element: { id: "_", name: "Site", type: "IfcSite" }, buildings: orphans });
@@ -163,7 +164,7 @@ export class Tree {
     row.dataset.id = element.id;
     row.style.paddingLeft = `${8 + depth * 12}px`;
     row.title = `${element.type} · ${element.id}`;
-    row.innerHTML = `<span class="swatch" style="background:${STATUS_COLORS[element.status] ?? "#555"}"></span><span class="name">${escape(element.name || element.id)}</span>${detail}`;
+    row.innerHTML = `<span class="swatch" style="background:${swatchColor(element)}"></span><span class="name">${escape(element.name || element.id)}</span>${detail}`;
     if (element.id === this.selectedId) row.classList.add("selected");
     this.rows.set(element.id, row);
     return row;
@@ -190,7 +191,7 @@ export class Tree {
   /** A status changed: repaint its dot if the row is in the DOM. */
   update(element) {
     const swatch = this.rows.get(element.id)?.querySelector(".swatch");
-    if (swatch) swatch.style.background = STATUS_COLORS[element.status] ?? "#555";
+    if (swatch) swatch.style.background = swatchColor(element);
   }
 
   /** Mark the selected row, opening its storey and group so it can be seen. */
@@ -230,9 +231,9 @@ function typeOrder(type) {
   return index === -1 ? ORDER.length : index;
 }
 
-function elevation(storey) {
-  const value = storey.properties?.elevation?.value ?? storey.properties?.Elevation?.value;
-  return typeof value === "number" ? value : 0;
+/** A row's dot: the status of work, or the rooms' own colour (rooms have no status). */
+function swatchColor(element) {
+  return SPATIAL.has(element.type) ? ROOM_COLOR : STATUS_COLORS[element.status] ?? "#555";
 }
 
 function byName(a, b) {

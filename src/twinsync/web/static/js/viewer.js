@@ -7,13 +7,25 @@
 import * as THREE from "three";
 import { GLTFLoader } from "three/addons/loaders/GLTFLoader.js";
 import { OrbitControls } from "three/addons/controls/OrbitControls.js";
+import { ROOM_COLOR } from "./colors.js";
 
 const BACKGROUND = 0x11161d;
 // A faint glow plus bright edges marks the selection without shifting its colour much:
 // on a heat map the colour is the reading, and must stay readable.
 const SELECTED_EMISSIVE = new THREE.Color(0x16355e);
 const NO_EMISSIVE = new THREE.Color(0x000000);
-const FADED_OPACITY = 0.12;
+// How an element is drawn (main.js decides which, per element):
+//   solid  - opaque, the building as built
+//   faded  - nearly invisible, out of the way of what is being looked at
+//   volume - a translucent coloured volume: a room on a heat map
+//   hidden - not drawn and not pickable (rooms when colouring by status)
+const OPACITY = { solid: 1, faded: 0.12, volume: 0.42 };
+// The selected room stands out from the others, and shows through the walls around it:
+// a room picked in the tree while the building is solid is still found.
+const SELECTED_VOLUME_OPACITY = 0.72;
+// A click goes to the most solid thing under the pointer, the nearest of those: a wall
+// in front hides a room behind it, a faded wall does not hide a coloured room.
+const PICK_RANK = { solid: 3, volume: 2, faded: 1 };
 // Edge lines make walls and slabs readable at a glance, but double the draw calls:
 // past this many elements the model is drawn without them.
 const EDGES_UP_TO = 4000;
@@ -29,7 +41,9 @@ export class Viewer {
     this.onPick = onPick;
     this.onHover = onHover;
     this.meshesById = new Map(); // element id -> its meshes (a node may hold several primitives)
-    this.colorById = new Map(); // element id -> {hex, faded}, what was last applied
+    this.colorById = new Map(); // element id -> {hex, style}, what was last applied
+    this.rooms = new Set(); // element ids drawn as the rooms layer (IfcSpace)
+    this.visibleFn = () => true; // the storey filter
     this.pickable = [];
     this.model = null;
     this.selectedId = null;
@@ -58,6 +72,7 @@ export class Viewer {
 
     this.edgeMaterial = new THREE.LineBasicMaterial({ color: 0x0b0f14, transparent: true, opacity: 0.45 });
     this.fadedEdgeMaterial = new THREE.LineBasicMaterial({ color: 0x8a96a6, transparent: true, opacity: 0.08 });
+    this.volumeEdgeMaterial = new THREE.LineBasicMaterial({ color: 0xe8eef7, transparent: true, opacity: 0.35 });
     this.selectedEdgeMaterial = new THREE.LineBasicMaterial({ color: 0x8fd0ff });
     this.selectionBox = new THREE.Box3Helper(new THREE.Box3(), 0x7cc4ff);
     this.selectionBox.visible = false;
@@ -74,10 +89,18 @@ export class Viewer {
     this.resize();
   }
 
-  /** Load the model; resolves with the element ids it has geometry for. */
-  async load(url) {
-    const gltf = await new GLTFLoader().loadAsync(url);
+  /**
+   * Load the model (a URL or the GLB's bytes); resolves with the element ids it has geometry for. `isRoom(id)` says
+   * whether an element is a room (true/false), or undefined when the twin does not know
+   * it yet: then the GLB's default material for spaces ("IfcSpace") decides. Rooms start
+   * hidden, so a room never hides the building before it is coloured.
+   */
+  async load(source, isRoom = () => undefined) {
+    // A URL, or the GLB's bytes when the page fetched them ahead.
+    const loader = new GLTFLoader();
+    const gltf = typeof source === "string" ? await loader.loadAsync(source) : await loader.parseAsync(source, "");
     this.clear();
+    const rooms = [];
     this.model = gltf.scene;
     const withEdges = gltf.parser.json.nodes.length <= EDGES_UP_TO;
     this.model.traverse((object) => {
@@ -87,6 +110,7 @@ export class Viewer {
       // One material per mesh, so each element can take its own colour and opacity.
       object.material = new THREE.MeshLambertMaterial({ color: 0x9aa5b4, side: THREE.DoubleSide });
       object.userData.elementId = id;
+      if (!this.meshesById.has(id) && (isRoom(id) ?? object.material?.name === "IfcSpace")) rooms.push(id);
       if (withEdges) {
         const edges = new THREE.LineSegments(new THREE.EdgesGeometry(object.geometry, 30), this.edgeMaterial);
         edges.raycast = () => {}; // edges are drawn, never picked
@@ -98,6 +122,8 @@ export class Viewer {
       this.pickable.push(object);
     });
     this.scene.add(this.model);
+    this.setRooms(rooms);
+    for (const id of rooms) this.setColor(id, ROOM_COLOR, "hidden");
     this.placeGrid();
     this.fit();
     return new Set(this.meshesById.keys());
@@ -114,6 +140,7 @@ export class Viewer {
     this.model = null;
     this.meshesById.clear();
     this.colorById.clear();
+    this.rooms.clear();
     this.pickable = [];
     this.selectionBox.visible = false;
     this.invalidate();
@@ -128,22 +155,55 @@ export class Viewer {
     return this.colorById.get(id)?.hex ?? null;
   }
 
-  setColor(id, hex, faded) {
+  /** Whether an element is drawn now: it has geometry, passes the filter and is not hidden. */
+  isVisible(id) {
+    const meshes = this.meshesById.get(id);
+    return Boolean(meshes && meshes[0].visible);
+  }
+
+  /** Which elements are rooms (IfcSpace): a layer of their own, drawn after the rest. */
+  setRooms(ids) {
+    this.rooms = new Set([...ids].filter((id) => this.meshesById.has(id)));
+    for (const [id, meshes] of this.meshesById) {
+      // Transparent things are drawn back to front after the opaque ones; rooms last, so
+      // a faded wall in front of a room does not wash it out.
+      for (const mesh of meshes) mesh.renderOrder = this.rooms.has(id) ? 1 : 0;
+    }
+    if (this.selectedId) this.paintMaterial(this.selectedId);
+  }
+
+  get roomCount() {
+    return this.rooms.size;
+  }
+
+  /** Paint an element: `style` is solid, faded, volume or hidden (see OPACITY). */
+  setColor(id, hex, style) {
     const meshes = this.meshesById.get(id);
     if (!meshes) return;
     const last = this.colorById.get(id);
-    if (last && last.hex === hex && last.faded === faded) return;
-    this.colorById.set(id, { hex, faded });
-    for (const mesh of meshes) {
-      const material = mesh.material;
-      material.color.set(hex);
-      material.transparent = faded;
-      material.opacity = faded ? FADED_OPACITY : 1;
-      // A faded element must not hide what is behind it.
-      material.depthWrite = !faded;
-    }
+    if (last && last.hex === hex && last.style === style) return;
+    this.colorById.set(id, { hex, style });
+    this.paintMaterial(id);
+    if ((last?.style === "hidden") !== (style === "hidden")) this.applyVisibility(id);
     this.paintEdges(id);
     this.invalidate();
+  }
+
+  paintMaterial(id) {
+    const applied = this.colorById.get(id);
+    if (!applied) return;
+    const selectedVolume = applied.style === "volume" && id === this.selectedId;
+    const opacity = selectedVolume ? SELECTED_VOLUME_OPACITY : OPACITY[applied.style] ?? 1;
+    for (const mesh of this.meshesById.get(id) ?? []) {
+      const material = mesh.material;
+      material.color.set(applied.hex);
+      material.transparent = opacity < 1;
+      material.opacity = opacity;
+      // A see-through element must not hide what is behind it.
+      material.depthWrite = opacity >= 1;
+      material.depthTest = !selectedVolume;
+      mesh.renderOrder = selectedVolume ? 2 : this.rooms.has(id) ? 1 : 0;
+    }
   }
 
   select(id) {
@@ -153,7 +213,7 @@ export class Viewer {
     if (this.selectedId) {
       this.paintSelection(this.selectedId, true);
       this.selectionBox.box.copy(this.boxOf(this.selectedId));
-      this.selectionBox.visible = true;
+      this.selectionBox.visible = this.isVisible(this.selectedId);
     } else {
       this.selectionBox.visible = false;
     }
@@ -162,23 +222,28 @@ export class Viewer {
 
   paintSelection(id, on) {
     for (const mesh of this.meshesById.get(id) ?? []) mesh.material.emissive.copy(on ? SELECTED_EMISSIVE : NO_EMISSIVE);
+    this.paintMaterial(id);
     this.paintEdges(id);
   }
 
   paintEdges(id) {
-    const faded = this.colorById.get(id)?.faded;
-    const material = id === this.selectedId ? this.selectedEdgeMaterial : faded ? this.fadedEdgeMaterial : this.edgeMaterial;
+    const style = this.colorById.get(id)?.style;
+    const material = id === this.selectedId ? this.selectedEdgeMaterial
+      : style === "faded" ? this.fadedEdgeMaterial : style === "volume" ? this.volumeEdgeMaterial : this.edgeMaterial;
     for (const mesh of this.meshesById.get(id) ?? []) if (mesh.userData.edges) mesh.userData.edges.material = material;
   }
 
   /** Show only the elements `visible(id)` allows (the storey filter). */
   filter(visible) {
-    for (const [id, meshes] of this.meshesById) {
-      const show = visible(id);
-      for (const mesh of meshes) mesh.visible = show;
-    }
-    if (this.selectedId) this.selectionBox.visible = this.meshesById.get(this.selectedId)[0].visible;
+    this.visibleFn = visible;
+    for (const id of this.meshesById.keys()) this.applyVisibility(id);
     this.invalidate();
+  }
+
+  applyVisibility(id) {
+    const show = this.colorById.get(id)?.style !== "hidden" && this.visibleFn(id);
+    for (const mesh of this.meshesById.get(id)) mesh.visible = show;
+    if (id === this.selectedId) this.selectionBox.visible = show;
   }
 
   /** Frame what is visible, from a three-quarter view the way a drawing would show it. */
@@ -249,15 +314,39 @@ export class Viewer {
     canvas.addEventListener("pointerleave", () => this.onHover(null, 0, 0));
   }
 
-  /** The element under the pointer. Solid elements win over faded ones in front of them. */
+  /**
+   * The element under the pointer: the nearest of the most solid ones hit (PICK_RANK), so
+   * a solid wall wins over a room behind it and a coloured room over a faded wall.
+   */
   pick(event) {
     const rect = this.renderer.domElement.getBoundingClientRect();
     this.pointer.set(((event.clientX - rect.left) / rect.width) * 2 - 1, -((event.clientY - rect.top) / rect.height) * 2 + 1);
     this.raycaster.setFromCamera(this.pointer, this.camera);
     const hits = this.raycaster.intersectObjects(this.pickable.filter((m) => m.visible), false);
-    const solid = hits.find((hit) => !hit.object.material.transparent);
-    const hit = solid ?? hits[0];
-    return hit ? hit.object.userData.elementId : null;
+    let best = null;
+    let bestRank = 0;
+    for (const hit of hits) { // nearest first
+      const rank = PICK_RANK[this.colorById.get(hit.object.userData.elementId)?.style] ?? PICK_RANK.solid;
+      if (rank > bestRank) {
+        best = hit;
+        bestRank = rank;
+      }
+    }
+    return best ? best.object.userData.elementId : null;
+  }
+
+  /** The height of an element's lowest point in the model (metres, up = +y), or null. */
+  bottomOf(id) {
+    const meshes = this.meshesById.get(id);
+    if (!meshes) return null;
+    let bottom = Infinity;
+    for (const mesh of meshes) {
+      mesh.updateWorldMatrix(true, false);
+      if (!mesh.geometry.boundingBox) mesh.geometry.computeBoundingBox();
+      const box = mesh.geometry.boundingBox.clone().applyMatrix4(mesh.matrixWorld);
+      bottom = Math.min(bottom, box.min.y);
+    }
+    return Number.isFinite(bottom) ? bottom : null;
   }
 
   /**
