@@ -49,6 +49,8 @@ def reason(table: HealthTable, params: HealthParams, row: int, now: float) -> st
     if state in (State.STALE, State.OFFLINE):
         interval = float(interval_of(table, _one(row))[0])
         last = float(table.last_time[row])
+        if not math.isfinite(last):
+            return f"no reading yet (expected every {duration(interval)})"
         silent = (now if math.isfinite(now) else float(table.since[row])) - last
         return f"no reading for {duration(silent)} (expected every {duration(interval)})"
     if state is State.STUCK:
