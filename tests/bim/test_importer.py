@@ -70,6 +70,15 @@ def test_quantities_of_a_model_in_millimetres_are_read_in_metres(tmp_path: Path)
     assert slab.properties["Qto_SlabBaseQuantities.GrossArea"].value == pytest.approx(36.0)
 
 
+def test_storeys_carry_their_elevation_in_metres(tmp_path: Path) -> None:
+    model = generate_building(tmp_path / "mm.ifc", storeys=3, length_unit="mm")
+    storeys = [e for e in read_model(model.path).elements.values()
+               if e.type == "IfcBuildingStorey"]
+    elevations = sorted((e.properties["Elevation"].value, e.properties["Elevation"].unit)
+                        for e in storeys)
+    assert elevations == [(0.0, "m"), (3.5, "m"), (7.0, "m")]
+
+
 @pytest.mark.parametrize("schema", SCHEMAS)
 def test_sensors_are_read_and_bound_to_the_host_the_model_names(
     models: dict[str, GeneratedModel], schema: str

@@ -29,7 +29,7 @@ import ifcopenshell.util.element
 import ifcopenshell.util.unit
 
 from ..errors import ModelImportError
-from ..model import Binding, Element, Sensor
+from ..model import Binding, Element, PropertyValue, Sensor, Source
 from .properties import element_properties
 from .schema import SCHEMAS, schema_family
 from .sensors import read_sensor
@@ -162,6 +162,12 @@ def _contents(model: ifcopenshell.file, schema: str, revision: str) -> ModelCont
         if product.GlobalId in contents.elements:
             raise ModelImportError(f"GlobalId {product.GlobalId} is used twice", "broken_ifc")
         properties, psets = element_properties(product, scales)
+        elevation = getattr(product, "Elevation", None) if product.is_a("IfcBuildingStorey") \
+            else None
+        if elevation is not None:
+            # The storey's own attribute, in metres: what orders storeys bottom to top.
+            properties["Elevation"] = PropertyValue(float(elevation) * scales["length"], "m",
+                                                    0.0, Source.BIM, 1.0)
         contents.elements[product.GlobalId] = Element(
             id=product.GlobalId,
             type=product.is_a(),

@@ -162,7 +162,7 @@ class TwinViews:
                     if not e.archived and e.type not in SPATIAL_TYPES]
         storeys = sorted((e for e in self.twin.elements.values()
                           if e.type == "IfcBuildingStorey" and not e.archived),
-                         key=lambda e: e.name)
+                         key=_storey_order)
         names = [e.name for e in self.twin.elements.values() if e.type == "IfcBuilding"]
         return {
             "name": names[0] if names else "twin",
@@ -171,7 +171,8 @@ class TwinViews:
             "status_summary": self.twin.status_summary(),
             "health_summary": self.health_summary(),
             "alarms": len(self.alarms.active),
-            "storeys": [{"id": e.id, "name": e.name} for e in storeys],
+            "storeys": [{"id": e.id, "name": e.name, "elevation": _elevation(e)}
+                        for e in storeys],
             "recent_events": [e.to_dict() for e in self.store.recent_events(20)],
             "time": self.clock(),
         }
@@ -221,6 +222,20 @@ class TwinViews:
                 },
             })
         return result
+
+
+def _elevation(storey: Element) -> float | None:
+    for name in ("Elevation", "elevation"):
+        value = storey.properties.get(name)
+        if value is not None and isinstance(value.value, int | float):
+            return float(value.value)
+    return None
+
+
+def _storey_order(storey: Element) -> tuple[float, str]:
+    """Bottom to top where elevations are known; by name otherwise."""
+    elevation = _elevation(storey)
+    return (elevation if elevation is not None else float("inf"), storey.name)
 
 
 def _finite(value: float) -> float | None:
