@@ -84,6 +84,10 @@ class Store(Protocol):
     # the reading path
     def commit(self, batch: Batch, dead_letters: Sequence[DeadLetter],
                events: Sequence[Event] = ()) -> None: ...
+    def seal(self) -> int:
+        """Move every committed, unsealed reading into sealed storage now; returns how many.
+        Stores seal on their own as readings gather; this is for shutdown and benchmarks."""
+        ...
     def add_dead_letters(self, dead_letters: Sequence[DeadLetter]) -> None: ...
 
     # reads

@@ -173,13 +173,11 @@ def check_store(make_store: Callable[[], Store]) -> None:
             committed.extend(readings)
         _check_aggregates(store, committed, "of hot readings")
         _check_readings(store, committed)
-        seal = getattr(store, "seal", None)
-        if seal is not None:
-            # It may have sealed some on its own already; then nothing is left to seal.
-            _expect(0 <= seal() <= len(committed), "seal reports how many readings it sealed")
-            _expect(seal() == 0, "a second seal finds nothing left to seal")
-            _check_aggregates(store, committed, "after a seal")
-            _check_readings(store, committed)
+        # It may have sealed some on its own already; then nothing is left to seal.
+        _expect(0 <= store.seal() <= len(committed), "seal reports how many readings it sealed")
+        _expect(store.seal() == 0, "a second seal finds nothing left to seal")
+        _check_aggregates(store, committed, "after a seal")
+        _check_readings(store, committed)
         store.commit(_batch(BATCHES[2], 20), [])
         committed.extend(BATCHES[2])
         _check_aggregates(store, committed, "of sealed and hot readings")
