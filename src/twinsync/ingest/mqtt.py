@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import struct
 import threading
 import time
 from collections import deque
@@ -95,6 +96,10 @@ class MqttSettings:
             raise ConnectorError(f"mqtt connector {self.name!r}: batch bounds must be positive")
 
 
+_PUBACK = struct.Struct("!BBH")
+_PUBACK_HEADER = 0x40  # the PUBACK packet type in the fixed header
+
+
 class _AckGroup:
     """Acks the QoS 1 messages of one sealed batch once all its deliveries are committed."""
 
@@ -120,10 +125,18 @@ class _AckGroup:
         return ack
 
     def release(self) -> None:
-        # paho queues the PUBACKs and wakes its network thread, which writes them.
-        ack = self._client.ack
-        for mid in self._mids:
-            ack(mid, 1)
+        """Send the batch's PUBACKs in one write.
+
+        paho 2.2's ``ack(mid)`` queues each PUBACK as its own packet and wakes the network
+        thread with a syscall per ack; at one reading per message that was a third of the
+        CPU. MQTT is a byte stream, so the batch's PUBACKs (4 bytes each, the same in
+        MQTT 3.1.1 and 5 for success) go as one buffer through paho's own queue, which
+        handles partial writes. ``paho-mqtt`` is pinned; the ack-after-commit tests guard
+        this."""
+        if not self._mids:
+            return
+        packet = b"".join(_PUBACK.pack(_PUBACK_HEADER, 2, mid) for mid in self._mids)
+        self._client._packet_queue(_PUBACK_HEADER, packet, 0, 0)
         self._mids = []
 
 
