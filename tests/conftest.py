@@ -35,6 +35,15 @@ def require_service(name: str) -> None:
     pytest.skip(message)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compiled_health_kernels() -> None:
+    """Compile the health kernels once, before any test times a reading's way through
+    (on a fresh checkout the first compile takes seconds; afterwards it is cached)."""
+    from twinsync.health import warm_up
+
+    warm_up()
+
+
 @pytest.fixture
 def mqtt_broker() -> tuple[str, int]:
     require_service("mqtt")

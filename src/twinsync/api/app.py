@@ -6,6 +6,7 @@ the demo if asked, start connectors; on shutdown stop connectors and close the s
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -41,6 +42,11 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from ..health import warm_up
+
+        # Compile the health kernels before serving, not on the first live batch.
+        seconds = await asyncio.to_thread(warm_up)
+        log.info("health kernels ready in %.1f s", seconds)
         svc = service or TwinService.open(
             settings.store, freshness=settings.freshness_seconds,
             allowed_lateness=settings.allowed_lateness_seconds,

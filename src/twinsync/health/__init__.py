@@ -6,7 +6,7 @@ one vectorised pass.
 """
 
 from .groups import SensorSettings, configure_from_twin, sensor_settings
-from .monitor import HealthChange, HealthChanges, HealthMonitor, HealthStatus
+from .monitor import HealthChange, HealthChanges, HealthMonitor, HealthStatus, warm_up
 from .params import HealthParams
 from .states import OUTLIER_READING_QUALITY, STATE_NAMES, State, quality_of
 
@@ -23,4 +23,5 @@ __all__ = [
     "configure_from_twin",
     "quality_of",
     "sensor_settings",
+    "warm_up",
 ]

@@ -20,6 +20,7 @@ stale and then offline with no reading arriving.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -304,3 +305,22 @@ def _has_later(rows: NDArray[np.int64]) -> NDArray[np.bool_]:
     later = np.ones(rows.size, dtype=np.bool_)
     later[rows.size - 1 - last_from_end] = False
     return later
+
+
+def warm_up() -> float:
+    """Compile the health kernels now; returns the seconds it took.
+
+    The kernels are compiled on first use and cached on disk. On a fresh install that first
+    use costs seconds, and it should not fall on the first batch of live readings (which
+    would wait for it): the service calls this once while it starts.
+    """
+    started = time.perf_counter()
+    monitor = HealthMonitor(capacity=4)
+    rows = np.arange(3, dtype=np.int64)
+    monitor.configure(rows, group=np.zeros(3, dtype=np.int64),
+                      expected_interval=np.full(3, 60.0), resolution=np.full(3, 0.01))
+    times = 1_000_000.0 + np.arange(30, dtype=np.float64) * 60.0
+    monitor.update_many(np.tile(rows, 10), np.linspace(20.0, 21.0, 30), np.repeat(times[:10], 3))
+    monitor.tick(float(times[-1]) + 3600.0)
+    monitor.score_one(0, 20.5, float(times[-1]) + 60.0)
+    return time.perf_counter() - started

@@ -16,6 +16,7 @@ second store opened on the same schema is refused.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Iterator, Sequence
@@ -125,7 +126,11 @@ class PostgresStore:
             self._closed = True
             self._sealing.close()
             self._read.close()
-            self._write.close()  # ends the session, releasing the schema's advisory lock
+            # Release the schema's lock before closing: closing ends the session only when
+            # the server gets round to it, and a store reopened at once would find it held.
+            with contextlib.suppress(psycopg.Error):
+                self._write.execute("SELECT pg_advisory_unlock(%s)", (lock_key(self.schema),))
+            self._write.close()
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
