@@ -91,3 +91,40 @@ async def test_a_reopened_store_restores_twin_live_state_and_history(
         assert len(reopened.twin.sensors) == 50
     finally:
         await reopened.aclose()
+
+
+async def test_readings_redelivered_from_beyond_the_sequence_window_are_not_stored_twice(
+        service: TwinService) -> None:
+    now = time.time()
+    first = [RawReading("L0-room2-temp", 20.0 + i / 100, now - 300 + i, None, i)
+             for i in range(200)]
+    assert (await service.ingest(incoming(*first))).accepted == 200
+    url = service.store.url
+    await service.aclose()
+
+    reopened = TwinService.open(url)
+    try:
+        # A broker redelivers what it never saw acknowledged: here 100 readings, most of
+        # them further behind the newest than the in-memory window reaches.
+        again = await reopened.ingest(incoming(*first[100:]))
+        assert again.accepted == 0 and again.duplicates == 100
+        fresh = await reopened.ingest(incoming(
+            RawReading("L0-room2-temp", 21.0, now - 50, None, 250),
+            RawReading("L0-room2-temp", 21.0, now - 60, None, 120)))  # 120 is a repeat
+        assert fresh.accepted == 1 and fresh.duplicates == 1
+        row = reopened.sensor_row("L0-room2-temp")
+        stored = reopened.store.history(row, now - 400, now + 10)
+        assert len(stored.seq) == 201 and len(set(stored.seq.tolist())) == 201
+        assert reopened.sensor_health("L0-room2-temp")["duplicates"] == 101
+    finally:
+        await reopened.aclose()
+
+
+async def test_a_late_reading_behind_the_window_that_was_never_stored_is_kept(
+        service: TwinService) -> None:
+    now = time.time()
+    sent = [RawReading("L0-room2-temp", 20.0, now - 300 + i, None, i)
+            for i in range(200) if i != 30]
+    await service.ingest(incoming(*sent))
+    late = await service.ingest(incoming(RawReading("L0-room2-temp", 20.3, now - 270, None, 30)))
+    assert late.accepted == 1 and late.duplicates == 0

@@ -13,6 +13,7 @@ import math
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ..errors import InvalidReading, UnitError
 from ..model import Binding, Sensor, Twin
@@ -190,7 +191,21 @@ class Pipeline:
         counts["stale"] += admission.stale
         counts["lost"] += admission.lost
         return Accepted(batch, rejected, duplicates=admission.duplicates,
-                        late=admission.late, stale=admission.stale, lost=admission.lost)
+                        late=admission.late, stale=admission.stale, lost=admission.lost,
+                        behind_window=admission.behind_window[keep])
+
+    def drop_repeats(self, accepted: Accepted, repeats: NDArray[np.bool_]) -> Accepted:
+        """Remove readings found to be repeats after admission, and count them so."""
+        count = int(repeats.sum())
+        if count == 0:
+            return accepted
+        np.add.at(self.sequences.duplicates, accepted.batch.rows[repeats], 1)
+        self.counts["accepted"] -= count
+        self.counts["duplicates"] += count
+        accepted.batch = accepted.batch.select(~repeats)
+        accepted.duplicates += count
+        accepted.behind_window = None
+        return accepted
 
     def record_commit(self, batch: Batch, committed_at: float) -> None:
         """Latency up to durability: commit time minus corrected event time."""

@@ -94,6 +94,14 @@ class Batch:
     def __len__(self) -> int:
         return int(self.rows.shape[0])
 
+    def select(self, mask: NDArray[np.bool_]) -> Batch:
+        """The readings where ``mask`` is true, every column alike."""
+        return Batch(
+            self.rows[mask], self.value[mask], self.raw_value[mask], self.event_time[mask],
+            self.received_at[mask], self.seq[mask], self.source, self.connector,
+            None if self.quality is None else self.quality[mask],
+            None if self.flags is None else self.flags[mask])
+
     @classmethod
     def empty(cls) -> Batch:
         f = np.empty(0, dtype=np.float64)
@@ -114,3 +122,6 @@ class Accepted:
     stale: int = 0
     lost: int = 0
     """Change in readings known to be missing (sequence gaps) for the sensors touched."""
+    behind_window: NDArray[np.bool_] | None = None
+    """Per reading of ``batch``: too far behind its sensor's sequence window to be checked
+    in memory (see ``order.Admission``); the service checks it against the store."""

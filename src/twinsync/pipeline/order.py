@@ -37,6 +37,9 @@ class Admission:
     late: int
     stale: int
     lost: int
+    behind_window: NDArray[np.bool_]
+    """Numbered readings further behind their sensor's highest number than the window
+    reaches: whether they are repeats only the stored history can tell."""
 
 
 class SequenceTable:
@@ -72,10 +75,11 @@ class SequenceTable:
         n = len(rows)
         duplicate = np.zeros(n, dtype=np.bool_)
         if n == 0:
-            return Admission(duplicate, np.zeros(0, np.int64), 0, 0, 0, 0)
+            return Admission(duplicate, np.zeros(0, np.int64), 0, 0, 0, 0, duplicate.copy())
         self.ensure(int(rows.max()) + 1)
         numbered = seq >= 0
         lost = 0
+        behind_window = numbered & (self.max_seq[rows] - seq >= WINDOW) & (self.max_seq[rows] >= 0)
         if numbered.any():
             duplicate |= self._sequence_duplicates(rows, seq, event_time, numbered, watermark)
         plain = ~numbered
@@ -93,7 +97,7 @@ class SequenceTable:
         np.add.at(self.duplicates, rows[duplicate], 1)
         np.add.at(self.late, rows[late & keep], 1)
         return Admission(keep, flags, int(duplicate.sum()), int((late & keep).sum()),
-                         int((stale & keep).sum()), lost)
+                         int((stale & keep).sum()), lost, behind_window & keep)
 
     def _sequence_duplicates(self, rows: NDArray[np.int64], seq: NDArray[np.int64],
                              event_time: NDArray[np.float64], numbered: NDArray[np.bool_],

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ..alerts import AlarmBook
 from ..errors import InvalidInput, NotFound
@@ -28,6 +29,7 @@ from ..model import Binding, Element, Event, Sensor, Source, Status, Twin
 from ..pipeline import (
     ALLOWED_LATENESS_SECONDS,
     FRESHNESS_SECONDS,
+    Accepted,
     Batch,
     DeadLetter,
     Flag,
@@ -265,6 +267,8 @@ class TwinService(TwinViews):
     def _ingest_blocking(self, incoming: IncomingBatch, dead_letters: Sequence[DeadLetter]
                          ) -> tuple[IngestResult, Batch, LatestPerRow, list[Event]]:
         accepted = self.pipeline.accept(incoming)
+        if accepted.behind_window is not None and accepted.behind_window.any():
+            accepted = self.pipeline.drop_repeats(accepted, self._stored_repeats(accepted))
         batch = accepted.batch
         # Only live readings judge a sensor's health now: a stale or late reading may not
         # raise alarms. It is stored with the quality its sensor has at the time.
@@ -284,6 +288,23 @@ class TwinService(TwinViews):
         result = IngestResult(len(batch), [(i, d.reason, d.detail) for i, d in accepted.rejected],
                               accepted.duplicates, accepted.late, accepted.stale)
         return result, batch, latest, events
+
+    def _stored_repeats(self, accepted: Accepted) -> NDArray[np.bool_]:
+        """Which readings behind their sensor's sequence window are already stored.
+
+        A broker redelivers everything it had not seen acknowledged — after a crash that can
+        reach further back than the in-memory window — so those readings are looked up in
+        the stored history around their times. Rare: only after restarts and reconnects."""
+        batch = accepted.batch
+        assert accepted.behind_window is not None
+        repeats = np.zeros(len(batch), dtype=np.bool_)
+        for row in np.unique(batch.rows[accepted.behind_window]).tolist():
+            index = np.flatnonzero(accepted.behind_window & (batch.rows == row))
+            times = batch.event_time[index]
+            stored = self.store.history(row, float(times.min()) - 3600.0,
+                                        float(times.max()) + 3600.0, limit=10_000_000)
+            repeats[index] = np.isin(batch.seq[index], stored.seq)
+        return repeats
 
     async def add_dead_letters(self, dead_letters: Sequence[DeadLetter]) -> None:
         if dead_letters:
