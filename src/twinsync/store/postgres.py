@@ -43,6 +43,7 @@ from .postgres_schema import (
     redacted,
     target_of,
 )
+from .sealing import Sealing
 from .summary import SUMMARY_DTYPE, aggregate, bucketise, history_of
 from .tiers import ROW_DTYPE, HotRows, Segment, rows_of, seal
 
@@ -52,7 +53,6 @@ log = logging.getLogger(__name__)
 SEAL_ROWS = 262_144
 #: Past this many hot rows a commit waits for a seal: the bound on memory, and the
 #: backpressure on sources if sealing cannot keep up.
-MAX_HOT_ROWS = 4_000_000
 
 
 def _blob(array: NDArray[Any]) -> memoryview:
@@ -60,7 +60,7 @@ def _blob(array: NDArray[Any]) -> memoryview:
     return array.data.cast("B")
 
 
-class PostgresStore:
+class PostgresStore(Sealing):
     """A Store in one schema of a PostgreSQL database. Thread-safe."""
 
     def __init__(self, url: str, *, seal_rows: int = SEAL_ROWS) -> None:
@@ -100,10 +100,7 @@ class PostgresStore:
         # Lock order, everywhere: the seal lock, the write (or read) lock, the hot lock.
         self._write_lock = threading.Lock()
         self._read_lock = threading.Lock()
-        self._hot_lock = threading.Lock()
-        self._seal_lock = threading.Lock()
-        self._sealer: threading.Thread | None = None
-        self._seal_error: BaseException | None = None
+        self._init_sealing("twinsync-pg-seal")
         self._closed = False
 
     def _connect(self, conninfo: str) -> Connection:
@@ -120,8 +117,7 @@ class PostgresStore:
         if self._closed:
             return
         # A seal under way finishes first; hot rows left are safe in the journal.
-        if self._sealer is not None:
-            self._sealer.join()
+        self._join_sealer()
         with self._seal_lock, self._write_lock, self._read_lock:
             self._closed = True
             self._sealing.close()
@@ -230,43 +226,11 @@ class PostgresStore:
             with self._hot_lock:
                 self._hot.append(rows, journal_id)
                 hot = self._hot.size
-        if hot >= MAX_HOT_ROWS:
-            self.seal()  # sealing has fallen behind: the source waits rather than memory grow
-        elif hot >= self.seal_threshold():
-            self._seal_in_background()
+        self._after_commit(hot)
 
     def add_dead_letters(self, dead_letters: Sequence[DeadLetter]) -> None:
         with self._transaction() as c, c.cursor() as cursor:
             insert_dead_letters(cursor, dead_letters)
-
-    def seal_threshold(self) -> int:
-        """Hot rows to gather before sealing: ``seal_rows``, or the fleet size if larger."""
-        return min(max(self.seal_rows, self._hot.sensor_span), MAX_HOT_ROWS)
-
-    def _seal_in_background(self) -> None:
-        if self._sealer is not None and self._sealer.is_alive():
-            return
-        self._sealer = threading.Thread(target=self._seal_quietly, name="twinsync-pg-seal",
-                                        daemon=True)
-        self._sealer.start()
-
-    def _seal_quietly(self) -> None:
-        try:
-            self._seal_once()
-        except BaseException as exc:  # the journal still holds every reading: retry later
-            log.exception("sealing hot readings failed")
-            self._seal_error = exc
-
-    def seal(self) -> int:
-        """Seal every hot reading now; returns how many were sealed."""
-        sealer = self._sealer
-        if sealer is not None:
-            sealer.join()
-        error, self._seal_error = self._seal_error, None
-        sealed = self._seal_once()
-        if error is not None and sealed == 0:
-            raise StoreError(f"sealing failed: {error}") from error
-        return sealed
 
     def _seal_once(self) -> int:
         with self._seal_lock:

@@ -13,7 +13,6 @@ process; add ``?synchronous=full`` to the URL to survive power loss as well.
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -30,10 +29,9 @@ from ..errors import InvalidInput, StoreError
 from ..model import Binding, Element, Event, Sensor
 from ..pipeline import Batch, DeadLetter
 from .base import Buckets, History, SensorAggregates, json_default
+from .sealing import Sealing
 from .summary import SUMMARY_DTYPE, aggregate, bucketise, history_of
 from .tiers import ROW_DTYPE, HotRows, Segment, rows_of, run_of, seal
-
-log = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -84,7 +82,6 @@ SCHEMA_VERSION = "2"
 SEAL_ROWS = 262_144
 #: Past this many hot rows a commit waits for a seal: the bound on memory, and the
 #: backpressure on sources if sealing cannot keep up.
-MAX_HOT_ROWS = 4_000_000
 
 
 def _dumps(value: object) -> bytes:
@@ -106,7 +103,7 @@ def path_of(url: str) -> tuple[str, dict[str, str]]:
     return path, options
 
 
-class SQLiteStore:
+class SQLiteStore(Sealing):
     """A Store in one SQLite file. Thread-safe: one writer and one reader connection."""
 
     def __init__(self, url: str, *, seal_rows: int = SEAL_ROWS) -> None:
@@ -135,12 +132,9 @@ class SQLiteStore:
             name: key for key, name in self._write.execute("SELECT key, name FROM sources")
         }
         self._hot = HotRows()
-        self._hot_lock = threading.Lock()
+        self._init_sealing("twinsync-seal")
         for journal_id, packed in self._write.execute("SELECT id, rows FROM journal ORDER BY id"):
             self._hot.append(np.frombuffer(packed, dtype=ROW_DTYPE).copy(), journal_id)
-        self._seal_lock = threading.Lock()
-        self._sealer: threading.Thread | None = None
-        self._seal_error: BaseException | None = None
 
     @staticmethod
     def _connect(path: str, synchronous: str) -> sqlite3.Connection:
@@ -159,8 +153,7 @@ class SQLiteStore:
 
     def close(self) -> None:
         # A seal under way finishes first; hot rows left are safe in the journal.
-        if self._sealer is not None:
-            self._sealer.join()
+        self._join_sealer()
         with self._write_lock:
             if self._read is not self._write:
                 self._read.close()
@@ -254,39 +247,7 @@ class SQLiteStore:
             with self._hot_lock:
                 self._hot.append(rows, journal_id)
                 hot = self._hot.size
-        if hot >= MAX_HOT_ROWS:
-            self.seal()  # sealing has fallen behind: the source waits rather than memory grow
-        elif hot >= self.seal_threshold():
-            self._seal_in_background()
-
-    def seal_threshold(self) -> int:
-        """Hot rows to gather before sealing: ``seal_rows``, or the fleet size if larger."""
-        return min(max(self.seal_rows, self._hot.sensor_span), MAX_HOT_ROWS)
-
-    def _seal_in_background(self) -> None:
-        if self._sealer is not None and self._sealer.is_alive():
-            return
-        self._sealer = threading.Thread(target=self._seal_quietly, name="twinsync-seal",
-                                        daemon=True)
-        self._sealer.start()
-
-    def _seal_quietly(self) -> None:
-        try:
-            self._seal_once()
-        except BaseException as exc:  # the journal still holds every reading: retry later
-            log.exception("sealing hot readings failed")
-            self._seal_error = exc
-
-    def seal(self) -> int:
-        """Seal every hot reading now; returns how many were sealed."""
-        sealer = self._sealer
-        if sealer is not None:
-            sealer.join()
-        error, self._seal_error = self._seal_error, None
-        sealed = self._seal_once()
-        if error is not None and sealed == 0:
-            raise StoreError(f"sealing failed: {error}") from error
-        return sealed
+        self._after_commit(hot)
 
     def _seal_once(self) -> int:
         with self._seal_lock:
