@@ -1,0 +1,78 @@
+"""BIM models over HTTP: upload a revision, re-import the next, refuse a broken file whole,
+serve the geometry with GlobalIds as node names."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from twinsync.api.app import create_app
+from twinsync.bim import generate_building, glb_node_names
+from twinsync.config import Settings
+
+
+@pytest.fixture
+def empty(tmp_path: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(store=f"sqlite:///{tmp_path / 'twin.sqlite'}"))) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def revisions(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
+    folder = tmp_path_factory.mktemp("models")
+    return [generate_building(folder / f"r{n}.ifc", storeys=2, bays_x=2, bays_y=2,
+                              revision=n).path.read_bytes() for n in (0, 1)]
+
+
+def test_a_twin_without_a_model_says_so(empty: TestClient) -> None:
+    assert empty.get("/api/model").status_code == 404
+    assert empty.get("/api/model.glb").json()["error"] == "not_found"
+
+
+def test_uploading_a_model_fills_the_twin_and_serves_its_geometry(
+        empty: TestClient, revisions: list[bytes], tmp_path: Path) -> None:
+    answer = empty.post("/api/models", params={"name": "tower.ifc"}, content=revisions[0],
+                        headers={"content-type": "application/octet-stream"})
+    assert answer.status_code == 201, answer.text
+    report = answer.json()
+    assert report["schema"] == "IFC4" and len(report["added"]) > 30
+    assert report["sensors_added"]
+    model = empty.get("/api/model").json()
+    assert model["revision"] == report["revision"] and model["name"] == "tower.ifc"
+    walls = empty.get("/api/elements", params={"type": "IfcWall"}).json()["elements"]
+    assert walls and all(w["global_id"] == w["id"] for w in walls)
+
+    glb = empty.get("/api/model.glb")
+    assert glb.status_code == 200
+    assert glb.headers["content-type"] == "model/gltf-binary"
+    assert glb.content[:4] == b"glTF"
+    (tmp_path / "m.glb").write_bytes(glb.content)
+    assert {w["id"] for w in walls} <= set(glb_node_names(tmp_path / "m.glb"))
+
+
+def test_the_next_revision_reports_changes_and_keeps_field_status(
+        empty: TestClient, revisions: list[bytes]) -> None:
+    empty.post("/api/models", content=revisions[0])
+    kept = empty.get("/api/elements", params={"type": "IfcColumn"}).json()["elements"][0]["id"]
+    empty.patch(f"/api/elements/{kept}", json={"status": "issue"})
+    report = empty.post("/api/models", content=revisions[1]).json()
+    assert report["added"] and report["removed"] and report["changed"]
+    if kept not in report["removed"]:
+        assert empty.get(f"/api/elements/{kept}").json()["status"] == "issue"
+    archived = empty.get(f"/api/elements/{report['removed'][0]}").json()
+    assert archived["archived"] is True  # archived, not deleted
+    kinds = [e["kind"] for e in empty.get("/api/events", params={"limit": 10000}).json()[
+        "events"]]
+    assert kinds.count("model_imported") == 2 and "element_archived" in kinds
+
+
+def test_a_broken_file_is_refused_whole(empty: TestClient, revisions: list[bytes]) -> None:
+    truncated = revisions[0][: len(revisions[0]) // 2]
+    answer = empty.post("/api/models", content=truncated)
+    assert answer.status_code == 422
+    assert answer.json()["error"] in ("broken_ifc", "not_ifc")
+    assert empty.get("/api/project").json()["element_count"] == 0
+    assert empty.post("/api/models", content=b"").json()["error"] == "no_file"
