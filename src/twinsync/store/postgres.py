@@ -29,10 +29,10 @@ import psycopg
 from numpy.typing import NDArray
 from psycopg import sql
 
-from ..errors import InvalidInput, StoreError
+from ..errors import StoreError
 from ..model import Binding, Element, Event, Sensor
 from ..pipeline import Batch, DeadLetter
-from .base import Buckets, History, SensorAggregates
+from .base import SensorAggregates
 from .postgres_rows import dumps, event_of, insert_dead_letters, insert_events, payload_value
 from .postgres_schema import (
     Connection,
@@ -43,8 +43,9 @@ from .postgres_schema import (
     redacted,
     target_of,
 )
+from .reads import TieredReads, numbered
 from .sealing import Sealing
-from .summary import SUMMARY_DTYPE, aggregate, bucketise, history_of
+from .summary import SUMMARY_DTYPE, aggregate, history_of
 from .tiers import ROW_DTYPE, HotRows, Segment, rows_of, seal
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ def _blob(array: NDArray[Any]) -> memoryview:
     return array.data.cast("B")
 
 
-class PostgresStore(Sealing):
+class PostgresStore(Sealing, TieredReads):
     """A Store in one schema of a PostgreSQL database. Thread-safe."""
 
     def __init__(self, url: str, *, seal_rows: int = SEAL_ROWS) -> None:
@@ -316,26 +317,7 @@ class PostgresStore(Sealing):
         parts = [np.frombuffer(data, dtype=ROW_DTYPE) for (data,) in reversed(packed)]
         parts.append(hot)
         rows = np.concatenate(parts)
-        numbered = rows["seq"] >= 0
-        return (rows["sensor"][numbered].astype(np.int64),
-                rows["seq"][numbered].astype(np.int64))
-
-    def history(self, row: int, start: float, end: float, limit: int = 100_000) -> History:
-        readings = self._readings_of(row, start, end)[:limit]
-        return History(
-            event_time=readings["event_time"].astype(np.float64),
-            value=readings["value"].astype(np.float64),
-            raw_value=readings["raw_value"].astype(np.float64),
-            received_at=readings["received_at"].astype(np.float64),
-            seq=readings["seq"].astype(np.int64),
-            quality=readings["quality"].astype(np.float64),
-            flags=readings["flags"].astype(np.int64),
-        )
-
-    def downsample(self, row: int, start: float, end: float, every: float) -> Buckets:
-        if every <= 0:
-            raise InvalidInput("bucket width must be positive", "bad_interval")
-        return bucketise(self._readings_of(row, start, end), start, every)
+        return numbered(rows)
 
     def aggregates(self) -> SensorAggregates:
         with self._reading() as c, self._hot_lock:

@@ -28,9 +28,10 @@ from numpy.typing import NDArray
 from ..errors import InvalidInput, StoreError
 from ..model import Binding, Element, Event, Sensor
 from ..pipeline import Batch, DeadLetter
-from .base import Buckets, History, SensorAggregates, json_default
+from .base import SensorAggregates, json_default
+from .reads import TieredReads, numbered
 from .sealing import Sealing
-from .summary import SUMMARY_DTYPE, aggregate, bucketise, history_of
+from .summary import SUMMARY_DTYPE, aggregate, history_of
 from .tiers import ROW_DTYPE, HotRows, Segment, rows_of, run_of, seal
 
 SCHEMA = """
@@ -103,7 +104,7 @@ def path_of(url: str) -> tuple[str, dict[str, str]]:
     return path, options
 
 
-class SQLiteStore(Sealing):
+class SQLiteStore(Sealing, TieredReads):
     """A Store in one SQLite file. Thread-safe: one writer and one reader connection."""
 
     def __init__(self, url: str, *, seal_rows: int = SEAL_ROWS) -> None:
@@ -333,26 +334,7 @@ class SQLiteStore(Sealing):
         parts = [np.frombuffer(data, dtype=ROW_DTYPE) for (data,) in reversed(packed)]
         parts.append(hot)
         rows = np.concatenate(parts) if parts else np.empty(0, dtype=ROW_DTYPE)
-        numbered = rows["seq"] >= 0
-        return (rows["sensor"][numbered].astype(np.int64),
-                rows["seq"][numbered].astype(np.int64))
-
-    def history(self, row: int, start: float, end: float, limit: int = 100_000) -> History:
-        readings = self._readings_of(row, start, end)[:limit]
-        return History(
-            event_time=readings["event_time"].astype(np.float64),
-            value=readings["value"].astype(np.float64),
-            raw_value=readings["raw_value"].astype(np.float64),
-            received_at=readings["received_at"].astype(np.float64),
-            seq=readings["seq"].astype(np.int64),
-            quality=readings["quality"].astype(np.float64),
-            flags=readings["flags"].astype(np.int64),
-        )
-
-    def downsample(self, row: int, start: float, end: float, every: float) -> Buckets:
-        if every <= 0:
-            raise InvalidInput("bucket width must be positive", "bad_interval")
-        return bucketise(self._readings_of(row, start, end), start, every)
+        return numbered(rows)
 
     def aggregates(self) -> SensorAggregates:
         with self._read_lock, self._hot_lock:

@@ -1,0 +1,41 @@
+"""Reads every tiered store answers the same way from ``_readings_of``: one sensor's
+readings in a time window, gathered from its sealed segments and hot rows."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..errors import InvalidInput
+from .base import Buckets, History
+from .summary import bucketise
+
+
+class TieredReads:
+    """Mixin: ``history`` and ``downsample``. The store provides ``_readings_of``."""
+
+    def _readings_of(self, row: int, start: float, end: float) -> NDArray[np.void]:
+        raise NotImplementedError
+
+    def history(self, row: int, start: float, end: float, limit: int = 100_000) -> History:
+        readings = self._readings_of(row, start, end)[:limit]
+        return History(
+            event_time=readings["event_time"].astype(np.float64),
+            value=readings["value"].astype(np.float64),
+            raw_value=readings["raw_value"].astype(np.float64),
+            received_at=readings["received_at"].astype(np.float64),
+            seq=readings["seq"].astype(np.int64),
+            quality=readings["quality"].astype(np.float64),
+            flags=readings["flags"].astype(np.int64),
+        )
+
+    def downsample(self, row: int, start: float, end: float, every: float) -> Buckets:
+        if every <= 0:
+            raise InvalidInput("bucket width must be positive", "bad_interval")
+        return bucketise(self._readings_of(row, start, end), start, every)
+
+
+def numbered(rows: NDArray[np.void]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """(sensor row, sequence number) of the readings that carry a sequence number."""
+    keep = rows["seq"] >= 0
+    return rows["sensor"][keep].astype(np.int64), rows["seq"][keep].astype(np.int64)
