@@ -94,6 +94,13 @@ class Batch:
     def __len__(self) -> int:
         return int(self.rows.shape[0])
 
+    def live(self) -> NDArray[np.bool_]:
+        """Which readings may drive live state, health and alarms: not late, not stale."""
+        if self.flags is None:
+            return np.ones(len(self), dtype=np.bool_)
+        live: NDArray[np.bool_] = (self.flags & (Flag.LATE | Flag.STALE)) == 0
+        return live
+
     def select(self, mask: NDArray[np.bool_]) -> Batch:
         """The readings where ``mask`` is true, every column alike."""
         return Batch(

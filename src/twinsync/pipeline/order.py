@@ -79,9 +79,10 @@ class SequenceTable:
         self.ensure(int(rows.max()) + 1)
         numbered = seq >= 0
         lost = 0
-        behind_window = numbered & (self.max_seq[rows] - seq >= WINDOW) & (self.max_seq[rows] >= 0)
         if numbered.any():
             duplicate |= self._sequence_duplicates(rows, seq, event_time, numbered, watermark)
+        # After the restart check above, so a counter that started again is not looked up.
+        behind_window = numbered & (self.max_seq[rows] - seq >= WINDOW) & (self.max_seq[rows] >= 0)
         plain = ~numbered
         if plain.any():
             duplicate |= _same_time_and_value(rows, event_time, value, plain, live_time,

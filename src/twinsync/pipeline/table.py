@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from .batch import Batch, Flag
+from .batch import Batch
 
 _FLOAT_COLUMNS = (
     "last_value", "last_event_time", "last_received_at", "mean", "m2", "min", "max",
@@ -95,10 +95,7 @@ class SensorTable:
             empty_f = np.empty(0)
             return LatestPerRow(np.empty(0, np.int64), empty_f, empty_f, empty_f,
                                 np.empty(0, np.bool_))
-        # Readings that may drive the live state: not late, not stale.
-        live = (np.zeros(len(batch), dtype=np.bool_) if batch.flags is None
-                else (batch.flags & (Flag.LATE | Flag.STALE)) != 0)
-        live = ~live
+        live = batch.live()
         # Group the batch by row; within a row, readings that cannot be live first, then
         # by event time, so each group ends with its newest live reading if it has one.
         # The sort is over the batch only: the cost does not depend on the fleet.

@@ -25,14 +25,13 @@ from ..alerts import AlarmBook
 from ..errors import InvalidInput, NotFound
 from ..health import HealthMonitor, configure_from_twin
 from ..ingest.connector import Connector, ConnectorHealth
-from ..model import Binding, Element, Event, Sensor, Source, Status, Twin
+from ..model import Binding, Element, Event, Sensor, Source, Twin
 from ..pipeline import (
     ALLOWED_LATENESS_SECONDS,
     FRESHNESS_SECONDS,
     Accepted,
     Batch,
     DeadLetter,
-    Flag,
     IncomingBatch,
     LatestPerRow,
     Pipeline,
@@ -192,11 +191,8 @@ class TwinService(TwinViews):
                 allowed = ", ".join(s.value for s in Source)
                 raise InvalidInput(f"source {source!r} is not one of {allowed}",
                                    "bad_source") from None
-            # Validate everything before changing anything: a field update applies whole or not.
-            if status is not None and status not in {s.value for s in Status}:
-                raise InvalidInput(f"status {status!r} is not one of "
-                                   + ", ".join(s.value for s in Status), "bad_status")
             updates = _property_updates(properties or {})
+            # A field update applies whole or not: any refusal restores the element.
             before = Element.from_dict(element.to_dict())
             events: list[Event] = []
             try:
@@ -272,13 +268,17 @@ class TwinService(TwinViews):
         batch = accepted.batch
         # Only live readings judge a sensor's health now: a stale or late reading may not
         # raise alarms. It is stored with the quality its sensor has at the time.
-        live = (batch.flags & (Flag.LATE | Flag.STALE)) == 0 if batch.flags is not None \
-            else np.ones(len(batch), dtype=np.bool_)
-        changes = self.health.update_many(batch.rows[live], batch.value[live],
-                                          batch.event_time[live])
-        quality = self.health.quality(batch.rows)
-        quality[live] = changes.reading_quality
-        batch.quality = quality
+        live = batch.live()
+        if live.all():
+            changes = self.health.update_many(batch.rows, batch.value, batch.event_time)
+            batch.quality = changes.reading_quality
+        else:
+            changes = self.health.update_many(batch.rows[live], batch.value[live],
+                                              batch.event_time[live])
+            quality = np.empty(len(batch))
+            quality[live] = changes.reading_quality
+            quality[~live] = self.health.quality(batch.rows[~live])
+            batch.quality = quality
         events = self.watch.events_for(changes, self.clock())
         letters = [d for _, d in accepted.rejected]
         letters.extend(dead_letters)
@@ -315,12 +315,16 @@ class TwinService(TwinViews):
         table = self.pipeline.table
         bindings = self.twin.bindings
         changes = []
+        fused_of: dict[tuple[str, str], dict[str, Any] | None] = {}
         for row in latest.rows[latest.advanced].tolist():
             sensor_id = table.ids[row]
             binding = bindings.get(sensor_id)
             if binding is None:
                 continue
-            fused = self.fused_value(binding.element_id, binding.property)
+            key = (binding.element_id, binding.property)
+            if key not in fused_of:
+                fused_of[key] = self.fused_value(*key)
+            fused = fused_of[key]
             if fused is None:
                 continue
             # The property's fused value, and what this one sensor said.

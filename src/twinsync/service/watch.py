@@ -77,7 +77,7 @@ class Watch:
                     alarm_key, "warning",
                     f"readings from {source} reach the twin {p95:.0f} s late (p95; bound "
                     f"{self.latency_bound:.0f} s)", time=now)
-            elif alarm_key in service.alarms.active and (p95 is None or p95 <= self.latency_bound):
+            elif alarm_key in service.alarms.active:
                 event = service.alarms.clear(alarm_key, f"{source} is timely again", time=now)
             else:
                 event = None
