@@ -293,10 +293,15 @@ class HealthMonitor:
         return {name: int(counts[i]) for i, name in enumerate(STATE_NAMES)}
 
     def quality(self, rows: ArrayLike) -> NDArray[np.float64]:
-        """Current quality of each row (1.0 for rows never seen)."""
+        """Current quality of each row (1.0 for rows never seen).
+
+        A pure read: it may run beside an update in another thread, so it must not grow the
+        table (growing replaces the columns the update is writing)."""
         at = np.asarray(rows, dtype=np.int64)
-        self._touch(at)
-        return self.table.quality[at].copy()
+        quality = np.ones(at.shape, dtype=np.float64)
+        seen = at < self._used
+        quality[seen] = self.table.quality[at[seen]]
+        return quality
 
 
 def _has_later(rows: NDArray[np.int64]) -> NDArray[np.bool_]:

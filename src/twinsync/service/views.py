@@ -50,14 +50,16 @@ class TwinViews:
     def sensor_health(self, sensor_id: str) -> dict[str, Any]:
         row = self.sensor_row(sensor_id)
         status = self.health.state(row)
+        # Read only: growing the tables here would race the ingest thread that writes them.
         sequences = self.pipeline.sequences
-        sequences.ensure(row + 1)
+        known = row < len(sequences.lost)
         return {
             "sensor_id": sensor_id, "state": status.state, "quality": status.quality,
             "reason": status.reason, "since": _finite(status.since),
             "last_reading": _finite(status.last_reading),
-            "lost": int(sequences.lost[row]), "duplicates": int(sequences.duplicates[row]),
-            "late": int(sequences.late[row]),
+            "lost": int(sequences.lost[row]) if known else 0,
+            "duplicates": int(sequences.duplicates[row]) if known else 0,
+            "late": int(sequences.late[row]) if known else 0,
         }
 
     def sensor_snapshot(self, sensor_id: str) -> dict[str, Any]:
