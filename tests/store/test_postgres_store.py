@@ -7,38 +7,19 @@ rows and a shared database stays clean.
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import psycopg
 import pytest
-from psycopg import sql
+from tests.store.conftest import batch_of
 
 from twinsync.errors import StoreError
 from twinsync.model import Binding, Element, Sensor
-from twinsync.pipeline import Batch, IncomingBatch, RawReading
+from twinsync.pipeline import IncomingBatch, RawReading
 from twinsync.service import TwinService
 from twinsync.store import open_store
-from twinsync.store.check import check_store, expected_aggregates
+from twinsync.store.check import check_store
 from twinsync.store.postgres import PostgresStore
-
-
-@pytest.fixture
-def schema_url(postgres_url: str) -> Iterator[str]:
-    schema = f"twinsync_test_{uuid.uuid4().hex[:12]}"
-    yield f"{postgres_url}?schema={schema}"
-    with psycopg.connect(postgres_url, autocommit=True) as connection:
-        connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
-            sql.Identifier(schema)))
-
-
-def _batch(rows: list[int], times: list[float], values: list[float]) -> Batch:
-    n = len(rows)
-    return Batch(np.array(rows, dtype=np.int64), np.array(values, dtype=np.float64),
-                 np.array(values, dtype=np.float64), np.array(times, dtype=np.float64),
-                 np.full(n, 1e9), np.arange(n, dtype=np.int64), source="test")
 
 
 def test_the_postgres_store_passes_the_conformance_check(schema_url: str) -> None:
@@ -57,38 +38,6 @@ def test_open_store_picks_the_postgres_store_by_scheme(schema_url: str) -> None:
     finally:
         store.close()
     store.close()  # closing twice is harmless
-
-
-def test_reopening_a_schema_gives_the_same_twin_history_aggregates_and_sequences(
-        schema_url: str) -> None:
-    store = PostgresStore(schema_url + "&seal_rows=500")
-    store.save_changes([], elements=[Element("e", "IfcSlab")],
-                       sensors=[(row, Sensor(f"s{row}", "temperature", "degC"))
-                                for row in range(20)])
-    rng = np.random.default_rng(5)
-    for number in range(4):
-        store.commit(_batch(rng.integers(0, 20, 300).tolist(),
-                            (number * 300 + np.arange(300)).astype(float).tolist(),
-                            rng.random(300).tolist()), [])
-    if store._sealer is not None:  # a seal in the background: let it land first
-        store._sealer.join()
-    # Some readings are sealed (the threshold was crossed), the rest are hot.
-    before = (store.aggregates(), store.history(3, 0.0, 1e9), store.counts(),
-              store.recent_sequences(), store.load_twin())
-    store.close()
-    reopened = PostgresStore(schema_url)
-    after = (reopened.aggregates(), reopened.history(3, 0.0, 1e9), reopened.counts(),
-             reopened.recent_sequences(), reopened.load_twin())
-    reopened.close()
-    for name in ("rows", "count", "last_value", "last_event_time", "minimum", "maximum"):
-        assert getattr(after[0], name).tolist() == getattr(before[0], name).tolist()
-    assert np.allclose(after[0].mean, before[0].mean) and np.allclose(after[0].m2, before[0].m2)
-    assert after[1].event_time.tolist() == before[1].event_time.tolist()
-    assert after[1].value.tolist() == before[1].value.tolist()
-    assert after[2] == before[2] and after[2]["readings"] == 1200
-    assert [a.tolist() for a in after[3]] == [b.tolist() for b in before[3]]
-    assert [(r, s.to_dict()) for r, s in after[4][1]] == [(r, s.to_dict())
-                                                          for r, s in before[4][1]]
 
 
 def test_a_second_writer_on_the_same_schema_is_refused(schema_url: str) -> None:
@@ -112,7 +61,7 @@ def test_segments_land_in_monthly_partitions_and_old_months_can_be_dropped(
     january, march = 1_704_067_200.0 + 3600, 1_709_251_200.0 + 3600  # 2024-01, 2024-03
     try:
         for when in (january, march):
-            store.commit(_batch([0, 1], [when, when + 1], [1.0, 2.0]), [])
+            store.commit(batch_of([0, 1], [when, when + 1], [1.0, 2.0]), [])
             store.seal()
         with psycopg.connect(schema_url.split("?")[0]) as c:
             partitions = sorted(name for (name,) in c.execute(
@@ -125,31 +74,9 @@ def test_segments_land_in_monthly_partitions_and_old_months_can_be_dropped(
         assert store.history(0, 0.0, 2e9).event_time.tolist() == [march]
         assert store.counts()["readings"] == 2
         # A month dropped can be written again: its partition is made anew.
-        store.commit(_batch([0], [january], [3.0]), [])
+        store.commit(batch_of([0], [january], [3.0]), [])
         store.seal()
         assert store.history(0, 0.0, 2e9).event_time.tolist() == [january, march]
-    finally:
-        store.close()
-
-
-def test_a_background_seal_keeps_every_reading_exactly_once(schema_url: str) -> None:
-    store = PostgresStore(schema_url + "&seal_rows=1000")
-    rng = np.random.default_rng(3)
-    committed = []
-    try:
-        for number in range(20):
-            rows = rng.integers(0, 50, 400).tolist()
-            times = (number * 400 + np.arange(400)).astype(float).tolist()
-            values = rng.random(400).tolist()
-            store.commit(_batch(rows, times, values), [])
-            committed.extend((r, t, v, 0) for r, t, v in zip(rows, times, values, strict=True))
-            assert store.counts()["readings"] == len(committed)
-        store.seal()
-        got, want = store.aggregates(), expected_aggregates(committed)
-        assert got.count.tolist() == want.count.tolist()
-        assert np.allclose(got.mean, want.mean) and np.allclose(got.m2, want.m2)
-        history = store.history(7, 0.0, 1e9)
-        assert history.event_time.tolist() == sorted(t for r, t, _, _ in committed if r == 7)
     finally:
         store.close()
 
@@ -198,7 +125,7 @@ def test_commits_from_several_threads_beside_seals_are_neither_lost_nor_doubled(
     def push(store: PostgresStore, worker: int) -> None:
         for number in range(25):
             times = [worker * 1e4 + number * 100.0 + k for k in range(100)]
-            store.commit(_batch([worker] * 100, times, [float(worker)] * 100), [])
+            store.commit(batch_of([worker] * 100, times, [float(worker)] * 100), [])
 
     store = PostgresStore(url)
     workers = [threading.Thread(target=push, args=(store, w)) for w in range(4)]

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.store.conftest import batch_of
 
 from twinsync.model import Event
 from twinsync.pipeline import Batch, DeadLetter, Flag
-from twinsync.store.check import check_store, expected_aggregates
+from twinsync.store.check import check_store
 from twinsync.store.sqlite import SQLiteStore
 from twinsync.store.summary import aggregate
 from twinsync.store.tiers import ROW_DTYPE, HotRows, order_by_sensor, seal
@@ -24,13 +25,6 @@ def _rows(sensors: list[int], times: list[float], values: list[float],
     rows["value"] = values
     rows["flags"] = flags or [0] * len(sensors)
     return rows
-
-
-def _batch(rows: list[int], times: list[float], values: list[float]) -> Batch:
-    n = len(rows)
-    return Batch(np.array(rows, dtype=np.int64), np.array(values, dtype=np.float64),
-                 np.array(values, dtype=np.float64), np.array(times, dtype=np.float64),
-                 np.full(n, 1e9), np.arange(n, dtype=np.int64), source="test")
 
 
 def test_a_store_on_a_file_passes_the_conformance_check(tmp_path: Path) -> None:
@@ -110,49 +104,6 @@ def test_hot_rows_forget_only_the_rows_a_seal_took() -> None:
     assert hot.of_sensor(3)["value"].tolist() == [3.0]
 
 
-def test_a_seal_in_the_background_keeps_every_reading_exactly_once(tmp_path: Path) -> None:
-    store = SQLiteStore(f"sqlite:///{tmp_path / 'twin.sqlite'}?seal_rows=1000")
-    rng = np.random.default_rng(3)
-    committed = []
-    for number in range(30):
-        rows = rng.integers(0, 50, 400).tolist()
-        times = (number * 400 + np.arange(400)).astype(float).tolist()
-        values = rng.random(400).tolist()
-        store.commit(_batch(rows, times, values), [])
-        committed.extend((r, t, v, 0) for r, t, v in zip(rows, times, values, strict=True))
-        assert store.counts()["readings"] == len(committed)
-    store.seal()
-    got, want = store.aggregates(), expected_aggregates(committed)
-    assert got.count.tolist() == want.count.tolist()
-    assert np.allclose(got.mean, want.mean) and np.allclose(got.m2, want.m2)
-    history = store.history(7, 0.0, 1e9)
-    assert history.event_time.tolist() == sorted(t for r, t, _, _ in committed if r == 7)
-    store.close()
-
-
-def test_reopening_a_file_gives_the_same_history_and_aggregates(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'twin.sqlite'}?seal_rows=500"
-    store = SQLiteStore(url)
-    rng = np.random.default_rng(5)
-    for number in range(4):
-        store.commit(_batch(rng.integers(0, 20, 300).tolist(),
-                            (number * 300 + np.arange(300)).astype(float).tolist(),
-                            rng.random(300).tolist()), [])
-    # Some readings are sealed (the threshold was crossed), the rest are hot.
-    before = store.aggregates(), store.history(3, 0.0, 1e9), store.counts()
-    store.close()
-    reopened = SQLiteStore(url)
-    after = reopened.aggregates(), reopened.history(3, 0.0, 1e9), reopened.counts()
-    reopened.close()
-    for name in ("rows", "count", "last_value", "last_event_time", "minimum", "maximum"):
-        assert getattr(after[0], name).tolist() == getattr(before[0], name).tolist()
-    # Sums may be added in another order once a seal has run: equal to rounding.
-    assert np.allclose(after[0].mean, before[0].mean) and np.allclose(after[0].m2, before[0].m2)
-    assert after[1].event_time.tolist() == before[1].event_time.tolist()
-    assert after[1].value.tolist() == before[1].value.tolist()
-    assert after[2] == before[2] and after[2]["readings"] == 1200
-
-
 def test_a_file_of_the_per_sensor_block_layout_is_upgraded_without_losing_a_reading(
         tmp_path: Path) -> None:
     import sqlite3
@@ -188,7 +139,7 @@ def test_commits_from_several_threads_are_neither_lost_nor_doubled_after_a_resta
     def push(store: SQLiteStore, worker: int) -> None:
         for number in range(25):
             times = [worker * 1e4 + number * 100.0 + k for k in range(100)]
-            store.commit(_batch([worker] * 100, times, [float(worker)] * 100), [])
+            store.commit(batch_of([worker] * 100, times, [float(worker)] * 100), [])
 
     store = SQLiteStore(url)
     workers = [threading.Thread(target=push, args=(store, w)) for w in range(4)]

@@ -43,9 +43,9 @@ from .postgres_schema import (
     redacted,
     target_of,
 )
-from .reads import TieredReads, numbered
+from .reads import TieredReads, aggregate_tiers, sequences_in
 from .sealing import Sealing
-from .summary import SUMMARY_DTYPE, aggregate, history_of
+from .summary import history_of
 from .tiers import ROW_DTYPE, HotRows, Segment, rows_of, seal
 
 log = logging.getLogger(__name__)
@@ -314,10 +314,7 @@ class PostgresStore(Sealing, TieredReads):
                                (segments,), binary=True).fetchall()
         with self._hot_lock:
             hot = self._hot.all()
-        parts = [np.frombuffer(data, dtype=ROW_DTYPE) for (data,) in reversed(packed)]
-        parts.append(hot)
-        rows = np.concatenate(parts)
-        return numbered(rows)
+        return sequences_in([data for (data,) in packed], hot)
 
     def aggregates(self) -> SensorAggregates:
         with self._reading() as c, self._hot_lock:
@@ -325,10 +322,7 @@ class PostgresStore(Sealing, TieredReads):
                                binary=True).fetchall()
             hot = self._hot.all()
             span = self._hot.sensor_span
-        summaries = [np.frombuffer(summary, dtype=SUMMARY_DTYPE) for (summary,) in sealed]
-        if len(hot):
-            summaries.append(seal(hot, span).summary)
-        return aggregate(summaries)
+        return aggregate_tiers([summary for (summary,) in sealed], hot, span)
 
     def events(self, *, after: int = 0, element_id: str | None = None,
                limit: int = 100, kind: str | None = None) -> list[Event]:

@@ -1,14 +1,17 @@
-"""Reads every tiered store answers the same way from ``_readings_of``: one sensor's
-readings in a time window, gathered from its sealed segments and hot rows."""
+"""Reads every tiered store answers the same way once it has fetched its bytes: a sensor's
+readings in a time window, sequence numbers for a restart, aggregates for a restart."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import InvalidInput
-from .base import Buckets, History
-from .summary import bucketise
+from .base import Buckets, History, SensorAggregates
+from .summary import SUMMARY_DTYPE, aggregate, bucketise
+from .tiers import ROW_DTYPE, seal
 
 
 class TieredReads:
@@ -35,7 +38,20 @@ class TieredReads:
         return bucketise(self._readings_of(row, start, end), start, every)
 
 
-def numbered(rows: NDArray[np.void]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """(sensor row, sequence number) of the readings that carry a sequence number."""
+def sequences_in(segments: Sequence[bytes], hot: NDArray[np.void]
+                 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """(sensor row, sequence number) of the numbered readings in packed segments, newest
+    first as a store reads them, and the hot rows."""
+    parts = [np.frombuffer(data, dtype=ROW_DTYPE) for data in reversed(segments)]
+    rows = np.concatenate([*parts, hot])
     keep = rows["seq"] >= 0
     return rows["sensor"][keep].astype(np.int64), rows["seq"][keep].astype(np.int64)
+
+
+def aggregate_tiers(summaries: Sequence[bytes], hot: NDArray[np.void], span: int
+                    ) -> SensorAggregates:
+    """Per-sensor aggregates over sealed segments' packed summaries and the hot rows."""
+    unpacked = [np.frombuffer(summary, dtype=SUMMARY_DTYPE) for summary in summaries]
+    if len(hot):
+        unpacked.append(seal(hot, span).summary)
+    return aggregate(unpacked)

@@ -29,9 +29,9 @@ from ..errors import InvalidInput, StoreError
 from ..model import Binding, Element, Event, Sensor
 from ..pipeline import Batch, DeadLetter
 from .base import SensorAggregates, json_default
-from .reads import TieredReads, numbered
+from .reads import TieredReads, aggregate_tiers, sequences_in
 from .sealing import Sealing
-from .summary import SUMMARY_DTYPE, aggregate, history_of
+from .summary import history_of
 from .tiers import ROW_DTYPE, HotRows, Segment, rows_of, run_of, seal
 
 SCHEMA = """
@@ -331,10 +331,7 @@ class SQLiteStore(Sealing, TieredReads):
                                         (segments,)).fetchall()
         with self._hot_lock:
             hot = self._hot.all()
-        parts = [np.frombuffer(data, dtype=ROW_DTYPE) for (data,) in reversed(packed)]
-        parts.append(hot)
-        rows = np.concatenate(parts) if parts else np.empty(0, dtype=ROW_DTYPE)
-        return numbered(rows)
+        return sequences_in([data for (data,) in packed], hot)
 
     def aggregates(self) -> SensorAggregates:
         with self._read_lock, self._hot_lock:
@@ -342,10 +339,7 @@ class SQLiteStore(Sealing, TieredReads):
                 "SELECT summary FROM segments ORDER BY id").fetchall()
             hot = self._hot.all()
             span = self._hot.sensor_span
-        summaries = [np.frombuffer(summary, dtype=SUMMARY_DTYPE) for (summary,) in sealed]
-        if len(hot):
-            summaries.append(seal(hot, span).summary)
-        return aggregate(summaries)
+        return aggregate_tiers([summary for (summary,) in sealed], hot, span)
 
     def events(self, *, after: int = 0, element_id: str | None = None,
                limit: int = 100, kind: str | None = None) -> list[Event]:
