@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from ..ingest.senml import decode_senml_records, looks_like_senml
 from ..pipeline import DeadLetter, IncomingBatch, RawReading
-from ..service import TwinService
+from ..service import IngestResult, TwinService
 from .deps import service, time_param
 from .responses import JSON
 
@@ -87,8 +87,6 @@ async def post_readings(request: Request, svc: Service) -> JSON:
                                   [d for _, d in early])
     else:
         await svc.add_dead_letters([d for _, d in early])
-        from ..service import IngestResult
-
         result = IngestResult(0)
     rejected = [{"index": positions[i], "reason": r, "detail": d} for i, r, d in result.rejected]
     rejected += [{"index": p if p >= 0 else None, "reason": d.reason, "detail": d.detail}

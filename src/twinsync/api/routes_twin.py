@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from ..model import Binding, Element, Sensor, Source, Status, Transform
 from ..service import TwinService
-from .deps import service
+from .deps import service, time_param
 from .responses import JSON
 
 router = APIRouter(prefix="/api", default_response_class=JSON)
@@ -79,8 +79,6 @@ def get_element(element_id: str, svc: Service) -> JSON:
 
 @router.patch("/elements/{element_id}")
 async def patch_element(element_id: str, patch: ElementPatch, svc: Service) -> JSON:
-    from .deps import time_param
-
     when = None if patch.time is None else time_param(str(patch.time), 0.0, "time")
     events = await svc.update_element(
         element_id, status=patch.status.value if patch.status else None,
@@ -148,6 +146,8 @@ async def post_connector(spec: dict[str, Any], svc: Service) -> JSON:
     """Start a connector from the same settings a ``[[connectors]]`` table takes, e.g.
     ``{"kind": "mqtt", "name": "gw", "topics": ["site/{sensor_id}"]}``. It checks its
     source before it is accepted."""
+    # Imported here: the registry pulls in every connector's client library (OPC UA's is
+    # slow to import), which a twin without connectors never needs.
     from ..ingest.registry import build_connector
 
     connector = build_connector(spec)

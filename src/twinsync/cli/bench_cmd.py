@@ -21,12 +21,7 @@ BENCHES = {
 def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     benches = parser.add_subparsers(dest="bench", required=True, metavar="BENCH")
     for bench_name, module_name in BENCHES.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
+        module = importlib.import_module(module_name)
         sub = benches.add_parser(bench_name, help=(module.__doc__ or "").strip().splitlines()[0])
         module.add_arguments(sub)
         if not any("--json" in action.option_strings for action in sub._actions):
