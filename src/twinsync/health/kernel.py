@@ -99,6 +99,7 @@ class Knobs(NamedTuple):
     drift_clip: float
     drift_alpha: float
     drift_run_gate: int
+    drift_noise_gate: float
 
 
 _KNOB_TYPES = get_type_hints(Knobs)
@@ -285,9 +286,10 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
                 inliers += 1
                 newest = j
         can = inliers >= p.min_window
-        pred, slope, mad, leverage = np.nan, 0.0, 0.0, 0.0
+        pred, slope, mad, leverage, curvature = np.nan, 0.0, 0.0, 0.0, 0.0
         if can:
-            pred, slope, mad, leverage = fit_window(ring_x, ring_t, present, t, work)
+            pred, slope, mad, leverage, curvature = fit_window(ring_x, ring_t, present, t,
+                                                               work)
         # A prediction from few points is noisier than one reading; dividing by this puts
         # every residual on the scale of one reading's noise.
         spread = math.sqrt(1.0 + leverage)
@@ -335,13 +337,21 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
         # -- noise: CUSUM for a rise of the step sd by ``noise_ratio`` --------------------
         # The evidence is the step from the last trusted reading, less the local trend:
         # noise makes every step large, while a real level change makes one large step and
-        # a lagging fit would make several large residuals.
+        # a lagging fit would make several large residuals. The trend is the fitted curve's
+        # own rise since that reading, not the slope times the time: after held outliers
+        # the step spans several intervals, and on a steep, curving daily cycle a straight
+        # line would leave the curve's bend in the step and call a returning spike noise.
         has_last = inliers > 0
-        step_change = x - ring_x[newest] - slope * (t - ring_t[newest]) if has_last else np.nan
+        since_last = t - ring_t[newest]
+        trend = slope * since_last - curvature * since_last * since_last
+        step_change = x - ring_x[newest] - trend if has_last else np.nan
         floor = 2.0 * (res * _QUANTISATION_SD) ** 2
         step_sd = math.sqrt(max(step_var[r], max(floor, tiny * tiny)))
         z2 = min((step_change / step_sd) ** 2, p.noise_cap ** 2)
-        counted = judged and inlier and has_last
+        # Not the first reading after held outliers: its step spans several intervals,
+        # and the trend carried over them is less certain than one interval's step sd
+        # allows, so a spike's return would count as noise and drop the spike.
+        counted = judged and inlier and has_last and not held
         llr = gain * z2 - cost if counted else 0.0
         cusum = max(0.0, noise_s[r] + llr) if counted else noise_s[r]
         quiet = max(0.0, noise_quiet[r] - llr) if counted and was_noisy else 0.0
@@ -426,8 +436,9 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
         # Nor from a sensor whose noise is rising: a noise burst's wide readings would
         # walk the chart before the sensor is known to be noisy.
         noise_rising = cusum >= 0.5 * p.noise_h
+        unsettled = noise_rising or noise_fast[r] > p.drift_noise_gate
         evidence = (math.isfinite(diff) and inlier and run < p.drift_run_gate and not stuck
-                    and not noisy and not noise_rising and not peer_drifting)
+                    and not noisy and not unsettled and not peer_drifting)
         learning = evidence and n_diff < p.drift_warmup
         charting = evidence and n_diff >= p.drift_warmup
         level = drift_level[r]

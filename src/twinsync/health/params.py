@@ -88,9 +88,18 @@ class HealthParams:
     """Peers agree when the spread of their readings (offsets taken off) is within this
     many sd of the spread their noise explains. Drift is charted only against at least two
     peers that agree: with one, or with two that disagree, it is not known who moved."""
-    drift_clip: float = 4.0
-    """Differences are clipped here (difference sd) so one wild reading moves little."""
+    drift_clip: float = 2.0
+    """Differences are clipped here (difference sd) so one wild reading moves little. At 2
+    sd one reading moves the chart by at most 0.1 sd of the difference, a seventh of the
+    alarm line, so the first readings of a noise burst (before the noise checks are sure)
+    cannot carry it over; a drift, whose offset is charted long before it reaches 2 sd,
+    loses almost nothing."""
     drift_alpha: float = 0.005
     """EWMA weight of the slow baselines after warm-up (a few days at 15 min)."""
     drift_run_gate: int = 3
     """No drift evidence from a reading repeating the last 3 values: it may be stuck."""
+    drift_noise_gate: float = 3.0
+    """No drift evidence while the fast noise estimate (mean squared step, in baseline
+    step sd) is above this. A noise burst walks the offset chart in its first hours, before
+    the noise CUSUM is sure; the fast estimate sees it within a few readings. A drift does
+    not raise it: its step per reading is a small fraction of the noise."""

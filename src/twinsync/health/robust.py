@@ -131,11 +131,12 @@ def _weighted_fit(hours: NDArray[np.float64], y: NDArray[np.float64],
 @compiled
 def fit_window(values: NDArray[np.float64], times: NDArray[np.float64],
                present: NDArray[np.bool_], at: float,
-               work: NDArray[np.float64]) -> tuple[float, float, float, float]:
+               work: NDArray[np.float64]) -> tuple[float, float, float, float, float]:
     """Quadratic through the window's present points, evaluated at ``at``.
 
     Returns (value at ``at``, slope per second there, median absolute deviation of the
-    points from the curve, leverage at ``at``). The leverage says how much noisier the
+    points from the curve, leverage at ``at``, curvature: the coefficient of the squared
+    time in seconds). The leverage says how much noisier the
     prediction is than one reading: a prediction error has variance (1 + leverage) sd^2.
     ``work`` is scratch space, at least [7, max(window, 9)].
 
@@ -167,7 +168,7 @@ def fit_window(values: NDArray[np.float64], times: NDArray[np.float64],
     if kept >= 4:
         c0, c1, c2, leverage = _weighted_fit(hours, y, weight, work, n)
     mad = _mad(values, present, hours, c0, c1, c2, deviation, n)
-    return c0, c1 / 3600.0, mad, leverage
+    return c0, c1 / 3600.0, mad, leverage, c2 / 3600.0 ** 2
 
 
 @compiled
@@ -189,5 +190,6 @@ def local_quadratic(values: NDArray[np.float64], times: NDArray[np.float64],
     values = np.ascontiguousarray(values, dtype=np.float64)
     times = np.ascontiguousarray(times, dtype=np.float64)
     work = np.empty((7, max(values.shape[0], 9)))
-    level, slope, mad, leverage = fit_window(values, times, ~np.isnan(values), float(at), work)
+    level, slope, mad, leverage, _ = fit_window(values, times, ~np.isnan(values), float(at),
+                                                work)
     return float(level), float(slope), float(mad), float(leverage)
