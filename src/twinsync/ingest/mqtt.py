@@ -7,8 +7,9 @@ has no way to stop reading its socket. paho acks by hand in 3.1.1 and 5
 (``manual_ack=True`` + ``client.ack(mid, qos)``) and its network thread can simply block.
 
 Threads: paho's network thread appends every message to an open batch; a batch is sealed
-when it reaches ``max_batch_messages`` or ``max_batch_bytes``, or by the consumer after
-``linger`` seconds. At most ``max_pending`` sealed batches wait; then the network thread
+when it reaches ``max_batch_messages`` or ``max_batch_bytes``, or by the consumer once its
+first message has waited ``linger`` seconds. At most ``max_pending`` sealed batches wait;
+then the network thread
 blocks, stops reading the socket, and the broker holds the rest (QoS 1) or drops it (QoS 0,
 which the sequence-gap counter reports). Decoding runs in the consumer's event loop.
 
@@ -155,6 +156,7 @@ class MqttConnector:
         self._space = threading.Condition(self._lock)
         self._open: list[_Message] = []
         self._open_bytes = 0
+        self._opened_at = 0.0
         self._sealed: deque[tuple[float, list[_Message]]] = deque()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
@@ -289,10 +291,17 @@ class MqttConnector:
         user = getattr(properties, "UserProperty", None) if properties is not None else None
         payload = message.payload
         with self._lock:
+            opened = not self._open
+            if opened:
+                self._opened_at = time.monotonic()
             self._open.append((message.topic, payload, message.qos, message.mid, user))
             self._open_bytes += len(payload)
             s = self.settings
             if len(self._open) < s.max_batch_messages and self._open_bytes < s.max_batch_bytes:
+                if opened:
+                    # One wake-up per batch, not per message: the consumer learns when
+                    # this batch's linger runs out.
+                    self._call_soon(self._wake.set)
                 return
             self._seal_locked()
             # Backpressure: block the network thread, so paho stops reading the socket.
@@ -312,15 +321,21 @@ class MqttConnector:
         linger = self.settings.linger
         while not self._closing:
             with self._lock:
-                if not self._sealed:
-                    self._seal_locked()  # whatever lingered since the last wake
+                # A partial batch waits out its linger even when the consumer is idle:
+                # sealing whatever is open at every turn made batches of ~15 messages
+                # whose fixed cost (a commit, a thread hand-off) outweighed the readings.
+                wait = linger
+                if self._open:
+                    wait = self._opened_at + linger - time.monotonic()
+                    if wait <= 0 and not self._sealed:
+                        self._seal_locked()
                 sealed = self._sealed.popleft() if self._sealed else None
                 if sealed is not None:
                     self._space.notify()
             if sealed is None:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), linger)
+                    await asyncio.wait_for(self._wake.wait(), max(wait, 0.0005))
                 continue
             for delivery in self._decode(*sealed):
                 yield delivery
