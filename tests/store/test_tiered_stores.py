@@ -1,11 +1,12 @@
 """What every tiered store must do alike: seal in the background without losing or doubling
-a reading, and come back after a restart as it was."""
+a reading, and come back after a restart as it was, the sensors' saved health included."""
 
 from __future__ import annotations
 
 import numpy as np
 from tests.store.conftest import batch_of
 
+from twinsync.health import HealthMonitor, snapshot
 from twinsync.model import Element, Sensor
 from twinsync.store import open_store
 from twinsync.store.check import expected_aggregates
@@ -63,3 +64,26 @@ def test_reopening_gives_the_same_twin_history_aggregates_and_sequences(
     assert [a.tolist() for a in after[3]] == [b.tolist() for b in before[3]]
     assert [(r, s.to_dict()) for r, s in after[4][1]] == [(r, s.to_dict())
                                                           for r, s in before[4][1]]
+
+
+def test_a_health_table_saved_in_the_store_loads_into_a_fresh_monitor_after_reopening(
+        store_url: str) -> None:
+    monitor = HealthMonitor()
+    rows = np.arange(50)
+    monitor.configure(rows, group=rows // 5, expected_interval=np.full(50, 60.0))
+    rng = np.random.default_rng(2)
+    for step in range(200):
+        monitor.update_many(rows, 20 + rng.normal(0, 0.1, 50), np.full(50, 60.0 * step))
+    ids = [f"s{row}" for row in range(50)]
+    store = open_store(store_url)
+    store.save_snapshot("health", snapshot.dump(monitor, ids))
+    store.close()
+    reopened = open_store(store_url)
+    body = reopened.load_snapshot("health")
+    reopened.close()
+    assert body is not None
+    restored = HealthMonitor()
+    assert snapshot.load(restored, body, ids) == 50
+    for name in monitor.table.column_names():
+        np.testing.assert_array_equal(restored.table.column(name)[:50],
+                                      monitor.table.column(name)[:50], err_msg=name)

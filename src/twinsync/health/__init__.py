@@ -5,9 +5,11 @@ dense sensor rows; work per batch is proportional to the batch, and the timer's 
 one vectorised pass.
 """
 
+from . import snapshot
 from .groups import SensorSettings, configure_from_twin, sensor_settings
 from .monitor import HealthChange, HealthChanges, HealthMonitor, HealthStatus, warm_up
 from .params import HealthParams
+from .snapshot import SnapshotMismatch
 from .states import OUTLIER_READING_QUALITY, STATE_NAMES, State, quality_of
 
 __all__ = [
@@ -19,9 +21,11 @@ __all__ = [
     "HealthParams",
     "HealthStatus",
     "SensorSettings",
+    "SnapshotMismatch",
     "State",
     "configure_from_twin",
     "quality_of",
     "sensor_settings",
+    "snapshot",
     "warm_up",
 ]

@@ -21,9 +21,9 @@ stale and then offline with no reading arriving.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -134,6 +134,24 @@ class HealthMonitor:
         if unit is not None:
             for row, name in zip(at.tolist(), unit, strict=True):
                 table.units[row] = name
+
+    @property
+    def rows_in_use(self) -> int:
+        """One more than the largest row seen (configured or read): the rows with state."""
+        return self._used
+
+    def restore_rows(self, rows: NDArray[np.int64], columns: Mapping[str, NDArray[Any]],
+                     units: Sequence[str]) -> None:
+        """Write saved state into ``rows``: ``columns[name][i]`` becomes row ``rows[i]``'s
+        value of the table column ``name`` (see ``snapshot.load``, which checks it first)."""
+        self._touch(rows)
+        table = self.table
+        for name, values in columns.items():
+            table.column(name)[rows] = values
+        for row, unit in zip(rows.tolist(), units, strict=True):
+            table.units[row] = unit
+        # Peer groups came with the state: the member matrix is rebuilt on next use.
+        self._members = None
 
     def _peer_matrix(self) -> NDArray[np.int64]:
         """Members of every peer group as a padded matrix (built again only after configure)."""

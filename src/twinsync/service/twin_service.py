@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 
 from ..alerts import AlarmBook
 from ..errors import InvalidInput, NotFound
-from ..health import HealthMonitor, configure_from_twin
+from ..health import HealthMonitor, SnapshotMismatch, configure_from_twin, snapshot
 from ..ingest.connector import Connector, ConnectorHealth
 from ..model import Binding, Element, Event, Sensor, Source, Twin
 from ..pipeline import (
@@ -39,9 +39,12 @@ from ..pipeline import (
 from ..store import Store, open_store
 from .hub import Hub
 from .views import TwinViews
-from .watch import LATENCY_BOUND_SECONDS, Watch
+from .watch import HEALTH_SAVE_SECONDS, LATENCY_BOUND_SECONDS, Watch
 
 log = logging.getLogger(__name__)
+
+#: The store's name for the saved health table.
+HEALTH_SNAPSHOT = "health"
 
 
 @dataclass(slots=True)
@@ -70,7 +73,8 @@ class TwinService(TwinViews):
     def __init__(self, store: Store, *, clock: Callable[[], float] = time.time,
                  models_dir: Path | None = None, freshness: float = FRESHNESS_SECONDS,
                  allowed_lateness: float = ALLOWED_LATENESS_SECONDS,
-                 latency_alarm: float = LATENCY_BOUND_SECONDS) -> None:
+                 latency_alarm: float = LATENCY_BOUND_SECONDS,
+                 health_save_every: float = HEALTH_SAVE_SECONDS) -> None:
         self.store = store
         self.clock = clock
         self.twin = Twin()
@@ -87,11 +91,15 @@ class TwinService(TwinViews):
         # Redelivered readings (a lost acknowledgement) must be recognised after a restart.
         self.pipeline.sequences.restore(*store.recent_sequences())
         self.health = HealthMonitor(capacity=max(1024, len(self.pipeline.table)))
+        # Before the first reading: what was learned about each sensor carries on, and a
+        # sensor found stuck or drifting stays so. The twin's settings then win over the
+        # saved ones (a sensor may have been rebound while the service was down).
+        self._restore_health()
         self.configure_health()
         self.alarms = AlarmBook()
         for event in self._stored_alarm_events():
             self.alarms.replay(event)
-        self.watch = Watch(self, latency_bound=latency_alarm)
+        self.watch = Watch(self, latency_bound=latency_alarm, save_every=health_save_every)
         self.hub = Hub()
         self._closed = False
         self._lock = asyncio.Lock()
@@ -114,11 +122,35 @@ class TwinService(TwinViews):
         await self.watch.stop()
         for name in list(self.connectors):
             await self.stop_connector(name)
+        # No reading can arrive now: this is the newest state there will be.
+        try:
+            await self.save_health()
+        except Exception:  # closing the store matters more than the snapshot
+            log.exception("saving sensor health at shutdown failed")
         await asyncio.to_thread(self.store.close)
 
     def configure_health(self) -> None:
         """Tell the health monitor each sensor's interval, resolution and peer group."""
         configure_from_twin(self.health, self.twin, self.pipeline.table)
+
+    def _restore_health(self) -> None:
+        body = self.store.load_snapshot(HEALTH_SNAPSHOT)
+        if body is None:
+            return
+        try:
+            restored = snapshot.load(self.health, body, self.pipeline.table.ids)
+        except SnapshotMismatch as exc:
+            # An older layout or a damaged blob: relearning beats trusting it.
+            log.warning("saved sensor health not used, health starts afresh: %s", exc)
+            return
+        log.info("sensor health restored for %d sensors", restored)
+
+    async def save_health(self) -> None:
+        """Save every sensor's learned health to the store (by the watch's timer, and at
+        shutdown). Taken under the write lock, so no batch is half folded in."""
+        async with self._lock:
+            body = await asyncio.to_thread(snapshot.dump, self.health, self.pipeline.table.ids)
+        await asyncio.to_thread(self.store.save_snapshot, HEALTH_SNAPSHOT, body)
 
     def _stored_alarm_events(self) -> list[Event]:
         events: list[Event] = []

@@ -1,10 +1,11 @@
 """The one interface every store implements, and how a store is chosen by URL.
 
 A store keeps what must survive a restart: the twin (elements, sensors, bindings), the
-readings history, the event log and dead letters. It is synchronous; the service calls it
-from a worker thread so the event loop never waits on the disk. Writes of one ingest
-batch (readings, dead letters, events) are one transaction: a reading is accepted only
-once that transaction has committed.
+readings history, the event log and dead letters, and named snapshots of state that is
+costly to relearn (the sensors' learned health), each an opaque blob replaced whole. It
+is synchronous; the service calls it from a worker thread so the event loop never waits on
+the disk. Writes of one ingest batch (readings, dead letters, events) are one
+transaction: a reading is accepted only once that transaction has committed.
 
 Sensor rows: a sensor's ``row`` (its dense index in the pipeline's tables) is assigned at
 registration and stored, so a restarted process rebuilds the same rows.
@@ -102,6 +103,14 @@ class Store(Protocol):
     def dead_letters(self, *, limit: int = 100, after: int = 0,
                      reason: str | None = None) -> list[DeadLetter]: ...
     def counts(self) -> dict[str, int]: ...
+
+    # snapshots: state kept in memory and saved now and then (the health table)
+    def save_snapshot(self, name: str, body: bytes) -> None:
+        """Replace the snapshot called ``name`` with ``body``, atomically."""
+        ...
+    def load_snapshot(self, name: str) -> bytes | None:
+        """The snapshot last saved as ``name``, or None if there is none."""
+        ...
 
 
 def open_store(url: str) -> Store:

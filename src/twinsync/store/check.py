@@ -161,6 +161,22 @@ def _check_dead_letters_and_events(store: Store) -> None:
             "events page on from a seq and keep their data")
 
 
+#: Snapshot bodies are opaque bytes: NULs, high bytes and an empty one must round-trip.
+SNAPSHOT_BODIES = (bytes(range(256)) * 40, b"", b"\x00second\xff")
+
+
+def _check_snapshots(store: Store) -> None:
+    _expect(store.load_snapshot("health") is None, "a snapshot never saved loads as None")
+    store.save_snapshot("health", SNAPSHOT_BODIES[0])
+    store.save_snapshot("other", SNAPSHOT_BODIES[1])
+    _expect(store.load_snapshot("health") == SNAPSHOT_BODIES[0],
+            "a snapshot loads back byte for byte")
+    _expect(store.load_snapshot("other") == SNAPSHOT_BODIES[1], "an empty snapshot is kept")
+    store.save_snapshot("health", SNAPSHOT_BODIES[2])
+    _expect(store.load_snapshot("health") == SNAPSHOT_BODIES[2],
+            "saving a snapshot again replaces it")
+
+
 def check_store(make_store: Callable[[], Store]) -> None:
     """Raise AssertionError where a store built by ``make_store`` breaks the contract."""
     store = make_store()
@@ -183,6 +199,7 @@ def check_store(make_store: Callable[[], Store]) -> None:
         _check_aggregates(store, committed, "of sealed and hot readings")
         _check_readings(store, committed)
         _check_dead_letters_and_events(store)
+        _check_snapshots(store)
         committed.append((1, 30.0, 9.0, 0))
         counts = {"elements": 2, "sensors": 3, "readings": len(committed), "events": 3,
                   "dead_letters": 3}
@@ -197,5 +214,8 @@ def check_store(make_store: Callable[[], Store]) -> None:
         _check_readings(reopened, committed)
         _expect(reopened.counts() == counts, "counts survive reopening")
         _expect(len(reopened.load_twin()[1]) == 3, "the twin survives reopening")
+        _expect(reopened.load_snapshot("health") == SNAPSHOT_BODIES[2]
+                and reopened.load_snapshot("other") == SNAPSHOT_BODIES[1],
+                "snapshots survive reopening")
     finally:
         reopened.close()

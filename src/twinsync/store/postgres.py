@@ -377,6 +377,20 @@ class PostgresStore(Sealing, TieredReads):
                 "dead_letters": int(letters)}
 
 
+    # -- snapshots ----------------------------------------------------------------------------
+
+    def save_snapshot(self, name: str, body: bytes) -> None:
+        with self._transaction() as c:
+            c.execute("INSERT INTO snapshots VALUES (%s, %b) "
+                      "ON CONFLICT (name) DO UPDATE SET body = excluded.body", (name, body))
+
+    def load_snapshot(self, name: str) -> bytes | None:
+        with self._reading() as c:
+            row = c.execute("SELECT body FROM snapshots WHERE name = %s", (name,),
+                            binary=True).fetchone()
+        return None if row is None else bytes(row[0])
+
+
 def _roll_back(c: Connection) -> None:
     if c.closed or c.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
         return

@@ -81,6 +81,9 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     payload bytea NOT NULL
 );
 CREATE INDEX IF NOT EXISTS dead_letters_reason ON dead_letters (reason, id);
+-- State kept in memory and saved now and then (the health table): one blob per name.
+CREATE TABLE IF NOT EXISTS snapshots (name text PRIMARY KEY, body bytea NOT NULL);
+ALTER TABLE snapshots ALTER COLUMN body SET STORAGE EXTERNAL;
 """
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")

@@ -74,6 +74,8 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     payload BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS dead_letters_reason ON dead_letters (reason, id);
+-- State kept in memory and saved now and then (the health table): one blob per name.
+CREATE TABLE IF NOT EXISTS snapshots (name TEXT PRIMARY KEY, body BLOB NOT NULL);
 """
 
 SCHEMA_VERSION = "2"
@@ -396,6 +398,23 @@ class SQLiteStore(Sealing, TieredReads):
                 "events": c.execute("SELECT COUNT(*) FROM events").fetchone()[0],
                 "dead_letters": c.execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0],
             }
+
+
+    # -- snapshots ----------------------------------------------------------------------------
+
+    def save_snapshot(self, name: str, body: bytes) -> None:
+        with self._transaction() as c:
+            c.execute("INSERT INTO snapshots VALUES (?, ?) "
+                      "ON CONFLICT (name) DO UPDATE SET body = excluded.body", (name, body))
+
+    def load_snapshot(self, name: str) -> bytes | None:
+        with self._read_lock:
+            try:
+                row = self._read.execute("SELECT body FROM snapshots WHERE name = ?",
+                                         (name,)).fetchone()
+            except sqlite3.Error as exc:
+                raise StoreError(f"store read failed: {exc}") from exc
+        return None if row is None else bytes(row[0])
 
 
 def _insert_segment(c: sqlite3.Connection, segment: Segment) -> None:

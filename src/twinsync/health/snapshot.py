@@ -1,0 +1,122 @@
+"""A health monitor's learned state as bytes, and back: what lets it survive a restart.
+
+Baselines take a day or two of readings to learn (noise, offsets to peers, intervals), and a
+sensor found stuck or drifting must stay so after a restart rather than be trusted afresh.
+``dump`` writes every column of the ``HealthTable`` for the rows in use, keyed by sensor
+id, with the table's layout (window, column names, dtypes, shapes) and the parameters that
+taught it; ``load`` checks all of that before writing anything, then copies each column
+into the rows the same sensors have now.
+
+The format is an uncompressed ``.npz`` (NumPy's zip of ``.npy`` arrays, read with
+``allow_pickle=False``, so a tampered file cannot run code) with a JSON header. It goes
+through ``HealthTable.column_names()`` and ``column(name)`` only, so it does not depend on
+how the table lays its columns out in memory.
+
+>>> monitor = HealthMonitor()
+>>> _ = monitor.learn_one(0, 21.5, 900.0)
+>>> fresh = HealthMonitor()
+>>> load(fresh, dump(monitor, ["t-1"]), ["t-1"])
+1
+>>> float(fresh.table.last_value[0])
+21.5
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import zipfile
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..errors import InvalidInput
+from .monitor import HealthMonitor
+
+#: Bumped when the meaning of a saved column changes without its name or type changing.
+FORMAT = 1
+_HEADER = "__header__"
+
+
+class SnapshotMismatch(InvalidInput):
+    """A saved health table that this monitor cannot take (corrupt, or another layout)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "health_snapshot_mismatch")
+
+
+def dump(monitor: HealthMonitor, sensor_ids: Sequence[str]) -> bytes:
+    """The monitor's state for rows ``0 .. rows_in_use``; ``sensor_ids[row]`` names each."""
+    table = monitor.table
+    used = monitor.rows_in_use
+    if len(sensor_ids) < used:
+        raise ValueError(f"{len(sensor_ids)} sensor ids for {used} rows in use")
+    arrays: dict[str, NDArray[Any]] = {
+        name: np.ascontiguousarray(table.column(name)[:used]) for name in table.column_names()}
+    header = {
+        "format": FORMAT, "window": table.window, "rows": used,
+        "ids": [str(s) for s in sensor_ids[:used]], "units": table.units[:used],
+        "columns": _layout(arrays), "params": dataclasses.asdict(monitor.params),
+    }
+    arrays[_HEADER] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    buffer = io.BytesIO()
+    np.savez(buffer, allow_pickle=False, **arrays)
+    return buffer.getvalue()
+
+
+def load(monitor: HealthMonitor, body: bytes, sensor_ids: Sequence[str]) -> int:
+    """Copy a saved state into ``monitor`` for the sensors it knows (``sensor_ids[row]``);
+    returns how many sensors were restored. Raises ``SnapshotMismatch``, having changed
+    nothing, when the body is not a snapshot this monitor's table can take."""
+    header, arrays = _read(body)
+    table = monitor.table
+    expected = _layout({name: table.column(name)[:0] for name in table.column_names()})
+    if header.get("format") != FORMAT:
+        raise SnapshotMismatch(f"health snapshot format {header.get('format')!r}, "
+                               f"expected {FORMAT}")
+    if header.get("window") != table.window:
+        raise SnapshotMismatch(f"health snapshot window {header.get('window')!r}, "
+                               f"expected {table.window}")
+    if header.get("columns") != expected:
+        saved = set(header.get("columns") or ())
+        raise SnapshotMismatch(
+            "health snapshot columns differ: missing "
+            f"{sorted(set(expected) - saved)}, unknown {sorted(saved - set(expected))}, "
+            "or a dtype or shape changed")
+    rows = int(header.get("rows", -1))
+    ids, units = header.get("ids"), header.get("units")
+    if (not isinstance(ids, list) or not isinstance(units, list) or len(ids) != rows
+            or len(units) != rows or any(arrays[name].shape[0] != rows for name in expected)):
+        raise SnapshotMismatch("health snapshot rows do not match its sensor ids")
+    row_of = {sensor_id: row for row, sensor_id in enumerate(sensor_ids)}
+    saved_at = [i for i, sensor_id in enumerate(ids) if sensor_id in row_of]
+    target = np.array([row_of[ids[i]] for i in saved_at], dtype=np.int64)
+    source = np.array(saved_at, dtype=np.int64)
+    monitor.restore_rows(target, {name: arrays[name][source] for name in expected},
+                         [str(units[i]) for i in saved_at])
+    return int(target.size)
+
+
+def _layout(arrays: dict[str, NDArray[Any]]) -> dict[str, list[Any]]:
+    """Each column's dtype and per-row shape, as JSON keeps them."""
+    return {name: [array.dtype.str, list(array.shape[1:])] for name, array in arrays.items()}
+
+
+def _read(body: bytes) -> tuple[dict[str, Any], dict[str, NDArray[Any]]]:
+    """Header and arrays of a snapshot; ``SnapshotMismatch`` for anything unreadable."""
+    try:
+        with np.load(io.BytesIO(body), allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+        header = json.loads(arrays.pop(_HEADER).tobytes().decode())
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile,
+            UnicodeDecodeError) as exc:
+        raise SnapshotMismatch(f"health snapshot unreadable: {exc}") from exc
+    if not isinstance(header, dict):
+        raise SnapshotMismatch("health snapshot header is not an object")
+    return header, arrays
+
+
+__all__ = ["FORMAT", "SnapshotMismatch", "dump", "load"]
