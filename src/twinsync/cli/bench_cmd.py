@@ -13,6 +13,7 @@ BENCHES = {
     "ingest": "twinsync.bench.ingest",
     "health": "twinsync.bench.health",
     "health-speed": "twinsync.bench.health_speed",
+    "nab": "twinsync.bench.nab",
     "mqtt": "twinsync.bench.mqtt",
     "bim": "twinsync.bench.bim",
 }
