@@ -99,7 +99,7 @@ class Knobs(NamedTuple):
     drift_clip: float
     drift_alpha: float
     drift_run_gate: int
-    drift_noise_gate: float
+    noise_unsettled: float
 
 
 _KNOB_TYPES = get_type_hints(Knobs)
@@ -433,10 +433,11 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
         n_diff = d_n[r]
         mean = d_mean[r]
         var = d_var[r]
-        # Nor from a sensor whose noise is rising: a noise burst's wide readings would
-        # walk the chart before the sensor is known to be noisy.
+        # Nor from a sensor whose noise is rising (the CUSUM past half-way, or the fast
+        # estimate high): a noise burst's wide readings would walk the chart before the
+        # sensor is known to be noisy.
         noise_rising = cusum >= 0.5 * p.noise_h
-        unsettled = noise_rising or noise_fast[r] > p.drift_noise_gate
+        unsettled = noise_rising or noise_fast[r] > p.noise_unsettled
         evidence = (math.isfinite(diff) and inlier and run < p.drift_run_gate and not stuck
                     and not noisy and not unsettled and not peer_drifting)
         learning = evidence and n_diff < p.drift_warmup
@@ -495,14 +496,14 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
         # -- the state ---------------------------------------------------------------------
         plain = (c & (STUCK_BIT | NOISY_BIT | DRIFT_BIT)) == 0
         # A spike is a candidate when the readings return; it is announced after
-        # ``spike_confirm`` ordinary readings more. Another outlier, rising noise or another
-        # state in that time drops it: that is how a noise burst begins.
+        # ``spike_confirm`` ordinary readings more. Another outlier, rising or unsettled
+        # noise or another state in that time drops it: that is how a noise burst begins.
         candidate = spike_event and not starts and plain and not noise_rising
         if candidate:
             cand_size[r] = event_size
             cand_len[r] = event_len
         wait = spike_wait[r]
-        doubtful = starts or not plain or noise_rising
+        doubtful = starts or not plain or unsettled
         if p.spike_confirm > 0:
             new_spike = wait == 1 and not doubtful and not candidate
             if candidate:
