@@ -1,21 +1,5 @@
-"""Compilation of the per-reading loops (numba), typed for mypy.
+"""The health kernels' compiler: ``twinsync.jit.compiled``."""
 
-The health state is sequential per sensor (rings, EWMAs, CUSUMs), so the natural form of
-its update is a loop over readings. NumPy cannot run such a loop fast; numba compiles it.
-``cache=True`` keeps the machine code on disk next to the module, so later processes
-(tests, the CLI, the service) load it instead of compiling again.
-"""
+from ..jit import compiled
 
-from __future__ import annotations
-
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
-
-import numba
-
-Function = TypeVar("Function", bound=Callable[..., Any])
-
-
-def compiled(function: Function) -> Function:
-    """``numba.njit(cache=True)`` with the function's own signature kept for mypy."""
-    return cast(Function, numba.njit(cache=True)(function))
+__all__ = ["compiled"]

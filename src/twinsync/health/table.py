@@ -1,9 +1,16 @@
-"""Per-sensor health state as struct-of-arrays, indexed by the pipeline's dense sensor row.
+"""Per-sensor health state, one record per sensor, indexed by the pipeline's dense sensor row.
 
-Every column is a NumPy array of length ``capacity``; the rolling window is a 2-D ring
-``[capacity, window]``. Rows are the same numbers as ``twinsync.pipeline.SensorTable``
-rows, so the pipeline's batch columns index this table directly. The table grows (doubling)
-when a row beyond its capacity appears.
+All of a sensor's state (the scalar columns and its ring of recent readings) lies in one
+NumPy record, and the records of all sensors in one array. Each named column is a strided
+view into that array, so the kernels read ``table.sigma2[row]`` as before, but the state of
+one sensor is ~0.8 KB of adjacent memory instead of ~50 separate arrays. That matters for a
+large fleet: with 100,000 sensors the state (~80 MB) is far beyond the CPU cache, and a
+reading for a random sensor then costs a handful of adjacent cache lines (which the
+hardware prefetches together) instead of ~50 scattered misses.
+
+Rows are the same numbers as ``twinsync.pipeline.SensorTable`` rows, so the pipeline's
+batch columns index this table directly. The table grows (doubling) when a row beyond its
+capacity appears; growing replaces the views, so hold the table, not a column, across calls.
 
 >>> table = HealthTable(window=5, capacity=4)
 >>> table.ensure(9)
@@ -18,6 +25,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ..records import Field, Records
+
 #: Bits of ``ring_flags``.
 INLIER = 1
 """The reading is part of the robust fit (not a held outlier, not before a reset)."""
@@ -27,7 +36,7 @@ DRIFTING = 4
 """The sensor was in drift when the reading came: its peers' offsets are explained."""
 
 # name: (dtype, fill). One place, so growing cannot forget a column.
-_COLUMNS: dict[str, tuple[Any, float]] = {
+_COLUMNS: dict[str, Field] = {
     "count": (np.int64, 0),
     "group": (np.int64, -1),
     "interval_given": (np.float64, 0.0),
@@ -103,26 +112,26 @@ class HealthTable:
         self.window = window
         self.capacity = max(int(capacity), 16)
         self.units: list[str] = [""] * self.capacity
-        for name, (dtype, fill) in _COLUMNS.items():
-            setattr(self, name, np.full(self.capacity, fill, dtype=dtype))
-        for name, (dtype, fill) in _RING.items():
-            setattr(self, name, np.full((self.capacity, window), fill, dtype=dtype))
+        fields: dict[str, Field] = dict(_COLUMNS)
+        fields.update({name: (dtype, fill, (window,)) for name, (dtype, fill) in _RING.items()})
+        self._records = Records(fields, self.capacity)
+        self._bind()
+
+    def _bind(self) -> None:
+        for name, column in self._records.columns.items():
+            setattr(self, name, column)
 
     def ensure(self, max_row: int) -> None:
         """Grow so that ``max_row`` is a valid row (doubling, like a list)."""
-        if max_row < self.capacity:
-            return
-        new_capacity = max(max_row + 1, self.capacity * 2)
-        extra = new_capacity - self.capacity
-        for name, (dtype, fill) in _COLUMNS.items():
-            column = getattr(self, name)
-            setattr(self, name, np.concatenate([column, np.full(extra, fill, dtype=dtype)]))
-        for name, (dtype, fill) in _RING.items():
-            ring = getattr(self, name)
-            pad = np.full((extra, self.window), fill, dtype=dtype)
-            setattr(self, name, np.concatenate([ring, pad]))
-        self.units.extend([""] * extra)
-        self.capacity = new_capacity
+        if self._records.grow(max_row + 1):
+            self._bind()
+            self.units.extend([""] * (len(self._records) - self.capacity))
+            self.capacity = len(self._records)
+
+    @property
+    def record_bytes(self) -> int:
+        """Bytes of state per sensor."""
+        return self._records.row_bytes
 
     def column(self, name: str) -> NDArray[Any]:
         """A column by name, for code that walks all of them (tests, persistence)."""

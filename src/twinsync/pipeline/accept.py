@@ -82,7 +82,6 @@ class Pipeline:
 
     def accept(self, incoming: IncomingBatch) -> Accepted:
         """Split a batch into valid columns and dead letters."""
-        index_get = self.table.index.get
         units = self.table.units
         received_at = incoming.received_at
         rows: list[int] = []
@@ -98,10 +97,10 @@ class Pipeline:
             rejected.append((pos, DeadLetter(received_at, incoming.source, reason, detail,
                                              _payload(reading))))
 
-        for pos, reading in enumerate(incoming.readings):
+        for pos, (reading, row) in enumerate(zip(incoming.readings, self._rows_of(incoming),
+                                                 strict=True)):
             sensor_id, value, time, unit, seq = reading
-            row = index_get(sensor_id) if type(sensor_id) is str else None
-            if row is None:
+            if row < 0:
                 if sensor_id is None:
                     reject(pos, reading, "missing_sensor_id", "the reading names no sensor")
                 elif type(sensor_id) is not str:
@@ -193,6 +192,16 @@ class Pipeline:
         return Accepted(batch, rejected, duplicates=admission.duplicates,
                         late=admission.late, stale=admission.stale, lost=admission.lost,
                         behind_window=admission.behind_window[keep])
+
+    def _rows_of(self, incoming: IncomingBatch) -> list[int]:
+        """Each reading's sensor row, -1 where unknown or not an id at all."""
+        ids = [reading[0] for reading in incoming.readings]
+        try:
+            rows = self.table.fast_index.rows_of(ids)
+        except TypeError:  # an id that is not text: look those readings up one by one
+            get = self.table.index.get
+            return [get(i, -1) if type(i) is str else -1 for i in ids]
+        return rows.tolist()  # type: ignore[no-any-return]
 
     def drop_repeats(self, accepted: Accepted, repeats: NDArray[np.bool_]) -> Accepted:
         """Remove readings found to be repeats after admission, and count them so."""

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from ..records import Field, Records
 from .batch import Flag
 
 WINDOW = 64
@@ -42,26 +43,37 @@ class Admission:
     reaches: whether they are repeats only the stored history can tell."""
 
 
+_FIELDS: dict[str, Field] = {
+    "max_seq": (np.int64, -1),
+    "window": (np.uint64, 0),
+    "lost": (np.int64, 0),
+    "duplicates": (np.int64, 0),
+    "late": (np.int64, 0),
+}
+
+
 class SequenceTable:
-    """Per-row sequence state, grown on demand."""
+    """Per-row sequence state (one record per row, see ``twinsync.records``), grown on
+    demand."""
 
     def __init__(self, capacity: int = 1024) -> None:
-        self.max_seq = np.full(capacity, -1, dtype=np.int64)
-        self.window = np.zeros(capacity, dtype=np.uint64)
-        self.lost = np.zeros(capacity, dtype=np.int64)
-        self.duplicates = np.zeros(capacity, dtype=np.int64)
-        self.late = np.zeros(capacity, dtype=np.int64)
+        self._records = Records(_FIELDS, capacity)
+        self._bind()
+
+    def _bind(self) -> None:
+        for name, column in self._records.columns.items():
+            setattr(self, name, column)
 
     def ensure(self, capacity: int) -> None:
-        extra = capacity - len(self.max_seq)
-        if extra <= 0:
-            return
-        extra = max(extra, len(self.max_seq))
-        self.max_seq = np.concatenate([self.max_seq, np.full(extra, -1, dtype=np.int64)])
-        for name, dtype in (("window", np.uint64), ("lost", np.int64),
-                            ("duplicates", np.int64), ("late", np.int64)):
-            setattr(self, name, np.concatenate([getattr(self, name),
-                                                np.zeros(extra, dtype=dtype)]))
+        if self._records.grow(capacity):
+            self._bind()
+
+    # mypy sees the columns through these annotations.
+    max_seq: NDArray[np.int64]
+    window: NDArray[np.uint64]
+    lost: NDArray[np.int64]
+    duplicates: NDArray[np.int64]
+    late: NDArray[np.int64]
 
     def admit(self, rows: NDArray[np.int64], seq: NDArray[np.int64],
               event_time: NDArray[np.float64], value: NDArray[np.float64],
@@ -143,7 +155,7 @@ class SequenceTable:
         self.lost[touched] += (span - arrived_above).astype(np.int64)
         filled = ~above & ~fresh_start[inverse]
         np.subtract.at(self.lost, rows[filled], 1)
-        np.maximum(self.lost, 0, out=self.lost)
+        self.lost[touched] = np.maximum(self.lost[touched], 0)  # the batch's rows only
         # Slide each window up to its new highest number, then mark what arrived.
         advance = (new_max - np.maximum(old_max, 0)).astype(np.uint64)
         window = np.where(fresh_start | (advance >= WINDOW), np.uint64(0),
@@ -163,7 +175,7 @@ class SequenceTable:
             numbered = seq >= 0
             lost = self.lost.copy()
             self._remember(rows[numbered], seq[numbered])
-            self.lost = lost
+            self.lost[:] = lost
 
 
 def _same_time_and_value(rows: NDArray[np.int64], event_time: NDArray[np.float64],

@@ -1,9 +1,11 @@
-"""Per-sensor state as struct-of-arrays, indexed by a dense sensor row.
+"""Per-sensor state in NumPy columns, indexed by a dense sensor row.
 
 One Python object per sensor would make every batch walk the fleet. Instead each sensor
 gets a row number when it is registered, and its state lives in NumPy columns: last value,
 last event time, receive time, count, running mean and variance, min and max. A batch
 updates only the rows it touches, with work proportional to the batch, never to the fleet.
+The columns are views of one record per sensor (``twinsync.records``), so the state a
+reading needs sits in adjacent memory however large the fleet.
 """
 
 from __future__ import annotations
@@ -13,12 +15,27 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from ..records import Field, Records
 from .batch import Batch
+from .ids import IdIndex
 
-_FLOAT_COLUMNS = (
-    "last_value", "last_event_time", "last_received_at", "mean", "m2", "min", "max",
-    "first_event_time", "scale", "shift",
-)
+# name: (dtype, fill). Fields a batch's admission reads come first, so that they share a
+# cache line; the running statistics only the live-state update touches follow.
+_FIELDS: dict[str, Field] = {
+    # The affine map from the sensor's unit to the bound property's value:
+    # calibration and unit conversion folded into one multiply-add per reading.
+    "scale": (np.float64, 1.0),
+    "shift": (np.float64, 0.0),
+    "last_event_time": (np.float64, -np.inf),
+    "last_value": (np.float64, np.nan),
+    "last_received_at": (np.float64, -np.inf),
+    "count": (np.int64, 0),
+    "mean": (np.float64, 0.0),
+    "m2": (np.float64, 0.0),
+    "min": (np.float64, np.inf),
+    "max": (np.float64, -np.inf),
+    "first_event_time": (np.float64, np.inf),
+}
 
 
 @dataclass(slots=True)
@@ -38,22 +55,29 @@ class SensorTable:
 
     def __init__(self, capacity: int = 1024) -> None:
         self.index: dict[str, int] = {}
+        self.fast_index = IdIndex(capacity)
+        """The same map as ``index``, answered a batch at a time (see ``ids``)."""
         self.ids: list[str] = []
         self.units: list[str] = []
-        self._capacity = max(capacity, 16)
-        self.count = np.zeros(self._capacity, dtype=np.int64)
-        self.last_value = np.full(self._capacity, np.nan)
-        self.last_event_time = np.full(self._capacity, -np.inf)
-        self.last_received_at = np.full(self._capacity, -np.inf)
-        self.first_event_time = np.full(self._capacity, np.inf)
-        self.mean = np.zeros(self._capacity)
-        self.m2 = np.zeros(self._capacity)
-        self.min = np.full(self._capacity, np.inf)
-        self.max = np.full(self._capacity, -np.inf)
-        # The affine map from the sensor's unit to the bound property's value:
-        # calibration and unit conversion folded into one multiply-add per reading.
-        self.scale = np.ones(self._capacity)
-        self.shift = np.zeros(self._capacity)
+        self._records = Records(_FIELDS, max(capacity, 16))
+        self._bind()
+
+    def _bind(self) -> None:
+        for name, column in self._records.columns.items():
+            setattr(self, name, column)
+
+    # mypy sees the columns (views of the records) through these annotations.
+    scale: NDArray[np.float64]
+    shift: NDArray[np.float64]
+    last_event_time: NDArray[np.float64]
+    last_value: NDArray[np.float64]
+    last_received_at: NDArray[np.float64]
+    count: NDArray[np.int64]
+    mean: NDArray[np.float64]
+    m2: NDArray[np.float64]
+    min: NDArray[np.float64]
+    max: NDArray[np.float64]
+    first_event_time: NDArray[np.float64]
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -63,9 +87,10 @@ class SensorTable:
         row = self.index.get(sensor_id)
         if row is None:
             row = len(self.ids)
-            if row >= self._capacity:
-                self._grow(row + 1)
+            if self._records.grow(row + 1):
+                self._bind()
             self.index[sensor_id] = row
+            self.fast_index.add(sensor_id, row)
             self.ids.append(sensor_id)
             self.units.append("")
         return row
@@ -74,20 +99,6 @@ class SensorTable:
         self.units[row] = unit
         self.scale[row] = scale
         self.shift[row] = shift
-
-    def _grow(self, needed: int) -> None:
-        new_capacity = max(needed, self._capacity * 2)
-        extra = new_capacity - self._capacity
-        self.count = np.concatenate([self.count, np.zeros(extra, dtype=np.int64)])
-        fills = {
-            "last_value": np.nan, "last_event_time": -np.inf, "last_received_at": -np.inf,
-            "first_event_time": np.inf, "mean": 0.0, "m2": 0.0, "min": np.inf, "max": -np.inf,
-            "scale": 1.0, "shift": 0.0,
-        }
-        for name in _FLOAT_COLUMNS:
-            column = getattr(self, name)
-            setattr(self, name, np.concatenate([column, np.full(extra, fills[name])]))
-        self._capacity = new_capacity
 
     def update(self, batch: Batch) -> LatestPerRow:
         """Fold a batch into the table; return each touched row's newest reading."""

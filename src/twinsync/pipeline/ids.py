@@ -1,0 +1,168 @@
+"""Sensor id → row for a whole batch at once, in compiled code.
+
+A Python dict answers one id in ~60 ns while the fleet is small, but each look-up follows
+a chain of pointers (hash slot, entry, key string, row object) and with 100,000 sensors
+those live outside the CPU's private cache: ~400 ns a reading, the largest part of what a
+big fleet costs. Here the batch's ids are joined into one byte string and looked up in an
+open-addressing table of NumPy arrays by one compiled loop. The readings are independent,
+so the CPU overlaps their cache misses instead of waiting for each in turn.
+
+Keys are compared byte for byte after the hash matches: a wrong row is impossible, not
+just improbable. Rows are never removed (the pipeline's rows are append-only).
+
+>>> index = IdIndex()
+>>> index.add("s1", 0); index.add("s2", 1)
+>>> index.rows_of(["s2", "nope", "s1"]).tolist()
+[1, -1, 0]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..jit import compiled
+
+#: Separator of the ids in a batch's joined bytes; an id holding it takes the slow path.
+SEPARATOR = "\x00"
+_EMPTY = -1
+
+
+class IdIndex:
+    """An append-only map of text ids to dense rows, answered a batch at a time."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self._size = _power_of_two(max(capacity, 16) * 2)
+        # slot → [hash, row]: one probe reads one 16-byte pair.
+        self._slots = np.full((self._size, 2), _EMPTY, dtype=np.int64)
+        self._key_bytes = np.zeros(max(capacity, 16) * 16, dtype=np.uint8)
+        self._key_used = 0
+        # row → [start, length] of its id in ``_key_bytes``
+        self._keys = np.zeros((max(capacity, 16), 2), dtype=np.int64)
+        self._count = 0
+        self._slow: dict[str, int] = {}
+        """Ids holding the separator: they cannot be found in joined bytes."""
+
+    def __len__(self) -> int:
+        return self._count + len(self._slow)
+
+    def add(self, sensor_id: str, row: int) -> None:
+        """Register a new id at ``row``. Adding an id twice is the caller's error."""
+        if SEPARATOR in sensor_id:
+            self._slow[sensor_id] = row
+            return
+        key = np.frombuffer(sensor_id.encode(), dtype=np.uint8)
+        if (self._count + 1) * 2 > self._size:
+            self._rehash(self._size * 2)
+        if row >= len(self._keys):
+            grown = np.zeros((max(row + 1, len(self._keys) * 2), 2), dtype=np.int64)
+            grown[: len(self._keys)] = self._keys
+            self._keys = grown
+        if self._key_used + len(key) > len(self._key_bytes):
+            grown_bytes = np.zeros(max(self._key_used + len(key), len(self._key_bytes) * 2),
+                                   dtype=np.uint8)
+            grown_bytes[: self._key_used] = self._key_bytes[: self._key_used]
+            self._key_bytes = grown_bytes
+        self._key_bytes[self._key_used: self._key_used + len(key)] = key
+        self._keys[row] = (self._key_used, len(key))
+        self._key_used += len(key)
+        _insert(self._slots, _hash(key, 0, len(key)), row)
+        self._count += 1
+
+    def _rehash(self, size: int) -> None:
+        slots = np.full((size, 2), _EMPTY, dtype=np.int64)
+        _reinsert(self._slots, slots)
+        self._slots, self._size = slots, size
+
+    def rows_of(self, ids: list[str]) -> NDArray[np.int64]:
+        """The row of each id, -1 where the id is unknown. Every id must be a ``str``."""
+        if not ids:
+            return np.empty(0, dtype=np.int64)
+        joined = SEPARATOR.join(ids).encode()
+        rows = np.empty(len(ids), dtype=np.int64)
+        found = _look_up(np.frombuffer(joined, dtype=np.uint8), self._slots, self._keys,
+                         self._key_bytes, rows)
+        if found != len(ids):
+            # An id held the separator, so the bytes split into other ids than were given.
+            get = self._slow.get
+            return np.array([get(i, _EMPTY) if SEPARATOR in i else self._one(i) for i in ids],
+                            dtype=np.int64)
+        return rows
+
+    def _one(self, sensor_id: str) -> int:
+        joined = np.frombuffer(sensor_id.encode(), dtype=np.uint8)
+        row = np.empty(1, dtype=np.int64)
+        _look_up(joined, self._slots, self._keys, self._key_bytes, row)
+        return int(row[0])
+
+
+def _power_of_two(n: int) -> int:
+    return 1 << (n - 1).bit_length()
+
+
+@compiled
+def _hash(data: NDArray[np.uint8], start: int, end: int) -> int:
+    """FNV-1a over ``data[start:end]``, then a final mix (so that the low bits, which pick
+    the slot, depend on every byte)."""
+    h = np.uint64(0xCBF29CE484222325)
+    for k in range(start, end):
+        h = (h ^ np.uint64(data[k])) * np.uint64(0x100000001B3)
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xFF51AFD7ED558CCD)
+    h ^= h >> np.uint64(33)
+    return np.int64(h)  # type: ignore[return-value]
+
+
+@compiled
+def _insert(slots: NDArray[np.int64], h: int, row: int) -> None:
+    mask = slots.shape[0] - 1
+    i = h & mask
+    while slots[i, 1] != _EMPTY:
+        i = (i + 1) & mask
+    slots[i, 0] = h
+    slots[i, 1] = row
+
+
+@compiled
+def _reinsert(old: NDArray[np.int64], new: NDArray[np.int64]) -> None:
+    for i in range(old.shape[0]):
+        if old[i, 1] != _EMPTY:
+            _insert(new, old[i, 0], old[i, 1])
+
+
+@compiled
+def _look_up(joined: NDArray[np.uint8], slots: NDArray[np.int64], keys: NDArray[np.int64],
+             key_bytes: NDArray[np.uint8], rows: NDArray[np.int64]) -> int:
+    """Split ``joined`` at the separators and write each part's row (or -1) into ``rows``.
+    Returns how many parts there were; more than ``len(rows)`` are not written."""
+    mask = slots.shape[0] - 1
+    n = 0
+    start = 0
+    size = joined.shape[0]
+    while start <= size:
+        end = start
+        while end < size and joined[end] != 0:
+            end += 1
+        if n < rows.shape[0]:
+            h = _hash(joined, start, end)
+            length = end - start
+            i = h & mask
+            row = _EMPTY
+            while slots[i, 1] != _EMPTY:
+                if slots[i, 0] == h:
+                    candidate = slots[i, 1]
+                    at = keys[candidate, 0]
+                    if keys[candidate, 1] == length:
+                        same = True
+                        for k in range(length):
+                            if key_bytes[at + k] != joined[start + k]:
+                                same = False
+                                break
+                        if same:
+                            row = candidate
+                            break
+                i = (i + 1) & mask
+            rows[n] = row
+        n += 1
+        start = end + 1
+    return n

@@ -1,0 +1,65 @@
+"""Per-sensor state as one record per row, read and written through column views.
+
+Tables of per-sensor state (the pipeline's, the sequence windows, health) are indexed by
+the dense sensor row. Stored as separate arrays (struct of arrays), one reading for a
+random sensor touches one cache line per column; with 100,000 sensors none of them is in
+the CPU's private cache, and each stage of a batch misses again on every column. Stored
+as one record per row (array of structs) with the fields a stage reads side by side, a
+reading touches one or two adjacent lines, and once the first pass over a batch has
+brought its rows in, every later pass over the same rows hits.
+
+Code keeps the column style: ``table.last_value[rows]`` is a strided NumPy view of the
+records, for NumPy and the compiled kernels alike.
+
+>>> records = Records({"count": (np.int64, 0), "value": (np.float64, np.nan)}, 4)
+>>> records.grow(9)
+>>> len(records), records.columns["value"][8], records.columns["count"].strides
+(16, nan, (16,))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from numpy.typing import DTypeLike, NDArray
+
+#: A field: its dtype, the value of a row never written, and optionally a per-row shape.
+Field = tuple[DTypeLike, Any] | tuple[DTypeLike, Any, tuple[int, ...]]
+
+
+class Records:
+    """A growable array of records, with a view per field in ``columns``."""
+
+    def __init__(self, fields: Mapping[str, Field], capacity: int) -> None:
+        self.fields = dict(fields)
+        self.dtype = np.dtype([(name, spec[0], *spec[2:]) for name, spec in self.fields.items()],
+                              align=True)
+        self.columns: dict[str, NDArray[Any]] = {}
+        self._bind(self._blank(max(int(capacity), 1)))
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    @property
+    def row_bytes(self) -> int:
+        return int(self.dtype.itemsize)
+
+    def grow(self, needed: int) -> bool:
+        """Make room for ``needed`` rows (doubling, like a list); True if the views changed."""
+        if needed <= len(self.array):
+            return False
+        size = max(needed, 2 * len(self.array))
+        self._bind(np.concatenate([self.array, self._blank(size - len(self.array))]))
+        return True
+
+    def _blank(self, rows: int) -> NDArray[np.void]:
+        array: NDArray[np.void] = np.empty(rows, dtype=self.dtype)
+        for name, spec in self.fields.items():
+            array[name] = spec[1]
+        return array
+
+    def _bind(self, array: NDArray[np.void]) -> None:
+        self.array = array
+        self.columns = {name: array[name] for name in self.fields}

@@ -1,0 +1,26 @@
+"""Per-row state stored as records keeps values through growth and shares memory per row."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from twinsync.records import Records
+
+
+def test_growing_keeps_written_rows_and_fills_new_ones() -> None:
+    records = Records({"count": (np.int64, 0), "value": (np.float64, np.nan),
+                       "ring": (np.float64, -1.0, (3,))}, capacity=2)
+    records.columns["count"][1] = 7
+    records.columns["ring"][1, 2] = 5.0
+    assert records.grow(10)
+    assert len(records) >= 10
+    assert records.columns["count"][1] == 7 and records.columns["ring"][1, 2] == 5.0
+    assert np.isnan(records.columns["value"][9]) and records.columns["ring"][9].tolist() == [-1.0] * 3
+    assert not records.grow(5)
+
+
+def test_a_rows_fields_are_adjacent_in_memory() -> None:
+    records = Records({"a": (np.float64, 0.0), "b": (np.int64, 0)}, capacity=4)
+    a, b = records.columns["a"], records.columns["b"]
+    assert a.strides == (records.row_bytes,)
+    assert b.ctypes.data - a.ctypes.data == 8
