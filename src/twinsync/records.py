@@ -5,14 +5,14 @@ the dense sensor row. Stored as separate arrays (struct of arrays), one reading 
 random sensor touches one cache line per column; with 100,000 sensors none of them is in
 the CPU's private cache, and each stage of a batch misses again on every column. Stored
 as one record per row (array of structs) with the fields a stage reads side by side, a
-reading touches one or two adjacent lines, and once the first pass over a batch has
-brought its rows in, every later pass over the same rows hits.
+reading touches a few adjacent lines, which the hardware fetches together.
 
 Code keeps the column style: ``table.last_value[rows]`` is a strided NumPy view of the
 records, for NumPy and the compiled kernels alike.
 
 >>> records = Records({"count": (np.int64, 0), "value": (np.float64, np.nan)}, 4)
 >>> records.grow(9)
+True
 >>> len(records), records.columns["value"][8], records.columns["count"].strides
 (16, nan, (16,))
 """
