@@ -13,8 +13,8 @@ records, for NumPy and the compiled kernels alike.
 >>> records = Records({"count": (np.int64, 0), "value": (np.float64, np.nan)}, 4)
 >>> records.grow(9)
 True
->>> len(records), records.columns["value"][8], records.columns["count"].strides
-(16, nan, (16,))
+>>> len(records), float(records.columns["value"][8]), records.columns["count"].strides
+(9, nan, (16,))
 """
 
 from __future__ import annotations
