@@ -4,48 +4,46 @@ Client library: paho-mqtt 2.x, chosen by measuring on this project's 2-core mach
 (docs/INGEST.md): gmqtt costs ~5.6 µs of CPU per message against paho's ~17 µs, but gmqtt
 forces PUBACK on receipt below MQTT 5, acks late only by running one task per message, and
 has no way to stop reading its socket. paho acks by hand in 3.1.1 and 5
-(``manual_ack=True`` + ``client.ack(mid, qos)``) and its network thread can simply block.
+(``manual_ack=True``) and its network thread can simply block.
 
-Threads: paho's network thread appends every message to an open batch; a batch is sealed
-when it reaches ``max_batch_messages`` or ``max_batch_bytes``, or by the consumer once its
-first message has waited ``linger`` seconds. At most ``max_pending`` sealed batches wait;
-then the network thread
-blocks, stops reading the socket, and the broker holds the rest (QoS 1) or drops it (QoS 0,
-which the sequence-gap counter reports). Decoding runs in the consumer's event loop.
+Processes: paho runs in a client process of the connector's own (``mqtt_client.py``,
+frames in ``mqtt_wire.py``), which receives, batches, and sends PUBACKs when told to.
+paho's per-message parsing then no longer shares this process's interpreter lock with
+decoding, validation and the commit. This side decodes each batch (one msgspec call for
+the common one-object payloads), routes topics, counts sequence gaps, and hands the
+service one delivery per source.
 
-Acks: the QoS 1 messages of a sealed batch are acknowledged, in arrival order, only when
-every delivery made from that batch has been acked by the service, i.e. committed. With a
-persistent session (fixed client id, clean session off, session expiry for MQTT 5) the
-broker redelivers whatever was not acked when twinsync died.
+Acks: the QoS 1 messages of a batch are acknowledged, in arrival order, only when every
+delivery made from that batch has been acked by the service, i.e. committed; then one
+``Ack`` frame goes to the client. With a persistent session (fixed client id, clean
+session off, session expiry for MQTT 5) the broker redelivers whatever was not acked when
+twinsync — or only its client process — died. A client process that dies is started
+again, with backoff; the client exits when its stdin closes, so it never outlives us.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import struct
-import threading
-import time
+import sys
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import paho.mqtt.client as paho
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-
 from ..errors import ConnectorError
 from ..pipeline import DeadLetter, IncomingBatch, RawReading
 from .connector import ConnectorHealth, Delivery
+from .mqtt_wire import Ack, ClientOptions, FrameReader, Received, Status, frame
 from .payloads import FORMATS, decode_objects_many, decode_payload
 from .topics import TopicRouter
 
-# A raw message as the network thread saw it: topic, payload, qos, mid, v5 user properties.
-_Message = tuple[str, bytes, int, int, Any]
 _SOURCE_FIELDS = ("client_id", "gateway", "building")
 _ROUTE_CACHE = 100_000
 """Topics whose fields are remembered; past this the cache starts again."""
+_CLIENT_MODULE = "twinsync.ingest.mqtt_client"
+_STOP_SECONDS = 5.0
+"""How long a closing client may take to disconnect before it is killed."""
 
 
 @dataclass(slots=True)
@@ -97,18 +95,32 @@ class MqttSettings:
             raise ConnectorError(f"mqtt connector {self.name!r}: batch bounds must be positive")
 
 
-_PUBACK = struct.Struct("!BBH")
-_PUBACK_HEADER = 0x40  # the PUBACK packet type in the fixed header
+class _Client:
+    """One running client process and the channel to it."""
+
+    __slots__ = ("early", "process", "reader", "writer")
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        assert process.stdout is not None and process.stdin is not None
+        self.reader = FrameReader(process.stdout)
+        self.writer: asyncio.StreamWriter = process.stdin
+        self.early: deque[Received] = deque()
+        """Batches that came before the SUBACK: a persistent session's backlog does."""
+
+    def send(self, message: Ack | ClientOptions) -> None:
+        if not self.writer.is_closing():
+            self.writer.write(frame(message))
 
 
 class _AckGroup:
-    """Acks the QoS 1 messages of one sealed batch once all its deliveries are committed."""
+    """Acks one batch once all the deliveries made from it are committed."""
 
-    __slots__ = ("_client", "_mids", "_remaining")
+    __slots__ = ("_batch", "_client", "_remaining")
 
-    def __init__(self, client: paho.Client, mids: list[int], deliveries: int) -> None:
+    def __init__(self, client: _Client, batch: int, deliveries: int) -> None:
         self._client = client
-        self._mids = mids
+        self._batch = batch
         self._remaining = deliveries
 
     def part(self) -> Callable[[], Awaitable[None]]:
@@ -121,31 +133,15 @@ class _AckGroup:
             done = True
             self._remaining -= 1
             if self._remaining == 0:
-                self.release()
+                # To a client that has died meanwhile this goes nowhere: the broker
+                # delivers the batch again to its successor, and dedupe drops it.
+                self._client.send(Ack(self._batch))
 
         return ack
 
-    def release(self) -> None:
-        send_pubacks(self._client, self._mids)
-        self._mids = []
-
-
-def send_pubacks(client: paho.Client, mids: list[int]) -> None:
-    """Acknowledge QoS 1 messages, in the order given, with one write.
-
-    paho 2.2's ``ack(mid)`` queues each PUBACK as its own packet, sent with its own
-    syscall, and wakes the network thread with another; at one reading per message that
-    was a third of the CPU. MQTT is a byte stream, so a batch's PUBACKs (4 bytes each,
-    the same in MQTT 3.1.1 and 5 for success) go as one buffer through paho's own queue,
-    which handles partial writes. ``paho-mqtt`` is pinned; the ack-after-commit tests
-    guard this. The bench's raw subscriber acks through here too, so both pay the same."""
-    if mids:
-        packet = b"".join([_PUBACK.pack(_PUBACK_HEADER, 2, mid) for mid in mids])
-        client._packet_queue(_PUBACK_HEADER, packet, 0, 0)
-
 
 class MqttConnector:
-    """A Connector reading one broker; see the module docstring for threads and acks."""
+    """A Connector reading one broker; see the module docstring for processes and acks."""
 
     kind = "mqtt"
 
@@ -154,17 +150,8 @@ class MqttConnector:
         self.name = settings.name
         self.router = TopicRouter(settings.topics)
         self._health = ConnectorHealth(settings.name, self.kind)
-        self._client: paho.Client | None = None
-        self._lock = threading.Lock()
-        self._space = threading.Condition(self._lock)
-        self._open: list[_Message] = []
-        self._open_bytes = 0
-        self._opened_at = 0.0
-        self._sealed: deque[tuple[float, list[_Message]]] = deque()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._wake = asyncio.Event()
+        self._client: _Client | None = None
         self._closing = False
-        self._subscribed: asyncio.Future[None] | None = None
         self._routes: dict[str, tuple[dict[str, str], str | None, str]] = {}
         self._last_seq: dict[Any, int] = {}
         self._lost: dict[Any, int] = {}
@@ -174,57 +161,88 @@ class MqttConnector:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    async def start(self) -> None:
+    def _options(self) -> ClientOptions:
         s = self.settings
-        self._loop = asyncio.get_running_loop()
-        self._subscribed = self._loop.create_future()
-        v5 = s.protocol == 5
-        client = paho.Client(
-            paho.CallbackAPIVersion.VERSION2, client_id=s.client_id,
-            protocol=paho.MQTTv5 if v5 else paho.MQTTv311,
-            clean_session=None if v5 else not s.persistent, manual_ack=True)
-        if s.username is not None:
-            client.username_pw_set(s.username, s.password)
-        if s.tls:
-            client.tls_set(ca_certs=s.tls_ca, certfile=s.tls_cert, keyfile=s.tls_key)
-            client.tls_insecure_set(s.tls_insecure)
-        client.reconnect_delay_set(s.reconnect_min, s.reconnect_max)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_subscribe = self._on_subscribe
-        client.on_message = self._on_message
-        self._client = client
-        properties = None
-        if v5:
-            properties = Properties(PacketTypes.CONNECT)
-            properties.SessionExpiryInterval = s.session_expiry if s.persistent else 0
-            # Acks wait for the commit, so the broker must let many messages be in flight.
-            properties.ReceiveMaximum = s.receive_maximum
+        return ClientOptions(
+            host=s.host, port=s.port, client_id=s.client_id, protocol=s.protocol, qos=s.qos,
+            filters=self.router.subscriptions(s.share_group), persistent=s.persistent,
+            session_expiry=s.session_expiry, keepalive=s.keepalive,
+            reconnect_min=s.reconnect_min, reconnect_max=s.reconnect_max,
+            receive_maximum=s.receive_maximum, max_batch_messages=s.max_batch_messages,
+            max_batch_bytes=s.max_batch_bytes, max_pending=s.max_pending, linger=s.linger,
+            username=s.username, password=s.password, tls=s.tls, tls_ca=s.tls_ca,
+            tls_cert=s.tls_cert, tls_key=s.tls_key, tls_insecure=s.tls_insecure)
+
+    async def start(self) -> None:
+        self._closing = False
+        self._client = await self._spawn()
+
+    async def _spawn(self) -> _Client:
+        """A client process, connected and subscribed; ConnectorError if it cannot be."""
+        s = self.settings
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", _CLIENT_MODULE, stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, limit=max(s.max_batch_bytes, 1 << 20))
+        client = _Client(process)
+        # Options (the password too) go through the pipe, never the command line.
+        client.send(self._options())
         try:
-            await asyncio.to_thread(
-                client.connect, s.host, s.port, s.keepalive,
-                clean_start=not s.persistent if v5 else paho.MQTT_CLEAN_START_FIRST_ONLY,
-                properties=properties)
-        except (OSError, ValueError) as exc:
-            self._health.error = f"cannot connect to {s.host}:{s.port}: {exc}"
-            raise ConnectorError(f"mqtt connector {self.name!r}: {self._health.error}") from exc
-        client.loop_start()
-        try:
-            await asyncio.wait_for(asyncio.shield(self._subscribed), s.connect_timeout)
-        except (TimeoutError, ConnectorError) as exc:
-            await self.aclose()
-            error = str(exc) or f"no CONNACK/SUBACK within {s.connect_timeout} s"
+            async with asyncio.timeout(s.connect_timeout):
+                while True:
+                    message = await client.reader.receive()
+                    if isinstance(message, Received):
+                        client.early.append(message)
+                        continue
+                    self._apply(message)
+                    if message.subscribed:
+                        return client
+                    if message.error is not None:
+                        raise ConnectorError(message.error)
+        except (TimeoutError, ConnectorError, asyncio.IncompleteReadError) as exc:
+            await self._stop(client)
+            if isinstance(exc, TimeoutError):
+                error = f"no CONNACK/SUBACK within {s.connect_timeout} s"
+            elif isinstance(exc, asyncio.IncompleteReadError):
+                error = f"the MQTT client process exited (code {process.returncode})"
+            else:
+                error = str(exc)
+            self._health.error = error
+            self._health.connected = False
             raise ConnectorError(f"mqtt connector {self.name!r}: {error}") from exc
 
+    async def _stop(self, client: _Client) -> None:
+        """Close the client's stdin, so it disconnects and exits; kill it if it lingers."""
+        with contextlib.suppress(OSError, RuntimeError):
+            client.writer.close()
+        try:
+            async with asyncio.timeout(_STOP_SECONDS):
+                # Read what it still writes: a client blocked on a full pipe cannot exit.
+                if not client.reader.busy:  # else the consumer reads until the end
+                    await client.reader.drain()
+                await client.process.wait()
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                client.process.kill()
+            await client.process.wait()
+
+    async def _respawn(self) -> _Client | None:
+        """Start a new client after one died, retrying with backoff until closed."""
+        delay = float(self.settings.reconnect_min)
+        while not self._closing:
+            await asyncio.sleep(delay)
+            if self._closing:
+                break
+            try:
+                return await self._spawn()
+            except ConnectorError:
+                delay = min(delay * 2, float(self.settings.reconnect_max))
+        return None
+
     async def aclose(self) -> None:
+        self._closing = True
         client, self._client = self._client, None
-        with self._lock:
-            self._closing = True
-            self._space.notify_all()
-        self._wake.set()
         if client is not None:
-            client.disconnect()
-            await asyncio.to_thread(client.loop_stop)
+            await self._stop(client)
         self._health.connected = False
 
     async def __aenter__(self) -> MqttConnector:
@@ -241,123 +259,59 @@ class MqttConnector:
         details["lost_by_sensor"] = dict(sorted(self._lost.items(), key=lambda kv: -kv[1])[:20])
         details["repeated_readings"] = self._repeated
         details["connects"] = self._connects
-        details["pending_batches"] = len(self._sealed)
+        details["client_pid"] = self._client.process.pid if self._client is not None else None
         details["client_id"] = self.settings.client_id
         details["subscriptions"] = self.router.subscriptions(self.settings.share_group)
         return self._health
 
-    # -- paho's network thread ---------------------------------------------------------------
-
-    def _call_soon(self, callback: Callable[..., Any], *args: Any) -> None:
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                loop.call_soon_threadsafe(callback, *args)
-
-    def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any,
-                    properties: Any) -> None:
-        if reason.is_failure:
-            self._health.error = f"connection refused: {reason}"
-            self._call_soon(self._settle, ConnectorError(f"connection refused: {reason}"))
-            return
-        self._connects += 1
-        self._health.connected = True
-        self._health.error = None
-        filters = self.router.subscriptions(self.settings.share_group)
-        client.subscribe([(f, self.settings.qos) for f in filters])
-
-    def _on_subscribe(self, client: paho.Client, userdata: Any, mid: int, reasons: Any,
-                      properties: Any) -> None:
-        failed = [str(r) for r in reasons if r.is_failure]
-        if failed:
-            self._health.error = f"subscription refused: {failed}"
-            self._call_soon(self._settle, ConnectorError(self._health.error))
-        else:
-            self._call_soon(self._settle, None)
-
-    def _on_disconnect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any,
-                       properties: Any) -> None:
-        self._health.connected = False
-        if not self._closing:
-            self._health.error = f"disconnected: {reason}; reconnecting"
-
-    def _settle(self, error: ConnectorError | None) -> None:
-        future = self._subscribed
-        if future is not None and not future.done():
-            if error is None:
-                future.set_result(None)
-            else:
-                future.set_exception(error)
-
-    def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
-        properties = message.properties
-        user = getattr(properties, "UserProperty", None) if properties is not None else None
-        payload = message.payload
-        with self._lock:
-            opened = not self._open
-            if opened:
-                self._opened_at = time.monotonic()
-            self._open.append((message.topic, payload, message.qos, message.mid, user))
-            self._open_bytes += len(payload)
-            s = self.settings
-            if len(self._open) < s.max_batch_messages and self._open_bytes < s.max_batch_bytes:
-                if opened:
-                    # One wake-up per batch, not per message: the consumer learns when
-                    # this batch's linger runs out.
-                    self._call_soon(self._wake.set)
-                return
-            self._seal_locked()
-            # Backpressure: block the network thread, so paho stops reading the socket.
-            while len(self._sealed) > s.max_pending and not self._closing:
-                self._space.wait(0.5)
-        self._call_soon(self._wake.set)
-
-    def _seal_locked(self) -> None:
-        if self._open:
-            self._sealed.append((time.time(), self._open))
-            self._open = []
-            self._open_bytes = 0
+    def _apply(self, status: Status) -> None:
+        self._health.connected = status.connected
+        self._health.error = status.error
+        self._connects = status.connects
 
     # -- the consumer's event loop -----------------------------------------------------------
 
     async def deliveries(self) -> AsyncIterator[Delivery]:
-        linger = self.settings.linger
         while not self._closing:
-            with self._lock:
-                # A partial batch waits out its linger even when the consumer is idle:
-                # sealing whatever is open at every turn made batches of ~15 messages
-                # whose fixed cost (a commit, a thread hand-off) outweighed the readings.
-                wait = linger
-                if self._open:
-                    wait = self._opened_at + linger - time.monotonic()
-                    if wait <= 0 and not self._sealed:
-                        self._seal_locked()
-                sealed = self._sealed.popleft() if self._sealed else None
-                if sealed is not None:
-                    self._space.notify()
-            if sealed is None:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), max(wait, 0.0005))
+            client = self._client
+            if client is None:
+                return
+            if client.early:
+                message: Status | Received = client.early.popleft()
+            else:
+                try:
+                    message = await client.reader.receive()
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    if self._closing or self._client is not client:
+                        continue
+                    code = await client.process.wait()
+                    self._health.connected = False
+                    self._health.error = (f"the MQTT client process exited (code {code}); "
+                                          "starting another")
+                    self._client = await self._respawn()
+                    continue
+            if self._closing:
+                return
+            if isinstance(message, Status):
+                self._apply(message)
                 continue
-            for delivery in self._decode(*sealed):
+            for delivery in self._decode(client, message):
                 yield delivery
 
-    def _decode(self, received_at: float, messages: list[_Message]) -> list[Delivery]:
+    def _decode(self, client: _Client, received: Received) -> list[Delivery]:
         fmt = self.settings.payload_format
-        routes = [self._route(message[0]) for message in messages]
+        received_at = received.received_at
+        topics, payloads = received.topics, received.payloads
+        routes = [self._route(topic) for topic in topics]
         # The common message (one JSON object, one reading) is parsed for the whole batch
         # in one call; whatever that does not vouch for goes through decode_payload.
-        fast = decode_objects_many([message[1] for message in messages],
-                                   [route[1] for route in routes], fmt)
+        fast = decode_objects_many(payloads, [route[1] for route in routes], fmt)
+        users = received.users or [None] * len(topics)
         by_source: dict[str, tuple[list[RawReading], list[DeadLetter]]] = {}
-        mids: list[int] = []
         every: list[RawReading] = []
         dead = 0
-        for (topic, payload, qos, mid, user), (fields, sensor_id, source), reading in zip(
-                messages, routes, fast, strict=True):
-            if qos:
-                mids.append(mid)
+        for topic, payload, user, (fields, sensor_id, source), reading in zip(
+                topics, payloads, users, routes, fast, strict=True):
             if user:
                 source = self._source(fields, user)
             group = by_source.get(source)
@@ -377,14 +331,11 @@ class MqttConnector:
             every.extend(readings)
         self._track_gaps(every)
         health = self._health
-        health.messages += len(messages)
+        health.messages += len(topics)
         health.readings += len(every)
         health.dead_letters += dead
         health.last_message_at = received_at
-        client = self._client
-        if client is None:
-            return []
-        group_ack = _AckGroup(client, mids, len(by_source))
+        group_ack = _AckGroup(client, received.batch, len(by_source))
         return [
             Delivery(IncomingBatch(readings, source, received_at, self.kind), letters,
                      group_ack.part())
