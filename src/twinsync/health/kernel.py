@@ -58,6 +58,8 @@ __all__ = [
 _QUANTISATION_SD = 1.0 / math.sqrt(12.0)
 # Readings before the smallest change seen is taken as the resolution (when none is given).
 _LEARN_RESOLUTION_AFTER = 96
+#: A run of repeated readings this improbable for the sensor gives no drift evidence.
+LOG_RUN_P = math.log(0.01)
 
 _OK, _STALE, _STUCK, _SPIKE, _DRIFT, _NOISY, _OFFLINE = (
     int(State.OK), int(State.STALE), int(State.STUCK), int(State.SPIKE), int(State.DRIFT),
@@ -438,7 +440,12 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
         # sensor is known to be noisy.
         noise_rising = cusum >= 0.5 * p.noise_h
         unsettled = noise_rising or noise_fast[r] > p.noise_unsettled
-        evidence = (math.isfinite(diff) and inlier and run < p.drift_run_gate and not stuck
+        # Nor from a reading that repeats the last few values more often than this sensor
+        # does when healthy (it may be freezing, not yet known stuck). A coarse sensor
+        # repeats itself all the time: gating all its runs would leave its chart updated
+        # on half the readings, lagging twice as long as its peers' and losing the blame.
+        repeating = run >= p.drift_run_gate and (run - 1) * math.log(likely) < LOG_RUN_P
+        evidence = (math.isfinite(diff) and inlier and not repeating and not stuck
                     and not noisy and not unsettled and not peer_drifting)
         learning = evidence and n_diff < p.drift_warmup
         charting = evidence and n_diff >= p.drift_warmup
