@@ -1,7 +1,8 @@
 """A twinsync process for the kill-and-restart test: a service fed by one MQTT connector.
 
-Run as a script. It consumes the connector the way ``TwinService.run_connector`` does
-(ingest, which commits, then ack) and prints the readings committed after each batch.
+Run as a script. It prints ``ready CLIENT_PID`` (the pid of the connector's MQTT client
+process), then consumes the connector the way ``TwinService.run_connector`` does (ingest,
+which commits, then ack) and prints the readings committed after each batch.
 With ``TWINSYNC_TEST_KILL_AFTER_COMMIT=N`` set, the first time N readings are committed it
 prints ``killing COMMITTED UNACKED`` and SIGKILLs itself right after ``service.ingest``
 returned and before ``ack()``: the dangerous spot, where the store has readings whose
@@ -29,7 +30,7 @@ async def main(store_url: str, host: str, port: int, run_id: str) -> None:
         topics=[f"kill/{run_id}/{{sensor_id}}"], session_expiry=120, linger=0.005,
         max_batch_messages=50))
     await connector.start()
-    print("ready", flush=True)
+    print("ready", connector.health().details["client_pid"], flush=True)
     committed = 0
     async for delivery in connector.deliveries():
         result = await service.ingest(delivery.batch, delivery.dead_letters)

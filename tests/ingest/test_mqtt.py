@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 
 import orjson
 
@@ -108,6 +110,25 @@ async def test_a_shared_subscription_splits_one_stream_between_two_connectors(
     assert sum(counts) == 400 and min(counts) > 0
     await service.stop_connector(one.name)
     await service.stop_connector(two.name)
+
+
+async def test_a_client_process_that_dies_is_started_again_and_nothing_is_lost(
+        service: TwinService, mqtt_broker: tuple[str, int], run_id: str) -> None:
+    connector = MqttConnector(settings(run_id, mqtt_broker))
+    await service.start_connector(connector)
+    first_pid = connector.health().details["client_pid"]
+    os.kill(first_pid, signal.SIGKILL)
+    # Published while no client runs: the persistent session keeps them for the next one.
+    messages = [(f"test/{run_id}/b1/{SENSORS[i % 10]}", orjson.dumps({"v": i, "seq": i // 10}))
+                for i in range(300)]
+    await asyncio.to_thread(publish, *mqtt_broker, messages, 1)
+    assert await wait_until(lambda: service.store.counts()["readings"] == 300, 20)
+    details = connector.health().details
+    assert details["client_pid"] not in (None, first_pid)
+    assert details["connects"] == 2
+    assert sorted(stored_pairs(service.store)) == sorted((SENSORS[i % 10], i // 10)
+                                                     for i in range(300))
+    await service.stop_connector(connector.name)
 
 
 async def test_a_broker_that_is_not_there_fails_at_start(run_id: str) -> None:

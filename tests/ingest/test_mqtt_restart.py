@@ -52,7 +52,8 @@ async def test_a_connector_killed_between_commit_and_ack_stores_each_reading_onc
         env={**os.environ, "PYTHONUNBUFFERED": "1",
              "TWINSYNC_TEST_KILL_AFTER_COMMIT": str(kill_after)})
     assert worker.stdout is not None
-    assert worker.stdout.readline().strip() == "ready"
+    ready, client_pid = worker.stdout.readline().split()
+    assert ready == "ready"
 
     def publish_paced() -> None:
         batch = messages(run_id)
@@ -69,6 +70,8 @@ async def test_a_connector_killed_between_commit_and_ack_stores_each_reading_onc
             break
     assert worker.wait(10) == -signal.SIGKILL
     assert last_line.startswith("killing"), last_line
+    # The connector's MQTT client process must not outlive it: its stdin closed.
+    assert await wait_until(lambda: not Path(f"/proc/{client_pid}").exists(), 10)
     committed_at_kill, unacked = map(int, last_line.split()[1:3])
     await asyncio.to_thread(publisher.join)
 

@@ -158,6 +158,8 @@ class MqttConnector:
         self._lost_total = 0
         self._repeated = 0
         self._connects = 0
+        self._connects_before = 0
+        """Connections made by client processes that have since exited."""
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -267,7 +269,7 @@ class MqttConnector:
     def _apply(self, status: Status) -> None:
         self._health.connected = status.connected
         self._health.error = status.error
-        self._connects = status.connects
+        self._connects = self._connects_before + status.connects
 
     # -- the consumer's event loop -----------------------------------------------------------
 
@@ -288,6 +290,7 @@ class MqttConnector:
                     self._health.connected = False
                     self._health.error = (f"the MQTT client process exited (code {code}); "
                                           "starting another")
+                    self._connects_before = self._connects
                     self._client = await self._respawn()
                     continue
             if self._closing:

@@ -140,8 +140,26 @@ class ClientProcess:
             self._closing = True
             self._ready.notify_all()
             self._space.notify_all()
+        self._confirm_acks()
         self._client.disconnect()
         self._client.loop_stop()
+
+    def _confirm_acks(self, timeout: float = 2.0) -> None:
+        """Wait until the broker has read our last PUBACKs, before hanging up.
+
+        paho closes its socket right after sending DISCONNECT. With messages still unread
+        on it the kernel resets the connection, and the broker drops what it had not yet
+        read from us — the last batch's PUBACKs among them, so that batch came again (a
+        test saw it). A PINGREQ's answer proves the broker has read everything sent
+        before it: MQTT handles one connection's packets in order. paho is pinned, and
+        ``_send_pingreq``/``_ping_t`` are its keepalive's own."""
+        client = self._client
+        if not client.is_connected():
+            return
+        client._send_pingreq()
+        deadline = time.monotonic() + timeout
+        while (client._ping_t or client._out_packet) and time.monotonic() < deadline:
+            time.sleep(0.002)
 
     # -- paho's network thread ---------------------------------------------------------------
 
