@@ -55,6 +55,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--faulty", type=float, default=0.5,
                         help="fraction of properties with one faulty sensor")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--false-alarms", action="store_true",
+                        help="also list every false alarm and missed fault, with its reason "
+                             "and the faults of its group nearby (to see why)")
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -78,6 +81,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     sensor_of_row = np.array([int(sid[2:]) for sid in pipeline.table.ids])
 
     alarms: list[tuple[int, str, float]] = []
+    reasons: list[str] = []
     ids = [f"t-{s}" for s in range(n)]
     started = time.perf_counter()
     health_seconds = 0.0
@@ -99,8 +103,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for change in changes:
             if change.new != "ok":
                 alarms.append((int(sensor_of_row[change.row]), change.new, change.since))
+                reasons.append(change.reason)
         for change in ticked:
             alarms.append((int(sensor_of_row[change.row]), change.new, slot_end))
+            reasons.append(change.reason)
     elapsed = time.perf_counter() - started
     result = _score(faults, alarms, n, args.days)
     result["run"] = {
@@ -108,6 +114,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "readings": readings, "faults": len(faults), "seconds": round(elapsed, 2),
         "health_us_per_reading": round(1e6 * health_seconds / max(readings, 1), 2),
     }
+    if getattr(args, "false_alarms", False):
+        for line in _explain(faults, alarms, reasons, group):
+            print(line)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -244,6 +253,39 @@ def _score(faults: list[Fault], alarms: list[tuple[int, str, float]], n: int,
         "drift_offset_at_detection_sd_median": round(float(np.median(offsets)), 2)
         if offsets else None,
     }
+
+
+def _matches(fault: Fault, kind: str, when: float) -> bool:
+    return fault.kind == kind and fault.start <= when <= fault.end + GRACE
+
+
+def _explain(faults: list[Fault], alarms: list[tuple[int, str, float]], reasons: list[str],
+             group: int) -> list[str]:
+    """One line per false alarm (with the faults of its group within 4 days, as
+    sensor/kind/hours since that fault began/its length in hours) and per missed fault."""
+    by_sensor: dict[int, list[Fault]] = {}
+    for fault in faults:
+        by_sensor.setdefault(fault.sensor, []).append(fault)
+    lines = []
+    found: set[int] = set()
+    for (sensor, state, when), why in zip(alarms, reasons, strict=True):
+        kind = ALARM_KIND[state]
+        hits = [f for f in by_sensor.get(sensor, ()) if _matches(f, kind, when)]
+        found.update(id(f) for f in hits)
+        if hits:
+            continue
+        first = sensor // group * group
+        near = [f"{f.sensor}/{f.kind}/{(when - f.start) / 3600:+.1f}h/"
+                f"{(f.end - f.start) / 3600:.1f}h"
+                for peer in range(first, first + group) for f in by_sensor.get(peer, ())
+                if abs(when - f.start) < 4 * DAY]
+        lines.append(f"false {kind:8} sensor {sensor:5d} day {(when - START) / DAY:6.2f}  "
+                     f"{why}  [{', '.join(near)}]")
+    for fault in faults:
+        if id(fault) not in found:
+            lines.append(f"missed {fault.kind:7} sensor {fault.sensor:5d} day "
+                         f"{(fault.start - START) / DAY:6.2f}  size {fault.size:.3g}")
+    return lines
 
 
 def _print(result: dict[str, Any]) -> None:

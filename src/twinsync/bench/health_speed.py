@@ -7,6 +7,10 @@ touch: 100 sensors x 100 per batch is one gateway's backlog, 100,000 x 1 a large
 a batch touches a tenth of it. ``--group`` sensors share a property (peers; 1: none). Only
 ``update_many`` is timed, plus, separately, ``tick`` over the whole fleet. The readings are
 made before the clock starts.
+
+``--store URL`` also times what the service does with the health table every few minutes
+and at a restart: ``snapshot.dump`` of the whole fleet, the store's ``save_snapshot`` and
+``load_snapshot``, and ``snapshot.load`` into a fresh monitor.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from ..health import HealthMonitor
+from ..health import HealthMonitor, snapshot
+from ..store import open_store
 
 DAY = 86_400.0
 
@@ -37,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resolution", type=float, default=0.01)
     parser.add_argument("--ticks", type=int, default=20, help="timed calls of tick")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--store", default="",
+                        help="also time saving and loading the health table in this store "
+                             "(a store URL; its 'health' snapshot is overwritten)")
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -89,7 +97,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for i in range(args.ticks):
         monitor.tick(now + i)
     tick_seconds = (time.perf_counter() - started) / max(args.ticks, 1)
-    return {
+    figures = {
         "sensors": sensors, "per_sensor": per_sensor, "batch": touched * per_sensor,
         "group": group, "readings": total, "state_changes": changes,
         "readings_per_sensor": round(total / sensors, 1),
@@ -98,3 +106,30 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "tick_milliseconds": round(tick_seconds * 1e3, 3),
         "summary": monitor.summary(),
     }
+    if args.store:
+        figures["snapshot"] = _time_snapshot(monitor, sensors, args.store)
+    return figures
+
+
+def _time_snapshot(monitor: HealthMonitor, sensors: int, url: str) -> dict[str, Any]:
+    """Milliseconds to dump, save, load back and restore the whole table, and its size."""
+    ids = [f"s{row}" for row in range(sensors)]
+    store = open_store(url)
+    try:
+        started = time.perf_counter()
+        body = snapshot.dump(monitor, ids)
+        dumped = time.perf_counter()
+        store.save_snapshot("health", body)
+        saved = time.perf_counter()
+        loaded_body = store.load_snapshot("health")
+        loaded = time.perf_counter()
+    finally:
+        store.close()
+    assert loaded_body is not None
+    restored = snapshot.load(HealthMonitor(capacity=sensors), loaded_body, ids)
+    done = time.perf_counter()
+    return {"bytes": len(body), "bytes_per_sensor": round(len(body) / max(sensors, 1)),
+            "sensors_restored": restored, "dump_ms": round(1e3 * (dumped - started), 1),
+            "save_ms": round(1e3 * (saved - dumped), 1),
+            "load_ms": round(1e3 * (loaded - saved), 1),
+            "restore_ms": round(1e3 * (done - loaded), 1)}
