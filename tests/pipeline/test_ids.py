@@ -14,7 +14,7 @@ def test_rows_of_finds_every_registered_id_and_marks_unknown_ones() -> None:
     ids = [f"site/a/sensor-{i}" for i in range(20_000)]
     for row, sensor_id in enumerate(ids):
         index.add(sensor_id, row)
-    asked = random.Random(1).choices(ids, k=5_000) + ["site/a/sensor-20000", "", "x"]
+    asked = [*random.Random(1).choices(ids, k=5_000), "site/a/sensor-20000", "", "x"]
     expected = {sensor_id: row for row, sensor_id in enumerate(ids)}
     assert index.rows_of(asked).tolist() == [expected.get(i, -1) for i in asked]
 

@@ -94,3 +94,21 @@ def test_a_device_that_restarts_its_counter_is_not_taken_for_duplicates() -> Non
                  RawReading("s", 3.0, NOW - 9, None, 1))
     assert fresh.duplicates == 0 and len(fresh.batch) == 2
     assert push(pipeline, RawReading("s", 3.0, NOW - 9, None, 1)).duplicates == 1
+
+
+def test_a_first_batch_out_of_order_counts_only_the_numbers_never_seen() -> None:
+    pipeline = make_pipeline()
+    row = pipeline.table.index["s"]
+    push(pipeline, RawReading("s", 5.0, NOW - 10, None, 5), RawReading("s", 2.0, NOW - 40, None, 2))
+    assert pipeline.sequences.lost[row] == 2  # 3 and 4
+    push(pipeline, RawReading("s", 3.0, NOW - 30, None, 3))
+    assert pipeline.sequences.lost[row] == 1
+
+
+def test_two_copies_of_a_reading_far_behind_the_window_in_one_batch_keep_one() -> None:
+    pipeline = make_pipeline()
+    push(pipeline, *[RawReading("s", float(n), NOW - 500 + n, None, n) for n in range(200)])
+    again = push(pipeline, RawReading("s", 3.0, NOW - 497, None, 3),
+                 RawReading("s", 3.0, NOW - 497, None, 3))
+    assert again.duplicates == 1
+    assert again.behind_window is not None and again.behind_window.tolist() == [True]

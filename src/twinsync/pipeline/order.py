@@ -23,8 +23,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from ..jit import compiled
 from ..records import Field, Records
 from .batch import Flag
+
+LATE = int(Flag.LATE)
+STALE = int(Flag.STALE)
 
 WINDOW = 64
 RESTART_GAP = 1024
@@ -45,6 +49,9 @@ class Admission:
 
 _FIELDS: dict[str, Field] = {
     "max_seq": (np.int64, -1),
+    # the lowest number seen since the counter (re)started: numbers below it were never
+    # skipped over, so their arrival does not take anything off ``lost``
+    "floor": (np.int64, -1),
     "window": (np.uint64, 0),
     "lost": (np.int64, 0),
     "duplicates": (np.int64, 0),
@@ -70,6 +77,7 @@ class SequenceTable:
 
     # mypy sees the columns through these annotations.
     max_seq: NDArray[np.int64]
+    floor: NDArray[np.int64]
     window: NDArray[np.uint64]
     lost: NDArray[np.int64]
     duplicates: NDArray[np.int64]
@@ -89,92 +97,37 @@ class SequenceTable:
         if n == 0:
             return Admission(duplicate, np.zeros(0, np.int64), 0, 0, 0, 0, duplicate.copy())
         self.ensure(int(rows.max()) + 1)
-        numbered = seq >= 0
-        lost = 0
-        if numbered.any():
-            duplicate |= self._sequence_duplicates(rows, seq, event_time, numbered, watermark)
-        # After the restart check above, so a counter that started again is not looked up.
-        behind_window = numbered & (self.max_seq[rows] - seq >= WINDOW) & (self.max_seq[rows] >= 0)
-        plain = ~numbered
+        plain = seq < 0
         if plain.any():
             duplicate |= _same_time_and_value(rows, event_time, value, plain, live_time,
                                               live_value)
-        keep = ~duplicate
-        if numbered.any():
-            lost = self._remember(rows[keep & numbered], seq[keep & numbered])
+        behind_window = np.zeros(n, dtype=np.bool_)
         flags = np.zeros(n, dtype=np.int64)
-        late = event_time < watermark[rows] - allowed_lateness
-        stale = received_at - event_time > freshness
-        flags[late] |= Flag.LATE
-        flags[stale] |= Flag.STALE
-        np.add.at(self.duplicates, rows[duplicate], 1)
-        np.add.at(self.late, rows[late & keep], 1)
-        return Admission(keep, flags, int(duplicate.sum()), int((late & keep).sum()),
-                         int((stale & keep).sum()), lost, behind_window & keep)
-
-    def _sequence_duplicates(self, rows: NDArray[np.int64], seq: NDArray[np.int64],
-                             event_time: NDArray[np.float64], numbered: NDArray[np.bool_],
-                             watermark: NDArray[np.float64]) -> NDArray[np.bool_]:
-        index = np.flatnonzero(numbered)
-        r, s = rows[index], seq[index]
-        duplicate = np.zeros(len(rows), dtype=np.bool_)
-        # A counter that started again: far below the highest, yet newer than anything seen.
-        restarted = (self.max_seq[r] - s > RESTART_GAP) & (event_time[index] > watermark[r])
-        if restarted.any():
-            self.max_seq[r[restarted]] = -1
-            self.window[r[restarted]] = 0
-        # Within the batch: the second of two equal (row, seq) pairs.
-        order = np.lexsort((s, r))
-        same = np.r_[False, (r[order][1:] == r[order][:-1]) & (s[order][1:] == s[order][:-1])]
-        duplicate[index[order[same]]] = True
-        # Against what was seen before.
-        behind = self.max_seq[r] - s
-        in_window = (behind >= 0) & (behind < WINDOW) & (self.max_seq[r] >= 0)
-        shift = np.where(in_window, behind, 0).astype(np.uint64)
-        seen = ((self.window[r] >> shift) & np.uint64(1)).astype(np.bool_) & in_window
-        duplicate[index[seen]] = True
-        return duplicate
-
-    def _remember(self, rows: NDArray[np.int64], seq: NDArray[np.int64]) -> int:
-        """Fold kept numbered readings into the windows; returns the change in lost."""
-        if len(rows) == 0:
-            return 0
-        touched, inverse = np.unique(rows, return_inverse=True)
-        lost_before = int(self.lost[touched].sum())
-        old_max = self.max_seq[touched]
-        batch_max = np.full(len(touched), -1, dtype=np.int64)
-        np.maximum.at(batch_max, inverse, seq)
-        batch_min = np.full(len(touched), np.iinfo(np.int64).max, dtype=np.int64)
-        np.minimum.at(batch_min, inverse, seq)
-        new_max = np.maximum(old_max, batch_max)
-        # Numbers the highest skipped over are lost until they turn up.
-        fresh_start = old_max < 0
-        above = seq > old_max[inverse]
-        arrived_above = np.bincount(inverse, weights=above, minlength=len(touched))
-        span = np.where(fresh_start, new_max - batch_min + 1, new_max - old_max)
-        self.lost[touched] += (span - arrived_above).astype(np.int64)
-        filled = ~above & ~fresh_start[inverse]
-        np.subtract.at(self.lost, rows[filled], 1)
-        self.lost[touched] = np.maximum(self.lost[touched], 0)  # the batch's rows only
-        # Slide each window up to its new highest number, then mark what arrived.
-        advance = (new_max - np.maximum(old_max, 0)).astype(np.uint64)
-        window = np.where(fresh_start | (advance >= WINDOW), np.uint64(0),
-                          self.window[touched] << np.minimum(advance, np.uint64(WINDOW - 1)))
-        self.window[touched] = window
-        self.max_seq[touched] = new_max
-        behind = new_max[inverse] - seq
-        mark = behind < WINDOW
-        bits = np.left_shift(np.uint64(1), behind[mark].astype(np.uint64))
-        np.bitwise_or.at(self.window, rows[mark], bits)
-        return int(self.lost[touched].sum()) - lost_before
+        counts = np.zeros(3, dtype=np.int64)
+        lost = _admit(rows, seq, event_time, received_at, watermark, allowed_lateness,
+                      freshness, self.max_seq, self.floor, self.window, self.lost,
+                      self.duplicates, self.late, duplicate, behind_window, flags, counts)
+        if behind_window.any():
+            # The window cannot tell whether two readings far behind it repeat each other.
+            again = _repeated_pairs(rows, seq, behind_window)
+            if again.any():
+                duplicate |= again
+                behind_window &= ~again
+                np.add.at(self.duplicates, rows[again], 1)
+                counts[0] += int(again.sum())
+                late = (flags & Flag.LATE) != 0
+                counts[1] -= int((again & late).sum())
+                counts[2] -= int((again & ((flags & Flag.STALE) != 0)).sum())
+                np.subtract.at(self.late, rows[again & late], 1)
+        return Admission(~duplicate, flags, int(counts[0]), int(counts[1]), int(counts[2]),
+                         lost, behind_window)
 
     def restore(self, rows: NDArray[np.int64], seq: NDArray[np.int64]) -> None:
         """Rebuild windows from stored readings (after a restart); counts stay at zero."""
         if len(rows):
             self.ensure(int(rows.max()) + 1)
-            numbered = seq >= 0
             lost = self.lost.copy()
-            self._remember(rows[numbered], seq[numbered])
+            _remember_all(rows, seq, self.max_seq, self.floor, self.window, self.lost)
             self.lost[:] = lost
 
 
@@ -192,3 +145,108 @@ def _same_time_and_value(rows: NDArray[np.int64], event_time: NDArray[np.float64
     repeat = (t == live_time[r]) & (v == live_value[r])
     duplicate[index[repeat]] = True
     return duplicate
+
+
+def _repeated_pairs(rows: NDArray[np.int64], seq: NDArray[np.int64],
+                    among: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """The second and later of equal (row, seq) pairs among the marked readings."""
+    index = np.flatnonzero(among)
+    r, s = rows[index], seq[index]
+    order = np.lexsort((index, s, r))
+    same = np.r_[False, (r[order][1:] == r[order][:-1]) & (s[order][1:] == s[order][:-1])]
+    again = np.zeros(len(rows), dtype=np.bool_)
+    again[index[order[same]]] = True
+    return again
+
+
+@compiled
+def _admit(rows: NDArray[np.int64], seq: NDArray[np.int64], event_time: NDArray[np.float64],
+           received_at: NDArray[np.float64], watermark: NDArray[np.float64],
+           allowed_lateness: float, freshness: float, max_seq: NDArray[np.int64],
+           floor: NDArray[np.int64], window: NDArray[np.uint64], lost: NDArray[np.int64],
+           duplicates: NDArray[np.int64], late: NDArray[np.int64],
+           duplicate: NDArray[np.bool_], behind_window: NDArray[np.bool_],
+           flags: NDArray[np.int64], counts: NDArray[np.int64]) -> int:
+    """One pass over the batch in arrival order. ``duplicate`` comes in with the readings
+    already known to repeat (no sequence number, same time and value); the pass adds those
+    whose number its sensor's window has seen — including earlier in this batch — flags
+    late and stale readings, and folds kept numbers into the windows. ``counts`` gets
+    [duplicates, late, stale] of the batch; returns the change in lost readings. ``lost``
+    may dip below zero inside the pass (a filled gap before the skip that made it, in
+    arrival order); it is clamped at the end, per row."""
+    lost_change = 0
+    n = rows.shape[0]
+    for i in range(n):
+        r = rows[i]
+        s = seq[i]
+        if s >= 0 and not duplicate[i]:
+            m = max_seq[r]
+            # A counter that started again: far below the highest, yet newer than anything.
+            if m - s > RESTART_GAP and event_time[i] > watermark[r]:
+                max_seq[r] = -1
+                floor[r] = -1
+                window[r] = 0
+                m = -1
+            behind = m - s
+            if (m >= 0 and 0 <= behind < WINDOW
+                    and (window[r] >> np.uint64(behind)) & np.uint64(1) != 0):
+                duplicate[i] = True
+            else:
+                behind_window[i] = m >= 0 and behind >= WINDOW
+                before = lost[r]
+                _remember(r, s, max_seq, floor, window, lost)
+                lost_change += lost[r] - before
+        if duplicate[i]:
+            duplicates[r] += 1
+            counts[0] += 1
+            continue
+        if event_time[i] < watermark[r] - allowed_lateness:
+            flags[i] |= LATE
+            late[r] += 1
+            counts[1] += 1
+        if received_at[i] - event_time[i] > freshness:
+            flags[i] |= STALE
+            counts[2] += 1
+    for i in range(n):
+        r = rows[i]
+        if lost[r] < 0:
+            lost_change -= lost[r]
+            lost[r] = 0
+    return lost_change
+
+
+@compiled
+def _remember(r: int, s: int, max_seq: NDArray[np.int64], floor: NDArray[np.int64],
+              window: NDArray[np.uint64], lost: NDArray[np.int64]) -> None:
+    """Fold a kept sequence number ``s`` of row ``r`` into its window and lost count."""
+    m = max_seq[r]
+    if m < 0:
+        max_seq[r] = s
+        floor[r] = s
+        window[r] = np.uint64(1)
+    elif s > m:
+        advance = s - m
+        lost[r] += advance - 1  # the numbers jumped over
+        if advance < WINDOW:
+            window[r] = (window[r] << np.uint64(advance)) | np.uint64(1)
+        else:
+            window[r] = np.uint64(1)
+        max_seq[r] = s
+    else:
+        behind = m - s
+        if s >= floor[r]:
+            lost[r] -= 1  # a number skipped over earlier has arrived
+        elif behind < WINDOW:
+            lost[r] += floor[r] - s - 1  # the range seen extends down: its gap is lost
+            floor[r] = s
+        if behind < WINDOW:
+            window[r] |= np.uint64(1) << np.uint64(behind)
+
+
+@compiled
+def _remember_all(rows: NDArray[np.int64], seq: NDArray[np.int64], max_seq: NDArray[np.int64],
+                  floor: NDArray[np.int64], window: NDArray[np.uint64],
+                  lost: NDArray[np.int64]) -> None:
+    for i in range(rows.shape[0]):
+        if seq[i] >= 0:
+            _remember(rows[i], seq[i], max_seq, floor, window, lost)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from ..jit import compiled
 from ..records import Field, Records
 from .batch import Batch
 from .ids import IdIndex
@@ -35,12 +36,15 @@ _FIELDS: dict[str, Field] = {
     "min": (np.float64, np.inf),
     "max": (np.float64, -np.inf),
     "first_event_time": (np.float64, np.inf),
+    # scratch of ``update``: the row's place among the batch's rows, -1 between batches
+    "slot": (np.int64, -1),
 }
 
 
 @dataclass(slots=True)
 class LatestPerRow:
-    """The newest reading of each row a batch touched (by event time)."""
+    """The newest reading of each row a batch touched (by event time), rows in the order
+    of their first reading in the batch."""
 
     rows: NDArray[np.int64]
     value: NDArray[np.float64]
@@ -78,6 +82,7 @@ class SensorTable:
     min: NDArray[np.float64]
     max: NDArray[np.float64]
     first_event_time: NDArray[np.float64]
+    slot: NDArray[np.int64]
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -107,44 +112,17 @@ class SensorTable:
             return LatestPerRow(np.empty(0, np.int64), empty_f, empty_f, empty_f,
                                 np.empty(0, np.bool_))
         live = batch.live()
-        # Group the batch by row; within a row, readings that cannot be live first, then
-        # by event time, so each group ends with its newest live reading if it has one.
-        # The sort is over the batch only: the cost does not depend on the fleet.
-        order = np.lexsort((batch.event_time, live, batch.rows))
-        rows = batch.rows[order]
-        values = batch.value[order]
-        times = batch.event_time[order]
-        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-        ends = np.r_[starts[1:], len(rows)] - 1
-        touched = rows[starts]
-
-        # Running statistics: merge the batch's per-row mean and M2 into the table's (Chan).
-        n_b = np.diff(np.r_[starts, len(rows)]).astype(np.float64)
-        sums = np.add.reduceat(values, starts)
-        mean_b = sums / n_b
-        dev = values - np.repeat(mean_b, n_b.astype(np.int64))
-        m2_b = np.add.reduceat(dev * dev, starts)
-        n_a = self.count[touched].astype(np.float64)
-        mean_a = self.mean[touched]
-        n = n_a + n_b
-        delta = mean_b - mean_a
-        self.mean[touched] = mean_a + delta * n_b / n
-        self.m2[touched] = self.m2[touched] + m2_b + delta * delta * n_a * n_b / n
-        self.count[touched] += n_b.astype(np.int64)
-        self.min[touched] = np.minimum(self.min[touched], np.minimum.reduceat(values, starts))
-        self.max[touched] = np.maximum(self.max[touched], np.maximum.reduceat(values, starts))
-        self.first_event_time[touched] = np.minimum(self.first_event_time[touched], times[starts])
-
-        # The live value only moves forward in event time: a late reading is history, not news.
-        newest = ends
-        newest_time = times[newest]
-        advanced = (newest_time >= self.last_event_time[touched]) & live[order][newest]
-        moved = touched[advanced]
-        self.last_value[moved] = values[newest][advanced]
-        self.last_event_time[moved] = newest_time[advanced]
-        received = batch.received_at[order][newest]
-        self.last_received_at[moved] = received[advanced]
-        return LatestPerRow(touched, values[newest], newest_time, received, advanced)
+        n = len(batch)
+        touched = np.empty(n, dtype=np.int64)
+        newest = np.empty(n, dtype=np.int64)
+        advanced = np.empty(n, dtype=np.bool_)
+        k = _fold(batch.rows, batch.value, batch.event_time, batch.received_at, live,
+                  self.count, self.mean, self.m2, self.min, self.max, self.first_event_time,
+                  self.last_value, self.last_event_time, self.last_received_at, self.slot,
+                  touched, newest, advanced)
+        pick = newest[:k]
+        return LatestPerRow(touched[:k], batch.value[pick], batch.event_time[pick],
+                            batch.received_at[pick], advanced[:k])
 
     def std(self, rows: NDArray[np.int64]) -> NDArray[np.float64]:
         n = self.count[rows]
@@ -167,3 +145,50 @@ class SensorTable:
         self.min[rows] = minimum
         self.max[rows] = maximum
         self.first_event_time[rows] = first_event_time
+
+
+@compiled
+def _fold(rows: NDArray[np.int64], values: NDArray[np.float64], times: NDArray[np.float64],
+          received: NDArray[np.float64], live: NDArray[np.bool_], count: NDArray[np.int64],
+          mean: NDArray[np.float64], m2: NDArray[np.float64], low: NDArray[np.float64],
+          high: NDArray[np.float64], first_time: NDArray[np.float64],
+          last_value: NDArray[np.float64], last_time: NDArray[np.float64],
+          last_received: NDArray[np.float64], slot: NDArray[np.int64],
+          touched: NDArray[np.int64], newest: NDArray[np.int64],
+          advanced: NDArray[np.bool_]) -> int:
+    """One pass over the batch: running statistics (Welford) of every reading, and for each
+    row its newest reading — a live one before any that cannot be live, then the latest
+    event time, then the latest in the batch. That one becomes the live value if it is live
+    and not older than the live value so far. Writes the touched rows, their newest reading's
+    index and whether it advanced; returns how many rows. ``slot`` is -1 outside this call."""
+    k = 0
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        v = values[i]
+        c = count[r] + 1
+        count[r] = c
+        delta = v - mean[r]
+        mean[r] += delta / c
+        m2[r] += delta * (v - mean[r])
+        low[r] = min(low[r], v)
+        high[r] = max(high[r], v)
+        first_time[r] = min(first_time[r], times[i])
+        if slot[r] < 0:
+            slot[r] = k
+            touched[k] = r
+            newest[k] = i
+            k += 1
+        else:
+            j = newest[slot[r]]
+            if live[i] > live[j] or (live[i] == live[j] and times[i] >= times[j]):
+                newest[slot[r]] = i
+    for s in range(k):
+        r = touched[s]
+        slot[r] = -1
+        i = newest[s]
+        advanced[s] = live[i] and times[i] >= last_time[r]
+        if advanced[s]:
+            last_value[r] = values[i]
+            last_time[r] = times[i]
+            last_received[r] = received[i]
+    return k
