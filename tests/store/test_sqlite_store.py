@@ -54,6 +54,16 @@ def test_the_check_fails_a_store_that_forgets_a_reading() -> None:
         check_store(lambda: Forgetful("sqlite://:memory:"))
 
 
+def test_the_check_fails_a_store_that_keeps_only_the_first_snapshot() -> None:
+    class Stubborn(SQLiteStore):
+        def save_snapshot(self, name: str, body: bytes) -> None:
+            if self.load_snapshot(name) is None:
+                super().save_snapshot(name, body)
+
+    with pytest.raises(AssertionError, match="replaces it"):
+        check_store(lambda: Stubborn("sqlite://:memory:"))
+
+
 def test_sorting_by_sensor_is_stable_across_radix_passes() -> None:
     rng = np.random.default_rng(7)
     for span in (3, 70_000, 5_000_000_000):
