@@ -15,7 +15,8 @@ def test_growing_keeps_written_rows_and_fills_new_ones() -> None:
     assert records.grow(10)
     assert len(records) >= 10
     assert records.columns["count"][1] == 7 and records.columns["ring"][1, 2] == 5.0
-    assert np.isnan(records.columns["value"][9]) and records.columns["ring"][9].tolist() == [-1.0] * 3
+    assert np.isnan(records.columns["value"][9])
+    assert records.columns["ring"][9].tolist() == [-1.0] * 3
     assert not records.grow(5)
 
 
