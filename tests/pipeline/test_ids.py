@@ -39,3 +39,13 @@ def test_ids_that_are_not_text_are_refused_with_type_error() -> None:
     index.add("a", 0)
     with pytest.raises(TypeError):
         index.rows_of(["a", 7])  # type: ignore[list-item]
+
+
+def test_long_ids_that_differ_only_past_the_inline_bytes_are_told_apart() -> None:
+    index = IdIndex()
+    prefix = "building-7/level-03/zone-north/room-0314/"  # longer than a slot holds
+    ids = [f"{prefix}{kind}-{n}" for kind in ("temperature", "humidity") for n in range(300)]
+    for row, sensor_id in enumerate(ids):
+        index.add(sensor_id, row)
+    assert index.rows_of([*reversed(ids), f"{prefix}temperature-300"]).tolist() \
+        == [*reversed(range(len(ids))), -1]

@@ -84,7 +84,10 @@ class Pipeline:
         """Split a batch into valid columns and dead letters."""
         units = self.table.units
         received_at = incoming.received_at
-        rows: list[int] = []
+        all_rows = self._rows_of(incoming)
+        # Python ints above 256 are objects of their own: loop over whether each reading's
+        # sensor is known (two shared bools), not over its row.
+        known = (all_rows >= 0).tolist()
         positions: list[int] = []
         timed: list[bool] = []
         raws: list[float] = []
@@ -97,10 +100,9 @@ class Pipeline:
             rejected.append((pos, DeadLetter(received_at, incoming.source, reason, detail,
                                              _payload(reading))))
 
-        for pos, (reading, row) in enumerate(zip(incoming.readings, self._rows_of(incoming),
-                                                 strict=True)):
+        for pos, (reading, is_known) in enumerate(zip(incoming.readings, known, strict=True)):
             sensor_id, value, time, unit, seq = reading
-            if row < 0:
+            if not is_known:
                 if sensor_id is None:
                     reject(pos, reading, "missing_sensor_id", "the reading names no sensor")
                 elif type(sensor_id) is not str:
@@ -126,26 +128,26 @@ class Pipeline:
                 except InvalidReading as exc:
                     reject(pos, reading, exc.reason, str(exc))
                     continue
-            if unit is not None and unit != units[row]:
+            if unit is not None and unit != units[all_rows[pos]]:
+                sensor_unit = units[all_rows[pos]]
                 try:
-                    value = converter(unit, units[row]).apply(float(value))
+                    value = converter(unit, sensor_unit).apply(float(value))
                 except UnitError as exc:
                     reject(pos, reading, exc.reason,
-                           f"{exc} (sensor {sensor_id!r} reports in {units[row] or 'no unit'!r})")
+                           f"{exc} (sensor {sensor_id!r} reports in {sensor_unit or 'no unit'!r})")
                     continue
             if seq is None:
                 seq = NO_SEQ
             elif type(seq) is not int or seq < 0:
                 reject(pos, reading, "bad_seq", f"sequence number {seq!r} is not a natural number")
                 continue
-            rows.append(row)
             positions.append(pos)
             timed.append(time is not None)
             raws.append(value)
             times.append(event_time)
             seqs.append(seq)
 
-        row_array = np.array(rows, dtype=np.int64)
+        row_array = all_rows[np.array(positions, dtype=np.int64)]
         raw_array = np.array(raws, dtype=np.float64)
         event_times = np.array(times, dtype=np.float64)
         timed_mask = np.array(timed, dtype=np.bool_)
@@ -165,7 +167,7 @@ class Pipeline:
         table = self.table
         value = raw_array * table.scale[row_array] + table.shift[row_array]
         seq_array = np.array(seqs, dtype=np.int64)
-        received = np.full(len(rows), received_at)
+        received = np.full(len(row_array), received_at)
         admission = self.sequences.admit(
             row_array, seq_array, event_times, value, received,
             watermark=table.last_event_time, live_time=table.last_event_time,
@@ -193,15 +195,15 @@ class Pipeline:
                         late=admission.late, stale=admission.stale, lost=admission.lost,
                         behind_window=admission.behind_window[keep])
 
-    def _rows_of(self, incoming: IncomingBatch) -> list[int]:
+    def _rows_of(self, incoming: IncomingBatch) -> NDArray[np.int64]:
         """Each reading's sensor row, -1 where unknown or not an id at all."""
         ids = [reading[0] for reading in incoming.readings]
         try:
             rows = self.table.fast_index.rows_of(ids)
         except TypeError:  # an id that is not text: look those readings up one by one
             get = self.table.index.get
-            return [get(i, -1) if type(i) is str else -1 for i in ids]
-        return rows.tolist()  # type: ignore[no-any-return]
+            return np.array([get(i, -1) if type(i) is str else -1 for i in ids], dtype=np.int64)
+        return rows
 
     def drop_repeats(self, accepted: Accepted, repeats: NDArray[np.bool_]) -> Accepted:
         """Remove readings found to be repeats after admission, and count them so."""
