@@ -22,7 +22,7 @@ import pint
 
 from .errors import UnitError
 
-_registry = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+_registry: pint.UnitRegistry[float] = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
 # Units seen on sites that pint spells differently.
 _ALIASES = {
     "°C": "degC",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
@@ -18,6 +18,14 @@ router = APIRouter(prefix="/api", default_response_class=JSON)
 Service = Annotated[TwinService, Depends(service)]
 
 _FIELDS = ("sensor_id", "value", "time", "unit", "seq")
+
+
+class Refusal(TypedDict):
+    """One refused reading in the answer to a batch; ``index`` is None when unknown."""
+
+    index: int | None
+    reason: str
+    detail: str
 
 
 def source_of(request: Request) -> str:
@@ -37,10 +45,10 @@ def decode_readings(body: Any, received_at: float, source: str
     JSON); for SenML, positions count the resolved records."""
     if looks_like_senml(body):
         records = body if isinstance(body, list) else [body]
-        readings, rejects = decode_senml_records(records, now=received_at)
+        resolved, rejects = decode_senml_records(records, now=received_at)
         letters = [(-1, DeadLetter(received_at, source, r.reason, r.detail, r.payload))
                    for r in rejects]
-        return readings, list(range(len(readings))), letters
+        return resolved, list(range(len(resolved))), letters
     items = body.get("readings") if isinstance(body, dict) else body
     if not isinstance(items, list):
         letter = DeadLetter(received_at, source, "bad_payload",
@@ -88,7 +96,8 @@ async def post_readings(request: Request, svc: Service) -> JSON:
     else:
         await svc.add_dead_letters([d for _, d in early])
         result = IngestResult(0)
-    rejected = [{"index": positions[i], "reason": r, "detail": d} for i, r, d in result.rejected]
+    rejected: list[Refusal] = [{"index": positions[i], "reason": r, "detail": d}
+                               for i, r, d in result.rejected]
     rejected += [{"index": p if p >= 0 else None, "reason": d.reason, "detail": d.detail}
                  for p, d in early]
     rejected.sort(key=lambda r: -1 if r["index"] is None else r["index"])

@@ -25,6 +25,7 @@ from typing import Any
 import ifcopenshell
 import ifcopenshell.geom
 
+from .ifc import geometry_settings, gltf_serializer, shape_iterator
 from .importer import check_header, open_ifc, revision_of
 
 DEFAULT_KERNEL = "manifold"
@@ -63,7 +64,7 @@ def export_glb(path: str | os.PathLike[str], out_path: str | os.PathLike[str], *
     data = Path(path).read_bytes()
     check_header(data)
     model = open_ifc(path, data)
-    settings = ifcopenshell.geom.settings()
+    settings = geometry_settings()
     settings.set("use-element-guids", True)  # node names are GlobalIds
     settings.set("apply-default-materials", True)  # a colour per class when the model has none
     out = Path(out_path)
@@ -72,13 +73,13 @@ def export_glb(path: str | os.PathLike[str], out_path: str | os.PathLike[str], *
     handle, partial = tempfile.mkstemp(suffix=".glb.part", dir=out.parent)
     os.close(handle)
     try:
-        serializer = ifcopenshell.geom.serializers.gltf(partial, settings)
+        serializer = gltf_serializer(partial, settings)
         serializer.setFile(model)
         serializer.setUnitNameAndMagnitude("METER", 1.0)
         serializer.writeHeader()
         excluded = [c for c in _EXCLUDED if include_spaces is False or c != "IfcSpace"]
-        shapes = ifcopenshell.geom.iterator(settings, model, threads, exclude=excluded,
-                                            geometry_library=kernel)  # type: ignore[arg-type]
+        shapes = shape_iterator(settings, model, kernel=kernel, exclude=excluded,
+                                threads=threads)
         if shapes.initialize():
             while True:
                 serializer.write(shapes.get())

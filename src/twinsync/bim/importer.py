@@ -21,7 +21,6 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import ifcopenshell
 import ifcopenshell.ifcopenshell_wrapper
@@ -30,6 +29,7 @@ import ifcopenshell.util.unit
 
 from ..errors import ModelImportError
 from ..model import Binding, Element, PropertyValue, Sensor, Source
+from .ifc import class_of, in_memory_log, is_a, max_severity
 from .properties import element_properties
 from .schema import SCHEMAS, schema_family
 from .sensors import read_sensor
@@ -119,8 +119,7 @@ def open_ifc(source: str | os.PathLike[str] | bytes, data: bytes) -> ifcopenshel
     IfcOpenShell skips instances it cannot parse and goes on, which would import part of
     a damaged file; its log of the parse says whether that happened.
     """
-    log = ifcopenshell.ifcopenshell_wrapper.logger()
-    log.output_format(ifcopenshell.ifcopenshell_wrapper.logger.FMT_INMEMORY)
+    log = in_memory_log()
     try:
         if not isinstance(source, bytes | bytearray | memoryview):
             model = ifcopenshell.open(str(source), logger=log)
@@ -134,7 +133,7 @@ def open_ifc(source: str | os.PathLike[str] | bytes, data: bytes) -> ifcopenshel
                 os.unlink(handle.name)
     except Exception as exc:  # ifcopenshell.Error, OSError, schema errors
         raise ModelImportError(f"the IFC file does not parse: {exc}", "broken_ifc") from exc
-    if log.max_severity() >= ifcopenshell.ifcopenshell_wrapper.logger.LOG_ERROR:
+    if max_severity(log) >= ifcopenshell.ifcopenshell_wrapper.logger.LOG_ERROR:
         messages = [str(m.message) for m in log.log_messages()
                     if m.severity >= ifcopenshell.ifcopenshell_wrapper.logger.LOG_ERROR]
         first = messages[0][:300] if messages else "unknown error"
@@ -155,14 +154,14 @@ def _contents(model: ifcopenshell.file, schema: str, revision: str) -> ModelCont
     }
     products = [p for cls in SPATIAL_CLASSES for p in model.by_type(cls)]
     products += [e for e in model.by_type("IfcElement")
-                 if not any(e.is_a(cls) for cls in _NOT_PHYSICAL)]
+                 if not any(is_a(e, cls) for cls in _NOT_PHYSICAL)]
     kept = {p.GlobalId for p in products}
     contents = ModelContents(schema=schema, revision=revision, project=projects[0].Name or "")
     for product in products:
         if product.GlobalId in contents.elements:
             raise ModelImportError(f"GlobalId {product.GlobalId} is used twice", "broken_ifc")
         properties, psets = element_properties(product, scales)
-        elevation = getattr(product, "Elevation", None) if product.is_a("IfcBuildingStorey") \
+        elevation = getattr(product, "Elevation", None) if is_a(product, "IfcBuildingStorey") \
             else None
         if elevation is not None:
             # The storey's own attribute, in metres: what orders storeys bottom to top.
@@ -170,7 +169,7 @@ def _contents(model: ifcopenshell.file, schema: str, revision: str) -> ModelCont
                                                     0.0, Source.BIM, 1.0)
         contents.elements[product.GlobalId] = Element(
             id=product.GlobalId,
-            type=product.is_a(),
+            type=class_of(product),
             name=product.Name or getattr(product, "LongName", None) or "",
             global_id=product.GlobalId,
             parent=spatial_parent(product, kept),
@@ -193,18 +192,18 @@ def spatial_parent(product: ifcopenshell.entity_instance, kept: set[str]) -> str
     other elements from the structure they, or the assembly they belong to, are
     contained in.
     """
-    current: Any = product
+    current: ifcopenshell.entity_instance = product
     for _ in range(64):  # a cycle in a broken file must not hang the import
-        if current.is_a("IfcSpatialStructureElement") or current.is_a("IfcSpatialElement"):
+        if is_a(current, "IfcSpatialStructureElement") or is_a(current, "IfcSpatialElement"):
             up = ifcopenshell.util.element.get_aggregate(current)
             if up is None:
                 up = ifcopenshell.util.element.get_container(current)
         else:
             up = ifcopenshell.util.element.get_container(current)
-        if up is None or up.is_a("IfcProject"):
+        if up is None or is_a(up, "IfcProject"):
             return None
-        if up.GlobalId in kept and (up.is_a("IfcSpatialStructureElement")
-                                     or up.is_a("IfcSpatialElement")):
+        if up.GlobalId in kept and (is_a(up, "IfcSpatialStructureElement")
+                                     or is_a(up, "IfcSpatialElement")):
             return str(up.GlobalId)
         current = up
     raise ModelImportError(f"the spatial tree above {product.GlobalId} has a cycle", "broken_ifc")

@@ -14,6 +14,7 @@ import ifcopenshell
 import ifcopenshell.util.element
 
 from ..model import PropertyValue, Source
+from .ifc import class_of, is_a
 
 # IFC measure types whose values scale with the project's units, and the SI unit they
 # become. Other measures keep their value and get no unit rather than a wrong one.
@@ -44,14 +45,14 @@ def element_properties(
     for definition in _definitions(product):
         set_name = definition.Name or ""
         values = raw.setdefault(set_name, {})
-        if definition.is_a("IfcPropertySet"):
+        if is_a(definition, "IfcPropertySet"):
             for prop in definition.HasProperties or ():
                 read = _property_value(prop, scales)
                 if read is not None:
                     values[prop.Name] = read[0]
                     properties[f"{set_name}.{prop.Name}"] = PropertyValue(
                         read[0], read[1], time, Source.BIM, 1.0)
-        elif definition.is_a("IfcElementQuantity"):
+        elif is_a(definition, "IfcElementQuantity"):
             for quantity in definition.Quantities or ():
                 read = _quantity_value(quantity, scales)
                 if read is not None:
@@ -67,9 +68,9 @@ def _definitions(product: ifcopenshell.entity_instance) -> list[ifcopenshell.ent
     element_type = ifcopenshell.util.element.get_type(product)
     if element_type is not None:
         found += [d for d in (getattr(element_type, "HasPropertySets", None) or ())
-                  if d.is_a("IfcPropertySetDefinition")]
+                  if is_a(d, "IfcPropertySetDefinition")]
     for rel in getattr(product, "IsDefinedBy", None) or ():
-        if not rel.is_a("IfcRelDefinesByProperties"):
+        if not is_a(rel, "IfcRelDefinesByProperties"):
             continue
         definition = rel.RelatingPropertyDefinition
         # IFC4 allows a set of definitions in one relationship.
@@ -79,22 +80,22 @@ def _definitions(product: ifcopenshell.entity_instance) -> list[ifcopenshell.ent
 
 def _property_value(prop: ifcopenshell.entity_instance,
                     scales: dict[str, float]) -> tuple[Any, str] | None:
-    if prop.is_a("IfcPropertySingleValue"):
+    if is_a(prop, "IfcPropertySingleValue"):
         nominal = prop.NominalValue
         if nominal is None:
             return None
         return _measure(nominal, scales)
-    if prop.is_a("IfcPropertyEnumeratedValue"):
+    if is_a(prop, "IfcPropertyEnumeratedValue"):
         values = [v.wrappedValue for v in prop.EnumerationValues or ()]
         return (values[0] if len(values) == 1 else values), ""
-    if prop.is_a("IfcPropertyListValue"):
+    if is_a(prop, "IfcPropertyListValue"):
         return [v.wrappedValue for v in prop.ListValues or ()], ""
     return None  # bounded, table, reference and complex properties are not carried
 
 
 def _measure(nominal: ifcopenshell.entity_instance, scales: dict[str, float]) -> tuple[Any, str]:
     value = nominal.wrappedValue
-    measure = _MEASURE_UNITS.get(nominal.is_a())
+    measure = _MEASURE_UNITS.get(class_of(nominal))
     if measure is None or not isinstance(value, int | float) or isinstance(value, bool):
         return value, ""
     dimension, unit = measure
@@ -103,7 +104,7 @@ def _measure(nominal: ifcopenshell.entity_instance, scales: dict[str, float]) ->
 
 def _quantity_value(quantity: ifcopenshell.entity_instance,
                     scales: dict[str, float]) -> tuple[Any, str] | None:
-    spec = _QUANTITY_UNITS.get(quantity.is_a())
+    spec = _QUANTITY_UNITS.get(class_of(quantity))
     if spec is None:
         return None  # complex quantities are not carried
     attribute, dimension, unit = spec

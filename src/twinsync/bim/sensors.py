@@ -20,6 +20,7 @@ import ifcopenshell.util.element
 from ..errors import UnitError
 from ..model import Binding, Sensor
 from ..units import canonical
+from .ifc import class_of, is_a
 
 SENSOR_PSET = "Pset_TwinsyncSensor"
 
@@ -39,10 +40,10 @@ _TEMPERATURE_PROPERTY = {"IfcSpace": "air_temperature"}
 
 
 def is_sensor(product: ifcopenshell.entity_instance, psets: dict[str, dict[str, Any]]) -> bool:
-    if product.is_a("IfcSensor") or SENSOR_PSET in psets:
+    if is_a(product, "IfcSensor") or SENSOR_PSET in psets:
         return True
     element_type = ifcopenshell.util.element.get_type(product)
-    return element_type is not None and element_type.is_a("IfcSensorType")
+    return element_type is not None and is_a(element_type, "IfcSensorType")
 
 
 def read_sensor(
@@ -81,7 +82,7 @@ def read_sensor(
         return sensor, None
     meta["host"], meta["bound_by"] = host.GlobalId, how
     prop = pset.get("BoundProperty") or (
-        _TEMPERATURE_PROPERTY.get(host.is_a(), "core_temperature")
+        _TEMPERATURE_PROPERTY.get(class_of(host), "core_temperature")
         if kind == "temperature" else default_property or kind)
     return sensor, Binding(sensor.id, str(host.GlobalId), str(prop))
 
@@ -105,15 +106,15 @@ def _host(
     if named and named in kept:
         return product.file.by_guid(named), "pset"
     for rel in getattr(product, "HasAssignments", None) or ():
-        if rel.is_a("IfcRelAssignsToProduct") and rel.RelatingProduct.GlobalId in kept:
+        if is_a(rel, "IfcRelAssignsToProduct") and rel.RelatingProduct.GlobalId in kept:
             return rel.RelatingProduct, "assignment"
     for rel in (getattr(product, "Decomposes", None) or ()) + (
             getattr(product, "Nests", None) or ()):
         whole = rel.RelatingObject
-        if whole.is_a("IfcElement") and whole.GlobalId in kept:
+        if is_a(whole, "IfcElement") and whole.GlobalId in kept:
             return whole, "aggregation"
     container = ifcopenshell.util.element.get_container(product, should_get_direct=True)
-    if container is not None and container.is_a("IfcSpace") and container.GlobalId in kept:
+    if container is not None and is_a(container, "IfcSpace") and container.GlobalId in kept:
         return container, "containment"
     return None, None
 

@@ -22,8 +22,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from asyncua import Client, Node, ua
+from asyncua.client.client import Client
+from asyncua.common.node import Node
 from asyncua.common.subscription import DataChangeNotif, Subscription
+from asyncua.ua.uaerrors import UaError
 
 from ..errors import ConnectorError
 from ..pipeline import DeadLetter, IncomingBatch, RawReading
@@ -89,7 +91,7 @@ class OpcuaConnector:
         client.connection_lost_callback = self._connection_lost
         try:
             await client.connect()
-        except (OSError, TimeoutError, ua.UaError) as exc:
+        except (OSError, TimeoutError, UaError) as exc:
             self._health.error = f"cannot connect to {s.url}: {exc}"
             raise ConnectorError(f"opcua connector {self.name!r}: {self._health.error}") from exc
         self._client = client
@@ -97,7 +99,7 @@ class OpcuaConnector:
             nodes = await self._resolve(client)
             self._subscription = await client.create_subscription(s.publishing_interval, self)
             await self._subscription.subscribe_data_change(nodes)
-        except (ua.UaError, OSError, TimeoutError) as exc:
+        except (UaError, OSError, TimeoutError) as exc:
             await self.aclose()
             raise ConnectorError(f"opcua connector {self.name!r}: {exc}") from exc
         self._health.connected = True
@@ -109,7 +111,7 @@ class OpcuaConnector:
             try:
                 node = client.get_node(entry["node"])
                 await node.read_browse_name()
-            except (ua.UaError, ValueError) as exc:
+            except (UaError, ValueError) as exc:
                 raise ConnectorError(f"opcua connector {self.name!r}: node {entry['node']!r} "
                                      f"({entry['sensor_id']}): {exc}") from exc
             self._sensor_of[node.nodeid.to_string()] = (str(entry["sensor_id"]),

@@ -83,10 +83,11 @@ class _Layout:
     """Where the columns are; ``rows`` turns one CSV row into readings."""
 
     def __init__(self, header: list[str], s: ReplaySettings) -> None:
-        self.time = _find(header, s.time_column, TIME_NAMES)
-        if self.time is None:
+        time_column = _find(header, s.time_column, TIME_NAMES)
+        if time_column is None:
             raise ConnectorError(f"replay {s.name!r}: no time column in {header} "
                                  f"(looked for {TIME_NAMES}; set time_column)")
+        self.time: int = time_column
         self.sensor = _find(header, s.sensor_column, SENSOR_NAMES)
         self.value = _find(header, s.value_column, VALUE_NAMES)
         self.unit = _find(header, s.unit_column, UNIT_NAMES)

@@ -76,7 +76,7 @@ class TwinService(TwinViews):
                  latency_alarm: float = LATENCY_BOUND_SECONDS,
                  health_save_every: float = HEALTH_SAVE_SECONDS) -> None:
         self.store = store
-        self.clock = clock
+        self.clock: Callable[[], float] = clock
         self.twin = Twin()
         elements, sensors, bindings = store.load_twin()
         self.twin.load(elements, (s for _, s in sensors), bindings)
