@@ -24,12 +24,17 @@ from typing import Any, NamedTuple, get_type_hints
 import numpy as np
 from numpy.typing import NDArray
 
+from ..jit import prefetch_row
 from ._jit import compiled
 from .params import HealthParams
 from .peers import REF_MODEL, REF_NONE, REF_PEERS, peer_view
 from .robust import MAD_TO_SD, fit_window
 from .states import OUTLIER_READING_QUALITY, State
 from .table import DRIFTING, INLIER, USABLE, HealthTable
+
+#: How many readings ahead the fold asks for a row's state: enough to cover a load from
+#: memory with the work on the readings between, few enough to still be in cache.
+PREFETCH_AHEAD = 3
 
 STUCK_BIT = 1
 NOISY_BIT = 2
@@ -219,6 +224,9 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
     noise_mask = (1 << p.noise_recent) - 1
     log_stuck_p = math.log(p.stuck_p)
     for position in range(start, order.shape[0]):
+        if position + PREFETCH_AHEAD < order.shape[0]:
+            # ``count`` is the first field: its view starts each row's record.
+            prefetch_row(count, rows[order[position + PREFETCH_AHEAD]])
         i = order[position]
         r = rows[i]
         x = values[i]
