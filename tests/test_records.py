@@ -23,5 +23,13 @@ def test_growing_keeps_written_rows_and_fills_new_ones() -> None:
 def test_a_rows_fields_are_adjacent_in_memory() -> None:
     records = Records({"a": (np.float64, 0.0), "b": (np.int64, 0)}, capacity=4)
     a, b = records.columns["a"], records.columns["b"]
-    assert a.strides == (records.row_bytes,)
+    assert a.strides == (records.row_bytes,) == (64,)
     assert b.ctypes.data - a.ctypes.data == 8
+
+
+def test_records_start_on_cache_lines_and_fill_whole_ones() -> None:
+    records = Records({"a": (np.float64, 0.0), "b": (np.int8, 0, (70,))}, capacity=3)
+    assert records.row_bytes % 64 == 0
+    assert records.array.ctypes.data % 64 == 0
+    records.grow(1000)
+    assert records.array.ctypes.data % 64 == 0

@@ -23,11 +23,13 @@ def test_help_lists_the_commands() -> None:
 
 
 def test_bench_ingest_prints_its_figures_as_json_on_the_last_line() -> None:
-    result = twinsync("bench", "ingest", "--sensors", "50", "--readings", "20000", "--json")
+    result = twinsync("bench", "ingest", "--sensors", "50", "--readings", "20000",
+                      "--warm-up", "30", "--json")
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     assert figures["bench"] == "ingest"
     assert figures["readings"] == 20000 and figures["sensors"] == 50
+    assert figures["warm_up_per_sensor"] == 30
     assert figures["readings_per_second"] > 0
     assert figures["machine"]["cpus"] >= 1
 

@@ -37,8 +37,10 @@ DRIFTING = 4
 
 # name: (dtype, fill). One place, so growing cannot forget a column.
 _COLUMNS: dict[str, Field] = {
+    # First, in the record's first cache line: what a batch reads before the fold.
     "count": (np.int64, 0),
     "group": (np.int64, -1),
+    "quality": (np.float64, 1.0),
     "interval_given": (np.float64, 0.0),
     "interval": (np.float64, np.nan),
     "resolution": (np.float64, 0.0),
@@ -85,7 +87,6 @@ _COLUMNS: dict[str, Field] = {
     "cond": (np.int64, 0),
     "state": (np.int8, 0),
     "since": (np.float64, np.nan),
-    "quality": (np.float64, 1.0),
 }
 
 # The ring: every processed reading with its time, the local slope of the sensor's fit
