@@ -41,10 +41,15 @@ class Records:
         self.fields = dict(fields)
         packed = np.dtype([(name, spec[0], *spec[2:]) for name, spec in self.fields.items()],
                           align=True)
-        self.dtype = np.dtype({"names": packed.names, "formats": [packed.fields[name][0]
-                                                                   for name in packed.names],
-                               "offsets": [packed.fields[name][1] for name in packed.names],
-                               "itemsize": -(-packed.itemsize // LINE) * LINE})
+        assert packed.names is not None and packed.fields is not None
+        layout: dict[str, Any] = {
+            "names": packed.names,
+            "formats": [packed.fields[name][0] for name in packed.names],
+            "offsets": [packed.fields[name][1] for name in packed.names],
+            "itemsize": -(-packed.itemsize // LINE) * LINE,
+        }
+        # NumPy's stubs know no dict form of dtype (names/formats/offsets/itemsize).
+        self.dtype: np.dtype[np.void] = np.dtype(layout)  # type: ignore[call-overload]
         self.columns: dict[str, NDArray[Any]] = {}
         self._bind(self._blank(max(int(capacity), 1)))
 
