@@ -26,7 +26,9 @@ class Client:
         assert self.process.stdin is not None and self.process.stdout is not None
         self.stdin = self.process.stdin
         self.frames: queue.Queue[Status | Received | None] = queue.Queue()
-        threading.Thread(target=self._read, args=(self.process.stdout,), daemon=True).start()
+        self._reader = threading.Thread(target=self._read, args=(self.process.stdout,),
+                                        daemon=True)
+        self._reader.start()
         self.send(options)
 
     def _read(self, stdout: object) -> None:
@@ -56,7 +58,11 @@ class Client:
 
     def close(self) -> int:
         self.stdin.close()
-        return self.process.wait(10)
+        code = self.process.wait(10)
+        self._reader.join(10)  # it has read to the end of stdout
+        assert self.process.stdout is not None
+        self.process.stdout.close()
+        return code
 
 
 def options(run_id: str, broker: tuple[str, int]) -> ClientOptions:
@@ -100,4 +106,4 @@ def test_a_broker_that_is_not_there_is_reported_and_the_client_exits(run_id: str
     status = client.frames.get(timeout=10)
     assert isinstance(status, Status) and status.fatal
     assert status.error is not None and "cannot connect to 127.0.0.1:1" in status.error
-    assert client.process.wait(10) == 1
+    assert client.close() == 1

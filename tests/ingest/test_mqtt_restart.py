@@ -69,6 +69,7 @@ async def test_a_connector_killed_between_commit_and_ack_stores_each_reading_onc
         if last_line.startswith("killing"):
             break
     assert worker.wait(10) == -signal.SIGKILL
+    worker.stdout.close()
     assert last_line.startswith("killing"), last_line
     # The connector's MQTT client process must not outlive it: its stdin closed.
     assert await wait_until(lambda: not Path(f"/proc/{client_pid}").exists(), 10)
