@@ -200,6 +200,12 @@ class MqttConnector:
                         return client
                     if message.error is not None:
                         raise ConnectorError(message.error)
+        except asyncio.CancelledError:
+            # Stopped while starting (the service's stop_connector cancels its consumer):
+            # the client must not be left running, connected and unacknowledged.
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            raise
         except (TimeoutError, ConnectorError, asyncio.IncompleteReadError) as exc:
             await self._stop(client)
             if isinstance(exc, TimeoutError):
@@ -291,7 +297,11 @@ class MqttConnector:
                     self._health.error = (f"the MQTT client process exited (code {code}); "
                                           "starting another")
                     self._connects_before = self._connects
-                    self._client = await self._respawn()
+                    replacement = await self._respawn()
+                    if self._closing and replacement is not None:
+                        await self._stop(replacement)  # aclose() came while it started
+                        return
+                    self._client = replacement
                     continue
             if self._closing:
                 return
