@@ -43,6 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="sensors per gateway in the gateway pattern (default 100)")
     parser.add_argument("--warm-up", type=int, default=200, dest="warm_up",
                         help="readings per sensor before the clock starts (default 200)")
+    parser.add_argument("--history", type=int, default=0,
+                        help="readings stored before the clock starts, at least (default 0: "
+                             "just the warm-up); give two fleets the same history to compare "
+                             "them, as the store's cost depends on how much it holds")
     parser.add_argument("--seed", type=int, default=1)
 
 
@@ -53,7 +57,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="twinsync-bench-") as folder:
         url = args.store or f"sqlite:///{Path(folder) / 'bench.sqlite'}"
         return asyncio.run(_run(url, args.sensors, args.readings, args.batch, args.seed,
-                                args.pattern, args.per_gateway, args.warm_up))
+                                args.pattern, args.per_gateway, args.warm_up, args.history))
 
 
 def _sensor_order(ids: list[str], readings: int, rng: random.Random, pattern: str,
@@ -68,14 +72,13 @@ def _sensor_order(ids: list[str], readings: int, rng: random.Random, pattern: st
     return order[:readings]
 
 
-async def _warm_up(service: TwinService, ids: list[str], per_sensor: int, batch_size: int,
+async def _warm_up(service: TwinService, ids: list[str], total: int, batch_size: int,
                    numbers: dict[str, int], rng: random.Random) -> None:
-    """Outside the clock: every sensor sends ``per_sensor`` readings first, in turns, so
-    that its health detectors are past their learning phase (about 200 readings) as in a
-    fleet that has been running. A sensor still learning is cheaper to judge, and with a
-    large fleet each sensor gets only a few of the timed readings: without this the large
-    fleet would be measured learning and the small one judging."""
-    total = per_sensor * len(ids)
+    """Outside the clock: the sensors send ``total`` readings first, in turns, so that their
+    health detectors are past their learning phase (about 200 readings) as in a fleet that
+    has been running. A sensor still learning is cheaper to judge, and with a large fleet
+    each sensor gets only a few of the timed readings: without this the large fleet would be
+    measured learning and the small one judging."""
     # Stamped from 700 to 310 s ago: fresh on arrival, and older than every timed reading.
     start, step = time.time() - 700.0, 390.0 / max(total, 1)
     for first in range(0, total, batch_size):
@@ -101,7 +104,7 @@ def _fleet(sensors: int) -> tuple[list[Element], list[Sensor], list[Binding]]:
 
 async def _run(url: str, sensors: int, readings: int, batch_size: int, seed: int,
                pattern: str = "random", per_gateway: int = 100,
-               warm_up: int = 200) -> dict[str, Any]:
+               warm_up: int = 200, history: int = 0) -> dict[str, Any]:
     rng = random.Random(seed)
     service = TwinService.open(url)
     try:
@@ -109,7 +112,8 @@ async def _run(url: str, sensors: int, readings: int, batch_size: int, seed: int
         await service.import_project(elements, fleet, bindings, source="bench")
         ids = [s.id for s in fleet]
         numbers = dict.fromkeys(ids, 0)
-        await _warm_up(service, ids, warm_up, batch_size, numbers, rng)
+        warmed = max(warm_up * sensors, history)
+        await _warm_up(service, ids, warmed, batch_size, numbers, rng)
         # Live readings: stamped over the last five minutes, so all are fresh (within the
         # freshness bound) and each one goes the whole way: health, live state, deltas.
         # Each sensor numbers its own readings, as a device does.
@@ -145,7 +149,7 @@ async def _run(url: str, sensors: int, readings: int, batch_size: int, seed: int
         counts = dict(service.pipeline.counts)
     finally:
         await service.aclose()
-    warmed = warm_up * sensors
+    warmed = max(warm_up * sensors, history)
     if accepted != readings or stored != readings + warmed:
         raise RuntimeError(f"lost readings: pushed {readings} after {warmed} to warm up, "
                            f"accepted {accepted}, stored {stored}")
@@ -158,6 +162,7 @@ async def _run(url: str, sensors: int, readings: int, batch_size: int, seed: int
         "readings": readings,
         "batch": batch_size,
         "warm_up_per_sensor": warm_up,
+        "history_before": max(warm_up * sensors, history),
         "store": url.split(":", 1)[0],
         "seconds": round(elapsed, 3),
         "readings_per_second": round(readings / elapsed),
