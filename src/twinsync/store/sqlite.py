@@ -83,6 +83,9 @@ SCHEMA_VERSION = "2"
 #: fleet, so the threshold is at least the fleet size: that work stays below one entry
 #: per reading. Bigger segments mean fewer for a history read to visit.
 SEAL_ROWS = 262_144
+#: WAL pages (16 KiB) past which a commit checkpoints itself: only if the checkpoints after
+#: seals fall behind (normally the WAL holds a seal's worth of pages or less).
+FALLBACK_CHECKPOINT_PAGES = 16_384
 #: Past this many hot rows a commit waits for a seal: the bound on memory, and the
 #: backpressure on sources if sealing cannot keep up.
 
@@ -126,6 +129,13 @@ class SQLiteStore(Sealing, TieredReads):
             _upgrade(self._write)
             # WAL lets reads run beside the writer; an in-memory database has one connection.
             self._read = self._write if path == ":memory:" else self._connect(path, synchronous)
+            # Checkpoints (copying the WAL into the file) run after each seal on a connection
+            # of their own, beside the writer, not inside whichever commit crosses SQLite's
+            # 1,000-page mark: a seal writes tens of MB, and the ingest commit that then did
+            # the checkpoint waited for it. The writer keeps a high mark as a safety net.
+            self._checkpointer = (None if path == ":memory:"
+                                  else self._connect(path, synchronous))
+            self._write.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_CHECKPOINT_PAGES}")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open {url}: {exc}") from exc
         # Lock order, everywhere: the write (or read) lock first, then the hot lock.
@@ -135,6 +145,7 @@ class SQLiteStore(Sealing, TieredReads):
             name: key for key, name in self._write.execute("SELECT key, name FROM sources")
         }
         self._hot = HotRows()
+        self._checkpoint_lock = threading.Lock()
         self._init_sealing("twinsync-seal")
         for journal_id, packed in self._write.execute("SELECT id, rows FROM journal ORDER BY id"):
             self._hot.append(np.frombuffer(packed, dtype=ROW_DTYPE).copy(), journal_id)
@@ -158,9 +169,18 @@ class SQLiteStore(Sealing, TieredReads):
         # A seal under way finishes first; hot rows left are safe in the journal.
         self._join_sealer()
         with self._write_lock:
+            if self._checkpointer is not None:
+                self._checkpointer.close()
             if self._read is not self._write:
                 self._read.close()
             self._write.close()
+
+    def _checkpoint(self) -> None:
+        """Copy what the WAL holds into the file without waiting for readers or the writer
+        (PASSIVE); the WAL starts over once a writer finds it all copied."""
+        if self._checkpointer is not None:
+            with self._checkpoint_lock:
+                self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -278,6 +298,7 @@ class SQLiteStore(Sealing, TieredReads):
                     if isinstance(exc, sqlite3.Error):
                         raise StoreError(f"store write failed: {exc}") from exc
                     raise
+            self._checkpoint()
             return len(rows)
 
     def add_dead_letters(self, dead_letters: Sequence[DeadLetter]) -> None:
