@@ -1,6 +1,6 @@
 """Summaries of stored readings, shared by every store: per-sensor summaries of sealed
 readings and their merge into the aggregates a restart needs, time buckets for charts,
-and a sensor's readings in a time window. Pure NumPy."""
+and a sensor's readings in a time window. Pure NumPy and compiled loops."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+from ..jit import compiled
 from ..pipeline import Flag
 from .base import Buckets, SensorAggregates
 
@@ -40,27 +41,58 @@ def _newest(times: NDArray[np.float64], starts: NDArray[np.int64],
 
 def summarise(data: NDArray[np.void], starts: NDArray[np.int64],
               sensors: NDArray[np.int64]) -> NDArray[np.void]:
-    """Summaries of rows grouped by sensor: group ``i`` is ``data[starts[i]:starts[i+1]]``."""
-    n = len(data)
-    counts = np.diff(np.r_[starts, n]).astype(np.int64)
-    values = np.ascontiguousarray(data["value"], dtype=np.float64)
-    times = np.ascontiguousarray(data["event_time"], dtype=np.float64)
-    live = (data["flags"] & Flag.LATE) == 0
-    newest = _newest(np.where(live, times, -np.inf), starts, counts)
-    has_live = live[newest]
+    """Summaries of rows grouped by sensor: group ``i`` is ``data[starts[i]:starts[i+1]]``.
+
+    One compiled pass over the rows. With a large fleet a segment holds a group for nearly
+    every sensor and few rows in each, and a NumPy ``reduceat`` per field then cost more
+    than the rest of the seal together (26 of 46 ms for 262,144 rows over 100,000 sensors).
+    """
     out = np.empty(len(starts), dtype=SUMMARY_DTYPE)
     out["sensor"] = sensors
-    out["count"] = counts
-    out["total"] = np.add.reduceat(values, starts)
-    out["total_squares"] = np.add.reduceat(values * values, starts)
-    out["minimum"] = np.minimum.reduceat(values, starts)
-    out["maximum"] = np.maximum.reduceat(values, starts)
-    out["t_start"] = np.minimum.reduceat(times, starts)
-    out["t_end"] = np.maximum.reduceat(times, starts)
-    out["last_value"] = np.where(has_live, values[newest], np.nan)
-    out["last_time"] = np.where(has_live, times[newest], -np.inf)
-    out["last_received"] = np.where(has_live, data["received_at"][newest], -np.inf)
+    bounds = np.append(np.asarray(starts, dtype=np.int64), len(data))
+    _summarise(data["value"], data["event_time"], data["received_at"], data["flags"],
+               bounds, int(Flag.LATE), out["count"], out["total"], out["total_squares"],
+               out["minimum"], out["maximum"], out["t_start"], out["t_end"],
+               out["last_value"], out["last_time"], out["last_received"])
     return out
+
+
+@compiled
+def _summarise(values: NDArray[np.float64], times: NDArray[np.float64],
+               received: NDArray[np.float64], flags: NDArray[np.int32],
+               bounds: NDArray[np.int64], late: int, count: NDArray[np.int64],
+               total: NDArray[np.float64], squares: NDArray[np.float64],
+               minimum: NDArray[np.float64], maximum: NDArray[np.float64],
+               t_start: NDArray[np.float64], t_end: NDArray[np.float64],
+               last_value: NDArray[np.float64], last_time: NDArray[np.float64],
+               last_received: NDArray[np.float64]) -> None:
+    """``last_*`` is the newest reading not flagged late; on a tie in time the later row
+    wins, as in the live table, where a later batch with the same time replaces the value
+    (NaN / -inf when every reading of the group is late)."""
+    for g in range(bounds.shape[0] - 1):
+        first, after = bounds[g], bounds[g + 1]
+        low, high = np.inf, -np.inf
+        earliest, latest = np.inf, -np.inf
+        sum_, sum_squares = 0.0, 0.0
+        newest, newest_time = -1, -np.inf
+        for i in range(first, after):
+            v, t = values[i], times[i]
+            sum_ += v
+            sum_squares += v * v
+            low, high = min(low, v), max(high, v)
+            earliest, latest = min(earliest, t), max(latest, t)
+            if flags[i] & late == 0 and t >= newest_time:
+                newest, newest_time = i, t
+        count[g] = after - first
+        total[g], squares[g] = sum_, sum_squares
+        minimum[g], maximum[g] = low, high
+        t_start[g], t_end[g] = earliest, latest
+        if newest >= 0:
+            last_value[g] = values[newest]
+            last_time[g] = newest_time
+            last_received[g] = received[newest]
+        else:
+            last_value[g], last_time[g], last_received[g] = np.nan, -np.inf, -np.inf
 
 
 def aggregate(summaries: Sequence[NDArray[np.void]]) -> SensorAggregates:
