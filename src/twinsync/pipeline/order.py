@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from ..jit import compiled
+from ..jit import LIGHT_PASS_AHEAD, compiled, prefetch_item
 from ..records import Field, Records
 from .batch import Flag
 
@@ -177,6 +177,10 @@ def _admit(rows: NDArray[np.int64], seq: NDArray[np.int64], event_time: NDArray[
     lost_change = 0
     n = rows.shape[0]
     for i in range(n):
+        if i + LIGHT_PASS_AHEAD < n:
+            # A large fleet's records are rarely in cache: ask for them while working.
+            prefetch_item(max_seq, rows[i + LIGHT_PASS_AHEAD])
+            prefetch_item(watermark, rows[i + LIGHT_PASS_AHEAD])
         r = rows[i]
         s = seq[i]
         if s >= 0 and not duplicate[i]:

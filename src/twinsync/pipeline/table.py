@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from ..jit import compiled
+from ..jit import LIGHT_PASS_AHEAD, compiled, prefetch_row
 from ..records import Field, Records
 from .batch import Batch
 from .ids import IdIndex
@@ -162,7 +162,10 @@ def _fold(rows: NDArray[np.int64], values: NDArray[np.float64], times: NDArray[n
     and not older than the live value so far. Writes the touched rows, their newest reading's
     index and whether it advanced; returns how many rows. ``slot`` is -1 outside this call."""
     k = 0
-    for i in range(rows.shape[0]):
+    n = rows.shape[0]
+    for i in range(n):
+        if i + LIGHT_PASS_AHEAD < n:
+            prefetch_row(count, rows[i + LIGHT_PASS_AHEAD])  # from ``count``, in the first line
         r = rows[i]
         v = values[i]
         c = count[r] + 1
