@@ -115,30 +115,3 @@ async def test_the_service_on_postgres_ingests_and_reads_back_after_a_restart(
     finally:
         await reopened.aclose()
 
-
-def test_commits_from_several_threads_beside_seals_are_neither_lost_nor_doubled(
-        schema_url: str) -> None:
-    import threading
-
-    url = schema_url + "&seal_rows=700"
-
-    def push(store: PostgresStore, worker: int) -> None:
-        for number in range(25):
-            times = [worker * 1e4 + number * 100.0 + k for k in range(100)]
-            store.commit(batch_of([worker] * 100, times, [float(worker)] * 100), [])
-
-    store = PostgresStore(url)
-    workers = [threading.Thread(target=push, args=(store, w)) for w in range(4)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    store.close()  # some readings sealed (on the seal's own connection), the rest journalled
-    reopened = PostgresStore(url)
-    try:
-        assert reopened.counts()["readings"] == 4 * 25 * 100
-        assert reopened.aggregates().count.tolist() == [2500] * 4
-        history = reopened.history(2, 0.0, 1e9)
-        assert len(history.event_time) == 2500 and len(set(history.event_time.tolist())) == 2500
-    finally:
-        reopened.close()

@@ -140,33 +140,6 @@ def test_a_file_of_the_per_sensor_block_layout_is_upgraded_without_losing_a_read
     assert history.value.tolist() == [10.0, 20.0, 30.0]
 
 
-def test_commits_from_several_threads_are_neither_lost_nor_doubled_after_a_restart(
-        tmp_path: Path) -> None:
-    import threading
-
-    url = f"sqlite:///{tmp_path / 'twin.sqlite'}?seal_rows=700"
-
-    def push(store: SQLiteStore, worker: int) -> None:
-        for number in range(25):
-            times = [worker * 1e4 + number * 100.0 + k for k in range(100)]
-            store.commit(batch_of([worker] * 100, times, [float(worker)] * 100), [])
-
-    store = SQLiteStore(url)
-    workers = [threading.Thread(target=push, args=(store, w)) for w in range(4)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    store.close()  # some readings sealed, the rest only in the journal
-    reopened = SQLiteStore(url)
-    try:
-        assert reopened.counts()["readings"] == 4 * 25 * 100
-        assert reopened.aggregates().count.tolist() == [2500] * 4
-        history = reopened.history(2, 0.0, 1e9)
-        assert len(history.event_time) == 2500 and len(set(history.event_time.tolist())) == 2500
-    finally:
-        reopened.close()
-
 
 def test_a_seal_checkpoints_the_wal_into_the_file_so_no_commit_has_to(tmp_path: Path) -> None:
     path = tmp_path / "twin.sqlite"

@@ -3,6 +3,8 @@ a reading, and come back after a restart as it was, the sensors' saved health in
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from tests.store.conftest import batch_of
 
@@ -87,3 +89,29 @@ def test_a_health_table_saved_in_the_store_loads_into_a_fresh_monitor_after_reop
     for name in monitor.table.column_names():
         np.testing.assert_array_equal(restored.table.column(name)[:50],
                                       monitor.table.column(name)[:50], err_msg=name)
+
+
+def test_commits_from_several_threads_beside_seals_are_neither_lost_nor_doubled(
+        store_url: str) -> None:
+    url = store_url + "&seal_rows=700"
+
+    def push(worker: int) -> None:
+        for number in range(25):
+            times = [worker * 1e4 + number * 100.0 + k for k in range(100)]
+            store.commit(batch_of([worker] * 100, times, [float(worker)] * 100), [])
+
+    store = open_store(url)
+    workers = [threading.Thread(target=push, args=(w,)) for w in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    store.close()  # some readings sealed, the rest only in the journal
+    reopened = open_store(url)
+    try:
+        assert reopened.counts()["readings"] == 4 * 25 * 100
+        assert reopened.aggregates().count.tolist() == [2500] * 4
+        history = reopened.history(2, 0.0, 1e9)
+        assert len(history.event_time) == 2500 and len(set(history.event_time.tolist())) == 2500
+    finally:
+        reopened.close()

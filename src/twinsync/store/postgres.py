@@ -43,7 +43,7 @@ from .postgres_schema import (
     redacted,
     target_of,
 )
-from .reads import TieredReads, aggregate_tiers, sequences_in
+from .reads import TieredReads, aggregate_tiers, events_query, sequences_in
 from .sealing import Sealing
 from .summary import history_of
 from .tiers import ROW_DTYPE, HotRows, Segment, rows_of, seal
@@ -326,16 +326,7 @@ class PostgresStore(Sealing, TieredReads):
 
     def events(self, *, after: int = 0, element_id: str | None = None,
                limit: int = 100, kind: str | None = None) -> list[Event]:
-        query = "SELECT seq, kind, time, element_id, source, data FROM events WHERE seq > %s"
-        params: list[object] = [after]
-        if element_id is not None:
-            query += " AND element_id = %s"
-            params.append(element_id)
-        if kind is not None:
-            query += " AND kind = %s"
-            params.append(kind)
-        query += " ORDER BY seq LIMIT %s"
-        params.append(limit)
+        query, params = events_query("%s", after, element_id, kind, limit)
         with self._reading() as c:
             records = c.execute(query, params).fetchall()
         return [event_of(r) for r in records]

@@ -29,7 +29,7 @@ from ..errors import InvalidInput, StoreError
 from ..model import Binding, Element, Event, Sensor
 from ..pipeline import Batch, DeadLetter
 from .base import SensorAggregates, json_default
-from .reads import TieredReads, aggregate_tiers, sequences_in
+from .reads import TieredReads, aggregate_tiers, events_query, sequences_in
 from .sealing import Sealing
 from .summary import history_of
 from .tiers import ROW_DTYPE, HotRows, Segment, rows_of, run_of, seal
@@ -366,16 +366,7 @@ class SQLiteStore(Sealing, TieredReads):
 
     def events(self, *, after: int = 0, element_id: str | None = None,
                limit: int = 100, kind: str | None = None) -> list[Event]:
-        query = "SELECT seq, kind, time, element_id, source, data FROM events WHERE seq > ?"
-        params: list[object] = [after]
-        if element_id is not None:
-            query += " AND element_id = ?"
-            params.append(element_id)
-        if kind is not None:
-            query += " AND kind = ?"
-            params.append(kind)
-        query += " ORDER BY seq LIMIT ?"
-        params.append(limit)
+        query, params = events_query("?", after, element_id, kind, limit)
         with self._read_lock:
             records = self._read.execute(query, params).fetchall()
         return [_event(r) for r in records]
