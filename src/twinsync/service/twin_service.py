@@ -274,11 +274,6 @@ class TwinService(TwinViews):
             event = self.alarms.acknowledge(key, by=by, time=self.clock())
             return await self._commit_change(event)
 
-    async def replace_element(self, element: Element, *, source: str = "bim") -> Event:
-        async with self._lock:
-            event = self.twin.update_element(element, time=self.clock(), source=source)
-            return await self._commit_change(event, elements=[element])
-
     # -- the reading path --------------------------------------------------------------------
 
     async def ingest(self, incoming: IncomingBatch,
