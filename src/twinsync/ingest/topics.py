@@ -6,8 +6,8 @@ exactly one level; a literal ``+`` matches one level without naming it, and a fi
 The subscription filter is derived: ``site/+/+/data``. With a shared-subscription group
 the filter becomes ``$share/<group>/site/+/+/data``; messages still carry the real topic.
 
-Matching is compiled once per template, and results are cached per topic string: a site
-has a bounded set of topics, and a cache hit costs one dict lookup.
+Matching is compiled once per template. Results are not cached here: the MQTT connector
+caches what it derives from a topic (fields, sensor id, source) in one place.
 
 >>> template = TopicTemplate("site/{building}/{sensor_id}/data")
 >>> template.filter
@@ -26,7 +26,6 @@ from collections.abc import Sequence
 from ..errors import InvalidInput
 
 _FIELD = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)(#?)\}$")
-_CACHE_LIMIT = 100_000
 
 
 class TopicTemplate:
@@ -78,7 +77,6 @@ class TopicTemplate:
         self._levels = len(levels) - (1 if self._open_end else 0)
         self.filter = "/".join(filter_levels)
         self.fields = tuple(n for _, n in self._fields) + ((self._rest,) if self._rest else ())
-        self._cache: dict[str, dict[str, str] | None] = {}
 
     def __repr__(self) -> str:
         return f"TopicTemplate({self.template!r})"
@@ -88,18 +86,6 @@ class TopicTemplate:
         return f"$share/{share_group}/{self.filter}" if share_group else self.filter
 
     def match(self, topic: str) -> dict[str, str] | None:
-        cache = self._cache
-        try:
-            return cache[topic]
-        except KeyError:
-            pass
-        result = self._match(topic)
-        if len(cache) >= _CACHE_LIMIT:  # a topic per message would grow it without bound
-            cache.clear()
-        cache[topic] = result
-        return result
-
-    def _match(self, topic: str) -> dict[str, str] | None:
         levels = topic.split("/")
         if len(levels) < self._levels or (not self._open_end and len(levels) != self._levels):
             return None
@@ -122,23 +108,13 @@ class TopicRouter:
             raise InvalidInput("at least one topic template is needed", "bad_topic")
         self.templates = [t if isinstance(t, TopicTemplate) else TopicTemplate(t)
                           for t in templates]
-        self._cache: dict[str, dict[str, str] | None] = {}
 
     def subscriptions(self, share_group: str | None = None) -> list[str]:
         return [t.subscription(share_group) for t in self.templates]
 
     def match(self, topic: str) -> dict[str, str] | None:
-        cache = self._cache
-        try:
-            return cache[topic]
-        except KeyError:
-            pass
-        result = None
         for template in self.templates:
-            result = template._match(topic)
-            if result is not None:
-                break
-        if len(cache) >= _CACHE_LIMIT:
-            cache.clear()
-        cache[topic] = result
-        return result
+            fields = template.match(topic)
+            if fields is not None:
+                return fields
+        return None
