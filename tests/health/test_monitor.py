@@ -10,6 +10,7 @@ import pytest
 
 from twinsync.bench import health as bench
 from twinsync.bench import health_speed
+from twinsync.cli import bench_cmd
 from twinsync.health import HealthMonitor
 from twinsync.health.table import HealthTable
 
@@ -113,9 +114,9 @@ def test_score_one_flags_an_outlier_without_learning_it() -> None:
 
 def test_a_short_bench_run_finds_faults_far_better_than_chance() -> None:
     parser = argparse.ArgumentParser()
-    bench.add_arguments(parser)
-    result = bench.run(parser.parse_args(["--sensors", "45", "--days", "10", "--seed", "5",
-                                          "--json"]))
+    bench_cmd.add_arguments(parser, "bench")
+    result = bench.run(parser.parse_args(["health", "--sensors", "45", "--days", "10",
+                                          "--seed", "5", "--json"]))
     for kind, row in result["kinds"].items():
         assert row["faults"] > 0, kind
         assert row["f1"] >= 0.7, (kind, row)

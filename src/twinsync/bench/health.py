@@ -16,7 +16,6 @@ same window are ignored; every other alarm is a false positive of its kind.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -54,7 +53,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--group", type=int, default=3, help="redundant sensors per property")
     parser.add_argument("--faulty", type=float, default=0.5,
                         help="fraction of properties with one faulty sensor")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--false-alarms", action="store_true",
                         help="also list every false alarm and missed fault, with its reason "
                              "and the faults of its group nearby (to see why)")
@@ -117,9 +115,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if getattr(args, "false_alarms", False):
         for line in _explain(faults, alarms, reasons, group):
             print(line)
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
+    if not args.json:
         _print(result)
     return result
 
@@ -209,24 +205,18 @@ def _inject(rng: np.random.Generator, values: NDArray[np.float64], times: NDArra
 
 def _score(faults: list[Fault], alarms: list[tuple[int, str, float]], n: int,
            days: float) -> dict[str, Any]:
-    by_sensor: dict[int, list[Fault]] = {}
-    for fault in faults:
-        by_sensor.setdefault(fault.sensor, []).append(fault)
+    by_sensor = _by_sensor(faults)
     detected: dict[int, float] = {}
     false_by_kind = dict.fromkeys(KINDS, 0)
     clean_alarms = 0
     for sensor, state, when in alarms:
         kind = ALARM_KIND[state]
-        hit = None
-        for index, fault in enumerate(by_sensor.get(sensor, ())):
-            if fault.kind == kind and fault.start <= when <= fault.end + GRACE:
-                hit = id(fault), index, fault
-                break
+        hit = next((f for f in by_sensor.get(sensor, ()) if _matches(f, kind, when)), None)
         if hit is None:
             false_by_kind[kind] += 1
             clean_alarms += sensor not in by_sensor
-        elif id(hit[2]) not in detected:
-            detected[id(hit[2])] = when - hit[2].start
+        elif id(hit) not in detected:
+            detected[id(hit)] = when - hit.start
     per_kind: dict[str, Any] = {}
     for kind in KINDS:
         of_kind = [f for f in faults if f.kind == kind]
@@ -255,6 +245,13 @@ def _score(faults: list[Fault], alarms: list[tuple[int, str, float]], n: int,
     }
 
 
+def _by_sensor(faults: list[Fault]) -> dict[int, list[Fault]]:
+    by_sensor: dict[int, list[Fault]] = {}
+    for fault in faults:
+        by_sensor.setdefault(fault.sensor, []).append(fault)
+    return by_sensor
+
+
 def _matches(fault: Fault, kind: str, when: float) -> bool:
     return fault.kind == kind and fault.start <= when <= fault.end + GRACE
 
@@ -263,9 +260,7 @@ def _explain(faults: list[Fault], alarms: list[tuple[int, str, float]], reasons:
              group: int) -> list[str]:
     """One line per false alarm (with the faults of its group within 4 days, as
     sensor/kind/hours since that fault began/its length in hours) and per missed fault."""
-    by_sensor: dict[int, list[Fault]] = {}
-    for fault in faults:
-        by_sensor.setdefault(fault.sensor, []).append(fault)
+    by_sensor = _by_sensor(faults)
     lines = []
     found: set[int] = set()
     for (sensor, state, when), why in zip(alarms, reasons, strict=True):
