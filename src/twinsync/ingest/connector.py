@@ -57,8 +57,8 @@ class ConnectorHealth:
             "details": self.details,
         }
 
-    def saw(self, readings: int, dead_letters: int = 0) -> None:
-        self.messages += 1
+    def saw(self, readings: int, dead_letters: int = 0, messages: int = 1) -> None:
+        self.messages += messages
         self.readings += readings
         self.dead_letters += dead_letters
         self.last_message_at = time.time()

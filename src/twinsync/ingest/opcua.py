@@ -192,6 +192,5 @@ class OpcuaConnector:
             if isinstance(value, bool):
                 value = float(value)
             readings.append(RawReading(sensor_id, value, event_time, unit))
-        self._health.saw(len(readings), len(letters))
-        self._health.messages += len(items) - 1  # saw() counted one
+        self._health.saw(len(readings), len(letters), messages=len(items))
         return Delivery(IncomingBatch(readings, source, received_at, self.kind), letters)
