@@ -24,7 +24,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
-import orjson
 import psycopg
 from numpy.typing import NDArray
 from psycopg import sql
@@ -33,7 +32,7 @@ from ..errors import StoreError
 from ..model import Binding, Element, Event, Sensor
 from ..pipeline import Batch, DeadLetter
 from .base import SensorAggregates
-from .postgres_rows import dumps, event_of, insert_dead_letters, insert_events, payload_value
+from .postgres_rows import insert_dead_letters, insert_events
 from .postgres_schema import (
     Connection,
     create,
@@ -43,7 +42,16 @@ from .postgres_schema import (
     redacted,
     target_of,
 )
-from .reads import TieredReads, aggregate_tiers, events_query, sequences_in
+from .reads import TieredReads, aggregate_tiers, sequences_in
+from .rows import (
+    dead_letters_query,
+    dumps,
+    event_of,
+    events_query,
+    payload_value,
+    recent_events_query,
+    twin_of,
+)
 from .sealing import Sealing
 from .summary import history_of
 from .tiers import ROW_DTYPE, HotRows, Segment, rows_of, seal
@@ -150,13 +158,9 @@ class PostgresStore(Sealing, TieredReads):
 
     def load_twin(self) -> tuple[list[Element], list[tuple[int, Sensor]], list[Binding]]:
         with self._reading() as c:
-            elements = [Element.from_dict(orjson.loads(body))
-                        for (body,) in c.execute("SELECT body FROM elements ORDER BY id")]
-            sensors = [(row, Sensor.from_dict(orjson.loads(body))) for row, body in
-                       c.execute("SELECT row, body FROM sensors ORDER BY row")]
-            bindings = [Binding.from_dict(orjson.loads(body)) for (body,) in
-                        c.execute("SELECT body FROM bindings ORDER BY sensor_id")]
-        return elements, sensors, bindings
+            return twin_of(c.execute("SELECT body FROM elements ORDER BY id"),
+                           c.execute("SELECT row, body FROM sensors ORDER BY row"),
+                           c.execute("SELECT body FROM bindings ORDER BY sensor_id"))
 
     def save_changes(
         self,
@@ -332,22 +336,14 @@ class PostgresStore(Sealing, TieredReads):
         return [event_of(r) for r in records]
 
     def recent_events(self, limit: int = 20, kind: str | None = None) -> list[Event]:
-        where, params = ("", (limit,)) if kind is None else (" WHERE kind = %s", (kind, limit))
+        query, params = recent_events_query("%s", kind, limit)
         with self._reading() as c:
-            records = c.execute("SELECT seq, kind, time, element_id, source, data FROM events"
-                                + where + " ORDER BY seq DESC LIMIT %s", params).fetchall()
+            records = c.execute(query, params).fetchall()
         return [event_of(r) for r in records]
 
     def dead_letters(self, *, limit: int = 100, after: int = 0,
                      reason: str | None = None) -> list[DeadLetter]:
-        query = ("SELECT id, received_at, source, reason, detail, payload FROM dead_letters"
-                 " WHERE id > %s")
-        params: list[object] = [after]
-        if reason is not None:
-            query += " AND reason = %s"
-            params.append(reason)
-        query += " ORDER BY id LIMIT %s"
-        params.append(limit)
+        query, params = dead_letters_query("%s", after, reason, limit)
         with self._reading() as c:
             records = c.execute(query, params).fetchall()
         return [DeadLetter(received_at, source, why, detail, payload_value(payload), id=key)
@@ -366,7 +362,6 @@ class PostgresStore(Sealing, TieredReads):
         return {"elements": int(elements), "sensors": int(sensors),
                 "readings": int(sealed) + hot, "events": int(events),
                 "dead_letters": int(letters)}
-
 
     # -- snapshots ----------------------------------------------------------------------------
 

@@ -1,23 +1,16 @@
-"""Rows of the PostgreSQL store that are not readings: events and dead letters in and out,
-and the encoding they share with the SQLite store (orjson bodies, raw payloads marked)."""
+"""Events and dead letters into the PostgreSQL store: one pipelined round trip a kind, each
+row's new key read back. Their encoding is the one every store shares (``rows``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
 import psycopg
 
 from ..model import Event
 from ..pipeline import DeadLetter
-from .base import json_default
-
-_RAW = b"\x00raw:"
-
-
-def dumps(value: object) -> bytes:
-    return orjson.dumps(value, default=json_default, option=orjson.OPT_SERIALIZE_NUMPY)
+from .rows import dumps, payload_bytes
 
 
 def insert_events(cursor: psycopg.Cursor[Any], events: Sequence[Event]) -> None:
@@ -47,21 +40,3 @@ def insert_dead_letters(cursor: psycopg.Cursor[Any],
         letter.id = int(cursor.fetchone()[0])  # type: ignore[index]
         cursor.nextset()
 
-
-def event_of(record: tuple[int, str, float, str | None, str, bytes]) -> Event:
-    seq, kind, time, element_id, source, data = record
-    return Event(kind, time, element_id, source, orjson.loads(data), seq=seq)
-
-
-def payload_bytes(payload: object) -> bytes:
-    # Raw bytes that are not JSON (an undecodable MQTT payload) are kept as they came,
-    # marked so they read back as bytes, as in the SQLite store.
-    if isinstance(payload, bytes | bytearray):
-        return _RAW + bytes(payload)
-    return dumps(payload)
-
-
-def payload_value(stored: bytes) -> object:
-    if stored.startswith(_RAW):
-        return stored[len(_RAW):]
-    return orjson.loads(stored)

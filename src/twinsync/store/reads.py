@@ -56,18 +56,3 @@ def aggregate_tiers(summaries: Sequence[bytes], hot: NDArray[np.void], span: int
         unpacked.append(seal(hot, span).summary)
     return aggregate(unpacked)
 
-
-def events_query(mark: str, after: int, element_id: str | None, kind: str | None,
-                 limit: int) -> tuple[str, list[object]]:
-    """The events query of ``Store.events`` with its parameters, in a driver's placeholder
-    (``?`` for sqlite3, ``%s`` for psycopg)."""
-    query = f"SELECT seq, kind, time, element_id, source, data FROM events WHERE seq > {mark}"
-    params: list[object] = [after]
-    if element_id is not None:
-        query += f" AND element_id = {mark}"
-        params.append(element_id)
-    if kind is not None:
-        query += f" AND kind = {mark}"
-        params.append(kind)
-    params.append(limit)
-    return query + f" ORDER BY seq LIMIT {mark}", params

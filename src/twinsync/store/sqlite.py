@@ -22,14 +22,23 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
-import orjson
 from numpy.typing import NDArray
 
 from ..errors import InvalidInput, StoreError
 from ..model import Binding, Element, Event, Sensor
 from ..pipeline import Batch, DeadLetter
-from .base import SensorAggregates, json_default
-from .reads import TieredReads, aggregate_tiers, events_query, sequences_in
+from .base import SensorAggregates
+from .reads import TieredReads, aggregate_tiers, sequences_in
+from .rows import (
+    dead_letters_query,
+    dumps,
+    event_of,
+    events_query,
+    payload_bytes,
+    payload_value,
+    recent_events_query,
+    twin_of,
+)
 from .sealing import Sealing
 from .summary import history_of
 from .tiers import ROW_DTYPE, HotRows, Segment, rows_of, run_of, seal
@@ -88,10 +97,6 @@ SEAL_ROWS = 262_144
 FALLBACK_CHECKPOINT_PAGES = 16_384
 #: Past this many hot rows a commit waits for a seal: the bound on memory, and the
 #: backpressure on sources if sealing cannot keep up.
-
-
-def _dumps(value: object) -> bytes:
-    return orjson.dumps(value, default=json_default, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 def path_of(url: str) -> tuple[str, dict[str, str]]:
@@ -208,13 +213,10 @@ class SQLiteStore(Sealing, TieredReads):
 
     def load_twin(self) -> tuple[list[Element], list[tuple[int, Sensor]], list[Binding]]:
         with self._read_lock:
-            elements = [Element.from_dict(orjson.loads(body))
-                        for (body,) in self._read.execute("SELECT body FROM elements")]
-            sensors = [(row, Sensor.from_dict(orjson.loads(body))) for row, body in
-                       self._read.execute("SELECT row, body FROM sensors ORDER BY row")]
-            bindings = [Binding.from_dict(orjson.loads(body))
-                        for (body,) in self._read.execute("SELECT body FROM bindings")]
-        return elements, sensors, bindings
+            c = self._read
+            return twin_of(c.execute("SELECT body FROM elements").fetchall(),
+                           c.execute("SELECT row, body FROM sensors ORDER BY row").fetchall(),
+                           c.execute("SELECT body FROM bindings").fetchall())
 
     def save_changes(
         self,
@@ -227,11 +229,11 @@ class SQLiteStore(Sealing, TieredReads):
     ) -> None:
         with self._transaction() as c:
             c.executemany("INSERT OR REPLACE INTO elements VALUES (?, ?)",
-                          [(e.id, _dumps(e.to_dict())) for e in elements])
+                          [(e.id, dumps(e.to_dict())) for e in elements])
             c.executemany("INSERT OR REPLACE INTO sensors VALUES (?, ?, ?)",
-                          [(row, s.id, _dumps(s.to_dict())) for row, s in sensors])
+                          [(row, s.id, dumps(s.to_dict())) for row, s in sensors])
             c.executemany("INSERT OR REPLACE INTO bindings VALUES (?, ?)",
-                          [(b.sensor_id, _dumps(b.to_dict())) for b in bindings])
+                          [(b.sensor_id, dumps(b.to_dict())) for b in bindings])
             c.executemany("DELETE FROM bindings WHERE sensor_id = ?", [(s,) for s in unbound])
             self._insert_events(c, events)
 
@@ -239,7 +241,7 @@ class SQLiteStore(Sealing, TieredReads):
         for event in events:
             cursor = c.execute(
                 "INSERT INTO events (kind, time, element_id, source, data) VALUES (?,?,?,?,?)",
-                (event.kind, event.time, event.element_id, event.source, _dumps(event.data)))
+                (event.kind, event.time, event.element_id, event.source, dumps(event.data)))
             event.seq = cursor.lastrowid
 
     # -- the reading path -------------------------------------------------------------------
@@ -312,7 +314,7 @@ class SQLiteStore(Sealing, TieredReads):
                 "INSERT INTO dead_letters (received_at, source, reason, detail, payload) "
                 "VALUES (?,?,?,?,?)",
                 (letter.received_at, letter.source, letter.reason, letter.detail,
-                 _payload_bytes(letter.payload)))
+                 payload_bytes(letter.payload)))
             letter.id = cursor.lastrowid
 
     # -- reads -------------------------------------------------------------------------------
@@ -369,29 +371,20 @@ class SQLiteStore(Sealing, TieredReads):
         query, params = events_query("?", after, element_id, kind, limit)
         with self._read_lock:
             records = self._read.execute(query, params).fetchall()
-        return [_event(r) for r in records]
+        return [event_of(r) for r in records]
 
     def recent_events(self, limit: int = 20, kind: str | None = None) -> list[Event]:
-        where, params = ("", (limit,)) if kind is None else (" WHERE kind = ?", (kind, limit))
+        query, params = recent_events_query("?", kind, limit)
         with self._read_lock:
-            records = self._read.execute(
-                "SELECT seq, kind, time, element_id, source, data FROM events" + where +
-                " ORDER BY seq DESC LIMIT ?", params).fetchall()
-        return [_event(r) for r in records]
+            records = self._read.execute(query, params).fetchall()
+        return [event_of(r) for r in records]
 
     def dead_letters(self, *, limit: int = 100, after: int = 0,
                      reason: str | None = None) -> list[DeadLetter]:
-        query = ("SELECT id, received_at, source, reason, detail, payload FROM dead_letters"
-                 " WHERE id > ?")
-        params: list[object] = [after]
-        if reason is not None:
-            query += " AND reason = ?"
-            params.append(reason)
-        query += " ORDER BY id LIMIT ?"
-        params.append(limit)
+        query, params = dead_letters_query("?", after, reason, limit)
         with self._read_lock:
             records = self._read.execute(query, params).fetchall()
-        return [DeadLetter(received_at, source, why, detail, _payload_value(payload), id=key)
+        return [DeadLetter(received_at, source, why, detail, payload_value(payload), id=key)
                 for key, received_at, source, why, detail, payload in records]
 
     def _readings_count(self) -> int:
@@ -410,7 +403,6 @@ class SQLiteStore(Sealing, TieredReads):
                 "events": c.execute("SELECT COUNT(*) FROM events").fetchone()[0],
                 "dead_letters": c.execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0],
             }
-
 
     # -- snapshots ----------------------------------------------------------------------------
 
@@ -478,22 +470,3 @@ def _upgrade(c: sqlite3.Connection) -> None:
     except BaseException:
         c.execute("ROLLBACK")
         raise
-
-
-def _event(record: tuple[int, str, float, str | None, str, bytes]) -> Event:
-    seq, kind, time, element_id, source, data = record
-    return Event(kind, time, element_id, source, orjson.loads(data), seq=seq)
-
-
-def _payload_bytes(payload: object) -> bytes:
-    # Raw bytes that are not JSON (an undecodable MQTT payload) are kept as they came,
-    # marked so they read back as bytes.
-    if isinstance(payload, bytes | bytearray):
-        return b"\x00raw:" + bytes(payload)
-    return _dumps(payload)
-
-
-def _payload_value(stored: bytes) -> object:
-    if stored.startswith(b"\x00raw:"):
-        return stored[5:]
-    return orjson.loads(stored)
