@@ -92,3 +92,15 @@ def test_rows_follow_the_dense_sensor_index(pipeline: Pipeline) -> None:
     accepted = accept(pipeline, RawReading("free", 1.0), RawReading("t1", 1.0))
     assert accepted.batch.rows.tolist() == [pipeline.table.index["free"],
                                             pipeline.table.index["t1"]]
+
+
+def test_a_sensor_id_holding_a_nul_character_is_found_among_others() -> None:
+    twin = Twin()
+    for sensor_id in ("a", "gw\x00probe", "b"):
+        twin.add_sensor(Sensor(sensor_id, "temperature", "degC"))
+    pipeline = Pipeline(twin)
+    accepted = accept(pipeline, RawReading("b", 1.0), RawReading("gw\x00probe", 2.0),
+                      RawReading("a", 3.0), RawReading("gw", 4.0))
+    index = pipeline.table.index
+    assert accepted.batch.rows.tolist() == [index["b"], index["gw\x00probe"], index["a"]]
+    assert [letter.reason for _, letter in accepted.rejected] == ["unknown_sensor"]

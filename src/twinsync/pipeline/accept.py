@@ -200,9 +200,11 @@ class Pipeline:
         ids = [reading[0] for reading in incoming.readings]
         try:
             rows = self.table.fast_index.rows_of(ids)
-        except TypeError:  # an id that is not text: look those readings up one by one
+        except TypeError:  # an id that is not text
+            rows = None
+        if rows is None:  # not text, or holding the separator: one by one, by dict
             get = self.table.index.get
-            return np.array([get(i, -1) if type(i) is str else -1 for i in ids], dtype=np.int64)
+            rows = np.array([get(i, -1) if type(i) is str else -1 for i in ids], dtype=np.int64)
         return rows
 
     def drop_repeats(self, accepted: Accepted, repeats: NDArray[np.bool_]) -> Accepted:

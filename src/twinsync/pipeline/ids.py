@@ -12,88 +12,77 @@ just improbable. Rows are never removed (the pipeline's rows are append-only).
 
 >>> index = IdIndex()
 >>> index.add("s1", 0); index.add("s2", 1)
->>> index.rows_of(["s2", "nope", "s1"]).tolist()
-[1, -1, 0]
+>>> index.rows_of(["s2", "nope", "s1"])
+array([ 1, -1,  0])
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ..jit import compiled
 
-#: Separator of the ids in a batch's joined bytes; an id holding it takes the slow path.
+#: Separator of the ids in a batch's joined bytes; an id holding it is looked up by dict.
 SEPARATOR = "\x00"
 _EMPTY = -1
 
 
 class IdIndex:
-    """An append-only map of text ids to dense rows, answered a batch at a time."""
+    """An append-only map of text ids to dense rows, answered a batch at a time.
+
+    An id holding the separator cannot be found in joined bytes: it is not added, and a
+    batch naming it is not answered (``rows_of`` returns None), so that the caller looks
+    that batch up in its dict."""
 
     def __init__(self, capacity: int = 1024) -> None:
-        self._size = _power_of_two(max(capacity, 16) * 2)
+        capacity = max(capacity, 16)
         # slot → [hash, row]: one probe reads one 16-byte pair.
-        self._slots = np.full((self._size, 2), _EMPTY, dtype=np.int64)
-        self._key_bytes = np.zeros(max(capacity, 16) * 16, dtype=np.uint8)
+        self._slots = np.full((_power_of_two(capacity * 2), 2), _EMPTY, dtype=np.int64)
+        self._key_bytes = np.zeros(capacity * 16, dtype=np.uint8)
         self._key_used = 0
         # row → [start, length] of its id in ``_key_bytes``
-        self._keys = np.zeros((max(capacity, 16), 2), dtype=np.int64)
+        self._keys = np.zeros((capacity, 2), dtype=np.int64)
         self._count = 0
-        self._slow: dict[str, int] = {}
-        """Ids holding the separator: they cannot be found in joined bytes."""
-
-    def __len__(self) -> int:
-        return self._count + len(self._slow)
 
     def add(self, sensor_id: str, row: int) -> None:
         """Register a new id at ``row``. Adding an id twice is the caller's error."""
         if SEPARATOR in sensor_id:
-            self._slow[sensor_id] = row
             return
         key = np.frombuffer(sensor_id.encode(), dtype=np.uint8)
-        if (self._count + 1) * 2 > self._size:
-            self._rehash(self._size * 2)
-        if row >= len(self._keys):
-            grown = np.zeros((max(row + 1, len(self._keys) * 2), 2), dtype=np.int64)
-            grown[: len(self._keys)] = self._keys
-            self._keys = grown
-        if self._key_used + len(key) > len(self._key_bytes):
-            grown_bytes = np.zeros(max(self._key_used + len(key), len(self._key_bytes) * 2),
-                                   dtype=np.uint8)
-            grown_bytes[: self._key_used] = self._key_bytes[: self._key_used]
-            self._key_bytes = grown_bytes
+        if (self._count + 1) * 2 > len(self._slots):  # at most half full: short probes
+            slots = np.full((2 * len(self._slots), 2), _EMPTY, dtype=np.int64)
+            _reinsert(self._slots, slots)
+            self._slots = slots
+        self._keys = _room_for(self._keys, row + 1)
+        self._key_bytes = _room_for(self._key_bytes, self._key_used + len(key))
         self._key_bytes[self._key_used: self._key_used + len(key)] = key
         self._keys[row] = (self._key_used, len(key))
         self._key_used += len(key)
         _insert(self._slots, _hash(key, 0, len(key)), row)
         self._count += 1
 
-    def _rehash(self, size: int) -> None:
-        slots = np.full((size, 2), _EMPTY, dtype=np.int64)
-        _reinsert(self._slots, slots)
-        self._slots, self._size = slots, size
-
-    def rows_of(self, ids: list[str]) -> NDArray[np.int64]:
-        """The row of each id, -1 where the id is unknown. Every id must be a ``str``."""
+    def rows_of(self, ids: list[str]) -> NDArray[np.int64] | None:
+        """The row of each id, -1 where the id is unknown; None if an id holds the
+        separator. Every id must be a ``str`` (else ``TypeError``)."""
         if not ids:
             return np.empty(0, dtype=np.int64)
         joined = SEPARATOR.join(ids).encode()
         rows = np.empty(len(ids), dtype=np.int64)
         found = _look_up(np.frombuffer(joined, dtype=np.uint8), self._slots, self._keys,
                          self._key_bytes, rows)
-        if found != len(ids):
-            # An id held the separator, so the bytes split into other ids than were given.
-            get = self._slow.get
-            return np.array([get(i, _EMPTY) if SEPARATOR in i else self._one(i) for i in ids],
-                            dtype=np.int64)
-        return rows
+        return rows if found == len(ids) else None
 
-    def _one(self, sensor_id: str) -> int:
-        joined = np.frombuffer(sensor_id.encode(), dtype=np.uint8)
-        row = np.empty(1, dtype=np.int64)
-        _look_up(joined, self._slots, self._keys, self._key_bytes, row)
-        return int(row[0])
+
+def _room_for(array: NDArray[Any], needed: int) -> NDArray[Any]:
+    """``array``, or a copy at least twice as long if it has fewer than ``needed`` rows."""
+    if needed <= len(array):
+        return array
+    grown = np.zeros((max(needed, 2 * len(array)), *array.shape[1:]), dtype=array.dtype)
+    grown[: len(array)] = array
+    return grown
 
 
 def _power_of_two(n: int) -> int:
