@@ -57,7 +57,7 @@ async def test_active_alarms_survive_a_restart(tmp_path: Path) -> None:
     service = TwinService.open(url)
     event = service.alarms.raise_("latency:gw", "warning", "slow", time=1.0)
     assert event is not None
-    await service._commit_change(event)
+    await service._commit([event])
     await service.acknowledge_alarm("latency:gw", by="site engineer")
     await service.aclose()
     reopened = TwinService.open(url)

@@ -53,18 +53,12 @@ class ModelLibrary:
         service = self.service
         async with service._lock:
             result = import_ifc(service.twin, contents, time=service.clock())
-            for sensor in result.sensors:
-                service.pipeline.register_sensor(sensor)
-            for binding in result.bindings:
-                service.pipeline.apply_binding(binding)
-            service.configure_health()
+            service._register(result.sensors, result.bindings)
             final = result.events[-1]
             final.data["name"] = name
             final.data["counts"] = contents.counts()
-            rows = [(service.pipeline.table.index[s.id], s) for s in result.sensors]
-            await asyncio.to_thread(service.store.save_changes, result.events,
-                                    elements=result.elements, sensors=rows,
-                                    bindings=result.bindings)
+            await service._save(result.events, elements=result.elements,
+                                sensors=result.sensors, bindings=result.bindings)
         service.hub.publish([service._change_of(e) for e in result.events
                              if e.kind != "element_added"] + [service._change_of(final)])
         return result.report

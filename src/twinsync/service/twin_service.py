@@ -174,40 +174,58 @@ class TwinService(TwinViews):
 
     # -- operations on the twin -------------------------------------------------------------
 
-    async def _commit_change(self, event: Event, *, elements: Sequence[Element] = (),
-                             sensors: Sequence[Sensor] = (), bindings: Sequence[Binding] = (),
-                             unbound: Sequence[str] = ()) -> Event:
+    def _register(self, sensors: Sequence[Sensor], bindings: Sequence[Binding]) -> None:
+        """Give new sensors their rows and new bindings their transforms in the pipeline,
+        then tell the health monitor (peer groups follow the bindings)."""
+        for sensor in sensors:
+            self.pipeline.register_sensor(sensor)
+        for binding in bindings:
+            self.pipeline.apply_binding(binding)
+        self.configure_health()
+
+    async def _save(self, events: Sequence[Event], *, elements: Sequence[Element] = (),
+                    sensors: Sequence[Sensor] = (), bindings: Sequence[Binding] = (),
+                    unbound: Sequence[str] = ()) -> None:
+        """Commit events and the rows they changed to the store, in one transaction."""
         rows = [(self.pipeline.table.index[s.id], s) for s in sensors]
-        await asyncio.to_thread(self.store.save_changes, [event], elements=elements,
+        await asyncio.to_thread(self.store.save_changes, events, elements=elements,
                                 sensors=rows, bindings=bindings, unbound=unbound)
-        self.hub.publish([self._change_of(event)])
-        return event
+
+    async def _commit(self, events: Sequence[Event], *, elements: Sequence[Element] = (),
+                      sensors: Sequence[Sensor] = (), bindings: Sequence[Binding] = (),
+                      unbound: Sequence[str] = ()) -> None:
+        """Save, then publish: subscribers only ever see committed changes."""
+        await self._save(events, elements=elements, sensors=sensors, bindings=bindings,
+                         unbound=unbound)
+        self.hub.publish([self._change_of(e) for e in events])
 
     async def add_element(self, element: Element, *, source: str = "manual") -> Event:
         async with self._lock:
             event = self.twin.add_element(element, time=self.clock(), source=source)
-            return await self._commit_change(event, elements=[element])
+            await self._commit([event], elements=[element])
+            return event
 
     async def add_sensor(self, sensor: Sensor) -> Event:
         async with self._lock:
             event = self.twin.add_sensor(sensor, time=self.clock())
-            self.pipeline.register_sensor(sensor)
-            self.configure_health()
-            return await self._commit_change(event, sensors=[sensor])
+            self._register([sensor], ())
+            await self._commit([event], sensors=[sensor])
+            return event
 
     async def bind_sensor(self, binding: Binding) -> Event:
         async with self._lock:
             event = self.twin.bind_sensor(binding, time=self.clock())
-            self.pipeline.apply_binding(binding)
-            self.configure_health()
-            return await self._commit_change(event, bindings=[binding])
+            self._register((), [binding])
+            await self._commit([event], bindings=[binding])
+            return event
 
     async def unbind_sensor(self, sensor_id: str) -> Event:
         async with self._lock:
             event = self.twin.unbind_sensor(sensor_id, time=self.clock())
             self.pipeline.apply_binding(None, sensor_id)
             self.configure_health()
-            return await self._commit_change(event, unbound=[sensor_id])
+            await self._commit([event], unbound=[sensor_id])
+            return event
 
     async def update_element(self, element_id: str, *, status: str | None = None,
                              properties: dict[str, Any] | None = None,
@@ -240,8 +258,7 @@ class TwinService(TwinViews):
                 raise
             if not events:
                 raise InvalidInput("nothing to update: give a status or properties", "empty")
-            await asyncio.to_thread(self.store.save_changes, events, elements=[element])
-            self.hub.publish([self._change_of(e) for e in events])
+            await self._commit(events, elements=[element])
             return events
 
     async def import_project(self, elements: Sequence[Element], sensors: Sequence[Sensor],
@@ -258,21 +275,15 @@ class TwinService(TwinViews):
             except Exception:
                 self.twin.rollback(saved)
                 raise
-            for sensor in sensors:
-                self.pipeline.register_sensor(sensor)
-            for binding in bindings:
-                self.pipeline.apply_binding(binding)
-            self.configure_health()
-            rows = [(self.pipeline.table.index[s.id], s) for s in sensors]
-            await asyncio.to_thread(self.store.save_changes, events, elements=elements,
-                                    sensors=rows, bindings=bindings)
-            self.hub.publish([self._change_of(e) for e in events])
+            self._register(sensors, bindings)
+            await self._commit(events, elements=elements, sensors=sensors, bindings=bindings)
             return events
 
     async def acknowledge_alarm(self, key: str, *, by: str) -> Event:
         async with self._lock:
             event = self.alarms.acknowledge(key, by=by, time=self.clock())
-            return await self._commit_change(event)
+            await self._commit([event])
+            return event
 
     # -- the reading path --------------------------------------------------------------------
 

@@ -100,9 +100,7 @@ class Watch:
             events = self.events_for(service.health.tick(now), now)
             events += self.latency_events(now)
             if events:
-                await asyncio.to_thread(service.store.save_changes, events)
-        if events:
-            service.hub.publish([service._change_of(e) for e in events])
+                await service._commit(events)
         return events
 
     def start(self) -> None:
