@@ -29,7 +29,7 @@ from ._jit import compiled
 from .params import HealthParams
 from .peers import REF_MODEL, REF_NONE, REF_PEERS, peer_view
 from .robust import MAD_TO_SD, fit_window
-from .states import OUTLIER_READING_QUALITY, State
+from .states import OUTLIER_READING_QUALITY, State, quality_one
 from .table import DRIFTING, INLIER, USABLE, HealthTable
 
 #: How many readings ahead the fold asks for a row's state: enough to cover a load from
@@ -54,7 +54,6 @@ __all__ = [
     "fold_batch",
     "interval_of",
     "knobs",
-    "quality_one",
     "resolution_one",
     "silence",
 ]
@@ -141,24 +140,6 @@ def diff_sd_one(d_var: float, resolution: float) -> float:
     """Sd of the difference to the reference, floored by the quantisation noise."""
     floor = resolution * _QUANTISATION_SD
     return math.sqrt(max(d_var, max(floor * floor, 1e-18)))
-
-
-@compiled
-def quality_one(state: int, severity: float) -> float:
-    """``states.quality_of`` for one row."""
-    if state == _SPIKE:
-        return 0.8
-    if state == _STUCK:
-        return 0.1
-    if state == _OFFLINE:
-        return 0.0
-    if state == _NOISY:
-        return min(max(1.0 / max(severity, 1.0), 0.2), 0.6)
-    if state == _DRIFT:
-        return min(max(0.8 - 0.1 * abs(severity), 0.1), 0.6)
-    if state == _STALE:
-        return 0.5 - 0.3 * min(max(severity, 0.0), 1.0)
-    return 1.0
 
 
 def interval_of(table: HealthTable, rows: NDArray[np.int64]) -> NDArray[np.float64]:

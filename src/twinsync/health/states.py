@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ._jit import compiled
+
 
 class State(IntEnum):
     """Health state codes, as stored in the health table (int8)."""
@@ -42,35 +44,40 @@ STATE_NAMES: tuple[str, ...] = tuple(s.label for s in State)
 #: or refuted by the next readings). Low, not zero: it may turn out to be a real level shift.
 OUTLIER_READING_QUALITY = 0.2
 
-# Fixed qualities: these states carry no useful severity.
-_FIXED = {
-    State.OK: 1.0,
-    State.SPIKE: 0.8,  # the sensor works; only the spiked readings were wrong
-    State.STUCK: 0.1,  # a constant value says nothing about the property
-    State.OFFLINE: 0.0,
-}
+_OK, _STALE, _STUCK, _SPIKE, _DRIFT, _NOISY, _OFFLINE = (
+    int(State.OK), int(State.STALE), int(State.STUCK), int(State.SPIKE), int(State.DRIFT),
+    int(State.NOISY), int(State.OFFLINE))
 
 
-def quality_of(states: NDArray[np.integer[Any]],
-               severity: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Quality per row from the state code and its severity (vectorised).
+@compiled
+def quality_one(state: int, severity: float) -> float:
+    """Quality of one row from its state code and severity (the kernels' rule).
 
     Severity means, per state: ``noisy`` the ratio of current to baseline noise standard
     deviation; ``drift`` the offset in noise standard deviations; ``stale`` the fraction of
     the way from stale to offline (0..1). Ignored for the other states.
     """
-    states = np.asarray(states, dtype=np.int64)
-    quality = np.ones(states.shape, dtype=np.float64)
-    for state, value in _FIXED.items():
-        quality[states == state] = value
-    with np.errstate(divide="ignore", invalid="ignore"):
-        noisy = states == State.NOISY
+    if state == _SPIKE:
+        return 0.8  # the sensor works; only the spiked readings were wrong
+    if state == _STUCK:
+        return 0.1  # a constant value says nothing about the property
+    if state == _OFFLINE:
+        return 0.0
+    if state == _NOISY:
         # Twice the usual noise halves the trust, capped so a noisy value still counts a bit.
-        quality[noisy] = np.clip(1.0 / np.maximum(severity[noisy], 1.0), 0.2, 0.6)
-        drift = states == State.DRIFT
+        return min(max(1.0 / max(severity, 1.0), 0.2), 0.6)
+    if state == _DRIFT:
         # An offset of 2 noise sd keeps 0.6; it loses 0.1 per further sd down to 0.1.
-        quality[drift] = np.clip(0.8 - 0.1 * np.abs(severity[drift]), 0.1, 0.6)
-        stale = states == State.STALE
+        return min(max(0.8 - 0.1 * abs(severity), 0.1), 0.6)
+    if state == _STALE:
         # A late reading is still likely fine; trust fades towards offline.
-        quality[stale] = 0.5 - 0.3 * np.clip(severity[stale], 0.0, 1.0)
+        return 0.5 - 0.3 * min(max(severity, 0.0), 1.0)
+    return 1.0
+
+
+def quality_of(states: NDArray[np.integer[Any]],
+               severity: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``quality_one`` over arrays of state codes and severities."""
+    quality: NDArray[np.float64] = np.vectorize(quality_one, otypes=[np.float64])(
+        np.asarray(states, dtype=np.int64), np.asarray(severity, dtype=np.float64))
     return quality
