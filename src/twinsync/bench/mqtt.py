@@ -46,8 +46,8 @@ from ..ingest.mqtt import MqttConnector, MqttSettings
 from ..ingest.mqtt_client import send_pubacks
 from ..model import Sensor
 from ..service import TwinService
+from .mqtt_publisher import SENSORS
 
-SENSORS = 100
 IDLE_SECONDS = 5.0
 """A run ends when everything arrived, or when nothing has arrived for this long."""
 
@@ -188,7 +188,7 @@ async def _pipeline(args: argparse.Namespace, kind: str, count: int,
         await connector.start()
         publisher = _Publisher(args, f"bench/{run}/{kind}", kind, count)
         committed = 0
-        first = last = 0.0
+        last = 0.0
         # The connector's MQTT client runs in a process of its own: its CPU counts too.
         client_pid = connector.health().details["client_pid"]
         client_before = _process_cpu(client_pid)
@@ -237,18 +237,22 @@ async def _pipeline(args: argparse.Namespace, kind: str, count: int,
                                  if seconds > 0}}
 
 
+def _stat_cpu(stat: Path) -> float:
+    """User + system CPU seconds from a ``/proc`` ``stat`` file; OSError etc. if unreadable."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
 def _process_cpu(pid: int) -> float:
     """CPU seconds of a whole process so far (Linux only; else 0)."""
-    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     with contextlib.suppress(OSError, IndexError, ValueError):
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / ticks
+        return _stat_cpu(Path(f"/proc/{pid}/stat"))
     return 0.0
 
 
 def _thread_cpu() -> dict[str, float]:
     """CPU seconds per thread of this process, by thread name (Linux only; else empty)."""
-    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     names = {thread.native_id: thread.name.split("-")[0].rstrip("0123456789_")
              for thread in threading.enumerate()}
     out: dict[str, float] = {}
@@ -256,8 +260,7 @@ def _thread_cpu() -> dict[str, float]:
         for task in Path("/proc/self/task").iterdir():
             with contextlib.suppress(OSError, IndexError, ValueError):
                 name = names.get(int(task.name), "other")
-                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-                out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+                out[name] = out.get(name, 0.0) + _stat_cpu(task / "stat")
     return out
 
 

@@ -27,6 +27,7 @@ import uuid
 import orjson
 
 SENSORS = 100
+"""Sensors ``s-0`` … ``s-99``: the bench registers these; a SenML pack holds one of each."""
 CHUNK = 250
 
 
