@@ -33,3 +33,15 @@ def test_records_start_on_cache_lines_and_fill_whole_ones() -> None:
     assert records.array.ctypes.data % 64 == 0
     records.grow(1000)
     assert records.array.ctypes.data % 64 == 0
+
+
+def test_an_owner_sees_the_columns_as_attributes_after_growth_too() -> None:
+    class Table:
+        value: np.ndarray
+
+    table = Table()
+    records = Records({"value": (np.float64, 0.0)}, capacity=2, owner=table)
+    table.value[1] = 4.0
+    records.grow(100)
+    assert table.value is records.columns["value"]
+    assert len(table.value) >= 100 and table.value[1] == 4.0

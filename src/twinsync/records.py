@@ -35,10 +35,13 @@ LINE = 64
 
 
 class Records:
-    """A growable array of records, with a view per field in ``columns``."""
+    """A growable array of records, with a view per field in ``columns``; given an
+    ``owner``, also as the owner's attribute of the field's name, kept up through growth."""
 
-    def __init__(self, fields: Mapping[str, Field], capacity: int) -> None:
+    def __init__(self, fields: Mapping[str, Field], capacity: int,
+                 owner: object | None = None) -> None:
         self.fields = dict(fields)
+        self._owner = owner
         packed = np.dtype([(name, spec[0], *spec[2:]) for name, spec in self.fields.items()],
                           align=True)
         assert packed.names is not None and packed.fields is not None
@@ -82,3 +85,6 @@ class Records:
     def _bind(self, array: NDArray[np.void]) -> None:
         self.array = array
         self.columns = {name: array[name] for name in self.fields}
+        if self._owner is not None:
+            for name, column in self.columns.items():
+                setattr(self._owner, name, column)

@@ -128,8 +128,7 @@ class Pipeline:
                 except InvalidReading as exc:
                     reject(pos, reading, exc.reason, str(exc))
                     continue
-            if unit is not None and unit != units[all_rows[pos]]:
-                sensor_unit = units[all_rows[pos]]
+            if unit is not None and unit != (sensor_unit := units[all_rows[pos]]):
                 try:
                     value = converter(unit, sensor_unit).apply(float(value))
                 except UnitError as exc:
@@ -170,9 +169,8 @@ class Pipeline:
         received = np.full(len(row_array), received_at)
         admission = self.sequences.admit(
             row_array, seq_array, event_times, value, received,
-            watermark=table.last_event_time, live_time=table.last_event_time,
-            live_value=table.last_value, allowed_lateness=self.allowed_lateness,
-            freshness=self.freshness)
+            live_time=table.last_event_time, live_value=table.last_value,
+            allowed_lateness=self.allowed_lateness, freshness=self.freshness)
         keep = admission.keep & ~future
         batch = Batch(
             rows=row_array[keep], value=value[keep], raw_value=raw_array[keep],

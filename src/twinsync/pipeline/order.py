@@ -64,16 +64,10 @@ class SequenceTable:
     demand."""
 
     def __init__(self, capacity: int = 1024) -> None:
-        self._records = Records(_FIELDS, capacity)
-        self._bind()
-
-    def _bind(self) -> None:
-        for name, column in self._records.columns.items():
-            setattr(self, name, column)
+        self._records = Records(_FIELDS, capacity, owner=self)
 
     def ensure(self, capacity: int) -> None:
-        if self._records.grow(capacity):
-            self._bind()
+        self._records.grow(capacity)
 
     # mypy sees the columns through these annotations.
     max_seq: NDArray[np.int64]
@@ -85,13 +79,13 @@ class SequenceTable:
 
     def admit(self, rows: NDArray[np.int64], seq: NDArray[np.int64],
               event_time: NDArray[np.float64], value: NDArray[np.float64],
-              received_at: NDArray[np.float64], *, watermark: NDArray[np.float64],
-              live_time: NDArray[np.float64], live_value: NDArray[np.float64],
+              received_at: NDArray[np.float64], *, live_time: NDArray[np.float64],
+              live_value: NDArray[np.float64],
               allowed_lateness: float, freshness: float) -> Admission:
         """Decide for each reading: keep or drop as duplicate, and its flags.
 
-        ``watermark``, ``live_time`` and ``live_value`` are the sensor table's columns as
-        they were before this batch."""
+        ``live_time`` and ``live_value`` are the sensor table's columns as they were before
+        this batch; the live time is the sensor's watermark."""
         n = len(rows)
         duplicate = np.zeros(n, dtype=np.bool_)
         if n == 0:
@@ -104,7 +98,7 @@ class SequenceTable:
         behind_window = np.zeros(n, dtype=np.bool_)
         flags = np.zeros(n, dtype=np.int64)
         counts = np.zeros(3, dtype=np.int64)
-        lost = _admit(rows, seq, event_time, received_at, watermark, allowed_lateness,
+        lost = _admit(rows, seq, event_time, received_at, live_time, allowed_lateness,
                       freshness, self.max_seq, self.floor, self.window, self.lost,
                       self.duplicates, self.late, duplicate, behind_window, flags, counts)
         if behind_window.any():

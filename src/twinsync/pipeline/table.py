@@ -63,12 +63,7 @@ class SensorTable:
         """The same map as ``index``, answered a batch at a time (see ``ids``)."""
         self.ids: list[str] = []
         self.units: list[str] = []
-        self._records = Records(_FIELDS, max(capacity, 16))
-        self._bind()
-
-    def _bind(self) -> None:
-        for name, column in self._records.columns.items():
-            setattr(self, name, column)
+        self._records = Records(_FIELDS, max(capacity, 16), owner=self)
 
     # mypy sees the columns (views of the records) through these annotations.
     scale: NDArray[np.float64]
@@ -92,8 +87,7 @@ class SensorTable:
         row = self.index.get(sensor_id)
         if row is None:
             row = len(self.ids)
-            if self._records.grow(row + 1):
-                self._bind()
+            self._records.grow(row + 1)
             self.index[sensor_id] = row
             self.fast_index.add(sensor_id, row)
             self.ids.append(sensor_id)
