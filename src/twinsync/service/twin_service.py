@@ -354,7 +354,10 @@ class TwinService(TwinViews):
         bindings = self.twin.bindings
         changes = []
         fused_of: dict[tuple[str, str], dict[str, Any] | None] = {}
-        for row in latest.rows[latest.advanced].tolist():
+        advanced = latest.rows[latest.advanced]
+        # Every advanced row has a reading, so this is ``quality(row)`` for all at once.
+        sensor_quality = self.health.quality(advanced).tolist()
+        for row, quality in zip(advanced.tolist(), sensor_quality, strict=True):
             sensor_id = table.ids[row]
             binding = bindings.get(sensor_id)
             if binding is None:
@@ -373,7 +376,7 @@ class TwinService(TwinViews):
                 "source": Source.IOT.value, "quality": fused["confidence"],
                 "sensor_value": float(table.last_value[row]),
                 "sensor_time": float(table.last_event_time[row]),
-                "sensor_quality": self.quality(row),
+                "sensor_quality": quality,
             })
         return changes
 
