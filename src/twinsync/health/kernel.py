@@ -49,10 +49,10 @@ __all__ = [
     "REF_PEERS",
     "STUCK_BIT",
     "Knobs",
-    "diff_sd",
+    "diff_sd_one",
     "fold",
     "fold_batch",
-    "interval_of",
+    "interval_one",
     "knobs",
     "resolution_one",
     "silence",
@@ -140,20 +140,6 @@ def diff_sd_one(d_var: float, resolution: float) -> float:
     """Sd of the difference to the reference, floored by the quantisation noise."""
     floor = resolution * _QUANTISATION_SD
     return math.sqrt(max(d_var, max(floor * floor, 1e-18)))
-
-
-def interval_of(table: HealthTable, rows: NDArray[np.int64]) -> NDArray[np.float64]:
-    """The expected interval of several rows (NaN while unknown)."""
-    given = table.interval_given[rows]
-    interval: NDArray[np.float64] = np.where(given > 0, given, table.interval[rows])
-    return interval
-
-
-def diff_sd(table: HealthTable, rows: NDArray[np.int64]) -> NDArray[np.float64]:
-    """Sd of the difference to the reference of several rows."""
-    return np.array([diff_sd_one(float(table.d_var[r]), resolution_one(
-        float(table.resolution[r]), float(table.res_learned[r]), int(table.count[r])))
-        for r in np.asarray(rows).tolist()], dtype=np.float64)
 
 
 #: The table columns ``fold`` takes, in the order of its parameters.

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-from numpy.typing import NDArray
-
-from .kernel import diff_sd, interval_of
+from .kernel import diff_sd_one, interval_one, resolution_one
 from .params import HealthParams
 from .peers import REF_MODEL
 from .states import State
@@ -47,7 +44,7 @@ def reason(table: HealthTable, params: HealthParams, row: int, now: float) -> st
     unit = table.units[row]
     reference = "the model" if table.ref_kind[row] == REF_MODEL else "peers"
     if state in (State.STALE, State.OFFLINE):
-        interval = float(interval_of(table, _one(row))[0])
+        interval = interval_one(float(table.interval_given[row]), float(table.interval[row]))
         last = float(table.last_time[row])
         if not math.isfinite(last):
             return f"no reading yet (expected every {duration(interval)})"
@@ -69,7 +66,9 @@ def reason(table: HealthTable, params: HealthParams, row: int, now: float) -> st
         return f"spike of {size} in {span}, not confirmed by the next readings"
     if state is State.DRIFT:
         offset = _amount(float(table.drift_level[row]), unit, signed=True)
-        sd = float(diff_sd(table, _one(row))[0])
+        resolution = resolution_one(float(table.resolution[row]),
+                                    float(table.res_learned[row]), int(table.count[row]))
+        sd = diff_sd_one(float(table.d_var[row]), resolution)
         over = float(table.last_time[row]) - float(table.drift_start[row])
         return (f"drifting {offset} from {reference} over {duration(over)} "
                 f"({abs(float(table.drift_level[row])) / sd:.1f} noise sd)")
@@ -82,7 +81,3 @@ def reason(table: HealthTable, params: HealthParams, row: int, now: float) -> st
         return f"learning its normal behaviour ({int(table.sigma_n[row])} of " \
                f"{params.warmup} readings)"
     return "readings as expected"
-
-
-def _one(row: int) -> NDArray[np.int64]:
-    return np.array([row], dtype=np.int64)
