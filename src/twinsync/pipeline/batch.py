@@ -24,7 +24,6 @@ class Flag:
     """Older than the allowed lateness behind its sensor's watermark: history, not live."""
     STALE = 2
     """Older than the freshness bound on arrival: kept, but drives no real-time output."""
-    DUPLICATE = 4
 
 
 class RawReading(NamedTuple):
