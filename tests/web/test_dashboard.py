@@ -104,6 +104,20 @@ def elements(api: httpx.Client, **query: str) -> list[dict[str, Any]]:
     return list(response.json()["elements"])
 
 
+def pick_in_3d(page: Any, candidates: list[dict[str, Any]], what: str) -> dict[str, Any]:
+    """Click the first candidate drawn in the default view; return it once it is selected."""
+    for element in candidates:
+        point = page.evaluate("(id) => window.twinsync.screenPositionOf(id)", element["id"])
+        if point:
+            break
+    else:
+        pytest.fail(f"no {what} can be clicked in the default view")
+    page.mouse.click(point["x"], point["y"])
+    page.wait_for_function("(id) => window.twinsync.selectedId === id", arg=element["id"],
+                           timeout=3_000)
+    return element
+
+
 def pixel_spread(page: Any, png: bytes) -> dict[str, float]:
     """Standard deviation of the screenshot's luminance and how many colours it has.
 
@@ -171,15 +185,7 @@ def test_clicking_an_element_in_the_tree_opens_its_panel(page: Any, api: httpx.C
 def test_clicking_an_element_in_3d_opens_its_panel(page: Any, api: httpx.Client,
                                                      shots: Path) -> None:
     page.select_option("#color-mode", "status")
-    for column in elements(api, type="IfcColumn"):
-        point = page.evaluate("(id) => window.twinsync.screenPositionOf(id)", column["id"])
-        if point:
-            break
-    else:
-        pytest.fail("no column can be clicked in the default view")
-    page.mouse.click(point["x"], point["y"])
-    page.wait_for_function("(id) => window.twinsync.selectedId === id", arg=column["id"],
-                           timeout=3_000)
+    column = pick_in_3d(page, elements(api, type="IfcColumn"), "column")
     assert page.text_content("#panel h2") == column["name"]
     selected = page.locator(f'#tree .leaf.selected[data-id="{column["id"]}"]')
     assert selected.count() == 1  # the tree follows a pick in 3D
@@ -262,15 +268,7 @@ def test_a_room_can_be_picked_in_3d(page: Any, api: httpx.Client, shots: Path) -
     page.select_option("#color-mode", "air_temperature")
     rooms = sorted(elements(api, type="IfcSpace"), key=lambda e: e["name"])
     page.wait_for_function("(id) => window.twinsync.isVisible(id)", arg=rooms[0]["id"])
-    for room in rooms:
-        point = page.evaluate("(id) => window.twinsync.screenPositionOf(id)", room["id"])
-        if point:
-            break
-    else:
-        pytest.fail("no room can be clicked in the default view")
-    page.mouse.click(point["x"], point["y"])
-    page.wait_for_function("(id) => window.twinsync.selectedId === id", arg=room["id"],
-                           timeout=3_000)
+    room = pick_in_3d(page, rooms, "room")
     assert page.text_content("#panel h2") == room["name"]
     assert "IfcSpace" in page.text_content("#panel .kv")
     assert page.locator("#panel .sensor").count() == len(room["sensors"])
