@@ -34,6 +34,7 @@ import tempfile
 import threading
 import time
 import uuid
+from importlib.metadata import version
 from pathlib import Path
 from typing import IO, Any
 
@@ -285,9 +286,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         packs.append(asyncio.run(_pipeline(args, "packs", args.packs)))
     if profile is not None:
         profile.dump_stats(args.profile)
-    version = getattr(paho, "__version__", "") or _paho_version()
     return {
-        "client": f"paho-mqtt {version}".strip(),
+        "client": f"paho-mqtt {version('paho-mqtt')}",
         "qos": args.qos,
         "window_readings": _window(args),
         "rounds": args.rounds,
@@ -314,9 +314,3 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                       "senml_100": [round(r["rate"]) for r in packs]},
         "goals": "one-per-message >= 0.70 of raw; SenML batched >= 100,000 readings/s",
     }
-
-
-def _paho_version() -> str:
-    from importlib.metadata import version
-
-    return version("paho-mqtt")
