@@ -21,8 +21,9 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.server import free_port
 
-from .twin_server import ServerThread, free_port, seed
+from .twin_server import ServerThread, seed
 
 pytestmark = pytest.mark.browser
 

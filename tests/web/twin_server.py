@@ -13,7 +13,6 @@ Run it by hand to look at the page with the simulator streaming::
 from __future__ import annotations
 
 import asyncio
-import socket
 import tempfile
 import threading
 import time
@@ -26,12 +25,6 @@ from twinsync.api.app import create_app
 from twinsync.config import Settings
 from twinsync.service import TwinService
 from twinsync.startup import seed_demo
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def seed(directory: Path) -> str:
