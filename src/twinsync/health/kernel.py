@@ -17,8 +17,10 @@ and finally the state and its quality.
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
+from itertools import takewhile
 from typing import Any, NamedTuple, get_type_hints
 
 import numpy as np
@@ -140,18 +142,6 @@ def diff_sd_one(d_var: float, resolution: float) -> float:
     """Sd of the difference to the reference, floored by the quantisation noise."""
     floor = resolution * _QUANTISATION_SD
     return math.sqrt(max(d_var, max(floor * floor, 1e-18)))
-
-
-#: The table columns ``fold`` takes, in the order of its parameters.
-FOLD_COLUMNS = (
-    "count", "interval_given", "interval", "resolution", "res_learned", "last_time",
-    "last_value", "ring_head", "sigma2", "sigma_n", "step_var", "noise_s", "noise_quiet",
-    "noise_fast", "noise_bits", "pending", "pending_value", "pending_size", "spike_hold",
-    "spike_size", "spike_len", "spike_wait", "cand_size", "cand_len", "run_len", "run_anchor",
-    "run_ref_start", "run_ref_moved", "p_same", "p_same_n", "ref_kind", "d_n", "d_mean",
-    "d_var", "drift_level", "drift_var", "drift_calm_since", "drift_start", "cond", "state",
-    "since", "quality", "ring_value", "ring_time", "ring_slope", "ring_offset", "ring_level",
-    "ring_noise", "ring_flags")
 
 
 @compiled
@@ -559,6 +549,10 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
             if stop_after_change[position]:
                 return position + 1
     return int(order.shape[0])
+
+
+#: The table columns ``fold`` takes: its parameters before the knobs, in their order.
+FOLD_COLUMNS = tuple(takewhile(lambda name: name != "p", inspect.signature(fold).parameters))
 
 
 def fold_batch(table: HealthTable, params: Knobs, members: NDArray[np.int64],
