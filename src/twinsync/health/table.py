@@ -129,11 +129,6 @@ class HealthTable:
             self.units.extend([""] * (len(self._records) - self.capacity))
             self.capacity = len(self._records)
 
-    @property
-    def record_bytes(self) -> int:
-        """Bytes of state per sensor."""
-        return self._records.row_bytes
-
     def column(self, name: str) -> NDArray[Any]:
         """A column by name, for code that walks all of them (tests, persistence)."""
         if name not in _COLUMNS and name not in _RING:
