@@ -38,7 +38,8 @@ from .mqtt_wire import Ack, ClientOptions, FrameReader, Received, Status, frame
 from .payloads import FORMATS, decode_objects_many, decode_payload
 from .topics import TopicRouter
 
-_SOURCE_FIELDS = ("client_id", "gateway", "building")
+_SENDER_FIELDS = ("gateway", "building")
+"""Topic fields that name the sender when no client id does."""
 _ROUTE_CACHE = 100_000
 """Topics whose fields are remembered; past this the cache starts again."""
 _CLIENT_MODULE = "twinsync.ingest.mqtt_client"
@@ -374,7 +375,7 @@ class MqttConnector:
             for key, value in user:
                 if key in ("client_id", "source"):
                     return str(value)
-        for name in _SOURCE_FIELDS[1:]:
+        for name in _SENDER_FIELDS:
             if name in fields:
                 return fields[name]
         return self.name
