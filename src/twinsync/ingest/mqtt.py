@@ -165,16 +165,12 @@ class MqttConnector:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def _options(self) -> ClientOptions:
+        # Every option but the filters is the setting of the same name: copied by name, so
+        # an option added to ClientOptions cannot silently keep its default here.
         s = self.settings
-        return ClientOptions(
-            host=s.host, port=s.port, client_id=s.client_id, protocol=s.protocol, qos=s.qos,
-            filters=self.router.subscriptions(s.share_group), persistent=s.persistent,
-            session_expiry=s.session_expiry, keepalive=s.keepalive,
-            reconnect_min=s.reconnect_min, reconnect_max=s.reconnect_max,
-            receive_maximum=s.receive_maximum, max_batch_messages=s.max_batch_messages,
-            max_batch_bytes=s.max_batch_bytes, max_pending=s.max_pending, linger=s.linger,
-            username=s.username, password=s.password, tls=s.tls, tls_ca=s.tls_ca,
-            tls_cert=s.tls_cert, tls_key=s.tls_key, tls_insecure=s.tls_insecure)
+        same = {name: getattr(s, name) for name in ClientOptions.__struct_fields__
+                if name != "filters"}
+        return ClientOptions(filters=self.router.subscriptions(s.share_group), **same)
 
     async def start(self) -> None:
         self._closing = False
