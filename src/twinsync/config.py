@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InvalidInput
+from .pipeline import ALLOWED_LATENESS_SECONDS, FRESHNESS_SECONDS
+from .service.watch import LATENCY_BOUND_SECONDS
 
 DEFAULT_STORE = "sqlite:///.twinsync/twin.sqlite"
 
@@ -35,11 +37,11 @@ class Settings:
     demo: bool = False
     """Seed the demo project into an empty store and run the site simulator."""
     simulator_speed: float = 600.0
-    freshness_seconds: float = 900.0
+    freshness_seconds: float = FRESHNESS_SECONDS
     """Readings older than this on arrival are kept as history but drive no live state."""
-    allowed_lateness_seconds: float = 300.0
+    allowed_lateness_seconds: float = ALLOWED_LATENESS_SECONDS
     """Readings this far behind their sensor's newest are late: history only."""
-    latency_alarm_seconds: float = 60.0
+    latency_alarm_seconds: float = LATENCY_BOUND_SECONDS
     """A source whose p95 latency to commit exceeds this raises an alarm."""
     connectors: list[dict[str, Any]] = field(default_factory=list)
     web_vendor: Path | None = None
