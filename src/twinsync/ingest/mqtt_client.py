@@ -107,9 +107,9 @@ class ClientProcess:
             self._out.write(data)
             self._out.flush()
 
-    def _status(self, connected: bool, subscribed: bool = False, error: str | None = None,
-                fatal: bool = False) -> None:
-        self._send(frame(Status(connected, subscribed, self._connects, error, fatal)))
+    def _status(self, connected: bool, subscribed: bool = False,
+                error: str | None = None) -> None:
+        self._send(frame(Status(connected, subscribed, self._connects, error)))
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -130,7 +130,7 @@ class ClientProcess:
                 else paho.MQTT_CLEAN_START_FIRST_ONLY,
                 properties=properties)
         except (OSError, ValueError) as exc:
-            self._status(False, error=f"cannot connect to {o.host}:{o.port}: {exc}", fatal=True)
+            self._status(False, error=f"cannot connect to {o.host}:{o.port}: {exc}")
             return False
         self._client.loop_start()
         return True

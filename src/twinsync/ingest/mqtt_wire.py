@@ -59,8 +59,6 @@ class Status(msgspec.Struct, tag=True, array_like=True):
     subscribed: bool
     connects: int
     error: str | None = None
-    fatal: bool = False
-    """The client gives up (it could not connect at all) and exits."""
 
 
 class Received(msgspec.Struct, tag=True, array_like=True):
