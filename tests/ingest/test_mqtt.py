@@ -7,7 +7,9 @@ import os
 import signal
 
 import orjson
+import pytest
 
+from twinsync.errors import ConnectorError
 from twinsync.ingest.mqtt import MqttConnector, MqttSettings
 from twinsync.service import TwinService
 
@@ -132,10 +134,6 @@ async def test_a_client_process_that_dies_is_started_again_and_nothing_is_lost(
 
 
 async def test_a_broker_that_is_not_there_fails_at_start(run_id: str) -> None:
-    import pytest
-
-    from twinsync.errors import ConnectorError
-
     connector = MqttConnector(MqttSettings(name=run_id, port=1, connect_timeout=2))
     with pytest.raises(ConnectorError, match="cannot connect"):
         await connector.start()

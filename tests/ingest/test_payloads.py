@@ -9,6 +9,7 @@ from twinsync.ingest.payloads import (
     decode_array,
     decode_number,
     decode_object,
+    decode_objects_many,
     decode_payload,
     parse_json,
 )
@@ -85,8 +86,6 @@ def test_parse_json_names_bad_json() -> None:
 
 
 def test_batch_decoding_of_single_objects_gives_what_decode_payload_gives() -> None:
-    from twinsync.ingest.payloads import decode_objects_many
-
     payloads = [
         b'{"id":"a","v":1,"seq":3}', b'{"sensor_id":"b","value":2.5,"time":5,"unit":"K"}',
         b'{"v":3,"ts":"2026-01-01T00:00:00Z","u":"degC"}', b'{"id":null,"v":1}',
@@ -105,7 +104,5 @@ def test_batch_decoding_of_single_objects_gives_what_decode_payload_gives() -> N
 
 
 def test_one_bad_payload_sends_the_whole_batch_to_decode_payload() -> None:
-    from twinsync.ingest.payloads import decode_objects_many
-
     assert decode_objects_many([b'{"v":1}', b'{"v":1} trailing'], ["a", "a"]) == [None, None]
     assert decode_objects_many([b'{"v":1}'], ["a"], "senml") == [None]

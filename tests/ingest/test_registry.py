@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from twinsync.errors import ConnectorError
+from twinsync.errors import ConnectorError, InvalidInput
 from twinsync.ingest.connector import Connector
 from twinsync.ingest.mqtt import MqttConnector
 from twinsync.ingest.opcua import OpcuaConnector
@@ -38,7 +38,5 @@ def test_each_kind_builds_its_connector() -> None:
     ({"kind": "replay", "path": "x", "layout": "diagonal"}, "layout"),
 ])
 def test_a_bad_spec_fails_with_a_clear_error(spec: dict[str, object], message: str) -> None:
-    from twinsync.errors import InvalidInput
-
     with pytest.raises((ConnectorError, InvalidInput), match=message):
         build_connector(spec)
