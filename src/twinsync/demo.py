@@ -24,6 +24,14 @@ def _bim(value: object, unit: str = "") -> PropertyValue:
     return PropertyValue(value, unit, 0.0, Source.BIM, 1.0)
 
 
+def storey_status(level: int, storeys: int) -> Status:
+    """Where the demo site stands: lower storeys done, the next one being built, the top
+    one planned."""
+    if level < storeys - 2:
+        return Status.COMPLETED
+    return Status.IN_PROGRESS if level == storeys - 2 else Status.PLANNED
+
+
 def demo_project(storeys: int = 4) -> DemoProject:
     """Build the demo project. Lower storeys are done, the top one is being built."""
     project = DemoProject()
@@ -40,8 +48,7 @@ def demo_project(storeys: int = 4) -> DemoProject:
     ]
     for level in range(storeys):
         storey = f"L{level}"
-        status = (Status.COMPLETED if level < storeys - 2
-                  else Status.IN_PROGRESS if level == storeys - 2 else Status.PLANNED)
+        status = storey_status(level, storeys)
         add(Element(storey, "IfcBuildingStorey", f"Level {level}", parent="building",
                     properties={"elevation": _bim(3.5 * level, "m")}))
         slab = f"{storey}-slab"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .bim import generate_building
 from .config import Settings
+from .demo import storey_status
 from .ingest.simulator import SiteSimulator
 from .model import SPATIAL_TYPES, Binding, Sensor, Status
 from .service import TwinService
@@ -32,12 +33,10 @@ async def seed_demo(service: TwinService, *, storeys: int = 4) -> bool:
     twin = service.twin
     extra_sensors, extra_bindings = _site_loggers(service)
     await service.import_project([], extra_sensors, extra_bindings, source="demo")
-    # Where the site stands: lower storeys done, one being built, the top one planned.
     storeys_by_height = sorted((e for e in twin.elements.values()
                                 if e.type == "IfcBuildingStorey"), key=lambda e: e.name)
-    progress = {s.id: (Status.COMPLETED if i < len(storeys_by_height) - 2
-                       else Status.IN_PROGRESS if i == len(storeys_by_height) - 2
-                       else Status.PLANNED) for i, s in enumerate(storeys_by_height)}
+    progress = {s.id: storey_status(i, len(storeys_by_height))
+                for i, s in enumerate(storeys_by_height)}
     for element in list(twin.elements.values()):
         status = progress.get(twin.storey_of(element.id) or "")
         if status is not None and element.type not in SPATIAL_TYPES \
