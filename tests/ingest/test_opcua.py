@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
 from asyncua import Server, ua
+from tests.server import free_port
 
 from twinsync.errors import ConnectorError
 from twinsync.ingest.opcua import OpcuaConnector, OpcuaSettings
 from twinsync.service import TwinService
 
 from .mqtt_helpers import wait_until
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
