@@ -17,6 +17,7 @@ from .demo import storey_status
 from .ingest.simulator import SiteSimulator
 from .model import SPATIAL_TYPES, Binding, Sensor, Status
 from .service import TwinService
+from .service.views import storey_order
 
 log = logging.getLogger(__name__)
 DEMO_SENSORS = 50
@@ -34,7 +35,7 @@ async def seed_demo(service: TwinService, *, storeys: int = 4) -> bool:
     extra_sensors, extra_bindings = _site_loggers(service)
     await service.import_project([], extra_sensors, extra_bindings, source="demo")
     storeys_by_height = sorted((e for e in twin.elements.values()
-                                if e.type == "IfcBuildingStorey"), key=lambda e: e.name)
+                                if e.type == "IfcBuildingStorey"), key=storey_order)
     progress = {s.id: storey_status(i, len(storeys_by_height))
                 for i, s in enumerate(storeys_by_height)}
     for element in list(twin.elements.values()):

@@ -164,7 +164,7 @@ class TwinViews:
                     if not e.archived and e.type not in SPATIAL_TYPES]
         storeys = sorted((e for e in self.twin.elements.values()
                           if e.type == "IfcBuildingStorey" and not e.archived),
-                         key=_storey_order)
+                         key=storey_order)
         names = [e.name for e in self.twin.elements.values() if e.type == "IfcBuilding"]
         return {
             "name": names[0] if names else "twin",
@@ -234,7 +234,7 @@ def _elevation(storey: Element) -> float | None:
     return None
 
 
-def _storey_order(storey: Element) -> tuple[float, str]:
+def storey_order(storey: Element) -> tuple[float, str]:
     """Bottom to top where elevations are known; by name otherwise."""
     elevation = _elevation(storey)
     return (elevation if elevation is not None else float("inf"), storey.name)
@@ -245,4 +245,4 @@ def _finite(value: float) -> float | None:
     return value if np.isfinite(value) else None
 
 
-__all__ = ["MIN_QUALITY", "TwinViews"]
+__all__ = ["MIN_QUALITY", "TwinViews", "storey_order"]
