@@ -63,36 +63,40 @@ def median_of(values: NDArray[np.float64], n: int) -> float:
 
 
 @compiled
+def _dot(a: NDArray[np.float64], b: NDArray[np.float64], products: NDArray[np.float64],
+         n: int) -> float:
+    """``pairwise_sum`` of ``a[:n] * b[:n]``, formed in ``products``."""
+    for i in range(n):
+        products[i] = a[i] * b[i]
+    return pairwise_sum(products, n)
+
+
+@compiled
+def _scale(values: NDArray[np.float64], by: NDArray[np.float64], n: int) -> None:
+    for i in range(n):
+        values[i] *= by[i]
+
+
+@compiled
 def _weighted_fit(hours: NDArray[np.float64], y: NDArray[np.float64],
                   weight: NDArray[np.float64], work: NDArray[np.float64],
                   n: int) -> tuple[float, float, float, float]:
     """Least-squares (a, b, c) of y = a + b h + c h^2 by the normal equations, and the
     leverage of h = 0 (the first diagonal entry of the inverse Gram matrix)."""
-    products = work[0]
+    # weight h^k for k = 0..4, each a multiple of the last; products has room until the
+    # Gram matrix is formed. (h w is w h exactly, so each sum is the one of h w h ... h.)
+    power, products = work[0], work[1]
     for i in range(n):
-        products[i] = weight[i]
-    s0 = pairwise_sum(products, n)
-    for i in range(n):
-        products[i] = hours[i] * weight[i]
-    s1 = pairwise_sum(products, n)
-    for i in range(n):
-        products[i] = hours[i] * weight[i] * hours[i]
-    s2 = pairwise_sum(products, n)
-    for i in range(n):
-        products[i] = hours[i] * weight[i] * hours[i] * hours[i]
-    s3 = pairwise_sum(products, n)
-    for i in range(n):
-        products[i] = hours[i] * weight[i] * hours[i] * hours[i] * hours[i]
-    s4 = pairwise_sum(products, n)
-    for i in range(n):
-        products[i] = weight[i] * y[i]
-    m0 = pairwise_sum(products, n)
-    for i in range(n):
-        products[i] = hours[i] * weight[i] * y[i]
-    m1 = pairwise_sum(products, n)
-    for i in range(n):
-        products[i] = hours[i] * weight[i] * hours[i] * y[i]
-    m2 = pairwise_sum(products, n)
+        power[i] = weight[i]
+    s0, m0 = pairwise_sum(power, n), _dot(power, y, products, n)
+    _scale(power, hours, n)
+    s1, m1 = pairwise_sum(power, n), _dot(power, y, products, n)
+    _scale(power, hours, n)
+    s2, m2 = pairwise_sum(power, n), _dot(power, y, products, n)
+    _scale(power, hours, n)
+    s3 = pairwise_sum(power, n)
+    _scale(power, hours, n)
+    s4 = pairwise_sum(power, n)
     # A tiny ridge keeps a window of nearly equal times solvable; it does not move a fit.
     gram = work[1, :9].reshape(3, 3)
     gram[0, 0], gram[0, 1], gram[0, 2] = s0 + 1e-9, s1, s2
