@@ -81,3 +81,19 @@ def test_a_broken_file_is_refused_whole(empty: TestClient, revisions: list[bytes
     assert answer.json()["error"] in ("broken_ifc", "not_ifc")
     assert empty.get("/api/project").json()["element_count"] == 0
     assert empty.post("/api/models", content=b"").json()["error"] == "no_file"
+
+
+def test_a_watching_client_hears_of_an_imported_model_once(
+        empty: TestClient, revisions: list[bytes]) -> None:
+    with empty.websocket_connect("/ws") as ws:
+        ws.send_json({"type": "subscribe", "elements": "*"})
+        assert ws.receive_json()["type"] == "snapshot"
+        empty.post("/api/models", content=revisions[0])
+        element = empty.get("/api/elements", params={"type": "IfcSlab"}).json()["elements"][0]
+        empty.patch(f"/api/elements/{element['id']}", json={"status": "issue"})  # a marker
+        kinds: list[str] = []
+        while "status_changed" not in kinds:
+            message = ws.receive_json()
+            kinds += [change["kind"] for change in message.get("changes", [])]
+    assert kinds.count("model_imported") == 1
+    assert "element_added" not in kinds  # clients reload the model instead

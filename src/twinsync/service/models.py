@@ -59,8 +59,10 @@ class ModelLibrary:
             final.data["counts"] = contents.counts()
             await service._save(result.events, elements=result.elements,
                                 sensors=result.sensors, bindings=result.bindings)
+        # Each added element would be a message of its own; clients reload the model on
+        # ``model_imported`` (the last event) instead.
         service.hub.publish([service._change_of(e) for e in result.events
-                             if e.kind != "element_added"] + [service._change_of(final)])
+                             if e.kind != "element_added"])
         return result.report
 
     async def glb(self) -> Path:
