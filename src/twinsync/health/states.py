@@ -44,10 +44,6 @@ STATE_NAMES: tuple[str, ...] = tuple(s.label for s in State)
 #: or refuted by the next readings). Low, not zero: it may turn out to be a real level shift.
 OUTLIER_READING_QUALITY = 0.2
 
-_OK, _STALE, _STUCK, _SPIKE, _DRIFT, _NOISY, _OFFLINE = (
-    int(State.OK), int(State.STALE), int(State.STUCK), int(State.SPIKE), int(State.DRIFT),
-    int(State.NOISY), int(State.OFFLINE))
-
 
 @compiled
 def quality_one(state: int, severity: float) -> float:
@@ -57,19 +53,19 @@ def quality_one(state: int, severity: float) -> float:
     deviation; ``drift`` the offset in noise standard deviations; ``stale`` the fraction of
     the way from stale to offline (0..1). Ignored for the other states.
     """
-    if state == _SPIKE:
+    if state == State.SPIKE:
         return 0.8  # the sensor works; only the spiked readings were wrong
-    if state == _STUCK:
+    if state == State.STUCK:
         return 0.1  # a constant value says nothing about the property
-    if state == _OFFLINE:
+    if state == State.OFFLINE:
         return 0.0
-    if state == _NOISY:
+    if state == State.NOISY:
         # Twice the usual noise halves the trust, capped so a noisy value still counts a bit.
         return min(max(1.0 / max(severity, 1.0), 0.2), 0.6)
-    if state == _DRIFT:
+    if state == State.DRIFT:
         # An offset of 2 noise sd keeps 0.6; it loses 0.1 per further sd down to 0.1.
         return min(max(0.8 - 0.1 * abs(severity), 0.1), 0.6)
-    if state == _STALE:
+    if state == State.STALE:
         # A late reading is still likely fine; trust fades towards offline.
         return 0.5 - 0.3 * min(max(severity, 0.0), 1.0)
     return 1.0
