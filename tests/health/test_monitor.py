@@ -12,6 +12,7 @@ from twinsync.bench import health as bench
 from twinsync.bench import health_speed
 from twinsync.cli import bench_cmd
 from twinsync.health import HealthMonitor
+from twinsync.health.kernel import NOISY_BIT
 from twinsync.health.table import HealthTable
 
 from .conftest import DAY, STEP, grouped, peer_signals, quantise
@@ -110,6 +111,18 @@ def test_score_one_flags_an_outlier_without_learning_it() -> None:
     assert monitor.score_one(0, float(values[0, -1]) + 5.0, nxt) <= 0.2
     assert monitor.score_one(0, float(values[0, -1]), nxt) == 1.0
     assert monitor.table.count[0] == count
+
+
+def test_score_one_flags_no_outlier_of_a_noisy_sensor_as_the_update_would_not() -> None:
+    values, times = peer_signals(2, seed=21, sensors=1)
+    monitor = HealthMonitor()
+    for k in range(values.shape[1]):
+        monitor.learn_one(0, float(values[0, k]), float(times[0, k]))
+    monitor.table.cond[0] |= NOISY_BIT
+    nxt = float(times[0, -1] + STEP)
+    assert monitor.score_one(0, float(values[0, -1]) + 5.0, nxt) == monitor.table.quality[0]
+    # Nor does the update hold it as a suspected spike.
+    assert monitor.learn_one(0, float(values[0, -1]) + 5.0, nxt).reading_quality[0] > 0.2
 
 
 def test_a_short_bench_run_finds_faults_far_better_than_chance() -> None:

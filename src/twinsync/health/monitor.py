@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .kernel import fold_batch, knobs, resolution_one, silence
+from .kernel import NOISY_BIT, fold_batch, knobs, resolution_one, silence
 from .params import HealthParams
 from .peers import peer_view
 from .reasons import reason
@@ -227,14 +227,17 @@ class HealthMonitor:
 
     def score_one(self, row: int, value: float, event_time: float) -> float:
         """The quality a reading would get, learning nothing: the sensor's quality, or the
-        suspected-spike quality if the reading is an outlier against the sensor's window."""
+        suspected-spike quality if the reading is an outlier against the sensor's window
+        (judged as the fold judges it: not while the window or noise is still being learned,
+        nor while the sensor is noisy)."""
         table = self.table
         if row >= self._used or table.count[row] == 0:
             return 1.0
         p = self.params
         slots = (int(table.ring_head[row]) + np.arange(p.window)) % p.window  # oldest first
         inlier = (table.ring_flags[row, slots] & INLIER) != 0
-        if inlier.sum() < p.min_window or table.sigma_n[row] < p.warmup:
+        if (inlier.sum() < p.min_window or table.sigma_n[row] < p.warmup
+                or table.cond[row] & NOISY_BIT):
             return float(table.quality[row])
         values = np.where(inlier, table.ring_value[row, slots], np.nan)
         times = np.where(inlier, table.ring_time[row, slots], np.nan)
