@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..health import HealthMonitor, snapshot
+from ..health import HealthMonitor, snapshot, warm_up
 from ..store import open_store
 
 DAY = 86_400.0
@@ -80,9 +80,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         return r.ravel()[order], x.ravel()[order], t.ravel()[order]
 
     batches_made = [make(b) for b in range(batches)]
-    warm = HealthMonitor()  # compiles (or loads the cache) before the clock
-    warm.learn_one(0, 1.0, 0.0)
-    warm.tick(1.0)
+    warm_up()  # compiles (or loads the cache) before the clock
     total = 0
     changes = 0
     spent = 0.0
