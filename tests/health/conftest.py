@@ -14,8 +14,8 @@ STEP = 900.0
 DAY = 86_400.0
 
 
-def peer_signals(days: float, seed: int = 0, sensors: int = 3, noise: float = 0.05,
-                 resolution: float = 0.01) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def peer_signals(days: float, seed: int = 0, sensors: int = 3,
+                 noise: float = 0.05) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """(values [sensors, steps], times [sensors, steps]): a daily cycle seen by peers."""
     rng = np.random.default_rng(seed)
     steps = round(days * DAY / STEP)
@@ -39,16 +39,15 @@ def feed() -> Feed:
     """Feed a [sensors, steps] signal slot by slot (NaN: no reading); return the changes
     as (step, change), ticking after every slot."""
 
-    def run(monitor: HealthMonitor, values: NDArray[np.float64], times: NDArray[np.float64],
-            *, tick: bool = True) -> list[tuple[int, HealthChange]]:
+    def run(monitor: HealthMonitor, values: NDArray[np.float64],
+            times: NDArray[np.float64]) -> list[tuple[int, HealthChange]]:
         seen: list[tuple[int, HealthChange]] = []
         rows = np.arange(values.shape[0])
         for k in range(values.shape[1]):
             present = ~np.isnan(values[:, k])
             changes = monitor.update_many(rows[present], values[present, k], times[present, k])
             seen.extend((k, change) for change in changes)
-            if tick:
-                seen.extend((k, change) for change in monitor.tick((k + 1) * STEP))
+            seen.extend((k, change) for change in monitor.tick((k + 1) * STEP))
         return seen
 
     return run
