@@ -193,7 +193,7 @@ class HealthMonitor:
         self._touch(rows_)
         table = self.table
         members = self._peer_matrix()
-        reading_quality = table.quality[rows_].copy()
+        reading_quality = table.quality[rows_]  # indexing by rows copies
         usable = np.isfinite(values_) & np.isfinite(times_) & (times_ >= table.last_time[rows_])
         chosen = np.flatnonzero(usable)
         order = chosen[np.lexsort((rows_[chosen], times_[chosen]))]
