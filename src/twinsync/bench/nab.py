@@ -139,7 +139,7 @@ def _sigma(y: float) -> float:
 
 
 def nab_score(times: NDArray[np.float64], windows: list[tuple[float, float]],
-         detections: list[int]) -> tuple[int, float]:
+              detections: list[int]) -> tuple[int, float]:
     """(windows detected, raw standard-profile score) of detections at the given rows."""
     probation = min(math.floor(PROBATION_FRACTION * times.size), PROBATION_MAX)
     spans = [(int(np.searchsorted(times, start, "left")),
