@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 
 import numpy as np
 import pytest
@@ -11,8 +12,8 @@ import pytest
 from twinsync.bench import health as bench
 from twinsync.bench import health_speed
 from twinsync.cli import bench_cmd
-from twinsync.health import HealthMonitor
-from twinsync.health.kernel import NOISY_BIT
+from twinsync.health import HealthMonitor, HealthParams
+from twinsync.health.kernel import NOISY_BIT, Knobs
 from twinsync.health.table import HealthTable
 
 from .conftest import DAY, STEP, grouped, peer_signals, quantise
@@ -60,6 +61,10 @@ def test_update_many_gives_the_same_numbers_as_learn_one(slots: int) -> None:
     for name in HealthTable.column_names():
         assert np.array_equal(batched.table.column(name), single.table.column(name),
                               equal_nan=True), name
+
+
+def test_the_kernel_takes_every_health_parameter() -> None:
+    assert Knobs._fields == tuple(f.name for f in dataclasses.fields(HealthParams))
 
 
 def test_the_table_grows_when_rows_beyond_its_capacity_appear() -> None:
