@@ -67,6 +67,10 @@ def test_the_kernel_takes_every_health_parameter() -> None:
     assert Knobs._fields == tuple(f.name for f in dataclasses.fields(HealthParams))
 
 
+def test_the_table_annotates_every_column_for_the_type_checker() -> None:
+    assert set(HealthTable.__annotations__) == set(HealthTable.column_names())
+
+
 def test_the_table_grows_when_rows_beyond_its_capacity_appear() -> None:
     monitor = HealthMonitor(capacity=16)
     monitor.learn_one(3, 1.0, 0.0)
