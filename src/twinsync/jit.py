@@ -2,13 +2,23 @@
 
 State that is sequential per sensor (health rings, EWMAs, CUSUMs; hash probes) has a loop
 over readings as its natural form. NumPy cannot run such a loop fast; numba compiles it.
-``cache=True`` keeps the machine code on disk next to the module, so later processes
-(tests, the CLI, the service) load it instead of compiling again.
+``cache=True`` keeps the machine code on disk, so later processes (tests, the CLI, the
+service) load it instead of compiling again.
+
+Numba checks a cached function against its own file only: a kernel whose helper in another
+module changed (``kernel.fold`` calls into ``robust``, ``peers``, ``states``) would load the
+machine code of the old helper. So the cache lives in a folder named after a digest of the
+whole package's source (``~/.cache/twinsync/numba/<digest>``, under ``NUMBA_CACHE_DIR``
+or ``XDG_CACHE_HOME`` when set): any change to the code compiles afresh, once.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import numba
@@ -18,6 +28,31 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 Function = TypeVar("Function", bound=Callable[..., Any])
+
+
+def cache_folder(package: Path = Path(__file__).parent) -> Path:
+    """Where compiled code of this very source is kept (see the module's docstring)."""
+    digest = hashlib.sha256()
+    for source in sorted(package.rglob("*.py")):
+        digest.update(source.relative_to(package).as_posix().encode())
+        digest.update(source.read_bytes())
+    base = (Path(os.environ["NUMBA_CACHE_DIR"]) if os.environ.get("NUMBA_CACHE_DIR")
+            else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "twinsync")
+    return base / "numba" / digest.hexdigest()[:16]
+
+
+def _use_cache_folder() -> None:
+    folder = cache_folder()
+    if not folder.exists():
+        # Code of older sources is never loaded again.
+        for stale in folder.parent.glob("*") if folder.parent.exists() else ():
+            shutil.rmtree(stale, ignore_errors=True)
+    # Read when each compiled function is defined. (numba.config sets its attributes from
+    # the environment at import, so its stubs know none of them.)
+    numba.config.CACHE_DIR = str(folder)  # type: ignore[attr-defined]
+
+
+_use_cache_folder()
 
 
 def compiled(function: Function) -> Function:
