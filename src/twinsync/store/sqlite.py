@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
@@ -40,6 +40,17 @@ from .rows import (
     twin_of,
 )
 from .sealing import Sealing
+from .sqlite_segments import (
+    PART_BYTES,
+    SegmentField,
+    blob,
+    drop_unfinished_parts,
+    insert_part,
+    insert_segment,
+    next_segment_id,
+    parts_of,
+)
+from .sqlite_segments import SCHEMA as SEGMENT_PARTS_SCHEMA
 from .summary import history_of
 from .tiers import ROW_DTYPE, HotRows, Segment, rows_of, run_of, seal
 
@@ -54,7 +65,9 @@ CREATE TABLE IF NOT EXISTS sources (key INTEGER PRIMARY KEY, name TEXT UNIQUE NO
 CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY, rows BLOB NOT NULL);
 -- Sealed history: one row per seal. The small columns come first so a scan for the
 -- segments of a time window never reads the blobs; offsets[s]..offsets[s+1] are the rows
--- of sensor s in data, read with incremental blob I/O.
+-- of sensor s in data, read with incremental blob I/O. With part_bytes 0 summary, offsets
+-- and data are the row's columns; else they are in segment_parts, in parts of that many
+-- bytes (see sqlite_segments).
 CREATE TABLE IF NOT EXISTS segments (
     id INTEGER PRIMARY KEY,
     t_start REAL NOT NULL,
@@ -63,7 +76,8 @@ CREATE TABLE IF NOT EXISTS segments (
     span INTEGER NOT NULL,
     summary BLOB NOT NULL,
     offsets BLOB NOT NULL,
-    data BLOB NOT NULL
+    data BLOB NOT NULL,
+    part_bytes INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -87,7 +101,7 @@ CREATE INDEX IF NOT EXISTS dead_letters_reason ON dead_letters (reason, id);
 CREATE TABLE IF NOT EXISTS snapshots (name TEXT PRIMARY KEY, body BLOB NOT NULL);
 """
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 #: Hot rows to gather before a seal. A seal writes a directory entry per sensor of the
 #: fleet, so the threshold is at least the fleet size: that work stays below one entry
 #: per reading. Bigger segments mean fewer for a history read to visit.
@@ -95,8 +109,8 @@ SEAL_ROWS = 262_144
 #: WAL pages (16 KiB) past which a commit checkpoints itself: only if the checkpoints after
 #: seals fall behind (normally the WAL holds a seal's worth of pages or less).
 FALLBACK_CHECKPOINT_PAGES = 16_384
-#: Past this many hot rows a commit waits for a seal: the bound on memory, and the
-#: backpressure on sources if sealing cannot keep up.
+#: Seconds a seal pauses between the parts it writes, for a waiting commit to take the lock.
+PAUSE_BETWEEN_PARTS = 0.001
 
 
 def path_of(url: str) -> tuple[str, dict[str, str]]:
@@ -117,10 +131,15 @@ def path_of(url: str) -> tuple[str, dict[str, str]]:
 class SQLiteStore(Sealing, TieredReads):
     """A Store in one SQLite file. Thread-safe: one writer and one reader connection."""
 
-    def __init__(self, url: str, *, seal_rows: int = SEAL_ROWS) -> None:
+    def __init__(self, url: str, *, seal_rows: int = SEAL_ROWS,
+                 part_bytes: int = PART_BYTES) -> None:
         self.url = url
         path, options = path_of(url)
         self.seal_rows = int(options.get("seal_rows", seal_rows))
+        # 0 writes each segment inline in one transaction (the layout of version 2).
+        self.part_bytes = int(options.get("part_bytes", part_bytes))
+        if self.part_bytes < 0:
+            raise InvalidInput(f"bad part_bytes option {self.part_bytes}", "bad_store_url")
         synchronous = options.get("synchronous", "normal").upper()
         if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise InvalidInput(f"bad synchronous option {synchronous!r}", "bad_store_url")
@@ -129,6 +148,7 @@ class SQLiteStore(Sealing, TieredReads):
         try:
             self._write = self._connect(path, synchronous)
             self._write.executescript(SCHEMA)
+            self._write.executescript(SEGMENT_PARTS_SCHEMA)
             self._write.execute(
                 "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
             _upgrade(self._write)
@@ -262,7 +282,7 @@ class SQLiteStore(Sealing, TieredReads):
                 if len(batch):
                     rows = rows_of(batch, self._source_key(c, batch.source))
                     journal_id = int(c.execute("INSERT INTO journal (rows) VALUES (?)",
-                                               (_blob(rows),)).lastrowid or 0)
+                                               (blob(rows),)).lastrowid or 0)
                 self._insert_dead_letters(c, dead_letters)
                 self._insert_events(c, events)
             if rows is None:
@@ -283,11 +303,12 @@ class SQLiteStore(Sealing, TieredReads):
                 return 0
             # The sort runs without a lock: ingest commits beside it.
             segment = seal(rows, span)
+            segment_id = self._write_parts(segment)
             with self._write_lock:
                 c = self._write
                 try:
                     c.execute("BEGIN IMMEDIATE")
-                    _insert_segment(c, segment)
+                    insert_segment(c, segment_id, segment, self.part_bytes)
                     c.execute("DELETE FROM journal WHERE id <= ?", (through,))
                     # Commit and forget the hot rows at once: a reader sees each reading
                     # in exactly one tier.
@@ -302,6 +323,23 @@ class SQLiteStore(Sealing, TieredReads):
                     raise
             self._checkpoint()
             return len(rows)
+
+    def _write_parts(self, segment: Segment) -> int:
+        """Write a segment's fields in parts, a transaction each, so that ingest commits
+        go on between them (see ``sqlite_segments``); returns the segment's id to be."""
+        with self._transaction() as c:
+            drop_unfinished_parts(c)
+            segment_id = next_segment_id(c)
+        if self.part_bytes == 0:
+            return segment_id
+        for field, part, piece in parts_of(segment, self.part_bytes):
+            with self._transaction() as c:
+                insert_part(c, segment_id, field, part, piece)
+            # threading.Lock is not fair: without a pause this thread would take the lock
+            # back before a commit woken by its release could run. A woken thread runs
+            # within microseconds; the pauses add ~25 ms to a seal in the background.
+            time.sleep(PAUSE_BETWEEN_PARTS)
+        return segment_id
 
     def add_dead_letters(self, dead_letters: Sequence[DeadLetter]) -> None:
         with self._transaction() as c:
@@ -324,47 +362,50 @@ class SQLiteStore(Sealing, TieredReads):
         with self._read_lock:
             with self._hot_lock:
                 segments = self._read.execute(
-                    "SELECT id, span FROM segments WHERE t_start < ? AND t_end >= ? ORDER BY id",
-                    (end, start)).fetchall()
+                    "SELECT id, span, part_bytes FROM segments WHERE t_start < ? AND t_end >= ?"
+                    " ORDER BY id", (end, start)).fetchall()
                 hot = self._hot.of_sensor(row)
             # Sealed segments never change, so their rows are read outside the hot lock.
             width = ROW_DTYPE.itemsize
-            for segment_id, span in segments:
+            for segment_id, span, part_bytes in segments:
                 if row >= span:
                     continue
-                with self._read.blobopen("segments", "offsets", segment_id,
-                                         readonly=True) as offsets:
-                    offsets.seek(row * 8)
-                    first, after = run_of(offsets.read(16), row)
+                offsets = SegmentField(self._read, segment_id, part_bytes, "offsets")
+                first, after = run_of(offsets.read(row * 8, 16), row)
                 if after == first:
                     continue
-                with self._read.blobopen("segments", "data", segment_id,
-                                         readonly=True) as data:
-                    data.seek(first * width)
-                    parts.append(np.frombuffer(data.read((after - first) * width),
-                                               dtype=ROW_DTYPE))
+                data = SegmentField(self._read, segment_id, part_bytes, "data")
+                parts.append(np.frombuffer(data.read(first * width, (after - first) * width),
+                                           dtype=ROW_DTYPE))
         if len(hot):
             parts.append(hot)
         return history_of(parts, start, end, ROW_DTYPE)
+
+    def _whole_fields(self, field: str, newest: int | None = None) -> list[bytes]:
+        """One field of every segment (or of the ``newest`` few), oldest first. The
+        caller holds the read lock."""
+        query = "SELECT id, part_bytes FROM segments ORDER BY id DESC"
+        segments = self._read.execute(query + (" LIMIT ?" if newest is not None else ""),
+                                      () if newest is None else (newest,)).fetchall()
+        return [SegmentField(self._read, segment_id, part_bytes, field).whole()
+                for segment_id, part_bytes in reversed(segments)]
 
     def recent_sequences(self, segments: int = 1) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """(sensor row, sequence number) of the numbered readings in the hot rows and the
         newest sealed segments: what a restarted pipeline needs to recognise readings a
         broker redelivers because their acknowledgement was lost in a crash."""
         with self._read_lock:
-            packed = self._read.execute("SELECT data FROM segments ORDER BY id DESC LIMIT ?",
-                                        (segments,)).fetchall()
+            packed = self._whole_fields("data", newest=segments)
         with self._hot_lock:
             hot = self._hot.all()
-        return sequences_in([data for (data,) in packed], hot)
+        return sequences_in(packed[::-1], hot)
 
     def aggregates(self) -> SensorAggregates:
         with self._read_lock, self._hot_lock:
-            sealed = self._read.execute(
-                "SELECT summary FROM segments ORDER BY id").fetchall()
+            sealed = self._whole_fields("summary")
             hot = self._hot.all()
             span = self._hot.sensor_span
-        return aggregate_tiers([summary for (summary,) in sealed], hot, span)
+        return aggregate_tiers(sealed, hot, span)
 
     def events(self, *, after: int = 0, element_id: str | None = None,
                limit: int = 100, kind: str | None = None) -> list[Event]:
@@ -421,52 +462,46 @@ class SQLiteStore(Sealing, TieredReads):
         return None if row is None else bytes(row[0])
 
 
-def _insert_segment(c: sqlite3.Connection, segment: Segment) -> None:
-    # memoryviews, not bytes: SQLite copies from the arrays without another copy in Python.
-    c.execute(
-        "INSERT INTO segments (t_start, t_end, readings, span, summary, offsets, data)"
-        " VALUES (?,?,?,?,?,?,?)",
-        (segment.t_start, segment.t_end, len(segment.data), segment.span,
-         _blob(segment.summary), _blob(segment.offsets), _blob(segment.data)))
-
-
-def _blob(array: NDArray[Any]) -> memoryview:
-    """An array's bytes as SQLite takes them, without a copy."""
-    return array.data.cast("B")
-
-
 def _upgrade(c: sqlite3.Connection) -> None:
     """Bring an older file to this layout in one transaction, losing nothing.
 
     Version 1 sealed readings into one ``blocks`` row per sensor; its readings go back
-    to the journal (the next seal makes segments of them).
+    to the journal (the next seal makes segments of them). Version 2 kept every segment's
+    fields inline; those segments stay as they are, marked ``part_bytes = 0``.
     """
     (version,) = c.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     if version == SCHEMA_VERSION:
         return
-    if version != "1":
+    if version not in ("1", "2"):
         raise StoreError(f"store schema version {version!r} is newer than this twinsync "
                          f"({SCHEMA_VERSION})")
-    block_dtype = np.dtype([(n, ROW_DTYPE[n]) for n in ROW_DTYPE.names or () if n != "sensor"])
     c.execute("BEGIN IMMEDIATE")
     try:
-        has_blocks = c.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'blocks'").fetchone()
-        if has_blocks:
-            for sensor, data in c.execute("SELECT sensor, data FROM blocks ORDER BY rowid"
-                                          ).fetchall():
-                block = np.frombuffer(data, dtype=block_dtype)
-                rows = np.zeros(len(block), dtype=ROW_DTYPE)
-                rows["sensor"] = sensor
-                for name in block_dtype.names or ():
-                    rows[name] = block[name]
-                # Below every journal row of version 1, so the journal stays in commit order.
-                c.execute("INSERT INTO journal (id, rows) VALUES "
-                          "((SELECT COALESCE(MIN(id), 0) - 1 FROM journal), ?)",
-                          (rows.tobytes(),))
-            c.execute("DROP TABLE blocks")
+        columns = {name for _, name, *_ in c.execute("PRAGMA table_info(segments)")}
+        if "part_bytes" not in columns:
+            c.execute("ALTER TABLE segments ADD COLUMN part_bytes INTEGER NOT NULL DEFAULT 0")
+        _journal_blocks(c)
         c.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
         c.execute("COMMIT")
     except BaseException:
         c.execute("ROLLBACK")
         raise
+
+
+def _journal_blocks(c: sqlite3.Connection) -> None:
+    """Version 1's per-sensor blocks back into the journal."""
+    block_dtype = np.dtype([(n, ROW_DTYPE[n]) for n in ROW_DTYPE.names or () if n != "sensor"])
+    has_blocks = c.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'blocks'").fetchone()
+    if not has_blocks:
+        return
+    for sensor, data in c.execute("SELECT sensor, data FROM blocks ORDER BY rowid").fetchall():
+        block = np.frombuffer(data, dtype=block_dtype)
+        rows = np.zeros(len(block), dtype=ROW_DTYPE)
+        rows["sensor"] = sensor
+        for name in block_dtype.names or ():
+            rows[name] = block[name]
+        # Below every journal row of version 1, so the journal stays in commit order.
+        c.execute("INSERT INTO journal (id, rows) VALUES "
+                  "((SELECT COALESCE(MIN(id), 0) - 1 FROM journal), ?)", (rows.tobytes(),))
+    c.execute("DROP TABLE blocks")
