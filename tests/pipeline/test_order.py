@@ -112,3 +112,16 @@ def test_two_copies_of_a_reading_far_behind_the_window_in_one_batch_keep_one() -
                  RawReading("s", 3.0, NOW - 497, None, 3))
     assert again.duplicates == 1
     assert again.behind_window is not None and again.behind_window.tolist() == [True]
+
+
+def test_an_old_number_far_behind_the_window_never_makes_the_lost_count_negative() -> None:
+    pipeline = make_pipeline()
+    row = pipeline.table.index["s"]
+    push(pipeline, *[RawReading("s", float(n), NOW - 500 + n, None, n) for n in range(200)])
+    # 3 was seen, but the window no longer reaches it: taken for a filled gap, which
+    # would take the count below zero; twice in one batch, and beside a real gap.
+    push(pipeline, RawReading("s", 3.0, NOW - 497, None, 3), RawReading("p", 1.0, NOW - 9, None, 1),
+         RawReading("s", 4.0, NOW - 496, None, 4), RawReading("p", 4.0, NOW - 8, None, 4))
+    assert pipeline.sequences.lost[row] == 0
+    assert pipeline.sequences.lost[pipeline.table.index["p"]] == 2
+    assert pipeline.counts["lost"] == 2

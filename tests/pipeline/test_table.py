@@ -56,3 +56,14 @@ def test_the_table_grows_past_its_capacity() -> None:
     assert rows == list(range(1000))
     table.update(batch([999], [1.0], [1.0]))
     assert table.last_value[999] == 1.0 and np.isnan(table.last_value[998])
+
+
+def test_transform_maps_each_reading_with_its_own_rows_scale_and_shift() -> None:
+    table = SensorTable()
+    for row, name in enumerate(("a", "b", "c")):
+        table.row(name)
+        table.set_transform(row, "degC", 1.0 + row, 10.0 * row)
+    rows = np.array([2, 0, 1, 2, 2, 0] * 5, dtype=np.int64)
+    raw = np.arange(len(rows), dtype=np.float64)
+    expected = raw * np.array([1.0, 2.0, 3.0])[rows] + np.array([0.0, 10.0, 20.0])[rows]
+    assert table.transform(rows, raw).tolist() == expected.tolist()

@@ -164,7 +164,7 @@ class Pipeline:
                        f"arrival, after correcting the source's clock")
             rejected.sort(key=lambda item: item[0])
         table = self.table
-        value = raw_array * table.scale[row_array] + table.shift[row_array]
+        value = table.transform(row_array, raw_array)
         seq_array = np.array(seqs, dtype=np.int64)
         received = np.full(len(row_array), received_at)
         admission = self.sequences.admit(

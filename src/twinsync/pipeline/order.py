@@ -170,6 +170,10 @@ def _admit(rows: NDArray[np.int64], seq: NDArray[np.int64], event_time: NDArray[
     arrival order); it is clamped at the end, per row."""
     lost_change = 0
     n = rows.shape[0]
+    # Rows whose lost count dipped below zero, to clamp at the end: a second pass over
+    # every reading's row would fetch a large fleet's records all over again.
+    dipped = np.empty(n, dtype=np.int64)
+    dips = 0
     for i in range(n):
         if i + LIGHT_PASS_AHEAD < n:
             # A large fleet's records are rarely in cache: ask for them while working.
@@ -194,6 +198,9 @@ def _admit(rows: NDArray[np.int64], seq: NDArray[np.int64], event_time: NDArray[
                 before = lost[r]
                 _remember(r, s, max_seq, floor, window, lost)
                 lost_change += lost[r] - before
+                if lost[r] < 0:
+                    dipped[dips] = r
+                    dips += 1
         if duplicate[i]:
             duplicates[r] += 1
             counts[0] += 1
@@ -205,9 +212,9 @@ def _admit(rows: NDArray[np.int64], seq: NDArray[np.int64], event_time: NDArray[
         if received_at[i] - event_time[i] > freshness:
             flags[i] |= STALE
             counts[2] += 1
-    for i in range(n):
-        r = rows[i]
-        if lost[r] < 0:
+    for d in range(dips):
+        r = dipped[d]
+        if lost[r] < 0:  # a row may dip more than once; it is clamped once
             lost_change -= lost[r]
             lost[r] = 0
     return lost_change
