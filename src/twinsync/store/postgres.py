@@ -237,7 +237,7 @@ class PostgresStore(Sealing, TieredReads):
         with self._transaction() as c, c.cursor() as cursor:
             insert_dead_letters(cursor, dead_letters)
 
-    def _seal_once(self) -> int:
+    def _seal_once(self, background: bool) -> int:
         with self._seal_lock:
             with self._hot_lock:
                 rows, through = self._hot.oldest()

@@ -22,7 +22,9 @@ MAX_HOT_ROWS = 4_000_000
 
 
 class Sealing:
-    """Mixin: the sealing lifecycle. The store provides ``_seal_once()``."""
+    """Mixin: the sealing lifecycle. The store provides ``_seal_once(background)``:
+    ``background`` is true in the sealing thread, beside ingest commits, and false when a
+    caller waits for the seal (``seal()``, or a commit held back by ``MAX_HOT_ROWS``)."""
 
     seal_rows: int
     _hot: HotRows
@@ -34,7 +36,7 @@ class Sealing:
         self._seal_error: BaseException | None = None
         self._seal_thread_name = thread_name
 
-    def _seal_once(self) -> int:
+    def _seal_once(self, background: bool) -> int:
         raise NotImplementedError
 
     def _after_commit(self, hot: int) -> None:
@@ -57,7 +59,7 @@ class Sealing:
 
     def _seal_quietly(self) -> None:
         try:
-            self._seal_once()
+            self._seal_once(background=True)
         except BaseException as exc:  # the journal still holds every reading: retry later
             log.exception("sealing hot readings failed")
             self._seal_error = exc
@@ -70,7 +72,7 @@ class Sealing:
         """Seal every hot reading now; returns how many were sealed."""
         self._join_sealer()
         error, self._seal_error = self._seal_error, None
-        sealed = self._seal_once()
+        sealed = self._seal_once(background=False)
         if error is not None and sealed == 0:
             raise StoreError(f"sealing failed: {error}") from error
         return sealed

@@ -294,7 +294,7 @@ class SQLiteStore(Sealing, TieredReads):
                 hot = self._hot.size
         self._after_commit(hot)
 
-    def _seal_once(self) -> int:
+    def _seal_once(self, background: bool) -> int:
         with self._seal_lock:
             with self._hot_lock:
                 rows, through = self._hot.oldest()
@@ -303,7 +303,7 @@ class SQLiteStore(Sealing, TieredReads):
                 return 0
             # The sort runs without a lock: ingest commits beside it.
             segment = seal(rows, span)
-            segment_id = self._write_parts(segment)
+            segment_id = self._write_parts(segment, pause=background)
             with self._write_lock:
                 c = self._write
                 try:
@@ -324,9 +324,10 @@ class SQLiteStore(Sealing, TieredReads):
             self._checkpoint()
             return len(rows)
 
-    def _write_parts(self, segment: Segment) -> int:
+    def _write_parts(self, segment: Segment, *, pause: bool) -> int:
         """Write a segment's fields in parts, a transaction each, so that ingest commits
-        go on between them (see ``sqlite_segments``); returns the segment's id to be."""
+        go on between them (see ``sqlite_segments``); returns the segment's id to be.
+        ``pause``: let a waiting commit in between parts (a seal in the background)."""
         with self._transaction() as c:
             drop_unfinished_parts(c)
             segment_id = next_segment_id(c)
@@ -335,10 +336,11 @@ class SQLiteStore(Sealing, TieredReads):
         for field, part, piece in parts_of(segment, self.part_bytes):
             with self._transaction() as c:
                 insert_part(c, segment_id, field, part, piece)
-            # threading.Lock is not fair: without a pause this thread would take the lock
-            # back before a commit woken by its release could run. A woken thread runs
-            # within microseconds; the pauses add ~25 ms to a seal in the background.
-            time.sleep(PAUSE_BETWEEN_PARTS)
+            if pause:
+                # threading.Lock is not fair: without a pause this thread would take the
+                # lock back before a commit woken by its release could run. A woken thread
+                # runs within microseconds; the pauses add ~25 ms to a background seal.
+                time.sleep(PAUSE_BETWEEN_PARTS)
         return segment_id
 
     def add_dead_letters(self, dead_letters: Sequence[DeadLetter]) -> None:
