@@ -56,8 +56,13 @@ _use_cache_folder()
 
 
 def compiled(function: Function) -> Function:
-    """``numba.njit(cache=True)`` with the function's own signature kept for mypy."""
-    return cast(Function, numba.njit(cache=True)(function))
+    """``numba.njit(cache=True, nogil=True)`` with the function's own signature kept for
+    mypy.
+
+    ``nogil``: compiled code touches no Python object, so it lets other threads run. The
+    seal's summary (tens of ms over a large fleet) runs in the sealing thread; holding the
+    GIL, it stopped ingest for that long, and the health fold in turn held up the seal."""
+    return cast(Function, numba.njit(cache=True, nogil=True)(function))
 
 
 @intrinsic

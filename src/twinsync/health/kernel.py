@@ -26,7 +26,7 @@ from typing import Any, NamedTuple, get_type_hints
 import numpy as np
 from numpy.typing import NDArray
 
-from ..jit import prefetch_row
+from ..jit import LIGHT_PASS_AHEAD, prefetch_item, prefetch_row
 from ._jit import compiled
 from .params import HealthParams
 from .peers import REF_MODEL, REF_NONE, REF_PEERS, peer_view
@@ -549,6 +549,23 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
             if stop_after_change[position]:
                 return position + 1
     return int(order.shape[0])
+
+
+@compiled
+def read_first_line(rows: NDArray[np.int64], group: Any, quality: Any, last_time: Any,
+                    row_group: NDArray[np.int64], row_quality: NDArray[np.float64],
+                    row_last_time: NDArray[np.float64]) -> None:
+    """What a batch needs of each reading's row before the fold: its peer group, its
+    quality and its newest time. They share a record's first cache line, so one pass fetches
+    it once per reading (three NumPy gathers fetched a large fleet's lines three times)."""
+    n = rows.shape[0]
+    for i in range(n):
+        if i + LIGHT_PASS_AHEAD < n:
+            prefetch_item(quality, rows[i + LIGHT_PASS_AHEAD])
+        r = rows[i]
+        row_group[i] = group[r]
+        row_quality[i] = quality[r]
+        row_last_time[i] = last_time[r]
 
 
 #: The table columns ``fold`` takes: its parameters before the knobs, in their order.

@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .kernel import NOISY_BIT, fold_batch, knobs, resolution_one, silence
+from .kernel import NOISY_BIT, fold_batch, knobs, read_first_line, resolution_one, silence
 from .params import HealthParams
 from .peers import peer_view
 from .reasons import reason
@@ -169,8 +169,8 @@ class HealthMonitor:
             self._members, self._group_ids = members, ids
         return self._members
 
-    def _group_index(self, rows: NDArray[np.int64]) -> NDArray[np.int64]:
-        groups = self.table.group[rows]
+    def _group_index(self, groups: NDArray[np.int64]) -> NDArray[np.int64]:
+        """Each peer group's row in the member matrix; -1 for none."""
         index = np.searchsorted(self._group_ids, groups)
         return np.where(groups >= 0, index, -1)
 
@@ -193,14 +193,18 @@ class HealthMonitor:
         self._touch(rows_)
         table = self.table
         members = self._peer_matrix()
-        reading_quality = table.quality[rows_]  # indexing by rows copies
-        usable = np.isfinite(values_) & np.isfinite(times_) & (times_ >= table.last_time[rows_])
+        groups = np.empty(rows_.size, dtype=np.int64)
+        reading_quality = np.empty(rows_.size)
+        newest = np.empty(rows_.size)
+        read_first_line(rows_, table.group, table.quality, table.last_time, groups,
+                        reading_quality, newest)
+        usable = np.isfinite(values_) & np.isfinite(times_) & (times_ >= newest)
         chosen = np.flatnonzero(usable)
         order = chosen[np.lexsort((rows_[chosen], times_[chosen]))]
         if order.size == 0:
             return HealthChanges(reading_quality=reading_quality)
         later = _has_later(rows_[order])
-        group_index = self._group_index(rows_)
+        group_index = self._group_index(groups)
         found = np.empty((order.size, 3), dtype=np.int64)
         quality = np.empty(order.size)
         since = np.empty(order.size)
@@ -256,7 +260,7 @@ class HealthMonitor:
         if row >= self._used or table.group[row] < 0:
             return float("nan")
         members = self._peer_matrix()
-        group = int(self._group_index(np.array([row], np.int64))[0])
+        group = int(self._group_index(table.group[[row]])[0])
         work = np.empty((4, max(members.shape[1], 1)))
         median, _, _, _ = peer_view(
             members[group], row, float(event_time), table.ring_time, table.ring_flags,

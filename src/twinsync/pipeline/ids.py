@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..jit import compiled
+from ..jit import LIGHT_PASS_AHEAD, compiled, prefetch_item
 
 #: Separator of the ids in a batch's joined bytes; an id holding it is looked up by dict.
 SEPARATOR = "\x00"
@@ -159,7 +159,14 @@ def _look_up(joined: NDArray[np.uint8], slots: NDArray[np.int64], keys: NDArray[
         # The common case: the first slot holds the id's hash (or is empty).
         slot = hashes[i] & mask
         rows[i] = slots[slot, 1] if slots[slot, 0] == hashes[i] else -2
+    half = LIGHT_PASS_AHEAD // 2
     for i in range(n):
+        # A candidate's key is two loads deep (its [start, length], then its bytes): ask for
+        # the first well ahead, and for the bytes once the first has had time to arrive.
+        if i + LIGHT_PASS_AHEAD < n and rows[i + LIGHT_PASS_AHEAD] >= 0:
+            prefetch_item(keys, rows[i + LIGHT_PASS_AHEAD])
+        if i + half < n and rows[i + half] >= 0:
+            prefetch_item(key_bytes, keys[rows[i + half], 0])
         row = rows[i]
         at = starts[i]
         length = starts[i + 1] - 1 - at
