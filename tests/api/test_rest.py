@@ -122,3 +122,16 @@ def test_a_senml_pack_is_accepted_like_the_core_format(client: TestClient) -> No
     assert [r["reason"] for r in answer["rejected"]] == ["senml_no_value"]
     element = client.get("/api/elements/L2-room1").json()
     assert element["properties"]["air_temperature"]["value"] == 21.5
+
+
+def test_putting_a_binding_moves_a_bound_sensor_and_a_refused_one_changes_nothing(
+        client: TestClient) -> None:
+    moved = client.put("/api/sensors/L1-room1-temp/binding",
+                       json={"element_id": "L1-room2", "property": "air_temperature"})
+    assert moved.status_code == 200
+    assert moved.json()["binding"]["element_id"] == "L1-room2"
+    refused = client.put("/api/sensors/L1-room1-temp/binding",
+                         json={"element_id": "no-such-room", "property": "air_temperature"})
+    assert refused.status_code == 404
+    sensor = client.get("/api/sensors/L1-room1-temp").json()
+    assert sensor["binding"]["element_id"] == "L1-room2"

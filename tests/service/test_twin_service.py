@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from twinsync.errors import InvalidInput, NotFound, UnitError
-from twinsync.model import Binding, Element, Sensor
+from twinsync.model import Binding, Element, Sensor, Transform
 from twinsync.pipeline import IncomingBatch, RawReading
 from twinsync.service import TwinService
 
@@ -128,3 +128,31 @@ async def test_a_late_reading_behind_the_window_that_was_never_stored_is_kept(
     await service.ingest(incoming(*sent))
     late = await service.ingest(incoming(RawReading("L0-room2-temp", 20.3, now - 270, None, 30)))
     assert late.accepted == 1 and late.duplicates == 0
+
+
+async def test_a_rebinding_moves_the_sensor_in_one_commit_of_two_events(
+        service: TwinService) -> None:
+    before = service.store.events(limit=10_000)[-1].seq
+    events = await service.rebind_sensor(Binding("L1-room1-temp", "L1-room2", "air_temperature"))
+    assert [e.kind for e in events] == ["sensor_unbound", "sensor_bound"]
+    stored = service.store.events(after=before)
+    assert [(e.kind, e.element_id) for e in stored] == [
+        ("sensor_unbound", "L1-room1"), ("sensor_bound", "L1-room2")]
+    assert service.twin.bindings["L1-room1-temp"].element_id == "L1-room2"
+    _, _, bindings = service.store.load_twin()
+    assert {b.sensor_id: b.element_id for b in bindings}["L1-room1-temp"] == "L1-room2"
+    await service.ingest(incoming(RawReading("L1-room1-temp", 19.5, time.time())))
+    assert service.element_snapshot("L1-room2")["properties"]["air_temperature"]["value"] == 19.5
+
+
+async def test_a_refused_rebinding_leaves_the_old_binding_and_commits_nothing(
+        service: TwinService) -> None:
+    before = service.store.events(limit=10_000)[-1].seq
+    with pytest.raises(NotFound):
+        await service.rebind_sensor(Binding("L1-room1-temp", "no-such-room", "air_temperature"))
+    with pytest.raises(UnitError):
+        await service.rebind_sensor(
+            Binding("L1-room1-temp", "L1-room2", "air_temperature", Transform(unit="m")))
+    assert service.twin.bindings["L1-room1-temp"].element_id == "L1-room1"
+    assert "L1-room1-temp" in service.twin.sensors_of("L1-room1")
+    assert service.store.events(after=before) == []

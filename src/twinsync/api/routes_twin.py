@@ -116,9 +116,7 @@ def get_sensor(sensor_id: str, svc: Service) -> JSON:
 async def put_binding(sensor_id: str, body: BindingIn, svc: Service) -> JSON:
     binding = Binding(sensor_id, body.element_id, body.property,
                       Transform(body.transform.gain, body.transform.offset, body.transform.unit))
-    if sensor_id in svc.twin.bindings:
-        await svc.unbind_sensor(sensor_id)
-    await svc.bind_sensor(binding)
+    await svc.rebind_sensor(binding)
     return JSON(svc.sensor_snapshot(sensor_id))
 
 

@@ -219,6 +219,26 @@ class TwinService(TwinViews):
             await self._commit([event], bindings=[binding])
             return event
 
+    async def rebind_sensor(self, binding: Binding) -> list[Event]:
+        """Bind a sensor, moving it off its present binding if it has one, in one step: no
+        reading finds it unbound in between, and the events are committed together. If
+        the new binding is refused the old one stays, and nothing is committed."""
+        async with self._lock:
+            now = self.clock()
+            saved = self.twin.checkpoint()
+            events = []
+            try:
+                if binding.sensor_id in self.twin.bindings:
+                    events.append(self.twin.unbind_sensor(binding.sensor_id, time=now))
+                events.append(self.twin.bind_sensor(binding, time=now))
+            except BaseException:
+                self.twin.rollback(saved)
+                raise
+            self._register((), [binding])
+            # The binding's row is replaced in place: not ``unbound``, which deletes it.
+            await self._commit(events, bindings=[binding])
+            return events
+
     async def unbind_sensor(self, sensor_id: str) -> Event:
         async with self._lock:
             event = self.twin.unbind_sensor(sensor_id, time=self.clock())
