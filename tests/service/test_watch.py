@@ -6,9 +6,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from twinsync.model import Binding, Element, Sensor
 from twinsync.pipeline import IncomingBatch, RawReading
-from twinsync.service import TwinService
+from twinsync.service import TwinService, twin_service
 
 
 class Clock:
@@ -113,3 +115,23 @@ async def test_stale_readings_are_kept_but_move_neither_live_state_nor_health(
         assert service.health.state(row).last_reading != now - 7200
     finally:
         await service.aclose()
+
+
+async def test_alarms_are_rebuilt_from_every_stored_event_however_many_pages(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path / 't.sqlite'}"
+    service = TwinService.open(url)
+    for k in range(5):
+        event = service.alarms.raise_(f"latency:gw{k}", "warning", "slow", time=1.0 + k)
+        assert event is not None
+        await service._commit([event])
+    cleared = service.alarms.clear("latency:gw0", "caught up", time=10.0)
+    assert cleared is not None
+    await service._commit([cleared])
+    await service.aclose()
+    monkeypatch.setattr(twin_service, "EVENT_PAGE", 2)
+    reopened = TwinService.open(url)
+    try:
+        assert sorted(reopened.alarms.active) == [f"latency:gw{k}" for k in range(1, 5)]
+    finally:
+        await reopened.aclose()

@@ -43,6 +43,11 @@ from .watch import HEALTH_SAVE_SECONDS, LATENCY_BOUND_SECONDS, Watch
 
 log = logging.getLogger(__name__)
 
+#: The events an alarm book is rebuilt from at start-up.
+ALARM_EVENT_KINDS = ("alarm_raised", "alarm_updated", "alarm_acknowledged", "alarm_cleared")
+#: Events read from the store at a time when rebuilding.
+EVENT_PAGE = 10_000
+
 #: The store's name for the saved health table.
 HEALTH_SNAPSHOT = "health"
 
@@ -153,9 +158,16 @@ class TwinService(TwinViews):
         await asyncio.to_thread(self.store.save_snapshot, HEALTH_SNAPSHOT, body)
 
     def _stored_alarm_events(self) -> list[Event]:
+        """Every alarm event in the store, oldest first, read a page at a time: a cap on
+        the count would lose the newest of a long history without a word."""
         events: list[Event] = []
-        for kind in ("alarm_raised", "alarm_updated", "alarm_acknowledged", "alarm_cleared"):
-            events += self.store.events(kind=kind, limit=1_000_000)
+        for kind in ALARM_EVENT_KINDS:
+            after = 0
+            while page := self.store.events(kind=kind, after=after, limit=EVENT_PAGE):
+                events += page
+                after = page[-1].seq or 0
+                if len(page) < EVENT_PAGE:
+                    break
         return sorted(events, key=lambda e: e.seq or 0)
 
     async def start_background(self) -> None:
