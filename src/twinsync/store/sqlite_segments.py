@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 
 from .tiers import Segment
 
-#: Bytes per part: a commit that arrives during a seal waits for one part (~3 ms).
+#: Bytes per part: a commit that arrives during a seal waits for one part at most.
 PART_BYTES = 1 << 20
 #: The fields a segment keeps in parts, in the order a seal writes them.
 FIELDS = ("data", "offsets", "summary")
