@@ -21,7 +21,6 @@ import logging
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
 
 import numpy as np
 import psycopg
@@ -54,19 +53,12 @@ from .rows import (
 )
 from .sealing import Sealing
 from .summary import history_of
-from .tiers import ROW_DTYPE, HotRows, Segment, rows_of, seal
+from .tiers import ROW_DTYPE, HotRows, Segment, blob, rows_of, seal
 
 log = logging.getLogger(__name__)
 
 #: Hot rows to gather before a seal, as in the SQLite store (at least the fleet size).
 SEAL_ROWS = 262_144
-#: Past this many hot rows a commit waits for a seal: the bound on memory, and the
-#: backpressure on sources if sealing cannot keep up.
-
-
-def _blob(array: NDArray[Any]) -> memoryview:
-    """An array's bytes as psycopg sends them (binary, no copy in Python)."""
-    return array.data.cast("B")
 
 
 class PostgresStore(Sealing, TieredReads):
@@ -216,7 +208,7 @@ class PostgresStore(Sealing, TieredReads):
                     if rows is not None:
                         rows["source"] = self._source_key(self._write, batch.source)
                         cursor.execute("INSERT INTO journal (rows) VALUES (%b) RETURNING id",
-                                       (_blob(rows),))
+                                       (blob(rows),))
                         journal_id = int(cursor.fetchone()[0])  # type: ignore[index]
                     insert_dead_letters(cursor, dead_letters)
                     insert_events(cursor, events)
@@ -391,4 +383,4 @@ def _insert_segment(c: Connection, segment: Segment) -> None:
         "INSERT INTO segments (t_start, t_end, readings, span, summary, offsets, data)"
         " VALUES (%s, %s, %s, %s, %b, %b, %b)",
         (segment.t_start, segment.t_end, len(segment.data), segment.span,
-         _blob(segment.summary), _blob(segment.offsets), _blob(segment.data)))
+         blob(segment.summary), blob(segment.offsets), blob(segment.data)))

@@ -51,16 +51,8 @@ def payload_value(stored: bytes) -> object:
 def events_query(mark: str, after: int, element_id: str | None, kind: str | None,
                  limit: int) -> tuple[str, list[object]]:
     """``Store.events``: events after a sequence number, oldest first."""
-    query = f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > {mark}"
-    params: list[object] = [after]
-    if element_id is not None:
-        query += f" AND element_id = {mark}"
-        params.append(element_id)
-    if kind is not None:
-        query += f" AND kind = {mark}"
-        params.append(kind)
-    params.append(limit)
-    return query + f" ORDER BY seq LIMIT {mark}", params
+    return _page_query(mark, EVENT_COLUMNS, "events", "seq", after,
+                       {"element_id": element_id, "kind": kind}, limit)
 
 
 def recent_events_query(mark: str, kind: str | None, limit: int) -> tuple[str, list[object]]:
@@ -73,10 +65,20 @@ def recent_events_query(mark: str, kind: str | None, limit: int) -> tuple[str, l
 def dead_letters_query(mark: str, after: int, reason: str | None,
                        limit: int) -> tuple[str, list[object]]:
     """``Store.dead_letters``: dead letters after an id, oldest first."""
-    query = f"SELECT {DEAD_LETTER_COLUMNS} FROM dead_letters WHERE id > {mark}"
+    return _page_query(mark, DEAD_LETTER_COLUMNS, "dead_letters", "id", after,
+                       {"reason": reason}, limit)
+
+
+def _page_query(mark: str, columns: str, table: str, key: str, after: int,
+                equal: dict[str, object | None], limit: int) -> tuple[str, list[object]]:
+    """Rows of ``table`` whose ``key`` is above ``after``, in key order, keeping those where
+    each column of ``equal`` that is given a value holds it. The names come from this
+    module; the values go as parameters."""
+    query = f"SELECT {columns} FROM {table} WHERE {key} > {mark}"
     params: list[object] = [after]
-    if reason is not None:
-        query += f" AND reason = {mark}"
-        params.append(reason)
+    for column, value in equal.items():
+        if value is not None:
+            query += f" AND {column} = {mark}"
+            params.append(value)
     params.append(limit)
-    return query + f" ORDER BY id LIMIT {mark}", params
+    return query + f" ORDER BY {key} LIMIT {mark}", params

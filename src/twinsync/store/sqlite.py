@@ -43,7 +43,6 @@ from .sealing import Sealing
 from .sqlite_segments import (
     PART_BYTES,
     SegmentField,
-    blob,
     drop_unfinished_parts,
     insert_part,
     insert_segment,
@@ -52,7 +51,7 @@ from .sqlite_segments import (
 )
 from .sqlite_segments import SCHEMA as SEGMENT_PARTS_SCHEMA
 from .summary import history_of
-from .tiers import ROW_DTYPE, HotRows, Segment, rows_of, run_of, seal
+from .tiers import ROW_DTYPE, HotRows, Segment, blob, rows_of, run_of, seal
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

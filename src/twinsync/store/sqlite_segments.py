@@ -18,11 +18,8 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from typing import Any
 
-from numpy.typing import NDArray
-
-from .tiers import Segment
+from .tiers import Segment, blob
 
 #: Bytes per part: a commit that arrives during a seal waits for one part at most.
 PART_BYTES = 1 << 20
@@ -39,11 +36,6 @@ CREATE TABLE IF NOT EXISTS segment_parts (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS segment_parts_key ON segment_parts (segment, field, part);
 """
-
-
-def blob(array: NDArray[Any]) -> memoryview:
-    """An array's bytes as SQLite takes them, without a copy."""
-    return array.data.cast("B")
 
 
 def parts_of(segment: Segment, part_bytes: int) -> Iterator[tuple[str, int, memoryview]]:

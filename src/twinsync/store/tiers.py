@@ -19,6 +19,7 @@ Everything here is pure NumPy; the stores do the I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -38,6 +39,11 @@ ROW_DTYPE = np.dtype([
     ("quality", "<f4"),
     ("flags", "<i4"),
 ])
+
+
+def blob(array: NDArray[Any]) -> memoryview:
+    """An array's bytes as a database driver takes them (binary, no copy in Python)."""
+    return array.data.cast("B")
 
 
 def rows_of(batch: Batch, source: int) -> NDArray[np.void]:
