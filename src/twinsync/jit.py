@@ -27,6 +27,8 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from .records import LINE
+
 Function = TypeVar("Function", bound=Callable[..., Any])
 
 
@@ -89,15 +91,19 @@ _prefetch = cast(Callable[[int], None], _prefetch_intrinsic)
 
 @compiled
 def prefetch_row(column: Any, row: int) -> None:
-    """Ask the CPU to start loading row ``row`` of a record table, given any of its column
-    views (see ``twinsync.records``), while the caller still works on an earlier reading.
+    """Ask the CPU to start loading row ``row`` of a record table, given the view of a field
+    in the record's first cache line (see ``twinsync.records``), while the caller still
+    works on an earlier reading.
 
     A compiled loop over readings waits for each reading's state to come from memory only
     when it reaches it; with a large fleet that state is rarely in cache. A prefetch a few
     readings ahead overlaps that wait with the work on the readings before."""
     stride = column.strides[0]
+    # Records start on a cache line and span whole lines (``twinsync.records``): from the
+    # line of a first-line field, ``stride`` bytes are exactly the row's lines.
     start = column.ctypes.data + row * stride
-    for offset in range(0, stride + 64, 64):
+    start -= start % LINE
+    for offset in range(0, stride, LINE):
         _prefetch(start + offset)
 
 
@@ -110,3 +116,9 @@ LIGHT_PASS_AHEAD = 8
 def prefetch_item(column: Any, row: int) -> None:
     """Ask the CPU to start loading the cache line of ``column[row]``."""
     _prefetch(column.ctypes.data + row * column.strides[0])
+
+
+@compiled
+def prefetch_cell(column: Any, row: int, slot: int) -> None:
+    """Ask the CPU to start loading the cache line of ``column[row, slot]``."""
+    _prefetch(column.ctypes.data + row * column.strides[0] + slot * column.strides[1])

@@ -26,7 +26,7 @@ from typing import Any, NamedTuple, get_type_hints
 import numpy as np
 from numpy.typing import NDArray
 
-from ..jit import LIGHT_PASS_AHEAD, prefetch_item, prefetch_row
+from ..jit import LIGHT_PASS_AHEAD, prefetch_cell, prefetch_item, prefetch_row
 from ._jit import compiled
 from .params import HealthParams
 from .peers import REF_MODEL, REF_NONE, REF_PEERS, peer_view
@@ -184,6 +184,12 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
         if position + PREFETCH_AHEAD < order.shape[0]:
             # ``count`` is the first field: its view starts each row's record.
             prefetch_row(count, rows[order[position + PREFETCH_AHEAD]])
+        if position + 1 < order.shape[0]:
+            # The peer-ring slot this reading's successor writes (its head is in the record
+            # asked for above, readings ago). A store that misses the cache holds up every
+            # store behind it.
+            coming = rows[order[position + 1]]
+            prefetch_cell(ring_slope, coming, ring_head[coming])
         i = order[position]
         r = rows[i]
         x = values[i]

@@ -89,21 +89,23 @@ _COLUMNS: dict[str, Field] = {
     "since": (np.float64, np.nan),
 }
 
-# The ring: every processed reading with its time, the local slope of the sensor's fit
-# there (so a peer can be compared at another time), the sensor's learned offset from its
-# peers then (so a peer's bias does not move the reference when another peer drops out),
-# how far its smoothed offset was out then (in the property's unit, so that peers can
-# compare whose is larger), its noise sd then (so peers can tell whether they agree), and
-# flags.
+# The ring: every processed reading with its time and flags, which the sensor's own fit
+# reads whole at each reading.
 _RING: dict[str, tuple[Any, float]] = {
     "ring_value": (np.float64, np.nan),
     "ring_time": (np.float64, -np.inf),
-    "ring_slope": (np.float64, 0.0),
-    "ring_offset": (np.float64, 0.0),
-    "ring_level": (np.float64, 0.0),
-    "ring_noise": (np.float64, 0.0),
     "ring_flags": (np.int8, 0),
 }
+
+# What only the sensor's peers read of its ring (the sensor writes one slot a reading): the
+# local slope of its fit (so a peer can be compared at another time), its learned offset
+# from its peers (so a peer's bias does not move the reference when another peer drops
+# out), how far its smoothed offset was out (in the property's unit, so that peers can
+# compare whose is larger) and its noise sd (so peers can tell whether they agree), each as
+# it was at the slot's reading. They live in records of their own, slot by slot: a reading
+# writes one slot's four values into one cache line, and the sensor's own record, which
+# each reading reads whole, is 8 cache lines instead of 13.
+_PEER_RING = ("ring_slope", "ring_offset", "ring_level", "ring_noise")
 
 
 class HealthTable:
@@ -116,29 +118,36 @@ class HealthTable:
         fields: dict[str, Field] = dict(_COLUMNS)
         fields.update({name: (dtype, fill, (window,)) for name, (dtype, fill) in _RING.items()})
         self._records = Records(fields, self.capacity)
+        # Every peer-ring column starts at 0.0.
+        self._peer_records = Records(
+            {"peer_ring": (np.float64, 0.0, (window, len(_PEER_RING)))}, self.capacity)
         self._bind()
 
     def _bind(self) -> None:
         for name, column in self._records.columns.items():
             setattr(self, name, column)
+        slots = self._peer_records.columns["peer_ring"]
+        for k, name in enumerate(_PEER_RING):
+            setattr(self, name, slots[:, :, k])
 
     def ensure(self, max_row: int) -> None:
         """Grow so that ``max_row`` is a valid row (doubling, like a list)."""
         if self._records.grow(max_row + 1):
+            self._peer_records.grow(len(self._records))
             self._bind()
             self.units.extend([""] * (len(self._records) - self.capacity))
             self.capacity = len(self._records)
 
     def column(self, name: str) -> NDArray[Any]:
         """A column by name, for code that walks all of them (tests, persistence)."""
-        if name not in _COLUMNS and name not in _RING:
+        if name not in _COLUMNS and name not in _RING and name not in _PEER_RING:
             raise KeyError(name)
         value: NDArray[Any] = getattr(self, name)
         return value
 
     @staticmethod
     def column_names() -> tuple[str, ...]:
-        return (*_COLUMNS, *_RING)
+        return (*_COLUMNS, *_RING, *_PEER_RING)
 
     # mypy sees the columns through these annotations.
     count: NDArray[np.int64]
