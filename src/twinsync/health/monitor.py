@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .batch_order import has_later, in_time_order
 from .kernel import NOISY_BIT, fold_batch, knobs, read_first_line, resolution_one, silence
 from .params import HealthParams
 from .peers import peer_view
@@ -200,10 +201,10 @@ class HealthMonitor:
                         reading_quality, newest)
         usable = np.isfinite(values_) & np.isfinite(times_) & (times_ >= newest)
         chosen = np.flatnonzero(usable)
-        order = chosen[np.lexsort((rows_[chosen], times_[chosen]))]
+        order = in_time_order(chosen, rows_, times_)
         if order.size == 0:
             return HealthChanges(reading_quality=reading_quality)
-        later = _has_later(rows_[order])
+        later = has_later(rows_[order])
         group_index = self._group_index(groups)
         found = np.empty((order.size, 3), dtype=np.int64)
         quality = np.empty(order.size)
@@ -327,14 +328,6 @@ class HealthMonitor:
         seen = at < self._used
         quality[seen] = self.table.quality[at[seen]]
         return quality
-
-
-def _has_later(rows: NDArray[np.int64]) -> NDArray[np.bool_]:
-    """Whether each reading's row comes again later in the sequence."""
-    _, last_from_end = np.unique(rows[::-1], return_index=True)
-    later = np.ones(rows.size, dtype=np.bool_)
-    later[rows.size - 1 - last_from_end] = False
-    return later
 
 
 def warm_up() -> float:
