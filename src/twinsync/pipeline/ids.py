@@ -10,8 +10,8 @@ so the CPU overlaps their cache misses instead of waiting for each in turn.
 Keys are compared byte for byte after the hash matches: a wrong row is impossible, not
 just improbable. A slot holds an id's first 16 bytes beside its hash and row, so for most
 ids one cache line answers; with 100,000 sensors a look-up that went on to a table of keys
-and then to the key's bytes waited for three lines from memory. Rows are never removed (the pipeline's rows are
-append-only).
+and then to the key's bytes waited for three lines from memory. Rows are never removed
+(the pipeline's rows are append-only).
 
 >>> index = IdIndex()
 >>> index.add("s1", 0); index.add("s2", 1)
