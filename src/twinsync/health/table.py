@@ -1,12 +1,13 @@
 """Per-sensor health state, one record per sensor, indexed by the pipeline's dense sensor row.
 
-All of a sensor's state (the scalar columns and its ring of recent readings) lies in one
-NumPy record, and the records of all sensors in one array. Each named column is a strided
-view into that array, so the kernels read ``table.sigma2[row]`` as before, but the state of
-one sensor is ~0.8 KB of adjacent memory instead of ~50 separate arrays. That matters for a
-large fleet: with 100,000 sensors the state (~80 MB) is far beyond the CPU cache, and a
-reading for a random sensor then costs a handful of adjacent cache lines (which the
-hardware prefetches together) instead of ~50 scattered misses.
+What a reading of a sensor reads (the scalar columns, and the values, times and flags of
+its ring of recent readings) lies in one NumPy record of 512 bytes, the records of all
+sensors in one array; what only its peers read of its ring lies in a second record per
+sensor (see ``_PEER_RING``). Each named column is a strided view into one of the arrays, so
+the kernels read ``table.sigma2[row]`` as before, but the state of one sensor is a few
+adjacent cache lines instead of ~50 separate arrays. That matters for a large fleet: with
+100,000 sensors the state (~80 MB) is far beyond the CPU cache, and a reading for a random
+sensor then costs 8 adjacent lines and one more instead of ~50 scattered misses.
 
 Rows are the same numbers as ``twinsync.pipeline.SensorTable`` rows, so the pipeline's
 batch columns index this table directly. The table grows (doubling) when a row beyond its
