@@ -110,7 +110,8 @@ _PEER_RING = ("ring_slope", "ring_offset", "ring_level", "ring_noise")
 
 
 class HealthTable:
-    """Dense rows of health state. Attributes are the columns named in ``_COLUMNS``/``_RING``."""
+    """Dense rows of health state. Attributes are the columns named in ``_COLUMNS``,
+    ``_RING`` and ``_PEER_RING``."""
 
     def __init__(self, window: int, capacity: int = 1024) -> None:
         self.window = window

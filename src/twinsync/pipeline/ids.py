@@ -45,10 +45,11 @@ class IdIndex:
         # slot → [hash, row | length << 32, the id's first 16 bytes as two words]: a probe
         # and, for an id of up to 16 bytes, the check of its key read one 32-byte slot.
         self._slots = _empty_slots(_power_of_two(capacity * 2))
-        # The bytes past the 16th of longer ids, and row → [start, length] of them.
+        # The bytes past the 16th of longer ids, and row → where they start (how many
+        # there are follows from the length in the id's slot).
         self._key_bytes = np.zeros(capacity * 16, dtype=np.uint8)
         self._key_used = 0
-        self._keys = np.zeros((capacity, 2), dtype=np.int64)
+        self._tails = np.zeros(capacity, dtype=np.int64)
         self._count = 0
 
     def add(self, sensor_id: str, row: int) -> None:
@@ -61,10 +62,10 @@ class IdIndex:
             _reinsert(self._slots, slots)
             self._slots = slots
         tail = key[INLINE:]
-        self._keys = _room_for(self._keys, row + 1)
+        self._tails = _room_for(self._tails, row + 1)
         self._key_bytes = _room_for(self._key_bytes, self._key_used + len(tail))
         self._key_bytes[self._key_used: self._key_used + len(tail)] = tail
-        self._keys[row] = (self._key_used, len(tail))
+        self._tails[row] = self._key_used
         self._key_used += len(tail)
         first, second = _words(key, 0, len(key))
         _insert(self._slots, _hash(key, 0, len(key)), row | len(key) << 32, first, second)
@@ -77,7 +78,7 @@ class IdIndex:
             return np.empty(0, dtype=np.int64)
         joined = SEPARATOR.join(ids).encode()
         rows = np.empty(len(ids), dtype=np.int64)
-        found = _look_up(np.frombuffer(joined, dtype=np.uint8), self._slots, self._keys,
+        found = _look_up(np.frombuffer(joined, dtype=np.uint8), self._slots, self._tails,
                          self._key_bytes, rows)
         return rows if found == len(ids) else None
 
@@ -161,7 +162,7 @@ def _reinsert(old: NDArray[np.int64], new: NDArray[np.int64]) -> None:
 
 
 @compiled
-def _look_up(joined: NDArray[np.uint8], slots: NDArray[np.int64], keys: NDArray[np.int64],
+def _look_up(joined: NDArray[np.uint8], slots: NDArray[np.int64], tails: NDArray[np.int64],
              key_bytes: NDArray[np.uint8], rows: NDArray[np.int64]) -> int:
     """Split ``joined`` at the separators and write each part's row (or -1) into ``rows``.
     Returns how many parts there were; if that is not ``len(rows)``, ``rows`` is not set.
@@ -194,7 +195,7 @@ def _look_up(joined: NDArray[np.uint8], slots: NDArray[np.int64], keys: NDArray[
         at = starts[i]
         length = starts[i + 1] - 1 - at
         first, second = _words(joined, at, at + length)
-        rows[i] = _probe(slots, keys, key_bytes, hashes[i], joined, at, length, first,
+        rows[i] = _probe(slots, tails, key_bytes, hashes[i], joined, at, length, first,
                          second)
     return int(n)
 
@@ -205,7 +206,7 @@ ID_PASS_AHEAD = 32
 
 
 @compiled
-def _probe(slots: NDArray[np.int64], keys: NDArray[np.int64], key_bytes: NDArray[np.uint8],
+def _probe(slots: NDArray[np.int64], tails: NDArray[np.int64], key_bytes: NDArray[np.uint8],
            h: int, joined: NDArray[np.uint8], at: int, length: int, first: int,
            second: int) -> int:
     """Every slot of the id's run, from its first, until the id or an empty slot."""
@@ -215,7 +216,7 @@ def _probe(slots: NDArray[np.int64], keys: NDArray[np.int64], key_bytes: NDArray
         if (slots[i, 0] == h and slots[i, 1] >> 32 == length and slots[i, 2] == first
                 and slots[i, 3] == second):
             row = slots[i, 1] & _ROW_MASK
-            if length <= INLINE or _same_tail(keys, key_bytes, row, joined, at + INLINE,
+            if length <= INLINE or _same_tail(tails, key_bytes, row, joined, at + INLINE,
                                               length - INLINE):
                 return int(row)
         i = (i + 1) & mask
@@ -223,11 +224,11 @@ def _probe(slots: NDArray[np.int64], keys: NDArray[np.int64], key_bytes: NDArray
 
 
 @compiled
-def _same_tail(keys: NDArray[np.int64], key_bytes: NDArray[np.uint8], row: int,
+def _same_tail(tails: NDArray[np.int64], key_bytes: NDArray[np.uint8], row: int,
                joined: NDArray[np.uint8], at: int, length: int) -> bool:
     """Whether the bytes of ``row``'s id past the inline ones are ``joined[at:at+length]``
     (the lengths already agree)."""
-    start = keys[row, 0]
+    start = tails[row]
     for k in range(length):  # noqa: SIM110 - an explicit loop compiles; all(generator) not
         if key_bytes[start + k] != joined[at + k]:
             return False
