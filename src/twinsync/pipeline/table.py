@@ -21,7 +21,8 @@ from .batch import Batch
 from .ids import IdIndex
 
 # name: (dtype, fill). Fields a batch's admission reads come first, so that they share a
-# cache line; the running statistics only the live-state update touches follow.
+# cache line with the live value; the running statistics only the live-state update
+# touches follow.
 _FIELDS: dict[str, Field] = {
     # The affine map from the sensor's unit to the bound property's value:
     # calibration and unit conversion folded into one multiply-add per reading.
@@ -30,14 +31,16 @@ _FIELDS: dict[str, Field] = {
     "last_event_time": (np.float64, -np.inf),
     "last_value": (np.float64, np.nan),
     "last_received_at": (np.float64, -np.inf),
+    # scratch of ``update``: the row's place among the batch's rows, -1 between batches.
+    # In the first line with the live value: the update's second loop, which reads and
+    # resets it, then touches one line a row.
+    "slot": (np.int64, -1),
     "count": (np.int64, 0),
     "mean": (np.float64, 0.0),
     "m2": (np.float64, 0.0),
     "min": (np.float64, np.inf),
     "max": (np.float64, -np.inf),
     "first_event_time": (np.float64, np.inf),
-    # scratch of ``update``: the row's place among the batch's rows, -1 between batches
-    "slot": (np.int64, -1),
 }
 
 
@@ -166,7 +169,7 @@ def _fold(rows: NDArray[np.int64], values: NDArray[np.float64], times: NDArray[n
     n = rows.shape[0]
     for i in range(n):
         if i + LIGHT_PASS_AHEAD < n:
-            prefetch_row(count, rows[i + LIGHT_PASS_AHEAD])  # from ``count``, in the first line
+            prefetch_row(slot, rows[i + LIGHT_PASS_AHEAD])  # ``slot`` is in the first line
         r = rows[i]
         v = values[i]
         c = count[r] + 1
@@ -188,8 +191,9 @@ def _fold(rows: NDArray[np.int64], values: NDArray[np.float64], times: NDArray[n
                 newest[slot[r]] = i
     for s in range(k):
         if s + LIGHT_PASS_AHEAD < k:
-            # The first loop's early rows have left the cache by now with a large fleet.
-            prefetch_row(count, touched[s + LIGHT_PASS_AHEAD])
+            # The first loop's early rows have left the cache by now with a large fleet;
+            # this loop reads only their first line.
+            prefetch_item(slot, touched[s + LIGHT_PASS_AHEAD])
         r = touched[s]
         slot[r] = -1
         i = newest[s]
