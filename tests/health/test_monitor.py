@@ -76,6 +76,9 @@ def test_the_table_grows_when_rows_beyond_its_capacity_appear() -> None:
     monitor.learn_one(3, 1.0, 0.0)
     monitor.update_many([5000, 3], [2.0, 1.5], [STEP, STEP])
     assert monitor.table.capacity > 5000
+    # Every column grew with it, the peer ring's (records of their own) too.
+    for name in HealthTable.column_names():
+        assert len(monitor.table.column(name)) == monitor.table.capacity, name
     assert monitor.table.count[[3, 5000]].tolist() == [2, 1]
     assert monitor.state(5000).state == "ok"
 

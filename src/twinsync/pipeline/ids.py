@@ -67,8 +67,8 @@ class IdIndex:
         self._key_bytes[self._key_used: self._key_used + len(tail)] = tail
         self._tails[row] = self._key_used
         self._key_used += len(tail)
-        first, second = _words(key, 0, len(key))
-        _insert(self._slots, _hash(key, 0, len(key)), row | len(key) << 32, first, second)
+        h, first, second = _key(key, 0, len(key))
+        _insert(self._slots, h, row | len(key) << 32, first, second)
         self._count += 1
 
     def rows_of(self, ids: list[str]) -> NDArray[np.int64] | None:
@@ -89,6 +89,11 @@ INLINE = 16
 _ROW_MASK = (1 << 32) - 1
 
 
+#: Ids ahead the look-up asks for a slot. The pass does a few ns of work an id, and a slot
+#: of a large fleet comes from memory: far enough ahead to cover that wait.
+ID_PASS_AHEAD = 32
+
+
 def _empty_slots(size: int) -> NDArray[np.int64]:
     return np.full((size, 4), _EMPTY, dtype=np.int64)
 
@@ -107,38 +112,31 @@ def _power_of_two(n: int) -> int:
 
 
 @compiled
-def _hash(data: NDArray[np.uint8], start: int, end: int) -> int:
-    """A 64-bit hash of ``data[start:end]``: eight bytes at a time, one multiply each (a
-    byte-wise hash would chain a multiply per byte), then a final mix so that the low bits,
-    which pick the slot, depend on every byte."""
+def _key(data: NDArray[np.uint8], start: int, end: int) -> tuple[int, int, int]:
+    """What a slot holds of ``data[start:end]``: a 64-bit hash and the first 16 bytes as two
+    little-endian words, zero-padded. The bytes are read once, eight at a time: each word
+    takes one multiply into the hash (a byte-wise hash would chain a multiply per byte),
+    and a final mix makes the low bits, which pick the slot, depend on every byte."""
     h = np.uint64(0x9E3779B97F4A7C15) ^ np.uint64(end - start)
+    first = np.uint64(0)
+    second = np.uint64(0)
     k = start
     while k < end:
         word = np.uint64(0)
         stop = min(k + 8, end)
         for b in range(k, stop):
             word |= np.uint64(data[b]) << np.uint64(8 * (b - k))
+        if k == start:
+            first = word
+        elif k == start + 8:
+            second = word
         h = (h ^ word) * np.uint64(0xFF51AFD7ED558CCD)
         h ^= h >> np.uint64(32)
         k = stop
     h ^= h >> np.uint64(33)
     h *= np.uint64(0xC4CEB9FE1A85EC53)
     h ^= h >> np.uint64(33)
-    return np.int64(h)  # type: ignore[return-value]
-
-
-@compiled
-def _words(data: NDArray[np.uint8], start: int, end: int) -> tuple[int, int]:
-    """The first 16 bytes of ``data[start:end]`` as two little-endian words, zero-padded."""
-    first = np.uint64(0)
-    second = np.uint64(0)
-    for b in range(start, min(start + INLINE, end)):
-        k = b - start
-        if k < 8:
-            first |= np.uint64(data[b]) << np.uint64(8 * k)
-        else:
-            second |= np.uint64(data[b]) << np.uint64(8 * (k - 8))
-    return np.int64(first), np.int64(second)  # type: ignore[return-value]
+    return np.int64(h), np.int64(first), np.int64(second)  # type: ignore[return-value]
 
 
 @compiled
@@ -174,6 +172,8 @@ def _look_up(joined: NDArray[np.uint8], slots: NDArray[np.int64], tails: NDArray
     size = joined.shape[0]
     starts = np.empty(n + 1, dtype=np.int64)
     hashes = np.empty(n, dtype=np.int64)
+    firsts = np.empty(n, dtype=np.int64)
+    seconds = np.empty(n, dtype=np.int64)
     parts = 0
     start = 0
     while start <= size:
@@ -182,7 +182,7 @@ def _look_up(joined: NDArray[np.uint8], slots: NDArray[np.int64], tails: NDArray
             end += 1
         if parts < n:
             starts[parts] = start
-            hashes[parts] = _hash(joined, start, end)
+            hashes[parts], firsts[parts], seconds[parts] = _key(joined, start, end)
         parts += 1
         start = end + 1
     if parts != n:
@@ -193,16 +193,9 @@ def _look_up(joined: NDArray[np.uint8], slots: NDArray[np.int64], tails: NDArray
         if i + ID_PASS_AHEAD < n:
             prefetch_item(slots, hashes[i + ID_PASS_AHEAD] & mask)
         at = starts[i]
-        length = starts[i + 1] - 1 - at
-        first, second = _words(joined, at, at + length)
-        rows[i] = _probe(slots, tails, key_bytes, hashes[i], joined, at, length, first,
-                         second)
+        rows[i] = _probe(slots, tails, key_bytes, hashes[i], joined, at,
+                         starts[i + 1] - 1 - at, firsts[i], seconds[i])
     return int(n)
-
-
-#: Readings ahead the look-up asks for a slot. The pass does a few ns of work an id, and a
-#: slot of a large fleet comes from memory: far enough ahead to cover that wait.
-ID_PASS_AHEAD = 32
 
 
 @compiled
