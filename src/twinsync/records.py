@@ -15,12 +15,21 @@ records, for NumPy and the compiled kernels alike.
 True
 >>> len(records), float(records.columns["value"][8]), records.columns["count"].strides
 (9, nan, (64,))
+
+A transaction that may fail after it changed some rows takes a savepoint of those rows
+first and puts them back on failure (see ``savepoint`` and ``rollback``):
+
+>>> point = records.savepoint(np.array([2, 5]))
+>>> records.columns["count"][[2, 5]] = 7
+>>> records.rollback(point)
+>>> records.columns["count"][[2, 5]].tolist()
+[0, 0]
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
@@ -32,6 +41,14 @@ Field = tuple[DTypeLike, Any] | tuple[DTypeLike, Any, tuple[int, ...]]
 #: A cache line. Records are padded to a multiple of it and the array starts on one, so a
 #: record never shares a line with its neighbours and spans as few lines as it can.
 LINE = 64
+
+
+class RowsSavepoint(NamedTuple):
+    """Rows of a ``Records`` as they were, taken by ``Records.savepoint``."""
+
+    rows: NDArray[np.int64]
+    values: NDArray[np.void]
+    length: int
 
 
 class Records:
@@ -72,6 +89,21 @@ class Records:
         grown[: len(self.array)] = self.array
         self._bind(grown)
         return True
+
+    def savepoint(self, rows: NDArray[np.int64]) -> RowsSavepoint:
+        """A copy of ``rows`` (as they are now) for ``rollback``; rows past the end are
+        remembered as never written, so a row the transaction added is blanked again."""
+        rows = np.unique(np.asarray(rows, dtype=np.int64))
+        inside = rows[rows < len(self.array)]
+        return RowsSavepoint(rows, self.array[inside].copy(), len(self.array))
+
+    def rollback(self, point: RowsSavepoint) -> None:
+        """Put the saved rows back as they were (the table may have grown meanwhile)."""
+        inside = point.rows[point.rows < point.length]
+        self.array[inside] = point.values
+        added = point.rows[(point.rows >= point.length) & (point.rows < len(self.array))]
+        if added.size:
+            self.array[added] = self._blank(1)[0]
 
     def _blank(self, rows: int) -> NDArray[np.void]:
         # Over-allocate bytes and start the records on a line boundary (malloc gives 16).

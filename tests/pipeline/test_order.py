@@ -18,6 +18,7 @@ def make_pipeline() -> Pipeline:
 
 def push(pipeline: Pipeline, *readings: RawReading, at: float = NOW):  # type: ignore[no-untyped-def]
     accepted = pipeline.accept(IncomingBatch(list(readings), "gw", at))
+    pipeline.settle(accepted, at)
     pipeline.apply(accepted.batch)
     return accepted
 

@@ -35,7 +35,7 @@ from .peers import peer_view
 from .reasons import reason
 from .robust import MAD_TO_SD, local_quadratic
 from .states import OUTLIER_READING_QUALITY, STATE_NAMES
-from .table import INLIER, HealthTable
+from .table import INLIER, HealthRowsSavepoint, HealthTable
 
 
 class HealthChange(NamedTuple):
@@ -75,6 +75,13 @@ class HealthChanges:
             yield HealthChange(int(self.rows[i]), STATE_NAMES[self.old[i]],
                                STATE_NAMES[self.new[i]], float(self.quality[i]),
                                self.reasons[i], float(self.since[i]))
+
+
+class HealthSavepoint(NamedTuple):
+    """Rows of the health table as they were before a batch (see ``savepoint``)."""
+
+    rows: HealthRowsSavepoint
+    used: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +181,19 @@ class HealthMonitor:
         """Each peer group's row in the member matrix; -1 for none."""
         index = np.searchsorted(self._group_ids, groups)
         return np.where(groups >= 0, index, -1)
+
+    # -- transactions ------------------------------------------------------------------------
+
+    def savepoint(self, rows: NDArray[np.int64]) -> HealthSavepoint:
+        """The state of ``rows`` as it is, for ``rollback`` if the batch that is about to
+        be folded in is not committed. Peers are only read by a fold, never written."""
+        used = self._used
+        self._touch(rows)  # grown first, so that every saved row is inside the table
+        return HealthSavepoint(self.table.savepoint(rows), used)
+
+    def rollback(self, point: HealthSavepoint) -> None:
+        self.table.rollback(point.rows)
+        self._used = point.used
 
     # -- readings --------------------------------------------------------------------------
 

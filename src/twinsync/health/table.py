@@ -21,12 +21,12 @@ capacity appears; growing replaces the views, so hold the table, not a column, a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ..records import Field, Records
+from ..records import Field, Records, RowsSavepoint
 
 #: Bits of ``ring_flags``.
 INLIER = 1
@@ -35,6 +35,11 @@ USABLE = 2
 """Peers may compare against the reading (the sensor was healthy when it came)."""
 DRIFTING = 4
 """The sensor was in drift when the reading came: its peers' offsets are explained."""
+
+class HealthRowsSavepoint(NamedTuple):
+    records: RowsSavepoint
+    peer_records: RowsSavepoint
+
 
 # name: (dtype, fill). One place, so growing cannot forget a column.
 _COLUMNS: dict[str, Field] = {
@@ -139,6 +144,15 @@ class HealthTable:
             self._bind()
             self.units.extend([""] * (len(self._records) - self.capacity))
             self.capacity = len(self._records)
+
+    def savepoint(self, rows: NDArray[np.int64]) -> HealthRowsSavepoint:
+        """Both records of ``rows`` as they are (``units`` only change by configuration)."""
+        return HealthRowsSavepoint(self._records.savepoint(rows),
+                                   self._peer_records.savepoint(rows))
+
+    def rollback(self, point: HealthRowsSavepoint) -> None:
+        self._records.rollback(point.records)
+        self._peer_records.rollback(point.peer_records)
 
     def column(self, name: str) -> NDArray[Any]:
         """A column by name, for code that walks all of them (tests, persistence)."""

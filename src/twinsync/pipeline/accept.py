@@ -18,7 +18,15 @@ from numpy.typing import NDArray
 from ..errors import InvalidReading, UnitError
 from ..model import Binding, Sensor, Twin
 from ..units import converter
-from .batch import NO_SEQ, Accepted, Batch, DeadLetter, IncomingBatch, RawReading
+from .batch import (
+    NO_SEQ,
+    Accepted,
+    Batch,
+    DeadLetter,
+    IncomingBatch,
+    PipelineSavepoint,
+    RawReading,
+)
 from .clocks import ClockTable
 from .latency import LatencyWindows
 from .order import SequenceTable
@@ -151,6 +159,10 @@ class Pipeline:
         event_times = np.array(times, dtype=np.float64)
         timed_mask = np.array(timed, dtype=np.bool_)
         source = incoming.source
+        # Everything below that changes the pipeline's state is saved first, so that a
+        # batch whose commit fails can be taken back whole (``rollback``).
+        savepoint = PipelineSavepoint(self.sequences.savepoint(row_array),
+                                      self.clocks.savepoint(source))
         if timed_mask.any():
             # Learn the source's clock from this batch, then put its times on ours.
             self.clocks.observe(source, event_times[timed_mask], received_at)
@@ -177,21 +189,10 @@ class Pipeline:
             event_time=event_times[keep], received_at=received[keep], seq=seq_array[keep],
             source=source, connector=incoming.connector, flags=admission.flags[keep],
         )
-        now_timed = timed_mask[keep]
-        if now_timed.any():
-            latencies = received_at - batch.event_time[now_timed]
-            self.latency.record(f"receive:source:{source}", latencies, received_at)
-            self.latency.record(f"receive:connector:{incoming.connector}", latencies,
-                                received_at)
-        counts = self.counts
-        counts["accepted"] += len(batch)
-        counts["duplicates"] += admission.duplicates
-        counts["late"] += admission.late
-        counts["stale"] += admission.stale
-        counts["lost"] += admission.lost
         return Accepted(batch, rejected, duplicates=admission.duplicates,
                         late=admission.late, stale=admission.stale, lost=admission.lost,
-                        behind_window=admission.behind_window[keep])
+                        behind_window=admission.behind_window[keep],
+                        timed=timed_mask[keep], savepoint=savepoint)
 
     def _rows_of(self, incoming: IncomingBatch) -> NDArray[np.int64]:
         """Each reading's sensor row, -1 where unknown or not an id at all."""
@@ -211,19 +212,42 @@ class Pipeline:
         if count == 0:
             return accepted
         np.add.at(self.sequences.duplicates, accepted.batch.rows[repeats], 1)
-        self.counts["accepted"] -= count
-        self.counts["duplicates"] += count
         accepted.batch = accepted.batch.select(~repeats)
+        if accepted.timed is not None:
+            accepted.timed = accepted.timed[~repeats]
         accepted.duplicates += count
         accepted.behind_window = None
         return accepted
 
-    def record_commit(self, batch: Batch, committed_at: float) -> None:
-        """Latency up to durability: commit time minus corrected event time."""
-        if len(batch):
-            latencies = committed_at - batch.event_time
-            self.latency.record(f"commit:source:{batch.source}", latencies, committed_at)
-            self.latency.record(f"commit:connector:{batch.connector}", latencies, committed_at)
+    def rollback(self, accepted: Accepted) -> None:
+        """Take back what ``accept`` changed, as if the batch had never come: its commit
+        failed, and the same readings must be accepted whole when they are sent again."""
+        point = accepted.savepoint
+        if point is not None:
+            self.sequences.rollback(point.sequences)
+            self.clocks.rollback(point.clock)
+            accepted.savepoint = None
+
+    def settle(self, accepted: Accepted, committed_at: float) -> None:
+        """The batch is committed: count it, and record its latencies up to arrival and up
+        to durability (arrival or commit time minus corrected event time)."""
+        batch = accepted.batch
+        counts = self.counts
+        counts["accepted"] += len(batch)
+        counts["duplicates"] += accepted.duplicates
+        counts["late"] += accepted.late
+        counts["stale"] += accepted.stale
+        counts["lost"] += accepted.lost
+        accepted.savepoint = None
+        timed = accepted.timed
+        if timed is None or not timed.any():
+            return
+        event_time = batch.event_time[timed]
+        received_at = float(batch.received_at[0])
+        for stage, at in (("receive", received_at), ("commit", committed_at)):
+            latencies = at - event_time
+            self.latency.record(f"{stage}:source:{batch.source}", latencies, at)
+            self.latency.record(f"{stage}:connector:{batch.connector}", latencies, at)
 
     def apply(self, batch: Batch) -> LatestPerRow:
         """Fold committed readings into the live state; late and stale ones stay history."""

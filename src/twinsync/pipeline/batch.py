@@ -9,10 +9,14 @@ and every bad one into a ``DeadLetter`` with the reason.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from ..records import RowsSavepoint
+    from .clocks import ClockSavepoint
 
 NO_SEQ = -1
 
@@ -131,3 +135,16 @@ class Accepted:
     behind_window: NDArray[np.bool_] | None = None
     """Per reading of ``batch``: too far behind its sensor's sequence window to be checked
     in memory (see ``order.Admission``); the service checks it against the store."""
+    timed: NDArray[np.bool_] | None = None
+    """Per reading of ``batch``: its time came from the source (so it measures latency)."""
+    savepoint: PipelineSavepoint | None = None
+    """The pipeline's state before this batch, until it is committed or rolled back."""
+
+
+@dataclass(slots=True)
+class PipelineSavepoint:
+    """What ``Pipeline.accept`` changed, as it was before: the sequence windows of the
+    batch's sensors and the clock estimate of its source."""
+
+    sequences: RowsSavepoint
+    clock: ClockSavepoint

@@ -27,7 +27,7 @@ held back until ``jump_after`` batches in a row agree, and then the estimate jum
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -53,6 +53,14 @@ class SourceClock:
         return {"offset_from_readings": self.offset, "synced_offset": self.synced_offset,
                 "round_trip": self.round_trip, "last_sync": self.last_sync,
                 "samples": self.samples, "jumps": self.jumps}
+
+
+@dataclass(frozen=True, slots=True)
+class ClockSavepoint:
+    """One source's clock as it was (None: not known yet), for ``ClockTable.rollback``."""
+
+    source: str
+    clock: SourceClock | None
 
 
 class ClockTable:
@@ -84,6 +92,22 @@ class ClockTable:
         """Seconds to subtract from the source's event times (0 within tolerance)."""
         offset = self.offset(source, now)
         return offset if abs(offset) > self.tolerance else 0.0
+
+    def savepoint(self, source: str) -> ClockSavepoint:
+        """What ``observe`` may change for ``source``, as it is now."""
+        clock = self.sources.get(source)
+        if clock is None:
+            return ClockSavepoint(source, None)
+        return ClockSavepoint(source, replace(
+            clock, bucket_start=clock.bucket_start.copy(),
+            bucket_min_delay=clock.bucket_min_delay.copy(),
+            pending_jump=list(clock.pending_jump)))
+
+    def rollback(self, point: ClockSavepoint) -> None:
+        if point.clock is None:
+            self.sources.pop(point.source, None)
+        else:
+            self.sources[point.source] = point.clock
 
     def observe(self, source: str, event_times: ArrayLike, received_at: float) -> None:
         """Learn from a batch of one source's readings that carried their own time."""

@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..jit import LIGHT_PASS_AHEAD, compiled, prefetch_item
-from ..records import Field, Records
+from ..records import Field, Records, RowsSavepoint
 from .batch import Flag
 
 LATE = int(Flag.LATE)
@@ -115,6 +115,13 @@ class SequenceTable:
                 np.subtract.at(self.late, rows[again & late], 1)
         return Admission(~duplicate, flags, int(counts[0]), int(counts[1]), int(counts[2]),
                          lost, behind_window)
+
+    def savepoint(self, rows: NDArray[np.int64]) -> RowsSavepoint:
+        """The windows of ``rows`` as they are, for ``rollback`` after a failed commit."""
+        return self._records.savepoint(rows)
+
+    def rollback(self, point: RowsSavepoint) -> None:
+        self._records.rollback(point)
 
     def restore(self, rows: NDArray[np.int64], seq: NDArray[np.int64]) -> None:
         """Rebuild windows from stored readings (after a restart); counts stay at zero."""

@@ -353,7 +353,7 @@ class TwinService(TwinViews):
         letters = [d for _, d in accepted.rejected]
         letters.extend(dead_letters)
         self.store.commit(batch, letters, events)
-        self.pipeline.record_commit(batch, self.clock())
+        self.pipeline.settle(accepted, self.clock())
         latest = self.pipeline.apply(batch)
         result = IngestResult(len(batch), [(i, d.reason, d.detail) for i, d in accepted.rejected],
                               accepted.duplicates, accepted.late, accepted.stale)
