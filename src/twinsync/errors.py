@@ -15,6 +15,7 @@ exception enters (pint, sqlite3, IfcOpenShell, an MQTT client) it is converted w
     │   ├── UnitError       a unit that does not exist or cannot convert to the wanted one
     │   └── ModelImportError a file that is not a readable IFC model
     ├── StoreError          the store could not do what was asked (disk, connection, schema)
+    ├── Overloaded          the twin cannot take more work now; try again after ``retry_after``
     └── ConnectorError      a source could not be reached or configured
 """
 
@@ -61,6 +62,14 @@ class ModelImportError(InvalidInput):
 
 class StoreError(TwinsyncError):
     """The store failed."""
+
+
+class Overloaded(TwinsyncError):
+    """More work is waiting than the twin takes on; nothing of this request was done."""
+
+    def __init__(self, message: str, *, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ConnectorError(TwinsyncError):

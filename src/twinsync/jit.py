@@ -9,14 +9,22 @@ Numba checks a cached function against its own file only: a kernel whose helper 
 module changed (``kernel.fold`` calls into ``robust``, ``peers``, ``states``) would load the
 machine code of the old helper. So the cache lives in a folder named after a digest of the
 whole package's source (``~/.cache/twinsync/numba/<digest>``, under ``NUMBA_CACHE_DIR``
-or ``XDG_CACHE_HOME`` when set): any change to the code compiles afresh, once.
+or ``XDG_CACHE_HOME`` when set): any change to the code compiles afresh, once. Folders of
+other sources are left alone (they may belong to another installation or checkout that is
+running now); only those unused for ``STALE_CACHE_DAYS`` are removed.
+
+With ``NUMBA_DISABLE_JIT=1`` every kernel runs as plain Python (slowly, for debugging
+and as a check that the code does not depend on the compiler); the prefetch hint is then
+a no-op.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -43,12 +51,19 @@ def cache_folder(package: Path = Path(__file__).parent) -> Path:
     return base / "numba" / digest.hexdigest()[:16]
 
 
+#: A cache folder no process has used for this long is of code that is gone.
+STALE_CACHE_DAYS = 14
+
+
 def _use_cache_folder() -> None:
     folder = cache_folder()
-    if not folder.exists():
-        # Code of older sources is never loaded again.
-        for stale in folder.parent.glob("*") if folder.parent.exists() else ():
-            shutil.rmtree(stale, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    os.utime(folder)  # in use: the mark the pruning below goes by
+    cutoff = time.time() - STALE_CACHE_DAYS * 86_400
+    for other in folder.parent.iterdir():
+        with contextlib.suppress(OSError):
+            if other != folder and other.stat().st_mtime < cutoff:
+                shutil.rmtree(other, ignore_errors=True)
     # Read when each compiled function is defined. (numba.config sets its attributes from
     # the environment at import, so its stubs know none of them.)
     numba.config.CACHE_DIR = str(folder)  # type: ignore[attr-defined]
@@ -85,8 +100,13 @@ def _prefetch_intrinsic(typingctx: Any, address: Any) -> Any:
     return signature, codegen
 
 
+def _no_prefetch(address: int) -> None:
+    """The hint as plain Python: nothing to do."""
+
+
 # numba's intrinsic takes the address only when called from compiled code; typed for that.
-_prefetch = cast(Callable[[int], None], _prefetch_intrinsic)
+_prefetch = (_no_prefetch if numba.config.DISABLE_JIT  # type: ignore[attr-defined]
+             else cast(Callable[[int], None], _prefetch_intrinsic))
 
 
 @compiled

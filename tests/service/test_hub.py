@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import orjson
+
 from twinsync.service import Hub, Resync
 
 
@@ -29,7 +31,21 @@ async def test_deltas_queued_after_a_resync_follow_it_in_order() -> None:
     hub.publish([{"element_id": "a", "n": 3}])
     first, second = client.queue.get_nowait(), client.queue.get_nowait()
     assert isinstance(first, Resync)
-    assert not isinstance(second, Resync) and second["changes"][0]["n"] == 3
+    assert isinstance(second, str)  # encoded once for every subscriber of everything
+    assert orjson.loads(second)["changes"][0]["n"] == 3
+
+
+async def test_a_message_for_everything_is_encoded_once_for_all_its_subscribers() -> None:
+    hub = Hub()
+    clients = [hub.subscribe() for _ in range(3)]
+    for client in clients:
+        client.everything = True
+    hub.publish([{"element_id": "a", "n": 1}], committed_at=5.0)
+    messages = [client.queue.get_nowait() for client in clients]
+    assert all(m is messages[0] for m in messages)
+    assert isinstance(messages[0], str)
+    assert orjson.loads(messages[0]) == {"type": "delta", "committed_at": 5.0,
+                                         "changes": [{"element_id": "a", "n": 1}]}
 
 
 async def test_a_subscriber_gets_only_the_elements_it_asked_for() -> None:

@@ -59,7 +59,7 @@ async def test_active_alarms_survive_a_restart(tmp_path: Path) -> None:
     service = TwinService.open(url)
     event = service.alarms.raise_("latency:gw", "warning", "slow", time=1.0)
     assert event is not None
-    await service._commit([event])
+    service.store.save_changes([event])
     await service.acknowledge_alarm("latency:gw", by="site engineer")
     await service.aclose()
     reopened = TwinService.open(url)
@@ -124,10 +124,10 @@ async def test_alarms_are_rebuilt_from_every_stored_event_however_many_pages(
     for k in range(5):
         event = service.alarms.raise_(f"latency:gw{k}", "warning", "slow", time=1.0 + k)
         assert event is not None
-        await service._commit([event])
+        service.store.save_changes([event])
     cleared = service.alarms.clear("latency:gw0", "caught up", time=10.0)
     assert cleared is not None
-    await service._commit([cleared])
+    service.store.save_changes([cleared])
     await service.aclose()
     monkeypatch.setattr(twin_service, "EVENT_PAGE", 2)
     reopened = TwinService.open(url)

@@ -16,7 +16,7 @@ True
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import InvalidInput, NotFound
@@ -48,6 +48,14 @@ class AlarmBook:
 
     def __init__(self) -> None:
         self.active: dict[str, Alarm] = {}
+
+    def savepoint(self) -> dict[str, Alarm]:
+        """The active alarms as they are, for ``rollback`` if their events are not
+        committed (alarms are changed in place, so each is copied)."""
+        return {key: replace(alarm) for key, alarm in self.active.items()}
+
+    def rollback(self, saved: dict[str, Alarm]) -> None:
+        self.active = dict(saved)
 
     def raise_(self, key: str, severity: str, message: str, *, element_id: str | None = None,
                time: float) -> Event | None:

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import math
+
 from fastapi import FastAPI, Request
 
-from ..errors import Conflict, ConnectorError, InvalidInput, NotFound, StoreError, TwinsyncError
+from ..errors import (
+    Conflict,
+    ConnectorError,
+    InvalidInput,
+    NotFound,
+    Overloaded,
+    StoreError,
+    TwinsyncError,
+)
 from .responses import JSON
 
 
@@ -21,5 +31,18 @@ def install(app: FastAPI) -> None:
         elif isinstance(exc, ConnectorError):
             status, reason = 422, "connector_error"
         elif isinstance(exc, StoreError):
-            status, reason = 503, "store_unavailable"
+            # Nothing of the request was committed: the same request may simply be sent again.
+            return _unavailable("store_unavailable", exc, STORE_RETRY_SECONDS)
+        elif isinstance(exc, Overloaded):
+            return _unavailable("overloaded", exc, exc.retry_after)
         return JSON({"error": reason, "detail": str(exc)}, status_code=status)
+
+
+#: When to try again after the store failed: reconnecting takes about this long.
+STORE_RETRY_SECONDS = 2.0
+
+
+def _unavailable(reason: str, exc: Exception, retry_after: float) -> JSON:
+    seconds = str(max(1, math.ceil(retry_after)))
+    return JSON({"error": reason, "detail": str(exc), "retry_after": float(seconds)},
+                status_code=503, headers={"Retry-After": seconds})

@@ -62,6 +62,12 @@ class TwinCollector:
                                 value=len(service.alarms.active))
         yield GaugeMetricFamily("twinsync_subscribers", "WebSocket subscribers",
                                 value=len(service.hub))
+        _, waiting = service.writer.pending
+        yield GaugeMetricFamily("twinsync_writer_pending_readings",
+                                "Readings waiting for the writer", value=waiting)
+        yield CounterMetricFamily("twinsync_writer_refused",
+                                  "Writes refused because the writer was full",
+                                  value=service.writer.refused)
         connected = GaugeMetricFamily("twinsync_connector_connected",
                                       "1 if the connector is connected", labels=["connector"])
         for health_of in service.connector_health():
@@ -70,8 +76,10 @@ class TwinCollector:
 
 
 @router.get("/metrics", include_in_schema=False)
-def get_metrics(request: Request) -> Response:
+async def get_metrics(request: Request) -> Response:
     service: TwinService = request.app.state.service
     registry = CollectorRegistry(auto_describe=False)
     registry.register(TwinCollector(service))
-    return Response(generate_latest(registry), media_type="text/plain; version=0.0.4")
+    # The collector reads live state: on the writer, like every read of it.
+    body = await service.view(generate_latest, registry)
+    return Response(body, media_type="text/plain; version=0.0.4")

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from starlette.responses import Response
 
-from ..store.base import json_default
+from ..store.base import json_dumps as dumps
 
-
-def dumps(content: Any) -> bytes:
-    return orjson.dumps(content, default=json_default,
-                        option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
+__all__ = ["JSON", "dumps"]
 
 
 class JSON(Response):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
@@ -17,22 +17,22 @@ Service = Annotated[TwinService, Depends(service)]
 
 
 @router.get("/sensors/{sensor_id}/health")
-def get_sensor_health(sensor_id: str, svc: Service) -> JSON:
+async def get_sensor_health(sensor_id: str, svc: Service) -> JSON:
     """State (ok, stale, stuck, spike, drift, noisy, offline), quality 0..1 and the reason;
     lost (sequence gaps), duplicate and late reading counts."""
-    return JSON(svc.sensor_health(sensor_id))
+    return JSON(await svc.view(svc.sensor_health, sensor_id))
 
 
 @router.get("/health")
-def get_fleet_health(svc: Service) -> JSON:
+async def get_fleet_health(svc: Service) -> JSON:
     """How many sensors are in each state, which are not ok and why, reading counters."""
-    return JSON(svc.fleet_health())
+    return JSON(await svc.view(svc.fleet_health))
 
 
 @router.get("/sources")
-def get_sources(svc: Service) -> JSON:
+async def get_sources(svc: Service) -> JSON:
     """Per source: estimated clock offset and end-to-end latency percentiles."""
-    return JSON({"sources": svc.sources()})
+    return JSON({"sources": await svc.view(svc.sources)})
 
 
 @router.get("/time")
@@ -55,15 +55,17 @@ class TimeSync(BaseModel):
 
 
 @router.post("/time")
-def post_time(sync: TimeSync, svc: Service) -> JSON:
+async def post_time(sync: TimeSync, svc: Service) -> JSON:
     """Time sync, step two: the four timestamps of an exchange with ``GET /api/time``."""
-    clock = svc.pipeline.clocks.sync(sync.source, sync.t0, sync.t1, sync.t2, sync.t3)
-    return JSON({"source": sync.source, **clock.to_dict()})
+    clock = await svc.sync_clock(sync.source, sync.t0, sync.t1, sync.t2, sync.t3)
+    return JSON({"source": sync.source, **clock})
 
 
 @router.get("/alarms")
-def get_alarms(svc: Service) -> JSON:
-    return JSON({"alarms": [a.to_dict() for a in svc.alarms.active.values()]})
+async def get_alarms(svc: Service) -> JSON:
+    def read() -> list[dict[str, Any]]:
+        return [a.to_dict() for a in svc.alarms.active.values()]
+    return JSON({"alarms": await svc.view(read)})
 
 
 class Acknowledgement(BaseModel):

@@ -41,8 +41,8 @@ async def post_model(request: Request, svc: Service) -> JSON:
 
 
 @router.get("/model")
-def get_model(svc: Service) -> JSON:
-    current = svc.models.current()
+async def get_model(svc: Service) -> JSON:
+    current = await svc.history(svc.models.current)
     if current is None:
         raise NotFound("the twin has no BIM model: import one with `twinsync import ifc FILE`")
     return JSON(current)

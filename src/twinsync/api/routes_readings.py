@@ -106,25 +106,23 @@ async def post_readings(request: Request, svc: Service) -> JSON:
 
 
 @router.get("/sensors/{sensor_id}/readings")
-def get_readings(sensor_id: str, svc: Service, start: str | None = None,
-                 end: str | None = None,
-                 every: Annotated[float | None, Query(gt=0)] = None,
-                 limit: Annotated[int, Query(ge=1, le=1_000_000)] = 100_000) -> JSON:
+async def get_readings(sensor_id: str, svc: Service, start: str | None = None,
+                       end: str | None = None,
+                       every: Annotated[float | None, Query(gt=0)] = None,
+                       limit: Annotated[int, Query(ge=1, le=1_000_000)] = 100_000) -> JSON:
     """History of a sensor as columns, raw or downsampled to ``every`` seconds
     (min, max, mean and count per bucket). Times are ISO 8601 or epoch seconds;
     the default window is the last 24 hours."""
-    row = svc.sensor_row(sensor_id)
     now = time.time()
     end_time = time_param(end, now + 1.0, "end")
     start_time = time_param(start, end_time - 86_400.0, "start")
-    snapshot = svc.sensor_snapshot(sensor_id)
-    head = {"sensor_id": sensor_id, "unit": snapshot["unit"], "start": start_time,
-            "end": end_time}
+    row, unit = await svc.view(svc.sensor_row_and_unit, sensor_id)
+    head = {"sensor_id": sensor_id, "unit": unit, "start": start_time, "end": end_time}
     if every is not None:
-        buckets = svc.store.downsample(row, start_time, end_time, every)
+        buckets = await svc.history(svc.store.downsample, row, start_time, end_time, every)
         return JSON({**head, "every": every, "time": buckets.start, "min": buckets.minimum,
                      "max": buckets.maximum, "mean": buckets.mean, "count": buckets.count})
-    history = svc.store.history(row, start_time, end_time, limit)
+    history = await svc.history(svc.store.history, row, start_time, end_time, limit)
     return JSON({**head, "every": None, "time": history.event_time, "value": history.value,
                  "raw_value": history.raw_value, "received_at": history.received_at,
                  "seq": history.seq, "quality": history.quality, "flags": history.flags})

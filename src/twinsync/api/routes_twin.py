@@ -56,25 +56,27 @@ class BindingIn(BaseModel):
 
 
 @router.get("/project")
-def get_project(svc: Service) -> JSON:
+async def get_project(svc: Service) -> JSON:
     """Snapshot: element count, status summary, storeys, recent events."""
-    return JSON(svc.project_snapshot())
+    return JSON(await svc.view(svc.project_snapshot))
 
 
 @router.get("/elements")
-def list_elements(svc: Service, type: str | None = None, status: Status | None = None,
-                  storey: str | None = None, archived: bool = False,
-                  limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000) -> JSON:
-    found = svc.find_elements(type=type, status=status.value if status else None,
-                              storey=storey, include_archived=archived)
-    return JSON({"count": len(found),
-                 "elements": [svc.element_snapshot(e.id) for e in found[:limit]]})
+async def list_elements(svc: Service, type: str | None = None, status: Status | None = None,
+                        storey: str | None = None, archived: bool = False,
+                        limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000) -> JSON:
+    def read() -> dict[str, Any]:
+        found = svc.find_elements(type=type, status=status.value if status else None,
+                                  storey=storey, include_archived=archived)
+        return {"count": len(found),
+                "elements": [svc.element_snapshot(e.id) for e in found[:limit]]}
+    return JSON(await svc.view(read))
 
 
 @router.get("/elements/{element_id}")
-def get_element(element_id: str, svc: Service) -> JSON:
+async def get_element(element_id: str, svc: Service) -> JSON:
     """An element with its properties (value, unit, time, source, confidence) and sensors."""
-    return JSON(svc.element_snapshot(element_id))
+    return JSON(await svc.view(svc.element_snapshot, element_id))
 
 
 @router.patch("/elements/{element_id}")
@@ -83,7 +85,7 @@ async def patch_element(element_id: str, patch: ElementPatch, svc: Service) -> J
     events = await svc.update_element(
         element_id, status=patch.status.value if patch.status else None,
         properties=patch.properties, source=patch.source.value, time=when)
-    return JSON({"element": svc.element_snapshot(element_id),
+    return JSON({"element": await svc.view(svc.element_snapshot, element_id),
                  "events": [e.to_dict() for e in events]})
 
 
@@ -91,25 +93,27 @@ async def patch_element(element_id: str, patch: ElementPatch, svc: Service) -> J
 async def post_element(body: ElementIn, svc: Service) -> JSON:
     element = Element(body.id, body.type, body.name, body.global_id, body.parent, body.status)
     event = await svc.add_element(element)
-    return JSON({"element": svc.element_snapshot(element.id), "event": event.to_dict()},
-                status_code=201)
+    return JSON({"element": await svc.view(svc.element_snapshot, element.id),
+                 "event": event.to_dict()}, status_code=201)
 
 
 @router.get("/sensors")
-def list_sensors(svc: Service) -> JSON:
-    return JSON({"sensors": [svc.sensor_snapshot(s) for s in svc.twin.sensors]})
+async def list_sensors(svc: Service) -> JSON:
+    def read() -> dict[str, Any]:
+        return {"sensors": [svc.sensor_snapshot(s) for s in svc.twin.sensors]}
+    return JSON(await svc.view(read))
 
 
 @router.post("/sensors", status_code=201)
 async def post_sensor(body: SensorIn, svc: Service) -> JSON:
     sensor = Sensor(body.id, body.kind, body.unit, body.expected_interval, body.resolution)
     await svc.add_sensor(sensor)
-    return JSON(svc.sensor_snapshot(sensor.id), status_code=201)
+    return JSON(await svc.view(svc.sensor_snapshot, sensor.id), status_code=201)
 
 
 @router.get("/sensors/{sensor_id}")
-def get_sensor(sensor_id: str, svc: Service) -> JSON:
-    return JSON(svc.sensor_snapshot(sensor_id))
+async def get_sensor(sensor_id: str, svc: Service) -> JSON:
+    return JSON(await svc.view(svc.sensor_snapshot, sensor_id))
 
 
 @router.put("/sensors/{sensor_id}/binding")
@@ -117,24 +121,25 @@ async def put_binding(sensor_id: str, body: BindingIn, svc: Service) -> JSON:
     binding = Binding(sensor_id, body.element_id, body.property,
                       Transform(body.transform.gain, body.transform.offset, body.transform.unit))
     await svc.rebind_sensor(binding)
-    return JSON(svc.sensor_snapshot(sensor_id))
+    return JSON(await svc.view(svc.sensor_snapshot, sensor_id))
 
 
 @router.delete("/sensors/{sensor_id}/binding")
 async def delete_binding(sensor_id: str, svc: Service) -> JSON:
     await svc.unbind_sensor(sensor_id)
-    return JSON(svc.sensor_snapshot(sensor_id))
+    return JSON(await svc.view(svc.sensor_snapshot, sensor_id))
 
 
 @router.get("/events")
-def list_events(svc: Service, after: int = 0, element_id: str | None = None,
-                limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> JSON:
-    events = svc.store.events(after=after, element_id=element_id, limit=limit)
+async def list_events(svc: Service, after: int = 0, element_id: str | None = None,
+                      limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> JSON:
+    events = await svc.history(lambda: svc.store.events(after=after, element_id=element_id,
+                                                        limit=limit))
     return JSON({"events": [e.to_dict() for e in events]})
 
 
 @router.get("/connectors")
-def list_connectors(svc: Service) -> JSON:
+async def list_connectors(svc: Service) -> JSON:
     """Each running connector's health: connected, last message, counts, error."""
     return JSON({"connectors": [h.to_dict() for h in svc.connector_health()]})
 

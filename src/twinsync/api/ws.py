@@ -42,18 +42,29 @@ class Session:
         self.subscriber: Subscriber = service.hub.subscribe()
         self._send_lock = asyncio.Lock()
 
-    async def send(self, message: dict[str, Any]) -> None:
+    async def send(self, message: dict[str, Any] | str) -> None:
+        """Send a message, or one the hub already encoded for every subscriber."""
+        text = message if isinstance(message, str) else dumps(message).decode()
         async with self._send_lock:
-            await self.websocket.send_text(dumps(message).decode())
+            await self.websocket.send_text(text)
 
-    def snapshot(self, resync: bool = False) -> dict[str, Any]:
-        twin = self.service.twin
-        if self.subscriber.everything:
-            ids = [e.id for e in twin.elements.values() if not e.archived]
-        else:
-            ids = [i for i in self.subscriber.elements if i in twin.elements]
+    async def snapshot(self, resync: bool = False) -> dict[str, Any]:
+        """The subscribed elements as they are, read on the writer in one piece."""
+        everything = self.subscriber.everything
+        chosen = list(self.subscriber.elements)
+        service = self.service
+
+        def read() -> list[dict[str, Any]]:
+            twin = service.twin
+            if everything:
+                ids = [e.id for e in twin.elements.values() if not e.archived]
+            else:
+                ids = [i for i in chosen if i in twin.elements]
+            return [service.element_snapshot(i) for i in ids]
+
+        elements = await service.view(read)
         return {"type": "snapshot", "resync": resync, "time": time.time(),
-                "elements": [self.service.element_snapshot(i) for i in ids]}
+                "elements": elements}
 
     async def pump(self) -> None:
         """Send queued deltas; a Resync marker becomes a fresh snapshot."""
@@ -61,7 +72,7 @@ class Session:
         while True:
             message = await queue.get()
             if isinstance(message, Resync):
-                await self.send(self.snapshot(resync=True))
+                await self.send(await self.snapshot(resync=True))
             else:
                 await self.send(message)
 
@@ -77,7 +88,7 @@ class Session:
                 if missing:
                     raise NotFound(f"no elements {missing}")
                 self.subscriber.elements.update(selected)
-            await self.send(self.snapshot() | {"id": request_id})
+            await self.send(await self.snapshot() | {"id": request_id})
         elif kind == "unsubscribe":
             selected = _selection(message.get("elements", ALL))
             if selected is None:

@@ -41,6 +41,9 @@ _FIELDS: dict[str, Field] = {
     "min": (np.float64, np.inf),
     "max": (np.float64, -np.inf),
     "first_event_time": (np.float64, np.inf),
+    # the quality judged for the live value's own reading (a suspected spike is low even
+    # while its sensor is healthy); NaN when unknown (restored after a restart)
+    "last_quality": (np.float64, np.nan),
 }
 
 
@@ -81,6 +84,7 @@ class SensorTable:
     max: NDArray[np.float64]
     first_event_time: NDArray[np.float64]
     slot: NDArray[np.int64]
+    last_quality: NDArray[np.float64]
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -125,8 +129,12 @@ class SensorTable:
                   self.last_value, self.last_event_time, self.last_received_at, self.slot,
                   touched, newest, advanced)
         pick = newest[:k]
-        return LatestPerRow(touched[:k], batch.value[pick], batch.event_time[pick],
-                            batch.received_at[pick], advanced[:k])
+        latest = LatestPerRow(touched[:k], batch.value[pick], batch.event_time[pick],
+                              batch.received_at[pick], advanced[:k])
+        moved = latest.rows[latest.advanced]
+        self.last_quality[moved] = (1.0 if batch.quality is None
+                                    else batch.quality[pick[latest.advanced]])
+        return latest
 
     def std(self, rows: NDArray[np.int64]) -> NDArray[np.float64]:
         n = self.count[rows]

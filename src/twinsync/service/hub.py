@@ -4,6 +4,8 @@ client slow ingest.
 Each subscriber has a bounded queue. Publishing never waits: when a subscriber's queue
 is full, its backlog is dropped and it is marked as behind; its sender then gets a fresh
 snapshot instead of the stale backlog (``Resync``), and goes on with deltas from there.
+
+A message for every subscriber of everything is encoded to JSON once, not once a client.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..store.base import json_dumps as dumps
+
 ALL = "*"
+
 
 
 @dataclass(slots=True)
@@ -25,7 +30,7 @@ class Resync:
 class Subscriber:
     """One client's subscription: which elements, and its outgoing queue."""
 
-    queue: asyncio.Queue[dict[str, Any] | Resync]
+    queue: asyncio.Queue[dict[str, Any] | str | Resync]
     elements: set[str] = field(default_factory=set)
     everything: bool = False
     dropped: int = 0
@@ -53,18 +58,24 @@ class Hub:
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self.subscribers.discard(subscriber)
 
-    def publish(self, changes: Iterable[dict[str, Any]]) -> None:
-        """Send each subscriber the changes it wants, as one message per publish."""
+    def publish(self, changes: Iterable[dict[str, Any]], **extra: Any) -> None:
+        """Send each subscriber the changes it wants, as one message per publish;
+        ``extra`` fields go into every message."""
         changes = list(changes)
         if not changes or not self.subscribers:
             return
+        encoded: str | None = None
         for subscriber in list(self.subscribers):
-            wanted = (changes if subscriber.everything
-                      else [c for c in changes if subscriber.wants(c.get("element_id"))])
+            if subscriber.everything:
+                if encoded is None:
+                    encoded = dumps({"type": "delta", **extra, "changes": changes}).decode()
+                self._offer(subscriber, encoded)
+                continue
+            wanted = [c for c in changes if subscriber.wants(c.get("element_id"))]
             if wanted:
-                self._offer(subscriber, {"type": "delta", "changes": wanted})
+                self._offer(subscriber, {"type": "delta", **extra, "changes": wanted})
 
-    def _offer(self, subscriber: Subscriber, message: dict[str, Any]) -> None:
+    def _offer(self, subscriber: Subscriber, message: dict[str, Any] | str) -> None:
         try:
             subscriber.queue.put_nowait(message)
         except asyncio.QueueFull:

@@ -3,7 +3,7 @@
 Model files live in a folder beside the store (``models_dir``): ``<revision>.ifc`` for
 every imported revision, and the GLB cache. Which revision is current is the store's
 record: the newest ``model_imported`` event. Reading and exporting IFC is CPU-bound and
-runs in a worker thread; only applying the plan to the twin holds the service's lock.
+runs in a worker thread; only applying the plan to the twin is a transaction on the writer.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..bim import glb_for, import_ifc, read_model
 from ..errors import NotFound
+from .commit import Change
 
 if TYPE_CHECKING:
     from .twin_service import TwinService
@@ -51,19 +52,22 @@ class ModelLibrary:
             await asyncio.to_thread(partial.write_bytes, data)
             partial.replace(path)
         service = self.service
-        async with service._lock:
+
+        def propose() -> Change:
             result = import_ifc(service.twin, contents, time=service.clock())
-            service._register(result.sensors, result.bindings)
             final = result.events[-1]
             final.data["name"] = name
             final.data["counts"] = contents.counts()
-            await service._save(result.events, elements=result.elements,
-                                sensors=result.sensors, bindings=result.bindings)
+            reports.append(result.report)
+            return Change(result.events, elements=result.elements, sensors=result.sensors,
+                          bindings=result.bindings)
+
+        reports: list[dict[str, Any]] = []
+        change = await service.writer.write(service._transact, propose)
         # Each added element would be a message of its own; clients reload the model on
         # ``model_imported`` (the last event) instead.
-        service.hub.publish([service._change_of(e) for e in result.events
-                             if e.kind != "element_added"])
-        return result.report
+        service.publish_events([e for e in change.events if e.kind != "element_added"])
+        return reports[0]
 
     async def glb(self) -> Path:
         """The current revision's GLB, exported once and cached.

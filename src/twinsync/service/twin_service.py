@@ -1,10 +1,12 @@
 """The service: the twin, its pipeline and its store, behind the operations every edge calls.
 
-REST routes, WebSocket commands, connectors and CLI commands call ``TwinService``; it
-applies the operation to the in-memory twin, commits the result to the store, and then
-publishes the change to subscribers. Writes are serialised by one lock so the event log
-and the live state change in the same order; the blocking work (validation, store
-commit) runs in a worker thread so the event loop keeps serving reads and sockets.
+REST routes, WebSocket commands, connectors and CLI commands call ``TwinService``. Every
+change of live state is a transaction run by the one writer (``writer.Writer``): compute
+the proposed change, commit it to the store, and only then apply it to live state and
+publish it. A failed commit leaves live state exactly as it was (savepoints of what the
+proposal touched are put back) and raises ``StoreError``: the same request sent again is
+accepted whole. Reads of live state run on the writer too (``view``), so no reader ever
+sees a change half made; reads of history go to the store, which is safe from any thread.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -30,18 +32,22 @@ from ..pipeline import (
     ALLOWED_LATENESS_SECONDS,
     FRESHNESS_SECONDS,
     Accepted,
-    Batch,
     DeadLetter,
     IncomingBatch,
-    LatestPerRow,
     Pipeline,
 )
 from ..store import Store, open_store
+from .commit import Change, commit_store
+from .fusion import PropertyIndex
 from .hub import Hub
+from .publisher import Publisher
 from .views import TwinViews
 from .watch import HEALTH_SAVE_SECONDS, LATENCY_BOUND_SECONDS, Watch
+from .writer import Writer
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: The events an alarm book is rebuilt from at start-up.
 ALARM_EVENT_KINDS = ("alarm_raised", "alarm_updated", "alarm_acknowledged", "alarm_cleared")
@@ -73,13 +79,15 @@ class IngestResult:
 
 
 class TwinService(TwinViews):
-    """One twin, live. Create with ``TwinService.open(url)``; close with ``aclose()``."""
+    """One twin, live. Create with ``TwinService.open(url)``; close with ``aclose()``
+    (or use it as an async context manager)."""
 
     def __init__(self, store: Store, *, clock: Callable[[], float] = time.time,
                  models_dir: Path | None = None, freshness: float = FRESHNESS_SECONDS,
                  allowed_lateness: float = ALLOWED_LATENESS_SECONDS,
                  latency_alarm: float = LATENCY_BOUND_SECONDS,
-                 health_save_every: float = HEALTH_SAVE_SECONDS) -> None:
+                 health_save_every: float = HEALTH_SAVE_SECONDS,
+                 writer: Writer | None = None) -> None:
         self.store = store
         self.clock: Callable[[], float] = clock
         self.twin = Twin()
@@ -104,10 +112,12 @@ class TwinService(TwinViews):
         self.alarms = AlarmBook()
         for event in self._stored_alarm_events():
             self.alarms.replay(event)
+        self.properties = PropertyIndex.build(self.twin, self.pipeline.table)
         self.watch = Watch(self, latency_bound=latency_alarm, save_every=health_save_every)
         self.hub = Hub()
+        self.writer = writer or Writer()
+        self.publisher = Publisher(self)
         self._closed = False
-        self._lock = asyncio.Lock()
         self.connectors: dict[str, Connector] = {}
         self._connector_tasks: dict[str, asyncio.Task[None]] = {}
         self._connector_errors: dict[str, str] = {}
@@ -119,12 +129,19 @@ class TwinService(TwinViews):
     def open(cls, url: str, **kwargs: Any) -> TwinService:
         return cls(open_store(url), **kwargs)
 
+    async def __aenter__(self) -> TwinService:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
     async def aclose(self) -> None:
-        """Stop connectors and close the store. Safe to call twice."""
+        """Stop connectors, let the writer finish, close the store. Safe to call twice."""
         if self._closed:
             return
         self._closed = True
         await self.watch.stop()
+        await self.publisher.stop()
         for name in list(self.connectors):
             await self.stop_connector(name)
         # No reading can arrive now: this is the newest state there will be.
@@ -132,6 +149,7 @@ class TwinService(TwinViews):
             await self.save_health()
         except Exception:  # closing the store matters more than the snapshot
             log.exception("saving sensor health at shutdown failed")
+        await self.writer.aclose()
         await asyncio.to_thread(self.store.close)
 
     def configure_health(self) -> None:
@@ -152,9 +170,8 @@ class TwinService(TwinViews):
 
     async def save_health(self) -> None:
         """Save every sensor's learned health to the store (by the watch's timer, and at
-        shutdown). Taken under the write lock, so no batch is half folded in."""
-        async with self._lock:
-            body = await asyncio.to_thread(snapshot.dump, self.health, self.pipeline.table.ids)
+        shutdown). Taken on the writer, so no batch is half folded in."""
+        body = await self.view(snapshot.dump, self.health, self.pipeline.table.ids)
         await asyncio.to_thread(self.store.save_snapshot, HEALTH_SNAPSHOT, body)
 
     def _stored_alarm_events(self) -> list[Event]:
@@ -171,8 +188,10 @@ class TwinService(TwinViews):
         return sorted(events, key=lambda e: e.seq or 0)
 
     async def start_background(self) -> None:
-        """Start the timer that notices silent sensors and slow sources."""
+        """Start the timer that notices silent sensors and slow sources, and the tick that
+        pushes live values to subscribers."""
         self.watch.start()
+        self.publisher.start()
 
     def _restore_live_state(self) -> None:
         stored = self.store.aggregates()
@@ -184,180 +203,241 @@ class TwinService(TwinViews):
                 minimum=stored.minimum, maximum=stored.maximum,
                 first_event_time=stored.first_event_time)
 
-    # -- operations on the twin -------------------------------------------------------------
+    # -- reads -----------------------------------------------------------------------------
 
-    def _register(self, sensors: Sequence[Sensor], bindings: Sequence[Binding]) -> None:
-        """Give new sensors their rows and new bindings their transforms in the pipeline,
-        then tell the health monitor (peer groups follow the bindings)."""
+    async def view(self, read: Callable[..., T], *args: Any) -> T:
+        """Run a read of live state on the writer: it sees every committed change whole."""
+        return await self.writer.read(read, *args)
+
+    async def history(self, read: Callable[..., T], *args: Any) -> T:
+        """Run a read of the store (history, events, dead letters) off the event loop."""
+        return await asyncio.to_thread(read, *args)
+
+    # -- transactions ----------------------------------------------------------------------
+
+    def _transact(self, propose: Callable[[], Change]) -> Change:
+        """On the writer: propose (changes the twin), commit, then apply to the pipeline
+        and health. If anything before the commit's end fails, the twin is put back."""
+        saved = self.twin.checkpoint()
+        try:
+            change = propose()
+            self._commit_change(change)
+        except BaseException:
+            self.twin.rollback(saved)
+            raise
+        if change.sensors or change.bindings or change.unbound:
+            self._register(change.sensors, change.bindings, change.unbound)
+        return change
+
+    def _commit_change(self, change: Change) -> None:
+        # The rows new sensors will take: the pipeline gives them out in this order once
+        # the commit has succeeded (``_register``).
+        table = self.pipeline.table
+        rows, next_row = [], len(table)
+        for sensor in change.sensors:
+            row = table.index.get(sensor.id)
+            if row is None:
+                row, next_row = next_row, next_row + 1
+            rows.append((row, sensor))
+        commit_store(self.store.save_changes, change.events, elements=change.elements,
+                     sensors=rows, bindings=change.bindings, unbound=change.unbound)
+
+    def _register(self, sensors: Sequence[Sensor], bindings: Sequence[Binding],
+                  unbound: Sequence[str] = ()) -> None:
+        """After a commit: new sensors get their rows and bindings their transforms in the
+        pipeline, health learns the peer groups, the property index follows."""
         for sensor in sensors:
             self.pipeline.register_sensor(sensor)
         for binding in bindings:
             self.pipeline.apply_binding(binding)
+        for sensor_id in unbound:
+            if sensor_id not in self.twin.bindings:
+                self.pipeline.apply_binding(None, sensor_id)
         self.configure_health()
+        self.properties = PropertyIndex.build(self.twin, self.pipeline.table)
 
-    async def _save(self, events: Sequence[Event], *, elements: Sequence[Element] = (),
-                    sensors: Sequence[Sensor] = (), bindings: Sequence[Binding] = (),
-                    unbound: Sequence[str] = ()) -> None:
-        """Commit events and the rows they changed to the store, in one transaction."""
-        rows = [(self.pipeline.table.index[s.id], s) for s in sensors]
-        await asyncio.to_thread(self.store.save_changes, events, elements=elements,
-                                sensors=rows, bindings=bindings, unbound=unbound)
+    async def _run(self, propose: Callable[[], Change]) -> list[Event]:
+        """Run a twin operation as a transaction and publish its events once committed."""
+        change = await self.writer.write(self._transact, propose)
+        self.publish_events(change.events)
+        return change.events
 
-    async def _commit(self, events: Sequence[Event], *, elements: Sequence[Element] = (),
-                      sensors: Sequence[Sensor] = (), bindings: Sequence[Binding] = (),
-                      unbound: Sequence[str] = ()) -> None:
-        """Save, then publish: subscribers only ever see committed changes."""
-        await self._save(events, elements=elements, sensors=sensors, bindings=bindings,
-                         unbound=unbound)
-        self.hub.publish([self._change_of(e) for e in events])
+    def publish_events(self, events: Sequence[Event]) -> None:
+        """Send committed events to subscribers (on the event loop)."""
+        if events and len(self.hub):
+            self.hub.publish([self._change_of(e) for e in events])
+
+    # -- operations on the twin ---------------------------------------------------------------
 
     async def add_element(self, element: Element, *, source: str = "manual") -> Event:
-        async with self._lock:
+        def propose() -> Change:
             event = self.twin.add_element(element, time=self.clock(), source=source)
-            await self._commit([event], elements=[element])
-            return event
+            return Change([event], elements=[element])
+        return (await self._run(propose))[0]
 
     async def add_sensor(self, sensor: Sensor) -> Event:
-        async with self._lock:
-            event = self.twin.add_sensor(sensor, time=self.clock())
-            self._register([sensor], ())
-            await self._commit([event], sensors=[sensor])
-            return event
+        def propose() -> Change:
+            return Change([self.twin.add_sensor(sensor, time=self.clock())], sensors=[sensor])
+        return (await self._run(propose))[0]
 
     async def bind_sensor(self, binding: Binding) -> Event:
-        async with self._lock:
-            event = self.twin.bind_sensor(binding, time=self.clock())
-            self._register((), [binding])
-            await self._commit([event], bindings=[binding])
-            return event
+        def propose() -> Change:
+            self._check_binding(binding)
+            return Change([self.twin.bind_sensor(binding, time=self.clock())],
+                          bindings=[binding])
+        return (await self._run(propose))[0]
 
     async def rebind_sensor(self, binding: Binding) -> list[Event]:
         """Bind a sensor, moving it off its present binding if it has one, in one step: no
         reading finds it unbound in between, and the events are committed together. If
         the new binding is refused the old one stays, and nothing is committed."""
-        async with self._lock:
+        def propose() -> Change:
             now = self.clock()
-            saved = self.twin.checkpoint()
             events = []
-            try:
-                if binding.sensor_id in self.twin.bindings:
-                    events.append(self.twin.unbind_sensor(binding.sensor_id, time=now))
-                events.append(self.twin.bind_sensor(binding, time=now))
-            except BaseException:
-                self.twin.rollback(saved)
-                raise
-            self._register((), [binding])
+            if binding.sensor_id in self.twin.bindings:
+                events.append(self.twin.unbind_sensor(binding.sensor_id, time=now))
+            events.append(self.twin.bind_sensor(binding, time=now))
+            self._check_binding(binding)
             # The binding's row is replaced in place: not ``unbound``, which deletes it.
-            await self._commit(events, bindings=[binding])
-            return events
+            return Change(events, bindings=[binding])
+        return await self._run(propose)
+
+    def _check_binding(self, binding: Binding) -> None:
+        """Refuse a binding whose units cannot convert before anything is committed."""
+        from ..units import converter
+
+        sensor = self.twin.sensor(binding.sensor_id)
+        converter(sensor.unit, binding.transform.unit or sensor.unit)
 
     async def unbind_sensor(self, sensor_id: str) -> Event:
-        async with self._lock:
+        def propose() -> Change:
             event = self.twin.unbind_sensor(sensor_id, time=self.clock())
-            self.pipeline.apply_binding(None, sensor_id)
-            self.configure_health()
-            await self._commit([event], unbound=[sensor_id])
-            return event
+            return Change([event], unbound=[sensor_id])
+        return (await self._run(propose))[0]
 
     async def update_element(self, element_id: str, *, status: str | None = None,
                              properties: dict[str, Any] | None = None,
                              source: str = Source.FIELD.value,
                              time: float | None = None) -> list[Event]:
         """A field update: a status and/or property values, from one source, atomically."""
-        async with self._lock:
+        try:
+            src = Source(source)
+        except ValueError:
+            allowed = ", ".join(s.value for s in Source)
+            raise InvalidInput(f"source {source!r} is not one of {allowed}",
+                               "bad_source") from None
+        updates = _property_updates(properties or {})
+
+        def propose() -> Change:
             element = self.twin.element(element_id)
             when = self.clock() if time is None else time
-            try:
-                src = Source(source)
-            except ValueError:
-                allowed = ", ".join(s.value for s in Source)
-                raise InvalidInput(f"source {source!r} is not one of {allowed}",
-                                   "bad_source") from None
-            updates = _property_updates(properties or {})
-            # A field update applies whole or not: any refusal restores the element.
-            before = Element.from_dict(element.to_dict())
+            # The element is changed in place: the copy goes back if anything fails.
+            self.twin.elements[element_id] = changed = Element.from_dict(element.to_dict())
             events: list[Event] = []
-            try:
-                if status is not None:
-                    events.append(self.twin.update_status(element_id, status, source=src,
-                                                          time=when))
-                for name, value, unit, confidence in updates:
-                    events.append(self.twin.set_property(
-                        element_id, name, value, unit=unit, source=src, time=when,
-                        confidence=confidence))
-            except Exception:
-                self.twin.elements[element_id] = before
-                raise
+            if status is not None:
+                events.append(self.twin.update_status(element_id, status, source=src,
+                                                      time=when))
+            for name, value, unit, confidence in updates:
+                events.append(self.twin.set_property(
+                    element_id, name, value, unit=unit, source=src, time=when,
+                    confidence=confidence))
             if not events:
                 raise InvalidInput("nothing to update: give a status or properties", "empty")
-            await self._commit(events, elements=[element])
-            return events
+            return Change(events, elements=[changed])
+        return await self._run(propose)
 
     async def import_project(self, elements: Sequence[Element], sensors: Sequence[Sensor],
                              bindings: Sequence[Binding], *, source: str = "manual"
                              ) -> list[Event]:
         """Add many elements, sensors and bindings in one transaction, all or nothing."""
-        async with self._lock:
+        def propose() -> Change:
             now = self.clock()
-            saved = self.twin.checkpoint()
-            try:
-                events = [self.twin.add_element(e, time=now, source=source) for e in elements]
-                events += [self.twin.add_sensor(s, time=now) for s in sensors]
-                events += [self.twin.bind_sensor(b, time=now) for b in bindings]
-            except Exception:
-                self.twin.rollback(saved)
-                raise
-            self._register(sensors, bindings)
-            await self._commit(events, elements=elements, sensors=sensors, bindings=bindings)
-            return events
+            events = [self.twin.add_element(e, time=now, source=source) for e in elements]
+            events += [self.twin.add_sensor(s, time=now) for s in sensors]
+            events += [self.twin.bind_sensor(b, time=now) for b in bindings]
+            for binding in bindings:
+                self._check_binding(binding)
+            return Change(events, elements=elements, sensors=sensors, bindings=bindings)
+        return await self._run(propose)
 
     async def acknowledge_alarm(self, key: str, *, by: str) -> Event:
-        async with self._lock:
-            event = self.alarms.acknowledge(key, by=by, time=self.clock())
-            await self._commit([event])
+        def acknowledge() -> Event:
+            saved = self.alarms.savepoint()
+            try:
+                event = self.alarms.acknowledge(key, by=by, time=self.clock())
+                commit_store(self.store.save_changes, [event])
+            except BaseException:
+                self.alarms.rollback(saved)
+                raise
             return event
+        event = await self.writer.write(acknowledge)
+        self.publish_events([event])
+        return event
+
+    async def sync_clock(self, source: str, t0: float, t1: float, t2: float, t3: float
+                         ) -> dict[str, Any]:
+        """A four-timestamp clock exchange with a source (``POST /api/time``)."""
+        def sync() -> dict[str, Any]:
+            return self.pipeline.clocks.sync(source, t0, t1, t2, t3).to_dict()
+        return await self.writer.write(sync)
 
     # -- the reading path --------------------------------------------------------------------
 
     async def ingest(self, incoming: IncomingBatch,
                      dead_letters: Sequence[DeadLetter] = ()) -> IngestResult:
-        """Validate, commit, then apply and publish. Accepted means committed."""
-        async with self._lock:
-            result, batch, latest, events = await asyncio.to_thread(
-                self._ingest_blocking, incoming, dead_letters)
-        if len(self.hub):
-            self.hub.publish(self._property_changes(batch, latest)
-                             + [self._change_of(e) for e in events])
+        """Validate, commit, then apply and publish. Accepted means committed.
+
+        Raises ``StoreError`` when the commit failed (nothing of the batch was kept, and
+        sending it again is accepted whole) and ``Overloaded`` when the writer is full."""
+        result, events = await self.writer.write(
+            self._ingest_on_writer, incoming, dead_letters,
+            readings=len(incoming.readings) + len(dead_letters))
+        self.publish_events(events)
         return result
 
-    def _ingest_blocking(self, incoming: IncomingBatch, dead_letters: Sequence[DeadLetter]
-                         ) -> tuple[IngestResult, Batch, LatestPerRow, list[Event]]:
-        accepted = self.pipeline.accept(incoming)
-        if accepted.behind_window is not None and accepted.behind_window.any():
-            accepted = self.pipeline.drop_repeats(accepted, self._stored_repeats(accepted))
-        batch = accepted.batch
-        # Only live readings judge a sensor's health now: a stale or late reading may not
-        # raise alarms. It is stored with the quality its sensor has at the time.
-        live = batch.live()
-        if live.all():
-            changes = self.health.update_many(batch.rows, batch.value, batch.event_time)
-            batch.quality = changes.reading_quality
-        else:
-            changes = self.health.update_many(batch.rows[live], batch.value[live],
-                                              batch.event_time[live])
-            quality = np.empty(len(batch))
-            quality[live] = changes.reading_quality
-            quality[~live] = self.health.quality(batch.rows[~live])
-            batch.quality = quality
-        events = self.watch.events_for(changes, self.clock())
-        letters = [d for _, d in accepted.rejected]
-        letters.extend(dead_letters)
-        self.store.commit(batch, letters, events)
-        self.pipeline.settle(accepted, self.clock())
-        latest = self.pipeline.apply(batch)
+    def _ingest_on_writer(self, incoming: IncomingBatch, dead_letters: Sequence[DeadLetter]
+                          ) -> tuple[IngestResult, list[Event]]:
+        pipeline = self.pipeline
+        accepted = pipeline.accept(incoming)
+        health_point = alarm_point = None
+        try:
+            if accepted.behind_window is not None and accepted.behind_window.any():
+                accepted = pipeline.drop_repeats(accepted, self._stored_repeats(accepted))
+            batch = accepted.batch
+            # Only live readings judge a sensor's health now: a stale or late reading may
+            # not raise alarms. It is stored with the quality its sensor has at the time.
+            live = batch.live()
+            health_point = self.health.savepoint(batch.rows[live])
+            if live.all():
+                changes = self.health.update_many(batch.rows, batch.value, batch.event_time)
+                batch.quality = changes.reading_quality
+            else:
+                changes = self.health.update_many(batch.rows[live], batch.value[live],
+                                                  batch.event_time[live])
+                quality = np.empty(len(batch))
+                quality[live] = changes.reading_quality
+                quality[~live] = self.health.quality(batch.rows[~live])
+                batch.quality = quality
+            now = self.clock()
+            if len(changes):
+                alarm_point = self.alarms.savepoint()
+            events = self.watch.events_for(changes, now)
+            letters = [d for _, d in accepted.rejected]
+            letters.extend(dead_letters)
+            commit_store(self.store.commit, batch, letters, events)
+        except BaseException:
+            pipeline.rollback(accepted)
+            if health_point is not None:
+                self.health.rollback(health_point)
+            if alarm_point is not None:
+                self.alarms.rollback(alarm_point)
+            raise
+        pipeline.settle(accepted, self.clock())
+        latest = pipeline.apply(batch)
+        self.publisher.moved(latest.rows[latest.advanced])
         result = IngestResult(len(batch), [(i, d.reason, d.detail) for i, d in accepted.rejected],
                               accepted.duplicates, accepted.late, accepted.stale)
-        return result, batch, latest, events
+        return result, events
 
     def _stored_repeats(self, accepted: Accepted) -> NDArray[np.bool_]:
         """Which readings behind their sensor's sequence window are already stored.
@@ -378,39 +458,7 @@ class TwinService(TwinViews):
 
     async def add_dead_letters(self, dead_letters: Sequence[DeadLetter]) -> None:
         if dead_letters:
-            await asyncio.to_thread(self.store.add_dead_letters, dead_letters)
-
-    def _property_changes(self, batch: Batch, latest: LatestPerRow) -> list[dict[str, Any]]:
-        """One change per bound sensor whose live value moved in this batch."""
-        table = self.pipeline.table
-        bindings = self.twin.bindings
-        changes = []
-        fused_of: dict[tuple[str, str], dict[str, Any] | None] = {}
-        advanced = latest.rows[latest.advanced]
-        # Every advanced row has a reading, so this is ``quality(row)`` for all at once.
-        sensor_quality = self.health.quality(advanced).tolist()
-        for row, quality in zip(advanced.tolist(), sensor_quality, strict=True):
-            sensor_id = table.ids[row]
-            binding = bindings.get(sensor_id)
-            if binding is None:
-                continue
-            key = (binding.element_id, binding.property)
-            if key not in fused_of:
-                fused_of[key] = self.fused_value(*key)
-            fused = fused_of[key]
-            if fused is None:
-                continue
-            # The property's fused value, and what this one sensor said.
-            changes.append({
-                "kind": "property", "element_id": binding.element_id,
-                "property": binding.property, "sensor_id": sensor_id,
-                "value": fused["value"], "unit": fused["unit"], "time": fused["time"],
-                "source": Source.IOT.value, "quality": fused["confidence"],
-                "sensor_value": float(table.last_value[row]),
-                "sensor_time": float(table.last_event_time[row]),
-                "sensor_quality": quality,
-            })
-        return changes
+            await asyncio.to_thread(commit_store, self.store.add_dead_letters, dead_letters)
 
     @staticmethod
     def _change_of(event: Event) -> dict[str, Any]:
@@ -488,3 +536,4 @@ def _property_updates(properties: dict[str, Any]) -> list[tuple[str, Any, str, f
         else:
             updates.append((name, given, "", None))
     return updates
+

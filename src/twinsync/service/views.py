@@ -2,8 +2,10 @@
 health, sources. Mixed into ``TwinService``; reads only, never changes anything.
 
 A property fed by several sensors shows their quality-weighted mean over the sensors that
-can be trusted (quality at least ``MIN_QUALITY``); when none can, it falls back to the
-best one it has, and says so through its confidence.
+can be trusted (see ``fusion``); when none can, it falls back to the best one it has, and
+says so through its confidence.
+
+Every method here reads live state, so it runs on the writer (``TwinService.view``).
 """
 
 from __future__ import annotations
@@ -20,9 +22,7 @@ if TYPE_CHECKING:
     from ..model import Twin
     from ..pipeline import Pipeline
     from ..store import Store
-
-#: Below this quality a sensor does not take part in a fused value if a better one exists.
-MIN_QUALITY = 0.5
+    from .fusion import PropertyIndex
 
 
 class TwinViews:
@@ -31,6 +31,7 @@ class TwinViews:
     health: HealthMonitor
     store: Store
     alarms: AlarmBook
+    properties: PropertyIndex
 
     def clock(self) -> float:
         raise NotImplementedError
@@ -40,6 +41,12 @@ class TwinViews:
     def sensor_row(self, sensor_id: str) -> int:
         self.twin.sensor(sensor_id)
         return self.pipeline.table.index[sensor_id]
+
+    def sensor_row_and_unit(self, sensor_id: str) -> tuple[int, str]:
+        """A sensor's row and the unit its values are stored in (the bound property's)."""
+        row = self.sensor_row(sensor_id)
+        binding = self.twin.bindings.get(sensor_id)
+        return row, (binding.transform.unit if binding else "") or self.twin.sensor(sensor_id).unit
 
     def quality(self, row: int) -> float:
         """How far the sensor's latest value can be trusted (0..1)."""
@@ -88,38 +95,25 @@ class TwinViews:
     # -- properties ----------------------------------------------------------------------
 
     def fused_value(self, element_id: str, name: str) -> dict[str, Any] | None:
-        """The live value of a sensor-fed property, fused over its sensors."""
-        rows = self.property_rows(element_id, name)
-        if not rows:
+        """The live value of a sensor-fed property, fused over its sensors (see
+        ``fusion``): None when it has no sensor or none has a reading yet."""
+        number = self.properties.number(element_id, name)
+        if number is None:
             return None
         table = self.pipeline.table
-        index = np.array(rows, dtype=np.int64)
-        has_value = table.count[index] > 0
-        if not has_value.any():
+        fused = self.properties.fuse(np.array([number]), table,
+                                     sensor_quality=self.health.quality)
+        if not fused.has_value[0]:
             return None
-        index = index[has_value]
-        quality = self.health.quality(index)
-        values = table.last_value[index]
-        trusted = quality >= MIN_QUALITY
-        if trusted.any():
-            weights = quality[trusted]
-            value = float(np.sum(values[trusted] * weights) / np.sum(weights))
-            used = index[trusted]
-            confidence = float(weights.max())
-        else:
-            best = int(np.argmax(quality))
-            value, confidence = float(values[best]), float(quality[best])
-            used = index[best:best + 1]
-        first = table.ids[int(used[0])]
-        binding = self.twin.bindings[first]
+        used = fused.used[0]
         return {
-            "value": value,
-            "unit": binding.transform.unit or table.units[int(used[0])],
-            "time": float(table.last_event_time[used].max()),
+            "value": float(fused.value[0]),
+            "unit": self.properties.units[number],
+            "time": float(fused.time[0]),
             "source": Source.IOT.value,
-            "confidence": confidence,
-            "sensor_id": first,
-            "sensors": [table.ids[int(r)] for r in used],
+            "confidence": float(fused.confidence[0]),
+            "sensor_id": table.ids[used[0]],
+            "sensors": [table.ids[row] for row in used],
         }
 
     def property_rows(self, element_id: str, name: str) -> list[int]:
@@ -245,4 +239,4 @@ def _finite(value: float) -> float | None:
     return value if np.isfinite(value) else None
 
 
-__all__ = ["MIN_QUALITY", "TwinViews", "storey_order"]
+__all__ = ["TwinViews", "storey_order"]

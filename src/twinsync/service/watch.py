@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from ..health import HealthChanges
 from ..model import Event
+from .commit import commit_store
 
 if TYPE_CHECKING:
     from .twin_service import TwinService
@@ -94,13 +95,30 @@ class Watch:
 
     async def check(self) -> list[Event]:
         """One round of the timer: silent sensors, slow sources."""
+        events = await self.service.writer.write(self._check_on_writer)
+        self.service.publish_events(events)
+        return events
+
+    def _check_on_writer(self) -> list[Event]:
+        """A transaction like a batch's: if the events cannot be committed, the states the
+        tick changed and the alarms go back, and the next round finds the same again."""
         service = self.service
-        async with service._lock:
+        health = service.health
+        used = health.rows_in_use
+        table = health.table
+        saved = (table.state[:used].copy(), table.quality[:used].copy(),
+                 table.since[:used].copy())
+        alarms = service.alarms.savepoint()
+        try:
             now = service.clock()
-            events = self.events_for(service.health.tick(now), now)
+            events = self.events_for(health.tick(now), now)
             events += self.latency_events(now)
             if events:
-                await service._commit(events)
+                commit_store(service.store.save_changes, events)
+        except BaseException:
+            table.state[:used], table.quality[:used], table.since[:used] = saved
+            service.alarms.rollback(alarms)
+            raise
         return events
 
     def start(self) -> None:

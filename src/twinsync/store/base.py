@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+import orjson
 from numpy.typing import NDArray
 
 from ..model import Binding, Element, Event, Sensor
@@ -137,3 +138,9 @@ def json_default(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def json_dumps(content: Any) -> bytes:
+    """JSON as the API and the live feed write it (NumPy arrays and scalars included)."""
+    return orjson.dumps(content, default=json_default,
+                        option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)

@@ -1,0 +1,152 @@
+"""Fused property values: what the twin shows for a property fed by one or more sensors.
+
+A property's value is the quality-weighted mean of its sensors' live values over the
+sensors that can be trusted. A sensor's weight is the lower of its health quality and the
+quality judged for the live value's own reading, so a suspected spike does not set the
+displayed value at full confidence even while its sensor is healthy. When no sensor of a
+property can be trusted (quality below ``MIN_QUALITY``), the best one is shown with its
+own, low, confidence. The confidence of a fused value is the highest weight among the
+sensors used.
+
+Everything is computed for many properties at once over NumPy columns: the live path
+asks for the properties a batch moved, once per batch, not once per sensor.
+
+>>> from twinsync.model import Binding, Sensor, Twin, Element
+>>> from twinsync.pipeline import Pipeline
+>>> twin = Twin()
+>>> _ = twin.add_element(Element("slab", "IfcSlab"))
+>>> for name in ("a", "b"):
+...     _ = twin.add_sensor(Sensor(name, "temperature", "degC"))
+...     _ = twin.bind_sensor(Binding(name, "slab", "temperature"))
+>>> pipeline = Pipeline(twin)
+>>> index = PropertyIndex.build(twin, pipeline.table)
+>>> table = pipeline.table
+>>> table.count[:2], table.last_value[:2], table.last_event_time[:2] = 1, [20.0, 40.0], 5.0
+>>> table.last_quality[:2] = [1.0, 0.2]  # b's last reading was judged a spike
+>>> fused = index.fuse(np.array([0]), table, sensor_quality=lambda rows: np.ones(rows.size))
+>>> float(fused.value[0]), float(fused.confidence[0])
+(20.0, 1.0)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..model import Twin
+from ..pipeline import SensorTable
+
+#: Below this weight a sensor does not take part in a fused value if a better one exists.
+MIN_QUALITY = 0.5
+
+
+@dataclass(slots=True)
+class Fused:
+    """Fused values of the properties asked for, in the order asked; where ``has_value``
+    is false the other columns mean nothing."""
+
+    has_value: NDArray[np.bool_]
+    value: NDArray[np.float64]
+    confidence: NDArray[np.float64]
+    time: NDArray[np.float64]
+    first_row: NDArray[np.int64]
+    """The first sensor used (its binding gives the unit)."""
+    used: list[list[int]]
+    """The rows used, per property."""
+
+
+@dataclass(slots=True)
+class PropertyIndex:
+    """Which sensors feed which property: properties numbered densely, their sensors in
+    one array grouped by property (``members[starts[p]:starts[p + 1]]``)."""
+
+    numbers: dict[tuple[str, str], int]
+    """Each property's number, by (element id, property name)."""
+    keys: list[tuple[str, str]]
+    """(element id, property name) of each property number."""
+    units: list[str]
+    property_of_row: NDArray[np.int64]
+    """Each sensor row's property number, -1 when unbound."""
+    starts: NDArray[np.int64]
+    members: NDArray[np.int64]
+
+    @classmethod
+    def build(cls, twin: Twin, table: SensorTable) -> PropertyIndex:
+        number: dict[tuple[str, str], int] = {}
+        rows_of: list[list[int]] = []
+        units: list[str] = []
+        property_of_row = np.full(len(table), -1, dtype=np.int64)
+        for sensor_id, binding in twin.bindings.items():
+            row = table.index.get(sensor_id)
+            if row is None:
+                continue
+            key = (binding.element_id, binding.property)
+            if key not in number:
+                number[key] = len(rows_of)
+                rows_of.append([])
+                units.append(binding.transform.unit or table.units[row])
+            rows_of[number[key]].append(row)
+            property_of_row[row] = number[key]
+        sizes = np.array([len(r) for r in rows_of], dtype=np.int64)
+        starts = np.zeros(len(rows_of) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=starts[1:])
+        members = np.array([row for rows in rows_of for row in rows], dtype=np.int64)
+        return cls(number, list(number), units, property_of_row, starts, members)
+
+    def number(self, element_id: str, name: str) -> int | None:
+        return self.numbers.get((element_id, name))
+
+    def properties_of(self, rows: NDArray[np.int64]) -> NDArray[np.int64]:
+        """The distinct properties fed by ``rows`` (unbound rows left out)."""
+        inside = rows[rows < self.property_of_row.size]
+        found = self.property_of_row[inside]
+        return np.unique(found[found >= 0])
+
+    def fuse(self, properties: NDArray[np.int64], table: SensorTable, *,
+             sensor_quality: Callable[[NDArray[np.int64]], NDArray[np.float64]]) -> Fused:
+        """Fused values of ``properties``; ``sensor_quality(rows)`` gives the health
+        quality of sensor rows."""
+        count = properties.size
+        sizes = self.starts[properties + 1] - self.starts[properties]
+        group = np.repeat(np.arange(count), sizes)
+        firsts = np.repeat(self.starts[properties], sizes)
+        within = np.arange(group.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        rows = self.members[firsts + within]
+        has = table.count[rows] > 0
+        reading = table.last_quality[rows]
+        weight = np.minimum(sensor_quality(rows), np.where(np.isnan(reading), 1.0, reading))
+        weight = np.where(has, weight, -1.0)
+        trusted = weight >= MIN_QUALITY
+        any_trusted = np.zeros(count, dtype=np.bool_)
+        any_trusted[group[trusted]] = True
+        # Where none is trusted, the best sensor with a value stands alone.
+        order = np.lexsort((-weight, group))
+        best_of_group = np.full(count, -1, dtype=np.int64)
+        best_of_group[group[order[::-1]]] = order[::-1]  # the last write is the first in order
+        best = np.zeros(group.size, dtype=np.bool_)
+        best[best_of_group[best_of_group >= 0]] = True
+        used = np.where(any_trusted[group], trusted, best & has)
+        values = table.last_value[rows]
+        w = np.where(used, weight, 0.0)
+        total = np.bincount(group, weights=w, minlength=count)
+        weighted = np.bincount(group, weights=np.where(used, values * w, 0.0), minlength=count)
+        has_value = np.zeros(count, dtype=np.bool_)
+        has_value[group[used]] = True
+        alone = has_value & (total <= 0.0)  # a lone sensor of weight 0 still shows its value
+        value = np.divide(weighted, total, out=np.zeros(count), where=total > 0.0)
+        confidence = np.full(count, -np.inf)
+        np.maximum.at(confidence, group[used], weight[used])
+        time = np.full(count, -np.inf)
+        np.maximum.at(time, group[used], table.last_event_time[rows[used]])
+        first_row = np.full(count, -1, dtype=np.int64)
+        used_index = np.flatnonzero(used)
+        first_row[group[used_index[::-1]]] = rows[used_index[::-1]]
+        if alone.any():
+            value[alone] = table.last_value[first_row[alone]]
+        used_rows: list[list[int]] = [[] for _ in range(count)]
+        for g, row in zip(group[used_index].tolist(), rows[used_index].tolist(), strict=True):
+            used_rows[g].append(row)
+        return Fused(has_value, value, np.maximum(confidence, 0.0), time, first_row, used_rows)
