@@ -1,0 +1,64 @@
+"""Fault injection for the service's tests: a real SQLite store whose writes can be made to
+fail, and a fingerprint of everything the service keeps live, to say "unchanged"."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from twinsync.model import Event
+from twinsync.pipeline import Batch, DeadLetter
+from twinsync.service import TwinService
+from twinsync.store.sqlite import SQLiteStore
+
+
+class FailingStore(SQLiteStore):
+    """A SQLite store whose next ``fail_next`` writes raise before anything is written, as
+    a full disk or a lost connection would."""
+
+    fail_next = 0
+    failures = 0
+
+    def _maybe_fail(self) -> None:
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            self.failures += 1
+            raise OSError("injected: disk I/O error")
+
+    def commit(self, batch: Batch, dead_letters: Sequence[DeadLetter],
+               events: Sequence[Event] = ()) -> None:
+        self._maybe_fail()
+        super().commit(batch, dead_letters, events)
+
+    def save_changes(self, events: Sequence[Event], **rows: Any) -> None:
+        self._maybe_fail()
+        super().save_changes(events, **rows)
+
+
+def live_state(service: TwinService) -> dict[str, Any]:
+    """Everything a batch or an operation may change, in comparable form."""
+    pipeline = service.pipeline
+    health = service.health
+
+    def digest(array: Any) -> str:
+        return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
+
+    return {
+        "table": digest(pipeline.table._records.array),
+        "rows": list(pipeline.table.ids),
+        "sequences": digest(pipeline.sequences._records.array),
+        "clocks": {name: (clock.to_dict(), clock.bucket_start.tolist(),
+                          clock.bucket_min_delay.tolist(), list(clock.pending_jump))
+                   for name, clock in pipeline.clocks.sources.items()},
+        "counts": dict(pipeline.counts),
+        "latency": pipeline.latency.names(),
+        "health": (digest(health.table._records.array),
+                   digest(health.table._peer_records.array), health.rows_in_use),
+        "alarms": {key: alarm.to_dict() for key, alarm in service.alarms.active.items()},
+        "twin": ({k: e.to_dict() for k, e in service.twin.elements.items()},
+                 {k: s.to_dict() for k, s in service.twin.sensors.items()},
+                 {k: b.to_dict() for k, b in service.twin.bindings.items()}),
+    }
