@@ -135,7 +135,7 @@ class PropertyIndex:
         weighted = np.bincount(group, weights=np.where(used, values * w, 0.0), minlength=count)
         has_value = np.zeros(count, dtype=np.bool_)
         has_value[group[used]] = True
-        alone = has_value & (total <= 0.0)  # a lone sensor of weight 0 still shows its value
+        alone = has_value & ~any_trusted  # the best sensor alone: its value, not a mean
         value = np.divide(weighted, total, out=np.zeros(count), where=total > 0.0)
         confidence = np.full(count, -np.inf)
         np.maximum.at(confidence, group[used], weight[used])
