@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
                 await svc.aclose()
             else:
                 await svc.watch.stop()
+                await svc.publisher.stop()
                 for name in list(svc.connectors):
                     await svc.stop_connector(name)
 

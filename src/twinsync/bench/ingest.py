@@ -13,17 +13,29 @@ Before the clock starts every sensor sends ``--warm-up`` readings (default 200),
 health judges the timed readings as in a running fleet, and those are sealed. The figure
 shows whether cost per reading grows with the fleet. Everything deferred (sealing hot
 readings) is done inside the clock.
+
+``--subscribers N`` measures the path with a dashboard open: the API is served (uvicorn,
+on a free port, the service's own lifespan with its timers and live publisher) and N real
+WebSocket clients in another process subscribe to every element; the figures then include
+how long after its commit a change reached the clients (``commit_to_client_ms``).
+``--subscribers 0`` serves the API with no client, the baseline to compare with.
+``--rate R`` paces the readings at R a second instead of as fast as they go.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
+import socket
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import uvicorn
 
 from ..model import Binding, Element, Sensor, Transform
 from ..pipeline import IncomingBatch, RawReading
@@ -48,6 +60,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "just the warm-up); give two fleets the same history to compare "
                              "them, as the store's cost depends on how much it holds")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--subscribers", type=int, default=None,
+                        help="serve the API and subscribe N WebSocket clients to everything "
+                             "(0: serve with none; default: no API)")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="pace readings at this many a second (default: flat out)")
 
 
 PATTERNS = ("random", "gateway")
@@ -57,7 +74,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="twinsync-bench-") as folder:
         url = args.store or f"sqlite:///{Path(folder) / 'bench.sqlite'}"
         return asyncio.run(_run(url, args.sensors, args.readings, args.batch, args.seed,
-                                args.pattern, args.per_gateway, args.warm_up, args.history))
+                                args.pattern, args.per_gateway, args.warm_up, args.history,
+                                args.subscribers, args.rate))
 
 
 def _sensor_order(ids: list[str], readings: int, rng: random.Random, pattern: str,
@@ -104,7 +122,8 @@ def _fleet(sensors: int) -> tuple[list[Element], list[Sensor], list[Binding]]:
 
 async def _run(url: str, sensors: int, readings: int, batch_size: int, seed: int,
                pattern: str = "random", per_gateway: int = 100,
-               warm_up: int = 200, history: int = 0) -> dict[str, Any]:
+               warm_up: int = 200, history: int = 0, subscribers: int | None = None,
+               rate: float | None = None) -> dict[str, Any]:
     rng = random.Random(seed)
     service = TwinService.open(url)
     try:
@@ -133,10 +152,15 @@ async def _run(url: str, sensors: int, readings: int, batch_size: int, seed: int
                                         start_time + (first + k) * step, None,
                                         numbers[sensor_id]))
             batches.append(batch)
+        served = None if subscribers is None else await Served.start(service, subscribers)
         stages = _time_stages(service)
         accepted = 0
         began = time.perf_counter()
-        for readings_of_batch in batches:
+        for number, readings_of_batch in enumerate(batches):
+            if rate:  # paced: each batch leaves when its readings are due
+                due = began + number * batch_size / rate - time.perf_counter()
+                if due > 0:
+                    await asyncio.sleep(due)
             result = await service.ingest(IncomingBatch(readings_of_batch, "bench",
                                                         time.time(), "bench"))
             accepted += result.accepted
@@ -147,6 +171,7 @@ async def _run(url: str, sensors: int, readings: int, batch_size: int, seed: int
         elapsed = time.perf_counter() - began
         stored = service.store.counts()["readings"]
         counts = dict(service.pipeline.counts)
+        clients = None if served is None else await served.stop()
     finally:
         await service.aclose()
     if accepted != readings or stored != readings + warmed:
@@ -171,7 +196,59 @@ async def _run(url: str, sensors: int, readings: int, batch_size: int, seed: int
         # seal's write counts in "store".
         "stage_seconds": {**{k: round(v, 3) for k, v in stages.items()},
                           "final_seal": round(final_seal, 3)},
+        "paced_rate": rate,
+        "subscribers": subscribers,
+        **({"clients": clients} if clients is not None else {}),
     }
+
+
+class Served:
+    """The API served on a free port, with ``clients`` WebSocket subscribers in a process
+    of their own (``ws_clients``)."""
+
+    def __init__(self, server: uvicorn.Server, task: asyncio.Task[None],
+                 process: asyncio.subprocess.Process | None) -> None:
+        self.server, self.task, self.process = server, task, process
+
+    @classmethod
+    async def start(cls, service: TwinService, clients: int) -> Served:
+        from ..api.app import create_app
+        from ..config import Settings
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        app = create_app(Settings(store=service.store.url), service=service)
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                               log_level="warning", ws_max_size=1 << 24))
+        task = asyncio.create_task(server.serve())
+        while not server.started:
+            await asyncio.sleep(0.05)
+        process = None
+        if clients:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "twinsync.bench.ws_clients",
+                f"ws://127.0.0.1:{port}/ws", str(clients),
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+            assert process.stdout is not None
+            line = await asyncio.wait_for(process.stdout.readline(), timeout=120)
+            if line.strip() != b"ready":
+                raise RuntimeError(f"the WebSocket clients did not start: {line!r}")
+        return cls(server, task, process)
+
+    async def stop(self) -> dict[str, Any] | None:
+        """Let the last changes reach the clients, then collect their figures."""
+        figures = None
+        if self.process is not None:
+            await asyncio.sleep(0.5)
+            assert self.process.stdin is not None and self.process.stdout is not None
+            self.process.stdin.close()
+            out = await asyncio.wait_for(self.process.stdout.read(), timeout=60)
+            await self.process.wait()
+            figures = json.loads(out.decode().strip().splitlines()[-1])
+        self.server.should_exit = True
+        await self.task
+        return figures
 
 
 #: Stages of ``TwinService`` ingest to time: (label, attribute path of the object, method).

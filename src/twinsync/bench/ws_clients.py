@@ -1,0 +1,82 @@
+"""WebSocket subscribers for the ingest bench, in a process of their own.
+
+``python -m twinsync.bench.ws_clients URL CLIENTS`` opens ``CLIENTS`` real WebSocket
+connections to ``URL``, subscribes each to every element (``*``), prints ``ready`` once
+every snapshot has arrived, and then counts the deltas each receives and how long after
+their ``committed_at`` they arrived. It stops when its standard input closes, and prints
+its figures as one JSON object.
+
+A process of its own, as a dashboard is: the clients' decoding must not run on the
+server's interpreter, and the clock both read is the same machine's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from typing import Any
+
+import numpy as np
+import orjson
+import websockets
+
+
+async def _client(url: str, ready: asyncio.Event, counts: list[int], delays: list[float],
+                  stopping: asyncio.Event, snapshots: list[int]) -> None:
+    async with websockets.connect(url, max_size=None) as socket:
+        await socket.send(json.dumps({"type": "subscribe", "elements": "*", "id": 1}))
+        while not stopping.is_set():
+            try:
+                raw = await asyncio.wait_for(socket.recv(), timeout=0.2)
+            except TimeoutError:
+                continue
+            received = time.time()
+            message = orjson.loads(raw)
+            kind = message.get("type")
+            if kind == "snapshot":
+                snapshots[0] += 1
+                if not message.get("resync"):
+                    ready.set()
+            elif kind == "delta":
+                counts[0] += len(message.get("changes", ()))
+                committed = message.get("committed_at")
+                if committed is not None:
+                    delays.append(received - committed)
+
+
+async def run(url: str, clients: int) -> dict[str, Any]:
+    stopping = asyncio.Event()
+    readies = [asyncio.Event() for _ in range(clients)]
+    counts = [[0] for _ in range(clients)]
+    delays: list[float] = []
+    snapshots = [[0] for _ in range(clients)]
+    tasks = [asyncio.create_task(_client(url, readies[k], counts[k], delays, stopping,
+                                         snapshots[k])) for k in range(clients)]
+    await asyncio.gather(*(r.wait() for r in readies))
+    print("ready", flush=True)
+    await asyncio.to_thread(sys.stdin.read)  # until the bench closes our input
+    stopping.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    lag = np.array(delays) if delays else np.zeros(1)
+    return {
+        "clients": clients,
+        "changes_received": [c[0] for c in counts],
+        "deltas": len(delays),
+        "resyncs": sum(s[0] - 1 for s in snapshots),
+        "commit_to_client_ms": {
+            "p50": round(float(np.percentile(lag, 50)) * 1000, 1),
+            "p99": round(float(np.percentile(lag, 99)) * 1000, 1),
+            "max": round(float(lag.max()) * 1000, 1),
+        },
+    }
+
+
+def main() -> None:
+    url, clients = sys.argv[1], int(sys.argv[2])
+    print(json.dumps(asyncio.run(run(url, clients))), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Reading while the twin changes: every GET route answers while models are imported and
+readings ingested, and none answers a server error."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+
+from twinsync.bim.generate import generate_building
+
+from ..server import Server
+
+READ_ROUTES = [
+    "/api/project", "/api/elements", "/api/sensors", "/api/health", "/api/sources",
+    "/api/alarms", "/api/events?limit=50", "/api/dead-letters?limit=20", "/api/model",
+    "/metrics", "/api/elements/L1-slab", "/api/sensors/L1-slab-t1",
+    "/api/sensors/L1-slab-t1/health", "/api/sensors/L1-slab-t1/readings?limit=500",
+    "/api/sensors/L1-room1-temp/readings?every=60",
+]
+
+
+def test_readers_get_no_server_error_while_models_are_imported_and_readings_ingested(
+        tmp_path: Path) -> None:
+    models = []
+    for revision in range(3):
+        path = tmp_path / f"r{revision}.ifc"
+        generate_building(path, storeys=2 + revision, bays_x=3, bays_y=2, revision=revision)
+        models.append(path.read_bytes())
+    server = Server("demo", "--store", f"sqlite:///{tmp_path / 'twin.sqlite'}",
+                    "--speed", "600", cwd=tmp_path)
+    server.start()
+    statuses: Counter[int] = Counter()
+    failures: list[str] = []
+    stop = threading.Event()
+    lock = threading.Lock()
+
+    def record(route: str, response: httpx.Response) -> None:
+        with lock:
+            statuses[response.status_code] += 1
+            if response.status_code >= 500:
+                failures.append(f"{route}: {response.status_code} {response.text[:200]}")
+
+    def reader(offset: int) -> None:
+        with httpx.Client(base_url=server.url, timeout=30.0) as client:
+            for route in itertools.islice(itertools.cycle(READ_ROUTES), offset, None):
+                if stop.is_set():
+                    return
+                record(route, client.get(route))
+
+    def writer() -> None:
+        with httpx.Client(base_url=server.url, timeout=30.0) as client:
+            for n in itertools.count():
+                if stop.is_set():
+                    return
+                now = time.time()
+                body = [{"sensor_id": f"L1-room{1 + i % 2}-temp", "value": 20 + (n + i) % 7,
+                         "time": now - 0.01 * i} for i in range(200)]
+                record("POST /api/readings", client.post("/api/readings", json=body))
+
+    def importer() -> None:
+        with httpx.Client(base_url=server.url, timeout=120.0) as client:
+            for model in models:
+                record("POST /api/models", client.post("/api/models?name=site.ifc",
+                                                       content=model))
+
+    try:
+        threads = [threading.Thread(target=reader, args=(k,)) for k in range(4)]
+        threads.append(threading.Thread(target=writer))
+        for thread in threads:
+            thread.start()
+        importing = threading.Thread(target=importer)
+        importing.start()
+        importing.join(timeout=180)
+        time.sleep(2.0)  # reads and writes go on after the last import
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        stop.set()
+        server.stop()
+    assert failures == []
+    assert statuses[200] + statuses[201] > 200
+    assert sum(n for code, n in statuses.items() if code >= 500) == 0
