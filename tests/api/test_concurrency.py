@@ -16,7 +16,7 @@ from twinsync.bim.generate import generate_building
 from ..server import Server
 
 READ_ROUTES = [
-    "/api/project", "/api/elements", "/api/sensors", "/api/health", "/api/sources",
+    "/api/sensors", "/api/project", "/api/sensors", "/api/elements", "/api/sensors", "/api/health", "/api/sources",
     "/api/alarms", "/api/events?limit=50", "/api/dead-letters?limit=20", "/api/model",
     "/metrics", "/api/elements/L1-slab", "/api/sensors/L1-slab-t1",
     "/api/sensors/L1-slab-t1/health", "/api/sensors/L1-slab-t1/readings?limit=500",
@@ -28,8 +28,11 @@ def test_readers_get_no_server_error_while_models_are_imported_and_readings_inge
         tmp_path: Path) -> None:
     models = []
     for revision in range(3):
+        # Each revision adds storeys, with their elements and sensors, while readers walk
+        # the sensors and elements: the moment a reader could see a half-made change.
         path = tmp_path / f"r{revision}.ifc"
-        generate_building(path, storeys=2 + revision, bays_x=3, bays_y=2, revision=revision)
+        generate_building(path, storeys=4 + 4 * revision, bays_x=6, bays_y=5,
+                          revision=revision)
         models.append(path.read_bytes())
     server = Server("demo", "--store", f"sqlite:///{tmp_path / 'twin.sqlite'}",
                     "--speed", "600", cwd=tmp_path)
@@ -69,7 +72,7 @@ def test_readers_get_no_server_error_while_models_are_imported_and_readings_inge
                                                        content=model))
 
     try:
-        threads = [threading.Thread(target=reader, args=(k,)) for k in range(4)]
+        threads = [threading.Thread(target=reader, args=(k,)) for k in range(6)]
         threads.append(threading.Thread(target=writer))
         for thread in threads:
             thread.start()

@@ -98,7 +98,7 @@ async def test_a_slow_source_raises_a_latency_alarm_that_clears_when_it_catches_
         await service.aclose()
 
 
-async def test_stale_readings_are_kept_but_move_neither_live_state_nor_health(
+async def test_stale_readings_are_kept_and_judged_but_do_not_move_the_live_value(
         tmp_path: Path) -> None:
     service = TwinService.open(f"sqlite:///{tmp_path / 't.sqlite'}", freshness=600.0)
     try:
@@ -112,7 +112,38 @@ async def test_stale_readings_are_kept_but_move_neither_live_state_nor_health(
         assert service.sensor_snapshot("t")["value"] is None
         row = service.sensor_row("t")
         assert len(service.store.history(row, now - 8000, now).value) == 1
-        assert service.health.state(row).last_reading != now - 7200
+        # Judged all the same: health has seen it, in event-time order.
+        assert service.health.state(row).last_reading == pytest.approx(now - 7200)
+    finally:
+        await service.aclose()
+
+
+async def test_a_logger_that_uploads_its_buffer_hourly_is_judged_reading_by_reading(
+        tmp_path: Path) -> None:
+    service = TwinService.open(f"sqlite:///{tmp_path / 't.sqlite'}")
+    try:
+        await service.import_project([Element("slab", "IfcSlab")],
+                                     [Sensor("logger", "temperature", "degC",
+                                             expected_interval=60.0, resolution=0.01)],
+                                     [Binding("logger", "slab", "core_temperature")])
+        start = time.time() - 6 * 3600
+        row = service.sensor_row("logger")
+        for hour in range(5):  # five hourly uploads of a minute-by-minute buffer
+            values = [30.0 + 0.2 * ((m * 7) % 5) + 0.05 * hour for m in range(60)]
+            if hour == 4:
+                values[30] = 48.0  # a spike in the last upload
+            readings = [RawReading("logger", v, start + 3600 * hour + 60 * m, None,
+                                   60 * hour + m) for m, v in enumerate(values)]
+            result = await service.ingest(IncomingBatch(readings, "gw",
+                                                        start + 3600 * (hour + 1) + 1200))
+            assert result.stale == 60
+        spike_time = start + 4 * 3600 + 60 * 30
+        stored = service.store.history(row, spike_time - 1, spike_time + 1)
+        assert stored.value.tolist() == [48.0]
+        assert stored.quality[0] < 0.5  # the spike was judged, an hour after it happened
+        assert service.health.state(row).last_reading == pytest.approx(spike_time + 29 * 60)
+        # The live view still shows no value: none of it was fresh.
+        assert service.sensor_snapshot("logger")["value"] is None
     finally:
         await service.aclose()
 

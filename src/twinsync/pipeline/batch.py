@@ -98,11 +98,20 @@ class Batch:
         return int(self.rows.shape[0])
 
     def live(self) -> NDArray[np.bool_]:
-        """Which readings may drive live state, health and alarms: not late, not stale."""
+        """Which readings may drive the live view: not late, not stale."""
         if self.flags is None:
             return np.ones(len(self), dtype=np.bool_)
         live: NDArray[np.bool_] = (self.flags & (Flag.LATE | Flag.STALE)) == 0
         return live
+
+    def in_order(self) -> NDArray[np.bool_]:
+        """Which readings health folds in, in event-time order: every reading not behind
+        its sensor's watermark. A stale reading (a logger uploading its buffer an hour
+        later) is judged like a fresh one; it only stays out of the live view."""
+        if self.flags is None:
+            return np.ones(len(self), dtype=np.bool_)
+        ordered: NDArray[np.bool_] = (self.flags & Flag.LATE) == 0
+        return ordered
 
     def select(self, mask: NDArray[np.bool_]) -> Batch:
         """The readings where ``mask`` is true, every column alike."""

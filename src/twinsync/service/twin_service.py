@@ -32,6 +32,7 @@ from ..pipeline import (
     ALLOWED_LATENESS_SECONDS,
     FRESHNESS_SECONDS,
     Accepted,
+    Batch,
     DeadLetter,
     IncomingBatch,
     Pipeline,
@@ -53,6 +54,10 @@ T = TypeVar("T")
 ALARM_EVENT_KINDS = ("alarm_raised", "alarm_updated", "alarm_acknowledged", "alarm_cleared")
 #: Events read from the store at a time when rebuilding.
 EVENT_PAGE = 10_000
+
+#: Late readings of a batch scored one by one against their sensor's window (the rest
+#: take their sensor's quality): scoring is per reading, in Python.
+LATE_SCORED = 2_000
 
 #: The store's name for the saved health table.
 HEALTH_SNAPSHOT = "health"
@@ -404,19 +409,20 @@ class TwinService(TwinViews):
             if accepted.behind_window is not None and accepted.behind_window.any():
                 accepted = pipeline.drop_repeats(accepted, self._stored_repeats(accepted))
             batch = accepted.batch
-            # Only live readings judge a sensor's health now: a stale or late reading may
-            # not raise alarms. It is stored with the quality its sensor has at the time.
-            live = batch.live()
-            health_point = self.health.savepoint(batch.rows[live])
-            if live.all():
+            # Health folds every reading in event-time order, stale ones (an hourly
+            # upload) included; a late one, behind what its sensor has already shown, is
+            # scored against the sensor's recent readings without being learned from.
+            ordered = batch.in_order()
+            health_point = self.health.savepoint(batch.rows[ordered])
+            if ordered.all():
                 changes = self.health.update_many(batch.rows, batch.value, batch.event_time)
                 batch.quality = changes.reading_quality
             else:
-                changes = self.health.update_many(batch.rows[live], batch.value[live],
-                                                  batch.event_time[live])
+                changes = self.health.update_many(batch.rows[ordered], batch.value[ordered],
+                                                  batch.event_time[ordered])
                 quality = np.empty(len(batch))
-                quality[live] = changes.reading_quality
-                quality[~live] = self.health.quality(batch.rows[~live])
+                quality[ordered] = changes.reading_quality
+                quality[~ordered] = self._score_late(batch, ~ordered)
                 batch.quality = quality
             now = self.clock()
             if len(changes):
@@ -438,6 +444,18 @@ class TwinService(TwinViews):
         result = IngestResult(len(batch), [(i, d.reason, d.detail) for i, d in accepted.rejected],
                               accepted.duplicates, accepted.late, accepted.stale)
         return result, events
+
+    def _score_late(self, batch: Batch, late: NDArray[np.bool_]) -> NDArray[np.float64]:
+        """Quality of late readings: each scored against its sensor's recent readings (a
+        late spike is still a spike), up to ``LATE_SCORED`` a batch; the rest take their
+        sensor's quality, as a replay of a long history would otherwise hold the writer."""
+        index = np.flatnonzero(late)
+        quality = self.health.quality(batch.rows[index])
+        score = self.health.score_one
+        for k, i in enumerate(index[:LATE_SCORED].tolist()):
+            quality[k] = score(int(batch.rows[i]), float(batch.value[i]),
+                               float(batch.event_time[i]))
+        return quality
 
     def _stored_repeats(self, accepted: Accepted) -> NDArray[np.bool_]:
         """Which readings behind their sensor's sequence window are already stored.
