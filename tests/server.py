@@ -45,6 +45,7 @@ class Server:
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
+        self.kill()  # not left running behind a failed test
         raise RuntimeError(f"server did not start: {self.log.read_text()[-3000:]}")
 
     def kill(self) -> None:

@@ -47,7 +47,9 @@ def test_readers_get_no_server_error_while_models_are_imported_and_readings_inge
     def record(route: str, response: httpx.Response) -> None:
         with lock:
             statuses[response.status_code] += 1
-            if response.status_code >= 500:
+            # 404 only from /api/model, until the first revision is in.
+            if response.status_code >= 500 or (response.status_code >= 400
+                                               and route != "/api/model"):
                 failures.append(f"{route}: {response.status_code} {response.text[:200]}")
 
     def reader(offset: int) -> None:
@@ -93,5 +95,5 @@ def test_readers_get_no_server_error_while_models_are_imported_and_readings_inge
         server.stop()
     assert failures == []
     assert statuses[201] == len(models)  # every revision imported
-    assert statuses[200] > 200 and set(statuses) <= {200, 201}, statuses
+    assert statuses[200] > 200 and set(statuses) <= {200, 201, 404}, statuses
     assert sum(n for code, n in statuses.items() if code >= 500) == 0
