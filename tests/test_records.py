@@ -45,3 +45,18 @@ def test_an_owner_sees_the_columns_as_attributes_after_growth_too() -> None:
     records.grow(100)
     assert table.value is records.columns["value"]
     assert len(table.value) >= 100 and table.value[1] == 4.0
+
+
+def test_a_rollback_puts_saved_rows_back_even_given_twice_and_after_growth() -> None:
+    records = Records({"count": (np.int64, 0), "ring": (np.float64, -1.0, (3,))},
+                      capacity=4)
+    records.columns["count"][:4] = [1, 2, 3, 4]
+    before = records.array.copy()
+    point = records.savepoint(np.array([2, 0, 2, 6]))  # 6 is past the end: added later
+    records.columns["count"][[0, 2]] = 99
+    records.columns["ring"][2] = 7.0
+    records.grow(8)
+    records.columns["count"][6] = 5  # a row the failed transaction added
+    records.rollback(point)
+    assert records.array[:4].tolist() == before.tolist()
+    assert records.columns["count"][6] == 0 and records.columns["ring"][6].tolist() == [-1.0] * 3
