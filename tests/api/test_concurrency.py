@@ -16,11 +16,11 @@ from twinsync.bim.generate import generate_building
 from ..server import Server
 
 READ_ROUTES = [
-    "/api/sensors", "/api/project", "/api/sensors", "/api/elements", "/api/sensors", "/api/health", "/api/sources",
-    "/api/alarms", "/api/events?limit=50", "/api/dead-letters?limit=20", "/api/model",
-    "/metrics", "/api/elements/L1-slab", "/api/sensors/L1-slab-t1",
-    "/api/sensors/L1-slab-t1/health", "/api/sensors/L1-slab-t1/readings?limit=500",
-    "/api/sensors/L1-room1-temp/readings?every=60",
+    "/api/sensors", "/api/project", "/api/sensors", "/api/elements", "/api/sensors",
+    "/api/health", "/api/sources", "/api/alarms", "/api/events?limit=50",
+    "/api/dead-letters?limit=20", "/api/model", "/metrics", "/api/elements/{slab}",
+    "/api/sensors/L00-SLAB-T1", "/api/sensors/L00-SLAB-T1/health",
+    "/api/sensors/L00-SLAB-T1/readings?limit=500", "/api/sensors/L00-R00-T/readings?every=60",
 ]
 
 
