@@ -172,11 +172,12 @@ class Pipeline:
         source = incoming.source
         # Everything below that changes the pipeline's state is saved first, so that a
         # batch whose commit fails can be taken back whole (``rollback``).
-        savepoint = PipelineSavepoint(self.sequences.savepoint(row_array),
-                                      self.clocks.savepoint(source, row_array))
+        sequences_before = self.sequences.savepoint(row_array)
         # Put the times on our clock, each device's own; what cannot be believed is
-        # quarantined (kept, flagged, never live) or, past ``max_future``, refused.
+        # quarantined (kept, flagged, never live) or, past ``max_future``, refused. The
+        # clocks save what they change themselves (``placed.before``).
         placed = self.clocks.observe(source, row_array, event_times, received_at, timed_mask)
+        savepoint = PipelineSavepoint(sequences_before, placed.before)
         event_times = placed.event_time
         quarantined = placed.quarantined
         timed_mask &= ~quarantined  # a time not believed measures no latency

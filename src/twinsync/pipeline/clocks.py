@@ -108,14 +108,28 @@ class SourceClock:
                 "quarantined": self.quarantined}
 
 
+#: The per-device fields ``observe`` may change, saved per touched row for a rollback.
+_SAVED = ("device_offset", "peak", "peak_before", "half_start", "pending", "agreeing",
+          "quarantined")
+
+
+@dataclass(frozen=True, slots=True)
+class DevicesBefore:
+    """The records of the devices a batch touched, as they were before it: ``values[f]``
+    holds field ``_SAVED[f]`` of each of ``rows`` (distinct)."""
+
+    rows: NDArray[np.int64]
+    values: tuple[NDArray[np.float64], ...]
+
+
 @dataclass(frozen=True, slots=True)
 class ClockSavepoint:
-    """One source's clock (None: not known yet) and its batch's devices as they were, for
+    """One source's clock (None: not known yet) and its devices as they were, for
     ``ClockTable.rollback``."""
 
     source: str
     clock: SourceClock | None
-    devices: RowsSavepoint | None = None
+    devices: RowsSavepoint | DevicesBefore | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +142,9 @@ class Placed:
     """Kept, but not believed: no live value, no watermark, no estimate."""
     refused: NDArray[np.bool_]
     """More than ``max_future`` ahead of arrival even after correction: a dead letter."""
+    before: ClockSavepoint
+    """The source's clock and the batch's devices as they were: ``rollback`` takes the
+    batch back."""
 
 
 class ClockTable:
@@ -194,8 +211,8 @@ class ClockTable:
 
     def savepoint(self, source: str, rows: NDArray[np.int64] | None = None
                   ) -> ClockSavepoint:
-        """What ``observe`` (or ``sync``) may change for ``source`` and the devices
-        ``rows``, as it is now."""
+        """What ``sync`` (or, given the batch's ``rows``, ``observe``) may change, as it is
+        now. ``observe`` returns its own, cheaper one (``Placed.before``)."""
         clock = self.sources.get(source)
         devices = None if rows is None else self._records.savepoint(rows)
         return ClockSavepoint(source, None if clock is None else replace(clock), devices)
@@ -205,8 +222,12 @@ class ClockTable:
             self.sources.pop(point.source, None)
         else:
             self.sources[point.source] = point.clock
-        if point.devices is not None:
-            self._records.rollback(point.devices)
+        devices = point.devices
+        if isinstance(devices, DevicesBefore):
+            for name, values in zip(_SAVED, devices.values, strict=True):
+                self._records.columns[name][devices.rows] = values
+        elif devices is not None:
+            self._records.rollback(devices)
 
     def observe(self, source: str, rows: NDArray[np.int64], event_times: NDArray[np.float64],
                 received_at: float, timed: NDArray[np.bool_] | None = None) -> Placed:
@@ -218,28 +239,37 @@ class ClockTable:
         n = len(rows)
         if timed is None:
             timed = np.ones(n, dtype=np.bool_)
+        clock = self.sources.get(source)
+        before = ClockSavepoint(source, None if clock is None else replace(clock))
         placed = times.copy()
         verdict = np.zeros(n, dtype=np.int8)
         if n == 0 or not timed.any():
-            return Placed(placed, verdict == _QUARANTINED, verdict == _REFUSED)
+            return Placed(placed, verdict == _QUARANTINED, verdict == _REFUSED, before)
         self._records.grow(int(rows.max()) + 1)
         synced = self._synced(source, received_at)
-        counts = np.zeros(3, dtype=np.int64)  # [samples, jumps, quarantined]
+        counts = np.zeros(4, dtype=np.int64)  # [touched devices, samples, jumps, quarantined]
+        saved = np.empty((len(_SAVED), n))
+        touched = np.empty(n, np.int64)
         _observe(rows, times, np.ascontiguousarray(timed, dtype=np.bool_), received_at,
                  np.nan if synced is None else synced, self.window_seconds / 2.0,
                  self.max_ahead, self.max_step, self.jump_after, self.tolerance,
                  self.max_offset, self.max_future, self.earliest,
-                 self.device_offset, self.peak, self.peak_before, self.half_start, self.pending,
-                 self.agreeing, self.slot, self.quarantined,
-                 np.empty(n, np.int64), np.empty(n), np.empty(n), placed, verdict, counts)
+                 self.device_offset, self.peak, self.peak_before, self.half_start,
+                 self.pending, self.agreeing, self.slot, self.quarantined,
+                 touched, np.empty(n, np.int64), np.empty(n), np.empty(n), np.empty(n),
+                 np.empty(n, np.int64), saved, placed, verdict, counts)
+        k = int(counts[0])
+        devices = DevicesBefore(touched[:k].copy(), tuple(saved[f, :k].copy()
+                                                          for f in range(len(_SAVED))))
         clock = self.sources.setdefault(source, SourceClock())
-        clock.samples += int(counts[0])
-        clock.jumps += int(counts[1])
-        clock.quarantined += int(counts[2])
+        clock.samples += int(counts[1])
+        clock.jumps += int(counts[2])
+        clock.quarantined += int(counts[3])
         believed = timed & (verdict == _BELIEVED)
         if believed.any():
             clock.offset = float(np.median(times[believed] - placed[believed]))
-        return Placed(placed, verdict == _QUARANTINED, verdict == _REFUSED)
+        return Placed(placed, verdict == _QUARANTINED, verdict == _REFUSED,
+                      replace(before, devices=devices))
 
     def sync(self, source: str, t0: float, t1: float, t2: float, t3: float) -> SourceClock:
         """An NTP exchange: the source sent at ``t0`` and got the answer at ``t3`` (its
@@ -283,14 +313,20 @@ def _observe(rows: NDArray[np.int64], times: NDArray[np.float64], timed: NDArray
              half_start: NDArray[np.float64], pending: NDArray[np.float64],
              agreeing: NDArray[np.int64], slot: NDArray[np.int64],
              quarantined: NDArray[np.int64], touched: NDArray[np.int64],
-             believed_peak: NDArray[np.float64], candidate_peak: NDArray[np.float64],
+             slot_of: NDArray[np.int64], believed_peak: NDArray[np.float64],
+             candidate_peak: NDArray[np.float64], correction: NDArray[np.float64],
+             quarantined_now: NDArray[np.int64], saved: NDArray[np.float64],
              placed: NDArray[np.float64], verdict: NDArray[np.int8],
              counts: NDArray[np.int64]) -> None:
-    """Three passes: judge each timed reading against what was known of its device before
-    the batch (``synced``, when not NaN, speaks for every device); learn one sample per
-    device from its believed readings, or propose a jump from its quarantined ones; then
-    correct every timed reading with what is known now and give its final verdict.
-    ``counts`` gets [samples, jumps, quarantined]. ``slot`` is -1 outside this call."""
+    """Judge each timed reading against what was known of its device before the batch
+    (``synced``, when not NaN, speaks for every device); learn one sample per device from
+    its believed readings, or propose a jump from its quarantined ones; then correct every
+    timed reading with what is known now and give its final verdict.
+
+    Each device's record is read in the first pass and written in the second, once per
+    device, which first copies it into ``saved`` (``_SAVED`` order) for a rollback; the
+    third pass works on the batch's own arrays. ``counts`` gets [devices touched, samples,
+    jumps, quarantined]. ``slot`` is -1 outside this call."""
     n = rows.shape[0]
     have_sync = synced == synced
     k = 0
@@ -305,8 +341,10 @@ def _observe(rows: NDArray[np.int64], times: NDArray[np.float64], timed: NDArray
             touched[k] = r
             believed_peak[k] = -np.inf
             candidate_peak[k] = -np.inf
+            quarantined_now[k] = 0
             k += 1
         s = slot[r]
+        slot_of[i] = s
         ahead = times[i] - received_at
         beyond = ahead - (synced if have_sync else offset[r])
         if times[i] < earliest or beyond > max_future:
@@ -316,9 +354,23 @@ def _observe(rows: NDArray[np.int64], times: NDArray[np.float64], timed: NDArray
                 candidate_peak[s] = max(candidate_peak[s], ahead)
         else:
             believed_peak[s] = max(believed_peak[s], ahead)
+    counts[0] = k
     for s in range(k):
+        if s + LIGHT_PASS_AHEAD < k:
+            # With a large fleet the first pass's early records have left the cache by now.
+            prefetch_item(slot, touched[s + LIGHT_PASS_AHEAD])
         r = touched[s]
         slot[r] = -1
+        saved[0, s] = offset[r]
+        saved[1, s] = peak[r]
+        saved[2, s] = peak_before[r]
+        saved[3, s] = half_start[r]
+        saved[4, s] = pending[r]
+        saved[5, s] = agreeing[r]
+        saved[6, s] = quarantined[r]
+        # One sample a device: the greatest ahead-ness of its believed readings, else of
+        # its quarantined candidates (a jump to be agreed). Inline: a call per device
+        # passing the record's columns cost more than the rest of the pass.
         if believed_peak[s] > -np.inf:
             # Only a positive ahead-ness says anything about the clock (see the docstring).
             sample = min(max(believed_peak[s], 0.0), max_offset)
@@ -327,47 +379,52 @@ def _observe(rows: NDArray[np.int64], times: NDArray[np.float64], timed: NDArray
             sample = candidate_peak[s]
             far = True
         else:
-            continue
-        counts[0] += 1
-        if not far:
-            pending[r] = np.nan
-            agreeing[r] = 0
-            start = received_at - received_at % half
-            if start > half_start[r]:
-                peak_before[r] = peak[r] if start - half_start[r] <= half else -np.inf
-                peak[r] = -np.inf
-                half_start[r] = start
-            peak[r] = max(peak[r], sample)
-            offset[r] = max(peak[r], peak_before[r])
-            continue
-        if agreeing[r] > 0 and abs(sample - pending[r]) <= max_step:
-            agreeing[r] += 1
-            pending[r] = max(pending[r], sample)
-        else:
-            pending[r] = sample
-            agreeing[r] = 1
-        if agreeing[r] >= jump_after:
-            offset[r] = pending[r]
-            peak[r] = pending[r]
-            peak_before[r] = -np.inf
-            half_start[r] = received_at - received_at % half
-            pending[r] = np.nan
-            agreeing[r] = 0
+            sample = np.nan
+            far = False
+        if sample == sample:
             counts[1] += 1
+            if not far:
+                pending[r] = np.nan
+                agreeing[r] = 0
+                start = received_at - received_at % half
+                if start > half_start[r]:
+                    peak_before[r] = peak[r] if start - half_start[r] <= half else -np.inf
+                    peak[r] = -np.inf
+                    half_start[r] = start
+                peak[r] = max(peak[r], sample)
+                offset[r] = max(peak[r], peak_before[r])
+            else:
+                if agreeing[r] > 0 and abs(sample - pending[r]) <= max_step:
+                    agreeing[r] += 1
+                    pending[r] = max(pending[r], sample)
+                else:
+                    pending[r] = sample
+                    agreeing[r] = 1
+                if agreeing[r] >= jump_after:
+                    offset[r] = pending[r]
+                    peak[r] = pending[r]
+                    peak_before[r] = -np.inf
+                    half_start[r] = received_at - received_at % half
+                    pending[r] = np.nan
+                    agreeing[r] = 0
+                    counts[2] += 1
+        c = synced if have_sync else offset[r]
+        correction[s] = c if abs(c) > tolerance else 0.0
     for i in range(n):
         if not timed[i]:
             continue
-        r = rows[i]
-        correction = synced if have_sync else offset[r]
-        if abs(correction) <= tolerance:
-            correction = 0.0
-        t = times[i] - correction
+        s = slot_of[i]
+        t = times[i] - correction[s]
         placed[i] = t
         if t - received_at > max_future:
             verdict[i] = _REFUSED
         elif times[i] < earliest or t < earliest or t - received_at > max_ahead:
             verdict[i] = _QUARANTINED
-            quarantined[r] += 1
-            counts[2] += 1
+            quarantined_now[s] += 1
         else:
             verdict[i] = _BELIEVED
+    for s in range(k):
+        if quarantined_now[s]:
+            quarantined[touched[s]] += quarantined_now[s]
+            counts[3] += quarantined_now[s]
+
