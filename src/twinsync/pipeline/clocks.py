@@ -80,6 +80,8 @@ _FIELDS: dict[str, Field] = {
     "agreeing": (np.int64, 0),
     # scratch of ``observe``: the row's place among the batch's rows, -1 between batches
     "slot": (np.int64, -1),
+    # readings judged not believable (a redelivered one counts again; ``Pipeline.counts``
+    # has the committed figure)
     "quarantined": (np.int64, 0),
 }
 
