@@ -32,7 +32,8 @@ row agree (within ``max_step`` of each other), the estimate jumps to them, and t
 that completes the agreement is believed. Samples further below the estimate than
 ``max_step`` need the same agreement, so one back-filled buffer does not reset a fast
 clock. No estimate goes past ``max_offset``: a reading claiming more is quarantined or
-refused, never a candidate.
+refused, never a candidate. (Stamps that creep ahead by less than ``max_ahead`` a batch are
+believed and carry their device's estimate along, up to the bound: only that device's.)
 
 Clocks that run behind need the round trip: a source that does the four-timestamp
 exchange of ``GET/POST /api/time`` (``sync``) gets its offset from that, NTP's formula,
