@@ -50,9 +50,8 @@ def live_state(service: TwinService) -> dict[str, Any]:
         "table": digest(pipeline.table._records.array),
         "rows": list(pipeline.table.ids),
         "sequences": digest(pipeline.sequences._records.array),
-        "clocks": {name: (clock.to_dict(), clock.bucket_start.tolist(),
-                          clock.bucket_min_delay.tolist(), list(clock.pending_jump))
-                   for name, clock in pipeline.clocks.sources.items()},
+        "clocks": ({name: clock.to_dict() for name, clock in pipeline.clocks.sources.items()},
+                   digest(pipeline.clocks._records.array)),
         "counts": dict(pipeline.counts),
         "latency": pipeline.latency.names(),
         "health": (digest(health.table._records.array),

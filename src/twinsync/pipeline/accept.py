@@ -23,6 +23,7 @@ from .batch import (
     Accepted,
     Batch,
     DeadLetter,
+    Flag,
     IncomingBatch,
     PipelineSavepoint,
     RawReading,
@@ -33,9 +34,16 @@ from .order import SequenceTable
 from .table import LatestPerRow, SensorTable
 from .times import _MS_THRESHOLD, parse_time
 
-#: Readings stamped further ahead of their arrival than this are refused: a clock that far
-#: off would pin the live value to the future. Kept as dead letters, so nothing is lost.
+#: Readings stamped further ahead of their arrival than this, after correcting their
+#: device's clock, are refused: history cannot hold such a time (see ``clocks``). Kept as
+#: dead letters, so nothing is lost.
 MAX_FUTURE_SECONDS = 86_400.0
+#: Readings stamped further ahead than this (but not past ``MAX_FUTURE_SECONDS``) are
+#: quarantined: stored, flagged, never live. Well below the allowed lateness, so that
+#: what a device's clock estimate may take from one reading never makes its next late.
+MAX_AHEAD_SECONDS = 120.0
+#: No device's clock offset is estimated past this, either way.
+MAX_OFFSET_SECONDS = 86_400.0
 #: A reading this far behind its sensor's newest is late: history, not live state.
 ALLOWED_LATENESS_SECONDS = 300.0
 #: A reading this old on arrival is stale: stored, but it drives no real-time output.
@@ -51,16 +59,19 @@ class Pipeline:
 
     def __init__(self, twin: Twin, *, max_future: float = MAX_FUTURE_SECONDS,
                  allowed_lateness: float = ALLOWED_LATENESS_SECONDS,
-                 freshness: float = FRESHNESS_SECONDS) -> None:
+                 freshness: float = FRESHNESS_SECONDS, max_ahead: float = MAX_AHEAD_SECONDS,
+                 max_offset: float = MAX_OFFSET_SECONDS) -> None:
         self.twin = twin
         self.table = SensorTable()
         self.sequences = SequenceTable()
-        self.clocks = ClockTable()
+        self.clocks = ClockTable(max_ahead=max_ahead, max_offset=max_offset,
+                                 max_future=max_future)
         self.latency = LatencyWindows()
         self.max_future = max_future
         self.allowed_lateness = allowed_lateness
         self.freshness = freshness
-        self.counts = {"accepted": 0, "duplicates": 0, "late": 0, "stale": 0, "lost": 0}
+        self.counts = {"accepted": 0, "duplicates": 0, "late": 0, "stale": 0, "lost": 0,
+                       "quarantined": 0}
         for sensor in twin.sensors.values():
             self.register_sensor(sensor)
         for binding in twin.bindings.values():
@@ -161,19 +172,22 @@ class Pipeline:
         source = incoming.source
         # Everything below that changes the pipeline's state is saved first, so that a
         # batch whose commit fails can be taken back whole (``rollback``).
-        savepoint = PipelineSavepoint(self.sequences.savepoint(row_array),
-                                      self.clocks.savepoint(source))
-        if timed_mask.any():
-            # Learn the source's clock from this batch, then put its times on ours.
-            self.clocks.observe(source, event_times[timed_mask], received_at)
-            event_times[timed_mask] -= self.clocks.correction(source, received_at)
-        future = event_times > received_at + self.max_future
+        sequences_before = self.sequences.savepoint(row_array)
+        # Put the times on our clock, each device's own; what cannot be believed is
+        # quarantined (kept, flagged, never live) or, past ``max_future``, refused. The
+        # clocks save what they change themselves (``placed.before``).
+        placed = self.clocks.observe(source, row_array, event_times, received_at, timed_mask)
+        savepoint = PipelineSavepoint(sequences_before, placed.before)
+        event_times = placed.event_time
+        quarantined = placed.quarantined
+        timed_mask &= ~quarantined  # a time not believed measures no latency
+        future = placed.refused
         if future.any():
             for i in np.flatnonzero(future).tolist():
                 reading = incoming.readings[positions[i]]
                 reject(positions[i], reading, "time_in_future",
                        f"time {reading.time!r} is more than {self.max_future:g} s ahead of "
-                       f"arrival, after correcting the source's clock")
+                       f"arrival, after correcting the device's clock")
             rejected.sort(key=lambda item: item[0])
         table = self.table
         value = table.transform(row_array, raw_array)
@@ -183,6 +197,7 @@ class Pipeline:
             row_array, seq_array, event_times, value, received,
             live_time=table.last_event_time, live_value=table.last_value,
             allowed_lateness=self.allowed_lateness, freshness=self.freshness)
+        admission.flags[quarantined] |= Flag.QUARANTINED
         keep = admission.keep & ~future
         batch = Batch(
             rows=row_array[keep], value=value[keep], raw_value=raw_array[keep],
@@ -191,6 +206,7 @@ class Pipeline:
         )
         return Accepted(batch, rejected, duplicates=admission.duplicates,
                         late=admission.late, stale=admission.stale, lost=admission.lost,
+                        quarantined=int((quarantined & keep).sum()),
                         behind_window=admission.behind_window[keep],
                         timed=timed_mask[keep], savepoint=savepoint)
 
@@ -238,6 +254,7 @@ class Pipeline:
         counts["late"] += accepted.late
         counts["stale"] += accepted.stale
         counts["lost"] += accepted.lost
+        counts["quarantined"] += accepted.quarantined
         accepted.savepoint = None
         timed = accepted.timed
         if timed is None or not timed.any():

@@ -28,6 +28,13 @@ class Flag:
     """Older than the allowed lateness behind its sensor's watermark: history, not live."""
     STALE = 2
     """Older than the freshness bound on arrival: kept, but drives no real-time output."""
+    QUARANTINED = 4
+    """Its time cannot be believed (too far ahead of its arrival after correcting its
+    device's clock, or before 2000): kept, but moves no live value, watermark or clock."""
+
+
+#: Flags of readings that are history only: they never drive live state.
+NOT_LIVE = Flag.LATE | Flag.STALE | Flag.QUARANTINED
 
 
 class RawReading(NamedTuple):
@@ -98,19 +105,20 @@ class Batch:
         return int(self.rows.shape[0])
 
     def live(self) -> NDArray[np.bool_]:
-        """Which readings may drive the live view: not late, not stale."""
+        """Which readings may drive the live view: not late, not stale, not quarantined."""
         if self.flags is None:
             return np.ones(len(self), dtype=np.bool_)
-        live: NDArray[np.bool_] = (self.flags & (Flag.LATE | Flag.STALE)) == 0
+        live: NDArray[np.bool_] = (self.flags & NOT_LIVE) == 0
         return live
 
     def in_order(self) -> NDArray[np.bool_]:
         """Which readings health folds in, in event-time order: every reading not behind
         its sensor's watermark. A stale reading (a logger uploading its buffer an hour
-        later) is judged like a fresh one; it only stays out of the live view."""
+        later) is judged like a fresh one; it only stays out of the live view. A quarantined
+        reading has no place in that order: its time is not believed."""
         if self.flags is None:
             return np.ones(len(self), dtype=np.bool_)
-        ordered: NDArray[np.bool_] = (self.flags & Flag.LATE) == 0
+        ordered: NDArray[np.bool_] = (self.flags & (Flag.LATE | Flag.QUARANTINED)) == 0
         return ordered
 
     def select(self, mask: NDArray[np.bool_]) -> Batch:
@@ -141,6 +149,8 @@ class Accepted:
     stale: int = 0
     lost: int = 0
     """Change in readings known to be missing (sequence gaps) for the sensors touched."""
+    quarantined: int = 0
+    """Readings kept but not believed (``Flag.QUARANTINED``)."""
     behind_window: NDArray[np.bool_] | None = None
     """Per reading of ``batch``: too far behind its sensor's sequence window to be checked
     in memory (see ``order.Admission``); the service checks it against the store."""
@@ -152,8 +162,8 @@ class Accepted:
 
 @dataclass(slots=True)
 class PipelineSavepoint:
-    """What ``Pipeline.accept`` changed, as it was before: the sequence windows of the
-    batch's sensors and the clock estimate of its source."""
+    """What ``Pipeline.accept`` changed, as it was before: the sequence windows and the
+    device clocks of the batch's sensors, and the clock of its source."""
 
     sequences: RowsSavepoint
     clock: ClockSavepoint

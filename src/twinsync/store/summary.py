@@ -14,7 +14,8 @@ from ..pipeline import Flag
 from .base import Buckets, SensorAggregates
 
 #: Per sensor of a segment: enough to rebuild live state without reading the readings.
-#: ``last_*`` describe the newest reading not flagged late (NaN / -inf when there is none).
+#: ``last_*`` describe the newest reading not flagged late or quarantined (NaN / -inf when
+#: there is none).
 SUMMARY_DTYPE = np.dtype([
     ("sensor", "<i8"),
     ("count", "<i8"),
@@ -51,8 +52,8 @@ def summarise(data: NDArray[np.void], starts: NDArray[np.int64],
     out["sensor"] = sensors
     bounds = np.append(np.asarray(starts, dtype=np.int64), len(data))
     _summarise(data["value"], data["event_time"], data["received_at"], data["flags"],
-               bounds, int(Flag.LATE), out["count"], out["total"], out["total_squares"],
-               out["minimum"], out["maximum"], out["t_start"], out["t_end"],
+               bounds, int(Flag.LATE | Flag.QUARANTINED), out["count"], out["total"],
+               out["total_squares"], out["minimum"], out["maximum"], out["t_start"], out["t_end"],
                out["last_value"], out["last_time"], out["last_received"])
     return out
 
