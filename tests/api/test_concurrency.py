@@ -28,11 +28,12 @@ def test_readers_get_no_server_error_while_models_are_imported_and_readings_inge
         tmp_path: Path) -> None:
     models = []
     for revision in range(3):
-        # Each revision adds storeys, with their elements and sensors, while readers walk
-        # the sensors and elements: the moment a reader could see a half-made change.
+        # Each model is of another building: all its elements and sensors are new, added
+        # while readers walk the sensors and elements — the moment a reader could see a
+        # half-made change.
         path = tmp_path / f"r{revision}.ifc"
         generate_building(path, storeys=4 + 4 * revision, bays_x=6, bays_y=5,
-                          revision=revision)
+                          revision=revision, seed=f"another-site-{revision}")
         models.append(path.read_bytes())
     server = Server("demo", "--store", f"sqlite:///{tmp_path / 'twin.sqlite'}",
                     "--speed", "600", cwd=tmp_path)
