@@ -28,6 +28,8 @@ class Flag:
     """Older than the allowed lateness behind its sensor's watermark: history, not live."""
     STALE = 2
     """Older than the freshness bound on arrival: kept, but drives no real-time output."""
+    OUT_OF_RANGE = 8
+    """Outside the physical range of its sensor's kind (``ranges``): kept, not believed."""
 
 
 class RawReading(NamedTuple):

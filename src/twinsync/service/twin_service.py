@@ -538,20 +538,8 @@ def models_dir_for(url: str) -> Path:
     return Path(".twinsync") / "models"
 
 
-def _property_updates(properties: dict[str, Any]) -> list[tuple[str, Any, str, float | None]]:
-    """Field property updates: ``{"name": value}`` or
-    ``{"name": {"value": v, "unit": u, "confidence": c}}``."""
-    updates = []
-    for name, given in properties.items():
-        if isinstance(given, dict):
-            if "value" not in given:
-                raise InvalidInput(f"property {name!r} has no value", "bad_property")
-            confidence = given.get("confidence")
-            if confidence is not None and not isinstance(confidence, int | float):
-                raise InvalidInput(f"confidence of {name!r} is not a number", "bad_confidence")
-            updates.append((name, given["value"], str(given.get("unit") or ""),
-                            None if confidence is None else float(confidence)))
-        else:
-            updates.append((name, given, "", None))
-    return updates
+def _property_updates(properties: Any) -> Sequence[tuple[str, Any, str, float | None]]:
+    """Field property updates, read and checked by the model (``model.properties``)."""
+    from ..model.properties import property_updates
 
+    return property_updates(properties)
