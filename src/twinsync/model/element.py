@@ -72,22 +72,26 @@ class PropertyValue:
                 name: str = "") -> PropertyValue:
         """A property value held to the twin's rules: a JSON-safe value, a unit that
         exists, a finite time, a known source and a confidence in 0..1."""
-        what = f"property {validate.shown(name)}"
-        return cls(
-            value=validate.json_value(value, what),
-            unit=validate.unit(unit, f"unit of {what}"),
-            time=validate.event_time(time, f"time of {what}"),
-            source=validate.choice(source, Source, f"source of {what}", "bad_source"),
-            confidence=validate.confidence(confidence, f"confidence of {what}"),
-        )
+        try:
+            return cls(
+                value=validate.json_value(value, "value"),
+                unit=validate.unit(unit, "unit"),
+                time=validate.event_time(time),
+                source=validate.choice(source, Source, "source", "bad_source"),
+                confidence=validate.confidence(confidence),
+            )
+        except InvalidInput as exc:
+            raise validate.within(f"property {validate.shown(name)}", exc) from None
 
     @classmethod
     def from_dict(cls, data: object, *, name: str = "") -> PropertyValue:
-        what = f"property {validate.shown(name)}"
-        body = validate.mapping(data, what)
-        return cls.checked(validate.field(body, "value", what), body.get("unit", ""),
-                           body.get("time", 0.0), body.get("source", Source.MANUAL),
-                           body.get("confidence", 1.0), name=name)
+        if type(data) is not dict or "value" not in data:
+            what = f"property {validate.shown(name)}"
+            validate.field(validate.mapping(data, what), "value", what)
+        assert isinstance(data, dict)
+        return cls.checked(data["value"], data.get("unit", ""), data.get("time", 0.0),
+                           data.get("source", Source.MANUAL), data.get("confidence", 1.0),
+                           name=name)
 
 
 @dataclass(slots=True)
@@ -126,66 +130,67 @@ class Element:
         and each property value the form ``PropertyValue.checked`` gives it.
         """
         validate.identifier(self.id, "element id")
-        validate.label(self.type, f"type of element {validate.shown(self.id)}")
-        validate.text(self.name, f"name of element {validate.shown(self.id)}")
-        validate.optional_identifier(self.global_id, "global id")
-        validate.optional_identifier(self.parent, "parent id")
+        try:
+            validate.label(self.type, "type")
+            validate.text(self.name, "name")
+            validate.optional_identifier(self.global_id, "global id")
+            validate.optional_identifier(self.parent, "parent id")
+            status = validate.choice(self.status, Status, "status", "bad_status")
+            if not isinstance(self.archived, bool):
+                raise InvalidInput("archived must be true or false", "bad_value")
+            properties = validate.mapping(self.properties, "properties")
+            if len(properties) > validate.MAX_PROPERTIES:
+                raise _too_many(len(properties))
+            checked = {}
+            for name, pv in properties.items():
+                if not isinstance(pv, PropertyValue):
+                    raise InvalidInput(f"property {validate.shown(name)} is not a "
+                                       "PropertyValue", "bad_property")
+                checked[validate.property_name(name)] = PropertyValue.checked(
+                    pv.value, pv.unit, pv.time, pv.source, pv.confidence, name=name)
+        except InvalidInput as exc:
+            raise validate.within(f"element {validate.shown(self.id)}", exc) from None
         if self.parent == self.id:
-            raise InvalidInput(f"element {validate.shown(self.id)} cannot contain itself",
-                               "bad_parent")
-        status = validate.choice(self.status, Status, "status", "bad_status")
-        if not isinstance(self.archived, bool):
-            raise InvalidInput("archived must be true or false", "bad_value")
-        properties = _checked_properties(self.properties, self.id)
+            raise _own_parent(self.id)
         self.status = status
-        self.properties = properties
+        self.properties = checked
 
     @classmethod
     def from_dict(cls, data: object) -> Element:
         body = validate.mapping(data, "an element")
         element_id = validate.identifier(validate.field(body, "id", "an element"),
                                          "element id")
-        what = f"element {validate.shown(element_id)}"
-        archived = body.get("archived", False)
-        if not isinstance(archived, bool):
-            raise InvalidInput(f"archived of {what} must be true or false", "bad_value")
-        properties = validate.mapping(body.get("properties", {}), f"properties of {what}")
-        if len(properties) > validate.MAX_PROPERTIES:
-            raise _too_many(len(properties), element_id)
-        element = cls(
-            id=element_id,
-            type=validate.label(validate.field(body, "type", what), f"type of {what}"),
-            name=validate.text(body.get("name", ""), f"name of {what}"),
-            global_id=validate.optional_identifier(body.get("global_id"), "global id"),
-            parent=validate.optional_identifier(body.get("parent"), "parent id"),
-            status=validate.choice(body.get("status", Status.PLANNED), Status, "status",
-                                   "bad_status"),
-            archived=archived,
-            properties={validate.property_name(name): PropertyValue.from_dict(
-                pv, name=name) for name, pv in properties.items()},
-        )
+        try:
+            archived = body.get("archived", False)
+            if not isinstance(archived, bool):
+                raise InvalidInput("archived must be true or false", "bad_value")
+            properties = validate.mapping(body.get("properties", {}), "properties")
+            if len(properties) > validate.MAX_PROPERTIES:
+                raise _too_many(len(properties))
+            element = cls(
+                id=element_id,
+                type=validate.label(validate.field(body, "type", "an element"), "type"),
+                name=validate.text(body.get("name", ""), "name"),
+                global_id=validate.optional_identifier(body.get("global_id"), "global id"),
+                parent=validate.optional_identifier(body.get("parent"), "parent id"),
+                status=validate.choice(body.get("status", Status.PLANNED), Status, "status",
+                                       "bad_status"),
+                archived=archived,
+                properties={validate.property_name(name): PropertyValue.from_dict(
+                    pv, name=name) for name, pv in properties.items()},
+            )
+        except InvalidInput as exc:
+            raise validate.within(f"element {validate.shown(element_id)}", exc) from None
         if element.parent == element.id:
-            raise InvalidInput(f"{what} cannot contain itself", "bad_parent")
+            raise _own_parent(element_id)
         return element
 
 
-def _checked_properties(properties: object, element_id: str) -> dict[str, PropertyValue]:
-    what = f"properties of element {validate.shown(element_id)}"
-    given = validate.mapping(properties, what)
-    if len(given) > validate.MAX_PROPERTIES:
-        raise _too_many(len(given), element_id)
-    checked = {}
-    for name, pv in given.items():
-        validate.property_name(name)
-        if not isinstance(pv, PropertyValue):
-            raise InvalidInput(f"property {validate.shown(name)} of element "
-                               f"{validate.shown(element_id)} is not a PropertyValue",
-                               "bad_property")
-        checked[name] = PropertyValue.checked(pv.value, pv.unit, pv.time, pv.source,
-                                              pv.confidence, name=name)
-    return checked
+def _too_many(count: int) -> InvalidInput:
+    return InvalidInput(f"{count} properties; at most {validate.MAX_PROPERTIES}",
+                        "too_many_properties")
 
 
-def _too_many(count: int, element_id: str) -> InvalidInput:
-    return InvalidInput(f"element {validate.shown(element_id)} has {count} properties; at "
-                        f"most {validate.MAX_PROPERTIES}", "too_many_properties")
+def _own_parent(element_id: str) -> InvalidInput:
+    return InvalidInput(f"element {validate.shown(element_id)} cannot contain itself",
+                        "bad_parent")

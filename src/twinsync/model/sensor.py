@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import InvalidInput
 from . import validate
 
 
@@ -42,7 +43,8 @@ class Sensor:
     def check(self) -> None:
         """Refuse a sensor the twin could not keep (``InvalidInput`` with a reason); then
         its unit takes the spelling the twin stores and its numbers become floats."""
-        checked = Sensor.from_dict(self.to_dict())
+        checked = Sensor._checked(self.id, self.kind, self.unit, self.expected_interval,
+                                  self.resolution, self.meta)
         self.unit = checked.unit
         self.expected_interval = checked.expected_interval
         self.resolution = checked.resolution
@@ -51,19 +53,28 @@ class Sensor:
     @classmethod
     def from_dict(cls, data: object) -> Sensor:
         body = validate.mapping(data, "a sensor")
-        sensor_id = validate.identifier(validate.field(body, "id", "a sensor"), "sensor id")
-        what = f"sensor {validate.shown(sensor_id)}"
-        return cls(
-            id=sensor_id,
-            kind=validate.label(body.get("kind", "generic"), f"kind of {what}"),
-            unit=validate.unit(body.get("unit", ""), f"unit of {what}"),
-            expected_interval=validate.number(
-                body.get("expected_interval", 0.0), f"expected interval of {what}",
-                low=0.0, high=validate.MAX_INTERVAL_SECONDS),
-            resolution=validate.number(body.get("resolution", 0.0), f"resolution of {what}",
-                                       low=0.0, high=validate.MAX_RESOLUTION),
-            meta=validate.json_object(body.get("meta", {}), f"meta of {what}"),
-        )
+        return cls._checked(validate.field(body, "id", "a sensor"),
+                            body.get("kind", "generic"), body.get("unit", ""),
+                            body.get("expected_interval", 0.0), body.get("resolution", 0.0),
+                            body.get("meta", {}))
+
+    @classmethod
+    def _checked(cls, sensor_id: object, kind: object, unit: object, expected_interval: object,
+                 resolution: object, meta: object) -> Sensor:
+        checked_id = validate.identifier(sensor_id, "sensor id")
+        try:
+            return cls(
+                id=checked_id,
+                kind=validate.label(kind, "kind"),
+                unit=validate.unit(unit, "unit"),
+                expected_interval=validate.number(expected_interval, "expected interval",
+                                                  low=0.0, high=validate.MAX_INTERVAL_SECONDS),
+                resolution=validate.number(resolution, "resolution", low=0.0,
+                                           high=validate.MAX_RESOLUTION),
+                meta=validate.json_object(meta, "meta"),
+            )
+        except InvalidInput as exc:
+            raise validate.within(f"sensor {validate.shown(checked_id)}", exc) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +97,9 @@ class Transform:
         """Refuse a transform that would turn readings into NaN, infinities or a constant:
         a gain that is not a finite, non-zero number, an offset that is not finite, a unit
         that does not exist."""
-        Transform.from_dict(self.to_dict())
+        validate.gain(self.gain)
+        validate.offset(self.offset)
+        validate.unit(self.unit, "unit of the transform")
 
     @classmethod
     def from_dict(cls, data: object) -> Transform:
@@ -94,6 +107,9 @@ class Transform:
         return cls(gain=validate.gain(body.get("gain", 1.0)),
                    offset=validate.offset(body.get("offset", 0.0)),
                    unit=validate.unit(body.get("unit", ""), "unit of the transform"))
+
+
+_DEFAULT = Transform()
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +131,12 @@ class Binding:
 
     def check(self) -> None:
         """Refuse a binding the twin could not keep (``InvalidInput`` with a reason)."""
-        Binding.from_dict(self.to_dict())
+        validate.identifier(self.sensor_id, "sensor id")
+        validate.identifier(self.element_id, "element id")
+        validate.property_name(self.property)
+        if not isinstance(self.transform, Transform):
+            raise InvalidInput("a binding's transform must be a Transform", "bad_value")
+        self.transform.check()
 
     @classmethod
     def from_dict(cls, data: object) -> Binding:
@@ -127,5 +148,5 @@ class Binding:
             element_id=validate.identifier(validate.field(body, "element_id", "a binding"),
                                            "element id"),
             property=validate.property_name(validate.field(body, "property", "a binding")),
-            transform=Transform() if transform is None else Transform.from_dict(transform),
+            transform=_DEFAULT if transform is None else Transform.from_dict(transform),
         )

@@ -86,11 +86,35 @@ _NOT_IN_LABELS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _NOT_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
+# Labels (kinds, types, units, property names) already found clean. A twin repeats a few
+# thousand of them (every slab has the same property names); bounded, as they come from
+# clients.
+_SEEN_LABELS = 65_536
+_seen_labels: set[str] = set()
+
 # Sizes counted for scalars as JSON text: their longest spelling.
 _NUMBER_SIZE = 24
 _LITERAL_SIZE = 5
+# Types as tuples: ``isinstance`` with a tuple is several times cheaper than with a union.
+_BOOLS = (bool, np.bool_)
+_INTEGERS = (int, np.integer)
+_FLOATS = (float, np.floating)
+_NUMBERS = (int, float, np.integer, np.floating)
+_CONTAINERS = (list, tuple, dict)
+
+# Strings shorter than this are within ``MAX_VALUE_SIZE`` whatever else the value holds.
+_SHORT_STRING = 1024
 
 E = TypeVar("E", bound=Enum)
+
+
+def within(context: str, error: InvalidInput) -> InvalidInput:
+    """``error`` again, its message prefixed with ``context`` (``"property 'x'"``), its
+    class and reason kept. Checks name the field they refuse ("unit", "time"); the caller
+    adds where the field is only when something is refused, so checking stays cheap."""
+    again = type(error)(f"{context}: {error}", error.reason)
+    again.__cause__ = error.__cause__
+    return again
 
 
 def shown(value: object, limit: int = 80) -> str:
@@ -138,6 +162,8 @@ def text(value: object, what: str) -> str:
 
 def _string(value: object, what: str, limit: int, refused: re.Pattern[str],
             empty: bool, reason: str = "bad_text") -> str:
+    if type(value) is str and value in _seen_labels and refused is _NOT_IN_LABELS:
+        return value
     if not isinstance(value, str):
         raise InvalidInput(f"{what} must be a string, not {type(value).__name__}", reason)
     if not value and not empty:
@@ -147,6 +173,8 @@ def _string(value: object, what: str, limit: int, refused: re.Pattern[str],
     if refused.search(value):
         raise InvalidInput(f"{what} {shown(value)} holds a control character or a lone "
                            "surrogate", reason)
+    if refused is _NOT_IN_LABELS and value and len(_seen_labels) < _SEEN_LABELS:
+        _seen_labels.add(str.__str__(value))
     return str.__str__(value)
 
 
@@ -156,6 +184,8 @@ def unit(value: object, what: str) -> str:
     not know."""
     if value is None:
         return ""
+    if type(value) is str and value in _seen_labels:
+        return canonical(value)
     return canonical(label(value, what, empty=True))
 
 
@@ -163,12 +193,15 @@ def number(value: object, what: str, *, low: float = -math.inf,
            high: float = math.inf) -> float:
     """A finite real number within ``low``..``high``. Strings and bools are refused, not
     converted: ``"1"`` or ``true`` as a gain is a client's mistake, not a gain."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise InvalidInput(f"{what} must be a number, not {shown(value)}", "not_a_number")
-    if isinstance(value, int | np.integer) and not INT64_MIN <= int(value) <= INT64_MAX:
-        raise InvalidInput(f"{what} {value} is outside the signed 64-bit range",
-                           "int_too_large")
-    result = float(value)
+    if type(value) is float:  # the common case first: one type check
+        result = value
+    else:
+        if isinstance(value, bool) or not isinstance(value, _NUMBERS):
+            raise InvalidInput(f"{what} must be a number, not {shown(value)}", "not_a_number")
+        if isinstance(value, _INTEGERS) and not INT64_MIN <= int(value) <= INT64_MAX:
+            raise InvalidInput(f"{what} {value} is outside the signed 64-bit range",
+                               "int_too_large")
+        result = float(value)
     if not math.isfinite(result):
         raise InvalidInput(f"{what} must be finite, not {result}", "not_finite")
     if not low <= result <= high:
@@ -205,6 +238,11 @@ def offset(value: object) -> float:
 
 def choice(value: object, kind: type[E], what: str, reason: str) -> E:
     """A member of the enumeration ``kind`` (given as itself or its value)."""
+    if type(value) is kind:
+        return value
+    member = kind._value2member_map_.get(value) if isinstance(value, str) else None
+    if member is not None:
+        return member  # type: ignore[return-value]
     try:
         return kind(value)
     except (ValueError, TypeError):
@@ -236,8 +274,20 @@ def json_value(value: object, what: str) -> Any:
     deep and ``MAX_VALUE_SIZE`` characters as JSON. Tuples become lists and NumPy scalars
     Python ones; anything else is refused.
     """
-    budget = [MAX_VALUE_SIZE]
-    return _walk(value, what, 0, budget)
+    # A lone number or short string, as a JSON parser or a BIM model gives it, is kept
+    # as it is; anything else (or anything refused) takes the full walk.
+    if type(value) is float:
+        if math.isfinite(value):
+            return value
+    elif type(value) is str:
+        if len(value) < _SHORT_STRING and (value.isascii() or not _SURROGATE.search(value)):
+            return value
+    elif type(value) is int:
+        if INT64_MIN <= value <= INT64_MAX:
+            return value
+    elif value is None or type(value) is bool:
+        return value
+    return _Walk(what).node(value, 0)
 
 
 def json_object(value: object, what: str) -> dict[str, Any]:
@@ -247,63 +297,73 @@ def json_object(value: object, what: str) -> dict[str, Any]:
     return result
 
 
-def _walk(value: object, what: str, depth: int, budget: list[int]) -> Any:
-    """Check and normalise one node. ``budget`` holds the JSON characters still allowed,
-    so a huge list is refused after ``MAX_VALUE_SIZE`` items, not after walking them all."""
-    if value is None or isinstance(value, bool | np.bool_):
-        _spend(budget, _LITERAL_SIZE, what)
-        return None if value is None else bool(value)
-    if isinstance(value, int | np.integer):
-        _spend(budget, _NUMBER_SIZE, what)
-        result = int(value)
-        if not INT64_MIN <= result <= INT64_MAX:
-            raise InvalidInput(f"{what}: the integer {result} is outside the signed 64-bit "
-                               "range", "int_too_large")
-        return result
-    if isinstance(value, float | np.floating):
-        _spend(budget, _NUMBER_SIZE, what)
-        number_ = float(value)
-        if not math.isfinite(number_):
-            raise InvalidInput(f"{what}: {number_} is not a finite number; JSON cannot "
-                               "carry it", "not_finite")
-        return number_
-    if isinstance(value, str):
-        return _string_value(value, what, budget)
-    if depth >= MAX_VALUE_DEPTH and isinstance(value, list | tuple | dict):
-        raise InvalidInput(f"{what} nests deeper than {MAX_VALUE_DEPTH} levels",
-                           "value_too_deep")
-    if isinstance(value, list | tuple):
-        _spend(budget, 2, what)
-        items = []
-        for item in value:
-            _spend(budget, 1, what)
-            items.append(_walk(item, what, depth + 1, budget))
-        return items
-    if isinstance(value, dict):
-        _spend(budget, 2, what)
+class _Walk:
+    """One walk over a value: checks and normalises each node. ``left`` is the JSON text
+    still allowed, so a huge list is refused after ``MAX_VALUE_SIZE`` items, not after
+    walking them all; depth is checked before descending, so a deep (or looped) value
+    never reaches Python's recursion limit."""
+
+    __slots__ = ("left", "what")
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.left = MAX_VALUE_SIZE
+
+    def node(self, value: object, depth: int) -> Any:
+        what = self.what
+        if type(value) is float or isinstance(value, _FLOATS):
+            self.spend(_NUMBER_SIZE)
+            number_ = float(value)
+            if not math.isfinite(number_):
+                raise InvalidInput(f"{what}: {number_} is not a finite number; JSON cannot "
+                                   "carry it", "not_finite")
+            return number_
+        if isinstance(value, str):
+            return self.string(value)
+        if value is None or isinstance(value, _BOOLS):
+            self.spend(_LITERAL_SIZE)
+            return None if value is None else bool(value)
+        if isinstance(value, _INTEGERS):
+            self.spend(_NUMBER_SIZE)
+            result = int(value)
+            if not INT64_MIN <= result <= INT64_MAX:
+                raise InvalidInput(f"{what}: the integer {result} is outside the signed "
+                                   "64-bit range", "int_too_large")
+            return result
+        if isinstance(value, float):
+            return self.node(float(value), depth)
+        if not isinstance(value, _CONTAINERS):
+            raise InvalidInput(f"{what}: a {type(value).__name__} cannot be kept as JSON",
+                               "bad_value")
+        if depth >= MAX_VALUE_DEPTH:
+            raise InvalidInput(f"{what} nests deeper than {MAX_VALUE_DEPTH} levels",
+                               "value_too_deep")
+        self.spend(2)
+        if not isinstance(value, dict):
+            items = []
+            for item in value:
+                self.spend(1)
+                items.append(self.node(item, depth + 1))
+            return items
         entries: dict[str, Any] = {}
         for key, item in value.items():
             if not isinstance(key, str):
                 raise InvalidInput(f"{what} has a key {shown(key)} that is not a string",
                                    "bad_value")
-            name = _string_value(key, what, budget)
-            _spend(budget, 2, what)
-            entries[name] = _walk(item, what, depth + 1, budget)
+            name = self.string(key)
+            self.spend(2)
+            entries[name] = self.node(item, depth + 1)
         return entries
-    raise InvalidInput(f"{what}: a {type(value).__name__} cannot be kept as JSON",
-                       "bad_value")
 
+    def string(self, value: str) -> str:
+        self.spend(len(value) + 2)
+        if not value.isascii() and _SURROGATE.search(value):
+            raise InvalidInput(f"{self.what} holds a lone surrogate, which UTF-8 cannot "
+                               "carry", "bad_value")
+        return str.__str__(value)
 
-def _string_value(value: str, what: str, budget: list[int]) -> str:
-    _spend(budget, len(value) + 2, what)
-    if not value.isascii() and _SURROGATE.search(value):
-        raise InvalidInput(f"{what} holds a lone surrogate, which UTF-8 cannot carry",
-                           "bad_value")
-    return str.__str__(value)
-
-
-def _spend(budget: list[int], size: int, what: str) -> None:
-    budget[0] -= size
-    if budget[0] < 0:
-        raise InvalidInput(f"{what} is larger than {MAX_VALUE_SIZE} characters as JSON",
-                           "value_too_large")
+    def spend(self, size: int) -> None:
+        self.left -= size
+        if self.left < 0:
+            raise InvalidInput(f"{self.what} is larger than {MAX_VALUE_SIZE} characters as "
+                               "JSON", "value_too_large")
