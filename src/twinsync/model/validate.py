@@ -119,6 +119,9 @@ def within(context: str, error: InvalidInput) -> InvalidInput:
 
 def shown(value: object, limit: int = 80) -> str:
     """``repr(value)`` cut to ``limit`` characters, for messages that echo input back."""
+    if isinstance(value, str | bytes) and len(value) > limit:
+        # Not a repr of all of a 20 MB id only to cut it.
+        return f"{value[:limit]!r}… ({len(value)} characters)"
     text = repr(value)
     return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
 
