@@ -68,10 +68,24 @@ class Converter:
         return value * self.scale + self.shift
 
 
-def canonical(unit: str | None) -> str:
-    """The spelling twinsync stores for ``unit``; raises UnitError if pint does not know it."""
+#: No unit twinsync knows is longer; a longer "unit" is refused before pint parses it.
+MAX_UNIT_LENGTH = 100
+
+
+def canonical(unit: object) -> str:
+    """The spelling twinsync stores for ``unit``; raises UnitError if pint does not know it
+    (or it is not a string: a unit of ``123`` or ``["degC"]`` is a client's mistake).
+
+    >>> canonical("°C"), canonical(None)
+    ('degC', '')
+    """
     if unit is None or unit == "":
         return ""
+    if not isinstance(unit, str):
+        raise UnitError(f"a unit is a string, not {type(unit).__name__}", "bad_unit")
+    if len(unit) > MAX_UNIT_LENGTH:
+        raise UnitError(f"a unit of {len(unit)} characters; at most {MAX_UNIT_LENGTH}",
+                        "unknown_unit")
     return _canonical(unit)
 
 
@@ -85,9 +99,18 @@ def _canonical(unit: str) -> str:
     return name
 
 
-@lru_cache(maxsize=4096)
 def converter(source: str, target: str) -> Converter:
     """The conversion from ``source`` to ``target`` (either may be empty: dimensionless)."""
+    if type(source) is str and type(target) is str:
+        return _converter(source, target)
+    # Not a string (a list cannot even be a cache key): refused with the reason.
+    canonical(source)
+    canonical(target)
+    return _converter(str(source or ""), str(target or ""))
+
+
+@lru_cache(maxsize=4096)
+def _converter(source: str, target: str) -> Converter:
     src, dst = canonical(source), canonical(target)
     if src == dst:
         return Converter(src, dst, 1.0, 0.0)

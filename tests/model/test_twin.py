@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from twinsync.errors import Conflict, InvalidInput, NotFound, UnitError
-from twinsync.model import Binding, Element, Sensor, Source, Status, Transform, Twin
+from twinsync.model import (
+    Binding,
+    Element,
+    PropertyValue,
+    Sensor,
+    Source,
+    Status,
+    Transform,
+    Twin,
+)
 
 
 @pytest.fixture
@@ -84,3 +95,75 @@ def test_rollback_undoes_additions(twin: Twin) -> None:
     assert "wall" not in twin.elements
     assert twin.bindings == {}
     assert twin.sensors_of("slab") == []
+
+
+def test_a_property_json_cannot_carry_is_refused_and_the_element_is_unchanged(
+        twin: Twin) -> None:
+    twin.set_property("slab", "width", 3, unit="m")
+    before = twin.element("slab").to_dict()
+    for value, reason in ((2**70, "int_too_large"), (float("nan"), "not_finite"),
+                          ({1: "a"}, "bad_value")):
+        with pytest.raises(InvalidInput) as refused:
+            twin.set_property("slab", "width", value)
+        assert refused.value.reason == reason
+    assert twin.element("slab").to_dict() == before
+
+
+def test_a_property_is_kept_as_json_gives_it_back(twin: Twin) -> None:
+    twin.set_property("slab", "layers", ("a", "b"))
+    assert twin.element("slab").properties["layers"].value == ["a", "b"]
+
+
+def test_a_time_that_is_not_finite_is_refused(twin: Twin) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        twin.set_property("slab", "width", 3, time=float("nan"))
+    assert refused.value.reason == "not_finite"
+    with pytest.raises(InvalidInput):
+        twin.update_status("slab", "completed", time=float("inf"))
+    assert twin.element("slab").status is Status.PLANNED
+
+
+def test_an_unknown_source_is_refused_with_a_reason(twin: Twin) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        twin.update_status("slab", "completed", source="rumour")
+    assert refused.value.reason == "bad_source"
+    assert twin.element("slab").status is Status.PLANNED
+
+
+@pytest.mark.parametrize("gain", [float("nan"), float("inf"), "2", 0.0])
+def test_binding_with_a_gain_that_is_not_a_finite_nonzero_number_binds_nothing(
+        twin: Twin, gain: Any) -> None:
+    with pytest.raises(InvalidInput):
+        twin.bind_sensor(Binding("t1", "slab", "core_temperature", Transform(gain=gain)))
+    assert twin.bindings == {}
+    assert twin.sensors_of("slab") == []
+
+
+def test_a_sensor_or_element_with_a_bad_id_is_not_added(twin: Twin) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        twin.add_sensor(Sensor("t\x002", "temperature", "degC"))
+    assert refused.value.reason == "bad_id"
+    with pytest.raises(InvalidInput):
+        twin.add_element(Element("x" * 257, "IfcWall"))
+    assert set(twin.sensors) == {"t1"}
+    assert len(twin.elements) == 5
+
+
+def test_a_sensor_with_a_nan_interval_is_not_added(twin: Twin) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        twin.add_sensor(Sensor("t2", "temperature", "degC", expected_interval=float("nan")))
+    assert refused.value.reason == "not_finite"
+    assert "t2" not in twin.sensors
+
+
+def test_an_element_with_a_bad_property_is_not_added(twin: Twin) -> None:
+    element = Element("wall", "IfcWall", properties={"h": PropertyValue(float("inf"))})
+    with pytest.raises(InvalidInput):
+        twin.add_element(element)
+    assert "wall" not in twin.elements
+
+
+def test_looking_up_a_huge_id_answers_with_a_short_message(twin: Twin) -> None:
+    with pytest.raises(NotFound) as missing:
+        twin.element("x" * 1_000_000)
+    assert len(str(missing.value)) < 200

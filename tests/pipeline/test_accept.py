@@ -96,8 +96,9 @@ def test_rows_follow_the_dense_sensor_index(pipeline: Pipeline) -> None:
 
 def test_a_sensor_id_holding_a_nul_character_is_found_among_others() -> None:
     twin = Twin()
-    for sensor_id in ("a", "gw\x00probe", "b"):
-        twin.add_sensor(Sensor(sensor_id, "temperature", "degC"))
+    # The twin's operations refuse such an id (validate.identifier); the index must still
+    # keep it apart from its prefix, so it is loaded as a store would.
+    twin.load((), [Sensor(i, "temperature", "degC") for i in ("a", "gw\x00probe", "b")], ())
     pipeline = Pipeline(twin)
     accepted = accept(pipeline, RawReading("b", 1.0), RawReading("gw\x00probe", 2.0),
                       RawReading("a", 3.0), RawReading("gw", 4.0))

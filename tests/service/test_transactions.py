@@ -12,7 +12,7 @@ import pytest
 from twinsync.demo import demo_project
 from twinsync.errors import StoreError
 from twinsync.model import Binding, Element, Sensor, Transform
-from twinsync.pipeline import IncomingBatch, RawReading
+from twinsync.pipeline import Flag, IncomingBatch, RawReading
 from twinsync.service import TwinService
 
 from .faults import FailingStore, live_state
@@ -144,3 +144,19 @@ async def test_a_failed_commit_answers_503_with_retry_after(tmp_path: Path) -> N
         retried = client.post("/api/readings", json=body)
         assert retried.status_code == 200 and retried.json()["accepted"] == 1
     await service.aclose()
+
+
+async def test_a_reading_outside_its_kinds_physical_range_is_kept_but_never_shown(
+        failing: tuple[TwinService, FailingStore]) -> None:
+    service, _ = failing
+    now = time.time()
+    await service.ingest(readings(now - 10, 3))
+    shown = service.sensor_snapshot("L1-slab-t1")["value"]
+    result = await service.ingest(IncomingBatch(
+        [RawReading("L1-slab-t1", -300.0, now - 1, None, 3)], "gw", now))
+    assert result.accepted == 1
+    row = service.sensor_row("L1-slab-t1")
+    stored = service.store.history(row, now - 2, now)
+    assert stored.value.tolist() == [-300.0] and stored.quality.tolist() == [0.0]
+    assert stored.flags[0] & Flag.OUT_OF_RANGE
+    assert service.sensor_snapshot("L1-slab-t1")["value"] == shown

@@ -1,10 +1,18 @@
-"""Elements of the twin: the things being built or run, and the values they carry."""
+"""Elements of the twin: the things being built or run, and the values they carry.
+
+``Element.check`` and ``PropertyValue.checked`` hold an element to the rules of
+``validate`` before the twin takes it; ``from_dict`` (a stored row, a posted body) checks
+as it builds, so a bad row is an ``InvalidInput`` with a reason, never a ``TypeError``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from ..errors import InvalidInput
+from . import validate
 
 
 class Status(StrEnum):
@@ -58,6 +66,33 @@ class PropertyValue:
             "confidence": self.confidence,
         }
 
+    @classmethod
+    def checked(cls, value: object, unit: object = "", time: object = 0.0,
+                source: object = Source.MANUAL, confidence: object = 1.0, *,
+                name: str = "") -> PropertyValue:
+        """A property value held to the twin's rules: a JSON-safe value, a unit that
+        exists, a finite time, a known source and a confidence in 0..1."""
+        try:
+            return cls(
+                value=validate.json_value(value, "value"),
+                unit=validate.unit(unit, "unit"),
+                time=validate.event_time(time),
+                source=validate.choice(source, Source, "source", "bad_source"),
+                confidence=validate.confidence(confidence),
+            )
+        except InvalidInput as exc:
+            raise validate.within(f"property {validate.shown(name)}", exc) from None
+
+    @classmethod
+    def from_dict(cls, data: object, *, name: str = "") -> PropertyValue:
+        if type(data) is not dict or "value" not in data:
+            what = f"property {validate.shown(name)}"
+            validate.field(validate.mapping(data, what), "value", what)
+        assert isinstance(data, dict)
+        return cls.checked(data["value"], data.get("unit", ""), data.get("time", 0.0),
+                           data.get("source", Source.MANUAL), data.get("confidence", 1.0),
+                           name=name)
+
 
 @dataclass(slots=True)
 class Element:
@@ -88,24 +123,74 @@ class Element:
             "properties": {name: pv.to_dict() for name, pv in self.properties.items()},
         }
 
+    def check(self) -> None:
+        """Refuse an element the twin could not keep (``InvalidInput`` with a reason).
+
+        Every field is checked before any is touched; then the status becomes a ``Status``
+        and each property value the form ``PropertyValue.checked`` gives it.
+        """
+        validate.identifier(self.id, "element id")
+        try:
+            validate.label(self.type, "type")
+            validate.text(self.name, "name")
+            validate.optional_identifier(self.global_id, "global id")
+            validate.optional_identifier(self.parent, "parent id")
+            status = validate.choice(self.status, Status, "status", "bad_status")
+            if not isinstance(self.archived, bool):
+                raise InvalidInput("archived must be true or false", "bad_value")
+            properties = validate.mapping(self.properties, "properties")
+            if len(properties) > validate.MAX_PROPERTIES:
+                raise _too_many(len(properties))
+            checked = {}
+            for name, pv in properties.items():
+                if not isinstance(pv, PropertyValue):
+                    raise InvalidInput(f"property {validate.shown(name)} is not a "
+                                       "PropertyValue", "bad_property")
+                checked[validate.property_name(name)] = PropertyValue.checked(
+                    pv.value, pv.unit, pv.time, pv.source, pv.confidence, name=name)
+        except InvalidInput as exc:
+            raise validate.within(f"element {validate.shown(self.id)}", exc) from None
+        if self.parent == self.id:
+            raise _own_parent(self.id)
+        self.status = status
+        self.properties = checked
+
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Element:
-        return cls(
-            id=data["id"],
-            type=data["type"],
-            name=data.get("name", ""),
-            global_id=data.get("global_id"),
-            parent=data.get("parent"),
-            status=Status(data.get("status", Status.PLANNED)),
-            archived=bool(data.get("archived", False)),
-            properties={
-                name: PropertyValue(
-                    value=pv["value"],
-                    unit=pv.get("unit", ""),
-                    time=float(pv.get("time", 0.0)),
-                    source=Source(pv.get("source", Source.MANUAL)),
-                    confidence=float(pv.get("confidence", 1.0)),
-                )
-                for name, pv in data.get("properties", {}).items()
-            },
-        )
+    def from_dict(cls, data: object) -> Element:
+        body = validate.mapping(data, "an element")
+        element_id = validate.identifier(validate.field(body, "id", "an element"),
+                                         "element id")
+        try:
+            archived = body.get("archived", False)
+            if not isinstance(archived, bool):
+                raise InvalidInput("archived must be true or false", "bad_value")
+            properties = validate.mapping(body.get("properties", {}), "properties")
+            if len(properties) > validate.MAX_PROPERTIES:
+                raise _too_many(len(properties))
+            element = cls(
+                id=element_id,
+                type=validate.label(validate.field(body, "type", "an element"), "type"),
+                name=validate.text(body.get("name", ""), "name"),
+                global_id=validate.optional_identifier(body.get("global_id"), "global id"),
+                parent=validate.optional_identifier(body.get("parent"), "parent id"),
+                status=validate.choice(body.get("status", Status.PLANNED), Status, "status",
+                                       "bad_status"),
+                archived=archived,
+                properties={validate.property_name(name): PropertyValue.from_dict(
+                    pv, name=name) for name, pv in properties.items()},
+            )
+        except InvalidInput as exc:
+            raise validate.within(f"element {validate.shown(element_id)}", exc) from None
+        if element.parent == element.id:
+            raise _own_parent(element_id)
+        return element
+
+
+def _too_many(count: int) -> InvalidInput:
+    return InvalidInput(f"{count} properties; at most {validate.MAX_PROPERTIES}",
+                        "too_many_properties")
+
+
+def _own_parent(element_id: str) -> InvalidInput:
+    return InvalidInput(f"element {validate.shown(element_id)} cannot contain itself",
+                        "bad_parent")

@@ -1,9 +1,10 @@
 """The twin: elements, sensors and bindings, changed only through named operations.
 
-Every operation checks its input against the twin, applies the change, and returns the
-``Event`` that records it; the caller (the service) commits events to the store and
-pushes them to subscribers. REST routes, WebSocket commands and CLI commands all call
-these operations and hold no logic of their own.
+Every operation checks its input before it changes anything (the rules are in
+``validate``: ids, lengths, finite numbers, JSON-safe values, units that exist), then
+applies the change and returns the ``Event`` that records it; the caller (the service)
+commits events to the store and pushes them to subscribers. REST routes, WebSocket
+commands and CLI commands all call these operations and hold no logic of their own.
 
 >>> twin = Twin()
 >>> _ = twin.add_element(Element(id="slab-1", type="IfcSlab"))
@@ -19,7 +20,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..errors import Conflict, InvalidInput, NotFound
-from ..units import canonical, converter
+from ..units import converter
+from . import validate
 from .element import DEFAULT_CONFIDENCE, Element, PropertyValue, Source, Status
 from .events import Event
 from .sensor import Binding, Sensor
@@ -43,13 +45,13 @@ class Twin:
         try:
             return self.elements[element_id]
         except KeyError:
-            raise NotFound(f"no element {element_id!r}") from None
+            raise NotFound(f"no element {validate.shown(element_id)}") from None
 
     def sensor(self, sensor_id: str) -> Sensor:
         try:
             return self.sensors[sensor_id]
         except KeyError:
-            raise NotFound(f"no sensor {sensor_id!r}") from None
+            raise NotFound(f"no sensor {validate.shown(sensor_id)}") from None
 
     def sensors_of(self, element_id: str) -> list[str]:
         """Ids of the sensors bound to an element's properties."""
@@ -84,11 +86,11 @@ class Twin:
     # -- operations ----------------------------------------------------------------------
 
     def add_element(self, element: Element, *, time: float = 0.0, source: str = "manual") -> Event:
+        element.check()
+        time = validate.event_time(time)
         existing = self.elements.get(element.id)
         if existing is not None and not existing.archived:
             raise Conflict(f"element {element.id!r} exists")
-        if element.parent is not None and element.parent == element.id:
-            raise InvalidInput(f"element {element.id!r} cannot contain itself", "bad_parent")
         self.elements[element.id] = element
         self._storey_cache.clear()
         return Event("element_added", time, element.id, source, {"element": element.to_dict()})
@@ -97,18 +99,24 @@ class Twin:
         self, element: Element, *, time: float = 0.0, source: str = "manual"
     ) -> Event:
         """Replace an element's identity, place and properties, keeping status and bindings."""
+        element.check()
+        time = validate.event_time(time)
         current = self.element(element.id)
+        kept = {name: pv for name, pv in current.properties.items()
+                if pv.source is not Source.BIM and name not in element.properties}
+        if len(element.properties) + len(kept) > validate.MAX_PROPERTIES:
+            raise InvalidInput(f"element {element.id!r} would have more than "
+                               f"{validate.MAX_PROPERTIES} properties", "too_many_properties")
         element.status = current.status
         # Values that came from the field or sensors outlive a new model revision.
-        for name, pv in current.properties.items():
-            if pv.source is not Source.BIM and name not in element.properties:
-                element.properties[name] = pv
+        element.properties.update(kept)
         self.elements[element.id] = element
         self._storey_cache.clear()
         return Event("element_changed", time, element.id, source, {"element": element.to_dict()})
 
     def archive_element(self, element_id: str, *, time: float = 0.0,
                         source: str = "manual") -> Event:
+        time = validate.event_time(time)
         element = self.element(element_id)
         element.archived = True
         return Event("element_archived", time, element_id, source, {})
@@ -118,15 +126,13 @@ class Twin:
         time: float = 0.0,
     ) -> Event:
         element = self.element(element_id)
-        try:
-            new = Status(status)
-        except ValueError:
-            allowed = ", ".join(s.value for s in Status)
-            raise InvalidInput(f"status {status!r} is not one of {allowed}", "bad_status") from None
+        new = validate.choice(status, Status, "status", "bad_status")
+        src = validate.choice(source, Source, "source", "bad_source")
+        time = validate.event_time(time)
         old = element.status
         element.status = new
         return Event(
-            "status_changed", time, element_id, Source(source).value,
+            "status_changed", time, element_id, src.value,
             {"status": new.value, "previous": old.value},
         )
 
@@ -135,29 +141,29 @@ class Twin:
         source: Source | str = Source.MANUAL, time: float = 0.0, confidence: float | None = None,
     ) -> Event:
         element = self.element(element_id)
-        if not name:
-            raise InvalidInput("a property needs a name", "bad_property")
-        src = Source(source)
-        unit = canonical(unit)
+        name = validate.property_name(name)
+        src = validate.choice(source, Source, "source", "bad_source")
         if confidence is None:
             confidence = DEFAULT_CONFIDENCE[src]
-        if not 0.0 <= confidence <= 1.0:
-            raise InvalidInput(f"confidence {confidence} is outside 0..1", "bad_confidence")
-        pv = PropertyValue(value, unit, time, src, confidence)
+        pv = PropertyValue.checked(value, unit, time, src, confidence, name=name)
+        if name not in element.properties and len(element.properties) >= validate.MAX_PROPERTIES:
+            raise InvalidInput(f"element {element_id!r} has {validate.MAX_PROPERTIES} "
+                               "properties already", "too_many_properties")
         element.properties[name] = pv
         return Event("property_changed", time, element_id, src.value,
                      {"property": name, **pv.to_dict()})
 
     def add_sensor(self, sensor: Sensor, *, time: float = 0.0) -> Event:
+        sensor.check()
+        time = validate.event_time(time)
         if sensor.id in self.sensors:
             raise Conflict(f"sensor {sensor.id!r} exists")
-        if not sensor.id:
-            raise InvalidInput("a sensor needs an id", "bad_sensor")
-        sensor.unit = canonical(sensor.unit)
         self.sensors[sensor.id] = sensor
         return Event("sensor_added", time, None, "manual", {"sensor": sensor.to_dict()})
 
     def bind_sensor(self, binding: Binding, *, time: float = 0.0) -> Event:
+        binding.check()
+        time = validate.event_time(time)
         sensor = self.sensor(binding.sensor_id)
         self.element(binding.element_id)
         if binding.sensor_id in self.bindings:
@@ -169,9 +175,10 @@ class Twin:
         return Event("sensor_bound", time, binding.element_id, "manual", binding.to_dict())
 
     def unbind_sensor(self, sensor_id: str, *, time: float = 0.0) -> Event:
+        time = validate.event_time(time)
         binding = self.bindings.pop(sensor_id, None)
         if binding is None:
-            raise NotFound(f"sensor {sensor_id!r} is not bound")
+            raise NotFound(f"sensor {validate.shown(sensor_id)} is not bound")
         self._sensors_of[binding.element_id].remove(sensor_id)
         return Event("sensor_unbound", time, binding.element_id, "manual", binding.to_dict())
 

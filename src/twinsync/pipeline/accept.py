@@ -31,6 +31,7 @@ from .batch import (
 from .clocks import ClockTable
 from .latency import LatencyWindows
 from .order import SequenceTable
+from .ranges import PhysicalRanges
 from .table import LatestPerRow, SensorTable
 from .times import _MS_THRESHOLD, parse_time
 
@@ -67,11 +68,12 @@ class Pipeline:
         self.clocks = ClockTable(max_ahead=max_ahead, max_offset=max_offset,
                                  max_future=max_future)
         self.latency = LatencyWindows()
+        self.ranges = PhysicalRanges()
         self.max_future = max_future
         self.allowed_lateness = allowed_lateness
         self.freshness = freshness
         self.counts = {"accepted": 0, "duplicates": 0, "late": 0, "stale": 0, "lost": 0,
-                       "quarantined": 0}
+                       "quarantined": 0, "out_of_range": 0}
         for sensor in twin.sensors.values():
             self.register_sensor(sensor)
         for binding in twin.bindings.values():
@@ -80,6 +82,7 @@ class Pipeline:
     def register_sensor(self, sensor: Sensor) -> int:
         row = self.table.row(sensor.id)
         self.table.set_transform(row, sensor.unit, 1.0, 0.0)
+        self.ranges.set_sensor(row, sensor.kind, sensor.unit)
         return row
 
     def apply_binding(self, binding: Binding | None, sensor_id: str | None = None) -> None:
@@ -204,9 +207,12 @@ class Pipeline:
             event_time=event_times[keep], received_at=received[keep], seq=seq_array[keep],
             source=source, connector=incoming.connector, flags=admission.flags[keep],
         )
+        # Outside its kind's physical range: kept and flagged, never believed.
+        out_of_range = int(self.ranges.mark(batch).sum())
         return Accepted(batch, rejected, duplicates=admission.duplicates,
                         late=admission.late, stale=admission.stale, lost=admission.lost,
                         quarantined=int((quarantined & keep).sum()),
+                        out_of_range=out_of_range,
                         behind_window=admission.behind_window[keep],
                         timed=timed_mask[keep], savepoint=savepoint)
 
@@ -255,6 +261,7 @@ class Pipeline:
         counts["stale"] += accepted.stale
         counts["lost"] += accepted.lost
         counts["quarantined"] += accepted.quarantined
+        counts["out_of_range"] += accepted.out_of_range
         accepted.savepoint = None
         timed = accepted.timed
         if timed is None or not timed.any():

@@ -31,10 +31,12 @@ class Flag:
     QUARANTINED = 4
     """Its time cannot be believed (too far ahead of its arrival after correcting its
     device's clock, or before 2000): kept, but moves no live value, watermark or clock."""
+    OUT_OF_RANGE = 8
+    """Outside the physical range of its sensor's kind (``ranges``): kept, not believed."""
 
 
 #: Flags of readings that are history only: they never drive live state.
-NOT_LIVE = Flag.LATE | Flag.STALE | Flag.QUARANTINED
+NOT_LIVE = Flag.LATE | Flag.STALE | Flag.QUARANTINED | Flag.OUT_OF_RANGE
 
 
 class RawReading(NamedTuple):
@@ -111,6 +113,13 @@ class Batch:
         live: NDArray[np.bool_] = (self.flags & NOT_LIVE) == 0
         return live
 
+    def flagged(self, flag: int) -> NDArray[np.bool_]:
+        """Which readings carry ``flag``."""
+        if self.flags is None:
+            return np.zeros(len(self), dtype=np.bool_)
+        marked: NDArray[np.bool_] = (self.flags & flag) != 0
+        return marked
+
     def in_order(self) -> NDArray[np.bool_]:
         """Which readings health folds in, in event-time order: every reading not behind
         its sensor's watermark. A stale reading (a logger uploading its buffer an hour
@@ -151,6 +160,8 @@ class Accepted:
     """Change in readings known to be missing (sequence gaps) for the sensors touched."""
     quarantined: int = 0
     """Readings kept but not believed (``Flag.QUARANTINED``)."""
+    out_of_range: int = 0
+    """Readings outside their sensor kind's physical range (flagged, kept)."""
     behind_window: NDArray[np.bool_] | None = None
     """Per reading of ``batch``: too far behind its sensor's sequence window to be checked
     in memory (see ``order.Admission``); the service checks it against the store."""

@@ -28,12 +28,14 @@ from ..errors import InvalidInput, NotFound
 from ..health import HealthMonitor, SnapshotMismatch, configure_from_twin, snapshot
 from ..ingest.connector import Connector, ConnectorHealth
 from ..model import Binding, Element, Event, Sensor, Source, Twin
+from ..model.properties import property_updates
 from ..pipeline import (
     ALLOWED_LATENESS_SECONDS,
     FRESHNESS_SECONDS,
     Accepted,
     Batch,
     DeadLetter,
+    Flag,
     IncomingBatch,
     Pipeline,
 )
@@ -331,7 +333,7 @@ class TwinService(TwinViews):
             allowed = ", ".join(s.value for s in Source)
             raise InvalidInput(f"source {source!r} is not one of {allowed}",
                                "bad_source") from None
-        updates = _property_updates(properties or {})
+        updates = property_updates(properties or {})
 
         def propose() -> Change:
             element = self.twin.element(element_id)
@@ -412,7 +414,11 @@ class TwinService(TwinViews):
             # Health folds every reading in event-time order, stale ones (an hourly
             # upload) included; a late one, behind what its sensor has already shown, is
             # scored against the sensor's recent readings without being learned from.
+            # A reading outside its kind's physical range is not a value to learn from:
+            # it is stored with quality 0.
             ordered = batch.in_order()
+            impossible = batch.flagged(Flag.OUT_OF_RANGE)
+            ordered &= ~impossible
             health_point = self.health.savepoint(batch.rows[ordered])
             if ordered.all():
                 changes = self.health.update_many(batch.rows, batch.value, batch.event_time)
@@ -423,6 +429,7 @@ class TwinService(TwinViews):
                 quality = np.empty(len(batch))
                 quality[ordered] = changes.reading_quality
                 quality[~ordered] = self._score_late(batch, ~ordered)
+                quality[impossible] = 0.0
                 batch.quality = quality
             now = self.clock()
             if len(changes):
@@ -536,22 +543,3 @@ def models_dir_for(url: str) -> Path:
             file = Path(path)
             return file.with_name(file.stem + "-models")
     return Path(".twinsync") / "models"
-
-
-def _property_updates(properties: dict[str, Any]) -> list[tuple[str, Any, str, float | None]]:
-    """Field property updates: ``{"name": value}`` or
-    ``{"name": {"value": v, "unit": u, "confidence": c}}``."""
-    updates = []
-    for name, given in properties.items():
-        if isinstance(given, dict):
-            if "value" not in given:
-                raise InvalidInput(f"property {name!r} has no value", "bad_property")
-            confidence = given.get("confidence")
-            if confidence is not None and not isinstance(confidence, int | float):
-                raise InvalidInput(f"confidence of {name!r} is not a number", "bad_confidence")
-            updates.append((name, given["value"], str(given.get("unit") or ""),
-                            None if confidence is None else float(confidence)))
-        else:
-            updates.append((name, given, "", None))
-    return updates
-

@@ -1,0 +1,95 @@
+"""A write the twin cannot keep is refused with 422 and a reason, and nothing is left behind
+that breaks a later read or the next start."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from twinsync.api.app import create_app
+from twinsync.config import Settings
+from twinsync.demo import demo_project
+from twinsync.service import TwinService
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> str:
+    """A store seeded with the code-defined demo project."""
+    url = f"sqlite:///{tmp_path / 'twin.sqlite'}"
+
+    async def seed() -> None:
+        service = TwinService.open(url)
+        project = demo_project()
+        await service.import_project(project.elements, project.sensors, project.bindings)
+        await service.aclose()
+
+    asyncio.run(seed())
+    return url
+
+
+@pytest.fixture
+def client(store: str) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(store=store))) as test_client:
+        yield test_client
+
+
+@pytest.mark.parametrize("gain", [b"NaN", b"Infinity", b"-Infinity", b'"NaN"', b"0"])
+def test_a_binding_with_a_gain_that_is_not_a_finite_nonzero_number_is_refused_and_the_store_starts(
+        store: str, client: TestClient, gain: bytes) -> None:
+    sensor = client.get("/api/sensors/weather-temp").json()
+    body = (b'{"element_id": "site", "property": "ambient_temperature", '
+            b'"transform": {"gain": ' + gain + b"}}")
+    answer = client.put("/api/sensors/weather-temp/binding", content=body,
+                        headers={"content-type": "application/json"})
+    assert answer.status_code == 422
+    assert answer.json()["error"] in {"not_finite", "out_of_range"}
+    assert client.get("/api/sensors/weather-temp").json()["binding"] == sensor["binding"]
+    client.close()
+
+    with TestClient(create_app(Settings(store=store))) as restarted:
+        again = restarted.get("/api/sensors/weather-temp")
+        assert again.status_code == 200
+        assert again.json()["binding"] == sensor["binding"]
+
+
+def test_a_property_over_64_bits_is_refused_and_elements_stay_readable(
+        store: str, client: TestClient) -> None:
+    before = client.get("/api/elements/site").json()
+    answer = client.patch("/api/elements/site",
+                          json={"status": "issue", "properties": {"big": 2**70, "ok": 1}})
+    assert answer.status_code == 422
+    assert answer.json()["error"] == "int_too_large"
+    assert client.get("/api/elements").status_code == 200
+    # Refused whole: neither the status nor the good property was applied.
+    assert client.get("/api/elements/site").json() == before
+    client.close()
+
+    with TestClient(create_app(Settings(store=store))) as restarted:
+        assert restarted.get("/api/elements").status_code == 200
+        assert restarted.get("/api/elements/site").json()["properties"] == before["properties"]
+
+
+@pytest.mark.parametrize(("properties", "reason"), [
+    (b'{"x": NaN}', "not_finite"),
+    (b'{"x": {"value": 1, "confidence": 7}}', "bad_confidence"),
+    (b'{"x": {"value": 1, "unit": 123}}', "bad_text"),
+    (b'{"x\\u0000": 1}', "bad_property"),
+])
+def test_a_field_update_the_twin_cannot_keep_is_refused_with_its_reason(
+        client: TestClient, properties: bytes, reason: str) -> None:
+    answer = client.patch("/api/elements/site", content=b'{"properties": ' + properties + b"}",
+                          headers={"content-type": "application/json"})
+    assert (answer.status_code, answer.json()["error"]) == (422, reason)
+    assert client.get("/api/elements").status_code == 200
+
+
+def test_a_sensor_with_a_control_character_in_its_id_is_refused(client: TestClient) -> None:
+    answer = client.post("/api/sensors", json={"id": "t\u0000x", "kind": "temperature",
+                                               "unit": "degC"})
+    assert (answer.status_code, answer.json()["error"]) == (422, "bad_id")
+    answer = client.post("/api/sensors", json={"id": "t" * 300, "kind": "temperature"})
+    assert (answer.status_code, answer.json()["error"]) == (422, "bad_id")
