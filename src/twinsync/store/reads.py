@@ -4,12 +4,14 @@ readings in a time window, sequence numbers for a restart, aggregates for a rest
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import InvalidInput
 from .base import Buckets, History, SensorAggregates
+from .problems import LoadProblems
 from .summary import SUMMARY_DTYPE, aggregate, bucketise
 from .tiers import ROW_DTYPE, seal
 
@@ -48,11 +50,44 @@ def sequences_in(segments: Sequence[bytes], hot: NDArray[np.void]
     return rows["sensor"][keep].astype(np.int64), rows["seq"][keep].astype(np.int64)
 
 
-def aggregate_tiers(summaries: Sequence[bytes], hot: NDArray[np.void], span: int
-                    ) -> SensorAggregates:
-    """Per-sensor aggregates over sealed segments' packed summaries and the hot rows."""
-    unpacked = [np.frombuffer(summary, dtype=SUMMARY_DTYPE) for summary in summaries]
+def aggregate_tiers(summaries: Sequence[tuple[int, bytes]], hot: NDArray[np.void], span: int,
+                    problems: LoadProblems) -> SensorAggregates:
+    """Per-sensor aggregates over sealed segments' packed summaries ((segment id, bytes),
+    oldest first) and the hot rows. A summary that cannot be unpacked, and a sensor whose
+    aggregates are not finite, are reported and left out: that sensor's live statistics
+    start afresh rather than the store failing to open."""
+    unpacked = []
+    for segment_id, summary in summaries:
+        if len(summary) % SUMMARY_DTYPE.itemsize:
+            problems.report("segments", segment_id,
+                            f"summary of {len(summary)} bytes is not whole entries")
+            continue
+        unpacked.append(np.frombuffer(summary, dtype=SUMMARY_DTYPE))
     if len(hot):
         unpacked.append(seal(hot, span).summary)
-    return aggregate(unpacked)
+    return finite_only(aggregate(unpacked), problems)
 
+
+def finite_only(aggregates: SensorAggregates, problems: LoadProblems) -> SensorAggregates:
+    """The aggregates of the sensors whose statistics are finite. ``last_value`` may be
+    NaN (every reading was late), so it is not checked."""
+    numbers = (aggregates.mean, aggregates.m2, aggregates.minimum, aggregates.maximum,
+               aggregates.first_event_time)
+    keep = (aggregates.count > 0) & np.logical_and.reduce([np.isfinite(n) for n in numbers])
+    if keep.all():
+        return aggregates
+    for row in aggregates.rows[~keep].tolist():
+        problems.report("aggregates", f"sensor row {row}",
+                        "stored statistics are not finite; live statistics start afresh")
+    return SensorAggregates(**{f.name: getattr(aggregates, f.name)[keep]
+                               for f in fields(aggregates)})
+
+
+def journal_rows(journal_id: int, packed: bytes, problems: LoadProblems
+                 ) -> NDArray[np.void] | None:
+    """A journal row's readings, or None (reported) if its bytes are not whole rows."""
+    if len(packed) % ROW_DTYPE.itemsize:
+        problems.report("journal", journal_id,
+                        f"{len(packed)} bytes are not whole readings; the batch is skipped")
+        return None
+    return np.frombuffer(packed, dtype=ROW_DTYPE).copy()
