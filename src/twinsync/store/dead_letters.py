@@ -86,10 +86,12 @@ def limits_of(options: Mapping[str, str]) -> DeadLetterLimits:
 
 
 def cut(text: str, limit: int) -> str:
-    """``text`` up to ``limit`` characters, saying how long it was if it was cut."""
+    """``text`` in at most ``limit`` characters, saying how long it was if it was cut (so
+    a text cut once is never cut again)."""
     if len(text) <= limit:
         return text
-    return f"{text[:limit]}… [cut: {len(text)} characters]"
+    said = f"… [cut: {len(text)} characters]"
+    return text[:max(limit - len(said), 0)] + said
 
 
 def summary_of(stored: bytes, limit: int) -> bytes:
@@ -110,9 +112,15 @@ def summary_of(stored: bytes, limit: int) -> bytes:
         keep -= len(dumped) - limit
 
 
+def within(stored: bytes, limit: int) -> bytes:
+    """A stored payload as kept under ``limit``: itself, or its summary. The limit is on
+    the payload's own bytes; the mark of raw bytes does not count."""
+    size = len(stored) - (len(RAW) if stored.startswith(RAW) else 0)
+    return stored if size <= limit else summary_of(stored, limit)
+
+
 def bounded_payload(payload: object, limit: int) -> bytes:
-    stored = payload_bytes(payload)
-    return stored if len(stored) <= limit + len(RAW) else summary_of(stored, limit)
+    return within(payload_bytes(payload), limit)
 
 
 def stored_row(letter: DeadLetter, limits: DeadLetterLimits
@@ -133,9 +141,7 @@ def page_of(records: Iterable[tuple[int, float, str, str, str, bytes]],
     page: list[DeadLetter] = []
     spent = 0
     for key, received_at, source, reason, detail, payload in records:
-        stored = bytes(payload)
-        if len(stored) > limits.payload_bytes + len(RAW):
-            stored = summary_of(stored, limits.payload_bytes)
+        stored = within(bytes(payload), limits.payload_bytes)
         texts = [cut(t, limits.text_chars) for t in (source, reason, detail)]
         weight = len(stored) + sum(len(t) for t in texts)
         if page and spent + weight > limits.page_bytes:
@@ -176,14 +182,12 @@ def bound_stored_letters(execute: Execute, mark: str, limits: DeadLetterLimits) 
     over = [key for (key,) in execute(
         f"SELECT id FROM dead_letters WHERE length(payload) > {mark} OR length(source) > {mark}"
         f" OR length(reason) > {mark} OR length(detail) > {mark}",
-        (limits.payload_bytes + len(RAW), *[limits.text_chars] * 3)).fetchall()]
+        (limits.payload_bytes, *[limits.text_chars] * 3)).fetchall()]
     for key in over:
         source, reason, detail, payload = execute(
             f"SELECT source, reason, detail, payload FROM dead_letters WHERE id = {mark}",
             (key,)).fetchone()
-        stored = bytes(payload)
-        if len(stored) > limits.payload_bytes + len(RAW):
-            stored = summary_of(stored, limits.payload_bytes)
+        stored = within(bytes(payload), limits.payload_bytes)
         execute(f"UPDATE dead_letters SET source = {mark}, reason = {mark}, detail = {mark},"
                 f" payload = {mark} WHERE id = {mark}",
                 (*(cut(t, limits.text_chars) for t in (source, reason, detail)), stored, key))

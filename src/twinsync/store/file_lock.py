@@ -20,6 +20,7 @@ class FileLock:
 
     def __init__(self, path: Path, what: str) -> None:
         self.path = path
+        self._descriptor: int | None = None
         # Not O_TRUNC: the holder's PID must stay readable until the lock is ours.
         descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
@@ -34,7 +35,7 @@ class FileLock:
             raise StoreError(f"cannot lock {path}: {exc}") from exc
         os.ftruncate(descriptor, 0)
         os.pwrite(descriptor, f"{os.getpid()}\n".encode(), 0)
-        self._descriptor: int | None = descriptor
+        self._descriptor = descriptor
 
     def release(self) -> None:
         """Unlock; safe to call twice. The file stays: removing it would race an opener
