@@ -49,8 +49,9 @@ def _twin(url: str) -> None:
             sensors=[(0, Sensor("s0", "temperature", "degC")),
                      (1, Sensor("s1", "temperature", "degC")),
                      (2, Sensor("s2", "strain"))],
-            bindings=[Binding("s0", "good", "t"), Binding("s1", "good", "u",
-                                                          Transform(2.0, 0.0))])
+            bindings=[Binding("s0", "good", "t"),
+                      Binding("s1", "good", "u", Transform(2.0, 0.0)),
+                      Binding("s2", "bad-json", "v")])
     finally:
         store.close()
 
@@ -82,7 +83,7 @@ def test_rows_that_no_longer_decode_are_reported_and_skipped_and_the_rest_loads(
         problems = {(p.table, p.key) for p in store.load_problems()}
         first_event = min(e.seq or 0 for e in alarms) - 1
         assert problems == {("elements", "bad-json"), ("elements", "no-type"),
-                            ("bindings", "s1"), ("sensors", "s2"),
+                            ("bindings", "s1"), ("sensors", "s2"), ("bindings", "s2"),
                             ("events", str(first_event))}
     finally:
         store.close()

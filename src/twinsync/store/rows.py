@@ -32,11 +32,13 @@ def twin_of(elements: Iterable[tuple[str, bytes]], sensors: Iterable[tuple[int, 
     (sensor id, body). A row that does not decode is reported and skipped; a sensor keeps
     its row (the readings history refers to it) as a bare sensor marked with the problem."""
     loaded_elements = []
+    skipped: set[str] = set()
     for key, body in elements:
         try:
             loaded_elements.append(Element.from_dict(orjson.loads(body)))
         except Exception as exc:  # whatever a damaged body raises: reported, not fatal
             problems.report("elements", key, _why(exc))
+            skipped.add(key)
     loaded_sensors = []
     for row, key, body in sensors:
         try:
@@ -54,6 +56,9 @@ def twin_of(elements: Iterable[tuple[str, bytes]], sensors: Iterable[tuple[int, 
         try:
             binding = Binding.from_dict(orjson.loads(body))
             _require_finite("transform", binding.transform.gain, binding.transform.offset)
+            if binding.element_id in skipped:
+                # A binding must not point at an element the twin will not have.
+                raise ValueError(f"its element {binding.element_id!r} was skipped")
             loaded_bindings.append(binding)
         except Exception as exc:
             problems.report("bindings", key, _why(exc))
