@@ -8,9 +8,11 @@ import time
 
 import orjson
 import pytest
+from tests.store.conftest import batch_of
 from tests.store.test_problems import raw_sql
 
 from twinsync.errors import InvalidInput
+from twinsync.model import Element, PropertyValue
 from twinsync.pipeline import DeadLetter
 from twinsync.store import open_store
 from twinsync.store.dead_letters import DeadLetterLimits, cut, limits_of, summary_of
@@ -115,3 +117,28 @@ def test_a_bad_bound_in_the_url_is_refused(option: str) -> None:
     key, value = option.split("=")
     with pytest.raises(InvalidInput):
         limits_of({key: value})
+
+
+def test_a_payload_json_cannot_hold_as_it_is_is_still_kept(store_url: str) -> None:
+    store = open_store(store_url)
+    try:
+        store.commit(batch_of([0], [1.0], [2.0]), [_letter("big", {"seq": 2**70})])
+        assert store.counts()["readings"] == 1  # the batch it came with is not lost
+        (letter,) = store.dead_letters()
+        # Stored with every digit; read back as JSON readers do, as a float.
+        assert letter.payload == {"seq": pytest.approx(2**70)}
+    finally:
+        store.close()
+
+
+def test_a_twin_body_json_cannot_hold_is_refused_before_anything_is_written(
+        store_url: str) -> None:
+    store = open_store(store_url)
+    try:
+        with pytest.raises(InvalidInput, match="cannot be stored"):
+            store.save_changes([], elements=[Element("e", "IfcSlab"),
+                                             Element("f", "IfcSlab", properties={
+                                                 "n": PropertyValue(2**70)})])
+        assert store.counts()["elements"] == 0
+    finally:
+        store.close()

@@ -5,12 +5,14 @@ row that cannot be used is reported (``problems``) and skipped."""
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable
 from typing import Any
 
 import orjson
 
+from ..errors import InvalidInput
 from ..model import Binding, Element, Event, Sensor
 from .base import json_default
 from .problems import LoadProblems
@@ -22,7 +24,13 @@ EVENT_COLUMNS = "seq, kind, time, element_id, source, data"
 
 
 def dumps(value: object) -> bytes:
-    return orjson.dumps(value, default=json_default, option=orjson.OPT_SERIALIZE_NUMPY)
+    """A body as stored. A value JSON cannot hold as it is (an integer past 64 bits, an
+    object of no JSON type) is refused with InvalidInput before anything is written, not
+    left to fail the transaction as a server error."""
+    try:
+        return orjson.dumps(value, default=json_default, option=orjson.OPT_SERIALIZE_NUMPY)
+    except (orjson.JSONEncodeError, TypeError) as exc:
+        raise InvalidInput(f"value cannot be stored: {exc}", "unstorable_value") from exc
 
 
 def twin_of(elements: Iterable[tuple[str, bytes]], sensors: Iterable[tuple[int, str, bytes]],
@@ -108,9 +116,18 @@ def snapshot_body(name: str, row: tuple[Any, ...] | None,
 
 
 def payload_bytes(payload: object) -> bytes:
+    """A dead letter's payload as stored. It never fails: a payload orjson cannot write
+    (an integer past 64 bits) is written by Python's json, and failing that kept as the
+    raw bytes of its repr — a bad payload must not lose the batch it came with."""
     if isinstance(payload, bytes | bytearray):
         return RAW + bytes(payload)
-    return dumps(payload)
+    try:
+        return dumps(payload)
+    except InvalidInput:
+        try:
+            return json.dumps(payload, default=repr).encode()
+        except (ValueError, TypeError, RecursionError):
+            return RAW + repr(payload).encode("utf-8", "backslashreplace")
 
 
 def payload_value(stored: bytes) -> object:
