@@ -170,3 +170,28 @@ def test_an_element_body_of_the_wrong_shape_is_skipped(store_url: str, body: byt
         assert [e.id for e in store.load_twin()[0]] == ["f"]
     finally:
         store.close()
+
+
+def test_a_sealed_segment_whose_bytes_are_damaged_does_not_stop_the_store_opening(
+        store_url: str) -> None:
+    store = open_store(store_url)
+    store.commit(batch_of([0, 1], [1.0, 2.0], [3.0, 4.0]), [])
+    store.seal()
+    store.commit(batch_of([1], [3.0], [5.0]), [])  # hot, kept in the journal
+    store.close()
+    damage = raw_sql(store_url)
+    for field in ("data", "summary"):
+        if store_url.startswith("sqlite"):
+            damage("UPDATE segment_parts SET bytes = %s WHERE field = %s", (b"\x01\x02", field))
+        else:
+            damage(f"UPDATE segments SET {field} = %s", (b"\x01\x02",))
+    store = open_store(store_url)
+    try:
+        rows, seqs = store.recent_sequences()
+        assert (rows.tolist(), seqs.tolist()) == ([1], [0])  # the hot reading's
+        aggregates = store.aggregates()
+        assert aggregates.rows.tolist() == [1] and aggregates.count.tolist() == [1]
+        assert {(p.table, p.reason.split(" ")[0]) for p in store.load_problems()} == {
+            ("segments", "data"), ("segments", "summary")}
+    finally:
+        store.close()

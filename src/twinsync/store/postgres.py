@@ -493,11 +493,11 @@ class PostgresStore(Sealing, TieredReads):
         newest sealed segments: what a restarted pipeline needs to recognise readings a
         broker redelivers because their acknowledgement was lost in a crash."""
         packed = self._query(lambda c: c.execute(
-            "SELECT data FROM segments ORDER BY id DESC LIMIT %s", (segments,),
+            "SELECT id, data FROM segments ORDER BY id DESC LIMIT %s", (segments,),
             binary=True).fetchall())
         with self._hot_lock:
             hot = self._hot.all()
-        return sequences_in([data for (data,) in packed], hot)
+        return sequences_in([(i, bytes(data)) for i, data in packed], hot, self._problems)
 
     def aggregates(self) -> SensorAggregates:
         def read(c: Connection) -> tuple[list[tuple[int, bytes]], NDArray[np.void], int]:

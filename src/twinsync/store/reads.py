@@ -40,11 +40,19 @@ class TieredReads:
         return bucketise(self._readings_of(row, start, end), start, every)
 
 
-def sequences_in(segments: Sequence[bytes], hot: NDArray[np.void]
-                 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """(sensor row, sequence number) of the numbered readings in packed segments, newest
-    first as a store reads them, and the hot rows."""
-    parts = [np.frombuffer(data, dtype=ROW_DTYPE) for data in reversed(segments)]
+def sequences_in(segments: Sequence[tuple[int, bytes]], hot: NDArray[np.void],
+                 problems: LoadProblems) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """(sensor row, sequence number) of the numbered readings in packed segments ((segment
+    id, bytes), newest first as a store reads them) and the hot rows. A segment whose bytes
+    are not whole readings is reported and left out: its sequence numbers are not known
+    to the restarted windows, which is all that is lost."""
+    parts = []
+    for segment_id, data in reversed(segments):
+        if len(data) % ROW_DTYPE.itemsize:
+            problems.report("segments", f"{segment_id} data",
+                            f"data of {len(data)} bytes is not whole readings")
+            continue
+        parts.append(np.frombuffer(data, dtype=ROW_DTYPE))
     rows = np.concatenate([*parts, hot])
     keep = rows["seq"] >= 0
     return rows["sensor"][keep].astype(np.int64), rows["seq"][keep].astype(np.int64)
@@ -59,7 +67,7 @@ def aggregate_tiers(summaries: Sequence[tuple[int, bytes]], hot: NDArray[np.void
     unpacked = []
     for segment_id, summary in summaries:
         if len(summary) % SUMMARY_DTYPE.itemsize:
-            problems.report("segments", segment_id,
+            problems.report("segments", f"{segment_id} summary",
                             f"summary of {len(summary)} bytes is not whole entries")
             continue
         unpacked.append(np.frombuffer(summary, dtype=SUMMARY_DTYPE))

@@ -440,13 +440,13 @@ class SQLiteStore(Sealing, TieredReads):
             parts.append(hot)
         return history_of(parts, start, end, ROW_DTYPE)
 
-    def _whole_fields(self, field: str, newest: int | None = None) -> list[bytes]:
-        """One field of every segment (or of the ``newest`` few), oldest first. The
-        caller holds the read lock."""
+    def _whole_fields(self, field: str, newest: int | None = None) -> list[tuple[int, bytes]]:
+        """(segment id, one field) of every segment (or of the ``newest`` few), oldest
+        first. The caller holds the read lock."""
         query = "SELECT id, part_bytes FROM segments ORDER BY id DESC"
         segments = self._read.execute(query + (" LIMIT ?" if newest is not None else ""),
                                       () if newest is None else (newest,)).fetchall()
-        return [SegmentField(self._read, segment_id, part_bytes, field).whole()
+        return [(segment_id, SegmentField(self._read, segment_id, part_bytes, field).whole())
                 for segment_id, part_bytes in reversed(segments)]
 
     def recent_sequences(self, segments: int = 1) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
@@ -457,15 +457,14 @@ class SQLiteStore(Sealing, TieredReads):
             packed = self._whole_fields("data", newest=segments)
         with self._hot_lock:
             hot = self._hot.all()
-        return sequences_in(packed[::-1], hot)
+        return sequences_in(packed[::-1], hot, self._problems)
 
     def aggregates(self) -> SensorAggregates:
         with self._read_lock, self._hot_lock:
-            ids = [i for (i,) in self._read.execute("SELECT id FROM segments ORDER BY id")]
             sealed = self._whole_fields("summary")
             hot = self._hot.all()
             span = self._hot.sensor_span
-        return aggregate_tiers(list(zip(ids, sealed, strict=True)), hot, span, self._problems)
+        return aggregate_tiers(sealed, hot, span, self._problems)
 
     def events(self, *, after: int = 0, element_id: str | None = None,
                limit: int = 100, kind: str | None = None) -> list[Event]:
