@@ -5,7 +5,8 @@ closed for good; before, the store kept it and answered every call with an error
 process restarted. A ``Link`` notices a connection-level failure (``failed``), drops the
 connection, and the next ``connection()`` opens a new one (at most one attempt per
 ``RETRY_SECONDS``, so a store whose server is down answers at once instead of waiting a
-connect timeout per call). ``on_connect`` runs on each new connection (the writer takes
+connect timeout per call; ``DEFAULT_OPTIONS`` bound how long a silent server can hold a
+call). ``on_connect`` runs on each new connection (the writer takes
 the schema's lock there). What happened shows in the store's ``health()``.
 """
 
@@ -28,8 +29,14 @@ Connection = psycopg.Connection[tuple[Any, ...]]
 
 #: Seconds between two attempts to reconnect one link.
 RETRY_SECONDS = 0.25
-#: libpq's connect timeout when the URL sets none: a server that does not answer is down.
-CONNECT_TIMEOUT = 5
+#: libpq options used when the URL sets none. A server that does not answer a connect in
+#: 5 s is down; TCP keepalives (and a 30 s bound on unacknowledged sends) notice a peer
+#: gone without a word (a cable, a failover) in about half a minute, where the system
+#: defaults would leave a commit waiting for hours.
+DEFAULT_OPTIONS: dict[str, Any] = {
+    "connect_timeout": 5, "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
+    "keepalives_count": 3, "tcp_user_timeout": 30_000,
+}
 
 
 def lost(exc: BaseException, connection: Connection | None) -> bool:
@@ -48,9 +55,8 @@ class Link:
                  on_connect: Callable[[Connection, bool], None] | None = None) -> None:
         self.name = name
         self._conninfo = conninfo
-        self._options: dict[str, Any] = (
-            {} if "connect_timeout" in conninfo_to_dict(conninfo)
-            else {"connect_timeout": CONNECT_TIMEOUT})
+        given = conninfo_to_dict(conninfo)
+        self._options = {k: v for k, v in DEFAULT_OPTIONS.items() if k not in given}
         self._schema = schema
         self._url = url
         self._health = health
