@@ -115,3 +115,43 @@ async def test_the_service_on_postgres_ingests_and_reads_back_after_a_restart(
     finally:
         await reopened.aclose()
 
+
+
+async def test_the_service_on_postgres_takes_a_batch_whole_after_its_commit_was_cut_off(
+        schema_url: str, postgres_url: str, tmp_path: Path) -> None:
+    """A batch whose commit lost its connection is refused, changes nothing live, and the
+    same batch sent again is accepted whole, stored once."""
+    import asyncio
+
+    schema = schema_url.split("schema=")[1]
+    service = TwinService.open(f"{schema_url}&application_name={schema}",
+                               models_dir=tmp_path / "models")
+    now = time.time()
+    batch = [RawReading("t", 20.0 + i, now - 10 + i, None, i) for i in range(5)]
+    try:
+        await service.import_project([Element("slab", "IfcSlab")],
+                                     [Sensor("t", "temperature", "degC")],
+                                     [Binding("t", "slab", "core_temperature")], source="test")
+        before = service.sensor_snapshot("t")
+        with psycopg.connect(postgres_url) as blocker:
+            blocker.execute(f'LOCK TABLE "{schema}".journal IN ACCESS EXCLUSIVE MODE')
+            ingest = asyncio.ensure_future(
+                service.ingest(IncomingBatch(batch, "test", now, "test")))
+            for _ in range(500):
+                with psycopg.connect(postgres_url, autocommit=True) as admin:
+                    if admin.execute(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                            "application_name = %s AND query LIKE 'INSERT INTO journal%%'",
+                            (schema,)).fetchall():
+                        break
+                await asyncio.sleep(0.01)
+            with pytest.raises(StoreError):
+                await ingest
+            blocker.rollback()
+        assert service.sensor_snapshot("t") == before
+        again = await service.ingest(IncomingBatch(batch, "test", now, "test"))
+        assert (again.accepted, again.duplicates) == (5, 0)
+        history = service.store.history(service.sensor_row("t"), now - 60, now + 60)
+        assert history.seq.tolist() == [0, 1, 2, 3, 4]
+    finally:
+        await service.aclose()

@@ -131,7 +131,9 @@ async def get_readings(sensor_id: str, svc: Service, start: str | None = None,
 @router.get("/dead-letters")
 def get_dead_letters(svc: Service, after: int = 0, reason: str | None = None,
                      limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> JSON:
-    """Input that could not be used, oldest first, with the reason. Page with ``after``."""
+    """Input that could not be used, oldest first, with the reason. A page holds at most
+    ``limit`` letters and a few MB (the store's page bound), so it may hold fewer; when
+    more follow, ``next_after`` is the ``after`` of the next page (else null)."""
     letters = svc.store.dead_letters(after=after, reason=reason, limit=limit)
     out = []
     for letter in letters:
@@ -140,4 +142,7 @@ def get_dead_letters(svc: Service, after: int = 0, reason: str | None = None,
             data["payload"] = letter.payload.decode("utf-8", "backslashreplace")
             data["payload_encoding"] = "bytes"
         out.append(data)
-    return JSON({"dead_letters": out, "count": svc.store.counts()["dead_letters"]})
+    last = letters[-1].id if letters else None
+    more = last is not None and bool(svc.store.dead_letters(after=last, reason=reason, limit=1))
+    return JSON({"dead_letters": out, "next_after": last if more else None,
+                 "count": svc.store.counts()["dead_letters"]})

@@ -7,6 +7,11 @@ is synchronous; the service calls it from a worker thread so the event loop neve
 the disk. Writes of one ingest batch (readings, dead letters, events) are one
 transaction: a reading is accepted only once that transaction has committed.
 
+Reading back never fails on one bad row: a row that cannot be decoded is skipped and
+reported in ``load_problems()`` (see ``problems``). Dead letters are bounded in size, kept
+for a retention period and read in pages bounded in bytes (see ``dead_letters``). A write
+that raises ``StoreError`` has committed nothing.
+
 Sensor rows: a sensor's ``row`` (its dense index in the pipeline's tables) is assigned at
 registration and stored, so a restarted process rebuilds the same rows.
 """
@@ -23,6 +28,7 @@ from numpy.typing import NDArray
 
 from ..model import Binding, Element, Event, Sensor
 from ..pipeline import Batch, DeadLetter
+from .problems import LoadProblem
 
 
 @dataclass(slots=True)
@@ -71,6 +77,14 @@ class Store(Protocol):
 
     def close(self) -> None: ...
 
+    def health(self) -> dict[str, Any]:
+        """``connected``, ``last_error``, ``last_error_at``, ``down_since`` (epoch seconds
+        or None) and ``reconnects`` so far; ``backend`` names the kind of store."""
+        ...
+    def load_problems(self) -> list[LoadProblem]:
+        """Stored rows skipped because they could not be decoded (see ``problems``)."""
+        ...
+
     # the twin
     def load_twin(self) -> tuple[list[Element], list[tuple[int, Sensor]], list[Binding]]: ...
     def save_changes(
@@ -102,7 +116,10 @@ class Store(Protocol):
                limit: int = 100, kind: str | None = None) -> list[Event]: ...
     def recent_events(self, limit: int = 20, kind: str | None = None) -> list[Event]: ...
     def dead_letters(self, *, limit: int = 100, after: int = 0,
-                     reason: str | None = None) -> list[DeadLetter]: ...
+                     reason: str | None = None) -> list[DeadLetter]:
+        """Letters after an id, oldest first: at most ``limit``, and at most the page's
+        bytes (``dead_letters``), so a page may hold fewer; page on from the last id."""
+        ...
     def counts(self) -> dict[str, int]: ...
 
     # snapshots: state kept in memory and saved now and then (the health table)

@@ -3,7 +3,8 @@
 ``check_store(make_store)`` drives a fresh store through every method of the protocol and
 compares each answer with one worked out here from the inputs alone. A store that seals
 (moves readings between tiers) is checked before and after a seal; a store on a file is
-closed and opened again, and must answer the same.
+closed and opened again, and must answer the same. Dead letters must keep to their bounds
+(``dead_letters``) and a sound store reports no load problems.
 
     def test_the_sqlite_store_conforms(tmp_path):
         check_store(lambda: SQLiteStore(f"sqlite:///{tmp_path / 'twin.sqlite'}"))
@@ -11,9 +12,12 @@ closed and opened again, and must answer the same.
 
 from __future__ import annotations
 
+import hashlib
+import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
+import orjson
 
 from ..model import Binding, Element, Event, Sensor, Transform
 from ..pipeline import Batch, DeadLetter, Flag
@@ -47,8 +51,8 @@ def _batch(readings: Sequence[tuple[int, float, float, int]], first_seq: int) ->
 def expected_aggregates(readings: Sequence[tuple[int, float, float, int]]) -> SensorAggregates:
     """Aggregates from readings in commit order: what the live table would hold."""
     by_row: dict[int, list[tuple[float, float, int]]] = {}
-    for row, time, value, flags in readings:
-        by_row.setdefault(row, []).append((time, value, flags))
+    for row, event_time, value, flags in readings:
+        by_row.setdefault(row, []).append((event_time, value, flags))
     rows = sorted(by_row)
     columns: dict[str, list[float]] = {k: [] for k in (
         "count", "last_value", "last_time", "mean", "m2", "min", "max", "first")}
@@ -129,10 +133,19 @@ def _check_readings(store: Store, committed: list[tuple[int, float, float, int]]
     _expect(buckets.start.tolist() == [k * 10.0 for k in keys], "buckets start on the grid")
 
 
+def _check_dead_letter_retention_by_age(store: Store) -> None:
+    """The first letter a store takes after opening runs the retention pass."""
+    old = DeadLetter(time.time() - 31 * 86_400, "check", "unknown_sensor", "old", {})
+    store.add_dead_letters([old])
+    _expect(store.dead_letters() == [] and store.counts()["dead_letters"] == 0,
+            "a dead letter older than 30 days is removed by the retention pass")
+
+
 def _check_dead_letters_and_events(store: Store) -> None:
-    letters = [DeadLetter(2000.0, "check", "unknown_sensor", "no sensor 'x'", {"sensor_id": "x"}),
-               DeadLetter(2000.0, "check", "not_a_number", "value 'a'", b"\xff\x00 raw"),
-               DeadLetter(2001.0, "check", "unknown_sensor", "no sensor 'y'", [1, "two"])]
+    now = time.time()
+    letters = [DeadLetter(now, "check", "unknown_sensor", "no sensor 'x'", {"sensor_id": "x"}),
+               DeadLetter(now, "check", "not_a_number", "value 'a'", b"\xff\x00 raw"),
+               DeadLetter(now + 1, "check", "unknown_sensor", "no sensor 'y'", [1, "two"])]
     events = [Event("status_changed", 3.0, "wall-1", "field", {"status": "issue"}),
               Event("property_changed", 4.0, "slab-1", "field", {"property": "x"})]
     store.commit(_batch(((1, 30.0, 9.0, 0),), 90), letters[:2], events)
@@ -161,6 +174,51 @@ def _check_dead_letters_and_events(store: Store) -> None:
             "events page on from a seq and keep their data")
 
 
+#: Letters of ~60 KiB each, more than a 4 MiB page holds.
+HEAVY_LETTERS = 80
+
+
+def _check_dead_letter_bounds(store: Store) -> int:
+    """A huge payload is summarised, long strings are cut, and pages stay under 4 MiB
+    whatever is stored; returns how many letters it added."""
+    now = time.time()
+    body = {"readings": "x" * 300_000}
+    huge = DeadLetter(now, "s" * 5000, "r" * 5000, "d" * 5000, body)
+    store.add_dead_letters([huge])
+    (kept,) = store.dead_letters(after=(huge.id or 1) - 1, limit=1)
+    summary = kept.payload
+    whole = orjson.dumps(body)
+    _expect(isinstance(summary, dict) and summary.get("truncated") is True
+            and summary.get("size") == len(whole)
+            and summary.get("sha256") == hashlib.sha256(whole).hexdigest()
+            and whole.decode().startswith(str(summary.get("head"))[:1000]),
+            f"a payload over 64 KiB is kept as a summary with its size and hash: "
+            f"{str(summary)[:200]}")
+    _expect(all(len(text) < 1100 and "cut" in text
+                for text in (kept.source, kept.reason, kept.detail)),
+            "source, reason and detail are cut to 1 KiB, the cut said")
+    raw = DeadLetter(now, "check", "raw", "raw", bytes(range(256)) * 1000)
+    store.add_dead_letters([raw])
+    (kept_raw,) = store.dead_letters(after=(raw.id or 1) - 1, limit=1)
+    _expect(isinstance(kept_raw.payload, dict) and kept_raw.payload.get("size") == 256_000,
+            "raw bytes over the bound are summarised too")
+    heavy = [DeadLetter(now, "check", "heavy", f"heavy {n}", {"n": n, "pad": "p" * 60_000})
+             for n in range(HEAVY_LETTERS)]
+    store.add_dead_letters(heavy)
+    first = heavy[0].id or 1
+    seen: list[int] = []
+    after = first - 1
+    while page := store.dead_letters(after=after, limit=100, reason="heavy"):
+        weight = sum(len(orjson.dumps(d.to_dict())) for d in page)
+        _expect(weight < 5 * 1024 * 1024, f"a page of dead letters weighs {weight} bytes")
+        seen += [d.id or 0 for d in page]
+        after = seen[-1]
+    _expect(seen == [d.id for d in heavy] and len(store.dead_letters(
+        after=first - 1, limit=100, reason="heavy")) < HEAVY_LETTERS,
+            "pages are cut by bytes and page on to every letter, each once")
+    return 2 + HEAVY_LETTERS
+
+
 #: Snapshot bodies are opaque bytes: NULs, high bytes and an empty one must round-trip.
 SNAPSHOT_BODIES = (bytes(range(256)) * 40, b"", b"\x00second\xff")
 
@@ -182,6 +240,10 @@ def check_store(make_store: Callable[[], Store]) -> None:
     store = make_store()
     durable = ":memory:" not in store.url
     try:
+        health = store.health()
+        _expect(health.get("connected") is True and health.get("reconnects") == 0,
+                f"a fresh store is healthy: {health}")
+        _check_dead_letter_retention_by_age(store)
         _check_twin(store)
         committed: list[tuple[int, float, float, int]] = []
         for number, readings in enumerate(BATCHES[:2]):
@@ -204,6 +266,9 @@ def check_store(make_store: Callable[[], Store]) -> None:
         counts = {"elements": 2, "sensors": 3, "readings": len(committed), "events": 3,
                   "dead_letters": 3}
         _expect(store.counts() == counts, f"counts are {store.counts()}, expected {counts}")
+        counts["dead_letters"] += _check_dead_letter_bounds(store)
+        _expect(store.load_problems() == [], f"a sound store reports no problems: "
+                f"{store.load_problems()}")
     finally:
         store.close()
     if not durable:

@@ -12,6 +12,11 @@ sealed segments (a seal's multi-megabyte write runs beside ingest commits, which
 other rows), and one that reads, so charts never wait behind a commit. One store writes a
 schema at a time: the writer holds a session advisory lock on the schema's name, and a
 second store opened on the same schema is refused.
+
+Each connection comes back by itself after the server or the network has gone
+(``postgres_link``): a write that raises ``StoreError`` has committed nothing (a COMMIT
+whose answer was lost is asked about, and taken back if it happened), the caller retries,
+and the first operation after the server is back works. ``health()`` shows the outage.
 """
 
 from __future__ import annotations
@@ -19,21 +24,31 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import numpy as np
 import psycopg
 from numpy.typing import NDArray
-from psycopg import sql
 
 from ..errors import StoreError
 from ..model import Binding, Element, Event, Sensor
 from ..pipeline import Batch, DeadLetter
 from .base import SensorAggregates
+from .dead_letters import (
+    bound_stored_letters,
+    limits_of,
+    page_of,
+    page_query,
+    prune,
+    set_aside,
+)
+from .health import StoreHealth
+from .postgres_link import Connection, Link
 from .postgres_rows import insert_dead_letters, insert_events
 from .postgres_schema import (
-    Connection,
     create,
     drop_partitions_before,
     ensure_partition,
@@ -41,16 +56,9 @@ from .postgres_schema import (
     redacted,
     target_of,
 )
-from .reads import TieredReads, aggregate_tiers, sequences_in
-from .rows import (
-    dead_letters_query,
-    dumps,
-    event_of,
-    events_query,
-    payload_value,
-    recent_events_query,
-    twin_of,
-)
+from .problems import LoadProblem, LoadProblems
+from .reads import TieredReads, aggregate_tiers, journal_rows, sequences_in
+from .rows import dumps, events_of, events_query, recent_events_query, snapshot_body, twin_of
 from .sealing import Sealing
 from .summary import history_of
 from .tiers import ROW_DTYPE, HotRows, Segment, blob, rows_of, seal
@@ -59,6 +67,11 @@ log = logging.getLogger(__name__)
 
 #: Hot rows to gather before a seal, as in the SQLite store (at least the fleet size).
 SEAL_ROWS = 262_144
+#: Seconds a reconnecting writer waits for its old session's lock to be released.
+SCHEMA_LOCK_WAIT = 5.0
+
+T = TypeVar("T")
+Cursor = psycopg.Cursor[tuple[Any, ...]]
 
 
 class PostgresStore(Sealing, TieredReads):
@@ -69,34 +82,51 @@ class PostgresStore(Sealing, TieredReads):
         target = target_of(url)
         self.schema = target.schema
         self.seal_rows = target.seal_rows or seal_rows
+        self.dead_letter_limits = limits_of(target.options)
+        self._health = StoreHealth("postgresql")
+        self._problems = LoadProblems()
+        self._in_doubt: InDoubt | None = None
+        self._seal_in_doubt: tuple[str, int] | None = None
         # Autocommit on every connection: writes are explicit transaction blocks, so a
         # connection never sits inside a transaction left open by a read.
-        self._write = self._connect(target.conninfo)
+        self._writer = Link("writer", target.conninfo, self.schema, url, self._health,
+                            on_connect=self._take_schema)
+        # Reads see each committed statement at once and hold no snapshot between them.
+        self._reader = Link("reader", target.conninfo, self.schema, url, self._health)
+        # Sealing writes a segment of several megabytes; on its own connection that
+        # write runs beside ingest commits instead of holding them up.
+        self._seal_link = Link("sealer", target.conninfo, self.schema, url, self._health)
+        self._links = (self._writer, self._reader, self._seal_link)
         try:
-            locked = self._write.execute("SELECT pg_try_advisory_lock(%s)",
-                                         (lock_key(self.schema),)).fetchone()
-            if not (locked and locked[0]):
-                raise StoreError(f"schema {self.schema!r} is open for writing elsewhere")
-            create(self._write, self.schema)
-            # Reads see each committed statement at once and hold no snapshot between them.
-            self._read = self._connect(target.conninfo)
-            # Sealing writes a segment of several megabytes; on its own connection that
-            # write runs beside ingest commits instead of holding them up.
-            self._sealing = self._connect(target.conninfo)
+            c = self._writer.connection()
+            create(c, self.schema)
+            self._reader.connection()
+            self._seal_link.connection()
             self._sources: dict[str, int] = {
-                name: key for key, name in self._write.execute("SELECT key, name FROM sources")}
+                name: key for key, name in c.execute("SELECT key, name FROM sources")}
             self._hot = HotRows()
-            for journal_id, packed in self._write.execute(
+            unreadable: list[tuple[int, bytes]] = []
+            for journal_id, packed in c.execute(
                     "SELECT id, rows FROM journal ORDER BY id", binary=True):
-                self._hot.append(np.frombuffer(packed, dtype=ROW_DTYPE).copy(), journal_id)
+                rows = journal_rows(journal_id, packed, self._problems)
+                if rows is None:
+                    unreadable.append((journal_id, bytes(packed)))
+                else:
+                    self._hot.append(rows, journal_id)
+            with c.transaction():
+                set_aside(c.execute, "%s", self.dead_letter_limits, unreadable)
+                if c.execute("SELECT 1 FROM meta WHERE key = 'dead_letters_bounded'"
+                             ).fetchone() is None:
+                    bound_stored_letters(c.execute, "%s", self.dead_letter_limits)
+                    c.execute("INSERT INTO meta VALUES ('dead_letters_bounded', '1')")
         except BaseException as exc:
-            for connection in (getattr(self, "_read", None), getattr(self, "_sealing", None),
-                               self._write):
-                if connection is not None:
-                    connection.close()
+            for link in self._links:
+                link.close()
             if isinstance(exc, psycopg.Error):
                 raise StoreError(f"cannot open {redacted(url)}: {exc}") from exc
             raise
+        # The first letter after opening runs the retention pass.
+        self._letters_to_prune = 0
         self._partitions: set[str] = set()
         # Lock order, everywhere: the seal lock, the write (or read) lock, the hot lock.
         self._write_lock = threading.Lock()
@@ -104,15 +134,18 @@ class PostgresStore(Sealing, TieredReads):
         self._init_sealing("twinsync-pg-seal")
         self._closed = False
 
-    def _connect(self, conninfo: str) -> Connection:
-        try:
-            connection = psycopg.connect(conninfo, autocommit=True)
-            # Unqualified names mean this store's schema; pg_catalog still comes first.
-            connection.execute(sql.SQL("SET search_path TO {}").format(
-                sql.Identifier(self.schema)))
-        except psycopg.Error as exc:
-            raise StoreError(f"cannot connect to {redacted(self.url)}: {exc}") from exc
-        return connection
+    def _take_schema(self, connection: Connection, again: bool) -> None:
+        """Hold the schema's lock on the writer's session. On a reconnect the old session
+        may still be ending on the server: wait for it a little."""
+        deadline = time.monotonic() + (SCHEMA_LOCK_WAIT if again else 0.0)
+        while True:
+            locked = connection.execute("SELECT pg_try_advisory_lock(%s)",
+                                        (lock_key(self.schema),)).fetchone()
+            if locked and locked[0]:
+                return
+            if time.monotonic() >= deadline:
+                raise StoreError(f"schema {self.schema!r} is open for writing elsewhere")
+            time.sleep(0.05)
 
     def close(self) -> None:
         if self._closed:
@@ -121,38 +154,148 @@ class PostgresStore(Sealing, TieredReads):
         self._join_sealer()
         with self._seal_lock, self._write_lock, self._read_lock:
             self._closed = True
-            self._sealing.close()
-            self._read.close()
+            self._seal_link.close()
+            self._reader.close()
             # Release the schema's lock before closing: closing ends the session only when
             # the server gets round to it, and a store reopened at once would find it held.
-            with contextlib.suppress(psycopg.Error):
-                self._write.execute("SELECT pg_advisory_unlock(%s)", (lock_key(self.schema),))
-            self._write.close()
+            if self._writer.up:
+                with contextlib.suppress(psycopg.Error, StoreError):
+                    self._writer.connection().execute("SELECT pg_advisory_unlock(%s)",
+                                                      (lock_key(self.schema),))
+            self._writer.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[Connection]:
-        with self._write_lock:
+    def health(self) -> dict[str, Any]:
+        """Connected when every connection is open; asking tries to reopen those that are
+        not, so a store idle since an outage says so as soon as the server is back."""
+        for link, lock in ((self._writer, self._write_lock), (self._reader, self._read_lock),
+                           (self._seal_link, self._seal_lock)):
+            if not link.up and not self._closed and lock.acquire(blocking=False):
+                try:
+                    with contextlib.suppress(StoreError):
+                        link.connection()
+                finally:
+                    lock.release()
+        report = self._health.as_dict()
+        report["connected"] = all(link.up for link in self._links)
+        report["in_doubt"] = self._in_doubt is not None or self._seal_in_doubt is not None
+        return report
+
+    def load_problems(self) -> list[LoadProblem]:
+        return self._problems.all()
+
+    # -- transactions that survive a lost connection -----------------------------------------
+
+    def _write(self, work: Callable[[Cursor], InDoubt]) -> InDoubt:
+        """``work`` in one transaction on the writer; the caller holds the write lock.
+
+        Raises StoreError with nothing committed. A connection found dead before the
+        transaction began is replaced and the transaction run once more: after an outage
+        the first write works. If the connection goes while COMMIT is under way, the
+        transaction's fate is asked of the server (``pg_xact_status``) on a new
+        connection; if the server cannot say yet, the rows ``undo`` names are deleted as
+        soon as it can, should the transaction turn out committed, before any other write.
+        ``work`` names the rows it added (``InDoubt``) and may run twice.
+        """
+        self._settle_commit()
+        for attempt in (1, 2):
+            connection = self._writer.connection()
+            xid: str | None = None
+            committing = False
             try:
-                with self._write.transaction():
-                    yield self._write
+                with connection.transaction(), connection.cursor() as cursor:
+                    row = cursor.execute("SELECT pg_current_xact_id()::text").fetchone()
+                    xid = str(row[0]) if row else None
+                    result = work(cursor)
+                    committing = True
+                return result
             except psycopg.Error as exc:
+                gone = self._writer.failed(exc)
+                if gone and xid is None and attempt == 1:
+                    continue  # dead before anything was sent: nothing to undo
+                if committing and xid is not None:
+                    fate = self._fate(self._writer, xid)
+                    if fate == "committed":
+                        return result
+                    if fate is None:
+                        result.xid = xid
+                        self._in_doubt = result
                 raise StoreError(f"store write failed: {exc}") from exc
+        raise AssertionError("unreachable")
 
-    @contextmanager
-    def _reading(self) -> Iterator[Connection]:
-        with self._read_lock:
+    @staticmethod
+    def _fate(link: Link, xid: str) -> str | None:
+        """'committed' or 'aborted' for a transaction, None if the server cannot say now."""
+        try:
+            row = link.connection().execute("SELECT pg_xact_status(%s::xid8)",
+                                            (xid,)).fetchone()
+        except (psycopg.Error, StoreError):
+            return None
+        status = row[0] if row else None
+        return status if status in ("committed", "aborted") else None
+
+    def _settle_commit(self) -> None:
+        """Take back a commit reported failed that the server committed after all; the
+        caller holds the write lock."""
+        doubt = self._in_doubt
+        if doubt is None:
+            return
+        fate = self._fate(self._writer, doubt.xid)
+        if fate is None:
+            raise StoreError("store unavailable: the outcome of an earlier commit is "
+                             "not known yet")
+        if fate == "committed":
+            connection = self._writer.connection()
             try:
-                yield self._read
+                with connection.transaction():
+                    doubt.take_back(connection)
             except psycopg.Error as exc:
-                raise StoreError(f"store read failed: {exc}") from exc
+                self._writer.failed(exc)
+                raise StoreError(f"store write failed: {exc}") from exc
+            log.warning("a commit reported failed was committed; its rows are taken back")
+        self._in_doubt = None
+
+    def _settle_seal(self) -> None:
+        """Drop the hot rows of a seal whose COMMIT was lost but happened; the caller
+        holds the seal lock."""
+        if self._seal_in_doubt is None:
+            return
+        xid, count = self._seal_in_doubt
+        fate = self._fate(self._seal_link, xid)
+        if fate is None:
+            raise StoreError("store unavailable: the outcome of an earlier seal is not "
+                             "known yet")
+        if fate == "committed":
+            with self._hot_lock:
+                self._hot.drop_oldest(count)
+        self._seal_in_doubt = None
+
+    def _query(self, work: Callable[[Connection], T]) -> T:
+        """A read; retried once on a new connection if the old one was gone."""
+        if self._seal_in_doubt is not None:
+            with self._seal_lock:
+                self._settle_seal()
+        with self._read_lock:
+            for attempt in (1, 2):
+                connection = self._reader.connection()
+                try:
+                    return work(connection)
+                except psycopg.Error as exc:
+                    if self._reader.failed(exc) and attempt == 1:
+                        continue
+                    raise StoreError(f"store read failed: {exc}") from exc
+        raise AssertionError("unreachable")
 
     # -- the twin --------------------------------------------------------------------------
 
     def load_twin(self) -> tuple[list[Element], list[tuple[int, Sensor]], list[Binding]]:
-        with self._reading() as c:
-            return twin_of(c.execute("SELECT body FROM elements ORDER BY id"),
-                           c.execute("SELECT row, body FROM sensors ORDER BY row"),
-                           c.execute("SELECT body FROM bindings ORDER BY sensor_id"))
+        def read(c: Connection) -> tuple[list[Element], list[tuple[int, Sensor]],
+                                         list[Binding]]:
+            return twin_of(c.execute("SELECT id, body FROM elements ORDER BY id").fetchall(),
+                           c.execute("SELECT row, id, body FROM sensors ORDER BY row"
+                                     ).fetchall(),
+                           c.execute("SELECT sensor_id, body FROM bindings ORDER BY sensor_id"
+                                     ).fetchall(), self._problems)
+        return self._query(read)
 
     def save_changes(
         self,
@@ -163,7 +306,7 @@ class PostgresStore(Sealing, TieredReads):
         bindings: Sequence[Binding] = (),
         unbound: Sequence[str] = (),
     ) -> None:
-        with self._transaction() as c, c.cursor() as cursor:
+        def work(cursor: Cursor) -> InDoubt:
             if elements:
                 cursor.executemany(
                     "INSERT INTO elements VALUES (%s, %b) "
@@ -185,10 +328,14 @@ class PostgresStore(Sealing, TieredReads):
             if unbound:
                 cursor.execute("DELETE FROM bindings WHERE sensor_id = ANY(%s)", (list(unbound),))
             insert_events(cursor, events)
+            return InDoubt(event_seqs=[e.seq for e in events if e.seq is not None])
+
+        with self._write_lock:
+            self._write(work)
 
     # -- the reading path -------------------------------------------------------------------
 
-    def _source_key(self, c: Connection, name: str) -> int:
+    def _source_key(self, c: Cursor, name: str) -> int:
         key = self._sources.get(name)
         if key is None:
             # The name may be there already if this transaction's twin rolled back before.
@@ -202,35 +349,56 @@ class PostgresStore(Sealing, TieredReads):
     def commit(self, batch: Batch, dead_letters: Sequence[DeadLetter],
                events: Sequence[Event] = ()) -> None:
         rows = rows_of(batch, 0) if len(batch) else None
+
+        def work(cursor: Cursor) -> InDoubt:
+            journal_id = None
+            if rows is not None:
+                rows["source"] = self._source_key(cursor, batch.source)
+                cursor.execute("INSERT INTO journal (rows) VALUES (%b) RETURNING id",
+                               (blob(rows),))
+                journal_id = int(cursor.fetchone()[0])  # type: ignore[index]
+            self._insert_dead_letters(cursor, dead_letters)
+            insert_events(cursor, events)
+            return InDoubt(journal_id, [d.id for d in dead_letters if d.id is not None],
+                           [e.seq for e in events if e.seq is not None])
+
         with self._write_lock:
             try:
-                with self._write.transaction(), self._write.cursor() as cursor:
-                    if rows is not None:
-                        rows["source"] = self._source_key(self._write, batch.source)
-                        cursor.execute("INSERT INTO journal (rows) VALUES (%b) RETURNING id",
-                                       (blob(rows),))
-                        journal_id = int(cursor.fetchone()[0])  # type: ignore[index]
-                    insert_dead_letters(cursor, dead_letters)
-                    insert_events(cursor, events)
-            except psycopg.Error as exc:
+                written = self._write(work)
+            except StoreError:
                 # A source key learned in the failed transaction was rolled back with it.
                 self._sources.pop(batch.source, None)
-                raise StoreError(f"store write failed: {exc}") from exc
+                raise
             if rows is None:
                 return
             # Still under the write lock: hot rows stay in journal order, which is what
             # lets a seal drop the journal rows up to the last one it took.
             with self._hot_lock:
-                self._hot.append(rows, journal_id)
+                self._hot.append(rows, written.journal_id or 0)
                 hot = self._hot.size
         self._after_commit(hot)
 
     def add_dead_letters(self, dead_letters: Sequence[DeadLetter]) -> None:
-        with self._transaction() as c, c.cursor() as cursor:
-            insert_dead_letters(cursor, dead_letters)
+        def work(cursor: Cursor) -> InDoubt:
+            self._insert_dead_letters(cursor, dead_letters)
+            return InDoubt(letter_ids=[d.id for d in dead_letters if d.id is not None])
+
+        with self._write_lock:
+            self._write(work)
+
+    def _insert_dead_letters(self, cursor: Cursor, dead_letters: Sequence[DeadLetter]) -> None:
+        if not dead_letters:
+            return
+        insert_dead_letters(cursor, dead_letters, self.dead_letter_limits)
+        # Counted down under the write lock; a rolled-back insert only prunes early.
+        self._letters_to_prune -= len(dead_letters)
+        if self._letters_to_prune <= 0:
+            prune(cursor.execute, "%s", self.dead_letter_limits, time.time())
+            self._letters_to_prune = self.dead_letter_limits.prune_every
 
     def _seal_once(self, background: bool) -> int:
         with self._seal_lock:
+            self._settle_seal()
             with self._hot_lock:
                 rows, through = self._hot.oldest()
                 span = self._hot.sensor_span
@@ -238,21 +406,36 @@ class PostgresStore(Sealing, TieredReads):
                 return 0
             # The sort runs without a lock: ingest commits beside it.
             segment = seal(rows, span)
-            c = self._sealing
+            c = self._seal_link.connection()
+            xid: str | None = None
+            committing = False
             try:
                 ensure_partition(c, self.schema, segment.t_end, self._partitions)
                 # Spelled out, not a transaction block: the COMMIT must run under
                 # the hot lock, the insert before it must not.
                 c.execute("BEGIN")
+                row = c.execute("SELECT pg_current_xact_id()::text").fetchone()
+                xid = str(row[0]) if row else None
                 _insert_segment(c, segment)
                 c.execute("DELETE FROM journal WHERE id <= %s", (through,))
                 # Commit and forget the hot rows at once: a reader sees each reading
                 # in exactly one tier.
                 with self._hot_lock:
+                    committing = True
                     c.execute("COMMIT")
                     self._hot.drop_oldest(len(rows))
             except BaseException as exc:
-                _roll_back(c)
+                cause = exc.__cause__ if isinstance(exc, StoreError) else exc
+                if not (isinstance(cause, psycopg.Error) and self._seal_link.failed(cause)):
+                    _roll_back(c)
+                if committing and xid is not None:
+                    fate = self._fate(self._seal_link, xid)
+                    if fate == "committed":
+                        with self._hot_lock:
+                            self._hot.drop_oldest(len(rows))
+                        return len(rows)
+                    if fate is None:
+                        self._seal_in_doubt = (xid, len(rows))
                 if isinstance(exc, psycopg.Error):
                     raise StoreError(f"store write failed: {exc}") from exc
                 raise
@@ -263,8 +446,9 @@ class PostgresStore(Sealing, TieredReads):
         (epoch seconds); returns their names. Hot and journal readings are kept."""
         with self._seal_lock:
             try:
-                dropped = drop_partitions_before(self._sealing, self.schema, cutoff)
+                dropped = drop_partitions_before(self._seal_link.connection(), self.schema, cutoff)
             except psycopg.Error as exc:
+                self._seal_link.failed(exc)
                 raise StoreError(f"cannot drop old history: {exc}") from exc
             self._partitions.difference_update(dropped)
         return dropped
@@ -273,7 +457,8 @@ class PostgresStore(Sealing, TieredReads):
 
     def _readings_of(self, row: int, start: float, end: float) -> NDArray[np.void]:
         width = ROW_DTYPE.itemsize
-        with self._reading() as c:
+
+        def read(c: Connection) -> list[NDArray[np.void]]:
             with self._hot_lock:
                 # Each segment's two directory entries for this sensor come with the list.
                 listed = c.execute(
@@ -297,52 +482,52 @@ class PostgresStore(Sealing, TieredReads):
                      [r[2] * width + 1 for r in runs], [(r[3] - r[2]) * width for r in runs]),
                     binary=True).fetchall()
                 parts = [np.frombuffer(data, dtype=ROW_DTYPE) for _, data in fetched]
-        if len(hot):
-            parts.append(hot)
-        return history_of(parts, start, end, ROW_DTYPE)
+            if len(hot):
+                parts.append(hot)
+            return parts
+
+        return history_of(self._query(read), start, end, ROW_DTYPE)
 
     def recent_sequences(self, segments: int = 1) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """(sensor row, sequence number) of the numbered readings in the hot rows and the
         newest sealed segments: what a restarted pipeline needs to recognise readings a
         broker redelivers because their acknowledgement was lost in a crash."""
-        with self._reading() as c:
-            packed = c.execute("SELECT data FROM segments ORDER BY id DESC LIMIT %s",
-                               (segments,), binary=True).fetchall()
+        packed = self._query(lambda c: c.execute(
+            "SELECT id, data FROM segments ORDER BY id DESC LIMIT %s", (segments,),
+            binary=True).fetchall())
         with self._hot_lock:
             hot = self._hot.all()
-        return sequences_in([data for (data,) in packed], hot)
+        return sequences_in([(i, bytes(data)) for i, data in packed], hot, self._problems)
 
     def aggregates(self) -> SensorAggregates:
-        with self._reading() as c, self._hot_lock:
-            sealed = c.execute("SELECT summary FROM segments ORDER BY id",
-                               binary=True).fetchall()
-            hot = self._hot.all()
-            span = self._hot.sensor_span
-        return aggregate_tiers([summary for (summary,) in sealed], hot, span)
+        def read(c: Connection) -> tuple[list[tuple[int, bytes]], NDArray[np.void], int]:
+            with self._hot_lock:
+                sealed = c.execute("SELECT id, summary FROM segments ORDER BY id",
+                                   binary=True).fetchall()
+                return [(i, bytes(b)) for i, b in sealed], self._hot.all(), self._hot.sensor_span
+
+        sealed, hot, span = self._query(read)
+        return aggregate_tiers(sealed, hot, span, self._problems)
 
     def events(self, *, after: int = 0, element_id: str | None = None,
                limit: int = 100, kind: str | None = None) -> list[Event]:
         query, params = events_query("%s", after, element_id, kind, limit)
-        with self._reading() as c:
-            records = c.execute(query, params).fetchall()
-        return [event_of(r) for r in records]
+        records = self._query(lambda c: c.execute(query, params).fetchall())
+        return events_of(records, self._problems)
 
     def recent_events(self, limit: int = 20, kind: str | None = None) -> list[Event]:
         query, params = recent_events_query("%s", kind, limit)
-        with self._reading() as c:
-            records = c.execute(query, params).fetchall()
-        return [event_of(r) for r in records]
+        records = self._query(lambda c: c.execute(query, params).fetchall())
+        return events_of(records, self._problems)
 
     def dead_letters(self, *, limit: int = 100, after: int = 0,
                      reason: str | None = None) -> list[DeadLetter]:
-        query, params = dead_letters_query("%s", after, reason, limit)
-        with self._reading() as c:
-            records = c.execute(query, params).fetchall()
-        return [DeadLetter(received_at, source, why, detail, payload_value(payload), id=key)
-                for key, received_at, source, why, detail, payload in records]
+        query, params = page_query("%s", after, reason, limit, self.dead_letter_limits)
+        records = self._query(lambda c: c.execute(query, params).fetchall())
+        return page_of(records, self.dead_letter_limits)
 
     def counts(self) -> dict[str, int]:
-        with self._reading() as c:
+        def read(c: Connection) -> dict[str, int]:
             with self._hot_lock:
                 (sealed,) = c.execute(
                     "SELECT COALESCE(SUM(readings), 0) FROM segments").fetchone() or (0,)
@@ -351,22 +536,45 @@ class PostgresStore(Sealing, TieredReads):
                 "SELECT (SELECT COUNT(*) FROM elements), (SELECT COUNT(*) FROM sensors), "
                 "(SELECT COUNT(*) FROM events), (SELECT COUNT(*) FROM dead_letters)"
             ).fetchone() or (0, 0, 0, 0)
-        return {"elements": int(elements), "sensors": int(sensors),
-                "readings": int(sealed) + hot, "events": int(events),
-                "dead_letters": int(letters)}
+            return {"elements": int(elements), "sensors": int(sensors),
+                    "readings": int(sealed) + hot, "events": int(events),
+                    "dead_letters": int(letters)}
+
+        return self._query(read)
 
     # -- snapshots ----------------------------------------------------------------------------
 
     def save_snapshot(self, name: str, body: bytes) -> None:
-        with self._transaction() as c:
-            c.execute("INSERT INTO snapshots VALUES (%s, %b) "
-                      "ON CONFLICT (name) DO UPDATE SET body = excluded.body", (name, body))
+        def work(cursor: Cursor) -> InDoubt:
+            cursor.execute("INSERT INTO snapshots VALUES (%s, %b) "
+                           "ON CONFLICT (name) DO UPDATE SET body = excluded.body", (name, body))
+            return InDoubt()  # replacing a snapshot again is harmless
+
+        with self._write_lock:
+            self._write(work)
 
     def load_snapshot(self, name: str) -> bytes | None:
-        with self._reading() as c:
-            row = c.execute("SELECT body FROM snapshots WHERE name = %s", (name,),
-                            binary=True).fetchone()
-        return None if row is None else bytes(row[0])
+        row = self._query(lambda c: c.execute(
+            "SELECT body FROM snapshots WHERE name = %s", (name,), binary=True).fetchone())
+        return snapshot_body(name, row, self._problems)
+
+
+@dataclass(slots=True)
+class InDoubt:
+    """The rows a write added, to take back should its lost COMMIT turn out to have
+    happened: the caller was told it failed, and will send the same batch again. A
+    twin change's upserts are not taken back; sent again, they write the same rows."""
+
+    journal_id: int | None = None
+    letter_ids: list[int] = field(default_factory=list)
+    event_seqs: list[int] = field(default_factory=list)
+    xid: str = ""
+
+    def take_back(self, c: Connection) -> None:
+        if self.journal_id is not None:
+            c.execute("DELETE FROM journal WHERE id = %s", (self.journal_id,))
+        c.execute("DELETE FROM dead_letters WHERE id = ANY(%s)", (self.letter_ids,))
+        c.execute("DELETE FROM events WHERE seq = ANY(%s)", (self.event_seqs,))
 
 
 def _roll_back(c: Connection) -> None:

@@ -10,7 +10,8 @@ import psycopg
 
 from ..model import Event
 from ..pipeline import DeadLetter
-from .rows import dumps, payload_bytes
+from .dead_letters import DeadLetterLimits, stored_row
+from .rows import dumps
 
 
 def insert_events(cursor: psycopg.Cursor[Any], events: Sequence[Event]) -> None:
@@ -27,15 +28,14 @@ def insert_events(cursor: psycopg.Cursor[Any], events: Sequence[Event]) -> None:
         cursor.nextset()
 
 
-def insert_dead_letters(cursor: psycopg.Cursor[Any],
-                         dead_letters: Sequence[DeadLetter]) -> None:
+def insert_dead_letters(cursor: psycopg.Cursor[Any], dead_letters: Sequence[DeadLetter],
+                        limits: DeadLetterLimits) -> None:
     if not dead_letters:
         return
     cursor.executemany(
         "INSERT INTO dead_letters (received_at, source, reason, detail, payload) "
         "VALUES (%s, %s, %s, %s, %b) RETURNING id",
-        [(d.received_at, d.source, d.reason, d.detail, payload_bytes(d.payload))
-         for d in dead_letters], returning=True)
+        [stored_row(d, limits) for d in dead_letters], returning=True)
     for letter in dead_letters:
         letter.id = int(cursor.fetchone()[0])  # type: ignore[index]
         cursor.nextset()

@@ -23,13 +23,14 @@ import psycopg
 from psycopg import sql
 
 from ..errors import InvalidInput, StoreError
+from .dead_letters import OPTIONS as DEAD_LETTER_OPTIONS
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 
 SCHEMA_VERSION = "1"
 DEFAULT_SCHEMA = "twinsync"
 #: Options of the URL that are ours; every other one is handed to libpq.
-OWN_OPTIONS = ("schema", "seal_rows")
+OWN_OPTIONS = ("schema", "seal_rows", *DEAD_LETTER_OPTIONS)
 
 # Large values are stored uncompressed out of line (STORAGE EXTERNAL): packed floats do
 # not compress, compressing them only costs time on every write, and ``substring`` of an
@@ -96,6 +97,8 @@ class Target:
     conninfo: str
     schema: str
     seal_rows: int | None
+    options: dict[str, str]
+    """Every option of ours, as given."""
 
 
 def target_of(url: str, seal_rows: int | None = None) -> Target:
@@ -116,7 +119,7 @@ def target_of(url: str, seal_rows: int | None = None) -> Target:
         except ValueError as exc:
             raise InvalidInput(f"bad seal_rows {ours['seal_rows']!r}", "bad_store_url") from exc
     rest = urlencode([(k, v) for k, v in query if k not in OWN_OPTIONS])
-    return Target(urlunsplit(parts._replace(query=rest)), schema, seal_rows)
+    return Target(urlunsplit(parts._replace(query=rest)), schema, seal_rows, ours)
 
 
 def redacted(url: str) -> str:

@@ -4,12 +4,14 @@ readings in a time window, sequence numbers for a restart, aggregates for a rest
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import InvalidInput
 from .base import Buckets, History, SensorAggregates
+from .problems import LoadProblems
 from .summary import SUMMARY_DTYPE, aggregate, bucketise
 from .tiers import ROW_DTYPE, seal
 
@@ -38,21 +40,62 @@ class TieredReads:
         return bucketise(self._readings_of(row, start, end), start, every)
 
 
-def sequences_in(segments: Sequence[bytes], hot: NDArray[np.void]
-                 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """(sensor row, sequence number) of the numbered readings in packed segments, newest
-    first as a store reads them, and the hot rows."""
-    parts = [np.frombuffer(data, dtype=ROW_DTYPE) for data in reversed(segments)]
+def sequences_in(segments: Sequence[tuple[int, bytes]], hot: NDArray[np.void],
+                 problems: LoadProblems) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """(sensor row, sequence number) of the numbered readings in packed segments ((segment
+    id, bytes), newest first as a store reads them) and the hot rows. A segment whose bytes
+    are not whole readings is reported and left out: its sequence numbers are not known
+    to the restarted windows, which is all that is lost."""
+    parts = []
+    for segment_id, data in reversed(segments):
+        if len(data) % ROW_DTYPE.itemsize:
+            problems.report("segments", f"{segment_id} data",
+                            f"data of {len(data)} bytes is not whole readings")
+            continue
+        parts.append(np.frombuffer(data, dtype=ROW_DTYPE))
     rows = np.concatenate([*parts, hot])
     keep = rows["seq"] >= 0
     return rows["sensor"][keep].astype(np.int64), rows["seq"][keep].astype(np.int64)
 
 
-def aggregate_tiers(summaries: Sequence[bytes], hot: NDArray[np.void], span: int
-                    ) -> SensorAggregates:
-    """Per-sensor aggregates over sealed segments' packed summaries and the hot rows."""
-    unpacked = [np.frombuffer(summary, dtype=SUMMARY_DTYPE) for summary in summaries]
+def aggregate_tiers(summaries: Sequence[tuple[int, bytes]], hot: NDArray[np.void], span: int,
+                    problems: LoadProblems) -> SensorAggregates:
+    """Per-sensor aggregates over sealed segments' packed summaries ((segment id, bytes),
+    oldest first) and the hot rows. A summary that cannot be unpacked, and a sensor whose
+    aggregates are not finite, are reported and left out: that sensor's live statistics
+    start afresh rather than the store failing to open."""
+    unpacked = []
+    for segment_id, summary in summaries:
+        if len(summary) % SUMMARY_DTYPE.itemsize:
+            problems.report("segments", f"{segment_id} summary",
+                            f"summary of {len(summary)} bytes is not whole entries")
+            continue
+        unpacked.append(np.frombuffer(summary, dtype=SUMMARY_DTYPE))
     if len(hot):
         unpacked.append(seal(hot, span).summary)
-    return aggregate(unpacked)
+    return finite_only(aggregate(unpacked), problems)
 
+
+def finite_only(aggregates: SensorAggregates, problems: LoadProblems) -> SensorAggregates:
+    """The aggregates of the sensors whose statistics are finite. ``last_value`` may be
+    NaN (every reading was late), so it is not checked."""
+    numbers = (aggregates.mean, aggregates.m2, aggregates.minimum, aggregates.maximum,
+               aggregates.first_event_time)
+    keep = (aggregates.count > 0) & np.logical_and.reduce([np.isfinite(n) for n in numbers])
+    if keep.all():
+        return aggregates
+    for row in aggregates.rows[~keep].tolist():
+        problems.report("aggregates", f"sensor row {row}",
+                        "stored statistics are not finite; live statistics start afresh")
+    return SensorAggregates(**{f.name: getattr(aggregates, f.name)[keep]
+                               for f in fields(aggregates)})
+
+
+def journal_rows(journal_id: int, packed: bytes, problems: LoadProblems
+                 ) -> NDArray[np.void] | None:
+    """A journal row's readings, or None (reported) if its bytes are not whole rows."""
+    if len(packed) % ROW_DTYPE.itemsize:
+        problems.report("journal", journal_id,
+                        f"{len(packed)} bytes are not whole readings; the batch is skipped")
+        return None
+    return np.frombuffer(packed, dtype=ROW_DTYPE).copy()

@@ -9,6 +9,10 @@ same transaction. After a restart the journal is read back into memory.
 
 ``synchronous=NORMAL`` in WAL mode: a committed transaction survives a crash of the
 process; add ``?synchronous=full`` to the URL to survive power loss as well.
+
+One process per file: ``<file>.lock`` is locked (``file_lock``) for the store's life, and
+a second opener is refused at once with the holder's PID. Dead letters are bounded as
+``dead_letters`` says; rows that no longer decode are skipped and reported (``problems``).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
@@ -28,15 +33,25 @@ from ..errors import InvalidInput, StoreError
 from ..model import Binding, Element, Event, Sensor
 from ..pipeline import Batch, DeadLetter
 from .base import SensorAggregates
-from .reads import TieredReads, aggregate_tiers, sequences_in
+from .dead_letters import (
+    bound_stored_letters,
+    limits_of,
+    page_of,
+    page_query,
+    prune,
+    set_aside,
+    stored_row,
+)
+from .file_lock import FileLock
+from .health import StoreHealth
+from .problems import LoadProblem, LoadProblems
+from .reads import TieredReads, aggregate_tiers, journal_rows, sequences_in
 from .rows import (
-    dead_letters_query,
     dumps,
-    event_of,
+    events_of,
     events_query,
-    payload_bytes,
-    payload_value,
     recent_events_query,
+    snapshot_body,
     twin_of,
 )
 from .sealing import Sealing
@@ -142,8 +157,22 @@ class SQLiteStore(Sealing, TieredReads):
         synchronous = options.get("synchronous", "normal").upper()
         if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise InvalidInput(f"bad synchronous option {synchronous!r}", "bad_store_url")
+        self.dead_letter_limits = limits_of(options)
+        self._problems = LoadProblems()
+        self._health = StoreHealth("sqlite")
+        self._lock: FileLock | None = None
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self._lock = FileLock(Path(f"{path}.lock"), f"store {path}")
+        try:
+            self._open(path, synchronous)
+        except BaseException:
+            if self._lock is not None:
+                self._lock.release()
+            raise
+
+    def _open(self, path: str, synchronous: str) -> None:
+        url = self.url
         try:
             self._write = self._connect(path, synchronous)
             self._write.executescript(SCHEMA)
@@ -171,8 +200,21 @@ class SQLiteStore(Sealing, TieredReads):
         self._hot = HotRows()
         self._checkpoint_lock = threading.Lock()
         self._init_sealing("twinsync-seal")
+        unreadable: list[tuple[int, bytes]] = []
         for journal_id, packed in self._write.execute("SELECT id, rows FROM journal ORDER BY id"):
-            self._hot.append(np.frombuffer(packed, dtype=ROW_DTYPE).copy(), journal_id)
+            rows = journal_rows(journal_id, packed, self._problems)
+            if rows is None:
+                unreadable.append((journal_id, bytes(packed)))
+            else:
+                self._hot.append(rows, journal_id)
+        # The first letter after opening runs the retention pass.
+        self._letters_to_prune = 0
+        with self._transaction() as c:
+            set_aside(c.execute, "?", self.dead_letter_limits, unreadable)
+            bounded = "SELECT 1 FROM meta WHERE key = 'dead_letters_bounded'"
+            if c.execute(bounded).fetchone() is None:
+                bound_stored_letters(c.execute, "?", self.dead_letter_limits)
+                c.execute("INSERT INTO meta VALUES ('dead_letters_bounded', '1')")
 
     @staticmethod
     def _connect(path: str, synchronous: str) -> sqlite3.Connection:
@@ -198,6 +240,15 @@ class SQLiteStore(Sealing, TieredReads):
             if self._read is not self._write:
                 self._read.close()
             self._write.close()
+            if self._lock is not None:
+                self._lock.release()
+
+    def health(self) -> dict[str, Any]:
+        """An embedded file is always connected; the last error is the last failed write."""
+        return self._health.as_dict()
+
+    def load_problems(self) -> list[LoadProblem]:
+        return self._problems.all()
 
     def _checkpoint(self) -> None:
         """Copy what the WAL holds into the file without waiting for readers or the writer
@@ -222,6 +273,7 @@ class SQLiteStore(Sealing, TieredReads):
         except sqlite3.Error as exc:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
+            self._health.error(f"store write failed: {exc}", lost_connection=False)
             raise StoreError(f"store write failed: {exc}") from exc
         except BaseException:
             if connection.in_transaction:
@@ -233,9 +285,10 @@ class SQLiteStore(Sealing, TieredReads):
     def load_twin(self) -> tuple[list[Element], list[tuple[int, Sensor]], list[Binding]]:
         with self._read_lock:
             c = self._read
-            return twin_of(c.execute("SELECT body FROM elements").fetchall(),
-                           c.execute("SELECT row, body FROM sensors ORDER BY row").fetchall(),
-                           c.execute("SELECT body FROM bindings").fetchall())
+            return twin_of(c.execute("SELECT id, body FROM elements").fetchall(),
+                           c.execute("SELECT row, id, body FROM sensors ORDER BY row").fetchall(),
+                           c.execute("SELECT sensor_id, body FROM bindings").fetchall(),
+                           self._problems)
 
     def save_changes(
         self,
@@ -346,15 +399,20 @@ class SQLiteStore(Sealing, TieredReads):
         with self._transaction() as c:
             self._insert_dead_letters(c, dead_letters)
 
-    @staticmethod
-    def _insert_dead_letters(c: sqlite3.Connection, dead_letters: Sequence[DeadLetter]) -> None:
+    def _insert_dead_letters(self, c: sqlite3.Connection,
+                             dead_letters: Sequence[DeadLetter]) -> None:
+        if not dead_letters:
+            return
         for letter in dead_letters:
             cursor = c.execute(
                 "INSERT INTO dead_letters (received_at, source, reason, detail, payload) "
-                "VALUES (?,?,?,?,?)",
-                (letter.received_at, letter.source, letter.reason, letter.detail,
-                 payload_bytes(letter.payload)))
+                "VALUES (?,?,?,?,?)", stored_row(letter, self.dead_letter_limits))
             letter.id = cursor.lastrowid
+        # Counted down under the write lock; a rolled-back insert only prunes early.
+        self._letters_to_prune -= len(dead_letters)
+        if self._letters_to_prune <= 0:
+            prune(c.execute, "?", self.dead_letter_limits, time.time())
+            self._letters_to_prune = self.dead_letter_limits.prune_every
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -382,13 +440,13 @@ class SQLiteStore(Sealing, TieredReads):
             parts.append(hot)
         return history_of(parts, start, end, ROW_DTYPE)
 
-    def _whole_fields(self, field: str, newest: int | None = None) -> list[bytes]:
-        """One field of every segment (or of the ``newest`` few), oldest first. The
-        caller holds the read lock."""
+    def _whole_fields(self, field: str, newest: int | None = None) -> list[tuple[int, bytes]]:
+        """(segment id, one field) of every segment (or of the ``newest`` few), oldest
+        first. The caller holds the read lock."""
         query = "SELECT id, part_bytes FROM segments ORDER BY id DESC"
         segments = self._read.execute(query + (" LIMIT ?" if newest is not None else ""),
                                       () if newest is None else (newest,)).fetchall()
-        return [SegmentField(self._read, segment_id, part_bytes, field).whole()
+        return [(segment_id, SegmentField(self._read, segment_id, part_bytes, field).whole())
                 for segment_id, part_bytes in reversed(segments)]
 
     def recent_sequences(self, segments: int = 1) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
@@ -399,35 +457,33 @@ class SQLiteStore(Sealing, TieredReads):
             packed = self._whole_fields("data", newest=segments)
         with self._hot_lock:
             hot = self._hot.all()
-        return sequences_in(packed[::-1], hot)
+        return sequences_in(packed[::-1], hot, self._problems)
 
     def aggregates(self) -> SensorAggregates:
         with self._read_lock, self._hot_lock:
             sealed = self._whole_fields("summary")
             hot = self._hot.all()
             span = self._hot.sensor_span
-        return aggregate_tiers(sealed, hot, span)
+        return aggregate_tiers(sealed, hot, span, self._problems)
 
     def events(self, *, after: int = 0, element_id: str | None = None,
                limit: int = 100, kind: str | None = None) -> list[Event]:
         query, params = events_query("?", after, element_id, kind, limit)
         with self._read_lock:
             records = self._read.execute(query, params).fetchall()
-        return [event_of(r) for r in records]
+        return events_of(records, self._problems)
 
     def recent_events(self, limit: int = 20, kind: str | None = None) -> list[Event]:
         query, params = recent_events_query("?", kind, limit)
         with self._read_lock:
             records = self._read.execute(query, params).fetchall()
-        return [event_of(r) for r in records]
+        return events_of(records, self._problems)
 
     def dead_letters(self, *, limit: int = 100, after: int = 0,
                      reason: str | None = None) -> list[DeadLetter]:
-        query, params = dead_letters_query("?", after, reason, limit)
+        query, params = page_query("?", after, reason, limit, self.dead_letter_limits)
         with self._read_lock:
-            records = self._read.execute(query, params).fetchall()
-        return [DeadLetter(received_at, source, why, detail, payload_value(payload), id=key)
-                for key, received_at, source, why, detail, payload in records]
+            return page_of(self._read.execute(query, params), self.dead_letter_limits)
 
     def _readings_count(self) -> int:
         with self._hot_lock:
@@ -460,7 +516,7 @@ class SQLiteStore(Sealing, TieredReads):
                                          (name,)).fetchone()
             except sqlite3.Error as exc:
                 raise StoreError(f"store read failed: {exc}") from exc
-        return None if row is None else bytes(row[0])
+        return snapshot_body(name, row, self._problems)
 
 
 def _upgrade(c: sqlite3.Connection) -> None:
@@ -506,3 +562,4 @@ def _journal_blocks(c: sqlite3.Connection) -> None:
         c.execute("INSERT INTO journal (id, rows) VALUES "
                   "((SELECT COALESCE(MIN(id), 0) - 1 FROM journal), ?)", (rows.tobytes(),))
     c.execute("DROP TABLE blocks")
+

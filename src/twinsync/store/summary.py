@@ -114,7 +114,11 @@ def aggregate(summaries: Sequence[NDArray[np.void]]) -> SensorAggregates:
     count = np.add.reduceat(ordered["count"], starts)
     total = np.add.reduceat(ordered["total"], starts)
     squares = np.add.reduceat(ordered["total_squares"], starts)
-    mean = total / count
+    # A sum that overflowed (a reading of 1e308) gives inf or NaN here; such a sensor is
+    # left out by the store (``reads.finite_only``), so NumPy need not warn about it.
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = total / count
+        m2 = np.maximum(squares - count * mean * mean, 0.0)
     return SensorAggregates(
         rows=sensors[starts].astype(np.int64),
         count=count.astype(np.int64),
@@ -122,7 +126,7 @@ def aggregate(summaries: Sequence[NDArray[np.void]]) -> SensorAggregates:
         last_event_time=ordered["last_time"][newest].astype(np.float64),
         last_received_at=ordered["last_received"][newest].astype(np.float64),
         mean=mean,
-        m2=np.maximum(squares - count * mean * mean, 0.0),
+        m2=m2,
         minimum=np.minimum.reduceat(ordered["minimum"], starts),
         maximum=np.maximum.reduceat(ordered["maximum"], starts),
         first_event_time=np.minimum.reduceat(ordered["t_start"], starts),
