@@ -39,16 +39,16 @@ def client(store: str) -> Iterator[TestClient]:
 
 @pytest.mark.parametrize("gain", [b"NaN", b"Infinity", b"-Infinity", b'"NaN"', b"0"])
 def test_a_binding_with_a_gain_that_is_not_a_finite_nonzero_number_is_refused_and_the_store_starts(
-        store: str, client: TestClient, gain: bytes) -> None:
-    sensor = client.get("/api/sensors/weather-temp").json()
-    body = (b'{"element_id": "site", "property": "ambient_temperature", '
-            b'"transform": {"gain": ' + gain + b"}}")
-    answer = client.put("/api/sensors/weather-temp/binding", content=body,
-                        headers={"content-type": "application/json"})
-    assert answer.status_code == 422
-    assert answer.json()["error"] in {"not_finite", "out_of_range"}
-    assert client.get("/api/sensors/weather-temp").json()["binding"] == sensor["binding"]
-    client.close()
+        store: str, gain: bytes) -> None:
+    with TestClient(create_app(Settings(store=store))) as client:
+        sensor = client.get("/api/sensors/weather-temp").json()
+        body = (b'{"element_id": "site", "property": "ambient_temperature", '
+                b'"transform": {"gain": ' + gain + b"}}")
+        answer = client.put("/api/sensors/weather-temp/binding", content=body,
+                            headers={"content-type": "application/json"})
+        assert answer.status_code == 422
+        assert answer.json()["error"] in {"not_finite", "out_of_range"}
+        assert client.get("/api/sensors/weather-temp").json()["binding"] == sensor["binding"]
 
     with TestClient(create_app(Settings(store=store))) as restarted:
         again = restarted.get("/api/sensors/weather-temp")
@@ -57,16 +57,16 @@ def test_a_binding_with_a_gain_that_is_not_a_finite_nonzero_number_is_refused_an
 
 
 def test_a_property_over_64_bits_is_refused_and_elements_stay_readable(
-        store: str, client: TestClient) -> None:
-    before = client.get("/api/elements/site").json()
-    answer = client.patch("/api/elements/site",
-                          json={"status": "issue", "properties": {"big": 2**70, "ok": 1}})
-    assert answer.status_code == 422
-    assert answer.json()["error"] == "int_too_large"
-    assert client.get("/api/elements").status_code == 200
-    # Refused whole: neither the status nor the good property was applied.
-    assert client.get("/api/elements/site").json() == before
-    client.close()
+        store: str) -> None:
+    with TestClient(create_app(Settings(store=store))) as client:
+        before = client.get("/api/elements/site").json()
+        answer = client.patch("/api/elements/site",
+                              json={"status": "issue", "properties": {"big": 2**70, "ok": 1}})
+        assert answer.status_code == 422
+        assert answer.json()["error"] == "int_too_large"
+        assert client.get("/api/elements").status_code == 200
+        # Refused whole: neither the status nor the good property was applied.
+        assert client.get("/api/elements/site").json() == before
 
     with TestClient(create_app(Settings(store=store))) as restarted:
         assert restarted.get("/api/elements").status_code == 200

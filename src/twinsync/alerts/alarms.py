@@ -16,11 +16,14 @@ True
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import InvalidInput, NotFound
 from ..model import Event
+
+log = logging.getLogger(__name__)
 
 SEVERITIES = ("info", "warning", "critical")
 
@@ -93,8 +96,16 @@ class AlarmBook:
         if not isinstance(key, str):
             return
         if event.kind in ("alarm_raised", "alarm_updated", "alarm_acknowledged"):
-            self.active[key] = Alarm(key, data["severity"], data["message"], data["raised_at"],
-                                     data.get("element_id"), data.get("acknowledged_at"),
-                                     data.get("acknowledged_by"), data.get("updated_at", 0.0))
+            try:
+                alarm = Alarm(key, str(data["severity"]), str(data["message"]),
+                              float(data["raised_at"]), data.get("element_id"),
+                              data.get("acknowledged_at"), data.get("acknowledged_by"),
+                              float(data.get("updated_at") or 0.0))
+            except (KeyError, TypeError, ValueError):
+                # A damaged stored event must not stop a start-up: that alarm is lost,
+                # the condition raises it again if it still holds.
+                log.warning("alarm event %s of %r is damaged and not replayed", event.seq, key)
+                return
+            self.active[key] = alarm
         elif event.kind == "alarm_cleared":
             self.active.pop(key, None)

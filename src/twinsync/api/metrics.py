@@ -7,6 +7,7 @@ nothing is counted twice and the hot path pays nothing for metrics.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from fastapi import APIRouter, Request
 from prometheus_client import CollectorRegistry, generate_latest
@@ -19,8 +20,9 @@ router = APIRouter()
 
 
 class TwinCollector:
-    def __init__(self, service: TwinService) -> None:
+    def __init__(self, service: TwinService, store_health: dict[str, Any]) -> None:
         self.service = service
+        self.store_health = store_health
 
     def collect(self) -> Iterator[Metric]:
         service = self.service
@@ -68,6 +70,11 @@ class TwinCollector:
         yield CounterMetricFamily("twinsync_writer_refused",
                                   "Writes refused because the writer was full",
                                   value=service.writer.refused)
+        store_health = self.store_health
+        yield GaugeMetricFamily("twinsync_store_connected", "1 if the store is reachable",
+                                value=1.0 if store_health.get("connected") else 0.0)
+        yield CounterMetricFamily("twinsync_store_reconnects", "Reconnections of the store",
+                                  value=store_health.get("reconnects", 0))
         connected = GaugeMetricFamily("twinsync_connector_connected",
                                       "1 if the connector is connected", labels=["connector"])
         for health_of in service.connector_health():
@@ -79,7 +86,9 @@ class TwinCollector:
 async def get_metrics(request: Request) -> Response:
     service: TwinService = request.app.state.service
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(TwinCollector(service))
+    # The store's health first, beside the writer: a reconnecting store may take seconds.
+    store_health = await service.history(service.store.health)
+    registry.register(TwinCollector(service, store_health))
     # The collector reads live state: on the writer, like every read of it.
     body = await service.view(generate_latest, registry)
     return Response(body, media_type="text/plain; version=0.0.4")

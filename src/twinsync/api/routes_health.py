@@ -25,8 +25,16 @@ async def get_sensor_health(sensor_id: str, svc: Service) -> JSON:
 
 @router.get("/health")
 async def get_fleet_health(svc: Service) -> JSON:
-    """How many sensors are in each state, which are not ok and why, reading counters."""
-    return JSON(await svc.view(svc.fleet_health))
+    """How many sensors are in each state, which are not ok and why, reading counters; the
+    store's connection (up, last error, reconnects) and stored rows it had to skip."""
+    fleet = await svc.view(svc.fleet_health)
+    # The store's own state is read beside the writer: a store that is reconnecting may
+    # take seconds to answer, and live state must not wait for it.
+    store = await svc.history(svc.store.health)
+    problems = await svc.history(svc.store.load_problems)
+    return JSON({**fleet, "store": store,
+                 "store_problems": [problem.to_dict() for problem in problems[:100]],
+                 "store_problem_count": len(problems)})
 
 
 @router.get("/sources")
