@@ -352,7 +352,6 @@ async def test_a_restart_of_the_service_then_a_simulator_restarting_at_zero_is_a
     await service.start_connector(SiteSimulator(DEVICES, interval=0.02, tick=0.01))
     await asyncio.sleep(1.0)
     await service.stop_connector("simulator")
-    first_run = service.pipeline.counts["accepted"]
     await service.aclose()
 
     restarted = await open_twin(tmp_path)
@@ -360,6 +359,7 @@ async def test_a_restart_of_the_service_then_a_simulator_restarting_at_zero_is_a
         # Its windows come back from the store, holding the numbers of the first run.
         rows = [restarted.sensor_row(d.id) for d in DEVICES]
         assert (restarted.pipeline.sequences.max_seq[rows] > 20).all()
+        first_run = restarted.store.counts()["readings"]
         simulator = SiteSimulator(DEVICES, interval=0.02, tick=0.01)
         await simulator.start()
         deliveries = simulator.deliveries()

@@ -21,7 +21,9 @@ the tolerance — the clock correction starts afresh after a restart, so the tol
 not absorb its change anyway, and a rebooted device may resume within it. A reading
 older than the start of the current epoch cannot be judged by the window (its number
 belongs to an earlier count): like a number further behind than the window reaches, it is
-marked ``behind_window`` and the caller asks the stored history. Readings without a time of
+marked ``behind_window`` and the caller asks the stored history (``lookups`` and
+``stored_repeats``: a stored reading with its number within ``REPEAT_SLACK`` of its time;
+only that much of the sensor's history is read). Readings without a time of
 their own carry their arrival time and cannot tell a reboot from a redelivery by it: for
 them only a number more than ``RESTART_GAP`` below the highest starts an epoch.
 
@@ -73,7 +75,7 @@ RESTART_GAP = 1024
 EPOCH_TOLERANCE = 1.0
 #: How far (seconds) a repeat's event time may be from the stored original's: the same
 #: reading is corrected by the source's clock estimate of its own arrival, which may have
-#: moved in between (the clock table holds back steps larger than this).
+#: moved in between (the clock table holds back steps of its estimate larger than this).
 REPEAT_SLACK = 300.0
 #: Readings behind the window further apart than this (seconds) are looked up in the
 #: stored history separately, not as one span.
