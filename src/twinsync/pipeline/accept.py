@@ -197,8 +197,8 @@ class Pipeline:
         seq_array = np.array(seqs, dtype=np.int64)
         received = np.full(len(row_array), received_at)
         admission = self.sequences.admit(
-            row_array, seq_array, event_times, value, received,
-            live_time=table.last_event_time, live_value=table.last_value,
+            row_array, seq_array, event_times, raw_array, received, timed=timed_mask,
+            live_time=table.last_event_time, refused=future,
             allowed_lateness=self.allowed_lateness, freshness=self.freshness)
         admission.flags[quarantined] |= Flag.QUARANTINED
         keep = admission.keep & ~future
@@ -233,7 +233,12 @@ class Pipeline:
         count = int(repeats.sum())
         if count == 0:
             return accepted
-        np.add.at(self.sequences.duplicates, accepted.batch.rows[repeats], 1)
+        batch_flags = accepted.batch.flags
+        flags = (np.zeros(count, np.int64) if batch_flags is None
+                 else batch_flags[repeats])
+        self.sequences.uncount(accepted.batch.rows[repeats], flags)
+        accepted.late -= int(((flags & Flag.LATE) != 0).sum())
+        accepted.stale -= int(((flags & Flag.STALE) != 0).sum())
         accepted.batch = accepted.batch.select(~repeats)
         if accepted.timed is not None:
             accepted.timed = accepted.timed[~repeats]

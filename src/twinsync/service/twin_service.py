@@ -465,20 +465,23 @@ class TwinService(TwinViews):
         return quality
 
     def _stored_repeats(self, accepted: Accepted) -> NDArray[np.bool_]:
-        """Which readings behind their sensor's sequence window are already stored.
+        """Which readings the in-memory state could not judge are already stored.
 
         A broker redelivers everything it had not seen acknowledged — after a crash that can
-        reach further back than the in-memory window — so those readings are looked up in
-        the stored history around their times. Rare: only after restarts and reconnects."""
+        reach further back than the in-memory window — and a client retries a whole batch.
+        A repeat carries its original time, so only the stored readings of its sensor
+        within the sequence table's ``repeat_slack`` of those times are read (a span per
+        cluster of times, see ``SequenceTable.lookups``)."""
         batch = accepted.batch
         assert accepted.behind_window is not None
+        sequences = self.pipeline.sequences
         repeats = np.zeros(len(batch), dtype=np.bool_)
-        for row in np.unique(batch.rows[accepted.behind_window]).tolist():
-            index = np.flatnonzero(accepted.behind_window & (batch.rows == row))
-            times = batch.event_time[index]
-            stored = self.store.history(row, float(times.min()) - 3600.0,
-                                        float(times.max()) + 3600.0, limit=10_000_000)
-            repeats[index] = np.isin(batch.seq[index], stored.seq)
+        for row, index, start, end in sequences.lookups(batch.rows, batch.event_time,
+                                                        accepted.behind_window):
+            stored = self.store.history(row, start, end, limit=10_000_000)
+            repeats[index] = sequences.stored_repeats(
+                batch.seq[index], batch.event_time[index], batch.raw_value[index],
+                stored.seq, stored.event_time, stored.raw_value)
         return repeats
 
     async def add_dead_letters(self, dead_letters: Sequence[DeadLetter]) -> None:
