@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from pathlib import Path
 
 import numpy as np
@@ -138,3 +139,25 @@ async def test_the_watch_saves_health_on_its_timer(tmp_path: Path) -> None:
 
 async def ingest_one(service: TwinService) -> None:
     await service.ingest(IncomingBatch([RawReading("t-0", 21.0, START)], "test", START + 1))
+
+
+async def test_lost_and_duplicate_counts_survive_a_restart(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'twin.sqlite'}"
+    service = TwinService.open(url)
+    await service.add_sensor(Sensor("gap", "temperature", "degC"))
+    now = time.time()
+    # Numbers 0-4 and 8-9: three lost; then 9 again: one duplicate.
+    numbers = [0, 1, 2, 3, 4, 8, 9]
+    await service.ingest(IncomingBatch([RawReading("gap", 20.0 + n, now - 20 + n, None, n)
+                                        for n in numbers], "gw", now))
+    await service.ingest(IncomingBatch([RawReading("gap", 29.0, now - 11, None, 9)], "gw",
+                                       now))
+    before = service.sensor_health("gap")
+    assert (before["lost"], before["duplicates"]) == (3, 1)
+    await service.aclose()
+    reopened = TwinService.open(url)
+    try:
+        after = reopened.sensor_health("gap")
+        assert (after["lost"], after["duplicates"]) == (3, 1)
+    finally:
+        await reopened.aclose()

@@ -39,6 +39,7 @@ from ..pipeline import (
     IncomingBatch,
     Pipeline,
 )
+from ..pipeline.order import CountersUnreadable
 from ..store import Store, open_store
 from .commit import Change, commit_store
 from .fusion import PropertyIndex
@@ -63,6 +64,8 @@ LATE_SCORED = 2_000
 
 #: The store's name for the saved health table.
 HEALTH_SNAPSHOT = "health"
+#: The store's name for the saved reading counters (lost, duplicates, late, epochs).
+COUNTERS_SNAPSHOT = "sequence_counters"
 
 
 @dataclass(slots=True)
@@ -115,6 +118,7 @@ class TwinService(TwinViews):
         # sensor found stuck or drifting stays so. The twin's settings then win over the
         # saved ones (a sensor may have been rebound while the service was down).
         self._restore_health()
+        self._restore_counters()
         self.configure_health()
         self.alarms = AlarmBook()
         for event in self._stored_alarm_events():
@@ -175,11 +179,29 @@ class TwinService(TwinViews):
             return
         log.info("sensor health restored for %d sensors", restored)
 
+    def _restore_counters(self) -> None:
+        """Lost, duplicate, late and epoch counts per sensor, as last saved: loss a restart
+        would otherwise hide."""
+        body = self.store.load_snapshot(COUNTERS_SNAPSHOT)
+        if body is None:
+            return
+        try:
+            restored = self.pipeline.sequences.load(body, self.pipeline.table.ids)
+        except CountersUnreadable as exc:
+            log.warning("saved reading counters not used, counting starts afresh: %s", exc)
+            return
+        log.info("reading counters restored for %d sensors", restored)
+
     async def save_health(self) -> None:
-        """Save every sensor's learned health to the store (by the watch's timer, and at
-        shutdown). Taken on the writer, so no batch is half folded in."""
-        body = await self.view(snapshot.dump, self.health, self.pipeline.table.ids)
-        await asyncio.to_thread(self.store.save_snapshot, HEALTH_SNAPSHOT, body)
+        """Save every sensor's learned health and its reading counters to the store (by the
+        watch's timer, and at shutdown). Taken on the writer, so no batch is half in."""
+        def dump() -> tuple[bytes, bytes]:
+            ids = self.pipeline.table.ids
+            return snapshot.dump(self.health, ids), self.pipeline.sequences.dump(ids)
+
+        health, counters = await self.view(dump)
+        await asyncio.to_thread(self.store.save_snapshot, HEALTH_SNAPSHOT, health)
+        await asyncio.to_thread(self.store.save_snapshot, COUNTERS_SNAPSHOT, counters)
 
     def _stored_alarm_events(self) -> list[Event]:
         """Every alarm event in the store, oldest first, read a page at a time: a cap on

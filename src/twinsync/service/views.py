@@ -67,6 +67,7 @@ class TwinViews:
             "lost": int(sequences.lost[row]) if known else 0,
             "duplicates": int(sequences.duplicates[row]) if known else 0,
             "late": int(sequences.late[row]) if known else 0,
+            "epochs": int(sequences.epochs[row]) if known else 0,
         }
 
     def sensor_snapshot(self, sensor_id: str) -> dict[str, Any]:
