@@ -205,7 +205,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
                     raise InvalidInput("a message must be a JSON object", "bad_message")
                 await session.handle(message)
             except orjson.JSONDecodeError as exc:
-                await session.send(_error("bad_json", f"not JSON: {exc}"))
+                await session.send(_error("bad_message", f"not JSON: {exc}"))
             except TwinsyncError as exc:
                 await session.send(_error(_reason(exc), str(exc), _request_id(message)))
             except WebSocketDisconnect:
