@@ -56,7 +56,7 @@ def test_an_array_keeps_the_good_elements_and_rejects_each_bad_one() -> None:
     decoded = decode_array([{"id": "a", "v": 1}, {"id": "b"}, "x", {"id": "c", "v": 2}])
     assert [r.sensor_id for r in decoded.readings] == ["a", "c"]
     assert decoded.positions == [0, 3]
-    assert [(r.reason, r.detail.split(":")[0], r.index) for r in decoded.rejects] == [
+    assert [(r.reason, r.detail.split(":")[0], r.position) for r in decoded.rejects] == [
         ("no_value", "element 1", 1), ("bad_shape", "element 2", 2)]
 
 
@@ -75,7 +75,7 @@ def test_undecodable_bytes_come_back_as_one_reject_with_the_raw_bytes() -> None:
                             (b"12abc", "bad_number"), (b'"text"', "bad_shape")]:
         decoded = decode_payload(payload, "t-1")
         assert decoded.readings == []
-        assert [(r.reason, r.payload, r.index) for r in decoded.rejects] == [
+        assert [(r.reason, r.payload, r.position) for r in decoded.rejects] == [
             (reason, payload, None)]
 
 
@@ -151,7 +151,7 @@ def test_a_sensor_id_past_the_limit_is_refused_cut_to_the_limit_with_its_length(
     assert [r.sensor_id for r in decoded.readings] == ["ok"]
     assert decoded.positions == [1]
     [reject] = decoded.rejects
-    assert (reject.reason, reject.index) == ("id_too_long", 0)
+    assert (reject.reason, reject.position) == ("id_too_long", 0)
     assert "100000" in reject.detail and len(reject.detail) < 400
     assert reject.payload["sensor_id"] == "x" * 256
     assert reject.payload["sensor_id_length"] == 100_000
@@ -164,7 +164,7 @@ def test_a_unit_or_time_text_past_the_limit_is_refused() -> None:
     decoded = decode_payload(b'[{"id":"a","v":1,"u":"degC degC"},{"id":"a","v":1,'
                              b'"t":"2026-01-01T00:00:00Z"},{"id":"a","v":1,"u":"K"}]',
                              limits=limits)
-    assert [(r.reason, r.index) for r in decoded.rejects] == [
+    assert [(r.reason, r.position) for r in decoded.rejects] == [
         ("text_too_long", 0), ("text_too_long", 1)]
     assert decoded.positions == [2]
 
@@ -173,7 +173,7 @@ def test_a_payload_with_more_readings_than_the_limit_is_refused_whole() -> None:
     decoded = decode_payload(orjson.dumps([{"id": "a", "v": i} for i in range(11)]),
                              limits=DecodeLimits(max_readings=10))
     assert decoded.readings == []
-    assert [(r.reason, r.index) for r in decoded.rejects] == [("too_many_readings", None)]
+    assert [(r.reason, r.position) for r in decoded.rejects] == [("too_many_readings", None)]
     assert decoded.items == 11
 
 
@@ -194,12 +194,12 @@ _JSON = st.recursive(
 def _assert_accounted(decoded: Decoded) -> None:
     for reject in decoded.rejects:
         assert reject.reason and reject.detail
-    whole = [r for r in decoded.rejects if r.index is None]
+    whole = [r for r in decoded.rejects if r.position is None]
     if whole:
         assert len(decoded.rejects) == 1 and decoded.readings == []
         return
     assert len(decoded.readings) == len(decoded.positions)
-    outcomes = decoded.positions + [r.index for r in decoded.rejects]
+    outcomes = decoded.positions + [r.position for r in decoded.rejects]
     assert len(set(outcomes)) == len(outcomes)  # no item is both, or twice
     assert all(0 <= i < decoded.items for i in outcomes if i is not None)
     assert len(outcomes) + decoded.headers == decoded.items

@@ -97,15 +97,15 @@ def test_a_header_that_later_records_use_is_their_context_not_a_reject() -> None
 def test_records_of_base_fields_only_that_nothing_uses_are_rejected_not_lost() -> None:
     decoded = decode_senml_records([{"bn": "dev1", "bv": 21.5}])
     assert decoded.readings == []
-    assert [(r.reason, r.index) for r in decoded.rejects] == [("senml_no_value", 0)]
+    assert [(r.reason, r.position) for r in decoded.rejects] == [("senml_no_value", 0)]
     decoded = decode_senml_records([{"n": "a", "v": 1}, {"bn": "d/", "bt": T0}])
     assert len(decoded.readings) == 1
-    assert [(r.reason, r.index) for r in decoded.rejects] == [("senml_no_value", 1)]
+    assert [(r.reason, r.position) for r in decoded.rejects] == [("senml_no_value", 1)]
 
 
 def test_a_pack_of_headers_only_over_http_answers_with_a_dead_letter_each() -> None:
     decoded = decode_payload(b'[{"bn": "a/", "bt": 1767225600}, {"bu": "Cel"}]')
-    assert [(r.reason, r.index) for r in decoded.rejects] == [
+    assert [(r.reason, r.position) for r in decoded.rejects] == [
         ("senml_no_value", 0), ("senml_no_value", 1)]
 
 
@@ -116,7 +116,7 @@ def test_names_numbers_and_times_of_the_wrong_type_are_rejected_with_the_reason(
         {"n": "b", "v": 10**400, "bv": 1.0},   # past the float range: inf, not a crash
         {"n": "c", "v": 1, "t": 10**400},
     ])
-    assert [(r.reason, r.index) for r in decoded.rejects] == [
+    assert [(r.reason, r.position) for r in decoded.rejects] == [
         ("bad_sensor_id", 0), ("bad_sensor_id", 1)]
     assert [r.value for r in decoded.readings] == [float("inf"), 2.0]  # bv carries over
     assert decoded.readings[1].time == float("inf")

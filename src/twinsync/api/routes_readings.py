@@ -41,13 +41,13 @@ def decode_readings(body: bytes, received_at: float, source: str,
 
     The body is a reading, ``[reading, …]``, ``{"readings": [reading, …]}`` or a SenML
     pack (RFC 8428 JSON), exactly as over MQTT (``twinsync.ingest.payloads``). A reject
-    with index None refused the body as a whole."""
+    with position None refused the body as a whole."""
     return decode_payload(body, None, "auto", now=received_at, limits=limits)
 
 
 def _letters(decoded: Decoded, received_at: float, source: str
              ) -> list[tuple[int | None, DeadLetter]]:
-    return [(r.index, DeadLetter(received_at, source, r.reason, r.detail, r.payload))
+    return [(r.position, DeadLetter(received_at, source, r.reason, r.detail, r.payload))
             for r in decoded.rejects]
 
 

@@ -35,14 +35,14 @@ DEFAULT_LIMITS = DecodeLimits()
 class Reject(NamedTuple):
     """Part of a payload that could not be decoded: a dead letter once the source is known.
 
-    ``index`` is the item's position in the payload (array element, SenML record; 0 for a
+    ``position`` is the item's position in the payload (array element, SenML record; 0 for a
     single object) and None when the payload as a whole could not be used.
     """
 
     reason: str
     detail: str
     payload: Any
-    index: int | None = None
+    position: int | None = None
 
 
 @dataclass(slots=True)

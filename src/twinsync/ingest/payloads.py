@@ -167,7 +167,7 @@ def decode_document(document: Any, sensor_id: str | None = None, fmt: str = "aut
     elif kind is dict and _ENVELOPE in document:
         decoded = decode_array(document[_ENVELOPE], sensor_id, limits)
         if decoded.rejects and decoded.rejects[0].reason == "bad_shape" and (
-                decoded.rejects[0].index is None):
+                decoded.rejects[0].position is None):
             decoded.rejects[0] = decoded.rejects[0]._replace(
                 detail=f'expected {{"{_ENVELOPE}": [reading, …]}}', payload=document)
     elif kind is list:
@@ -194,7 +194,7 @@ def decode_payload(payload: bytes, sensor_id: str | None = None, fmt: str = "aut
                    ) -> Decoded:
     """Readings and rejects from one message or request body, never an exception.
 
-    Whatever cannot be decoded as a whole comes back as one reject (index None) whose
+    Whatever cannot be decoded as a whole comes back as one reject (position None) whose
     payload is the raw bytes, so the dead letter keeps exactly what was sent.
     """
     try:
@@ -207,7 +207,7 @@ def decode_payload(payload: bytes, sensor_id: str | None = None, fmt: str = "aut
         return Decoded(rejects=[Reject(exc.reason, str(exc), bytes(payload))])
     decoded = decode_document(document, sensor_id, fmt, now=now, limits=limits)
     rejects = decoded.rejects
-    if rejects and rejects[0].index is None:
+    if rejects and rejects[0].position is None:
         rejects[0] = rejects[0]._replace(payload=bytes(payload))
     return decoded
 
