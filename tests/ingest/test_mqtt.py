@@ -90,7 +90,7 @@ async def test_sequence_gaps_are_counted_once_by_the_pipeline_not_by_the_connect
         (topic, orjson.dumps({"v": 1, "seq": seq})) for seq in (0, 1, 5, 6, 6)])
     assert await wait_until(lambda: service.pipeline.counts["duplicates"] == 1)
     assert service.pipeline.counts["lost"] == 3
-    health = service.sensor_health("s-3")
+    health = await service.view(service.sensor_health, "s-3")
     assert (health["lost"], health["duplicates"]) == (3, 1)
     assert "lost_readings" not in connector.health().details
     await service.stop_connector(connector.name)
