@@ -18,6 +18,7 @@ from .responses import JSON
 router = APIRouter(prefix="/api", default_response_class=JSON)
 Service = Annotated[TwinService, Depends(service)]
 
+
 class Refusal(TypedDict):
     """One refused reading in the answer to a batch; ``index`` is None when unknown."""
 
