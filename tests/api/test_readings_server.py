@@ -92,3 +92,17 @@ def test_a_streamed_body_past_the_limit_is_refused_without_being_read_to_the_end
     assert answer.startswith(b"HTTP/1.1 413")
     assert b'"limit":4096' in answer
     assert sent < 50
+
+
+def test_a_websocket_frame_past_the_limit_is_closed_with_1009_by_the_real_server(
+        server: Server) -> None:
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    with connect(f"ws://127.0.0.1:{server.port}/ws", max_size=None) as ws:
+        ws.send(b"\x00junk")
+        assert orjson.loads(ws.recv(timeout=10))["error"] == "binary_frame"
+        ws.send('{"type": "ping", "pad": "' + "x" * (2 << 20) + '"}')  # 2 MiB, limit 1 MiB
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
