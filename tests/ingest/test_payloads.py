@@ -17,6 +17,7 @@ from twinsync.ingest.payloads import (
     Decoded,
     DecodeLimits,
     decode_array,
+    decode_document,
     decode_number,
     decode_object,
     decode_objects_many,
@@ -245,3 +246,35 @@ def test_the_batch_fast_path_gives_exactly_what_decode_payload_gives(
         if reading is not None:
             decoded = decode_payload(payload, sensor_id, fmt)
             assert (decoded.readings, decoded.rejects) == ([reading], [])
+
+
+# Mostly good readings, with now and then a key that changes how the batch is read.
+_READING_LIKE = st.fixed_dictionaries(
+    {"id": st.text(max_size=5), "v": st.integers() | st.floats(allow_nan=False)},
+    optional={key: _FINITE for key in ("n", "bn", "bt", "t", "u", "seq", "readings",
+                                       "sensor_id", "value")})
+
+
+@settings(max_examples=300, deadline=None)
+@given(objects=st.lists(_READING_LIKE | _OBJECTS | _FINITE, max_size=8),
+       envelope=st.booleans(),
+       topic_id=st.none() | st.text(min_size=1, max_size=300),
+       fmt=st.sampled_from(["auto", "json", "senml"]))  # "number" reads no JSON
+def test_a_batch_decodes_the_same_by_the_typed_fast_path_and_the_general_one(
+        objects: list[object], envelope: bool, topic_id: str | None, fmt: str) -> None:
+    payload = msgspec.json.encode({"readings": objects} if envelope else objects)
+    fast = decode_payload(payload, topic_id, fmt)
+    general = decode_document(parse_json(payload), topic_id, fmt)
+    if general.rejects and general.rejects[0].position is None:
+        assert fast.rejects[0].payload == payload  # the raw bytes of a whole reject
+        general.rejects[0] = general.rejects[0]._replace(payload=payload)
+    assert (fast.readings, fast.positions, fast.rejects, fast.items) == (
+        general.readings, general.positions, general.rejects, general.items)
+
+
+def test_the_typed_fast_path_leaves_senml_and_bad_elements_to_the_general_one() -> None:
+    assert decode_payload(b'[{"id":"a","v":1},{"id":"b","v":2}]').positions == [0, 1]
+    senml = decode_payload(b'[{"n":"a","v":1},{"id":"b","v":2}]')
+    assert [r.sensor_id for r in senml.readings] == ["a"]  # the pack's second record has no n
+    mixed = decode_payload(b'[{"id":"a","v":1},"x"]')
+    assert [r.reason for r in mixed.rejects] == ["bad_shape"]

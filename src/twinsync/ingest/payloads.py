@@ -23,11 +23,12 @@ range, which are not JSON: a payload msgspec refuses is parsed again by the stan
 library, which reads them, so only the readings holding them are refused (``not_finite``)
 instead of the whole batch.
 
-``decode_objects_many`` is the hot path's twin of ``decode_payload`` for the common
-message, one JSON object holding one reading: it parses a whole batch of such payloads in
-one msgspec call into typed records, and returns ``None`` for any payload it cannot vouch
-for, which then goes through ``decode_payload``; both give the same readings (a property
-test says so).
+Two typed fast paths give exactly what the general one gives (property tests say so):
+``decode_objects_many``, for MQTT's common message, one JSON object holding one reading,
+parses a whole batch of such messages in one msgspec call and returns ``None`` for any it
+cannot vouch for, which then goes through ``decode_payload``; and inside
+``decode_payload``, a batch (``[...]`` or ``{"readings": [...]}``) whose every element is
+a good reading object is read in one typed call, else by the general path.
 """
 
 from __future__ import annotations
@@ -74,7 +75,18 @@ class _Record(msgspec.Struct):
     readings: Any = msgspec.UNSET  # an envelope: left to decode_payload
 
 
+class _Envelope(msgspec.Struct):
+    """``{"readings": [...]}``; the SenML markers tell a SenML record that has the key."""
+
+    readings: list[_Record]
+    n: Any = msgspec.UNSET
+    bn: Any = msgspec.UNSET
+    bt: Any = msgspec.UNSET
+
+
 _decode_record_lines = msgspec.json.Decoder(_Record).decode_lines
+_decode_record_list = msgspec.json.Decoder(list[_Record]).decode
+_decode_envelope = msgspec.json.Decoder(_Envelope).decode
 _UNSET = msgspec.UNSET
 
 
@@ -202,6 +214,9 @@ def decode_payload(payload: bytes, sensor_id: str | None = None, fmt: str = "aut
             decoded = Decoded(items=1)
             decoded.add(decode_number(payload, sensor_id), 0)
             return _within_limits(decoded, limits)
+        batch = _decode_batch(payload, sensor_id, fmt, limits)
+        if batch is not None:
+            return batch
         document = parse_json(payload)
     except InvalidInput as exc:
         return Decoded(rejects=[Reject(exc.reason, str(exc), bytes(payload))])
@@ -296,36 +311,77 @@ def decode_objects_many(payloads: list[bytes], sensor_ids: list[str | None],
     if len(records) != len(index):
         return out
     senml_possible = fmt == "auto"
-    id_limit = limits.max_id_length
-    text_limit = limits.max_text_length
     for i, record in zip(index, records, strict=True):
-        if record.readings is not _UNSET or (
-                senml_possible and (record.n is not _UNSET or record.bn is not _UNSET
-                                    or record.bt is not _UNSET)):
-            continue
-        sensor_id = record.sensor_id
-        if sensor_id is None:
-            sensor_id = record.id
-            if sensor_id is _UNSET:
-                sensor_id = sensor_ids[i]
-            if sensor_id is None:
-                continue
-        value = record.value
-        if value is None:
-            value = record.v
-            if value is None:
-                continue
-        time = record.time
-        if time is None:
-            time = record.t
-            if time is None:
-                time = record.ts
-        unit = record.unit
-        if unit is None:
-            unit = record.u
-        if ((type(sensor_id) is str and len(sensor_id) > id_limit)
-                or (type(unit) is str and len(unit) > text_limit)
-                or (type(time) is str and len(time) > text_limit)):
-            continue  # past a limit: decode_payload says which, as a reject
-        out[i] = RawReading(sensor_id, value, time, unit, record.seq)
+        out[i] = _reading_of(record, sensor_ids[i], senml_possible, limits)
     return out
+
+
+def _reading_of(record: _Record, topic_id: str | None, senml_possible: bool,
+                limits: DecodeLimits) -> RawReading | None:
+    """What ``decode_object`` makes of ``record``, or None where it would refuse it, where
+    ``decode_payload`` would read it as SenML or an envelope, or where a text is past its
+    limit: all of those are left to the general path, which says why."""
+    if record.readings is not _UNSET or (
+            senml_possible and (record.n is not _UNSET or record.bn is not _UNSET
+                                or record.bt is not _UNSET)):
+        return None
+    sensor_id = record.sensor_id
+    if sensor_id is None:
+        sensor_id = record.id
+        if sensor_id is _UNSET:
+            sensor_id = topic_id
+        if sensor_id is None:
+            return None
+    value = record.value
+    if value is None:
+        value = record.v
+        if value is None:
+            return None
+    time = record.time
+    if time is None:
+        time = record.t
+        if time is None:
+            time = record.ts
+    unit = record.unit
+    if unit is None:
+        unit = record.u
+    text_limit = limits.max_text_length
+    if ((type(sensor_id) is str and len(sensor_id) > limits.max_id_length)
+            or (type(unit) is str and len(unit) > text_limit)
+            or (type(time) is str and len(time) > text_limit)):
+        return None
+    return RawReading(sensor_id, value, time, unit, record.seq)
+
+
+def _decode_batch(payload: bytes, sensor_id: str | None, fmt: str, limits: DecodeLimits
+                  ) -> Decoded | None:
+    """The common batch — ``[reading, …]`` or ``{"readings": [...]}`` where every element
+    is a good reading object — in one typed msgspec call, about twice as fast as a parse
+    into dicts and ``decode_array``. None where it cannot vouch for every element: then
+    the general path decodes the payload, so both give the same answer (a property test
+    says so)."""
+    if fmt != "auto" and fmt != "json":
+        return None
+    try:
+        if payload[:1] == b"[":
+            records = _decode_record_list(payload)
+        elif payload[:1] == b"{" and b'"readings"' in payload:
+            envelope = _decode_envelope(payload)
+            if fmt == "auto" and (envelope.n is not _UNSET or envelope.bn is not _UNSET
+                                  or envelope.bt is not _UNSET):
+                return None  # a SenML record with a "readings" key
+            records = envelope.readings
+        else:
+            return None
+    except (msgspec.DecodeError, RecursionError):
+        return None
+    if len(records) > limits.max_readings:
+        return None
+    senml_possible = fmt == "auto"
+    readings: list[RawReading] = []
+    for record in records:
+        reading = _reading_of(record, sensor_id, senml_possible, limits)
+        if reading is None:
+            return None
+        readings.append(reading)
+    return Decoded(readings, list(range(len(readings))), items=len(readings))
