@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .api.limits import MAX_BODY_BYTES, MAX_WS_FRAME_BYTES
 from .errors import InvalidInput
+from .ingest.decoded import MAX_ID_LENGTH, MAX_READINGS, MAX_TEXT_LENGTH
 from .pipeline import ALLOWED_LATENESS_SECONDS, FRESHNESS_SECONDS
 from .service.watch import LATENCY_BOUND_SECONDS
 
@@ -43,6 +45,16 @@ class Settings:
     """Readings this far behind their sensor's newest are late: history only."""
     latency_alarm_seconds: float = LATENCY_BOUND_SECONDS
     """A source whose p95 latency to commit exceeds this raises an alarm."""
+    max_body_bytes: int = MAX_BODY_BYTES
+    """Largest request body; a larger one is refused with 413 (docs/LIMITS.md)."""
+    max_readings: int = MAX_READINGS
+    """Most readings in one request or message; more are refused with 413."""
+    max_id_length: int = MAX_ID_LENGTH
+    """Longest sensor id; a reading with a longer one becomes a dead letter."""
+    max_text_length: int = MAX_TEXT_LENGTH
+    """Longest unit or time text in a reading; a longer one becomes a dead letter."""
+    max_ws_frame_bytes: int = MAX_WS_FRAME_BYTES
+    """Largest WebSocket message; a larger one closes the socket with 1009."""
     connectors: list[dict[str, Any]] = field(default_factory=list)
     web_vendor: Path | None = None
     """Where the dashboard's npm packages are (``web/node_modules``); found if not given."""

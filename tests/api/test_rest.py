@@ -40,11 +40,11 @@ def test_a_reading_batch_answers_what_was_accepted_and_why_the_rest_was_not(
     ]}).json()
     assert answer["accepted"] == 2
     assert [(r["index"], r["reason"]) for r in answer["rejected"]] == [
-        (1, "unknown_sensor"), (2, "missing_value"), (3, "bad_reading")]
+        (1, "unknown_sensor"), (2, "no_value"), (3, "bad_shape")]
     letters = client.get("/api/dead-letters").json()
     assert letters["count"] == 3
     assert {d["reason"] for d in letters["dead_letters"]} == {
-        "unknown_sensor", "missing_value", "bad_reading"}
+        "unknown_sensor", "no_value", "bad_shape"}
     element = client.get("/api/elements/L1-slab").json()
     # 86 °F, the newest reading, converted to the sensor's °C.
     assert element["properties"]["core_temperature"]["value"] == pytest.approx(30.0)
@@ -54,7 +54,7 @@ def test_malformed_json_is_refused_and_kept_as_a_dead_letter(client: TestClient)
     response = client.post("/api/readings", content=b'{"readings": [1,',
                            headers={"content-type": "application/json"})
     assert response.status_code == 400
-    assert response.json()["error"] == "malformed_json"
+    assert response.json()["error"] == "bad_json"
     [letter] = client.get("/api/dead-letters").json()["dead_letters"]
     assert letter["payload"] == '{"readings": [1,'
     assert letter["payload_encoding"] == "bytes"

@@ -77,3 +77,26 @@ def test_bad_messages_get_an_error_and_the_socket_stays_open(client: TestClient)
         assert next_of(ws, "error")["error"] == "bad_status"
         ws.send_json({"type": "ping", "id": 6})
         assert next_of(ws, "pong")["id"] == 6
+
+
+def test_bad_frames_are_answered_with_an_error_and_the_socket_stays_open(
+        client: TestClient) -> None:
+    with client.websocket_connect("/ws") as ws:
+        ws.send_bytes(b'{"type": "ping"}')
+        assert ws.receive_json()["error"] == "binary_frame"
+        ws.send_text("{not json")
+        assert ws.receive_json()["error"] == "bad_message"
+        ws.send_text("[1, 2]")
+        assert ws.receive_json()["error"] == "bad_message"
+        ws.send_json({"type": "update", "id": 3, "element_id": "L3-slab", "properties": [1]})
+        error = ws.receive_json()
+        assert (error["id"], error["error"]) == (3, "bad_message")
+        ws.send_json({"type": "update", "element_id": "L3-slab", "status": ["done"]})
+        assert ws.receive_json()["error"] == "bad_message"
+        ws.send_json({"type": "subscribe", "elements": {"a": 1}, "id": "x" * 10_000})
+        error = ws.receive_json()
+        assert (error["id"], error["error"]) == (None, "bad_message")
+        ws.send_json({"type": "reboot"})
+        assert ws.receive_json()["error"] == "unknown_type"
+        ws.send_json({"type": "ping", "id": 4})
+        assert next_of(ws, "pong")["id"] == 4

@@ -38,7 +38,7 @@ async def test_qos_1_readings_arrive_with_the_sensor_id_from_the_topic(
                                                      for i in range(500))
     health = connector.health().to_dict()
     assert health["connected"] and health["messages"] == 500
-    assert health["details"]["lost_readings"] == 0
+    assert service.pipeline.counts["lost"] == 0
     await service.stop_connector(connector.name)
 
 
@@ -81,18 +81,18 @@ async def test_a_persistent_session_delivers_what_was_published_while_disconnect
     await service.stop_connector(second.name)
 
 
-async def test_sequence_gaps_are_counted_as_lost_readings(
+async def test_sequence_gaps_are_counted_once_by_the_pipeline_not_by_the_connector(
         service: TwinService, mqtt_broker: tuple[str, int], run_id: str) -> None:
     connector = MqttConnector(settings(run_id, mqtt_broker))
     await service.start_connector(connector)
     topic = f"test/{run_id}/b1/s-3"
     await asyncio.to_thread(publish, *mqtt_broker, [
         (topic, orjson.dumps({"v": 1, "seq": seq})) for seq in (0, 1, 5, 6, 6)])
-    assert await wait_until(lambda: connector.health().messages == 5)
-    details = connector.health().details
-    assert details["lost_readings"] == 3
-    assert details["lost_by_sensor"] == {"s-3": 3}
-    assert details["repeated_readings"] == 1
+    assert await wait_until(lambda: service.pipeline.counts["duplicates"] == 1)
+    assert service.pipeline.counts["lost"] == 3
+    health = await service.view(service.sensor_health, "s-3")
+    assert (health["lost"], health["duplicates"]) == (3, 1)
+    assert "lost_readings" not in connector.health().details
     await service.stop_connector(connector.name)
 
 
@@ -137,3 +137,29 @@ async def test_a_broker_that_is_not_there_fails_at_start(run_id: str) -> None:
     connector = MqttConnector(MqttSettings(name=run_id, port=1, connect_timeout=2))
     with pytest.raises(ConnectorError, match="cannot connect"):
         await connector.start()
+
+
+async def test_poison_messages_cost_only_themselves_and_the_connector_keeps_running(
+        service: TwinService, mqtt_broker: tuple[str, int], run_id: str) -> None:
+    connector = MqttConnector(settings(run_id, mqtt_broker))
+    await service.start_connector(connector)
+    topic = f"test/{run_id}/b1/s-4"
+    poison = [b'{"v": 1, "unit": 123}', b'{"v": 1, "u": ["degC"]}', b'{"v": NaN}',
+              b'[{"v": 2, "seq": 1}, {"v": Infinity}]', b"\x00\xff\xfe binary junk",
+              b'{"v": 1e308}', b'{"v": 1, "seq": 1.5}', b'{"v": true}',
+              orjson.dumps({"id": "x" * 5000, "v": 1})]
+    await asyncio.to_thread(publish, *mqtt_broker, [(topic, p) for p in poison])
+    good = [(topic, orjson.dumps({"v": 20.0 + i, "seq": 10 + i})) for i in range(5)]
+    await asyncio.to_thread(publish, *mqtt_broker, good)
+    assert await wait_until(lambda: service.store.counts()["readings"] == 6)
+    assert await wait_until(lambda: service.store.counts()["dead_letters"] == 9)
+    reasons = sorted(letter.reason for letter in service.store.dead_letters())
+    assert reasons == sorted(["bad_unit", "bad_unit", "not_finite", "not_finite", "bad_json",
+                              "value_out_of_range", "bad_seq", "not_a_number", "id_too_long"])
+    assert sorted(seq for _, seq in stored_pairs(service.store)) == [1, 10, 11, 12, 13, 14]
+    health = connector.health()
+    assert health.connected and health.messages == 14
+    # Still consuming: a reading published after the poison ones arrives too.
+    await asyncio.to_thread(publish, *mqtt_broker, [(topic, orjson.dumps({"v": 1, "seq": 99}))])
+    assert await wait_until(lambda: service.store.counts()["readings"] == 7)
+    await service.stop_connector(connector.name)

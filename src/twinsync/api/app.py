@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from ..config import Settings
 from ..service import TwinService
 from . import errors, metrics, routes_health, routes_models, routes_readings, routes_twin, ws
+from .limits import Limits
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
 
     app = FastAPI(title="twinsync", version="0.1.0", lifespan=lifespan,
                   description="A live digital twin: elements, sensors, readings, events.")
+    app.state.limits = Limits.from_settings(settings)
     errors.install(app)
     app.include_router(routes_twin.router)
     app.include_router(routes_readings.router)

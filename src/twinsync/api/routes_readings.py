@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, TypedDict
 
-import orjson
 from fastapi import APIRouter, Depends, Query, Request
 
-from ..ingest.senml import decode_senml_records, looks_like_senml
-from ..pipeline import DeadLetter, IncomingBatch, RawReading
+from ..ingest.decoded import DEFAULT_LIMITS, Decoded, DecodeLimits
+from ..ingest.payloads import decode_payload
+from ..pipeline import DeadLetter, IncomingBatch
 from ..service import IngestResult, TwinService
 from .deps import service, time_param
+from .limits import BodyTooLarge, limits_of, read_body, too_large
 from .responses import JSON
 
 router = APIRouter(prefix="/api", default_response_class=JSON)
 Service = Annotated[TwinService, Depends(service)]
-
-_FIELDS = ("sensor_id", "value", "time", "unit", "seq")
 
 
 class Refusal(TypedDict):
@@ -37,38 +36,20 @@ def source_of(request: Request) -> str:
     return f"http:{host}"
 
 
-def decode_readings(body: Any, received_at: float, source: str
-                    ) -> tuple[list[RawReading], list[int], list[tuple[int, DeadLetter]]]:
-    """Body → raw readings, the body position of each, and dead letters for bad items.
+def decode_readings(body: bytes, received_at: float, source: str,
+                    limits: DecodeLimits = DEFAULT_LIMITS) -> Decoded:
+    """Body → readings, the body position of each, and rejects, by the one decoder.
 
-    The body is ``[reading, …]``, ``{"readings": [reading, …]}`` or a SenML pack (RFC 8428
-    JSON); for SenML, positions count the resolved records."""
-    if looks_like_senml(body):
-        records = body if isinstance(body, list) else [body]
-        resolved, rejects = decode_senml_records(records, now=received_at)
-        letters = [(-1, DeadLetter(received_at, source, r.reason, r.detail, r.payload))
-                   for r in rejects]
-        return resolved, list(range(len(resolved))), letters
-    items = body.get("readings") if isinstance(body, dict) else body
-    if not isinstance(items, list):
-        letter = DeadLetter(received_at, source, "bad_payload",
-                            'expected a list of readings or {"readings": [...]}', body)
-        return [], [], [(0, letter)]
-    readings: list[RawReading] = []
-    positions: list[int] = []
-    rejected: list[tuple[int, DeadLetter]] = []
-    for position, item in enumerate(items):
-        if not isinstance(item, dict):
-            rejected.append((position, DeadLetter(received_at, source, "bad_reading",
-                                                  "a reading must be a JSON object", item)))
-            continue
-        if "value" not in item:
-            rejected.append((position, DeadLetter(received_at, source, "missing_value",
-                                                  "the reading has no value", item)))
-            continue
-        readings.append(RawReading(*(item.get(name) for name in _FIELDS)))
-        positions.append(position)
-    return readings, positions, rejected
+    The body is a reading, ``[reading, …]``, ``{"readings": [reading, …]}`` or a SenML
+    pack (RFC 8428 JSON), exactly as over MQTT (``twinsync.ingest.payloads``). A reject
+    with position None refused the body as a whole."""
+    return decode_payload(body, None, "auto", now=received_at, limits=limits)
+
+
+def _letters(decoded: Decoded, received_at: float, source: str
+             ) -> list[tuple[int | None, DeadLetter]]:
+    return [(r.position, DeadLetter(received_at, source, r.reason, r.detail, r.payload))
+            for r in decoded.rejects]
 
 
 @router.post("/readings")
@@ -76,20 +57,31 @@ async def post_readings(request: Request, svc: Service) -> JSON:
     """A batch of readings ``{sensor_id, value, unit?, time?, seq?}``.
 
     Answers how many were accepted (committed) and, for each refused one, its position in
-    the batch and the reason. Refused readings are kept as dead letters.
+    the batch and the reason; refused readings are kept as dead letters and the rest of
+    the batch is accepted. A body that is not JSON, or holds no reading at all, is kept as
+    a dead letter and answered with 400. A body or a batch past its limit
+    (docs/LIMITS.md) is answered with 413 and the limit, and nothing of it is kept.
     """
     received_at = time.time()
     source = source_of(request)
-    raw = await request.body()
+    limits = limits_of(request)
     try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        letter = DeadLetter(received_at, source, "malformed_json", str(exc), raw)
-        await svc.add_dead_letters([letter])
-        return JSON({"error": "malformed_json", "detail": str(exc), "accepted": 0,
-                     "rejected": [{"index": None, "reason": "malformed_json",
-                                   "detail": str(exc)}]}, status_code=400)
-    readings, positions, early = decode_readings(body, received_at, source)
+        raw = await read_body(request, limits.max_body_bytes)
+    except BodyTooLarge as exc:
+        return too_large(exc.reason, str(exc), exc.limit)
+    decoded = decode_readings(raw, received_at, source, limits.decode)
+    early = _letters(decoded, received_at, source)
+    whole = [letter for index, letter in early if index is None]
+    if whole and whole[0].reason == "too_many_readings":
+        return too_large("too_many_readings", whole[0].detail, limits.max_readings,
+                         readings=decoded.items)
+    if whole:
+        await svc.add_dead_letters(whole)
+        refusal: Refusal = {"index": None, "reason": whole[0].reason,
+                            "detail": whole[0].detail}
+        return JSON({"error": refusal["reason"], "detail": refusal["detail"], "accepted": 0,
+                     "rejected": [refusal]}, status_code=400)
+    readings, positions = decoded.readings, decoded.positions
     if readings:
         result = await svc.ingest(IncomingBatch(readings, source, received_at, "http"),
                                   [d for _, d in early])
@@ -98,8 +90,7 @@ async def post_readings(request: Request, svc: Service) -> JSON:
         result = IngestResult(0)
     rejected: list[Refusal] = [{"index": positions[i], "reason": r, "detail": d}
                                for i, r, d in result.rejected]
-    rejected += [{"index": p if p >= 0 else None, "reason": d.reason, "detail": d.detail}
-                 for p, d in early]
+    rejected += [{"index": p, "reason": d.reason, "detail": d.detail} for p, d in early]
     rejected.sort(key=lambda r: -1 if r["index"] is None else r["index"])
     return JSON({"accepted": result.accepted, "duplicates": result.duplicates,
                  "late": result.late, "stale": result.stale, "rejected": rejected})

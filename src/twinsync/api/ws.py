@@ -19,17 +19,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from typing import Any
 
 import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from ..errors import NotFound, TwinsyncError
+from ..errors import Conflict, InvalidInput, NotFound, TwinsyncError
+from ..pipeline.limits import short_repr
 from ..service import ALL, Resync, Subscriber, TwinService
 from .deps import ws_service
+from .limits import limits_of
 from .responses import dumps
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 
 
@@ -78,7 +82,7 @@ class Session:
 
     async def handle(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
-        request_id = message.get("id")
+        request_id = _request_id(message)
         if kind == "subscribe":
             selected = _selection(message.get("elements", ALL))
             if selected is None:
@@ -86,7 +90,7 @@ class Session:
             else:
                 missing = [i for i in selected if i not in self.service.twin.elements]
                 if missing:
-                    raise NotFound(f"no elements {missing}")
+                    raise NotFound(f"no elements {short_repr(missing)}")
                 self.subscriber.elements.update(selected)
             await self.send(await self.snapshot() | {"id": request_id})
         elif kind == "unsubscribe":
@@ -100,18 +104,29 @@ class Session:
         elif kind == "update":
             element_id = message.get("element_id")
             if not isinstance(element_id, str):
-                raise TwinsyncError("update needs an element_id")
+                raise InvalidInput("update needs an element_id (text)", "bad_message")
+            properties = message.get("properties")
+            if properties is None:
+                properties = {}
+            if not isinstance(properties, dict):
+                raise InvalidInput("properties must be an object {name: value, …}, not "
+                                   f"{type(properties).__name__}", "bad_message")
+            status = message.get("status")
+            if status is not None and not isinstance(status, str):
+                raise InvalidInput("status must be text", "bad_message")
+            source = message.get("source", "field")
+            if not isinstance(source, str):
+                raise InvalidInput("source must be text", "bad_message")
             events = await self.service.update_element(
-                element_id, status=message.get("status"),
-                properties=message.get("properties") or {},
-                source=message.get("source", "field"))
+                element_id, status=status, properties=properties, source=source)
             await self.send({"type": "ack", "id": request_id,
                              "events": [e.to_dict() for e in events]})
         elif kind == "ping":
             await self.send({"type": "pong", "id": request_id, "time": time.time()})
         else:
             await self.send({"type": "error", "id": request_id, "error": "unknown_type",
-                             "detail": f"unknown message type {kind!r}"})
+                             "detail": f"unknown message type {short_repr(kind)}; known: "
+                                       "subscribe, unsubscribe, update, ping"})
 
 
 def _selection(value: Any) -> list[str] | None:
@@ -122,7 +137,37 @@ def _selection(value: Any) -> list[str] | None:
         return [value]
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return value
-    raise TwinsyncError('elements must be "*", an id or a list of ids')
+    raise InvalidInput('elements must be "*", an id or a list of ids', "bad_message")
+
+
+def _request_id(message: Any) -> int | str | None:
+    """The client's id for its request, echoed in the answer: a number or a short text."""
+    request_id = message.get("id") if isinstance(message, dict) else None
+    if type(request_id) is int or (type(request_id) is str and len(request_id) <= 256):
+        return request_id
+    return None
+
+
+def _reason(exc: TwinsyncError) -> str:
+    if isinstance(exc, NotFound):
+        return "not_found"
+    if isinstance(exc, Conflict):
+        return "conflict"
+    if isinstance(exc, InvalidInput):
+        return exc.reason
+    return "error"
+
+
+def _error(reason: str, detail: str, request_id: int | str | None = None,
+           **extra: Any) -> dict[str, Any]:
+    return {"type": "error", "id": request_id, "error": reason, "detail": detail, **extra}
+
+
+async def _refuse_oversize(session: Session, websocket: WebSocket, size: int,
+                           limit: int) -> None:
+    await session.send(_error("frame_too_large",
+                              f"a message of {size} bytes; the limit is {limit}", limit=limit))
+    await websocket.close(1009, "message too big")
 
 
 @router.websocket("/ws")
@@ -131,22 +176,44 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     await websocket.accept()
     session = Session(websocket, service)
     pump = asyncio.create_task(session.pump())
+    frame_limit = limits_of(websocket).max_ws_frame_bytes
     try:
         while True:
-            text = await websocket.receive_text()
+            # Every frame gets an answer and the socket stays open; only a frame past the
+            # size limit closes it (1009, "message too big"), after saying why.
+            frame = await websocket.receive()
+            if frame["type"] == "websocket.disconnect":
+                break
+            text: str | None = frame.get("text")
+            if text is None:
+                data: bytes = frame.get("bytes") or b""
+                if len(data) > frame_limit:
+                    await _refuse_oversize(session, websocket, len(data), frame_limit)
+                    break
+                await session.send(_error("binary_frame", "messages are JSON text frames; "
+                                          "a binary frame is not read"))
+                continue
+            # A character takes one to four bytes: encode only when the count is unclear.
+            size = len(text) if len(text) * 4 <= frame_limit else len(text.encode())
+            if size > frame_limit:
+                await _refuse_oversize(session, websocket, size, frame_limit)
+                break
             message: Any = None
             try:
                 message = orjson.loads(text)
                 if not isinstance(message, dict):
-                    raise TwinsyncError("a message must be a JSON object")
+                    raise InvalidInput("a message must be a JSON object", "bad_message")
                 await session.handle(message)
-            except (orjson.JSONDecodeError, TwinsyncError) as exc:
-                reason = getattr(exc, "reason", "bad_message")
-                if isinstance(exc, NotFound):
-                    reason = "not_found"
-                request_id = message.get("id") if isinstance(message, dict) else None
-                await session.send({"type": "error", "id": request_id, "error": reason,
-                                    "detail": str(exc)})
+            except orjson.JSONDecodeError as exc:
+                await session.send(_error("bad_message", f"not JSON: {exc}"))
+            except TwinsyncError as exc:
+                await session.send(_error(_reason(exc), str(exc), _request_id(message)))
+            except WebSocketDisconnect:
+                raise
+            except Exception as exc:  # a bug in a handler must not cost the client its socket
+                log.exception("WebSocket message failed: %s", short_repr(message))
+                await session.send(_error("internal_error", type(exc).__name__,
+                                          _request_id(message)))
     except WebSocketDisconnect:
         pass
     finally:

@@ -34,5 +34,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"twinsync: serving {settings.store} at http://{settings.host}:{settings.port}",
           flush=True)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level="info", ws_ping_interval=20.0)
+                log_level="info", ws_ping_interval=20.0,
+                # The WebSocket library refuses a larger frame (1009) before reading it.
+                ws_max_size=settings.max_ws_frame_bytes)
     return 0

@@ -10,8 +10,9 @@ Processes: paho runs in a client process of the connector's own (``mqtt_client.p
 frames in ``mqtt_wire.py``), which receives, batches, and sends PUBACKs when told to.
 paho's per-message parsing then no longer shares this process's interpreter lock with
 decoding, validation and the commit. This side decodes each batch (one msgspec call for
-the common one-object payloads), routes topics, counts sequence gaps, and hands the
-service one delivery per source.
+the common one-object payloads, ``payloads.decode_payload`` for the rest, as HTTP does),
+routes topics, and hands the service one delivery per source. Sequence gaps are counted
+by the pipeline, once, whatever the transport.
 
 Acks: the QoS 1 messages of a batch are acknowledged, in arrival order, only when every
 delivery made from that batch has been acked by the service, i.e. committed; then one
@@ -154,10 +155,6 @@ class MqttConnector:
         self._client: _Client | None = None
         self._closing = False
         self._routes: dict[str, tuple[dict[str, str], str | None, str]] = {}
-        self._last_seq: dict[Any, int] = {}
-        self._lost: dict[Any, int] = {}
-        self._lost_total = 0
-        self._repeated = 0
         self._connects = 0
         self._connects_before = 0
         """Connections made by client processes that have since exited."""
@@ -259,10 +256,6 @@ class MqttConnector:
 
     def health(self) -> ConnectorHealth:
         details = self._health.details
-        details["lost_readings"] = self._lost_total
-        details["sensors_with_gaps"] = len(self._lost)
-        details["lost_by_sensor"] = dict(sorted(self._lost.items(), key=lambda kv: -kv[1])[:20])
-        details["repeated_readings"] = self._repeated
         details["connects"] = self._connects
         details["client_pid"] = self._client.process.pid if self._client is not None else None
         details["client_id"] = self.settings.client_id
@@ -318,7 +311,7 @@ class MqttConnector:
         fast = decode_objects_many(payloads, [route[1] for route in routes], fmt)
         users = received.users or [None] * len(topics)
         by_source: dict[str, tuple[list[RawReading], list[DeadLetter]]] = {}
-        every: list[RawReading] = []
+        every = 0
         dead = 0
         for topic, payload, user, (fields, sensor_id, source), reading in zip(
                 topics, payloads, users, routes, fast, strict=True):
@@ -329,20 +322,21 @@ class MqttConnector:
                 group = by_source[source] = ([], [])
             if reading is not None:
                 group[0].append(reading)
-                every.append(reading)
+                every += 1
                 continue
-            readings, rejects = decode_payload(payload, sensor_id, fmt, now=received_at)
-            for reject in rejects:
-                payload_kept = reject.payload if isinstance(reject.payload, bytes) else payload
-                group[1].append(DeadLetter(received_at, source, reject.reason,
-                                           f"topic {topic}: {reject.detail}", payload_kept))
-            dead += len(rejects)
-            group[0].extend(readings)
-            every.extend(readings)
-        self._track_gaps(every)
+            decoded = decode_payload(payload, sensor_id, fmt, now=received_at)
+            # A reject of the message as a whole keeps the raw bytes; one of an element
+            # keeps that element, as over HTTP.
+            group[1].extend(DeadLetter(received_at, source, reject.reason,
+                                       f"topic {topic}: {reject.detail}", reject.payload)
+                            for reject in decoded.rejects)
+            dead += len(decoded.rejects)
+            group[0].extend(decoded.readings)
+            every += len(decoded.readings)
+        # Sequence gaps are counted once, by the pipeline, per sensor (GET /api/health).
         health = self._health
         health.messages += len(topics)
-        health.readings += len(every)
+        health.readings += every
         health.dead_letters += dead
         health.last_message_at = received_at
         group_ack = _AckGroup(client, received.batch, len(by_source))
@@ -375,22 +369,3 @@ class MqttConnector:
             if name in fields:
                 return fields[name]
         return self.name
-
-    def _track_gaps(self, readings: list[RawReading]) -> None:
-        # Mosquitto drops QoS 0 silently when a subscriber falls behind: a jump in a
-        # sensor's sequence numbers is the only trace, so count it.
-        last_seq = self._last_seq
-        for reading in readings:
-            seq = reading.seq
-            if type(seq) is not int:
-                continue
-            sensor = reading.sensor_id
-            last = last_seq.get(sensor)
-            if last is None or seq > last:
-                if last is not None and seq > last + 1:
-                    gap = seq - last - 1
-                    self._lost_total += gap
-                    self._lost[sensor] = self._lost.get(sensor, 0) + gap
-                last_seq[sensor] = seq
-            else:
-                self._repeated += 1  # redelivered or reordered; the store dedupes

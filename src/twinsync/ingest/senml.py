@@ -9,27 +9,28 @@ and to every later record until changed. A record resolves to:
 - value = ``bv`` + ``v``; ``vb`` becomes 1.0/0.0; ``s`` (a sum) is used when there is no value;
 - unit = ``u`` or else ``bu``.
 
-A record with only base fields is a header and yields nothing. A record with a name or a
-time but no numeric value, a string (``vs``) or data (``vd``) value, a version above 10, or
-a must-understand field (a name ending in ``_``) is rejected with the reason. ``seq`` is
-passed through when a device adds it: it is not SenML, but it lets the pipeline find gaps.
+A record with only base fields is a header: it yields no reading, and when no later
+record of the pack uses it, it is rejected (``senml_no_value``) rather than vanishing. A
+record with a name or a time but no numeric value, a string (``vs``) or data (``vd``)
+value, a version above 10, or a must-understand field (a name ending in ``_``) is rejected
+with the reason. ``seq`` is passed through when a device adds it: it is not SenML, but it
+lets the pipeline find gaps.
 
->>> readings, rejects = decode_senml_records(
+>>> decoded = decode_senml_records(
 ...     [{"bn": "urn:dev:1:", "bt": 1767225600, "bu": "degC", "n": "temp", "v": 21.5},
 ...      {"n": "temp", "t": 60, "v": 21.7}])
->>> [(r.sensor_id, r.value, r.time, r.unit) for r in readings]
+>>> [(r.sensor_id, r.value, r.time, r.unit) for r in decoded.readings]
 [('urn:dev:1:temp', 21.5, 1767225600.0, 'degC'), ('urn:dev:1:temp', 21.7, 1767225660.0, 'degC')]
 """
 
 from __future__ import annotations
 
 import time as _time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..pipeline import RawReading
-
-if TYPE_CHECKING:
-    from .payloads import Reject
+from ..pipeline.limits import short_repr
+from .decoded import Decoded, Reject
 
 SUPPORTED_VERSION = 10
 RELATIVE_LIMIT = 2.0**28
@@ -57,92 +58,122 @@ def _number(value: Any) -> bool:
     return type(value) is float or type(value) is int
 
 
-def decode_senml_records(records: list[Any], *, now: float | None = None
-                         ) -> tuple[list[RawReading], list[Reject]]:
-    """Resolve a SenML pack (already parsed from JSON) into readings and rejects."""
-    from .payloads import Reject
+def _is_header(record: Any) -> bool:
+    return type(record) is dict and bool(record) and _BASE_KEYS.issuperset(record)
 
+
+def decode_senml_records(records: list[Any], *, now: float | None = None) -> Decoded:
+    """Resolve a SenML pack (already parsed from JSON) into readings and rejects.
+
+    Every record is accounted for: a reading, a reject, or a header (base fields only)
+    whose context a later record of the pack uses. A header that no later record uses
+    reported nothing at all, so it is a reject (``senml_no_value``), not silence.
+    """
     if type(records) is not list:
-        return [], [Reject("bad_senml", "a SenML pack is a JSON array of records", records)]
-    readings: list[RawReading] = []
-    rejects: list[Reject] = []
+        return Decoded(rejects=[Reject("bad_senml", "a SenML pack is a JSON array of records",
+                                       records)])
+    decoded = Decoded(items=len(records))
     base_name = ""
     base_time = 0.0
-    base_unit: str | None = None
+    base_unit: Any = None
     base_value = 0.0
     clock = _time.time() if now is None else now
+    # Headers after the last regular record set a context that nothing uses.
+    last_regular = max((i for i, record in enumerate(records) if not _is_header(record)),
+                       default=-1)
+
+    def reject(position: int, reason: str, detail: str, record: Any) -> None:
+        decoded.rejects.append(Reject(reason, f"record {position}: {detail}", record, position))
+
     for position, record in enumerate(records):
         if type(record) is not dict:
-            rejects.append(Reject("bad_senml", f"record {position} is not an object", record))
+            reject(position, "bad_senml", "not an object", record)
             continue
         get = record.get
         if "bver" in record and (not _number(record["bver"])
                                  or record["bver"] > SUPPORTED_VERSION):
-            rejects.append(Reject("senml_version",
-                                  f"record {position}: SenML version {record['bver']!r} is "
-                                  f"newer than {SUPPORTED_VERSION}", record))
+            reject(position, "senml_version",
+                   f"SenML version {short_repr(record['bver'])} is newer than "
+                   f"{SUPPORTED_VERSION}", record)
             continue
         must_understand = [key for key in record if key.endswith("_")]
         if must_understand:
-            rejects.append(Reject("senml_must_understand",
-                                  f"record {position}: unknown must-understand field(s) "
-                                  f"{must_understand}", record))
+            reject(position, "senml_must_understand",
+                   f"unknown must-understand field(s) {short_repr(must_understand)}", record)
             continue
         # Base fields change the context even on a record that is later rejected: the RFC
         # scopes them by position in the pack, not by the record's validity.
         if "bn" in record:
-            base_name = str(record["bn"])
+            if type(record["bn"]) is not str:
+                reject(position, "bad_sensor_id",
+                       f"bn {short_repr(record['bn'])} is not text", record)
+                continue
+            base_name = record["bn"]
         if "bt" in record:
             if not _number(record["bt"]):
-                rejects.append(Reject("bad_time", f"record {position}: bt is not a number",
-                                      record))
+                reject(position, "bad_time", "bt is not a number", record)
                 continue
-            base_time = float(record["bt"])
+            base_time = _float(record["bt"])
         if "bu" in record:
             base_unit = record["bu"]
         if "bv" in record:
             if not _number(record["bv"]):
-                rejects.append(Reject("not_a_number", f"record {position}: bv is not a number",
-                                      record))
+                reject(position, "not_a_number", "bv is not a number", record)
                 continue
-            base_value = float(record["bv"])
-        if _BASE_KEYS.issuperset(record):
-            continue  # a header: base fields only
-        name = base_name + str(get("n", ""))
+            base_value = _float(record["bv"])
+        if _is_header(record):
+            if position < last_regular:
+                decoded.headers += 1  # a header: base fields for the records after it
+            else:
+                reject(position, "senml_no_value",
+                       "base fields only (no n, v or t), and no later record uses them",
+                       record)
+            continue
+        name = get("n", "")
+        if type(name) is not str:
+            reject(position, "bad_sensor_id", f"n {short_repr(name)} is not text", record)
+            continue
+        name = base_name + name
         if not name:
-            rejects.append(Reject("senml_no_name", f"record {position} has no name (bn + n)",
-                                  record))
+            reject(position, "senml_no_name", "no name (bn + n)", record)
             continue
         value = get("v")
         if value is not None:
             if not _number(value):
-                rejects.append(Reject("not_a_number", f"record {position}: v {value!r} is "
-                                      "not a number", record))
+                reject(position, "not_a_number", f"v {short_repr(value)} is not a number",
+                       record)
                 continue
-            value = value + base_value if base_value else value
+            value = _float(value) + base_value if base_value else value
         elif "vb" in record:
             value = 1.0 if record["vb"] else 0.0
         elif _number(get("s")):
             value = record["s"]
         elif "vs" in record or "vd" in record:
-            rejects.append(Reject("not_a_number", f"record {position} ({name}) has a string "
-                                  "or data value; only numbers become readings", record))
+            reject(position, "not_a_number", f"{short_repr(name)} has a string or data "
+                   "value; only numbers become readings", record)
             continue
         else:
-            rejects.append(Reject("senml_no_value", f"record {position} ({name}) has no value",
-                                  record))
+            reject(position, "senml_no_value", f"{short_repr(name)} has no value", record)
             continue
         offset = get("t", 0.0)
         if not _number(offset):
-            rejects.append(Reject("bad_time", f"record {position}: t {offset!r} is not a number",
-                                  record))
+            reject(position, "bad_time", f"t {short_repr(offset)} is not a number", record)
             continue
-        moment = base_time + offset
+        moment = base_time + _float(offset)
         event_time: float | None = moment
         if moment == 0.0:
             event_time = None  # "roughly now": the pipeline stamps the receive time
         elif moment < RELATIVE_LIMIT:
             event_time = clock + moment
-        unit = get("u", base_unit)
-        readings.append(RawReading(name, value, event_time, unit, get("seq")))
-    return readings, rejects
+        decoded.add(RawReading(name, value, event_time, get("u", base_unit), get("seq")),
+                     position)
+    return decoded
+
+
+def _float(number: float | int) -> float:
+    """A JSON number as a float; an integer past the float range becomes infinity, which
+    the pipeline refuses as not finite, instead of an OverflowError here."""
+    try:
+        return float(number)
+    except OverflowError:
+        return float("inf") if number > 0 else float("-inf")

@@ -30,6 +30,7 @@ from .batch import (
 )
 from .clocks import ClockTable
 from .latency import LatencyWindows
+from .limits import MAX_SEQ, VALUE_LIMIT, short_repr
 from .order import SequenceTable
 from .ranges import PhysicalRanges
 from .table import LatestPerRow, SensorTable
@@ -53,6 +54,11 @@ FRESHNESS_SECONDS = 900.0
 
 def _payload(reading: RawReading) -> dict[str, Any]:
     return {k: v for k, v in reading._asdict().items() if v is not None}
+
+
+def _cut(detail: str, limit: int = 300) -> str:
+    """A message that may quote what was sent (a time, a unit), cut to ``limit``."""
+    return detail if len(detail) <= limit else f"{detail[:limit]}… ({len(detail)} characters)"
 
 
 class Pipeline:
@@ -128,16 +134,23 @@ class Pipeline:
                 if sensor_id is None:
                     reject(pos, reading, "missing_sensor_id", "the reading names no sensor")
                 elif type(sensor_id) is not str:
-                    reject(pos, reading, "bad_sensor_id", f"sensor id {sensor_id!r} is not text")
+                    reject(pos, reading, "bad_sensor_id",
+                           f"sensor id {short_repr(sensor_id)} is not text")
                 else:
-                    reject(pos, reading, "unknown_sensor", f"no sensor {sensor_id!r}")
+                    reject(pos, reading, "unknown_sensor", f"no sensor {short_repr(sensor_id)}")
                 continue
             kind = type(value)
             if kind is not float and kind is not int:
-                reject(pos, reading, "not_a_number", f"value {value!r} is not a number")
+                reject(pos, reading, "not_a_number", f"value {short_repr(value)} is not a number")
                 continue
-            if not isfinite(value):
-                reject(pos, reading, "not_finite", f"value {value!r} is not finite")
+            # One comparison keeps the common case fast; NaN fails it too. Integers are
+            # compared exactly, so a 400-digit one cannot overflow here.
+            if not -VALUE_LIMIT < value < VALUE_LIMIT:
+                if kind is float and not isfinite(value):
+                    reject(pos, reading, "not_finite", f"value {value!r} is not finite")
+                else:
+                    reject(pos, reading, "value_out_of_range",
+                           f"value {short_repr(value)} is beyond ±{VALUE_LIMIT:g}")
                 continue
             time_kind = type(time)
             if time is None:
@@ -148,19 +161,32 @@ class Pipeline:
                 try:
                     event_time = parse_time(time)
                 except InvalidReading as exc:
-                    reject(pos, reading, exc.reason, str(exc))
+                    reject(pos, reading, exc.reason, _cut(str(exc)))
+                    continue
+                except OverflowError:  # an integer past the float range
+                    reject(pos, reading, "bad_time", f"time {short_repr(time)} is out of range")
                     continue
             if unit is not None and unit != (sensor_unit := units[all_rows[pos]]):
+                if type(unit) is not str:
+                    # Not a UnitError of the converter: a list cannot even be a cache key.
+                    reject(pos, reading, "bad_unit", f"unit {short_repr(unit)} is not text")
+                    continue
                 try:
                     value = converter(unit, sensor_unit).apply(float(value))
                 except UnitError as exc:
                     reject(pos, reading, exc.reason,
-                           f"{exc} (sensor {sensor_id!r} reports in {sensor_unit or 'no unit'!r})")
+                           f"{_cut(str(exc))} (sensor {sensor_id!r} reports in "
+                           f"{sensor_unit or 'no unit'!r})")
+                    continue
+                if not -VALUE_LIMIT < value < VALUE_LIMIT:
+                    reject(pos, reading, "value_out_of_range",
+                           f"value {value!r} in {sensor_unit!r} is beyond ±{VALUE_LIMIT:g}")
                     continue
             if seq is None:
                 seq = NO_SEQ
-            elif type(seq) is not int or seq < 0:
-                reject(pos, reading, "bad_seq", f"sequence number {seq!r} is not a natural number")
+            elif type(seq) is not int or not 0 <= seq <= MAX_SEQ:
+                reject(pos, reading, "bad_seq",
+                       f"sequence number {short_repr(seq)} is not a natural number below 2**63")
                 continue
             positions.append(pos)
             timed.append(time is not None)
@@ -221,7 +247,7 @@ class Pipeline:
         ids = [reading[0] for reading in incoming.readings]
         try:
             rows = self.table.fast_index.rows_of(ids)
-        except TypeError:  # an id that is not text
+        except (TypeError, UnicodeEncodeError):  # an id that is not text, or not UTF-8
             rows = None
         if rows is None:  # not text, or holding the separator: one by one, by dict
             get = self.table.index.get
