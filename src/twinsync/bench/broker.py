@@ -55,6 +55,9 @@ class Mosquitto:
         self.port = port or free_port()
         self.options = dict(options or {})
         self.folder.mkdir(parents=True, exist_ok=True)
+        # Started as root, mosquitto drops to its own user: it must still be able to
+        # write its persistence file here, or every save fails and a kill loses it all.
+        self.folder.chmod(0o777)
         self.config = self.folder / "mosquitto.conf"
         self.config.write_text(self.config_text(self.port, str(self.folder), self.options))
         self.log = self.folder / "mosquitto.log"
