@@ -45,6 +45,9 @@ CONFIGS: dict[str, dict[str, object]] = {
     "queue100k": {"max_queued_messages": 100_000, "max_inflight_messages": 0},
     "unlimited": {"max_queued_messages": 0, "max_queued_bytes": 0,
                   "max_inflight_messages": 0},
+    "on_changes": {"max_queued_messages": 0, "max_queued_bytes": 0,
+                   "max_inflight_messages": 0, "autosave_interval": 1,
+                   "autosave_on_changes": "true"},
     "lossless": LOSSLESS,
 }
 """Broker settings measured, beyond ``persistence true`` (always on)."""
@@ -53,7 +56,7 @@ IDLE_SECONDS = 8.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--configs", default="defaults,queue100k,unlimited,lossless",
+    parser.add_argument("--configs", default="defaults,queue100k,unlimited,on_changes,lossless",
                         help=f"broker configurations to run, of {sorted(CONFIGS)}")
     parser.add_argument("--kill-after", type=float, default=3.0,
                         help="seconds into the stream when the broker is killed (default 3)")

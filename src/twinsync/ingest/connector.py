@@ -51,8 +51,9 @@ class ConnectorHealth:
     dead_letters: int = 0
     error: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
-    state: str = "stopped"
-    """connecting, running, retrying (a store error), restarting, failed, finished, stopped"""
+    state: str = "unsupervised"
+    """Set by the supervisor: connecting, running, retrying (a store error), restarting,
+    failed, finished, stopped."""
     since: float | None = None
     """When ``state`` last changed (Unix seconds)."""
     restarts: int = 0

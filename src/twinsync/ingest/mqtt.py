@@ -19,6 +19,12 @@ delivery made from that batch has been acked by the service, i.e. committed; the
 session off, session expiry for MQTT 5) the broker redelivers whatever was not acked when
 twinsync — or only its client process — died. A client process that dies is started
 again, with backoff; the client exits when its stdin closes, so it never outlives us.
+
+Start: ``start()`` returns once the broker has accepted the connection (CONNACK). The
+SUBACK is waited for only until the first message arrives: a persistent session's backlog
+comes before it, and a large one used to fail start-up. ``health().ready`` is False until
+the SUBACK; ``details`` count messages received and acked (told to the client to PUBACK)
+and those awaiting their ack.
 """
 
 from __future__ import annotations

@@ -138,6 +138,7 @@ class ConnectorSupervisor:
             raise InvalidInput(f"connector {name!r} is already running", "duplicate")
         entry = _Supervised(connector, self._clock())
         self._entries[name] = entry
+        self._health_of(entry)
         self.connectors[name] = connector
         if wait and not started:
             try:
@@ -256,6 +257,10 @@ class ConnectorSupervisor:
         if entry.state != state:
             entry.state = state
             entry.since = self._clock()
+            # Connectors hand out one health object: whoever holds it (the answer to the
+            # API call that started the connector) sees the state too.
+            with contextlib.suppress(Exception):
+                self._health_of(entry)
 
     def _error(self, entry: _Supervised, exc: BaseException, where: str) -> None:
         entry.last_error = _bounded(f"{where}: {type(exc).__name__}: {exc}")
