@@ -89,6 +89,13 @@ class Mosquitto:
         self.kill()
         raise RuntimeError(f"mosquitto did not listen on {self.port} within {timeout} s")
 
+    def log_count(self, text: str) -> int:
+        """Lines of the broker's log containing ``text`` (its saves, its save errors)."""
+        try:
+            return sum(text in line for line in self.log.read_text().splitlines())
+        except OSError:
+            return 0
+
     def kill(self) -> None:
         """SIGKILL: no save on the way down, as in a power cut or an OOM kill."""
         if self.process is not None and self.process.poll() is None:

@@ -168,6 +168,8 @@ async def _run_config(args: argparse.Namespace, name: str, folder: Path) -> dict
                           "sequence_gaps": health.details.get("lost_readings"),
                           "connects": health.details.get("connects")},
             "broker_back_after_s": round(restarted_after, 2),
+            "broker_saves": broker.log_count("Saving in-memory database"),
+            "broker_save_errors": broker.log_count("Error saving"),
             "seconds": round(elapsed, 1),
         }
     finally:
@@ -227,6 +229,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     asyncio.run(_warm_up())
     runs = []
     with tempfile.TemporaryDirectory(prefix="twinsync-crash-") as folder:
+        # mosquitto, started as root, runs as its own user: it must reach its folder.
+        Path(folder).chmod(0o755)
         for name in names:
             runs.append(asyncio.run(_run_config(args, name, Path(folder))))
     return {"scenario": "broker kill -9 mid-stream, QoS 1, persistent session",
