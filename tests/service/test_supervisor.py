@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from twinsync.errors import ConnectorError, StoreError
+from twinsync.errors import ConnectorError, Overloaded, StoreError
 from twinsync.ingest.connector import ConnectorHealth, Delivery
 from twinsync.ingest.mqtt import MqttConnector, MqttSettings
 from twinsync.model import Sensor
@@ -136,8 +136,13 @@ async def test_a_unit_that_is_not_a_string_does_not_stop_mqtt_ingest(
     await service.aclose()
 
 
+@pytest.mark.parametrize("failure", [StoreError("injected: the database is away"),
+                                     Overloaded("injected: the database is away",
+                                                retry_after=0.02)],
+                         ids=["store error", "writer full"])
 async def test_a_store_error_holds_the_ack_and_the_same_delivery_is_tried_until_committed(
-        mqtt_broker: tuple[str, int], run_id: str, store_url: str) -> None:
+        mqtt_broker: tuple[str, int], run_id: str, store_url: str,
+        failure: Exception) -> None:
     service = await open_service(store_url)
     store_down = True
     calls = 0
@@ -146,7 +151,7 @@ async def test_a_store_error_holds_the_ack_and_the_same_delivery_is_tried_until_
         nonlocal calls
         calls += 1
         if store_down:
-            raise StoreError("injected: the database is away")
+            raise failure
         return await service.ingest(batch, letters)
 
     supervisor = ConnectorSupervisor(ingest, service.add_dead_letters, backoff=FAST)
@@ -154,7 +159,7 @@ async def test_a_store_error_holds_the_ack_and_the_same_delivery_is_tried_until_
     await supervisor.start(connector)
     await asyncio.to_thread(publish, *mqtt_broker,
                             [message(run_id, "s-0", float(n), n) for n in range(10)])
-    assert await wait_until(lambda: supervisor.health()[0].store_retries >= 3)
+    assert await wait_until(lambda: supervisor.health()[0].retries >= 3)
     [health] = supervisor.health()
     assert health.state == "retrying" and "database is away" in (health.last_error or "")
     assert connector.health().details["acked_messages"] == 0

@@ -61,8 +61,9 @@ class ConnectorHealth:
     last_error_at: float | None = None
     rejected_deliveries: int = 0
     """Deliveries whose ingest raised: kept as dead letters with the reason, and acked."""
-    store_retries: int = 0
-    """Times a delivery waited for the store and was tried again (nothing acked meanwhile)."""
+    retries: int = 0
+    """Times a delivery was tried again because the store failed or the twin was busy
+    (nothing acked meanwhile)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -81,7 +82,7 @@ class ConnectorHealth:
             "last_error": self.last_error,
             "last_error_at": self.last_error_at,
             "rejected_deliveries": self.rejected_deliveries,
-            "store_retries": self.store_retries,
+            "retries": self.retries,
             "details": self.details,
         }
 

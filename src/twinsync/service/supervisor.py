@@ -14,10 +14,10 @@ module adds is what keeps that consumer alive and honest:
   found by halving the batch, kept as dead letters with the reason (``ingest_error``),
   the rest are committed, and the delivery is acked, so the broker does not hand the same
   poison back after every restart.
-- **A store error is not the message's fault.** ``StoreError`` means "do not ack, back off,
-  try the same delivery again": nothing of it is dead-lettered, nothing is acked until it
-  is committed. The connector meanwhile stops reading (deliveries are pulled), and its
-  source holds or redelivers the rest.
+- **A store error is not the message's fault.** ``StoreError`` (and ``Overloaded``, the
+  writer being full) means "do not ack, back off, try the same delivery again": nothing of
+  it is dead-lettered, nothing is acked until it is committed. The connector meanwhile
+  stops reading (deliveries are pulled), and its source holds or redelivers the rest.
 - ``aclose()`` cancels every consumer, closes every connector and waits for the task group,
   whatever state each one was in.
 
@@ -37,7 +37,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import InvalidInput, NotFound, StoreError
+from ..errors import InvalidInput, NotFound, Overloaded, StoreError
 from ..ingest.connector import Connector, ConnectorHealth, Delivery
 from ..pipeline import DeadLetter, IncomingBatch, RawReading
 
@@ -80,7 +80,7 @@ class _Supervised:
     """One connector, its consumer task and what the supervisor knows of it."""
 
     __slots__ = ("connector", "failures", "last_error", "last_error_at", "rejected",
-                 "restarts", "since", "state", "store_retries", "task")
+                 "restarts", "retries", "since", "state", "task")
 
     def __init__(self, connector: Connector, now: float) -> None:
         self.connector = connector
@@ -93,7 +93,7 @@ class _Supervised:
         self.last_error: str | None = None
         self.last_error_at: float | None = None
         self.rejected = 0
-        self.store_retries = 0
+        self.retries = 0
 
 
 class ConnectorSupervisor:
@@ -250,7 +250,7 @@ class ConnectorSupervisor:
         health.last_error = entry.last_error
         health.last_error_at = entry.last_error_at
         health.rejected_deliveries = entry.rejected
-        health.store_retries = entry.store_retries
+        health.retries = entry.retries
         return health
 
     def _set(self, entry: _Supervised, state: str) -> None:
@@ -320,12 +320,16 @@ class ConnectorSupervisor:
             try:
                 await self._commit(entry, work)
                 break
-            except StoreError as exc:
-                # Not the message's fault: keep it, ack nothing, try again.
-                self._error(entry, exc, "store")
-                entry.store_retries += 1
+            except (StoreError, Overloaded) as exc:
+                # Not the message's fault: keep it, ack nothing, try again — after the
+                # writer's own ``retry_after`` when it is the twin that is busy.
+                self._error(entry, exc, "busy" if isinstance(exc, Overloaded) else "store")
+                entry.retries += 1
                 self._set(entry, "retrying")
-                await asyncio.sleep(self.backoff.delay(attempt, self._random))
+                delay = self.backoff.delay(attempt, self._random)
+                if isinstance(exc, Overloaded):
+                    delay = max(delay, exc.retry_after)
+                await asyncio.sleep(delay)
                 attempt += 1
         self._set(entry, "running")
         entry.failures = 0
@@ -345,7 +349,7 @@ class ConnectorSupervisor:
             try:
                 await self._ingest(IncomingBatch(chunk, batch.source, batch.received_at,
                                                  batch.connector), work.letters)
-            except (StoreError, asyncio.CancelledError):
+            except (StoreError, Overloaded, asyncio.CancelledError):
                 raise
             except Exception as exc:
                 work.chunks.popleft()
