@@ -37,8 +37,8 @@ LOSSLESS: dict[str, object] = {
     "persistent_client_expiration": "7d",
 }
 """The settings docs/INGEST.md recommends (with the measured figures). ``autosave_interval
-1`` is a save every second, not ``autosave_on_changes``: with that on, messages in flight
-to a subscriber were not delivered again after a ``kill -9`` (Mosquitto 2.0.11)."""
+1`` is a save every second, not ``autosave_on_changes``, which saves the whole state once
+per message and stalled the broker under load."""
 
 
 def free_port() -> int:
