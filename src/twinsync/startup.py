@@ -90,4 +90,7 @@ async def start_sources(service: TwinService, settings: Settings) -> None:
         from .ingest.registry import build_connector
 
         for spec in settings.connectors:
-            await service.start_connector(build_connector(spec))
+            # A bad table fails here, by name. A source that is not reachable yet (a broker
+            # still loading a large persistent backlog, a PLC that is off) does not stop
+            # the twin from serving: its supervisor keeps trying, and its health says so.
+            await service.start_connector(build_connector(spec), wait=False)

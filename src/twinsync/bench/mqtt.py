@@ -47,6 +47,7 @@ from ..ingest.mqtt import MqttConnector, MqttSettings
 from ..ingest.mqtt_client import send_pubacks
 from ..model import Sensor
 from ..service import TwinService
+from . import mqtt_crash
 from .mqtt_publisher import SENSORS
 
 IDLE_SECONDS = 5.0
@@ -68,6 +69,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="repeat the three runs and report medians (default 1)")
     parser.add_argument("--profile", metavar="FILE", default=None,
                         help="write a cProfile of the consumer in the one-reading run")
+    parser.add_argument("--broker-crash", action="store_true",
+                        help="instead: kill -9 a broker of our own mid-stream and count "
+                             "the broker-acknowledged readings lost (bench/mqtt_crash.py)")
+    mqtt_crash.add_arguments(parser)
 
 
 # -- the publisher process -----------------------------------------------------------------
@@ -271,6 +276,8 @@ def _median(runs: list[dict[str, Any]], key: str) -> float:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    if args.broker_crash:
+        return mqtt_crash.run(args)
     raws, singles, packs, ratios = [], [], [], []
     # Other work on the machine moves these figures a lot (2 cores for publisher, broker
     # and subscriber): the 1-minute load average before each round says how quiet it was.

@@ -32,28 +32,57 @@ class Delivery:
 
 @dataclass(slots=True)
 class ConnectorHealth:
-    """What ``GET /api/connectors`` shows for one connector."""
+    """What ``GET /api/connectors`` shows for one connector.
+
+    The connector fills in what it knows of its source (``connected``, counts, ``error``,
+    ``details``); ``ready`` is False while it is connected but not yet fully set up (an
+    MQTT session whose SUBACK is still queued behind a backlog). The supervisor
+    (``twinsync.service.supervisor``) fills in ``state``, ``since``, ``restarts`` and
+    ``last_error``: whether its consumer runs, and what stopped it last.
+    """
 
     name: str
     kind: str
     connected: bool = False
+    ready: bool = True
     last_message_at: float | None = None
     messages: int = 0
     readings: int = 0
     dead_letters: int = 0
     error: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    state: str = "unsupervised"
+    """Set by the supervisor: connecting, running, retrying (a store error), restarting,
+    failed, finished, stopped."""
+    since: float | None = None
+    """When ``state`` last changed (Unix seconds)."""
+    restarts: int = 0
+    last_error: str | None = None
+    last_error_at: float | None = None
+    rejected_deliveries: int = 0
+    """Deliveries whose ingest raised: kept as dead letters with the reason, and acked."""
+    retries: int = 0
+    """Times a delivery was tried again because the store failed or the twin was busy
+    (nothing acked meanwhile)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "kind": self.kind,
+            "state": self.state,
+            "since": self.since,
             "connected": self.connected,
+            "ready": self.ready,
             "last_message_at": self.last_message_at,
             "messages": self.messages,
             "readings": self.readings,
             "dead_letters": self.dead_letters,
             "error": self.error,
+            "restarts": self.restarts,
+            "last_error": self.last_error,
+            "last_error_at": self.last_error_at,
+            "rejected_deliveries": self.rejected_deliveries,
+            "retries": self.retries,
             "details": self.details,
         }
 

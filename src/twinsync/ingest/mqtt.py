@@ -20,6 +20,12 @@ delivery made from that batch has been acked by the service, i.e. committed; the
 session off, session expiry for MQTT 5) the broker redelivers whatever was not acked when
 twinsync — or only its client process — died. A client process that dies is started
 again, with backoff; the client exits when its stdin closes, so it never outlives us.
+
+Start: ``start()`` returns once the broker has accepted the connection (CONNACK). The
+SUBACK is waited for only until the first message arrives: a persistent session's backlog
+comes before it, and a large one used to fail start-up. ``health().ready`` is False until
+the SUBACK; ``details`` count messages received and acked (told to the client to PUBACK)
+and those awaiting their ack.
 """
 
 from __future__ import annotations
@@ -100,19 +106,26 @@ class MqttSettings:
 class _Client:
     """One running client process and the channel to it."""
 
-    __slots__ = ("early", "process", "reader", "writer")
+    __slots__ = ("acked", "early", "process", "reader", "sizes", "writer")
 
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
         assert process.stdout is not None and process.stdin is not None
         self.reader = FrameReader(process.stdout)
         self.writer: asyncio.StreamWriter = process.stdin
-        self.early: deque[Received] = deque()
-        """Batches that came before the SUBACK: a persistent session's backlog does."""
+        self.early: deque[Received] = deque(maxlen=1)
+        """The first batch of a backlog, read while waiting for the SUBACK: at most one,
+        since start-up stops waiting as soon as the backlog begins."""
+        self.sizes: dict[int, int] = {}
+        """Messages in each batch handed out and not yet acked."""
+        self.acked = 0
+        """Messages this process was told to acknowledge."""
 
     def send(self, message: Ack | ClientOptions) -> None:
+        size = self.sizes.pop(message.batch, 0) if isinstance(message, Ack) else 0
         if not self.writer.is_closing():
             self.writer.write(frame(message))
+            self.acked += size
 
 
 class _AckGroup:
@@ -151,13 +164,15 @@ class MqttConnector:
         self.settings = settings
         self.name = settings.name
         self.router = TopicRouter(settings.topics)
-        self._health = ConnectorHealth(settings.name, self.kind)
+        self._health = ConnectorHealth(settings.name, self.kind, ready=False)
         self._client: _Client | None = None
         self._closing = False
         self._routes: dict[str, tuple[dict[str, str], str | None, str]] = {}
         self._connects = 0
         self._connects_before = 0
         """Connections made by client processes that have since exited."""
+        self._acked_before = 0
+        """Messages acked through client processes that have since exited."""
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -174,7 +189,15 @@ class MqttConnector:
         self._client = await self._spawn()
 
     async def _spawn(self) -> _Client:
-        """A client process, connected and subscribed; ConnectorError if it cannot be."""
+        """A client process, connected; ConnectorError if the broker does not accept it
+        within ``connect_timeout``.
+
+        A persistent session's backlog comes right after the CONNACK, and the broker sends
+        the SUBACK only behind what it had already queued for us: hundreds of thousands of
+        messages can stand before it. So the SUBACK is waited for only until the first
+        batch arrives or the timeout ends; the connector then runs unsubscribed-so-far
+        (``health().ready`` is False, the supervisor says ``connecting``) and the SUBACK's
+        status frame, when it comes, sets it ready."""
         s = self.settings
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", _CLIENT_MODULE, stdin=asyncio.subprocess.PIPE,
@@ -182,14 +205,16 @@ class MqttConnector:
         client = _Client(process)
         # Options (the password too) go through the pipe, never the command line.
         client.send(self._options())
+        connected = False
         try:
             async with asyncio.timeout(s.connect_timeout):
                 while True:
                     message = await client.reader.receive()
                     if isinstance(message, Received):
                         client.early.append(message)
-                        continue
+                        return client  # the backlog has begun; its SUBACK follows it
                     self._apply(message)
+                    connected = connected or message.connected
                     if message.subscribed:
                         return client
                     if message.error is not None:
@@ -200,20 +225,26 @@ class MqttConnector:
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
             raise
-        except (TimeoutError, ConnectorError, asyncio.IncompleteReadError) as exc:
-            await self._stop(client)
-            if isinstance(exc, TimeoutError):
-                error = f"no CONNACK/SUBACK within {s.connect_timeout} s"
-            elif isinstance(exc, asyncio.IncompleteReadError):
+        except TimeoutError as exc:
+            if connected:
+                return client  # connected, SUBACK still queued: not a failure
+            error = f"no CONNACK within {s.connect_timeout} s"
+            cause: BaseException = exc
+        except (ConnectorError, asyncio.IncompleteReadError) as exc:
+            if isinstance(exc, asyncio.IncompleteReadError):
                 error = f"the MQTT client process exited (code {process.returncode})"
             else:
                 error = str(exc)
-            self._health.error = error
-            self._health.connected = False
-            raise ConnectorError(f"mqtt connector {self.name!r}: {error}") from exc
+            cause = exc
+        await self._stop(client)
+        self._health.error = error
+        self._health.connected = False
+        self._health.ready = False
+        raise ConnectorError(f"mqtt connector {self.name!r}: {error}") from cause
 
     async def _stop(self, client: _Client) -> None:
         """Close the client's stdin, so it disconnects and exits; kill it if it lingers."""
+        self._retire(client)
         with contextlib.suppress(OSError, RuntimeError):
             client.writer.close()
         try:
@@ -226,6 +257,11 @@ class MqttConnector:
             with contextlib.suppress(ProcessLookupError):
                 client.process.kill()
             await client.process.wait()
+
+    def _retire(self, client: _Client) -> None:
+        """Fold a client's ack count into the connector's, once."""
+        self._acked_before += client.acked
+        client.acked = 0
 
     async def _respawn(self) -> _Client | None:
         """Start a new client after one died, retrying with backoff until closed."""
@@ -246,6 +282,7 @@ class MqttConnector:
         if client is not None:
             await self._stop(client)
         self._health.connected = False
+        self._health.ready = False
 
     async def __aenter__(self) -> MqttConnector:
         await self.start()
@@ -256,6 +293,12 @@ class MqttConnector:
 
     def health(self) -> ConnectorHealth:
         details = self._health.details
+        client = self._client
+        # What reached us and what we told the broker is done: the difference is held
+        # by the broker for us (or, for a client that died, delivered again).
+        details["received_messages"] = self._health.messages
+        details["acked_messages"] = self._acked_before + (client.acked if client else 0)
+        details["awaiting_ack"] = sum(client.sizes.values()) if client else 0
         details["connects"] = self._connects
         details["client_pid"] = self._client.process.pid if self._client is not None else None
         details["client_id"] = self.settings.client_id
@@ -264,6 +307,7 @@ class MqttConnector:
 
     def _apply(self, status: Status) -> None:
         self._health.connected = status.connected
+        self._health.ready = status.subscribed
         self._health.error = status.error
         self._connects = self._connects_before + status.connects
 
@@ -283,6 +327,7 @@ class MqttConnector:
                     if self._closing or self._client is not client:
                         continue
                     code = await client.process.wait()
+                    self._retire(client)
                     self._health.connected = False
                     self._health.error = (f"the MQTT client process exited (code {code}); "
                                           "starting another")
@@ -298,6 +343,7 @@ class MqttConnector:
             if isinstance(message, Status):
                 self._apply(message)
                 continue
+            client.sizes[message.batch] = len(message.topics)
             for delivery in self._decode(client, message):
                 yield delivery
 

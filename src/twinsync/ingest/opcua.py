@@ -84,6 +84,7 @@ class OpcuaConnector:
 
     async def start(self) -> None:
         s = self.settings
+        self._closed.clear()  # a supervisor may start it again after aclose()
         client = Client(s.url, timeout=s.timeout, auto_reconnect=True)
         if s.username is not None:
             client.set_user(s.username)

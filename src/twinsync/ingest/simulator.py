@@ -59,6 +59,7 @@ class SiteSimulator:
         self._health = ConnectorHealth(name, "simulator")
 
     async def start(self) -> None:
+        self._closed.clear()  # a supervisor may start it again after aclose()
         self._started_at = time.time()
         for track in self._tracks:
             track.next_at = self._started_at + self._random.uniform(0, self.interval)

@@ -12,7 +12,6 @@ sees a change half made; reads of history go to the store, which is safe from an
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -24,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..alerts import AlarmBook
-from ..errors import InvalidInput, NotFound
+from ..errors import InvalidInput
 from ..health import HealthMonitor, SnapshotMismatch, configure_from_twin, snapshot
 from ..ingest.connector import Connector, ConnectorHealth
 from ..model import Binding, Element, Event, Sensor, Source, Twin
@@ -45,6 +44,7 @@ from .commit import Change, commit_store
 from .fusion import PropertyIndex
 from .hub import Hub
 from .publisher import Publisher
+from .supervisor import ConnectorSupervisor
 from .views import TwinViews
 from .watch import HEALTH_SAVE_SECONDS, LATENCY_BOUND_SECONDS, Watch
 from .writer import Writer
@@ -130,8 +130,8 @@ class TwinService(TwinViews):
         self.publisher = Publisher(self)
         self._closed = False
         self.connectors: dict[str, Connector] = {}
-        self._connector_tasks: dict[str, asyncio.Task[None]] = {}
-        self._connector_errors: dict[str, str] = {}
+        self.supervisor = ConnectorSupervisor(self.ingest, self.add_dead_letters,
+                                              connectors=self.connectors)
         from .models import ModelLibrary
 
         self.models = ModelLibrary(self, models_dir or models_dir_for(store.url))
@@ -153,8 +153,7 @@ class TwinService(TwinViews):
         self._closed = True
         await self.watch.stop()
         await self.publisher.stop()
-        for name in list(self.connectors):
-            await self.stop_connector(name)
+        await self.supervisor.aclose()
         # No reading can arrive now: this is the newest state there will be.
         try:
             await self.save_health()
@@ -516,47 +515,26 @@ class TwinService(TwinViews):
                 "time": event.time, "source": event.source, **event.data}
 
     # -- connectors ---------------------------------------------------------------------------
+    # Thin delegation to the supervisor (``supervisor.py``), which runs every consumer in
+    # one task group, restarts a failing one with backoff, dead-letters a delivery whose
+    # ingest raises, and retries one the store refused.
 
-    async def start_connector(self, connector: Connector) -> None:
-        """Start a connector (it checks its source first) and consume it in the background."""
-        if connector.name in self.connectors:
-            raise InvalidInput(f"connector {connector.name!r} is already running", "duplicate")
-        await connector.start()
-        self.connectors[connector.name] = connector
-        self._connector_tasks[connector.name] = asyncio.create_task(
-            self.run_connector(connector), name=f"connector:{connector.name}")
+    async def start_connector(self, connector: Connector, *, wait: bool = True) -> None:
+        """Supervise a connector. With ``wait`` it checks its source first and its
+        ConnectorError reaches the caller; without, it keeps trying in the background and
+        its health says ``connecting``/``restarting`` meanwhile."""
+        await self.supervisor.start(connector, wait=wait)
 
     async def run_connector(self, connector: Connector) -> None:
-        """Ingest a connector's deliveries; ack each only after its commit."""
-        try:
-            async for delivery in connector.deliveries():
-                await self.ingest(delivery.batch, delivery.dead_letters)
-                if delivery.ack is not None:
-                    await delivery.ack()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # a broken source must not take the service down
-            log.exception("connector %s stopped", connector.name)
-            self._connector_errors[connector.name] = f"{type(exc).__name__}: {exc}"
+        """Supervise a connector its caller has already started."""
+        await self.supervisor.start(connector, started=True)
 
     async def stop_connector(self, name: str) -> None:
-        connector = self.connectors.pop(name, None)
-        if connector is None:
-            raise NotFound(f"no connector {name!r}")
-        task = self._connector_tasks.pop(name)
-        await connector.aclose()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await self.supervisor.stop(name)
 
     def connector_health(self) -> list[ConnectorHealth]:
-        result = []
-        for name, connector in self.connectors.items():
-            health = connector.health()
-            if name in self._connector_errors and health.error is None:
-                health.error = self._connector_errors[name]
-            result.append(health)
-        return result
+        return self.supervisor.health()
+
 
 def models_dir_for(url: str) -> Path:
     """Where a store's IFC files go: beside a SQLite file, else ``.twinsync/models``."""
