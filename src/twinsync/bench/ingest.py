@@ -68,6 +68,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 PATTERNS = ("random", "gateway")
+#: Batches submitted before the first is answered.
+IN_FLIGHT = 3
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -156,14 +158,21 @@ async def _run(url: str, sensors: int, readings: int, batch_size: int, seed: int
         stages = _time_stages(service)
         accepted = 0
         began = time.perf_counter()
+        # A few batches in flight, as from several sources at once: the writer always has
+        # the next one waiting, and the event loop's other work (sending to subscribers)
+        # does not leave it idle.
+        in_flight: list[asyncio.Task[Any]] = []
         for number, readings_of_batch in enumerate(batches):
             if rate:  # paced: each batch leaves when its readings are due
                 due = began + number * batch_size / rate - time.perf_counter()
                 if due > 0:
                     await asyncio.sleep(due)
-            result = await service.ingest(IncomingBatch(readings_of_batch, "bench",
-                                                        time.time(), "bench"))
-            accepted += result.accepted
+            in_flight.append(asyncio.ensure_future(service.ingest(
+                IncomingBatch(readings_of_batch, "bench", time.time(), "bench"))))
+            if len(in_flight) >= IN_FLIGHT:
+                accepted += (await in_flight.pop(0)).accepted
+        for task in in_flight:
+            accepted += (await task).accepted
         # Deferred work counts: everything still hot is sealed inside the clock.
         sealing = time.perf_counter()
         await asyncio.to_thread(service.store.seal)
