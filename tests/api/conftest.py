@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,14 @@ from twinsync.service import TwinService
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
     """The API over a twin holding the code-defined demo project (no simulator)."""
-    url = f"sqlite:///{tmp_path / 'twin.sqlite'}"
+    url = seeded_store(tmp_path)
+    with TestClient(create_app(Settings(store=url))) as test_client:
+        yield test_client
+
+
+def seeded_store(folder: Path) -> str:
+    """A SQLite store in ``folder`` holding the code-defined demo project; its URL."""
+    url = f"sqlite:///{folder / 'twin.sqlite'}"
 
     async def seed() -> None:
         service = TwinService.open(url)
@@ -23,8 +31,5 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
         await service.import_project(project.elements, project.sensors, project.bindings)
         await service.aclose()
 
-    import asyncio
-
     asyncio.run(seed())
-    with TestClient(create_app(Settings(store=url))) as test_client:
-        yield test_client
+    return url

@@ -3,7 +3,6 @@ itself, and a body past the limit is refused while it streams in."""
 
 from __future__ import annotations
 
-import asyncio
 import select
 import socket
 import time
@@ -14,8 +13,7 @@ import orjson
 import pytest
 from tests.server import Server
 
-from twinsync.demo import demo_project
-from twinsync.service import TwinService
+from .conftest import seeded_store
 
 SENSOR = "L1-slab-t1"
 BODY_LIMIT = 4096
@@ -24,15 +22,7 @@ BODY_LIMIT = 4096
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("readings-server")
-    store = f"sqlite:///{folder / 'twin.sqlite'}"
-
-    async def seed() -> None:
-        service = TwinService.open(store)
-        project = demo_project()
-        await service.import_project(project.elements, project.sensors, project.bindings)
-        await service.aclose()
-
-    asyncio.run(seed())
+    store = seeded_store(folder)
     (folder / "limits.toml").write_text(f"max_body_bytes = {BODY_LIMIT}\n")
     running = Server("serve", "--store", store, "--config", str(folder / "limits.toml"),
                      cwd=folder)

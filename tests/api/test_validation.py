@@ -3,7 +3,6 @@ that breaks a later read or the next start."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,23 +11,14 @@ from fastapi.testclient import TestClient
 
 from twinsync.api.app import create_app
 from twinsync.config import Settings
-from twinsync.demo import demo_project
-from twinsync.service import TwinService
+
+from .conftest import seeded_store
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> str:
     """A store seeded with the code-defined demo project."""
-    url = f"sqlite:///{tmp_path / 'twin.sqlite'}"
-
-    async def seed() -> None:
-        service = TwinService.open(url)
-        project = demo_project()
-        await service.import_project(project.elements, project.sensors, project.bindings)
-        await service.aclose()
-
-    asyncio.run(seed())
-    return url
+    return seeded_store(tmp_path)
 
 
 @pytest.fixture

@@ -24,21 +24,18 @@ how the table lays its columns out in memory.
 from __future__ import annotations
 
 import dataclasses
-import io
-import json
-import zipfile
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from ..archive import ArchiveUnreadable, pack, unpack
 from ..errors import InvalidInput
 from .monitor import HealthMonitor
 
 #: Bumped when the meaning of a saved column changes without its name or type changing.
 FORMAT = 1
-_HEADER = "__header__"
 
 
 class SnapshotMismatch(InvalidInput):
@@ -61,10 +58,7 @@ def dump(monitor: HealthMonitor, sensor_ids: Sequence[str]) -> bytes:
         "ids": [str(s) for s in sensor_ids[:used]], "units": table.units[:used],
         "columns": _layout(arrays), "params": dataclasses.asdict(monitor.params),
     }
-    arrays[_HEADER] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
-    buffer = io.BytesIO()
-    np.savez(buffer, allow_pickle=False, **arrays)
-    return buffer.getvalue()
+    return pack(header, arrays)
 
 
 def load(monitor: HealthMonitor, body: bytes, sensor_ids: Sequence[str]) -> int:
@@ -108,11 +102,8 @@ def _layout(arrays: dict[str, NDArray[Any]]) -> dict[str, list[Any]]:
 def _read(body: bytes) -> tuple[dict[str, Any], dict[str, NDArray[Any]]]:
     """Header and arrays of a snapshot; ``SnapshotMismatch`` for anything unreadable."""
     try:
-        with np.load(io.BytesIO(body), allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-        header = json.loads(arrays.pop(_HEADER).tobytes().decode())
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile,
-            UnicodeDecodeError) as exc:
+        header, arrays = unpack(body)
+    except ArchiveUnreadable as exc:
         raise SnapshotMismatch(f"health snapshot unreadable: {exc}") from exc
     if not isinstance(header, dict):
         raise SnapshotMismatch("health snapshot header is not an object")

@@ -47,9 +47,6 @@ The counters (lost, duplicates, late, epochs) survive a restart through ``dump``
 
 from __future__ import annotations
 
-import io
-import json
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -57,6 +54,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from ..archive import ArchiveUnreadable, pack, unpack
 from ..errors import InvalidInput
 from ..jit import LIGHT_PASS_AHEAD, compiled, prefetch_item
 from ..records import Field, Records, RowsSavepoint
@@ -87,7 +85,6 @@ RING = 8
 COUNTERS = ("lost", "duplicates", "late", "epochs")
 #: Bumped when the meaning of a saved counter changes.
 FORMAT = 1
-_HEADER = "__header__"
 
 
 class Lookup(NamedTuple):
@@ -308,10 +305,7 @@ class SequenceTable:
             name: np.ascontiguousarray(getattr(self, name)[:used]) for name in COUNTERS}
         header = {"format": FORMAT, "ids": [str(s) for s in sensor_ids[:used]],
                   "columns": {name: arrays[name].dtype.str for name in COUNTERS}}
-        arrays[_HEADER] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
-        buffer = io.BytesIO()
-        np.savez(buffer, allow_pickle=False, **arrays)
-        return buffer.getvalue()
+        return pack(header, arrays)
 
     def load(self, body: bytes, sensor_ids: Sequence[str]) -> int:
         """Set the counters of the sensors in ``sensor_ids`` (``sensor_ids[row]`` names
@@ -332,11 +326,8 @@ class SequenceTable:
 def _read_counters(body: bytes) -> tuple[list[str], dict[str, NDArray[Any]]]:
     """The sensor ids and counter columns of a dump, checked whole."""
     try:
-        with np.load(io.BytesIO(body), allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-        header = json.loads(arrays.pop(_HEADER).tobytes().decode())
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile,
-            UnicodeDecodeError) as exc:
+        header, arrays = unpack(body)
+    except ArchiveUnreadable as exc:
         raise CountersUnreadable(f"sequence counters unreadable: {exc}") from exc
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise CountersUnreadable(f"sequence counters of format "

@@ -20,7 +20,6 @@ keeps its pace.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -29,6 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..model import Source
+from .background import Background
 
 if TYPE_CHECKING:
     from .twin_service import TwinService
@@ -53,7 +53,7 @@ class Publisher:
         self.budget = budget
         self._dirty = np.zeros(0, dtype=np.bool_)
         self._first_dirty_at: float | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._background = Background("twinsync-publisher", self._run)
         self.ticks = 0
         self.changes_sent = 0
 
@@ -121,15 +121,10 @@ class Publisher:
     # -- on the event loop --------------------------------------------------------------------
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="twinsync-publisher")
+        self._background.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._background.stop()
 
     async def flush(self) -> int:
         """Push what has moved now; returns the number of changes sent."""

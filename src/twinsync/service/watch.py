@@ -10,13 +10,13 @@ table to the store, so a crash loses minutes of learning, not days.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from typing import TYPE_CHECKING
 
 from ..health import HealthChanges
 from ..model import Event
+from .background import Background
 from .commit import commit_store
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ class Watch:
         self.interval = interval
         self.latency_bound = latency_bound
         self.save_every = save_every
-        self._task: asyncio.Task[None] | None = None
+        self._background = Background("twinsync-watch", self._run)
 
     def events_for(self, changes: HealthChanges, now: float) -> list[Event]:
         """Events (and alarm transitions) for a set of health changes."""
@@ -122,15 +122,10 @@ class Watch:
         return events
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="twinsync-watch")
+        self._background.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._background.stop()
 
     async def _run(self) -> None:
         saved = time.monotonic()
