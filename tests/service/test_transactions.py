@@ -160,3 +160,15 @@ async def test_a_reading_outside_its_kinds_physical_range_is_kept_but_never_show
     assert stored.value.tolist() == [-300.0] and stored.quality.tolist() == [0.0]
     assert stored.flags[0] & Flag.OUT_OF_RANGE
     assert service.sensor_snapshot("L1-slab-t1")["value"] == shown
+
+
+async def test_the_answer_counts_readings_kept_but_not_believed(
+        failing: tuple[TwinService, FailingStore]) -> None:
+    service, _ = failing
+    now = time.time()
+    result = await service.ingest(IncomingBatch(
+        [RawReading("L1-slab-t1", -300.0, now - 2, None, 1),       # below absolute zero
+         RawReading("L1-slab-t1", 30.0, now + 3600.0, None, 2),     # an hour ahead
+         RawReading("L1-slab-t1", 30.0, now - 1, None, 3)], "gw", now))
+    answer = result.to_dict()
+    assert (answer["accepted"], answer["out_of_range"], answer["quarantined"]) == (3, 1, 1)

@@ -92,8 +92,7 @@ async def post_readings(request: Request, svc: Service) -> JSON:
                                for i, r, d in result.rejected]
     rejected += [{"index": p, "reason": d.reason, "detail": d.detail} for p, d in early]
     rejected.sort(key=lambda r: -1 if r["index"] is None else r["index"])
-    return JSON({"accepted": result.accepted, "duplicates": result.duplicates,
-                 "late": result.late, "stale": result.stale, "rejected": rejected})
+    return JSON({**result.to_dict(), "rejected": rejected})
 
 
 @router.get("/sensors/{sensor_id}/readings")

@@ -35,6 +35,9 @@ class Flag:
     """Outside the physical range of its sensor's kind (``ranges``): kept, not believed."""
 
 
+#: Flags of readings health does not fold in: behind their sensor's watermark, a time
+#: not believed, a value no sensor of the kind can give.
+NOT_JUDGED_IN_ORDER = Flag.LATE | Flag.QUARANTINED | Flag.OUT_OF_RANGE
 #: Flags of readings that are history only: they never drive live state.
 NOT_LIVE = Flag.LATE | Flag.STALE | Flag.QUARANTINED | Flag.OUT_OF_RANGE
 
@@ -124,10 +127,11 @@ class Batch:
         """Which readings health folds in, in event-time order: every reading not behind
         its sensor's watermark. A stale reading (a logger uploading its buffer an hour
         later) is judged like a fresh one; it only stays out of the live view. A quarantined
-        reading has no place in that order: its time is not believed."""
+        reading has no place in that order (its time is not believed), and one outside its
+        kind's physical range is not a value to learn from."""
         if self.flags is None:
             return np.ones(len(self), dtype=np.bool_)
-        ordered: NDArray[np.bool_] = (self.flags & (Flag.LATE | Flag.QUARANTINED)) == 0
+        ordered: NDArray[np.bool_] = (self.flags & NOT_JUDGED_IN_ORDER) == 0
         return ordered
 
     def select(self, mask: NDArray[np.bool_]) -> Batch:

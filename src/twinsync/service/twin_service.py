@@ -28,6 +28,7 @@ from ..health import HealthMonitor, SnapshotMismatch, configure_from_twin, snaps
 from ..ingest.connector import Connector, ConnectorHealth
 from ..model import Binding, Element, Event, Sensor, Source, Twin
 from ..model.properties import property_updates
+from ..model.validate import choice
 from ..pipeline import (
     ALLOWED_LATENESS_SECONDS,
     FRESHNESS_SECONDS,
@@ -77,6 +78,8 @@ class IngestResult:
     duplicates: int = 0
     late: int = 0
     stale: int = 0
+    quarantined: int = 0
+    out_of_range: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -84,6 +87,8 @@ class IngestResult:
             "duplicates": self.duplicates,
             "late": self.late,
             "stale": self.stale,
+            "quarantined": self.quarantined,
+            "out_of_range": self.out_of_range,
             "rejected": [{"index": i, "reason": r, "detail": d} for i, r, d in self.rejected],
         }
 
@@ -310,7 +315,6 @@ class TwinService(TwinViews):
 
     async def bind_sensor(self, binding: Binding) -> Event:
         def propose() -> Change:
-            self._check_binding(binding)
             return Change([self.twin.bind_sensor(binding, time=self.clock())],
                           bindings=[binding])
         return (await self._run(propose))[0]
@@ -325,17 +329,9 @@ class TwinService(TwinViews):
             if binding.sensor_id in self.twin.bindings:
                 events.append(self.twin.unbind_sensor(binding.sensor_id, time=now))
             events.append(self.twin.bind_sensor(binding, time=now))
-            self._check_binding(binding)
             # The binding's row is replaced in place: not ``unbound``, which deletes it.
             return Change(events, bindings=[binding])
         return await self._run(propose)
-
-    def _check_binding(self, binding: Binding) -> None:
-        """Refuse a binding whose units cannot convert before anything is committed."""
-        from ..units import converter
-
-        sensor = self.twin.sensor(binding.sensor_id)
-        converter(sensor.unit, binding.transform.unit or sensor.unit)
 
     async def unbind_sensor(self, sensor_id: str) -> Event:
         def propose() -> Change:
@@ -348,12 +344,7 @@ class TwinService(TwinViews):
                              source: str = Source.FIELD.value,
                              time: float | None = None) -> list[Event]:
         """A field update: a status and/or property values, from one source, atomically."""
-        try:
-            src = Source(source)
-        except ValueError:
-            allowed = ", ".join(s.value for s in Source)
-            raise InvalidInput(f"source {source!r} is not one of {allowed}",
-                               "bad_source") from None
+        src = choice(source, Source, "source", "bad_source")
         updates = property_updates(properties or {})
 
         def propose() -> Change:
@@ -383,8 +374,6 @@ class TwinService(TwinViews):
             events = [self.twin.add_element(e, time=now, source=source) for e in elements]
             events += [self.twin.add_sensor(s, time=now) for s in sensors]
             events += [self.twin.bind_sensor(b, time=now) for b in bindings]
-            for binding in bindings:
-                self._check_binding(binding)
             return Change(events, elements=elements, sensors=sensors, bindings=bindings)
         return await self._run(propose)
 
@@ -433,13 +422,10 @@ class TwinService(TwinViews):
                 accepted = pipeline.drop_repeats(accepted, self._stored_repeats(accepted))
             batch = accepted.batch
             # Health folds every reading in event-time order, stale ones (an hourly
-            # upload) included; a late one, behind what its sensor has already shown, is
-            # scored against the sensor's recent readings without being learned from.
-            # A reading outside its kind's physical range is not a value to learn from:
-            # it is stored with quality 0.
+            # upload) included (``Batch.in_order``); a late one, behind what its sensor has
+            # already shown, is scored against the sensor's recent readings without being
+            # learned from; one outside its kind's physical range is stored at quality 0.
             ordered = batch.in_order()
-            impossible = batch.flagged(Flag.OUT_OF_RANGE)
-            ordered &= ~impossible
             health_point = self.health.savepoint(batch.rows[ordered])
             if ordered.all():
                 changes = self.health.update_many(batch.rows, batch.value, batch.event_time)
@@ -449,7 +435,9 @@ class TwinService(TwinViews):
                                                   batch.event_time[ordered])
                 quality = np.empty(len(batch))
                 quality[ordered] = changes.reading_quality
-                quality[~ordered] = self._score_late(batch, ~ordered)
+                impossible = batch.flagged(Flag.OUT_OF_RANGE)
+                late = ~ordered & ~impossible
+                quality[late] = self._score_late(batch, late)
                 quality[impossible] = 0.0
                 batch.quality = quality
             now = self.clock()
@@ -470,7 +458,8 @@ class TwinService(TwinViews):
         latest = pipeline.apply(batch)
         self.publisher.moved(latest.rows[latest.advanced])
         result = IngestResult(len(batch), [(i, d.reason, d.detail) for i, d in accepted.rejected],
-                              accepted.duplicates, accepted.late, accepted.stale)
+                              accepted.duplicates, accepted.late, accepted.stale,
+                              accepted.quarantined, accepted.out_of_range)
         return result, events
 
     def _score_late(self, batch: Batch, late: NDArray[np.bool_]) -> NDArray[np.float64]:
