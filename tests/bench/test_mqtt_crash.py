@@ -25,7 +25,6 @@ def test_a_broker_killed_mid_stream_loses_only_what_the_connector_counts_as_gaps
         # goes on for seconds after the restart: a gap shows once a later reading comes).
         assert run["sequence_gaps"] == run["lost_acked"]
         assert run["connector"]["acked_messages"] == run["connector"]["received_messages"]
-        assert run["stored_distinct"] + run["lost_acked"] >= run["broker_acked"]
     assert defaults["broker_saves"] == 0  # Mosquitto's default saves every 30 minutes
     assert lossless["broker_saves"] > 0
 

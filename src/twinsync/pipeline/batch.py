@@ -111,10 +111,7 @@ class Batch:
 
     def live(self) -> NDArray[np.bool_]:
         """Which readings may drive the live view: not late, not stale, not quarantined."""
-        if self.flags is None:
-            return np.ones(len(self), dtype=np.bool_)
-        live: NDArray[np.bool_] = (self.flags & NOT_LIVE) == 0
-        return live
+        return ~self.flagged(NOT_LIVE)
 
     def flagged(self, flag: int) -> NDArray[np.bool_]:
         """Which readings carry ``flag``."""
@@ -129,10 +126,7 @@ class Batch:
         later) is judged like a fresh one; it only stays out of the live view. A quarantined
         reading has no place in that order (its time is not believed), and one outside its
         kind's physical range is not a value to learn from."""
-        if self.flags is None:
-            return np.ones(len(self), dtype=np.bool_)
-        ordered: NDArray[np.bool_] = (self.flags & NOT_JUDGED_IN_ORDER) == 0
-        return ordered
+        return ~self.flagged(NOT_JUDGED_IN_ORDER)
 
     def select(self, mask: NDArray[np.bool_]) -> Batch:
         """The readings where ``mask`` is true, every column alike."""

@@ -52,10 +52,18 @@ class Fused:
     value: NDArray[np.float64]
     confidence: NDArray[np.float64]
     time: NDArray[np.float64]
-    first_row: NDArray[np.int64]
-    """The first sensor used (its binding gives the unit)."""
-    used: list[list[int]]
-    """The rows used, per property."""
+    rows: NDArray[np.int64]
+    """Every sensor row of the properties asked for, grouped by property."""
+    group: NDArray[np.int64]
+    """Each of ``rows``: its property's place in the order asked."""
+    used: NDArray[np.bool_]
+    """Each of ``rows``: whether it took part in its property's value."""
+
+    def rows_used(self, place: int) -> list[int]:
+        """The sensor rows that made the value of the ``place``-th property asked for (only
+        a view asks: the live path needs the values alone)."""
+        chosen: list[int] = self.rows[self.used & (self.group == place)].tolist()
+        return chosen
 
 
 @dataclass(slots=True)
@@ -99,12 +107,6 @@ class PropertyIndex:
     def number(self, element_id: str, name: str) -> int | None:
         return self.numbers.get((element_id, name))
 
-    def properties_of(self, rows: NDArray[np.int64]) -> NDArray[np.int64]:
-        """The distinct properties fed by ``rows`` (unbound rows left out)."""
-        inside = rows[rows < self.property_of_row.size]
-        found = self.property_of_row[inside]
-        return np.unique(found[found >= 0])
-
     def fuse(self, properties: NDArray[np.int64], table: SensorTable, *,
              sensor_quality: Callable[[NDArray[np.int64]], NDArray[np.float64]]) -> Fused:
         """Fused values of ``properties``; ``sensor_quality(rows)`` gives the health
@@ -123,11 +125,10 @@ class PropertyIndex:
         any_trusted = np.zeros(count, dtype=np.bool_)
         any_trusted[group[trusted]] = True
         # Where none is trusted, the best sensor with a value stands alone.
-        order = np.lexsort((-weight, group))
-        best_of_group = np.full(count, -1, dtype=np.int64)
-        best_of_group[group[order[::-1]]] = order[::-1]  # the last write is the first in order
+        order = np.lexsort((-weight, group))  # by property, the best weight first
+        first_of_group = np.r_[True, group[order][1:] != group[order][:-1]]
         best = np.zeros(group.size, dtype=np.bool_)
-        best[best_of_group[best_of_group >= 0]] = True
+        best[order[first_of_group]] = True
         used = np.where(any_trusted[group], trusted, best & has)
         values = table.last_value[rows]
         w = np.where(used, weight, 0.0)
@@ -141,12 +142,7 @@ class PropertyIndex:
         np.maximum.at(confidence, group[used], weight[used])
         time = np.full(count, -np.inf)
         np.maximum.at(time, group[used], table.last_event_time[rows[used]])
-        first_row = np.full(count, -1, dtype=np.int64)
-        used_index = np.flatnonzero(used)
-        first_row[group[used_index[::-1]]] = rows[used_index[::-1]]
-        if alone.any():
-            value[alone] = table.last_value[first_row[alone]]
-        used_rows: list[list[int]] = [[] for _ in range(count)]
-        for g, row in zip(group[used_index].tolist(), rows[used_index].tolist(), strict=True):
-            used_rows[g].append(row)
-        return Fused(has_value, value, np.maximum(confidence, 0.0), time, first_row, used_rows)
+        if alone.any():  # one row used in each such property: its value stands
+            lone = used & alone[group]
+            value[group[lone]] = values[lone]
+        return Fused(has_value, value, np.maximum(confidence, 0.0), time, rows, group, used)

@@ -54,8 +54,6 @@ class Publisher:
         self._dirty = np.zeros(0, dtype=np.bool_)
         self._first_dirty_at: float | None = None
         self._background = Background("twinsync-publisher", self._run)
-        self.ticks = 0
-        self.changes_sent = 0
 
     # -- on the writer ------------------------------------------------------------------------
 
@@ -134,14 +132,12 @@ class Publisher:
         changes, committed_at = await service.view(self.drain)
         if changes:
             service.hub.publish(changes, committed_at=committed_at)
-            self.changes_sent += len(changes)
         return len(changes)
 
     async def _run(self) -> None:
         pause = self.interval
         while True:
             await asyncio.sleep(pause)
-            self.ticks += 1
             began = time.perf_counter()
             try:
                 await self.flush()

@@ -12,6 +12,7 @@ sees a change half made; reads of history go to the store, which is safe from an
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -351,7 +352,8 @@ class TwinService(TwinViews):
             element = self.twin.element(element_id)
             when = self.clock() if time is None else time
             # The element is changed in place: the copy goes back if anything fails.
-            self.twin.elements[element_id] = changed = Element.from_dict(element.to_dict())
+            changed = dataclasses.replace(element, properties=dict(element.properties))
+            self.twin.elements[element_id] = changed
             events: list[Event] = []
             if status is not None:
                 events.append(self.twin.update_status(element_id, status, source=src,

@@ -106,7 +106,7 @@ class TwinViews:
                                      sensor_quality=self.health.quality)
         if not fused.has_value[0]:
             return None
-        used = fused.used[0]
+        used = fused.rows_used(0)
         return {
             "value": float(fused.value[0]),
             "unit": self.properties.units[number],
@@ -116,11 +116,6 @@ class TwinViews:
             "sensor_id": table.ids[used[0]],
             "sensors": [table.ids[row] for row in used],
         }
-
-    def property_rows(self, element_id: str, name: str) -> list[int]:
-        index = self.pipeline.table.index
-        return [index[s] for s in self.twin.sensors_of(element_id)
-                if self.twin.bindings[s].property == name]
 
     # -- elements ------------------------------------------------------------------------
 

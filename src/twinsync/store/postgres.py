@@ -165,16 +165,9 @@ class PostgresStore(Sealing, TieredReads):
             self._writer.close()
 
     def health(self) -> dict[str, Any]:
-        """Connected when every connection is open; asking tries to reopen those that are
-        not, so a store idle since an outage says so as soon as the server is back."""
-        for link, lock in ((self._writer, self._write_lock), (self._reader, self._read_lock),
-                           (self._seal_link, self._seal_lock)):
-            if not link.up and not self._closed and lock.acquire(blocking=False):
-                try:
-                    with contextlib.suppress(StoreError):
-                        link.connection()
-                finally:
-                    lock.release()
+        """Connected when every connection is open. Asking only reports: reconnecting is
+        for the next read or write, so a health probe never holds a store lock (a
+        reconnect can take seconds while the server is away)."""
         report = self._health.as_dict()
         report["connected"] = all(link.up for link in self._links)
         report["in_doubt"] = self._in_doubt is not None or self._seal_in_doubt is not None
