@@ -218,16 +218,22 @@ class Pipeline:
                        f"time {reading.time!r} is more than {self.max_future:g} s ahead of "
                        f"arrival, after correcting the device's clock")
             rejected.sort(key=lambda item: item[0])
+        seq_array = np.array(seqs, dtype=np.int64)
+        if future.any():
+            # Refused readings are dead letters now: they go no further, so they can
+            # neither move a sequence window nor start an epoch.
+            use = ~future
+            row_array, raw_array, event_times = row_array[use], raw_array[use], event_times[use]
+            seq_array, timed_mask, quarantined = seq_array[use], timed_mask[use], quarantined[use]
         table = self.table
         value = table.transform(row_array, raw_array)
-        seq_array = np.array(seqs, dtype=np.int64)
         received = np.full(len(row_array), received_at)
         admission = self.sequences.admit(
             row_array, seq_array, event_times, raw_array, received, timed=timed_mask,
-            live_time=table.last_event_time, refused=future,
+            live_time=table.last_event_time,
             allowed_lateness=self.allowed_lateness, freshness=self.freshness)
         admission.flags[quarantined] |= Flag.QUARANTINED
-        keep = admission.keep & ~future
+        keep = admission.keep
         batch = Batch(
             rows=row_array[keep], value=value[keep], raw_value=raw_array[keep],
             event_time=event_times[keep], received_at=received[keep], seq=seq_array[keep],

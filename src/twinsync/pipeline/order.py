@@ -181,26 +181,13 @@ class SequenceTable:
               event_time: NDArray[np.float64], value: NDArray[np.float64],
               received_at: NDArray[np.float64], *, timed: NDArray[np.bool_],
               live_time: NDArray[np.float64], allowed_lateness: float,
-              freshness: float, refused: NDArray[np.bool_] | None = None) -> Admission:
+              freshness: float) -> Admission:
         """Decide for each reading: keep or drop as duplicate, and its flags.
 
         ``value`` is the reading as sent (in the sensor's unit, before calibration), so a
         retry is recognised even if the binding changed in between. ``timed`` says which
         readings carry a time of their own. ``live_time`` is the sensor table's column as
-        it was before this batch: the sensor's watermark. ``refused`` readings (dead
-        letters already) are not kept and change nothing: a time far in the future must
-        not start an epoch."""
-        if refused is not None and refused.any():
-            use = ~refused
-            inner = self.admit(rows[use], seq[use], event_time[use], value[use],
-                               received_at[use], timed=timed[use], live_time=live_time,
-                               allowed_lateness=allowed_lateness, freshness=freshness)
-            keep = np.zeros(len(rows), dtype=np.bool_)
-            flags = np.zeros(len(rows), dtype=np.int64)
-            behind = keep.copy()
-            keep[use], flags[use], behind[use] = inner.keep, inner.flags, inner.behind_window
-            return Admission(keep, flags, inner.duplicates, inner.late, inner.stale,
-                             inner.lost, behind, inner.epochs)
+        it was before this batch: the sensor's watermark."""
         n = len(rows)
         duplicate = np.zeros(n, dtype=np.bool_)
         if n == 0:
@@ -226,12 +213,10 @@ class SequenceTable:
             if again.any():
                 duplicate |= again
                 behind_window &= ~again
-                np.add.at(self.duplicates, rows[again], 1)
+                self.uncount(rows[again], flags[again])
                 counts[0] += int(again.sum())
-                late = (flags & Flag.LATE) != 0
-                counts[1] -= int((again & late).sum())
+                counts[1] -= int((again & ((flags & Flag.LATE) != 0)).sum())
                 counts[2] -= int((again & ((flags & Flag.STALE) != 0)).sum())
-                np.subtract.at(self.late, rows[again & late], 1)
         return Admission(~duplicate, flags, int(counts[0]), int(counts[1]), int(counts[2]),
                          lost, behind_window, int(counts[3]))
 
