@@ -172,3 +172,4 @@ async def test_the_answer_counts_readings_kept_but_not_believed(
          RawReading("L1-slab-t1", 30.0, now - 1, None, 3)], "gw", now))
     answer = result.to_dict()
     assert (answer["accepted"], answer["out_of_range"], answer["quarantined"]) == (3, 1, 1)
+    assert service.sensor_health("L1-slab-t1")["quarantined"] == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 
 from ..errors import (
     Conflict,
@@ -19,6 +20,15 @@ from .responses import JSON
 
 
 def install(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(request: Request, exc: RequestValidationError) -> JSON:
+        # A body of the wrong shape or type ("2" for a number) answers in the same form
+        # as every other refusal, naming the field.
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+        detail = f"{where}: {first.get('msg', 'invalid')}" if where else str(exc)
+        return JSON({"error": "bad_request", "detail": detail}, status_code=422)
+
     @app.exception_handler(TwinsyncError)
     async def twinsync_error(request: Request, exc: TwinsyncError) -> JSON:
         status, reason = 500, "error"

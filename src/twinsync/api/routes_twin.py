@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictFloat
 
 from ..model import Binding, Element, Sensor, Source, Status, Transform
 from ..service import TwinService
@@ -39,13 +39,13 @@ class SensorIn(BaseModel):
     id: str = Field(min_length=1)
     kind: str = "generic"
     unit: str = ""
-    expected_interval: float = Field(default=0.0, ge=0)
-    resolution: float = Field(default=0.0, ge=0)
+    expected_interval: StrictFloat = 0.0
+    resolution: StrictFloat = 0.0
 
 
 class TransformIn(BaseModel):
-    gain: float = 1.0
-    offset: float = 0.0
+    gain: StrictFloat = 1.0
+    offset: StrictFloat = 0.0
     unit: str = ""
 
 

@@ -212,6 +212,10 @@ class ClockTable:
         offset = self.offset(source, now, row)
         return offset if abs(offset) > self.tolerance else 0.0
 
+    def quarantined_of(self, row: int) -> int:
+        """How many readings of sensor ``row`` had a time that could not be believed."""
+        return int(self.quarantined[row]) if row < len(self._records) else 0
+
     def savepoint(self, source: str, rows: NDArray[np.int64] | None = None
                   ) -> ClockSavepoint:
         """What ``sync`` (or, given the batch's ``rows``, ``observe``) may change, as it is

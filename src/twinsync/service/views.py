@@ -68,6 +68,7 @@ class TwinViews:
             "duplicates": int(sequences.duplicates[row]) if known else 0,
             "late": int(sequences.late[row]) if known else 0,
             "epochs": int(sequences.epochs[row]) if known else 0,
+            "quarantined": self.pipeline.clocks.quarantined_of(row),
         }
 
     def sensor_snapshot(self, sensor_id: str) -> dict[str, Any]:
