@@ -40,6 +40,8 @@ from typing import Any
 from ..errors import InvalidInput, NotFound, Overloaded, StoreError
 from ..ingest.connector import Connector, ConnectorHealth, Delivery
 from ..pipeline import DeadLetter, IncomingBatch, RawReading
+from ..pipeline.limits import short_repr
+from ..store.dead_letters import cut
 
 log = logging.getLogger(__name__)
 
@@ -263,7 +265,7 @@ class ConnectorSupervisor:
                 self._health_of(entry)
 
     def _error(self, entry: _Supervised, exc: BaseException, where: str) -> None:
-        entry.last_error = _bounded(f"{where}: {type(exc).__name__}: {exc}")
+        entry.last_error = cut(f"{where}: {type(exc).__name__}: {exc}", _KEPT_CHARS)
         entry.last_error_at = self._clock()
 
     # -- one connector's consumer ------------------------------------------------------------
@@ -383,7 +385,8 @@ class _Work:
         self.rejected: list[DeadLetter] = []
 
     def reject(self, chunk: list[RawReading], exc: Exception, connector: str) -> None:
-        detail = _bounded(f"connector {connector}: ingest raised {type(exc).__name__}: {exc}")
+        detail = cut(f"connector {connector}: ingest raised {type(exc).__name__}: {exc}",
+                     _KEPT_CHARS)
         batch = self.batch
         for reading in chunk:
             self.rejected.append(DeadLetter(batch.received_at, batch.source, INGEST_ERROR,
@@ -402,14 +405,8 @@ def _reading_payload(reading: RawReading) -> dict[str, Any]:
 
 
 def _safe(value: Any) -> Any:
-    """A value any store can write: bytes and JSON scalars as they are (strings bounded),
-    anything else as its bounded ``repr``."""
-    if value is None or isinstance(value, bool | int | float | bytes):
+    """A value any store can write: JSON scalars and bytes as they are (the store bounds
+    what it keeps of a payload), anything else as its short ``repr``."""
+    if value is None or isinstance(value, bool | int | float | str | bytes):
         return value
-    if isinstance(value, str):
-        return _bounded(value)
-    return _bounded(repr(value))
-
-
-def _bounded(text: str) -> str:
-    return text if len(text) <= _KEPT_CHARS else f"{text[:_KEPT_CHARS]}… ({len(text)} chars)"
+    return short_repr(value)
