@@ -26,6 +26,7 @@ from twinsync.service import TwinService
 from twinsync.service.supervisor import INGEST_ERROR, Backoff, ConnectorSupervisor
 
 from ..ingest.mqtt_helpers import publish, wait_until
+from .faults import FailingStore
 
 SENSORS = [f"s-{i}" for i in range(4)]
 POISON = -999.0
@@ -170,6 +171,28 @@ async def test_a_store_error_holds_the_ack_and_the_same_delivery_is_tried_until_
     assert health.state == "running" and health.rejected_deliveries == 0
     assert service.store.counts()["dead_letters"] == 0
     await supervisor.aclose()
+    await service.aclose()
+
+
+async def test_a_store_whose_commits_fail_holds_mqtt_readings_until_it_commits_them_once(
+        mqtt_broker: tuple[str, int], run_id: str, store_url: str) -> None:
+    # The real path: the service's own writer and a store whose disk fails three times.
+    store = FailingStore(store_url)
+    service = TwinService(store)
+    for sensor_id in SENSORS:
+        await service.add_sensor(Sensor(sensor_id, "temperature", "degC"))
+    store.fail_next = 3
+    connector = mqtt(run_id, mqtt_broker)
+    await service.start_connector(connector)
+    await asyncio.to_thread(publish, *mqtt_broker,
+                            [message(run_id, "s-0", float(n), n) for n in range(10)])
+    assert await wait_until(lambda: len(stored_values(service)) == 10)
+    assert store.failures == 3
+    assert stored_values(service) == [float(n) for n in range(10)]  # each once
+    assert await wait_until(lambda: connector.health().details["acked_messages"] == 10)
+    [health] = service.connector_health()
+    assert health.retries >= 1 and health.rejected_deliveries == 0
+    assert service.store.counts()["dead_letters"] == 0
     await service.aclose()
 
 
