@@ -142,3 +142,26 @@ def test_a_twin_body_json_cannot_hold_is_refused_before_anything_is_written(
         assert store.counts()["elements"] == 0
     finally:
         store.close()
+
+
+def test_a_store_reopened_with_smaller_bounds_applies_them_to_what_it_holds(
+        store_url: str) -> None:
+    store = open_store(store_url)
+    try:
+        store.add_dead_letters([_letter("wide", {"pad": "w" * 5_000})])
+    finally:
+        store.close()
+    store = open_store(store_url + "&dead_letter_payload_bytes=1000")
+    try:
+        (letter,) = store.dead_letters()
+        assert letter.payload["truncated"] is True and letter.payload["size"] > 5_000
+    finally:
+        store.close()
+    # Opened with the wide bounds again: what was rewritten stays summarised (reads alone
+    # would bound it only as it is shown).
+    store = open_store(store_url)
+    try:
+        (letter,) = store.dead_letters()
+        assert letter.payload["truncated"] is True
+    finally:
+        store.close()

@@ -177,8 +177,8 @@ def prune(execute: Execute, mark: str, limits: DeadLetterLimits, now: float) -> 
 
 
 def bound_stored_letters(execute: Execute, mark: str, limits: DeadLetterLimits) -> int:
-    """Rewrite letters stored before the bounds existed (or under larger ones) within
-    them, one at a time; returns how many. A store runs it once, when it is opened."""
+    """Rewrite letters stored before the bounds existed, or under larger ones, within
+    them, one at a time; returns how many (see ``open_letters``)."""
     over = [key for (key,) in execute(
         f"SELECT id FROM dead_letters WHERE length(payload) > {mark} OR length(source) > {mark}"
         f" OR length(reason) > {mark} OR length(detail) > {mark}",
@@ -224,3 +224,37 @@ def set_aside(execute: Execute, mark: str, limits: DeadLetterLimits,
         execute("INSERT INTO dead_letters (received_at, source, reason, detail, payload) "
                 f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})", stored_row(letter, limits))
         execute(f"DELETE FROM journal WHERE id = {mark}", (journal_id,))
+
+
+def open_letters(execute: Execute, mark: str, limits: DeadLetterLimits,
+                 unreadable: Iterable[tuple[int, bytes]]) -> None:
+    """What a store does to its dead letters when it opens, in the caller's transaction:
+    unreadable journal rows set aside as letters, and the stored letters brought within
+    the bounds whenever the bounds differ from those they were last brought within (a
+    store opened with smaller bounds applies them to what it holds)."""
+    set_aside(execute, mark, limits, unreadable)
+    bounds = f"{limits.payload_bytes}/{limits.text_chars}"
+    last = execute(f"SELECT value FROM meta WHERE key = {mark}", (_BOUNDED_KEY,)).fetchone()
+    if last is None or last[0] != bounds:
+        bound_stored_letters(execute, mark, limits)
+        execute(f"DELETE FROM meta WHERE key = {mark}", (_BOUNDED_KEY,))
+        execute(f"INSERT INTO meta VALUES ({mark}, {mark})", (_BOUNDED_KEY, bounds))
+
+
+_BOUNDED_KEY = "dead_letters_bounded"
+
+
+class PruneCountdown:
+    """When to run the retention pass: at the first insert after opening, then every
+    ``prune_every`` letters."""
+
+    def __init__(self, limits: DeadLetterLimits) -> None:
+        self.every = limits.prune_every
+        self.left = 0
+
+    def due(self, inserted: int) -> bool:
+        self.left -= inserted
+        if self.left > 0:
+            return False
+        self.left = self.every
+        return True

@@ -38,12 +38,12 @@ from ..model import Binding, Element, Event, Sensor
 from ..pipeline import Batch, DeadLetter
 from .base import SensorAggregates
 from .dead_letters import (
-    bound_stored_letters,
+    PruneCountdown,
     limits_of,
+    open_letters,
     page_of,
     page_query,
     prune,
-    set_aside,
 )
 from .health import StoreHealth
 from .postgres_link import Connection, Link
@@ -114,11 +114,7 @@ class PostgresStore(Sealing, TieredReads):
                 else:
                     self._hot.append(rows, journal_id)
             with c.transaction():
-                set_aside(c.execute, "%s", self.dead_letter_limits, unreadable)
-                if c.execute("SELECT 1 FROM meta WHERE key = 'dead_letters_bounded'"
-                             ).fetchone() is None:
-                    bound_stored_letters(c.execute, "%s", self.dead_letter_limits)
-                    c.execute("INSERT INTO meta VALUES ('dead_letters_bounded', '1')")
+                open_letters(c.execute, "%s", self.dead_letter_limits, unreadable)
         except BaseException as exc:
             for link in self._links:
                 link.close()
@@ -126,7 +122,7 @@ class PostgresStore(Sealing, TieredReads):
                 raise StoreError(f"cannot open {redacted(url)}: {exc}") from exc
             raise
         # The first letter after opening runs the retention pass.
-        self._letters_to_prune = 0
+        self._prune = PruneCountdown(self.dead_letter_limits)
         self._partitions: set[str] = set()
         # Lock order, everywhere: the seal lock, the write (or read) lock, the hot lock.
         self._write_lock = threading.Lock()
@@ -384,10 +380,8 @@ class PostgresStore(Sealing, TieredReads):
             return
         insert_dead_letters(cursor, dead_letters, self.dead_letter_limits)
         # Counted down under the write lock; a rolled-back insert only prunes early.
-        self._letters_to_prune -= len(dead_letters)
-        if self._letters_to_prune <= 0:
+        if self._prune.due(len(dead_letters)):
             prune(cursor.execute, "%s", self.dead_letter_limits, time.time())
-            self._letters_to_prune = self.dead_letter_limits.prune_every
 
     def _seal_once(self, background: bool) -> int:
         with self._seal_lock:

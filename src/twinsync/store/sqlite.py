@@ -34,12 +34,12 @@ from ..model import Binding, Element, Event, Sensor
 from ..pipeline import Batch, DeadLetter
 from .base import SensorAggregates
 from .dead_letters import (
-    bound_stored_letters,
+    PruneCountdown,
     limits_of,
+    open_letters,
     page_of,
     page_query,
     prune,
-    set_aside,
     stored_row,
 )
 from .file_lock import FileLock
@@ -207,14 +207,9 @@ class SQLiteStore(Sealing, TieredReads):
                 unreadable.append((journal_id, bytes(packed)))
             else:
                 self._hot.append(rows, journal_id)
-        # The first letter after opening runs the retention pass.
-        self._letters_to_prune = 0
+        self._prune = PruneCountdown(self.dead_letter_limits)
         with self._transaction() as c:
-            set_aside(c.execute, "?", self.dead_letter_limits, unreadable)
-            bounded = "SELECT 1 FROM meta WHERE key = 'dead_letters_bounded'"
-            if c.execute(bounded).fetchone() is None:
-                bound_stored_letters(c.execute, "?", self.dead_letter_limits)
-                c.execute("INSERT INTO meta VALUES ('dead_letters_bounded', '1')")
+            open_letters(c.execute, "?", self.dead_letter_limits, unreadable)
 
     @staticmethod
     def _connect(path: str, synchronous: str) -> sqlite3.Connection:
@@ -409,10 +404,8 @@ class SQLiteStore(Sealing, TieredReads):
                 "VALUES (?,?,?,?,?)", stored_row(letter, self.dead_letter_limits))
             letter.id = cursor.lastrowid
         # Counted down under the write lock; a rolled-back insert only prunes early.
-        self._letters_to_prune -= len(dead_letters)
-        if self._letters_to_prune <= 0:
+        if self._prune.due(len(dead_letters)):
             prune(c.execute, "?", self.dead_letter_limits, time.time())
-            self._letters_to_prune = self.dead_letter_limits.prune_every
 
     # -- reads -------------------------------------------------------------------------------
 
