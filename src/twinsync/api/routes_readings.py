@@ -119,12 +119,20 @@ async def get_readings(sensor_id: str, svc: Service, start: str | None = None,
 
 
 @router.get("/dead-letters")
-def get_dead_letters(svc: Service, after: int = 0, reason: str | None = None,
-                     limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> JSON:
+async def get_dead_letters(svc: Service, after: int = 0, reason: str | None = None,
+                           limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> JSON:
     """Input that could not be used, oldest first, with the reason. A page holds at most
     ``limit`` letters and a few MB (the store's page bound), so it may hold fewer; when
     more follow, ``next_after`` is the ``after`` of the next page (else null)."""
-    letters = svc.store.dead_letters(after=after, reason=reason, limit=limit)
+    store = svc.store
+
+    def read() -> tuple[list[DeadLetter], bool, int]:
+        letters = store.dead_letters(after=after, reason=reason, limit=limit)
+        more = bool(letters) and bool(store.dead_letters(after=letters[-1].id or 0,
+                                                         reason=reason, limit=1))
+        return letters, more, store.counts()["dead_letters"]
+
+    letters, more, count = await svc.history(read)
     out = []
     for letter in letters:
         data = letter.to_dict()
@@ -132,7 +140,5 @@ def get_dead_letters(svc: Service, after: int = 0, reason: str | None = None,
             data["payload"] = letter.payload.decode("utf-8", "backslashreplace")
             data["payload_encoding"] = "bytes"
         out.append(data)
-    last = letters[-1].id if letters else None
-    more = last is not None and bool(svc.store.dead_letters(after=last, reason=reason, limit=1))
-    return JSON({"dead_letters": out, "next_after": last if more else None,
-                 "count": svc.store.counts()["dead_letters"]})
+    return JSON({"dead_letters": out, "next_after": letters[-1].id if more else None,
+                 "count": count})

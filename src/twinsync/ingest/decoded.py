@@ -10,12 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from ..model import validate
 from ..pipeline import RawReading
 
 MAX_READINGS = 50_000
 """Readings (array elements, SenML records) one payload may hold."""
-MAX_ID_LENGTH = 256
-"""Characters of a sensor id; a longer one is refused, never echoed whole."""
+# Characters of a sensor id: the twin's own bound on ids (a longer one could name no
+# sensor); a reading with a longer one is refused, never echoed whole.
+MAX_ID_LENGTH = validate.MAX_ID_LENGTH
 MAX_TEXT_LENGTH = 256
 """Characters of a unit or a time written as text."""
 
