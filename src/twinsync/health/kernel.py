@@ -26,7 +26,7 @@ from typing import Any, NamedTuple, get_type_hints
 import numpy as np
 from numpy.typing import NDArray
 
-from ..jit import LIGHT_PASS_AHEAD, prefetch_cell, prefetch_item, prefetch_row
+from ..jit import prefetch_cell, prefetch_row
 from ._jit import compiled
 from .params import HealthParams
 from .peers import REF_MODEL, REF_NONE, REF_PEERS, peer_view
@@ -566,8 +566,6 @@ def read_first_line(rows: NDArray[np.int64], group: Any, quality: Any, last_time
     it once per reading (three NumPy gathers fetched a large fleet's lines three times)."""
     n = rows.shape[0]
     for i in range(n):
-        if i + LIGHT_PASS_AHEAD < n:
-            prefetch_item(quality, rows[i + LIGHT_PASS_AHEAD])
         r = rows[i]
         row_group[i] = group[r]
         row_quality[i] = quality[r]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from ..jit import LIGHT_PASS_AHEAD, compiled, prefetch_item, prefetch_row
+from ..jit import LIGHT_PASS_AHEAD, compiled, prefetch_item
 from ..records import Field, Records
 from .batch import Batch
 from .ids import IdIndex
@@ -176,8 +176,6 @@ def _fold(rows: NDArray[np.int64], values: NDArray[np.float64], times: NDArray[n
     k = 0
     n = rows.shape[0]
     for i in range(n):
-        if i + LIGHT_PASS_AHEAD < n:
-            prefetch_row(slot, rows[i + LIGHT_PASS_AHEAD])  # ``slot`` is in the first line
         r = rows[i]
         v = values[i]
         c = count[r] + 1
@@ -198,10 +196,6 @@ def _fold(rows: NDArray[np.int64], values: NDArray[np.float64], times: NDArray[n
             if live[i] > live[j] or (live[i] == live[j] and times[i] >= times[j]):
                 newest[slot[r]] = i
     for s in range(k):
-        if s + LIGHT_PASS_AHEAD < k:
-            # The first loop's early rows have left the cache by now with a large fleet;
-            # this loop reads only their first line.
-            prefetch_item(slot, touched[s + LIGHT_PASS_AHEAD])
         r = touched[s]
         slot[r] = -1
         i = newest[s]
