@@ -55,6 +55,11 @@ class Settings:
     """Longest unit or time text in a reading; a longer one becomes a dead letter."""
     max_ws_frame_bytes: int = MAX_WS_FRAME_BYTES
     """Largest WebSocket message; a larger one closes the socket with 1009."""
+    ws_compression: bool = False
+    """Compress WebSocket messages (permessage-deflate) for clients that offer it. Off by
+    default: the server compresses every delta once per client, which at thousands of
+    moving sensors costs more than the rest of the live path (docs/PERFORMANCE.md). Turn it
+    on for a few dashboards behind a slow link."""
     connectors: list[dict[str, Any]] = field(default_factory=list)
     web_vendor: Path | None = None
     """Where the dashboard's npm packages are (``web/node_modules``); found if not given."""

@@ -32,12 +32,13 @@ def test_subscribing_to_one_element_gives_its_snapshot_then_its_deltas(
             {"sensor_id": "L1-room2-temp", "value": 22.5, "time": now + 1},
         ])
         delta = next_of(ws, "delta")
-        [change] = delta["changes"]
-        assert change["element_id"] == "L1-room2"
-        assert change["property"] == "air_temperature"
-        assert change["value"] == 22.5  # the newest of the batch
-        assert change["sensor_value"] == 22.5 and change["sensor_id"] == "L1-room2-temp"
-        assert change["unit"] == "degC"
+        moved = delta["properties"]  # moved live values come as columns
+        assert moved["element_id"] == ["L1-room2"]
+        assert moved["property"] == ["air_temperature"]
+        assert moved["value"] == [22.5]  # the newest of the batch
+        assert moved["sensor_value"] == [22.5] and moved["sensor_id"] == ["L1-room2-temp"]
+        assert moved["unit"] == ["degC"]
+        assert delta["changes"] == []
 
 
 def test_deltas_arrive_in_the_order_changes_were_made(client: TestClient) -> None:

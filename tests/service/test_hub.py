@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import orjson
 
 from twinsync.service import Hub, Resync
+from twinsync.service.changes import PropertyChanges
 
 
 async def test_publishing_to_a_full_queue_replaces_the_backlog_with_a_resync() -> None:
@@ -57,3 +59,48 @@ async def test_a_subscriber_gets_only_the_elements_it_asked_for() -> None:
     assert not isinstance(message, Resync)
     assert message["changes"] == [{"element_id": "b"}]
     assert picky.queue.empty()
+
+
+def _moved(*elements: str) -> PropertyChanges:
+    count = len(elements)
+    return PropertyChanges(
+        element_id=list(elements), property=["t"] * count,
+        sensor_id=[f"{e}-s" for e in elements], unit=["degC"] * count,
+        value=np.arange(count, dtype=np.float64), time=np.full(count, 10.0),
+        quality=np.ones(count), sensor_value=np.arange(count, dtype=np.float64),
+        sensor_time=np.full(count, 10.0), sensor_quality=np.ones(count))
+
+
+async def test_moved_values_travel_as_columns_one_entry_per_sensor() -> None:
+    hub = Hub()
+    client = hub.subscribe()
+    client.everything = True
+    hub.publish(properties=_moved("a", "b"), committed_at=5.0)
+    message = orjson.loads(client.queue.get_nowait())
+    assert message["changes"] == []
+    assert message["properties"]["element_id"] == ["a", "b"]
+    assert message["properties"]["value"] == [0.0, 1.0]
+    assert message["properties"]["sensor_id"] == ["a-s", "b-s"]
+
+
+async def test_a_subscriber_of_some_elements_gets_only_their_moved_values() -> None:
+    hub = Hub()
+    picky = hub.subscribe()
+    picky.elements = {"b"}
+    hub.publish(properties=_moved("a", "b", "c"))
+    message = picky.queue.get_nowait()
+    assert not isinstance(message, (Resync, str))
+    moved = message["properties"]
+    assert moved["element_id"] == ["b"] and moved["sensor_id"] == ["b-s"]
+    assert moved["value"].tolist() == [1.0]
+    hub.publish(properties=_moved("a"))  # nothing of b: no message at all
+    assert picky.queue.empty()
+
+
+def test_columns_read_back_as_one_change_per_sensor() -> None:
+    [first, second] = _moved("a", "b").rows()
+    assert first == {"kind": "property", "element_id": "a", "property": "t",
+                     "sensor_id": "a-s", "unit": "degC", "value": 0.0, "time": 10.0,
+                     "quality": 1.0, "sensor_value": 0.0, "sensor_time": 10.0,
+                     "sensor_quality": 1.0}
+    assert second["element_id"] == "b" and second["value"] == 1.0

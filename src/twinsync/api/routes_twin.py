@@ -69,7 +69,7 @@ async def list_elements(svc: Service, type: str | None = None, status: Status | 
         found = svc.find_elements(type=type, status=status.value if status else None,
                                   storey=storey, include_archived=archived)
         return {"count": len(found),
-                "elements": [svc.element_snapshot(e.id) for e in found[:limit]]}
+                "elements": svc.elements_snapshot([e.id for e in found[:limit]])}
     return JSON(await svc.view(read))
 
 

@@ -3,7 +3,11 @@
 Client → server messages (JSON):
 
 - ``{"type": "subscribe", "elements": "*" | "id" | ["id", ...]}`` → a ``snapshot`` of those
-  elements, then ``delta`` messages with their changes, in order.
+  elements, then ``delta`` messages, in order: ``{"type": "delta", "committed_at": …,
+  "changes": [event, …], "properties": {"element_id": […], "value": […], …}}``, where
+  ``changes`` are events (status, properties set by hand, health, alarms) one object each,
+  and ``properties`` the moved live values as columns (``service/changes.py``), present
+  only when some moved.
 - ``{"type": "unsubscribe", "elements": "*" | "id" | [...]}``
 - ``{"type": "update", "element_id": "…", "status": "…", "properties": {…},
   "source": "field", "id": 7}`` → ``{"type": "ack", "id": 7, "events": [...]}`` or an
@@ -64,7 +68,7 @@ class Session:
                 ids = [e.id for e in twin.elements.values() if not e.archived]
             else:
                 ids = [i for i in chosen if i in twin.elements]
-            return [service.element_snapshot(i) for i in ids]
+            return service.elements_snapshot(ids)
 
         elements = await service.view(read)
         return {"type": "snapshot", "resync": resync, "time": time.time(),

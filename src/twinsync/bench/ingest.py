@@ -65,6 +65,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(0: serve with none; default: no API)")
     parser.add_argument("--rate", type=float, default=None,
                         help="pace readings at this many a second (default: flat out)")
+    parser.add_argument("--ws-compression", action="store_true", dest="ws_compression",
+                        help="serve with WebSocket compression on (the ws_compression "
+                             "setting; default off, as twinsync serves)")
 
 
 PATTERNS = ("random", "gateway")
@@ -77,7 +80,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         url = args.store or f"sqlite:///{Path(folder) / 'bench.sqlite'}"
         return asyncio.run(_run(url, args.sensors, args.readings, args.batch, args.seed,
                                 args.pattern, args.per_gateway, args.warm_up, args.history,
-                                args.subscribers, args.rate))
+                                args.subscribers, args.rate, args.ws_compression))
 
 
 def _sensor_order(ids: list[str], readings: int, rng: random.Random, pattern: str,
@@ -112,6 +115,18 @@ async def _warm_up(service: TwinService, ids: list[str], total: int, batch_size:
     await asyncio.to_thread(service.store.seal)
 
 
+def _stamped_live(batches: list[list[RawReading]], rate: float,
+                  batch_size: int) -> list[list[RawReading]]:
+    """Paced readings stamped as a live fleet sends them: each batch at the moment it
+    is due (half a second before, as a gateway sends what it has gathered), not squeezed
+    into the last five minutes. Squeezed, a paced run's event time runs ahead of the wall
+    clock, every sensor looks silent to the periodic health check in between, and each
+    batch would carry thousands of stale → ok health changes no live fleet sends."""
+    began = time.time() + 0.1  # the clock starts right after this returns
+    return [[reading._replace(time=began - 0.5 + (number * batch_size + k) / rate)
+             for k, reading in enumerate(batch)] for number, batch in enumerate(batches)]
+
+
 def _fleet(sensors: int) -> tuple[list[Element], list[Sensor], list[Binding]]:
     elements = [Element(f"e{i}", "IfcSlab") for i in range((sensors + 3) // 4)]
     fleet = [Sensor(f"s{i}", "temperature", "degC", expected_interval=60.0)
@@ -125,7 +140,7 @@ def _fleet(sensors: int) -> tuple[list[Element], list[Sensor], list[Binding]]:
 async def _run(url: str, sensors: int, readings: int, batch_size: int, seed: int,
                pattern: str = "random", per_gateway: int = 100,
                warm_up: int = 200, history: int = 0, subscribers: int | None = None,
-               rate: float | None = None) -> dict[str, Any]:
+               rate: float | None = None, ws_compression: bool = False) -> dict[str, Any]:
     rng = random.Random(seed)
     service = TwinService.open(url)
     try:
@@ -154,7 +169,10 @@ async def _run(url: str, sensors: int, readings: int, batch_size: int, seed: int
                                         start_time + (first + k) * step, None,
                                         numbers[sensor_id]))
             batches.append(batch)
-        served = None if subscribers is None else await Served.start(service, subscribers)
+        served = (None if subscribers is None
+                  else await Served.start(service, subscribers, ws_compression))
+        if rate:
+            batches = _stamped_live(batches, rate, batch_size)
         stages = _time_stages(service)
         accepted = 0
         began = time.perf_counter()
@@ -207,6 +225,7 @@ async def _run(url: str, sensors: int, readings: int, batch_size: int, seed: int
                           "final_seal": round(final_seal, 3)},
         "paced_rate": rate,
         "subscribers": subscribers,
+        "ws_compression": ws_compression,
         **({"clients": clients} if clients is not None else {}),
     }
 
@@ -220,16 +239,19 @@ class Served:
         self.server, self.task, self.process = server, task, process
 
     @classmethod
-    async def start(cls, service: TwinService, clients: int) -> Served:
+    async def start(cls, service: TwinService, clients: int,
+                    compression: bool = False) -> Served:
         from ..api.app import create_app
         from ..config import Settings
 
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = int(probe.getsockname()[1])
-        app = create_app(Settings(store=service.store.url), service=service)
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                               log_level="warning", ws_max_size=1 << 24))
+        settings = Settings(store=service.store.url, ws_compression=compression)
+        app = create_app(settings, service=service)
+        server = uvicorn.Server(uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", ws_max_size=1 << 24,
+            ws_per_message_deflate=settings.ws_compression))
         task = asyncio.create_task(server.serve())
         while not server.started:
             await asyncio.sleep(0.05)

@@ -28,6 +28,17 @@ import websockets
 DELTA_HEAD = re.compile(r'\{"type":"delta","committed_at":([0-9.eE+-]+)')
 
 
+def _moved_count(text: str) -> int:
+    """How many moved values a delta carries: the entries of its ``sensor_quality``
+    column (numbers, so the commas between them count them without decoding)."""
+    start = text.find('"sensor_quality":[')
+    if start < 0:
+        return 0
+    start += len('"sensor_quality":[')
+    end = text.find("]", start)
+    return 0 if end == start else text.count(",", start, end) + 1
+
+
 async def _client(url: str, ready: asyncio.Event, counts: list[int], delays: list[float],
                   stopping: asyncio.Event, snapshots: list[int]) -> None:
     async with websockets.connect(url, max_size=None) as socket:
@@ -43,7 +54,7 @@ async def _client(url: str, ready: asyncio.Event, counts: list[int], delays: lis
                 # Counted, not decoded: a dashboard decodes on its own machine, and here
                 # the clients share the server's two cores. The head of the message says
                 # when its oldest change was committed.
-                counts[0] += text.count('"kind":')
+                counts[0] += text.count('"kind":') + _moved_count(text)
                 head = DELTA_HEAD.match(text)
                 if head is not None:
                     delays.append(received - float(head.group(1)))

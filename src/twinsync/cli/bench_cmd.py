@@ -11,6 +11,7 @@ import platform
 
 BENCHES = {
     "ingest": "twinsync.bench.ingest",
+    "passes": "twinsync.bench.passes",
     "health": "twinsync.bench.health",
     "health-speed": "twinsync.bench.health_speed",
     "nab": "twinsync.bench.nab",

@@ -36,5 +36,6 @@ def run(args: argparse.Namespace) -> int:
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
                 log_level="info", ws_ping_interval=20.0,
                 # The WebSocket library refuses a larger frame (1009) before reading it.
-                ws_max_size=settings.max_ws_frame_bytes)
+                ws_max_size=settings.max_ws_frame_bytes,
+                ws_per_message_deflate=settings.ws_compression)
     return 0

@@ -38,9 +38,12 @@ def _amount(value: float, unit: str, signed: bool = False) -> str:
     return f"{text} {unit}" if unit else text
 
 
+_STATES = tuple(State)
+
+
 def reason(table: HealthTable, params: HealthParams, row: int, now: float) -> str:
     """Why ``row`` is in its current state. ``now`` dates silence (NaN: use the state's start)."""
-    state = State(int(table.state[row]))
+    state = _STATES[int(table.state[row])]  # a tuple lookup: State(code) costs more
     unit = table.units[row]
     reference = "the model" if table.ref_kind[row] == REF_MODEL else "peers"
     if state in (State.STALE, State.OFFLINE):

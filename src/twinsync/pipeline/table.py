@@ -10,6 +10,7 @@ reading needs sits in adjacent memory however large the fleet.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -141,6 +142,11 @@ class SensorTable:
         with np.errstate(invalid="ignore", divide="ignore"):
             var = np.where(n > 1, self.m2[rows] / np.maximum(n - 1, 1), 0.0)
         return np.sqrt(var)
+
+    def std_one(self, row: int) -> float:
+        """``std`` of one row, without the cost of NumPy on a one-element array."""
+        n = int(self.count[row])
+        return math.sqrt(max(float(self.m2[row]) / (n - 1), 0.0)) if n > 1 else 0.0
 
     def restore(self, rows: NDArray[np.int64], *, count: NDArray[np.int64],
                 last_value: NDArray[np.float64], last_event_time: NDArray[np.float64],

@@ -6,6 +6,8 @@ is full, its backlog is dropped and it is marked as behind; its sender then gets
 snapshot instead of the stale backlog (``Resync``), and goes on with deltas from there.
 
 A message for every subscriber of everything is encoded to JSON once, not once a client.
+A delta carries events as ``changes`` (one object each) and moved live values as
+``properties`` (columns, see ``changes.PropertyChanges``).
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..store.base import json_dumps as dumps
+from .changes import PropertyChanges
 
 ALL = "*"
-
 
 
 @dataclass(slots=True)
@@ -58,22 +60,25 @@ class Hub:
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self.subscribers.discard(subscriber)
 
-    def publish(self, changes: Iterable[dict[str, Any]], **extra: Any) -> None:
-        """Send each subscriber the changes it wants, as one message per publish;
+    def publish(self, changes: Iterable[dict[str, Any]] = (),
+                properties: PropertyChanges | None = None, **extra: Any) -> None:
+        """Send each subscriber what it wants of ``changes`` (events, one dict each) and
+        ``properties`` (moved live values, as columns), as one message per publish;
         ``extra`` fields go into every message."""
         changes = list(changes)
-        if not changes or not self.subscribers:
+        if (not changes and not properties) or not self.subscribers:
             return
         encoded: str | None = None
         for subscriber in list(self.subscribers):
             if subscriber.everything:
                 if encoded is None:
-                    encoded = dumps({"type": "delta", **extra, "changes": changes}).decode()
+                    encoded = dumps(_delta(changes, properties, extra)).decode()
                 self._offer(subscriber, encoded)
                 continue
             wanted = [c for c in changes if subscriber.wants(c.get("element_id"))]
-            if wanted:
-                self._offer(subscriber, {"type": "delta", **extra, "changes": wanted})
+            theirs = properties.of_elements(subscriber.elements) if properties else None
+            if wanted or theirs:
+                self._offer(subscriber, _delta(wanted, theirs, extra))
 
     def _offer(self, subscriber: Subscriber, message: dict[str, Any] | str) -> None:
         try:
@@ -86,3 +91,13 @@ class Hub:
             subscriber.dropped += 1
             subscriber.resyncs += 1
             subscriber.queue.put_nowait(Resync())
+
+
+def _delta(changes: list[dict[str, Any]], properties: PropertyChanges | None,
+           extra: dict[str, Any]) -> dict[str, Any]:
+    """A delta message: its extra fields (``committed_at``) first, so a reader can find
+    them without decoding the rest; moved live values only when there are some."""
+    message: dict[str, Any] = {"type": "delta", **extra, "changes": changes}
+    if properties:
+        message["properties"] = properties.columns()
+    return message

@@ -1,20 +1,24 @@
 """Live values to subscribers: coalesced per bound sensor, pushed on a short tick.
 
 A batch does not build messages. The writer, after applying a batch, only marks the rows
-whose live value moved (a NumPy assignment). Every ``interval`` seconds the publisher
-asks the writer for the marked rows, computes the fused value of each property they feed
-once and vectorised (``fusion.PropertyIndex.fuse``), and hands the hub one change per
-marked row. Ten readings of a sensor within a tick are one change: the cost of
-publishing follows the number of sensors that moved, not the rate of readings, and it
-never runs on the event loop's time with the batch.
+whose live value moved (a NumPy assignment) and, on the first mark since the last push,
+wakes the publisher. The publisher asks the writer for the marked rows, computes the
+fused value of each property they feed once and vectorised (``fusion.PropertyIndex.fuse``),
+and hands the hub the moved values as columns (``changes.PropertyChanges``). Ten readings
+of a sensor within a tick are one change: the cost of publishing follows the number of
+sensors that moved, not the rate of readings, and it never runs on the event loop's time
+with the batch.
 
-Each delta message carries ``committed_at``, the commit time of the oldest batch whose
-changes it carries, so a client can tell how far behind the live view is.
+A change after a quiet spell goes out at once; while values keep moving, at most one
+delta leaves every ``interval`` seconds. Each delta carries ``committed_at``, the commit
+time of the oldest batch whose changes it carries, so a client can tell how far behind
+the live view is.
 
-Publishing takes at most ``PUBLISH_BUDGET`` of the time: after a tick whose delta took
-``d`` seconds to build, the next waits at least ``d / budget - d``. A small twin is pushed
-every 50 ms; a fleet of 10,000 sensors that all move gets fewer, larger deltas, and ingest
-keeps its pace.
+Building a delta takes at most ``PUBLISH_BUDGET`` of the time: after a delta that took
+``d`` seconds to build (on the writer, and encoding it), the next waits at least
+``d / budget - d``. A small twin is pushed every 50 ms; a fleet of 100,000 sensors that all
+move gets fewer, larger deltas, and ingest keeps its pace. Waiting for the writer to
+finish the batch it is on does not count: that is not publishing's cost.
 """
 
 from __future__ import annotations
@@ -22,13 +26,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ..model import Source
 from .background import Background
+from .changes import PropertyChanges
 
 if TYPE_CHECKING:
     from .twin_service import TwinService
@@ -53,6 +57,8 @@ class Publisher:
         self.budget = budget
         self._dirty = np.zeros(0, dtype=np.bool_)
         self._first_dirty_at: float | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake = asyncio.Event()
         self._background = Background("twinsync-publisher", self._run)
 
     # -- on the writer ------------------------------------------------------------------------
@@ -69,19 +75,24 @@ class Publisher:
         self._dirty[rows] = True
         if self._first_dirty_at is None:
             self._first_dirty_at = time.time()
+            if self._loop is not None:  # the first mark since the last push wakes it
+                self._loop.call_soon_threadsafe(self._wake.set)
 
-    def drain(self) -> tuple[list[dict[str, Any]], float | None]:
-        """The changes of every marked row, and the oldest commit they carry; clears the
-        marks. Runs on the writer, so it sees committed state whole."""
+    def drain(self) -> tuple[PropertyChanges | None, float | None, float]:
+        """The moved values of every marked row, the oldest commit they carry, and the
+        seconds building them took; clears the marks. Runs on the writer, so it sees
+        committed state whole."""
+        began = time.perf_counter()
         committed_at, self._first_dirty_at = self._first_dirty_at, None
         rows = np.flatnonzero(self._dirty)
         if rows.size == 0:
-            return [], committed_at
+            return None, committed_at, 0.0
         self._dirty[rows] = False
-        return self.changes_of(rows), committed_at
+        return self.changes_of(rows), committed_at, time.perf_counter() - began
 
-    def changes_of(self, rows: NDArray[np.int64]) -> list[dict[str, Any]]:
-        """One change per bound row: its property's fused value and what the sensor said."""
+    def changes_of(self, rows: NDArray[np.int64]) -> PropertyChanges | None:
+        """One entry per bound row with a value: its property's fused value and what the
+        sensor said."""
         service = self.service
         properties = service.properties
         table = service.pipeline.table
@@ -90,60 +101,74 @@ class Publisher:
         bound = inside[number >= 0]
         number = number[number >= 0]
         if bound.size == 0:
-            return []
+            return None
         distinct, position = np.unique(number, return_inverse=True)
         fused = properties.fuse(distinct, table, sensor_quality=service.health.quality)
-        sensor_quality = service.health.quality(bound)
+        shown = fused.has_value[position]
+        if not shown.any():
+            return None
+        bound, position = bound[shown], position[shown]
+        number = distinct[position]
         keys = properties.keys
         units = properties.units
         ids = table.ids
-        iot = Source.IOT.value
-        has = fused.has_value[position]
-        changes = []
-        for row, k, ok, value, confidence, when, own_value, own_time, quality in zip(
-                bound.tolist(), distinct[position].tolist(), has.tolist(),
-                fused.value[position].tolist(), fused.confidence[position].tolist(),
-                fused.time[position].tolist(), table.last_value[bound].tolist(),
-                table.last_event_time[bound].tolist(), sensor_quality.tolist(), strict=True):
-            if not ok:
-                continue
-            element_id, name = keys[k]
-            changes.append({
-                "kind": "property", "element_id": element_id, "property": name,
-                "sensor_id": ids[row], "value": value, "unit": units[k], "time": when,
-                "source": iot, "quality": confidence, "sensor_value": own_value,
-                "sensor_time": own_time, "sensor_quality": quality,
-            })
-        return changes
+        chosen = number.tolist()
+        return PropertyChanges(
+            element_id=[keys[k][0] for k in chosen],
+            property=[keys[k][1] for k in chosen],
+            sensor_id=[ids[row] for row in bound.tolist()],
+            unit=[units[k] for k in chosen],
+            value=fused.value[position], time=fused.time[position],
+            quality=fused.confidence[position],
+            sensor_value=table.last_value[bound], sensor_time=table.last_event_time[bound],
+            sensor_quality=service.health.quality(bound))
 
     # -- on the event loop --------------------------------------------------------------------
 
     def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        if self._first_dirty_at is not None:  # marked before there was a loop to wake
+            self._wake.set()
         self._background.start()
 
     async def stop(self) -> None:
         await self._background.stop()
+        self._loop = None
 
     async def flush(self) -> int:
         """Push what has moved now; returns the number of changes sent."""
+        sent, _ = await self._push()
+        return sent
+
+    async def _push(self) -> tuple[int, float]:
+        """Push what has moved; the number of changes sent and the seconds spent building
+        and encoding them."""
         service = self.service
         if not len(service.hub) or self._first_dirty_at is None:
-            return 0
-        changes, committed_at = await service.view(self.drain)
-        if changes:
-            service.hub.publish(changes, committed_at=committed_at)
-        return len(changes)
+            return 0, 0.0
+        changes, committed_at, built = await service.view(self.drain)
+        if not changes:
+            return 0, built
+        began = time.perf_counter()
+        service.hub.publish(properties=changes, committed_at=committed_at)
+        return len(changes), built + time.perf_counter() - began
 
     async def _run(self) -> None:
         pause = self.interval
+        last = time.perf_counter() - pause
         while True:
-            await asyncio.sleep(pause)
-            began = time.perf_counter()
+            await self._wake.wait()
+            self._wake.clear()
+            due = last + pause - time.perf_counter()
+            if due > 0:  # values kept moving: at most one delta a pause
+                await asyncio.sleep(due)
+            last = time.perf_counter()
+            spent = 0.0
             try:
-                await self.flush()
+                _, spent = await self._push()
             except Exception:  # a bad tick must not end live updates
                 log.exception("publishing live values failed")
-            # Only building the delta counts: sending waits on the clients, and a slow
-            # client is the bounded queue's business, not a reason to publish less often.
-            spent = time.perf_counter() - began
+            # Only building and encoding the delta counts: sending waits on the clients,
+            # and a slow client is the bounded queue's business, not a reason to publish
+            # less often.
             pause = max(self.interval, spent / self.budget - spent)

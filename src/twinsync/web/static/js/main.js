@@ -403,6 +403,7 @@ function onMessage(message) {
     state.reset(message.elements);
   } else if (message.type === "delta") {
     for (const change of message.changes) state.apply(change);
+    if (message.properties) state.applyProperties(message.properties);
     // A new model revision: its geometry and its elements both changed wholesale.
     if (message.changes.some((c) => c.kind === "model_imported")) {
       live.resubscribe();

@@ -25,6 +25,23 @@ export class TwinState {
   }
 
   /**
+   * Apply a delta's moved live values. They come as columns (one array per field, entry k
+   * of each is one change), which keeps a delta of thousands of sensors small.
+   */
+  applyProperties(columns) {
+    const count = columns.sensor_id.length;
+    for (let k = 0; k < count; k++) {
+      this.apply({
+        kind: "property", element_id: columns.element_id[k], property: columns.property[k],
+        sensor_id: columns.sensor_id[k], unit: columns.unit[k], value: columns.value[k],
+        time: columns.time[k], quality: columns.quality[k],
+        sensor_value: columns.sensor_value[k], sensor_time: columns.sensor_time[k],
+        sensor_quality: columns.sensor_quality[k],
+      });
+    }
+  }
+
+  /**
    * Apply one delta change to the element it names. Returns nothing; listeners get
    * (element, change) so they can update only what moved.
    */

@@ -1,0 +1,57 @@
+"""Live values reach subscribers promptly after a quiet spell, and at a bounded pace while
+they keep moving, as columns that say what each sensor read."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import orjson
+
+from twinsync.pipeline import IncomingBatch, RawReading
+from twinsync.service import TwinService
+from twinsync.service.publisher import Publisher
+
+
+async def _next_delta(queue: asyncio.Queue[object], timeout: float) -> dict[str, object]:
+    message = await asyncio.wait_for(queue.get(), timeout)
+    assert isinstance(message, str)  # encoded once for every subscriber of everything
+    decoded: dict[str, object] = orjson.loads(message)
+    return decoded
+
+
+async def _reading(service: TwinService, value: float, seq: int) -> None:
+    await service.ingest(IncomingBatch(
+        [RawReading("L1-room2-temp", value, time.time(), None, seq)], "test", time.time(),
+        "test"))
+
+
+async def test_a_change_after_a_quiet_spell_goes_out_at_once_then_at_most_one_a_pause(
+        service: TwinService) -> None:
+    await service.publisher.stop()
+    # A pause far longer than the test: only the wake-up on the first change can send it.
+    service.publisher = Publisher(service, interval=30.0)
+    service.publisher.start()
+    subscriber = service.hub.subscribe()
+    subscriber.everything = True
+    try:
+        began = time.perf_counter()
+        await _reading(service, 21.0, 1)
+        first = await _next_delta(subscriber.queue, timeout=5.0)
+        assert time.perf_counter() - began < 5.0
+        moved = first["properties"]
+        assert isinstance(moved, dict)
+        assert moved["sensor_id"] == ["L1-room2-temp"] and moved["sensor_value"] == [21.0]
+        assert isinstance(first["committed_at"], float)
+        # Still moving within the pause: held back and coalesced, not sent at once.
+        await _reading(service, 22.0, 2)
+        await _reading(service, 23.0, 3)
+        await asyncio.sleep(0.5)
+        assert subscriber.queue.empty()
+        # What is held is pushed whole, the newest value only, when asked to.
+        assert await service.publisher.flush() == 1
+        second = await _next_delta(subscriber.queue, timeout=1.0)
+        assert isinstance(second["properties"], dict)
+        assert second["properties"]["sensor_value"] == [23.0]
+    finally:
+        service.hub.unsubscribe(subscriber)
