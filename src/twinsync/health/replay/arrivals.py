@@ -3,7 +3,8 @@
 A live connector seals a batch when it is full or shortly after its first message, and
 splits it by source (each source's clock is learned on its own). Here a batch is the
 consecutive rows that arrived within the same second from the same source, at most
-``MAX_BATCH`` of them, received when its last row was.
+``MAX_BATCH`` of them, received when its last row was; a second's batches are handed
+over in the order they were sealed.
 """
 
 from __future__ import annotations
@@ -71,9 +72,12 @@ def _batches(chunk: ReadingChunk, seconds: NDArray[np.float64], start: int, end:
             for i, source in enumerate(run, start=first):
                 by_source.setdefault(source, []).append(i)
             groups = list(by_source.values())
-        for members in groups:
-            for at in range(0, len(members), max_batch):
-                yield _arrival(chunk, members[at:at + max_batch])
+        sealed = [_arrival(chunk, members[at:at + max_batch])
+                  for members in groups for at in range(0, len(members), max_batch)]
+        if len(sealed) > 1:
+            # Handed over in the order they were sealed, so the clock never runs back.
+            sealed.sort(key=lambda arrival: arrival.incoming.received_at)
+        yield from sealed
 
 
 def _arrival(chunk: ReadingChunk, members: list[int]) -> Arrival:
