@@ -186,9 +186,10 @@ def test_readings_arrive_in_batches_of_one_second_and_one_source_whatever_the_ch
             rows.append(f"{100 + second + k / 10},{source},t-a,{100 + second},{k},")
     readings.write_text("\n".join(rows) + "\n")
 
-    def batches(chunk_rows: int, max_batch: int) -> list[tuple[str, float, list[int]]]:
+    def batches(chunk_rows: int, max_batch: int, window: float = 1.0
+                ) -> list[tuple[str, float, list[int]]]:
         return [(item.incoming.source, item.incoming.received_at, item.lines.tolist())
-                for item in arrivals(read_readings(readings, chunk_rows), max_batch)
+                for item in arrivals(read_readings(readings, chunk_rows), max_batch, window)
                 if isinstance(item, Arrival)]
 
     whole = batches(1000, 1000)
@@ -200,3 +201,6 @@ def test_readings_arrive_in_batches_of_one_second_and_one_source_whatever_the_ch
     capped = batches(1000, 2)
     assert capped[:4] == [("gw-1", 100.2, [3, 4]), ("gw-2", 100.3, [2, 5]),
                           ("gw-1", 100.5, [6, 7]), ("gw-2", 100.6, [8])]
+    # A wider window: the five seconds' readings of each source in one batch.
+    assert [(source, len(lines)) for source, _, lines in batches(4, 1000, 5.0)] == [
+        ("gw-1", 20), ("gw-2", 15)]

@@ -6,7 +6,7 @@ the health monitor exactly as the service does, ticks the watch on simulated tim
 writes every health state change (see docs/HEALTH.md, "Offline replay").
 """
 
-from .arrivals import MAX_BATCH, Arrival, arrivals
+from .arrivals import MAX_BATCH, WINDOW, Arrival, arrivals
 from .engine import Replay, ReplayResult, replay
 from .files import BadRow, ReadingChunk, SensorList, read_readings, read_sensors
 from .kept import KeptReadings
@@ -15,6 +15,7 @@ from .watch import CADENCE, SimulatedWatch
 __all__ = [
     "CADENCE",
     "MAX_BATCH",
+    "WINDOW",
     "Arrival",
     "BadRow",
     "KeptReadings",

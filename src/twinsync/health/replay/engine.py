@@ -26,7 +26,7 @@ from ..groups import configure_from_twin
 from ..judge import judge_batch
 from ..monitor import HealthChanges, HealthMonitor
 from ..states import STATE_NAMES
-from .arrivals import Arrival, arrivals
+from .arrivals import WINDOW, Arrival, arrivals
 from .files import BadRow, SensorList, read_readings, read_sensors
 from .kept import KeptReadings
 from .watch import SimulatedWatch
@@ -109,10 +109,10 @@ class Replay:
                 group[members[name]] = number
         self.health.configure(rows, group=group)
 
-    def run(self, readings: Path) -> ReplayResult:
+    def run(self, readings: Path, window: float = WINDOW) -> ReplayResult:
         started = time.perf_counter()
         result = self.result
-        for item in arrivals(read_readings(readings)):
+        for item in arrivals(read_readings(readings), window=window):
             if isinstance(item, Arrival):
                 self.arrive(item)
             else:
@@ -181,14 +181,14 @@ def _quoted(text: str) -> str:
     return text
 
 
-def replay(sensors: Path, readings: Path, states: Path,
-           qualities: Path | None = None) -> ReplayResult:
+def replay(sensors: Path, readings: Path, states: Path, qualities: Path | None = None, *,
+           window: float = WINDOW) -> ReplayResult:
     """Replay READINGS through the live reading path of the twin SENSORS describes; write
     every health state change to STATES (and each accepted reading's quality to
-    QUALITIES)."""
+    QUALITIES). ``window``: seconds of arrival batched together per source."""
     sensor_list = read_sensors(sensors)
     with states.open("w", newline="", encoding="utf-8") as states_file:
         if qualities is None:
-            return Replay(sensor_list, states_file).run(readings)
+            return Replay(sensor_list, states_file).run(readings, window)
         with qualities.open("w", newline="", encoding="utf-8") as qualities_file:
-            return Replay(sensor_list, states_file, qualities_file).run(readings)
+            return Replay(sensor_list, states_file, qualities_file).run(readings, window)
