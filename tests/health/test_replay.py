@@ -8,18 +8,22 @@ import csv
 import io
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from twinsync.health.replay import (
     Arrival,
+    KeptReadings,
     Replay,
     SensorList,
     arrivals,
+    kept,
     read_readings,
     read_sensors,
     replay,
 )
+from twinsync.pipeline import Batch
 from twinsync.service import TwinService
 
 from .replay_site import (
@@ -204,3 +208,22 @@ def test_readings_arrive_in_batches_of_one_second_and_one_source_whatever_the_ch
     # A wider window: the five seconds' readings of each source in one batch.
     assert [(source, len(lines)) for source, _, lines in batches(4, 1000, 5.0)] == [
         ("gw-1", 20), ("gw-2", 15)]
+
+
+def test_kept_readings_answer_as_a_scan_of_all_of_them_would(monkeypatch: Any) -> None:
+    monkeypatch.setattr(kept, "TAIL_SCAN", 50)  # sorted in several times along the way
+    rng = np.random.default_rng(3)
+    log = KeptReadings(capacity=8)
+    rows, times = np.empty(0, np.int64), np.empty(0)
+    for _ in range(40):
+        size = int(rng.integers(1, 20))
+        batch = Batch(rng.integers(0, 5, size), rng.normal(size=size), rng.normal(size=size),
+                      rng.uniform(0, 1000, size).round(), np.zeros(size),
+                      rng.integers(-1, 100, size))
+        log.add(batch)
+        rows, times = np.r_[rows, batch.rows], np.r_[times, batch.event_time]
+        row, start = int(rng.integers(0, 5)), float(rng.uniform(0, 900))
+        span = log.read(row, start, start + 100.0)
+        expected = np.sort(times[(rows == row) & (times >= start) & (times < start + 100.0)])
+        assert span.event_time.tolist() == expected.tolist()
+    assert len(log) == rows.size
