@@ -16,6 +16,7 @@ LATE_SCORED = 2_000
 
 
 def judge_batch(health: HealthMonitor, batch: Batch, *,
+                ordered: NDArray[np.bool_] | None = None,
                 late_scored: int = LATE_SCORED) -> HealthChanges:
     """Fold ``batch`` into ``health``, set ``batch.quality`` and return the state changes.
 
@@ -23,9 +24,11 @@ def judge_batch(health: HealthMonitor, batch: Batch, *,
     (``Batch.in_order``); a late one, behind what its sensor has already shown, is scored
     against the sensor's recent readings without being learned from; one outside its
     kind's physical range is stored at quality 0. The caller takes a savepoint of
-    ``batch.rows[batch.in_order()]`` first if the batch may yet be taken back.
+    ``batch.rows[batch.in_order()]`` first if the batch may yet be taken back, and may
+    pass that ``in_order()`` as ``ordered``.
     """
-    ordered = batch.in_order()
+    if ordered is None:
+        ordered = batch.in_order()
     if ordered.all():
         changes = health.update_many(batch.rows, batch.value, batch.event_time)
         batch.quality = changes.reading_quality

@@ -421,8 +421,9 @@ class TwinService(TwinViews):
                 accepted = pipeline.drop_repeats(accepted, self._stored_repeats(accepted))
             batch = accepted.batch
             # Saved first: a batch whose commit fails leaves health as it was.
-            health_point = self.health.savepoint(batch.rows[batch.in_order()])
-            changes = judge_batch(self.health, batch)
+            ordered = batch.in_order()
+            health_point = self.health.savepoint(batch.rows[ordered])
+            changes = judge_batch(self.health, batch, ordered=ordered)
             now = self.clock()
             if len(changes):
                 alarm_point = self.alarms.savepoint()
