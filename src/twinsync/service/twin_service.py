@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 from ..alerts import AlarmBook
 from ..errors import InvalidInput
 from ..health import HealthMonitor, SnapshotMismatch, configure_from_twin, snapshot
+from ..health.judge import judge_batch
 from ..ingest.connector import Connector, ConnectorHealth
 from ..model import Binding, Element, Event, Sensor, Source, Twin
 from ..model.properties import property_updates
@@ -34,14 +35,14 @@ from ..pipeline import (
     ALLOWED_LATENESS_SECONDS,
     FRESHNESS_SECONDS,
     Accepted,
-    Batch,
     DeadLetter,
-    Flag,
     IncomingBatch,
     Pipeline,
 )
 from ..pipeline.order import CountersUnreadable
+from ..pipeline.repeats import kept_repeats
 from ..store import Store, open_store
+from ..store.base import History
 from .commit import Change, commit_store
 from .fusion import PropertyIndex
 from .hub import Hub
@@ -59,10 +60,6 @@ T = TypeVar("T")
 ALARM_EVENT_KINDS = ("alarm_raised", "alarm_updated", "alarm_acknowledged", "alarm_cleared")
 #: Events read from the store at a time when rebuilding.
 EVENT_PAGE = 10_000
-
-#: Late readings of a batch scored one by one against their sensor's window (the rest
-#: take their sensor's quality): scoring is per reading, in Python.
-LATE_SCORED = 2_000
 
 #: The store's name for the saved health table.
 HEALTH_SNAPSHOT = "health"
@@ -423,25 +420,10 @@ class TwinService(TwinViews):
             if accepted.behind_window is not None and accepted.behind_window.any():
                 accepted = pipeline.drop_repeats(accepted, self._stored_repeats(accepted))
             batch = accepted.batch
-            # Health folds every reading in event-time order, stale ones (an hourly
-            # upload) included (``Batch.in_order``); a late one, behind what its sensor has
-            # already shown, is scored against the sensor's recent readings without being
-            # learned from; one outside its kind's physical range is stored at quality 0.
+            # Saved first: a batch whose commit fails leaves health as it was.
             ordered = batch.in_order()
             health_point = self.health.savepoint(batch.rows[ordered])
-            if ordered.all():
-                changes = self.health.update_many(batch.rows, batch.value, batch.event_time)
-                batch.quality = changes.reading_quality
-            else:
-                changes = self.health.update_many(batch.rows[ordered], batch.value[ordered],
-                                                  batch.event_time[ordered])
-                quality = np.empty(len(batch))
-                quality[ordered] = changes.reading_quality
-                impossible = batch.flagged(Flag.OUT_OF_RANGE)
-                late = ~ordered & ~impossible
-                quality[late] = self._score_late(batch, late)
-                quality[impossible] = 0.0
-                batch.quality = quality
+            changes = judge_batch(self.health, batch, ordered=ordered)
             now = self.clock()
             if len(changes):
                 alarm_point = self.alarms.savepoint()
@@ -464,37 +446,19 @@ class TwinService(TwinViews):
                               accepted.quarantined, accepted.out_of_range)
         return result, events
 
-    def _score_late(self, batch: Batch, late: NDArray[np.bool_]) -> NDArray[np.float64]:
-        """Quality of late readings: each scored against its sensor's recent readings (a
-        late spike is still a spike), up to ``LATE_SCORED`` a batch; the rest take their
-        sensor's quality, as a replay of a long history would otherwise hold the writer."""
-        index = np.flatnonzero(late)
-        quality = self.health.quality(batch.rows[index])
-        score = self.health.score_one
-        for k, i in enumerate(index[:LATE_SCORED].tolist()):
-            quality[k] = score(int(batch.rows[i]), float(batch.value[i]),
-                               float(batch.event_time[i]))
-        return quality
-
     def _stored_repeats(self, accepted: Accepted) -> NDArray[np.bool_]:
         """Which readings the in-memory state could not judge are already stored.
 
         A broker redelivers everything it had not seen acknowledged — after a crash that can
-        reach further back than the in-memory window — and a client retries a whole batch.
-        A repeat carries its original time, so only the stored readings of its sensor
-        within the sequence table's ``repeat_slack`` of those times are read (a span per
-        cluster of times, see ``SequenceTable.lookups``)."""
-        batch = accepted.batch
+        reach further back than the in-memory window — and a client retries a whole batch
+        (``pipeline.repeats``)."""
         assert accepted.behind_window is not None
-        sequences = self.pipeline.sequences
-        repeats = np.zeros(len(batch), dtype=np.bool_)
-        for row, index, start, end in sequences.lookups(batch.rows, batch.event_time,
-                                                        accepted.behind_window):
-            stored = self.store.history(row, start, end, limit=10_000_000)
-            repeats[index] = sequences.stored_repeats(
-                batch.seq[index], batch.event_time[index], batch.raw_value[index],
-                stored.seq, stored.event_time, stored.raw_value)
-        return repeats
+
+        def read(row: int, start: float, end: float) -> History:
+            return self.store.history(row, start, end, limit=10_000_000)
+
+        return kept_repeats(self.pipeline.sequences, accepted.batch, accepted.behind_window,
+                            read)
 
     async def add_dead_letters(self, dead_letters: Sequence[DeadLetter]) -> None:
         if dead_letters:

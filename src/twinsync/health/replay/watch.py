@@ -1,0 +1,129 @@
+"""The service's watch on simulated time: ``HealthMonitor.tick`` once a second.
+
+Live, the watch ticks every second (``service.watch``). Between two batches nothing but
+time changes the health table, so most of those ticks find nothing: a tick changes a
+sensor's state only at the first second past its stale or offline threshold (its newest
+reading's time plus ``stale_after`` or ``offline_after`` expected intervals), and
+otherwise only brings the quality of a stale sensor up to date. The replay therefore ticks
+at exactly those seconds of the live grid where a state changes, and at the last second
+before a batch whenever a sensor is stale (its quality, as of that second, is what the
+batch's readings of it read): the table, the changes and their reasons come out as if
+every second had been ticked, at a cost that does not grow with the replayed span.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .._jit import compiled
+from ..kernel import interval_one
+from ..monitor import HealthChanges, HealthMonitor
+from ..states import State
+
+_STALE, _OFFLINE = int(State.STALE), int(State.OFFLINE)
+
+#: Seconds between the watch's rounds, as ``service.watch.Watch`` runs them.
+CADENCE = 1.0
+
+
+class SimulatedWatch:
+    """Ticks ``monitor`` on the grid ``origin + k * cadence``; ``origin`` is the first
+    time it is told (the service starts, then its watch ticks a second later)."""
+
+    def __init__(self, monitor: HealthMonitor, cadence: float = CADENCE) -> None:
+        self.monitor = monitor
+        self.cadence = cadence
+        self.origin = math.nan
+        self.done = 0
+        """The last grid step whose tick has been run or shown to change nothing."""
+        self._due = np.empty(0)
+        """Per row: the first grid step after ``done`` at which a tick changes its state
+        (inf: none while no reading comes)."""
+
+    def until(self, now: float) -> Iterator[tuple[float, HealthChanges]]:
+        """Run the ticks of every grid second up to ``now``: (time, what changed) for the
+        ones that changed something."""
+        if math.isnan(self.origin):
+            self.origin = now
+            self.forget()
+            return
+        last = math.floor((now - self.origin) / self.cadence)
+        while True:
+            if self._due.shape[0] < self.monitor.rows_in_use:
+                self.forget()
+            step = float(self._due.min()) if self._due.size else math.inf
+            if step > last:
+                break
+            yield from self._tick(int(step))
+        if last > self.done:
+            used = self.monitor.rows_in_use
+            if (self.monitor.table.state[:used] == State.STALE).any():
+                yield from self._tick(last)
+            self.done = last
+
+    def forget(self, rows: NDArray[np.int64] | None = None) -> None:
+        """Work out again when ``rows`` (all when None) next change: a batch moved them."""
+        used = self.monitor.rows_in_use
+        if self._due.shape[0] < used:
+            grown = np.full(used, math.inf)
+            grown[: self._due.shape[0]] = self._due
+            self._due = grown
+            rows = None
+        at = np.arange(used) if rows is None else np.unique(rows)
+        self._due[at] = self._next_change(at)
+
+    def _tick(self, step: int) -> Iterator[tuple[float, HealthChanges]]:
+        now = self.origin + step * self.cadence
+        changes = self.monitor.tick(now)
+        self.done = step
+        self.forget(changes.rows if len(changes) else np.empty(0, np.int64))
+        # Rows whose due step has passed without a change (a stale row's quality only).
+        passed = np.flatnonzero(self._due <= step)
+        if passed.size:
+            self._due[passed] = self._next_change(passed)
+        if len(changes):
+            yield now, changes
+
+    def _next_change(self, rows: NDArray[np.int64]) -> NDArray[np.float64]:
+        """The first grid step after ``done`` at which a tick would change each row's state."""
+        monitor = self.monitor
+        table, params = monitor.table, monitor.params
+        found = np.empty(rows.size)
+        next_silence(rows, float(self.done + 1), self.origin, self.cadence,
+                     table.interval_given, table.interval, table.last_time, table.state,
+                     float(params.stale_after), float(params.offline_after), found)
+        return found
+
+
+@compiled
+def next_silence(rows: NDArray[np.int64], first: float, origin: float, cadence: float,
+                 interval_given: NDArray[np.float64], interval: NDArray[np.float64],
+                 last_time: NDArray[np.float64], state: NDArray[np.int8],
+                 stale_after: float, offline_after: float, found: NDArray[np.float64]) -> None:
+    """For each row, the first grid step from ``first`` on at which ``kernel.silence``
+    would change its state (inf: none while no reading comes), found with the kernel's own
+    arithmetic (``now - last_time > factor * expected interval``), so that no rounding
+    moves it by a second."""
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        found[i] = math.inf
+        if state[r] == _OFFLINE:
+            continue
+        factor = offline_after if state[r] == _STALE else stale_after
+        threshold = factor * interval_one(interval_given[r], interval[r])
+        last = last_time[r]
+        guess = math.floor((last + threshold - origin) / cadence) - 1.0
+        if not math.isfinite(guess):
+            # A row never read (last time -inf) is past every threshold at once.
+            if (origin + first * cadence) - last > threshold:
+                found[i] = first
+            continue
+        for offset in range(4):
+            step = max(guess + offset, first)
+            if (origin + step * cadence) - last > threshold:
+                found[i] = step
+                break
