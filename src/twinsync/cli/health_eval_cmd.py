@@ -2,8 +2,10 @@
 
 ``generate`` writes one part of the labelled construction site (SENSORS.csv, READINGS.csv,
 LABELS.csv, SITE.json) for ``twinsync health replay``; ``score`` scores the STATES.csv (and
-QUALITIES.csv) a replay wrote against LABELS.csv. Thresholds are chosen on ``--part tune``
-only; ``holdout`` is for checking a choice once it is made (docs/HEALTH.md).
+QUALITIES.csv) a replay wrote against LABELS.csv; ``nab`` converts a few labelled NAB
+series to the same files, one folder each, as a real-data supplement. Thresholds are chosen
+on ``--part tune`` only; ``holdout`` is for checking a choice once it is made
+(docs/HEALTH.md).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from ..errors import InvalidInput
 from ..health.evaluation import files
 from ..health.evaluation.generate import generate
+from ..health.evaluation.nab import SERIES, convert
 from ..health.evaluation.params import PARTS
 from ..health.evaluation.score import report, score
 
@@ -73,4 +76,19 @@ def run_score(args: argparse.Namespace) -> int:
         print(line)
     if args.json:
         print(json.dumps(result))
+    return 0
+
+
+def add_nab_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", type=Path, required=True,
+                        help="NAB folder with data/ and combined_windows.json (read only)")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="folder to write one sub-folder per series to")
+    parser.add_argument("--series", nargs="*", choices=sorted(SERIES),
+                        help="series to convert (default: all that have a conversion)")
+
+
+def run_nab(args: argparse.Namespace) -> int:
+    for name, readings in convert(args.data, args.out, args.series).items():
+        print(f"{name}: {readings} readings -> {args.out / name}")
     return 0

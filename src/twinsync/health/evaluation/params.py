@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from datetime import UTC, datetime
 
 Range = tuple[float, float]
 
@@ -288,19 +289,26 @@ def parameter_table(first: SiteParams = TUNE, second: SiteParams = HOLDOUT) -> s
     for field in fields(SiteParams):
         if field.name == "name":
             continue
+        ranged = "Range" in str(field.type)
         left, right = getattr(first, field.name), getattr(second, field.name)
+        if field.name == "start":
+            left, right = _date(left), _date(right)
         mark = "" if left == right else " *"
-        lines.append(f"| {field.name}{mark} | {_shown(left)} | {_shown(right)} |")
+        lines.append(f"| {field.name}{mark} | {_shown(left, ranged)} | "
+                     f"{_shown(right, ranged)} |")
     return "\n".join(lines)
 
 
-def _shown(value: object) -> str:
+def _date(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d (%a)")
+
+
+def _shown(value: object, ranged: bool) -> str:
+    """A range as ``low-high``, choices as ``a/b/c``, a mapping as ``key value, ...``."""
     if isinstance(value, Mapping):
-        return ", ".join(f"{key} {_shown(item)}" for key, item in value.items())
+        return ", ".join(f"{key} {_shown(item, ranged)}" for key, item in value.items())
     if isinstance(value, tuple):
-        return " to ".join(_shown(item) for item in value) if len(value) == 2 and all(
-            isinstance(item, float) for item in value) else "/".join(
-                _shown(item) for item in value)
+        return ("-" if ranged else "/").join(_shown(item, False) for item in value)
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
