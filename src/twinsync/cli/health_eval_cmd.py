@@ -54,6 +54,8 @@ def add_score_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--qualities", type=Path, help="QUALITIES.csv of the same replay")
     parser.add_argument("--site", type=Path,
                         help="SITE.json (the period scored); default: beside LABELS.csv")
+    parser.add_argument("--explain", action="store_true",
+                        help="also list every missed fault (read these on tune only)")
     parser.add_argument("--json", action="store_true",
                         help="also print the result as JSON on the last line")
 
@@ -72,7 +74,7 @@ def run_score(args: argparse.Namespace) -> int:
     result = score(files.read_labels(args.labels), files.read_states(args.states),
                    files.read_sensors(args.sensors),
                    files.read_qualities(args.qualities) if args.qualities else None, span)
-    for line in report(result):
+    for line in report(result, explain=args.explain):
         print(line)
     if args.json:
         print(json.dumps(result))

@@ -64,6 +64,7 @@ def test_a_perfect_detector_scores_one_with_its_delays_and_no_false_alarm() -> N
     assert result["states"]["offline"] == {"alarms": 1, "detects": 0, "repeat": 1,
                                            "fault-free": 0, "outside": 0, "wrong kind": 0}
     assert result["run"]["fault_free_sensors"] == 3 and result["run"]["days"] == 10
+    assert result["missed"] == []
 
 
 def test_an_always_alarming_detector_has_many_false_alarms_per_fault_free_sensor_day() -> None:
@@ -81,6 +82,9 @@ def test_an_always_alarming_detector_has_many_false_alarms_per_fault_free_sensor
     assert dropout["recall"] == 1.0 and dropout["median_delay_h"] == 1.0
     assert dropout["precision"] is not None and dropout["precision"] < 0.01
     assert result["kinds"]["stuck"]["recall"] == 0.0 and result["kinds"]["stuck"]["f1"] == 0.0
+    assert [(m["sensor_id"], m["kind"], m["signal"]) for m in result["missed"]] == [
+        ("a1", "stuck", "slab"), ("a1", "drift", "slab"), ("b2", "clock", "vibration"),
+        ("b2", "crosswire", "vibration")]
     # Per signal type: the vibration sensors' share only.
     assert result["signals"]["vibration"]["false_alarms"]["on_fault_free_sensors"] == 240
     assert result["signals"]["slab"]["false_alarms"]["on_fault_free_sensors"] == 480

@@ -81,6 +81,8 @@ def generate(part: str, seed: int, days: float, out_dir: Path, sensors: int = 20
     for track in tracks:
         if track.kind == "vibration":
             np.clip(track.value, 0.0, None, out=track.value)  # an RMS is never negative
+        elif track.kind == "humidity":
+            np.clip(track.value, 0.0, 100.0, out=track.value)  # the sensor saturates
         track.value[:] = np.round(track.value / track.resolution) * track.resolution
         apply_stuck(rng, track)
     out_dir.mkdir(parents=True, exist_ok=True)

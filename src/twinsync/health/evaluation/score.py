@@ -132,6 +132,11 @@ def score(labels: list[Label], states: list[StateRow], sensors: list[SensorRow],
             [label for label in labels if label.sensor_id in ids],
             [alarm for alarm in alarms if alarm.sensor_id in ids], detected, chosen,
             by_sensor, days)
+    result["missed"] = [
+        {"sensor_id": f.sensor_id, "signal": signal_of(known[f.sensor_id]) if f.sensor_id
+         in known else "", "kind": f.kind, "start": f.start, "hours": round(
+             (f.end - f.start) / HOUR, 2), "magnitude": f.magnitude, "detail": f.detail}
+        for f in labels if id(f) not in detected]
     result["quality"] = (None if qualities is None
                          else _quality(labels, detected, by_sensor, sensors, qualities))
     return result
@@ -281,8 +286,9 @@ def _signal_order(signal: str) -> tuple[int, str]:
     return (order.index(signal) if signal in order else len(order), signal)
 
 
-def report(result: dict[str, Any]) -> list[str]:
-    """The result as text tables: per kind, per signal type, false alarms, quality."""
+def report(result: dict[str, Any], explain: bool = False) -> list[str]:
+    """The result as text tables: per kind, per signal type, false alarms, quality; with
+    ``explain`` every missed fault too (to read on the tune part, never on holdout)."""
     run = result["run"]
     lines = [f"sensors {run['sensors']} (fault-free {run['fault_free_sensors']})  faults "
              f"{run['faults']}  days {run['days']}  alarms {run['alarms']}"]
@@ -300,6 +306,12 @@ def report(result: dict[str, Any]) -> list[str]:
         lines.append("")
         lines.append("false alarms on fault-free sensors, by cause:")
         lines += [f"  {count:5d}  {cause}" for cause, count in causes]
+    if explain and result["missed"]:
+        lines.append("")
+        lines.append("missed faults:")
+        lines += [f"  {m['kind']:9} {m['sensor_id']:16} {m['signal']:16} start "
+                  f"{m['start']:.0f}  {m['hours']:7.2f} h  size {m['magnitude']:.3g}  "
+                  f"{m['detail']}" for m in result["missed"]]
     quality = result.get("quality")
     if quality:
         lines.append("")
