@@ -40,10 +40,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def _score(site: Path, states: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
+def _score(site: Path, states: Path, capsys: pytest.CaptureFixture[str],
+           qualities: Path | None = None) -> dict[str, object]:
+    more = ["--qualities", str(qualities)] if qualities else []
     args = _parse(health_eval_cmd.add_score_arguments,
                   ["--labels", str(site / "LABELS.csv"), "--sensors", str(site / "SENSORS.csv"),
-                   "--states", str(states), "--json"])
+                   "--states", str(states), "--json", *more])
     capsys.readouterr()
     assert health_eval_cmd.run_score(args) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
@@ -61,7 +63,16 @@ def test_states_made_from_the_labels_score_f1_one_on_every_kind(
         rows.append((label.start + 60.0, label.sensor_id, state, "device clock jumped"))
         rows.append((label.end + 60.0, label.sensor_id, "ok", ""))
     _write_states(tmp_path / "STATES.csv", rows)
-    result = _score(site, tmp_path / "STATES.csv", capsys)
+    # Every reading at quality 0.3: all below the fusion threshold, in windows and out.
+    with (site / "READINGS.csv").open(newline="") as source, \
+            (tmp_path / "QUALITIES.csv").open("w") as out:
+        out.write("sensor_id,time,quality\n")
+        out.writelines(f"{row['sensor_id']},{row['time']},0.3\n"
+                       for row in csv.DictReader(source))
+    result = _score(site, tmp_path / "STATES.csv", capsys, tmp_path / "QUALITIES.csv")
+    quality = result["quality"]
+    assert isinstance(quality, dict) and quality["fault_free_low_share"] == 1.0
+    assert quality["kinds"]["stuck"]["low_share_in_windows"] == 1.0
     kinds = result["kinds"]
     assert isinstance(kinds, dict)
     for kind in {label.kind for label in labels}:

@@ -234,7 +234,7 @@ def _quality(labels: list[Label], detected: dict[int, float],
         first, last = bounds[row], bounds[row + 1]
         begin = first + int(np.searchsorted(times[first:last], start, side="left"))
         stop = first + int(np.searchsorted(times[first:last], end, side="right"))
-        return stop - begin, int(low[begin:stop].sum())
+        return int(stop - begin), int(low[begin:stop].sum())
 
     kinds: dict[str, Any] = {}
     for kind in FAULT_KINDS:
