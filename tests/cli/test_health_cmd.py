@@ -9,7 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from twinsync.cli import parser
+import pytest
+
+from twinsync.cli import main, parser
 from twinsync.cli.health_cmd import SUBCOMMANDS
 
 SENSORS = """sensor_id,kind,unit,element_id,property,expected_interval_s,resolution,source
@@ -54,3 +56,19 @@ def test_health_has_replay_as_its_first_subcommand() -> None:
     args = parser().parse_args(["health", "replay", "--sensors", "s.csv", "--readings",
                                 "r.csv", "--out", "o.csv"])
     assert args.health_command == "replay" and args.qualities is None
+
+
+def test_the_evaluation_set_is_generated_and_scored_through_the_health_command(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    site = tmp_path / "site"
+    assert main(["health", "generate", "--part", "tune", "--days", "1", "--sensors", "12",
+                 "--out", str(site)]) == 0
+    assert main(["health", "replay", "--sensors", str(site / "SENSORS.csv"),
+                 "--readings", str(site / "READINGS.csv"),
+                 "--out", str(site / "STATES.csv")]) == 0
+    capsys.readouterr()
+    assert main(["health", "score", "--labels", str(site / "LABELS.csv"),
+                 "--sensors", str(site / "SENSORS.csv"), "--states", str(site / "STATES.csv"),
+                 "--json"]) == 0
+    scored = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert scored["run"]["sensors"] >= 12 and "stuck" in scored["kinds"]
