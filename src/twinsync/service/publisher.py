@@ -1,18 +1,19 @@
 """Live values to subscribers: coalesced per bound sensor, pushed on a short tick.
 
-A batch does not build messages. The writer, after applying a batch, only marks the rows
-whose live value moved (a NumPy assignment) and, on the first mark since the last push,
-wakes the publisher. The publisher asks the writer for the marked rows, computes the
-fused value of each property they feed once and vectorised (``fusion.PropertyIndex.fuse``),
-and hands the hub the moved values as columns (``changes.PropertyChanges``). Ten readings
-of a sensor within a tick are one change: the cost of publishing follows the number of
-sensors that moved, not the rate of readings, and it never runs on the event loop's time
-with the batch.
+A batch does not build messages. The writer, after applying a batch, marks the rows whose
+live value moved (a NumPy assignment). If a delta is due (the last one left at least a
+pause ago), it then builds one at once, in the same turn: the fused value of each property
+the marked rows feed, computed once and vectorised (``fusion.PropertyIndex.fuse``), handed
+to the event loop as columns (``changes.PropertyChanges``) for the hub to send. If not, the
+first mark wakes the publisher on the event loop, which asks the writer for the marks when
+the pause is over. Ten readings of a sensor within a pause are one change: the cost of
+publishing follows the number of sensors that moved, not the rate of readings.
 
-A change after a quiet spell goes out at once; while values keep moving, at most one
-delta leaves every ``interval`` seconds. Each delta carries ``committed_at``, the commit
-time of the oldest batch whose changes it carries, so a client can tell how far behind
-the live view is.
+So a change after a quiet spell goes out at once, and while values keep moving at most one
+delta leaves every ``interval`` seconds; under steady ingest each delta is built right after
+the commit it carries, not after the next batch. Each delta carries ``committed_at``, the
+commit time of the oldest batch whose changes it carries, so a client can tell how far
+behind the live view is.
 
 Building a delta takes at most ``PUBLISH_BUDGET`` of the time: after a delta that took
 ``d`` seconds to build (on the writer, and encoding it), the next waits at least
@@ -59,6 +60,10 @@ class Publisher:
         self._first_dirty_at: float | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
+        #: When the next delta may leave (``time.perf_counter``), set after each one sent.
+        self._due = 0.0
+        #: A delta the writer built is on its way to the event loop: build no other yet.
+        self._handing_over = False
         self._background = Background("twinsync-publisher", self._run)
 
     # -- on the writer ------------------------------------------------------------------------
@@ -73,10 +78,21 @@ class Publisher:
             grown[: self._dirty.size] = self._dirty
             self._dirty = grown
         self._dirty[rows] = True
-        if self._first_dirty_at is None:
+        loop = self._loop
+        if loop is None:
+            if self._first_dirty_at is None:
+                self._first_dirty_at = time.time()
+            return
+        if not self._handing_over and time.perf_counter() >= self._due:
+            # Due already: build the delta in this same turn of the writer, rather than
+            # after the batch it takes up next (the wait a tick's drain would have).
+            if self._first_dirty_at is None:
+                self._first_dirty_at = time.time()
+            self._handing_over = True
+            loop.call_soon_threadsafe(self._send, *self.drain())
+        elif self._first_dirty_at is None:
             self._first_dirty_at = time.time()
-            if self._loop is not None:  # the first mark since the last push wakes it
-                self._loop.call_soon_threadsafe(self._wake.set)
+            loop.call_soon_threadsafe(self._wake.set)  # the loop sends it when due
 
     def drain(self) -> tuple[PropertyChanges | None, float | None, float]:
         """The moved values of every marked row, the oldest commit they carry, and the
@@ -137,38 +153,36 @@ class Publisher:
 
     async def flush(self) -> int:
         """Push what has moved now; returns the number of changes sent."""
-        sent, _ = await self._push()
-        return sent
+        if not len(self.service.hub) or self._first_dirty_at is None:
+            return 0
+        return self._send(*await self.service.view(self.drain))
 
-    async def _push(self) -> tuple[int, float]:
-        """Push what has moved; the number of changes sent and the seconds spent building
-        and encoding them."""
-        service = self.service
-        if not len(service.hub) or self._first_dirty_at is None:
-            return 0, 0.0
-        changes, committed_at, built = await service.view(self.drain)
+    def _send(self, changes: PropertyChanges | None, committed_at: float | None,
+              built: float) -> int:
+        """Hand a built delta to the hub and set when the next may leave: at least
+        ``interval`` later, longer when building and encoding this one took more than
+        ``budget`` of the time. Returns the number of changes sent."""
+        self._handing_over = False
         if not changes:
-            return 0, built
+            return 0
         began = time.perf_counter()
-        service.hub.publish(properties=changes, committed_at=committed_at)
-        return len(changes), built + time.perf_counter() - began
+        self.service.hub.publish(properties=changes, committed_at=committed_at)
+        # Only building and encoding count: sending waits on the clients, and a slow
+        # client is the bounded queue's business, not a reason to publish less often.
+        spent = built + time.perf_counter() - began
+        self._due = began + max(self.interval, spent / self.budget - spent)
+        return len(changes)
 
     async def _run(self) -> None:
-        pause = self.interval
-        last = time.perf_counter() - pause
         while True:
             await self._wake.wait()
             self._wake.clear()
-            due = last + pause - time.perf_counter()
-            if due > 0:  # values kept moving: at most one delta a pause
-                await asyncio.sleep(due)
-            last = time.perf_counter()
-            spent = 0.0
+            wait = self._due - time.perf_counter()
+            if wait > 0:  # values kept moving: at most one delta a pause
+                await asyncio.sleep(wait)
+            if self._first_dirty_at is None:
+                continue  # the writer built and sent it meanwhile
             try:
-                _, spent = await self._push()
+                await self.flush()
             except Exception:  # a bad tick must not end live updates
                 log.exception("publishing live values failed")
-            # Only building and encoding the delta counts: sending waits on the clients,
-            # and a slow client is the bounded queue's business, not a reason to publish
-            # less often.
-            pause = max(self.interval, spent / self.budget - spent)

@@ -116,12 +116,14 @@ def next_silence(rows: NDArray[np.int64], first: float, origin: float, cadence: 
         factor = offline_after if state[r] == _STALE else stale_after
         threshold = factor * interval_one(interval_given[r], interval[r])
         last = last_time[r]
-        guess = math.floor((last + threshold - origin) / cadence) - 1.0
-        if not math.isfinite(guess):
-            # A row never read (last time -inf) is past every threshold at once.
+        reach = (last + threshold - origin) / cadence
+        if not math.isfinite(reach):
+            # A row never read (last time -inf) is past every threshold at once. (Tested
+            # before ``floor``: as plain Python, without the compiler, floor(inf) raises.)
             if (origin + first * cadence) - last > threshold:
                 found[i] = first
             continue
+        guess = math.floor(reach) - 1.0
         for offset in range(4):
             step = max(guess + offset, first)
             if (origin + step * cadence) - last > threshold:
