@@ -136,27 +136,35 @@ class Writer:
             if job.priority == _STOP:
                 job.future.set_result(None)
                 return
+            if not job.future.set_running_or_notify_cancel():
+                self._done(job)
+                continue  # its caller has gone: the work is not done
+            if job.priority == _WRITE and time.monotonic() - job.queued_at > self.max_wait:
+                self.refused += 1
+                self._done(job)
+                job.future.set_exception(Overloaded(
+                    f"waited {self.max_wait:g} s for the writer", retry_after=1.0))
+                continue
+            started = time.perf_counter()
+            failure: BaseException | None = None
             try:
-                if not job.future.set_running_or_notify_cancel():
-                    continue  # its caller has gone: the work is not done
-                if job.priority == _WRITE and time.monotonic() - job.queued_at > self.max_wait:
-                    self.refused += 1
-                    job.future.set_exception(Overloaded(
-                        f"waited {self.max_wait:g} s for the writer", retry_after=1.0))
-                    continue
-                started = time.perf_counter()
-                try:
-                    result = job.run()
-                except BaseException as exc:  # handed to the caller, the loop goes on
-                    job.future.set_exception(exc)
-                else:
-                    job.future.set_result(result)
-                self.busy_seconds += time.perf_counter() - started
-            finally:
-                if job.priority == _WRITE:
-                    with self._count_lock:
-                        self._pending_jobs -= 1
-                        self._pending_readings -= job.readings
+                result = job.run()
+            except BaseException as exc:  # handed to the caller, the loop goes on
+                failure = exc
+            self.busy_seconds += time.perf_counter() - started
+            # Counted out before the caller hears: one that resumes on its answer must not
+            # find its own job still pending.
+            self._done(job)
+            if failure is not None:
+                job.future.set_exception(failure)
+            else:
+                job.future.set_result(result)
+
+    def _done(self, job: _Job) -> None:
+        if job.priority == _WRITE:
+            with self._count_lock:
+                self._pending_jobs -= 1
+                self._pending_readings -= job.readings
 
     async def aclose(self) -> None:
         """Finish the jobs already queued, then stop the thread. Safe to call twice."""
