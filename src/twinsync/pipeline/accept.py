@@ -306,9 +306,9 @@ class Pipeline:
         event_time = batch.event_time[timed]
         received_at = float(batch.received_at[0])
         for stage, at in (("receive", received_at), ("commit", committed_at)):
-            latencies = at - event_time
-            self.latency.record(f"{stage}:source:{batch.source}", latencies, at)
-            self.latency.record(f"{stage}:connector:{batch.connector}", latencies, at)
+            self.latency.record_under((f"{stage}:source:{batch.source}",
+                                       f"{stage}:connector:{batch.connector}"),
+                                      at - event_time, at)
 
     def apply(self, batch: Batch) -> LatestPerRow:
         """Fold committed readings into the live state; late and stale ones stay history."""
