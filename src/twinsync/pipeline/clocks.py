@@ -250,7 +250,7 @@ class ClockTable:
         clock_before = None if clock is None else replace(clock)
         placed = times.copy()
         verdict = np.zeros(n, dtype=np.int8)
-        if n == 0 or not timed.any():
+        if n == 0 or not np.count_nonzero(timed):
             return Placed(placed, verdict == _QUARANTINED, verdict == _REFUSED,
                           ClockSavepoint(source, clock_before))
         self._records.grow(int(rows.max()) + 1)
@@ -274,7 +274,7 @@ class ClockTable:
         clock.jumps += int(counts[2])
         clock.quarantined += int(counts[3])
         believed = timed & (verdict == _BELIEVED)
-        if believed.any():
+        if np.count_nonzero(believed):
             clock.offset = median(times[believed] - placed[believed])
         return Placed(placed, verdict == _QUARANTINED, verdict == _REFUSED,
                       ClockSavepoint(source, clock_before, devices))
