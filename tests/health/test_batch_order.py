@@ -34,3 +34,8 @@ def test_has_later_marks_every_reading_but_the_last_of_its_row(sensors: int) -> 
 
 def test_has_later_of_nothing_is_empty() -> None:
     assert has_later(np.empty(0, dtype=np.int64)).size == 0
+
+
+def test_time_order_of_one_reading_is_that_reading() -> None:
+    rows, times = np.array([4, 9]), np.array([2.0, 1.0])
+    assert in_time_order(np.array([1]), rows, times).tolist() == [1]

@@ -13,7 +13,7 @@ from twinsync.bench import health as bench
 from twinsync.bench import health_speed
 from twinsync.cli import bench_cmd
 from twinsync.health import HealthMonitor, HealthParams
-from twinsync.health.kernel import NOISY_BIT, Knobs
+from twinsync.health.kernel import FOLD_COLUMNS, NOISY_BIT, Knobs, _fold_columns
 from twinsync.health.table import HealthTable
 
 from .conftest import DAY, STEP, grouped, peer_signals, quantise
@@ -176,3 +176,12 @@ def test_configure_from_twin_scales_the_resolution_by_the_bindings_gain_and_unit
     assert by_row[table.index["plain"]] == 0.1
     assert by_row[table.index["gain"]] == 0.2
     assert abs(by_row[table.index["kelvin"]] - 0.1 * 5 / 9) < 1e-12
+
+
+def test_the_fold_is_handed_every_column_it_names_in_its_order() -> None:
+    monitor = HealthMonitor(capacity=8)
+    table = monitor.table
+    handed = _fold_columns(table)
+    assert len(handed) == len(FOLD_COLUMNS)
+    assert all(column is table.column(name)
+               for name, column in zip(FOLD_COLUMNS, handed, strict=True))

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from twinsync.errors import InvalidInput
 from twinsync.model import Sensor, Twin
 from twinsync.pipeline import Accepted, ClockTable, Flag, IncomingBatch, Pipeline, RawReading
+from twinsync.pipeline.clocks import SMALL_MEDIAN, median
 from twinsync.store.sqlite import SQLiteStore
 
 START = 1_790_000_000.0
@@ -342,3 +343,16 @@ def test_a_devices_wild_clock_does_not_change_another_devices_event_times(
         assert mixed.batch.flags is not None and single.batch.flags is not None
         assert mixed.batch.flags[mixed.batch.rows == row].tolist() == \
             single.batch.flags.tolist()
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 4, 7, 8, SMALL_MEDIAN, SMALL_MEDIAN + 1, 100])
+def test_a_source_offset_is_numpys_median_to_the_last_bit(size: int) -> None:
+    rng = np.random.default_rng(size)
+    for values in (rng.normal(0.3, 2.0, size), rng.integers(-3, 3, size) * 0.1,
+                   np.full(size, 1e300), START + rng.random(size)):
+        assert median(values) == float(np.median(values))
+
+
+def test_the_median_of_values_with_a_nan_is_nan() -> None:
+    assert np.isnan(median(np.array([1.0, np.nan, 0.5])))
+    assert np.isnan(median(np.array([np.nan, 2.0])))

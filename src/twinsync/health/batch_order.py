@@ -26,6 +26,8 @@ def in_time_order(chosen: NDArray[np.int64], rows: NDArray[np.int64],
                   times: NDArray[np.float64]) -> NDArray[np.int64]:
     """``chosen`` (indices of readings with finite times) sorted by event time, ties by row,
     then by position: ``chosen[np.lexsort((rows[chosen], times[chosen]))]``."""
+    if chosen.size < 2:
+        return chosen  # nothing to order: a single reading is common on the live path
     at = times[chosen]
     by_time = np.argsort(at, kind="stable")  # a run already in time order costs one pass
     ordered = at[by_time]

@@ -247,11 +247,12 @@ class ClockTable:
         if timed is None:
             timed = np.ones(n, dtype=np.bool_)
         clock = self.sources.get(source)
-        before = ClockSavepoint(source, None if clock is None else replace(clock))
+        clock_before = None if clock is None else replace(clock)
         placed = times.copy()
         verdict = np.zeros(n, dtype=np.int8)
-        if n == 0 or not timed.any():
-            return Placed(placed, verdict == _QUARANTINED, verdict == _REFUSED, before)
+        if n == 0 or not np.count_nonzero(timed):
+            return Placed(placed, verdict == _QUARANTINED, verdict == _REFUSED,
+                          ClockSavepoint(source, clock_before))
         self._records.grow(int(rows.max()) + 1)
         synced = self._synced(source, received_at)
         counts = np.zeros(4, dtype=np.int64)  # [touched devices, samples, jumps, quarantined]
@@ -266,17 +267,17 @@ class ClockTable:
                  touched, np.empty(n, np.int64), np.empty(n), np.empty(n), np.empty(n),
                  np.empty(n, np.int64), saved, placed, verdict, counts)
         k = int(counts[0])
-        devices = DevicesBefore(touched[:k].copy(), tuple(saved[f, :k].copy()
-                                                          for f in range(len(_SAVED))))
+        # ``saved`` is this call's own: its rows can be kept as they are, without a copy each.
+        devices = DevicesBefore(touched[:k], tuple(saved[:, :k]))
         clock = self.sources.setdefault(source, SourceClock())
         clock.samples += int(counts[1])
         clock.jumps += int(counts[2])
         clock.quarantined += int(counts[3])
         believed = timed & (verdict == _BELIEVED)
-        if believed.any():
-            clock.offset = float(np.median(times[believed] - placed[believed]))
+        if np.count_nonzero(believed):
+            clock.offset = median(times[believed] - placed[believed])
         return Placed(placed, verdict == _QUARANTINED, verdict == _REFUSED,
-                      replace(before, devices=devices))
+                      ClockSavepoint(source, clock_before, devices))
 
     def sync(self, source: str, t0: float, t1: float, t2: float, t3: float) -> SourceClock:
         """An NTP exchange: the source sent at ``t0`` and got the answer at ``t3`` (its
@@ -309,6 +310,29 @@ class ClockTable:
         if now is not None and now - clock.last_sync >= self.sync_valid_seconds:
             return None
         return clock.synced_offset
+
+
+#: Up to this many values ``median`` sorts a Python list: ``np.median`` costs tens of
+#: microseconds whatever the size, more than the rest of a batch of a few readings.
+SMALL_MEDIAN = 32
+
+
+def median(values: NDArray[np.float64]) -> float:
+    """``float(np.median(values))``, the same number, without NumPy's overhead on a few.
+
+    >>> median(np.array([3.0, 1.0, 2.0, 10.0]))
+    2.5
+    """
+    if values.size > SMALL_MEDIAN or values.size == 0:
+        return float(np.median(values))
+    ordered: list[float] = sorted(values.tolist())
+    if any(value != value for value in ordered):
+        return math.nan  # NaN sorts nowhere in particular; NumPy answers NaN
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    # NumPy's mean of the two middle values: their sum, then halved.
+    return (ordered[middle - 1] + ordered[middle]) / 2.0
 
 
 @compiled

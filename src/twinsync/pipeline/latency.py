@@ -40,19 +40,37 @@ class LatencyWindows:
         return sorted(self._rings)
 
     def record(self, key: str, latencies: ArrayLike, now: float) -> None:
+        self.record_under((key,), latencies, now)
+
+    def record_under(self, keys: tuple[str, ...], latencies: ArrayLike, now: float) -> None:
+        """``record`` the same latencies under each of ``keys``: their maximum and sample
+        are worked out once, which on a batch of a reading or two is most of the cost."""
         values = np.asarray(latencies, dtype=np.float64)
-        if values.size == 0:
+        count = int(values.size)
+        if count == 0:
             return
+        worst = float(values.max())
+        if count > self.per_batch:
+            values = values[np.linspace(0, count - 1, self.per_batch).astype(np.int64)]
+        for key in keys:
+            self._add(key, values, count, worst, now)
+
+    def _add(self, key: str, values: NDArray[np.float64], count: int, worst: float,
+             now: float) -> None:
         ring = self._rings.get(key)
         if ring is None:
             ring = self._rings[key] = _Ring(np.zeros(self.capacity), np.zeros(self.capacity))
-        ring.total += int(values.size)
-        ring.worst = max(ring.worst, float(values.max()))
-        if values.size > self.per_batch:
-            values = values[np.linspace(0, values.size - 1, self.per_batch).astype(np.int64)]
-        slots = (ring.at + np.arange(values.size)) % self.capacity
-        ring.times[slots] = now
-        ring.values[slots] = values
+        ring.total += count
+        ring.worst = max(ring.worst, worst)
+        end = ring.at + values.size
+        if end <= self.capacity:
+            # Most batches fit before the ring wraps: a slice, not an index array.
+            ring.times[ring.at:end] = now
+            ring.values[ring.at:end] = values
+        else:
+            slots = (ring.at + np.arange(values.size)) % self.capacity
+            ring.times[slots] = now
+            ring.values[slots] = values
         ring.at = int((ring.at + values.size) % self.capacity)
         ring.size = min(self.capacity, ring.size + int(values.size))
 

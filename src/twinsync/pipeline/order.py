@@ -195,7 +195,7 @@ class SequenceTable:
         self.ensure(int(rows.max()) + 1)
         plain = seq < 0
         keys = np.zeros(n, dtype=np.uint64)
-        if plain.any():
+        if np.count_nonzero(plain):
             duplicate |= _same_time_and_value(rows, event_time, value, plain)
             keys[plain] = _plain_keys(event_time[plain], value[plain])
         behind_window = np.zeros(n, dtype=np.bool_)
@@ -207,7 +207,7 @@ class SequenceTable:
                       self.duplicates, self.late, self.epochs, self.plain_newest,
                       self.ring_next, self.ring, duplicate, behind_window, flags, counts)
         numbered_behind = behind_window & ~plain
-        if numbered_behind.any():
+        if np.count_nonzero(numbered_behind):
             # The window cannot tell whether two readings far behind it repeat each other.
             again = _repeated_pairs(rows, seq, numbered_behind)
             if again.any():

@@ -177,7 +177,7 @@ class PhysicalRanges:
         """Set ``Flag.OUT_OF_RANGE`` on the batch's readings outside their sensor's range
         (judging ``raw_value``, in the sensor's unit) and return which they were."""
         mask = self.outside(batch.rows, batch.raw_value)
-        if mask.any():
+        if np.count_nonzero(mask):
             if batch.flags is None:
                 batch.flags = np.zeros(len(batch), dtype=np.int64)
             batch.flags[mask] |= Flag.OUT_OF_RANGE

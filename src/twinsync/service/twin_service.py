@@ -417,7 +417,8 @@ class TwinService(TwinViews):
         accepted = pipeline.accept(incoming)
         health_point = alarm_point = None
         try:
-            if accepted.behind_window is not None and accepted.behind_window.any():
+            if (accepted.behind_window is not None
+                    and np.count_nonzero(accepted.behind_window)):
                 accepted = pipeline.drop_repeats(accepted, self._stored_repeats(accepted))
             batch = accepted.batch
             # Saved first: a batch whose commit fails leaves health as it was.

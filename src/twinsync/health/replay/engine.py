@@ -129,7 +129,7 @@ class Replay:
             self._write_changes(at, changes)
         pipeline = self.pipeline
         accepted = pipeline.accept(arrival.incoming)
-        if accepted.behind_window is not None and accepted.behind_window.any():
+        if accepted.behind_window is not None and np.count_nonzero(accepted.behind_window):
             accepted = pipeline.drop_repeats(accepted, kept_repeats(
                 pipeline.sequences, accepted.batch, accepted.behind_window, self.kept.read))
         batch = accepted.batch
