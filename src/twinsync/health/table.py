@@ -63,6 +63,14 @@ _COLUMNS: dict[str, Field] = {
     "noise_quiet": (np.float64, 0.0),
     "noise_fast": (np.float64, 1.0),
     "noise_bits": (np.int64, 0),
+    # noise in context (see ``context``): the declared character, the share of its
+    # ordinary steps beyond 3 sd, the baseline of relative steps, and the residual
+    # against the peers' consensus at the last trusted reading with its steps' baseline
+    "character": (np.int8, 0),
+    "step_tail": (np.float64, 0.0),
+    "rel_step_var": (np.float64, 0.0),
+    "peer_resid": (np.float64, np.nan),
+    "peer_step_var": (np.float64, 0.0),
     # spike: outliers held until the next readings decide
     "pending": (np.int64, 0),
     "pending_value": (np.float64, np.nan),
@@ -182,6 +190,11 @@ class HealthTable:
     noise_quiet: NDArray[np.float64]
     noise_fast: NDArray[np.float64]
     noise_bits: NDArray[np.int64]
+    character: NDArray[np.int8]
+    step_tail: NDArray[np.float64]
+    rel_step_var: NDArray[np.float64]
+    peer_resid: NDArray[np.float64]
+    peer_step_var: NDArray[np.float64]
     pending: NDArray[np.int64]
     pending_value: NDArray[np.float64]
     pending_size: NDArray[np.float64]
