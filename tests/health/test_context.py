@@ -120,7 +120,8 @@ def test_genuine_extra_noise_on_one_sensor_is_still_found() -> None:
     values[2, start:] += np.random.default_rng(16).normal(0, 0.15, values.shape[1] - start)
     changes = states_of(grouped(sensors=4), values, times)
     noisy = entered(changes, 2, "noisy")
-    assert noisy and start <= noisy[0] < start + 24  # within two hours
+    # Within three hours: doors make the room bursty, whose noise must hold twice as long.
+    assert noisy and start <= noisy[0] < start + 36
     assert [row for _, row, new, _ in changes if new == "noisy" and row != 2] == []
 
 

@@ -289,8 +289,12 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
         shared = shared_with_peers(x, ref, d_mean[r], diff_sd_one(d_var[r], res), resid,
                                    kind == REF_PEERS and d_n[r] >= p.drift_warmup,
                                    p.peer_shared_k, p.peer_shared_share)
-        outlier = (judged and not was_noisy and not shared
-                   and abs(resid) > p.hampel_k * spread * scale)
+        far_off = judged and not was_noisy and abs(resid) > p.hampel_k * spread * scale
+        outlier = far_off and not shared
+        # A jump the peers made too is no evidence of the sensor's noise either: the peers'
+        # readings older than this one lag a sharp transient, so its step against them
+        # would be large as well.
+        group_jump = far_off and shared
 
         # -- spike: hold outliers until the next readings decide -----------------------
         held_count = pending[r]
@@ -358,7 +362,7 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
         # Not the first reading after held outliers: its step spans several intervals,
         # and the trend carried over them is less certain than one interval's step sd
         # allows, so a spike's return would count as noise and drop the spike.
-        counted = judged and inlier and has_last and not held
+        counted = judged and inlier and has_last and not held and not group_jump
         llr = gain * z2 - cost if counted else 0.0
         cusum = max(0.0, noise_s[r] + llr) if counted else noise_s[r]
         quiet = max(0.0, noise_quiet[r] - llr) if counted and was_noisy else 0.0
