@@ -26,6 +26,7 @@ from ..errors import TwinsyncError
 from ..model import Binding, Sensor, Twin
 from ..pipeline import SensorTable
 from ..units import converter
+from .context import character_of_kind
 from .monitor import HealthMonitor
 
 
@@ -36,6 +37,7 @@ class SensorSettings:
     expected_interval: NDArray[np.float64]
     resolution: NDArray[np.float64]
     unit: list[str]
+    character: NDArray[np.int8]
 
 
 def sensor_settings(twin: Twin, table: SensorTable) -> SensorSettings:
@@ -45,6 +47,7 @@ def sensor_settings(twin: Twin, table: SensorTable) -> SensorSettings:
     intervals: list[float] = []
     resolutions: list[float] = []
     units: list[str] = []
+    characters: list[int] = []
     members: dict[tuple[str, str], list[str]] = {}
     for binding in twin.bindings.values():
         members.setdefault((binding.element_id, binding.property), []).append(binding.sensor_id)
@@ -62,9 +65,10 @@ def sensor_settings(twin: Twin, table: SensorTable) -> SensorSettings:
         bound = twin.bindings.get(sensor_id)
         resolutions.append(sensor.resolution * _scale(sensor, bound))
         units.append((bound.transform.unit if bound is not None else "") or sensor.unit)
+        characters.append(character_of_kind(sensor.kind))
     return SensorSettings(np.array(rows, np.int64), np.array(groups, np.int64),
                           np.array(intervals, np.float64), np.array(resolutions, np.float64),
-                          units)
+                          units, np.array(characters, np.int8))
 
 
 def _scale(sensor: Sensor, binding: Binding | None) -> float:
@@ -89,4 +93,5 @@ def configure_from_twin(monitor: HealthMonitor, twin: Twin, table: SensorTable) 
     settings = sensor_settings(twin, table)
     monitor.configure(settings.rows, group=settings.group,
                       expected_interval=settings.expected_interval,
-                      resolution=settings.resolution, unit=settings.unit)
+                      resolution=settings.resolution, unit=settings.unit,
+                      character=settings.character)

@@ -29,6 +29,7 @@ from numpy.typing import NDArray
 
 from ..jit import prefetch_cell, prefetch_row
 from ._jit import compiled
+from .context import RELATIVE, evidence_z2, is_bursty, peer_step, relative_step, shared_with_peers
 from .params import HealthParams
 from .peers import REF_MODEL, REF_NONE, REF_PEERS, peer_view
 from .robust import MAD_TO_SD, fit_window
@@ -93,6 +94,11 @@ class Knobs(NamedTuple):
     noise_big: float
     noise_confirm: int
     noise_recent: int
+    tail_share: float
+    bursty_noise_h: float
+    spike_burst: int
+    peer_shared_k: float
+    peer_shared_share: float
     stuck_min_run: int
     stuck_ref_k: float
     stuck_p: float
@@ -149,6 +155,8 @@ def diff_sd_one(d_var: float, resolution: float) -> float:
 def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_learned: Any,
          last_time: Any, last_value: Any, ring_head: Any, sigma2: Any, sigma_n: Any,
          step_var: Any, noise_s: Any, noise_quiet: Any, noise_fast: Any, noise_bits: Any,
+         character: Any, step_tail: Any, rel_step_var: Any, peer_resid: Any,
+         peer_step_var: Any,
          pending: Any, pending_value: Any, pending_size: Any, spike_hold: Any,
          spike_size: Any, spike_len: Any, spike_wait: Any, cand_size: Any, cand_len: Any,
          run_len: Any, run_anchor: Any, run_ref_start: Any, run_ref_moved: Any, p_same: Any,
@@ -259,7 +267,9 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
             if present[j]:
                 inliers += 1
                 newest = j
-        can = inliers >= p.min_window
+        # While outliers are held the window loses a trusted reading to each of them; a
+        # burst of up to ``spike_burst`` must still be judged against the level before it.
+        can = inliers >= p.min_window or (pending[r] > 0 and inliers >= 4)
         pred, slope, mad, leverage, curvature = np.nan, 0.0, 0.0, 0.0, 0.0
         if can:
             pred, slope, mad, leverage, curvature = fit_window(ring_x, ring_t, present, t,
@@ -276,7 +286,16 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
         warm = sigma_n[r] >= p.warmup
         judged = can and warm
         was_noisy = (c & NOISY_BIT) != 0
-        outlier = judged and not was_noisy and abs(resid) > p.hampel_k * spread * scale
+        # The reading moved with its group's consensus: the process, not the sensor.
+        shared = shared_with_peers(x, ref, d_mean[r], diff_sd_one(d_var[r], res), resid,
+                                   kind == REF_PEERS and d_n[r] >= p.drift_warmup,
+                                   p.peer_shared_k, p.peer_shared_share)
+        far_off = judged and not was_noisy and abs(resid) > p.hampel_k * spread * scale
+        outlier = far_off and not shared
+        # A jump the peers made too is no evidence of the sensor's noise either: the peers'
+        # readings older than this one lag a sharp transient, so its step against them
+        # would be large as well.
+        group_jump = far_off and shared
 
         # -- spike: hold outliers until the next readings decide -----------------------
         held_count = pending[r]
@@ -286,7 +305,9 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
         # the prediction (on the same side); otherwise the held readings were a spike.
         near = abs(x - pending_value[r]) < abs(resid)
         continues = held and near and _sign(resid) == _sign(held_size)
-        level_shift = continues and held_count >= 2
+        # Up to ``spike_burst`` held readings may be one spike (welding heat lasts a few
+        # readings); one more, or a held reading the peers moved with, is a level change.
+        level_shift = continues and (held_count >= p.spike_burst or shared)
         spike_event = held and not continues
         starts = outlier and not continues
         event_size = held_size if spike_event else 0.0
@@ -301,10 +322,11 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
         if starts or (continues and abs(resid) > abs(held_size)):
             pending_size[r] = resid
         if level_shift:
-            # Three readings agree on a new level: it is real. Restart the window from them.
+            # The held readings and this one agree on a new level: it is real. Restart the
+            # window from them.
             for j in range(window):
                 ring_flags[r, j] &= ~INLIER
-            for back in (1, 2):
+            for back in range(1, min(held_count, window - 1) + 1):
                 ring_flags[r, (head - back) % window] |= INLIER
         inlier = (not outlier and not continues) or level_shift
 
@@ -321,11 +343,27 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
         step_change = x - ring_x[newest] - trend if has_last else np.nan
         floor = 2.0 * (res * _QUANTISATION_SD) ** 2
         step_sd = math.sqrt(max(step_var[r], max(floor, tiny * tiny)))
-        z2 = min((step_change / step_sd) ** 2, p.noise_cap ** 2)
+        cap2 = p.noise_cap ** 2
+        own_z2 = min((step_change / step_sd) ** 2, cap2)
+        bursty = is_bursty(character[r], step_tail[r], p.tail_share)
+        # A sensor whose noise grows with its level (vibration RMS) is judged on its steps
+        # relative to the level; and wherever the peers are known, on its step against
+        # their consensus as well (``context``).
+        rel_change = (relative_step(step_change, ring_x[newest], res) if has_last
+                      else np.nan)
+        if character[r] == RELATIVE and has_last and rel_step_var[r] > 0:
+            own_z2 = min(rel_change * rel_change / rel_step_var[r], cap2)
+        resid_step = peer_step(x, ref, peer_resid[r]) if has_last else np.nan
+        peer_z2 = np.nan
+        if math.isfinite(resid_step) and peer_step_var[r] > 0:
+            peer_sd2 = max(peer_step_var[r], max(floor, tiny * tiny))
+            peer_z2 = min(resid_step * resid_step / peer_sd2, cap2)
+        z2 = evidence_z2(own_z2, peer_z2)
+        noise_h = p.noise_h * p.bursty_noise_h if bursty else p.noise_h
         # Not the first reading after held outliers: its step spans several intervals,
         # and the trend carried over them is less certain than one interval's step sd
         # allows, so a spike's return would count as noise and drop the spike.
-        counted = judged and inlier and has_last and not held
+        counted = judged and inlier and has_last and not held and not group_jump
         llr = gain * z2 - cost if counted else 0.0
         cusum = max(0.0, noise_s[r] + llr) if counted else noise_s[r]
         quiet = max(0.0, noise_quiet[r] - llr) if counted and was_noisy else 0.0
@@ -335,7 +373,7 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
             noise_bits[r] = ((noise_bits[r] << 1) | big) & noise_mask
         # Large steps among the last few: noise makes many, the edges of a level change few.
         many_big = _popcount(noise_bits[r]) >= p.noise_confirm
-        if not was_noisy and cusum > p.noise_h and many_big:
+        if not was_noisy and cusum > noise_h and many_big:
             c |= NOISY_BIT
         if was_noisy and quiet > p.noise_h:
             c &= ~NOISY_BIT
@@ -358,6 +396,23 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
                 step2 = (min(step_change ** 2, (p.noise_cap * step_sd) ** 2) if warm
                          else step_change ** 2)
                 step_var[r] = step_var[r] + alpha * (step2 - step_var[r])
+                rel2 = rel_change * rel_change
+                if warm:
+                    rel2 = min(rel2, cap2 * rel_step_var[r])
+                # The character: how often an ordinary step is beyond 3 sd.
+                # (From the 16th step on: before that the step sd is no yardstick.)
+                if n_sigma >= 16:
+                    beyond = 1.0 if step_change ** 2 > 9.0 * step_sd * step_sd else 0.0
+                    step_tail[r] = step_tail[r] + alpha * (beyond - step_tail[r])
+                rel_step_var[r] = rel_step_var[r] + alpha * (rel2 - rel_step_var[r])
+            if math.isfinite(resid_step):
+                # Peers may come later than the sensor's first reading: the first step
+                # against them starts the baseline.
+                resid2 = resid_step * resid_step
+                if warm and peer_step_var[r] > 0:
+                    resid2 = min(resid2, cap2 * peer_step_var[r])
+                peer_alpha = 1.0 if peer_step_var[r] <= 0 else alpha
+                peer_step_var[r] = peer_step_var[r] + peer_alpha * (resid2 - peer_step_var[r])
             sigma_n[r] = n_sigma + 1
 
         # -- stuck: a run of readings within half a resolution of the run's first ------
@@ -533,6 +588,8 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
             run < p.stuck_min_run) and abs(drift_level[r]) < p.peer_trust * level_sd
         flags = ((INLIER if inlier else 0) | (USABLE if usable else 0)
                  | (DRIFTING if new_state == _DRIFT else 0))
+        if inlier:
+            peer_resid[r] = x - ref  # NaN without a reference
         ring_value[r, head] = x
         ring_time[r, head] = t
         ring_slope[r, head] = slope if can else 0.0

@@ -29,6 +29,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .batch_order import has_later, in_time_order
+from .context import LEARN
 from .kernel import NOISY_BIT, fold_batch, knobs, read_first_line, resolution_one, silence
 from .params import HealthParams
 from .peers import peer_view
@@ -126,9 +127,11 @@ class HealthMonitor:
     def configure(self, rows: ArrayLike, *, group: ArrayLike | None = None,
                   expected_interval: ArrayLike | None = None,
                   resolution: ArrayLike | None = None,
-                  unit: Sequence[str] | None = None) -> None:
+                  unit: Sequence[str] | None = None,
+                  character: ArrayLike | None = None) -> None:
         """Set what is known about sensors: peer group (-1: none), the interval they promise
-        (seconds; 0: learn it), their resolution (0: unknown) and unit (for reasons)."""
+        (seconds; 0: learn it), their resolution (0: unknown), unit (for reasons) and
+        character (``context.LEARN``: learn it; see ``context.character_of_kind``)."""
         at = np.asarray(rows, dtype=np.int64).ravel()
         self._touch(at)
         table = self.table
@@ -139,6 +142,11 @@ class HealthMonitor:
             table.interval_given[at] = np.asarray(expected_interval, dtype=np.float64)
         if resolution is not None:
             table.resolution[at] = np.asarray(resolution, dtype=np.float64)
+        if character is not None:
+            # A declared character is set; "learn" keeps what was learned already (configure
+            # runs again whenever sensors are added).
+            given = np.asarray(character, dtype=np.int8)
+            table.character[at] = np.where(given != LEARN, given, table.character[at])
         if unit is not None:
             for row, name in zip(at.tolist(), unit, strict=True):
                 table.units[row] = name

@@ -60,6 +60,24 @@ class HealthParams:
     the CUSUM: the edges of a level change (a spike, the end of a drift) make one or two."""
     noise_recent: int = 8
     """Readings over which large steps are counted for ``noise_confirm``."""
+    tail_share: float = 0.02
+    """A sensor (of a kind not declared) with more than this share of its ordinary steps
+    beyond 3 sd is bursty (``context``; 0.27 % for Gaussian steps): jumps are its normal
+    behaviour, as a door's on a room's air."""
+    bursty_noise_h: float = 2.0
+    """A bursty sensor is noisy only when the noise CUSUM reaches this many times
+    ``noise_h``: its evidence must hold that much longer."""
+    spike_burst: int = 5
+    """Held readings that may still be one spike (a burst of welding heat is 3-5); one more
+    on the same side is a level change. Where the peers' consensus moved with the reading,
+    it is a level change (or no outlier) at once."""
+    peer_shared_k: float = 4.5
+    """A reading within this many difference sd of the peers' consensus (its usual offset
+    taken off) moved with its group: no outlier, no spike."""
+    peer_shared_share: float = 0.5
+    """So did a reading whose difference to the consensus is within this share of its own
+    residual: the peers explain most of its move (each sees a transient by its own
+    factor)."""
 
     stuck_min_run: int = 6
     """Fewest unchanged readings before stuck can be decided."""

@@ -1,13 +1,13 @@
 """Per-sensor health state, one record per sensor, indexed by the pipeline's dense sensor row.
 
-What a reading of a sensor reads (the scalar columns, and the values, times and flags of
-its ring of recent readings) lies in one NumPy record of 512 bytes, the records of all
-sensors in one array; what only its peers read of its ring lies in a second record per
-sensor (see ``_PEER_RING``). Each named column is a strided view into one of the arrays, so
-the kernels read ``table.sigma2[row]`` as before, but the state of one sensor is a few
+What a reading of a sensor reads (the scalar columns, and the values, times and flags of its
+ring of recent readings) lies in one NumPy record of 576 bytes (9 cache lines), the records
+of all sensors in one array; what only its peers read of its ring lies in a second record
+per sensor (see ``_PEER_RING``). Each named column is a strided view into one of the arrays,
+so the kernels read ``table.sigma2[row]`` as before, but the state of one sensor is a few
 adjacent cache lines instead of ~50 separate arrays. That matters for a large fleet: with
 100,000 sensors the state (~80 MB) is far beyond the CPU cache, and a reading for a random
-sensor then costs 8 adjacent lines and one more instead of ~50 scattered misses.
+sensor then costs 9 adjacent lines and one more instead of ~50 scattered misses.
 
 Rows are the same numbers as ``twinsync.pipeline.SensorTable`` rows, so the pipeline's
 batch columns index this table directly. The table grows (doubling) when a row beyond its
@@ -63,6 +63,14 @@ _COLUMNS: dict[str, Field] = {
     "noise_quiet": (np.float64, 0.0),
     "noise_fast": (np.float64, 1.0),
     "noise_bits": (np.int64, 0),
+    # noise in context (see ``context``): the declared character, the share of its
+    # ordinary steps beyond 3 sd, the baseline of relative steps, and the residual
+    # against the peers' consensus at the last trusted reading with its steps' baseline
+    "character": (np.int8, 0),
+    "step_tail": (np.float64, 0.0),
+    "rel_step_var": (np.float64, 0.0),
+    "peer_resid": (np.float64, np.nan),
+    "peer_step_var": (np.float64, 0.0),
     # spike: outliers held until the next readings decide
     "pending": (np.int64, 0),
     "pending_value": (np.float64, np.nan),
@@ -110,7 +118,7 @@ _RING: dict[str, tuple[Any, float]] = {
 # compare whose is larger) and its noise sd (so peers can tell whether they agree), each as
 # it was at the slot's reading. They live in records of their own, slot by slot: a reading
 # writes one slot's four values into one cache line, and the sensor's own record, which
-# each reading reads whole, is 8 cache lines instead of 13.
+# each reading reads whole, is 9 cache lines instead of 14.
 _PEER_RING = ("ring_slope", "ring_offset", "ring_level", "ring_noise")
 
 
@@ -182,6 +190,11 @@ class HealthTable:
     noise_quiet: NDArray[np.float64]
     noise_fast: NDArray[np.float64]
     noise_bits: NDArray[np.int64]
+    character: NDArray[np.int8]
+    step_tail: NDArray[np.float64]
+    rel_step_var: NDArray[np.float64]
+    peer_resid: NDArray[np.float64]
+    peer_step_var: NDArray[np.float64]
     pending: NDArray[np.int64]
     pending_value: NDArray[np.float64]
     pending_size: NDArray[np.float64]

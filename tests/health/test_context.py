@@ -1,0 +1,143 @@
+"""Noise and spikes are judged in context: what the peers did, and the sensor's character."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from twinsync.health import HealthMonitor
+from twinsync.health.context import BURSTY, LEARN, RELATIVE, is_bursty
+
+from .conftest import DAY, STEP, grouped, peer_signals, quantise
+
+FAULT = round(3 * DAY / STEP)
+MINUTE = 60.0
+
+
+def states_of(monitor: HealthMonitor, values: NDArray[np.float64],
+              times: NDArray[np.float64]) -> list[tuple[int, int, str, float]]:
+    """Feed [sensors, steps] slot by slot; every change as (step, row, new state), and
+    the quality each reading got as the last field of the change's slot."""
+    seen: list[tuple[int, int, str, float]] = []
+    rows = np.arange(values.shape[0])
+    for k in range(values.shape[1]):
+        changes = monitor.update_many(rows, values[:, k], times[:, k])
+        seen += [(k, c.row, c.new, float(changes.reading_quality[c.row])) for c in changes]
+    return seen
+
+
+def entered(changes: list[tuple[int, int, str, float]], row: int, state: str) -> list[int]:
+    return [k for k, at, new, _ in changes if at == row and new == state]
+
+
+def heated_room(days: float, seed: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Four air sensors of one room, every 5 min: heating from 15 to 20 °C on work days
+    (a rise of ~0.25 °C per 5 min in the first hour), doors opening in work hours
+    (dips of 0.5-2.5 °C that recover over 20 min), each sensor seeing 80-100 % of them."""
+    rng = np.random.default_rng(seed)
+    step = 5 * MINUTE
+    times = np.arange(round(days * DAY / step)) * step
+    hour = (times / 3600) % 24
+    setpoint = np.where((hour >= 6) & (hour < 18), 20.0, 15.0)
+    room = np.empty_like(times)
+    room[0] = 15.0
+    for k in range(1, times.size):  # the room follows the heating with a 1 h lag
+        room[k] = room[k - 1] + (setpoint[k] - room[k - 1]) * (1 - np.exp(-step / 3600))
+    doors = np.zeros_like(times)
+    for opened in np.flatnonzero((hour >= 7) & (hour < 17) & (rng.random(times.size) < 0.05)):
+        after = (times[opened:] - times[opened]) / 60
+        doors[opened:] -= rng.uniform(0.5, 2.5) * np.exp(-after / 20)
+    factor = rng.uniform(0.8, 1.0, (4, 1))
+    values = room + factor * doors + rng.normal(0, 0.03, (4, times.size))
+    stamps = times + rng.uniform(0, 30, (4, 1))
+    return quantise(values, 0.01), stamps
+
+
+def vibration_site(days: float, seed: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Three vibration gauges of one zone, every 2 min: a quiet background at night, ten
+    times that in work hours (a shared factor changing every 10 min), bursts of piling of
+    1-4 mm/s for 5-60 min; each gauge's noise is 10 % of its level."""
+    rng = np.random.default_rng(seed)
+    step = 2 * MINUTE
+    times = np.arange(round(days * DAY / step)) * step
+    hour = (times / 3600) % 24
+    work = np.clip(np.minimum(hour - 7, 17 - hour) * 2, 0, 1)
+    wobble = np.repeat(rng.lognormal(0, 0.3, times.size // 5 + 1), 5)[: times.size]
+    level = 0.03 + 0.4 * work * wobble
+    for start in np.flatnonzero((work > 0) & (rng.random(times.size) < 3 / 300)):
+        level[start: start + rng.integers(3, 30)] += rng.uniform(1, 4)
+    values = level * rng.lognormal(0, 0.1, (3, times.size))
+    return quantise(values, 0.001), times + rng.uniform(0, 30, (3, 1))
+
+
+def test_a_heating_rise_and_door_openings_the_room_shares_are_not_noise() -> None:
+    values, times = heated_room(6, seed=11)
+    changes = states_of(grouped(sensors=4), values, times)
+    assert [(k, row) for k, row, new, _ in changes if new == "noisy"] == []
+
+
+def test_work_hours_bursts_of_a_vibration_gauge_are_not_noise() -> None:
+    values, times = vibration_site(6, seed=12)
+    monitor = grouped(sensors=3, resolution=0.001)
+    monitor.configure(np.arange(3), character=np.full(3, RELATIVE))
+    changes = states_of(monitor, values, times)
+    assert [(k, row) for k, row, new, _ in changes if new == "noisy"] == []
+
+
+def test_a_three_reading_welding_burst_is_a_spike_with_low_quality_readings() -> None:
+    values, times = peer_signals(4, seed=13)
+    values[1, FAULT:FAULT + 3] += 3.0 * np.array([1.0, 0.8, 0.6])
+    monitor = grouped()
+    rows = np.arange(3)
+    qualities = []
+    changes = []
+    for k in range(values.shape[1]):
+        batch = monitor.update_many(rows, quantise(values[:, k], 0.01), times[:, k])
+        qualities.append(batch.reading_quality[1])
+        changes += [(k, c.row, c.new, c.reason) for c in batch]
+    assert [new for _, row, new, _ in changes if row == 1] == ["spike", "ok"]
+    assert max(qualities[FAULT:FAULT + 3]) <= 0.2
+    assert next(reason for _, _, new, reason in changes if new == "spike").startswith(
+        "spike of +3")
+
+
+def test_a_steady_sensor_is_not_stuck_because_one_peer_had_a_burst() -> None:
+    rng = np.random.default_rng(14)
+    steps = round(5 * DAY / STEP)
+    hours = np.arange(steps) * STEP / 3600
+    slab = 18 + 0.3 * np.sin(2 * np.pi * hours / 72)  # a cured slab: barely moving
+    values = slab + rng.normal(0, 0.02, (3, steps)) + rng.normal(0, 0.1, (3, 1))
+    values[2, FAULT:FAULT + 4] += 21.0 * np.array([1.0, 0.8, 0.6, 0.45])  # welding heat
+    times = np.arange(steps) * STEP + rng.uniform(0, 60, (3, 1))
+    changes = states_of(grouped(resolution=0.1), quantise(values, 0.1), times)
+    assert entered(changes, 0, "stuck") == [] and entered(changes, 1, "stuck") == []
+    assert entered(changes, 2, "spike") != []
+
+
+def test_genuine_extra_noise_on_one_sensor_is_still_found() -> None:
+    values, times = heated_room(6, seed=15)
+    start = round(4 * DAY / (5 * MINUTE))
+    values[2, start:] += np.random.default_rng(16).normal(0, 0.15, values.shape[1] - start)
+    changes = states_of(grouped(sensors=4), values, times)
+    noisy = entered(changes, 2, "noisy")
+    # Within three hours: doors make the room bursty, whose noise must hold twice as long.
+    assert noisy and start <= noisy[0] < start + 36
+    assert [row for _, row, new, _ in changes if new == "noisy" and row != 2] == []
+
+
+def test_a_sensor_with_heavy_tailed_steps_is_learned_bursty_and_a_smooth_one_smooth() -> None:
+    values, times = peer_signals(3, seed=17)
+    jumps = np.random.default_rng(18).random(values.shape[1]) < 0.05
+    values[0] += np.cumsum(np.where(jumps, 1.0, 0.0))  # a door-like contact stepping
+    monitor = HealthMonitor()
+    states_of(monitor, quantise(values, 0.01), times)
+    table, share = monitor.table, monitor.params.tail_share
+    assert is_bursty(table.character[0], table.step_tail[0], share)
+    assert not is_bursty(table.character[1], table.step_tail[1], share)
+
+
+def test_configure_keeps_a_learned_character_unless_one_is_declared() -> None:
+    monitor = HealthMonitor()
+    monitor.configure(np.arange(2), character=np.array([BURSTY, LEARN]))
+    monitor.configure(np.arange(2), character=np.array([LEARN, RELATIVE]))
+    assert list(monitor.table.character[:2]) == [BURSTY, RELATIVE]
