@@ -25,9 +25,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: Which health states raise an alarm, and how loud. Spikes are transient and already
-#: lower the quality of the reading; a stale sensor is on its way to offline.
+#: lower the quality of the reading; a stale sensor is on its way to offline. A wrong
+#: clock is a warning: the values come, but the twin places them at the wrong time.
 ALARM_SEVERITY = {"offline": "critical", "stuck": "warning", "drift": "warning",
-                  "noisy": "info"}
+                  "clock": "warning", "noisy": "info"}
 #: Latency (p95, receive to commit) above this raises an alarm for the source.
 LATENCY_BOUND_SECONDS = 60.0
 #: How often the health table is saved. Its baselines take days to learn and move slowly,

@@ -55,7 +55,7 @@ ACCEPTED_STATES: dict[str, tuple[str, ...]] = {
     "dropout": ("stale", "offline"),
     "offset": ("drift",),
     "crosswire": ("drift",),
-    "clock": (),
+    "clock": ("clock",),
 }
 NAMED_BY: dict[str, tuple[str, ...]] = {
     "clock": ("clock",),
