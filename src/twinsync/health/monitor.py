@@ -21,6 +21,7 @@ lag its arrivals by far ``clock``.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -111,6 +112,7 @@ class HealthMonitor:
         self._group_ids: NDArray[np.int64] = np.empty(0, np.int64)
         self._used = 0
         self._now = float("nan")
+        self._started = float("nan")
 
     # -- set-up ----------------------------------------------------------------------------
 
@@ -151,6 +153,11 @@ class HealthMonitor:
         if unit is not None:
             for row, name in zip(at.tolist(), unit, strict=True):
                 table.units[row] = name
+
+    @property
+    def started(self) -> float:
+        """The first tick's time (NaN before it): a sensor never heard from is silent since."""
+        return self._started
 
     @property
     def rows_in_use(self) -> int:
@@ -339,13 +346,15 @@ class HealthMonitor:
         """Mark sensors with nothing arrived stale, then offline, and sensors whose readings
         arrive stamped far behind ``clock``: one compiled pass over all rows."""
         self._now = now
+        if math.isnan(self._started):
+            self._started = float(now)
         if self._used == 0:
             return HealthChanges()
         table = self.table
         changed = np.empty((self._used, 2), dtype=np.int64)
-        found = silence(self._used, float(now), table.heard, table.expect, table.lag_low,
-                        table.lag_before, table.state, table.quality, table.since,
-                        self._silence_knobs, changed)
+        found = silence(self._used, float(now), self._started, table.heard, table.expect,
+                        table.lag_low, table.lag_before, table.state, table.quality,
+                        table.since, self._silence_knobs, changed)
         if found == 0:
             return HealthChanges()
         rows = changed[:found, 0]

@@ -48,7 +48,7 @@ NOT_HELD = -1
 WARM_GAPS = 8
 
 __all__ = ["NOT_HELD", "SilenceKnobs", "arrive", "clock_bound", "clock_lag", "hold_time",
-           "silence", "silence_knobs"]
+           "silence", "silence_knobs", "silent_since"]
 
 
 class SilenceKnobs(NamedTuple):
@@ -179,17 +179,27 @@ def held_state(shown: int, held: int) -> int:
 
 
 @compiled
-def silence(used: int, now: float, heard: NDArray[np.float64], expect: NDArray[np.float64],
+def silent_since(heard: float, started: float) -> float:
+    """Since when a row has had nothing arrive: its newest arrival, or, never heard from,
+    since the timer started (a fresh twin is not offline in its first second)."""
+    return started if heard == -np.inf else heard
+
+
+@compiled
+def silence(used: int, now: float, started: float, heard: NDArray[np.float64],
+            expect: NDArray[np.float64],
             lag_low: NDArray[np.float64], lag_before: NDArray[np.float64],
             state: NDArray[np.int8], quality: NDArray[np.float64],
             since: NDArray[np.float64], k: SilenceKnobs, changed: NDArray[np.int64]) -> int:
     """The timer: rows with nothing arrived become stale, then offline; rows whose readings
-    arrive with stamps far behind become ``clock``. Writes the changed rows and their old
-    states into ``changed`` ([k, 0:2]) and returns how many."""
+    arrive with stamps far behind become ``clock``. A row never heard from is silent since
+    ``started`` (the first tick). Writes the changed rows and their old states into
+    ``changed`` ([k, 0:2]) and returns how many."""
     found = 0
     for r in range(used):
         e = expect[r]
-        age = now - heard[r]
+        last = silent_since(heard[r], started)
+        age = now - last
         offline = age > k.offline_after * e
         stale = age > k.stale_after * e and not offline
         if stale or offline:
@@ -201,7 +211,7 @@ def silence(used: int, now: float, heard: NDArray[np.float64], expect: NDArray[n
             if new != old:
                 factor = k.offline_after if offline else k.stale_after
                 state[r] = new
-                since[r] = heard[r] + factor * e
+                since[r] = last + factor * e
                 changed[found, 0] = r
                 changed[found, 1] = old
                 found += 1

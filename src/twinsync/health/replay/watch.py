@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from .._jit import compiled
 from ..monitor import HealthChanges, HealthMonitor
-from ..silence import SilenceKnobs, clock_bound, clock_lag, silence_knobs
+from ..silence import SilenceKnobs, clock_bound, clock_lag, silence_knobs, silent_since
 from ..states import State
 
 _OK, _STALE, _SPIKE, _OFFLINE = (int(State.OK), int(State.STALE), int(State.SPIKE),
@@ -94,7 +94,12 @@ class SimulatedWatch:
         monitor = self.monitor
         table = monitor.table
         found = np.empty(rows.size)
-        next_silence(rows, float(self.done + 1), self.origin, self.cadence, table.heard,
+        # Before its first tick the monitor has not started: it will at the first grid step.
+        started = monitor.started
+        if math.isnan(started):
+            started = self.origin + self.cadence
+        next_silence(rows, float(self.done + 1), self.origin, self.cadence, started,
+                     table.heard,
                      table.expect, table.lag_low, table.lag_before, table.state,
                      silence_knobs(monitor.params), found)
         return found
@@ -102,7 +107,7 @@ class SimulatedWatch:
 
 @compiled
 def next_silence(rows: NDArray[np.int64], first: float, origin: float, cadence: float,
-                 heard: NDArray[np.float64], expect: NDArray[np.float64],
+                 started: float, heard: NDArray[np.float64], expect: NDArray[np.float64],
                  lag_low: NDArray[np.float64], lag_before: NDArray[np.float64],
                  state: NDArray[np.int8], k: SilenceKnobs, found: NDArray[np.float64]) -> None:
     """For each row, the first grid step from ``first`` on at which ``silence.silence``
@@ -116,17 +121,18 @@ def next_silence(rows: NDArray[np.int64], first: float, origin: float, cadence: 
         e = expect[r]
         if ((s in (_OK, _SPIKE, _STALE, _OFFLINE))
                 and clock_lag(lag_low[r], lag_before[r]) > clock_bound(k, e)
-                and not (origin + first * cadence) - heard[r] > k.stale_after * e):
+                and not (origin + first * cadence) - silent_since(heard[r], started)
+                > k.stale_after * e):
             found[i] = first
             continue
         if s == _OFFLINE:
             continue
         factor = k.offline_after if s == _STALE else k.stale_after
         threshold = factor * e
-        last = heard[r]
+        last = silent_since(heard[r], started)
         guess = math.floor((last + threshold - origin) / cadence) - 1.0
         if not math.isfinite(guess):
-            # A row never read (last time -inf) is past every threshold at once.
+            # A row with no expected gap yet (never read, none given) waits for one.
             if (origin + first * cadence) - last > threshold:
                 found[i] = first
             continue
