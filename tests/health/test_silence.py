@@ -48,7 +48,8 @@ def test_a_one_minute_sensor_polled_in_groups_every_5_minutes_is_not_stale_betwe
     monitor = HealthMonitor()
     monitor.configure([0], expected_interval=[MINUTE])
     stamps = [MINUTE * i for i in range(1, 12 * 60)]
-    arrivals = [300.0 * (s // 300.0 + 1) + 20.0 for s in stamps]  # the poll after it
+    # The poll after it, handed over in two pieces half a second apart.
+    arrivals = [300.0 * (s // 300.0 + 1) + 20.0 + 0.5 * (s // MINUTE % 2) for s in stamps]
     changes = _run(monitor, stamps, arrivals, until=12 * HOUR - 600)
     # The first poll, with only the sampling interval to go by, is a gap; it teaches the
     # cadence, and after the hold there is no silence between groups.

@@ -46,6 +46,9 @@ _OK, _STALE, _SPIKE, _OFFLINE, _CLOCK = (
 NOT_HELD = -1
 #: Gaps the cadence learns from even when the timer would have named them.
 WARM_GAPS = 8
+#: Seconds within which two arrivals are one delivery: a gateway's group may be handed
+#: over in pieces (between another source's readings), and its pieces are no gaps.
+SAME_DELIVERY = 2.0
 
 __all__ = ["NOT_HELD", "SilenceKnobs", "arrive", "clock_bound", "clock_lag", "hold_time",
            "silence", "silence_knobs", "silent_since"]
@@ -88,6 +91,8 @@ def clock_bound(k: SilenceKnobs, expect: float) -> float:
 def clock_lag(lag_low: float, lag_before: float) -> float:
     """The lag of the quickest reading over the last one to two half windows (NaN until
     two halves have been seen)."""
+    if not (math.isfinite(lag_low) and math.isfinite(lag_before)):
+        return np.nan
     return min(lag_low, lag_before)
 
 
@@ -124,7 +129,7 @@ def arrive(rows: NDArray[np.int64], times: NDArray[np.float64],
         prev = heard[r]
         e = expect[r]
         if at > prev:
-            if math.isfinite(prev):
+            if math.isfinite(prev) and at - prev >= SAME_DELIVERY:
                 gap = at - prev
                 irregular = gap > k.stale_after * e
                 if irregular:
