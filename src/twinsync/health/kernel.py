@@ -32,7 +32,7 @@ from ._jit import compiled
 from .params import HealthParams
 from .peers import REF_MODEL, REF_NONE, REF_PEERS, peer_view
 from .robust import MAD_TO_SD, fit_window
-from .silence import held_state
+from .silence import SilenceKnobs, arrive_one, held_state
 from .states import OUTLIER_READING_QUALITY, State, quality_one
 from .table import DRIFTING, INLIER, USABLE, HealthTable
 
@@ -155,18 +155,21 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
          p_same_n: Any, ref_kind: Any, d_n: Any, d_mean: Any, d_var: Any, drift_level: Any,
          drift_var: Any, drift_calm_since: Any, drift_start: Any, cond: Any, state: Any,
          since: Any, quality: Any, ring_value: Any, ring_time: Any, ring_slope: Any,
-         ring_offset: Any, ring_level: Any, ring_noise: Any, ring_flags: Any,
-         p: Knobs, members: NDArray[np.int64], group_index: NDArray[np.int64],
+         ring_offset: Any, ring_level: Any, ring_noise: Any, ring_flags: Any, heard: Any,
+         expect: Any, cadence: Any, cadence_n: Any, lag_low: Any, lag_before: Any,
+         lag_start: Any, gaps: Any, gap_first: Any, gap_last: Any,
+         p: Knobs, sk: SilenceKnobs, members: NDArray[np.int64], group_index: NDArray[np.int64],
          rows: NDArray[np.int64], values: NDArray[np.float64], times: NDArray[np.float64],
-         expected: NDArray[np.float64], overlay: NDArray[np.int8], order: NDArray[np.int64],
+         expected: NDArray[np.float64], received: NDArray[np.float64],
+         order: NDArray[np.int64],
          start: int, stop_after_change: NDArray[np.bool_],
          reading_quality: NDArray[np.float64], changes: NDArray[np.int64],
          change_quality: NDArray[np.float64], change_since: NDArray[np.float64],
          counter: NDArray[np.int64]) -> int:
     """Fold the readings ``order[start:]`` in, one by one; return where it stopped.
 
-    ``overlay[i]`` is the state reading i's sensor is held in by its arrivals
-    (``silence.arrive``), shown instead of ``ok``.
+    Each reading's arrival (``received``) is noted first (``silence.arrive_one``); the
+    state that holds its sensor is shown instead of ``ok``.
 
     ``reading_quality[i]`` gets reading i's quality. A state change is appended to
     ``changes`` ([k, 0:3] = row, old, new), ``change_quality`` and ``change_since``, with
@@ -189,6 +192,7 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
         if position + PREFETCH_AHEAD < order.shape[0]:
             # ``count`` is the first field: its view starts each row's record.
             prefetch_row(count, rows[order[position + PREFETCH_AHEAD]])
+            prefetch_row(heard, rows[order[position + PREFETCH_AHEAD]])
         if position + 1 < order.shape[0]:
             # The peer-ring slot this reading's successor writes (its head is in the record
             # asked for above, readings ago). A store that misses the cache holds up every
@@ -199,6 +203,9 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
         r = rows[i]
         x = values[i]
         t = times[i]
+        held_in = arrive_one(r, received[i], t, interval_given, state, heard, expect, cadence,
+                             cadence_n, lag_low, lag_before, lag_start, gaps, gap_first,
+                             gap_last, sk)
         old_state = int(state[r])
         c = int(cond[r])
 
@@ -515,7 +522,7 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
             new_state = _NOISY
         if (c & STUCK_BIT) != 0:
             new_state = _STUCK
-        new_state = held_state(new_state, overlay[i])
+        new_state = held_state(new_state, held_in)
         cond[r] = c
         state[r] = new_state
         if new_state != old_state:
@@ -582,18 +589,20 @@ def read_first_line(rows: NDArray[np.int64], group: Any, quality: Any, last_time
 FOLD_COLUMNS = tuple(takewhile(lambda name: name != "p", inspect.signature(fold).parameters))
 
 
-def fold_batch(table: HealthTable, params: Knobs, members: NDArray[np.int64],
+def fold_batch(table: HealthTable, params: Knobs, silence_params: SilenceKnobs,
+               members: NDArray[np.int64],
                group_index: NDArray[np.int64], rows: NDArray[np.int64],
                values: NDArray[np.float64], times: NDArray[np.float64],
-               expected: NDArray[np.float64], overlay: NDArray[np.int8],
+               expected: NDArray[np.float64], received: NDArray[np.float64],
                order: NDArray[np.int64], start: int, stop_after_change: NDArray[np.bool_],
                reading_quality: NDArray[np.float64], changes: NDArray[np.int64],
                change_quality: NDArray[np.float64], change_since: NDArray[np.float64],
                counter: NDArray[np.int64]) -> int:
     """``fold`` over the table's columns."""
     run: Callable[..., int] = fold
-    return run(*(table.column(name) for name in FOLD_COLUMNS), params, members, group_index,
-               rows, values, times, expected, overlay, order, start, stop_after_change,
+    return run(*(table.column(name) for name in FOLD_COLUMNS), params, silence_params,
+               members, group_index, rows, values, times, expected, received, order, start,
+               stop_after_change,
                reading_quality, changes, change_quality, change_since, counter)
 
 

@@ -242,7 +242,10 @@ class HealthMonitor:
         usable = np.isfinite(values_) & np.isfinite(times_) & (times_ >= newest)
         chosen = np.flatnonzero(usable)
         order = in_time_order(chosen, rows_, times_)
-        overlay = self._arrive(rows_, times_, received_, order, usable)
+        # Readings not folded in arrived too (the fold notes its own, each in its turn).
+        rest = np.flatnonzero(~usable)
+        if rest.size:
+            self._arrive(rows_, times_, received_, rest)
         if order.size == 0:
             return HealthChanges(reading_quality=reading_quality)
         later = has_later(rows_[order])
@@ -256,8 +259,9 @@ class HealthMonitor:
         while position < order.size:
             # The fold returns early after a change of a row with later readings in the
             # batch, so that the change is described before those readings move it on.
-            position = fold_batch(table, self._knobs, members, group_index, rows_, values_,
-                                  times_, expected_, overlay, order, position, later,
+            position = fold_batch(table, self._knobs, self._silence_knobs, members,
+                                  group_index, rows_, values_, times_, expected_, received_,
+                                  order, position, later,
                                   reading_quality, found, quality, since, counter)
             reasons.extend(reason(table, self.params, row, self._now)
                            for row in found[len(reasons):counter[0], 0].tolist())
@@ -266,18 +270,13 @@ class HealthMonitor:
                              quality[:k].copy(), since[:k].copy(), reasons, reading_quality)
 
     def _arrive(self, rows: NDArray[np.int64], times: NDArray[np.float64],
-                received: NDArray[np.float64], order: NDArray[np.int64],
-                usable: NDArray[np.bool_]) -> NDArray[np.int8]:
-        """Note every reading's arrival (the folded ones in their order, then the rest);
-        return the state each reading's sensor is held in."""
+                received: NDArray[np.float64], which: NDArray[np.int64]) -> None:
+        """Note the arrival of readings ``which``, not folded in."""
         table = self.table
-        every = np.concatenate([order, np.flatnonzero(~usable)])
-        overlay = np.empty(rows.size, dtype=np.int8)
-        arrive(rows, times, received, every, table.interval_given, table.state, table.heard,
+        arrive(rows, times, received, which, table.interval_given, table.state, table.heard,
                table.expect, table.cadence, table.cadence_n, table.lag_low, table.lag_before,
                table.lag_start, table.gaps, table.gap_first, table.gap_last,
-               self._silence_knobs, overlay)
-        return overlay
+               self._silence_knobs)
 
     def arrived(self, rows: ArrayLike, event_times: ArrayLike, received_at: ArrayLike) -> None:
         """Readings that arrived but are not folded in (late, quarantined, out of range):
@@ -288,8 +287,7 @@ class HealthMonitor:
         self._touch(rows_)
         times_ = np.asarray(event_times, dtype=np.float64).ravel()
         received_ = np.asarray(received_at, dtype=np.float64).ravel()
-        self._arrive(rows_, times_, received_, np.empty(0, np.int64),
-                     np.zeros(rows_.size, dtype=np.bool_))
+        self._arrive(rows_, times_, received_, np.arange(rows_.size))
 
     def learn_one(self, row: int, value: float, event_time: float,
                   expected: float | None = None,

@@ -21,10 +21,11 @@ readings keep arriving but cannot be placed in time: state ``clock``. One readin
 right clears it. Clocks that run *ahead* are corrected, or quarantined, by the pipeline's
 per-device estimate (``pipeline.clocks``) before health sees them.
 
-The bookkeeping per reading (``arrive``) runs over every reading of a batch, those behind
-their sensor's newest stamp included: a clock set back an hour makes all its readings look
-old, and they still show that the sensor is alive. It gives each reading the state its
-sensor is held in (``overlay``), which the fold shows instead of ``ok``.
+The bookkeeping per reading (``arrive_one``) runs for every reading of a batch: in the fold
+for the readings it folds in (each in its turn, so a batch equals its readings one by one),
+and in ``arrive`` for the rest, those behind their sensor's newest stamp included: a clock
+set back an hour makes all its readings look old, and they still show that the sensor is
+alive. It gives the state the sensor is held in, which the fold shows instead of ``ok``.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from .states import State, quality_one
 _OK, _STALE, _SPIKE, _OFFLINE, _CLOCK = (
     int(State.OK), int(State.STALE), int(State.SPIKE), int(State.OFFLINE), int(State.CLOCK))
 
-#: ``overlay`` of a reading whose sensor is held in no state.
+#: What ``arrive_one`` returns for a sensor held in no state.
 NOT_HELD = -1
 #: Gaps the cadence learns from even when the timer would have named them.
 WARM_GAPS = 8
@@ -50,8 +51,8 @@ WARM_GAPS = 8
 #: over in pieces (between another source's readings), and its pieces are no gaps.
 SAME_DELIVERY = 2.0
 
-__all__ = ["NOT_HELD", "SilenceKnobs", "arrive", "clock_bound", "clock_lag", "hold_time",
-           "silence", "silence_knobs", "silent_since"]
+__all__ = ["NOT_HELD", "SilenceKnobs", "arrive", "arrive_one", "clock_bound", "clock_lag",
+           "hold_time", "silence", "silence_knobs", "silent_since"]
 
 
 class SilenceKnobs(NamedTuple):
@@ -106,6 +107,64 @@ def _expect(cadence: float, given: float) -> float:
 
 
 @compiled
+def arrive_one(r: int, at: float, stamp: float, interval_given: NDArray[np.float64],
+               state: NDArray[np.int8], heard: NDArray[np.float64],
+               expect: NDArray[np.float64], cadence: NDArray[np.float64],
+               cadence_n: NDArray[np.int64], lag_low: NDArray[np.float64],
+               lag_before: NDArray[np.float64], lag_start: NDArray[np.float64],
+               gaps: NDArray[np.int64], gap_first: NDArray[np.float64],
+               gap_last: NDArray[np.float64], k: SilenceKnobs) -> int:
+    """Note one reading of row ``r`` stamped ``stamp`` that arrived ``at``; return the state
+    its sensor is held in (``NOT_HELD``: none)."""
+    if not math.isfinite(at):
+        return NOT_HELD
+    prev = heard[r]
+    e = expect[r]
+    if at > prev:
+        if math.isfinite(prev) and at - prev >= SAME_DELIVERY:
+            gap = at - prev
+            irregular = gap > k.stale_after * e
+            if irregular:
+                # A gap the timer names: an episode of dropouts starts or goes on.
+                if at - gap_last[r] <= hold_time(k, e):
+                    gaps[r] += 1
+                else:
+                    gaps[r] = 1
+                    gap_first[r] = prev
+                gap_last[r] = at
+            if not irregular or cadence_n[r] < WARM_GAPS:
+                # A high quantile of the gaps between arrivals, learned by a step up when a
+                # gap is longer and a smaller step down when it is not; their sizes set the
+                # share of gaps above it. Not from a named gap (a dropout must not teach
+                # the sensor to be silent), except the first few, which are all it has to
+                # go by (a given interval shorter than its delivery).
+                c = cadence[r]
+                if math.isnan(c):
+                    cadence[r] = gap
+                else:
+                    step = k.cadence_quantile if gap > c else k.cadence_quantile - 1.0
+                    cadence[r] = c * math.exp(k.cadence_rate * step)
+                cadence_n[r] += 1
+        heard[r] = at
+        e = _expect(cadence[r], interval_given[r])
+        expect[r] = e
+    lag = at - stamp
+    if math.isfinite(lag):
+        if at - lag_start[r] >= k.clock_half:
+            lag_before[r] = lag_low[r] if math.isfinite(lag_start[r]) else np.nan
+            lag_low[r] = lag
+            lag_start[r] = at
+        else:
+            lag_low[r] = min(lag_low[r], lag)
+    s = int(state[r])
+    if (s in (_STALE, _OFFLINE)) and heard[r] - gap_last[r] <= hold_time(k, e):
+        return _STALE
+    if clock_lag(lag_low[r], lag_before[r]) > clock_bound(k, e):
+        return _CLOCK
+    return NOT_HELD
+
+
+@compiled
 def arrive(rows: NDArray[np.int64], times: NDArray[np.float64],
            received: NDArray[np.float64], order: NDArray[np.int64],
            interval_given: NDArray[np.float64], state: NDArray[np.int8],
@@ -114,64 +173,14 @@ def arrive(rows: NDArray[np.int64], times: NDArray[np.float64],
            lag_low: NDArray[np.float64], lag_before: NDArray[np.float64],
            lag_start: NDArray[np.float64], gaps: NDArray[np.int64],
            gap_first: NDArray[np.float64], gap_last: NDArray[np.float64],
-           k: SilenceKnobs, overlay: NDArray[np.int8]) -> None:
-    """Note the arrival of readings ``order`` (in that order); ``overlay[i]`` gets the
-    state reading i's sensor is held in (``NOT_HELD``: none)."""
-    up = k.cadence_quantile
-    down = 1.0 - k.cadence_quantile
+           k: SilenceKnobs) -> None:
+    """``arrive_one`` for readings ``order`` that are not folded in (the fold notes its own
+    readings' arrivals, each in its turn)."""
     for position in range(order.shape[0]):
         i = order[position]
-        r = rows[i]
-        at = received[i]
-        if not math.isfinite(at):
-            overlay[i] = NOT_HELD
-            continue
-        prev = heard[r]
-        e = expect[r]
-        if at > prev:
-            if math.isfinite(prev) and at - prev >= SAME_DELIVERY:
-                gap = at - prev
-                irregular = gap > k.stale_after * e
-                if irregular:
-                    # A gap the timer names: an episode of dropouts starts or goes on.
-                    if at - gap_last[r] <= hold_time(k, e):
-                        gaps[r] += 1
-                    else:
-                        gaps[r] = 1
-                        gap_first[r] = prev
-                    gap_last[r] = at
-                if not irregular or cadence_n[r] < WARM_GAPS:
-                    # A high quantile of the gaps between arrivals, learned by a step up
-                    # when a gap is longer and a smaller step down when it is not; their
-                    # sizes set the share of gaps above it. Not from a named gap (a dropout
-                    # must not teach the sensor to be silent), except the first few, which
-                    # are all it has to go by (a given interval shorter than its delivery).
-                    c = cadence[r]
-                    if math.isnan(c):
-                        cadence[r] = gap
-                    else:
-                        step = up if gap > c else -down
-                        cadence[r] = c * math.exp(k.cadence_rate * step)
-                    cadence_n[r] += 1
-            heard[r] = at
-            e = _expect(cadence[r], interval_given[r])
-            expect[r] = e
-        lag = at - times[i]
-        if math.isfinite(lag):
-            if at - lag_start[r] >= k.clock_half:
-                lag_before[r] = lag_low[r] if math.isfinite(lag_start[r]) else np.nan
-                lag_low[r] = lag
-                lag_start[r] = at
-            else:
-                lag_low[r] = min(lag_low[r], lag)
-        s = int(state[r])
-        held = (s in (_STALE, _OFFLINE)) and heard[r] - gap_last[r] <= hold_time(k, e)
-        if held:
-            overlay[i] = _STALE
-        elif clock_lag(lag_low[r], lag_before[r]) > clock_bound(k, e):
-            overlay[i] = _CLOCK
-        else:
-            overlay[i] = NOT_HELD
+        arrive_one(rows[i], received[i], times[i], interval_given, state, heard, expect,
+                   cadence, cadence_n, lag_low, lag_before, lag_start, gaps, gap_first,
+                   gap_last, k)
 
 
 @compiled
