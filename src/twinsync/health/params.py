@@ -116,7 +116,8 @@ class HealthParams:
     them: a source that delivers every 5 minutes in groups has a 5-minute cadence."""
     cadence_rate: float = 0.05
     """Step of the cadence's quantile per gap, in log seconds (times the quantile up, times
-    its complement down). It starts at the first gap; a given interval is its floor."""
+    its complement down). It starts as the shortest of the first 8 gaps; a given interval
+    is its floor."""
     hold_min: float = 3600.0
     """A sensor named stale stays named until its readings have arrived regularly for this
     many seconds after its last gap (no flapping on intermittent dropouts) ..."""

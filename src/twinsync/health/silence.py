@@ -45,7 +45,7 @@ _OK, _STALE, _SPIKE, _OFFLINE, _CLOCK = (
 
 #: What ``arrive_one`` returns for a sensor held in no state.
 NOT_HELD = -1
-#: Gaps the cadence learns from even when the timer would have named them.
+#: The first gaps, whose shortest is the cadence, named by the timer or not.
 WARM_GAPS = 8
 #: Seconds within which two arrivals are one delivery: a gateway's group may be handed
 #: over in pieces (between another source's readings), and its pieces are no gaps.
@@ -132,18 +132,20 @@ def arrive_one(r: int, at: float, stamp: float, interval_given: NDArray[np.float
                     gaps[r] = 1
                     gap_first[r] = prev
                 gap_last[r] = at
-            if not irregular or cadence_n[r] < WARM_GAPS:
+            c = cadence[r]
+            if cadence_n[r] < WARM_GAPS:
+                # The first few gaps are all it has to go by (a given interval may be
+                # shorter than its delivery): the shortest of them, so that one dropout
+                # among them does not teach the sensor to be silent.
+                cadence[r] = gap if math.isnan(c) else min(c, gap)
+                cadence_n[r] += 1
+            elif not irregular:
                 # A high quantile of the gaps between arrivals, learned by a step up when a
                 # gap is longer and a smaller step down when it is not; their sizes set the
-                # share of gaps above it. Not from a named gap (a dropout must not teach
-                # the sensor to be silent), except the first few, which are all it has to
-                # go by (a given interval shorter than its delivery).
-                c = cadence[r]
-                if math.isnan(c):
-                    cadence[r] = gap
-                else:
-                    step = k.cadence_quantile if gap > c else k.cadence_quantile - 1.0
-                    cadence[r] = c * math.exp(k.cadence_rate * step)
+                # share of gaps above it. Not from a gap the timer names: a dropout must
+                # not teach the sensor to be silent.
+                step = k.cadence_quantile if gap > c else k.cadence_quantile - 1.0
+                cadence[r] = c * math.exp(k.cadence_rate * step)
                 cadence_n[r] += 1
         heard[r] = at
         e = _expect(cadence[r], interval_given[r])

@@ -65,6 +65,10 @@ class Watch:
                                               element_id=element_id, time=now)
             elif change.new == "ok":
                 alarm = service.alarms.clear(key, f"{sensor_id} is healthy again", time=now)
+            elif change.old == "offline":
+                # Readings arrive again; the sensor stays named (stale) until regular, but
+                # "no reading" is no longer true.
+                alarm = service.alarms.clear(key, f"{sensor_id}: {change.reason}", time=now)
             else:
                 alarm = None
             if alarm is not None:
