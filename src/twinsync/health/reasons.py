@@ -49,7 +49,11 @@ def _silence(table: HealthTable, params: HealthParams, row: int, now: float) -> 
     if not math.isfinite(expect):
         expect = interval_one(float(table.interval_given[row]), float(table.interval[row]))
     heard = float(table.heard[row])
-    every = f"expected every {duration(expect)}"
+    given = float(table.interval_given[row])
+    # The promised interval while the learned cadence is about it (a high quantile of the
+    # gaps sits a little above a steady interval); the cadence when deliveries set it.
+    shown = given if given > 0 and expect < 1.25 * given else expect
+    every = f"expected every {duration(shown)}"
     if not math.isfinite(heard):
         return f"no reading yet ({every})"
     at = now if math.isfinite(now) and now >= heard else heard
