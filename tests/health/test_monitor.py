@@ -14,6 +14,7 @@ from twinsync.bench import health_speed
 from twinsync.cli import bench_cmd
 from twinsync.health import HealthMonitor, HealthParams
 from twinsync.health.kernel import FOLD_COLUMNS, NOISY_BIT, Knobs, _fold_columns
+from twinsync.health.silence import SilenceKnobs
 from twinsync.health.table import HealthTable
 
 from .conftest import DAY, STEP, grouped, peer_signals, quantise
@@ -63,8 +64,9 @@ def test_update_many_gives_the_same_numbers_as_learn_one(slots: int) -> None:
                               equal_nan=True), name
 
 
-def test_the_kernel_takes_every_health_parameter() -> None:
-    assert Knobs._fields == tuple(f.name for f in dataclasses.fields(HealthParams))
+def test_the_kernels_take_every_health_parameter() -> None:
+    taken = set(Knobs._fields) | set(SilenceKnobs._fields)
+    assert taken == {f.name for f in dataclasses.fields(HealthParams)}
 
 
 def test_the_table_annotates_every_column_for_the_type_checker() -> None:

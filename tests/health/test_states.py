@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from twinsync.health import HealthMonitor, State, quality_of
+from twinsync.health import HealthMonitor, HealthParams, State, quality_of
 
 from .conftest import DAY, STEP, Feed, grouped, peer_signals, quantise
 
@@ -122,13 +122,22 @@ def test_a_silent_sensor_goes_stale_then_offline_with_no_reading_at_all() -> Non
     assert monitor.state(0).since == 12 * STEP
 
 
-def test_a_stale_sensor_is_ok_again_on_its_next_reading() -> None:
+def test_a_stale_sensor_is_ok_again_once_its_readings_have_come_regularly_for_the_hold(
+        ) -> None:
     monitor = HealthMonitor()
     for k in range(10):
         monitor.learn_one(0, 20.0 + 0.01 * k, k * STEP)
     assert [c.new for c in monitor.tick(9 * STEP + 4 * STEP)] == ["stale"]
-    changes = monitor.learn_one(0, 20.1, 14 * STEP)
-    assert [(c.old, c.new) for c in changes] == [("stale", "ok")]
+    assert len(monitor.learn_one(0, 20.1, 14 * STEP)) == 0  # back, but only just
+    assert monitor.state(0).reason.startswith("intermittent: 1 gap in 75 min")
+    # The hold: an hour, or 12 expected intervals (3 h at 15 min), after the last gap.
+    changes = []
+    for k in range(15, 30):
+        changes += [(k, c.old, c.new) for c in monitor.learn_one(0, 20.1, k * STEP)]
+    # The hold: an hour, or 12 cadences (learned: about 15 min), after the last gap.
+    assert HealthParams().hold_after == 12
+    assert [(old, new) for _, old, new in changes] == [("stale", "ok")]
+    assert changes[0][0] - 14 in (12, 13)
 
 
 def test_the_interval_is_learned_when_not_given() -> None:

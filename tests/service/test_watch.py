@@ -21,7 +21,8 @@ class Clock:
         return self.now
 
 
-async def test_a_silent_sensor_goes_stale_then_offline_and_back(tmp_path: Path) -> None:
+async def test_a_silent_sensor_goes_stale_then_offline_and_back_once_regular(
+        tmp_path: Path) -> None:
     clock = Clock(time.time())
     service = TwinService.open(f"sqlite:///{tmp_path / 't.sqlite'}", clock=clock)
     try:
@@ -48,8 +49,14 @@ async def test_a_silent_sensor_goes_stale_then_offline_and_back(tmp_path: Path) 
         clock.now += 1
         await service.ingest(IncomingBatch([RawReading("t", 20.1, clock.now, None, 11)], "gw",
                                            clock.now))
-        assert service.sensor_health("t")["state"] == "ok"
+        # Back, but named (stale, no alarm) until it has come regularly for an hour.
+        assert service.sensor_health("t")["state"] == "stale"
         assert "health:t" not in service.alarms.active
+        for i in range(12, 12 + 62):
+            clock.now += 60
+            await service.ingest(IncomingBatch([RawReading("t", 20.1, clock.now, None, i)],
+                                               "gw", clock.now))
+        assert service.sensor_health("t")["state"] == "ok"
     finally:
         await service.aclose()
 

@@ -18,7 +18,7 @@ Service = Annotated[TwinService, Depends(service)]
 
 @router.get("/sensors/{sensor_id}/health")
 async def get_sensor_health(sensor_id: str, svc: Service) -> JSON:
-    """State (ok, stale, stuck, spike, drift, noisy, offline), quality 0..1 and the reason;
+    """State (ok, stale, stuck, spike, drift, noisy, offline, clock), quality 0..1 and the reason;
     lost (sequence gaps), duplicate and late reading counts."""
     return JSON(await svc.view(svc.sensor_health, sensor_id))
 

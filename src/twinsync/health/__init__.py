@@ -1,4 +1,5 @@
-"""Sensor health: stale, offline, stuck, spike, drift and noisy, as a quality 0..1 with a reason.
+"""Sensor health: stale, offline, clock, stuck, spike, drift and noisy, as a quality 0..1
+with a reason.
 
 Pure NumPy: no I/O. State lives in a struct-of-arrays table indexed by the pipeline's
 dense sensor rows; work per batch is proportional to the batch, and the timer's scan is

@@ -22,19 +22,25 @@ def judge_batch(health: HealthMonitor, batch: Batch, *,
 
     Health folds every reading in event-time order, stale ones (an hourly upload) included
     (``Batch.in_order``); a late one, behind what its sensor has already shown, is scored
-    against the sensor's recent readings without being learned from; one outside its
-    kind's physical range is stored at quality 0. The caller takes a savepoint of
+    against the sensor's recent readings without being learned from (its arrival counts);
+    one outside its kind's physical range is stored at quality 0. The caller takes a
+    savepoint of
     ``batch.rows[batch.in_order()]`` first if the batch may yet be taken back, and may
     pass that ``in_order()`` as ``ordered``.
     """
     if ordered is None:
         ordered = batch.in_order()
     if np.count_nonzero(ordered) == ordered.size:
-        changes = health.update_many(batch.rows, batch.value, batch.event_time)
+        changes = health.update_many(batch.rows, batch.value, batch.event_time,
+                                     received_at=batch.received_at)
         batch.quality = changes.reading_quality
         return changes
     changes = health.update_many(batch.rows[ordered], batch.value[ordered],
-                                 batch.event_time[ordered])
+                                 batch.event_time[ordered],
+                                 received_at=batch.received_at[ordered])
+    # The rest arrived too: a sensor whose clock was set back sends only "old" readings.
+    health.arrived(batch.rows[~ordered], batch.event_time[~ordered],
+                   batch.received_at[~ordered])
     quality = np.empty(len(batch))
     quality[ordered] = changes.reading_quality
     impossible = batch.flagged(Flag.OUT_OF_RANGE)

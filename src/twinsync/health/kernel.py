@@ -4,7 +4,8 @@
 ``fold``, which takes the readings one by one, in that order, and reads and writes the
 struct-of-arrays columns of the ``HealthTable`` by row. ``learn_one`` is a batch of one.
 The work is a small constant per reading, whatever the batch holds and however large the
-fleet: nothing here scans all rows. ``silence`` is the timer's pass over all rows.
+fleet: nothing here scans all rows. Silence and clocks (arrivals, the timer) are
+``silence``'s.
 
 Per reading, in order: learn the interval and forget the window after a long silence; look
 up the reference (the model's ``expected`` value, else the median of the peers' latest
@@ -33,6 +34,7 @@ from .context import RELATIVE, evidence_z2, is_bursty, peer_step, relative_step,
 from .params import HealthParams
 from .peers import REF_MODEL, REF_NONE, REF_PEERS, peer_view
 from .robust import MAD_TO_SD, fit_window
+from .silence import SilenceKnobs, arrive_one, held_state
 from .states import OUTLIER_READING_QUALITY, State, quality_one
 from .table import DRIFTING, INLIER, USABLE, HealthTable
 
@@ -59,7 +61,6 @@ __all__ = [
     "interval_one",
     "knobs",
     "resolution_one",
-    "silence",
 ]
 
 # Quantisation to a resolution r adds noise of sd r/sqrt(12).
@@ -163,14 +164,21 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
          p_same_n: Any, ref_kind: Any, d_n: Any, d_mean: Any, d_var: Any, drift_level: Any,
          drift_var: Any, drift_calm_since: Any, drift_start: Any, cond: Any, state: Any,
          since: Any, quality: Any, ring_value: Any, ring_time: Any, ring_slope: Any,
-         ring_offset: Any, ring_level: Any, ring_noise: Any, ring_flags: Any,
-         p: Knobs, members: NDArray[np.int64], group_index: NDArray[np.int64],
+         ring_offset: Any, ring_level: Any, ring_noise: Any, ring_flags: Any, heard: Any,
+         expect: Any, cadence: Any, cadence_n: Any, lag_low: Any, lag_before: Any,
+         lag_start: Any, gaps: Any, gap_first: Any, gap_last: Any,
+         p: Knobs, sk: SilenceKnobs, members: NDArray[np.int64], group_index: NDArray[np.int64],
          rows: NDArray[np.int64], values: NDArray[np.float64], times: NDArray[np.float64],
-         expected: NDArray[np.float64], order: NDArray[np.int64], start: int,
-         stop_after_change: NDArray[np.bool_], reading_quality: NDArray[np.float64],
-         changes: NDArray[np.int64], change_quality: NDArray[np.float64],
-         change_since: NDArray[np.float64], counter: NDArray[np.int64]) -> int:
+         expected: NDArray[np.float64], received: NDArray[np.float64],
+         order: NDArray[np.int64],
+         start: int, stop_after_change: NDArray[np.bool_],
+         reading_quality: NDArray[np.float64], changes: NDArray[np.int64],
+         change_quality: NDArray[np.float64], change_since: NDArray[np.float64],
+         counter: NDArray[np.int64]) -> int:
     """Fold the readings ``order[start:]`` in, one by one; return where it stopped.
+
+    Each reading's arrival (``received``) is noted first (``silence.arrive_one``); the
+    state that holds its sensor is shown instead of ``ok``.
 
     ``reading_quality[i]`` gets reading i's quality. A state change is appended to
     ``changes`` ([k, 0:3] = row, old, new), ``change_quality`` and ``change_since``, with
@@ -193,6 +201,7 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
         if position + PREFETCH_AHEAD < order.shape[0]:
             # ``count`` is the first field: its view starts each row's record.
             prefetch_row(count, rows[order[position + PREFETCH_AHEAD]])
+            prefetch_row(heard, rows[order[position + PREFETCH_AHEAD]])
         if position + 1 < order.shape[0]:
             # The peer-ring slot this reading's successor writes (its head is in the record
             # asked for above, readings ago). A store that misses the cache holds up every
@@ -203,6 +212,9 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
         r = rows[i]
         x = values[i]
         t = times[i]
+        held_in = arrive_one(r, received[i], t, interval_given, state, heard, expect, cadence,
+                             cadence_n, lag_low, lag_before, lag_start, gaps, gap_first,
+                             gap_last, sk)
         old_state = int(state[r])
         c = int(cond[r])
 
@@ -566,6 +578,7 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
             new_state = _NOISY
         if (c & STUCK_BIT) != 0:
             new_state = _STUCK
+        new_state = held_state(new_state, held_in)
         cond[r] = c
         state[r] = new_state
         if new_state != old_state:
@@ -640,17 +653,20 @@ if not set(FOLD_COLUMNS) <= set(HealthTable.column_names()):
 _fold_columns = attrgetter(*FOLD_COLUMNS)
 
 
-def fold_batch(table: HealthTable, params: Knobs, members: NDArray[np.int64],
+def fold_batch(table: HealthTable, params: Knobs, silence_params: SilenceKnobs,
+               members: NDArray[np.int64],
                group_index: NDArray[np.int64], rows: NDArray[np.int64],
                values: NDArray[np.float64], times: NDArray[np.float64],
-               expected: NDArray[np.float64], order: NDArray[np.int64], start: int,
-               stop_after_change: NDArray[np.bool_], reading_quality: NDArray[np.float64],
-               changes: NDArray[np.int64], change_quality: NDArray[np.float64],
-               change_since: NDArray[np.float64], counter: NDArray[np.int64]) -> int:
+               expected: NDArray[np.float64], received: NDArray[np.float64],
+               order: NDArray[np.int64], start: int, stop_after_change: NDArray[np.bool_],
+               reading_quality: NDArray[np.float64], changes: NDArray[np.int64],
+               change_quality: NDArray[np.float64], change_since: NDArray[np.float64],
+               counter: NDArray[np.int64]) -> int:
     """``fold`` over the table's columns."""
     run: Callable[..., int] = fold
-    return run(*_fold_columns(table), params, members, group_index,
-               rows, values, times, expected, order, start, stop_after_change,
+    return run(*_fold_columns(table), params, silence_params,
+               members, group_index, rows, values, times, expected, received, order, start,
+               stop_after_change,
                reading_quality, changes, change_quality, change_since, counter)
 
 
@@ -673,34 +689,3 @@ def _popcount(bits: int) -> int:
         bits &= bits - 1
         total += 1
     return total
-
-
-@compiled
-def silence(used: int, now: float, interval_given: NDArray[np.float64],
-            interval: NDArray[np.float64], last_time: NDArray[np.float64],
-            state: NDArray[np.int8], quality: NDArray[np.float64],
-            since: NDArray[np.float64], stale_after: float, offline_after: float,
-            changed: NDArray[np.int64]) -> int:
-    """The timer: silent rows become stale, then offline. Writes the changed rows and their
-    old states into ``changed`` ([k, 0:2]) and returns how many."""
-    found = 0
-    for r in range(used):
-        expected_interval = interval_one(interval_given[r], interval[r])
-        age = now - last_time[r]
-        offline = age > offline_after * expected_interval
-        stale = age > stale_after * expected_interval and not offline
-        if not (stale or offline):
-            continue
-        old = int(state[r])
-        new = _OFFLINE if offline else _STALE
-        span = (offline_after - stale_after) * expected_interval
-        fraction = (age - stale_after * expected_interval) / span
-        quality[r] = quality_one(new, fraction)
-        if new != old:
-            factor = offline_after if offline else stale_after
-            state[r] = new
-            since[r] = last_time[r] + factor * expected_interval
-            changed[found, 0] = r
-            changed[found, 1] = old
-            found += 1
-    return found

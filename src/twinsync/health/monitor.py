@@ -2,9 +2,10 @@
 
 One contract, as river's estimators have: ``__init__`` stores parameters only; state is
 built on first use. ``update_many`` takes a batch as NumPy columns (the pipeline's
-``Batch.rows``, ``value``, ``event_time``), ``learn_one`` takes one reading, and the two
-give the same numbers. ``tick(now)`` runs on a timer and is what makes a silent sensor
-stale and then offline with no reading arriving.
+``Batch.rows``, ``value``, ``event_time``, ``received_at``), ``learn_one`` takes one
+reading, and the two give the same numbers. ``tick(now)`` runs on a timer and is what makes
+a silent sensor stale and then offline with no reading arriving, and a sensor whose stamps
+lag its arrivals by far ``clock``.
 
 >>> monitor = HealthMonitor()
 >>> monitor.configure(np.array([0]), expected_interval=np.array([900.0]))
@@ -20,6 +21,7 @@ stale and then offline with no reading arriving.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,11 +32,12 @@ from numpy.typing import ArrayLike, NDArray
 
 from .batch_order import has_later, in_time_order
 from .context import LEARN
-from .kernel import NOISY_BIT, fold_batch, knobs, read_first_line, resolution_one, silence
+from .kernel import NOISY_BIT, fold_batch, knobs, read_first_line, resolution_one
 from .params import HealthParams
 from .peers import peer_view
 from .reasons import reason
 from .robust import MAD_TO_SD, local_quadratic
+from .silence import arrive, silence, silence_knobs
 from .states import OUTLIER_READING_QUALITY, STATE_NAMES
 from .table import INLIER, HealthRowsSavepoint, HealthTable
 
@@ -103,12 +106,14 @@ class HealthMonitor:
     def __init__(self, params: HealthParams | None = None, *, capacity: int = 1024) -> None:
         self.params = params if params is not None else HealthParams()
         self._knobs = knobs(self.params)
+        self._silence_knobs = silence_knobs(self.params)
         self.capacity = capacity
         self._table: HealthTable | None = None
         self._members: NDArray[np.int64] | None = None
         self._group_ids: NDArray[np.int64] = np.empty(0, np.int64)
         self._used = 0
         self._now = float("nan")
+        self._started = float("nan")
 
     # -- set-up ----------------------------------------------------------------------------
 
@@ -139,7 +144,13 @@ class HealthMonitor:
             table.group[at] = np.asarray(group, dtype=np.int64)
             self._members = None
         if expected_interval is not None:
-            table.interval_given[at] = np.asarray(expected_interval, dtype=np.float64)
+            given = np.asarray(expected_interval, dtype=np.float64)
+            table.interval_given[at] = given
+            # Until arrivals teach a cadence, silence is counted in the promised interval.
+            cadence = table.cadence[at]
+            table.expect[at] = np.where(np.isnan(cadence),
+                                        np.where(given > 0, given, np.nan),
+                                        np.maximum(cadence, given))
         if resolution is not None:
             table.resolution[at] = np.asarray(resolution, dtype=np.float64)
         if character is not None:
@@ -150,6 +161,11 @@ class HealthMonitor:
         if unit is not None:
             for row, name in zip(at.tolist(), unit, strict=True):
                 table.units[row] = name
+
+    @property
+    def started(self) -> float:
+        """The first tick's time (NaN before it): a sensor never heard from is silent since."""
+        return self._started
 
     @property
     def rows_in_use(self) -> int:
@@ -206,19 +222,23 @@ class HealthMonitor:
     # -- readings --------------------------------------------------------------------------
 
     def update_many(self, rows: ArrayLike, values: ArrayLike, event_times: ArrayLike, *,
-                    expected: ArrayLike | None = None) -> HealthChanges:
+                    expected: ArrayLike | None = None,
+                    received_at: ArrayLike | None = None) -> HealthChanges:
         """Fold a batch of readings in; return the state changes and each reading's quality.
 
         Readings are taken in event-time order (ties by row); a reading older than its
-        sensor's newest is history, not news, and leaves the state alone. The result equals
-        calling ``learn_one`` for each reading in that order: it is the same compiled loop.
-        Changes come in that order too.
+        sensor's newest is history, not news, and leaves the state alone, but its arrival
+        still counts (``received_at``, the event time when not given): the sensor is alive.
+        The result equals calling ``learn_one`` for each reading in that order: it is the
+        same compiled loop. Changes come in that order too.
         """
         rows_ = np.asarray(rows, dtype=np.int64).ravel()
         values_ = np.asarray(values, dtype=np.float64).ravel()
         times_ = np.asarray(event_times, dtype=np.float64).ravel()
         expected_ = (np.full(rows_.size, np.nan) if expected is None
                      else np.asarray(expected, dtype=np.float64).ravel())
+        received_ = (times_ if received_at is None
+                     else np.asarray(received_at, dtype=np.float64).ravel())
         self._touch(rows_)
         table = self.table
         members = self._peer_matrix()
@@ -230,6 +250,10 @@ class HealthMonitor:
         usable = np.isfinite(values_) & np.isfinite(times_) & (times_ >= newest)
         chosen = np.flatnonzero(usable)
         order = in_time_order(chosen, rows_, times_)
+        # Readings not folded in arrived too (the fold notes its own, each in its turn).
+        rest = np.flatnonzero(~usable)
+        if rest.size:
+            self._arrive(rows_, times_, received_, rest)
         if order.size == 0:
             return HealthChanges(reading_quality=reading_quality)
         later = has_later(rows_[order])
@@ -243,20 +267,44 @@ class HealthMonitor:
         while position < order.size:
             # The fold returns early after a change of a row with later readings in the
             # batch, so that the change is described before those readings move it on.
-            position = fold_batch(table, self._knobs, members, group_index, rows_, values_,
-                                  times_, expected_, order, position, later, reading_quality,
-                                  found, quality, since, counter)
+            position = fold_batch(table, self._knobs, self._silence_knobs, members,
+                                  group_index, rows_, values_, times_, expected_, received_,
+                                  order, position, later,
+                                  reading_quality, found, quality, since, counter)
             reasons.extend(reason(table, self.params, row, self._now)
                            for row in found[len(reasons):counter[0], 0].tolist())
         k = int(counter[0])
         return HealthChanges(found[:k, 0].copy(), found[:k, 1].copy(), found[:k, 2].copy(),
                              quality[:k].copy(), since[:k].copy(), reasons, reading_quality)
 
+    def _arrive(self, rows: NDArray[np.int64], times: NDArray[np.float64],
+                received: NDArray[np.float64], which: NDArray[np.int64]) -> None:
+        """Note the arrival of readings ``which``, not folded in."""
+        table = self.table
+        arrive(rows, times, received, which, table.interval_given, table.state, table.heard,
+               table.expect, table.cadence, table.cadence_n, table.lag_low, table.lag_before,
+               table.lag_start, table.gaps, table.gap_first, table.gap_last,
+               self._silence_knobs)
+
+    def arrived(self, rows: ArrayLike, event_times: ArrayLike, received_at: ArrayLike) -> None:
+        """Readings that arrived but are not folded in (late, quarantined, out of range):
+        their arrival still says the sensor is alive, and their stamps how its clock runs."""
+        rows_ = np.asarray(rows, dtype=np.int64).ravel()
+        if rows_.size == 0:
+            return
+        self._touch(rows_)
+        times_ = np.asarray(event_times, dtype=np.float64).ravel()
+        received_ = np.asarray(received_at, dtype=np.float64).ravel()
+        self._arrive(rows_, times_, received_, np.arange(rows_.size))
+
     def learn_one(self, row: int, value: float, event_time: float,
-                  expected: float | None = None) -> HealthChanges:
+                  expected: float | None = None,
+                  received_at: float | None = None) -> HealthChanges:
         """One reading: the same arithmetic as ``update_many`` with a batch of one."""
-        return self.update_many(np.array([row]), np.array([value]), np.array([event_time]),
-                                expected=None if expected is None else np.array([expected]))
+        return self.update_many(
+            np.array([row]), np.array([value]), np.array([event_time]),
+            expected=None if expected is None else np.array([expected]),
+            received_at=None if received_at is None else np.array([received_at]))
 
     def score_one(self, row: int, value: float, event_time: float) -> float:
         """The quality a reading would get, learning nothing: the sensor's quality, or the
@@ -301,16 +349,18 @@ class HealthMonitor:
     # -- the timer ---------------------------------------------------------------------------
 
     def tick(self, now: float) -> HealthChanges:
-        """Mark silent sensors stale, then offline: one compiled pass over all rows."""
+        """Mark sensors with nothing arrived stale, then offline, and sensors whose readings
+        arrive stamped far behind ``clock``: one compiled pass over all rows."""
         self._now = now
+        if math.isnan(self._started):
+            self._started = float(now)
         if self._used == 0:
             return HealthChanges()
-        p = self.params
         table = self.table
         changed = np.empty((self._used, 2), dtype=np.int64)
-        found = silence(self._used, float(now), table.interval_given, table.interval,
-                        table.last_time, table.state, table.quality, table.since,
-                        float(p.stale_after), float(p.offline_after), changed)
+        found = silence(self._used, float(now), self._started, table.heard, table.expect,
+                        table.lag_low, table.lag_before, table.state, table.quality,
+                        table.since, self._silence_knobs, changed)
         if found == 0:
             return HealthChanges()
         rows = changed[:found, 0]

@@ -27,7 +27,6 @@ class HealthParams:
     """Silent for this many expected intervals: offline."""
     interval_alpha: float = 0.1
     """EWMA weight of a new inter-arrival time when the interval is learned."""
-
     hampel_k: float = 4.5
     """Outlier when the residual exceeds this many robust sd. Large because the residual
     is a one-step-ahead prediction error, and real glitches are large."""
@@ -129,3 +128,24 @@ class HealthParams:
     noise CUSUM is sure; the fast estimate sees it within a few readings. A drift does not
     raise it (its step per reading is a small fraction of the noise), nor a lone spike
     (held readings are not counted)."""
+
+    cadence_quantile: float = 0.9
+    """Stale and offline count in the cadence of arrivals, this quantile of the gaps between
+    them: a source that delivers every 5 minutes in groups has a 5-minute cadence."""
+    cadence_rate: float = 0.05
+    """Step of the cadence's quantile per gap, in log seconds (times the quantile up, times
+    its complement down). It starts as the shortest of the first 8 gaps; a given interval
+    is its floor."""
+    hold_min: float = 3600.0
+    """A sensor named stale stays named until its readings have arrived regularly for this
+    many seconds after its last gap (no flapping on intermittent dropouts) ..."""
+    hold_after: float = 12.0
+    """... and for at least this many cadences."""
+    clock_bound: float = 900.0
+    """Clock: the quickest reading of the last half windows is stamped more than this many
+    seconds behind its arrival ..."""
+    clock_cadences: float = 2.0
+    """... and more than this many cadences (a gateway sending every 10 minutes delivers
+    readings up to 10 minutes old)."""
+    clock_half: float = 1800.0
+    """Seconds of a half window of the clock's least lag (two halves are needed)."""

@@ -13,6 +13,7 @@ import math
 from .kernel import diff_sd_one, interval_one, resolution_one
 from .params import HealthParams
 from .peers import REF_MODEL
+from .silence import clock_lag, hold_time, silence_knobs
 from .states import State
 from .table import HealthTable
 
@@ -41,18 +42,47 @@ def _amount(value: float, unit: str, signed: bool = False) -> str:
 _STATES = tuple(State)
 
 
+def _silence(table: HealthTable, params: HealthParams, row: int, now: float) -> str:
+    """Why a sensor is stale or offline: how long nothing has arrived, or, while its
+    readings arrive again, the gaps that keep it named."""
+    expect = float(table.expect[row])
+    if not math.isfinite(expect):
+        expect = interval_one(float(table.interval_given[row]), float(table.interval[row]))
+    heard = float(table.heard[row])
+    given = float(table.interval_given[row])
+    # The promised interval while the learned cadence is about it (a high quantile of the
+    # gaps sits a little above a steady interval); the cadence when deliveries set it.
+    shown = given if given > 0 and expect < 1.25 * given else expect
+    every = f"expected every {duration(shown)}"
+    if not math.isfinite(heard):
+        return f"no reading yet ({every})"
+    at = now if math.isfinite(now) and now >= heard else heard
+    silent = at - heard
+    gaps = int(table.gaps[row])
+    episode = float(table.gap_last[row]) >= heard - hold_time(silence_knobs(params), expect)
+    plural = "" if gaps == 1 else "s"
+    # Over the episode so far (its first silence to the arrival that ended its last gap):
+    # numbers the readings of the batch that made the change cannot move further.
+    over = (f"{gaps} gap{plural} in "
+            f"{duration(float(table.gap_last[row]) - float(table.gap_first[row]))}")
+    if silent > params.stale_after * expect or not episode:
+        text = f"no reading for {duration(silent)} ({every})"
+        return f"{text}; intermittent: {over}" if episode and gaps >= 2 else text
+    return (f"intermittent: {over} ({every}); named until regular for "
+            f"{duration(hold_time(silence_knobs(params), expect))}")
+
+
 def reason(table: HealthTable, params: HealthParams, row: int, now: float) -> str:
     """Why ``row`` is in its current state. ``now`` dates silence (NaN: use the state's start)."""
     state = _STATES[int(table.state[row])]  # a tuple lookup: State(code) costs more
     unit = table.units[row]
     reference = "the model" if table.ref_kind[row] == REF_MODEL else "peers"
     if state in (State.STALE, State.OFFLINE):
-        interval = interval_one(float(table.interval_given[row]), float(table.interval[row]))
-        last = float(table.last_time[row])
-        if not math.isfinite(last):
-            return f"no reading yet (expected every {duration(interval)})"
-        silent = (now if math.isfinite(now) else float(table.since[row])) - last
-        return f"no reading for {duration(silent)} (expected every {duration(interval)})"
+        return _silence(table, params, row, now)
+    if state is State.CLOCK:
+        lag = clock_lag(float(table.lag_low[row]), float(table.lag_before[row]))
+        return (f"clock {duration(lag)} behind: readings arrive on time, stamped "
+                f"{duration(lag)} late")
     if state is State.STUCK:
         run = int(table.run_len[row])
         value = _amount(float(table.run_anchor[row]), unit)

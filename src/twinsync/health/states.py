@@ -1,7 +1,8 @@
 """Health states, their names, and how a state and its severity become a quality 0..1.
 
-A sensor is in exactly one state. Silence (``stale``, ``offline``) is decided by the timer;
-the other states by the readings. Quality is what a decision downstream may rely on: a
+A sensor is in exactly one state. Silence (``stale``, ``offline``) and a wrong clock
+(``clock``) are decided from when readings arrive (``silence``); the other states by the
+readings' values. Quality is what a decision downstream may rely on: a
 value from a stuck or silent sensor is not believed, a noisy or drifting one is believed
 less the worse it gets, a sensor that just spiked is fine apart from the spiked reading.
 
@@ -32,6 +33,7 @@ class State(IntEnum):
     DRIFT = 4
     NOISY = 5
     OFFLINE = 6
+    CLOCK = 7
 
     @property
     def label(self) -> str:
@@ -43,6 +45,10 @@ STATE_NAMES: tuple[str, ...] = tuple(s.label for s in State)
 #: Quality of the reading that was held as a suspected spike (an outlier not yet confirmed
 #: or refuted by the next readings). Low, not zero: it may turn out to be a real level shift.
 OUTLIER_READING_QUALITY = 0.2
+
+
+#: Quality of a sensor whose stamps are off by more than the clock bound.
+CLOCK_QUALITY = 0.4
 
 
 @compiled
@@ -59,6 +65,11 @@ def quality_one(state: int, severity: float) -> float:
         return 0.1  # a constant value says nothing about the property
     if state == State.OFFLINE:
         return 0.0
+    if state == State.CLOCK:
+        # The values may be right, but not when they were: placed an hour off, they would
+        # bend every series, rate and fusion of their time. Below the fusion threshold (0.5)
+        # so a peer whose clock is right is preferred; above stuck, the value is not void.
+        return CLOCK_QUALITY
     if state == State.NOISY:
         # Twice the usual noise halves the trust, capped so a noisy value still counts a bit.
         return min(max(1.0 / max(severity, 1.0), 0.2), 0.6)

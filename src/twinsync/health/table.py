@@ -39,6 +39,7 @@ DRIFTING = 4
 class HealthRowsSavepoint(NamedTuple):
     records: RowsSavepoint
     peer_records: RowsSavepoint
+    silence_records: RowsSavepoint
 
 
 # name: (dtype, fill). One place, so growing cannot forget a column.
@@ -122,9 +123,27 @@ _RING: dict[str, tuple[Any, float]] = {
 _PEER_RING = ("ring_slope", "ring_offset", "ring_level", "ring_noise")
 
 
+# When readings arrive, and how their stamps lag (``silence``): a record of their own, so
+# that the timer's pass over every row reads one cache line a sensor.
+_SILENCE: dict[str, Field] = {
+    "heard": (np.float64, -np.inf),  # newest arrival
+    "expect": (np.float64, np.nan),  # expected gap between arrivals
+    "cadence": (np.float64, np.nan),  # learned high quantile of the arrival gaps
+    "cadence_n": (np.int64, 0),
+    # least lag of stamp behind arrival in the current and the previous half window
+    "lag_low": (np.float64, np.inf),
+    "lag_before": (np.float64, np.nan),
+    "lag_start": (np.float64, -np.inf),
+    # the current episode of gaps: how many, from when, the last one's arrival
+    "gaps": (np.int64, 0),
+    "gap_first": (np.float64, np.nan),
+    "gap_last": (np.float64, -np.inf),
+}
+
+
 class HealthTable:
     """Dense rows of health state. Attributes are the columns named in ``_COLUMNS``,
-    ``_RING`` and ``_PEER_RING``."""
+    ``_RING``, ``_PEER_RING`` and ``_SILENCE``."""
 
     def __init__(self, window: int, capacity: int = 1024) -> None:
         self.window = window
@@ -136,6 +155,7 @@ class HealthTable:
         # Every peer-ring column starts at 0.0.
         self._peer_records = Records(
             {"peer_ring": (np.float64, 0.0, (window, len(_PEER_RING)))}, self.capacity)
+        self._silence_records = Records(_SILENCE, self.capacity)
         self._bind()
 
     def _bind(self) -> None:
@@ -144,34 +164,40 @@ class HealthTable:
         slots = self._peer_records.columns["peer_ring"]
         for k, name in enumerate(_PEER_RING):
             setattr(self, name, slots[:, :, k])
+        for name, column in self._silence_records.columns.items():
+            setattr(self, name, column)
 
     def ensure(self, max_row: int) -> None:
         """Grow so that ``max_row`` is a valid row (doubling, like a list)."""
         if self._records.grow(max_row + 1):
             self._peer_records.grow(len(self._records))
+            self._silence_records.grow(len(self._records))
             self._bind()
             self.units.extend([""] * (len(self._records) - self.capacity))
             self.capacity = len(self._records)
 
     def savepoint(self, rows: NDArray[np.int64]) -> HealthRowsSavepoint:
-        """Both records of ``rows`` as they are (``units`` only change by configuration)."""
+        """The records of ``rows`` as they are (``units`` only change by configuration)."""
         return HealthRowsSavepoint(self._records.savepoint(rows),
-                                   self._peer_records.savepoint(rows))
+                                   self._peer_records.savepoint(rows),
+                                   self._silence_records.savepoint(rows))
 
     def rollback(self, point: HealthRowsSavepoint) -> None:
         self._records.rollback(point.records)
         self._peer_records.rollback(point.peer_records)
+        self._silence_records.rollback(point.silence_records)
 
     def column(self, name: str) -> NDArray[Any]:
         """A column by name, for code that walks all of them (tests, persistence)."""
-        if name not in _COLUMNS and name not in _RING and name not in _PEER_RING:
+        if (name not in _COLUMNS and name not in _RING and name not in _PEER_RING
+                and name not in _SILENCE):
             raise KeyError(name)
         value: NDArray[Any] = getattr(self, name)
         return value
 
     @staticmethod
     def column_names() -> tuple[str, ...]:
-        return (*_COLUMNS, *_RING, *_PEER_RING)
+        return (*_COLUMNS, *_RING, *_PEER_RING, *_SILENCE)
 
     # mypy sees the columns through these annotations.
     count: NDArray[np.int64]
@@ -229,3 +255,13 @@ class HealthTable:
     ring_level: NDArray[np.float64]
     ring_noise: NDArray[np.float64]
     ring_flags: NDArray[np.int8]
+    heard: NDArray[np.float64]
+    expect: NDArray[np.float64]
+    cadence: NDArray[np.float64]
+    cadence_n: NDArray[np.int64]
+    lag_low: NDArray[np.float64]
+    lag_before: NDArray[np.float64]
+    lag_start: NDArray[np.float64]
+    gaps: NDArray[np.int64]
+    gap_first: NDArray[np.float64]
+    gap_last: NDArray[np.float64]

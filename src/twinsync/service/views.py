@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..health.states import STATE_NAMES
 from ..model import SPATIAL_TYPES, Element, Source
 
 if TYPE_CHECKING:
@@ -209,8 +210,7 @@ class TwinViews:
     def health_summary(self) -> dict[str, int]:
         rows = np.array([self.pipeline.table.index[s] for s in self.twin.sensors],
                         dtype=np.int64)
-        summary = {name: 0 for name in ("ok", "stale", "stuck", "spike", "drift", "noisy",
-                                        "offline", "unknown")}
+        summary = {name: 0 for name in (*STATE_NAMES, "unknown")}
         if len(rows) == 0:
             return summary
         for status in self.health.snapshot(rows):

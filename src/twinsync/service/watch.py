@@ -25,9 +25,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: Which health states raise an alarm, and how loud. Spikes are transient and already
-#: lower the quality of the reading; a stale sensor is on its way to offline.
+#: lower the quality of the reading; a stale sensor is on its way to offline. A wrong
+#: clock is a warning: the values come, but the twin places them at the wrong time.
 ALARM_SEVERITY = {"offline": "critical", "stuck": "warning", "drift": "warning",
-                  "noisy": "info"}
+                  "clock": "warning", "noisy": "info"}
 #: Latency (p95, receive to commit) above this raises an alarm for the source.
 LATENCY_BOUND_SECONDS = 60.0
 #: How often the health table is saved. Its baselines take days to learn and move slowly,
@@ -64,6 +65,10 @@ class Watch:
                                               element_id=element_id, time=now)
             elif change.new == "ok":
                 alarm = service.alarms.clear(key, f"{sensor_id} is healthy again", time=now)
+            elif change.old == "offline":
+                # Readings arrive again; the sensor stays named (stale) until regular, but
+                # "no reading" is no longer true.
+                alarm = service.alarms.clear(key, f"{sensor_id}: {change.reason}", time=now)
             else:
                 alarm = None
             if alarm is not None:

@@ -117,6 +117,12 @@ def test_a_stale_sensor_does_not_detect_a_clock_fault_unless_its_reason_names_th
         1, 1, 1, 0]
 
 
+def test_a_clock_state_detects_a_clock_fault_whatever_its_reason() -> None:
+    states = [_alarm(6 * DAY + HOUR, "b2", "clock", "stamps an hour late")]
+    clock = score(LABELS, states, SENSORS, span=SPAN)["kinds"]["clock"]
+    assert (clock["detected"], clock["false_alarms"], clock["recall"]) == (1, 0, 1.0)
+
+
 def test_qualities_give_the_share_of_faulty_readings_below_the_fusion_threshold() -> None:
     assert MIN_QUALITY == fusion.MIN_QUALITY
     # a1 every 15 min over the stuck window: quality 1 until the alarm at +1 h, 0.1 after.

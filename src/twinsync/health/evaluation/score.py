@@ -5,7 +5,7 @@ to the fault kinds that have no state of their own:
 
 - An alarm is a STATES.csv row whose state is not ``ok``, dated by its ``time``.
 - A fault accepts an alarm when the alarm's state is one of ``ACCEPTED_STATES[kind]``, or
-  its reason names the fault (``NAMED_BY[kind]``: a future "clock" or "cross-wired" reason),
+  its reason names the fault (``NAMED_BY[kind]``: a "clock" or a future "cross-wired" reason),
   and it falls on the faulty sensor between the fault's start and its end + ``GRACE``. For
   a clock fault the window opens ``|shift|`` earlier: alarms may be dated by the shifted
   device clock.
@@ -55,7 +55,7 @@ ACCEPTED_STATES: dict[str, tuple[str, ...]] = {
     "dropout": ("stale", "offline"),
     "offset": ("drift",),
     "crosswire": ("drift",),
-    "clock": (),
+    "clock": ("clock",),
 }
 NAMED_BY: dict[str, tuple[str, ...]] = {
     "clock": ("clock",),

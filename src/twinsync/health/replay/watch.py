@@ -20,11 +20,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._jit import compiled
-from ..kernel import interval_one
 from ..monitor import HealthChanges, HealthMonitor
+from ..silence import SilenceKnobs, clock_bound, clock_lag, silence_knobs, silent_since
 from ..states import State
 
-_STALE, _OFFLINE = int(State.STALE), int(State.OFFLINE)
+_OK, _STALE, _SPIKE, _OFFLINE = (int(State.OK), int(State.STALE), int(State.SPIKE),
+                                 int(State.OFFLINE))
 
 #: Seconds between the watch's rounds, as ``service.watch.Watch`` runs them.
 CADENCE = 1.0
@@ -92,34 +93,47 @@ class SimulatedWatch:
     def _next_change(self, rows: NDArray[np.int64]) -> NDArray[np.float64]:
         """The first grid step after ``done`` at which a tick would change each row's state."""
         monitor = self.monitor
-        table, params = monitor.table, monitor.params
+        table = monitor.table
         found = np.empty(rows.size)
-        next_silence(rows, float(self.done + 1), self.origin, self.cadence,
-                     table.interval_given, table.interval, table.last_time, table.state,
-                     float(params.stale_after), float(params.offline_after), found)
+        # Before its first tick the monitor has not started: it will at the first grid step.
+        started = monitor.started
+        if math.isnan(started):
+            started = self.origin + self.cadence
+        next_silence(rows, float(self.done + 1), self.origin, self.cadence, started,
+                     table.heard,
+                     table.expect, table.lag_low, table.lag_before, table.state,
+                     silence_knobs(monitor.params), found)
         return found
 
 
 @compiled
 def next_silence(rows: NDArray[np.int64], first: float, origin: float, cadence: float,
-                 interval_given: NDArray[np.float64], interval: NDArray[np.float64],
-                 last_time: NDArray[np.float64], state: NDArray[np.int8],
-                 stale_after: float, offline_after: float, found: NDArray[np.float64]) -> None:
-    """For each row, the first grid step from ``first`` on at which ``kernel.silence``
-    would change its state (inf: none while no reading comes), found with the kernel's own
-    arithmetic (``now - last_time > factor * expected interval``), so that no rounding
-    moves it by a second."""
+                 started: float, heard: NDArray[np.float64], expect: NDArray[np.float64],
+                 lag_low: NDArray[np.float64], lag_before: NDArray[np.float64],
+                 state: NDArray[np.int8], k: SilenceKnobs, found: NDArray[np.float64]) -> None:
+    """For each row, the first grid step from ``first`` on at which ``silence.silence``
+    would change its state (inf: none while no reading comes), found with the timer's own
+    arithmetic (``now - heard > factor * expect``), so that no rounding moves it by a
+    second. A row whose readings arrive stamped far behind changes at ``first``."""
     for i in range(rows.shape[0]):
         r = rows[i]
         found[i] = math.inf
-        if state[r] == _OFFLINE:
+        s = state[r]
+        e = expect[r]
+        if ((s in (_OK, _SPIKE, _STALE, _OFFLINE))
+                and clock_lag(lag_low[r], lag_before[r]) > clock_bound(k, e)
+                and not (origin + first * cadence) - silent_since(heard[r], started)
+                > k.stale_after * e):
+            found[i] = first
             continue
-        factor = offline_after if state[r] == _STALE else stale_after
-        threshold = factor * interval_one(interval_given[r], interval[r])
-        last = last_time[r]
+        if s == _OFFLINE:
+            continue
+        factor = k.offline_after if s == _STALE else k.stale_after
+        threshold = factor * e
+        last = silent_since(heard[r], started)
         reach = (last + threshold - origin) / cadence
         if not math.isfinite(reach):
-            # A row never read (last time -inf) is past every threshold at once. (Tested
+            # A row with no expected gap yet (never read, none given) waits for one. (Tested
             # before ``floor``: as plain Python, without the compiler, floor(inf) raises.)
             if (origin + first * cadence) - last > threshold:
                 found[i] = first
