@@ -23,7 +23,7 @@ import math
 from collections.abc import Callable
 from itertools import takewhile
 from operator import attrgetter
-from typing import Any, NamedTuple, get_type_hints
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 from ..jit import prefetch_cell, prefetch_row
 from ._jit import compiled
 from .context import RELATIVE, evidence_z2, is_bursty, peer_step, relative_step, shared_with_peers
-from .params import HealthParams
+from .params import HealthParams, knobs_of
 from .peers import REF_MODEL, REF_NONE, REF_PEERS, peer_view
 from .robust import MAD_TO_SD, fit_window
 from .silence import SilenceKnobs, arrive_one, held_state
@@ -118,12 +118,9 @@ class Knobs(NamedTuple):
     noise_unsettled: float
 
 
-_KNOB_TYPES = get_type_hints(Knobs)
-
-
 def knobs(params: HealthParams) -> Knobs:
     """The knobs of ``params``, each as the type the compiled code was built for."""
-    return Knobs(*(_KNOB_TYPES[name](getattr(params, name)) for name in Knobs._fields))
+    return knobs_of(Knobs, params)
 
 
 # -- small per-row rules, shared by the kernel, the timer and the reasons ---------------------

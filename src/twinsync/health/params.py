@@ -8,6 +8,7 @@ interval or of its learned noise.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, TypeVar, get_type_hints
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,3 +150,15 @@ class HealthParams:
     readings up to 10 minutes old)."""
     clock_half: float = 1800.0
     """Seconds of a half window of the clock's least lag (two halves are needed)."""
+
+
+Knobs = TypeVar("Knobs")
+
+
+def knobs_of(kind: type[Knobs], params: HealthParams) -> Knobs:
+    """The fields of the NamedTuple ``kind`` taken from ``params``, each converted to the
+    type ``kind`` declares: the compiled code is built for those types, and an int where a
+    float is expected would compile it again."""
+    types: dict[str, Any] = get_type_hints(kind)
+    fields: tuple[str, ...] = kind._fields  # type: ignore[attr-defined]
+    return kind(*(types[name](getattr(params, name)) for name in fields))

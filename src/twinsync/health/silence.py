@@ -31,13 +31,13 @@ alive. It gives the state the sensor is held in, which the fold shows instead of
 from __future__ import annotations
 
 import math
-from typing import NamedTuple, get_type_hints
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ._jit import compiled
-from .params import HealthParams
+from .params import HealthParams, knobs_of
 from .states import State, quality_one
 
 _OK, _STALE, _SPIKE, _OFFLINE, _CLOCK = (
@@ -69,11 +69,8 @@ class SilenceKnobs(NamedTuple):
     clock_half: float
 
 
-_TYPES = get_type_hints(SilenceKnobs)
-
-
 def silence_knobs(params: HealthParams) -> SilenceKnobs:
-    return SilenceKnobs(*(_TYPES[name](getattr(params, name)) for name in SilenceKnobs._fields))
+    return knobs_of(SilenceKnobs, params)
 
 
 @compiled
