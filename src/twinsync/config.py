@@ -80,6 +80,10 @@ class Settings:
         if unknown:
             raise InvalidInput(f"{file}: unknown settings {sorted(unknown)}", "bad_config")
         data.update({k: v for k, v in overrides.items() if v is not None})
+        for name in ("demo", "ws_compression"):
+            if not isinstance(data.get(name, False), bool):
+                raise InvalidInput(f"{file}: {name} must be true or false, not "
+                                   f"{data[name]!r}", "bad_config")
         if data.get("web_vendor") is not None:
             data["web_vendor"] = Path(data["web_vendor"])
         return cls(**data)

@@ -1,0 +1,28 @@
+"""Settings come from twinsync.toml; a setting of the wrong kind stops start-up with a
+reason instead of meaning something else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from twinsync.config import Settings
+from twinsync.errors import InvalidInput
+
+
+def test_websocket_compression_is_off_unless_asked_for(tmp_path: Path) -> None:
+    assert Settings().ws_compression is False
+    file = tmp_path / "twinsync.toml"
+    file.write_text("ws_compression = true\n")
+    assert Settings.load(file).ws_compression is True
+
+
+@pytest.mark.parametrize("text", ['ws_compression = "yes"', "ws_compression = 1",
+                                  'demo = "false"'])
+def test_a_switch_that_is_not_true_or_false_is_refused(tmp_path: Path, text: str) -> None:
+    file = tmp_path / "twinsync.toml"
+    file.write_text(text + "\n")
+    with pytest.raises(InvalidInput) as refused:
+        Settings.load(file)
+    assert refused.value.reason == "bad_config"
