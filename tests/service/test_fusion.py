@@ -59,7 +59,7 @@ def test_fusing_many_properties_at_once_equals_fusing_each_alone(
     fused = index.fuse(numbers, table, sensor_quality=lambda rows: health[rows])
     used_by_place = fused.rows_used_by_place()
     for p, sensors in enumerate(properties):
-        assert used_by_place[p] == fused.rows_used(p)
+        assert used_by_place[p] == fused.rows[fused.used & (fused.group == p)].tolist()
         weights = [min(q, 1.0 if np.isnan(r) else r) for _, _, q, r in sensors]
         expected = reference([v for v, _, _, _ in sensors], [c for _, c, _, _ in sensors],
                              weights)

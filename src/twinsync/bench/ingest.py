@@ -127,7 +127,7 @@ def _stamped_live(batches: list[list[RawReading]], rate: float,
              for k, reading in enumerate(batch)] for number, batch in enumerate(batches)]
 
 
-def _fleet(sensors: int) -> tuple[list[Element], list[Sensor], list[Binding]]:
+def fleet(sensors: int) -> tuple[list[Element], list[Sensor], list[Binding]]:
     elements = [Element(f"e{i}", "IfcSlab") for i in range((sensors + 3) // 4)]
     fleet = [Sensor(f"s{i}", "temperature", "degC", expected_interval=60.0)
              for i in range(sensors)]
@@ -144,9 +144,9 @@ async def _run(url: str, sensors: int, readings: int, batch_size: int, seed: int
     rng = random.Random(seed)
     service = TwinService.open(url)
     try:
-        elements, fleet, bindings = _fleet(sensors)
-        await service.import_project(elements, fleet, bindings, source="bench")
-        ids = [s.id for s in fleet]
+        elements, registered, bindings = fleet(sensors)
+        await service.import_project(elements, registered, bindings, source="bench")
+        ids = [s.id for s in registered]
         numbers = dict.fromkeys(ids, 0)
         warmed = max(warm_up * sensors, history)
         await _warm_up(service, ids, warmed, batch_size, numbers, rng)

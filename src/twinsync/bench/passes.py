@@ -26,7 +26,7 @@ import numpy as np
 from ..health import HealthMonitor, configure_from_twin
 from ..model import Twin
 from ..pipeline import IncomingBatch, Pipeline, RawReading
-from .ingest import _fleet
+from .ingest import fleet
 
 #: Bytes written between batches: well past the last-level cache of a server CPU.
 FLUSH_BYTES = 64 << 20
@@ -72,11 +72,11 @@ class _Readings:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    elements, fleet, bindings = _fleet(args.sensors)
+    elements, sensors, bindings = fleet(args.sensors)
     twin = Twin()
     for element in elements:
         twin.add_element(element)
-    for sensor in fleet:
+    for sensor in sensors:
         twin.add_sensor(sensor)
     for binding in bindings:
         twin.bind_sensor(binding)
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     health = HealthMonitor(capacity=args.sensors)
     configure_from_twin(health, twin, pipeline.table)
     warm_up = max(args.warm_up * args.sensors // args.batch, 1)
-    source = _Readings([s.id for s in fleet], args.seed,
+    source = _Readings([s.id for s in sensors], args.seed,
                        (warm_up + args.batches) * args.batch)
     for _ in range(warm_up):
         _one(pipeline, health, source.batch(args.batch))

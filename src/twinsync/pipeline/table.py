@@ -137,14 +137,8 @@ class SensorTable:
                                     else batch.quality[pick[latest.advanced]])
         return latest
 
-    def std(self, rows: NDArray[np.int64]) -> NDArray[np.float64]:
-        n = self.count[rows]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            var = np.where(n > 1, self.m2[rows] / np.maximum(n - 1, 1), 0.0)
-        return np.sqrt(var)
-
-    def std_one(self, row: int) -> float:
-        """``std`` of one row, without the cost of NumPy on a one-element array."""
+    def std(self, row: int) -> float:
+        """The sample standard deviation of one row's values (0 until it has two)."""
         n = int(self.count[row])
         return math.sqrt(max(float(self.m2[row]) / (n - 1), 0.0)) if n > 1 else 0.0
 

@@ -59,14 +59,9 @@ class Fused:
     used: NDArray[np.bool_]
     """Each of ``rows``: whether it took part in its property's value."""
 
-    def rows_used(self, place: int) -> list[int]:
-        """The sensor rows that made the value of the ``place``-th property asked for (only
-        a view asks: the live path needs the values alone)."""
-        chosen: list[int] = self.rows[self.used & (self.group == place)].tolist()
-        return chosen
-
     def rows_used_by_place(self) -> list[list[int]]:
-        """``rows_used`` of every property asked for, in one pass (``group`` is sorted)."""
+        """The sensor rows that made the value of each property asked for, in the order
+        asked (only a view asks: the live path needs the values alone)."""
         rows = self.rows[self.used].tolist()
         bounds = np.searchsorted(self.group[self.used], np.arange(self.has_value.size + 1))
         edges = bounds.tolist()

@@ -89,7 +89,7 @@ class TwinViews:
             "time": _finite(table.last_event_time[row]),
             "received_at": _finite(table.last_received_at[row]),
             "mean": _finite(table.mean[row]) if count else None,
-            "std": _finite(table.std_one(row)) if count else None,
+            "std": _finite(table.std(row)) if count else None,
             "min": _finite(table.min[row]),
             "max": _finite(table.max[row]),
             "quality": health["quality"] if count else 0.0,
