@@ -97,8 +97,15 @@ async def test_a_subscriber_of_some_elements_gets_only_their_moved_values() -> N
     assert picky.queue.empty()
 
 
+def _rows(moved: PropertyChanges) -> list[dict[str, object]]:
+    """Entry k of every column, as a client reads one change."""
+    columns = {name: list(column) for name, column in moved.columns().items()}
+    return [{"kind": "property", **{name: column[k] for name, column in columns.items()}}
+            for k in range(len(moved))]
+
+
 def test_columns_read_back_as_one_change_per_sensor() -> None:
-    [first, second] = _moved("a", "b").rows()
+    [first, second] = _rows(_moved("a", "b"))
     assert first == {"kind": "property", "element_id": "a", "property": "t",
                      "sensor_id": "a-s", "unit": "degC", "value": 0.0, "time": 10.0,
                      "quality": 1.0, "sensor_value": 0.0, "sensor_time": 10.0,

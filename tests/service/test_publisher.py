@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import time
 
+import numpy as np
 import orjson
+import pytest
 
 from twinsync.pipeline import IncomingBatch, RawReading
 from twinsync.service import TwinService
@@ -53,5 +55,35 @@ async def test_a_change_after_a_quiet_spell_goes_out_at_once_then_at_most_one_a_
         second = await _next_delta(subscriber.queue, timeout=1.0)
         assert isinstance(second["properties"], dict)
         assert second["properties"]["sensor_value"] == [23.0]
+    finally:
+        service.hub.unsubscribe(subscriber)
+
+
+async def test_a_delta_that_cannot_be_built_does_not_fail_the_committed_batch(
+        service: TwinService, monkeypatch: pytest.MonkeyPatch) -> None:
+    await service.publisher.stop()
+    service.publisher = publisher = Publisher(service, interval=30.0)
+    publisher.start()
+    await _reading(service, 20.0, 1)
+    subscriber = service.hub.subscribe()
+    subscriber.everything = True
+    build = publisher.changes_of
+    failures: list[int] = []
+
+    def broken(rows: np.ndarray) -> object:  # type: ignore[type-arg]
+        failures.append(rows.size)
+        raise RuntimeError("a bug in building the delta")
+
+    try:
+        monkeypatch.setattr(publisher, "changes_of", broken)
+        await _reading(service, 21.0, 2)  # accepted: no exception reaches the ingest
+        assert failures
+        monkeypatch.setattr(publisher, "changes_of", build)
+        # The marks were kept: the value still reaches the subscriber.
+        await publisher.flush()
+        message = await _next_delta(subscriber.queue, timeout=15.0)
+        moved = message["properties"]
+        assert isinstance(moved, dict) and moved["sensor_value"] == [21.0]
+        assert service.sensor_snapshot("L1-room2-temp")["value"] == 21.0
     finally:
         service.hub.unsubscribe(subscriber)

@@ -28,7 +28,6 @@ from ._jit import compiled
 
 #: Character codes (``HealthTable.character``). ``LEARN``: decided at the end of warm-up.
 LEARN, SMOOTH, BURSTY, RELATIVE = 0, 1, 2, 3
-CHARACTER_NAMES = ("learn", "smooth", "bursty", "relative")
 
 #: Sensor kinds whose character is known without learning it.
 _DECLARED = {"vibration": RELATIVE, "vibration_rms": RELATIVE}

@@ -296,7 +296,8 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
         judged = can and warm
         was_noisy = (c & NOISY_BIT) != 0
         # The reading moved with its group's consensus: the process, not the sensor.
-        shared = shared_with_peers(x, ref, d_mean[r], diff_sd_one(d_var[r], res), resid,
+        d_sd = diff_sd_one(d_var[r], res)  # d_var is next written after the stuck check
+        shared = shared_with_peers(x, ref, d_mean[r], d_sd, resid,
                                    kind == REF_PEERS and d_n[r] >= p.drift_warmup,
                                    p.peer_shared_k, p.peer_shared_share)
         far_off = judged and not was_noisy and abs(resid) > p.hampel_k * spread * scale
@@ -455,7 +456,6 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
             p_same_n[r] = n_same + 1
         likely = min(max(p_same[r], 0.02), 0.98)
         own_history = n_same >= p.warmup and (run - 1) * math.log(likely) < log_stuck_p
-        d_sd = diff_sd_one(d_var[r], res)
         reference_moved = d_n[r] >= p.drift_warmup and (
             moved > p.stuck_ref_k * d_sd + 2.0 * res)
         was_stuck = (c & STUCK_BIT) != 0

@@ -155,10 +155,18 @@ class HealthParams:
 Knobs = TypeVar("Knobs")
 
 
+_KNOBS: dict[tuple[type, HealthParams], Any] = {}
+
+
 def knobs_of(kind: type[Knobs], params: HealthParams) -> Knobs:
     """The fields of the NamedTuple ``kind`` taken from ``params``, each converted to the
     type ``kind`` declares: the compiled code is built for those types, and an int where a
-    float is expected would compile it again."""
-    types: dict[str, Any] = get_type_hints(kind)
-    fields: tuple[str, ...] = kind._fields  # type: ignore[attr-defined]
-    return kind(*(types[name](getattr(params, name)) for name in fields))
+    float is expected would compile it again. Kept per (kind, params): reasons and the
+    replay's timer ask for them often, and the parameters are frozen."""
+    known: Knobs | None = _KNOBS.get((kind, params))
+    if known is None:
+        types: dict[str, Any] = get_type_hints(kind)
+        fields: tuple[str, ...] = kind._fields  # type: ignore[attr-defined]
+        known = kind(*(types[name](getattr(params, name)) for name in fields))
+        _KNOBS[(kind, params)] = known
+    return known

@@ -61,11 +61,3 @@ class PropertyChanges:
             chosen[f.name] = ([column[k] for k in keep] if isinstance(column, list)
                               else column[at])
         return PropertyChanges(**chosen)
-
-    def rows(self) -> list[dict[str, Any]]:
-        """One dict per entry (``"kind": "property"``), for readers that want objects."""
-        names = [f.name for f in fields(self)]
-        columns = [c if isinstance(c, list) else c.tolist()
-                   for c in (getattr(self, n) for n in names)]
-        return [{"kind": "property", **dict(zip(names, entry, strict=True))}
-                for entry in zip(*columns, strict=True)]

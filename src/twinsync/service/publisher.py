@@ -88,23 +88,31 @@ class Publisher:
             # after the batch it takes up next (the wait a tick's drain would have).
             if self._first_dirty_at is None:
                 self._first_dirty_at = time.time()
+            try:
+                built = self.drain()
+            except Exception:
+                # The batch is committed: a delta that cannot be built must not fail it.
+                # The marks stay, and the event loop's tick tries again.
+                log.exception("building live values failed")
+                loop.call_soon_threadsafe(self._wake.set)
+                return
             self._handing_over = True
-            loop.call_soon_threadsafe(self._send, *self.drain())
+            loop.call_soon_threadsafe(self._send, *built)
         elif self._first_dirty_at is None:
             self._first_dirty_at = time.time()
             loop.call_soon_threadsafe(self._wake.set)  # the loop sends it when due
 
     def drain(self) -> tuple[PropertyChanges | None, float | None, float]:
         """The moved values of every marked row, the oldest commit they carry, and the
-        seconds building them took; clears the marks. Runs on the writer, so it sees
-        committed state whole."""
+        seconds building them took; clears the marks once built (a build that raises
+        leaves them for the next try). Runs on the writer, so it sees committed state
+        whole."""
         began = time.perf_counter()
-        committed_at, self._first_dirty_at = self._first_dirty_at, None
         rows = np.flatnonzero(self._dirty)
-        if rows.size == 0:
-            return None, committed_at, 0.0
+        changes = self.changes_of(rows) if rows.size else None
+        committed_at, self._first_dirty_at = self._first_dirty_at, None
         self._dirty[rows] = False
-        return self.changes_of(rows), committed_at, time.perf_counter() - began
+        return changes, committed_at, time.perf_counter() - began
 
     def changes_of(self, rows: NDArray[np.int64]) -> PropertyChanges | None:
         """One entry per bound row with a value: its property's fused value and what the
