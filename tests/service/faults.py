@@ -1,5 +1,6 @@
 """Fault injection for the service's tests: a real SQLite store whose writes can be made to
-fail, and a fingerprint of everything the service keeps live, to say "unchanged"."""
+fail, a real publisher and hub that can be made to fail right after a commit, and a
+fingerprint of everything the service keeps live, to say "unchanged"."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from twinsync.model import Event
 from twinsync.pipeline import Batch, DeadLetter
 from twinsync.service import TwinService
+from twinsync.service.hub import Hub
+from twinsync.service.publisher import Publisher
 from twinsync.store.sqlite import SQLiteStore
 
 
@@ -36,6 +40,36 @@ class FailingStore(SQLiteStore):
     def save_changes(self, events: Sequence[Event], **rows: Any) -> None:
         self._maybe_fail()
         super().save_changes(events, **rows)
+
+
+class FailingPublisher(Publisher):
+    """The service's publisher, whose next ``fail_next`` marks of moved rows raise: the
+    first thing the writer does with a batch once it is committed."""
+
+    fail_next = 0
+    failures = 0
+
+    def moved(self, rows: NDArray[np.int64]) -> None:
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            self.failures += 1
+            raise RuntimeError("injected: marking moved values failed after the commit")
+        super().moved(rows)
+
+
+class FailingHub(Hub):
+    """The service's hub, whose next ``fail_next`` publishes raise: the event loop's part,
+    after the writer has committed and answered."""
+
+    fail_next = 0
+    failures = 0
+
+    def publish(self, *args: Any, **kwargs: Any) -> None:
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            self.failures += 1
+            raise RuntimeError("injected: a subscriber could not be sent the changes")
+        super().publish(*args, **kwargs)
 
 
 def live_state(service: TwinService) -> dict[str, Any]:
