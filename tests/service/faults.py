@@ -5,7 +5,7 @@ fingerprint of everything the service keeps live, to say "unchanged"."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -33,9 +33,10 @@ class FailingStore(SQLiteStore):
             raise OSError("injected: disk I/O error")
 
     def commit(self, batch: Batch, dead_letters: Sequence[DeadLetter],
-               events: Sequence[Event] = ()) -> None:
+               events: Sequence[Event] = (), counts: Mapping[str, int] | None = None
+               ) -> None:
         self._maybe_fail()
-        super().commit(batch, dead_letters, events)
+        super().commit(batch, dead_letters, events, counts)
 
     def save_changes(self, events: Sequence[Event], **rows: Any) -> None:
         self._maybe_fail()

@@ -122,6 +122,10 @@ class TwinService(TwinViews):
         # saved ones (a sensor may have been rebound while the service was down).
         self._restore_health()
         self._restore_counters()
+        # Fleet-wide counts go on from the store's totals, committed with each batch.
+        totals = store.totals()
+        for name in self.pipeline.counts:
+            self.pipeline.counts[name] = totals.get(name, 0)
         self.configure_health()
         self.alarms = AlarmBook()
         for event in self._stored_alarm_events():
@@ -437,7 +441,9 @@ class TwinService(TwinViews):
             events = self.watch.events_for(changes, now)
             letters = [d for _, d in accepted.rejected]
             letters.extend(dead_letters)
-            commit_store(self.store.commit, batch, letters, events)
+            # The counts go with the batch: a crash cannot keep one without the other.
+            commit_store(self.store.commit, batch, letters, events,
+                         pipeline.counts_of(accepted))
         except BaseException:
             pipeline.rollback(accepted)
             if health_point is not None:
