@@ -15,6 +15,8 @@ exception enters (pint, sqlite3, IfcOpenShell, an MQTT client) it is converted w
     │   ├── UnitError       a unit that does not exist or cannot convert to the wanted one
     │   └── ModelImportError a file that is not a readable IFC model
     ├── StoreError          the store could not do what was asked (disk, connection, schema)
+    ├── FailedAfterCommit   the change is committed; what came after (live state, publishing,
+    │                       the answer) failed: do not send it again
     ├── Overloaded          the twin cannot take more work now; try again after ``retry_after``
     └── ConnectorError      a source could not be reached or configured
 """
@@ -62,6 +64,20 @@ class ModelImportError(InvalidInput):
 
 class StoreError(TwinsyncError):
     """The store failed."""
+
+
+class FailedAfterCommit(TwinsyncError):
+    """The change was committed (it is durable), then something after the commit failed:
+    applying it to live state, publishing it, or building the answer.
+
+    The opposite of ``StoreError``: sending the same input again would store it twice
+    (a reading without a sequence number has nothing to be recognised by), and treating it
+    as bad input would report stored readings as dead letters. ``result`` is the answer
+    when it was built before the failure, else None."""
+
+    def __init__(self, message: str, result: object = None) -> None:
+        super().__init__(message)
+        self.result = result
 
 
 class Overloaded(TwinsyncError):

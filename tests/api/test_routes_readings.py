@@ -70,3 +70,19 @@ def test_a_body_that_holds_no_reading_is_refused_with_400_and_kept(client: TestC
         assert response.status_code == 400
         assert response.json()["rejected"][0]["index"] is None
     assert client.get("/api/dead-letters").json()["count"] == 3
+
+
+def test_a_batch_that_fails_after_its_commit_answers_that_it_is_kept_and_not_to_resend(
+        client: TestClient) -> None:
+    from ..service.faults import FailingPublisher
+
+    service = client.app.state.service  # type: ignore[attr-defined]
+    publisher = FailingPublisher(service)
+    publisher.fail_next = 1
+    service.publisher = publisher
+    now = time.time()
+    response = post(client, orjson.dumps({"sensor_id": SENSOR, "value": 22.5, "time": now}))
+    assert response.status_code == 500
+    assert response.json()["error"] == "failed_after_commit"
+    assert stored(client) == [22.5]  # kept, once
+    assert client.get("/api/dead-letters").json()["count"] == 0

@@ -43,9 +43,11 @@ def test_time_sync_exchange_teaches_a_source_its_offset(client: TestClient) -> N
 
 def test_metrics_are_served_in_prometheus_text_format(client: TestClient) -> None:
     client.post("/api/readings", json=[{"sensor_id": "L0-room1-temp", "value": 20.0,
-                                        "time": time.time() - 1}])
+                                        "time": time.time() - 1},
+                                       {"sensor_id": "nobody", "value": 1.0}])
     text = client.get("/metrics").text
     assert 'twinsync_readings_total{outcome="accepted"} 1.0' in text
+    assert "twinsync_dead_letters_total 1.0" in text
     assert "twinsync_latency_seconds" in text
     assert 'twinsync_sensors{state="ok"}' in text
 

@@ -1,17 +1,21 @@
 """Fault injection for the service's tests: a real SQLite store whose writes can be made to
-fail, and a fingerprint of everything the service keeps live, to say "unchanged"."""
+fail, a real publisher and hub that can be made to fail right after a commit, and a
+fingerprint of everything the service keeps live, to say "unchanged"."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from twinsync.model import Event
 from twinsync.pipeline import Batch, DeadLetter
 from twinsync.service import TwinService
+from twinsync.service.hub import Hub
+from twinsync.service.publisher import Publisher
 from twinsync.store.sqlite import SQLiteStore
 
 
@@ -29,13 +33,44 @@ class FailingStore(SQLiteStore):
             raise OSError("injected: disk I/O error")
 
     def commit(self, batch: Batch, dead_letters: Sequence[DeadLetter],
-               events: Sequence[Event] = ()) -> None:
+               events: Sequence[Event] = (), counts: Mapping[str, int] | None = None
+               ) -> None:
         self._maybe_fail()
-        super().commit(batch, dead_letters, events)
+        super().commit(batch, dead_letters, events, counts)
 
     def save_changes(self, events: Sequence[Event], **rows: Any) -> None:
         self._maybe_fail()
         super().save_changes(events, **rows)
+
+
+class FailingPublisher(Publisher):
+    """The service's publisher, whose next ``fail_next`` marks of moved rows raise: the
+    first thing the writer does with a batch once it is committed."""
+
+    fail_next = 0
+    failures = 0
+
+    def moved(self, rows: NDArray[np.int64]) -> None:
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            self.failures += 1
+            raise RuntimeError("injected: marking moved values failed after the commit")
+        super().moved(rows)
+
+
+class FailingHub(Hub):
+    """The service's hub, whose next ``fail_next`` publishes raise: the event loop's part,
+    after the writer has committed and answered."""
+
+    fail_next = 0
+    failures = 0
+
+    def publish(self, *args: Any, **kwargs: Any) -> None:
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            self.failures += 1
+            raise RuntimeError("injected: a subscriber could not be sent the changes")
+        super().publish(*args, **kwargs)
 
 
 def live_state(service: TwinService) -> dict[str, Any]:

@@ -168,10 +168,14 @@ def test_a_commit_reported_failed_that_the_server_did_commit_is_taken_back(
                 dead = c.execute("INSERT INTO dead_letters (received_at, source, reason, "
                                  "detail, payload) VALUES (0, 'x', 'y', 'z', '{}') "
                                  "RETURNING id").fetchone()
+                c.execute("INSERT INTO totals VALUES ('dead_letters', 1), ('accepted', 20)")
         assert xid and journal and dead
-        store._in_doubt = InDoubt(int(journal[0]), [int(dead[0])], [], str(xid[0]))
-        store.commit(_batch(1), [letter])
+        store._in_doubt = InDoubt(int(journal[0]), [int(dead[0])], [], str(xid[0]),
+                                  added={"dead_letters": 1, "accepted": 20})
+        store.commit(_batch(1), [letter], counts={"accepted": 10})
         assert store.counts()["dead_letters"] == 1
+        # Its totals are taken back with it: what is left counts the commit that was told.
+        assert store.totals() == {"dead_letters": 1, "accepted": 10}
         assert store.health()["in_doubt"] is False
     finally:
         store.close()

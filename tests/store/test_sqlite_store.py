@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -43,15 +43,28 @@ def test_a_store_that_seals_after_every_batch_passes_the_conformance_check(
 def test_the_check_fails_a_store_that_forgets_a_reading() -> None:
     class Forgetful(SQLiteStore):
         def commit(self, batch: Batch, dead_letters: Sequence[DeadLetter],
-                   events: Sequence[Event] = ()) -> None:
+                   events: Sequence[Event] = (), counts: Mapping[str, int] | None = None
+                   ) -> None:
             keep = np.arange(len(batch)) > 0
             trimmed = Batch(batch.rows[keep], batch.value[keep], batch.raw_value[keep],
                             batch.event_time[keep], batch.received_at[keep], batch.seq[keep],
                             batch.source, batch.connector, None, None)
-            super().commit(trimmed, dead_letters, events)
+            super().commit(trimmed, dead_letters, events, counts)
 
     with pytest.raises(AssertionError):
         check_store(lambda: Forgetful("sqlite://:memory:"))
+
+
+def test_the_check_fails_a_store_that_does_not_commit_the_counts_with_the_batch(
+        tmp_path: Path) -> None:
+    class Uncounting(SQLiteStore):
+        def commit(self, batch: Batch, dead_letters: Sequence[DeadLetter],
+                   events: Sequence[Event] = (), counts: Mapping[str, int] | None = None
+                   ) -> None:
+            super().commit(batch, dead_letters, events)
+
+    with pytest.raises(AssertionError, match="totals are"):
+        check_store(lambda: Uncounting(f"sqlite:///{tmp_path / 'twin.sqlite'}"))
 
 
 def test_the_check_fails_a_store_that_keeps_only_the_first_snapshot() -> None:

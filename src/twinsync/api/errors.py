@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from ..errors import (
     Conflict,
     ConnectorError,
+    FailedAfterCommit,
     InvalidInput,
     NotFound,
     Overloaded,
@@ -40,6 +41,10 @@ def install(app: FastAPI) -> None:
             status, reason = 422, exc.reason
         elif isinstance(exc, ConnectorError):
             status, reason = 422, "connector_error"
+        elif isinstance(exc, FailedAfterCommit):
+            # Kept, then something after the commit failed: a client that sends the same
+            # request again stores readings without sequence numbers twice.
+            status, reason = 500, "failed_after_commit"
         elif isinstance(exc, StoreError):
             # Nothing of the request was committed: the same request may simply be sent again.
             return _unavailable("store_unavailable", exc, STORE_RETRY_SECONDS)

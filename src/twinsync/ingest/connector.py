@@ -64,6 +64,9 @@ class ConnectorHealth:
     retries: int = 0
     """Times a delivery was tried again because the store failed or the twin was busy
     (nothing acked meanwhile)."""
+    failed_after_commit: int = 0
+    """Deliveries (or parts) committed, then failed applying, publishing or answering:
+    kept once, neither tried again nor dead-lettered, and acked."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -83,6 +86,7 @@ class ConnectorHealth:
             "last_error_at": self.last_error_at,
             "rejected_deliveries": self.rejected_deliveries,
             "retries": self.retries,
+            "failed_after_commit": self.failed_after_commit,
             "details": self.details,
         }
 

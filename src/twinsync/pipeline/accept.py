@@ -300,18 +300,21 @@ class Pipeline:
             self.clocks.rollback(point.clock)
             accepted.savepoint = None
 
+    @staticmethod
+    def counts_of(accepted: Accepted) -> dict[str, int]:
+        """What a batch adds to ``counts``: committed with the batch (the store's running
+        totals, which ``counts`` starts from), then added here by ``settle``."""
+        return {"accepted": len(accepted.batch), "duplicates": accepted.duplicates,
+                "late": accepted.late, "stale": accepted.stale, "lost": accepted.lost,
+                "quarantined": accepted.quarantined, "out_of_range": accepted.out_of_range}
+
     def settle(self, accepted: Accepted, committed_at: float) -> None:
         """The batch is committed: count it, and record its latencies up to arrival and up
         to durability (arrival or commit time minus corrected event time)."""
         batch = accepted.batch
         counts = self.counts
-        counts["accepted"] += len(batch)
-        counts["duplicates"] += accepted.duplicates
-        counts["late"] += accepted.late
-        counts["stale"] += accepted.stale
-        counts["lost"] += accepted.lost
-        counts["quarantined"] += accepted.quarantined
-        counts["out_of_range"] += accepted.out_of_range
+        for name, value in self.counts_of(accepted).items():
+            counts[name] += value
         accepted.savepoint = None
         timed = accepted.timed
         if timed is None or not np.count_nonzero(timed):

@@ -18,6 +18,11 @@ module adds is what keeps that consumer alive and honest:
   writer being full) means "do not ack, back off, try the same delivery again": nothing of
   it is dead-lettered, nothing is acked until it is committed. The connector meanwhile
   stops reading (deliveries are pulled), and its source holds or redelivers the rest.
+- **What was committed is never retried nor dead-lettered.** ``FailedAfterCommit`` (the
+  batch is durable, then applying, publishing or answering failed) is not the message's
+  fault either, and sending it again would store its readings without sequence numbers
+  twice: it is logged, counted (``failed_after_commit``), taken as committed, and the
+  delivery goes on to its ack.
 - ``aclose()`` cancels every consumer, closes every connector and waits for the task group,
   whatever state each one was in.
 
@@ -37,7 +42,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import InvalidInput, NotFound, Overloaded, StoreError
+from ..errors import FailedAfterCommit, InvalidInput, NotFound, Overloaded, StoreError
 from ..ingest.connector import Connector, ConnectorHealth, Delivery
 from ..pipeline import DeadLetter, IncomingBatch, RawReading
 from ..pipeline.limits import short_repr
@@ -46,7 +51,9 @@ from ..store.dead_letters import cut
 log = logging.getLogger(__name__)
 
 Ingest = Callable[[IncomingBatch, Sequence[DeadLetter]], Awaitable[object]]
-"""Validate and commit a batch with its dead letters (``TwinService.ingest``)."""
+"""Validate and commit a batch with its dead letters (``TwinService.ingest``). It raises
+``StoreError``/``Overloaded`` when nothing was kept, ``FailedAfterCommit`` when the batch
+was kept and something after the commit failed, anything else for input it cannot take."""
 AddDeadLetters = Callable[[Sequence[DeadLetter]], Awaitable[None]]
 """Commit dead letters alone (``TwinService.add_dead_letters``)."""
 
@@ -81,8 +88,8 @@ class Backoff:
 class _Supervised:
     """One connector, its consumer task and what the supervisor knows of it."""
 
-    __slots__ = ("connector", "failures", "last_error", "last_error_at", "rejected",
-                 "restarts", "retries", "since", "state", "task")
+    __slots__ = ("after_commit", "connector", "failures", "last_error", "last_error_at",
+                 "rejected", "restarts", "retries", "since", "state", "task")
 
     def __init__(self, connector: Connector, now: float) -> None:
         self.connector = connector
@@ -96,6 +103,7 @@ class _Supervised:
         self.last_error_at: float | None = None
         self.rejected = 0
         self.retries = 0
+        self.after_commit = 0
 
 
 class ConnectorSupervisor:
@@ -253,6 +261,7 @@ class ConnectorSupervisor:
         health.last_error_at = entry.last_error_at
         health.rejected_deliveries = entry.rejected
         health.retries = entry.retries
+        health.failed_after_commit = entry.after_commit
         return health
 
     def _set(self, entry: _Supervised, state: str) -> None:
@@ -353,6 +362,15 @@ class ConnectorSupervisor:
                                                  batch.connector), work.letters)
             except (StoreError, Overloaded, asyncio.CancelledError):
                 raise
+            except FailedAfterCommit as exc:
+                # Committed whole: as good as a success for this chunk and its letters.
+                work.chunks.popleft()
+                work.letters = []
+                entry.after_commit += 1
+                self._error(entry, exc, "after commit")
+                log.error("connector %s: a delivery was committed, then failed: %s",
+                          entry.connector.name, exc, exc_info=exc)
+                continue
             except Exception as exc:
                 work.chunks.popleft()
                 if len(chunk) > 1:

@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..alerts import AlarmBook
-from ..errors import InvalidInput
+from ..errors import FailedAfterCommit, InvalidInput
 from ..health import HealthMonitor, SnapshotMismatch, configure_from_twin, snapshot
 from ..health.judge import judge_batch
 from ..ingest.connector import Connector, ConnectorHealth
@@ -122,6 +122,10 @@ class TwinService(TwinViews):
         # saved ones (a sensor may have been rebound while the service was down).
         self._restore_health()
         self._restore_counters()
+        # Fleet-wide counts go on from the store's totals, committed with each batch.
+        totals = store.totals()
+        for name in self.pipeline.counts:
+            self.pipeline.counts[name] = totals.get(name, 0)
         self.configure_health()
         self.alarms = AlarmBook()
         for event in self._stored_alarm_events():
@@ -404,11 +408,17 @@ class TwinService(TwinViews):
         """Validate, commit, then apply and publish. Accepted means committed.
 
         Raises ``StoreError`` when the commit failed (nothing of the batch was kept, and
-        sending it again is accepted whole) and ``Overloaded`` when the writer is full."""
+        sending it again is accepted whole), ``Overloaded`` when the writer is full, and
+        ``FailedAfterCommit`` when the batch was committed and what follows the commit
+        (live state, publishing, the answer) failed: it must not be sent again."""
         result, events = await self.writer.write(
             self._ingest_on_writer, incoming, dead_letters,
             readings=len(incoming.readings) + len(dead_letters))
-        self.publish_events(events)
+        try:
+            self.publish_events(events)
+        except Exception as exc:
+            raise FailedAfterCommit(f"batch committed, then publishing its events failed: "
+                                    f"{type(exc).__name__}: {exc}", result) from exc
         return result
 
     def _ingest_on_writer(self, incoming: IncomingBatch, dead_letters: Sequence[DeadLetter]
@@ -431,7 +441,9 @@ class TwinService(TwinViews):
             events = self.watch.events_for(changes, now)
             letters = [d for _, d in accepted.rejected]
             letters.extend(dead_letters)
-            commit_store(self.store.commit, batch, letters, events)
+            # The counts go with the batch: a crash cannot keep one without the other.
+            commit_store(self.store.commit, batch, letters, events,
+                         pipeline.counts_of(accepted))
         except BaseException:
             pipeline.rollback(accepted)
             if health_point is not None:
@@ -439,12 +451,20 @@ class TwinService(TwinViews):
             if alarm_point is not None:
                 self.alarms.rollback(alarm_point)
             raise
-        pipeline.settle(accepted, self.clock())
-        latest = pipeline.apply(batch)
-        self.publisher.moved(latest.rows[latest.advanced])
-        result = IngestResult(len(batch), [(i, d.reason, d.detail) for i, d in accepted.rejected],
-                              accepted.duplicates, accepted.late, accepted.stale,
-                              accepted.quarantined, accepted.out_of_range)
+        try:
+            pipeline.settle(accepted, self.clock())
+            latest = pipeline.apply(batch)
+            self.publisher.moved(latest.rows[latest.advanced])
+            result = IngestResult(len(batch),
+                                  [(i, d.reason, d.detail) for i, d in accepted.rejected],
+                                  accepted.duplicates, accepted.late, accepted.stale,
+                                  accepted.quarantined, accepted.out_of_range)
+        except Exception as exc:
+            # Durable already: nothing is rolled back (the sequence windows keep the batch,
+            # so a redelivery is a duplicate), and the caller must neither send it again
+            # nor call its readings bad. Live values skipped here move with the next reading.
+            raise FailedAfterCommit(f"batch committed, then applying it failed: "
+                                    f"{type(exc).__name__}: {exc}") from exc
         return result, events
 
     def _stored_repeats(self, accepted: Accepted) -> NDArray[np.bool_]:

@@ -18,7 +18,7 @@ registration and stored, so a restarted process rebuilds the same rows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -99,7 +99,11 @@ class Store(Protocol):
 
     # the reading path
     def commit(self, batch: Batch, dead_letters: Sequence[DeadLetter],
-               events: Sequence[Event] = ()) -> None: ...
+               events: Sequence[Event] = (), counts: Mapping[str, int] | None = None
+               ) -> None:
+        """Readings, dead letters and events in one transaction; ``counts`` are added to
+        the running totals (``totals``) in it too."""
+        ...
     def seal(self) -> int:
         """Move every committed, unsealed reading into sealed storage now; returns how many.
         Stores seal on their own as readings gather; this is for shutdown and benchmarks."""
@@ -121,6 +125,10 @@ class Store(Protocol):
         bytes (``dead_letters``), so a page may hold fewer; page on from the last id."""
         ...
     def counts(self) -> dict[str, int]: ...
+    def totals(self) -> dict[str, int]:
+        """Running totals, each committed with what it counts (``store/totals.py``):
+        what commits' ``counts`` added, and ``dead_letters`` ever written."""
+        ...
 
     # snapshots: state kept in memory and saved now and then (the health table)
     def save_snapshot(self, name: str, body: bytes) -> None:

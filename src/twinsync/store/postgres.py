@@ -25,7 +25,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -36,6 +36,7 @@ from numpy.typing import NDArray
 from ..errors import StoreError
 from ..model import Binding, Element, Event, Sensor
 from ..pipeline import Batch, DeadLetter
+from . import totals
 from .base import SensorAggregates
 from .dead_letters import (
     PruneCountdown,
@@ -336,8 +337,12 @@ class PostgresStore(Sealing, TieredReads):
         return key
 
     def commit(self, batch: Batch, dead_letters: Sequence[DeadLetter],
-               events: Sequence[Event] = ()) -> None:
+               events: Sequence[Event] = (), counts: Mapping[str, int] | None = None
+               ) -> None:
         rows = rows_of(batch, 0) if len(batch) else None
+        added = dict(counts or {})
+        if dead_letters:
+            added[totals.DEAD_LETTERS] = added.get(totals.DEAD_LETTERS, 0) + len(dead_letters)
 
         def work(cursor: Cursor) -> InDoubt:
             journal_id = None
@@ -348,8 +353,9 @@ class PostgresStore(Sealing, TieredReads):
                 journal_id = int(cursor.fetchone()[0])  # type: ignore[index]
             self._insert_dead_letters(cursor, dead_letters)
             insert_events(cursor, events)
+            totals.add(cursor.execute, "%s", added)
             return InDoubt(journal_id, [d.id for d in dead_letters if d.id is not None],
-                           [e.seq for e in events if e.seq is not None])
+                           [e.seq for e in events if e.seq is not None], added=added)
 
         with self._write_lock:
             try:
@@ -368,9 +374,13 @@ class PostgresStore(Sealing, TieredReads):
         self._after_commit(hot)
 
     def add_dead_letters(self, dead_letters: Sequence[DeadLetter]) -> None:
+        added = {totals.DEAD_LETTERS: len(dead_letters)}
+
         def work(cursor: Cursor) -> InDoubt:
             self._insert_dead_letters(cursor, dead_letters)
-            return InDoubt(letter_ids=[d.id for d in dead_letters if d.id is not None])
+            totals.add(cursor.execute, "%s", added)
+            return InDoubt(letter_ids=[d.id for d in dead_letters if d.id is not None],
+                           added=added)
 
         with self._write_lock:
             self._write(work)
@@ -531,6 +541,10 @@ class PostgresStore(Sealing, TieredReads):
 
     # -- snapshots ----------------------------------------------------------------------------
 
+    def totals(self) -> dict[str, int]:
+        return self._query(lambda c: totals.totals_of(
+            c.execute("SELECT name, value FROM totals").fetchall()))
+
     def save_snapshot(self, name: str, body: bytes) -> None:
         def work(cursor: Cursor) -> InDoubt:
             cursor.execute("INSERT INTO snapshots VALUES (%s, %b) "
@@ -556,12 +570,15 @@ class InDoubt:
     letter_ids: list[int] = field(default_factory=list)
     event_seqs: list[int] = field(default_factory=list)
     xid: str = ""
+    added: dict[str, int] = field(default_factory=dict)
+    """What the write added to the running totals."""
 
     def take_back(self, c: Connection) -> None:
         if self.journal_id is not None:
             c.execute("DELETE FROM journal WHERE id = %s", (self.journal_id,))
         c.execute("DELETE FROM dead_letters WHERE id = ANY(%s)", (self.letter_ids,))
         c.execute("DELETE FROM events WHERE seq = ANY(%s)", (self.event_seqs,))
+        totals.add(c.execute, "%s", totals.taken_back(self.added))
 
 
 def _roll_back(c: Connection) -> None:

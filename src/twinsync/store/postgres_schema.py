@@ -85,6 +85,8 @@ CREATE INDEX IF NOT EXISTS dead_letters_reason ON dead_letters (reason, id);
 -- State kept in memory and saved now and then (the health table): one blob per name.
 CREATE TABLE IF NOT EXISTS snapshots (name text PRIMARY KEY, body bytea NOT NULL);
 ALTER TABLE snapshots ALTER COLUMN body SET STORAGE EXTERNAL;
+-- Running totals, each added to in the transaction of what it counts (store/totals.py).
+CREATE TABLE IF NOT EXISTS totals (name text PRIMARY KEY, value bigint NOT NULL);
 """
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")

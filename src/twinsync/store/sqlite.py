@@ -20,7 +20,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from numpy.typing import NDArray
 from ..errors import InvalidInput, StoreError
 from ..model import Binding, Element, Event, Sensor
 from ..pipeline import Batch, DeadLetter
+from . import totals
 from .base import SensorAggregates
 from .dead_letters import (
     PruneCountdown,
@@ -113,6 +114,8 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 CREATE INDEX IF NOT EXISTS dead_letters_reason ON dead_letters (reason, id);
 -- State kept in memory and saved now and then (the health table): one blob per name.
 CREATE TABLE IF NOT EXISTS snapshots (name TEXT PRIMARY KEY, body BLOB NOT NULL);
+-- Running totals, each added to in the transaction of what it counts (store/totals.py).
+CREATE TABLE IF NOT EXISTS totals (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
 SCHEMA_VERSION = "3"
@@ -322,7 +325,8 @@ class SQLiteStore(Sealing, TieredReads):
         return key
 
     def commit(self, batch: Batch, dead_letters: Sequence[DeadLetter],
-               events: Sequence[Event] = ()) -> None:
+               events: Sequence[Event] = (), counts: Mapping[str, int] | None = None
+               ) -> None:
         rows = None
         with self._write_lock:
             with self._transaction_locked() as c:
@@ -332,6 +336,8 @@ class SQLiteStore(Sealing, TieredReads):
                                                (blob(rows),)).lastrowid or 0)
                 self._insert_dead_letters(c, dead_letters)
                 self._insert_events(c, events)
+                if counts:
+                    totals.add(c.execute, "?", counts)
             if rows is None:
                 return
             # Still under the write lock: hot rows stay in journal order, which a seal
@@ -403,6 +409,7 @@ class SQLiteStore(Sealing, TieredReads):
                 "INSERT INTO dead_letters (received_at, source, reason, detail, payload) "
                 "VALUES (?,?,?,?,?)", stored_row(letter, self.dead_letter_limits))
             letter.id = cursor.lastrowid
+        totals.add(c.execute, "?", {totals.DEAD_LETTERS: len(dead_letters)})
         # Counted down under the write lock; a rolled-back insert only prunes early.
         if self._prune.due(len(dead_letters)):
             prune(c.execute, "?", self.dead_letter_limits, time.time())
@@ -494,6 +501,10 @@ class SQLiteStore(Sealing, TieredReads):
                 "events": c.execute("SELECT COUNT(*) FROM events").fetchone()[0],
                 "dead_letters": c.execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0],
             }
+
+    def totals(self) -> dict[str, int]:
+        with self._read_lock:
+            return totals.totals_of(self._read.execute("SELECT name, value FROM totals"))
 
     # -- snapshots ----------------------------------------------------------------------------
 
