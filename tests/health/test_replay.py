@@ -232,3 +232,35 @@ def test_kept_readings_answer_as_a_scan_of_all_of_them_would(monkeypatch: Any) -
         expected = np.sort(times[(rows == row) & (times >= start) & (times < start + 100.0)])
         assert span.event_time.tolist() == expected.tolist()
     assert len(log) == rows.size
+
+
+def test_a_device_clock_an_hour_ahead_is_named_clock_though_its_times_are_corrected(
+        tmp_path: Path) -> None:
+    # The pipeline learns the device's offset and places its readings right; health judges
+    # the clock by the stamps the device gave, and names it.
+    sensors = tmp_path / "sensors.csv"
+    sensors.write_text("sensor_id,kind,unit,element_id,property,expected_interval_s,"
+                       "resolution,source\n"
+                       "t-fast,temperature,degC,room,air_temperature,60,0.01,gw\n"
+                       "t-right,temperature,degC,room2,air_temperature,60,0.01,gw2\n")
+    start, ahead_from, steps = 1_767_225_600.0, 120, 300
+    lines = ["received_at,source,sensor_id,time,value,seq"]
+    noise = np.random.default_rng(1).normal(0.0, 0.03, steps)
+    for k in range(steps):
+        at = start + 60.0 * k
+        shift = 3600.0 if k >= ahead_from else 0.0
+        value = 20.0 + 0.5 * math.sin(k / 40.0) + noise[k]
+        lines.append(f"{at + 0.5},gw,t-fast,{at + shift},{value:.2f},{k}")
+        lines.append(f"{at + 0.5},gw2,t-right,{at},{value:.2f},{k}")
+    readings = tmp_path / "readings.csv"
+    readings.write_text("\n".join(lines) + "\n")
+
+    replay(sensors, readings, tmp_path / "states.csv")
+
+    states = rows_of(tmp_path / "states.csv")
+    clock = [s for s in states if s["state"] == "clock"]
+    assert clock and {s["sensor_id"] for s in clock} == {"t-fast"}
+    assert "60 min ahead" in clock[0]["reason"]
+    # Named within the hour after the jump, not before it.
+    named_at = float(clock[0]["time"])
+    assert start + 60.0 * ahead_from < named_at <= start + 60.0 * (ahead_from + 60) + 3600

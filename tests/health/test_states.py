@@ -61,10 +61,16 @@ def test_a_level_shift_that_persists_is_not_a_spike(feed: Feed) -> None:
     assert entered(changes, 2, "spike") == []
 
 
-def test_a_slow_drift_of_two_noise_sd_a_day_is_found_in_about_a_day_and_never_on_a_peer(
+#: Readings (15 min) a drift of ``rate`` noise sd a day takes to pass the size that counts
+#: (``drift_min_size`` residual sd, the residual being about one noise sd here).
+def _readings_to_material(rate: float) -> int:
+    return round(HealthParams().drift_min_size / rate * DAY / STEP)
+
+
+def test_a_slow_drift_of_two_noise_sd_a_day_is_named_once_it_matters_and_never_on_a_peer(
         feed: Feed) -> None:
-    # It reaches 2 sd only after a day, so "within a day" is the target at its strictest;
-    # over several signals most are found within the day, none more than 2 h after it.
+    # Two sd a day passes the three sd that count after a day and a half; it is named
+    # within eight hours of that, on the drifting sensor only, against its peers.
     noise = 0.05
     found = []
     for seed in (5, 6, 7, 8):
@@ -77,7 +83,8 @@ def test_a_slow_drift_of_two_noise_sd_a_day_is_found_in_about_a_day_and_never_on
         found.append(drift[0] - FAULT)
         assert [c for _, c in changes if c.new == "drift" and c.row != 0] == []
         assert "from peers" in next(c for _, c in changes if c.new == "drift").reason
-    assert max(found) <= 96 + 8 and sum(k <= 96 for k in found) >= 3, found
+    material = _readings_to_material(2.0)
+    assert all(material - 8 <= k <= material + 32 for k in found), (found, material)
 
 
 def test_a_drift_against_the_model_prediction_is_found_without_peers() -> None:
@@ -91,7 +98,7 @@ def test_a_drift_against_the_model_prediction_is_found_without_peers() -> None:
         changes = monitor.update_many([0], [round(values[0, k], 2)], [times[0, k]],
                                       expected=[truth[k]])
         found += [(k, c.reason) for c in changes if c.new == "drift"]
-    assert found and FAULT < found[0][0] <= FAULT + 96
+    assert found and FAULT < found[0][0] <= FAULT + _readings_to_material(3.0) + 32
     assert "from the model" in found[0][1]
 
 
@@ -153,7 +160,7 @@ def test_quality_follows_the_state_and_its_severity() -> None:
                        State.NOISY, State.DRIFT, State.DRIFT, State.STALE, State.STALE])
     severity = np.array([0, 0, 0, 0, 2.0, 8.0, 2.0, 9.0, 0.0, 1.0])
     quality = quality_of(states, severity)
-    assert quality.tolist() == [1.0, 0.8, 0.1, 0.0, 0.5, 0.2, 0.6, 0.1, 0.5, 0.2]
+    assert quality.tolist() == [1.0, 0.8, 0.1, 0.0, 0.5, 0.2, 0.4, 0.1, 0.5, 0.2]
 
 
 def test_a_frozen_value_is_stuck_when_the_resolution_is_unknown(feed: Feed) -> None:
@@ -194,3 +201,40 @@ def test_the_step_at_the_end_of_a_drift_is_not_noise(feed: Feed) -> None:
     changes = feed(grouped(), quantise(values, 0.01), times)
     assert entered(changes, 0, "drift")
     assert entered(changes, 0, "noisy") == [] and entered(changes, 0, "spike") == []
+
+
+def test_each_sensor_follows_a_shared_rise_by_its_own_share_and_an_offset_step_is_named(
+        feed: Feed) -> None:
+    # Four sensors of one room: the heating's daily rise reaches each by its own share
+    # (0.85 to 1.2 of it, nearer or further from the radiator). That is no drift; an offset
+    # step of 12 noise sd on the one with the largest share is, named with its size. (The
+    # share is one number for all the consensus does, the daily cycle every sensor sees
+    # whole and the heating each sees in part: it comes out between, and a step made at
+    # night is sure only when the heating adds its part of the misfit; hence half a day.)
+    noise = 0.05
+    values, times = peer_signals(8, seed=3, sensors=4, noise=noise)
+    hours = np.arange(values.shape[1]) * STEP / 3600
+    heating = 4.0 * np.clip(np.sin(np.pi * ((hours % 24) - 6) / 12), 0, None)
+    share = np.array([0.85, 1.0, 1.1, 1.2])[:, None]
+    values += share * heating
+    step_at = round(6 * DAY / STEP)
+    values[3, step_at:] += 0.6
+    changes = feed(grouped(4), quantise(values, 0.01), times)
+    drifts = [(k, c) for k, c in changes if c.new == "drift"]
+    assert drifts and {c.row for _, c in drifts} == {3}
+    k, named = drifts[0]
+    assert step_at < k <= step_at + 48  # within half a day
+    size = float(named.reason.split()[1])
+    assert 0.4 <= size <= 0.8, named.reason
+
+
+def test_a_burst_every_peer_saw_is_no_spike_but_one_sensor_alone_is(feed: Feed) -> None:
+    # Piling next door shakes all three for one reading: the process, not the sensors.
+    values, times = peer_signals(4, seed=9, noise=0.05)
+    shared_at, alone_at = round(2.5 * DAY / STEP), round(3.2 * DAY / STEP)
+    values[:, shared_at] += 3.0
+    values[1, alone_at] += 3.0
+    changes = feed(grouped(), quantise(values, 0.01), times)
+    spikes = [(k, c.row) for k, c in changes if c.new == "spike"]
+    assert [row for k, row in spikes if k < alone_at] == []
+    assert [row for k, row in spikes if k >= alone_at] == [1]

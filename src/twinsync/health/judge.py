@@ -17,6 +17,7 @@ LATE_SCORED = 2_000
 
 def judge_batch(health: HealthMonitor, batch: Batch, *,
                 ordered: NDArray[np.bool_] | None = None,
+                ahead: NDArray[np.float64] | None = None,
                 late_scored: int = LATE_SCORED) -> HealthChanges:
     """Fold ``batch`` into ``health``, set ``batch.quality`` and return the state changes.
 
@@ -27,20 +28,27 @@ def judge_batch(health: HealthMonitor, batch: Batch, *,
     savepoint of
     ``batch.rows[batch.in_order()]`` first if the batch may yet be taken back, and may
     pass that ``in_order()`` as ``ordered``.
+
+    ``ahead`` is, per reading, how many seconds the pipeline found its device's clock
+    ahead and took off its time (``ClockTable.device_offsets``): health judges the clock
+    by the stamp the device gave, so a clock an hour ahead is named even though its
+    readings are placed right.
     """
     if ordered is None:
         ordered = batch.in_order()
+    stamped = batch.event_time if ahead is None else batch.event_time + ahead
     if np.count_nonzero(ordered) == ordered.size:
         changes = health.update_many(batch.rows, batch.value, batch.event_time,
-                                     received_at=batch.received_at)
+                                     received_at=batch.received_at, stamped=stamped)
         batch.quality = changes.reading_quality
         return changes
     changes = health.update_many(batch.rows[ordered], batch.value[ordered],
                                  batch.event_time[ordered],
-                                 received_at=batch.received_at[ordered])
+                                 received_at=batch.received_at[ordered],
+                                 stamped=stamped[ordered])
     # The rest arrived too: a sensor whose clock was set back sends only "old" readings.
     health.arrived(batch.rows[~ordered], batch.event_time[~ordered],
-                   batch.received_at[~ordered])
+                   batch.received_at[~ordered], stamped=stamped[~ordered])
     quality = np.empty(len(batch))
     quality[ordered] = changes.reading_quality
     impossible = batch.flagged(Flag.OUT_OF_RANGE)

@@ -32,11 +32,11 @@ from ..jit import prefetch_cell, prefetch_row
 from ._jit import compiled
 from .context import RELATIVE, evidence_z2, is_bursty, peer_step, relative_step, shared_with_peers
 from .params import HealthParams, knobs_of
-from .peers import REF_MODEL, REF_NONE, REF_PEERS, peer_view
+from .peers import REF_MODEL, REF_NONE, REF_PEERS, peer_held_between, peer_view
 from .robust import MAD_TO_SD, fit_window
 from .silence import SilenceKnobs, arrive_one, held_state
 from .states import OUTLIER_READING_QUALITY, State, quality_one
-from .table import DRIFTING, INLIER, USABLE, HealthTable
+from .table import INLIER, USABLE, HealthTable
 
 #: How many readings ahead the fold asks for a row's state: enough to cover a load from
 #: memory with the work on the readings between, few enough to still be in cache.
@@ -104,14 +104,17 @@ class Knobs(NamedTuple):
     stuck_ref_k: float
     stuck_p: float
     drift_warmup: int
+    drift_learn: float
+    drift_memory: float
+    drift_share_prior: float
     drift_settle: int
     drift_spread: int
-    drift_level_alpha: float
+    drift_tau: float
     drift_h: float
     drift_exit: float
+    drift_min_size: float
     peer_trust: float
     drift_blame: float
-    peer_agree: float
     drift_clip: float
     drift_alpha: float
     drift_run_gate: int
@@ -155,27 +158,31 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
          step_var: Any, noise_s: Any, noise_quiet: Any, noise_fast: Any, noise_bits: Any,
          character: Any, step_tail: Any, rel_step_var: Any, peer_resid: Any,
          peer_step_var: Any,
-         pending: Any, pending_value: Any, pending_size: Any, spike_hold: Any,
-         spike_size: Any, spike_len: Any, spike_wait: Any, cand_size: Any, cand_len: Any,
+         pending: Any, pending_value: Any, pending_size: Any, pending_time: Any,
+         spike_hold: Any, spike_size: Any, spike_len: Any, spike_wait: Any, cand_size: Any,
+         cand_len: Any, cand_time: Any, cand_end: Any,
          run_len: Any, run_anchor: Any, run_ref_start: Any, run_ref_moved: Any, p_same: Any,
          p_same_n: Any, ref_kind: Any, d_n: Any, d_mean: Any, d_var: Any, drift_level: Any,
-         drift_var: Any, drift_calm_since: Any, drift_start: Any, cond: Any, state: Any,
+         drift_var: Any, drift_calm_since: Any, drift_start: Any, reg_w: Any, reg_mx: Any,
+         reg_mm: Any, reg_vm: Any, reg_cxm: Any, reg_var: Any, reg_t0: Any, reg_t: Any,
+         drift_size: Any, chart_n: Any, cond: Any, state: Any,
          since: Any, quality: Any, ring_value: Any, ring_time: Any, ring_slope: Any,
-         ring_offset: Any, ring_level: Any, ring_noise: Any, ring_flags: Any, heard: Any,
+         ring_offset: Any, ring_level: Any, ring_flags: Any, heard: Any,
          expect: Any, cadence: Any, cadence_n: Any, lag_low: Any, lag_before: Any,
          lag_start: Any, gaps: Any, gap_first: Any, gap_last: Any,
          p: Knobs, sk: SilenceKnobs, members: NDArray[np.int64], group_index: NDArray[np.int64],
          rows: NDArray[np.int64], values: NDArray[np.float64], times: NDArray[np.float64],
          expected: NDArray[np.float64], received: NDArray[np.float64],
-         order: NDArray[np.int64],
+         stamped: NDArray[np.float64], order: NDArray[np.int64],
          start: int, stop_after_change: NDArray[np.bool_],
          reading_quality: NDArray[np.float64], changes: NDArray[np.int64],
          change_quality: NDArray[np.float64], change_since: NDArray[np.float64],
          counter: NDArray[np.int64]) -> int:
     """Fold the readings ``order[start:]`` in, one by one; return where it stopped.
 
-    Each reading's arrival (``received``) is noted first (``silence.arrive_one``); the
-    state that holds its sensor is shown instead of ``ok``.
+    Each reading's arrival (``received``) is noted first (``silence.arrive_one``), with
+    the stamp its device gave it (``stamped``: ``times`` before the pipeline corrected a
+    clock that runs ahead); the state that holds its sensor is shown instead of ``ok``.
 
     ``reading_quality[i]`` gets reading i's quality. A state change is appended to
     ``changes`` ([k, 0:3] = row, old, new), ``change_quality`` and ``change_since``, with
@@ -188,7 +195,7 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
     present = np.empty(window, dtype=np.bool_)
     ring_x = np.empty(window)
     ring_t = np.empty(window)
-    peer_work = np.empty((4, max(members.shape[1], 1)))
+    peer_work = np.empty((3, max(members.shape[1], 1)))
     rho2 = p.noise_ratio * p.noise_ratio
     gain = 0.5 * (1.0 - 1.0 / rho2)
     cost = 0.5 * math.log(rho2)
@@ -209,9 +216,9 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
         r = rows[i]
         x = values[i]
         t = times[i]
-        held_in = arrive_one(r, received[i], t, interval_given, state, heard, expect, cadence,
-                             cadence_n, lag_low, lag_before, lag_start, gaps, gap_first,
-                             gap_last, sk)
+        held_in = arrive_one(r, received[i], stamped[i], interval_given, state, heard,
+                             expect, cadence, cadence_n, lag_low, lag_before, lag_start,
+                             gaps, gap_first, gap_last, sk)
         old_state = int(state[r])
         c = int(cond[r])
 
@@ -254,12 +261,10 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
         consensus = ref
         kind = REF_MODEL if math.isfinite(ref) else REF_NONE
         peer_offset = 0.0
-        peer_drifting = False
         if not math.isfinite(ref) and group_index[i] >= 0:
-            ref, consensus, peer_offset, peer_drifting = peer_view(
+            ref, consensus, peer_offset = peer_view(
                 members[group_index[i]], r, t, ring_time, ring_flags, ring_value, ring_offset,
-                ring_slope, ring_noise, ring_level, interval_given, interval, p.stale_after,
-                p.peer_agree, peer_work)
+                ring_slope, ring_level, interval_given, interval, p.stale_after, peer_work)
             kind = REF_PEERS if math.isfinite(ref) else REF_NONE
         if kind != REF_NONE:
             ref_kind[r] = kind
@@ -324,6 +329,7 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
         event_len = held_count if spike_event else 0
         if starts:
             pending[r] = 1
+            pending_time[r] = t
         elif continues and not level_shift:
             pending[r] = held_count + 1
         else:
@@ -455,7 +461,11 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
             p_same[r] = p_same[r] + rate * ((1.0 if same else 0.0) - p_same[r])
             p_same_n[r] = n_same + 1
         likely = min(max(p_same[r], 0.02), 0.98)
-        own_history = n_same >= p.warmup and (run - 1) * math.log(likely) < log_stuck_p
+        # A sensor whose noise grows with its level (vibration) repeats itself at night and
+        # seldom by day: its rate of repeats says little about one night's run. With peers
+        # to follow, it is judged by them alone.
+        own_history = n_same >= p.warmup and (run - 1) * math.log(likely) < log_stuck_p and (
+            not (character[r] == RELATIVE and kind == REF_PEERS))
         reference_moved = d_n[r] >= p.drift_warmup and (
             moved > p.stuck_ref_k * d_sd + 2.0 * res)
         was_stuck = (c & STUCK_BIT) != 0
@@ -463,34 +473,61 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
                                         and (reference_moved or own_history)))
         c = c | STUCK_BIT if stuck else c & ~STUCK_BIT
 
-        # -- drift: an EWMA chart of the difference to the reference --------------------
-        # The chart's own spread is learned rather than derived from the difference's sd:
-        # quantisation and the carried peer values make the difference autocorrelated,
-        # and a chart that assumed white noise would cry drift every few days.
+        # -- drift: the reading against what its peers' consensus predicts for it -------
+        # A sensor follows its peers' consensus m as x = mx + share (m - mm) + residual: its
+        # own offset, and its own share of what the group sees (a gauge carries 0.92 of a
+        # column's load, a sensor nearer the heater 1.1 of the room's rise). Both are
+        # learned as exponentially weighted moments over ``drift_memory``, from calm
+        # readings only. A drift, a calibration step or a sensor wired to another bay is a
+        # residual that persists: its EWMA over ``drift_tau`` (each residual clipped at
+        # ``drift_clip`` residual sd) is charted against the chart's own learned spread
+        # (the residuals are autocorrelated; a chart assuming white noise would cry drift).
         diff = x - consensus
         n_diff = d_n[r]
-        mean = d_mean[r]
-        var = d_var[r]
-        # Nor from a sensor whose noise is rising (the CUSUM past half-way, or the fast
-        # estimate high): a noise burst's wide readings would walk the chart before the
-        # sensor is known to be noisy.
+        # No drift evidence from a sensor whose noise is rising (the CUSUM past half-way,
+        # or the fast estimate high): a noise burst's wide readings would walk the chart
+        # before the sensor is known to be noisy.
         noise_rising = cusum >= 0.5 * p.noise_h
         unsettled = noise_rising or noise_fast[r] > p.noise_unsettled
         # Nor from a reading that repeats the last few values more often than this sensor
         # does when healthy (it may be freezing, not yet known stuck). A coarse sensor
         # repeats itself all the time: gating all its runs would leave its chart updated
-        # on half the readings, lagging twice as long as its peers' and losing the blame.
+        # on half the readings, lagging its peers' and losing the blame.
         repeating = run >= p.drift_run_gate and (run - 1) * math.log(likely) < LOG_RUN_P
         evidence = (math.isfinite(diff) and inlier and not repeating and not stuck
-                    and not noisy and not unsettled and not peer_drifting)
-        learning = evidence and n_diff < p.drift_warmup
-        charting = evidence and n_diff >= p.drift_warmup
+                    and not noisy and not unsettled)
+        weight = reg_w[r]
+        fitted = weight > 0
+        prior = (p.drift_share_prior * noise_sd) ** 2
+        share = min(max((reg_cxm[r] + prior) / (reg_vm[r] + prior), 0.2), 5.0)
+        e = (x - reg_mx[r]) - share * (consensus - reg_mm[r]) if fitted else 0.0
+        learned_for = t - reg_t0[r] if fitted else 0.0
+        learning = evidence and (n_diff < p.drift_warmup or not learned_for >= p.drift_learn)
+        charting = evidence and not learning
+        if evidence and fitted and (c & DRIFT_BIT) == 0 and has_prev:
+            # The share is learned on while the chart is out (the offset is not): a share
+            # fitted on days without a load step or a pour would leave every later one as
+            # an offset that never heals. A drift or a calibration step moves the sensor
+            # alone, which leaves the share as it was.
+            keep = math.exp(-min(max(gap, 0.0), p.drift_memory) / p.drift_memory)
+            dx = x - reg_mx[r]
+            dm = consensus - reg_mm[r]
+            reg_vm[r] = keep * reg_vm[r] + (1.0 - keep) * dm * dm
+            reg_cxm[r] = keep * reg_cxm[r] + (1.0 - keep) * dx * dm
+        e_sd = diff_sd_one(reg_var[r], res)
         level = drift_level[r]
+        size = drift_size[r]
         if charting:
-            deviation = min(max(diff - mean, -p.drift_clip * d_sd), p.drift_clip * d_sd)
-            level = level + p.drift_level_alpha * (deviation - level)
-        white = d_sd * d_sd * p.drift_level_alpha / (2.0 - p.drift_level_alpha)
-        spread_n = n_diff - p.drift_warmup - p.drift_settle  # samples of the spread so far
+            step = min(max(gap, 0.0), p.drift_tau) if has_prev else 0.0
+            alpha = 1.0 - math.exp(-step / p.drift_tau)
+            clipped = min(max(e, -p.drift_clip * e_sd), p.drift_clip * e_sd)
+            level = level + alpha * (clipped - level)
+            size = size + alpha * (e - size)
+        # The chart's spread for white residuals at the sensor's own pace: its floor.
+        pace = 1.0 - math.exp(-min(expected_interval, p.drift_tau) / p.drift_tau) \
+            if math.isfinite(expected_interval) else 0.05
+        white = e_sd * e_sd * pace / (2.0 - pace)
+        spread_n = chart_n[r] - p.drift_settle  # samples of the spread so far
         level_var = drift_var[r]
         level_sd = math.sqrt(max(level_var, white))
         judging = charting and spread_n >= p.drift_spread
@@ -500,41 +537,59 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
             rate = (1.0 / (max(spread_n, 0) + 1.0) if spread_n < p.drift_spread
                     else p.drift_alpha)
             drift_var[r] = level_var + rate * (level * level - level_var)
-        if learning:
-            first = 1.0 / (n_diff + 1.0)
-            warm_mean = mean + first * (diff - mean)
-            d_mean[r] = warm_mean
-            d_var[r] = var + first * ((diff - mean) * (diff - warm_mean) - var)
-        elif calm:
-            slow_mean = mean + p.drift_alpha * (diff - mean)
-            d_mean[r] = slow_mean
-            d_var[r] = var + p.drift_alpha * ((diff - slow_mean) ** 2 - var)
-        if learning or (charting and (spread_n < 0 or calm)):
+        if charting and (spread_n < 0 or calm):
+            chart_n[r] = chart_n[r] + 1
+        if learning or calm:
+            decay = math.exp(-max(t - reg_t[r], 0.0) / p.drift_memory) if fitted else 0.0
+            weight = decay * weight + 1.0
+            a = 1.0 / weight
+            if fitted:
+                reg_var[r] = (1.0 - a) * reg_var[r] + a * e * e
+            else:
+                reg_t0[r] = t
+            reg_mx[r] = reg_mx[r] + a * (x - reg_mx[r])
+            reg_mm[r] = reg_mm[r] + a * (consensus - reg_mm[r])
+            reg_w[r] = weight
+            reg_t[r] = t
+            # The plain difference to the consensus: the offset peers take off this
+            # sensor's readings, and the yardstick of stuck and shared moves.
+            mean = d_mean[r]
+            var = d_var[r]
+            rate = 1.0 / (n_diff + 1.0) if n_diff < p.drift_warmup else p.drift_alpha
+            new_mean = mean + rate * (diff - mean)
+            d_mean[r] = new_mean
+            d_var[r] = var + rate * ((diff - mean) * (diff - new_mean) - var)
             d_n[r] = n_diff + 1
         if abs(level) <= level_sd:
             drift_calm_since[r] = t
         was_drifting = (c & DRIFT_BIT) != 0
         chart = abs(level) / level_sd
         # In a group, the sensor furthest out is the one to blame: a drifting peer pulls
-        # the others' reference by half its drift, and they must not be called drifting
+        # the others' consensus by half its drift, and they must not be called drifting
         # for it. Furthest in the property's unit, not in each chart's own sd: a quiet
         # sensor's chart is narrower, and would otherwise take the blame for a noisy
         # peer's drift.
-        drift_on = (not was_drifting and judging and chart > p.drift_h
-                    and abs(level) > p.drift_blame * peer_offset)
-        drift_off = was_drifting and charting and abs(level) < p.drift_exit * level_sd
+        # And only an offset that matters: a chart narrowed by calm days leaves its line on
+        # the slow wander of a sensor's bias, an offset of one or two residual sd.
+        material = abs(size) > p.drift_min_size * e_sd
+        drift_on = (not was_drifting and judging and chart > p.drift_h and material
+                    and abs(size) > p.drift_blame * peer_offset)
+        drift_off = was_drifting and charting and (
+            abs(level) < p.drift_exit * level_sd
+            or abs(size) < 0.5 * p.drift_min_size * e_sd)
         if drift_on:
             drift_start[r] = drift_calm_since[r]
             c |= DRIFT_BIT
         # Leaving drift, or a stuck or noisy sensor, starts the evidence afresh: a frozen
         # value against moving peers is stuck, not drift, and must not turn into drift
-        # later. A peer in drift explains our own offset (it pulled our reference): start
-        # afresh too.
-        if (drift_off or stuck or noisy or (peer_drifting and not was_drifting)) \
-                and not drift_on:
+        # later. (A peer in drift is no longer in the consensus: its readings are not
+        # usable, so it stops pulling ours.)
+        if (drift_off or stuck or noisy) and not drift_on:
             c &= ~DRIFT_BIT
             level = 0.0
+            size = 0.0
         drift_level[r] = level
+        drift_size[r] = size
 
         # -- the state ---------------------------------------------------------------------
         plain = (c & (STUCK_BIT | NOISY_BIT | DRIFT_BIT)) == 0
@@ -545,10 +600,19 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
         if candidate:
             cand_size[r] = event_size
             cand_len[r] = event_len
+            cand_time[r] = pending_time[r]
+            cand_end[r] = t
         wait = spike_wait[r]
         doubtful = starts or not plain or unsettled
         if p.spike_confirm > 0:
             new_spike = wait == 1 and not doubtful and not candidate
+            if new_spike and group_index[i] >= 0:
+                # A burst the peers saw too (piling, a knock on the slab) is the process:
+                # their readings were held as outliers in the same span. Told only now,
+                # when the span is over: while it lasted, their readings were not yet in.
+                new_spike = not peer_held_between(
+                    members[group_index[i]], r, cand_time[r] - expected_interval,
+                    cand_end[r], ring_time, ring_flags)
             if candidate:
                 wait = p.spike_confirm
             elif doubtful:
@@ -584,7 +648,7 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
         if new_state == _NOISY:
             severity = math.sqrt(max(noise_fast[r], 0.0))
         elif new_state == _DRIFT:
-            severity = abs(drift_level[r]) / diff_sd_one(d_var[r], res)
+            severity = abs(drift_size[r]) / e_sd
         q = quality_one(new_state, severity)
         quality[r] = q
         held_now = (outlier or continues) and not level_shift
@@ -596,16 +660,14 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
         # drifting).
         usable = inlier and (new_state in (_OK, _SPIKE)) and (
             run < p.stuck_min_run) and abs(drift_level[r]) < p.peer_trust * level_sd
-        flags = ((INLIER if inlier else 0) | (USABLE if usable else 0)
-                 | (DRIFTING if new_state == _DRIFT else 0))
+        flags = (INLIER if inlier else 0) | (USABLE if usable else 0)
         if inlier:
             peer_resid[r] = x - ref  # NaN without a reference
         ring_value[r, head] = x
         ring_time[r, head] = t
         ring_slope[r, head] = slope if can else 0.0
         ring_offset[r, head] = d_mean[r]
-        ring_level[r, head] = abs(drift_level[r])
-        ring_noise[r, head] = noise_sd
+        ring_level[r, head] = abs(drift_size[r])
         ring_flags[r, head] = flags
         ring_head[r] = (head + 1) % window
         last_time[r] = t
@@ -655,15 +717,16 @@ def fold_batch(table: HealthTable, params: Knobs, silence_params: SilenceKnobs,
                group_index: NDArray[np.int64], rows: NDArray[np.int64],
                values: NDArray[np.float64], times: NDArray[np.float64],
                expected: NDArray[np.float64], received: NDArray[np.float64],
-               order: NDArray[np.int64], start: int, stop_after_change: NDArray[np.bool_],
+               stamped: NDArray[np.float64], order: NDArray[np.int64], start: int,
+               stop_after_change: NDArray[np.bool_],
                reading_quality: NDArray[np.float64], changes: NDArray[np.int64],
                change_quality: NDArray[np.float64], change_since: NDArray[np.float64],
                counter: NDArray[np.int64]) -> int:
     """``fold`` over the table's columns."""
     run: Callable[..., int] = fold
     return run(*_fold_columns(table), params, silence_params,
-               members, group_index, rows, values, times, expected, received, order, start,
-               stop_after_change,
+               members, group_index, rows, values, times, expected, received, stamped, order,
+               start, stop_after_change,
                reading_quality, changes, change_quality, change_since, counter)
 
 

@@ -223,12 +223,16 @@ class HealthMonitor:
 
     def update_many(self, rows: ArrayLike, values: ArrayLike, event_times: ArrayLike, *,
                     expected: ArrayLike | None = None,
-                    received_at: ArrayLike | None = None) -> HealthChanges:
+                    received_at: ArrayLike | None = None,
+                    stamped: ArrayLike | None = None) -> HealthChanges:
         """Fold a batch of readings in; return the state changes and each reading's quality.
 
         Readings are taken in event-time order (ties by row); a reading older than its
         sensor's newest is history, not news, and leaves the state alone, but its arrival
         still counts (``received_at``, the event time when not given): the sensor is alive.
+        ``stamped`` is each reading's time as its device stamped it, when the pipeline
+        corrected the device's clock (the event time when not given): health judges the
+        clock by it.
         The result equals calling ``learn_one`` for each reading in that order: it is the
         same compiled loop. Changes come in that order too.
         """
@@ -239,6 +243,8 @@ class HealthMonitor:
                      else np.asarray(expected, dtype=np.float64).ravel())
         received_ = (times_ if received_at is None
                      else np.asarray(received_at, dtype=np.float64).ravel())
+        stamped_ = (times_ if stamped is None
+                    else np.asarray(stamped, dtype=np.float64).ravel())
         self._touch(rows_)
         table = self.table
         members = self._peer_matrix()
@@ -253,7 +259,7 @@ class HealthMonitor:
         # Readings not folded in arrived too (the fold notes its own, each in its turn).
         rest = np.flatnonzero(~usable)
         if rest.size:
-            self._arrive(rows_, times_, received_, rest)
+            self._arrive(rows_, stamped_, received_, rest)
         if order.size == 0:
             return HealthChanges(reading_quality=reading_quality)
         later = has_later(rows_[order])
@@ -269,7 +275,7 @@ class HealthMonitor:
             # batch, so that the change is described before those readings move it on.
             position = fold_batch(table, self._knobs, self._silence_knobs, members,
                                   group_index, rows_, values_, times_, expected_, received_,
-                                  order, position, later,
+                                  stamped_, order, position, later,
                                   reading_quality, found, quality, since, counter)
             reasons.extend(reason(table, self.params, row, self._now)
                            for row in found[len(reasons):counter[0], 0].tolist())
@@ -277,25 +283,28 @@ class HealthMonitor:
         return HealthChanges(found[:k, 0].copy(), found[:k, 1].copy(), found[:k, 2].copy(),
                              quality[:k].copy(), since[:k].copy(), reasons, reading_quality)
 
-    def _arrive(self, rows: NDArray[np.int64], times: NDArray[np.float64],
+    def _arrive(self, rows: NDArray[np.int64], stamped: NDArray[np.float64],
                 received: NDArray[np.float64], which: NDArray[np.int64]) -> None:
         """Note the arrival of readings ``which``, not folded in."""
         table = self.table
-        arrive(rows, times, received, which, table.interval_given, table.state, table.heard,
+        arrive(rows, stamped, received, which, table.interval_given, table.state, table.heard,
                table.expect, table.cadence, table.cadence_n, table.lag_low, table.lag_before,
                table.lag_start, table.gaps, table.gap_first, table.gap_last,
                self._silence_knobs)
 
-    def arrived(self, rows: ArrayLike, event_times: ArrayLike, received_at: ArrayLike) -> None:
+    def arrived(self, rows: ArrayLike, event_times: ArrayLike, received_at: ArrayLike,
+                stamped: ArrayLike | None = None) -> None:
         """Readings that arrived but are not folded in (late, quarantined, out of range):
-        their arrival still says the sensor is alive, and their stamps how its clock runs."""
+        their arrival still says the sensor is alive, and their stamps (``stamped``, the
+        event times when not given) how its clock runs."""
         rows_ = np.asarray(rows, dtype=np.int64).ravel()
         if rows_.size == 0:
             return
         self._touch(rows_)
-        times_ = np.asarray(event_times, dtype=np.float64).ravel()
+        stamped_ = np.asarray(event_times if stamped is None else stamped,
+                              dtype=np.float64).ravel()
         received_ = np.asarray(received_at, dtype=np.float64).ravel()
-        self._arrive(rows_, times_, received_, np.arange(rows_.size))
+        self._arrive(rows_, stamped_, received_, np.arange(rows_.size))
 
     def learn_one(self, row: int, value: float, event_time: float,
                   expected: float | None = None,
@@ -338,12 +347,11 @@ class HealthMonitor:
             return float("nan")
         members = self._peer_matrix()
         group = int(self._group_index(table.group[[row]])[0])
-        work = np.empty((4, max(members.shape[1], 1)))
-        median, _, _, _ = peer_view(
+        work = np.empty((3, max(members.shape[1], 1)))
+        median, _, _ = peer_view(
             members[group], row, float(event_time), table.ring_time, table.ring_flags,
-            table.ring_value, table.ring_offset, table.ring_slope, table.ring_noise,
-            table.ring_level, table.interval_given, table.interval,
-            float(self.params.stale_after), float(self.params.peer_agree), work)
+            table.ring_value, table.ring_offset, table.ring_slope, table.ring_level,
+            table.interval_given, table.interval, float(self.params.stale_after), work)
         return float(median)
 
     # -- the timer ---------------------------------------------------------------------------

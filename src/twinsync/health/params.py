@@ -89,35 +89,44 @@ class HealthParams:
 
     drift_warmup: int = 64
     """Readings of difference to the reference before its mean and sd are trusted."""
+    drift_learn: float = 86400.0
+    """Seconds of readings against the consensus before drift is judged: how a sensor
+    follows its peers (its share of a shared transient) needs a day of them to be seen."""
+    drift_memory: float = 3 * 86400.0
+    """Seconds of memory of how the sensor follows its peers' consensus (its offset and its
+    share of their movements): long against a transient, short against the slow wander of
+    a sensor's bias. While a drift is charted, it is not learned."""
+    drift_share_prior: float = 2.0
+    """The share is taken as 1 until the consensus has moved by more than this many of the
+    sensor's noise sd: a share learned from a consensus that hardly moved is noise."""
     drift_settle: int = 24
-    """Readings the EWMA chart runs before its spread is measured (about 1/alpha)."""
+    """Readings the EWMA chart runs before its spread is measured."""
     drift_spread: int = 96
     """Readings over which the chart's spread is first measured; then drift is judged."""
-    drift_level_alpha: float = 0.05
-    """EWMA weight of the smoothed offset (memory about 20 readings, 5 h at 15 min)."""
-    drift_h: float = 4.5
+    drift_tau: float = 6000.0
+    """Seconds of memory of the smoothed offset (the chart's EWMA, by time: a one-minute and
+    a fifteen-minute sensor chart the same hours)."""
+    drift_h: float = 6.0
     """Drift when the smoothed offset leaves this many of its own learned sd."""
     drift_exit: float = 1.5
-    """Drift ends when the smoothed offset is back within this many sd."""
+    """Drift ends when the smoothed offset is back within this many sd of its chart, or
+    below half of ``drift_min_size``."""
+    drift_min_size: float = 3.0
+    """Drift only when the smoothed offset is more than this many residual sd (the sd of
+    the reading around what the consensus predicts for it)."""
     peer_trust: float = 1e9
     """A sensor whose offset chart is beyond this many sd is no reference for its peers. Off
     by default: a drifting sensor's healthy peers are pulled too, and dropping them left the
-    culprit with no reference. Peer agreement (``peer_agree``) does this job instead."""
+    culprit with no reference."""
     drift_blame: float = 1.3
     """Drift is blamed on a sensor only when its smoothed offset is this many times the
     largest of its peers'. In a group of three a drifting sensor moves each peer's
     reference by half its drift, so the culprit's offset is twice theirs, give or take
     noise; a margin keeps a noisy moment from blaming the wrong one."""
-    peer_agree: float = 4.0
-    """Peers agree when the spread of their readings (offsets taken off) is within this
-    many sd of the spread their noise explains. Drift is charted only against at least two
-    peers that agree: with one, or with two that disagree, it is not known who moved."""
-    drift_clip: float = 2.0
-    """Differences are clipped here (difference sd) so one wild reading moves little. At 2
-    sd one reading moves the chart by at most 0.1 sd of the difference, a seventh of the
-    alarm line, so the first readings of a noise burst (before the noise checks are sure)
-    cannot carry it over; a drift, whose offset is charted long before it reaches 2 sd,
-    loses almost nothing."""
+    drift_clip: float = 3.0
+    """Residuals are clipped here (residual sd) before the chart smooths them, so one wild
+    reading (the first of a noise burst, a shared transient the sensor follows late) moves
+    it little; a drift, charted long before its offset reaches this, loses almost nothing."""
     drift_alpha: float = 0.005
     """EWMA weight of the slow baselines after warm-up (a few days at 15 min)."""
     drift_run_gate: int = 3

@@ -1,8 +1,8 @@
 """What a sensor's peers say at the time of its reading, compiled (called by the kernel).
 
 The reference is the median of the peers' latest trusted, fresh readings older than the
-asking one; the same median where at least two of those peers agree with each other (NaN
-elsewhere) is the only reference a drift may be judged against.
+asking one; the same median where at least two peers are heard from (NaN elsewhere) is
+the consensus a drift is judged against.
 
 Each peer's reading is carried to the asking time along the slope of its own local fit, so
 readings minutes apart on a daily cycle still compare like for like. The raw reading is
@@ -11,11 +11,11 @@ learned offset is taken off first, so the reference is the group's consensus whi
 peers are present. Only readings strictly older than the asking one count: then the answer
 does not depend on which of two simultaneous readings was processed first.
 
-Agreement: the peers' spread is within ``peer_agree`` sd of what their noise explains. A
-frozen peer not yet known to be stuck, or a drifting one, makes two peers disagree; the
-drift reference is then absent rather than wrong, because the difference to it could not
-say which sensor moved. With three or more peers the one furthest from the median may be
-left out once.
+With one peer the consensus is absent: a difference to it could not say which of the two
+moved. Peers that differ from each other by more than their noise are no reason to refuse
+a consensus (gauges sharing a column's load, sensors nearer a heater always do): the drift
+check learns how the sensor follows the consensus (``kernel``), and a drifting peer is told
+from its victims by the size of their offsets.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._jit import compiled
-from .robust import median_of, pairwise_sum
-from .table import DRIFTING, USABLE
+from .robust import median_of
+from .table import INLIER, USABLE
 
 #: Reference kinds, for the reason text.
 REF_NONE, REF_PEERS, REF_MODEL = 0, 1, 2
@@ -37,26 +37,23 @@ REF_NONE, REF_PEERS, REF_MODEL = 0, 1, 2
 def peer_view(members: NDArray[np.int64], row: int, time: float,
               ring_time: NDArray[np.float64], ring_flags: NDArray[np.int8],
               ring_value: NDArray[np.float64], ring_offset: NDArray[np.float64],
-              ring_slope: NDArray[np.float64], ring_noise: NDArray[np.float64],
-              ring_level: NDArray[np.float64], interval_given: NDArray[np.float64],
-              interval: NDArray[np.float64], stale_after: float, peer_agree: float,
-              work: NDArray[np.float64]) -> tuple[float, float, float, bool]:
-    """(median, consensus, largest offset, a peer in drift) for ``row`` at ``time``.
+              ring_slope: NDArray[np.float64], ring_level: NDArray[np.float64],
+              interval_given: NDArray[np.float64], interval: NDArray[np.float64],
+              stale_after: float, work: NDArray[np.float64]) -> tuple[float, float, float]:
+    """(median, consensus, largest offset) for ``row`` at ``time``.
 
-    ``members`` is the row's group (padded with -1); ``work`` is scratch, [4, width].
+    ``members`` is the row's group (padded with -1); ``work`` is scratch, [3, width].
     The largest offset is the largest smoothed offset (absolute, in the property's unit)
     among the peers heard from.
     """
     width = members.shape[0]
     window = ring_time.shape[1]
-    carried, noise, usable, sorted_ = work[0], work[1], work[2], work[3]
+    carried, usable, sorted_ = work[0], work[1], work[2]
     largest = 0.0
-    drifting = False
     count = 0
     for m in range(width):
         peer = members[m]
         carried[m] = np.nan
-        noise[m] = 0.0
         usable[m] = 0.0
         if peer < 0 or peer == row:
             continue
@@ -78,28 +75,31 @@ def peer_view(members: NDArray[np.int64], row: int, time: float,
             continue
         flags = ring_flags[peer, pick]
         largest = max(largest, ring_level[peer, pick])
-        drifting = drifting or (flags & DRIFTING) != 0
-        noise[m] = ring_noise[peer, pick]
         if (flags & USABLE) != 0:
             usable[m] = 1.0
             carried[m] = (ring_value[peer, pick] - ring_offset[peer, pick]
                           + ring_slope[peer, pick] * age)
             count += 1
     median = _median_where(carried, usable, width, sorted_)
-    agree = _agree(carried, noise, usable, width, peer_agree, sorted_)
-    consensus = median if agree else np.nan
-    if not agree and count >= 3:
-        # Leave the peer furthest from the median out once, where that leaves two or more.
-        furthest = 0
-        distance = -np.inf
-        for m in range(width):
-            if usable[m] > 0 and abs(carried[m] - median) > distance:
-                distance = abs(carried[m] - median)
-                furthest = m
-        usable[furthest] = 0.0
-        if _agree(carried, noise, usable, width, peer_agree, sorted_):
-            consensus = _median_where(carried, usable, width, sorted_)
-    return median, consensus, largest, drifting
+    consensus = median if count >= 2 else np.nan
+    return median, consensus, largest
+
+
+@compiled
+def peer_held_between(members: NDArray[np.int64], row: int, start: float, end: float,
+                      ring_time: NDArray[np.float64], ring_flags: NDArray[np.int8]) -> bool:
+    """Whether a peer of ``row`` has a reading from ``start`` to ``end`` that its own fit
+    left out (a held outlier): the peers saw the same burst."""
+    window = ring_time.shape[1]
+    for m in range(members.shape[0]):
+        peer = members[m]
+        if peer < 0 or peer == row:
+            continue
+        for j in range(window):
+            when = ring_time[peer, j]
+            if start <= when <= end and (ring_flags[peer, j] & INLIER) == 0:
+                return True
+    return False
 
 
 @compiled
@@ -111,22 +111,3 @@ def _median_where(values: NDArray[np.float64], mask: NDArray[np.float64], width:
             scratch[found] = values[m]
             found += 1
     return median_of(scratch, found)
-
-
-@compiled
-def _agree(carried: NDArray[np.float64], noise: NDArray[np.float64],
-           usable: NDArray[np.float64], width: int, k: float,
-           scratch: NDArray[np.float64]) -> bool:
-    """At least two usable peers, and their range within ``k`` sd of a difference of two."""
-    count = 0
-    high, low = -np.inf, np.inf
-    for m in range(width):
-        if usable[m] > 0:
-            count += 1
-            scratch[m] = noise[m] * noise[m]
-            high = max(high, carried[m])
-            low = min(low, carried[m])
-        else:
-            scratch[m] = 0.0
-    mean_var = pairwise_sum(scratch, width) / max(count, 1)
-    return count >= 2 and high - low <= k * math.sqrt(2.0 * mean_var)

@@ -81,6 +81,9 @@ def reason(table: HealthTable, params: HealthParams, row: int, now: float) -> st
         return _silence(table, params, row, now)
     if state is State.CLOCK:
         lag = clock_lag(float(table.lag_low[row]), float(table.lag_before[row]))
+        if lag < 0:
+            return (f"clock {duration(-lag)} ahead: readings stamped {duration(-lag)} "
+                    f"before they arrive (their times are corrected)")
         return (f"clock {duration(lag)} behind: readings arrive on time, stamped "
                 f"{duration(lag)} late")
     if state is State.STUCK:
@@ -98,13 +101,13 @@ def reason(table: HealthTable, params: HealthParams, row: int, now: float) -> st
         span = "one reading" if count == 1 else f"{count} readings"
         return f"spike of {size} in {span}, not confirmed by the next readings"
     if state is State.DRIFT:
-        offset = _amount(float(table.drift_level[row]), unit, signed=True)
+        offset = _amount(float(table.drift_size[row]), unit, signed=True)
         resolution = resolution_one(float(table.resolution[row]),
                                     float(table.res_learned[row]), int(table.count[row]))
-        sd = diff_sd_one(float(table.d_var[row]), resolution)
+        sd = diff_sd_one(float(table.reg_var[row]), resolution)
         over = float(table.last_time[row]) - float(table.drift_start[row])
         return (f"drifting {offset} from {reference} over {duration(over)} "
-                f"({abs(float(table.drift_level[row])) / sd:.1f} noise sd)")
+                f"({abs(float(table.drift_size[row])) / sd:.1f} noise sd)")
     if state is State.NOISY:
         ratio = math.sqrt(max(float(table.noise_fast[row]), 0.0))
         return f"noise {ratio:.1f}x its usual level"

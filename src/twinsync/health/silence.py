@@ -158,13 +158,13 @@ def arrive_one(r: int, at: float, stamp: float, interval_given: NDArray[np.float
     s = int(state[r])
     if (s in (_STALE, _OFFLINE)) and heard[r] - gap_last[r] <= hold_time(k, e):
         return _STALE
-    if clock_lag(lag_low[r], lag_before[r]) > clock_bound(k, e):
+    if abs(clock_lag(lag_low[r], lag_before[r])) > clock_bound(k, e):
         return _CLOCK
     return NOT_HELD
 
 
 @compiled
-def arrive(rows: NDArray[np.int64], times: NDArray[np.float64],
+def arrive(rows: NDArray[np.int64], stamped: NDArray[np.float64],
            received: NDArray[np.float64], order: NDArray[np.int64],
            interval_given: NDArray[np.float64], state: NDArray[np.int8],
            heard: NDArray[np.float64], expect: NDArray[np.float64],
@@ -177,7 +177,7 @@ def arrive(rows: NDArray[np.int64], times: NDArray[np.float64],
     readings' arrivals, each in its turn)."""
     for position in range(order.shape[0]):
         i = order[position]
-        arrive_one(rows[i], received[i], times[i], interval_given, state, heard, expect,
+        arrive_one(rows[i], received[i], stamped[i], interval_given, state, heard, expect,
                    cadence, cadence_n, lag_low, lag_before, lag_start, gaps, gap_first,
                    gap_last, k)
 
@@ -228,7 +228,7 @@ def silence(used: int, now: float, started: float, heard: NDArray[np.float64],
                 changed[found, 0] = r
                 changed[found, 1] = old
                 found += 1
-        elif clock_lag(lag_low[r], lag_before[r]) > clock_bound(k, e):
+        elif abs(clock_lag(lag_low[r], lag_before[r])) > clock_bound(k, e):
             old = int(state[r])
             if old in (_OK, _SPIKE, _STALE, _OFFLINE):
                 state[r] = _CLOCK

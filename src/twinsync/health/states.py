@@ -74,8 +74,10 @@ def quality_one(state: int, severity: float) -> float:
         # Twice the usual noise halves the trust, capped so a noisy value still counts a bit.
         return min(max(1.0 / max(severity, 1.0), 0.2), 0.6)
     if state == State.DRIFT:
-        # An offset of 2 noise sd keeps 0.6; it loses 0.1 per further sd down to 0.1.
-        return min(max(0.8 - 0.1 * abs(severity), 0.1), 0.6)
+        # A sensor named drifting is below the fusion threshold (0.5): its peers give the
+        # value. 0.4 for an offset of up to 2 residual sd, 0.05 less per further sd, down
+        # to 0.1.
+        return min(max(0.5 - 0.05 * abs(severity), 0.1), 0.4)
     if state == State.STALE:
         # A late reading is still likely fine; trust fades towards offline.
         return 0.5 - 0.3 * min(max(severity, 0.0), 1.0)

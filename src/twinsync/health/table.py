@@ -1,7 +1,7 @@
 """Per-sensor health state, one record per sensor, indexed by the pipeline's dense sensor row.
 
 What a reading of a sensor reads (the scalar columns, and the values, times and flags of its
-ring of recent readings) lies in one NumPy record of 576 bytes (9 cache lines), the records
+ring of recent readings) lies in one NumPy record of 704 bytes (11 cache lines), the records
 of all sensors in one array; what only its peers read of its ring lies in a second record
 per sensor (see ``_PEER_RING``). Each named column is a strided view into one of the arrays,
 so the kernels read ``table.sigma2[row]`` as before, but the state of one sensor is a few
@@ -33,8 +33,6 @@ INLIER = 1
 """The reading is part of the robust fit (not a held outlier, not before a reset)."""
 USABLE = 2
 """Peers may compare against the reading (the sensor was healthy when it came)."""
-DRIFTING = 4
-"""The sensor was in drift when the reading came: its peers' offsets are explained."""
 
 class HealthRowsSavepoint(NamedTuple):
     records: RowsSavepoint
@@ -76,12 +74,15 @@ _COLUMNS: dict[str, Field] = {
     "pending": (np.int64, 0),
     "pending_value": (np.float64, np.nan),
     "pending_size": (np.float64, 0.0),
+    "pending_time": (np.float64, np.nan),
     "spike_hold": (np.int64, 0),
     "spike_size": (np.float64, 0.0),
     "spike_len": (np.int64, 0),
     "spike_wait": (np.int64, 0),
     "cand_size": (np.float64, 0.0),
     "cand_len": (np.int64, 0),
+    "cand_time": (np.float64, np.nan),
+    "cand_end": (np.float64, np.nan),
     # stuck: current run of unchanged readings
     "run_len": (np.int64, 0),
     "run_anchor": (np.float64, np.nan),
@@ -98,6 +99,20 @@ _COLUMNS: dict[str, Field] = {
     "drift_var": (np.float64, 0.0),
     "drift_calm_since": (np.float64, np.nan),
     "drift_start": (np.float64, np.nan),
+    # drift: how the sensor follows its peers' consensus, x = mx + share (m - mm), as
+    # exponentially weighted moments (weight, means, variance of m, covariance), the
+    # residual's variance, when learning began and when it last learned; and the
+    # smoothed residual unclipped (the size a reason names)
+    "reg_w": (np.float64, 0.0),
+    "reg_mx": (np.float64, 0.0),
+    "reg_mm": (np.float64, 0.0),
+    "reg_vm": (np.float64, 0.0),
+    "reg_cxm": (np.float64, 0.0),
+    "reg_var": (np.float64, 0.0),
+    "reg_t0": (np.float64, np.nan),
+    "reg_t": (np.float64, np.nan),
+    "drift_size": (np.float64, 0.0),
+    "chart_n": (np.int64, 0),
     # the verdict: condition bits (see kernel.STUCK_BIT…) and the state shown
     "cond": (np.int64, 0),
     "state": (np.int8, 0),
@@ -115,12 +130,11 @@ _RING: dict[str, tuple[Any, float]] = {
 # What only the sensor's peers read of its ring (the sensor writes one slot a reading): the
 # local slope of its fit (so a peer can be compared at another time), its learned offset
 # from its peers (so a peer's bias does not move the reference when another peer drops
-# out), how far its smoothed offset was out (in the property's unit, so that peers can
-# compare whose is larger) and its noise sd (so peers can tell whether they agree), each as
-# it was at the slot's reading. They live in records of their own, slot by slot: a reading
-# writes one slot's four values into one cache line, and the sensor's own record, which
-# each reading reads whole, is 9 cache lines instead of 14.
-_PEER_RING = ("ring_slope", "ring_offset", "ring_level", "ring_noise")
+# out) and how far its smoothed offset was out (in the property's unit, so that peers can
+# compare whose is larger), each as it was at the slot's reading. They live in records of
+# their own, slot by slot: a reading writes one slot's three values into one cache line,
+# and the sensor's own record, which each reading reads whole, stays a few lines shorter.
+_PEER_RING = ("ring_slope", "ring_offset", "ring_level")
 
 
 # When readings arrive, and how their stamps lag (``silence``): a record of their own, so
@@ -224,12 +238,15 @@ class HealthTable:
     pending: NDArray[np.int64]
     pending_value: NDArray[np.float64]
     pending_size: NDArray[np.float64]
+    pending_time: NDArray[np.float64]
     spike_hold: NDArray[np.int64]
     spike_size: NDArray[np.float64]
     spike_len: NDArray[np.int64]
     spike_wait: NDArray[np.int64]
     cand_size: NDArray[np.float64]
     cand_len: NDArray[np.int64]
+    cand_time: NDArray[np.float64]
+    cand_end: NDArray[np.float64]
     run_len: NDArray[np.int64]
     run_anchor: NDArray[np.float64]
     run_ref_start: NDArray[np.float64]
@@ -244,6 +261,16 @@ class HealthTable:
     drift_var: NDArray[np.float64]
     drift_calm_since: NDArray[np.float64]
     drift_start: NDArray[np.float64]
+    reg_w: NDArray[np.float64]
+    reg_mx: NDArray[np.float64]
+    reg_mm: NDArray[np.float64]
+    reg_vm: NDArray[np.float64]
+    reg_cxm: NDArray[np.float64]
+    reg_var: NDArray[np.float64]
+    reg_t0: NDArray[np.float64]
+    reg_t: NDArray[np.float64]
+    drift_size: NDArray[np.float64]
+    chart_n: NDArray[np.int64]
     cond: NDArray[np.int64]
     state: NDArray[np.int8]
     since: NDArray[np.float64]
@@ -253,7 +280,6 @@ class HealthTable:
     ring_slope: NDArray[np.float64]
     ring_offset: NDArray[np.float64]
     ring_level: NDArray[np.float64]
-    ring_noise: NDArray[np.float64]
     ring_flags: NDArray[np.int8]
     heard: NDArray[np.float64]
     expect: NDArray[np.float64]

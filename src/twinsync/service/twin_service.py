@@ -434,7 +434,8 @@ class TwinService(TwinViews):
             # Saved first: a batch whose commit fails leaves health as it was.
             ordered = batch.in_order()
             health_point = self.health.savepoint(batch.rows[ordered])
-            changes = judge_batch(self.health, batch, ordered=ordered)
+            changes = judge_batch(self.health, batch, ordered=ordered,
+                                  ahead=pipeline.clocks.device_offsets(batch.rows))
             now = self.clock()
             if len(changes):
                 alarm_point = self.alarms.savepoint()

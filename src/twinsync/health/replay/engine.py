@@ -133,7 +133,8 @@ class Replay:
             accepted = pipeline.drop_repeats(accepted, kept_repeats(
                 pipeline.sequences, accepted.batch, accepted.behind_window, self.kept.read))
         batch = accepted.batch
-        changes = judge_batch(self.health, batch)
+        changes = judge_batch(self.health, batch,
+                              ahead=pipeline.clocks.device_offsets(batch.rows))
         self.kept.add(batch)  # where the service commits the batch to its store
         pipeline.settle(accepted, now)
         pipeline.apply(batch)
