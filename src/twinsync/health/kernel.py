@@ -370,6 +370,10 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
         if character[r] == RELATIVE and has_last and rel_step_var[r] > 0:
             own_z2 = min(rel_change * rel_change / rel_step_var[r], cap2)
         resid_step = peer_step(x, ref, peer_resid[r]) if has_last else np.nan
+        if character[r] == RELATIVE and math.isfinite(resid_step):
+            # Its residual against the peers grows with the level too (each gauge sees
+            # the work's shaking by its own factor): judged relative to the level.
+            resid_step = relative_step(resid_step, ref, res)
         peer_z2 = np.nan
         if math.isfinite(resid_step) and peer_step_var[r] > 0:
             peer_sd2 = max(peer_step_var[r], max(floor, tiny * tiny))
