@@ -1,0 +1,111 @@
+"""Who is asking: a token or a session cookie → an identity, checked against a cache.
+
+The cache holds every token's and session's digest in memory, so checking a request is
+a SHA-256 and a dictionary lookup (docs/SECURITY.md has the measured cost). It is read
+again from the store when a digest is not found (at most once a second: a token created
+by ``twinsync token create`` in another process works at once) and when it is older than
+``RELOAD_SECONDS`` (a token revoked in another process stops working within that time;
+one revoked through this process's API stops at once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..errors import NotFound
+from ..store.tokens import TokenStore
+from ..tokens import Kind, Role, TokenRecord, digest, new_session, new_token
+
+RELOAD_SECONDS = 5.0
+MISS_RELOAD_SECONDS = 1.0
+SESSION_COOKIE = "twinsync_session"
+CSRF_COOKIE = "twinsync_csrf"
+CSRF_HEADER = "x-csrf-token"
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """The caller of one request: its token (or session) record and how it came."""
+
+    record: TokenRecord
+    secret: str
+    by_cookie: bool
+
+    @property
+    def role(self) -> Role:
+        return self.record.role
+
+    @property
+    def name(self) -> str:
+        return self.record.name
+
+
+class Authenticator:
+    """Tokens and sessions of one store, cached; creates and revokes them too."""
+
+    def __init__(self, store: TokenStore, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.clock = clock
+        self._by_digest: dict[bytes, TokenRecord] = {}
+        self._loaded_at = -float("inf")
+        self._lock = asyncio.Lock()
+
+    def load(self) -> None:
+        """Read every record from the store (blocking: at start, or in a thread)."""
+        records = self.store.records()
+        self._by_digest = {r.digest: r for r in records}
+        self._loaded_at = time.monotonic()
+
+    async def _reload(self, older_than: float) -> None:
+        async with self._lock:
+            if time.monotonic() - self._loaded_at >= older_than:
+                await asyncio.to_thread(self.load)
+
+    async def identify(self, secret: str, *, by_cookie: bool = False) -> Identity | None:
+        """The identity of a presented secret, or None if it is unknown, expired or revoked."""
+        key = digest(secret)
+        age = time.monotonic() - self._loaded_at
+        record = self._by_digest.get(key)
+        if age >= RELOAD_SECONDS or (record is None and age >= MISS_RELOAD_SECONDS):
+            await self._reload(MISS_RELOAD_SECONDS if record is None else RELOAD_SECONDS)
+            record = self._by_digest.get(key)
+        if record is None or not record.valid(self.clock()):
+            return None
+        if by_cookie != (record.kind is Kind.SESSION):
+            return None  # a session is not a bearer token, and a token is not a cookie
+        return Identity(record, secret, by_cookie)
+
+    def tokens(self) -> list[TokenRecord]:
+        return [r for r in self._by_digest.values() if r.kind is Kind.TOKEN]
+
+    async def create(self, name: str, role: Role, *, expires_at: float | None = None,
+                     sensors: tuple[str, ...] = ()) -> tuple[str, TokenRecord]:
+        secret, record = new_token(name, role, now=self.clock(), expires_at=expires_at,
+                                   sensors=sensors)
+        await asyncio.to_thread(self.store.add, record)
+        self._by_digest[record.digest] = record
+        return secret, record
+
+    async def open_session(self, token: TokenRecord) -> tuple[str, TokenRecord]:
+        secret, record = new_session(token, now=self.clock())
+        await asyncio.to_thread(self.store.add, record)
+        self._by_digest[record.digest] = record
+        return secret, record
+
+    async def revoke(self, token_id: str) -> None:
+        """Revoke a token (or end a session) here at once, and in the store."""
+        now = self.clock()
+        found = await asyncio.to_thread(self.store.revoke, token_id, now)
+        for key, record in list(self._by_digest.items()):
+            if record.id == token_id or record.parent == token_id:
+                self._by_digest[key] = record.revoked(now)
+        if not found and not any(r.id == token_id for r in self._by_digest.values()):
+            raise NotFound(f"no token {token_id!r}")
+
+    async def end_session(self, session: TokenRecord) -> None:
+        now = self.clock()
+        await asyncio.to_thread(self.store.revoke, session.id, now)
+        self._by_digest[session.digest] = session.revoked(now)
