@@ -20,12 +20,15 @@ granted (``fnmatch`` patterns such as ``L1-*``).
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
+import functools
 import hashlib
 import hmac
+import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from fnmatch import fnmatchcase
 from typing import Any
 
 from .errors import InvalidInput
@@ -69,9 +72,15 @@ class TokenRecord:
 
     def grants(self, sensor_id: str) -> bool:
         """Whether readings of ``sensor_id`` may come with this identity."""
+        return self.grant_check()(sensor_id)
+
+    def grant_check(self) -> Callable[[str], bool]:
+        """``grants`` for a whole batch: the patterns are looked up once."""
         if self.role is not Role.DEVICE:
-            return self.role is Role.ADMIN
-        return any(fnmatchcase(sensor_id, pattern) for pattern in self.sensors)
+            allowed = self.role is Role.ADMIN
+            return lambda sensor_id: allowed
+        match = _granted(self.sensors).fullmatch
+        return lambda sensor_id: match(sensor_id) is not None
 
     def public(self) -> dict[str, Any]:
         """What a listing shows: never the digest."""
@@ -82,6 +91,13 @@ class TokenRecord:
 
     def revoked(self, now: float) -> TokenRecord:
         return dataclasses.replace(self, revoked_at=now)
+
+
+@functools.lru_cache(maxsize=1024)
+def _granted(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """A device's patterns as one expression: checked once per reading on the device path,
+    where one ``fnmatch`` call per pattern cost several µs a reading."""
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns) or "(?!)")
 
 
 def digest(secret: str) -> bytes:

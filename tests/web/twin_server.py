@@ -22,9 +22,11 @@ import uvicorn
 from fastapi import FastAPI
 
 from twinsync.api.app import create_app
+from twinsync.cli.token_cmd import create_token
 from twinsync.config import Settings
 from twinsync.service import TwinService
 from twinsync.startup import seed_demo
+from twinsync.tokens import Role
 
 
 def seed(directory: Path) -> str:
@@ -59,6 +61,9 @@ class ServerThread:
         self.port = port
         self.server: uvicorn.Server | None = None
         self.thread: threading.Thread | None = None
+        # An admin of the twin: the page signs in with it, the test's client sends it.
+        self.token, _ = create_token(store, "dashboard tests", Role.ADMIN)
+        self.headers = {"Authorization": f"Bearer {self.token}"}
 
     @property
     def url(self) -> str:
@@ -94,6 +99,8 @@ if __name__ == "__main__":  # pragma: no cover - a dev server for looking at the
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="twinsync-web-"))
     url = seed(work)
-    print(f"store {url}", flush=True)
+    token, _ = create_token(url, "dashboard", Role.ADMIN)
+    print(f"store {url}; sign in at http://127.0.0.1:{args.port}/login#token={token}",
+          flush=True)
     uvicorn.run(build_app(url, simulate=args.simulate), host="127.0.0.1", port=args.port,
                 log_level="warning")

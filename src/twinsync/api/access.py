@@ -222,12 +222,17 @@ def _matchers() -> dict[str, list[tuple[re.Pattern[str], tuple[str, str]]]]:
 
 
 _MATCHERS = _matchers()
+#: Paths without parameters, found by one dictionary lookup before any pattern is tried.
+_EXACT = {key: key for key in ROUTES if key[0] != "MOUNT" and "{" not in key[1]}
 
 
 def route_key(scope: Scope) -> tuple[str, str] | None:
     """The ``ROUTES`` entry a request falls under; None if there is none."""
     method = "WS" if scope["type"] == "websocket" else scope["method"]
     path = scope["path"]
+    exact = _EXACT.get((method, path))
+    if exact is not None:
+        return exact
     for pattern, key in _MATCHERS.get(method, ()):
         if pattern.fullmatch(path):
             return key

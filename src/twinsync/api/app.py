@@ -117,7 +117,8 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
-        return FileResponse(STATIC / "index.html")
+        # Never from the browser's cache: a signed-out visitor must be sent to sign in.
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi() -> JSON:

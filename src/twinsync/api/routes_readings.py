@@ -58,10 +58,10 @@ def keep_granted(decoded: Decoded, identity: Identity) -> None:
     """Turn the readings of sensors the identity was not granted into rejects."""
     if identity.role is not Role.DEVICE:
         return
-    record = identity.record
+    granted = identity.record.grant_check()
     kept, positions = [], []
     for reading, position in zip(decoded.readings, decoded.positions, strict=True):
-        if isinstance(reading.sensor_id, str) and record.grants(reading.sensor_id):
+        if isinstance(reading.sensor_id, str) and granted(reading.sensor_id):
             kept.append(reading)
             positions.append(position)
         else:

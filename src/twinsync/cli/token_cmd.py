@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 
 from ..config import Settings
@@ -49,6 +50,12 @@ def create_token(store_url: str, name: str, role: Role, *, days: float | None = 
     finally:
         store.close()
     return secret, record
+
+
+def bearer_header(token: str | None) -> dict[str, str]:
+    """The header a command sends to a running twinsync: ``token``, else $TWINSYNC_TOKEN."""
+    token = token or os.environ.get("TWINSYNC_TOKEN")
+    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 def run(args: argparse.Namespace) -> int:
