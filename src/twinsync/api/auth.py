@@ -1,11 +1,11 @@
 """Who is asking: a token or a session cookie → an identity, checked against a cache.
 
 The cache holds every token's and session's digest in memory, so checking a request is
-a SHA-256 and a dictionary lookup (docs/SECURITY.md has the measured cost). It is read
-again from the store when a digest is not found (at most once a second: a token created
-by ``twinsync token create`` in another process works at once) and when it is older than
-``RELOAD_SECONDS`` (a token revoked in another process stops working within that time;
-one revoked through this process's API stops at once).
+a SHA-256 and a dictionary lookup (docs/SECURITY.md has the measured cost). A digest not
+in it is looked up in the store (one indexed read: a token created by ``twinsync token
+create`` in another process works at once); the whole cache is read again when it is
+older than ``RELOAD_SECONDS`` (a token revoked in another process stops working within
+that time; one revoked through this process's API stops at once).
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ from dataclasses import dataclass
 
 from ..errors import NotFound
 from ..store.tokens import TokenStore
-from ..tokens import Kind, Role, TokenRecord, digest, new_session, new_token
+from ..tokens import PREFIX, Kind, Role, TokenRecord, digest, new_session, new_token
 
 RELOAD_SECONDS = 5.0
-MISS_RELOAD_SECONDS = 1.0
 SESSION_COOKIE = "twinsync_session"
 CSRF_COOKIE = "twinsync_csrf"
 CSRF_HEADER = "x-csrf-token"
@@ -59,19 +58,23 @@ class Authenticator:
         self._by_digest = {r.digest: r for r in records}
         self._loaded_at = time.monotonic()
 
-    async def _reload(self, older_than: float) -> None:
+    async def _reload(self) -> None:
         async with self._lock:
-            if time.monotonic() - self._loaded_at >= older_than:
+            if time.monotonic() - self._loaded_at >= RELOAD_SECONDS:
                 await asyncio.to_thread(self.load)
 
     async def identify(self, secret: str, *, by_cookie: bool = False) -> Identity | None:
         """The identity of a presented secret, or None if it is unknown, expired or revoked."""
+        if not secret.startswith(PREFIX) or len(secret) > 200:
+            return None  # not one of ours: no need to ask the store
         key = digest(secret)
-        age = time.monotonic() - self._loaded_at
+        if time.monotonic() - self._loaded_at >= RELOAD_SECONDS:
+            await self._reload()
         record = self._by_digest.get(key)
-        if age >= RELOAD_SECONDS or (record is None and age >= MISS_RELOAD_SECONDS):
-            await self._reload(MISS_RELOAD_SECONDS if record is None else RELOAD_SECONDS)
-            record = self._by_digest.get(key)
+        if record is None:
+            record = await asyncio.to_thread(self.store.find, key)
+            if record is not None:
+                self._by_digest[key] = record
         if record is None or not record.valid(self.clock()):
             return None
         if by_cookie != (record.kind is Kind.SESSION):

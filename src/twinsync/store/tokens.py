@@ -31,6 +31,9 @@ class TokenStore(Protocol):
     def records(self) -> list[TokenRecord]:
         """Every token and session, revoked and expired ones too."""
         ...
+    def find(self, digest: bytes) -> TokenRecord | None:
+        """The record of one digest (an indexed lookup), or None."""
+        ...
     def revoke(self, token_id: str, now: float) -> bool:
         """Revoke a token (or a session) and the sessions opened with it; False if there
         is no such id."""
@@ -100,6 +103,12 @@ class SQLiteTokens:
         with self._use() as c:
             return [_record(r) for r in c.execute(
                 f"SELECT {COLUMNS} FROM tokens ORDER BY created_at, id")]
+
+    def find(self, digest: bytes) -> TokenRecord | None:
+        with self._use() as c:
+            row = c.execute(f"SELECT {COLUMNS} FROM tokens WHERE digest = ?",
+                            (digest,)).fetchone()
+        return None if row is None else _record(row)
 
     def revoke(self, token_id: str, now: float) -> bool:
         with self._use() as c:
@@ -174,6 +183,12 @@ class PostgresTokens:
         with self._use() as c:
             return [_record(r) for r in c.execute(
                 f"SELECT {COLUMNS} FROM tokens ORDER BY created_at, id").fetchall()]
+
+    def find(self, digest: bytes) -> TokenRecord | None:
+        with self._use() as c:
+            row = c.execute(f"SELECT {COLUMNS} FROM tokens WHERE digest = %s",
+                            (digest,)).fetchone()
+        return None if row is None else _record(row)
 
     def revoke(self, token_id: str, now: float) -> bool:
         with self._use() as c, c.transaction():
