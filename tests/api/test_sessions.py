@@ -221,3 +221,9 @@ def test_a_device_posts_only_for_its_sensors_and_its_values_are_iot(
     assert app_client.get("/api/project", headers=device).status_code == 403
     assert app_client.patch("/api/elements/L1-slab", json={"status": "issue"},
                             headers=device).status_code == 403
+
+
+def test_cors_is_closed_by_default(app_client: TestClient) -> None:
+    answer = app_client.options("/api/project", headers={
+        "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+    assert "access-control-allow-origin" not in answer.headers

@@ -17,6 +17,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -48,17 +49,18 @@ def seed(directory: Path) -> str:
     return store
 
 
-def build_app(store: str, *, simulate: bool = False) -> FastAPI:
+def build_app(store: str, *, simulate: bool = False, **settings: Any) -> FastAPI:
     # With demo on, a twin that is not empty is not seeded again: only the simulator starts.
-    return create_app(Settings(store=store, demo=simulate))
+    return create_app(Settings(store=store, demo=simulate, **settings))
 
 
 class ServerThread:
     """uvicorn in a thread: ``start()`` waits until it serves, ``stop()`` until it is gone."""
 
-    def __init__(self, store: str, port: int) -> None:
+    def __init__(self, store: str, port: int, **settings: Any) -> None:
         self.store = store
         self.port = port
+        self.settings = settings
         self.server: uvicorn.Server | None = None
         self.thread: threading.Thread | None = None
         # An admin of the twin: the page signs in with it, the test's client sends it.
@@ -71,8 +73,8 @@ class ServerThread:
 
     def start(self, timeout: float = 15.0) -> None:
         """Serve a fresh app on the store, as a restarted process would."""
-        config = uvicorn.Config(build_app(self.store), host="127.0.0.1", port=self.port,
-                                log_level="warning", ws_ping_interval=20.0)
+        config = uvicorn.Config(build_app(self.store, **self.settings), host="127.0.0.1",
+                                port=self.port, log_level="warning", ws_ping_interval=20.0)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
