@@ -227,3 +227,21 @@ def test_cors_is_closed_by_default(app_client: TestClient) -> None:
     answer = app_client.options("/api/project", headers={
         "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
     assert "access-control-allow-origin" not in answer.headers
+
+
+def test_an_open_websocket_is_closed_once_its_token_is_revoked(
+        store: str, app_client: TestClient) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    admin = bearer(store)
+    made = app_client.post("/api/tokens", json={"name": "wall screen", "role": "viewer"},
+                           headers=admin).json()
+    with app_client.websocket_connect(
+            "/ws", headers={"Authorization": f"Bearer {made['token']}"}) as socket:
+        socket.send_json({"type": "ping", "id": 1})
+        assert socket.receive_json()["type"] == "pong"
+        app_client.delete(f"/api/tokens/{made['id']}", headers=admin)
+        socket.send_json({"type": "ping", "id": 2})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            socket.receive_json()
+        assert closed.value.code == 1008

@@ -81,6 +81,12 @@ class Authenticator:
             return None  # a session is not a bearer token, and a token is not a cookie
         return Identity(record, secret, by_cookie)
 
+    def still_valid(self, identity: Identity) -> bool:
+        """Whether an identity checked earlier (an open WebSocket's) still holds, as far as
+        this process knows: revoked here, or seen revoked at the last reload, it does not."""
+        record = self._by_digest.get(identity.record.digest)
+        return record is not None and record.valid(self.clock())
+
     def tokens(self) -> list[TokenRecord]:
         return [r for r in self._by_digest.values() if r.kind is Kind.TOKEN]
 

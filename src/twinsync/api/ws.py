@@ -38,7 +38,7 @@ from ..errors import Conflict, Forbidden, InvalidInput, NotFound, TwinsyncError
 from ..pipeline.limits import short_repr
 from ..service import ALL, Resync, Subscriber, TwinService
 from .access import WS_COMMANDS, earned_source, identity_of
-from .auth import Identity
+from .auth import Authenticator, Identity
 from .deps import ws_service
 from .limits import limits_of
 from .responses import dumps
@@ -87,10 +87,18 @@ class Session:
         queue = self.subscriber.queue
         while True:
             message = await queue.get()
+            if not self.still_valid():
+                # Revoked, expired or signed out: the feed stops here, and the socket too.
+                await self.websocket.close(1008, "signed out")
+                return
             if isinstance(message, Resync):
                 await self.send(await self.snapshot(resync=True))
             else:
                 await self.send(message)
+
+    def still_valid(self) -> bool:
+        auth: Authenticator = self.websocket.app.state.auth
+        return auth.still_valid(self.identity)
 
     async def handle(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
@@ -216,6 +224,9 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
             # size limit closes it (1009, "message too big"), after saying why.
             frame = await websocket.receive()
             if frame["type"] == "websocket.disconnect":
+                break
+            if not session.still_valid():
+                await websocket.close(1008, "signed out")
                 break
             text: str | None = frame.get("text")
             if text is None:
