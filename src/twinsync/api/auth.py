@@ -11,14 +11,16 @@ that time; one revoked through this process's API stops at once).
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..errors import NotFound
+from ..errors import NotFound, StoreError
 from ..store.tokens import TokenStore
 from ..tokens import PREFIX, Kind, Role, TokenRecord, digest, new_session, new_token
 
+log = logging.getLogger(__name__)
 RELOAD_SECONDS = 5.0
 SESSION_COOKIE = "twinsync_session"
 CSRF_COOKIE = "twinsync_csrf"
@@ -61,7 +63,12 @@ class Authenticator:
     async def _reload(self) -> None:
         async with self._lock:
             if time.monotonic() - self._loaded_at >= RELOAD_SECONDS:
-                await asyncio.to_thread(self.load)
+                try:
+                    await asyncio.to_thread(self.load)
+                except StoreError as exc:
+                    # The tokens known stay good meanwhile; the next try is a period away.
+                    log.warning("tokens not reloaded: %s", exc)
+                    self._loaded_at = time.monotonic()
 
     async def identify(self, secret: str, *, by_cookie: bool = False) -> Identity | None:
         """The identity of a presented secret, or None if it is unknown, expired or revoked."""
@@ -72,7 +79,11 @@ class Authenticator:
             await self._reload()
         record = self._by_digest.get(key)
         if record is None:
-            record = await asyncio.to_thread(self.store.find, key)
+            try:
+                record = await asyncio.to_thread(self.store.find, key)
+            except StoreError as exc:
+                log.warning("a token could not be looked up: %s", exc)
+                return None
             if record is not None:
                 self._by_digest[key] = record
         if record is None or not record.valid(self.clock()):

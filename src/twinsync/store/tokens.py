@@ -145,11 +145,10 @@ class PostgresTokens:
         from .postgres_schema import lock_key, redacted, target_of
 
         self.url = url
-        target = target_of(url)
+        self._target = target = target_of(url)
         self._lock = threading.Lock()
         try:
-            self._connection = psycopg.connect(target.conninfo, autocommit=True,
-                                               connect_timeout=5)
+            self._connection = self._connect()
             with self._connection.transaction():
                 # The lock the twin store's schema creation takes: no collision with it.
                 self._connection.execute("SELECT pg_advisory_xact_lock(%s)",
@@ -159,10 +158,18 @@ class PostgresTokens:
                 self._connection.execute(sql.SQL("SET search_path TO {}").format(
                     sql.Identifier(target.schema)))
                 self._connection.execute(self.SCHEMA)
-            self._connection.execute(sql.SQL("SET search_path TO {}").format(
-                sql.Identifier(target.schema)))
         except psycopg.Error as exc:
             raise StoreError(f"cannot open the tokens of {redacted(url)}: {exc}") from exc
+
+    def _connect(self) -> Any:
+        import psycopg
+        from psycopg import sql
+
+        connection = psycopg.connect(self._target.conninfo, autocommit=True,
+                                     connect_timeout=5)
+        connection.execute(sql.SQL("SET search_path TO {}").format(
+            sql.Identifier(self._target.schema)))
+        return connection
 
     @contextmanager
     def _use(self) -> Iterator[Any]:
@@ -170,6 +177,8 @@ class PostgresTokens:
 
         with self._lock:
             try:
+                if self._connection.closed or self._connection.broken:
+                    self._connection = self._connect()  # the server came back
                 yield self._connection
             except psycopg.Error as exc:
                 raise StoreError(f"tokens: {exc}") from exc
