@@ -48,6 +48,8 @@ class Role(StrEnum):
 class Kind(StrEnum):
     TOKEN = "token"
     SESSION = "session"
+    USER = "user"
+    """A person who signs in with a name and a password (argon2 hash in ``password``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +67,10 @@ class TokenRecord:
     """For a device: the sensor ids (or ``fnmatch`` patterns) it may post readings for."""
     kind: Kind = Kind.TOKEN
     parent: str | None = None
-    """For a session: the id of the token it was opened with."""
+    """For a session: the id of the token or user it was opened with."""
+    password: str | None = None
+    """For a user: the argon2 hash of the password. Its ``digest`` is random: a user's
+    record is never found by a presented secret."""
 
     def valid(self, now: float) -> bool:
         return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
@@ -83,7 +88,7 @@ class TokenRecord:
         return lambda sensor_id: match(sensor_id) is not None
 
     def public(self) -> dict[str, Any]:
-        """What a listing shows: never the digest."""
+        """What a listing shows: never the digest or the password's hash."""
         return {"id": self.id, "name": self.name, "role": self.role.value,
                 "kind": self.kind.value, "created_at": self.created_at,
                 "expires_at": self.expires_at, "revoked_at": self.revoked_at,
@@ -128,6 +133,26 @@ def new_token(name: str, role: Role, *, now: float, expires_at: float | None = N
     record = TokenRecord(secrets.token_hex(6), name, role, digest(secret), now, expires_at,
                          sensors=tuple(sensors))
     return secret, record
+
+
+USER_ROLES = (Role.VIEWER, Role.OPERATOR, Role.ADMIN)
+MIN_PASSWORD = 10
+
+
+def new_user(name: str, role: Role, password: str, *, now: float) -> TokenRecord:
+    """A person's record: the password hashed with argon2id (slow on purpose)."""
+    from argon2 import PasswordHasher
+
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise InvalidInput("a user needs a name of 1 to 100 characters", "bad_user")
+    if role not in USER_ROLES:
+        raise InvalidInput("a user is a viewer, an operator or an admin; a device has a "
+                           "token", "bad_user")
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"a password has at least {MIN_PASSWORD} characters", "bad_user")
+    return TokenRecord(secrets.token_hex(6), name, role, secrets.token_bytes(32), now,
+                       kind=Kind.USER, password=PasswordHasher().hash(password))
 
 
 def new_session(token: TokenRecord, *, now: float) -> tuple[str, TokenRecord]:

@@ -245,3 +245,48 @@ def test_an_open_websocket_is_closed_once_its_token_is_revoked(
         with pytest.raises(WebSocketDisconnect) as closed:
             socket.receive_json()
         assert closed.value.code == 1008
+
+
+def add_user(store: str, name: str, role: Role, password: str) -> str:
+    from twinsync.tokens import new_user
+
+    tokens = open_token_store(store)
+    try:
+        user = new_user(name, role, password, now=time.time())
+        tokens.add(user)
+    finally:
+        tokens.close()
+    return user.id
+
+
+def test_a_user_signs_in_with_a_password_and_a_wrong_one_or_name_is_refused_alike(
+        store: str, app_client: TestClient) -> None:
+    add_user(store, "site engineer", Role.OPERATOR, "correct horse battery")
+    wrong = app_client.post("/api/session", json={"user": "site engineer",
+                                                   "password": "wrong horse battery"})
+    unknown = app_client.post("/api/session", json={"user": "nobody",
+                                                     "password": "correct horse battery"})
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json()
+    assert "set-cookie" not in wrong.headers
+    answer = app_client.post("/api/session", json={"user": "site engineer",
+                                                    "password": "correct horse battery"})
+    assert answer.status_code == 200 and answer.json()["role"] == "operator"
+    assert app_client.patch("/api/elements/L1-slab", json={"status": "issue"},
+                            headers={"x-csrf-token": answer.json()["csrf"]}).status_code == 200
+    assert app_client.get("/api/session").json()["name"] == "site engineer"
+
+
+def test_a_removed_users_sessions_end_and_a_password_is_kept_hashed(
+        store: str, app_client: TestClient) -> None:
+    user_id = add_user(store, "visitor", Role.VIEWER, "a long enough secret")
+    assert app_client.post("/api/session", json={
+        "user": "visitor", "password": "a long enough secret"}).status_code == 200
+    assert app_client.get("/api/project").status_code == 200
+    file = Path(store.removeprefix("sqlite:///"))
+    stored = b"".join(p.read_bytes() for p in file.parent.glob(file.name + "*"))
+    assert b"a long enough secret" not in stored and b"$argon2id$" in stored
+    app_client.delete(f"/api/tokens/{user_id}", headers=bearer(store))
+    assert app_client.get("/api/project").status_code == 401
+    assert app_client.post("/api/session", json={
+        "user": "visitor", "password": "a long enough secret"}).status_code == 401

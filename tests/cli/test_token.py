@@ -48,7 +48,7 @@ def test_serve_refuses_an_outside_address_while_the_store_has_no_admin(tmp_path:
     store = f"sqlite:///{tmp_path / 'twin.sqlite'}"
     refused = twinsync("serve", "--host", "0.0.0.0", "--port", "1", "--store", store,
                        cwd=tmp_path)
-    assert refused.returncode == 2 and "no admin token" in refused.stderr
+    assert refused.returncode == 2 and "no admin token or user" in refused.stderr
     assert not has_admin(store)
     twinsync("token", "create", "viewer", "--role", "viewer", "--store", store, cwd=tmp_path)
     assert not has_admin(store)  # a viewer cannot run the twin
@@ -73,3 +73,30 @@ def test_the_demo_prints_a_sign_in_link_for_its_admin(tmp_path: Path) -> None:
         assert httpx.get(f"{server.url}/api/project").status_code == 401
     finally:
         server.stop()
+
+
+def test_a_user_is_added_with_a_password_listed_without_it_and_removed(
+        tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'twin.sqlite'}"
+
+    def user(*args: str, password: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "twinsync", "user", *args,
+                               "--store", store], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=120, input=password + "\n")
+
+    assert user("add", "ana", "--role", "admin", "--password-stdin",
+                password="short").returncode == 2  # too short
+    assert user("add", "ana", "--role", "device", "--password-stdin",
+                password="long enough here").returncode == 2  # people are not devices
+    assert user("add", "ana", "--role", "admin", "--password-stdin",
+                password="long enough here").returncode == 0
+    assert user("add", "ana", "--role", "viewer", "--password-stdin",
+                password="another password").returncode == 2  # the name is taken
+    listed = user("list", "--json")
+    [entry] = json.loads(listed.stdout)
+    assert entry["name"] == "ana" and entry["role"] == "admin"
+    assert "argon2" not in listed.stdout and "long enough" not in listed.stdout
+    assert has_admin(store)  # an admin user may run a twin on an outside address
+    assert user("remove", "ana").returncode == 0
+    assert json.loads(user("list", "--json").stdout) == []
+    assert not has_admin(store)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from twinsync.store import open_store
 from twinsync.store.tokens import open_token_store
-from twinsync.tokens import Kind, Role, new_session, new_token
+from twinsync.tokens import Kind, Role, new_session, new_token, new_user
 
 
 def test_tokens_are_kept_listed_found_and_revoked_with_their_sessions(store_url: str) -> None:
@@ -36,3 +36,18 @@ def test_tokens_are_kept_listed_found_and_revoked_with_their_sessions(store_url:
         again.close()
     finally:
         twin.close()
+
+
+def test_a_user_is_found_by_name_until_removed(store_url: str) -> None:
+    tokens = open_token_store(store_url)
+    try:
+        user = new_user("ana", Role.ADMIN, "long enough here", now=1.0)
+        tokens.add(user)
+        found = tokens.find_user("ana")
+        assert found == user and found.password is not None
+        assert found.password.startswith("$argon2id$") and "long enough" not in found.password
+        assert tokens.find_user("bob") is None
+        tokens.revoke(user.id, 2.0)
+        assert tokens.find_user("ana") is None
+    finally:
+        tokens.close()

@@ -23,6 +23,9 @@ import httpx
 import pytest
 from tests.server import free_port
 
+from twinsync.store.tokens import open_token_store
+from twinsync.tokens import Role, new_user
+
 from .twin_server import ServerThread, seed
 
 pytestmark = pytest.mark.browser
@@ -374,6 +377,17 @@ def test_a_visitor_signs_in_with_a_token_and_out_again(browser: Any,
         page.wait_for_url(f"{server.url}/login", timeout=10_000)
         page.goto(server.url + "/")
         assert page.url == f"{server.url}/login"
+        # A person with a password signs in the same way.
+        tokens = open_token_store(server.store)
+        tokens.add(new_user("site engineer", Role.OPERATOR, "correct horse battery",
+                            now=time.time()))
+        tokens.close()
+        page.fill("#user", "site engineer")
+        page.fill("#password", "correct horse battery")
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{server.url}/", timeout=10_000)
+        page.wait_for_function("window.twinsync && window.twinsync.connection === 'live'",
+                               timeout=15_000)
     finally:
         context.close()
 

@@ -11,7 +11,9 @@ that time; one revoked through this process's API stops at once).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +24,16 @@ from ..tokens import PREFIX, Kind, Role, TokenRecord, digest, new_session, new_t
 
 log = logging.getLogger(__name__)
 RELOAD_SECONDS = 5.0
+#: Password checks running at once (each takes 64 MiB for its moment).
+PASSWORD_CHECKS = 2
+
+
+@functools.lru_cache(maxsize=1)
+def _decoy() -> str:
+    """A hash to verify against for a name that does not exist, so it takes as long."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher().hash(secrets.token_urlsafe(16))
 SESSION_COOKIE = "twinsync_session"
 CSRF_COOKIE = "twinsync_csrf"
 CSRF_HEADER = "x-csrf-token"
@@ -53,6 +65,7 @@ class Authenticator:
         self._by_digest: dict[bytes, TokenRecord] = {}
         self._loaded_at = -float("inf")
         self._lock = asyncio.Lock()
+        self._verifying = asyncio.Semaphore(PASSWORD_CHECKS)
 
     def load(self) -> None:
         """Read every record from the store (blocking: at start, or in a thread)."""
@@ -88,9 +101,38 @@ class Authenticator:
                 self._by_digest[key] = record
         if record is None or not record.valid(self.clock()):
             return None
-        if by_cookie != (record.kind is Kind.SESSION):
+        if record.kind is Kind.USER or by_cookie != (record.kind is Kind.SESSION):
             return None  # a session is not a bearer token, and a token is not a cookie
         return Identity(record, secret, by_cookie)
+
+    async def check_password(self, name: str, password: str) -> TokenRecord | None:
+        """The user ``name`` if ``password`` is theirs. Verifying costs tens of milliseconds
+        and 64 MiB on purpose (argon2id); a few run at once, the rest wait their turn, so
+        guesses cannot take the server's memory."""
+        from argon2 import PasswordHasher
+        from argon2.exceptions import Argon2Error
+
+        try:
+            user = await asyncio.to_thread(self.store.find_user, name[:100])
+        except StoreError as exc:
+            log.warning("a user could not be looked up: %s", exc)
+            return None
+        hashed = user.password if user is not None and user.password else _decoy()
+
+        def verify() -> bool:
+            try:
+                return PasswordHasher().verify(hashed, password[:1000])
+            except Argon2Error:
+                return False
+
+        async with self._verifying:
+            matches = await asyncio.to_thread(verify)
+        if user is None or not matches or not user.valid(self.clock()):
+            return None  # an unknown name takes as long as a wrong password
+        return user
+
+    def users(self) -> list[TokenRecord]:
+        return [r for r in self._by_digest.values() if r.kind is Kind.USER]
 
     def still_valid(self, identity: Identity) -> bool:
         """Whether an identity checked earlier (an open WebSocket's) still holds, as far as

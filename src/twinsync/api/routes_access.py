@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from ..errors import Unauthenticated
+from ..errors import InvalidInput, Unauthenticated
 from ..tokens import Kind, csrf_of, role_of
 from .access import authenticator, identity_of
 from .auth import CSRF_COOKIE, SESSION_COOKIE, Authenticator
@@ -25,17 +25,31 @@ def healthz() -> JSON:
 
 
 class SignIn(BaseModel):
-    token: str = Field(min_length=1, max_length=200)
+    """A token, or a user's name and password."""
+
+    token: str | None = Field(default=None, min_length=1, max_length=200)
+    user: str | None = Field(default=None, min_length=1, max_length=100)
+    password: str | None = Field(default=None, max_length=1000)
 
 
 @router.post("/api/session")
 async def sign_in(body: SignIn, request: Request, auth: Auth) -> JSON:
-    """Trade a token for a session cookie (HttpOnly, SameSite=Strict) and the CSRF value
-    the page sends back in ``X-CSRF-Token`` with every change."""
-    identity = await auth.identify(body.token)
-    if identity is None:
-        raise Unauthenticated("unknown, expired or revoked token", "bad_token")
-    secret, session = await auth.open_session(identity.record)
+    """Trade a token, or a user's name and password, for a session cookie (HttpOnly,
+    SameSite=Strict) and the CSRF value the page sends back in ``X-CSRF-Token`` with
+    every change."""
+    if body.token is not None:
+        identity = await auth.identify(body.token)
+        if identity is None:
+            raise Unauthenticated("unknown, expired or revoked token", "bad_token")
+        signer = identity.record
+    elif body.user is not None and body.password is not None:
+        user = await auth.check_password(body.user, body.password)
+        if user is None:
+            raise Unauthenticated("unknown user or wrong password", "bad_password")
+        signer = user
+    else:
+        raise InvalidInput("sign in with a token, or a user and a password", "bad_request")
+    secret, session = await auth.open_session(signer)
     csrf = csrf_of(secret)
     answer = JSON({"name": session.name, "role": session.role.value,
                    "expires_at": session.expires_at, "csrf": csrf})
@@ -117,26 +131,34 @@ form{background:#1b2129;padding:28px 32px;border-radius:10px;width:min(420px,90v
 h1{font-size:20px;margin:0 0 16px}label{display:block;margin-bottom:6px;color:#9aa4b2}
 input{width:100%;box-sizing:border-box;padding:9px;border-radius:6px;border:1px solid #39424e;
 background:#12161c;color:inherit;font:inherit}
+input+label{margin-top:12px}.or{color:#9aa4b2;text-align:center;margin:14px 0 4px}
 button{margin-top:14px;padding:9px 18px;border:0;border-radius:6px;background:#3e7bfa;
 color:#fff;font:inherit;cursor:pointer}#error{color:#e5484d;min-height:1.4em}
 </style></head><body>
 <form id="sign-in"><h1>twinsync</h1>
+<label for="user">User</label>
+<input id="user" name="user" autocomplete="username">
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password">
+<p class="or">or</p>
 <label for="token">API token</label>
-<input id="token" name="token" type="password" autocomplete="off" required>
+<input id="token" name="token" type="password" autocomplete="off">
 <p id="error" role="alert"></p><button type="submit">Sign in</button></form>
 <script>
-async function signIn(token) {
+async function signIn(credentials) {
   const response = await fetch("/api/session", {method: "POST",
-    headers: {"content-type": "application/json"}, body: JSON.stringify({token})});
+    headers: {"content-type": "application/json"}, body: JSON.stringify(credentials)});
   if (response.ok) { location.replace("/"); return; }
-  const body = await response.json().catch(() => ({}));
-  document.getElementById("error").textContent = body.detail || "sign-in failed";
+  const answer = await response.json().catch(() => ({}));
+  document.getElementById("error").textContent = answer.detail || "sign-in failed";
 }
+const field = (id) => document.getElementById(id).value;
 document.getElementById("sign-in").addEventListener("submit", (event) => {
   event.preventDefault();
-  signIn(document.getElementById("token").value.trim());
+  const token = field("token").trim();
+  signIn(token ? {token} : {user: field("user").trim(), password: field("password")});
 });
 const fromLink = new URLSearchParams(location.hash.slice(1)).get("token");
-if (fromLink) { history.replaceState(null, "", "/login"); signIn(fromLink); }
+if (fromLink) { history.replaceState(null, "", "/login"); signIn({token: fromLink}); }
 </script></body></html>
 """

@@ -53,8 +53,9 @@ def run(args: argparse.Namespace) -> int:
     elif not loopback(settings.host) and not has_admin(settings.store):
         raise InvalidInput(
             f"refusing to serve on {settings.host}, which other machines can reach, while "
-            "the store has no admin token: create one with `twinsync token create NAME "
-            "--role admin`, or serve on 127.0.0.1", "no_admin")
+            "the store has no admin token or user: create one with `twinsync token create "
+            "NAME --role admin` or `twinsync user add NAME --role admin`, or serve on "
+            "127.0.0.1", "no_admin")
     print(f"twinsync: serving {settings.store} at {address}", flush=True)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
                 log_level="info", ws_ping_interval=20.0,
@@ -77,8 +78,8 @@ def has_admin(store_url: str) -> bool:
     store = open_token_store(store_url)
     try:
         now = time.time()
-        return any(r.role is Role.ADMIN and r.kind is Kind.TOKEN and r.valid(now)
-                   for r in store.records())
+        return any(r.role is Role.ADMIN and r.kind in (Kind.TOKEN, Kind.USER)
+                   and r.valid(now) for r in store.records())
     finally:
         store.close()
 

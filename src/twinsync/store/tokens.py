@@ -3,7 +3,8 @@
 A table ``tokens`` beside the twin's tables (SQLite file or PostgreSQL schema), opened on
 a connection of its own: the twin's store admits one writing process, and tokens must be
 created and revoked with ``twinsync token …`` while a server runs on the same store.
-Only digests are stored (``twinsync.tokens``).
+Only digests of tokens and argon2 hashes of users' passwords are stored
+(``twinsync.tokens``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ..errors import InvalidInput, StoreError
 from ..tokens import Kind, Role, TokenRecord
 
 COLUMNS = ("id, name, role, digest, created_at, expires_at, revoked_at, sensors, kind, "
-           "parent")
+           "parent, password")
 
 
 class TokenStore(Protocol):
@@ -33,6 +34,9 @@ class TokenStore(Protocol):
         ...
     def find(self, digest: bytes) -> TokenRecord | None:
         """The record of one digest (an indexed lookup), or None."""
+        ...
+    def find_user(self, name: str) -> TokenRecord | None:
+        """The user of that name who is not removed, or None."""
         ...
     def revoke(self, token_id: str, now: float) -> bool:
         """Revoke a token (or a session) and the sessions opened with it; False if there
@@ -54,13 +58,13 @@ def open_token_store(url: str) -> TokenStore:
 def _row(record: TokenRecord) -> tuple[Any, ...]:
     return (record.id, record.name, record.role.value, record.digest, record.created_at,
             record.expires_at, record.revoked_at, orjson.dumps(list(record.sensors)).decode(),
-            record.kind.value, record.parent)
+            record.kind.value, record.parent, record.password)
 
 
 def _record(row: tuple[Any, ...]) -> TokenRecord:
-    token_id, name, role, digest, created, expires, revoked, sensors, kind, parent = row
+    token_id, name, role, digest, created, expires, revoked, sensors, kind, parent, pw = row
     return TokenRecord(token_id, name, Role(role), bytes(digest), created, expires, revoked,
-                       tuple(orjson.loads(sensors)), Kind(kind), parent)
+                       tuple(orjson.loads(sensors)), Kind(kind), parent, pw)
 
 
 class SQLiteTokens:
@@ -68,7 +72,8 @@ class SQLiteTokens:
     CREATE TABLE IF NOT EXISTS tokens (
         id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,
         digest BLOB UNIQUE NOT NULL, created_at REAL NOT NULL, expires_at REAL,
-        revoked_at REAL, sensors TEXT NOT NULL, kind TEXT NOT NULL, parent TEXT)
+        revoked_at REAL, sensors TEXT NOT NULL, kind TEXT NOT NULL, parent TEXT,
+        password TEXT)
     """
 
     def __init__(self, url: str) -> None:
@@ -96,7 +101,7 @@ class SQLiteTokens:
 
     def add(self, record: TokenRecord) -> None:
         with self._use() as c:
-            c.execute(f"INSERT INTO tokens ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            c.execute(f"INSERT INTO tokens ({COLUMNS}) VALUES ({', '.join('?' * 11)})",
                       _row(record))
 
     def records(self) -> list[TokenRecord]:
@@ -108,6 +113,12 @@ class SQLiteTokens:
         with self._use() as c:
             row = c.execute(f"SELECT {COLUMNS} FROM tokens WHERE digest = ?",
                             (digest,)).fetchone()
+        return None if row is None else _record(row)
+
+    def find_user(self, name: str) -> TokenRecord | None:
+        with self._use() as c:
+            row = c.execute(f"SELECT {COLUMNS} FROM tokens WHERE kind = 'user' AND name = ? "
+                            "AND revoked_at IS NULL", (name,)).fetchone()
         return None if row is None else _record(row)
 
     def revoke(self, token_id: str, now: float) -> bool:
@@ -135,7 +146,7 @@ class PostgresTokens:
         id text PRIMARY KEY, name text NOT NULL, role text NOT NULL,
         digest bytea UNIQUE NOT NULL, created_at double precision NOT NULL,
         expires_at double precision, revoked_at double precision, sensors text NOT NULL,
-        kind text NOT NULL, parent text)
+        kind text NOT NULL, parent text, password text)
     """
 
     def __init__(self, url: str) -> None:
@@ -186,7 +197,7 @@ class PostgresTokens:
     def add(self, record: TokenRecord) -> None:
         with self._use() as c:
             c.execute(f"INSERT INTO tokens ({COLUMNS}) VALUES "
-                      "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", _row(record))
+                      "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", _row(record))
 
     def records(self) -> list[TokenRecord]:
         with self._use() as c:
@@ -197,6 +208,12 @@ class PostgresTokens:
         with self._use() as c:
             row = c.execute(f"SELECT {COLUMNS} FROM tokens WHERE digest = %s",
                             (digest,)).fetchone()
+        return None if row is None else _record(row)
+
+    def find_user(self, name: str) -> TokenRecord | None:
+        with self._use() as c:
+            row = c.execute(f"SELECT {COLUMNS} FROM tokens WHERE kind = 'user' AND name = %s "
+                            "AND revoked_at IS NULL", (name,)).fetchone()
         return None if row is None else _record(row)
 
     def revoke(self, token_id: str, now: float) -> bool:
