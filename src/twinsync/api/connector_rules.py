@@ -28,12 +28,20 @@ log = logging.getLogger(__name__)
 
 
 def host_allowed(host: str, port: int | None, allowed: list[str]) -> bool:
-    """``host`` (any port) or ``host:port`` on the list; names compared without case."""
+    """``host`` (any port) or ``host:port`` on the list; names compared without case.
+
+    >>> allowed = ["broker.site:1883", "10.0.0.7", "[fd00::5]:4840", "::1"]
+    >>> [host_allowed(h, p, allowed) for h, p in [("Broker.Site", 1883), ("broker.site", 22),
+    ...     ("10.0.0.7", 5), ("fd00::5", 4840), ("fd00::5", 22), ("::1", 1883), ("evil", 1883)]]
+    [True, False, True, True, False, True, False]
+    """
     host = host.strip().lower().strip("[]")
     for entry in allowed:
-        name, _, entry_port = entry.strip().lower().rpartition(":")
-        if not name or not entry_port.isdigit():  # no port given: the whole host
-            name, entry_port = entry.strip().lower(), ""
+        text = entry.strip().lower()
+        name, _, entry_port = text.rpartition(":")
+        bare_ipv6 = text.count(":") > 1 and not text.startswith("[")
+        if bare_ipv6 or not name or not entry_port.isdigit():  # no port: the whole host
+            name, entry_port = text, ""
         if name.strip("[]") == host and (not entry_port or int(entry_port) == port):
             return True
     return False
