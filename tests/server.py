@@ -20,15 +20,27 @@ def free_port() -> int:
 
 
 class Server:
-    """A twinsync server process on a free port; ``kill()`` crashes it, ``start()`` restarts."""
+    """A twinsync server process on a free port; ``kill()`` crashes it, ``start()`` restarts.
+
+    An admin token is created in its store first: ``headers`` carry it, ``client()`` is an
+    HTTP client that sends it."""
 
     def __init__(self, *args: str, cwd: Path) -> None:
+        from twinsync.cli.token_cmd import create_token
+        from twinsync.tokens import Role
+
         self.args = list(args)
         self.cwd = cwd
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
         self.log = cwd / f"server-{self.port}.log"
+        store = self.args[self.args.index("--store") + 1]
+        self.token, _ = create_token(store, "tests admin", Role.ADMIN)
+        self.headers = {"Authorization": f"Bearer {self.token}"}
+
+    def client(self, timeout: float = 30.0) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=timeout, headers=self.headers)
 
     def start(self, timeout: float = 60.0) -> None:
         command = [sys.executable, "-m", "twinsync", *self.args, "--port", str(self.port)]
@@ -40,7 +52,8 @@ class Server:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log.read_text()[-3000:]}")
             try:
-                if httpx.get(f"{self.url}/api/project", timeout=1.0).status_code == 200:
+                if httpx.get(f"{self.url}/api/project", timeout=1.0,
+                             headers=self.headers).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass

@@ -26,3 +26,24 @@ def test_a_switch_that_is_not_true_or_false_is_refused(tmp_path: Path, text: str
     with pytest.raises(InvalidInput) as refused:
         Settings.load(file)
     assert refused.value.reason == "bad_config"
+
+
+def test_access_settings_are_closed_by_default_and_read_from_the_file(tmp_path: Path) -> None:
+    closed = Settings()
+    assert (closed.cors_origins, closed.connector_hosts, closed.data_folder) == ([], [], None)
+    file = tmp_path / "twinsync.toml"
+    file.write_text('cors_origins = ["https://board.example.com"]\n'
+                    'connector_hosts = ["broker.site:1883"]\ndata_folder = "data"\n')
+    settings = Settings.load(file)
+    assert settings.cors_origins == ["https://board.example.com"]
+    assert settings.connector_hosts == ["broker.site:1883"]
+    assert settings.data_folder == Path("data")
+
+
+@pytest.mark.parametrize("text", ['cors_origins = "https://a.example"', "connector_hosts = [1]"])
+def test_an_allow_list_that_is_not_a_list_of_text_is_refused(tmp_path: Path, text: str) -> None:
+    file = tmp_path / "twinsync.toml"
+    file.write_text(text + "\n")
+    with pytest.raises(InvalidInput) as refused:
+        Settings.load(file)
+    assert refused.value.reason == "bad_config"

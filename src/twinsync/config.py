@@ -61,6 +61,15 @@ class Settings:
     moving sensors costs more than the rest of the live path (docs/PERFORMANCE.md). Turn it
     on for a few dashboards behind a slow link."""
     connectors: list[dict[str, Any]] = field(default_factory=list)
+    cors_origins: list[str] = field(default_factory=list)
+    """Other web origins (``https://board.example.com``) whose pages may call the API and
+    open the WebSocket. None by default: only the server's own pages (docs/SECURITY.md)."""
+    connector_hosts: list[str] = field(default_factory=list)
+    """Hosts (``broker.site``) or host:port pairs that connectors added through the API may
+    reach. None by default: such a connector is refused. Connectors written in this file
+    are trusted as they are."""
+    data_folder: Path | None = None
+    """The only folder whose files a replay connector added through the API may read."""
     web_vendor: Path | None = None
     """Where the dashboard's npm packages are (``web/node_modules``); found if not given."""
 
@@ -84,6 +93,11 @@ class Settings:
             if not isinstance(data.get(name, False), bool):
                 raise InvalidInput(f"{file}: {name} must be true or false, not "
                                    f"{data[name]!r}", "bad_config")
-        if data.get("web_vendor") is not None:
-            data["web_vendor"] = Path(data["web_vendor"])
+        for name in ("web_vendor", "data_folder"):
+            if data.get(name) is not None:
+                data[name] = Path(data[name])
+        for name in ("cors_origins", "connector_hosts"):
+            value = data.get(name, [])
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise InvalidInput(f"{file}: {name} must be a list of text", "bad_config")
         return cls(**data)

@@ -13,7 +13,10 @@ exception enters (pint, sqlite3, IfcOpenShell, an MQTT client) it is converted w
     ├── InvalidInput        input that cannot be used; carries a machine-readable ``reason``
     │   ├── InvalidReading  one reading: unknown sensor, not a number, bad time, bad unit
     │   ├── UnitError       a unit that does not exist or cannot convert to the wanted one
-    │   └── ModelImportError a file that is not a readable IFC model
+    │   ├── ModelImportError a file that is not a readable IFC model
+    │   └── UnsupportedMediaType a body of a content type the route does not take (415)
+    ├── Forbidden           the caller may not do this (403); carries a ``reason``
+    │   └── Unauthenticated no valid token or session came with the request (401)
     ├── StoreError          the store could not do what was asked (disk, connection, schema)
     ├── FailedAfterCommit   the change is committed; what came after (live state, publishing,
     │                       the answer) failed: do not send it again
@@ -59,6 +62,30 @@ class ModelImportError(InvalidInput):
     """A file that is not a readable, supported IFC model. Nothing of it was imported."""
 
     def __init__(self, message: str, reason: str = "bad_model") -> None:
+        super().__init__(message, reason)
+
+
+class UnsupportedMediaType(InvalidInput):
+    """A body whose content type the route does not read (a JSON route given text/plain)."""
+
+    def __init__(self, message: str, reason: str = "unsupported_media_type") -> None:
+        super().__init__(message, reason)
+
+
+class Forbidden(TwinsyncError):
+    """The caller's identity may not do this. ``reason`` is a short, stable code."""
+
+    def __init__(self, message: str, reason: str = "forbidden") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class Unauthenticated(Forbidden):
+    """No valid token or session: unknown, expired or revoked, or none at all."""
+
+    def __init__(self, message: str = "sign in: send a token as 'Authorization: Bearer …' "
+                                      "or a session cookie", reason: str = "unauthenticated"
+                 ) -> None:
         super().__init__(message, reason)
 
 

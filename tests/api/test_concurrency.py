@@ -38,7 +38,8 @@ def test_readers_get_no_server_error_while_models_are_imported_and_readings_inge
     server = Server("demo", "--store", f"sqlite:///{tmp_path / 'twin.sqlite'}",
                     "--speed", "600", cwd=tmp_path)
     server.start()
-    slab = httpx.get(f"{server.url}/api/sensors/L00-SLAB-T1").json()["binding"]["element_id"]
+    slab = httpx.get(f"{server.url}/api/sensors/L00-SLAB-T1",
+                     headers=server.headers).json()["binding"]["element_id"]
     routes = [route.format(slab=slab) for route in READ_ROUTES]
     statuses: Counter[int] = Counter()
     failures: list[str] = []
@@ -58,14 +59,14 @@ def test_readers_get_no_server_error_while_models_are_imported_and_readings_inge
                 failures.append(f"{route}: {code} {response.text[:200]}")
 
     def reader(offset: int) -> None:
-        with httpx.Client(base_url=server.url, timeout=30.0) as client:
+        with server.client(timeout=30.0) as client:
             for route in itertools.islice(itertools.cycle(routes), offset, None):
                 if stop.is_set():
                     return
                 record(route, client.get(route))
 
     def writer() -> None:
-        with httpx.Client(base_url=server.url, timeout=30.0) as client:
+        with server.client(timeout=30.0) as client:
             for n in itertools.count():
                 if stop.is_set():
                     return
@@ -78,7 +79,7 @@ def test_readers_get_no_server_error_while_models_are_imported_and_readings_inge
                     assert response.json()["accepted"] > 0, response.text[:300]
 
     def importer() -> None:
-        with httpx.Client(base_url=server.url, timeout=120.0) as client:
+        with server.client(timeout=120.0) as client:
             for model in models:
                 record("POST /api/models", client.post("/api/models?name=site.ifc",
                                                        content=model))

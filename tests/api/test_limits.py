@@ -11,10 +11,13 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from twinsync.api.app import create_app
 from twinsync.api.limits import Limits
 from twinsync.config import Settings
 from twinsync.errors import InvalidInput
+
+from .conftest import signed_in
+
+JSON = {"content-type": "application/json"}
 
 
 @pytest.fixture
@@ -22,12 +25,12 @@ def small(tmp_path: Path) -> Iterator[TestClient]:
     """The API with small limits, over an empty twin."""
     settings = Settings(store=f"sqlite:///{tmp_path / 'twin.sqlite'}", max_body_bytes=1000,
                         max_readings=5, max_ws_frame_bytes=2000)
-    with TestClient(create_app(settings)) as client:
+    with signed_in(settings) as client:
         yield client
 
 
 def test_a_body_past_the_limit_is_refused_with_413_and_the_limit(small: TestClient) -> None:
-    response = small.post("/api/readings", content=b"[" + b" " * 2000 + b"]")
+    response = small.post("/api/readings", content=b"[" + b" " * 2000 + b"]", headers=JSON)
     assert response.status_code == 413
     assert response.json()["error"] == "body_too_large"
     assert response.json()["limit"] == 1000
@@ -36,7 +39,7 @@ def test_a_body_past_the_limit_is_refused_with_413_and_the_limit(small: TestClie
 
 def test_a_batch_of_more_readings_than_the_limit_is_refused_whole(small: TestClient) -> None:
     body = orjson.dumps([{"id": "s", "v": i} for i in range(6)])
-    response = small.post("/api/readings", content=body)
+    response = small.post("/api/readings", content=body, headers=JSON)
     assert response.status_code == 413
     answer = response.json()
     assert (answer["error"], answer["limit"], answer["readings"]) == (

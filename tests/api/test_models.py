@@ -9,14 +9,15 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from twinsync.api.app import create_app
 from twinsync.bim import generate_building, glb_node_names
 from twinsync.config import Settings
+
+from .conftest import signed_in
 
 
 @pytest.fixture
 def empty(tmp_path: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(store=f"sqlite:///{tmp_path / 'twin.sqlite'}"))) as c:
+    with signed_in(Settings(store=f"sqlite:///{tmp_path / 'twin.sqlite'}")) as c:
         yield c
 
 

@@ -43,7 +43,7 @@ def test_an_overloaded_twin_sheds_load_and_recovers_by_itself(tmp_path: Path) ->
                               "time": now - 1e-4 * i, "seq": (worker << 32) + i}
                              for i in range(20_000)])
         headers = {"x-twinsync-source": f"flood-{worker}", "content-type": "application/json"}
-        with httpx.Client(base_url=server.url, timeout=60.0) as client:
+        with server.client(timeout=60.0) as client:
             while not stop.is_set():
                 response = client.post("/api/readings", content=body, headers=headers)
                 with lock:
@@ -72,13 +72,14 @@ def test_an_overloaded_twin_sheds_load_and_recovers_by_itself(tmp_path: Path) ->
         recovered_in = None
         began = time.monotonic()
         while time.monotonic() - began < 15.0:
-            response = httpx.post(f"{server.url}/api/readings", timeout=15.0, json=[
+            response = httpx.post(f"{server.url}/api/readings", headers=server.headers,
+                                  timeout=15.0, json=[
                 {"sensor_id": "L00-R00-T", "value": 22.0, "time": time.time()}])
             if response.status_code == 200:
                 recovered_in = time.monotonic() - began
                 break
             time.sleep(0.2)
-        stored = httpx.get(f"{server.url}/metrics", timeout=15.0).text
+        stored = httpx.get(f"{server.url}/metrics", headers=server.headers, timeout=15.0).text
     finally:
         stop.set()
         server.stop()

@@ -8,7 +8,6 @@ import socket
 import time
 from collections.abc import Iterator
 
-import httpx
 import orjson
 import pytest
 from tests.server import Server
@@ -33,7 +32,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 def test_a_mixed_batch_stores_the_good_readings_and_answers_200_not_500(
         server: Server) -> None:
-    client = httpx.Client(base_url=server.url, timeout=30.0)
+    client = server.client(timeout=30.0)
     now = time.time()
     good = [{"sensor_id": SENSOR, "value": 30.0 + i, "time": now - 10 + i, "seq": 100 + i}
             for i in range(3)]
@@ -62,6 +61,7 @@ def test_a_streamed_body_past_the_limit_is_refused_without_being_read_to_the_end
     sent = 0
     with socket.create_connection(("127.0.0.1", server.port), timeout=30) as connection:
         connection.sendall(b"POST /api/readings HTTP/1.1\r\nhost: test\r\n"
+                           b"authorization: Bearer %s\r\n" % server.token.encode() +
                            b"content-type: application/json\r\n"
                            b"transfer-encoding: chunked\r\n\r\n")
         answered = False
@@ -89,7 +89,8 @@ def test_a_websocket_frame_past_the_limit_is_closed_with_1009_by_the_real_server
     from websockets.exceptions import ConnectionClosed
     from websockets.sync.client import connect
 
-    with connect(f"ws://127.0.0.1:{server.port}/ws", max_size=None) as ws:
+    with connect(f"ws://127.0.0.1:{server.port}/ws", max_size=None,
+                 additional_headers=server.headers) as ws:
         ws.send(b"\x00junk")
         assert orjson.loads(ws.recv(timeout=10))["error"] == "binary_frame"
         ws.send('{"type": "ping", "pad": "' + "x" * (2 << 20) + '"}')  # 2 MiB, limit 1 MiB

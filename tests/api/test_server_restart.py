@@ -6,7 +6,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from tests.server import Server
 
@@ -22,7 +21,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
 
 
 def test_state_and_history_survive_a_crash_of_the_server_process(server: Server) -> None:
-    client = httpx.Client(base_url=server.url, timeout=10.0)
+    client = server.client(timeout=10.0)
     sensor = client.get("/api/sensors").json()["sensors"][0]
     element_id = sensor["binding"]["element_id"]
     now = time.time()

@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from twinsync.api.app import create_app
 from twinsync.config import Settings
 
-from .conftest import seeded_store
+from .conftest import seeded_store, signed_in
 
 
 @pytest.fixture
@@ -23,7 +22,7 @@ def store(tmp_path: Path) -> str:
 
 @pytest.fixture
 def client(store: str) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(store=store))) as test_client:
+    with signed_in(Settings(store=store)) as test_client:
         yield test_client
 
 
@@ -33,7 +32,7 @@ def client(store: str) -> Iterator[TestClient]:
     (b'"2"', "bad_request"), (b"0", "out_of_range")])
 def test_a_binding_with_a_gain_that_is_not_a_finite_nonzero_number_is_refused_and_the_store_starts(
         store: str, gain: bytes, reason: str) -> None:
-    with TestClient(create_app(Settings(store=store))) as client:
+    with signed_in(Settings(store=store)) as client:
         sensor = client.get("/api/sensors/weather-temp").json()
         body = (b'{"element_id": "site", "property": "ambient_temperature", '
                 b'"transform": {"gain": ' + gain + b"}}")
@@ -43,7 +42,7 @@ def test_a_binding_with_a_gain_that_is_not_a_finite_nonzero_number_is_refused_an
         assert answer.json()["error"] == reason
         assert client.get("/api/sensors/weather-temp").json()["binding"] == sensor["binding"]
 
-    with TestClient(create_app(Settings(store=store))) as restarted:
+    with signed_in(Settings(store=store)) as restarted:
         again = restarted.get("/api/sensors/weather-temp")
         assert again.status_code == 200
         assert again.json()["binding"] == sensor["binding"]
@@ -51,7 +50,7 @@ def test_a_binding_with_a_gain_that_is_not_a_finite_nonzero_number_is_refused_an
 
 def test_a_property_over_64_bits_is_refused_and_elements_stay_readable(
         store: str) -> None:
-    with TestClient(create_app(Settings(store=store))) as client:
+    with signed_in(Settings(store=store)) as client:
         before = client.get("/api/elements/site").json()
         answer = client.patch("/api/elements/site",
                               json={"status": "issue", "properties": {"big": 2**70, "ok": 1}})
@@ -61,7 +60,7 @@ def test_a_property_over_64_bits_is_refused_and_elements_stay_readable(
         # Refused whole: neither the status nor the good property was applied.
         assert client.get("/api/elements/site").json() == before
 
-    with TestClient(create_app(Settings(store=store))) as restarted:
+    with signed_in(Settings(store=store)) as restarted:
         assert restarted.get("/api/elements").status_code == 200
         assert restarted.get("/api/elements/site").json()["properties"] == before["properties"]
 

@@ -8,7 +8,6 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from tests.server import Server
 
@@ -31,21 +30,21 @@ def server(tmp_path: Path) -> Iterator[Server]:
 
 def test_a_long_csv_is_replayed_into_a_running_twin_and_bad_rows_are_kept(
         server: Server, tmp_path: Path) -> None:
-    sensor = httpx.get(f"{server.url}/api/sensors").json()["sensors"][0]["id"]
+    api = server.client()
+    sensor = api.get("/api/sensors").json()["sensors"][0]["id"]
     lines = ["timestamp,sensor,value"]
     lines += [f"2026-03-01T00:{m:02d}:00Z,{sensor},{20 + m / 10}" for m in range(30)]
     lines += ["2026-03-01T00:31:00Z,no-such-sensor,1.0", "2026-03-01T00:32:00Z,"
               f"{sensor},warm"]
     csv = tmp_path / "history.csv"
     csv.write_text("\n".join(lines) + "\n")
-    result = replay(str(csv), "--url", server.url, cwd=tmp_path)
+    result = replay(str(csv), "--url", server.url, "--token", server.token, cwd=tmp_path)
     assert result["accepted"] == 30
-    history = httpx.get(f"{server.url}/api/sensors/{sensor}/readings",
-                        params={"start": "2026-03-01T00:00:00Z",
-                                "end": "2026-03-01T01:00:00Z"}).json()
+    history = api.get(f"/api/sensors/{sensor}/readings",
+                      params={"start": "2026-03-01T00:00:00Z",
+                              "end": "2026-03-01T01:00:00Z"}).json()
     assert len(history["value"]) == 30
-    reasons = {d["reason"] for d in httpx.get(f"{server.url}/api/dead-letters").json()[
-        "dead_letters"]}
+    reasons = {d["reason"] for d in api.get("/api/dead-letters").json()["dead_letters"]}
     assert "unknown_sensor" in reasons
     # The row the CSV reader could not read never reached the server: it is kept beside
     # the file, with its line.

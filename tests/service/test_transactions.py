@@ -128,13 +128,16 @@ async def test_a_failed_commit_answers_503_with_retry_after(tmp_path: Path) -> N
     from fastapi.testclient import TestClient
 
     from twinsync.api.app import create_app
+    from twinsync.cli.token_cmd import create_token
     from twinsync.config import Settings
+    from twinsync.tokens import Role
 
     store = FailingStore(f"sqlite:///{tmp_path / 'twin.sqlite'}")
     service = TwinService(store)
     await service.add_sensor(Sensor("t", "temperature", "degC"))
     app = create_app(Settings(store=store.url), service=service)
-    with TestClient(app) as client:
+    token, _ = create_token(store.url, "device", Role.DEVICE, sensors=("t",))
+    with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
         store.fail_next = 1
         body = [{"sensor_id": "t", "value": 20.5, "seq": 1}]
         failed = client.post("/api/readings", json=body)

@@ -23,6 +23,9 @@ import httpx
 import pytest
 from tests.server import free_port
 
+from twinsync.store.tokens import open_token_store
+from twinsync.tokens import Role, new_user
+
 from .twin_server import ServerThread, seed
 
 pytestmark = pytest.mark.browser
@@ -65,7 +68,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
 
 @pytest.fixture(scope="module")
 def api(server: ServerThread) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=10.0) as client:
+    with httpx.Client(base_url=server.url, timeout=10.0, headers=server.headers) as client:
         yield client
 
 
@@ -80,12 +83,14 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
-def open_page(browser: Any, url: str) -> tuple[Any, list[str]]:
-    """A page on the dashboard, live; and the list its uncaught errors go to."""
+def open_page(browser: Any, server: ServerThread) -> tuple[Any, list[str]]:
+    """A page on the dashboard, signed in with a link, live; and the list its uncaught
+    errors go to."""
     page = browser.new_page(viewport=VIEWPORT)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(url + "/")
+    page.goto(f"{server.url}/login#token={server.token}")
+    page.wait_for_url(f"{server.url}/", timeout=10_000)
     page.wait_for_function("window.twinsync && window.twinsync.connection === 'live'",
                            timeout=15_000)
     return page, errors
@@ -93,7 +98,7 @@ def open_page(browser: Any, url: str) -> tuple[Any, list[str]]:
 
 @pytest.fixture(scope="module")
 def page(browser: Any, server: ServerThread) -> Iterator[Any]:
-    page, errors = open_page(browser, server.url)
+    page, errors = open_page(browser, server)
     yield page
     page.close()
     assert not errors, f"the page threw: {errors}"
@@ -346,18 +351,59 @@ def test_the_page_rides_out_a_server_restart(page: Any, api: httpx.Client,
     assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
 
 
+def test_a_visitor_signs_in_with_a_token_and_out_again(browser: Any,
+                                                       server: ServerThread) -> None:
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    try:
+        page.goto(server.url + "/")
+        assert page.url == f"{server.url}/login"  # not signed in: sent to sign in
+        page.fill("#token", "tws_not-a-token")
+        page.click("button[type=submit]")
+        page.wait_for_function("document.getElementById('error').textContent !== ''",
+                               timeout=5_000)
+        assert page.url == f"{server.url}/login"
+        page.fill("#token", server.token)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{server.url}/", timeout=10_000)
+        page.wait_for_function("window.twinsync && window.twinsync.connection === 'live'",
+                               timeout=15_000)
+        cookies = {c["name"]: c for c in context.cookies()}
+        session = cookies["twinsync_session"]
+        assert session["httpOnly"] and session["sameSite"] == "Strict"
+        assert session["value"] != server.token  # a session of its own, not the token
+        assert page.evaluate("document.cookie").count("twinsync_session") == 0
+        page.click("#sign-out")
+        page.wait_for_url(f"{server.url}/login", timeout=10_000)
+        page.goto(server.url + "/")
+        assert page.url == f"{server.url}/login"
+        # A person with a password signs in the same way.
+        tokens = open_token_store(server.store)
+        tokens.add(new_user("site engineer", Role.OPERATOR, "correct horse battery",
+                            now=time.time()))
+        tokens.close()
+        page.fill("#user", "site engineer")
+        page.fill("#password", "correct horse battery")
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{server.url}/", timeout=10_000)
+        page.wait_for_function("window.twinsync && window.twinsync.connection === 'live'",
+                               timeout=15_000)
+    finally:
+        context.close()
+
+
 def test_without_a_model_the_tree_and_panel_still_work(browser: Any, tmp_path: Path) -> None:
     server = ServerThread(f"sqlite:///{tmp_path / 'plain.sqlite'}", free_port())
     server.start()
     try:
-        with httpx.Client(base_url=server.url) as client:
+        with httpx.Client(base_url=server.url, headers=server.headers) as client:
             for body in ({"id": "yard", "type": "IfcSite", "name": "Yard"},
                          {"id": "depot", "type": "IfcBuilding", "name": "Depot", "parent": "yard"},
                          {"id": "ground", "type": "IfcBuildingStorey", "name": "Ground",
                           "parent": "depot"},
                          {"id": "pump-1", "type": "IfcPump", "name": "Pump 1", "parent": "ground"}):
                 client.post("/api/elements", json=body).raise_for_status()
-        page, errors = open_page(browser, server.url)
+        page, errors = open_page(browser, server)
         # The socket may be live before the model request has had its 404.
         page.wait_for_selector("#viewer-message:not([hidden])", timeout=5_000)
         assert "No BIM model imported" in page.text_content("#viewer-message")

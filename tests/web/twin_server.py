@@ -17,14 +17,17 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
 from twinsync.api.app import create_app
+from twinsync.cli.token_cmd import create_token
 from twinsync.config import Settings
 from twinsync.service import TwinService
 from twinsync.startup import seed_demo
+from twinsync.tokens import Role
 
 
 def seed(directory: Path) -> str:
@@ -46,19 +49,23 @@ def seed(directory: Path) -> str:
     return store
 
 
-def build_app(store: str, *, simulate: bool = False) -> FastAPI:
+def build_app(store: str, *, simulate: bool = False, **settings: Any) -> FastAPI:
     # With demo on, a twin that is not empty is not seeded again: only the simulator starts.
-    return create_app(Settings(store=store, demo=simulate))
+    return create_app(Settings(store=store, demo=simulate, **settings))
 
 
 class ServerThread:
     """uvicorn in a thread: ``start()`` waits until it serves, ``stop()`` until it is gone."""
 
-    def __init__(self, store: str, port: int) -> None:
+    def __init__(self, store: str, port: int, **settings: Any) -> None:
         self.store = store
         self.port = port
+        self.settings = settings
         self.server: uvicorn.Server | None = None
         self.thread: threading.Thread | None = None
+        # An admin of the twin: the page signs in with it, the test's client sends it.
+        self.token, _ = create_token(store, "dashboard tests", Role.ADMIN)
+        self.headers = {"Authorization": f"Bearer {self.token}"}
 
     @property
     def url(self) -> str:
@@ -66,8 +73,8 @@ class ServerThread:
 
     def start(self, timeout: float = 15.0) -> None:
         """Serve a fresh app on the store, as a restarted process would."""
-        config = uvicorn.Config(build_app(self.store), host="127.0.0.1", port=self.port,
-                                log_level="warning", ws_ping_interval=20.0)
+        config = uvicorn.Config(build_app(self.store, **self.settings), host="127.0.0.1",
+                                port=self.port, log_level="warning", ws_ping_interval=20.0)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
@@ -94,6 +101,8 @@ if __name__ == "__main__":  # pragma: no cover - a dev server for looking at the
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="twinsync-web-"))
     url = seed(work)
-    print(f"store {url}", flush=True)
+    token, _ = create_token(url, "dashboard", Role.ADMIN)
+    print(f"store {url}; sign in at http://127.0.0.1:{args.port}/login#token={token}",
+          flush=True)
     uvicorn.run(build_app(url, simulate=args.simulate), host="127.0.0.1", port=args.port,
                 log_level="warning")

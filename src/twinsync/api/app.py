@@ -13,13 +13,27 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from ..config import Settings
 from ..service import TwinService
-from . import errors, metrics, routes_health, routes_models, routes_readings, routes_twin, ws
+from ..store.tokens import open_token_store
+from . import (
+    errors,
+    metrics,
+    routes_access,
+    routes_health,
+    routes_models,
+    routes_readings,
+    routes_twin,
+    ws,
+)
+from .access import AccessMiddleware
+from .auth import Authenticator
 from .limits import Limits
+from .responses import JSON
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
@@ -53,6 +67,9 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
             allowed_lateness=settings.allowed_lateness_seconds,
             latency_alarm=settings.latency_alarm_seconds)
         app.state.service = svc
+        tokens = await asyncio.to_thread(open_token_store, svc.store.url)
+        app.state.auth = Authenticator(tokens)
+        await asyncio.to_thread(app.state.auth.load)
         from ..startup import start_sources
 
         await start_sources(svc, settings)
@@ -60,6 +77,7 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
         try:
             yield
         finally:
+            tokens.close()
             if service is None:
                 await svc.aclose()
             else:
@@ -68,10 +86,22 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
                 for name in list(svc.connectors):
                     await svc.stop_connector(name)
 
+    # Every route passes AccessMiddleware (api/access.py); FastAPI's own /docs pages are
+    # off (they load their scripts from the internet) and /openapi.json is a route of ours.
     app = FastAPI(title="twinsync", version="0.1.0", lifespan=lifespan,
-                  description="A live digital twin: elements, sensors, readings, events.")
+                  description="A live digital twin: elements, sensors, readings, events.",
+                  openapi_url=None, docs_url=None, redoc_url=None)
+    app.add_middleware(AccessMiddleware)
     app.state.limits = Limits.from_settings(settings)
+    app.state.settings = settings
+    app.state.cors_origins = list(settings.cors_origins)
+    if settings.cors_origins:
+        # Closed unless named: a page of another site may not read answers or send JSON.
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+                           allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                           allow_headers=["authorization", "content-type", "x-csrf-token"])
     errors.install(app)
+    app.include_router(routes_access.router)
     app.include_router(routes_twin.router)
     app.include_router(routes_readings.router)
     app.include_router(routes_models.router)
@@ -87,6 +117,11 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
-        return FileResponse(STATIC / "index.html")
+        # Never from the browser's cache: a signed-out visitor must be sent to sign in.
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi() -> JSON:
+        return JSON(app.openapi())
 
     return app

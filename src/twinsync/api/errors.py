@@ -6,16 +6,20 @@ import math
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from starlette.responses import Response
 
 from ..errors import (
     Conflict,
     ConnectorError,
     FailedAfterCommit,
+    Forbidden,
     InvalidInput,
     NotFound,
     Overloaded,
     StoreError,
     TwinsyncError,
+    Unauthenticated,
+    UnsupportedMediaType,
 )
 from .responses import JSON
 
@@ -31,12 +35,16 @@ def install(app: FastAPI) -> None:
         return JSON({"error": "bad_request", "detail": detail}, status_code=422)
 
     @app.exception_handler(TwinsyncError)
-    async def twinsync_error(request: Request, exc: TwinsyncError) -> JSON:
+    async def twinsync_error(request: Request, exc: TwinsyncError) -> Response:
         status, reason = 500, "error"
+        if isinstance(exc, Forbidden):
+            return refusal(exc)
         if isinstance(exc, NotFound):
             status, reason = 404, "not_found"
         elif isinstance(exc, Conflict):
             status, reason = 409, "conflict"
+        elif isinstance(exc, UnsupportedMediaType):
+            status, reason = 415, exc.reason
         elif isinstance(exc, InvalidInput):
             status, reason = 422, exc.reason
         elif isinstance(exc, ConnectorError):
@@ -51,6 +59,18 @@ def install(app: FastAPI) -> None:
         elif isinstance(exc, Overloaded):
             return _unavailable("overloaded", exc, exc.retry_after)
         return JSON({"error": reason, "detail": str(exc)}, status_code=status)
+
+
+def refusal(exc: Forbidden) -> JSON:
+    """401 for no valid identity (with the scheme to use), 403 for one not allowed."""
+    if isinstance(exc, Unauthenticated):
+        return JSON({"error": exc.reason, "detail": str(exc)}, status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"})
+    return JSON({"error": exc.reason, "detail": str(exc)}, status_code=403)
+
+
+def unsupported(exc: UnsupportedMediaType) -> JSON:
+    return JSON({"error": exc.reason, "detail": str(exc)}, status_code=415)
 
 
 #: When to try again after the store failed: reconnecting takes about this long.

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from ..service import TwinService
+from .access import identity_of
 from .deps import service
 from .responses import JSON
 
@@ -76,11 +77,9 @@ async def get_alarms(svc: Service) -> JSON:
     return JSON({"alarms": await svc.view(read)})
 
 
-class Acknowledgement(BaseModel):
-    by: str = Field(default="operator", min_length=1)
-
-
 @router.post("/alarms/{key}/ack")
-async def ack_alarm(key: str, body: Acknowledgement, svc: Service) -> JSON:
-    event = await svc.acknowledge_alarm(key, by=body.by)
+async def ack_alarm(key: str, svc: Service, request: Request) -> JSON:
+    """Acknowledge an alarm, as the signed-in token's name (a ``by`` in the body is not
+    read: who acknowledged is who asked)."""
+    event = await svc.acknowledge_alarm(key, by=identity_of(request).name)
     return JSON(event.to_dict())

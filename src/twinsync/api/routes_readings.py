@@ -7,10 +7,14 @@ from typing import Annotated, TypedDict
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from ..ingest.decoded import DEFAULT_LIMITS, Decoded, DecodeLimits
+from ..ingest.decoded import DEFAULT_LIMITS, Decoded, DecodeLimits, Reject
 from ..ingest.payloads import decode_payload
 from ..pipeline import DeadLetter, IncomingBatch
+from ..pipeline.limits import short_repr
 from ..service import IngestResult, TwinService
+from ..tokens import Role
+from .access import identity_of
+from .auth import Identity
 from .deps import service, time_param
 from .limits import BodyTooLarge, limits_of, read_body, too_large
 from .responses import JSON
@@ -28,7 +32,11 @@ class Refusal(TypedDict):
 
 
 def source_of(request: Request) -> str:
-    """Whose clock the readings' times come from: a named source, else the client address."""
+    """Whose clock the readings' times come from: a device token's own name (it may not
+    speak for another clock), else a named source, else the client address."""
+    identity = identity_of(request)
+    if identity.role is Role.DEVICE:
+        return f"device:{identity.name}"
     named = request.headers.get("x-twinsync-source") or request.query_params.get("source")
     if named:
         return named
@@ -44,6 +52,23 @@ def decode_readings(body: bytes, received_at: float, source: str,
     pack (RFC 8428 JSON), exactly as over MQTT (``twinsync.ingest.payloads``). A reject
     with position None refused the body as a whole."""
     return decode_payload(body, None, "auto", now=received_at, limits=limits)
+
+
+def keep_granted(decoded: Decoded, identity: Identity) -> None:
+    """Turn the readings of sensors the identity was not granted into rejects."""
+    if identity.role is not Role.DEVICE:
+        return
+    granted = identity.record.grant_check()
+    kept, positions = [], []
+    for reading, position in zip(decoded.readings, decoded.positions, strict=True):
+        if isinstance(reading.sensor_id, str) and granted(reading.sensor_id):
+            kept.append(reading)
+            positions.append(position)
+        else:
+            decoded.rejects.append(Reject(
+                "sensor_not_granted", f"this token may not post readings of "
+                f"{short_repr(reading.sensor_id)}", reading._asdict(), position))
+    decoded.readings, decoded.positions = kept, positions
 
 
 def _letters(decoded: Decoded, received_at: float, source: str
@@ -70,6 +95,7 @@ async def post_readings(request: Request, svc: Service) -> JSON:
     except BodyTooLarge as exc:
         return too_large(exc.reason, str(exc), exc.limit)
     decoded = decode_readings(raw, received_at, source, limits.decode)
+    keep_granted(decoded, identity_of(request))
     early = _letters(decoded, received_at, source)
     whole = [letter for index, letter in early if index is None]
     if whole and whole[0].reason == "too_many_readings":

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field, StrictFloat
 
 from ..model import Binding, Element, Sensor, Source, Status, Transform
 from ..service import TwinService
+from .access import earned_source, identity_of
+from .connector_rules import confine
 from .deps import service, time_param
 from .responses import JSON
 
@@ -22,7 +24,8 @@ class ElementPatch(BaseModel):
 
     status: Status | None = None
     properties: dict[str, Any] = Field(default_factory=dict)
-    source: Source = Source.FIELD
+    source: Source | None = None
+    """Set by who sends the update (``field`` for a person); another value is refused."""
     time: float | str | None = None
 
 
@@ -80,11 +83,13 @@ async def get_element(element_id: str, svc: Service) -> JSON:
 
 
 @router.patch("/elements/{element_id}")
-async def patch_element(element_id: str, patch: ElementPatch, svc: Service) -> JSON:
+async def patch_element(element_id: str, patch: ElementPatch, svc: Service,
+                        request: Request) -> JSON:
+    source = earned_source(identity_of(request), patch.source.value if patch.source else None)
     when = None if patch.time is None else time_param(str(patch.time), 0.0, "time")
     events = await svc.update_element(
         element_id, status=patch.status.value if patch.status else None,
-        properties=patch.properties, source=patch.source.value, time=when)
+        properties=patch.properties, source=source.value, time=when)
     return JSON({"element": await svc.view(svc.element_snapshot, element_id),
                  "events": [e.to_dict() for e in events]})
 
@@ -145,16 +150,12 @@ async def list_connectors(svc: Service) -> JSON:
 
 
 @router.post("/connectors", status_code=201)
-async def post_connector(spec: dict[str, Any], svc: Service) -> JSON:
+async def post_connector(spec: dict[str, Any], svc: Service, request: Request) -> JSON:
     """Start a connector from the same settings a ``[[connectors]]`` table takes, e.g.
-    ``{"kind": "mqtt", "name": "gw", "topics": ["site/{sensor_id}"]}``. It checks its
-    source before it is accepted."""
-    # Imported here: the registry pulls in every connector's client library (OPC UA's is
-    # slow to import), which a twin without connectors never needs.
-    from ..ingest.registry import build_connector
-
-    connector = build_connector(spec)
-    await svc.start_connector(connector)
+    ``{"kind": "mqtt", "name": "gw", "topics": ["site/{sensor_id}"]}``. It may reach only
+    the hosts of ``connector_hosts`` and read only files under ``data_folder``
+    (docs/SECURITY.md), and checks its source before it is accepted."""
+    connector = await confine(spec, request.app.state.settings, svc)
     return JSON(connector.health().to_dict(), status_code=201)
 
 

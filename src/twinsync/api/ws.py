@@ -10,9 +10,12 @@ Client → server messages (JSON):
   only when some moved.
 - ``{"type": "unsubscribe", "elements": "*" | "id" | [...]}``
 - ``{"type": "update", "element_id": "…", "status": "…", "properties": {…},
-  "source": "field", "id": 7}`` → ``{"type": "ack", "id": 7, "events": [...]}`` or an
-  ``error`` with the same id.
+  "id": 7}`` → ``{"type": "ack", "id": 7, "events": [...]}`` or an ``error`` with the
+  same id. The values' source is the sender's (``field``); an operator's token is needed.
 - ``{"type": "ping"}`` → ``{"type": "pong", "time": …}``
+
+The socket opens only for a signed-in reader (token or session cookie) from this server's
+own pages (``Origin``); ``access.WS_COMMANDS`` says who may send each message.
 
 A client that cannot keep up is not allowed to slow ingest: its queue is bounded, and when
 it overflows the backlog is dropped and the client gets ``{"type": "snapshot",
@@ -25,14 +28,17 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from ..errors import Conflict, InvalidInput, NotFound, TwinsyncError
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound, TwinsyncError
 from ..pipeline.limits import short_repr
 from ..service import ALL, Resync, Subscriber, TwinService
+from .access import WS_COMMANDS, earned_source, identity_of
+from .auth import Authenticator, Identity
 from .deps import ws_service
 from .limits import limits_of
 from .responses import dumps
@@ -44,9 +50,11 @@ router = APIRouter()
 class Session:
     """One connected client."""
 
-    def __init__(self, websocket: WebSocket, service: TwinService) -> None:
+    def __init__(self, websocket: WebSocket, service: TwinService,
+                 identity: Identity) -> None:
         self.websocket = websocket
         self.service = service
+        self.identity = identity
         self.subscriber: Subscriber = service.hub.subscribe()
         self._send_lock = asyncio.Lock()
 
@@ -79,58 +87,87 @@ class Session:
         queue = self.subscriber.queue
         while True:
             message = await queue.get()
+            if not self.still_valid():
+                # Revoked, expired or signed out: the feed stops here, and the socket too.
+                await self.websocket.close(1008, "signed out")
+                return
             if isinstance(message, Resync):
                 await self.send(await self.snapshot(resync=True))
             else:
                 await self.send(message)
 
+    def still_valid(self) -> bool:
+        auth: Authenticator = self.websocket.app.state.auth
+        return auth.still_valid(self.identity)
+
     async def handle(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
         request_id = _request_id(message)
-        if kind == "subscribe":
-            selected = _selection(message.get("elements", ALL))
-            if selected is None:
-                self.subscriber.everything = True
-            else:
-                missing = [i for i in selected if i not in self.service.twin.elements]
-                if missing:
-                    raise NotFound(f"no elements {short_repr(missing)}")
-                self.subscriber.elements.update(selected)
-            await self.send(await self.snapshot() | {"id": request_id})
-        elif kind == "unsubscribe":
-            selected = _selection(message.get("elements", ALL))
-            if selected is None:
-                self.subscriber.everything = False
-                self.subscriber.elements.clear()
-            else:
-                self.subscriber.elements.difference_update(selected)
-            await self.send({"type": "ack", "id": request_id})
-        elif kind == "update":
-            element_id = message.get("element_id")
-            if not isinstance(element_id, str):
-                raise InvalidInput("update needs an element_id (text)", "bad_message")
-            properties = message.get("properties")
-            if properties is None:
-                properties = {}
-            if not isinstance(properties, dict):
-                raise InvalidInput("properties must be an object {name: value, …}, not "
-                                   f"{type(properties).__name__}", "bad_message")
-            status = message.get("status")
-            if status is not None and not isinstance(status, str):
-                raise InvalidInput("status must be text", "bad_message")
-            source = message.get("source", "field")
-            if not isinstance(source, str):
-                raise InvalidInput("source must be text", "bad_message")
-            events = await self.service.update_element(
-                element_id, status=status, properties=properties, source=source)
-            await self.send({"type": "ack", "id": request_id,
-                             "events": [e.to_dict() for e in events]})
-        elif kind == "ping":
-            await self.send({"type": "pong", "id": request_id, "time": time.time()})
-        else:
+        handler = COMMANDS.get(kind) if isinstance(kind, str) else None
+        if handler is None or not isinstance(kind, str):
             await self.send({"type": "error", "id": request_id, "error": "unknown_type",
                              "detail": f"unknown message type {short_repr(kind)}; known: "
-                                       "subscribe, unsubscribe, update, ping"})
+                                       f"{', '.join(COMMANDS)}"})
+            return
+        if not WS_COMMANDS[kind].allows(self.identity.role):
+            raise Forbidden(f"the {self.identity.role.value} role may not send {kind!r}")
+        await handler(self, message, request_id)
+
+    async def subscribe(self, message: dict[str, Any], request_id: RequestId) -> None:
+        selected = _selection(message.get("elements", ALL))
+        if selected is None:
+            self.subscriber.everything = True
+        else:
+            missing = [i for i in selected if i not in self.service.twin.elements]
+            if missing:
+                raise NotFound(f"no elements {short_repr(missing)}")
+            self.subscriber.elements.update(selected)
+        await self.send(await self.snapshot() | {"id": request_id})
+
+    async def unsubscribe(self, message: dict[str, Any], request_id: RequestId) -> None:
+        selected = _selection(message.get("elements", ALL))
+        if selected is None:
+            self.subscriber.everything = False
+            self.subscriber.elements.clear()
+        else:
+            self.subscriber.elements.difference_update(selected)
+        await self.send({"type": "ack", "id": request_id})
+
+    async def update(self, message: dict[str, Any], request_id: RequestId) -> None:
+        element_id = message.get("element_id")
+        if not isinstance(element_id, str):
+            raise InvalidInput("update needs an element_id (text)", "bad_message")
+        properties = message.get("properties")
+        if properties is None:
+            properties = {}
+        if not isinstance(properties, dict):
+            raise InvalidInput("properties must be an object {name: value, …}, not "
+                               f"{type(properties).__name__}", "bad_message")
+        status = message.get("status")
+        if status is not None and not isinstance(status, str):
+            raise InvalidInput("status must be text", "bad_message")
+        claimed = message.get("source")
+        if claimed is not None and not isinstance(claimed, str):
+            raise InvalidInput("source must be text", "bad_message")
+        source = earned_source(self.identity, claimed)
+        events = await self.service.update_element(
+            element_id, status=status, properties=properties, source=source.value)
+        await self.send({"type": "ack", "id": request_id,
+                         "events": [e.to_dict() for e in events]})
+
+    async def ping(self, message: dict[str, Any], request_id: RequestId) -> None:
+        await self.send({"type": "pong", "id": request_id, "time": time.time()})
+
+
+RequestId = int | str | None
+Command = Callable[[Session, dict[str, Any], RequestId], Awaitable[None]]
+#: The messages a client may send; who may send each is in ``access.WS_COMMANDS``.
+COMMANDS: dict[str, Command] = {
+    "subscribe": Session.subscribe,
+    "unsubscribe": Session.unsubscribe,
+    "update": Session.update,
+    "ping": Session.ping,
+}
 
 
 def _selection(value: Any) -> list[str] | None:
@@ -157,7 +194,7 @@ def _reason(exc: TwinsyncError) -> str:
         return "not_found"
     if isinstance(exc, Conflict):
         return "conflict"
-    if isinstance(exc, InvalidInput):
+    if isinstance(exc, (InvalidInput, Forbidden)):
         return exc.reason
     return "error"
 
@@ -178,7 +215,7 @@ async def _refuse_oversize(session: Session, websocket: WebSocket, size: int,
 async def websocket_endpoint(websocket: WebSocket) -> None:
     service = ws_service(websocket)
     await websocket.accept()
-    session = Session(websocket, service)
+    session = Session(websocket, service, identity_of(websocket))
     pump = asyncio.create_task(session.pump())
     frame_limit = limits_of(websocket).max_ws_frame_bytes
     try:
@@ -187,6 +224,9 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
             # size limit closes it (1009, "message too big"), after saying why.
             frame = await websocket.receive()
             if frame["type"] == "websocket.disconnect":
+                break
+            if not session.still_valid():
+                await websocket.close(1008, "signed out")
                 break
             text: str | None = frame.get("text")
             if text is None:

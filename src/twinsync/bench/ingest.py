@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import socket
 import sys
@@ -257,10 +258,16 @@ class Served:
             await asyncio.sleep(0.05)
         process = None
         if clients:
+            from ..cli.token_cmd import create_token
+            from ..tokens import Role
+
+            token, _ = await asyncio.to_thread(create_token, service.store.url, "bench",
+                                               Role.VIEWER, days=1.0)
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "twinsync.bench.ws_clients",
                 f"ws://127.0.0.1:{port}/ws", str(clients),
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                env={**os.environ, "TWINSYNC_TOKEN": token})
             assert process.stdout is not None
             line = await asyncio.wait_for(process.stdout.readline(), timeout=120)
             if line.strip() != b"ready":

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import sys
 import time
@@ -41,7 +42,10 @@ def _moved_count(text: str) -> int:
 
 async def _client(url: str, ready: asyncio.Event, counts: list[int], delays: list[float],
                   stopping: asyncio.Event, snapshots: list[int]) -> None:
-    async with websockets.connect(url, max_size=None) as socket:
+    # The token comes in the environment, never on a command line others can read.
+    token = os.environ.get("TWINSYNC_TOKEN", "")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with websockets.connect(url, max_size=None, additional_headers=headers) as socket:
         await socket.send(json.dumps({"type": "subscribe", "elements": "*", "id": 1}))
         while not stopping.is_set():
             try:

@@ -1,4 +1,4 @@
-"""The command line: ``twinsync demo | serve | import | replay | bench | health …``.
+"""The command line: ``twinsync demo | serve | import | replay | bench | health | token | user …``.
 
 Each command is a small module with ``add_arguments(parser)`` and ``run(args) -> int``;
 benchmarks live in ``twinsync.bench`` with ``add_arguments`` and ``run(args) -> dict``.
@@ -20,6 +20,8 @@ COMMANDS = {
     "replay": ("twinsync.cli.replay_cmd", "replay a CSV file of readings into a twin"),
     "bench": ("twinsync.cli.bench_cmd", "run a benchmark and print its figures"),
     "health": ("twinsync.cli.health_cmd", "judge recorded readings by the live health checks"),
+    "token": ("twinsync.cli.token_cmd", "create, list and revoke API tokens"),
+    "user": ("twinsync.cli.user_cmd", "add, list and remove users who sign in with a password"),
 }
 
 

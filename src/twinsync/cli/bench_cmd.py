@@ -17,6 +17,7 @@ BENCHES = {
     "nab": "twinsync.bench.nab",
     "mqtt": "twinsync.bench.mqtt",
     "bim": "twinsync.bench.bim",
+    "auth": "twinsync.bench.auth",
 }
 
 

@@ -22,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("--store", help="store URL (default from twinsync.toml or the default)")
     parser.add_argument("--config", help="TOML settings file")
     parser.add_argument("--url", help="a running twinsync to upload to, e.g. http://127.0.0.1:8000")
+    parser.add_argument("--token", help="with --url: an admin token (default: $TWINSYNC_TOKEN)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
@@ -30,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInput(f"no file {args.file}", "no_file")
     data = args.file.read_bytes()
     if args.url:
-        report = _upload(args.url, args.file.name, data)
+        report = _upload(args.url, args.file.name, data, args.token)
     else:
         settings = Settings.load(args.config, store=args.store)
         report = asyncio.run(_import(settings.store, args.file.name, data))
@@ -44,12 +45,15 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _upload(url: str, name: str, data: bytes) -> dict[str, Any]:
+def _upload(url: str, name: str, data: bytes, token: str | None) -> dict[str, Any]:
     import httpx
+
+    from .token_cmd import bearer_header
 
     response = httpx.post(f"{url.rstrip('/')}/api/models", params={"name": name},
                           content=data, timeout=600.0,
-                          headers={"content-type": "application/octet-stream"})
+                          headers={"content-type": "application/octet-stream",
+                                   **bearer_header(token)})
     if response.status_code >= 400:
         body = response.json()
         raise InvalidInput(f"{body.get('error')}: {body.get('detail')}", "upload_failed")

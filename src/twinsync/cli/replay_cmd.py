@@ -20,6 +20,7 @@ from ..config import Settings
 from ..errors import InvalidInput
 from ..ingest.replay import replay_file
 from ..pipeline import DeadLetter, IncomingBatch
+from .token_cmd import bearer_header
 
 
 def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
@@ -31,6 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("--store", help="store URL to write to directly")
     parser.add_argument("--config", help="TOML settings file")
     parser.add_argument("--url", help="a running twinsync, e.g. http://127.0.0.1:8000")
+    parser.add_argument("--token", help="with --url: a device or admin token (default: "
+                                        "$TWINSYNC_TOKEN)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
@@ -38,10 +41,11 @@ class HttpSink:
     """Sends replayed readings to ``POST /api/readings``. Rows the CSV reader could not
     use are written beside the file (``FILE.dead-letters.jsonl``): never dropped."""
 
-    def __init__(self, url: str, dead_letter_file: Path) -> None:
+    def __init__(self, url: str, dead_letter_file: Path, token: str | None = None) -> None:
         import httpx
 
-        self.client = httpx.AsyncClient(base_url=url.rstrip("/"), timeout=60.0)
+        self.client = httpx.AsyncClient(base_url=url.rstrip("/"), timeout=60.0,
+                                        headers=bearer_header(token))
         self.dead_letter_file = dead_letter_file
 
     async def ingest(self, incoming: IncomingBatch,
@@ -80,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def _replay(args: argparse.Namespace, options: dict[str, Any]) -> dict[str, Any]:
     if args.url:
-        sink = HttpSink(args.url, args.file.with_suffix(".dead-letters.jsonl"))
+        sink = HttpSink(args.url, args.file.with_suffix(".dead-letters.jsonl"), args.token)
         try:
             return (await replay_file(args.file, sink, speed=args.speed, **options)).to_dict()
         finally:

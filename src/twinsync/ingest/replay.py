@@ -54,6 +54,9 @@ class ReplaySettings:
     batch_size: int = 10_000
     source: str = ""
     """Whose clock the timestamps are; default: the file's name."""
+    keep_rows: bool = True
+    """Quote the file in errors (its header) and dead letters (a bad row). Off for a replay
+    added through the API, whose caller must learn nothing of a file but that it replayed."""
 
     def __post_init__(self) -> None:
         if self.layout not in ("auto", "long", "wide"):
@@ -67,11 +70,17 @@ class ReplaySettings:
             self.source = Path(self.path).name
 
 
-def _find(header: Sequence[str], wanted: str | None, names: Sequence[str]) -> int | None:
+def _shown(header: Sequence[str], s: ReplaySettings) -> str:
+    """The header as an error may show it."""
+    return str(list(header)) if s.keep_rows else f"({len(header)} columns)"
+
+
+def _find(header: Sequence[str], wanted: str | None, names: Sequence[str],
+          s: ReplaySettings) -> int | None:
     lowered = [h.strip().lower() for h in header]
     if wanted is not None:
         if wanted.strip().lower() not in lowered:
-            raise ConnectorError(f"column {wanted!r} not in the header {list(header)}")
+            raise ConnectorError(f"column {wanted!r} not in the header {_shown(header, s)}")
         return lowered.index(wanted.strip().lower())
     for name in names:
         if name in lowered:
@@ -83,18 +92,18 @@ class _Layout:
     """Where the columns are; ``rows`` turns one CSV row into readings."""
 
     def __init__(self, header: list[str], s: ReplaySettings) -> None:
-        time_column = _find(header, s.time_column, TIME_NAMES)
+        time_column = _find(header, s.time_column, TIME_NAMES, s)
         if time_column is None:
-            raise ConnectorError(f"replay {s.name!r}: no time column in {header} "
+            raise ConnectorError(f"replay {s.name!r}: no time column in {_shown(header, s)} "
                                  f"(looked for {TIME_NAMES}; set time_column)")
         self.time: int = time_column
-        self.sensor = _find(header, s.sensor_column, SENSOR_NAMES)
-        self.value = _find(header, s.value_column, VALUE_NAMES)
-        self.unit = _find(header, s.unit_column, UNIT_NAMES)
+        self.sensor = _find(header, s.sensor_column, SENSOR_NAMES, s)
+        self.value = _find(header, s.value_column, VALUE_NAMES, s)
+        self.unit = _find(header, s.unit_column, UNIT_NAMES, s)
         long = self.sensor is not None and self.value is not None
         if s.layout == "long" and not long:
             raise ConnectorError(f"replay {s.name!r}: a long file needs sensor and value "
-                                 f"columns, header is {header}")
+                                 f"columns, header is {_shown(header, s)}")
         self.long = long if s.layout == "auto" else s.layout == "long"
         self.columns: list[tuple[int, str, str | None]] = []
         if not self.long:
@@ -105,7 +114,7 @@ class _Layout:
                 sensor, unit = (unit_match.groups() if unit_match else (name.strip(), None))
                 self.columns.append((position, sensor, unit))
             if not self.columns:
-                raise ConnectorError(f"replay {s.name!r}: no sensor columns in {header}")
+                raise ConnectorError(f"replay {s.name!r}: no sensor columns in {_shown(header, s)}")
 
     def readings(self, row: list[str]) -> tuple[float, list[RawReading]]:
         moment = parse_time(_number_or_text(row[self.time]))
@@ -199,9 +208,14 @@ class ReplayConnector:
             try:
                 moment, found = layout.readings(row)
             except (InvalidInput, IndexError) as exc:
-                letters.append(DeadLetter(time.time(), source, getattr(exc, "reason", "bad_row"),
-                                          f"{s.path} line {line}: {exc}", {"line": line,
-                                                                           "row": row}))
+                reason = getattr(exc, "reason", "bad_row")
+                if s.keep_rows:
+                    letters.append(DeadLetter(time.time(), source, reason,
+                                              f"{s.path} line {line}: {exc}",
+                                              {"line": line, "row": row}))
+                else:
+                    letters.append(DeadLetter(time.time(), source, reason,
+                                              f"line {line}: {reason}", {"line": line}))
                 continue
             if first_time is None:
                 first_time = batch_start = moment

@@ -9,13 +9,25 @@ export class ApiError extends Error {
   }
 }
 
+// The session cookie is HttpOnly; this one holds the CSRF value the server wants back in a
+// header with every change, which a page of another site can neither read nor send.
+function csrfToken() {
+  const found = document.cookie.split("; ").find((c) => c.startsWith("twinsync_csrf="));
+  return found ? decodeURIComponent(found.slice("twinsync_csrf=".length)) : "";
+}
+
 async function request(method, path, body) {
-  const options = { method, headers: {} };
+  const options = { method, headers: {}, credentials: "same-origin" };
+  if (method !== "GET") options.headers["x-csrf-token"] = csrfToken();
   if (body !== undefined) {
     options.headers["content-type"] = "application/json";
     options.body = JSON.stringify(body);
   }
   const response = await fetch(path, options);
+  if (response.status === 401) {
+    // The session ended (expired, revoked, signed out elsewhere): sign in again.
+    location.assign("/login");
+  }
   const text = await response.text();
   const data = text ? JSON.parse(text) : null;
   if (!response.ok) {
@@ -37,9 +49,12 @@ export async function getModel() {
   }
 }
 
-/** A status change from the dashboard is a field update: someone on site said so. */
+/** A status change from the dashboard is a field update: the server records it as the
+ *  signed-in person's (source "field"), whatever a page would claim. */
 export const setStatus = (id, status) =>
-  request("PATCH", `/api/elements/${encodeURIComponent(id)}`, { status, source: "field" });
+  request("PATCH", `/api/elements/${encodeURIComponent(id)}`, { status });
+
+export const signOut = () => request("DELETE", "/api/session");
 
 /**
  * A sensor's history between `start` and `end` (epoch seconds). With `every`, the server

@@ -486,6 +486,11 @@ window.twinsync = Object.freeze({
 
 // ── start: model, geometry, live state and the 3D view all start at once ───
 
+$("#sign-out").addEventListener("click", async () => {
+  await api.signOut().catch(() => {});
+  location.assign("/login");
+});
+
 const firstModel = fetchModel();
 const live = new LiveConnection(socketUrl(), { onMessage, onState: setConnection });
 live.start();

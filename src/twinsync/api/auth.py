@@ -1,0 +1,173 @@
+"""Who is asking: a token or a session cookie → an identity, checked against a cache.
+
+The cache holds every token's and session's digest in memory, so checking a request is
+a SHA-256 and a dictionary lookup (docs/SECURITY.md has the measured cost). A digest not
+in it is looked up in the store (one indexed read: a token created by ``twinsync token
+create`` in another process works at once); the whole cache is read again when it is
+older than ``RELOAD_SECONDS`` (a token revoked in another process stops working within
+that time; one revoked through this process's API stops at once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..errors import NotFound, StoreError
+from ..store.tokens import TokenStore
+from ..tokens import PREFIX, Kind, Role, TokenRecord, digest, new_session, new_token
+
+log = logging.getLogger(__name__)
+RELOAD_SECONDS = 5.0
+#: Password checks running at once (each takes 64 MiB for its moment).
+PASSWORD_CHECKS = 2
+
+
+@functools.lru_cache(maxsize=1)
+def _decoy() -> str:
+    """A hash to verify against for a name that does not exist, so it takes as long."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher().hash(secrets.token_urlsafe(16))
+SESSION_COOKIE = "twinsync_session"
+CSRF_COOKIE = "twinsync_csrf"
+CSRF_HEADER = "x-csrf-token"
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """The caller of one request: its token (or session) record and how it came."""
+
+    record: TokenRecord
+    secret: str
+    by_cookie: bool
+
+    @property
+    def role(self) -> Role:
+        return self.record.role
+
+    @property
+    def name(self) -> str:
+        return self.record.name
+
+
+class Authenticator:
+    """Tokens and sessions of one store, cached; creates and revokes them too."""
+
+    def __init__(self, store: TokenStore, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.clock = clock
+        self._by_digest: dict[bytes, TokenRecord] = {}
+        self._loaded_at = -float("inf")
+        self._lock = asyncio.Lock()
+        self._verifying = asyncio.Semaphore(PASSWORD_CHECKS)
+
+    def load(self) -> None:
+        """Read every record from the store (blocking: at start, or in a thread)."""
+        records = self.store.records()
+        self._by_digest = {r.digest: r for r in records}
+        self._loaded_at = time.monotonic()
+
+    async def _reload(self) -> None:
+        async with self._lock:
+            if time.monotonic() - self._loaded_at >= RELOAD_SECONDS:
+                try:
+                    await asyncio.to_thread(self.load)
+                except StoreError as exc:
+                    # The tokens known stay good meanwhile; the next try is a period away.
+                    log.warning("tokens not reloaded: %s", exc)
+                    self._loaded_at = time.monotonic()
+
+    async def identify(self, secret: str, *, by_cookie: bool = False) -> Identity | None:
+        """The identity of a presented secret, or None if it is unknown, expired or revoked."""
+        if not secret.startswith(PREFIX) or len(secret) > 200:
+            return None  # not one of ours: no need to ask the store
+        key = digest(secret)
+        if time.monotonic() - self._loaded_at >= RELOAD_SECONDS:
+            await self._reload()
+        record = self._by_digest.get(key)
+        if record is None:
+            try:
+                record = await asyncio.to_thread(self.store.find, key)
+            except StoreError as exc:
+                log.warning("a token could not be looked up: %s", exc)
+                return None
+            if record is not None:
+                self._by_digest[key] = record
+        if record is None or not record.valid(self.clock()):
+            return None
+        if record.kind is Kind.USER or by_cookie != (record.kind is Kind.SESSION):
+            return None  # a session is not a bearer token, and a token is not a cookie
+        return Identity(record, secret, by_cookie)
+
+    async def check_password(self, name: str, password: str) -> TokenRecord | None:
+        """The user ``name`` if ``password`` is theirs. Verifying costs tens of milliseconds
+        and 64 MiB on purpose (argon2id); a few run at once, the rest wait their turn, so
+        guesses cannot take the server's memory."""
+        from argon2 import PasswordHasher
+        from argon2.exceptions import Argon2Error
+
+        try:
+            user = await asyncio.to_thread(self.store.find_user, name[:100])
+        except StoreError as exc:
+            log.warning("a user could not be looked up: %s", exc)
+            return None
+        hashed = user.password if user is not None and user.password else _decoy()
+
+        def verify() -> bool:
+            try:
+                return PasswordHasher().verify(hashed, password[:1000])
+            except Argon2Error:
+                return False
+
+        async with self._verifying:
+            matches = await asyncio.to_thread(verify)
+        if user is None or not matches or not user.valid(self.clock()):
+            return None  # an unknown name takes as long as a wrong password
+        return user
+
+    def users(self) -> list[TokenRecord]:
+        return [r for r in self._by_digest.values() if r.kind is Kind.USER]
+
+    def still_valid(self, identity: Identity) -> bool:
+        """Whether an identity checked earlier (an open WebSocket's) still holds, as far as
+        this process knows: revoked here, or seen revoked at the last reload, it does not."""
+        record = self._by_digest.get(identity.record.digest)
+        return record is not None and record.valid(self.clock())
+
+    def tokens(self) -> list[TokenRecord]:
+        return [r for r in self._by_digest.values() if r.kind is Kind.TOKEN]
+
+    async def create(self, name: str, role: Role, *, expires_at: float | None = None,
+                     sensors: tuple[str, ...] = ()) -> tuple[str, TokenRecord]:
+        secret, record = new_token(name, role, now=self.clock(), expires_at=expires_at,
+                                   sensors=sensors)
+        await asyncio.to_thread(self.store.add, record)
+        self._by_digest[record.digest] = record
+        return secret, record
+
+    async def open_session(self, token: TokenRecord) -> tuple[str, TokenRecord]:
+        secret, record = new_session(token, now=self.clock())
+        await asyncio.to_thread(self.store.add, record)
+        self._by_digest[record.digest] = record
+        return secret, record
+
+    async def revoke(self, token_id: str) -> None:
+        """Revoke a token (or end a session) here at once, and in the store."""
+        now = self.clock()
+        found = await asyncio.to_thread(self.store.revoke, token_id, now)
+        for key, record in list(self._by_digest.items()):
+            if record.id == token_id or record.parent == token_id:
+                self._by_digest[key] = record.revoked(now)
+        if not found and not any(r.id == token_id for r in self._by_digest.values()):
+            raise NotFound(f"no token {token_id!r}")
+
+    async def end_session(self, session: TokenRecord) -> None:
+        now = self.clock()
+        await asyncio.to_thread(self.store.revoke, session.id, now)
+        self._by_digest[session.digest] = session.revoked(now)

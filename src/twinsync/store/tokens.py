@@ -1,0 +1,229 @@
+"""Tokens and sessions kept in the twin's database, chosen by the same URL as the store.
+
+A table ``tokens`` beside the twin's tables (SQLite file or PostgreSQL schema), opened on
+a connection of its own: the twin's store admits one writing process, and tokens must be
+created and revoked with ``twinsync token …`` while a server runs on the same store.
+Only digests of tokens and argon2 hashes of users' passwords are stored
+(``twinsync.tokens``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+
+from ..errors import InvalidInput, StoreError
+from ..tokens import Kind, Role, TokenRecord
+
+COLUMNS = ("id, name, role, digest, created_at, expires_at, revoked_at, sensors, kind, "
+           "parent, password")
+
+
+class TokenStore(Protocol):
+    url: str
+
+    def add(self, record: TokenRecord) -> None: ...
+    def records(self) -> list[TokenRecord]:
+        """Every token and session, revoked and expired ones too."""
+        ...
+    def find(self, digest: bytes) -> TokenRecord | None:
+        """The record of one digest (an indexed lookup), or None."""
+        ...
+    def find_user(self, name: str) -> TokenRecord | None:
+        """The user of that name who is not removed, or None."""
+        ...
+    def revoke(self, token_id: str, now: float) -> bool:
+        """Revoke a token (or a session) and the sessions opened with it; False if there
+        is no such id."""
+        ...
+    def close(self) -> None: ...
+
+
+def open_token_store(url: str) -> TokenStore:
+    scheme = url.split(":", 1)[0].lower()
+    if scheme == "sqlite":
+        return SQLiteTokens(url)
+    if scheme in ("postgresql", "postgres"):
+        return PostgresTokens(url)
+    raise InvalidInput(f"unknown store URL {url!r}: use sqlite:///path or postgresql://…",
+                       "bad_store_url")
+
+
+def _row(record: TokenRecord) -> tuple[Any, ...]:
+    return (record.id, record.name, record.role.value, record.digest, record.created_at,
+            record.expires_at, record.revoked_at, orjson.dumps(list(record.sensors)).decode(),
+            record.kind.value, record.parent, record.password)
+
+
+def _record(row: tuple[Any, ...]) -> TokenRecord:
+    token_id, name, role, digest, created, expires, revoked, sensors, kind, parent, pw = row
+    return TokenRecord(token_id, name, Role(role), bytes(digest), created, expires, revoked,
+                       tuple(orjson.loads(sensors)), Kind(kind), parent, pw)
+
+
+class SQLiteTokens:
+    SCHEMA = """
+    CREATE TABLE IF NOT EXISTS tokens (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,
+        digest BLOB UNIQUE NOT NULL, created_at REAL NOT NULL, expires_at REAL,
+        revoked_at REAL, sensors TEXT NOT NULL, kind TEXT NOT NULL, parent TEXT,
+        password TEXT)
+    """
+
+    def __init__(self, url: str) -> None:
+        from .sqlite import SQLiteStore, path_of
+
+        self.url = url
+        path, options = path_of(url)
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        try:
+            # The twin store's own pragmas: whichever opens a new file first sets its pages.
+            self._connection = SQLiteStore._connect(path, options.get("synchronous", "normal"))
+            self._connection.execute(self.SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the tokens of {url}: {exc}") from exc
+
+    @contextmanager
+    def _use(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                yield self._connection
+            except sqlite3.Error as exc:
+                raise StoreError(f"tokens: {exc}") from exc
+
+    def add(self, record: TokenRecord) -> None:
+        with self._use() as c:
+            c.execute(f"INSERT INTO tokens ({COLUMNS}) VALUES ({', '.join('?' * 11)})",
+                      _row(record))
+
+    def records(self) -> list[TokenRecord]:
+        with self._use() as c:
+            return [_record(r) for r in c.execute(
+                f"SELECT {COLUMNS} FROM tokens ORDER BY created_at, id")]
+
+    def find(self, digest: bytes) -> TokenRecord | None:
+        with self._use() as c:
+            row = c.execute(f"SELECT {COLUMNS} FROM tokens WHERE digest = ?",
+                            (digest,)).fetchone()
+        return None if row is None else _record(row)
+
+    def find_user(self, name: str) -> TokenRecord | None:
+        with self._use() as c:
+            row = c.execute(f"SELECT {COLUMNS} FROM tokens WHERE kind = 'user' AND name = ? "
+                            "AND revoked_at IS NULL", (name,)).fetchone()
+        return None if row is None else _record(row)
+
+    def revoke(self, token_id: str, now: float) -> bool:
+        with self._use() as c:
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                found = c.execute("UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) "
+                                  "WHERE id = ?", (now, token_id)).rowcount
+                c.execute("UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) "
+                          "WHERE parent = ?", (now, token_id))
+                c.execute("COMMIT")
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+            return found > 0
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()
+
+
+class PostgresTokens:
+    SCHEMA = """
+    CREATE TABLE IF NOT EXISTS tokens (
+        id text PRIMARY KEY, name text NOT NULL, role text NOT NULL,
+        digest bytea UNIQUE NOT NULL, created_at double precision NOT NULL,
+        expires_at double precision, revoked_at double precision, sensors text NOT NULL,
+        kind text NOT NULL, parent text, password text)
+    """
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+        from psycopg import sql
+
+        from .postgres_schema import lock_key, redacted, target_of
+
+        self.url = url
+        self._target = target = target_of(url)
+        self._lock = threading.Lock()
+        try:
+            self._connection = self._connect()
+            with self._connection.transaction():
+                # The lock the twin store's schema creation takes: no collision with it.
+                self._connection.execute("SELECT pg_advisory_xact_lock(%s)",
+                                         (lock_key(target.schema) ^ 1,))
+                self._connection.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+                    sql.Identifier(target.schema)))
+                self._connection.execute(sql.SQL("SET search_path TO {}").format(
+                    sql.Identifier(target.schema)))
+                self._connection.execute(self.SCHEMA)
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot open the tokens of {redacted(url)}: {exc}") from exc
+
+    def _connect(self) -> Any:
+        import psycopg
+        from psycopg import sql
+
+        connection = psycopg.connect(self._target.conninfo, autocommit=True,
+                                     connect_timeout=5)
+        connection.execute(sql.SQL("SET search_path TO {}").format(
+            sql.Identifier(self._target.schema)))
+        return connection
+
+    @contextmanager
+    def _use(self) -> Iterator[Any]:
+        import psycopg
+
+        with self._lock:
+            try:
+                if self._connection.closed or self._connection.broken:
+                    self._connection = self._connect()  # the server came back
+                yield self._connection
+            except psycopg.Error as exc:
+                raise StoreError(f"tokens: {exc}") from exc
+
+    def add(self, record: TokenRecord) -> None:
+        with self._use() as c:
+            c.execute(f"INSERT INTO tokens ({COLUMNS}) VALUES "
+                      "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", _row(record))
+
+    def records(self) -> list[TokenRecord]:
+        with self._use() as c:
+            return [_record(r) for r in c.execute(
+                f"SELECT {COLUMNS} FROM tokens ORDER BY created_at, id").fetchall()]
+
+    def find(self, digest: bytes) -> TokenRecord | None:
+        with self._use() as c:
+            row = c.execute(f"SELECT {COLUMNS} FROM tokens WHERE digest = %s",
+                            (digest,)).fetchone()
+        return None if row is None else _record(row)
+
+    def find_user(self, name: str) -> TokenRecord | None:
+        with self._use() as c:
+            row = c.execute(f"SELECT {COLUMNS} FROM tokens WHERE kind = 'user' AND name = %s "
+                            "AND revoked_at IS NULL", (name,)).fetchone()
+        return None if row is None else _record(row)
+
+    def revoke(self, token_id: str, now: float) -> bool:
+        with self._use() as c, c.transaction():
+            found = c.execute("UPDATE tokens SET revoked_at = COALESCE(revoked_at, %s) "
+                              "WHERE id = %s", (now, token_id)).rowcount
+            c.execute("UPDATE tokens SET revoked_at = COALESCE(revoked_at, %s) "
+                      "WHERE parent = %s", (now, token_id))
+            return bool(found)
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()
