@@ -238,3 +238,41 @@ def test_a_burst_every_peer_saw_is_no_spike_but_one_sensor_alone_is(feed: Feed) 
     spikes = [(k, c.row) for k, c in changes if c.new == "spike"]
     assert [row for k, row in spikes if k < alone_at] == []
     assert [row for k, row in spikes if k >= alone_at] == [1]
+
+
+def _steady_slab(steps: int, seed: int = 2) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[type-arg]
+    """A slab sensor read every 10 s: 30.00-30.06 degC."""
+    rng = np.random.default_rng(seed)
+    values = np.round(30.03 + rng.normal(0, 0.015, steps), 2)
+    times = 1_767_225_600.0 + 10.0 * np.arange(steps)
+    return values, times
+
+
+def test_a_wild_reading_after_a_silence_is_held_not_taken_for_the_new_level() -> None:
+    # The window is forgotten after a silence; the first reading after it (+50 degC five
+    # minutes later) is judged against the last one before it, held at low quality, and
+    # the readings that return to 30 degC are trusted.
+    values, times = _steady_slab(400)
+    monitor = HealthMonitor()
+    for k in range(300):
+        monitor.update_many([0], [values[k]], [times[k]])
+    after = times[299] + 300.0
+    wild = monitor.update_many([0], [80.0], [after])
+    assert wild.reading_quality[0] <= 0.2
+    back = [monitor.update_many([0], [values[300 + k]], [after + 10.0 * (k + 1)])
+            for k in range(20)]
+    assert all(b.reading_quality[0] >= 0.8 for b in back)
+
+
+def test_a_real_level_change_after_a_silence_is_taken_after_a_few_readings() -> None:
+    values, times = _steady_slab(400)
+    monitor = HealthMonitor()
+    for k in range(300):
+        monitor.update_many([0], [values[k]], [times[k]])
+    after = times[299] + 300.0
+    moved = [monitor.update_many([0], [values[300 + k] + 5.0], [after + 10.0 * k])
+             for k in range(30)]
+    quality = [m.reading_quality[0] for m in moved]
+    assert quality[0] <= 0.2  # not believed at once...
+    assert min(quality[10:]) >= 0.8  # ...but within a minute or so
+    assert all(c.new != "spike" for m in moved for c in m)

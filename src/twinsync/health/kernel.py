@@ -161,7 +161,8 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
          pending: Any, pending_value: Any, pending_size: Any, pending_time: Any,
          spike_hold: Any, spike_size: Any, spike_len: Any, spike_wait: Any, cand_size: Any,
          cand_len: Any, cand_time: Any, cand_end: Any,
-         run_len: Any, run_anchor: Any, run_ref_start: Any, run_ref_moved: Any, p_same: Any,
+         gap_level: Any, gap_time: Any, gap_slope: Any, run_len: Any, run_anchor: Any,
+         run_ref_start: Any, run_ref_moved: Any, p_same: Any,
          p_same_n: Any, ref_kind: Any, d_n: Any, d_mean: Any, d_var: Any, drift_level: Any,
          drift_var: Any, drift_calm_since: Any, drift_start: Any, reg_w: Any, reg_mx: Any,
          reg_mm: Any, reg_vm: Any, reg_cxm: Any, reg_var: Any, reg_t0: Any, reg_t: Any,
@@ -253,6 +254,11 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
             run_len[r] = 0
             if long_gap:
                 c &= ~(STUCK_BIT | NOISY_BIT)
+                # What is left to judge the first readings after the silence by: the last
+                # reading before it, carried along its slope (``gap_level``, below).
+                gap_level[r] = last_value[r]
+                gap_time[r] = prev_t
+                gap_slope[r] = ring_slope[r, (ring_head[r] - 1) % window]
 
         # -- the reference ----------------------------------------------------------------
         # ``ref`` (what the sensor is expected to follow) serves stuck; ``consensus`` (the
@@ -291,14 +297,33 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
         # A prediction from few points is noisier than one reading; dividing by this puts
         # every residual on the scale of one reading's noise.
         spread = math.sqrt(1.0 + leverage)
+        # After a silence the window is gone, and a +50 degC reading would be taken for the
+        # new level at full trust. Until the window is rebuilt, a reading is judged against
+        # the last one before the silence, carried along its slope, with a spread that grows
+        # as a random walk of the sensor's steps over the intervals missed (twice that: the
+        # slope carried over a silence is less sure than over one interval).
+        # Not for a bursty sensor: it jumps by more than a random walk of its steps as a
+        # matter of course (vibration at the start of work).
+        after_gap = (not can and math.isfinite(gap_level[r]) and has_prev
+                     and not is_bursty(character[r], step_tail[r], p.tail_share))
+        if can:
+            gap_level[r] = np.nan
+        elif after_gap:
+            elapsed = max(t - gap_time[r], 0.0)
+            pred = gap_level[r] + gap_slope[r] * elapsed
+            spread = 2.0 * math.sqrt(max(elapsed / expected_interval, 1.0)) \
+                if math.isfinite(expected_interval) and expected_interval > 0 else np.inf
         resid = x - pred
 
         sd = math.sqrt(sigma2[r])
         noise_sd = max(max(sd, res * _QUANTISATION_SD), tiny)
         # Quantisation alone moves a reading by up to half a step: that is the least scale.
         scale = max(max(MAD_TO_SD * mad, sd), max(0.5 * res, tiny))
+        if not can:
+            # No window to measure the spread of its residuals: the sensor's step sd.
+            scale = max(scale, math.sqrt(step_var[r]))
         warm = sigma_n[r] >= p.warmup
-        judged = can and warm
+        judged = (can or after_gap) and warm
         was_noisy = (c & NOISY_BIT) != 0
         # The reading moved with its group's consensus: the process, not the sensor.
         d_sd = diff_sd_one(d_var[r], res)  # d_var is next written after the stuck check
@@ -340,6 +365,7 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
         if level_shift:
             # The held readings and this one agree on a new level: it is real. Restart the
             # window from them.
+            gap_level[r] = np.nan
             for j in range(window):
                 ring_flags[r, j] &= ~INLIER
             for back in range(1, min(held_count, window - 1) + 1):

@@ -83,6 +83,11 @@ _COLUMNS: dict[str, Field] = {
     "cand_len": (np.int64, 0),
     "cand_time": (np.float64, np.nan),
     "cand_end": (np.float64, np.nan),
+    # after a silence: the last reading before it, its time and its slope (the window is
+    # gone; the first readings after it are judged against this)
+    "gap_level": (np.float64, np.nan),
+    "gap_time": (np.float64, np.nan),
+    "gap_slope": (np.float64, 0.0),
     # stuck: current run of unchanged readings
     "run_len": (np.int64, 0),
     "run_anchor": (np.float64, np.nan),
@@ -247,6 +252,9 @@ class HealthTable:
     cand_len: NDArray[np.int64]
     cand_time: NDArray[np.float64]
     cand_end: NDArray[np.float64]
+    gap_level: NDArray[np.float64]
+    gap_time: NDArray[np.float64]
+    gap_slope: NDArray[np.float64]
     run_len: NDArray[np.int64]
     run_anchor: NDArray[np.float64]
     run_ref_start: NDArray[np.float64]
