@@ -416,3 +416,22 @@ def test_without_a_model_the_tree_and_panel_still_work(browser: Any, tmp_path: P
         assert not errors, errors
     finally:
         server.stop()
+
+
+def test_on_a_tablet_in_portrait_the_model_keeps_the_width_and_sign_out_stays_in_view(
+        browser: Any, server: ServerThread, shots: Path) -> None:
+    page, errors = open_page(browser, server)
+    try:
+        page.set_viewport_size({"width": 820, "height": 1180})
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(shots / "tablet.png"))
+        model = page.locator(".viewport").bounding_box()
+        panel = page.locator("#panel").bounding_box()
+        sign_out = page.locator("#sign-out").bounding_box()
+        assert model is not None and panel is not None and sign_out is not None
+        assert model["width"] >= 560  # three columns left it about 160 px
+        assert panel["y"] >= model["y"] + model["height"] - 1  # under the model
+        assert sign_out["x"] + sign_out["width"] <= 820
+    finally:
+        page.close()
+    assert not errors, f"the page threw: {errors}"
