@@ -5,7 +5,6 @@ publisher or hub made to fail right after the commit."""
 from __future__ import annotations
 
 import asyncio
-import math
 import tempfile
 import time
 import uuid
@@ -28,6 +27,7 @@ from twinsync.service import TwinService
 from twinsync.service.supervisor import INGEST_ERROR, Backoff, ConnectorSupervisor
 
 from ..ingest.mqtt_helpers import publish, wait_until
+from . import stored
 from .faults import FailingHub, FailingPublisher, FailingStore
 
 SENSORS = [f"s-{i}" for i in range(3)]
@@ -52,17 +52,11 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 async def open_service(url: str) -> TwinService:
-    service = TwinService.open(url)
-    for sensor_id in SENSORS:
-        if sensor_id not in service.twin.sensors:
-            await service.add_sensor(Sensor(sensor_id, "temperature", "degC"))
-    return service
+    return await stored.open_service(url, SENSORS)
 
 
 def stored_values(service: TwinService) -> list[float]:
-    return sorted(v for sensor_id in SENSORS
-                  for v in service.store.history(service.sensor_row(sensor_id), 0.0, math.inf)
-                  .value.tolist())
+    return stored.stored_values(service, SENSORS)
 
 
 def message(run_id: str, sensor: str, value: float, seq: int | None) -> tuple[str, bytes]:

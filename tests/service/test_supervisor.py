@@ -5,7 +5,6 @@ says which of these is happening."""
 from __future__ import annotations
 
 import asyncio
-import math
 import random
 import time
 import uuid
@@ -26,6 +25,7 @@ from twinsync.service import TwinService
 from twinsync.service.supervisor import INGEST_ERROR, Backoff, ConnectorSupervisor
 
 from ..ingest.mqtt_helpers import publish, wait_until
+from . import stored
 from .faults import FailingStore
 
 SENSORS = [f"s-{i}" for i in range(4)]
@@ -35,17 +35,11 @@ FAST = Backoff(initial=0.01, maximum=0.05)
 
 
 async def open_service(url: str) -> TwinService:
-    service = TwinService.open(url)
-    for sensor_id in SENSORS:
-        if sensor_id not in service.twin.sensors:
-            await service.add_sensor(Sensor(sensor_id, "temperature", "degC"))
-    return service
+    return await stored.open_service(url, SENSORS)
 
 
 def stored_values(service: TwinService) -> list[float]:
-    return sorted(v for sensor_id in SENSORS
-                  for v in service.store.history(service.sensor_row(sensor_id), 0.0, math.inf)
-                  .value.tolist())
+    return stored.stored_values(service, SENSORS)
 
 
 def mqtt(run_id: str, broker: tuple[str, int], **options: object) -> MqttConnector:
