@@ -389,8 +389,11 @@ def _as_late_as_possible(run: _Pass, totals: Sequence[int | None]) -> None:
 def _longest_path(run: _Pass, project_finish: int) -> set[int]:
     """Activities on the chains of driving relationships that end at the project finish."""
     activities = run.schedule.activities
-    stack = [i for i in run.net.driving_indices if run.early_finish[i] == project_finish
-             and activities[i].status is not Status.COMPLETE]
+    last = [i for i in run.net.driving_indices if run.early_finish[i] == project_finish
+            and activities[i].status is not Status.COMPLETE]
+    # the chain ends at the activities that finish the project; one that merely finishes at
+    # the same time but hands on to a successor (a negative lag) ends nothing
+    stack = [i for i in last if not run.net.outgoing[i]] or last
     found: set[int] = set()
     while stack:
         index = stack.pop()
