@@ -42,6 +42,9 @@ def test_schedule_cpm_writes_the_dates_floats_and_critical_flag_of_every_activit
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["activities"] == 3 and summary["external_relationships"] == 1
     assert summary["project_finish"] == "2026-03-06 09:00"
+    # A110 is the one activity not complete whose early start the file stored: it agrees
+    assert summary["agreement_with_file"] == {"compared": 1, "early_start": 1.0,
+                                              "early_finish": 0.0, "total_float": 1.0}
 
 
 def test_a_later_data_date_moves_the_remaining_work(tmp_path: Path) -> None:

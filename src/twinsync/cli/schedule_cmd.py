@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import InvalidInput
 from ..schedule import schedule_cpm
-from ..schedule.report import COLUMNS, activity_rows, format_date
+from ..schedule.report import COLUMNS, activity_rows, agreement, format_date
 from ..schedule.xer import read_xer
 
 
@@ -74,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
         "external_relationships": len(schedule.external_relationships),
         "warnings": len(schedule.warnings), "read_s": round(read_s, 4),
         "cpm_s": round(cpm_s, 4), "out": str(args.out),
+        # against the dates the file's own scheduler stored (when the file has them)
+        "agreement_with_file": agreement(schedule, result),
     }
     if args.json:
         print(json.dumps(summary))

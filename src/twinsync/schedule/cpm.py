@@ -343,9 +343,10 @@ def schedule_cpm(schedule: Schedule, data_date: datetime | None = None) -> Sched
         totals[index] = run.total_float(index)
     frees = [run.free_float(i, totals[i]) if i in run.net.driving_set else None
              for i in range(len(schedule.activities))]
+    # the longest path is the chain that drives the finish, before anything is pushed later
+    on_path = _longest_path(run, project_finish)
     _as_late_as_possible(run, totals)
     fit_spanning(run, totals, frees)
-    on_path = _longest_path(run, project_finish)
     scheduled = []
     for index, activity in enumerate(schedule.activities):
         total = totals[index]
