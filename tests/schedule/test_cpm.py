@@ -120,12 +120,17 @@ def test_a_mandatory_start_holds_against_its_logic() -> None:
     assert found["A"].late_finish == at(2, 16) and found["A"].total_float_hours == -16
 
 
-def test_as_late_as_possible_uses_up_the_free_float() -> None:
+def test_as_late_as_possible_uses_up_the_free_float_and_drives_nothing() -> None:
+    late = (Constraint(ConstraintType.AS_LATE_AS_POSSIBLE),)
     found = schedule_cpm(network(
-        [task("A", 8), task("B", 24), task("C", 8, constraints=(
-            Constraint(ConstraintType.AS_LATE_AS_POSSIBLE),)), task("D", 8)],
-        [link("A", "B"), link("A", "C"), link("B", "D"), link("C", "D")])).by_code()
+        [task("A", 8), task("B", 24), task("C", 8, constraints=late), task("D", 8),
+         task("E", 8, constraints=late)],
+        [link("A", "B"), link("A", "C"), link("B", "D"), link("C", "D"), link("A", "E")]
+    )).by_code()
     assert dates(found["C"]) == ("05 08:00", "05 16:00", "05 08:00", "05 16:00")
+    # E, an open end, goes to the project's last day but does not become its longest path
+    assert dates(found["E"]) == ("06 08:00", "06 16:00", "06 08:00", "06 16:00")
+    assert {c for c, a in found.items() if a.longest_path} == {"A", "B", "D"}
 
 
 PROGRESSED = [

@@ -14,10 +14,13 @@ UTF-8 is read as UTF-8. Every row remembers its line, so later errors can name i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ..errors import ScheduleImportError
+
+_UNDEFINED = re.compile("[\udc80-\udcff]")
 
 
 class Row(dict[str, str]):
@@ -42,21 +45,22 @@ class Table:
 
 
 def decode(data: bytes) -> list[str]:
-    """The file's lines as text: UTF-8 if it is that, else Windows-1252 line by line."""
+    """The file's lines as text: UTF-8 if it is that, else Windows-1252.
+
+    >>> decode(b"ERMHDR\\r\\n%R\\t\\x93caf\\xe9\\x94 \\x81\\x0c\\r\\n")
+    ['ERMHDR', '%R\\t\u201ccafé\u201d \\x81\\x0c']
+    """
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
-        return data.decode("utf-8").splitlines()
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
-        pass
-    lines = []
-    for raw in data.splitlines():
-        try:
-            lines.append(raw.decode("cp1252"))
-        except UnicodeDecodeError:
-            # the five bytes Windows-1252 leaves undefined: keep them, as Latin-1 does
-            lines.append(raw.decode("latin-1"))
-    return lines
+        text = data.decode("cp1252", errors="surrogateescape")
+        # the five bytes Windows-1252 leaves undefined: keep each as Latin-1 does
+        text = _UNDEFINED.sub(lambda found: chr(ord(found[0]) - 0xDC00), text)
+    # only CR LF and LF end a line: str.splitlines would also split a name at a form feed
+    # or a Unicode line separator
+    return [line.removesuffix("\r") for line in text.removesuffix("\n").split("\n")]
 
 
 def read_tables(data: bytes) -> dict[str, Table]:
