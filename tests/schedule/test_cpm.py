@@ -87,6 +87,19 @@ def test_lags_count_on_the_calendar_the_options_name() -> None:
     assert on_clock["B"].early_start == at(4, 8)
 
 
+def test_lags_on_the_successors_calendar_or_the_projects_default() -> None:
+    # B works round the clock, so it starts the moment the lag ends
+    activities = [task("A", 8), task("B", 8, "24h")]
+    links = [link("A", "B", "FS", 24)]
+    on_successor = schedule_cpm(network(activities, links, options=SchedulingOptions(
+        lag_calendar=LagCalendar.SUCCESSOR))).by_code()
+    on_default = schedule_cpm(network(activities, links, options=SchedulingOptions(
+        lag_calendar=LagCalendar.PROJECT_DEFAULT))).by_code()
+    assert on_successor["B"].early_start == at(3, 16)
+    assert on_default["B"].early_start == at(5, 16)
+    assert on_default["B"].early_finish == at(6, 0)
+
+
 def test_milestones_take_the_finish_or_the_start_face_of_their_date() -> None:
     found = schedule_cpm(network(
         [task("A", 16), task("Done", 0, type=ActivityType.FINISH_MILESTONE),
@@ -148,6 +161,7 @@ def test_progressed_activities_under_retained_logic_wait_for_their_predecessors(
     assert (found["A"].early_start, found["A"].early_finish) == (at(2), at(3, 16))
     assert found["A"].total_float_hours is None and not found["A"].critical
     assert (found["X"].early_start, found["X"].early_finish) == (at(2), at(5, 16))
+    assert found["X"].remaining_start == at(4) and found["A"].remaining_start is None
     assert (found["Y"].early_start, found["Y"].early_finish) == (at(3), at(6, 16))
     assert (found["Z"].early_start, found["Z"].early_finish) == (at(9), at(9, 16))
     assert {c for c, a in found.items() if a.critical} == {"X", "Y", "Z"}

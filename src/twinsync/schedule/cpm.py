@@ -49,6 +49,7 @@ class ScheduledActivity:
     early_finish: datetime
     late_start: datetime
     late_finish: datetime
+    remaining_start: datetime | None  # where the remaining work starts; none once complete
     total_float_hours: float | None  # none for a completed activity, as P6 leaves it
     free_float_hours: float | None
     critical: bool
@@ -65,7 +66,7 @@ class ScheduleResult:
         return {activity.code: activity for activity in self.activities}
 
 
-class _Pass:
+class SchedulingRun:
     """The state of one scheduling run: per activity, instants and positions."""
 
     def __init__(self, schedule: Schedule, data_date: datetime) -> None:
@@ -130,12 +131,12 @@ class _Pass:
 
     # -- faces of a position --------------------------------------------------------------
 
-    def _start_instant(self, index: int, position: int) -> int:
+    def start_instant(self, index: int, position: int) -> int:
         if self.schedule.activities[index].type is ActivityType.FINISH_MILESTONE:
             return self.work[index].finish_at(position)
         return self.work[index].start_at(position)
 
-    def _finish_instant(self, index: int, position: int) -> int:
+    def finish_instant(self, index: int, position: int) -> int:
         activity = self.schedule.activities[index]
         if self.duration[index] == 0 and activity.type is not ActivityType.FINISH_MILESTONE:
             return self.work[index].start_at(position)
@@ -168,7 +169,7 @@ class _Pass:
             status = activity.status
             if status is Status.COMPLETE:
                 assert activity.actual_start is not None and activity.actual_finish is not None
-                self._fix_actual(index, instant(activity.actual_start),
+                self.fix_actual(index, instant(activity.actual_start),
                                  instant(activity.actual_finish))
                 continue
             lowest = work.position(self.data_date)
@@ -191,10 +192,10 @@ class _Pass:
                 assert activity.actual_start is not None
                 self.early_start[index] = instant(activity.actual_start)
             else:
-                self.early_start[index] = self._start_instant(index, lowest)
-            self.early_finish[index] = self._finish_instant(index, self.finish_pos[index])
+                self.early_start[index] = self.start_instant(index, lowest)
+            self.early_finish[index] = self.finish_instant(index, self.finish_pos[index])
 
-    def _fix_actual(self, index: int, start: int, finish: int) -> None:
+    def fix_actual(self, index: int, start: int, finish: int) -> None:
         work = self.work[index]
         self.early_start[index] = self.late_start[index] = start
         self.early_finish[index] = self.late_finish[index] = finish
@@ -241,7 +242,7 @@ class _Pass:
             return position
         return position + self.duration[predecessor]
 
-    def _counts_backward(self, link: int) -> bool:
+    def counts_backward(self, link: int) -> bool:
         """Whether a link bounds its predecessor's late dates."""
         activities = self.schedule.activities
         successor = activities[self.net.succ[link]]
@@ -263,7 +264,7 @@ class _Pass:
             work = self.work[index]
             highest: int | None = None
             for link in self.net.outgoing[index]:
-                if not self._counts_backward(link):
+                if not self.counts_backward(link):
                     continue
                 bound = self.finish_bound(link)
                 highest = bound if highest is None else min(highest, bound)
@@ -273,8 +274,8 @@ class _Pass:
                 highest = self._constrain_late(activity, index, highest)
             self.late_finish_pos[index] = highest
             self.late_start_pos[index] = highest - self.duration[index]
-            self.late_finish[index] = self._finish_instant(index, highest)
-            self.late_start[index] = self._start_instant(index, highest - self.duration[index])
+            self.late_finish[index] = self.finish_instant(index, highest)
+            self.late_start[index] = self.start_instant(index, highest - self.duration[index])
 
     def _constrain_late(self, activity: Activity, index: int, highest: int) -> int:
         work, duration = self.work[index], self.duration[index]
@@ -316,7 +317,7 @@ class _Pass:
             return None
         highest: int | None = None
         for link in self.net.outgoing[index]:
-            if not self._counts_backward(link):
+            if not self.counts_backward(link):
                 continue
             bound = self.finish_bound(link, early=True)
             highest = bound if highest is None else min(highest, bound)
@@ -328,7 +329,7 @@ class _Pass:
 def schedule_cpm(schedule: Schedule, data_date: datetime | None = None) -> ScheduleResult:
     """Early and late dates, floats, the critical activities and the longest path."""
     when = data_date or schedule.data_date
-    run = _Pass(schedule, when)
+    run = SchedulingRun(schedule, when)
     run.forward()
     driving_ones = run.net.driving_indices
     finishes = [run.early_finish[i] for i in driving_ones] or [run.data_date]
@@ -357,6 +358,8 @@ def schedule_cpm(schedule: Schedule, data_date: datetime | None = None) -> Sched
             early_finish=to_datetime(run.early_finish[index]),
             late_start=to_datetime(run.late_start[index]),
             late_finish=to_datetime(run.late_finish[index]),
+            remaining_start=None if activity.status is Status.COMPLETE else to_datetime(
+                run.work[index].start_at(run.start_pos[index])),
             total_float_hours=None if total is None else total / 60,
             free_float_hours=None if free is None else free / 60,
             critical=total is not None and total <= 0,
@@ -365,7 +368,7 @@ def schedule_cpm(schedule: Schedule, data_date: datetime | None = None) -> Sched
                           activities=tuple(scheduled))
 
 
-def _as_late_as_possible(run: _Pass, totals: Sequence[int | None]) -> None:
+def _as_late_as_possible(run: SchedulingRun, totals: Sequence[int | None]) -> None:
     """Push as-late-as-possible activities with float to the latest early dates that leave
     their successors' early dates where they are (successors first)."""
     activities = run.schedule.activities
@@ -378,16 +381,16 @@ def _as_late_as_possible(run: _Pass, totals: Sequence[int | None]) -> None:
             continue
         highest = run.late_finish_pos[index]
         for link in run.net.outgoing[index]:
-            if run._counts_backward(link):
+            if run.counts_backward(link):
                 highest = min(highest, run.finish_bound(link, early=True))
         if highest > run.finish_pos[index]:
             run.finish_pos[index] = highest
             run.start_pos[index] = highest - run.duration[index]
-            run.early_start[index] = run._start_instant(index, run.start_pos[index])
-            run.early_finish[index] = run._finish_instant(index, highest)
+            run.early_start[index] = run.start_instant(index, run.start_pos[index])
+            run.early_finish[index] = run.finish_instant(index, highest)
 
 
-def _longest_path(run: _Pass, project_finish: int) -> set[int]:
+def _longest_path(run: SchedulingRun, project_finish: int) -> set[int]:
     """Activities on the chains of driving relationships that end at the project finish."""
     activities = run.schedule.activities
     last = [i for i in run.net.driving_indices if run.early_finish[i] == project_finish

@@ -87,6 +87,8 @@ class ReportedDates:
     early_finish: datetime | None = None
     late_start: datetime | None = None
     late_finish: datetime | None = None
+    remaining_start: datetime | None = None  # where the remaining work starts (P6 restart_date)
+    remaining_finish: datetime | None = None
     total_float_hours: float | None = None
     free_float_hours: float | None = None
 

@@ -16,13 +16,13 @@ from .calendar import instant
 from .model import ActivityType, RelationType, Status
 
 if TYPE_CHECKING:
-    from .cpm import _Pass
+    from .cpm import SchedulingRun
 
 _START_LINKS = (RelationType.FS, RelationType.SS)
 _FINISH_LINKS = (RelationType.FS, RelationType.FF)
 
 
-def fit_spanning(run: _Pass, totals: MutableSequence[int | None],
+def fit_spanning(run: SchedulingRun, totals: MutableSequence[int | None],
                  frees: MutableSequence[int | None]) -> None:
     activities = run.schedule.activities
     members = _wbs_members(run)
@@ -31,7 +31,7 @@ def fit_spanning(run: _Pass, totals: MutableSequence[int | None],
             continue
         if activity.status is Status.COMPLETE:
             assert activity.actual_start is not None and activity.actual_finish is not None
-            run._fix_actual(index, instant(activity.actual_start),
+            run.fix_actual(index, instant(activity.actual_start),
                             instant(activity.actual_finish))
             continue
         branch = members.get(index, [])
@@ -44,7 +44,7 @@ def fit_spanning(run: _Pass, totals: MutableSequence[int | None],
         frees[index] = total
 
 
-def _wbs_members(run: _Pass) -> dict[int, list[int]]:
+def _wbs_members(run: SchedulingRun) -> dict[int, list[int]]:
     """For each WBS-summary activity, the ordinary activities of its WBS branch."""
     schedule = run.schedule
     summaries = [i for i, a in enumerate(schedule.activities)
@@ -77,7 +77,7 @@ def _wbs_members(run: _Pass) -> dict[int, list[int]]:
     return found
 
 
-def _fit_summary(run: _Pass, index: int, branch: list[int]) -> None:
+def _fit_summary(run: SchedulingRun, index: int, branch: list[int]) -> None:
     work = run.work[index]
     run.early_start[index] = min(run.early_start[i] for i in branch)
     run.early_finish[index] = max(run.early_finish[i] for i in branch)
@@ -90,7 +90,7 @@ def _fit_summary(run: _Pass, index: int, branch: list[int]) -> None:
     run.duration[index] = run.finish_pos[index] - run.start_pos[index]
 
 
-def _fit_effort(run: _Pass, index: int) -> None:
+def _fit_effort(run: SchedulingRun, index: int) -> None:
     activities = run.schedule.activities
     work = run.work[index]
     driving = run.net.driving_set
@@ -128,10 +128,10 @@ def _fit_effort(run: _Pass, index: int) -> None:
         run.early_start[index] = instant(activity.actual_start)
     else:
         run.early_start[index] = work.start_at(start)
-    run.early_finish[index] = run._finish_instant(index, finish)
+    run.early_finish[index] = run.finish_instant(index, finish)
     late_finish = max(late_finishes) if late_finishes else work.position(run.anchor)
     late_finish = max(late_finish, finish)
     run.late_finish_pos[index] = late_finish
     run.late_start_pos[index] = late_finish - run.duration[index]
-    run.late_finish[index] = run._finish_instant(index, late_finish)
+    run.late_finish[index] = run.finish_instant(index, late_finish)
     run.late_start[index] = work.start_at(run.late_start_pos[index])

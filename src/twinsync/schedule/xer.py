@@ -219,6 +219,7 @@ def _activity(row: Row, calendar_id: str) -> Activity:
         reported=ReportedDates(
             early_start=_date(row, "early_start_date"), early_finish=_date(row, "early_end_date"),
             late_start=_date(row, "late_start_date"), late_finish=_date(row, "late_end_date"),
+            remaining_start=_date(row, "restart_date"), remaining_finish=_date(row, "reend_date"),
             total_float_hours=_number(row, "total_float_hr_cnt", None),
             free_float_hours=_number(row, "free_float_hr_cnt", None)))
 
