@@ -212,3 +212,36 @@ def test_a_loop_is_refused_with_the_activities_on_it() -> None:
 def test_a_must_finish_by_date_sets_the_late_dates_of_open_ends() -> None:
     found = schedule_cpm(network([task("A", 8)], [], must_finish_by=at(4, 16))).by_code()
     assert found["A"].late_finish == at(4, 16) and found["A"].total_float_hours == 16
+
+
+S, SA, SB = (ConstraintType.START_ON, ConstraintType.START_ON_OR_AFTER,
+             ConstraintType.START_ON_OR_BEFORE)
+F, FA, FB = (ConstraintType.FINISH_ON, ConstraintType.FINISH_ON_OR_AFTER,
+             ConstraintType.FINISH_ON_OR_BEFORE)
+
+
+@pytest.mark.parametrize(("kind", "when", "b_start", "b_late_start", "b_float", "a_float"), [
+    (S, at(5), at(5), at(5), 0, 8),           # delays the early start, holds the late one
+    (S, at(3), at(4), at(3), -8, -8),         # too early for the logic: negative float
+    (SA, at(3), at(4), at(4), 0, 0),          # already later: nothing changes
+    (SA, at(5), at(5), at(5), 0, 8),
+    (SB, at(3), at(4), at(3), -8, -8),        # late dates only
+    (SB, at(5), at(4), at(4), 0, 0),
+    (F, at(5, 16), at(5), at(5), 0, 8),
+    (FA, at(5, 16), at(5), at(5), 0, 8),
+    (FB, at(3, 16), at(4), at(3), -8, -8),
+    (FB, at(6, 16), at(4), at(4), 0, 0),
+    (ConstraintType.MANDATORY_START, at(3), at(3), at(3), 0, -8),  # against the logic
+    (ConstraintType.MANDATORY_FINISH, at(5, 16), at(5), at(5), 0, 8),
+    (ConstraintType.AS_LATE_AS_POSSIBLE, None, at(4), at(4), 0, 0),  # no float to use
+])
+def test_each_constraint_moves_the_dates_it_should(
+        kind: ConstraintType, when: datetime | None, b_start: datetime,
+        b_late_start: datetime, b_float: float, a_float: float) -> None:
+    # A (16h) -> B (8h) -> C (8h): unconstrained, B is Wednesday and all is critical
+    found = schedule_cpm(network(
+        [task("A", 16), task("B", 8, constraints=(Constraint(kind, when),)), task("C", 8)],
+        [link("A", "B"), link("B", "C")])).by_code()
+    assert (found["B"].early_start, found["B"].late_start) == (b_start, b_late_start)
+    assert found["B"].total_float_hours == b_float
+    assert found["A"].total_float_hours == a_float

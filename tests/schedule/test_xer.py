@@ -187,3 +187,20 @@ def test_broken_calendar_data_names_the_calendar_and_its_line() -> None:
     with pytest.raises(ScheduleImportError, match="line 8: calendar Site") as caught:
         read_xer(xer(PROJECT, broken, TASKS), project="1")
     assert caught.value.line == 8
+
+
+@pytest.mark.parametrize(("retained", "override", "float_code", "lag_code", "expected"), [
+    ("Y", "N", "FT_FF", "rcal_Predecessor",
+     (ProgressMode.RETAINED_LOGIC, FloatType.FINISH, LagCalendar.PREDECESSOR)),
+    ("N", "N", "FT_SmallFlt", "rcal_Successor",
+     (ProgressMode.ACTUAL_DATES, FloatType.SMALLEST, LagCalendar.SUCCESSOR)),
+    ("N", "Y", "", "rcal_ProjDefault",
+     (ProgressMode.PROGRESS_OVERRIDE, FloatType.FINISH, LagCalendar.PROJECT_DEFAULT)),
+])
+def test_scheduling_options_are_read_from_schedoptions(
+        retained: str, override: str, float_code: str, lag_code: str,
+        expected: tuple[ProgressMode, FloatType, LagCalendar]) -> None:
+    options = ("SCHEDOPTIONS", OPTIONS[1], [["1", "1", retained, override, float_code,
+                                             lag_code]])
+    read = read_xer(xer(PROJECT, CALENDAR, options, TASKS), project="1").options
+    assert (read.progress, read.float_type, read.lag_calendar) == expected
