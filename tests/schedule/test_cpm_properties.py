@@ -3,11 +3,16 @@ random DAGs on three calendars, with every relationship type and lags of both si
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime, timedelta
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from twinsync.schedule import (
     Activity,
+    Constraint,
+    ConstraintType,
     LagCalendar,
     Relationship,
     RelationType,
@@ -127,3 +132,64 @@ def test_in_a_textbook_network_the_longest_path_is_critical(schedule: Schedule) 
 def test_relationship_types_cover_all_four() -> None:
     assert {r.value for r in RelationType} == {"FS", "SS", "FF", "SF"}
     assert Relationship("a", "b").type is RelationType.FS
+
+
+@st.composite
+def progressed_networks(draw: st.DrawFn) -> Schedule:
+    """Random networks whose first activities are complete and some of the rest carry a
+    start-on-or-after or finish-on-or-before constraint."""
+    schedule = draw(networks())
+    done = draw(st.integers(0, len(schedule.activities) // 2))
+    activities = []
+    for index, activity in enumerate(schedule.activities):
+        if index < done:
+            start = datetime(2026, 2, 2, 8) + timedelta(hours=index)
+            activity = replace(activity, actual_start=start,
+                               actual_finish=start + timedelta(days=10))
+        elif draw(st.booleans()):
+            kind = draw(st.sampled_from((ConstraintType.START_ON_OR_AFTER,
+                                         ConstraintType.FINISH_ON_OR_BEFORE)))
+            when = MONDAY + timedelta(hours=draw(st.integers(0, 24 * 20)))
+            activity = replace(activity, constraints=(Constraint(kind, when),))
+        activities.append(activity)
+    return replace(schedule, activities=tuple(activities))
+
+
+@settings(max_examples=150, deadline=None)
+@given(progressed_networks())
+def test_progress_and_constraints_keep_the_logic_of_the_remaining_work(
+        schedule: Schedule) -> None:
+    found = {a.id: a for a in schedule_cpm(schedule).activities}
+    activities = {a.id: a for a in schedule.activities}
+    works = _works(schedule)
+    for activity_id, computed in found.items():
+        activity = activities[activity_id]
+        own = works[activity.calendar_id]
+        if activity.actual_finish is not None:
+            assert (computed.early_start, computed.early_finish) == (
+                activity.actual_start, activity.actual_finish)
+            assert computed.total_float_hours is None and not computed.critical
+            continue
+        assert computed.early_start >= MONDAY
+        for constraint in activity.constraints:
+            assert constraint.date is not None
+            if constraint.kind is ConstraintType.START_ON_OR_AFTER:
+                assert own.position(instant(computed.early_start)) >= own.position(
+                    instant(constraint.date))
+            else:
+                assert own.position(instant(computed.late_finish)) <= own.position(
+                    instant(constraint.date))
+    for relationship in schedule.relationships:
+        predecessor = activities[relationship.predecessor_id]
+        successor = activities[relationship.successor_id]
+        if successor.actual_finish is not None:
+            continue  # history need not have followed the logic
+        source = found[predecessor.id].early_start if relationship.type in (
+            RelationType.SS, RelationType.SF) else found[predecessor.id].early_finish
+        lag_work = works[_lag_calendar(schedule, predecessor, successor)]
+        bound = lag_work.finish_at(lag_work.position(instant(source))
+                                   + round(relationship.lag_hours * 60))
+        own = works[successor.calendar_id]
+        held = found[successor.id].early_start if relationship.type in (
+            RelationType.FS, RelationType.SS) else found[successor.id].early_finish
+        assert own.position(instant(held)) >= own.position(bound), relationship
