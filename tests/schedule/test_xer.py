@@ -131,6 +131,13 @@ def test_a_utf8_file_and_a_cp1252_file_read_the_same() -> None:
     assert as_cp1252.activities == as_utf8.activities
 
 
+def test_lines_may_end_in_a_lone_carriage_return_or_a_line_feed() -> None:
+    crlf = xer(*FILE)
+    for ending in (b"\r", b"\n"):
+        other = read_xer(crlf.replace(b"\r\n", ending), project="1")
+        assert other.activities == read_xer(crlf, project="1").activities
+
+
 def test_empty_fields_and_rows_short_of_trailing_fields_are_read() -> None:
     short = ("TASK", TASK_FIELDS, [["1001", "1", "", "10", "A100", "", "TT_Task",
                                     "TK_NotStart", "8"]])

@@ -58,9 +58,10 @@ def decode(data: bytes) -> list[str]:
         text = data.decode("cp1252", errors="surrogateescape")
         # the five bytes Windows-1252 leaves undefined: keep each as Latin-1 does
         text = _UNDEFINED.sub(lambda found: chr(ord(found[0]) - 0xDC00), text)
-    # only CR LF and LF end a line: str.splitlines would also split a name at a form feed
-    # or a Unicode line separator
-    return [line.removesuffix("\r") for line in text.removesuffix("\n").split("\n")]
+    # CR LF, LF or a lone CR (older exports) end a line; str.splitlines would also split a
+    # name at a form feed or a Unicode line separator
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.removesuffix("\n").split("\n")
 
 
 def read_tables(data: bytes) -> dict[str, Table]:
