@@ -14,6 +14,7 @@ exception enters (pint, sqlite3, IfcOpenShell, an MQTT client) it is converted w
     │   ├── InvalidReading  one reading: unknown sensor, not a number, bad time, bad unit
     │   ├── UnitError       a unit that does not exist or cannot convert to the wanted one
     │   ├── ModelImportError a file that is not a readable IFC model
+    │   ├── ScheduleImportError a schedule file that cannot be read; carries its ``line``
     │   └── UnsupportedMediaType a body of a content type the route does not take (415)
     ├── Forbidden           the caller may not do this (403); carries a ``reason``
     │   └── Unauthenticated no valid token or session came with the request (401)
@@ -63,6 +64,16 @@ class ModelImportError(InvalidInput):
 
     def __init__(self, message: str, reason: str = "bad_model") -> None:
         super().__init__(message, reason)
+
+
+class ScheduleImportError(InvalidInput):
+    """A schedule file (P6 XER) that cannot be read. ``line`` is where, when known.
+    Nothing of the file was imported."""
+
+    def __init__(self, message: str, reason: str = "bad_schedule", *,
+                 line: int | None = None) -> None:
+        super().__init__(message, reason)
+        self.line = line
 
 
 class UnsupportedMediaType(InvalidInput):

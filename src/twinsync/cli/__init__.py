@@ -1,4 +1,4 @@
-"""The command line: ``twinsync demo | serve | import | replay | bench | health | token | user …``.
+"""The command line: ``twinsync demo | serve | import | replay | bench | health | schedule …``.
 
 Each command is a small module with ``add_arguments(parser)`` and ``run(args) -> int``;
 benchmarks live in ``twinsync.bench`` with ``add_arguments`` and ``run(args) -> dict``.
@@ -22,6 +22,7 @@ COMMANDS = {
     "health": ("twinsync.cli.health_cmd", "judge recorded readings by the live health checks"),
     "token": ("twinsync.cli.token_cmd", "create, list and revoke API tokens"),
     "user": ("twinsync.cli.user_cmd", "add, list and remove users who sign in with a password"),
+    "schedule": ("twinsync.cli.schedule_cmd", "schedule a P6 XER file: dates, floats, critical"),
 }
 
 

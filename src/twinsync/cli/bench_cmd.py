@@ -18,6 +18,7 @@ BENCHES = {
     "mqtt": "twinsync.bench.mqtt",
     "bim": "twinsync.bench.bim",
     "auth": "twinsync.bench.auth",
+    "schedule": "twinsync.bench.schedule",
 }
 
 
