@@ -87,3 +87,52 @@ def test_a_damaged_or_foreign_snapshot_is_refused_and_changes_nothing(
         snapshot.load(fresh, body, IDS)
     assert fresh.rows_in_use == 0
     assert fresh.table.count[:3].tolist() == [0, 0, 0]
+
+
+def as_older_format(body: bytes, *, gone: str, extra: str) -> bytes:
+    """The snapshot as the previous format wrote it: one of today's columns not yet there,
+    one column since removed still there."""
+    with np.load(io.BytesIO(body), allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    header = json.loads(arrays["__header__"].tobytes())
+    header["format"] = snapshot.FORMAT - 1
+    del arrays[gone], header["columns"][gone]
+    arrays[extra] = np.zeros(header["rows"])
+    header["columns"][extra] = ["<f8", []]
+    arrays["__header__"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def test_an_older_format_keeps_what_still_means_the_same_and_relearns_the_rest(
+        feed: Feed) -> None:
+    # After an upgrade the stuck sensor must stay stuck and the noise baselines stay
+    # learned; the drift chart, whose meaning changed, starts afresh.
+    monitor, _, _ = stuck_and_learned(feed)
+    body = as_older_format(snapshot.dump(monitor, IDS), gone="reg_w", extra="ring_noise")
+    fresh = HealthMonitor()
+    assert snapshot.load(fresh, body, IDS) == 3
+    assert fresh.state(0).state == "stuck"
+    before, after = every_column(monitor), every_column(fresh)
+    np.testing.assert_array_equal(after["sigma2"], before["sigma2"])
+    np.testing.assert_array_equal(after["count"], before["count"])
+    for changed in snapshot.CHANGED_IN[snapshot.FORMAT]:
+        fill = HealthMonitor().table.column(changed)[:1]
+        assert (np.isnan(fill).all() and np.isnan(after[changed]).all()) or (
+            after[changed] == fill).all(), changed
+    assert (after["reg_w"] == 0).all()
+
+
+def test_a_snapshot_of_an_unknown_format_is_refused(feed: Feed) -> None:
+    monitor, _, _ = stuck_and_learned(feed)
+    body = snapshot.dump(monitor, IDS)
+    with np.load(io.BytesIO(body), allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    header = json.loads(arrays["__header__"].tobytes())
+    header["format"] = snapshot.FORMAT + 1
+    arrays["__header__"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    with pytest.raises(SnapshotMismatch):
+        snapshot.load(HealthMonitor(), buffer.getvalue(), IDS)

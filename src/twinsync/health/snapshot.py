@@ -35,7 +35,19 @@ from ..errors import InvalidInput
 from .monitor import HealthMonitor
 
 #: Bumped when the meaning of a saved column changes without its name or type changing.
-FORMAT = 1
+FORMAT = 2
+
+#: The columns whose meaning changed when the format became N. A snapshot of an older
+#: format (written by an earlier twinsync) is taken in part: every column both know, with
+#: the same type and shape, whose meaning has not changed since; the rest start afresh
+#: (new columns at their fill). So an upgrade keeps what a site's sensors taught health
+#: (noise, intervals, repeats, cadence, stuck and clock states) and relearns only what
+#: changed; refused outright, a stuck sensor would be trusted afresh after an upgrade.
+CHANGED_IN: dict[int, frozenset[str]] = {
+    # 2: drift is judged on a regression on the peers' consensus, charted by time.
+    2: frozenset({"d_n", "d_mean", "d_var", "drift_level", "drift_var", "drift_calm_since",
+                  "drift_start", "ring_level", "ring_offset"}),
+}
 
 
 class SnapshotMismatch(InvalidInput):
@@ -63,18 +75,22 @@ def dump(monitor: HealthMonitor, sensor_ids: Sequence[str]) -> bytes:
 
 def load(monitor: HealthMonitor, body: bytes, sensor_ids: Sequence[str]) -> int:
     """Copy a saved state into ``monitor`` for the sensors it knows (``sensor_ids[row]``);
-    returns how many sensors were restored. Raises ``SnapshotMismatch``, having changed
-    nothing, when the body is not a snapshot this monitor's table can take."""
+    returns how many sensors were restored. A snapshot of an older format is taken in part
+    (``CHANGED_IN``). Raises ``SnapshotMismatch``, having changed nothing, when the body is
+    not a snapshot this monitor's table can take."""
     header, arrays = _read(body)
     table = monitor.table
     expected = _layout({name: table.column(name)[:0] for name in table.column_names()})
-    if header.get("format") != FORMAT:
-        raise SnapshotMismatch(f"health snapshot format {header.get('format')!r}, "
-                               f"expected {FORMAT}")
+    saved_format = header.get("format")
+    if not isinstance(saved_format, int) or not 1 <= saved_format <= FORMAT:
+        raise SnapshotMismatch(f"health snapshot format {saved_format!r}, "
+                               f"expected 1 to {FORMAT}")
     if header.get("window") != table.window:
         raise SnapshotMismatch(f"health snapshot window {header.get('window')!r}, "
                                f"expected {table.window}")
-    if header.get("columns") != expected:
+    if saved_format < FORMAT:
+        expected = _still_meant(expected, header.get("columns"), arrays, saved_format)
+    elif header.get("columns") != expected:
         saved = set(header.get("columns") or ())
         raise SnapshotMismatch(
             "health snapshot columns differ: missing "
@@ -92,6 +108,22 @@ def load(monitor: HealthMonitor, body: bytes, sensor_ids: Sequence[str]) -> int:
     monitor.restore_rows(target, {name: arrays[name][source] for name in expected},
                          [str(units[i]) for i in saved_at])
     return int(target.size)
+
+
+def _still_meant(expected: dict[str, list[Any]], saved: object,
+                 arrays: dict[str, NDArray[Any]], saved_format: int) -> dict[str, list[Any]]:
+    """Of an older snapshot's columns, those this table has with the same type and shape
+    and whose meaning has not changed since ``saved_format``."""
+    if not isinstance(saved, dict):
+        raise SnapshotMismatch("health snapshot has no column layout")
+    changed: set[str] = set()
+    for version in range(saved_format + 1, FORMAT + 1):
+        changed |= CHANGED_IN.get(version, frozenset())
+    kept = {name: layout for name, layout in expected.items()
+            if saved.get(name) == layout and name in arrays and name not in changed}
+    if "count" not in kept or "state" not in kept:
+        raise SnapshotMismatch("health snapshot of an older format without its core columns")
+    return kept
 
 
 def _layout(arrays: dict[str, NDArray[Any]]) -> dict[str, list[Any]]:
