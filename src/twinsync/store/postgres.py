@@ -36,7 +36,8 @@ from numpy.typing import NDArray
 from ..errors import StoreError
 from ..model import Binding, Element, Event, Sensor
 from ..pipeline import Batch, DeadLetter
-from . import totals
+from . import audit, totals
+from .audit import AuditEntry, AuditQuery
 from .base import SensorAggregates
 from .dead_letters import (
     PruneCountdown,
@@ -48,7 +49,7 @@ from .dead_letters import (
 )
 from .health import StoreHealth
 from .postgres_link import Connection, Link
-from .postgres_rows import insert_dead_letters, insert_events
+from .postgres_rows import insert_audit, insert_dead_letters, insert_events
 from .postgres_schema import (
     create,
     drop_partitions_before,
@@ -295,6 +296,8 @@ class PostgresStore(Sealing, TieredReads):
         sensors: Sequence[tuple[int, Sensor]] = (),
         bindings: Sequence[Binding] = (),
         unbound: Sequence[str] = (),
+        revisions: Mapping[str, int] | None = None,
+        audit_entries: Sequence[AuditEntry] = (),
     ) -> None:
         def work(cursor: Cursor) -> InDoubt:
             if elements:
@@ -317,11 +320,31 @@ class PostgresStore(Sealing, TieredReads):
                     [(b.sensor_id, dumps(b.to_dict())) for b in bindings])
             if unbound:
                 cursor.execute("DELETE FROM bindings WHERE sensor_id = ANY(%s)", (list(unbound),))
+            audit.upsert_revisions(cursor.executemany, "%s", revisions or {})
             insert_events(cursor, events)
-            return InDoubt(event_seqs=[e.seq for e in events if e.seq is not None])
+            insert_audit(cursor, audit_entries)
+            return InDoubt(event_seqs=[e.seq for e in events if e.seq is not None],
+                           audit_ids=[a.id for a in audit_entries if a.id is not None])
 
         with self._write_lock:
             self._write(work)
+
+    def add_audit(self, entries: Sequence[AuditEntry]) -> None:
+        def work(cursor: Cursor) -> InDoubt:
+            insert_audit(cursor, entries)
+            return InDoubt(audit_ids=[a.id for a in entries if a.id is not None])
+
+        with self._write_lock:
+            self._write(work)
+
+    def revisions(self) -> dict[str, int]:
+        return self._query(lambda c: {target: int(revision) for target, revision in
+                                      c.execute("SELECT target, revision FROM revisions")})
+
+    def audit(self, q: AuditQuery) -> list[AuditEntry]:
+        sql, params = audit.query("%s", q)
+        records = self._query(lambda c: c.execute(sql, params, binary=True).fetchall())
+        return audit.entries_of(records, self._problems)
 
     # -- the reading path -------------------------------------------------------------------
 
@@ -569,6 +592,7 @@ class InDoubt:
     journal_id: int | None = None
     letter_ids: list[int] = field(default_factory=list)
     event_seqs: list[int] = field(default_factory=list)
+    audit_ids: list[int] = field(default_factory=list)
     xid: str = ""
     added: dict[str, int] = field(default_factory=dict)
     """What the write added to the running totals."""
@@ -578,6 +602,7 @@ class InDoubt:
             c.execute("DELETE FROM journal WHERE id = %s", (self.journal_id,))
         c.execute("DELETE FROM dead_letters WHERE id = ANY(%s)", (self.letter_ids,))
         c.execute("DELETE FROM events WHERE seq = ANY(%s)", (self.event_seqs,))
+        c.execute("DELETE FROM audit WHERE id = ANY(%s)", (self.audit_ids,))
         totals.add(c.execute, "%s", totals.taken_back(self.added))
 
 

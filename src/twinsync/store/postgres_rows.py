@@ -10,6 +10,8 @@ import psycopg
 
 from ..model import Event
 from ..pipeline import DeadLetter
+from . import audit
+from .audit import AuditEntry
 from .dead_letters import DeadLetterLimits, stored_row
 from .rows import dumps
 
@@ -40,3 +42,13 @@ def insert_dead_letters(cursor: psycopg.Cursor[Any], dead_letters: Sequence[Dead
         letter.id = int(cursor.fetchone()[0])  # type: ignore[index]
         cursor.nextset()
 
+
+
+def insert_audit(cursor: psycopg.Cursor[Any], entries: Sequence[AuditEntry]) -> None:
+    if not entries:
+        return
+    cursor.executemany(audit.insert_sql("%s") + " RETURNING id",
+                       [audit.row_of(e) for e in entries], returning=True)
+    for entry in entries:
+        entry.id = int(cursor.fetchone()[0])  # type: ignore[index]
+        cursor.nextset()
