@@ -592,10 +592,10 @@ class InDoubt:
     journal_id: int | None = None
     letter_ids: list[int] = field(default_factory=list)
     event_seqs: list[int] = field(default_factory=list)
-    audit_ids: list[int] = field(default_factory=list)
     xid: str = ""
     added: dict[str, int] = field(default_factory=dict)
     """What the write added to the running totals."""
+    audit_ids: list[int] = field(default_factory=list)
 
     def take_back(self, c: Connection) -> None:
         if self.journal_id is not None:
