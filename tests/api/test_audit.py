@@ -5,12 +5,15 @@ and pages them, and is for admins only."""
 from __future__ import annotations
 
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from twinsync.api.app import create_app
+from twinsync.api.routes_twin import spec_for_audit
+from twinsync.bim import generate_building
 from twinsync.cli.token_cmd import create_token
 from twinsync.config import Settings
 from twinsync.tokens import Role
@@ -166,3 +169,40 @@ def test_only_an_admin_reads_the_audit_log(tmp_path: Path) -> None:
             assert refused.status_code == 403 and refused.json()["error"] == "forbidden"
     with TestClient(create_app(Settings(store=url))) as anonymous:
         assert anonymous.get("/api/audit").status_code == 401
+
+
+def test_a_model_upload_and_a_connector_started_and_stopped_leave_entries(
+        tmp_path: Path, mqtt_broker: tuple[str, int]) -> None:
+    ifc = generate_building(tmp_path / "r0.ifc", storeys=1, bays_x=1, bays_y=1,
+                            revision=0).path.read_bytes()
+    url = f"sqlite:///{tmp_path / 'twin.sqlite'}"
+    header, token_id = token(url, Role.ADMIN)
+    settings = Settings(store=url, connector_hosts=[f"{mqtt_broker[0]}:{mqtt_broker[1]}"])
+    with TestClient(create_app(settings), headers=header) as admin:
+        report = admin.post("/api/models", params={"name": "tower.ifc"}, content=ifc).json()
+        entry = newest(admin)
+        assert (entry["operation"], entry["target"], entry["by"]["token_id"]) == (
+            "import_model", f"model:{report['revision']}", token_id)
+        assert entry["after"]["name"] == "tower.ifc" and entry["after"]["counts"]
+        # Every element the import added starts at revision 1.
+        wall = admin.get("/api/elements", params={"type": "IfcWall"}).json()["elements"][0]
+        assert admin.get(f"/api/elements/{wall['id']}").headers["etag"] == '"1"'
+
+        name = f"gw-{uuid.uuid4().hex[:8]}"
+        spec = {"kind": "mqtt", "name": name, "host": mqtt_broker[0], "port": mqtt_broker[1],
+                "topics": [f"{name}/{{sensor_id}}"], "persistent": False}
+        assert admin.post("/api/connectors", json=spec).status_code == 201
+        entry = newest(admin)
+        assert (entry["operation"], entry["target"], entry["before"], entry["after"]) == (
+            "add_connector", f"connector:{name}", None, spec)
+        assert admin.delete(f"/api/connectors/{name}").status_code == 200
+        entry = newest(admin)
+        assert (entry["operation"], entry["before"], entry["after"]) == (
+            "stop_connector", {"name": name}, None)
+        assert entry["by"] == {"name": "tests admin", "role": "admin", "token_id": token_id}
+
+
+def test_a_connectors_password_is_not_kept_in_the_log() -> None:
+    spec = {"kind": "mqtt", "username": "gw", "password": "hunter2", "client_secret": "x"}
+    assert spec_for_audit(spec) == {"kind": "mqtt", "username": "gw", "password": "***",
+                                 "client_secret": "***"}

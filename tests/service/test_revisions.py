@@ -187,3 +187,15 @@ def test_of_writers_racing_on_one_revision_exactly_one_wins(
                     "writer"]}} and entry.after["properties"]["writer"]["value"] == won[0]
 
     asyncio.run(race())
+
+
+async def test_acknowledging_an_alarm_is_audited_with_the_person_who_did_it(
+        tmp_path: Path) -> None:
+    async with TwinService.open(f"sqlite:///{tmp_path / 'twin.db'}") as service:
+        event = service.alarms.raise_("latency:gw", "warning", "slow", time=1.0)
+        assert event is not None
+        service.store.save_changes([event])
+        await service.acknowledge_alarm("latency:gw", by="tablet-3", actor=OPERATOR)
+        [entry] = service.store.audit(AuditQuery())
+        assert (entry.operation, entry.target, entry.actor, entry.after) == (
+            "acknowledge_alarm", "alarm:latency:gw", OPERATOR, {"acknowledged_by": "tablet-3"})

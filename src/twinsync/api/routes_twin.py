@@ -173,11 +173,11 @@ async def post_connector(spec: dict[str, Any], svc: Service, request: Request) -
     # A connector lives in the process, not the store: its entry is written once it runs.
     await svc.audit_change(AuditEntry(
         "add_connector", f"connector:{health.get('name', '')}", actor(request),
-        svc.clock(), None, _spec_shown(spec)))
+        svc.clock(), None, spec_for_audit(spec)))
     return JSON(health, status_code=201)
 
 
-def _spec_shown(spec: dict[str, Any]) -> dict[str, Any]:
+def spec_for_audit(spec: dict[str, Any]) -> dict[str, Any]:
     """A connector's settings as the audit log keeps them: never a password."""
     return {key: ("***" if "password" in key.lower() or "secret" in key.lower() else value)
             for key, value in spec.items()}
