@@ -26,7 +26,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import numpy as np
@@ -49,7 +48,7 @@ from .dead_letters import (
 )
 from .health import StoreHealth
 from .postgres_link import Connection, Link
-from .postgres_rows import insert_audit, insert_dead_letters, insert_events
+from .postgres_rows import InDoubt, insert_audit, insert_dead_letters, insert_events
 from .postgres_schema import (
     create,
     drop_partitions_before,
@@ -581,29 +580,6 @@ class PostgresStore(Sealing, TieredReads):
         row = self._query(lambda c: c.execute(
             "SELECT body FROM snapshots WHERE name = %s", (name,), binary=True).fetchone())
         return snapshot_body(name, row, self._problems)
-
-
-@dataclass(slots=True)
-class InDoubt:
-    """The rows a write added, to take back should its lost COMMIT turn out to have
-    happened: the caller was told it failed, and will send the same batch again. A
-    twin change's upserts are not taken back; sent again, they write the same rows."""
-
-    journal_id: int | None = None
-    letter_ids: list[int] = field(default_factory=list)
-    event_seqs: list[int] = field(default_factory=list)
-    xid: str = ""
-    added: dict[str, int] = field(default_factory=dict)
-    """What the write added to the running totals."""
-    audit_ids: list[int] = field(default_factory=list)
-
-    def take_back(self, c: Connection) -> None:
-        if self.journal_id is not None:
-            c.execute("DELETE FROM journal WHERE id = %s", (self.journal_id,))
-        c.execute("DELETE FROM dead_letters WHERE id = ANY(%s)", (self.letter_ids,))
-        c.execute("DELETE FROM events WHERE seq = ANY(%s)", (self.event_seqs,))
-        c.execute("DELETE FROM audit WHERE id = ANY(%s)", (self.audit_ids,))
-        totals.add(c.execute, "%s", totals.taken_back(self.added))
 
 
 def _roll_back(c: Connection) -> None:
