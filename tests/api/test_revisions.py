@@ -3,6 +3,8 @@ stale revision answers 412 (or an error of the same code) and changes nothing.""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -96,3 +98,22 @@ def test_a_websocket_update_with_a_stale_revision_is_refused_and_changes_nothing
                       "status": "issue", "revision": "2"})
         assert next_of(ws, "error")["error"] == "bad_message"
         assert (state(client), client.get("/api/elements/L3-slab").json()) == before
+
+
+def test_of_patches_racing_with_one_if_match_exactly_one_wins(client: TestClient) -> None:
+    tag = client.get("/api/elements/L2-slab").headers["etag"]
+    writers = 8
+    start = threading.Barrier(writers)
+
+    def patch(n: int) -> int:
+        start.wait()
+        return client.patch("/api/elements/L2-slab", json={"properties": {"writer": n}},
+                            headers={"If-Match": tag}).status_code
+
+    with ThreadPoolExecutor(writers) as pool:
+        statuses = list(pool.map(patch, range(writers)))
+    assert sorted(statuses) == [200] + [412] * (writers - 1)
+    winner = statuses.index(200)
+    element = client.get("/api/elements/L2-slab")
+    assert element.json()["properties"]["writer"]["value"] == winner
+    assert element.headers["etag"] == f'"{int(tag.strip(chr(34))) + 1}"'
