@@ -12,7 +12,9 @@ binding), not of live sensor values shown beside it, which move without a revisi
 
 from __future__ import annotations
 
-from starlette.requests import HTTPConnection
+from typing import Annotated
+
+from fastapi import Header
 
 from ..errors import InvalidInput
 from ..service.revisions import Match
@@ -25,10 +27,15 @@ def etag(revision: int) -> str:
     return f'"{revision}"'
 
 
-def if_match(connection: HTTPConnection) -> Match | None:
-    """The request's ``If-Match``; None when it has none. A weak tag (``W/"3"``) never
+IfMatch = Annotated[str | None, Header(
+    alias="If-Match", description='The ETag this write was made against, e.g. "7" (or *); '
+    "a stale one answers 412 stale_revision and changes nothing")]
+"""The header as a route parameter, so the OpenAPI document shows it."""
+
+
+def if_match(header: str | None) -> Match | None:
+    """A request's ``If-Match``; None when it has none. A weak tag (``W/"3"``) never
     matches (RFC 9110 compares If-Match strongly), nor does one that names no revision."""
-    header = connection.headers.get("if-match")
     if header is None:
         return None
     if header.strip() == "*":

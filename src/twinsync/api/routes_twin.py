@@ -13,7 +13,7 @@ from ..store.audit import AuditEntry
 from .access import actor, earned_source, identity_of
 from .connector_rules import confine
 from .deps import service, time_param
-from .preconditions import etag, if_match
+from .preconditions import IfMatch, etag, if_match
 from .responses import JSON
 
 router = APIRouter(prefix="/api", default_response_class=JSON)
@@ -88,13 +88,13 @@ async def get_element(element_id: str, svc: Service) -> JSON:
 
 @router.patch("/elements/{element_id}")
 async def patch_element(element_id: str, patch: ElementPatch, svc: Service,
-                        request: Request) -> JSON:
+                        request: Request, precondition: IfMatch = None) -> JSON:
     source = earned_source(identity_of(request), patch.source.value if patch.source else None)
     when = None if patch.time is None else time_param(str(patch.time), 0.0, "time")
     events = await svc.update_element(
         element_id, status=patch.status.value if patch.status else None,
         properties=patch.properties, source=source.value, time=when,
-        actor=actor(request), if_match=if_match(request))
+        actor=actor(request), if_match=if_match(precondition))
     element = await svc.view(svc.element_snapshot, element_id)
     return JSON({"element": element, "events": [e.to_dict() for e in events]},
                 headers={"ETag": etag(element["revision"])})
@@ -135,16 +135,18 @@ def _sensor(snapshot: dict[str, Any]) -> JSON:
 
 
 @router.put("/sensors/{sensor_id}/binding")
-async def put_binding(sensor_id: str, body: BindingIn, svc: Service, request: Request) -> JSON:
+async def put_binding(sensor_id: str, body: BindingIn, svc: Service, request: Request,
+                      precondition: IfMatch = None) -> JSON:
     binding = Binding(sensor_id, body.element_id, body.property,
                       Transform(body.transform.gain, body.transform.offset, body.transform.unit))
-    await svc.rebind_sensor(binding, actor=actor(request), if_match=if_match(request))
+    await svc.rebind_sensor(binding, actor=actor(request), if_match=if_match(precondition))
     return _sensor(await svc.view(svc.sensor_snapshot, sensor_id))
 
 
 @router.delete("/sensors/{sensor_id}/binding")
-async def delete_binding(sensor_id: str, svc: Service, request: Request) -> JSON:
-    await svc.unbind_sensor(sensor_id, actor=actor(request), if_match=if_match(request))
+async def delete_binding(sensor_id: str, svc: Service, request: Request,
+                         precondition: IfMatch = None) -> JSON:
+    await svc.unbind_sensor(sensor_id, actor=actor(request), if_match=if_match(precondition))
     return _sensor(await svc.view(svc.sensor_snapshot, sensor_id))
 
 
