@@ -14,7 +14,8 @@ Client → server messages (JSON):
   or an ``error`` with the same id. The values' source is the sender's (``field``); an
   operator's token is needed. ``revision`` is optional: given, the update is made only
   if the element is still at that revision (the ``revision`` of its snapshot), and is
-  refused otherwise with ``stale_revision`` (as HTTP's 412), having changed nothing.
+  refused otherwise with ``stale_revision`` (as HTTP's 412), having changed nothing. The
+  ack's ``revision`` is the element's as the ack is sent.
 - ``{"type": "ping"}`` → ``{"type": "pong", "time": …}``
 
 The socket opens only for a signed-in reader (token or session cookie) from this server's
