@@ -10,6 +10,7 @@ exception enters (pint, sqlite3, IfcOpenShell, an MQTT client) it is converted w
     TwinsyncError
     ├── NotFound            an element, sensor, model or connector that does not exist
     ├── Conflict            an operation that contradicts the twin (duplicate id, bad binding)
+    │   └── StaleRevision   a write made against a revision that is no longer current (412)
     ├── InvalidInput        input that cannot be used; carries a machine-readable ``reason``
     │   ├── InvalidReading  one reading: unknown sensor, not a number, bad time, bad unit
     │   ├── UnitError       a unit that does not exist or cannot convert to the wanted one
@@ -38,6 +39,17 @@ class NotFound(TwinsyncError):
 
 class Conflict(TwinsyncError):
     """The operation contradicts the current twin."""
+
+
+class StaleRevision(Conflict):
+    """A write named the revision it was made against (``If-Match``), and the element or
+    binding has moved on since; nothing was changed. ``current`` is its revision now."""
+
+    reason = "stale_revision"
+
+    def __init__(self, message: str, current: int) -> None:
+        super().__init__(message)
+        self.current = current
 
 
 class InvalidInput(TwinsyncError):

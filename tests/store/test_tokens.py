@@ -3,8 +3,14 @@ a token ends its sessions, and a running store's lock does not keep them out."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
+
+from twinsync.errors import StoreError
 from twinsync.store import open_store
-from twinsync.store.tokens import open_token_store
+from twinsync.store.audit import Actor, AuditQuery
+from twinsync.store.tokens import created, open_token_store, revoked
 from twinsync.tokens import Kind, Role, new_session, new_token, new_user
 
 
@@ -51,3 +57,31 @@ def test_a_user_is_found_by_name_until_removed(store_url: str) -> None:
         assert tokens.find_user("ana") is None
     finally:
         tokens.close()
+
+
+def test_a_token_change_and_its_audit_entry_commit_together_or_not_at_all(
+        store_url: str) -> None:
+    admin = Actor("ops", "admin", "a0")
+    twin = open_store(store_url)
+    tokens = open_token_store(store_url)
+    try:
+        _, gateway = new_token("gateway", Role.VIEWER, now=100.0)
+        tokens.add(gateway, created(gateway, admin, 100.0))
+        # A second record with the same digest breaks the table's rule: the insert fails,
+        # and the entry written before it in the transaction goes with it.
+        clash = replace(gateway, id="another-id", name="clash")
+        with pytest.raises(StoreError):
+            tokens.add(clash, created(clash, admin, 101.0))
+        assert tokens.revoke(gateway.id, 102.0, revoked(gateway.id, admin, 102.0))
+        # Revoking what does not exist changes nothing and records nothing.
+        assert not tokens.revoke("no-such-id", 103.0, revoked("no-such-id", admin, 103.0))
+        entries = twin.audit(AuditQuery())
+        assert [(e.operation, e.target, e.actor) for e in entries] == [
+            ("create_token", f"token:{gateway.id}", admin),
+            ("revoke_token", f"token:{gateway.id}", admin)]
+        assert entries[0].after == {"id": gateway.id, "name": "gateway", "role": "viewer",
+                                    "expires_at": None, "sensors": []}
+        assert [r.id for r in tokens.records()] == [gateway.id]
+    finally:
+        tokens.close()
+        twin.close()

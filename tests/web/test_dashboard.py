@@ -331,6 +331,29 @@ def test_the_status_select_in_the_panel_is_a_field_update(page: Any, api: httpx.
     page.fill("#tree-search", "")
 
 
+CHANGES = '#panel [data-role="changes"]'
+
+
+def test_the_panel_lists_the_elements_changes_and_who_made_them(
+        page: Any, api: httpx.Client) -> None:
+    wall = elements(api, type="IfcWall")[1]
+    page.fill("#tree-search", wall["name"])
+    page.locator(f'#tree .leaf[data-id="{wall["id"]}"]').click()
+    page.wait_for_function("(id) => window.twinsync.selectedId === id", arg=wall["id"])
+    page.select_option('#panel [data-role="status"]', "completed")
+    page.wait_for_function("(list) => document.querySelector(list)?.textContent"
+                           ".includes('→ Completed')", arg=CHANGES, timeout=5_000)
+    newest = page.locator(f"{CHANGES} li").first.text_content() or ""
+    assert "status" in newest and "→ Completed" in newest
+    assert "dashboard tests (admin)" in newest and "just now" in newest
+    # A change made by a program through the API joins the list as it happens.
+    api.patch(f"/api/elements/{wall['id']}", json={"properties": {"inspection": "passed"}})
+    page.wait_for_function("(list) => document.querySelector(list)?.textContent"
+                           ".includes('inspection — → passed')", arg=CHANGES, timeout=5_000)
+    assert "inspection" in (page.locator(f"{CHANGES} li").first.text_content() or "")
+    page.fill("#tree-search", "")
+
+
 def test_the_page_rides_out_a_server_restart(page: Any, api: httpx.Client,
                                              server: ServerThread, shots: Path) -> None:
     server.stop()

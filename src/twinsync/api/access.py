@@ -30,7 +30,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..errors import Forbidden, Unauthenticated, UnsupportedMediaType
 from ..model import Source
-from ..tokens import Role, csrf_of
+from ..store.audit import Actor
+from ..tokens import Kind, Role, csrf_of
 from .auth import CSRF_HEADER, SESSION_COOKIE, Authenticator, Identity
 from .responses import JSON
 
@@ -85,6 +86,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("PUT", "/api/sensors/{sensor_id}/binding"): ADMINISTER,
     ("DELETE", "/api/sensors/{sensor_id}/binding"): ADMINISTER,
     ("GET", "/api/events"): READ,
+    ("GET", "/api/audit"): ADMINISTER,  # it holds everyone's before and after values
     ("GET", "/api/connectors"): ADMINISTER,
     ("POST", "/api/connectors"): ADMINISTER,
     ("DELETE", "/api/connectors/{name}"): ADMINISTER,
@@ -301,6 +303,18 @@ def earned_source(identity: Identity, claimed: str | None = None) -> Source:
         raise Forbidden(f"values written with this token have source {earned.value!r}; "
                         f"{claimed[:20]!r} is not yours to claim", "source_not_yours")
     return earned
+
+
+def actor_of(identity: Identity) -> Actor:
+    """Who a change is recorded as: the token's name and role, and the token's id (for a
+    session, that of the token or user it was opened with)."""
+    record = identity.record
+    token_id = record.parent if record.kind is Kind.SESSION and record.parent else record.id
+    return Actor(record.name, record.role.value, token_id)
+
+
+def actor(connection: HTTPConnection) -> Actor:
+    return actor_of(identity_of(connection))
 
 
 def identity_of(connection: HTTPConnection) -> Identity:

@@ -24,6 +24,7 @@ from . import (
     errors,
     metrics,
     routes_access,
+    routes_audit,
     routes_health,
     routes_models,
     routes_readings,
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
     errors.install(app)
     app.include_router(routes_access.router)
     app.include_router(routes_twin.router)
+    app.include_router(routes_audit.router)
     app.include_router(routes_readings.router)
     app.include_router(routes_models.router)
     app.include_router(routes_health.router)

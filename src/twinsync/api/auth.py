@@ -19,7 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import NotFound, StoreError
-from ..store.tokens import TokenStore
+from ..store.audit import SYSTEM, Actor
+from ..store.tokens import TokenStore, created, revoked
 from ..tokens import PREFIX, Kind, Role, TokenRecord, digest, new_session, new_token
 
 log = logging.getLogger(__name__)
@@ -144,10 +145,12 @@ class Authenticator:
         return [r for r in self._by_digest.values() if r.kind is Kind.TOKEN]
 
     async def create(self, name: str, role: Role, *, expires_at: float | None = None,
-                     sensors: tuple[str, ...] = ()) -> tuple[str, TokenRecord]:
-        secret, record = new_token(name, role, now=self.clock(), expires_at=expires_at,
+                     sensors: tuple[str, ...] = (), actor: Actor = SYSTEM
+                     ) -> tuple[str, TokenRecord]:
+        now = self.clock()
+        secret, record = new_token(name, role, now=now, expires_at=expires_at,
                                    sensors=sensors)
-        await asyncio.to_thread(self.store.add, record)
+        await asyncio.to_thread(self.store.add, record, created(record, actor, now))
         self._by_digest[record.digest] = record
         return secret, record
 
@@ -157,10 +160,11 @@ class Authenticator:
         self._by_digest[record.digest] = record
         return secret, record
 
-    async def revoke(self, token_id: str) -> None:
+    async def revoke(self, token_id: str, *, actor: Actor = SYSTEM) -> None:
         """Revoke a token (or end a session) here at once, and in the store."""
         now = self.clock()
-        found = await asyncio.to_thread(self.store.revoke, token_id, now)
+        found = await asyncio.to_thread(self.store.revoke, token_id, now,
+                                        revoked(token_id, actor, now))
         for key, record in list(self._by_digest.items()):
             if record.id == token_id or record.parent == token_id:
                 self._by_digest[key] = record.revoked(now)

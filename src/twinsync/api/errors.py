@@ -16,6 +16,7 @@ from ..errors import (
     InvalidInput,
     NotFound,
     Overloaded,
+    StaleRevision,
     StoreError,
     TwinsyncError,
     Unauthenticated,
@@ -41,6 +42,10 @@ def install(app: FastAPI) -> None:
             return refusal(exc)
         if isinstance(exc, NotFound):
             status, reason = 404, "not_found"
+        elif isinstance(exc, StaleRevision):
+            # The revision it is at now, as a GET would give it, so a client may re-read.
+            return JSON({"error": exc.reason, "detail": str(exc)}, status_code=412,
+                        headers={"ETag": f'"{exc.current}"'})
         elif isinstance(exc, Conflict):
             status, reason = 409, "conflict"
         elif isinstance(exc, UnsupportedMediaType):

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from ..errors import InvalidInput, Unauthenticated
 from ..tokens import Kind, csrf_of, role_of
-from .access import authenticator, identity_of
+from .access import actor, authenticator, identity_of
 from .auth import CSRF_COOKIE, SESSION_COOKIE, Authenticator
 from .responses import JSON
 
@@ -97,18 +97,18 @@ def list_tokens(auth: Auth) -> JSON:
 
 
 @router.post("/api/tokens", status_code=201)
-async def create_token(body: TokenIn, auth: Auth) -> JSON:
+async def create_token(body: TokenIn, auth: Auth, request: Request) -> JSON:
     """A new token; the answer is the only time its secret is shown."""
     secret, record = await auth.create(body.name, role_of(body.role),
                                        expires_at=body.expires_at,
-                                       sensors=tuple(body.sensors))
+                                       sensors=tuple(body.sensors), actor=actor(request))
     return JSON({**record.public(), "token": secret}, status_code=201)
 
 
 @router.delete("/api/tokens/{token_id}")
-async def revoke_token(token_id: str, auth: Auth) -> JSON:
+async def revoke_token(token_id: str, auth: Auth, request: Request) -> JSON:
     """Revoke a token and end every session opened with it, at once."""
-    await auth.revoke(token_id)
+    await auth.revoke(token_id, actor=actor(request))
     return JSON({"revoked": token_id})
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from ..service import TwinService
-from .access import identity_of
+from .access import actor_of, identity_of
 from .deps import service
 from .responses import JSON
 
@@ -81,5 +81,6 @@ async def get_alarms(svc: Service) -> JSON:
 async def ack_alarm(key: str, svc: Service, request: Request) -> JSON:
     """Acknowledge an alarm, as the signed-in token's name (a ``by`` in the body is not
     read: who acknowledged is who asked)."""
-    event = await svc.acknowledge_alarm(key, by=identity_of(request).name)
+    identity = identity_of(request)
+    event = await svc.acknowledge_alarm(key, by=identity.name, actor=actor_of(identity))
     return JSON(event.to_dict())

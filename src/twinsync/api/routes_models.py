@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse
 
 from ..errors import InvalidInput, NotFound
 from ..service import TwinService
+from .access import actor
 from .deps import service
 from .responses import JSON
 
@@ -36,7 +37,7 @@ async def post_model(request: Request, svc: Service) -> JSON:
         raise InvalidInput("the request carries no model", "no_file")
     if len(data) > MAX_MODEL_BYTES:
         raise InvalidInput(f"model larger than {MAX_MODEL_BYTES} bytes", "too_large")
-    report = await svc.models.import_bytes(data, name=name)
+    report = await svc.models.import_bytes(data, name=name, actor=actor(request))
     return JSON(report, status_code=201)
 
 

@@ -9,9 +9,11 @@ from pydantic import BaseModel, Field, StrictFloat
 
 from ..model import Binding, Element, Sensor, Source, Status, Transform
 from ..service import TwinService
-from .access import earned_source, identity_of
+from ..store.audit import AuditEntry
+from .access import actor, earned_source, identity_of
 from .connector_rules import confine
 from .deps import service, time_param
+from .preconditions import IfMatch, etag, if_match
 from .responses import JSON
 
 router = APIRouter(prefix="/api", default_response_class=JSON)
@@ -78,28 +80,33 @@ async def list_elements(svc: Service, type: str | None = None, status: Status | 
 
 @router.get("/elements/{element_id}")
 async def get_element(element_id: str, svc: Service) -> JSON:
-    """An element with its properties (value, unit, time, source, confidence) and sensors."""
-    return JSON(await svc.view(svc.element_snapshot, element_id))
+    """An element with its properties (value, unit, time, source, confidence) and sensors;
+    ``ETag`` is its revision, for ``If-Match`` on a PATCH."""
+    element = await svc.view(svc.element_snapshot, element_id)
+    return JSON(element, headers={"ETag": etag(element["revision"])})
 
 
 @router.patch("/elements/{element_id}")
 async def patch_element(element_id: str, patch: ElementPatch, svc: Service,
-                        request: Request) -> JSON:
+                        request: Request, precondition: IfMatch = None) -> JSON:
     source = earned_source(identity_of(request), patch.source.value if patch.source else None)
     when = None if patch.time is None else time_param(str(patch.time), 0.0, "time")
     events = await svc.update_element(
         element_id, status=patch.status.value if patch.status else None,
-        properties=patch.properties, source=source.value, time=when)
-    return JSON({"element": await svc.view(svc.element_snapshot, element_id),
-                 "events": [e.to_dict() for e in events]})
+        properties=patch.properties, source=source.value, time=when,
+        actor=actor(request), if_match=if_match(precondition))
+    element = await svc.view(svc.element_snapshot, element_id)
+    return JSON({"element": element, "events": [e.to_dict() for e in events]},
+                headers={"ETag": etag(element["revision"])})
 
 
 @router.post("/elements", status_code=201)
-async def post_element(body: ElementIn, svc: Service) -> JSON:
+async def post_element(body: ElementIn, svc: Service, request: Request) -> JSON:
     element = Element(body.id, body.type, body.name, body.global_id, body.parent, body.status)
-    event = await svc.add_element(element)
-    return JSON({"element": await svc.view(svc.element_snapshot, element.id),
-                 "event": event.to_dict()}, status_code=201)
+    event = await svc.add_element(element, actor=actor(request))
+    snapshot = await svc.view(svc.element_snapshot, element.id)
+    return JSON({"element": snapshot, "event": event.to_dict()}, status_code=201,
+                headers={"ETag": etag(snapshot["revision"])})
 
 
 @router.get("/sensors")
@@ -110,29 +117,37 @@ async def list_sensors(svc: Service) -> JSON:
 
 
 @router.post("/sensors", status_code=201)
-async def post_sensor(body: SensorIn, svc: Service) -> JSON:
+async def post_sensor(body: SensorIn, svc: Service, request: Request) -> JSON:
     sensor = Sensor(body.id, body.kind, body.unit, body.expected_interval, body.resolution)
-    await svc.add_sensor(sensor)
+    await svc.add_sensor(sensor, actor=actor(request))
     return JSON(await svc.view(svc.sensor_snapshot, sensor.id), status_code=201)
 
 
 @router.get("/sensors/{sensor_id}")
 async def get_sensor(sensor_id: str, svc: Service) -> JSON:
-    return JSON(await svc.view(svc.sensor_snapshot, sensor_id))
+    """A sensor, its binding and live value; ``ETag`` is its binding's revision, for
+    ``If-Match`` on a PUT or DELETE of ``/binding``."""
+    return _sensor(await svc.view(svc.sensor_snapshot, sensor_id))
+
+
+def _sensor(snapshot: dict[str, Any]) -> JSON:
+    return JSON(snapshot, headers={"ETag": etag(snapshot["binding_revision"])})
 
 
 @router.put("/sensors/{sensor_id}/binding")
-async def put_binding(sensor_id: str, body: BindingIn, svc: Service) -> JSON:
+async def put_binding(sensor_id: str, body: BindingIn, svc: Service, request: Request,
+                      precondition: IfMatch = None) -> JSON:
     binding = Binding(sensor_id, body.element_id, body.property,
                       Transform(body.transform.gain, body.transform.offset, body.transform.unit))
-    await svc.rebind_sensor(binding)
-    return JSON(await svc.view(svc.sensor_snapshot, sensor_id))
+    await svc.rebind_sensor(binding, actor=actor(request), if_match=if_match(precondition))
+    return _sensor(await svc.view(svc.sensor_snapshot, sensor_id))
 
 
 @router.delete("/sensors/{sensor_id}/binding")
-async def delete_binding(sensor_id: str, svc: Service) -> JSON:
-    await svc.unbind_sensor(sensor_id)
-    return JSON(await svc.view(svc.sensor_snapshot, sensor_id))
+async def delete_binding(sensor_id: str, svc: Service, request: Request,
+                         precondition: IfMatch = None) -> JSON:
+    await svc.unbind_sensor(sensor_id, actor=actor(request), if_match=if_match(precondition))
+    return _sensor(await svc.view(svc.sensor_snapshot, sensor_id))
 
 
 @router.get("/events")
@@ -156,10 +171,23 @@ async def post_connector(spec: dict[str, Any], svc: Service, request: Request) -
     the hosts of ``connector_hosts`` and read only files under ``data_folder``
     (docs/SECURITY.md), and checks its source before it is accepted."""
     connector = await confine(spec, request.app.state.settings, svc)
-    return JSON(connector.health().to_dict(), status_code=201)
+    health = connector.health().to_dict()
+    # A connector lives in the process, not the store: its entry is written once it runs.
+    await svc.audit_change(AuditEntry(
+        "add_connector", f"connector:{health.get('name', '')}", actor(request),
+        svc.clock(), None, spec_for_audit(spec)))
+    return JSON(health, status_code=201)
+
+
+def spec_for_audit(spec: dict[str, Any]) -> dict[str, Any]:
+    """A connector's settings as the audit log keeps them: never a password."""
+    return {key: ("***" if "password" in key.lower() or "secret" in key.lower() else value)
+            for key, value in spec.items()}
 
 
 @router.delete("/connectors/{name}")
-async def delete_connector(name: str, svc: Service) -> JSON:
+async def delete_connector(name: str, svc: Service, request: Request) -> JSON:
     await svc.stop_connector(name)
+    await svc.audit_change(AuditEntry("stop_connector", f"connector:{name}", actor(request),
+                                      svc.clock(), {"name": name}, None))
     return JSON({"stopped": name})

@@ -10,8 +10,12 @@ Client → server messages (JSON):
   only when some moved.
 - ``{"type": "unsubscribe", "elements": "*" | "id" | [...]}``
 - ``{"type": "update", "element_id": "…", "status": "…", "properties": {…},
-  "id": 7}`` → ``{"type": "ack", "id": 7, "events": [...]}`` or an ``error`` with the
-  same id. The values' source is the sender's (``field``); an operator's token is needed.
+  "revision": 4, "id": 7}`` → ``{"type": "ack", "id": 7, "revision": 5, "events": [...]}``
+  or an ``error`` with the same id. The values' source is the sender's (``field``); an
+  operator's token is needed. ``revision`` is optional: given, the update is made only
+  if the element is still at that revision (the ``revision`` of its snapshot), and is
+  refused otherwise with ``stale_revision`` (as HTTP's 412), having changed nothing. The
+  ack's ``revision`` is the element's as the ack is sent.
 - ``{"type": "ping"}`` → ``{"type": "pong", "time": …}``
 
 The socket opens only for a signed-in reader (token or session cookie) from this server's
@@ -34,10 +38,11 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from ..errors import Conflict, Forbidden, InvalidInput, NotFound, TwinsyncError
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound, StaleRevision, TwinsyncError
 from ..pipeline.limits import short_repr
 from ..service import ALL, Resync, Subscriber, TwinService
-from .access import WS_COMMANDS, earned_source, identity_of
+from ..service.revisions import Match
+from .access import WS_COMMANDS, actor_of, earned_source, identity_of
 from .auth import Authenticator, Identity
 from .deps import ws_service
 from .limits import limits_of
@@ -149,10 +154,16 @@ class Session:
         claimed = message.get("source")
         if claimed is not None and not isinstance(claimed, str):
             raise InvalidInput("source must be text", "bad_message")
+        revision = message.get("revision")
+        if revision is not None and (type(revision) is not int or revision < 0):
+            raise InvalidInput("revision must be a whole number ≥ 0", "bad_message")
         source = earned_source(self.identity, claimed)
         events = await self.service.update_element(
-            element_id, status=status, properties=properties, source=source.value)
-        await self.send({"type": "ack", "id": request_id,
+            element_id, status=status, properties=properties, source=source.value,
+            actor=actor_of(self.identity),
+            if_match=None if revision is None else Match.of(revision))
+        current = await self.service.view(self.service.revisions.element, element_id)
+        await self.send({"type": "ack", "id": request_id, "revision": current,
                          "events": [e.to_dict() for e in events]})
 
     async def ping(self, message: dict[str, Any], request_id: RequestId) -> None:
@@ -192,6 +203,8 @@ def _request_id(message: Any) -> int | str | None:
 def _reason(exc: TwinsyncError) -> str:
     if isinstance(exc, NotFound):
         return "not_found"
+    if isinstance(exc, StaleRevision):
+        return exc.reason
     if isinstance(exc, Conflict):
         return "conflict"
     if isinstance(exc, (InvalidInput, Forbidden)):

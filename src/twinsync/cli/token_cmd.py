@@ -12,7 +12,8 @@ import os
 import time
 
 from ..config import Settings
-from ..store.tokens import open_token_store
+from ..store.audit import COMMAND
+from ..store.tokens import created, open_token_store, revoked
 from ..tokens import Role, TokenRecord, new_token, role_of
 
 DAY = 86_400.0
@@ -46,7 +47,7 @@ def create_token(store_url: str, name: str, role: Role, *, days: float | None = 
                                sensors=sensors)
     store = open_token_store(store_url)
     try:
-        store.add(record)
+        store.add(record, created(record, COMMAND, now))
     finally:
         store.close()
     return secret, record
@@ -72,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
     store = open_token_store(settings.store)
     try:
         if args.action == "revoke":
-            if not store.revoke(args.id, time.time()):
+            now = time.time()
+            if not store.revoke(args.id, now, revoked(args.id, COMMAND, now)):
                 print(f"twinsync: no token {args.id}")
                 return 1
             print(f"revoked {args.id}")

@@ -16,7 +16,8 @@ import time
 
 from ..config import Settings
 from ..errors import InvalidInput
-from ..store.tokens import open_token_store
+from ..store.audit import COMMAND
+from ..store.tokens import created, open_token_store, revoked
 from ..tokens import USER_ROLES, Kind, new_user, role_of
 
 
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
                 raise InvalidInput(f"there is a user {args.name!r} already", "bad_user")
             record = new_user(args.name, role_of(args.role), _password(args.password_stdin),
                               now=time.time())
-            store.add(record)
+            store.add(record, created(record, COMMAND, record.created_at))
             print(json.dumps(record.public()) if args.json
                   else f"user {record.name} ({record.role.value}) added")
             return 0
@@ -63,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
             if user is None:
                 print(f"twinsync: no user {args.name}")
                 return 1
-            store.revoke(user.id, time.time())
+            now = time.time()
+            store.revoke(user.id, now, revoked(user.id, COMMAND, now))
             print(f"removed {user.name}")
             return 0
         users = [r for r in store.records() if r.kind is Kind.USER and r.revoked_at is None]

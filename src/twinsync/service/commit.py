@@ -4,22 +4,26 @@ committed whole, or ``StoreError``."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import StoreError, TwinsyncError
 from ..model import Binding, Element, Event, Sensor
+from ..store.audit import AuditEntry
 
 
 @dataclass(slots=True)
 class Change:
-    """A proposed change of the twin: its events and the rows the store must save."""
+    """A proposed change of the twin: its events, the rows the store must save, the audit
+    entries that record who made it, and (set by the writer) the revisions it leaves."""
 
     events: list[Event]
     elements: Sequence[Element] = ()
     sensors: Sequence[Sensor] = ()
     bindings: Sequence[Binding] = ()
     unbound: Sequence[str] = ()
+    audit: list[AuditEntry] = field(default_factory=list)
+    revisions: dict[str, int] = field(default_factory=dict)
 
 
 def commit_store(commit: Callable[..., None], *args: Any, **kwargs: Any) -> None:

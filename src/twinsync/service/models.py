@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..bim import glb_for, import_ifc, read_model
 from ..errors import NotFound
+from ..store.audit import SYSTEM, Actor, AuditEntry
 from .commit import Change
 
 if TYPE_CHECKING:
@@ -42,7 +43,8 @@ class ModelLibrary:
     def path_of(self, revision: str) -> Path:
         return self.folder / f"{revision}.ifc"
 
-    async def import_bytes(self, data: bytes, *, name: str = "model.ifc") -> dict[str, Any]:
+    async def import_bytes(self, data: bytes, *, name: str = "model.ifc",
+                           actor: Actor = SYSTEM) -> dict[str, Any]:
         """Import one IFC revision: all of it, or nothing (ModelImportError)."""
         contents = await asyncio.to_thread(read_model, data)
         path = self.path_of(contents.revision)
@@ -59,8 +61,11 @@ class ModelLibrary:
             final.data["name"] = name
             final.data["counts"] = contents.counts()
             reports.append(result.report)
+            entry = AuditEntry("import_model", f"model:{contents.revision}", actor,
+                               service.clock(), None,
+                               {"name": name, "counts": final.data["counts"]})
             return Change(result.events, elements=result.elements, sensors=result.sensors,
-                          bindings=result.bindings)
+                          bindings=result.bindings, audit=[entry])
 
         reports: list[dict[str, Any]] = []
         change = await service.writer.write(service._transact, propose)

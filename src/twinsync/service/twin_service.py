@@ -42,11 +42,13 @@ from ..pipeline import (
 from ..pipeline.order import CountersUnreadable
 from ..pipeline.repeats import kept_repeats
 from ..store import Store, open_store
+from ..store.audit import SYSTEM, Actor, AuditEntry
 from ..store.base import History
 from .commit import Change, commit_store
 from .fusion import PropertyIndex
 from .hub import Hub
 from .publisher import Publisher
+from .revisions import Match, Revisions, binding_key, element_key
 from .supervisor import ConnectorSupervisor
 from .views import TwinViews
 from .watch import HEALTH_SAVE_SECONDS, LATENCY_BOUND_SECONDS, Watch
@@ -106,6 +108,7 @@ class TwinService(TwinViews):
         self.twin = Twin()
         elements, sensors, bindings = store.load_twin()
         self.twin.load(elements, (s for _, s in sensors), bindings)
+        self.revisions = Revisions(store.revisions())
         self.pipeline = Pipeline(self.twin, freshness=freshness,
                                  allowed_lateness=allowed_lateness)
         # Rows must match the stored ones: the readings history refers to them.
@@ -256,10 +259,12 @@ class TwinService(TwinViews):
         saved = self.twin.checkpoint()
         try:
             change = propose()
+            change.revisions = self.revisions.bumped(change)
             self._commit_change(change)
         except BaseException:
             self.twin.rollback(saved)
             raise
+        self.revisions.apply(change.revisions)
         if change.sensors or change.bindings or change.unbound:
             self._register(change.sensors, change.bindings, change.unbound)
         return change
@@ -275,7 +280,8 @@ class TwinService(TwinViews):
                 row, next_row = next_row, next_row + 1
             rows.append((row, sensor))
         commit_store(self.store.save_changes, change.events, elements=change.elements,
-                     sensors=rows, bindings=change.bindings, unbound=change.unbound)
+                     sensors=rows, bindings=change.bindings, unbound=change.unbound,
+                     revisions=change.revisions, audit_entries=change.audit)
 
     def _register(self, sensors: Sequence[Sensor], bindings: Sequence[Binding],
                   unbound: Sequence[str] = ()) -> None:
@@ -304,88 +310,141 @@ class TwinService(TwinViews):
 
     # -- operations on the twin ---------------------------------------------------------------
 
-    async def add_element(self, element: Element, *, source: str = "manual") -> Event:
+    def _entry(self, operation: str, target: str, actor: Actor, before: Any = None,
+               after: Any = None, *, element_id: str | None = None,
+               sensor_id: str | None = None) -> AuditEntry:
+        return AuditEntry(operation, target, actor, self.clock(), before, after,
+                          element_id, sensor_id)
+
+    async def add_element(self, element: Element, *, source: str = "manual",
+                          actor: Actor = SYSTEM) -> Event:
         def propose() -> Change:
             event = self.twin.add_element(element, time=self.clock(), source=source)
-            return Change([event], elements=[element])
+            entry = self._entry("add_element", element_key(element.id), actor,
+                                after=element.to_dict(), element_id=element.id)
+            return Change([event], elements=[element], audit=[entry])
         return (await self._run(propose))[0]
 
-    async def add_sensor(self, sensor: Sensor) -> Event:
+    async def add_sensor(self, sensor: Sensor, *, actor: Actor = SYSTEM) -> Event:
         def propose() -> Change:
-            return Change([self.twin.add_sensor(sensor, time=self.clock())], sensors=[sensor])
+            event = self.twin.add_sensor(sensor, time=self.clock())
+            entry = self._entry("add_sensor", f"sensor:{sensor.id}", actor,
+                                after=sensor.to_dict(), sensor_id=sensor.id)
+            return Change([event], sensors=[sensor], audit=[entry])
         return (await self._run(propose))[0]
 
-    async def bind_sensor(self, binding: Binding) -> Event:
+    async def bind_sensor(self, binding: Binding, *, actor: Actor = SYSTEM) -> Event:
         def propose() -> Change:
-            return Change([self.twin.bind_sensor(binding, time=self.clock())],
-                          bindings=[binding])
+            event = self.twin.bind_sensor(binding, time=self.clock())
+            entry = self._entry("bind_sensor", binding_key(binding.sensor_id), actor,
+                                after=binding.to_dict(), element_id=binding.element_id,
+                                sensor_id=binding.sensor_id)
+            return Change([event], bindings=[binding], audit=[entry])
         return (await self._run(propose))[0]
 
-    async def rebind_sensor(self, binding: Binding) -> list[Event]:
+    async def rebind_sensor(self, binding: Binding, *, actor: Actor = SYSTEM,
+                            if_match: Match | None = None) -> list[Event]:
         """Bind a sensor, moving it off its present binding if it has one, in one step: no
         reading finds it unbound in between, and the events are committed together. If
-        the new binding is refused the old one stays, and nothing is committed."""
+        the new binding is refused the old one stays, and nothing is committed. With
+        ``if_match``, only if the binding is still at one of those revisions."""
         def propose() -> Change:
+            sensor_id = binding.sensor_id
+            old = self.twin.bindings.get(sensor_id)
+            self.revisions.require(binding_key(sensor_id), if_match, exists=old is not None,
+                                   what=f"the binding of sensor {sensor_id!r}")
             now = self.clock()
             events = []
-            if binding.sensor_id in self.twin.bindings:
-                events.append(self.twin.unbind_sensor(binding.sensor_id, time=now))
+            if old is not None:
+                events.append(self.twin.unbind_sensor(sensor_id, time=now))
             events.append(self.twin.bind_sensor(binding, time=now))
+            entry = self._entry("bind_sensor", binding_key(sensor_id), actor,
+                                old.to_dict() if old else None, binding.to_dict(),
+                                element_id=binding.element_id, sensor_id=sensor_id)
             # The binding's row is replaced in place: not ``unbound``, which deletes it.
-            return Change(events, bindings=[binding])
+            return Change(events, bindings=[binding], audit=[entry])
         return await self._run(propose)
 
-    async def unbind_sensor(self, sensor_id: str) -> Event:
+    async def unbind_sensor(self, sensor_id: str, *, actor: Actor = SYSTEM,
+                            if_match: Match | None = None) -> Event:
         def propose() -> Change:
+            old = self.twin.bindings.get(sensor_id)
+            self.revisions.require(binding_key(sensor_id), if_match, exists=old is not None,
+                                   what=f"the binding of sensor {sensor_id!r}")
             event = self.twin.unbind_sensor(sensor_id, time=self.clock())
-            return Change([event], unbound=[sensor_id])
+            entry = self._entry("unbind_sensor", binding_key(sensor_id), actor,
+                                old.to_dict() if old else None, None,
+                                element_id=event.element_id, sensor_id=sensor_id)
+            return Change([event], unbound=[sensor_id], audit=[entry])
         return (await self._run(propose))[0]
 
     async def update_element(self, element_id: str, *, status: str | None = None,
                              properties: dict[str, Any] | None = None,
                              source: str = Source.FIELD.value,
-                             time: float | None = None) -> list[Event]:
-        """A field update: a status and/or property values, from one source, atomically."""
+                             time: float | None = None, actor: Actor = SYSTEM,
+                             if_match: Match | None = None) -> list[Event]:
+        """A field update: a status and/or property values, from one source, atomically.
+        With ``if_match``, only if the element is still at one of those revisions."""
         src = choice(source, Source, "source", "bad_source")
         updates = property_updates(properties or {})
 
         def propose() -> Change:
+            current = self.twin.elements.get(element_id)
+            self.revisions.require(
+                element_key(element_id), if_match,
+                exists=current is not None and not current.archived,
+                what=f"element {element_id!r}")
             element = self.twin.element(element_id)
             when = self.clock() if time is None else time
             # The element is changed in place: the copy goes back if anything fails.
             changed = dataclasses.replace(element, properties=dict(element.properties))
             self.twin.elements[element_id] = changed
             events: list[Event] = []
+            before: dict[str, Any] = {}
+            after: dict[str, Any] = {}
             if status is not None:
+                before["status"] = element.status.value
                 events.append(self.twin.update_status(element_id, status, source=src,
                                                       time=when))
+                after["status"] = changed.status.value
             for name, value, unit, confidence in updates:
+                old = element.properties.get(name)
+                before.setdefault("properties", {})[name] = old.to_dict() if old else None
                 events.append(self.twin.set_property(
                     element_id, name, value, unit=unit, source=src, time=when,
                     confidence=confidence))
+                after.setdefault("properties", {})[name] = changed.properties[name].to_dict()
             if not events:
                 raise InvalidInput("nothing to update: give a status or properties", "empty")
-            return Change(events, elements=[changed])
+            entry = self._entry("update_element", element_key(element_id), actor, before,
+                                after, element_id=element_id)
+            return Change(events, elements=[changed], audit=[entry])
         return await self._run(propose)
 
     async def import_project(self, elements: Sequence[Element], sensors: Sequence[Sensor],
-                             bindings: Sequence[Binding], *, source: str = "manual"
-                             ) -> list[Event]:
+                             bindings: Sequence[Binding], *, source: str = "manual",
+                             actor: Actor = SYSTEM) -> list[Event]:
         """Add many elements, sensors and bindings in one transaction, all or nothing."""
         def propose() -> Change:
             now = self.clock()
             events = [self.twin.add_element(e, time=now, source=source) for e in elements]
             events += [self.twin.add_sensor(s, time=now) for s in sensors]
             events += [self.twin.bind_sensor(b, time=now) for b in bindings]
-            return Change(events, elements=elements, sensors=sensors, bindings=bindings)
+            entry = self._entry("import_project", "project", actor, after={
+                "elements": len(elements), "sensors": len(sensors), "bindings": len(bindings)})
+            return Change(events, elements=elements, sensors=sensors, bindings=bindings,
+                          audit=[entry])
         return await self._run(propose)
 
-    async def acknowledge_alarm(self, key: str, *, by: str) -> Event:
+    async def acknowledge_alarm(self, key: str, *, by: str, actor: Actor = SYSTEM) -> Event:
         def acknowledge() -> Event:
             saved = self.alarms.savepoint()
             try:
                 event = self.alarms.acknowledge(key, by=by, time=self.clock())
-                commit_store(self.store.save_changes, [event])
+                entry = self._entry("acknowledge_alarm", f"alarm:{key}", actor,
+                                    after={"acknowledged_by": by},
+                                    element_id=event.element_id)
+                commit_store(self.store.save_changes, [event], audit_entries=[entry])
             except BaseException:
                 self.alarms.rollback(saved)
                 raise
@@ -393,6 +452,10 @@ class TwinService(TwinViews):
         event = await self.writer.write(acknowledge)
         self.publish_events([event])
         return event
+
+    async def audit_change(self, entry: AuditEntry) -> None:
+        """Record a change kept outside the store (a connector started or stopped)."""
+        await asyncio.to_thread(commit_store, self.store.add_audit, [entry])
 
     async def sync_clock(self, source: str, t0: float, t1: float, t2: float, t3: float
                          ) -> dict[str, Any]:

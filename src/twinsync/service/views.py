@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ..pipeline import Pipeline
     from ..store import Store
     from .fusion import PropertyIndex
+    from .revisions import Revisions
 
 
 class TwinViews:
@@ -34,6 +35,7 @@ class TwinViews:
     store: Store
     alarms: AlarmBook
     properties: PropertyIndex
+    revisions: Revisions
 
     def clock(self) -> float:
         raise NotImplementedError
@@ -83,6 +85,7 @@ class TwinViews:
         return {
             **sensor.to_dict(),
             "binding": binding.to_dict() if binding else None,
+            "binding_revision": self.revisions.binding(sensor_id),
             "count": count,
             "value": _finite(table.last_value[row]),
             "unit": (binding.transform.unit if binding else "") or sensor.unit,
@@ -149,6 +152,7 @@ class TwinViews:
         fed_into: list[dict[str, Any]] = []
         for element_id in element_ids:
             data = twin.element(element_id).to_dict()
+            data["revision"] = self.revisions.element(element_id)
             sensor_ids = twin.sensors_of(element_id)
             data["storey"] = twin.storey_of(element_id)
             data["sensors"] = [self.sensor_snapshot(s) for s in sensor_ids]

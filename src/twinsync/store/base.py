@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 import orjson
@@ -29,6 +29,9 @@ from numpy.typing import NDArray
 from ..model import Binding, Element, Event, Sensor
 from ..pipeline import Batch, DeadLetter
 from .problems import LoadProblem
+
+if TYPE_CHECKING:  # audit's rows are encoded by ``rows``, which needs this module
+    from .audit import AuditEntry, AuditQuery
 
 
 @dataclass(slots=True)
@@ -95,7 +98,21 @@ class Store(Protocol):
         sensors: Sequence[tuple[int, Sensor]] = (),
         bindings: Sequence[Binding] = (),
         unbound: Sequence[str] = (),
-    ) -> None: ...
+        revisions: Mapping[str, int] | None = None,
+        audit_entries: Sequence[AuditEntry] = (),
+    ) -> None:
+        """A change of the twin in one transaction: its rows, the new ``revisions`` of
+        what it changed (``audit``), its events and the audit entries that record it."""
+        ...
+    def revisions(self) -> dict[str, int]:
+        """Every stored revision, by target (``element:<id>``, ``binding:<sensor id>``)."""
+        ...
+
+    # the audit log
+    def add_audit(self, entries: Sequence[AuditEntry]) -> None:
+        """Entries of changes kept outside the store (a connector started), on their own."""
+        ...
+    def audit(self, q: AuditQuery) -> list[AuditEntry]: ...
 
     # the reading path
     def commit(self, batch: Batch, dead_letters: Sequence[DeadLetter],

@@ -21,6 +21,7 @@ import orjson
 
 from ..model import Binding, Element, Event, Sensor, Transform
 from ..pipeline import Batch, DeadLetter, Flag
+from .audit import Actor, AuditEntry, AuditQuery
 from .base import SensorAggregates, Store
 
 #: (sensor row, event time, value, flags) of every reading the check commits, per batch.
@@ -240,6 +241,58 @@ def _check_snapshots(store: Store) -> None:
             "saving a snapshot again replaces it")
 
 
+#: Who made the check's audited changes: a person's token and the process itself.
+AUDITORS = (Actor("tablet-3", "operator", "3f2a9c1b07de"), Actor("twinsync", "system"))
+
+
+def _audit_entries() -> list[AuditEntry]:
+    """Entries of three changes, two of one element, one of a binding, at times 100..102."""
+    person, process = AUDITORS
+    return [
+        AuditEntry("update_element", "element:slab-1", person, 100.0, {"status": "planned"},
+                   {"status": "in_progress"}, element_id="slab-1"),
+        AuditEntry("bind_sensor", "binding:t0", process, 101.0, None,
+                   {"sensor_id": "t0", "element_id": "slab-1", "values": [1.5, "é", None]},
+                   element_id="slab-1", sensor_id="t0"),
+        AuditEntry("update_element", "element:slab-1", person, 102.0,
+                   {"properties": {"note": None}}, {"properties": {"note": {"value": 2}}},
+                   element_id="slab-1"),
+    ]
+
+
+def _check_audit(store: Store) -> list[AuditEntry]:
+    """Revisions and audit entries are written with a change and read back by filter."""
+    entries = _audit_entries()
+    store.save_changes([], revisions={"element:slab-1": 1, "binding:t0": 1},
+                       audit_entries=entries[:2])
+    store.save_changes([], revisions={"element:slab-1": 2}, audit_entries=entries[2:])
+    _expect(store.revisions() == {"element:slab-1": 2, "binding:t0": 1},
+            f"revisions are the last saved: {store.revisions()}")
+    ids = [e.id for e in entries]
+    _expect(all(isinstance(i, int) for i in ids) and ids == sorted(set(ids)),  # type: ignore[type-var]
+            f"save_changes gives each audit entry a rising id: {ids}")
+    _expect(store.audit(AuditQuery()) == entries, "audit returns every entry, oldest first")
+    queries = {
+        AuditQuery(element_id="slab-1"): entries,
+        AuditQuery(sensor_id="t0"): entries[1:2],
+        AuditQuery(token_id="3f2a9c1b07de"): entries[::2],
+        AuditQuery(since=101.0, until=102.0): entries[1:2],
+        AuditQuery(after=ids[0] or 0, limit=1): entries[1:2],
+        AuditQuery(newest_first=True, limit=2): entries[:0:-1],
+        AuditQuery(newest_first=True, before=ids[1]): entries[:1],
+    }
+    for query, expected in queries.items():
+        got = store.audit(query)
+        _expect(got == expected, f"audit({query}) gave {[e.id for e in got]}, "
+                                 f"expected {[e.id for e in expected]}")
+    standalone = AuditEntry("add_connector", "connector:gw", AUDITORS[0], 103.0, None,
+                            {"kind": "mqtt"})
+    store.add_audit([standalone])
+    entries.append(standalone)
+    _expect(store.audit(AuditQuery()) == entries, "add_audit keeps an entry on its own")
+    return entries
+
+
 def check_store(make_store: Callable[[], Store]) -> None:
     """Raise AssertionError where a store built by ``make_store`` breaks the contract."""
     store = make_store()
@@ -267,6 +320,7 @@ def check_store(make_store: Callable[[], Store]) -> None:
         _check_readings(store, committed)
         _check_dead_letters_and_events(store)
         _check_snapshots(store)
+        audited = _check_audit(store)
         committed.append((1, 30.0, 9.0, 0))
         counts = {"elements": 2, "sensors": 3, "readings": len(committed), "events": 3,
                   "dead_letters": 3}
@@ -291,5 +345,8 @@ def check_store(make_store: Callable[[], Store]) -> None:
         _expect(reopened.load_snapshot("health") == SNAPSHOT_BODIES[2]
                 and reopened.load_snapshot("other") == SNAPSHOT_BODIES[1],
                 "snapshots survive reopening")
+        _expect(reopened.audit(AuditQuery()) == audited, "the audit log survives reopening")
+        _expect(reopened.revisions() == {"element:slab-1": 2, "binding:t0": 1},
+                "revisions survive reopening")
     finally:
         reopened.close()

@@ -26,7 +26,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import numpy as np
@@ -36,7 +35,8 @@ from numpy.typing import NDArray
 from ..errors import StoreError
 from ..model import Binding, Element, Event, Sensor
 from ..pipeline import Batch, DeadLetter
-from . import totals
+from . import audit, totals
+from .audit import AuditEntry, AuditQuery
 from .base import SensorAggregates
 from .dead_letters import (
     PruneCountdown,
@@ -48,7 +48,7 @@ from .dead_letters import (
 )
 from .health import StoreHealth
 from .postgres_link import Connection, Link
-from .postgres_rows import insert_dead_letters, insert_events
+from .postgres_rows import InDoubt, insert_audit, insert_dead_letters, insert_events
 from .postgres_schema import (
     create,
     drop_partitions_before,
@@ -295,6 +295,8 @@ class PostgresStore(Sealing, TieredReads):
         sensors: Sequence[tuple[int, Sensor]] = (),
         bindings: Sequence[Binding] = (),
         unbound: Sequence[str] = (),
+        revisions: Mapping[str, int] | None = None,
+        audit_entries: Sequence[AuditEntry] = (),
     ) -> None:
         def work(cursor: Cursor) -> InDoubt:
             if elements:
@@ -317,11 +319,31 @@ class PostgresStore(Sealing, TieredReads):
                     [(b.sensor_id, dumps(b.to_dict())) for b in bindings])
             if unbound:
                 cursor.execute("DELETE FROM bindings WHERE sensor_id = ANY(%s)", (list(unbound),))
+            audit.upsert_revisions(cursor.executemany, "%s", revisions or {})
             insert_events(cursor, events)
-            return InDoubt(event_seqs=[e.seq for e in events if e.seq is not None])
+            insert_audit(cursor, audit_entries)
+            return InDoubt(event_seqs=[e.seq for e in events if e.seq is not None],
+                           audit_ids=[a.id for a in audit_entries if a.id is not None])
 
         with self._write_lock:
             self._write(work)
+
+    def add_audit(self, entries: Sequence[AuditEntry]) -> None:
+        def work(cursor: Cursor) -> InDoubt:
+            insert_audit(cursor, entries)
+            return InDoubt(audit_ids=[a.id for a in entries if a.id is not None])
+
+        with self._write_lock:
+            self._write(work)
+
+    def revisions(self) -> dict[str, int]:
+        return self._query(lambda c: {target: int(revision) for target, revision in
+                                      c.execute("SELECT target, revision FROM revisions")})
+
+    def audit(self, q: AuditQuery) -> list[AuditEntry]:
+        sql, params = audit.query("%s", q)
+        records = self._query(lambda c: c.execute(sql, params, binary=True).fetchall())
+        return audit.entries_of(records, self._problems)
 
     # -- the reading path -------------------------------------------------------------------
 
@@ -558,27 +580,6 @@ class PostgresStore(Sealing, TieredReads):
         row = self._query(lambda c: c.execute(
             "SELECT body FROM snapshots WHERE name = %s", (name,), binary=True).fetchone())
         return snapshot_body(name, row, self._problems)
-
-
-@dataclass(slots=True)
-class InDoubt:
-    """The rows a write added, to take back should its lost COMMIT turn out to have
-    happened: the caller was told it failed, and will send the same batch again. A
-    twin change's upserts are not taken back; sent again, they write the same rows."""
-
-    journal_id: int | None = None
-    letter_ids: list[int] = field(default_factory=list)
-    event_seqs: list[int] = field(default_factory=list)
-    xid: str = ""
-    added: dict[str, int] = field(default_factory=dict)
-    """What the write added to the running totals."""
-
-    def take_back(self, c: Connection) -> None:
-        if self.journal_id is not None:
-            c.execute("DELETE FROM journal WHERE id = %s", (self.journal_id,))
-        c.execute("DELETE FROM dead_letters WHERE id = ANY(%s)", (self.letter_ids,))
-        c.execute("DELETE FROM events WHERE seq = ANY(%s)", (self.event_seqs,))
-        totals.add(c.execute, "%s", totals.taken_back(self.added))
 
 
 def _roll_back(c: Connection) -> None:

@@ -1,16 +1,22 @@
-"""Events and dead letters into the PostgreSQL store: one pipelined round trip a kind, each
-row's new key read back. Their encoding is the one every store shares (``rows``)."""
+"""Events, dead letters and audit entries into the PostgreSQL store: one pipelined round
+trip a kind, each row's new key read back, and what to take back of a write whose lost
+COMMIT turns out to have happened (``InDoubt``). Their encoding is the one every store
+shares (``rows``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
 
 from ..model import Event
 from ..pipeline import DeadLetter
+from . import audit, totals
+from .audit import AuditEntry
 from .dead_letters import DeadLetterLimits, stored_row
+from .postgres_schema import Connection
 from .rows import dumps
 
 
@@ -40,3 +46,36 @@ def insert_dead_letters(cursor: psycopg.Cursor[Any], dead_letters: Sequence[Dead
         letter.id = int(cursor.fetchone()[0])  # type: ignore[index]
         cursor.nextset()
 
+
+
+def insert_audit(cursor: psycopg.Cursor[Any], entries: Sequence[AuditEntry]) -> None:
+    if not entries:
+        return
+    cursor.executemany(audit.insert_sql("%s") + " RETURNING id",
+                       [audit.row_of(e) for e in entries], returning=True)
+    for entry in entries:
+        entry.id = int(cursor.fetchone()[0])  # type: ignore[index]
+        cursor.nextset()
+
+
+@dataclass(slots=True)
+class InDoubt:
+    """The rows a write added, to take back should its lost COMMIT turn out to have
+    happened: the caller was told it failed, and will send the same batch again. A
+    twin change's upserts are not taken back; sent again, they write the same rows."""
+
+    journal_id: int | None = None
+    letter_ids: list[int] = field(default_factory=list)
+    event_seqs: list[int] = field(default_factory=list)
+    xid: str = ""
+    added: dict[str, int] = field(default_factory=dict)
+    """What the write added to the running totals."""
+    audit_ids: list[int] = field(default_factory=list)
+
+    def take_back(self, c: Connection) -> None:
+        if self.journal_id is not None:
+            c.execute("DELETE FROM journal WHERE id = %s", (self.journal_id,))
+        c.execute("DELETE FROM dead_letters WHERE id = ANY(%s)", (self.letter_ids,))
+        c.execute("DELETE FROM events WHERE seq = ANY(%s)", (self.event_seqs,))
+        c.execute("DELETE FROM audit WHERE id = ANY(%s)", (self.audit_ids,))
+        totals.add(c.execute, "%s", totals.taken_back(self.added))

@@ -23,6 +23,7 @@ import psycopg
 from psycopg import sql
 
 from ..errors import InvalidInput, StoreError
+from .audit import POSTGRES_SCHEMA as POSTGRES_AUDIT_SCHEMA
 from .dead_letters import OPTIONS as DEAD_LETTER_OPTIONS
 
 Connection = psycopg.Connection[tuple[Any, ...]]
@@ -149,6 +150,7 @@ def create(connection: Connection, schema: str) -> None:
         connection.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
             sql.Identifier(schema)))
         connection.execute(TABLES)
+        connection.execute(POSTGRES_AUDIT_SCHEMA)
         connection.execute("INSERT INTO meta VALUES ('schema_version', %s) "
                            "ON CONFLICT (key) DO NOTHING", (SCHEMA_VERSION,))
         row = connection.execute(

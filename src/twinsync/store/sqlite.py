@@ -32,7 +32,8 @@ from numpy.typing import NDArray
 from ..errors import InvalidInput, StoreError
 from ..model import Binding, Element, Event, Sensor
 from ..pipeline import Batch, DeadLetter
-from . import totals
+from . import audit, totals
+from .audit import AuditEntry, AuditQuery
 from .base import SensorAggregates
 from .dead_letters import (
     PruneCountdown,
@@ -180,6 +181,7 @@ class SQLiteStore(Sealing, TieredReads):
             self._write = self._connect(path, synchronous)
             self._write.executescript(SCHEMA)
             self._write.executescript(SEGMENT_PARTS_SCHEMA)
+            self._write.executescript(audit.SQLITE_SCHEMA)
             self._write.execute(
                 "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
             _upgrade(self._write)
@@ -296,6 +298,8 @@ class SQLiteStore(Sealing, TieredReads):
         sensors: Sequence[tuple[int, Sensor]] = (),
         bindings: Sequence[Binding] = (),
         unbound: Sequence[str] = (),
+        revisions: Mapping[str, int] | None = None,
+        audit_entries: Sequence[AuditEntry] = (),
     ) -> None:
         with self._transaction() as c:
             c.executemany("INSERT OR REPLACE INTO elements VALUES (?, ?)",
@@ -305,7 +309,28 @@ class SQLiteStore(Sealing, TieredReads):
             c.executemany("INSERT OR REPLACE INTO bindings VALUES (?, ?)",
                           [(b.sensor_id, dumps(b.to_dict())) for b in bindings])
             c.executemany("DELETE FROM bindings WHERE sensor_id = ?", [(s,) for s in unbound])
+            audit.upsert_revisions(c.executemany, "?", revisions or {})
             self._insert_events(c, events)
+            self._insert_audit(c, audit_entries)
+
+    def add_audit(self, entries: Sequence[AuditEntry]) -> None:
+        with self._transaction() as c:
+            self._insert_audit(c, entries)
+
+    @staticmethod
+    def _insert_audit(c: sqlite3.Connection, entries: Sequence[AuditEntry]) -> None:
+        for entry in entries:
+            entry.id = c.execute(audit.insert_sql("?"), audit.row_of(entry)).lastrowid
+
+    def revisions(self) -> dict[str, int]:
+        with self._read_lock:
+            return dict(self._read.execute("SELECT target, revision FROM revisions"))
+
+    def audit(self, q: AuditQuery) -> list[AuditEntry]:
+        sql, params = audit.query("?", q)
+        with self._read_lock:
+            records = self._read.execute(sql, params).fetchall()
+        return audit.entries_of(records, self._problems)
 
     def _insert_events(self, c: sqlite3.Connection, events: Sequence[Event]) -> None:
         for event in events:

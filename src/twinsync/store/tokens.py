@@ -4,7 +4,8 @@ A table ``tokens`` beside the twin's tables (SQLite file or PostgreSQL schema), 
 a connection of its own: the twin's store admits one writing process, and tokens must be
 created and revoked with ``twinsync token …`` while a server runs on the same store.
 Only digests of tokens and argon2 hashes of users' passwords are stored
-(``twinsync.tokens``).
+(``twinsync.tokens``). Creating and revoking a token writes its audit entry (``audit``)
+in the same transaction.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import orjson
 
 from ..errors import InvalidInput, StoreError
 from ..tokens import Kind, Role, TokenRecord
+from . import audit
+from .audit import Actor, AuditEntry
 
 COLUMNS = ("id, name, role, digest, created_at, expires_at, revoked_at, sensors, kind, "
            "parent, password")
@@ -28,7 +31,9 @@ COLUMNS = ("id, name, role, digest, created_at, expires_at, revoked_at, sensors,
 class TokenStore(Protocol):
     url: str
 
-    def add(self, record: TokenRecord) -> None: ...
+    def add(self, record: TokenRecord, entry: AuditEntry | None = None) -> None:
+        """Keep a new token, user or session, and ``entry`` in the same transaction."""
+        ...
     def records(self) -> list[TokenRecord]:
         """Every token and session, revoked and expired ones too."""
         ...
@@ -38,11 +43,24 @@ class TokenStore(Protocol):
     def find_user(self, name: str) -> TokenRecord | None:
         """The user of that name who is not removed, or None."""
         ...
-    def revoke(self, token_id: str, now: float) -> bool:
-        """Revoke a token (or a session) and the sessions opened with it; False if there
-        is no such id."""
+    def revoke(self, token_id: str, now: float, entry: AuditEntry | None = None) -> bool:
+        """Revoke a token (or a session) and the sessions opened with it, and keep
+        ``entry`` in the same transaction if there was one; False if there is no such id."""
         ...
     def close(self) -> None: ...
+
+
+def created(record: TokenRecord, actor: Actor, now: float) -> AuditEntry:
+    """The audit entry of a new token or user (never its secret or password hash)."""
+    return AuditEntry(f"create_{record.kind.value}", f"{record.kind.value}:{record.id}", actor,
+                      now, None, {"id": record.id, "name": record.name,
+                                  "role": record.role.value, "expires_at": record.expires_at,
+                                  "sensors": list(record.sensors)})
+
+
+def revoked(token_id: str, actor: Actor, now: float) -> AuditEntry:
+    return AuditEntry("revoke_token", f"token:{token_id}", actor, now,
+                      {"id": token_id, "revoked_at": None}, {"id": token_id, "revoked_at": now})
 
 
 def open_token_store(url: str) -> TokenStore:
@@ -88,6 +106,7 @@ class SQLiteTokens:
             # The twin store's own pragmas: whichever opens a new file first sets its pages.
             self._connection = SQLiteStore._connect(path, options.get("synchronous", "normal"))
             self._connection.execute(self.SCHEMA)
+            self._connection.executescript(audit.SQLITE_SCHEMA)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the tokens of {url}: {exc}") from exc
 
@@ -99,10 +118,18 @@ class SQLiteTokens:
             except sqlite3.Error as exc:
                 raise StoreError(f"tokens: {exc}") from exc
 
-    def add(self, record: TokenRecord) -> None:
+    def add(self, record: TokenRecord, entry: AuditEntry | None = None) -> None:
         with self._use() as c:
-            c.execute(f"INSERT INTO tokens ({COLUMNS}) VALUES ({', '.join('?' * 11)})",
-                      _row(record))
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                c.execute(f"INSERT INTO tokens ({COLUMNS}) VALUES ({', '.join('?' * 11)})",
+                          _row(record))
+                if entry is not None:
+                    entry.id = c.execute(audit.insert_sql("?"), audit.row_of(entry)).lastrowid
+                c.execute("COMMIT")
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
 
     def records(self) -> list[TokenRecord]:
         with self._use() as c:
@@ -121,7 +148,7 @@ class SQLiteTokens:
                             "AND revoked_at IS NULL", (name,)).fetchone()
         return None if row is None else _record(row)
 
-    def revoke(self, token_id: str, now: float) -> bool:
+    def revoke(self, token_id: str, now: float, entry: AuditEntry | None = None) -> bool:
         with self._use() as c:
             c.execute("BEGIN IMMEDIATE")
             try:
@@ -129,6 +156,8 @@ class SQLiteTokens:
                                   "WHERE id = ?", (now, token_id)).rowcount
                 c.execute("UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) "
                           "WHERE parent = ?", (now, token_id))
+                if entry is not None and found:
+                    entry.id = c.execute(audit.insert_sql("?"), audit.row_of(entry)).lastrowid
                 c.execute("COMMIT")
             except BaseException:
                 c.execute("ROLLBACK")
@@ -169,6 +198,7 @@ class PostgresTokens:
                 self._connection.execute(sql.SQL("SET search_path TO {}").format(
                     sql.Identifier(target.schema)))
                 self._connection.execute(self.SCHEMA)
+                self._connection.execute(audit.POSTGRES_SCHEMA)
         except psycopg.Error as exc:
             raise StoreError(f"cannot open the tokens of {redacted(url)}: {exc}") from exc
 
@@ -194,10 +224,12 @@ class PostgresTokens:
             except psycopg.Error as exc:
                 raise StoreError(f"tokens: {exc}") from exc
 
-    def add(self, record: TokenRecord) -> None:
-        with self._use() as c:
+    def add(self, record: TokenRecord, entry: AuditEntry | None = None) -> None:
+        with self._use() as c, c.transaction():
             c.execute(f"INSERT INTO tokens ({COLUMNS}) VALUES "
                       "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", _row(record))
+            if entry is not None:
+                entry.id = _inserted(c, entry)
 
     def records(self) -> list[TokenRecord]:
         with self._use() as c:
@@ -216,14 +248,21 @@ class PostgresTokens:
                             "AND revoked_at IS NULL", (name,)).fetchone()
         return None if row is None else _record(row)
 
-    def revoke(self, token_id: str, now: float) -> bool:
+    def revoke(self, token_id: str, now: float, entry: AuditEntry | None = None) -> bool:
         with self._use() as c, c.transaction():
             found = c.execute("UPDATE tokens SET revoked_at = COALESCE(revoked_at, %s) "
                               "WHERE id = %s", (now, token_id)).rowcount
             c.execute("UPDATE tokens SET revoked_at = COALESCE(revoked_at, %s) "
                       "WHERE parent = %s", (now, token_id))
+            if entry is not None and found:
+                entry.id = _inserted(c, entry)
             return bool(found)
 
     def close(self) -> None:
         with self._lock:
             self._connection.close()
+
+
+def _inserted(c: Any, entry: AuditEntry) -> int:
+    row = c.execute(audit.insert_sql("%s") + " RETURNING id", audit.row_of(entry)).fetchone()
+    return int(row[0])

@@ -56,6 +56,10 @@ export const setStatus = (id, status) =>
 
 export const signOut = () => request("DELETE", "/api/session");
 
+/** The newest changes of an element, newest first (the audit log is for admins). */
+export const getChanges = (id, limit) =>
+  request("GET", `/api/audit?element_id=${encodeURIComponent(id)}&newest_first=true&limit=${limit}`);
+
 /**
  * A sensor's history between `start` and `end` (epoch seconds). With `every`, the server
  * downsamples to buckets (min/max/mean) so a week never ships every raw reading.

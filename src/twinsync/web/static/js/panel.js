@@ -4,10 +4,11 @@
 // re-rendering it, so a status select that is open or a chart being hovered is not
 // torn down under the user's pointer every two seconds.
 
-import { getElement, setStatus } from "./api.js";
+import { getChanges, getElement, setStatus } from "./api.js";
 import { SensorChart, WINDOWS } from "./chart.js";
 import { STATUS_COLORS, STATUS_LABELS } from "./colors.js";
 import { ago, escape, label, reading, stamp, unit, value } from "./format.js";
+import { HISTORY_LENGTH, historyHtml } from "./history.js";
 // Rooms, storeys and the site are places, not work: they have no construction status
 // (the header's counts leave them out too), so their panel offers none.
 import { SPATIAL, STATUSES } from "./state.js";
@@ -32,6 +33,9 @@ export class Panel {
     this.chartBox.className = "chart";
     this.chart = new SensorChart(this.chartBox);
     this.refreshQueued = false;
+    // The shown element's list of changes, kept across re-renders of the panel.
+    this.changesHtml = "";
+    this.changesQueued = false;
     // Relative times ("12 s ago") age by themselves.
     setInterval(() => this.refreshTimes(), 1000);
   }
@@ -51,8 +55,12 @@ export class Panel {
       const sensors = element.sensors ?? [];
       this.sensorId = (sensors.find((s) => s.count > 0) ?? sensors[0])?.id ?? null;
     }
+    if (changed) this.changesHtml = '<li class="muted">loading…</li>';
     this.render(element);
-    if (changed) this.loadChart();
+    if (changed) {
+      this.loadChart();
+      this.loadChanges();
+    }
   }
 
   render(element) {
@@ -103,6 +111,10 @@ export class Panel {
       <section>
         <h3>Properties <span class="count">${Object.keys(element.properties).length}</span></h3>
         ${this.propertyTable(element)}
+      </section>
+      <section>
+        <h3>Changes</h3>
+        <ol class="changes" data-role="changes">${this.changesHtml}</ol>
       </section>`;
     this.container.querySelector('[data-role="chart"]')?.replaceWith(this.chartBox);
     this.updateChartTitle();
@@ -191,6 +203,29 @@ export class Panel {
     }
   }
 
+  /** The newest changes of the shown element, read again at most once a second. */
+  loadChanges() {
+    if (this.changesQueued) return;
+    this.changesQueued = true;
+    setTimeout(async () => {
+      this.changesQueued = false;
+      const id = this.elementId;
+      if (!id) return;
+      let html;
+      try {
+        html = historyHtml((await getChanges(id, HISTORY_LENGTH)).entries);
+      } catch (error) {
+        html = error.status === 403
+          ? '<li class="muted">The history of changes is shown to admins.</li>'
+          : `<li class="error">${escape(error.message)}</li>`;
+      }
+      if (id !== this.elementId) return;
+      this.changesHtml = html;
+      const list = this.container.querySelector('[data-role="changes"]');
+      if (list) list.innerHTML = html;
+    }, this.changesHtml.includes("loading") ? 0 : 1000);
+  }
+
   loadChart() {
     const element = this.state.get(this.elementId);
     const sensor = element?.sensors?.find((s) => s.id === this.sensorId);
@@ -209,6 +244,8 @@ export class Panel {
   /** A change to the shown element, from a delta. */
   update(element, change) {
     if (element.id !== this.elementId) return;
+    // A change made by someone (not a sensor's reading) joins the list.
+    if (change.kind !== "property" && change.kind !== "health_changed") this.loadChanges();
     if (change.kind === "property") {
       this.updateProperty(element, change.property);
       if (change.sensorKnown) {

@@ -1,0 +1,40 @@
+"""``GET /api/audit``: who changed what, from what to what, and when (admins only: the
+entries hold everyone's values and token ids)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from ..service import TwinService
+from ..store.audit import MAX_PAGE, AuditQuery
+from .deps import service, time_param
+from .responses import JSON
+
+router = APIRouter(prefix="/api", default_response_class=JSON)
+Service = Annotated[TwinService, Depends(service)]
+
+
+@router.get("/audit")
+async def list_audit(svc: Service, element_id: str | None = None,
+                     sensor_id: str | None = None, token_id: str | None = None,
+                     since: str | None = None, until: str | None = None,
+                     after: Annotated[int, Query(ge=0)] = 0,
+                     before: Annotated[int | None, Query(ge=1)] = None,
+                     newest_first: bool = False,
+                     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100) -> JSON:
+    """Audit entries, oldest first after the id ``after`` (or, with ``newest_first``,
+    newest first below the id ``before``), filtered by the element or sensor changed,
+    the token that changed it, and a time range (``since`` ≤ time < ``until``, ISO 8601 or
+    epoch seconds). ``next`` is the parameter to ask for the following page, or null."""
+    query = AuditQuery(element_id=element_id, sensor_id=sensor_id, token_id=token_id,
+                       since=None if since is None else time_param(since, 0.0, "since"),
+                       until=None if until is None else time_param(until, 0.0, "until"),
+                       after=after, limit=limit, newest_first=newest_first, before=before)
+    entries = await svc.history(svc.store.audit, query)
+    following = None
+    if len(entries) == limit and entries[-1].id is not None:
+        following = ({"before": entries[-1].id} if newest_first
+                     else {"after": entries[-1].id})
+    return JSON({"entries": [e.to_dict() for e in entries], "next": following})
