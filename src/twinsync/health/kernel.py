@@ -430,7 +430,11 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
 
         # The noise baseline learns from ordinary readings only.
         n_sigma = sigma_n[r]
-        learn_sigma = can and inlier and not noisy and cusum < 0.5 * p.noise_h and (
+        # A vibration gauge's steps are wider all through the working day than at night:
+        # stopping its baseline whenever the evidence rises would leave it at the night's
+        # and call every busy day noisy. It learns on until it is named noisy.
+        learn_sigma = can and inlier and not noisy and (
+            cusum < 0.5 * p.noise_h or character[r] == RELATIVE) and (
             old_state in (_OK, _SPIKE) or not warm)
         if learn_sigma:
             alpha = 1.0 / (n_sigma + 1.0) if n_sigma < p.warmup else p.noise_alpha
