@@ -8,15 +8,12 @@ import asyncio
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import orjson
-import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from psycopg import sql
 
 from twinsync.errors import FailedAfterCommit
 from twinsync.ingest.connector import ConnectorHealth, Delivery
@@ -34,21 +31,6 @@ SENSORS = [f"s-{i}" for i in range(3)]
 FAST = Backoff(initial=0.001, maximum=0.005)
 POISON = -1000.0
 """Values at or below this make the injected ingest raise (a reading that breaks ingest)."""
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The SQLite store, and PostgreSQL on a schema of its own (skipped when the server
-    is not running, unless TWINSYNC_REQUIRE_SERVICES=1)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'twin.db'}"
-        return
-    postgres_url: str = request.getfixturevalue("postgres_url")
-    schema = f"twinsync_test_{uuid.uuid4().hex[:12]}"
-    yield f"{postgres_url}?schema={schema}"
-    with psycopg.connect(postgres_url, autocommit=True) as connection:
-        connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
-            sql.Identifier(schema)))
 
 
 async def open_service(url: str) -> TwinService:

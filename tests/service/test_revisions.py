@@ -6,15 +6,12 @@ revisions survive a restart on both stores."""
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from psycopg import sql
 
 from twinsync.errors import StaleRevision, StoreError
 from twinsync.model import Binding, Element, Sensor
@@ -25,21 +22,6 @@ from twinsync.store.audit import Actor, AuditQuery
 from .faults import FailingStore, live_state
 
 OPERATOR = Actor("tablet-3", "operator", "t0ken0000001")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The SQLite store, and PostgreSQL on a schema of its own (skipped when the server
-    is not running, unless TWINSYNC_REQUIRE_SERVICES=1)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'twin.db'}"
-        return
-    postgres_url: str = request.getfixturevalue("postgres_url")
-    schema = f"twinsync_test_{uuid.uuid4().hex[:12]}"
-    yield f"{postgres_url}?schema={schema}"
-    with psycopg.connect(postgres_url, autocommit=True) as connection:
-        connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
-            sql.Identifier(schema)))
 
 
 async def small_twin(service: TwinService) -> None:
