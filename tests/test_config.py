@@ -47,3 +47,21 @@ def test_an_allow_list_that_is_not_a_list_of_text_is_refused(tmp_path: Path, tex
     with pytest.raises(InvalidInput) as refused:
         Settings.load(file)
     assert refused.value.reason == "bad_config"
+
+
+def test_rate_limits_are_read_as_numbers_and_zero_means_none(tmp_path: Path) -> None:
+    file = tmp_path / "twinsync.toml"
+    file.write_text("rate_requests = 0\nrate_readings = 5000\n")
+    settings = Settings.load(file)
+    assert (settings.rate_requests, settings.rate_readings) == (0.0, 5000.0)
+
+
+@pytest.mark.parametrize("text", ['rate_requests = "fast"', "rate_readings = -1",
+                                  "rate_requests = true"])
+def test_a_rate_that_is_not_a_number_of_at_least_zero_is_refused(tmp_path: Path,
+                                                                 text: str) -> None:
+    file = tmp_path / "twinsync.toml"
+    file.write_text(text + "\n")
+    with pytest.raises(InvalidInput) as refused:
+        Settings.load(file)
+    assert refused.value.reason == "bad_config"

@@ -68,6 +68,12 @@ class Settings:
     """Hosts (``broker.site``) or host:port pairs that connectors added through the API may
     reach. None by default: such a connector is refused. Connectors written in this file
     are trusted as they are."""
+    rate_requests: float = 100.0
+    """Requests a second one token (or session) may make, in bursts of twice that; more
+    are answered 429 with Retry-After. 0: no limit."""
+    rate_readings: float = 200_000.0
+    """Readings a second one token may post (``POST /api/readings``), in bursts of twice
+    that; a larger batch is taken once and the token then waits. 0: no limit."""
     data_folder: Path | None = None
     """The only folder whose files a replay connector added through the API may read."""
     web_vendor: Path | None = None
@@ -93,6 +99,12 @@ class Settings:
             if not isinstance(data.get(name, False), bool):
                 raise InvalidInput(f"{file}: {name} must be true or false, not "
                                    f"{data[name]!r}", "bad_config")
+        for name in ("rate_requests", "rate_readings"):
+            value = data.get(name, 0.0)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise InvalidInput(f"{file}: {name} must be a number of at least 0, not "
+                                   f"{value!r}", "bad_config")
+            data[name] = float(value)
         for name in ("web_vendor", "data_folder"):
             if data.get(name) is not None:
                 data[name] = Path(data[name])

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hmac
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,7 @@ from ..model import Source
 from ..store.audit import Actor
 from ..tokens import Kind, Role, csrf_of
 from .auth import CSRF_HEADER, SESSION_COOKIE, Authenticator, Identity
+from .rates import RateLimited
 from .responses import JSON
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -271,6 +273,13 @@ class AccessMiddleware:
                 return
             await _refuse(scope, receive, send, exc)
             return
+        identity = connection.state.identity
+        if identity is not None:
+            wait = scope["app"].state.rates.requests.take(identity.record.id, 1.0,
+                                                          time.monotonic())
+            if wait > 0:
+                await _too_many(scope, receive, send, RateLimited("requests", wait))
+                return
         await self.app(scope, receive, send)
 
 
@@ -293,6 +302,16 @@ async def _refuse(scope: Scope, receive: Receive, send: Send,
     else:
         answer = refusal(exc) if isinstance(exc, Forbidden) else unsupported(exc)
     await answer(scope, receive, send)
+
+
+async def _too_many(scope: Scope, receive: Receive, send: Send, exc: RateLimited) -> None:
+    if scope["type"] == "websocket":
+        await receive()
+        await send({"type": "websocket.close", "code": 1013, "reason": "rate_limited"})
+        return
+    from .errors import rate_limited
+
+    await rate_limited(exc)(scope, receive, send)
 
 
 def earned_source(identity: Identity, claimed: str | None = None) -> Source:

@@ -34,6 +34,7 @@ from . import (
 from .access import AccessMiddleware
 from .auth import Authenticator
 from .limits import Limits
+from .rates import RateLimits
 from .responses import JSON
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
     app.state.limits = Limits.from_settings(settings)
     app.state.settings = settings
     app.state.cors_origins = list(settings.cors_origins)
+    app.state.rates = RateLimits.of(settings.rate_requests, settings.rate_readings)
     if settings.cors_origins:
         # Closed unless named: a page of another site may not read answers or send JSON.
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),

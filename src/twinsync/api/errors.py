@@ -22,6 +22,7 @@ from ..errors import (
     Unauthenticated,
     UnsupportedMediaType,
 )
+from .rates import RateLimited
 from .responses import JSON
 
 
@@ -72,6 +73,12 @@ def refusal(exc: Forbidden) -> JSON:
         return JSON({"error": exc.reason, "detail": str(exc)}, status_code=401,
                     headers={"WWW-Authenticate": "Bearer"})
     return JSON({"error": exc.reason, "detail": str(exc)}, status_code=403)
+
+
+def rate_limited(exc: RateLimited) -> JSON:
+    """429 with the whole seconds to wait."""
+    return JSON({"error": "rate_limited", "detail": str(exc)}, status_code=429,
+                headers={"Retry-After": str(max(1, math.ceil(exc.wait)))})
 
 
 def unsupported(exc: UnsupportedMediaType) -> JSON:

@@ -16,7 +16,9 @@ from ..tokens import Role
 from .access import identity_of
 from .auth import Identity
 from .deps import service, time_param
+from .errors import rate_limited
 from .limits import BodyTooLarge, limits_of, read_body, too_large
+from .rates import RateLimited
 from .responses import JSON
 
 router = APIRouter(prefix="/api", default_response_class=JSON)
@@ -95,7 +97,14 @@ async def post_readings(request: Request, svc: Service) -> JSON:
     except BodyTooLarge as exc:
         return too_large(exc.reason, str(exc), exc.limit)
     decoded = decode_readings(raw, received_at, source, limits.decode)
-    keep_granted(decoded, identity_of(request))
+    identity = identity_of(request)
+    wait = request.app.state.rates.readings.take(identity.record.id, float(decoded.items),
+                                                 time.monotonic())
+    if wait > 0:
+        # Past the token's readings a second: nothing of the batch is kept; the sender
+        # keeps it and sends it again after Retry-After.
+        return rate_limited(RateLimited("readings", wait))
+    keep_granted(decoded, identity)
     early = _letters(decoded, received_at, source)
     whole = [letter for index, letter in early if index is None]
     if whole and whole[0].reason == "too_many_readings":
