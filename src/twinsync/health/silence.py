@@ -18,8 +18,10 @@ quickest reading: hours for a clock that runs behind, near zero for any working 
 (a logger uploading a buffer sends its newest reading fresh too). When both halves'
 least lag exceeds the bound (``clock_bound``, at least ``clock_cadences`` cadences), the
 readings keep arriving but cannot be placed in time: state ``clock``. One reading stamped
-right clears it. Clocks that run *ahead* are corrected, or quarantined, by the pipeline's
-per-device estimate (``pipeline.clocks``) before health sees them.
+right clears it. A clock that runs *ahead* is the same with the sign turned: the pipeline's
+per-device estimate (``pipeline.clocks``) corrects such stamps before they are placed, and
+health is given the stamp the device gave (``judge_batch``'s ``ahead``), so its least lag is
+an hour negative and the sensor is named ``clock`` all the same (``clock_off``).
 
 The bookkeeping per reading (``arrive_one``) runs for every reading of a batch: in the fold
 for the readings it folds in (each in its turn, so a batch equals its readings one by one),
@@ -52,7 +54,7 @@ WARM_GAPS = 8
 SAME_DELIVERY = 2.0
 
 __all__ = ["NOT_HELD", "SilenceKnobs", "arrive", "arrive_one", "clock_bound", "clock_lag",
-           "hold_time", "silence", "silence_knobs", "silent_since"]
+           "clock_off", "hold_time", "silence", "silence_knobs", "silent_since"]
 
 
 class SilenceKnobs(NamedTuple):
@@ -92,6 +94,14 @@ def clock_lag(lag_low: float, lag_before: float) -> float:
     if not (math.isfinite(lag_low) and math.isfinite(lag_before)):
         return np.nan
     return min(lag_low, lag_before)
+
+
+@compiled
+def clock_off(lag_low: float, lag_before: float, k: SilenceKnobs, expect: float) -> bool:
+    """The device's stamps are further from their arrival than a working delivery explains,
+    behind or ahead: the one rule of the fold, the timer, the replay's schedule and the
+    reasons."""
+    return abs(clock_lag(lag_low, lag_before)) > clock_bound(k, expect)
 
 
 @compiled
@@ -158,7 +168,7 @@ def arrive_one(r: int, at: float, stamp: float, interval_given: NDArray[np.float
     s = int(state[r])
     if (s in (_STALE, _OFFLINE)) and heard[r] - gap_last[r] <= hold_time(k, e):
         return _STALE
-    if abs(clock_lag(lag_low[r], lag_before[r])) > clock_bound(k, e):
+    if clock_off(lag_low[r], lag_before[r], k, e):
         return _CLOCK
     return NOT_HELD
 
@@ -205,7 +215,7 @@ def silence(used: int, now: float, started: float, heard: NDArray[np.float64],
             state: NDArray[np.int8], quality: NDArray[np.float64],
             since: NDArray[np.float64], k: SilenceKnobs, changed: NDArray[np.int64]) -> int:
     """The timer: rows with nothing arrived become stale, then offline; rows whose readings
-    arrive with stamps far behind become ``clock``. A row never heard from is silent since
+    arrive with stamps far behind or ahead become ``clock``. A row never heard from is silent since
     ``started`` (the first tick). Writes the changed rows and their old states into
     ``changed`` ([k, 0:2]) and returns how many."""
     found = 0
@@ -228,7 +238,7 @@ def silence(used: int, now: float, started: float, heard: NDArray[np.float64],
                 changed[found, 0] = r
                 changed[found, 1] = old
                 found += 1
-        elif abs(clock_lag(lag_low[r], lag_before[r])) > clock_bound(k, e):
+        elif clock_off(lag_low[r], lag_before[r], k, e):
             old = int(state[r])
             if old in (_OK, _SPIKE, _STALE, _OFFLINE):
                 state[r] = _CLOCK

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from .._jit import compiled
 from ..monitor import HealthChanges, HealthMonitor
-from ..silence import SilenceKnobs, clock_bound, clock_lag, silence_knobs, silent_since
+from ..silence import SilenceKnobs, clock_off, silence_knobs, silent_since
 from ..states import State
 
 _OK, _STALE, _SPIKE, _OFFLINE = (int(State.OK), int(State.STALE), int(State.SPIKE),
@@ -114,14 +114,14 @@ def next_silence(rows: NDArray[np.int64], first: float, origin: float, cadence: 
     """For each row, the first grid step from ``first`` on at which ``silence.silence``
     would change its state (inf: none while no reading comes), found with the timer's own
     arithmetic (``now - heard > factor * expect``), so that no rounding moves it by a
-    second. A row whose readings arrive stamped far behind changes at ``first``."""
+    second. A row whose readings arrive stamped far behind or ahead changes at ``first``."""
     for i in range(rows.shape[0]):
         r = rows[i]
         found[i] = math.inf
         s = state[r]
         e = expect[r]
         if ((s in (_OK, _SPIKE, _STALE, _OFFLINE))
-                and clock_lag(lag_low[r], lag_before[r]) > clock_bound(k, e)
+                and clock_off(lag_low[r], lag_before[r], k, e)
                 and not (origin + first * cadence) - silent_since(heard[r], started)
                 > k.stale_after * e):
             found[i] = first
