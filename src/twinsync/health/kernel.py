@@ -304,8 +304,8 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
         # slope carried over a silence is less sure than over one interval).
         # Not for a bursty sensor: it jumps by more than a random walk of its steps as a
         # matter of course (vibration at the start of work).
-        after_gap = (not can and math.isfinite(gap_level[r]) and has_prev
-                     and not is_bursty(character[r], step_tail[r], p.tail_share))
+        bursty = is_bursty(character[r], step_tail[r], p.tail_share)
+        after_gap = not can and math.isfinite(gap_level[r]) and has_prev and not bursty
         if can:
             gap_level[r] = np.nan
         elif after_gap:
@@ -387,7 +387,6 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
         step_sd = math.sqrt(max(step_var[r], max(floor, tiny * tiny)))
         cap2 = p.noise_cap ** 2
         own_z2 = min((step_change / step_sd) ** 2, cap2)
-        bursty = is_bursty(character[r], step_tail[r], p.tail_share)
         # A sensor whose noise grows with its level (vibration RMS) is judged on its steps
         # relative to the level; and wherever the peers are known, on its step against
         # their consensus as well (``context``).
