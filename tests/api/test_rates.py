@@ -50,3 +50,18 @@ def test_a_device_past_its_readings_a_second_keeps_nothing_of_the_next_batch(
         stored = client.get(f"/api/sensors/{sensor}/readings",
                             headers=bearer(url, Role.VIEWER)).json()
         assert 21.0 not in stored["value"] and len(stored["value"]) == 500
+
+
+def test_a_batch_refused_as_too_large_costs_its_token_no_rate(tmp_path: Path) -> None:
+    url = seeded_store(tmp_path)
+    sensor = demo_project().sensors[0].id
+    settings = Settings(store=url, rate_readings=10.0, max_readings=100)
+    with TestClient(create_app(settings)) as client:
+        device = bearer(url, Role.DEVICE, sensors=[sensor])
+        now = time.time()
+        batch = [{"sensor_id": sensor, "value": 20.0, "time": now - 100 + i * 0.1}
+                 for i in range(150)]
+        assert client.post("/api/readings", json=batch, headers=device).status_code == 413
+        # Split as the 413 asks: the first part passes (the burst is 20 readings).
+        part = client.post("/api/readings", json=batch[:10], headers=device)
+        assert part.status_code == 200 and part.json()["accepted"] == 10

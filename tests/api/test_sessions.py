@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from twinsync.api.app import create_app
+from twinsync.cli.token_cmd import create_token
 from twinsync.config import Settings
 from twinsync.store.tokens import open_token_store
 from twinsync.tokens import Role, TokenRecord, digest
@@ -241,6 +242,30 @@ def test_an_open_websocket_is_closed_once_its_token_is_revoked(
         socket.send_json({"type": "ping", "id": 1})
         assert socket.receive_json()["type"] == "pong"
         app_client.delete(f"/api/tokens/{made['id']}", headers=admin)
+        socket.send_json({"type": "ping", "id": 2})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            socket.receive_json()
+        assert closed.value.code == 1008
+
+
+def test_an_open_websocket_is_closed_once_its_token_is_revoked_by_another_process(
+        store: str, app_client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    from twinsync.api import auth
+
+    secret, record = create_token(store, "wall screen", Role.VIEWER)
+    with app_client.websocket_connect(
+            "/ws", headers={"Authorization": f"Bearer {secret}"}) as socket:
+        socket.send_json({"type": "ping", "id": 1})
+        assert socket.receive_json()["type"] == "pong"
+        tokens = open_token_store(store)  # as ``twinsync token revoke`` does
+        try:
+            assert tokens.revoke(record.id, time.time())
+        finally:
+            tokens.close()
+        # The cache is now stale, and no HTTP request comes to reload it: the socket must.
+        monkeypatch.setattr(auth, "RELOAD_SECONDS", 0.0)
         socket.send_json({"type": "ping", "id": 2})
         with pytest.raises(WebSocketDisconnect) as closed:
             socket.receive_json()

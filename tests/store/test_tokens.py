@@ -73,7 +73,10 @@ def test_a_token_change_and_its_audit_entry_commit_together_or_not_at_all(
         with pytest.raises(StoreError):
             tokens.add(clash, created(clash, admin, 101.0))
         assert tokens.revoke(gateway.id, 102.0, revoked(gateway.id, admin, 102.0))
-        # Revoking what does not exist changes nothing and records nothing.
+        # Revoking it again finds it but changes nothing, and records nothing.
+        assert tokens.revoke(gateway.id, 104.0, revoked(gateway.id, admin, 104.0))
+        assert tokens.records()[0].revoked_at == 102.0
+        # Nor does revoking what does not exist.
         assert not tokens.revoke("no-such-id", 103.0, revoked("no-such-id", admin, 103.0))
         entries = twin.audit(AuditQuery())
         assert [(e.operation, e.target, e.actor) for e in entries] == [

@@ -74,6 +74,11 @@ class Authenticator:
         self._by_digest = {r.digest: r for r in records}
         self._loaded_at = time.monotonic()
 
+    async def _fresh(self) -> None:
+        """Read the cache again if it is older than ``RELOAD_SECONDS``."""
+        if time.monotonic() - self._loaded_at >= RELOAD_SECONDS:
+            await self._reload()
+
     async def _reload(self) -> None:
         async with self._lock:
             if time.monotonic() - self._loaded_at >= RELOAD_SECONDS:
@@ -89,8 +94,7 @@ class Authenticator:
         if not secret.startswith(PREFIX) or len(secret) > 200:
             return None  # not one of ours: no need to ask the store
         key = digest(secret)
-        if time.monotonic() - self._loaded_at >= RELOAD_SECONDS:
-            await self._reload()
+        await self._fresh()
         record = self._by_digest.get(key)
         if record is None:
             try:
@@ -135,9 +139,13 @@ class Authenticator:
     def users(self) -> list[TokenRecord]:
         return [r for r in self._by_digest.values() if r.kind is Kind.USER]
 
-    def still_valid(self, identity: Identity) -> bool:
-        """Whether an identity checked earlier (an open WebSocket's) still holds, as far as
-        this process knows: revoked here, or seen revoked at the last reload, it does not."""
+    async def still_valid(self, identity: Identity) -> bool:
+        """Whether an identity checked earlier (an open WebSocket's) still holds: revoked
+        here, or in another process (seen at the reload this call makes when the cache is
+        stale), it does not. A server whose only clients are WebSockets would otherwise
+        never reload, and a token revoked with ``twinsync token revoke`` would keep its
+        feed."""
+        await self._fresh()
         record = self._by_digest.get(identity.record.digest)
         return record is not None and record.valid(self.clock())
 

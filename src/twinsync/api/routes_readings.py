@@ -97,6 +97,12 @@ async def post_readings(request: Request, svc: Service) -> JSON:
     except BodyTooLarge as exc:
         return too_large(exc.reason, str(exc), exc.limit)
     decoded = decode_readings(raw, received_at, source, limits.decode)
+    past = [r for r in decoded.rejects if r.reason == "too_many_readings"]
+    if past:
+        # Refused before the rate is taken: a batch that is not kept costs the token
+        # nothing, so the parts its sender is told to send are not then refused 429.
+        return too_large("too_many_readings", past[0].detail, limits.max_readings,
+                         readings=decoded.items)
     identity = identity_of(request)
     wait = request.app.state.rates.readings.take(identity.record.id, float(decoded.items),
                                                  time.monotonic())
@@ -107,9 +113,6 @@ async def post_readings(request: Request, svc: Service) -> JSON:
     keep_granted(decoded, identity)
     early = _letters(decoded, received_at, source)
     whole = [letter for index, letter in early if index is None]
-    if whole and whole[0].reason == "too_many_readings":
-        return too_large("too_many_readings", whole[0].detail, limits.max_readings,
-                         readings=decoded.items)
     if whole:
         await svc.add_dead_letters(whole)
         refusal: Refusal = {"index": None, "reason": whole[0].reason,

@@ -92,7 +92,7 @@ class Session:
         queue = self.subscriber.queue
         while True:
             message = await queue.get()
-            if not self.still_valid():
+            if not await self.still_valid():
                 # Revoked, expired or signed out: the feed stops here, and the socket too.
                 await self.websocket.close(1008, "signed out")
                 return
@@ -101,9 +101,9 @@ class Session:
             else:
                 await self.send(message)
 
-    def still_valid(self) -> bool:
+    async def still_valid(self) -> bool:
         auth: Authenticator = self.websocket.app.state.auth
-        return auth.still_valid(self.identity)
+        return await auth.still_valid(self.identity)
 
     async def handle(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
@@ -238,7 +238,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
             frame = await websocket.receive()
             if frame["type"] == "websocket.disconnect":
                 break
-            if not session.still_valid():
+            if not await session.still_valid():
                 await websocket.close(1008, "signed out")
                 break
             text: str | None = frame.get("text")

@@ -45,7 +45,8 @@ class TokenStore(Protocol):
         ...
     def revoke(self, token_id: str, now: float, entry: AuditEntry | None = None) -> bool:
         """Revoke a token (or a session) and the sessions opened with it, and keep
-        ``entry`` in the same transaction if there was one; False if there is no such id."""
+        ``entry`` in the same transaction if it was live (revoking it again records
+        nothing); False if there is no such id."""
         ...
     def close(self) -> None: ...
 
@@ -152,17 +153,21 @@ class SQLiteTokens:
         with self._use() as c:
             c.execute("BEGIN IMMEDIATE")
             try:
-                found = c.execute("UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) "
-                                  "WHERE id = ?", (now, token_id)).rowcount
+                # Only a live token changes and is recorded: revoking it again is no
+                # change, and its entry would say it was live until now.
+                changed = c.execute("UPDATE tokens SET revoked_at = ? WHERE id = ? AND "
+                                    "revoked_at IS NULL", (now, token_id)).rowcount > 0
+                found = changed or c.execute("SELECT 1 FROM tokens WHERE id = ?",
+                                             (token_id,)).fetchone() is not None
                 c.execute("UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) "
                           "WHERE parent = ?", (now, token_id))
-                if entry is not None and found:
+                if entry is not None and changed:
                     entry.id = c.execute(audit.insert_sql("?"), audit.row_of(entry)).lastrowid
                 c.execute("COMMIT")
             except BaseException:
                 c.execute("ROLLBACK")
                 raise
-            return found > 0
+            return found
 
     def close(self) -> None:
         with self._lock:
@@ -250,13 +255,15 @@ class PostgresTokens:
 
     def revoke(self, token_id: str, now: float, entry: AuditEntry | None = None) -> bool:
         with self._use() as c, c.transaction():
-            found = c.execute("UPDATE tokens SET revoked_at = COALESCE(revoked_at, %s) "
-                              "WHERE id = %s", (now, token_id)).rowcount
+            changed = c.execute("UPDATE tokens SET revoked_at = %s WHERE id = %s AND "
+                                "revoked_at IS NULL", (now, token_id)).rowcount > 0
+            found = changed or c.execute("SELECT 1 FROM tokens WHERE id = %s",
+                                         (token_id,)).fetchone() is not None
             c.execute("UPDATE tokens SET revoked_at = COALESCE(revoked_at, %s) "
                       "WHERE parent = %s", (now, token_id))
-            if entry is not None and found:
+            if entry is not None and changed:
                 entry.id = _inserted(c, entry)
-            return bool(found)
+            return found
 
     def close(self) -> None:
         with self._lock:
