@@ -211,3 +211,14 @@ def test_scheduling_options_are_read_from_schedoptions(
                                              lag_code]])
     read = read_xer(xer(PROJECT, CALENDAR, options, TASKS), project="1").options
     assert (read.progress, read.float_type, read.lag_calendar) == expected
+
+
+def test_a_project_without_a_short_name_fails_with_its_line_not_a_key_error() -> None:
+    # proj_short_name is optional to the reader; its error messages must not need it
+    fields = ["proj_id", "clndr_id", "last_recalc_date", "plan_start_date"]
+    undated: Table = ("PROJECT", fields, [["1", "10", "", ""]])
+    with pytest.raises(ScheduleImportError, match="line 4: project 1 has neither"):
+        read_xer(xer(undated, CALENDAR, TASKS))
+    uncalendared: Table = ("PROJECT", fields, [["1", "99", "2026-03-02 08:00", ""]])
+    with pytest.raises(ScheduleImportError, match="line 4: project 1 names default calendar"):
+        read_xer(xer(uncalendared, CALENDAR, TASKS))

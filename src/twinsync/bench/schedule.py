@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from ..schedule import schedule_cpm
+from ..schedule.calendar import format_date
 from ..schedule.generate import generate_xer
 from ..schedule.xer import read_xer
 
@@ -41,5 +42,5 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "import_s": round(min(reads), 4), "cpm_s": round(min(runs), 4),
         "critical": sum(a.critical for a in result.activities),
         "longest_path": sum(a.longest_path for a in result.activities),
-        "project_finish": result.project_finish.strftime("%Y-%m-%d %H:%M"),
+        "project_finish": format_date(result.project_finish),
     }

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from ..errors import InvalidInput
 from ..schedule import schedule_cpm
-from ..schedule.report import COLUMNS, activity_rows, agreement, format_date
+from ..schedule.calendar import format_date
+from ..schedule.report import COLUMNS, activity_rows, agreement
 from ..schedule.xer import read_xer
 
 

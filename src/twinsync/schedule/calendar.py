@@ -83,9 +83,13 @@ def to_datetime(minutes: int) -> datetime:
     return datetime.fromordinal(day).replace(hour=minute // 60, minute=minute % 60)
 
 
-def format_instant(minutes: int) -> str:
+def format_date(moment: datetime) -> str:
     """``YYYY-MM-DD HH:MM``, as P6 writes dates."""
-    return to_datetime(minutes).strftime("%Y-%m-%d %H:%M")
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def format_instant(minutes: int) -> str:
+    return format_date(to_datetime(minutes))
 
 
 class WorkTime:

@@ -144,16 +144,13 @@ class SchedulingRun:
 
     # -- forward -------------------------------------------------------------------------
 
-    def start_bound(self, link: int, early: bool = True) -> int:
+    def start_bound(self, link: int) -> int:
         """The lowest start position the link allows its successor, on the successor's
-        calendar, from the predecessor's early (or late) dates."""
+        calendar, from the predecessor's early dates."""
         net = self.net
         predecessor, successor = net.pred[link], net.succ[link]
         kind = net.kind[link]
-        if early:
-            source = (self.early_finish if kind in _FROM_FINISH else self.early_start)[predecessor]
-        else:
-            source = (self.late_finish if kind in _FROM_FINISH else self.late_start)[predecessor]
+        source = (self.early_finish if kind in _FROM_FINISH else self.early_start)[predecessor]
         moment = self.shift(source, net.lag[link], predecessor, successor)
         position = self.work[successor].position(moment)
         if kind in _START_BOUND:
@@ -255,7 +252,7 @@ class SchedulingRun:
         started = activities[self.net.pred[link]].status is Status.IN_PROGRESS
         return not (started and self.net.kind[link] not in _FROM_FINISH)
 
-    def backward(self, anchor: int) -> None:
+    def backward(self) -> None:
         activities = self.schedule.activities
         for index in reversed(self.net.order):
             activity = activities[index]
@@ -269,7 +266,7 @@ class SchedulingRun:
                 bound = self.finish_bound(link)
                 highest = bound if highest is None else min(highest, bound)
             if highest is None:
-                highest = work.position(anchor)
+                highest = work.position(self.anchor)
             if activity.status is Status.NOT_STARTED:
                 highest = self._constrain_late(activity, index, highest)
             self.late_finish_pos[index] = highest
@@ -334,11 +331,10 @@ def schedule_cpm(schedule: Schedule, data_date: datetime | None = None) -> Sched
     driving_ones = run.net.driving_indices
     finishes = [run.early_finish[i] for i in driving_ones] or [run.data_date]
     project_finish = max(finishes)
-    anchor = project_finish
+    run.anchor = project_finish
     if schedule.must_finish_by is not None:
-        anchor = instant(schedule.must_finish_by)
-    run.anchor = anchor
-    run.backward(anchor)
+        run.anchor = instant(schedule.must_finish_by)
+    run.backward()
     totals: list[int | None] = [None] * len(schedule.activities)
     for index in driving_ones:
         totals[index] = run.total_float(index)

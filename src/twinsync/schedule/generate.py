@@ -10,6 +10,8 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, timedelta
 
+from .calendar import format_date
+
 _DATA_DATE = datetime(2026, 3, 2, 8, 0)
 _SERIAL_ZERO = date(1899, 12, 30)
 
@@ -37,7 +39,7 @@ def _calendars() -> list[tuple[str, str, float, str]]:
 
 
 def _stamp(moment: datetime | None) -> str:
-    return "" if moment is None else moment.strftime("%Y-%m-%d %H:%M")
+    return "" if moment is None else format_date(moment)
 
 
 def generate_xer(activities: int = 4000, relationships: int = 6000, seed: int = 0) -> bytes:

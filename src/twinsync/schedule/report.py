@@ -8,15 +8,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from .calendar import format_date
 from .cpm import ScheduleResult
 from .model import Schedule
 
 COLUMNS = ("code", "early_start", "early_finish", "late_start", "late_finish",
            "total_float_hours", "free_float_hours", "critical")
-
-
-def format_date(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M")
 
 
 def format_hours(hours: float | None) -> str:

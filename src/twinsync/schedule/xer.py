@@ -76,6 +76,8 @@ def read_xer(data: bytes, project: str | None = None) -> Schedule:
                                       f"{', '.join(missing)}", "missing_field", line=table.line)
     chosen = _choose_project(tables["PROJECT"], project)
     project_id = chosen["proj_id"]
+    # the short name is optional to the reader; without one the project goes by its id
+    project_code = chosen.get("proj_short_name") or project_id
     warnings: list[str] = []
 
     wbs = {row["wbs_id"]: WbsNode(row["wbs_id"], row.get("wbs_short_name", ""),
@@ -93,7 +95,7 @@ def read_xer(data: bytes, project: str | None = None) -> Schedule:
     default_id = chosen.get("clndr_id") or next(
         (cid for cid, row in calendar_rows.items() if row.get("default_flag") == "Y"), "")
     if default_id not in calendar_rows:
-        raise ScheduleImportError(f"line {chosen.line}: project {chosen['proj_short_name']} "
+        raise ScheduleImportError(f"line {chosen.line}: project {project_code} "
                                   f"names default calendar {default_id!r}, which the file "
                                   "does not hold", "unknown_calendar", line=chosen.line)
     wanted = {default_id}
@@ -112,11 +114,11 @@ def read_xer(data: bytes, project: str | None = None) -> Schedule:
     relationships, external = _relationships(tables, project_id, project_of)
     data_date = _date(chosen, "last_recalc_date") or _date(chosen, "plan_start_date")
     if data_date is None:
-        raise ScheduleImportError(f"line {chosen.line}: project {chosen['proj_short_name']} "
+        raise ScheduleImportError(f"line {chosen.line}: project {project_code} "
                                   "has neither a data date (last_recalc_date) nor a planned "
                                   "start", "no_data_date", line=chosen.line)
     return Schedule(
-        project_id=project_id, project_code=chosen.get("proj_short_name", project_id),
+        project_id=project_id, project_code=project_code,
         name=chosen.get("proj_short_name", ""), data_date=data_date,
         default_calendar_id=default_id, calendars=calendars, activities=tuple(activities),
         relationships=tuple(relationships), wbs=wbs,
