@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from twinsync.health import HealthMonitor, HealthParams, State, quality_of
+from twinsync.health.context import RELATIVE
 
 from .conftest import DAY, STEP, Feed, grouped, peer_signals, quantise
 
@@ -276,3 +277,61 @@ def test_a_real_level_change_after_a_silence_is_taken_after_a_few_readings() -> 
     assert quality[0] <= 0.2  # not believed at once...
     assert min(quality[10:]) >= 0.8  # ...but within a minute or so
     assert all(c.new != "spike" for m in moved for c in m)
+
+
+
+def _vibration_zone(days: int, seed: int) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[type-arg]
+    """Three vibration gauges read every 5 minutes: a quiet night, a working level by day
+    (each gauge feels it by its own factor, with 15 % noise of its own), and two shared
+    bursts a day (piling) of 20 to 60 minutes."""
+    rng = np.random.default_rng(seed)
+    interval = 300.0
+    seconds = np.arange(round(days * DAY / interval)) * interval
+    hour = seconds % DAY / 3600.0
+    level = np.where((hour >= 7) & (hour < 17), 0.4, 0.03)
+    for day in range(days):
+        for _ in range(2):
+            start = (day + rng.uniform(8 / 24, 15 / 24)) * DAY
+            length = rng.uniform(20, 60) * 60
+            level = level + 2.0 * ((seconds >= start) & (seconds < start + length))
+    factors = rng.uniform(0.8, 1.1, (3, 1))
+    values = level * factors * np.exp(rng.normal(0.0, 0.15, (3, len(seconds))))
+    times = seconds + rng.uniform(0, 60, (3, 1))
+    return np.round(values, 3), np.broadcast_to(times, values.shape).copy()
+
+
+def test_a_burst_every_vibration_gauge_felt_is_no_spike_long_after_their_windows_moved_on(
+) -> None:
+    # A gauge's spike is announced four readings after it returned; by then its peers'
+    # last nine readings no longer hold the burst they also felt. What they felt must still
+    # clear it. A knock on one gauge alone is a spike.
+    values, times = _vibration_zone(10, seed=4)
+    knock = round(8.1 * DAY / 300.0)  # at night: nothing else moves
+    values[1, knock] += 2.5
+    monitor = HealthMonitor()
+    monitor.configure(np.arange(3), group=np.zeros(3, np.int64),
+                      resolution=np.full(3, 0.001), character=np.full(3, RELATIVE))
+    spikes = []
+    for k in range(values.shape[1]):
+        for change in monitor.update_many(np.arange(3), values[:, k], times[:, k]):
+            if change.new == "spike":
+                spikes.append((k, change.row))
+    assert [(k, row) for k, row in spikes if k < knock] == []
+    assert [row for k, row in spikes if k >= knock] == [1]
+
+
+def test_noise_every_peer_shows_at_once_is_the_process_but_one_sensor_alone_is_noisy(
+        feed: Feed) -> None:
+    # A day of short bursts shakes every gauge of a zone in its own way: each one's
+    # readings scatter more, at the same time. That is the day's work, not three faults.
+    # The same scatter on one sensor alone is its own noise.
+    values, times = peer_signals(7, seed=5)
+    rng = np.random.default_rng(5)
+    together = slice(round(3 * DAY / STEP), round(3.5 * DAY / STEP))
+    alone = slice(round(5 * DAY / STEP), round(5.5 * DAY / STEP))
+    values[:, together] += rng.normal(0.0, 0.25, values[:, together].shape)
+    values[2, alone] += rng.normal(0.0, 0.25, values[2, alone].shape)
+    changes = feed(grouped(), quantise(values, 0.01), times)
+    noisy = [(k, c.row) for k, c in changes if c.new == "noisy"]
+    assert [(k, row) for k, row in noisy if k < alone.start] == []
+    assert [row for k, row in noisy if k >= alone.start] == [2]

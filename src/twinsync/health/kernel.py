@@ -32,7 +32,7 @@ from ..jit import prefetch_cell, prefetch_row
 from ._jit import compiled
 from .context import RELATIVE, evidence_z2, is_bursty, peer_step, relative_step, shared_with_peers
 from .params import HealthParams, knobs_of
-from .peers import REF_MODEL, REF_NONE, REF_PEERS, peer_held_between, peer_view
+from .peers import REF_MODEL, REF_NONE, REF_PEERS, peer_moved_between, peer_noise_rising, peer_view
 from .robust import MAD_TO_SD, fit_window
 from .silence import SilenceKnobs, arrive_one, held_state
 from .states import OUTLIER_READING_QUALITY, State, quality_one
@@ -97,6 +97,7 @@ class Knobs(NamedTuple):
     noise_recent: int
     tail_share: float
     bursty_noise_h: float
+    noise_peer_share: float
     spike_burst: int
     peer_shared_k: float
     peer_shared_share: float
@@ -160,7 +161,8 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
          peer_step_var: Any,
          pending: Any, pending_value: Any, pending_size: Any, pending_time: Any,
          spike_hold: Any, spike_size: Any, spike_len: Any, spike_wait: Any, cand_size: Any,
-         cand_len: Any, cand_time: Any, cand_end: Any,
+         cand_len: Any, cand_time: Any, cand_end: Any, moved_start: Any, moved_end: Any,
+         moved_before_start: Any, moved_before_end: Any,
          gap_level: Any, gap_time: Any, gap_slope: Any, run_len: Any, run_anchor: Any,
          run_ref_start: Any, run_ref_moved: Any, p_same: Any,
          p_same_n: Any, ref_kind: Any, d_n: Any, d_mean: Any, d_var: Any, drift_level: Any,
@@ -322,6 +324,11 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
         if not can:
             # No window to measure the spread of its residuals: the sensor's step sd.
             scale = max(scale, math.sqrt(step_var[r]))
+        # A gauge whose noise grows with its level (vibration RMS) shakes more in a burst
+        # than at night: its yardstick grows with the level it is at (half its relative
+        # step variance is the relative variance of one reading).
+        if character[r] == RELATIVE and rel_step_var[r] > 0 and math.isfinite(pred):
+            scale = max(scale, math.sqrt(0.5 * rel_step_var[r]) * max(abs(pred), 2.0 * res))
         warm = sigma_n[r] >= p.warmup
         judged = (can or after_gap) and warm
         was_noisy = (c & NOISY_BIT) != 0
@@ -371,6 +378,14 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
             for back in range(1, min(held_count, window - 1) + 1):
                 ring_flags[r, (head - back) % window] |= INLIER
         inlier = (not outlier and not continues) or level_shift
+        if far_off or continues:
+            # Kept beyond the ring (nine readings: minutes on a 1-minute gauge) for as
+            # long as a peer's spike takes to be announced.
+            if not t - moved_end[r] <= 3.0 * expected_interval:
+                moved_before_start[r] = moved_start[r]
+                moved_before_end[r] = moved_end[r]
+                moved_start[r] = t
+            moved_end[r] = t
 
         # -- noise: CUSUM for a rise of the step sd by ``noise_ratio`` --------------------
         # The evidence is the step from the last trusted reading, less the local trend:
@@ -418,7 +433,11 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
             noise_bits[r] = ((noise_bits[r] << 1) | big) & noise_mask
         # Large steps among the last few: noise makes many, the edges of a level change few.
         many_big = _popcount(noise_bits[r]) >= p.noise_confirm
-        if not was_noisy and cusum > noise_h and many_big:
+        if not was_noisy and cusum > noise_h and many_big and not (
+                group_index[i] >= 0 and peer_noise_rising(
+                    members[group_index[i]], r, noise_s, cond, character, step_tail,
+                    p.noise_h, p.bursty_noise_h, p.tail_share, p.noise_peer_share,
+                    NOISY_BIT)):
             c |= NOISY_BIT
         if was_noisy and quiet > p.noise_h:
             c &= ~NOISY_BIT
@@ -641,11 +660,12 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
             new_spike = wait == 1 and not doubtful and not candidate
             if new_spike and group_index[i] >= 0:
                 # A burst the peers saw too (piling, a knock on the slab) is the process:
-                # their readings were held as outliers in the same span. Told only now,
+                # their readings were far off their own fits in the same span. Told only now,
                 # when the span is over: while it lasted, their readings were not yet in.
-                new_spike = not peer_held_between(
+                new_spike = not peer_moved_between(
                     members[group_index[i]], r, cand_time[r] - expected_interval,
-                    cand_end[r], ring_time, ring_flags)
+                    cand_end[r], moved_start, moved_end, moved_before_start,
+                    moved_before_end)
             if candidate:
                 wait = p.spike_confirm
             elif doubtful:

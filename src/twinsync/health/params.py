@@ -67,6 +67,11 @@ class HealthParams:
     bursty_noise_h: float = 2.0
     """A bursty sensor is noisy only when the noise CUSUM reaches this many times
     ``noise_h``: its evidence must hold that much longer."""
+    noise_peer_share: float = 0.25
+    """A rise of noise evidence is the process when a peer's evidence is at this share of
+    its own threshold too (or it is noisy): a busy day of short bursts on a zone's vibration
+    gauges, not a sensor's fault. Faults are the sensor's own; two at once in one group are
+    rare."""
     spike_burst: int = 5
     """Held readings that may still be one spike (a burst of welding heat is 3-5); one more
     on the same side is a level change. Where the peers' consensus moved with the reading,

@@ -26,8 +26,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._jit import compiled
+from .context import is_bursty
 from .robust import median_of
-from .table import INLIER, USABLE
+from .table import USABLE
 
 #: Reference kinds, for the reason text.
 REF_NONE, REF_PEERS, REF_MODEL = 0, 1, 2
@@ -86,19 +87,40 @@ def peer_view(members: NDArray[np.int64], row: int, time: float,
 
 
 @compiled
-def peer_held_between(members: NDArray[np.int64], row: int, start: float, end: float,
-                      ring_time: NDArray[np.float64], ring_flags: NDArray[np.int8]) -> bool:
-    """Whether a peer of ``row`` has a reading from ``start`` to ``end`` that its own fit
-    left out (a held outlier): the peers saw the same burst."""
-    window = ring_time.shape[1]
+def peer_moved_between(members: NDArray[np.int64], row: int, start: float, end: float,
+                       moved_start: NDArray[np.float64], moved_end: NDArray[np.float64],
+                       before_start: NDArray[np.float64], before_end: NDArray[np.float64]
+                       ) -> bool:
+    """Whether a peer of ``row`` had readings far off its own fit in ``start``..``end``
+    (one of its last two such spans overlaps it): the peers saw the same burst."""
     for m in range(members.shape[0]):
         peer = members[m]
         if peer < 0 or peer == row:
             continue
-        for j in range(window):
-            when = ring_time[peer, j]
-            if start <= when <= end and (ring_flags[peer, j] & INLIER) == 0:
-                return True
+        if moved_start[peer] <= end and moved_end[peer] >= start:
+            return True
+        if before_start[peer] <= end and before_end[peer] >= start:
+            return True
+    return False
+
+
+@compiled
+def peer_noise_rising(members: NDArray[np.int64], row: int, noise_s: NDArray[np.float64],
+                      cond: NDArray[np.int64], character: NDArray[np.int8],
+                      step_tail: NDArray[np.float64], noise_h: float, bursty_h: float,
+                      tail_share: float, share: float, noisy_bit: int) -> bool:
+    """Whether a peer of ``row`` is noisy or its noise evidence is at ``share`` of its own
+    threshold: the rise is the group's, not the sensor's."""
+    for m in range(members.shape[0]):
+        peer = members[m]
+        if peer < 0 or peer == row:
+            continue
+        if (cond[peer] & noisy_bit) != 0:
+            return True
+        threshold = noise_h * bursty_h if is_bursty(character[peer], step_tail[peer],
+                                                    tail_share) else noise_h
+        if noise_s[peer] >= share * threshold:
+            return True
     return False
 
 

@@ -35,7 +35,7 @@ from ..errors import InvalidInput
 from .monitor import HealthMonitor
 
 #: Bumped when the meaning of a saved column changes without its name or type changing.
-FORMAT = 2
+FORMAT = 3
 
 #: The columns whose meaning changed when the format became N. A snapshot of an older
 #: format (written by an earlier twinsync) is taken in part: every column both know, with
@@ -47,6 +47,9 @@ CHANGED_IN: dict[int, frozenset[str]] = {
     # 2: drift is judged on a regression on the peers' consensus, charted by time.
     2: frozenset({"d_n", "d_mean", "d_var", "drift_level", "drift_var", "drift_calm_since",
                   "drift_start", "ring_level", "ring_offset"}),
+    # 3: the spans a sensor's readings were far off its fit, for its peers' spikes (new
+    # columns only: what was there keeps its meaning).
+    3: frozenset(),
 }
 
 

@@ -83,6 +83,12 @@ _COLUMNS: dict[str, Field] = {
     "cand_len": (np.int64, 0),
     "cand_time": (np.float64, np.nan),
     "cand_end": (np.float64, np.nan),
+    # the last two spans of readings far off the sensor's own fit (an episode: far-off
+    # readings less than three intervals apart), which its peers' spikes are told by
+    "moved_start": (np.float64, np.nan),
+    "moved_end": (np.float64, np.nan),
+    "moved_before_start": (np.float64, np.nan),
+    "moved_before_end": (np.float64, np.nan),
     # after a silence: the last reading before it, its time and its slope (the window is
     # gone; the first readings after it are judged against this)
     "gap_level": (np.float64, np.nan),
@@ -252,6 +258,10 @@ class HealthTable:
     cand_len: NDArray[np.int64]
     cand_time: NDArray[np.float64]
     cand_end: NDArray[np.float64]
+    moved_start: NDArray[np.float64]
+    moved_end: NDArray[np.float64]
+    moved_before_start: NDArray[np.float64]
+    moved_before_end: NDArray[np.float64]
     gap_level: NDArray[np.float64]
     gap_time: NDArray[np.float64]
     gap_slope: NDArray[np.float64]
