@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.bim.models import unrelated_model
+
 from twinsync.bim import generate_building
 
 
@@ -53,3 +55,31 @@ def test_importing_a_file_that_is_not_ifc_fails_clearly(tmp_path: Path) -> None:
     result = twinsync("import", "ifc", str(bogus), "--store", f"sqlite:///{tmp_path / 't.db'}")
     assert result.returncode == 2
     assert "IFC" in result.stderr or "ifc" in result.stderr
+
+
+def test_import_refuses_another_projects_file_shows_it_with_dry_run_and_takes_it_with_force(
+        tmp_path: Path) -> None:
+    model = generate_building(tmp_path / "tower.ifc", storeys=1, bays_x=1, bays_y=1)
+    shed = unrelated_model(tmp_path / "shed.ifc")
+    store = f"sqlite:///{tmp_path / 'twin.sqlite'}"
+    first = json.loads(twinsync("import", "ifc", str(model.path), "--store", store,
+                                "--json").stdout)
+
+    refused = twinsync("import", "ifc", str(shed), "--store", store)
+    assert refused.returncode == 2
+    assert "shed.ifc was not imported" in refused.stderr and "--force" in refused.stderr
+    assert "IfcProject" in refused.stderr
+
+    dry = twinsync("import", "ifc", str(shed), "--store", store, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.startswith("dry run of shed.ifc") and "would be refused" in dry.stdout
+    plan = json.loads(twinsync("import", "ifc", str(shed), "--store", store, "--dry-run",
+                               "--json").stdout)
+    assert plan["dry_run"] is True
+    assert plan["counts"]["archived"] == len(first["added"])
+    assert [r["reason"] for r in plan["refusals"]] == ["other_project", "archives_too_much"]
+
+    forced = twinsync("import", "ifc", str(shed), "--store", store, "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert f"{len(first['added'])} archived" in forced.stdout
+    assert "forced past: other_project, archives_too_much" in forced.stdout
