@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from tests.bim.models import unrelated_model
+from tests.server import Server
 
 from twinsync.bim import generate_building
 
@@ -83,3 +84,26 @@ def test_import_refuses_another_projects_file_shows_it_with_dry_run_and_takes_it
     assert forced.returncode == 0, forced.stderr
     assert f"{len(first['added'])} archived" in forced.stdout
     assert "forced past: other_project, archives_too_much" in forced.stdout
+
+
+def test_an_upload_refused_by_a_running_twin_is_reported_and_taken_with_force(
+        tmp_path: Path) -> None:
+    model = generate_building(tmp_path / "tower.ifc", storeys=1, bays_x=1, bays_y=1)
+    shed = unrelated_model(tmp_path / "shed.ifc")
+    server = Server("serve", "--store", f"sqlite:///{tmp_path / 'twin.sqlite'}", cwd=tmp_path)
+    server.start()
+    try:
+        remote = ("--url", server.url, "--token", server.token)
+        assert twinsync("import", "ifc", str(model.path), *remote).returncode == 0
+        refused = twinsync("import", "ifc", str(shed), *remote, "--json")
+        assert refused.returncode == 2 and "--force" in refused.stderr
+        body = json.loads(refused.stdout)
+        assert body["error"] == "import_refused" and body["counts"]["added"] == 4
+        plan = json.loads(twinsync("import", "ifc", str(shed), *remote, "--dry-run",
+                                   "--json").stdout)
+        assert plan["dry_run"] is True and len(plan["refusals"]) == 2
+        forced = twinsync("import", "ifc", str(shed), *remote, "--force", "--json")
+        assert forced.returncode == 0, forced.stderr
+        assert json.loads(forced.stdout)["forced"] == ["other_project", "archives_too_much"]
+    finally:
+        server.stop()

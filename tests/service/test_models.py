@@ -121,3 +121,26 @@ async def test_a_forced_import_is_audited_with_what_it_overrode_and_moves_revisi
         current = service.models.current()
         assert current is not None and current["project_id"] == report["project_id"]
         assert service.sensor_snapshot(SENSOR)["binding_state"] == "element_archived"
+
+
+async def test_an_alarm_of_a_sensor_on_an_archived_element_names_no_element(
+        tmp_path: Path, files: dict[str, bytes]) -> None:
+    class Clock:
+        now = time.time()
+
+        def __call__(self) -> float:
+            return self.now
+
+    clock = Clock()
+    async with TwinService.open(url_in(tmp_path), clock=clock) as service:
+        await service.models.import_bytes(files["building"])
+        interval = service.twin.sensors[SENSOR].expected_interval
+        start = clock.now
+        readings = [RawReading(SENSOR, 20.0 + (i % 3) * 0.1, start - interval * (10 - i), None,
+                               i) for i in range(11)]
+        await service.ingest(IncomingBatch(readings, "gw", start))
+        await service.models.import_bytes(files["one_storey"])
+        clock.now = start + interval * 20  # silent long enough to be offline
+        await service.watch.check()
+        alarm = service.alarms.active[f"health:{SENSOR}"]
+        assert alarm.element_id is None
