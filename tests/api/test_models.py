@@ -178,3 +178,15 @@ def test_a_force_that_is_not_a_yes_or_no_is_refused(
     answer = upload(empty, revisions[0], force="perhaps")
     assert answer.status_code == 422
     assert empty.get("/api/model").status_code == 404
+
+
+def test_the_share_an_import_may_archive_is_the_servers_setting(
+        tmp_path: Path, revisions: list[bytes]) -> None:
+    settings = Settings(store=f"sqlite:///{tmp_path / 'twin.sqlite'}",
+                        reimport_max_archive_share=0.0)
+    with signed_in(settings) as strict:
+        assert upload(strict, revisions[0]).status_code == 201  # the first is never refused
+        answer = upload(strict, revisions[1])  # same project, archives a few partitions
+        assert answer.status_code == 409
+        assert [r["reason"] for r in answer.json()["refusals"]] == ["archives_too_much"]
+        assert answer.json()["refusals"][0]["max_share"] == 0.0
