@@ -65,3 +65,13 @@ def test_a_rate_that_is_not_a_number_of_at_least_zero_is_refused(tmp_path: Path,
     with pytest.raises(InvalidInput) as refused:
         Settings.load(file)
     assert refused.value.reason == "bad_config"
+
+
+def test_the_reimport_share_is_read_from_the_file_and_must_be_a_share(tmp_path: Path) -> None:
+    file = tmp_path / "twinsync.toml"
+    file.write_text("reimport_max_archive_share = 1\n")
+    assert Settings.load(file).reimport_max_archive_share == 1.0
+    for text in ("1.5", "-0.1", '"half"', "true"):
+        file.write_text(f"reimport_max_archive_share = {text}\n")
+        with pytest.raises(InvalidInput, match="reimport_max_archive_share"):
+            Settings.load(file)

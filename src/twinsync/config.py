@@ -29,6 +29,9 @@ from .pipeline import ALLOWED_LATENESS_SECONDS, FRESHNESS_SECONDS
 from .service.watch import LATENCY_BOUND_SECONDS
 
 DEFAULT_STORE = "sqlite:///.twinsync/twin.sqlite"
+#: ``bim.apply.MAX_ARCHIVE_SHARE``, written out: importing ``twinsync.bim`` loads
+#: IfcOpenShell, which reading the settings must not wait for (a test holds them equal).
+MAX_ARCHIVE_SHARE = 0.5
 
 
 @dataclass(slots=True)
@@ -78,6 +81,9 @@ class Settings:
     """The only folder whose files a replay connector added through the API may read."""
     web_vendor: Path | None = None
     """Where the dashboard's npm packages are (``web/node_modules``); found if not given."""
+    reimport_max_archive_share: float = MAX_ARCHIVE_SHARE
+    """A model import that would archive more than this share (0 to 1) of the current
+    model's elements is refused unless forced (docs/BIM.md, "Re-import")."""
 
     @classmethod
     def load(cls, path: str | Path | None = None, **overrides: Any) -> Settings:
@@ -105,6 +111,12 @@ class Settings:
                 raise InvalidInput(f"{file}: {name} must be a number of at least 0, not "
                                    f"{value!r}", "bad_config")
             data[name] = float(value)
+        share = data.get("reimport_max_archive_share", MAX_ARCHIVE_SHARE)
+        if isinstance(share, bool) or not isinstance(share, (int, float)) \
+                or not 0 <= share <= 1:
+            raise InvalidInput(f"{file}: reimport_max_archive_share must be a number from 0 "
+                               f"to 1, not {share!r}", "bad_config")
+        data["reimport_max_archive_share"] = float(share)
         for name in ("web_vendor", "data_folder"):
             if data.get(name) is not None:
                 data[name] = Path(data[name])

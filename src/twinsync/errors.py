@@ -15,6 +15,8 @@ exception enters (pint, sqlite3, IfcOpenShell, an MQTT client) it is converted w
     │   ├── InvalidReading  one reading: unknown sensor, not a number, bad time, bad unit
     │   ├── UnitError       a unit that does not exist or cannot convert to the wanted one
     │   ├── ModelImportError a file that is not a readable IFC model
+    │   │   └── ImportRefused a readable model whose import would replace another project
+    │   │                    or archive too much of the current one, unless forced (409)
     │   ├── ScheduleImportError a schedule file that cannot be read; carries its ``line``
     │   └── UnsupportedMediaType a body of a content type the route does not take (415)
     ├── Forbidden           the caller may not do this (403); carries a ``reason``
@@ -27,6 +29,8 @@ exception enters (pint, sqlite3, IfcOpenShell, an MQTT client) it is converted w
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class TwinsyncError(Exception):
@@ -76,6 +80,19 @@ class ModelImportError(InvalidInput):
 
     def __init__(self, message: str, reason: str = "bad_model") -> None:
         super().__init__(message, reason)
+
+
+class ImportRefused(ModelImportError):
+    """A readable model that would replace the twin's model with another project's, or
+    archive more of the current model than allowed. Nothing was changed; the same file
+    sent again with ``force`` is imported. ``refusals`` says why (a ``reason`` code and
+    the figures of each), ``counts`` what the import would do."""
+
+    def __init__(self, message: str, refusals: list[dict[str, Any]],
+                 counts: dict[str, int]) -> None:
+        super().__init__(message, "import_refused")
+        self.refusals = refusals
+        self.counts = counts
 
 
 class ScheduleImportError(InvalidInput):

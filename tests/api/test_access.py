@@ -123,6 +123,20 @@ def test_the_websocket_and_its_commands_answer_each_role_as_the_table_says(
             assert refused == (role not in access.roles), (role, kind, answer)  # type: ignore[operator]
 
 
+@pytest.mark.parametrize("params", [{"dry_run": "1"}, {"force": "1"}], ids=["dry_run", "force"])
+def test_a_dry_run_or_a_forced_model_upload_is_an_admins_like_any_upload(
+        twin: tuple[TestClient, dict[Any, Any]], params: dict[str, str]) -> None:
+    # A dry run changes nothing but still reads the whole twin against the file; force
+    # overrides the refusal that protects the model. Neither opens the route to more roles.
+    client, headers = twin
+    for role in ROLES:
+        answer = client.post("/api/models", params=params, content=b"ISO-10303-21;",
+                             headers={**headers[role], "content-type": "application/octet-stream"})
+        # The admin's file is read, and is not a whole IFC file.
+        expected = 401 if role is None else 422 if role is Role.ADMIN else 403
+        assert answer.status_code == expected, (role, answer.text)
+
+
 def test_an_unknown_path_is_not_found_for_everyone(
         twin: tuple[TestClient, dict[Any, Any]]) -> None:
     client, headers = twin

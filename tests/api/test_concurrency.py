@@ -30,7 +30,7 @@ def test_readers_get_no_server_error_while_models_are_imported_and_readings_inge
     for revision in range(3):
         # Each model is of another building: all its elements and sensors are new, added
         # while readers walk the sensors and elements — the moment a reader could see a
-        # half-made change.
+        # half-made change. Another project's model is refused unless forced (force=1).
         path = tmp_path / f"r{revision}.ifc"
         generate_building(path, storeys=4 + 4 * revision, bays_x=6, bays_y=5,
                           revision=revision, seed=f"another-site-{revision}")
@@ -81,7 +81,7 @@ def test_readers_get_no_server_error_while_models_are_imported_and_readings_inge
     def importer() -> None:
         with server.client(timeout=120.0) as client:
             for model in models:
-                record("POST /api/models", client.post("/api/models?name=site.ifc",
+                record("POST /api/models", client.post("/api/models?name=site.ifc&force=1",
                                                        content=model))
 
     try:

@@ -8,9 +8,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
+from tests.bim.models import unrelated_model
 
 from twinsync.bim import generate_building, glb_node_names
 from twinsync.config import Settings
+from twinsync.service import models as service_models
 
 from .conftest import signed_in
 
@@ -98,3 +101,92 @@ def test_a_watching_client_hears_of_an_imported_model_once(
             kinds += [change["kind"] for change in message.get("changes", [])]
     assert kinds.count("model_imported") == 1
     assert "element_added" not in kinds  # clients reload the model instead
+
+
+@pytest.fixture(scope="module")
+def unrelated(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    return unrelated_model(tmp_path_factory.mktemp("unrelated") / "shed.ifc").read_bytes()
+
+
+def upload(client: TestClient, data: bytes, **params: str) -> Response:
+    return client.post("/api/models", params=params, content=data,
+                       headers={"content-type": "application/octet-stream"})
+
+
+def test_a_file_of_another_project_is_refused_with_409_saying_why_and_the_counts(
+        empty: TestClient, revisions: list[bytes], unrelated: bytes) -> None:
+    first = upload(empty, revisions[0]).json()
+    elements = empty.get("/api/project").json()["element_count"]
+    answer = upload(empty, unrelated, name="shed.ifc")
+    assert answer.status_code == 409
+    body = answer.json()
+    assert body["error"] == "import_refused" and "force" in body["detail"]
+    assert [r["reason"] for r in body["refusals"]] == ["other_project", "archives_too_much"]
+    assert body["refusals"][0]["current_project"] == first["project_id"]
+    assert body["counts"]["archived"] == len(first["added"]) and body["counts"]["added"] == 4
+    assert empty.get("/api/model").json()["revision"] == first["revision"]
+    assert empty.get("/api/project").json()["element_count"] == elements
+
+
+def test_a_dry_run_says_what_would_change_and_changes_nothing(
+        empty: TestClient, revisions: list[bytes], unrelated: bytes,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(service_models, "DRY_RUN_IDS", 10)  # the model holds 62 elements
+    upload(empty, revisions[0])
+    events = empty.get("/api/events", params={"limit": 10000}).json()["events"]
+    plan = upload(empty, revisions[1], dry_run="1")
+    assert plan.status_code == 200
+    body = plan.json()
+    assert body["dry_run"] is True and body["refusals"] == []
+    assert body["counts"]["added"] == len(body["added"]) > 0
+    assert body["counts"]["archived"] == len(body["removed"]) > 0
+    refused = upload(empty, unrelated, dry_run="true").json()
+    assert [r["reason"] for r in refused["refusals"]] == ["other_project", "archives_too_much"]
+    assert len(refused["removed"]) == 10 and refused["counts"]["archived"] == 62  # ids capped
+    assert empty.get("/api/events", params={"limit": 10000}).json()["events"] == events
+
+
+def test_force_imports_a_refused_file_and_the_audit_log_and_etags_record_it(
+        empty: TestClient, revisions: list[bytes], unrelated: bytes) -> None:
+    upload(empty, revisions[0])
+    slab = empty.get("/api/elements", params={"type": "IfcSlab"}).json()["elements"][0]["id"]
+    sensor = next(s for s in empty.get("/api/sensors").json()["sensors"]
+                  if s["binding"] and s["binding"]["element_id"] == slab)
+    element_etag = empty.get(f"/api/elements/{slab}").headers["etag"]
+    sensor_etag = empty.get(f"/api/sensors/{sensor['id']}").headers["etag"]
+    assert sensor["binding_state"] == "bound"
+
+    answer = upload(empty, unrelated, name="shed.ifc", force="1")
+    assert answer.status_code == 201, answer.text
+    report = answer.json()
+    assert report["forced"] == ["other_project", "archives_too_much"]
+    assert empty.get("/api/model").json()["project_id"] == report["project_id"]
+    entry = empty.get("/api/audit", params={"newest_first": "true", "limit": 1}).json()[
+        "entries"][0]
+    assert entry["operation"] == "import_model"
+    assert entry["after"]["forced"] == ["other_project", "archives_too_much"]
+    assert empty.get(f"/api/elements/{slab}").headers["etag"] != element_etag
+    after = empty.get(f"/api/sensors/{sensor['id']}")
+    assert after.headers["etag"] != sensor_etag
+    assert after.json()["binding_state"] == "element_archived"
+    listed = {s["id"]: s["binding_state"] for s in empty.get("/api/sensors").json()["sensors"]}
+    assert listed[sensor["id"]] == "element_archived"
+
+
+def test_a_force_that_is_not_a_yes_or_no_is_refused(
+        empty: TestClient, revisions: list[bytes]) -> None:
+    answer = upload(empty, revisions[0], force="perhaps")
+    assert answer.status_code == 422
+    assert empty.get("/api/model").status_code == 404
+
+
+def test_the_share_an_import_may_archive_is_the_servers_setting(
+        tmp_path: Path, revisions: list[bytes]) -> None:
+    settings = Settings(store=f"sqlite:///{tmp_path / 'twin.sqlite'}",
+                        reimport_max_archive_share=0.0)
+    with signed_in(settings) as strict:
+        assert upload(strict, revisions[0]).status_code == 201  # the first is never refused
+        answer = upload(strict, revisions[1])  # same project, archives a few partitions
+        assert answer.status_code == 409
+        assert [r["reason"] for r in answer.json()["refusals"]] == ["archives_too_much"]
+        assert answer.json()["refusals"][0]["max_share"] == 0.0

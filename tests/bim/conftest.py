@@ -8,6 +8,8 @@ import pytest
 
 from twinsync.bim import SCHEMAS, GeneratedModel, generate_building
 
+from .models import unrelated_model
+
 SMALL = {"storeys": 2, "bays_x": 2, "bays_y": 2}
 
 
@@ -30,3 +32,9 @@ def revisions(tmp_path_factory: pytest.TempPathFactory) -> list[GeneratedModel]:
 @pytest.fixture(scope="session")
 def model_bytes(models: dict[str, GeneratedModel]) -> bytes:
     return Path(models["IFC4"].path).read_bytes()
+
+
+@pytest.fixture(scope="session")
+def unrelated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A four-element model of another project (``models.unrelated_model``)."""
+    return unrelated_model(tmp_path_factory.mktemp("unrelated") / "shed.ifc")

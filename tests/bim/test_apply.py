@@ -2,17 +2,48 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from twinsync.bim import GeneratedModel, ModelContents, import_ifc, plan_import, read_model
-from twinsync.bim.apply import apply_import
-from twinsync.errors import Conflict
+from twinsync.bim import (
+    GeneratedModel,
+    ModelContents,
+    generate_building,
+    import_ifc,
+    plan_import,
+    read_model,
+)
+from twinsync.bim.apply import MAX_ARCHIVE_SHARE, apply_import
+from twinsync.config import MAX_ARCHIVE_SHARE as SETTINGS_MAX_ARCHIVE_SHARE
+from twinsync.config import Settings
+from twinsync.errors import Conflict, ImportRefused, InvalidInput
 from twinsync.model import Binding, Element, Source, Status, Twin
 
 
 @pytest.fixture(scope="module")
 def contents(revisions: list[GeneratedModel]) -> list[ModelContents]:
     return [read_model(r.path) for r in revisions]
+
+
+@pytest.fixture(scope="module")
+def one_storey(tmp_path_factory: pytest.TempPathFactory) -> ModelContents:
+    """Revision 0 of the same building cut to its ground storey: the upper storey's 46 of
+    94 elements (49 %) leave, with the seven sensors bound to them."""
+    folder = tmp_path_factory.mktemp("one-storey")
+    return read_model(generate_building(folder / "l00.ifc", storeys=1, bays_x=4, bays_y=2).path)
+
+
+@pytest.fixture(scope="module")
+def shed(unrelated: Path) -> ModelContents:
+    return read_model(unrelated)
+
+
+def imported(contents: ModelContents) -> Twin:
+    """A twin holding ``contents`` as its current model."""
+    twin = Twin()
+    import_ifc(twin, contents, time=0.0)
+    return twin
 
 
 def test_a_first_import_adds_every_element_and_binds_every_sensor(
@@ -140,3 +171,128 @@ def test_planning_leaves_the_twin_alone_and_a_stale_plan_changes_nothing(
         apply_import(twin, plan)
     assert list(twin.elements) == [first.id]
     assert twin.sensors == {}
+
+
+def test_the_model_imported_event_records_the_ifc_project_global_id(
+    contents: list[ModelContents],
+) -> None:
+    result = import_ifc(Twin(), contents[0], time=0.0)
+    assert contents[0].project_id and len(contents[0].project_id) == 22
+    assert result.events[-1].data["project_id"] == contents[0].project_id
+    assert result.report["project_id"] == contents[0].project_id
+
+
+def test_a_file_of_another_project_is_refused_and_changes_nothing(
+    contents: list[ModelContents], shed: ModelContents,
+) -> None:
+    twin = imported(contents[0])
+    before = {e.id: e.to_dict() for e in twin.elements.values()}
+    plan = plan_import(twin, shed, time=1.0, current_project=contents[0].project_id)
+    assert [r["reason"] for r in plan.refusals] == ["other_project", "archives_too_much"]
+    with pytest.raises(ImportRefused) as refused:
+        apply_import(twin, plan)
+    assert refused.value.reason == "import_refused"
+    assert refused.value.counts["archived"] == len(contents[0].elements)
+    assert refused.value.counts["added"] == 4
+    too_much = refused.value.refusals[1]
+    assert (too_much["archived"], too_much["current"], too_much["share"]) == (
+        len(contents[0].elements), len(contents[0].elements), 1.0)
+    assert refused.value.refusals[0]["project_id"] == shed.project_id
+    assert {e.id: e.to_dict() for e in twin.elements.values()} == before
+
+
+def test_a_forced_import_of_another_project_archives_the_old_model_and_says_what_it_overrode(
+    contents: list[ModelContents], shed: ModelContents,
+) -> None:
+    twin = imported(contents[0])
+    result = import_ifc(twin, shed, time=1.0, current_project=contents[0].project_id,
+                        force=True)
+    assert all(twin.elements[i].archived for i in contents[0].elements)
+    assert set(result.report["added"]) == set(shed.elements)
+    assert result.report["forced"] == ["other_project", "archives_too_much"]
+    final = result.events[-1]
+    assert final.data["forced"] == ["other_project", "archives_too_much"]
+    assert final.data["project_id"] == shed.project_id
+
+
+def test_an_import_archiving_more_than_the_allowed_share_is_refused_even_from_the_same_project(
+    contents: list[ModelContents], one_storey: ModelContents,
+) -> None:
+    twin = imported(contents[0])
+    project = contents[0].project_id
+    assert one_storey.project_id == project
+    # 46 of 94 elements: under the default half, over a setting of 40 %.
+    assert plan_import(twin, one_storey, time=1.0, current_project=project).refusals == []
+    plan = plan_import(twin, one_storey, time=1.0, current_project=project,
+                       max_archive_share=0.4)
+    assert [r["reason"] for r in plan.refusals] == ["archives_too_much"]
+    assert plan.refusals[0]["archived"] == 46 and plan.refusals[0]["current"] == 94
+    with pytest.raises(ImportRefused, match=r"46 of the current model's 94 elements \(49%\)"):
+        apply_import(twin, plan)
+    assert not any(e.archived for e in twin.elements.values())
+
+
+def test_a_normal_next_revision_is_not_refused(contents: list[ModelContents]) -> None:
+    twin = imported(contents[0])
+    plan = plan_import(twin, contents[1], time=1.0, current_project=contents[0].project_id)
+    assert plan.refusals == [] and plan.removed
+
+
+def test_the_first_import_into_a_twin_without_a_model_is_never_refused(
+    shed: ModelContents,
+) -> None:
+    twin = Twin()
+    twin.add_element(Element(id="crane-1", type="Crane"))  # added by hand, not from a model
+    plan = plan_import(twin, shed, time=0.0, current_project="another", max_archive_share=0.0)
+    assert plan.refusals == []
+    apply_import(twin, plan)
+    assert set(shed.elements) <= set(twin.elements)
+
+
+def test_a_model_whose_project_was_never_recorded_is_judged_by_the_share_alone(
+    contents: list[ModelContents], shed: ModelContents,
+) -> None:
+    twin = imported(contents[0])
+    plan = plan_import(twin, shed, time=1.0, current_project=None)
+    assert [r["reason"] for r in plan.refusals] == ["archives_too_much"]
+
+
+def test_the_share_is_checked_and_the_settings_default_is_the_cores() -> None:
+    assert SETTINGS_MAX_ARCHIVE_SHARE == MAX_ARCHIVE_SHARE == Settings().reimport_max_archive_share
+    with pytest.raises(InvalidInput):
+        plan_import(Twin(), ModelContents("IFC4", "r", "p"), time=0.0, max_archive_share=1.5)
+
+
+def test_a_report_with_a_limit_caps_each_list_but_keeps_the_counts_whole(
+    contents: list[ModelContents],
+) -> None:
+    twin = Twin()
+    plan = plan_import(twin, contents[0], time=0.0)
+    report = plan.report(limit=5)
+    assert len(report["added"]) == 5
+    assert report["counts"]["added"] == len(contents[0].elements)
+    assert report["added"] == [e.id for e in plan.added[:5]]
+    assert twin.elements == {}
+
+
+def test_a_sensor_on_an_archived_element_is_unbound_until_a_revision_restores_it(
+    contents: list[ModelContents], one_storey: ModelContents,
+) -> None:
+    twin = imported(contents[0])
+    gone = {b.sensor_id for b in twin.bindings.values()
+            if b.element_id not in one_storey.elements}
+    assert "L01-SLAB-T1" in gone
+    result = import_ifc(twin, one_storey, time=1.0)
+    assert set(result.report["sensors_unbound"]) == gone
+    # The binding is kept, for the restore, but the sensor feeds nothing now.
+    assert "L01-SLAB-T1" in twin.bindings
+    assert twin.live_binding("L01-SLAB-T1") is None
+    assert twin.binding_state("L01-SLAB-T1") == "element_archived"
+    assert twin.binding_state("L00-SLAB-T1") == "bound"
+    # Saved again, so their revision moves and the service rebuilds what feeds what.
+    assert gone <= {b.sensor_id for b in result.bindings}
+
+    back = import_ifc(twin, contents[0], time=2.0)
+    assert set(back.report["sensors_rebound"]) == gone
+    assert twin.binding_state("L01-SLAB-T1") == "bound"
+    assert twin.live_binding("L01-SLAB-T1") == twin.bindings["L01-SLAB-T1"]

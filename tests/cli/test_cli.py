@@ -7,6 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.bim.models import unrelated_model
+from tests.server import Server
+
 from twinsync.bim import generate_building
 
 
@@ -53,3 +56,54 @@ def test_importing_a_file_that_is_not_ifc_fails_clearly(tmp_path: Path) -> None:
     result = twinsync("import", "ifc", str(bogus), "--store", f"sqlite:///{tmp_path / 't.db'}")
     assert result.returncode == 2
     assert "IFC" in result.stderr or "ifc" in result.stderr
+
+
+def test_import_refuses_another_projects_file_shows_it_with_dry_run_and_takes_it_with_force(
+        tmp_path: Path) -> None:
+    model = generate_building(tmp_path / "tower.ifc", storeys=1, bays_x=1, bays_y=1)
+    shed = unrelated_model(tmp_path / "shed.ifc")
+    store = f"sqlite:///{tmp_path / 'twin.sqlite'}"
+    first = json.loads(twinsync("import", "ifc", str(model.path), "--store", store,
+                                "--json").stdout)
+
+    refused = twinsync("import", "ifc", str(shed), "--store", store)
+    assert refused.returncode == 2
+    assert "shed.ifc was not imported" in refused.stderr and "--force" in refused.stderr
+    assert "IfcProject" in refused.stderr
+
+    dry = twinsync("import", "ifc", str(shed), "--store", store, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.startswith("dry run of shed.ifc") and "would be refused" in dry.stdout
+    plan = json.loads(twinsync("import", "ifc", str(shed), "--store", store, "--dry-run",
+                               "--json").stdout)
+    assert plan["dry_run"] is True
+    assert plan["counts"]["archived"] == len(first["added"])
+    assert [r["reason"] for r in plan["refusals"]] == ["other_project", "archives_too_much"]
+
+    forced = twinsync("import", "ifc", str(shed), "--store", store, "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert f"{len(first['added'])} archived" in forced.stdout
+    assert "forced past: other_project, archives_too_much" in forced.stdout
+
+
+def test_an_upload_refused_by_a_running_twin_is_reported_and_taken_with_force(
+        tmp_path: Path) -> None:
+    model = generate_building(tmp_path / "tower.ifc", storeys=1, bays_x=1, bays_y=1)
+    shed = unrelated_model(tmp_path / "shed.ifc")
+    server = Server("serve", "--store", f"sqlite:///{tmp_path / 'twin.sqlite'}", cwd=tmp_path)
+    server.start()
+    try:
+        remote = ("--url", server.url, "--token", server.token)
+        assert twinsync("import", "ifc", str(model.path), *remote).returncode == 0
+        refused = twinsync("import", "ifc", str(shed), *remote, "--json")
+        assert refused.returncode == 2 and "--force" in refused.stderr
+        body = json.loads(refused.stdout)
+        assert body["error"] == "import_refused" and body["counts"]["added"] == 4
+        plan = json.loads(twinsync("import", "ifc", str(shed), *remote, "--dry-run",
+                                   "--json").stdout)
+        assert plan["dry_run"] is True and len(plan["refusals"]) == 2
+        forced = twinsync("import", "ifc", str(shed), *remote, "--force", "--json")
+        assert forced.returncode == 0, forced.stderr
+        assert json.loads(forced.stdout)["forced"] == ["other_project", "archives_too_much"]
+    finally:
+        server.stop()

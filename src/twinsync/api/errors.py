@@ -13,6 +13,7 @@ from ..errors import (
     ConnectorError,
     FailedAfterCommit,
     Forbidden,
+    ImportRefused,
     InvalidInput,
     NotFound,
     Overloaded,
@@ -49,6 +50,11 @@ def install(app: FastAPI) -> None:
                         headers={"ETag": f'"{exc.current}"'})
         elif isinstance(exc, Conflict):
             status, reason = 409, "conflict"
+        elif isinstance(exc, ImportRefused):
+            # A readable file that contradicts the twin's model: a conflict, with the
+            # figures a person needs to decide whether to send it again with force=1.
+            return JSON({"error": exc.reason, "detail": str(exc), "refusals": exc.refusals,
+                         "counts": exc.counts}, status_code=409)
         elif isinstance(exc, UnsupportedMediaType):
             status, reason = 415, exc.reason
         elif isinstance(exc, InvalidInput):

@@ -19,9 +19,15 @@ MAX_MODEL_BYTES = 512 * 1024 * 1024
 
 
 @router.post("/models", status_code=201)
-async def post_model(request: Request, svc: Service) -> JSON:
+async def post_model(request: Request, svc: Service, force: bool = False,
+                     dry_run: bool = False) -> JSON:
     """Import an IFC revision (IFC2X3, IFC4, IFC4X3), sent as the raw request body or as a
-    multipart form field ``file``. Answers what was added, changed and archived."""
+    multipart form field ``file``. Answers what was added, changed and archived.
+
+    A revision of another IfcProject than the current model's, or one that would archive
+    more than ``reimport_max_archive_share`` of it, is refused with 409 (``import_refused``,
+    its ``refusals`` and ``counts``) unless ``force=1``. With ``dry_run=1`` nothing changes:
+    the answer (200) says what the import would do and whether it would be refused."""
     name = request.query_params.get("name", "model.ifc")
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
@@ -37,7 +43,12 @@ async def post_model(request: Request, svc: Service) -> JSON:
         raise InvalidInput("the request carries no model", "no_file")
     if len(data) > MAX_MODEL_BYTES:
         raise InvalidInput(f"model larger than {MAX_MODEL_BYTES} bytes", "too_large")
-    report = await svc.models.import_bytes(data, name=name, actor=actor(request))
+    share = request.app.state.settings.reimport_max_archive_share
+    if dry_run:
+        plan = await svc.models.plan_bytes(data, name=name, max_archive_share=share)
+        return JSON(plan, status_code=200)
+    report = await svc.models.import_bytes(data, name=name, actor=actor(request), force=force,
+                                           max_archive_share=share)
     return JSON(report, status_code=201)
 
 

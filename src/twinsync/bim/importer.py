@@ -50,6 +50,7 @@ class ModelContents:
     elements: dict[str, Element] = field(default_factory=dict)  # spatial structure first
     sensors: list[Sensor] = field(default_factory=list)
     bindings: list[Binding] = field(default_factory=list)
+    project_id: str = ""  # the IfcProject's GlobalId: which project the revision is of
 
     def counts(self) -> dict[str, int]:
         """Elements per IFC class."""
@@ -156,7 +157,8 @@ def _contents(model: ifcopenshell.file, schema: str, revision: str) -> ModelCont
     products += [e for e in model.by_type("IfcElement")
                  if not any(is_a(e, cls) for cls in _NOT_PHYSICAL)]
     kept = {p.GlobalId for p in products}
-    contents = ModelContents(schema=schema, revision=revision, project=projects[0].Name or "")
+    contents = ModelContents(schema=schema, revision=revision, project=projects[0].Name or "",
+                             project_id=str(projects[0].GlobalId))
     for product in products:
         if product.GlobalId in contents.elements:
             raise ModelImportError(f"GlobalId {product.GlobalId} is used twice", "broken_ifc")

@@ -2,6 +2,9 @@
 
 With ``--url`` the file is uploaded to a running twinsync (``POST /api/models``), so the
 live twin updates at once; otherwise it is imported straight into the store.
+``--dry-run`` says what the import would change and whether it would be refused, changing
+nothing; ``--force`` imports a revision that is refused otherwise (another project, or one
+archiving more than ``reimport_max_archive_share`` of the current model).
 """
 
 from __future__ import annotations
@@ -9,11 +12,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 from ..config import Settings
-from ..errors import InvalidInput
+from ..errors import ImportRefused, InvalidInput
 
 
 def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
@@ -24,48 +28,92 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("--url", help="a running twinsync to upload to, e.g. http://127.0.0.1:8000")
     parser.add_argument("--token", help="with --url: an admin token (default: $TWINSYNC_TOKEN)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="say what the import would change and whether it would be "
+                             "refused; change nothing")
+    parser.add_argument("--force", action="store_true",
+                        help="import even a revision of another project, or one that archives "
+                             "more than reimport_max_archive_share of the current model")
 
 
 def run(args: argparse.Namespace) -> int:
     if not args.file.is_file():
         raise InvalidInput(f"no file {args.file}", "no_file")
     data = args.file.read_bytes()
-    if args.url:
-        report = _upload(args.url, args.file.name, data, args.token)
-    else:
-        settings = Settings.load(args.config, store=args.store)
-        report = asyncio.run(_import(settings.store, args.file.name, data))
+    try:
+        if args.url:
+            report = _upload(args.url, args.file.name, data, args.token, force=args.force,
+                             dry_run=args.dry_run)
+        else:
+            settings = Settings.load(args.config, store=args.store)
+            report = asyncio.run(_import(settings.store, args.file.name, data,
+                                         force=args.force, dry_run=args.dry_run,
+                                         share=settings.reimport_max_archive_share))
+    except ImportRefused as exc:
+        if args.json:
+            print(json.dumps({"error": exc.reason, "detail": str(exc),
+                              "refusals": exc.refusals, "counts": exc.counts}))
+        print(f"twinsync: {args.file.name} was not imported: "
+              + "; ".join(r["detail"] for r in exc.refusals)
+              + ". Try --dry-run to see what would change, --force to import it anyway",
+              file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(report))
     else:
-        print(f"imported {args.file.name} ({report['schema']}, revision {report['revision']}):"
-              f" {len(report['added'])} added, {len(report['changed'])} changed,"
-              f" {len(report['removed'])} archived, {report['unchanged']} unchanged,"
-              f" {len(report['sensors_added'])} sensors added")
+        print(_summary(args.file.name, report))
     return 0
 
 
-def _upload(url: str, name: str, data: bytes, token: str | None) -> dict[str, Any]:
+def _summary(name: str, report: dict[str, Any]) -> str:
+    counts = report["counts"]
+    lose = "would lose" if report.get("dry_run") else "lost"
+    text = (f"{'dry run of' if report.get('dry_run') else 'imported'} {name} "
+            f"({report['schema']}, revision {report['revision']}): {counts['added']} added,"
+            f" {counts['changed']} changed, {counts['archived']} archived,"
+            f" {counts['restored']} restored, {counts['unchanged']} unchanged,"
+            f" {counts['sensors_added']} sensors added")
+    if counts["sensors_unbound"]:
+        text += (f"\n{counts['sensors_unbound']} sensors {lose} their element (archived):"
+                 f" their readings are kept, unbound")
+    if report.get("dry_run") and report["refusals"]:
+        text += "\nit would be refused: " + "; ".join(r["detail"] for r in report["refusals"])
+        text += " (--force imports it anyway)"
+    elif report.get("forced"):
+        text += f"\nforced past: {', '.join(report['forced'])}"
+    return text
+
+
+def _upload(url: str, name: str, data: bytes, token: str | None, *, force: bool,
+            dry_run: bool) -> dict[str, Any]:
     import httpx
 
     from .token_cmd import bearer_header
 
-    response = httpx.post(f"{url.rstrip('/')}/api/models", params={"name": name},
+    params = {"name": name, "force": str(int(force)), "dry_run": str(int(dry_run))}
+    response = httpx.post(f"{url.rstrip('/')}/api/models", params=params,
                           content=data, timeout=600.0,
                           headers={"content-type": "application/octet-stream",
                                    **bearer_header(token)})
     if response.status_code >= 400:
         body = response.json()
+        if body.get("error") == "import_refused":
+            raise ImportRefused(str(body.get("detail")), body.get("refusals", []),
+                                body.get("counts", {}))
         raise InvalidInput(f"{body.get('error')}: {body.get('detail')}", "upload_failed")
     result: dict[str, Any] = response.json()
     return result
 
 
-async def _import(url: str, name: str, data: bytes) -> dict[str, Any]:
+async def _import(url: str, name: str, data: bytes, *, force: bool, dry_run: bool,
+                  share: float) -> dict[str, Any]:
     from ..service import TwinService
 
     service = TwinService.open(url)
     try:
-        return await service.models.import_bytes(data, name=name)
+        if dry_run:
+            return await service.models.plan_bytes(data, name=name, max_archive_share=share)
+        return await service.models.import_bytes(data, name=name, force=force,
+                                                 max_archive_share=share)
     finally:
         await service.aclose()

@@ -57,6 +57,23 @@ class Twin:
         """Ids of the sensors bound to an element's properties."""
         return list(self._sensors_of.get(element_id, ()))
 
+    def live_binding(self, sensor_id: str) -> Binding | None:
+        """The sensor's binding while its element is in the model; None when it is unbound
+        or its element is archived. An archived element's bindings are kept, not removed,
+        so that they work again when a later model revision restores the element."""
+        binding = self.bindings.get(sensor_id)
+        if binding is None:
+            return None
+        element = self.elements.get(binding.element_id)
+        return binding if element is not None and not element.archived else None
+
+    def binding_state(self, sensor_id: str) -> str:
+        """``bound``, ``unbound``, or ``element_archived`` (bound to an archived element:
+        its readings are kept as the sensor's, but feed no property)."""
+        if sensor_id not in self.bindings:
+            return "unbound"
+        return "bound" if self.live_binding(sensor_id) is not None else "element_archived"
+
     def storey_of(self, element_id: str) -> str | None:
         """The id of the storey that contains an element (itself if it is one)."""
         if element_id in self._storey_cache:

@@ -91,7 +91,8 @@ class PropertyIndex:
         property_of_row = np.full(len(table), -1, dtype=np.int64)
         for sensor_id, binding in twin.bindings.items():
             row = table.index.get(sensor_id)
-            if row is None:
+            # A sensor on an archived element feeds nothing: its readings stay its own.
+            if row is None or twin.live_binding(sensor_id) is None:
                 continue
             key = (binding.element_id, binding.property)
             if key not in number:

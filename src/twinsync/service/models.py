@@ -2,8 +2,10 @@
 
 Model files live in a folder beside the store (``models_dir``): ``<revision>.ifc`` for
 every imported revision, and the GLB cache. Which revision is current is the store's
-record: the newest ``model_imported`` event. Reading and exporting IFC is CPU-bound and
-runs in a worker thread; only applying the plan to the twin is a transaction on the writer.
+record: the newest ``model_imported`` event, which also holds the revision's IfcProject
+GlobalId (``project_id``), what the next import is compared with. Reading and exporting
+IFC is CPU-bound and runs in a worker thread; only applying the plan to the twin is a
+transaction on the writer, and a dry run (``plan_bytes``) only reads the twin.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..bim import glb_for, import_ifc, read_model
+from ..bim import ImportPlan, ModelContents, apply_import, glb_for, plan_import, read_model
+from ..bim.apply import MAX_ARCHIVE_SHARE
 from ..errors import NotFound
 from ..store.audit import SYSTEM, Actor, AuditEntry
 from .commit import Change
@@ -22,6 +25,10 @@ if TYPE_CHECKING:
     from .twin_service import TwinService
 
 log = logging.getLogger(__name__)
+
+#: A dry run lists at most this many ids of each part (added, archived, …); its counts
+#: are whole. Enough to recognise a wrong file, small enough to read.
+DRY_RUN_IDS = 100
 
 
 class ModelLibrary:
@@ -37,16 +44,47 @@ class ModelLibrary:
         for event in self.service.store.recent_events(1, kind="model_imported"):
             return {"revision": event.data.get("revision"), "schema": event.data.get("schema"),
                     "name": event.data.get("name"), "imported_at": event.time,
+                    "project_id": event.data.get("project_id"),
                     "counts": event.data.get("counts", {}), "glb": "/api/model.glb"}
         return None
+
+    def current_project(self) -> str | None:
+        """The IfcProject GlobalId of the current revision; None if there is none, or it
+        was imported before the project was recorded."""
+        current = self.current()
+        project = current.get("project_id") if current else None
+        return str(project) if project else None
 
     def path_of(self, revision: str) -> Path:
         return self.folder / f"{revision}.ifc"
 
-    async def import_bytes(self, data: bytes, *, name: str = "model.ifc",
-                           actor: Actor = SYSTEM) -> dict[str, Any]:
-        """Import one IFC revision: all of it, or nothing (ModelImportError)."""
+    async def plan_bytes(self, data: bytes, *, name: str = "model.ifc",
+                         max_archive_share: float = MAX_ARCHIVE_SHARE) -> dict[str, Any]:
+        """What importing an IFC revision would do, without doing it (a dry run): counts,
+        the ids of each part (at most ``DRY_RUN_IDS`` each) and the reasons it would be
+        refused. Changes nothing and writes no file."""
         contents = await asyncio.to_thread(read_model, data)
+        plan = await self.service.view(self._plan, contents, max_archive_share)
+        return {"dry_run": True, "name": name, **plan.report(limit=DRY_RUN_IDS)}
+
+    def _plan(self, contents: ModelContents, max_archive_share: float) -> ImportPlan:
+        return plan_import(self.service.twin, contents, time=self.service.clock(),
+                           current_project=self.current_project(),
+                           max_archive_share=max_archive_share)
+
+    async def import_bytes(self, data: bytes, *, name: str = "model.ifc",
+                           actor: Actor = SYSTEM, force: bool = False,
+                           max_archive_share: float = MAX_ARCHIVE_SHARE) -> dict[str, Any]:
+        """Import one IFC revision: all of it, or nothing (ModelImportError).
+
+        A revision of another project, or one that would archive more than
+        ``max_archive_share`` of the current model, raises ``ImportRefused`` unless
+        ``force``; a forced import's audit entry says what it overrode."""
+        contents = await asyncio.to_thread(read_model, data)
+        if not force:
+            # Refused before its file is written; the transaction checks again, against
+            # the twin as it is by then.
+            (await self.service.view(self._plan, contents, max_archive_share)).refuse()
         path = self.path_of(contents.revision)
         if not path.exists():
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -56,14 +94,19 @@ class ModelLibrary:
         service = self.service
 
         def propose() -> Change:
-            result = import_ifc(service.twin, contents, time=service.clock())
+            result = apply_import(service.twin, self._plan(contents, max_archive_share),
+                                  force=force)
             final = result.events[-1]
             final.data["name"] = name
             final.data["counts"] = contents.counts()
             reports.append(result.report)
+            after: dict[str, Any] = {"name": name, "counts": final.data["counts"],
+                                     "project_id": contents.project_id}
+            if result.report["forced"]:
+                after["forced"] = result.report["forced"]
+                after["refusals"] = result.report["refusals"]
             entry = AuditEntry("import_model", f"model:{contents.revision}", actor,
-                               service.clock(), None,
-                               {"name": name, "counts": final.data["counts"]})
+                               service.clock(), None, after)
             return Change(result.events, elements=result.elements, sensors=result.sensors,
                           bindings=result.bindings, audit=[entry])
 

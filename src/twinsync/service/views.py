@@ -85,6 +85,9 @@ class TwinViews:
         return {
             **sensor.to_dict(),
             "binding": binding.to_dict() if binding else None,
+            # ``element_archived``: the binding is kept for a later revision that restores
+            # its element, but the sensor feeds no property until then.
+            "binding_state": self.twin.binding_state(sensor_id),
             "binding_revision": self.revisions.binding(sensor_id),
             "count": count,
             "value": _finite(table.last_value[row]),

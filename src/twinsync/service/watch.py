@@ -53,7 +53,8 @@ class Watch:
         events: list[Event] = []
         for change in changes:
             sensor_id = table.ids[change.row]
-            binding = service.twin.bindings.get(sensor_id)
+            # An alarm names the element only while the sensor feeds it (not archived).
+            binding = service.twin.live_binding(sensor_id)
             element_id = binding.element_id if binding else None
             events.append(Event("health_changed", now, element_id, "twinsync", {
                 "sensor_id": sensor_id, "state": change.new, "previous": change.old,
