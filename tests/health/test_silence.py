@@ -51,10 +51,26 @@ def test_a_one_minute_sensor_polled_in_groups_every_5_minutes_is_not_stale_betwe
     # The poll after it, handed over in two pieces half a second apart.
     arrivals = [300.0 * (s // 300.0 + 1) + 20.0 + 0.5 * (s // MINUTE % 2) for s in stamps]
     changes = _run(monitor, stamps, arrivals, until=12 * HOUR - 600)
-    # The first poll, with only the sampling interval to go by, is a gap; it teaches the
-    # cadence, and after the hold there is no silence between groups.
-    assert [c for c in changes if c[0] > 2 * HOUR] == []
+    # The first poll holds readings back five minutes: no silence before the next, which
+    # teaches the cadence; and none between groups after that.
+    assert changes == []
     assert monitor.state(0).state == "ok"
+
+
+def test_a_sensor_never_heard_from_is_not_stale_but_offline_after_the_offline_time() -> None:
+    # Nothing has come yet, so no reading is getting old: a device still joining, or a
+    # gateway that sends every ten minutes, is no fault at minute three.
+    monitor = HealthMonitor()
+    monitor.configure([0, 1], expected_interval=[MINUTE, MINUTE])
+    monitor.update_many([1], [20.0], [0.0], received_at=[0.0])
+    states = []
+    for minute in range(1, 15):
+        monitor.update_many([1], [20.0 + 0.01 * (minute % 3)], [minute * MINUTE],
+                            received_at=[minute * MINUTE])
+        states += [(minute, c.new, c.reason) for c in monitor.tick(minute * MINUTE)
+                   if c.row == 0]
+    assert [(minute, new) for minute, new, _ in states] == [(14, "offline")]
+    assert "no reading yet" in states[0][2]
 
 
 def test_a_one_minute_sensor_with_intermittent_gaps_is_named_once_not_every_gap() -> None:

@@ -155,9 +155,19 @@ def arrive_one(r: int, at: float, stamp: float, interval_given: NDArray[np.float
                 cadence[r] = c * math.exp(k.cadence_rate * step)
                 cadence_n[r] += 1
         heard[r] = at
-        e = _expect(cadence[r], interval_given[r])
+        fresh = _expect(cadence[r], interval_given[r])
+        # Until a gap between deliveries is seen, the first delivery's oldest reading says
+        # how long its source holds readings back (a building system polled every 5
+        # minutes hands over 5 one-minute readings at once): the sensor is not silent
+        # before that. The first gap replaces it.
+        if math.isnan(cadence[r]) and math.isfinite(e) and math.isfinite(prev):
+            fresh = max(fresh, e)
+        e = fresh
         expect[r] = e
     lag = at - stamp
+    if math.isnan(cadence[r]) and math.isfinite(lag) and math.isfinite(e) and lag > e:
+        e = lag
+        expect[r] = e
     if math.isfinite(lag):
         if at - lag_start[r] >= k.clock_half:
             lag_before[r] = lag_low[r] if math.isfinite(lag_start[r]) else np.nan
@@ -215,16 +225,19 @@ def silence(used: int, now: float, started: float, heard: NDArray[np.float64],
             state: NDArray[np.int8], quality: NDArray[np.float64],
             since: NDArray[np.float64], k: SilenceKnobs, changed: NDArray[np.int64]) -> int:
     """The timer: rows with nothing arrived become stale, then offline; rows whose readings
-    arrive with stamps far behind or ahead become ``clock``. A row never heard from is silent since
-    ``started`` (the first tick). Writes the changed rows and their old states into
-    ``changed`` ([k, 0:2]) and returns how many."""
+    arrive with stamps far behind or ahead become ``clock``. A row never heard from is
+    silent since ``started`` (the first tick) and goes straight to offline. Writes the
+    changed rows and their old states into ``changed`` ([k, 0:2]) and returns how many."""
     found = 0
     for r in range(used):
         e = expect[r]
         last = silent_since(heard[r], started)
         age = now - last
         offline = age > k.offline_after * e
-        stale = age > k.stale_after * e and not offline
+        # Stale says its last reading is getting old; a sensor never heard from has none.
+        # It is offline once nothing has come for as long as that takes: a device joining
+        # the network, or a gateway that sends every 10 minutes, is not a fault at minute 3.
+        stale = age > k.stale_after * e and not offline and heard[r] != -np.inf
         if stale or offline:
             old = int(state[r])
             new = _OFFLINE if offline else _STALE
