@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.server import free_port
+
 from twinsync.bim import generate_building
 
 
@@ -53,3 +55,14 @@ def test_importing_a_file_that_is_not_ifc_fails_clearly(tmp_path: Path) -> None:
     result = twinsync("import", "ifc", str(bogus), "--store", f"sqlite:///{tmp_path / 't.db'}")
     assert result.returncode == 2
     assert "IFC" in result.stderr or "ifc" in result.stderr
+
+
+def test_uploading_to_a_server_that_cannot_be_reached_fails_in_one_line(tmp_path: Path) -> None:
+    model = tmp_path / "tower.ifc"
+    model.write_bytes(b"ISO-10303-21;")
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    result = twinsync("import", "ifc", str(model), "--url", url)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith(f"twinsync: cannot reach twinsync at {url}")
+    assert "Traceback" not in result.stderr
