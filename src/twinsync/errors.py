@@ -14,7 +14,7 @@ exception enters (pint, sqlite3, IfcOpenShell, an MQTT client) it is converted w
     ├── InvalidInput        input that cannot be used; carries a machine-readable ``reason``
     │   ├── InvalidReading  one reading: unknown sensor, not a number, bad time, bad unit
     │   ├── UnitError       a unit that does not exist or cannot convert to the wanted one
-    │   ├── ModelImportError a file that is not a readable IFC model
+    │   ├── ModelImportError a file that is not a readable IFC model; carries its ``line``
     │   ├── ScheduleImportError a schedule file that cannot be read; carries its ``line``
     │   └── UnsupportedMediaType a body of a content type the route does not take (415)
     ├── Forbidden           the caller may not do this (403); carries a ``reason``
@@ -72,10 +72,13 @@ class UnitError(InvalidInput):
 
 
 class ModelImportError(InvalidInput):
-    """A file that is not a readable, supported IFC model. Nothing of it was imported."""
+    """A file that is not a readable, supported IFC model. ``line`` is where, when known.
+    Nothing of it was imported."""
 
-    def __init__(self, message: str, reason: str = "bad_model") -> None:
+    def __init__(self, message: str, reason: str = "bad_model", *,
+                 line: int | None = None) -> None:
         super().__init__(message, reason)
+        self.line = line
 
 
 class ScheduleImportError(InvalidInput):
