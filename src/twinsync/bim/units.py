@@ -375,6 +375,13 @@ def _derived(unit: ifcopenshell.entity_instance) -> _Expression | None:
         if not isinstance(part, _Expression):
             return None
         # A degree inside W/(m²·°C) is a temperature difference: it has no zero to shift.
-        parts.append(f"({_SCALES.get(part.pint, part.pint)})**{int(element.Exponent)}")
+        parts.append(_power(_SCALES.get(part.pint, part.pint), int(element.Exponent)))
         scale *= part.scale ** int(element.Exponent)
     return _Expression("*".join(parts), scale) if parts else None
+
+
+def _power(expression: str, exponent: int) -> str:
+    """``expression`` to ``exponent``, spelt short: twinsync.units refuses a unit longer than
+    100 characters, and a derived unit of five prefixed parts comes close."""
+    base = expression if expression.isidentifier() else f"({expression})"
+    return base if exponent == 1 else f"{base}**{exponent}"
