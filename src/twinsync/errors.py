@@ -14,7 +14,7 @@ exception enters (pint, sqlite3, IfcOpenShell, an MQTT client) it is converted w
     ├── InvalidInput        input that cannot be used; carries a machine-readable ``reason``
     │   ├── InvalidReading  one reading: unknown sensor, not a number, bad time, bad unit
     │   ├── UnitError       a unit that does not exist or cannot convert to the wanted one
-    │   ├── ModelImportError a file that is not a readable IFC model
+    │   ├── ModelImportError a file that is not a readable IFC model; carries its ``line``
     │   │   └── ImportRefused a readable model whose import would replace another project
     │   │                    or archive too much of the current one, unless forced (409)
     │   ├── ScheduleImportError a schedule file that cannot be read; carries its ``line``
@@ -76,10 +76,13 @@ class UnitError(InvalidInput):
 
 
 class ModelImportError(InvalidInput):
-    """A file that is not a readable, supported IFC model. Nothing of it was imported."""
+    """A file that is not a readable, supported IFC model. ``line`` is where, when known.
+    Nothing of it was imported."""
 
-    def __init__(self, message: str, reason: str = "bad_model") -> None:
+    def __init__(self, message: str, reason: str = "bad_model", *,
+                 line: int | None = None) -> None:
         super().__init__(message, reason)
+        self.line = line
 
 
 class ImportRefused(ModelImportError):

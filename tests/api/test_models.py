@@ -87,6 +87,17 @@ def test_a_broken_file_is_refused_whole(empty: TestClient, revisions: list[bytes
     assert empty.post("/api/models", content=b"").json()["error"] == "no_file"
 
 
+def test_a_file_that_does_not_parse_is_refused_with_the_line_it_stops_at(
+        empty: TestClient, revisions: list[bytes]) -> None:
+    damaged = revisions[0].replace(b"IFCWALL(", b"IFCWALLX(", 1)
+    answer = empty.post("/api/models", content=damaged)
+    assert answer.status_code == 422
+    body = answer.json()
+    line = damaged[: damaged.index(b"IFCWALLX(")].count(b"\n") + 1
+    assert (body["error"], body["line"]) == ("broken_ifc", line)
+    assert f"line {line}" in body["detail"] and "IFCWALLX" in body["detail"]
+
+
 def test_a_watching_client_hears_of_an_imported_model_once(
         empty: TestClient, revisions: list[bytes]) -> None:
     with empty.websocket_connect("/ws") as ws:

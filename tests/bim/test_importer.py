@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from twinsync.bim import SCHEMAS, GeneratedModel, generate_building, read_model
+from twinsync.bim.importer import open_ifc
 from twinsync.errors import ModelImportError
 from twinsync.model import Source
 
@@ -149,3 +150,72 @@ def test_a_file_that_is_not_a_whole_supported_ifc_model_is_refused(
 def test_a_missing_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ModelImportError):
         read_model(tmp_path / "nowhere.ifc")
+
+
+@pytest.mark.parametrize("spelling", ["IFC4X3", "IFC4X3_TC1", "IFC4X3_ADD1", "IFC4X3_ADD2"])
+def test_every_ifc4x3_spelling_is_read(models: dict[str, GeneratedModel], spelling: str,
+                                       tmp_path: Path) -> None:
+    data = Path(models["IFC4X3"].path).read_bytes()
+    respelt = data.replace(b"FILE_SCHEMA(('IFC4X3_ADD2'))",
+                           f"FILE_SCHEMA(('{spelling}'))".encode())
+    assert (respelt != data) is (spelling != "IFC4X3_ADD2")
+    path = tmp_path / "respelt.ifc"
+    path.write_bytes(respelt)
+    for source in (path, respelt):
+        contents = read_model(source)
+        assert contents.schema == spelling
+        assert contents.counts() == read_model(models["IFC4X3"].path).counts()
+    # The geometry export opens the same file the same way.
+    assert open_ifc(path, respelt).schema_identifier == "IFC4X3_ADD2"
+
+
+def test_a_file_starting_with_a_byte_order_mark_is_read(model_bytes: bytes,
+                                                        tmp_path: Path) -> None:
+    marked = b"\xef\xbb\xbf" + model_bytes
+    path = tmp_path / "bom.ifc"
+    path.write_bytes(marked)
+    for source in (path, marked):
+        assert read_model(source).elements.keys() == read_model(model_bytes).elements.keys()
+
+
+def _line_of(data: bytes, needle: bytes) -> int:
+    return data[: data.index(needle)].count(b"\n") + 1
+
+
+@pytest.mark.parametrize(("damage", "words"), [
+    ((b"IFCWALL('", b"IFCWALL(@@'"), "unexpected text @@"),
+    ((b"IFCWALL(", b"IFCWALL(("), "enumeration literal"),
+    ((b"IFCWALL(", b"IFCWALLX("), "IFCWALLX"),
+])
+def test_a_file_that_does_not_parse_is_refused_with_the_line_and_the_reason(
+    model_bytes: bytes, damage: tuple[bytes, bytes], words: str
+) -> None:
+    before, after = damage
+    data = model_bytes.replace(before, after, 1)
+    with pytest.raises(ModelImportError) as caught:
+        read_model(data)
+    line = _line_of(data, after)
+    assert (caught.value.reason, caught.value.line) == ("broken_ifc", line)
+    assert f"line {line}" in str(caught.value) and words in str(caught.value)
+    assert "check logs" not in str(caught.value) and "St7variant" not in str(caught.value)
+
+
+@pytest.mark.parametrize("global_id", ["2O2Fr", "4O2Fr$t4X7Zf8NOew3FLOH", "2O2Fr-t4X7Zf8NOew3FLOH",
+                                       "2O2Fr$t4X7Zf8NOew3FLOHx"])
+def test_an_element_whose_global_id_is_not_an_ifc_global_id_is_refused(
+    models: dict[str, GeneratedModel], model_bytes: bytes, global_id: str
+) -> None:
+    wall = models["IFC4"].ids["wall-L00-P000"]
+    data = model_bytes.replace(f"'{wall}'".encode(), f"'{global_id}'".encode())
+    with pytest.raises(ModelImportError) as caught:
+        read_model(data)
+    assert caught.value.reason == "bad_global_id"
+    assert caught.value.line == _line_of(data, f"'{global_id}'".encode())
+    assert global_id in str(caught.value)
+
+
+def test_a_utf16_file_is_refused_as_not_ifc(model_bytes: bytes) -> None:
+    data = "\ufeff".encode("utf-16-le") + model_bytes.decode().encode("utf-16-le")
+    with pytest.raises(ModelImportError) as caught:
+        read_model(data)
+    assert caught.value.reason == "not_ifc" and "UTF-16" in str(caught.value)

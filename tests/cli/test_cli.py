@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from tests.bim.models import unrelated_model
-from tests.server import Server
+from tests.server import Server, free_port
 
 from twinsync.bim import generate_building
 
@@ -107,3 +107,14 @@ def test_an_upload_refused_by_a_running_twin_is_reported_and_taken_with_force(
         assert json.loads(forced.stdout)["forced"] == ["other_project", "archives_too_much"]
     finally:
         server.stop()
+
+
+def test_uploading_to_a_server_that_cannot_be_reached_fails_in_one_line(tmp_path: Path) -> None:
+    model = tmp_path / "tower.ifc"
+    model.write_bytes(b"ISO-10303-21;")
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    result = twinsync("import", "ifc", str(model), "--url", url)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith(f"twinsync: cannot reach twinsync at {url}")
+    assert "Traceback" not in result.stderr

@@ -1,8 +1,8 @@
 """The dashboard in headless Chromium against a real server: it loads, draws the model,
 opens an element's panel from the tree and from the 3D view, recolours an element within
 a second of a reading arriving, shows rooms as a layer of their own (hidden by status,
-coloured by air temperature, pickable), orders storeys by height, edits a status, and
-rides out a server restart.
+coloured by air temperature, pickable), orders storeys by height, edits a status, shows a
+range or a list property as text, and rides out a server restart.
 
 One server and one page serve the whole module (the tests run in file order and each
 sets up what it needs), which keeps it well under a minute. Screenshots and the measured
@@ -351,6 +351,27 @@ def test_the_panel_lists_the_elements_changes_and_who_made_them(
     page.wait_for_function("(list) => document.querySelector(list)?.textContent"
                            ".includes('inspection — → passed')", arg=CHANGES, timeout=5_000)
     assert "inspection" in (page.locator(f"{CHANGES} li").first.text_content() or "")
+    page.fill("#tree-search", "")
+
+
+def test_a_property_that_is_a_range_or_a_list_reads_as_text_in_the_panel(
+        page: Any, api: httpx.Client) -> None:
+    wall = elements(api, type="IfcWall")[2]
+    # The shapes a BIM import gives such properties (docs/BIM.md); an object is sent wrapped.
+    api.patch(f"/api/elements/{wall['id']}", json={"properties": {
+        "Pset_Thermal.Range": {"value": {"lower": 18, "upper": 24, "set_point": 21},
+                               "unit": "degC"},
+        "Pset_Thermal.Finishes": {"value": ["paint", "tile"]},
+    }}).raise_for_status()
+    page.fill("#tree-search", wall["name"])
+    page.locator(f'#tree .leaf[data-id="{wall["id"]}"]').click()
+    page.wait_for_function("(id) => window.twinsync.selectedId === id", arg=wall["id"])
+    row = '#panel tr[data-property="Pset_Thermal.{}"] td.pvalue'
+    page.wait_for_selector(row.format("Range"), timeout=5_000)
+    assert (page.text_content(row.format("Range")) or "").startswith(
+        "18 \u2013 24 (set 21)\u00b0C")
+    assert (page.text_content(row.format("Finishes")) or "").startswith("paint, tile")
+    assert "[object Object]" not in (page.text_content("#panel") or "")
     page.fill("#tree-search", "")
 
 

@@ -58,6 +58,11 @@ def install(app: FastAPI) -> None:
         elif isinstance(exc, UnsupportedMediaType):
             status, reason = 415, exc.reason
         elif isinstance(exc, InvalidInput):
+            line = getattr(exc, "line", None)
+            if line is not None:
+                # A refused file (an IFC model): the line it was refused at, for an editor.
+                return JSON({"error": exc.reason, "detail": str(exc), "line": line},
+                            status_code=422)
             status, reason = 422, exc.reason
         elif isinstance(exc, ConnectorError):
             status, reason = 422, "connector_error"

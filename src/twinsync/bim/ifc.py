@@ -3,9 +3,10 @@
 IfcOpenShell ships type hints, but some of the calls twinsync makes are declared without
 parameter or return types: ``entity_instance.is_a(*args)``, the parse logger's methods, the
 geometry settings' constructor, the glTF serializer's methods and the geometry iterator's
-``get``. Strict mypy refuses to call them from typed code. Each is wrapped here once, with
-the types it has at run time, so the importer and the GLB export stay typed and the
-exceptions to the type checker sit in one place.
+``get``, and the schema's declarations of attributes. Strict mypy refuses to call them
+from typed code. Each is wrapped here once, with the types it has at run time, so the
+importer and the GLB export stay typed and the exceptions to the type checker sit in one
+place.
 """
 
 from __future__ import annotations
@@ -30,6 +31,18 @@ def class_of(entity: ifcopenshell.entity_instance) -> str:
     """The entity's IFC class, e.g. ``"IfcWall"``."""
     # The stub declares is_a(self, *args) with no types; without arguments it returns the name.
     return str(entity.is_a())  # type: ignore[no-untyped-call]
+
+
+def attribute_types(entity: ifcopenshell.entity_instance) -> list[tuple[str, str]]:
+    """Each attribute of the entity's class, in order: its name, and the name of the type it
+    is declared with (``"IfcPositiveLengthMeasure"``, ``"IfcDoorPanelOperationEnum"``)."""
+    found = []
+    # The declaration's classes come from the SWIG wrapper, which carries no type hints.
+    for attribute in entity.declaration.all_attributes():  # type: ignore[attr-defined]
+        kind = attribute.type_of_attribute()
+        declared = kind.declared_type() if hasattr(kind, "declared_type") else None
+        found.append((str(attribute.name()), str(declared.name()) if declared else ""))
+    return found
 
 
 def in_memory_log() -> ifcopenshell.ifcopenshell_wrapper.logger:

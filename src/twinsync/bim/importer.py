@@ -2,8 +2,10 @@
 
 The whole file is read and checked before anything is returned, so a caller either gets
 the complete contents of a model or a ``ModelImportError`` and nothing else: a file that
-is not IFC (``not_ifc``), one that is cut short or does not parse (``broken_ifc``), or one
-in a schema twinsync does not read (``unsupported_schema``).
+is not IFC (``not_ifc``), one that is cut short or does not parse (``broken_ifc``, with the
+line where the parser stopped), one in a schema twinsync does not read
+(``unsupported_schema``), or one whose elements' GlobalIds are not IFC GlobalIds
+(``bad_global_id``).
 
 What counts as an element: the spatial structure below the project (site, building,
 storey, space) and every physical ``IfcElement`` (built elements, distribution elements
@@ -25,19 +27,29 @@ from pathlib import Path
 import ifcopenshell
 import ifcopenshell.ifcopenshell_wrapper
 import ifcopenshell.util.element
-import ifcopenshell.util.unit
 
 from ..errors import ModelImportError
 from ..model import Binding, Element, PropertyValue, Sensor, Source
 from .ifc import class_of, in_memory_log, is_a, max_severity
 from .properties import element_properties
-from .schema import SCHEMAS, schema_family
+from .schema import SCHEMAS, parser_schema, schema_family
 from .sensors import read_sensor
+from .units import ModelUnits
 
 SPATIAL_CLASSES = ("IfcSite", "IfcBuilding", "IfcBuildingStorey", "IfcSpace")
 # IfcElement subtypes that are not physical things on site.
 _NOT_PHYSICAL = ("IfcFeatureElement", "IfcVirtualElement")
 _HEADER_SCHEMA = re.compile(rb"FILE_SCHEMA\s*\(\s*\(\s*'([^']*)'", re.IGNORECASE)
+_BOM = b"\xef\xbb\xbf"
+# An IFC GlobalId: 128 bits in 22 characters of IFC's base 64, so the first is 0-3.
+_GLOBAL_ID = re.compile(r"[0-3][0-9A-Za-z_$]{21}")
+_OFFSET = re.compile(r"\s*at offset (\d+)")
+# The parser's words for what went wrong, where they name C++ types or garble.
+_PARSER_WORDS = (
+    (re.compile(r"Inconsistent aggregate valuation.*"),
+     "a list holds a value of the wrong type (a bracket too many or too few?)"),
+    (re.compile(r"token (.*) invalid valid token"), r"unexpected text \1"),
+)
 
 
 @dataclass(slots=True)
@@ -72,7 +84,7 @@ def read_model(source: str | os.PathLike[str] | bytes) -> ModelContents:
     schema = check_header(data)
     model = open_ifc(source, data)
     try:
-        return _contents(model, schema, revision_of(data))
+        return _contents(model, schema, revision_of(data), data)
     except ModelImportError:
         raise
     except Exception as exc:  # a file that parsed but whose graph is inconsistent
@@ -81,9 +93,12 @@ def read_model(source: str | os.PathLike[str] | bytes) -> ModelContents:
 
 def check_header(data: bytes) -> str:
     """The schema a STEP file declares, after checking it is a whole, supported IFC file."""
-    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    head = data[:4096].removeprefix(_BOM).lstrip(b" \t\r\n")
     if not head:
         raise ModelImportError("the file is empty", "not_ifc")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ModelImportError("the file is UTF-16 text: save it as an ASCII or UTF-8 .ifc",
+                               "not_ifc")
     if head.startswith(b"PK"):
         raise ModelImportError("the file is a zip archive (.ifczip): unzip it and send the .ifc",
                                "not_ifc")
@@ -118,41 +133,67 @@ def open_ifc(source: str | os.PathLike[str] | bytes, data: bytes) -> ifcopenshel
     """Parse a file whose header passed ``check_header``; any parser error is fatal.
 
     IfcOpenShell skips instances it cannot parse and goes on, which would import part of
-    a damaged file; its log of the parse says whether that happened.
+    a damaged file; its log of the parse says whether that happened. It also refuses a
+    byte-order mark and every IFC4X3 spelling but the one it ships: the text it is given
+    has neither (``parser_text``), on the same lines as the file's.
     """
+    text = parser_text(data)
     log = in_memory_log()
     try:
-        if not isinstance(source, bytes | bytearray | memoryview):
+        if text is data and not isinstance(source, bytes | bytearray | memoryview):
             model = ifcopenshell.open(str(source), logger=log)
         else:
             # The parser reads files; a temporary copy avoids guessing the text encoding.
             with tempfile.NamedTemporaryFile(suffix=".ifc", delete=False) as handle:
-                handle.write(data)
+                handle.write(text)
             try:
                 model = ifcopenshell.open(handle.name, logger=log)
             finally:
                 os.unlink(handle.name)
     except Exception as exc:  # ifcopenshell.Error, OSError, schema errors
-        raise ModelImportError(f"the IFC file does not parse: {exc}", "broken_ifc") from exc
+        raise _parse_error(log, text, str(exc)) from exc
     if max_severity(log) >= ifcopenshell.ifcopenshell_wrapper.logger.LOG_ERROR:
-        messages = [str(m.message) for m in log.log_messages()
-                    if m.severity >= ifcopenshell.ifcopenshell_wrapper.logger.LOG_ERROR]
-        first = messages[0][:300] if messages else "unknown error"
-        raise ModelImportError(
-            f"the IFC file has {len(messages)} parse error(s), the first: {first}", "broken_ifc")
+        raise _parse_error(log, text, "")
     return model
 
 
-def _contents(model: ifcopenshell.file, schema: str, revision: str) -> ModelContents:
+def parser_text(data: bytes) -> bytes:
+    """The file as IfcOpenShell reads it: no byte-order mark, and the schema it ships named
+    in the header (``IFC4X3_ADD2`` for ``IFC4X3_TC1``). ``data`` itself when both hold."""
+    text = data.removeprefix(_BOM)
+    match = _HEADER_SCHEMA.search(text[:65536])
+    if match is not None and schema_family(match.group(1).decode("ascii", "replace")):
+        wanted = parser_schema(match.group(1).decode("ascii")).encode("ascii")
+        if match.group(1) != wanted:
+            text = text[:match.start(1)] + wanted + text[match.end(1):]
+    return data if text == data else text
+
+
+def _parse_error(log: ifcopenshell.ifcopenshell_wrapper.logger, text: bytes,
+                 raised: str) -> ModelImportError:
+    """What the parser found wrong, with the line of the first error that says where."""
+    messages = [str(m.message) for m in log.log_messages()
+                if m.severity >= ifcopenshell.ifcopenshell_wrapper.logger.LOG_ERROR]
+    located = [m for m in messages if _OFFSET.search(m)]
+    first = (located or messages or [raised or "unknown error"])[0]
+    offset = _OFFSET.search(first)
+    line = text.count(b"\n", 0, int(offset.group(1))) + 1 if offset else None
+    reason = _OFFSET.sub("", first)
+    for pattern, words in _PARSER_WORDS:
+        reason = pattern.sub(words, reason)
+    where = f" at line {line}" if line is not None else ""
+    more = f" ({len(messages)} parse errors in all)" if len(messages) > 1 else ""
+    return ModelImportError(f"the IFC file does not parse{where}: {reason[:300]}{more}",
+                            "broken_ifc", line=line)
+
+
+def _contents(model: ifcopenshell.file, schema: str, revision: str,
+              data: bytes) -> ModelContents:
     projects = model.by_type("IfcProject")
     if not projects:
         raise ModelImportError("the IFC file has no IfcProject", "broken_ifc")
-    scales = {
-        "length": ifcopenshell.util.unit.calculate_unit_scale(model, "LENGTHUNIT"),
-        "area": ifcopenshell.util.unit.calculate_unit_scale(model, "AREAUNIT"),
-        "volume": ifcopenshell.util.unit.calculate_unit_scale(model, "VOLUMEUNIT"),
-        "mass": ifcopenshell.util.unit.calculate_unit_scale(model, "MASSUNIT"),
-    }
+    units = ModelUnits(model)
+    elevation_in_metres = units.conversion("IfcLengthMeasure")
     products = [p for cls in SPATIAL_CLASSES for p in model.by_type(cls)]
     products += [e for e in model.by_type("IfcElement")
                  if not any(is_a(e, cls) for cls in _NOT_PHYSICAL)]
@@ -160,15 +201,19 @@ def _contents(model: ifcopenshell.file, schema: str, revision: str) -> ModelCont
     contents = ModelContents(schema=schema, revision=revision, project=projects[0].Name or "",
                              project_id=str(projects[0].GlobalId))
     for product in products:
+        _check_global_id(product, data)
         if product.GlobalId in contents.elements:
-            raise ModelImportError(f"GlobalId {product.GlobalId} is used twice", "broken_ifc")
-        properties, psets = element_properties(product, scales)
+            raise ModelImportError(f"GlobalId {product.GlobalId} is used twice (again by "
+                                   f"#{product.id()} at line {_line_of(product, data)})",
+                                   "broken_ifc", line=_line_of(product, data))
+        properties, psets = element_properties(product, units)
         elevation = getattr(product, "Elevation", None) if is_a(product, "IfcBuildingStorey") \
             else None
         if elevation is not None:
             # The storey's own attribute, in metres: what orders storeys bottom to top.
-            properties["Elevation"] = PropertyValue(float(elevation) * scales["length"], "m",
-                                                    0.0, Source.BIM, 1.0)
+            properties["Elevation"] = PropertyValue(
+                elevation_in_metres.apply(float(elevation)), elevation_in_metres.unit, 0.0,
+                Source.BIM, 1.0)
         contents.elements[product.GlobalId] = Element(
             id=product.GlobalId,
             type=class_of(product),
@@ -185,6 +230,23 @@ def _contents(model: ifcopenshell.file, schema: str, revision: str) -> ModelCont
                 contents.bindings.append(binding)
     _check_sensors(contents)
     return contents
+
+
+def _check_global_id(product: ifcopenshell.entity_instance, data: bytes) -> None:
+    global_id = product.GlobalId
+    if isinstance(global_id, str) and _GLOBAL_ID.fullmatch(global_id):
+        return
+    line = _line_of(product, data)
+    raise ModelImportError(
+        f"{class_of(product)} #{product.id()} at line {line} has GlobalId {global_id!r}, "
+        "which is not an IFC GlobalId: 22 characters of 0-9, A-Z, a-z, _ and $, the first "
+        "0-3", "bad_global_id", line=line)
+
+
+def _line_of(instance: ifcopenshell.entity_instance, data: bytes) -> int | None:
+    """The line of the file where ``instance`` is written, if it is found."""
+    found = re.search(rb"^[ \t]*#%d[ \t]*=" % instance.id(), data, re.MULTILINE)
+    return data.count(b"\n", 0, found.start()) + 1 if found else None
 
 
 def spatial_parent(product: ifcopenshell.entity_instance, kept: set[str]) -> str | None:

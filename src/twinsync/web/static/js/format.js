@@ -16,15 +16,40 @@ export function stamp(epochSeconds) {
   return epochSeconds ? new Date(epochSeconds * 1000).toLocaleString() : "";
 }
 
-/** Numbers with as many digits as a reading deserves; other values as they are. */
+/**
+ * Numbers with as many digits as a reading deserves; lists, and the shapes a BIM property
+ * takes (docs/BIM.md), spelt out; other values as they are.
+ */
 export function value(v) {
   if (v === null || v === undefined) return "—";
   if (typeof v === "boolean") return v ? "yes" : "no";
+  if (Array.isArray(v)) return v.length ? v.map(value).join(", ") : "—";
+  if (typeof v === "object") return structured(v);
   if (typeof v !== "number") return String(v);
   if (!Number.isFinite(v)) return "—";
   const size = Math.abs(v);
   const digits = size >= 1000 ? 0 : size >= 100 ? 1 : size >= 1 ? 2 : 3;
   return v.toLocaleString(undefined, { maximumFractionDigits: digits });
+}
+
+/**
+ * A bounded value ("18 – 24 (set 21)"), a table ("0 → 1.5; 10 → 2"), a value in a unit of
+ * the model's own ("12 bag"), or any other object as "key: value" pairs.
+ */
+function structured(v) {
+  if ("lower" in v || "upper" in v || "set_point" in v) {
+    const hasRange = v.lower != null || v.upper != null;
+    const range = hasRange ? `${v.lower == null ? "…" : value(v.lower)} – ${v.upper == null ? "…" : value(v.upper)}` : "";
+    if (v.set_point == null) return range || "—";
+    return range ? `${range} (set ${value(v.set_point)})` : `set ${value(v.set_point)}`;
+  }
+  if (Array.isArray(v.defining) && Array.isArray(v.defined)) {
+    const defining = v.defining_unit ? ` ${unit(v.defining_unit)}` : "";
+    const defined = v.defined_unit ? ` ${unit(v.defined_unit)}` : "";
+    return v.defining.map((x, i) => `${value(x)}${defining} → ${value(v.defined[i])}${defined}`).join("; ") || "—";
+  }
+  if ("value" in v && typeof v.unit === "string") return `${value(v.value)} ${v.unit}`;
+  return Object.entries(v).map(([key, x]) => `${key}: ${value(x)}`).join(", ");
 }
 
 /** A sensor reading: fixed decimals, so a column of live values does not jitter. */
@@ -35,7 +60,7 @@ export function reading(v) {
   return v.toLocaleString(undefined, { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
-const UNITS = { degC: "°C", percent: "%", microstrain: "µε", "m²": "m²", "m³": "m³" };
+const UNITS = { degC: "°C", deg: "°", percent: "%", microstrain: "µε", ohm: "Ω", farad: "F", coulomb: "C" };
 
 /** Units as a reader writes them. */
 export function unit(u) {

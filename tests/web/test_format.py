@@ -1,0 +1,61 @@
+"""The dashboard's value formatting shows every shape a property value takes (docs/BIM.md):
+run in Node on the module the page loads."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+FORMAT_JS = Path(__file__).parents[2] / "src/twinsync/web/static/js/format.js"
+
+
+def shown(values: list[Any]) -> list[str]:
+    """What ``value()`` of format.js gives each of ``values``."""
+    node = shutil.which("node")
+    if node is None:
+        if os.environ.get("TWINSYNC_REQUIRE_SERVICES") == "1":
+            pytest.fail("Node.js is not installed (TWINSYNC_REQUIRE_SERVICES=1)")
+        pytest.skip("Node.js is not installed")
+    script = (f"import {{ value }} from {json.dumps(FORMAT_JS.as_uri())};\n"
+              f"console.log(JSON.stringify({json.dumps(values)}.map(value)));")
+    # Numbers are formatted in the reader's locale: the test reads them in one.
+    result = subprocess.run([node, "--input-type=module", "-e", script], capture_output=True,
+                            text=True, timeout=60, check=True,
+                            env={**os.environ, "LC_ALL": "en_US.UTF-8", "LANG": "en_US.UTF-8"})
+    answer: list[str] = json.loads(result.stdout)
+    return answer
+
+
+def test_bim_values_that_are_not_numbers_read_as_text_not_as_object() -> None:
+    assert shown([
+        {"lower": 18, "upper": 24, "set_point": 21},
+        {"lower": 2.4, "upper": None, "set_point": None},
+        {"lower": None, "upper": None, "set_point": 21},
+        {"defining": [0, 10], "defined": [1500, 2000], "defining_unit": "degC",
+         "defined_unit": "W"},
+        {"value": 12, "unit": "bag"},
+        ["paint", "tile"],
+        [51, 30, 0],
+        [],
+        {"Depth": 0.2},
+    ]) == [
+        "18 \u2013 24 (set 21)",
+        "2.4 \u2013 …",
+        "set 21",
+        "0 °C → 1,500 W; 10 °C → 2,000 W",
+        "12 bag",
+        "paint, tile",
+        "51, 30, 0",
+        "—",
+        "Depth: 0.2",
+    ]
+
+
+def test_numbers_text_and_truth_values_read_as_before() -> None:
+    assert shown([1.23456, "EI60", True, None]) == ["1.23", "EI60", "yes", "—"]
