@@ -11,7 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
+from twinsync.cli.health_replay import params_from
+from twinsync.errors import InvalidInput
 from twinsync.health.replay import (
     Arrival,
     KeptReadings,
@@ -264,3 +267,17 @@ def test_a_device_clock_an_hour_ahead_is_named_clock_though_its_times_are_correc
     # Named within the hour after the jump, not before it.
     named_at = float(clock[0]["time"])
     assert start + 60.0 * ahead_from < named_at <= start + 60.0 * (ahead_from + 60) + 3600
+
+
+def test_a_parameter_set_on_the_command_line_reaches_the_checks_and_a_wrong_one_is_refused(
+        tmp_path: Path) -> None:
+    params = params_from(["drift_tau=3600", "window=7"])
+    assert params.drift_tau == 3600.0 and params.window == 7
+    assert isinstance(params.window, int)
+    # Stuck after 200 unchanged readings instead of 6: t-c's 120 are no longer enough.
+    sensors, readings = write_site(tmp_path)
+    replay(sensors, readings, tmp_path / "states.csv", params=params_from(["stuck_min_run=200"]))
+    assert [c for c in rows_of(tmp_path / "states.csv") if c["state"] == "stuck"] == []
+    for wrong in ("drift_tau", "no_such_knob=1", "window=seven"):
+        with pytest.raises(InvalidInput):
+            params_from([wrong])

@@ -63,15 +63,18 @@ def test_a_level_shift_that_persists_is_not_a_spike(feed: Feed) -> None:
 
 
 #: Readings (15 min) a drift of ``rate`` noise sd a day takes to pass the size that counts
-#: (``drift_min_size`` residual sd, the residual being about one noise sd here).
+#: (``drift_min_size`` residual sd, the residual being about one noise sd here), smoothed
+#: over ``drift_tau`` (an EWMA lags a ramp by its time constant).
 def _readings_to_material(rate: float) -> int:
-    return round(HealthParams().drift_min_size / rate * DAY / STEP)
+    params = HealthParams()
+    return round((params.drift_min_size / rate * DAY + params.drift_tau) / STEP)
 
 
 def test_a_slow_drift_of_two_noise_sd_a_day_is_named_once_it_matters_and_never_on_a_peer(
         feed: Feed) -> None:
-    # Two sd a day passes the three sd that count after a day and a half; it is named
-    # within eight hours of that, on the drifting sensor only, against its peers.
+    # Two sd a day passes the 2.5 sd that count, on a chart that lags it by six hours,
+    # after a day and a half; it is named within fifteen hours of that, on the drifting
+    # sensor only, against its peers.
     noise = 0.05
     found = []
     for seed in (5, 6, 7, 8):
@@ -85,7 +88,7 @@ def test_a_slow_drift_of_two_noise_sd_a_day_is_named_once_it_matters_and_never_o
         assert [c for _, c in changes if c.new == "drift" and c.row != 0] == []
         assert "from peers" in next(c for _, c in changes if c.new == "drift").reason
     material = _readings_to_material(2.0)
-    assert all(material - 8 <= k <= material + 32 for k in found), (found, material)
+    assert all(material - 8 <= k <= material + 60 for k in found), (found, material)
 
 
 def test_a_drift_against_the_model_prediction_is_found_without_peers() -> None:
@@ -211,7 +214,8 @@ def test_each_sensor_follows_a_shared_rise_by_its_own_share_and_an_offset_step_i
     # step of 12 noise sd on the one with the largest share is, named with its size. (The
     # share is one number for all the consensus does, the daily cycle every sensor sees
     # whole and the heating each sees in part: it comes out between, and a step made at
-    # night is sure only when the heating adds its part of the misfit; hence half a day.)
+    # night is sure only when the heating adds its part of the misfit; hence most of a
+    # day.)
     noise = 0.05
     values, times = peer_signals(8, seed=3, sensors=4, noise=noise)
     hours = np.arange(values.shape[1]) * STEP / 3600
@@ -224,7 +228,7 @@ def test_each_sensor_follows_a_shared_rise_by_its_own_share_and_an_offset_step_i
     drifts = [(k, c) for k, c in changes if c.new == "drift"]
     assert drifts and {c.row for _, c in drifts} == {3}
     k, named = drifts[0]
-    assert step_at < k <= step_at + 48  # within half a day
+    assert step_at < k <= step_at + 72  # within eighteen hours
     size = float(named.reason.split()[1])
     assert 0.4 <= size <= 0.8, named.reason
 

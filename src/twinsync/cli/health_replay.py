@@ -12,10 +12,13 @@ is what one source sent within one second (``--window``).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
+from typing import Any
 
 from ..errors import InvalidInput
+from ..health import HealthParams
 from ..health.replay import WINDOW, ReplayResult, replay
 
 
@@ -35,15 +38,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seconds of arrival batched together per source (default 1, "
                              "as a connector batches; wider is faster when every reading "
                              "arrived alone, and receives each up to that much later)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a health parameter other than its default (repeatable; "
+                             "see twinsync.health.HealthParams), to see what it would do "
+                             "on these readings")
     parser.add_argument("--json", action="store_true",
                         help="print the counts as one JSON object on the last line")
+
+
+def params_from(settings: list[str]) -> HealthParams:
+    """``HealthParams`` with each ``NAME=VALUE`` set, converted to the field's type."""
+    names = {f.name: f for f in dataclasses.fields(HealthParams)}
+    changes: dict[str, Any] = {}
+    for setting in settings:
+        name, sep, text = setting.partition("=")
+        name = name.strip()
+        if not sep or name not in names:
+            raise InvalidInput(f"--set {setting!r}: expected NAME=VALUE with NAME one of "
+                               f"{', '.join(sorted(names))}", "bad_parameter")
+        kind = int if names[name].type in (int, "int") else float
+        try:
+            changes[name] = kind(text)
+        except ValueError as exc:
+            raise InvalidInput(f"--set {setting!r}: {text!r} is not a {kind.__name__}",
+                               "bad_parameter") from exc
+    return dataclasses.replace(HealthParams(), **changes)
 
 
 def run(args: argparse.Namespace) -> int:
     for path in (args.sensors, args.readings):
         if not path.is_file():
             raise InvalidInput(f"no file {path}", "no_file")
-    result = replay(args.sensors, args.readings, args.out, args.qualities, window=args.window)
+    result = replay(args.sensors, args.readings, args.out, args.qualities, window=args.window,
+                    params=params_from(args.set))
     _print(result, args)
     if args.json:
         print(json.dumps(result.to_dict()))

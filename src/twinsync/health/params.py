@@ -108,17 +108,22 @@ class HealthParams:
     """Readings the EWMA chart runs before its spread is measured."""
     drift_spread: int = 96
     """Readings over which the chart's spread is first measured; then drift is judged."""
-    drift_tau: float = 6000.0
+    drift_tau: float = 21600.0
     """Seconds of memory of the smoothed offset (the chart's EWMA, by time: a one-minute and
-    a fifteen-minute sensor chart the same hours)."""
+    a fifteen-minute sensor chart the same hours). Six hours: one share for the daily cycle
+    and a transient (a pour's heat, a room's heating) leaves a misfit that swings with the
+    day; over 100 minutes it crossed the line on the swing (tune set, 10 days: 26 false
+    drifts), over six hours it mostly averages out (4), and a drift of days loses hours."""
     drift_h: float = 6.0
     """Drift when the smoothed offset leaves this many of its own learned sd."""
     drift_exit: float = 1.5
     """Drift ends when the smoothed offset is back within this many sd of its chart, or
     below half of ``drift_min_size``."""
-    drift_min_size: float = 3.0
+    drift_min_size: float = 2.5
     """Drift only when the smoothed offset is more than this many residual sd (the sd of
-    the reading around what the consensus predicts for it)."""
+    the reading around what the consensus predicts for it). With the six-hour chart the
+    offset is smoother: 2.5 found 2 more offsets and a drift of the tune set for one more
+    false alarm than 3; 2 gave 15 false drifts."""
     peer_trust: float = 1e9
     """A sensor whose offset chart is beyond this many sd is no reference for its peers. Off
     by default: a drifting sensor's healthy peers are pulled too, and dropping them left the

@@ -25,6 +25,7 @@ from ...pipeline.repeats import kept_repeats
 from ..groups import configure_from_twin
 from ..judge import judge_batch
 from ..monitor import HealthChanges, HealthMonitor
+from ..params import HealthParams
 from ..states import STATE_NAMES
 from .arrivals import WINDOW, Arrival, arrivals
 from .files import BadRow, SensorList, read_readings, read_sensors
@@ -79,10 +80,11 @@ class Replay:
     """The live reading path without a store, driven batch by batch on simulated time."""
 
     def __init__(self, sensors: SensorList, states: IO[str],
-                 qualities: IO[str] | None = None) -> None:
+                 qualities: IO[str] | None = None, params: HealthParams | None = None
+                 ) -> None:
         twin = sensors.twin
         self.pipeline = Pipeline(twin)
-        self.health = HealthMonitor(capacity=max(1024, len(self.pipeline.table)))
+        self.health = HealthMonitor(params, capacity=max(1024, len(self.pipeline.table)))
         configure_from_twin(self.health, twin, self.pipeline.table)
         if sensors.groups is not None:
             self._own_groups(sensors.groups)
@@ -183,13 +185,15 @@ def _quoted(text: str) -> str:
 
 
 def replay(sensors: Path, readings: Path, states: Path, qualities: Path | None = None, *,
-           window: float = WINDOW) -> ReplayResult:
+           window: float = WINDOW, params: HealthParams | None = None) -> ReplayResult:
     """Replay READINGS through the live reading path of the twin SENSORS describes; write
     every health state change to STATES (and each accepted reading's quality to
-    QUALITIES). ``window``: seconds of arrival batched together per source."""
+    QUALITIES). ``window``: seconds of arrival batched together per source; ``params``:
+    the health checks' parameters (the defaults if None)."""
     sensor_list = read_sensors(sensors)
     with states.open("w", newline="", encoding="utf-8") as states_file:
         if qualities is None:
-            return Replay(sensor_list, states_file).run(readings, window)
+            return Replay(sensor_list, states_file, params=params).run(readings, window)
         with qualities.open("w", newline="", encoding="utf-8") as qualities_file:
-            return Replay(sensor_list, states_file, qualities_file).run(readings, window)
+            return Replay(sensor_list, states_file, qualities_file, params).run(readings,
+                                                                                window)
