@@ -10,7 +10,7 @@
 
 from .apply import ImportPlan, ImportResult, apply_import, import_ifc, plan_import
 from .generate import GeneratedModel, generate_building, global_id
-from .glb import GlbInfo, export_glb, glb_for, glb_node_names, read_report
+from .glb import ExportOptions, GlbInfo, export_glb, glb_for, glb_node_names, read_report
 from .importer import ModelContents, read_model, revision_of
 from .kernels import DEFAULT_KERNEL, KERNELS, available_kernels, choose_kernel
 from .schema import SCHEMAS
@@ -20,6 +20,7 @@ __all__ = [
     "DEFAULT_KERNEL",
     "KERNELS",
     "SCHEMAS",
+    "ExportOptions",
     "GeneratedModel",
     "GlbInfo",
     "ImportPlan",

@@ -39,11 +39,28 @@ import ifcopenshell
 from .gltf import write_glb
 from .ifc import class_of, is_a
 from .importer import check_header, open_ifc, revision_of
-from .kernels import DEFAULT_KERNEL, EXACT, check_kernel, choose_kernel
+from .kernels import DEFAULT_KERNEL, EXACT, KERNELS, check_kernel, choose_kernel
 from .pool import DEFAULT_TIMEOUT, Failed, GeometryPool, Job
 from .tessellate import Mesh
 
 _EXCLUDED = ("IfcOpeningElement", "IfcAnnotation", "IfcGrid")
+
+
+@dataclass(frozen=True, slots=True)
+class ExportOptions:
+    """How geometry is exported: the preferred kernel, worker processes, time per element."""
+
+    kernel: str = DEFAULT_KERNEL
+    workers: int | None = None  # None: one per core
+    timeout: float = DEFAULT_TIMEOUT
+
+    def __post_init__(self) -> None:
+        if self.kernel not in KERNELS:
+            raise ValueError(f"geometry kernel {self.kernel!r} is not one of {list(KERNELS)}")
+        if self.workers is not None and self.workers < 1:
+            raise ValueError("geometry workers must be at least 1")
+        if not self.timeout > 0:
+            raise ValueError("the geometry timeout must be more than 0 seconds")
 
 
 @dataclass(slots=True)
