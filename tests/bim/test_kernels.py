@@ -102,6 +102,17 @@ def test_a_profile_with_an_arc_segment_is_not_straight() -> None:
     assert choose_kernel(slab, "manifold") == KernelChoice("manifold")
 
 
+def test_a_body_that_cannot_be_read_through_goes_to_opencascade() -> None:
+    f = ifcopenshell.file(schema="IFC4")
+    mapped = f.create_entity("IfcMappedItem")  # no source: a damaged file
+    body = f.create_entity("IfcShapeRepresentation", RepresentationIdentifier="Body",
+                           Items=[mapped])
+    chair = f.create_entity("IfcFurniture", GlobalId=ifcopenshell.guid.new(),
+                            Representation=f.create_entity("IfcProductDefinitionShape",
+                                                           Representations=[body]))
+    assert choose_kernel(chair, "manifold") == KernelChoice("opencascade", "unreadable body")
+
+
 def test_manifold_alone_still_gets_a_clipped_wall_wrong(model: ifcopenshell.file,
                                                         shapes: GeneratedModel) -> None:
     """Why clipped walls go to OpenCASCADE. If a new IfcOpenShell fixes this, the allow-list

@@ -68,9 +68,14 @@ def choose_kernel(element: ifcopenshell.entity_instance, preferred: str) -> Kern
     """
     if preferred == EXACT:
         return KernelChoice(EXACT)
-    items = list(body_items(element))
-    for opening in _openings(element):
-        items += body_items(opening)
+    try:
+        items = list(body_items(element))
+        for opening in _openings(element):
+            items += body_items(opening)
+    except (AttributeError, TypeError):
+        # A body we cannot read through (a mapped item without its source) is not one
+        # known to be right; OpenCASCADE will say what is wrong with it, if anything.
+        return KernelChoice(EXACT, "unreadable body")
     for item in items:
         reason = _unproven(item)
         if reason is not None:

@@ -11,7 +11,8 @@ fresh worker takes the next one, and every other element is unaffected.
 
 Workers start with ``forkserver`` where the platform has it (else ``spawn``), never
 ``fork``: the twin is a threaded server, and a forked copy of its locks may deadlock.
-The fork server preloads IfcOpenShell, so a worker costs a fork and opening the model.
+The fork server preloads IfcOpenShell and the main module, so a worker costs a fork and
+opening the model.
 As with every start method but ``fork``, a worker imports the main module again: a script
 that exports must keep its top level under ``if __name__ == "__main__":``.
 """
@@ -61,7 +62,8 @@ class WorkerStartError(RuntimeError):
 def _context() -> multiprocessing.context.BaseContext:
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["twinsync.bim.tessellate"])
+        # The main module too: every worker would import it again otherwise.
+        context.set_forkserver_preload(["__main__", "twinsync.bim.pool"])
         return context
     return multiprocessing.get_context("spawn")
 
