@@ -65,3 +65,27 @@ def test_a_rate_that_is_not_a_number_of_at_least_zero_is_refused(tmp_path: Path,
     with pytest.raises(InvalidInput) as refused:
         Settings.load(file)
     assert refused.value.reason == "bad_config"
+
+
+def test_the_geometry_export_prefers_manifold_on_every_core_unless_told_otherwise(
+        tmp_path: Path) -> None:
+    default = Settings().geometry()
+    assert (default.kernel, default.workers, default.timeout) == ("manifold", None, 120.0)
+    config = tmp_path / "twinsync.toml"
+    config.write_text('geometry_kernel = "opencascade"\ngeometry_workers = 1\n'
+                      "geometry_timeout_seconds = 30\n")
+    chosen = Settings.load(config).geometry()
+    assert (chosen.kernel, chosen.workers, chosen.timeout) == ("opencascade", 1, 30)
+
+
+@pytest.mark.parametrize("text", ['geometry_kernel = "blender"', "geometry_workers = -1",
+                                  "geometry_workers = 1.5",
+                                  "geometry_timeout_seconds = 0",
+                                  'geometry_timeout_seconds = "soon"'])
+def test_a_geometry_setting_that_cannot_work_stops_the_server_at_start(
+        tmp_path: Path, text: str) -> None:
+    config = tmp_path / "twinsync.toml"
+    config.write_text(text + "\n")
+    with pytest.raises(InvalidInput) as caught:
+        Settings.load(config)
+    assert caught.value.reason == "bad_config"

@@ -57,8 +57,10 @@ class ExportOptions:
     def __post_init__(self) -> None:
         if self.kernel not in KERNELS:
             raise ValueError(f"geometry kernel {self.kernel!r} is not one of {list(KERNELS)}")
-        if self.workers is not None and self.workers < 1:
-            raise ValueError("geometry workers must be at least 1")
+        if self.workers is not None and (not isinstance(self.workers, int)
+                                         or isinstance(self.workers, bool) or self.workers < 1):
+            raise ValueError(f"geometry workers must be a whole number of at least 1, not "
+                             f"{self.workers!r}")
         if not self.timeout > 0:
             raise ValueError("the geometry timeout must be more than 0 seconds")
 
