@@ -69,17 +69,24 @@ def test_a_wall_clipped_under_the_roof_is_as_tall_as_the_eaves_not_the_ridge(
         assert top == pytest.approx(EAVES, abs=TOLERANCE), case
 
 
-def test_an_opening_takes_its_volume_out_of_the_wall(shapes: GeneratedModel,
-                                                     exported: GlbInfo) -> None:
-    wall = node_triangles(exported.path)[shapes.ids["wall_with_opening"]]
-    solid = 6.0 * 0.2 * 6.2
-    hole = 1.2 * 0.2 * 1.5
-    assert volume(wall) == pytest.approx(solid - hole, rel=0.01)
+@pytest.mark.parametrize(("case", "expected"), [
+    ("wall_with_opening", 6.0 * 0.2 * 6.2 - 1.2 * 0.2 * 1.5),  # the opening cut out
+    ("slab_with_hole", (4.0 * 3.0 - 1.0) * 0.25),  # the profile's inner curve
+    ("scaled_mapped_brep", 2.0 * 0.6 * 0.375),  # the mapping's non-uniform scale
+    ("sloped_extrusion", 0.3 * 0.3 * 3.0 * np.sqrt(3.0) / 2.0),  # height along z
+    ("clipped_wall", 6.0 * 0.2 * (EAVES - 0.2 * 3.0)),  # mean height under the roof
+])
+def test_solids_enclose_the_volume_their_ifc_says(shapes: GeneratedModel, exported: GlbInfo,
+                                                  case: str, expected: float) -> None:
+    assert volume(node_triangles(exported.path)[shapes.ids[case]]) == pytest.approx(
+        expected, rel=0.01)
 
 
 def test_the_fast_kernel_draws_only_what_it_is_known_to_get_right(
         shapes: GeneratedModel, exported: GlbInfo) -> None:
-    assert exported.by_kernel["manifold"] >= 4
+    # B-reps (one mapped, one mapped and scaled), two face sets, three straight extrusions
+    # (one with an opening, one with a hole in its profile, one sloped)
+    assert exported.by_kernel["manifold"] == 8
     assert exported.exact_because["IfcBooleanClippingResult"] == 2
     assert exported.exact_because["IfcFaceBasedSurfaceModel"] == 2  # direct and mapped
     assert sum(exported.by_kernel.values()) == len(exported.node_names) == len(shapes.ids) - 1

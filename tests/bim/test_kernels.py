@@ -28,8 +28,10 @@ def choice(model: ifcopenshell.file, shapes: GeneratedModel, case: str,
     return choose_kernel(model.by_guid(shapes.ids[case]), preferred)
 
 
-@pytest.mark.parametrize("case", ["faceted_brep", "mapped_brep", "polygonal_face_set",
-                                  "wall_with_opening", "no_body"])
+@pytest.mark.parametrize("case", ["faceted_brep", "mapped_brep", "scaled_mapped_brep",
+                                  "polygonal_face_set", "triangulated_face_set",
+                                  "wall_with_opening", "slab_with_hole", "sloped_extrusion",
+                                  "no_body"])
 def test_extrusions_breps_and_face_sets_go_to_the_fast_kernel(
         model: ifcopenshell.file, shapes: GeneratedModel, case: str) -> None:
     assert choice(model, shapes, case) == KernelChoice("manifold")
@@ -45,6 +47,7 @@ def test_extrusions_breps_and_face_sets_go_to_the_fast_kernel(
     ("swept_disk", "IfcSweptDiskSolid"),
     ("revolved", "IfcRevolvedAreaSolid"),
     ("round_column", "IfcCircle"),
+    ("steel_beam", "IfcIShapeProfileDef"),
 ])
 def test_booleans_surface_models_and_curved_sweeps_go_to_opencascade_with_the_reason(
         model: ifcopenshell.file, shapes: GeneratedModel, case: str, reason: str) -> None:

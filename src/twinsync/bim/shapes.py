@@ -222,6 +222,47 @@ def _polygonal_face_set(m: _ShapeModel, case: str, x: float) -> None:
     m.body_of(m.element(case, "IfcBuildingElementProxy", x), [item], "Tessellation")
 
 
+def _slab_with_hole(m: _ShapeModel, case: str, x: float) -> None:
+    outer = m.shape.polyline([(0.0, 0.0), (4.0, 0.0), (4.0, 3.0), (0.0, 3.0)], closed=True)
+    hole = m.shape.polyline([(1.0, 1.0), (2.0, 1.0), (2.0, 2.0), (1.0, 2.0)], closed=True)
+    profile = m.file.create_entity("IfcArbitraryProfileDefWithVoids", ProfileType="AREA",
+                                   OuterCurve=outer, InnerCurves=[hole])
+    item = m.shape.extrude(profile, magnitude=0.25)
+    m.body_of(m.element(case, "IfcSlab", x), [item], "SweptSolid")
+
+
+def _sloped_extrusion(m: _ShapeModel, case: str, x: float) -> None:
+    # A ramp-like member: a 0.3 m square extruded 3 m along a direction 30 degrees off z.
+    item = m.shape.extrude(m.shape.rectangle(size=(0.3, 0.3)), magnitude=3.0,
+                           extrusion_vector=(0.5, 0.0, np.sqrt(3.0) / 2.0))
+    m.body_of(m.element(case, "IfcMember", x), [item], "SweptSolid")
+
+
+def _triangulated_face_set(m: _ShapeModel, case: str, x: float) -> None:
+    triangles = [tri for a, b, c, d in _BOX_FACES for tri in ((a, b, c), (a, c, d))]
+    item = m.shape.triangulated_face_set(_BOX_POINTS, triangles)
+    m.body_of(m.element(case, "IfcBuildingElementProxy", x), [item], "Tessellation")
+
+
+def _scaled_mapped_brep(m: _ShapeModel, case: str, x: float) -> None:
+    """A type's B-rep placed twice as long and half as high (IfcMappedItem with a
+    non-uniform IfcCartesianTransformationOperator3D), as some exporters write sizes."""
+    furniture = m.furniture(case, x, m.brep(), "Brep")
+    mapped = furniture.Representation.Representations[0].Items[0]
+    mapped.MappingTarget = m.file.create_entity(
+        "IfcCartesianTransformationOperator3DnonUniform",
+        LocalOrigin=m.file.create_entity("IfcCartesianPoint", (0.0, 0.0, 0.0)),
+        Scale=2.0, Scale2=1.0, Scale3=0.5)
+
+
+def _steel_beam(m: _ShapeModel, case: str, x: float) -> None:
+    profile = m.file.create_entity(
+        "IfcIShapeProfileDef", ProfileType="AREA", OverallWidth=0.15, OverallDepth=0.3,
+        WebThickness=0.0071, FlangeThickness=0.0107, FilletRadius=0.015)
+    item = m.shape.extrude(profile, magnitude=5.0)
+    m.body_of(m.element(case, "IfcBeam", x), [item], "SweptSolid")
+
+
 def _swept_disk(m: _ShapeModel, case: str, x: float) -> None:
     path = m.shape.polyline([(0.0, 0.0, 0.0), (3.0, 0.0, 0.0), (3.0, 2.0, 1.0)])
     item = m.shape.create_swept_disk_solid(path, radius=0.05)
@@ -264,6 +305,11 @@ CASES: dict[str, Callable[[_ShapeModel, str, float], None]] = {
     "mapped_brep": _mapped_brep,
     "mapped_surface_model": _mapped_surface_model,
     "polygonal_face_set": _polygonal_face_set,
+    "triangulated_face_set": _triangulated_face_set,
+    "slab_with_hole": _slab_with_hole,
+    "sloped_extrusion": _sloped_extrusion,
+    "scaled_mapped_brep": _scaled_mapped_brep,
+    "steel_beam": _steel_beam,
     "swept_disk": _swept_disk,
     "revolved": _revolved,
     "round_column": _round_column,
