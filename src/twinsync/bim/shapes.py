@@ -4,8 +4,9 @@ Where ``generate.py`` builds a tidy building of extrusions, real models carry th
 authoring tools write: walls clipped under a pitched roof (IfcBooleanClippingResult with an
 IfcHalfSpaceSolid or an IfcPolygonalBoundedHalfSpace), CSG differences, walls with openings
 (IfcOpeningElement voiding them), furniture placed as IfcMappedItem of a type's faceted
-B-rep or face-based surface model (what Revit exports), tessellated face sets, and swept,
-revolved and disk-swept solids. Each element is made with ``ifcopenshell.api`` and its
+B-rep or face-based surface model (what Revit exports), scaled by a non-uniform mapping,
+tessellated face sets, profiles with holes, sloped extrusions, filleted steel sections, and
+swept, revolved and disk-swept solids. Each element is made with ``ifcopenshell.api`` and its
 ``ShapeBuilder`` and named by its case (``ids[case]`` is its GlobalId), so the tests and
 ``twinsync bench bim`` can compare every kernel's bounding box with OpenCASCADE's.
 """
