@@ -103,3 +103,18 @@ def test_a_broken_model_is_refused_before_anything_is_written(
     with pytest.raises(ModelImportError):
         export_glb(broken, tmp_path / "out" / "x.glb")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_a_model_in_millimetres_is_exported_in_metres(tmp_path: Path) -> None:
+    from twinsync.bim import generate_building
+
+    from .glb_reading import bounds, node_triangles
+
+    small = {"storeys": 1, "bays_x": 2, "bays_y": 1}
+    metres = generate_building(tmp_path / "m.ifc", **small)
+    millimetres = generate_building(tmp_path / "mm.ifc", length_unit="mm", **small)
+    placed = [node_triangles(export_glb(model.path, tmp_path / f"{model.path.stem}.glb").path)
+              for model in (metres, millimetres)]
+    assert placed[0].keys() == placed[1].keys()
+    for global_id, triangles in placed[0].items():
+        assert abs(bounds(triangles) - bounds(placed[1][global_id])).max() < 1e-6
