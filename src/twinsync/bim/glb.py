@@ -39,7 +39,14 @@ import ifcopenshell
 from .gltf import write_glb
 from .ifc import class_of, is_a
 from .importer import check_header, open_ifc, revision_of
-from .kernels import DEFAULT_KERNEL, EXACT, KERNELS, check_kernel, choose_kernel
+from .kernels import (
+    DEFAULT_KERNEL,
+    EXACT,
+    KERNELS,
+    KernelChoice,
+    check_kernel,
+    choose_kernel,
+)
 from .pool import DEFAULT_TIMEOUT, Failed, GeometryPool, Job
 from .tessellate import Mesh
 
@@ -99,35 +106,21 @@ def export_glb(path: str | os.PathLike[str], out_path: str | os.PathLike[str], *
     started = time.perf_counter()
     data = Path(path).read_bytes()
     check_header(data)
-    model = open_ifc(path, data)
     out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_partials(out.parent)
     info = GlbInfo(out, kernel, 0, [], 0.0)
-    products = _products(model, include_spaces, info)
-    choices = {p.GlobalId: choose_kernel(p, kernel) for p in products}
-    for choice in choices.values():
-        if choice.reason is not None:
-            info.exact_because[choice.reason] = info.exact_because.get(choice.reason, 0) + 1
-    meshes: dict[str, Mesh] = {}
-    failures: dict[str, Failed] = {}
     with GeometryPool(str(path), workers=workers or os.cpu_count() or 1,
                       timeout=timeout) as pool:
-        retry = []
-        for job, outcome in pool.run(Job(gid, c.kernel) for gid, c in choices.items()):
-            if isinstance(outcome, Mesh):
-                meshes[job.global_id] = outcome
-            elif job.kernel != EXACT and outcome.reason != "no_body":
-                info.retried.append({"id": job.global_id, "kernel": job.kernel,
-                                     "reason": outcome.reason, "detail": outcome.detail})
-                retry.append(Job(job.global_id, EXACT))
-            else:
-                failures[job.global_id] = outcome
-        for job, outcome in pool.run(retry):
-            if isinstance(outcome, Mesh):
-                meshes[job.global_id] = outcome
-            else:
-                failures[job.global_id] = outcome
+        pool.start()  # the workers fork and open the model while this process reads it
+        model = open_ifc(path, data)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_partials(out.parent)
+        products = _products(model, include_spaces, info)
+        choices = {p.GlobalId: choose_kernel(p, kernel) for p in products}
+        for choice in choices.values():
+            if choice.reason is not None:
+                info.exact_because[choice.reason] = info.exact_because.get(choice.reason,
+                                                                           0) + 1
+        meshes, failures = _tessellate(pool, choices, info)
     by_id = {p.GlobalId: p for p in products}
     for global_id, failure in failures.items():
         product = by_id[global_id]
@@ -146,6 +139,29 @@ def export_glb(path: str | os.PathLike[str], out_path: str | os.PathLike[str], *
     report = json.dumps(info.report(), indent=1).encode()
     _write_atomically(_report_path(out), lambda partial: partial.write_bytes(report))
     return info
+
+
+def _tessellate(pool: GeometryPool, choices: dict[str, KernelChoice],
+                info: GlbInfo) -> tuple[dict[str, Mesh], dict[str, Failed]]:
+    """Every element by its kernel; what a fast kernel fails on, again by OpenCASCADE."""
+    meshes: dict[str, Mesh] = {}
+    failures: dict[str, Failed] = {}
+    retry = []
+    for job, outcome in pool.run(Job(gid, c.kernel) for gid, c in choices.items()):
+        if isinstance(outcome, Mesh):
+            meshes[job.global_id] = outcome
+        elif job.kernel != EXACT and outcome.reason != "no_body":
+            info.retried.append({"id": job.global_id, "kernel": job.kernel,
+                                 "reason": outcome.reason, "detail": outcome.detail})
+            retry.append(Job(job.global_id, EXACT))
+        else:
+            failures[job.global_id] = outcome
+    for job, outcome in pool.run(retry):
+        if isinstance(outcome, Mesh):
+            meshes[job.global_id] = outcome
+        else:
+            failures[job.global_id] = outcome
+    return meshes, failures
 
 
 def _products(model: ifcopenshell.file, include_spaces: bool,

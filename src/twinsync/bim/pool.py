@@ -71,7 +71,10 @@ def _context() -> multiprocessing.context.BaseContext:
 def _serve(connection: Connection, model_path: str, fault: str | None) -> None:
     """A worker's life: open the model, then answer each job of each batch in turn until
     told to stop (an empty batch)."""
-    tessellate.open_model(model_path, fault)
+    try:
+        tessellate.open_model(model_path, fault)
+    except Exception:  # the parent reads the same file and says what is wrong with it
+        return
     connection.send("ready")
     while True:
         batch: list[Job] = connection.recv()
@@ -113,6 +116,11 @@ class GeometryPool:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    def start(self) -> None:
+        """Start every worker now, so they open the model while the caller does more."""
+        while len(self._workers) < self.size:
+            self._start()
 
     def run(self, jobs: Iterable[Job]) -> Iterator[tuple[Job, Outcome]]:
         """Each job with its outcome, in the order they finish."""
