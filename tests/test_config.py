@@ -75,3 +75,27 @@ def test_the_reimport_share_is_read_from_the_file_and_must_be_a_share(tmp_path: 
         file.write_text(f"reimport_max_archive_share = {text}\n")
         with pytest.raises(InvalidInput, match="reimport_max_archive_share"):
             Settings.load(file)
+
+
+def test_the_geometry_export_prefers_manifold_on_every_core_unless_told_otherwise(
+        tmp_path: Path) -> None:
+    default = Settings().geometry()
+    assert (default.kernel, default.workers, default.timeout) == ("manifold", None, 120.0)
+    config = tmp_path / "twinsync.toml"
+    config.write_text('geometry_kernel = "opencascade"\ngeometry_workers = 1\n'
+                      "geometry_timeout_seconds = 30\n")
+    chosen = Settings.load(config).geometry()
+    assert (chosen.kernel, chosen.workers, chosen.timeout) == ("opencascade", 1, 30)
+
+
+@pytest.mark.parametrize("text", ['geometry_kernel = "blender"', "geometry_workers = -1",
+                                  "geometry_workers = 1.5",
+                                  "geometry_timeout_seconds = 0",
+                                  'geometry_timeout_seconds = "soon"'])
+def test_a_geometry_setting_that_cannot_work_stops_the_server_at_start(
+        tmp_path: Path, text: str) -> None:
+    config = tmp_path / "twinsync.toml"
+    config.write_text(text + "\n")
+    with pytest.raises(InvalidInput) as caught:
+        Settings.load(config)
+    assert caught.value.reason == "bad_config"

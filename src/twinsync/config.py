@@ -20,13 +20,16 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .api.limits import MAX_BODY_BYTES, MAX_WS_FRAME_BYTES
 from .errors import InvalidInput
 from .ingest.decoded import MAX_ID_LENGTH, MAX_READINGS, MAX_TEXT_LENGTH
 from .pipeline import ALLOWED_LATENESS_SECONDS, FRESHNESS_SECONDS
 from .service.watch import LATENCY_BOUND_SECONDS
+
+if TYPE_CHECKING:
+    from .bim import ExportOptions
 
 DEFAULT_STORE = "sqlite:///.twinsync/twin.sqlite"
 #: ``bim.apply.MAX_ARCHIVE_SHARE``, written out: importing ``twinsync.bim`` loads
@@ -84,6 +87,22 @@ class Settings:
     reimport_max_archive_share: float = MAX_ARCHIVE_SHARE
     """A model import that would archive more than this share (0 to 1) of the current
     model's elements is refused unless forced (docs/BIM.md, "Re-import")."""
+    geometry_kernel: str = "manifold"
+    """The geometry kernel preferred for the model's GLB: ``manifold`` (fast),
+    ``opencascade`` (exact), ``cgal-simple`` or ``cgal``. Elements whose bodies the fast
+    kernels are not known to get right go to OpenCASCADE whatever this says (docs/BIM.md)."""
+    geometry_workers: int = 0
+    """Processes tessellating the model for its GLB; 0: one per core."""
+    geometry_timeout_seconds: float = 120.0
+    """Longest one element may take in one kernel before its worker is killed and the
+    element retried with OpenCASCADE, or reported."""
+
+    def geometry(self) -> ExportOptions:
+        """The GLB export options these settings give."""
+        from .bim import ExportOptions
+
+        return ExportOptions(self.geometry_kernel, self.geometry_workers or None,
+                             self.geometry_timeout_seconds)
 
     @classmethod
     def load(cls, path: str | Path | None = None, **overrides: Any) -> Settings:
@@ -120,6 +139,13 @@ class Settings:
         for name in ("web_vendor", "data_folder"):
             if data.get(name) is not None:
                 data[name] = Path(data[name])
+        geometry = {k: data[k] for k in ("geometry_kernel", "geometry_workers",
+                                           "geometry_timeout_seconds") if k in data}
+        if geometry:
+            try:  # checked here so a bad value stops the server at start, not the first GLB
+                cls(**geometry).geometry()
+            except (ValueError, TypeError) as exc:
+                raise InvalidInput(f"{file}: {exc}", "bad_config") from exc
         for name in ("cors_origins", "connector_hosts"):
             value = data.get(name, [])
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):

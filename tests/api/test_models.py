@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from tests.bim.models import unrelated_model
 
-from twinsync.bim import generate_building, glb_node_names
+from twinsync.bim import generate_building, generate_shapes, glb_node_names
 from twinsync.config import Settings
 from twinsync.service import models as service_models
 
@@ -55,6 +55,34 @@ def test_uploading_a_model_fills_the_twin_and_serves_its_geometry(
     assert glb.content[:4] == b"glTF"
     (tmp_path / "m.glb").write_bytes(glb.content)
     assert {w["id"] for w in walls} <= set(glb_node_names(tmp_path / "m.glb"))
+
+
+def test_the_model_says_which_kernel_drew_each_element_once_its_geometry_is_exported(
+        empty: TestClient, revisions: list[bytes]) -> None:
+    empty.post("/api/models", content=revisions[0])
+    assert empty.get("/api/model").json()["geometry"] == {"exported": False,
+                                                          "kernel": "manifold"}
+    assert empty.get("/api/model.glb").status_code == 200
+    geometry = empty.get("/api/model").json()["geometry"]
+    assert geometry["exported"] is True and geometry["missing"] == []
+    assert geometry["by_kernel"] == {"manifold": geometry["elements"]}
+
+
+def test_a_kernel_crash_on_one_element_leaves_the_server_up_and_the_element_reported(
+        empty: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = generate_shapes(tmp_path / "shapes.ifc",
+                            cases=["mapped_surface_model", "faceted_brep", "clipped_wall"])
+    assert empty.post("/api/models", content=model.path.read_bytes()).status_code == 201
+    victim = model.ids["faceted_brep"]
+    monkeypatch.setenv("TWINSYNC_GEOMETRY_FAULT", f"segv:{victim}")
+    glb = empty.get("/api/model.glb")
+    assert glb.status_code == 200
+    (tmp_path / "m.glb").write_bytes(glb.content)
+    assert set(glb_node_names(tmp_path / "m.glb")) == set(model.ids.values()) - {victim}
+    geometry = empty.get("/api/model").json()["geometry"]
+    assert [(m["id"], m["reason"]) for m in geometry["missing"]] == [(victim, "crashed")]
+    assert geometry["by_kernel"] == {"opencascade": 2}  # a surface model, a clipped wall
+    assert empty.get("/api/model.glb").content == glb.content  # cached, still serving
 
 
 def test_the_next_revision_reports_changes_and_keeps_field_status(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -68,7 +71,23 @@ def test_the_glb_is_built_once_per_revision(models: dict[str, GeneratedModel],
     assert second.stat().st_mtime_ns == built_at
     other = glb_for(models["IFC2X3"].path, tmp_path)
     assert other != first
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([first.name, other.name])
+    names = [first.name, other.name]
+    reports = [name.replace(".glb", ".json") for name in names]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names + reports)
+
+
+def test_partial_files_left_by_a_dead_export_are_removed_when_the_next_starts(
+        models: dict[str, GeneratedModel], tmp_path: Path) -> None:
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    left = [tmp_path / f"old.glb.{dead}.part", tmp_path / "tmpa1b2.glb.part",
+            tmp_path / "model.glb.tmp"]
+    live = tmp_path / f"other.glb.{os.getpid()}.part"  # an export still running
+    for path in [*left, live]:
+        path.write_bytes(b"half a file")
+    info = export_glb(models["IFC4"].path, tmp_path / "model.glb")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [info.path.name, "model.json", live.name])
 
 
 def test_an_unknown_kernel_is_refused(models: dict[str, GeneratedModel], tmp_path: Path) -> None:
@@ -84,3 +103,18 @@ def test_a_broken_model_is_refused_before_anything_is_written(
     with pytest.raises(ModelImportError):
         export_glb(broken, tmp_path / "out" / "x.glb")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_a_model_in_millimetres_is_exported_in_metres(tmp_path: Path) -> None:
+    from twinsync.bim import generate_building
+
+    from .glb_reading import bounds, node_triangles
+
+    small = {"storeys": 1, "bays_x": 2, "bays_y": 1}
+    metres = generate_building(tmp_path / "m.ifc", **small)
+    millimetres = generate_building(tmp_path / "mm.ifc", length_unit="mm", **small)
+    placed = [node_triangles(export_glb(model.path, tmp_path / f"{model.path.stem}.glb").path)
+              for model in (metres, millimetres)]
+    assert placed[0].keys() == placed[1].keys()
+    for global_id, triangles in placed[0].items():
+        assert abs(bounds(triangles) - bounds(placed[1][global_id])).max() < 1e-6

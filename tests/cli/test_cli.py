@@ -10,7 +10,7 @@ from pathlib import Path
 from tests.bim.models import unrelated_model
 from tests.server import Server, free_port
 
-from twinsync.bim import generate_building
+from twinsync.bim import generate_building, generate_shapes
 
 
 def twinsync(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -48,6 +48,28 @@ def test_import_ifc_reports_what_it_added_and_a_second_import_changes_nothing(
     second = json.loads(twinsync("import", "ifc", str(model.path), "--store", store,
                                  "--json").stdout)
     assert second["added"] == [] and second["unchanged"] == len(report["added"])
+
+
+def test_import_ifc_exports_the_geometry_with_the_kernel_asked_for_and_says_what_is_missing(
+        tmp_path: Path) -> None:
+    model = generate_shapes(tmp_path / "shapes.ifc",
+                            cases=["faceted_brep", "clipped_wall", "no_body"])
+    store = f"sqlite:///{tmp_path / 'twin.sqlite'}"
+    result = twinsync("import", "ifc", str(model.path), "--store", store,
+                      "--kernel", "opencascade")
+    assert result.returncode == 0, result.stderr
+    assert "geometry: 2 elements drawn (2 by opencascade), 1 without geometry" in result.stdout
+    assert f"{model.ids['no_body']} IfcBuildingElementProxy 'no_body': no_representation" in (
+        result.stdout)
+    assert list((tmp_path / "twin-models" / "glb").glob("*-opencascade-spaces.glb"))
+
+
+def test_import_ifc_refuses_a_kernel_that_does_not_exist(tmp_path: Path) -> None:
+    model = generate_shapes(tmp_path / "shapes.ifc", cases=["faceted_brep"])
+    result = twinsync("import", "ifc", str(model.path), "--store",
+                      f"sqlite:///{tmp_path / 't.db'}", "--kernel", "blender")
+    assert result.returncode == 2
+    assert "blender" in result.stderr
 
 
 def test_importing_a_file_that_is_not_ifc_fails_clearly(tmp_path: Path) -> None:

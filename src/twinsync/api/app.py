@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
         svc = service or TwinService.open(
             settings.store, freshness=settings.freshness_seconds,
             allowed_lateness=settings.allowed_lateness_seconds,
-            latency_alarm=settings.latency_alarm_seconds)
+            latency_alarm=settings.latency_alarm_seconds, geometry=settings.geometry())
         app.state.service = svc
         tokens = await asyncio.to_thread(open_token_store, svc.store.url)
         app.state.auth = Authenticator(tokens)

@@ -54,6 +54,8 @@ async def post_model(request: Request, svc: Service, force: bool = False,
 
 @router.get("/model")
 async def get_model(svc: Service) -> JSON:
+    """The current revision: name, schema, counts, and its geometry (``geometry``): which
+    elements have none and why, and how many each kernel drew, once the GLB is exported."""
     current = await svc.history(svc.models.current)
     if current is None:
         raise NotFound("the twin has no BIM model: import one with `twinsync import ifc FILE`")

@@ -3,15 +3,15 @@
 IfcOpenShell ships type hints, but some of the calls twinsync makes are declared without
 parameter or return types: ``entity_instance.is_a(*args)``, the parse logger's methods, the
 geometry settings' constructor, the glTF serializer's methods and the geometry iterator's
-``get``, and the schema's declarations of attributes. Strict mypy refuses to call them
-from typed code. Each is wrapped here once, with the types it has at run time, so the
-importer and the GLB export stay typed and the exceptions to the type checker sit in one
-place.
+``get``, the schema's declarations of attributes, and the geometry kernel takes its
+``geometry_library`` as a literal type. Strict mypy refuses to call them from typed code.
+Each is wrapped here once, with the types it has at run time, so the importer and the GLB
+export stay typed and the exceptions to the type checker sit in one place.
 """
 
 from __future__ import annotations
 
-from typing import Protocol, cast
+from typing import cast
 
 import ifcopenshell
 import ifcopenshell.geom
@@ -60,49 +60,17 @@ def max_severity(log: ifcopenshell.ifcopenshell_wrapper.logger) -> int:
 
 
 def geometry_settings() -> ifcopenshell.geom.settings:
-    """Fresh settings for the geometry iterator and serializers."""
+    """Fresh settings for a geometry kernel."""
     # settings_mixin.__init__(self, **kwargs) carries no annotations.
     return ifcopenshell.geom.settings()  # type: ignore[no-untyped-call]
 
 
-class GeometrySerializer(Protocol):
-    """The calls twinsync makes on an IfcOpenShell geometry serializer."""
+def shape_kernel(settings: ifcopenshell.geom.settings, model: ifcopenshell.file,
+                 kernel: str) -> ifcopenshell.geom.kernel:
+    """A geometry kernel bound to ``model`` that tessellates one product at a time.
 
-    def setFile(self, file: ifcopenshell.file) -> None: ...
-
-    def setUnitNameAndMagnitude(self, name: str, magnitude: float) -> None: ...
-
-    def writeHeader(self) -> None: ...
-
-    def write(self, shape: object) -> None: ...
-
-    def finalize(self) -> None: ...
-
-
-class ShapeIterator(Protocol):
-    """The calls twinsync makes on IfcOpenShell's geometry iterator."""
-
-    def initialize(self) -> bool: ...
-
-    def get(self) -> object: ...
-
-    def next(self) -> object: ...
-
-
-def gltf_serializer(path: str, settings: ifcopenshell.geom.settings) -> GeometrySerializer:
-    """IfcOpenShell's binary glTF serializer writing to ``path``."""
-    # Its stub leaves the methods GeometrySerializer names without types; the cast adds them.
-    return cast(GeometrySerializer, ifcopenshell.geom.serializers.gltf(path, settings))
-
-
-def shape_iterator(settings: ifcopenshell.geom.settings, model: ifcopenshell.file, *,
-                   kernel: str, exclude: list[str], threads: int) -> ShapeIterator:
-    """The geometry iterator over ``model``'s products, less the classes in ``exclude``.
-
-    ``kernel`` must be one of ``available_kernels()``: all of them are names the
-    iterator's ``geometry_library`` literal type allows.
+    ``kernel`` must be one of ``available_kernels()``, all names the ``geometry_library``
+    literal type allows.
     """
-    # The iterator's get() is redefined without types when pythonOCC is installed.
-    return cast(ShapeIterator, ifcopenshell.geom.iterator(
-        settings, model, threads, exclude=exclude,
-        geometry_library=cast(GEOMETRY_LIBRARY, kernel)))
+    return ifcopenshell.geom.kernel(settings, model, geometry_library=cast(GEOMETRY_LIBRARY,
+                                                                            kernel))

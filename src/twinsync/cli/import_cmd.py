@@ -1,10 +1,13 @@
 """``twinsync import ifc FILE``: import a BIM model revision into a twin.
 
 With ``--url`` the file is uploaded to a running twinsync (``POST /api/models``), so the
-live twin updates at once; otherwise it is imported straight into the store.
-``--dry-run`` says what the import would change and whether it would be refused, changing
-nothing; ``--force`` imports a revision that is refused otherwise (another project, or one
-archiving more than ``reimport_max_archive_share`` of the current model).
+live twin updates at once; otherwise it is imported straight into the store, and its GLB
+is exported at once with the geometry kernel of ``--kernel`` (or ``geometry_kernel`` in the
+settings), so the dashboard finds it ready and the import says which elements have no
+geometry and why. ``--dry-run`` says what the import would change and whether it would be
+refused, changing nothing; ``--force`` imports a revision that is refused otherwise
+(another project, or one archiving more than ``reimport_max_archive_share`` of the current
+model).
 """
 
 from __future__ import annotations
@@ -34,6 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("--force", action="store_true",
                         help="import even a revision of another project, or one that archives "
                              "more than reimport_max_archive_share of the current model")
+    parser.add_argument("--kernel", help="geometry kernel for the GLB: manifold (default), "
+                                         "opencascade, cgal-simple or cgal")
+    parser.add_argument("--no-geometry", action="store_true",
+                        help="do not export the GLB now (the server exports it when asked)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,13 +49,17 @@ def run(args: argparse.Namespace) -> int:
     data = args.file.read_bytes()
     try:
         if args.url:
+            if args.kernel:
+                raise InvalidInput("--kernel is for a local import: a running twinsync uses "
+                                   "its own geometry_kernel setting", "bad_option")
             report = _upload(args.url, args.file.name, data, args.token, force=args.force,
                              dry_run=args.dry_run)
         else:
-            settings = Settings.load(args.config, store=args.store)
-            report = asyncio.run(_import(settings.store, args.file.name, data,
-                                         force=args.force, dry_run=args.dry_run,
-                                         share=settings.reimport_max_archive_share))
+            settings = Settings.load(args.config, store=args.store,
+                                     geometry_kernel=args.kernel)
+            report = asyncio.run(_import(settings, args.file.name, data, force=args.force,
+                                         dry_run=args.dry_run,
+                                         geometry=not args.no_geometry))
     except ImportRefused as exc:
         if args.json:
             print(json.dumps({"error": exc.reason, "detail": str(exc),
@@ -60,8 +71,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.json:
         print(json.dumps(report))
-    else:
-        print(_summary(args.file.name, report))
+        return 0
+    print(_summary(args.file.name, report))
+    if "geometry" in report:
+        print(geometry_summary(report["geometry"]))
     return 0
 
 
@@ -82,6 +95,17 @@ def _summary(name: str, report: dict[str, Any]) -> str:
     elif report.get("forced"):
         text += f"\nforced past: {', '.join(report['forced'])}"
     return text
+
+
+def geometry_summary(geometry: dict[str, Any]) -> str:
+    """One line per fact: how many elements each kernel drew, and each one missing."""
+    kernels = ", ".join(f"{count} by {kernel}" for kernel, count in
+                        sorted(geometry["by_kernel"].items()))
+    lines = [f"geometry: {geometry['elements']} elements drawn ({kernels or 'none'}), "
+             f"{len(geometry['missing'])} without geometry"]
+    lines += [f"  {m['id']} {m['type']} {m['name']!r}: {m['reason']} ({m['detail']})"
+              for m in geometry["missing"]]
+    return "\n".join(lines)
 
 
 def _upload(url: str, name: str, data: bytes, token: str | None, *, force: bool,
@@ -120,15 +144,20 @@ def _upload(url: str, name: str, data: bytes, token: str | None, *, force: bool,
     return body
 
 
-async def _import(url: str, name: str, data: bytes, *, force: bool, dry_run: bool,
-                  share: float) -> dict[str, Any]:
+async def _import(settings: Settings, name: str, data: bytes, *, force: bool,
+                  dry_run: bool, geometry: bool) -> dict[str, Any]:
     from ..service import TwinService
 
-    service = TwinService.open(url)
+    service = TwinService.open(settings.store, geometry=settings.geometry())
     try:
+        share = settings.reimport_max_archive_share
         if dry_run:
             return await service.models.plan_bytes(data, name=name, max_archive_share=share)
-        return await service.models.import_bytes(data, name=name, force=force,
-                                                 max_archive_share=share)
+        report = await service.models.import_bytes(data, name=name, force=force,
+                                                   max_archive_share=share)
+        if geometry:
+            await service.models.glb()
+            report["geometry"] = service.models.geometry_report(report["revision"])
+        return report
     finally:
         await service.aclose()

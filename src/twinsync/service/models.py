@@ -1,11 +1,13 @@
 """BIM models of the twin: import a revision, keep its file, serve its geometry.
 
 Model files live in a folder beside the store (``models_dir``): ``<revision>.ifc`` for
-every imported revision, and the GLB cache. Which revision is current is the store's
+every imported revision, and the GLB cache with each GLB's report (which elements have no
+geometry and why, which kernel drew the others). Which revision is current is the store's
 record: the newest ``model_imported`` event, which also holds the revision's IfcProject
-GlobalId (``project_id``), what the next import is compared with. Reading and exporting
-IFC is CPU-bound and runs in a worker thread; only applying the plan to the twin is a
-transaction on the writer, and a dry run (``plan_bytes``) only reads the twin.
+GlobalId (``project_id``), what the next import is compared with. Reading IFC is CPU-bound
+and runs in a worker thread; geometry kernels run only in worker processes (``bim.glb``),
+so none can take the twin down; only applying the plan to the twin is a transaction on the
+writer, and a dry run (``plan_bytes``) only reads the twin.
 """
 
 from __future__ import annotations
@@ -15,8 +17,18 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..bim import ImportPlan, ModelContents, apply_import, glb_for, plan_import, read_model
+from ..bim import (
+    ExportOptions,
+    ImportPlan,
+    ModelContents,
+    apply_import,
+    glb_for,
+    plan_import,
+    read_model,
+    read_report,
+)
 from ..bim.apply import MAX_ARCHIVE_SHARE
+from ..bim.glb import cached_glb
 from ..errors import NotFound
 from ..store.audit import SYSTEM, Actor, AuditEntry
 from .commit import Change
@@ -34,18 +46,22 @@ DRY_RUN_IDS = 100
 class ModelLibrary:
     """The IFC revisions of one twin and their geometry."""
 
-    def __init__(self, service: TwinService, folder: Path) -> None:
+    def __init__(self, service: TwinService, folder: Path,
+                 geometry: ExportOptions | None = None) -> None:
         self.service = service
         self.folder = folder
+        self.geometry = geometry or ExportOptions()
         self._glb_lock = asyncio.Lock()
 
     def current(self) -> dict[str, Any] | None:
-        """The newest imported revision, as recorded in the event log."""
+        """The newest imported revision, as recorded in the event log, and its geometry."""
         for event in self.service.store.recent_events(1, kind="model_imported"):
-            return {"revision": event.data.get("revision"), "schema": event.data.get("schema"),
+            revision = event.data.get("revision")
+            return {"revision": revision, "schema": event.data.get("schema"),
                     "name": event.data.get("name"), "imported_at": event.time,
                     "project_id": event.data.get("project_id"),
-                    "counts": event.data.get("counts", {}), "glb": "/api/model.glb"}
+                    "counts": event.data.get("counts", {}), "glb": "/api/model.glb",
+                    "geometry": self.geometry_report(revision)}
         return None
 
     def current_project(self) -> str | None:
@@ -54,6 +70,17 @@ class ModelLibrary:
         current = self.current()
         project = current.get("project_id") if current else None
         return str(project) if project else None
+
+    def geometry_report(self, revision: str | None) -> dict[str, Any]:
+        """What the export of ``revision`` drew and what it could not; ``exported`` is
+        false until the GLB has been asked for once (the dashboard asks on load)."""
+        report = None
+        if revision is not None:
+            report = read_report(cached_glb(self.folder / "glb", revision,
+                                            self.geometry.kernel, include_spaces=True))
+        if report is None:
+            return {"exported": False, "kernel": self.geometry.kernel}
+        return {"exported": True, **report}
 
     def path_of(self, revision: str) -> Path:
         return self.folder / f"{revision}.ifc"
@@ -130,6 +157,9 @@ class ModelLibrary:
         path = self.path_of(current["revision"])
         if not path.exists():
             raise NotFound(f"the file of model revision {current['revision']} is missing")
+        options = self.geometry
         async with self._glb_lock:
-            return await asyncio.to_thread(glb_for, path, self.folder / "glb",
-                                           revision=current["revision"], include_spaces=True)
+            return await asyncio.to_thread(
+                glb_for, path, self.folder / "glb", revision=current["revision"],
+                include_spaces=True, kernel=options.kernel, workers=options.workers,
+                timeout=options.timeout)

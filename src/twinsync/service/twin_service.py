@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -53,6 +53,9 @@ from .supervisor import ConnectorSupervisor
 from .views import TwinViews
 from .watch import HEALTH_SAVE_SECONDS, LATENCY_BOUND_SECONDS, Watch
 from .writer import Writer
+
+if TYPE_CHECKING:
+    from ..bim import ExportOptions
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +105,8 @@ class TwinService(TwinViews):
                  allowed_lateness: float = ALLOWED_LATENESS_SECONDS,
                  latency_alarm: float = LATENCY_BOUND_SECONDS,
                  health_save_every: float = HEALTH_SAVE_SECONDS,
-                 writer: Writer | None = None) -> None:
+                 writer: Writer | None = None,
+                 geometry: ExportOptions | None = None) -> None:
         self.store = store
         self.clock: Callable[[], float] = clock
         self.twin = Twin()
@@ -144,7 +148,7 @@ class TwinService(TwinViews):
                                               connectors=self.connectors)
         from .models import ModelLibrary
 
-        self.models = ModelLibrary(self, models_dir or models_dir_for(store.url))
+        self.models = ModelLibrary(self, models_dir or models_dir_for(store.url), geometry)
 
     @classmethod
     def open(cls, url: str, **kwargs: Any) -> TwinService:
