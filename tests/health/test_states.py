@@ -339,3 +339,17 @@ def test_noise_every_peer_shows_at_once_is_the_process_but_one_sensor_alone_is_n
     noisy = [(k, c.row) for k, c in changes if c.new == "noisy"]
     assert [(k, row) for k, row in noisy if k < alone.start] == []
     assert [row for k, row in noisy if k >= alone.start] == [2]
+
+
+def test_a_sensor_whose_offset_moved_while_its_chart_was_first_measured_is_still_judged(
+        feed: Feed) -> None:
+    # An offset step of 10 noise sd on day two, while the chart's spread is first measured,
+    # takes the chart out before its spread is known. It must still be judged once the
+    # spread is, not sit unjudged for good (then no later fault would be named either).
+    values, times = peer_signals(7, seed=4, sensors=4)
+    step_at = round(1.9 * DAY / STEP)
+    values[0, step_at:] += 0.5
+    changes = feed(grouped(4), quantise(values, 0.01), times)
+    drifts = [k for k, c in changes if c.new == "drift"]
+    assert drifts and step_at < drifts[0] <= step_at + 48, drifts
+    assert {c.row for _, c in changes if c.new == "drift"} == {0}

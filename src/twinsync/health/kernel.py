@@ -589,7 +589,12 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
             rate = (1.0 / (max(spread_n, 0) + 1.0) if spread_n < p.drift_spread
                     else p.drift_alpha)
             drift_var[r] = level_var + rate * (level * level - level_var)
-        if charting and (spread_n < 0 or calm):
+        # Every charted reading counts towards the time the spread is first measured in,
+        # the calm ones only towards the spread: a level that left before the spread was
+        # known would otherwise never be calm again, the spread never known and the sensor
+        # never judged (a column's gauge sat so for the rest of the tune set, its
+        # cross-wiring to the next bay unseen).
+        if charting and (spread_n < p.drift_spread or calm):
             chart_n[r] = chart_n[r] + 1
         if learning or calm:
             decay = math.exp(-max(t - reg_t[r], 0.0) / p.drift_memory) if fitted else 0.0

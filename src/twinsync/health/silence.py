@@ -155,19 +155,9 @@ def arrive_one(r: int, at: float, stamp: float, interval_given: NDArray[np.float
                 cadence[r] = c * math.exp(k.cadence_rate * step)
                 cadence_n[r] += 1
         heard[r] = at
-        fresh = _expect(cadence[r], interval_given[r])
-        # Until a gap between deliveries is seen, the first delivery's oldest reading says
-        # how long its source holds readings back (a building system polled every 5
-        # minutes hands over 5 one-minute readings at once): the sensor is not silent
-        # before that. The first gap replaces it.
-        if math.isnan(cadence[r]) and math.isfinite(e) and math.isfinite(prev):
-            fresh = max(fresh, e)
-        e = fresh
+        e = _expect(cadence[r], interval_given[r])
         expect[r] = e
     lag = at - stamp
-    if math.isnan(cadence[r]) and math.isfinite(lag) and math.isfinite(e) and lag > e:
-        e = lag
-        expect[r] = e
     if math.isfinite(lag):
         if at - lag_start[r] >= k.clock_half:
             lag_before[r] = lag_low[r] if math.isfinite(lag_start[r]) else np.nan
