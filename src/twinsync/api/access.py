@@ -100,6 +100,15 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/api/models"): UPLOAD,
     ("GET", "/api/model"): READ,
     ("GET", "/api/model.glb"): READ,
+    # the schedule
+    ("POST", "/api/schedules"): UPLOAD,
+    ("GET", "/api/schedule"): READ,
+    ("GET", "/api/schedule/activities/{activity_id}"): READ,
+    ("PUT", "/api/schedule/activities/{activity_id}/elements"): ADMINISTER,
+    ("POST", "/api/schedule/activities/{activity_id}/progress"): OPERATE,
+    ("GET", "/api/schedule/link-rules"): READ,
+    ("POST", "/api/schedule/link-rules"): ADMINISTER,
+    ("GET", "/api/schedule/report.csv"): READ,
     # trust and time
     ("GET", "/api/sensors/{sensor_id}/health"): READ,
     ("GET", "/api/health"): READ,

@@ -83,6 +83,8 @@ async def get_element(element_id: str, svc: Service) -> JSON:
     """An element with its properties (value, unit, time, source, confidence) and sensors;
     ``ETag`` is its revision, for ``If-Match`` on a PATCH."""
     element = await svc.view(svc.element_snapshot, element_id)
+    # its activities, and what they and the sources that observed it say of its status
+    element["schedule"] = await svc.schedules.element(element_id)
     return JSON(element, headers={"ETag": etag(element["revision"])})
 
 

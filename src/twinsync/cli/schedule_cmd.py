@@ -1,8 +1,10 @@
-"""``twinsync schedule cpm FILE``: schedule a P6 XER file on its own, as of its data date.
+"""``twinsync schedule cpm FILE``: schedule a P6 XER file on its own, as of its data date;
+``twinsync schedule import FILE``: make it the twin's schedule (``schedule_import``).
 
-Writes one row per activity (``--out``, CSV): code, early and late dates (``YYYY-MM-DD
-HH:MM`` in the schedule's local time), total and free float in hours, and whether the
-activity is critical. With ``--json`` a summary ends the output as one JSON object.
+``cpm`` writes one row per activity (``--out``, CSV): code, early and late dates
+(``YYYY-MM-DD HH:MM`` in the schedule's local time), total and free float in hours, and
+whether the activity is critical. With ``--json`` a summary ends the output as one JSON
+object.
 """
 
 from __future__ import annotations
@@ -36,6 +38,13 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     cpm.add_argument("--out", type=Path, required=True, help="the CSV file to write")
     cpm.add_argument("--json", action="store_true",
                      help="print a summary as one JSON object on the last line")
+    cpm.set_defaults(run_schedule=run_cpm)
+    from . import schedule_import
+
+    schedule_import.add_arguments(commands.add_parser(
+        "import", help="import a P6 XER file as the twin's schedule (a new version)",
+        description=schedule_import.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter))
 
 
 def _data_date(text: str) -> datetime:
@@ -48,6 +57,11 @@ def _data_date(text: str) -> datetime:
 
 
 def run(args: argparse.Namespace) -> int:
+    code: int = args.run_schedule(args)
+    return code
+
+
+def run_cpm(args: argparse.Namespace) -> int:
     if not args.file.is_file():
         raise InvalidInput(f"no file {args.file}", "no_file")
     started = time.perf_counter()
