@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from tests.schedule.mspdi_files import tower_mspdi
 from tests.schedule.plan_files import SLAB_L1_GLOBAL_ID, tower_elements, tower_xer
 
 from twinsync.errors import ScheduleImportError, StoreError
@@ -108,3 +109,24 @@ async def test_a_malformed_file_is_refused_with_its_line_and_changes_nothing(
         assert [row[0] for row in service.store.load_plan()] == ["file", "version"]
     finally:
         await service.aclose()
+
+
+async def test_an_ms_project_file_is_a_version_like_any_and_reloads_as_one(
+        tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'twin.sqlite'}"
+    service = TwinService.open(url)
+    try:
+        await service.schedules.import_bytes(tower_xer(), name="tower.xer")
+        report = await service.schedules.import_bytes(tower_mspdi(), name="tower.xml")
+        assert (report["version"], report["format"], report["activities"]) == (2, "mspdi", 4)
+    finally:
+        await service.aclose()
+    reopened = TwinService.open(url)
+    try:
+        assert reopened.plan.version is not None and reopened.plan.version.file_format == (
+            "mspdi")
+        assert list(reopened.plan.activities) == ["2", "3", "5", "6"]
+        overview = await reopened.schedules.overview(datetime(2026, 3, 3, 12))
+        assert overview["earned_value"]["pv"] == 750.0  # 12 h of Slab L1's 16 h, of 1000
+    finally:
+        await reopened.aclose()

@@ -1,4 +1,5 @@
-"""``twinsync schedule cpm FILE``: schedule a P6 XER file on its own, as of its data date;
+"""``twinsync schedule cpm FILE``: schedule a P6 XER or MS Project XML file on its own, as of
+its data date;
 ``twinsync schedule import FILE``: make it the twin's schedule (``schedule_import``).
 
 ``cpm`` writes one row per activity (``--out``, CSV): code, early and late dates
@@ -19,17 +20,18 @@ from pathlib import Path
 from ..errors import InvalidInput
 from ..schedule import schedule_cpm
 from ..schedule.calendar import format_date
+from ..schedule.files import read_schedule
 from ..schedule.report import COLUMNS, activity_rows, agreement
-from ..schedule.xer import read_xer
 
 
 def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     commands = parser.add_subparsers(dest="schedule_command", required=True,
                                      metavar="SUBCOMMAND")
-    cpm = commands.add_parser("cpm", help="schedule a P6 XER file and write its dates",
+    cpm = commands.add_parser("cpm", help="schedule a P6 XER or MS Project XML file and write "
+                                          "its dates",
                               description=__doc__,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    cpm.add_argument("file", type=Path, help="the XER file")
+    cpm.add_argument("file", type=Path, help="the XER or MS Project XML (MSPDI) file")
     cpm.add_argument("--project", help="the project's id or short name, when the file holds "
                                        "several")
     cpm.add_argument("--data-date", type=_data_date,
@@ -42,7 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     from . import schedule_import
 
     schedule_import.add_arguments(commands.add_parser(
-        "import", help="import a P6 XER file as the twin's schedule (a new version)",
+        "import", help="import a P6 XER or MS Project XML file as the twin's schedule "
+                       "(a new version)",
         description=schedule_import.__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter))
 
@@ -65,7 +68,7 @@ def run_cpm(args: argparse.Namespace) -> int:
     if not args.file.is_file():
         raise InvalidInput(f"no file {args.file}", "no_file")
     started = time.perf_counter()
-    schedule = read_xer(args.file.read_bytes(), project=args.project)
+    schedule = read_schedule(args.file.read_bytes(), project=args.project)
     read_s = time.perf_counter() - started
     started = time.perf_counter()
     result = schedule_cpm(schedule, args.data_date)

@@ -24,7 +24,7 @@ from ..model.plan import TwinSchedule, local_date
 from ..model.plan_analysis import REPORT_COLUMNS, Analysis
 from ..model.plan_records import VersionRecord
 from ..schedule import Schedule
-from ..schedule.xer import read_xer
+from ..schedule.files import file_format_of, read_schedule
 from ..store import Store
 from ..store.audit import SYSTEM, Actor
 from .commit import Change
@@ -34,12 +34,6 @@ if TYPE_CHECKING:
     from .twin_service import TwinService
 
 log = logging.getLogger(__name__)
-
-
-def read_schedule(data: bytes, file_format: str = "xer", project: str | None = None
-                  ) -> Schedule:
-    """A schedule file as a ``Schedule`` (P6 XER; ``project`` when it holds several)."""
-    return read_xer(data, project=project)
 
 
 def _read_version(data: bytes, record: VersionRecord) -> Schedule:
@@ -71,14 +65,16 @@ class ScheduleDesk:
     async def import_bytes(self, data: bytes, *, name: str = "schedule.xer",
                            project: str | None = None, actor: Actor = SYSTEM
                            ) -> dict[str, Any]:
-        """Import a version of the schedule: all of it, or nothing (ScheduleImportError)."""
-        schedule = await asyncio.to_thread(read_schedule, data, "xer", project)
+        """Import a version of the schedule (P6 XER or MS Project XML, told apart by their
+        content): all of it, or nothing (ScheduleImportError)."""
+        file_format = file_format_of(data)
+        schedule = await asyncio.to_thread(read_schedule, data, file_format, project)
         service = self.service
         reports: list[dict[str, Any]] = []
 
         def propose() -> Change:
             event, rows, report = service.plan.import_schedule(
-                schedule, data, name=name, time=service.clock())
+                schedule, data, name=name, time=service.clock(), file_format=file_format)
             reports.append(report)
             entry = service._entry("import_schedule", f"schedule:{report['version']}", actor,
                                    after={k: report[k] for k in ("name", "project",
