@@ -52,9 +52,9 @@ def as_of_param(value: str | None) -> datetime | None:
 @router.post("/schedules", status_code=201)
 async def post_schedule(request: Request, svc: Service, project: str | None = None) -> JSON:
     """Import a version of the schedule (Primavera P6 XER or MS Project XML, told apart by
-    their content), sent as the raw body or as a
-    multipart form field ``file``. Progress entered in the twin, element links and link
-    rules are kept (by activity code). ``project`` chooses one of several projects."""
+    their content), sent as the raw body or as a multipart form field ``file``. Progress
+    entered in the twin, element links and link rules are kept (by activity code).
+    ``project`` chooses one of several projects of an XER file."""
     name = request.query_params.get("name", "schedule.xer")
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         form = await request.form()

@@ -206,12 +206,13 @@ class TwinSchedule:
         """A new version of the schedule: it replaces the current one; the twin's progress,
         links and rules stay."""
         time = validate.event_time(time)
-        codes = [a.code for a in schedule.activities]
-        if len(set(codes)) != len(codes):
-            seen: set[str] = set()
-            twice = next(c for c in codes if c in seen or seen.add(c))  # type: ignore[func-returns-value]
-            raise InvalidInput(f"activity code {twice!r} appears twice in the schedule: the "
-                               "twin keys progress and links by code", "duplicate_code")
+        seen: set[str] = set()
+        for activity in schedule.activities:
+            if activity.code in seen:
+                raise InvalidInput(f"activity code {activity.code!r} appears twice in the "
+                                   "schedule: the twin keys progress and links by code",
+                                   "duplicate_code")
+            seen.add(activity.code)
         number = self.version.number + 1 if self.version else 1
         record = VersionRecord(number, name, schedule.project_code, schedule.data_date, time,
                                len(schedule.activities), file_format)
