@@ -10,6 +10,7 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 
+import openpyxl
 import pytest
 from fastapi.testclient import TestClient
 from tests.schedule.plan_files import SLAB_L1_GLOBAL_ID, tower_elements, tower_xer
@@ -87,6 +88,17 @@ def test_a_schedule_uploaded_links_progresses_and_reads_as_of_a_date(
     assert by_code[("activity", "A100")]["cpi"] == "0.625"
     assert by_code[("wbs", "L1")]["eac"] == "4800"
     assert by_code[("project", "TOWER")]["tcpi"] == "1.0227"
+
+    workbook = client.get("/api/schedule/report.xlsx", params={"as_of": "2026-03-04 12:00"})
+    assert workbook.status_code == 200 and workbook.content[:2] == b"PK"
+    book = openpyxl.load_workbook(io.BytesIO(workbook.content))
+    sheet = list(book["Report"].values)
+    columns = sheet[0]
+    a100 = dict(zip(columns, sheet[1], strict=True))
+    # the same figures as the CSV's, as numbers; text stays text
+    assert (a100["code"], a100["cpi"], a100["eac"], a100["days"]) == ("A100", 0.625, 1600, 1.25)
+    assert a100["standing"] == "behind" and a100["spi"] == 0.5
+    assert dict(book["About"].values)["as of"] == "2026-03-04 12:00"
 
 
 def test_a_field_status_conflicting_with_the_activity_shows_on_both(

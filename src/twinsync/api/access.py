@@ -109,6 +109,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/schedule/link-rules"): READ,
     ("POST", "/api/schedule/link-rules"): ADMINISTER,
     ("GET", "/api/schedule/report.csv"): READ,
+    ("GET", "/api/schedule/report.xlsx"): READ,
     # trust and time
     ("GET", "/api/sensors/{sensor_id}/health"): READ,
     ("GET", "/api/health"): READ,

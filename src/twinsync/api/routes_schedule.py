@@ -21,6 +21,7 @@ from .responses import JSON
 router = APIRouter(prefix="/api", default_response_class=JSON)
 Service = Annotated[TwinService, Depends(service)]
 MAX_SCHEDULE_BYTES = 256 * 1024 * 1024
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class ProgressIn(BaseModel):
@@ -127,6 +128,15 @@ async def post_link_rule(request: Request, svc: Service) -> JSON:
 @router.get("/schedule/report.csv")
 async def get_report(svc: Service, as_of: str | None = None) -> Response:
     """Planned vs actual and earned value per activity, WBS node and the project, as CSV."""
-    text = await svc.schedules.report_csv(as_of_param(as_of))
-    return Response(text, media_type="text/csv; charset=utf-8",
+    body = await svc.schedules.report(as_of_param(as_of))
+    return Response(body, media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="schedule.csv"'})
+
+
+@router.get("/schedule/report.xlsx")
+async def get_report_xlsx(svc: Service, as_of: str | None = None) -> Response:
+    """The CSV report's rows as an XLSX workbook (figures as numbers), with a sheet
+    saying which schedule, version and date it is of."""
+    body = await svc.schedules.report(as_of_param(as_of), file_format="xlsx")
+    return Response(body, media_type=XLSX,
+                    headers={"Content-Disposition": 'attachment; filename="schedule.xlsx"'})

@@ -12,8 +12,6 @@ place, so a shallow copy is a consistent one).
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -21,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 from ..errors import TwinsyncError
 from ..model import Source, Twin
 from ..model.plan import TwinSchedule, local_date
-from ..model.plan_analysis import REPORT_COLUMNS, Analysis
-from ..model.plan_records import VersionRecord
+from ..model.plan_analysis import Analysis
+from ..model.plan_records import VersionRecord, format_day
+from ..model.plan_report import csv_text, xlsx_bytes
 from ..schedule import Schedule
 from ..schedule.files import file_format_of, read_schedule
 from ..store import Store
@@ -179,14 +178,21 @@ class ScheduleDesk:
         analysis = await self._analysis(as_of)
         return analysis.element_view(element_id)
 
-    async def report_csv(self, as_of: datetime | None = None) -> str:
+    async def report(self, as_of: datetime | None = None, *, file_format: str = "csv"
+                     ) -> bytes:
+        """Planned vs actual and earned value per activity, WBS node and the project, as
+        CSV (UTF-8) or an XLSX workbook."""
         analysis = await self._analysis(as_of)
         rows = await asyncio.to_thread(analysis.report_rows)
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(REPORT_COLUMNS)
-        writer.writerows(rows)
-        return out.getvalue()
+        if file_format == "xlsx":
+            version = analysis.plan.version
+            about = [("schedule", analysis.schedule.project_code),
+                     ("version", str(version.number if version else "")),
+                     ("file", version.name if version else ""),
+                     ("as of", format_day(analysis.as_of) or ""),
+                     ("unit", "hours" if analysis.in_hours else "cost")]
+            return await asyncio.to_thread(xlsx_bytes, rows, about)
+        return csv_text(rows).encode("utf-8")
 
     async def rules(self) -> list[dict[str, Any]]:
         def read() -> list[dict[str, Any]]:
