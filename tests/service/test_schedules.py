@@ -12,7 +12,7 @@ import pytest
 from tests.schedule.mspdi_files import tower_mspdi
 from tests.schedule.plan_files import SLAB_L1_GLOBAL_ID, tower_elements, tower_xer
 
-from twinsync.errors import ScheduleImportError, StoreError
+from twinsync.errors import InvalidInput, ScheduleImportError, StoreError
 from twinsync.model import Source
 from twinsync.service import TwinService
 from twinsync.store.audit import AuditQuery
@@ -106,6 +106,12 @@ async def test_a_malformed_file_is_refused_with_its_line_and_changes_nothing(
         with pytest.raises(ScheduleImportError, match=r"line \d+: target_drtn_hr_cnt"):
             await service.schedules.import_bytes(broken, name="broken.xer")
         assert service.plan.version is not None and service.plan.version.number == 1
+        # A120 → A100 too: A100 → A110 → A120 → A100 is a loop, which no view could schedule
+        looped = tower_xer(2).replace(b"%R\t4\t5\t3\tPR_FS\t0",
+                                      b"%R\t4\t5\t3\tPR_FS\t0\r\n%R\t9\t1\t3\tPR_FS\t0")
+        with pytest.raises(InvalidInput, match="loop") as refused:
+            await service.schedules.import_bytes(looped, name="looped.xer")
+        assert refused.value.reason == "loop"
         assert [row[0] for row in service.store.load_plan()] == ["file", "version"]
     finally:
         await service.aclose()

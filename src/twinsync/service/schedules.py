@@ -22,7 +22,7 @@ from ..model.plan import TwinSchedule, local_date
 from ..model.plan_analysis import Analysis
 from ..model.plan_records import VersionRecord, format_day
 from ..model.plan_report import csv_text, xlsx_bytes
-from ..schedule import Schedule
+from ..schedule import Schedule, schedule_cpm
 from ..schedule.files import file_format_of, read_schedule
 from ..store import Store
 from ..store.audit import SYSTEM, Actor
@@ -33,6 +33,15 @@ if TYPE_CHECKING:
     from .twin_service import TwinService
 
 log = logging.getLogger(__name__)
+
+
+def _readable_and_schedulable(data: bytes, file_format: str, project: str | None
+                              ) -> Schedule:
+    """The file's schedule, once it is known to schedule: a file whose logic loops is
+    refused at import, naming the loop, rather than failing every view afterwards."""
+    schedule = read_schedule(data, file_format, project)
+    schedule_cpm(schedule)
+    return schedule
 
 
 def _read_version(data: bytes, record: VersionRecord) -> Schedule:
@@ -67,7 +76,8 @@ class ScheduleDesk:
         """Import a version of the schedule (P6 XER or MS Project XML, told apart by their
         content): all of it, or nothing (ScheduleImportError)."""
         file_format = file_format_of(data)
-        schedule = await asyncio.to_thread(read_schedule, data, file_format, project)
+        schedule = await asyncio.to_thread(_readable_and_schedulable, data, file_format,
+                                           project)
         service = self.service
         reports: list[dict[str, Any]] = []
 
