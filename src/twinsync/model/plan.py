@@ -356,7 +356,7 @@ class TwinSchedule:
         return Status.PLANNED
 
     def observe_status(self, element_id: str, status: Status, *, source: Source,
-                       confidence: float | None, date: datetime, time: float
+                       date: datetime, time: float, confidence: float | None = None
                        ) -> list[PlanRow]:
         """Keep an element's status as a source observed it (a field report, a survey)."""
         if source is Source.SCHEDULE:

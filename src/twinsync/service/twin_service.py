@@ -418,8 +418,7 @@ class TwinService(TwinViews):
                 after["status"] = changed.status.value
                 # What a source saw of the element: the schedule reads it as progress.
                 plan = self.plan.observe_status(element_id, changed.status, source=src,
-                                                confidence=None, date=local_date(when),
-                                                time=when)
+                                                date=local_date(when), time=when)
             for name, value, unit, confidence in updates:
                 old = element.properties.get(name)
                 before.setdefault("properties", {})[name] = old.to_dict() if old else None

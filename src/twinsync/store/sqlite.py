@@ -319,8 +319,7 @@ class SQLiteStore(Sealing, TieredReads):
 
     def load_plan(self) -> list[PlanRow]:
         with self._read_lock:
-            return plan_rows.rows_of(self._read.execute(plan_rows.SELECT).fetchall(),
-                                     self._problems)
+            return plan_rows.rows_of(self._read.execute(plan_rows.SELECT), self._problems)
 
     def add_audit(self, entries: Sequence[AuditEntry]) -> None:
         with self._transaction() as c:
