@@ -13,6 +13,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from fastapi.testclient import TestClient
+from tests.schedule.mspdi_files import tower_mspdi
 from tests.schedule.plan_files import SLAB_L1_GLOBAL_ID, tower_elements, tower_xer
 
 from twinsync.config import Settings
@@ -137,6 +138,15 @@ def test_bad_requests_are_refused_with_their_reason(client: TestClient) -> None:
                          json={"elements": ["no-such"]})
     assert unknown.status_code == 404
     assert client.post("/api/schedule/link-rules", json={"activities": "A*"}).status_code == 422
+
+
+def test_a_schedule_of_another_project_needs_force(client: TestClient) -> None:
+    client.post("/api/schedules", content=tower_xer(), headers=XER)
+    refused = client.post("/api/schedules", content=tower_mspdi(), headers=XER)
+    assert refused.status_code == 409 and "force" in refused.json()["detail"]
+    forced = client.post("/api/schedules", params={"force": "1"}, content=tower_mspdi(),
+                         headers=XER)
+    assert forced.status_code == 201 and forced.json()["format"] == "mspdi"
 
 
 def test_a_viewer_reads_the_schedule_but_reports_no_progress(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import pytest
 from tests.schedule.mspdi_files import tower_mspdi
 from tests.schedule.plan_files import SLAB_L1_GLOBAL_ID, tower_elements, tower_xer
 
-from twinsync.errors import InvalidInput, ScheduleImportError, StoreError
+from twinsync.errors import Conflict, InvalidInput, ScheduleImportError, StoreError
 from twinsync.model import Source
 from twinsync.service import TwinService
 from twinsync.store.audit import AuditQuery
@@ -123,7 +123,12 @@ async def test_an_ms_project_file_is_a_version_like_any_and_reloads_as_one(
     service = TwinService.open(url)
     try:
         await service.schedules.import_bytes(tower_xer(), name="tower.xer")
-        report = await service.schedules.import_bytes(tower_mspdi(), name="tower.xml")
+        # another project (MS Project's file is "Tower.xml", P6's "TOWER"): only by force
+        with pytest.raises(Conflict, match=r"project 'TOWER'; this file is project 'Tower\.xml'"):
+            await service.schedules.import_bytes(tower_mspdi(), name="tower.xml")
+        assert service.plan.version is not None and service.plan.version.number == 1
+        report = await service.schedules.import_bytes(tower_mspdi(), name="tower.xml",
+                                                      force=True)
         assert (report["version"], report["format"], report["activities"]) == (2, "mspdi", 4)
     finally:
         await service.aclose()

@@ -51,11 +51,13 @@ def as_of_param(value: str | None) -> datetime | None:
 
 
 @router.post("/schedules", status_code=201)
-async def post_schedule(request: Request, svc: Service, project: str | None = None) -> JSON:
+async def post_schedule(request: Request, svc: Service, project: str | None = None,
+                        force: bool = False) -> JSON:
     """Import a version of the schedule (Primavera P6 XER or MS Project XML, told apart by
     their content), sent as the raw body or as a multipart form field ``file``. Progress
     entered in the twin, element links and link rules are kept (by activity code).
-    ``project`` chooses one of several projects of an XER file."""
+    ``project`` chooses one of several projects of an XER file. A schedule of another
+    project than the twin's is refused with 409 unless ``force=1``."""
     name = request.query_params.get("name", "schedule.xer")
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         form = await request.form()
@@ -70,7 +72,7 @@ async def post_schedule(request: Request, svc: Service, project: str | None = No
         raise InvalidInput("the request carries no schedule", "no_file")
     if len(data) > MAX_SCHEDULE_BYTES:
         raise InvalidInput(f"schedule larger than {MAX_SCHEDULE_BYTES} bytes", "too_large")
-    report = await svc.schedules.import_bytes(data, name=name, project=project,
+    report = await svc.schedules.import_bytes(data, name=name, project=project, force=force,
                                               actor=actor(request))
     return JSON(report, status_code=201)
 

@@ -5,7 +5,8 @@ With ``--url`` the file is uploaded to a running twinsync (``POST /api/schedules
 admin's token); otherwise it is imported straight into the store (the twin must not be
 running on it). Each import is a new version: progress entered in the twin, element
 links and link rules are kept by activity code, and the report says what was kept and
-which activities left.
+which activities left. A schedule of another project than the twin's is refused unless
+``--force``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                       "http://127.0.0.1:8000")
     parser.add_argument("--token", help="with --url: an admin token (default: $TWINSYNC_TOKEN)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--force", action="store_true",
+                        help="import a schedule of another project than the twin's")
     parser.set_defaults(run_schedule=run)
 
 
@@ -38,10 +41,11 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInput(f"no file {args.file}", "no_file")
     data = args.file.read_bytes()
     if args.url:
-        report = _upload(args.url, args.file.name, data, args.token, args.project)
+        report = _upload(args.url, args.file.name, data, args.token, args.project, args.force)
     else:
         settings = Settings.load(args.config, store=args.store)
-        report = asyncio.run(_import(settings.store, args.file.name, data, args.project))
+        report = asyncio.run(_import(settings.store, args.file.name, data, args.project,
+                                     args.force))
     if args.json:
         print(json.dumps(report))
     else:
@@ -65,14 +69,15 @@ def summary(name: str, report: dict[str, Any]) -> str:
     return text
 
 
-def _upload(url: str, name: str, data: bytes, token: str | None,
-            project: str | None) -> dict[str, Any]:
+def _upload(url: str, name: str, data: bytes, token: str | None, project: str | None,
+            force: bool) -> dict[str, Any]:
     import httpx
 
     from .token_cmd import bearer_header
 
     target = f"{url.rstrip('/')}/api/schedules"
-    params = {"name": name, **({"project": project} if project else {})}
+    params = {"name": name, "force": str(int(force)),
+              **({"project": project} if project else {})}
     try:
         response = httpx.post(target, params=params, content=data, timeout=600.0,
                               headers={"content-type": "application/octet-stream",
@@ -97,11 +102,13 @@ def _upload(url: str, name: str, data: bytes, token: str | None,
     return body
 
 
-async def _import(url: str, name: str, data: bytes, project: str | None) -> dict[str, Any]:
+async def _import(url: str, name: str, data: bytes, project: str | None, force: bool
+                  ) -> dict[str, Any]:
     from ..service import TwinService
 
     service = TwinService.open(url)
     try:
-        return await service.schedules.import_bytes(data, name=name, project=project)
+        return await service.schedules.import_bytes(data, name=name, project=project,
+                                                    force=force)
     finally:
         await service.aclose()

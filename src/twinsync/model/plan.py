@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..errors import InvalidInput, NotFound
+from ..errors import Conflict, InvalidInput, NotFound
 from ..schedule import Activity, Schedule
 from . import validate
 from .element import DEFAULT_CONFIDENCE, Element, Source, Status
@@ -202,10 +202,18 @@ class TwinSchedule:
     # -- operations ----------------------------------------------------------------------
 
     def import_schedule(self, schedule: Schedule, data: bytes, *, name: str, time: float,
-                        file_format: str = "xer") -> tuple[Event, list[PlanRow], dict[str, Any]]:
+                        file_format: str = "xer", force: bool = False
+                        ) -> tuple[Event, list[PlanRow], dict[str, Any]]:
         """A new version of the schedule: it replaces the current one; the twin's progress,
-        links and rules stay."""
+        links and rules stay. A schedule of another project than the current one is refused
+        (``Conflict``) unless ``force``: its codes would orphan what the twin holds."""
         time = validate.event_time(time)
+        if self.version is not None and self.version.project != schedule.project_code and (
+                not force):
+            raise Conflict(f"the twin's schedule is project {self.version.project!r}; this "
+                           f"file is project {schedule.project_code!r}: its activities would "
+                           "leave the twin's progress and links behind. Import it with "
+                           "force to replace the schedule anyway")
         seen: set[str] = set()
         for activity in schedule.activities:
             if activity.code in seen:

@@ -71,8 +71,8 @@ class ScheduleDesk:
     # -- changes -------------------------------------------------------------------------
 
     async def import_bytes(self, data: bytes, *, name: str = "schedule.xer",
-                           project: str | None = None, actor: Actor = SYSTEM
-                           ) -> dict[str, Any]:
+                           project: str | None = None, force: bool = False,
+                           actor: Actor = SYSTEM) -> dict[str, Any]:
         """Import a version of the schedule (P6 XER or MS Project XML, told apart by their
         content): all of it, or nothing (ScheduleImportError)."""
         file_format = file_format_of(data)
@@ -83,7 +83,8 @@ class ScheduleDesk:
 
         def propose() -> Change:
             event, rows, report = service.plan.import_schedule(
-                schedule, data, name=name, time=service.clock(), file_format=file_format)
+                schedule, data, name=name, time=service.clock(), file_format=file_format,
+                force=force)
             reports.append(report)
             entry = service._entry("import_schedule", f"schedule:{report['version']}", actor,
                                    after={k: report[k] for k in ("name", "project",
