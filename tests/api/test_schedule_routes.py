@@ -140,6 +140,25 @@ def test_bad_requests_are_refused_with_their_reason(client: TestClient) -> None:
     assert client.post("/api/schedule/link-rules", json={"activities": "A*"}).status_code == 422
 
 
+def test_a_drone_survey_moves_elements_and_shows_on_their_activity(
+        client: TestClient) -> None:
+    client.post("/api/schedules", content=tower_xer(), headers=XER)
+    client.post("/api/schedule/link-rules", json={"property": "ActivityCode"})
+    survey = b'{"elements": [{"element": "slab-2", "percent_complete": 30}]}'
+    answer = client.post("/api/schedule/surveys", params={"date": "2026-03-17 12:00"},
+                         content=survey, headers={"content-type": "application/json"})
+    assert answer.status_code == 201, answer.text
+    assert [(e["kind"], e["source"]) for e in answer.json()["events"]] == [
+        ("survey_recorded", "drone"), ("status_changed", "drone")]
+    activity = client.get("/api/schedule/activities/A120",
+                          params={"as_of": "2026-03-17 12:00"}).json()
+    assert activity["progress"]["source"] == "elements:drone"
+    assert activity["progress"]["percent_complete"] == 30.0
+    as_text = client.post("/api/schedule/surveys", content=b"element,percent_complete\n",
+                          headers={"content-type": "text/csv"})
+    assert as_text.status_code == 415  # a file goes as application/octet-stream
+
+
 def test_a_schedule_of_another_project_needs_force(client: TestClient) -> None:
     client.post("/api/schedules", content=tower_xer(), headers=XER)
     refused = client.post("/api/schedules", content=tower_mspdi(), headers=XER)

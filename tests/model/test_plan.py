@@ -14,6 +14,7 @@ from twinsync.errors import InvalidInput, NotFound
 from twinsync.model import Source, Status, Twin
 from twinsync.model.plan import TwinSchedule
 from twinsync.model.plan_analysis import Analysis
+from twinsync.model.survey import parse_survey
 from twinsync.schedule.xer import read_xer
 
 WEDNESDAY_NOON = datetime(2026, 3, 4, 12)
@@ -194,3 +195,36 @@ def test_the_plan_reloads_from_its_rows(plan: TwinSchedule, twin: Twin) -> None:
     assert loaded.statuses["col-1"][-1].status is Status.COMPLETED
     assert [r.property for r in loaded.rules.values()] == ["ActivityCode"]
     assert loaded.next_number > max(r.number for r in loaded.rules.values())
+
+
+def test_a_survey_gives_elements_their_share_and_activities_their_progress(
+        plan: TwinSchedule, twin: Twin) -> None:
+    survey = parse_survey(b"element,percent_complete,confidence\n"
+                          b"col-1,100,0.95\ncol-2,40,\n")
+    events, rows, changed = plan.record_survey(twin, survey, source=Source.DRONE,
+                                               date=datetime(2026, 3, 11, 12), time=30.0)
+    assert [e.kind for e in events] == ["survey_recorded", "status_changed",
+                                        "status_changed"]
+    assert [(e.element_id, e.source, e.data["status"]) for e in events[1:]] == [
+        ("col-1", "drone", "completed"), ("col-2", "drone", "in_progress")]
+    assert events[2].data["confidence"] == 0.9  # the drone's default
+    assert [e.id for e in changed] == ["col-1", "col-2"] and len(rows) == 2
+    progress = Analysis(plan, twin, datetime(2026, 3, 11, 12)).progress["A110"].chosen
+    # (100 % + 40 %) / 2 columns, as sure as the less sure row
+    assert progress is not None and (progress.percent_complete, progress.confidence) == (
+        70.0, 0.9)
+
+
+def test_a_survey_with_a_bad_row_is_refused_whole(plan: TwinSchedule, twin: Twin) -> None:
+    with pytest.raises(InvalidInput, match="survey row 2: percent_complete"):
+        parse_survey(b'{"elements": [{"element": "col-1", "percent_complete": 10},'
+                     b' {"element": "col-2", "percent_complete": 140}]}')
+    with pytest.raises(InvalidInput, match="lacks percent_complete"):
+        parse_survey(b"element,done\ncol-1,1\n")
+    survey = parse_survey(b'{"date": "2026-03-11", "elements": ['
+                          b'{"element": "col-1", "percent_complete": 50},'
+                          b'{"element": "ghost", "percent_complete": 50}]}')
+    assert survey.date == datetime(2026, 3, 11)
+    with pytest.raises(NotFound, match="survey row 2: no element 'ghost'"):
+        plan.record_survey(twin, survey, source=Source.DRONE, date=survey.date, time=31.0)
+    assert plan.statuses == {} and twin.elements["col-1"].status is Status.PLANNED

@@ -113,6 +113,19 @@ async def post_progress(activity_id: str, body: ProgressIn, svc: Service,
     return JSON({"events": events}, status_code=201)
 
 
+@router.post("/schedule/surveys", status_code=201)
+async def post_survey(request: Request, svc: Service, date: str | None = None) -> JSON:
+    """A reality-capture survey: per element (id or GlobalId) the percent built and a
+    confidence, as JSON or CSV (sent as ``application/octet-stream``). Its source is
+    ``drone``; the surveyed elements' statuses follow. ``date``: what it shows."""
+    data = await request.body()
+    if len(data) > MAX_SCHEDULE_BYTES:
+        raise InvalidInput(f"survey larger than {MAX_SCHEDULE_BYTES} bytes", "too_large")
+    events = await svc.schedules.record_survey(data, date=parse_day(date, "date"),
+                                               actor=actor(request))
+    return JSON({"events": events}, status_code=201)
+
+
 @router.get("/schedule/link-rules")
 async def get_link_rules(svc: Service) -> JSON:
     return JSON(await svc.schedules.rules())

@@ -50,7 +50,9 @@ from .plan_records import (
     link_row,
     number_key,
     progress_state,
+    status_of_percent,
 )
+from .survey import Survey
 from .twin import SPATIAL_TYPES, Twin
 
 #: At most this many elements named in one link.
@@ -375,6 +377,47 @@ class TwinSchedule:
         later = [r for r in self.statuses.get(element_id, ()) if r.date > date]
         self.statuses = {**self.statuses, element_id: (*kept, report, *later)}
         return [report.row()]
+
+    def record_survey(self, twin: Twin, survey: Survey, *, source: Source, date: datetime,
+                      time: float) -> tuple[list[Event], list[PlanRow], list[Element]]:
+        """A survey's observations: per element the share built, with a confidence. Every
+        row is checked first (``InvalidInput`` naming it: nothing is kept); then each
+        element is observed, and its status follows what was surveyed (events of the
+        survey's source), unless it has an ``issue``."""
+        time = validate.event_time(time)
+        by_global_id = {e.global_id: e.id for e in twin.elements.values() if e.global_id}
+        found = []
+        for number, row in enumerate(survey.rows, start=1):
+            element_id = row.element if row.element in twin.elements else by_global_id.get(
+                row.element)
+            if element_id is None or twin.elements[element_id].archived:
+                raise NotFound(f"survey row {number}: no element {validate.shown(row.element)}"
+                               " (by id or GlobalId)")
+            found.append((element_id, row))
+        trust = DEFAULT_CONFIDENCE[source]
+        events = [Event("survey_recorded", time, None, source.value,
+                        {"date": format_day(date), "elements": len(found)})]
+        rows: list[PlanRow] = []
+        changed: list[Element] = []
+        for element_id, row in found:
+            status = status_of_percent(row.percent_complete)
+            seen = StatusReport(self._number(), element_id, date, time, status, source,
+                                trust if row.confidence is None else row.confidence,
+                                row.percent_complete)
+            self.statuses = {**self.statuses, element_id: tuple(sorted(
+                (*self.statuses.get(element_id, ()), seen), key=lambda r: (r.date, r.number)))}
+            rows.append(seen.row())
+            element = twin.elements[element_id]
+            if element.status in (status, Status.ISSUE):
+                continue
+            copy = dataclasses.replace(element, properties=dict(element.properties))
+            twin.elements[element_id] = copy
+            event = twin.update_status(element_id, status, source=source, time=time)
+            event.data.update({"confidence": seen.confidence,
+                               "percent_complete": row.percent_complete})
+            events.append(event)
+            changed.append(copy)
+        return events, rows, changed
 
     # -- loading -------------------------------------------------------------------------
 

@@ -5,10 +5,11 @@ Pure: reads a ``TwinSchedule`` and the ``Twin``, changes nothing.
 An activity's progress has up to two sources. *Reported*: the latest progress report
 dated on or before the date (the twin's, or the file's). *From its elements*: the statuses
 sources observed of the elements it builds (a completed element counts whole, one in
-progress or with an issue half, over all its elements), as confident as the least
-confident observation used. The more confident of the two is the activity's progress (the
-newer on a tie); when they disagree on whether it has not started, is in progress or is
-complete, the view says so (``conflict``) and shows both.
+progress or with an issue half, a surveyed one by its surveyed share, over all its
+elements), as confident as the least confident observation used. The more confident of
+the two is the activity's progress (the newer on a tie); when they disagree on whether it
+has not started, is in progress or is complete, the view says so (``conflict``) and shows
+both.
 
 The critical path is computed as of the date with that progress applied: a started
 activity keeps its actual start, and its remaining duration is the planned duration less
@@ -122,9 +123,7 @@ class Analysis:
         observed = [s for s in seen if s is not None]
         if not observed:
             return None
-        done = sum(STATE_OF_STATUS[s.status] == "complete" for s in observed)
-        started = sum(STATE_OF_STATUS[s.status] == "in_progress" for s in observed)
-        percent = 100.0 * (done + 0.5 * started) / len(ids)
+        percent = 100.0 * sum(s.done for s in observed) / len(ids)
         begun = [s.date for s in observed if STATE_OF_STATUS[s.status] != "not_started"]
         sources = "+".join(sorted({s.source.value for s in observed}))
         return Progress(percent, min(begun) if begun else None,

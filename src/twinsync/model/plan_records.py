@@ -138,7 +138,8 @@ class ProgressReport:
 
 @dataclass(frozen=True, slots=True)
 class StatusReport:
-    """An element's status as a source observed it (not as the schedule implied it)."""
+    """An element's status as a source observed it (not as the schedule implied it); a
+    survey also says how much of the element is built (``percent_complete``)."""
 
     number: int
     element_id: str
@@ -147,12 +148,21 @@ class StatusReport:
     status: Status
     source: Source
     confidence: float
+    percent_complete: float | None = None
+
+    @property
+    def done(self) -> float:
+        """The share of the element built (0..1): the survey's, else by its status (one in
+        progress or with an issue counts half)."""
+        if self.percent_complete is not None:
+            return self.percent_complete / 100.0
+        return {"complete": 1.0, "in_progress": 0.5}.get(STATE_OF_STATUS[self.status], 0.0)
 
     def to_dict(self) -> dict[str, Any]:
         return {"number": self.number, "element_id": self.element_id,
                 "date": format_day(self.date), "time": self.time,
                 "status": self.status.value, "source": self.source.value,
-                "confidence": self.confidence}
+                "confidence": self.confidence, "percent_complete": self.percent_complete}
 
     def row(self) -> PlanRow:
         return (STATUS, number_key(self.number), orjson.dumps(self.to_dict()))
@@ -160,9 +170,18 @@ class StatusReport:
     @classmethod
     def from_body(cls, body: bytes) -> StatusReport:
         data = orjson.loads(body)
+        percent = data.get("percent_complete")
         return cls(int(data["number"]), str(data["element_id"]),
                    _required_day(data["date"], "date"), float(data["time"]),
-                   Status(data["status"]), Source(data["source"]), float(data["confidence"]))
+                   Status(data["status"]), Source(data["source"]), float(data["confidence"]),
+                   None if percent is None else float(percent))
+
+
+def status_of_percent(percent: float) -> Status:
+    """What a surveyed share says of an element's status."""
+    if percent >= 100.0:
+        return Status.COMPLETED
+    return Status.IN_PROGRESS if percent > 0.0 else Status.PLANNED
 
 
 @dataclass(frozen=True, slots=True)

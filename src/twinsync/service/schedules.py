@@ -22,6 +22,7 @@ from ..model.plan import TwinSchedule, local_date
 from ..model.plan_analysis import Analysis
 from ..model.plan_records import VersionRecord, format_day
 from ..model.plan_report import csv_text, xlsx_bytes
+from ..model.survey import parse_survey
 from ..schedule import Schedule, schedule_cpm
 from ..schedule.files import file_format_of, read_schedule
 from ..store import Store
@@ -142,6 +143,31 @@ class ScheduleDesk:
                 actual_start=actual_start, actual_finish=actual_finish,
                 actual_cost=actual_cost, time=now)
             entries = [service._entry("report_progress", f"activity:{code}", actor,
+                                      after=events[0].data)]
+            for event in events[1:]:
+                entries.append(service._entry(
+                    "update_element", element_key(event.element_id or ""), actor,
+                    {"status": event.data["previous"]}, {"status": event.data["status"]},
+                    element_id=event.element_id))
+            return Change(events, elements=changed, audit=entries, plan=rows)
+
+        events = await service._run(propose)
+        return [event.to_dict() for event in events]
+
+    async def record_survey(self, data: bytes, *, date: datetime | None = None,
+                            source: Source = Source.DRONE, actor: Actor = SYSTEM
+                            ) -> list[dict[str, Any]]:
+        """A reality-capture survey (JSON or CSV, ``model/survey.py``): all of it, or
+        nothing. ``date`` is what it shows (else the survey's own, else now)."""
+        survey = await asyncio.to_thread(parse_survey, data)
+        service = self.service
+
+        def propose() -> Change:
+            now = service.clock()
+            when = date or survey.date or local_date(now)
+            events, rows, changed = service.plan.record_survey(
+                service.twin, survey, source=source, date=when, time=now)
+            entries = [service._entry("record_survey", f"survey:{format_day(when)}", actor,
                                       after=events[0].data)]
             for event in events[1:]:
                 entries.append(service._entry(
