@@ -228,3 +228,20 @@ def test_a_survey_with_a_bad_row_is_refused_whole(plan: TwinSchedule, twin: Twin
     with pytest.raises(NotFound, match="survey row 2: no element 'ghost'"):
         plan.record_survey(twin, survey, source=Source.DRONE, date=survey.date, time=31.0)
     assert plan.statuses == {} and twin.elements["col-1"].status is Status.PLANNED
+
+
+def test_a_stored_row_that_no_longer_decodes_is_skipped_and_said(twin: Twin) -> None:
+    plan = TwinSchedule()
+    _, rows, _ = plan.import_schedule(read_xer(tower_xer()), tower_xer(), name="t.xer",
+                                      time=1.0)
+    rows += plan.report_progress(twin, "A100", percent_complete=30, date=WEDNESDAY_NOON,
+                                 source=Source.FIELD, time=2.0)[1]
+    rows.append(("progress", "000000000009", b'{"number": 9, "activity": "A110"}'))
+    loaded = TwinSchedule()
+    skipped = loaded.load(rows, lambda data, record: read_xer(data))
+    assert len(skipped) == 1 and skipped[0].startswith("progress 000000000009: KeyError")
+    assert loaded.progress["A100"][-1].percent_complete == 30
+    assert loaded.next_number == 10  # past the skipped row's number too
+    without_file = [row for row in rows if row[0] != "file"]
+    with pytest.raises(InvalidInput, match="file of schedule version 1"):
+        TwinSchedule().load(without_file, lambda data, record: read_xer(data))

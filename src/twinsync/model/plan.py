@@ -422,41 +422,55 @@ class TwinSchedule:
     # -- loading -------------------------------------------------------------------------
 
     def load(self, rows: Iterable[PlanRow], read: Callable[[bytes, VersionRecord], Schedule]
-             ) -> None:
-        """Rebuild from stored rows (no events: they are in the store already)."""
+             ) -> list[str]:
+        """Rebuild from stored rows (no events: they are in the store already). A row that
+        no longer decodes is skipped, not fatal; the reasons are returned. The current
+        version's file is read with ``read``, whose errors reach the caller."""
         files: dict[str, bytes] = {}
         progress: dict[str, list[ProgressReport]] = {}
         statuses: dict[str, list[StatusReport]] = {}
+        skipped: list[str] = []
         highest = 0
         for kind, key, body in sorted(rows, key=lambda row: (row[0], row[1])):
-            if kind == VERSION:
-                record = VersionRecord.from_body(body)
-                if self.version is None or record.number > self.version.number:
-                    self.version = record
-            elif kind == FILE:
-                files[key] = body
-            elif kind == PROGRESS:
-                report = ProgressReport.from_body(body)
-                progress.setdefault(report.activity, []).append(report)
-                highest = max(highest, report.number)
-            elif kind == STATUS:
-                seen = StatusReport.from_body(body)
-                statuses.setdefault(seen.element_id, []).append(seen)
-                highest = max(highest, seen.number)
-            elif kind == LINK:
-                self.links[key] = tuple(_link_elements(body))
-            elif kind == RULE:
-                rule = LinkRule.from_body(body)
-                self.rules[rule.number] = rule
-                highest = max(highest, rule.number)
+            if kind in (PROGRESS, STATUS, RULE) and key.isdigit():
+                # A skipped row's number is not given out again either.
+                highest = max(highest, int(key))
+            try:
+                if kind == VERSION:
+                    record = VersionRecord.from_body(body)
+                    if self.version is None or record.number > self.version.number:
+                        self.version = record
+                elif kind == FILE:
+                    files[key] = body
+                elif kind == PROGRESS:
+                    report = ProgressReport.from_body(body)
+                    progress.setdefault(report.activity, []).append(report)
+                    highest = max(highest, report.number)
+                elif kind == STATUS:
+                    seen = StatusReport.from_body(body)
+                    statuses.setdefault(seen.element_id, []).append(seen)
+                    highest = max(highest, seen.number)
+                elif kind == LINK:
+                    self.links[key] = tuple(_link_elements(body))
+                elif kind == RULE:
+                    rule = LinkRule.from_body(body)
+                    self.rules[rule.number] = rule
+                    highest = max(highest, rule.number)
+            except (ValueError, KeyError, TypeError, InvalidInput) as exc:
+                skipped.append(f"{kind} {key}: {type(exc).__name__}: {exc}")
         self.progress = {code: tuple(sorted(reports, key=lambda r: (r.date, r.number)))
                          for code, reports in progress.items()}
         self.statuses = {element_id: tuple(sorted(seen, key=lambda r: (r.date, r.number)))
                          for element_id, seen in statuses.items()}
         self.next_number = highest + 1
         if self.version is not None:
-            self.schedule = read(files[number_key(self.version.number)], self.version)
+            data = files.get(number_key(self.version.number))
+            if data is None:
+                raise InvalidInput(f"the file of schedule version {self.version.number} is "
+                                   "not in the store", "corrupt_store")
+            self.schedule = read(data, self.version)
             self.activities = {a.code: a for a in self.schedule.activities}
+        return skipped
 
 
 def local_date(epoch: float) -> datetime:

@@ -54,7 +54,8 @@ def load_plan(store: Store) -> TwinSchedule:
     without a schedule (logged), not without a service."""
     plan = TwinSchedule()
     try:
-        plan.load(store.load_plan(), _read_version)
+        for problem in plan.load(store.load_plan(), _read_version):
+            log.warning("a stored schedule row was skipped: %s", problem)
     except TwinsyncError as exc:
         log.error("the stored schedule could not be read; the twin starts without one: %s",
                   exc)
