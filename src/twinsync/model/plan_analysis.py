@@ -157,16 +157,26 @@ class Analysis:
     def _dates(self, activity: Activity) -> tuple[datetime, datetime]:
         return self.baseline[activity.code]
 
+    @cached_property
+    def planned(self) -> dict[str, float]:
+        """Each activity's planned percent complete as of the date."""
+        planned = {}
+        for activity in self.schedule.activities:
+            start, finish = self._dates(activity)
+            planned[activity.code] = planned_percent(self.clock, activity.calendar_id, start,
+                                                     finish, self.as_of)
+        return planned
+
     def variance(self, activity: Activity) -> Variance:
         start, finish = self._dates(activity)
         chosen = self.progress[activity.code].chosen
         percent = chosen.percent_complete if chosen else 0.0
         return variance(self.clock, activity.calendar_id, start, finish, self.as_of, percent,
-                        chosen.actual_finish if chosen else None)
+                        chosen.actual_finish if chosen else None,
+                        planned=self.planned[activity.code])
 
     def _earned(self, activity: Activity) -> EarnedValue:
-        start, finish = self._dates(activity)
-        planned = planned_percent(self.clock, activity.calendar_id, start, finish, self.as_of)
+        planned = self.planned[activity.code]
         chosen = self.progress[activity.code].chosen
         budget = activity.planned_duration_hours if self.in_hours else activity.budget_cost
         actual_cost = chosen.actual_cost if chosen and chosen.actual_cost is not None else 0.0

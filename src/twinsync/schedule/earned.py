@@ -97,7 +97,8 @@ class Variance:
 
 def variance(clock: WorkClock, calendar_id: str, start: datetime, finish: datetime,
              as_of: datetime, actual_percent: float,
-             actual_finish: datetime | None = None) -> Variance:
+             actual_finish: datetime | None = None, planned: float | None = None
+             ) -> Variance:
     """Ahead, on track or behind, and by how many working days (see the module's text).
 
     >>> from .calendar import standard_week
@@ -107,7 +108,8 @@ def variance(clock: WorkClock, calendar_id: str, start: datetime, finish: dateti
     >>> variance(clock, "site", monday, friday, datetime(2026, 3, 4, 12), 20.0).to_dict()
     {'standing': 'behind', 'days': 1.5, 'planned_percent': 50.0, 'actual_percent': 20.0}
     """
-    planned = planned_percent(clock, calendar_id, start, finish, as_of)
+    if planned is None:  # the caller may have it already (``planned_percent``)
+        planned = planned_percent(clock, calendar_id, start, finish, as_of)
     per_day = clock.minutes_per_day(calendar_id)
     planned_finish = clock.position(calendar_id, finish)
     if actual_percent >= 100.0:
