@@ -121,6 +121,20 @@ def test_a_field_status_conflicting_with_the_activity_shows_on_both(
     assert activity["progress"]["from_elements"]["state"] == "in_progress"
 
 
+def test_a_status_sent_with_more_confidence_than_a_report_stands(client: TestClient) -> None:
+    client.post("/api/schedules", content=tower_xer(), headers=XER)
+    client.put("/api/schedule/activities/A100/elements", json={"elements": ["slab-1"]})
+    patched = client.patch("/api/elements/slab-1", json={
+        "status": "in_progress", "status_confidence": 0.99, "time": "2026-03-05T09:00:00"})
+    status_event = patched.json()["events"][0]
+    assert (status_event["source"], status_event["data"]["confidence"]) == ("field", 0.99)
+    reported = client.post("/api/schedule/activities/A100/progress",
+                           json={"percent_complete": 100, "date": "2026-03-06 16:00"})
+    assert [e["kind"] for e in reported.json()["events"]] == ["activity_progress"]
+    element = client.get("/api/elements/slab-1").json()
+    assert element["status"] == "in_progress" and element["schedule"]["conflict"] is True
+
+
 def test_bad_requests_are_refused_with_their_reason(client: TestClient) -> None:
     assert client.post("/api/schedules", content=b"", headers=XER).json()["error"] == "no_file"
     broken = client.post("/api/schedules", content=b"%T\tTASK\r\n", headers=XER)

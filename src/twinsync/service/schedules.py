@@ -17,10 +17,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..errors import TwinsyncError
-from ..model import Source, Twin
+from ..model import DEFAULT_CONFIDENCE, Event, Source, Status, Twin, validate
 from ..model.plan import TwinSchedule, local_date
 from ..model.plan_analysis import Analysis
-from ..model.plan_records import VersionRecord, format_day
+from ..model.plan_records import PlanRow, VersionRecord, format_day
 from ..model.plan_report import csv_text, xlsx_bytes
 from ..model.survey import parse_survey
 from ..schedule import Schedule, schedule_cpm
@@ -71,6 +71,17 @@ class ScheduleDesk:
         self.service = service
 
     # -- changes -------------------------------------------------------------------------
+
+    def observed(self, event: Event, confidence: float | None) -> list[PlanRow]:
+        """On the writer, in the transaction of a status change a source made: its
+        confidence on the event, and the observation kept for the schedule."""
+        source = Source(event.source)
+        trust = DEFAULT_CONFIDENCE[source] if confidence is None else validate.confidence(
+            confidence)
+        event.data["confidence"] = trust
+        return self.service.plan.observe_status(
+            event.element_id or "", Status(event.data["status"]), source=source,
+            date=local_date(event.time), time=event.time, confidence=trust)
 
     async def import_bytes(self, data: bytes, *, name: str = "schedule.xer",
                            project: str | None = None, force: bool = False,

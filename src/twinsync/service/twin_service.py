@@ -29,7 +29,6 @@ from ..health import HealthMonitor, SnapshotMismatch, configure_from_twin, snaps
 from ..health.judge import judge_batch
 from ..ingest.connector import Connector, ConnectorHealth
 from ..model import Binding, Element, Event, Sensor, Source, Twin
-from ..model.plan import local_date
 from ..model.plan_records import PlanRow
 from ..model.properties import property_updates
 from ..model.validate import choice
@@ -390,9 +389,11 @@ class TwinService(TwinViews):
                              properties: dict[str, Any] | None = None,
                              source: str = Source.FIELD.value,
                              time: float | None = None, actor: Actor = SYSTEM,
-                             if_match: Match | None = None) -> list[Event]:
-        """A field update: a status and/or property values, from one source, atomically.
-        With ``if_match``, only if the element is still at one of those revisions."""
+                             if_match: Match | None = None,
+                             status_confidence: float | None = None) -> list[Event]:
+        """A field update: a status (as sure as ``status_confidence``, else the source's
+        default) and/or property values, from one source, atomically. With ``if_match``,
+        only if the element is still at one of those revisions."""
         src = choice(source, Source, "source", "bad_source")
         updates = property_updates(properties or {})
 
@@ -417,8 +418,7 @@ class TwinService(TwinViews):
                                                       time=when))
                 after["status"] = changed.status.value
                 # What a source saw of the element: the schedule reads it as progress.
-                plan = self.plan.observe_status(element_id, changed.status, source=src,
-                                                date=local_date(when), time=when)
+                plan = self.schedules.observed(events[-1], status_confidence)
             for name, value, unit, confidence in updates:
                 old = element.properties.get(name)
                 before.setdefault("properties", {})[name] = old.to_dict() if old else None
