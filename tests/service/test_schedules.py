@@ -9,11 +9,13 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from tests.schedule.ifc_files import COLUMN, SLAB, tower_ifc
 from tests.schedule.mspdi_files import tower_mspdi
 from tests.schedule.plan_files import SLAB_L1_GLOBAL_ID, tower_elements, tower_xer
 
 from twinsync.errors import Conflict, InvalidInput, ScheduleImportError, StoreError
-from twinsync.model import Source
+from twinsync.model import Element, Source
+from twinsync.schedule.ifc_schedule import CALENDAR_WARNING
 from twinsync.service import TwinService
 from twinsync.store.audit import AuditQuery
 
@@ -139,5 +141,29 @@ async def test_an_ms_project_file_is_a_version_like_any_and_reloads_as_one(
         assert list(reopened.plan.activities) == ["2", "3", "5", "6"]
         overview = await reopened.schedules.overview(datetime(2026, 3, 3, 12))
         assert overview["earned_value"]["pv"] == 750.0  # 12 h of Slab L1's 16 h, of 1000
+    finally:
+        await reopened.aclose()
+
+
+async def test_an_ifc_work_schedule_links_its_tasks_to_the_elements_it_names(
+        tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'twin.sqlite'}"
+    service = TwinService.open(url)
+    try:
+        await service.import_project([Element("slab", "IfcSlab", global_id=SLAB),
+                                      Element(COLUMN, "IfcColumn")], [], [])
+        report = await service.schedules.import_bytes(tower_ifc(), name="tower-4d.ifc")
+        assert (report["format"], report["project"], report["activities"]) == ("ifc", "WS-1",
+                                                                                3)
+        assert report["warnings"] == [CALENDAR_WARNING]
+    finally:
+        await service.aclose()
+    reopened = TwinService.open(url)
+    try:
+        slab = await reopened.schedules.activity("A100", datetime(2026, 3, 2, 12))
+        assert [(e["id"], e["link"]) for e in slab["elements"]] == [("slab", "file")]
+        assert slab["progress"]["percent_complete"] == 50.0  # the file's Completion
+        column = await reopened.schedules.element(COLUMN, datetime(2026, 3, 2, 12))
+        assert column is not None and [a["id"] for a in column["activities"]] == ["A110"]
     finally:
         await reopened.aclose()

@@ -119,6 +119,7 @@ class TwinSchedule:
         self.next_number = 1
         # the planned dates of ``schedule`` (``plan_analysis.planned_dates``), once computed
         self.baseline: tuple[Schedule, dict[str, tuple[datetime, datetime]]] | None = None
+        self._codes: tuple[Schedule | None, dict[str, str]] | None = None  # id → code
 
     # -- transactions --------------------------------------------------------------------
 
@@ -149,6 +150,11 @@ class TwinSchedule:
             return self.activities[code]
         except KeyError:
             raise NotFound(f"no activity {validate.shown(code)} in the schedule") from None
+
+    def _code_of(self, activity_id: str) -> str:
+        if self._codes is None or self._codes[0] is not self.schedule:
+            self._codes = (self.schedule, {a.id: a.code for a in self.activities.values()})
+        return self._codes[1].get(activity_id, "")
 
     def direct_progress(self, code: str, as_of: datetime) -> Progress | None:
         """The latest report of the activity's progress dated on or before ``as_of``: the
@@ -182,6 +188,16 @@ class TwinSchedule:
                     element = twin.elements.get(element_id)
                     if element is not None and not element.archived:
                         result[code][element_id] = "explicit"
+        by_global_id = {e.global_id: e.id for e in twin.elements.values() if e.global_id}
+        if self.schedule is not None:
+            # the elements the file itself names, by GlobalId (an IFC work schedule's)
+            for activity_id, global_ids in self.schedule.element_links.items():
+                code = self._code_of(activity_id)
+                for global_id in global_ids if code in result else ():
+                    named = (global_id if global_id in twin.elements
+                             else by_global_id.get(global_id))
+                    if named is not None and not twin.elements[named].archived:
+                        result[code].setdefault(named, "file")
         live = [e for e in twin.elements.values()
                 if not e.archived and e.type not in SPATIAL_TYPES]
         for rule in self.rules.values():

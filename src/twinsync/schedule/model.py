@@ -192,3 +192,5 @@ class Schedule:
     must_finish_by: datetime | None = None
     external_relationships: tuple[ExternalRelationship, ...] = ()
     warnings: tuple[str, ...] = ()
+    # the elements the file itself says each activity builds: activity id → IFC GlobalIds
+    element_links: Mapping[str, tuple[str, ...]] = field(default_factory=dict)

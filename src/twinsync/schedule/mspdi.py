@@ -95,9 +95,9 @@ class _Reader:
 
     def schedule(self, root: ET.Element) -> Schedule:
         project_calendar = self.text(root, "CalendarUID")
-        data_date = (_date(self.text(root, "StatusDate"), "StatusDate", "the project")
-                     or _date(self.text(root, "CurrentDate"), "CurrentDate", "the project")
-                     or _date(self.text(root, "StartDate"), "StartDate", "the project"))
+        data_date = (iso_date(self.text(root, "StatusDate"), "StatusDate", "the project")
+                     or iso_date(self.text(root, "CurrentDate"), "CurrentDate", "the project")
+                     or iso_date(self.text(root, "StartDate"), "StartDate", "the project"))
         if data_date is None:
             raise ScheduleImportError("the project has no status, current or start date",
                                       "no_data_date")
@@ -163,9 +163,9 @@ class _Reader:
     def activity(self, task: ET.Element, uid: str, where: str, calendar_id: str,
                  parent: str | None) -> Activity:
         def day(name: str) -> datetime | None:
-            return _date(self.text(task, name), name, where)
+            return iso_date(self.text(task, name), name, where)
 
-        duration = _duration(self.text(task, "Duration"), "Duration", where,
+        duration = iso_duration(self.text(task, "Duration"), "Duration", where,
                              self.hours_per_day) or 0.0
         remaining_text = self.text(task, "RemainingDuration")
         milestone = self.text(task, "Milestone") == "1"
@@ -180,9 +180,9 @@ class _Reader:
         planned_start, planned_finish = day("Start"), day("Finish")
         for baseline in self.find(task, "Baseline"):
             if (self.text(baseline, "Number") or "0") == "0":
-                planned_start = _date(self.text(baseline, "Start"), "Baseline Start",
+                planned_start = iso_date(self.text(baseline, "Start"), "Baseline Start",
                                       where) or planned_start
-                planned_finish = _date(self.text(baseline, "Finish"), "Baseline Finish",
+                planned_finish = iso_date(self.text(baseline, "Finish"), "Baseline Finish",
                                        where) or planned_finish
         actual_start, actual_finish = day("ActualStart"), day("ActualFinish")
         if actual_finish is not None and actual_start is None:
@@ -192,7 +192,7 @@ class _Reader:
             type=ActivityType.FINISH_MILESTONE if milestone else ActivityType.TASK,
             calendar_id=calendar_id, wbs_id=parent,
             planned_duration_hours=0.0 if milestone else duration,
-            remaining_duration_hours=_duration(remaining_text, "RemainingDuration", where,
+            remaining_duration_hours=iso_duration(remaining_text, "RemainingDuration", where,
                                                self.hours_per_day),
             planned_start=planned_start, planned_finish=planned_finish,
             actual_start=actual_start, actual_finish=actual_finish,
@@ -294,8 +294,8 @@ class _Reader:
 
     def spread(self, period: ET.Element, periods: tuple[Period, ...],
                days: dict[date, tuple[Period, ...]], where: str) -> None:
-        first = _date(self.text(period, "FromDate"), "FromDate", where)
-        last = _date(self.text(period, "ToDate"), "ToDate", where)
+        first = iso_date(self.text(period, "FromDate"), "FromDate", where)
+        last = iso_date(self.text(period, "ToDate"), "ToDate", where)
         if first is None or last is None:
             raise ScheduleImportError(f"{where}: an exception without its dates",
                                       "bad_calendar")
@@ -308,7 +308,7 @@ class _Reader:
             day += timedelta(days=1)
 
 
-def _date(text: str, name: str, where: str) -> datetime | None:
+def iso_date(text: str, name: str, where: str) -> datetime | None:
     if not text:
         return None
     try:
@@ -330,7 +330,7 @@ def _number(text: str, name: str, where: str) -> float:
     return value
 
 
-def _duration(text: str, name: str, where: str, hours_per_day: float = 8.0) -> float | None:
+def iso_duration(text: str, name: str, where: str, hours_per_day: float = 8.0) -> float | None:
     """An ISO 8601 duration as hours (MSPDI writes ``PT16H0M0S``)."""
     if not text:
         return None
