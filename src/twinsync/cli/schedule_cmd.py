@@ -1,5 +1,5 @@
-"""``twinsync schedule cpm FILE``: schedule a P6 XER or MS Project XML file on its own, as of
-its data date;
+"""``twinsync schedule cpm FILE``: schedule a P6 XER, MS Project XML or IFC work schedule on
+its own, as of its data date;
 ``twinsync schedule import FILE``: make it the twin's schedule (``schedule_import``).
 
 ``cpm`` writes one row per activity (``--out``, CSV): code, early and late dates
@@ -27,11 +27,11 @@ from ..schedule.report import COLUMNS, activity_rows, agreement
 def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     commands = parser.add_subparsers(dest="schedule_command", required=True,
                                      metavar="SUBCOMMAND")
-    cpm = commands.add_parser("cpm", help="schedule a P6 XER or MS Project XML file and write "
-                                          "its dates",
+    cpm = commands.add_parser("cpm", help="schedule a P6 XER, MS Project XML or IFC file and "
+                                          "write its dates",
                               description=__doc__,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    cpm.add_argument("file", type=Path, help="the XER or MS Project XML (MSPDI) file")
+    cpm.add_argument("file", type=Path, help="the XER, MS Project XML (MSPDI) or IFC file")
     cpm.add_argument("--project", help="the project's id or short name, when the file holds "
                                        "several")
     cpm.add_argument("--data-date", type=_data_date,
@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     from . import schedule_import
 
     schedule_import.add_arguments(commands.add_parser(
-        "import", help="import a P6 XER or MS Project XML file as the twin's schedule "
+        "import", help="import a P6 XER, MS Project XML or IFC file as the twin's schedule "
                        "(a new version)",
         description=schedule_import.__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter))
