@@ -94,3 +94,13 @@ def test_ratios_without_a_divisor_are_none_and_the_estimate_falls_back_to_budget
     assert value.estimate_at_completion == 4000.0 and value.variance_at_completion == 0.0
     spent = EarnedValue.of(500.0, 100.0, 100.0, 500.0)
     assert spent.to_complete_performance_index is None  # nothing left, nothing to spend
+
+
+def test_without_a_known_actual_cost_the_figures_that_need_it_are_none() -> None:
+    value = EarnedValue.of(40.0, 50.0, 25.0, None)  # hours, nobody reported hours worked
+    assert value.to_dict() == {"bac": 40.0, "pv": 20.0, "ev": 10.0, "ac": None,
+                               "sv": -10.0, "cv": None, "spi": 0.5, "cpi": None,
+                               "eac": None, "etc": None, "vac": None, "tcpi": None}
+    total = EarnedValue.total([value, EarnedValue.of(80.0, 10.0, 10.0, 12.0)])
+    assert total.actual_cost == 12.0 and total.cpi == pytest.approx(18.0 / 12.0)
+    assert EarnedValue.total([value, value]).actual_cost is None

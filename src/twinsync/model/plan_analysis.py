@@ -18,7 +18,8 @@ used). Planned dates are the file's planned (target) dates, else the early dates
 file scheduled as of its own data date.
 
 Earned value is in the schedule's cost (its activities' budgets) or, for a schedule that
-holds no cost, in planned hours of work (``unit``).
+holds no cost, in planned hours of work (``unit``), where the actual (hours) is known only
+where a progress report gave it: the figures that need it are null until then.
 """
 
 from __future__ import annotations
@@ -179,7 +180,9 @@ class Analysis:
         planned = self.planned[activity.code]
         chosen = self.progress[activity.code].chosen
         budget = activity.planned_duration_hours if self.in_hours else activity.budget_cost
-        actual_cost = chosen.actual_cost if chosen and chosen.actual_cost is not None else 0.0
+        actual_cost = chosen.actual_cost if chosen else None
+        if actual_cost is None and not self.in_hours:
+            actual_cost = 0.0  # the file's costs are known: nothing spent is 0, not unknown
         return EarnedValue.of(budget, planned, chosen.percent_complete if chosen else 0.0,
                               actual_cost)
 

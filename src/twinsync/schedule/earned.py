@@ -15,7 +15,8 @@ Earned value follows the usual definitions (PMI's Practice Standard for EVM)::
     VAC = BAC - EAC   TCPI = (BAC - EV) / (BAC - AC)
 
 A WBS node or the project adds its activities' BAC, PV, EV and AC, and takes the ratios
-of the sums. A ratio whose divisor is zero is None, not infinity.
+of the sums. A ratio whose divisor is zero is None, not infinity; so is every figure that
+needs the actual cost while none is known.
 
 >>> value = EarnedValue(budget=1000.0, planned_value=500.0, earned_value=400.0,
 ...                     actual_cost=800.0)
@@ -131,27 +132,34 @@ def variance(clock: WorkClock, calendar_id: str, start: datetime, finish: dateti
 
 @dataclass(frozen=True, slots=True)
 class EarnedValue:
-    """Budget at completion, planned value, earned value and actual cost, and what follows."""
+    """Budget at completion, planned value, earned value and actual cost, and what follows.
+
+    ``actual_cost`` is None while no cost is known (a schedule measured in hours whose
+    actual hours nobody reported): then every figure that needs it is None too, rather
+    than a figure computed from a cost of nothing."""
 
     budget: float
     planned_value: float
     earned_value: float
-    actual_cost: float
+    actual_cost: float | None
 
     @classmethod
     def of(cls, budget: float, planned_percent: float, actual_percent: float,
-           actual_cost: float) -> EarnedValue:
+           actual_cost: float | None) -> EarnedValue:
         return cls(budget, budget * planned_percent / 100.0, budget * actual_percent / 100.0,
                    actual_cost)
 
     @classmethod
     def total(cls, values: Iterable[EarnedValue]) -> EarnedValue:
-        budget = planned = earned = actual = 0.0
+        """The sum; its actual cost is the sum of those known (None if none is)."""
+        budget = planned = earned = 0.0
+        actual: float | None = None
         for value in values:
             budget += value.budget
             planned += value.planned_value
             earned += value.earned_value
-            actual += value.actual_cost
+            if value.actual_cost is not None:
+                actual = (actual or 0.0) + value.actual_cost
         return cls(budget, planned, earned, actual)
 
     @property
@@ -159,8 +167,8 @@ class EarnedValue:
         return self.earned_value - self.planned_value
 
     @property
-    def cost_variance(self) -> float:
-        return self.earned_value - self.actual_cost
+    def cost_variance(self) -> float | None:
+        return None if self.actual_cost is None else self.earned_value - self.actual_cost
 
     @property
     def spi(self) -> float | None:
@@ -168,10 +176,13 @@ class EarnedValue:
 
     @property
     def cpi(self) -> float | None:
-        return _ratio(self.earned_value, self.actual_cost)
+        return None if self.actual_cost is None else _ratio(self.earned_value,
+                                                           self.actual_cost)
 
     @property
-    def estimate_at_completion(self) -> float:
+    def estimate_at_completion(self) -> float | None:
+        if self.actual_cost is None:
+            return None
         cpi = self.cpi
         if cpi is None or cpi == 0:
             # No cost performance known yet: what is spent, and the rest at budget.
@@ -179,15 +190,20 @@ class EarnedValue:
         return self.budget / cpi
 
     @property
-    def estimate_to_complete(self) -> float:
-        return self.estimate_at_completion - self.actual_cost
+    def estimate_to_complete(self) -> float | None:
+        estimate = self.estimate_at_completion
+        return None if estimate is None or self.actual_cost is None else (
+            estimate - self.actual_cost)
 
     @property
-    def variance_at_completion(self) -> float:
-        return self.budget - self.estimate_at_completion
+    def variance_at_completion(self) -> float | None:
+        estimate = self.estimate_at_completion
+        return None if estimate is None else self.budget - estimate
 
     @property
     def to_complete_performance_index(self) -> float | None:
+        if self.actual_cost is None:
+            return None
         return _ratio(self.budget - self.earned_value, self.budget - self.actual_cost)
 
     def to_dict(self) -> dict[str, float | None]:
@@ -211,8 +227,8 @@ def _ratio(numerator: float, denominator: float) -> float | None:
     return numerator / denominator
 
 
-def _money(value: float) -> float:
-    return round(value, 2) + 0.0  # no -0.0
+def _money(value: float | None) -> float | None:
+    return None if value is None else round(value, 2) + 0.0  # no -0.0
 
 
 def _index(value: float | None) -> float | None:
