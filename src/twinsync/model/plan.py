@@ -7,13 +7,15 @@ stored rows (``plan_records``) the store must write in the same transaction:
 - ``import_schedule``: a new version of the schedule file. What was entered in the twin
   outlives it: progress reports and explicit links are keyed by activity code and rules
   match codes, so an activity that keeps its code in the new version keeps them.
-- ``set_links`` / ``add_rule``: elements named by id or GlobalId, or by rules.
+- ``set_links`` / ``add_rule``: elements named by id or GlobalId, or by rules (an IFC
+  work schedule's file names them itself: ``Schedule.element_links``).
 - ``report_progress``: an activity's percent complete (and dates, cost) from a source with
   a confidence; its elements' statuses follow, each change an event with source
   ``schedule``, unless a more trusted observation of the element says otherwise (then the
   element keeps it, and the disagreement is shown by ``plan_analysis``).
 - ``observe_status``: an element's status as a source saw it, which the activities it
-  belongs to read as progress (``plan_analysis``).
+  belongs to read as progress (``plan_analysis``); ``record_survey``: a survey's share
+  built of each element it saw, observed the same way, the elements' statuses following.
 
 Progress is read as of a date: the latest report dated on or before it. The file's own
 progress counts as a report of source ``schedule`` dated at the file's data date, for
