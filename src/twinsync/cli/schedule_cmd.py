@@ -31,7 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
                                           "write its dates",
                               description=__doc__,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    cpm.add_argument("file", type=Path, help="the XER, MS Project XML (MSPDI) or IFC file")
+    cpm.add_argument("file", type=Path,
+                     help="the XER, MS Project XML (MSPDI), IFC or CSV file")
     cpm.add_argument("--project", help="the project's id or short name, when the file holds "
                                        "several")
     cpm.add_argument("--data-date", type=_data_date,

@@ -1,5 +1,5 @@
-"""``twinsync schedule import FILE``: import a P6 XER, MS Project XML (MSPDI) or IFC (its
-work schedule) file as the twin's schedule.
+"""``twinsync schedule import FILE``: import a P6 XER, MS Project XML (MSPDI), IFC (its
+work schedule) or CSV file as the twin's schedule.
 
 With ``--url`` the file is uploaded to a running twinsync (``POST /api/schedules``, an
 admin's token); otherwise it is imported straight into the store (the twin must not be
@@ -22,7 +22,7 @@ from ..errors import ConnectorError, InvalidInput
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", type=Path, help="the XER, MS Project XML or IFC file")
+    parser.add_argument("file", type=Path, help="the XER, MS Project XML, IFC or CSV file")
     parser.add_argument("--project", help="the project (XER: id or short name; IFC: the work "
                                           "schedule), when the file holds several")
     parser.add_argument("--store", help="store URL (default from twinsync.toml or the default)")
