@@ -54,10 +54,11 @@ def as_of_param(value: str | None) -> datetime | None:
 async def post_schedule(request: Request, svc: Service, project: str | None = None,
                         force: bool = False) -> JSON:
     """Import a version of the schedule (Primavera P6 XER, MS Project XML, an IFC file's
-    work schedule or CSV, told apart by their content), sent as the raw body or as a multipart form field ``file``. Progress
-    entered in the twin, element links and link rules are kept (by activity code).
-    ``project`` chooses one of several projects of an XER file. A schedule of another
-    project than the twin's is refused with 409 unless ``force=1``."""
+    work schedule or CSV, told apart by their content), sent as the raw body or as a
+    multipart form field ``file``. Progress entered in the twin, element links and link
+    rules are kept (by activity code). ``project`` chooses one of several projects (XER)
+    or work schedules (IFC). A schedule of another project than the twin's is refused
+    with 409 unless ``force=1``."""
     name = request.query_params.get("name", "schedule.xer")
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         form = await request.form()
