@@ -11,6 +11,7 @@ from pathlib import Path
 
 from twinsync.schedule.generate import generate_xer
 
+from .mspdi_files import tower_mspdi
 from .test_xer import FILE, xer
 
 
@@ -87,3 +88,16 @@ def test_bench_schedule_prints_its_figures_as_json_on_the_last_line() -> None:
     assert figures["bench"] == "schedule" and figures["activities"] == 300
     assert figures["relationships"] == 450 and figures["calendars"] == 3
     assert figures["cpm_s"] > 0 and figures["import_s"] > 0
+
+
+def test_schedule_cpm_reads_an_ms_project_file_by_its_content(tmp_path: Path) -> None:
+    source = tmp_path / "tower.xml"
+    source.write_bytes(tower_mspdi())
+    out = tmp_path / "activities.csv"
+    result = twinsync("schedule", "cpm", str(source), "--out", str(out), "--json")
+    assert result.returncode == 0, result.stderr
+    with out.open(newline="", encoding="utf-8") as handle:
+        by_code = {row["code"]: row for row in csv.DictReader(handle)}
+    assert by_code["3"]["early_start"] == "2026-03-06 08:00"
+    assert by_code["6"]["early_finish"] == "2026-03-16 17:00"
+    assert json.loads(result.stdout.splitlines()[-1])["activities"] == 4

@@ -59,6 +59,8 @@ ADMINISTER = Access(frozenset({Role.ADMIN}))
 INGEST = Access(frozenset({Role.DEVICE, Role.ADMIN}))
 SIGNED_IN = Access(frozenset(Role))
 UPLOAD = Access(frozenset({Role.ADMIN}), body="upload")
+#: A file an operator may send (a survey of the site), read like an upload.
+SURVEY = Access(frozenset({Role.OPERATOR, Role.ADMIN}), body="upload")
 
 #: (method, route path) → who may call it. ``WS`` is the WebSocket; ``MOUNT`` a folder of
 #: static files.
@@ -100,6 +102,17 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/api/models"): UPLOAD,
     ("GET", "/api/model"): READ,
     ("GET", "/api/model.glb"): READ,
+    # the schedule
+    ("POST", "/api/schedules"): UPLOAD,
+    ("GET", "/api/schedule"): READ,
+    ("GET", "/api/schedule/activities/{activity_id}"): READ,
+    ("PUT", "/api/schedule/activities/{activity_id}/elements"): ADMINISTER,
+    ("POST", "/api/schedule/activities/{activity_id}/progress"): OPERATE,
+    ("POST", "/api/schedule/surveys"): SURVEY,
+    ("GET", "/api/schedule/link-rules"): READ,
+    ("POST", "/api/schedule/link-rules"): ADMINISTER,
+    ("GET", "/api/schedule/report.csv"): READ,
+    ("GET", "/api/schedule/report.xlsx"): READ,
     # trust and time
     ("GET", "/api/sensors/{sensor_id}/health"): READ,
     ("GET", "/api/health"): READ,

@@ -28,6 +28,7 @@ from . import (
     routes_health,
     routes_models,
     routes_readings,
+    routes_schedule,
     routes_twin,
     ws,
 )
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
     app.include_router(routes_audit.router)
     app.include_router(routes_readings.router)
     app.include_router(routes_models.router)
+    app.include_router(routes_schedule.router)
     app.include_router(routes_health.router)
     app.include_router(metrics.router)
     app.include_router(ws.router)

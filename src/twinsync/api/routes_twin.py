@@ -29,6 +29,8 @@ class ElementPatch(BaseModel):
     source: Source | None = None
     """Set by who sends the update (``field`` for a person); another value is refused."""
     time: float | str | None = None
+    status_confidence: float | None = Field(default=None, ge=0, le=1)
+    """How sure the sender is of the status (default: the source's, field 0.8)."""
 
 
 class ElementIn(BaseModel):
@@ -83,6 +85,8 @@ async def get_element(element_id: str, svc: Service) -> JSON:
     """An element with its properties (value, unit, time, source, confidence) and sensors;
     ``ETag`` is its revision, for ``If-Match`` on a PATCH."""
     element = await svc.view(svc.element_snapshot, element_id)
+    # its activities, and what they and the sources that observed it say of its status
+    element["schedule"] = await svc.schedules.element(element_id)
     return JSON(element, headers={"ETag": etag(element["revision"])})
 
 
@@ -94,7 +98,8 @@ async def patch_element(element_id: str, patch: ElementPatch, svc: Service,
     events = await svc.update_element(
         element_id, status=patch.status.value if patch.status else None,
         properties=patch.properties, source=source.value, time=when,
-        actor=actor(request), if_match=if_match(precondition))
+        actor=actor(request), if_match=if_match(precondition),
+        status_confidence=patch.status_confidence)
     element = await svc.view(svc.element_snapshot, element_id)
     return JSON({"element": element, "events": [e.to_dict() for e in events]},
                 headers={"ETag": etag(element["revision"])})

@@ -22,7 +22,8 @@ COMMANDS = {
     "health": ("twinsync.cli.health_cmd", "judge recorded readings by the live health checks"),
     "token": ("twinsync.cli.token_cmd", "create, list and revoke API tokens"),
     "user": ("twinsync.cli.user_cmd", "add, list and remove users who sign in with a password"),
-    "schedule": ("twinsync.cli.schedule_cmd", "schedule a P6 XER file: dates, floats, critical"),
+    "schedule": ("twinsync.cli.schedule_cmd",
+                 "schedule a P6, MS Project or IFC schedule, or import it into a twin"),
 }
 
 

@@ -1,8 +1,11 @@
-"""``twinsync schedule cpm FILE``: schedule a P6 XER file on its own, as of its data date.
+"""``twinsync schedule cpm FILE``: schedule a P6 XER, MS Project XML or IFC work schedule on
+its own, as of its data date;
+``twinsync schedule import FILE``: make it the twin's schedule (``schedule_import``).
 
-Writes one row per activity (``--out``, CSV): code, early and late dates (``YYYY-MM-DD
-HH:MM`` in the schedule's local time), total and free float in hours, and whether the
-activity is critical. With ``--json`` a summary ends the output as one JSON object.
+``cpm`` writes one row per activity (``--out``, CSV): code, early and late dates
+(``YYYY-MM-DD HH:MM`` in the schedule's local time), total and free float in hours, and
+whether the activity is critical. With ``--json`` a summary ends the output as one JSON
+object.
 """
 
 from __future__ import annotations
@@ -17,17 +20,19 @@ from pathlib import Path
 from ..errors import InvalidInput
 from ..schedule import schedule_cpm
 from ..schedule.calendar import format_date
+from ..schedule.files import read_schedule
 from ..schedule.report import COLUMNS, activity_rows, agreement
-from ..schedule.xer import read_xer
 
 
 def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     commands = parser.add_subparsers(dest="schedule_command", required=True,
                                      metavar="SUBCOMMAND")
-    cpm = commands.add_parser("cpm", help="schedule a P6 XER file and write its dates",
+    cpm = commands.add_parser("cpm", help="schedule a P6 XER, MS Project XML or IFC file and "
+                                          "write its dates",
                               description=__doc__,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    cpm.add_argument("file", type=Path, help="the XER file")
+    cpm.add_argument("file", type=Path,
+                     help="the XER, MS Project XML (MSPDI), IFC or CSV file")
     cpm.add_argument("--project", help="the project's id or short name, when the file holds "
                                        "several")
     cpm.add_argument("--data-date", type=_data_date,
@@ -36,6 +41,14 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     cpm.add_argument("--out", type=Path, required=True, help="the CSV file to write")
     cpm.add_argument("--json", action="store_true",
                      help="print a summary as one JSON object on the last line")
+    cpm.set_defaults(run_schedule=run_cpm)
+    from . import schedule_import
+
+    schedule_import.add_arguments(commands.add_parser(
+        "import", help="import a P6 XER, MS Project XML or IFC file as the twin's schedule "
+                       "(a new version)",
+        description=schedule_import.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter))
 
 
 def _data_date(text: str) -> datetime:
@@ -48,10 +61,15 @@ def _data_date(text: str) -> datetime:
 
 
 def run(args: argparse.Namespace) -> int:
+    code: int = args.run_schedule(args)
+    return code
+
+
+def run_cpm(args: argparse.Namespace) -> int:
     if not args.file.is_file():
         raise InvalidInput(f"no file {args.file}", "no_file")
     started = time.perf_counter()
-    schedule = read_xer(args.file.read_bytes(), project=args.project)
+    schedule = read_schedule(args.file.read_bytes(), project=args.project)
     read_s = time.perf_counter() - started
     started = time.perf_counter()
     result = schedule_cpm(schedule, args.data_date)

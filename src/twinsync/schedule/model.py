@@ -110,6 +110,8 @@ class Activity:
     physical_percent_complete: float = 0.0
     constraints: tuple[Constraint, ...] = ()
     reported: ReportedDates = field(default_factory=ReportedDates)
+    budget_cost: float = 0.0  # at completion, from its resource assignments and expenses
+    actual_cost: float = 0.0  # to the data date
 
     @property
     def status(self) -> Status:
@@ -190,3 +192,5 @@ class Schedule:
     must_finish_by: datetime | None = None
     external_relationships: tuple[ExternalRelationship, ...] = ()
     warnings: tuple[str, ...] = ()
+    # the elements the file itself says each activity builds: activity id → IFC GlobalIds
+    element_links: Mapping[str, tuple[str, ...]] = field(default_factory=dict)

@@ -1,7 +1,8 @@
 """Primavera P6 XER import: one project of a file as a ``Schedule``.
 
-Reads PROJECT, CALENDAR, SCHEDOPTIONS, PROJWBS, TASK and TASKPRED; other tables are
-skipped. A file may hold several projects: one is chosen by ``proj_id`` or short name.
+Reads PROJECT, CALENDAR, SCHEDOPTIONS, PROJWBS, TASK and TASKPRED, and the costs of
+TASKRSRC (resource assignments) and PROJCOST (expenses); other tables are skipped. A file
+may hold several projects: one is chosen by ``proj_id`` or short name.
 A relationship between the chosen project and another one is kept in
 ``Schedule.external_relationships`` (and so reported), not scheduled and not dropped. A
 field that cannot be read fails the whole import with its line; nothing is half-imported,
@@ -10,6 +11,7 @@ because the schedule is only built once every row has been read.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from ..errors import ScheduleImportError
@@ -109,6 +111,9 @@ def read_xer(data: bytes, project: str | None = None) -> Schedule:
             calendar_id = default_id
         wanted.add(calendar_id)
         activities.append(_activity(row, calendar_id))
+    budgets, actuals = _costs(tables, {row["task_id"] for row in task_rows})
+    activities = [replace(a, budget_cost=budgets.get(a.id, 0.0),
+                          actual_cost=actuals.get(a.id, 0.0)) for a in activities]
     calendars = {cid: _calendar(calendar_rows[cid]) for cid in sorted(wanted)}
 
     relationships, external = _relationships(tables, project_id, project_of)
@@ -224,6 +229,28 @@ def _activity(row: Row, calendar_id: str) -> Activity:
             remaining_start=_date(row, "restart_date"), remaining_finish=_date(row, "reend_date"),
             total_float_hours=_number(row, "total_float_hr_cnt", None),
             free_float_hours=_number(row, "free_float_hr_cnt", None)))
+
+
+#: Per cost table: the fields of the budget at completion and of the actual cost to date.
+_COST_FIELDS = {"TASKRSRC": (("target_cost",), ("act_reg_cost", "act_ot_cost")),
+                "PROJCOST": (("target_cost",), ("act_cost",))}
+
+
+def _costs(tables: dict[str, Table], task_ids: set[str]
+           ) -> tuple[dict[str, float], dict[str, float]]:
+    """Budget at completion and actual cost per activity: the sums over its resource
+    assignments (TASKRSRC) and expenses (PROJCOST)."""
+    budgets: dict[str, float] = {}
+    actuals: dict[str, float] = {}
+    for name, (budget_fields, actual_fields) in _COST_FIELDS.items():
+        for row in _rows(tables, name):
+            task_id = row.get("task_id", "")
+            if task_id not in task_ids:
+                continue
+            for fields, sums in ((budget_fields, budgets), (actual_fields, actuals)):
+                for field_name in fields:
+                    sums[task_id] = sums.get(task_id, 0.0) + (_number(row, field_name) or 0.0)
+    return budgets, actuals
 
 
 def _calendar(row: Row) -> WorkCalendar:

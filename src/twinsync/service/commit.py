@@ -9,6 +9,7 @@ from typing import Any
 
 from ..errors import StoreError, TwinsyncError
 from ..model import Binding, Element, Event, Sensor
+from ..model.plan_records import PlanRow
 from ..store.audit import AuditEntry
 
 
@@ -23,6 +24,7 @@ class Change:
     bindings: Sequence[Binding] = ()
     unbound: Sequence[str] = ()
     audit: list[AuditEntry] = field(default_factory=list)
+    plan: Sequence[PlanRow] = ()  # rows of the twin's schedule (``model.plan_records``)
     revisions: dict[str, int] = field(default_factory=dict)
 
 

@@ -29,6 +29,7 @@ from ..health import HealthMonitor, SnapshotMismatch, configure_from_twin, snaps
 from ..health.judge import judge_batch
 from ..ingest.connector import Connector, ConnectorHealth
 from ..model import Binding, Element, Event, Sensor, Source, Twin
+from ..model.plan_records import PlanRow
 from ..model.properties import property_updates
 from ..model.validate import choice
 from ..pipeline import (
@@ -147,8 +148,11 @@ class TwinService(TwinViews):
         self.supervisor = ConnectorSupervisor(self.ingest, self.add_dead_letters,
                                               connectors=self.connectors)
         from .models import ModelLibrary
+        from .schedules import ScheduleDesk, load_plan
 
         self.models = ModelLibrary(self, models_dir or models_dir_for(store.url), geometry)
+        self.plan = load_plan(store)
+        self.schedules = ScheduleDesk(self)
 
     @classmethod
     def open(cls, url: str, **kwargs: Any) -> TwinService:
@@ -261,12 +265,14 @@ class TwinService(TwinViews):
         """On the writer: propose (changes the twin), commit, then apply to the pipeline
         and health. If anything before the commit's end fails, the twin is put back."""
         saved = self.twin.checkpoint()
+        saved_plan = self.plan.savepoint()
         try:
             change = propose()
             change.revisions = self.revisions.bumped(change)
             self._commit_change(change)
         except BaseException:
             self.twin.rollback(saved)
+            self.plan.rollback(saved_plan)
             raise
         self.revisions.apply(change.revisions)
         if change.sensors or change.bindings or change.unbound:
@@ -285,7 +291,8 @@ class TwinService(TwinViews):
             rows.append((row, sensor))
         commit_store(self.store.save_changes, change.events, elements=change.elements,
                      sensors=rows, bindings=change.bindings, unbound=change.unbound,
-                     revisions=change.revisions, audit_entries=change.audit)
+                     revisions=change.revisions, audit_entries=change.audit,
+                     plan=change.plan)
 
     def _register(self, sensors: Sequence[Sensor], bindings: Sequence[Binding],
                   unbound: Sequence[str] = ()) -> None:
@@ -386,9 +393,11 @@ class TwinService(TwinViews):
                              properties: dict[str, Any] | None = None,
                              source: str = Source.FIELD.value,
                              time: float | None = None, actor: Actor = SYSTEM,
-                             if_match: Match | None = None) -> list[Event]:
-        """A field update: a status and/or property values, from one source, atomically.
-        With ``if_match``, only if the element is still at one of those revisions."""
+                             if_match: Match | None = None,
+                             status_confidence: float | None = None) -> list[Event]:
+        """A field update: a status (as sure as ``status_confidence``, else the source's
+        default) and/or property values, from one source, atomically. With ``if_match``,
+        only if the element is still at one of those revisions."""
         src = choice(source, Source, "source", "bad_source")
         updates = property_updates(properties or {})
 
@@ -406,11 +415,14 @@ class TwinService(TwinViews):
             events: list[Event] = []
             before: dict[str, Any] = {}
             after: dict[str, Any] = {}
+            plan: list[PlanRow] = []
             if status is not None:
                 before["status"] = element.status.value
                 events.append(self.twin.update_status(element_id, status, source=src,
                                                       time=when))
                 after["status"] = changed.status.value
+                # What a source saw of the element: the schedule reads it as progress.
+                plan = self.schedules.observed(events[-1], status_confidence)
             for name, value, unit, confidence in updates:
                 old = element.properties.get(name)
                 before.setdefault("properties", {})[name] = old.to_dict() if old else None
@@ -422,7 +434,7 @@ class TwinService(TwinViews):
                 raise InvalidInput("nothing to update: give a status or properties", "empty")
             entry = self._entry("update_element", element_key(element_id), actor, before,
                                 after, element_id=element_id)
-            return Change(events, elements=[changed], audit=[entry])
+            return Change(events, elements=[changed], audit=[entry], plan=plan)
         return await self._run(propose)
 
     async def import_project(self, elements: Sequence[Element], sensors: Sequence[Sensor],

@@ -1,7 +1,8 @@
 """The one interface every store implements, and how a store is chosen by URL.
 
 A store keeps what must survive a restart: the twin (elements, sensors, bindings), the
-readings history, the event log and dead letters, and named snapshots of state that is
+readings history, the event log and dead letters, the twin's schedule (its files, progress
+reports and links, ``plan_rows``), and named snapshots of state that is
 costly to relearn (the sensors' learned health), each an opaque blob replaced whole. It
 is synchronous; the service calls it from a worker thread so the event loop never waits on
 the disk. Writes of one ingest batch (readings, dead letters, events) are one
@@ -27,6 +28,7 @@ import orjson
 from numpy.typing import NDArray
 
 from ..model import Binding, Element, Event, Sensor
+from ..model.plan_records import PlanRow
 from ..pipeline import Batch, DeadLetter
 from .problems import LoadProblem
 
@@ -100,9 +102,14 @@ class Store(Protocol):
         unbound: Sequence[str] = (),
         revisions: Mapping[str, int] | None = None,
         audit_entries: Sequence[AuditEntry] = (),
+        plan: Sequence[PlanRow] = (),
     ) -> None:
         """A change of the twin in one transaction: its rows, the new ``revisions`` of
-        what it changed (``audit``), its events and the audit entries that record it."""
+        what it changed (``audit``), its events, the audit entries that record it, and the
+        rows of its schedule (``plan_rows``: inserted or replaced)."""
+        ...
+    def load_plan(self) -> list[PlanRow]:
+        """Every stored row of the twin's schedule (``plan_rows``), by kind and key."""
         ...
     def revisions(self) -> dict[str, int]:
         """Every stored revision, by target (``element:<id>``, ``binding:<sensor id>``)."""

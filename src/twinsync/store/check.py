@@ -241,6 +241,26 @@ def _check_snapshots(store: Store) -> None:
             "saving a snapshot again replaces it")
 
 
+#: Rows of the twin's schedule: a file's bytes (NULs and high bytes) and JSON records.
+PLAN_ROWS = (("file", "000000000001", b"ERMHDR\t19.12\r\n\x00\xe9\xff"),
+             ("link", "A100", b'{"activity":"A100","elements":["slab-1"]}'),
+             ("progress", "000000000002", b'{"number":2}'))
+
+
+def _check_plan(store: Store) -> list[tuple[str, str, bytes]]:
+    _expect(store.load_plan() == [], "a fresh store has no schedule rows")
+    store.save_changes([], plan=PLAN_ROWS[:2])
+    store.save_changes([], plan=PLAN_ROWS[2:])
+    expected = sorted(PLAN_ROWS)
+    _expect(store.load_plan() == expected, f"schedule rows load back by kind and key, byte "
+            f"for byte: {store.load_plan()}")
+    relinked = ("link", "A100", b'{"activity":"A100","elements":[]}')
+    store.save_changes([], plan=[relinked])
+    expected = sorted([*PLAN_ROWS[::2], relinked])
+    _expect(store.load_plan() == expected, "a schedule row saved again replaces the old one")
+    return expected
+
+
 #: Who made the check's audited changes: a person's token and the process itself.
 AUDITORS = (Actor("tablet-3", "operator", "3f2a9c1b07de"), Actor("twinsync", "system"))
 
@@ -320,6 +340,7 @@ def check_store(make_store: Callable[[], Store]) -> None:
         _check_readings(store, committed)
         _check_dead_letters_and_events(store)
         _check_snapshots(store)
+        planned = _check_plan(store)
         audited = _check_audit(store)
         committed.append((1, 30.0, 9.0, 0))
         counts = {"elements": 2, "sensors": 3, "readings": len(committed), "events": 3,
@@ -346,6 +367,7 @@ def check_store(make_store: Callable[[], Store]) -> None:
                 and reopened.load_snapshot("other") == SNAPSHOT_BODIES[1],
                 "snapshots survive reopening")
         _expect(reopened.audit(AuditQuery()) == audited, "the audit log survives reopening")
+        _expect(reopened.load_plan() == planned, "schedule rows survive reopening")
         _expect(reopened.revisions() == {"element:slab-1": 2, "binding:t0": 1},
                 "revisions survive reopening")
     finally:

@@ -34,8 +34,9 @@ from numpy.typing import NDArray
 
 from ..errors import StoreError
 from ..model import Binding, Element, Event, Sensor
+from ..model.plan_records import PlanRow
 from ..pipeline import Batch, DeadLetter
-from . import audit, totals
+from . import audit, plan_rows, totals
 from .audit import AuditEntry, AuditQuery
 from .base import SensorAggregates
 from .dead_letters import (
@@ -297,6 +298,7 @@ class PostgresStore(Sealing, TieredReads):
         unbound: Sequence[str] = (),
         revisions: Mapping[str, int] | None = None,
         audit_entries: Sequence[AuditEntry] = (),
+        plan: Sequence[PlanRow] = (),
     ) -> None:
         def work(cursor: Cursor) -> InDoubt:
             if elements:
@@ -320,6 +322,7 @@ class PostgresStore(Sealing, TieredReads):
             if unbound:
                 cursor.execute("DELETE FROM bindings WHERE sensor_id = ANY(%s)", (list(unbound),))
             audit.upsert_revisions(cursor.executemany, "%s", revisions or {})
+            plan_rows.upsert(cursor.executemany, "%s", plan, blob="%b")
             insert_events(cursor, events)
             insert_audit(cursor, audit_entries)
             return InDoubt(event_seqs=[e.seq for e in events if e.seq is not None],
@@ -327,6 +330,10 @@ class PostgresStore(Sealing, TieredReads):
 
         with self._write_lock:
             self._write(work)
+
+    def load_plan(self) -> list[PlanRow]:
+        return self._query(lambda c: plan_rows.rows_of(
+            c.execute(plan_rows.SELECT, binary=True).fetchall(), self._problems))
 
     def add_audit(self, entries: Sequence[AuditEntry]) -> None:
         def work(cursor: Cursor) -> InDoubt:

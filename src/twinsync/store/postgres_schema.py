@@ -25,6 +25,7 @@ from psycopg import sql
 from ..errors import InvalidInput, StoreError
 from .audit import POSTGRES_SCHEMA as POSTGRES_AUDIT_SCHEMA
 from .dead_letters import OPTIONS as DEAD_LETTER_OPTIONS
+from .plan_rows import POSTGRES_SCHEMA as POSTGRES_PLAN_SCHEMA
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 
@@ -151,6 +152,7 @@ def create(connection: Connection, schema: str) -> None:
             sql.Identifier(schema)))
         connection.execute(TABLES)
         connection.execute(POSTGRES_AUDIT_SCHEMA)
+        connection.execute(POSTGRES_PLAN_SCHEMA)
         connection.execute("INSERT INTO meta VALUES ('schema_version', %s) "
                            "ON CONFLICT (key) DO NOTHING", (SCHEMA_VERSION,))
         row = connection.execute(

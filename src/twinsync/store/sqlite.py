@@ -31,8 +31,9 @@ from numpy.typing import NDArray
 
 from ..errors import InvalidInput, StoreError
 from ..model import Binding, Element, Event, Sensor
+from ..model.plan_records import PlanRow
 from ..pipeline import Batch, DeadLetter
-from . import audit, totals
+from . import audit, plan_rows, totals
 from .audit import AuditEntry, AuditQuery
 from .base import SensorAggregates
 from .dead_letters import (
@@ -182,6 +183,7 @@ class SQLiteStore(Sealing, TieredReads):
             self._write.executescript(SCHEMA)
             self._write.executescript(SEGMENT_PARTS_SCHEMA)
             self._write.executescript(audit.SQLITE_SCHEMA)
+            self._write.executescript(plan_rows.SQLITE_SCHEMA)
             self._write.execute(
                 "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
             _upgrade(self._write)
@@ -300,6 +302,7 @@ class SQLiteStore(Sealing, TieredReads):
         unbound: Sequence[str] = (),
         revisions: Mapping[str, int] | None = None,
         audit_entries: Sequence[AuditEntry] = (),
+        plan: Sequence[PlanRow] = (),
     ) -> None:
         with self._transaction() as c:
             c.executemany("INSERT OR REPLACE INTO elements VALUES (?, ?)",
@@ -310,8 +313,13 @@ class SQLiteStore(Sealing, TieredReads):
                           [(b.sensor_id, dumps(b.to_dict())) for b in bindings])
             c.executemany("DELETE FROM bindings WHERE sensor_id = ?", [(s,) for s in unbound])
             audit.upsert_revisions(c.executemany, "?", revisions or {})
+            plan_rows.upsert(c.executemany, "?", plan)
             self._insert_events(c, events)
             self._insert_audit(c, audit_entries)
+
+    def load_plan(self) -> list[PlanRow]:
+        with self._read_lock:
+            return plan_rows.rows_of(self._read.execute(plan_rows.SELECT), self._problems)
 
     def add_audit(self, entries: Sequence[AuditEntry]) -> None:
         with self._transaction() as c:
