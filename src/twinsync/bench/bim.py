@@ -20,7 +20,8 @@ from ..bim.glb import read_glb_json
 from ..model import Twin
 
 _BAYS = (8, 6)
-_PER_STOREY = 182  # elements a storey of 8 x 6 bays holds, sensors and the storey included
+_PER_STOREY = 276  # elements a storey of 8 x 6 bays holds, sensors and the storey included
+_PER_BUILDING = 14  # site, building, and the roof with its parapets and head house
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="twinsync-bench-bim-") as tmp:
         model_path = Path(tmp) / "building.ifc"
         started = time.perf_counter()
-        storeys = max(1, math.ceil((args.elements - 2) / _PER_STOREY))
+        storeys = max(1, math.ceil((args.elements - _PER_BUILDING) / _PER_STOREY))
         while True:
             model = generate_building(model_path, schema=args.schema, storeys=storeys,
                                       bays_x=_BAYS[0], bays_y=_BAYS[1])
