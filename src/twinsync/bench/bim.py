@@ -4,18 +4,29 @@ Generates a building of at least ``--elements`` elements in a temporary director
 times reading it (``read_model``), bringing it into an empty twin (``import_ifc``),
 re-importing the next revision, and exporting its GLB with each geometry kernel, and
 checks the kernels agree on the element set and on every element's bounding box.
+
+``--detail rich`` (the default) gives every element the several property sets and the
+quantities a delivered model carries, where an import's cost is; ``--detail common`` the
+common set and quantities only. Generation, import and each export run in a fresh process
+of their own, so each step's peak memory (``ru_maxrss``, with any worker process it
+starts) is its own; ``baseline_rss_mb`` is what such a process holds before it starts.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import multiprocessing
+import resource
 import tempfile
 import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from ..bim import available_kernels, export_glb, generate_building, import_ifc, read_model
+from ..bim.generate import DETAILS
 from ..bim.glb import read_glb_json
 from ..model import Twin
 
@@ -31,55 +42,114 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="comma-separated geometry kernels to time (default "
                              "manifold,opencascade; 'all' for every one available)")
     parser.add_argument("--schema", default="IFC4", help="IFC2X3, IFC4 or IFC4X3")
+    parser.add_argument("--detail", default="rich", choices=DETAILS,
+                        help="property sets per element: rich (several, as a delivered model "
+                             "has; default) or common")
+    parser.add_argument("--no-reimport", dest="reimport", action="store_false",
+                        help="skip re-importing the next revision")
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     kernels = available_kernels() if args.kernels == "all" else args.kernels.split(",")
-    figures: dict[str, Any] = {"schema": args.schema}
+    figures: dict[str, Any] = {"schema": args.schema, "detail": args.detail}
+    figures["baseline_rss_mb"] = _in_process(_baseline)["peak_rss_mb"]
     with tempfile.TemporaryDirectory(prefix="twinsync-bench-bim-") as tmp:
         model_path = Path(tmp) / "building.ifc"
-        started = time.perf_counter()
-        storeys = max(1, math.ceil((args.elements - _PER_BUILDING) / _PER_STOREY))
-        while True:
-            model = generate_building(model_path, schema=args.schema, storeys=storeys,
-                                      bays_x=_BAYS[0], bays_y=_BAYS[1])
-            if model.element_count >= args.elements:
-                break
-            storeys += 1
-        figures["generate_s"] = time.perf_counter() - started
-        figures["elements"] = model.element_count
-        figures["storeys"] = storeys
-        figures["ifc_bytes"] = model_path.stat().st_size
-
-        started = time.perf_counter()
-        contents = read_model(model_path)
-        figures["read_model_s"] = time.perf_counter() - started
-        figures["sensors"] = len(contents.sensors)
-
-        twin = Twin()
-        started = time.perf_counter()
-        import_ifc(twin, contents, time=0.0)
-        figures["import_s"] = time.perf_counter() - started
-
-        generate_building(model_path, schema=args.schema, storeys=storeys, bays_x=_BAYS[0],
-                          bays_y=_BAYS[1], revision=1)
-        started = time.perf_counter()
-        report = import_ifc(twin, read_model(model_path), time=1.0).report
-        figures["reimport_s"] = time.perf_counter() - started
-        figures["reimport"] = {key: len(report[key]) for key in ("added", "changed", "removed")}
-
-        generate_building(model_path, schema=args.schema, storeys=storeys, bays_x=_BAYS[0],
-                          bays_y=_BAYS[1])
+        next_path = Path(tmp) / "building-r1.ifc"
+        generated = _in_process(_generate, model_path, next_path if args.reimport else None,
+                                args.elements, args.schema, args.detail)
+        figures.update({f"generate_{k}" if k == "peak_rss_mb" else k: v
+                        for k, v in generated.items()})
+        imported = _in_process(_import, model_path, next_path if args.reimport else None)
+        figures.update({f"import_{k}" if k == "peak_rss_mb" else k: v
+                        for k, v in imported.items()})
+        figures["import_elements_per_s"] = round(figures["elements"] / (
+            figures["read_model_s"] + figures["import_s"]))
         bounds: dict[str, dict[str, tuple[list[float], list[float]]]] = {}
         for kernel in kernels:
-            info = export_glb(model_path, Path(tmp) / f"{kernel}.glb", kernel=kernel)
-            figures[f"glb_{kernel}_s"] = info.seconds
-            figures[f"glb_{kernel}_bytes"] = info.size
-            figures[f"glb_{kernel}_nodes"] = len(info.node_names)
-            bounds[kernel] = _node_bounds(info.path)
+            exported = _in_process(_export, model_path, Path(tmp) / f"{kernel}.glb", kernel)
+            bounds[kernel] = exported.pop("bounds")
+            figures.update({f"glb_{kernel}_{k}": v for k, v in exported.items()})
         if len(kernels) > 1:
             figures["kernels_agree"] = _compare(bounds)
     return figures
+
+
+def _in_process(step: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    """Run ``step`` in a fresh interpreter and return its figures and its peak memory."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(_measured, step, *args).result()
+
+
+def _measured(step: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    figures = step(*args)
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
+    figures["peak_rss_mb"] = round(max(_own_peak_kib(), workers) / 1024, 1)
+    return figures
+
+
+def _own_peak_kib() -> int:
+    """This process's peak resident memory, in KiB.
+
+    ``ru_maxrss`` of a process started by fork and exec starts at its parent's peak, so a
+    fresh process would report the parent's; Linux's ``VmHWM`` is the process's own.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _baseline() -> dict[str, Any]:
+    return {}
+
+
+def _generate(path: Path, next_path: Path | None, elements: int, schema: str,
+              detail: str) -> dict[str, Any]:
+    started = time.perf_counter()
+    storeys = max(1, math.ceil((elements - _PER_BUILDING) / _PER_STOREY))
+    while True:
+        model = generate_building(path, schema=schema, storeys=storeys, bays_x=_BAYS[0],
+                                  bays_y=_BAYS[1], detail=detail)
+        if model.element_count >= elements:
+            break
+        storeys += 1
+    figures: dict[str, Any] = {"generate_s": round(time.perf_counter() - started, 2),
+                               "elements": model.element_count, "storeys": storeys,
+                               "ifc_bytes": path.stat().st_size}
+    if next_path is not None:
+        generate_building(next_path, schema=schema, storeys=storeys, bays_x=_BAYS[0],
+                          bays_y=_BAYS[1], detail=detail, revision=1)
+    return figures
+
+
+def _import(path: Path, next_path: Path | None) -> dict[str, Any]:
+    started = time.perf_counter()
+    contents = read_model(path)
+    figures: dict[str, Any] = {"read_model_s": round(time.perf_counter() - started, 3),
+                               "sensors": len(contents.sensors),
+                               "properties": sum(len(e.properties)
+                                                 for e in contents.elements.values())}
+    twin = Twin()
+    started = time.perf_counter()
+    import_ifc(twin, contents, time=0.0)
+    figures["import_s"] = round(time.perf_counter() - started, 3)
+    if next_path is not None:
+        started = time.perf_counter()
+        report = import_ifc(twin, read_model(next_path), time=1.0).report
+        figures["reimport_s"] = round(time.perf_counter() - started, 3)
+        figures["reimport"] = {key: len(report[key]) for key in ("added", "changed", "removed")}
+    return figures
+
+
+def _export(path: Path, out: Path, kernel: str) -> dict[str, Any]:
+    info = export_glb(path, out, kernel=kernel)
+    return {"s": round(info.seconds, 3), "bytes": info.size, "nodes": len(info.node_names),
+            "bounds": _node_bounds(info.path)}
 
 
 def _node_bounds(path: Path) -> dict[str, tuple[list[float], list[float]]]:
