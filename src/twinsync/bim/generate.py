@@ -6,16 +6,16 @@ building and storeys. Each storey has a slab, columns on a grid, external walls 
 windows (and, on the ground floor, the entrance doors), partitions with doors, offices
 (IfcSpace) and a few sensors bound to their hosts the three ways a real model says so
 (assignment to a product, containment in a space, a property set naming the host). A
-concrete core in one corner bay holds a dog-leg stair (IfcStair of two IfcStairFlight and
-a landing) from each storey to the next, whose slab is cut for the stair well and the lift
-shaft. A flat roof (IfcRoof of IfcSlab ROOF) with a parapet closes the top, and the core
-rises above it as a stair and lift head house. Doors and windows fill openings that void
-their wall, so walls show their holes. Every element has real swept-solid geometry,
-property sets and base quantities.
+concrete core in the west bay of the middle row (``parts.py``) holds a lift shaft and a
+dog-leg stair (IfcStair of two IfcStairFlight and a landing) from each storey to the next,
+whose slab is cut for the stair well and the lift shaft. A flat roof (IfcRoof of IfcSlab
+ROOF) with a parapet closes the top, and the core rises above it as a stair and lift head
+house. Doors and windows fill openings that void their wall, so walls show their holes.
+Every element has real swept-solid geometry, property sets and base quantities.
 
-``detail="rich"`` gives every element the several property sets a delivered model carries
-(material, fire, acoustic, environmental, manufacturer, classification): the benchmark uses
-it to measure an import whose cost is in the properties.
+``detail="rich"`` gives walls, slabs, columns and stair flights the several property sets
+a delivered model carries (manufacturer, environmental impact, concrete, condition, a
+project set): the benchmark uses it to measure an import whose cost is in the properties.
 
 GlobalIds come from a stable key and a seed, so a re-generated revision keeps the ids of
 the elements it shares with the last one; ``revision`` renames some elements, edits some

@@ -159,13 +159,13 @@ class BuildingParts(ModelAuthor):
                                               "TreadLength": self.si(TREAD),
                                               "FireRating": "REI90", "IsExternal": False})
         inner = CORE_WALL_THICKNESS / 2
-        # The side view of a flight: RISERS steps, then a soffit 0.3 m below the nosings.
+        # The side view of a flight: RISERS - 1 risers and treads; the last riser is the
+        # front of the landing or of the floor slab it arrives at. Under the steps, the
+        # soffit runs from the first tread's end down at the foot to 0.3 m below the last.
         steps = [(0.0, 0.0)]
-        for k in range(RISERS):
-            steps.append((k * TREAD, (k + 1) * rise))
-            if k < RISERS - 1:
-                steps.append(((k + 1) * TREAD, (k + 1) * rise))
-        steps += [(run, RISERS * rise - 0.3), (TREAD, 0.0)]
+        for k in range(RISERS - 1):
+            steps += [(k * TREAD, (k + 1) * rise), ((k + 1) * TREAD, (k + 1) * rise)]
+        steps += [(run, (RISERS - 1) * rise - 0.3), (TREAD, 0.0)]
         parts = []
         low_y, high_y = core.y0 + inner, core.y0 + inner + FLIGHT + 0.2
         flights = [("1", (core.stair_x, high_y), (1, 0), z),
