@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
+
+from twinsync.bim import generate_building
 
 
 def test_the_bim_benchmark_prints_import_and_export_times_and_peak_memory_as_json() -> None:
@@ -25,3 +28,16 @@ def test_the_bim_benchmark_prints_import_and_export_times_and_peak_memory_as_jso
     for step in ("generate", "import", "glb_manifold"):
         assert figures[f"{step}_peak_rss_mb"] >= figures["baseline_rss_mb"] > 0
     assert "reimport_s" not in figures
+
+
+def test_the_bim_benchmark_times_a_given_ifc_file_without_generating_one(tmp_path: Path) -> None:
+    model = generate_building(tmp_path / "given.ifc", storeys=1, bays_x=2, bays_y=2)
+    result = subprocess.run(
+        [sys.executable, "-m", "twinsync", "bench", "bim", "--ifc", str(model.path),
+         "--kernels", "manifold", "--json"],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["file"] == str(model.path) and figures["elements"] == model.element_count
+    assert "generate_s" not in figures and "reimport_s" not in figures
+    assert figures["glb_manifold_nodes"] > 0 and figures["import_peak_rss_mb"] > 0
