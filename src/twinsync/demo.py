@@ -3,7 +3,13 @@
 Four storeys, each with a slab, a grid of columns, perimeter walls and three rooms; 50
 sensors (slab core temperature loggers, room temperature and humidity, column strain
 gauges, a weather station) bound to element properties. Tests use it as a realistic twin
-that builds in milliseconds.
+that builds in milliseconds, without IFC.
+
+What ``twinsync demo`` serves is not this but the IFC building ``bim.generate`` writes
+(``startup.seed_demo``): the same four storeys 3.5 m apart, the same progress by storey
+(``storey_status``, used by both) and the same 50 sensors, on a building that also has
+doors, windows, a stair core and a roof. Its elements are keyed by GlobalId; these by
+short names (``L0-slab``), so the two are never mixed in one twin.
 """
 
 from __future__ import annotations

@@ -65,13 +65,15 @@ def _site_loggers(service: TwinService) -> tuple[list[Sensor], list[Binding]]:
     by_type: dict[str, list[str]] = {}
     for element in sorted(twin.elements.values(), key=lambda e: e.name):
         by_type.setdefault(element.type, []).append(element.id)
-    for slab in by_type.get("IfcSlab", []):
-        for n in (2, 3):  # redundant loggers: the health checks compare them
+    bound = {b.element_id for b in twin.bindings.values()}
+    # Redundant loggers beside the model's own, in the floor slabs (not landings or roofs):
+    # the health checks compare them.
+    for slab in (s for s in by_type.get("IfcSlab", []) if s in bound):
+        for n in (2, 3):
             add(f"{twin.elements[slab].name}-T{n}".replace(" ", "-").upper(),
                 "temperature", "degC", slab, "core_temperature")
-    bound_spaces = {b.element_id for b in twin.bindings.values()}
     for space in by_type.get("IfcSpace", []):
-        if space not in bound_spaces:
+        if space not in bound:
             add(f"{twin.elements[space].name}-T".replace(" ", "-").upper(),
                 "temperature", "degC", space, "air_temperature")
     for column in by_type.get("IfcColumn", [])[::8]:

@@ -170,7 +170,7 @@ def test_a_file_of_another_project_is_refused_with_409_saying_why_and_the_counts
 def test_a_dry_run_says_what_would_change_and_changes_nothing(
         empty: TestClient, revisions: list[bytes], unrelated: bytes,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(service_models, "DRY_RUN_IDS", 10)  # the model holds 62 elements
+    monkeypatch.setattr(service_models, "DRY_RUN_IDS", 10)  # the model holds 110 elements
     upload(empty, revisions[0])
     events = empty.get("/api/events", params={"limit": 10000}).json()["events"]
     plan = upload(empty, revisions[1], dry_run="1")
@@ -181,7 +181,7 @@ def test_a_dry_run_says_what_would_change_and_changes_nothing(
     assert body["counts"]["archived"] == len(body["removed"]) > 0
     refused = upload(empty, unrelated, dry_run="true").json()
     assert [r["reason"] for r in refused["refusals"]] == ["other_project", "archives_too_much"]
-    assert len(refused["removed"]) == 10 and refused["counts"]["archived"] == 62  # ids capped
+    assert len(refused["removed"]) == 10 and refused["counts"]["archived"] == 110  # ids capped
     assert empty.get("/api/events", params={"limit": 10000}).json()["events"] == events
 
 

@@ -40,6 +40,10 @@ def test_each_element_hangs_from_its_spatial_container(
         "IfcSite": None, "IfcBuilding": "IfcSite", "IfcBuildingStorey": "IfcBuilding",
         "IfcSpace": "IfcBuildingStorey", "IfcSlab": "IfcBuildingStorey",
         "IfcColumn": "IfcBuildingStorey", "IfcWall": "IfcBuildingStorey",
+        "IfcDoor": "IfcBuildingStorey", "IfcWindow": "IfcBuildingStorey",
+        "IfcRoof": "IfcBuildingStorey", "IfcStair": "IfcBuildingStorey",
+        # A flight is part of its stair, and hangs from the stair's storey.
+        "IfcStairFlight": "IfcBuildingStorey",
     }
     ids = models[schema].ids
     # A room sensor is contained in its room; one aggregated by a column is on the storey.

@@ -23,8 +23,8 @@ SENSOR = "L01-SLAB-T1"
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
-    """The building (two storeys), the same building cut to its ground storey (46 of 94
-    elements leave, 49 %), and a four-element model of another project."""
+    """The building (two storeys), the same building cut to its ground storey (72 of 158
+    elements leave, 46 %), and a four-element model of another project."""
     folder = tmp_path_factory.mktemp("service-models")
     return {
         "building": generate_building(folder / "b.ifc", storeys=2, bays_x=4,
@@ -90,8 +90,9 @@ async def test_a_refused_import_and_a_dry_run_change_nothing_and_write_no_file(
                                                                   "archives_too_much"]
         plan = await service.models.plan_bytes(files["unrelated"], name="shed.ifc")
         assert plan["dry_run"] is True and plan["name"] == "shed.ifc"
-        assert plan["counts"]["archived"] == 94 and plan["counts"]["added"] == 4
-        assert len(plan["removed"]) == 94 and len(plan["added"]) == 4
+        assert plan["counts"]["archived"] == 158 and plan["counts"]["added"] == 4
+        # The ids are capped (DRY_RUN_IDS), the counts are not.
+        assert len(plan["removed"]) == 100 and len(plan["added"]) == 4
         assert [r["reason"] for r in plan["refusals"]] == ["other_project", "archives_too_much"]
         assert sorted(folder.iterdir()) == kept
         assert service.store.recent_events(1)[0].seq == events
@@ -114,7 +115,7 @@ async def test_a_forced_import_is_audited_with_what_it_overrode_and_moves_revisi
         entry = service.store.audit(AuditQuery(newest_first=True, limit=1))[0]
         assert (entry.operation, entry.actor) == ("import_model", actor)
         assert entry.after["forced"] == ["other_project", "archives_too_much"]
-        assert entry.after["refusals"][1]["archived"] == 94
+        assert entry.after["refusals"][1]["archived"] == 158
         assert entry.after["project_id"] == report["project_id"]
         assert service.revisions.element(slab) == element_revision + 1
         assert service.revisions.binding(SENSOR) == binding_revision + 1

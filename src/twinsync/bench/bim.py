@@ -8,15 +8,27 @@ element's bounding box. Then it exports the geometry suite (``generate_shapes``:
 walls, CSG, openings, B-reps, surface models, mapped items, sweeps) and says how many of
 its elements each kernel drew, why the others went to OpenCASCADE, and how far each
 element's box is from the one an export with OpenCASCADE alone gives.
+
+``--detail rich`` (the default) gives every element the several property sets and the
+quantities a delivered model carries, where an import's cost is; ``--detail common`` the
+common set and quantities only. Generation, import and each export run in a fresh process
+of their own, so each step's peak memory (``ru_maxrss``, with any worker process it
+starts) is its own; ``baseline_rss_mb`` is what such a process holds before it starts.
+``--ifc FILE`` times a given file instead (a real model, or one generated before: a
+50,000-element rich model takes about ten minutes to generate).
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import multiprocessing
+import resource
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +40,13 @@ from ..bim import (
     import_ifc,
     read_model,
 )
+from ..bim.generate import DETAILS
 from ..bim.glb import read_glb_json
 from ..model import Twin
 
 _BAYS = (8, 6)
-_PER_STOREY = 182  # elements a storey of 8 x 6 bays holds, sensors and the storey included
+_PER_STOREY = 276  # elements a storey of 8 x 6 bays holds, sensors and the storey included
+_PER_BUILDING = 14  # site, building, and the roof with its parapets and head house
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,61 +60,132 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="GLB exports per kernel; the median is reported (default 3)")
     parser.add_argument("--workers", type=int, default=None,
                         help="geometry worker processes (default: one per core)")
+    parser.add_argument("--detail", default="rich", choices=DETAILS,
+                        help="property sets per element: rich (several, as a delivered model "
+                             "has; default) or common")
+    parser.add_argument("--no-reimport", dest="reimport", action="store_false",
+                        help="skip re-importing the next revision")
+    parser.add_argument("--ifc", type=Path, default=None,
+                        help="time this IFC file instead of a generated one (no re-import)")
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     kernels = available_kernels() if args.kernels == "all" else args.kernels.split(",")
-    figures: dict[str, Any] = {"schema": args.schema}
+    figures: dict[str, Any] = {"schema": args.schema, "detail": args.detail}
+    figures["baseline_rss_mb"] = _in_process(_baseline)["peak_rss_mb"]
     with tempfile.TemporaryDirectory(prefix="twinsync-bench-bim-") as tmp:
+        reimport = args.reimport and args.ifc is None
         model_path = Path(tmp) / "building.ifc"
-        started = time.perf_counter()
-        storeys = max(1, math.ceil((args.elements - 2) / _PER_STOREY))
-        while True:
-            model = generate_building(model_path, schema=args.schema, storeys=storeys,
-                                      bays_x=_BAYS[0], bays_y=_BAYS[1])
-            if model.element_count >= args.elements:
-                break
-            storeys += 1
-        figures["generate_s"] = time.perf_counter() - started
-        figures["elements"] = model.element_count
-        figures["storeys"] = storeys
-        figures["ifc_bytes"] = model_path.stat().st_size
-
-        started = time.perf_counter()
-        contents = read_model(model_path)
-        figures["read_model_s"] = time.perf_counter() - started
-        figures["sensors"] = len(contents.sensors)
-
-        twin = Twin()
-        started = time.perf_counter()
-        import_ifc(twin, contents, time=0.0)
-        figures["import_s"] = time.perf_counter() - started
-
-        generate_building(model_path, schema=args.schema, storeys=storeys, bays_x=_BAYS[0],
-                          bays_y=_BAYS[1], revision=1)
-        started = time.perf_counter()
-        report = import_ifc(twin, read_model(model_path), time=1.0).report
-        figures["reimport_s"] = time.perf_counter() - started
-        figures["reimport"] = {key: len(report[key]) for key in ("added", "changed", "removed")}
-
-        generate_building(model_path, schema=args.schema, storeys=storeys, bays_x=_BAYS[0],
-                          bays_y=_BAYS[1])
+        next_path = Path(tmp) / "building-r1.ifc" if reimport else None
+        if args.ifc is None:
+            generated = _in_process(_generate, model_path, next_path, args.elements,
+                                    args.schema, args.detail)
+            figures.update({f"generate_{k}" if k == "peak_rss_mb" else k: v
+                            for k, v in generated.items()})
+        else:
+            model_path = args.ifc
+            figures.update({"file": str(args.ifc), "ifc_bytes": args.ifc.stat().st_size})
+            del figures["schema"], figures["detail"]
+        imported = _in_process(_import, model_path, next_path)
+        figures.setdefault("elements", imported.pop("elements"))
+        figures.update({f"import_{k}" if k == "peak_rss_mb" else k: v
+                        for k, v in imported.items()})
+        figures["import_elements_per_s"] = round(figures["elements"] / (
+            figures["read_model_s"] + figures["import_s"]))
         bounds: dict[str, dict[str, tuple[list[float], list[float]]]] = {}
-        for n, kernel in enumerate(kernels):
-            runs = [export_glb(model_path, Path(tmp) / f"{kernel}.glb", kernel=kernel,
-                               workers=args.workers) for _ in range(max(1, args.repeat))]
-            info = runs[-1]
-            if n == 0:  # includes starting the workers' fork server, once per process
-                figures["glb_first_export_s"] = runs[0].seconds
-            figures[f"glb_{kernel}_s"] = statistics.median(run.seconds for run in runs)
-            figures[f"glb_{kernel}_bytes"] = info.size
-            figures[f"glb_{kernel}_by_kernel"] = info.by_kernel
-            figures[f"glb_{kernel}_nodes"] = len(info.node_names)
-            bounds[kernel] = _node_bounds(info.path)
+        for kernel in kernels:
+            exported = _in_process(_export, model_path, Path(tmp) / f"{kernel}.glb", kernel,
+                                   max(1, args.repeat), args.workers)
+            bounds[kernel] = exported.pop("bounds")
+            figures.update({f"glb_{kernel}_{k}": v for k, v in exported.items()})
         if len(kernels) > 1:
             figures["kernels_agree"] = _compare(bounds)
-        figures["shapes"] = _shapes(Path(tmp), kernels, args.workers)
+        figures["shapes"] = _in_process(_shapes, Path(tmp), kernels, args.workers)
+        figures["shapes"].pop("peak_rss_mb", None)
     return figures
+
+
+def _in_process(step: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    """Run ``step`` in a fresh interpreter and return its figures and its peak memory."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(_measured, step, *args).result()
+
+
+def _measured(step: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    figures = step(*args)
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
+    figures["peak_rss_mb"] = round(max(_own_peak_kib(), workers) / 1024, 1)
+    return figures
+
+
+def _own_peak_kib() -> int:
+    """This process's peak resident memory, in KiB.
+
+    ``ru_maxrss`` of a process started by fork and exec starts at its parent's peak, so a
+    fresh process would report the parent's; Linux's ``VmHWM`` is the process's own.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _baseline() -> dict[str, Any]:
+    return {}
+
+
+def _generate(path: Path, next_path: Path | None, elements: int, schema: str,
+              detail: str) -> dict[str, Any]:
+    started = time.perf_counter()
+    storeys = max(1, math.ceil((elements - _PER_BUILDING) / _PER_STOREY))
+    while True:
+        model = generate_building(path, schema=schema, storeys=storeys, bays_x=_BAYS[0],
+                                  bays_y=_BAYS[1], detail=detail)
+        if model.element_count >= elements:
+            break
+        storeys += 1
+    figures: dict[str, Any] = {"generate_s": round(time.perf_counter() - started, 2),
+                               "elements": model.element_count, "storeys": storeys,
+                               "ifc_bytes": path.stat().st_size}
+    if next_path is not None:
+        generate_building(next_path, schema=schema, storeys=storeys, bays_x=_BAYS[0],
+                          bays_y=_BAYS[1], detail=detail, revision=1)
+    return figures
+
+
+def _import(path: Path, next_path: Path | None) -> dict[str, Any]:
+    started = time.perf_counter()
+    contents = read_model(path)
+    figures: dict[str, Any] = {"read_model_s": round(time.perf_counter() - started, 3),
+                               "elements": len(contents.elements),
+                               "sensors": len(contents.sensors),
+                               "properties": sum(len(e.properties)
+                                                 for e in contents.elements.values())}
+    twin = Twin()
+    started = time.perf_counter()
+    import_ifc(twin, contents, time=0.0)
+    figures["import_s"] = round(time.perf_counter() - started, 3)
+    if next_path is not None:
+        started = time.perf_counter()
+        report = import_ifc(twin, read_model(next_path), time=1.0).report
+        figures["reimport_s"] = round(time.perf_counter() - started, 3)
+        figures["reimport"] = {key: len(report[key]) for key in ("added", "changed", "removed")}
+    return figures
+
+
+def _export(path: Path, out: Path, kernel: str, repeat: int,
+            workers: int | None) -> dict[str, Any]:
+    runs = [export_glb(path, out, kernel=kernel, workers=workers) for _ in range(repeat)]
+    info = runs[-1]
+    # The first export of a process includes starting the workers' fork server.
+    return {"s": round(statistics.median(run.seconds for run in runs), 3),
+            "first_s": round(runs[0].seconds, 3), "bytes": info.size,
+            "nodes": len(info.node_names), "by_kernel": info.by_kernel,
+            "bounds": _node_bounds(info.path)}
 
 
 def _shapes(folder: Path, kernels: list[str], workers: int | None) -> dict[str, Any]:

@@ -1,47 +1,60 @@
 """A generated IFC building: the demo project, the test fixtures and the benchmark model.
 
-The building is made with ``ifcopenshell.api`` as an authoring tool would make it: a project
-in metres (or millimetres), a site, a building, storeys, and on each storey a slab, columns
-on a grid, perimeter and interior walls, rooms (IfcSpace) and a few sensors bound to their
-hosts the three ways a real model says so (assignment to a product, containment in a space,
-a property set naming the host). Every element has real swept-solid geometry, common
-property sets and base quantities.
+The building is made with ``ifcopenshell.api`` as an authoring tool would make it
+(``authoring.py`` holds the calls): a project in metres (or millimetres), a site, a
+building and storeys. Each storey has a slab, columns on a grid, external walls with
+windows (and, on the ground floor, the entrance doors), partitions with doors, offices
+(IfcSpace) and a few sensors bound to their hosts the three ways a real model says so
+(assignment to a product, containment in a space, a property set naming the host). A
+concrete core in the west bay of the middle row (``parts.py``) holds a lift shaft and a
+dog-leg stair (IfcStair of two IfcStairFlight and a landing) from each storey to the next,
+whose slab is cut for the stair well and the lift shaft. A flat roof (IfcRoof of IfcSlab
+ROOF) with a parapet closes the top, and the core rises above it as a stair and lift head
+house. Doors and windows fill openings that void their wall, so walls show their holes.
+Every element has real swept-solid geometry, property sets and base quantities.
+
+``detail="rich"`` gives walls, slabs, columns and stair flights the several property sets
+a delivered model carries (manufacturer, environmental impact, concrete, condition, a
+project set): the benchmark uses it to measure an import whose cost is in the properties.
 
 GlobalIds come from a stable key and a seed, so a re-generated revision keeps the ids of
 the elements it shares with the last one; ``revision`` renames some elements, edits some
-properties, drops some walls and adds beams and a sensor, to exercise re-import.
+properties, drops some partitions and adds beams and a sensor, to exercise re-import.
 """
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import ifcopenshell
 import ifcopenshell.api.aggregate
-import ifcopenshell.api.context
-import ifcopenshell.api.geometry
 import ifcopenshell.api.owner
-import ifcopenshell.api.project
-import ifcopenshell.api.pset
-import ifcopenshell.api.root
 import ifcopenshell.api.spatial
 import ifcopenshell.api.type
 import ifcopenshell.api.unit
-import ifcopenshell.guid
-import numpy as np
 
+from .authoring import global_id
+from .parts import (
+    BAY,
+    DOOR,
+    ENTRANCE,
+    SLAB_DEPTH,
+    STOREY_HEIGHT,
+    WALL_THICKNESS,
+    WINDOW,
+    BuildingParts,
+    Core,
+)
 from .schema import schema_identifier
 
-BAY = 6.0  # metres between grid lines
-STOREY_HEIGHT = 3.5
-SLAB_DEPTH = 0.25
+__all__ = ["GeneratedModel", "generate_building", "global_id"]
+
 COLUMN_SIZE = 0.4
-WALL_THICKNESS = 0.2
 SENSOR_SIZE = 0.1
 SENSOR_PSET = "Pset_TwinsyncSensor"
+DETAILS = ("common", "rich")
 # Fixed timestamps keep the generation time out of the file: a model says what it holds.
 _FIXED_TIMESTAMP = "2024-01-01T00:00:00"
 _FIXED_EPOCH = 1704067200
@@ -64,17 +77,6 @@ class GeneratedModel:
         return sum(len(ids) for ids in self.by_class.values())
 
 
-def global_id(seed: str, key: str) -> str:
-    """The GlobalId of ``key``: the same for the same seed in every revision and schema.
-
-    >>> global_id("demo", "wall-L00-1") == global_id("demo", "wall-L00-1")
-    True
-    >>> len(global_id("demo", "slab-L00"))
-    22
-    """
-    return str(ifcopenshell.guid.compress(uuid.uuid5(uuid.NAMESPACE_URL, f"{seed}/{key}").hex))
-
-
 def generate_building(
     path: str | Path,
     *,
@@ -87,17 +89,23 @@ def generate_building(
     seed: str = "twinsync-demo",
     length_unit: str = "m",
     name: str = "Twinsync demo building",
+    detail: str = "common",
 ) -> GeneratedModel:
     """Write an IFC building to ``path`` and say what is in it.
 
     ``schema`` is ``IFC2X3``, ``IFC4`` or ``IFC4X3`` (``IFC4X3_ADD2`` also accepted);
-    ``length_unit`` is ``m`` or ``mm`` (geometry and quantities are written in it).
+    ``length_unit`` is ``m`` or ``mm`` (geometry and quantities are written in it);
+    ``detail`` is ``common`` (the common sets) or ``rich`` (several sets per element).
+    A core, stairs and the head house need two bays along x; a one-bay building has none.
     """
     if storeys < 1 or bays_x < 1 or bays_y < 1:
         raise ValueError("a building needs at least one storey and one bay each way")
     if length_unit not in ("m", "mm"):
         raise ValueError("length_unit is 'm' or 'mm'")
+    if detail not in DETAILS:
+        raise ValueError(f"detail is one of {', '.join(DETAILS)}")
     builder = _Builder(schema_identifier(schema), seed, revision, length_unit)
+    builder.rich = detail == "rich"
     builder.build(name, storeys, bays_x, bays_y, sensors)
     out = Path(path)
     builder.finish()
@@ -112,15 +120,9 @@ def generate_building(
     )
 
 
-class _Builder:
+class _Builder(BuildingParts):
     def __init__(self, schema: str, seed: str, revision: int, length_unit: str) -> None:
-        self.seed = seed
-        self.revision = revision
-        self.file = ifcopenshell.api.project.create_file(version=schema)  # type: ignore[arg-type]
-        self.is_2x3 = self.file.schema == "IFC2X3"
-        self.length_unit = length_unit
-        self.ids: dict[str, str] = {}
-        self.by_class: dict[str, list[str]] = {}
+        super().__init__(schema, seed, revision, length_unit)
         self.sensor_hosts: dict[str, str] = {}
         self._sensor_types: dict[str, ifcopenshell.entity_instance] = {}
 
@@ -144,11 +146,7 @@ class _Builder:
             ifcopenshell.api.unit.add_si_unit(f, unit_type="PLANEANGLEUNIT"),
         ]
         ifcopenshell.api.unit.assign_unit(f, units=units)
-        model = ifcopenshell.api.context.add_context(f, context_type="Model")
-        self.body = ifcopenshell.api.context.add_context(
-            f, context_type="Model", context_identifier="Body", target_view="MODEL_VIEW",
-            parent=model,
-        )
+        self.add_body_context()
         site = self.entity("IfcSite", "site", "Site")
         building = self.entity("IfcBuilding", "building", name)
         self.place(site, 0, 0, 0)
@@ -162,12 +160,14 @@ class _Builder:
             self.place(storey, 0, 0, level * STOREY_HEIGHT)
             levels.append(storey)
         ifcopenshell.api.aggregate.assign_object(f, products=levels, relating_object=building)
+        core = Core(0.0, (bays_y // 2) * BAY, bays_x, bays_y) if bays_x >= 2 else None
         for level, storey in enumerate(levels):
-            self.build_storey(storey, level, bays_x, bays_y, sensors)
+            self.build_storey(storey, level, bays_x, bays_y, sensors, core)
+        self.roof(levels[-1], storeys, bays_x * BAY, bays_y * BAY, core)
 
     def build_storey(
         self, storey: ifcopenshell.entity_instance, level: int, bays_x: int, bays_y: int,
-        sensors: bool,
+        sensors: bool, core: Core | None,
     ) -> None:
         z = level * STOREY_HEIGHT
         tag = f"L{level:02d}"
@@ -176,15 +176,17 @@ class _Builder:
 
         slab = self.entity("IfcSlab", f"slab-{tag}", f"Slab {tag}", "FLOOR")
         self.place(slab, 0, 0, z - SLAB_DEPTH)
-        self.shape(slab, ifcopenshell.api.geometry.add_slab_representation(
-            self.file, self.body, depth=SLAB_DEPTH,
-            polyline=[(0, 0), (width, 0), (width, depth), (0, depth), (0, 0)],
-        ))
+        self.slab_shape(slab, SLAB_DEPTH, [(0, 0), (width, 0), (width, depth), (0, depth)])
         rating = f"REI{60 + 30 * self.revision}"
         self.pset(slab, "Pset_SlabCommon", {"IsExternal": False, "LoadBearing": True,
                                              "FireRating": rating})
         self.qto(slab, "Qto_SlabBaseQuantities", length=width, width=depth,
                  depth=SLAB_DEPTH, area=width * depth, volume=width * depth * SLAB_DEPTH)
+        self.rich_sets(slab, f"slab-{tag}", concrete=True)
+        if core is not None and level > 0:
+            for well, corner, size in core.wells():
+                self.slab_opening(slab, f"opening-slab-{tag}-{well}", corner, size,
+                                  z - SLAB_DEPTH, SLAB_DEPTH)
         contained.append(slab)
 
         columns: dict[tuple[int, int], ifcopenshell.entity_instance] = {}
@@ -203,31 +205,38 @@ class _Builder:
                 height = STOREY_HEIGHT - SLAB_DEPTH
                 self.qto(column, "Qto_ColumnBaseQuantities", length=height,
                          area=COLUMN_SIZE**2, volume=COLUMN_SIZE**2 * height)
+                self.rich_sets(column, f"column-{tag}-{label}", concrete=True)
                 columns[(i, j)] = column
                 contained.append(column)
 
-        walls = self.perimeter_walls(tag, width, depth, bays_x, bays_y, z)
-        walls += self.interior_walls(tag, bays_x, bays_y, z)
+        walls = self.perimeter_walls(tag, level, width, depth, bays_x, bays_y, z, core)
+        walls += self.interior_walls(tag, bays_x, bays_y, z, core)
+        if core is not None:
+            walls += self.core_walls(tag, core, z, STOREY_HEIGHT - SLAB_DEPTH, head_house=False)
+            contained.append(self.stair(tag, core, z))
         contained += walls
         for k in range(1, self.revision + 1):
             beam = self.entity("IfcBeam", f"beam-{tag}-rev{k}", f"Beam {tag} r{k}", "BEAM")
             self.place(beam, 0, BAY * 0.5 * k, z + STOREY_HEIGHT - SLAB_DEPTH - 0.5)
-            self.shape(beam, ifcopenshell.api.geometry.add_wall_representation(
-                self.file, self.body, length=width, height=0.5, thickness=0.3))
+            self.wall_shape(beam, width, 0.5, 0.3)
             self.pset(beam, "Pset_BeamCommon", {"LoadBearing": True})
             contained.append(beam)
 
-        spaces = self.spaces(tag, bays_x, bays_y, z)
+        spaces = self.spaces(tag, bays_x, bays_y, z, core)
         ifcopenshell.api.aggregate.assign_object(self.file, products=spaces, relating_object=storey)
         if sensors:
             contained += self.sensors(tag, slab, columns, spaces, z)
+        contained += self.take_fillings()
         ifcopenshell.api.spatial.assign_container(
             self.file, products=contained, relating_structure=storey)
 
-    def perimeter_walls(self, tag: str, width: float, depth: float, bays_x: int, bays_y: int,
-                        z: float) -> list[ifcopenshell.entity_instance]:
+    def perimeter_walls(self, tag: str, level: int, width: float, depth: float, bays_x: int,
+                        bays_y: int, z: float,
+                        core: Core | None) -> list[ifcopenshell.entity_instance]:
         walls = []
-        # One wall per bay along each side, running anticlockwise round the footprint.
+        # One wall per bay along each side, running anticlockwise round the footprint, so
+        # each wall's outside is to its right. Each has a window, but where it closes the
+        # core; the ground floor's front has the entrance in its middle bay.
         sides = [((0, 0), (1, 0), bays_x), ((width, 0), (0, 1), bays_y),
                  ((width, depth), (-1, 0), bays_x), ((0, depth), (0, -1), bays_y)]
         for side, (origin, direction, count) in enumerate(sides):
@@ -238,55 +247,59 @@ class _Builder:
                 wall = self.wall(key, f"External wall {tag} {side}.{n}", x, y, z, direction,
                                  external=True)
                 walls.append(wall)
+                if level == 0 and side == 0 and n == count // 2:
+                    self.filling(wall, f"door-{tag}-entrance", f"Entrance {tag}", "IfcDoor",
+                                 (x, y), direction, z, (BAY - ENTRANCE[0]) / 2, 0.0, ENTRANCE,
+                                 WALL_THICKNESS, external=True, kind="DOOR")
+                elif core is None or not core.contains_wall(x, y, direction):
+                    self.filling(wall, f"window-{tag}-P{side}{n:02d}", f"Window {tag} {side}.{n}",
+                                 "IfcWindow", (x, y), direction, z, (BAY - WINDOW[0]) / 2,
+                                 WINDOW[2], WINDOW[:2], WALL_THICKNESS, external=True,
+                                 kind="WINDOW")
         return walls
 
-    def interior_walls(self, tag: str, bays_x: int, bays_y: int,
-                       z: float) -> list[ifcopenshell.entity_instance]:
+    def interior_walls(self, tag: str, bays_x: int, bays_y: int, z: float,
+                       core: Core | None) -> list[ifcopenshell.entity_instance]:
         candidates = []
         # Rooms are two bays wide: partitions on every second x grid line and every inner
-        # y grid line.
+        # y grid line, but where the core's own walls stand.
         for i in range(2, bays_x, 2):
             candidates += [(f"X{i:02d}{j:02d}", i * BAY, j * BAY, (0, 1)) for j in range(bays_y)]
         for j in range(1, bays_y):
             candidates += [(f"Y{j:02d}{i:02d}", i * BAY, j * BAY, (1, 0)) for i in range(bays_x)]
+        candidates = [c for c in candidates
+                      if core is None or not core.contains_wall(c[1], c[2], c[3])]
         walls = []
         for n, (label, x, y, direction) in enumerate(candidates):
             if n < self.revision:  # each revision drops one more partition per storey
                 continue
-            walls.append(self.wall(f"wall-{tag}-I{label}", f"Partition {tag} {label}", x, y, z,
-                                   direction, external=False))
+            wall = self.wall(f"wall-{tag}-I{label}", f"Partition {tag} {label}", x, y, z,
+                             direction, external=False)
+            self.filling(wall, f"door-{tag}-I{label}", f"Door {tag} {label}", "IfcDoor",
+                         (x, y), direction, z, 1.0, 0.0, DOOR, WALL_THICKNESS, external=False,
+                         kind="DOOR")
+            walls.append(wall)
         return walls
 
-    def wall(self, key: str, name: str, x: float, y: float, z: float,
-             direction: tuple[int, int], *, external: bool) -> ifcopenshell.entity_instance:
-        wall = self.entity("IfcWall", key, name, "SOLIDWALL" if external else "PARTITIONING")
-        self.place(wall, x, y, z, direction)
-        height = STOREY_HEIGHT - SLAB_DEPTH
-        self.shape(wall, ifcopenshell.api.geometry.add_wall_representation(
-            self.file, self.body, length=BAY, height=height, thickness=WALL_THICKNESS,
-            offset=-WALL_THICKNESS / 2))
-        self.pset(wall, "Pset_WallCommon", {"IsExternal": external, "LoadBearing": external,
-                                             "FireRating": "EI60" if external else "EI30"})
-        self.qto(wall, "Qto_WallBaseQuantities", length=BAY, width=WALL_THICKNESS,
-                 height=height, area=BAY * height, volume=BAY * height * WALL_THICKNESS)
-        return wall
-
-    def spaces(self, tag: str, bays_x: int, bays_y: int,
-               z: float) -> list[ifcopenshell.entity_instance]:
+    def spaces(self, tag: str, bays_x: int, bays_y: int, z: float,
+               core: Core | None) -> list[ifcopenshell.entity_instance]:
         spaces = []
         height = STOREY_HEIGHT - SLAB_DEPTH
         for i in range(0, bays_x, 2):
             for j in range(bays_y):
-                room_width = min(2, bays_x - i) * BAY
+                x0 = i * BAY
+                # The room beside the core starts past it.
+                if core is not None and (x0, j * BAY) == (core.x0, core.y0):
+                    x0 += BAY
+                room_width = (i + min(2, bays_x - i)) * BAY - x0
                 label = f"{j}{i // 2}"
                 space = self.entity("IfcSpace", f"space-{tag}-{label}", f"Room {tag}.{label}",
                                     None if self.is_2x3 else "INTERNAL")
                 if self.is_2x3:  # IFC2X3 says it with a mandatory attribute instead
                     space.InteriorOrExteriorSpace = "INTERNAL"
-                self.place(space, i * BAY, j * BAY, z)
-                self.shape(space, ifcopenshell.api.geometry.add_slab_representation(
-                    self.file, self.body, depth=height,
-                    polyline=[(0, 0), (room_width, 0), (room_width, BAY), (0, BAY), (0, 0)]))
+                self.place(space, x0, j * BAY, z)
+                self.slab_shape(space, height,
+                                [(0, 0), (room_width, 0), (room_width, BAY), (0, BAY)])
                 space.LongName = f"Office {tag}.{label}"
                 self.qto(space, "Qto_SpaceBaseQuantities", height=height,
                          area=room_width * BAY, volume=room_width * BAY * height)
@@ -373,67 +386,6 @@ class _Builder:
                 "IfcSensorType", f"sensor-type-{predefined}", predefined.title(), predefined)
         return self._sensor_types[predefined]
 
-    # -- helpers -----------------------------------------------------------------------
-
-    def guid(self, key: str) -> str:
-        return global_id(self.seed, key)
-
-    def entity(self, ifc_class: str, key: str, name: str,
-               predefined: str | None = None) -> ifcopenshell.entity_instance:
-        element = ifcopenshell.api.root.create_entity(
-            self.file, ifc_class=ifc_class, name=name, predefined_type=predefined)
-        element.GlobalId = self.guid(key)
-        self.ids[key] = element.GlobalId
-        if ifc_class not in ("IfcProject", "IfcSensorType"):
-            self.by_class.setdefault(ifc_class, []).append(element.GlobalId)
-        return element
-
-    def si(self, metres: float) -> float:
-        return metres * 1000.0 if self.length_unit == "mm" else metres
-
-    def place(self, product: ifcopenshell.entity_instance, x: float, y: float, z: float,
-              direction: tuple[int, int] = (1, 0)) -> None:
-        matrix = np.eye(4)
-        matrix[:3, 0] = (direction[0], direction[1], 0.0)
-        matrix[:3, 1] = (-direction[1], direction[0], 0.0)
-        matrix[:3, 3] = (x, y, z)
-        ifcopenshell.api.geometry.edit_object_placement(self.file, product=product, matrix=matrix)
-
-    def shape(self, product: ifcopenshell.entity_instance,
-              representation: ifcopenshell.entity_instance) -> None:
-        ifcopenshell.api.geometry.assign_representation(
-            self.file, product=product, representation=representation)
-
-    def box_shape(self, product: ifcopenshell.entity_instance, x_dim: float, y_dim: float,
-                  height: float) -> None:
-        profile = self.file.create_entity(
-            "IfcRectangleProfileDef", ProfileType="AREA",
-            Position=self.file.create_entity(
-                "IfcAxis2Placement2D", self.file.create_entity("IfcCartesianPoint", (0.0, 0.0))),
-            XDim=self.si(x_dim), YDim=self.si(y_dim))
-        self.shape(product, ifcopenshell.api.geometry.add_profile_representation(
-            self.file, self.body, profile=profile, depth=height, cardinal_point=None))
-
-    def pset(self, product: ifcopenshell.entity_instance, name: str,
-             properties: dict[str, Any]) -> None:
-        pset = ifcopenshell.api.pset.add_pset(self.file, product=product, name=name)
-        ifcopenshell.api.pset.edit_pset(self.file, pset=pset, properties=properties)
-
-    def qto(self, product: ifcopenshell.entity_instance, name: str, **values: float) -> None:
-        names = {"length": "Length", "width": "Width", "depth": "Depth", "height": "Height",
-                 "area": "GrossArea" if "Space" not in name else "NetFloorArea",
-                 "volume": "GrossVolume" if "Space" not in name else "NetVolume"}
-        if name == "Qto_ColumnBaseQuantities":
-            names["area"] = "CrossSectionArea"
-        if name == "Qto_WallBaseQuantities":
-            names["area"] = "GrossSideArea"
-        # Lengths are written in the project's length unit; areas and volumes stay in m2
-        # and m3, the area and volume units the project declares.
-        scaled: dict[str, Any] = {names[k]: v if k in ("area", "volume") else self.si(v)
-                  for k, v in values.items()}
-        qto = ifcopenshell.api.pset.add_qto(self.file, product=product, name=name)
-        ifcopenshell.api.pset.edit_qto(self.file, qto=qto, properties=scaled)
-
     def finish(self) -> None:
         """Fixed timestamps, and seeded GlobalIds for the relationships the api created."""
         self.file.header.file_name.time_stamp = _FIXED_TIMESTAMP
@@ -441,7 +393,7 @@ class _Builder:
             history.CreationDate = _FIXED_EPOCH
             if history.LastModifiedDate is not None:
                 history.LastModifiedDate = _FIXED_EPOCH
-        keyed = set(self.ids.values()) | {
+        keyed = set(self.ids.values()) | set(self.opening_ids.values()) | {
             r.GlobalId for r in self.file.by_type("IfcRelAssignsToProduct")}
         for n, root in enumerate(self.file.by_type("IfcRoot")):
             if root.GlobalId not in keyed:

@@ -174,11 +174,18 @@ def _products(model: ifcopenshell.file, include_spaces: bool,
             continue
         if product.Representation is not None:
             products.append(product)
-        elif is_a(product, "IfcElement") and not is_a(product, "IfcFeatureElement"):
+        elif (is_a(product, "IfcElement") and not is_a(product, "IfcFeatureElement")
+              and not _has_parts(product)):
+            # A roof or a stair made of slabs and flights is drawn by its parts.
             info.missing.append({"id": product.GlobalId, "type": class_of(product),
                                  "name": product.Name or "", "reason": "no_representation",
                                  "detail": "the element has no shape representation"})
     return products
+
+
+def _has_parts(product: ifcopenshell.entity_instance) -> bool:
+    """Whether the element is an assembly of others (IfcRelAggregates)."""
+    return any(rel.RelatedObjects for rel in getattr(product, "IsDecomposedBy", None) or ())
 
 
 def _write_atomically(target: Path, write: Any) -> None:

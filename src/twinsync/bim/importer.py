@@ -33,7 +33,7 @@ from ..model import Binding, Element, PropertyValue, Sensor, Source
 from .ifc import class_of, in_memory_log, is_a, max_severity
 from .properties import element_properties
 from .schema import SCHEMAS, parser_schema, schema_family
-from .sensors import read_sensor
+from .sensors import SENSOR_PSET, read_sensor
 from .units import ModelUnits
 
 SPATIAL_CLASSES = ("IfcSite", "IfcBuilding", "IfcBuildingStorey", "IfcSpace")
@@ -198,30 +198,40 @@ def _contents(model: ifcopenshell.file, schema: str, revision: str,
     products += [e for e in model.by_type("IfcElement")
                  if not any(is_a(e, cls) for cls in _NOT_PHYSICAL)]
     kept = {p.GlobalId for p in products}
+    tree = _SpatialTree(model, kept)
+    # Which occurrences a sensor type types, looked up once rather than per element: only
+    # they, IfcSensors and elements with the sensor set are read as sensors.
+    sensor_typed = {o.id() for rel in model.by_type("IfcRelDefinesByType")
+                    if is_a(rel.RelatingType, "IfcSensorType") for o in rel.RelatedObjects}
     contents = ModelContents(schema=schema, revision=revision, project=projects[0].Name or "",
                              project_id=str(projects[0].GlobalId))
     for product in products:
         _check_global_id(product, data)
-        if product.GlobalId in contents.elements:
-            raise ModelImportError(f"GlobalId {product.GlobalId} is used twice (again by "
+        # Each attribute read of an IFC entity is a look-up by name: read each once.
+        global_id = product.GlobalId
+        if global_id in contents.elements:
+            raise ModelImportError(f"GlobalId {global_id} is used twice (again by "
                                    f"#{product.id()} at line {_line_of(product, data)})",
                                    "broken_ifc", line=_line_of(product, data))
         properties, psets = element_properties(product, units)
-        elevation = getattr(product, "Elevation", None) if is_a(product, "IfcBuildingStorey") \
-            else None
+        ifc_class = class_of(product)
+        elevation = product.Elevation if ifc_class == "IfcBuildingStorey" else None
         if elevation is not None:
             # The storey's own attribute, in metres: what orders storeys bottom to top.
             properties["Elevation"] = PropertyValue(
                 elevation_in_metres.apply(float(elevation)), elevation_in_metres.unit, 0.0,
                 Source.BIM, 1.0)
-        contents.elements[product.GlobalId] = Element(
-            id=product.GlobalId,
-            type=class_of(product),
+        contents.elements[global_id] = Element(
+            id=global_id,
+            type=ifc_class,
             name=product.Name or getattr(product, "LongName", None) or "",
-            global_id=product.GlobalId,
-            parent=spatial_parent(product, kept),
+            global_id=global_id,
+            parent=tree.parent_of(product),
             properties=properties,
         )
+        if ifc_class != "IfcSensor" and SENSOR_PSET not in psets \
+                and product.id() not in sensor_typed:
+            continue
         found = read_sensor(product, psets, kept)
         if found is not None:
             sensor, binding = found
@@ -271,6 +281,33 @@ def spatial_parent(product: ifcopenshell.entity_instance, kept: set[str]) -> str
             return str(up.GlobalId)
         current = up
     raise ModelImportError(f"the spatial tree above {product.GlobalId} has a cycle", "broken_ifc")
+
+
+class _SpatialTree:
+    """``spatial_parent`` for every element of one file, with the file's containment read
+    once: asked per element, IfcOpenShell's look-up of an element's container costs more
+    than reading its properties' names."""
+
+    def __init__(self, model: ifcopenshell.file, kept: set[str]) -> None:
+        self.kept = kept
+        self.contained = {element.id(): rel.RelatingStructure
+                          for rel in model.by_type("IfcRelContainedInSpatialStructure")
+                          for element in rel.RelatedElements}
+        self.parents: dict[int, str | None] = {}  # structure's id -> what it resolves to
+
+    def parent_of(self, product: ifcopenshell.entity_instance) -> str | None:
+        structure = self.contained.get(product.id())
+        if structure is None or is_a(product, "IfcSpatialElement") \
+                or is_a(product, "IfcSpatialStructureElement"):
+            return spatial_parent(product, self.kept)  # aggregated, nested, spatial
+        key = structure.id()
+        if key not in self.parents:
+            global_id = structure.GlobalId
+            spatial = is_a(structure, "IfcSpatialStructureElement") \
+                or is_a(structure, "IfcSpatialElement")
+            self.parents[key] = str(global_id) if spatial and global_id in self.kept \
+                else spatial_parent(structure, self.kept)
+        return self.parents[key]
 
 
 def _check_sensors(contents: ModelContents) -> None:

@@ -30,6 +30,12 @@ const PICK_RANK = { solid: 3, volume: 2, faded: 1 };
 // past this many elements the model is drawn without them.
 const EDGES_UP_TO = 4000;
 const CLICK_SLOP_PX = 4;
+// Windows (the GLB's "IfcWindow" material) are drawn as tinted glass: the status or value
+// colour washed toward a sky blue and see-through, so a façade reads as glazed and the
+// floors behind it show.
+const GLASS = new THREE.Color(0xbfd9f2);
+const GLASS_TINT = 0.45;
+const GLASS_OPACITY = 0.55;
 
 export class Viewer {
   /**
@@ -107,10 +113,13 @@ export class Viewer {
       if (!object.isMesh) return;
       const id = elementIdOf(object);
       if (!id) return;
+      // The serializer names each element's default material after its IFC class.
+      const ifcClass = object.material?.name;
       // One material per mesh, so each element can take its own colour and opacity.
       object.material = new THREE.MeshLambertMaterial({ color: 0x9aa5b4, side: THREE.DoubleSide });
       object.userData.elementId = id;
-      if (!this.meshesById.has(id) && (isRoom(id) ?? object.material?.name === "IfcSpace")) rooms.push(id);
+      object.userData.glass = ifcClass === "IfcWindow";
+      if (!this.meshesById.has(id) && (isRoom(id) ?? ifcClass === "IfcSpace")) rooms.push(id);
       if (withEdges) {
         const edges = new THREE.LineSegments(new THREE.EdgesGeometry(object.geometry, 30), this.edgeMaterial);
         edges.raycast = () => {}; // edges are drawn, never picked
@@ -196,11 +205,13 @@ export class Viewer {
     const opacity = selectedVolume ? SELECTED_VOLUME_OPACITY : OPACITY[applied.style] ?? 1;
     for (const mesh of this.meshesById.get(id) ?? []) {
       const material = mesh.material;
+      const glass = mesh.userData.glass && applied.style === "solid";
       material.color.set(applied.hex);
-      material.transparent = opacity < 1;
-      material.opacity = opacity;
+      if (glass) material.color.lerp(GLASS, GLASS_TINT);
+      material.transparent = glass || opacity < 1;
+      material.opacity = glass ? GLASS_OPACITY : opacity;
       // A see-through element must not hide what is behind it.
-      material.depthWrite = opacity >= 1;
+      material.depthWrite = !material.transparent;
       material.depthTest = !selectedVolume;
       mesh.renderOrder = selectedVolume ? 2 : this.rooms.has(id) ? 1 : 0;
     }
