@@ -128,7 +128,9 @@ def next_silence(rows: NDArray[np.int64], first: float, origin: float, cadence: 
             continue
         if s == _OFFLINE:
             continue
-        factor = k.offline_after if s == _STALE else k.stale_after
+        # A row never heard from is not named stale, only offline (``silence.silence``).
+        never = heard[r] == -np.inf
+        factor = k.offline_after if s == _STALE or never else k.stale_after
         threshold = factor * e
         last = silent_since(heard[r], started)
         reach = (last + threshold - origin) / cadence
