@@ -30,9 +30,12 @@ async def test_a_silent_sensor_goes_stale_then_offline_and_back_once_regular(
                                      [Sensor("t", "temperature", "degC", expected_interval=60)],
                                      [Binding("t", "slab", "core_temperature")])
         start = clock.now
+        # Two deliveries a minute apart: the sensor has shown its pace, so its silence is
+        # judged on it (a sensor heard from once is named only offline).
         readings = [RawReading("t", 20.0 + (i % 3) * 0.1, start - 600 + 60 * i, None, i)
                     for i in range(11)]
-        await service.ingest(IncomingBatch(readings, "gw", start))
+        await service.ingest(IncomingBatch(readings[:10], "gw", start - 60))
+        await service.ingest(IncomingBatch(readings[10:], "gw", start))
         assert service.sensor_health("t")["state"] == "ok"
 
         states = []

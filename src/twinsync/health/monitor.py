@@ -366,7 +366,8 @@ class HealthMonitor:
             return HealthChanges()
         table = self.table
         changed = np.empty((self._used, 2), dtype=np.int64)
-        found = silence(self._used, float(now), self._started, table.heard, table.expect,
+        found = silence(self._used, float(now), self._started, table.heard, table.cadence,
+                        table.expect,
                         table.lag_low, table.lag_before, table.state, table.quality,
                         table.since, self._silence_knobs, changed)
         if found == 0:

@@ -53,7 +53,8 @@ WARM_GAPS = 8
 #: over in pieces (between another source's readings), and its pieces are no gaps.
 SAME_DELIVERY = 2.0
 
-__all__ = ["NOT_HELD", "SilenceKnobs", "arrive", "arrive_one", "clock_bound", "clock_lag",
+__all__ = ["NOT_HELD", "SilenceKnobs", "arrive", "arrive_one", "cadence_known", "clock_bound",
+           "clock_lag",
            "clock_off", "hold_time", "silence", "silence_knobs", "silent_since"]
 
 
@@ -209,14 +210,24 @@ def silent_since(heard: float, started: float) -> float:
 
 
 @compiled
+def cadence_known(heard: float, cadence: float) -> bool:
+    """Whether a sensor's deliveries have shown their pace: it was heard from, and a gap
+    between two deliveries was seen. Until then it is named only offline, never stale: a
+    sensor not yet heard from may still be joining, and one heard from once may sit behind
+    a gateway that hands over ten minutes of one-minute readings at a time."""
+    return heard != -np.inf and not math.isnan(cadence)
+
+
+@compiled
 def silence(used: int, now: float, started: float, heard: NDArray[np.float64],
-            expect: NDArray[np.float64],
+            cadence: NDArray[np.float64], expect: NDArray[np.float64],
             lag_low: NDArray[np.float64], lag_before: NDArray[np.float64],
             state: NDArray[np.int8], quality: NDArray[np.float64],
             since: NDArray[np.float64], k: SilenceKnobs, changed: NDArray[np.int64]) -> int:
     """The timer: rows with nothing arrived become stale, then offline; rows whose readings
     arrive with stamps far behind or ahead become ``clock``. A row never heard from is
-    silent since ``started`` (the first tick) and goes straight to offline. Writes the
+    silent since ``started`` (the first tick); one whose cadence is not known yet
+    (``cadence_known``) goes straight to offline. Writes the
     changed rows and their old states into ``changed`` ([k, 0:2]) and returns how many."""
     found = 0
     for r in range(used):
@@ -224,10 +235,8 @@ def silence(used: int, now: float, started: float, heard: NDArray[np.float64],
         last = silent_since(heard[r], started)
         age = now - last
         offline = age > k.offline_after * e
-        # Stale says its last reading is getting old; a sensor never heard from has none.
-        # It is offline once nothing has come for as long as that takes: a device joining
-        # the network, or a gateway that sends every 10 minutes, is not a fault at minute 3.
-        stale = age > k.stale_after * e and not offline and heard[r] != -np.inf
+        stale = age > k.stale_after * e and not offline and cadence_known(heard[r],
+                                                                         cadence[r])
         if stale or offline:
             old = int(state[r])
             new = _OFFLINE if offline else _STALE

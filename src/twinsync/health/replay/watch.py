@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from .._jit import compiled
 from ..monitor import HealthChanges, HealthMonitor
-from ..silence import SilenceKnobs, clock_off, silence_knobs, silent_since
+from ..silence import SilenceKnobs, cadence_known, clock_off, silence_knobs, silent_since
 from ..states import State
 
 _OK, _STALE, _SPIKE, _OFFLINE = (int(State.OK), int(State.STALE), int(State.SPIKE),
@@ -100,7 +100,7 @@ class SimulatedWatch:
         if math.isnan(started):
             started = self.origin + self.cadence
         next_silence(rows, float(self.done + 1), self.origin, self.cadence, started,
-                     table.heard,
+                     table.heard, table.cadence,
                      table.expect, table.lag_low, table.lag_before, table.state,
                      silence_knobs(monitor.params), found)
         return found
@@ -108,7 +108,8 @@ class SimulatedWatch:
 
 @compiled
 def next_silence(rows: NDArray[np.int64], first: float, origin: float, cadence: float,
-                 started: float, heard: NDArray[np.float64], expect: NDArray[np.float64],
+                 started: float, heard: NDArray[np.float64],
+                 delivery: NDArray[np.float64], expect: NDArray[np.float64],
                  lag_low: NDArray[np.float64], lag_before: NDArray[np.float64],
                  state: NDArray[np.int8], k: SilenceKnobs, found: NDArray[np.float64]) -> None:
     """For each row, the first grid step from ``first`` on at which ``silence.silence``
@@ -128,9 +129,9 @@ def next_silence(rows: NDArray[np.int64], first: float, origin: float, cadence: 
             continue
         if s == _OFFLINE:
             continue
-        # A row never heard from is not named stale, only offline (``silence.silence``).
-        never = heard[r] == -np.inf
-        factor = k.offline_after if s == _STALE or never else k.stale_after
+        # A row whose cadence is not known yet is named offline only (``silence.silence``).
+        known = cadence_known(heard[r], delivery[r])
+        factor = k.offline_after if s == _STALE or not known else k.stale_after
         threshold = factor * e
         last = silent_since(heard[r], started)
         reach = (last + threshold - origin) / cadence
