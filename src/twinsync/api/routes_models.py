@@ -7,11 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
 
-from ..errors import InvalidInput, NotFound
+from ..errors import NotFound
 from ..service import TwinService
 from .access import actor
 from .deps import service
 from .responses import JSON
+from .uploads import uploaded_file
 
 router = APIRouter(prefix="/api", default_response_class=JSON)
 Service = Annotated[TwinService, Depends(service)]
@@ -28,21 +29,7 @@ async def post_model(request: Request, svc: Service, force: bool = False,
     more than ``reimport_max_archive_share`` of it, is refused with 409 (``import_refused``,
     its ``refusals`` and ``counts``) unless ``force=1``. With ``dry_run=1`` nothing changes:
     the answer (200) says what the import would do and whether it would be refused."""
-    name = request.query_params.get("name", "model.ifc")
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("multipart/form-data"):
-        form = await request.form()
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str):
-            raise InvalidInput("the form has no file field named 'file'", "no_file")
-        name = upload.filename or name
-        data = await upload.read()
-    else:
-        data = await request.body()
-    if not data:
-        raise InvalidInput("the request carries no model", "no_file")
-    if len(data) > MAX_MODEL_BYTES:
-        raise InvalidInput(f"model larger than {MAX_MODEL_BYTES} bytes", "too_large")
+    name, data = await uploaded_file(request, "model.ifc", "model", MAX_MODEL_BYTES)
     share = request.app.state.settings.reimport_max_archive_share
     if dry_run:
         plan = await svc.models.plan_bytes(data, name=name, max_archive_share=share)

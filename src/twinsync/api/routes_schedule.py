@@ -17,6 +17,7 @@ from ..service import TwinService
 from .access import actor, earned_source, identity_of
 from .deps import service
 from .responses import JSON
+from .uploads import uploaded_file
 
 router = APIRouter(prefix="/api", default_response_class=JSON)
 Service = Annotated[TwinService, Depends(service)]
@@ -59,20 +60,7 @@ async def post_schedule(request: Request, svc: Service, project: str | None = No
     rules are kept (by activity code). ``project`` chooses one of several projects (XER)
     or work schedules (IFC). A schedule of another project than the twin's is refused
     with 409 unless ``force=1``."""
-    name = request.query_params.get("name", "schedule.xer")
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        form = await request.form()
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str):
-            raise InvalidInput("the form has no file field named 'file'", "no_file")
-        name = upload.filename or name
-        data = await upload.read()
-    else:
-        data = await request.body()
-    if not data:
-        raise InvalidInput("the request carries no schedule", "no_file")
-    if len(data) > MAX_SCHEDULE_BYTES:
-        raise InvalidInput(f"schedule larger than {MAX_SCHEDULE_BYTES} bytes", "too_large")
+    name, data = await uploaded_file(request, "schedule.xer", "schedule", MAX_SCHEDULE_BYTES)
     report = await svc.schedules.import_bytes(data, name=name, project=project, force=force,
                                               actor=actor(request))
     return JSON(report, status_code=201)

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Settings
-from ..errors import ConnectorError, ImportRefused, InvalidInput
+from ..errors import ImportRefused, InvalidInput
+from .upload import post_file, report_of
 
 
 def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
@@ -110,38 +111,12 @@ def geometry_summary(geometry: dict[str, Any]) -> str:
 
 def _upload(url: str, name: str, data: bytes, token: str | None, *, force: bool,
             dry_run: bool) -> dict[str, Any]:
-    import httpx
-
-    from .token_cmd import bearer_header
-
-    target = f"{url.rstrip('/')}/api/models"
     params = {"name": name, "force": str(int(force)), "dry_run": str(int(dry_run))}
-    try:
-        response = httpx.post(target, params=params, content=data, timeout=600.0,
-                              headers={"content-type": "application/octet-stream",
-                                       **bearer_header(token)})
-    except httpx.InvalidURL as exc:
-        raise InvalidInput(f"--url {url!r} is not a URL: {exc}", "bad_url") from exc
-    except httpx.TransportError as exc:  # refused, unknown host, timed out, no scheme
-        raise ConnectorError(f"cannot reach twinsync at {url}: {exc or type(exc).__name__}"
-                             ) from exc
-    try:
-        body = response.json()
-    except ValueError:
-        # A proxy's HTML page, or not twinsync at all.
-        body = None
-    if response.status_code >= 400:
-        if isinstance(body, dict):
-            if body.get("error") == "import_refused":
-                raise ImportRefused(str(body.get("detail")), body.get("refusals", []),
-                                    body.get("counts", {}))
-            raise InvalidInput(f"{body.get('error')}: {body.get('detail')}", "upload_failed")
-        raise InvalidInput(f"{target} answered {response.status_code} "
-                           f"{response.reason_phrase}", "upload_failed")
-    if not isinstance(body, dict):
-        raise ConnectorError(f"{target} did not answer with an import report: is {url} "
-                             "a twinsync server?")
-    return body
+    target, status, body = post_file(url, "/api/models", params, data, token)
+    if status >= 400 and body.get("error") == "import_refused":
+        raise ImportRefused(str(body.get("detail")), body.get("refusals", []),
+                            body.get("counts", {}))
+    return report_of(url, target, status, body, "revision")
 
 
 async def _import(settings: Settings, name: str, data: bytes, *, force: bool,

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Settings
-from ..errors import ConnectorError, InvalidInput
+from ..errors import InvalidInput
+from .upload import post_file, report_of
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,35 +72,10 @@ def summary(name: str, report: dict[str, Any]) -> str:
 
 def _upload(url: str, name: str, data: bytes, token: str | None, project: str | None,
             force: bool) -> dict[str, Any]:
-    import httpx
-
-    from .token_cmd import bearer_header
-
-    target = f"{url.rstrip('/')}/api/schedules"
     params = {"name": name, "force": str(int(force)),
               **({"project": project} if project else {})}
-    try:
-        response = httpx.post(target, params=params, content=data, timeout=600.0,
-                              headers={"content-type": "application/octet-stream",
-                                       **bearer_header(token)})
-    except httpx.InvalidURL as exc:
-        raise InvalidInput(f"--url {url!r} is not a URL: {exc}", "bad_url") from exc
-    except httpx.TransportError as exc:
-        raise ConnectorError(f"cannot reach twinsync at {url}: {exc or type(exc).__name__}"
-                             ) from exc
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if response.status_code >= 400:
-        if isinstance(body, dict):
-            raise InvalidInput(f"{body.get('error')}: {body.get('detail')}", "upload_failed")
-        raise InvalidInput(f"{target} answered {response.status_code} "
-                           f"{response.reason_phrase}", "upload_failed")
-    if not isinstance(body, dict) or "version" not in body:
-        raise ConnectorError(f"{target} did not answer with an import report: is {url} "
-                             "a twinsync server?")
-    return body
+    target, status, body = post_file(url, "/api/schedules", params, data, token)
+    return report_of(url, target, status, body, "version")
 
 
 async def _import(url: str, name: str, data: bytes, project: str | None, force: bool
