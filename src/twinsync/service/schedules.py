@@ -26,7 +26,7 @@ from ..model.survey import parse_survey
 from ..schedule import Schedule, schedule_cpm
 from ..schedule.files import file_format_of, read_schedule
 from ..store import Store
-from ..store.audit import SYSTEM, Actor
+from ..store.audit import SYSTEM, Actor, AuditEntry
 from .commit import Change
 from .revisions import element_key
 
@@ -156,11 +156,7 @@ class ScheduleDesk:
                 actual_cost=actual_cost, time=now)
             entries = [service._entry("report_progress", f"activity:{code}", actor,
                                       after=events[0].data)]
-            for event in events[1:]:
-                entries.append(service._entry(
-                    "update_element", element_key(event.element_id or ""), actor,
-                    {"status": event.data["previous"]}, {"status": event.data["status"]},
-                    element_id=event.element_id))
+            entries += _status_entries(service, events[1:], actor)
             return Change(events, elements=changed, audit=entries, plan=rows)
 
         events = await service._run(propose)
@@ -181,11 +177,7 @@ class ScheduleDesk:
                 service.twin, survey, source=source, date=when, time=now)
             entries = [service._entry("record_survey", f"survey:{format_day(when)}", actor,
                                       after=events[0].data)]
-            for event in events[1:]:
-                entries.append(service._entry(
-                    "update_element", element_key(event.element_id or ""), actor,
-                    {"status": event.data["previous"]}, {"status": event.data["status"]},
-                    element_id=event.element_id))
+            entries += _status_entries(service, events[1:], actor)
             return Change(events, elements=changed, audit=entries, plan=rows)
 
         events = await service._run(propose)
@@ -247,3 +239,12 @@ class ScheduleDesk:
         def read() -> list[dict[str, Any]]:
             return [rule.to_dict() for rule in self.service.plan.rules.values()]
         return await self.service.view(read)
+
+
+def _status_entries(service: TwinService, events: list[Event], actor: Actor
+                    ) -> list[AuditEntry]:
+    """The audit entries of the element statuses a progress report or a survey changed."""
+    return [service._entry("update_element", element_key(event.element_id or ""), actor,
+                           {"status": event.data["previous"]},
+                           {"status": event.data["status"]}, element_id=event.element_id)
+            for event in events]
