@@ -356,3 +356,30 @@ def test_a_sensor_whose_offset_moved_while_its_chart_was_first_measured_is_still
     drifts = [k for k, c in changes if c.new == "drift"]
     assert drifts and step_at < drifts[0] <= step_at + 48, drifts
     assert {c.row for _, c in changes if c.new == "drift"} == {0}
+
+
+def test_a_coarse_sensor_holding_its_value_through_a_night_its_peers_held_still_is_not_stuck(
+        feed: Feed) -> None:
+    # A room logger of 0.1 degC beside two of 0.01: by day the room swings and the coarse
+    # one repeats itself seldom; at night the room sits within a few hundredths, the fine
+    # ones wander by them and the coarse one shows one value for hours. Its peers moved
+    # less than its own step: that is the night, not a frozen logger. Frozen by day, while
+    # they move, it is stuck.
+    rng = np.random.default_rng(8)
+    steps = round(6 * DAY / STEP)
+    hours = np.arange(steps) * STEP / 3600
+    day = (hours % 24 >= 7) & (hours % 24 < 19)
+    room = 20.0 + np.where(day, 1.5 * np.sin(np.pi * ((hours % 24) - 7) / 12), 0.0)
+    noise = np.where(day, 0.08, 0.01)
+    values = room + rng.normal(0.0, 1.0, (3, steps)) * noise + np.array([[0.02], [0.0], [-0.03]])
+    values[0] = np.round(values[0], 1)
+    values[1:] = np.round(values[1:], 2)
+    frozen = round(4.4 * DAY / STEP)  # mid-morning
+    values[0, frozen:frozen + 24] = values[0, frozen - 1]
+    times = np.broadcast_to(np.arange(steps) * STEP + rng.uniform(0, 60, (3, 1)),
+                            values.shape).copy()
+    monitor = HealthMonitor()
+    monitor.configure(np.arange(3), group=np.zeros(3, np.int64),
+                      resolution=np.array([0.1, 0.01, 0.01]))
+    stuck = [k for k, c in feed(monitor, values, times) if c.new == "stuck" and c.row == 0]
+    assert stuck and frozen < stuck[0] <= frozen + 12, stuck

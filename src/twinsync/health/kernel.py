@@ -516,8 +516,11 @@ def fold(count: Any, interval_given: Any, interval: Any, resolution: Any, res_le
         # A sensor whose noise grows with its level (vibration) repeats itself at night and
         # seldom by day: its rate of repeats says little about one night's run. With peers
         # to follow, it is judged by them alone.
+        # Nor is a run the peers held still through (their consensus within one step of
+        # the sensor's resolution): a coarse room sensor's quiet night is its peers' too.
+        peers_still = kind == REF_PEERS and d_n[r] >= p.drift_warmup and moved < 1.5 * res
         own_history = n_same >= p.warmup and (run - 1) * math.log(likely) < log_stuck_p and (
-            not (character[r] == RELATIVE and kind == REF_PEERS))
+            not (character[r] == RELATIVE and kind == REF_PEERS)) and not peers_still
         reference_moved = d_n[r] >= p.drift_warmup and (
             moved > p.stuck_ref_k * d_sd + 2.0 * res)
         was_stuck = (c & STUCK_BIT) != 0
