@@ -118,6 +118,7 @@ def test_an_older_format_keeps_what_still_means_the_same_and_relearns_the_rest(
     np.testing.assert_array_equal(after["sigma2"], before["sigma2"])
     np.testing.assert_array_equal(after["count"], before["count"])
     for changed in snapshot.CHANGED_IN[snapshot.FORMAT]:
+        assert (before[changed] != HealthMonitor().table.column(changed)[:1]).any(), changed
         fill = HealthMonitor().table.column(changed)[:1]
         assert (np.isnan(fill).all() and np.isnan(after[changed]).all()) or (
             after[changed] == fill).all(), changed

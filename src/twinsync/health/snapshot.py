@@ -47,9 +47,11 @@ CHANGED_IN: dict[int, frozenset[str]] = {
     # 2: drift is judged on a regression on the peers' consensus, charted by time.
     2: frozenset({"d_n", "d_mean", "d_var", "drift_level", "drift_var", "drift_calm_since",
                   "drift_start", "ring_level", "ring_offset"}),
-    # 3: the spans a sensor's readings were far off its fit, for its peers' spikes (new
-    # columns only: what was there keeps its meaning).
-    3: frozenset(),
+    # 3: the drift chart smooths over 6 hours, not 100 minutes, so its level and the spread
+    # learned for it mean something else (a spread learned on the 100-minute chart is
+    # wider than the 6-hour one's and would blunt it for days); and new columns, the
+    # spans a sensor's readings were far off its fit, for its peers' spikes.
+    3: frozenset({"drift_level", "drift_var", "drift_size", "chart_n"}),
 }
 
 
