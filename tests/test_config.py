@@ -40,31 +40,11 @@ def test_access_settings_are_closed_by_default_and_read_from_the_file(tmp_path: 
     assert settings.data_folder == Path("data")
 
 
-@pytest.mark.parametrize("text", ['cors_origins = "https://a.example"', "connector_hosts = [1]"])
-def test_an_allow_list_that_is_not_a_list_of_text_is_refused(tmp_path: Path, text: str) -> None:
-    file = tmp_path / "twinsync.toml"
-    file.write_text(text + "\n")
-    with pytest.raises(InvalidInput) as refused:
-        Settings.load(file)
-    assert refused.value.reason == "bad_config"
-
-
 def test_rate_limits_are_read_as_numbers_and_zero_means_none(tmp_path: Path) -> None:
     file = tmp_path / "twinsync.toml"
     file.write_text("rate_requests = 0\nrate_readings = 5000\n")
     settings = Settings.load(file)
     assert (settings.rate_requests, settings.rate_readings) == (0.0, 5000.0)
-
-
-@pytest.mark.parametrize("text", ['rate_requests = "fast"', "rate_readings = -1",
-                                  "rate_requests = true"])
-def test_a_rate_that_is_not_a_number_of_at_least_zero_is_refused(tmp_path: Path,
-                                                                 text: str) -> None:
-    file = tmp_path / "twinsync.toml"
-    file.write_text(text + "\n")
-    with pytest.raises(InvalidInput) as refused:
-        Settings.load(file)
-    assert refused.value.reason == "bad_config"
 
 
 def test_the_reimport_share_is_read_from_the_file_and_must_be_a_share(tmp_path: Path) -> None:
@@ -88,12 +68,13 @@ def test_the_geometry_export_prefers_manifold_on_every_core_unless_told_otherwis
     assert (chosen.kernel, chosen.workers, chosen.timeout) == ("opencascade", 1, 30)
 
 
-@pytest.mark.parametrize("text", ['geometry_kernel = "blender"', "geometry_workers = -1",
-                                  "geometry_workers = 1.5",
-                                  "geometry_timeout_seconds = 0",
-                                  'geometry_timeout_seconds = "soon"'])
-def test_a_geometry_setting_that_cannot_work_stops_the_server_at_start(
-        tmp_path: Path, text: str) -> None:
+@pytest.mark.parametrize("text", [
+    'cors_origins = "https://a.example"', "connector_hosts = [1]",  # not a list of text
+    'rate_requests = "fast"', "rate_readings = -1", "rate_requests = true",  # not a rate
+    'geometry_kernel = "blender"', "geometry_workers = -1", "geometry_workers = 1.5",
+    "geometry_timeout_seconds = 0", 'geometry_timeout_seconds = "soon"'])
+def test_a_setting_that_cannot_work_stops_the_server_at_start(tmp_path: Path,
+                                                              text: str) -> None:
     config = tmp_path / "twinsync.toml"
     config.write_text(text + "\n")
     with pytest.raises(InvalidInput) as caught:
