@@ -2,11 +2,11 @@
 
 IfcOpenShell ships type hints, but some of the calls twinsync makes are declared without
 parameter or return types: ``entity_instance.is_a(*args)``, the parse logger's methods, the
-geometry settings' constructor, the glTF serializer's methods and the geometry iterator's
-``get``, the schema's declarations of attributes, and the geometry kernel takes its
-``geometry_library`` as a literal type. Strict mypy refuses to call them from typed code.
-Each is wrapped here once, with the types it has at run time, so the importer and the GLB
-export stay typed and the exceptions to the type checker sit in one place.
+geometry settings' constructor and the schema's declarations of attributes, and the geometry
+kernel takes its ``geometry_library`` as a literal type. Strict mypy refuses to call them
+from typed code. Each is wrapped here once, with the types it has at run time, so the
+importer and the geometry workers stay typed and the exceptions to the type checker sit in
+one place.
 """
 
 from __future__ import annotations

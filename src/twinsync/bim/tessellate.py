@@ -50,10 +50,6 @@ class Mesh:
     material_ids: bytes  # int32 per triangle, into ``materials``; -1 for none
     materials: list[tuple[str, tuple[float, float, float, float]]] = field(default_factory=list)
 
-    @property
-    def triangle_count(self) -> int:
-        return len(self.indices) // 12
-
 
 @dataclass(slots=True)
 class _Worker:

@@ -67,9 +67,12 @@ class ModelLibrary:
     def current_project(self) -> str | None:
         """The IfcProject GlobalId of the current revision; None if there is none, or it
         was imported before the project was recorded."""
-        current = self.current()
-        project = current.get("project_id") if current else None
-        return str(project) if project else None
+        # Read from the event, not current(): that also reads the GLB report from disk, which
+        # the plan does not need (and it runs in the writer's transaction).
+        for event in self.service.store.recent_events(1, kind="model_imported"):
+            project = event.data.get("project_id")
+            return str(project) if project else None
+        return None
 
     def geometry_report(self, revision: str | None) -> dict[str, Any]:
         """What the export of ``revision`` drew and what it could not; ``exported`` is
