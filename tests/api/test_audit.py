@@ -16,6 +16,7 @@ from twinsync.api.routes_twin import spec_for_audit
 from twinsync.bim import generate_building
 from twinsync.cli.token_cmd import create_token
 from twinsync.config import Settings
+from twinsync.errors import StoreError
 from twinsync.tokens import Role
 
 from .conftest import bearer, seeded_store
@@ -206,3 +207,31 @@ def test_a_connectors_password_is_not_kept_in_the_log() -> None:
     spec = {"kind": "mqtt", "username": "gw", "password": "hunter2", "client_secret": "x"}
     assert spec_for_audit(spec) == {"kind": "mqtt", "username": "gw", "password": "***",
                                  "client_secret": "***"}
+
+
+def test_a_connector_whose_entry_cannot_be_written_is_stopped_and_may_be_sent_again(
+        tmp_path: Path, mqtt_broker: tuple[str, int]) -> None:
+    url = f"sqlite:///{tmp_path / 'twin.sqlite'}"
+    header, _ = token(url, Role.ADMIN)
+    settings = Settings(store=url, connector_hosts=[f"{mqtt_broker[0]}:{mqtt_broker[1]}"])
+    name = f"gw-{uuid.uuid4().hex[:8]}"
+    spec = {"kind": "mqtt", "name": name, "host": mqtt_broker[0], "port": mqtt_broker[1],
+            "topics": [f"{name}/{{sensor_id}}"], "persistent": False}
+    with TestClient(create_app(settings), headers=header) as admin:
+        store = admin.app.state.service.store  # type: ignore[attr-defined]
+        working = store.add_audit
+
+        def database_down(entries: Any) -> None:
+            raise StoreError("the database is down")
+
+        store.add_audit = database_down
+        answer = admin.post("/api/connectors", json=spec)
+        assert answer.status_code == 503, answer.text
+        running = [c["name"] for c in admin.get("/api/connectors").json()["connectors"]]
+        assert name not in running
+        # The database back, the same request starts it (not 409: it was not left running).
+        store.add_audit = working
+        assert admin.post("/api/connectors", json=spec).status_code == 201
+        entry = newest(admin)
+        assert (entry["operation"], entry["target"]) == ("add_connector", f"connector:{name}")
+        assert admin.delete(f"/api/connectors/{name}").status_code == 200

@@ -117,3 +117,30 @@ def test_of_patches_racing_with_one_if_match_exactly_one_wins(client: TestClient
     element = client.get("/api/elements/L2-slab")
     assert element.json()["properties"]["writer"]["value"] == winner
     assert element.headers["etag"] == f'"{int(tag.strip(chr(34))) + 1}"'
+
+
+def test_a_websocket_ack_names_the_revision_its_update_left_not_a_later_writers(
+        client: TestClient) -> None:
+    service = client.app.state.service  # type: ignore[attr-defined]
+    update = service.update_element
+
+    async def then_another_writer(element_id: str, **kwargs: Any) -> Any:
+        events = await update(element_id, **kwargs)
+        # Another writer commits between this update and its ack.
+        await update(element_id, properties={"note": "from another writer"})
+        return events
+
+    with client.websocket_connect("/ws") as ws:
+        ws.send_json({"type": "subscribe", "elements": ["L3-slab"], "id": 1})
+        revision = next_of(ws, "snapshot")["elements"][0]["revision"]
+        service.update_element = then_another_writer
+        ws.send_json({"type": "update", "id": 2, "element_id": "L3-slab",
+                      "status": "in_progress", "revision": revision})
+        ack = next_of(ws, "ack")
+        service.update_element = update
+        assert (ack["id"], ack["revision"]) == (2, revision + 1)
+        # Sent with the ack's revision, the next update is refused: it has not seen the
+        # other writer's change.
+        ws.send_json({"type": "update", "id": 3, "element_id": "L3-slab",
+                      "status": "issue", "revision": ack["revision"]})
+        assert next_of(ws, "error")["error"] == "stale_revision"

@@ -177,10 +177,17 @@ async def post_connector(spec: dict[str, Any], svc: Service, request: Request) -
     (docs/SECURITY.md), and checks its source before it is accepted."""
     connector = await confine(spec, request.app.state.settings, svc)
     health = connector.health().to_dict()
+    name = str(health.get("name", ""))
     # A connector lives in the process, not the store: its entry is written once it runs.
-    await svc.audit_change(AuditEntry(
-        "add_connector", f"connector:{health.get('name', '')}", actor(request),
-        svc.clock(), None, spec_for_audit(spec)))
+    # If the entry cannot be written (the database is down) the connector is stopped
+    # again, so the error answered is true: nothing was started, and a retry is not a 409.
+    try:
+        await svc.audit_change(AuditEntry("add_connector", f"connector:{name}",
+                                          actor(request), svc.clock(), None,
+                                          spec_for_audit(spec)))
+    except BaseException:
+        await svc.stop_connector(name)
+        raise
     return JSON(health, status_code=201)
 
 

@@ -15,7 +15,8 @@ Client → server messages (JSON):
   operator's token is needed. ``revision`` is optional: given, the update is made only
   if the element is still at that revision (the ``revision`` of its snapshot), and is
   refused otherwise with ``stale_revision`` (as HTTP's 412), having changed nothing. The
-  ack's ``revision`` is the element's as the ack is sent.
+  ack's ``revision`` is the one the update left (given ``revision``; without it, the
+  element's as the ack is sent).
 - ``{"type": "ping"}`` → ``{"type": "pong", "time": …}``
 
 The socket opens only for a signed-in reader (token or session cookie) from this server's
@@ -162,7 +163,11 @@ class Session:
             element_id, status=status, properties=properties, source=source.value,
             actor=actor_of(self.identity),
             if_match=None if revision is None else Match.of(revision))
-        current = await self.service.view(self.service.revisions.element, element_id)
+        # Made against ``revision``, the update left exactly the next one; read afterwards,
+        # the revision could be another writer's, and a client that sent it with its next
+        # update would overwrite that writer's change unseen.
+        current = (revision + 1 if revision is not None else
+                   await self.service.view(self.service.revisions.element, element_id))
         await self.send({"type": "ack", "id": request_id, "revision": current,
                          "events": [e.to_dict() for e in events]})
 
