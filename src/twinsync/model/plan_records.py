@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from ..errors import InvalidInput
-from ..schedule.calendar import read_date
+from ..schedule.calendar import format_date, read_date
 from . import validate
 from .element import Source, Status
 
@@ -36,7 +36,7 @@ def number_key(number: int) -> str:
 
 
 def format_day(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.strftime("%Y-%m-%d %H:%M")
+    return None if moment is None else format_date(moment)
 
 
 def parse_day(value: object, what: str) -> datetime | None:
