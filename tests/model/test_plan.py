@@ -219,6 +219,8 @@ def test_a_survey_with_a_bad_row_is_refused_whole(plan: TwinSchedule, twin: Twin
     with pytest.raises(InvalidInput, match="survey row 2: percent_complete"):
         parse_survey(b'{"elements": [{"element": "col-1", "percent_complete": 10},'
                      b' {"element": "col-2", "percent_complete": 140}]}')
+    with pytest.raises(InvalidInput, match="survey row 1: percent_complete must be a number"):
+        parse_survey(b'{"elements": [{"element": "col-1", "percent_complete": "60"}]}')
     with pytest.raises(InvalidInput, match="lacks percent_complete"):
         parse_survey(b"element,done\ncol-1,1\n")
     survey = parse_survey(b'{"date": "2026-03-11", "elements": ['

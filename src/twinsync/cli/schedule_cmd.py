@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..errors import InvalidInput
 from ..schedule import schedule_cpm
-from ..schedule.calendar import format_date
+from ..schedule.calendar import format_date, read_date
 from ..schedule.files import read_schedule
 from ..schedule.report import COLUMNS, activity_rows, agreement
 
@@ -52,11 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
 
 
 def _data_date(text: str) -> datetime:
-    for layout in ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d"):
-        try:
-            return datetime.strptime(text, layout)
-        except ValueError:
-            continue
+    day = read_date(text)
+    if day is not None:
+        return day
     raise argparse.ArgumentTypeError(f"{text!r} is not YYYY-MM-DD or 'YYYY-MM-DD HH:MM'")
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from ..errors import InvalidInput
+from ..schedule.calendar import format_date, read_date
 from . import validate
 from .element import Source, Status
 
@@ -35,7 +36,7 @@ def number_key(number: int) -> str:
 
 
 def format_day(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.strftime("%Y-%m-%d %H:%M")
+    return None if moment is None else format_date(moment)
 
 
 def parse_day(value: object, what: str) -> datetime | None:
@@ -44,12 +45,9 @@ def parse_day(value: object, what: str) -> datetime | None:
         return None
     if not isinstance(value, str):
         raise InvalidInput(f"{what} must be a date as 'YYYY-MM-DD HH:MM'", "bad_date")
-    for layout in ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S",
-                   "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"):
-        try:
-            return datetime.strptime(value, layout)
-        except ValueError:
-            continue
+    day = read_date(value)
+    if day is not None:
+        return day
     raise InvalidInput(f"{what} {validate.shown(value)} is not a date as 'YYYY-MM-DD HH:MM'",
                        "bad_date")
 

@@ -55,16 +55,24 @@ def parse_survey(data: bytes) -> Survey:
     return _csv(text)
 
 
-def _row(number: int, element: object, percent: object, confidence: object) -> SurveyRow:
+def _row(number: int, element: object, percent: object, confidence: object, *,
+         text: bool) -> SurveyRow:
+    """``text``: the values are CSV cells, read as numbers; a JSON value is taken as it is
+    (``"60"`` in JSON is refused, as ``validate.number`` refuses strings everywhere)."""
+    read = _number if text else _as_is
     try:
         if not isinstance(element, str) or not element:
             raise InvalidInput("it names no element", "bad_survey")
         return SurveyRow(
             element,
-            validate.number(_number(percent), "percent_complete", low=0.0, high=100.0),
-            None if confidence in (None, "") else validate.confidence(_number(confidence)))
+            validate.number(read(percent), "percent_complete", low=0.0, high=100.0),
+            None if confidence in (None, "") else validate.confidence(read(confidence)))
     except InvalidInput as exc:
         raise InvalidInput(f"survey row {number}: {exc}", "bad_survey") from None
+
+
+def _as_is(value: object) -> object:
+    return value
 
 
 def _number(value: object) -> object:
@@ -93,7 +101,7 @@ def _json(text: bytes) -> Survey:
         if not isinstance(item, dict):
             raise InvalidInput(f"survey row {number} is not an object", "bad_survey")
         rows.append(_row(number, item.get("element"), item.get("percent_complete"),
-                         item.get("confidence")))
+                         item.get("confidence"), text=False))
     return Survey(parse_day(body.get("date"), "date"), tuple(rows))
 
 
@@ -113,5 +121,5 @@ def _csv(text: bytes) -> Survey:
         if number > MAX_ROWS:
             raise InvalidInput(f"more than {MAX_ROWS} rows", "too_many")
         rows.append(_row(number, record.get("element"), record.get("percent_complete"),
-                         record.get("confidence")))
+                         record.get("confidence"), text=True))
     return Survey(None, tuple(rows))

@@ -88,6 +88,22 @@ def format_date(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M")
 
 
+#: The local date layouts a person may type: with or without a time, ``T`` or a space.
+DATE_LAYOUTS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S",
+                "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d")
+
+
+def read_date(text: str) -> datetime | None:
+    """A naive local date in one of ``DATE_LAYOUTS``, or None if it is in none (each
+    caller raises its own error, naming its own field or line)."""
+    for layout in DATE_LAYOUTS:
+        try:
+            return datetime.strptime(text, layout)
+        except ValueError:
+            continue
+    return None
+
+
 def format_instant(minutes: int) -> str:
     return format_date(to_datetime(minutes))
 

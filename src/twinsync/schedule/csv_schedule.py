@@ -31,7 +31,7 @@ import re
 from datetime import datetime
 
 from ..errors import ScheduleImportError
-from .calendar import WorkCalendar
+from .calendar import WorkCalendar, read_date
 from .model import (
     Activity,
     ActivityType,
@@ -196,12 +196,9 @@ def _link(line: int, successor: str, text: str, codes: set[str]) -> Relationship
 def _date(text: str, name: str, line: int) -> datetime | None:
     if not text:
         return None
-    for layout in ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S",
-                   "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"):
-        try:
-            return datetime.strptime(text, layout)
-        except ValueError:
-            continue
+    day = read_date(text)
+    if day is not None:
+        return day
     raise ScheduleImportError(f"line {line}: {name} {text[:40]!r} is not a date "
                               "(YYYY-MM-DD HH:MM)", "bad_date", line=line)
 

@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from ..errors import ScheduleImportError
-from .calendar import WorkCalendar
+from .calendar import WorkCalendar, read_date
 from .model import (
     Activity,
     ActivityType,
@@ -60,7 +60,6 @@ _NEEDED_FIELDS = {
     "TASKPRED": ("task_id", "pred_task_id", "pred_type"), "CALENDAR": ("clndr_id",),
     "PROJWBS": ("wbs_id", "proj_id"),
 }
-_DATE_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
 
 
 def read_xer(data: bytes, project: str | None = None) -> Schedule:
@@ -158,11 +157,9 @@ def _date(row: Row, name: str) -> datetime | None:
     text = row.get(name, "").strip()
     if not text:
         return None
-    for layout in _DATE_FORMATS:
-        try:
-            return datetime.strptime(text, layout)
-        except ValueError:
-            continue
+    day = read_date(text)
+    if day is not None:
+        return day
     raise ScheduleImportError(f"line {row.line}: {name} {text!r} is not a date "
                               "(YYYY-MM-DD HH:MM)", "bad_date", line=row.line)
 
