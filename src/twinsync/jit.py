@@ -30,10 +30,12 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import numba
+import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
+from numpy.typing import NDArray
 
 from .records import LINE
 
@@ -80,6 +82,25 @@ def compiled(function: Function) -> Function:
     seal's summary (tens of ms over a large fleet) runs in the sealing thread; holding the
     GIL, it stopped ingest for that long, and the health fold in turn held up the seal."""
     return cast(Function, numba.njit(cache=True, nogil=True)(function))
+
+
+def record_rows(array: NDArray[np.void]) -> NDArray[np.void]:
+    """An array of records as the compiled code reads its rows (``array[r].field``, read
+    and written in place). Compiled, a plain structured array does that; as plain Python
+    (``NUMBA_DISABLE_JIT=1``) only NumPy's record array gives its rows attributes."""
+    if numba.config.DISABLE_JIT:  # type: ignore[attr-defined]
+        return array.view(np.recarray)
+    return array
+
+
+def compiled_inline(function: Function) -> Function:
+    """``compiled``, and inlined into its compiled callers by numba itself: for a step the
+    health fold takes once per reading (a check), so that nothing stands between the fold
+    and the check's reads of the record. Keep such functions' arguments to records, scalars
+    and few arrays: an array or a tuple of arrays handed to an inlined function is counted
+    (referenced and released) at each call, which a fold that handed a check a tuple of a
+    few dozen column views paid in hundreds of nanoseconds a reading."""
+    return cast(Function, numba.njit(cache=True, nogil=True, inline="always")(function))
 
 
 @intrinsic

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
+from typing import get_type_hints
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from twinsync.bench import health as bench
 from twinsync.bench import health_speed
 from twinsync.cli import bench_cmd
 from twinsync.health import HealthMonitor, HealthParams
-from twinsync.health.kernel import FOLD_COLUMNS, NOISY_BIT, Knobs, _fold_columns
+from twinsync.health.kernel import NOISY_BIT, AllKnobs
 from twinsync.health.silence import SilenceKnobs
 from twinsync.health.table import HealthTable
 
@@ -65,12 +66,13 @@ def test_update_many_gives_the_same_numbers_as_learn_one(slots: int) -> None:
 
 
 def test_the_kernels_take_every_health_parameter() -> None:
-    taken = set(Knobs._fields) | set(SilenceKnobs._fields)
+    taken = set(SilenceKnobs._fields).union(
+        *(kind._fields for kind in get_type_hints(AllKnobs).values()))
     assert taken == {f.name for f in dataclasses.fields(HealthParams)}
 
 
 def test_the_table_annotates_every_column_for_the_type_checker() -> None:
-    assert set(HealthTable.__annotations__) == set(HealthTable.column_names())
+    assert set(HealthTable.__annotations__) - {"views"} == set(HealthTable.column_names())
 
 
 def test_the_table_grows_when_rows_beyond_its_capacity_appear() -> None:
@@ -180,10 +182,15 @@ def test_configure_from_twin_scales_the_resolution_by_the_bindings_gain_and_unit
     assert abs(by_row[table.index["kelvin"]] - 0.1 * 5 / 9) < 1e-12
 
 
-def test_the_fold_is_handed_every_column_it_names_in_its_order() -> None:
+def test_the_fold_is_handed_the_table_s_own_columns_even_after_it_grows() -> None:
     monitor = HealthMonitor(capacity=8)
     table = monitor.table
-    handed = _fold_columns(table)
-    assert len(handed) == len(FOLD_COLUMNS)
-    assert all(column is table.column(name)
-               for name, column in zip(FOLD_COLUMNS, handed, strict=True))
+    table.ensure(100)
+    records = table.views.records
+    assert records.shape == table.column("count").shape
+    assert all(records[name].ctypes.data == table.column(name).ctypes.data
+               for name in records.dtype.names or ())
+    handed = [(name, column) for group in table.views[1:]
+              for name, column in zip(group._fields, group, strict=True)]
+    assert len({name for name, _ in handed}) == len(handed)
+    assert all(column is table.column(name) for name, column in handed)

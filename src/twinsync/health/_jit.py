@@ -1,5 +1,5 @@
 """The health kernels' compiler: ``twinsync.jit.compiled``."""
 
-from ..jit import compiled
+from ..jit import compiled, compiled_inline
 
-__all__ = ["compiled"]
+__all__ = ["compiled", "compiled_inline"]

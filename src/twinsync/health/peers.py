@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 from ._jit import compiled
 from .context import is_bursty
 from .robust import median_of
-from .table import USABLE
+from .rules import USABLE
 
 #: Reference kinds, for the reason text.
 REF_NONE, REF_PEERS, REF_MODEL = 0, 1, 2

@@ -26,13 +26,12 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from ..jit import record_rows
 from ..records import Field, Records, RowsSavepoint
+from .checks import CHECKS
+from .rules import INLIER, USABLE
 
-#: Bits of ``ring_flags``.
-INLIER = 1
-"""The reading is part of the robust fit (not a held outlier, not before a reset)."""
-USABLE = 2
-"""Peers may compare against the reading (the sensor was healthy when it came)."""
+__all__ = ["INLIER", "USABLE", "FoldViews", "HealthRowsSavepoint", "HealthTable"]
 
 class HealthRowsSavepoint(NamedTuple):
     records: RowsSavepoint
@@ -40,8 +39,9 @@ class HealthRowsSavepoint(NamedTuple):
     silence_records: RowsSavepoint
 
 
-# name: (dtype, fill). One place, so growing cannot forget a column.
-_COLUMNS: dict[str, Field] = {
+# name: (dtype, fill). One place, so growing cannot forget a column. Each check keeps its
+# own columns (``checks``); these are the ones the fold itself keeps.
+_HEAD: dict[str, Field] = {
     # First, in the record's first cache line: what a batch reads before the fold.
     "count": (np.int64, 0),
     "group": (np.int64, -1),
@@ -54,81 +54,38 @@ _COLUMNS: dict[str, Field] = {
     "last_time": (np.float64, -np.inf),
     "last_value": (np.float64, np.nan),
     "ring_head": (np.int64, 0),
-    # noise: slow baseline of squared residual, CUSUM up and down, fast estimate
-    "sigma2": (np.float64, 0.0),
-    "sigma_n": (np.int64, 0),
-    "step_var": (np.float64, 0.0),
-    "noise_s": (np.float64, 0.0),
-    "noise_quiet": (np.float64, 0.0),
-    "noise_fast": (np.float64, 1.0),
-    "noise_bits": (np.int64, 0),
-    # noise in context (see ``context``): the declared character, the share of its
-    # ordinary steps beyond 3 sd, the baseline of relative steps, and the residual
-    # against the peers' consensus at the last trusted reading with its steps' baseline
+}
+_TAIL: dict[str, Field] = {
+    # the declared character (see ``context``), and the residual against the peers'
+    # consensus at the last trusted reading
     "character": (np.int8, 0),
-    "step_tail": (np.float64, 0.0),
-    "rel_step_var": (np.float64, 0.0),
     "peer_resid": (np.float64, np.nan),
-    "peer_step_var": (np.float64, 0.0),
-    # spike: outliers held until the next readings decide
-    "pending": (np.int64, 0),
-    "pending_value": (np.float64, np.nan),
-    "pending_size": (np.float64, 0.0),
-    "pending_time": (np.float64, np.nan),
-    "spike_hold": (np.int64, 0),
-    "spike_size": (np.float64, 0.0),
-    "spike_len": (np.int64, 0),
-    "spike_wait": (np.int64, 0),
-    "cand_size": (np.float64, 0.0),
-    "cand_len": (np.int64, 0),
-    "cand_time": (np.float64, np.nan),
-    "cand_end": (np.float64, np.nan),
-    # the last two spans of readings far off the sensor's own fit (an episode: far-off
-    # readings less than three intervals apart), which its peers' spikes are told by
-    "moved_start": (np.float64, np.nan),
-    "moved_end": (np.float64, np.nan),
-    "moved_before_start": (np.float64, np.nan),
-    "moved_before_end": (np.float64, np.nan),
     # after a silence: the last reading before it, its time and its slope (the window is
     # gone; the first readings after it are judged against this)
     "gap_level": (np.float64, np.nan),
     "gap_time": (np.float64, np.nan),
     "gap_slope": (np.float64, 0.0),
-    # stuck: current run of unchanged readings
-    "run_len": (np.int64, 0),
-    "run_anchor": (np.float64, np.nan),
-    "run_ref_start": (np.float64, np.nan),
-    "run_ref_moved": (np.float64, 0.0),
-    "p_same": (np.float64, 0.5),
-    "p_same_n": (np.int64, 0),
-    # drift: difference to the reference (peers' median or the model)
+    # what the reference was last: the model, the peers (``peers.REF_*``)
     "ref_kind": (np.int64, 0),
-    "d_n": (np.int64, 0),
-    "d_mean": (np.float64, 0.0),
-    "d_var": (np.float64, 0.0),
-    "drift_level": (np.float64, 0.0),
-    "drift_var": (np.float64, 0.0),
-    "drift_calm_since": (np.float64, np.nan),
-    "drift_start": (np.float64, np.nan),
-    # drift: how the sensor follows its peers' consensus, x = mx + share (m - mm), as
-    # exponentially weighted moments (weight, means, variance of m, covariance), the
-    # residual's variance, when learning began and when it last learned; and the
-    # smoothed residual unclipped (the size a reason names)
-    "reg_w": (np.float64, 0.0),
-    "reg_mx": (np.float64, 0.0),
-    "reg_mm": (np.float64, 0.0),
-    "reg_vm": (np.float64, 0.0),
-    "reg_cxm": (np.float64, 0.0),
-    "reg_var": (np.float64, 0.0),
-    "reg_t0": (np.float64, np.nan),
-    "reg_t": (np.float64, np.nan),
-    "drift_size": (np.float64, 0.0),
-    "chart_n": (np.int64, 0),
-    # the verdict: condition bits (see kernel.STUCK_BIT…) and the state shown
+    # the verdict: condition bits (see ``rules.STUCK_BIT``…) and the state shown
     "cond": (np.int64, 0),
     "state": (np.int8, 0),
     "since": (np.float64, np.nan),
 }
+
+
+def _all_columns() -> dict[str, Field]:
+    columns = dict(_HEAD)
+    for check in (*CHECKS, None):
+        own = _TAIL if check is None else check.COLUMNS
+        clash = set(columns) & set(own)
+        if clash:
+            raise ImportError(f"health columns named twice: {sorted(clash)}")
+        columns.update(own)
+    return columns
+
+
+_COLUMNS = _all_columns()
 
 # The ring: every processed reading with its time and flags, which the sensor's own fit
 # reads whole at each reading.
@@ -166,6 +123,77 @@ _SILENCE: dict[str, Field] = {
 }
 
 
+class Core(NamedTuple):
+    """The columns the fold keeps itself (not a check's), as it takes them (``count`` it
+    reads in the record: a tuple's field of that name would hide ``tuple.count``)."""
+
+    quality: NDArray[np.float64]
+    interval_given: NDArray[np.float64]
+    interval: NDArray[np.float64]
+    resolution: NDArray[np.float64]
+    res_learned: NDArray[np.float64]
+    last_time: NDArray[np.float64]
+    last_value: NDArray[np.float64]
+    ring_head: NDArray[np.int64]
+    character: NDArray[np.int8]
+    peer_resid: NDArray[np.float64]
+    gap_level: NDArray[np.float64]
+    gap_time: NDArray[np.float64]
+    gap_slope: NDArray[np.float64]
+    ref_kind: NDArray[np.int64]
+    cond: NDArray[np.int64]
+    state: NDArray[np.int8]
+    since: NDArray[np.float64]
+    ring_value: NDArray[np.float64]
+    ring_time: NDArray[np.float64]
+    ring_flags: NDArray[np.int8]
+    ring_slope: NDArray[np.float64]
+    ring_offset: NDArray[np.float64]
+    ring_level: NDArray[np.float64]
+
+
+class Arrivals(NamedTuple):
+    """``silence``'s columns, as the fold takes them."""
+
+    heard: NDArray[np.float64]
+    expect: NDArray[np.float64]
+    cadence: NDArray[np.float64]
+    cadence_n: NDArray[np.int64]
+    lag_low: NDArray[np.float64]
+    lag_before: NDArray[np.float64]
+    lag_start: NDArray[np.float64]
+    gaps: NDArray[np.int64]
+    gap_first: NDArray[np.float64]
+    gap_last: NDArray[np.float64]
+
+
+class PeerColumns(NamedTuple):
+    """What the checks read of their peers' rows (the rest of a check's state is read and
+    written through the reading's own record)."""
+
+    noise_s: NDArray[np.float64]
+    step_tail: NDArray[np.float64]
+    moved_start: NDArray[np.float64]
+    moved_end: NDArray[np.float64]
+    moved_before_start: NDArray[np.float64]
+    moved_before_end: NDArray[np.float64]
+
+
+class FoldViews(NamedTuple):
+    """What the fold reads and writes: the records (a check's state is fields of its row's
+    record), and column views grouped by who reads them; rebuilt whenever the table
+    grows."""
+
+    records: NDArray[np.void]
+    core: Core
+    peers: PeerColumns
+    arrivals: Arrivals
+
+
+def _views_of(table: HealthTable, kind: type[Any]) -> Any:
+    return kind(*(getattr(table, name) for name in kind._fields))
+
+
 class HealthTable:
     """Dense rows of health state. Attributes are the columns named in ``_COLUMNS``,
     ``_RING``, ``_PEER_RING`` and ``_SILENCE``."""
@@ -191,6 +219,8 @@ class HealthTable:
             setattr(self, name, slots[:, :, k])
         for name, column in self._silence_records.columns.items():
             setattr(self, name, column)
+        self.views = FoldViews(record_rows(self._records.array), _views_of(self, Core),
+                               _views_of(self, PeerColumns), _views_of(self, Arrivals))
 
     def ensure(self, max_row: int) -> None:
         """Grow so that ``max_row`` is a valid row (doubling, like a list)."""
@@ -224,6 +254,7 @@ class HealthTable:
     def column_names() -> tuple[str, ...]:
         return (*_COLUMNS, *_RING, *_PEER_RING, *_SILENCE)
 
+    views: FoldViews
     # mypy sees the columns through these annotations.
     count: NDArray[np.int64]
     group: NDArray[np.int64]

@@ -1,0 +1,136 @@
+"""Stuck: a run of readings within half a resolution of the run's first.
+
+A run is stuck when it is long (``stuck_min_run``) and either the reference moved while
+the sensor did not (by more than ``stuck_ref_k`` difference sd and two resolutions), or the
+sensor's own history makes such a run improbable (it repeats itself less often when
+healthy; learned while it is ok). A vibration gauge repeats itself at night and seldom by
+day, so with peers to follow it is judged by them alone; and a run the peers held still
+through (their consensus within one and a half resolutions) is their quiet night too.
+
+Score: 1 while stuck, else 0.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ...records import Field
+from .._jit import compiled, compiled_inline
+
+NAME = "stuck"
+
+COLUMNS: dict[str, Field] = {
+    # the current run of unchanged readings: its length, its first value, the reference
+    # when it began and how far that has moved since (now, not the most it ever was)
+    "run_len": (np.int64, 0),
+    "run_anchor": (np.float64, np.nan),
+    "run_ref_start": (np.float64, np.nan),
+    "run_ref_moved": (np.float64, 0.0),
+    # how often the sensor repeats its last value when healthy
+    "p_same": (np.float64, 0.5),
+    "p_same_n": (np.int64, 0),
+}
+
+
+class Knobs(NamedTuple):
+    warmup: int
+    stuck_min_run: int
+    stuck_ref_k: float
+    stuck_p: float
+
+
+class Evidence(NamedTuple):
+    value: float
+    ref: float
+    """What the sensor is expected to follow (NaN: nothing)."""
+    res: float
+    tolerance: float
+    """Half a resolution: a value within it of the run's first is the same."""
+    diff_sd: float
+    """Sd of the sensor's difference to its peers' consensus."""
+    peers_known: bool
+    """That difference has been learned."""
+    via_peers: bool
+    """The reference is the peers' consensus (not the model)."""
+    relative: bool
+    """The sensor's noise grows with its level (vibration)."""
+    learn_repeats: bool
+    """The sensor is ok and was heard just before: its repeats teach ``p_same``."""
+    was_stuck: bool
+
+
+class EvidenceColumns(NamedTuple):
+    value: NDArray[np.float64]
+    ref: NDArray[np.float64]
+    res: NDArray[np.float64]
+    tolerance: NDArray[np.float64]
+    diff_sd: NDArray[np.float64]
+    peers_known: NDArray[np.bool_]
+    via_peers: NDArray[np.bool_]
+    relative: NDArray[np.bool_]
+    learn_repeats: NDArray[np.bool_]
+    was_stuck: NDArray[np.bool_]
+
+
+class Outcome(NamedTuple):
+    stuck: bool
+    run: int
+    likely: float
+    """How likely a repeat is for this sensor (bounded away from 0 and 1)."""
+
+
+@compiled_inline
+def step(s: Any, k: Knobs, ev: Evidence) -> Outcome:
+    """Judge one reading of the row."""
+    x = ev.value
+    ref = ev.ref
+    run = s.run_len
+    same = run > 0 and abs(x - s.run_anchor) <= ev.tolerance
+    if same:
+        run += 1
+        ref_start = s.run_ref_start
+    else:
+        run = 1
+        ref_start = ref
+        s.run_anchor = x
+    if math.isnan(ref_start):
+        ref_start = ref
+    if same and math.isfinite(ref):
+        moved = abs(ref - ref_start)
+    elif same:
+        moved = s.run_ref_moved
+    else:
+        moved = 0.0
+    s.run_len = run
+    s.run_ref_start = ref_start
+    s.run_ref_moved = moved
+    # How often this sensor repeats itself when healthy, to judge a run without peers.
+    n_same = s.p_same_n
+    if ev.learn_repeats:
+        rate = 1.0 / (n_same + 2.0) if n_same < 96 else 0.01
+        s.p_same = s.p_same + rate * ((1.0 if same else 0.0) - s.p_same)
+        s.p_same_n = n_same + 1
+    likely = min(max(s.p_same, 0.02), 0.98)
+    peers_still = ev.via_peers and ev.peers_known and moved < 1.5 * ev.res
+    own_history = n_same >= k.warmup and (run - 1) * math.log(likely) < math.log(
+        k.stuck_p) and not (ev.relative and ev.via_peers) and not peers_still
+    reference_moved = ev.peers_known and (moved > k.stuck_ref_k * ev.diff_sd + 2.0 * ev.res)
+    stuck = same and (ev.was_stuck or (run >= k.stuck_min_run
+                                       and (reference_moved or own_history)))
+    return Outcome(stuck, run, likely)
+
+
+@compiled
+def learn_many(records: NDArray[np.void], k: Knobs, rows: NDArray[np.int64], ev: EvidenceColumns,
+               scores: NDArray[np.float64]) -> None:
+    """``step`` over readings in order; ``scores[i]``: 1 if stuck at reading i."""
+    for i in range(rows.shape[0]):
+        out = step(records[rows[i]], k, Evidence(
+            ev.value[i], ev.ref[i], ev.res[i], ev.tolerance[i], ev.diff_sd[i],
+            ev.peers_known[i], ev.via_peers[i], ev.relative[i], ev.learn_repeats[i],
+            ev.was_stuck[i]))
+        scores[i] = 1.0 if out.stuck else 0.0
