@@ -58,6 +58,8 @@ OPERATE = Access(frozenset({Role.OPERATOR, Role.ADMIN}))
 ADMINISTER = Access(frozenset({Role.ADMIN}))
 INGEST = Access(frozenset({Role.DEVICE, Role.ADMIN}))
 SIGNED_IN = Access(frozenset(Role))
+#: A clock exchange: readers, and a device syncing its own clock (the route checks whose).
+SYNC = Access(frozenset({Role.DEVICE, Role.ADMIN}))
 UPLOAD = Access(frozenset({Role.ADMIN}), body="upload")
 #: A file an operator may send (a survey of the site), read like an upload.
 SURVEY = Access(frozenset({Role.OPERATOR, Role.ADMIN}), body="upload")
@@ -117,8 +119,8 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/sensors/{sensor_id}/health"): READ,
     ("GET", "/api/health"): READ,
     ("GET", "/api/sources"): READ,
-    ("GET", "/api/time"): READ,
-    ("POST", "/api/time"): ADMINISTER,  # it moves a source's clock estimate
+    ("GET", "/api/time"): SIGNED_IN,  # a device too: step one of its clock exchange
+    ("POST", "/api/time"): SYNC,  # it moves a clock estimate: a device only its own
     ("GET", "/api/alarms"): READ,
     ("POST", "/api/alarms/{key}/ack"): OPERATE,
     ("GET", "/metrics"): READ,
