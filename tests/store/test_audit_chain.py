@@ -4,23 +4,20 @@ entry is found by verify, and pruning keeps what is left verifiable."""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-import psycopg
 import pytest
-from psycopg import sql
 
 from twinsync.store import audit_chain, open_store
 from twinsync.store.audit import COMMAND, Actor, AuditEntry, AuditQuery
 from twinsync.store.audit_chain import ChainBroken
 from twinsync.store.postgres_rows import InDoubt
-from twinsync.store.postgres_schema import target_of
 from twinsync.store.tokens import created, open_token_store
 from twinsync.tokens import Role, new_token
+
+from .conftest import raw
 
 ADMIN = Actor("ops", "admin", "a0")
 
@@ -30,25 +27,6 @@ def entry(number: int, time: float | None = None) -> AuditEntry:
                       1000.0 + number if time is None else time,
                       {"status": "planned"}, {"status": "installed", "n": number},
                       element_id=f"E{number}")
-
-
-@contextmanager
-def raw(url: str) -> Iterator[Any]:
-    """A connection of its own to the store's database, outside twinsync (autocommit):
-    what someone who can write the database uses to change the log."""
-    if url.startswith("sqlite"):
-        connection = sqlite3.connect(url.split("///", 1)[1].split("?", 1)[0],
-                                     isolation_level=None)
-        try:
-            yield connection
-        finally:
-            connection.close()
-        return
-    target = target_of(url)
-    with psycopg.connect(target.conninfo, autocommit=True) as connection:
-        connection.execute(sql.SQL("SET search_path TO {}").format(
-            sql.Identifier(target.schema)))
-        yield connection
 
 
 def ids(url: str) -> list[int]:

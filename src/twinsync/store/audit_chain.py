@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import StoreError
+from ..errors import InvalidInput, StoreError
 from . import audit
 from .audit import Actor, AuditEntry
 
@@ -303,3 +303,12 @@ def prune(execute: Execute, mark: str, before: float) -> Pruned:
         execute(f"UPDATE audit_chain SET anchor_id = {mark}, anchor_hash = {mark}, "
                 f"anchor_time = {mark} WHERE id = 1", (last_id, expected, last_time))
     return Pruned(removed, last_id, expected.hex())
+
+
+def expected_head(text: str) -> tuple[int, str]:
+    """``<id>:<hex hash>``, as verify prints a head."""
+    entry_id, _, digest = text.partition(":")
+    if not entry_id.isdigit() or len(digest) != 64 or not all(
+            c in "0123456789abcdef" for c in digest):
+        raise InvalidInput("expect is <entry id>:<its 64-digit hex hash>", "bad_expect")
+    return int(entry_id), digest
