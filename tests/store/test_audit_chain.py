@@ -274,3 +274,22 @@ def test_entries_taken_back_after_a_lost_commit_leave_the_chain_linked(
     assert ids(url) == [every[0], every[2], every[4], every[5]]
     verdict = tokens.verify_audit()
     assert verdict.ok and verdict.checked == 4 and verdict.head_id == every[5]
+
+
+def test_a_long_prune_goes_in_batches_each_recorded_and_the_chain_holds(
+        store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(audit_chain, "PRUNE_BATCH", 2)
+    twin = open_store(store_url)
+    tokens = open_token_store(store_url)
+    try:
+        twin.add_audit([entry(n, 100.0 + n) for n in range(5)] + [entry(9, 9000.0)])
+        result = tokens.prune_audit(1000.0, COMMAND, 9500.0)
+        assert result.removed == 5
+        notes = [e.after for e in twin.audit(AuditQuery()) if e.operation == "prune_audit"]
+        assert [n["removed"] for n in notes] == [2, 2, 1]
+        assert notes[-1]["anchor"] == result.anchor_hash
+        verdict = tokens.verify_audit()
+        assert verdict.ok and verdict.checked == 4  # the young entry and three notes
+    finally:
+        tokens.close()
+        twin.close()

@@ -40,6 +40,10 @@ Execute = Callable[..., Any]
 GENESIS = bytes(32)
 #: Entries read at a time by ``verify`` and ``prune``.
 PAGE = 1000
+#: Most entries one prune's transaction removes: the head stays locked (in SQLite, the
+#: whole file) while it runs, and a first prune of years of log must not hold up the
+#: twin's commits for seconds. A longer prune is several transactions, each recorded.
+PRUNE_BATCH = 10_000
 
 SQLITE_CHAIN = """
 CREATE TABLE IF NOT EXISTS audit_chain (
@@ -273,21 +277,23 @@ def pruned(result: Pruned, before: float, actor: Actor, now: float) -> AuditEntr
 
 def prune(execute: Execute, mark: str, before: float) -> Pruned:
     """Remove the oldest entries written before ``before`` (the longest run of them from
-    the anchor: an entry is not removed while an older one is kept) and make the hash of
-    the last one removed the new anchor, in the caller's transaction. What it removes
-    must verify first: a broken part is kept and ``ChainBroken`` raised. The caller records
-    the prune itself as an entry (``pruned``), after it, in the same transaction."""
+    the anchor: an entry is not removed while an older one is kept), at most
+    ``PRUNE_BATCH``, and make the hash of the last one removed the new anchor, in the
+    caller's transaction. What it removes must verify first: a broken part is kept and
+    ``ChainBroken`` raised. The caller records the prune itself as an entry (``pruned``),
+    after it, in the same transaction."""
     _head(execute, mark, lock=mark == "%s")  # writers wait until the prune commits
     anchor_id, expected = _anchor(execute)
     row = execute(f"SELECT MIN(id) FROM audit WHERE id > {mark} AND time >= {mark}",
                   (anchor_id, before)).fetchone()
     young = None if row is None or row[0] is None else int(row[0])
     last_id, last_time, removed, after = anchor_id, None, 0, anchor_id
-    while True:
+    while removed < PRUNE_BATCH:
         bound = f" AND id < {mark}" if young is not None else ""
         params = (after,) if young is None else (after, young)
+        page = min(PAGE, PRUNE_BATCH - removed)
         rows = execute(f"SELECT id, {CONTENT}, prev, hash FROM audit WHERE id > {mark}"
-                       f"{bound} ORDER BY id LIMIT {PAGE}", params).fetchall()
+                       f"{bound} ORDER BY id LIMIT {page}", params).fetchall()
         for entry_id, *content, prev, digest in rows:
             if (prev is None or digest is None or bytes(prev) != expected
                     or link(bytes(prev), content) != bytes(digest)):
@@ -295,7 +301,7 @@ def prune(execute: Execute, mark: str, before: float) -> Pruned:
                                   "are kept (run `twinsync audit verify`)")
             expected, last_id, last_time = bytes(digest), int(entry_id), content[0]
             removed += 1
-        if len(rows) < PAGE:
+        if len(rows) < page:
             break
         after = last_id
     if removed:

@@ -76,7 +76,7 @@ class TokenStore(Protocol):
         """``audit_chain.verify`` in one snapshot."""
         ...
     def prune_audit(self, before: float, actor: Actor, now: float) -> Pruned:
-        """``audit_chain.prune`` and its own entry, in one transaction."""
+        """``audit_chain.prune`` and its own entry, a transaction for each batch."""
         ...
     def close(self) -> None: ...
 
@@ -258,12 +258,16 @@ class _Tokens:
             return audit_chain.verify(c.execute, self.mark, expect)
 
     def prune_audit(self, before: float, actor: Actor, now: float) -> Pruned:
-        with self._transaction() as c:
-            result = audit_chain.prune(c.execute, self.mark, before)
-            if result.removed:
-                audit_chain.append(c, self.mark,
-                                   [audit_chain.pruned(result, before, actor, now)])
-            return result
+        removed = 0
+        while True:  # a transaction (and its entry) per batch: writers wait for one only
+            with self._transaction() as c:
+                step = audit_chain.prune(c.execute, self.mark, before)
+                if step.removed:
+                    audit_chain.append(c, self.mark,
+                                       [audit_chain.pruned(step, before, actor, now)])
+            removed += step.removed
+            if step.removed < audit_chain.PRUNE_BATCH:
+                return Pruned(removed, step.anchor_id, step.anchor_hash)
 
 
 class SQLiteTokens(_Tokens):
