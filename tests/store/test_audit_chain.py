@@ -293,3 +293,25 @@ def test_a_long_prune_goes_in_batches_each_recorded_and_the_chain_holds(
     finally:
         tokens.close()
         twin.close()
+
+
+def test_a_kept_entry_removed_and_the_chain_linked_anew_is_found(
+        chained: tuple[str, Any]) -> None:
+    url, tokens = chained
+    every = ids(url)
+    with raw(url) as c:
+        mark = "?" if url.startswith("sqlite") else "%s"
+        digest = bytes(c.execute(f"SELECT hash FROM audit WHERE id = {mark}",
+                                 (every[2],)).fetchone()[0]).hex()
+        # Whoever can write the database removes entry 3 and links the rest anew.
+        if url.startswith("sqlite"):
+            c.execute("BEGIN IMMEDIATE")
+            audit_chain.relink(c.execute, mark, [every[2]])
+            c.execute("COMMIT")
+        else:
+            with c.transaction():
+                audit_chain.relink(c.execute, mark, [every[2]])
+    assert tokens.verify_audit().ok
+    verdict = tokens.verify_audit(expect=(every[2], digest))
+    assert not verdict.ok
+    assert verdict.problem == f"entry {every[2]}, whose hash was kept, is not in the log"

@@ -289,4 +289,3 @@ class Authenticator:
         now = self.clock()
         await asyncio.to_thread(self.store.revoke, session.id, now)
         self._by_digest[session.digest] = session.revoked(now)
-

@@ -216,6 +216,7 @@ def verify(execute: Execute, mark: str, expect: tuple[int, str] | None = None) -
     head_id, head_hash, anchor_id, expected = (int(row[0]), bytes(row[1]), int(row[2]),
                                                bytes(row[3]))
     checked, last_id, after = 0, anchor_id, anchor_id
+    kept_seen = expect is None
 
     def broken(entry_id: int | None, problem: str) -> Verdict:
         return Verdict(checked, anchor_id, head_id, head_hash.hex(), entry_id, problem)
@@ -234,9 +235,12 @@ def verify(execute: Execute, mark: str, expect: tuple[int, str] | None = None) -
                                         f"added, or entry {last_id} was changed")
             if link(bytes(prev), content) != bytes(digest):
                 return broken(entry_id, f"entry {entry_id} was changed after it was written")
-            if expect is not None and entry_id == expect[0] and bytes(digest).hex() != expect[1]:
-                return broken(entry_id, f"entry {entry_id} is not the one whose hash was "
-                                        "kept: the chain was rewritten from it or before it")
+            if expect is not None and entry_id == expect[0]:
+                if bytes(digest).hex() != expect[1]:
+                    return broken(entry_id, f"entry {entry_id} is not the one whose hash "
+                                            "was kept: the chain was rewritten from it or "
+                                            "before it")
+                kept_seen = True
             expected, last_id = bytes(digest), entry_id
             checked += 1
         if len(rows) < PAGE:
@@ -247,7 +251,7 @@ def verify(execute: Execute, mark: str, expect: tuple[int, str] | None = None) -
                       f"the chain's head is entry {head_id}, but the newest entry is "
                       f"{last_id}: entries were removed from its end, or the head was "
                       "changed")
-    if expect is not None and not anchor_id < expect[0] <= last_id:
+    if expect is not None and not kept_seen:
         return broken(None, f"entry {expect[0]}, whose hash was kept, is "
                             f"{'pruned' if expect[0] <= anchor_id else 'not in the log'}")
     return Verdict(checked, anchor_id, head_id, head_hash.hex())
