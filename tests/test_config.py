@@ -47,6 +47,16 @@ def test_rate_limits_are_read_as_numbers_and_zero_means_none(tmp_path: Path) -> 
     assert (settings.rate_requests, settings.rate_readings) == (0.0, 5000.0)
 
 
+def test_the_audit_log_is_kept_for_ever_unless_a_retention_is_set(tmp_path: Path) -> None:
+    file = tmp_path / "twinsync.toml"
+    file.write_text("")
+    assert Settings.load(file).audit_keep_days is None
+    file.write_text("audit_keep_days = 365\ntoken_grace_days = 0\nupkeep_seconds = 600\n")
+    settings = Settings.load(file)
+    assert (settings.audit_keep_days, settings.token_grace_days,
+            settings.upkeep_seconds) == (365.0, 0.0, 600.0)
+
+
 def test_the_reimport_share_is_read_from_the_file_and_must_be_a_share(tmp_path: Path) -> None:
     file = tmp_path / "twinsync.toml"
     file.write_text("reimport_max_archive_share = 1\n")
@@ -72,7 +82,9 @@ def test_the_geometry_export_prefers_manifold_on_every_core_unless_told_otherwis
     'cors_origins = "https://a.example"', "connector_hosts = [1]",  # not a list of text
     'rate_requests = "fast"', "rate_readings = -1", "rate_requests = true",  # not a rate
     'geometry_kernel = "blender"', "geometry_workers = -1", "geometry_workers = 1.5",
-    "geometry_timeout_seconds = 0", 'geometry_timeout_seconds = "soon"'])
+    "geometry_timeout_seconds = 0", 'geometry_timeout_seconds = "soon"',
+    "audit_keep_days = 0", 'audit_keep_days = "a year"', "token_grace_days = -1",
+    "upkeep_seconds = false"])
 def test_a_setting_that_cannot_work_stops_the_server_at_start(tmp_path: Path,
                                                               text: str) -> None:
     config = tmp_path / "twinsync.toml"

@@ -80,6 +80,14 @@ class Settings:
     rate_readings: float = 200_000.0
     """Readings a second one token may post (``POST /api/readings``), in bursts of twice
     that; a larger batch is taken once and the token then waits. 0: no limit."""
+    audit_keep_days: float | None = None
+    """Audit entries older than this many days are removed by the server's upkeep (the
+    chain stays verifiable from the last one removed). None: kept for ever."""
+    token_grace_days: float = 7.0
+    """Sessions and tokens expired or revoked longer ago than this are removed by the
+    upkeep (a user's record stays)."""
+    upkeep_seconds: float = 3600.0
+    """How often the server runs its upkeep (the two above); 0: never."""
     data_folder: Path | None = None
     """The only folder whose files a replay connector added through the API may read."""
     web_vendor: Path | None = None
@@ -129,6 +137,16 @@ class Settings:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise InvalidInput(f"{file}: {name} must be a number of at least 0, not "
                                    f"{value!r}", "bad_config")
+            data[name] = float(value)
+        for name in ("audit_keep_days", "token_grace_days", "upkeep_seconds"):
+            if data.get(name) is None:
+                continue
+            value = data[name]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 \
+                    or (name == "audit_keep_days" and value == 0):
+                raise InvalidInput(f"{file}: {name} must be a number of at least 0"
+                                   f"{' (more than 0)' if name == 'audit_keep_days' else ''}"
+                                   f", not {value!r}", "bad_config")
             data[name] = float(value)
         share = data.get("reimport_max_archive_share", MAX_ARCHIVE_SHARE)
         if isinstance(share, bool) or not isinstance(share, (int, float)) \

@@ -137,22 +137,32 @@ def new_token(name: str, role: Role, *, now: float, expires_at: float | None = N
 
 USER_ROLES = (Role.VIEWER, Role.OPERATOR, Role.ADMIN)
 MIN_PASSWORD = 10
+#: What a sign-in reads of a password (the rest would be ignored): no longer may be set.
+MAX_PASSWORD = 1000
 
 
 def new_user(name: str, role: Role, password: str, *, now: float) -> TokenRecord:
     """A person's record: the password hashed with argon2id (slow on purpose)."""
-    from argon2 import PasswordHasher
-
     name = name.strip()
     if not name or len(name) > 100:
         raise InvalidInput("a user needs a name of 1 to 100 characters", "bad_user")
     if role not in USER_ROLES:
         raise InvalidInput("a user is a viewer, an operator or an admin; a device has a "
                            "token", "bad_user")
+    return TokenRecord(secrets.token_hex(6), name, role, secrets.token_bytes(32), now,
+                       kind=Kind.USER, password=hash_password(password))
+
+
+def hash_password(password: str) -> str:
+    """A password's argon2id hash (64 MiB, 3 passes: slow on purpose), once it is long
+    enough."""
+    from argon2 import PasswordHasher
+
     if len(password) < MIN_PASSWORD:
         raise InvalidInput(f"a password has at least {MIN_PASSWORD} characters", "bad_user")
-    return TokenRecord(secrets.token_hex(6), name, role, secrets.token_bytes(32), now,
-                       kind=Kind.USER, password=PasswordHasher().hash(password))
+    if len(password) > MAX_PASSWORD:
+        raise InvalidInput(f"a password has at most {MAX_PASSWORD} characters", "bad_user")
+    return PasswordHasher().hash(password)
 
 
 def new_session(token: TokenRecord, *, now: float) -> tuple[str, TokenRecord]:

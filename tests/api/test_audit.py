@@ -4,6 +4,7 @@ and pages them, and is for admins only."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 import uuid
 from pathlib import Path
@@ -235,3 +236,22 @@ def test_a_connector_whose_entry_cannot_be_written_is_stopped_and_may_be_sent_ag
         entry = newest(admin)
         assert (entry["operation"], entry["target"]) == ("add_connector", f"connector:{name}")
         assert admin.delete(f"/api/connectors/{name}").status_code == 200
+
+
+def test_the_chain_is_verified_through_the_api_and_a_changed_entry_is_named(
+        tmp_path: Path) -> None:
+    url = seeded_store(tmp_path)
+    admin_header, _ = token(url, Role.ADMIN)
+    with TestClient(create_app(Settings(store=url)), headers=admin_header) as admin:
+        assert admin.patch("/api/elements/L1-slab", json={"status": "issue"}).status_code == 200
+        verdict = admin.get("/api/audit/verify").json()
+        assert verdict["ok"] and verdict["broken_at"] is None
+        head = f"{verdict['head']['id']}:{verdict['head']['hash']}"
+        assert admin.get("/api/audit/verify", params={"expect": head}).json()["ok"]
+        changed = newest(admin)["id"]
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as c:
+            c.execute("UPDATE audit SET after = ? WHERE id = ?", (b'{"status":"done"}', changed))
+        verdict = admin.get("/api/audit/verify").json()
+        assert not verdict["ok"] and verdict["broken_at"] == changed
+        refused = admin.get("/api/audit/verify", params={"expect": "7:xyz"})
+        assert refused.status_code == 422 and refused.json()["error"] == "bad_expect"

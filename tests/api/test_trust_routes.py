@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from fastapi.testclient import TestClient
+
+from twinsync.api.app import create_app
+from twinsync.config import Settings
+from twinsync.tokens import Role
+
+from .conftest import bearer, seeded_store
 
 
 def test_sensor_health_and_the_fleet_summary(client: TestClient) -> None:
@@ -55,3 +62,47 @@ def test_metrics_are_served_in_prometheus_text_format(client: TestClient) -> Non
 def test_acknowledging_an_unknown_alarm_is_not_found(client: TestClient) -> None:
     assert client.get("/api/alarms").json() == {"alarms": []}
     assert client.post("/api/alarms/nothing/ack", json={"by": "me"}).status_code == 404
+
+
+def test_a_device_syncs_its_own_clock_and_its_readings_are_placed_by_it(
+        tmp_path: Path) -> None:
+    url = seeded_store(tmp_path)
+    device = bearer(url, Role.DEVICE, sensors=("L0-*",))
+    admin = bearer(url)
+    with TestClient(create_app(Settings(store=url))) as client:
+        t0 = time.time() - 30.0  # a device whose clock runs 30 s behind
+        answer = client.get("/api/time", params={"t0": t0}, headers=device)
+        assert answer.status_code == 200
+        t1, t2 = answer.json()["t1"], answer.json()["t2"]
+        assert answer.json()["t0"] == t0 and t1 <= t2 <= time.time()
+        exchange = {"t0": t0, "t1": t1, "t2": t2, "t3": time.time() - 30.0}
+        # Another source's clock is not a device's to move.
+        other = client.post("/api/time", json={**exchange, "source": "gateway-7"},
+                            headers=device)
+        assert other.status_code == 403 and other.json()["error"] == "source_not_yours"
+        learned = client.post("/api/time", json=exchange, headers=device)
+        assert learned.status_code == 200, learned.text
+        assert learned.json()["source"] == "device:tests device"
+        assert -30.5 < learned.json()["synced_offset"] < -29.5
+        # Its readings, stamped by its slow clock, are placed on the twin's time.
+        stamped = time.time() - 30.0
+        posted = client.post("/api/readings", headers=device, json=[
+            {"sensor_id": "L0-room1-temp", "value": 21.0, "time": stamped}])
+        assert posted.status_code == 200, posted.text
+        history = client.get("/api/sensors/L0-room1-temp/readings", headers=admin,
+                             params={"start": stamped - 60}).json()
+        [placed] = history["time"]
+        assert abs(placed - (stamped + 30.0)) < 1.0
+
+
+def test_a_clock_exchange_must_carry_this_servers_recent_times(tmp_path: Path) -> None:
+    url = seeded_store(tmp_path)
+    device = bearer(url, Role.DEVICE, sensors=("L0-*",))
+    with TestClient(create_app(Settings(store=url)), headers=device) as client:
+        now = time.time()
+        # A t2 in the future would keep the sync "recent" for ever; an old one is a replay.
+        for t1, t2 in ((now, now + 3600.0), (now - 3600.0, now - 3599.0), (now, now - 1.0)):
+            refused = client.post("/api/time", json={"t0": now, "t1": t1, "t2": t2,
+                                                     "t3": now + 0.01})
+            assert refused.status_code == 422 and refused.json()["error"] == "bad_time_sync"
+        assert client.get("/api/sources", headers=device).status_code == 403

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import subprocess
 import sys
 import time
@@ -100,3 +101,28 @@ def test_a_user_is_added_with_a_password_listed_without_it_and_removed(
     assert user("remove", "ana").returncode == 0
     assert json.loads(user("list", "--json").stdout) == []
     assert not has_admin(store)
+
+
+def test_users_who_share_a_name_are_reported_and_removed_by_id(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'twin.sqlite'}"
+
+    def user(*args: str, password: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "twinsync", "user", *args,
+                               "--store", store], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=120, input=password + "\n")
+
+    assert user("add", "ana", "--role", "admin", "--password-stdin",
+                password="long enough here").returncode == 0
+    # A store made before names were unique: a second live ana, put in by hand.
+    with sqlite3.connect(tmp_path / "twin.sqlite") as c:
+        c.execute("DROP INDEX tokens_user_name")
+        c.execute("INSERT INTO tokens SELECT 'second-ana', name, 'viewer', x'00', "
+                  "created_at + 1, expires_at, revoked_at, sensors, kind, parent, password "
+                  "FROM tokens WHERE name = 'ana'")
+    listed = user("list")
+    assert "2 live users are named 'ana'" in listed.stderr and "second-ana" in listed.stderr
+    ambiguous = user("remove", "ana")
+    assert ambiguous.returncode == 1 and "remove one with --id" in ambiguous.stdout
+    assert user("remove", "--id", "second-ana").returncode == 0
+    assert [u["role"] for u in json.loads(user("list", "--json").stdout)] == ["admin"]
+    assert user("list").stderr == ""

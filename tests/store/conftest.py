@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import psycopg
@@ -12,6 +15,7 @@ import pytest
 from psycopg import sql
 
 from twinsync.pipeline import Batch
+from twinsync.store.postgres_schema import target_of
 
 
 def batch_of(rows: list[int], times: list[float], values: list[float]) -> Batch:
@@ -39,3 +43,22 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'twin.sqlite'}?synchronous=normal"
     url: str = request.getfixturevalue("schema_url")
     return url
+
+
+@contextmanager
+def raw(url: str) -> Iterator[Any]:
+    """A connection of its own to the store's database, outside twinsync (autocommit):
+    what someone who can write the database uses to change the log."""
+    if url.startswith("sqlite"):
+        connection = sqlite3.connect(url.split("///", 1)[1].split("?", 1)[0],
+                                     isolation_level=None)
+        try:
+            yield connection
+        finally:
+            connection.close()
+        return
+    target = target_of(url)
+    with psycopg.connect(target.conninfo, autocommit=True) as connection:
+        connection.execute(sql.SQL("SET search_path TO {}").format(
+            sql.Identifier(target.schema)))
+        yield connection

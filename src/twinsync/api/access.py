@@ -32,7 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..errors import Forbidden, Unauthenticated, UnsupportedMediaType
 from ..model import Source
 from ..store.audit import Actor
-from ..tokens import Kind, Role, csrf_of
+from ..tokens import USER_ROLES, Kind, Role, csrf_of
 from .auth import CSRF_HEADER, SESSION_COOKIE, Authenticator, Identity
 from .rates import RateLimited
 from .responses import JSON
@@ -58,6 +58,10 @@ OPERATE = Access(frozenset({Role.OPERATOR, Role.ADMIN}))
 ADMINISTER = Access(frozenset({Role.ADMIN}))
 INGEST = Access(frozenset({Role.DEVICE, Role.ADMIN}))
 SIGNED_IN = Access(frozenset(Role))
+#: A signed-in person (a device has a token, never a password).
+PASSWORD = Access(frozenset(USER_ROLES))
+#: A clock exchange: readers, and a device syncing its own clock (the route checks whose).
+SYNC = Access(frozenset({Role.DEVICE, Role.ADMIN}))
 UPLOAD = Access(frozenset({Role.ADMIN}), body="upload")
 #: A file an operator may send (a survey of the site), read like an upload.
 SURVEY = Access(frozenset({Role.OPERATOR, Role.ADMIN}), body="upload")
@@ -91,6 +95,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("DELETE", "/api/sensors/{sensor_id}/binding"): ADMINISTER,
     ("GET", "/api/events"): READ,
     ("GET", "/api/audit"): ADMINISTER,  # it holds everyone's before and after values
+    ("GET", "/api/audit/verify"): ADMINISTER,
     ("GET", "/api/connectors"): ADMINISTER,
     ("POST", "/api/connectors"): ADMINISTER,
     ("DELETE", "/api/connectors/{name}"): ADMINISTER,
@@ -117,8 +122,8 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/sensors/{sensor_id}/health"): READ,
     ("GET", "/api/health"): READ,
     ("GET", "/api/sources"): READ,
-    ("GET", "/api/time"): READ,
-    ("POST", "/api/time"): ADMINISTER,  # it moves a source's clock estimate
+    ("GET", "/api/time"): SIGNED_IN,  # a device too: step one of its clock exchange
+    ("POST", "/api/time"): SYNC,  # it moves a clock estimate: a device only its own
     ("GET", "/api/alarms"): READ,
     ("POST", "/api/alarms/{key}/ack"): OPERATE,
     ("GET", "/metrics"): READ,
@@ -126,6 +131,11 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/tokens"): ADMINISTER,
     ("POST", "/api/tokens"): ADMINISTER,
     ("DELETE", "/api/tokens/{token_id}"): ADMINISTER,
+    # users who sign in with a password; each changes their own
+    ("GET", "/api/users"): ADMINISTER,
+    ("POST", "/api/users"): ADMINISTER,
+    ("DELETE", "/api/users/{user_id}"): ADMINISTER,
+    ("POST", "/api/session/password"): PASSWORD,  # the route checks it is a user's session
 }
 
 #: WebSocket message type → who may send it (over a socket any signed-in reader opened).
@@ -147,15 +157,16 @@ def authenticator(connection: HTTPConnection) -> Authenticator:
 async def identify(connection: HTTPConnection) -> Identity | None:
     """The caller: a bearer token if one is sent, else the session cookie."""
     auth = authenticator(connection)
+    client = connection.client.host if connection.client else ""
     header = connection.headers.get("authorization")
     if header is not None:
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             return None
-        return await auth.identify(secret.strip())
+        return await auth.identify(secret.strip(), client=client)
     cookie = connection.cookies.get(SESSION_COOKIE)
     if cookie:
-        return await auth.identify(cookie, by_cookie=True)
+        return await auth.identify(cookie, by_cookie=True, client=client)
     return None
 
 

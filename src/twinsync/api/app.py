@@ -7,6 +7,7 @@ the demo if asked, start connectors; on shutdown stop connectors and close the s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -30,6 +31,7 @@ from . import (
     routes_readings,
     routes_schedule,
     routes_twin,
+    routes_users,
     ws,
 )
 from .access import AccessMiddleware
@@ -37,6 +39,7 @@ from .auth import Authenticator
 from .limits import Limits
 from .rates import RateLimits
 from .responses import JSON
+from .upkeep import Upkeep
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
@@ -77,9 +80,13 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
 
         await start_sources(svc, settings)
         await svc.start_background()
+        upkeep = asyncio.create_task(Upkeep.of(settings).run(app.state.auth))
         try:
             yield
         finally:
+            upkeep.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await upkeep
             tokens.close()
             if service is None:
                 await svc.aclose()
@@ -106,6 +113,7 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
                            allow_headers=["authorization", "content-type", "x-csrf-token"])
     errors.install(app)
     app.include_router(routes_access.router)
+    app.include_router(routes_users.router)
     app.include_router(routes_twin.router)
     app.include_router(routes_audit.router)
     app.include_router(routes_readings.router)

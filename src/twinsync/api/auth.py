@@ -6,11 +6,19 @@ in it is looked up in the store (one indexed read: a token created by ``twinsync
 create`` in another process works at once); the whole cache is read again when it is
 older than ``RELOAD_SECONDS`` (a token revoked in another process stops working within
 that time; one revoked through this process's API stops at once).
+
+A token the store does not know either costs no query the next time: its digest is kept
+for ``UNKNOWN_SECONDS`` among at most ``UNKNOWN_KEPT`` (a secret is random, so a digest
+unknown now never becomes a token later). Each client address may have
+``LOOKUPS_PER_SECOND`` lookups of unknown tokens (bursts of twice that); past it a token
+not in the cache is refused without a query, so a stream of made-up tokens cannot make
+every request a store query.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import secrets
@@ -18,15 +26,32 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..errors import NotFound, StoreError
+from ..errors import Forbidden, NotFound, StoreError
 from ..store.audit import SYSTEM, Actor
-from ..store.tokens import TokenStore, created, revoked
-from ..tokens import PREFIX, Kind, Role, TokenRecord, digest, new_session, new_token
+from ..store.tokens import TokenStore, created, password_changed, revoked
+from ..tokens import (
+    PREFIX,
+    Kind,
+    Role,
+    TokenRecord,
+    digest,
+    hash_password,
+    new_session,
+    new_token,
+    new_user,
+)
+from .rates import Buckets
 
 log = logging.getLogger(__name__)
 RELOAD_SECONDS = 5.0
 #: Password checks running at once (each takes 64 MiB for its moment).
 PASSWORD_CHECKS = 2
+#: Digests of unknown tokens remembered (32 bytes and a time each: about 2 MB at most),
+#: and for how long.
+UNKNOWN_KEPT = 10_000
+UNKNOWN_SECONDS = 60.0
+#: Store lookups of unknown tokens a second, per client address.
+LOOKUPS_PER_SECOND = 10.0
 
 
 @functools.lru_cache(maxsize=1)
@@ -60,10 +85,16 @@ class Identity:
 class Authenticator:
     """Tokens and sessions of one store, cached; creates and revokes them too."""
 
-    def __init__(self, store: TokenStore, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: TokenStore, clock: Callable[[], float] = time.time, *,
+                 unknown_kept: int = UNKNOWN_KEPT,
+                 lookups_per_second: float = LOOKUPS_PER_SECOND) -> None:
         self.store = store
         self.clock = clock
         self._by_digest: dict[bytes, TokenRecord] = {}
+        # digest → when to forget it (monotonic); in the order they were refused.
+        self._unknown: dict[bytes, float] = {}
+        self._unknown_kept = unknown_kept
+        self._lookups = Buckets(lookups_per_second, 2.0 * lookups_per_second)
         self._loaded_at = -float("inf")
         self._lock = asyncio.Lock()
         self._verifying = asyncio.Semaphore(PASSWORD_CHECKS)
@@ -89,26 +120,46 @@ class Authenticator:
                     log.warning("tokens not reloaded: %s", exc)
                     self._loaded_at = time.monotonic()
 
-    async def identify(self, secret: str, *, by_cookie: bool = False) -> Identity | None:
-        """The identity of a presented secret, or None if it is unknown, expired or revoked."""
+    async def identify(self, secret: str, *, by_cookie: bool = False,
+                       client: str = "") -> Identity | None:
+        """The identity of a presented secret, or None if it is unknown, expired or
+        revoked. ``client`` is the caller's address (its lookups of unknown tokens are
+        limited)."""
         if not secret.startswith(PREFIX) or len(secret) > 200:
             return None  # not one of ours: no need to ask the store
         key = digest(secret)
         await self._fresh()
         record = self._by_digest.get(key)
         if record is None:
-            try:
-                record = await asyncio.to_thread(self.store.find, key)
-            except StoreError as exc:
-                log.warning("a token could not be looked up: %s", exc)
-                return None
-            if record is not None:
-                self._by_digest[key] = record
+            record = await self._look_up(key, client)
         if record is None or not record.valid(self.clock()):
             return None
         if record.kind is Kind.USER or by_cookie != (record.kind is Kind.SESSION):
             return None  # a session is not a bearer token, and a token is not a cookie
         return Identity(record, secret, by_cookie)
+
+    async def _look_up(self, key: bytes, client: str) -> TokenRecord | None:
+        """A digest the cache does not hold, from the store, unless it was unknown a
+        moment ago or this client has asked too often."""
+        now = time.monotonic()
+        forget_at = self._unknown.get(key)
+        if forget_at is not None and now < forget_at:
+            return None
+        if self._lookups.take(client, 1.0, now) > 0:
+            return None
+        try:
+            record = await asyncio.to_thread(self.store.find, key)
+        except StoreError as exc:
+            log.warning("a token could not be looked up: %s", exc)
+            return None
+        if record is not None:
+            self._by_digest[key] = record
+        elif self._unknown_kept > 0:
+            self._unknown.pop(key, None)
+            while len(self._unknown) >= self._unknown_kept:
+                del self._unknown[next(iter(self._unknown))]  # the oldest
+            self._unknown[key] = now + UNKNOWN_SECONDS
+        return record
 
     async def check_password(self, name: str, password: str) -> TokenRecord | None:
         """The user ``name`` if ``password`` is theirs. Verifying costs tens of milliseconds
@@ -178,6 +229,61 @@ class Authenticator:
                 self._by_digest[key] = record.revoked(now)
         if not found and not any(r.id == token_id for r in self._by_digest.values()):
             raise NotFound(f"no token {token_id!r}")
+
+    async def add_user(self, name: str, role: Role, password: str, *,
+                       actor: Actor = SYSTEM) -> TokenRecord:
+        """A new user; ``Conflict`` if a live user has that name already."""
+        now = self.clock()
+        async with self._verifying:  # hashing takes what a check takes
+            record = await asyncio.to_thread(new_user, name, role, password, now=now)
+        await asyncio.to_thread(self.store.add, record, created(record, actor, now))
+        self._by_digest[record.digest] = record
+        return record
+
+    async def live_users(self) -> list[TokenRecord]:
+        """Users not removed, from the store (one made by the command a moment ago too)."""
+        records = await asyncio.to_thread(self.store.records)
+        return [r for r in records if r.kind is Kind.USER and r.revoked_at is None]
+
+    async def remove_user(self, user_id: str, *, actor: Actor = SYSTEM) -> None:
+        """Remove a user and end their sessions, here at once and in the store."""
+        if not any(u.id == user_id for u in await self.live_users()):
+            raise NotFound(f"no user {user_id!r}")
+        now = self.clock()
+        await asyncio.to_thread(self.store.revoke, user_id, now,
+                                revoked(user_id, actor, now, user=True))
+        self._revoked_here(lambda r: r.id == user_id or r.parent == user_id, now)
+
+    async def change_password(self, identity: Identity, current: str, new: str, *,
+                              actor: Actor) -> None:
+        """The signed-in user's password, if ``current`` is theirs; their other sessions
+        end (one opened with the old password elsewhere must not outlive it)."""
+        session = identity.record
+        parent = None
+        if session.kind is Kind.SESSION and session.parent is not None:
+            parent = next((u for u in await self.live_users() if u.id == session.parent),
+                          None)
+        if parent is None:
+            raise Forbidden("only a user signed in with a password changes it",
+                            "not_a_user")
+        user = await self.check_password(parent.name, current)
+        if user is None or user.id != parent.id:
+            raise Forbidden("the current password is not right", "wrong_password")
+        async with self._verifying:
+            hashed = await asyncio.to_thread(hash_password, new)
+        now = self.clock()
+        changed = await asyncio.to_thread(
+            self.store.set_password, user.id, hashed, session.id, now,
+            password_changed(user, actor, now))
+        if not changed:
+            raise NotFound(f"no user {user.id!r}")
+        self._by_digest[user.digest] = dataclasses.replace(user, password=hashed)
+        self._revoked_here(lambda r: r.parent == user.id and r.id != session.id, now)
+
+    def _revoked_here(self, which: Callable[[TokenRecord], bool], now: float) -> None:
+        for key, record in list(self._by_digest.items()):
+            if which(record) and record.revoked_at is None:
+                self._by_digest[key] = record.revoked(now)
 
     async def end_session(self, session: TokenRecord) -> None:
         now = self.clock()

@@ -38,7 +38,8 @@ async def sign_in(body: SignIn, request: Request, auth: Auth) -> JSON:
     SameSite=Strict) and the CSRF value the page sends back in ``X-CSRF-Token`` with
     every change."""
     if body.token is not None:
-        identity = await auth.identify(body.token)
+        identity = await auth.identify(body.token, client=request.client.host
+                                       if request.client else "")
         if identity is None:
             raise Unauthenticated("unknown, expired or revoked token", "bad_token")
         signer = identity.record

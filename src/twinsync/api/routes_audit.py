@@ -1,19 +1,25 @@
 """``GET /api/audit``: who changed what, from what to what, and when (admins only: the
-entries hold everyone's values and token ids)."""
+entries hold everyone's values and token ids); ``GET /api/audit/verify``: whether its hash
+chain holds, and the first entry that breaks it."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
 from ..service import TwinService
 from ..store.audit import MAX_PAGE, AuditQuery
+from ..store.audit_chain import expected_head
+from .access import authenticator
+from .auth import Authenticator
 from .deps import service, time_param
 from .responses import JSON
 
 router = APIRouter(prefix="/api", default_response_class=JSON)
 Service = Annotated[TwinService, Depends(service)]
+Auth = Annotated[Authenticator, Depends(authenticator)]
 
 
 @router.get("/audit")
@@ -38,3 +44,14 @@ async def list_audit(svc: Service, element_id: str | None = None,
         following = ({"before": entries[-1].id} if newest_first
                      else {"after": entries[-1].id})
     return JSON({"entries": [e.to_dict() for e in entries], "next": following})
+
+
+@router.get("/audit/verify")
+async def verify_audit(auth: Auth, expect: str | None = None) -> JSON:
+    """Walk the log's hash chain from its anchor: ``ok``, how many entries were checked,
+    the head (keep it elsewhere and pass it back as ``expect=<id>:<hash>`` to find a
+    chain rewritten since), and the first broken entry with what is wrong with it."""
+    head = None if expect is None else expected_head(expect)
+    verdict = await asyncio.to_thread(auth.store.verify_audit, head)
+    return JSON(verdict.to_dict())
+

@@ -8,7 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
+from ..errors import Forbidden, InvalidInput
 from ..service import TwinService
+from ..tokens import Role
 from .access import actor_of, identity_of
 from .deps import service
 from .responses import JSON
@@ -44,19 +46,28 @@ async def get_sources(svc: Service) -> JSON:
     return JSON({"sources": await svc.view(svc.sources)})
 
 
+#: How old the server's half of an exchange may be when it is sent back: a round trip
+#: takes well under a second, and an exchange replayed later (or a ``t2`` made up in the
+#: future, which would keep a sync "recent" for ever) must not move a clock.
+SYNC_WINDOW = 120.0
+
+
 @router.get("/time")
-def get_time(request: Request) -> JSON:
-    """Time sync, step one. Send your clock's time as ``t0``; keep the answer's
-    ``t1`` (we received) and ``t2`` (we answered), note ``t3`` when it arrives, and
-    ``POST /api/time`` all four so twinsync learns your offset and round trip. Your offset
-    is ``((t1 - t0) + (t2 - t3)) / 2`` from our clock to yours, should you want it."""
+def get_time(request: Request, t0: float | None = None) -> JSON:
+    """Time sync, step one (a device may call it, like any signed-in reader). Send your
+    clock's time as ``t0``; keep the answer's ``t1`` (we received) and ``t2`` (we
+    answered), note ``t3`` when it arrives, and ``POST /api/time`` all four so twinsync
+    learns your offset and round trip. Your offset from our clock is
+    ``((t1 - t0) + (t2 - t3)) / 2`` and the round trip ``(t3 - t0) - (t2 - t1)``, NTP's
+    formulas, should you want to set your own clock."""
     received = time.time()
-    t0 = request.query_params.get("t0")
-    return JSON({"t0": float(t0) if t0 else None, "t1": received, "t2": time.time()})
+    return JSON({"t0": t0, "t1": received, "t2": time.time()})
 
 
 class TimeSync(BaseModel):
-    source: str = Field(min_length=1)
+    source: str | None = Field(default=None, min_length=1, max_length=200)
+    """Whose clock: a device token's own (``device:<its name>``, the default for one);
+    an admin names any source."""
     t0: float
     t1: float
     t2: float
@@ -64,10 +75,27 @@ class TimeSync(BaseModel):
 
 
 @router.post("/time")
-async def post_time(sync: TimeSync, svc: Service) -> JSON:
-    """Time sync, step two: the four timestamps of an exchange with ``GET /api/time``."""
-    clock = await svc.sync_clock(sync.source, sync.t0, sync.t1, sync.t2, sync.t3)
-    return JSON({"source": sync.source, **clock})
+async def post_time(sync: TimeSync, svc: Service, request: Request) -> JSON:
+    """Time sync, step two: the four timestamps of an exchange with ``GET /api/time``.
+    A device syncs only its own clock, the one its readings are placed by."""
+    identity = identity_of(request)
+    if identity.role is Role.DEVICE:
+        own = f"device:{identity.name}"
+        if sync.source is not None and sync.source != own:
+            raise Forbidden(f"a device syncs its own clock ({own!r}), not "
+                            f"{sync.source[:40]!r}", "source_not_yours")
+        source = own
+    elif sync.source is None:
+        raise InvalidInput("name the source whose clock this exchange is of", "bad_time_sync")
+    else:
+        source = sync.source
+    now = time.time()
+    if not (now - SYNC_WINDOW <= sync.t1 <= sync.t2 <= now):
+        raise InvalidInput(f"time sync: t1 and t2 must be this server's times from the "
+                           f"last {SYNC_WINDOW:g} s, as GET /api/time answered them",
+                           "bad_time_sync")
+    clock = await svc.sync_clock(source, sync.t0, sync.t1, sync.t2, sync.t3)
+    return JSON({"source": source, **clock})
 
 
 @router.get("/alarms")

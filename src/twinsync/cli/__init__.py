@@ -22,6 +22,7 @@ COMMANDS = {
     "health": ("twinsync.cli.health_cmd", "judge recorded readings by the live health checks"),
     "token": ("twinsync.cli.token_cmd", "create, list and revoke API tokens"),
     "user": ("twinsync.cli.user_cmd", "add, list and remove users who sign in with a password"),
+    "audit": ("twinsync.cli.audit_cmd", "verify the audit log's hash chain, or prune it"),
     "schedule": ("twinsync.cli.schedule_cmd",
                  "schedule a P6, MS Project or IFC schedule, or import it into a twin"),
 }

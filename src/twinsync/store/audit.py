@@ -3,7 +3,8 @@
 An audit entry says who changed what (the token's name, role and id; the operation and
 its target), the values before and after, and when. It is written in the transaction of
 the change it records, so a change that did not commit leaves no entry, and one that did
-always has its entry. Readings are not audited one by one: the journal holds them.
+always has its entry, linked into the log's hash chain (``audit_chain``) by the same
+transaction. Readings are not audited one by one: the journal holds them.
 
 A revision counts the changes of one element (``element:<id>``) or one sensor's binding
 (``binding:<sensor id>``). Its row is never deleted, so a binding removed and made again
@@ -114,10 +115,6 @@ def row_of(entry: AuditEntry) -> tuple[Any, ...]:
     return (entry.time, entry.actor.name, entry.actor.role, entry.actor.token_id,
             entry.operation, entry.target, entry.element_id, entry.sensor_id,
             dumps(entry.before), dumps(entry.after))
-
-
-def insert_sql(mark: str) -> str:
-    return f"INSERT INTO audit ({COLUMNS}) VALUES ({', '.join([mark] * 10)})"
 
 
 def upsert_revisions(execute_many: Any, mark: str, revisions: Mapping[str, int]) -> None:

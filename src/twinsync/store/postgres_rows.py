@@ -13,7 +13,7 @@ import psycopg
 
 from ..model import Event
 from ..pipeline import DeadLetter
-from . import audit, totals
+from . import audit_chain, totals
 from .audit import AuditEntry
 from .dead_letters import DeadLetterLimits, stored_row
 from .postgres_schema import Connection
@@ -49,13 +49,8 @@ def insert_dead_letters(cursor: psycopg.Cursor[Any], dead_letters: Sequence[Dead
 
 
 def insert_audit(cursor: psycopg.Cursor[Any], entries: Sequence[AuditEntry]) -> None:
-    if not entries:
-        return
-    cursor.executemany(audit.insert_sql("%s") + " RETURNING id",
-                       [audit.row_of(e) for e in entries], returning=True)
-    for entry in entries:
-        entry.id = int(cursor.fetchone()[0])  # type: ignore[index]
-        cursor.nextset()
+    """At the head of the audit chain, whose row stays locked until the commit."""
+    audit_chain.append(cursor, "%s", entries)
 
 
 @dataclass(slots=True)
@@ -77,5 +72,6 @@ class InDoubt:
             c.execute("DELETE FROM journal WHERE id = %s", (self.journal_id,))
         c.execute("DELETE FROM dead_letters WHERE id = ANY(%s)", (self.letter_ids,))
         c.execute("DELETE FROM events WHERE seq = ANY(%s)", (self.event_seqs,))
-        c.execute("DELETE FROM audit WHERE id = ANY(%s)", (self.audit_ids,))
+        # Taken out of the audit chain, and the entries written since linked anew.
+        audit_chain.relink(c.execute, "%s", self.audit_ids)
         totals.add(c.execute, "%s", totals.taken_back(self.added))

@@ -23,6 +23,7 @@ import psycopg
 from psycopg import sql
 
 from ..errors import InvalidInput, StoreError
+from . import audit_chain
 from .audit import POSTGRES_SCHEMA as POSTGRES_AUDIT_SCHEMA
 from .dead_letters import OPTIONS as DEAD_LETTER_OPTIONS
 from .plan_rows import POSTGRES_SCHEMA as POSTGRES_PLAN_SCHEMA
@@ -152,6 +153,8 @@ def create(connection: Connection, schema: str) -> None:
             sql.Identifier(schema)))
         connection.execute(TABLES)
         connection.execute(POSTGRES_AUDIT_SCHEMA)
+        connection.execute(audit_chain.POSTGRES_CHAIN)
+        audit_chain.prepare(connection.execute, "%s")
         connection.execute(POSTGRES_PLAN_SCHEMA)
         connection.execute("INSERT INTO meta VALUES ('schema_version', %s) "
                            "ON CONFLICT (key) DO NOTHING", (SCHEMA_VERSION,))

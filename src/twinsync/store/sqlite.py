@@ -33,7 +33,7 @@ from ..errors import InvalidInput, StoreError
 from ..model import Binding, Element, Event, Sensor
 from ..model.plan_records import PlanRow
 from ..pipeline import Batch, DeadLetter
-from . import audit, plan_rows, totals
+from . import audit, audit_chain, plan_rows, totals
 from .audit import AuditEntry, AuditQuery
 from .base import SensorAggregates
 from .dead_letters import (
@@ -183,6 +183,7 @@ class SQLiteStore(Sealing, TieredReads):
             self._write.executescript(SCHEMA)
             self._write.executescript(SEGMENT_PARTS_SCHEMA)
             self._write.executescript(audit.SQLITE_SCHEMA)
+            audit_chain.prepare_sqlite(self._write)
             self._write.executescript(plan_rows.SQLITE_SCHEMA)
             self._write.execute(
                 "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
@@ -327,8 +328,7 @@ class SQLiteStore(Sealing, TieredReads):
 
     @staticmethod
     def _insert_audit(c: sqlite3.Connection, entries: Sequence[AuditEntry]) -> None:
-        for entry in entries:
-            entry.id = c.execute(audit.insert_sql("?"), audit.row_of(entry)).lastrowid
+        audit_chain.append(c, "?", entries)
 
     def revisions(self) -> dict[str, int]:
         with self._read_lock:
