@@ -1,0 +1,112 @@
+// The schedule pane: the Gantt and the 4D playback under the model, and the links between
+// them and the rest of the page. main.js owns the selection; this pane tells it which
+// activity was chosen and which elements it builds, and is told which element was.
+
+import * as api from "./api.js";
+import { Gantt } from "./gantt.js";
+import { Playback } from "./playback.js";
+
+export class SchedulePane {
+  /**
+   * @param {HTMLElement} root  the pane (#schedule)
+   * @param {{onActivity: (code: string|null, elements: string[]) => void, onFourD: () => void}} handlers
+   */
+  constructor(root, { onActivity, onFourD }) {
+    this.root = root;
+    this.onActivity = onActivity;
+    this.meta = root.querySelector('[data-role="meta"]');
+    this.message = root.querySelector('[data-role="message"]');
+    this.elementsOf = new Map(); // activity code -> element ids
+    this.activitiesOf = new Map(); // element id -> activity codes
+    this.loaded = false;
+    this.loading = null;
+    this.selected = null;
+    this.markedElement = null;
+    this.renderMs = null;
+    this.gantt = new Gantt(root.querySelector(".gantt"), { onActivity: (code) => this.choose(code) });
+    this.playback = new Playback(root.querySelector(".playback"), {
+      fetchStates: (asOf) => api.getScheduleElements(asOf),
+      onChange: onFourD,
+      onDate: (time) => this.gantt.setCursor(this.playback?.active ? time : null),
+    });
+    root.querySelector('[data-role="zoom-in"]').addEventListener("click", () => this.gantt.zoom(1.5));
+    root.querySelector('[data-role="zoom-out"]').addEventListener("click", () => this.gantt.zoom(1 / 1.5));
+    root.querySelector('[data-role="zoom-fit"]').addEventListener("click", () => this.gantt.fit());
+    const critical = root.querySelector('[data-role="critical"]');
+    critical.addEventListener("click", () => {
+      const on = !this.gantt.criticalOnly;
+      this.gantt.setCriticalOnly(on);
+      critical.classList.toggle("active", on);
+      critical.setAttribute("aria-pressed", String(on));
+    });
+  }
+
+  get isOpen() {
+    return !this.root.hidden;
+  }
+
+  /** Open or close the pane; the first opening loads the schedule. */
+  setOpen(open) {
+    this.root.hidden = !open;
+    if (open && !this.loaded) this.load();
+    if (!open && this.playback.active) this.playback.setActive(false);
+  }
+
+  /** Read the schedule (as of now) and the elements of every activity, at once. */
+  load() {
+    this.loading ??= (async () => {
+      this.message.hidden = true;
+      try {
+        const overview = await api.getSchedule();
+        if (!overview) {
+          this.showMessage("The twin has no schedule yet. Import one with: twinsync schedule import FILE");
+          return;
+        }
+        const states = await api.getScheduleElements(overview.as_of);
+        const started = performance.now();
+        this.setLinks(states);
+        this.gantt.setSchedule(overview);
+        this.renderMs = this.gantt.drawNow() + (performance.now() - started);
+        const { start, finish, asOf } = this.gantt.tree;
+        this.playback.setSpan(start, finish, asOf);
+        const counts = overview.standing;
+        this.meta.textContent = `v${overview.version} · ${overview.name} · as of ${overview.as_of} · `
+          + `finish ${overview.project_finish ?? "—"} · ${counts.behind} behind, ${counts.ahead} ahead`;
+        this.loaded = true;
+        if (this.markedElement) this.markElement(this.markedElement);
+      } catch (error) {
+        this.showMessage(`The schedule could not be read: ${error.message}`);
+      } finally {
+        this.loading = null;
+      }
+    })();
+    return this.loading;
+  }
+
+  showMessage(text) {
+    this.message.hidden = false;
+    this.message.textContent = text;
+  }
+
+  setLinks(states) {
+    this.elementsOf = new Map(Object.entries(states.activities).map(([code, a]) => [code, a.elements]));
+    this.activitiesOf = new Map(Object.entries(states.elements).map(([id, e]) => [id, e.activities]));
+  }
+
+  /** An activity chosen in the Gantt (null: none): the page selects its elements. */
+  choose(code) {
+    this.selected = code;
+    this.gantt.select(code);
+    this.onActivity(code, code ? this.elementsOf.get(code) ?? [] : []);
+  }
+
+  /** An element chosen in the model, the tree or the panel: mark its activities. */
+  markElement(id) {
+    this.markedElement = id;
+    if (this.selected && id) {
+      this.selected = null;
+      this.gantt.select(null);
+    }
+    this.gantt.mark(id ? this.activitiesOf.get(id) ?? [] : []);
+  }
+}
