@@ -341,13 +341,29 @@ def test_leaving_4d_gives_the_model_its_status_colours_back(
     assert "Status" in (page.text_content("#legend .title") or "")
 
 
+def test_progress_reported_elsewhere_reaches_the_open_gantt(page: Any, api: httpx.Client,
+                                                             start: datetime) -> None:
+    open_schedule(page)
+    assert box_of(page, "L1-COL")["done"] is None  # not started
+    answer = api.post("/api/schedule/activities/L1-COL/progress", json={
+        "percent_complete": 10, "date": (date.today().isoformat() + " 00:00")})
+    answer.raise_for_status()
+    page.wait_for_function("""() => { window.twinsync.schedule.reveal('L1-COL');
+        return window.twinsync.schedule.boxOf('L1-COL')?.done !== null; }""", timeout=10_000)
+
+
 def test_the_schedule_fits_a_tablet_and_a_desktop(browser: Any, server: ServerThread,
                                                   api: httpx.Client, start: datetime,
                                                   shots: Path) -> None:
     for name, size in (("desktop", DESKTOP), ("tablet", TABLET)):
-        page, errors = open_page(browser, server)
+        # The tablet is a touch screen: its taps are the test's, not a mouse's clicks.
+        context = browser.new_context(viewport=size, has_touch=name == "tablet")
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error, errors=errors: errors.append(str(error)))
+        page.goto(f"{server.url}/login#token={server.token}")
+        page.wait_for_url(f"{server.url}/", timeout=10_000)
         try:
-            page.set_viewport_size(size)
             page.wait_for_function("window.twinsync.firstRenderMs !== null", timeout=15_000)
             open_schedule(page)
             set_day(page, start, date.today())
@@ -366,8 +382,14 @@ def test_the_schedule_fits_a_tablet_and_a_desktop(browser: Any, server: ServerTh
             # Rows are tall enough to tap, and the names column leaves the bars room.
             box = box_of(page, "L1-SLAB")
             assert box["row"]["h"] >= 24 and box["done"]["x"] > box["label"]["x"] + 100
+            if name == "tablet":
+                page.touchscreen.tap(box["label"]["x"] + 60, box["label"]["y"])
+                page.wait_for_function("window.twinsync.schedule.selected === 'L1-SLAB'")
+                assert len(page.evaluate("window.twinsync.activityElements")) == 2
+                page.wait_for_timeout(300)
+                page.screenshot(path=str(shots / f"schedule_{name}_activity.png"))
         finally:
-            page.close()
+            context.close()
         assert not errors, f"the page threw at {name} size: {errors}"
 
 

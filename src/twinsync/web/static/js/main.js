@@ -435,11 +435,17 @@ function setConnection(next, detail) {
 
 // ── live messages ───────────────────────────────────────────────────────────
 
+// Events after which the schedule reads differently: progress and links, a new version,
+// and element statuses (an activity's progress may come from its elements').
+const SCHEDULE_CHANGES = new Set(["schedule_imported", "activity_progress", "activity_linked",
+  "link_rule_added", "survey_recorded", "status_changed"]);
+
 function onMessage(message) {
   if (message.type === "snapshot") {
     state.reset(message.elements);
   } else if (message.type === "delta") {
     for (const change of message.changes) state.apply(change);
+    if (message.changes.some((c) => SCHEDULE_CHANGES.has(c.kind))) schedule.changed();
     if (message.properties) state.applyProperties(message.properties);
     // A new model revision: its geometry and its elements both changed wholesale.
     if (message.changes.some((c) => c.kind === "model_imported")) {
@@ -490,6 +496,7 @@ $("#storey-filter").addEventListener("change", (event) => {
 $("#fit-view").addEventListener("click", () => viewer?.fit());
 function toggleSchedule() {
   const open = !schedule.isOpen;
+  if (!open && activityElements.size) schedule.choose(null); // its Gantt row goes with it
   schedule.setOpen(open);
   $(".layout").classList.toggle("with-schedule", open);
   $("#schedule-toggle").classList.toggle("active", open);

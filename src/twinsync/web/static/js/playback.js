@@ -97,6 +97,12 @@ export class Playback {
     else this.onChange();
   }
 
+  /** Read the shown day again (the schedule changed), if 4D is on. */
+  reload() {
+    this.shownDay = null;
+    if (this.active) this.showDay(this.day);
+  }
+
   /** Ask for a day's states; the latest asked wins, one request at a time. */
   async showDay(day) {
     this.wantedDay = day;

@@ -6,6 +6,9 @@ import * as api from "./api.js";
 import { Gantt } from "./gantt.js";
 import { Playback } from "./playback.js";
 
+// Changes come in bursts (a survey moves hundreds of elements): one read after the last.
+const REFRESH_DELAY_MS = 1500;
+
 export class SchedulePane {
   /**
    * @param {HTMLElement} root  the pane (#schedule)
@@ -19,6 +22,8 @@ export class SchedulePane {
     this.elementsOf = new Map(); // activity code -> element ids
     this.activitiesOf = new Map(); // element id -> activity codes
     this.loaded = false;
+    this.stale = false;
+    this.refreshTimer = null;
     this.loading = null;
     this.selected = null;
     this.markedElement = null;
@@ -26,7 +31,12 @@ export class SchedulePane {
     this.gantt = new Gantt(root.querySelector(".gantt"), { onActivity: (code) => this.choose(code) });
     this.playback = new Playback(root.querySelector(".playback"), {
       fetchStates: (asOf) => api.getScheduleElements(asOf),
-      onChange: onFourD,
+      onChange: () => {
+        // The 4D date's line shows in the Gantt while 4D is on.
+        const { active, day } = this.playback;
+        this.gantt.setCursor(active ? this.playback.timeOfDay(day) : null);
+        onFourD();
+      },
       onDate: (time) => this.gantt.setCursor(this.playback?.active ? time : null),
     });
     root.querySelector('[data-role="zoom-in"]').addEventListener("click", () => this.gantt.zoom(1.5));
@@ -45,10 +55,10 @@ export class SchedulePane {
     return !this.root.hidden;
   }
 
-  /** Open or close the pane; the first opening loads the schedule. */
+  /** Open or close the pane; the first opening loads the schedule, as does one after a change. */
   setOpen(open) {
     this.root.hidden = !open;
-    if (open && !this.loaded) this.load();
+    if (open && (!this.loaded || this.stale)) this.refresh();
     if (!open && this.playback.active) this.playback.setActive(false);
   }
 
@@ -81,6 +91,23 @@ export class SchedulePane {
       }
     })();
     return this.loading;
+  }
+
+  /**
+   * Something the schedule reads changed (progress, links, a new version, an element's
+   * status): read it again, once the burst of changes is over, or when next opened.
+   */
+  changed() {
+    this.stale = true;
+    if (!this.isOpen) return;
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = setTimeout(() => this.refresh(), REFRESH_DELAY_MS);
+  }
+
+  async refresh() {
+    this.stale = false;
+    await this.load();
+    this.playback.reload();
   }
 
   showMessage(text) {
