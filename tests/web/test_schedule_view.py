@@ -238,7 +238,25 @@ def test_choosing_an_activity_selects_its_elements_in_the_model(
     wall = links["L1-WALL"][0]
     assert colour_and_style(page, wall)[1] == "faded"
     assert not page.evaluate("(id) => window.twinsync.isHighlighted(id)", wall)
+    # The side panel shows the activity: its standing and its elements.
+    page.wait_for_selector("#panel [data-element]", timeout=10_000)
+    assert (page.text_content("#panel h2") or "").startswith("L1-COL · Columns Level 1")
+    assert "Behind by" in (page.text_content('#panel [data-role="standing"]') or "")
+    assert page.locator("#panel [data-element]").count() == 20
     page.screenshot(path=str(shots / "gantt_activity_chosen.png"))
+
+    # One of its elements, chosen from that list, is selected; its panel lists its
+    # activity, and choosing that brings the activity back.
+    element = chosen[3]
+    page.click(f'#panel [data-element="{element}"]')
+    page.wait_for_function("(id) => window.twinsync.selectedId === id", arg=element)
+    assert page.evaluate("window.twinsync.activityElements") == []
+    assert page.evaluate("window.twinsync.schedule.marked") == ["L1-COL"]
+    page.screenshot(path=str(shots / "element_activities.png"))
+    page.click('#panel [data-activity="L1-COL"]')
+    page.wait_for_function("window.twinsync.schedule.selected === 'L1-COL'")
+    assert page.evaluate("window.twinsync.selectedId") is None
+    assert len(page.evaluate("window.twinsync.activityElements")) == 20
 
     # Chosen again, or Escape: the model is itself again.
     page.keyboard.press("Escape")

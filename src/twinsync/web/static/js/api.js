@@ -83,3 +83,6 @@ export async function getSchedule(asOf) {
 /** Every activity's linked elements, and where each element stands, as of a date. */
 export const getScheduleElements = (asOf) =>
   request("GET", `/api/schedule/elements${asOf ? `?as_of=${encodeURIComponent(asOf)}` : ""}`);
+
+/** One activity as of now, with its elements and progress reports. */
+export const getActivity = (code) => request("GET", `/api/schedule/activities/${encodeURIComponent(code)}`);

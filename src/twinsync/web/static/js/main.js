@@ -10,6 +10,7 @@ import { escape, label, unit, value } from "./format.js";
 import { LiveConnection, socketUrl } from "./live.js";
 import { Panel } from "./panel.js";
 import { SchedulePane } from "./schedule.js";
+import { activitiesSection, showActivity } from "./activity_panel.js";
 import { STATUSES, TwinState, sortStoreys } from "./state.js";
 import { Tree } from "./tree.js";
 
@@ -45,11 +46,23 @@ const tree = new Tree($("#tree"), state, {
 const schedule = new SchedulePane($("#schedule"), {
   onActivity: (code, ids) => chooseActivity(code, ids),
   onFourD: () => recolorAll(),
+  // The element's panel lists its activities once the links are known.
+  onLoaded: () => selectedId && panel.show(selectedId),
 });
 const panel = new Panel($("#panel"), state, {
   onZoom: (id) => viewer?.fit([id]),
   hasGeometry: (id) => Boolean(viewer?.has(id)),
+  sections: (element) => {
+    const activities = schedule.loaded ? schedule.activitiesOfElement(element.id) : [];
+    return activities.length ? [activitiesSection(activities, openActivity)] : [];
+  },
 });
+
+/** An activity chosen from an element's panel: shown in the Gantt, opened if need be. */
+function openActivity(code) {
+  if (!schedule.isOpen) toggleSchedule();
+  schedule.choose(code);
+}
 
 // ── the 3D view ─────────────────────────────────────────────────────────────
 
@@ -388,6 +401,17 @@ function chooseActivity(code, ids) {
   activityElements = new Set(code ? ids : []);
   viewer?.setHighlighted(activityElements);
   recolorAll();
+  // The side panel shows the activity while it is chosen, then the element again.
+  if (code) {
+    showActivity($("#panel"), code, {
+      isCurrent: () => schedule.selected === code,
+      onElement: (id) => select(id),
+      wbsName: (id) => schedule.wbsNames.get(id) ?? id,
+      unit: schedule.unit,
+    });
+  } else {
+    panel.show(selectedId);
+  }
   const drawn = [...activityElements].filter((id) => viewer?.has(id));
   if (drawn.length) viewer.fit(drawn);
 }

@@ -12,11 +12,13 @@ const REFRESH_DELAY_MS = 1500;
 export class SchedulePane {
   /**
    * @param {HTMLElement} root  the pane (#schedule)
-   * @param {{onActivity: (code: string|null, elements: string[]) => void, onFourD: () => void}} handlers
+   * @param {{onActivity: (code: string|null, elements: string[]) => void, onFourD: () => void, onLoaded: () => void}} handlers
    */
-  constructor(root, { onActivity, onFourD }) {
+  constructor(root, { onActivity, onFourD, onLoaded }) {
     this.root = root;
     this.onActivity = onActivity;
+    this.onLoaded = onLoaded;
+    this.wbsNames = new Map();
     this.meta = root.querySelector('[data-role="meta"]');
     this.message = root.querySelector('[data-role="message"]');
     this.elementsOf = new Map(); // activity code -> element ids
@@ -82,8 +84,11 @@ export class SchedulePane {
         const counts = overview.standing;
         this.meta.textContent = `v${overview.version} · ${overview.name} · as of ${overview.as_of} · `
           + `finish ${overview.project_finish ?? "—"} · ${counts.behind} behind, ${counts.ahead} ahead`;
+        this.unit = overview.unit;
+        this.wbsNames = new Map((overview.wbs ?? []).map((w) => [w.id, w.name || w.code]));
         this.loaded = true;
         if (this.markedElement) this.markElement(this.markedElement);
+        this.onLoaded();
       } catch (error) {
         this.showMessage(`The schedule could not be read: ${error.message}`);
       } finally {
@@ -118,6 +123,12 @@ export class SchedulePane {
   setLinks(states) {
     this.elementsOf = new Map(Object.entries(states.activities).map(([code, a]) => [code, a.elements]));
     this.activitiesOf = new Map(Object.entries(states.elements).map(([id, e]) => [id, e.activities]));
+  }
+
+  /** The Gantt's rows of the activities that build an element. */
+  activitiesOfElement(id) {
+    const codes = new Set(this.activitiesOf.get(id) ?? []);
+    return codes.size ? this.gantt.tree.bars.filter((bar) => codes.has(bar.code)) : [];
   }
 
   /** An activity chosen in the Gantt (null: none): the page selects its elements. */
