@@ -274,11 +274,16 @@ def test_choosing_an_element_marks_its_activities_in_the_gantt(
     column = pick_in_3d(page, columns, "column of Level 2")
     page.wait_for_function("window.twinsync.schedule.marked.join() === 'L2-COL'")
     assert page.evaluate("window.twinsync.schedule.boxOf('L2-COL')") is not None  # in view
-    # From the tree too: a slab of Level 0.
+    # From the tree too: a slab of Level 0, whose activity is off the critical path, so
+    # showing it ends the critical-path filter.
+    page.click('#schedule [data-role="critical"]')
+    assert page.evaluate("window.twinsync.schedule.boxOf('L0-SLAB')") is None
     slab = links["L0-SLAB"][0]
     page.fill("#tree-search", api.get(f"/api/elements/{slab}").json()["name"])
     page.locator(f'#tree .leaf[data-id="{slab}"]').click()
     page.wait_for_function("window.twinsync.schedule.marked.join() === 'L0-SLAB'")
+    assert page.evaluate("window.twinsync.schedule.boxOf('L0-SLAB')") is not None
+    assert page.get_attribute('#schedule [data-role="critical"]', "aria-pressed") == "false"
     page.fill("#tree-search", "")
     page.locator("#tree-search").blur()
     assert column["id"] in links["L2-COL"]
@@ -409,6 +414,23 @@ def test_the_schedule_fits_a_tablet_and_a_desktop(browser: Any, server: ServerTh
         finally:
             context.close()
         assert not errors, f"the page threw at {name} size: {errors}"
+
+
+def test_a_twin_without_a_schedule_says_how_to_import_one(browser: Any,
+                                                           tmp_path: Path) -> None:
+    server = ServerThread(f"sqlite:///{tmp_path / 'plain.sqlite'}", free_port())
+    server.start()
+    try:
+        page, errors = open_page(browser, server)
+        page.click("#schedule-toggle")
+        page.wait_for_selector('#schedule [data-role="message"]:not([hidden])', timeout=10_000)
+        message = page.text_content('#schedule [data-role="message"]') or ""
+        assert "twinsync schedule import" in message
+        assert page.is_hidden("#schedule .playback")  # nothing to play
+        page.close()
+        assert not errors, errors
+    finally:
+        server.stop()
 
 
 def test_a_4000_activity_schedule_is_drawn_without_freezing_the_page(

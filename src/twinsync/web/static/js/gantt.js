@@ -20,6 +20,7 @@ const HEADER_HEIGHT = 34;
 const DAY = 86_400_000;
 const MIN_DAY_PX = 0.5;
 const MAX_DAY_PX = 160;
+const COARSE = matchMedia("(pointer: coarse)");
 
 export class Gantt {
   /**
@@ -58,7 +59,7 @@ export class Gantt {
 
   /** The rows' height: a finger needs more room than a mouse. */
   get rowHeight() {
-    return matchMedia("(pointer: coarse)").matches ? 30 : 24;
+    return COARSE.matches ? 30 : 24;
   }
 
   /** The names' column: a third of a narrow chart, at most 260 px. */
@@ -78,6 +79,7 @@ export class Gantt {
     if (!this.tree) return;
     this.rows = visibleRows(this.tree, this.collapsed, this.criticalOnly);
     this.rowIndex = new Map(this.rows.map((row, index) => [row.kind === "wbs" ? `wbs:${row.id}` : row.code, index]));
+    this.activityCount = this.rows.reduce((n, row) => n + (row.kind === "activity" ? 1 : 0), 0);
     this.layout();
   }
 
@@ -312,7 +314,7 @@ export class Gantt {
     context.font = "11px system-ui, sans-serif";
     context.textBaseline = "middle";
     context.fillStyle = "#8a96a6";
-    context.fillText(`${this.rows.filter((r) => r.kind === "activity").length.toLocaleString()} activities`, 8, HEADER_HEIGHT / 2);
+    context.fillText(`${this.activityCount.toLocaleString()} activities`, 8, HEADER_HEIGHT / 2);
     context.save();
     context.beginPath();
     context.rect(labelWidth, 0, width - labelWidth, HEADER_HEIGHT);

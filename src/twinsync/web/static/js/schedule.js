@@ -44,12 +44,10 @@ export class SchedulePane {
     root.querySelector('[data-role="zoom-in"]').addEventListener("click", () => this.gantt.zoom(1.5));
     root.querySelector('[data-role="zoom-out"]').addEventListener("click", () => this.gantt.zoom(1 / 1.5));
     root.querySelector('[data-role="zoom-fit"]').addEventListener("click", () => this.gantt.fit());
-    const critical = root.querySelector('[data-role="critical"]');
-    critical.addEventListener("click", () => {
-      const on = !this.gantt.criticalOnly;
-      this.gantt.setCriticalOnly(on);
-      critical.classList.toggle("active", on);
-      critical.setAttribute("aria-pressed", String(on));
+    this.criticalButton = root.querySelector('[data-role="critical"]');
+    this.criticalButton.addEventListener("click", () => {
+      this.gantt.setCriticalOnly(!this.gantt.criticalOnly);
+      this.syncCritical();
     });
   }
 
@@ -87,6 +85,7 @@ export class SchedulePane {
         this.unit = overview.unit;
         this.wbsNames = new Map((overview.wbs ?? []).map((w) => [w.id, w.name || w.code]));
         this.loaded = true;
+        this.root.querySelector(".playback").hidden = false;
         if (this.markedElement) this.markElement(this.markedElement);
         this.onLoaded();
       } catch (error) {
@@ -118,6 +117,14 @@ export class SchedulePane {
   showMessage(text) {
     this.message.hidden = false;
     this.message.textContent = text;
+    this.root.querySelector(".playback").hidden = !this.loaded;
+  }
+
+  /** The filter's button, as the Gantt has it (showing an activity off the path ends it). */
+  syncCritical() {
+    const on = this.gantt.criticalOnly;
+    this.criticalButton.classList.toggle("active", on);
+    this.criticalButton.setAttribute("aria-pressed", String(on));
   }
 
   setLinks(states) {
@@ -135,6 +142,7 @@ export class SchedulePane {
   choose(code) {
     this.selected = code;
     this.gantt.select(code);
+    this.syncCritical();
     this.onActivity(code, code ? this.elementsOf.get(code) ?? [] : []);
   }
 
@@ -146,5 +154,6 @@ export class SchedulePane {
       this.gantt.select(null);
     }
     this.gantt.mark(id ? this.activitiesOf.get(id) ?? [] : []);
+    this.syncCritical();
   }
 }
