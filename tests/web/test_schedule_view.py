@@ -409,6 +409,23 @@ def test_the_schedule_fits_a_tablet_and_a_desktop(browser: Any, server: ServerTh
                 page.touchscreen.tap(box["label"]["x"] + 60, box["label"]["y"])
                 page.wait_for_function("window.twinsync.schedule.selected === 'L1-SLAB'")
                 assert len(page.evaluate("window.twinsync.activityElements")) == 2
+                # Two fingers spread apart over the chart zoom its time axis in.
+                before = page.evaluate("window.twinsync.schedule.dayPx")
+                touch = page.context.new_cdp_session(page)
+                y = box["row"]["y"] + box["row"]["h"] / 2
+                middle = box["row"]["x"] + box["row"]["w"] * 0.65
+                for kind, gap in (("touchStart", 40), ("touchMove", 80), ("touchMove", 120),
+                                  ("touchEnd", 120)):
+                    points = [] if kind == "touchEnd" else [
+                        {"x": middle - gap / 2, "y": y, "id": 1},
+                        {"x": middle + gap / 2, "y": y, "id": 2}]
+                    touch.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+                after = page.evaluate("window.twinsync.schedule.dayPx")
+                assert after == pytest.approx(before * 3, rel=0.05)
+                # The keyboard: down from the chosen activity chooses the next one.
+                page.focus(SCROLLER)
+                page.keyboard.press("ArrowDown")
+                page.wait_for_function("window.twinsync.schedule.selected === 'L1-COL'")
                 page.wait_for_timeout(300)
                 page.screenshot(path=str(shots / f"schedule_{name}_activity.png"))
         finally:

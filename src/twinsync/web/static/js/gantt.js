@@ -46,6 +46,7 @@ export class Gantt {
     this.lastDrawMs = null;
     this.scroller.addEventListener("scroll", () => this.draw());
     this.scroller.addEventListener("click", (event) => this.click(event));
+    this.scroller.addEventListener("keydown", (event) => this.key(event));
     this.scroller.addEventListener("pointermove", (event) => this.hover(event));
     this.scroller.addEventListener("pointerleave", () => (this.tip.hidden = true));
     // Ctrl + wheel (and a trackpad's pinch, which the browser sends as one) zooms time.
@@ -54,7 +55,34 @@ export class Gantt {
       event.preventDefault();
       this.zoom(event.deltaY < 0 ? 1.25 : 0.8, event.clientX - this.container.getBoundingClientRect().left);
     }, { passive: false });
+    this.bindPinch();
     new ResizeObserver(() => this.layout()).observe(container);
+  }
+
+  /**
+   * Two fingers spread or pinched zoom time on a touch screen. Touch events, not pointer
+   * events: the browser keeps one finger's scrolling, and only a two-finger move is
+   * taken from it.
+   */
+  bindPinch() {
+    let pinch = null;
+    const spread = (touches) => Math.max(20, Math.abs(touches[0].clientX - touches[1].clientX));
+    this.scroller.addEventListener("touchstart", (event) => {
+      if (event.touches.length !== 2) return;
+      const left = this.container.getBoundingClientRect().left;
+      pinch = { spread: spread(event.touches), dayPx: this.dayPx,
+        x: (event.touches[0].clientX + event.touches[1].clientX) / 2 - left };
+    }, { passive: true });
+    this.scroller.addEventListener("touchmove", (event) => {
+      if (!pinch || event.touches.length !== 2) return;
+      event.preventDefault();
+      this.zoomTo(pinch.dayPx * (spread(event.touches) / pinch.spread), pinch.x);
+    }, { passive: false });
+    const end = (event) => {
+      if (event.touches.length < 2) pinch = null;
+    };
+    this.scroller.addEventListener("touchend", end);
+    this.scroller.addEventListener("touchcancel", end);
   }
 
   /** The rows' height: a finger needs more room than a mouse. */
@@ -100,10 +128,14 @@ export class Gantt {
 
   /** Zoom time by `factor`, keeping the date under `anchorX` (px in the chart) in place. */
   zoom(factor, anchorX = null) {
+    this.zoomTo(this.dayPx * factor, anchorX);
+  }
+
+  zoomTo(dayPx, anchorX = null) {
     if (!this.tree) return;
     const x = anchorX ?? this.labelWidth + (this.container.clientWidth - this.labelWidth) / 2;
     const at = this.timeAt(x);
-    this.dayPx = Math.min(MAX_DAY_PX, Math.max(MIN_DAY_PX, this.dayPx * factor));
+    this.dayPx = Math.min(MAX_DAY_PX, Math.max(MIN_DAY_PX, dayPx));
     this.layout();
     this.scroller.scrollLeft = Math.max(0, ((at - this.origin) / DAY) * this.dayPx - (x - this.labelWidth));
     this.draw();
@@ -362,6 +394,25 @@ export class Gantt {
       return;
     }
     this.onActivity(row.code === this.selected ? null : row.code);
+  }
+
+  /**
+   * The keyboard, on the focused chart: up and down choose the activity above or below,
+   * the other keys scroll.
+   */
+  key(event) {
+    if (!this.rows.length || event.altKey || event.ctrlKey || event.metaKey) return;
+    const current = this.rowIndex.get(this.selected ?? "") ?? -1;
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      const step = event.key === "ArrowDown" ? 1 : -1;
+      for (let index = current + step; index >= 0 && index < this.rows.length; index += step) {
+        if (this.rows[index].kind === "activity") {
+          this.onActivity(this.rows[index].code);
+          return;
+        }
+      }
+    }
   }
 
   hover(event) {

@@ -574,6 +574,8 @@ window.twinsync = Object.freeze({
     get selected() { return schedule.selected; },
     get marked() { return [...schedule.gantt.marked].sort(); },
     get rowCount() { return schedule.gantt.rows.length; },
+    /** The time axis's scale, pixels a day. */
+    get dayPx() { return schedule.gantt.dayPx; },
     get renderMs() { return schedule.renderMs; },
     get lastDrawMs() { return schedule.gantt.lastDrawMs; },
     get fourD() { return schedule.playback.active; },
