@@ -264,6 +264,17 @@ def test_choosing_an_activity_selects_its_elements_in_the_model(
     assert colour_and_style(page, wall)[1] == "solid"
     assert not page.evaluate("(id) => window.twinsync.isHighlighted(id)", chosen[0])
 
+    # The milestone builds nothing: the panel says so, the model stays as it is, and Esc
+    # ends its choice all the same.
+    top = box_of(page, "TOP")
+    page.mouse.click(top["label"]["x"] + 60, top["label"]["y"])
+    page.wait_for_selector("#panel .identity h2:has-text('TOP')", timeout=10_000)
+    assert "No element is linked" in (page.text_content("#panel") or "")
+    assert colour_and_style(page, wall)[1] == "solid"
+    page.keyboard.press("Escape")
+    page.wait_for_function("window.twinsync.schedule.selected === null")
+    assert "Select an element" in (page.text_content("#panel") or "")
+
 
 def test_choosing_an_element_marks_its_activities_in_the_gantt(
         page: Any, api: httpx.Client, links: dict[str, list[str]]) -> None:

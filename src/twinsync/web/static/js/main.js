@@ -420,7 +420,7 @@ function select(id) {
   const previous = selectedId;
   selectedId = id && state.get(id) ? id : null;
   // An element chosen in the model, the tree or the panel ends an activity's marking.
-  if (selectedId && activityElements.size) {
+  if (selectedId && schedule.selected) {
     schedule.choose(null);
   }
   if (xray) {
@@ -520,7 +520,7 @@ $("#storey-filter").addEventListener("change", (event) => {
 $("#fit-view").addEventListener("click", () => viewer?.fit());
 function toggleSchedule() {
   const open = !schedule.isOpen;
-  if (!open && activityElements.size) schedule.choose(null); // its Gantt row goes with it
+  if (!open && schedule.selected) schedule.choose(null); // its Gantt row goes with it
   schedule.setOpen(open);
   $(".layout").classList.toggle("with-schedule", open);
   $("#schedule-toggle").classList.toggle("active", open);
@@ -544,7 +544,7 @@ addEventListener("keydown", (event) => {
   if (event.key === "g" || event.key === "G") toggleSchedule();
   if (event.key === "Escape") {
     select(null);
-    if (activityElements.size) schedule.choose(null);
+    if (schedule.selected) schedule.choose(null);
   }
 });
 
