@@ -46,14 +46,21 @@ const tree = new Tree($("#tree"), state, {
 const schedule = new SchedulePane($("#schedule"), {
   onActivity: (code, ids) => chooseActivity(code, ids),
   onFourD: () => recolorAll(),
-  // The element's panel lists its activities once the links are known.
-  onLoaded: () => selectedId && panel.show(selectedId),
+  // The element's panel lists its activities once the links are known, and again when
+  // they or their standing change.
+  onLoaded: () => {
+    if (selectedId && activitiesKey(selectedId) !== panelActivities) panel.show(selectedId);
+  },
 });
+// What the element's panel shows of its activities, to redraw it only when that changes.
+let panelActivities = "";
+const activitiesKey = (id) => schedule.activitiesOfElement(id).map((a) => `${a.code}:${a.standing}`).join();
 const panel = new Panel($("#panel"), state, {
   onZoom: (id) => viewer?.fit([id]),
   hasGeometry: (id) => Boolean(viewer?.has(id)),
   sections: (element) => {
     const activities = schedule.loaded ? schedule.activitiesOfElement(element.id) : [];
+    panelActivities = schedule.loaded ? activitiesKey(element.id) : "";
     return activities.length ? [activitiesSection(activities, openActivity)] : [];
   },
 });
@@ -159,6 +166,7 @@ async function loadModel(prefetched = null) {
   applyStoreyFilter();
   recolorAll();
   if (selectedId) viewer.select(selectedId);
+  viewer.setHighlighted(activityElements);
   if (firstRenderMs === null) viewer.firstFrame.then((ms) => (firstRenderMs = Math.round(ms)));
 }
 

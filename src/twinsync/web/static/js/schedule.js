@@ -6,7 +6,7 @@ import * as api from "./api.js";
 import { Gantt } from "./gantt.js";
 import { Playback } from "./playback.js";
 
-// Changes come in bursts (a survey moves hundreds of elements): one read after the last.
+// Changes come in bursts (a survey moves hundreds of elements): one read for the burst.
 const REFRESH_DELAY_MS = 1500;
 
 export class SchedulePane {
@@ -99,13 +99,16 @@ export class SchedulePane {
 
   /**
    * Something the schedule reads changed (progress, links, a new version, an element's
-   * status): read it again, once the burst of changes is over, or when next opened.
+   * status): read it again a moment later (once for a burst), or when next opened.
    */
   changed() {
     this.stale = true;
-    if (!this.isOpen) return;
-    clearTimeout(this.refreshTimer);
-    this.refreshTimer = setTimeout(() => this.refresh(), REFRESH_DELAY_MS);
+    // At most one read per delay: a steady stream of changes must not put it off forever.
+    if (!this.isOpen || this.refreshTimer) return;
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = null;
+      this.refresh();
+    }, REFRESH_DELAY_MS);
   }
 
   async refresh() {
