@@ -212,15 +212,28 @@ def test_the_gantt_shows_the_schedule_under_its_wbs_with_the_critical_path(
     assert page.evaluate("window.twinsync.schedule.rowCount") == 17 + 5
 
 
-def test_a_wbs_row_folds_and_unfolds_its_activities(page: Any) -> None:
+def test_a_wbs_row_folds_and_unfolds_its_activities(page: Any, api: httpx.Client,
+                                                    links: dict[str, list[str]]) -> None:
     open_schedule(page)
     page.evaluate(f"document.querySelector('{SCROLLER}').scrollTop = 0")
     page.evaluate("window.twinsync.schedule.drawNow()")
     storey = box_of(page, "L0-SLAB")  # the row above it is its storey's
-    page.mouse.click(storey["label"]["x"] + 30, storey["row"]["y"] - storey["row"]["h"] / 2)
+    fold = (storey["label"]["x"] + 30, storey["row"]["y"] - storey["row"]["h"] / 2)
+    page.mouse.click(*fold)
     page.wait_for_function("window.twinsync.schedule.rowCount === 18")
-    page.mouse.click(storey["label"]["x"] + 30, storey["row"]["y"] - storey["row"]["h"] / 2)
+    page.mouse.click(*fold)
     page.wait_for_function("window.twinsync.schedule.rowCount === 22")
+    # Folded, it opens again by itself to show the activity of an element chosen elsewhere.
+    page.mouse.click(*fold)
+    page.wait_for_function("window.twinsync.schedule.rowCount === 18")
+    slab = links["L0-SLAB"][0]
+    page.fill("#tree-search", api.get(f"/api/elements/{slab}").json()["name"])
+    page.locator(f'#tree .leaf[data-id="{slab}"]').click()
+    page.wait_for_function("window.twinsync.schedule.rowCount === 22")
+    assert page.evaluate("window.twinsync.schedule.boxOf('L0-SLAB')") is not None
+    page.fill("#tree-search", "")
+    page.locator("#tree-search").blur()
+    page.keyboard.press("Escape")
 
 
 def test_choosing_an_activity_selects_its_elements_in_the_model(

@@ -453,13 +453,15 @@ export class Gantt {
 
   /** Open the WBS nodes above an activity and scroll it (and its bars) into view. */
   reveal(code) {
-    if (!this.tree) return;
-    let opened = false;
-    for (const id of ancestorsOf(this.tree, code)) opened = this.collapsed.delete(id) || opened;
-    if (opened || (this.criticalOnly && !this.rowIndex.has(code))) {
-      if (!this.rowIndex.has(code)) this.criticalOnly = false;
-      this.refreshRows();
+    const bar = this.tree?.bars.find((b) => b.code === code);
+    if (!bar) return;
+    let changed = false;
+    for (const id of ancestorsOf(this.tree, code)) changed = this.collapsed.delete(id) || changed;
+    if (this.criticalOnly && !bar.critical) {
+      this.criticalOnly = false; // the filter would hide it
+      changed = true;
     }
+    if (changed) this.refreshRows();
     const index = this.rowIndex.get(code);
     if (index === undefined) return;
     const rowHeight = this.rowHeight;
