@@ -312,7 +312,7 @@ def fold(v: FoldViews, kn: AllKnobs, sk: SilenceKnobs, members: NDArray[np.int64
         step_change = x - ring_x[newest] - trend if has_last else np.nan
         calm_state = old_state in (_OK, _SPIKE) or not warm
         nv = noise.step(s, kn.noise, noise.Evidence(
-            x, ref, res, tiny, step_change, ring_x[newest] if has_last else np.nan,
+            t, x, ref, res, tiny, step_change, ring_x[newest] if has_last else np.nan,
             co.peer_resid[r], character, resid, spread, can, judged, inlier, held.held,
             group_jump, was_noisy, calm_state), r, peers, pc.noise_s, pc.step_tail, co.cond,
             co.character)

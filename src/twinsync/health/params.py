@@ -141,6 +141,13 @@ class HealthParams:
     """EWMA weight of the slow baselines after warm-up (a few days at 15 min)."""
     drift_run_gate: int = 3
     """No drift evidence from a reading repeating the last 3 values: it may be stuck."""
+    noise_release: float = 86_400.0
+    """A noisy sensor is ok again only after this long (seconds) without several large
+    steps among its last few (as noisy needs to begin), as well as the quiet CUSUM: a fault
+    that shakes a sensor in work hours only (a loose connector near machines) leaves its
+    nights quiet, and a state that came and went with the working day would flap twice a
+    day and trust the sensor each night. A day covers every such cycle; chosen so, not
+    fitted."""
     noise_unsettled: float = 3.0
     """A sensor whose fast noise estimate (mean squared step, in baseline step sd) is above
     this is unsettled: its readings are no drift evidence and no spike is announced. A

@@ -71,8 +71,9 @@ def quality_one(state: int, severity: float) -> float:
         # so a peer whose clock is right is preferred; above stuck, the value is not void.
         return CLOCK_QUALITY
     if state == State.NOISY:
-        # Twice the usual noise halves the trust, capped so a noisy value still counts a bit.
-        return min(max(1.0 / max(severity, 1.0), 0.2), 0.6)
+        # Below the fusion threshold (0.5) like every fault of the sensor itself: its peers
+        # give the value. Twice the usual noise halves the trust, down to 0.2.
+        return min(max(0.45 / max(severity, 1.0), 0.2), 0.45)
     if state == State.DRIFT:
         # A sensor named drifting is below the fusion threshold (0.5): its peers give the
         # value. 0.4 for an offset of up to 2 residual sd, 0.05 less per further sd, down

@@ -277,6 +277,7 @@ class HealthTable:
     noise_quiet: NDArray[np.float64]
     noise_fast: NDArray[np.float64]
     noise_bits: NDArray[np.int64]
+    noise_last_big: NDArray[np.float64]
     character: NDArray[np.int8]
     step_tail: NDArray[np.float64]
     rel_step_var: NDArray[np.float64]

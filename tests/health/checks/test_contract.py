@@ -55,7 +55,8 @@ def noise_stream(rng: np.random.Generator) -> Stream:
     step_change = rng.normal(0, 1, N) * np.where(loud, 4.0, 1.0)
     value = 20 + np.cumsum(step_change) * 0.01
     return rows, dict(
-        value=value, ref=value + rng.normal(0, 0.1, N), res=np.full(N, 0.1),
+        time=_clock(rows, 600.0), value=value, ref=value + rng.normal(0, 0.1, N),
+        res=np.full(N, 0.1),
         tiny=np.full(N, 1e-8), step_change=step_change,
         last_trusted=np.where(np.arange(N) % 50 == 0, np.nan, value - 0.01),
         peer_resid=rng.normal(0, 0.1, N),

@@ -6,7 +6,9 @@ make several large residuals. A sensor whose noise grows with its level (vibrati
 judged on its steps relative to the level; and wherever the peers are known, on its step
 against their consensus as well (``context``). Noisy needs, besides the CUSUM, several
 large steps among the last few (the edges of a level change make one or two), and no peer
-whose evidence rises at the same time (a busy day on a zone's gauges is the process).
+whose evidence rises at the same time (a busy day on a zone's gauges is the process). It
+ends when the quiet CUSUM says so and the large steps have not come in numbers for
+``noise_release`` (a day).
 
 The check also owns the sensor's noise baselines: the slow variance of its residuals
 (``sigma2``, the fit's yardstick), of its steps, of its relative steps and of its steps
@@ -47,6 +49,9 @@ COLUMNS: dict[str, Field] = {
     "noise_bits": (np.int64, 0),
     # the share of ordinary steps beyond 3 sd (the character), the baselines of relative
     # steps and of steps against the peers
+    # when the last burst of large steps came while noisy (the release waits
+    # ``noise_release``): several among the last few, as noisy needs to begin
+    "noise_last_big": (np.float64, np.nan),
     "step_tail": (np.float64, 0.0),
     "rel_step_var": (np.float64, 0.0),
     "peer_step_var": (np.float64, 0.0),
@@ -67,9 +72,11 @@ class Knobs(NamedTuple):
     bursty_noise_h: float
     noise_peer_share: float
     noise_unsettled: float
+    noise_release: float
 
 
 class Evidence(NamedTuple):
+    time: float
     value: float
     ref: float
     """What the sensor is expected to follow (NaN: nothing)."""
@@ -98,6 +105,7 @@ class Evidence(NamedTuple):
 
 
 class EvidenceColumns(NamedTuple):
+    time: NDArray[np.float64]
     value: NDArray[np.float64]
     ref: NDArray[np.float64]
     res: NDArray[np.float64]
@@ -177,13 +185,16 @@ def step(n: Any, k: Knobs, ev: Evidence, r: int, peers: NDArray[np.int64],
         n.noise_bits = ((n.noise_bits << 1) | big) & ((1 << k.noise_recent) - 1)
     # Large steps among the last few: noise makes many, the edges of a level change few.
     many_big = popcount(n.noise_bits) >= k.noise_confirm
+    if many_big and was_noisy:
+        n.noise_last_big = ev.time
     noisy = was_noisy
     if not was_noisy and cusum > noise_h and many_big and not (
             peers.shape[0] > 0 and peer_noise_rising(
                 peers, r, noise_s, cond, character, step_tail, k.noise_h,
                 k.bursty_noise_h, k.tail_share, k.noise_peer_share, NOISY_BIT)):
         noisy = True
-    if was_noisy and quiet > k.noise_h:
+        n.noise_last_big = ev.time
+    if was_noisy and quiet > k.noise_h and not ev.time - n.noise_last_big < k.noise_release:
         noisy = False
         cusum = 0.0
     n.noise_s = cusum
@@ -240,7 +251,7 @@ def learn_many(records: NDArray[np.void], k: Knobs, rows: NDArray[np.int64], ev:
     no_column = np.empty(0)
     for i in range(rows.shape[0]):
         out = step(records[rows[i]], k, Evidence(
-            ev.value[i], ev.ref[i], ev.res[i], ev.tiny[i], ev.step_change[i],
+            ev.time[i], ev.value[i], ev.ref[i], ev.res[i], ev.tiny[i], ev.step_change[i],
             ev.last_trusted[i], ev.peer_resid[i], ev.character[i], ev.resid[i],
             ev.spread[i], ev.can[i], ev.judged[i], ev.inlier[i], ev.held[i],
             ev.group_jump[i], ev.was_noisy[i], ev.calm_state[i]), rows[i], no_peers,
