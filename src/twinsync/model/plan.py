@@ -36,9 +36,11 @@ from ..schedule import Activity, Schedule
 from . import validate
 from .element import DEFAULT_CONFIDENCE, Element, Source, Status
 from .events import Event
+from .mix import Mix
 from .plan_records import (
     FILE,
     LINK,
+    MIX,
     PROGRESS,
     RULE,
     STATUS,
@@ -118,6 +120,7 @@ class TwinSchedule:
         self.statuses: dict[str, tuple[StatusReport, ...]] = {}  # by element id
         self.links: dict[str, tuple[str, ...]] = {}  # code → element ids
         self.rules: dict[int, LinkRule] = {}
+        self.mixes: dict[str, Mix] = {}  # by name (``model/curing_ops.py``)
         self.next_number = 1
         # the planned dates of ``schedule`` (``plan_analysis.planned_dates``), once computed
         self.baseline: tuple[Schedule, dict[str, tuple[datetime, datetime]]] | None = None
@@ -470,6 +473,9 @@ class TwinSchedule:
                     highest = max(highest, seen.number)
                 elif kind == LINK:
                     self.links[key] = tuple(_link_elements(body))
+                elif kind == MIX:
+                    mix = Mix.from_body(body)
+                    self.mixes = {**self.mixes, mix.name: mix}
                 elif kind == RULE:
                     rule = LinkRule.from_body(body)
                     self.rules[rule.number] = rule
