@@ -40,13 +40,21 @@ MIX = {
 }
 
 
+SENSORS = ("cold-core", "cold-edge", "cold-broken", "cold-stuck", "warm-core")
+
+
 def temperature(sensor_id: str, at: float, rng: np.random.Generator) -> float:
     """Each sensor's reading: a daily swing of ±1.5 °C (and a little noise, as a real
-    logger has) around its mean; the broken one reads far out of any range."""
-    mean = {"cold-core": 8.0, "cold-edge": 5.0, "warm-core": 20.0}.get(sensor_id)
-    if mean is None:
+    logger has) around its mean. Two of the cold slab's sensors fail: one reads far out
+    of any range from the start, one sticks at a value after its first day (health finds
+    it stuck and lowers its quality)."""
+    if sensor_id == "cold-broken":
         return 2500.0
-    return mean + 1.5 * math.sin(2 * math.pi * at / 86_400.0) + float(rng.normal(0, 0.05))
+    if sensor_id == "cold-stuck" and at - POUR.timestamp() > 24 * HOUR:
+        return 7.25
+    mean = {"cold-core": 8.0, "cold-edge": 5.0, "cold-stuck": 8.2, "warm-core": 20.0}
+    swing = 1.5 * math.sin(2 * math.pi * at / 86_400.0)
+    return mean[sensor_id] + swing + float(rng.normal(0, 0.05))
 
 
 async def open_site(url: str, now: list[float]) -> TwinService:
@@ -63,14 +71,12 @@ async def build(svc: TwinService) -> None:
             properties={"poured_at": PropertyValue("2026-03-02 08:00")},
         ),
     ]
-    sensors = [
-        Sensor(s, "slab_temperature", "degC", expected_interval=STEP)
-        for s in ("cold-core", "cold-edge", "cold-broken", "warm-core")
-    ]
+    sensors = [Sensor(s, "slab_temperature", "degC", expected_interval=STEP) for s in SENSORS]
     bindings = [
         Binding("cold-core", "slab-cold", "core_temperature"),
         Binding("cold-edge", "slab-cold", "edge_temperature"),
         Binding("cold-broken", "slab-cold", "top_temperature"),
+        Binding("cold-stuck", "slab-cold", "bottom_temperature"),
         Binding("warm-core", "slab-warm", "core_temperature"),
     ]
     await svc.import_project(elements, sensors, bindings)
@@ -103,12 +109,12 @@ async def test_slabs_reach_strength_from_their_sensors_and_their_activities_foll
             at = start + step * STEP
             now[0] = at + 5.0
             readings = []
-            for sensor_id in ("cold-core", "cold-edge", "cold-broken", "warm-core"):
+            for sensor_id in SENSORS:
                 value = temperature(sensor_id, at, rng)
                 sent.setdefault(sensor_id, []).append((at, value))
                 readings.append(RawReading(sensor_id, value, at, None, step))
             result = await svc.ingest(IncomingBatch(readings, "logger", now[0], "http"))
-            assert result.accepted == 4
+            assert result.accepted == len(SENSORS)
             if step % 12 == 0:  # a round every six hours, as the timer would run it
                 for event in await svc.curing.check():
                     recorded[event["element_id"]] = now[0]
@@ -124,6 +130,11 @@ async def test_slabs_reach_strength_from_their_sensors_and_their_activities_foll
         roles = {s["sensor_id"]: s for s in view["sensors"]}
         assert roles["cold-broken"]["role"] == "excluded"
         assert roles["cold-broken"]["not_believed"] == len(sent["cold-broken"])
+        # the stuck one counted until health found it stuck, then stopped counting: it
+        # no longer governs, and the view says until when it was believed
+        stuck = roles["cold-stuck"]
+        assert stuck["role"] == "stopped" and stuck["low_quality"] > 100
+        assert start + 24 * HOUR < stuck["until"] < start + 72 * HOUR
         assert roles["cold-core"]["role"] == "reporting"
         # the maturity is the sum of what was sent, worked independently of the module
         edge = np.array(sent["cold-edge"])
