@@ -206,6 +206,12 @@ async def test_without_a_pour_or_a_mix_the_view_says_why(url: str) -> None:
         with pytest.raises(InvalidInput, match="required_strength"):
             await svc.curing.add_mix({**MIX, "required_strength": -1})
         assert [m["required_strength"] for m in await svc.curing.mixes()] == [20.0]
+        # a declaration that is not a date is said in the view, and a round goes on
+        await svc.update_element("slab-1", properties={"poured_at": "after lunch"})
+        view = await svc.curing.assess("slab-1")
+        assert view["estimate"] is None and "after lunch" in view["detail"]
+        assert await svc.curing.check() == []
+        await svc.update_element("slab-1", properties={"poured_at": None})
         await svc.update_element("slab-1", status="in_progress", source=Source.FIELD.value)
         view = await svc.curing.assess("slab-1")
         assert view["pour_source"] == "element:field" and view["governing_sensor"] is None

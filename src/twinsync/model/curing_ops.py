@@ -24,7 +24,7 @@ from .plan_records import STATE_OF_STATUS, PlanRow, parse_day
 from .twin import Twin
 
 #: The element property that declares its pour (a date as ``YYYY-MM-DD HH:MM`` in the
-#: schedule's local time, or epoch seconds).
+#: schedule's local time, or epoch seconds; null or empty: not declared).
 POURED_AT = "poured_at"
 
 
@@ -44,13 +44,11 @@ def pour_time(
     ``poured_at``), ``element:<source>`` (a source first saw it started),
     ``activity:<code>`` (its activities' earliest actual start); None if unknown."""
     declared = element.properties.get(POURED_AT)
-    if declared is not None:
-        value = declared.value
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return validate.event_time(value, POURED_AT), "declared"
-        day = parse_day(value, POURED_AT)
-        if day is None:
-            raise InvalidInput(f"{POURED_AT} of element {element.id!r} is empty", "bad_date")
+    value = None if declared is None else declared.value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return validate.event_time(value, POURED_AT), "declared"
+    day = parse_day(value, POURED_AT)  # None or "" (a declaration taken back): not declared
+    if day is not None:
         return day.timestamp(), "declared"
     for seen in plan.statuses.get(element.id, ()):
         if seen.source is not Source.SENSOR and STATE_OF_STATUS[seen.status] != "not_started":

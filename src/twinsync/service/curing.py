@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import NotFound, UnitError
+from ..errors import InvalidInput, NotFound, UnitError
 from ..model import SPATIAL_TYPES, Element, Twin
 from ..model.curing import Curing, TemperatureSeries, assess
 from ..model.curing_ops import add_mix, pour_time, record_strength, strength_recorded
@@ -55,6 +55,7 @@ class Job:
     not_temperature: tuple[str, ...]
     latest: float  # the newest reading of its sensors
     recorded: bool
+    problem: str | None = None  # why the pour cannot be read (a bad ``poured_at``)
 
 
 def _jobs(service: TwinService, element_ids: list[str] | None, as_of: float) -> list[Job]:
@@ -76,15 +77,22 @@ def _jobs(service: TwinService, element_ids: list[str] | None, as_of: float) -> 
             continue
         sensors, other = _temperature_sensors(twin, element, mix, table.index)
         latest = max((float(table.last_event_time[row]) for _, row, _, _ in sensors), default=0.0)
+        # A bad declaration is this element's problem, said in its view; the others'
+        # rounds go on.
+        try:
+            pour, problem = pour_time(plan, element, links, as_of), None
+        except InvalidInput as exc:
+            pour, problem = None, str(exc)
         jobs.append(
             Job(
                 element.id,
                 mix,
-                pour_time(plan, element, links, as_of),
+                pour,
                 tuple(sensors),
                 tuple(other),
                 latest,
                 strength_recorded(plan, element.id),
+                problem,
             )
         )
     return jobs
@@ -196,7 +204,8 @@ class CuringDesk:
                 **head,
                 "poured_at": None,
                 "estimate": None,
-                "detail": "the pour is not known: declare the element's poured_at, or "
+                "detail": job.problem
+                or "the pour is not known: declare the element's poured_at, or "
                 "report the element or its activity started",
             }
         if not job.sensors:
