@@ -229,6 +229,16 @@ def test_a_mix_is_checked_and_its_breaks_fitted() -> None:
             },
             "together",
         ),
+        (
+            {
+                "name": "x",
+                "curve": {"form": "logarithmic", "a": 1, "b": 2},
+                "required_strength": 20,
+                "ifc_class": "IfcSlab",
+                "temperature_properties": "core_temperature",
+            },
+            "a list of property names",
+        ),
     ]:
         with pytest.raises(InvalidInput, match=said) as caught:
             mix_from_dict(bad)

@@ -2,7 +2,7 @@
 ingested through the service's reading path over simulated days, the slab in cold weather
 reaching its strength days after the warm one, a failing sensor left out, the element's
 status and its activity's progress following with source ``sensor``, and a field report
-that disagrees shown as a conflict; all of it audited and still there after a restart."""
+that disagrees shown as a conflict; all of it audited and still there after a restart, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -37,10 +37,16 @@ MIX = {
     "targets": {"striking": 15.0},
     "ifc_class": "IfcSlab",
     "datum_temperature": -10.0,
+    "temperature_properties": [
+        "core_temperature",
+        "edge_temperature",
+        "top_temperature",
+        "bottom_temperature",
+    ],
 }
 
 
-SENSORS = ("cold-core", "cold-edge", "cold-broken", "cold-stuck", "warm-core")
+SENSORS = ("cold-core", "cold-edge", "cold-broken", "cold-stuck", "cold-air", "warm-core")
 
 
 def temperature(sensor_id: str, at: float, rng: np.random.Generator) -> float:
@@ -52,7 +58,13 @@ def temperature(sensor_id: str, at: float, rng: np.random.Generator) -> float:
         return 2500.0
     if sensor_id == "cold-stuck" and at - POUR.timestamp() > 24 * HOUR:
         return 7.25
-    mean = {"cold-core": 8.0, "cold-edge": 5.0, "cold-stuck": 8.2, "warm-core": 20.0}
+    mean = {
+        "cold-core": 8.0,
+        "cold-edge": 5.0,
+        "cold-stuck": 8.2,
+        "cold-air": -2.0,
+        "warm-core": 20.0,
+    }
     swing = 1.5 * math.sin(2 * math.pi * at / 86_400.0)
     return mean[sensor_id] + swing + float(rng.normal(0, 0.05))
 
@@ -77,6 +89,8 @@ async def build(svc: TwinService) -> None:
         Binding("cold-edge", "slab-cold", "edge_temperature"),
         Binding("cold-broken", "slab-cold", "top_temperature"),
         Binding("cold-stuck", "slab-cold", "bottom_temperature"),
+        # the air beside the slab: a temperature, but not the concrete's
+        Binding("cold-air", "slab-cold", "air_temperature"),
         Binding("warm-core", "slab-warm", "core_temperature"),
     ]
     await svc.import_project(elements, sensors, bindings)
@@ -94,8 +108,9 @@ def url(tmp_path: Path) -> str:
 
 
 async def test_slabs_reach_strength_from_their_sensors_and_their_activities_follow(
-    url: str,
+    store_url: str,
 ) -> None:
+    url = store_url  # SQLite, and PostgreSQL when its server runs
     start = POUR.timestamp()
     now = [start]
     svc = await open_site(url, now)
@@ -128,6 +143,7 @@ async def test_slabs_reach_strength_from_their_sensors_and_their_activities_foll
         assert view["pour_source"] == "activity:A100" and view["poured_at"] == start
         assert view["governing_sensor"] == "cold-edge" and view["reached"] is True
         roles = {s["sensor_id"]: s for s in view["sensors"]}
+        assert "cold-air" not in roles  # the mix names the concrete's properties
         assert roles["cold-broken"]["role"] == "excluded"
         assert roles["cold-broken"]["not_believed"] == len(sent["cold-broken"])
         # the stuck one counted until health found it stuck, then stopped counting: it

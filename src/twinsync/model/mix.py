@@ -17,6 +17,8 @@ with ``activation_energy`` in J/mol). An element is of the mix when the mix name
 (``elements``, by id or GlobalId), when its property ``property`` holds ``value`` (a
 property set's value, e.g. ``Pset_ConcreteElementGeneral.StrengthClass`` = ``C30/37``), or
 by its IFC class; the most specific wins (named, then property, then class).
+``temperature_properties`` names the bound properties that hold the concrete's
+temperature (default: every bound property whose unit is a temperature).
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ FIELDS = {
     "ifc_class",
     "property",
     "value",
-    "temperature_property",
+    "temperature_properties",
     "max_gap_hours",
     "min_quality",
     "confidence",
@@ -86,7 +88,7 @@ class Mix:
     ifc_class: str | None = None
     property: str | None = None
     value: str | None = None
-    temperature_property: str | None = None
+    temperature_properties: tuple[str, ...] = ()  # empty: every bound temperature
     max_gap_hours: float = MAX_GAP_HOURS
     min_quality: float = MIN_QUALITY
     confidence: float = MIX_CONFIDENCE
@@ -131,7 +133,7 @@ class Mix:
             "ifc_class": self.ifc_class,
             "property": self.property,
             "value": self.value,
-            "temperature_property": self.temperature_property,
+            "temperature_properties": list(self.temperature_properties),
             "max_gap_hours": self.max_gap_hours,
             "min_quality": self.min_quality,
             "confidence": self.confidence,
@@ -187,6 +189,14 @@ def _curve(data: object) -> Curve:
     raise InvalidInput("a curve's form is 'logarithmic' or 'hyperbolic'", "bad_mix")
 
 
+def _names(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or len(value) > 100:
+        raise InvalidInput("temperature_properties: a list of property names", "bad_mix")
+    return tuple(validate.property_name(name) for name in value)
+
+
 def mix_from_dict(data: object) -> Mix:
     """A mix from a posted body or a stored row, checked (``InvalidInput``, reason
     ``bad_mix``, naming what is wrong)."""
@@ -203,9 +213,7 @@ def mix_from_dict(data: object) -> Mix:
         elements = body.get("elements") or []
         if not isinstance(elements, list) or len(elements) > 100_000:
             raise InvalidInput("elements: a list of element ids or GlobalIds", "bad_mix")
-        texts = {
-            key: body.get(key) for key in ("ifc_class", "property", "value", "temperature_property")
-        }
+        texts = {key: body.get(key) for key in ("ifc_class", "property", "value")}
         for key, value in texts.items():
             if value is not None and not isinstance(value, str):
                 raise InvalidInput(f"{key} must be text", "bad_mix")
@@ -237,7 +245,7 @@ def mix_from_dict(data: object) -> Mix:
             ifc_class=texts["ifc_class"] or None,
             property=texts["property"],
             value=texts["value"],
-            temperature_property=texts["temperature_property"],
+            temperature_properties=_names(body.get("temperature_properties")),
             max_gap_hours=_number(body, "max_gap_hours", MAX_GAP_HOURS, low=0.01, high=720.0),
             min_quality=_number(body, "min_quality", MIN_QUALITY, low=0.0, high=1.0),
             confidence=validate.confidence(body.get("confidence", MIX_CONFIDENCE)),

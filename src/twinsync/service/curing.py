@@ -102,11 +102,12 @@ def _temperature_sensors(
     twin: Twin, element: Element, mix: Mix, rows: dict[str, int]
 ) -> tuple[list[tuple[str, int, float, float]], list[str]]:
     """The element's sensors whose values are temperatures (the bound property's unit, else
-    the sensor's, converts to °C), on the mix's property if it names one."""
+    the sensor's, converts to °C), on the mix's properties if it names them (so an
+    air temperature bound to the slab is not taken for the concrete's)."""
     found, other = [], []
     for sensor_id in twin.sensors_of(element.id):
         binding = twin.bindings[sensor_id]
-        if mix.temperature_property is not None and (binding.property != mix.temperature_property):
+        if mix.temperature_properties and binding.property not in mix.temperature_properties:
             continue
         unit = binding.transform.unit or twin.sensor(sensor_id).unit
         try:
