@@ -125,7 +125,7 @@ class Mix:
             "index": self.index,
             "curve": self.curve_dict(),
             "required_strength": self.required_strength,
-            "targets": self.targets,
+            "targets": dict(self.targets),
             "datum_temperature": self.datum_c,
             "activation_energy": self.activation_energy,
             "reference_temperature": self.reference_c,

@@ -16,6 +16,8 @@ stored rows (``plan_records``) the store must write in the same transaction:
 - ``observe_status``: an element's status as a source saw it, which the activities it
   belongs to read as progress (``plan_analysis``); ``record_survey``: a survey's share
   built of each element it saw, observed the same way, the elements' statuses following.
+- Progress from sensors (``curing_ops``): concrete mixes, kept here as rows of kind
+  ``mix``, and a strength reached, observed as a survey's row is with source ``sensor``.
 
 Progress is read as of a date: the latest report dated on or before it. The file's own
 progress counts as a report of source ``schedule`` dated at the file's data date, for
