@@ -2,7 +2,8 @@
 ingested through the service's reading path over simulated days, the slab in cold weather
 reaching its strength days after the warm one, a failing sensor left out, the element's
 status and its activity's progress following with source ``sensor``, and a field report
-that disagrees shown as a conflict; all of it audited and still there after a restart, on SQLite and on PostgreSQL."""
+that disagrees shown as a conflict; all of it audited and still there after a restart,
+on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
