@@ -119,6 +119,10 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/api/schedule/link-rules"): ADMINISTER,
     ("GET", "/api/schedule/report.csv"): READ,
     ("GET", "/api/schedule/report.xlsx"): READ,
+    # progress from sensors: concrete mixes, and an element's maturity
+    ("GET", "/api/mixes"): READ,
+    ("POST", "/api/mixes"): ADMINISTER,
+    ("GET", "/api/elements/{element_id}/maturity"): READ,
     # trust and time
     ("GET", "/api/sensors/{sensor_id}/health"): READ,
     ("GET", "/api/health"): READ,

@@ -26,6 +26,7 @@ from . import (
     metrics,
     routes_access,
     routes_audit,
+    routes_curing,
     routes_health,
     routes_models,
     routes_readings,
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
     app.include_router(routes_readings.router)
     app.include_router(routes_models.router)
     app.include_router(routes_schedule.router)
+    app.include_router(routes_curing.router)
     app.include_router(routes_health.router)
     app.include_router(metrics.router)
     app.include_router(ws.router)

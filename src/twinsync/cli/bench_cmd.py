@@ -19,6 +19,7 @@ BENCHES = {
     "bim": "twinsync.bench.bim",
     "auth": "twinsync.bench.auth",
     "schedule": "twinsync.bench.schedule",
+    "curing": "twinsync.bench.curing",
 }
 
 
