@@ -15,9 +15,11 @@ This is the idea of the contextual detectors that lead the Numenta Anomaly Bench
 history, not a global model, says what is usual.
 
 >>> detector = NoveltyDetector(warmup=4, settle=0)
->>> scores = [detector.learn_one(0, {"value": v}) for v in [0, 1, 0, 1, 0, 1, 0, 1, 9]]
->>> scores[-1] > 0.5 and max(scores[6:8]) == 0.0
-True
+>>> values = [0, 1] * 10 + [9]
+>>> scores = [detector.learn_one(0, {"time": 900.0 * i, "value": v})
+...           for i, v in enumerate(values)]
+>>> max(scores[10:20]), scores[20] > 0.5
+(0.0, True)
 """
 
 from __future__ import annotations
