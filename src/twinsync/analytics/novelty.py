@@ -14,7 +14,7 @@ This is the idea of the contextual detectors that lead the Numenta Anomaly Bench
 (CAD OSE, ARTime): an anomaly is a context the sensor has not been in, and a sensor's own
 history, not a global model, says what is usual.
 
->>> detector = NoveltyDetector(warmup=4, settle=0)
+>>> detector = NoveltyDetector(warmup=4, settle=4)
 >>> values = [0, 1] * 10 + [9]
 >>> scores = [detector.learn_one(0, {"time": 900.0 * i, "value": v})
 ...           for i, v in enumerate(values)]
