@@ -14,7 +14,7 @@ This is the idea of the contextual detectors that lead the Numenta Anomaly Bench
 (CAD OSE, ARTime): an anomaly is a context the sensor has not been in, and a sensor's own
 history, not a global model, says what is usual.
 
->>> detector = NoveltyDetector(warmup=4, settle=4)
+>>> detector = NoveltyDetector(warmup=4, settle=4, day_parts=0)
 >>> values = [0, 1] * 10 + [9]
 >>> scores = [detector.learn_one(0, {"time": 900.0 * i, "value": v})
 ...           for i, v in enumerate(values)]
@@ -68,6 +68,18 @@ def _level(s: Any, value: float, shift: float) -> int:
 
 
 @compiled_inline
+def _remember(s: Any, pattern: int) -> int:
+    """Mark the pattern's bit in the row's table; 1 if it was new."""
+    bit = pattern % BITS
+    byte = bit >> 3
+    mask = 1 << (bit & 7)
+    if s.table[byte] & mask != 0:
+        return 0
+    s.table[byte] = s.table[byte] | mask
+    return 1
+
+
+@compiled_inline
 def _step(s: Any, k: Knobs, time: float, value: float) -> float:
     """One reading of the row ``s``: learn it and return its score."""
     if not math.isfinite(value):
@@ -95,12 +107,7 @@ def _step(s: Any, k: Knobs, time: float, value: float) -> float:
         for length in range(known):
             level = _level(s, s.recent[(n - length) % RING], shift)
             h = (h * _MULTIPLIER + level + _FARTHEST + length) % _PRIME
-            bit = h % BITS
-            byte = bit >> 3
-            mask = 1 << (bit & 7)
-            if s.table[byte] & mask == 0:
-                unseen += 1
-                s.table[byte] = s.table[byte] | mask
+            unseen += _remember(s, h)
     patterns = known * k.tilings
     if k.day_parts > 0 and math.isfinite(time):
         # The calendar as context: this level at this part of the day (a room warm at
@@ -108,15 +115,10 @@ def _step(s: Any, k: Knobs, time: float, value: float) -> float:
         part = math.floor((time % _DAY) / (_DAY / k.day_parts))
         for tiling in range(k.tilings):
             level = _level(s, value, tiling / k.tilings)
-            h = (
-                ((_PRIME - 1 - tiling) * _MULTIPLIER + part) * _MULTIPLIER + level + _FARTHEST
-            ) % _PRIME
-            bit = h % BITS
-            byte = bit >> 3
-            mask = 1 << (bit & 7)
-            if s.table[byte] & mask == 0:
-                unseen += 1
-                s.table[byte] = s.table[byte] | mask
+            # (Reduced at each step: a product must stay within 63 bits, compiled or not.)
+            h = ((_PRIME - 1 - tiling) * _MULTIPLIER + part) % _PRIME
+            h = (h * _MULTIPLIER + level + _FARTHEST) % _PRIME
+            unseen += _remember(s, h)
         patterns += k.tilings
     novelty = unseen / patterns
     usual = s.usual
@@ -162,15 +164,15 @@ class NoveltyDetector(StreamingDetector):
 
     def __init__(
         self,
-        warmup: int = 150,
+        warmup: int = 300,
         levels: float = 8.0,
         order: int = 2,
         tilings: int = 3,
-        day_parts: int = 0,
-        settle: int = 0,
-        usual_rate: float = 0.01,
+        day_parts: int = 24,
+        settle: int = 100,
+        usual_rate: float = 0.003,
         fire: float = 0.4,
-        quiet: int = 150,
+        quiet: int = 300,
         damp: float = 0.0,
         capacity: int = 16,
     ) -> None:
