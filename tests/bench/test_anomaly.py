@@ -125,3 +125,35 @@ def test_a_labelled_file_missing_from_the_corpus_is_a_clear_error(
     assert result.returncode != 0
     assert "noAnomaly/plain.csv: labelled but not found" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_the_speed_bench_times_the_readings_it_was_asked_for() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "twinsync",
+            "bench",
+            "anomaly-speed",
+            "--sensors",
+            "50",
+            "--per-sensor",
+            "10",
+            "--batch",
+            "100",
+            "--readings",
+            "5000",
+            "--warm-up",
+            "50",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["bench"] == "anomaly-speed" and figures["detector"] == "novelty"
+    assert (figures["sensors"], figures["batch"], figures["readings"]) == (50, 100, 5000)
+    assert figures["state_bytes_per_sensor"] == NoveltyDetector().row_bytes > 512
+    assert figures["microseconds_per_reading"] > 0
