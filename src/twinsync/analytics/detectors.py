@@ -6,9 +6,11 @@ from collections.abc import Callable
 
 from .novelty import NoveltyDetector
 from .streaming import StreamingDetector
+from .zscore import ZScoreDetector
 
 __all__ = ["DETECTORS"]
 
 DETECTORS: dict[str, Callable[[], StreamingDetector]] = {
     "novelty": NoveltyDetector,
+    "zscore": ZScoreDetector,
 }

@@ -1,0 +1,89 @@
+"""The plain baseline: how many standard deviations a reading lies from the sensor's
+recent mean, as the share of a normal distribution nearer the mean than it.
+
+The mean and variance are exponentially weighted (``rate`` a reading: a memory of about
+``1 / rate`` readings, the window of a moving z-score without keeping the window). It is
+what a detector must beat: it knows no pattern, no time of day, and fires at every reading
+of a long excursion.
+
+>>> detector = ZScoreDetector(warmup=5)
+>>> scores = [detector.learn_one(0, {"time": 0.0, "value": v}) for v in [1, 2, 1, 2, 1, 2, 9]]
+>>> scores[-1] > 0.99
+True
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar, NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..jit import compiled, compiled_inline, record_rows
+from ..records import Field
+from .streaming import StreamingDetector
+
+__all__ = ["ZScoreDetector"]
+
+
+class Knobs(NamedTuple):
+    warmup: int
+    rate: float
+
+
+@compiled_inline
+def _step(s: Any, k: Knobs, value: float) -> float:
+    if not math.isfinite(value):
+        return 0.0
+    n = s.count
+    s.count = n + 1
+    if n == 0:
+        s.mean = value
+        return 0.0
+    deviation = value - s.mean
+    spread = math.sqrt(s.var) + 1e-9 * max(abs(s.mean), 1.0)
+    score = math.erf(abs(deviation) / spread / math.sqrt(2.0)) if n >= k.warmup else 0.0
+    # Welford's update with a forgetting rate (the first readings weigh as in a plain mean).
+    rate = max(k.rate, 1.0 / (n + 1))
+    s.mean += rate * deviation
+    s.var = (1.0 - rate) * (s.var + rate * deviation * deviation)
+    return score
+
+
+@compiled
+def _learn_many(
+    records: NDArray[np.void],
+    k: Knobs,
+    rows: NDArray[np.int64],
+    values: NDArray[np.float64],
+    scores: NDArray[np.float64],
+) -> None:
+    for i in range(rows.shape[0]):
+        scores[i] = _step(records[rows[i]], k, values[i])
+
+
+class ZScoreDetector(StreamingDetector):
+    """A moving z-score of each sensor's readings, a score in [0, 1] (see the module)."""
+
+    name = "zscore"
+    COLUMNS: ClassVar[dict[str, Field]] = {
+        "count": (np.int64, 0),
+        "mean": (np.float64, 0.0),
+        "var": (np.float64, 0.0),
+    }
+
+    def __init__(self, warmup: int = 100, rate: float = 0.01, capacity: int = 16) -> None:
+        if warmup < 1 or not 0.0 < rate <= 1.0:
+            raise ValueError("zscore: warmup >= 1 and rate in (0, 1]")
+        super().__init__(capacity)
+        self.knobs = Knobs(int(warmup), float(rate))
+
+    def _learn(
+        self,
+        rows: NDArray[np.int64],
+        times: NDArray[np.float64],
+        values: NDArray[np.float64],
+        scores: NDArray[np.float64],
+    ) -> None:
+        _learn_many(record_rows(self._records.array), self.knobs, rows, values, scores)
