@@ -96,7 +96,7 @@ def test_the_bench_writes_nab_results_and_prints_each_profile_s_score(
     assert len(rows) == ROWS
     assert [int(r["label"]) for r in rows] == [0] * 1400 + [1] * 200 + [0] * 400
     source = (corpus / "data" / "withAnomaly" / "shift.csv").read_text().splitlines()[1:]
-    assert [f"{r['timestamp']},{float(r['value']):.3f}" for r in rows] == source
+    assert [f"{r['timestamp']},{r['value']}" for r in rows] == source
     assert (out / "results" / "novelty" / "noAnomaly" / "novelty_plain.csv").is_file()
 
 

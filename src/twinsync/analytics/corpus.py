@@ -29,6 +29,8 @@ class LabelledFile:
 
     path: str
     timestamps: list[str]
+    value_texts: list[str]
+    """The values as the file spells them (written back unchanged)."""
     times: NDArray[np.float64]
     """Seconds since the epoch (the file's times read as UTC)."""
     values: NDArray[np.float64]
@@ -52,6 +54,7 @@ def _times(texts: list[str], where: str) -> NDArray[np.datetime64]:
 
 def _read_file(path: Path, name: str, windows: list[list[str]]) -> LabelledFile:
     timestamps: list[str] = []
+    texts: list[str] = []
     values: list[float] = []
     with path.open(newline="") as handle:
         reader = csv.DictReader(handle)
@@ -63,6 +66,7 @@ def _read_file(path: Path, name: str, windows: list[list[str]]) -> LabelledFile:
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"{name}, line {line}: value {row['value']!r}") from exc
             timestamps.append(row["timestamp"])
+            texts.append(row["value"])
     times = _times(timestamps, name)
     spans = []
     for start, end in windows:
@@ -78,6 +82,7 @@ def _read_file(path: Path, name: str, windows: list[list[str]]) -> LabelledFile:
     return LabelledFile(
         name,
         timestamps,
+        texts,
         seconds.astype(np.float64),
         np.array(values, dtype=np.float64),
         Series(name, len(values), spans),
@@ -118,7 +123,7 @@ def write_results(
             writer.writerow(
                 [
                     file.timestamps[row],
-                    repr(float(file.values[row])),
+                    file.value_texts[row],
                     f"{scores[row]:.6f}",
                     int(label[row]),
                 ]
