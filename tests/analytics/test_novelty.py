@@ -107,11 +107,18 @@ def test_bad_settings_and_readings_are_refused() -> None:
 _PLAIN_RUN = """
 import json, sys, numpy as np
 sys.path.insert(0, sys.argv[1])
-from test_novelty import stream
-from twinsync.analytics.novelty import NoveltyDetector
-rows, readings = stream(9)
-print(json.dumps(NoveltyDetector(warmup=20, day_parts=12).learn_many(rows, readings).tolist()))
+from test_novelty import plain_scores
+print(json.dumps({name: column.tolist() for name, column in plain_scores().items()}))
 """
+
+
+def plain_scores() -> dict[str, np.ndarray]:
+    """Each detector's scores over a stream where a fifth of the readings do not teach."""
+    rows, readings = stream(9)
+    teach = np.random.default_rng(3).random(rows.size) > 0.2
+    made = {"novelty": NoveltyDetector(warmup=20, settle=10, day_parts=12)}
+    made |= {name: make() for name, make in DETECTORS.items() if name != "novelty"}
+    return {name: d.learn_many(rows, {**readings, "teach": teach}) for name, d in made.items()}
 
 
 @pytest.mark.parametrize("disable", ["1", "0"])
@@ -126,8 +133,35 @@ def test_without_the_compiler_the_scores_are_the_same(disable: str) -> None:
         timeout=600,
         check=True,
     )
-    got = np.array(json.loads(done.stdout.strip().splitlines()[-1]))
-    rows, readings = stream(9)
-    expected = NoveltyDetector(warmup=20, day_parts=12).learn_many(rows, readings)
-    assert np.array_equal(got, expected)
-    assert expected.max() > 0.5
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    expected = plain_scores()
+    assert set(got) == set(DETECTORS)
+    for name, column in expected.items():
+        assert np.array_equal(np.array(got[name]), column), name
+        assert column.max() > 0.5, name
+
+
+@pytest.mark.parametrize("name", sorted(DETECTORS))
+def test_a_reading_that_does_not_teach_is_scored_as_score_one_and_leaves_the_state(
+    name: str,
+) -> None:
+    rows, readings = stream(4, n=2400)
+    teach = np.random.default_rng(2).random(rows.size) > 0.2
+    taught = DETECTORS[name]()
+    scores = taught.learn_many(rows, {**readings, "teach": teach})
+    # The same stream one reading at a time: score_one where it does not teach.
+    one = DETECTORS[name]()
+    expected = [
+        (one.learn_one if teach[i] else one.score_one)(
+            int(rows[i]), {"time": readings["time"][i], "value": readings["value"][i]}
+        )
+        for i in range(rows.size)
+    ]
+    assert np.array_equal(scores, np.array(expected))
+    known = np.unique(rows)
+    # ... and it is the stream of the taught readings alone, for the state.
+    alone = DETECTORS[name]()
+    alone.learn_many(rows[teach], {k: c[teach] for k, c in readings.items()})
+    saved, kept = taught.save(known), alone.save(known)
+    assert all(np.array_equal(saved[k], kept[k]) for k in saved)
+    assert scores[~teach].max() > 0  # the untaught readings were scored

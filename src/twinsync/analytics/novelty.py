@@ -30,7 +30,7 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ..jit import LIGHT_PASS_AHEAD, compiled, compiled_inline, prefetch_row, record_rows
+from ..jit import LIGHT_PASS_AHEAD, compiled, compiled_inline, prefetch_row
 from ..records import Field
 from .streaming import StreamingDetector
 
@@ -137,11 +137,15 @@ def _step(s: Any, k: Knobs, time: float, value: float) -> float:
 @compiled
 def _learn_many(
     records: NDArray[np.void],
+    raw: NDArray[np.uint8],
+    scratch: NDArray[np.void],
+    scratch_raw: NDArray[np.uint8],
     first_line: NDArray[np.int64],
     k: Knobs,
     rows: NDArray[np.int64],
     times: NDArray[np.float64],
     values: NDArray[np.float64],
+    teach: NDArray[np.bool_],
     scores: NDArray[np.float64],
 ) -> None:
     n = rows.shape[0]
@@ -149,7 +153,12 @@ def _learn_many(
         # A large fleet's records are rarely in cache: ask for one a few readings ahead.
         if i + LIGHT_PASS_AHEAD < n:
             prefetch_row(first_line, rows[i + LIGHT_PASS_AHEAD])
-        scores[i] = _step(records[rows[i]], k, times[i], values[i])
+        if teach[i]:
+            scores[i] = _step(records[rows[i]], k, times[i], values[i])
+        else:
+            # Scored on a copy of its record: the state stays as it was.
+            scratch_raw[0, :] = raw[rows[i], :]
+            scores[i] = _step(scratch[0], k, times[i], values[i])
 
 
 class NoveltyDetector(StreamingDetector):
@@ -204,14 +213,21 @@ class NoveltyDetector(StreamingDetector):
         rows: NDArray[np.int64],
         times: NDArray[np.float64],
         values: NDArray[np.float64],
+        teach: NDArray[np.bool_],
         scores: NDArray[np.float64],
     ) -> None:
+        records, raw, scratch, scratch_raw = self._kernel_tables()
+        first_line = self._records.columns["count"]
         _learn_many(
-            record_rows(self._records.array),
-            self._records.columns["count"],
+            records,
+            raw,
+            scratch,
+            scratch_raw,
+            first_line,
             self.knobs,
             rows,
             times,
             values,
+            teach,
             scores,
         )

@@ -5,6 +5,12 @@ A detector is a subclass that names its record's ``COLUMNS`` and its ``evidence`
 its parameters in ``knobs`` (a NamedTuple of numbers, built in ``__init__`` and never
 changed), and implements ``_learn`` with its compiled kernel. Saving, restoring, growth
 and ``score_one`` (the score of a reading with the state put back after) are here, once.
+
+Readings may carry a ``teach`` column besides their evidence: a reading with ``teach``
+False (a reading health does not trust) is scored as ``score_one`` would score it, and
+the state is left as it was; the others are learned. Without the column every reading
+teaches, as the contract says. The kernel runs such a reading on a copy of its record
+(``_learn``'s ``scratch``), so the batch stays one compiled pass.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..detect import Readings
+from ..jit import record_rows
 from ..records import Field, Records
 
 __all__ = ["StreamingDetector"]
@@ -37,9 +44,24 @@ class StreamingDetector:
         rows: NDArray[np.int64],
         times: NDArray[np.float64],
         values: NDArray[np.float64],
+        teach: NDArray[np.bool_],
         scores: NDArray[np.float64],
     ) -> None:
         raise NotImplementedError
+
+    def _kernel_tables(
+        self,
+    ) -> tuple[NDArray[np.void], NDArray[np.uint8], NDArray[np.void], NDArray[np.uint8]]:
+        """The records as the kernel reads them, their bytes, and a one-record scratch
+        (with its bytes) for readings that do not teach."""
+        array = self._records.array
+        scratch = np.zeros(1, dtype=array.dtype)
+        return (
+            record_rows(array),
+            array.view(np.uint8).reshape(len(array), -1),
+            record_rows(scratch),
+            scratch.view(np.uint8).reshape(1, -1),
+        )
 
     @property
     def row_bytes(self) -> int:
@@ -53,6 +75,14 @@ class StreamingDetector:
         rows = np.ascontiguousarray(rows, dtype=np.int64)
         times = np.ascontiguousarray(readings["time"], dtype=np.float64)
         values = np.ascontiguousarray(readings["value"], dtype=np.float64)
+        taught = readings.get("teach")
+        teach = (
+            np.ones(rows.shape[0], dtype=np.bool_)
+            if taught is None
+            else np.ascontiguousarray(taught, dtype=np.bool_)
+        )
+        if teach.shape != rows.shape:
+            raise ValueError(f"{self.name}: one teach flag a reading")
         if values.shape != rows.shape or times.shape != rows.shape:
             raise ValueError(
                 f"{self.name}: one time and one value a reading "
@@ -65,7 +95,7 @@ class StreamingDetector:
         if rows.min() < 0:
             raise ValueError(f"{self.name}: rows are 0 or more")
         self.ensure(int(rows.max()))
-        self._learn(rows, times, values, scores)
+        self._learn(rows, times, values, teach, scores)
         return scores
 
     def learn_one(self, row: int, reading: Mapping[str, Any]) -> float:

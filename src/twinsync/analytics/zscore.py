@@ -20,7 +20,7 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ..jit import compiled, compiled_inline, record_rows
+from ..jit import compiled, compiled_inline
 from ..records import Field
 from .streaming import StreamingDetector
 
@@ -39,38 +39,48 @@ def _step(s: Any, k: Knobs, value: float) -> float:
     n = s.count
     s.count = n + 1
     if n == 0:
-        s.mean = value
+        s.centre = value
         return 0.0
-    deviation = value - s.mean
-    spread = math.sqrt(s.var) + 1e-9 * max(abs(s.mean), 1.0)
+    deviation = value - s.centre
+    spread = math.sqrt(s.variance) + 1e-9 * max(abs(s.centre), 1.0)
     score = math.erf(abs(deviation) / spread / math.sqrt(2.0)) if n >= k.warmup else 0.0
     # Welford's update with a forgetting rate (the first readings weigh as in a plain mean).
     rate = max(k.rate, 1.0 / (n + 1))
-    s.mean += rate * deviation
-    s.var = (1.0 - rate) * (s.var + rate * deviation * deviation)
+    s.centre += rate * deviation
+    s.variance = (1.0 - rate) * (s.variance + rate * deviation * deviation)
     return score
 
 
 @compiled
 def _learn_many(
     records: NDArray[np.void],
+    raw: NDArray[np.uint8],
+    scratch: NDArray[np.void],
+    scratch_raw: NDArray[np.uint8],
     k: Knobs,
     rows: NDArray[np.int64],
     values: NDArray[np.float64],
+    teach: NDArray[np.bool_],
     scores: NDArray[np.float64],
 ) -> None:
     for i in range(rows.shape[0]):
-        scores[i] = _step(records[rows[i]], k, values[i])
+        if teach[i]:
+            scores[i] = _step(records[rows[i]], k, values[i])
+        else:  # scored on a copy of the record: the state stays as it was
+            scratch_raw[0, :] = raw[rows[i], :]
+            scores[i] = _step(scratch[0], k, values[i])
 
 
 class ZScoreDetector(StreamingDetector):
     """A moving z-score of each sensor's readings, a score in [0, 1] (see the module)."""
 
+    # (Not "mean" and "var": as plain Python a record's NumPy methods of those names would
+    # hide the fields.)
     name = "zscore"
     COLUMNS: ClassVar[dict[str, Field]] = {
         "count": (np.int64, 0),
-        "mean": (np.float64, 0.0),
-        "var": (np.float64, 0.0),
+        "centre": (np.float64, 0.0),
+        "variance": (np.float64, 0.0),
     }
 
     def __init__(self, warmup: int = 100, rate: float = 0.01, capacity: int = 16) -> None:
@@ -84,6 +94,8 @@ class ZScoreDetector(StreamingDetector):
         rows: NDArray[np.int64],
         times: NDArray[np.float64],
         values: NDArray[np.float64],
+        teach: NDArray[np.bool_],
         scores: NDArray[np.float64],
     ) -> None:
-        _learn_many(record_rows(self._records.array), self.knobs, rows, values, scores)
+        records, raw, scratch, scratch_raw = self._kernel_tables()
+        _learn_many(records, raw, scratch, scratch_raw, self.knobs, rows, values, teach, scores)
