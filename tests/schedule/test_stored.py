@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from twinsync.schedule import schedule_cpm
+from twinsync.schedule import report, schedule_cpm
 from twinsync.schedule.stored import COMPUTED_FIELDS, compare_with_stored, strip_computed_fields
 from twinsync.schedule.xer import read_xer
 
@@ -209,3 +209,5 @@ def test_p6s_early_start_of_a_started_activity_is_where_its_remaining_work_start
     assert result.by_code()["A"].early_start == datetime(2026, 2, 27, 8, 0)  # its actual
     agreement = compare_with_stored(read_xer(original), result)
     assert agreement.all_fields == agreement.compared == 2
+    # the figure ``schedule cpm --json`` prints reads P6's field the same way
+    assert report.agreement(read_xer(original), result)["early_start"] == 1.0
