@@ -8,8 +8,9 @@ fitted afterwards, an LOE between its links, a WBS summary over the activities o
 branch.
 
 Forward pass, for every activity in topological order: its start position is the latest of
-the data date, every start-type bound from a predecessor (FS, SS) and every finish-type
-bound (FF, SF) less its duration, then its constraints. The backward pass mirrors it from
+the data date (for work not started, the project's planned start when that is later),
+every start-type bound from a predecessor (FS, SS) and every finish-type bound (FF, SF)
+less its duration, then its constraints. The backward pass mirrors it from
 the project finish (or the must-finish-by date). A progressed activity keeps its actual
 start; its remaining duration follows its predecessors under retained logic and starts at
 the data date under progress override. A completed one is fixed at its actual dates.
@@ -74,6 +75,8 @@ class SchedulingRun:
         self.net: Network = build_network(schedule)
         origin_day = data_date.toordinal()
         self.data_date = instant(data_date)
+        planned_start = schedule.planned_start
+        self.project_start = self.data_date if planned_start is None else instant(planned_start)
         times: dict[str, WorkTime] = {}
         for calendar_id in {a.calendar_id for a in schedule.activities} | {
                 schedule.default_calendar_id}:
@@ -170,6 +173,8 @@ class SchedulingRun:
                                  instant(activity.actual_finish))
                 continue
             lowest = work.position(self.data_date)
+            if status is Status.NOT_STARTED and self.project_start > self.data_date:
+                lowest = work.position(self.project_start)
             driving: list[int] = []
             if not (status is Status.IN_PROGRESS and override):
                 for link in self.net.incoming[index]:
@@ -260,13 +265,18 @@ class SchedulingRun:
                 continue
             work = self.work[index]
             highest: int | None = None
+            finish_bound = False
             for link in self.net.outgoing[index]:
                 if not self.counts_backward(link):
                     continue
                 bound = self.finish_bound(link)
                 highest = bound if highest is None else min(highest, bound)
-            if highest is None:
-                highest = work.position(self.anchor)
+                finish_bound = finish_bound or self.net.kind[link] in _FROM_FINISH
+            if highest is None or not finish_bound:
+                # an open finish (no successor, or only SS/SF ones, which hang on its
+                # start) finishes by the project's finish at the latest, as P6 does
+                anchor = work.position(self.anchor)
+                highest = anchor if highest is None else min(highest, anchor)
             if activity.status is Status.NOT_STARTED:
                 highest = self._constrain_late(activity, index, highest)
             self.late_finish_pos[index] = highest

@@ -190,6 +190,9 @@ class Schedule:
     options: SchedulingOptions = field(default_factory=SchedulingOptions)
     name: str = ""
     must_finish_by: datetime | None = None
+    # the project's planned start: work not yet started is never scheduled before it, even
+    # when the data date is earlier (P6 does so: see docs/SCHEDULE.md, real exports)
+    planned_start: datetime | None = None
     external_relationships: tuple[ExternalRelationship, ...] = ()
     warnings: tuple[str, ...] = ()
     # the elements the file itself says each activity builds: activity id → IFC GlobalIds

@@ -38,12 +38,17 @@ def agreement(schedule: Schedule, result: ScheduleResult) -> dict[str, float | i
     finish and total float are each within an hour (P6's figures are hours)."""
     stored = {a.id: a.reported for a in schedule.activities
               if a.actual_finish is None and a.reported.early_start is not None}
+    started = {a.id for a in schedule.activities if a.actual_start is not None}
     starts = finishes = floats = float_count = 0
     for computed in result.activities:
         reported = stored.get(computed.id)
         if reported is None:
             continue
-        starts += _within_an_hour(computed.early_start, reported.early_start)
+        # P6 stores, as a started activity's early start, where its remaining work starts
+        early_start = computed.early_start
+        if computed.id in started and computed.remaining_start is not None:
+            early_start = computed.remaining_start
+        starts += _within_an_hour(early_start, reported.early_start)
         finishes += _within_an_hour(computed.early_finish, reported.early_finish)
         if reported.total_float_hours is not None and computed.total_float_hours is not None:
             float_count += 1

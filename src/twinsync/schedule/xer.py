@@ -127,6 +127,7 @@ def read_xer(data: bytes, project: str | None = None) -> Schedule:
         default_calendar_id=default_id, calendars=calendars, activities=tuple(activities),
         relationships=tuple(relationships), wbs=wbs,
         options=_options(tables, project_id), must_finish_by=_date(chosen, "plan_end_date"),
+        planned_start=_date(chosen, "plan_start_date"),
         external_relationships=tuple(external), warnings=tuple(warnings))
 
 
