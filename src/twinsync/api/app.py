@@ -21,6 +21,8 @@ from ..config import Settings
 from ..service import TwinService
 from ..store.tokens import open_token_store
 from . import (
+    contract,
+    docs_pages,
     errors,
     metrics,
     routes_access,
@@ -90,7 +92,8 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
                     await svc.stop_connector(name)
 
     # Every route passes AccessMiddleware (api/access.py); FastAPI's own /docs pages are
-    # off (they load their scripts from the internet) and /openapi.json is a route of ours.
+    # off (they load their scripts from the internet): /docs, /redoc (api/docs_pages.py)
+    # and /openapi.json (api/contract.py) are routes of ours.
     app = FastAPI(title="twinsync", version="0.1.0", lifespan=lifespan,
                   description="A live digital twin: elements, sensors, readings, events.",
                   openapi_url=None, docs_url=None, redoc_url=None)
@@ -114,8 +117,10 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
     app.include_router(routes_health.router)
     app.include_router(metrics.router)
     app.include_router(ws.router)
+    app.include_router(docs_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     vendor = find_vendor(settings)
+    app.state.vendor = vendor
     if vendor is not None:
         app.mount("/vendor", StaticFiles(directory=vendor), name="vendor")
     else:
@@ -125,6 +130,8 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
     def index() -> FileResponse:
         # Never from the browser's cache: a signed-out visitor must be sent to sign in.
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+
+    app.openapi = lambda: contract.document(app)  # type: ignore[method-assign]
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi() -> JSON:

@@ -15,11 +15,20 @@ from ..service import IngestResult, TwinService
 from ..tokens import Role
 from .access import identity_of
 from .auth import Identity
-from .deps import service, time_param
+from .contract import errors, json_body
+from .deps import Position, service, time_param
 from .errors import rate_limited
 from .limits import BodyTooLarge, limits_of, read_body, too_large
 from .rates import RateLimited
 from .responses import JSON
+from .schemas.readings import (
+    BatchRefused,
+    DeadLetterPage,
+    History,
+    IngestAnswer,
+    ReadingsBody,
+    TooLarge,
+)
 
 router = APIRouter(prefix="/api", default_response_class=JSON)
 Service = Annotated[TwinService, Depends(service)]
@@ -79,7 +88,11 @@ def _letters(decoded: Decoded, received_at: float, source: str
             for r in decoded.rejects]
 
 
-@router.post("/readings")
+@router.post(
+    "/readings", response_model=IngestAnswer,
+    responses=errors(400, 413, s400=BatchRefused, s413=TooLarge),
+    openapi_extra=json_body(ReadingsBody, "A reading, a list of them, `{\"readings\": "
+                            "[...]}` or a SenML pack; read by the route itself (msgspec)"))
 async def post_readings(request: Request, svc: Service) -> JSON:
     """A batch of readings ``{sensor_id, value, unit?, time?, seq?}``.
 
@@ -133,7 +146,8 @@ async def post_readings(request: Request, svc: Service) -> JSON:
     return JSON({**result.to_dict(), "rejected": rejected})
 
 
-@router.get("/sensors/{sensor_id}/readings")
+@router.get("/sensors/{sensor_id}/readings", response_model=History,
+            responses=errors(404))
 async def get_readings(sensor_id: str, svc: Service, start: str | None = None,
                        end: str | None = None,
                        every: Annotated[float | None, Query(gt=0)] = None,
@@ -156,8 +170,8 @@ async def get_readings(sensor_id: str, svc: Service, start: str | None = None,
                  "seq": history.seq, "quality": history.quality, "flags": history.flags})
 
 
-@router.get("/dead-letters")
-async def get_dead_letters(svc: Service, after: int = 0, reason: str | None = None,
+@router.get("/dead-letters", response_model=DeadLetterPage)
+async def get_dead_letters(svc: Service, after: Position = 0, reason: str | None = None,
                            limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> JSON:
     """Input that could not be used, oldest first, with the reason. A page holds at most
     ``limit`` letters and a few MB (the store's page bound), so it may hold fewer; when
