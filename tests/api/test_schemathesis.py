@@ -19,11 +19,11 @@ import schemathesis
 import uvicorn
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
+from tests.server import free_port
 
 from twinsync.api.app import create_app
 from twinsync.config import Settings
 
-from ..server import free_port
 from .conftest import bearer, seeded_store
 
 #: Examples per operation: about 35 s for the whole document on 2 shared cores, the same

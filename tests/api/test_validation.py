@@ -3,6 +3,7 @@ that breaks a later read or the next start."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -134,6 +135,7 @@ def test_a_time_sync_t0_that_is_not_a_number_is_refused(client: TestClient) -> N
     answer = client.get("/api/time", params={"t0": "noon"})
     assert answer.status_code == 422 and "t0" in answer.json()["detail"]
     assert client.get("/api/time", params={"t0": "12.5"}).json()["t0"] == 12.5
+    assert client.get("/api/time", params={"t0": ""}).json()["t0"] is None  # as it always was
 
 
 def test_a_static_file_that_is_not_there_is_not_found_in_the_one_error_shape(
@@ -141,3 +143,19 @@ def test_a_static_file_that_is_not_there_is_not_found_in_the_one_error_shape(
 ) -> None:
     answer = client.get("/static/js/no-such-file.js")
     assert answer.status_code == 404 and answer.json()["error"] == "not_found"
+
+
+def test_a_bucket_too_small_for_its_window_is_refused_not_merged_into_one(
+    client: TestClient,
+) -> None:
+    now = time.time()
+    readings = [{"sensor_id": "L1-slab-t1", "value": 20.0 + i, "time": now - 10 + i}
+                for i in range(3)]
+    client.post("/api/readings", json=readings)
+    history = "/api/sensors/L1-slab-t1/readings"
+    for every in ("1e-300", "5e-324"):
+        answer = client.get(history, params={"every": every})
+        assert answer.status_code == 422 and "buckets" in answer.json()["detail"], every
+    fine = client.get(history, params={"every": "0.5", "start": now - 60}).json()
+    assert fine["count"] == [1, 1, 1]
+

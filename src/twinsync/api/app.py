@@ -96,7 +96,9 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
     # and /openapi.json (api/contract.py) are routes of ours.
     app = FastAPI(title="twinsync", version="0.1.0", lifespan=lifespan,
                   description="A live digital twin: elements, sensors, readings, events.",
-                  openapi_url=None, docs_url=None, redoc_url=None)
+                  openapi_url=None, docs_url=None, redoc_url=None,
+                  # A generated client's method is the handler's name: post_readings().
+                  generate_unique_id_function=contract.operation_id)
     app.add_middleware(AccessMiddleware)
     app.state.limits = Limits.from_settings(settings)
     app.state.settings = settings
@@ -108,13 +110,13 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
                            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                            allow_headers=["authorization", "content-type", "x-csrf-token"])
     errors.install(app)
-    app.include_router(routes_access.router)
-    app.include_router(routes_twin.router)
-    app.include_router(routes_audit.router)
-    app.include_router(routes_readings.router)
-    app.include_router(routes_models.router)
-    app.include_router(routes_schedule.router)
-    app.include_router(routes_health.router)
+    app.include_router(routes_access.router, tags=["access"])
+    app.include_router(routes_twin.router, tags=["twin"])
+    app.include_router(routes_audit.router, tags=["audit"])
+    app.include_router(routes_readings.router, tags=["readings"])
+    app.include_router(routes_models.router, tags=["model"])
+    app.include_router(routes_schedule.router, tags=["schedule"])
+    app.include_router(routes_health.router, tags=["trust"])
     app.include_router(metrics.router)
     app.include_router(ws.router)
     app.include_router(docs_pages.router)

@@ -17,6 +17,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from .access import ROUTES, UNSAFE
@@ -82,6 +83,12 @@ FILE_BODY: dict[str, Any] = {
         },
     }
 }
+
+
+def operation_id(route: APIRoute) -> str:
+    """An operation's id in the document: its handler's name (``post_readings``), which a
+    generated client takes as the method's name."""
+    return route.name
 
 
 def declare_errors(paths: dict[str, Any]) -> None:

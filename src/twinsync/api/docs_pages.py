@@ -7,6 +7,8 @@ packages come from (``/vendor``, ``web/package.json``), and the document from
 ``/openapi.json``. Both pages are for whoever may read the document (``access.ROUTES``).
 Swagger UI's requests carry the session cookie like the dashboard's, so "Try it out"
 sends the CSRF value too (read from the ``twinsync_csrf`` cookie, as ``api.js`` does).
+A Content-Security-Policy keeps both pages to this server: nothing they load or call is
+elsewhere.
 """
 
 from __future__ import annotations
@@ -26,7 +28,18 @@ PACKAGES = {
     "docs": "swagger-ui-dist/swagger-ui-bundle.js",
     "redoc": "redoc/bundles/redoc.standalone.js",
 }
-HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+#: The pages may load and call this server only: ReDoc's footer would fetch its logo from
+#: a CDN, and Swagger UI's validator badge another host; the browser refuses both unasked.
+POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; "
+    "worker-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'"
+)
+HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": POLICY,
+}
 
 
 def _check_installed(request: Request, page: str) -> None:
@@ -63,7 +76,7 @@ function csrf() {{
   return found ? decodeURIComponent(found[1]) : null;
 }}
 window.ui = SwaggerUIBundle({{
-  url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true,
+  url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true, validatorUrl: null,
   requestInterceptor: (request) => {{
     const value = csrf();
     if (value) request.headers["{CSRF_HEADER}"] = value;

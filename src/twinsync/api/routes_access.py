@@ -42,7 +42,7 @@ class SignIn(BaseModel):
     password: str | None = Field(default=None, max_length=1000)
 
 
-@router.post("/api/session", response_model=SessionOpened, responses=errors(401, 422, 429))
+@router.post("/api/session", response_model=SessionOpened, responses=errors(401))
 async def sign_in(body: SignIn, request: Request, auth: Auth) -> JSON:
     """Trade a token, or a user's name and password, for a session cookie (HttpOnly,
     SameSite=Strict) and the CSRF value the page sends back in ``X-CSRF-Token`` with
@@ -123,7 +123,7 @@ async def revoke_token(token_id: str, auth: Auth, request: Request) -> JSON:
     return JSON({"revoked": token_id})
 
 
-@router.get("/login", response_class=HTMLResponse)
+@router.get("/login", response_class=HTMLResponse, include_in_schema=False)
 def login_page() -> HTMLResponse:
     return HTMLResponse(LOGIN_PAGE, headers={"Cache-Control": "no-store",
                                              "Referrer-Policy": "no-referrer"})

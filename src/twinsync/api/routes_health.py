@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, BeforeValidator, Field
 
 from ..service import TwinService
 from .access import actor_of, identity_of
@@ -48,8 +48,13 @@ async def get_sources(svc: Service) -> JSON:
     return JSON({"sources": await svc.view(svc.sources)})
 
 
+#: ``t0`` of a time sync: epoch seconds; left out (or empty, as it always was) it is null.
+ClientTime = Annotated[float | None, BeforeValidator(lambda value: value or None),
+                       Query(description="Your clock's time as you send this, epoch seconds")]
+
+
 @router.get("/time", response_model=TimeAnswer)
-def get_time(t0: float | None = None) -> JSON:
+def get_time(t0: ClientTime = None) -> JSON:
     """Time sync, step one. Send your clock's time as ``t0``; keep the answer's
     ``t1`` (we received) and ``t2`` (we answered), note ``t3`` when it arrives, and
     ``POST /api/time`` all four so twinsync learns your offset and round trip. Your offset
