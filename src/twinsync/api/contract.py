@@ -3,8 +3,9 @@
 Routes declare their 2xx models (``api/schemas``) and the errors only they can answer
 (404, 409, 412 …) with ``errors(...)``. ``declare_errors`` adds, from the access table,
 what every route of a kind can answer: 401, 403 and 429 to any route that needs a
-token, 415 to one that reads a body, 422 to one with parameters, 503 to one that reads
-the store. Each is the one error shape ``{"error": code, "detail": text}``.
+token, 415 to one that reads a body, 422 to one with parameters, 503 to one under
+``/api/`` (the store unavailable, the twin busy). Each is the one error shape
+``{"error": code, "detail": text}``.
 
 Bodies a route decodes itself (the readings' batch, a file) are not parsed by FastAPI:
 they are put in the document through ``openapi_extra`` (``json_body``, ``FILE_BODY``) and
