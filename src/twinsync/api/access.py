@@ -81,6 +81,8 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("MOUNT", "/static"): READ,
     ("MOUNT", "/vendor"): READ,
     ("GET", "/openapi.json"): READ,
+    ("GET", "/docs"): READ,  # the document as pages: for whoever may read it
+    ("GET", "/redoc"): READ,
     ("WS", "/ws"): READ,  # and each command by WS_COMMANDS
     # the twin
     ("GET", "/api/project"): READ,
