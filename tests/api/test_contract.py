@@ -162,6 +162,54 @@ def test_changes_and_their_refusals_are_answered_as_documented(
     assert conforms(contract, "PATCH", "/api/elements/{element_id}", stale).status_code == 412
 
 
+def test_users_passwords_and_the_audit_chain_are_answered_as_documented(
+    tmp_path: Path, contract: Any
+) -> None:
+    store = seeded_store(tmp_path)
+    admin = bearer(store)
+    password = "correct horse battery"
+    with TestClient(create_app(Settings(store=store, rate_requests=0))) as client:
+        user = {"name": "ana", "role": "viewer", "password": password}
+        calls: list[tuple[str, str, str, dict[str, Any], int]] = [
+            ("POST", "/api/users", "/api/users", {"json": user}, 201),
+            ("POST", "/api/users", "/api/users", {"json": user}, 409),
+            ("POST", "/api/users", "/api/users", {"json": {**user, "name": "bo",
+                                                           "password": "short"}}, 422),
+            ("GET", "/api/users", "/api/users", {}, 200),
+            ("DELETE", "/api/users/{user_id}", "/api/users/no-such-user", {}, 404),
+            ("GET", "/api/audit/verify", "/api/audit/verify", {}, 200),
+            ("GET", "/api/audit/verify", "/api/audit/verify?expect=1:" + "0" * 64, {}, 200),
+            ("GET", "/api/audit/verify", "/api/audit/verify?expect=12", {}, 422),
+            (  # a token is not a user signed in with a password
+                "POST",
+                "/api/session/password",
+                "/api/session/password",
+                {"json": {"current": password, "new": "a brand new secret"}},
+                403,
+            ),
+        ]
+        for method, path, address, options, status in calls:
+            answer = client.request(method, address, headers=admin, **options)
+            assert answer.status_code == status, (method, address, answer.text[:300])
+            conforms(contract, method, path, answer)
+        [ana] = [u for u in client.get("/api/users", headers=admin).json()["users"]
+                 if u["name"] == "ana"]
+        signed = client.post("/api/session", json={"user": "ana", "password": password})
+        changed = client.post(
+            "/api/session/password",
+            json={"current": password, "new": "a brand new secret"},
+            headers={"x-csrf-token": signed.json()["csrf"]},
+        )
+        assert changed.status_code == 200, changed.text
+        conforms(contract, "POST", "/api/session/password", changed)
+        removed = client.delete(f"/api/users/{ana['id']}", headers=admin)
+        assert removed.status_code == 200, removed.text
+        conforms(contract, "DELETE", "/api/users/{user_id}", removed)
+        verdict = conforms(contract, "GET", "/api/audit/verify",
+                           client.get("/api/audit/verify", headers=admin)).json()
+        assert verdict["ok"] and verdict["checked"] > 0
+
+
 def test_refusals_before_a_route_runs_are_answered_as_documented(
     tmp_path: Path, contract: Any
 ) -> None:
@@ -200,6 +248,7 @@ def test_the_schedule_and_the_model_are_answered_as_documented(
     with signed_in(Settings(store=url, rate_requests=0)) as client:
         calls: list[tuple[str, str, str, dict[str, Any], int]] = [
             ("GET", "/api/schedule", "/api/schedule", {}, 404),
+            ("GET", "/api/schedule/elements", "/api/schedule/elements", {}, 404),
             (
                 "POST",
                 "/api/schedules",
@@ -237,6 +286,13 @@ def test_the_schedule_and_the_model_are_answered_as_documented(
                 201,
             ),
             ("GET", "/api/schedule", "/api/schedule?as_of=2026-03-04 12:00", {}, 200),
+            (
+                "GET",
+                "/api/schedule/elements",
+                "/api/schedule/elements?as_of=2026-03-04 12:00",
+                {},
+                200,
+            ),
             (
                 "GET",
                 "/api/schedule/activities/{activity_id}",

@@ -16,7 +16,7 @@ from .access import authenticator
 from .auth import Authenticator
 from .deps import MAX_ID, service, time_param
 from .responses import JSON
-from .schemas.access import AuditPage
+from .schemas.access import AuditPage, AuditVerdict
 
 router = APIRouter(prefix="/api", default_response_class=JSON)
 Service = Annotated[TwinService, Depends(service)]
@@ -47,7 +47,7 @@ async def list_audit(svc: Service, element_id: str | None = None,
     return JSON({"entries": [e.to_dict() for e in entries], "next": following})
 
 
-@router.get("/audit/verify")
+@router.get("/audit/verify", response_model=AuditVerdict)
 async def verify_audit(auth: Auth, expect: str | None = None) -> JSON:
     """Walk the log's hash chain from its anchor: ``ok``, how many entries were checked,
     the head (keep it elsewhere and pass it back as ``expect=<id>:<hash>`` to find a

@@ -22,6 +22,7 @@ from .schemas.common import EventList
 from .schemas.plans import (
     ActivityDetail,
     ActivityLinks,
+    ElementStates,
     LinkRule,
     LinkRuleIn,
     ScheduleImported,
@@ -90,7 +91,7 @@ async def get_schedule(svc: Service, as_of: str | None = None) -> JSON:
     return JSON(await svc.schedules.overview(as_of_param(as_of)))
 
 
-@router.get("/schedule/elements")
+@router.get("/schedule/elements", response_model=ElementStates, responses=errors(404))
 async def get_element_states(svc: Service, as_of: str | None = None) -> JSON:
     """Every activity's linked elements in one answer, and for each activity and linked
     element its planned and built state and its standing as of ``as_of`` (default now):

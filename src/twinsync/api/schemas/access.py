@@ -86,3 +86,41 @@ class AuditPage(BaseModel):
     entries: list[AuditEntryOut]
     next: dict[str, int] | None
     """The query parameter (``after`` or ``before``) that asks for the following page."""
+
+
+class AuditHead(BaseModel):
+    """The chain's newest entry: keep ``<id>:<hash>`` elsewhere and pass it back as
+    ``expect`` to find a chain rewritten since."""
+
+    id: int
+    hash: str
+
+
+class AuditVerdict(BaseModel):
+    """What walking the audit log's hash chain from its anchor found."""
+
+    ok: bool
+    checked: int
+    """Entries checked."""
+    anchor_id: int
+    """The entry the chain is checked from (0, or the last one a prune removed)."""
+    head: AuditHead
+    broken_at: int | None
+    """The first entry that breaks the chain, if one does."""
+    problem: str | None
+    """What is wrong with it (or with the kept head named by ``expect``)."""
+
+
+class UserList(BaseModel):
+    users: list[TokenOut]
+    duplicates: dict[str, list[str]]
+    """Names held by more than one live user (a store made before names were unique),
+    each with its users' ids: remove all but one."""
+
+
+class UserRemoved(BaseModel):
+    removed: str
+
+
+class PasswordChanged(BaseModel):
+    changed: bool

@@ -4,7 +4,7 @@ the rest is described in docs/SCHEDULE.md."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -101,3 +101,36 @@ class LinkRule(BaseModel):
     ifc_class: str | None
     storey: str | None
     property: str | None
+
+
+#: Where the plan or the work stands for an activity or an element.
+WorkState = Literal["not_started", "in_progress", "complete"]
+#: The work against the plan.
+Standing = Literal["ahead", "on_track", "behind"]
+
+
+class ActivityState(BaseModel):
+    elements: list[str]
+    """The activity's linked elements."""
+    planned: WorkState
+    built: WorkState
+    standing: Standing
+
+
+class ElementState(BaseModel):
+    """An element takes all its activities: complete when all are, in progress when one
+    has started; behind when one is, else ahead when one is, else on track."""
+
+    activities: list[str]
+    planned: WorkState
+    built: WorkState
+    standing: Standing
+
+
+class ElementStates(BaseModel):
+    """Every activity's linked elements and each one's planned and built state as of a
+    date, keyed by activity code and by element id: what the Gantt and 4D read."""
+
+    as_of: str
+    activities: dict[str, ActivityState]
+    elements: dict[str, ElementState]
