@@ -30,6 +30,7 @@ from . import (
     routes_models,
     routes_readings,
     routes_schedule,
+    routes_site_events,
     routes_twin,
     routes_users,
     ws,
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
     app.include_router(routes_readings.router)
     app.include_router(routes_models.router)
     app.include_router(routes_schedule.router)
+    app.include_router(routes_site_events.router)
     app.include_router(routes_health.router)
     app.include_router(metrics.router)
     app.include_router(ws.router)
