@@ -191,3 +191,42 @@ def test_a_viewer_reads_the_schedule_but_reports_no_progress(tmp_path: Path) -> 
         refused = admin.post("/api/schedule/activities/A100/progress",
                              json={"percent_complete": 10}, headers=viewer)
         assert refused.status_code == 403
+
+
+def test_the_elements_of_every_activity_and_their_standing_come_in_one_answer(
+        client: TestClient) -> None:
+    client.post("/api/schedules", content=tower_xer(), headers=XER)
+    client.put("/api/schedule/activities/A100/elements",
+               json={"elements": ["slab-1", "col-1"]})
+    client.put("/api/schedule/activities/A110/elements", json={"elements": ["col-1"]})
+    client.post("/api/schedule/link-rules", json={"property": "ActivityCode"})
+    client.post("/api/schedule/activities/A100/progress",
+                json={"percent_complete": 100, "date": "2026-03-05 16:00"})
+
+    # Thursday 5 March: A100 done a day early; the columns not planned yet.
+    early = client.get("/api/schedule/elements", params={"as_of": "2026-03-05 16:00"})
+    assert early.status_code == 200, early.text
+    states = early.json()
+    assert states["as_of"] == "2026-03-05 16:00"
+    assert states["activities"]["A100"] == {"elements": ["slab-1", "col-1"],
+                                            "planned": "in_progress", "built": "complete",
+                                            "standing": "ahead"}
+    assert states["activities"]["A120"]["elements"] == ["slab-2"]
+    assert states["activities"]["M900"]["elements"] == []
+    assert states["elements"]["slab-1"] == {"activities": ["A100"], "planned": "in_progress",
+                                            "built": "complete", "standing": "ahead"}
+    # col-1 is built by A100 (complete) and A110 (not started): started, not complete.
+    assert states["elements"]["col-1"]["activities"] == ["A100", "A110"]
+    assert states["elements"]["col-1"]["built"] == "in_progress"
+    assert set(states["elements"]) == {"slab-1", "col-1", "slab-2"}
+
+    # Wednesday 11 March: A110 is half planned and not begun, so the column is behind.
+    later = client.get("/api/schedule/elements", params={"as_of": "2026-03-11 12:00"}).json()
+    assert later["activities"]["A110"]["planned"] == "in_progress"
+    assert later["activities"]["A110"]["standing"] == "behind"
+    assert later["elements"]["col-1"]["standing"] == "behind"
+    assert later["elements"]["slab-1"] == {"activities": ["A100"], "planned": "complete",
+                                           "built": "complete", "standing": "ahead"}
+    assert later["elements"]["slab-2"]["planned"] == "not_started"
+    assert client.get("/api/schedule/elements",
+                      params={"as_of": "soon"}).json()["error"] == "bad_date"

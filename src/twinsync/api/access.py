@@ -110,6 +110,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     # the schedule
     ("POST", "/api/schedules"): UPLOAD,
     ("GET", "/api/schedule"): READ,
+    ("GET", "/api/schedule/elements"): READ,
     ("GET", "/api/schedule/activities/{activity_id}"): READ,
     ("PUT", "/api/schedule/activities/{activity_id}/elements"): ADMINISTER,
     ("POST", "/api/schedule/activities/{activity_id}/progress"): OPERATE,

@@ -74,6 +74,14 @@ async def get_schedule(svc: Service, as_of: str | None = None) -> JSON:
     return JSON(await svc.schedules.overview(as_of_param(as_of)))
 
 
+@router.get("/schedule/elements")
+async def get_element_states(svc: Service, as_of: str | None = None) -> JSON:
+    """Every activity's linked elements in one answer, and for each activity and linked
+    element its planned and built state and its standing as of ``as_of`` (default now):
+    what the dashboard's Gantt links to the model and its 4D view plays."""
+    return JSON(await svc.schedules.element_states(as_of_param(as_of)))
+
+
 @router.get("/schedule/activities/{activity_id}")
 async def get_activity(activity_id: str, svc: Service, as_of: str | None = None) -> JSON:
     """One activity (by its code) as of ``as_of``, with its elements and progress reports."""

@@ -38,6 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seconds of arrival batched together per source (default 1, "
                              "as a connector batches; wider is faster when every reading "
                              "arrived alone, and receives each up to that much later)")
+    parser.add_argument("--events", type=Path, default=None, metavar="EVENTS.csv",
+                        help="declared site events (start,end,kind and one of sensor_id, "
+                             "group, element_id): spans in which the drift check does not "
+                             "judge a sensor against its peers")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="a health parameter other than its default (repeatable; "
                              "see twinsync.health.HealthParams), to see what it would do "
@@ -66,11 +70,11 @@ def params_from(settings: list[str]) -> HealthParams:
 
 
 def run(args: argparse.Namespace) -> int:
-    for path in (args.sensors, args.readings):
+    for path in (args.sensors, args.readings, *([args.events] if args.events else [])):
         if not path.is_file():
             raise InvalidInput(f"no file {path}", "no_file")
     result = replay(args.sensors, args.readings, args.out, args.qualities, window=args.window,
-                    params=params_from(args.set))
+                    params=params_from(args.set), events=args.events)
     _print(result, args)
     if args.json:
         print(json.dumps(result.to_dict()))

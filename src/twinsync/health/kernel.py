@@ -328,7 +328,7 @@ def fold(v: FoldViews, kn: AllKnobs, sk: SilenceKnobs, members: NDArray[np.int64
         dv = drift.step(s, kn.drift, drift.Evidence(
             t, x, consensus, gap, res, noise_sd, expected_interval, peer_offset, inlier,
             sv.run, sv.likely, sv.stuck, nv.noisy, nv.unsettled, (c & DRIFT_BIT) != 0,
-            old_state == _OK))
+            old_state == _OK, co.event_start[r] <= t <= co.event_end[r]))
         c = c | DRIFT_BIT if dv.drifting else c & ~DRIFT_BIT
 
         plain = (c & (STUCK_BIT | NOISY_BIT | DRIFT_BIT)) == 0

@@ -32,6 +32,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .batch_order import has_later, in_time_order
 from .context import LEARN
+from .events import DeclaredEvents
 from .kernel import NOISY_BIT, fold_batch, knobs, read_first_line, resolution_one
 from .params import HealthParams
 from .peers import peer_view
@@ -114,6 +115,7 @@ class HealthMonitor:
         self._used = 0
         self._now = float("nan")
         self._started = float("nan")
+        self._events = DeclaredEvents()
 
     # -- set-up ----------------------------------------------------------------------------
 
@@ -128,6 +130,14 @@ class HealthMonitor:
             top = int(rows.max())
             self.table.ensure(top)
             self._used = max(self._used, top + 1)
+
+    def set_events(self, rows: ArrayLike, starts: ArrayLike, ends: ArrayLike) -> None:
+        """Declare the site events (``events``): one span ``[start, end]`` per entry,
+        replacing every span declared before. Rows beyond the table are taken as they come."""
+        self._events.set(rows, starts, ends)
+        table = self.table
+        table.event_start[:] = np.nan
+        table.event_end[:] = np.nan
 
     def configure(self, rows: ArrayLike, *, group: ArrayLike | None = None,
                   expected_interval: ArrayLike | None = None,
@@ -247,6 +257,9 @@ class HealthMonitor:
                     else np.asarray(stamped, dtype=np.float64).ravel())
         self._touch(rows_)
         table = self.table
+        if len(self._events) and times_.size:
+            self._events.apply(rows_, float(np.nanmin(times_)), table.event_start,
+                               table.event_end)
         members = self._peer_matrix()
         groups = np.empty(rows_.size, dtype=np.int64)
         reading_quality = np.empty(rows_.size)

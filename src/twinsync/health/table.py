@@ -67,6 +67,9 @@ _TAIL: dict[str, Field] = {
     "gap_slope": (np.float64, 0.0),
     # what the reference was last: the model, the peers (``peers.REF_*``)
     "ref_kind": (np.int64, 0),
+    # the declared site event that concerns the row's readings now (``events``)
+    "event_start": (np.float64, np.nan),
+    "event_end": (np.float64, np.nan),
     # the verdict: condition bits (see ``rules.STUCK_BIT``…) and the state shown
     "cond": (np.int64, 0),
     "state": (np.int8, 0),
@@ -141,6 +144,8 @@ class Core(NamedTuple):
     gap_time: NDArray[np.float64]
     gap_slope: NDArray[np.float64]
     ref_kind: NDArray[np.int64]
+    event_start: NDArray[np.float64]
+    event_end: NDArray[np.float64]
     cond: NDArray[np.int64]
     state: NDArray[np.int8]
     since: NDArray[np.float64]
@@ -303,6 +308,8 @@ class HealthTable:
     p_same: NDArray[np.float64]
     p_same_n: NDArray[np.int64]
     ref_kind: NDArray[np.int64]
+    event_start: NDArray[np.float64]
+    event_end: NDArray[np.float64]
     d_n: NDArray[np.int64]
     d_mean: NDArray[np.float64]
     d_var: NDArray[np.float64]

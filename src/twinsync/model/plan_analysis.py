@@ -42,7 +42,7 @@ from ..schedule.earned import (
 )
 from ..schedule.report import format_hours
 from .plan import Progress, TwinSchedule
-from .plan_records import STATE_OF_STATUS, format_day
+from .plan_records import STATE_OF_STATUS, format_day, progress_state
 from .twin import Twin
 
 #: Columns of the CSV report, one row per activity, WBS node and the project.
@@ -232,6 +232,39 @@ class Analysis:
             "conflict": conflict,
         }
 
+    def element_states(self) -> dict[str, Any]:
+        """Every activity's linked elements, and for each activity and each linked element
+        where the plan and the work stand as of the date: ``planned`` and ``built`` (not
+        started, in progress, complete) and ``standing``. It needs no critical path, so the
+        dashboard's 4D view can ask for it at every date it plays.
+
+        An element is complete when all its activities are, started when one is; it is
+        behind when one of its activities is, else ahead when one is, else on track."""
+        activities: dict[str, dict[str, Any]] = {}
+        of_element: dict[str, list[str]] = {}
+        for activity in self.schedule.activities:
+            code = activity.code
+            chosen = self.progress[code].chosen
+            elements = list(self.links.get(code, {}))
+            activities[code] = {"elements": elements,
+                                "planned": progress_state(self.planned[code]),
+                                "built": chosen.state if chosen else "not_started",
+                                "standing": self.variance(activity).standing.value}
+            for element_id in elements:
+                of_element.setdefault(element_id, []).append(code)
+        elements_view = {}
+        for element_id, codes in of_element.items():
+            states = [activities[code] for code in codes]
+            standings = {state["standing"] for state in states}
+            elements_view[element_id] = {
+                "activities": codes,
+                "planned": combined_state(state["planned"] for state in states),
+                "built": combined_state(state["built"] for state in states),
+                "standing": ("behind" if "behind" in standings
+                             else "ahead" if "ahead" in standings else "on_track")}
+        return {"as_of": format_day(self.as_of), "activities": activities,
+                "elements": elements_view}
+
     def wbs_values(self) -> dict[str, EarnedValue]:
         """Earned value of every WBS node over its own activities and those below it."""
         members: dict[str, list[EarnedValue]] = {node: [] for node in self.schedule.wbs}
@@ -318,6 +351,15 @@ def planned_dates(plan: TwinSchedule) -> dict[str, tuple[datetime, datetime]]:
         dates[activity.code] = (start, max(start, finish))
     plan.baseline = (schedule, dates)
     return dates
+
+
+def combined_state(states: Iterable[str]) -> str:
+    """The state of work that several activities' states make: complete when all are,
+    in progress when one has started, else not started."""
+    listed = list(states)
+    if listed and all(state == "complete" for state in listed):
+        return "complete"
+    return "in_progress" if any(state != "not_started" for state in listed) else "not_started"
 
 
 def _count(values: Iterable[str]) -> dict[str, int]:

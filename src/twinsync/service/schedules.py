@@ -211,6 +211,11 @@ class ScheduleDesk:
         analysis = await self._analysis(as_of)
         return analysis.activity_view(analysis.plan.activity(code), with_elements=True)
 
+    async def element_states(self, as_of: datetime | None = None) -> dict[str, Any]:
+        """The elements of every activity, and where each stands as of the date."""
+        analysis = await self._analysis(as_of)
+        return await asyncio.to_thread(analysis.element_states)
+
     async def element(self, element_id: str, as_of: datetime | None = None
                       ) -> dict[str, Any] | None:
         """An element's activities and what they say of it; None without a schedule."""

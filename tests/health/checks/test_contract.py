@@ -96,7 +96,7 @@ def drift_stream(rng: np.random.Generator) -> Stream:
         run=rng.integers(1, 4, N), likely=np.full(N, 0.1),
         stuck=np.zeros(N, dtype=bool), noisy=np.zeros(N, dtype=bool),
         unsettled=rng.random(N) < 0.02, was_drifting=np.zeros(N, dtype=bool),
-        calm_state=np.ones(N, dtype=bool))
+        calm_state=np.ones(N, dtype=bool), declared=(time > 40_000) & (time < 60_000))
 
 
 def spike_stream(rng: np.random.Generator) -> Stream:

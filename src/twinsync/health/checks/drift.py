@@ -7,7 +7,8 @@ weighted moments over ``drift_memory``, from calm readings only. A drift, a cali
 step or a sensor wired to another bay is a residual that persists: its EWMA over
 ``drift_tau`` (each residual clipped at ``drift_clip`` residual sd) is charted against the
 chart's own learned spread (the residuals are autocorrelated; a chart assuming white
-noise would cry drift).
+noise would cry drift). Within a declared site event (``events``: a pour, a load step) the
+residual says little about the sensor: it is neither charted nor learned from.
 
 The check also keeps the plain difference to the consensus (its mean is the offset peers
 take off this sensor's readings; its sd the yardstick of stuck and of moves the peers
@@ -103,6 +104,9 @@ class Evidence(NamedTuple):
     was_drifting: bool
     calm_state: bool
     """The sensor was ok: a calm chart may teach its spread."""
+    declared: bool
+    """A declared site event concerns the reading (a pour, a load step): its residual
+    against the peers says little about the sensor."""
 
 
 class EvidenceColumns(NamedTuple):
@@ -122,6 +126,7 @@ class EvidenceColumns(NamedTuple):
     unsettled: NDArray[np.bool_]
     was_drifting: NDArray[np.bool_]
     calm_state: NDArray[np.bool_]
+    declared: NDArray[np.bool_]
 
 
 class Outcome(NamedTuple):
@@ -149,7 +154,7 @@ def step(d: Any, k: Knobs, ev: Evidence) -> Outcome:
     # readings, lagging its peers' and losing the blame.
     repeating = ev.run >= k.drift_run_gate and (ev.run - 1) * math.log(ev.likely) < LOG_RUN_P
     evidence = (math.isfinite(diff) and ev.inlier and not repeating and not ev.stuck
-                and not ev.noisy and not ev.unsettled)
+                and not ev.noisy and not ev.unsettled and not ev.declared)
     weight = d.reg_w
     fitted = weight > 0
     prior = (k.drift_share_prior * ev.noise_sd) ** 2
@@ -258,5 +263,5 @@ def learn_many(records: NDArray[np.void], k: Knobs, rows: NDArray[np.int64], ev:
             ev.time[i], ev.value[i], ev.consensus[i], ev.gap[i], ev.res[i],
             ev.noise_sd[i], ev.expected_interval[i], ev.peer_offset[i], ev.inlier[i],
             ev.run[i], ev.likely[i], ev.stuck[i], ev.noisy[i], ev.unsettled[i],
-            ev.was_drifting[i], ev.calm_state[i]))
+            ev.was_drifting[i], ev.calm_state[i], ev.declared[i]))
         scores[i] = out.score

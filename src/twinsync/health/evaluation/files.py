@@ -77,6 +77,16 @@ def write_labels(path: Path, labels: list[Label]) -> None:
                          for label in labels)
 
 
+def write_events(path: Path, events: list[tuple[str, float, float, str]]) -> None:
+    """EVENTS.csv (``group,start,end,kind``), as ``twinsync health replay --events`` reads
+    it."""
+    with path.open("w", newline="") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(("group", "start", "end", "kind"))
+        writer.writerows((group, f"{start:.3f}", f"{end:.3f}", kind)
+                         for group, start, end, kind in events)
+
+
 def write_readings(path: Path, received: NDArray[np.float64], device_time: NDArray[np.float64],
                    sensor: NDArray[np.int64], sensor_ids: list[str], sources: list[str],
                    value: NDArray[np.float64], seq: NDArray[np.int64]) -> None:

@@ -92,6 +92,7 @@ def generate(part: str, seed: int, days: float, out_dir: Path, sensors: int = 20
                         intervals[n], t.resolution, sources[n], groups[group_of[n]].name)
         for n, t in enumerate(tracks)])
     readings = _write_readings(rng, params, tracks, sources, out_dir / "READINGS.csv")
+    files.write_events(out_dir / "EVENTS.csv", _declared(groups, members, params.start))
     labels.sort(key=lambda label: (label.start, label.sensor_id))
     files.write_labels(out_dir / "LABELS.csv", labels)
     faulty = {label.sensor_id for label in labels}
@@ -103,6 +104,23 @@ def generate(part: str, seed: int, days: float, out_dir: Path, sensors: int = 20
             "fault_free_sensors": summary.fault_free_sensors}
     (out_dir / "SITE.json").write_text(json.dumps(site, indent=1) + "\n")
     return summary
+
+
+#: The transients a site plans and so would declare to its twin (from the schedule), with
+#: how long each concerns its sensors: a pour's hydration heat rises for a day or two and
+#: fades over days; a load step ramps in hours and the column settles within a day. Set
+#: from those physical spans, not fitted: weather, doors, heating and work-hours bursts are
+#: not declared (nobody plans them, or they are every day's).
+DECLARED = {"pour": 72 * HOUR, "load step": 24 * HOUR}
+
+
+def _declared(groups: list[Group], members: list[list[int]], start: float
+              ) -> list[tuple[str, float, float, str]]:
+    """The declared events of the groups that have sensors, in time order."""
+    events = [(group.name, start + when, start + when + DECLARED[kind], kind)
+              for group, sensors in zip(groups, members, strict=True) if sensors
+              for when, kind in group.events if kind in DECLARED]
+    return sorted(events, key=lambda event: (event[1], event[0]))
 
 
 def _layout(rng: np.random.Generator, p: SiteParams, sensors: int) -> dict[str, list[int]]:

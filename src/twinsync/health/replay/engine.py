@@ -28,6 +28,7 @@ from ..monitor import HealthChanges, HealthMonitor
 from ..params import HealthParams
 from ..states import STATE_NAMES
 from .arrivals import WINDOW, Arrival, arrivals
+from .events_file import read_events
 from .files import BadRow, SensorList, read_readings, read_sensors
 from .kept import KeptReadings
 from .watch import SimulatedWatch
@@ -80,14 +81,16 @@ class Replay:
     """The live reading path without a store, driven batch by batch on simulated time."""
 
     def __init__(self, sensors: SensorList, states: IO[str],
-                 qualities: IO[str] | None = None, params: HealthParams | None = None
-                 ) -> None:
+                 qualities: IO[str] | None = None, params: HealthParams | None = None,
+                 events: Path | None = None) -> None:
         twin = sensors.twin
         self.pipeline = Pipeline(twin)
         self.health = HealthMonitor(params, capacity=max(1024, len(self.pipeline.table)))
         configure_from_twin(self.health, twin, self.pipeline.table)
         if sensors.groups is not None:
             self._own_groups(sensors.groups)
+        if events is not None:
+            self.health.set_events(*read_events(events, sensors, self.pipeline.table.index))
         self.watch = SimulatedWatch(self.health)
         self.kept = KeptReadings()
         self.ids = np.array(self.pipeline.table.ids, dtype=object)
@@ -185,15 +188,18 @@ def _quoted(text: str) -> str:
 
 
 def replay(sensors: Path, readings: Path, states: Path, qualities: Path | None = None, *,
-           window: float = WINDOW, params: HealthParams | None = None) -> ReplayResult:
+           window: float = WINDOW, params: HealthParams | None = None,
+           events: Path | None = None) -> ReplayResult:
     """Replay READINGS through the live reading path of the twin SENSORS describes; write
     every health state change to STATES (and each accepted reading's quality to
     QUALITIES). ``window``: seconds of arrival batched together per source; ``params``:
-    the health checks' parameters (the defaults if None)."""
+    the health checks' parameters (the defaults if None); ``events``: an EVENTS.csv of
+    declared site events (``events_file``)."""
     sensor_list = read_sensors(sensors)
     with states.open("w", newline="", encoding="utf-8") as states_file:
         if qualities is None:
-            return Replay(sensor_list, states_file, params=params).run(readings, window)
+            return Replay(sensor_list, states_file, params=params,
+                          events=events).run(readings, window)
         with qualities.open("w", newline="", encoding="utf-8") as qualities_file:
-            return Replay(sensor_list, states_file, qualities_file, params).run(readings,
-                                                                                window)
+            return Replay(sensor_list, states_file, qualities_file, params,
+                          events).run(readings, window)

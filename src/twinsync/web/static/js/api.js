@@ -69,3 +69,20 @@ export function getReadings(sensorId, start, end, every) {
   if (every) query.set("every", String(every));
   return request("GET", `/api/sensors/${encodeURIComponent(sensorId)}/readings?${query}`);
 }
+
+/** The twin's schedule as of a date (default now), or null when it has none (404). */
+export async function getSchedule(asOf) {
+  try {
+    return await request("GET", `/api/schedule${asOf ? `?as_of=${encodeURIComponent(asOf)}` : ""}`);
+  } catch (error) {
+    if (error.status === 404) return null;
+    throw error;
+  }
+}
+
+/** Every activity's linked elements, and where each element stands, as of a date. */
+export const getScheduleElements = (asOf) =>
+  request("GET", `/api/schedule/elements${asOf ? `?as_of=${encodeURIComponent(asOf)}` : ""}`);
+
+/** One activity as of now, with its elements and progress reports. */
+export const getActivity = (code) => request("GET", `/api/schedule/activities/${encodeURIComponent(code)}`);

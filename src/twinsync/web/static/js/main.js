@@ -9,6 +9,8 @@ import { NO_VALUE, ROOM_COLOR, STATUS_COLORS, STATUS_LABELS, colorFor, rangeOf, 
 import { escape, label, unit, value } from "./format.js";
 import { LiveConnection, socketUrl } from "./live.js";
 import { Panel } from "./panel.js";
+import { SchedulePane } from "./schedule.js";
+import { activitiesSection, showActivity } from "./activity_panel.js";
 import { STATUSES, TwinState, sortStoreys } from "./state.js";
 import { Tree } from "./tree.js";
 
@@ -21,6 +23,8 @@ let colorMode = "status";
 let colorRange = null;
 let storeyFilter = "";
 let selectedId = null;
+// The elements of the activity chosen in the Gantt: marked like the selection, the rest faded.
+let activityElements = new Set();
 let firstRenderMs = null;
 let connection = "connecting";
 let everLive = false;
@@ -39,10 +43,33 @@ const tree = new Tree($("#tree"), state, {
   onSelect: (id) => select(id),
   sortStoreys: (items, of) => sortStoreys(items, storeyBottoms, of),
 });
+const schedule = new SchedulePane($("#schedule"), {
+  onActivity: (code, ids) => chooseActivity(code, ids),
+  onFourD: () => recolorAll(),
+  // The element's panel lists its activities once the links are known, and again when
+  // they or their standing change.
+  onLoaded: () => {
+    if (selectedId && activitiesKey(selectedId) !== panelActivities) panel.show(selectedId);
+  },
+});
+// What the element's panel shows of its activities, to redraw it only when that changes.
+let panelActivities = "";
+const activitiesKey = (id) => schedule.activitiesOfElement(id).map((a) => `${a.code}:${a.standing}`).join();
 const panel = new Panel($("#panel"), state, {
   onZoom: (id) => viewer?.fit([id]),
   hasGeometry: (id) => Boolean(viewer?.has(id)),
+  sections: (element) => {
+    const activities = schedule.loaded ? schedule.activitiesOfElement(element.id) : [];
+    panelActivities = schedule.loaded ? activitiesKey(element.id) : "";
+    return activities.length ? [activitiesSection(activities, openActivity)] : [];
+  },
 });
+
+/** An activity chosen from an element's panel: shown in the Gantt, opened if need be. */
+function openActivity(code) {
+  if (!schedule.isOpen) toggleSchedule();
+  schedule.choose(code);
+}
 
 // ── the 3D view ─────────────────────────────────────────────────────────────
 
@@ -139,6 +166,7 @@ async function loadModel(prefetched = null) {
   applyStoreyFilter();
   recolorAll();
   if (selectedId) viewer.select(selectedId);
+  viewer.setHighlighted(activityElements);
   if (firstRenderMs === null) viewer.firstFrame.then((ms) => (firstRenderMs = Math.round(ms)));
 }
 
@@ -147,7 +175,15 @@ async function loadModel(prefetched = null) {
 /** How an element is drawn: {hex, style}, style one of solid, faded, volume, hidden. */
 function elementColor(element) {
   if (isRoom(element)) return roomColor(element);
-  const color = colorFor(element, colorMode, colorRange, (e, p) => state.numberOf(e, p));
+  const fourD = schedule.playback.active;
+  // In 4D the schedule says how each element looks on the chosen date (playback.js).
+  const color = fourD ? schedule.playback.styleOf(element.id)
+    : colorFor(element, colorMode, colorRange, (e, p) => state.numberOf(e, p));
+  if (activityElements.has(element.id)) return { hex: color.hex, style: "solid" };
+  if (activityElements.size && element.id !== selectedId) {
+    return { hex: color.hex, style: color.style === "hidden" ? "hidden" : "faded" };
+  }
+  if (fourD) return element.id === selectedId && color.style !== "solid" ? { hex: color.hex, style: "solid" } : color;
   // The selection is always solid. With X-ray on, everything else steps back, except
   // on a heat map the elements that have a value: they are what is being looked at.
   if (element.id === selectedId) return { hex: color.hex, style: "solid" };
@@ -163,7 +199,8 @@ function roomColor(element) {
   const color = heat ? colorFor(element, colorMode, colorRange, (e, p) => state.numberOf(e, p))
     : { hex: ROOM_COLOR, faded: false };
   // A selected room is shown whatever the layer says: it is what the user asked for.
-  if (!showRooms && !selected) return { hex: color.hex, style: "hidden" };
+  // Rooms are not built by activities: 4D leaves them out.
+  if ((!showRooms || schedule.playback.active) && !selected) return { hex: color.hex, style: "hidden" };
   if (selected) return { hex: color.hex, style: "volume" };
   if (color.faded || (xray && selectedId && viewer?.has(selectedId) && !heat)) return { hex: color.hex, style: "faded" };
   return { hex: color.hex, style: "volume" };
@@ -282,6 +319,12 @@ function queueRecolor(id) {
 
 function renderLegend() {
   const legend = $("#legend");
+  // In 4D the schedule colours the model; the colour mode waits until 4D is left.
+  $("#color-mode").disabled = schedule.playback.active;
+  if (schedule.playback.active) {
+    legend.innerHTML = schedule.playback.legendHtml(state.physical().map((e) => e.id));
+    return;
+  }
   if (colorMode === "status") {
     const summary = state.statusSummary();
     legend.innerHTML = `<div class="title">Status</div>${STATUSES.map((s) => `
@@ -360,9 +403,34 @@ function applyStoreyFilter() {
   if (colorMode !== "status") renderLegend();
 }
 
+/** An activity chosen in the Gantt (null: none): its elements are marked and framed. */
+function chooseActivity(code, ids) {
+  if (code && selectedId) select(null);
+  activityElements = new Set(code ? ids : []);
+  viewer?.setHighlighted(activityElements);
+  recolorAll();
+  // The side panel shows the activity while it is chosen, then the element again.
+  if (code) {
+    showActivity($("#panel"), code, {
+      isCurrent: () => schedule.selected === code,
+      onElement: (id) => select(id),
+      wbsName: (id) => schedule.wbsNames.get(id) ?? id,
+      unit: schedule.unit,
+    });
+  } else {
+    panel.show(selectedId);
+  }
+  const drawn = [...activityElements].filter((id) => viewer?.has(id));
+  if (drawn.length) viewer.fit(drawn);
+}
+
 function select(id) {
   const previous = selectedId;
   selectedId = id && state.get(id) ? id : null;
+  // An element chosen in the model, the tree or the panel ends an activity's marking.
+  if (selectedId && schedule.selected) {
+    schedule.choose(null);
+  }
   if (xray) {
     recolorAll();
   } else {
@@ -372,6 +440,7 @@ function select(id) {
   viewer?.select(selectedId);
   tree.select(selectedId);
   panel.show(selectedId);
+  schedule.markElement(selectedId);
   // The address names the selection, so a link to an element can be sent to a colleague.
   history.replaceState(null, "", selectedId ? `#element=${encodeURIComponent(selectedId)}` : location.pathname);
 }
@@ -398,11 +467,17 @@ function setConnection(next, detail) {
 
 // ── live messages ───────────────────────────────────────────────────────────
 
+// Events after which the schedule reads differently: progress and links, a new version,
+// and element statuses (an activity's progress may come from its elements').
+const SCHEDULE_CHANGES = new Set(["schedule_imported", "activity_progress", "activity_linked",
+  "link_rule_added", "survey_recorded", "status_changed"]);
+
 function onMessage(message) {
   if (message.type === "snapshot") {
     state.reset(message.elements);
   } else if (message.type === "delta") {
     for (const change of message.changes) state.apply(change);
+    if (message.changes.some((c) => SCHEDULE_CHANGES.has(c.kind))) schedule.changed();
     if (message.properties) state.applyProperties(message.properties);
     // A new model revision: its geometry and its elements both changed wholesale.
     if (message.changes.some((c) => c.kind === "model_imported")) {
@@ -451,6 +526,16 @@ $("#storey-filter").addEventListener("change", (event) => {
   viewer?.fit();
 });
 $("#fit-view").addEventListener("click", () => viewer?.fit());
+function toggleSchedule() {
+  const open = !schedule.isOpen;
+  if (!open && schedule.selected) schedule.choose(null); // its Gantt row goes with it
+  schedule.setOpen(open);
+  $(".layout").classList.toggle("with-schedule", open);
+  $("#schedule-toggle").classList.toggle("active", open);
+  $("#schedule-toggle").setAttribute("aria-pressed", String(open));
+  recolorAll();
+}
+$("#schedule-toggle").addEventListener("click", toggleSchedule);
 function toggleXray() {
   xray = !xray;
   $("#xray").classList.toggle("active", xray);
@@ -464,7 +549,11 @@ addEventListener("keydown", (event) => {
   if (event.key === "f" || event.key === "F") viewer?.fit(selectedId && event.shiftKey ? [selectedId] : null);
   if (event.key === "x" || event.key === "X") toggleXray();
   if ((event.key === "r" || event.key === "R") && !event.ctrlKey && !event.metaKey && viewer?.roomCount) setShowRooms(!showRooms);
-  if (event.key === "Escape") select(null);
+  if (event.key === "g" || event.key === "G") toggleSchedule();
+  if (event.key === "Escape") {
+    select(null);
+    if (schedule.selected) schedule.choose(null);
+  }
 });
 
 // A read-only window for tests and for people poking at the console.
@@ -482,6 +571,29 @@ window.twinsync = Object.freeze({
   get colorMode() { return colorMode; },
   get showRooms() { return showRooms; },
   get elementCount() { return state.elements.size; },
+  /** How an element is drawn now: solid, faded, volume or hidden (null without geometry). */
+  styleOf: (id) => viewer?.styleOf(id) ?? null,
+  /** Whether an element carries the selection's mark (it is the chosen activity's). */
+  isHighlighted: (id) => Boolean(viewer?.isHighlighted(id)),
+  get activityElements() { return [...activityElements].sort(); },
+  /** The Gantt and 4D, for tests: rows' places on the page, what is shown, timings. */
+  schedule: Object.freeze({
+    get loaded() { return schedule.loaded; },
+    get selected() { return schedule.selected; },
+    get marked() { return [...schedule.gantt.marked].sort(); },
+    get rowCount() { return schedule.gantt.rows.length; },
+    /** The time axis's scale, pixels a day. */
+    get dayPx() { return schedule.gantt.dayPx; },
+    get renderMs() { return schedule.renderMs; },
+    get lastDrawMs() { return schedule.gantt.lastDrawMs; },
+    get fourD() { return schedule.playback.active; },
+    get shownDate() { const p = schedule.playback; return p.shownDay === null ? null : p.timeOfDay(p.shownDay); },
+    get lastFetchMs() { return schedule.playback.lastFetchMs; },
+    boxOf: (code) => schedule.gantt.screenBoxOf(code),
+    /** Scroll an activity's row into view, as choosing one of its elements does. */
+    reveal: (code) => schedule.gantt.reveal(code),
+    drawNow: () => schedule.gantt.drawNow(),
+  }),
 });
 
 // ── start: model, geometry, live state and the 3D view all start at once ───

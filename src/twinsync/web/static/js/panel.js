@@ -17,13 +17,16 @@ export class Panel {
   /**
    * @param {HTMLElement} container
    * @param {import("./state.js").TwinState} state
-   * @param {{onZoom: (id: string) => void, hasGeometry: (id: string) => boolean}} handlers
+   * @param {{onZoom: (id: string) => void, hasGeometry: (id: string) => boolean, sections?: (element: object) => Node[]}} handlers
+   *   `sections` gives what other views add about the element (its activities), shown
+   *   under its identity.
    */
-  constructor(container, state, { onZoom, hasGeometry }) {
+  constructor(container, state, { onZoom, hasGeometry, sections = () => [] }) {
     this.container = container;
     this.state = state;
     this.onZoom = onZoom;
     this.hasGeometry = hasGeometry;
+    this.sections = sections;
     this.emptyHtml = container.innerHTML;
     this.elementId = null;
     this.sensorId = null;
@@ -116,6 +119,7 @@ export class Panel {
         <h3>Changes</h3>
         <ol class="changes" data-role="changes">${this.changesHtml}</ol>
       </section>`;
+    this.container.querySelector(".identity").after(...this.sections(element));
     this.container.querySelector('[data-role="chart"]')?.replaceWith(this.chartBox);
     this.updateChartTitle();
     this.bind(element);

@@ -53,6 +53,7 @@ export class Viewer {
     this.pickable = [];
     this.model = null;
     this.selectedId = null;
+    this.highlighted = new Set(); // elements marked with the selection's glow (an activity's)
     this.frameRequested = false;
     this.firstFrameResolve = null;
     this.firstFrame = new Promise((resolve) => (this.firstFrameResolve = resolve));
@@ -150,6 +151,7 @@ export class Viewer {
     this.meshesById.clear();
     this.colorById.clear();
     this.rooms.clear();
+    this.highlighted.clear();
     this.pickable = [];
     this.selectionBox.visible = false;
     this.invalidate();
@@ -217,10 +219,28 @@ export class Viewer {
     }
   }
 
+  /** Mark several elements as the selection is marked (an activity's elements). */
+  setHighlighted(ids) {
+    const next = new Set([...ids].filter((id) => this.meshesById.has(id)));
+    for (const id of this.highlighted) if (!next.has(id) && id !== this.selectedId) this.paintSelection(id, false);
+    this.highlighted = next;
+    for (const id of next) this.paintSelection(id, true);
+    this.invalidate();
+  }
+
+  isHighlighted(id) {
+    return this.highlighted.has(id);
+  }
+
+  /** How an element is drawn now (solid, faded, volume, hidden), or null. */
+  styleOf(id) {
+    return this.colorById.get(id)?.style ?? null;
+  }
+
   select(id) {
     const previous = this.selectedId;
     this.selectedId = id && this.meshesById.has(id) ? id : null;
-    if (previous) this.paintSelection(previous, false);
+    if (previous) this.paintSelection(previous, this.highlighted.has(previous));
     if (this.selectedId) {
       this.paintSelection(this.selectedId, true);
       this.selectionBox.box.copy(this.boxOf(this.selectedId));
@@ -239,7 +259,7 @@ export class Viewer {
 
   paintEdges(id) {
     const style = this.colorById.get(id)?.style;
-    const material = id === this.selectedId ? this.selectedEdgeMaterial
+    const material = id === this.selectedId || this.highlighted.has(id) ? this.selectedEdgeMaterial
       : style === "faded" ? this.fadedEdgeMaterial : style === "volume" ? this.volumeEdgeMaterial : this.edgeMaterial;
     for (const mesh of this.meshesById.get(id) ?? []) if (mesh.userData.edges) mesh.userData.edges.material = material;
   }

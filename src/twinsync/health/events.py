@@ -1,0 +1,77 @@
+"""Declared site events: spans in which a sensor's peers are known not to be one process.
+
+A pour's hydration heat reaches each sensor of a slab by its own depth and for days; a load
+step loads each gauge of a column by its own share while it ramps. Within such a span a
+sensor's residual against its peers' consensus says little about the sensor, and the drift
+check (which charts that residual) neither charts nor learns from it; spikes, noise and
+stuck are judged as always (a sensor that freezes during a pour is still stuck). Outside
+any span nothing changes.
+
+Events are declared through the twin (``POST /api/site-events``) or to the replay
+(``--events``) and reach the monitor as spans per sensor row (``HealthMonitor.set_events``).
+Each row's table columns ``event_start``/``event_end`` hold the span that concerns its
+readings now: before a batch, each of its rows that has spans gets the first span not over
+by the batch's earliest time (so one batch spanning the end of one span and the start of the
+next sees the first only; batches are seconds long).
+
+>>> events = DeclaredEvents()
+>>> events.set(np.array([3, 3]), np.array([100.0, 500.0]), np.array([200.0, 600.0]))
+>>> start, end = np.full(4, np.nan), np.full(4, np.nan)
+>>> events.apply(np.array([3, 1]), 300.0, start, end)
+>>> float(start[3]), float(end[3]), bool(np.isnan(start[1]))
+(500.0, 600.0, True)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = ["DeclaredEvents"]
+
+
+class DeclaredEvents:
+    """Spans ``[start, end]`` (epoch seconds) per sensor row, as last set."""
+
+    def __init__(self) -> None:
+        self._rows = np.empty(0, dtype=np.int64)
+        self._starts = np.empty(0)
+        self._ends = np.empty(0)
+
+    def __len__(self) -> int:
+        return int(self._rows.size)
+
+    def set(self, rows: ArrayLike, starts: ArrayLike, ends: ArrayLike) -> None:
+        """Replace every span with these (one per row and span; a row may have several)."""
+        rows_ = np.asarray(rows, dtype=np.int64).ravel()
+        starts_ = np.asarray(starts, dtype=np.float64).ravel()
+        ends_ = np.asarray(ends, dtype=np.float64).ravel()
+        if not rows_.size == starts_.size == ends_.size:
+            raise ValueError("one start and one end for each row")
+        if rows_.size and (rows_.min() < 0 or not np.all(np.isfinite(starts_))
+                           or not np.all(ends_ >= starts_)):
+            raise ValueError("spans need a row, a finite start and an end not before it")
+        order = np.lexsort((starts_, rows_))
+        self._rows, self._starts, self._ends = rows_[order], starts_[order], ends_[order]
+
+    def rows(self) -> NDArray[np.int64]:
+        """The rows that have a span."""
+        return np.unique(self._rows)
+
+    def apply(self, rows: NDArray[np.int64], time: float, event_start: NDArray[np.float64],
+              event_end: NDArray[np.float64]) -> None:
+        """Set the columns of ``rows`` that have spans to their first span not over at
+        ``time`` (NaN when all are over)."""
+        if self._rows.size == 0:
+            return
+        mine = np.unique(rows[np.isin(rows, self._rows)])
+        if mine.size == 0:
+            return
+        current = (self._ends >= time) & np.isin(self._rows, mine)
+        event_start[mine] = np.nan
+        event_end[mine] = np.nan
+        # The first current span of each row (the spans are sorted by row, then start).
+        at = np.flatnonzero(current)
+        first = at[np.unique(self._rows[at], return_index=True)[1]]
+        event_start[self._rows[first]] = self._starts[first]
+        event_end[self._rows[first]] = self._ends[first]

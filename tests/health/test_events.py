@@ -1,0 +1,82 @@
+"""Declared site events: within one, a sensor is not judged against its peers for drift."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from twinsync.health import HealthMonitor
+from twinsync.health.events import DeclaredEvents
+
+from .conftest import DAY, STEP, Feed, grouped, peer_signals, quantise
+
+POUR = round(3 * DAY / STEP)  # after the checks have learned the sensors
+HEAT = round(1.5 * DAY / STEP)
+
+
+def _one_sensor_heats_apart() -> tuple[np.ndarray, np.ndarray]:  # type: ignore[type-arg]
+    """Three peers; after the pour one of them (nearer the heat) rises 0.8 degC above the
+    others for a day and a half and comes back, as a slab's sensors at another depth do."""
+    values, times = peer_signals(6, seed=5, noise=0.05)
+    bump = 0.8 * np.sin(np.pi * np.arange(HEAT) / HEAT)
+    values[0, POUR:POUR + HEAT] += bump
+    return quantise(values, 0.01), times
+
+
+def _drift_entries(changes: list) -> list[int]:  # type: ignore[type-arg]
+    return [k for k, change in changes if change.new == "drift"]
+
+
+def test_a_peer_heating_apart_without_a_declaration_is_called_drifting(feed: Feed) -> None:
+    values, times = _one_sensor_heats_apart()
+    assert _drift_entries(feed(grouped(), values, times))
+
+
+def test_the_same_readings_within_a_declared_pour_raise_no_drift(feed: Feed) -> None:
+    values, times = _one_sensor_heats_apart()
+    monitor = grouped()
+    start = times[0, POUR] - STEP
+    monitor.set_events([0, 1, 2], [start] * 3, [start + 3 * DAY] * 3)
+    changes = feed(monitor, values, times)
+    assert _drift_entries(changes) == []
+    assert [c for _, c in changes if c.new != "ok"] == []
+
+
+def test_a_declaration_of_other_sensors_changes_nothing(feed: Feed) -> None:
+    values, times = _one_sensor_heats_apart()
+    monitor = grouped()
+    start = times[0, POUR] - STEP
+    monitor.set_events([7], [start], [start + 3 * DAY])
+    assert _drift_entries(feed(monitor, values, times))
+
+
+def test_a_sensor_that_freezes_during_a_pour_is_still_stuck(feed: Feed) -> None:
+    values, times = peer_signals(6, seed=3, noise=0.05)
+    values = quantise(values, 0.01)
+    values[0, POUR:POUR + 60] = values[0, POUR - 1]
+    monitor = grouped()
+    monitor.set_events([0, 1, 2], [times[0, POUR] - STEP] * 3, [times[0, POUR] + DAY] * 3)
+    assert [k for k, c in feed(monitor, values, times) if c.new == "stuck" and c.row == 0]
+
+
+def test_spans_are_taken_in_time_order_per_row() -> None:
+    events = DeclaredEvents()
+    events.set([2, 2, 5], [500.0, 100.0, 50.0], [600.0, 200.0, 60.0])
+    start, end = np.full(6, np.nan), np.full(6, np.nan)
+    events.apply(np.array([2, 5]), 150.0, start, end)
+    assert (start[2], end[2]) == (100.0, 200.0)
+    assert np.isnan(start[5]) and np.isnan(end[5])  # its only span is over
+    events.apply(np.array([2]), 250.0, start, end)
+    assert (start[2], end[2]) == (500.0, 600.0)
+
+
+@pytest.mark.parametrize(("rows", "starts", "ends"), [
+    ([1], [10.0], [5.0]),
+    ([-1], [10.0], [20.0]),
+    ([1], [np.nan], [20.0]),
+    ([1, 2], [10.0], [20.0]),
+])
+def test_a_span_that_cannot_be_is_refused(rows: list[int], starts: list[float],
+                                          ends: list[float]) -> None:
+    with pytest.raises(ValueError, match=r"span|start"):
+        HealthMonitor().set_events(rows, starts, ends)
