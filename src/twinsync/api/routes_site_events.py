@@ -42,15 +42,22 @@ async def declare_site_event(body: SiteEventIn, svc: Service, request: Request) 
 
 
 @router.get("/site-events")
-async def list_site_events(svc: Service, since: str | None = None, until: str | None = None,
-                           element_id: str | None = None, withdrawn: bool = False) -> JSON:
+async def list_site_events(
+    svc: Service,
+    since: str | None = None,
+    until: str | None = None,
+    element_id: str | None = None,
+    withdrawn: bool = False,
+) -> JSON:
     """Events whose span overlaps ``since`` ≤ t < ``until`` (ISO 8601 or epoch seconds)
     and that concern ``element_id`` (name it, or a sensor bound to it), by start; withdrawn
     ones too with ``withdrawn=true``."""
     events = await svc.site_events.matching(
         since=None if since is None else time_param(since, 0.0, "since"),
         until=None if until is None else time_param(until, 0.0, "until"),
-        element_id=element_id, withdrawn=withdrawn)
+        element_id=element_id,
+        withdrawn=withdrawn,
+    )
     return JSON({"events": events})
 
 

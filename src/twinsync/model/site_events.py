@@ -73,10 +73,18 @@ class SiteEvent:
         return self.withdrawn_at is None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "start": self.start, "end": self.end,
-                "element_ids": list(self.element_ids), "sensor_ids": list(self.sensor_ids),
-                "note": self.note, "declared_at": self.declared_at,
-                "declared_by": self.declared_by, "withdrawn_at": self.withdrawn_at}
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "start": self.start,
+            "end": self.end,
+            "element_ids": list(self.element_ids),
+            "sensor_ids": list(self.sensor_ids),
+            "note": self.note,
+            "declared_at": self.declared_at,
+            "declared_by": self.declared_by,
+            "withdrawn_at": self.withdrawn_at,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SiteEvent:
@@ -93,24 +101,27 @@ class SiteEvent:
             note=validate.text(body.get("note", ""), "note"),
             declared_at=validate.event_time(body.get("declared_at", 0.0), "declared_at"),
             declared_by=validate.text(body.get("declared_by", ""), "declared_by"),
-            withdrawn_at=None if withdrawn is None else validate.event_time(
-                withdrawn, "withdrawn_at"))
+            withdrawn_at=None
+            if withdrawn is None
+            else validate.event_time(withdrawn, "withdrawn_at"),
+        )
 
     def concerns(self, element_id: str, twin: Twin) -> bool:
         """It names the element, or a sensor bound to it now."""
         if element_id in self.element_ids:
             return True
-        return any(element_id == getattr(twin.bindings.get(s), "element_id", None)
-                   for s in self.sensor_ids)
+        return any(
+            element_id == getattr(twin.bindings.get(s), "element_id", None) for s in self.sensor_ids
+        )
 
     def overlaps(self, since: float | None, until: float | None) -> bool:
         """Some of ``[start, end]`` lies in ``since`` ≤ t < ``until``."""
-        return ((since is None or self.end >= since)
-                and (until is None or self.start < until))
+        return (since is None or self.end >= since) and (until is None or self.start < until)
 
 
-def declared(twin: Twin, body: Mapping[str, Any], *, event_id: str, time: float,
-             by: str) -> SiteEvent:
+def declared(
+    twin: Twin, body: Mapping[str, Any], *, event_id: str, time: float, by: str
+) -> SiteEvent:
     """A new event from a declaration, checked against the twin: ``InvalidInput`` with a
     reason a client can act on, or the event."""
     kind = _kind(validate.field(dict(body), "kind", "site event"))
@@ -119,22 +130,26 @@ def declared(twin: Twin, body: Mapping[str, Any], *, event_id: str, time: float,
         hours = DEFAULT_HOURS.get(kind_key(kind))
         if hours is None:
             known = ", ".join(repr(k) for k in DEFAULT_HOURS)
-            raise InvalidInput(f"an event of kind {validate.shown(kind)} needs an end (only "
-                               f"{known} have a default length)", "end_required")
+            raise InvalidInput(
+                f"an event of kind {validate.shown(kind)} needs an end (only "
+                f"{known} have a default length)",
+                "end_required",
+            )
         end = start + hours * 3600.0
     else:
         end = _time(body["end"], "end")
     if end <= start:
         raise InvalidInput("the end of a site event must come after its start", "bad_span")
     if end - start > MAX_SPAN_DAYS * 86_400.0:
-        raise InvalidInput(f"a site event lasts at most {MAX_SPAN_DAYS:g} days, not "
-                           f"{(end - start) / 86_400.0:.1f}: declare each phase on its own",
-                           "span_too_long")
+        raise InvalidInput(
+            f"a site event lasts at most {MAX_SPAN_DAYS:g} days, not "
+            f"{(end - start) / 86_400.0:.1f}: declare each phase on its own",
+            "span_too_long",
+        )
     element_ids = _ids(body.get("element_ids") or [], "element_ids")
     sensor_ids = _ids(body.get("sensor_ids") or [], "sensor_ids")
     if not element_ids and not sensor_ids:
-        raise InvalidInput("a site event names element_ids, sensor_ids or both",
-                           "no_target")
+        raise InvalidInput("a site event names element_ids, sensor_ids or both", "no_target")
     for element_id in element_ids:
         element = twin.elements.get(element_id)
         if element is None or element.archived:
@@ -145,14 +160,17 @@ def declared(twin: Twin, body: Mapping[str, Any], *, event_id: str, time: float,
     note = body.get("note")
     note = "" if note is None else validate.text(note, "note")
     if len(note) > MAX_NOTE_LENGTH:
-        raise InvalidInput(f"note has {len(note)} characters; at most {MAX_NOTE_LENGTH}",
-                           "bad_text")
-    return SiteEvent(event_id, kind, start, end, element_ids, sensor_ids, note,
-                     declared_at=time, declared_by=by)
+        raise InvalidInput(
+            f"note has {len(note)} characters; at most {MAX_NOTE_LENGTH}", "bad_text"
+        )
+    return SiteEvent(
+        event_id, kind, start, end, element_ids, sensor_ids, note, declared_at=time, declared_by=by
+    )
 
 
-def spans(events: Iterable[SiteEvent], twin: Twin, index: Mapping[str, int]
-          ) -> tuple[list[int], list[float], list[float]]:
+def spans(
+    events: Iterable[SiteEvent], twin: Twin, index: Mapping[str, int]
+) -> tuple[list[int], list[float], list[float]]:
     """(rows, starts, ends) for ``HealthMonitor.set_events``: one span per live event and
     concerned sensor that has a row: each sensor it names, and each bound now to an
     element it names."""
@@ -182,8 +200,9 @@ def _kind(value: object) -> str:
     if not kind:
         raise InvalidInput("kind must not be empty", "bad_text")
     if len(kind) > MAX_KIND_LENGTH:
-        raise InvalidInput(f"kind has {len(kind)} characters; at most {MAX_KIND_LENGTH}",
-                           "bad_text")
+        raise InvalidInput(
+            f"kind has {len(kind)} characters; at most {MAX_KIND_LENGTH}", "bad_text"
+        )
     return kind
 
 

@@ -39,29 +39,37 @@ class SiteEventDesk:
         self.service = service
         #: Every event, withdrawn ones included, by id; replaced only after a commit.
         self.events: dict[str, SiteEvent] = {
-            event.id: event for event in service.store.load_site_events()}
+            event.id: event for event in service.store.load_site_events()
+        }
         self.apply()
 
     def apply(self) -> None:
         """Hand the monitor the spans of every live event (on the writer, or before it
         runs: at start-up)."""
         service = self.service
-        rows, starts, ends = spans(self.events.values(), service.twin,
-                                   service.pipeline.table.index)
+        rows, starts, ends = spans(self.events.values(), service.twin, service.pipeline.table.index)
         service.health.set_events(rows, starts, ends)
 
-    async def declare(self, body: Mapping[str, Any], *, actor: Actor = SYSTEM
-                      ) -> dict[str, Any]:
+    async def declare(self, body: Mapping[str, Any], *, actor: Actor = SYSTEM) -> dict[str, Any]:
         """A new event (``model.site_events.declared`` checks it); its dict, with its id."""
         service = self.service
 
         def run() -> SiteEvent:
-            event = declared(service.twin, body, event_id=secrets.token_hex(6),
-                             time=service.clock(), by=actor.name)
-            entry = service._entry("declare_event", event_key(event.id), actor,
-                                   after=event.to_dict(), **_subjects(event))
-            commit_store(service.store.save_changes, [], site_events=[event],
-                         audit_entries=[entry])
+            event = declared(
+                service.twin,
+                body,
+                event_id=secrets.token_hex(6),
+                time=service.clock(),
+                by=actor.name,
+            )
+            entry = service._entry(
+                "declare_event",
+                event_key(event.id),
+                actor,
+                after=event.to_dict(),
+                **_subjects(event),
+            )
+            commit_store(service.store.save_changes, [], site_events=[event], audit_entries=[entry])
             self.events[event.id] = event
             self.apply()
             return event
@@ -77,31 +85,43 @@ class SiteEventDesk:
             if old is None or not old.live:
                 raise NotFound(f"no live site event {validate.shown(event_id)}")
             event = dataclasses.replace(old, withdrawn_at=service.clock())
-            entry = service._entry("withdraw_event", event_key(event_id), actor,
-                                   {"withdrawn_at": None},
-                                   {"withdrawn_at": event.withdrawn_at}, **_subjects(event))
-            commit_store(service.store.save_changes, [], site_events=[event],
-                         audit_entries=[entry])
+            entry = service._entry(
+                "withdraw_event",
+                event_key(event_id),
+                actor,
+                {"withdrawn_at": None},
+                {"withdrawn_at": event.withdrawn_at},
+                **_subjects(event),
+            )
+            commit_store(service.store.save_changes, [], site_events=[event], audit_entries=[entry])
             self.events[event_id] = event
             self.apply()
             return event
 
         return (await service.writer.write(run)).to_dict()
 
-    async def matching(self, *, since: float | None = None, until: float | None = None,
-                   element_id: str | None = None, withdrawn: bool = False
-                   ) -> list[dict[str, Any]]:
+    async def matching(
+        self,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        element_id: str | None = None,
+        withdrawn: bool = False,
+    ) -> list[dict[str, Any]]:
         """Events whose span overlaps ``since`` ≤ t < ``until`` and that concern
         ``element_id`` (name it, or a sensor bound to it), by start; withdrawn ones only
         if asked."""
         service = self.service
 
         def read() -> list[dict[str, Any]]:
-            chosen = [event for event in self.events.values()
-                      if (withdrawn or event.live) and event.overlaps(since, until)
-                      and (element_id is None or event.concerns(element_id, service.twin))]
-            return [event.to_dict()
-                    for event in sorted(chosen, key=lambda e: (e.start, e.id))]
+            chosen = [
+                event
+                for event in self.events.values()
+                if (withdrawn or event.live)
+                and event.overlaps(since, until)
+                and (element_id is None or event.concerns(element_id, service.twin))
+            ]
+            return [event.to_dict() for event in sorted(chosen, key=lambda e: (e.start, e.id))]
 
         return await service.view(read)
 
@@ -109,5 +129,7 @@ class SiteEventDesk:
 def _subjects(event: SiteEvent) -> dict[str, str | None]:
     """The element and sensor an audit entry is filed under: the one named, if only one
     is (the entry's ``after`` names them all)."""
-    return {"element_id": event.element_ids[0] if len(event.element_ids) == 1 else None,
-            "sensor_id": event.sensor_ids[0] if len(event.sensor_ids) == 1 else None}
+    return {
+        "element_id": event.element_ids[0] if len(event.element_ids) == 1 else None,
+        "sensor_id": event.sensor_ids[0] if len(event.sensor_ids) == 1 else None,
+    }

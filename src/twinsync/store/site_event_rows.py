@@ -31,15 +31,22 @@ POSTGRES_SCHEMA = SCHEMA.format(blob="bytea")
 SELECT = "SELECT id, body FROM site_events ORDER BY id"
 
 
-def upsert(executemany: Callable[[str, Sequence[Any]], Any], placeholder: str,
-           events: Sequence[SiteEvent], *, blob: str | None = None) -> None:
+def upsert(
+    executemany: Callable[[str, Sequence[Any]], Any],
+    placeholder: str,
+    events: Sequence[SiteEvent],
+    *,
+    blob: str | None = None,
+) -> None:
     """Insert or replace ``events`` (``blob``: the placeholder of the body, if different)."""
     if not events:
         return
     p, b = placeholder, blob or placeholder
-    executemany(f"INSERT INTO site_events VALUES ({p}, {b}) ON CONFLICT (id) "
-                "DO UPDATE SET body = excluded.body",
-                [(event.id, dumps(event.to_dict())) for event in events])
+    executemany(
+        f"INSERT INTO site_events VALUES ({p}, {b}) ON CONFLICT (id) "
+        "DO UPDATE SET body = excluded.body",
+        [(event.id, dumps(event.to_dict())) for event in events],
+    )
 
 
 def events_of(records: Iterable[tuple[Any, Any]], problems: LoadProblems) -> list[SiteEvent]:
