@@ -3,8 +3,8 @@
 A store keeps what must survive a restart: the twin (elements, sensors, bindings), the
 readings history, the event log and dead letters, the twin's schedule (its files, progress
 reports and links, ``plan_rows``), declared site events (``site_event_rows``), and named
-snapshots of state that is
-costly to relearn (the sensors' learned health), each an opaque blob replaced whole. It
+snapshots of state that is costly to relearn (the sensors' learned health), each an opaque
+blob replaced whole. It
 is synchronous; the service calls it from a worker thread so the event loop never waits on
 the disk. Writes of one ingest batch (readings, dead letters, events) are one
 transaction: a reading is accepted only once that transaction has committed.
