@@ -10,11 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from twinsync.errors import InvalidInput, NotFound
+from twinsync.errors import InvalidInput, NotFound, StoreError
 from twinsync.model import Binding, Element, Sensor
 from twinsync.pipeline import IncomingBatch, RawReading
 from twinsync.service import TwinService
 from twinsync.store.audit import Actor, AuditQuery
+
+from .faults import FailingStore
 
 STEP = 900.0
 DAY = 86_400.0
@@ -132,6 +134,13 @@ async def test_events_are_audited_and_survive_a_restart(store_url: str) -> None:
         assert entries[-3].after == pour and entries[-3].element_id == "slab-1"
         assert entries[-1].before == {"withdrawn_at": None}
         assert entries[-1].after == {"withdrawn_at": withdrawn["withdrawn_at"]}
+        # Health has the spans from start-up on: the slab's sensors, within the pour.
+        at = pour["start"] + 60
+        await reopened.ingest(
+            IncomingBatch([RawReading(s, 20.0, at) for s in SENSORS], "test", at + 30)
+        )
+        rows = [reopened.pipeline.table.index[s] for s in SENSORS]
+        assert reopened.health.table.event_start[rows].tolist() == [pour["start"]] * 3
     finally:
         await reopened.aclose()
 
@@ -197,5 +206,33 @@ async def test_the_monitor_follows_the_sensors_bound_to_an_event_element(tmp_pat
             IncomingBatch([RawReading("col-1-strain", 5.0, start + 960)], "test", start + 990)
         )
         assert np.isnan(table.event_start[row])
+    finally:
+        await service.aclose()
+
+
+async def test_a_failed_commit_keeps_nothing_and_the_same_declaration_is_then_accepted(
+    tmp_path: Path,
+) -> None:
+    store = FailingStore(f"sqlite:///{tmp_path / 'twin.sqlite'}")
+    service = TwinService(store)
+    await service.import_project(
+        [Element("slab-1", "IfcSlab")],
+        [Sensor(s, "slab_temperature", "degC", STEP) for s in SENSORS],
+        [Binding(s, "slab-1", "core_temperature") for s in SENSORS],
+    )
+    try:
+        pour = {"kind": "pour", "start": START, "element_ids": ["slab-1"]}
+        store.fail_next = 1
+        with pytest.raises(StoreError):
+            await service.site_events.declare(pour, actor=SITE)
+        assert service.site_events.events == {} and store.load_site_events() == []
+        kept = await service.site_events.declare(pour, actor=SITE)
+        store.fail_next = 1
+        with pytest.raises(StoreError):
+            await service.site_events.withdraw(kept["id"], actor=SITE)
+        assert await service.site_events.matching() == [kept]
+        assert store.load_site_events()[0].live
+        operations = [e.operation for e in store.audit(AuditQuery())]
+        assert operations == ["import_project", "declare_event"]
     finally:
         await service.aclose()

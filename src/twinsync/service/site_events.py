@@ -17,10 +17,10 @@ import secrets
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import NotFound
+from ..errors import FailedAfterCommit, NotFound
 from ..model import validate
 from ..model.site_events import SiteEvent, declared, spans
-from ..store.audit import SYSTEM, Actor
+from ..store.audit import SYSTEM, Actor, AuditEntry
 from .commit import commit_store
 
 if TYPE_CHECKING:
@@ -69,10 +69,7 @@ class SiteEventDesk:
                 after=event.to_dict(),
                 **_subjects(event),
             )
-            commit_store(service.store.save_changes, [], site_events=[event], audit_entries=[entry])
-            self.events[event.id] = event
-            self.apply()
-            return event
+            return self._commit(event, entry)
 
         return (await service.writer.write(run)).to_dict()
 
@@ -93,12 +90,26 @@ class SiteEventDesk:
                 {"withdrawn_at": event.withdrawn_at},
                 **_subjects(event),
             )
-            commit_store(service.store.save_changes, [], site_events=[event], audit_entries=[entry])
-            self.events[event_id] = event
-            self.apply()
-            return event
+            return self._commit(event, entry)
 
         return (await service.writer.write(run)).to_dict()
+
+    def _commit(self, event: SiteEvent, entry: AuditEntry) -> SiteEvent:
+        """On the writer: the event's row and its audit entry in one transaction, then
+        the list and the monitor's spans. A failed commit changes nothing (StoreError)."""
+        commit_store(
+            self.service.store.save_changes, [], site_events=[event], audit_entries=[entry]
+        )
+        self.events[event.id] = event
+        try:
+            self.apply()
+        except Exception as exc:
+            # Kept already: the caller must not declare it again.
+            raise FailedAfterCommit(
+                f"site event {event.id} kept, then handing its spans to health failed: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        return event
 
     async def matching(
         self,
