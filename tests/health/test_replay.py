@@ -281,3 +281,32 @@ def test_a_parameter_set_on_the_command_line_reaches_the_checks_and_a_wrong_one_
     for wrong in ("drift_tau", "no_such_knob=1", "window=seven"):
         with pytest.raises(InvalidInput):
             params_from([wrong])
+
+
+def test_declared_events_reach_the_monitor_by_sensor_group_or_element(tmp_path: Path) -> None:
+    sensors, _ = write_site(tmp_path)
+    events = tmp_path / "events.csv"
+    events.write_text("start,end,kind,sensor_id,element_id\n"
+                      "100,200,calibration,t-a,\n"
+                      "300,400,pour,,room-1\n")
+    sensor_list = read_sensors(sensors)
+    run = Replay(sensor_list, io.StringIO(), events=events)
+    table = run.pipeline.table
+    spans = run.health.events
+    assert len(spans) == 1 + len(SENSORS)
+    assert set(spans.rows().tolist()) == {table.index[name] for name in SENSORS}
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("start,end,kind\n100,200,pour\n", "one of sensor_id"),
+    ("start,end,kind,sensor_id\n100,200,pour,nobody\n", "line 2: names no sensor"),
+    ("start,end,kind,sensor_id\n300,200,pour,t-a\n", "line 2: the end is before"),
+    ("start,end,kind,sensor_id\nsoon,200,pour,t-a\n", "line 2: start and end"),
+])
+def test_an_events_file_that_cannot_be_used_stops_the_replay_with_its_line(
+        tmp_path: Path, text: str, message: str) -> None:
+    sensors, readings = write_site(tmp_path)
+    events = tmp_path / "events.csv"
+    events.write_text(text)
+    with pytest.raises(InvalidInput, match=message):
+        replay(sensors, readings, tmp_path / "states.csv", events=events)

@@ -131,6 +131,11 @@ class HealthMonitor:
             self.table.ensure(top)
             self._used = max(self._used, top + 1)
 
+    @property
+    def events(self) -> DeclaredEvents:
+        """The declared site events, as last set."""
+        return self._events
+
     def set_events(self, rows: ArrayLike, starts: ArrayLike, ends: ArrayLike) -> None:
         """Declare the site events (``events``): one span ``[start, end]`` per entry,
         replacing every span declared before. Rows beyond the table are taken as they come."""
