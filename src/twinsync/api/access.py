@@ -121,6 +121,10 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/api/schedule/link-rules"): ADMINISTER,
     ("GET", "/api/schedule/report.csv"): READ,
     ("GET", "/api/schedule/report.xlsx"): READ,
+    # declared site events (a pour, a load step): health takes them into account
+    ("GET", "/api/site-events"): READ,
+    ("POST", "/api/site-events"): OPERATE,
+    ("DELETE", "/api/site-events/{event_id}"): OPERATE,
     # trust and time
     ("GET", "/api/sensors/{sensor_id}/health"): READ,
     ("GET", "/api/health"): READ,

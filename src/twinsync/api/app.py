@@ -32,6 +32,7 @@ from . import (
     routes_models,
     routes_readings,
     routes_schedule,
+    routes_site_events,
     routes_twin,
     routes_users,
     ws,
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
     app.include_router(routes_readings.router, tags=["readings"])
     app.include_router(routes_models.router, tags=["model"])
     app.include_router(routes_schedule.router, tags=["schedule"])
+    app.include_router(routes_site_events.router, tags=["trust"])
     app.include_router(routes_health.router, tags=["trust"])
     app.include_router(metrics.router)
     app.include_router(ws.router)

@@ -153,6 +153,9 @@ class TwinService(TwinViews):
         self.models = ModelLibrary(self, models_dir or models_dir_for(store.url), geometry)
         self.plan = load_plan(store)
         self.schedules = ScheduleDesk(self)
+        from .site_events import SiteEventDesk
+
+        self.site_events = SiteEventDesk(self)  # hands health the declared spans
 
     @classmethod
     def open(cls, url: str, **kwargs: Any) -> TwinService:
@@ -306,6 +309,7 @@ class TwinService(TwinViews):
             if sensor_id not in self.twin.bindings:
                 self.pipeline.apply_binding(None, sensor_id)
         self.configure_health()
+        self.site_events.apply()  # the sensors an event's elements hold may have changed
         self.properties = PropertyIndex.build(self.twin, self.pipeline.table)
 
     async def _run(self, propose: Callable[[], Change]) -> list[Event]:
