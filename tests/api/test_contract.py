@@ -210,6 +210,35 @@ def test_users_passwords_and_the_audit_chain_are_answered_as_documented(
         assert verdict["ok"] and verdict["checked"] > 0
 
 
+def test_site_events_are_answered_as_documented(client: TestClient, contract: Any) -> None:
+    pour = {"kind": "pour", "start": "2026-03-04T08:00:00Z", "element_ids": ["L1-slab"]}
+    calls: list[tuple[str, str, str, dict[str, Any], int]] = [
+        ("POST", "/api/site-events", "/api/site-events", {"json": pour}, 201),
+        (
+            "POST",
+            "/api/site-events",
+            "/api/site-events",
+            {"json": {**pour, "element_ids": ["no-such-element"]}},
+            422,
+        ),
+        ("GET", "/api/site-events", "/api/site-events?element_id=L1-slab", {}, 200),
+        ("GET", "/api/site-events", "/api/site-events?since=yesterday", {}, 422),
+        ("DELETE", "/api/site-events/{event_id}", "/api/site-events/no-such-event", {}, 404),
+    ]
+    for method, path, address, options, status in calls:
+        answer = client.request(method, address, **options)
+        assert answer.status_code == status, (method, address, answer.text[:300])
+        conforms(contract, method, path, answer)
+    [declared] = client.get("/api/site-events").json()["events"]
+    withdrawn = client.delete(f"/api/site-events/{declared['id']}")
+    assert withdrawn.status_code == 200, withdrawn.text
+    conforms(contract, "DELETE", "/api/site-events/{event_id}", withdrawn)
+    listed = client.get("/api/site-events", params={"withdrawn": "true"})
+    assert conforms(contract, "GET", "/api/site-events", listed).json()["events"][0][
+        "withdrawn_at"
+    ]
+
+
 def test_refusals_before_a_route_runs_are_answered_as_documented(
     tmp_path: Path, contract: Any
 ) -> None:

@@ -11,8 +11,10 @@ from pydantic import BaseModel, ConfigDict
 
 from ..service import TwinService
 from .access import actor
+from .contract import errors
 from .deps import service, time_param
 from .responses import JSON
+from .schemas.trust import SiteEventList, SiteEventOut
 
 router = APIRouter(prefix="/api", default_response_class=JSON)
 Service = Annotated[TwinService, Depends(service)]
@@ -24,7 +26,16 @@ class SiteEventIn(BaseModel):
     must give one. It concerns the sensors named and every sensor bound to an element
     named."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"kind": "pour", "start": "2026-03-04T08:00:00Z", "element_ids": ["L1-slab"]},
+                {"kind": "load step", "start": 1772611200.0, "end": 1772697600.0,
+                 "sensor_ids": ["L1-slab-t2"], "note": "the formwork of level 2"},
+            ]
+        },
+    )
     kind: str
     start: str | float
     end: str | float | None = None
@@ -33,7 +44,7 @@ class SiteEventIn(BaseModel):
     note: str | None = None
 
 
-@router.post("/site-events", status_code=201)
+@router.post("/site-events", status_code=201, response_model=SiteEventOut)
 async def declare_site_event(body: SiteEventIn, svc: Service, request: Request) -> JSON:
     """Declare a site event: within its span the drift check does not judge the sensors
     it concerns against their peers."""
@@ -41,7 +52,7 @@ async def declare_site_event(body: SiteEventIn, svc: Service, request: Request) 
     return JSON(event, status_code=201)
 
 
-@router.get("/site-events")
+@router.get("/site-events", response_model=SiteEventList)
 async def list_site_events(
     svc: Service,
     since: str | None = None,
@@ -61,7 +72,7 @@ async def list_site_events(
     return JSON({"events": events})
 
 
-@router.delete("/site-events/{event_id}")
+@router.delete("/site-events/{event_id}", response_model=SiteEventOut, responses=errors(404))
 async def withdraw_site_event(event_id: str, svc: Service, request: Request) -> JSON:
     """Withdraw a live event (404 for an id that is none): it is kept, with the time it
     was withdrawn, and no longer taken into account."""

@@ -90,3 +90,25 @@ class TimeAnswer(BaseModel):
 
 class ClockSynced(SourceClock):
     source: str
+
+
+class SiteEventOut(BaseModel):
+    """A declared site event (a pour, a load step): within ``start`` ≤ t ≤ ``end`` (epoch
+    seconds) the drift check does not judge the sensors it concerns against their peers."""
+
+    id: str
+    kind: str
+    start: float
+    end: float
+    element_ids: list[str]
+    """Every sensor bound to one of these is concerned."""
+    sensor_ids: list[str]
+    note: str
+    declared_at: float
+    declared_by: str
+    withdrawn_at: float | None
+    """When it was withdrawn (it is kept, no longer taken into account), or null."""
+
+
+class SiteEventList(BaseModel):
+    events: list[SiteEventOut]
