@@ -125,6 +125,10 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/site-events"): READ,
     ("POST", "/api/site-events"): OPERATE,
     ("DELETE", "/api/site-events/{event_id}"): OPERATE,
+    # progress from sensors: concrete mixes, and an element's maturity
+    ("GET", "/api/mixes"): READ,
+    ("POST", "/api/mixes"): ADMINISTER,
+    ("GET", "/api/elements/{element_id}/maturity"): READ,
     # trust and time
     ("GET", "/api/sensors/{sensor_id}/health"): READ,
     ("GET", "/api/health"): READ,

@@ -28,6 +28,7 @@ from . import (
     metrics,
     routes_access,
     routes_audit,
+    routes_curing,
     routes_health,
     routes_models,
     routes_readings,
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
     app.include_router(routes_readings.router, tags=["readings"])
     app.include_router(routes_models.router, tags=["model"])
     app.include_router(routes_schedule.router, tags=["schedule"])
+    app.include_router(routes_curing.router, tags=["schedule"])
     app.include_router(routes_site_events.router, tags=["trust"])
     app.include_router(routes_health.router, tags=["trust"])
     app.include_router(metrics.router)

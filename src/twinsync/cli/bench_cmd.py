@@ -15,10 +15,13 @@ BENCHES = {
     "health": "twinsync.bench.health",
     "health-speed": "twinsync.bench.health_speed",
     "nab": "twinsync.bench.nab",
+    "anomaly": "twinsync.bench.anomaly",
+    "anomaly-speed": "twinsync.bench.anomaly_speed",
     "mqtt": "twinsync.bench.mqtt",
     "bim": "twinsync.bench.bim",
     "auth": "twinsync.bench.auth",
     "schedule": "twinsync.bench.schedule",
+    "curing": "twinsync.bench.curing",
 }
 
 

@@ -3,7 +3,8 @@
 A pour's hydration heat reaches each sensor of a slab by its own depth and for days; a load
 step loads each gauge of a column by its own share while it ramps. Within such a span a
 sensor's residual against its peers' consensus says little about the sensor, and the drift
-check (which charts that residual) neither charts nor learns from it; spikes, noise and
+check (which charts that residual) neither moves nor judges its chart (what it learns in a
+sensor's first days it learns on); spikes, noise and
 stuck are judged as always (a sensor that freezes during a pour is still stuck). Outside
 any span nothing changes.
 

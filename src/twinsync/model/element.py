@@ -33,6 +33,9 @@ class Source(StrEnum):
     FIELD = "field"
     DRONE = "drone"
     MANUAL = "manual"
+    SENSOR = "sensor"
+    """Derived from sensors' readings by a model (a slab's strength from its concrete's
+    temperatures), not a reading itself (that is ``iot``)."""
 
 
 #: How far a value from each source is trusted when the source says nothing itself
@@ -44,6 +47,8 @@ DEFAULT_CONFIDENCE: dict[Source, float] = {
     Source.FIELD: 0.8,
     Source.DRONE: 0.9,
     Source.MANUAL: 0.9,
+    # a strength from maturity: the mix's own confidence (``model/mix.py``) replaces it
+    Source.SENSOR: 0.85,
 }
 
 

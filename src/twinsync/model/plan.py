@@ -16,6 +16,8 @@ stored rows (``plan_records``) the store must write in the same transaction:
 - ``observe_status``: an element's status as a source saw it, which the activities it
   belongs to read as progress (``plan_analysis``); ``record_survey``: a survey's share
   built of each element it saw, observed the same way, the elements' statuses following.
+- Progress from sensors (``curing_ops``): concrete mixes, kept here as rows of kind
+  ``mix``, and a strength reached, observed as a survey's row is with source ``sensor``.
 
 Progress is read as of a date: the latest report dated on or before it. The file's own
 progress counts as a report of source ``schedule`` dated at the file's data date, for
@@ -36,9 +38,11 @@ from ..schedule import Activity, Schedule
 from . import validate
 from .element import DEFAULT_CONFIDENCE, Element, Source, Status
 from .events import Event
+from .mix import Mix
 from .plan_records import (
     FILE,
     LINK,
+    MIX,
     PROGRESS,
     RULE,
     STATUS,
@@ -118,6 +122,7 @@ class TwinSchedule:
         self.statuses: dict[str, tuple[StatusReport, ...]] = {}  # by element id
         self.links: dict[str, tuple[str, ...]] = {}  # code → element ids
         self.rules: dict[int, LinkRule] = {}
+        self.mixes: dict[str, Mix] = {}  # by name (``model/curing_ops.py``)
         self.next_number = 1
         # the planned dates of ``schedule`` (``plan_analysis.planned_dates``), once computed
         self.baseline: tuple[Schedule, dict[str, tuple[datetime, datetime]]] | None = None
@@ -470,6 +475,9 @@ class TwinSchedule:
                     highest = max(highest, seen.number)
                 elif kind == LINK:
                     self.links[key] = tuple(_link_elements(body))
+                elif kind == MIX:
+                    mix = Mix.from_body(body)
+                    self.mixes = {**self.mixes, mix.name: mix}
                 elif kind == RULE:
                     rule = LinkRule.from_body(body)
                     self.rules[rule.number] = rule

@@ -25,9 +25,9 @@ from .element import Source, Status
 #: A stored row of the twin's schedule: (kind, key, body).
 PlanRow = tuple[str, str, bytes]
 
-VERSION, FILE, PROGRESS, STATUS, LINK, RULE = (
-    "version", "file", "progress", "status", "link", "rule")
-KINDS = (VERSION, FILE, PROGRESS, STATUS, LINK, RULE)
+VERSION, FILE, PROGRESS, STATUS, LINK, RULE, MIX = (
+    "version", "file", "progress", "status", "link", "rule", "mix")
+KINDS = (VERSION, FILE, PROGRESS, STATUS, LINK, RULE, MIX)
 
 
 def number_key(number: int) -> str:

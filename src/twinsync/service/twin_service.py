@@ -147,14 +147,15 @@ class TwinService(TwinViews):
         self.connectors: dict[str, Connector] = {}
         self.supervisor = ConnectorSupervisor(self.ingest, self.add_dead_letters,
                                               connectors=self.connectors)
+        from .curing import CuringDesk
         from .models import ModelLibrary
         from .schedules import ScheduleDesk, load_plan
+        from .site_events import SiteEventDesk
 
         self.models = ModelLibrary(self, models_dir or models_dir_for(store.url), geometry)
         self.plan = load_plan(store)
         self.schedules = ScheduleDesk(self)
-        from .site_events import SiteEventDesk
-
+        self.curing = CuringDesk(self)
         self.site_events = SiteEventDesk(self)  # hands health the declared spans
 
     @classmethod
@@ -173,6 +174,7 @@ class TwinService(TwinViews):
             return
         self._closed = True
         await self.watch.stop()
+        await self.curing.stop()
         await self.publisher.stop()
         await self.supervisor.aclose()
         # No reading can arrive now: this is the newest state there will be.
@@ -237,10 +239,11 @@ class TwinService(TwinViews):
         return sorted(events, key=lambda e: e.seq or 0)
 
     async def start_background(self) -> None:
-        """Start the timer that notices silent sensors and slow sources, and the tick that
-        pushes live values to subscribers."""
+        """Start the timer that notices silent sensors and slow sources, the tick that
+        pushes live values to subscribers, and the rounds that watch concrete cure."""
         self.watch.start()
         self.publisher.start()
+        self.curing.start()
 
     def _restore_live_state(self) -> None:
         stored = self.store.aggregates()

@@ -8,7 +8,7 @@ step or a sensor wired to another bay is a residual that persists: its EWMA over
 ``drift_tau`` (each residual clipped at ``drift_clip`` residual sd) is charted against the
 chart's own learned spread (the residuals are autocorrelated; a chart assuming white
 noise would cry drift). Within a declared site event (``events``: a pour, a load step) the
-residual says little about the sensor: it is neither charted nor learned from.
+residual says little about the sensor: the chart is neither moved nor judged.
 
 The check also keeps the plain difference to the consensus (its mean is the offset peers
 take off this sensor's readings; its sd the yardstick of stuck and of moves the peers
@@ -154,7 +154,7 @@ def step(d: Any, k: Knobs, ev: Evidence) -> Outcome:
     # readings, lagging its peers' and losing the blame.
     repeating = ev.run >= k.drift_run_gate and (ev.run - 1) * math.log(ev.likely) < LOG_RUN_P
     evidence = (math.isfinite(diff) and ev.inlier and not repeating and not ev.stuck
-                and not ev.noisy and not ev.unsettled and not ev.declared)
+                and not ev.noisy and not ev.unsettled)
     weight = d.reg_w
     fitted = weight > 0
     prior = (k.drift_share_prior * ev.noise_sd) ** 2
@@ -162,7 +162,11 @@ def step(d: Any, k: Knobs, ev: Evidence) -> Outcome:
     e = (x - d.reg_mx) - share * (consensus - d.reg_mm) if fitted else 0.0
     learned_for = t - d.reg_t0 if fitted else 0.0
     learning = evidence and (n_diff < k.drift_warmup or not learned_for >= k.drift_learn)
-    charting = evidence and not learning
+    # Within a declared site event the chart is neither moved nor judged (the residual says
+    # little about the sensor); what the check learns first (offset, share, the plain
+    # difference that stuck and shared moves go by) it learns on: a pour in a sensor's
+    # first days would otherwise leave those unknown for the length of the pour.
+    charting = evidence and not learning and not ev.declared
     if evidence and fitted and not ev.was_drifting and has_prev:
         # The share is learned on while the chart is out (the offset is not): a share
         # fitted on days without a load step or a pour would leave every later one as an

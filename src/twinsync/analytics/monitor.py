@@ -1,0 +1,261 @@
+"""Anomalies of a live fleet: scores for a batch of readings, events, alarms, and anomalies
+a person said to expect.
+
+``AnomalyMonitor.update_many`` scores every reading of a batch with a streaming detector
+(``NoveltyDetector`` unless told otherwise). A reading whose health quality is below
+``min_quality`` (or unknown) is scored but does not teach the detector: a failing sensor's
+readings must not become what is usual. A score of ``event_at`` or more is an ``anomaly``
+event; of ``alarm_at`` or more it also raises the sensor's anomaly alarm
+(``anomaly:<sensor>``) in the alarm book. The detector tells an anomaly once and then
+damps the sensor for a while; a further anomaly while the alarm is active updates it and
+raises nothing new, and the alarm clears by itself after ``clear_after`` seconds of event
+time with no anomaly of that sensor.
+
+``mark_expected`` records that a sensor's anomalies in a span of time are expected (a
+pour, a load test) with the reason and who said it: as an ``anomaly_expected`` event, kept
+by the store like every event and read back at a start with ``replay``. An anomaly in an
+expected span is still an event (marked expected, with the reason) but raises no alarm,
+and an active anomaly alarm inside the span is cleared.
+
+Pure: the caller commits the events and the alarm book's changes together, and rolls the
+book back if the commit fails (``AlarmBook.savepoint``); the detector's state is the
+caller's to snapshot (``detector.save``/``restore``).
+
+>>> from twinsync.alerts import AlarmBook
+>>> monitor, book = AnomalyMonitor(NoveltyDetector(warmup=4, settle=4, day_parts=0)), AlarmBook()
+>>> values = np.array([0.0, 1.0] * 10 + [9.0])
+>>> update = monitor.update_many(np.zeros(21, dtype=np.int64), 900.0 * np.arange(21), values,
+...                              np.ones(21), sensor_ids=["t1"], book=book)
+>>> [event.kind for event in update.events], list(book.active)
+(['anomaly', 'alarm_raised'], ['anomaly:t1'])
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..alerts import SEVERITIES, AlarmBook
+from ..errors import InvalidInput
+from ..model import Event
+from .novelty import NoveltyDetector
+from .streaming import StreamingDetector
+
+__all__ = ["AnomalyMonitor", "AnomalyUpdate", "Expected"]
+
+#: The prefix of a sensor's anomaly alarm key.
+ALARM_PREFIX = "anomaly:"
+
+
+@dataclass(frozen=True, slots=True)
+class Expected:
+    """A span of event time in which a sensor's anomalies are expected, and why."""
+
+    sensor: str
+    start: float
+    end: float
+    reason: str
+    by: str
+
+    def covers(self, time: float) -> bool:
+        return self.start <= time <= self.end
+
+
+@dataclass(slots=True)
+class AnomalyUpdate:
+    """What a batch gave: a score a reading (in the batch's order) and the events."""
+
+    scores: NDArray[np.float64]
+    events: list[Event] = field(default_factory=list)
+
+
+class AnomalyMonitor:
+    """Anomaly scores, events and alarms for a fleet (see the module's docstring)."""
+
+    def __init__(
+        self,
+        detector: StreamingDetector | None = None,
+        *,
+        min_quality: float = 0.5,
+        event_at: float = 0.33,
+        alarm_at: float = 0.6,
+        clear_after: float = 6 * 3600.0,
+        severity: str = "warning",
+    ) -> None:
+        if not 0.0 < event_at <= alarm_at <= 1.0:
+            raise InvalidInput("anomaly: 0 < event_at <= alarm_at <= 1", "bad_threshold")
+        if severity not in SEVERITIES or clear_after <= 0:
+            raise InvalidInput(
+                f"anomaly: severity one of {SEVERITIES}, clear_after > 0", "bad_setting"
+            )
+        self.detector = detector if detector is not None else NoveltyDetector()
+        self.min_quality = float(min_quality)
+        self.event_at = float(event_at)
+        self.alarm_at = float(alarm_at)
+        self.clear_after = float(clear_after)
+        self.severity = severity
+        self.expected: dict[str, list[Expected]] = {}
+
+    def update_many(
+        self,
+        rows: NDArray[np.int64],
+        event_time: NDArray[np.float64],
+        value: NDArray[np.float64],
+        quality: NDArray[np.float64],
+        *,
+        sensor_ids: Sequence[str],
+        book: AlarmBook,
+        element_ids: Sequence[str | None] | None = None,
+    ) -> AnomalyUpdate:
+        """Score a batch (in arrival order, each sensor's readings in its order) and turn
+        its anomalies into events and alarms; ``sensor_ids[row]`` names a row,
+        ``element_ids[row]`` the element it is bound to."""
+        rows = np.asarray(rows, dtype=np.int64)
+        event_time = np.asarray(event_time, dtype=np.float64)
+        quality = np.asarray(quality, dtype=np.float64)
+        if quality.shape != rows.shape:
+            raise InvalidInput("anomaly: one quality a reading", "bad_batch")
+        teach = quality >= self.min_quality  # an unknown (NaN) quality does not teach
+        scores = self.detector.learn_many(
+            rows, {"time": event_time, "value": np.asarray(value), "teach": teach}
+        )
+        update = AnomalyUpdate(scores)
+        for i in np.flatnonzero(scores >= self.event_at).tolist():
+            row = int(rows[i])
+            element = element_ids[row] if element_ids is not None else None
+            update.events.extend(
+                self._anomaly(
+                    sensor_ids[row],
+                    element,
+                    float(event_time[i]),
+                    float(value[i]),
+                    float(scores[i]),
+                    book,
+                )
+            )
+        update.events.extend(self._clear_calm(rows, event_time, sensor_ids, book))
+        return update
+
+    def _anomaly(
+        self,
+        sensor: str,
+        element: str | None,
+        time: float,
+        value: float,
+        score: float,
+        book: AlarmBook,
+    ) -> list[Event]:
+        expected = self._expected(sensor, time)
+        data = {
+            "sensor": sensor,
+            "score": round(score, 4),
+            "value": value,
+            "expected": expected is not None,
+            "reason": expected.reason if expected is not None else None,
+        }
+        events = [Event("anomaly", time, element, "twinsync", data)]
+        if expected is None and score >= self.alarm_at:
+            raised = book.raise_(
+                ALARM_PREFIX + sensor,
+                self.severity,
+                f"{sensor}: unusual reading {value:g} (anomaly score {score:.2f})",
+                element_id=element,
+                time=time,
+            )
+            if raised is not None:
+                events.append(raised)
+        return events
+
+    def _clear_calm(
+        self,
+        rows: NDArray[np.int64],
+        event_time: NDArray[np.float64],
+        sensor_ids: Sequence[str],
+        book: AlarmBook,
+    ) -> list[Event]:
+        """Clear the anomaly alarms of this batch's sensors whose last anomaly is
+        ``clear_after`` behind their latest reading (or that a span now expects)."""
+        events: list[Event] = []
+        active = [key for key in book.active if key.startswith(ALARM_PREFIX)]
+        if not active:
+            return events
+        latest: dict[str, float] = {}
+        wanted = {key[len(ALARM_PREFIX) :] for key in active}
+        for row in np.unique(rows).tolist():
+            sensor = sensor_ids[row]
+            if sensor in wanted:
+                latest[sensor] = float(event_time[rows == row].max())
+        for sensor, now in latest.items():
+            alarm = book.active[ALARM_PREFIX + sensor]
+            if now - alarm.updated_at >= self.clear_after:
+                cleared = book.clear(
+                    ALARM_PREFIX + sensor,
+                    f"{sensor}: no anomaly for {self.clear_after:g} s",
+                    time=now,
+                )
+                if cleared is not None:
+                    events.append(cleared)
+        return events
+
+    def _expected(self, sensor: str, time: float) -> Expected | None:
+        return next((span for span in self.expected.get(sensor, ()) if span.covers(time)), None)
+
+    def mark_expected(
+        self,
+        sensor: str,
+        start: float,
+        end: float,
+        reason: str,
+        *,
+        by: str,
+        time: float,
+        book: AlarmBook,
+    ) -> list[Event]:
+        """Say that ``sensor``'s anomalies from ``start`` to ``end`` (event time) are
+        expected; an active anomaly alarm of the sensor raised in that span is cleared."""
+        if not (math.isfinite(start) and math.isfinite(end) and start <= end):
+            raise InvalidInput(
+                "anomaly: an expected span runs from start to a later end", "bad_span"
+            )
+        if not reason.strip():
+            raise InvalidInput("anomaly: an expected span needs a reason", "no_reason")
+        span = Expected(sensor, float(start), float(end), reason.strip(), by)
+        event = Event(
+            "anomaly_expected",
+            time,
+            None,
+            by,
+            {
+                "sensor": sensor,
+                "start": span.start,
+                "end": span.end,
+                "reason": span.reason,
+                "by": by,
+            },
+        )
+        self.replay(event)
+        events = [event]
+        alarm = book.active.get(ALARM_PREFIX + sensor)
+        if alarm is not None and span.covers(alarm.raised_at):
+            cleared = book.clear(ALARM_PREFIX + sensor, f"expected: {span.reason}", time=time)
+            if cleared is not None:
+                events.append(cleared)
+        return events
+
+    def replay(self, event: Event) -> None:
+        """Take back an expected span from a stored ``anomaly_expected`` event."""
+        if event.kind != "anomaly_expected":
+            return
+        data = event.data
+        span = Expected(
+            str(data["sensor"]),
+            float(data["start"]),
+            float(data["end"]),
+            str(data["reason"]),
+            str(data["by"]),
+        )
+        self.expected.setdefault(span.sensor, []).append(span)

@@ -1,0 +1,237 @@
+"""Contextual novelty: how many of the patterns a reading completes were never seen before.
+
+Each sensor's values are cut into levels (``levels`` over the range of its first ``warmup``
+readings; values beyond that range get levels of their own). A reading ends a pattern of
+each length 1 to ``order``: its level, its level after the one before, and so on; and,
+with ``day_parts``, its level at this part of the day (UTC: a sensor's patterns are its
+own, so the zone only relabels the parts). ``tilings`` cuts of the levels, each shifted by
+a share of a step, make the score graded. Every pattern met is remembered, one bit in a
+fixed table of ``BITS`` bits a sensor (a hash of the pattern picks the bit), so a sensor's
+state stays the same size however long it runs; a bit another pattern set first makes a
+new pattern look known, which the table's size keeps rare.
+The novelty of a reading is the share of its patterns not in the table; it is compared
+with the sensor's usual novelty (a noisy sensor meets new patterns all the time, a
+regular one never), and after an alarm the next ``quiet`` readings are damped, so that an
+anomaly is told once, early, rather than at every reading it lasts.
+
+This is the idea of the contextual detectors that lead the Numenta Anomaly Benchmark
+(CAD OSE, ARTime): an anomaly is a context the sensor has not been in, and a sensor's own
+history, not a global model, says what is usual.
+
+>>> detector = NoveltyDetector(warmup=4, settle=4, day_parts=0)
+>>> values = [0, 1] * 10 + [9]
+>>> scores = [detector.learn_one(0, {"time": 900.0 * i, "value": v})
+...           for i, v in enumerate(values)]
+>>> max(scores[10:20]), scores[20] > 0.5
+(0.0, True)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar, NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..jit import LIGHT_PASS_AHEAD, compiled, compiled_inline, prefetch_row
+from ..records import Field
+from .streaming import StreamingDetector
+
+__all__ = ["NoveltyDetector"]
+
+#: The longest pattern remembered; ``order`` is at most this.
+RING = 8
+#: Bits of the pattern table of one sensor (512 bytes).
+BITS = 4096
+#: Hashing: a prime modulus below 2**31, a multiplier, and how far a level may reach
+#: beyond the learned range (so that products stay within 63 bits in Python and compiled).
+_PRIME = 2_147_483_647
+_MULTIPLIER = 1_000_003
+_FARTHEST = 1_000_000
+_DAY = 86_400.0
+
+
+class Knobs(NamedTuple):
+    warmup: int
+    levels: float
+    order: int
+    tilings: int
+    day_parts: int
+    settle: int
+    usual_rate: float
+    fire: float
+    quiet: int
+    damp: float
+
+
+@compiled_inline
+def _level(s: Any, value: float, shift: float) -> int:
+    position = math.floor((value - s.low) / s.step + shift)
+    return int(min(max(position, -_FARTHEST), _FARTHEST))
+
+
+@compiled_inline
+def _remember(s: Any, pattern: int) -> int:
+    """Mark the pattern's bit in the row's table; 1 if it was new."""
+    bit = pattern % BITS
+    byte = bit >> 3
+    mask = 1 << (bit & 7)
+    if s.table[byte] & mask != 0:
+        return 0
+    s.table[byte] = s.table[byte] | mask
+    return 1
+
+
+@compiled_inline
+def _step(s: Any, k: Knobs, time: float, value: float) -> float:
+    """One reading of the row ``s``: learn it and return its score."""
+    if not math.isfinite(value):
+        return 0.0  # nothing to judge, nothing to learn
+    n = s.count
+    s.count = n + 1
+    if n < k.warmup:
+        if n == 0 or value < s.low:
+            s.low = value
+        if n == 0 or value > s.high:
+            s.high = value
+        if n == k.warmup - 1:
+            # A flat warm-up still needs a scale: a small share of the value's size.
+            floor = 1e-6 * max(abs(s.low), abs(s.high), 1.0)
+            s.step = max((s.high - s.low) / k.levels, floor)
+        return 0.0
+    s.recent[n % RING] = value
+    known = min(n - k.warmup + 1, k.order)
+    unseen = 0
+    for tiling in range(k.tilings):
+        # Each tiling cuts the levels a fraction of a step apart: a value that wavers
+        # across one tiling's edge is inside the others' levels.
+        shift = tiling / k.tilings
+        h = tiling
+        for length in range(known):
+            level = _level(s, s.recent[(n - length) % RING], shift)
+            h = (h * _MULTIPLIER + level + _FARTHEST + length) % _PRIME
+            unseen += _remember(s, h)
+    patterns = known * k.tilings
+    if k.day_parts > 0 and math.isfinite(time):
+        # The calendar as context: this level at this part of the day (a room warm at
+        # night, a site busy on a holiday morning).
+        part = math.floor((time % _DAY) / (_DAY / k.day_parts))
+        for tiling in range(k.tilings):
+            level = _level(s, value, tiling / k.tilings)
+            # (Reduced at each step: a product must stay within 63 bits, compiled or not.)
+            h = ((_PRIME - 1 - tiling) * _MULTIPLIER + part) % _PRIME
+            h = (h * _MULTIPLIER + level + _FARTHEST) % _PRIME
+            unseen += _remember(s, h)
+        patterns += k.tilings
+    novelty = unseen / patterns
+    usual = s.usual
+    s.usual = usual + k.usual_rate * (novelty - usual)
+    if n < k.warmup + k.settle:
+        return 0.0
+    score: float = max(novelty - usual, 0.0) / max(1.0 - usual, 1e-9)
+    if s.quiet > 0:
+        s.quiet -= 1
+        score *= k.damp
+    elif score >= k.fire:
+        s.quiet = k.quiet
+    return score
+
+
+@compiled
+def _learn_many(
+    records: NDArray[np.void],
+    raw: NDArray[np.uint8],
+    scratch: NDArray[np.void],
+    scratch_raw: NDArray[np.uint8],
+    first_line: NDArray[np.int64],
+    k: Knobs,
+    rows: NDArray[np.int64],
+    times: NDArray[np.float64],
+    values: NDArray[np.float64],
+    teach: NDArray[np.bool_],
+    scores: NDArray[np.float64],
+) -> None:
+    n = rows.shape[0]
+    for i in range(n):
+        # A large fleet's records are rarely in cache: ask for one a few readings ahead.
+        if i + LIGHT_PASS_AHEAD < n:
+            prefetch_row(first_line, rows[i + LIGHT_PASS_AHEAD])
+        if teach[i]:
+            scores[i] = _step(records[rows[i]], k, times[i], values[i])
+        else:
+            # Scored on a copy of its record: the state stays as it was.
+            scratch_raw[0, :] = raw[rows[i], :]
+            scores[i] = _step(scratch[0], k, times[i], values[i])
+
+
+class NoveltyDetector(StreamingDetector):
+    """Contextual novelty of each sensor's readings, a score in [0, 1] (see the module)."""
+
+    name = "novelty"
+    COLUMNS: ClassVar[dict[str, Field]] = {
+        "count": (np.int64, 0),
+        "low": (np.float64, 0.0),
+        "high": (np.float64, 0.0),
+        "step": (np.float64, 1.0),
+        "usual": (np.float64, 0.0),
+        "quiet": (np.int64, 0),
+        "recent": (np.float64, 0.0, (RING,)),
+        "table": (np.uint8, 0, (BITS // 8,)),
+    }
+
+    def __init__(
+        self,
+        warmup: int = 300,
+        levels: float = 8.0,
+        order: int = 2,
+        tilings: int = 3,
+        day_parts: int = 24,
+        settle: int = 100,
+        usual_rate: float = 0.003,
+        fire: float = 0.4,
+        quiet: int = 300,
+        damp: float = 0.0,
+        capacity: int = 16,
+    ) -> None:
+        if warmup < 1 or levels <= 0 or not 1 <= order <= RING:
+            raise ValueError(f"novelty: warmup >= 1, levels > 0, 1 <= order <= {RING}")
+        if not (0.0 <= usual_rate <= 1.0 and 0.0 <= damp <= 1.0 and quiet >= 0 and settle >= 0):
+            raise ValueError("novelty: usual_rate and damp in [0, 1], quiet and settle >= 0")
+        super().__init__(capacity)
+        self.knobs = Knobs(
+            int(warmup),
+            float(levels),
+            int(order),
+            int(tilings),
+            int(day_parts),
+            int(settle),
+            float(usual_rate),
+            float(fire),
+            int(quiet),
+            float(damp),
+        )
+
+    def _learn(
+        self,
+        rows: NDArray[np.int64],
+        times: NDArray[np.float64],
+        values: NDArray[np.float64],
+        teach: NDArray[np.bool_],
+        scores: NDArray[np.float64],
+    ) -> None:
+        records, raw, scratch, scratch_raw = self._kernel_tables()
+        first_line = self._records.columns["count"]
+        _learn_many(
+            records,
+            raw,
+            scratch,
+            scratch_raw,
+            first_line,
+            self.knobs,
+            rows,
+            times,
+            values,
+            teach,
+            scores,
+        )

@@ -1,0 +1,154 @@
+"""Anomalies of a live fleet become events and one alarm each, readings health does not
+trust teach nothing, and an anomaly a person expects raises no alarm."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from twinsync.alerts import AlarmBook
+from twinsync.analytics.monitor import AnomalyMonitor
+from twinsync.analytics.novelty import NoveltyDetector
+from twinsync.errors import InvalidInput
+
+STEP = 900.0
+DAY = 86_400.0
+SENSORS = ["s0", "s1", "s2"]
+
+
+def fleet(days: int = 12, jump_day: float = 9.0, seed: int = 4) -> tuple[np.ndarray, ...]:
+    """Three sensors every 15 minutes, a daily cycle each; s1 runs 10 units high for a
+    day from ``jump_day``. In arrival order."""
+    rng = np.random.default_rng(seed)
+    per = int(days * DAY / STEP)
+    times = np.repeat(np.arange(per) * STEP, 3) + np.tile([0.0, 1.0, 2.0], per)
+    rows = np.tile(np.arange(3), per)
+    values = 20 + 3 * np.sin(2 * np.pi * times / DAY) + rng.normal(0, 0.05, times.size)
+    high = (rows == 1) & (times >= jump_day * DAY) & (times < (jump_day + 1) * DAY)
+    values[high] += 10.0
+    return rows.astype(np.int64), 1.7e9 + times, values
+
+
+def run(
+    monitor: AnomalyMonitor,
+    book: AlarmBook,
+    rows: np.ndarray,
+    times: np.ndarray,
+    values: np.ndarray,
+    quality: np.ndarray | None = None,
+    batch: int = 60,
+) -> list:
+    quality = np.ones(rows.size) if quality is None else quality
+    events = []
+    for start in range(0, rows.size, batch):
+        part = slice(start, start + batch)
+        update = monitor.update_many(
+            rows[part], times[part], values[part], quality[part], sensor_ids=SENSORS, book=book
+        )
+        events.extend(update.events)
+    return events
+
+
+def test_a_planted_anomaly_in_a_live_stream_raises_one_alarm_not_one_per_reading() -> None:
+    rows, times, values = fleet(days=10, jump_day=9.0)
+    book = AlarmBook()
+    events = run(AnomalyMonitor(clear_after=2 * DAY), book, rows, times, values)
+    raised = [e for e in events if e.kind == "alarm_raised"]
+    assert [e.data["key"] for e in raised] == ["anomaly:s1"]
+    assert raised[0].time == pytest.approx(1.7e9 + 9 * DAY + 1.0, abs=STEP)
+    anomalies = [e for e in events if e.kind == "anomaly"]
+    high_readings = int(((rows == 1) & (times - 1.7e9 >= 9 * DAY)).sum())
+    assert 1 <= len(anomalies) <= 3 < high_readings
+    assert {e.data["sensor"] for e in anomalies} == {"s1"}
+    assert list(book.active) == ["anomaly:s1"]
+
+
+def test_the_alarm_clears_itself_after_a_calm_spell() -> None:
+    rows, times, values = fleet(days=12, jump_day=9.0)
+    book = AlarmBook()
+    events = run(AnomalyMonitor(clear_after=DAY), book, rows, times, values)
+    kinds = [e.kind for e in events if e.kind.startswith("alarm")]
+    assert kinds == ["alarm_raised", "alarm_cleared"]
+    assert book.active == {}
+
+
+def test_readings_health_does_not_trust_are_scored_but_teach_nothing() -> None:
+    rows, times, values = fleet(days=10, jump_day=8.0)
+    quality = np.ones(rows.size)
+    # s1's high day comes with a low quality: it must not become usual for s1.
+    untrusted = (rows == 1) & (times - 1.7e9 >= 8 * DAY) & (times - 1.7e9 < 9 * DAY)
+    quality[untrusted] = 0.2
+    monitor = AnomalyMonitor()
+    run(monitor, AlarmBook(), rows, times, values, quality)
+    trusting = AnomalyMonitor()
+    run(trusting, AlarmBook(), rows, times, values)
+    # The same high value afterwards: new to the first, known to the second.
+    probe = {"time": np.array([times[-1] + STEP]), "value": np.array([values[untrusted][5]])}
+    one = np.array([1], dtype=np.int64)
+    assert monitor.detector.score_one(1, {k: c[0] for k, c in probe.items()}) > 0.5
+    assert trusting.detector.learn_many(one, probe)[0] < 0.33
+
+
+def test_an_expected_anomaly_is_an_event_without_an_alarm_and_is_kept() -> None:
+    rows, times, values = fleet(days=10, jump_day=9.0)
+    monitor, book = AnomalyMonitor(), AlarmBook()
+    marked = monitor.mark_expected(
+        "s1",
+        1.7e9 + 9 * DAY - 3600,
+        1.7e9 + 10 * DAY,
+        "load test",
+        by="site",
+        time=1.7e9,
+        book=book,
+    )
+    assert [e.kind for e in marked] == ["anomaly_expected"]
+    events = run(monitor, book, rows, times, values)
+    assert not [e for e in events if e.kind == "alarm_raised"]
+    anomalies = [e for e in events if e.kind == "anomaly"]
+    assert anomalies and all(e.data["expected"] for e in anomalies)
+    assert anomalies[0].data["reason"] == "load test"
+    # Kept: a fresh monitor given the stored event expects the same span.
+    fresh = AnomalyMonitor()
+    fresh.replay(marked[0])
+    assert fresh.expected == monitor.expected
+
+
+def test_marking_an_active_alarm_s_anomaly_as_expected_clears_it() -> None:
+    rows, times, values = fleet(days=10, jump_day=9.0)
+    monitor, book = AnomalyMonitor(clear_after=2 * DAY), AlarmBook()
+    run(monitor, book, rows, times, values)
+    assert "anomaly:s1" in book.active
+    events = monitor.mark_expected(
+        "s1",
+        1.7e9 + 9 * DAY - 60,
+        1.7e9 + 9.5 * DAY,
+        "a pour",
+        by="site",
+        time=1.7e9 + 10 * DAY,
+        book=book,
+    )
+    assert [e.kind for e in events] == ["anomaly_expected", "alarm_cleared"]
+    assert events[1].data["clear_message"] == "expected: a pour"
+    assert book.active == {}
+
+
+def test_bad_settings_and_spans_are_refused_and_change_nothing() -> None:
+    with pytest.raises(InvalidInput):
+        AnomalyMonitor(event_at=0.7, alarm_at=0.5)
+    with pytest.raises(InvalidInput):
+        AnomalyMonitor(severity="loud")
+    monitor = AnomalyMonitor(NoveltyDetector(warmup=3))
+    with pytest.raises(InvalidInput, match="later end"):
+        monitor.mark_expected("s1", 10.0, 5.0, "x", by="a", time=0.0, book=AlarmBook())
+    with pytest.raises(InvalidInput, match="reason"):
+        monitor.mark_expected("s1", 1.0, 5.0, "  ", by="a", time=0.0, book=AlarmBook())
+    with pytest.raises(InvalidInput, match="one quality a reading"):
+        monitor.update_many(
+            np.zeros(2, dtype=np.int64),
+            np.zeros(2),
+            np.zeros(2),
+            np.ones(1),
+            sensor_ids=["s"],
+            book=AlarmBook(),
+        )
+    assert monitor.expected == {}
