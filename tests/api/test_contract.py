@@ -239,6 +239,25 @@ def test_site_events_are_answered_as_documented(client: TestClient, contract: An
     ]
 
 
+def test_mixes_and_maturity_are_answered_as_documented(
+    client: TestClient, contract: Any, document: dict[str, Any]
+) -> None:
+    [mix] = document["components"]["schemas"]["MixIn"]["examples"]
+    json_headers = {"content-type": "application/json"}
+    calls: list[tuple[str, str, str, dict[str, Any], int]] = [
+        ("GET", "/api/elements/{element_id}/maturity", "/api/elements/L1-slab/maturity", {}, 404),
+        ("POST", "/api/mixes", "/api/mixes", {"json": mix}, 201),
+        ("POST", "/api/mixes", "/api/mixes", {"json": {**mix, "curve": {"form": "cubic"}}}, 422),
+        ("POST", "/api/mixes", "/api/mixes", {"content": b"{", "headers": json_headers}, 422),
+        ("GET", "/api/mixes", "/api/mixes", {}, 200),
+        ("GET", "/api/elements/{element_id}/maturity", "/api/elements/L1-slab/maturity", {}, 200),
+    ]
+    for method, path, address, options, status in calls:
+        answer = client.request(method, address, **options)
+        assert answer.status_code == status, (method, address, answer.text[:300])
+        conforms(contract, method, path, answer)
+
+
 def test_refusals_before_a_route_runs_are_answered_as_documented(
     tmp_path: Path, contract: Any
 ) -> None:

@@ -120,6 +120,15 @@ def test_a_link_rule_whose_body_is_not_json_is_refused_not_a_server_error(
         assert answer.json()["error"] == "bad_json"
 
 
+def test_a_mix_whose_body_is_not_json_is_refused_not_a_server_error(client: TestClient) -> None:
+    for body in (b"", b"{", b"\xff"):
+        answer = client.post(
+            "/api/mixes", content=body, headers={"content-type": "application/json"}
+        )
+        assert answer.status_code == 422, body
+        assert answer.json()["error"] == "bad_json"
+
+
 @pytest.mark.parametrize("path", ["/api/events", "/api/dead-letters", "/api/audit"])
 def test_a_page_start_past_64_bits_is_refused_not_sent_to_the_store(
     client: TestClient, path: str

@@ -23,6 +23,7 @@ from pydantic import BaseModel
 
 from .access import ROUTES, UNSAFE
 from .schemas.common import ErrorOut
+from .schemas.curing import MixIn
 from .schemas.plans import LinkRuleIn
 from .schemas.readings import ReadingsBody
 
@@ -44,7 +45,7 @@ MEANING = {
 }
 
 #: Models of bodies put in the document by ``openapi_extra`` rather than parsed.
-DOCUMENTED_BODIES: list[type[BaseModel]] = [ReadingsBody, LinkRuleIn]
+DOCUMENTED_BODIES: list[type[BaseModel]] = [ReadingsBody, LinkRuleIn, MixIn]
 
 
 def errors(*statuses: int, **models: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
