@@ -80,3 +80,38 @@ def test_a_span_that_cannot_be_is_refused(rows: list[int], starts: list[float],
                                           ends: list[float]) -> None:
     with pytest.raises(ValueError, match=r"span|start"):
         HealthMonitor().set_events(rows, starts, ends)
+
+
+def _coarse_sensor_lags_the_heat() -> tuple[np.ndarray, np.ndarray]:  # type: ignore[type-arg]
+    """A slab's coarse sensor (0.5 degC steps) far from the heat holds its value for hours
+    while its two peers warm by 3 degC in the first half day after the pour."""
+    values, times = peer_signals(6, seed=4, noise=0.05)
+    rise = np.clip(np.arange(values.shape[1] - POUR) / 48, 0.0, 1.0) * 3.0
+    values[1:, POUR:] += rise
+    values[0, POUR:POUR + 48] = values[0, POUR - 1]
+    values[0] = np.round(values[0] / 0.5) * 0.5
+    values[1:] = quantise(values[1:], 0.01)
+    return values, times
+
+
+def _coarse_monitor() -> HealthMonitor:
+    monitor = HealthMonitor()
+    monitor.configure(np.arange(3), group=np.zeros(3, np.int64),
+                      resolution=np.array([0.5, 0.01, 0.01]))
+    return monitor
+
+
+def test_a_coarse_sensor_holding_its_value_while_its_peers_warm_is_stuck_undeclared(
+        feed: Feed) -> None:
+    values, times = _coarse_sensor_lags_the_heat()
+    changes = feed(_coarse_monitor(), values, times)
+    assert [k for k, c in changes if c.row == 0 and c.new == "stuck"]
+
+
+def test_within_a_declared_pour_the_peers_warming_is_no_evidence_of_stuck(feed: Feed) -> None:
+    values, times = _coarse_sensor_lags_the_heat()
+    monitor = _coarse_monitor()
+    start = times[0, POUR] - STEP
+    monitor.set_events([0, 1, 2], [start] * 3, [start + 3 * DAY] * 3)
+    changes = feed(monitor, values, times)
+    assert [k for k, c in changes if c.row == 0 and c.new == "stuck"] == []

@@ -4,7 +4,8 @@ A pour's hydration heat reaches each sensor of a slab by its own depth and for d
 step loads each gauge of a column by its own share while it ramps. Within such a span a
 sensor's residual against its peers' consensus says little about the sensor, and the drift
 check (which charts that residual) neither moves nor judges its chart (what it learns in a
-sensor's first days it learns on); spikes, noise and
+sensor's first days it learns on), and a run of repeated values is judged by the sensor's
+own history of repeats, not by how far the peers moved; spikes, noise and
 stuck are judged as always (a sensor that freezes during a pour is still stuck). Outside
 any span nothing changes.
 

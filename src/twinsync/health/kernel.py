@@ -318,17 +318,21 @@ def fold(v: FoldViews, kn: AllKnobs, sk: SilenceKnobs, members: NDArray[np.int64
             co.character)
         c = c | NOISY_BIT if nv.noisy else c & ~NOISY_BIT
 
+        # A declared site event (a pour, a load step) concerns the reading: its peers' moves
+        # are not the sensor's to follow.
+        declared = co.event_start[r] <= t <= co.event_end[r]
         was_stuck = (c & STUCK_BIT) != 0
         sv = stuck.step(s, kn.stuck, stuck.Evidence(
             x, ref, res, hold_tolerance, d_sd, s.d_n >= p.drift_warmup,
             kind == REF_PEERS, character == RELATIVE,
-            has_prev and not long_gap and old_state == _OK and not was_stuck, was_stuck))
+            has_prev and not long_gap and old_state == _OK and not was_stuck, was_stuck,
+            declared))
         c = c | STUCK_BIT if sv.stuck else c & ~STUCK_BIT
 
         dv = drift.step(s, kn.drift, drift.Evidence(
             t, x, consensus, gap, res, noise_sd, expected_interval, peer_offset, inlier,
             sv.run, sv.likely, sv.stuck, nv.noisy, nv.unsettled, (c & DRIFT_BIT) != 0,
-            old_state == _OK, co.event_start[r] <= t <= co.event_end[r]))
+            old_state == _OK, declared))
         c = c | DRIFT_BIT if dv.drifting else c & ~DRIFT_BIT
 
         plain = (c & (STUCK_BIT | NOISY_BIT | DRIFT_BIT)) == 0

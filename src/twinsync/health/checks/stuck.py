@@ -3,9 +3,11 @@
 A run is stuck when it is long (``stuck_min_run``) and either the reference moved while
 the sensor did not (by more than ``stuck_ref_k`` difference sd and two resolutions), or the
 sensor's own history makes such a run improbable (it repeats itself less often when
-healthy; learned while it is ok). A vibration gauge repeats itself at night and seldom by
-day, so with peers to follow it is judged by them alone; and a run the peers held still
-through (their consensus within one and a half resolutions) is their quiet night too.
+healthy; learned while it is ok). A vibration gauge repeats itself at night and seldom
+by day, so with peers to follow it is judged by them alone; and a run the peers held
+still through (their consensus within one and a half resolutions) is their quiet night
+too. Within a declared site event (``events``) the peers' moves are no evidence: the run
+is judged by the sensor's own history alone.
 
 Score: 1 while stuck, else 0.
 """
@@ -61,6 +63,9 @@ class Evidence(NamedTuple):
     learn_repeats: bool
     """The sensor is ok and was heard just before: its repeats teach ``p_same``."""
     was_stuck: bool
+    declared: bool
+    """A declared site event concerns the reading: the peers' moves are not the sensor's
+    to follow (a pour's heat reaches each depth of a slab in its own time)."""
 
 
 class EvidenceColumns(NamedTuple):
@@ -74,6 +79,7 @@ class EvidenceColumns(NamedTuple):
     relative: NDArray[np.bool_]
     learn_repeats: NDArray[np.bool_]
     was_stuck: NDArray[np.bool_]
+    declared: NDArray[np.bool_]
 
 
 class Outcome(NamedTuple):
@@ -118,7 +124,8 @@ def step(s: Any, k: Knobs, ev: Evidence) -> Outcome:
     peers_still = ev.via_peers and ev.peers_known and moved < 1.5 * ev.res
     own_history = n_same >= k.warmup and (run - 1) * math.log(likely) < math.log(
         k.stuck_p) and not (ev.relative and ev.via_peers) and not peers_still
-    reference_moved = ev.peers_known and (moved > k.stuck_ref_k * ev.diff_sd + 2.0 * ev.res)
+    reference_moved = ev.peers_known and not ev.declared and (
+        moved > k.stuck_ref_k * ev.diff_sd + 2.0 * ev.res)
     stuck = same and (ev.was_stuck or (run >= k.stuck_min_run
                                        and (reference_moved or own_history)))
     return Outcome(stuck, run, likely)
@@ -132,5 +139,5 @@ def learn_many(records: NDArray[np.void], k: Knobs, rows: NDArray[np.int64], ev:
         out = step(records[rows[i]], k, Evidence(
             ev.value[i], ev.ref[i], ev.res[i], ev.tolerance[i], ev.diff_sd[i],
             ev.peers_known[i], ev.via_peers[i], ev.relative[i], ev.learn_repeats[i],
-            ev.was_stuck[i]))
+            ev.was_stuck[i], ev.declared[i]))
         scores[i] = 1.0 if out.stuck else 0.0
