@@ -85,8 +85,16 @@ def test_the_snapshot_and_what_it_links_to_are_answered_as_documented(
     # A sync carries the server's own recent times, as GET /api/time answered them.
     sent = time.time()
     server = client.get("/api/time", params={"t0": sent}).json()
-    synced = client.post("/api/time", json={"source": "gw", "t0": sent, "t1": server["t1"],
-                                            "t2": server["t2"], "t3": time.time()})
+    synced = client.post(
+        "/api/time",
+        json={
+            "source": "gw",
+            "t0": sent,
+            "t1": server["t1"],
+            "t2": server["t2"],
+            "t3": time.time(),
+        },
+    )
     assert synced.status_code == 200, synced.text
     for path, url in [
         ("/api/project", "/api/project"),
@@ -173,8 +181,13 @@ def test_users_passwords_and_the_audit_chain_are_answered_as_documented(
         calls: list[tuple[str, str, str, dict[str, Any], int]] = [
             ("POST", "/api/users", "/api/users", {"json": user}, 201),
             ("POST", "/api/users", "/api/users", {"json": user}, 409),
-            ("POST", "/api/users", "/api/users", {"json": {**user, "name": "bo",
-                                                           "password": "short"}}, 422),
+            (
+                "POST",
+                "/api/users",
+                "/api/users",
+                {"json": {**user, "name": "bo", "password": "short"}},
+                422,
+            ),
             ("GET", "/api/users", "/api/users", {}, 200),
             ("DELETE", "/api/users/{user_id}", "/api/users/no-such-user", {}, 404),
             ("GET", "/api/audit/verify", "/api/audit/verify", {}, 200),
@@ -192,8 +205,9 @@ def test_users_passwords_and_the_audit_chain_are_answered_as_documented(
             answer = client.request(method, address, headers=admin, **options)
             assert answer.status_code == status, (method, address, answer.text[:300])
             conforms(contract, method, path, answer)
-        [ana] = [u for u in client.get("/api/users", headers=admin).json()["users"]
-                 if u["name"] == "ana"]
+        [ana] = [
+            u for u in client.get("/api/users", headers=admin).json()["users"] if u["name"] == "ana"
+        ]
         signed = client.post("/api/session", json={"user": "ana", "password": password})
         changed = client.post(
             "/api/session/password",
@@ -205,8 +219,9 @@ def test_users_passwords_and_the_audit_chain_are_answered_as_documented(
         removed = client.delete(f"/api/users/{ana['id']}", headers=admin)
         assert removed.status_code == 200, removed.text
         conforms(contract, "DELETE", "/api/users/{user_id}", removed)
-        verdict = conforms(contract, "GET", "/api/audit/verify",
-                           client.get("/api/audit/verify", headers=admin)).json()
+        verdict = conforms(
+            contract, "GET", "/api/audit/verify", client.get("/api/audit/verify", headers=admin)
+        ).json()
         assert verdict["ok"] and verdict["checked"] > 0
 
 
@@ -234,9 +249,7 @@ def test_site_events_are_answered_as_documented(client: TestClient, contract: An
     assert withdrawn.status_code == 200, withdrawn.text
     conforms(contract, "DELETE", "/api/site-events/{event_id}", withdrawn)
     listed = client.get("/api/site-events", params={"withdrawn": "true"})
-    assert conforms(contract, "GET", "/api/site-events", listed).json()["events"][0][
-        "withdrawn_at"
-    ]
+    assert conforms(contract, "GET", "/api/site-events", listed).json()["events"][0]["withdrawn_at"]
 
 
 def test_mixes_and_maturity_are_answered_as_documented(

@@ -26,8 +26,12 @@ async def get_mixes(svc: Service) -> JSON:
     return JSON(await svc.curing.mixes())
 
 
-@router.post("/mixes", status_code=201, response_model=MixOut,
-             openapi_extra=json_body(MixIn, "A concrete mix"))
+@router.post(
+    "/mixes",
+    status_code=201,
+    response_model=MixOut,
+    openapi_extra=json_body(MixIn, "A concrete mix"),
+)
 async def post_mix(request: Request, svc: Service) -> JSON:
     """A concrete mix (or a new version of one, by name): its strength-maturity curve
     (or lab breaks to fit it from), the strength its elements must reach, and which
@@ -39,8 +43,7 @@ async def post_mix(request: Request, svc: Service) -> JSON:
     return JSON(await svc.curing.add_mix(body, actor=actor(request)), status_code=201)
 
 
-@router.get("/elements/{element_id}/maturity", response_model=Maturity,
-            responses=errors(404))
+@router.get("/elements/{element_id}/maturity", response_model=Maturity, responses=errors(404))
 async def get_maturity(element_id: str, svc: Service, as_of: str | None = None) -> JSON:
     """The element's concrete maturity and estimated strength as of ``as_of`` (the
     schedule's local time, default now): per sensor and governing, with gaps, excluded

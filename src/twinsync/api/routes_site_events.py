@@ -31,8 +31,13 @@ class SiteEventIn(BaseModel):
         json_schema_extra={
             "examples": [
                 {"kind": "pour", "start": "2026-03-04T08:00:00Z", "element_ids": ["L1-slab"]},
-                {"kind": "load step", "start": 1772611200.0, "end": 1772697600.0,
-                 "sensor_ids": ["L1-slab-t2"], "note": "the formwork of level 2"},
+                {
+                    "kind": "load step",
+                    "start": 1772611200.0,
+                    "end": 1772697600.0,
+                    "sensor_ids": ["L1-slab-t2"],
+                    "note": "the formwork of level 2",
+                },
             ]
         },
     )
