@@ -24,7 +24,8 @@ from .conftest import bearer, seeded_store
 #: Path parameters filled in to call each route.
 PARAMETERS = {"element_id": "L1-slab", "sensor_id": "L1-slab-t1", "key": "no-such-alarm",
               "name": "no-such-connector", "token_id": "no-such-token",
-              "activity_id": "no-such-activity", "user_id": "no-such-user"}
+              "activity_id": "no-such-activity", "user_id": "no-such-user",
+              "event_id": "no-such-event"}
 ROLES: list[Role | None] = [None, *Role]
 
 

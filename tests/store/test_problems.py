@@ -13,6 +13,7 @@ from psycopg import sql
 from tests.store.conftest import batch_of
 
 from twinsync.model import Binding, Element, Event, Sensor, Transform
+from twinsync.model.site_events import SiteEvent
 from twinsync.store import open_store
 from twinsync.store.postgres_schema import target_of
 from twinsync.store.sqlite import path_of
@@ -168,6 +169,23 @@ def test_an_element_body_of_the_wrong_shape_is_skipped(store_url: str, body: byt
     store = open_store(store_url)
     try:
         assert [e.id for e in store.load_twin()[0]] == ["f"]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("body", [b"{", b'{"id": "a", "kind": "pour"}',
+                                  b'{"id": "z", "kind": "pour", "start": 1, "end": 2}'])
+def test_a_site_event_that_no_longer_reads_is_reported_and_the_others_load(
+        store_url: str, body: bytes) -> None:
+    events = [SiteEvent("a", "pour", 1.0, 2.0, ["slab"]), SiteEvent("b", "heating", 3.0, 4.0)]
+    store = open_store(store_url)
+    store.save_changes([], site_events=events)
+    store.close()
+    raw_sql(store_url)("UPDATE site_events SET body = %s WHERE id = 'a'", (body,))
+    store = open_store(store_url)
+    try:
+        assert store.load_site_events() == events[1:]
+        assert [(p.table, p.key) for p in store.load_problems()] == [("site_events", "a")]
     finally:
         store.close()
 

@@ -81,6 +81,8 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("MOUNT", "/static"): READ,
     ("MOUNT", "/vendor"): READ,
     ("GET", "/openapi.json"): READ,
+    ("GET", "/docs"): READ,  # the document as pages: for whoever may read it
+    ("GET", "/redoc"): READ,
     ("WS", "/ws"): READ,  # and each command by WS_COMMANDS
     # the twin
     ("GET", "/api/project"): READ,
@@ -119,6 +121,10 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/api/schedule/link-rules"): ADMINISTER,
     ("GET", "/api/schedule/report.csv"): READ,
     ("GET", "/api/schedule/report.xlsx"): READ,
+    # declared site events (a pour, a load step): health takes them into account
+    ("GET", "/api/site-events"): READ,
+    ("POST", "/api/site-events"): OPERATE,
+    ("DELETE", "/api/site-events/{event_id}"): OPERATE,
     # progress from sensors: concrete mixes, and an element's maturity
     ("GET", "/api/mixes"): READ,
     ("POST", "/api/mixes"): ADMINISTER,

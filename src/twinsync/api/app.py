@@ -22,6 +22,8 @@ from ..config import Settings
 from ..service import TwinService
 from ..store.tokens import open_token_store
 from . import (
+    contract,
+    docs_pages,
     errors,
     metrics,
     routes_access,
@@ -31,6 +33,7 @@ from . import (
     routes_models,
     routes_readings,
     routes_schedule,
+    routes_site_events,
     routes_twin,
     routes_users,
     ws,
@@ -98,10 +101,13 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
                     await svc.stop_connector(name)
 
     # Every route passes AccessMiddleware (api/access.py); FastAPI's own /docs pages are
-    # off (they load their scripts from the internet) and /openapi.json is a route of ours.
+    # off (they load their scripts from the internet): /docs, /redoc (api/docs_pages.py)
+    # and /openapi.json (api/contract.py) are routes of ours.
     app = FastAPI(title="twinsync", version="0.1.0", lifespan=lifespan,
                   description="A live digital twin: elements, sensors, readings, events.",
-                  openapi_url=None, docs_url=None, redoc_url=None)
+                  openapi_url=None, docs_url=None, redoc_url=None,
+                  # A generated client's method is the handler's name: post_readings().
+                  generate_unique_id_function=contract.operation_id)
     app.add_middleware(AccessMiddleware)
     app.state.limits = Limits.from_settings(settings)
     app.state.settings = settings
@@ -113,19 +119,22 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
                            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                            allow_headers=["authorization", "content-type", "x-csrf-token"])
     errors.install(app)
-    app.include_router(routes_access.router)
-    app.include_router(routes_users.router)
-    app.include_router(routes_twin.router)
-    app.include_router(routes_audit.router)
-    app.include_router(routes_readings.router)
-    app.include_router(routes_models.router)
-    app.include_router(routes_schedule.router)
-    app.include_router(routes_curing.router)
-    app.include_router(routes_health.router)
+    app.include_router(routes_access.router, tags=["access"])
+    app.include_router(routes_users.router, tags=["access"])
+    app.include_router(routes_twin.router, tags=["twin"])
+    app.include_router(routes_audit.router, tags=["audit"])
+    app.include_router(routes_readings.router, tags=["readings"])
+    app.include_router(routes_models.router, tags=["model"])
+    app.include_router(routes_schedule.router, tags=["schedule"])
+    app.include_router(routes_curing.router, tags=["schedule"])
+    app.include_router(routes_site_events.router, tags=["trust"])
+    app.include_router(routes_health.router, tags=["trust"])
     app.include_router(metrics.router)
     app.include_router(ws.router)
+    app.include_router(docs_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     vendor = find_vendor(settings)
+    app.state.vendor = vendor
     if vendor is not None:
         app.mount("/vendor", StaticFiles(directory=vendor), name="vendor")
     else:
@@ -135,6 +144,8 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
     def index() -> FileResponse:
         # Never from the browser's cache: a signed-out visitor must be sent to sign in.
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+
+    app.openapi = lambda: contract.document(app)  # type: ignore[method-assign]
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi() -> JSON:

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import Request, WebSocket
+from typing import Annotated
+
+from fastapi import Query, Request, WebSocket
 
 from ..errors import InvalidInput
 from ..pipeline import parse_time
 from ..service import TwinService
+
+#: The largest id the stores keep (SQLite's and PostgreSQL's 64-bit integers).
+MAX_ID = 2**63 - 1
+
+Position = Annotated[int, Query(ge=-MAX_ID, le=MAX_ID, description=(
+    "The id to start after; one past the stores' 64-bit range cannot name a row and is "
+    "refused with 422 rather than sent to the database"))]
+"""A page's start: an ``after`` id."""
 
 
 def service(request: Request) -> TwinService:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+from http import HTTPStatus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from ..errors import (
@@ -34,8 +36,22 @@ def install(app: FastAPI) -> None:
         # as every other refusal, naming the field.
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
-        detail = f"{where}: {first.get('msg', 'invalid')}" if where else str(exc)
+        # Named by the field, or the body as a whole; never ``str(exc)``, which quotes
+        # the input and the route's source file.
+        detail = f"{where or 'body'}: {first.get('msg', 'invalid')}"
         return JSON({"error": "bad_request", "detail": detail}, status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSON:
+        # Raised by FastAPI and Starlette themselves, answered in our shape too: a body
+        # FastAPI could not read (not UTF-8) is refused as a body that is not JSON is,
+        # and a static file that is not there is not_found.
+        if exc.status_code == 400:
+            return JSON({"error": "bad_request", "detail": f"body: {exc.detail}"},
+                        status_code=422)
+        reason = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_")
+        return JSON({"error": reason, "detail": str(exc.detail)}, status_code=exc.status_code,
+                    headers=exc.headers)
 
     @app.exception_handler(TwinsyncError)
     async def twinsync_error(request: Request, exc: TwinsyncError) -> Response:

@@ -12,13 +12,23 @@ from ..errors import InvalidInput, Unauthenticated
 from ..tokens import Kind, csrf_of, role_of
 from .access import actor, authenticator, identity_of
 from .auth import CSRF_COOKIE, SESSION_COOKIE, Authenticator
+from .contract import errors
 from .responses import JSON
+from .schemas.access import (
+    Alive,
+    SessionOpened,
+    SignedOut,
+    TokenCreated,
+    TokenList,
+    TokenRevoked,
+    WhoAmI,
+)
 
 router = APIRouter(default_response_class=JSON)
 Auth = Annotated[Authenticator, Depends(authenticator)]
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=Alive)
 def healthz() -> JSON:
     """Liveness, for a load balancer: open, and says nothing about the twin."""
     return JSON({"status": "ok"})
@@ -32,7 +42,7 @@ class SignIn(BaseModel):
     password: str | None = Field(default=None, max_length=1000)
 
 
-@router.post("/api/session")
+@router.post("/api/session", response_model=SessionOpened, responses=errors(401))
 async def sign_in(body: SignIn, request: Request, auth: Auth) -> JSON:
     """Trade a token, or a user's name and password, for a session cookie (HttpOnly,
     SameSite=Strict) and the CSRF value the page sends back in ``X-CSRF-Token`` with
@@ -64,7 +74,7 @@ async def sign_in(body: SignIn, request: Request, auth: Auth) -> JSON:
     return answer
 
 
-@router.get("/api/session")
+@router.get("/api/session", response_model=WhoAmI)
 def whoami(request: Request) -> JSON:
     identity = identity_of(request)
     record = identity.record
@@ -72,7 +82,7 @@ def whoami(request: Request) -> JSON:
                  "expires_at": record.expires_at, "sensors": list(record.sensors)})
 
 
-@router.delete("/api/session")
+@router.delete("/api/session", response_model=SignedOut)
 async def sign_out(request: Request, auth: Auth) -> JSON:
     identity = identity_of(request)
     if identity.record.kind is Kind.SESSION:
@@ -92,12 +102,13 @@ class TokenIn(BaseModel):
     """For a device token: the sensor ids or ``fnmatch`` patterns it may post for."""
 
 
-@router.get("/api/tokens")
+@router.get("/api/tokens", response_model=TokenList)
 def list_tokens(auth: Auth) -> JSON:
     return JSON({"tokens": [r.public() for r in auth.tokens()]})
 
 
-@router.post("/api/tokens", status_code=201)
+@router.post("/api/tokens", status_code=201, response_model=TokenCreated,
+             responses=errors(409))
 async def create_token(body: TokenIn, auth: Auth, request: Request) -> JSON:
     """A new token; the answer is the only time its secret is shown."""
     secret, record = await auth.create(body.name, role_of(body.role),
@@ -106,14 +117,14 @@ async def create_token(body: TokenIn, auth: Auth, request: Request) -> JSON:
     return JSON({**record.public(), "token": secret}, status_code=201)
 
 
-@router.delete("/api/tokens/{token_id}")
+@router.delete("/api/tokens/{token_id}", response_model=TokenRevoked, responses=errors(404))
 async def revoke_token(token_id: str, auth: Auth, request: Request) -> JSON:
     """Revoke a token and end every session opened with it, at once."""
     await auth.revoke(token_id, actor=actor(request))
     return JSON({"revoked": token_id})
 
 
-@router.get("/login", response_class=HTMLResponse)
+@router.get("/login", response_class=HTMLResponse, include_in_schema=False)
 def login_page() -> HTMLResponse:
     return HTMLResponse(LOGIN_PAGE, headers={"Cache-Control": "no-store",
                                              "Referrer-Policy": "no-referrer"})

@@ -14,20 +14,21 @@ from ..store.audit import MAX_PAGE, AuditQuery
 from ..store.audit_chain import expected_head
 from .access import authenticator
 from .auth import Authenticator
-from .deps import service, time_param
+from .deps import MAX_ID, service, time_param
 from .responses import JSON
+from .schemas.access import AuditPage, AuditVerdict
 
 router = APIRouter(prefix="/api", default_response_class=JSON)
 Service = Annotated[TwinService, Depends(service)]
 Auth = Annotated[Authenticator, Depends(authenticator)]
 
 
-@router.get("/audit")
+@router.get("/audit", response_model=AuditPage)
 async def list_audit(svc: Service, element_id: str | None = None,
                      sensor_id: str | None = None, token_id: str | None = None,
                      since: str | None = None, until: str | None = None,
-                     after: Annotated[int, Query(ge=0)] = 0,
-                     before: Annotated[int | None, Query(ge=1)] = None,
+                     after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+                     before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
                      newest_first: bool = False,
                      limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100) -> JSON:
     """Audit entries, oldest first after the id ``after`` (or, with ``newest_first``,
@@ -46,7 +47,7 @@ async def list_audit(svc: Service, element_id: str | None = None,
     return JSON({"entries": [e.to_dict() for e in entries], "next": following})
 
 
-@router.get("/audit/verify")
+@router.get("/audit/verify", response_model=AuditVerdict)
 async def verify_audit(auth: Auth, expect: str | None = None) -> JSON:
     """Walk the log's hash chain from its anchor: ``ok``, how many entries were checked,
     the head (keep it elsewhere and pass it back as ``expect=<id>:<hash>`` to find a

@@ -8,31 +8,42 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
+from ..errors import InvalidInput
 from ..model.plan_records import parse_day
 from ..service import TwinService
 from .access import actor
+from .contract import errors, json_body
 from .deps import service
 from .responses import JSON
+from .schemas.curing import Maturity, MixIn, MixOut
 
 router = APIRouter(prefix="/api", default_response_class=JSON)
 Service = Annotated[TwinService, Depends(service)]
 
 
-@router.get("/mixes")
+@router.get("/mixes", response_model=list[MixOut])
 async def get_mixes(svc: Service) -> JSON:
     return JSON(await svc.curing.mixes())
 
 
-@router.post("/mixes", status_code=201)
+@router.post(
+    "/mixes",
+    status_code=201,
+    response_model=MixOut,
+    openapi_extra=json_body(MixIn, "A concrete mix"),
+)
 async def post_mix(request: Request, svc: Service) -> JSON:
     """A concrete mix (or a new version of one, by name): its strength-maturity curve
     (or lab breaks to fit it from), the strength its elements must reach, and which
     elements are of it (``model/mix.py``)."""
-    body: Any = await request.json()
+    try:
+        body: Any = await request.json()
+    except ValueError as exc:  # not JSON, or not UTF-8
+        raise InvalidInput("a mix is a JSON object; the body is not JSON", "bad_json") from exc
     return JSON(await svc.curing.add_mix(body, actor=actor(request)), status_code=201)
 
 
-@router.get("/elements/{element_id}/maturity")
+@router.get("/elements/{element_id}/maturity", response_model=Maturity, responses=errors(404))
 async def get_maturity(element_id: str, svc: Service, as_of: str | None = None) -> JSON:
     """The element's concrete maturity and estimated strength as of ``as_of`` (the
     schedule's local time, default now): per sensor and governing, with gaps, excluded

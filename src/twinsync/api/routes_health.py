@@ -5,28 +5,32 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, BeforeValidator, Field
 
 from ..errors import Forbidden, InvalidInput
 from ..service import TwinService
 from ..tokens import Role
 from .access import actor_of, identity_of
+from .contract import errors
 from .deps import service
 from .responses import JSON
+from .schemas.common import Event
+from .schemas.trust import ClockSynced, FleetHealth, SourceList, TimeAnswer
+from .schemas.twin import AlarmList, SensorHealth
 
 router = APIRouter(prefix="/api", default_response_class=JSON)
 Service = Annotated[TwinService, Depends(service)]
 
 
-@router.get("/sensors/{sensor_id}/health")
+@router.get("/sensors/{sensor_id}/health", response_model=SensorHealth, responses=errors(404))
 async def get_sensor_health(sensor_id: str, svc: Service) -> JSON:
     """State (ok, stale, stuck, spike, drift, noisy, offline, clock), quality 0..1 and the reason;
     lost (sequence gaps), duplicate and late reading counts."""
     return JSON(await svc.view(svc.sensor_health, sensor_id))
 
 
-@router.get("/health")
+@router.get("/health", response_model=FleetHealth)
 async def get_fleet_health(svc: Service) -> JSON:
     """How many sensors are in each state, which are not ok and why, reading counters; the
     store's connection (up, last error, reconnects) and stored rows it had to skip."""
@@ -40,7 +44,7 @@ async def get_fleet_health(svc: Service) -> JSON:
                  "store_problem_count": len(problems)})
 
 
-@router.get("/sources")
+@router.get("/sources", response_model=SourceList)
 async def get_sources(svc: Service) -> JSON:
     """Per source: estimated clock offset and end-to-end latency percentiles."""
     return JSON({"sources": await svc.view(svc.sources)})
@@ -51,9 +55,13 @@ async def get_sources(svc: Service) -> JSON:
 #: future, which would keep a sync "recent" for ever) must not move a clock.
 SYNC_WINDOW = 120.0
 
+#: ``t0`` of a time sync: epoch seconds; left out (or empty, as it always was) it is null.
+ClientTime = Annotated[float | None, BeforeValidator(lambda value: value or None),
+                       Query(description="Your clock's time as you send this, epoch seconds")]
 
-@router.get("/time")
-def get_time(request: Request, t0: float | None = None) -> JSON:
+
+@router.get("/time", response_model=TimeAnswer)
+def get_time(t0: ClientTime = None) -> JSON:
     """Time sync, step one (a device may call it, like any signed-in reader). Send your
     clock's time as ``t0``; keep the answer's ``t1`` (we received) and ``t2`` (we
     answered), note ``t3`` when it arrives, and ``POST /api/time`` all four so twinsync
@@ -74,7 +82,7 @@ class TimeSync(BaseModel):
     t3: float
 
 
-@router.post("/time")
+@router.post("/time", response_model=ClockSynced)
 async def post_time(sync: TimeSync, svc: Service, request: Request) -> JSON:
     """Time sync, step two: the four timestamps of an exchange with ``GET /api/time``.
     A device syncs only its own clock, the one its readings are placed by."""
@@ -98,14 +106,14 @@ async def post_time(sync: TimeSync, svc: Service, request: Request) -> JSON:
     return JSON({"source": source, **clock})
 
 
-@router.get("/alarms")
+@router.get("/alarms", response_model=AlarmList)
 async def get_alarms(svc: Service) -> JSON:
     def read() -> list[dict[str, Any]]:
         return [a.to_dict() for a in svc.alarms.active.values()]
     return JSON({"alarms": await svc.view(read)})
 
 
-@router.post("/alarms/{key}/ack")
+@router.post("/alarms/{key}/ack", response_model=Event, responses=errors(404))
 async def ack_alarm(key: str, svc: Service, request: Request) -> JSON:
     """Acknowledge an alarm, as the signed-in token's name (a ``by`` in the body is not
     read: who acknowledged is who asked)."""

@@ -10,8 +10,10 @@ from fastapi.responses import FileResponse
 from ..errors import NotFound
 from ..service import TwinService
 from .access import actor
+from .contract import FILE_BODY, errors
 from .deps import service
 from .responses import JSON
+from .schemas.bim import ImportRefused, ModelImport, ModelOut
 from .uploads import uploaded_file
 
 router = APIRouter(prefix="/api", default_response_class=JSON)
@@ -19,7 +21,9 @@ Service = Annotated[TwinService, Depends(service)]
 MAX_MODEL_BYTES = 512 * 1024 * 1024
 
 
-@router.post("/models", status_code=201)
+@router.post("/models", status_code=201, response_model=ModelImport, openapi_extra=FILE_BODY,
+             responses={200: {"model": ModelImport, "description": "The dry run's plan"},
+                        **errors(409, s409=ImportRefused)})
 async def post_model(request: Request, svc: Service, force: bool = False,
                      dry_run: bool = False) -> JSON:
     """Import an IFC revision (IFC2X3, IFC4, IFC4X3), sent as the raw request body or as a
@@ -39,7 +43,7 @@ async def post_model(request: Request, svc: Service, force: bool = False,
     return JSON(report, status_code=201)
 
 
-@router.get("/model")
+@router.get("/model", response_model=ModelOut, responses=errors(404))
 async def get_model(svc: Service) -> JSON:
     """The current revision: name, schema, counts, and its geometry (``geometry``): which
     elements have none and why, and how many each kernel drew, once the GLB is exported."""
@@ -49,7 +53,9 @@ async def get_model(svc: Service) -> JSON:
     return JSON(current)
 
 
-@router.get("/model.glb", response_class=FileResponse)
+@router.get("/model.glb", response_class=FileResponse, responses={
+    200: {"content": {"model/gltf-binary": {"schema": {"type": "string", "format": "binary"}}},
+          "description": "Binary glTF"}, **errors(404)})
 async def get_model_glb(svc: Service) -> FileResponse:
     """The current model's geometry as binary glTF; node names are IFC GlobalIds."""
     path = await svc.models.glb()

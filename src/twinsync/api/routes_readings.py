@@ -7,6 +7,7 @@ from typing import Annotated, TypedDict
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from ..errors import InvalidInput
 from ..ingest.decoded import DEFAULT_LIMITS, Decoded, DecodeLimits, Reject
 from ..ingest.payloads import decode_payload
 from ..pipeline import DeadLetter, IncomingBatch
@@ -15,14 +16,25 @@ from ..service import IngestResult, TwinService
 from ..tokens import Role
 from .access import identity_of
 from .auth import Identity
-from .deps import service, time_param
+from .contract import errors, json_body
+from .deps import Position, service, time_param
 from .errors import rate_limited
 from .limits import BodyTooLarge, limits_of, read_body, too_large
 from .rates import RateLimited
 from .responses import JSON
+from .schemas.readings import (
+    BatchRefused,
+    DeadLetterPage,
+    History,
+    IngestAnswer,
+    ReadingsBody,
+    TooLarge,
+)
 
 router = APIRouter(prefix="/api", default_response_class=JSON)
 Service = Annotated[TwinService, Depends(service)]
+#: Buckets a downsampled window may be cut into, at most.
+MAX_BUCKETS = 2.0**53
 
 
 class Refusal(TypedDict):
@@ -79,7 +91,11 @@ def _letters(decoded: Decoded, received_at: float, source: str
             for r in decoded.rejects]
 
 
-@router.post("/readings")
+@router.post(
+    "/readings", response_model=IngestAnswer,
+    responses=errors(400, 413, s400=BatchRefused, s413=TooLarge),
+    openapi_extra=json_body(ReadingsBody, "A reading, a list of them, `{\"readings\": "
+                            "[...]}` or a SenML pack; read by the route itself (msgspec)"))
 async def post_readings(request: Request, svc: Service) -> JSON:
     """A batch of readings ``{sensor_id, value, unit?, time?, seq?}``.
 
@@ -133,7 +149,8 @@ async def post_readings(request: Request, svc: Service) -> JSON:
     return JSON({**result.to_dict(), "rejected": rejected})
 
 
-@router.get("/sensors/{sensor_id}/readings")
+@router.get("/sensors/{sensor_id}/readings", response_model=History,
+            responses=errors(404))
 async def get_readings(sensor_id: str, svc: Service, start: str | None = None,
                        end: str | None = None,
                        every: Annotated[float | None, Query(gt=0)] = None,
@@ -144,6 +161,12 @@ async def get_readings(sensor_id: str, svc: Service, start: str | None = None,
     now = time.time()
     end_time = time_param(end, now + 1.0, "end")
     start_time = time_param(start, end_time - 86_400.0, "start")
+    if every is not None and (end_time - start_time) / every >= MAX_BUCKETS:
+        # A bucket's number is computed in floats: past 2**53 it is no longer exact, and
+        # past 2**63 it overflows, so every reading would land in one bucket.
+        raise InvalidInput(f"every: {every:g} s cuts the window into more than 2**53 "
+                           f"buckets; ask for a larger every or a shorter window",
+                           "bad_request")
     row, unit = await svc.view(svc.sensor_row_and_unit, sensor_id)
     head = {"sensor_id": sensor_id, "unit": unit, "start": start_time, "end": end_time}
     if every is not None:
@@ -156,8 +179,8 @@ async def get_readings(sensor_id: str, svc: Service, start: str | None = None,
                  "seq": history.seq, "quality": history.quality, "flags": history.flags})
 
 
-@router.get("/dead-letters")
-async def get_dead_letters(svc: Service, after: int = 0, reason: str | None = None,
+@router.get("/dead-letters", response_model=DeadLetterPage)
+async def get_dead_letters(svc: Service, after: Position = 0, reason: str | None = None,
                            limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> JSON:
     """Input that could not be used, oldest first, with the reason. A page holds at most
     ``limit`` letters and a few MB (the store's page bound), so it may hold fewer; when

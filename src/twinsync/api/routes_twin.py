@@ -12,9 +12,23 @@ from ..service import TwinService
 from ..store.audit import AuditEntry
 from .access import actor, earned_source, identity_of
 from .connector_rules import confine
-from .deps import service, time_param
+from .contract import errors
+from .deps import Position, service, time_param
 from .preconditions import IfMatch, etag, if_match
 from .responses import JSON
+from .schemas.common import EventList
+from .schemas.twin import (
+    ConnectorHealth,
+    ConnectorList,
+    ConnectorStopped,
+    ElementAdded,
+    ElementChanged,
+    ElementDetail,
+    ElementList,
+    ProjectSnapshot,
+    SensorList,
+    SensorSnapshot,
+)
 
 router = APIRouter(prefix="/api", default_response_class=JSON)
 Service = Annotated[TwinService, Depends(service)]
@@ -62,13 +76,13 @@ class BindingIn(BaseModel):
     transform: TransformIn = Field(default_factory=TransformIn)
 
 
-@router.get("/project")
+@router.get("/project", response_model=ProjectSnapshot)
 async def get_project(svc: Service) -> JSON:
     """Snapshot: element count, status summary, storeys, recent events."""
     return JSON(await svc.view(svc.project_snapshot))
 
 
-@router.get("/elements")
+@router.get("/elements", response_model=ElementList)
 async def list_elements(svc: Service, type: str | None = None, status: Status | None = None,
                         storey: str | None = None, archived: bool = False,
                         limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000) -> JSON:
@@ -80,7 +94,7 @@ async def list_elements(svc: Service, type: str | None = None, status: Status | 
     return JSON(await svc.view(read))
 
 
-@router.get("/elements/{element_id}")
+@router.get("/elements/{element_id}", response_model=ElementDetail, responses=errors(404))
 async def get_element(element_id: str, svc: Service) -> JSON:
     """An element with its properties (value, unit, time, source, confidence) and sensors;
     ``ETag`` is its revision, for ``If-Match`` on a PATCH."""
@@ -90,7 +104,8 @@ async def get_element(element_id: str, svc: Service) -> JSON:
     return JSON(element, headers={"ETag": etag(element["revision"])})
 
 
-@router.patch("/elements/{element_id}")
+@router.patch("/elements/{element_id}", response_model=ElementChanged,
+              responses=errors(404, 412))
 async def patch_element(element_id: str, patch: ElementPatch, svc: Service,
                         request: Request, precondition: IfMatch = None) -> JSON:
     source = earned_source(identity_of(request), patch.source.value if patch.source else None)
@@ -105,7 +120,8 @@ async def patch_element(element_id: str, patch: ElementPatch, svc: Service,
                 headers={"ETag": etag(element["revision"])})
 
 
-@router.post("/elements", status_code=201)
+@router.post("/elements", status_code=201, response_model=ElementAdded,
+             responses=errors(404, 409))
 async def post_element(body: ElementIn, svc: Service, request: Request) -> JSON:
     element = Element(body.id, body.type, body.name, body.global_id, body.parent, body.status)
     event = await svc.add_element(element, actor=actor(request))
@@ -114,21 +130,22 @@ async def post_element(body: ElementIn, svc: Service, request: Request) -> JSON:
                 headers={"ETag": etag(snapshot["revision"])})
 
 
-@router.get("/sensors")
+@router.get("/sensors", response_model=SensorList)
 async def list_sensors(svc: Service) -> JSON:
     def read() -> dict[str, Any]:
         return {"sensors": [svc.sensor_snapshot(s) for s in svc.twin.sensors]}
     return JSON(await svc.view(read))
 
 
-@router.post("/sensors", status_code=201)
+@router.post("/sensors", status_code=201, response_model=SensorSnapshot,
+             responses=errors(409))
 async def post_sensor(body: SensorIn, svc: Service, request: Request) -> JSON:
     sensor = Sensor(body.id, body.kind, body.unit, body.expected_interval, body.resolution)
     await svc.add_sensor(sensor, actor=actor(request))
     return JSON(await svc.view(svc.sensor_snapshot, sensor.id), status_code=201)
 
 
-@router.get("/sensors/{sensor_id}")
+@router.get("/sensors/{sensor_id}", response_model=SensorSnapshot, responses=errors(404))
 async def get_sensor(sensor_id: str, svc: Service) -> JSON:
     """A sensor, its binding and live value; ``ETag`` is its binding's revision, for
     ``If-Match`` on a PUT or DELETE of ``/binding``."""
@@ -139,7 +156,8 @@ def _sensor(snapshot: dict[str, Any]) -> JSON:
     return JSON(snapshot, headers={"ETag": etag(snapshot["binding_revision"])})
 
 
-@router.put("/sensors/{sensor_id}/binding")
+@router.put("/sensors/{sensor_id}/binding", response_model=SensorSnapshot,
+            responses=errors(404, 409, 412))
 async def put_binding(sensor_id: str, body: BindingIn, svc: Service, request: Request,
                       precondition: IfMatch = None) -> JSON:
     binding = Binding(sensor_id, body.element_id, body.property,
@@ -148,28 +166,30 @@ async def put_binding(sensor_id: str, body: BindingIn, svc: Service, request: Re
     return _sensor(await svc.view(svc.sensor_snapshot, sensor_id))
 
 
-@router.delete("/sensors/{sensor_id}/binding")
+@router.delete("/sensors/{sensor_id}/binding", response_model=SensorSnapshot,
+               responses=errors(404, 412))
 async def delete_binding(sensor_id: str, svc: Service, request: Request,
                          precondition: IfMatch = None) -> JSON:
     await svc.unbind_sensor(sensor_id, actor=actor(request), if_match=if_match(precondition))
     return _sensor(await svc.view(svc.sensor_snapshot, sensor_id))
 
 
-@router.get("/events")
-async def list_events(svc: Service, after: int = 0, element_id: str | None = None,
+@router.get("/events", response_model=EventList)
+async def list_events(svc: Service, after: Position = 0, element_id: str | None = None,
                       limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> JSON:
     events = await svc.history(lambda: svc.store.events(after=after, element_id=element_id,
                                                         limit=limit))
     return JSON({"events": [e.to_dict() for e in events]})
 
 
-@router.get("/connectors")
+@router.get("/connectors", response_model=ConnectorList)
 async def list_connectors(svc: Service) -> JSON:
     """Each running connector's health: connected, last message, counts, error."""
     return JSON({"connectors": [h.to_dict() for h in svc.connector_health()]})
 
 
-@router.post("/connectors", status_code=201)
+@router.post("/connectors", status_code=201, response_model=ConnectorHealth,
+             responses=errors(409))
 async def post_connector(spec: dict[str, Any], svc: Service, request: Request) -> JSON:
     """Start a connector from the same settings a ``[[connectors]]`` table takes, e.g.
     ``{"kind": "mqtt", "name": "gw", "topics": ["site/{sensor_id}"]}``. It may reach only
@@ -197,7 +217,7 @@ def spec_for_audit(spec: dict[str, Any]) -> dict[str, Any]:
             for key, value in spec.items()}
 
 
-@router.delete("/connectors/{name}")
+@router.delete("/connectors/{name}", response_model=ConnectorStopped, responses=errors(404))
 async def delete_connector(name: str, svc: Service, request: Request) -> JSON:
     await svc.stop_connector(name)
     await svc.audit_change(AuditEntry("stop_connector", f"connector:{name}", actor(request),

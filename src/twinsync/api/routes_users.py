@@ -11,7 +11,9 @@ from pydantic import BaseModel, Field
 from ..tokens import MAX_PASSWORD, role_of
 from .access import actor, authenticator, identity_of
 from .auth import Authenticator
+from .contract import errors
 from .responses import JSON
+from .schemas.access import PasswordChanged, TokenOut, UserList, UserRemoved
 
 router = APIRouter(prefix="/api", default_response_class=JSON)
 Auth = Annotated[Authenticator, Depends(authenticator)]
@@ -29,7 +31,7 @@ class PasswordChange(BaseModel):
     new: str = Field(max_length=MAX_PASSWORD)
 
 
-@router.get("/users")
+@router.get("/users", response_model=UserList)
 async def list_users(auth: Auth) -> JSON:
     """Live users (never a password's hash); ``duplicates`` names those of a store made
     before names were unique, who must be removed by id until one of each is left."""
@@ -38,7 +40,7 @@ async def list_users(auth: Auth) -> JSON:
                  "duplicates": auth.store.duplicate_users})
 
 
-@router.post("/users", status_code=201)
+@router.post("/users", status_code=201, response_model=TokenOut, responses=errors(409))
 async def add_user(body: UserIn, auth: Auth, request: Request) -> JSON:
     """A new user who signs in with ``name`` and ``password``; 409 if a live user has
     that name already."""
@@ -47,14 +49,14 @@ async def add_user(body: UserIn, auth: Auth, request: Request) -> JSON:
     return JSON(record.public(), status_code=201)
 
 
-@router.delete("/users/{user_id}")
+@router.delete("/users/{user_id}", response_model=UserRemoved, responses=errors(404))
 async def remove_user(user_id: str, auth: Auth, request: Request) -> JSON:
     """Remove a user: their sessions end at once, and nobody signs in as them again."""
     await auth.remove_user(user_id, actor=actor(request))
     return JSON({"removed": user_id})
 
 
-@router.post("/session/password")
+@router.post("/session/password", response_model=PasswordChanged, responses=errors(404))
 async def change_password(body: PasswordChange, auth: Auth, request: Request) -> JSON:
     """The signed-in user's new password, given the current one; their other sessions
     end, this one goes on."""

@@ -150,11 +150,13 @@ class TwinService(TwinViews):
         from .curing import CuringDesk
         from .models import ModelLibrary
         from .schedules import ScheduleDesk, load_plan
+        from .site_events import SiteEventDesk
 
         self.models = ModelLibrary(self, models_dir or models_dir_for(store.url), geometry)
         self.plan = load_plan(store)
         self.schedules = ScheduleDesk(self)
         self.curing = CuringDesk(self)
+        self.site_events = SiteEventDesk(self)  # hands health the declared spans
 
     @classmethod
     def open(cls, url: str, **kwargs: Any) -> TwinService:
@@ -310,6 +312,7 @@ class TwinService(TwinViews):
             if sensor_id not in self.twin.bindings:
                 self.pipeline.apply_binding(None, sensor_id)
         self.configure_health()
+        self.site_events.apply()  # the sensors an event's elements hold may have changed
         self.properties = PropertyIndex.build(self.twin, self.pipeline.table)
 
     async def _run(self, propose: Callable[[], Change]) -> list[Event]:

@@ -2,8 +2,9 @@
 
 A store keeps what must survive a restart: the twin (elements, sensors, bindings), the
 readings history, the event log and dead letters, the twin's schedule (its files, progress
-reports and links, ``plan_rows``), and named snapshots of state that is
-costly to relearn (the sensors' learned health), each an opaque blob replaced whole. It
+reports and links, ``plan_rows``), declared site events (``site_event_rows``), and named
+snapshots of state that is costly to relearn (the sensors' learned health), each an opaque
+blob replaced whole. It
 is synchronous; the service calls it from a worker thread so the event loop never waits on
 the disk. Writes of one ingest batch (readings, dead letters, events) are one
 transaction: a reading is accepted only once that transaction has committed.
@@ -29,6 +30,7 @@ from numpy.typing import NDArray
 
 from ..model import Binding, Element, Event, Sensor
 from ..model.plan_records import PlanRow
+from ..model.site_events import SiteEvent
 from ..pipeline import Batch, DeadLetter
 from .problems import LoadProblem
 
@@ -103,13 +105,18 @@ class Store(Protocol):
         revisions: Mapping[str, int] | None = None,
         audit_entries: Sequence[AuditEntry] = (),
         plan: Sequence[PlanRow] = (),
+        site_events: Sequence[SiteEvent] = (),
     ) -> None:
         """A change of the twin in one transaction: its rows, the new ``revisions`` of
-        what it changed (``audit``), its events, the audit entries that record it, and the
-        rows of its schedule (``plan_rows``: inserted or replaced)."""
+        what it changed (``audit``), its events, the audit entries that record it, the
+        rows of its schedule (``plan_rows``) and declared site events (``site_events``),
+        each inserted or replaced."""
         ...
     def load_plan(self) -> list[PlanRow]:
         """Every stored row of the twin's schedule (``plan_rows``), by kind and key."""
+        ...
+    def load_site_events(self) -> list[SiteEvent]:
+        """Every declared site event, withdrawn ones included (``site_events``)."""
         ...
     def revisions(self) -> dict[str, int]:
         """Every stored revision, by target (``element:<id>``, ``binding:<sensor id>``)."""

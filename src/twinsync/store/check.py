@@ -20,6 +20,7 @@ import numpy as np
 import orjson
 
 from ..model import Binding, Element, Event, Sensor, Transform
+from ..model.site_events import SiteEvent
 from ..pipeline import Batch, DeadLetter, Flag
 from .audit import Actor, AuditEntry, AuditQuery
 from .base import SensorAggregates, Store
@@ -261,6 +262,32 @@ def _check_plan(store: Store) -> list[tuple[str, str, bytes]]:
     return expected
 
 
+#: Declared site events: a pour on an element, a heating schedule of two sensors.
+SITE_EVENTS = (SiteEvent("a1", "pour", 1000.0, 260_200.0, ["slab-1"], [], "bay 2 é",
+                         900.0, "tablet-3"),
+               SiteEvent("b2", "heating", 2000.0, 9000.0, [], ["t0", "t1"]))
+
+
+def _check_site_events(store: Store, audited: list[AuditEntry]) -> list[SiteEvent]:
+    """Site events are saved with their audit entry (added to ``audited``), replaced
+    whole when saved again, and read back by id."""
+    _expect(store.load_site_events() == [], "a fresh store has no site events")
+    entry = AuditEntry("declare_event", "site_event:a1", AUDITORS[0], 900.0, None,
+                       SITE_EVENTS[0].to_dict())
+    store.save_changes([], site_events=SITE_EVENTS[:1], audit_entries=[entry])
+    store.save_changes([], site_events=SITE_EVENTS[1:])
+    _expect(store.load_site_events() == list(SITE_EVENTS),
+            f"site events load back as saved, by id: {store.load_site_events()}")
+    withdrawn = SiteEvent(**{**SITE_EVENTS[1].to_dict(), "withdrawn_at": 9500.0})
+    store.save_changes([], site_events=[withdrawn])
+    expected = [SITE_EVENTS[0], withdrawn]
+    _expect(store.load_site_events() == expected, "a site event saved again replaces it")
+    audited.append(entry)
+    _expect(store.audit(AuditQuery()) == audited,
+            "a site event's audit entry is written with it")
+    return expected
+
+
 #: Who made the check's audited changes: a person's token and the process itself.
 AUDITORS = (Actor("tablet-3", "operator", "3f2a9c1b07de"), Actor("twinsync", "system"))
 
@@ -342,6 +369,7 @@ def check_store(make_store: Callable[[], Store]) -> None:
         _check_snapshots(store)
         planned = _check_plan(store)
         audited = _check_audit(store)
+        declared = _check_site_events(store, audited)
         committed.append((1, 30.0, 9.0, 0))
         counts = {"elements": 2, "sensors": 3, "readings": len(committed), "events": 3,
                   "dead_letters": 3}
@@ -368,6 +396,7 @@ def check_store(make_store: Callable[[], Store]) -> None:
                 "snapshots survive reopening")
         _expect(reopened.audit(AuditQuery()) == audited, "the audit log survives reopening")
         _expect(reopened.load_plan() == planned, "schedule rows survive reopening")
+        _expect(reopened.load_site_events() == declared, "site events survive reopening")
         _expect(reopened.revisions() == {"element:slab-1": 2, "binding:t0": 1},
                 "revisions survive reopening")
     finally:

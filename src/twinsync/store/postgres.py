@@ -35,8 +35,9 @@ from numpy.typing import NDArray
 from ..errors import StoreError
 from ..model import Binding, Element, Event, Sensor
 from ..model.plan_records import PlanRow
+from ..model.site_events import SiteEvent
 from ..pipeline import Batch, DeadLetter
-from . import audit, plan_rows, totals
+from . import audit, plan_rows, site_event_rows, totals
 from .audit import AuditEntry, AuditQuery
 from .base import SensorAggregates
 from .dead_letters import (
@@ -299,6 +300,7 @@ class PostgresStore(Sealing, TieredReads):
         revisions: Mapping[str, int] | None = None,
         audit_entries: Sequence[AuditEntry] = (),
         plan: Sequence[PlanRow] = (),
+        site_events: Sequence[SiteEvent] = (),
     ) -> None:
         def work(cursor: Cursor) -> InDoubt:
             if elements:
@@ -323,6 +325,7 @@ class PostgresStore(Sealing, TieredReads):
                 cursor.execute("DELETE FROM bindings WHERE sensor_id = ANY(%s)", (list(unbound),))
             audit.upsert_revisions(cursor.executemany, "%s", revisions or {})
             plan_rows.upsert(cursor.executemany, "%s", plan, blob="%b")
+            site_event_rows.upsert(cursor.executemany, "%s", site_events, blob="%b")
             insert_events(cursor, events)
             insert_audit(cursor, audit_entries)
             return InDoubt(event_seqs=[e.seq for e in events if e.seq is not None],
@@ -334,6 +337,10 @@ class PostgresStore(Sealing, TieredReads):
     def load_plan(self) -> list[PlanRow]:
         return self._query(lambda c: plan_rows.rows_of(
             c.execute(plan_rows.SELECT, binary=True).fetchall(), self._problems))
+
+    def load_site_events(self) -> list[SiteEvent]:
+        return self._query(lambda c: site_event_rows.events_of(
+            c.execute(site_event_rows.SELECT, binary=True).fetchall(), self._problems))
 
     def add_audit(self, entries: Sequence[AuditEntry]) -> None:
         def work(cursor: Cursor) -> InDoubt:

@@ -27,6 +27,7 @@ from . import audit_chain
 from .audit import POSTGRES_SCHEMA as POSTGRES_AUDIT_SCHEMA
 from .dead_letters import OPTIONS as DEAD_LETTER_OPTIONS
 from .plan_rows import POSTGRES_SCHEMA as POSTGRES_PLAN_SCHEMA
+from .site_event_rows import POSTGRES_SCHEMA as POSTGRES_SITE_EVENTS_SCHEMA
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 
@@ -156,6 +157,7 @@ def create(connection: Connection, schema: str) -> None:
         connection.execute(audit_chain.POSTGRES_CHAIN)
         audit_chain.prepare(connection.execute, "%s")
         connection.execute(POSTGRES_PLAN_SCHEMA)
+        connection.execute(POSTGRES_SITE_EVENTS_SCHEMA)
         connection.execute("INSERT INTO meta VALUES ('schema_version', %s) "
                            "ON CONFLICT (key) DO NOTHING", (SCHEMA_VERSION,))
         row = connection.execute(

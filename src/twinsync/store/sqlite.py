@@ -32,8 +32,9 @@ from numpy.typing import NDArray
 from ..errors import InvalidInput, StoreError
 from ..model import Binding, Element, Event, Sensor
 from ..model.plan_records import PlanRow
+from ..model.site_events import SiteEvent
 from ..pipeline import Batch, DeadLetter
-from . import audit, audit_chain, plan_rows, totals
+from . import audit, audit_chain, plan_rows, site_event_rows, totals
 from .audit import AuditEntry, AuditQuery
 from .base import SensorAggregates
 from .dead_letters import (
@@ -185,6 +186,7 @@ class SQLiteStore(Sealing, TieredReads):
             self._write.executescript(audit.SQLITE_SCHEMA)
             audit_chain.prepare_sqlite(self._write)
             self._write.executescript(plan_rows.SQLITE_SCHEMA)
+            self._write.executescript(site_event_rows.SQLITE_SCHEMA)
             self._write.execute(
                 "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
             _upgrade(self._write)
@@ -304,6 +306,7 @@ class SQLiteStore(Sealing, TieredReads):
         revisions: Mapping[str, int] | None = None,
         audit_entries: Sequence[AuditEntry] = (),
         plan: Sequence[PlanRow] = (),
+        site_events: Sequence[SiteEvent] = (),
     ) -> None:
         with self._transaction() as c:
             c.executemany("INSERT OR REPLACE INTO elements VALUES (?, ?)",
@@ -315,12 +318,18 @@ class SQLiteStore(Sealing, TieredReads):
             c.executemany("DELETE FROM bindings WHERE sensor_id = ?", [(s,) for s in unbound])
             audit.upsert_revisions(c.executemany, "?", revisions or {})
             plan_rows.upsert(c.executemany, "?", plan)
+            site_event_rows.upsert(c.executemany, "?", site_events)
             self._insert_events(c, events)
             self._insert_audit(c, audit_entries)
 
     def load_plan(self) -> list[PlanRow]:
         with self._read_lock:
             return plan_rows.rows_of(self._read.execute(plan_rows.SELECT), self._problems)
+
+    def load_site_events(self) -> list[SiteEvent]:
+        with self._read_lock:
+            return site_event_rows.events_of(self._read.execute(site_event_rows.SELECT),
+                                             self._problems)
 
     def add_audit(self, entries: Sequence[AuditEntry]) -> None:
         with self._transaction() as c:
