@@ -32,7 +32,9 @@ from typing import Any, Protocol, cast
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Detector", "Readings", "check_detector"]
+from .records import Records
+
+__all__ = ["Detector", "Readings", "RecordDetector", "check_detector"]
 
 #: Columns of readings: each evidence field, one value per reading.
 Readings = Mapping[str, NDArray[Any]]
@@ -56,6 +58,58 @@ class Detector(Protocol):
     def save(self, rows: NDArray[np.int64]) -> dict[str, NDArray[Any]]: ...
 
     def restore(self, rows: NDArray[np.int64], saved: Mapping[str, NDArray[Any]]) -> None: ...
+
+
+class RecordDetector:
+    """The contract's plumbing for a detector whose state is one record a sensor
+    (``records.Records``): growth, ``learn_one`` and ``score_one`` (the score with the
+    row's record put back after) from ``learn_many``, ``save`` and ``restore``. A subclass
+    names itself and its ``evidence``, makes ``self._records`` and implements
+    ``learn_many``, which makes room for its rows (``ensure``)."""
+
+    name: str
+    evidence: tuple[str, ...]
+    _records: Records
+
+    def ensure(self, max_row: int) -> None:
+        self._records.grow(max_row + 1)
+
+    def learn_many(self, rows: NDArray[np.int64], readings: Readings) -> NDArray[np.float64]:
+        raise NotImplementedError
+
+    def learn_one(self, row: int, reading: Mapping[str, Any]) -> float:
+        columns = {name: np.array([reading[name]]) for name in self.evidence}
+        return float(self.learn_many(np.array([row], dtype=np.int64), columns)[0])
+
+    def score_one(self, row: int, reading: Mapping[str, Any]) -> float:
+        self.ensure(row)
+        point = self._records.savepoint(np.array([row], dtype=np.int64))
+        try:
+            return self.learn_one(row, reading)
+        finally:
+            self._records.rollback(point)
+
+    def save(self, rows: NDArray[np.int64]) -> dict[str, NDArray[Any]]:
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.shape[0]:
+            self.ensure(int(rows.max()))  # a row beyond the table is in its first state
+        return {name: column[rows].copy() for name, column in self._records.columns.items()}
+
+    def restore(self, rows: NDArray[np.int64], saved: Mapping[str, NDArray[Any]]) -> None:
+        rows = np.asarray(rows, dtype=np.int64)
+        columns = self._records.columns
+        if set(saved) != set(columns):
+            raise ValueError(f"{self.name}: a saved state has columns {sorted(saved)}, "
+                             f"this detector {sorted(columns)}")
+        for name, column in columns.items():
+            if (saved[name].dtype != column.dtype or saved[name].shape[:1] != rows.shape
+                    or saved[name].shape[1:] != column.shape[1:]):
+                raise ValueError(f"{self.name}: saved column {name} is "
+                                 f"{saved[name].dtype}{saved[name].shape}")
+        if rows.shape[0]:
+            self.ensure(int(rows.max()))
+            for name, column in self._records.columns.items():
+                column[rows] = saved[name]
 
 
 def _one(readings: Readings, i: int) -> dict[str, Any]:

@@ -12,21 +12,20 @@ peer group: what it would ask of its peers (``noise``: is their evidence rising 
 >>> check = HealthCheck(stuck)
 >>> reading = dict(value=20.0, ref=20.0, res=0.1, tolerance=0.05, diff_sd=0.1,
 ...                peers_known=False, via_peers=False, relative=False,
-...                learn_repeats=True, was_stuck=False)
+...                learn_repeats=True, was_stuck=False, declared=False)
 >>> check.learn_one(0, reading)
 0.0
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from types import ModuleType
 from typing import Any, get_type_hints
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ...detect import Readings
+from ...detect import Readings, RecordDetector
 from ...jit import record_rows
 from ...records import Records
 from ..params import HealthParams, knobs_of
@@ -37,7 +36,7 @@ __all__ = ["HealthCheck"]
 _DTYPES: dict[Any, Any] = {float: np.float64, int: np.int64, bool: np.bool_}
 
 
-class HealthCheck:
+class HealthCheck(RecordDetector):
     """``check`` (a module of ``twinsync.health.checks``) as a ``detect.Detector``."""
 
     def __init__(self, check: ModuleType, params: HealthParams | None = None,
@@ -50,9 +49,6 @@ class HealthCheck:
         hints = get_type_hints(check.Evidence)
         self._dtypes = {name: _DTYPES[hints[name]] for name in self.evidence}
         self._records = Records(check.COLUMNS, max(int(capacity), 1))
-
-    def ensure(self, max_row: int) -> None:
-        self._records.grow(max_row + 1)
 
     def learn_many(self, rows: NDArray[np.int64], readings: Readings) -> NDArray[np.float64]:
         rows = np.ascontiguousarray(rows, dtype=np.int64)
@@ -69,37 +65,3 @@ class HealthCheck:
             raise ValueError(f"{self.name}: every evidence column has one value a reading")
         self.check.learn_many(record_rows(self._records.array), self._knobs, rows, evidence, scores)
         return scores
-
-    def learn_one(self, row: int, reading: Mapping[str, Any]) -> float:
-        columns = {name: np.array([reading[name]]) for name in self.evidence}
-        return float(self.learn_many(np.array([row], dtype=np.int64), columns)[0])
-
-    def score_one(self, row: int, reading: Mapping[str, Any]) -> float:
-        self.ensure(row)
-        rows = np.array([row], dtype=np.int64)
-        point = self._records.savepoint(rows)
-        try:
-            return self.learn_one(row, reading)
-        finally:
-            self._records.rollback(point)
-
-    def save(self, rows: NDArray[np.int64]) -> dict[str, NDArray[Any]]:
-        rows = np.asarray(rows, dtype=np.int64)
-        if rows.shape[0]:
-            self.ensure(int(rows.max()))  # a row beyond the table is in its first state
-        return {name: column[rows].copy() for name, column in self._records.columns.items()}
-
-    def restore(self, rows: NDArray[np.int64], saved: Mapping[str, NDArray[Any]]) -> None:
-        rows = np.asarray(rows, dtype=np.int64)
-        columns = self._records.columns
-        if set(saved) != set(columns):
-            raise ValueError(f"{self.name}: a saved state has columns "
-                             f"{sorted(saved)}, this check {sorted(columns)}")
-        for name, column in columns.items():
-            if saved[name].dtype != column.dtype or saved[name].shape != rows.shape:
-                raise ValueError(f"{self.name}: saved column {name} is "
-                                 f"{saved[name].dtype}{saved[name].shape}")
-        if rows.shape[0]:
-            self.ensure(int(rows.max()))
-            for name, column in self._records.columns.items():
-                column[rows] = saved[name]
