@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 
 from ..jit import record_rows
 from ..records import Field, Records, RowsSavepoint
-from .checks import CHECKS
+from .checks import CHECKS, arrivals
 from .rules import INLIER, USABLE
 
 __all__ = ["INLIER", "USABLE", "FoldViews", "HealthRowsSavepoint", "HealthTable"]
@@ -108,22 +108,9 @@ _RING: dict[str, tuple[Any, float]] = {
 _PEER_RING = ("ring_slope", "ring_offset", "ring_level")
 
 
-# When readings arrive, and how their stamps lag (``silence``): a record of their own, so
-# that the timer's pass over every row reads one cache line a sensor.
-_SILENCE: dict[str, Field] = {
-    "heard": (np.float64, -np.inf),  # newest arrival
-    "expect": (np.float64, np.nan),  # expected gap between arrivals
-    "cadence": (np.float64, np.nan),  # learned high quantile of the arrival gaps
-    "cadence_n": (np.int64, 0),
-    # least lag of stamp behind arrival in the current and the previous half window
-    "lag_low": (np.float64, np.inf),
-    "lag_before": (np.float64, np.nan),
-    "lag_start": (np.float64, -np.inf),
-    # the current episode of gaps: how many, from when, the last one's arrival
-    "gaps": (np.int64, 0),
-    "gap_first": (np.float64, np.nan),
-    "gap_last": (np.float64, -np.inf),
-}
+# When readings arrive, and how their stamps lag (``checks.arrivals``): a record of their
+# own, so that the timer's pass over every row reads one cache line a sensor.
+_SILENCE: dict[str, Field] = arrivals.COLUMNS
 
 
 class Core(NamedTuple):
