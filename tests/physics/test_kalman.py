@@ -140,3 +140,10 @@ def test_covariances_stay_symmetric_positive_definite(
         kf.update(z[None], H, R)
         assert np.array_equal(kf.P, np.swapaxes(kf.P, -1, -2))
         assert np.all(np.linalg.eigvalsh(kf.P) > 0)
+
+
+def test_normalised_residuals_are_residuals_in_standard_deviations() -> None:
+    kf = KalmanFilter(np.zeros((2, 1)), np.full((2, 1, 1), 3.0))
+    innovation = kf.update(np.array([[2.0], [-6.0]]), np.eye(1), 1.0)
+    # the reading's variance is the state's 3 plus the sensor's 1
+    assert innovation.normalised[:, 0].tolist() == pytest.approx([1.0, -3.0])
