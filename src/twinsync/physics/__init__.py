@@ -1,6 +1,12 @@
-"""Physical models of what the twin watches, pure (no I/O): for now concrete maturity
-(``maturity``), which turns a slab's temperatures into strength."""
+"""Physical models of what the twin watches and the estimators that calibrate them, pure
+(no I/O): concrete maturity (``maturity``), which turns a slab's temperatures into strength;
+the model contract (``contract``); the Kalman filters (``kalman``, ``ukf``) and recursive
+least squares (``rls``), each vectorised over a batch of elements; the local level / trend
+model every property has (``level``) and the RC thermal zone (``thermal``)."""
 
+from .contract import NotPositiveDefinite, StateModel
+from .kalman import ExtendedKalmanFilter, Innovation, KalmanFilter
+from .level import LocalTrend, Track
 from .maturity import (
     HyperbolicCurve,
     LogarithmicCurve,
@@ -8,10 +14,24 @@ from .maturity import (
     fit_logarithmic,
     temperature_time_factor,
 )
+from .rls import RecursiveLeastSquares
+from .thermal import ThermalZone
+from .ukf import MerweWeights, UnscentedKalmanFilter
 
 __all__ = [
+    "ExtendedKalmanFilter",
     "HyperbolicCurve",
+    "Innovation",
+    "KalmanFilter",
+    "LocalTrend",
     "LogarithmicCurve",
+    "MerweWeights",
+    "NotPositiveDefinite",
+    "RecursiveLeastSquares",
+    "StateModel",
+    "ThermalZone",
+    "Track",
+    "UnscentedKalmanFilter",
     "equivalent_age",
     "fit_logarithmic",
     "temperature_time_factor",
