@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from twinsync.physics.contract import NotPositiveDefinite
 from twinsync.physics.thermal import ThermalZone
 from twinsync.physics.ukf import MerweWeights, UnscentedKalmanFilter
 
@@ -77,7 +78,7 @@ def test_a_spread_that_is_not_positive_is_refused() -> None:
     capacitance=st.floats(1, 50),
     outdoor=st.floats(-20, 30),
     heating=st.floats(-5, 10),
-    reading=st.floats(-10, 40),
+    off=st.floats(-5, 5),
 )
 def test_the_ukf_covariance_stays_symmetric_positive_definite(
     temperature: float,
@@ -85,8 +86,12 @@ def test_the_ukf_covariance_stays_symmetric_positive_definite(
     capacitance: float,
     outdoor: float,
     heating: float,
-    reading: float,
+    off: float,
 ) -> None:
+    # Readings within a few kelvin of the zone's state: a reading tens of kelvin off with a
+    # measurement variance of 0.01 drives R and C off without bound (no innovation gate
+    # yet, docs/PHYSICS.md), and the filter then stops, naming the element.
+    reading = temperature + off
     zone = ThermalZone()
     x0 = zone.state(np.array([temperature]), np.array([resistance]), np.array([capacitance]))
     ukf = UnscentedKalmanFilter(zone, x0, np.diag([0.1, 0.04, 0.04])[None], alpha=0.5)
@@ -95,3 +100,15 @@ def test_the_ukf_covariance_stays_symmetric_positive_definite(
         ukf.update(np.array([[reading]]), 0.01)
         assert np.array_equal(ukf.P, np.swapaxes(ukf.P, -1, -2))
         assert np.all(np.linalg.eigvalsh(ukf.P) > 0)
+
+
+def test_a_filter_driven_off_by_absurd_readings_stops_naming_the_element() -> None:
+    zone = ThermalZone()
+    x0 = zone.state(np.array([-1.0, -1.0]), np.array([0.5, 0.5]), np.array([2.0, 2.0]))
+    P = np.repeat(np.diag([0.1, 0.04, 0.04])[None], 2, axis=0)
+    ukf = UnscentedKalmanFilter(zone, x0, P, alpha=0.5)
+    with np.errstate(all="ignore"), pytest.raises(NotPositiveDefinite) as stopped:
+        for _ in range(10):
+            ukf.predict(1.0, np.array([[1.0, 5.0], [1.0, 5.0]]), np.diag([1e-3, 1e-6, 1e-6]))
+            ukf.update(np.array([[36.0], [-1.0]]), 0.01)
+    assert "[0]" in str(stopped.value)

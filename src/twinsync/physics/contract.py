@@ -85,6 +85,25 @@ def symmetrise(covariance: Array) -> Array:
     return (covariance + np.swapaxes(covariance, -1, -2)) / 2.0
 
 
+def floor_eigenvalues(covariance: Array, share: float = 1e-12) -> Array:
+    """``covariance`` with each element's eigenvalues raised to at least ``share`` of its
+    largest (the elements already above it untouched, to the bit): the repair of a
+    covariance that a subtraction pushed off positive definiteness."""
+    finite = np.isfinite(covariance).all(axis=(-1, -2))
+    if not finite.all():
+        raise NotPositiveDefinite("covariance", np.flatnonzero(~finite).tolist())
+    values = np.linalg.eigvalsh(covariance)
+    floor = share * np.maximum(np.abs(values).max(axis=-1), np.finfo(np.float64).tiny)
+    bad = values.min(axis=-1) <= floor
+    if not bad.any():
+        return covariance
+    repaired = covariance.copy()
+    w, v = np.linalg.eigh(covariance[bad])
+    w = np.maximum(w, floor[bad][:, None])
+    repaired[bad] = symmetrise(v @ (w[..., None] * np.swapaxes(v, -1, -2)))
+    return repaired
+
+
 def cholesky(covariance: Array, what: str = "covariance") -> Array:
     """Lower Cholesky factors of a batch ``(B, n, n)``; names the elements that have none."""
     try:

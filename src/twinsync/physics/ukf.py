@@ -16,7 +16,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .contract import Array, StateModel, batch_matrix, cholesky, solve_spd, symmetrise
+from .contract import (
+    Array,
+    StateModel,
+    batch_matrix,
+    cholesky,
+    floor_eigenvalues,
+    solve_spd,
+    symmetrise,
+)
 from .kalman import Innovation, _checked_state, _measurement
 
 
@@ -69,7 +77,10 @@ class UnscentedKalmanFilter:
         moved = self.model.step(points.reshape(batch * count, n), dt, stepped_inputs)
         moved = moved.reshape(batch, count, n)
         self.x, spread = self._transform(moved)
-        self.P = symmetrise(spread + batch_matrix(Q, batch, n, n, "Q"))
+        # With a negative central weight (a small ``alpha``) the unscented spread can lose
+        # positive definiteness by more than rounding, and then no sigma points exist for
+        # the next step: such an element's eigenvalues are floored (the others untouched).
+        self.P = floor_eigenvalues(symmetrise(spread + batch_matrix(Q, batch, n, n, "Q")))
         self._sigmas = moved
 
     def update(self, z: Array, R: Array | float) -> Innovation:
@@ -88,7 +99,9 @@ class UnscentedKalmanFilter:
         K = np.swapaxes(solve_spd(S, np.swapaxes(cross, -1, -2)), -1, -2)
         residual = measured - predicted
         self.x = self.x + (K @ residual[..., None])[..., 0]
-        self.P = symmetrise(self.P - K @ S @ np.swapaxes(K, -1, -2))
+        # The same for the update: P - K S Kᵀ from sigma points, after a reading far off the
+        # prediction, can fall off positive definiteness.
+        self.P = floor_eigenvalues(symmetrise(self.P - K @ S @ np.swapaxes(K, -1, -2)))
         self._sigmas = None
         return Innovation(predicted, S, residual)
 
