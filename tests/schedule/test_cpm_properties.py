@@ -60,7 +60,7 @@ def _lag_calendar(schedule: Schedule, predecessor: Activity, successor: Activity
         schedule.options.lag_calendar]
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(networks())
 def test_the_forward_pass_respects_every_relationship_and_the_data_date(
         schedule: Schedule) -> None:
@@ -91,7 +91,7 @@ def _assert_held(schedule: Schedule, found: dict[str, ScheduledActivity],
     assert own.position(instant(held)) >= own.position(bound), relationship
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(networks())
 def test_late_dates_never_come_before_early_dates_and_float_is_never_negative(
         schedule: Schedule) -> None:
@@ -118,14 +118,14 @@ def _chain_is_whole(schedule: Schedule) -> None:
             assert found[activity_id].early_start == MONDAY, activity_id
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(networks())
 def test_the_longest_path_runs_from_the_data_date_to_the_project_finish(
         schedule: Schedule) -> None:
     _chain_is_whole(schedule)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(networks(calendars=("std",), lags=(0.0, 0.0, 4.0, 8.0), kinds=("FS",)))
 def test_in_a_textbook_network_the_longest_path_is_critical(schedule: Schedule) -> None:
     # one calendar, finish-to-start links, no negative lag: otherwise an activity may end
@@ -163,7 +163,7 @@ def progressed_networks(draw: st.DrawFn) -> Schedule:
     return replace(schedule, activities=tuple(activities))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(progressed_networks())
 def test_progress_and_constraints_keep_the_logic_of_the_remaining_work(
         schedule: Schedule) -> None:
