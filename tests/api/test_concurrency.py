@@ -32,7 +32,7 @@ def test_readers_get_no_server_error_while_models_are_imported_and_readings_inge
         # while readers walk the sensors and elements — the moment a reader could see a
         # half-made change. Another project's model is refused unless forced (force=1).
         path = tmp_path / f"r{revision}.ifc"
-        generate_building(path, storeys=4 + 4 * revision, bays_x=6, bays_y=5,
+        generate_building(path, storeys=4 + 2 * revision, bays_x=6, bays_y=5,
                           revision=revision, seed=f"another-site-{revision}")
         models.append(path.read_bytes())
     server = Server("demo", "--store", f"sqlite:///{tmp_path / 'twin.sqlite'}",
