@@ -63,11 +63,30 @@ def test_spans_are_taken_in_time_order_per_row() -> None:
     events = DeclaredEvents()
     events.set([2, 2, 5], [500.0, 100.0, 50.0], [600.0, 200.0, 60.0])
     start, end = np.full(6, np.nan), np.full(6, np.nan)
-    events.apply(np.array([2, 5]), 150.0, start, end)
+    events.apply(np.array([2, 5]), np.array([150.0, 150.0]), start, end)
     assert (start[2], end[2]) == (100.0, 200.0)
     assert np.isnan(start[5]) and np.isnan(end[5])  # its only span is over
-    events.apply(np.array([2]), 250.0, start, end)
+    events.apply(np.array([2]), np.array([250.0]), start, end)
     assert (start[2], end[2]) == (500.0, 600.0)
+
+
+def test_a_device_an_hour_behind_in_the_batch_does_not_move_another_row_s_span() -> None:
+    # Row 2's pour ended at 200 and a load step began at 500; the batch at 3,700 also
+    # holds row 5, whose clock runs an hour behind (its reading says 100).
+    events = DeclaredEvents()
+    events.set([2, 2, 5], [0.0, 500.0, 0.0], [200.0, 9_000.0, 9_000.0])
+    start, end = np.full(6, np.nan), np.full(6, np.nan)
+    events.apply(np.array([5, 2]), np.array([100.0, 3_700.0]), start, end)
+    assert (start[2], end[2]) == (500.0, 9_000.0)
+    assert (start[5], end[5]) == (0.0, 9_000.0)
+
+
+def test_a_reading_without_a_time_leaves_the_spans_alone() -> None:
+    events = DeclaredEvents()
+    events.set([1], [0.0], [100.0])
+    start, end = np.full(2, np.nan), np.full(2, np.nan)
+    events.apply(np.array([1]), np.array([np.nan]), start, end)
+    assert np.isnan(start[1]) and np.isnan(end[1])
 
 
 @pytest.mark.parametrize(("rows", "starts", "ends"), [

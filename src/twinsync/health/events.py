@@ -13,13 +13,13 @@ Events are declared through the twin (``POST /api/site-events``) or to the repla
 (``--events``) and reach the monitor as spans per sensor row (``HealthMonitor.set_events``).
 Each row's table columns ``event_start``/``event_end`` hold the span that concerns its
 readings now: before a batch, each of its rows that has spans gets the first span not over
-by the batch's earliest time (so one batch spanning the end of one span and the start of the
-next sees the first only; batches are seconds long).
+by its own earliest reading in the batch (so one batch spanning the end of one span and
+the start of the next sees the first only; batches are seconds long).
 
 >>> events = DeclaredEvents()
 >>> events.set(np.array([3, 3]), np.array([100.0, 500.0]), np.array([200.0, 600.0]))
 >>> start, end = np.full(4, np.nan), np.full(4, np.nan)
->>> events.apply(np.array([3, 1]), 300.0, start, end)
+>>> events.apply(np.array([3, 1]), np.array([300.0, 300.0]), start, end)
 >>> float(start[3]), float(end[3]), bool(np.isnan(start[1]))
 (500.0, 600.0, True)
 """
@@ -60,16 +60,26 @@ class DeclaredEvents:
         """The rows that have a span."""
         return np.unique(self._rows)
 
-    def apply(self, rows: NDArray[np.int64], time: float, event_start: NDArray[np.float64],
-              event_end: NDArray[np.float64]) -> None:
-        """Set the columns of ``rows`` that have spans to their first span not over at
-        ``time`` (NaN when all are over)."""
+    def apply(self, rows: NDArray[np.int64], times: NDArray[np.float64],
+              event_start: NDArray[np.float64], event_end: NDArray[np.float64]) -> None:
+        """Set the columns of the batch's rows that have spans to their first span not over
+        at the row's own earliest reading of the batch (NaN when all are over). Each row
+        by its own readings: a batch that also holds a device whose clock runs an hour
+        behind must not give every other row the span of an hour ago."""
         if self._rows.size == 0:
             return
-        mine = np.unique(rows[np.isin(rows, self._rows)])
-        if mine.size == 0:
+        chosen = np.isin(rows, self._rows) & np.isfinite(times)
+        if not chosen.any():
             return
-        current = (self._ends >= time) & np.isin(self._rows, mine)
+        batch_rows, batch_times = rows[chosen], times[chosen]
+        order = np.lexsort((batch_times, batch_rows))
+        batch_rows, batch_times = batch_rows[order], batch_times[order]
+        first_of_row = np.r_[True, batch_rows[1:] != batch_rows[:-1]]
+        mine, earliest = batch_rows[first_of_row], batch_times[first_of_row]
+        # Each span's row among ``mine`` (sorted), and the earliest time of that row.
+        where = np.minimum(np.searchsorted(mine, self._rows), mine.size - 1)
+        ours = mine[where] == self._rows
+        current = ours & (self._ends >= earliest[where])
         event_start[mine] = np.nan
         event_end[mine] = np.nan
         # The first current span of each row (the spans are sorted by row, then start).

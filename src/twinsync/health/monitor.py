@@ -262,9 +262,8 @@ class HealthMonitor:
                     else np.asarray(stamped, dtype=np.float64).ravel())
         self._touch(rows_)
         table = self.table
-        if len(self._events) and times_.size:
-            self._events.apply(rows_, float(np.nanmin(times_)), table.event_start,
-                               table.event_end)
+        if len(self._events):
+            self._events.apply(rows_, times_, table.event_start, table.event_end)
         members = self._peer_matrix()
         groups = np.empty(rows_.size, dtype=np.int64)
         reading_quality = np.empty(rows_.size)
