@@ -6,8 +6,10 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+import pytest
 from tests.store.conftest import batch_of
 
+from twinsync.errors import InvalidInput
 from twinsync.health import HealthMonitor, snapshot
 from twinsync.model import Element, Sensor
 from twinsync.store import open_store
@@ -115,3 +117,15 @@ def test_commits_from_several_threads_beside_seals_are_neither_lost_nor_doubled(
         assert len(history.event_time) == 2500 and len(set(history.event_time.tolist())) == 2500
     finally:
         reopened.close()
+
+
+def test_a_window_cut_into_more_buckets_than_floats_count_is_refused_by_the_store(
+        store_url: str) -> None:
+    store = open_store(store_url)
+    try:
+        for every in (0.0, 1e-300):
+            with pytest.raises(InvalidInput):
+                store.downsample(0, 0.0, 86_400.0, every)
+        assert store.downsample(0, 0.0, 86_400.0, 3_600.0) is not None
+    finally:
+        store.close()

@@ -15,6 +15,9 @@ from .problems import LoadProblems
 from .summary import SUMMARY_DTYPE, aggregate, bucketise
 from .tiers import ROW_DTYPE, seal
 
+#: Buckets a downsampled window may be cut into, at most.
+MAX_BUCKETS = 2.0**53
+
 
 class TieredReads:
     """Mixin: ``history`` and ``downsample``. The store provides ``_readings_of``."""
@@ -37,6 +40,12 @@ class TieredReads:
     def downsample(self, row: int, start: float, end: float, every: float) -> Buckets:
         if every <= 0:
             raise InvalidInput("bucket width must be positive", "bad_interval")
+        if (end - start) / every >= MAX_BUCKETS:
+            # A bucket's number is computed in floats: past 2**53 it is no longer exact,
+            # and past 2**63 it overflows, so every reading would land in one bucket.
+            raise InvalidInput(f"every: {every:g} s cuts the window into more than 2**53 "
+                               f"buckets; ask for a larger every or a shorter window",
+                               "bad_request")
         return bucketise(self._readings_of(row, start, end), start, every)
 
 
