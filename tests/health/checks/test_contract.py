@@ -140,7 +140,7 @@ def test_every_check_has_a_stream_to_be_checked_on() -> None:
 
 
 @pytest.mark.parametrize("check", CONTRACT_CHECKS, ids=lambda check: check.NAME)
-@settings(max_examples=3, deadline=None)
+@settings(max_examples=2, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1))
 def test_each_check_keeps_the_detector_contract(check: ModuleType, seed: int) -> None:
     rows, readings = STREAMS[check](np.random.default_rng(seed))
