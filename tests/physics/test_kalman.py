@@ -29,7 +29,7 @@ def test_the_linear_filter_matches_filterpy_on_every_element_of_a_batch() -> Non
     batch = 5
     x0 = rng.normal(size=(batch, 2))
     P0 = np.stack([np.diag(rng.uniform(0.5, 3.0, 2)) for _ in range(batch)])
-    ours = KalmanFilter(x0, P0)
+    ours = KalmanFilter(x0, P0, gate=None)
     oracles = [linear(x0[b], P0[b], F, Q, H, R) for b in range(batch)]
     truth = np.cumsum(rng.normal(size=(60, batch)), axis=0)
     for t in range(60):
@@ -87,7 +87,7 @@ def test_the_ekf_matches_filterpy_on_a_batch_of_thermal_zones() -> None:
     x0, P0, outdoor, heating, readings = zone_problem(3, 4)
     Q = np.diag([1e-3, 1e-6, 1e-6])
     R = np.array([[0.01]])
-    ours = ExtendedKalmanFilter(zone, x0, P0)
+    ours = ExtendedKalmanFilter(zone, x0, P0, gate=None)
     oracles = [ModelEKF(zone, x0[b], P0[b]) for b in range(4)]
     for t in range(40):
         inputs = np.column_stack([outdoor[t], heating[t]])

@@ -28,7 +28,7 @@ def test_the_ukf_matches_filterpy_on_a_batch_of_thermal_zones(
     x0, P0, outdoor, heating, readings = zone_problem(4, 3)
     Q = np.diag([1e-3, 1e-6, 1e-6])
     R = np.array([[0.01]])
-    ours = UnscentedKalmanFilter(zone, x0, P0, alpha=alpha, beta=beta, kappa=kappa)
+    ours = UnscentedKalmanFilter(zone, x0, P0, alpha=alpha, beta=beta, kappa=kappa, gate=None)
     oracles = [unscented(zone, x0[b], P0[b], alpha, beta, kappa) for b in range(3)]
     for t in range(40):
         inputs = np.column_stack([outdoor[t], heating[t]])
@@ -102,13 +102,46 @@ def test_the_ukf_covariance_stays_symmetric_positive_definite(
         assert np.all(np.linalg.eigvalsh(ukf.P) > 0)
 
 
-def test_a_filter_driven_off_by_absurd_readings_stops_naming_the_element() -> None:
+def absurd_zones() -> tuple[ThermalZone, np.ndarray, np.ndarray, np.ndarray]:
+    """Two zones at -1 °C heading for 3.5 °C (R 0.5 K/kW, C 2 kWh/K, 1 °C outdoors, 5 kW);
+    the first zone's sensor will read 36 °C."""
     zone = ThermalZone()
     x0 = zone.state(np.array([-1.0, -1.0]), np.array([0.5, 0.5]), np.array([2.0, 2.0]))
     P = np.repeat(np.diag([0.1, 0.04, 0.04])[None], 2, axis=0)
-    ukf = UnscentedKalmanFilter(zone, x0, P, alpha=0.5)
+    return zone, x0, P, np.array([[1.0, 5.0], [1.0, 5.0]])
+
+
+def test_without_the_gate_absurd_readings_drive_the_filter_off_and_it_stops_naming_it() -> None:
+    zone, x0, P, inputs = absurd_zones()
+    ukf = UnscentedKalmanFilter(zone, x0, P, alpha=0.5, gate=None)
     with np.errstate(all="ignore"), pytest.raises(NotPositiveDefinite) as stopped:
         for _ in range(10):
-            ukf.predict(1.0, np.array([[1.0, 5.0], [1.0, 5.0]]), np.diag([1e-3, 1e-6, 1e-6]))
+            ukf.predict(1.0, inputs, np.diag([1e-3, 1e-6, 1e-6]))
             ukf.update(np.array([[36.0], [-1.0]]), 0.01)
     assert "[0]" in str(stopped.value)
+
+
+def test_the_gated_filter_keeps_absurd_readings_out_and_carries_on_with_sane_parameters() -> None:
+    # the same absurd reading, now in bursts of four between good readings (a run shorter
+    # than the gate's reopen_after of five), over 60 hours
+    zone, x0, P, inputs = absurd_zones()
+    ukf = UnscentedKalmanFilter(zone, x0, P, alpha=0.5)
+    truth = x0.copy()
+    gated = np.zeros(2, dtype=int)
+    absurd = 0
+    for t in range(60):
+        ukf.predict(1.0, inputs, np.diag([1e-3, 1e-6, 1e-6]))
+        truth = zone.step(truth, 1.0, inputs)
+        readings = truth[:, :1].copy()
+        if t % 5 != 4:
+            readings[0] = 36.0
+            absurd += 1
+        innovation = ukf.update(readings, 0.01)
+        gated += innovation.gated
+        assert not innovation.reopened.any()
+    assert gated.tolist() == [absurd, 0]
+    resistance, capacitance = zone.parameters(ukf.x)
+    # the good readings keep both zones on the truth, parameters where they started
+    np.testing.assert_allclose(ukf.x[:, 0], truth[:, 0], atol=0.05)
+    np.testing.assert_allclose(resistance, 0.5, rtol=0.05)
+    np.testing.assert_allclose(capacitance, 2.0, rtol=0.05)

@@ -5,6 +5,7 @@ least squares (``rls``), each vectorised over a batch of elements; the local lev
 model every property has (``level``) and the RC thermal zone (``thermal``)."""
 
 from .contract import NotPositiveDefinite, StateModel
+from .gate import Gate
 from .kalman import ExtendedKalmanFilter, Innovation, KalmanFilter
 from .level import LocalTrend, Track
 from .maturity import (
@@ -20,6 +21,7 @@ from .ukf import MerweWeights, UnscentedKalmanFilter
 
 __all__ = [
     "ExtendedKalmanFilter",
+    "Gate",
     "HyperbolicCurve",
     "Innovation",
     "KalmanFilter",

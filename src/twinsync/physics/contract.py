@@ -21,6 +21,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 Array = NDArray[np.float64]
+#: Per-element yes/no (a reading gated, a divergence started) and per-element counts.
+Flags = NDArray[np.bool_]
+Counts = NDArray[np.int64]
 
 
 class NotPositiveDefinite(ValueError):

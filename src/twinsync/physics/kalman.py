@@ -8,7 +8,8 @@ symmetrised. The gain comes from a Cholesky solve of the innovation covariance, 
 covariance that has no Cholesky factor raises ``NotPositiveDefinite`` naming the elements.
 
 Every update also returns what the twin shows beside a measurement: the one-step prediction,
-its variance and the residual (innovation), so a property always has both.
+its variance and the residual (innovation), so a property always has both. Readings are
+screened by an innovation gate and weighed by their health quality (``gate``).
 
 >>> kf = KalmanFilter(x=np.zeros((2, 1)), P=np.ones((2, 1, 1)))
 >>> kf.predict(F=np.eye(1), Q=0.0)
@@ -24,17 +25,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .contract import Array, StateModel, batch_matrix, cholesky, solve_spd, symmetrise
+from .contract import Array, Counts, Flags, StateModel, batch_matrix, cholesky, symmetrise
+from .gate import DEFAULT_GATE, Gate, quality_weighted, screen
 
 
 @dataclass(frozen=True)
 class Innovation:
     """What one update saw, per element: the predicted measurement ``(B, p)``, its
-    covariance ``(B, p, p)`` (prediction and sensor noise together) and the residual."""
+    covariance ``(B, p, p)`` (prediction and sensor noise together, the sensor's as weighed
+    by the reading's quality), the residual, and what the gate did (``gated``: not folded
+    in, the element stays as predicted; ``reopened``: folded in after a run of gated
+    readings, its covariance inflated first). See ``gate``."""
 
     predicted: Array
     covariance: Array
     residual: Array
+    gated: Flags
+    reopened: Flags
 
     @property
     def normalised(self) -> Array:
@@ -57,19 +64,61 @@ def _checked_state(x: Array, P: Array) -> tuple[Array, Array]:
     return state, symmetrise(covariance)
 
 
+def whitened_square(lower: Array, residual: Array) -> Array:
+    """``rᵀ S⁻¹ r`` per element (``r`` the residual), from the Cholesky factor of ``S``."""
+    whitened = np.linalg.solve(lower, residual[..., None])[..., 0]
+    nis: Array = np.einsum("bi,bi->b", whitened, whitened)
+    return nis
+
+
+def gain(lower: Array, cross: Array) -> Array:
+    """``K = Pxz S⁻¹`` from the Cholesky factor of ``S`` (``Pxz`` ``(B, n, p)``), never an
+    explicit inverse: ``K = (S⁻¹ Pxzᵀ)ᵀ`` with ``S`` symmetric."""
+    half = np.linalg.solve(lower, np.swapaxes(cross, -1, -2))
+    solved = np.linalg.solve(np.swapaxes(lower, -1, -2), half)
+    return np.swapaxes(solved, -1, -2)
+
+
 def joseph_update(
-    x: Array, P: Array, residual: Array, H: Array, R: Array, predicted: Array
-) -> tuple[Array, Array, Innovation]:
-    """The Kalman update of a batch given each element's residual and measurement matrix."""
+    x: Array,
+    P: Array,
+    residual: Array,
+    H: Array,
+    R: Array,
+    predicted: Array,
+    gate: Gate | None,
+    run: Counts,
+    reopen_covariance: Array,
+) -> tuple[Array, Array, Innovation, Counts]:
+    """The Kalman update of a batch given each element's residual and measurement matrix,
+    screened by ``gate`` (``run``: each element's gated readings in a row so far;
+    ``reopen_covariance``: what re-opening adds to an element's covariance); returns the new
+    state, covariance, innovation and run."""
     n = x.shape[1]
-    PHt = P @ np.swapaxes(H, -1, -2)
+    Ht = np.swapaxes(H, -1, -2)
+    PHt = P @ Ht
     S = symmetrise(H @ PHt + R)
-    # K = P Hᵀ S⁻¹ = (S⁻¹ H P)ᵀ, S and P symmetric
-    K = np.swapaxes(solve_spd(S, np.swapaxes(PHt, -1, -2)), -1, -2)
+    lower = cholesky(S, "innovation covariance")
+    decided = screen(gate, whitened_square(lower, residual), residual.shape[1], run)
+    if decided.reopened.any():
+        P = np.where(decided.reopened[:, None, None], P + reopen_covariance, P)
+        PHt = P @ Ht
+        lower = cholesky(symmetrise(H @ PHt + R), "innovation covariance")
+    K = gain(lower, PHt)
+    K[decided.gated] = 0.0  # a gated reading is not folded in: x and P stay predicted
     new_x = x + (K @ residual[..., None])[..., 0]
     IKH = np.eye(n) - K @ H
     new_P = IKH @ P @ np.swapaxes(IKH, -1, -2) + K @ R @ np.swapaxes(K, -1, -2)
-    return new_x, symmetrise(new_P), Innovation(predicted, S, residual)
+    innovation = Innovation(predicted, S, residual, decided.gated, decided.reopened)
+    new_run: Counts = np.where(decided.gated, run + 1, 0)
+    return new_x, symmetrise(new_P), innovation, new_run
+
+
+def _weighted_noise(
+    R: Array | float, quality: Array | None, batch: int, p: int, gate: Gate | None
+) -> Array:
+    floor = (gate or DEFAULT_GATE).quality_floor
+    return quality_weighted(batch_matrix(R, batch, p, p, "R"), quality, floor)
 
 
 def _measurement(z: Array, batch: int) -> Array:
@@ -83,10 +132,16 @@ def _measurement(z: Array, batch: int) -> Array:
 
 class KalmanFilter:
     """Linear Kalman filter over ``B`` elements; ``F``, ``Q``, ``H``, ``R`` are given once for
-    all elements or one per element (a leading batch axis)."""
+    all elements or one per element (a leading batch axis). ``gate`` screens readings by
+    their innovation (``None``: every reading is folded in, the classic filter)."""
 
-    def __init__(self, x: Array, P: Array) -> None:
+    def __init__(self, x: Array, P: Array, gate: Gate | None = DEFAULT_GATE) -> None:
         self.x, self.P = _checked_state(x, P)
+        self.gate = gate
+        #: each element's gated readings in a row (the gate re-opens after a run)
+        self.gated_run: Counts = np.zeros(self.x.shape[0], dtype=np.int64)
+        #: what re-opening adds to an element's covariance: its covariance at the start
+        self.reopen_covariance = self.P.copy()
 
     def predict(self, F: Array, Q: Array | float, u: Array | None = None) -> None:
         """``x ← F x (+ u)``, ``P ← F P Fᵀ + Q``."""
@@ -98,16 +153,21 @@ class KalmanFilter:
             self.x = self.x + np.asarray(u, dtype=np.float64)
         self.P = symmetrise(Fb @ self.P @ np.swapaxes(Fb, -1, -2) + Qb)
 
-    def update(self, z: Array, H: Array, R: Array | float) -> Innovation:
-        """Fold in measurements ``z`` ``(B, p)``; returns the prediction and residual."""
+    def update(
+        self, z: Array, H: Array, R: Array | float, quality: Array | None = None
+    ) -> Innovation:
+        """Fold in measurements ``z`` ``(B, p)``, each weighed by its reading's ``quality``
+        ``(B,)`` (0..1, default 1) and screened by the gate; returns the prediction, the
+        residual and what the gate did."""
         batch, n = self.x.shape
         measured = _measurement(z, batch)
         p = measured.shape[1]
         Hb = batch_matrix(H, batch, p, n, "H")
-        Rb = batch_matrix(R, batch, p, p, "R")
+        Rb = _weighted_noise(R, quality, batch, p, self.gate)
         predicted = (Hb @ self.x[..., None])[..., 0]
-        self.x, self.P, innovation = joseph_update(
-            self.x, self.P, measured - predicted, Hb, Rb, predicted
+        self.x, self.P, innovation, self.gated_run = joseph_update(
+            self.x, self.P, measured - predicted, Hb, Rb, predicted, self.gate, self.gated_run,
+            self.reopen_covariance,
         )
         return innovation
 
@@ -116,9 +176,14 @@ class ExtendedKalmanFilter:
     """EKF over ``B`` elements of one ``StateModel``, linearised by the model's Jacobians.
     With the model's parameters in its state it estimates them jointly with the state."""
 
-    def __init__(self, model: StateModel, x: Array, P: Array) -> None:
+    def __init__(
+        self, model: StateModel, x: Array, P: Array, gate: Gate | None = DEFAULT_GATE
+    ) -> None:
         self.model = model
         self.x, self.P = _checked_state(x, P)
+        self.gate = gate
+        self.gated_run: Counts = np.zeros(self.x.shape[0], dtype=np.int64)
+        self.reopen_covariance = self.P.copy()
 
     def predict(self, dt: float, inputs: Array, Q: Array | float) -> None:
         batch, n = self.x.shape
@@ -128,14 +193,16 @@ class ExtendedKalmanFilter:
         Qb = batch_matrix(Q, batch, n, n, "Q")
         self.P = symmetrise(F @ self.P @ np.swapaxes(F, -1, -2) + Qb)
 
-    def update(self, z: Array, R: Array | float) -> Innovation:
+    def update(self, z: Array, R: Array | float, quality: Array | None = None) -> Innovation:
+        """As ``KalmanFilter.update``, linearised at the predicted state."""
         batch, _ = self.x.shape
         measured = _measurement(z, batch)
         p = measured.shape[1]
         H = self.model.measure_jacobian(self.x)
         predicted = self.model.measure(self.x)
-        Rb = batch_matrix(R, batch, p, p, "R")
-        self.x, self.P, innovation = joseph_update(
-            self.x, self.P, measured - predicted, H, Rb, predicted
+        Rb = _weighted_noise(R, quality, batch, p, self.gate)
+        self.x, self.P, innovation, self.gated_run = joseph_update(
+            self.x, self.P, measured - predicted, H, Rb, predicted, self.gate, self.gated_run,
+            self.reopen_covariance,
         )
         return innovation

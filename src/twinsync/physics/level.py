@@ -28,17 +28,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from .contract import Array
+from .gate import DEFAULT_GATE, Gate
 from .kalman import KalmanFilter
 
 
 @dataclass(frozen=True)
 class Track:
     """Per element and reading ``(B, T)``: the one-step prediction, its standard deviation
-    (state and sensor together) and the residual ``reading - prediction``."""
+    (state and sensor together), the residual ``reading - prediction`` and whether the
+    innovation gate kept the reading out."""
 
     prediction: Array
     deviation: Array
     residual: Array
+    gated: Array
 
     @property
     def normalised(self) -> Array:
@@ -100,9 +103,11 @@ class LocalTrend:
         dt: float,
         initial_level: Array,
         initial_variance: float = 1e6,
+        gate: Gate | None = DEFAULT_GATE,
     ) -> Track:
         """Run the filter over ``readings`` ``(B, T)`` taken ``dt`` hours apart; the first
-        prediction is ``initial_level``. A NaN reading is a gap: predicted, not updated."""
+        prediction is ``initial_level``. A NaN reading is a gap: predicted, not updated; a
+        reading the ``gate`` refuses is predicted too, and marked in ``Track.gated``."""
         values = np.asarray(readings, dtype=np.float64)
         if values.ndim != 2:
             raise ValueError(f"readings must be (elements, times), got {values.shape}")
@@ -110,7 +115,8 @@ class LocalTrend:
         x = np.zeros((batch, self.size))
         x[:, 0] = np.asarray(initial_level, dtype=np.float64)
         P = np.broadcast_to(initial_variance * np.eye(self.size), (batch, self.size, self.size))
-        kf = KalmanFilter(x, P)
+        kf = KalmanFilter(x, P, gate)
+        gated = np.zeros((batch, times), dtype=bool)
         H = np.eye(1, self.size)
         prediction = np.empty((batch, times))
         deviation = np.empty((batch, times))
@@ -122,10 +128,13 @@ class LocalTrend:
             deviation[:, t] = np.sqrt(kf.P[:, 0, 0] + self.noise)
             seen = np.isfinite(values[:, t])
             if np.all(seen):
-                kf.update(values[:, t : t + 1], H, self.noise)
+                gated[:, t] = kf.update(values[:, t : t + 1], H, self.noise).gated
             elif np.any(seen):
                 # only the elements that read: a sub-filter over them, written back
-                part = KalmanFilter(kf.x[seen], kf.P[seen])
-                part.update(values[seen, t : t + 1], H, self.noise)
+                part = KalmanFilter(kf.x[seen], kf.P[seen], gate)
+                part.gated_run = kf.gated_run[seen]
+                part.reopen_covariance = kf.reopen_covariance[seen]
+                gated[seen, t] = part.update(values[seen, t : t + 1], H, self.noise).gated
                 kf.x[seen], kf.P[seen] = part.x, part.P
-        return Track(prediction, deviation, values - prediction)
+                kf.gated_run[seen] = part.gated_run
+        return Track(prediction, deviation, values - prediction, gated)

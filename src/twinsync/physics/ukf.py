@@ -9,7 +9,8 @@ parameters can simply sit in its state (joint estimation): the UKF sees how the 
 moves with them without any derivative.
 
 The update reuses the sigma points of the prediction, as the standard formulation does; an
-update with no prediction before it draws them afresh.
+update with no prediction before it draws them afresh. Readings are screened by the
+innovation gate and weighed by their quality as in the linear filter (``gate``).
 """
 
 from __future__ import annotations
@@ -18,14 +19,15 @@ import numpy as np
 
 from .contract import (
     Array,
+    Counts,
     StateModel,
     batch_matrix,
     cholesky,
     floor_eigenvalues,
-    solve_spd,
     symmetrise,
 )
-from .kalman import Innovation, _checked_state, _measurement
+from .gate import DEFAULT_GATE, Gate, screen
+from .kalman import Innovation, _checked_state, _measurement, _weighted_noise, gain, whitened_square
 
 
 class MerweWeights:
@@ -63,10 +65,16 @@ class UnscentedKalmanFilter:
         alpha: float = 1e-3,
         beta: float = 2.0,
         kappa: float = 0.0,
+        gate: Gate | None = DEFAULT_GATE,
     ) -> None:
         self.model = model
         self.x, self.P = _checked_state(x, P)
         self.weights = MerweWeights(self.x.shape[1], alpha, beta, kappa)
+        self.gate = gate
+        #: each element's gated readings in a row (the gate re-opens after a run)
+        self.gated_run: Counts = np.zeros(self.x.shape[0], dtype=np.int64)
+        #: what re-opening adds to an element's covariance: its covariance at the start
+        self.reopen_covariance = self.P.copy()
         self._sigmas: Array | None = None
 
     def predict(self, dt: float, inputs: Array, Q: Array | float) -> None:
@@ -83,27 +91,53 @@ class UnscentedKalmanFilter:
         self.P = floor_eigenvalues(symmetrise(spread + batch_matrix(Q, batch, n, n, "Q")))
         self._sigmas = moved
 
-    def update(self, z: Array, R: Array | float) -> Innovation:
-        batch, n = self.x.shape
+    def update(self, z: Array, R: Array | float, quality: Array | None = None) -> Innovation:
+        """Fold in measurements ``z`` ``(B, p)``, weighed by ``quality`` and screened by the
+        gate, as ``KalmanFilter.update``."""
+        batch = self.x.shape[0]
         measured = _measurement(z, batch)
         p = measured.shape[1]
         sigmas = self._sigmas if self._sigmas is not None else self.weights.points(self.x, self.P)
-        count = sigmas.shape[1]
-        seen = self.model.measure(sigmas.reshape(batch * count, n)).reshape(batch, count, p)
+        Rb = _weighted_noise(R, quality, batch, p, self.gate)
+        predicted, S, cross = self._seen(sigmas, self.x, Rb)
+        residual = measured - predicted
+        lower = cholesky(S, "innovation covariance")
+        decided = screen(self.gate, whitened_square(lower, residual), p, self.gated_run)
+        P, used_residual, used_S, used_lower = self.P, residual, S, lower
+        if decided.reopened.any():
+            # the covariance widened, the points are drawn afresh from it for those elements
+            again = decided.reopened
+            P = self.P.copy()
+            P[again] += self.reopen_covariance[again]
+            points = self.weights.points(self.x[again], P[again])
+            seen_again, S_again, cross_again = self._seen(points, self.x[again], Rb[again])
+            cross, used_residual = cross.copy(), residual.copy()
+            used_S, used_lower = S.copy(), lower.copy()
+            cross[again] = cross_again
+            used_residual[again] = measured[again] - seen_again
+            used_S[again] = S_again
+            used_lower[again] = cholesky(S_again, "innovation covariance")
+        K = gain(used_lower, cross)
+        K[decided.gated] = 0.0  # a gated reading is not folded in: x and P stay predicted
+        self.x = self.x + (K @ used_residual[..., None])[..., 0]
+        # P - K S Kᵀ from sigma points, after a reading far off the prediction, can fall off
+        # positive definiteness: floored as in the prediction.
+        self.P = floor_eigenvalues(symmetrise(P - K @ used_S @ np.swapaxes(K, -1, -2)))
+        self.gated_run = np.where(decided.gated, self.gated_run + 1, 0)
+        self._sigmas = None
+        return Innovation(predicted, S, residual, decided.gated, decided.reopened)
+
+    def _seen(self, sigmas: Array, mean: Array, R: Array) -> tuple[Array, Array, Array]:
+        """The predicted measurement, its covariance with ``R`` and the state-measurement
+        cross covariance, from sigma points ``(B, 2n + 1, n)`` round the state ``mean``."""
+        batch, count, n = sigmas.shape
+        seen = self.model.measure(sigmas.reshape(batch * count, n)).reshape(batch, count, -1)
         predicted, spread = self._transform(seen)
-        S = symmetrise(spread + batch_matrix(R, batch, p, p, "R"))
-        state_dev = sigmas - self.x[:, None, :]
+        S = symmetrise(spread + R)
+        state_dev = sigmas - mean[:, None, :]
         seen_dev = seen - predicted[:, None, :]
         cross = np.einsum("k,bki,bkj->bij", self.weights.cov, state_dev, seen_dev)
-        # K = Pxz S⁻¹ = (S⁻¹ Pxzᵀ)ᵀ
-        K = np.swapaxes(solve_spd(S, np.swapaxes(cross, -1, -2)), -1, -2)
-        residual = measured - predicted
-        self.x = self.x + (K @ residual[..., None])[..., 0]
-        # The same for the update: P - K S Kᵀ from sigma points, after a reading far off the
-        # prediction, can fall off positive definiteness.
-        self.P = floor_eigenvalues(symmetrise(self.P - K @ S @ np.swapaxes(K, -1, -2)))
-        self._sigmas = None
-        return Innovation(predicted, S, residual)
+        return predicted, S, cross
 
     def _transform(self, points: Array) -> tuple[Array, Array]:
         mean = np.einsum("k,bki->bi", self.weights.mean, points)
