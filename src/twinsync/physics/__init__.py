@@ -5,6 +5,7 @@ least squares (``rls``), each vectorised over a batch of elements; the local lev
 model every property has (``level``) and the RC thermal zone (``thermal``)."""
 
 from .contract import NotPositiveDefinite, StateModel
+from .divergence import Cusum, Divergence, PageHinkley
 from .gate import Gate
 from .kalman import ExtendedKalmanFilter, Innovation, KalmanFilter
 from .level import LocalTrend, Track
@@ -20,6 +21,8 @@ from .thermal import ThermalZone
 from .ukf import MerweWeights, UnscentedKalmanFilter
 
 __all__ = [
+    "Cusum",
+    "Divergence",
     "ExtendedKalmanFilter",
     "Gate",
     "HyperbolicCurve",
@@ -29,6 +32,7 @@ __all__ = [
     "LogarithmicCurve",
     "MerweWeights",
     "NotPositiveDefinite",
+    "PageHinkley",
     "RecursiveLeastSquares",
     "StateModel",
     "ThermalZone",
