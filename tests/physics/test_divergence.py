@@ -51,6 +51,14 @@ def test_one_update_at_a_time_gives_the_numbers_of_a_block(detector: type[Cusum]
         assert step.started.tolist() == block.started[:, t].tolist()
 
 
+def test_one_far_reading_cannot_start_a_divergence_alone_but_three_can() -> None:
+    cusum = Cusum()
+    once = cusum.update_many(np.array([[0.0, 50.0, 0.0, 0.0], [0.0, 50.0, 50.0, 50.0]]))
+    # each counts 4 - 0.5: 3.5, then 7, then 10.5 past the threshold of 9
+    assert once.statistic[1].tolist() == [0.0, 3.5, 7.0, 10.5]
+    assert once.started.any(axis=1).tolist() == [False, True]
+
+
 def test_a_gap_leaves_an_element_as_it_was() -> None:
     cusum = Cusum(threshold=3.0)
     cusum.update(np.array([2.0, 2.0]))

@@ -1,8 +1,10 @@
 """Physical models of what the twin watches and the estimators that calibrate them, pure
 (no I/O): concrete maturity (``maturity``), which turns a slab's temperatures into strength;
 the model contract (``contract``); the Kalman filters (``kalman``, ``ukf``) and recursive
-least squares (``rls``), each vectorised over a batch of elements; the local level / trend
-model every property has (``level``) and the RC thermal zone (``thermal``)."""
+least squares (``rls``), each vectorised over a batch of elements, with their innovation
+gate (``gate``); the local level / trend model every property has (``level``) and the RC
+thermal zone (``thermal``); divergence detectors on normalised residuals (``divergence``,
+measured by ``runlength``) and recalibration over a recent window (``recalibrate``)."""
 
 from .contract import NotPositiveDefinite, StateModel
 from .divergence import Cusum, Divergence, PageHinkley
@@ -16,6 +18,7 @@ from .maturity import (
     fit_logarithmic,
     temperature_time_factor,
 )
+from .recalibrate import Recalibration, recalibrate
 from .rls import RecursiveLeastSquares
 from .thermal import ThermalZone
 from .ukf import MerweWeights, UnscentedKalmanFilter
@@ -33,6 +36,7 @@ __all__ = [
     "MerweWeights",
     "NotPositiveDefinite",
     "PageHinkley",
+    "Recalibration",
     "RecursiveLeastSquares",
     "StateModel",
     "ThermalZone",
@@ -40,5 +44,6 @@ __all__ = [
     "UnscentedKalmanFilter",
     "equivalent_age",
     "fit_logarithmic",
+    "recalibrate",
     "temperature_time_factor",
 ]

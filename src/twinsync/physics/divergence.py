@@ -19,7 +19,10 @@ transitions (``started``, ``ended``). The state has hysteresis: a divergence sta
 statistic passes ``threshold`` and ends only when it has fallen to ``release`` (default
 half the threshold); the sums are capped at ``ceiling`` (default twice the threshold) so
 that a long divergence ends within about ``(ceiling - release) / k`` readings of reality
-and twin agreeing again. A NaN residual (a gap, a gated reading) leaves an element as it was.
+and twin agreeing again. A NaN residual (a gap) leaves an element as it was. A residual
+counts at most ``limit`` (default 4) standard deviations: one far reading is the innovation
+gate's business and must not start a divergence alone (with the defaults it takes three in
+a row, 3 * 3.5 > 9), while the false-alarm rate hardly moves (|z| > 4 has odds of 6e-5).
 
 State is plain arrays: ``save()`` gives them, ``restore()`` takes them back (for a restart,
 or to keep only some elements), ``reset(elements)`` starts the chosen elements afresh (after
@@ -63,10 +66,19 @@ class _Detector:
     _fields: tuple[str, ...] = ()
 
     def __init__(
-        self, reference: float, threshold: float, release: float | None, ceiling: float | None
+        self,
+        reference: float,
+        threshold: float,
+        release: float | None,
+        ceiling: float | None,
+        limit: float,
     ) -> None:
-        if reference < 0 or threshold <= 0:
-            raise ValueError("the reference must be non-negative and the threshold positive")
+        if reference < 0 or threshold <= 0 or limit <= reference:
+            raise ValueError(
+                "the reference must be non-negative, the threshold positive, the limit above"
+                " the reference"
+            )
+        self.limit = limit
         self.reference = reference
         self.threshold = threshold
         self.release = threshold / 2.0 if release is None else release
@@ -94,7 +106,8 @@ class _Detector:
         if state["diverging"].shape != z.shape:
             raise ValueError(f"this detector watches {state['diverging'].shape[0]} elements")
         seen = np.isfinite(z)
-        statistic = self._advance(state, np.where(seen, z, 0.0), seen)
+        clipped = np.clip(np.where(seen, z, 0.0), -self.limit, self.limit)
+        statistic = self._advance(state, clipped, seen)
         was = state["diverging"] > 0
         diverging = np.where(was, statistic > self.release, statistic > self.threshold)
         state["diverging"] = diverging.astype(np.float64)
@@ -159,8 +172,9 @@ class Cusum(_Detector):
         threshold: float = THRESHOLD,
         release: float | None = None,
         ceiling: float | None = None,
+        limit: float = 4.0,
     ) -> None:
-        super().__init__(reference, threshold, release, ceiling)
+        super().__init__(reference, threshold, release, ceiling, limit)
 
     def _advance(self, state: dict[str, Array], z: Array, seen: Flags) -> Array:
         k, top = self.reference, self.ceiling
@@ -185,9 +199,10 @@ class PageHinkley(_Detector):
         threshold: float = THRESHOLD,
         release: float | None = None,
         ceiling: float | None = None,
+        limit: float = 4.0,
         warmup: int = 30,
     ) -> None:
-        super().__init__(delta, threshold, release, ceiling)
+        super().__init__(delta, threshold, release, ceiling, limit)
         self.warmup = warmup
 
     def _advance(self, state: dict[str, Array], z: Array, seen: Flags) -> Array:
