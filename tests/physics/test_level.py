@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from twinsync.physics.kalman import KalmanFilter
 from twinsync.physics.level import LocalTrend
 
 from .oracle import linear
@@ -69,3 +70,38 @@ def test_a_gap_in_one_element_does_not_touch_the_others() -> None:
 def test_negative_noise_is_refused() -> None:
     with pytest.raises(ValueError, match="non-negative"):
         LocalTrend(level_noise=-1.0, noise=1.0)
+
+
+@pytest.mark.parametrize("trend_noise", [None, 1e-4])
+def test_the_ninety_percent_forecast_interval_holds_ninety_percent_of_readings(
+    trend_noise: float | None,
+) -> None:
+    # 400 series simulated from the model itself, filtered, and forecast 1, 5 and 20 steps
+    # ahead from every reading after a burn-in of 40: the interval must hold 88-92 %
+    rng = np.random.default_rng(13)
+    model = LocalTrend(level_noise=0.05, noise=0.2, trend_noise=trend_noise)
+    series, steps, horizons = 400, 160, (1, 5, 20)
+    state = np.zeros((series, model.size))
+    truth = np.empty((series, steps))
+    Q = model.process_noise(1.0)
+    for t in range(steps):
+        state = model.step(state, 1.0, np.zeros((series, 0)))
+        state = state + rng.multivariate_normal(np.zeros(model.size), Q, series)
+        truth[:, t] = state[:, 0]
+    readings = truth + rng.normal(0, np.sqrt(0.2), truth.shape)
+    prior = np.broadcast_to(100.0 * np.eye(model.size), (series, model.size, model.size))
+    kf = KalmanFilter(np.zeros((series, model.size)), prior, gate=None)
+    F, H = model.transition(1.0), np.eye(1, model.size)
+    inside: dict[int, list[np.ndarray]] = {h: [] for h in horizons}
+    for t in range(steps - max(horizons)):
+        if t > 0:
+            kf.predict(F, Q)
+        kf.update(readings[:, t : t + 1], H, model.noise)
+        if t < 40:
+            continue
+        low, high = model.forecast(kf.x, kf.P, 1.0, max(horizons)).interval(0.9)
+        for h in horizons:
+            later = readings[:, t + h]
+            inside[h].append((low[:, h - 1] <= later) & (later <= high[:, h - 1]))
+    for h in horizons:
+        assert 0.88 <= np.mean(inside[h]) <= 0.92, (h, np.mean(inside[h]))

@@ -10,7 +10,7 @@ from .contract import NotPositiveDefinite, StateModel
 from .divergence import Cusum, Divergence, PageHinkley
 from .gate import Gate
 from .kalman import ExtendedKalmanFilter, Innovation, KalmanFilter
-from .level import LocalTrend, Track
+from .level import Forecast, LocalTrend, Track
 from .maturity import (
     HyperbolicCurve,
     LogarithmicCurve,
@@ -27,6 +27,7 @@ __all__ = [
     "Cusum",
     "Divergence",
     "ExtendedKalmanFilter",
+    "Forecast",
     "Gate",
     "HyperbolicCurve",
     "Innovation",

@@ -12,7 +12,8 @@ The level ``L`` (and trend ``β``, in units per hour) drift as random walks:
 The sensor reads the level plus white noise of variance ``r``. ``LocalTrend`` is a linear
 ``StateModel`` (its Jacobians are its matrices); ``track`` runs it over a batch of series
 with the linear Kalman filter and returns, per reading, the prediction made before it, that
-prediction's standard deviation and the residual.
+prediction's standard deviation and the residual; ``forecast`` looks further ahead from a
+filter's state, with an interval whose coverage is measured (``twinsync bench twin``).
 
 >>> model = LocalTrend(level_noise=1.0, noise=1.0)
 >>> track = model.track(np.array([[0.0, 1.0, 2.0]]), dt=1.0, initial_level=np.array([0.0]),
@@ -24,6 +25,7 @@ prediction's standard deviation and the residual.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 
@@ -47,6 +49,23 @@ class Track:
     def normalised(self) -> Array:
         """Residuals in standard deviations: ~ N(0, 1) while the model fits."""
         return self.residual / self.deviation
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """Per element and horizon ``(B, H)`` (horizon ``h`` is ``h`` steps ahead, from 1): the
+    mean of the reading to come and its standard deviation, the level's uncertainty grown
+    over the horizon plus the sensor's noise (a forecast of a *reading*, not of the level)."""
+
+    mean: Array
+    deviation: Array
+
+    def interval(self, coverage: float = 0.9) -> tuple[Array, Array]:
+        """The central interval that holds ``coverage`` of the readings to come."""
+        if not 0.0 < coverage < 1.0:
+            raise ValueError("coverage must be in (0, 1)")
+        half = NormalDist().inv_cdf((1.0 + coverage) / 2.0) * self.deviation
+        return self.mean - half, self.mean + half
 
 
 class LocalTrend:
@@ -96,6 +115,23 @@ class LocalTrend:
         H = np.zeros((1, self.size))
         H[0, 0] = 1.0
         return np.broadcast_to(H, (state.shape[0], 1, self.size))
+
+    def forecast(self, x: Array, P: Array, dt: float, horizon: int) -> Forecast:
+        """Readings 1 to ``horizon`` steps of ``dt`` hours after states ``x`` ``(B, n)`` with
+        covariances ``P`` ``(B, n, n)`` (a filter's, after its last update)."""
+        if horizon < 1:
+            raise ValueError("the horizon must be at least one step")
+        F, Q = self.transition(dt), self.process_noise(dt)
+        state = np.asarray(x, dtype=np.float64)
+        covariance = np.asarray(P, dtype=np.float64)
+        mean = np.empty((state.shape[0], horizon))
+        variance = np.empty((state.shape[0], horizon))
+        for h in range(horizon):
+            state = state @ F.T
+            covariance = F @ covariance @ F.T + Q
+            mean[:, h] = state[:, 0]
+            variance[:, h] = covariance[:, 0, 0] + self.noise
+        return Forecast(mean, np.sqrt(variance))
 
     def track(
         self,
