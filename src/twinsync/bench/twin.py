@@ -1,0 +1,361 @@
+"""``twinsync bench twin``: how well the physics twin calibrates, notices divergence,
+forecasts, and what it costs per element.
+
+Four parts, all on simulated data (pure NumPy, no store, no service):
+
+- calibration: ``--zones`` RC zones (R 2-10 K/kW, C 5-30 kWh/K) over ``--days`` days at
+  15 minutes, outdoor a daily swing round a wandering mean, heating switched among 0, 2 and
+  4 kW, sensor noise 0.05 K; the UKF and the EKF start 50 % high on R and 40 % low on C and
+  estimate both jointly with the temperature. Reported: median and worst error (%) at the
+  end. Beside it the maturity fit: 200 mixes' logarithmic strength-maturity curves fitted
+  from 15 cylinder breaks with 5 % scatter, and the error (%) of the maturity at which
+  each reaches 70 % of its 28-day strength (when the formwork may come off).
+- divergence: the default CUSUM's (and Page-Hinkley's) false-alarm run length ARL0 on
+  N(0, 1) residuals, each element simulated to its first alarm (``--arl-elements``), and
+  the delay to a sustained 1-sd shift: from a fresh start (what Siegmund's approximation,
+  printed beside, predicts) and after 500 readings in control (elements that alarmed
+  before the shift are left out).
+- coverage: ``--series`` series simulated from the local level and the local linear trend,
+  filtered, and the share of readings 1, 4, 16 and 96 steps ahead inside the 90 % forecast
+  interval made at every reading after a burn-in.
+- cost: microseconds per element per predict-and-update of the linear filter (local level)
+  and the UKF (thermal zone), gate on, over 100 and 100,000 elements (best of ``--repeat``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from typing import Any
+
+import numpy as np
+
+from ..physics.contract import Array
+from ..physics.divergence import REFERENCE, THRESHOLD, Cusum, PageHinkley
+from ..physics.kalman import ExtendedKalmanFilter, KalmanFilter
+from ..physics.level import LocalTrend
+from ..physics.maturity import LogarithmicCurve, fit_logarithmic
+from ..physics.runlength import run_lengths, siegmund_two_sided
+from ..physics.thermal import ThermalZone
+from ..physics.ukf import UnscentedKalmanFilter
+
+DT = 0.25  # hours: readings every 15 minutes
+HORIZONS = (1, 4, 16, 96)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quick", action="store_true", help="small runs (a few seconds)")
+    parser.add_argument("--zones", type=int, default=20, help="simulated zones (default 20)")
+    parser.add_argument("--days", type=int, default=30, help="days of readings (default 30)")
+    parser.add_argument(
+        "--arl-elements",
+        type=int,
+        default=1000,
+        help="elements run to a false alarm for the CUSUM's ARL0 (default 1000)",
+    )
+    parser.add_argument(
+        "--delay-elements",
+        type=int,
+        default=2000,
+        help="elements shifted by 1 sd for the delays (default 2000)",
+    )
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=THRESHOLD,
+        help=f"the detectors' threshold h to measure (default {THRESHOLD})",
+    )
+    parser.add_argument(
+        "--series", type=int, default=2000, help="series for the coverage (default 2000)"
+    )
+    parser.add_argument(
+        "--elements",
+        type=int,
+        nargs="+",
+        default=[100, 100_000],
+        help="batch sizes for the cost (default 100 100000)",
+    )
+    parser.add_argument("--repeat", type=int, default=5, help="timing runs (default 5)")
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    if args.quick:
+        args.zones, args.days, args.arl_elements = 4, 10, 150
+        args.delay_elements, args.series, args.repeat = 500, 300, 2
+    started = time.perf_counter()
+    figures: dict[str, Any] = {
+        "calibration": calibration(args.zones, args.days, args.seed),
+        "maturity_fit": maturity_fit(200, args.seed),
+        "divergence": divergence(
+            args.arl_elements, args.delay_elements, args.threshold, args.seed
+        ),
+        "coverage": coverage(args.series, args.seed),
+        "cost_us": cost(args.elements, args.repeat, args.seed),
+    }
+    figures["seconds"] = round(time.perf_counter() - started, 1)
+    _print(figures)
+    return figures
+
+
+# -- calibration --------------------------------------------------------------------------
+
+
+def simulated_zones(zones: int, days: int, seed: int) -> tuple[Array, ...]:
+    """True R and C, inputs ``(B, T, 2)`` and readings ``(B, T)`` of ``zones`` RC zones."""
+    rng = np.random.default_rng(seed)
+    model = ThermalZone()
+    resistance = rng.uniform(2.0, 10.0, zones)
+    capacitance = rng.uniform(5.0, 30.0, zones)
+    steps = int(days * 24 / DT)
+    hours = np.arange(steps) * DT
+    drift = 0.05 * rng.normal(size=(zones, steps)).cumsum(1)
+    outdoor = 5 + 8 * np.sin(2 * np.pi * hours / 24) + drift
+    heating = np.zeros((zones, steps))
+    for b in range(zones):
+        t = 0
+        while t < steps:
+            length = int(rng.integers(8, 32))
+            heating[b, t : t + length] = rng.choice([0.0, 2.0, 4.0])
+            t += length
+    inputs = np.stack([outdoor, heating], axis=-1)
+    state = model.state(np.full(zones, 18.0), resistance, capacitance)
+    temperature = np.empty((zones, steps))
+    for t in range(steps):
+        temperature[:, t] = state[:, 0]
+        state = model.step(state, DT, inputs[:, t])
+    return resistance, capacitance, inputs, temperature + rng.normal(0, 0.05, temperature.shape)
+
+
+def calibration(zones: int, days: int, seed: int) -> dict[str, Any]:
+    model = ThermalZone()
+    resistance, capacitance, inputs, readings = simulated_zones(zones, days, seed)
+    out: dict[str, Any] = {"zones": zones, "days": days}
+    for name, kind in (("ukf", UnscentedKalmanFilter), ("ekf", ExtendedKalmanFilter)):
+        start = model.state(readings[:, 0], 1.5 * resistance, 0.6 * capacitance)
+        covariance = np.broadcast_to(np.diag([0.05**2, 0.5**2, 0.5**2]), (zones, 3, 3)).copy()
+        estimator = kind(model, start, covariance)
+        gated = 0
+        for t in range(1, readings.shape[1]):
+            estimator.predict(DT, inputs[:, t - 1], np.diag([1e-4, 1e-8, 1e-8]))
+            gated += int(estimator.update(readings[:, t : t + 1], 0.05**2).gated.sum())
+        found_r, found_c = model.parameters(estimator.x)
+        error_r = 100 * np.abs(found_r / resistance - 1)
+        error_c = 100 * np.abs(found_c / capacitance - 1)
+        out[name] = {
+            "r_error_pct_median": round(float(np.median(error_r)), 3),
+            "r_error_pct_max": round(float(error_r.max()), 3),
+            "c_error_pct_median": round(float(np.median(error_c)), 3),
+            "c_error_pct_max": round(float(error_c.max()), 3),
+            "gated_readings": gated,
+        }
+    return out
+
+
+def maturity_fit(mixes: int, seed: int) -> dict[str, Any]:
+    """Curves fitted from breaks at 1, 3, 7, 14 and 28 days (three each) cured at 20 °C."""
+    rng = np.random.default_rng(seed + 1)
+    ages = np.repeat([1.0, 3.0, 7.0, 14.0, 28.0], 3)
+    maturity = (20.0 + 10.0) * 24.0 * ages  # °C·h over the -10 °C datum
+    errors = []
+    for _ in range(mixes):
+        truth = LogarithmicCurve(a=rng.uniform(-40, -10), b=rng.uniform(10, 16))
+        strength = truth.strength(maturity) * (1 + rng.normal(0, 0.05, maturity.shape))
+        fitted = fit_logarithmic(maturity, strength)
+        target = 0.7 * float(truth.strength(np.array([maturity[-1]]))[0])
+        errors.append(100 * abs(fitted.maturity_for(target) / truth.maturity_for(target) - 1))
+    return {
+        "mixes": mixes,
+        "breaks": int(ages.size),
+        "scatter_pct": 5,
+        "maturity_to_70pct_error_pct_median": round(float(np.median(errors)), 2),
+        "maturity_to_70pct_error_pct_p90": round(float(np.percentile(errors, 90)), 2),
+    }
+
+
+# -- divergence ---------------------------------------------------------------------------
+
+
+def divergence(elements: int, shifted: int, threshold: float, seed: int) -> dict[str, Any]:
+    k, h = REFERENCE, threshold
+
+    def cusum() -> Cusum:
+        return Cusum(k, h)
+
+    def hinkley() -> PageHinkley:
+        return PageHinkley(k, h)
+
+    in_control = run_lengths(cusum, elements, seed=seed + 10)
+    fresh = run_lengths(cusum, shifted, shift=1.0, seed=seed + 11)
+    settled = run_lengths(cusum, shifted, shift=1.0, shift_after=500, seed=seed + 12)
+    hinkley_elements = max(elements // 2, 50)
+    hinkley_control = run_lengths(hinkley, hinkley_elements, seed=seed + 13)
+    hinkley_settled = run_lengths(hinkley, shifted, shift=1.0, shift_after=500, seed=seed + 14)
+    return {
+        "cusum": {
+            "k": k,
+            "h": h,
+            "arl0": _mean(in_control),
+            "arl0_standard_error": _stderr(in_control),
+            "arl0_siegmund": round(siegmund_two_sided(0.0, k, h), 1),
+            "elements": elements,
+            "shifted_elements": shifted,
+            "delay_1sd_fresh_mean": _mean(fresh),
+            "delay_1sd_fresh_median": _median(fresh),
+            "delay_1sd_siegmund": round(siegmund_two_sided(1.0, k, h), 2),
+            "delay_1sd_after_500_mean": _mean(settled),
+            "delay_1sd_after_500_median": _median(settled),
+            "alarmed_before_shift": int(np.isnan(settled).sum()),
+        },
+        "page_hinkley": {
+            "delta": k,
+            "threshold": h,
+            "warmup": PageHinkley().warmup,
+            "arl0": _mean(hinkley_control),
+            "arl0_standard_error": _stderr(hinkley_control),
+            "elements": hinkley_elements,
+            "delay_1sd_after_500_mean": _mean(hinkley_settled),
+            "delay_1sd_after_500_median": _median(hinkley_settled),
+            "alarmed_before_shift": int(np.isnan(hinkley_settled).sum()),
+        },
+    }
+
+
+def _mean(lengths: Array) -> float | None:
+    finite = lengths[np.isfinite(lengths)]
+    return round(float(finite.mean()), 2) if finite.size else None
+
+
+def _median(lengths: Array) -> float | None:
+    finite = lengths[np.isfinite(lengths)]
+    return round(float(np.median(finite)), 1) if finite.size else None
+
+
+def _stderr(lengths: Array) -> float | None:
+    finite = lengths[np.isfinite(lengths)]
+    if finite.size < 2:
+        return None
+    return round(float(finite.std(ddof=1) / math.sqrt(finite.size)), 1)
+
+
+# -- coverage -----------------------------------------------------------------------------
+
+
+def coverage(series: int, seed: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"series": series, "interval": 0.9, "horizons_steps": list(HORIZONS)}
+    rng = np.random.default_rng(seed + 20)
+    for name, model in (
+        ("local_level", LocalTrend(level_noise=0.04, noise=0.01)),
+        ("local_trend", LocalTrend(level_noise=0.01, noise=0.01, trend_noise=1e-3)),
+    ):
+        out[name] = _coverage(model, series, rng)
+    return out
+
+
+def _coverage(model: LocalTrend, series: int, rng: np.random.Generator) -> dict[str, float]:
+    burn_in, origins, furthest = 50, 300, max(HORIZONS)
+    steps = burn_in + origins + furthest
+    Q = model.process_noise(DT)
+    noise = rng.multivariate_normal(np.zeros(model.size), Q, (series, steps))
+    state = np.zeros((series, model.size))
+    level = np.empty((series, steps))
+    for t in range(steps):
+        state = model.step(state, DT, np.zeros((series, 0))) + noise[:, t]
+        level[:, t] = state[:, 0]
+    readings = level + rng.normal(0, math.sqrt(model.noise), level.shape)
+    prior = np.broadcast_to(1e4 * np.eye(model.size), (series, model.size, model.size))
+    kf = KalmanFilter(np.zeros((series, model.size)), prior, gate=None)
+    F, H = model.transition(DT), np.eye(1, model.size)
+    inside = np.zeros(len(HORIZONS))
+    counted = 0
+    for t in range(burn_in + origins):
+        if t > 0:
+            kf.predict(F, Q)
+        kf.update(readings[:, t : t + 1], H, model.noise)
+        if t < burn_in:
+            continue
+        low, high = model.forecast(kf.x, kf.P, DT, furthest).interval(0.9)
+        for i, h in enumerate(HORIZONS):
+            later = readings[:, t + h]
+            inside[i] += np.count_nonzero((low[:, h - 1] <= later) & (later <= high[:, h - 1]))
+        counted += series
+    return {str(h): round(float(100 * inside[i] / counted), 2) for i, h in enumerate(HORIZONS)}
+
+
+# -- cost ---------------------------------------------------------------------------------
+
+
+def cost(sizes: list[int], repeat: int, seed: int) -> dict[str, Any]:
+    rng = np.random.default_rng(seed + 30)
+    return {str(size): _cost(size, repeat, rng) for size in sizes}
+
+
+def _cost(size: int, repeat: int, rng: np.random.Generator) -> dict[str, float]:
+    level = LocalTrend(level_noise=0.01, noise=0.01)
+    readings = 20.0 + rng.normal(0, 0.1, (size, 1))
+    kf = KalmanFilter(readings.copy(), np.full((size, 1, 1), 0.01))
+    F, Q, H = level.transition(DT), level.process_noise(DT), np.eye(1)
+
+    def linear() -> None:
+        kf.predict(F, Q)
+        kf.update(readings, H, level.noise)
+
+    zone = ThermalZone()
+    state = zone.state(readings[:, 0], np.full(size, 5.0), np.full(size, 10.0))
+    covariance = np.broadcast_to(np.diag([0.01, 0.01, 0.01]), (size, 3, 3)).copy()
+    ukf = UnscentedKalmanFilter(zone, state, covariance)
+    inputs = np.column_stack([np.full(size, 5.0), np.full(size, 2.0)])
+
+    def unscented() -> None:
+        ukf.predict(DT, inputs, np.diag([1e-4, 1e-8, 1e-8]))
+        ukf.update(readings, 0.05**2)
+
+    return {
+        "kf_level": round(1e6 * _best(repeat, linear) / size, 3),
+        "ukf_zone": round(1e6 * _best(repeat, unscented) / size, 3),
+    }
+
+
+def _best(repeat: int, work: Any) -> float:
+    work()  # warm: first-call allocations out of the timing
+    best = math.inf
+    for _ in range(max(1, repeat)):
+        began = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - began)
+    return best
+
+
+def _print(figures: dict[str, Any]) -> None:
+    cal = figures["calibration"]
+    for name in ("ukf", "ekf"):
+        c = cal[name]
+        print(
+            f"calibration {name}: {cal['zones']} zones x {cal['days']} days, R error "
+            f"median {c['r_error_pct_median']} % max {c['r_error_pct_max']} %, C error "
+            f"median {c['c_error_pct_median']} % max {c['c_error_pct_max']} %"
+        )
+    m = figures["maturity_fit"]
+    print(
+        f"maturity fit: {m['mixes']} mixes, maturity to 70 % strength off by median "
+        f"{m['maturity_to_70pct_error_pct_median']} % (90th percentile "
+        f"{m['maturity_to_70pct_error_pct_p90']} %)"
+    )
+    c = figures["divergence"]["cusum"]
+    print(
+        f"cusum k={c['k']} h={c['h']}: ARL0 {c['arl0']} (+-{c['arl0_standard_error']}, "
+        f"Siegmund {c['arl0_siegmund']}); 1-sd delay fresh {c['delay_1sd_fresh_mean']} "
+        f"(Siegmund {c['delay_1sd_siegmund']}), after 500 mean "
+        f"{c['delay_1sd_after_500_mean']} median {c['delay_1sd_after_500_median']}"
+    )
+    p = figures["divergence"]["page_hinkley"]
+    print(
+        f"page-hinkley: ARL0 {p['arl0']} (+-{p['arl0_standard_error']}); 1-sd delay after "
+        f"500 mean {p['delay_1sd_after_500_mean']} median {p['delay_1sd_after_500_median']}"
+    )
+    for name in ("local_level", "local_trend"):
+        shares = figures["coverage"][name]
+        print(f"coverage of the 90 % interval, {name} (steps ahead: %): {shares}")
+    for size, c in figures["cost_us"].items():
+        print(f"cost per element-update at {size}: KF {c['kf_level']} us, UKF {c['ukf_zone']} us")

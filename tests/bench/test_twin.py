@@ -1,0 +1,37 @@
+"""``twinsync bench twin`` runs end to end on small settings and reports every figure."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from twinsync.bench import twin
+from twinsync.physics.runlength import siegmund_two_sided
+
+
+def test_the_twin_bench_reports_calibration_divergence_coverage_and_cost() -> None:
+    parser = argparse.ArgumentParser()
+    twin.add_arguments(parser)
+    args = parser.parse_args(
+        [
+            *("--zones", "2", "--days", "3", "--threshold", "3"),
+            *("--arl-elements", "300", "--delay-elements", "300", "--series", "60"),
+            *("--elements", "10", "50", "--repeat", "1"),
+        ]
+    )
+    figures = twin.run(args)
+    assert figures["calibration"]["ukf"]["r_error_pct_max"] < 5.0
+    assert figures["calibration"]["ekf"]["c_error_pct_max"] < 10.0
+    assert figures["maturity_fit"]["maturity_to_70pct_error_pct_median"] < 10.0
+    cusum = figures["divergence"]["cusum"]
+    assert cusum["h"] == 3.0
+    # 300 elements: a standard error of about 6 % on the ARL0
+    assert cusum["arl0"] == pytest.approx(siegmund_two_sided(0.0, 0.5, 3.0), rel=0.2)
+    assert cusum["delay_1sd_fresh_mean"] == pytest.approx(cusum["delay_1sd_siegmund"], rel=0.1)
+    assert figures["divergence"]["page_hinkley"]["arl0"] > 0
+    for name in ("local_level", "local_trend"):
+        assert set(figures["coverage"][name]) == {"1", "4", "16", "96"}
+        assert all(80 < share < 98 for share in figures["coverage"][name].values())
+    assert set(figures["cost_us"]) == {"10", "50"}
+    assert all(v > 0 for c in figures["cost_us"].values() for v in c.values())
