@@ -8,8 +8,10 @@ import pytest
 from scipy.stats import chi2
 
 from twinsync.physics.gate import Gate, chi_square_quantile
-from twinsync.physics.kalman import KalmanFilter
+from twinsync.physics.kalman import ExtendedKalmanFilter, KalmanFilter
 from twinsync.physics.level import LocalTrend
+from twinsync.physics.thermal import ThermalZone
+from twinsync.physics.ukf import UnscentedKalmanFilter
 
 
 @pytest.mark.parametrize("dof", [1, 2, 3, 4, 7])
@@ -97,3 +99,33 @@ def test_gate_settings_out_of_range_are_refused() -> None:
         Gate(reopen_after=0)
     with pytest.raises(ValueError, match="quality floor"):
         Gate(quality_floor=0.0)
+
+
+@pytest.mark.parametrize("filter_class", [UnscentedKalmanFilter, ExtendedKalmanFilter])
+def test_a_zone_whose_temperature_really_jumps_reopens_the_gate_and_is_followed(
+    filter_class: type[UnscentedKalmanFilter] | type[ExtendedKalmanFilter],
+) -> None:
+    # two zones (R 5 K/kW, C 10 kWh/K, 0 °C outdoors, 2 kW); at hour 20 the first one's air
+    # is 3 K warmer at once (a door to a warm hall), which the inputs do not explain
+    zone = ThermalZone()
+    truth = zone.state(np.array([10.0, 10.0]), np.array([5.0, 5.0]), np.array([10.0, 10.0]))
+    inputs = np.array([[0.0, 2.0], [0.0, 2.0]])
+    covariance = np.repeat(np.diag([0.01, 1e-4, 1e-4])[None], 2, axis=0)
+    estimator = filter_class(zone, truth.copy(), covariance)
+    rng = np.random.default_rng(2)
+    flags = []
+    for t in range(40):
+        estimator.predict(1.0, inputs, np.diag([1e-4, 1e-8, 1e-8]))
+        truth = zone.step(truth, 1.0, inputs)
+        if t == 20:
+            truth[0, 0] += 3.0
+        readings = truth[:, :1] + rng.normal(0, 0.05, (2, 1))
+        innovation = estimator.update(readings, 0.05**2)
+        flags.append((innovation.gated.copy(), innovation.reopened.copy()))
+    gated = np.array([g for g, _ in flags])
+    reopened = np.array([r for _, r in flags])
+    # readings 20-24 are gated, 25 re-opens, and the second zone is never touched
+    assert gated[:, 0].nonzero()[0].tolist() == [20, 21, 22, 23, 24]
+    assert reopened[:, 0].nonzero()[0].tolist() == [25]
+    assert not gated[:, 1].any() and not reopened[:, 1].any()
+    np.testing.assert_allclose(estimator.x[:, 0], truth[:, 0], atol=0.15)

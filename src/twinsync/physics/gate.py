@@ -13,12 +13,19 @@ folded in, the element stays as predicted, and the update says so (``Innovation.
 
 A gate must not lock reality out: a real step (a heater that failed, a sensor moved) looks
 like a run of outliers. After ``reopen_after`` consecutive gated readings of an element, the
-next reading that fails the gate *re-opens* it: the element's covariance has the filter's
-``reopen_covariance`` added (by default its covariance at the start, so the element becomes
-at least as unsure as it was then, a partial restart) and the reading is folded in
-(``Innovation.reopened``). An accepted reading clears the count. Adding rather than
-multiplying keeps a stream of nonsense from compounding the covariance without bound: each
-re-opening adds the same amount, and the updates between take it back where readings see.
+next reading that fails the gate *re-opens* it and is folded in (``Innovation.reopened``)
+after the element's covariance is widened by two terms:
+
+- ``δ δᵀ``, ``δ = Hᵀ (H Hᵀ)⁻¹ r``: the least change of the state (in the plain norm, so
+  only the measured components: a zone's temperature, not its R and C) that explains the
+  residual; the prediction's spread then covers the step the world took, and the reading
+  is taken in nearly whole (its NIS afterwards is below 1);
+- the filter's ``reopen_covariance`` (by default its covariance at the start): the element
+  becomes at least as unsure as it was then, parameters included, so they can re-learn.
+
+An accepted reading clears the count. Both terms are added, never multiplied, so a stream
+of nonsense cannot compound the covariance without bound: each re-opening adds a bounded
+amount, and the updates between take back what the readings see.
 
 A reading's health quality ``q`` (0..1) divides its measurement variance, ``R / max(q,
 quality_floor)``: a doubtful reading counts for less and is gated less readily, rather than
@@ -142,3 +149,12 @@ def screen(gate: Gate | None, nis: Array, dimension: int, run: Counts) -> Screen
     reopened = fails & (run >= gate.reopen_after)
     gated = fails & ~reopened
     return Screen(nis, gated, reopened)
+
+
+def jump_covariance(H: Array, residual: Array) -> Array:
+    """``δ δᵀ`` per element for ``δ = Hᵀ (H Hᵀ)⁻¹ r``, the least change of the state that
+    explains the residual ``r`` through the measurement matrix ``H`` ``(B, p, n)``."""
+    Ht = np.swapaxes(H, -1, -2)
+    delta = (Ht @ np.linalg.solve(H @ Ht, residual[..., None]))[..., 0]
+    jump: Array = delta[:, :, None] * delta[:, None, :]
+    return jump

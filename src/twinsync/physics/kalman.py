@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .contract import Array, Counts, Flags, StateModel, batch_matrix, cholesky, symmetrise
-from .gate import DEFAULT_GATE, Gate, quality_weighted, screen
+from .gate import DEFAULT_GATE, Gate, jump_covariance, quality_weighted, screen
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,8 @@ def joseph_update(
     lower = cholesky(S, "innovation covariance")
     decided = screen(gate, whitened_square(lower, residual), residual.shape[1], run)
     if decided.reopened.any():
-        P = np.where(decided.reopened[:, None, None], P + reopen_covariance, P)
+        widened = P + reopen_covariance + jump_covariance(H, residual)
+        P = np.where(decided.reopened[:, None, None], widened, P)
         PHt = P @ Ht
         lower = cholesky(symmetrise(H @ PHt + R), "innovation covariance")
     K = gain(lower, PHt)

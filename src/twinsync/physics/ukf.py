@@ -26,7 +26,7 @@ from .contract import (
     floor_eigenvalues,
     symmetrise,
 )
-from .gate import DEFAULT_GATE, Gate, screen
+from .gate import DEFAULT_GATE, Gate, jump_covariance, screen
 from .kalman import Innovation, _checked_state, _measurement, _weighted_noise, gain, whitened_square
 
 
@@ -108,7 +108,12 @@ class UnscentedKalmanFilter:
             # the covariance widened, the points are drawn afresh from it for those elements
             again = decided.reopened
             P = self.P.copy()
-            P[again] += self.reopen_covariance[again]
+            # the measurement's statistical linearisation H = Pxzᵀ P⁻¹ for the jump, from
+            # points drawn from P itself (the moved points' spread lacks Q)
+            drawn = self.weights.points(self.x[again], self.P[again])
+            _, _, drawn_cross = self._seen(drawn, self.x[again], Rb[again])
+            H = np.swapaxes(np.linalg.solve(self.P[again], drawn_cross), -1, -2)
+            P[again] += self.reopen_covariance[again] + jump_covariance(H, residual[again])
             points = self.weights.points(self.x[again], P[again])
             seen_again, S_again, cross_again = self._seen(points, self.x[again], Rb[again])
             cross, used_residual = cross.copy(), residual.copy()
