@@ -105,3 +105,12 @@ def test_the_ninety_percent_forecast_interval_holds_ninety_percent_of_readings(
             inside[h].append((low[:, h - 1] <= later) & (later <= high[:, h - 1]))
     for h in horizons:
         assert 0.88 <= np.mean(inside[h]) <= 0.92, (h, np.mean(inside[h]))
+
+
+def test_a_low_quality_reading_moves_the_level_less() -> None:
+    model = LocalTrend(level_noise=1.0, noise=1.0)
+    readings = np.array([[0.0, 3.0, 3.0], [0.0, 3.0, 3.0]])
+    quality = np.array([[1.0, 1.0, 1.0], [1.0, 0.1, 1.0]])
+    track = model.track(readings, dt=1.0, initial_level=np.zeros(2), quality=quality)
+    # the second reading counts as variance 10, not 1: the next prediction moves less
+    assert 0.0 < track.prediction[1, 2] < track.prediction[0, 2]

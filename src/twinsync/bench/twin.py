@@ -19,7 +19,8 @@ Four parts, all on simulated data (pure NumPy, no store, no service):
   filtered, and the share of readings 1, 4, 16 and 96 steps ahead inside the 90 % forecast
   interval made at every reading after a burn-in.
 - cost: microseconds per element per predict-and-update of the linear filter (local level)
-  and the UKF (thermal zone), gate on, over 100 and 100,000 elements (best of ``--repeat``).
+  and the UKF (thermal zone), with the innovation gate and without, over 100 and 100,000
+  elements (best of ``--repeat``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import numpy as np
 
 from ..physics.contract import Array
 from ..physics.divergence import REFERENCE, THRESHOLD, Cusum, PageHinkley
+from ..physics.gate import DEFAULT_GATE
 from ..physics.kalman import ExtendedKalmanFilter, KalmanFilter
 from ..physics.level import LocalTrend
 from ..physics.maturity import LogarithmicCurve, fit_logarithmic
@@ -293,28 +295,28 @@ def cost(sizes: list[int], repeat: int, seed: int) -> dict[str, Any]:
 
 def _cost(size: int, repeat: int, rng: np.random.Generator) -> dict[str, float]:
     level = LocalTrend(level_noise=0.01, noise=0.01)
-    readings = 20.0 + rng.normal(0, 0.1, (size, 1))
-    kf = KalmanFilter(readings.copy(), np.full((size, 1, 1), 0.01))
-    F, Q, H = level.transition(DT), level.process_noise(DT), np.eye(1)
-
-    def linear() -> None:
-        kf.predict(F, Q)
-        kf.update(readings, H, level.noise)
-
     zone = ThermalZone()
-    state = zone.state(readings[:, 0], np.full(size, 5.0), np.full(size, 10.0))
-    covariance = np.broadcast_to(np.diag([0.01, 0.01, 0.01]), (size, 3, 3)).copy()
-    ukf = UnscentedKalmanFilter(zone, state, covariance)
+    readings = 20.0 + rng.normal(0, 0.1, (size, 1))
+    F, Q, H = level.transition(DT), level.process_noise(DT), np.eye(1)
     inputs = np.column_stack([np.full(size, 5.0), np.full(size, 2.0)])
+    out = {}
+    for suffix, gate in (("", DEFAULT_GATE), ("_ungated", None)):
+        kf = KalmanFilter(readings.copy(), np.full((size, 1, 1), 0.01), gate)
+        state = zone.state(readings[:, 0], np.full(size, 5.0), np.full(size, 10.0))
+        covariance = np.broadcast_to(np.diag([0.01, 0.01, 0.01]), (size, 3, 3)).copy()
+        ukf = UnscentedKalmanFilter(zone, state, covariance, gate=gate)
 
-    def unscented() -> None:
-        ukf.predict(DT, inputs, np.diag([1e-4, 1e-8, 1e-8]))
-        ukf.update(readings, 0.05**2)
+        def linear(kf: KalmanFilter = kf) -> None:
+            kf.predict(F, Q)
+            kf.update(readings, H, level.noise)
 
-    return {
-        "kf_level": round(1e6 * _best(repeat, linear) / size, 3),
-        "ukf_zone": round(1e6 * _best(repeat, unscented) / size, 3),
-    }
+        def unscented(ukf: UnscentedKalmanFilter = ukf) -> None:
+            ukf.predict(DT, inputs, np.diag([1e-4, 1e-8, 1e-8]))
+            ukf.update(readings, 0.05**2)
+
+        out[f"kf_level{suffix}"] = round(1e6 * _best(repeat, linear) / size, 3)
+        out[f"ukf_zone{suffix}"] = round(1e6 * _best(repeat, unscented) / size, 3)
+    return out
 
 
 def _best(repeat: int, work: Any) -> float:
@@ -358,4 +360,8 @@ def _print(figures: dict[str, Any]) -> None:
         shares = figures["coverage"][name]
         print(f"coverage of the 90 % interval, {name} (steps ahead: %): {shares}")
     for size, c in figures["cost_us"].items():
-        print(f"cost per element-update at {size}: KF {c['kf_level']} us, UKF {c['ukf_zone']} us")
+        print(
+            f"cost per element-update at {size}: KF {c['kf_level']} us "
+            f"({c['kf_level_ungated']} ungated), UKF {c['ukf_zone']} us "
+            f"({c['ukf_zone_ungated']} ungated)"
+        )

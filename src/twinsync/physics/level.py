@@ -140,10 +140,12 @@ class LocalTrend:
         initial_level: Array,
         initial_variance: float = 1e6,
         gate: Gate | None = DEFAULT_GATE,
+        quality: Array | None = None,
     ) -> Track:
         """Run the filter over ``readings`` ``(B, T)`` taken ``dt`` hours apart; the first
         prediction is ``initial_level``. A NaN reading is a gap: predicted, not updated; a
-        reading the ``gate`` refuses is predicted too, and marked in ``Track.gated``."""
+        reading the ``gate`` refuses is predicted too, and marked in ``Track.gated``;
+        ``quality`` ``(B, T)`` (0..1) weighs each reading (see ``gate``)."""
         values = np.asarray(readings, dtype=np.float64)
         if values.ndim != 2:
             raise ValueError(f"readings must be (elements, times), got {values.shape}")
@@ -163,14 +165,18 @@ class LocalTrend:
             prediction[:, t] = kf.x[:, 0]
             deviation[:, t] = np.sqrt(kf.P[:, 0, 0] + self.noise)
             seen = np.isfinite(values[:, t])
+            weight = None if quality is None else np.asarray(quality, dtype=np.float64)[:, t]
             if np.all(seen):
-                gated[:, t] = kf.update(values[:, t : t + 1], H, self.noise).gated
+                gated[:, t] = kf.update(values[:, t : t + 1], H, self.noise, weight).gated
             elif np.any(seen):
                 # only the elements that read: a sub-filter over them, written back
                 part = KalmanFilter(kf.x[seen], kf.P[seen], gate)
                 part.gated_run = kf.gated_run[seen]
                 part.reopen_covariance = kf.reopen_covariance[seen]
-                gated[seen, t] = part.update(values[seen, t : t + 1], H, self.noise).gated
+                part_weight = None if weight is None else weight[seen]
+                gated[seen, t] = part.update(
+                    values[seen, t : t + 1], H, self.noise, part_weight
+                ).gated
                 kf.x[seen], kf.P[seen] = part.x, part.P
                 kf.gated_run[seen] = part.gated_run
         return Track(prediction, deviation, values - prediction, gated)
