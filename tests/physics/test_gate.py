@@ -129,3 +129,21 @@ def test_a_zone_whose_temperature_really_jumps_reopens_the_gate_and_is_followed(
     assert reopened[:, 0].nonzero()[0].tolist() == [25]
     assert not gated[:, 1].any() and not reopened[:, 1].any()
     np.testing.assert_allclose(estimator.x[:, 0], truth[:, 0], atol=0.15)
+
+
+@pytest.mark.parametrize("filter_class", [UnscentedKalmanFilter, ExtendedKalmanFilter])
+def test_quality_weighs_the_readings_of_the_nonlinear_filters_too(
+    filter_class: type[UnscentedKalmanFilter] | type[ExtendedKalmanFilter],
+) -> None:
+    zone = ThermalZone()
+    x0 = zone.state(np.array([18.0, 12.0]), np.array([4.0, 6.0]), np.array([12.0, 8.0]))
+    P = np.repeat(np.diag([0.04, 0.01, 0.01])[None], 2, axis=0)
+    weighed = filter_class(zone, x0, P)
+    by_hand = filter_class(zone, x0, P, gate=None)
+    for estimator in (weighed, by_hand):
+        estimator.predict(1.0, np.array([[5.0, 2.0], [0.0, 1.0]]), np.diag([1e-3, 1e-6, 1e-6]))
+    readings = np.array([[18.3], [11.0]])
+    weighed.update(readings, 0.01, quality=np.array([0.5, 0.2]))
+    by_hand.update(readings, np.array([[[0.02]], [[0.05]]]))
+    np.testing.assert_allclose(weighed.x, by_hand.x, rtol=1e-12)
+    np.testing.assert_allclose(weighed.P, by_hand.P, rtol=1e-10)
