@@ -322,9 +322,14 @@ def fold(v: FoldViews, kn: AllKnobs, sk: SilenceKnobs, members: NDArray[np.int64
         # are not the sensor's to follow.
         declared = co.event_start[r] <= t <= co.event_end[r]
         was_stuck = (c & STUCK_BIT) != 0
+        # A gauge whose noise grows with its level reads the same value over and over at
+        # the bottom of its range (vibration at night, 0.03 mm/s in steps of 0.01): within
+        # four steps of zero, a relative noise of up to 1/8 is less than half a step. Its
+        # relative step variance is no guide there: it is learned mostly from the day.
+        quiet = character == RELATIVE and abs(x) < 4.0 * res
         sv = stuck.step(s, kn.stuck, stuck.Evidence(
             x, ref, res, hold_tolerance, d_sd, s.d_n >= p.drift_warmup,
-            kind == REF_PEERS, character == RELATIVE,
+            kind == REF_PEERS, character == RELATIVE, quiet,
             has_prev and not long_gap and old_state == _OK and not was_stuck, was_stuck,
             declared))
         c = c | STUCK_BIT if sv.stuck else c & ~STUCK_BIT

@@ -8,7 +8,8 @@ step or a sensor wired to another bay is a residual that persists: its EWMA over
 ``drift_tau`` (each residual clipped at ``drift_clip`` residual sd) is charted against the
 chart's own learned spread (the residuals are autocorrelated; a chart assuming white
 noise would cry drift). Within a declared site event (``events``: a pour, a load step) the
-residual says little about the sensor: the chart is neither moved nor judged.
+residual says little about the sensor: the chart is neither moved nor judged, and the
+fit starts afresh after it.
 
 The check also keeps the plain difference to the consensus (its mean is the offset peers
 take off this sensor's readings; its sd the yardstick of stuck and of moves the peers
@@ -251,6 +252,14 @@ def step(d: Any, k: Knobs, ev: Evidence) -> Outcome:
     # stops pulling ours.)
     if (drift_off or ev.stuck or ev.noisy) and not drift_on:
         drifting = False
+        level = 0.0
+        size = 0.0
+    if ev.declared and not drifting:
+        # A declared event may leave each sensor's offset to its peers changed (a load
+        # step shared 0.92 to 1.08 among a column's gauges, a pour's heat stored unevenly):
+        # the fit of how the sensor follows its peers starts afresh with the first reading
+        # after it and learns for ``drift_learn`` before the chart is judged again.
+        d.reg_w = 0.0
         level = 0.0
         size = 0.0
     d.drift_level = level
