@@ -212,7 +212,12 @@ def step(d: Any, k: Knobs, ev: Evidence) -> Outcome:
         weight = decay * weight + 1.0
         a = 1.0 / weight
         if fitted:
-            d.reg_var = (1.0 - a) * d.reg_var + a * e * e
+            # The residual's variance keeps a long memory once the sensor is known: after
+            # a declared event the fit's means start afresh, but a day's residuals around
+            # means that are still settling would make it small, and the sensor's ordinary
+            # wander a drift.
+            a_var = a if n_diff < k.drift_warmup else min(a, 1.0 / k.drift_warmup)
+            d.reg_var = (1.0 - a_var) * d.reg_var + a_var * e * e
         else:
             d.reg_t0 = t
         d.reg_mx = d.reg_mx + a * (x - d.reg_mx)
