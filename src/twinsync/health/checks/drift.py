@@ -8,8 +8,7 @@ step or a sensor wired to another bay is a residual that persists: its EWMA over
 ``drift_tau`` (each residual clipped at ``drift_clip`` residual sd) is charted against the
 chart's own learned spread (the residuals are autocorrelated; a chart assuming white
 noise would cry drift). Within a declared site event (``events``: a pour, a load step) the
-residual says little about the sensor: the chart is neither moved nor judged, and the
-fit starts afresh after it.
+residual says little about the sensor: the chart is neither moved nor judged.
 
 The check also keeps the plain difference to the consensus (its mean is the offset peers
 take off this sensor's readings; its sd the yardstick of stuck and of moves the peers
@@ -212,12 +211,7 @@ def step(d: Any, k: Knobs, ev: Evidence) -> Outcome:
         weight = decay * weight + 1.0
         a = 1.0 / weight
         if fitted:
-            # The residual's variance keeps a long memory once the sensor is known: after
-            # a declared event the fit's means start afresh, but a day's residuals around
-            # means that are still settling would make it small, and the sensor's ordinary
-            # wander a drift.
-            a_var = a if n_diff < k.drift_warmup else min(a, 1.0 / k.drift_warmup)
-            d.reg_var = (1.0 - a_var) * d.reg_var + a_var * e * e
+            d.reg_var = (1.0 - a) * d.reg_var + a * e * e
         else:
             d.reg_t0 = t
         d.reg_mx = d.reg_mx + a * (x - d.reg_mx)
@@ -257,14 +251,6 @@ def step(d: Any, k: Knobs, ev: Evidence) -> Outcome:
     # stops pulling ours.)
     if (drift_off or ev.stuck or ev.noisy) and not drift_on:
         drifting = False
-        level = 0.0
-        size = 0.0
-    if ev.declared and not drifting:
-        # A declared event may leave each sensor's offset to its peers changed (a load
-        # step shared 0.92 to 1.08 among a column's gauges, a pour's heat stored unevenly):
-        # the fit of how the sensor follows its peers starts afresh with the first reading
-        # after it and learns for ``drift_learn`` before the chart is judged again.
-        d.reg_w = 0.0
         level = 0.0
         size = 0.0
     d.drift_level = level
