@@ -171,3 +171,17 @@ def test_a_vibration_gauge_frozen_in_work_hours_is_still_stuck() -> None:
     monitor = grouped(sensors=3, resolution=0.01)
     monitor.configure(np.arange(3), character=np.full(3, RELATIVE))
     assert entered(states_of(monitor, values, times), 0, "stuck") != []
+
+
+def test_after_a_burst_a_vibration_zone_s_reference_is_not_carried_below_zero() -> None:
+    """A burst ends with the steepest fall a gauge makes: its peers' readings carried
+    minutes further along that slope would say the zone shakes at less than nothing."""
+    values, times = vibration_site(2, seed=24)
+    monitor = grouped(sensors=3, resolution=0.001)
+    monitor.configure(np.arange(3), character=np.full(3, RELATIVE))
+    rows = np.arange(3)
+    lowest = np.inf
+    for k in range(values.shape[1]):
+        monitor.update_many(rows, values[:, k], times[:, k])
+        lowest = min(lowest, monitor.reference(0, float(times[1:, k].max()) + 5 * MINUTE))
+    assert lowest >= 0.0

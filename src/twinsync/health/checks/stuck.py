@@ -113,6 +113,7 @@ def step(s: Any, k: Knobs, ev: Evidence) -> Outcome:
         s.run_anchor = x
     if math.isnan(ref_start):
         ref_start = ref
+    before = s.run_ref_moved if same else 0.0
     if same and math.isfinite(ref):
         moved = abs(ref - ref_start)
     elif same:
@@ -132,8 +133,11 @@ def step(s: Any, k: Knobs, ev: Evidence) -> Outcome:
     peers_still = ev.via_peers and ev.peers_known and moved < 1.5 * ev.res
     own_history = n_same >= k.warmup and (run - 1) * math.log(likely) < math.log(
         k.stuck_p) and not (ev.relative and ev.via_peers) and not ev.quiet and not peers_still
+    # A bursty gauge's peers may catch a burst of a few minutes between two of its own
+    # readings: for it the reference must have moved at two of its readings running.
+    shown = min(moved, before) if ev.relative else moved
     reference_moved = ev.peers_known and not ev.declared and (
-        moved > k.stuck_ref_k * ev.diff_sd + 2.0 * ev.res)
+        shown > k.stuck_ref_k * ev.diff_sd + 2.0 * ev.res)
     stuck = same and (ev.was_stuck or (run >= k.stuck_min_run
                                        and (reference_moved or own_history)))
     return Outcome(stuck, run, likely)
