@@ -10,8 +10,9 @@ is seen in the peers that have not reported it yet). An RMS is never below zero:
 vibration gauge's reading is carried down a burst's steep end no further than that. The
 raw reading is used, not a smoothed one: smoothing lags a cycle and would bias the
 median. Each peer's learned offset is taken off first, so the reference is the group's
-consensus whichever peers are present. Only readings strictly older than the asking one count: then the answer
-does not depend on which of two simultaneous readings was processed first.
+consensus whichever peers are present. Only readings strictly older than the asking one
+count: then the answer does not depend on which of two simultaneous readings was
+processed first.
 
 With one peer the consensus is absent: a difference to it could not say which of the two
 moved. Peers that differ from each other by more than their noise are no reason to refuse
