@@ -141,3 +141,47 @@ def test_configure_keeps_a_learned_character_unless_one_is_declared() -> None:
     monitor.configure(np.arange(2), character=np.array([BURSTY, LEARN]))
     monitor.configure(np.arange(2), character=np.array([LEARN, RELATIVE]))
     assert list(monitor.table.character[:2]) == [BURSTY, RELATIVE]
+
+
+def test_a_zone_falling_quiet_at_the_end_of_work_is_not_stuck_when_its_peers_report_later(
+) -> None:
+    values, times = vibration_site(3, seed=21)
+    values = quantise(values, 0.01)  # at night 0.03 mm/s: the same value again and again
+    times[0] -= 90.0  # gauge 0 reports first: its peers' consensus is the one from before
+    monitor = grouped(sensors=3, resolution=0.01)
+    monitor.configure(np.arange(3), character=np.full(3, RELATIVE))
+    changes = states_of(monitor, values, times)
+    assert [(k, row) for k, row, new, _ in changes if new == "stuck"] == []
+
+
+def test_a_vibration_gauge_alone_repeating_its_night_level_is_not_stuck() -> None:
+    values, times = vibration_site(3, seed=22)
+    monitor = HealthMonitor()
+    monitor.configure(np.arange(1), resolution=np.full(1, 0.01),
+                      character=np.full(1, RELATIVE))
+    changes = states_of(monitor, quantise(values[:1], 0.01), times[:1])
+    assert entered(changes, 0, "stuck") == []
+
+
+def test_a_vibration_gauge_frozen_in_work_hours_is_still_stuck() -> None:
+    values, times = vibration_site(3, seed=23)
+    values = quantise(values, 0.01)
+    work = round((DAY + 9 * 3600) / (2 * MINUTE))
+    values[0, work:work + 120] = values[0, work]
+    monitor = grouped(sensors=3, resolution=0.01)
+    monitor.configure(np.arange(3), character=np.full(3, RELATIVE))
+    assert entered(states_of(monitor, values, times), 0, "stuck") != []
+
+
+def test_after_a_burst_a_vibration_zone_s_reference_is_not_carried_below_zero() -> None:
+    """A burst ends with the steepest fall a gauge makes: its peers' readings carried
+    minutes further along that slope would say the zone shakes at less than nothing."""
+    values, times = vibration_site(2, seed=24)
+    monitor = grouped(sensors=3, resolution=0.001)
+    monitor.configure(np.arange(3), character=np.full(3, RELATIVE))
+    rows = np.arange(3)
+    lowest = np.inf
+    for k in range(values.shape[1]):
+        monitor.update_many(rows, values[:, k], times[:, k])
+        lowest = min(lowest, monitor.reference(0, float(times[1:, k].max()) + 5 * MINUTE))
+    assert lowest >= 0.0

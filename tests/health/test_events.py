@@ -134,3 +134,13 @@ def test_within_a_declared_pour_the_peers_warming_is_no_evidence_of_stuck(feed: 
     monitor.set_events([0, 1, 2], [start] * 3, [start + 3 * DAY] * 3)
     changes = feed(monitor, values, times)
     assert [k for k, c in changes if c.row == 0 and c.new == "stuck"] == []
+
+
+def test_an_offset_that_appears_after_a_declared_event_is_still_drift(feed: Feed) -> None:
+    values, times = peer_signals(9, seed=8, noise=0.05)
+    values[0, POUR + round(3 * DAY / STEP):] += 0.6
+    values = quantise(values, 0.01)
+    monitor = grouped()
+    start = times[0, POUR] - STEP
+    monitor.set_events([0, 1, 2], [start] * 3, [start + DAY] * 3)
+    assert _drift_entries(feed(monitor, values, times)) != []

@@ -214,8 +214,8 @@ def fold(v: FoldViews, kn: AllKnobs, sk: SilenceKnobs, members: NDArray[np.int64
         if not math.isfinite(ref) and peers.shape[0] > 0:
             ref, consensus, peer_offset = peer_view(
                 peers, r, t, co.ring_time, co.ring_flags, co.ring_value, co.ring_offset,
-                co.ring_slope, co.ring_level, co.interval_given, co.interval, p.stale_after,
-                peer_work)
+                co.ring_slope, co.ring_level, co.interval_given, co.interval, co.character,
+                p.stale_after, peer_work)
             kind = REF_PEERS if math.isfinite(ref) else REF_NONE
         if kind != REF_NONE:
             co.ref_kind[r] = kind
@@ -322,9 +322,14 @@ def fold(v: FoldViews, kn: AllKnobs, sk: SilenceKnobs, members: NDArray[np.int64
         # are not the sensor's to follow.
         declared = co.event_start[r] <= t <= co.event_end[r]
         was_stuck = (c & STUCK_BIT) != 0
+        # A gauge whose noise grows with its level reads the same value over and over at
+        # the bottom of its range (vibration at night, 0.05 mm/s in steps of 0.01): within
+        # ten steps of zero, a relative noise of 5 % is less than half a step. Its relative
+        # step variance is no guide there: it is learned mostly from the working day.
+        quiet = character == RELATIVE and abs(x) < 10.0 * res
         sv = stuck.step(s, kn.stuck, stuck.Evidence(
             x, ref, res, hold_tolerance, d_sd, s.d_n >= p.drift_warmup,
-            kind == REF_PEERS, character == RELATIVE,
+            kind == REF_PEERS, character == RELATIVE, quiet,
             has_prev and not long_gap and old_state == _OK and not was_stuck, was_stuck,
             declared))
         c = c | STUCK_BIT if sv.stuck else c & ~STUCK_BIT

@@ -368,7 +368,8 @@ class HealthMonitor:
         median, _, _ = peer_view(
             members[group], row, float(event_time), table.ring_time, table.ring_flags,
             table.ring_value, table.ring_offset, table.ring_slope, table.ring_level,
-            table.interval_given, table.interval, float(self.params.stale_after), work)
+            table.interval_given, table.interval, table.character,
+            float(self.params.stale_after), work)
         return float(median)
 
     # -- the timer ---------------------------------------------------------------------------

@@ -5,11 +5,14 @@ asking one; the same median where at least two peers are heard from (NaN elsewhe
 the consensus a drift is judged against.
 
 Each peer's reading is carried to the asking time along the slope of its own local fit, so
-readings minutes apart on a daily cycle still compare like for like. The raw reading is
-used, not a smoothed one: smoothing lags a cycle and would bias the median. Each peer's
-learned offset is taken off first, so the reference is the group's consensus whichever
-peers are present. Only readings strictly older than the asking one count: then the answer
-does not depend on which of two simultaneous readings was processed first.
+readings minutes apart on a daily cycle still compare like for like (and a burst's rise
+is seen in the peers that have not reported it yet). An RMS is never below zero: a
+vibration gauge's reading is carried down a burst's steep end no further than that. The
+raw reading is used, not a smoothed one: smoothing lags a cycle and would bias the
+median. Each peer's learned offset is taken off first, so the reference is the group's
+consensus whichever peers are present. Only readings strictly older than the asking one
+count: then the answer does not depend on which of two simultaneous readings was
+processed first.
 
 With one peer the consensus is absent: a difference to it could not say which of the two
 moved. Peers that differ from each other by more than their noise are no reason to refuse
@@ -26,7 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._jit import compiled
-from .context import is_bursty
+from .context import RELATIVE, is_bursty
 from .robust import median_of
 from .rules import USABLE
 
@@ -40,7 +43,8 @@ def peer_view(members: NDArray[np.int64], row: int, time: float,
               ring_value: NDArray[np.float64], ring_offset: NDArray[np.float64],
               ring_slope: NDArray[np.float64], ring_level: NDArray[np.float64],
               interval_given: NDArray[np.float64], interval: NDArray[np.float64],
-              stale_after: float, work: NDArray[np.float64]) -> tuple[float, float, float]:
+              character: NDArray[np.int8], stale_after: float,
+              work: NDArray[np.float64]) -> tuple[float, float, float]:
     """(median, consensus, largest offset) for ``row`` at ``time``.
 
     ``members`` is the row's group (padded with -1); ``work`` is scratch, [3, width].
@@ -78,8 +82,10 @@ def peer_view(members: NDArray[np.int64], row: int, time: float,
         largest = max(largest, ring_level[peer, pick])
         if (flags & USABLE) != 0:
             usable[m] = 1.0
-            carried[m] = (ring_value[peer, pick] - ring_offset[peer, pick]
-                          + ring_slope[peer, pick] * age)
+            along = ring_value[peer, pick] + ring_slope[peer, pick] * age
+            if character[peer] == RELATIVE:
+                along = max(along, 0.0)
+            carried[m] = along - ring_offset[peer, pick]
             count += 1
     median = _median_where(carried, usable, width, sorted_)
     consensus = median if count >= 2 else np.nan

@@ -3,7 +3,8 @@
 A run is stuck when it is long (``stuck_min_run``) and either the reference moved while
 the sensor did not (by more than ``stuck_ref_k`` difference sd and two resolutions), or the
 sensor's own history makes such a run improbable (it repeats itself less often when
-healthy; learned while it is ok). A vibration gauge repeats itself at night and seldom
+healthy; learned while it is ok), unless its noise at the level it reads is below its
+resolution. A vibration gauge repeats itself at night and seldom
 by day, so with peers to follow it is judged by them alone; and a run the peers held
 still through (their consensus within one and a half resolutions) is their quiet night
 too. Within a declared site event (``events``) the peers' moves are no evidence: the run
@@ -60,6 +61,9 @@ class Evidence(NamedTuple):
     """The reference is the peers' consensus (not the model)."""
     relative: bool
     """The sensor's noise grows with its level (vibration)."""
+    quiet: bool
+    """At the level it reads now, the sensor's own noise is below its resolution (a
+    vibration gauge at night): it repeats itself whatever its history says."""
     learn_repeats: bool
     """The sensor is ok and was heard just before: its repeats teach ``p_same``."""
     was_stuck: bool
@@ -77,6 +81,7 @@ class EvidenceColumns(NamedTuple):
     peers_known: NDArray[np.bool_]
     via_peers: NDArray[np.bool_]
     relative: NDArray[np.bool_]
+    quiet: NDArray[np.bool_]
     learn_repeats: NDArray[np.bool_]
     was_stuck: NDArray[np.bool_]
     declared: NDArray[np.bool_]
@@ -98,13 +103,17 @@ def step(s: Any, k: Knobs, ev: Evidence) -> Outcome:
     same = run > 0 and abs(x - s.run_anchor) <= ev.tolerance
     if same:
         run += 1
-        ref_start = s.run_ref_start
+        # The reference is measured from the run's second reading, not its first: peers
+        # report on their own clocks, so when the run began (a shift's end, all of a
+        # zone falling quiet at once) their consensus may still be the one from before.
+        ref_start = ref if run == 2 else s.run_ref_start
     else:
         run = 1
         ref_start = ref
         s.run_anchor = x
     if math.isnan(ref_start):
         ref_start = ref
+    before = s.run_ref_moved if same else 0.0
     if same and math.isfinite(ref):
         moved = abs(ref - ref_start)
     elif same:
@@ -123,9 +132,12 @@ def step(s: Any, k: Knobs, ev: Evidence) -> Outcome:
     likely = min(max(s.p_same, 0.02), 0.98)
     peers_still = ev.via_peers and ev.peers_known and moved < 1.5 * ev.res
     own_history = n_same >= k.warmup and (run - 1) * math.log(likely) < math.log(
-        k.stuck_p) and not (ev.relative and ev.via_peers) and not peers_still
+        k.stuck_p) and not (ev.relative and ev.via_peers) and not ev.quiet and not peers_still
+    # A bursty gauge's peers may catch a burst of a few minutes between two of its own
+    # readings: for it the reference must have moved at two of its readings running.
+    shown = min(moved, before) if ev.relative else moved
     reference_moved = ev.peers_known and not ev.declared and (
-        moved > k.stuck_ref_k * ev.diff_sd + 2.0 * ev.res)
+        shown > k.stuck_ref_k * ev.diff_sd + 2.0 * ev.res)
     stuck = same and (ev.was_stuck or (run >= k.stuck_min_run
                                        and (reference_moved or own_history)))
     return Outcome(stuck, run, likely)
@@ -138,6 +150,6 @@ def learn_many(records: NDArray[np.void], k: Knobs, rows: NDArray[np.int64], ev:
     for i in range(rows.shape[0]):
         out = step(records[rows[i]], k, Evidence(
             ev.value[i], ev.ref[i], ev.res[i], ev.tolerance[i], ev.diff_sd[i],
-            ev.peers_known[i], ev.via_peers[i], ev.relative[i], ev.learn_repeats[i],
+            ev.peers_known[i], ev.via_peers[i], ev.relative[i], ev.quiet[i], ev.learn_repeats[i],
             ev.was_stuck[i], ev.declared[i]))
         scores[i] = 1.0 if out.stuck else 0.0
