@@ -83,7 +83,10 @@ def test_a_device_syncs_its_own_clock_and_its_readings_are_placed_by_it(
         learned = client.post("/api/time", json=exchange, headers=device)
         assert learned.status_code == 200, learned.text
         assert learned.json()["source"] == "device:tests device"
-        assert -30.5 < learned.json()["synced_offset"] < -29.5
+        # An exchange places a clock within half its round trip (the time the server did
+        # not hold the request): on a loaded machine that may be more than a second.
+        round_trip = (exchange["t3"] - t0) - (t2 - t1)
+        assert abs(learned.json()["synced_offset"] + 30.0) <= round_trip / 2 + 0.01
         # Its readings, stamped by its slow clock, are placed on the twin's time.
         stamped = time.time() - 30.0
         posted = client.post("/api/readings", headers=device, json=[
@@ -92,7 +95,7 @@ def test_a_device_syncs_its_own_clock_and_its_readings_are_placed_by_it(
         history = client.get("/api/sensors/L0-room1-temp/readings", headers=admin,
                              params={"start": stamped - 60}).json()
         [placed] = history["time"]
-        assert abs(placed - (stamped + 30.0)) < 1.0
+        assert abs(placed - (stamped + 30.0)) < 1.0 + round_trip / 2
 
 
 def test_a_clock_exchange_must_carry_this_servers_recent_times(tmp_path: Path) -> None:
