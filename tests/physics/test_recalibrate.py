@@ -12,6 +12,8 @@ from twinsync.physics.recalibrate import recalibrate
 from twinsync.physics.thermal import ThermalZone
 from twinsync.physics.ukf import UnscentedKalmanFilter
 
+from .zones import zone_weather
+
 DT = 0.25  # hours between readings
 CHANGE = 480  # the reading at which zone 0's R drops from 5 to 3.5 K/kW (day 5)
 
@@ -23,15 +25,7 @@ def zones_whose_first_r_drops(seed: int) -> tuple[np.ndarray, ...]:
     rng = np.random.default_rng(seed)
     zone = ThermalZone()
     steps = 960
-    hours = np.arange(steps) * DT
-    outdoor = 5 + 8 * np.sin(2 * np.pi * hours / 24) + 0.05 * rng.normal(size=(3, steps)).cumsum(1)
-    heating = np.zeros((3, steps))
-    for b in range(3):
-        t = 0
-        while t < steps:
-            length = int(rng.integers(8, 32))
-            heating[b, t : t + length] = rng.choice([0.0, 2.0, 4.0])
-            t += length
+    outdoor, heating = zone_weather(rng, 3, steps, DT)
     state = zone.state(np.full(3, 18.0), np.array([5.0, 3.0, 8.0]), np.array([10.0, 20.0, 6.0]))
     temperature = np.empty((3, steps))
     for t in range(steps):

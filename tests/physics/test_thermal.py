@@ -11,6 +11,8 @@ from twinsync.physics.level import LocalTrend
 from twinsync.physics.thermal import ThermalZone
 from twinsync.physics.ukf import UnscentedKalmanFilter
 
+from .zones import zone_weather
+
 
 def test_the_models_that_ship_follow_the_contract() -> None:
     assert isinstance(ThermalZone(), StateModel)
@@ -50,15 +52,7 @@ def simulated_zones(seed: int) -> tuple[np.ndarray, ...]:
     resistance = np.array([5.0, 3.0, 8.0, 4.0])
     capacitance = np.array([10.0, 20.0, 6.0, 15.0])
     steps, dt = 2880, 0.25
-    hours = np.arange(steps) * dt
-    outdoor = 5 + 8 * np.sin(2 * np.pi * hours / 24) + 0.05 * rng.normal(size=(4, steps)).cumsum(1)
-    heating = np.zeros((4, steps))
-    for b in range(4):
-        t = 0
-        while t < steps:
-            length = int(rng.integers(8, 32))
-            heating[b, t : t + length] = rng.choice([0.0, 2.0, 4.0])
-            t += length
+    outdoor, heating = zone_weather(rng, 4, steps, dt)
     state = zone.state(np.full(4, 18.0), resistance, capacitance)
     temperature = np.empty((4, steps))
     for t in range(steps):

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..physics.maturity import equivalent_age, temperature_time_factor
+from .timing import best_of
 
 STEP = 900.0
 
@@ -40,21 +41,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
 
 
-def _best(repeat: int, work: Any) -> float:
-    best = math.inf
-    for _ in range(max(1, repeat)):
-        started = time.perf_counter()
-        work()
-        best = min(best, time.perf_counter() - started)
-    return best
-
-
 def run(args: argparse.Namespace) -> dict[str, Any]:
     rng = np.random.default_rng(args.seed)
     hours = np.arange(args.readings, dtype=np.float64) * 0.25
     temps = 10.0 + 5.0 * np.sin(hours / 24.0 * 2 * math.pi) + rng.normal(0, 0.1, args.readings)
-    factor_s = _best(args.repeat, lambda: temperature_time_factor(hours, temps, max_gap_hours=1.0))
-    age_s = _best(args.repeat, lambda: equivalent_age(hours, temps, max_gap_hours=1.0))
+    factor_s = best_of(args.repeat,
+                       lambda: temperature_time_factor(hours, temps, max_gap_hours=1.0))
+    age_s = best_of(args.repeat, lambda: equivalent_age(hours, temps, max_gap_hours=1.0))
     figures = {
         "readings": args.readings,
         "temperature_time_factor_s": round(factor_s, 4),

@@ -41,6 +41,7 @@ from ..physics.maturity import LogarithmicCurve, fit_logarithmic
 from ..physics.runlength import run_lengths, siegmund_two_sided
 from ..physics.thermal import ThermalZone
 from ..physics.ukf import UnscentedKalmanFilter
+from .timing import best_of
 
 DT = 0.25  # hours: readings every 15 minutes
 HORIZONS = (1, 4, 16, 96)
@@ -314,19 +315,9 @@ def _cost(size: int, repeat: int, rng: np.random.Generator) -> dict[str, float]:
             ukf.predict(DT, inputs, np.diag([1e-4, 1e-8, 1e-8]))
             ukf.update(readings, 0.05**2)
 
-        out[f"kf_level{suffix}"] = round(1e6 * _best(repeat, linear) / size, 3)
-        out[f"ukf_zone{suffix}"] = round(1e6 * _best(repeat, unscented) / size, 3)
+        out[f"kf_level{suffix}"] = round(1e6 * best_of(repeat, linear) / size, 3)
+        out[f"ukf_zone{suffix}"] = round(1e6 * best_of(repeat, unscented) / size, 3)
     return out
-
-
-def _best(repeat: int, work: Any) -> float:
-    work()  # warm: first-call allocations out of the timing
-    best = math.inf
-    for _ in range(max(1, repeat)):
-        began = time.perf_counter()
-        work()
-        best = min(best, time.perf_counter() - began)
-    return best
 
 
 def _print(figures: dict[str, Any]) -> None:
