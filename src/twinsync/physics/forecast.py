@@ -11,9 +11,10 @@ counts for less rather than being averaged in as if good.
 The noise variances are not known in advance, so they are fitted by maximum likelihood
 over a small grid of ratios to the sensor's noise, for both models, on readings scaled to
 unit spread: the sensor's variance itself has a closed form given the ratios (the
-innovations' variances all scale with it), so each candidate costs one pass of the
-filter. The model with the lower AIC (likelihood less one per noise parameter) answers;
-a series that only wanders takes the local level, one that climbs takes the trend.
+innovations' variances all scale with it), and all candidates are filtered at once, as
+one batch. The candidate of lowest AIC (-2 log-likelihood, plus 2 per noise parameter)
+answers; a series that only wanders takes the local level, one that
+climbs takes the trend.
 
 >>> hours = np.arange(40.0)
 >>> answer = forecast_readings(hours * 3600, 2.0 * hours, np.ones(40), horizon=7200, steps=2)
@@ -40,8 +41,8 @@ from .level import LocalTrend
 MIN_READINGS = 8
 #: Grid steps in the fitted window at most: the filter is a Python loop over them.
 MAX_STEPS = 400
-#: Step ratios tried, level and trend noise to the sensor's (per grid step); 0 is a level
-#: or trend that does not drift at all.
+#: Step ratios tried, level and trend noise to the sensor's (per grid step); a level ratio
+#: of 0 is a level that does not drift at all (with a trend: a straight line, nearly).
 LEVEL_RATIOS = (0.0, 1e-3, 1e-2, 1e-1, 1.0, 10.0)
 TREND_RATIOS = (1e-6, 1e-4, 1e-2)
 #: The prior's variance, in units of the readings' spread: as good as no prior.
