@@ -30,21 +30,26 @@ EVERY = 600.0
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, str, float]]:
     """An admin's client over the demo project whose level 1 slab's core temperature has a
-    day of the ramp (level 2's three readings), its store's URL and when the ramp was 20 °C."""
+    day of the ramp (level 2's three readings, level 3's twelve a minute apart), its
+    store's URL and when the ramp was 20 °C."""
     url = seeded_store(Path(tmp_path_factory.mktemp("forecast")))
     with signed_in(Settings(store=url)) as client:
         start = post_ramp(client, "L1-slab-t1", 145, time.time())
         post_ramp(client, "L2-slab-t1", 3, time.time())
+        post_ramp(client, "L3-slab-t1", 12, time.time(), every=60.0)
         yield client, url, start
 
 
-def post_ramp(client: TestClient, sensor_id: str, count: int, now: float) -> float:
-    """``count`` readings of the ramp ending a minute before ``now``; the time it is 20 °C."""
-    start = now - 60.0 - EVERY * (count - 1)
+def post_ramp(
+    client: TestClient, sensor_id: str, count: int, now: float, every: float = EVERY
+) -> float:
+    """``count`` readings of the ramp, ``every`` seconds apart, ending a minute before
+    ``now``; the time it is 20 °C."""
+    start = now - 60.0 - every * (count - 1)
     noise = np.random.default_rng(7).normal(0.0, 0.1, count)
     readings = [
-        {"sensor_id": sensor_id, "value": 20.0 + RATE * k * EVERY / 3600 + float(noise[k]),
-         "time": start + EVERY * k, "seq": k + 1}
+        {"sensor_id": sensor_id, "value": 20.0 + RATE * k * every / 3600 + float(noise[k]),
+         "time": start + every * k, "seq": k + 1}
         for k in range(count)
     ]
     answer = client.post("/api/readings", json={"readings": readings})
@@ -82,6 +87,17 @@ def test_a_rising_property_is_forecast_rising_and_crosses_its_threshold_on_time(
     near = client.get(ROUTE, params={"property": "core_temperature", "horizon": 3600,
                                      "threshold": threshold}).json()
     assert near["crossing"] is None
+
+
+def test_a_sensor_that_started_minutes_ago_is_forecast_on_steps_of_its_own(
+    site: tuple[TestClient, str, float],
+) -> None:
+    # twelve readings a minute apart: the grid follows them, not the two days read
+    client, _, _ = site
+    answer = client.get("/api/elements/L3-slab/forecast",
+                        params={"property": "core_temperature", "horizon": 600})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["steps_fitted"] == 12 and answer.json()["step"] == 60.0
 
 
 @pytest.mark.parametrize(

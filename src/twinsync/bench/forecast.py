@@ -7,7 +7,7 @@ forecast from two days of readings, and the share of the readings 1, 6 and 24 ho
 inside the 90 % interval. Then the same for series drawn from a local trend that is one of
 the candidates (``coverage_90_*_model``): what is left short there is the fitted
 variances' own uncertainty, not a wrong model. Cost: one forecast over two days at a
-reading a minute (2,880 readings, the grid's 400 steps), the best of ``--repeat`` runs.
+reading a minute (2,880 readings, the grid's 401 steps), the best of ``--repeat`` runs.
 """
 
 from __future__ import annotations

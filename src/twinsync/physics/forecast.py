@@ -39,7 +39,8 @@ from .level import LocalTrend
 #: The fewest grid steps with a reading a forecast is fitted on: the trend model's two
 #: states take the first two, and the likelihood needs some left.
 MIN_READINGS = 8
-#: Grid steps in the fitted window at most: the filter is a Python loop over them.
+#: Grid steps over the readings' span at most (one more with both ends): the filter is a
+#: Python loop over them.
 MAX_STEPS = 400
 #: Step ratios tried, level and trend noise to the sensor's (per grid step); a level ratio
 #: of 0 is a level that does not drift at all (with a trend: a straight line, nearly).

@@ -90,8 +90,10 @@ async def forecast(
         quality = np.concatenate([h.quality for h in histories])
         source = np.repeat(np.arange(len(rows)), [h.event_time.size for h in histories])
         try:
+            # The grid's step is bounded by the readings' own span, not the window's: a
+            # sensor that started an hour ago still has its readings on steps of their own.
             answer = forecast_readings(
-                times, values, quality, horizon, steps, threshold, WINDOW_SECONDS, source
+                times, values, quality, horizon, steps, threshold, source=source
             )
         except TooFewReadings as exc:
             raise Conflict(
