@@ -271,6 +271,31 @@ def test_mixes_and_maturity_are_answered_as_documented(
         conforms(contract, method, path, answer)
 
 
+def test_a_forecast_and_its_refusals_are_answered_as_documented(
+    client: TestClient, contract: Any
+) -> None:
+    path, address = "/api/elements/{element_id}/forecast", "/api/elements/L1-slab/forecast"
+    asked = {"property": "core_temperature", "horizon": 3600, "quantiles": "0.25,0.75"}
+    now = time.time()
+    readings = [{"sensor_id": "L1-slab-t1", "value": 20.0 + 0.01 * k + 0.1 * (k % 3),
+                 "time": now - 600.0 * (30 - k)} for k in range(30)]
+    calls: list[tuple[str, dict[str, Any], int]] = [
+        ("/api/elements/no-such/forecast", asked, 404),
+        (address, asked, 409),
+        (address, {**asked, "horizon": 0}, 422),
+        (address, {**asked, "quantiles": "2"}, 422),
+    ]
+    for where, params, status in calls:
+        answer = client.get(where, params=params)
+        assert answer.status_code == status, (where, params, answer.text[:300])
+        conforms(contract, "GET", path, answer)
+    assert client.post("/api/readings", json=readings).json()["accepted"] == 30
+    for extra in ({}, {"threshold": 1000.0}):
+        answer = client.get(address, params={**asked, **extra})
+        assert answer.status_code == 200, answer.text[:300]
+        conforms(contract, "GET", path, answer)
+
+
 def test_refusals_before_a_route_runs_are_answered_as_documented(
     tmp_path: Path, contract: Any
 ) -> None:

@@ -129,6 +129,8 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/mixes"): READ,
     ("POST", "/api/mixes"): ADMINISTER,
     ("GET", "/api/elements/{element_id}/maturity"): READ,
+    # a property's readings looked ahead
+    ("GET", "/api/elements/{element_id}/forecast"): READ,
     # trust and time
     ("GET", "/api/sensors/{sensor_id}/health"): READ,
     ("GET", "/api/health"): READ,

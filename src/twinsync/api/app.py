@@ -29,6 +29,7 @@ from . import (
     routes_access,
     routes_audit,
     routes_curing,
+    routes_forecast,
     routes_health,
     routes_models,
     routes_readings,
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
     app.include_router(routes_models.router, tags=["model"])
     app.include_router(routes_schedule.router, tags=["schedule"])
     app.include_router(routes_curing.router, tags=["schedule"])
+    app.include_router(routes_forecast.router, tags=["twin"])
     app.include_router(routes_site_events.router, tags=["trust"])
     app.include_router(routes_health.router, tags=["trust"])
     app.include_router(metrics.router)

@@ -22,6 +22,7 @@ BENCHES = {
     "auth": "twinsync.bench.auth",
     "schedule": "twinsync.bench.schedule",
     "curing": "twinsync.bench.curing",
+    "forecast": "twinsync.bench.forecast",
     "twin": "twinsync.bench.twin",
     "p6": "twinsync.bench.p6",
 }

@@ -38,12 +38,15 @@ from .kalman import KalmanFilter
 class Track:
     """Per element and reading ``(B, T)``: the one-step prediction, its standard deviation
     (state and sensor together), the residual ``reading - prediction`` and whether the
-    innovation gate kept the reading out."""
+    innovation gate kept the reading out; and the filter's state ``(B, n)`` and covariance
+    ``(B, n, n)`` after the last reading, where a ``forecast`` starts from."""
 
     prediction: Array
     deviation: Array
     residual: Array
     gated: Array
+    state: Array
+    covariance: Array
 
     @property
     def normalised(self) -> Array:
@@ -179,4 +182,4 @@ class LocalTrend:
                 ).gated
                 kf.x[seen], kf.P[seen] = part.x, part.P
                 kf.gated_run[seen] = part.gated_run
-        return Track(prediction, deviation, values - prediction, gated)
+        return Track(prediction, deviation, values - prediction, gated, kf.x.copy(), kf.P.copy())

@@ -1,0 +1,134 @@
+"""A property's forecast in the service: which sensors feed it is read on the writer, their
+stored readings of the last ``WINDOW_SECONDS`` are read from the store and the local
+level/trend fitted to them in a worker thread (``physics/forecast.py``). Nothing is kept:
+a forecast is computed when asked, and the reading path does none of this work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import Conflict, InvalidInput, NotFound
+from ..model.validate import shown
+from ..physics.forecast import MIN_READINGS, TooFewReadings, forecast_readings
+
+if TYPE_CHECKING:
+    from .twin_service import TwinService
+
+#: The readings a forecast is fitted on: the last two days. Long enough for hundreds of
+#: readings at a reading every few minutes (the trend and the noise are told apart), short
+#: enough that the trend is today's and not last week's, and that one request reads a
+#: bounded amount (the grid has at most ``physics.forecast.MAX_STEPS`` steps).
+WINDOW_SECONDS = 2 * 86_400.0
+#: At most this many readings of one sensor are read (a reading a second for the window).
+MAX_READINGS = 172_800
+#: The interval every forecast answers, besides the quantiles asked for.
+COVERAGE = 0.9
+#: The quantiles answered when none are asked for: the 90 % interval's ends and the median.
+DEFAULT_QUANTILES = (0.05, 0.5, 0.95)
+
+
+def parse_quantiles(text: str | None) -> tuple[float, ...]:
+    """``0.05,0.5,0.95`` as probabilities, each in (0, 1); the defaults when not given."""
+    if text is None:
+        return DEFAULT_QUANTILES
+    try:
+        probabilities = tuple(float(part) for part in text.split(","))
+    except ValueError as exc:
+        raise InvalidInput(
+            f"quantiles: {shown(text)} is not a comma-separated list of numbers",
+            "bad_quantiles",
+        ) from exc
+    outside = [p for p in probabilities if not 0.0 < p < 1.0]  # NaN is outside too
+    if outside or len(probabilities) > 99:
+        raise InvalidInput(
+            f"quantiles: each must be in (0, 1), at most 99 of them; got {shown(text)}",
+            "bad_quantiles",
+        )
+    return probabilities
+
+
+def _property_rows(service: TwinService, element_id: str, name: str) -> tuple[list[int], str]:
+    """On the writer: the sensor rows that feed the property, and its unit."""
+    service.twin.element(element_id)  # NotFound for an unknown element
+    index = service.properties
+    number = index.number(element_id, name)
+    if number is None:
+        raise NotFound(
+            f"element {shown(element_id)} has no property {shown(name)} fed by a sensor"
+        )
+    rows = index.members[index.starts[number] : index.starts[number + 1]].tolist()
+    return rows, index.units[number]
+
+
+async def forecast(
+    service: TwinService,
+    element_id: str,
+    name: str,
+    horizon: float,
+    *,
+    quantiles: tuple[float, ...] = DEFAULT_QUANTILES,
+    threshold: float | None = None,
+    steps: int = 12,
+) -> dict[str, Any]:
+    """The property's readings forecast ``steps`` times up to ``horizon`` seconds after its
+    newest reading, fitted on the readings of its sensors in the last ``WINDOW_SECONDS``."""
+    if threshold is not None and not math.isfinite(threshold):
+        raise InvalidInput("threshold: must be a finite number", "bad_threshold")
+    rows, unit = await service.view(_property_rows, service, element_id, name)
+    now = service.clock()
+    start, end = now - WINDOW_SECONDS, now + 1.0
+
+    def compute() -> dict[str, Any]:
+        histories = [service.store.history(row, start, end, MAX_READINGS) for row in rows]
+        times = np.concatenate([h.event_time for h in histories])
+        values = np.concatenate([h.value for h in histories])
+        quality = np.concatenate([h.quality for h in histories])
+        source = np.repeat(np.arange(len(rows)), [h.event_time.size for h in histories])
+        try:
+            # The grid's step is bounded by the readings' own span, not the window's: a
+            # sensor that started an hour ago still has its readings on steps of their own.
+            answer = forecast_readings(
+                times, values, quality, horizon, steps, threshold, source=source
+            )
+        except TooFewReadings as exc:
+            raise Conflict(
+                f"property {shown(name)} of element {shown(element_id)}: {exc} in the last "
+                f"{WINDOW_SECONDS / 3600:g} hours (at least {MIN_READINGS} are needed)"
+            ) from exc
+        low, high = answer.quantile((1 - COVERAGE) / 2), answer.quantile((1 + COVERAGE) / 2)
+        return {
+            "element_id": element_id,
+            "property": name,
+            "unit": unit,
+            "model": answer.model,
+            "parameters": answer.parameters,
+            "readings": answer.readings,
+            "steps_fitted": answer.steps_fitted,
+            "step": answer.step,
+            "window": WINDOW_SECONDS,
+            "fitted_from": answer.fitted_from,
+            "origin": answer.origin,
+            "level": answer.level,
+            "trend": answer.trend,
+            "horizon": horizon,
+            "time": answer.time,
+            "mean": answer.mean,
+            "deviation": answer.deviation,
+            "coverage": COVERAGE,
+            "low": low,
+            "high": high,
+            "quantiles": {f"{p:g}": answer.quantile(p) for p in quantiles},
+            "threshold": threshold,
+            "crossing": answer.crossing,
+        }
+
+    result: dict[str, Any] = await asyncio.to_thread(compute)
+    if not all(math.isfinite(v) for v in result["mean"]):
+        # A series of values so large the fit overflowed: say so rather than answer NaN.
+        raise Conflict(f"property {shown(name)}: its readings give no finite forecast")
+    return result
