@@ -148,6 +148,12 @@ class HealthParams:
     nights quiet, and a state that came and went with the working day would flap twice a
     day and trust the sensor each night. A day covers every such cycle; chosen so, not
     fitted."""
+    noise_group_move: float = 3.0
+    """A reading whose peers' consensus moved by more than this many of the sensor's step
+    sd since its last trusted reading is no noise evidence: a transient the group shares (a
+    door opening) is seen by peers read at other times with a lag, so the sensor's steps
+    against their consensus are large through it too, not only its own steps. Three step
+    sd: beyond what the peers' own noise moves their median; chosen so, not fitted."""
     noise_unsettled: float = 3.0
     """A sensor whose fast noise estimate (mean squared step, in baseline step sd) is above
     this is unsettled: its readings are no drift evidence and no spike is announced. A

@@ -73,6 +73,7 @@ class Knobs(NamedTuple):
     noise_peer_share: float
     noise_unsettled: float
     noise_release: float
+    noise_group_move: float
 
 
 class Evidence(NamedTuple):
@@ -160,6 +161,9 @@ def step(n: Any, k: Knobs, ev: Evidence, r: int, peers: NDArray[np.int64],
     if relative and has_last and n.rel_step_var > 0:
         own_z2 = min(rel_change * rel_change / n.rel_step_var, cap2)
     resid_step = peer_step(ev.value, ev.ref, ev.peer_resid) if has_last else np.nan
+    # How far the peers' consensus itself moved since the last trusted reading.
+    group_moved = abs(ev.value - ev.last_trusted - resid_step) if math.isfinite(
+        resid_step) else 0.0
     if relative and math.isfinite(resid_step):
         # Its residual against the peers grows with the level too (each gauge sees the
         # work's shaking by its own factor): judged relative to the level.
@@ -174,7 +178,10 @@ def step(n: Any, k: Knobs, ev: Evidence, r: int, peers: NDArray[np.int64],
     # Not the first reading after held outliers: its step spans several intervals, and the
     # trend carried over them is less certain than one interval's step sd allows, so a
     # spike's return would count as noise and drop the spike.
-    counted = ev.judged and ev.inlier and has_last and not ev.held and not ev.group_jump
+    # Nor a reading within a transient the group shares (``noise_group_move``).
+    shared_move = group_moved > k.noise_group_move * step_sd
+    counted = (ev.judged and ev.inlier and has_last and not ev.held and not ev.group_jump
+               and not shared_move)
     was_noisy = ev.was_noisy
     llr = gain * z2 - cost if counted else 0.0
     cusum = max(0.0, n.noise_s + llr) if counted else n.noise_s
