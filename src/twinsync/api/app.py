@@ -27,6 +27,7 @@ from . import (
     errors,
     metrics,
     routes_access,
+    routes_anomalies,
     routes_audit,
     routes_curing,
     routes_health,
@@ -75,7 +76,8 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
         svc = service or TwinService.open(
             settings.store, freshness=settings.freshness_seconds,
             allowed_lateness=settings.allowed_lateness_seconds,
-            latency_alarm=settings.latency_alarm_seconds, geometry=settings.geometry())
+            latency_alarm=settings.latency_alarm_seconds, geometry=settings.geometry(),
+            anomaly_detection=settings.anomaly_detection)
         app.state.service = svc
         tokens = await asyncio.to_thread(open_token_store, svc.store.url)
         app.state.auth = Authenticator(tokens)
@@ -128,6 +130,7 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
     app.include_router(routes_schedule.router, tags=["schedule"])
     app.include_router(routes_curing.router, tags=["schedule"])
     app.include_router(routes_site_events.router, tags=["trust"])
+    app.include_router(routes_anomalies.router, tags=["trust"])
     app.include_router(routes_health.router, tags=["trust"])
     app.include_router(metrics.router)
     app.include_router(ws.router)
