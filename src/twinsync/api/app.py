@@ -73,6 +73,11 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
         # Compile the health kernels before serving, not on the first live batch.
         seconds = await asyncio.to_thread(warm_up)
         log.info("health kernels ready in %.1f s", seconds)
+        if settings.anomaly_detection:
+            from ..service.anomalies import warm_up as warm_up_anomaly
+
+            seconds = await asyncio.to_thread(warm_up_anomaly)
+            log.info("anomaly detector ready in %.1f s", seconds)
         svc = service or TwinService.open(
             settings.store, freshness=settings.freshness_seconds,
             allowed_lateness=settings.allowed_lateness_seconds,
