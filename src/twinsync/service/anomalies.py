@@ -109,7 +109,7 @@ class AnomalyDesk:
         update = self.monitor.update_many(
             batch.rows[order], batch.event_time[order], batch.value[order], quality,
             sensor_ids=service.pipeline.table.ids, book=service.alarms,
-            element_ids=self._elements)
+            element_ids=self._elements, rows_of=service.pipeline.table.index)
         scores[order] = update.scores
         return update.events
 
