@@ -205,7 +205,8 @@ async def _run(url: str, sensors: int, readings: int, batch_size: int, seed: int
         await asyncio.to_thread(service.store.seal)
         final_seal = time.perf_counter() - sealing
         elapsed = time.perf_counter() - began
-        stored = service.store.counts()["readings"]
+        stored_counts = service.store.counts()
+        stored = stored_counts["readings"]
         counts = dict(service.pipeline.counts)
         clients = None if served is None else await served.stop()
     finally:
@@ -236,6 +237,8 @@ async def _run(url: str, sensors: int, readings: int, batch_size: int, seed: int
         "subscribers": subscribers,
         "ws_compression": ws_compression,
         "anomaly": "on" if anomaly else "off",
+        # Events of the whole run (warm-up included): anomaly and health events, alarms.
+        "events": stored_counts["events"],
         **({"clients": clients} if clients is not None else {}),
     }
 
