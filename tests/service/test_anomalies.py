@@ -1,17 +1,20 @@
 """Anomaly detection in the live service: a planted anomaly in a stream is stored with its
 score and raises one alarm, not one per reading; scores, the detector's state and the
-expected spans survive a restart; marking an anomaly as expected is audited."""
+expected spans survive a restart; marking an anomaly as expected is audited, and a failed
+commit (of a batch or a mark) leaves the detector, its spans and alarms as they were."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from twinsync.errors import InvalidInput, NotFound
+from twinsync.errors import InvalidInput, NotFound, StoreError
 from twinsync.model import Binding, Element, Event, Sensor
 from twinsync.pipeline import IncomingBatch, RawReading
 from twinsync.service import TwinService
 from twinsync.store.audit import Actor, AuditQuery
+
+from .faults import FailingStore, live_state
 
 STEP = 900.0
 DAY = 86_400.0
@@ -34,7 +37,11 @@ def stream(days: int, seed: int = 4) -> np.ndarray:
 
 
 async def open_slab(url: str, **options: object) -> TwinService:
-    service = TwinService.open(url, **options)  # type: ignore[arg-type]
+    return await open_slab_on(TwinService.open(url, **options))  # type: ignore[arg-type]
+
+
+async def open_slab_on(service: TwinService) -> TwinService:
+    """The service with one slab and its three loggers, unless it has them already."""
     if not service.twin.sensors:
         await service.import_project(
             [Element("slab-1", "IfcSlab")],
@@ -142,6 +149,25 @@ async def test_marking_an_anomaly_of_an_element_as_expected_is_audited_and_clear
         with pytest.raises(InvalidInput):
             await service.anomalies.mark_expected(sensor_id="t-0", start=0, end=1, reason=" ")
         assert len(await service.anomalies.expected()) == 3  # the refused ones kept nothing
+    finally:
+        await service.aclose()
+
+
+async def test_a_mark_whose_commit_fails_leaves_spans_and_alarms_as_they_were(
+        tmp_path: object) -> None:
+    store = FailingStore(f"sqlite:///{tmp_path}/twin.sqlite")
+    service = TwinService(store)
+    try:
+        await open_slab_on(service)
+        await feed(service, stream(days=9), range(0, int((JUMP_DAY + 0.25) * 96)))
+        before = live_state(service)
+        assert "anomaly:t-1" in service.alarms.active
+        store.fail_next = 1
+        with pytest.raises(StoreError):
+            await service.anomalies.mark_expected(element_id="slab-1", start=0.0,
+                                                  end=START + 9 * DAY, reason="pour")
+        assert live_state(service) == before
+        assert await service.anomalies.expected() == []
     finally:
         await service.aclose()
 
