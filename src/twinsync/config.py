@@ -66,6 +66,9 @@ class Settings:
     default: the server compresses every delta once per client, which at thousands of
     moving sensors costs more than the rest of the live path (docs/PERFORMANCE.md). Turn it
     on for a few dashboards behind a slow link."""
+    anomaly_detection: bool = True
+    """Score every reading for anomalies in the reading path, keep the score with it, and
+    raise anomaly alarms (docs/ANOMALY.md). Off: scores are not computed (stored as NaN)."""
     connectors: list[dict[str, Any]] = field(default_factory=list)
     cors_origins: list[str] = field(default_factory=list)
     """Other web origins (``https://board.example.com``) whose pages may call the API and
@@ -128,7 +131,7 @@ class Settings:
         if unknown:
             raise InvalidInput(f"{file}: unknown settings {sorted(unknown)}", "bad_config")
         data.update({k: v for k, v in overrides.items() if v is not None})
-        for name in ("demo", "ws_compression"):
+        for name in ("demo", "ws_compression", "anomaly_detection"):
             if not isinstance(data.get(name, False), bool):
                 raise InvalidInput(f"{file}: {name} must be true or false, not "
                                    f"{data[name]!r}", "bad_config")

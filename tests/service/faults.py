@@ -92,6 +92,9 @@ def live_state(service: TwinService) -> dict[str, Any]:
         "health": (digest(health.table._records.array),
                    digest(health.table._peer_records.array), health.rows_in_use),
         "alarms": {key: alarm.to_dict() for key, alarm in service.alarms.active.items()},
+        "anomaly": (digest(service.anomalies.monitor.detector._records.array),
+                    {sensor: list(spans) for sensor, spans
+                     in service.anomalies.monitor.expected.items() if spans}),
         "twin": ({k: e.to_dict() for k, e in service.twin.elements.items()},
                  {k: s.to_dict() for k, s in service.twin.sensors.items()},
                  {k: b.to_dict() for k, b in service.twin.bindings.items()}),

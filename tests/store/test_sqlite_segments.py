@@ -14,6 +14,7 @@ from twinsync.errors import InvalidInput, StoreError
 from twinsync.store import sqlite as sqlite_module
 from twinsync.store.check import check_store
 from twinsync.store.sqlite import SQLiteStore
+from twinsync.store.tiers import ROW_DTYPE
 
 
 def _commit_and_seal(store: SQLiteStore, rows: list[int], first_time: float) -> None:
@@ -39,12 +40,12 @@ def test_a_seal_writes_each_field_in_parts_of_the_given_size(tmp_path: Path) -> 
     path = tmp_path / "twin.sqlite"
     store = SQLiteStore(f"sqlite:///{path}?part_bytes=1000")
     try:
-        _commit_and_seal(store, [k % 7 for k in range(50)], 0.0)  # 3,000 bytes of readings
+        _commit_and_seal(store, [k % 7 for k in range(50)], 0.0)  # 3,200 bytes of readings
         history = store.history(3, 0.0, 1e9)
     finally:
         store.close()
     parts = _parts(path)
-    assert [p for s, f, p in parts if f == "data"] == [0, 1, 2]
+    assert [p for s, f, p in parts if f == "data"] == [0, 1, 2, 3]
     assert {s for s, _, _ in parts} == {1}
     assert history.event_time.tolist() == [float(t) for t in range(3, 50, 7)]
 
@@ -129,6 +130,6 @@ def test_a_range_of_a_field_is_the_same_bytes_whatever_the_part_size(tmp_path: P
     for part_bytes in (7, 64, 4096):
         assert fields[part_bytes] == fields[0]
     whole, window = fields[0]["data"]
-    assert window == whole[5:45] and len(whole) == 40 * 60
+    assert window == whole[5:45] and len(whole) == 40 * ROW_DTYPE.itemsize
     assert np.frombuffer(fields[0]["offsets"][0], dtype="<i8").tolist() == [0, 8, 16, 24, 32, 40]
 

@@ -14,7 +14,7 @@ from twinsync.pipeline import Batch, DeadLetter, Flag
 from twinsync.store.check import check_store
 from twinsync.store.sqlite import SQLiteStore
 from twinsync.store.summary import aggregate
-from twinsync.store.tiers import ROW_DTYPE, HotRows, order_by_sensor, seal
+from twinsync.store.tiers import ROW_DTYPE, ROW_DTYPE_V3, HotRows, order_by_sensor, seal
 
 
 def _rows(sensors: list[int], times: list[float], values: list[float],
@@ -132,10 +132,13 @@ def test_a_file_of_the_per_sensor_block_layout_is_upgraded_without_losing_a_read
     import sqlite3
 
     path = tmp_path / "old.sqlite"
-    block_dtype = np.dtype([(n, ROW_DTYPE[n]) for n in ROW_DTYPE.names or () if n != "sensor"])
+    # Version 1 stored readings of the layout before anomaly scores.
+    block_dtype = np.dtype([(n, ROW_DTYPE_V3[n]) for n in ROW_DTYPE_V3.names or ()
+                            if n != "sensor"])
     block = np.zeros(2, dtype=block_dtype)
     block["event_time"], block["value"] = [1.0, 2.0], [10.0, 20.0]
-    journal = _rows([4], [3.0], [30.0])
+    journal = np.zeros(1, dtype=ROW_DTYPE_V3)
+    journal["sensor"], journal["event_time"], journal["value"] = 4, 3.0, 30.0
     old = sqlite3.connect(path)
     old.executescript("""
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -151,6 +154,7 @@ def test_a_file_of_the_per_sensor_block_layout_is_upgraded_without_losing_a_read
     history = store.history(4, 0.0, 1e9)
     store.close()
     assert history.value.tolist() == [10.0, 20.0, 30.0]
+    assert np.isnan(history.anomaly).all()
 
 
 

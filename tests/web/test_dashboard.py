@@ -1,8 +1,9 @@
 """The dashboard in headless Chromium against a real server: it loads, draws the model,
-opens an element's panel from the tree and from the 3D view, recolours an element within
-a second of a reading arriving, shows rooms as a layer of their own (hidden by status,
-coloured by air temperature, pickable), orders storeys by height, edits a status, shows a
-range or a list property as text, and rides out a server restart.
+opens an element's panel from the tree (its chart marking a planted anomaly) and from the
+3D view, recolours an element within a second of a reading arriving, shows rooms as a
+layer of their own (hidden by status, coloured by air temperature, pickable), orders
+storeys by height, edits a status, shows a range or a list property as text, and rides out
+a server restart.
 
 One server and one page serve the whole module (the tests run in file order and each
 sets up what it needs), which keeps it well under a minute. Screenshots and the measured
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import os
 import time
 from collections.abc import Iterator
@@ -173,10 +175,18 @@ def test_the_model_renders_and_is_not_blank(page: Any, shots: Path) -> None:
     assert 0 < first_render_ms < 15_000
 
 
-def test_clicking_an_element_in_the_tree_opens_its_panel(page: Any, api: httpx.Client) -> None:
+def test_clicking_an_element_in_the_tree_opens_its_panel(page: Any, api: httpx.Client,
+                                                         shots: Path) -> None:
     # A floor slab, with loggers (landings and roofs have none).
     slab = [s for s in sorted(elements(api, type="IfcSlab"), key=lambda e: e["name"])
             if s["sensors"]][1]
+    # Its first logger's last hour: 480 readings of a regular cycle (past the anomaly
+    # detector's learning), the last 40 jumping 6 degrees.
+    now, step = time.time(), 7.0
+    history = [{"sensor_id": slab["sensors"][0]["id"], "time": now - (480 - k) * step,
+                "value": round(20 + 2 * math.sin(2 * math.pi * k * step / 600)
+                               + (6.0 if k >= 440 else 0.0), 3)} for k in range(480)]
+    assert api.post("/api/readings", json=history).json()["accepted"] == 480
     storey = next(s for s in api.get("/api/project").json()["storeys"] if s["id"] == slab["storey"])
     page.fill("#tree-search", "")
     page.locator("#tree summary", has_text=storey["name"]).click()
@@ -185,9 +195,14 @@ def test_clicking_an_element_in_the_tree_opens_its_panel(page: Any, api: httpx.C
     page.wait_for_function("(id) => window.twinsync.selectedId === id", arg=slab["id"])
     assert page.text_content("#panel h2") == slab["name"]
     assert slab["global_id"] in page.text_content("#panel .kv")
-    # Its loggers are listed with live values, and the first one's history is charted.
+    # Its loggers are listed with live values, and the first one's history is charted,
+    # with its anomaly score: the jump's readings are marked, the cycle's are not.
     assert page.locator("#panel .sensor").count() == len(slab["sensors"])
-    page.wait_for_selector("#panel .chart .uplot, #panel .chart .note", timeout=5_000)
+    page.wait_for_selector("#panel .chart .uplot", timeout=5_000)
+    assert "anomaly" in page.text_content("#panel .chart .u-legend")
+    marked = page.evaluate("window.twinsync.chartMarks()")
+    assert marked and all(t >= now - 40 * step - 1 and score >= 0.33 for t, score in marked)
+    page.locator("#panel .chart").screenshot(path=str(shots / "chart_anomaly.png"))
 
 
 def test_clicking_an_element_in_3d_opens_its_panel(page: Any, api: httpx.Client,

@@ -15,14 +15,14 @@ teaches, as the contract says. The kernel runs such a reading on a copy of its r
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ..detect import Readings, RecordDetector
 from ..jit import record_rows
-from ..records import Field, Records
+from ..records import Field, Records, RowsSavepoint
 
 __all__ = ["StreamingDetector"]
 
@@ -33,6 +33,8 @@ class StreamingDetector(RecordDetector):
     #: A reading: its event time (seconds since the epoch, UTC) and its value.
     evidence = ("time", "value")
     COLUMNS: ClassVar[dict[str, Field]]
+    #: The parameters, a NamedTuple of numbers (what a saved state was learned with).
+    knobs: Any
 
     def __init__(self, capacity: int = 16) -> None:
         self._records = Records(self.COLUMNS, max(int(capacity), 1))
@@ -60,6 +62,14 @@ class StreamingDetector(RecordDetector):
             record_rows(scratch),
             scratch.view(np.uint8).reshape(1, -1),
         )
+
+    def savepoint(self, rows: NDArray[np.int64]) -> RowsSavepoint:
+        """The state of ``rows`` as it is, for ``rollback`` if what learned it is not
+        committed (the reading path's transaction)."""
+        return self._records.savepoint(rows)
+
+    def rollback(self, point: RowsSavepoint) -> None:
+        self._records.rollback(point)
 
     @property
     def row_bytes(self) -> int:

@@ -125,6 +125,9 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/site-events"): READ,
     ("POST", "/api/site-events"): OPERATE,
     ("DELETE", "/api/site-events/{event_id}"): OPERATE,
+    # anomalies a person expects (a pour, a load test): no alarm in their span
+    ("GET", "/api/anomalies/expected"): READ,
+    ("POST", "/api/anomalies/expected"): OPERATE,
     # progress from sensors: concrete mixes, and an element's maturity
     ("GET", "/api/mixes"): READ,
     ("POST", "/api/mixes"): ADMINISTER,

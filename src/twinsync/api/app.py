@@ -27,6 +27,7 @@ from . import (
     errors,
     metrics,
     routes_access,
+    routes_anomalies,
     routes_audit,
     routes_curing,
     routes_forecast,
@@ -73,10 +74,16 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
         # Compile the health kernels before serving, not on the first live batch.
         seconds = await asyncio.to_thread(warm_up)
         log.info("health kernels ready in %.1f s", seconds)
+        if settings.anomaly_detection:
+            from ..service.anomalies import warm_up as warm_up_anomaly
+
+            seconds = await asyncio.to_thread(warm_up_anomaly)
+            log.info("anomaly detector ready in %.1f s", seconds)
         svc = service or TwinService.open(
             settings.store, freshness=settings.freshness_seconds,
             allowed_lateness=settings.allowed_lateness_seconds,
-            latency_alarm=settings.latency_alarm_seconds, geometry=settings.geometry())
+            latency_alarm=settings.latency_alarm_seconds, geometry=settings.geometry(),
+            anomaly_detection=settings.anomaly_detection)
         app.state.service = svc
         tokens = await asyncio.to_thread(open_token_store, svc.store.url)
         app.state.auth = Authenticator(tokens)
@@ -130,6 +137,7 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
     app.include_router(routes_curing.router, tags=["schedule"])
     app.include_router(routes_forecast.router, tags=["twin"])
     app.include_router(routes_site_events.router, tags=["trust"])
+    app.include_router(routes_anomalies.router, tags=["trust"])
     app.include_router(routes_health.router, tags=["trust"])
     app.include_router(metrics.router)
     app.include_router(ws.router)

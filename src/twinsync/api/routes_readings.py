@@ -153,8 +153,9 @@ async def get_readings(sensor_id: str, svc: Service, start: str | None = None,
                        every: Annotated[float | None, Query(gt=0)] = None,
                        limit: Annotated[int, Query(ge=1, le=1_000_000)] = 100_000) -> JSON:
     """History of a sensor as columns, raw or downsampled to ``every`` seconds
-    (min, max, mean and count per bucket). Times are ISO 8601 or epoch seconds;
-    the default window is the last 24 hours."""
+    (min, max, mean and count per bucket), with each reading's anomaly score (the highest
+    per bucket; null where none was scored). Times are ISO 8601 or epoch seconds; the
+    default window is the last 24 hours."""
     now = time.time()
     end_time = time_param(end, now + 1.0, "end")
     start_time = time_param(start, end_time - 86_400.0, "start")
@@ -163,11 +164,13 @@ async def get_readings(sensor_id: str, svc: Service, start: str | None = None,
     if every is not None:
         buckets = await svc.history(svc.store.downsample, row, start_time, end_time, every)
         return JSON({**head, "every": every, "time": buckets.start, "min": buckets.minimum,
-                     "max": buckets.maximum, "mean": buckets.mean, "count": buckets.count})
+                     "max": buckets.maximum, "mean": buckets.mean, "count": buckets.count,
+                     "anomaly": buckets.anomaly})
     history = await svc.history(svc.store.history, row, start_time, end_time, limit)
     return JSON({**head, "every": None, "time": history.event_time, "value": history.value,
                  "raw_value": history.raw_value, "received_at": history.received_at,
-                 "seq": history.seq, "quality": history.quality, "flags": history.flags})
+                 "seq": history.seq, "quality": history.quality, "flags": history.flags,
+                 "anomaly": history.anomaly})
 
 
 @router.get("/dead-letters", response_model=DeadLetterPage)

@@ -20,6 +20,9 @@ WebSocket clients in another process subscribe to every element; the figures the
 how long after its commit a change reached the clients (``commit_to_client_ms``).
 ``--subscribers 0`` serves the API with no client, the baseline to compare with.
 ``--rate R`` paces the readings at R a second instead of as fast as they go.
+``--anomaly off`` runs the service with anomaly detection switched off (the
+``anomaly_detection`` setting), the baseline of its cost; give ``--warm-up 400`` so that
+the anomaly detector too is past its learning (300 readings, then 100 learned unscored).
 """
 
 from __future__ import annotations
@@ -66,6 +69,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(0: serve with none; default: no API)")
     parser.add_argument("--rate", type=float, default=None,
                         help="pace readings at this many a second (default: flat out)")
+    parser.add_argument("--anomaly", choices=("on", "off"), default="on",
+                        help="anomaly detection in the reading path (default on, as "
+                             "twinsync serves; the anomaly_detection setting)")
     parser.add_argument("--ws-compression", action="store_true", dest="ws_compression",
                         help="serve with WebSocket compression on (the ws_compression "
                              "setting; default off, as twinsync serves)")
@@ -81,7 +87,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         url = args.store or f"sqlite:///{Path(folder) / 'bench.sqlite'}"
         return asyncio.run(_run(url, args.sensors, args.readings, args.batch, args.seed,
                                 args.pattern, args.per_gateway, args.warm_up, args.history,
-                                args.subscribers, args.rate, args.ws_compression))
+                                args.subscribers, args.rate, args.ws_compression,
+                                args.anomaly == "on"))
 
 
 def _sensor_order(ids: list[str], readings: int, rng: random.Random, pattern: str,
@@ -141,9 +148,10 @@ def fleet(sensors: int) -> tuple[list[Element], list[Sensor], list[Binding]]:
 async def _run(url: str, sensors: int, readings: int, batch_size: int, seed: int,
                pattern: str = "random", per_gateway: int = 100,
                warm_up: int = 200, history: int = 0, subscribers: int | None = None,
-               rate: float | None = None, ws_compression: bool = False) -> dict[str, Any]:
+               rate: float | None = None, ws_compression: bool = False,
+               anomaly: bool = True) -> dict[str, Any]:
     rng = random.Random(seed)
-    service = TwinService.open(url)
+    service = TwinService.open(url, anomaly_detection=anomaly)
     try:
         elements, registered, bindings = fleet(sensors)
         await service.import_project(elements, registered, bindings, source="bench")
@@ -197,7 +205,8 @@ async def _run(url: str, sensors: int, readings: int, batch_size: int, seed: int
         await asyncio.to_thread(service.store.seal)
         final_seal = time.perf_counter() - sealing
         elapsed = time.perf_counter() - began
-        stored = service.store.counts()["readings"]
+        stored_counts = service.store.counts()
+        stored = stored_counts["readings"]
         counts = dict(service.pipeline.counts)
         clients = None if served is None else await served.stop()
     finally:
@@ -227,6 +236,9 @@ async def _run(url: str, sensors: int, readings: int, batch_size: int, seed: int
         "paced_rate": rate,
         "subscribers": subscribers,
         "ws_compression": ws_compression,
+        "anomaly": "on" if anomaly else "off",
+        # Events of the whole run (warm-up included): anomaly and health events, alarms.
+        "events": stored_counts["events"],
         **({"clients": clients} if clients is not None else {}),
     }
 
@@ -291,7 +303,9 @@ class Served:
 
 #: Stages of ``TwinService`` ingest to time: (label, attribute path of the object, method).
 STAGES = (("accept", "pipeline", "accept"), ("health", "health", "update_many"),
-          ("store", "store", "commit"), ("apply", "pipeline", "apply"))
+          ("anomaly", "anomalies", "savepoint"), ("anomaly", "anomalies", "score"),
+          ("store", "store", "commit"),
+          ("apply", "pipeline", "apply"))
 
 
 def _time_stages(service: TwinService) -> dict[str, float]:

@@ -105,6 +105,8 @@ class Batch:
     """0..1 per reading, from sensor health; None means every reading is fully trusted."""
     flags: NDArray[np.int64] | None = None
     """Bit flags per reading (see ``Flag``); None means none set."""
+    anomaly: NDArray[np.float64] | None = None
+    """0..1 per reading, the anomaly score (NaN: not scored); None means none scored."""
 
     def __len__(self) -> int:
         return int(self.rows.shape[0])
@@ -134,7 +136,8 @@ class Batch:
             self.rows[mask], self.value[mask], self.raw_value[mask], self.event_time[mask],
             self.received_at[mask], self.seq[mask], self.source, self.connector,
             None if self.quality is None else self.quality[mask],
-            None if self.flags is None else self.flags[mask])
+            None if self.flags is None else self.flags[mask],
+            None if self.anomaly is None else self.anomaly[mask])
 
     @classmethod
     def empty(cls) -> Batch:

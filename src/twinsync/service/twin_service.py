@@ -45,6 +45,7 @@ from ..pipeline.repeats import kept_repeats
 from ..store import Store, open_store
 from ..store.audit import SYSTEM, Actor, AuditEntry
 from ..store.base import History
+from .anomalies import ANOMALY_SNAPSHOT, AnomalyDesk
 from .commit import Change, commit_store
 from .fusion import PropertyIndex
 from .hub import Hub
@@ -107,7 +108,8 @@ class TwinService(TwinViews):
                  latency_alarm: float = LATENCY_BOUND_SECONDS,
                  health_save_every: float = HEALTH_SAVE_SECONDS,
                  writer: Writer | None = None,
-                 geometry: ExportOptions | None = None) -> None:
+                 geometry: ExportOptions | None = None,
+                 anomaly_detection: bool = True) -> None:
         self.store = store
         self.clock: Callable[[], float] = clock
         self.twin = Twin()
@@ -138,6 +140,8 @@ class TwinService(TwinViews):
         self.alarms = AlarmBook()
         for event in self._stored_alarm_events():
             self.alarms.replay(event)
+        # After the alarm book: an anomaly alarm active at shutdown stays active.
+        self.anomalies = AnomalyDesk(self, enabled=anomaly_detection)
         self.properties = PropertyIndex.build(self.twin, self.pipeline.table)
         self.watch = Watch(self, latency_bound=latency_alarm, save_every=health_save_every)
         self.hub = Hub()
@@ -215,15 +219,19 @@ class TwinService(TwinViews):
         log.info("reading counters restored for %d sensors", restored)
 
     async def save_health(self) -> None:
-        """Save every sensor's learned health and its reading counters to the store (by the
-        watch's timer, and at shutdown). Taken on the writer, so no batch is half in."""
-        def dump() -> tuple[bytes, bytes]:
+        """Save every sensor's learned health, its reading counters and the anomaly
+        detector's state to the store (by the watch's timer, and at shutdown). Taken on the
+        writer, so no batch is half in."""
+        def dump() -> tuple[bytes, bytes, bytes | None]:
             ids = self.pipeline.table.ids
-            return snapshot.dump(self.health, ids), self.pipeline.sequences.dump(ids)
+            return (snapshot.dump(self.health, ids), self.pipeline.sequences.dump(ids),
+                    self.anomalies.dump())
 
-        health, counters = await self.view(dump)
+        health, counters, anomaly = await self.view(dump)
         await asyncio.to_thread(self.store.save_snapshot, HEALTH_SNAPSHOT, health)
         await asyncio.to_thread(self.store.save_snapshot, COUNTERS_SNAPSHOT, counters)
+        if anomaly is not None:
+            await asyncio.to_thread(self.store.save_snapshot, ANOMALY_SNAPSHOT, anomaly)
 
     def _stored_alarm_events(self) -> list[Event]:
         """Every alarm event in the store, oldest first, read a page at a time: a cap on
@@ -511,7 +519,7 @@ class TwinService(TwinViews):
                           ) -> tuple[IngestResult, list[Event]]:
         pipeline = self.pipeline
         accepted = pipeline.accept(incoming)
-        health_point = alarm_point = None
+        health_point = alarm_point = anomaly_point = None
         try:
             if (accepted.behind_window is not None
                     and np.count_nonzero(accepted.behind_window)):
@@ -523,9 +531,12 @@ class TwinService(TwinViews):
             changes = judge_batch(self.health, batch, ordered=ordered,
                                   ahead=pipeline.clocks.device_offsets(batch.rows))
             now = self.clock()
-            if len(changes):
+            if len(changes) or self.anomalies.enabled:
                 alarm_point = self.alarms.savepoint()
             events = self.watch.events_for(changes, now)
+            # After health: a reading's quality decides whether it teaches the detector.
+            anomaly_point = self.anomalies.savepoint(batch, ordered)
+            events += self.anomalies.score(batch, ordered)
             letters = [d for _, d in accepted.rejected]
             letters.extend(dead_letters)
             # The counts go with the batch: a crash cannot keep one without the other.
@@ -537,6 +548,7 @@ class TwinService(TwinViews):
                 self.health.rollback(health_point)
             if alarm_point is not None:
                 self.alarms.rollback(alarm_point)
+            self.anomalies.rollback(anomaly_point)
             raise
         try:
             pipeline.settle(accepted, self.clock())

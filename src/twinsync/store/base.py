@@ -65,6 +65,8 @@ class History:
     seq: NDArray[np.int64]
     quality: NDArray[np.float64]
     flags: NDArray[np.int64]
+    anomaly: NDArray[np.float64]
+    """The anomaly score in [0, 1] of each reading; NaN where it was not scored."""
 
 
 @dataclass(slots=True)
@@ -76,6 +78,8 @@ class Buckets:
     maximum: NDArray[np.float64]
     mean: NDArray[np.float64]
     count: NDArray[np.int64]
+    anomaly: NDArray[np.float64]
+    """The highest anomaly score in each bucket; NaN where no reading of it was scored."""
 
 
 @runtime_checkable

@@ -45,14 +45,22 @@ def _expect(condition: bool, message: str) -> None:
         raise AssertionError(message)
 
 
+def anomaly_of(value: float, flags: int) -> float:
+    """The anomaly score the check gives a reading: one from its value, so that a store
+    that moves scores between readings is caught; NaN (not scored) for a late one."""
+    return float("nan") if flags & Flag.LATE else abs(value) / 100.0
+
+
 def _batch(readings: Sequence[tuple[int, float, float, int]], first_seq: int) -> Batch:
     rows, times, values, flags = (np.array(c) for c in zip(*readings, strict=True))
     n = len(rows)
+    anomaly = np.array([anomaly_of(v, f) for _, _, v, f in readings])
     return Batch(rows=rows.astype(np.int64), value=values.astype(np.float64),
                  raw_value=values.astype(np.float64) / 2, event_time=times.astype(np.float64),
                  received_at=np.full(n, 1000.0 + first_seq),
                  seq=np.arange(first_seq, first_seq + n, dtype=np.int64), source="check",
-                 connector="check", quality=np.full(n, 0.5), flags=flags.astype(np.int64))
+                 connector="check", quality=np.full(n, 0.5), flags=flags.astype(np.int64),
+                 anomaly=anomaly)
 
 
 def expected_aggregates(readings: Sequence[tuple[int, float, float, int]]) -> SensorAggregates:
@@ -114,6 +122,8 @@ def _check_twin(store: Store) -> None:
 
 def _check_readings(store: Store, committed: list[tuple[int, float, float, int]]) -> None:
     row_0 = sorted(((t, v) for r, t, v, _ in committed if r == 0), key=lambda tv: tv[0])
+    scored = sorted(((t, anomaly_of(v, f)) for r, t, v, f in committed if r == 0),
+                    key=lambda ts: ts[0])
     history = store.history(0, 0.0, 1e9)
     _expect(history.event_time.tolist() == [t for t, _ in row_0],
             f"history is ordered by event time: {history.event_time.tolist()}")
@@ -122,6 +132,9 @@ def _check_readings(store: Store, committed: list[tuple[int, float, float, int]]
     _expect(np.allclose(history.raw_value, history.value / 2)
             and np.allclose(history.quality, 0.5), "history keeps raw values and quality")
     _expect(((history.flags & Flag.LATE) != 0).sum() == 1, "history keeps flags")
+    _expect(np.allclose(history.anomaly, [a for _, a in scored], atol=1e-6, equal_nan=True),
+            f"history keeps each reading's anomaly score, NaN where none was: "
+            f"{history.anomaly.tolist()}")
     limited = store.history(0, 0.0, 1e9, limit=2)
     _expect(limited.event_time.tolist() == [t for t, _ in row_0[:2]],
             "history's limit keeps the oldest readings")
@@ -138,6 +151,10 @@ def _check_readings(store: Store, committed: list[tuple[int, float, float, int]]
         _expect(np.allclose(getattr(buckets, name), want),
                 f"downsample's {name} per bucket is {getattr(buckets, name)}, expected {want}")
     _expect(buckets.start.tolist() == [k * 10.0 for k in keys], "buckets start on the grid")
+    highest = [np.fmax.reduce([a for t, a in scored if int(t // 10) == k]) for k in keys]
+    _expect(np.allclose(buckets.anomaly, highest, atol=1e-6, equal_nan=True),
+            f"downsample's anomaly is the highest score per bucket (NaN: none scored): "
+            f"{buckets.anomaly.tolist()}, expected {highest}")
 
 
 def _check_dead_letter_retention_by_age(store: Store) -> None:

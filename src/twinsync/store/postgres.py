@@ -64,7 +64,7 @@ from .reads import TieredReads, aggregate_tiers, journal_rows, sequences_in
 from .rows import dumps, events_of, events_query, recent_events_query, snapshot_body, twin_of
 from .sealing import Sealing
 from .summary import history_of
-from .tiers import ROW_DTYPE, HotRows, Segment, blob, rows_of, seal
+from .tiers import ROW_DTYPE, HotRows, Segment, blob, rows_of, seal, widened
 
 log = logging.getLogger(__name__)
 
@@ -489,20 +489,20 @@ class PostgresStore(Sealing, TieredReads):
     # -- reads -------------------------------------------------------------------------------
 
     def _readings_of(self, row: int, start: float, end: float) -> NDArray[np.void]:
-        width = ROW_DTYPE.itemsize
-
         def read(c: Connection) -> list[NDArray[np.void]]:
             with self._hot_lock:
                 # Each segment's two directory entries for this sensor come with the list.
                 listed = c.execute(
-                    "SELECT id, t_end, substring(offsets FROM %s::int FOR 16) FROM segments "
+                    "SELECT id, t_end, substring(offsets FROM %s::int FOR 16), row_bytes "
+                    "FROM segments "
                     "WHERE t_start < %s AND t_end >= %s AND span > %s ORDER BY id",
                     (row * 8 + 1, end, start, row), binary=True).fetchall()
                 hot = self._hot.of_sensor(row)
             # Sealed segments never change, so their runs are read outside the hot lock.
-            runs = [(segment_id, t_end, *np.frombuffer(pair, dtype="<i8").tolist())
-                    for segment_id, t_end, pair in listed]
+            runs = [(segment_id, t_end, *np.frombuffer(pair, dtype="<i8").tolist(), width)
+                    for segment_id, t_end, pair, width in listed]
             runs = [r for r in runs if r[3] > r[2]]
+            widths = {r[0]: r[4] for r in runs}
             parts: list[NDArray[np.void]] = []
             if runs:
                 fetched = c.execute(
@@ -512,9 +512,9 @@ class PostgresStore(Sealing, TieredReads):
                     "AS r(id, t_end, first, size) ON s.id = r.id AND s.t_end = r.t_end "
                     "ORDER BY s.id",
                     ([r[0] for r in runs], [r[1] for r in runs],
-                     [r[2] * width + 1 for r in runs], [(r[3] - r[2]) * width for r in runs]),
+                     [r[2] * r[4] + 1 for r in runs], [(r[3] - r[2]) * r[4] for r in runs]),
                     binary=True).fetchall()
-                parts = [np.frombuffer(data, dtype=ROW_DTYPE) for _, data in fetched]
+                parts = [widened(data, widths[segment_id]) for segment_id, data in fetched]
             if len(hot):
                 parts.append(hot)
             return parts
@@ -526,11 +526,12 @@ class PostgresStore(Sealing, TieredReads):
         newest sealed segments: what a restarted pipeline needs to recognise readings a
         broker redelivers because their acknowledgement was lost in a crash."""
         packed = self._query(lambda c: c.execute(
-            "SELECT id, data FROM segments ORDER BY id DESC LIMIT %s", (segments,),
+            "SELECT id, data, row_bytes FROM segments ORDER BY id DESC LIMIT %s", (segments,),
             binary=True).fetchall())
         with self._hot_lock:
             hot = self._hot.all()
-        return sequences_in([(i, bytes(data)) for i, data in packed], hot, self._problems)
+        return sequences_in([(i, bytes(data), int(width)) for i, data, width in packed], hot,
+                            self._problems)
 
     def aggregates(self) -> SensorAggregates:
         def read(c: Connection) -> tuple[list[tuple[int, bytes]], NDArray[np.void], int]:
@@ -607,7 +608,8 @@ def _roll_back(c: Connection) -> None:
 
 def _insert_segment(c: Connection, segment: Segment) -> None:
     c.execute(
-        "INSERT INTO segments (t_start, t_end, readings, span, summary, offsets, data)"
-        " VALUES (%s, %s, %s, %s, %b, %b, %b)",
+        "INSERT INTO segments (t_start, t_end, readings, span, summary, offsets, data,"
+        " row_bytes) VALUES (%s, %s, %s, %s, %b, %b, %b, %s)",
         (segment.t_start, segment.t_end, len(segment.data), segment.span,
-         blob(segment.summary), blob(segment.offsets), blob(segment.data)))
+         blob(segment.summary), blob(segment.offsets), blob(segment.data),
+         segment.data.dtype.itemsize))

@@ -28,10 +28,13 @@ from .audit import POSTGRES_SCHEMA as POSTGRES_AUDIT_SCHEMA
 from .dead_letters import OPTIONS as DEAD_LETTER_OPTIONS
 from .plan_rows import POSTGRES_SCHEMA as POSTGRES_PLAN_SCHEMA
 from .site_event_rows import POSTGRES_SCHEMA as POSTGRES_SITE_EVENTS_SCHEMA
+from .upgrades import widen_journal
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+#: Versions this twinsync upgrades in place. 1 stored readings without an anomaly score.
+UPGRADES_FROM = ("1",)
 DEFAULT_SCHEMA = "twinsync"
 #: Options of the URL that are ours; every other one is handed to libpq.
 OWN_OPTIONS = ("schema", "seal_rows", *DEAD_LETTER_OPTIONS)
@@ -50,7 +53,8 @@ CREATE TABLE IF NOT EXISTS sources (key serial PRIMARY KEY, name text UNIQUE NOT
 -- Committed ingest batches not yet sealed: one row per batch, the readings packed.
 CREATE TABLE IF NOT EXISTS journal (id bigserial PRIMARY KEY, rows bytea NOT NULL);
 ALTER TABLE journal ALTER COLUMN rows SET STORAGE EXTERNAL;
--- Sealed history, one row per seal; offsets[s]..offsets[s+1] are sensor s's rows of data.
+-- Sealed history, one row per seal; offsets[s]..offsets[s+1] are sensor s's rows of data,
+-- each row_bytes wide (60 for the layout before anomaly scores, read in place; 64 since).
 CREATE TABLE IF NOT EXISTS segments (
     id bigserial NOT NULL,
     t_start double precision NOT NULL,
@@ -60,8 +64,12 @@ CREATE TABLE IF NOT EXISTS segments (
     summary bytea NOT NULL,
     offsets bytea NOT NULL,
     data bytea NOT NULL,
+    row_bytes bigint NOT NULL DEFAULT 60,
     PRIMARY KEY (id, t_end)
 ) PARTITION BY RANGE (t_end);
+-- A schema of version 1 has no row_bytes: its segments are of the 60-byte layout. With a
+-- constant default this is a change of the catalog only, whatever the table holds.
+ALTER TABLE segments ADD COLUMN IF NOT EXISTS row_bytes bigint NOT NULL DEFAULT 60;
 ALTER TABLE segments ALTER COLUMN summary SET STORAGE EXTERNAL;
 ALTER TABLE segments ALTER COLUMN offsets SET STORAGE EXTERNAL;
 ALTER TABLE segments ALTER COLUMN data SET STORAGE EXTERNAL;
@@ -162,6 +170,12 @@ def create(connection: Connection, schema: str) -> None:
                            "ON CONFLICT (key) DO NOTHING", (SCHEMA_VERSION,))
         row = connection.execute(
             "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is not None and row[0] in UPGRADES_FROM:
+            # Segments were marked by the ALTER above; the journal does not say its width.
+            widen_journal(connection.execute, "%s")
+            connection.execute("UPDATE meta SET value = %s WHERE key = 'schema_version'",
+                               (SCHEMA_VERSION,))
+            row = (SCHEMA_VERSION,)
     if row is None or row[0] != SCHEMA_VERSION:
         raise StoreError(f"store schema {schema!r} has version {row and row[0]!r}; "
                          f"this twinsync reads version {SCHEMA_VERSION}")

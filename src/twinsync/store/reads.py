@@ -13,7 +13,7 @@ from ..errors import InvalidInput
 from .base import Buckets, History, SensorAggregates
 from .problems import LoadProblems
 from .summary import SUMMARY_DTYPE, aggregate, bucketise
-from .tiers import ROW_DTYPE, seal
+from .tiers import ROW_DTYPE, seal, widened
 
 #: Buckets a downsampled window may be cut into, at most.
 MAX_BUCKETS = 2.0**53
@@ -35,6 +35,7 @@ class TieredReads:
             seq=readings["seq"].astype(np.int64),
             quality=readings["quality"].astype(np.float64),
             flags=readings["flags"].astype(np.int64),
+            anomaly=readings["anomaly"].astype(np.float64),
         )
 
     def downsample(self, row: int, start: float, end: float, every: float) -> Buckets:
@@ -49,19 +50,18 @@ class TieredReads:
         return bucketise(self._readings_of(row, start, end), start, every)
 
 
-def sequences_in(segments: Sequence[tuple[int, bytes]], hot: NDArray[np.void],
+def sequences_in(segments: Sequence[tuple[int, bytes, int]], hot: NDArray[np.void],
                  problems: LoadProblems) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """(sensor row, sequence number) of the numbered readings in packed segments ((segment
-    id, bytes), newest first as a store reads them) and the hot rows. A segment whose bytes
-    are not whole readings is reported and left out: its sequence numbers are not known
-    to the restarted windows, which is all that is lost."""
+    id, bytes, bytes a row), newest first as a store reads them) and the hot rows. A
+    segment whose bytes are not whole readings is reported and left out: its sequence
+    numbers are not known to the restarted windows, which is all that is lost."""
     parts = []
-    for segment_id, data in reversed(segments):
-        if len(data) % ROW_DTYPE.itemsize:
-            problems.report("segments", f"{segment_id} data",
-                            f"data of {len(data)} bytes is not whole readings")
-            continue
-        parts.append(np.frombuffer(data, dtype=ROW_DTYPE))
+    for segment_id, data, row_bytes in reversed(segments):
+        try:
+            parts.append(widened(data, row_bytes))
+        except ValueError as exc:
+            problems.report("segments", f"{segment_id} data", f"data of {exc}")
     rows = np.concatenate([*parts, hot])
     keep = rows["seq"] >= 0
     return rows["sensor"][keep].astype(np.int64), rows["seq"][keep].astype(np.int64)

@@ -70,7 +70,8 @@ from .sqlite_segments import (
 )
 from .sqlite_segments import SCHEMA as SEGMENT_PARTS_SCHEMA
 from .summary import history_of
-from .tiers import ROW_DTYPE, HotRows, Segment, blob, rows_of, run_of, seal
+from .tiers import ROW_DTYPE, ROW_DTYPE_V3, HotRows, Segment, blob, rows_of, run_of, seal, widened
+from .upgrades import widen_journal
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -85,7 +86,8 @@ CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY, rows BLOB NOT NULL);
 -- segments of a time window never reads the blobs; offsets[s]..offsets[s+1] are the rows
 -- of sensor s in data, read with incremental blob I/O. With part_bytes 0 summary, offsets
 -- and data are the row's columns; else they are in segment_parts, in parts of that many
--- bytes (see sqlite_segments).
+-- bytes (see sqlite_segments). row_bytes is the width of a reading in data: 60 for the
+-- layout before anomaly scores (read in place, never rewritten), 64 since.
 CREATE TABLE IF NOT EXISTS segments (
     id INTEGER PRIMARY KEY,
     t_start REAL NOT NULL,
@@ -95,7 +97,8 @@ CREATE TABLE IF NOT EXISTS segments (
     summary BLOB NOT NULL,
     offsets BLOB NOT NULL,
     data BLOB NOT NULL,
-    part_bytes INTEGER NOT NULL DEFAULT 0
+    part_bytes INTEGER NOT NULL DEFAULT 0,
+    row_bytes INTEGER NOT NULL DEFAULT 60
 );
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -121,7 +124,7 @@ CREATE TABLE IF NOT EXISTS snapshots (name TEXT PRIMARY KEY, body BLOB NOT NULL)
 CREATE TABLE IF NOT EXISTS totals (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 #: Hot rows to gather before a seal. A seal writes a directory entry per sensor of the
 #: fleet, so the threshold is at least the fleet size: that work stays below one entry
 #: per reading. Bigger segments mean fewer for a history read to visit.
@@ -463,12 +466,11 @@ class SQLiteStore(Sealing, TieredReads):
         with self._read_lock:
             with self._hot_lock:
                 segments = self._read.execute(
-                    "SELECT id, span, part_bytes FROM segments WHERE t_start < ? AND t_end >= ?"
-                    " ORDER BY id", (end, start)).fetchall()
+                    "SELECT id, span, part_bytes, row_bytes FROM segments"
+                    " WHERE t_start < ? AND t_end >= ? ORDER BY id", (end, start)).fetchall()
                 hot = self._hot.of_sensor(row)
             # Sealed segments never change, so their rows are read outside the hot lock.
-            width = ROW_DTYPE.itemsize
-            for segment_id, span, part_bytes in segments:
+            for segment_id, span, part_bytes, width in segments:
                 if row >= span:
                     continue
                 offsets = SegmentField(self._read, segment_id, part_bytes, "offsets")
@@ -476,20 +478,21 @@ class SQLiteStore(Sealing, TieredReads):
                 if after == first:
                     continue
                 data = SegmentField(self._read, segment_id, part_bytes, "data")
-                parts.append(np.frombuffer(data.read(first * width, (after - first) * width),
-                                           dtype=ROW_DTYPE))
+                parts.append(widened(data.read(first * width, (after - first) * width),
+                                     width))
         if len(hot):
             parts.append(hot)
         return history_of(parts, start, end, ROW_DTYPE)
 
-    def _whole_fields(self, field: str, newest: int | None = None) -> list[tuple[int, bytes]]:
-        """(segment id, one field) of every segment (or of the ``newest`` few), oldest
-        first. The caller holds the read lock."""
-        query = "SELECT id, part_bytes FROM segments ORDER BY id DESC"
+    def _whole_fields(self, field: str, newest: int | None = None
+                      ) -> list[tuple[int, bytes, int]]:
+        """(segment id, one field, bytes a reading) of every segment (or of the ``newest``
+        few), oldest first. The caller holds the read lock."""
+        query = "SELECT id, part_bytes, row_bytes FROM segments ORDER BY id DESC"
         segments = self._read.execute(query + (" LIMIT ?" if newest is not None else ""),
                                       () if newest is None else (newest,)).fetchall()
-        return [(segment_id, SegmentField(self._read, segment_id, part_bytes, field).whole())
-                for segment_id, part_bytes in reversed(segments)]
+        return [(segment_id, SegmentField(self._read, segment_id, part_bytes, field).whole(),
+                 row_bytes) for segment_id, part_bytes, row_bytes in reversed(segments)]
 
     def recent_sequences(self, segments: int = 1) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """(sensor row, sequence number) of the numbered readings in the hot rows and the
@@ -503,7 +506,7 @@ class SQLiteStore(Sealing, TieredReads):
 
     def aggregates(self) -> SensorAggregates:
         with self._read_lock, self._hot_lock:
-            sealed = self._whole_fields("summary")
+            sealed = [(i, summary) for i, summary, _ in self._whole_fields("summary")]
             hot = self._hot.all()
             span = self._hot.sensor_span
         return aggregate_tiers(sealed, hot, span, self._problems)
@@ -570,12 +573,16 @@ def _upgrade(c: sqlite3.Connection) -> None:
 
     Version 1 sealed readings into one ``blocks`` row per sensor; its readings go back
     to the journal (the next seal makes segments of them). Version 2 kept every segment's
-    fields inline; those segments stay as they are, marked ``part_bytes = 0``.
+    fields inline; those segments stay as they are, marked ``part_bytes = 0``. Versions 1
+    to 3 stored readings without an anomaly score: their segments stay as they are,
+    marked ``row_bytes = 60``, and read back with a score of NaN; the journal's rows (at
+    most a seal's worth) are rewritten in the new layout, since a journal row does not
+    say its width.
     """
     (version,) = c.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     if version == SCHEMA_VERSION:
         return
-    if version not in ("1", "2"):
+    if version not in ("1", "2", "3"):
         raise StoreError(f"store schema version {version!r} is newer than this twinsync "
                          f"({SCHEMA_VERSION})")
     c.execute("BEGIN IMMEDIATE")
@@ -583,7 +590,10 @@ def _upgrade(c: sqlite3.Connection) -> None:
         columns = {name for _, name, *_ in c.execute("PRAGMA table_info(segments)")}
         if "part_bytes" not in columns:
             c.execute("ALTER TABLE segments ADD COLUMN part_bytes INTEGER NOT NULL DEFAULT 0")
+        if "row_bytes" not in columns:
+            c.execute("ALTER TABLE segments ADD COLUMN row_bytes INTEGER NOT NULL DEFAULT 60")
         _journal_blocks(c)
+        widen_journal(c.execute, "?")
         c.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
         c.execute("COMMIT")
     except BaseException:
@@ -593,14 +603,15 @@ def _upgrade(c: sqlite3.Connection) -> None:
 
 def _journal_blocks(c: sqlite3.Connection) -> None:
     """Version 1's per-sensor blocks back into the journal."""
-    block_dtype = np.dtype([(n, ROW_DTYPE[n]) for n in ROW_DTYPE.names or () if n != "sensor"])
+    block_dtype = np.dtype([(n, ROW_DTYPE_V3[n]) for n in ROW_DTYPE_V3.names or ()
+                            if n != "sensor"])
     has_blocks = c.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'blocks'").fetchone()
     if not has_blocks:
         return
     for sensor, data in c.execute("SELECT sensor, data FROM blocks ORDER BY rowid").fetchall():
         block = np.frombuffer(data, dtype=block_dtype)
-        rows = np.zeros(len(block), dtype=ROW_DTYPE)
+        rows = np.zeros(len(block), dtype=ROW_DTYPE_V3)
         rows["sensor"] = sensor
         for name in block_dtype.names or ():
             rows[name] = block[name]

@@ -71,9 +71,10 @@ def insert_segment(c: sqlite3.Connection, segment_id: int, segment: Segment,
     inline = (blob(segment.summary), blob(segment.offsets), blob(segment.data))
     c.execute(
         "INSERT INTO segments (id, t_start, t_end, readings, span, summary, offsets, data,"
-        " part_bytes) VALUES (?,?,?,?,?,?,?,?,?)",
+        " part_bytes, row_bytes) VALUES (?,?,?,?,?,?,?,?,?,?)",
         (segment_id, segment.t_start, segment.t_end, len(segment.data), segment.span,
-         *((b"", b"", b"") if part_bytes else inline), part_bytes))
+         *((b"", b"", b"") if part_bytes else inline), part_bytes,
+         segment.data.dtype.itemsize))
 
 
 class SegmentField:

@@ -148,11 +148,12 @@ def history_of(parts: Sequence[NDArray[np.void]], start: float, end: float,
 
 
 def bucketise(rows: NDArray[np.void], start: float, every: float) -> Buckets:
-    """Min, max, mean and count of values per ``every``-second bucket that has readings.
-    ``rows`` must be ordered by event time."""
+    """Min, max, mean and count of values per ``every``-second bucket that has readings,
+    and the highest anomaly score (what a chart must not average away; NaN where none was
+    scored). ``rows`` must be ordered by event time."""
     if len(rows) == 0:
         f = np.empty(0)
-        return Buckets(f, f.copy(), f.copy(), f.copy(), np.empty(0, dtype=np.int64))
+        return Buckets(f, f.copy(), f.copy(), f.copy(), np.empty(0, dtype=np.int64), f.copy())
     index = np.floor((rows["event_time"] - start) / every).astype(np.int64)
     values = rows["value"].astype(np.float64)
     firsts = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])
@@ -163,4 +164,5 @@ def bucketise(rows: NDArray[np.void], start: float, every: float) -> Buckets:
         maximum=np.maximum.reduceat(values, firsts),
         mean=np.add.reduceat(values, firsts) / counts,
         count=counts.astype(np.int64),
+        anomaly=np.fmax.reduceat(rows["anomaly"].astype(np.float64), firsts),
     )

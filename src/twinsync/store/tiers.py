@@ -27,8 +27,7 @@ from numpy.typing import NDArray
 from ..pipeline import Batch
 from .summary import summarise
 
-#: One stored reading (60 bytes): journal rows and a segment's data are these back to back.
-ROW_DTYPE = np.dtype([
+_FIELDS_BEFORE_ANOMALY = [
     ("sensor", "<i8"),
     ("event_time", "<f8"),
     ("value", "<f8"),
@@ -38,7 +37,36 @@ ROW_DTYPE = np.dtype([
     ("source", "<i4"),
     ("quality", "<f4"),
     ("flags", "<i4"),
-])
+]
+#: One stored reading (64 bytes): journal rows and a segment's data are these back to back.
+#: ``anomaly`` is the reading's anomaly score in [0, 1], NaN when it was not scored.
+ROW_DTYPE = np.dtype([*_FIELDS_BEFORE_ANOMALY, ("anomaly", "<f4")])
+#: A stored reading before anomaly scores were kept (60 bytes): SQLite schema versions 1
+#: to 3, PostgreSQL schema version 1. Segments of that layout are read in place, never
+#: rewritten (a segment records its ``row_bytes``); journal rows are widened on upgrade.
+ROW_DTYPE_V3 = np.dtype(_FIELDS_BEFORE_ANOMALY)
+#: The layouts a stored run of readings may be in, by the width of a row.
+LAYOUTS = {ROW_DTYPE.itemsize: ROW_DTYPE, ROW_DTYPE_V3.itemsize: ROW_DTYPE_V3}
+
+
+def widened(packed: bytes | memoryview, row_bytes: int) -> NDArray[np.void]:
+    """Packed rows of any stored layout as rows of this one: a score the older layout
+    does not have is NaN (not scored). Raises ``ValueError`` for an unknown width or
+    bytes that are not whole rows."""
+    layout = LAYOUTS.get(row_bytes)
+    if layout is None:
+        raise ValueError(f"{len(packed)} bytes in rows of {row_bytes} bytes, which no "
+                         f"stored layout has")
+    if len(packed) % row_bytes:
+        raise ValueError(f"{len(packed)} bytes is not whole readings of {row_bytes} bytes")
+    rows = np.frombuffer(packed, dtype=layout)
+    if layout is ROW_DTYPE:
+        return rows
+    wide = np.empty(len(rows), dtype=ROW_DTYPE)
+    for name in layout.names or ():
+        wide[name] = rows[name]
+    wide["anomaly"] = np.nan
+    return wide
 
 
 def blob(array: NDArray[Any]) -> memoryview:
@@ -59,6 +87,7 @@ def rows_of(batch: Batch, source: int) -> NDArray[np.void]:
     rows["quality"] = 1.0 if batch.quality is None else batch.quality
     if batch.flags is not None:
         rows["flags"] = batch.flags
+    rows["anomaly"] = np.nan if batch.anomaly is None else batch.anomaly
     return rows
 
 
@@ -102,7 +131,7 @@ def seal(rows: NDArray[np.void], span: int) -> Segment:
         raise ValueError("nothing to seal")
     sensors = rows["sensor"]
     order = order_by_sensor(sensors, span)
-    # np.take copies whole 60-byte records; fancy indexing of a structured array is
+    # np.take copies whole 64-byte records; fancy indexing of a structured array is
     # several times slower, and gathering column by column touches each row nine times.
     data = np.take(rows, order)
     counts = np.bincount(data["sensor"], minlength=span)

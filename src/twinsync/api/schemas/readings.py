@@ -105,8 +105,9 @@ class TooLarge(ErrorOut):
 class History(BaseModel):
     """A sensor's history as columns. Raw (``every`` null): ``time``, ``value`` (in the
     bound property's unit), ``raw_value`` (the sensor's), ``received_at``, ``seq`` (-1:
-    none), ``quality``, ``flags``. Downsampled to ``every`` seconds: ``time`` (each
-    bucket's start), ``min``, ``max``, ``mean``, ``count``."""
+    none), ``quality``, ``flags``, ``anomaly`` (the anomaly score in [0, 1]; null: not
+    scored). Downsampled to ``every`` seconds: ``time`` (each bucket's start), ``min``,
+    ``max``, ``mean``, ``count``, ``anomaly`` (the highest score in the bucket)."""
 
     sensor_id: str
     unit: str
@@ -124,6 +125,7 @@ class History(BaseModel):
     max: list[float | None] | None = None
     mean: list[float | None] | None = None
     count: list[int] | None = None
+    anomaly: list[float | None] | None = None
 
 
 class DeadLetter(BaseModel):

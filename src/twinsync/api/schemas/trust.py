@@ -112,3 +112,27 @@ class SiteEventOut(BaseModel):
 
 class SiteEventList(BaseModel):
     events: list[SiteEventOut]
+
+
+class ExpectedAnomaly(BaseModel):
+    """A span of event time (``start`` ≤ t ≤ ``end``, epoch seconds) in which a sensor's
+    anomalies are expected (a pour, a load test): they are events marked expected, and
+    raise no alarm."""
+
+    sensor_id: str
+    start: float
+    end: float
+    reason: str
+    by: str
+    """Who said so."""
+
+
+class ExpectedMarked(BaseModel):
+    """The spans a mark made (one a sensor), and the anomaly alarms it cleared."""
+
+    expected: list[ExpectedAnomaly]
+    cleared: list[str]
+
+
+class ExpectedAnomalyList(BaseModel):
+    expected: list[ExpectedAnomaly]

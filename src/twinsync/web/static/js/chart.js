@@ -4,6 +4,12 @@
 // so a week is a few hundred points, not every reading. Live points are appended as
 // they arrive and the window slides; nothing is re-fetched until the sensor or window
 // changes.
+//
+// Each reading's anomaly score (0..1, from the server's detector) is drawn on a second
+// axis on the right, and readings scored at the anomaly event threshold or above are
+// marked with a red dot on the value line (for buckets: on the bucket's max, with the
+// bucket's highest score). Live readings carry no score: they are drawn unscored until
+// the chart is loaded again.
 
 import uPlot from "uplot";
 import { getReadings } from "./api.js";
@@ -18,6 +24,21 @@ export const WINDOWS = [
 const MAX_POINTS = 20000;
 const HEIGHT = 180;
 const MIN_SPAN_S = 60;
+/** The score from which a reading is an anomaly event (AnomalyMonitor.event_at). */
+export const ANOMALY_MARK = 0.33;
+const SCORE_COLOR = "#e8a33d";
+const MARK_COLOR = "#e5484d";
+
+/** The score column of an answer (null where not scored; all null from an older server). */
+function scores(response, length) {
+  const column = response.anomaly ?? [];
+  return Array.from({ length }, (_, i) => (typeof column[i] === "number" ? column[i] : null));
+}
+
+/** A mark at ``values[i]`` where the score is at the threshold or above, else null. */
+function marks(score, values) {
+  return score.map((s, i) => (s != null && s >= ANOMALY_MARK ? values[i] : null));
+}
 
 export class SensorChart {
   constructor(container) {
@@ -50,9 +71,12 @@ export class SensorChart {
     // A newer request (another sensor, another window) may have started meanwhile.
     if (token !== this.loadToken) return;
     this.aggregated = Boolean(window.every);
+    const score = scores(response, response.time.length);
+    // Columns: time, value (or mean, min, max), score, marks.
     this.data = this.aggregated
-      ? [response.time.map((t) => t + window.every / 2), response.mean, response.min, response.max]
-      : [response.time, response.value];
+      ? [response.time.map((t) => t + window.every / 2), response.mean, response.min, response.max,
+        score, marks(score, response.max)]
+      : [response.time, response.value, score, marks(score, response.value)];
     this.draw();
   }
 
@@ -61,15 +85,9 @@ export class SensorChart {
     if (!this.data || typeof value !== "number") return;
     const times = this.data[0];
     if (times.length && time <= times[times.length - 1]) return; // late or repeated
-    if (this.aggregated) {
-      this.data[0].push(time);
-      this.data[1].push(value);
-      this.data[2].push(value);
-      this.data[3].push(value);
-    } else {
-      this.data[0].push(time);
-      this.data[1].push(value);
-    }
+    // A live reading carries no score: unscored, unmarked.
+    const row = this.aggregated ? [time, value, value, value, null, null] : [time, value, null, null];
+    row.forEach((cell, column) => this.data[column].push(cell));
     const cutoff = time - this.window.seconds;
     while (this.data[0].length > MAX_POINTS || (this.data[0].length > 1 && this.data[0][0] < cutoff)) {
       for (const column of this.data) column.shift();
@@ -100,6 +118,7 @@ export class SensorChart {
       {},
       { label: this.aggregated ? "mean" : "value", stroke: "#4ea1ff", width: 1.5, value: (_, v) => (v == null ? "—" : `${formatValue(v)} ${shownUnit}`) },
     ];
+    const scored = this.data[this.aggregated ? 4 : 2].some((s) => s != null);
     const options = {
       width: Math.max(200, this.container.clientWidth),
       height: HEIGHT,
@@ -111,10 +130,16 @@ export class SensorChart {
         // must not read "15:22 15:22 15:22".
         { ...axis, space: 70, size: 30, values: (_, ticks, _axis, _space, step) => ticks.map((t) => timeLabel(t, this.window.seconds, step)) },
         { ...axis, size: 46, values: (_, ticks) => ticks.map((t) => formatValue(t)) },
+        // The anomaly score, 0..1 on the right; no grid of its own.
+        { ...axis, scale: "score", side: 1, size: 34, grid: { show: false }, stroke: SCORE_COLOR, show: scored,
+          splits: () => [0, 0.5, 1], values: (_, ticks) => ticks.map((t) => t.toFixed(1)) },
       ],
       // At least a minute across: two readings a second apart are not stretched over
       // the whole width with every tick reading the same second.
-      scales: { x: { time: true, range: (_, min, max) => (max - min < MIN_SPAN_S ? [max - MIN_SPAN_S, max] : [min, max]) } },
+      scales: {
+        x: { time: true, range: (_, min, max) => (max - min < MIN_SPAN_S ? [max - MIN_SPAN_S, max] : [min, max]) },
+        score: { auto: false, range: [0, 1] },
+      },
     };
     if (this.aggregated) {
       // Min and max draw a faint band around the mean: the spread in each bucket.
@@ -122,7 +147,21 @@ export class SensorChart {
       series.push({ label: "max", stroke: "rgba(78,161,255,0.25)", width: 1, value: (_, v) => (v == null ? "—" : formatValue(v)) });
       options.bands = [{ series: [3, 2], fill: "rgba(78,161,255,0.12)" }];
     }
+    const score = (_, v) => (v == null ? "—" : v.toFixed(2));
+    series.push({ label: this.aggregated ? "anomaly (max)" : "anomaly", scale: "score",
+      stroke: SCORE_COLOR, width: 1, fill: "rgba(232,163,61,0.10)", points: { show: false }, value: score });
+    // Readings at the anomaly threshold: a red dot on the value line, no line between.
+    series.push({ label: "unusual", stroke: MARK_COLOR, fill: MARK_COLOR, width: 0, paths: () => null,
+      points: { show: true, size: 7, width: 1, stroke: MARK_COLOR, fill: MARK_COLOR },
+      value: (_, v) => (v == null ? "—" : formatValue(v)) });
     this.plot = new uPlot(options, this.data, this.container);
+  }
+
+  /** [time, score] of each reading (or bucket) marked unusual: for tests. */
+  marked() {
+    if (!this.data) return [];
+    const [score, mark] = this.aggregated ? [this.data[4], this.data[5]] : [this.data[2], this.data[3]];
+    return this.data[0].flatMap((time, i) => (mark[i] != null ? [[time, score[i]]] : []));
   }
 
   message(text) {

@@ -571,6 +571,8 @@ window.twinsync = Object.freeze({
   get colorMode() { return colorMode; },
   get showRooms() { return showRooms; },
   get elementCount() { return state.elements.size; },
+  /** [time, score] of the readings the panel's chart marks unusual (anomaly score). */
+  chartMarks: () => panel.chart.marked(),
   /** How an element is drawn now: solid, faded, volume or hidden (null without geometry). */
   styleOf: (id) => viewer?.styleOf(id) ?? null,
   /** Whether an element carries the selection's mark (it is the chosen activity's). */

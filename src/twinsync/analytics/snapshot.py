@@ -1,0 +1,91 @@
+"""A streaming detector's learned state as bytes, and back: what lets the live path's
+anomaly detection survive a restart (a sensor would otherwise learn for ``warmup`` +
+``settle`` readings again, and meanwhile tell no anomaly).
+
+``dump`` writes the detector's ``save`` of the rows in use, keyed by sensor id, with the
+detector's name, its parameters and its columns' layout; ``load`` checks all of that
+before writing anything, then ``restore``s each sensor into the row it has now. A state
+learned with other parameters, or by another detector, is refused: its levels, tables and
+usual novelty mean something else. The format is the health snapshot's (``archive``: an
+uncompressed ``.npz`` with a JSON header, read without pickles).
+
+>>> from twinsync.analytics.novelty import NoveltyDetector
+>>> detector = NoveltyDetector(warmup=2, settle=0)
+>>> _ = detector.learn_many(np.zeros(3, dtype=np.int64),
+...                        {"time": np.arange(3.0), "value": np.array([1.0, 2.0, 3.0])})
+>>> fresh = NoveltyDetector(warmup=2, settle=0)
+>>> load(fresh, dump(detector, ["t-1"]), ["t-1"])
+1
+>>> int(fresh.save(np.array([0]))["count"][0])
+3
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..archive import ArchiveUnreadable, pack, unpack
+from ..errors import InvalidInput
+from .streaming import StreamingDetector
+
+__all__ = ["DetectorSnapshotMismatch", "dump", "load"]
+
+FORMAT = 1
+
+
+class DetectorSnapshotMismatch(InvalidInput):
+    """A saved detector state that this detector cannot take (corrupt, another detector,
+    other parameters, another layout)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "anomaly_snapshot_mismatch")
+
+
+def _layout(arrays: dict[str, NDArray[Any]]) -> dict[str, list[Any]]:
+    return {name: [array.dtype.str, list(array.shape[1:])] for name, array in arrays.items()}
+
+
+def _header_of(detector: StreamingDetector) -> dict[str, Any]:
+    return {"format": FORMAT, "detector": detector.name,
+            "params": {k: v for k, v in detector.knobs._asdict().items()}}
+
+
+def dump(detector: StreamingDetector, sensor_ids: Sequence[str]) -> bytes:
+    """The state of rows ``0 .. len(sensor_ids) - 1``; ``sensor_ids[row]`` names each."""
+    arrays = detector.save(np.arange(len(sensor_ids), dtype=np.int64))
+    header = {**_header_of(detector), "ids": [str(s) for s in sensor_ids],
+              "columns": _layout(arrays)}
+    return pack(header, {name: np.ascontiguousarray(a) for name, a in arrays.items()})
+
+
+def load(detector: StreamingDetector, body: bytes, sensor_ids: Sequence[str]) -> int:
+    """Restore the sensors ``detector`` knows (``sensor_ids[row]``) from a ``dump``;
+    returns how many. Raises ``DetectorSnapshotMismatch``, having changed nothing, when
+    the body is not a state this detector can take."""
+    try:
+        header, arrays = unpack(body)
+    except ArchiveUnreadable as exc:
+        raise DetectorSnapshotMismatch(f"anomaly snapshot unreadable: {exc}") from exc
+    if not isinstance(header, dict):
+        raise DetectorSnapshotMismatch("anomaly snapshot has no header")
+    want = _header_of(detector)
+    for key in ("format", "detector", "params"):
+        if header.get(key) != want[key]:
+            raise DetectorSnapshotMismatch(
+                f"anomaly snapshot {key} {header.get(key)!r}, expected {want[key]!r}")
+    expected = _layout(detector.save(np.empty(0, dtype=np.int64)))
+    if header.get("columns") != expected or _layout(arrays) != expected:
+        raise DetectorSnapshotMismatch("anomaly snapshot columns differ from the detector's")
+    ids = header.get("ids")
+    if not isinstance(ids, list) or any(len(a) != len(ids) for a in arrays.values()):
+        raise DetectorSnapshotMismatch("anomaly snapshot rows do not match its sensor ids")
+    row_of = {sensor_id: row for row, sensor_id in enumerate(sensor_ids)}
+    saved_at = [i for i, sensor_id in enumerate(ids) if sensor_id in row_of]
+    target = np.array([row_of[ids[i]] for i in saved_at], dtype=np.int64)
+    picked = np.array(saved_at, dtype=np.int64)
+    detector.restore(target, {name: array[picked] for name, array in arrays.items()})
+    return len(saved_at)

@@ -1,0 +1,65 @@
+"""REST for anomalies a person expects (a pour, a load test): operators mark them,
+readers list them. The service does the work (``service/anomalies.py``); these handlers
+only translate HTTP."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict
+
+from ..service import TwinService
+from .access import actor
+from .contract import errors
+from .deps import service
+from .responses import JSON
+from .schemas.trust import ExpectedAnomalyList, ExpectedMarked
+
+router = APIRouter(prefix="/api", default_response_class=JSON)
+Service = Annotated[TwinService, Depends(service)]
+
+
+class ExpectedIn(BaseModel):
+    """Anomalies of a sensor, or of every sensor bound to an element (one of the two),
+    expected from ``start`` to ``end`` (ISO 8601, UTC unless it says, or epoch seconds)
+    for a reason."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"element_id": "L1-slab", "start": "2026-03-04T08:00:00Z",
+                 "end": "2026-03-05T08:00:00Z", "reason": "pour of slab L1"},
+                {"sensor_id": "L1-slab-t2", "start": 1772611200.0, "end": 1772614800.0,
+                 "reason": "heater test"},
+            ]
+        },
+    )
+    sensor_id: str | None = None
+    element_id: str | None = None
+    start: str | float
+    end: str | float
+    reason: str
+
+
+@router.post("/anomalies/expected", status_code=201, response_model=ExpectedMarked,
+             responses=errors(404))
+async def mark_anomaly_expected(body: ExpectedIn, svc: Service, request: Request) -> JSON:
+    """Mark anomalies as expected: in the span they raise no alarm (they stay events,
+    marked expected, with the reason), and an active anomaly alarm raised in it is
+    cleared. Kept across restarts, audited. 404 for a sensor or element that is none;
+    422 for a span that ends before it starts, no reason, or detection switched off."""
+    marked = await svc.anomalies.mark_expected(
+        sensor_id=body.sensor_id, element_id=body.element_id, start=body.start,
+        end=body.end, reason=body.reason, actor=actor(request))
+    return JSON(marked, status_code=201)
+
+
+@router.get("/anomalies/expected", response_model=ExpectedAnomalyList)
+async def list_expected_anomalies(svc: Service, sensor_id: str | None = None,
+                                  element_id: str | None = None) -> JSON:
+    """The spans marked expected, of a sensor, of the sensors bound to an element, or
+    all, by sensor and in the order they were marked."""
+    spans = await svc.anomalies.expected(sensor_id=sensor_id, element_id=element_id)
+    return JSON({"expected": spans})

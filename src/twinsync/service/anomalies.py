@@ -1,0 +1,269 @@
+"""Anomaly detection in the service: every reading scored in the reading path, the
+detector's state across restarts, and anomalies a person marks as expected.
+
+``score`` runs on the writer inside a batch's transaction, after health has judged the
+batch (so each reading's quality is known): every reading health folds in order
+(``Batch.in_order``) gets a score in [0, 1], in event-time order per sensor, and is taught
+to the detector only if its quality is ``min_quality`` or more (``AnomalyMonitor``);
+readings behind their sensor's watermark, with a time not believed or a value out of
+range are not scored (NaN), since the detector's contexts are sequences in time. The
+scores go into ``batch.anomaly`` and are committed with the readings; the events and alarm
+transitions are committed with them too. If the commit fails, ``rollback`` puts the
+detector's rows back (the service rolls the alarm book back).
+
+The detector's state is saved with the health snapshot (``save``, by the watch's timer and
+at shutdown) and restored at start-up; expected spans come back from their stored
+``anomaly_expected`` events (``AnomalyMonitor.replay``). With ``enabled`` False (the
+``anomaly_detection`` setting) nothing is scored and every score is NaN.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, overload
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..analytics import AnomalyMonitor
+from ..analytics.snapshot import DetectorSnapshotMismatch, dump, load
+from ..errors import InvalidInput, NotFound
+from ..health.batch_order import in_time_order
+from ..model import Event, validate
+from ..pipeline import Batch
+from ..pipeline.times import parse_time
+from ..records import RowsSavepoint
+from ..store.audit import SYSTEM, Actor
+from .commit import commit_store
+
+if TYPE_CHECKING:
+    from .twin_service import TwinService
+
+log = logging.getLogger(__name__)
+
+#: The store's name for the saved detector state.
+ANOMALY_SNAPSHOT = "anomaly"
+#: Events read from the store at a time when rebuilding the expected spans.
+EVENT_PAGE = 10_000
+
+
+class _ElementOf(Sequence[str | None]):
+    """The element each sensor row feeds now (None: unbound or archived), looked up only
+    for the few rows an anomaly names."""
+
+    def __init__(self, service: TwinService) -> None:
+        self._service = service
+
+    def __len__(self) -> int:
+        return len(self._service.pipeline.table)
+
+    @overload
+    def __getitem__(self, row: int) -> str | None: ...
+
+    @overload
+    def __getitem__(self, row: slice) -> Sequence[str | None]: ...
+
+    def __getitem__(self, row: int | slice) -> str | Sequence[str | None] | None:
+        if isinstance(row, slice):
+            return [self[r] for r in range(len(self))[row]]
+        sensor_id = self._service.pipeline.table.ids[row]
+        binding = self._service.twin.live_binding(sensor_id)
+        return binding.element_id if binding else None
+
+    def __iter__(self) -> Iterator[str | None]:
+        return (self[r] for r in range(len(self)))
+
+
+class AnomalyDesk:
+    """The anomaly detection of one ``TwinService`` (see the module)."""
+
+    def __init__(self, service: TwinService, *, enabled: bool = True,
+                 monitor: AnomalyMonitor | None = None) -> None:
+        self.service = service
+        self.enabled = enabled
+        self.monitor = monitor if monitor is not None else AnomalyMonitor()
+        self._elements = _ElementOf(service)
+        if enabled:
+            self._restore()
+            for event in self._stored_expected():
+                self.monitor.replay(event)
+
+    # -- the reading path ------------------------------------------------------------------
+
+    def score(self, batch: Batch, ordered: NDArray[np.bool_]) -> list[Event]:
+        """On the writer, after health: score ``batch`` (setting ``batch.anomaly``) and
+        return its anomaly events and alarm transitions. Take ``savepoint`` first."""
+        if not self.enabled or len(batch) == 0:
+            return []
+        chosen = np.flatnonzero(ordered)
+        scores = np.full(len(batch), np.nan)
+        batch.anomaly = scores
+        if chosen.size == 0:
+            return []
+        # Each sensor's readings in event-time order: its contexts are sequences in time.
+        order = in_time_order(chosen, batch.rows, batch.event_time)
+        quality = (np.ones(order.size) if batch.quality is None
+                   else batch.quality[order])
+        service = self.service
+        update = self.monitor.update_many(
+            batch.rows[order], batch.event_time[order], batch.value[order], quality,
+            sensor_ids=service.pipeline.table.ids, book=service.alarms,
+            element_ids=self._elements, rows_of=service.pipeline.table.index)
+        scores[order] = update.scores
+        return update.events
+
+    def savepoint(self, batch: Batch, ordered: NDArray[np.bool_]) -> RowsSavepoint | None:
+        if not self.enabled:
+            return None
+        return self.monitor.detector.savepoint(batch.rows[ordered])
+
+    def rollback(self, point: RowsSavepoint | None) -> None:
+        if point is not None:
+            self.monitor.detector.rollback(point)
+
+    # -- across restarts -------------------------------------------------------------------
+
+    def dump(self) -> bytes | None:
+        """The detector's state (on the writer), or None when detection is off."""
+        if not self.enabled:
+            return None
+        return dump(self.monitor.detector, self.service.pipeline.table.ids)
+
+    def _restore(self) -> None:
+        body = self.service.store.load_snapshot(ANOMALY_SNAPSHOT)
+        if body is None:
+            return
+        try:
+            restored = load(self.monitor.detector, body, self.service.pipeline.table.ids)
+        except DetectorSnapshotMismatch as exc:
+            # Other settings or a damaged blob: learning afresh beats trusting it.
+            log.warning("saved anomaly detector state not used, it learns afresh: %s", exc)
+            return
+        log.info("anomaly detector state restored for %d sensors", restored)
+
+    def _stored_expected(self) -> list[Event]:
+        events: list[Event] = []
+        after = 0
+        store = self.service.store
+        while page := store.events(kind="anomaly_expected", after=after, limit=EVENT_PAGE):
+            events += page
+            after = page[-1].seq or 0
+            if len(page) < EVENT_PAGE:
+                break
+        return events
+
+    # -- anomalies marked as expected ------------------------------------------------------
+
+    async def mark_expected(self, *, start: str | float, end: str | float, reason: str,
+                            sensor_id: str | None = None, element_id: str | None = None,
+                            actor: Actor = SYSTEM) -> dict[str, Any]:
+        """Say that the anomalies of a sensor, or of every sensor bound to an element, from
+        ``start`` to ``end`` (ISO 8601 or epoch seconds) are expected, and why: they raise
+        no alarm, and an active anomaly alarm raised in the span is cleared. One
+        transaction: the spans' events, the cleared alarms and the audit entry."""
+        if (sensor_id is None) == (element_id is None):
+            raise InvalidInput("name a sensor_id or an element_id, not both", "bad_request")
+        begins, ends = parse_time(start), parse_time(end)
+        if not isinstance(reason, str) or not reason.strip():
+            raise InvalidInput("an expected anomaly needs a reason", "no_reason")
+        service = self.service
+
+        def run() -> list[Event]:
+            if not self.enabled:
+                raise InvalidInput("anomaly detection is off (anomaly_detection = false)",
+                                   "anomaly_detection_off")
+            sensors = self._sensors_of(sensor_id, element_id)
+            now = service.clock()
+            saved = service.alarms.savepoint()
+            spans = {sensor: list(self.monitor.expected.get(sensor, ())) for sensor in sensors}
+            try:
+                events: list[Event] = []
+                for sensor in sensors:
+                    marked = self.monitor.mark_expected(sensor, begins, ends, reason,
+                                                        by=actor.name, time=now,
+                                                        book=service.alarms)
+                    # Filed under the element the sensor feeds, as its anomalies are.
+                    binding = service.twin.live_binding(sensor)
+                    marked[0].element_id = binding.element_id if binding else None
+                    events += marked
+                target = f"sensor:{sensor_id}" if sensor_id else f"element:{element_id}"
+                entry = service._entry(
+                    "mark_anomaly_expected", target, actor,
+                    after={"sensors": sensors, "start": begins, "end": ends,
+                           "reason": reason.strip()},
+                    element_id=element_id, sensor_id=sensor_id)
+                commit_store(service.store.save_changes, events, audit_entries=[entry])
+            except BaseException:
+                service.alarms.rollback(saved)
+                for sensor, kept in spans.items():
+                    self.monitor.expected[sensor] = kept
+                raise
+            return events
+
+        events = await service.writer.write(run)
+        service.publish_events(events)
+        return {
+            "expected": [self._span_of(e) for e in events if e.kind == "anomaly_expected"],
+            "cleared": [e.data.get("key") for e in events if e.kind == "alarm_cleared"],
+        }
+
+    def _sensors_of(self, sensor_id: str | None, element_id: str | None) -> list[str]:
+        twin = self.service.twin
+        if sensor_id is not None:
+            if sensor_id not in twin.sensors:
+                raise NotFound(f"no sensor {validate.shown(sensor_id)}")
+            return [sensor_id]
+        assert element_id is not None
+        element = twin.elements.get(element_id)
+        if element is None or element.archived:
+            raise NotFound(f"no element {validate.shown(element_id)}")
+        sensors = sorted(s for s in twin.bindings if twin.live_binding(s) is not None
+                         and twin.bindings[s].element_id == element_id)
+        if not sensors:
+            raise InvalidInput(f"element {validate.shown(element_id)} has no sensor bound",
+                               "no_sensors")
+        return sensors
+
+    @staticmethod
+    def _span_of(event: Event) -> dict[str, Any]:
+        data = event.data
+        return {"sensor_id": data["sensor"], "start": data["start"], "end": data["end"],
+                "reason": data["reason"], "by": data["by"]}
+
+    async def expected(self, *, sensor_id: str | None = None,
+                       element_id: str | None = None) -> list[dict[str, Any]]:
+        """The expected spans, as marked (newest last), of a sensor or of the sensors now
+        bound to an element, or all."""
+        service = self.service
+
+        def read() -> list[dict[str, Any]]:
+            twin = service.twin
+            wanted: set[str] | None = None
+            if sensor_id is not None:
+                wanted = {sensor_id}
+            elif element_id is not None:
+                wanted = {s for s, b in twin.bindings.items() if b.element_id == element_id}
+            return [
+                {"sensor_id": span.sensor, "start": span.start, "end": span.end,
+                 "reason": span.reason, "by": span.by}
+                for sensor, spans in sorted(self.monitor.expected.items())
+                if wanted is None or sensor in wanted
+                for span in spans
+            ]
+
+        return await service.view(read)
+
+
+def warm_up() -> float:
+    """Compile (or load from the cache) the detector's kernel before serving, not on the
+    first live batch; returns the seconds it took."""
+    import time
+
+    from ..analytics import NoveltyDetector
+
+    began = time.perf_counter()
+    NoveltyDetector().learn_many(np.zeros(1, dtype=np.int64),
+                                 {"time": np.zeros(1), "value": np.zeros(1),
+                                  "teach": np.ones(1, dtype=np.bool_)})
+    return time.perf_counter() - began

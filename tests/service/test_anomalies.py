@@ -1,0 +1,185 @@
+"""Anomaly detection in the live service: a planted anomaly in a stream is stored with its
+score and raises one alarm, not one per reading; scores, the detector's state and the
+expected spans survive a restart; marking an anomaly as expected is audited, and a failed
+commit (of a batch or a mark) leaves the detector, its spans and alarms as they were."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from twinsync.errors import InvalidInput, NotFound, StoreError
+from twinsync.model import Binding, Element, Event, Sensor
+from twinsync.pipeline import IncomingBatch, RawReading
+from twinsync.service import TwinService
+from twinsync.store.audit import Actor, AuditQuery
+
+from .faults import FailingStore, live_state
+
+STEP = 900.0
+DAY = 86_400.0
+START = 1_767_225_600.0  # 2026-01-01
+SENSORS = ["t-0", "t-1", "t-2"]
+JUMP_DAY = 8
+
+
+def stream(days: int, seed: int = 4) -> np.ndarray:
+    """Three peers of one slab, every 15 minutes, a daily cycle each; t-1 runs 10 units
+    high for a day from ``JUMP_DAY``, t-0 from ``JUMP_DAY`` + 1.25. (slot, sensor) values."""
+    rng = np.random.default_rng(seed)
+    slots = int(days * DAY / STEP)
+    hours = np.arange(slots) * STEP / 3600
+    values = 20 + 3 * np.sin(2 * np.pi * hours / 24)[:, None] + rng.normal(0, 0.05, (slots, 3))
+    high = (hours >= JUMP_DAY * 24) & (hours < (JUMP_DAY + 1) * 24)
+    values[high, 1] += 10.0
+    values[hours >= (JUMP_DAY + 1.25) * 24, 0] += 10.0
+    return np.round(values, 3)
+
+
+async def open_slab(url: str, **options: object) -> TwinService:
+    return await open_slab_on(TwinService.open(url, **options))  # type: ignore[arg-type]
+
+
+async def open_slab_on(service: TwinService) -> TwinService:
+    """The service with one slab and its three loggers, unless it has them already."""
+    if not service.twin.sensors:
+        await service.import_project(
+            [Element("slab-1", "IfcSlab")],
+            [Sensor(s, "temperature", "degC", STEP, resolution=0.001) for s in SENSORS],
+            [Binding(s, "slab-1", "core_temperature") for s in SENSORS])
+    return service
+
+
+async def feed(service: TwinService, values: np.ndarray, slots: range,
+               per_batch: int = 96) -> list[Event]:
+    """A day of readings a batch; returns the events committed meanwhile."""
+    (newest,) = service.store.recent_events(limit=1) or [Event("none", 0.0, seq=0)]
+    for first in range(slots.start, slots.stop, per_batch):
+        readings = [RawReading(s, float(values[k, i]), START + k * STEP + i)
+                    for k in range(first, min(first + per_batch, slots.stop))
+                    for i, s in enumerate(SENSORS)]
+        received = START + min(first + per_batch, slots.stop) * STEP + 10.0
+        result = await service.ingest(IncomingBatch(readings, "test", received))
+        assert result.accepted == len(readings)
+    return service.store.events(after=newest.seq or 0, limit=100_000)
+
+
+async def test_a_planted_anomaly_is_stored_with_its_score_and_raises_one_alarm_and_all_of_it_survives_a_restart(  # noqa: E501
+        store_url: str) -> None:
+    values = stream(days=10)
+    service = await open_slab(store_url)
+    try:
+        events = await feed(service, values, range(0, 9 * 96))
+        raised = [e for e in events if e.kind == "alarm_raised"
+                  and e.data["key"].startswith("anomaly:")]
+        anomalies = [e for e in events if e.kind == "anomaly"]
+        assert [e.data["key"] for e in raised] == ["anomaly:t-1"]
+        assert raised[0].element_id == "slab-1"
+        assert raised[0].time == pytest.approx(START + JUMP_DAY * DAY, abs=2 * STEP)
+        # Health calls the first high readings spikes (quality 0.2): they are scored but
+        # teach nothing, so they do not start the detector's damping either, and each is
+        # an event until a trusted one is; then the detector is quiet. One alarm for all.
+        assert {e.data["sensor"] for e in anomalies} == {"t-1"}
+        assert 1 <= len(anomalies) <= 8 and len(anomalies) < 96 // 10
+        # The score is stored with the reading it belongs to, in the store's history.
+        row = service.pipeline.table.index["t-1"]
+        history = await service.history(service.store.history, row, 0.0, 4e9)
+        first = anomalies[0]
+        at = np.flatnonzero(history.event_time == first.time)
+        assert at.size == 1 and history.anomaly[at[0]] == pytest.approx(first.data["score"],
+                                                                         abs=1e-4)
+        assert np.isfinite(history.anomaly).all() and history.anomaly.max() >= 0.6
+        calm = history.anomaly[history.event_time < START + JUMP_DAY * DAY]
+        assert calm.max() < 0.33  # no anomaly before the jump
+        buckets = await service.history(service.store.downsample, row, START, START + 10 * DAY,
+                                         DAY)
+        assert buckets.anomaly[JUMP_DAY] == pytest.approx(float(history.anomaly.max()))
+        await service.anomalies.mark_expected(
+            sensor_id="t-2", start=START + 9 * DAY, end=START + 9.5 * DAY, reason="load test",
+            actor=Actor("ana", "operator"))
+        detector = service.anomalies.monitor.detector
+        state = detector.save(np.arange(3))
+    finally:
+        await service.aclose()
+
+    restarted = await open_slab(store_url)
+    try:
+        again = restarted.anomalies.monitor.detector.save(np.arange(3))
+        for name, column in state.items():
+            assert np.array_equal(again[name], column), name
+        assert "anomaly:t-1" in restarted.alarms.active or any(
+            e.kind == "alarm_cleared" and e.data["key"] == "anomaly:t-1" for e in events)
+        assert await restarted.anomalies.expected() == [
+            {"sensor_id": "t-2", "start": START + 9 * DAY, "end": START + 9.5 * DAY,
+             "reason": "load test", "by": "ana"}]
+        after = await restarted.history(restarted.store.history, row, 0.0, 4e9)
+        assert np.array_equal(after.anomaly, history.anomaly)
+        # A restored detector tells t-0's jump at once; a fresh one would still be learning
+        # (it scores nothing for a sensor's first 400 readings).
+        more = await feed(restarted, values, range(9 * 96, 10 * 96))
+        raised_again = [e for e in more if e.kind == "alarm_raised"
+                        and e.data["key"].startswith("anomaly:")]
+        assert [e.data["key"] for e in raised_again] == ["anomaly:t-0"]
+        assert raised_again[0].time == pytest.approx(START + (JUMP_DAY + 1.25) * DAY,
+                                                     abs=2 * STEP)
+    finally:
+        await restarted.aclose()
+
+
+async def test_marking_an_anomaly_of_an_element_as_expected_is_audited_and_clears_its_alarm(
+        tmp_path: object) -> None:
+    values = stream(days=9)
+    service = await open_slab(f"sqlite:///{tmp_path}/twin.sqlite")
+    try:
+        await feed(service, values, range(0, int((JUMP_DAY + 0.25) * 96)))
+        assert "anomaly:t-1" in service.alarms.active
+        marked = await service.anomalies.mark_expected(
+            element_id="slab-1", start=f"2026-01-0{JUMP_DAY + 1}T00:00:00Z",
+            end=START + 9 * DAY, reason="pour of slab 1", actor=Actor("ana", "operator"))
+        assert [m["sensor_id"] for m in marked["expected"]] == SENSORS
+        assert marked["expected"][0]["start"] == START + JUMP_DAY * DAY
+        assert marked["cleared"] == ["anomaly:t-1"]
+        assert "anomaly:t-1" not in service.alarms.active
+        (entry,) = service.store.audit(AuditQuery(element_id="slab-1", since=0.0))[-1:]
+        assert entry.operation == "mark_anomaly_expected" and entry.actor.name == "ana"
+        with pytest.raises(NotFound):
+            await service.anomalies.mark_expected(sensor_id="nope", start=0, end=1, reason="x")
+        with pytest.raises(InvalidInput):
+            await service.anomalies.mark_expected(sensor_id="t-0", start=2, end=1, reason="x")
+        with pytest.raises(InvalidInput):
+            await service.anomalies.mark_expected(sensor_id="t-0", start=0, end=1, reason=" ")
+        assert len(await service.anomalies.expected()) == 3  # the refused ones kept nothing
+    finally:
+        await service.aclose()
+
+
+async def test_a_mark_whose_commit_fails_leaves_spans_and_alarms_as_they_were(
+        tmp_path: object) -> None:
+    store = FailingStore(f"sqlite:///{tmp_path}/twin.sqlite")
+    service = TwinService(store)
+    try:
+        await open_slab_on(service)
+        await feed(service, stream(days=9), range(0, int((JUMP_DAY + 0.25) * 96)))
+        before = live_state(service)
+        assert "anomaly:t-1" in service.alarms.active
+        store.fail_next = 1
+        with pytest.raises(StoreError):
+            await service.anomalies.mark_expected(element_id="slab-1", start=0.0,
+                                                  end=START + 9 * DAY, reason="pour")
+        assert live_state(service) == before
+        assert await service.anomalies.expected() == []
+    finally:
+        await service.aclose()
+
+
+async def test_with_anomaly_detection_off_nothing_is_scored_and_marking_is_refused(
+        tmp_path: object) -> None:
+    service = await open_slab(f"sqlite:///{tmp_path}/twin.sqlite", anomaly_detection=False)
+    try:
+        await feed(service, stream(days=1), range(0, 8))
+        history = await service.history(service.store.history, 0, 0.0, 4e9)
+        assert len(history.anomaly) == 8 and np.isnan(history.anomaly).all()
+        with pytest.raises(InvalidInput):
+            await service.anomalies.mark_expected(sensor_id="t-0", start=0, end=1, reason="x")
+    finally:
+        await service.aclose()
