@@ -9,10 +9,9 @@ import pytest
 from twinsync.physics.divergence import Cusum
 from twinsync.physics.level import LocalTrend
 from twinsync.physics.recalibrate import recalibrate
+from twinsync.physics.simulate import zone_weather
 from twinsync.physics.thermal import ThermalZone
 from twinsync.physics.ukf import UnscentedKalmanFilter
-
-from .zones import zone_weather
 
 DT = 0.25  # hours between readings
 CHANGE = 480  # the reading at which zone 0's R drops from 5 to 3.5 K/kW (day 5)

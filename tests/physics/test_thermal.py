@@ -8,10 +8,9 @@ import pytest
 from twinsync.physics.contract import StateModel
 from twinsync.physics.kalman import ExtendedKalmanFilter
 from twinsync.physics.level import LocalTrend
+from twinsync.physics.simulate import zone_weather
 from twinsync.physics.thermal import ThermalZone
 from twinsync.physics.ukf import UnscentedKalmanFilter
-
-from .zones import zone_weather
 
 
 def test_the_models_that_ship_follow_the_contract() -> None:

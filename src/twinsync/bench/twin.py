@@ -39,6 +39,7 @@ from ..physics.kalman import ExtendedKalmanFilter, KalmanFilter
 from ..physics.level import LocalTrend
 from ..physics.maturity import LogarithmicCurve, fit_logarithmic
 from ..physics.runlength import run_lengths, siegmund_two_sided
+from ..physics.simulate import zone_weather
 from ..physics.thermal import ThermalZone
 from ..physics.ukf import UnscentedKalmanFilter
 from .timing import best_of
@@ -112,16 +113,7 @@ def simulated_zones(zones: int, days: int, seed: int) -> tuple[Array, ...]:
     resistance = rng.uniform(2.0, 10.0, zones)
     capacitance = rng.uniform(5.0, 30.0, zones)
     steps = int(days * 24 / DT)
-    hours = np.arange(steps) * DT
-    drift = 0.05 * rng.normal(size=(zones, steps)).cumsum(1)
-    outdoor = 5 + 8 * np.sin(2 * np.pi * hours / 24) + drift
-    heating = np.zeros((zones, steps))
-    for b in range(zones):
-        t = 0
-        while t < steps:
-            length = int(rng.integers(8, 32))
-            heating[b, t : t + length] = rng.choice([0.0, 2.0, 4.0])
-            t += length
+    outdoor, heating = zone_weather(rng, zones, steps, DT)
     inputs = np.stack([outdoor, heating], axis=-1)
     state = model.state(np.full(zones, 18.0), resistance, capacitance)
     temperature = np.empty((zones, steps))

@@ -1,4 +1,5 @@
-"""What simulated thermal zones are driven by in the physics tests."""
+"""What simulated thermal zones are driven by, in ``twinsync bench twin`` and the tests:
+weather and heating as a site sees them, for models whose parameters are known."""
 
 from __future__ import annotations
 
