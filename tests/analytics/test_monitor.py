@@ -155,3 +155,18 @@ def test_bad_settings_and_spans_are_refused_and_change_nothing() -> None:
             book=AlarmBook(),
         )
     assert monitor.expected == {}
+
+
+def test_a_fleet_s_first_day_is_no_anomaly_for_meeting_each_hour_for_the_first_time() -> None:
+    """Every sensor of a new fleet meets each hour of the day for the first time at once,
+    and all at the same moment; that is how a first day is, not news (it flooded ingest
+    with an event a reading). Three sensors every 10 s, scored from their 400th reading,
+    repeating one pattern of values for six hours."""
+    seconds = np.arange(int(6 * 3600 / 10)) * 10.0
+    times = np.repeat(seconds, 3) + np.tile([0.0, 1.0, 2.0], seconds.size)
+    rows = np.tile(np.arange(3), seconds.size).astype(np.int64)
+    values = 20.0 + (np.arange(times.size) // 3) % 3
+    update = AnomalyMonitor().update_many(rows, 1.7e9 + times, values, np.ones(rows.size),
+                                          sensor_ids=SENSORS, book=AlarmBook())
+    assert not np.isnan(update.scores[-3:]).any()  # scored by the end
+    assert [e for e in update.events if e.kind == "anomaly"] == []

@@ -4,7 +4,8 @@ Each sensor's values are cut into levels (``levels`` over the range of its first
 readings; values beyond that range get levels of their own). A reading ends a pattern of
 each length 1 to ``order``: its level, its level after the one before, and so on; and,
 with ``day_parts``, its level at this part of the day (UTC: a sensor's patterns are its
-own, so the zone only relabels the parts). ``tilings`` cuts of the levels, each shifted by
+own, so the zone only relabels the parts), news only once the sensor has remembered a
+whole day of them (else every sensor of a new fleet meets each hour as news at once). ``tilings`` cuts of the levels, each shifted by
 a share of a step, make the score graded. Every pattern met is remembered, one bit in a
 fixed table of ``BITS`` bits a sensor (a hash of the pattern picks the bit), so a sensor's
 state stays the same size however long it runs; a bit another pattern set first makes a
@@ -101,6 +102,8 @@ def _step(s: Any, k: Knobs, time: float, value: float) -> float:
             s.step = max((s.high - s.low) / k.levels, floor)
         return 0.0
     s.recent[n % RING] = value
+    if math.isnan(s.first_time) and math.isfinite(time):
+        s.first_time = time  # the first reading whose patterns are remembered
     known = min(n - k.warmup + 1, k.order)
     unseen = 0
     for tiling in range(k.tilings):
@@ -115,15 +118,21 @@ def _step(s: Any, k: Knobs, time: float, value: float) -> float:
     patterns = known * k.tilings
     if k.day_parts > 0 and math.isfinite(time):
         # The calendar as context: this level at this part of the day (a room warm at
-        # night, a site busy on a holiday morning).
+        # night, a site busy on a holiday morning). Learned from the first reading on, but
+        # news only once the sensor has been through a whole day: before that every part
+        # of the day is one it has not met, for every sensor of a fleet at once.
         part = math.floor((time % _DAY) / (_DAY / k.day_parts))
+        counted = time - s.first_time >= _DAY
         for tiling in range(k.tilings):
             level = _level(s, value, tiling / k.tilings)
             # (Reduced at each step: a product must stay within 63 bits, compiled or not.)
             h = ((_PRIME - 1 - tiling) * _MULTIPLIER + part) % _PRIME
             h = (h * _MULTIPLIER + level + _FARTHEST) % _PRIME
-            unseen += _remember(s, h)
-        patterns += k.tilings
+            new = _remember(s, h)
+            if counted:
+                unseen += new
+        if counted:
+            patterns += k.tilings
     novelty = unseen / patterns
     usual = s.usual
     s.usual = usual + k.usual_rate * (novelty - usual)
@@ -176,6 +185,8 @@ class NoveltyDetector(StreamingDetector):
         "step": (np.float64, 1.0),
         "usual": (np.float64, 0.0),
         "quiet": (np.int64, 0),
+        # when its patterns began to be remembered (its day parts count a day after)
+        "first_time": (np.float64, np.nan),
         "recent": (np.float64, 0.0, (RING,)),
         "table": (np.uint8, 0, (BITS // 8,)),
     }
