@@ -1,15 +1,16 @@
 """Contextual novelty: how many of the patterns a reading completes were never seen before.
 
-Each sensor's values are cut into levels (``levels`` over the range of its first ``warmup``
-readings; values beyond that range get levels of their own). A reading ends a pattern of
-each length 1 to ``order``: its level, its level after the one before, and so on; and,
-with ``day_parts``, its level at this part of the day (UTC: a sensor's patterns are its
-own, so the zone only relabels the parts), news only once the sensor has remembered a
-whole day of them (else every sensor of a new fleet meets each hour as news at once).
-``tilings`` cuts of the levels, each shifted by a share of a step, make the score graded. Every pattern met is remembered, one bit in a
-fixed table of ``BITS`` bits a sensor (a hash of the pattern picks the bit), so a sensor's
-state stays the same size however long it runs; a bit another pattern set first makes a
-new pattern look known, which the table's size keeps rare.
+Each sensor's values are cut into levels (``levels`` over the range of its first
+``warmup`` readings; values beyond that range get levels of their own). A reading ends a
+pattern of each length 1 to ``order``: its level, its level after the one before, and so
+on; and, with ``day_parts``, its level at this part of the day (UTC: a sensor's patterns
+are its own, so the zone only relabels the parts), news only once the sensor has
+remembered a whole day of them (else every sensor of a new fleet meets each hour as news
+at once). ``tilings`` cuts of the levels, each shifted by a share of a step, make the
+score graded. Every pattern met is remembered, one bit in a fixed table of ``BITS`` bits a
+sensor (a hash of the pattern picks the bit), so a sensor's state stays the same size
+however long it runs; a bit another pattern set first makes a new pattern look known,
+which the table's size keeps rare.
 The novelty of a reading is the share of its patterns not in the table; it is compared
 with the sensor's usual novelty (a noisy sensor meets new patterns all the time, a
 regular one never), and after an alarm the next ``quiet`` readings are damped, so that an
