@@ -34,8 +34,9 @@ def pack(header: dict[str, Any], arrays: dict[str, NDArray[Any]]) -> bytes:
     return buffer.getvalue()
 
 
-def unpack(body: bytes) -> tuple[Any, dict[str, NDArray[Any]]]:
-    """The header (as JSON gave it: check its type) and the arrays of a ``pack``."""
+def unpack(body: bytes) -> tuple[dict[str, Any], dict[str, NDArray[Any]]]:
+    """The header and the arrays of a ``pack``; ``ArchiveUnreadable`` for anything else,
+    a header that is not a JSON object included."""
     try:
         with np.load(io.BytesIO(body), allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
@@ -43,4 +44,12 @@ def unpack(body: bytes) -> tuple[Any, dict[str, NDArray[Any]]]:
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile,
             UnicodeDecodeError) as exc:
         raise ArchiveUnreadable(str(exc)) from exc
+    if not isinstance(header, dict):
+        raise ArchiveUnreadable("the header is not an object")
     return header, arrays
+
+
+def layout(arrays: dict[str, NDArray[Any]]) -> dict[str, list[Any]]:
+    """Each column's dtype and per-row shape, as a header keeps them (and JSON gives back):
+    what a reader compares with the layout it expects before taking any column."""
+    return {name: [array.dtype.str, list(array.shape[1:])] for name, array in arrays.items()}

@@ -26,9 +26,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
-from ..archive import ArchiveUnreadable, pack, unpack
+from ..archive import ArchiveUnreadable, layout, pack, unpack
 from ..errors import InvalidInput
 from .streaming import StreamingDetector
 
@@ -45,10 +44,6 @@ class DetectorSnapshotMismatch(InvalidInput):
         super().__init__(message, "anomaly_snapshot_mismatch")
 
 
-def _layout(arrays: dict[str, NDArray[Any]]) -> dict[str, list[Any]]:
-    return {name: [array.dtype.str, list(array.shape[1:])] for name, array in arrays.items()}
-
-
 def _header_of(detector: StreamingDetector) -> dict[str, Any]:
     return {"format": FORMAT, "detector": detector.name,
             "params": {k: v for k, v in detector.knobs._asdict().items()}}
@@ -58,7 +53,7 @@ def dump(detector: StreamingDetector, sensor_ids: Sequence[str]) -> bytes:
     """The state of rows ``0 .. len(sensor_ids) - 1``; ``sensor_ids[row]`` names each."""
     arrays = detector.save(np.arange(len(sensor_ids), dtype=np.int64))
     header = {**_header_of(detector), "ids": [str(s) for s in sensor_ids],
-              "columns": _layout(arrays)}
+              "columns": layout(arrays)}
     return pack(header, {name: np.ascontiguousarray(a) for name, a in arrays.items()})
 
 
@@ -70,15 +65,13 @@ def load(detector: StreamingDetector, body: bytes, sensor_ids: Sequence[str]) ->
         header, arrays = unpack(body)
     except ArchiveUnreadable as exc:
         raise DetectorSnapshotMismatch(f"anomaly snapshot unreadable: {exc}") from exc
-    if not isinstance(header, dict):
-        raise DetectorSnapshotMismatch("anomaly snapshot has no header")
     want = _header_of(detector)
     for key in ("format", "detector", "params"):
         if header.get(key) != want[key]:
             raise DetectorSnapshotMismatch(
                 f"anomaly snapshot {key} {header.get(key)!r}, expected {want[key]!r}")
-    expected = _layout(detector.save(np.empty(0, dtype=np.int64)))
-    if header.get("columns") != expected or _layout(arrays) != expected:
+    expected = layout(detector.save(np.empty(0, dtype=np.int64)))
+    if header.get("columns") != expected or layout(arrays) != expected:
         raise DetectorSnapshotMismatch("anomaly snapshot columns differ from the detector's")
     ids = header.get("ids")
     if not isinstance(ids, list) or any(len(a) != len(ids) for a in arrays.values()):

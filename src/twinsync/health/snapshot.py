@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..archive import ArchiveUnreadable, pack, unpack
+from ..archive import ArchiveUnreadable, layout, pack, unpack
 from ..errors import InvalidInput
 from .monitor import HealthMonitor
 
@@ -73,7 +73,7 @@ def dump(monitor: HealthMonitor, sensor_ids: Sequence[str]) -> bytes:
     header = {
         "format": FORMAT, "window": table.window, "rows": used,
         "ids": [str(s) for s in sensor_ids[:used]], "units": table.units[:used],
-        "columns": _layout(arrays), "params": dataclasses.asdict(monitor.params),
+        "columns": layout(arrays), "params": dataclasses.asdict(monitor.params),
     }
     return pack(header, arrays)
 
@@ -85,7 +85,7 @@ def load(monitor: HealthMonitor, body: bytes, sensor_ids: Sequence[str]) -> int:
     not a snapshot this monitor's table can take."""
     header, arrays = _read(body)
     table = monitor.table
-    expected = _layout({name: table.column(name)[:0] for name in table.column_names()})
+    expected = layout({name: table.column(name)[:0] for name in table.column_names()})
     saved_format = header.get("format")
     if not isinstance(saved_format, int) or not 1 <= saved_format <= FORMAT:
         raise SnapshotMismatch(f"health snapshot format {saved_format!r}, "
@@ -131,19 +131,12 @@ def _still_meant(expected: dict[str, list[Any]], saved: object,
     return kept
 
 
-def _layout(arrays: dict[str, NDArray[Any]]) -> dict[str, list[Any]]:
-    """Each column's dtype and per-row shape, as JSON keeps them."""
-    return {name: [array.dtype.str, list(array.shape[1:])] for name, array in arrays.items()}
-
-
 def _read(body: bytes) -> tuple[dict[str, Any], dict[str, NDArray[Any]]]:
     """Header and arrays of a snapshot; ``SnapshotMismatch`` for anything unreadable."""
     try:
         header, arrays = unpack(body)
     except ArchiveUnreadable as exc:
         raise SnapshotMismatch(f"health snapshot unreadable: {exc}") from exc
-    if not isinstance(header, dict):
-        raise SnapshotMismatch("health snapshot header is not an object")
     return header, arrays
 
 

@@ -314,10 +314,9 @@ def _read_counters(body: bytes) -> tuple[list[str], dict[str, NDArray[Any]]]:
         header, arrays = unpack(body)
     except ArchiveUnreadable as exc:
         raise CountersUnreadable(f"sequence counters unreadable: {exc}") from exc
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise CountersUnreadable(f"sequence counters of format "
-                                 f"{header.get('format') if isinstance(header, dict) else None!r}"
-                                 f", expected {FORMAT}")
+    if header.get("format") != FORMAT:
+        raise CountersUnreadable(f"sequence counters of format {header.get('format')!r}, "
+                                 f"expected {FORMAT}")
     ids = header.get("ids")
     expected = {name: np.dtype(np.int64).str for name in COUNTERS}
     if header.get("columns") != expected or set(arrays) != set(COUNTERS):
