@@ -183,3 +183,34 @@ async def test_with_anomaly_detection_off_nothing_is_scored_and_marking_is_refus
             await service.anomalies.mark_expected(sensor_id="t-0", start=0, end=1, reason="x")
     finally:
         await service.aclose()
+
+
+async def test_a_late_reading_and_one_an_hour_ahead_are_stored_unscored_and_teach_nothing(
+        tmp_path: object) -> None:
+    """Loggers reporting live (each slot received seconds after it is taken); then a device
+    that reboots and resends a reading of days ago, and one whose clock runs an hour fast:
+    neither is in its sensor's sequence, so neither is scored nor taught."""
+    service = await open_slab(f"sqlite:///{tmp_path}/twin.sqlite")
+    try:
+        values = stream(days=5)
+        for k in range(450):
+            await service.ingest(IncomingBatch(
+                [RawReading(s, float(values[k, i]), START + k * STEP + i)
+                 for i, s in enumerate(SENSORS)], "test", START + k * STEP + 10.0))
+        rows = np.arange(3, dtype=np.int64)
+        before = service.anomalies.monitor.detector.save(rows)
+        now = START + 449 * STEP + 20.0
+        resent = RawReading("t-0", 99.0, START + 10 * STEP + 5.0)
+        ahead = RawReading("t-1", 99.0, now + 3600.0)
+        result = await service.ingest(IncomingBatch([resent, ahead], "test", now))
+        assert (result.late, result.quarantined) == (1, 1)
+        after = service.anomalies.monitor.detector.save(rows)
+        assert all(np.array_equal(before[k], after[k], equal_nan=before[k].dtype.kind == "f")
+                   for k in before)
+        for row, when in ((0, resent.time), (1, ahead.time)):
+            kept = await service.history(service.store.history, row, when - 1, when + 1)
+            assert np.isnan(kept.anomaly[kept.value == 99.0]).all()
+        scored = await service.history(service.store.history, 2, START + 440 * STEP, now)
+        assert scored.anomaly.size > 0 and np.isfinite(scored.anomaly).all()
+    finally:
+        await service.aclose()
