@@ -214,3 +214,28 @@ async def test_a_late_reading_and_one_an_hour_ahead_are_stored_unscored_and_teac
         assert scored.anomaly.size > 0 and np.isfinite(scored.anomaly).all()
     finally:
         await service.aclose()
+
+
+async def test_a_logger_that_only_uploads_its_buffer_has_a_reading_of_days_ago_taken_as_late(
+        tmp_path: object) -> None:
+    """Loggers that upload a day's buffer at a time (every reading stale on arrival, so no
+    live time ever): a reading of days ago sent after the newer days is behind what was
+    judged in order, so it is late, stored unscored and taught to nothing."""
+    service = await open_slab(f"sqlite:///{tmp_path}/twin.sqlite")
+    try:
+        values = stream(days=5)
+        await feed(service, values, range(0, 450))
+        rows = np.arange(3, dtype=np.int64)
+        assert not np.isfinite(service.pipeline.table.last_event_time[rows]).any()
+        before = service.anomalies.monitor.detector.save(rows)
+        resent = RawReading("t-0", 99.0, START + 10 * STEP + 5.0)
+        result = await service.ingest(IncomingBatch([resent], "test", START + 451 * STEP))
+        assert result.late == 1
+        after = service.anomalies.monitor.detector.save(rows)
+        assert all(np.array_equal(before[k], after[k], equal_nan=before[k].dtype.kind == "f")
+                   for k in before)
+        kept = await service.history(service.store.history, 0, resent.time - 1,
+                                     resent.time + 1)
+        assert np.isnan(kept.anomaly[kept.value == 99.0]).all()
+    finally:
+        await service.aclose()

@@ -37,9 +37,14 @@ history decides (``lookups`` and ``stored_repeats``: exact time and value). So a
 recognised however late it comes; only the cost differs. A reading with neither a number
 nor a time of its own carries its arrival time: nothing identifies it, and it is kept.
 
-Late: older than ``allowed_lateness`` behind the sensor's watermark (its newest live
-event time). Stale: older than ``freshness`` on arrival. Both are stored with a flag and
-neither moves the live state.
+Late: older than ``allowed_lateness`` behind the sensor's watermark: the newer of its
+newest live event time and the newest time of its readings judged in order (``judged``:
+kept, own-timed, not quarantined, not late themselves — stale ones included). A logger
+that only uploads its buffer has no live time at all; without ``judged`` a reading of
+days ago that it sends after newer ones would be taken as in order, folded by health and
+taught to the anomaly detector. The watermark is the one from before the batch, so a
+buffer uploaded in any order within one batch is not late to itself. Stale: older than
+``freshness`` on arrival. Both are stored with a flag and neither moves the live state.
 
 The counters (lost, duplicates, late, epochs) survive a restart through ``dump`` and
 ``load``, keyed by sensor id; the windows are rebuilt from the store (``restore``).
@@ -141,6 +146,8 @@ _FIELDS: dict[str, Field] = {
     "plain_newest": (np.float64, -np.inf),
     "ring_next": (np.int64, 0),
     "ring": (np.uint64, 0, (RING,)),
+    # the newest event time of a reading judged in order (see the module's docstring)
+    "judged": (np.float64, -np.inf),
 }
 
 #: Every column of the table's records.
@@ -176,6 +183,7 @@ class SequenceTable:
     plain_newest: NDArray[np.float64]
     ring_next: NDArray[np.int64]
     ring: NDArray[np.uint64]
+    judged: NDArray[np.float64]
 
     def admit(self, rows: NDArray[np.int64], seq: NDArray[np.int64],
               event_time: NDArray[np.float64], value: NDArray[np.float64],
@@ -187,7 +195,9 @@ class SequenceTable:
         ``value`` is the reading as sent (in the sensor's unit, before calibration), so a
         retry is recognised even if the binding changed in between. ``timed`` says which
         readings carry a time of their own. ``live_time`` is the sensor table's column as
-        it was before this batch: the sensor's watermark."""
+        it was before this batch: the sensor's live watermark. Only readings with a time
+        of their own move ``judged``; a reading whose time is not believed (quarantined
+        while its source's clock is learned) comes in as one without."""
         n = len(rows)
         duplicate = np.zeros(n, dtype=np.bool_)
         if n == 0:
@@ -205,7 +215,8 @@ class SequenceTable:
                       allowed_lateness, freshness, self.tolerance, self.max_seq, self.floor,
                       self.window, self.newest, self.epoch_start, self.lost,
                       self.duplicates, self.late, self.epochs, self.plain_newest,
-                      self.ring_next, self.ring, duplicate, behind_window, flags, counts)
+                      self.ring_next, self.ring, self.judged, duplicate, behind_window,
+                      flags, counts)
         numbered_behind = behind_window & ~plain
         if np.count_nonzero(numbered_behind):
             # The window cannot tell whether two readings far behind it repeat each other.
@@ -217,6 +228,10 @@ class SequenceTable:
                 counts[0] += int(again.sum())
                 counts[1] -= int((again & ((flags & Flag.LATE) != 0)).sum())
                 counts[2] -= int((again & ((flags & Flag.STALE) != 0)).sum())
+        # After the pass, so the whole batch was judged against the watermark from before.
+        in_order = ~duplicate & ~behind_window & timed & ((flags & LATE) == 0)
+        if np.count_nonzero(in_order):
+            np.maximum.at(self.judged, rows[in_order], event_time[in_order])
         return Admission(~duplicate, flags, int(counts[0]), int(counts[1]), int(counts[2]),
                          lost, behind_window, int(counts[3]))
 
@@ -402,6 +417,7 @@ def _admit(rows: NDArray[np.int64], seq: NDArray[np.int64], event_time: NDArray[
            lost: NDArray[np.int64], duplicates: NDArray[np.int64], late: NDArray[np.int64],
            epochs: NDArray[np.int64], plain_newest: NDArray[np.float64],
            ring_next: NDArray[np.int64], ring: NDArray[np.uint64],
+           judged: NDArray[np.float64],
            duplicate: NDArray[np.bool_], behind_window: NDArray[np.bool_],
            flags: NDArray[np.int64], counts: NDArray[np.int64]) -> int:
     """One pass over the batch in arrival order. ``duplicate`` comes in with the readings
@@ -489,7 +505,10 @@ def _admit(rows: NDArray[np.int64], seq: NDArray[np.int64], event_time: NDArray[
             duplicates[r] += 1
             counts[0] += 1
             continue
-        if t < watermark[r] - allowed_lateness:
+        mark = watermark[r]
+        if judged[r] > mark:
+            mark = judged[r]
+        if t < mark - allowed_lateness:
             flags[i] |= LATE
             late[r] += 1
             counts[1] += 1
