@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from twinsync.health import HealthMonitor
 from twinsync.health.events import DeclaredEvents
@@ -87,6 +89,34 @@ def test_a_reading_without_a_time_leaves_the_spans_alone() -> None:
     start, end = np.full(2, np.nan), np.full(2, np.nan)
     events.apply(np.array([1]), np.array([np.nan]), start, end)
     assert np.isnan(start[1]) and np.isnan(end[1])
+
+
+spans = st.lists(st.tuples(st.integers(0, 6), st.integers(0, 50), st.integers(0, 30)),
+                 max_size=8)
+batches = st.lists(st.tuples(st.integers(0, 9), st.integers(0, 90)), min_size=1, max_size=8)
+
+
+@given(spans, batches)
+def test_each_row_of_a_batch_gets_its_first_span_not_over_by_its_earliest_reading(
+        declared: list[tuple[int, int, int]], batch: list[tuple[int, int]]) -> None:
+    """Against the rule as written, for rows with spans, rows without, and rows past the
+    last row that has one."""
+    events = DeclaredEvents()
+    events.set([r for r, _, _ in declared], [float(s) for _, s, _ in declared],
+               [float(s + d) for _, s, d in declared])
+    start, end = np.full(10, -1.0), np.full(10, -1.0)
+    rows = np.array([r for r, _ in batch], dtype=np.int64)
+    events.apply(rows, np.array([float(t) for _, t in batch]), start, end)
+    for row in range(10):
+        times = [t for r, t in batch if r == row]
+        # By start; spans starting together in the order declared.
+        mine = sorted(((s, s + d) for r, s, d in declared if r == row), key=lambda x: x[0])
+        if not times or not mine:
+            assert start[row] == end[row] == -1.0  # untouched
+            continue
+        current = [span for span in mine if span[1] >= min(times)]
+        expected = current[0] if current else (np.nan, np.nan)
+        assert (start[row], end[row]) == pytest.approx(expected, nan_ok=True)
 
 
 @pytest.mark.parametrize(("rows", "starts", "ends"), [

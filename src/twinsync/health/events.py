@@ -39,6 +39,9 @@ class DeclaredEvents:
         self._rows = np.empty(0, dtype=np.int64)
         self._starts = np.empty(0)
         self._ends = np.empty(0)
+        # Which rows have a span, by row: the test every batch makes (``np.isin`` on a
+        # batch of one reading cost more than the rest of this method).
+        self._has_span = np.zeros(0, dtype=np.bool_)
 
     def __len__(self) -> int:
         return int(self._rows.size)
@@ -55,6 +58,8 @@ class DeclaredEvents:
             raise ValueError("spans need a row, a finite start and an end not before it")
         order = np.lexsort((starts_, rows_))
         self._rows, self._starts, self._ends = rows_[order], starts_[order], ends_[order]
+        self._has_span = np.zeros(int(rows_.max()) + 1 if rows_.size else 0, dtype=np.bool_)
+        self._has_span[rows_] = True
 
     def rows(self) -> NDArray[np.int64]:
         """The rows that have a span."""
@@ -68,8 +73,11 @@ class DeclaredEvents:
         behind must not give every other row the span of an hour ago."""
         if self._rows.size == 0:
             return
-        chosen = np.isin(rows, self._rows) & np.isfinite(times)
-        if not chosen.any():
+        has_span = self._has_span
+        # Rows past the last with a span are clipped onto it and then left out.
+        chosen = (np.take(has_span, rows, mode="clip") & (rows < has_span.size)
+                  & np.isfinite(times))
+        if not np.count_nonzero(chosen):
             return
         batch_rows, batch_times = rows[chosen], times[chosen]
         order = np.lexsort((batch_times, batch_rows))
