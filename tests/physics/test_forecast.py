@@ -7,7 +7,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twinsync.physics.forecast import MIN_READINGS, TooFewReadings, forecast_readings, regular_grid
+from twinsync.physics.forecast import (
+    MIN_READINGS,
+    Fit,
+    TooFewReadings,
+    fit,
+    forecast_readings,
+    mixture,
+    regular_grid,
+)
+from twinsync.physics.level import LocalTrend
 
 HOUR = 3600.0
 
@@ -24,6 +33,37 @@ def test_a_wandering_series_takes_the_local_level_and_a_climbing_one_the_trend()
     assert trend.model == "local_trend" and trend.trend == pytest.approx(0.5, rel=0.05)
     # the local level forecasts no change: its mean is where it was left
     assert level.mean == pytest.approx([level.level] * 12)
+
+
+def test_the_mixture_of_two_forecasts_has_their_mean_and_the_spread_between_them() -> None:
+    # Two local levels at 10 and 14 with variances 1 and 4 that do not move (the sensor's
+    # noise 1 on top of each), an even mixture: mean 12, variance (2 + 5) / 2 + 2² = 7.5.
+    still = LocalTrend(level_noise=0.0, noise=1.0)
+    fits = [Fit("local_level", still, np.array([10.0]), np.array([[1.0]]), 0.0, 0.5),
+            Fit("local_level", still, np.array([14.0]), np.array([[4.0]]), 0.0, 0.5)]
+    mean, deviation = mixture(fits, 1.0, 3)
+    assert mean == pytest.approx([12.0] * 3)
+    assert deviation == pytest.approx([np.sqrt(7.5)] * 3)
+
+
+def test_a_day_ahead_the_interval_carries_the_candidates_that_fit_about_as_well() -> None:
+    """Two days of a slab whose warming rate wanders: more than one candidate explains
+    them, and a day ahead the forecast is wider than the best candidate's alone (which held
+    79 % of readings in its 90 % interval on such series)."""
+    rng = np.random.default_rng(11)
+    count = 288
+    rate = 0.3 + np.cumsum(rng.normal(0.0, 0.005, count))
+    values = 20.0 + np.cumsum(rate / 6) + np.cumsum(rng.normal(0.0, 0.02, count))
+    values += rng.normal(0.0, 0.1, count)
+    times = np.arange(count) * 600.0
+    _, grid_values, grid_quality, step = regular_grid(times, values, np.ones(count),
+                                                      float(times[-1]))
+    fits = fit(grid_values, grid_quality, step / HOUR)
+    assert len(fits) > 1 and sum(f.weight for f in fits) == pytest.approx(1.0)
+    assert fits[0].weight == max(f.weight for f in fits)
+    best = fits[0].model.forecast(fits[0].state[None], fits[0].covariance[None], 1.0, 24)
+    answer = forecast_readings(times, values, np.ones(count), horizon=24 * HOUR, steps=24)
+    assert answer.deviation[-1] > 1.05 * float(best.deviation[0, -1])
 
 
 def test_a_doubtful_reading_moves_the_forecast_less_than_a_trusted_one() -> None:
