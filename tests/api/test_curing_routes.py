@@ -87,3 +87,15 @@ def test_a_slabs_maturity_from_readings_posted_over_http(site: tuple[TestClient,
     then = client.get("/api/elements/slab-1/maturity", params={"as_of": as_of}).json()
     assert then["maturity"] == pytest.approx(30.0)
     assert client.get("/api/elements/slab-1/maturity", params={"as_of": "soon"}).status_code == 422
+    # A new version of the mix fitted from its breaks: the strength gets its interval; two
+    # and a half hours of readings are too few to tell the pace, so no time is projected.
+    breaks = [{"maturity": m, "strength": s} for m, s in
+              [(500.0, 11.0), (1000.0, 16.5), (2000.0, 19.0), (4000.0, 24.5)]]
+    fitted = client.post("/api/mixes", json={**MIX, "curve": {"form": "logarithmic",
+                                                              "breaks": breaks}})
+    assert fitted.status_code == 201 and fitted.json()["curve"]["scatter"]["breaks"] == 4
+    view = client.get("/api/elements/slab-1/maturity").json()
+    interval = view["strength_interval"]
+    assert interval["coverage"] == 0.9 and interval["low"] <= view["strength"] < interval["high"]
+    assert view["pace"] is None and view["targets"]["required"]["expected_at"] is None
+    assert view["targets"]["required"]["maturity_range"]["latest"] > view["required_maturity"]

@@ -305,3 +305,75 @@ def test_the_pour_is_declared_else_seen_else_the_activitys_start() -> None:
             {},
             POUR,
         )
+
+
+BREAKS = [{"maturity": m, "strength": v} for m, v in
+          [(500.0, 11.0), (1000.0, 16.5), (2000.0, 19.0), (4000.0, 24.5), (8000.0, 26.0)]]
+
+
+def _mix_from_breaks() -> Mix:
+    return mix_from_dict({"name": "C30b", "curve": {"form": "logarithmic", "breaks": BREAKS},
+                          "required_strength": 20, "targets": {"striking": 15},
+                          "ifc_class": "IfcSlab"})
+
+
+def test_a_mix_fitted_from_breaks_keeps_their_scatter_and_gives_the_strength_an_interval(
+        ) -> None:
+    mix = _mix_from_breaks()
+    curve = mix.to_dict()["curve"]
+    assert curve["scatter"]["breaks"] == 5 and curve["scatter"]["residual_sd"] > 0
+    assert Mix.from_body(mix.row()[2]).to_dict() == mix.to_dict()  # kept when stored
+    hours = [float(h) for h in range(0, 61)]
+    curing = assess("slab-1", mix, [series("core", hours, [20.0] * 61)], POUR, "declared",
+                    POUR + 60 * HOUR)
+    view = curing.to_dict()
+    interval = view["strength_interval"]
+    assert interval["coverage"] == 0.9
+    assert interval["low"] < view["strength"] < interval["high"]
+    # the mix of the other tests was given by its parameters: no interval
+    plain = assess("slab-1", MIX, [series("core", hours, [20.0] * 61)], POUR, "declared",
+                   POUR + 60 * HOUR)
+    assert plain.to_dict()["strength_interval"] is None
+
+
+def test_a_target_not_reached_is_expected_at_the_governing_sensors_pace() -> None:
+    """A steady 5 °C over the datum's -10: 15 °C·h an hour. After 100 h, 1500 °C·h; the
+    requirement needs 2154.43 (-20 + 12 log10 M = 20), 654.43 more: 43.63 h later."""
+    hours = [float(h) for h in range(0, 101)]
+    curing = assess("slab-1", MIX, [series("edge", hours, [5.0] * 101)], POUR, "declared",
+                    POUR + 100 * HOUR)
+    view = curing.to_dict()
+    assert view["pace"] == {"per_hour": 15.0, "slowest": 15.0, "fastest": 15.0,
+                            "hours": 24.0}
+    required = view["targets"]["required"]
+    expected = POUR + (100 + 654.43 / 15.0) * HOUR
+    assert required["expected_at"]["time"] == pytest.approx(expected, abs=60.0)
+    # a curve without scatter: one maturity, so earliest and latest at the one pace
+    assert required["expected_at"]["earliest"] == required["expected_at"]["latest"] == \
+        pytest.approx(expected, abs=60.0)
+    assert view["targets"]["required"]["maturity_range"] is None
+
+
+def test_a_cooling_slab_is_expected_latest_at_its_slowest_pace() -> None:
+    """The last day cools from 30 to 10 °C: the slowest quarter gains least, so the latest
+    time is later than the one at the day's mean pace, and the interval of a mix fitted from
+    breaks widens it further."""
+    hours = [float(h) for h in range(0, 49)]
+    temps = [30.0] * 25 + list(np.linspace(30.0, 10.0, 24))
+    curing = assess("slab-1", _mix_from_breaks(), [series("core", hours, temps)], POUR,
+                    "declared", POUR + 48 * HOUR)
+    view = curing.to_dict()
+    pace = view["pace"]
+    assert pace["slowest"] < pace["per_hour"] < pace["fastest"]
+    expected = view["targets"]["required"]["expected_at"]
+    assert expected["earliest"] < expected["time"] < expected["latest"]
+    span = view["targets"]["required"]["maturity_range"]
+    assert span["earliest"] < view["targets"]["required"]["maturity"] < span["latest"]
+
+
+def test_a_target_already_reached_is_not_expected() -> None:
+    hours = [float(h) for h in range(0, 101)]
+    curing = assess("slab-1", MIX, [series("core", hours, [20.0] * 101)], POUR, "declared",
+                    POUR + 100 * HOUR)  # 3000 °C·h: 21.7 MPa
+    target = curing.to_dict()["targets"]["required"]
+    assert target["reached"] and target["expected_at"] is None

@@ -15,6 +15,7 @@ from twinsync.physics.maturity import (
     equivalent_age,
     fit_logarithmic,
     long_gaps,
+    t_quantile,
     temperature_time_factor,
 )
 
@@ -93,3 +94,46 @@ def test_bad_columns_are_refused() -> None:
         equivalent_age([0.0, 1.0], [10.0])
     with pytest.raises(ValueError, match="finite"):
         temperature_time_factor([0.0, 1.0], [10.0, math.nan])
+
+
+@pytest.mark.parametrize(("probability", "dof", "table"), [
+    (0.95, 1, 6.314), (0.95, 2, 2.920), (0.95, 3, 2.353), (0.95, 5, 2.015),
+    (0.95, 13, 1.771), (0.95, 30, 1.697), (0.975, 5, 2.571), (0.975, 10, 2.228)])
+def test_students_t_quantile_matches_the_tables(probability: float, dof: int,
+                                                table: float) -> None:
+    assert t_quantile(probability, dof) == pytest.approx(table, abs=1e-3)
+
+
+def test_a_curve_fitted_from_breaks_gives_the_strength_a_prediction_interval() -> None:
+    """Breaks at log10 M = 2, 3, 4 of 4, 17 and 26 MPa, by hand: b = 22 / 2 = 11,
+    a = 15.667 - 33 = -17.333; residuals -0.667, 1.333, -0.667, s = sqrt(2.667 / 1) =
+    1.633 on 1 degree of freedom (t = 6.314); at M = 1000 (the breaks' mean) the half
+    width is 6.314 x 1.633 x sqrt(1 + 1/3) = 11.906."""
+    curve = fit_logarithmic([100.0, 1000.0, 10_000.0], [4.0, 17.0, 26.0])
+    assert (curve.a, curve.b) == (pytest.approx(-17.3333, abs=1e-4), pytest.approx(11.0))
+    interval = curve.interval([1000.0])
+    assert interval is not None
+    low, high = interval
+    assert low[0] == pytest.approx(15.6667 - 11.906, abs=2e-3)
+    assert high[0] == pytest.approx(15.6667 + 11.906, abs=2e-3)
+    # further from the breaks, wider
+    wide = curve.interval([100_000.0])
+    assert wide is not None and wide[1][0] - wide[0][0] > high[0] - low[0]
+
+
+def test_a_targets_maturity_range_is_where_the_intervals_edges_reach_it() -> None:
+    curve = fit_logarithmic([24.0, 72.0, 168.0, 336.0, 672.0],
+                            [8.0, 15.5, 19.0, 23.5, 26.0])
+    span = curve.maturity_interval(20.0)
+    assert span is not None
+    earliest, latest = span
+    assert earliest < curve.maturity_for(20.0) < latest
+    at_earliest, at_latest = curve.interval([earliest]), curve.interval([latest])
+    assert at_earliest is not None and at_latest is not None
+    assert at_earliest[1][0] == pytest.approx(20.0, abs=1e-3)  # the high edge reaches it
+    assert at_latest[0][0] == pytest.approx(20.0, abs=1e-3)  # the low edge reaches it
+
+
+def test_a_curve_given_by_its_parameters_or_two_breaks_has_no_interval() -> None:
+    assert LogarithmicCurve(-20.0, 12.0).interval([1000.0]) is None
+    assert fit_logarithmic([100.0, 1000.0], [4.0, 17.0]).maturity_interval(10.0) is None

@@ -19,6 +19,17 @@ readings come in as columns, nothing is read or written here.
   readings never counted is listed as excluded.
 - **Confidence** = the mix's confidence x the mean quality of the governing sensor's
   readings x the share of its time since the pour covered without a long gap.
+- **Strength with an interval.** A mix whose curve was fitted from three breaks or more
+  gives the strength a 90 % prediction interval from how the breaks scatter about it
+  (``physics.maturity.BreakScatter``), and each target the maturities at which the
+  interval's high and low edges reach it.
+- **When a target is reached**, at the governing sensor's pace: how much maturity it
+  gained an hour over its last day of readings (``PACE_HOURS``), and the slowest and
+  fastest of that day's quarters. Expected at the mean pace from the maturity the curve
+  needs; earliest at the fastest quarter's pace from the interval's first maturity,
+  latest at the slowest's from its last. A pace, not a forecast of the weather: concrete
+  cooling after its heat of hydration gains more slowly each day, so the latest time is
+  the one to plan a striking by, and the view says which day it is taken from.
 """
 
 from __future__ import annotations
@@ -30,7 +41,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..physics.maturity import equivalent_age, temperature_time_factor
+from ..physics.maturity import (
+    COVERAGE,
+    LogarithmicCurve,
+    equivalent_age,
+    temperature_time_factor,
+)
 from .mix import Mix
 
 #: Readings with these flags never count (``pipeline.batch.Flag``: QUARANTINED,
@@ -38,6 +54,39 @@ from .mix import Mix
 NOT_BELIEVED = 4 | 8
 #: At most this many gaps are listed per sensor (all are counted).
 LISTED_GAPS = 20
+#: The pace a target's time is projected at is that of the governing sensor's last this
+#: many hours of readings, in ``PACE_BLOCKS`` parts for its slowest and fastest.
+PACE_HOURS = 24.0
+PACE_BLOCKS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Pace:
+    """Maturity gained an hour (the index's unit) over ``hours`` up to a sensor's last good
+    reading: on average, and in the slowest and the fastest of its parts."""
+
+    per_hour: float
+    slowest: float
+    fastest: float
+    hours: float
+
+    def to_dict(self) -> dict[str, float]:
+        return {"per_hour": round(self.per_hour, 4), "slowest": round(self.slowest, 4),
+                "fastest": round(self.fastest, 4), "hours": round(self.hours, 3)}
+
+
+def pace_of(hours: NDArray[np.float64], index: NDArray[np.float64]) -> Pace | None:
+    """The pace over the last ``PACE_HOURS`` of a running index (``hours`` since the pour,
+    oldest first); None when the readings span less than a part of it."""
+    end = float(hours[-1])
+    start = max(end - PACE_HOURS, float(hours[0]))
+    span = end - start
+    if span < PACE_HOURS / PACE_BLOCKS:
+        return None
+    edges = np.linspace(start, end, PACE_BLOCKS + 1)
+    parts = np.diff(np.interp(edges, hours, index)) / np.diff(edges)
+    gained = float(np.interp(end, hours, index) - np.interp(start, hours, index))
+    return Pace(gained / span, float(parts.min()), float(parts.max()), span)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +115,7 @@ class SensorMaturity:
     covered: float  # share of the time from the pour to ``until`` without a long gap
     reached_at: float | None  # when its lower-bound strength reached the requirement
     role: str = "excluded"  # governing, reporting, stopped, excluded
+    pace: Pace | None = None  # over its last day of readings (gaps bridged)
 
     def to_dict(self, mix: Mix) -> dict[str, Any]:
         return {
@@ -134,13 +184,11 @@ class Curing:
         unit = "°C·h" if mix.index == "temperature_time_factor" else "h"
         stale = None if self.until is None else max(0.0, self.as_of - self.until) / 3600.0
         targets = {
-            name: {
-                "strength": value,
-                "maturity": _finite(mix.curve.maturity_for(value)),
-                "reached": self.strength >= value,
-            }
-            for name, value in {**mix.targets, "required": mix.required_strength}.items()
+            name: self._target(value) for name, value in
+            {**mix.targets, "required": mix.required_strength}.items()
         }
+        interval = mix.curve.interval([self.maturity]) if isinstance(
+            mix.curve, LogarithmicCurve) else None
         return {
             "element_id": self.element_id,
             "mix": mix.name,
@@ -152,6 +200,9 @@ class Curing:
             "maturity": round(self.maturity, 3),
             "maturity_bridged": round(g.bridged, 3) if g else 0.0,
             "strength": self.strength,
+            "strength_interval": None if interval is None else {
+                "coverage": COVERAGE, "low": round(float(interval[0][0]), 3),
+                "high": round(float(interval[1][0]), 3)},
             "strength_bridged": _strength(mix, g.bridged) if g else 0.0,
             "required_strength": mix.required_strength,
             "required_maturity": _finite(mix.curve.maturity_for(mix.required_strength)),
@@ -163,8 +214,43 @@ class Curing:
             "until": self.until,
             "hours_since_last_reading": None if stale is None else round(stale, 3),
             "extrapolated": False,
+            "pace": None if g is None or g.pace is None else g.pace.to_dict(),
             "sensors": [s.to_dict(mix) for s in self.sensors],
         }
+
+    def _target(self, strength: float) -> dict[str, Any]:
+        """A target's maturity (with the interval's range) and when it is expected."""
+        mix, g = self.mix, self.governing
+        needed = mix.curve.maturity_for(strength)
+        span = mix.curve.maturity_interval(strength) if isinstance(
+            mix.curve, LogarithmicCurve) else None
+        first, last = (needed, needed) if span is None else span
+        reached = self.strength >= strength
+        expected = None
+        if not reached and g is not None and g.until is not None and g.pace is not None:
+            expected = {
+                "time": _when(g.until, needed - g.maturity, g.pace.per_hour),
+                "earliest": _when(g.until, first - g.maturity, g.pace.fastest),
+                "latest": _when(g.until, last - g.maturity, g.pace.slowest),
+            }
+        return {
+            "strength": strength,
+            "maturity": _finite(needed),
+            "maturity_range": None if span is None else {
+                "earliest": _finite(first), "latest": _finite(last)},
+            "reached": reached,
+            "expected_at": expected,
+        }
+
+
+def _when(since: float, still: float, per_hour: float) -> float | None:
+    """When ``still`` more maturity is gained at ``per_hour`` from ``since`` (epoch s);
+    ``since`` when nothing more is needed, None when it never is at that pace."""
+    if still <= 0:
+        return since
+    if not math.isfinite(still) or per_hour <= 0:
+        return None
+    return round(since + still / per_hour * 3600.0, 3)
 
 
 def _finite(value: float) -> float | None:
@@ -237,6 +323,7 @@ def sensor_maturity(
         float(series.quality[kept].mean()),
         1.0 - gap_hours / span if span > 0 else 0.0,
         reached_at,
+        pace=pace_of(hours, bridged),
     )
 
 

@@ -9,9 +9,11 @@ JSON (``POST /api/mixes``)::
      "required_strength": 25, "targets": {"striking": 15},
      "ifc_class": "IfcSlab"}
 
-``curve`` is ``{"form": "logarithmic", "a", "b"}``, ``{"form": "hyperbolic", "ultimate",
-"rate", "offset"?}``, or ``{"form": "logarithmic", "breaks": [{"maturity", "strength"},
-…]}`` fitted here. Strengths are in MPa; the index is ``temperature_time_factor`` (°C·h,
+``curve`` is ``{"form": "logarithmic", "a", "b", "scatter"?}``, ``{"form": "hyperbolic",
+"ultimate", "rate", "offset"?}``, or ``{"form": "logarithmic", "breaks": [{"maturity",
+"strength"}, …]}`` fitted here; a curve fitted from three breaks or more keeps their
+``scatter`` (``{"breaks", "residual_sd", "log_mean", "log_spread"}``), which gives the
+strength its interval. Strengths are in MPa; the index is ``temperature_time_factor`` (°C·h,
 with ``datum_temperature``) or ``equivalent_age`` (hours at ``reference_temperature``,
 with ``activation_energy`` in J/mol). An element is of the mix when the mix names it
 (``elements``, by id or GlobalId), when its property ``property`` holds ``value`` (a
@@ -35,6 +37,7 @@ from ..physics.maturity import (
     DATUM_TEMPERATURE_C,
     INDICES,
     REFERENCE_TEMPERATURE_C,
+    BreakScatter,
     Curve,
     HyperbolicCurve,
     Index,
@@ -111,7 +114,13 @@ class Mix:
 
     def curve_dict(self) -> dict[str, Any]:
         if isinstance(self.curve, LogarithmicCurve):
-            return {"form": "logarithmic", "a": self.curve.a, "b": self.curve.b}
+            curve: dict[str, Any] = {"form": "logarithmic", "a": self.curve.a, "b": self.curve.b}
+            scatter = self.curve.scatter
+            if scatter is not None:
+                curve["scatter"] = {"breaks": scatter.count, "residual_sd": scatter.residual_sd,
+                                    "log_mean": scatter.log_mean,
+                                    "log_spread": scatter.log_spread}
+            return curve
         return {
             "form": "hyperbolic",
             "ultimate": self.curve.ultimate,
@@ -179,7 +188,8 @@ def _curve(data: object) -> Curve:
         b = validate.number(body.get("b"), "b", low=0.0)
         if b == 0:
             raise InvalidInput("b must be above 0: strength grows with maturity", "bad_mix")
-        return LogarithmicCurve(validate.number(body.get("a"), "a"), b)
+        return LogarithmicCurve(validate.number(body.get("a"), "a"), b,
+                                _scatter(body.get("scatter")))
     if form == "hyperbolic":
         ultimate = validate.number(body.get("ultimate"), "ultimate", low=0.0)
         rate = validate.number(body.get("rate"), "rate", low=0.0)
@@ -187,6 +197,24 @@ def _curve(data: object) -> Curve:
             raise InvalidInput("ultimate and rate must be above 0", "bad_mix")
         return HyperbolicCurve(ultimate, rate, _number(body, "offset", 0.0, low=0.0))
     raise InvalidInput("a curve's form is 'logarithmic' or 'hyperbolic'", "bad_mix")
+
+
+def _scatter(data: object) -> BreakScatter | None:
+    """How a logarithmic curve's breaks scatter about it: kept when it was fitted here (and
+    read back from the stored mix), or given with the curve by a lab."""
+    if data is None:
+        return None
+    body = validate.mapping(data, "a curve's scatter")
+    count = validate.number(body.get("breaks"), "scatter breaks", low=3.0, high=MAX_BREAKS)
+    if count != int(count):
+        raise InvalidInput("scatter breaks: a whole number of 3 or more", "bad_mix")
+    spread = validate.number(body.get("log_spread"), "scatter log_spread", low=0.0)
+    if spread == 0:
+        raise InvalidInput("scatter log_spread must be above 0: breaks at more than one "
+                           "maturity", "bad_mix")
+    return BreakScatter(int(count),
+                        validate.number(body.get("residual_sd"), "scatter residual_sd", low=0.0),
+                        validate.number(body.get("log_mean"), "scatter log_mean"), spread)
 
 
 def _names(value: object) -> tuple[str, ...]:

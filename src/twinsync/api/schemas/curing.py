@@ -76,3 +76,10 @@ class Maturity(BaseModel):
     """Whether the required strength is already recorded for the element."""
     not_temperature_sensors: list[str]
     poured_at: float | None
+    strength_interval: dict[str, float] | None = None
+    """``{"coverage": 0.9, "low", "high"}`` (MPa) for a mix whose curve was fitted from
+    three breaks or more; null otherwise."""
+    pace: dict[str, float] | None = None
+    """The governing sensor's maturity gained an hour over its last day of readings
+    (``per_hour``, ``slowest`` and ``fastest`` of its quarters, over ``hours``); each
+    target's ``expected_at`` (``time``, ``earliest``, ``latest``) is projected at it."""
