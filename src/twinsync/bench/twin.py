@@ -10,6 +10,8 @@ Four parts, all on simulated data (pure NumPy, no store, no service):
   end. Beside it the maturity fit: 200 mixes' logarithmic strength-maturity curves fitted
   from 15 cylinder breaks with 5 % scatter, and the error (%) of the maturity at which
   each reaches 70 % of its 28-day strength (when the formwork may come off).
+- conditional calibration (``bench/conditional.py``): zones whose R depends on the outdoor
+  temperature, learned as a table over three bins of it, beside the one-R zone.
 - divergence: the default CUSUM's (and Page-Hinkley's) false-alarm run length ARL0 on
   N(0, 1) residuals, each element simulated to its first alarm (``--arl-elements``), and
   the delay to a sustained 1-sd shift: from a fresh start (what Siegmund's approximation,
@@ -42,6 +44,7 @@ from ..physics.runlength import run_lengths, siegmund_two_sided
 from ..physics.simulate import zone_weather
 from ..physics.thermal import ThermalZone
 from ..physics.ukf import UnscentedKalmanFilter
+from .conditional import conditional_calibration
 from .timing import best_of
 
 DT = 0.25  # hours: readings every 15 minutes
@@ -91,6 +94,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     figures: dict[str, Any] = {
         "calibration": calibration(args.zones, args.days, args.seed),
+        "conditional_calibration": conditional_calibration(args.zones, args.days, args.seed),
         "maturity_fit": maturity_fit(200, args.seed),
         "divergence": divergence(
             args.arl_elements, args.delay_elements, args.threshold, args.seed
@@ -320,6 +324,15 @@ def _print(figures: dict[str, Any]) -> None:
             f"calibration {name}: {cal['zones']} zones x {cal['days']} days, R error "
             f"median {c['r_error_pct_median']} % max {c['r_error_pct_max']} %, C error "
             f"median {c['c_error_pct_median']} % max {c['c_error_pct_max']} %"
+        )
+    cond = figures["conditional_calibration"]
+    for name in ("ukf", "ekf"):
+        table, one = cond[f"{name}_table"], cond[f"{name}_one_r"]
+        print(
+            f"R by outdoor temperature {name} (bins {cond['bins_c']} degC): error median "
+            f"{table['r_error_pct_median']} % p90 {table['r_error_pct_p90']} %; one-step "
+            f"RMS {table['one_step_rms_k']} K (one R alone {one['one_step_rms_k']} K), day "
+            f"ahead {table['day_ahead_rms_k']} K (one R alone {one['day_ahead_rms_k']} K)"
         )
     m = figures["maturity_fit"]
     print(
