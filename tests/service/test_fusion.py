@@ -88,3 +88,91 @@ async def test_a_spike_is_not_shown_at_full_confidence(service: TwinService) -> 
     shown = service.element_snapshot("L1-slab")["properties"]["core_temperature"]
     assert shown["value"] != 46.4 or shown["confidence"] < MIN_QUALITY
     assert shown["confidence"] <= float(stored.quality[-1])
+
+
+def inverse_variance(values: list[float], trust: list[float], noise: list[float]
+                     ) -> tuple[float, float, list[float]]:
+    """Written out plainly: the value, its uncertainty (with the Birge ratio) and each
+    sensor's share, all sensors trusted and their noise known."""
+    inverse = [t / v for t, v in zip(trust, noise, strict=True)]
+    total = sum(inverse)
+    value = sum(x * w for x, w in zip(values, inverse, strict=True)) / total
+    chi2 = sum((x - value) ** 2 * w for x, w in zip(values, inverse, strict=True))
+    birge = max(1.0, (chi2 / (len(values) - 1)) ** 0.5) if len(values) > 1 else 1.0
+    return value, (1.0 / total) ** 0.5 * birge, [w / total for w in inverse]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.floats(-50, 50), st.floats(MIN_QUALITY, 1.0),
+                          st.floats(1e-4, 4.0)), min_size=1, max_size=5))
+def test_sensors_of_known_noise_are_fused_by_inverse_variance_inflated_by_doubt(
+        sensors: list[tuple[float, float, float]]) -> None:
+    twin = Twin()
+    twin.add_element(Element("e", "IfcWall"))
+    for s in range(len(sensors)):
+        twin.add_sensor(Sensor(f"s{s}", "temperature", "degC"))
+        twin.bind_sensor(Binding(f"s{s}", "e", "temperature"))
+    table = Pipeline(twin).table
+    trust, noise = np.ones(len(table)), np.full(len(table), np.nan)
+    for s, (value, quality, variance) in enumerate(sensors):
+        row = table.index[f"s{s}"]
+        table.last_value[row], table.count[row], table.last_event_time[row] = value, 1, 1.0
+        trust[row], noise[row], table.last_quality[row] = quality, variance, np.nan
+    index = PropertyIndex.build(twin, table)
+    fused = index.fuse(np.array([0]), table, sensor_quality=lambda rows: trust[rows],
+                       sensor_noise=lambda rows: noise[rows])
+    value, uncertainty, shares = inverse_variance(*map(list, zip(*sensors, strict=True)))
+    assert np.isclose(fused.value[0], value, rtol=1e-9, atol=1e-9)
+    assert fused.uncertainty is not None
+    assert np.isclose(fused.uncertainty[0], uncertainty, rtol=1e-9)
+    assert [share for _, share in fused.shares_by_place()[0]] == \
+        [np.float64(s) for s in shares] or np.allclose(
+            [share for _, share in fused.shares_by_place()[0]], shares)
+
+
+def test_a_sensor_still_learning_its_noise_leaves_the_property_weighed_by_trust() -> None:
+    twin = Twin()
+    twin.add_element(Element("e", "IfcWall"))
+    for s in ("a", "b"):
+        twin.add_sensor(Sensor(s, "temperature", "degC"))
+        twin.bind_sensor(Binding(s, "e", "temperature"))
+    table = Pipeline(twin).table
+    table.last_value[:2], table.count[:2], table.last_event_time[:2] = [20.0, 22.0], 1, 1.0
+    noise = np.array([0.01, np.nan])  # b still learning
+    fused = PropertyIndex.build(twin, table).fuse(
+        np.array([0]), table, sensor_quality=lambda rows: np.ones(rows.size),
+        sensor_noise=lambda rows: noise[rows])
+    assert fused.value[0] == 21.0 and fused.uncertainty is not None
+    assert np.isnan(fused.uncertainty[0])
+
+
+async def test_a_fine_sensor_outweighs_a_coarse_one_and_the_weights_are_shown(
+        tmp_path: object) -> None:
+    """Two loggers on one slab, one in steps of 0.01 °C, one in steps of 0.5 °C: once
+    health has learned their noise, the fine one carries most of the value, and the
+    element's snapshot shows each one's share and the value's uncertainty."""
+    service = TwinService.open(f"sqlite:///{tmp_path}/twin.sqlite")
+    try:
+        await service.import_project(
+            [Element("slab", "IfcSlab")],
+            [Sensor("fine", "temperature", "degC", 60.0, resolution=0.01),
+             Sensor("coarse", "temperature", "degC", 60.0, resolution=0.5)],
+            [Binding("fine", "slab", "core_temperature"),
+             Binding("coarse", "slab", "core_temperature")])
+        rng = np.random.default_rng(2)
+        start = time.time() - 200 * 60.0
+        for k in range(0, 200, 20):
+            readings = []
+            for i in range(k, k + 20):
+                truth = 20.0 + 0.5 * np.sin(i / 30)
+                fine = float(round(truth + rng.normal(0, 0.02), 2))
+                coarse = float(round((truth + rng.normal(0, 0.02)) * 2) / 2)
+                readings.append(RawReading("fine", fine, start + 60.0 * i, None, i))
+                readings.append(RawReading("coarse", coarse, start + 60.0 * i + 1, None, i))
+            await service.ingest(IncomingBatch(readings, "gw", start + 60.0 * (k + 19) + 2))
+        shown = service.element_snapshot("slab")["properties"]["core_temperature"]
+        assert shown["weights"]["fine"] > 0.9 > shown["weights"]["coarse"] > 0.0
+        assert 0.0 < shown["uncertainty"] < 0.1
+        assert abs(shown["value"] - (20.0 + 0.5 * np.sin(199 / 30))) < 0.1
+    finally:
+        await service.aclose()

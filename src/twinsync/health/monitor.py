@@ -38,6 +38,7 @@ from .params import HealthParams
 from .peers import peer_view
 from .reasons import reason
 from .robust import MAD_TO_SD, local_quadratic
+from .rules import QUANTISATION_SD
 from .silence import arrive, silence, silence_knobs
 from .states import OUTLIER_READING_QUALITY, STATE_NAMES
 from .table import INLIER, HealthRowsSavepoint, HealthTable
@@ -422,6 +423,20 @@ class HealthMonitor:
         counts = np.bincount(self.table.state[: self._used].astype(np.int64),
                              minlength=len(STATE_NAMES))
         return {name: int(counts[i]) for i, name in enumerate(STATE_NAMES)}
+
+    def noise_variance(self, rows: ArrayLike) -> NDArray[np.float64]:
+        """The noise variance learned for each row (at least its quantisation's), NaN for
+        rows still learning it (fewer than ``warmup`` readings judged) or never seen. A
+        pure read, like ``quality``."""
+        at = np.asarray(rows, dtype=np.int64)
+        variance = np.full(at.shape, np.nan)
+        seen = at < self._used
+        table = self.table
+        picked = at[seen]
+        learned = table.sigma_n[picked] >= self.params.warmup
+        floor = (table.resolution[picked] * QUANTISATION_SD) ** 2
+        variance[seen] = np.where(learned, np.maximum(table.sigma2[picked], floor), np.nan)
+        return variance
 
     def quality(self, rows: ArrayLike) -> NDArray[np.float64]:
         """Current quality of each row (1.0 for rows never seen).

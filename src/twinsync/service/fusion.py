@@ -1,12 +1,19 @@
 """Fused property values: what the twin shows for a property fed by one or more sensors.
 
-A property's value is the quality-weighted mean of its sensors' live values over the
-sensors that can be trusted. A sensor's weight is the lower of its health quality and the
-quality judged for the live value's own reading, so a suspected spike does not set the
-displayed value at full confidence even while its sensor is healthy. When no sensor of a
-property can be trusted (quality below ``MIN_QUALITY``), the best one is shown with its
-own, low, confidence. The confidence of a fused value is the highest weight among the
-sensors used.
+A sensor's trust is the lower of its health quality and the quality judged for the live
+value's own reading, so a suspected spike does not set the displayed value at full
+confidence even while its sensor is healthy. The sensors that can be trusted (trust
+``MIN_QUALITY`` or more) are fused by inverse variance: each sensor's variance is the
+noise variance health has learned for it (``sensor_noise``; at least its quantisation's)
+divided by its trust, so a doubtful reading has its variance inflated rather than being
+averaged in as if good, and a fine sensor outweighs a coarse or noisy one. Each sensor's
+share of the value (``share``) and the value's standard uncertainty (``uncertainty``:
+√(1 / Σ 1/vᵢ), widened by the Birge ratio √(χ² / (n - 1)) when the sensors disagree by more
+than their noise: a bias between them is not in their noise) are shown with it. Where a
+sensor's noise is not known yet (health still learning it) the property's sensors are
+weighed by trust alone, as equal noise, and the uncertainty is unknown (NaN). When no
+sensor of a property can be trusted, the best one is shown alone with its own, low,
+confidence. The confidence of a fused value is the highest trust among the sensors used.
 
 Everything is computed for many properties at once over NumPy columns: the live path
 asks for the properties a batch moved, once per batch, not once per sensor.
@@ -58,6 +65,10 @@ class Fused:
     """Each of ``rows``: its property's place in the order asked."""
     used: NDArray[np.bool_]
     """Each of ``rows``: whether it took part in its property's value."""
+    share: NDArray[np.float64] | None = None
+    """Each of ``rows``: its share of its property's value (0 when not used)."""
+    uncertainty: NDArray[np.float64] | None = None
+    """Each property's standard uncertainty (NaN when a sensor's noise is not known)."""
 
     def rows_used_by_place(self) -> list[list[int]]:
         """The sensor rows that made the value of each property asked for, in the order
@@ -66,6 +77,16 @@ class Fused:
         bounds = np.searchsorted(self.group[self.used], np.arange(self.has_value.size + 1))
         edges = bounds.tolist()
         return [rows[edges[k]:edges[k + 1]] for k in range(self.has_value.size)]
+
+    def shares_by_place(self) -> list[list[tuple[int, float]]]:
+        """(sensor row, its share of the value) of the rows used, per property asked."""
+        shares = (self.share if self.share is not None
+                  else np.where(self.used, np.nan, 0.0))[self.used].tolist()
+        rows = self.rows[self.used].tolist()
+        bounds = np.searchsorted(self.group[self.used], np.arange(self.has_value.size + 1))
+        edges = bounds.tolist()
+        return [list(zip(rows[edges[k]:edges[k + 1]], shares[edges[k]:edges[k + 1]],
+                         strict=True)) for k in range(self.has_value.size)]
 
 
 @dataclass(slots=True)
@@ -111,9 +132,12 @@ class PropertyIndex:
         return self.numbers.get((element_id, name))
 
     def fuse(self, properties: NDArray[np.int64], table: SensorTable, *,
-             sensor_quality: Callable[[NDArray[np.int64]], NDArray[np.float64]]) -> Fused:
+             sensor_quality: Callable[[NDArray[np.int64]], NDArray[np.float64]],
+             sensor_noise: Callable[[NDArray[np.int64]], NDArray[np.float64]] | None = None,
+             ) -> Fused:
         """Fused values of ``properties``; ``sensor_quality(rows)`` gives the health
-        quality of sensor rows."""
+        quality of sensor rows, ``sensor_noise(rows)`` their noise variance (NaN where not
+        known; without it every sensor's noise is unknown)."""
         count = properties.size
         sizes = self.starts[properties + 1] - self.starts[properties]
         group = np.repeat(np.arange(count), sizes)
@@ -134,7 +158,14 @@ class PropertyIndex:
         best[order[first_of_group]] = True
         used = np.where(any_trusted[group], trusted, best & has)
         values = table.last_value[rows]
-        w = np.where(used, weight, 0.0)
+        noise = (np.full(rows.size, np.nan) if sensor_noise is None
+                 else np.asarray(sensor_noise(rows), dtype=np.float64))
+        # A property whose used sensors all have a known noise is fused by inverse
+        # variance; any other by trust alone (equal noise), its uncertainty unknown.
+        unknown = np.zeros(count, dtype=np.bool_)
+        unknown[group[used & ~(noise > 0)]] = True
+        variance = np.where(unknown[group] | ~(noise > 0), 1.0, noise)
+        w = np.where(used, np.maximum(weight, 1e-12) / variance, 0.0)
         total = np.bincount(group, weights=w, minlength=count)
         weighted = np.bincount(group, weights=np.where(used, values * w, 0.0), minlength=count)
         has_value = np.zeros(count, dtype=np.bool_)
@@ -148,4 +179,24 @@ class PropertyIndex:
         if alone.any():  # one row used in each such property: its value stands
             lone = used & alone[group]
             value[group[lone]] = values[lone]
-        return Fused(has_value, value, np.maximum(confidence, 0.0), time, rows, group, used)
+        share = np.divide(w, total[group], out=np.zeros(rows.size), where=total[group] > 0)
+        uncertainty = _uncertainty(group, used, values, w, value,
+                                   np.asarray(total, dtype=np.float64), count)
+        uncertainty[unknown | ~has_value] = np.nan
+        return Fused(has_value, value, np.maximum(confidence, 0.0), time, rows, group, used,
+                     share, uncertainty)
+
+
+def _uncertainty(group: NDArray[np.int64], used: NDArray[np.bool_],
+                 values: NDArray[np.float64], inverse: NDArray[np.float64],
+                 value: NDArray[np.float64], total: NDArray[np.float64],
+                 count: int) -> NDArray[np.float64]:
+    """√(1 / Σ 1/vᵢ) of each property, times the Birge ratio √(χ² / (n - 1)) where its n
+    sensors disagree by more than their noise says (χ² = Σ (xᵢ - x̄)² / vᵢ)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spread = np.where(used, (values - value[group]) ** 2 * inverse, 0.0)
+        chi2 = np.bincount(group, weights=spread, minlength=count)
+        n = np.bincount(group, weights=used.astype(np.float64), minlength=count)
+        birge = np.where(n > 1, np.sqrt(chi2 / np.maximum(n - 1, 1)), 1.0)
+        out: NDArray[np.float64] = np.sqrt(1.0 / total) * np.maximum(birge, 1.0)
+    return out

@@ -127,7 +127,8 @@ class Publisher:
         if bound.size == 0:
             return None
         distinct, position = np.unique(number, return_inverse=True)
-        fused = properties.fuse(distinct, table, sensor_quality=service.health.quality)
+        fused = properties.fuse(distinct, table, sensor_quality=service.health.quality,
+                                sensor_noise=service.health.noise_variance)
         shown = fused.has_value[position]
         if not shown.any():
             return None

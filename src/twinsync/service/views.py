@@ -120,8 +120,10 @@ class TwinViews:
             return shown
         table = self.pipeline.table
         fused = index.fuse(np.array(known, dtype=np.int64), table,
-                           sensor_quality=self.health.quality)
+                           sensor_quality=self.health.quality,
+                           sensor_noise=self.health.noise_variance)
         used = fused.rows_used_by_place()
+        shares = fused.shares_by_place()
         ids = table.ids
         place = 0
         for k, number in enumerate(numbers):
@@ -129,14 +131,19 @@ class TwinViews:
                 continue
             if fused.has_value[place]:
                 rows = used[place]
+                share = shares[place]
+                uncertainty = float(fused.uncertainty[place]) if fused.uncertainty is not None \
+                    else math.nan
                 shown[k] = {
                     "value": float(fused.value[place]),
                     "unit": index.units[number],
                     "time": float(fused.time[place]),
                     "source": Source.IOT.value,
                     "confidence": float(fused.confidence[place]),
+                    "uncertainty": uncertainty if math.isfinite(uncertainty) else None,
                     "sensor_id": ids[rows[0]],
                     "sensors": [ids[row] for row in rows],
+                    "weights": {ids[row]: round(weight, 4) for row, weight in share},
                 }
             place += 1
         return shown
