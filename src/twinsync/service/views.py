@@ -141,7 +141,9 @@ class TwinViews:
                     "source": Source.IOT.value,
                     "confidence": float(fused.confidence[place]),
                     "uncertainty": uncertainty if math.isfinite(uncertainty) else None,
-                    "sensor_id": ids[rows[0]],
+                    # the sensor that carries most of the value
+                    "sensor_id": ids[max(share, key=lambda pair: pair[1])[0]]
+                    if share else ids[rows[0]],
                     "sensors": [ids[row] for row in rows],
                     "weights": {ids[row]: round(weight, 4) for row, weight in share},
                 }

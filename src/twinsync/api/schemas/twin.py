@@ -37,7 +37,8 @@ class ProjectSnapshot(BaseModel):
 
 class PropertyOut(BaseModel):
     """One property of an element, with where and when its value came from. A
-    sensor-fed property also names its sensors (``sensor_id``: the one shown)."""
+    sensor-fed property also names its sensors (``sensor_id``: the one with the largest
+    share), their shares and the value's uncertainty."""
 
     value: Any
     unit: str
@@ -46,6 +47,11 @@ class PropertyOut(BaseModel):
     confidence: float
     sensor_id: str | None = None
     sensors: list[str] | None = None
+    uncertainty: float | None = None
+    """A sensor-fed value's standard uncertainty (its unit): inverse-variance fusion of its
+    sensors, widened when they disagree; null while a sensor's noise is being learned."""
+    weights: dict[str, float] | None = None
+    """Each sensor's share of a sensor-fed value (summing to 1)."""
 
 
 class TransformOut(BaseModel):
