@@ -205,6 +205,50 @@ def test_clicking_an_element_in_the_tree_opens_its_panel(page: Any, api: httpx.C
     page.locator("#panel .chart").screenshot(path=str(shots / "chart_anomaly.png"))
 
 
+def open_in_tree(page: Any, element: dict[str, Any]) -> None:
+    """Select an element from the tree, found by its name."""
+    page.fill("#tree-search", element["name"])
+    page.locator(f'#tree .leaf[data-id="{element["id"]}"]').click()
+    page.wait_for_function("(id) => window.twinsync.selectedId === id", arg=element["id"])
+
+
+def test_a_live_anomalous_reading_is_marked_red_on_the_chart_without_reloading(
+        page: Any, api: httpx.Client, shots: Path) -> None:
+    slab = [s for s in sorted(elements(api, type="IfcSlab"), key=lambda e: e["name"])
+            if s["sensors"]][2]
+    sensor = slab["sensors"][0]["id"]
+    # The last hour of a regular cycle, past the detector's learning; nothing unusual.
+    now, step = time.time(), 7.0
+    history = [{"sensor_id": sensor, "time": now - (440 - k) * step,
+                "value": round(20 + 2 * math.sin(2 * math.pi * k * step / 600), 3)}
+               for k in range(440)]
+    assert api.post("/api/readings", json=history).json()["accepted"] == 440
+    open_in_tree(page, slab)
+    page.locator(f'#panel .sensor[data-sensor="{sensor}"]').click()
+    page.wait_for_function("(id) => document.querySelector('[data-role=chart-title]')"
+                           "?.textContent.endsWith(id)", arg=sensor)
+    page.wait_for_selector("#panel .chart .uplot", timeout=5_000)
+    assert page.evaluate("window.twinsync.chartMarks()") == []
+    fetched: list[str] = []
+    page.on("request", lambda request: fetched.append(request.url)
+            if "/readings" in request.url else None)
+    # Then it jumps 6 degrees, live: the reading comes over the socket with its score.
+    jump_time = time.time()
+    assert api.post("/api/readings", json=[{"sensor_id": sensor, "time": jump_time,
+                                            "value": 27.0}]).json()["accepted"] == 1
+    page.wait_for_function("(t) => window.twinsync.chartMarks().some(([time]) => time > t)",
+                           arg=jump_time - 1, timeout=3_000)
+    [(marked_time, score)] = page.evaluate("window.twinsync.chartMarks()")
+    stored = api.get(f"/api/sensors/{sensor}/readings",
+                     params={"start": jump_time - 1, "end": jump_time + 1}).json()
+    assert stored["anomaly"] and score == pytest.approx(stored["anomaly"][-1], abs=1e-6)
+    assert score >= 0.33 and marked_time == pytest.approx(jump_time, abs=1)
+    assert fetched == []  # drawn from the live feed, not read again
+    assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
+    page.locator("#panel .chart").screenshot(path=str(shots / "chart_live_anomaly.png"))
+    page.fill("#tree-search", "")
+
+
 def test_clicking_an_element_in_3d_opens_its_panel(page: Any, api: httpx.Client,
                                                      shots: Path) -> None:
     page.select_option("#color-mode", "status")

@@ -8,8 +8,8 @@
 // Each reading's anomaly score (0..1, from the server's detector) is drawn on a second
 // axis on the right, and readings scored at the anomaly event threshold or above are
 // marked with a red dot on the value line (for buckets: on the bucket's max, with the
-// bucket's highest score). Live readings carry no score: they are drawn unscored until
-// the chart is loaded again.
+// bucket's highest score). Live readings come with their score in the delta
+// (``sensor_anomaly``), so a live anomaly gets its red dot as it arrives.
 
 import uPlot from "uplot";
 import { getReadings } from "./api.js";
@@ -50,6 +50,7 @@ export class SensorChart {
     this.unit = "";
     this.loadToken = 0;
     this.redrawQueued = false;
+    this.scoreAxisShown = false;
     this.resizeObserver = new ResizeObserver(() => this.resize());
     this.resizeObserver.observe(container);
   }
@@ -80,19 +81,22 @@ export class SensorChart {
     this.draw();
   }
 
-  /** A live reading of the shown sensor. */
-  append(time, value) {
+  /** A live reading of the shown sensor, with its anomaly score (null: not scored). */
+  append(time, value, score = null) {
     if (!this.data || typeof value !== "number") return;
     const times = this.data[0];
     if (times.length && time <= times[times.length - 1]) return; // late or repeated
-    // A live reading carries no score: unscored, unmarked.
-    const row = this.aggregated ? [time, value, value, value, null, null] : [time, value, null, null];
+    const scored = typeof score === "number" ? score : null;
+    const [mark] = marks([scored], [value]);
+    // Over buckets a live reading is a point of its own: its value is the mean, min and max.
+    const row = this.aggregated ? [time, value, value, value, scored, mark] : [time, value, scored, mark];
     row.forEach((cell, column) => this.data[column].push(cell));
     const cutoff = time - this.window.seconds;
     while (this.data[0].length > MAX_POINTS || (this.data[0].length > 1 && this.data[0][0] < cutoff)) {
       for (const column of this.data) column.shift();
     }
-    if (!this.plot) {
+    // The first score of a chart drawn without any brings the score's axis: draw again.
+    if (!this.plot || (scored !== null && !this.scoreAxisShown)) {
       this.draw();
       return;
     }
@@ -119,6 +123,7 @@ export class SensorChart {
       { label: this.aggregated ? "mean" : "value", stroke: "#4ea1ff", width: 1.5, value: (_, v) => (v == null ? "—" : `${formatValue(v)} ${shownUnit}`) },
     ];
     const scored = this.data[this.aggregated ? 4 : 2].some((s) => s != null);
+    this.scoreAxisShown = scored;
     const options = {
       width: Math.max(200, this.container.clientWidth),
       height: HEIGHT,

@@ -255,7 +255,7 @@ export class Panel {
       if (change.sensorKnown) {
         const sensor = element.sensors.find((s) => s.id === change.sensor_id);
         this.updateSensorCard(sensor);
-        if (sensor.id === this.sensorId) this.chart.append(sensor.time, sensor.value);
+        if (sensor.id === this.sensorId) this.chart.append(sensor.time, sensor.value, sensor.anomaly);
       } else {
         this.queueSensorRefresh();
       }
@@ -312,7 +312,8 @@ export class Panel {
       if (!element || id !== this.elementId) return;
       for (const sensor of element.sensors) this.updateSensorCard(sensor);
       const fresh = element.sensors.find((s) => s.id === this.sensorId);
-      if (fresh && fresh.time > lastTime) this.chart.append(fresh.time, fresh.value);
+      // The REST snapshot does not say the reading's anomaly score: drawn unscored.
+      if (fresh && fresh.time > lastTime) this.chart.append(fresh.time, fresh.value, null);
     }, 1000);
   }
 
