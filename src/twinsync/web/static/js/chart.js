@@ -26,6 +26,8 @@ const HEIGHT = 180;
 const MIN_SPAN_S = 60;
 /** The score from which a reading is an anomaly event (AnomalyMonitor.event_at). */
 export const ANOMALY_MARK = 0.33;
+/** Marked readings closer than this (seconds) are one anomaly's span. */
+const SPAN_GAP_S = 1800;
 const SCORE_COLOR = "#e8a33d";
 const MARK_COLOR = "#e5484d";
 
@@ -51,6 +53,10 @@ export class SensorChart {
     this.loadToken = 0;
     this.redrawQueued = false;
     this.scoreAxisShown = false;
+    // Called with an anomaly's [start, end] (epoch seconds): the latest after a load or
+    // a live mark, and the one a person chose ({selected: true}) by dragging across the
+    // chart or clicking a red dot.
+    this.onSpan = null;
     this.resizeObserver = new ResizeObserver(() => this.resize());
     this.resizeObserver.observe(container);
   }
@@ -79,6 +85,7 @@ export class SensorChart {
         score, marks(score, response.max)]
       : [response.time, response.value, score, marks(score, response.value)];
     this.draw();
+    this.offerLatest();
   }
 
   /** A live reading of the shown sensor, with its anomaly score (null: not scored). */
@@ -88,6 +95,7 @@ export class SensorChart {
     if (times.length && time <= times[times.length - 1]) return; // late or repeated
     const scored = typeof score === "number" ? score : null;
     const [mark] = marks([scored], [value]);
+    if (mark !== null) queueMicrotask(() => this.offerLatest());
     // Over buckets a live reading is a point of its own: its value is the mean, min and max.
     const row = this.aggregated ? [time, value, value, value, scored, mark] : [time, value, scored, mark];
     row.forEach((cell, column) => this.data[column].push(cell));
@@ -128,7 +136,10 @@ export class SensorChart {
       width: Math.max(200, this.container.clientWidth),
       height: HEIGHT,
       series,
-      cursor: { points: { size: 6 } },
+      // A drag across the chart chooses a span (for marking anomalies expected); it does
+      // not zoom.
+      cursor: { points: { size: 6 }, drag: { x: true, y: false, setScale: false } },
+      hooks: { setSelect: [(plot) => this.selected(plot)] },
       legend: { live: true },
       axes: [
         // Ticks closer than a minute apart show seconds: a few minutes of readings
@@ -160,6 +171,41 @@ export class SensorChart {
       points: { show: true, size: 7, width: 1, stroke: MARK_COLOR, fill: MARK_COLOR },
       value: (_, v) => (v == null ? "—" : formatValue(v)) });
     this.plot = new uPlot(options, this.data, this.container);
+    this.plot.over.addEventListener("click", () => this.clicked());
+  }
+
+  /** Runs of marked readings, oldest first, as [start, end] (epoch seconds). */
+  anomalySpans() {
+    const spans = [];
+    for (const [time] of this.marked()) {
+      const last = spans[spans.length - 1];
+      if (last && time - last[1] <= SPAN_GAP_S) last[1] = time;
+      else spans.push([time, time]);
+    }
+    return spans;
+  }
+
+  offerLatest() {
+    const spans = this.anomalySpans();
+    if (spans.length) this.onSpan?.(spans[spans.length - 1], { selected: false });
+  }
+
+  /** A drag across the chart: its span. */
+  selected(plot) {
+    const { left, width } = plot.select;
+    if (width < 3) return;
+    this.onSpan?.([plot.posToVal(left, "x"), plot.posToVal(left + width, "x")], { selected: true });
+  }
+
+  /** A click (not a drag) near a red dot: its anomaly's span. */
+  clicked() {
+    const plot = this.plot;
+    if (!plot || plot.select.width >= 3 || plot.cursor.idx == null) return;
+    const time = this.data[0][plot.cursor.idx];
+    const { min, max } = plot.scales.x;
+    const near = (max - min) * 0.01;
+    const span = this.anomalySpans().find(([start, end]) => time >= start - near && time <= end + near);
+    if (span) this.onSpan?.(span, { selected: true });
   }
 
   /** [time, score] of each reading (or bucket) marked unusual: for tests. */
@@ -178,7 +224,10 @@ export class SensorChart {
   }
 
   resize() {
-    if (this.plot) this.plot.setSize({ width: Math.max(200, this.container.clientWidth), height: HEIGHT });
+    if (!this.plot) return;
+    this.plot.setSize({ width: Math.max(200, this.container.clientWidth), height: HEIGHT });
+    // A dragged span is drawn in pixels: after a resize it would show other times.
+    this.plot.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
   }
 
   destroyPlot() {

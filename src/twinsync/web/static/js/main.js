@@ -605,6 +605,10 @@ $("#sign-out").addEventListener("click", async () => {
   location.assign("/login");
 });
 
+// The role decides what the panel offers (marking anomalies expected is an operator's);
+// the server checks every change whatever the page shows.
+api.getSession().then((session) => panel.setRole(session.role), () => panel.setRole(null));
+
 const firstModel = fetchModel();
 const live = new LiveConnection(socketUrl(), { onMessage, onState: setConnection });
 live.start();
