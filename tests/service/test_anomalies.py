@@ -5,6 +5,8 @@ commit (of a batch or a mark) leaves the detector, its spans and alarms as they 
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -152,8 +154,7 @@ async def test_a_jump_health_calls_spikes_is_one_event_an_hour_and_a_failed_comm
         anomalies = [e for e in events if e.kind == "anomaly"]
         assert anomalies and {e.data["sensor"] for e in anomalies} == {"t-1"}
         assert anomalies[0].time == pytest.approx(START + JUMP_DAY * DAY, abs=2 * STEP)
-        assert all(b.time - a.time >= 3600 for a, b in zip(anomalies, anomalies[1:],
-                                                           strict=False))
+        assert all(b.time - a.time >= 3600 for a, b in pairwise(anomalies))
         raised = [e.data["key"] for e in events if e.kind == "alarm_raised"
                   and e.data["key"].startswith("anomaly:")]
         assert raised == ["anomaly:t-1"]

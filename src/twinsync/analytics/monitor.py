@@ -203,6 +203,12 @@ class AnomalyMonitor:
             ):
                 untold[row] += 1  # within its sensor's quiet time: counted, not told
                 update.untold += 1
+                if (score >= self.alarm_at and ALARM_PREFIX + sensor in book.active
+                        and self._expected(sensor, time) is None):
+                    # Its alarm's anomaly goes on: the alarm stays as long as it does
+                    # (updated in place, as a told repeat is: no event).
+                    book.raise_(ALARM_PREFIX + sensor, self.severity,
+                                _message(sensor, float(value[i]), score), time=time)
                 continue
             element = element_ids[row] if element_ids is not None else None
             update.events.extend(
@@ -241,7 +247,7 @@ class AnomalyMonitor:
             raised = book.raise_(
                 ALARM_PREFIX + sensor,
                 self.severity,
-                f"{sensor}: unusual reading {value:g} (anomaly score {score:.2f})",
+                _message(sensor, value, score),
                 element_id=element,
                 time=time,
             )
@@ -344,3 +350,7 @@ class AnomalyMonitor:
             str(data["by"]),
         )
         self.expected.setdefault(span.sensor, []).append(span)
+
+
+def _message(sensor: str, value: float, score: float) -> str:
+    return f"{sensor}: unusual reading {value:g} (anomaly score {score:.2f})"
