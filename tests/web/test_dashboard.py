@@ -26,6 +26,7 @@ import httpx
 import pytest
 from tests.server import free_port
 
+from twinsync.cli.token_cmd import create_token
 from twinsync.store.tokens import open_token_store
 from twinsync.tokens import Role, new_user
 
@@ -348,8 +349,6 @@ def test_an_operator_marks_an_anomaly_expected_from_the_panel_and_its_alarm_clea
 
 def test_a_viewer_sees_the_expected_anomalies_but_is_offered_no_form_and_cannot_mark(
         browser: Any, api: httpx.Client, server: ServerThread, shots: Path) -> None:
-    from twinsync.cli.token_cmd import create_token
-
     slab = [s for s in sorted(elements(api, type="IfcSlab"), key=lambda e: e["name"])
             if s["sensors"]][2]
     viewer_token, _ = create_token(server.store, "site visitor", Role.VIEWER)
