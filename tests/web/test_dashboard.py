@@ -364,8 +364,15 @@ def test_a_viewer_sees_the_expected_anomalies_but_is_offered_no_form_and_cannot_
         page.wait_for_function("(s) => document.querySelector(s)?.textContent"
                                ".includes('operators and admins')", arg=EXPECTED, timeout=5_000)
         assert page.locator(f"{EXPECTED} form").count() == 0
-        # What was marked is there to read.
+        # What was marked is there to read, and what someone marks now joins the list.
         assert "pour of the slab" in (page.text_content(f"{EXPECTED} .expected-list") or "")
+        now = time.time()
+        api.post("/api/anomalies/expected", json={
+            "element_id": slab["id"], "start": now - 600, "end": now,
+            "reason": "load test"}).raise_for_status()
+        page.wait_for_function("(s) => document.querySelector(s)?.textContent"
+                               ".includes('load test')", arg=f"{EXPECTED} .expected-list",
+                               timeout=5_000)
         page.locator(EXPECTED).scroll_into_view_if_needed()
         page.screenshot(path=str(shots / "expected_viewer.png"))
         # And the server refuses the viewer's session whatever the page would send.

@@ -12,7 +12,7 @@ import { escape } from "./format.js";
 
 /** Roles the server lets mark anomalies as expected (api/access.py: OPERATE). */
 export const MARKING_ROLES = new Set(["operator", "admin"]);
-/** How many of the newest spans the panel lists. */
+/** How many marks the panel lists (the latest spans of time). */
 const LISTED = 6;
 
 /** An epoch time as a datetime-local input's value (local time, to the minute). */
@@ -34,6 +34,20 @@ export function spanText(start, end) {
   const full = { day: "numeric", month: "short", year: "numeric", ...clock };
   const sameDay = new Date(start * 1000).toDateString() === new Date(end * 1000).toDateString();
   return `${when(start, full)} – ${when(end, sameDay ? clock : full)}`;
+}
+
+/**
+ * The spans as a person marked them: an element's mark is one span a sensor, shown once
+ * with its sensors. The latest span of time first.
+ */
+export function grouped(spans) {
+  const marks = new Map();
+  for (const span of spans) {
+    const key = JSON.stringify([span.start, span.end, span.reason, span.by]);
+    if (!marks.has(key)) marks.set(key, { ...span, sensors: [] });
+    marks.get(key).sensors.push(span.sensor_id);
+  }
+  return [...marks.values()].sort((a, b) => b.start - a.start || b.end - a.end);
 }
 
 export class ExpectedAnomalies {
@@ -159,12 +173,13 @@ export class ExpectedAnomalies {
     const list = this.box.querySelector('[data-role="expected-list"]');
     const count = this.box.querySelector('[data-role="expected-count"]');
     if (!list) return;
-    count.textContent = this.spans.length ? String(this.spans.length) : "";
-    list.innerHTML = html ?? (this.spans.length
-      ? this.spans.slice(-LISTED).reverse().map((span) => `
+    const marks = grouped(this.spans);
+    count.textContent = marks.length ? String(marks.length) : "";
+    list.innerHTML = html ?? (marks.length
+      ? marks.slice(0, LISTED).map((mark) => `
         <li>
-          <span class="what">${escape(span.reason)}</span>
-          <span class="muted">${escape(span.sensor_id)} · ${escape(spanText(span.start, span.end))} · by ${escape(span.by)}</span>
+          <span class="what">${escape(mark.reason)}</span>
+          <span class="muted">${escape(spanText(mark.start, mark.end))} · ${escape(mark.sensors.join(", "))} · by ${escape(mark.by)}</span>
         </li>`).join("")
       : '<li class="muted">None marked.</li>');
   }

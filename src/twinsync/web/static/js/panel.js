@@ -292,6 +292,11 @@ export class Panel {
       this.updateSensorCard(element.sensors.find((s) => s.id === change.sensor_id));
       return;
     }
+    // A span marked expected, here or by anyone: the list reads it again.
+    if (change.kind === "anomaly_expected") {
+      this.expected.load();
+      return;
+    }
     // Changes to the element itself or its alarms redraw the panel; events the panel
     // does not show (a sensor added elsewhere, a schedule note) leave it alone.
     if (change.kind.startsWith("alarm_") || change.kind.startsWith("element_")) this.render(element);
