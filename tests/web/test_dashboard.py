@@ -333,6 +333,12 @@ def test_an_operator_marks_an_anomaly_expected_from_the_panel_and_its_alarm_clea
                epoch_of_input(page, f'{EXPECTED} input[name="end"]'))
     assert time.time() - 3700 < dragged[0] < dragged[1] < min(marked)
     assert 1000 < dragged[1] - dragged[0] < 2400  # some 40 % of the hour shown
+    # A click on a red dot chooses its anomaly's span again.
+    dot = page.evaluate("(t) => window.twinsync.chartPointOf(t)", marked[-1])
+    page.mouse.click(dot["x"], dot["y"])
+    clicked = (epoch_of_input(page, f'{EXPECTED} input[name="start"]'),
+               epoch_of_input(page, f'{EXPECTED} input[name="end"]'))
+    assert clicked == (start, end)
     for name, size in (("desktop", DESKTOP), ("tablet", TABLET)):
         page.set_viewport_size(size)
         page.wait_for_timeout(300)

@@ -53,6 +53,7 @@ export class SensorChart {
     this.loadToken = 0;
     this.redrawQueued = false;
     this.scoreAxisShown = false;
+    this.dragged = false;
     // Called with an anomaly's [start, end] (epoch seconds): the latest after a load or
     // a live mark, and the one a person chose ({selected: true}) by dragging across the
     // chart or clicking a red dot.
@@ -171,6 +172,8 @@ export class SensorChart {
       points: { show: true, size: 7, width: 1, stroke: MARK_COLOR, fill: MARK_COLOR },
       value: (_, v) => (v == null ? "—" : formatValue(v)) });
     this.plot = new uPlot(options, this.data, this.container);
+    // A press starts either a click or a drag; a drag ends with setSelect (``selected``).
+    this.plot.over.addEventListener("mousedown", () => (this.dragged = false));
     this.plot.over.addEventListener("click", () => this.clicked());
   }
 
@@ -194,18 +197,33 @@ export class SensorChart {
   selected(plot) {
     const { left, width } = plot.select;
     if (width < 3) return;
+    this.dragged = true; // a click that ends the drag is not a click on a dot
     this.onSpan?.([plot.posToVal(left, "x"), plot.posToVal(left + width, "x")], { selected: true });
   }
 
   /** A click (not a drag) near a red dot: its anomaly's span. */
   clicked() {
     const plot = this.plot;
-    if (!plot || plot.select.width >= 3 || plot.cursor.idx == null) return;
+    if (this.dragged) {
+      this.dragged = false;
+      return;
+    }
+    if (!plot || plot.cursor.idx == null) return;
     const time = this.data[0][plot.cursor.idx];
     const { min, max } = plot.scales.x;
     const near = (max - min) * 0.01;
     const span = this.anomalySpans().find(([start, end]) => time >= start - near && time <= end + near);
-    if (span) this.onSpan?.(span, { selected: true });
+    if (!span) return;
+    plot.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false); // the dragged span is no longer chosen
+    this.onSpan?.(span, { selected: true });
+  }
+
+  /** Where a charted reading is drawn, in page pixels ({x, y}), or null: for tests. */
+  pointOf(time) {
+    const at = this.data?.[0].indexOf(time) ?? -1;
+    if (!this.plot || at < 0) return null;
+    const box = this.plot.over.getBoundingClientRect();
+    return { x: box.left + this.plot.valToPos(time, "x"), y: box.top + this.plot.valToPos(this.data[1][at], "y") };
   }
 
   /** [time, score] of each reading (or bucket) marked unusual: for tests. */
