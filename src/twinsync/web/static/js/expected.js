@@ -79,11 +79,16 @@ export class ExpectedAnomalies {
   /** The panel shows another element or sensor. */
   show(elementId, sensorId) {
     const changed = elementId !== this.elementId;
-    if (changed || sensorId !== this.sensorId) this.chosen = false;
+    if (changed || sensorId !== this.sensorId) {
+      // Another sensor's chart offers its own anomalies; the span shown was the last one's.
+      this.chosen = false;
+      this.span = null;
+      const form = this.box.querySelector("form");
+      if (form) form.elements.start.value = form.elements.end.value = "";
+    }
     this.elementId = elementId;
     this.sensorId = sensorId;
     if (changed) {
-      this.span = null;
       this.spans = [];
       this.render();
       this.load();
