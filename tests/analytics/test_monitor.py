@@ -3,12 +3,15 @@ trust teach nothing, and an anomaly a person expects raises no alarm."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
 from twinsync.alerts import AlarmBook
 from twinsync.analytics.monitor import AnomalyMonitor
 from twinsync.analytics.novelty import NoveltyDetector
+from twinsync.analytics.zscore import ZScoreDetector
 from twinsync.errors import InvalidInput
 
 STEP = 900.0
@@ -170,3 +173,88 @@ def test_a_fleet_s_first_day_is_no_anomaly_for_meeting_each_hour_for_the_first_t
                                           sensor_ids=SENSORS, book=AlarmBook())
     assert not np.isnan(update.scores[-3:]).any()  # scored by the end
     assert [e for e in update.events if e.kind == "anomaly"] == []
+
+
+def test_a_sensor_tells_one_anomaly_event_a_quiet_time_and_counts_the_ones_it_keeps() -> None:
+    """s1's jump comes with a low quality for its first eight readings (health calls them
+    spikes): scored without teaching, they do not start the detector's damping, and each
+    is an anomaly. Told, they would be an event a reading; with the quiet time they are
+    one event an hour, the next saying how many went untold, and none is lost."""
+    rows, times, values = fleet(days=10, jump_day=9.0)
+    quality = np.ones(rows.size)
+    spikes = np.flatnonzero((rows == 1) & (times - 1.7e9 >= 9 * DAY))[:8]
+    quality[spikes] = 0.2
+    every = run(AnomalyMonitor(clear_after=2 * DAY, event_quiet=0.0), AlarmBook(), rows, times,
+                values, quality)
+    monitor = AnomalyMonitor(clear_after=2 * DAY)
+    quiet = run(monitor, AlarmBook(), rows, times, values, quality)
+    all_anomalies = [e for e in every if e.kind == "anomaly"]
+    told = [e for e in quiet if e.kind == "anomaly"]
+    assert len(all_anomalies) >= 8
+    assert 1 <= len(told) <= 3 < len(all_anomalies)
+    assert told[0].time == all_anomalies[0].time  # the anomaly still gets its event, at once
+    assert all(b.time - a.time >= 3600 for a, b in pairwise(told))
+    # Each one kept is counted: by the next event, or still by its sensor's row.
+    kept = sum(e.data["untold"] for e in told) + int(monitor.untold[1])
+    assert kept > 0 and len(told) + kept == len(all_anomalies)
+    assert told[0].data["untold"] == 0
+    # The alarm is raised as without the quiet time: once, by the first anomaly.
+    assert [e.data["key"] for e in quiet if e.kind == "alarm_raised"] == ["anomaly:s1"]
+    assert [e.time for e in quiet if e.kind == "alarm_raised"] == [
+        e.time for e in every if e.kind == "alarm_raised"]
+
+
+def test_an_anomaly_that_would_raise_its_alarm_is_told_within_the_quiet_time() -> None:
+    """A moving z-score over readings that alternate 1, 2 (untrusted probes teach it
+    nothing, so each probe's score is set by its distance alone): a mild anomaly is told
+    and raises no alarm, a second mild one within the hour is kept, a strong one that
+    would raise the alarm is told at once, the next strong one (its alarm active) kept
+    but keeping the alarm up; past the quiet time the next is told with the count of
+    those kept."""
+    detector = ZScoreDetector(warmup=20)
+    learned = 200
+    base = np.array([1.0, 2.0] * (learned // 2))
+    detector.learn_many(np.zeros(learned, dtype=np.int64),
+                        {"time": 60.0 * np.arange(learned), "value": base})
+    # (Every reading of the alternation is a z-score's anomaly: learned without a monitor.)
+    monitor, book = AnomalyMonitor(detector), AlarmBook()
+    probes = [(60.0, 1.8), (120.0, 1.8), (180.0, 9.0), (240.0, 9.0), (3800.0, 1.8)]
+    start = 60.0 * learned
+    told: list[list[str]] = []
+    untold: list[int] = []
+    for offset, value in probes:
+        update = monitor.update_many(np.zeros(1, dtype=np.int64), np.array([start + offset]),
+                                     np.array([value]), np.array([0.2]), sensor_ids=["s0"],
+                                     book=book)
+        told.append([e.kind for e in update.events])
+        untold += [e.data["untold"] for e in update.events if e.kind == "anomaly"]
+        if offset == 240.0:  # kept, but its alarm's anomaly goes on: the alarm stays
+            assert book.active["anomaly:s0"].updated_at == start + offset
+    assert told == [["anomaly"], [], ["anomaly", "alarm_raised"], [], ["anomaly"]]
+    assert untold == [0, 1, 1]
+    assert monitor.untold[0] == 0 and monitor.told_at[0] == start + 3800.0
+
+
+def test_a_batch_rolled_back_leaves_the_quiet_times_and_the_detector_as_they_were() -> None:
+    rows, times, values = fleet(days=10, jump_day=9.0)
+    monitor, book = AnomalyMonitor(clear_after=2 * DAY), AlarmBook()
+    calm = times - 1.7e9 < 9 * DAY
+    run(monitor, book, rows[calm], times[calm], values[calm])
+    jump = slice(int(calm.sum()), int(calm.sum()) + 30)
+    point = monitor.savepoint(rows[jump])
+    detector_before = monitor.detector.save(np.arange(3))
+    told_before = dict(monitor.columns(3))
+    told_before = {name: column.copy() for name, column in told_before.items()}
+    update = monitor.update_many(rows[jump], times[jump], values[jump],
+                                 np.full(30, 0.2), sensor_ids=SENSORS, book=book)
+    assert update.untold > 0 and monitor.told_at[1] > 0  # the jump told, then kept quiet
+    monitor.rollback(point)
+    for name, column in monitor.detector.save(np.arange(3)).items():
+        assert np.array_equal(column, detector_before[name]), name
+    for name, column in monitor.columns(3).items():
+        assert np.array_equal(column, told_before[name]), name
+
+
+def test_a_negative_quiet_time_is_refused() -> None:
+    with pytest.raises(InvalidInput):
+        AnomalyMonitor(event_quiet=-1.0)

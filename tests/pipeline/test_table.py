@@ -50,6 +50,23 @@ def test_a_late_reading_does_not_move_the_live_value_backwards() -> None:
     assert table.count[0] == 2  # still part of the statistics and history
 
 
+def test_the_live_value_keeps_its_own_readings_anomaly_score_and_nan_when_unscored() -> None:
+    table = SensorTable()
+    for name in ("a", "b"):
+        table.row(name)
+    scored = batch([0, 0, 1], [1.0, 9.0, 2.0], [10.0, 20.0, 10.0])
+    scored.anomaly = np.array([0.0, 0.8, np.nan])  # b's reading was not scored
+    table.update(scored)
+    assert table.last_anomaly[0] == 0.8  # the score of the reading that is the live value
+    assert np.isnan(table.last_anomaly[1])
+    table.update(batch([0], [1.5], [30.0]))  # detection off: no scores at all
+    assert np.isnan(table.last_anomaly[0])
+    late = batch([1], [3.0], [5.0])
+    late.anomaly = np.array([0.9])
+    table.update(late)  # behind the live value: neither it nor its score is live
+    assert np.isnan(table.last_anomaly[1])
+
+
 def test_the_table_grows_past_its_capacity() -> None:
     table = SensorTable(capacity=16)
     rows = [table.row(f"s{i}") for i in range(1000)]

@@ -94,7 +94,10 @@ def live_state(service: TwinService) -> dict[str, Any]:
         "alarms": {key: alarm.to_dict() for key, alarm in service.alarms.active.items()},
         "anomaly": (digest(service.anomalies.monitor.detector._records.array),
                     {sensor: list(spans) for sensor, spans
-                     in service.anomalies.monitor.expected.items() if spans}),
+                     in service.anomalies.monitor.expected.items() if spans},
+                    # each sensor's last anomaly event and the anomalies untold since
+                    {name: digest(column) for name, column
+                     in service.anomalies.monitor.columns(len(pipeline.table)).items()}),
         "twin": ({k: e.to_dict() for k, e in service.twin.elements.items()},
                  {k: s.to_dict() for k, s in service.twin.sensors.items()},
                  {k: b.to_dict() for k, b in service.twin.bindings.items()}),

@@ -5,6 +5,8 @@ commit (of a batch or a mark) leaves the detector, its spans and alarms as they 
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -99,6 +101,9 @@ async def test_a_planted_anomaly_is_stored_with_its_score_and_raises_one_alarm_a
             actor=Actor("ana", "operator"))
         detector = service.anomalies.monitor.detector
         state = detector.save(np.arange(3))
+        told = {name: column.copy()
+                for name, column in service.anomalies.monitor.columns(3).items()}
+        assert told["told_at"][1] >= START + JUMP_DAY * DAY  # t-1's jump was told
     finally:
         await service.aclose()
 
@@ -107,6 +112,9 @@ async def test_a_planted_anomaly_is_stored_with_its_score_and_raises_one_alarm_a
         again = restarted.anomalies.monitor.detector.save(np.arange(3))
         for name, column in state.items():
             assert np.array_equal(again[name], column), name
+        # The sensors' quiet times go on where they were.
+        for name, column in restarted.anomalies.monitor.columns(3).items():
+            assert np.array_equal(column, told[name]), name
         assert "anomaly:t-1" in restarted.alarms.active or any(
             e.kind == "alarm_cleared" and e.data["key"] == "anomaly:t-1" for e in events)
         assert await restarted.anomalies.expected() == [
@@ -124,6 +132,38 @@ async def test_a_planted_anomaly_is_stored_with_its_score_and_raises_one_alarm_a
                                                      abs=2 * STEP)
     finally:
         await restarted.aclose()
+
+
+async def test_a_jump_health_calls_spikes_is_one_event_an_hour_and_a_failed_commit_keeps_none(
+        tmp_path: object) -> None:
+    """t-1's jump: health calls its first readings spikes, which do not start the
+    detector's damping; with the quiet time its sensor tells one anomaly event an hour,
+    and the batch that first told it, failing to commit, left nothing behind."""
+    store = FailingStore(f"sqlite:///{tmp_path}/twin.sqlite")
+    service = TwinService(store)
+    try:
+        await open_slab_on(service)
+        values = stream(days=9)
+        await feed(service, values, range(0, JUMP_DAY * 96))
+        before = live_state(service)
+        store.fail_next = 1
+        with pytest.raises(StoreError):
+            await feed(service, values, range(JUMP_DAY * 96, JUMP_DAY * 96 + 8), per_batch=8)
+        assert live_state(service) == before
+        events = await feed(service, values, range(JUMP_DAY * 96, 9 * 96), per_batch=8)
+        anomalies = [e for e in events if e.kind == "anomaly"]
+        assert anomalies and {e.data["sensor"] for e in anomalies} == {"t-1"}
+        assert anomalies[0].time == pytest.approx(START + JUMP_DAY * DAY, abs=2 * STEP)
+        assert all(b.time - a.time >= 3600 for a, b in pairwise(anomalies))
+        raised = [e.data["key"] for e in events if e.kind == "alarm_raised"
+                  and e.data["key"].startswith("anomaly:")]
+        assert raised == ["anomaly:t-1"]
+        # What the quiet time kept is counted, on the next event or on the sensor's row.
+        monitor = service.anomalies.monitor
+        kept = sum(e.data["untold"] for e in anomalies) + int(monitor.untold[1])
+        assert kept > 0
+    finally:
+        await service.aclose()
 
 
 async def test_marking_an_anomaly_of_an_element_as_expected_is_audited_and_clears_its_alarm(

@@ -68,7 +68,8 @@ def _moved(*elements: str) -> PropertyChanges:
         sensor_id=[f"{e}-s" for e in elements], unit=["degC"] * count,
         value=np.arange(count, dtype=np.float64), time=np.full(count, 10.0),
         quality=np.ones(count), sensor_value=np.arange(count, dtype=np.float64),
-        sensor_time=np.full(count, 10.0), sensor_quality=np.ones(count))
+        sensor_time=np.full(count, 10.0), sensor_quality=np.ones(count),
+        sensor_anomaly=np.full(count, 0.25, dtype=np.float32))
 
 
 async def test_moved_values_travel_as_columns_one_entry_per_sensor() -> None:
@@ -109,5 +110,21 @@ def test_columns_read_back_as_one_change_per_sensor() -> None:
     assert first == {"kind": "property", "element_id": "a", "property": "t",
                      "sensor_id": "a-s", "unit": "degC", "value": 0.0, "time": 10.0,
                      "quality": 1.0, "sensor_value": 0.0, "sensor_time": 10.0,
-                     "sensor_quality": 1.0}
+                     "sensor_quality": 1.0, "sensor_anomaly": 0.25}
     assert second["element_id"] == "b" and second["value"] == 1.0
+
+
+async def test_a_reading_not_scored_travels_with_a_null_score_and_a_scored_one_as_stored(
+        ) -> None:
+    hub = Hub()
+    client = hub.subscribe()
+    client.everything = True
+    moved = _moved("a", "b")
+    moved.sensor_anomaly = np.array([np.nan, 0.41234567], dtype=np.float32)
+    hub.publish(properties=moved)
+    text = client.queue.get_nowait()
+    assert isinstance(text, str)
+    # Valid JSON (no NaN), and the score as float32 keeps it: short, and what the store's
+    # history gives back for that reading.
+    assert '"sensor_anomaly":[null,0.41234568]' in text
+    assert orjson.loads(text)["properties"]["sensor_anomaly"] == [None, 0.41234568]

@@ -1,6 +1,7 @@
 """The dashboard in headless Chromium against a real server: it loads, draws the model,
-opens an element's panel from the tree (its chart marking a planted anomaly) and from the
-3D view, recolours an element within a second of a reading arriving, shows rooms as a
+opens an element's panel from the tree (its chart marking a planted anomaly, and a live
+one as it arrives; an operator marking one expected from the panel, a viewer not) and
+from the 3D view, recolours an element within a second of a reading arriving, shows rooms as a
 layer of their own (hidden by status, coloured by air temperature, pickable), orders
 storeys by height, edits a status, shows a range or a list property as text, and rides out
 a server restart.
@@ -25,6 +26,7 @@ import httpx
 import pytest
 from tests.server import free_port
 
+from twinsync.cli.token_cmd import create_token
 from twinsync.store.tokens import open_token_store
 from twinsync.tokens import Role, new_user
 
@@ -203,6 +205,194 @@ def test_clicking_an_element_in_the_tree_opens_its_panel(page: Any, api: httpx.C
     marked = page.evaluate("window.twinsync.chartMarks()")
     assert marked and all(t >= now - 40 * step - 1 and score >= 0.33 for t, score in marked)
     page.locator("#panel .chart").screenshot(path=str(shots / "chart_anomaly.png"))
+
+
+def open_in_tree(page: Any, element: dict[str, Any]) -> None:
+    """Select an element from the tree, found by its name."""
+    page.fill("#tree-search", element["name"])
+    page.locator(f'#tree .leaf[data-id="{element["id"]}"]').click()
+    page.wait_for_function("(id) => window.twinsync.selectedId === id", arg=element["id"])
+
+
+def test_a_live_anomalous_reading_is_marked_red_on_the_chart_without_reloading(
+        page: Any, api: httpx.Client, shots: Path) -> None:
+    slab = [s for s in sorted(elements(api, type="IfcSlab"), key=lambda e: e["name"])
+            if s["sensors"]][2]
+    sensor = slab["sensors"][0]["id"]
+    # The last hour of a regular cycle, past the detector's learning; nothing unusual.
+    now, step = time.time(), 7.0
+    history = [{"sensor_id": sensor, "time": now - (440 - k) * step,
+                "value": round(20 + 2 * math.sin(2 * math.pi * k * step / 600), 3)}
+               for k in range(440)]
+    assert api.post("/api/readings", json=history).json()["accepted"] == 440
+    open_in_tree(page, slab)
+    page.locator(f'#panel .sensor[data-sensor="{sensor}"]').click()
+    page.wait_for_function("(id) => document.querySelector('[data-role=chart-title]')"
+                           "?.textContent.endsWith(id)", arg=sensor)
+    page.wait_for_selector("#panel .chart .uplot", timeout=5_000)
+    assert page.evaluate("window.twinsync.chartMarks()") == []
+    fetched: list[str] = []
+    page.on("request", lambda request: fetched.append(request.url)
+            if "/readings" in request.url else None)
+    # Then it jumps 6 degrees, live: the reading comes over the socket with its score.
+    jump_time = time.time()
+    assert api.post("/api/readings", json=[{"sensor_id": sensor, "time": jump_time,
+                                            "value": 27.0}]).json()["accepted"] == 1
+    page.wait_for_function("(t) => window.twinsync.chartMarks().some(([time]) => time > t)",
+                           arg=jump_time - 1, timeout=3_000)
+    [(marked_time, score)] = page.evaluate("window.twinsync.chartMarks()")
+    stored = api.get(f"/api/sensors/{sensor}/readings",
+                     params={"start": jump_time - 1, "end": jump_time + 1}).json()
+    assert stored["anomaly"] and score == pytest.approx(stored["anomaly"][-1], abs=1e-6)
+    assert score >= 0.33 and marked_time == pytest.approx(jump_time, abs=1)
+    assert fetched == []  # drawn from the live feed, not read again
+    assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
+    page.locator("#panel .chart").screenshot(path=str(shots / "chart_live_anomaly.png"))
+    page.fill("#tree-search", "")
+
+
+EXPECTED = '#panel [data-role="expected"]'
+DESKTOP = {"width": 1440, "height": 900}
+TABLET = {"width": 820, "height": 1180}
+
+
+def planted_jump(api: httpx.Client, sensor: str) -> None:
+    """The last hour of a sensor: a regular cycle past the detector's learning, the last
+    40 readings 6 degrees high (an anomaly alarm)."""
+    now, step = time.time(), 7.0
+    readings = [{"sensor_id": sensor, "time": now - (480 - k) * step,
+                 "value": round(20 + 2 * math.sin(2 * math.pi * k * step / 600)
+                                + (6.0 if k >= 440 else 0.0), 3)} for k in range(480)]
+    assert api.post("/api/readings", json=readings).json()["accepted"] == 480
+
+
+def epoch_of_input(page: Any, selector: str) -> float:
+    """A datetime-local input's value as the page reads it (local time), in epoch seconds."""
+    return float(page.evaluate("(s) => new Date(document.querySelector(s).value).getTime() / 1000",
+                               selector))
+
+
+def local_minute(epoch_seconds: float) -> str:
+    """A datetime-local input's value for a time (the browser runs on this machine's zone)."""
+    return time.strftime("%Y-%m-%dT%H:%M", time.localtime(epoch_seconds))
+
+
+def test_an_operator_marks_an_anomaly_expected_from_the_panel_and_its_alarm_clears(
+        page: Any, api: httpx.Client, shots: Path) -> None:
+    slab = [s for s in sorted(elements(api, type="IfcSlab"), key=lambda e: e["name"])
+            if s["sensors"]][2]
+    sensor = slab["sensors"][1]["id"]
+    planted_jump(api, sensor)
+    assert f"anomaly:{sensor}" in [a["key"] for a in api.get("/api/alarms").json()["alarms"]]
+    open_in_tree(page, slab)
+    page.locator(f'#panel .sensor[data-sensor="{sensor}"]').click()
+    page.wait_for_function("(id) => document.querySelector('[data-role=chart-title]')"
+                           "?.textContent.endsWith(id)", arg=sensor)
+    page.wait_for_function("window.twinsync.chartMarks().length > 0", timeout=5_000)
+    assert f"{sensor}: unusual reading" in (page.text_content("#panel .alarms") or "")
+    # The form is prefilled with the latest anomaly's span: it covers the marked readings.
+    marked = [t for t, _ in page.evaluate("window.twinsync.chartMarks()")]
+    start = epoch_of_input(page, f'{EXPECTED} input[name="start"]')
+    end = epoch_of_input(page, f'{EXPECTED} input[name="end"]')
+    assert start <= min(marked) and max(marked) <= end and end - start < 3600
+    assert page.input_value(f'{EXPECTED} select[name="scope"]') == "sensor"
+
+    # A span that ends before it starts: the server's reason is shown, nothing is marked.
+    page.fill(f'{EXPECTED} input[name="reason"]', "pour of the slab")
+    page.fill(f'{EXPECTED} input[name="end"]', local_minute(start - 86_400))
+    page.click(f'{EXPECTED} button[type="submit"]')
+    page.wait_for_selector(f"{EXPECTED} .result.error", timeout=5_000)
+    assert "later end" in (page.text_content(f"{EXPECTED} .result") or "")
+    assert api.get("/api/anomalies/expected", params={"sensor_id": sensor}).json() == {
+        "expected": []}
+
+    # The span as offered: marked, listed, and the alarm it covers cleared, live.
+    page.fill(f'{EXPECTED} input[name="end"]', local_minute(end))
+    page.click(f'{EXPECTED} button[type="submit"]')
+    page.wait_for_selector(f"{EXPECTED} .result.ok", timeout=5_000)
+    assert "1 alarm cleared" in (page.text_content(f"{EXPECTED} .result") or "")
+    page.wait_for_function("(text) => !(document.querySelector('#panel .alarms')?.textContent"
+                           " ?? '').includes(text)", arg=f"{sensor}: unusual", timeout=5_000)
+    page.wait_for_function("(s) => document.querySelector(s)?.textContent"
+                           ".includes('pour of the slab')", arg=f"{EXPECTED} .expected-list",
+                           timeout=5_000)
+    [span] = api.get("/api/anomalies/expected", params={"sensor_id": sensor}).json()["expected"]
+    assert (span["start"], span["end"], span["reason"]) == (start, end, "pour of the slab")
+    assert span["by"] == "dashboard tests"
+    assert f"anomaly:{sensor}" not in [a["key"] for a in api.get("/api/alarms").json()["alarms"]]
+    # A span dragged across the chart (its first half, before the jump) fills the form.
+    page.locator("#panel .chart").scroll_into_view_if_needed()
+    plot = page.locator("#panel .chart .u-over").bounding_box()
+    assert plot is not None
+    middle = plot["y"] + plot["height"] / 2
+    page.mouse.move(plot["x"] + plot["width"] * 0.1, middle)
+    page.mouse.down()
+    page.mouse.move(plot["x"] + plot["width"] * 0.5, middle, steps=5)
+    page.mouse.up()
+    dragged = (epoch_of_input(page, f'{EXPECTED} input[name="start"]'),
+               epoch_of_input(page, f'{EXPECTED} input[name="end"]'))
+    assert time.time() - 3700 < dragged[0] < dragged[1] < min(marked)
+    assert 1000 < dragged[1] - dragged[0] < 2400  # some 40 % of the hour shown
+    # A click on a red dot chooses its anomaly's span again.
+    dot = page.evaluate("(t) => window.twinsync.chartPointOf(t)", marked[-1])
+    page.mouse.click(dot["x"], dot["y"])
+    clicked = (epoch_of_input(page, f'{EXPECTED} input[name="start"]'),
+               epoch_of_input(page, f'{EXPECTED} input[name="end"]'))
+    assert clicked == (start, end)
+    for name, size in (("desktop", DESKTOP), ("tablet", TABLET)):
+        page.set_viewport_size(size)
+        page.wait_for_timeout(300)
+        page.locator(EXPECTED).scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / f"expected_{name}.png"))
+        page.locator("#panel").screenshot(path=str(shots / f"expected_panel_{name}.png"))
+        form = page.locator(f"{EXPECTED} form").bounding_box()
+        panel = page.locator("#panel").bounding_box()
+        assert form is not None and panel is not None
+        assert form["x"] >= panel["x"] and form["x"] + form["width"] <= panel["x"] + panel["width"]
+    page.set_viewport_size(VIEWPORT)
+    page.fill("#tree-search", "")
+
+
+def test_a_viewer_sees_the_expected_anomalies_but_is_offered_no_form_and_cannot_mark(
+        browser: Any, api: httpx.Client, server: ServerThread, shots: Path) -> None:
+    slab = [s for s in sorted(elements(api, type="IfcSlab"), key=lambda e: e["name"])
+            if s["sensors"]][2]
+    viewer_token, _ = create_token(server.store, "site visitor", Role.VIEWER)
+    page = browser.new_page(viewport=DESKTOP)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(f"{server.url}/login#token={viewer_token}")
+        page.wait_for_url(f"{server.url}/", timeout=10_000)
+        page.wait_for_function("window.twinsync && window.twinsync.connection === 'live'",
+                               timeout=15_000)
+        open_in_tree(page, slab)
+        page.wait_for_function("(s) => document.querySelector(s)?.textContent"
+                               ".includes('operators and admins')", arg=EXPECTED, timeout=5_000)
+        assert page.locator(f"{EXPECTED} form").count() == 0
+        # What was marked is there to read, and what someone marks now joins the list.
+        assert "pour of the slab" in (page.text_content(f"{EXPECTED} .expected-list") or "")
+        now = time.time()
+        api.post("/api/anomalies/expected", json={
+            "element_id": slab["id"], "start": now - 600, "end": now,
+            "reason": "load test"}).raise_for_status()
+        page.wait_for_function("(s) => document.querySelector(s)?.textContent"
+                               ".includes('load test')", arg=f"{EXPECTED} .expected-list",
+                               timeout=5_000)
+        page.locator(EXPECTED).scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / "expected_viewer.png"))
+        # And the server refuses the viewer's session whatever the page would send.
+        status = page.evaluate("""async (id) => {
+            const api = await import("/static/js/api.js");
+            try {
+                await api.markExpected({element_id: id, start: 0, end: 1, reason: "mine"});
+                return 200;
+            } catch (error) { return error.status; }
+        }""", slab["id"])
+        assert status == 403
+    finally:
+        page.close()
+    assert not errors, f"the page threw: {errors}"
 
 
 def test_clicking_an_element_in_3d_opens_its_panel(page: Any, api: httpx.Client,

@@ -11,6 +11,17 @@ damps the sensor for a while; a further anomaly while the alarm is active update
 raises nothing new, and the alarm clears by itself after ``clear_after`` seconds of event
 time with no anomaly of that sensor.
 
+A sensor tells at most one anomaly event in ``event_quiet`` seconds of event time: the
+first anomaly after a quiet spell is an event, the ones that follow it within the quiet
+time are counted, not told, and the next event says how many went untold (``untold``).
+The detector's damping already keeps an anomaly it trusts to one event; this bounds what
+it does not damp (readings health does not trust, scores between ``event_at`` and the
+detector's firing point), such as a whole fleet meeting values beyond the range it learned
+at once. One anomaly breaks the quiet: one that would raise the sensor's alarm while none
+is active (an anomaly is never kept from its alarm). The time of each sensor's last event
+and its untold count are per-row columns (``told_at``, ``untold``): saved with the
+detector's state, and put back with it when a batch is not committed (``savepoint``).
+
 ``mark_expected`` records that a sensor's anomalies in a span of time are expected (a
 pour, a load test) with the reason and who said it: as an ``anomaly_expected`` event, kept
 by the store like every event and read back at a start with ``replay``. An anomaly in an
@@ -18,8 +29,9 @@ expected span is still an event (marked expected, with the reason) but raises no
 and an active anomaly alarm inside the span is cleared.
 
 Pure: the caller commits the events and the alarm book's changes together, and rolls the
-book back if the commit fails (``AlarmBook.savepoint``); the detector's state is the
-caller's to snapshot (``detector.save``/``restore``).
+book back if the commit fails (``AlarmBook.savepoint``, ``AnomalyMonitor.savepoint``); the
+detector's state and the event columns are the caller's to snapshot (``detector.save``,
+``columns``).
 
 >>> from twinsync.alerts import AlarmBook
 >>> monitor, book = AnomalyMonitor(NoveltyDetector(warmup=4, settle=4, day_parts=0)), AlarmBook()
@@ -35,6 +47,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -42,10 +55,11 @@ from numpy.typing import NDArray
 from ..alerts import SEVERITIES, AlarmBook
 from ..errors import InvalidInput
 from ..model import Event
+from ..records import RowsSavepoint
 from .novelty import NoveltyDetector
 from .streaming import StreamingDetector
 
-__all__ = ["AnomalyMonitor", "AnomalyUpdate", "Expected"]
+__all__ = ["AnomalyMonitor", "AnomalyUpdate", "Expected", "MonitorSavepoint"]
 
 #: The prefix of a sensor's anomaly alarm key.
 ALARM_PREFIX = "anomaly:"
@@ -71,6 +85,17 @@ class AnomalyUpdate:
 
     scores: NDArray[np.float64]
     events: list[Event] = field(default_factory=list)
+    untold: int = 0
+    """Anomalies of this batch not told as events (their sensor's quiet time)."""
+
+
+class MonitorSavepoint(NamedTuple):
+    """The detector's rows and the event columns of a batch's rows, as they were."""
+
+    detector: RowsSavepoint
+    rows: NDArray[np.int64]
+    told_at: NDArray[np.float64]
+    untold: NDArray[np.int64]
 
 
 class AnomalyMonitor:
@@ -85,12 +110,14 @@ class AnomalyMonitor:
         alarm_at: float = 0.6,
         clear_after: float = 6 * 3600.0,
         severity: str = "warning",
+        event_quiet: float = 3600.0,
     ) -> None:
         if not 0.0 < event_at <= alarm_at <= 1.0:
             raise InvalidInput("anomaly: 0 < event_at <= alarm_at <= 1", "bad_threshold")
-        if severity not in SEVERITIES or clear_after <= 0:
+        if severity not in SEVERITIES or clear_after <= 0 or not event_quiet >= 0:
             raise InvalidInput(
-                f"anomaly: severity one of {SEVERITIES}, clear_after > 0", "bad_setting"
+                f"anomaly: severity one of {SEVERITIES}, clear_after > 0, event_quiet >= 0",
+                "bad_setting",
             )
         self.detector = detector if detector is not None else NoveltyDetector()
         self.min_quality = float(min_quality)
@@ -98,7 +125,41 @@ class AnomalyMonitor:
         self.alarm_at = float(alarm_at)
         self.clear_after = float(clear_after)
         self.severity = severity
+        self.event_quiet = float(event_quiet)
         self.expected: dict[str, list[Expected]] = {}
+        #: Per sensor row: the event time of its last anomaly event (-inf: none yet), and
+        #: how many of its anomalies went untold since.
+        self.told_at = np.full(0, -np.inf)
+        self.untold = np.zeros(0, dtype=np.int64)
+
+    def ensure(self, rows: int) -> None:
+        """Room for the event columns of rows ``0 .. rows - 1``."""
+        if rows <= self.told_at.size:
+            return
+        size = max(rows, 2 * self.told_at.size, 16)
+        told_at, untold = np.full(size, -np.inf), np.zeros(size, dtype=np.int64)
+        told_at[: self.told_at.size] = self.told_at
+        untold[: self.untold.size] = self.untold
+        self.told_at, self.untold = told_at, untold
+
+    def columns(self, rows: int) -> dict[str, NDArray[Any]]:
+        """The event columns of rows ``0 .. rows - 1``, the arrays themselves (a snapshot
+        reads them, a restore writes into them)."""
+        self.ensure(rows)
+        return {"told_at": self.told_at[:rows], "untold": self.untold[:rows]}
+
+    def savepoint(self, rows: NDArray[np.int64]) -> MonitorSavepoint:
+        """The state a batch of ``rows`` may change (the detector's rows and the event
+        columns), for ``rollback`` if the batch is not committed."""
+        rows = np.asarray(rows, dtype=np.int64)
+        self.ensure(int(rows.max()) + 1 if rows.size else 0)
+        return MonitorSavepoint(self.detector.savepoint(rows), rows,
+                                self.told_at[rows], self.untold[rows])
+
+    def rollback(self, point: MonitorSavepoint) -> None:
+        self.detector.rollback(point.detector)
+        self.told_at[point.rows] = point.told_at
+        self.untold[point.rows] = point.untold
 
     def update_many(
         self,
@@ -127,19 +188,35 @@ class AnomalyMonitor:
             rows, {"time": event_time, "value": np.asarray(value), "teach": teach}
         )
         update = AnomalyUpdate(scores)
-        for i in np.flatnonzero(scores >= self.event_at).tolist():
+        anomalous = np.flatnonzero(scores >= self.event_at)
+        if anomalous.size:
+            self.ensure(int(rows[anomalous].max()) + 1)
+        told_at, untold = self.told_at, self.untold
+        for i in anomalous.tolist():
             row = int(rows[i])
+            time, score = float(event_time[i]), float(scores[i])
+            sensor = sensor_ids[row]
+            if time - told_at[row] < self.event_quiet and not (
+                score >= self.alarm_at
+                and ALARM_PREFIX + sensor not in book.active
+                and self._expected(sensor, time) is None
+            ):
+                untold[row] += 1  # within its sensor's quiet time: counted, not told
+                update.untold += 1
+                if (score >= self.alarm_at and ALARM_PREFIX + sensor in book.active
+                        and self._expected(sensor, time) is None):
+                    # Its alarm's anomaly goes on: the alarm stays as long as it does
+                    # (updated in place, as a told repeat is: no event).
+                    book.raise_(ALARM_PREFIX + sensor, self.severity,
+                                _message(sensor, float(value[i]), score), time=time)
+                continue
             element = element_ids[row] if element_ids is not None else None
             update.events.extend(
-                self._anomaly(
-                    sensor_ids[row],
-                    element,
-                    float(event_time[i]),
-                    float(value[i]),
-                    float(scores[i]),
-                    book,
-                )
+                self._anomaly(sensor, element, time, float(value[i]), score, book,
+                              untold=int(untold[row]))
             )
+            told_at[row] = time
+            untold[row] = 0
         update.events.extend(self._clear_calm(rows, event_time, sensor_ids, book, rows_of))
         return update
 
@@ -151,6 +228,8 @@ class AnomalyMonitor:
         value: float,
         score: float,
         book: AlarmBook,
+        *,
+        untold: int = 0,
     ) -> list[Event]:
         expected = self._expected(sensor, time)
         data = {
@@ -159,13 +238,16 @@ class AnomalyMonitor:
             "value": value,
             "expected": expected is not None,
             "reason": expected.reason if expected is not None else None,
+            # the sensor's anomalies since its previous event that its quiet time kept
+            # from being told
+            "untold": untold,
         }
         events = [Event("anomaly", time, element, "twinsync", data)]
         if expected is None and score >= self.alarm_at:
             raised = book.raise_(
                 ALARM_PREFIX + sensor,
                 self.severity,
-                f"{sensor}: unusual reading {value:g} (anomaly score {score:.2f})",
+                _message(sensor, value, score),
                 element_id=element,
                 time=time,
             )
@@ -268,3 +350,7 @@ class AnomalyMonitor:
             str(data["by"]),
         )
         self.expected.setdefault(span.sensor, []).append(span)
+
+
+def _message(sensor: str, value: float, score: float) -> str:
+    return f"{sensor}: unusual reading {value:g} (anomaly score {score:.2f})"

@@ -22,10 +22,11 @@ uncompressed ``.npz`` with a JSON header, read without pickles).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ..archive import ArchiveUnreadable, layout, pack, unpack
 from ..errors import InvalidInput
@@ -34,6 +35,8 @@ from .streaming import StreamingDetector
 __all__ = ["DetectorSnapshotMismatch", "dump", "load"]
 
 FORMAT = 1
+#: The prefix of a column saved with the detector's that is not the detector's own.
+EXTRA = "extra:"
 
 
 class DetectorSnapshotMismatch(InvalidInput):
@@ -49,22 +52,38 @@ def _header_of(detector: StreamingDetector) -> dict[str, Any]:
             "params": {k: v for k, v in detector.knobs._asdict().items()}}
 
 
-def dump(detector: StreamingDetector, sensor_ids: Sequence[str]) -> bytes:
-    """The state of rows ``0 .. len(sensor_ids) - 1``; ``sensor_ids[row]`` names each."""
+def dump(detector: StreamingDetector, sensor_ids: Sequence[str],
+         extra: Mapping[str, NDArray[Any]] | None = None) -> bytes:
+    """The state of rows ``0 .. len(sensor_ids) - 1``; ``sensor_ids[row]`` names each.
+    ``extra`` are more per-row columns kept with it (the monitor's: when each sensor last
+    told an anomaly), one entry a sensor each."""
     arrays = detector.save(np.arange(len(sensor_ids), dtype=np.int64))
+    more = {EXTRA + name: np.ascontiguousarray(a) for name, a in (extra or {}).items()}
+    if any(len(a) != len(sensor_ids) for a in more.values()):
+        raise ValueError("anomaly snapshot: one entry a sensor in each extra column")
     header = {**_header_of(detector), "ids": [str(s) for s in sensor_ids],
-              "columns": layout(arrays)}
-    return pack(header, {name: np.ascontiguousarray(a) for name, a in arrays.items()})
+              "columns": layout(arrays), "extra": layout(more)}
+    return pack(header, {**{name: np.ascontiguousarray(a) for name, a in arrays.items()},
+                         **more})
 
 
-def load(detector: StreamingDetector, body: bytes, sensor_ids: Sequence[str]) -> int:
+def load(detector: StreamingDetector, body: bytes, sensor_ids: Sequence[str],
+         extra: Mapping[str, NDArray[Any]] | None = None) -> int:
     """Restore the sensors ``detector`` knows (``sensor_ids[row]``) from a ``dump``;
-    returns how many. Raises ``DetectorSnapshotMismatch``, having changed nothing, when
-    the body is not a state this detector can take."""
+    returns how many. Each ``extra`` column (an array indexed by row, written in place)
+    gets its saved entries too, if the dump has that column: one written before it
+    existed leaves it as it is. Raises ``DetectorSnapshotMismatch``, having changed
+    nothing, when the body is not a state this detector can take."""
     try:
-        header, arrays = unpack(body)
+        header, stored = unpack(body)
     except ArchiveUnreadable as exc:
         raise DetectorSnapshotMismatch(f"anomaly snapshot unreadable: {exc}") from exc
+    arrays = {name: a for name, a in stored.items() if not name.startswith(EXTRA)}
+    saved_extra = {name[len(EXTRA):]: a for name, a in stored.items() if name.startswith(EXTRA)}
+    wanted = {name: column for name, column in (extra or {}).items() if name in saved_extra}
+    for name, column in wanted.items():
+        if layout({name: saved_extra[name]}) != layout({name: column}):
+            raise DetectorSnapshotMismatch(f"anomaly snapshot column {name!r} differs")
     want = _header_of(detector)
     for key in ("format", "detector", "params"):
         if header.get(key) != want[key]:
@@ -74,11 +93,13 @@ def load(detector: StreamingDetector, body: bytes, sensor_ids: Sequence[str]) ->
     if header.get("columns") != expected or layout(arrays) != expected:
         raise DetectorSnapshotMismatch("anomaly snapshot columns differ from the detector's")
     ids = header.get("ids")
-    if not isinstance(ids, list) or any(len(a) != len(ids) for a in arrays.values()):
+    if not isinstance(ids, list) or any(len(a) != len(ids) for a in stored.values()):
         raise DetectorSnapshotMismatch("anomaly snapshot rows do not match its sensor ids")
     row_of = {sensor_id: row for row, sensor_id in enumerate(sensor_ids)}
     saved_at = [i for i, sensor_id in enumerate(ids) if sensor_id in row_of]
     target = np.array([row_of[ids[i]] for i in saved_at], dtype=np.int64)
     picked = np.array(saved_at, dtype=np.int64)
     detector.restore(target, {name: array[picked] for name, array in arrays.items()})
+    for name, column in wanted.items():
+        column[target] = saved_extra[name][picked]
     return len(saved_at)

@@ -6,8 +6,10 @@ Client → server messages (JSON):
   elements, then ``delta`` messages, in order: ``{"type": "delta", "committed_at": …,
   "changes": [event, …], "properties": {"element_id": […], "value": […], …}}``, where
   ``changes`` are events (status, properties set by hand, health, alarms) one object each,
-  and ``properties`` the moved live values as columns (``service/changes.py``), present
-  only when some moved.
+  and ``properties`` the moved live values as columns (``service/changes.py``: the
+  property's fused ``value``, ``time`` and ``quality``; the sensor's own
+  ``sensor_value``, ``sensor_time``, ``sensor_quality`` and ``sensor_anomaly``, the
+  reading's anomaly score, null where not scored), present only when some moved.
 - ``{"type": "unsubscribe", "elements": "*" | "id" | [...]}``
 - ``{"type": "update", "element_id": "…", "status": "…", "properties": {…},
   "revision": 4, "id": 7}`` → ``{"type": "ack", "id": 7, "revision": 5, "events": [...]}``

@@ -207,6 +207,7 @@ async def _run(url: str, sensors: int, readings: int, batch_size: int, seed: int
         elapsed = time.perf_counter() - began
         stored_counts = service.store.counts()
         stored = stored_counts["readings"]
+        anomalies = _anomaly_counts(service)
         counts = dict(service.pipeline.counts)
         clients = None if served is None else await served.stop()
     finally:
@@ -239,8 +240,24 @@ async def _run(url: str, sensors: int, readings: int, batch_size: int, seed: int
         "anomaly": "on" if anomaly else "off",
         # Events of the whole run (warm-up included): anomaly and health events, alarms.
         "events": stored_counts["events"],
+        # Of them anomaly events, and the anomalies their sensors' quiet time kept untold.
+        "anomaly_events": anomalies,
         **({"clients": clients} if clients is not None else {}),
     }
+
+
+def _anomaly_counts(service: TwinService) -> dict[str, int]:
+    """The run's anomaly events (warm-up included) and the anomalies not told as events:
+    each event says how many of its sensor's went untold before it, and each sensor's row
+    how many since its last. Read after the clock."""
+    told = untold = 0
+    after = 0
+    while page := service.store.events(kind="anomaly", after=after, limit=10_000):
+        told += len(page)
+        untold += sum(int(e.data.get("untold", 0)) for e in page)
+        after = page[-1].seq or 0
+    untold += int(service.anomalies.monitor.untold.sum())
+    return {"told": told, "untold": untold}
 
 
 class Served:

@@ -2,7 +2,8 @@
 
 One Python object per sensor would make every batch walk the fleet. Instead each sensor
 gets a row number when it is registered, and its state lives in NumPy columns: last value,
-last event time, receive time, count, running mean and variance, min and max. A batch
+last event time, receive time, count, running mean and variance, min and max, and the
+quality and anomaly score of the live value's own reading. A batch
 updates only the rows it touches, with work proportional to the batch, never to the fleet.
 The columns are views of one record per sensor (``twinsync.records``), so the state a
 reading needs sits in adjacent memory however large the fleet.
@@ -45,6 +46,9 @@ _FIELDS: dict[str, Field] = {
     # the quality judged for the live value's own reading (a suspected spike is low even
     # while its sensor is healthy); NaN when unknown (restored after a restart)
     "last_quality": (np.float64, np.nan),
+    # the anomaly score of the live value's own reading, for the live feed's chart; NaN
+    # when it was not scored (detection off, or unknown after a restart)
+    "last_anomaly": (np.float64, np.nan),
 }
 
 
@@ -86,6 +90,7 @@ class SensorTable:
     first_event_time: NDArray[np.float64]
     slot: NDArray[np.int64]
     last_quality: NDArray[np.float64]
+    last_anomaly: NDArray[np.float64]
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -133,8 +138,9 @@ class SensorTable:
         latest = LatestPerRow(touched[:k], batch.value[pick], batch.event_time[pick],
                               batch.received_at[pick], advanced[:k])
         moved = latest.rows[latest.advanced]
-        self.last_quality[moved] = (1.0 if batch.quality is None
-                                    else batch.quality[pick[latest.advanced]])
+        became = pick[latest.advanced]
+        self.last_quality[moved] = 1.0 if batch.quality is None else batch.quality[became]
+        self.last_anomaly[moved] = np.nan if batch.anomaly is None else batch.anomaly[became]
         return latest
 
     def std(self, row: int) -> float:

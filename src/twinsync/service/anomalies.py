@@ -9,12 +9,15 @@ readings behind their sensor's watermark, with a time not believed or a value ou
 range are not scored (NaN), since the detector's contexts are sequences in time. The
 scores go into ``batch.anomaly`` and are committed with the readings; the events and alarm
 transitions are committed with them too. If the commit fails, ``rollback`` puts the
-detector's rows back (the service rolls the alarm book back).
+detector's rows and the monitor's event columns back (the service rolls the alarm book
+back).
 
-The detector's state is saved with the health snapshot (``save``, by the watch's timer and
-at shutdown) and restored at start-up; expected spans come back from their stored
-``anomaly_expected`` events (``AnomalyMonitor.replay``). With ``enabled`` False (the
-``anomaly_detection`` setting) nothing is scored and every score is NaN.
+The detector's state, with the monitor's per-sensor event columns (when each sensor last
+told an anomaly, how many it did not tell since), is saved with the health snapshot
+(``save``, by the watch's timer and at shutdown) and restored at start-up; expected spans
+come back from their stored ``anomaly_expected`` events (``AnomalyMonitor.replay``). With
+``enabled`` False (the ``anomaly_detection`` setting) nothing is scored and every score
+is NaN.
 """
 
 from __future__ import annotations
@@ -27,13 +30,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..analytics import AnomalyMonitor
+from ..analytics.monitor import MonitorSavepoint
 from ..analytics.snapshot import DetectorSnapshotMismatch, dump, load
 from ..errors import InvalidInput, NotFound
 from ..health.batch_order import in_time_order
 from ..model import Event, validate
 from ..pipeline import Batch
 from ..pipeline.times import parse_time
-from ..records import RowsSavepoint
 from ..store.audit import SYSTEM, Actor
 from .commit import commit_store
 
@@ -113,14 +116,14 @@ class AnomalyDesk:
         scores[order] = update.scores
         return update.events
 
-    def savepoint(self, batch: Batch, ordered: NDArray[np.bool_]) -> RowsSavepoint | None:
+    def savepoint(self, batch: Batch, ordered: NDArray[np.bool_]) -> MonitorSavepoint | None:
         if not self.enabled:
             return None
-        return self.monitor.detector.savepoint(batch.rows[ordered])
+        return self.monitor.savepoint(batch.rows[ordered])
 
-    def rollback(self, point: RowsSavepoint | None) -> None:
+    def rollback(self, point: MonitorSavepoint | None) -> None:
         if point is not None:
-            self.monitor.detector.rollback(point)
+            self.monitor.rollback(point)
 
     # -- across restarts -------------------------------------------------------------------
 
@@ -128,14 +131,17 @@ class AnomalyDesk:
         """The detector's state (on the writer), or None when detection is off."""
         if not self.enabled:
             return None
-        return dump(self.monitor.detector, self.service.pipeline.table.ids)
+        ids = self.service.pipeline.table.ids
+        return dump(self.monitor.detector, ids, extra=self.monitor.columns(len(ids)))
 
     def _restore(self) -> None:
         body = self.service.store.load_snapshot(ANOMALY_SNAPSHOT)
         if body is None:
             return
         try:
-            restored = load(self.monitor.detector, body, self.service.pipeline.table.ids)
+            ids = self.service.pipeline.table.ids
+            restored = load(self.monitor.detector, body, ids,
+                            extra=self.monitor.columns(len(ids)))
         except DetectorSnapshotMismatch as exc:
             # Other settings or a damaged blob: learning afresh beats trusting it.
             log.warning("saved anomaly detector state not used, it learns afresh: %s", exc)

@@ -8,10 +8,16 @@ subscribers of everything. A client reads entry ``k`` of every column as one cha
 
     {"element_id": ["slab", …], "property": ["temperature", …], "sensor_id": ["t1", …],
      "unit": ["degC", …], "value": [21.4, …], "time": [1.7e9, …], "quality": [0.98, …],
-     "sensor_value": [21.3, …], "sensor_time": [1.7e9, …], "sensor_quality": [1.0, …]}
+     "sensor_value": [21.3, …], "sensor_time": [1.7e9, …], "sensor_quality": [1.0, …],
+     "sensor_anomaly": [0.02, …]}
 
 ``value``, ``time`` and ``quality`` are the property's, fused over every sensor bound to
 it (``fusion``); the ``sensor_`` columns are what the sensor that moved said itself.
+``sensor_anomaly`` is the anomaly score of that reading (0..1, as stored with it), null
+where it was not scored (detection off, or a live value restored after a restart): a
+chart marks a live reading as the history routes would, without asking for it again.
+It travels as float32, the precision the store keeps, so a live mark and a reloaded one
+agree and the column costs some ten bytes an entry.
 """
 
 from __future__ import annotations
@@ -39,6 +45,8 @@ class PropertyChanges:
     sensor_value: NDArray[np.float64]
     sensor_time: NDArray[np.float64]
     sensor_quality: NDArray[np.float64]
+    sensor_anomaly: NDArray[np.float32]
+    """The score of the sensor's reading; NaN (null in JSON) where it was not scored."""
 
     def __len__(self) -> int:
         return len(self.sensor_id)

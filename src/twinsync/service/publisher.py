@@ -116,7 +116,7 @@ class Publisher:
 
     def changes_of(self, rows: NDArray[np.int64]) -> PropertyChanges | None:
         """One entry per bound row with a value: its property's fused value and what the
-        sensor said."""
+        sensor said (its reading, time, quality and anomaly score)."""
         service = self.service
         properties = service.properties
         table = service.pipeline.table
@@ -146,7 +146,9 @@ class Publisher:
             value=fused.value[position], time=fused.time[position],
             quality=fused.confidence[position],
             sensor_value=table.last_value[bound], sensor_time=table.last_event_time[bound],
-            sensor_quality=service.health.quality(bound))
+            sensor_quality=service.health.quality(bound),
+            # float32: as the store keeps it, so the live mark and the reloaded one agree.
+            sensor_anomaly=table.last_anomaly[bound].astype(np.float32))
 
     # -- on the event loop --------------------------------------------------------------------
 

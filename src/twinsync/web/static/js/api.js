@@ -86,3 +86,16 @@ export const getScheduleElements = (asOf) =>
 
 /** One activity as of now, with its elements and progress reports. */
 export const getActivity = (code) => request("GET", `/api/schedule/activities/${encodeURIComponent(code)}`);
+
+/** Who is signed in: {name, role, kind, …}. */
+export const getSession = () => request("GET", "/api/session");
+
+/** The spans marked expected for the sensors bound to an element, oldest first. */
+export const getExpected = (elementId) =>
+  request("GET", `/api/anomalies/expected?element_id=${encodeURIComponent(elementId)}`);
+
+/**
+ * Mark anomalies as expected: of `sensor_id` or of every sensor of `element_id`, from
+ * `start` to `end` (epoch seconds), for `reason`. Answers {expected, cleared}.
+ */
+export const markExpected = (body) => request("POST", "/api/anomalies/expected", body);

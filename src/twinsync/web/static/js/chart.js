@@ -8,8 +8,8 @@
 // Each reading's anomaly score (0..1, from the server's detector) is drawn on a second
 // axis on the right, and readings scored at the anomaly event threshold or above are
 // marked with a red dot on the value line (for buckets: on the bucket's max, with the
-// bucket's highest score). Live readings carry no score: they are drawn unscored until
-// the chart is loaded again.
+// bucket's highest score). Live readings come with their score in the delta
+// (``sensor_anomaly``), so a live anomaly gets its red dot as it arrives.
 
 import uPlot from "uplot";
 import { getReadings } from "./api.js";
@@ -26,6 +26,8 @@ const HEIGHT = 180;
 const MIN_SPAN_S = 60;
 /** The score from which a reading is an anomaly event (AnomalyMonitor.event_at). */
 export const ANOMALY_MARK = 0.33;
+/** Marked readings closer than this (seconds) are one anomaly's span. */
+const SPAN_GAP_S = 1800;
 const SCORE_COLOR = "#e8a33d";
 const MARK_COLOR = "#e5484d";
 
@@ -50,6 +52,12 @@ export class SensorChart {
     this.unit = "";
     this.loadToken = 0;
     this.redrawQueued = false;
+    this.scoreAxisShown = false;
+    this.dragged = false;
+    // Called with an anomaly's [start, end] (epoch seconds): the latest after a load or
+    // a live mark, and the one a person chose ({selected: true}) by dragging across the
+    // chart or clicking a red dot.
+    this.onSpan = null;
     this.resizeObserver = new ResizeObserver(() => this.resize());
     this.resizeObserver.observe(container);
   }
@@ -78,21 +86,26 @@ export class SensorChart {
         score, marks(score, response.max)]
       : [response.time, response.value, score, marks(score, response.value)];
     this.draw();
+    this.offerLatest();
   }
 
-  /** A live reading of the shown sensor. */
-  append(time, value) {
+  /** A live reading of the shown sensor, with its anomaly score (null: not scored). */
+  append(time, value, score = null) {
     if (!this.data || typeof value !== "number") return;
     const times = this.data[0];
     if (times.length && time <= times[times.length - 1]) return; // late or repeated
-    // A live reading carries no score: unscored, unmarked.
-    const row = this.aggregated ? [time, value, value, value, null, null] : [time, value, null, null];
+    const scored = typeof score === "number" ? score : null;
+    const [mark] = marks([scored], [value]);
+    if (mark !== null) queueMicrotask(() => this.offerLatest());
+    // Over buckets a live reading is a point of its own: its value is the mean, min and max.
+    const row = this.aggregated ? [time, value, value, value, scored, mark] : [time, value, scored, mark];
     row.forEach((cell, column) => this.data[column].push(cell));
     const cutoff = time - this.window.seconds;
     while (this.data[0].length > MAX_POINTS || (this.data[0].length > 1 && this.data[0][0] < cutoff)) {
       for (const column of this.data) column.shift();
     }
-    if (!this.plot) {
+    // The first score of a chart drawn without any brings the score's axis: draw again.
+    if (!this.plot || (scored !== null && !this.scoreAxisShown)) {
       this.draw();
       return;
     }
@@ -119,11 +132,15 @@ export class SensorChart {
       { label: this.aggregated ? "mean" : "value", stroke: "#4ea1ff", width: 1.5, value: (_, v) => (v == null ? "—" : `${formatValue(v)} ${shownUnit}`) },
     ];
     const scored = this.data[this.aggregated ? 4 : 2].some((s) => s != null);
+    this.scoreAxisShown = scored;
     const options = {
       width: Math.max(200, this.container.clientWidth),
       height: HEIGHT,
       series,
-      cursor: { points: { size: 6 } },
+      // A drag across the chart chooses a span (for marking anomalies expected); it does
+      // not zoom.
+      cursor: { points: { size: 6 }, drag: { x: true, y: false, setScale: false } },
+      hooks: { setSelect: [(plot) => this.selected(plot)] },
       legend: { live: true },
       axes: [
         // Ticks closer than a minute apart show seconds: a few minutes of readings
@@ -155,6 +172,58 @@ export class SensorChart {
       points: { show: true, size: 7, width: 1, stroke: MARK_COLOR, fill: MARK_COLOR },
       value: (_, v) => (v == null ? "—" : formatValue(v)) });
     this.plot = new uPlot(options, this.data, this.container);
+    // A press starts either a click or a drag; a drag ends with setSelect (``selected``).
+    this.plot.over.addEventListener("mousedown", () => (this.dragged = false));
+    this.plot.over.addEventListener("click", () => this.clicked());
+  }
+
+  /** Runs of marked readings, oldest first, as [start, end] (epoch seconds). */
+  anomalySpans() {
+    const spans = [];
+    for (const [time] of this.marked()) {
+      const last = spans[spans.length - 1];
+      if (last && time - last[1] <= SPAN_GAP_S) last[1] = time;
+      else spans.push([time, time]);
+    }
+    return spans;
+  }
+
+  offerLatest() {
+    const spans = this.anomalySpans();
+    if (spans.length) this.onSpan?.(spans[spans.length - 1], { selected: false });
+  }
+
+  /** A drag across the chart: its span. */
+  selected(plot) {
+    const { left, width } = plot.select;
+    if (width < 3) return;
+    this.dragged = true; // a click that ends the drag is not a click on a dot
+    this.onSpan?.([plot.posToVal(left, "x"), plot.posToVal(left + width, "x")], { selected: true });
+  }
+
+  /** A click (not a drag) near a red dot: its anomaly's span. */
+  clicked() {
+    const plot = this.plot;
+    if (this.dragged) {
+      this.dragged = false;
+      return;
+    }
+    if (!plot || plot.cursor.idx == null) return;
+    const time = this.data[0][plot.cursor.idx];
+    const { min, max } = plot.scales.x;
+    const near = (max - min) * 0.01;
+    const span = this.anomalySpans().find(([start, end]) => time >= start - near && time <= end + near);
+    if (!span) return;
+    plot.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false); // the dragged span is no longer chosen
+    this.onSpan?.(span, { selected: true });
+  }
+
+  /** Where a charted reading is drawn, in page pixels ({x, y}), or null: for tests. */
+  pointOf(time) {
+    const at = this.data?.[0].indexOf(time) ?? -1;
+    if (!this.plot || at < 0) return null;
+    const box = this.plot.over.getBoundingClientRect();
+    return { x: box.left + this.plot.valToPos(time, "x"), y: box.top + this.plot.valToPos(this.data[1][at], "y") };
   }
 
   /** [time, score] of each reading (or bucket) marked unusual: for tests. */
@@ -173,7 +242,10 @@ export class SensorChart {
   }
 
   resize() {
-    if (this.plot) this.plot.setSize({ width: Math.max(200, this.container.clientWidth), height: HEIGHT });
+    if (!this.plot) return;
+    this.plot.setSize({ width: Math.max(200, this.container.clientWidth), height: HEIGHT });
+    // A dragged span is drawn in pixels: after a resize it would show other times.
+    this.plot.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
   }
 
   destroyPlot() {

@@ -573,6 +573,8 @@ window.twinsync = Object.freeze({
   get elementCount() { return state.elements.size; },
   /** [time, score] of the readings the panel's chart marks unusual (anomaly score). */
   chartMarks: () => panel.chart.marked(),
+  /** Where the panel's chart draws the reading of a time, in page pixels, or null. */
+  chartPointOf: (time) => panel.chart.pointOf(time),
   /** How an element is drawn now: solid, faded, volume or hidden (null without geometry). */
   styleOf: (id) => viewer?.styleOf(id) ?? null,
   /** Whether an element carries the selection's mark (it is the chosen activity's). */
@@ -604,6 +606,10 @@ $("#sign-out").addEventListener("click", async () => {
   await api.signOut().catch(() => {});
   location.assign("/login");
 });
+
+// The role decides what the panel offers (marking anomalies expected is an operator's);
+// the server checks every change whatever the page shows.
+api.getSession().then((session) => panel.setRole(session.role), () => panel.setRole(null));
 
 const firstModel = fetchModel();
 const live = new LiveConnection(socketUrl(), { onMessage, onState: setConnection });

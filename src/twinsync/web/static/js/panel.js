@@ -9,6 +9,7 @@ import { SensorChart, WINDOWS } from "./chart.js";
 import { STATUS_COLORS, STATUS_LABELS } from "./colors.js";
 import { ago, escape, label, reading, stamp, unit, value } from "./format.js";
 import { HISTORY_LENGTH, historyHtml } from "./history.js";
+import { ExpectedAnomalies } from "./expected.js";
 // Rooms, storeys and the site are places, not work: they have no construction status
 // (the header's counts leave them out too), so their panel offers none.
 import { SPATIAL, STATUSES } from "./state.js";
@@ -35,6 +36,10 @@ export class Panel {
     this.chartBox = document.createElement("div");
     this.chartBox.className = "chart";
     this.chart = new SensorChart(this.chartBox);
+    // Anomalies marked expected, and the form that marks them: kept across re-renders
+    // too, prefilled from the chart's anomalies.
+    this.expected = new ExpectedAnomalies();
+    this.chart.onSpan = (span, how) => this.expected.offer(span, how);
     this.refreshQueued = false;
     // The shown element's list of changes, kept across re-renders of the panel.
     this.changesHtml = "";
@@ -58,7 +63,10 @@ export class Panel {
       const sensors = element.sensors ?? [];
       this.sensorId = (sensors.find((s) => s.count > 0) ?? sensors[0])?.id ?? null;
     }
-    if (changed) this.changesHtml = '<li class="muted">loading…</li>';
+    if (changed) {
+      this.changesHtml = '<li class="muted">loading…</li>';
+      this.expected.show(id, this.sensorId);
+    }
     this.render(element);
     if (changed) {
       this.loadChart();
@@ -110,7 +118,8 @@ export class Panel {
           <span class="chart-tools">${WINDOWS.map((w) => `<button type="button" data-window="${w.label}" class="${w === this.window ? "active" : ""}">${w.label}</button>`).join("")}</span>
         </h3>
         <div data-role="chart"></div>
-      </section>` : ""}
+      </section>
+      <div data-role="expected"></div>` : ""}
       <section>
         <h3>Properties <span class="count">${Object.keys(element.properties).length}</span></h3>
         ${this.propertyTable(element)}
@@ -121,6 +130,7 @@ export class Panel {
       </section>`;
     this.container.querySelector(".identity").after(...this.sections(element));
     this.container.querySelector('[data-role="chart"]')?.replaceWith(this.chartBox);
+    this.container.querySelector('div[data-role="expected"]')?.replaceWith(this.expected.box);
     this.updateChartTitle();
     this.bind(element);
   }
@@ -177,6 +187,7 @@ export class Panel {
       card.addEventListener("click", () => {
         this.sensorId = card.dataset.sensor;
         for (const other of container.querySelectorAll("[data-sensor]")) other.classList.toggle("active", other === card);
+        this.expected.show(element.id, this.sensorId);
         this.updateChartTitle();
         this.loadChart();
       });
@@ -188,6 +199,11 @@ export class Panel {
         this.loadChart();
       });
     }
+  }
+
+  /** The signed-in role: what the panel offers to change. */
+  setRole(role) {
+    this.expected.setRole(role);
   }
 
   async changeStatus(id, status) {
@@ -255,7 +271,7 @@ export class Panel {
       if (change.sensorKnown) {
         const sensor = element.sensors.find((s) => s.id === change.sensor_id);
         this.updateSensorCard(sensor);
-        if (sensor.id === this.sensorId) this.chart.append(sensor.time, sensor.value);
+        if (sensor.id === this.sensorId) this.chart.append(sensor.time, sensor.value, sensor.anomaly);
       } else {
         this.queueSensorRefresh();
       }
@@ -274,6 +290,11 @@ export class Panel {
     }
     if (change.kind === "health_changed") {
       this.updateSensorCard(element.sensors.find((s) => s.id === change.sensor_id));
+      return;
+    }
+    // A span marked expected, here or by anyone: the list reads it again.
+    if (change.kind === "anomaly_expected") {
+      this.expected.load();
       return;
     }
     // Changes to the element itself or its alarms redraw the panel; events the panel
@@ -312,7 +333,8 @@ export class Panel {
       if (!element || id !== this.elementId) return;
       for (const sensor of element.sensors) this.updateSensorCard(sensor);
       const fresh = element.sensors.find((s) => s.id === this.sensorId);
-      if (fresh && fresh.time > lastTime) this.chart.append(fresh.time, fresh.value);
+      // The REST snapshot does not say the reading's anomaly score: drawn unscored.
+      if (fresh && fresh.time > lastTime) this.chart.append(fresh.time, fresh.value, null);
     }, 1000);
   }
 

@@ -37,6 +37,8 @@ export class TwinState {
         time: columns.time[k], quality: columns.quality[k],
         sensor_value: columns.sensor_value[k], sensor_time: columns.sensor_time[k],
         sensor_quality: columns.sensor_quality[k],
+        // The reading's anomaly score; null where not scored (an older server: no column).
+        sensor_anomaly: columns.sensor_anomaly?.[k] ?? null,
       });
     }
   }
@@ -77,6 +79,7 @@ export class TwinState {
           sensor.time = change.sensor_time ?? change.time;
           if (change.sensor_quality !== undefined) sensor.quality = change.sensor_quality;
           else if (feeding.length === 1) sensor.quality = change.quality;
+          sensor.anomaly = change.sensor_anomaly ?? null;
           sensor.count = (sensor.count ?? 0) + 1;
         }
         break;

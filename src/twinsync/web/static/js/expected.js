@@ -1,0 +1,230 @@
+// The element panel's "expected anomalies": the spans marked expected for the element's
+// sensors (GET /api/anomalies/expected), and for operators and admins a small form that
+// marks one (POST /api/anomalies/expected): a pour, a load test. In a marked span the
+// detector's anomalies raise no alarm, and an active anomaly alarm raised in it clears.
+//
+// The form is prefilled from the chart: the span a person selected on it (a drag across
+// it, or a click on a red dot), else the latest run of marked readings. It lives across
+// re-renders of the panel (an alarm arriving must not wipe a reason being typed).
+
+import { getExpected, markExpected } from "./api.js";
+import { escape } from "./format.js";
+
+/** Roles the server lets mark anomalies as expected (api/access.py: OPERATE). */
+export const MARKING_ROLES = new Set(["operator", "admin"]);
+/** How many marks the panel lists (the latest spans of time). */
+const LISTED = 6;
+
+/** An epoch time as a datetime-local input's value (local time, to the minute). */
+export function localInput(epochSeconds) {
+  const date = new Date(epochSeconds * 1000);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+/** A datetime-local input's value as epoch seconds (NaN when empty or invalid). */
+function epochOf(text) {
+  return text ? new Date(text).getTime() / 1000 : Number.NaN;
+}
+
+/** "6 Dec 2026, 21:42 – 21:43": the date once when the span is within a day. */
+export function spanText(start, end) {
+  const when = (t, options) => new Date(t * 1000).toLocaleString([], options);
+  const clock = { hour: "2-digit", minute: "2-digit" };
+  const full = { day: "numeric", month: "short", year: "numeric", ...clock };
+  const sameDay = new Date(start * 1000).toDateString() === new Date(end * 1000).toDateString();
+  return `${when(start, full)} – ${when(end, sameDay ? clock : full)}`;
+}
+
+/**
+ * The spans as a person marked them: an element's mark is one span a sensor, shown once
+ * with its sensors. The latest span of time first.
+ */
+export function grouped(spans) {
+  const marks = new Map();
+  for (const span of spans) {
+    const key = JSON.stringify([span.start, span.end, span.reason, span.by]);
+    if (!marks.has(key)) marks.set(key, { ...span, sensors: [] });
+    marks.get(key).sensors.push(span.sensor_id);
+  }
+  return [...marks.values()].sort((a, b) => b.start - a.start || b.end - a.end);
+}
+
+export class ExpectedAnomalies {
+  constructor() {
+    this.box = document.createElement("section");
+    this.box.dataset.role = "expected";
+    this.elementId = null;
+    this.sensorId = null;
+    this.role = null;
+    this.spans = [];
+    this.loadToken = 0;
+    // The span shown in the form came from a person (typed or selected on the chart):
+    // the chart's latest anomaly no longer overwrites it.
+    this.chosen = false;
+    this.span = null;
+    this.render();
+  }
+
+  get canMark() {
+    return MARKING_ROLES.has(this.role);
+  }
+
+  /** The signed-in role, once known: the form shows only to roles that may mark. */
+  setRole(role) {
+    this.role = role;
+    this.render();
+  }
+
+  /** The panel shows another element or sensor. */
+  show(elementId, sensorId) {
+    const changed = elementId !== this.elementId;
+    if (changed || sensorId !== this.sensorId) {
+      // Another sensor's chart offers its own anomalies; the span shown was the last one's.
+      this.chosen = false;
+      this.span = null;
+      const form = this.box.querySelector("form");
+      if (form) form.elements.start.value = form.elements.end.value = "";
+    }
+    this.elementId = elementId;
+    this.sensorId = sensorId;
+    if (changed) {
+      this.spans = [];
+      this.render();
+      this.load();
+    } else {
+      this.renderScope();
+    }
+  }
+
+  /**
+   * A span from the chart ([start, end] epoch seconds): `selected` when a person chose
+   * it on the chart, else the latest anomaly, which fills the form only until a person
+   * has chosen or typed one.
+   */
+  offer(span, { selected = false } = {}) {
+    if (!span || (this.chosen && !selected)) return;
+    if (selected) this.chosen = true;
+    this.span = span;
+    this.fill();
+  }
+
+  /** The offered span into the form, to the minute: the start rounded down and the end
+   * up, so that it covers the marked readings. */
+  fill() {
+    const form = this.box.querySelector("form");
+    if (!form || !this.span) return;
+    const [start, end] = this.span;
+    form.elements.start.value = localInput(Math.floor(start / 60) * 60);
+    form.elements.end.value = localInput(Math.ceil(Math.max(end, start + 1) / 60) * 60);
+  }
+
+  async load() {
+    const token = ++this.loadToken;
+    const id = this.elementId;
+    if (!id) return;
+    let spans;
+    try {
+      spans = (await getExpected(id)).expected;
+    } catch (error) {
+      if (token === this.loadToken) this.renderList(`<li class="error">${escape(error.message)}</li>`);
+      return;
+    }
+    if (token !== this.loadToken) return;
+    this.spans = spans;
+    this.renderList();
+  }
+
+  render() {
+    const form = this.canMark ? `
+      <form class="expected-form" novalidate>
+        <label class="field">From<input type="datetime-local" name="start" required></label>
+        <label class="field">To<input type="datetime-local" name="end" required></label>
+        <label class="field wide">Reason<input type="text" name="reason" maxlength="200" placeholder="pour of the slab, load test…" required></label>
+        <label class="field">For<select name="scope"></select></label>
+        <button type="submit">Mark expected</button>
+        <div class="result wide" data-role="expected-result" aria-live="polite"></div>
+      </form>`
+      : this.role ? '<p class="muted note">Marking anomalies as expected is for operators and admins.</p>' : "";
+    this.box.innerHTML = `
+      <h3>Expected anomalies <span class="count" data-role="expected-count"></span></h3>
+      <ol class="expected-list" data-role="expected-list"></ol>
+      ${form}`;
+    const element = this.box.querySelector("form");
+    if (element) {
+      element.addEventListener("submit", (event) => {
+        event.preventDefault();
+        this.submit(element);
+      });
+      for (const name of ["start", "end"]) {
+        element.elements[name].addEventListener("input", () => (this.chosen = true));
+      }
+    }
+    this.renderScope();
+    this.renderList();
+    this.fill();
+  }
+
+  renderScope() {
+    const select = this.box.querySelector('select[name="scope"]');
+    if (!select) return;
+    const kept = select.value;
+    select.innerHTML = (this.sensorId ? `<option value="sensor">sensor ${escape(this.sensorId)}</option>` : "")
+      + '<option value="element">every sensor of this element</option>';
+    if ([...select.options].some((o) => o.value === kept)) select.value = kept;
+  }
+
+  renderList(html = null) {
+    const list = this.box.querySelector('[data-role="expected-list"]');
+    const count = this.box.querySelector('[data-role="expected-count"]');
+    if (!list) return;
+    const marks = grouped(this.spans);
+    count.textContent = marks.length ? String(marks.length) : "";
+    list.innerHTML = html ?? (marks.length
+      ? marks.slice(0, LISTED).map((mark) => `
+        <li>
+          <span class="what">${escape(mark.reason)}</span>
+          <span class="muted">${escape(spanText(mark.start, mark.end))} · ${escape(mark.sensors.join(", "))} · by ${escape(mark.by)}</span>
+        </li>`).join("")
+      : '<li class="muted">None marked.</li>');
+  }
+
+  async submit(form) {
+    const result = form.querySelector('[data-role="expected-result"]');
+    const button = form.querySelector('button[type="submit"]');
+    const start = epochOf(form.elements.start.value);
+    const end = epochOf(form.elements.end.value);
+    const reason = form.elements.reason.value.trim();
+    const target = form.elements.scope.value === "sensor" && this.sensorId
+      ? { sensor_id: this.sensorId } : { element_id: this.elementId };
+    // Said here what the server would refuse anyway, without a round trip.
+    const problem = !Number.isFinite(start) || !Number.isFinite(end) ? "Give the span's start and end."
+      : !reason ? "Say why these anomalies are expected." : null;
+    if (problem) {
+      result.className = "result wide error";
+      result.textContent = problem;
+      return;
+    }
+    const id = this.elementId;
+    result.className = "result wide saving";
+    result.textContent = "marking…";
+    button.disabled = true;
+    try {
+      const marked = await markExpected({ ...target, start, end, reason });
+      if (id !== this.elementId) return;
+      const sensors = marked.expected.map((s) => s.sensor_id);
+      const cleared = marked.cleared.length;
+      result.className = "result wide ok";
+      result.textContent = `Marked expected for ${sensors.join(", ")}`
+        + (cleared ? ` · ${cleared} alarm${cleared === 1 ? "" : "s"} cleared.` : " · no active alarm in the span.");
+      form.elements.reason.value = "";
+      this.load();
+    } catch (error) {
+      if (id !== this.elementId) return;
+      result.className = "result wide error";
+      result.textContent = error.message;
+    } finally {
+      button.disabled = false;
+    }
+  }
+}
