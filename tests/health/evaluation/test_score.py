@@ -139,3 +139,17 @@ def test_qualities_give_the_share_of_faulty_readings_below_the_fusion_threshold(
     assert stuck["readings_after_named"] == 21 and stuck["low_share_after_named"] == 1.0
     assert result["fault_free_readings"] == 240 and result["fault_free_low_share"] == 0.1
     assert result["kinds"]["dropout"]["low_share_in_windows"] is None  # no reading in it
+
+
+def test_alarms_after_the_sets_end_are_counted_and_not_scored() -> None:
+    """The set's sensors stop together at its end while a gateway's buffer still arrives
+    minutes later: the silence the replay's clock then sees is the data set's end."""
+    end = SPAN[1]
+    states = [*PERFECT, *[_alarm(end + 180.0, sensor.sensor_id, "stale")
+                          for sensor in SENSORS]]
+    result = score(LABELS, states, SENSORS, span=SPAN)
+    assert result["run"]["alarms_after_end"] == len(SENSORS)
+    assert result["false_alarms"]["on_fault_free_sensors"] == 0
+    assert result["kinds"]["dropout"]["precision"] == 1.0
+    # Without the set's period the states' own span is scored, all of it.
+    assert score(LABELS, states, SENSORS)["run"]["alarms_after_end"] == 0

@@ -3,7 +3,12 @@
 Matching (docs/HEALTH.md, "Evaluation set"), the rule of ``twinsync bench health`` widened
 to the fault kinds that have no state of their own:
 
-- An alarm is a STATES.csv row whose state is not ``ok``, dated by its ``time``.
+- An alarm is a STATES.csv row whose state is not ``ok``, dated by its ``time``. Alarms
+  after the set's period (SITE.json's ``end``) are left out and only counted
+  (``alarms_after_end``): the set's sensors stop there together, while some deliveries
+  (a gateway's buffer) still arrive minutes later and move the replay's clock on, so
+  every sensor that reads each minute falls silent at once. That silence is the data
+  set's end, not the sensors'.
 - A fault accepts an alarm when the alarm's state is one of ``ACCEPTED_STATES[kind]``, or
   its reason names the fault (``NAMED_BY[kind]``: a "clock" or a future "cross-wired" reason),
   and it falls on the faulty sensor between the fault's start and its end + ``GRACE``. For
@@ -98,9 +103,10 @@ def _in_window(label: Label, when: float) -> bool:
 def score(labels: list[Label], states: list[StateRow], sensors: list[SensorRow],
           qualities: Qualities | None = None,
           span: tuple[float, float] | None = None) -> dict[str, Any]:
-    """Score ``states`` against ``labels``; ``span`` is the set's period (epoch seconds),
-    else the period the states and qualities cover."""
+    """Score ``states`` against ``labels``; ``span`` is the set's period (epoch seconds;
+    alarms after it are left out), else the period the states and qualities cover."""
     known = {sensor.sensor_id: sensor for sensor in sensors}
+    given = span is not None
     if span is None:
         times = [row.time for row in states]
         if qualities is not None and len(qualities.time):
@@ -110,8 +116,10 @@ def score(labels: list[Label], states: list[StateRow], sensors: list[SensorRow],
     by_sensor: dict[str, list[Label]] = {}
     for label in sorted(labels, key=lambda item: item.start):
         by_sensor.setdefault(label.sensor_id, []).append(label)
-    alarms = sorted((_Alarm(row.time, row.sensor_id, row.state, row.reason) for row in states
-                     if row.state != "ok" and row.sensor_id in known),
+    raised = [row for row in states if row.state != "ok" and row.sensor_id in known]
+    after_end = sum(row.time > span[1] for row in raised) if given else 0
+    alarms = sorted((_Alarm(row.time, row.sensor_id, row.state, row.reason) for row in raised
+                     if not (given and row.time > span[1])),
                     key=lambda alarm: (alarm.sensor_id, alarm.time))
     detected = _match(alarms, by_sensor)
     signals = sorted({signal_of(s) for s in sensors}, key=_signal_order)
@@ -119,6 +127,7 @@ def score(labels: list[Label], states: list[StateRow], sensors: list[SensorRow],
         "run": {"sensors": len(sensors), "faults": len(labels),
                 "fault_free_sensors": sum(s.sensor_id not in by_sensor for s in sensors),
                 "days": round(days, 3), "alarms": len(alarms),
+                "alarms_after_end": after_end,
                 "states_of_unknown_sensors": sum(row.sensor_id not in known
                                                  for row in states)},
         **_tables(labels, alarms, detected, sensors, by_sensor, days),
@@ -291,7 +300,8 @@ def report(result: dict[str, Any], explain: bool = False) -> list[str]:
     ``explain`` every missed fault too (to read on the tune part, never on holdout)."""
     run = result["run"]
     lines = [f"sensors {run['sensors']} (fault-free {run['fault_free_sensors']})  faults "
-             f"{run['faults']}  days {run['days']}  alarms {run['alarms']}"]
+             f"{run['faults']}  days {run['days']}  alarms {run['alarms']}"
+             f" (after the set's end, not scored: {run.get('alarms_after_end', 0)})"]
     lines += _kind_lines("all signal types", result)
     for signal, table in result["signals"].items():
         lines += _kind_lines(signal, table)
