@@ -7,7 +7,8 @@ says why it has no estimate, and a wall (of no mix) shows nothing and is never a
 about. The "Concrete strength" colour mode colours the slab by its share of the
 required strength, reading the slabs a few at a time, and only once chosen. The slab's
 temperature, fused from the two loggers, shows its uncertainty and each one's share,
-which stays open while readings arrive. Screenshots at desktop and tablet sizes go to
+which stays open while readings arrive. A mix declared while the page is open reaches
+the panel without a reload. Screenshots at desktop and tablet sizes go to
 ``$TWINSYNC_SCREENSHOTS`` if set, else to pytest's temp folder.
 """
 
@@ -304,3 +305,17 @@ def test_the_slabs_panel_fits_at_desktop_and_tablet_sizes(
     finally:
         context.close()
     assert not errors, f"the page threw: {errors}"
+
+
+def test_a_mix_declared_while_the_page_is_open_reaches_the_panel(
+        page: Any, api: httpx.Client) -> None:
+    column = api.get("/api/elements", params={"type": "IfcColumn"}).json()["elements"][0]
+    choose(page, column)
+    page.wait_for_timeout(300)
+    assert page.locator(MATURITY).count() == 0  # of no mix yet
+    columns = {**MIX, "name": "C40/50 columns", "ifc_class": "IfcColumn"}
+    assert api.post("/api/mixes", json=columns).status_code == 201
+    page.wait_for_selector(f'{MATURITY} [data-role="maturity-detail"]', timeout=10_000)
+    assert "C40/50 columns" in (page.text_content(MATURITY) or "")
+    assert "pour is not known" in (page.text_content(MATURITY) or "")
+    page.fill("#tree-search", "")

@@ -37,6 +37,8 @@ export class MaturityStore {
     } catch {
       return; // the panel still asks element by element; a 404 hides its section
     }
+    // An element of no mix before may be of the one just declared: ask it again.
+    for (const [id, entry] of this.views) if (entry.view === null) this.views.delete(id);
     this.onMixes();
   }
 
