@@ -99,3 +99,16 @@ export const getExpected = (elementId) =>
  * `start` to `end` (epoch seconds), for `reason`. Answers {expected, cleared}.
  */
 export const markExpected = (body) => request("POST", "/api/anomalies/expected", body);
+
+/** The concrete mixes declared for the twin. */
+export const getMixes = () => request("GET", "/api/mixes");
+
+/** An element's concrete maturity and strength, or null when it is of no mix (404). */
+export async function getMaturity(id) {
+  try {
+    return await request("GET", `/api/elements/${encodeURIComponent(id)}/maturity`);
+  } catch (error) {
+    if (error.status === 404) return null;
+    throw error;
+  }
+}

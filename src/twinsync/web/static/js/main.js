@@ -7,7 +7,11 @@
 import * as api from "./api.js";
 import { NO_VALUE, ROOM_COLOR, STATUS_COLORS, STATUS_LABELS, colorFor, rangeOf, scaleGradient } from "./colors.js";
 import { escape, label, unit, value } from "./format.js";
+import { FusedDetails } from "./fused_detail.js";
 import { LiveConnection, socketUrl } from "./live.js";
+import { MaturityStore } from "./maturity.js";
+import { BANDS, MATURITY_MODE, bandOf, strengthText } from "./maturity_model.js";
+import { MaturitySection } from "./maturity_panel.js";
 import { Panel } from "./panel.js";
 import { SchedulePane } from "./schedule.js";
 import { activitiesSection, showActivity } from "./activity_panel.js";
@@ -55,15 +59,38 @@ const schedule = new SchedulePane($("#schedule"), {
 // What the element's panel shows of its activities, to redraw it only when that changes.
 let panelActivities = "";
 const activitiesKey = (id) => schedule.activitiesOfElement(id).map((a) => `${a.code}:${a.standing}`).join();
+// Concrete maturity: the panel's section for an element of a mix, and the colour mode.
+const maturity = new MaturityStore({
+  onView: (id) => {
+    maturitySection.viewed(id);
+    if (colorMode === MATURITY_MODE) {
+      queueRecolor(id);
+      queueLegend();
+    }
+  },
+  onMixes: () => {
+    renderColorModes();
+    if (colorMode === MATURITY_MODE) readMaturities(0);
+    if (selectedId) panel.show(selectedId); // its section may come or go with the mixes
+  },
+});
+const maturitySection = new MaturitySection(maturity);
+// While the model is coloured by maturity it is read again at the pace of the server's
+// rounds (service/curing.py assesses every 300 s).
+const MATURITY_MAP_REFRESH_MS = 300_000;
+let maturityTimer = null;
 const panel = new Panel($("#panel"), state, {
   onZoom: (id) => viewer?.fit([id]),
   hasGeometry: (id) => Boolean(viewer?.has(id)),
   sections: (element) => {
     const activities = schedule.loaded ? schedule.activitiesOfElement(element.id) : [];
     panelActivities = schedule.loaded ? activitiesKey(element.id) : "";
-    return activities.length ? [activitiesSection(activities, openActivity)] : [];
+    return [...maturitySection.sectionsFor(element),
+      ...(activities.length ? [activitiesSection(activities, openActivity)] : [])];
   },
 });
+// The shown element's fused values: their uncertainty and each sensor's share.
+const fusedDetails = new FusedDetails($("#panel"), api.getElement, () => selectedId);
 
 /** An activity chosen from an element's panel: shown in the Gantt, opened if need be. */
 function openActivity(code) {
@@ -105,6 +132,7 @@ function roomSummary(element) {
 }
 
 function hoverValue(element) {
+  if (colorMode === MATURITY_MODE) return maturityHover(element);
   const property = element.properties[colorMode];
   return property ? `${value(property.value)} ${unit(property.unit)}` : `no ${label(colorMode)}`;
 }
@@ -177,8 +205,7 @@ function elementColor(element) {
   if (isRoom(element)) return roomColor(element);
   const fourD = schedule.playback.active;
   // In 4D the schedule says how each element looks on the chosen date (playback.js).
-  const color = fourD ? schedule.playback.styleOf(element.id)
-    : colorFor(element, colorMode, colorRange, (e, p) => state.numberOf(e, p));
+  const color = fourD ? schedule.playback.styleOf(element.id) : modeColor(element);
   if (activityElements.has(element.id)) return { hex: color.hex, style: "solid" };
   if (activityElements.size && element.id !== selectedId) {
     return { hex: color.hex, style: color.style === "hidden" ? "hidden" : "faded" };
@@ -196,14 +223,55 @@ function elementColor(element) {
 function roomColor(element) {
   const selected = element.id === selectedId;
   const heat = colorMode !== "status";
-  const color = heat ? colorFor(element, colorMode, colorRange, (e, p) => state.numberOf(e, p))
-    : { hex: ROOM_COLOR, faded: false };
+  const color = heat ? modeColor(element) : { hex: ROOM_COLOR, faded: false };
   // A selected room is shown whatever the layer says: it is what the user asked for.
   // Rooms are not built by activities: 4D leaves them out.
   if ((!showRooms || schedule.playback.active) && !selected) return { hex: color.hex, style: "hidden" };
   if (selected) return { hex: color.hex, style: "volume" };
   if (color.faded || (xray && selectedId && viewer?.has(selectedId) && !heat)) return { hex: color.hex, style: "faded" };
   return { hex: color.hex, style: "volume" };
+}
+
+/** The colour mode's colour of an element: {hex, faded}. */
+function modeColor(element) {
+  if (colorMode !== MATURITY_MODE) return colorFor(element, colorMode, colorRange, (e, p) => state.numberOf(e, p));
+  // Elements of no mix step back as elements without a value do on a heat map.
+  const view = maturity.viewOf(element.id);
+  if (!maturity.isOfMix(element) || view === null) return { hex: NO_VALUE, faded: true };
+  return { hex: bandOf(view).hex, faded: false };
+}
+
+/** The elements the maturity mode reads: drawn, of a mix, those on the storey shown first. */
+function maturityElements() {
+  const ids = [...state.elements.values()].filter((e) => mapped(e) && maturity.isOfMix(e))
+    .sort((a, b) => (storeyFilter && b.storey === storeyFilter) - (storeyFilter && a.storey === storeyFilter))
+    .map((e) => e.id);
+  return ids;
+}
+
+/** Read the maturity of the elements of a mix, those read less than `olderThanMs` ago kept. */
+function readMaturities(olderThanMs) {
+  maturity.request(maturityElements(), olderThanMs);
+  renderLegend();
+}
+
+// Answers arrive a few at a time: the legend's counts are redrawn once a frame at most.
+let legendQueued = false;
+function queueLegend() {
+  if (legendQueued) return;
+  legendQueued = true;
+  requestAnimationFrame(() => {
+    legendQueued = false;
+    renderLegend();
+  });
+}
+
+function maturityHover(element) {
+  if (!maturity.isOfMix(element)) return "of no concrete mix";
+  const view = maturity.viewOf(element.id);
+  if (view === undefined) return "reading…";
+  if (view === null) return "of no concrete mix";
+  return view.estimate === null ? "no strength estimate" : `${strengthText(view)} of ${value(view.required_strength)} MPa`;
 }
 
 function recolor(id) {
@@ -219,7 +287,7 @@ function mapped(element) {
 }
 
 function computeRange() {
-  if (colorMode === "status") return null;
+  if (colorMode === "status" || colorMode === MATURITY_MODE) return null;
   const values = [];
   for (const element of state.elements.values()) {
     const number = mapped(element) ? state.numberOf(element, colorMode) : null;
@@ -332,6 +400,10 @@ function renderLegend() {
       showRooms && viewer?.roomCount ? `<div class="row"><span class="swatch" style="background:${ROOM_COLOR}"></span>Room (no status)<b>${viewer.roomCount}</b></div>` : ""}`;
     return;
   }
+  if (colorMode === MATURITY_MODE) {
+    legend.innerHTML = maturityLegendHtml();
+    return;
+  }
   const property = state.boundProperties().find((p) => p.name === colorMode);
   const shownUnit = unit(property?.unit);
   // The scale spans the whole model (it does not jump when the storey changes); the
@@ -351,6 +423,25 @@ function renderLegend() {
        <div class="note">${note}</div>`
     : `<div class="title">${escape(label(colorMode))}</div>
        <div class="row"><span class="swatch" style="background:${NO_VALUE}"></span>no values yet</div>`;
+}
+
+/** The maturity mode's legend: each band and how many elements (on screen) are in it. */
+function maturityLegendHtml() {
+  const counts = new Map(BANDS.map((b) => [b.key, 0]));
+  let shown = 0;
+  for (const element of state.elements.values()) {
+    if (!mapped(element) || !maturity.isOfMix(element) || (storeyFilter && element.storey !== storeyFilter)) continue;
+    const view = maturity.viewOf(element.id);
+    if (view === null) continue;
+    counts.set(bandOf(view).key, counts.get(bandOf(view).key) + 1);
+    shown++;
+  }
+  const where = storeyFilter ? ` on ${escape(state.get(storeyFilter)?.name ?? "this storey")}` : "";
+  return `<div class="title">Concrete strength, share of required</div>
+    ${BANDS.filter((b) => b.key !== "pending" || counts.get("pending")).map((b) => `
+      <div class="row" data-band="${b.key}"><span class="swatch" style="background:${b.hex}"></span>${escape(b.label)}<b>${counts.get(b.key)}</b></div>`).join("")}
+    <div class="note">${maturity.hasMixes ? `${plural(shown, "element")} of a mix${where} · others faded`
+      : "no concrete mix declared (POST /api/mixes)"}</div>`;
 }
 
 // ── header, filters, selection ──────────────────────────────────────────────
@@ -380,8 +471,11 @@ function renderColorModes() {
   const select = $("#color-mode");
   const properties = state.boundProperties();
   select.innerHTML = `<option value="status">Status</option>${properties.map((p) =>
-    `<option value="${escape(p.name)}">${escape(label(p.name))}${p.unit ? ` (${escape(unit(p.unit))})` : ""}</option>`).join("")}`;
-  if (colorMode !== "status" && !properties.some((p) => p.name === colorMode)) {
+    `<option value="${escape(p.name)}">${escape(label(p.name))}${p.unit ? ` (${escape(unit(p.unit))})` : ""}</option>`).join("")}${
+    maturity.hasMixes ? `<option value="${MATURITY_MODE}">Concrete strength (maturity)</option>` : ""}`;
+  const kept = colorMode === MATURITY_MODE ? maturity.hasMixes : properties.some((p) => p.name === colorMode);
+  if (colorMode !== "status" && !kept) {
+    setMaturityMode(false);
     colorMode = "status";
     showRooms = false;
   }
@@ -479,6 +573,8 @@ function onMessage(message) {
     for (const change of message.changes) state.apply(change);
     if (message.changes.some((c) => SCHEDULE_CHANGES.has(c.kind))) schedule.changed();
     if (message.properties) state.applyProperties(message.properties);
+    // A mix declared changes which elements are of one and what they need.
+    if (message.changes.some((c) => c.kind === "mix_declared")) maturity.loadMixes();
     // A new model revision: its geometry and its elements both changed wholesale.
     if (message.changes.some((c) => c.kind === "model_imported")) {
       live.resubscribe();
@@ -509,13 +605,32 @@ state.on("change", (element, change) => {
     tree.update(element);
   }
   panel.update(element, change);
+  fusedDetails.changed(element, change);
+  if (change.kind === "status_changed") {
+    maturitySection.changed(element.id); // a strength recorded completes an element
+    if (colorMode === MATURITY_MODE && maturity.isOfMix(element)) maturity.request([element.id]);
+  }
   queueRecolor(element.id);
 });
 
 // ── controls ────────────────────────────────────────────────────────────────
 
+/** Turn the maturity colour mode's reading on (read what is stale) or off (stop queueing). */
+function setMaturityMode(on) {
+  clearInterval(maturityTimer);
+  maturityTimer = null;
+  if (!on) {
+    maturity.clearQueue();
+    return;
+  }
+  readMaturities(60_000);
+  maturityTimer = setInterval(() => document.hidden || readMaturities(MATURITY_MAP_REFRESH_MS - 30_000),
+    MATURITY_MAP_REFRESH_MS);
+}
+
 $("#color-mode").addEventListener("change", (event) => {
   colorMode = event.target.value;
+  setMaturityMode(colorMode === MATURITY_MODE);
   showRooms = roomProperties().has(colorMode);
   recolorAll();
 });
@@ -523,6 +638,7 @@ $("#rooms").addEventListener("click", () => setShowRooms(!showRooms));
 $("#storey-filter").addEventListener("change", (event) => {
   storeyFilter = event.target.value;
   applyStoreyFilter();
+  if (colorMode === MATURITY_MODE) readMaturities(60_000); // the storey shown first
   viewer?.fit();
 });
 $("#fit-view").addEventListener("click", () => viewer?.fit());
@@ -580,6 +696,13 @@ window.twinsync = Object.freeze({
   /** Whether an element carries the selection's mark (it is the chosen activity's). */
   isHighlighted: (id) => Boolean(viewer?.isHighlighted(id)),
   get activityElements() { return [...activityElements].sort(); },
+  /** The maturity reads: how many were asked, the most in flight at once, still to come. */
+  maturity: Object.freeze({
+    get requested() { return maturity.requested; },
+    get maxInFlight() { return maturity.maxInFlight; },
+    get pending() { return maturity.pending; },
+    get mixes() { return maturity.mixes; },
+  }),
   /** The Gantt and 4D, for tests: rows' places on the page, what is shown, timings. */
   schedule: Object.freeze({
     get loaded() { return schedule.loaded; },
@@ -612,6 +735,7 @@ $("#sign-out").addEventListener("click", async () => {
 api.getSession().then((session) => panel.setRole(session.role), () => panel.setRole(null));
 
 const firstModel = fetchModel();
+maturity.loadMixes();
 const live = new LiveConnection(socketUrl(), { onMessage, onState: setConnection });
 live.start();
 viewer = await createViewer();

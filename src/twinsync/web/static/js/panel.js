@@ -8,6 +8,7 @@ import { getChanges, getElement, setStatus } from "./api.js";
 import { SensorChart, WINDOWS } from "./chart.js";
 import { STATUS_COLORS, STATUS_LABELS } from "./colors.js";
 import { ago, escape, label, reading, stamp, unit, value } from "./format.js";
+import { fusedDetail } from "./fused_detail.js";
 import { HISTORY_LENGTH, historyHtml } from "./history.js";
 import { ExpectedAnomalies } from "./expected.js";
 // Rooms, storeys and the site are places, not work: they have no construction status
@@ -173,7 +174,7 @@ export class Panel {
     return `
       <tr data-property="${escape(name)}" class="${live ? "live" : ""}">
         <td class="pname" title="${escape(name)}">${escape(label(short))}</td>
-        <td class="pvalue">${escape(value(property.value))}<span class="unit">${escape(unit(property.unit))}</span>
+        <td class="pvalue">${escape(value(property.value))}<span class="unit">${escape(unit(property.unit))}</span>${fusedDetail(name, property)}
           <div class="pmeta"><span class="badge ${escape(property.source)}">${escape(property.source)}</span>${[when, confidence].filter(Boolean).join(" · ")}</div></td>
       </tr>`;
   }

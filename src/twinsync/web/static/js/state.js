@@ -65,10 +65,14 @@ export class TwinState {
         // The delta's value is the property's, fused over all the sensors bound to it;
         // the reading of the one sensor that moved is only known for sure when the
         // server says it (sensor_value) or when that sensor is the property's only one.
+        const previous = element.properties[change.property];
         element.properties[change.property] = {
           value: change.value, unit: change.unit, time: change.time,
           source: change.source ?? "iot", confidence: change.quality, sensor_id: change.sensor_id,
           sensors: change.sensors,
+          // A delta carries no uncertainty nor shares: the last known stand beside the new
+          // value until the element is read again (fused_detail.js).
+          uncertainty: change.uncertainty ?? previous?.uncertainty, weights: change.weights ?? previous?.weights,
         };
         const sensor = element.sensors.find((s) => s.id === change.sensor_id);
         const feeding = element.sensors.filter((s) => s.binding?.property === change.property);
