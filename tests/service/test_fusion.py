@@ -176,3 +176,21 @@ async def test_a_fine_sensor_outweighs_a_coarse_one_and_the_weights_are_shown(
         assert abs(shown["value"] - (20.0 + 0.5 * np.sin(199 / 30))) < 0.1
     finally:
         await service.aclose()
+
+
+def test_the_best_sensor_alone_when_none_is_trusted_has_no_uncertainty() -> None:
+    """Both sensors doubted (a spike each): the better one is shown with its low
+    confidence, not with its noise divided by that doubt (± thousands of degrees)."""
+    twin = Twin()
+    twin.add_element(Element("e", "IfcWall"))
+    for s in ("a", "b"):
+        twin.add_sensor(Sensor(s, "temperature", "degC"))
+        twin.bind_sensor(Binding(s, "e", "temperature"))
+    table = Pipeline(twin).table
+    table.last_value[:2], table.count[:2], table.last_event_time[:2] = [20.0, 22.0], 1, 1.0
+    trust = np.array([0.2, 1e-9])
+    fused = PropertyIndex.build(twin, table).fuse(
+        np.array([0]), table, sensor_quality=lambda rows: trust[rows],
+        sensor_noise=lambda rows: np.full(rows.size, 0.01))
+    assert fused.value[0] == 20.0 and fused.confidence[0] == 0.2
+    assert fused.uncertainty is not None and np.isnan(fused.uncertainty[0])

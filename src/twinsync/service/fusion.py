@@ -13,7 +13,8 @@ than their noise: a bias between them is not in their noise) are shown with it. 
 sensor's noise is not known yet (health still learning it) the property's sensors are
 weighed by trust alone, as equal noise, and the uncertainty is unknown (NaN). When no
 sensor of a property can be trusted, the best one is shown alone with its own, low,
-confidence. The confidence of a fused value is the highest trust among the sensors used.
+confidence, and no uncertainty. The confidence of a fused value is the highest trust
+among the sensors used.
 
 Everything is computed for many properties at once over NumPy columns: the live path
 asks for the properties a batch moved, once per batch, not once per sensor.
@@ -182,7 +183,9 @@ class PropertyIndex:
         share = np.divide(w, total[group], out=np.zeros(rows.size), where=total[group] > 0)
         uncertainty = _uncertainty(group, used, values, w, value,
                                    np.asarray(total, dtype=np.float64), count)
-        uncertainty[unknown | ~has_value] = np.nan
+        # The best sensor alone, none trusted: its confidence says how little it is
+        # trusted; an uncertainty of its noise over that trust would be a number of no use.
+        uncertainty[unknown | ~has_value | alone] = np.nan
         return Fused(has_value, value, np.maximum(confidence, 0.0), time, rows, group, used,
                      share, uncertainty)
 
