@@ -95,6 +95,7 @@ def live_state(service: TwinService) -> dict[str, Any]:
         "anomaly": (digest(service.anomalies.monitor.detector._records.array),
                     {sensor: list(spans) for sensor, spans
                      in service.anomalies.monitor.expected.items() if spans}),
+        "twin_models": digest(service.twin_models.tracker._records.array),
         "twin": ({k: e.to_dict() for k, e in service.twin.elements.items()},
                  {k: s.to_dict() for k, s in service.twin.sensors.items()},
                  {k: b.to_dict() for k, b in service.twin.bindings.items()}),
