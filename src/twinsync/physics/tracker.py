@@ -91,9 +91,9 @@ STARTED, RECALIBRATED, ENDED = 1, 2, 3
 #: recalibrated): direction (+1 up, -1 down), its size in the reading's unit (the step
 #: the recalibration's fit finds at the change point: its level at the newest reading less
 #: the level before the change carried on with its trend) and in standard deviations of
-#: the model's prediction, the change point's time, the statistic, then the noise (``r``), smoothness
-#: ratio, level and trend before and after the recalibration, and how many readings of the
-#: ring it used.
+#: the model's prediction, the change point's time, the statistic, then the noise
+#: (``r``), smoothness ratio, level and trend before and after the recalibration, and how
+#: many readings of the ring it used.
 DETAIL = ("direction", "size_sd", "size", "since", "statistic",
           "noise_before", "ratio_before", "level_before", "trend_before",
           "noise_after", "ratio_after", "level_after", "trend_after", "window")
