@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 
 from ..analytics.snapshot import DetectorSnapshotMismatch, dump, load
 from ..errors import NotFound
-from ..health.batch_order import in_time_order
+from ..health.batch_order import has_later, in_time_order
 from ..model import Event, validate
 from ..physics.tracker import DETAIL, ENDED, STARTED, LevelTrendTracker
 from ..pipeline import Batch
@@ -103,7 +103,10 @@ class TwinModelDesk:
     def savepoint(self, batch: Batch, ordered: NDArray[np.bool_]) -> RowsSavepoint | None:
         if not self.enabled:
             return None
-        return self.tracker.savepoint(batch.rows[self._chosen(batch, ordered)])
+        rows = batch.rows[self._chosen(batch, ordered)]
+        # Each row once: a small fleet's batch names each row many times, and a copy of
+        # 768 bytes a reading cost more than finding the repeats (one compiled pass).
+        return self.tracker.savepoint(rows[~has_later(rows)])
 
     def rollback(self, point: RowsSavepoint | None) -> None:
         if point is not None:
