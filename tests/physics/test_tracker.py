@@ -11,7 +11,7 @@ import pytest
 
 from twinsync.detect import check_detector
 from twinsync.physics import Cusum, KalmanFilter
-from twinsync.physics.tracker import DETAIL, STARTED, LevelTrendTracker
+from twinsync.physics.tracker import DETAIL, STARTED, LevelTrendTracker, TrackUpdate
 
 HOUR = 3600.0
 AT = {name: k for k, name in enumerate(DETAIL)}
@@ -25,11 +25,14 @@ def daily(rng: np.random.Generator, sensors: int, readings: int) -> np.ndarray:
     """A daily cycle of ±3 at 15-minute readings, each sensor at its own phase."""
     hours = 0.25 * np.arange(readings)
     phase = rng.uniform(0, 2 * np.pi, (sensors, 1))
-    return 20 + 3 * np.sin(2 * np.pi * hours / 24 + phase) + white(rng, sensors, readings) - 20
+    values: np.ndarray = 3 * np.sin(2 * np.pi * hours / 24 + phase) + white(rng, sensors,
+                                                                            readings)
+    return values
 
 
 def run(values: np.ndarray, quality: np.ndarray | None = None,
-        tracker: LevelTrendTracker | None = None) -> tuple[LevelTrendTracker, list]:
+        tracker: LevelTrendTracker | None = None
+        ) -> tuple[LevelTrendTracker, list[TrackUpdate]]:
     """Every sensor's readings, 15 minutes apart, in time order (one batch a time step)."""
     sensors, readings = values.shape
     tracker = tracker or LevelTrendTracker()

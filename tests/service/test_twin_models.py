@@ -38,7 +38,7 @@ def stream(days: float, seed: int = 7, shift: float = 0.0, cycle: float = 3.0) -
 
 
 async def open_slab(url: str, **options: object) -> TwinService:
-    return await open_slab_on(TwinService.open(url, **options))  # type: ignore[arg-type]
+    return await open_slab_on(TwinService.open(url, **options))
 
 
 async def open_slab_on(service: TwinService) -> TwinService:

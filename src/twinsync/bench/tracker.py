@@ -36,18 +36,23 @@ def white(rng: np.random.Generator, series: int, readings: int) -> np.ndarray:
 
 def walk(rng: np.random.Generator, series: int, readings: int) -> np.ndarray:
     level = np.cumsum(rng.normal(0.0, 0.02, (series, readings)), axis=1)
-    return level + white(rng, series, readings)
+    values: np.ndarray = level + white(rng, series, readings)
+    return values
 
 
 def daily(rng: np.random.Generator, series: int, readings: int) -> np.ndarray:
     hours = STEP_HOURS * np.arange(readings)
     phase = rng.uniform(0, 2 * np.pi, (series, 1))
-    return 3 * np.sin(2 * np.pi * hours / 24 + phase) + white(rng, series, readings)
+    values: np.ndarray = 3 * np.sin(2 * np.pi * hours / 24 + phase) + white(rng, series,
+                                                                            readings)
+    return values
 
 
 def ramp(rng: np.random.Generator, series: int, readings: int) -> np.ndarray:
     hours = STEP_HOURS * np.arange(readings)
-    return rng.uniform(-0.5, 0.5, (series, 1)) * hours + white(rng, series, readings)
+    values: np.ndarray = (rng.uniform(-0.5, 0.5, (series, 1)) * hours
+                          + white(rng, series, readings))
+    return values
 
 
 FAMILIES: dict[str, Family] = {"white": white, "walk": walk, "daily": daily, "ramp": ramp}

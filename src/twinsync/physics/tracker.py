@@ -422,7 +422,7 @@ class LevelTrendTracker(RecordDetector):
     module). Rows grow as the fleet does; the state is one record a row."""
 
     name = "level_trend"
-    evidence = ("time", "value", "quality")
+    evidence: tuple[str, ...] = ("time", "value", "quality")
     COLUMNS: ClassVar[dict[str, Field]] = {
         # first cache line: what every reading reads
         "count": (np.int64, 0),
