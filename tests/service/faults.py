@@ -98,6 +98,7 @@ def live_state(service: TwinService) -> dict[str, Any]:
                     # each sensor's last anomaly event and the anomalies untold since
                     {name: digest(column) for name, column
                      in service.anomalies.monitor.columns(len(pipeline.table)).items()}),
+        "twin_models": digest(service.twin_models.tracker._records.array),
         "twin": ({k: e.to_dict() for k, e in service.twin.elements.items()},
                  {k: s.to_dict() for k, s in service.twin.sensors.items()},
                  {k: b.to_dict() for k, b in service.twin.bindings.items()}),

@@ -23,16 +23,15 @@ uncompressed ``.npz`` with a JSON header, read without pickles).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ..archive import ArchiveUnreadable, layout, pack, unpack
 from ..errors import InvalidInput
-from .streaming import StreamingDetector
 
-__all__ = ["DetectorSnapshotMismatch", "dump", "load"]
+__all__ = ["DetectorSnapshotMismatch", "SavedDetector", "dump", "load"]
 
 FORMAT = 1
 #: The prefix of a column saved with the detector's that is not the detector's own.
@@ -47,16 +46,29 @@ class DetectorSnapshotMismatch(InvalidInput):
         super().__init__(message, "anomaly_snapshot_mismatch")
 
 
-def _header_of(detector: StreamingDetector) -> dict[str, Any]:
+class SavedDetector(Protocol):
+    """What a snapshot needs of a detector: its name and parameters (``knobs``, a
+    NamedTuple), and ``save``/``restore`` of rows (``detect.RecordDetector``'s). The anomaly
+    detector and the twin's level/trend tracker (``physics/tracker.py``) are saved alike."""
+
+    name: str
+    knobs: Any
+
+    def save(self, rows: NDArray[np.int64]) -> dict[str, NDArray[Any]]: ...
+
+    def restore(self, rows: NDArray[np.int64], saved: Mapping[str, NDArray[Any]]) -> None: ...
+
+
+def _header_of(detector: SavedDetector) -> dict[str, Any]:
     return {"format": FORMAT, "detector": detector.name,
             "params": {k: v for k, v in detector.knobs._asdict().items()}}
 
 
-def dump(detector: StreamingDetector, sensor_ids: Sequence[str],
+def dump(detector: SavedDetector, sensor_ids: Sequence[str],
          extra: Mapping[str, NDArray[Any]] | None = None) -> bytes:
     """The state of rows ``0 .. len(sensor_ids) - 1``; ``sensor_ids[row]`` names each.
-    ``extra`` are more per-row columns kept with it (the monitor's: when each sensor last
-    told an anomaly), one entry a sensor each."""
+    ``extra`` are more per-row columns kept with it (the anomaly monitor's: when each
+    sensor last told an anomaly), one entry a sensor each."""
     arrays = detector.save(np.arange(len(sensor_ids), dtype=np.int64))
     more = {EXTRA + name: np.ascontiguousarray(a) for name, a in (extra or {}).items()}
     if any(len(a) != len(sensor_ids) for a in more.values()):
@@ -67,7 +79,7 @@ def dump(detector: StreamingDetector, sensor_ids: Sequence[str],
                          **more})
 
 
-def load(detector: StreamingDetector, body: bytes, sensor_ids: Sequence[str],
+def load(detector: SavedDetector, body: bytes, sensor_ids: Sequence[str],
          extra: Mapping[str, NDArray[Any]] | None = None) -> int:
     """Restore the sensors ``detector`` knows (``sensor_ids[row]``) from a ``dump``;
     returns how many. Each ``extra`` column (an array indexed by row, written in place)

@@ -134,6 +134,8 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/elements/{element_id}/maturity"): READ,
     # a property's readings looked ahead
     ("GET", "/api/elements/{element_id}/forecast"): READ,
+    # its sensors' level/trend models: divergence and recalibration
+    ("GET", "/api/elements/{element_id}/twin"): READ,
     # trust and time
     ("GET", "/api/sensors/{sensor_id}/health"): READ,
     ("GET", "/api/health"): READ,

@@ -33,6 +33,7 @@ from . import (
     routes_forecast,
     routes_health,
     routes_models,
+    routes_physics,
     routes_readings,
     routes_schedule,
     routes_site_events,
@@ -79,11 +80,17 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
 
             seconds = await asyncio.to_thread(warm_up_anomaly)
             log.info("anomaly detector ready in %.1f s", seconds)
+        if settings.twin_models:
+            from ..service.twin_models import warm_up as warm_up_models
+
+            seconds = await asyncio.to_thread(warm_up_models)
+            log.info("twin models ready in %.1f s", seconds)
         svc = service or TwinService.open(
             settings.store, freshness=settings.freshness_seconds,
             allowed_lateness=settings.allowed_lateness_seconds,
             latency_alarm=settings.latency_alarm_seconds, geometry=settings.geometry(),
-            anomaly_detection=settings.anomaly_detection)
+            anomaly_detection=settings.anomaly_detection,
+            twin_models=settings.twin_models)
         app.state.service = svc
         tokens = await asyncio.to_thread(open_token_store, svc.store.url)
         app.state.auth = Authenticator(tokens)
@@ -136,6 +143,7 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
     app.include_router(routes_schedule.router, tags=["schedule"])
     app.include_router(routes_curing.router, tags=["schedule"])
     app.include_router(routes_forecast.router, tags=["twin"])
+    app.include_router(routes_physics.router, tags=["twin"])
     app.include_router(routes_site_events.router, tags=["trust"])
     app.include_router(routes_anomalies.router, tags=["trust"])
     app.include_router(routes_health.router, tags=["trust"])

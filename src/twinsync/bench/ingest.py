@@ -23,6 +23,8 @@ how long after its commit a change reached the clients (``commit_to_client_ms``)
 ``--anomaly off`` runs the service with anomaly detection switched off (the
 ``anomaly_detection`` setting), the baseline of its cost; give ``--warm-up 400`` so that
 the anomaly detector too is past its learning (300 readings, then 100 learned unscored).
+``--models off`` likewise switches the twin's level/trend models off (the ``twin_models``
+setting; their warm-up is 30 readings a sensor).
 """
 
 from __future__ import annotations
@@ -72,6 +74,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--anomaly", choices=("on", "off"), default="on",
                         help="anomaly detection in the reading path (default on, as "
                              "twinsync serves; the anomaly_detection setting)")
+    parser.add_argument("--models", choices=("on", "off"), default="on",
+                        help="the twin's level/trend models in the reading path (default "
+                             "on, as twinsync serves; the twin_models setting)")
     parser.add_argument("--ws-compression", action="store_true", dest="ws_compression",
                         help="serve with WebSocket compression on (the ws_compression "
                              "setting; default off, as twinsync serves)")
@@ -88,7 +93,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         return asyncio.run(_run(url, args.sensors, args.readings, args.batch, args.seed,
                                 args.pattern, args.per_gateway, args.warm_up, args.history,
                                 args.subscribers, args.rate, args.ws_compression,
-                                args.anomaly == "on"))
+                                args.anomaly == "on", args.models == "on"))
 
 
 def _sensor_order(ids: list[str], readings: int, rng: random.Random, pattern: str,
@@ -149,9 +154,9 @@ async def _run(url: str, sensors: int, readings: int, batch_size: int, seed: int
                pattern: str = "random", per_gateway: int = 100,
                warm_up: int = 200, history: int = 0, subscribers: int | None = None,
                rate: float | None = None, ws_compression: bool = False,
-               anomaly: bool = True) -> dict[str, Any]:
+               anomaly: bool = True, models: bool = True) -> dict[str, Any]:
     rng = random.Random(seed)
-    service = TwinService.open(url, anomaly_detection=anomaly)
+    service = TwinService.open(url, anomaly_detection=anomaly, twin_models=models)
     try:
         elements, registered, bindings = fleet(sensors)
         await service.import_project(elements, registered, bindings, source="bench")
@@ -238,6 +243,7 @@ async def _run(url: str, sensors: int, readings: int, batch_size: int, seed: int
         "subscribers": subscribers,
         "ws_compression": ws_compression,
         "anomaly": "on" if anomaly else "off",
+        "models": "on" if models else "off",
         # Events of the whole run (warm-up included): anomaly and health events, alarms.
         "events": stored_counts["events"],
         # Of them anomaly events, and the anomalies their sensors' quiet time kept untold.
@@ -321,6 +327,7 @@ class Served:
 #: Stages of ``TwinService`` ingest to time: (label, attribute path of the object, method).
 STAGES = (("accept", "pipeline", "accept"), ("health", "health", "update_many"),
           ("anomaly", "anomalies", "savepoint"), ("anomaly", "anomalies", "score"),
+          ("models", "twin_models", "savepoint"), ("models", "twin_models", "step"),
           ("store", "store", "commit"),
           ("apply", "pipeline", "apply"))
 

@@ -24,6 +24,7 @@ BENCHES = {
     "curing": "twinsync.bench.curing",
     "forecast": "twinsync.bench.forecast",
     "twin": "twinsync.bench.twin",
+    "tracker": "twinsync.bench.tracker",
     "p6": "twinsync.bench.p6",
 }
 

@@ -4,7 +4,9 @@ the model contract (``contract``); the Kalman filters (``kalman``, ``ukf``) and 
 least squares (``rls``), each vectorised over a batch of elements, with their innovation
 gate (``gate``); the local level / trend model every property has (``level``) and the RC
 thermal zone (``thermal``); divergence detectors on normalised residuals (``divergence``,
-measured by ``runlength``) and recalibration over a recent window (``recalibrate``)."""
+measured by ``runlength``) and recalibration over a recent window (``recalibrate``); and
+the fleet's live level/trend tracker with its divergence and recalibration, one record a
+sensor (``tracker``), which the reading path runs."""
 
 from .contract import NotPositiveDefinite, StateModel
 from .divergence import Cusum, Divergence, PageHinkley
@@ -21,6 +23,7 @@ from .maturity import (
 from .recalibrate import Recalibration, recalibrate
 from .rls import RecursiveLeastSquares
 from .thermal import ThermalZone
+from .tracker import LevelTrendTracker, TrackUpdate
 from .ukf import MerweWeights, UnscentedKalmanFilter
 
 __all__ = [
@@ -32,6 +35,7 @@ __all__ = [
     "HyperbolicCurve",
     "Innovation",
     "KalmanFilter",
+    "LevelTrendTracker",
     "LocalTrend",
     "LogarithmicCurve",
     "MerweWeights",
@@ -42,6 +46,7 @@ __all__ = [
     "StateModel",
     "ThermalZone",
     "Track",
+    "TrackUpdate",
     "UnscentedKalmanFilter",
     "equivalent_age",
     "fit_logarithmic",

@@ -52,6 +52,7 @@ from .hub import Hub
 from .publisher import Publisher
 from .revisions import Match, Revisions, binding_key, element_key
 from .supervisor import ConnectorSupervisor
+from .twin_models import TWIN_SNAPSHOT, TwinModelDesk
 from .views import TwinViews
 from .watch import HEALTH_SAVE_SECONDS, LATENCY_BOUND_SECONDS, Watch
 from .writer import Writer
@@ -109,7 +110,7 @@ class TwinService(TwinViews):
                  health_save_every: float = HEALTH_SAVE_SECONDS,
                  writer: Writer | None = None,
                  geometry: ExportOptions | None = None,
-                 anomaly_detection: bool = True) -> None:
+                 anomaly_detection: bool = True, twin_models: bool = True) -> None:
         self.store = store
         self.clock: Callable[[], float] = clock
         self.twin = Twin()
@@ -142,6 +143,8 @@ class TwinService(TwinViews):
             self.alarms.replay(event)
         # After the alarm book: an anomaly alarm active at shutdown stays active.
         self.anomalies = AnomalyDesk(self, enabled=anomaly_detection)
+        # After the alarm book too: a divergence alarm active at shutdown stays active.
+        self.twin_models = TwinModelDesk(self, enabled=twin_models)
         self.properties = PropertyIndex.build(self.twin, self.pipeline.table)
         self.watch = Watch(self, latency_bound=latency_alarm, save_every=health_save_every)
         self.hub = Hub()
@@ -219,19 +222,21 @@ class TwinService(TwinViews):
         log.info("reading counters restored for %d sensors", restored)
 
     async def save_health(self) -> None:
-        """Save every sensor's learned health, its reading counters and the anomaly
-        detector's state to the store (by the watch's timer, and at shutdown). Taken on the
-        writer, so no batch is half in."""
-        def dump() -> tuple[bytes, bytes, bytes | None]:
+        """Save every sensor's learned health, its reading counters, the anomaly
+        detector's and the twin models' state to the store (by the watch's timer, and at
+        shutdown). Taken on the writer, so no batch is half in."""
+        def dump() -> tuple[bytes, bytes, bytes | None, bytes | None]:
             ids = self.pipeline.table.ids
             return (snapshot.dump(self.health, ids), self.pipeline.sequences.dump(ids),
-                    self.anomalies.dump())
+                    self.anomalies.dump(), self.twin_models.dump())
 
-        health, counters, anomaly = await self.view(dump)
+        health, counters, anomaly, models = await self.view(dump)
         await asyncio.to_thread(self.store.save_snapshot, HEALTH_SNAPSHOT, health)
         await asyncio.to_thread(self.store.save_snapshot, COUNTERS_SNAPSHOT, counters)
         if anomaly is not None:
             await asyncio.to_thread(self.store.save_snapshot, ANOMALY_SNAPSHOT, anomaly)
+        if models is not None:
+            await asyncio.to_thread(self.store.save_snapshot, TWIN_SNAPSHOT, models)
 
     def _stored_alarm_events(self) -> list[Event]:
         """Every alarm event in the store, oldest first, read a page at a time: a cap on
@@ -321,6 +326,7 @@ class TwinService(TwinViews):
                 self.pipeline.apply_binding(None, sensor_id)
         self.configure_health()
         self.site_events.apply()  # the sensors an event's elements hold may have changed
+        self.twin_models.apply_bindings()
         self.properties = PropertyIndex.build(self.twin, self.pipeline.table)
 
     async def _run(self, propose: Callable[[], Change]) -> list[Event]:
@@ -519,7 +525,7 @@ class TwinService(TwinViews):
                           ) -> tuple[IngestResult, list[Event]]:
         pipeline = self.pipeline
         accepted = pipeline.accept(incoming)
-        health_point = alarm_point = anomaly_point = None
+        health_point = alarm_point = anomaly_point = model_point = None
         try:
             if (accepted.behind_window is not None
                     and np.count_nonzero(accepted.behind_window)):
@@ -531,12 +537,15 @@ class TwinService(TwinViews):
             changes = judge_batch(self.health, batch, ordered=ordered,
                                   ahead=pipeline.clocks.device_offsets(batch.rows))
             now = self.clock()
-            if len(changes) or self.anomalies.enabled:
+            if len(changes) or self.anomalies.enabled or self.twin_models.enabled:
                 alarm_point = self.alarms.savepoint()
             events = self.watch.events_for(changes, now)
             # After health: a reading's quality decides whether it teaches the detector.
             anomaly_point = self.anomalies.savepoint(batch, ordered)
             events += self.anomalies.score(batch, ordered)
+            # The physics twin: each bound sensor's level/trend model, its divergence.
+            model_point = self.twin_models.savepoint(batch, ordered)
+            events += self.twin_models.step(batch, ordered)
             letters = [d for _, d in accepted.rejected]
             letters.extend(dead_letters)
             # The counts go with the batch: a crash cannot keep one without the other.
@@ -549,6 +558,7 @@ class TwinService(TwinViews):
             if alarm_point is not None:
                 self.alarms.rollback(alarm_point)
             self.anomalies.rollback(anomaly_point)
+            self.twin_models.rollback(model_point)
             raise
         try:
             pipeline.settle(accepted, self.clock())

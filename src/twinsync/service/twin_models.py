@@ -1,0 +1,263 @@
+"""The physics twin on the reading path: every numeric bound sensor's local level/trend
+model, stepped over each batch, with divergence raising ``twin_divergence`` events and
+alarms and recalibration recorded as ``twin_recalibrated`` events.
+
+``step`` runs on the writer inside a batch's transaction, after health has judged the
+batch and after the anomaly detector (so each reading's quality is known): the readings
+health folds in order (``Batch.in_order``: fresh and stale; not late, quarantined or out
+of range) of sensors bound to a live element, each sensor's in event-time order, go
+through ``physics.tracker.LevelTrendTracker`` in one compiled pass. A reading's quality
+weighs it in the filter; below 0.5 it teaches the noise nothing.
+
+When a sensor's divergence starts, its row is recalibrated at once (``tracker``), and the
+batch commits a ``twin_divergence`` event (element, property, sensor, direction, size in
+the property's unit and in standard deviations, since when), the ``twin:<sensor>`` alarm
+(the alarm book suppresses repeats), and a ``twin_recalibrated`` event with the noise,
+level and trend before and after. The alarm clears when the row is back in control. If
+the commit fails, ``rollback`` puts the tracker's rows back (the service rolls the alarm
+book back). The tracker's table is saved with the health snapshot and restored at
+start-up (``analytics/snapshot.py``'s format). ``enabled`` False (the ``twin_models``
+setting) runs nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..analytics.snapshot import DetectorSnapshotMismatch, dump, load
+from ..errors import NotFound
+from ..health.batch_order import has_later, in_time_order
+from ..model import Event, validate
+from ..physics.tracker import DETAIL, ENDED, STARTED, LevelTrendTracker
+from ..pipeline import Batch
+from ..records import RowsSavepoint
+
+if TYPE_CHECKING:
+    from .twin_service import TwinService
+
+log = logging.getLogger(__name__)
+
+#: The store's name for the saved tracker state.
+TWIN_SNAPSHOT = "twin_models"
+#: The prefix of a sensor's divergence alarm key.
+ALARM_PREFIX = "twin:"
+SEVERITY = "warning"
+
+_AT = {name: k for k, name in enumerate(DETAIL)}
+
+
+class TwinModelDesk:
+    """The level/trend models of one ``TwinService`` (see the module)."""
+
+    def __init__(self, service: TwinService, *, enabled: bool = True,
+                 tracker: LevelTrendTracker | None = None) -> None:
+        self.service = service
+        self.enabled = enabled
+        self.tracker = tracker if tracker is not None else LevelTrendTracker(
+            capacity=max(16, len(service.pipeline.table)))
+        self.bound = np.zeros(0, dtype=np.bool_)
+        self._bindings: dict[int, tuple[str, str, float, float]] = {}
+        if enabled:
+            self._restore()
+        self.apply_bindings(first=True)
+
+    # -- which rows are modelled -----------------------------------------------------------
+
+    def apply_bindings(self, *, first: bool = False) -> None:
+        """After a change of sensors or bindings (committed): which rows feed a live
+        element's property. A row bound anew, or to another property, scale or unit, starts
+        its model afresh: what it learned was of another quantity."""
+        service = self.service
+        table = service.pipeline.table
+        bound = np.zeros(len(table), dtype=np.bool_)
+        now: dict[int, tuple[str, str, float, float]] = {}
+        for sensor_id in service.twin.bindings:
+            binding = service.twin.live_binding(sensor_id)
+            row = table.index.get(sensor_id)
+            if binding is None or row is None:
+                continue
+            bound[row] = True
+            now[row] = (binding.element_id, binding.property, float(table.scale[row]),
+                        float(table.shift[row]))
+        if self.enabled and not first:
+            changed = [row for row, key in now.items() if self._bindings.get(row) != key]
+            if changed:
+                self.tracker.forget(np.array(changed, dtype=np.int64))
+        self.bound = bound
+        self._bindings = now
+
+    def _chosen(self, batch: Batch, ordered: NDArray[np.bool_]) -> NDArray[np.bool_]:
+        rows = batch.rows
+        inside = rows < self.bound.shape[0]
+        modelled = np.zeros(len(batch), dtype=np.bool_)
+        modelled[inside] = self.bound[rows[inside]]
+        return modelled & ordered & np.isfinite(batch.value)
+
+    # -- the reading path ------------------------------------------------------------------
+
+    def savepoint(self, batch: Batch, ordered: NDArray[np.bool_]) -> RowsSavepoint | None:
+        if not self.enabled:
+            return None
+        rows = batch.rows[self._chosen(batch, ordered)]
+        # Each row once: a small fleet's batch names each row many times, and a copy of
+        # 768 bytes a reading cost more than finding the repeats (one compiled pass).
+        return self.tracker.savepoint(rows[~has_later(rows)])
+
+    def rollback(self, point: RowsSavepoint | None) -> None:
+        if point is not None:
+            self.tracker.rollback(point)
+
+    def step(self, batch: Batch, ordered: NDArray[np.bool_]) -> list[Event]:
+        """On the writer, after health: step the models over ``batch`` and return the
+        divergence and recalibration events and alarm transitions. Take ``savepoint``
+        first."""
+        if not self.enabled or len(batch) == 0:
+            return []
+        chosen = np.flatnonzero(self._chosen(batch, ordered))
+        if chosen.size == 0:
+            return []
+        order = in_time_order(chosen, batch.rows, batch.event_time)
+        quality = (np.ones(order.size) if batch.quality is None else batch.quality[order])
+        rows = batch.rows[order]
+        times = batch.event_time[order]
+        update = self.tracker.track_many(rows, times, batch.value[order], quality)
+        happened = np.flatnonzero(update.code)
+        events: list[Event] = []
+        for i in happened.tolist():
+            events += self._events(int(rows[i]), float(times[i]), int(update.code[i]),
+                                   update.detail[i])
+        return events
+
+    def _events(self, row: int, time: float, code: int, detail: NDArray[np.float64]
+                ) -> list[Event]:
+        service = self.service
+        sensor = service.pipeline.table.ids[row]
+        element, prop, _, _ = self._bindings.get(row, (None, None, 0.0, 0.0))
+        unit = service.pipeline.table.units[row]
+        key = ALARM_PREFIX + sensor
+        book = service.alarms
+        if code == ENDED:
+            cleared = book.clear(key, f"{sensor}: back in step with its model", time=time)
+            return [] if cleared is None else [cleared]
+        d = {name: float(detail[k]) for name, k in _AT.items()}
+        events: list[Event] = []
+        if code == STARTED:
+            direction = "up" if d["direction"] > 0 else "down"
+            data = {"sensor": sensor, "property": prop, "direction": direction,
+                    "size": _num(d["size"]), "size_sd": _num(d["size_sd"]),
+                    "unit": unit, "since": _num(d["since"]), "statistic": _num(d["statistic"])}
+            events.append(Event("twin_divergence", time, element, "twinsync", data))
+            raised = book.raise_(
+                key, SEVERITY,
+                f"{sensor}: {element}.{prop} runs {d['size']:+.3g} {unit} "
+                f"({d['size_sd']:+.1f} sd) off its model", element_id=element, time=time)
+            if raised is not None:
+                events.append(raised)
+        events.append(Event("twin_recalibrated", time, element, "twinsync", {
+            "sensor": sensor, "property": prop, "unit": unit, "window": int(d["window"]),
+            "before": _parameters(d, "before"), "after": _parameters(d, "after")}))
+        return events
+
+    # -- across restarts -------------------------------------------------------------------
+
+    def dump(self) -> bytes | None:
+        """The tracker's state (on the writer), or None when the models are off."""
+        if not self.enabled:
+            return None
+        return dump(self.tracker, self.service.pipeline.table.ids)
+
+    def _restore(self) -> None:
+        body = self.service.store.load_snapshot(TWIN_SNAPSHOT)
+        if body is None:
+            return
+        try:
+            restored = load(self.tracker, body, self.service.pipeline.table.ids)
+        except DetectorSnapshotMismatch as exc:
+            log.warning("saved twin model state not used, the models learn afresh: %s", exc)
+            return
+        log.info("twin model state restored for %d sensors", restored)
+
+    # -- reads -----------------------------------------------------------------------------
+
+    async def of_element(self, element_id: str) -> dict[str, Any]:
+        """Each sensor bound to the element: its model's state (see ``GET
+        /api/elements/{id}/twin``)."""
+        service = self.service
+
+        def read() -> dict[str, Any]:
+            twin = service.twin
+            element = twin.elements.get(element_id)
+            if element is None or element.archived:
+                raise NotFound(f"no element {validate.shown(element_id)}")
+            table = service.pipeline.table
+            sensors = sorted(s for s, b in twin.bindings.items()
+                             if b.element_id == element_id and s in table.index)
+            return {"element_id": element_id, "enabled": self.enabled,
+                    "bytes_a_sensor": self.tracker.row_bytes,
+                    "sensors": [self._row_state(sensor, table.index[sensor])
+                                for sensor in sensors]}
+
+        return await service.view(read)
+
+    def _row_state(self, sensor: str, row: int) -> dict[str, Any]:
+        binding = self.service.twin.bindings[sensor]
+        unit = self.service.pipeline.table.units[row]
+        base = {"sensor_id": sensor, "property": binding.property, "unit": unit}
+        if not self.enabled:
+            return base | {"state": "off"}
+        self.tracker.ensure(row)
+        c = {name: column[row] for name, column in self.tracker.columns.items()
+             if column.ndim == 1}
+        tracking = int(c["count"]) >= self.tracker.knobs.warmup
+        state = ("diverging" if c["diverging"] else "in_control") if tracking else "learning"
+        recalibration = None
+        if int(c["recal_count"]) > 0:
+            recalibration = {"time": float(c["recal_time"]), "count": int(c["recal_count"]),
+                             "before": {"noise": _num(c["r_before"]),
+                                        "ratio": _num(c["ratio_before"])},
+                             "after": {"noise": _num(c["r_after"]),
+                                       "ratio": _num(c["ratio_after"])}}
+        return base | {
+            "state": state,
+            "readings": int(c["count"]),
+            "level": _num(c["level"]) if tracking else None,
+            "trend": _num(c["trend"]) if tracking else None,
+            "level_sd": _num(math.sqrt(max(float(c["p00"]), 0.0))) if tracking else None,
+            "trend_sd": _num(math.sqrt(max(float(c["p11"]), 0.0))) if tracking else None,
+            "noise": _num(c["r"]) if tracking else None,
+            "ratio": _num(c["ratio"]) if tracking else None,
+            "level_noise": _num(c["q"]) if tracking else None,
+            "trend_noise": _num(c["qt"]) if tracking else None,
+            "last_time": _num(c["last_seen"]) if tracking else None,
+            "last_residual": _num(c["last_residual"]),
+            "last_normalised": _num(c["last_z"]),
+            "diverging_since": _num(c["diverging_since"]) if c["diverging"] else None,
+            "recalibration": recalibration,
+        }
+
+
+def _parameters(d: dict[str, float], when: str) -> dict[str, float | None]:
+    return {"noise": _num(d[f"noise_{when}"]), "ratio": _num(d[f"ratio_{when}"]),
+            "level": _num(d[f"level_{when}"]), "trend": _num(d[f"trend_{when}"])}
+
+
+def _num(value: Any) -> float | None:
+    """A finite float for JSON, None otherwise."""
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def warm_up() -> float:
+    """Compile (or load from the cache) the tracker's kernel before serving; returns the
+    seconds it took."""
+    import time
+
+    began = time.perf_counter()
+    LevelTrendTracker().track_many(np.zeros(1, dtype=np.int64), np.zeros(1), np.zeros(1),
+                                   np.ones(1))
+    return time.perf_counter() - began
