@@ -80,8 +80,8 @@ def conditional_calibration(zones: int, days: int, seed: int) -> dict[str, Any]:
                 figures["r_error_pct_median"] = np.round(np.median(error, axis=0), 3).tolist()
                 figures["r_error_pct_p90"] = np.round(np.percentile(error, 90, axis=0),
                                                       3).tolist()
-            figures["day_ahead_rms_k"] = round(_day_ahead(model, estimator.x, inputs,
-                                                          readings, judged.start), 4)
+            ahead = _day_ahead(model, estimator.x, inputs, readings, judged.start)
+            figures["day_ahead_rms_k"] = None if ahead is None else round(ahead, 4)
             error_c = 100 * np.abs(np.exp(estimator.x[:, -1]) / capacitance - 1)
             figures["c_error_pct_median"] = round(float(np.median(error_c)), 3)
             out[f"{name}_{label}"] = figures
@@ -89,9 +89,9 @@ def conditional_calibration(zones: int, days: int, seed: int) -> dict[str, Any]:
 
 
 def _day_ahead(model: ThermalZone | Conditional, final: Array, inputs: Array,
-               readings: Array, first: int) -> float:
+               readings: Array, first: int) -> float | None:
     """RMS error of day-long open-loop runs from ``first`` on, each from a day's first
-    reading, with the parameters of ``final``."""
+    reading, with the parameters of ``final``; None when no whole day is left."""
     day = int(24 / DT)
     errors = []
     for start in range(first, readings.shape[1] - day, day):
@@ -100,4 +100,4 @@ def _day_ahead(model: ThermalZone | Conditional, final: Array, inputs: Array,
         for t in range(start, start + day):
             state = model.step(state, DT, inputs[:, t])
             errors.append(state[:, 0] - readings[:, t + 1])
-    return float(np.sqrt(np.mean(np.square(errors))))
+    return float(np.sqrt(np.mean(np.square(errors)))) if errors else None
