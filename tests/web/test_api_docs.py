@@ -19,7 +19,7 @@ from twinsync.api.app import find_vendor
 from twinsync.api.docs_pages import PACKAGES
 from twinsync.config import Settings
 
-from .test_dashboard import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, require_chromium
+from .test_dashboard import VIEWPORT, require_chromium
 from .twin_server import ServerThread
 
 pytestmark = pytest.mark.browser
@@ -45,16 +45,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
 def operations(server: ServerThread) -> int:
     document = httpx.get(f"{server.url}/openapi.json", headers=server.headers).json()
     return sum(len(methods) for methods in document["paths"].values())
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def signed_in_page(browser: Any, server: ServerThread) -> tuple[Any, list[str], list[str]]:

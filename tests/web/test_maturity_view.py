@@ -15,7 +15,6 @@ the panel without a reload. Screenshots at desktop and tablet sizes go to
 from __future__ import annotations
 
 import math
-import os
 import random
 import time
 from collections.abc import Iterator
@@ -27,7 +26,7 @@ import httpx
 import pytest
 from tests.server import free_port
 
-from .test_dashboard import CHROMIUM, CHROMIUM_ARGS, NO_VALUE, require_chromium
+from .test_dashboard import NO_VALUE, require_chromium
 from .twin_server import ServerThread, seed
 
 pytestmark = pytest.mark.browser
@@ -42,14 +41,6 @@ MIX = {"name": "C30/37 floor", "ifc_class": "IfcSlab", "required_strength": 25.0
        "curve": {"form": "logarithmic",
                  "breaks": [{"maturity": m, "strength": s} for m, s in BREAKS]}}
 MATURITY = '#panel [data-role="maturity"]'
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = os.environ.get("TWINSYNC_SCREENSHOTS")
-    path = Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -102,17 +93,6 @@ def site(api: httpx.Client) -> dict[str, Any]:
     assert view["strength_interval"] and view["targets"]["striking"]["reached"]
     assert view["targets"]["required"]["expected_at"]["latest"] is not None
     return {"slab": slab, "other": slabs[1], "slabs": slabs, "sensors": (fine, coarse)}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def open_page(browser: Any, server: ServerThread,

@@ -12,7 +12,6 @@ pytest's temp folder.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -26,7 +25,7 @@ from tests.server import free_port
 from twinsync.schedule.generate import generate_xer
 
 from .site_schedule import first_monday, import_site_schedule, work_day
-from .test_dashboard import CHROMIUM, CHROMIUM_ARGS, open_page, pick_in_3d, require_chromium
+from .test_dashboard import open_page, pick_in_3d, require_chromium
 from .twin_server import ServerThread, seed
 
 pytestmark = pytest.mark.browser
@@ -43,14 +42,6 @@ CRITICAL_PATH = {"L1-SLAB", "L1-COL", "L2-SLAB", "L2-COL", "L3-SLAB", "L3-COL", 
                  "L3-WIN", "TOP"}
 SCROLLER = "#schedule .gantt-scroll"
 SLIDER = '#schedule [data-role="slider"]'
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = os.environ.get("TWINSYNC_SCREENSHOTS")
-    path = Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -72,17 +63,6 @@ def api(server: ServerThread, start: datetime) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=30.0, headers=server.headers) as client:
         import_site_schedule(client, start)
         yield client
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
