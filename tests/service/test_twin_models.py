@@ -217,3 +217,22 @@ async def test_with_the_twin_models_off_nothing_is_modelled_or_saved(tmp_path: o
         assert service.store.load_snapshot("twin_models") is None
     finally:
         await service.aclose()
+
+
+async def test_reading_the_model_of_a_row_past_the_table_does_not_grow_it(
+        tmp_path: object) -> None:
+    """A read is a read: a desk whose table holds one row shows the slab's three sensors,
+    two of them never stepped, as learning, and its table is no larger after."""
+    from twinsync.service.twin_models import TwinModelDesk
+
+    service = await open_slab(f"sqlite:///{tmp_path}/twin.sqlite")
+    try:
+        desk = TwinModelDesk(service, tracker=LevelTrendTracker(capacity=1))
+        rows = len(desk.tracker.columns["count"])
+        assert max(service.sensor_row(s) for s in SENSORS) >= rows
+        shown = await desk.of_element("slab-1")
+        assert [s["state"] for s in shown["sensors"]] == ["learning"] * 3
+        assert all(s["readings"] == 0 for s in shown["sensors"])
+        assert len(desk.tracker.columns["count"]) == rows
+    finally:
+        await service.aclose()

@@ -33,7 +33,6 @@ from ..analytics import AnomalyMonitor
 from ..analytics.monitor import MonitorSavepoint
 from ..analytics.snapshot import DetectorSnapshotMismatch, dump, load
 from ..errors import InvalidInput, NotFound
-from ..health.batch_order import in_time_order
 from ..model import Event, validate
 from ..pipeline import Batch
 from ..pipeline.times import parse_time
@@ -94,32 +93,31 @@ class AnomalyDesk:
 
     # -- the reading path ------------------------------------------------------------------
 
-    def score(self, batch: Batch, ordered: NDArray[np.bool_]) -> list[Event]:
+    def score(self, batch: Batch, in_time: NDArray[np.int64]) -> list[Event]:
         """On the writer, after health: score ``batch`` (setting ``batch.anomaly``) and
-        return its anomaly events and alarm transitions. Take ``savepoint`` first."""
+        return its anomaly events and alarm transitions. ``in_time``: the positions of the
+        readings health folds in order, each sensor's in event-time order (its contexts
+        are sequences in time). Take ``savepoint`` first."""
         if not self.enabled or len(batch) == 0:
             return []
-        chosen = np.flatnonzero(ordered)
         scores = np.full(len(batch), np.nan)
         batch.anomaly = scores
-        if chosen.size == 0:
+        if in_time.size == 0:
             return []
-        # Each sensor's readings in event-time order: its contexts are sequences in time.
-        order = in_time_order(chosen, batch.rows, batch.event_time)
-        quality = (np.ones(order.size) if batch.quality is None
-                   else batch.quality[order])
+        quality = (np.ones(in_time.size) if batch.quality is None
+                   else batch.quality[in_time])
         service = self.service
         update = self.monitor.update_many(
-            batch.rows[order], batch.event_time[order], batch.value[order], quality,
+            batch.rows[in_time], batch.event_time[in_time], batch.value[in_time], quality,
             sensor_ids=service.pipeline.table.ids, book=service.alarms,
             element_ids=self._elements, rows_of=service.pipeline.table.index)
-        scores[order] = update.scores
+        scores[in_time] = update.scores
         return update.events
 
-    def savepoint(self, batch: Batch, ordered: NDArray[np.bool_]) -> MonitorSavepoint | None:
+    def savepoint(self, batch: Batch, in_time: NDArray[np.int64]) -> MonitorSavepoint | None:
         if not self.enabled:
             return None
-        return self.monitor.savepoint(batch.rows[ordered])
+        return self.monitor.savepoint(batch.rows[in_time])
 
     def rollback(self, point: MonitorSavepoint | None) -> None:
         if point is not None:

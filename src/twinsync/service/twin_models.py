@@ -31,11 +31,12 @@ from numpy.typing import NDArray
 
 from ..analytics.snapshot import DetectorSnapshotMismatch, dump, load
 from ..errors import NotFound
-from ..health.batch_order import has_later, in_time_order
+from ..health.batch_order import has_later
 from ..model import Event, validate
 from ..physics.tracker import DETAIL, ENDED, STARTED, LevelTrendTracker
 from ..pipeline import Batch
-from ..records import RowsSavepoint
+from ..records import Records, RowsSavepoint
+from .views import finite_or_none
 
 if TYPE_CHECKING:
     from .twin_service import TwinService
@@ -91,19 +92,21 @@ class TwinModelDesk:
         self.bound = bound
         self._bindings = now
 
-    def _chosen(self, batch: Batch, ordered: NDArray[np.bool_]) -> NDArray[np.bool_]:
-        rows = batch.rows
+    def _modelled(self, batch: Batch, in_time: NDArray[np.int64]) -> NDArray[np.int64]:
+        """Of ``in_time``, the readings of rows bound to a live element, with a value."""
+        rows = batch.rows[in_time]
         inside = rows < self.bound.shape[0]
-        modelled = np.zeros(len(batch), dtype=np.bool_)
+        modelled = np.zeros(in_time.size, dtype=np.bool_)
         modelled[inside] = self.bound[rows[inside]]
-        return modelled & ordered & np.isfinite(batch.value)
+        result: NDArray[np.int64] = in_time[modelled & np.isfinite(batch.value[in_time])]
+        return result
 
     # -- the reading path ------------------------------------------------------------------
 
-    def savepoint(self, batch: Batch, ordered: NDArray[np.bool_]) -> RowsSavepoint | None:
+    def savepoint(self, batch: Batch, in_time: NDArray[np.int64]) -> RowsSavepoint | None:
         if not self.enabled:
             return None
-        rows = batch.rows[self._chosen(batch, ordered)]
+        rows = batch.rows[self._modelled(batch, in_time)]
         # Each row once: a small fleet's batch names each row many times, and a copy of
         # 768 bytes a reading cost more than finding the repeats (one compiled pass).
         return self.tracker.savepoint(rows[~has_later(rows)])
@@ -112,16 +115,16 @@ class TwinModelDesk:
         if point is not None:
             self.tracker.rollback(point)
 
-    def step(self, batch: Batch, ordered: NDArray[np.bool_]) -> list[Event]:
+    def step(self, batch: Batch, in_time: NDArray[np.int64]) -> list[Event]:
         """On the writer, after health: step the models over ``batch`` and return the
-        divergence and recalibration events and alarm transitions. Take ``savepoint``
-        first."""
+        divergence and recalibration events and alarm transitions. ``in_time``: the
+        positions of the readings health folds in order, each sensor's in event-time
+        order. Take ``savepoint`` first."""
         if not self.enabled or len(batch) == 0:
             return []
-        chosen = np.flatnonzero(self._chosen(batch, ordered))
-        if chosen.size == 0:
+        order = self._modelled(batch, in_time)
+        if order.size == 0:
             return []
-        order = in_time_order(chosen, batch.rows, batch.event_time)
         quality = (np.ones(order.size) if batch.quality is None else batch.quality[order])
         rows = batch.rows[order]
         times = batch.event_time[order]
@@ -148,9 +151,9 @@ class TwinModelDesk:
         events: list[Event] = []
         if code == STARTED:
             direction = "up" if d["direction"] > 0 else "down"
-            data = {"sensor": sensor, "property": prop, "direction": direction,
-                    "size": _num(d["size"]), "size_sd": _num(d["size_sd"]),
-                    "unit": unit, "since": _num(d["since"]), "statistic": _num(d["statistic"])}
+            data = {"sensor": sensor, "property": prop, "direction": direction, "unit": unit,
+                    **{name: finite_or_none(d[name])
+                       for name in ("size", "size_sd", "since", "statistic")}}
             events.append(Event("twin_divergence", time, element, "twinsync", data))
             raised = book.raise_(
                 key, SEVERITY,
@@ -210,46 +213,44 @@ class TwinModelDesk:
         base = {"sensor_id": sensor, "property": binding.property, "unit": unit}
         if not self.enabled:
             return base | {"state": "off"}
-        self.tracker.ensure(row)
-        c = {name: column[row] for name, column in self.tracker.columns.items()
-             if column.ndim == 1}
+        columns = self.tracker.columns
+        if row >= len(columns["count"]):
+            # Never stepped (a sensor added since the table last grew): read as a fresh
+            # row, without growing the table on a read.
+            columns = Records(self.tracker.COLUMNS, 1).columns
+            row = 0
+        c = {name: column[row] for name, column in columns.items() if column.ndim == 1}
         tracking = int(c["count"]) >= self.tracker.knobs.warmup
         state = ("diverging" if c["diverging"] else "in_control") if tracking else "learning"
         recalibration = None
         if int(c["recal_count"]) > 0:
             recalibration = {"time": float(c["recal_time"]), "count": int(c["recal_count"]),
-                             "before": {"noise": _num(c["r_before"]),
-                                        "ratio": _num(c["ratio_before"])},
-                             "after": {"noise": _num(c["r_after"]),
-                                       "ratio": _num(c["ratio_after"])}}
+                             "before": {"noise": finite_or_none(c["r_before"]),
+                                        "ratio": finite_or_none(c["ratio_before"])},
+                             "after": {"noise": finite_or_none(c["r_after"]),
+                                       "ratio": finite_or_none(c["ratio_after"])}}
         return base | {
             "state": state,
             "readings": int(c["count"]),
-            "level": _num(c["level"]) if tracking else None,
-            "trend": _num(c["trend"]) if tracking else None,
-            "level_sd": _num(math.sqrt(max(float(c["p00"]), 0.0))) if tracking else None,
-            "trend_sd": _num(math.sqrt(max(float(c["p11"]), 0.0))) if tracking else None,
-            "noise": _num(c["r"]) if tracking else None,
-            "ratio": _num(c["ratio"]) if tracking else None,
-            "level_noise": _num(c["q"]) if tracking else None,
-            "trend_noise": _num(c["qt"]) if tracking else None,
-            "last_time": _num(c["last_seen"]) if tracking else None,
-            "last_residual": _num(c["last_residual"]),
-            "last_normalised": _num(c["last_z"]),
-            "diverging_since": _num(c["diverging_since"]) if c["diverging"] else None,
+            "level": finite_or_none(c["level"]) if tracking else None,
+            "trend": finite_or_none(c["trend"]) if tracking else None,
+            "level_sd": finite_or_none(math.sqrt(max(float(c["p00"]), 0.0))) if tracking else None,
+            "trend_sd": finite_or_none(math.sqrt(max(float(c["p11"]), 0.0))) if tracking else None,
+            "noise": finite_or_none(c["r"]) if tracking else None,
+            "ratio": finite_or_none(c["ratio"]) if tracking else None,
+            "level_noise": finite_or_none(c["q"]) if tracking else None,
+            "trend_noise": finite_or_none(c["qt"]) if tracking else None,
+            "last_time": finite_or_none(c["last_seen"]) if tracking else None,
+            "last_residual": finite_or_none(c["last_residual"]),
+            "last_normalised": finite_or_none(c["last_z"]),
+            "diverging_since": finite_or_none(c["diverging_since"]) if c["diverging"] else None,
             "recalibration": recalibration,
         }
 
 
 def _parameters(d: dict[str, float], when: str) -> dict[str, float | None]:
-    return {"noise": _num(d[f"noise_{when}"]), "ratio": _num(d[f"ratio_{when}"]),
-            "level": _num(d[f"level_{when}"]), "trend": _num(d[f"trend_{when}"])}
-
-
-def _num(value: Any) -> float | None:
-    """A finite float for JSON, None otherwise."""
-    number = float(value)
-    return number if math.isfinite(number) else None
+    return {name: finite_or_none(d[f"{name}_{when}"])
+            for name in ("noise", "ratio", "level", "trend")}
 
 
 def warm_up() -> float:

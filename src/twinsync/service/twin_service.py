@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 from ..alerts import AlarmBook
 from ..errors import FailedAfterCommit, InvalidInput
 from ..health import HealthMonitor, SnapshotMismatch, configure_from_twin, snapshot
+from ..health.batch_order import in_time_order
 from ..health.judge import judge_batch
 from ..ingest.connector import Connector, ConnectorHealth
 from ..model import Binding, Element, Event, Sensor, Source, Twin
@@ -540,12 +541,17 @@ class TwinService(TwinViews):
             if len(changes) or self.anomalies.enabled or self.twin_models.enabled:
                 alarm_point = self.alarms.savepoint()
             events = self.watch.events_for(changes, now)
+            # The readings health folds in order, each sensor's in event-time order: what
+            # the anomaly detector and the twin's models take, sorted once for both.
+            in_time = (in_time_order(np.flatnonzero(ordered), batch.rows, batch.event_time)
+                       if self.anomalies.enabled or self.twin_models.enabled
+                       else np.zeros(0, dtype=np.int64))
             # After health: a reading's quality decides whether it teaches the detector.
-            anomaly_point = self.anomalies.savepoint(batch, ordered)
-            events += self.anomalies.score(batch, ordered)
+            anomaly_point = self.anomalies.savepoint(batch, in_time)
+            events += self.anomalies.score(batch, in_time)
             # The physics twin: each bound sensor's level/trend model, its divergence.
-            model_point = self.twin_models.savepoint(batch, ordered)
-            events += self.twin_models.step(batch, ordered)
+            model_point = self.twin_models.savepoint(batch, in_time)
+            events += self.twin_models.step(batch, in_time)
             letters = [d for _, d in accepted.rejected]
             letters.extend(dead_letters)
             # The counts go with the batch: a crash cannot keep one without the other.

@@ -66,8 +66,8 @@ class TwinViews:
         known = row < len(sequences.lost)
         return {
             "sensor_id": sensor_id, "state": status.state, "quality": status.quality,
-            "reason": status.reason, "since": _finite(status.since),
-            "last_reading": _finite(status.last_reading),
+            "reason": status.reason, "since": finite_or_none(status.since),
+            "last_reading": finite_or_none(status.last_reading),
             "lost": int(sequences.lost[row]) if known else 0,
             "duplicates": int(sequences.duplicates[row]) if known else 0,
             "late": int(sequences.late[row]) if known else 0,
@@ -90,14 +90,14 @@ class TwinViews:
             "binding_state": self.twin.binding_state(sensor_id),
             "binding_revision": self.revisions.binding(sensor_id),
             "count": count,
-            "value": _finite(table.last_value[row]),
+            "value": finite_or_none(table.last_value[row]),
             "unit": (binding.transform.unit if binding else "") or sensor.unit,
-            "time": _finite(table.last_event_time[row]),
-            "received_at": _finite(table.last_received_at[row]),
-            "mean": _finite(table.mean[row]) if count else None,
-            "std": _finite(table.std(row)) if count else None,
-            "min": _finite(table.min[row]),
-            "max": _finite(table.max[row]),
+            "time": finite_or_none(table.last_event_time[row]),
+            "received_at": finite_or_none(table.last_received_at[row]),
+            "mean": finite_or_none(table.mean[row]) if count else None,
+            "std": finite_or_none(table.std(row)) if count else None,
+            "min": finite_or_none(table.min[row]),
+            "max": finite_or_none(table.max[row]),
             "quality": health["quality"] if count else 0.0,
             "health": health,
         }
@@ -132,15 +132,15 @@ class TwinViews:
             if fused.has_value[place]:
                 rows = used[place]
                 share = shares[place]
-                uncertainty = float(fused.uncertainty[place]) if fused.uncertainty is not None \
-                    else math.nan
+                uncertainty = (finite_or_none(fused.uncertainty[place])
+                               if fused.uncertainty is not None else None)
                 shown[k] = {
                     "value": float(fused.value[place]),
                     "unit": index.units[number],
                     "time": float(fused.time[place]),
                     "source": Source.IOT.value,
                     "confidence": float(fused.confidence[place]),
-                    "uncertainty": uncertainty if math.isfinite(uncertainty) else None,
+                    "uncertainty": uncertainty,
                     # the sensor that carries most of the value
                     "sensor_id": ids[max(share, key=lambda pair: pair[1])[0]]
                     if share else ids[rows[0]],
@@ -281,9 +281,10 @@ def storey_order(storey: Element) -> tuple[float, str]:
     return (elevation if elevation is not None else float("inf"), storey.name)
 
 
-def _finite(value: float) -> float | None:
-    value = float(value)
-    return value if math.isfinite(value) else None
+def finite_or_none(value: Any) -> float | None:
+    """A finite float for JSON, None otherwise (NaN and infinities are not JSON)."""
+    number = float(value)
+    return number if math.isfinite(number) else None
 
 
 __all__ = ["TwinViews", "storey_order"]
