@@ -4,31 +4,20 @@ run in Node on the module the page loads."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
+from .node import node_json
 
 FORMAT_JS = Path(__file__).parents[2] / "src/twinsync/web/static/js/format.js"
 
 
 def shown(values: list[Any]) -> list[str]:
     """What ``value()`` of format.js gives each of ``values``."""
-    node = shutil.which("node")
-    if node is None:
-        if os.environ.get("TWINSYNC_REQUIRE_SERVICES") == "1":
-            pytest.fail("Node.js is not installed (TWINSYNC_REQUIRE_SERVICES=1)")
-        pytest.skip("Node.js is not installed")
     script = (f"import {{ value }} from {json.dumps(FORMAT_JS.as_uri())};\n"
               f"console.log(JSON.stringify({json.dumps(values)}.map(value)));")
-    # Numbers are formatted in the reader's locale: the test reads them in one.
-    result = subprocess.run([node, "--input-type=module", "-e", script], capture_output=True,
-                            text=True, timeout=60, check=True,
-                            env={**os.environ, "LC_ALL": "en_US.UTF-8", "LANG": "en_US.UTF-8"})
-    answer: list[str] = json.loads(result.stdout)
+    # Numbers are formatted in the reader's locale: node_json reads them in one.
+    answer: list[str] = node_json(script)
     return answer
 
 

@@ -5,13 +5,12 @@ leave, a node's span and standing, and each activity's bars from the API's answe
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from .node import node_json
 
 ROWS_JS = Path(__file__).parents[2] / "src/twinsync/web/static/js/gantt_rows.js"
 
@@ -83,16 +82,9 @@ console.log(JSON.stringify({
 
 
 def run_rows() -> dict[str, Any]:
-    node = shutil.which("node")
-    if node is None:
-        if os.environ.get("TWINSYNC_REQUIRE_SERVICES") == "1":
-            pytest.fail("Node.js is not installed (TWINSYNC_REQUIRE_SERVICES=1)")
-        pytest.skip("Node.js is not installed")
     script = SCRIPT % {"module": json.dumps(ROWS_JS.as_uri()),
                        "overview": json.dumps(OVERVIEW)}
-    result = subprocess.run([node, "--input-type=module", "-e", script], capture_output=True,
-                            text=True, timeout=60, check=True)
-    answer: dict[str, Any] = json.loads(result.stdout)
+    answer: dict[str, Any] = node_json(script)
     return answer
 
 

@@ -5,30 +5,18 @@ an answer in the colour mode, and the strength as the panel writes it."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
+from .node import node_json
 
 MODEL_JS = Path(__file__).parents[2] / "src/twinsync/web/static/js/maturity_model.js"
 
 
 def run(expression: str) -> Any:
     """What ``expression`` (over the module's exports, as ``m``) gives, in Node."""
-    node = shutil.which("node")
-    if node is None:
-        if os.environ.get("TWINSYNC_REQUIRE_SERVICES") == "1":
-            pytest.fail("Node.js is not installed (TWINSYNC_REQUIRE_SERVICES=1)")
-        pytest.skip("Node.js is not installed")
-    script = (f"import * as m from {json.dumps(MODEL_JS.as_uri())};\n"
-              f"console.log(JSON.stringify({expression}));")
-    result = subprocess.run([node, "--input-type=module", "-e", script], capture_output=True,
-                            text=True, timeout=60, check=True,
-                            env={**os.environ, "LC_ALL": "en_US.UTF-8", "LANG": "en_US.UTF-8"})
-    return json.loads(result.stdout)
+    return node_json(f"import * as m from {json.dumps(MODEL_JS.as_uri())};\n"
+                     f"console.log(JSON.stringify({expression}));")
 
 
 def test_the_most_specific_mix_wins_as_on_the_server() -> None:
