@@ -136,6 +136,11 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/elements/{element_id}/forecast"): READ,
     # its sensors' level/trend models: divergence and recalibration
     ("GET", "/api/elements/{element_id}/twin"): READ,
+    # a shadow tracker beside the live one: compared, promoted or stopped
+    ("GET", "/api/twin/shadow"): READ,
+    ("POST", "/api/twin/shadow"): OPERATE,
+    ("POST", "/api/twin/shadow/promote"): OPERATE,
+    ("DELETE", "/api/twin/shadow"): OPERATE,
     # trust and time
     ("GET", "/api/sensors/{sensor_id}/health"): READ,
     ("GET", "/api/health"): READ,

@@ -36,6 +36,7 @@ from . import (
     routes_physics,
     routes_readings,
     routes_schedule,
+    routes_shadow,
     routes_site_events,
     routes_twin,
     routes_users,
@@ -144,6 +145,7 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
     app.include_router(routes_curing.router, tags=["schedule"])
     app.include_router(routes_forecast.router, tags=["twin"])
     app.include_router(routes_physics.router, tags=["twin"])
+    app.include_router(routes_shadow.router, tags=["twin"])
     app.include_router(routes_site_events.router, tags=["trust"])
     app.include_router(routes_anomalies.router, tags=["trust"])
     app.include_router(routes_health.router, tags=["trust"])

@@ -75,7 +75,7 @@ from ..detect import Readings, RecordDetector
 from ..jit import LIGHT_PASS_AHEAD, compiled, compiled_inline, prefetch_row, record_rows
 from ..records import Field, Records, RowsSavepoint
 from .divergence import REFERENCE, THRESHOLD
-from .gate import DEFAULT_GATE
+from .gate import DEFAULT_GATE, Gate
 
 __all__ = ["DETAIL", "ENDED", "RATIOS", "RECALIBRATED", "STARTED", "LevelTrendTracker",
            "TrackUpdate"]
@@ -124,11 +124,13 @@ class Knobs(NamedTuple):
 class TrackUpdate:
     """Per reading of a batch (in its order): the normalised residual (NaN: not tracked),
     what happened (0, ``STARTED``, ``RECALIBRATED``, ``ENDED``) and, where something
-    started or was recalibrated, its figures (``DETAIL``; unset elsewhere)."""
+    started or was recalibrated, its figures (``DETAIL``; unset elsewhere); ``residual``
+    is the one-step prediction error in the reading's unit (NaN where ``normalised`` is)."""
 
     normalised: NDArray[np.float64]
     code: NDArray[np.int8]
     detail: NDArray[np.float64]
+    residual: NDArray[np.float64]
 
 
 @compiled_inline
@@ -406,15 +408,19 @@ def _step(s: Any, k: Knobs, time: float, value: float, quality: float,
 def _track_many(records: Any, first_line: Any, k: Knobs, rows: NDArray[np.int64],
                 times: NDArray[np.float64], values: NDArray[np.float64],
                 quality: NDArray[np.float64], normalised: NDArray[np.float64],
-                codes: NDArray[np.int8], detail: NDArray[np.float64]) -> None:
+                codes: NDArray[np.int8], detail: NDArray[np.float64],
+                residuals: NDArray[np.float64]) -> None:
     n = rows.shape[0]
     for i in range(n):
         # A large fleet's records are rarely in cache: ask for one a few readings ahead.
         if i + LIGHT_PASS_AHEAD < n:
             prefetch_row(first_line, rows[i + LIGHT_PASS_AHEAD])
-        z, code = _step(records[rows[i]], k, times[i], values[i], quality[i], detail[i])
+        s = records[rows[i]]
+        z, code = _step(s, k, times[i], values[i], quality[i], detail[i])
         normalised[i] = z
         codes[i] = code
+        # the step leaves its residual in the record (read while the line is in cache)
+        residuals[i] = s.last_residual if z == z else math.nan
 
 
 class LevelTrendTracker(RecordDetector):
@@ -477,7 +483,7 @@ class LevelTrendTracker(RecordDetector):
     def __init__(self, *, warmup: int = 32, memory: int = 500, min_quality: float = 0.5,
                  reference: float = REFERENCE, threshold: float = THRESHOLD,
                  settle: int = 27, rate: float = 0.01, ratio_rate: float = 0.03,
-                 capacity: int = 16) -> None:
+                 gate: Gate = DEFAULT_GATE, capacity: int = 16) -> None:
         if not warmup >= 12 or memory < warmup or settle < 1:
             raise ValueError("level_trend: warmup >= 12, memory >= warmup, settle >= 1")
         if not (0.0 <= rate < 1.0 and 0.0 <= ratio_rate < 1.0):
@@ -485,7 +491,6 @@ class LevelTrendTracker(RecordDetector):
         if not (0.0 <= reference < threshold):
             raise ValueError("level_trend: 0 <= reference < threshold")
         self._records = Records(self.COLUMNS, max(int(capacity), 1))
-        gate = DEFAULT_GATE
         self.knobs = Knobs(int(warmup), int(memory), float(min_quality), gate.threshold(1),
                            int(gate.reopen_after), float(gate.quality_floor),
                            float(reference), float(threshold), threshold / 2.0,
@@ -528,14 +533,16 @@ class LevelTrendTracker(RecordDetector):
         normalised = np.full(n, np.nan)
         codes = np.zeros(n, dtype=np.int8)
         detail = np.empty((n, len(DETAIL)))
+        residuals = np.full(n, np.nan)
         if n == 0:
-            return TrackUpdate(normalised, codes, detail)
+            return TrackUpdate(normalised, codes, detail, residuals)
         if rows.min() < 0:
             raise ValueError(f"{self.name}: rows are 0 or more")
         self.ensure(int(rows.max()))
         _track_many(record_rows(self._records.array), self._records.columns["count"],
-                    self.knobs, rows, times, values, quality, normalised, codes, detail)
-        return TrackUpdate(normalised, codes, detail)
+                    self.knobs, rows, times, values, quality, normalised, codes, detail,
+                    residuals)
+        return TrackUpdate(normalised, codes, detail, residuals)
 
     def learn_many(self, rows: NDArray[np.int64], readings: Readings) -> NDArray[np.float64]:
         return self.track_many(rows, readings["time"], readings["value"],

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -36,6 +36,7 @@ from ..model import Event, validate
 from ..physics.tracker import DETAIL, ENDED, STARTED, LevelTrendTracker
 from ..pipeline import Batch
 from ..records import Records, RowsSavepoint
+from .twin_shadow import ShadowDesk, ShadowPoint
 from .views import finite_or_none
 
 if TYPE_CHECKING:
@@ -52,6 +53,13 @@ SEVERITY = "warning"
 _AT = {name: k for k, name in enumerate(DETAIL)}
 
 
+class ModelsSavepoint(NamedTuple):
+    """A batch's model rows as they were: the live tracker's and the shadow's."""
+
+    live: RowsSavepoint
+    shadow: ShadowPoint | None
+
+
 class TwinModelDesk:
     """The level/trend models of one ``TwinService`` (see the module)."""
 
@@ -59,13 +67,16 @@ class TwinModelDesk:
                  tracker: LevelTrendTracker | None = None) -> None:
         self.service = service
         self.enabled = enabled
-        self.tracker = tracker if tracker is not None else LevelTrendTracker(
+        # The live parameters are the last promoted shadow's (``twin_shadow.py``).
+        self.shadow = ShadowDesk(self)
+        self.tracker = tracker if tracker is not None else self.shadow.live.tracker(
             capacity=max(16, len(service.pipeline.table)))
         self.bound = np.zeros(0, dtype=np.bool_)
         self._bindings: dict[int, tuple[str, str, float, float]] = {}
         if enabled:
             self._restore()
         self.apply_bindings(first=True)
+        self.shadow.resume()
 
     # -- which rows are modelled -----------------------------------------------------------
 
@@ -89,6 +100,7 @@ class TwinModelDesk:
             changed = [row for row, key in now.items() if self._bindings.get(row) != key]
             if changed:
                 self.tracker.forget(np.array(changed, dtype=np.int64))
+                self.shadow.forget(np.array(changed, dtype=np.int64))
         self.bound = bound
         self._bindings = now
 
@@ -103,17 +115,24 @@ class TwinModelDesk:
 
     # -- the reading path ------------------------------------------------------------------
 
-    def savepoint(self, batch: Batch, in_time: NDArray[np.int64]) -> RowsSavepoint | None:
+    def binding_of(self, row: int) -> tuple[str | None, str | None]:
+        """The element and property a modelled row feeds (None, None if none)."""
+        element, prop, _, _ = self._bindings.get(row, (None, None, 0.0, 0.0))
+        return element, prop
+
+    def savepoint(self, batch: Batch, in_time: NDArray[np.int64]) -> ModelsSavepoint | None:
         if not self.enabled:
             return None
         rows = batch.rows[self._modelled(batch, in_time)]
         # Each row once: a small fleet's batch names each row many times, and a copy of
         # 768 bytes a reading cost more than finding the repeats (one compiled pass).
-        return self.tracker.savepoint(rows[~has_later(rows)])
+        once = rows[~has_later(rows)]
+        return ModelsSavepoint(self.tracker.savepoint(once), self.shadow.savepoint(once))
 
-    def rollback(self, point: RowsSavepoint | None) -> None:
+    def rollback(self, point: ModelsSavepoint | None) -> None:
         if point is not None:
-            self.tracker.rollback(point)
+            self.tracker.rollback(point.live)
+            self.shadow.rollback(point.shadow)
 
     def step(self, batch: Batch, in_time: NDArray[np.int64]) -> list[Event]:
         """On the writer, after health: step the models over ``batch`` and return the
@@ -128,7 +147,10 @@ class TwinModelDesk:
         quality = (np.ones(order.size) if batch.quality is None else batch.quality[order])
         rows = batch.rows[order]
         times = batch.event_time[order]
-        update = self.tracker.track_many(rows, times, batch.value[order], quality)
+        values = batch.value[order]
+        update = self.tracker.track_many(rows, times, values, quality)
+        # The shadow twin, if one runs: the same readings, no events of its own.
+        self.shadow.step(rows, times, values, quality, update)
         happened = np.flatnonzero(update.code)
         events: list[Event] = []
         for i in happened.tolist():
@@ -203,6 +225,7 @@ class TwinModelDesk:
             return {"element_id": element_id, "enabled": self.enabled,
                     "bytes_a_sensor": self.tracker.row_bytes,
                     "sensors": [self._row_state(sensor, table.index[sensor])
+                                | {"shadow": self.shadow.of_row(table.index[sensor])}
                                 for sensor in sensors]}
 
         return await service.view(read)

@@ -54,6 +54,7 @@ from .publisher import Publisher
 from .revisions import Match, Revisions, binding_key, element_key
 from .supervisor import ConnectorSupervisor
 from .twin_models import TWIN_SNAPSHOT, TwinModelDesk
+from .twin_shadow import SHADOW_SNAPSHOT
 from .views import TwinViews
 from .watch import HEALTH_SAVE_SECONDS, LATENCY_BOUND_SECONDS, Watch
 from .writer import Writer
@@ -224,20 +225,23 @@ class TwinService(TwinViews):
 
     async def save_health(self) -> None:
         """Save every sensor's learned health, its reading counters, the anomaly
-        detector's and the twin models' state to the store (by the watch's timer, and at
-        shutdown). Taken on the writer, so no batch is half in."""
-        def dump() -> tuple[bytes, bytes, bytes | None, bytes | None]:
+        detector's and the twin models' state (a running shadow's too) to the store (by the
+        watch's timer, and at shutdown). Taken on the writer, so no batch is half in."""
+        def dump() -> tuple[bytes, bytes, bytes | None, bytes | None, bytes | None]:
             ids = self.pipeline.table.ids
             return (snapshot.dump(self.health, ids), self.pipeline.sequences.dump(ids),
-                    self.anomalies.dump(), self.twin_models.dump())
+                    self.anomalies.dump(), self.twin_models.dump(),
+                    self.twin_models.shadow.dump())
 
-        health, counters, anomaly, models = await self.view(dump)
+        health, counters, anomaly, models, shadow = await self.view(dump)
         await asyncio.to_thread(self.store.save_snapshot, HEALTH_SNAPSHOT, health)
         await asyncio.to_thread(self.store.save_snapshot, COUNTERS_SNAPSHOT, counters)
         if anomaly is not None:
             await asyncio.to_thread(self.store.save_snapshot, ANOMALY_SNAPSHOT, anomaly)
         if models is not None:
             await asyncio.to_thread(self.store.save_snapshot, TWIN_SNAPSHOT, models)
+        if shadow is not None:
+            await asyncio.to_thread(self.store.save_snapshot, SHADOW_SNAPSHOT, shadow)
 
     def _stored_alarm_events(self) -> list[Event]:
         """Every alarm event in the store, oldest first, read a page at a time: a cap on

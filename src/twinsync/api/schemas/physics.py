@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from .shadow import SensorShadowOut
+
 
 class NoiseOut(BaseModel):
     """The sensor's noise variance (``noise``, the unit squared) and the smoothness ratio
@@ -30,7 +32,9 @@ class SensorModelOut(BaseModel):
     ``diverging`` (since ``diverging_since``) or ``off``. ``level`` and ``trend`` (per hour)
     with their standard deviations, as of ``last_time``; ``last_normalised`` is the last
     reading's residual in standard deviations of the prediction (``last_residual`` in the
-    unit); ``level_noise`` (per hour) and ``trend_noise`` (per hour³) are variances."""
+    unit); ``level_noise`` (per hour) and ``trend_noise`` (per hour³) are variances;
+    ``shadow``: the running shadow twin's model of the sensor and how the two compare
+    (null when none runs)."""
 
     sensor_id: str
     property: str
@@ -50,6 +54,7 @@ class SensorModelOut(BaseModel):
     last_normalised: float | None = None
     diverging_since: float | None = None
     recalibration: RecalibrationOut | None = None
+    shadow: SensorShadowOut | None = None
 
 
 class ElementTwinOut(BaseModel):
