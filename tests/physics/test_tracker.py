@@ -57,7 +57,7 @@ def test_its_filter_and_cusum_are_the_kalman_filter_and_the_cusum_of_the_physics
         ) -> None:
     """With the online learning stopped, every residual after the start equals the one the
     linear Kalman filter (gate and quality included) gives from the same state, and the
-    CUSUM's statistic is ``Cusum``'s."""
+    CUSUM's statistic is ``Cusum``'s; the residual in the unit is the filter's too."""
     rng = np.random.default_rng(1)
     readings = 400
     values = daily(rng, 1, readings)[0]
@@ -87,6 +87,9 @@ def test_its_filter_and_cusum_are_the_kalman_filter_and_the_cusum_of_the_physics
         kf.predict(F, Q)
         innovation = kf.update(values[t:t + 1, None], H, s["r"], quality[t:t + 1])
         assert update.normalised[0] == pytest.approx(innovation.normalised[0, 0], rel=1e-9)
+        # the one-step prediction error in the reading's unit, for the shadow's comparison
+        assert update.residual[0] == pytest.approx(innovation.residual[0, 0], rel=1e-9,
+                                                   abs=1e-12)
         statistic = cusum.update(innovation.normalised[:, 0]).statistic[0]
         assert max(tracker.columns["upper"][0], tracker.columns["lower"][0]) == pytest.approx(
             statistic, rel=1e-9, abs=1e-12)
