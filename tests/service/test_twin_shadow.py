@@ -346,3 +346,14 @@ async def test_a_shadow_started_since_the_last_save_starts_again_from_the_live_r
         assert rows_of(running.comparison)["count"].sum() == 0
     finally:
         await again.aclose()
+
+
+async def test_with_the_twin_models_off_no_shadow_starts(tmp_path: object) -> None:
+    service = await open_slab(f"sqlite:///{tmp_path}/twin.sqlite", twin_models=False)
+    try:
+        with pytest.raises(Conflict):
+            await service.twin_models.shadow.start({"threshold": 12})
+        report = await service.twin_models.shadow.report()
+        assert report["enabled"] is False and report["shadow"] is None
+    finally:
+        await service.aclose()
