@@ -7,13 +7,18 @@ restart."""
 
 from __future__ import annotations
 
+import asyncio
+
 import numpy as np
 import pytest
 
+from twinsync.analytics.snapshot import load
 from twinsync.errors import Conflict, InvalidInput, StoreError
 from twinsync.model import Event
 from twinsync.physics.comparison import MIN_COUNTED
+from twinsync.physics.tracker_settings import TrackerSettings
 from twinsync.service import TwinService
+from twinsync.service.twin_models import TWIN_SNAPSHOT
 from twinsync.service.twin_shadow import PROMOTED, SHADOW_SNAPSHOT, STARTED, STOPPED
 from twinsync.store import open_store
 
@@ -355,5 +360,29 @@ async def test_with_the_twin_models_off_no_shadow_starts(tmp_path: object) -> No
             await service.twin_models.shadow.start({"threshold": 12})
         report = await service.twin_models.shadow.report()
         assert report["enabled"] is False and report["shadow"] is None
+    finally:
+        await service.aclose()
+
+
+async def test_a_periodic_save_taken_before_a_promotion_does_not_overwrite_the_promoted_state(
+        tmp_path: object) -> None:
+    """The timer's save dumps on the writer and writes off it; a promotion between the
+    two saves its own state at once, and the older dump is then not written over it."""
+    values = stepping(300)
+    service = await open_slab(f"sqlite:///{tmp_path}/twin.sqlite")
+    models = service.twin_models
+    try:
+        await feed(service, values, range(0, WARM))
+        await models.shadow.start({"reopen_after": 1})
+        await feed(service, values, range(WARM, 300))
+        body, generation = await service.view(lambda: (models.dump(), models.generation))
+        await models.shadow.promote()
+        assert body is not None
+        await asyncio.to_thread(models.save, body, generation)
+        saved = service.store.load_snapshot(TWIN_SNAPSHOT)
+        assert saved is not None
+        promoted = TrackerSettings(reopen_after=1).tracker()
+        assert load(promoted, saved, service.pipeline.table.ids) == 3
+        assert_same(rows_of(models.tracker), rows_of(promoted))
     finally:
         await service.aclose()

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -67,6 +68,9 @@ class TwinModelDesk:
                  tracker: LevelTrendTracker | None = None) -> None:
         self.service = service
         self.enabled = enabled
+        #: Which tracker is live: a promotion moves it on (``save``).
+        self.generation = 0
+        self._save_lock = threading.Lock()
         # The live parameters are the last promoted shadow's (``twin_shadow.py``).
         self.shadow = ShadowDesk(self)
         self.tracker = tracker if tracker is not None else self.shadow.live.tracker(
@@ -195,6 +199,27 @@ class TwinModelDesk:
         if not self.enabled:
             return None
         return dump(self.tracker, self.service.pipeline.table.ids)
+
+    def save(self, body: bytes, generation: int) -> None:
+        """Write a ``dump`` taken when ``generation`` was the tracker's (off the writer),
+        unless a promotion has saved its own tracker since: the periodic save's older
+        state must not land after it."""
+        with self._save_lock:
+            if generation == self.generation:
+                self.service.store.save_snapshot(TWIN_SNAPSHOT, body)
+
+    def replace_tracker(self, tracker: LevelTrendTracker) -> None:
+        """On the writer, after a promotion's commit: ``tracker`` is live, and its state
+        is saved now (a restart must not find the old parameters' state under the new)."""
+        self.tracker = tracker
+        body = self.dump()
+        with self._save_lock:
+            self.generation += 1
+            if body is not None:
+                try:
+                    self.service.store.save_snapshot(TWIN_SNAPSHOT, body)
+                except Exception:  # committed already; the next periodic save writes it
+                    log.exception("saving the promoted model state failed")
 
     def _restore(self) -> None:
         body = self.service.store.load_snapshot(TWIN_SNAPSHOT)

@@ -53,7 +53,7 @@ from .hub import Hub
 from .publisher import Publisher
 from .revisions import Match, Revisions, binding_key, element_key
 from .supervisor import ConnectorSupervisor
-from .twin_models import TWIN_SNAPSHOT, TwinModelDesk
+from .twin_models import TwinModelDesk
 from .twin_shadow import SHADOW_SNAPSHOT
 from .views import TwinViews
 from .watch import HEALTH_SAVE_SECONDS, LATENCY_BOUND_SECONDS, Watch
@@ -227,19 +227,19 @@ class TwinService(TwinViews):
         """Save every sensor's learned health, its reading counters, the anomaly
         detector's and the twin models' state (a running shadow's too) to the store (by the
         watch's timer, and at shutdown). Taken on the writer, so no batch is half in."""
-        def dump() -> tuple[bytes, bytes, bytes | None, bytes | None, bytes | None]:
+        def dump() -> tuple[bytes, bytes, bytes | None, bytes | None, int, bytes | None]:
             ids = self.pipeline.table.ids
             return (snapshot.dump(self.health, ids), self.pipeline.sequences.dump(ids),
                     self.anomalies.dump(), self.twin_models.dump(),
-                    self.twin_models.shadow.dump())
+                    self.twin_models.generation, self.twin_models.shadow.dump())
 
-        health, counters, anomaly, models, shadow = await self.view(dump)
+        health, counters, anomaly, models, generation, shadow = await self.view(dump)
         await asyncio.to_thread(self.store.save_snapshot, HEALTH_SNAPSHOT, health)
         await asyncio.to_thread(self.store.save_snapshot, COUNTERS_SNAPSHOT, counters)
         if anomaly is not None:
             await asyncio.to_thread(self.store.save_snapshot, ANOMALY_SNAPSHOT, anomaly)
         if models is not None:
-            await asyncio.to_thread(self.store.save_snapshot, TWIN_SNAPSHOT, models)
+            await asyncio.to_thread(self.twin_models.save, models, generation)
         if shadow is not None:
             await asyncio.to_thread(self.store.save_snapshot, SHADOW_SNAPSHOT, shadow)
 

@@ -280,10 +280,9 @@ class ShadowDesk:
             except BaseException:
                 service.alarms.rollback(saved)
                 raise
-            self.models.tracker = shadow.tracker
             self.live = shadow.settings
             self.running = None
-            self._save_live()
+            self.models.replace_tracker(shadow.tracker)
             return events
 
         events = await service.writer.write(run)
@@ -348,19 +347,6 @@ class ShadowDesk:
             if raised is not None:
                 events.append(raised)
         return events
-
-    def _save_live(self) -> None:
-        """The promoted state to the store now: a restart must not find the old
-        parameters' state under the new parameters (it would be refused, and relearned)."""
-        from .twin_models import TWIN_SNAPSHOT
-
-        body = self.models.dump()
-        if body is None:
-            return
-        try:
-            self.service.store.save_snapshot(TWIN_SNAPSHOT, body)
-        except Exception:  # committed already; the next periodic save writes it
-            log.exception("saving the promoted model state failed")
 
     # -- across restarts -------------------------------------------------------------------------
 
