@@ -60,3 +60,9 @@ def test_nonsense_is_refused_naming_the_parameter(given: dict[str, Any], reason:
         TrackerSettings.parsed(given)
     assert caught.value.reason == reason
     assert named in str(caught.value)
+
+
+def test_parameters_that_are_not_an_object_are_refused() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        TrackerSettings.parsed([("rate", 0.1)])  # type: ignore[arg-type]
+    assert caught.value.reason == "bad_parameter"

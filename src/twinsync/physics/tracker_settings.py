@@ -73,6 +73,9 @@ class TrackerSettings:
         ``InvalidInput`` (reasons ``unknown_parameter``, ``bad_parameter``) and changes
         nothing on the first that is wrong."""
         base = base or cls()
+        if not isinstance(given, Mapping):
+            raise InvalidInput("the parameters are an object of names and numbers",
+                               "bad_parameter")
         values: dict[str, Any] = {}
         for name, value in given.items():
             if name not in LIMITS:
