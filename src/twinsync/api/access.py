@@ -136,6 +136,9 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/elements/{element_id}/forecast"): READ,
     # its sensors' level/trend models: divergence and recalibration
     ("GET", "/api/elements/{element_id}/twin"): READ,
+    # predicted against measured over a range, and every element's model state
+    ("GET", "/api/elements/{element_id}/twin/track"): READ,
+    ("GET", "/api/twin/states"): READ,
     # trust and time
     ("GET", "/api/sensors/{sensor_id}/health"): READ,
     ("GET", "/api/health"): READ,
