@@ -90,7 +90,7 @@ export class SensorChart {
     this.unit = unit;
     this.window = window;
     this.twin = twin;
-    this.track = null;
+    this.loading = true;
     const token = ++this.loadToken;
     const end = Date.now() / 1000 + 1;
     const start = end - window.seconds;
@@ -102,12 +102,16 @@ export class SensorChart {
     try {
       response = await getReadings(sensorId, start, end, window.every);
     } catch (error) {
-      if (token === this.loadToken) this.message(`History unavailable: ${error.message}`);
+      if (token === this.loadToken) {
+        this.loading = false;
+        this.message(`History unavailable: ${error.message}`);
+      }
       return;
     }
     // A newer request (another sensor, another window) may have started meanwhile.
     if (token !== this.loadToken) return;
     this.aggregated = Boolean(window.every);
+    this.track = null;
     const score = scores(response, response.time.length);
     // Columns: time, value (or mean, min, max), score, marks, then the model's predicted
     // value (null until the track arrives); its band's edges beside them, point for point.
@@ -122,6 +126,7 @@ export class SensorChart {
     const answer = await track;
     if (token !== this.loadToken) return;
     this.setTrack(answer);
+    this.loading = false;
   }
 
   /** The shown sensor's track between `start` and `end`, or null (none asked, or failed). */
@@ -329,7 +334,7 @@ export class SensorChart {
       band++;
       if (values[i] != null && values[i] >= lowEdge && values[i] <= high[i]) inside++;
     });
-    return { predicted, band, inside,
+    return { predicted, band, inside, loading: Boolean(this.loading),
       spans: (this.track?.divergences ?? []).map((s) => [s.start, s.end]), drawn: Boolean(this.plot) };
   }
 
