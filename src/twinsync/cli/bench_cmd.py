@@ -25,6 +25,7 @@ BENCHES = {
     "forecast": "twinsync.bench.forecast",
     "twin": "twinsync.bench.twin",
     "tracker": "twinsync.bench.tracker",
+    "twin-track": "twinsync.bench.twin_track",
     "p6": "twinsync.bench.p6",
 }
 
