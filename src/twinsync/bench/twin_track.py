@@ -62,7 +62,7 @@ def _best(work: Callable[[], object], repeat: int) -> float:
 
 def passes(readings: int, seed: int) -> dict[str, float]:
     rng = np.random.default_rng(seed)
-    times = 60.0 * np.arange(readings)
+    times = 60.0 * np.arange(readings, dtype=np.float64)
     values = 20 + np.cumsum(rng.normal(0, 0.01, readings)) + rng.normal(0, 0.05, readings)
     quality = np.ones(readings)
     rows = np.zeros(readings, dtype=np.int64)
