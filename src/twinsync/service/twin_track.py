@@ -239,7 +239,9 @@ async def track(service: TwinService, element_id: str, name: str, start: float, 
         for sensor, history in zip(sensors, windows, strict=True):
             keep = _used(history.event_time, history.value, history.flags)
             times, values = history.event_time[keep], history.value[keep]
-            lead_times, lead_values, lead_quality = _lead(store, sensor.row, start, times)
+            # Nothing in the range: nothing to warm up for.
+            lead_times, lead_values, lead_quality = (
+                _lead(store, sensor.row, start, times) if times.size else (times, times, times))
             tracker = PredictingTracker.with_knobs(knobs)
             all_times = np.concatenate([lead_times, times])
             run = tracker.predict_many(np.zeros(all_times.size, dtype=np.int64), all_times,
