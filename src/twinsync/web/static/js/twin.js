@@ -27,6 +27,7 @@ export class TwinStore {
     this.reads = 0; // for tests: how many times the fleet was read
     this.queued = null;
     this.inFlight = null;
+    this.again = false; // a read asked for while one is in flight
     this.error = null;
   }
 
