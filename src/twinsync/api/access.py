@@ -141,6 +141,9 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/api/twin/shadow"): OPERATE,
     ("POST", "/api/twin/shadow/promote"): OPERATE,
     ("DELETE", "/api/twin/shadow"): OPERATE,
+    # predicted against measured over a range, and every element's model state
+    ("GET", "/api/elements/{element_id}/twin/track"): READ,
+    ("GET", "/api/twin/states"): READ,
     # trust and time
     ("GET", "/api/sensors/{sensor_id}/health"): READ,
     ("GET", "/api/health"): READ,

@@ -39,6 +39,7 @@ from . import (
     routes_shadow,
     routes_site_events,
     routes_twin,
+    routes_twin_track,
     routes_users,
     ws,
 )
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
     app.include_router(routes_forecast.router, tags=["twin"])
     app.include_router(routes_physics.router, tags=["twin"])
     app.include_router(routes_shadow.router, tags=["twin"])
+    app.include_router(routes_twin_track.router, tags=["twin"])
     app.include_router(routes_site_events.router, tags=["trust"])
     app.include_router(routes_anomalies.router, tags=["trust"])
     app.include_router(routes_health.router, tags=["trust"])

@@ -26,6 +26,7 @@ BENCHES = {
     "twin": "twinsync.bench.twin",
     "tracker": "twinsync.bench.tracker",
     "shadow": "twinsync.bench.shadow",
+    "twin-track": "twinsync.bench.twin_track",
     "p6": "twinsync.bench.p6",
 }
 

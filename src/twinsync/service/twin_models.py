@@ -108,6 +108,13 @@ class TwinModelDesk:
         self.bound = bound
         self._bindings = now
 
+    @property
+    def modelled(self) -> dict[int, tuple[str, str, float, float]]:
+        """Row → (element, property, scale, shift) of each row modelled now. Replaced on
+        each change of bindings, never changed in place: a reader may cache what it
+        derives from it for as long as it is the same object. Read it on the writer."""
+        return self._bindings
+
     def _modelled(self, batch: Batch, in_time: NDArray[np.int64]) -> NDArray[np.int64]:
         """Of ``in_time``, the readings of rows bound to a live element, with a value."""
         rows = batch.rows[in_time]

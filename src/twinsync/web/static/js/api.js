@@ -112,3 +112,20 @@ export async function getMaturity(id) {
     throw error;
   }
 }
+
+/** Each sensor's level/trend model of an element: its state, level, noise, divergence. */
+export const getElementTwin = (id) => request("GET", `/api/elements/${encodeURIComponent(id)}/twin`);
+
+/**
+ * A property's readings between `start` and `end` (epoch seconds) beside each sensor's
+ * one-step prediction and 90 % interval, in buckets of `every` seconds if given, with the
+ * spans its model diverged.
+ */
+export function getTwinTrack(elementId, property, start, end, every) {
+  const query = new URLSearchParams({ property, start: String(start), end: String(end) });
+  if (every) query.set("every", String(every));
+  return request("GET", `/api/elements/${encodeURIComponent(elementId)}/twin/track?${query}`);
+}
+
+/** Every element's twin state (its sensors' worst), as columns. */
+export const getTwinStates = () => request("GET", "/api/twin/states");

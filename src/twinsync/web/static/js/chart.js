@@ -10,10 +10,19 @@
 // marked with a red dot on the value line (for buckets: on the bucket's max, with the
 // bucket's highest score). Live readings come with their score in the delta
 // (``sensor_anomaly``), so a live anomaly gets its red dot as it arrives.
+//
+// With the element and property the sensor feeds (``twin``), the chart also draws the
+// sensor's level/trend model: its one-step prediction of each reading (a dashed line) with
+// the 90 % interval as a band, and the spans its model diverged shaded red (GET
+// /api/elements/{id}/twin/track, computed by the server from the stored readings). The
+// band is painted under the lines rather than drawn as two series, so the legend has one
+// entry for the model ("predicted", with the interval beside the value). A live reading
+// has no prediction until the track is read again (``refreshTwin``).
 
 import uPlot from "uplot";
-import { getReadings } from "./api.js";
+import { getReadings, getTwinTrack } from "./api.js";
 import { unit as unitLabel, value as formatValue } from "./format.js";
+import { overlayColumns, shadedSpans } from "./twin_model.js";
 
 export const WINDOWS = [
   { label: "1 h", seconds: 3600, every: null },
@@ -30,6 +39,10 @@ export const ANOMALY_MARK = 0.33;
 const SPAN_GAP_S = 1800;
 const SCORE_COLOR = "#e8a33d";
 const MARK_COLOR = "#e5484d";
+const PREDICTED_COLOR = "#c4a8ff";
+const BAND_FILL = "rgba(196,168,255,0.22)";
+const SPAN_FILL = "rgba(229,72,77,0.13)";
+const SPAN_EDGE = "rgba(229,72,77,0.85)";
 
 /** The score column of an answer (null where not scored; all null from an older server). */
 function scores(response, length) {
@@ -54,6 +67,12 @@ export class SensorChart {
     this.redrawQueued = false;
     this.scoreAxisShown = false;
     this.dragged = false;
+    // The model's track of the shown sensor (null: none asked for, or none to draw).
+    this.twin = null;
+    this.track = null;
+    this.band = { low: [], high: [] };
+    this.coverage = 0.9;
+    this.start = null;
     // Called with an anomaly's [start, end] (epoch seconds): the latest after a load or
     // a live mark, and the one a person chose ({selected: true}) by dragging across the
     // chart or clicking a red dot.
@@ -62,31 +81,82 @@ export class SensorChart {
     this.resizeObserver.observe(container);
   }
 
-  async show(sensorId, unit, window = this.window) {
+  /**
+   * Show a sensor's history over `window`; with `twin` ({elementId, property}: what the
+   * sensor feeds) its model's predictions and band too.
+   */
+  async show(sensorId, unit, window = this.window, twin = null) {
     this.sensorId = sensorId;
     this.unit = unit;
     this.window = window;
+    this.twin = twin;
+    this.loading = true;
     const token = ++this.loadToken;
     const end = Date.now() / 1000 + 1;
     const start = end - window.seconds;
+    this.start = start;
+    // Both at once: the track (a model run over the range on the server) never holds up
+    // the readings, and failing it only leaves the band out.
+    const track = this.readTrack(start, end);
     let response;
     try {
       response = await getReadings(sensorId, start, end, window.every);
     } catch (error) {
-      if (token === this.loadToken) this.message(`History unavailable: ${error.message}`);
+      if (token === this.loadToken) {
+        this.loading = false;
+        this.message(`History unavailable: ${error.message}`);
+      }
       return;
     }
     // A newer request (another sensor, another window) may have started meanwhile.
     if (token !== this.loadToken) return;
     this.aggregated = Boolean(window.every);
+    this.track = null;
     const score = scores(response, response.time.length);
-    // Columns: time, value (or mean, min, max), score, marks.
+    // Columns: time, value (or mean, min, max), score, marks, then the model's predicted
+    // value (null until the track arrives); its band's edges beside them, point for point.
+    const empty = () => new Array(response.time.length).fill(null);
     this.data = this.aggregated
       ? [response.time.map((t) => t + window.every / 2), response.mean, response.min, response.max,
-        score, marks(score, response.max)]
-      : [response.time, response.value, score, marks(score, response.value)];
+        score, marks(score, response.max), empty()]
+      : [response.time, response.value, score, marks(score, response.value), empty()];
+    this.band = { low: empty(), high: empty() };
     this.draw();
     this.offerLatest();
+    const answer = await track;
+    if (token !== this.loadToken) return;
+    this.setTrack(answer);
+    this.loading = false;
+  }
+
+  /** The shown sensor's track between `start` and `end`, or null (none asked, or failed). */
+  async readTrack(start, end) {
+    const twin = this.twin;
+    if (!twin) return null;
+    try {
+      const answer = await getTwinTrack(twin.elementId, twin.property, start, end, this.window.every);
+      this.coverage = answer.coverage;
+      return answer.sensors.find((s) => s.sensor_id === this.sensorId) ?? null;
+    } catch {
+      return null; // the history stands without its model
+    }
+  }
+
+  /** Read the model's track again (a divergence started or ended, or a minute went by). */
+  async refreshTwin() {
+    if (!this.twin || !this.data || this.start === null) return;
+    const token = this.loadToken;
+    const answer = await this.readTrack(this.start, Date.now() / 1000 + 1);
+    if (token === this.loadToken && this.data) this.setTrack(answer);
+  }
+
+  /** Put a track's predictions and band on the chart's points, and draw. */
+  setTrack(track) {
+    this.track = track;
+    const { predicted, low, high } = overlayColumns(this.data[0], track, this.aggregated ? this.window.every : null);
+    this.data[this.aggregated ? 6 : 4] = predicted;
+    this.band = { low, high };
+    if (this.data[0].length) this.draw();
   }
 
   /** A live reading of the shown sensor, with its anomaly score (null: not scored). */
@@ -98,11 +168,14 @@ export class SensorChart {
     const [mark] = marks([scored], [value]);
     if (mark !== null) queueMicrotask(() => this.offerLatest());
     // Over buckets a live reading is a point of its own: its value is the mean, min and max.
+    // The model's prediction of it comes with the next read of the track.
     const row = this.aggregated ? [time, value, value, value, scored, mark] : [time, value, scored, mark];
-    row.forEach((cell, column) => this.data[column].push(cell));
+    this.data.forEach((column, k) => column.push(k < row.length ? row[k] : null));
+    this.band.low.push(null);
+    this.band.high.push(null);
     const cutoff = time - this.window.seconds;
     while (this.data[0].length > MAX_POINTS || (this.data[0].length > 1 && this.data[0][0] < cutoff)) {
-      for (const column of this.data) column.shift();
+      for (const column of [...this.data, this.band.low, this.band.high]) column.shift();
     }
     // The first score of a chart drawn without any brings the score's axis: draw again.
     if (!this.plot || (scored !== null && !this.scoreAxisShown)) {
@@ -140,13 +213,13 @@ export class SensorChart {
       // A drag across the chart chooses a span (for marking anomalies expected); it does
       // not zoom.
       cursor: { points: { size: 6 }, drag: { x: true, y: false, setScale: false } },
-      hooks: { setSelect: [(plot) => this.selected(plot)] },
       legend: { live: true },
+      hooks: { setSelect: [(plot) => this.selected(plot)], drawClear: [(plot) => this.underlay(plot)] },
       axes: [
         // Ticks closer than a minute apart show seconds: a few minutes of readings
         // must not read "15:22 15:22 15:22".
         { ...axis, space: 70, size: 30, values: (_, ticks, _axis, _space, step) => ticks.map((t) => timeLabel(t, this.window.seconds, step)) },
-        { ...axis, size: 46, values: (_, ticks) => ticks.map((t) => formatValue(t)) },
+        { ...axis, size: 54, values: (_, ticks) => ticks.map((t) => formatValue(t)) },
         // The anomaly score, 0..1 on the right; no grid of its own.
         { ...axis, scale: "score", side: 1, size: 34, grid: { show: false }, stroke: SCORE_COLOR, show: scored,
           splits: () => [0, 0.5, 1], values: (_, ticks) => ticks.map((t) => t.toFixed(1)) },
@@ -171,10 +244,98 @@ export class SensorChart {
     series.push({ label: "unusual", stroke: MARK_COLOR, fill: MARK_COLOR, width: 0, paths: () => null,
       points: { show: true, size: 7, width: 1, stroke: MARK_COLOR, fill: MARK_COLOR },
       value: (_, v) => (v == null ? "—" : formatValue(v)) });
+    // The model: its prediction dashed; the band is painted under it (``underlay``).
+    const percent = Math.round(this.coverage * 100);
+    series.push({ label: `predicted (${percent} %)`, stroke: PREDICTED_COLOR, width: 1.25, dash: [5, 4],
+      points: { show: false }, value: (_, v, _series, at) => this.predictedText(v, at) });
     this.plot = new uPlot(options, this.data, this.container);
     // A press starts either a click or a drag; a drag ends with setSelect (``selected``).
     this.plot.over.addEventListener("mousedown", () => (this.dragged = false));
     this.plot.over.addEventListener("click", () => this.clicked());
+  }
+
+  /** "20.01 (19.93–20.09)": a prediction with its band, for the legend. */
+  predictedText(value, at) {
+    if (value == null) return "—";
+    const low = this.band.low[at];
+    const high = this.band.high[at];
+    return low == null || high == null ? formatValue(value) : `${formatValue(value)} (${formatValue(low)}–${formatValue(high)})`;
+  }
+
+  /** Under the lines (drawn as the canvas is cleared): the model's band and its divergences. */
+  underlay(plot) {
+    const { min, max } = plot.scales.x;
+    if (min == null || max == null) return;
+    const ctx = plot.ctx;
+    const { left, top, width, height } = plot.bbox;
+    ctx.save();
+    // A band reopened after a step can be far wider than the readings: keep it in the plot.
+    ctx.beginPath();
+    ctx.rect(left, top, width, height);
+    ctx.clip();
+    this.paintBand(plot, ctx);
+    this.shadeSpans(plot, ctx, min, max);
+    ctx.restore();
+  }
+
+  /** The band between its edges, one filled run per stretch of points that have both. */
+  paintBand(plot, ctx) {
+    const times = this.data[0];
+    const { low, high } = this.band;
+    ctx.fillStyle = BAND_FILL;
+    let run = [];
+    const flush = () => {
+      if (run.length > 1) {
+        ctx.beginPath();
+        run.forEach((i, k) => {
+          const x = plot.valToPos(times[i], "x", true);
+          const y = plot.valToPos(high[i], "y", true);
+          if (k === 0) ctx.moveTo(x, y);
+          else ctx.lineTo(x, y);
+        });
+        for (let k = run.length - 1; k >= 0; k--) {
+          ctx.lineTo(plot.valToPos(times[run[k]], "x", true), plot.valToPos(low[run[k]], "y", true));
+        }
+        ctx.closePath();
+        ctx.fill();
+      }
+      run = [];
+    };
+    for (let i = 0; i < times.length; i++) {
+      if (low[i] != null && high[i] != null) run.push(i);
+      else flush();
+    }
+    flush();
+  }
+
+  /** Shade the spans the model diverged, a bar along the top marking each. */
+  shadeSpans(plot, ctx, min, max) {
+    const { top, height } = plot.bbox;
+    for (const [start, end] of shadedSpans(this.track?.divergences, min, max)) {
+      const left = plot.valToPos(start, "x", true);
+      const width = Math.max(plot.valToPos(end, "x", true) - left, 2 * devicePixelRatio);
+      ctx.fillStyle = SPAN_FILL;
+      ctx.fillRect(left, top, width, height);
+      ctx.fillStyle = SPAN_EDGE;
+      ctx.fillRect(left, top, width, 3 * devicePixelRatio);
+    }
+  }
+
+  /** What the chart draws of the model, for tests: points predicted and in the band, spans. */
+  twinSummary() {
+    if (!this.data) return null;
+    const predicted = this.data[this.aggregated ? 6 : 4].filter((v) => v != null).length;
+    const values = this.data[1];
+    const { low, high } = this.band;
+    let band = 0;
+    let inside = 0;
+    low.forEach((lowEdge, i) => {
+      if (lowEdge == null || high[i] == null) return;
+      band++;
+      if (values[i] != null && values[i] >= lowEdge && values[i] <= high[i]) inside++;
+    });
+    return { predicted, band, inside, loading: Boolean(this.loading),
+      spans: (this.track?.divergences ?? []).map((s) => [s.start, s.end]), drawn: Boolean(this.plot) };
   }
 
   /** Runs of marked readings, oldest first, as [start, end] (epoch seconds). */
@@ -257,6 +418,8 @@ export class SensorChart {
     this.loadToken++;
     this.sensorId = null;
     this.data = null;
+    this.track = null;
+    this.twin = null;
     this.destroyPlot();
   }
 }

@@ -17,6 +17,8 @@ import { SchedulePane } from "./schedule.js";
 import { activitiesSection, showActivity } from "./activity_panel.js";
 import { STATUSES, TwinState, sortStoreys } from "./state.js";
 import { Tree } from "./tree.js";
+import { TwinStore, isTwinChange } from "./twin.js";
+import { TWIN_MODE, TWIN_STATE, TWIN_STATES, when } from "./twin_model.js";
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -79,7 +81,18 @@ const maturitySection = new MaturitySection(maturity);
 // rounds (service/curing.py assesses every 300 s).
 const MATURITY_MAP_REFRESH_MS = 300_000;
 let maturityTimer = null;
+// The twin's models: every element's state for the "Twin divergence" colour mode (read
+// when chosen, again when a divergence starts or ends and every minute while it is on),
+// and the shown element's sensors' models for the panel.
+const twin = new TwinStore({
+  onFleet: () => {
+    if (colorMode === TWIN_MODE) recolorAll();
+  },
+});
+const TWIN_MAP_REFRESH_MS = 60_000;
+let twinTimer = null;
 const panel = new Panel($("#panel"), state, {
+  twin,
   onZoom: (id) => viewer?.fit([id]),
   hasGeometry: (id) => Boolean(viewer?.has(id)),
   sections: (element) => {
@@ -133,6 +146,7 @@ function roomSummary(element) {
 
 function hoverValue(element) {
   if (colorMode === MATURITY_MODE) return maturityHover(element);
+  if (colorMode === TWIN_MODE) return twinHover(element);
   const property = element.properties[colorMode];
   return property ? `${value(property.value)} ${unit(property.unit)}` : `no ${label(colorMode)}`;
 }
@@ -234,11 +248,63 @@ function roomColor(element) {
 
 /** The colour mode's colour of an element: {hex, faded}. */
 function modeColor(element) {
+  if (colorMode === TWIN_MODE) return twinColor(element);
   if (colorMode !== MATURITY_MODE) return colorFor(element, colorMode, colorRange, (e, p) => state.numberOf(e, p));
   // Elements of no mix step back as elements without a value do on a heat map.
   const view = maturity.viewOf(element.id);
   if (!maturity.isOfMix(element) || view === null) return { hex: NO_VALUE, faded: true };
   return { hex: bandOf(view).hex, faded: false };
+}
+
+/** The twin mode's colour: the element's worst model state; no sensor model steps back. */
+function twinColor(element) {
+  const entry = twin.entryOf(element.id);
+  if (entry === undefined) return { hex: TWIN_STATE.pending.hex, faded: !(element.sensors?.length) };
+  if (entry === null) return { hex: NO_VALUE, faded: true };
+  return { hex: (TWIN_STATE[entry.state] ?? TWIN_STATE.off).hex, faded: false };
+}
+
+function twinHover(element) {
+  const entry = twin.entryOf(element.id);
+  if (entry === undefined) return "reading…";
+  if (entry === null) return "no sensor model";
+  const of = `${entry.sensors} sensor${entry.sensors === 1 ? "" : "s"}`;
+  if (entry.state === "diverging") {
+    return `${entry.diverging} of ${of} diverging${entry.since != null ? ` since ${when(entry.since)}` : ""}`;
+  }
+  return `${TWIN_STATE[entry.state]?.label ?? entry.state} (${of})`;
+}
+
+/** The twin mode's legend: each state and how many elements (on screen) are in it. */
+function twinLegendHtml() {
+  const counts = new Map(TWIN_STATES.map((s) => [s.key, 0]));
+  let rooms = 0;
+  for (const element of state.elements.values()) {
+    if (!mapped(element) || (storeyFilter && element.storey !== storeyFilter)) continue;
+    const entry = twin.entryOf(element.id);
+    if (entry === null || (entry === undefined && !element.sensors?.length)) continue;
+    const key = entry === undefined ? "pending" : entry.state;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+    if (isRoom(element)) rooms++;
+  }
+  const where = storeyFilter ? ` on ${escape(state.get(storeyFilter)?.name ?? "this storey")}` : "";
+  const shown = TWIN_STATES.filter((s) => (s.key !== "pending" && s.key !== "off") || counts.get(s.key));
+  const modelled = [...counts.values()].reduce((a, b) => a + b, 0);
+  const note = twin.error ? `could not read the models: ${escape(twin.error.message)}`
+    : `${plural(modelled, "element")} with a sensor model${where}, others faded${rooms && !showRooms ? "<br>rooms hidden: press <b>Rooms</b>" : ""}`;
+  return `<div class="title">Twin divergence (worst sensor)</div>
+    ${shown.map((s) => `
+      <div class="row" data-twin-state="${s.key}"><span class="swatch" style="background:${s.hex}"></span>${escape(s.label)}<b>${counts.get(s.key)}</b></div>`).join("")}
+    <div class="note">${note}</div>`;
+}
+
+/** Turn the twin colour mode's reading on (read now, then every minute) or off. */
+function setTwinMode(on) {
+  clearInterval(twinTimer);
+  twinTimer = null;
+  if (!on) return;
+  twin.readFleet();
+  twinTimer = setInterval(() => document.hidden || twin.readFleet(), TWIN_MAP_REFRESH_MS);
 }
 
 /** The elements the maturity mode reads: drawn, of a mix, those on the storey shown first. */
@@ -287,7 +353,7 @@ function mapped(element) {
 }
 
 function computeRange() {
-  if (colorMode === "status" || colorMode === MATURITY_MODE) return null;
+  if (colorMode === "status" || colorMode === MATURITY_MODE || colorMode === TWIN_MODE) return null;
   const values = [];
   for (const element of state.elements.values()) {
     const number = mapped(element) ? state.numberOf(element, colorMode) : null;
@@ -404,6 +470,10 @@ function renderLegend() {
     legend.innerHTML = maturityLegendHtml();
     return;
   }
+  if (colorMode === TWIN_MODE) {
+    legend.innerHTML = twinLegendHtml();
+    return;
+  }
   const property = state.boundProperties().find((p) => p.name === colorMode);
   const shownUnit = unit(property?.unit);
   // The scale spans the whole model (it does not jump when the storey changes); the
@@ -472,10 +542,13 @@ function renderColorModes() {
   const properties = state.boundProperties();
   select.innerHTML = `<option value="status">Status</option>${properties.map((p) =>
     `<option value="${escape(p.name)}">${escape(label(p.name))}${p.unit ? ` (${escape(unit(p.unit))})` : ""}</option>`).join("")}${
-    maturity.hasMixes ? `<option value="${MATURITY_MODE}">Concrete strength (maturity)</option>` : ""}`;
-  const kept = colorMode === MATURITY_MODE ? maturity.hasMixes : properties.some((p) => p.name === colorMode);
+    maturity.hasMixes ? `<option value="${MATURITY_MODE}">Concrete strength (maturity)</option>` : ""}${
+    properties.length ? `<option value="${TWIN_MODE}">Twin divergence</option>` : ""}`;
+  const kept = colorMode === MATURITY_MODE ? maturity.hasMixes
+    : colorMode === TWIN_MODE ? properties.length > 0 : properties.some((p) => p.name === colorMode);
   if (colorMode !== "status" && !kept) {
     setMaturityMode(false);
+    setTwinMode(false);
     colorMode = "status";
     showRooms = false;
   }
@@ -606,6 +679,7 @@ state.on("change", (element, change) => {
   }
   panel.update(element, change);
   fusedDetails.changed(element, change);
+  if (colorMode === TWIN_MODE && isTwinChange(change)) twin.queueFleet();
   if (change.kind === "status_changed") {
     maturitySection.changed(element.id); // a strength recorded completes an element
     if (colorMode === MATURITY_MODE && maturity.isOfMix(element)) maturity.request([element.id]);
@@ -631,6 +705,7 @@ function setMaturityMode(on) {
 $("#color-mode").addEventListener("change", (event) => {
   colorMode = event.target.value;
   setMaturityMode(colorMode === MATURITY_MODE);
+  setTwinMode(colorMode === TWIN_MODE);
   showRooms = roomProperties().has(colorMode);
   recolorAll();
 });
@@ -689,6 +764,13 @@ window.twinsync = Object.freeze({
   get elementCount() { return state.elements.size; },
   /** [time, score] of the readings the panel's chart marks unusual (anomaly score). */
   chartMarks: () => panel.chart.marked(),
+  /** What the panel's chart draws of the sensor's model: points predicted, band, spans. */
+  chartTwin: () => panel.chart.twinSummary(),
+  /** The twin's models as the page holds them: fleet reads, an element's state. */
+  twin: Object.freeze({
+    get reads() { return twin.reads; },
+    stateOf: (id) => twin.entryOf(id)?.state ?? null,
+  }),
   /** Where the panel's chart draws the reading of a time, in page pixels, or null. */
   chartPointOf: (time) => panel.chart.pointOf(time),
   /** How an element is drawn now: solid, faded, volume or hidden (null without geometry). */

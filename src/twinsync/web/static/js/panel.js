@@ -11,19 +11,25 @@ import { ago, escape, label, reading, stamp, unit, value } from "./format.js";
 import { fusedDetail } from "./fused_detail.js";
 import { HISTORY_LENGTH, historyHtml } from "./history.js";
 import { ExpectedAnomalies } from "./expected.js";
+import { TwinSection } from "./twin_panel.js";
+import { TwinStore, isTwinChange } from "./twin.js";
 // Rooms, storeys and the site are places, not work: they have no construction status
 // (the header's counts leave them out too), so their panel offers none.
 import { SPATIAL, STATUSES } from "./state.js";
+
+/** How often the chart's model track is read again while shown (live readings come without one). */
+const TWIN_TRACK_REFRESH_MS = 60_000;
 
 export class Panel {
   /**
    * @param {HTMLElement} container
    * @param {import("./state.js").TwinState} state
-   * @param {{onZoom: (id: string) => void, hasGeometry: (id: string) => boolean, sections?: (element: object) => Node[]}} handlers
+   * @param {{onZoom: (id: string) => void, hasGeometry: (id: string) => boolean, sections?: (element: object) => Node[], twin?: TwinStore}} handlers
    *   `sections` gives what other views add about the element (its activities), shown
-   *   under its identity.
+   *   under its identity; `twin` reads the element's models (the sensors' states, under
+   *   the chart, which draws their predictions).
    */
-  constructor(container, state, { onZoom, hasGeometry, sections = () => [] }) {
+  constructor(container, state, { onZoom, hasGeometry, sections = () => [], twin = new TwinStore() }) {
     this.container = container;
     this.state = state;
     this.onZoom = onZoom;
@@ -45,8 +51,13 @@ export class Panel {
     // The shown element's list of changes, kept across re-renders of the panel.
     this.changesHtml = "";
     this.changesQueued = false;
+    // The sensors' twin models, kept across re-renders like the chart.
+    this.twinSection = new TwinSection(twin);
+    this.twinQueued = false;
     // Relative times ("12 s ago") age by themselves.
     setInterval(() => this.refreshTimes(), 1000);
+    // The chart's predictions are read again now and then: live readings arrive without one.
+    setInterval(() => document.hidden || this.chart.refreshTwin(), TWIN_TRACK_REFRESH_MS);
   }
 
   show(id) {
@@ -120,6 +131,7 @@ export class Panel {
         </h3>
         <div data-role="chart"></div>
       </section>
+      <div data-role="twin"></div>
       <div data-role="expected"></div>` : ""}
       <section>
         <h3>Properties <span class="count">${Object.keys(element.properties).length}</span></h3>
@@ -132,6 +144,7 @@ export class Panel {
     this.container.querySelector(".identity").after(...this.sections(element));
     this.container.querySelector('[data-role="chart"]')?.replaceWith(this.chartBox);
     this.container.querySelector('div[data-role="expected"]')?.replaceWith(this.expected.box);
+    if (sensors.length) this.container.querySelector('div[data-role="twin"]')?.replaceWith(this.twinSection.nodeFor(element));
     this.updateChartTitle();
     this.bind(element);
   }
@@ -254,7 +267,19 @@ export class Panel {
       this.chart.clear();
       return;
     }
-    this.chart.show(sensor.id, sensor.unit, this.window);
+    const property = sensor.binding?.property;
+    this.chart.show(sensor.id, sensor.unit, this.window, property ? { elementId: element.id, property } : null);
+  }
+
+  /** A divergence of the shown element started or ended: its models and track read again, once a burst. */
+  queueTwinRefresh() {
+    if (this.twinQueued) return;
+    this.twinQueued = true;
+    setTimeout(() => {
+      this.twinQueued = false;
+      this.twinSection.changed(this.elementId);
+      this.chart.refreshTwin();
+    }, 500);
   }
 
   updateChartTitle() {
@@ -265,6 +290,7 @@ export class Panel {
   /** A change to the shown element, from a delta. */
   update(element, change) {
     if (element.id !== this.elementId) return;
+    if (isTwinChange(change)) this.queueTwinRefresh();
     // A change made by someone (not a sensor's reading) joins the list.
     if (change.kind !== "property" && change.kind !== "health_changed") this.loadChanges();
     if (change.kind === "property") {

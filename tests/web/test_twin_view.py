@@ -1,0 +1,208 @@
+"""The physics twin in the dashboard, in headless Chromium against a real server: the demo
+building, a slab logger's last hour posted over HTTP with a level shift near its end. The
+slab's panel charts the logger's readings with its model's one-step prediction and 90 %
+band from the server's track (the same numbers, point for point), shades the divergence
+from the shift on, and lists each sensor's model (diverging since the shift, the others
+still learning). The "Twin divergence" colour mode colours the slab red, slabs whose
+models are learning blue-grey and elements without a sensor faded, counts them in its
+legend, and turns a column red when its strain gauge diverges while the page is open.
+Screenshots at desktop and tablet sizes go to ``$TWINSYNC_SCREENSHOTS`` if set, else to
+pytest's temp folder."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from tests.server import free_port
+
+from .test_dashboard import NO_VALUE, require_chromium
+from .test_maturity_view import DESKTOP, TABLET, choose, open_page
+from .twin_server import ServerThread, seed
+
+pytestmark = pytest.mark.browser
+
+RED = "#e5484d"  # diverging, in twin_model.js
+LEARNING = "#7d93b2"  # a model still learning, in twin_model.js
+READINGS = 330
+SHIFT_AT = 320
+SPACING = 10.0
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
+    require_chromium()
+    thread = ServerThread(seed(tmp_path_factory.mktemp("twin")), free_port())
+    thread.start()
+    yield thread
+    thread.stop()
+
+
+@pytest.fixture(scope="module")
+def api(server: ServerThread) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=30.0, headers=server.headers) as client:
+        yield client
+
+
+def post_shift(api: httpx.Client, sensor: str, base: float, shift: float, seed: int,
+               noise: float = 0.05) -> np.ndarray:
+    """``READINGS`` readings ``SPACING`` s apart ending now, ``shift`` added from
+    ``SHIFT_AT``; their times."""
+    times = time.time() - SPACING * (READINGS - np.arange(READINGS))
+    values = base + np.random.default_rng(seed).normal(0.0, noise, READINGS)
+    values[SHIFT_AT:] += shift
+    answer = api.post("/api/readings", json=[
+        {"sensor_id": sensor, "time": float(t), "value": round(float(v), 3)}
+        for t, v in zip(times, values, strict=True)]).json()
+    assert answer["accepted"] == READINGS, answer
+    return times
+
+
+@pytest.fixture(scope="module")
+def site(api: httpx.Client) -> dict[str, Any]:
+    slabs = sorted((e for e in api.get("/api/elements", params={"type": "IfcSlab"}).json()[
+        "elements"] if e["sensors"]), key=lambda e: e["name"])
+    slab = slabs[0]
+    sensor = slab["sensors"][0]["id"]
+    times = post_shift(api, sensor, 20.0, 0.5, seed=5)
+    model = next(m for m in api.get(f"/api/elements/{slab['id']}/twin").json()["sensors"]
+                 if m["sensor_id"] == sensor)
+    assert model["state"] == "diverging", model
+    return {"slab": slab, "slabs": slabs, "sensor": sensor, "times": times}
+
+
+@pytest.fixture(scope="module")
+def page(browser: Any, server: ServerThread, site: dict[str, Any]) -> Iterator[Any]:
+    context, page, errors = open_page(browser, server, DESKTOP)
+    yield page
+    context.close()
+    assert not errors, f"the page threw: {errors}"
+
+
+def show_sensor(page: Any, slab: dict[str, Any], sensor: str) -> dict[str, Any]:
+    """The slab's panel with ``sensor``'s chart, once its model's track is drawn."""
+    choose(page, slab)
+    page.locator(f'#panel [data-sensor="{sensor}"]').click()
+    page.wait_for_function("""() => { const t = window.twinsync.chartTwin();
+        return t && !t.loading && t.drawn && t.predicted > 0; }""", timeout=15_000)
+    summary: dict[str, Any] = page.evaluate("window.twinsync.chartTwin()")
+    return summary
+
+
+def test_the_chart_draws_the_model_s_predictions_band_and_divergence(
+        page: Any, api: httpx.Client, site: dict[str, Any], shots: Path) -> None:
+    slab, sensor, times = site["slab"], site["sensor"], site["times"]
+    summary = show_sensor(page, slab, sensor)
+    end = time.time() + 1
+    track = next(s for s in api.get(f"/api/elements/{slab['id']}/twin/track", params={
+        "property": "core_temperature", "start": end - 3600, "end": end}).json()["sensors"]
+        if s["sensor_id"] == sensor)
+    # Every reading past the model's warm-up is predicted, with its band, on the chart.
+    predicted = sum(v is not None for v in track["predicted"])
+    assert predicted == READINGS - track["warming_up"] and track["warming_up"] == 32
+    assert summary["predicted"] == predicted and summary["band"] == predicted
+    # Before the shift the readings lie in the band (about 90 % of them).
+    assert summary["inside"] >= 0.8 * (SHIFT_AT - 32)
+    # One span, from the shift, still open: the logger is still diverging.
+    assert len(summary["spans"]) == 1, (summary, track["divergences"])
+    (span,) = summary["spans"]
+    assert span[0] == pytest.approx(times[SHIFT_AT], abs=1.0) and span[1] is None
+    # The same numbers as the server's: the chart's point at the newest reading.
+    last = page.evaluate("""(time) => { const c = window.twinsync.chartPointOf(time);
+        return c !== null; }""", float(times[-1]))
+    assert last
+    # The models of the slab's sensors: the logger diverging since the shift, the rest learning.
+    row = page.locator(f'#panel [data-sensor-model="{sensor}"]')
+    row.wait_for(timeout=10_000)
+    assert row.get_attribute("data-state") == "diverging"
+    assert row.locator('[data-role="twin-state"]').text_content() == "diverging"
+    detail = row.locator('[data-role="twin-detail"]').text_content() or ""
+    model = next(m for m in api.get(f"/api/elements/{slab['id']}/twin").json()["sensors"]
+                 if m["sensor_id"] == sensor)
+    shown = re.search(r"level (\S+) ± ", detail)
+    assert detail.startswith("since ") and shown, detail
+    assert float(shown.group(1)) == pytest.approx(model["level"], abs=0.01)
+    assert model["level"] == pytest.approx(20.5, abs=0.1)
+    others = page.locator('#panel [data-sensor-model]:not([data-state="diverging"])')
+    assert others.count() == len(slab["sensors"]) - 1
+    assert all(s == "learning" for s in others.evaluate_all(
+        "(rows) => rows.map((r) => r.dataset.state)"))
+    page.locator("#panel .chart").scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "twin_chart_desktop.png"))
+    # Over a day the chart draws two-minute buckets: the track comes in the same buckets.
+    page.locator('#panel [data-window="24 h"]').click()
+    page.wait_for_function("""(n) => { const t = window.twinsync.chartTwin();
+        return t && !t.loading && t.drawn && t.predicted > 0 && t.predicted < n; }""",
+        arg=predicted,
+        timeout=15_000)
+    day = page.evaluate("window.twinsync.chartTwin()")
+    buckets = (READINGS - 32) * SPACING / 120
+    assert buckets - 2 <= day["predicted"] <= buckets + 2 and day["band"] == day["predicted"]
+    assert len(day["spans"]) == 1
+    page.locator("#panel .chart").screenshot(path=str(shots / "twin_chart_24h.png"))
+    page.locator('#panel [data-window="1 h"]').click()
+
+
+def test_the_twin_colour_mode_colours_by_the_worst_sensor_and_follows_a_divergence_live(
+        page: Any, api: httpx.Client, site: dict[str, Any], shots: Path) -> None:
+    slab, slabs = site["slab"], site["slabs"]
+    reads = page.evaluate("window.twinsync.twin.reads")
+    assert reads == 0  # nothing is read before the mode is chosen
+    page.select_option("#color-mode", "@twin")
+    page.wait_for_function("(id) => window.twinsync.colorOf(id) === '#e5484d'", arg=slab["id"],
+                           timeout=10_000)
+    assert all(page.evaluate("(id) => window.twinsync.colorOf(id)", s["id"]) == LEARNING
+               for s in slabs[1:])
+    wall = api.get("/api/elements", params={"type": "IfcWall"}).json()["elements"][0]
+    assert page.evaluate("(id) => window.twinsync.colorOf(id)", wall["id"]) == NO_VALUE
+    legend = page.locator("#legend")
+    assert legend.locator('[data-twin-state="diverging"] b').text_content() == "1"
+    assert "with a sensor model" in (legend.locator(".note").text_content() or "")
+    page.screenshot(path=str(shots / "twin_colour_mode_desktop.png"))
+    # A column's strain gauge parts from its model while the page is open: it turns red
+    # from the delta's event, without a reload.
+    column = next(e for e in api.get("/api/elements", params={"type": "IfcColumn"}).json()[
+        "elements"] if e["sensors"])
+    assert page.evaluate("(id) => window.twinsync.colorOf(id)", column["id"]) == LEARNING
+    post_shift(api, column["sensors"][0]["id"], 120.0, 30.0, seed=6, noise=1.0)
+    page.wait_for_function("(id) => window.twinsync.colorOf(id) === '#e5484d'",
+                           arg=column["id"], timeout=10_000)
+    assert legend.locator('[data-twin-state="diverging"] b').text_content() == "2"
+    page.select_option("#color-mode", "status")
+
+
+@pytest.mark.parametrize("size", ["desktop", "tablet"])
+def test_the_panel_and_legend_fit_at_desktop_and_tablet_sizes(
+        browser: Any, server: ServerThread, site: dict[str, Any], shots: Path, size: str) -> None:
+    context, page, errors = open_page(browser, server, DESKTOP if size == "desktop" else TABLET)
+    try:
+        show_sensor(page, site["slab"], site["sensor"])
+        page.select_option("#color-mode", "@twin")
+        page.wait_for_function("(id) => window.twinsync.colorOf(id) === '#e5484d'",
+                               arg=site["slab"]["id"], timeout=10_000)
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(shots / f"twin_{size}.png"))
+        page.locator('#panel [data-role="twin"]').scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / f"twin_{size}_panel.png"))
+        overflow = page.evaluate("""() => {
+            const panel = document.querySelector('#panel');
+            const right = panel.getBoundingClientRect().right;
+            const wide = [...panel.querySelectorAll('[data-role="twin"] *, .chart *')]
+                .filter((node) => node.getBoundingClientRect().right > right + 0.5)
+                .map((node) => node.className || node.tagName);
+            return {scroll: panel.scrollWidth - panel.clientWidth, wide};
+        }""")
+        assert overflow == {"scroll": 0, "wide": []}, overflow
+        legend = page.locator("#legend").bounding_box()
+        viewport = page.locator(".viewport").bounding_box()
+        assert legend and viewport and legend["x"] + legend["width"] <= viewport["x"] + \
+            viewport["width"]
+    finally:
+        context.close()
+    assert not errors, f"the page threw: {errors}"
