@@ -73,6 +73,10 @@ class Settings:
     """Run every bound sensor's local level/trend model in the reading path, raise
     ``twin_divergence`` alarms when reality leaves it, and recalibrate it (docs/PHYSICS.md,
     "On the reading path"). Off: no model runs and ``GET /api/elements/{id}/twin`` says so."""
+    zone_models: bool = True
+    """Run every space's thermal zone (an RC model: outdoor temperature, heating) in the
+    reading path and estimate its R and C online (docs/PHYSICS.md, "Thermal zones on the
+    reading path"). Off: no zone runs and ``GET /api/elements/{id}/zone`` says so."""
     connectors: list[dict[str, Any]] = field(default_factory=list)
     cors_origins: list[str] = field(default_factory=list)
     """Other web origins (``https://board.example.com``) whose pages may call the API and
@@ -135,7 +139,8 @@ class Settings:
         if unknown:
             raise InvalidInput(f"{file}: unknown settings {sorted(unknown)}", "bad_config")
         data.update({k: v for k, v in overrides.items() if v is not None})
-        for name in ("demo", "ws_compression", "anomaly_detection", "twin_models"):
+        for name in ("demo", "ws_compression", "anomaly_detection", "twin_models",
+                     "zone_models"):
             if not isinstance(data.get(name, False), bool):
                 raise InvalidInput(f"{file}: {name} must be true or false, not "
                                    f"{data[name]!r}", "bad_config")

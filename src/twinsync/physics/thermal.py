@@ -13,7 +13,8 @@ Euler step, so a long step stays stable:
 
 The state is ``[T, ln R, ln C]``: parameters in the state for joint estimation by the UKF or
 EKF, as logarithms so that no estimate can make them negative and both move on the same
-relative scale. ``step`` leaves the parameters as they are; the filter's process noise on
+relative scale. ``dt`` may be one step for all zones or one per zone (``(B,)``: zones read
+at their own times, ``zone_bank``). ``step`` leaves the parameters as they are; the filter's process noise on
 them says how fast they may drift. Inputs are ``[T_out, Φ]``; the sensor reads ``T``.
 
 >>> zone = ThermalZone()
@@ -49,7 +50,7 @@ class ThermalZone:
         """R (K/kW) and C (kWh/K) of each state."""
         return np.exp(state[:, 1]), np.exp(state[:, 2])
 
-    def _parts(self, state: Array, dt: float, inputs: Array) -> tuple[Array, ...]:
+    def _parts(self, state: Array, dt: float | Array, inputs: Array) -> tuple[Array, ...]:
         u = np.asarray(inputs, dtype=np.float64)
         if u.shape != (state.shape[0], 2):
             raise ValueError(f"inputs must be ({state.shape[0]}, 2): outdoor °C, heating kW")
@@ -59,7 +60,7 @@ class ThermalZone:
         decay = np.exp(-dt / tau)
         return resistance, tau, equilibrium, decay, u
 
-    def step(self, state: Array, dt: float, inputs: Array) -> Array:
+    def step(self, state: Array, dt: float | Array, inputs: Array) -> Array:
         _, _, equilibrium, decay, _ = self._parts(state, dt, inputs)
         out = state.copy()
         out[:, 0] = equilibrium + (state[:, 0] - equilibrium) * decay
@@ -68,7 +69,7 @@ class ThermalZone:
     def measure(self, state: Array) -> Array:
         return state[:, :1].copy()
 
-    def step_jacobian(self, state: Array, dt: float, inputs: Array) -> Array:
+    def step_jacobian(self, state: Array, dt: float | Array, inputs: Array) -> Array:
         resistance, tau, equilibrium, decay, u = self._parts(state, dt, inputs)
         gap = state[:, 0] - equilibrium
         # d e / d ln R = d e / d ln C = e · dt / τ; d T_eq / d ln R = R Φ

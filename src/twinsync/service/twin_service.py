@@ -54,6 +54,7 @@ from .publisher import Publisher
 from .revisions import Match, Revisions, binding_key, element_key
 from .supervisor import ConnectorSupervisor
 from .twin_models import TwinModelDesk
+from .zone_models import ZONE_SNAPSHOT, ZoneDesk
 from .twin_shadow import SHADOW_SNAPSHOT
 from .views import TwinViews
 from .watch import HEALTH_SAVE_SECONDS, LATENCY_BOUND_SECONDS, Watch
@@ -112,7 +113,8 @@ class TwinService(TwinViews):
                  health_save_every: float = HEALTH_SAVE_SECONDS,
                  writer: Writer | None = None,
                  geometry: ExportOptions | None = None,
-                 anomaly_detection: bool = True, twin_models: bool = True) -> None:
+                 anomaly_detection: bool = True, twin_models: bool = True,
+                 zone_models: bool = True) -> None:
         self.store = store
         self.clock: Callable[[], float] = clock
         self.twin = Twin()
@@ -147,6 +149,7 @@ class TwinService(TwinViews):
         self.anomalies = AnomalyDesk(self, enabled=anomaly_detection)
         # After the alarm book too: a divergence alarm active at shutdown stays active.
         self.twin_models = TwinModelDesk(self, enabled=twin_models)
+        self.zones = ZoneDesk(self, enabled=zone_models)
         self.properties = PropertyIndex.build(self.twin, self.pipeline.table)
         self.watch = Watch(self, latency_bound=latency_alarm, save_every=health_save_every)
         self.hub = Hub()
@@ -227,13 +230,15 @@ class TwinService(TwinViews):
         """Save every sensor's learned health, its reading counters, the anomaly
         detector's and the twin models' state (a running shadow's too) to the store (by the
         watch's timer, and at shutdown). Taken on the writer, so no batch is half in."""
-        def dump() -> tuple[bytes, bytes, bytes | None, bytes | None, int, bytes | None]:
+        def dump() -> tuple[bytes, bytes, bytes | None, bytes | None, int, bytes | None,
+                            bytes | None]:
             ids = self.pipeline.table.ids
             return (snapshot.dump(self.health, ids), self.pipeline.sequences.dump(ids),
                     self.anomalies.dump(), self.twin_models.dump(),
-                    self.twin_models.generation, self.twin_models.shadow.dump())
+                    self.twin_models.generation, self.twin_models.shadow.dump(),
+                    self.zones.dump())
 
-        health, counters, anomaly, models, generation, shadow = await self.view(dump)
+        health, counters, anomaly, models, generation, shadow, zones = await self.view(dump)
         await asyncio.to_thread(self.store.save_snapshot, HEALTH_SNAPSHOT, health)
         await asyncio.to_thread(self.store.save_snapshot, COUNTERS_SNAPSHOT, counters)
         if anomaly is not None:
@@ -242,6 +247,8 @@ class TwinService(TwinViews):
             await asyncio.to_thread(self.twin_models.save, models, generation)
         if shadow is not None:
             await asyncio.to_thread(self.store.save_snapshot, SHADOW_SNAPSHOT, shadow)
+        if zones is not None:
+            await asyncio.to_thread(self.store.save_snapshot, ZONE_SNAPSHOT, zones)
 
     def _stored_alarm_events(self) -> list[Event]:
         """Every alarm event in the store, oldest first, read a page at a time: a cap on
@@ -332,6 +339,7 @@ class TwinService(TwinViews):
         self.configure_health()
         self.site_events.apply()  # the sensors an event's elements hold may have changed
         self.twin_models.apply_bindings()
+        self.zones.apply_bindings()
         self.properties = PropertyIndex.build(self.twin, self.pipeline.table)
 
     async def _run(self, propose: Callable[[], Change]) -> list[Event]:
@@ -530,7 +538,7 @@ class TwinService(TwinViews):
                           ) -> tuple[IngestResult, list[Event]]:
         pipeline = self.pipeline
         accepted = pipeline.accept(incoming)
-        health_point = alarm_point = anomaly_point = model_point = None
+        health_point = alarm_point = anomaly_point = model_point = zone_point = None
         try:
             if (accepted.behind_window is not None
                     and np.count_nonzero(accepted.behind_window)):
@@ -549,6 +557,7 @@ class TwinService(TwinViews):
             # the anomaly detector and the twin's models take, sorted once for both.
             in_time = (in_time_order(np.flatnonzero(ordered), batch.rows, batch.event_time)
                        if self.anomalies.enabled or self.twin_models.enabled
+                       or self.zones.enabled
                        else np.zeros(0, dtype=np.int64))
             # After health: a reading's quality decides whether it teaches the detector.
             anomaly_point = self.anomalies.savepoint(batch, in_time)
@@ -556,6 +565,9 @@ class TwinService(TwinViews):
             # The physics twin: each bound sensor's level/trend model, its divergence.
             model_point = self.twin_models.savepoint(batch, in_time)
             events += self.twin_models.step(batch, in_time)
+            # The thermal zones: each space's RC model, its R and C learned online.
+            zone_point = self.zones.savepoint(batch, in_time)
+            self.zones.step(batch, in_time)
             letters = [d for _, d in accepted.rejected]
             letters.extend(dead_letters)
             # The counts go with the batch: a crash cannot keep one without the other.
@@ -569,6 +581,7 @@ class TwinService(TwinViews):
                 self.alarms.rollback(alarm_point)
             self.anomalies.rollback(anomaly_point)
             self.twin_models.rollback(model_point)
+            self.zones.rollback(zone_point)
             raise
         try:
             pipeline.settle(accepted, self.clock())

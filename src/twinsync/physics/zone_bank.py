@@ -1,0 +1,198 @@
+"""Every live thermal zone's state in one set of arrays, stepped to each reading's own time
+and updated by the unscented Kalman filter (joint estimation of ``[T, ln R, ln C]``).
+
+A zone's readings come at their own times, so each zone steps by its own ``dt``: the step
+length travels as a third input column (``TimedZone``) and one UKF call serves every zone
+read in a round. A batch with several readings of one zone is taken in rounds (the first
+reading of each zone, then the second, ...): the cost is a round per reading of the
+busiest zone, and each round touches only the zones it reads, so the cost of a reading does
+not grow with the number of zones.
+
+Over a step the outdoor temperature and the heating are held at the values the caller gives
+(the latest known before the reading). A reading's quality weighs it as in every filter
+here (``gate``): below the floor it is not folded in, between it its variance is inflated.
+
+>>> bank = ZoneBank()
+>>> bank.grow(2)
+>>> bank.update(np.array([0, 1]), np.array([0.0, 0.0]), np.array([20.0, 18.0]),
+...             np.ones(2), np.array([5.0, 5.0]), np.zeros(2))
+>>> bank.columns["count"].tolist()
+[1, 1]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .contract import Array
+from .thermal import ThermalZone
+from .ukf import UnscentedKalmanFilter
+
+HOUR = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneKnobs:
+    """The prior and the noises of every zone. ``resistance`` (K/kW) and ``capacitance``
+    (kWh/K) are where a new zone starts, ``log_sd`` how unsure that start is (1.0: a factor
+    of e either way); ``noise_sd`` is a temperature reading's noise (K); the process noises
+    are variances per hour: the temperature's (what the one-node model misses: sun, people,
+    doors) and each log-parameter's (how fast R and C may drift)."""
+
+    resistance: float = 5.0
+    capacitance: float = 10.0
+    log_sd: float = 1.0
+    temperature_sd: float = 0.5
+    noise_sd: float = 0.1
+    temperature_noise: float = 4e-4
+    parameter_noise: float = 4e-8
+
+
+class TimedZone(ThermalZone):
+    """The RC zone with each zone's step length (hours) as the third input column; ``dt``
+    given to ``step`` scales it (1.0)."""
+
+    input_names: tuple[str, ...] = ("outdoor_temperature", "heating_kw", "hours")
+
+    def step(self, state: Array, dt: float | Array, inputs: Array) -> Array:
+        return super().step(state, dt * inputs[:, 2], inputs[:, :2])
+
+
+class ZoneSave(NamedTuple):
+    """Some zones' rows as they were (``ZoneBank.savepoint``)."""
+
+    zones: NDArray[np.int64]
+    columns: dict[str, NDArray[np.generic]]
+
+
+class Forecast(NamedTuple):
+    """Each zone's temperature some hours on: mean and standard deviation of the state (the
+    air as the model has it) and of a reading (the state's plus the sensor's noise)."""
+
+    mean: Array
+    state_sd: Array
+    reading_sd: Array
+
+
+class ZoneBank:
+    """The state of ``len(self)`` zones: ``x`` ``(Z, 3)``, ``P`` ``(Z, 3, 3)``, the time of
+    each zone's last reading (epoch seconds), its readings so far and its gated run."""
+
+    COLUMNS = ("x", "P", "time", "count", "gated_run")
+
+    def __init__(self, knobs: ZoneKnobs | None = None) -> None:
+        self.knobs = knobs or ZoneKnobs()
+        self.model = TimedZone()
+        k = self.knobs
+        self.prior = np.diag([k.temperature_sd**2, k.log_sd**2, k.log_sd**2])
+        self.columns: dict[str, NDArray[np.generic]] = {}
+        self._fresh(0)
+
+    def __len__(self) -> int:
+        return int(self.columns["count"].shape[0])
+
+    def _fresh(self, size: int) -> None:
+        k = self.knobs
+        x = np.zeros((size, 3))
+        x[:, 0] = np.nan
+        x[:, 1], x[:, 2] = np.log(k.resistance), np.log(k.capacitance)
+        self.columns = {"x": x, "P": np.broadcast_to(self.prior, (size, 3, 3)).copy(),
+                        "time": np.full(size, np.nan),
+                        "count": np.zeros(size, dtype=np.int64),
+                        "gated_run": np.zeros(size, dtype=np.int64)}
+
+    def grow(self, size: int) -> None:
+        """At least ``size`` zones; new ones fresh."""
+        old = len(self)
+        if size <= old:
+            return
+        kept = self.columns
+        self._fresh(size)
+        for name, column in kept.items():
+            self.columns[name][:old] = column
+
+    def forget(self, zones: NDArray[np.int64]) -> None:
+        """``zones`` start afresh (an element that became a zone, or another one's row)."""
+        fresh = ZoneBank(self.knobs)
+        fresh._fresh(zones.size)
+        for name, column in fresh.columns.items():
+            self.columns[name][zones] = column
+
+    def take(self, zones: NDArray[np.int64]) -> dict[str, NDArray[np.generic]]:
+        """Copies of ``zones``' rows (for a snapshot or a move to new rows)."""
+        return {name: column[zones].copy() for name, column in self.columns.items()}
+
+    def put(self, zones: NDArray[np.int64], rows: dict[str, NDArray[np.generic]]) -> None:
+        for name, column in self.columns.items():
+            column[zones] = rows[name]
+
+    def savepoint(self, zones: NDArray[np.int64]) -> ZoneSave:
+        once = np.unique(zones)
+        return ZoneSave(once, self.take(once))
+
+    def rollback(self, point: ZoneSave) -> None:
+        self.put(point.zones, point.columns)
+
+    def update(self, zones: NDArray[np.int64], times: Array, values: Array, quality: Array,
+               outdoor: Array, heating: Array) -> None:
+        """Fold in readings of ``zones`` (one entry a reading, each zone's in time order):
+        step each zone from its last reading to ``times`` (epoch seconds) with ``outdoor``
+        (°C) and ``heating`` (kW) held, then update with ``values`` (°C). A zone's first
+        reading starts its temperature."""
+        if zones.size == 0:
+            return
+        order = np.argsort(zones, kind="stable")
+        sorted_zones = zones[order]
+        starts = np.flatnonzero(np.r_[True, sorted_zones[1:] != sorted_zones[:-1]])
+        rank = np.arange(zones.size) - np.repeat(starts, np.diff(np.r_[starts, zones.size]))
+        for round_ in range(int(rank.max()) + 1):
+            taken = order[rank == round_]
+            self._round(zones[taken], times[taken], values[taken], quality[taken],
+                        outdoor[taken], heating[taken])
+
+    def _round(self, zones: NDArray[np.int64], times: Array, values: Array, quality: Array,
+               outdoor: Array, heating: Array) -> None:
+        c = self.columns
+        x, P, last = c["x"], c["P"], c["time"]
+        count, gated_run = c["count"], c["gated_run"]
+        first = count[zones] == 0
+        if first.any():
+            new = zones[first]
+            x[new, 0] = values[first]
+            last[new] = times[first]
+            count[new] = 1
+        going = ~first
+        if not going.any():
+            return
+        z = zones[going]
+        hours = np.maximum(times[going] - last[z], 0.0) / HOUR
+        k = self.knobs
+        ukf = UnscentedKalmanFilter(self.model, x[z], P[z])
+        ukf.gated_run = gated_run[z].copy()
+        ukf.reopen_covariance = np.broadcast_to(self.prior, (z.size, 3, 3)).copy()
+        inputs = np.column_stack([outdoor[going], heating[going], hours])
+        noise = np.diag([k.temperature_noise, k.parameter_noise, k.parameter_noise])
+        ukf.predict(1.0, inputs, noise[None] * hours[:, None, None])
+        ukf.update(values[going][:, None], k.noise_sd**2, quality[going])
+        x[z], P[z] = ukf.x, ukf.P
+        gated_run[z] = ukf.gated_run
+        last[z] = np.maximum(last[z], times[going])
+        count[z] += 1
+
+    def forecast(self, zones: NDArray[np.int64], hours: Array, outdoor: Array,
+                 heating: Array) -> Forecast:
+        """Each of ``zones`` ``hours`` after its last reading, the inputs held (its state
+        is not changed)."""
+        k = self.knobs
+        c = self.columns
+        ukf = UnscentedKalmanFilter(self.model, c["x"][zones], c["P"][zones], gate=None)
+        noise = np.diag([k.temperature_noise, k.parameter_noise, k.parameter_noise])
+        ukf.predict(1.0, np.column_stack([outdoor, heating, hours]),
+                    noise[None] * np.asarray(hours)[:, None, None])
+        variance = np.maximum(ukf.P[:, 0, 0], 0.0)
+        return Forecast(ukf.x[:, 0].copy(), np.sqrt(variance),
+                        np.sqrt(variance + k.noise_sd**2))

@@ -1,0 +1,416 @@
+"""The thermal zones on the reading path: every space with a sensor on its air temperature
+is a first-order RC zone (``physics/thermal.py``) whose temperature, R and C the UKF
+estimates online from its readings (``physics/zone_bank.py``), driven by the outdoor
+temperature and, when a sensor reads it, the zone's heating (or cooling) power.
+
+Which elements are zones (``apply_bindings``, after each committed change of bindings): a
+live ``IfcSpace``, or any element whose ``thermal_zone`` property is true, with a sensor
+bound to its ``air_temperature`` in °C. Its outdoor temperature is the ``outdoor_temperature``
+of any element, or the ``ambient_temperature`` of a site, a building or an element whose
+``outdoor`` property is true: the zone's nearest container that has one, else the twin's
+only one. Its heating is its own ``heating_power`` (kW or W) when a sensor reads it; else
+Φ = 0 and only the time constant R·C can be learned (R and C alone are not reported). A
+space without an air temperature sensor or an outdoor temperature is not a zone, with the
+reason (``of_element``). Neighbouring zones are not coupled: each zone sees only outdoors.
+
+``step`` runs on the writer after the level/trend models, inside the batch's transaction,
+over the readings health folds in order: an outdoor or heating reading is held as its
+source's latest value; a zone's reading steps the zone from its last reading to the
+reading's time with the inputs held as last known before it, then updates it (its quality
+weighs it; a reading older than the zone's last is left out). A zone waits for its first
+outdoor (and heating) reading. ``savepoint``/``rollback`` keep the rows a batch touches, so
+a failed commit leaves the zones as they were; the state is saved with the health snapshot
+and restored at start-up. ``enabled`` False (the ``zone_models`` setting) runs nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import time
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..errors import InvalidInput, NotFound
+from ..model import Element, validate
+from ..physics.zone_bank import ZoneBank, ZoneKnobs, ZoneSave
+from ..pipeline import Batch
+from .views import finite_or_none
+
+if TYPE_CHECKING:
+    from .twin_service import TwinService
+
+log = logging.getLogger(__name__)
+
+#: The store's name for the saved zone state.
+ZONE_SNAPSHOT = "zone_models"
+ZONE_TYPES = ("IfcSpace",)
+AIR = "air_temperature"
+OUTDOOR = "outdoor_temperature"
+AMBIENT = "ambient_temperature"
+OUTDOOR_TYPES = ("IfcSite", "IfcBuilding")
+HEATING = "heating_power"
+CELSIUS = ("degC", "°C", "Cel", "celsius")
+KILOWATTS = {"kW": 1.0, "W": 1e-3}
+#: A reading's role.
+NONE, ZONE, INPUT = 0, 1, 2
+#: The 90 % interval's half-width in standard deviations.
+Z90 = 1.6449
+MAX_HOURS = 168.0
+
+
+class ZonePoint(NamedTuple):
+    """The zones' and inputs' rows a batch touches, as they were."""
+
+    zones: ZoneSave
+    slots: NDArray[np.int64]
+    slot_value: NDArray[np.float64]
+    slot_time: NDArray[np.float64]
+
+
+class Zone(NamedTuple):
+    """A modelled zone: its sensors, its outdoor and heating sources (input slots)."""
+
+    element_id: str
+    sensors: tuple[str, ...]
+    outdoor: int
+    heating: int
+
+
+class ZoneDesk:
+    """The thermal zones of one ``TwinService`` (see the module)."""
+
+    def __init__(self, service: TwinService, *, enabled: bool = True,
+                 knobs: ZoneKnobs | None = None) -> None:
+        self.service = service
+        self.enabled = enabled
+        self.bank = ZoneBank(knobs)
+        self.zones: list[Zone] = []
+        self.index: dict[str, int] = {}
+        #: Why a space is not modelled, by element.
+        self.reasons: dict[str, str] = {}
+        #: Input sources (element, property) and their latest reading (°C or kW).
+        self.slots: list[tuple[str, str]] = []
+        self.slot_value = np.zeros(0)
+        self.slot_time = np.zeros(0)
+        self.role = np.zeros(0, dtype=np.int8)
+        self.target = np.zeros(0, dtype=np.int64)
+        self.factor = np.zeros(0)
+        #: Seconds spent in ``step`` (the bench reads it).
+        self.seconds = 0.0
+        self.apply_bindings()
+        if enabled:
+            self._restore()
+
+    # -- which elements are zones ----------------------------------------------------------
+
+    def apply_bindings(self) -> None:
+        """After a change of elements, sensors or bindings (committed): which elements are
+        zones and what feeds them. A zone that stays keeps its state, a new one starts
+        fresh; an input keeps its latest reading."""
+        twin = self.service.twin
+        table = self.service.pipeline.table
+        fed: dict[tuple[str, str], list[str]] = {}
+        for sensor_id in twin.bindings:
+            binding = twin.live_binding(sensor_id)
+            if binding is not None and sensor_id in table.index:
+                fed.setdefault((binding.element_id, binding.property), []).append(sensor_id)
+        elements = twin.elements
+        sources = sorted(e for (e, prop) in fed if _is_outdoor(elements[e], prop))
+        source_of = {e: (e, OUTDOOR if (e, OUTDOOR) in fed else AMBIENT) for e in sources}
+        zones: list[tuple[str, tuple[str, ...], tuple[str, str], tuple[str, str] | None]] = []
+        reasons: dict[str, str] = {}
+        for element in elements.values():
+            if element.archived or not _is_zone(element):
+                continue
+            sensors = tuple(sorted(s for s in fed.get((element.id, AIR), ())
+                                   if table.units[table.index[s]] in CELSIUS))
+            if not sensors:
+                reasons[element.id] = f"no sensor reads its {AIR} in °C"
+                continue
+            outdoor = _nearest(element, elements, source_of)
+            if outdoor is None and len(sources) == 1:
+                outdoor = source_of[sources[0]]
+            if outdoor is None:
+                reasons[element.id] = (
+                    "no outdoor temperature sensor in the twin" if not sources else
+                    f"{len(sources)} outdoor temperature sources, none contains it")
+                continue
+            heating = (element.id, HEATING) if any(
+                table.units[table.index[s]] in KILOWATTS
+                for s in fed.get((element.id, HEATING), ())) else None
+            zones.append((element.id, sensors, outdoor, heating))
+        zones.sort()
+        self._renumber(zones, fed)
+        self.reasons = reasons
+
+    def _renumber(self, zones: list[tuple[str, tuple[str, ...], tuple[str, str],
+                                          tuple[str, str] | None]],
+                  fed: dict[tuple[str, str], list[str]]) -> None:
+        table = self.service.pipeline.table
+        slots = sorted({z[2] for z in zones} | {z[3] for z in zones if z[3] is not None})
+        slot_at = {key: k for k, key in enumerate(slots)}
+        old_slot = {key: k for k, key in enumerate(self.slots)}
+        value, when = np.full(len(slots), np.nan), np.full(len(slots), np.nan)
+        for key, k in slot_at.items():
+            if key in old_slot:
+                value[k], when[k] = self.slot_value[old_slot[key]], self.slot_time[old_slot[key]]
+        bank = ZoneBank(self.bank.knobs)
+        bank.grow(len(zones))
+        kept = [(k, self.index[z[0]]) for k, z in enumerate(zones) if z[0] in self.index]
+        if kept:
+            new_rows, old_rows = (np.array(side, dtype=np.int64) for side in zip(*kept))
+            bank.put(new_rows, self.bank.take(old_rows))
+        size = len(table)
+        role, target, factor = (np.zeros(size, dtype=np.int8), np.zeros(size, dtype=np.int64),
+                                np.ones(size))
+        self.zones = []
+        for k, (element_id, sensors, outdoor, heating) in enumerate(zones):
+            self.zones.append(Zone(element_id, sensors, slot_at[outdoor],
+                                   -1 if heating is None else slot_at[heating]))
+            for sensor in sensors:
+                role[table.index[sensor]], target[table.index[sensor]] = ZONE, k
+        for key, k in slot_at.items():
+            for sensor in fed[key]:
+                row = table.index[sensor]
+                unit = table.units[row]
+                if key[1] == HEATING and unit not in KILOWATTS:
+                    continue
+                if key[1] != HEATING and unit not in CELSIUS:
+                    continue
+                role[row], target[row] = INPUT, k
+                factor[row] = KILOWATTS.get(unit, 1.0) if key[1] == HEATING else 1.0
+        self.bank, self.slots, self.slot_value, self.slot_time = bank, slots, value, when
+        self.index = {z.element_id: k for k, z in enumerate(self.zones)}
+        self.role, self.target, self.factor = role, target, factor
+        self.outdoor_slot = np.array([z.outdoor for z in self.zones], dtype=np.int64)
+        self.heating_slot = np.array([z.heating for z in self.zones], dtype=np.int64)
+
+    # -- the reading path ------------------------------------------------------------------
+
+    def _readings(self, batch: Batch, in_time: NDArray[np.int64]
+                  ) -> tuple[NDArray[np.int64], NDArray[np.int8]]:
+        """Of ``in_time``, the readings of zone and input sensors with a value, and roles."""
+        rows = batch.rows[in_time]
+        role = np.zeros(in_time.size, dtype=np.int8)
+        inside = rows < self.role.size
+        role[inside] = self.role[rows[inside]]
+        keep = (role != NONE) & np.isfinite(batch.value[in_time])
+        return in_time[keep], role[keep]
+
+    def savepoint(self, batch: Batch, in_time: NDArray[np.int64]) -> ZonePoint | None:
+        if not self.enabled or not self.zones:
+            return None
+        at, role = self._readings(batch, in_time)
+        targets = self.target[batch.rows[at]]
+        slots = np.unique(targets[role == INPUT])
+        return ZonePoint(self.bank.savepoint(targets[role == ZONE]), slots,
+                         self.slot_value[slots].copy(), self.slot_time[slots].copy())
+
+    def rollback(self, point: ZonePoint | None) -> None:
+        if point is not None:
+            self.bank.rollback(point.zones)
+            self.slot_value[point.slots] = point.slot_value
+            self.slot_time[point.slots] = point.slot_time
+
+    def step(self, batch: Batch, in_time: NDArray[np.int64]) -> None:
+        """On the writer, after health: hold the batch's inputs, step and update the zones
+        it reads. Take ``savepoint`` first."""
+        if not self.enabled or not self.zones or len(batch) == 0:
+            return
+        began = time.perf_counter()
+        at, role = self._readings(batch, in_time)
+        if at.size:
+            rows = batch.rows[at]
+            quality = np.ones(at.size) if batch.quality is None else batch.quality[at]
+            self._fold(self.target[rows], role, batch.event_time[at],
+                       batch.value[at] * self.factor[rows], quality)
+        self.seconds += time.perf_counter() - began
+
+    def _fold(self, targets: NDArray[np.int64], role: NDArray[np.int8], times: NDArray[np.float64],
+              values: NDArray[np.float64], quality: NDArray[np.float64]) -> None:
+        is_input = role == INPUT
+        slots, slot_times, slot_values = targets[is_input], times[is_input], values[is_input]
+        reading = ~is_input
+        zones, at = targets[reading], times[reading]
+        order = np.lexsort((at, zones))
+        zones, at = zones[order], at[order]
+        value, weight = values[reading][order], quality[reading][order]
+        outdoor = self._as_of(self.outdoor_slot[zones], at, slots, slot_times, slot_values)
+        heating_slot = self.heating_slot[zones]
+        heating = np.where(heating_slot < 0, 0.0, self._as_of(
+            heating_slot, at, slots, slot_times, slot_values))
+        # A reading older than its zone's last is left out: the zone cannot step back.
+        last = self.bank.columns["time"][zones]
+        ready = (np.isfinite(outdoor) & np.isfinite(heating)
+                 & ~(np.asarray(at < last, dtype=np.bool_)))
+        self.bank.update(zones[ready], at[ready], value[ready], weight[ready],
+                         outdoor[ready], heating[ready])
+        if slots.size:
+            newest = np.lexsort((slot_times, slots))
+            ends = np.r_[slots[newest][1:] != slots[newest][:-1], True]
+            last_of = newest[ends]
+            later = ~(slot_times[last_of] <= self.slot_time[slots[last_of]])
+            self.slot_value[slots[last_of][later]] = slot_values[last_of][later]
+            self.slot_time[slots[last_of][later]] = slot_times[last_of][later]
+
+    def _as_of(self, wanted: NDArray[np.int64], at: NDArray[np.float64],
+               slots: NDArray[np.int64], slot_times: NDArray[np.float64],
+               slot_values: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Each input ``wanted`` as last read before ``at``: this batch's readings of it, or
+        the value held before the batch."""
+        out = self.slot_value[np.maximum(wanted, 0)].copy()
+        for slot in np.unique(slots).tolist():
+            asked = np.flatnonzero(wanted == slot)
+            if asked.size == 0:
+                continue
+            mine = np.flatnonzero(slots == slot)
+            mine = mine[np.argsort(slot_times[mine], kind="stable")]
+            before = np.searchsorted(slot_times[mine], at[asked], side="left") - 1
+            found = before >= 0
+            out[asked[found]] = slot_values[mine[before[found]]]
+        return out
+
+    # -- across restarts -------------------------------------------------------------------
+
+    def dump(self) -> bytes | None:
+        """The zones' state (on the writer), or None when the zones are off."""
+        if not self.enabled:
+            return None
+        buffer = io.BytesIO()
+        columns = self.bank.take(np.arange(len(self.zones), dtype=np.int64))
+        np.savez(buffer, ids=np.array([z.element_id for z in self.zones], dtype=np.str_),
+                 slots=np.array(["\x1f".join(key) for key in self.slots], dtype=np.str_),
+                 slot_value=self.slot_value, slot_time=self.slot_time,
+                 **{f"column_{name}": column for name, column in columns.items()})
+        return buffer.getvalue()
+
+    def _restore(self) -> None:
+        body = self.service.store.load_snapshot(ZONE_SNAPSHOT)
+        if body is None:
+            return
+        try:
+            with np.load(io.BytesIO(body), allow_pickle=False) as saved:
+                ids = [str(i) for i in saved["ids"]]
+                columns = {name: saved[f"column_{name}"] for name in ZoneBank.COLUMNS}
+                slots = [tuple(str(key).split("\x1f")) for key in saved["slots"]]
+                slot_value, slot_time = saved["slot_value"], saved["slot_time"]
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("saved zone state not used, the zones learn afresh: %s", exc)
+            return
+        pairs = [(self.index[e], k) for k, e in enumerate(ids) if e in self.index]
+        if pairs:
+            rows, saved_rows = (np.array(side, dtype=np.int64) for side in zip(*pairs))
+            self.bank.put(rows, {name: column[saved_rows] for name, column in columns.items()})
+        slot_at = {key: k for k, key in enumerate(self.slots)}
+        for k, key in enumerate(slots):
+            if key in slot_at:
+                self.slot_value[slot_at[key]] = slot_value[k]
+                self.slot_time[slot_at[key]] = slot_time[k]
+        log.info("zone state restored for %d zones", len(pairs))
+
+    # -- reads -----------------------------------------------------------------------------
+
+    async def of_element(self, element_id: str, hours: float = 6.0) -> dict[str, Any]:
+        """The element as a thermal zone: whether it is modelled (or why not), its
+        estimated R, C and time constant, its temperature now and ``hours`` after its last
+        reading with the inputs held (``GET /api/elements/{id}/zone``)."""
+        if not (0.0 < hours <= MAX_HOURS) or not math.isfinite(hours):
+            raise InvalidInput(f"hours must be over 0 and at most {MAX_HOURS:g}",
+                               "bad_parameter")
+
+        def read() -> dict[str, Any]:
+            element = self.service.twin.elements.get(element_id)
+            if element is None or element.archived:
+                raise NotFound(f"no element {validate.shown(element_id)}")
+            base: dict[str, Any] = {"element_id": element_id, "enabled": self.enabled}
+            if not self.enabled:
+                return base | {"modelled": False, "reason": "zone models are off"}
+            k = self.index.get(element_id)
+            if k is None:
+                reason = self.reasons.get(element_id, "not a space (IfcSpace, or thermal_zone)")
+                return base | {"modelled": False, "reason": reason}
+            return base | {"modelled": True, "reason": None} | self._zone_state(k, hours)
+
+        return await self.service.view(read)
+
+    def _source(self, slot: int) -> dict[str, Any] | None:
+        if slot < 0:
+            return None
+        element, prop = self.slots[slot]
+        return {"element_id": element, "property": prop,
+                "value": finite_or_none(float(self.slot_value[slot])),
+                "time": finite_or_none(float(self.slot_time[slot]))}
+
+    def _zone_state(self, k: int, hours: float) -> dict[str, Any]:
+        zone = self.zones[k]
+        c = self.bank.columns
+        count = int(c["count"][k])
+        heated = zone.heating >= 0
+        state: dict[str, Any] = {
+            "sensors": list(zone.sensors), "outdoor": self._source(zone.outdoor),
+            "heating": self._source(zone.heating),
+            "identifiable": "resistance_and_capacitance" if heated else "time_constant",
+            "readings": count, "last_time": finite_or_none(float(c["time"][k])),
+            "temperature": None, "temperature_sd": None, "resistance": None,
+            "resistance_sd": None, "capacitance": None, "capacitance_sd": None,
+            "time_constant_hours": None, "time_constant_sd": None, "forecast": None}
+        if count == 0:
+            return state
+        x, P = c["x"][k], c["P"][k]
+        tau = math.exp(float(x[1] + x[2]))
+        tau_log_var = max(float(P[1, 1] + P[2, 2] + 2 * P[1, 2]), 0.0)
+        state |= {"temperature": finite_or_none(float(x[0])),
+                  "temperature_sd": finite_or_none(math.sqrt(max(float(P[0, 0]), 0.0))),
+                  "time_constant_hours": finite_or_none(tau),
+                  "time_constant_sd": finite_or_none(tau * math.sqrt(tau_log_var))}
+        if heated:
+            # R and C alone are learned only when the heating is known (with Φ = 0 the
+            # readings tell R·C and nothing of how it splits).
+            for name, i in (("resistance", 1), ("capacitance", 2)):
+                value = math.exp(float(x[i]))
+                state[name] = finite_or_none(value)
+                state[f"{name}_sd"] = finite_or_none(value * math.sqrt(max(float(P[i, i]), 0)))
+        outdoor = float(self.slot_value[zone.outdoor])
+        heating = float(self.slot_value[zone.heating]) if heated else 0.0
+        if math.isfinite(outdoor) and math.isfinite(heating):
+            ahead = self.bank.forecast(np.array([k]), np.array([hours]), np.array([outdoor]),
+                                       np.array([heating]))
+            mean, spread = float(ahead.mean[0]), float(ahead.reading_sd[0])
+            state["forecast"] = {
+                "hours": hours, "time": float(c["time"][k]) + hours * 3600.0,
+                "outdoor_temperature": outdoor, "heating_kw": heating,
+                "temperature": finite_or_none(mean), "sd": finite_or_none(spread),
+                "low": finite_or_none(mean - Z90 * spread),
+                "high": finite_or_none(mean + Z90 * spread)}
+        return state
+
+
+def _is_zone(element: Element) -> bool:
+    declared = element.properties.get("thermal_zone")
+    return element.type in ZONE_TYPES or (declared is not None and declared.value is True)
+
+
+def _is_outdoor(element: Element, prop: str) -> bool:
+    if prop == OUTDOOR:
+        return True
+    declared = element.properties.get("outdoor")
+    return prop == AMBIENT and (element.type in OUTDOOR_TYPES
+                                or (declared is not None and declared.value is True))
+
+
+def _nearest(element: Element, elements: dict[str, Element],
+             source_of: dict[str, tuple[str, str]]) -> tuple[str, str] | None:
+    """The outdoor source of the element's nearest container that has one."""
+    seen = {element.id}
+    parent = element.parent
+    while parent is not None and parent not in seen:
+        if parent in source_of:
+            return source_of[parent]
+        seen.add(parent)
+        container = elements.get(parent)
+        parent = None if container is None else container.parent
+    return None
