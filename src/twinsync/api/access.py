@@ -136,6 +136,8 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/elements/{element_id}/forecast"): READ,
     # its sensors' level/trend models: divergence and recalibration
     ("GET", "/api/elements/{element_id}/twin"): READ,
+    # a space's thermal zone: R and C learned online, its temperature ahead
+    ("GET", "/api/elements/{element_id}/zone"): READ,
     # a shadow tracker beside the live one: compared, promoted or stopped
     ("GET", "/api/twin/shadow"): READ,
     ("POST", "/api/twin/shadow"): OPERATE,

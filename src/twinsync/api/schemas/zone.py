@@ -1,0 +1,60 @@
+"""What the thermal zone route answers: a space as the reading path models it
+(``service/zone_models.py``; docs/PHYSICS.md, "Thermal zones on the reading path")."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+
+class ZoneInputOut(BaseModel):
+    """An input of the zone: the element and property it is read from, its latest value
+    (°C or kW) and when (epoch seconds); null until its first reading."""
+
+    element_id: str
+    property: str
+    value: float | None
+    time: float | None
+
+
+class ZoneForecastOut(BaseModel):
+    """The zone's temperature ``hours`` after its last reading (at ``time``) with the
+    outdoor temperature and heating held at their latest, the standard deviation of a
+    reading then, and the 90 % interval (``low``, ``high``)."""
+
+    hours: float
+    time: float
+    outdoor_temperature: float
+    heating_kw: float
+    temperature: float | None
+    sd: float | None
+    low: float | None
+    high: float | None
+
+
+class ZoneOut(BaseModel):
+    """The element as a thermal zone. ``enabled`` is the ``zone_models`` setting;
+    ``modelled`` false comes with the ``reason``. ``identifiable``:
+    ``resistance_and_capacitance`` when a heating meter is bound, else ``time_constant``
+    (R and C alone are then null). R in K/kW, C in kWh/K, the time constant R·C in hours,
+    each with its standard deviation; ``temperature`` is the model's air temperature at
+    ``last_time``."""
+
+    element_id: str
+    enabled: bool
+    modelled: bool
+    reason: str | None
+    sensors: list[str] | None = None
+    outdoor: ZoneInputOut | None = None
+    heating: ZoneInputOut | None = None
+    identifiable: str | None = None
+    readings: int | None = None
+    last_time: float | None = None
+    temperature: float | None = None
+    temperature_sd: float | None = None
+    resistance: float | None = None
+    resistance_sd: float | None = None
+    capacitance: float | None = None
+    capacitance_sd: float | None = None
+    time_constant_hours: float | None = None
+    time_constant_sd: float | None = None
+    forecast: ZoneForecastOut | None = None
