@@ -23,7 +23,7 @@ here (``gate``): below the floor it is not folded in, between it its variance is
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -66,7 +66,7 @@ class ZoneSave(NamedTuple):
     """Some zones' rows as they were (``ZoneBank.savepoint``)."""
 
     zones: NDArray[np.int64]
-    columns: dict[str, NDArray[np.generic]]
+    columns: dict[str, NDArray[Any]]
 
 
 class Forecast(NamedTuple):
@@ -89,7 +89,7 @@ class ZoneBank:
         self.model = TimedZone()
         k = self.knobs
         self.prior = np.diag([k.temperature_sd**2, k.log_sd**2, k.log_sd**2])
-        self.columns: dict[str, NDArray[np.generic]] = {}
+        self.columns: dict[str, NDArray[Any]] = {}
         self._fresh(0)
 
     def __len__(self) -> int:
@@ -122,11 +122,11 @@ class ZoneBank:
         for name, column in fresh.columns.items():
             self.columns[name][zones] = column
 
-    def take(self, zones: NDArray[np.int64]) -> dict[str, NDArray[np.generic]]:
+    def take(self, zones: NDArray[np.int64]) -> dict[str, NDArray[Any]]:
         """Copies of ``zones``' rows (for a snapshot or a move to new rows)."""
         return {name: column[zones].copy() for name, column in self.columns.items()}
 
-    def put(self, zones: NDArray[np.int64], rows: dict[str, NDArray[np.generic]]) -> None:
+    def put(self, zones: NDArray[np.int64], rows: dict[str, NDArray[Any]]) -> None:
         for name, column in self.columns.items():
             column[zones] = rows[name]
 

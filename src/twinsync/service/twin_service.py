@@ -54,11 +54,11 @@ from .publisher import Publisher
 from .revisions import Match, Revisions, binding_key, element_key
 from .supervisor import ConnectorSupervisor
 from .twin_models import TwinModelDesk
-from .zone_models import ZONE_SNAPSHOT, ZoneDesk
 from .twin_shadow import SHADOW_SNAPSHOT
 from .views import TwinViews
 from .watch import HEALTH_SAVE_SECONDS, LATENCY_BOUND_SECONDS, Watch
 from .writer import Writer
+from .zone_models import ZONE_SNAPSHOT, ZoneDesk
 
 if TYPE_CHECKING:
     from ..bim import ExportOptions

@@ -162,7 +162,8 @@ class ZoneDesk:
         bank.grow(len(zones))
         kept = [(k, self.index[z[0]]) for k, z in enumerate(zones) if z[0] in self.index]
         if kept:
-            new_rows, old_rows = (np.array(side, dtype=np.int64) for side in zip(*kept))
+            new_rows, old_rows = (np.array(side, dtype=np.int64)
+                                  for side in zip(*kept, strict=True))
             bank.put(new_rows, self.bank.take(old_rows))
         size = len(table)
         role, target, factor = (np.zeros(size, dtype=np.int8), np.zeros(size, dtype=np.int64),
@@ -282,10 +283,11 @@ class ZoneDesk:
             return None
         buffer = io.BytesIO()
         columns = self.bank.take(np.arange(len(self.zones), dtype=np.int64))
-        np.savez(buffer, ids=np.array([z.element_id for z in self.zones], dtype=np.str_),
-                 slots=np.array(["\x1f".join(key) for key in self.slots], dtype=np.str_),
-                 slot_value=self.slot_value, slot_time=self.slot_time,
-                 **{f"column_{name}": column for name, column in columns.items()})
+        arrays: dict[str, Any] = {f"column_{name}": column for name, column in columns.items()}
+        arrays |= {"ids": np.array([z.element_id for z in self.zones], dtype=np.str_),
+                   "slots": np.array(["\x1f".join(key) for key in self.slots], dtype=np.str_),
+                   "slot_value": self.slot_value, "slot_time": self.slot_time}
+        np.savez(buffer, **arrays)
         return buffer.getvalue()
 
     def _restore(self) -> None:
@@ -303,7 +305,7 @@ class ZoneDesk:
             return
         pairs = [(self.index[e], k) for k, e in enumerate(ids) if e in self.index]
         if pairs:
-            rows, saved_rows = (np.array(side, dtype=np.int64) for side in zip(*pairs))
+            rows, saved_rows = (np.array(side, dtype=np.int64) for side in zip(*pairs, strict=True))
             self.bank.put(rows, {name: column[saved_rows] for name, column in columns.items()})
         slot_at = {key: k for k, key in enumerate(self.slots)}
         for k, key in enumerate(slots):
