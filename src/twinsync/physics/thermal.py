@@ -15,7 +15,8 @@ The state is ``[T, ln R, ln C]``: parameters in the state for joint estimation b
 EKF, as logarithms so that no estimate can make them negative and both move on the same
 relative scale. ``dt`` may be one step for all zones or one per zone (``(B,)``: zones read
 at their own times, ``zone_bank``). ``step`` leaves the parameters as they are; the
-filter's process noise on them says how fast they may drift. Inputs are ``[T_out, Φ]``; the sensor reads ``T``.
+filter's process noise on them says how fast they may drift. Inputs are ``[T_out, Φ]``;
+the sensor reads ``T``.
 
 >>> zone = ThermalZone()
 >>> state = zone.state(np.array([20.0]), resistance=np.array([5.0]), capacitance=np.array([10.0]))
