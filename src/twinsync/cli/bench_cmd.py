@@ -24,6 +24,7 @@ BENCHES = {
     "curing": "twinsync.bench.curing",
     "forecast": "twinsync.bench.forecast",
     "twin": "twinsync.bench.twin",
+    "zones": "twinsync.bench.zones",
     "tracker": "twinsync.bench.tracker",
     "shadow": "twinsync.bench.shadow",
     "twin-track": "twinsync.bench.twin_track",
