@@ -1,0 +1,20 @@
+"""``twinsync bench zones`` runs end to end on a few zones through the live service and
+reports the calibration and the cost per zone reading."""
+
+from __future__ import annotations
+
+import argparse
+
+from twinsync.bench import zones
+
+
+def test_the_zones_bench_reports_calibration_through_the_service_and_the_cost() -> None:
+    parser = argparse.ArgumentParser()
+    zones.add_arguments(parser)
+    figures = zones.run(parser.parse_args(
+        ["--zones", "2", "--days", "3", "--sizes", "5", "20", "--slots", "8"]))
+    calibration = figures["calibration"]
+    assert calibration["zones"] == 2 and calibration["days"] == 3
+    assert calibration["r_error_pct_max"] < 5.0 and calibration["c_error_pct_max"] < 5.0
+    assert set(figures["cost_us_a_zone_reading"]) == {"5", "20"}
+    assert all(us > 0 for us in figures["cost_us_a_zone_reading"].values())

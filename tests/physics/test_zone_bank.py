@@ -1,0 +1,79 @@
+"""The zone bank: readings of many zones in one call give the numbers one call per reading
+gives; each zone steps by its own time since its last reading; a savepoint puts the zones
+it names back; the forecast widens with the horizon."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from twinsync.physics.thermal import ThermalZone
+from twinsync.physics.ukf import UnscentedKalmanFilter
+from twinsync.physics.zone_bank import ZoneBank
+
+
+def readings(seed: int = 1) -> tuple[np.ndarray, ...]:
+    rng = np.random.default_rng(seed)
+    zones = np.array([0, 1, 0, 2, 1, 0, 2, 2])
+    times = np.array([0.0, 0.0, 900.0, 0.0, 1800.0, 1800.0, 600.0, 4200.0])
+    values = 20 + rng.normal(0, 0.3, zones.size)
+    return zones, times, values, rng.uniform(0.6, 1.0, zones.size), \
+        rng.uniform(0, 10, zones.size), rng.choice([0.0, 2.0], zones.size)
+
+
+def test_a_batch_in_one_call_gives_the_numbers_of_one_call_a_reading() -> None:
+    zones, times, values, quality, outdoor, heating = readings()
+    together, apart = ZoneBank(), ZoneBank()
+    together.grow(3)
+    apart.grow(3)
+    together.update(zones, times, values, quality, outdoor, heating)
+    for k in range(zones.size):
+        apart.update(zones[k:k + 1], times[k:k + 1], values[k:k + 1], quality[k:k + 1],
+                     outdoor[k:k + 1], heating[k:k + 1])
+    for name, column in together.columns.items():
+        assert np.allclose(column, apart.columns[name], equal_nan=True), name
+    assert together.columns["count"].tolist() == [3, 2, 3]
+    assert together.columns["time"].tolist() == [1800.0, 1800.0, 4200.0]
+
+
+def test_a_zone_steps_by_its_own_time_since_its_last_reading() -> None:
+    bank = ZoneBank()
+    bank.grow(1)
+    bank.update(np.array([0]), np.array([0.0]), np.array([20.0]), np.ones(1),
+                np.array([5.0]), np.array([1.0]))
+    start_x, start_p = bank.columns["x"].copy(), bank.columns["P"].copy()
+    bank.update(np.array([0]), np.array([5400.0]), np.array([19.0]), np.ones(1),
+                np.array([5.0]), np.array([1.0]))
+    # The same by hand: 1.5 h with the inputs held, then the reading.
+    k = bank.knobs
+    ukf = UnscentedKalmanFilter(ThermalZone(), start_x, start_p)
+    ukf.predict(1.5, np.array([[5.0, 1.0]]),
+                1.5 * np.diag([k.temperature_noise, k.parameter_noise, k.parameter_noise]))
+    ukf.update(np.array([[19.0]]), k.noise_sd**2, np.ones(1))
+    assert np.allclose(bank.columns["x"], ukf.x)
+    assert np.allclose(bank.columns["P"], ukf.P)
+
+
+def test_a_savepoint_puts_back_the_zones_it_names() -> None:
+    zones, times, values, quality, outdoor, heating = readings()
+    bank = ZoneBank()
+    bank.grow(3)
+    bank.update(zones, times, values, quality, outdoor, heating)
+    before = bank.take(np.arange(3))
+    point = bank.savepoint(np.array([2, 0, 2]))
+    bank.update(np.array([0, 2]), np.array([9000.0, 9000.0]), np.array([25.0, 15.0]),
+                np.ones(2), np.zeros(2), np.zeros(2))
+    bank.rollback(point)
+    for name, column in before.items():
+        assert np.array_equal(bank.columns[name], column, equal_nan=True), name
+
+
+def test_the_forecast_widens_with_the_horizon_and_heads_for_equilibrium() -> None:
+    bank = ZoneBank()
+    bank.grow(1)
+    bank.update(np.array([0]), np.array([0.0]), np.array([20.0]), np.ones(1),
+                np.array([0.0]), np.array([0.0]))
+    near, far = (bank.forecast(np.array([0]), np.array([h]), np.zeros(1), np.zeros(1))
+                 for h in (1.0, 24.0))
+    assert 0 < far.mean[0] < near.mean[0] < 20.0
+    assert far.state_sd[0] > near.state_sd[0] > 0
+    assert near.reading_sd[0] > near.state_sd[0]
