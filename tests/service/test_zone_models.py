@@ -137,8 +137,8 @@ async def test_a_failed_commit_leaves_the_zones_as_they_were(tmp_path: Path) -> 
         await service.aclose()
 
 
-async def test_the_zones_state_survives_a_restart(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/twin.sqlite"
+async def test_the_zones_state_survives_a_restart(store_url: str) -> None:
+    url = store_url
     data = simulated(days=1)
     service = await open_site(url)
     try:
