@@ -77,3 +77,19 @@ def test_the_forecast_widens_with_the_horizon_and_heads_for_equilibrium() -> Non
     assert 0 < far.mean[0] < near.mean[0] < 20.0
     assert far.state_sd[0] > near.state_sd[0] > 0
     assert near.reading_sd[0] > near.state_sd[0]
+
+
+def test_a_reading_health_doubts_moves_the_zone_less_the_less_it_is_trusted() -> None:
+    moved = []
+    for quality in (1.0, 0.6, 0.0):
+        bank = ZoneBank()
+        bank.grow(1)
+        bank.update(np.array([0]), np.array([0.0]), np.array([20.0]), np.ones(1),
+                    np.array([5.0]), np.array([0.0]))
+        bank.update(np.array([0]), np.array([900.0]), np.array([21.0]), np.array([quality]),
+                    np.array([5.0]), np.array([0.0]))
+        moved.append(bank.columns["x"][0, 0])
+    # From a prediction a little under 20 °C towards a reading of 21: a reading of quality
+    # 0 still counts, as one with a hundred times its variance (the gate's floor).
+    assert moved[0] > moved[1] > moved[2] > 19.9
+    assert moved[0] - moved[2] > 0.3

@@ -10,7 +10,7 @@ not grow with the number of zones.
 
 Over a step the outdoor temperature and the heating are held at the values the caller gives
 (the latest known before the reading). A reading's quality weighs it as in every filter
-here (``gate``): below the floor it is not folded in, between it its variance is inflated.
+here (``gate``): its variance is divided by its quality (at least the gate's floor, 0.01).
 
 >>> bank = ZoneBank()
 >>> bank.grow(2)
