@@ -17,6 +17,7 @@ from twinsync.physics.simulate import zone_weather
 from twinsync.physics.thermal import ThermalZone
 from twinsync.pipeline import IncomingBatch, RawReading
 from twinsync.service import TwinService
+from twinsync.service.zone_models import ZONE_SNAPSHOT
 
 from .faults import FailingStore
 
@@ -212,3 +213,25 @@ async def test_without_a_heating_meter_only_the_time_constant_is_learned(
                 RESISTANCE[k] * CAPACITANCE[k], rel=0.05)
     finally:
         await service.aclose()
+
+
+async def test_a_damaged_saved_state_is_not_used_and_the_zones_learn_afresh(
+        tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/twin.sqlite"
+    service = await open_site(url)
+    try:
+        await feed(service, simulated(days=1), range(24))
+    finally:
+        await service.aclose()
+    for turn, body in enumerate((b"not a saved state", b"PK\x03\x04 cut short")):
+        # With the zones off nothing saves over the damaged blob at closing.
+        off = TwinService.open(url, zone_models=False)
+        off.store.save_snapshot(ZONE_SNAPSHOT, body)
+        await off.aclose()
+        restarted = await open_site(url)
+        try:
+            assert restarted.zones.bank.columns["count"].tolist() == [0] * ZONES
+            await feed(restarted, simulated(days=1), range(24 + 6 * turn, 30 + 6 * turn))
+            assert restarted.zones.bank.columns["count"].tolist() == [5] * ZONES
+        finally:
+            await restarted.aclose()

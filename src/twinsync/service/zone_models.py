@@ -29,6 +29,7 @@ import io
 import logging
 import math
 import time
+import zipfile
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -300,13 +301,18 @@ class ZoneDesk:
                 columns = {name: saved[f"column_{name}"] for name in ZoneBank.COLUMNS}
                 slots = [tuple(str(key).split("\x1f")) for key in saved["slots"]]
                 slot_value, slot_time = saved["slot_value"], saved["slot_time"]
-        except (OSError, ValueError, KeyError) as exc:
+            pairs = [(self.index[e], k) for k, e in enumerate(ids) if e in self.index]
+            if pairs:
+                rows, saved_rows = (np.array(side, dtype=np.int64)
+                                    for side in zip(*pairs, strict=True))
+                self.bank.put(rows, {name: column[saved_rows]
+                                     for name, column in columns.items()})
+        except (OSError, ValueError, KeyError, IndexError, zipfile.BadZipFile) as exc:
+            # A damaged or older blob: relearning beats trusting it.
+            self.bank = ZoneBank(self.bank.knobs)
+            self.bank.grow(len(self.zones))
             log.warning("saved zone state not used, the zones learn afresh: %s", exc)
             return
-        pairs = [(self.index[e], k) for k, e in enumerate(ids) if e in self.index]
-        if pairs:
-            rows, saved_rows = (np.array(side, dtype=np.int64) for side in zip(*pairs, strict=True))
-            self.bank.put(rows, {name: column[saved_rows] for name, column in columns.items()})
         slot_at = {key: k for k, key in enumerate(self.slots)}
         for k, key in enumerate(slots):
             if key in slot_at:
