@@ -100,6 +100,14 @@ export const getExpected = (elementId) =>
  */
 export const markExpected = (body) => request("POST", "/api/anomalies/expected", body);
 
+/**
+ * Withdraw a mark made in error (every span it made), saying why. Answers {id, sensors,
+ * start, end, withdrawn_by, withdrawn_at, reason}; 404 for no such mark, 409 for one
+ * withdrawn already.
+ */
+export const withdrawExpected = (markId, reason) =>
+  request("DELETE", `/api/anomalies/expected/${encodeURIComponent(markId)}`, { reason });
+
 /** The concrete mixes declared for the twin. */
 export const getMixes = () => request("GET", "/api/mixes");
 
