@@ -137,3 +137,12 @@ export function getTwinTrack(elementId, property, start, end, every) {
 
 /** Every element's twin state (its sensors' worst), as columns. */
 export const getTwinStates = () => request("GET", "/api/twin/states");
+
+/** The live tracker's parameters, the running shadow (null if none) and how they compare. */
+export const getShadow = () => request("GET", "/api/twin/shadow");
+
+/** Make the running shadow live; answers the comparison at promotion (409: none runs). */
+export const promoteShadow = () => request("POST", "/api/twin/shadow/promote");
+
+/** Stop the running shadow, the live model unchanged (409: none runs). */
+export const stopShadow = () => request("DELETE", "/api/twin/shadow");

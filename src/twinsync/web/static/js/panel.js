@@ -218,6 +218,7 @@ export class Panel {
   /** The signed-in role: what the panel offers to change. */
   setRole(role) {
     this.expected.setRole(role);
+    this.twinSection.setRole(role);
   }
 
   async changeStatus(id, status) {
