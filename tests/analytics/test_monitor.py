@@ -119,6 +119,51 @@ def test_an_expected_anomaly_is_an_event_without_an_alarm_and_is_kept() -> None:
     assert fresh.expected == monitor.expected
 
 
+def test_a_withdrawn_mark_expects_nothing_and_its_events_replay_in_order() -> None:
+    rows, times, values = fleet(days=10, jump_day=9.0)
+    monitor, book = AnomalyMonitor(), AlarmBook()
+    start, end = 1.7e9 + 9 * DAY - 3600, 1.7e9 + 10 * DAY
+    marked = [monitor.mark_expected(sensor, start, end, "load test", by="site", time=1.7e9,
+                                    book=book, mark_id="m1")[0] for sensor in ("s1", "s2")]
+    with pytest.raises(InvalidInput):
+        monitor.withdraw_expected("m1", " ", by="site", time=1.7e9 + 1)
+    with pytest.raises(KeyError):
+        monitor.withdraw_expected("nope", "wrong", by="site", time=1.7e9 + 1)
+    withdrawn = monitor.withdraw_expected("m1", "wrong slab", by="bo", time=1.7e9 + 1)
+    assert [(e.kind, e.data["sensor"], e.data["id"], e.data["by"], e.data["reason"])
+            for e in withdrawn] == [
+        ("anomaly_expected_withdrawn", sensor, "m1", "bo", "wrong slab")
+        for sensor in ("s1", "s2")]
+    assert monitor.expected == {} and monitor.mark("m1") == []
+    assert monitor.withdrawn["m1"].by == "bo" and len(monitor.withdrawn["m1"].spans) == 2
+    with pytest.raises(KeyError):  # withdrawn already
+        monitor.withdraw_expected("m1", "again", by="bo", time=1.7e9 + 2)
+    events = run(monitor, book, rows, times, values)
+    assert [e.data["key"] for e in events if e.kind == "alarm_raised"] == ["anomaly:s1"]
+    # Kept: the stored events, replayed in order, leave nothing expected.
+    fresh = AnomalyMonitor()
+    for event in marked + withdrawn:
+        fresh.replay(event)
+    assert fresh.expected == {} and set(fresh.withdrawn) == {"m1"}
+
+
+def test_the_spans_of_a_mark_stored_without_an_id_share_one_that_lasts() -> None:
+    book = AlarmBook()
+    old = [AnomalyMonitor().mark_expected(sensor, 0.0, 10.0, "pour", by="site", time=5.0,
+                                          book=book)[0] for sensor in ("s1", "s2")]
+    for event in old:
+        del event.data["id"]  # as stored before marks had ids
+    first, second = AnomalyMonitor(), AnomalyMonitor()
+    for event in old:
+        first.replay(event)
+        second.replay(event)
+    ids = {span.id for spans in first.expected.values() for span in spans}
+    assert len(ids) == 1 and ids == {span.id for spans in second.expected.values()
+                                     for span in spans}
+    first.withdraw_expected(ids.pop(), "wrong", by="bo", time=6.0)
+    assert first.expected == {}
+
+
 def test_marking_an_active_alarm_s_anomaly_as_expected_clears_it() -> None:
     rows, times, values = fleet(days=10, jump_day=9.0)
     monitor, book = AnomalyMonitor(clear_after=2 * DAY), AlarmBook()

@@ -25,7 +25,7 @@ from .conftest import bearer, seeded_store
 PARAMETERS = {"element_id": "L1-slab", "sensor_id": "L1-slab-t1", "key": "no-such-alarm",
               "name": "no-such-connector", "token_id": "no-such-token",
               "activity_id": "no-such-activity", "user_id": "no-such-user",
-              "event_id": "no-such-event"}
+              "event_id": "no-such-event", "mark_id": "no-such-mark"}
 ROLES: list[Role | None] = [None, *Role]
 
 

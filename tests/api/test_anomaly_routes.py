@@ -99,3 +99,47 @@ def test_a_mark_that_cannot_be_is_refused_and_keeps_nothing(
         assert answer.json()["error"] == error
     listed = client.get("/api/anomalies/expected", headers=headers[Role.VIEWER]).json()
     assert listed == {"expected": []}
+
+
+def test_an_operator_withdraws_a_mark_made_in_error_and_a_viewer_may_not(
+        twin: tuple[TestClient, dict[Role, dict[str, str]]]) -> None:
+    client, headers = twin
+    mark = {"element_id": "L1-slab", "start": 0, "end": 3600, "reason": "pour of bay 2"}
+    marked = client.post("/api/anomalies/expected", json=mark,
+                         headers=headers[Role.OPERATOR]).json()
+    (mark_id,) = {span["id"] for span in marked["expected"]}
+    sensors = sorted(span["sensor_id"] for span in marked["expected"])
+    path = f"/api/anomalies/expected/{mark_id}"
+    why = {"reason": "marked the wrong slab"}
+
+    refused = client.request("DELETE", path, json=why, headers=headers[Role.VIEWER])
+    assert refused.status_code == 403
+    no_reason = client.request("DELETE", path, json={"reason": " "},
+                               headers=headers[Role.OPERATOR])
+    assert no_reason.status_code == 422 and no_reason.json()["error"] == "no_reason"
+    unknown = client.request("DELETE", "/api/anomalies/expected/nope", json=why,
+                             headers=headers[Role.OPERATOR])
+    assert unknown.status_code == 404 and unknown.json()["error"] == "not_found"
+    listed = client.get("/api/anomalies/expected", headers=headers[Role.VIEWER]).json()
+    assert len(listed["expected"]) == len(sensors)  # the refused ones took nothing back
+
+    answer = client.request("DELETE", path, json=why, headers=headers[Role.OPERATOR])
+    assert answer.status_code == 200, answer.text
+    withdrawn = answer.json()
+    assert withdrawn["id"] == mark_id and sorted(withdrawn["sensors"]) == sensors
+    assert withdrawn["withdrawn_by"] == "tests operator"
+    assert withdrawn["reason"] == "marked the wrong slab"
+    assert client.get("/api/anomalies/expected",
+                      headers=headers[Role.VIEWER]).json() == {"expected": []}
+    again = client.request("DELETE", path, json=why, headers=headers[Role.ADMIN])
+    assert again.status_code == 409 and again.json()["error"] == "conflict"
+
+    entries = client.get("/api/audit?limit=1000", headers=headers[Role.ADMIN]).json()["entries"]
+    (entry,) = [e for e in entries if e["operation"] == "withdraw_anomaly_expected"]
+    assert entry["by"]["name"] == "tests operator" and entry["target"] == f"expected:{mark_id}"
+    events = client.get("/api/events", params={"element_id": "L1-slab", "limit": 10_000},
+                        headers=headers[Role.VIEWER]).json()["events"]
+    gone = [e for e in events if e["kind"] == "anomaly_expected_withdrawn"]
+    assert sorted(e["data"]["sensor"] for e in gone) == sensors
+    assert {(e["data"]["by"], e["data"]["reason"]) for e in gone} == {
+        ("tests operator", "marked the wrong slab")}

@@ -10,7 +10,7 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
-from twinsync.errors import InvalidInput, NotFound, StoreError
+from twinsync.errors import Conflict, InvalidInput, NotFound, StoreError
 from twinsync.model import Binding, Element, Event, Sensor
 from twinsync.pipeline import IncomingBatch, RawReading
 from twinsync.service import TwinService
@@ -96,7 +96,7 @@ async def test_a_planted_anomaly_is_stored_with_its_score_and_raises_one_alarm_a
         buckets = await service.history(service.store.downsample, row, START, START + 10 * DAY,
                                          DAY)
         assert buckets.anomaly[JUMP_DAY] == pytest.approx(float(history.anomaly.max()))
-        await service.anomalies.mark_expected(
+        marked = await service.anomalies.mark_expected(
             sensor_id="t-2", start=START + 9 * DAY, end=START + 9.5 * DAY, reason="load test",
             actor=Actor("ana", "operator"))
         detector = service.anomalies.monitor.detector
@@ -118,8 +118,8 @@ async def test_a_planted_anomaly_is_stored_with_its_score_and_raises_one_alarm_a
         assert "anomaly:t-1" in restarted.alarms.active or any(
             e.kind == "alarm_cleared" and e.data["key"] == "anomaly:t-1" for e in events)
         assert await restarted.anomalies.expected() == [
-            {"sensor_id": "t-2", "start": START + 9 * DAY, "end": START + 9.5 * DAY,
-             "reason": "load test", "by": "ana"}]
+            {"id": marked["expected"][0]["id"], "sensor_id": "t-2", "start": START + 9 * DAY,
+             "end": START + 9.5 * DAY, "reason": "load test", "by": "ana"}]
         after = await restarted.history(restarted.store.history, row, 0.0, 4e9)
         assert np.array_equal(after.anomaly, history.anomaly)
         # A restored detector tells t-0's jump at once; a fresh one would still be learning
@@ -277,5 +277,116 @@ async def test_a_logger_that_only_uploads_its_buffer_has_a_reading_of_days_ago_t
         kept = await service.history(service.store.history, 0, resent.time - 1,
                                      resent.time + 1)
         assert np.isnan(kept.anomaly[kept.value == 99.0]).all()
+    finally:
+        await service.aclose()
+
+
+def two_pulses(days: int) -> np.ndarray:
+    """t-1 runs 10 units high for six hours from ``JUMP_DAY`` and 10 low for six hours
+    from ``JUMP_DAY`` + 3.5 (past the detector's damping after the first); its peers stay
+    calm. (slot, sensor) values."""
+    values = stream(days)
+    hours = np.arange(values.shape[0]) * STEP / 3600
+    calm = values[:, 2]
+    values[:, 0], values[:, 1] = calm - 0.01, calm + 0.01
+    for begins, shift in ((JUMP_DAY, 10.0), (JUMP_DAY + 3.5, -10.0)):
+        values[(hours >= begins * 24) & (hours < (begins + 0.25) * 24), 1] += shift
+    return np.round(values, 3)
+
+
+def anomaly_alarms(events: list[Event]) -> list[tuple[str, str]]:
+    return [(e.kind, e.data["key"]) for e in events
+            if e.kind.startswith("alarm_") and e.data["key"].startswith("anomaly:")]
+
+
+@pytest.mark.parametrize("withdrawn", [True, False])
+async def test_a_withdrawn_mark_raises_nothing_after_the_fact_and_the_next_anomaly_alarms(
+        tmp_path: object, withdrawn: bool) -> None:
+    """The mark covers both of t-1's pulses. Withdrawn after the first (whose alarm it
+    kept back), it raises nothing then, and is still withdrawn after a restart; the
+    second pulse raises t-1's alarm. Left standing, the second pulse raises nothing."""
+    url = f"sqlite:///{tmp_path}/twin.sqlite"
+    values = two_pulses(days=13)
+    service = await open_slab(url)
+    try:
+        await feed(service, values, range(0, JUMP_DAY * 96))
+        marked = await service.anomalies.mark_expected(
+            element_id="slab-1", start=START + JUMP_DAY * DAY, end=START + (JUMP_DAY + 6) * DAY,
+            reason="pour of slab 1", actor=Actor("ana", "operator"))
+        (mark_id,) = {span["id"] for span in marked["expected"]}
+        first = await feed(service, values, range(JUMP_DAY * 96, int((JUMP_DAY + 0.5) * 96)))
+        told = [e for e in first if e.kind == "anomaly"]
+        assert told and all(e.data["sensor"] == "t-1" and e.data["expected"] for e in told)
+        assert told[0].data["score"] >= 0.6 and anomaly_alarms(first) == []
+        if withdrawn:
+            answer = await service.anomalies.withdraw_expected(
+                mark_id, reason="marked the wrong slab", actor=Actor("bo", "operator"))
+            assert answer["sensors"] == SENSORS and answer["withdrawn_by"] == "bo"
+            assert answer["reason"] == "marked the wrong slab"
+            # Not raised after the fact: the alarm book is as the mark left it.
+            assert not [k for k in service.alarms.active if k.startswith("anomaly:")]
+            (newest,) = service.store.recent_events(limit=1)
+            assert newest.kind == "anomaly_expected_withdrawn"
+            assert newest.data["by"] == "bo" and newest.data["reason"] == "marked the wrong slab"
+            (entry,) = service.store.audit(AuditQuery(element_id="slab-1", since=0.0))[-1:]
+            assert entry.operation == "withdraw_anomaly_expected"
+            assert entry.actor.name == "bo" and entry.target == f"expected:{mark_id}"
+            assert await service.anomalies.expected() == []
+    finally:
+        await service.aclose()
+
+    restarted = await open_slab(url)
+    try:
+        standing = await restarted.anomalies.expected()
+        assert [span["id"] for span in standing] == ([] if withdrawn else [mark_id] * 3)
+        if withdrawn:
+            with pytest.raises(Conflict):  # kept across the restart
+                await restarted.anomalies.withdraw_expected(mark_id, reason="again")
+        later = await feed(restarted, values, range(int((JUMP_DAY + 0.5) * 96), 13 * 96))
+        second = [e for e in later if e.kind == "anomaly"
+                  and e.time >= START + (JUMP_DAY + 3.5) * DAY]
+        assert second and second[0].data["sensor"] == "t-1" and second[0].data["score"] >= 0.6
+        assert second[0].data["expected"] is not withdrawn
+        raised = [key for kind, key in anomaly_alarms(later) if kind == "alarm_raised"]
+        assert raised == (["anomaly:t-1"] if withdrawn else [])
+    finally:
+        await restarted.aclose()
+
+
+async def test_withdrawing_a_mark_that_is_none_or_gone_or_without_a_reason_is_refused(
+        tmp_path: object) -> None:
+    service = await open_slab(f"sqlite:///{tmp_path}/twin.sqlite")
+    try:
+        marked = await service.anomalies.mark_expected(sensor_id="t-0", start=0, end=1,
+                                                       reason="load test")
+        mark_id = marked["expected"][0]["id"]
+        with pytest.raises(NotFound):
+            await service.anomalies.withdraw_expected("nope", reason="x")
+        with pytest.raises(InvalidInput):
+            await service.anomalies.withdraw_expected(mark_id, reason=" ")
+        assert [s["id"] for s in await service.anomalies.expected()] == [mark_id]
+        await service.anomalies.withdraw_expected(mark_id, reason="wrong sensor")
+        with pytest.raises(Conflict):
+            await service.anomalies.withdraw_expected(mark_id, reason="wrong sensor")
+    finally:
+        await service.aclose()
+
+
+async def test_a_withdrawal_whose_commit_fails_leaves_the_mark_standing(
+        tmp_path: object) -> None:
+    store = FailingStore(f"sqlite:///{tmp_path}/twin.sqlite")
+    service = TwinService(store)
+    try:
+        await open_slab_on(service)
+        marked = await service.anomalies.mark_expected(element_id="slab-1", start=0.0,
+                                                       end=START + 9 * DAY, reason="pour")
+        before = live_state(service)
+        store.fail_next = 1
+        with pytest.raises(StoreError):
+            await service.anomalies.withdraw_expected(marked["expected"][0]["id"],
+                                                      reason="wrong")
+        assert live_state(service) == before
+        assert service.anomalies.monitor.withdrawn == {}
+        assert await service.anomalies.expected() == marked["expected"]
     finally:
         await service.aclose()

@@ -1,6 +1,7 @@
 """The dashboard in headless Chromium against a real server: it loads, draws the model,
 opens an element's panel from the tree (its chart marking a planted anomaly, and a live
-one as it arrives; an operator marking one expected from the panel, a viewer not) and
+one as it arrives; an operator marking one expected from the panel, a viewer not, and
+withdrawing a mark made in error after confirming why) and
 from the 3D view, recolours an element within a second of a reading arriving, shows rooms as a
 layer of their own (hidden by status, coloured by air temperature, pickable), orders
 storeys by height, edits a status, shows a range or a list property as text, and rides out
@@ -374,6 +375,58 @@ def test_a_viewer_sees_the_expected_anomalies_but_is_offered_no_form_and_cannot_
     finally:
         page.close()
     assert not errors, f"the page threw: {errors}"
+
+
+def test_an_operator_withdraws_a_mark_made_in_error_after_confirming_why(
+        page: Any, api: httpx.Client, shots: Path) -> None:
+    slab = [s for s in sorted(elements(api, type="IfcSlab"), key=lambda e: e["name"])
+            if s["sensors"]][2]
+    open_in_tree(page, slab)
+    page.wait_for_function("(s) => document.querySelector(s)?.textContent"
+                           ".includes('load test')", arg=f"{EXPECTED} .expected-list",
+                           timeout=5_000)
+    standing = api.get("/api/anomalies/expected", params={"element_id": slab["id"]}).json()
+    [mark_id] = {span["id"] for span in standing["expected"]
+                 if span["reason"] == "pour of the slab"}
+    item = f'{EXPECTED} li[data-mark="{mark_id}"]'
+    # Withdraw asks first; without a reason nothing is sent, and Cancel leaves it be.
+    page.click(f"{item} button[data-action=withdraw]")
+    page.click(f'{item} form.withdraw-form button[type="submit"]')
+    assert "Say why" in (page.text_content(f"{item} .result.error") or "")
+    page.click(f"{item} button[data-action=cancel]")
+    assert page.locator(f"{EXPECTED} form.withdraw-form").count() == 0
+    assert api.get("/api/anomalies/expected",
+                   params={"element_id": slab["id"]}).json() == standing
+    page.click(f"{item} button[data-action=withdraw]")
+    page.fill(f'{item} input[name="why"]', "marked the wrong slab")
+    for name, size in (("desktop", DESKTOP), ("tablet", TABLET)):
+        page.set_viewport_size(size)
+        page.wait_for_timeout(300)
+        page.locator(item).scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / f"withdraw_confirm_{name}.png"))
+    page.click(f'{item} form.withdraw-form button[type="submit"]')
+    page.wait_for_selector(f"{EXPECTED} .withdrawn-note.ok", timeout=5_000)
+    assert "“pour of the slab” (marked the wrong slab)" in (
+        page.text_content(f"{EXPECTED} .withdrawn-note") or "")
+    page.wait_for_selector(item, state="detached", timeout=5_000)
+    assert "load test" in (page.text_content(f"{EXPECTED} .expected-list") or "")
+    left = api.get("/api/anomalies/expected", params={"element_id": slab["id"]}).json()
+    assert mark_id not in {span["id"] for span in left["expected"]} and left["expected"]
+    events = api.get("/api/events", params={"element_id": slab["id"], "limit": 10_000}).json()
+    [gone] = [e for e in events["events"] if e["kind"] == "anomaly_expected_withdrawn"]
+    assert (gone["data"]["by"], gone["data"]["reason"]) == ("dashboard tests",
+                                                           "marked the wrong slab")
+    again = api.request("DELETE", f"/api/anomalies/expected/{mark_id}",
+                        json={"reason": "twice"})
+    assert again.status_code == 409
+    for name, size in (("desktop", DESKTOP), ("tablet", TABLET)):
+        page.set_viewport_size(size)
+        page.wait_for_timeout(300)
+        page.locator(EXPECTED).scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / f"withdrawn_{name}.png"))
+        page.locator("#panel").screenshot(path=str(shots / f"withdrawn_panel_{name}.png"))
+    page.set_viewport_size(VIEWPORT)
+    page.fill("#tree-search", "")
 
 
 def test_clicking_an_element_in_3d_opens_its_panel(page: Any, api: httpx.Client,

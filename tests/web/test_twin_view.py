@@ -6,6 +6,9 @@ from the shift on, and lists each sensor's model (diverging since the shift, the
 still learning). The "Twin divergence" colour mode colours the slab red, slabs whose
 models are learning blue-grey and elements without a sensor faded, counts them in its
 legend, and turns a column red when its strain gauge diverges while the page is open.
+A shadow twin started through the API shows each sensor's live against shadow error and
+the fleet's comparison; an admin promotes it from the page after confirming, a viewer sees
+it with no buttons.
 Screenshots at desktop and tablet sizes go to ``$TWINSYNC_SCREENSHOTS`` if set, else to
 pytest's temp folder."""
 
@@ -21,6 +24,9 @@ import httpx
 import numpy as np
 import pytest
 from tests.server import free_port
+
+from twinsync.cli.token_cmd import create_token
+from twinsync.tokens import Role
 
 from .test_dashboard import NO_VALUE, require_chromium
 from .test_maturity_view import DESKTOP, TABLET, choose, open_page
@@ -205,4 +211,92 @@ def test_the_panel_and_legend_fit_at_desktop_and_tablet_sizes(
             viewport["width"]
     finally:
         context.close()
+    assert not errors, f"the page threw: {errors}"
+
+
+SHADOW = '#panel [data-role="shadow"]'
+
+
+def test_a_running_shadow_is_compared_per_sensor_and_fleet_wide_and_promoted_from_the_page(
+        page: Any, api: httpx.Client, site: dict[str, Any], shots: Path) -> None:
+    slab, slabs = site["slab"], site["slabs"]
+    started = api.post("/api/twin/shadow", json={"parameters": {"threshold": 12, "rate": 0.02}})
+    assert started.status_code == 201, started.text
+    # A logger of the slab reports an hour after the shadow started: both models predict it.
+    logger = slab["sensors"][1]["id"]
+    post_shift(api, logger, 21.0, 0.0, seed=7)
+    choose(page, slabs[1])  # the panel reads the models of an element when it is chosen
+    choose(page, slab)
+    line = page.locator(f'#panel [data-sensor-model="{logger}"] [data-role="twin-shadow"]')
+    line.wait_for(timeout=10_000)
+    model = next(m for m in api.get(f"/api/elements/{slab['id']}/twin").json()["sensors"]
+                 if m["sensor_id"] == logger)
+    comparison = model["shadow"]["comparison"]
+    assert comparison["readings"] > 200
+    shown = re.fullmatch(r"shadow RMS (\S+) vs live (\S+) °C · calibration (\S+) vs (\S+)"
+                         r" · (\S+) readings", line.text_content() or "")
+    assert shown, line.text_content()
+    assert float(shown.group(1)) == pytest.approx(comparison["shadow"]["rms"], rel=5e-3)
+    assert float(shown.group(2)) == pytest.approx(comparison["live"]["rms"], rel=5e-3)
+    assert float(shown.group(3)) == pytest.approx(comparison["shadow"]["calibration"], rel=5e-3)
+    assert int(shown.group(5).replace(",", "")) == comparison["readings"]
+    fleet = api.get("/api/twin/shadow").json()
+    block = page.locator(SHADOW)
+    assert "rate 0.02 · threshold 12" in (block.text_content() or "")
+    assert f"on {fleet['comparison']['sensors_compared']} sensor" in (
+        block.text_content() or "")
+    for size, viewport in (("desktop", DESKTOP), ("tablet", TABLET)):
+        page.set_viewport_size(viewport)
+        page.wait_for_timeout(300)
+        block.scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / f"shadow_{size}.png"))
+    page.set_viewport_size(DESKTOP)
+
+    # Promote asks first; Cancel sends nothing.
+    block.locator('button[data-shadow="promote"]').click()
+    assert "Make the shadow live?" in (page.text_content('[data-role="shadow-confirm"]') or "")
+    block.locator('button[data-shadow="cancel"]').click()
+    assert page.locator('[data-role="shadow-confirm"]').count() == 0
+    assert api.get("/api/twin/shadow").json()["shadow"] is not None
+    block.locator('button[data-shadow="promote"]').click()
+    block.scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "shadow_confirm_desktop.png"))
+    block.locator('button[data-shadow="confirm"]').click()
+    said = page.locator('#panel [data-role="shadow-said"].ok')
+    said.wait_for(timeout=10_000)
+    assert said.text_content() == "Promoted: rate 0.02 · threshold 12 now live."
+    after = api.get("/api/twin/shadow").json()
+    assert after["shadow"] is None
+    assert (after["live"]["parameters"]["threshold"], after["live"]["parameters"]["rate"]) == (
+        12, 0.02)
+    page.wait_for_selector(SHADOW, state="detached", timeout=10_000)
+    assert page.locator('#panel [data-role="twin-shadow"]').count() == 0
+    page.screenshot(path=str(shots / "shadow_promoted_desktop.png"))
+
+
+def test_a_viewer_sees_the_shadow_s_comparison_but_no_promote_or_stop(
+        browser: Any, api: httpx.Client, server: ServerThread, site: dict[str, Any],
+        shots: Path) -> None:
+    assert api.post("/api/twin/shadow", json={"parameters": {"threshold": 10}}).status_code == 201
+    viewer, _ = create_token(server.store, "site visitor", Role.VIEWER)
+    context = browser.new_context(viewport=TABLET, locale="en-GB", timezone_id="UTC")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(f"{server.url}/login#token={viewer}")
+        page.wait_for_url(f"{server.url}/", timeout=10_000)
+        page.wait_for_function("window.twinsync && window.twinsync.connection === 'live'",
+                               timeout=15_000)
+        choose(page, site["slab"])
+        block = page.locator(SHADOW)
+        block.wait_for(timeout=10_000)
+        page.wait_for_function("(s) => document.querySelector(s)?.textContent"
+                               ".includes('operators and admins')", arg=SHADOW, timeout=5_000)
+        assert block.locator("button").count() == 0
+        block.scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / "shadow_viewer_tablet.png"))
+    finally:
+        context.close()
+        assert api.delete("/api/twin/shadow").status_code == 200
     assert not errors, f"the page threw: {errors}"

@@ -26,7 +26,12 @@ detector's state, and put back with it when a batch is not committed (``savepoin
 pour, a load test) with the reason and who said it: as an ``anomaly_expected`` event, kept
 by the store like every event and read back at a start with ``replay``. An anomaly in an
 expected span is still an event (marked expected, with the reason) but raises no alarm,
-and an active anomaly alarm inside the span is cleared.
+and an active anomaly alarm inside the span is cleared. A mark has an id (one for all the
+spans one mark made); ``withdraw_expected`` takes a mark made in error back, as an
+``anomaly_expected_withdrawn`` event a sensor (replayed the same way): from then on its
+spans suppress nothing. What they suppressed while they stood stays as it was (an alarm
+they cleared or kept from being raised is not raised after the fact); a sensor that is
+still anomalous raises its alarm on its next anomalous reading, as any sensor does.
 
 Pure: the caller commits the events and the alarm book's changes together, and rolls the
 book back if the commit fails (``AlarmBook.savepoint``, ``AnomalyMonitor.savepoint``); the
@@ -44,6 +49,8 @@ detector's state and the event columns are the caller's to snapshot (``detector.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -59,7 +66,7 @@ from ..records import RowsSavepoint
 from .novelty import NoveltyDetector
 from .streaming import StreamingDetector
 
-__all__ = ["AnomalyMonitor", "AnomalyUpdate", "Expected", "MonitorSavepoint"]
+__all__ = ["AnomalyMonitor", "AnomalyUpdate", "Expected", "MonitorSavepoint", "Withdrawal"]
 
 #: The prefix of a sensor's anomaly alarm key.
 ALARM_PREFIX = "anomaly:"
@@ -74,9 +81,22 @@ class Expected:
     end: float
     reason: str
     by: str
+    id: str = ""
+    """The mark's id: every span one mark made has the same."""
+    marked_at: float = 0.0
 
     def covers(self, time: float) -> bool:
         return self.start <= time <= self.end
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawal:
+    """A mark taken back: its spans (as they stood), who took it back, when and why."""
+
+    spans: tuple[Expected, ...]
+    by: str
+    time: float
+    reason: str
 
 
 @dataclass(slots=True)
@@ -127,6 +147,8 @@ class AnomalyMonitor:
         self.severity = severity
         self.event_quiet = float(event_quiet)
         self.expected: dict[str, list[Expected]] = {}
+        #: The marks taken back, by id: they suppress nothing, and are kept to be told.
+        self.withdrawn: dict[str, Withdrawal] = {}
         #: Per sensor row: the event time of its last anomaly event (-inf: none yet), and
         #: how many of its anomalies went untold since.
         self.told_at = np.full(0, -np.inf)
@@ -305,9 +327,11 @@ class AnomalyMonitor:
         by: str,
         time: float,
         book: AlarmBook,
+        mark_id: str = "",
     ) -> list[Event]:
         """Say that ``sensor``'s anomalies from ``start`` to ``end`` (event time) are
-        expected; an active anomaly alarm of the sensor raised in that span is cleared."""
+        expected; an active anomaly alarm of the sensor raised in that span is cleared.
+        ``mark_id``: the mark's id (the caller gives all the spans of one mark the same)."""
         if not (math.isfinite(start) and math.isfinite(end) and start <= end):
             raise InvalidInput(
                 "anomaly: an expected span runs from start to a later end", "bad_span"
@@ -326,6 +350,7 @@ class AnomalyMonitor:
                 "end": span.end,
                 "reason": span.reason,
                 "by": by,
+                "id": mark_id,
             },
         )
         self.replay(event)
@@ -337,19 +362,67 @@ class AnomalyMonitor:
                 events.append(cleared)
         return events
 
+    def mark(self, mark_id: str) -> list[Expected]:
+        """The standing spans of a mark (none: no such mark, or it was withdrawn)."""
+        return [span for spans in self.expected.values() for span in spans
+                if span.id == mark_id]
+
+    def withdraw_expected(self, mark_id: str, reason: str, *, by: str,
+                          time: float) -> list[Event]:
+        """Take a standing mark back: its spans suppress nothing from now on. One
+        ``anomaly_expected_withdrawn`` event a span; raises ``KeyError`` for a mark that
+        is not standing (the caller tells an unknown one from a withdrawn one)."""
+        if not reason.strip():
+            raise InvalidInput("anomaly: a withdrawal needs a reason", "no_reason")
+        spans = self.mark(mark_id)
+        if not spans:
+            raise KeyError(mark_id)
+        events = [
+            Event("anomaly_expected_withdrawn", time, None, by,
+                  {"id": mark_id, "sensor": span.sensor, "start": span.start,
+                   "end": span.end, "reason": reason.strip(), "by": by})
+            for span in spans
+        ]
+        for event in events:
+            self.replay(event)
+        return events
+
     def replay(self, event: Event) -> None:
-        """Take back an expected span from a stored ``anomaly_expected`` event."""
+        """Take back an expected span from a stored ``anomaly_expected`` event, or its
+        withdrawal from an ``anomaly_expected_withdrawn`` one (in the order stored)."""
+        data = event.data
+        if event.kind == "anomaly_expected_withdrawn":
+            mark_id, sensor = str(data["id"]), str(data["sensor"])
+            spans = self.expected.get(sensor, [])
+            gone = tuple(span for span in spans if span.id == mark_id)
+            self.expected[sensor] = [span for span in spans if span.id != mark_id]
+            if not self.expected[sensor]:
+                del self.expected[sensor]
+            before = self.withdrawn.get(mark_id)
+            self.withdrawn[mark_id] = Withdrawal(
+                (before.spans if before else ()) + gone, str(data["by"]), event.time,
+                str(data["reason"]))
+            return
         if event.kind != "anomaly_expected":
             return
-        data = event.data
         span = Expected(
             str(data["sensor"]),
             float(data["start"]),
             float(data["end"]),
             str(data["reason"]),
             str(data["by"]),
+            str(data.get("id") or legacy_id(event)),
+            event.time,
         )
         self.expected.setdefault(span.sensor, []).append(span)
+
+
+def legacy_id(event: Event) -> str:
+    """The id of a mark stored before marks had one: the same for every span one mark
+    made (they share the time, the person and the reason), and across restarts."""
+    data = event.data
+    key = json.dumps([event.time, data.get("by"), data.get("reason")])
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
 def _message(sensor: str, value: float, score: float) -> str:

@@ -128,6 +128,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     # anomalies a person expects (a pour, a load test): no alarm in their span
     ("GET", "/api/anomalies/expected"): READ,
     ("POST", "/api/anomalies/expected"): OPERATE,
+    ("DELETE", "/api/anomalies/expected/{mark_id}"): OPERATE,
     # progress from sensors: concrete mixes, and an element's maturity
     ("GET", "/api/mixes"): READ,
     ("POST", "/api/mixes"): ADMINISTER,

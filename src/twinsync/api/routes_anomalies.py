@@ -1,6 +1,6 @@
-"""REST for anomalies a person expects (a pour, a load test): operators mark them,
-readers list them. The service does the work (``service/anomalies.py``); these handlers
-only translate HTTP."""
+"""REST for anomalies a person expects (a pour, a load test): operators mark them and
+withdraw a mark made in error, readers list them. The service does the work
+(``service/anomalies.py``); these handlers only translate HTTP."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from .access import actor
 from .contract import errors
 from .deps import service
 from .responses import JSON
-from .schemas.trust import ExpectedAnomalyList, ExpectedMarked
+from .schemas.trust import ExpectedAnomalyList, ExpectedMarked, ExpectedWithdrawn
 
 router = APIRouter(prefix="/api", default_response_class=JSON)
 Service = Annotated[TwinService, Depends(service)]
@@ -43,6 +43,16 @@ class ExpectedIn(BaseModel):
     reason: str
 
 
+class WithdrawIn(BaseModel):
+    """Why a mark is withdrawn (made in error, the wrong span or element)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"reason": "marked the wrong slab"}]},
+    )
+    reason: str
+
+
 @router.post("/anomalies/expected", status_code=201, response_model=ExpectedMarked,
              responses=errors(404))
 async def mark_anomaly_expected(body: ExpectedIn, svc: Service, request: Request) -> JSON:
@@ -63,3 +73,17 @@ async def list_expected_anomalies(svc: Service, sensor_id: str | None = None,
     all, by sensor and in the order they were marked."""
     spans = await svc.anomalies.expected(sensor_id=sensor_id, element_id=element_id)
     return JSON({"expected": spans})
+
+
+@router.delete("/anomalies/expected/{mark_id}", response_model=ExpectedWithdrawn,
+               responses=errors(404, 409))
+async def withdraw_anomaly_expected(mark_id: str, body: WithdrawIn, svc: Service,
+                                    request: Request) -> JSON:
+    """Withdraw a mark made in error (every span it made, one a sensor), saying why: from
+    then on its spans suppress no alarm. Alarms it suppressed while it stood are not
+    raised after the fact; a sensor still anomalous raises its alarm on its next
+    anomalous reading. Kept across restarts, recorded as events and audited. 404 for an
+    id that is no mark, 409 for a mark withdrawn already, 422 without a reason."""
+    withdrawn = await svc.anomalies.withdraw_expected(mark_id, reason=body.reason,
+                                                      actor=actor(request))
+    return JSON(withdrawn)

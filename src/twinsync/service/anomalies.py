@@ -15,7 +15,9 @@ back).
 The detector's state, with the monitor's per-sensor event columns (when each sensor last
 told an anomaly, how many it did not tell since), is saved with the health snapshot
 (``save``, by the watch's timer and at shutdown) and restored at start-up; expected spans
-come back from their stored ``anomaly_expected`` events (``AnomalyMonitor.replay``). With
+come back from their stored ``anomaly_expected`` events, and the withdrawals of marks from
+their ``anomaly_expected_withdrawn`` events, replayed in the order stored
+(``AnomalyMonitor.replay``). With
 ``enabled`` False (the ``anomaly_detection`` setting) nothing is scored and every score
 is NaN.
 """
@@ -23,6 +25,7 @@ is NaN.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
@@ -32,7 +35,7 @@ from numpy.typing import NDArray
 from ..analytics import AnomalyMonitor
 from ..analytics.monitor import MonitorSavepoint
 from ..analytics.snapshot import DetectorSnapshotMismatch, dump, load
-from ..errors import InvalidInput, NotFound
+from ..errors import Conflict, InvalidInput, NotFound
 from ..model import Event, validate
 from ..pipeline import Batch
 from ..pipeline.times import parse_time
@@ -147,15 +150,17 @@ class AnomalyDesk:
         log.info("anomaly detector state restored for %d sensors", restored)
 
     def _stored_expected(self) -> list[Event]:
+        """The marks and their withdrawals, in the order they were stored."""
         events: list[Event] = []
-        after = 0
         store = self.service.store
-        while page := store.events(kind="anomaly_expected", after=after, limit=EVENT_PAGE):
-            events += page
-            after = page[-1].seq or 0
-            if len(page) < EVENT_PAGE:
-                break
-        return events
+        for kind in ("anomaly_expected", "anomaly_expected_withdrawn"):
+            after = 0
+            while page := store.events(kind=kind, after=after, limit=EVENT_PAGE):
+                events += page
+                after = page[-1].seq or 0
+                if len(page) < EVENT_PAGE:
+                    break
+        return sorted(events, key=lambda event: event.seq or 0)
 
     # -- anomalies marked as expected ------------------------------------------------------
 
@@ -181,12 +186,14 @@ class AnomalyDesk:
             now = service.clock()
             saved = service.alarms.savepoint()
             spans = {sensor: list(self.monitor.expected.get(sensor, ())) for sensor in sensors}
+            # One id for the mark: withdrawing it takes back the spans of all its sensors.
+            mark_id = secrets.token_hex(6)
             try:
                 events: list[Event] = []
                 for sensor in sensors:
                     marked = self.monitor.mark_expected(sensor, begins, ends, reason,
                                                         by=actor.name, time=now,
-                                                        book=service.alarms)
+                                                        book=service.alarms, mark_id=mark_id)
                     # Filed under the element the sensor feeds, as its anomalies are.
                     binding = service.twin.live_binding(sensor)
                     marked[0].element_id = binding.element_id if binding else None
@@ -194,8 +201,8 @@ class AnomalyDesk:
                 target = f"sensor:{sensor_id}" if sensor_id else f"element:{element_id}"
                 entry = service._entry(
                     "mark_anomaly_expected", target, actor,
-                    after={"sensors": sensors, "start": begins, "end": ends,
-                           "reason": reason.strip()},
+                    after={"id": mark_id, "sensors": sensors, "start": begins,
+                           "end": ends, "reason": reason.strip()},
                     element_id=element_id, sensor_id=sensor_id)
                 commit_store(service.store.save_changes, events, audit_entries=[entry])
             except BaseException:
@@ -211,6 +218,64 @@ class AnomalyDesk:
             "expected": [self._span_of(e) for e in events if e.kind == "anomaly_expected"],
             "cleared": [e.data.get("key") for e in events if e.kind == "alarm_cleared"],
         }
+
+    async def withdraw_expected(self, mark_id: str, *, reason: str,
+                                actor: Actor = SYSTEM) -> dict[str, Any]:
+        """Take back a mark made in error: from now on its spans suppress no alarm. What
+        they suppressed while they stood is not raised after the fact; a sensor still
+        anomalous raises its alarm on its next anomalous reading. One transaction: an
+        ``anomaly_expected_withdrawn`` event a span (who and why) and the audit entry.
+        ``NotFound`` for an id that is no mark, ``Conflict`` for one withdrawn already."""
+        if not isinstance(reason, str) or not reason.strip():
+            raise InvalidInput("say why the mark is withdrawn", "no_reason")
+        service = self.service
+
+        def run() -> list[Event]:
+            if not self.enabled:
+                raise InvalidInput("anomaly detection is off (anomaly_detection = false)",
+                                   "anomaly_detection_off")
+            monitor = self.monitor
+            spans = monitor.mark(mark_id)
+            if not spans:
+                if mark_id in monitor.withdrawn:
+                    gone = monitor.withdrawn[mark_id]
+                    raise Conflict(f"mark {validate.shown(mark_id)} was withdrawn already "
+                                   f"(by {gone.by})")
+                raise NotFound(f"no expected-anomaly mark {validate.shown(mark_id)}")
+            kept = {span.sensor: list(monitor.expected[span.sensor]) for span in spans}
+            before = monitor.withdrawn.get(mark_id)
+            try:
+                events = monitor.withdraw_expected(mark_id, reason, by=actor.name,
+                                                   time=service.clock())
+                for event in events:
+                    binding = service.twin.live_binding(event.data["sensor"])
+                    event.element_id = binding.element_id if binding else None
+                elements = {event.element_id for event in events}
+                sensors = sorted(span.sensor for span in spans)
+                entry = service._entry(
+                    "withdraw_anomaly_expected", f"expected:{mark_id}", actor,
+                    before={"id": mark_id, "sensors": sensors, "start": spans[0].start,
+                            "end": spans[0].end, "reason": spans[0].reason,
+                            "by": spans[0].by},
+                    after={"withdrawn_because": reason.strip()},
+                    element_id=next(iter(elements)) if len(elements) == 1 else None,
+                    sensor_id=sensors[0] if len(sensors) == 1 else None)
+                commit_store(service.store.save_changes, events, audit_entries=[entry])
+            except BaseException:
+                monitor.expected.update(kept)
+                if before is None:
+                    monitor.withdrawn.pop(mark_id, None)
+                else:
+                    monitor.withdrawn[mark_id] = before
+                raise
+            return events
+
+        events = await service.writer.write(run)
+        service.publish_events(events)
+        first = events[0].data
+        return {"id": mark_id, "sensors": [e.data["sensor"] for e in events],
+                "start": first["start"], "end": first["end"], "withdrawn_by": first["by"],
+                "reason": first["reason"], "withdrawn_at": events[0].time}
 
     def _sensors_of(self, sensor_id: str | None, element_id: str | None) -> list[str]:
         twin = self.service.twin
@@ -232,13 +297,13 @@ class AnomalyDesk:
     @staticmethod
     def _span_of(event: Event) -> dict[str, Any]:
         data = event.data
-        return {"sensor_id": data["sensor"], "start": data["start"], "end": data["end"],
-                "reason": data["reason"], "by": data["by"]}
+        return {"id": data["id"], "sensor_id": data["sensor"], "start": data["start"],
+                "end": data["end"], "reason": data["reason"], "by": data["by"]}
 
     async def expected(self, *, sensor_id: str | None = None,
                        element_id: str | None = None) -> list[dict[str, Any]]:
-        """The expected spans, as marked (newest last), of a sensor or of the sensors now
-        bound to an element, or all."""
+        """The standing expected spans, as marked (newest last), of a sensor or of the
+        sensors now bound to an element, or all; withdrawn marks are not among them."""
         service = self.service
 
         def read() -> list[dict[str, Any]]:
@@ -249,8 +314,8 @@ class AnomalyDesk:
             elif element_id is not None:
                 wanted = {s for s, b in twin.bindings.items() if b.element_id == element_id}
             return [
-                {"sensor_id": span.sensor, "start": span.start, "end": span.end,
-                 "reason": span.reason, "by": span.by}
+                {"id": span.id, "sensor_id": span.sensor, "start": span.start,
+                 "end": span.end, "reason": span.reason, "by": span.by}
                 for sensor, spans in sorted(self.monitor.expected.items())
                 if wanted is None or sensor in wanted
                 for span in spans

@@ -119,6 +119,9 @@ class ExpectedAnomaly(BaseModel):
     anomalies are expected (a pour, a load test): they are events marked expected, and
     raise no alarm."""
 
+    id: str
+    """The mark's id: the spans one mark made (one a sensor) share it; withdraw it with
+    ``DELETE /api/anomalies/expected/{id}``."""
     sensor_id: str
     start: float
     end: float
@@ -132,6 +135,20 @@ class ExpectedMarked(BaseModel):
 
     expected: list[ExpectedAnomaly]
     cleared: list[str]
+
+
+class ExpectedWithdrawn(BaseModel):
+    """A mark taken back: its sensors and span, who took it back, when and why. From then
+    on its spans suppress no alarm."""
+
+    id: str
+    sensors: list[str]
+    start: float
+    end: float
+    withdrawn_by: str
+    withdrawn_at: float
+    reason: str
+    """Why it was withdrawn."""
 
 
 class ExpectedAnomalyList(BaseModel):

@@ -100,6 +100,14 @@ export const getExpected = (elementId) =>
  */
 export const markExpected = (body) => request("POST", "/api/anomalies/expected", body);
 
+/**
+ * Withdraw a mark made in error (every span it made), saying why. Answers {id, sensors,
+ * start, end, withdrawn_by, withdrawn_at, reason}; 404 for no such mark, 409 for one
+ * withdrawn already.
+ */
+export const withdrawExpected = (markId, reason) =>
+  request("DELETE", `/api/anomalies/expected/${encodeURIComponent(markId)}`, { reason });
+
 /** The concrete mixes declared for the twin. */
 export const getMixes = () => request("GET", "/api/mixes");
 
@@ -129,3 +137,12 @@ export function getTwinTrack(elementId, property, start, end, every) {
 
 /** Every element's twin state (its sensors' worst), as columns. */
 export const getTwinStates = () => request("GET", "/api/twin/states");
+
+/** The live tracker's parameters, the running shadow (null if none) and how they compare. */
+export const getShadow = () => request("GET", "/api/twin/shadow");
+
+/** Make the running shadow live; answers the comparison at promotion (409: none runs). */
+export const promoteShadow = () => request("POST", "/api/twin/shadow/promote");
+
+/** Stop the running shadow, the live model unchanged (409: none runs). */
+export const stopShadow = () => request("DELETE", "/api/twin/shadow");

@@ -3,11 +3,15 @@
 // marks one (POST /api/anomalies/expected): a pour, a load test. In a marked span the
 // detector's anomalies raise no alarm, and an active anomaly alarm raised in it clears.
 //
+// Operators and admins may withdraw a mark made in error: its Withdraw button asks to
+// confirm, with why, before anything is sent (DELETE /api/anomalies/expected/{id}). A
+// withdrawn mark suppresses nothing from then on; alarms it kept back stay as they were.
+//
 // The form is prefilled from the chart: the span a person selected on it (a drag across
 // it, or a click on a red dot), else the latest run of marked readings. It lives across
 // re-renders of the panel (an alarm arriving must not wipe a reason being typed).
 
-import { getExpected, markExpected } from "./api.js";
+import { getExpected, markExpected, withdrawExpected } from "./api.js";
 import { escape } from "./format.js";
 
 /** Roles the server lets mark anomalies as expected (api/access.py: OPERATE). */
@@ -37,17 +41,33 @@ export function spanText(start, end) {
 }
 
 /**
- * The spans as a person marked them: an element's mark is one span a sensor, shown once
- * with its sensors. The latest span of time first.
+ * The spans as a person marked them: an element's mark is one span a sensor (all with
+ * the mark's id), shown once with its sensors. The latest span of time first.
  */
 export function grouped(spans) {
   const marks = new Map();
   for (const span of spans) {
-    const key = JSON.stringify([span.start, span.end, span.reason, span.by]);
+    const key = span.id ?? JSON.stringify([span.start, span.end, span.reason, span.by]);
     if (!marks.has(key)) marks.set(key, { ...span, sensors: [] });
     marks.get(key).sensors.push(span.sensor_id);
   }
   return [...marks.values()].sort((a, b) => b.start - a.start || b.end - a.end);
+}
+
+/** What keeps a withdrawal from being sent (said without a round trip), or null. */
+export function withdrawProblem(reason) {
+  return reason.trim() ? null : "Say why the mark is withdrawn.";
+}
+
+/**
+ * The line said once a mark is withdrawn: the mark by its reason (null: not known here),
+ * why it was withdrawn, and what that changes.
+ */
+export function withdrawnText(markReason, answer) {
+  const sensors = answer.sensors.length;
+  const which = markReason ? `“${markReason}”` : "the mark";
+  return `Withdrew ${which} (${answer.reason}) for ${sensors} sensor${sensors === 1 ? "" : "s"}`
+    + " · from now on their anomalies raise alarms again.";
 }
 
 export class ExpectedAnomalies {
@@ -63,6 +83,11 @@ export class ExpectedAnomalies {
     // the chart's latest anomaly no longer overwrites it.
     this.chosen = false;
     this.span = null;
+    // The mark whose withdrawal awaits confirmation, and the reason typed for it (kept
+    // across re-renders of the list: a live event must not wipe it).
+    this.confirming = null;
+    this.why = "";
+    this.said = null;
     this.render();
   }
 
@@ -90,6 +115,8 @@ export class ExpectedAnomalies {
     this.sensorId = sensorId;
     if (changed) {
       this.spans = [];
+      this.confirming = null;
+      this.said = null;
       this.render();
       this.load();
     } else {
@@ -149,7 +176,9 @@ export class ExpectedAnomalies {
     this.box.innerHTML = `
       <h3>Expected anomalies <span class="count" data-role="expected-count"></span></h3>
       <ol class="expected-list" data-role="expected-list"></ol>
+      <div class="withdrawn-note" data-role="withdrawn-result" aria-live="polite"></div>
       ${form}`;
+    this.box.querySelector('[data-role="expected-list"]').addEventListener("click", (event) => this.onListClick(event));
     const element = this.box.querySelector("form");
     if (element) {
       element.addEventListener("submit", (event) => {
@@ -179,14 +208,98 @@ export class ExpectedAnomalies {
     const count = this.box.querySelector('[data-role="expected-count"]');
     if (!list) return;
     const marks = grouped(this.spans);
+    if (this.confirming && !marks.some((mark) => mark.id === this.confirming)) this.confirming = null;
     count.textContent = marks.length ? String(marks.length) : "";
     list.innerHTML = html ?? (marks.length
-      ? marks.slice(0, LISTED).map((mark) => `
-        <li>
+      ? marks.slice(0, LISTED).map((mark) => this.markItem(mark)).join("")
+      : '<li class="muted">None marked.</li>');
+    const said = this.box.querySelector('[data-role="withdrawn-result"]');
+    said.className = `withdrawn-note ${this.said?.kind ?? ""}`;
+    said.textContent = this.said?.text ?? "";
+    const form = list.querySelector("form.withdraw-form");
+    if (form) {
+      form.elements.why.value = this.why;
+      form.elements.why.addEventListener("input", () => (this.why = form.elements.why.value));
+      form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        this.withdraw(form);
+      });
+    }
+  }
+
+  /** One mark in the list; for roles that may, its Withdraw button, or the confirmation. */
+  markItem(mark) {
+    const id = mark.id == null ? "" : String(mark.id);
+    const withdrawable = this.canMark && id;
+    const confirming = withdrawable && id === this.confirming;
+    const action = withdrawable && !confirming
+      ? `<button type="button" class="withdraw" data-action="withdraw" data-mark="${escape(id)}" title="Withdraw this mark">Withdraw</button>` : "";
+    const confirm = confirming ? `
+      <form class="withdraw-form" novalidate>
+        <label class="field">Withdraw this mark? Say why
+          <input type="text" name="why" maxlength="200" placeholder="marked the wrong slab…" required>
+        </label>
+        <div class="buttons">
+          <button type="submit" class="danger">Withdraw mark</button>
+          <button type="button" data-action="cancel">Cancel</button>
+        </div>
+        <div class="result" data-role="withdraw-result" aria-live="polite"></div>
+      </form>` : "";
+    return `
+        <li data-mark="${escape(id)}"${confirming ? ' class="confirming"' : ""}>
           <span class="what">${escape(mark.reason)}</span>
           <span class="muted">${escape(spanText(mark.start, mark.end))} · ${escape(mark.sensors.join(", "))} · by ${escape(mark.by)}</span>
-        </li>`).join("")
-      : '<li class="muted">None marked.</li>');
+          ${action}${confirm}
+        </li>`;
+  }
+
+  onListClick(event) {
+    const button = event.target.closest("button[data-action]");
+    if (!button) return;
+    if (button.dataset.action === "withdraw") {
+      this.confirming = button.dataset.mark;
+      this.why = "";
+      this.said = null;
+      this.renderList();
+      this.box.querySelector('form.withdraw-form input[name="why"]')?.focus();
+    } else if (button.dataset.action === "cancel") {
+      this.confirming = null;
+      this.renderList();
+    }
+  }
+
+  async withdraw(form) {
+    const result = form.querySelector('[data-role="withdraw-result"]');
+    const problem = withdrawProblem(form.elements.why.value);
+    if (problem) {
+      result.className = "result error";
+      result.textContent = problem;
+      return;
+    }
+    const id = this.elementId;
+    const markId = this.confirming;
+    for (const button of form.querySelectorAll("button")) button.disabled = true;
+    result.className = "result saving";
+    result.textContent = "withdrawing…";
+    try {
+      const answer = await withdrawExpected(markId, form.elements.why.value.trim());
+      if (id !== this.elementId) return;
+      const mark = this.spans.find((span) => span.id === markId);
+      this.confirming = null;
+      this.why = "";
+      this.said = { kind: "ok", text: withdrawnText(mark?.reason ?? null, answer) };
+      // The marking form's last word was about another mark.
+      const marked = this.box.querySelector('[data-role="expected-result"]');
+      if (marked) marked.textContent = "";
+      this.spans = this.spans.filter((span) => span.id !== markId);
+      this.renderList();
+      this.load();
+    } catch (error) {
+      if (id !== this.elementId) return;
+      result.className = "result error";
+      result.textContent = error.message;
+      for (const button of form.querySelectorAll("button")) button.disabled = false;
+    }
   }
 
   async submit(form) {

@@ -218,6 +218,7 @@ export class Panel {
   /** The signed-in role: what the panel offers to change. */
   setRole(role) {
     this.expected.setRole(role);
+    this.twinSection.setRole(role);
   }
 
   async changeStatus(id, status) {
@@ -319,8 +320,8 @@ export class Panel {
       this.updateSensorCard(element.sensors.find((s) => s.id === change.sensor_id));
       return;
     }
-    // A span marked expected, here or by anyone: the list reads it again.
-    if (change.kind === "anomaly_expected") {
+    // A span marked expected or withdrawn, here or by anyone: the list reads it again.
+    if (change.kind === "anomaly_expected" || change.kind === "anomaly_expected_withdrawn") {
       this.expected.load();
       return;
     }
