@@ -3,6 +3,7 @@ variance: the Kalman update in information form, each source's share shown."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -77,8 +78,8 @@ def test_a_doubted_sensor_has_its_variance_inflated_by_its_trust() -> None:
 
 def test_a_prediction_fused_with_a_sensor_is_the_kalman_update() -> None:
     """Prior 19 ± 1 (variance 1), measurement 21 with variance 1: gain K = P / (P + R) =
-    0.5, posterior 19 + K·(21 − 19) = 20 with variance (1 − K)·P = 0.5. The two disagree by
-    2 against a combined σ of √2, so the Birge ratio (√2) widens the uncertainty to 1."""
+    0.5, posterior 19 + K·(21 - 19) = 20 with variance (1 - K)·P = 0.5. The two disagree by
+    2 against a combined sd of √2, so the Birge ratio (√2) widens the uncertainty to 1."""
     fused = fuse([21.0], [1.0], [1.0], prediction=(19.0, 1.0))
     prior, variance, reading, noise = 19.0, 1.0, 21.0, 1.0
     gain = variance / (variance + noise)
@@ -158,7 +159,7 @@ def test_a_sensor_doubted_more_loses_weight_monotonically(noise: float,
     weights = [shares(fuse([20.0, 21.0], [trust, 1.0], [noise, 1.0],
                            field=(20.5, field_variance)))[0][0]
                for trust in (1.0, 0.9, 0.75, 0.6, MIN_QUALITY)]
-    assert all(later < earlier for earlier, later in zip(weights, weights[1:]))
+    assert all(later < earlier for earlier, later in itertools.pairwise(weights))
 
 
 def test_a_random_walk_rate_is_learned_from_a_sensors_readings() -> None:
