@@ -42,7 +42,8 @@ def test_a_stored_measurement_reads_back_the_same() -> None:
     ({"unit": "furlongs of heat"}, "unknown_unit"),
     ({"unit": None}, "missing_unit"),
     ({"time": NOW + 600}, "future_time"),
-    ({"time": math.nan}, "not_finite"),
+    ({"time": math.nan}, "bad_time"),
+    ({"time": "yesterday"}, "bad_time"),
     ({"colour": "red"}, "bad_measurement"),
 ])
 def test_a_bad_measurement_is_refused_with_its_reason(change: dict[str, object],

@@ -10,7 +10,8 @@ The uncertainty is required, never a default: a handheld thermometer (± 0.3 °C
 thermocouple taped to formwork (± 2 °C) differ forty-fold in weight, and a default per
 unit would give one of them a weight it has not earned. The unit is required where the
 property has one, and must convert to it (a reading in °F of a property in °C is converted,
-its uncertainty scaled, not shifted). The time is optional (now); a time ahead of the
+its uncertainty scaled, not shifted). The time (epoch seconds or ISO 8601) is optional
+(now); a time ahead of the
 server's clock by more than the readings' own tolerance (``MAX_AHEAD_SECONDS``) is refused.
 Everything is checked before anything is built: a refused body changes nothing.
 
@@ -27,6 +28,7 @@ from typing import Any
 
 from ..errors import InvalidInput
 from ..pipeline.accept import MAX_AHEAD_SECONDS
+from ..pipeline.times import parse_time
 from ..units import converter
 from . import validate
 from .element import DEFAULT_CONFIDENCE, PropertyValue, Source
@@ -61,7 +63,8 @@ def measured(body: object, *, unit: str, now: float) -> tuple[PropertyValue, dic
         raise InvalidInput(f"a measurement of {validate.shown(name)} needs its unit "
                            f"(the property is in {unit})", "missing_unit")
     convert = converter(unit_given, unit)
-    time = now if given.get("time") is None else validate.event_time(given["time"])
+    time = (now if given.get("time") is None
+            else validate.event_time(parse_time(given["time"])))
     if time > now + MAX_AHEAD_SECONDS:
         raise InvalidInput(f"a measurement taken at {time} is {time - now:.0f} s ahead of "
                            f"the server's clock ({now}); at most {MAX_AHEAD_SECONDS:.0f} s",
