@@ -147,3 +147,13 @@ async def test_a_measurement_of_an_element_that_does_not_exist_is_not_found(
         service: TwinService) -> None:
     with pytest.raises(NotFound):
         await record_measurement(service, "nowhere", probe(21.0), actor=OPERATOR)
+
+
+async def test_the_live_value_subscribers_get_has_the_field_measurement_in_it(
+        service: TwinService) -> None:
+    before = service.publisher.changes_of(np.array([service.sensor_row("logger")]))
+    await record_measurement(service, "slab", probe(30.0), actor=OPERATOR)
+    after = service.publisher.changes_of(np.array([service.sensor_row("logger")]))
+    assert before is not None and after is not None
+    assert float(after.value[0]) == pytest.approx(shown(service)["value"])
+    assert float(after.value[0]) > float(before.value[0]) + 5.0

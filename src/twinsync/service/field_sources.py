@@ -105,15 +105,20 @@ def field_sources(twin: Twin, keys: Sequence[tuple[str, str]], numbers: Sequence
     ``index``), and for each the field measurement as the view shows it (None: none)."""
     others = OtherSources.empty(len(keys), OTHER_SOURCES)
     shown: list[dict[str, object] | None] = [None] * len(keys)
-    places, rows = [], []
-    for place, (element_id, name) in enumerate(keys):
-        element = twin.elements.get(element_id)
-        value = None if element is None else measurement_of(element.properties, name)
-        if value is None or value.unit != index.units[numbers[place]]:
-            continue  # a measurement in another unit predates a change of the binding
-        places.append(place)
-        number = numbers[place]
-        rows.append(index.members[index.starts[number]:index.starts[number + 1]].tolist())
+    elements = twin.elements
+    # On the live path this runs over every property a batch moved: one cheap look per
+    # property, the rest only for the few with a measurement.
+    places = [place for place, (element_id, name) in enumerate(keys)
+              if (element := elements.get(element_id)) is not None
+              and (stored := element.properties.get(name)) is not None
+              and stored.uncertainty is not None]
+    places = [place for place in places
+              if (value := measurement_of(elements[keys[place][0]].properties,
+                                          keys[place][1])) is not None
+              # one in another unit predates a change of the binding
+              and value.unit == index.units[numbers[place]]]
+    rows = [index.members[index.starts[numbers[place]]:
+                          index.starts[numbers[place] + 1]].tolist() for place in places]
     if not places:
         return others, shown
     rates = property_rates(rows, health)

@@ -7,7 +7,8 @@ element's properties do; fusion takes it from there as one more source
 recorded it) and its ``record_measurement`` audit entry commit with it or not at all; a
 refused measurement changes nothing. A measurement of a property without a sensor is
 refused: there is nothing to fuse it with, and ``PATCH /api/elements/{id}`` sets such a
-value.
+value. Once committed, the property's sensors are marked moved, so live subscribers get the
+fused value with the measurement in it (``publisher.changes_of`` fuses it too).
 """
 
 from __future__ import annotations
@@ -64,4 +65,18 @@ async def record_measurement(service: TwinService, element_id: str,
                                element_id=element_id)
         return Change([event], elements=[changed], audit=[entry])
 
-    return (await service._run(propose))[0]
+    event = (await service._run(propose))[0]
+    # Subscribers get the property's fused value with the measurement in it now, not at
+    # its sensors' next reading.
+    await service.writer.write(_moved, service, element_id, name)
+    return event
+
+
+def _moved(service: TwinService, element_id: str, name: str) -> None:
+    """On the writer: mark the property's sensors with a reading as moved."""
+    index = service.properties
+    number = index.number(element_id, name)
+    if number is None:
+        return
+    rows = index.members[index.starts[number]:index.starts[number + 1]]
+    service.publisher.moved(rows[service.pipeline.table.count[rows] > 0])
