@@ -21,7 +21,7 @@ property's rate in unit² per second, while the sensors measure it all day.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -98,29 +98,40 @@ def aged_variance(uncertainty: float, age: float, rate: float) -> float:
     return uncertainty * uncertainty + grown
 
 
+def measured_keys(twin: Twin) -> set[tuple[str, str]]:
+    """(element id, property) of every stored field measurement: read once at start-up,
+    then added to by each one recorded (``service/measurements.py``). A key whose value
+    has since been replaced stays: ``field_sources`` looks again at each one it is given."""
+    return {(element.id, name) for element in twin.elements.values()
+            for name, value in element.properties.items() if value.uncertainty is not None}
+
+
 def field_sources(twin: Twin, keys: Sequence[tuple[str, str]], numbers: Sequence[int],
-                  index: PropertyIndex, health: HealthMonitor, now: float
-                  ) -> tuple[OtherSources, list[dict[str, object] | None]]:
+                  index: PropertyIndex, health: HealthMonitor, now: float,
+                  measured: Collection[tuple[str, str]]
+                  ) -> tuple[OtherSources | None, list[dict[str, object] | None]]:
     """The sources beside the sensors of the properties ``keys`` (numbered ``numbers`` in
-    ``index``), and for each the field measurement as the view shows it (None: none)."""
-    others = OtherSources.empty(len(keys), OTHER_SOURCES)
+    ``index``; None where none has one), and for each the field measurement as the view
+    shows it (None: none); ``measured`` holds at least the keys that have one
+    (``measured_keys``)."""
     shown: list[dict[str, object] | None] = [None] * len(keys)
+    if not measured:
+        return None, shown
+    # On the live path this runs over every property a batch moved: one vectorised look,
+    # and per property only for the few with a measurement.
+    wanted = [index.numbers[key] for key in measured if key in index.numbers]
     elements = twin.elements
-    # On the live path this runs over every property a batch moved: one cheap look per
-    # property, the rest only for the few with a measurement.
-    places = [place for place, (element_id, name) in enumerate(keys)
-              if (element := elements.get(element_id)) is not None
-              and (stored := element.properties.get(name)) is not None
-              and stored.uncertainty is not None]
-    places = [place for place in places
-              if (value := measurement_of(elements[keys[place][0]].properties,
-                                          keys[place][1])) is not None
+    places = [place for place in np.flatnonzero(np.isin(np.asarray(numbers, dtype=np.int64),
+                                                        wanted)).tolist()
+              if (element := elements.get(keys[place][0])) is not None
+              and (value := measurement_of(element.properties, keys[place][1])) is not None
               # one in another unit predates a change of the binding
               and value.unit == index.units[numbers[place]]]
     rows = [index.members[index.starts[numbers[place]]:
                           index.starts[numbers[place] + 1]].tolist() for place in places]
     if not places:
-        return others, shown
+        return None, shown
+    others = OtherSources.empty(len(keys), OTHER_SOURCES)
     rates = property_rates(rows, health)
     for place, rate in zip(places, rates.tolist(), strict=True):
         element_id, name = keys[place]

@@ -56,6 +56,8 @@ async def record_measurement(service: TwinService, element_id: str,
         changed = dataclasses.replace(element, properties=dict(element.properties))
         changed.properties[name] = value
         service.twin.elements[element_id] = changed
+        # Kept even if the commit fails: fusion looks at the stored value again.
+        service.measured.add((element_id, name))
         event = Event("property_changed", value.time, element_id, Source.FIELD.value,
                       {"property": name, **value.to_dict(), "measured": given,
                        "by": actor.name})

@@ -133,7 +133,8 @@ class Publisher:
         keys = properties.keys
         numbers = distinct.tolist()
         others, _ = field_sources(service.twin, [keys[k] for k in numbers], numbers,
-                                  properties, service.health, service.clock())
+                                  properties, service.health, service.clock(),
+                                  service.measured)
         fused = properties.fuse(distinct, table, sensor_quality=service.health.quality,
                                 sensor_noise=service.health.noise_variance, others=others)
         shown = fused.has_value[position]

@@ -37,6 +37,7 @@ class TwinViews:
     alarms: AlarmBook
     properties: PropertyIndex
     revisions: Revisions
+    measured: set[tuple[str, str]]
 
     def clock(self) -> float:
         raise NotImplementedError
@@ -122,7 +123,7 @@ class TwinViews:
         table = self.pipeline.table
         asked = [key for key, n in zip(keys, numbers, strict=True) if n is not None]
         others, field = field_sources(self.twin, asked, known, index, self.health,
-                                      self.clock())
+                                      self.clock(), self.measured)
         fused = index.fuse(np.array(known, dtype=np.int64), table,
                            sensor_quality=self.health.quality,
                            sensor_noise=self.health.noise_variance, others=others)
