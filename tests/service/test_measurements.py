@@ -157,3 +157,24 @@ async def test_the_live_value_subscribers_get_has_the_field_measurement_in_it(
     assert before is not None and after is not None
     assert float(after.value[0]) == pytest.approx(shown(service)["value"])
     assert float(after.value[0]) > float(before.value[0]) + 5.0
+
+
+async def test_a_field_measurement_is_kept_by_either_store(store_url: str) -> None:
+    first = TwinService.open(store_url)
+    try:
+        await first.import_project([Element("wall", "IfcWall")],
+                                   [Sensor("silent", "temperature", "degC", 60.0)],
+                                   [Binding("silent", "wall", "core_temperature")])
+        await record_measurement(first, "wall", probe(19.5, time=time.time() - 60.0),
+                                 actor=OPERATOR)
+        recorded = shown(first, "wall")
+    finally:
+        await first.aclose()
+    again = TwinService.open(store_url)
+    try:
+        kept = shown(again, "wall")
+        assert kept["value"] == recorded["value"] == 19.5
+        assert kept["field"]["instrument"] == "probe HT-2"
+        assert kept["field"]["time"] == recorded["field"]["time"]
+    finally:
+        await again.aclose()
