@@ -178,3 +178,20 @@ async def test_a_field_measurement_is_kept_by_either_store(store_url: str) -> No
         assert kept["field"]["time"] == recorded["field"]["time"]
     finally:
         await again.aclose()
+
+
+async def test_a_measurement_not_weighed_against_a_sensor_still_learning_says_so(
+        tmp_path: Path, clock: Clock) -> None:
+    service = TwinService.open(f"sqlite:///{tmp_path}/new.sqlite", clock=clock)
+    try:
+        await service.import_project([Element("slab", "IfcSlab")],
+                                     [Sensor("new", "temperature", "degC", 60.0)],
+                                     [Binding("new", "slab", "core_temperature")])
+        await service.ingest(IncomingBatch([RawReading("new", 20.0, clock.now - 60.0,
+                                                       None, 0)], "gw", clock.now - 59.0))
+        await record_measurement(service, "slab", probe(25.0), actor=OPERATOR)
+        value = shown(service)
+        assert value["value"] == 20.0 and value["weights"] == {"new": 1.0}
+        assert value["field"]["used"] is False and value["uncertainty"] is None
+    finally:
+        await service.aclose()

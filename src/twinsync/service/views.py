@@ -167,7 +167,9 @@ class TwinViews:
         for (_, name), properties, fused in zip(fed, fed_into, self.fused_values(fed),
                                                 strict=True):
             current = properties.get(name)
-            if fused is not None and (current is None or current["time"] <= fused["time"]):
+            # A fused value that weighed the field measurement stands for it, used or not.
+            if fused is not None and (current is None or current["time"] <= fused["time"]
+                                      or "field" in fused):
                 properties[name] = fused
         alarms: dict[str | None, list[dict[str, Any]]] = {}
         for alarm in self.alarms.active.values():
