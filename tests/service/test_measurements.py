@@ -149,7 +149,7 @@ async def test_a_measurement_of_an_element_that_does_not_exist_is_not_found(
         await record_measurement(service, "nowhere", probe(21.0), actor=OPERATOR)
 
 
-async def test_the_live_value_subscribers_get_has_the_field_measurement_in_it(
+async def test_the_live_value_sent_to_subscribers_has_the_field_measurement_in_it(
         service: TwinService) -> None:
     before = service.publisher.changes_of(np.array([service.sensor_row("logger")]))
     await record_measurement(service, "slab", probe(30.0), actor=OPERATOR)
