@@ -89,6 +89,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/elements"): READ,
     ("GET", "/api/elements/{element_id}"): READ,
     ("PATCH", "/api/elements/{element_id}"): OPERATE,
+    ("POST", "/api/elements/{element_id}/measurements"): OPERATE,
     ("POST", "/api/elements"): ADMINISTER,
     ("GET", "/api/sensors"): READ,
     ("POST", "/api/sensors"): ADMINISTER,

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, StrictFloat
 
 from ..model import Binding, Element, Sensor, Source, Status, Transform
 from ..service import TwinService
+from ..service.measurements import record_measurement
 from ..store.audit import AuditEntry
 from .access import actor, earned_source, identity_of
 from .connector_rules import confine
@@ -25,6 +26,7 @@ from .schemas.twin import (
     ElementChanged,
     ElementDetail,
     ElementList,
+    MeasurementRecorded,
     ProjectSnapshot,
     SensorList,
     SensorSnapshot,
@@ -118,6 +120,20 @@ async def patch_element(element_id: str, patch: ElementPatch, svc: Service,
     element = await svc.view(svc.element_snapshot, element_id)
     return JSON({"element": element, "events": [e.to_dict() for e in events]},
                 headers={"ETag": etag(element["revision"])})
+
+
+@router.post("/elements/{element_id}/measurements", status_code=201,
+             response_model=MeasurementRecorded, responses=errors(404))
+async def post_measurement(element_id: str, body: dict[str, Any], svc: Service,
+                           request: Request) -> JSON:
+    """A field measurement of a sensor-fed property, e.g. ``{"property": "temperature",
+    "value": 21.4, "unit": "degC", "uncertainty": 0.3, "instrument": "probe HT-2"}``
+    (``time`` optional: now); the uncertainty is required. Fused with the property's
+    sensors by inverse variance, its variance growing with its age (docs/PHYSICS.md)."""
+    event = await record_measurement(svc, element_id, body, actor=actor(request))
+    name = event.data["property"]
+    fused = await svc.view(svc.fused_value, element_id, name)
+    return JSON({"property": fused, "event": event.to_dict()}, status_code=201)
 
 
 @router.post("/elements", status_code=201, response_model=ElementAdded,

@@ -61,22 +61,35 @@ class PropertyValue:
     time: float = 0.0
     source: Source = Source.MANUAL
     confidence: float = 1.0
+    uncertainty: float | None = None
+    """A measured value's standard uncertainty in ``unit`` (a field measurement of a
+    sensor-fed property, ``model/measurement.py``); None for a value without one."""
+    instrument: str | None = None
+    """What measured it (a handheld thermometer's name or tag), where known."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "value": self.value,
             "unit": self.unit,
             "time": self.time,
             "source": self.source.value,
             "confidence": self.confidence,
         }
+        # Only a measurement carries these: other values read as they always have.
+        if self.uncertainty is not None:
+            data["uncertainty"] = self.uncertainty
+        if self.instrument is not None:
+            data["instrument"] = self.instrument
+        return data
 
     @classmethod
     def checked(cls, value: object, unit: object = "", time: object = 0.0,
                 source: object = Source.MANUAL, confidence: object = 1.0, *,
-                name: str = "") -> PropertyValue:
+                name: str = "", uncertainty: object = None,
+                instrument: object = None) -> PropertyValue:
         """A property value held to the twin's rules: a JSON-safe value, a unit that
-        exists, a finite time, a known source and a confidence in 0..1."""
+        exists, a finite time, a known source and a confidence in 0..1 (and, for a
+        measurement, a positive finite uncertainty and an instrument label)."""
         try:
             return cls(
                 value=validate.json_value(value, "value"),
@@ -84,6 +97,9 @@ class PropertyValue:
                 time=validate.event_time(time),
                 source=validate.choice(source, Source, "source", "bad_source"),
                 confidence=validate.confidence(confidence),
+                uncertainty=None if uncertainty is None else validate.uncertainty(uncertainty),
+                instrument=None if instrument is None else validate.label(instrument,
+                                                                         "instrument"),
             )
         except InvalidInput as exc:
             raise validate.within(f"property {validate.shown(name)}", exc) from None
@@ -96,7 +112,8 @@ class PropertyValue:
         assert isinstance(data, dict)
         return cls.checked(data["value"], data.get("unit", ""), data.get("time", 0.0),
                            data.get("source", Source.MANUAL), data.get("confidence", 1.0),
-                           name=name)
+                           name=name, uncertainty=data.get("uncertainty"),
+                           instrument=data.get("instrument"))
 
 
 @dataclass(slots=True)
@@ -152,7 +169,8 @@ class Element:
                     raise InvalidInput(f"property {validate.shown(name)} is not a "
                                        "PropertyValue", "bad_property")
                 checked[validate.property_name(name)] = PropertyValue.checked(
-                    pv.value, pv.unit, pv.time, pv.source, pv.confidence, name=name)
+                    pv.value, pv.unit, pv.time, pv.source, pv.confidence, name=name,
+                    uncertainty=pv.uncertainty, instrument=pv.instrument)
         except InvalidInput as exc:
             raise validate.within(f"element {validate.shown(self.id)}", exc) from None
         if self.parent == self.id:

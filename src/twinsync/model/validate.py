@@ -225,6 +225,18 @@ def confidence(value: object, what: str = "confidence") -> float:
         raise InvalidInput(str(exc), "bad_confidence") from None
 
 
+def uncertainty(value: object, what: str = "uncertainty") -> float:
+    """A standard uncertainty: a finite number above 0 (a measurement known exactly would
+    outweigh every other source without limit)."""
+    try:
+        result = number(value, what)
+    except InvalidInput as exc:
+        raise InvalidInput(str(exc), "bad_uncertainty") from None
+    if not result > 0.0:
+        raise InvalidInput(f"{what} must be above 0, not {result}", "bad_uncertainty")
+    return result
+
+
 def gain(value: object) -> float:
     """A calibration gain: finite, not 0, of magnitude within ``MIN_ABS_GAIN``..``MAX_ABS_GAIN``."""
     result = number(value, "gain", low=-MAX_ABS_GAIN, high=MAX_ABS_GAIN)

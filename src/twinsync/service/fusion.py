@@ -16,6 +16,17 @@ sensor of a property can be trusted, the best one is shown alone with its own, l
 confidence, and no uncertainty. The confidence of a fused value is the highest trust
 among the sensors used.
 
+Other sources join the sensors where the caller has them (``OtherSources``): a field
+measurement, whose variance is its stated uncertainty squared grown with its age
+(``service/field_sources.py``), and a model's prediction with its variance (none is on the
+reading path yet: the level/trend tracker learns from these same sensors, so it is not
+independent of them). Fusing them by inverse variance is the Kalman update of the
+prediction (the prior) by the measurements, in information form: Σ 1/vᵢ is the posterior
+information and Σ xᵢ/vᵢ over it the posterior mean. They take part only where every sensor
+used has a known noise (a weight against an unknown variance would be a guess), or where no
+sensor can be trusted: then they alone carry the value, the untrusted best sensor set
+aside. Each has its share in ``other_share``; the Birge widening counts them as sources.
+
 Everything is computed for many properties at once over NumPy columns: the live path
 asks for the properties a batch moved, once per batch, not once per sensor.
 
@@ -70,6 +81,12 @@ class Fused:
     """Each of ``rows``: its share of its property's value (0 when not used)."""
     uncertainty: NDArray[np.float64] | None = None
     """Each property's standard uncertainty (NaN when a sensor's noise is not known)."""
+    spread: NDArray[np.float64] | None = None
+    """Each property's Birge ratio (at least 1): ``uncertainty`` is √(1 / Σ 1/vᵢ) times it."""
+    other_used: NDArray[np.bool_] | None = None
+    """(property, other source): whether it took part in the value."""
+    other_share: NDArray[np.float64] | None = None
+    """(property, other source): its share of the value (0 when not used)."""
 
     def rows_used_by_place(self) -> list[list[int]]:
         """The sensor rows that made the value of each property asked for, in the order
@@ -88,6 +105,25 @@ class Fused:
         edges = bounds.tolist()
         return [list(zip(rows[edges[k]:edges[k + 1]], shares[edges[k]:edges[k + 1]],
                          strict=True)) for k in range(self.has_value.size)]
+
+
+@dataclass(slots=True)
+class OtherSources:
+    """Sources beside the sensors, one column each (``names``), one row per property asked:
+    a value, its variance (NaN or not above 0: no such source for that property), its time
+    and the confidence it is shown with."""
+
+    names: tuple[str, ...]
+    value: NDArray[np.float64]
+    variance: NDArray[np.float64]
+    time: NDArray[np.float64]
+    confidence: NDArray[np.float64]
+
+    @classmethod
+    def empty(cls, count: int, names: tuple[str, ...]) -> OtherSources:
+        shape = (count, len(names))
+        return cls(names, np.full(shape, np.nan), np.full(shape, np.nan),
+                   np.full(shape, -np.inf), np.zeros(shape))
 
 
 @dataclass(slots=True)
@@ -135,10 +171,11 @@ class PropertyIndex:
     def fuse(self, properties: NDArray[np.int64], table: SensorTable, *,
              sensor_quality: Callable[[NDArray[np.int64]], NDArray[np.float64]],
              sensor_noise: Callable[[NDArray[np.int64]], NDArray[np.float64]] | None = None,
-             ) -> Fused:
+             others: OtherSources | None = None) -> Fused:
         """Fused values of ``properties``; ``sensor_quality(rows)`` gives the health
         quality of sensor rows, ``sensor_noise(rows)`` their noise variance (NaN where not
-        known; without it every sensor's noise is unknown)."""
+        known; without it every sensor's noise is unknown); ``others`` the sources beside
+        the sensors, a row per property asked."""
         count = properties.size
         sizes = self.starts[properties + 1] - self.starts[properties]
         group = np.repeat(np.arange(count), sizes)
@@ -165,6 +202,17 @@ class PropertyIndex:
         # variance; any other by trust alone (equal noise), its uncertainty unknown.
         unknown = np.zeros(count, dtype=np.bool_)
         unknown[group[used & ~(noise > 0)]] = True
+        other_ok = np.zeros((count, 0), dtype=np.bool_)
+        if others is not None:
+            with np.errstate(invalid="ignore"):
+                other_ok = (np.isfinite(others.value) & np.isfinite(others.variance)
+                            & (others.variance > 0.0))
+            # Against sensors of unknown noise there is no weight to give; with no sensor
+            # trusted the other sources carry the value alone.
+            other_ok &= (~unknown | ~any_trusted)[:, None]
+            carried = ~any_trusted & other_ok.any(axis=1)
+            used &= ~carried[group]
+            unknown &= ~carried
         variance = np.where(unknown[group] | ~(noise > 0), 1.0, noise)
         w = np.where(used, np.maximum(weight, 1e-12) / variance, 0.0)
         total = np.bincount(group, weights=w, minlength=count)
@@ -172,34 +220,53 @@ class PropertyIndex:
         has_value = np.zeros(count, dtype=np.bool_)
         has_value[group[used]] = True
         alone = has_value & ~any_trusted  # the best sensor alone: its value, not a mean
-        value = np.divide(weighted, total, out=np.zeros(count), where=total > 0.0)
         confidence = np.full(count, -np.inf)
         np.maximum.at(confidence, group[used], weight[used])
         time = np.full(count, -np.inf)
         np.maximum.at(time, group[used], table.last_event_time[rows[used]])
+        other_w = np.zeros(other_ok.shape)
+        if others is not None:
+            other_w = np.divide(1.0, others.variance, out=other_w, where=other_ok)
+            total = total + other_w.sum(axis=1)
+            weighted = weighted + np.where(other_ok, others.value * other_w, 0.0).sum(axis=1)
+            has_value |= other_ok.any(axis=1)
+            confidence = np.maximum(confidence, np.where(other_ok, others.confidence,
+                                                         -np.inf).max(axis=1, initial=-np.inf))
+            time = np.maximum(time, np.where(other_ok, others.time,
+                                             -np.inf).max(axis=1, initial=-np.inf))
+        value = np.divide(weighted, total, out=np.zeros(count), where=total > 0.0)
         if alone.any():  # one row used in each such property: its value stands
             lone = used & alone[group]
             value[group[lone]] = values[lone]
         share = np.divide(w, total[group], out=np.zeros(rows.size), where=total[group] > 0)
-        uncertainty = _uncertainty(group, used, values, w, value,
-                                   np.asarray(total, dtype=np.float64), count)
+        other_share = np.divide(other_w, total[:, None], out=np.zeros(other_w.shape),
+                                where=other_ok & (total[:, None] > 0))
+        spread = _spread(group, used, values, w, value, count, other_ok,
+                         others.value if others is not None else np.zeros(other_ok.shape),
+                         other_w)
+        with np.errstate(divide="ignore"):
+            uncertainty = np.sqrt(1.0 / np.asarray(total, dtype=np.float64)) * spread
         # The best sensor alone, none trusted: its confidence says how little it is
         # trusted; an uncertainty of its noise over that trust would be a number of no use.
         uncertainty[unknown | ~has_value | alone] = np.nan
         return Fused(has_value, value, np.maximum(confidence, 0.0), time, rows, group, used,
-                     share, uncertainty)
+                     share, uncertainty, spread, other_ok, other_share)
 
 
-def _uncertainty(group: NDArray[np.int64], used: NDArray[np.bool_],
-                 values: NDArray[np.float64], inverse: NDArray[np.float64],
-                 value: NDArray[np.float64], total: NDArray[np.float64],
-                 count: int) -> NDArray[np.float64]:
-    """√(1 / Σ 1/vᵢ) of each property, times the Birge ratio √(χ² / (n - 1)) where its n
-    sensors disagree by more than their noise says (χ² = Σ (xᵢ - x̄)² / vᵢ)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
+def _spread(group: NDArray[np.int64], used: NDArray[np.bool_], values: NDArray[np.float64],
+            inverse: NDArray[np.float64], value: NDArray[np.float64], count: int,
+            other_used: NDArray[np.bool_], other_values: NDArray[np.float64],
+            other_inverse: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The Birge ratio √(χ² / (n - 1)) of each property, at least 1, over its n sources
+    (sensors and others; χ² = Σ (xᵢ - x̄)² / vᵢ): above 1 where they disagree by more than
+    their noise says, a bias between them that is not in their noise."""
+    with np.errstate(invalid="ignore"):
         spread = np.where(used, (values - value[group]) ** 2 * inverse, 0.0)
         chi2 = np.bincount(group, weights=spread, minlength=count)
-        n = np.bincount(group, weights=used.astype(np.float64), minlength=count)
-        birge = np.where(n > 1, np.sqrt(chi2 / np.maximum(n - 1, 1)), 1.0)
-        out: NDArray[np.float64] = np.sqrt(1.0 / total) * np.maximum(birge, 1.0)
+        chi2 = chi2 + np.where(other_used, (other_values - value[:, None]) ** 2
+                               * other_inverse, 0.0).sum(axis=1)
+    n = (np.bincount(group, weights=used.astype(np.float64), minlength=count)
+         + other_used.sum(axis=1))
+    birge = np.where(n > 1, np.sqrt(chi2 / np.maximum(n - 1, 1)), 1.0)
+    out: NDArray[np.float64] = np.maximum(birge, 1.0)
     return out

@@ -34,6 +34,7 @@ from numpy.typing import NDArray
 
 from .background import Background
 from .changes import PropertyChanges
+from .field_sources import field_sources
 
 if TYPE_CHECKING:
     from .twin_service import TwinService
@@ -127,14 +128,20 @@ class Publisher:
         if bound.size == 0:
             return None
         distinct, position = np.unique(number, return_inverse=True)
+        # A field measurement of a property is one of its sources on the live path too,
+        # so a delta shows the value the element's snapshot shows.
+        keys = properties.keys
+        numbers = distinct.tolist()
+        others, _ = field_sources(service.twin, [keys[k] for k in numbers], numbers,
+                                  properties, service.health, service.clock(),
+                                  service.measured)
         fused = properties.fuse(distinct, table, sensor_quality=service.health.quality,
-                                sensor_noise=service.health.noise_variance)
+                                sensor_noise=service.health.noise_variance, others=others)
         shown = fused.has_value[position]
         if not shown.any():
             return None
         bound, position = bound[shown], position[shown]
         number = distinct[position]
-        keys = properties.keys
         units = properties.units
         ids = table.ids
         chosen = number.tolist()

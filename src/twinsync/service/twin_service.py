@@ -48,6 +48,7 @@ from ..store.audit import SYSTEM, Actor, AuditEntry
 from ..store.base import History
 from .anomalies import ANOMALY_SNAPSHOT, AnomalyDesk
 from .commit import Change, commit_store
+from .field_sources import measured_keys
 from .fusion import PropertyIndex
 from .hub import Hub
 from .publisher import Publisher
@@ -120,6 +121,8 @@ class TwinService(TwinViews):
         self.twin = Twin()
         elements, sensors, bindings = store.load_twin()
         self.twin.load(elements, (s for _, s in sensors), bindings)
+        #: The properties with a field measurement, for fusion (``field_sources``).
+        self.measured = measured_keys(self.twin)
         self.revisions = Revisions(store.revisions())
         self.pipeline = Pipeline(self.twin, freshness=freshness,
                                  allowed_lateness=allowed_lateness)

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..health.states import STATE_NAMES
 from ..model import SPATIAL_TYPES, Element, Source
+from .field_sources import OTHER_SOURCES, field_sources
 
 if TYPE_CHECKING:
     from ..alerts import AlarmBook
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from ..model import Twin
     from ..pipeline import Pipeline
     from ..store import Store
-    from .fusion import PropertyIndex
+    from .fusion import Fused, PropertyIndex
     from .revisions import Revisions
 
 
@@ -36,6 +37,7 @@ class TwinViews:
     alarms: AlarmBook
     properties: PropertyIndex
     revisions: Revisions
+    measured: set[tuple[str, str]]
 
     def clock(self) -> float:
         raise NotImplementedError
@@ -119,10 +121,12 @@ class TwinViews:
         if not known:
             return shown
         table = self.pipeline.table
+        asked = [key for key, n in zip(keys, numbers, strict=True) if n is not None]
+        others, field = field_sources(self.twin, asked, known, index, self.health,
+                                      self.clock(), self.measured)
         fused = index.fuse(np.array(known, dtype=np.int64), table,
                            sensor_quality=self.health.quality,
-                           sensor_noise=self.health.noise_variance)
-        used = fused.rows_used_by_place()
+                           sensor_noise=self.health.noise_variance, others=others)
         shares = fused.shares_by_place()
         ids = table.ids
         place = 0
@@ -130,24 +134,11 @@ class TwinViews:
             if number is None:
                 continue
             if fused.has_value[place]:
-                rows = used[place]
-                share = shares[place]
-                uncertainty = (finite_or_none(fused.uncertainty[place])
-                               if fused.uncertainty is not None else None)
-                shown[k] = {
-                    "value": float(fused.value[place]),
-                    "unit": index.units[number],
-                    "time": float(fused.time[place]),
-                    "source": Source.IOT.value,
-                    "confidence": float(fused.confidence[place]),
-                    "uncertainty": uncertainty,
-                    # the sensor that carries most of the value
-                    "sensor_id": ids[max(share, key=lambda pair: pair[1])[0]]
-                    if share else ids[rows[0]],
-                    "sensors": [ids[row] for row in rows],
-                    "weights": {ids[row]: round(weight, 4) for row, weight in share},
-                }
+                shown[k] = _fused_entry(fused, place, index.units[number],
+                                        [(ids[row], weight) for row, weight in shares[place]],
+                                        field[place])
             place += 1
+        return shown
         return shown
 
     # -- elements ------------------------------------------------------------------------
@@ -176,7 +167,9 @@ class TwinViews:
         for (_, name), properties, fused in zip(fed, fed_into, self.fused_values(fed),
                                                 strict=True):
             current = properties.get(name)
-            if fused is not None and (current is None or current["time"] <= fused["time"]):
+            # A fused value that weighed the field measurement stands for it, used or not.
+            if fused is not None and (current is None or current["time"] <= fused["time"]
+                                      or "field" in fused):
                 properties[name] = fused
         alarms: dict[str | None, list[dict[str, Any]]] = {}
         for alarm in self.alarms.active.values():
@@ -265,6 +258,41 @@ class TwinViews:
                 },
             })
         return result
+
+
+def _fused_entry(fused: Fused, place: int, unit: str, shares: list[tuple[str, float]],
+                 field: dict[str, Any] | None) -> dict[str, Any]:
+    """One fused property as the view shows it: the value, its uncertainty, and every
+    source (each sensor, the field measurement, a prediction) with its share."""
+    uncertainty = (finite_or_none(fused.uncertainty[place])
+                   if fused.uncertainty is not None else None)
+    weights = {sensor_id: round(weight, 4) for sensor_id, weight in shares}
+    sources: list[dict[str, Any]] = [
+        {"kind": "sensor", "id": sensor_id, "weight": round(weight, 4)}
+        for sensor_id, weight in shares]
+    other_used = fused.other_used
+    other_share = fused.other_share
+    if other_used is not None and other_share is not None:
+        for column, name in enumerate(OTHER_SOURCES[:other_used.shape[1]]):
+            if other_used[place, column]:
+                weights[name] = round(float(other_share[place, column]), 4)
+                sources.append({"kind": name, "weight": weights[name]})
+    entry: dict[str, Any] = {
+        "value": float(fused.value[place]),
+        "unit": unit,
+        "time": float(fused.time[place]),
+        "source": Source.IOT.value if shares else Source.FIELD.value,
+        "confidence": float(fused.confidence[place]),
+        "uncertainty": uncertainty,
+        # the sensor that carries most of the value
+        "sensor_id": max(shares, key=lambda pair: pair[1])[0] if shares else None,
+        "sensors": [sensor_id for sensor_id, _ in shares],
+        "weights": weights,
+        "sources": sources,
+    }
+    if field is not None:  # shown even when not used, with why it may not be
+        entry["field"] = {**field, "used": "field" in weights}
+    return entry
 
 
 def _elevation(storey: Element) -> float | None:

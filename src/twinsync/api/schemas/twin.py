@@ -51,7 +51,45 @@ class PropertyOut(BaseModel):
     """A sensor-fed value's standard uncertainty (its unit): inverse-variance fusion of its
     sensors, widened when they disagree; null while a sensor's noise is being learned."""
     weights: dict[str, float] | None = None
-    """Each sensor's share of a sensor-fed value (summing to 1)."""
+    """Each source's share of a sensor-fed value (summing to 1): each sensor by its id,
+    ``field`` for a field measurement (``sources`` names them without ambiguity)."""
+    sources: list[FusedSource] | None = None
+    """The sources used for a sensor-fed value, each with its share."""
+    field: FieldSource | None = None
+    """The property's field measurement, aged, and whether it was used."""
+    instrument: str | None = None
+    """What measured a field measurement (its stored value, before fusion)."""
+
+
+class FusedSource(BaseModel):
+    kind: str
+    """``sensor``, ``field`` or ``prediction``."""
+    id: str | None = None
+    """A sensor's id."""
+    weight: float | None
+
+
+class FieldSource(BaseModel):
+    """A field measurement as fusion took it: its variance is its uncertainty squared
+    plus ``rate`` (unit² per second, learned from the property's sensors; null while
+    unknown) times its ``age`` (seconds)."""
+
+    value: float
+    time: float
+    age: float
+    uncertainty: float
+    aged_uncertainty: float
+    rate: float | None
+    instrument: str | None
+    used: bool
+
+
+class MeasurementRecorded(BaseModel):
+    """``POST /api/elements/{id}/measurements``: the property as fused with the new
+    measurement, and the committed event."""
+
+    property: PropertyOut | None
+    event: Event
 
 
 class TransformOut(BaseModel):

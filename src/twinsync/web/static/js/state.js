@@ -73,6 +73,7 @@ export class TwinState {
           // A delta carries no uncertainty nor shares: the last known stand beside the new
           // value until the element is read again (fused_detail.js).
           uncertainty: change.uncertainty ?? previous?.uncertainty, weights: change.weights ?? previous?.weights,
+          sources: change.sources ?? previous?.sources, field: change.field ?? previous?.field,
         };
         const sensor = element.sensors.find((s) => s.id === change.sensor_id);
         const feeding = element.sensors.filter((s) => s.binding?.property === change.property);
