@@ -1,4 +1,5 @@
-"""Compiled code is cached per version of the whole source, not per file."""
+"""Compiled code is cached per version of the whole source, not per file; a compiled
+function called past numba's typing still runs the machine code of its arguments' types."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numba
+from typing import Any, NamedTuple
 
-from twinsync.jit import cache_folder
+import numba
+import numpy as np
+import pytest
+
+from twinsync.jit import Direct, cache_folder
 
 
 def test_a_change_to_any_module_of_the_package_moves_the_cache(tmp_path: Path) -> None:
@@ -22,6 +27,42 @@ def test_a_change_to_any_module_of_the_package_moves_the_cache(tmp_path: Path) -
     assert cache_folder(package) == before  # the same source, the same folder
     (package / "health" / "robust.py").write_text("def helper(): return 2\n")
     assert cache_folder(package) != before  # a helper changed, not the kernel's own file
+
+
+class Columns(NamedTuple):
+    scale: Any
+    shift: Any
+
+
+@numba.njit
+def _apply(columns: Columns, values: Any, out: Any) -> int:
+    for i in range(values.shape[0]):
+        out[i] = values[i] * columns.scale[i] + columns.shift[i]
+    return int(values.shape[0])
+
+
+def test_a_direct_call_gives_what_the_dispatcher_gives_and_follows_a_change_of_type() -> None:
+    if numba.config.DISABLE_JIT:
+        pytest.skip("nothing is compiled with NUMBA_DISABLE_JIT=1")
+    direct = Direct(_apply)
+    values = np.arange(4.0)
+    floats = Columns(np.full(4, 2.0), np.ones(4))
+    out = np.zeros(4)
+    assert direct.call((floats,), floats, values, out) == 4
+    assert out.tolist() == [1.0, 3.0, 5.0, 7.0]
+    out[:] = 0.0
+    assert direct.call((floats,), floats, values, out) == 4  # now past the typing
+    assert out.tolist() == [1.0, 3.0, 5.0, 7.0]
+    # Columns of another type (integers, one of them strided): another machine code,
+    # chosen by the dispatcher, not the overload armed for floats.
+    strided = np.arange(8, dtype=np.int64)[::2]
+    integers = Columns(np.full(4, 3, dtype=np.int64), strided)
+    assert direct.call((integers,), integers, values, out) == 4
+    assert out.tolist() == [0.0, 5.0, 10.0, 15.0]
+    assert len(_apply.overloads) == 2
+    out[:] = 0.0
+    assert direct.call((floats,), floats, values, out) == 4
+    assert out.tolist() == [1.0, 3.0, 5.0, 7.0]
 
 
 def test_the_compiled_code_of_this_source_goes_to_its_own_folder() -> None:

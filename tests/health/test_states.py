@@ -34,6 +34,25 @@ def test_a_frozen_value_is_stuck_while_peers_move_and_ok_when_it_moves_again(fee
     assert "unchanged" in next(c for _, c in changes if c.new == "stuck").reason
 
 
+def test_a_frozen_sensor_whose_last_bit_flickers_stays_stuck_until_it_moves_again(
+        feed: Feed) -> None:
+    values, times = peer_signals(5, seed=2)
+    values = quantise(values, 0.01)
+    held = values[0, FAULT - 1]
+    values[0, FAULT:FAULT + 80] = held
+    # One resolution up now and then, after the state is named: the last bit flickers.
+    values[0, FAULT + 20:FAULT + 80:4] = held + 0.01
+    monitor = grouped()
+    changes = feed(monitor, values, times)
+    mine = [(k, c.new) for k, c in changes if c.row == 0]
+    assert [state for _, state in mine if state == "stuck"] == ["stuck"]
+    named = next(k for k, state in mine if state == "stuck")
+    assert named < FAULT + 20
+    # Nothing else is said of it while it flickers: not ok, and not drifting from its peers.
+    assert [state for k, state in mine if named < k < FAULT + 80] == []
+    assert [state for k, state in mine if k >= FAULT + 80][:1] == ["ok"]
+
+
 def test_a_lone_outlier_is_a_spike_and_its_reading_gets_low_quality() -> None:
     values, times = peer_signals(4, seed=3)
     values = quantise(values, 0.01)

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ..jit import prefetch_cell, prefetch_row
+from ..jit import Direct, prefetch_cell, prefetch_row
 from ._jit import compiled
 from .checks import drift, noise, outlier, spike, stuck
 from .context import RELATIVE, is_bursty, shared_with_peers
@@ -187,7 +187,9 @@ def fold(v: FoldViews, kn: AllKnobs, sk: SilenceKnobs, members: NDArray[np.int64
             co.res_learned[r] = min(co.res_learned[r], change)
         res = resolution_one(co.resolution[r], co.res_learned[r], s.count)
         hold_tolerance = max(0.5 * res, tiny)
-        released = (c & STUCK_BIT) != 0 and not (abs(x - s.run_anchor) <= hold_tolerance)
+        named_stuck = (c & STUCK_BIT) != 0
+        released = named_stuck and not (
+            abs(x - s.run_anchor) <= stuck.run_tolerance(hold_tolerance, res, named_stuck))
         if long_gap or released:
             # After a silence, or when a stuck sensor moves again, the old window no longer
             # predicts; a held outlier and a run of equal values lose their meaning too.
@@ -419,6 +421,10 @@ def read_first_line(rows: NDArray[np.int64], group: Any, quality: Any, last_time
         row_last_time[i] = last_time[r]
 
 
+#: The fold, called past numba's typing of its views and knobs (``jit.Direct``).
+_FOLD = Direct(fold)
+
+
 def fold_batch(table: HealthTable, params: AllKnobs, silence_params: SilenceKnobs,
                members: NDArray[np.int64],
                group_index: NDArray[np.int64], rows: NDArray[np.int64],
@@ -430,9 +436,12 @@ def fold_batch(table: HealthTable, params: AllKnobs, silence_params: SilenceKnob
                change_quality: NDArray[np.float64], change_since: NDArray[np.float64],
                counter: NDArray[np.int64]) -> int:
     """``fold`` over the table's columns."""
-    run: Any = fold
-    result: int = run(table.views, params, silence_params, members, group_index, rows,
-                      values, times, expected, received, stamped, order, start,
-                      stop_after_change, reading_quality, changes, change_quality,
-                      change_since, counter, _NO_PEERS)
+    views = table.views
+    # The views and knobs are the only arguments whose types may differ between calls (a
+    # table of another window, other knobs); the rest are arrays ``update_many`` made.
+    result: int = _FOLD.call((views, params, silence_params),
+                             views, params, silence_params, members, group_index, rows,
+                             values, times, expected, received, stamped, order, start,
+                             stop_after_change, reading_quality, changes, change_quality,
+                             change_since, counter, _NO_PEERS)
     return result

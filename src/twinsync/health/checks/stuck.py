@@ -1,5 +1,8 @@
 """Stuck: a run of readings within half a resolution of the run's first.
 
+Once named, a run holds while the readings stay within one and a half resolutions of its
+first (a frozen sensor whose last bit flickers); the first reading beyond ends it.
+
 A run is stuck when it is long (``stuck_min_run``) and either the reference moved while
 the sensor did not (by more than ``stuck_ref_k`` difference sd and two resolutions), or the
 sensor's own history makes such a run improbable (it repeats itself less often when
@@ -95,12 +98,22 @@ class Outcome(NamedTuple):
 
 
 @compiled_inline
+def run_tolerance(tolerance: float, res: float, named: bool) -> float:
+    """How far a reading may be from its run's first and continue the run. Hysteresis:
+    once named, a run holds within one resolution step more. A frozen sensor whose last
+    bit flickers moves by one step now and then; ending the run there ended the state
+    within minutes, and the still frozen sensor was then called drifting from its peers."""
+    return tolerance + res if named else tolerance
+
+
+@compiled_inline
 def step(s: Any, k: Knobs, ev: Evidence) -> Outcome:
     """Judge one reading of the row."""
     x = ev.value
     ref = ev.ref
     run = s.run_len
-    same = run > 0 and abs(x - s.run_anchor) <= ev.tolerance
+    same = run > 0 and abs(x - s.run_anchor) <= run_tolerance(ev.tolerance, ev.res,
+                                                               ev.was_stuck)
     if same:
         run += 1
         # The reference is measured from the run's second reading, not its first: peers

@@ -38,6 +38,10 @@ class SimulatedWatch:
     def __init__(self, monitor: HealthMonitor, cadence: float = CADENCE) -> None:
         self.monitor = monitor
         self.cadence = cadence
+        # The knobs of the monitor's parameters, built again only if those are replaced:
+        # built and typed anew at each batch they cost more than the search they serve.
+        self._params = monitor.params
+        self._knobs = silence_knobs(monitor.params)
         self.origin = math.nan
         self.done = 0
         """The last grid step whose tick has been run or shown to change nothing."""
@@ -90,6 +94,12 @@ class SimulatedWatch:
         if len(changes):
             yield now, changes
 
+    def _silence_knobs(self) -> SilenceKnobs:
+        if self.monitor.params is not self._params:
+            self._params = self.monitor.params
+            self._knobs = silence_knobs(self._params)
+        return self._knobs
+
     def _next_change(self, rows: NDArray[np.int64]) -> NDArray[np.float64]:
         """The first grid step after ``done`` at which a tick would change each row's state."""
         monitor = self.monitor
@@ -102,7 +112,7 @@ class SimulatedWatch:
         next_silence(rows, float(self.done + 1), self.origin, self.cadence, started,
                      table.heard, table.cadence,
                      table.expect, table.lag_low, table.lag_before, table.state,
-                     silence_knobs(monitor.params), found)
+                     self._silence_knobs(), found)
         return found
 
 
