@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-
 from typing import Any, NamedTuple
 
 import numba

@@ -32,7 +32,7 @@ from typing import Any, Protocol, cast
 import numpy as np
 from numpy.typing import NDArray
 
-from .records import Records
+from .records import Records, RowsSavepoint
 
 __all__ = ["Detector", "Readings", "RecordDetector", "check_detector"]
 
@@ -60,19 +60,72 @@ class Detector(Protocol):
     def restore(self, rows: NDArray[np.int64], saved: Mapping[str, NDArray[Any]]) -> None: ...
 
 
-class RecordDetector:
-    """The contract's plumbing for a detector whose state is one record a sensor
-    (``records.Records``): growth, ``learn_one`` and ``score_one`` (the score with the
-    row's record put back after) from ``learn_many``, ``save`` and ``restore``. A subclass
-    names itself and its ``evidence``, makes ``self._records`` and implements
-    ``learn_many``, which makes room for its rows (``ensure``)."""
+class RecordState:
+    """State that is one record a sensor row (``records.Records``): growth, a transaction's
+    savepoint and rollback, forgetting rows, and ``save``/``restore`` of rows across a
+    restart. A subclass names itself (``name``, for errors) and makes ``self._records``."""
 
     name: str
-    evidence: tuple[str, ...]
     _records: Records
 
     def ensure(self, max_row: int) -> None:
         self._records.grow(max_row + 1)
+
+    @property
+    def columns(self) -> Mapping[str, NDArray[Any]]:
+        """The state as columns, one entry a row (views: read, do not write)."""
+        return self._records.columns
+
+    @property
+    def row_bytes(self) -> int:
+        return self._records.row_bytes
+
+    def savepoint(self, rows: NDArray[np.int64]) -> RowsSavepoint:
+        """The state of ``rows`` as it is, for ``rollback`` if what changed them is not
+        committed (the reading path's transaction)."""
+        return self._records.savepoint(rows)
+
+    def rollback(self, point: RowsSavepoint) -> None:
+        self._records.rollback(point)
+
+    def forget(self, rows: NDArray[np.int64]) -> None:
+        """Start ``rows`` afresh, as never written."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.size:
+            self.ensure(int(rows.max()))
+            self._records.array[rows] = Records(self._records.fields, 1).array[0]
+
+    def save(self, rows: NDArray[np.int64]) -> dict[str, NDArray[Any]]:
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.shape[0]:
+            self.ensure(int(rows.max()))  # a row beyond the table is in its first state
+        return {name: column[rows].copy() for name, column in self._records.columns.items()}
+
+    def restore(self, rows: NDArray[np.int64], saved: Mapping[str, NDArray[Any]]) -> None:
+        rows = np.asarray(rows, dtype=np.int64)
+        columns = self._records.columns
+        if set(saved) != set(columns):
+            raise ValueError(f"{self.name}: a saved state has columns {sorted(saved)}, "
+                             f"this one {sorted(columns)}")
+        for name, column in columns.items():
+            if (saved[name].dtype != column.dtype or saved[name].shape[:1] != rows.shape
+                    or saved[name].shape[1:] != column.shape[1:]):
+                raise ValueError(f"{self.name}: saved column {name} is "
+                                 f"{saved[name].dtype}{saved[name].shape}")
+        if rows.shape[0]:
+            self.ensure(int(rows.max()))
+            for name, column in self._records.columns.items():
+                column[rows] = saved[name]
+
+
+class RecordDetector(RecordState):
+    """The contract's plumbing for a detector whose state is one record a sensor
+    (``RecordState``): ``learn_one`` and ``score_one`` (the score with the row's record put
+    back after) from ``learn_many``. A subclass names itself and its ``evidence``, makes
+    ``self._records`` and implements ``learn_many``, which makes room for its rows
+    (``ensure``)."""
+
+    evidence: tuple[str, ...]
 
     def learn_many(self, rows: NDArray[np.int64], readings: Readings) -> NDArray[np.float64]:
         raise NotImplementedError
@@ -88,28 +141,6 @@ class RecordDetector:
             return self.learn_one(row, reading)
         finally:
             self._records.rollback(point)
-
-    def save(self, rows: NDArray[np.int64]) -> dict[str, NDArray[Any]]:
-        rows = np.asarray(rows, dtype=np.int64)
-        if rows.shape[0]:
-            self.ensure(int(rows.max()))  # a row beyond the table is in its first state
-        return {name: column[rows].copy() for name, column in self._records.columns.items()}
-
-    def restore(self, rows: NDArray[np.int64], saved: Mapping[str, NDArray[Any]]) -> None:
-        rows = np.asarray(rows, dtype=np.int64)
-        columns = self._records.columns
-        if set(saved) != set(columns):
-            raise ValueError(f"{self.name}: a saved state has columns {sorted(saved)}, "
-                             f"this detector {sorted(columns)}")
-        for name, column in columns.items():
-            if (saved[name].dtype != column.dtype or saved[name].shape[:1] != rows.shape
-                    or saved[name].shape[1:] != column.shape[1:]):
-                raise ValueError(f"{self.name}: saved column {name} is "
-                                 f"{saved[name].dtype}{saved[name].shape}")
-        if rows.shape[0]:
-            self.ensure(int(rows.max()))
-            for name, column in self._records.columns.items():
-                column[rows] = saved[name]
 
 
 def _one(readings: Readings, i: int) -> dict[str, Any]:

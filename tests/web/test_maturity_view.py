@@ -26,6 +26,7 @@ import httpx
 import pytest
 from tests.server import free_port
 
+from .layout import assert_panel_and_legend_fit
 from .test_dashboard import NO_VALUE, require_chromium
 from .twin_server import ServerThread, seed
 
@@ -268,20 +269,7 @@ def test_the_slabs_panel_fits_at_desktop_and_tablet_sizes(
         page.screenshot(path=str(shots / f"maturity_{size}.png"))
         page.locator(MATURITY).scroll_into_view_if_needed()
         page.screenshot(path=str(shots / f"maturity_{size}_panel.png"))
-        # Nothing in the panel is wider than the panel: no sideways scroll, no clipping.
-        overflow = page.evaluate("""() => {
-            const panel = document.querySelector('#panel');
-            const right = panel.getBoundingClientRect().right;
-            const wide = [...panel.querySelectorAll('[data-role="maturity"] *, details.fused *')]
-                .filter((node) => node.getBoundingClientRect().right > right + 0.5)
-                .map((node) => node.className || node.tagName);
-            return {scroll: panel.scrollWidth - panel.clientWidth, wide};
-        }""")
-        assert overflow == {"scroll": 0, "wide": []}, overflow
-        legend = page.locator("#legend").bounding_box()
-        viewport = page.locator(".viewport").bounding_box()
-        assert legend and viewport and legend["x"] + legend["width"] <= viewport["x"] + \
-            viewport["width"]
+        assert_panel_and_legend_fit(page, '[data-role="maturity"] *, details.fused *')
     finally:
         context.close()
     assert not errors, f"the page threw: {errors}"

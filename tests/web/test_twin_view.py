@@ -28,6 +28,7 @@ from tests.server import free_port
 from twinsync.cli.token_cmd import create_token
 from twinsync.tokens import Role
 
+from .layout import assert_panel_and_legend_fit
 from .test_dashboard import NO_VALUE, require_chromium
 from .test_maturity_view import DESKTOP, TABLET, choose, open_page
 from .twin_server import ServerThread, seed
@@ -196,19 +197,7 @@ def test_the_panel_and_legend_fit_at_desktop_and_tablet_sizes(
         page.screenshot(path=str(shots / f"twin_{size}.png"))
         page.locator('#panel [data-role="twin"]').scroll_into_view_if_needed()
         page.screenshot(path=str(shots / f"twin_{size}_panel.png"))
-        overflow = page.evaluate("""() => {
-            const panel = document.querySelector('#panel');
-            const right = panel.getBoundingClientRect().right;
-            const wide = [...panel.querySelectorAll('[data-role="twin"] *, .chart *')]
-                .filter((node) => node.getBoundingClientRect().right > right + 0.5)
-                .map((node) => node.className || node.tagName);
-            return {scroll: panel.scrollWidth - panel.clientWidth, wide};
-        }""")
-        assert overflow == {"scroll": 0, "wide": []}, overflow
-        legend = page.locator("#legend").bounding_box()
-        viewport = page.locator(".viewport").bounding_box()
-        assert legend and viewport and legend["x"] + legend["width"] <= viewport["x"] + \
-            viewport["width"]
+        assert_panel_and_legend_fit(page, '[data-role="twin"] *, .chart *')
     finally:
         context.close()
     assert not errors, f"the page threw: {errors}"

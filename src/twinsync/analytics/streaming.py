@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 
 from ..detect import Readings, RecordDetector
 from ..jit import record_rows
-from ..records import Field, Records, RowsSavepoint
+from ..records import Field, Records
 
 __all__ = ["StreamingDetector"]
 
@@ -62,19 +62,6 @@ class StreamingDetector(RecordDetector):
             record_rows(scratch),
             scratch.view(np.uint8).reshape(1, -1),
         )
-
-    def savepoint(self, rows: NDArray[np.int64]) -> RowsSavepoint:
-        """The state of ``rows`` as it is, for ``rollback`` if what learned it is not
-        committed (the reading path's transaction)."""
-        return self._records.savepoint(rows)
-
-    def rollback(self, point: RowsSavepoint) -> None:
-        self._records.rollback(point)
-
-    @property
-    def row_bytes(self) -> int:
-        """The state of one sensor, in bytes."""
-        return self._records.row_bytes
 
     def learn_many(self, rows: NDArray[np.int64], readings: Readings) -> NDArray[np.float64]:
         rows = np.ascontiguousarray(rows, dtype=np.int64)

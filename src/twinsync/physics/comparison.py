@@ -41,8 +41,9 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from ..detect import RecordState
 from ..jit import compiled, record_rows
-from ..records import Field, Records, RowsSavepoint
+from ..records import Field, Records
 from .tracker import STARTED
 
 __all__ = ["COUNTED_QUALITY", "LIMIT", "MIN_COUNTED", "Comparison"]
@@ -94,10 +95,10 @@ def _add_many(records: Any, rows: NDArray[np.int64], quality: NDArray[np.float64
             s.shadow_closer += 1
 
 
-class Comparison:
+class Comparison(RecordState):
     """The running sums of two trackers' errors, one record a sensor row (see the module).
     Saved and restored like a detector (``analytics/snapshot.py``): ``name``, ``knobs``,
-    ``save`` and ``restore``."""
+    and ``RecordState``'s ``save`` and ``restore``."""
 
     name = "shadow_comparison"
     COLUMNS: ClassVar[dict[str, Field]] = {
@@ -119,17 +120,6 @@ class Comparison:
         self._records = Records(self.COLUMNS, max(int(capacity), 1))
         self.knobs = ComparisonKnobs(COUNTED_QUALITY, LIMIT)
 
-    @property
-    def row_bytes(self) -> int:
-        return self._records.row_bytes
-
-    @property
-    def columns(self) -> Mapping[str, NDArray[Any]]:
-        return self._records.columns
-
-    def ensure(self, max_row: int) -> None:
-        self._records.grow(max_row + 1)
-
     def add_many(self, rows: NDArray[np.int64], quality: NDArray[np.float64],
                  live_residual: NDArray[np.float64], live_z: NDArray[np.float64],
                  live_code: NDArray[np.int8], shadow_residual: NDArray[np.float64],
@@ -147,36 +137,6 @@ class Comparison:
                   np.ascontiguousarray(live_code, dtype=np.int8), shadow_residual, shadow_z,
                   np.ascontiguousarray(shadow_code, dtype=np.int8), self.knobs.counted_quality,
                   self.knobs.limit)
-
-    # -- transactions and restarts -----------------------------------------------------------
-
-    def savepoint(self, rows: NDArray[np.int64]) -> RowsSavepoint:
-        return self._records.savepoint(rows)
-
-    def rollback(self, point: RowsSavepoint) -> None:
-        self._records.rollback(point)
-
-    def forget(self, rows: NDArray[np.int64]) -> None:
-        """Count ``rows`` from zero again."""
-        rows = np.asarray(rows, dtype=np.int64)
-        if rows.size:
-            self.ensure(int(rows.max()))
-            self._records.array[rows] = Records(self.COLUMNS, 1).array[0]
-
-    def save(self, rows: NDArray[np.int64]) -> dict[str, NDArray[Any]]:
-        rows = np.asarray(rows, dtype=np.int64)
-        if rows.shape[0]:
-            self.ensure(int(rows.max()))
-        return {name: column[rows].copy() for name, column in self._records.columns.items()}
-
-    def restore(self, rows: NDArray[np.int64], saved: Mapping[str, NDArray[Any]]) -> None:
-        rows = np.asarray(rows, dtype=np.int64)
-        if set(saved) != set(self.COLUMNS):
-            raise ValueError(f"{self.name}: a saved state has columns {sorted(saved)}")
-        if rows.shape[0]:
-            self.ensure(int(rows.max()))
-            for name, column in self._records.columns.items():
-                column[rows] = saved[name]
 
     # -- figures -------------------------------------------------------------------------------
 

@@ -91,13 +91,8 @@ class PredictingTracker(LevelTrendTracker):
                      ) -> OneStepTrack:
         """Step each reading's row (each row's readings in time order), as ``track_many``,
         with each reading's one-step prediction and its standard deviation."""
-        rows = np.ascontiguousarray(rows, dtype=np.int64)
-        times = np.ascontiguousarray(times, dtype=np.float64)
-        values = np.ascontiguousarray(values, dtype=np.float64)
-        quality = np.ascontiguousarray(quality, dtype=np.float64)
+        rows, times, values, quality = self.readings(rows, times, values, quality)
         n = rows.shape[0]
-        if times.shape != rows.shape or values.shape != rows.shape or quality.shape != rows.shape:
-            raise ValueError(f"{self.name}: one time, value and quality a reading")
         predicted = np.full(n, np.nan)
         sd = np.full(n, np.nan)
         normalised = np.full(n, np.nan)

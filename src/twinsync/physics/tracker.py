@@ -64,7 +64,6 @@ happened (``STARTED``, ``RECALIBRATED``, ``ENDED``) with its figures (``DETAIL``
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
 
@@ -73,7 +72,7 @@ from numpy.typing import NDArray
 
 from ..detect import Readings, RecordDetector
 from ..jit import LIGHT_PASS_AHEAD, compiled, compiled_inline, prefetch_row, record_rows
-from ..records import Field, Records, RowsSavepoint
+from ..records import Field, Records
 from .divergence import REFERENCE, THRESHOLD
 from .gate import DEFAULT_GATE, Gate
 
@@ -497,39 +496,23 @@ class LevelTrendTracker(RecordDetector):
                            2.0 * threshold, 4.0, int(settle), float(rate),
                            float(ratio_rate))
 
-    @property
-    def row_bytes(self) -> int:
-        """The state of one sensor, in bytes."""
-        return self._records.row_bytes
-
-    @property
-    def columns(self) -> Mapping[str, NDArray[Any]]:
-        """The state as columns, one entry a row (views: read, do not write)."""
-        return self._records.columns
-
-    def savepoint(self, rows: NDArray[np.int64]) -> RowsSavepoint:
-        return self._records.savepoint(rows)
-
-    def rollback(self, point: RowsSavepoint) -> None:
-        self._records.rollback(point)
-
-    def forget(self, rows: NDArray[np.int64]) -> None:
-        """Start ``rows`` afresh, as never written."""
-        rows = np.asarray(rows, dtype=np.int64)
-        if rows.size:
-            self.ensure(int(rows.max()))
-            self._records.array[rows] = Records(self.COLUMNS, 1).array[0]
+    def readings(self, rows: NDArray[np.int64], times: NDArray[np.float64],
+                 values: NDArray[np.float64], quality: NDArray[np.float64]
+                 ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64],
+                            NDArray[np.float64]]:
+        """A batch's columns as the compiled pass takes them (contiguous, typed), one
+        time, value and quality a row."""
+        rows = np.ascontiguousarray(rows, dtype=np.int64)
+        columns = [np.ascontiguousarray(c, dtype=np.float64) for c in (times, values, quality)]
+        if any(c.shape != rows.shape for c in columns):
+            raise ValueError(f"{self.name}: one time, value and quality a reading")
+        return rows, columns[0], columns[1], columns[2]
 
     def track_many(self, rows: NDArray[np.int64], times: NDArray[np.float64],
                    values: NDArray[np.float64], quality: NDArray[np.float64]) -> TrackUpdate:
         """Step each reading's row (each row's readings in time order)."""
-        rows = np.ascontiguousarray(rows, dtype=np.int64)
-        times = np.ascontiguousarray(times, dtype=np.float64)
-        values = np.ascontiguousarray(values, dtype=np.float64)
-        quality = np.ascontiguousarray(quality, dtype=np.float64)
+        rows, times, values, quality = self.readings(rows, times, values, quality)
         n = rows.shape[0]
-        if times.shape != rows.shape or values.shape != rows.shape or quality.shape != rows.shape:
-            raise ValueError(f"{self.name}: one time, value and quality a reading")
         normalised = np.full(n, np.nan)
         codes = np.zeros(n, dtype=np.int8)
         detail = np.empty((n, len(DETAIL)))
