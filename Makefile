@@ -25,7 +25,7 @@ demo: install
 
 # Two workers: the suite's budget is ten minutes on two cores, and it uses both.
 test: install
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -n 2
 
 lint: install
 	$(BIN)/ruff check src tests

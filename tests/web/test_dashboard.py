@@ -34,8 +34,8 @@ from twinsync.tokens import Role, new_user
 from .twin_server import ServerThread, seed
 
 # The tests share one server and one page in their order (an operator's mark is read by
-# the viewer's test and withdrawn by the next): ``make test`` hands each file to one test
-# worker whole (``--dist loadfile``).
+# the viewer's test and withdrawn by the next): split over test workers they can fail on
+# each other's state. To be made independent of each other.
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
