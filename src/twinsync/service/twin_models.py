@@ -71,6 +71,7 @@ class TwinModelDesk:
         #: Which tracker is live: a promotion moves it on (``save``).
         self.generation = 0
         self._save_lock = threading.Lock()
+        self._last_modelled: tuple[Batch, NDArray[np.int64], NDArray[np.int64]] | None = None
         # The live parameters are the last promoted shadow's (``twin_shadow.py``).
         self.shadow = ShadowDesk(self)
         self.tracker = tracker if tracker is not None else self.shadow.live.tracker(
@@ -88,6 +89,7 @@ class TwinModelDesk:
         """After a change of sensors or bindings (committed): which rows feed a live
         element's property. A row bound anew, or to another property, scale or unit, starts
         its model afresh: what it learned was of another quantity."""
+        self._last_modelled = None  # found under the bindings before
         service = self.service
         table = service.pipeline.table
         bound = np.zeros(len(table), dtype=np.bool_)
@@ -116,12 +118,17 @@ class TwinModelDesk:
         return self._bindings
 
     def _modelled(self, batch: Batch, in_time: NDArray[np.int64]) -> NDArray[np.int64]:
-        """Of ``in_time``, the readings of rows bound to a live element, with a value."""
+        """Of ``in_time``, the readings of rows bound to a live element, with a value.
+        Found once a batch: ``savepoint`` and ``step`` ask for the same batch in turn."""
+        last = self._last_modelled
+        if last is not None and last[0] is batch and last[1] is in_time:
+            return last[2]
         rows = batch.rows[in_time]
         inside = rows < self.bound.shape[0]
         modelled = np.zeros(in_time.size, dtype=np.bool_)
         modelled[inside] = self.bound[rows[inside]]
         result: NDArray[np.int64] = in_time[modelled & np.isfinite(batch.value[in_time])]
+        self._last_modelled = (batch, in_time, result)
         return result
 
     # -- the reading path ------------------------------------------------------------------

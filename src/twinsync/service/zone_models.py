@@ -102,6 +102,8 @@ class ZoneDesk:
         self.factor = np.zeros(0)
         #: Seconds spent in ``step`` (the bench reads it).
         self.seconds = 0.0
+        self._last_readings: tuple[Batch, NDArray[np.int64], NDArray[np.int64],
+                                   NDArray[np.int8]] | None = None
         self.apply_bindings()
         if enabled:
             self._restore()
@@ -112,6 +114,7 @@ class ZoneDesk:
         """After a change of elements, sensors or bindings (committed): which elements are
         zones and what feeds them. A zone that stays keeps its state, a new one starts
         fresh; an input keeps its latest reading."""
+        self._last_readings = None  # found under the roles before
         twin = self.service.twin
         table = self.service.pipeline.table
         fed: dict[tuple[str, str], list[str]] = {}
@@ -195,12 +198,17 @@ class ZoneDesk:
 
     def _readings(self, batch: Batch, in_time: NDArray[np.int64]
                   ) -> tuple[NDArray[np.int64], NDArray[np.int8]]:
-        """Of ``in_time``, the readings of zone and input sensors with a value, and roles."""
+        """Of ``in_time``, the readings of zone and input sensors with a value, and roles.
+        Found once a batch: ``savepoint`` and ``step`` ask for the same batch in turn."""
+        last = self._last_readings
+        if last is not None and last[0] is batch and last[1] is in_time:
+            return last[2], last[3]
         rows = batch.rows[in_time]
         role = np.zeros(in_time.size, dtype=np.int8)
         inside = rows < self.role.size
         role[inside] = self.role[rows[inside]]
         keep = (role != NONE) & np.isfinite(batch.value[in_time])
+        self._last_readings = (batch, in_time, in_time[keep], role[keep])
         return in_time[keep], role[keep]
 
     def savepoint(self, batch: Batch, in_time: NDArray[np.int64]) -> ZonePoint | None:
