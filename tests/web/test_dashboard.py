@@ -7,8 +7,10 @@ layer of their own (hidden by status, coloured by air temperature, pickable), or
 storeys by height, edits a status, shows a range or a list property as text, and rides out
 a server restart.
 
-One server and one page serve the whole module (the tests run in file order and each
-sets up what it needs), which keeps it well under a minute. Screenshots and the measured
+One server and one page serve the whole module, which keeps it well under a minute; each
+test sets up what it reads (its own slab, its own marks, readings that make its colour
+scale) and the page is put back in view after it, so the tests pass alone, in any order
+and split over test workers. Screenshots and the measured
 first-render time go to ``$TWINSYNC_SCREENSHOTS`` if set, else to pytest's temp folder.
 """
 
@@ -33,9 +35,6 @@ from twinsync.tokens import Role, new_user
 
 from .twin_server import ServerThread, seed
 
-# The tests share one server and one page in their order (an operator's mark is read by
-# the viewer's test and withdrawn by the next): split over test workers they can fail on
-# each other's state. To be made independent of each other.
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -86,11 +85,36 @@ def open_page(browser: Any, server: ServerThread) -> tuple[Any, list[str]]:
 
 
 @pytest.fixture(scope="module")
-def page(browser: Any, server: ServerThread) -> Iterator[Any]:
+def shared_page(browser: Any, server: ServerThread) -> Iterator[Any]:
     page, errors = open_page(browser, server)
     yield page
     page.close()
     assert not errors, f"the page threw: {errors}"
+
+
+@pytest.fixture
+def page(shared_page: Any) -> Iterator[Any]:
+    """The module's page, put back after each test: its size and an empty tree filter (a
+    test that failed half-way must not leave the next one a filtered tree or a tablet)."""
+    yield shared_page
+    shared_page.set_viewport_size(VIEWPORT)
+    shared_page.fill("#tree-search", "")
+
+
+def floor_slabs(api: httpx.Client) -> list[dict[str, Any]]:
+    """The slabs with loggers (landings and roofs have none), by name; each test that
+    plants readings or marks takes one of its own."""
+    slabs = [s for s in sorted(elements(api, type="IfcSlab"), key=lambda e: e["name"])
+             if s["sensors"]]
+    assert len(slabs) >= 4, [s["name"] for s in slabs]
+    return slabs
+
+
+def slabs_read_now(api: httpx.Client) -> list[dict[str, Any]]:
+    """The slabs on whose loggers no test plants an hour of history: readings stamped now
+    would make such history late, and late readings raise no anomaly alarm."""
+    slabs = floor_slabs(api)
+    return [slabs[0], slabs[3]]
 
 
 def elements(api: httpx.Client, **query: str) -> list[dict[str, Any]]:
@@ -101,6 +125,7 @@ def elements(api: httpx.Client, **query: str) -> list[dict[str, Any]]:
 
 def pick_in_3d(page: Any, candidates: list[dict[str, Any]], what: str) -> dict[str, Any]:
     """Click the first candidate drawn in the default view; return it once it is selected."""
+    page.wait_for_function("window.twinsync.firstRenderMs !== null", timeout=15_000)
     for element in candidates:
         point = page.evaluate("(id) => window.twinsync.screenPositionOf(id)", element["id"])
         if point:
@@ -165,8 +190,7 @@ def test_the_model_renders_and_is_not_blank(page: Any, shots: Path) -> None:
 def test_clicking_an_element_in_the_tree_opens_its_panel(page: Any, api: httpx.Client,
                                                          shots: Path) -> None:
     # A floor slab, with loggers (landings and roofs have none).
-    slab = [s for s in sorted(elements(api, type="IfcSlab"), key=lambda e: e["name"])
-            if s["sensors"]][1]
+    slab = floor_slabs(api)[1]
     # Its first logger's last hour: 480 readings of a regular cycle (past the anomaly
     # detector's learning), the last 40 jumping 6 degrees.
     now, step = time.time(), 7.0
@@ -201,8 +225,7 @@ def open_in_tree(page: Any, element: dict[str, Any]) -> None:
 
 def test_a_live_anomalous_reading_is_marked_red_on_the_chart_without_reloading(
         page: Any, api: httpx.Client, shots: Path) -> None:
-    slab = [s for s in sorted(elements(api, type="IfcSlab"), key=lambda e: e["name"])
-            if s["sensors"]][2]
+    slab = floor_slabs(api)[2]
     sensor = slab["sensors"][0]["id"]
     # The last hour of a regular cycle, past the detector's learning; nothing unusual.
     now, step = time.time(), 7.0
@@ -233,7 +256,6 @@ def test_a_live_anomalous_reading_is_marked_red_on_the_chart_without_reloading(
     assert fetched == []  # drawn from the live feed, not read again
     assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
     page.locator("#panel .chart").screenshot(path=str(shots / "chart_live_anomaly.png"))
-    page.fill("#tree-search", "")
 
 
 EXPECTED = '#panel [data-role="expected"]'
@@ -264,8 +286,7 @@ def local_minute(epoch_seconds: float) -> str:
 
 def test_an_operator_marks_an_anomaly_expected_from_the_panel_and_its_alarm_clears(
         page: Any, api: httpx.Client, shots: Path) -> None:
-    slab = [s for s in sorted(elements(api, type="IfcSlab"), key=lambda e: e["name"])
-            if s["sensors"]][2]
+    slab = floor_slabs(api)[2]
     sensor = slab["sensors"][1]["id"]
     planted_jump(api, sensor)
     assert f"anomaly:{sensor}" in [a["key"] for a in api.get("/api/alarms").json()["alarms"]]
@@ -334,14 +355,15 @@ def test_an_operator_marks_an_anomaly_expected_from_the_panel_and_its_alarm_clea
         panel = page.locator("#panel").bounding_box()
         assert form is not None and panel is not None
         assert form["x"] >= panel["x"] and form["x"] + form["width"] <= panel["x"] + panel["width"]
-    page.set_viewport_size(VIEWPORT)
-    page.fill("#tree-search", "")
 
 
 def test_a_viewer_sees_the_expected_anomalies_but_is_offered_no_form_and_cannot_mark(
         browser: Any, api: httpx.Client, server: ServerThread, shots: Path) -> None:
-    slab = [s for s in sorted(elements(api, type="IfcSlab"), key=lambda e: e["name"])
-            if s["sensors"]][2]
+    slab = floor_slabs(api)[3]
+    now = time.time()
+    api.post("/api/anomalies/expected", json={
+        "sensor_id": slab["sensors"][0]["id"], "start": now - 3600, "end": now - 1800,
+        "reason": "pour of the slab"}).raise_for_status()
     viewer_token, _ = create_token(server.store, "site visitor", Role.VIEWER)
     page = browser.new_page(viewport=DESKTOP)
     errors: list[str] = []
@@ -356,8 +378,9 @@ def test_a_viewer_sees_the_expected_anomalies_but_is_offered_no_form_and_cannot_
                                ".includes('operators and admins')", arg=EXPECTED, timeout=5_000)
         assert page.locator(f"{EXPECTED} form").count() == 0
         # What was marked is there to read, and what someone marks now joins the list.
-        assert "pour of the slab" in (page.text_content(f"{EXPECTED} .expected-list") or "")
-        now = time.time()
+        page.wait_for_function("(s) => document.querySelector(s)?.textContent"
+                               ".includes('pour of the slab')", arg=f"{EXPECTED} .expected-list",
+                               timeout=5_000)
         api.post("/api/anomalies/expected", json={
             "element_id": slab["id"], "start": now - 600, "end": now,
             "reason": "load test"}).raise_for_status()
@@ -382,8 +405,13 @@ def test_a_viewer_sees_the_expected_anomalies_but_is_offered_no_form_and_cannot_
 
 def test_an_operator_withdraws_a_mark_made_in_error_after_confirming_why(
         page: Any, api: httpx.Client, shots: Path) -> None:
-    slab = [s for s in sorted(elements(api, type="IfcSlab"), key=lambda e: e["name"])
-            if s["sensors"]][2]
+    slab = floor_slabs(api)[0]
+    now = time.time()
+    for mark in ({"sensor_id": slab["sensors"][1]["id"], "start": now - 3600, "end": now - 1800,
+                  "reason": "pour of the slab"},
+                 {"element_id": slab["id"], "start": now - 600, "end": now,
+                  "reason": "load test"}):
+        api.post("/api/anomalies/expected", json=mark).raise_for_status()
     open_in_tree(page, slab)
     page.wait_for_function("(s) => document.querySelector(s)?.textContent"
                            ".includes('load test')", arg=f"{EXPECTED} .expected-list",
@@ -428,8 +456,6 @@ def test_an_operator_withdraws_a_mark_made_in_error_after_confirming_why(
         page.locator(EXPECTED).scroll_into_view_if_needed()
         page.screenshot(path=str(shots / f"withdrawn_{name}.png"))
         page.locator("#panel").screenshot(path=str(shots / f"withdrawn_panel_{name}.png"))
-    page.set_viewport_size(VIEWPORT)
-    page.fill("#tree-search", "")
 
 
 def test_clicking_an_element_in_3d_opens_its_panel(page: Any, api: httpx.Client,
@@ -444,10 +470,8 @@ def test_clicking_an_element_in_3d_opens_its_panel(page: Any, api: httpx.Client,
 
 def test_a_posted_reading_recolours_its_element_within_a_second(
         page: Any, api: httpx.Client, shots: Path) -> None:
-    # The floor slabs, which have loggers (landings and roofs have none).
-    slabs = [s for s in sorted(elements(api, type="IfcSlab"), key=lambda e: e["name"])
-             if s["sensors"]]
-    # Every slab logger reads something ordinary first, so the scale has a range.
+    slabs = slabs_read_now(api)
+    # Their loggers read something ordinary first, so the scale has a range.
     baseline = [{"sensor_id": s["id"], "value": 18.0 + n}
                 for n, slab in enumerate(slabs) for s in slab["sensors"]]
     assert api.post("/api/readings", json=baseline).json()["accepted"] == len(baseline)
@@ -574,7 +598,6 @@ def test_the_status_select_in_the_panel_is_a_field_update(page: Any, api: httpx.
     assert stored["status"] == "issue"
     events = api.get("/api/events", params={"element_id": wall["id"]}).json()["events"]
     assert events[-1]["kind"] == "status_changed" and events[-1]["source"] == "field"
-    page.fill("#tree-search", "")
 
 
 CHANGES = '#panel [data-role="changes"]'
@@ -597,7 +620,6 @@ def test_the_panel_lists_the_elements_changes_and_who_made_them(
     page.wait_for_function("(list) => document.querySelector(list)?.textContent"
                            ".includes('inspection — → passed')", arg=CHANGES, timeout=5_000)
     assert "inspection" in (page.locator(f"{CHANGES} li").first.text_content() or "")
-    page.fill("#tree-search", "")
 
 
 def test_a_property_that_is_a_range_or_a_list_reads_as_text_in_the_panel(
@@ -618,7 +640,6 @@ def test_a_property_that_is_a_range_or_a_list_reads_as_text_in_the_panel(
         "18 \u2013 24 (set 21)\u00b0C")
     assert (page.text_content(row.format("Finishes")) or "").startswith("paint, tile")
     assert "[object Object]" not in (page.text_content("#panel") or "")
-    page.fill("#tree-search", "")
 
 
 def test_the_page_rides_out_a_server_restart(page: Any, api: httpx.Client,
@@ -630,9 +651,17 @@ def test_the_page_rides_out_a_server_restart(page: Any, api: httpx.Client,
     page.locator(".top").screenshot(path=str(shots / "reconnecting.png"))
     server.start()
     page.wait_for_function("window.twinsync.connection === 'live'", timeout=15_000)
-    # Resubscribed: a reading after the restart reaches the page without a reload.
+    # Resubscribed: a reading after the restart reaches the page without a reload. The
+    # slab reads cool first, so the hot reading changes its colour whatever came before.
+    slabs = slabs_read_now(api)
+    slab = slabs[-1]
+    baseline = [{"sensor_id": s["id"], "value": 30.0 if each is not slab else 10.0}
+                for each in slabs for s in each["sensors"]]
+    assert api.post("/api/readings", json=baseline).json()["accepted"] == len(baseline)
     page.select_option("#color-mode", "core_temperature")
-    slab = sorted(elements(api, type="IfcSlab"), key=lambda e: e["name"])[-1]
+    page.wait_for_function("([id, hot, grey]) => ![hot, grey].includes("
+                           "window.twinsync.colorOf(id))", arg=[slab["id"], HOT_END, NO_VALUE],
+                           timeout=3_000)
     before = page.evaluate("(id) => window.twinsync.colorOf(id)", slab["id"])
     api.post("/api/readings", json=[{"sensor_id": slab["sensors"][0]["id"], "value": 80.0}])
     page.wait_for_function("([id, before]) => window.twinsync.colorOf(id) !== before",
