@@ -5,17 +5,24 @@ cannot be is refused in the API's one error shape with nothing kept."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from psycopg import sql
 
 from twinsync.api.app import create_app
 from twinsync.cli.token_cmd import create_token
 from twinsync.config import Settings
+from twinsync.demo import demo_project
+from twinsync.service import TwinService
 from twinsync.tokens import Role
 
 from .conftest import seeded_store
@@ -98,7 +105,7 @@ def test_a_mark_that_cannot_be_is_refused_and_keeps_nothing(
     if error is not None:
         assert answer.json()["error"] == error
     listed = client.get("/api/anomalies/expected", headers=headers[Role.VIEWER]).json()
-    assert listed == {"expected": []}
+    assert listed == {"expected": [], "count": 0, "next": None}
 
 
 def test_an_operator_withdraws_a_mark_made_in_error_and_a_viewer_may_not(
@@ -130,7 +137,7 @@ def test_an_operator_withdraws_a_mark_made_in_error_and_a_viewer_may_not(
     assert withdrawn["withdrawn_by"] == "tests operator"
     assert withdrawn["reason"] == "marked the wrong slab"
     assert client.get("/api/anomalies/expected",
-                      headers=headers[Role.VIEWER]).json() == {"expected": []}
+                      headers=headers[Role.VIEWER]).json()["expected"] == []
     again = client.request("DELETE", path, json=why, headers=headers[Role.ADMIN])
     assert again.status_code == 409 and again.json()["error"] == "conflict"
 
@@ -143,3 +150,144 @@ def test_an_operator_withdraws_a_mark_made_in_error_and_a_viewer_may_not(
     assert sorted(e["data"]["sensor"] for e in gone) == sensors
     assert {(e["data"]["by"], e["data"]["reason"]) for e in gone} == {
         ("tests operator", "marked the wrong slab")}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The demo project in the SQLite store, and in PostgreSQL on a schema of its own."""
+    if request.param == "sqlite":
+        yield seeded_store(tmp_path)
+        return
+    postgres_url: str = request.getfixturevalue("postgres_url")
+    schema = f"twinsync_test_{uuid.uuid4().hex[:12]}"
+    url = f"{postgres_url}?schema={schema}"
+
+    async def seed() -> None:
+        service = TwinService.open(url)
+        project = demo_project()
+        await service.import_project(project.elements, project.sensors, project.bindings)
+        await service.aclose()
+
+    asyncio.run(seed())
+    yield url
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+            sql.Identifier(schema)))
+
+
+def listed(client: TestClient, headers: dict[str, str], *, after: str | None = None,
+           **query: object) -> list[dict[str, Any]]:
+    """Every span the listing holds for ``query`` (past the cursor ``after``), page after
+    page."""
+    spans: list[dict[str, Any]] = []
+    whole = after is None
+    while True:
+        page = client.get("/api/anomalies/expected",
+                          params={**query, **({"after": after} if after else {})},
+                          headers=headers)
+        assert page.status_code == 200, page.text
+        body = page.json()
+        spans += body["expected"]
+        after = body["next"]
+        if after is None:
+            assert not whole or body["count"] == len(spans)
+            return spans
+
+
+def test_withdrawn_marks_are_listed_when_asked_with_who_withdrew_them_when_and_why_across_a_restart(
+        store: str) -> None:
+    headers = {}
+    for role in (Role.VIEWER, Role.OPERATOR):
+        secret, _ = create_token(store, f"tests {role.value}", role)
+        headers[role] = {"Authorization": f"Bearer {secret}"}
+    with TestClient(create_app(Settings(store=store))) as client:
+        pour = client.post("/api/anomalies/expected", headers=headers[Role.OPERATOR], json={
+            "element_id": "L1-slab", "start": 0, "end": 3600, "reason": "pour of bay 2"})
+        heater = client.post("/api/anomalies/expected", headers=headers[Role.OPERATOR], json={
+            "sensor_id": "L1-slab-t2", "start": 7200, "end": 9000, "reason": "heater test"})
+        assert pour.status_code == heater.status_code == 201
+        (pour_id,) = {span["id"] for span in pour.json()["expected"]}
+        began = time.time()
+        gone = client.request("DELETE", f"/api/anomalies/expected/{pour_id}",
+                              json={"reason": "marked the wrong slab"},
+                              headers=headers[Role.OPERATOR])
+        assert gone.status_code == 200, gone.text
+        withdrawn_at = gone.json()["withdrawn_at"]
+        assert began - 1 <= withdrawn_at <= time.time()
+
+        standing = listed(client, headers[Role.VIEWER])
+        assert standing == heater.json()["expected"]  # the default: standing marks only
+        assert standing[0]["withdrawn_at"] is None and standing[0]["marked_at"] > 0
+        only = listed(client, headers[Role.VIEWER], withdrawn="only")
+        assert [span["sensor_id"] for span in only] == ["L1-slab-t1", "L1-slab-t2",
+                                                         "L1-slab-t3"]
+        # Each withdrawn span is the mark as it stood, with who took it back, when and why.
+        assert only == [{**span, "withdrawn_at": withdrawn_at, "withdrawn_by": "tests operator",
+                         "withdrawn_reason": "marked the wrong slab"}
+                        for span in pour.json()["expected"]]
+        every = listed(client, headers[Role.VIEWER], withdrawn="include")
+        assert [(span["sensor_id"], span["reason"]) for span in every] == [
+            ("L1-slab-t1", "pour of bay 2"), ("L1-slab-t2", "pour of bay 2"),
+            ("L1-slab-t2", "heater test"), ("L1-slab-t3", "pour of bay 2")]
+        by_sensor = listed(client, headers[Role.VIEWER], withdrawn="only", sensor_id="L1-slab-t3")
+        assert by_sensor == [only[2]]
+        assert listed(client, headers[Role.VIEWER], withdrawn="include",
+                      element_id="L1-slab") == every
+        assert listed(client, headers[Role.VIEWER], withdrawn="include",
+                      element_id="L2-slab") == []
+
+    with TestClient(create_app(Settings(store=store))) as client:
+        for query in ({}, {"withdrawn": "only"}, {"withdrawn": "include"}):
+            assert listed(client, headers[Role.VIEWER], **query) == {
+                "": standing, "only": only, "include": every}[str(query.get("withdrawn", ""))]
+        again = client.request("DELETE", f"/api/anomalies/expected/{pour_id}",
+                               json={"reason": "twice"}, headers=headers[Role.OPERATOR])
+        assert again.status_code == 409
+        assert listed(client, headers[Role.VIEWER], withdrawn="only") == only
+
+
+def test_the_listing_is_paged_by_a_cursor_that_a_mark_made_meanwhile_does_not_move(
+        twin: tuple[TestClient, dict[Role, dict[str, str]]]) -> None:
+    client, headers = twin
+    marks = []
+    for k in range(5):
+        answer = client.post("/api/anomalies/expected", headers=headers[Role.OPERATOR], json={
+            "element_id": "L1-slab", "start": k * 3600, "end": k * 3600 + 60,
+            "reason": f"test {k}"})
+        marks.append(answer.json()["expected"][0]["id"])
+    for mark_id in marks[:2]:
+        client.request("DELETE", f"/api/anomalies/expected/{mark_id}", json={"reason": "wrong"},
+                       headers=headers[Role.OPERATOR]).raise_for_status()
+    whole = client.get("/api/anomalies/expected", params={"withdrawn": "include",
+                                                          "limit": 10_000},
+                       headers=headers[Role.VIEWER]).json()
+    assert whole["count"] == len(whole["expected"]) == 15 and whole["next"] is None
+    first = client.get("/api/anomalies/expected", params={"withdrawn": "include", "limit": 4},
+                       headers=headers[Role.VIEWER]).json()
+    assert first["expected"] == whole["expected"][:4] and first["count"] == 15
+    # A mark made between two pages (of a sensor the first page read) takes its own
+    # place, after the rows read: nothing read is read again and nothing is skipped.
+    client.post("/api/anomalies/expected", headers=headers[Role.OPERATOR], json={
+        "sensor_id": "L1-slab-t1", "start": 0, "end": 1, "reason": "late"}).raise_for_status()
+    rest = listed(client, headers[Role.VIEWER], withdrawn="include", limit=4,
+                  after=first["next"])
+    assert [span["reason"] for span in rest].count("late") == 1
+    assert [span for span in rest if span["reason"] != "late"] == whole["expected"][4:]
+    assert len(listed(client, headers[Role.VIEWER], withdrawn="only", limit=1)) == 6
+
+
+@pytest.mark.parametrize(("query", "error"), [
+    ({"after": "not-a-cursor"}, "bad_cursor"),
+    ({"after": "WzEsMiwzXQ"}, "bad_cursor"),  # [1,2,3]: JSON, but no cursor of this listing
+    ({"limit": 0}, None),
+    ({"limit": 10_001}, None),
+    ({"withdrawn": "yes"}, None),
+])
+def test_a_listing_asked_for_with_a_bad_cursor_limit_or_withdrawn_is_refused(
+        twin: tuple[TestClient, dict[Role, dict[str, str]]], query: dict[str, object],
+        error: str | None) -> None:
+    client, headers = twin
+    answer = client.get("/api/anomalies/expected", params=query, headers=headers[Role.VIEWER])
+    assert answer.status_code == 422, answer.text
+    if error is not None:
+        assert answer.json()["error"] == error

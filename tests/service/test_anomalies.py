@@ -119,7 +119,9 @@ async def test_a_planted_anomaly_is_stored_with_its_score_and_raises_one_alarm_a
             e.kind == "alarm_cleared" and e.data["key"] == "anomaly:t-1" for e in events)
         assert await restarted.anomalies.expected() == [
             {"id": marked["expected"][0]["id"], "sensor_id": "t-2", "start": START + 9 * DAY,
-             "end": START + 9.5 * DAY, "reason": "load test", "by": "ana"}]
+             "end": START + 9.5 * DAY, "reason": "load test", "by": "ana",
+             "marked_at": marked["expected"][0]["marked_at"], "withdrawn_at": None,
+             "withdrawn_by": None, "withdrawn_reason": None}]
         after = await restarted.history(restarted.store.history, row, 0.0, 4e9)
         assert np.array_equal(after.anomaly, history.anomaly)
         # A restored detector tells t-0's jump at once; a fresh one would still be learning

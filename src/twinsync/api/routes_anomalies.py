@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict
 
 from ..service import TwinService
+from ..service.expected_marks import MAX_PAGE, Withdrawn
 from .access import actor
 from .contract import errors
 from .deps import service
@@ -67,12 +68,24 @@ async def mark_anomaly_expected(body: ExpectedIn, svc: Service, request: Request
 
 
 @router.get("/anomalies/expected", response_model=ExpectedAnomalyList)
-async def list_expected_anomalies(svc: Service, sensor_id: str | None = None,
-                                  element_id: str | None = None) -> JSON:
+async def list_expected_anomalies(
+    svc: Service,
+    sensor_id: str | None = None,
+    element_id: str | None = None,
+    withdrawn: Withdrawn = Withdrawn.EXCLUDE,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    after: Annotated[str | None, Query(max_length=2048)] = None,
+) -> JSON:
     """The spans marked expected, of a sensor, of the sensors bound to an element, or
-    all, by sensor and in the order they were marked."""
-    spans = await svc.anomalies.expected(sensor_id=sensor_id, element_id=element_id)
-    return JSON({"expected": spans})
+    all, by sensor and in the order they were marked. Standing marks only by default;
+    ``withdrawn=include`` lists withdrawn marks too and ``withdrawn=only`` them alone,
+    each with who withdrew it, when and why (``withdrawn_by``, ``withdrawn_at``,
+    ``withdrawn_reason``; null while a mark stands). At most ``limit`` spans a page;
+    ``count`` is how many match, ``next`` the ``after`` of the following page (else
+    null)."""
+    page = await svc.anomalies.expected_page(sensor_id=sensor_id, element_id=element_id,
+                                             withdrawn=withdrawn, limit=limit, after=after)
+    return JSON(page)
 
 
 @router.delete("/anomalies/expected/{mark_id}", response_model=ExpectedWithdrawn,

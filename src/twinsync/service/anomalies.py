@@ -33,14 +33,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..analytics import AnomalyMonitor
-from ..analytics.monitor import MonitorSavepoint
+from ..analytics.monitor import Expected, MonitorSavepoint
 from ..analytics.snapshot import DetectorSnapshotMismatch, dump, load
 from ..errors import Conflict, InvalidInput, NotFound
 from ..model import Event, validate
 from ..pipeline import Batch
 from ..pipeline.times import parse_time
 from ..store.audit import SYSTEM, Actor
+from . import expected_marks
 from .commit import commit_store
+from .expected_marks import Withdrawn
 
 if TYPE_CHECKING:
     from .twin_service import TwinService
@@ -91,8 +93,10 @@ class AnomalyDesk:
         self._elements = _ElementOf(service)
         if enabled:
             self._restore()
-            for event in self._stored_expected():
-                self.monitor.replay(event)
+        # The marks are part of the record whatever the setting: with detection off they
+        # suppress nothing (nothing is scored) but are still listed.
+        for event in self._stored_expected():
+            self.monitor.replay(event)
 
     # -- the reading path ------------------------------------------------------------------
 
@@ -297,31 +301,43 @@ class AnomalyDesk:
     @staticmethod
     def _span_of(event: Event) -> dict[str, Any]:
         data = event.data
-        return {"id": data["id"], "sensor_id": data["sensor"], "start": data["start"],
-                "end": data["end"], "reason": data["reason"], "by": data["by"]}
+        return expected_marks.row_of(Expected(data["sensor"], data["start"], data["end"],
+                                              data["reason"], data["by"], data["id"],
+                                              event.time))
 
-    async def expected(self, *, sensor_id: str | None = None,
-                       element_id: str | None = None) -> list[dict[str, Any]]:
-        """The standing expected spans, as marked (newest last), of a sensor or of the
-        sensors now bound to an element, or all; withdrawn marks are not among them."""
-        service = self.service
+    async def expected(self, *, sensor_id: str | None = None, element_id: str | None = None,
+                       withdrawn: Withdrawn = Withdrawn.EXCLUDE) -> list[dict[str, Any]]:
+        """The expected spans of a sensor or of the sensors now bound to an element, or
+        all, by sensor and in the order marked: standing ones (``withdrawn`` "exclude"),
+        withdrawn ones with who withdrew them, when and why ("only"), or both
+        ("include"). Every one of them, unpaged: ``expected_page`` pages them."""
+        return await self.service.view(self._rows, sensor_id, element_id, withdrawn)
 
-        def read() -> list[dict[str, Any]]:
-            twin = service.twin
-            wanted: set[str] | None = None
-            if sensor_id is not None:
-                wanted = {sensor_id}
-            elif element_id is not None:
-                wanted = {s for s, b in twin.bindings.items() if b.element_id == element_id}
-            return [
-                {"id": span.id, "sensor_id": span.sensor, "start": span.start,
-                 "end": span.end, "reason": span.reason, "by": span.by}
-                for sensor, spans in sorted(self.monitor.expected.items())
-                if wanted is None or sensor in wanted
-                for span in spans
-            ]
+    async def expected_page(self, *, sensor_id: str | None = None,
+                            element_id: str | None = None,
+                            withdrawn: Withdrawn = Withdrawn.EXCLUDE, limit: int = 100,
+                            after: str | None = None) -> dict[str, Any]:
+        """A page of ``expected``: at most ``limit`` spans past the cursor ``after``, how
+        many match in all (``count``) and the cursor of the next page (``next``)."""
+        if not 1 <= limit <= expected_marks.MAX_PAGE:
+            raise InvalidInput(f"limit: 1 to {expected_marks.MAX_PAGE}", "bad_limit")
 
-        return await service.view(read)
+        def read() -> dict[str, Any]:
+            rows = self._rows(sensor_id, element_id, withdrawn)
+            return expected_marks.page(rows, limit=limit, after=after)
+
+        return await self.service.view(read)
+
+    def _rows(self, sensor_id: str | None, element_id: str | None,
+              withdrawn: Withdrawn) -> list[dict[str, Any]]:
+        twin = self.service.twin
+        wanted: set[str] | None = None
+        if sensor_id is not None:
+            wanted = {sensor_id}
+        elif element_id is not None:
+            wanted = {s for s, b in twin.bindings.items() if b.element_id == element_id}
+        return expected_marks.spans(self.monitor.expected, self.monitor.withdrawn, wanted,
+                                    Withdrawn(withdrawn))
 
 
 def warm_up() -> float:

@@ -128,6 +128,14 @@ class ExpectedAnomaly(BaseModel):
     reason: str
     by: str
     """Who said so."""
+    marked_at: float
+    """When it was marked (epoch seconds)."""
+    withdrawn_at: float | None = None
+    """When the mark was withdrawn (epoch seconds); null while it stands."""
+    withdrawn_by: str | None = None
+    """Who withdrew it; null while it stands."""
+    withdrawn_reason: str | None = None
+    """Why it was withdrawn; null while it stands."""
 
 
 class ExpectedMarked(BaseModel):
@@ -152,4 +160,10 @@ class ExpectedWithdrawn(BaseModel):
 
 
 class ExpectedAnomalyList(BaseModel):
+    """A page of spans marked expected (standing, withdrawn or both, as asked)."""
+
     expected: list[ExpectedAnomaly]
+    count: int
+    """How many spans match, on every page."""
+    next: str | None
+    """The ``after`` of the following page; null on the last."""
