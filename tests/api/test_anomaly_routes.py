@@ -105,7 +105,7 @@ def test_a_mark_that_cannot_be_is_refused_and_keeps_nothing(
     if error is not None:
         assert answer.json()["error"] == error
     listed = client.get("/api/anomalies/expected", headers=headers[Role.VIEWER]).json()
-    assert listed == {"expected": [], "count": 0, "next": None}
+    assert listed == {"expected": []}
 
 
 def test_an_operator_withdraws_a_mark_made_in_error_and_a_viewer_may_not(
@@ -180,7 +180,6 @@ def listed(client: TestClient, headers: dict[str, str], *, after: str | None = N
     """Every span the listing holds for ``query`` (past the cursor ``after``), page after
     page."""
     spans: list[dict[str, Any]] = []
-    whole = after is None
     while True:
         page = client.get("/api/anomalies/expected",
                           params={**query, **({"after": after} if after else {})},
@@ -188,9 +187,8 @@ def listed(client: TestClient, headers: dict[str, str], *, after: str | None = N
         assert page.status_code == 200, page.text
         body = page.json()
         spans += body["expected"]
-        after = body["next"]
+        after = body.get("next")
         if after is None:
-            assert not whole or body["count"] == len(spans)
             return spans
 
 
@@ -261,10 +259,10 @@ def test_the_listing_is_paged_by_a_cursor_that_a_mark_made_meanwhile_does_not_mo
     whole = client.get("/api/anomalies/expected", params={"withdrawn": "include",
                                                           "limit": 10_000},
                        headers=headers[Role.VIEWER]).json()
-    assert whole["count"] == len(whole["expected"]) == 15 and whole["next"] is None
+    assert whole.keys() == {"expected"} and len(whole["expected"]) == 15  # one page: all
     first = client.get("/api/anomalies/expected", params={"withdrawn": "include", "limit": 4},
                        headers=headers[Role.VIEWER]).json()
-    assert first["expected"] == whole["expected"][:4] and first["count"] == 15
+    assert first["expected"] == whole["expected"][:4] and first["next"]
     # A mark made between two pages (of a sensor the first page read) takes its own
     # place, after the rows read: nothing read is read again and nothing is skipped.
     client.post("/api/anomalies/expected", headers=headers[Role.OPERATOR], json={

@@ -14,6 +14,7 @@ from twinsync.errors import Conflict, InvalidInput, NotFound, StoreError
 from twinsync.model import Binding, Element, Event, Sensor
 from twinsync.pipeline import IncomingBatch, RawReading
 from twinsync.service import TwinService
+from twinsync.service.expected_marks import Withdrawn
 from twinsync.store.audit import Actor, AuditQuery
 
 from .faults import FailingStore, live_state
@@ -225,6 +226,31 @@ async def test_with_anomaly_detection_off_nothing_is_scored_and_marking_is_refus
             await service.anomalies.mark_expected(sensor_id="t-0", start=0, end=1, reason="x")
     finally:
         await service.aclose()
+
+
+async def test_with_anomaly_detection_switched_off_later_the_marks_made_before_are_listed(
+        tmp_path: object) -> None:
+    url = f"sqlite:///{tmp_path}/twin.sqlite"
+    service = await open_slab(url)
+    try:
+        kept = await service.anomalies.mark_expected(sensor_id="t-0", start=0, end=1,
+                                                     reason="load test")
+        gone = await service.anomalies.mark_expected(sensor_id="t-1", start=0, end=1,
+                                                     reason="pour")
+        await service.anomalies.withdraw_expected(gone["expected"][0]["id"], reason="wrong",
+                                                  actor=Actor("bo", "operator"))
+        every = await service.anomalies.expected(withdrawn=Withdrawn.INCLUDE)
+    finally:
+        await service.aclose()
+    off = await open_slab(url, anomaly_detection=False)
+    try:
+        # The record is listed whatever the setting; marking is what the switch refuses.
+        assert await off.anomalies.expected(withdrawn=Withdrawn.INCLUDE) == every
+        assert await off.anomalies.expected() == kept["expected"]
+        assert [(s["sensor_id"], s["withdrawn_by"]) for s in every] == [("t-0", None),
+                                                                        ("t-1", "bo")]
+    finally:
+        await off.aclose()
 
 
 async def test_a_late_reading_and_one_an_hour_ahead_are_stored_unscored_and_teach_nothing(

@@ -44,3 +44,21 @@ def test_a_withdrawn_mark_is_told_by_its_reason_with_why_and_how_many_sensors_it
         " again.",
         "Withdrew the mark (wrong slab) for 3 sensors · from now on their anomalies raise"
         " alarms again."]
+
+
+def test_withdrawn_marks_are_one_entry_a_mark_the_latest_withdrawn_first() -> None:
+    span = {"start": 100.0, "end": 200.0, "reason": "pour", "by": "ana",
+            "withdrawn_by": "bo", "withdrawn_reason": "wrong slab"}
+    spans = [{**span, "id": "a1", "sensor_id": "t-1", "withdrawn_at": 500.0},
+             {**span, "id": "a1", "sensor_id": "t-2", "withdrawn_at": 500.0},
+             # marked later but withdrawn earlier: listed after the first
+             {**span, "start": 300.0, "id": "b2", "sensor_id": "t-1", "withdrawn_at": 400.0}]
+    marks = run(f"m.withdrawnMarks({json.dumps(spans)})")
+    assert [(mark["id"], mark["sensors"]) for mark in marks] == [("a1", ["t-1", "t-2"]),
+                                                                 ("b2", ["t-1"])]
+
+
+def test_a_withdrawn_mark_says_who_withdrew_it_when_and_why() -> None:
+    mark = {"withdrawn_by": "bo", "withdrawn_reason": "wrong slab"}
+    assert run(f'm.withdrawnLine({json.dumps(mark)}, "7 Dec 2026, 04:10")') == (
+        "withdrawn by bo · 7 Dec 2026, 04:10 · “wrong slab”")

@@ -81,8 +81,8 @@ async def list_expected_anomalies(
     ``withdrawn=include`` lists withdrawn marks too and ``withdrawn=only`` them alone,
     each with who withdrew it, when and why (``withdrawn_by``, ``withdrawn_at``,
     ``withdrawn_reason``; null while a mark stands). At most ``limit`` spans a page;
-    ``count`` is how many match, ``next`` the ``after`` of the following page (else
-    null)."""
+    while more follow, ``next`` is the ``after`` of the following page (the last page
+    has no ``next``)."""
     page = await svc.anomalies.expected_page(sensor_id=sensor_id, element_id=element_id,
                                              withdrawn=withdrawn, limit=limit, after=after)
     return JSON(page)

@@ -317,8 +317,8 @@ class AnomalyDesk:
                             element_id: str | None = None,
                             withdrawn: Withdrawn = Withdrawn.EXCLUDE, limit: int = 100,
                             after: str | None = None) -> dict[str, Any]:
-        """A page of ``expected``: at most ``limit`` spans past the cursor ``after``, how
-        many match in all (``count``) and the cursor of the next page (``next``)."""
+        """A page of ``expected``: at most ``limit`` spans past the cursor ``after``, and
+        the cursor of the next page (``next``) while more follow."""
         if not 1 <= limit <= expected_marks.MAX_PAGE:
             raise InvalidInput(f"limit: 1 to {expected_marks.MAX_PAGE}", "bad_limit")
 

@@ -163,7 +163,5 @@ class ExpectedAnomalyList(BaseModel):
     """A page of spans marked expected (standing, withdrawn or both, as asked)."""
 
     expected: list[ExpectedAnomaly]
-    count: int
-    """How many spans match, on every page."""
-    next: str | None
-    """The ``after`` of the following page; null on the last."""
+    next: str | None = None
+    """The ``after`` of the following page, while more follow; the last page has none."""

@@ -90,9 +90,28 @@ export const getActivity = (code) => request("GET", `/api/schedule/activities/${
 /** Who is signed in: {name, role, kind, …}. */
 export const getSession = () => request("GET", "/api/session");
 
-/** The spans marked expected for the sensors bound to an element, oldest first. */
-export const getExpected = (elementId) =>
-  request("GET", `/api/anomalies/expected?element_id=${encodeURIComponent(elementId)}`);
+/** Pages of spans the panel reads before it stops (it lists the latest marks). */
+const EXPECTED_PAGES = 10;
+
+/**
+ * The spans marked expected for the sensors bound to an element, by sensor and in the
+ * order marked: standing ones (`withdrawn` "exclude"), withdrawn ones with who withdrew
+ * them, when and why ("only"), or both ("include"). Reads the server's pages in turn
+ * (at most EXPECTED_PAGES of 1,000); answers {expected, more}.
+ */
+export async function getExpected(elementId, withdrawn = "exclude") {
+  const expected = [];
+  let after = null;
+  for (let k = 0; k < EXPECTED_PAGES; k++) {
+    const query = new URLSearchParams({ element_id: elementId, withdrawn, limit: "1000" });
+    if (after) query.set("after", after);
+    const page = await request("GET", `/api/anomalies/expected?${query}`);
+    expected.push(...page.expected);
+    after = page.next;
+    if (!after) break;
+  }
+  return { expected, more: Boolean(after) };
+}
 
 /**
  * Mark anomalies as expected: of `sensor_id` or of every sensor of `element_id`, from

@@ -6,6 +6,9 @@
 // Operators and admins may withdraw a mark made in error: its Withdraw button asks to
 // confirm, with why, before anything is sent (DELETE /api/anomalies/expected/{id}). A
 // withdrawn mark suppresses nothing from then on; alarms it kept back stay as they were.
+// It stays on the record: under the list, a collapsed "Withdrawn" list shows the
+// element's withdrawn marks (GET /api/anomalies/expected?withdrawn=only), greyed, each
+// with who withdrew it, when and why, and nothing to press.
 //
 // The form is prefilled from the chart: the span a person selected on it (a drag across
 // it, or a click on a red dot), else the latest run of marked readings. It lives across
@@ -18,6 +21,8 @@ import { escape } from "./format.js";
 export const MARKING_ROLES = new Set(["operator", "admin"]);
 /** How many marks the panel lists (the latest spans of time). */
 const LISTED = 6;
+/** How many withdrawn marks the panel lists (the latest withdrawn first). */
+const LISTED_WITHDRAWN = 10;
 
 /** An epoch time as a datetime-local input's value (local time, to the minute). */
 export function localInput(epochSeconds) {
@@ -31,13 +36,18 @@ function epochOf(text) {
   return text ? new Date(text).getTime() / 1000 : Number.NaN;
 }
 
+const CLOCK = { hour: "2-digit", minute: "2-digit" };
+const FULL = { day: "numeric", month: "short", year: "numeric", ...CLOCK };
+
+/** "6 Dec 2026, 21:42": an epoch time to the minute, in the page's locale. */
+export function whenText(epochSeconds) {
+  return new Date(epochSeconds * 1000).toLocaleString([], FULL);
+}
+
 /** "6 Dec 2026, 21:42 – 21:43": the date once when the span is within a day. */
 export function spanText(start, end) {
-  const when = (t, options) => new Date(t * 1000).toLocaleString([], options);
-  const clock = { hour: "2-digit", minute: "2-digit" };
-  const full = { day: "numeric", month: "short", year: "numeric", ...clock };
   const sameDay = new Date(start * 1000).toDateString() === new Date(end * 1000).toDateString();
-  return `${when(start, full)} – ${when(end, sameDay ? clock : full)}`;
+  return `${whenText(start)} – ${sameDay ? new Date(end * 1000).toLocaleString([], CLOCK) : whenText(end)}`;
 }
 
 /**
@@ -52,6 +62,16 @@ export function grouped(spans) {
     marks.get(key).sensors.push(span.sensor_id);
   }
   return [...marks.values()].sort((a, b) => b.start - a.start || b.end - a.end);
+}
+
+/** Withdrawn marks as a person made them (see `grouped`), the latest withdrawn first. */
+export function withdrawnMarks(spans) {
+  return grouped(spans).sort((a, b) => b.withdrawn_at - a.withdrawn_at);
+}
+
+/** Who withdrew a mark, when (`when`: the time as the page shows it) and why. */
+export function withdrawnLine(mark, when) {
+  return `withdrawn by ${mark.withdrawn_by} · ${when} · “${mark.withdrawn_reason}”`;
 }
 
 /** What keeps a withdrawal from being sent (said without a round trip), or null. */
@@ -78,6 +98,10 @@ export class ExpectedAnomalies {
     this.sensorId = null;
     this.role = null;
     this.spans = [];
+    // The element's withdrawn marks' spans, and whether a person opened their list (it
+    // stays as they left it across re-renders and reloads).
+    this.withdrawnSpans = [];
+    this.withdrawnOpen = false;
     this.loadToken = 0;
     // The span shown in the form came from a person (typed or selected on the chart):
     // the chart's latest anomaly no longer overwrites it.
@@ -115,6 +139,8 @@ export class ExpectedAnomalies {
     this.sensorId = sensorId;
     if (changed) {
       this.spans = [];
+      this.withdrawnSpans = [];
+      this.withdrawnOpen = false;
       this.confirming = null;
       this.said = null;
       this.render();
@@ -150,15 +176,16 @@ export class ExpectedAnomalies {
     const token = ++this.loadToken;
     const id = this.elementId;
     if (!id) return;
-    let spans;
+    let standing, withdrawn;
     try {
-      spans = (await getExpected(id)).expected;
+      [standing, withdrawn] = await Promise.all([getExpected(id), getExpected(id, "only")]);
     } catch (error) {
       if (token === this.loadToken) this.renderList(`<li class="error">${escape(error.message)}</li>`);
       return;
     }
     if (token !== this.loadToken) return;
-    this.spans = spans;
+    this.spans = standing.expected;
+    this.withdrawnSpans = withdrawn.expected;
     this.renderList();
   }
 
@@ -177,8 +204,14 @@ export class ExpectedAnomalies {
       <h3>Expected anomalies <span class="count" data-role="expected-count"></span></h3>
       <ol class="expected-list" data-role="expected-list"></ol>
       <div class="withdrawn-note" data-role="withdrawn-result" aria-live="polite"></div>
+      <details class="withdrawn-marks" data-role="withdrawn" hidden>
+        <summary>Withdrawn <span class="count" data-role="withdrawn-count"></span></summary>
+        <ol class="withdrawn-list" data-role="withdrawn-list"></ol>
+      </details>
       ${form}`;
     this.box.querySelector('[data-role="expected-list"]').addEventListener("click", (event) => this.onListClick(event));
+    const withdrawn = this.box.querySelector('[data-role="withdrawn"]');
+    withdrawn.addEventListener("toggle", () => (this.withdrawnOpen = withdrawn.open));
     const element = this.box.querySelector("form");
     if (element) {
       element.addEventListener("submit", (event) => {
@@ -213,6 +246,7 @@ export class ExpectedAnomalies {
     list.innerHTML = html ?? (marks.length
       ? marks.slice(0, LISTED).map((mark) => this.markItem(mark)).join("")
       : '<li class="muted">None marked.</li>');
+    this.renderWithdrawn();
     const said = this.box.querySelector('[data-role="withdrawn-result"]');
     said.className = `withdrawn-note ${this.said?.kind ?? ""}`;
     said.textContent = this.said?.text ?? "";
@@ -225,6 +259,24 @@ export class ExpectedAnomalies {
         this.withdraw(form);
       });
     }
+  }
+
+  /** The collapsed list of withdrawn marks: hidden while there is none. */
+  renderWithdrawn() {
+    const box = this.box.querySelector('[data-role="withdrawn"]');
+    if (!box) return;
+    const marks = withdrawnMarks(this.withdrawnSpans);
+    box.hidden = marks.length === 0;
+    box.open = this.withdrawnOpen;
+    box.querySelector('[data-role="withdrawn-count"]').textContent = marks.length ? String(marks.length) : "";
+    const more = marks.length - LISTED_WITHDRAWN;
+    box.querySelector('[data-role="withdrawn-list"]').innerHTML = marks.slice(0, LISTED_WITHDRAWN).map((mark) => `
+        <li data-withdrawn-mark="${escape(mark.id ?? "")}">
+          <span class="what">${escape(mark.reason)}</span>
+          <span class="muted">${escape(spanText(mark.start, mark.end))} · ${escape(mark.sensors.join(", "))} · marked by ${escape(mark.by)}</span>
+          <span class="why">${escape(withdrawnLine(mark, whenText(mark.withdrawn_at)))}</span>
+        </li>`).join("")
+      + (more > 0 ? `<li class="muted more">${more} more withdrawn: GET /api/anomalies/expected?withdrawn=only</li>` : "");
   }
 
   /** One mark in the list; for roles that may, its Withdraw button, or the confirmation. */
