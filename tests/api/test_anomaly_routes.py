@@ -277,6 +277,7 @@ def test_the_listing_is_paged_by_a_cursor_that_a_mark_made_meanwhile_does_not_mo
 @pytest.mark.parametrize(("query", "error"), [
     ({"after": "not-a-cursor"}, "bad_cursor"),
     ({"after": "WzEsMiwzXQ"}, "bad_cursor"),  # [1,2,3]: JSON, but no cursor of this listing
+    ({"after": "WyJ0IixOYU4sImEiXQ"}, "bad_cursor"),  # ["t",NaN,"a"]: no time to order by
     ({"limit": 0}, None),
     ({"limit": 10_001}, None),
     ({"withdrawn": "yes"}, None),

@@ -26,6 +26,7 @@ import base64
 import binascii
 import bisect
 import json
+import math
 from collections.abc import Collection, Mapping, Sequence
 from enum import StrEnum
 from typing import Any
@@ -103,7 +104,8 @@ def _cursor_key(text: str) -> tuple[str, float, str]:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         sensor, marked_at, mark_id = json.loads(raw)
         if not (isinstance(sensor, str) and isinstance(mark_id, str)
-                and isinstance(marked_at, int | float) and not isinstance(marked_at, bool)):
+                and isinstance(marked_at, int | float) and not isinstance(marked_at, bool)
+                and math.isfinite(marked_at)):
             raise ValueError("not a cursor of this listing")
         return (sensor, float(marked_at), mark_id)
     except (binascii.Error, UnicodeDecodeError, ValueError, TypeError) as exc:
