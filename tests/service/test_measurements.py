@@ -4,6 +4,7 @@ whole when it cannot be used."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,7 +17,7 @@ from twinsync.errors import InvalidInput, NotFound
 from twinsync.model import Binding, Element, Sensor
 from twinsync.pipeline import IncomingBatch, RawReading
 from twinsync.service import TwinService
-from twinsync.service.measurements import record_measurement
+from twinsync.service.measurements import MeasurementIdReused, record_measurement, record_once
 from twinsync.store.audit import Actor, AuditQuery
 
 OPERATOR = Actor("site engineer", "operator")
@@ -195,3 +196,33 @@ async def test_a_measurement_not_weighed_against_a_sensor_still_learning_says_so
         assert value["field"]["used"] is False and value["uncertainty"] is None
     finally:
         await service.aclose()
+
+
+async def test_a_measurement_sent_again_at_once_and_after_a_restart_is_recorded_once_by_either_store(  # noqa: E501
+        store_url: str) -> None:
+    body = probe(19.5, id="phone-7/0001")
+    first = TwinService.open(store_url)
+    try:
+        await first.import_project([Element("wall", "IfcWall")],
+                                   [Sensor("silent", "temperature", "degC", 60.0)],
+                                   [Binding("silent", "wall", "core_temperature")])
+        sent = await asyncio.gather(*(record_once(first, "wall", body, actor=OPERATOR)
+                                      for _ in range(3)))
+        assert sorted(r.replayed for r in sent) == [False, True, True]
+        assert len({r.event.seq for r in sent}) == 1
+        recorded = next(r.event for r in sent if not r.replayed)
+    finally:
+        await first.aclose()
+    again = TwinService.open(store_url)
+    try:
+        retry = await record_once(again, "wall", body, actor=OPERATOR)
+        assert retry.replayed and retry.event == recorded
+        with pytest.raises(MeasurementIdReused, match=r"value 20\.5, not 19\.5"):
+            await record_once(again, "wall", {**body, "value": 20.5}, actor=OPERATOR)
+        stored = [e for e in again.store.events(element_id="wall", limit=100)
+                  if "measured" in e.data]
+        assert stored == [recorded]
+        entries = again.store.audit(AuditQuery(element_id="wall", limit=100))
+        assert [e.operation for e in entries].count("record_measurement") == 1
+    finally:
+        await again.aclose()

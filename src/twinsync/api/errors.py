@@ -65,7 +65,8 @@ def install(app: FastAPI) -> None:
             return JSON({"error": exc.reason, "detail": str(exc)}, status_code=412,
                         headers={"ETag": f'"{exc.current}"'})
         elif isinstance(exc, Conflict):
-            status, reason = 409, "conflict"
+            # A conflict with a reason of its own says which (a measurement id reused).
+            status, reason = 409, getattr(exc, "reason", "conflict")
         elif isinstance(exc, ImportRefused):
             # A readable file that contradicts the twin's model: a conflict, with the
             # figures a person needs to decide whether to send it again with force=1.

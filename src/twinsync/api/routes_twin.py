@@ -8,8 +8,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field, StrictFloat
 
 from ..model import Binding, Element, Sensor, Source, Status, Transform
+from ..model.measurement import measurement_id
 from ..service import TwinService
-from ..service.measurements import record_measurement
+from ..service.measurements import record_once
 from ..store.audit import AuditEntry
 from .access import actor, earned_source, identity_of
 from .connector_rules import confine
@@ -123,17 +124,24 @@ async def patch_element(element_id: str, patch: ElementPatch, svc: Service,
 
 
 @router.post("/elements/{element_id}/measurements", status_code=201,
-             response_model=MeasurementRecorded, responses=errors(404))
+             response_model=MeasurementRecorded, responses=errors(404, 409))
 async def post_measurement(element_id: str, body: dict[str, Any], svc: Service,
                            request: Request) -> JSON:
     """A field measurement of a sensor-fed property, e.g. ``{"property": "temperature",
-    "value": 21.4, "unit": "degC", "uncertainty": 0.3, "instrument": "probe HT-2"}``
-    (``time`` optional: now); the uncertainty is required. Fused with the property's
-    sensors by inverse variance, its variance growing with its age (docs/PHYSICS.md)."""
-    event = await record_measurement(svc, element_id, body, actor=actor(request))
-    name = event.data["property"]
-    fused = await svc.view(svc.fused_value, element_id, name)
-    return JSON({"property": fused, "event": event.to_dict()}, status_code=201)
+    "value": 21.4, "unit": "degC", "uncertainty": 0.3, "instrument": "probe HT-2",
+    "id": "phone-7/0001"}`` (``time`` optional: now); the uncertainty is required. Fused
+    with the property's sensors by inverse variance, its variance growing with its age
+    (docs/PHYSICS.md). ``id`` (or an ``Idempotency-Key`` header) makes a retry safe: the
+    same measurement sent again is answered with its first event (``replayed``); the same
+    id with another measurement is a 409."""
+    key = measurement_id(body, request.headers.get("Idempotency-Key"))
+    if key is not None:
+        body = {**body, "id": key}
+    recorded = await record_once(svc, element_id, body, actor=actor(request))
+    event = recorded.event
+    fused = await svc.view(svc.fused_value, element_id, event.data["property"])
+    return JSON({"property": fused, "event": event.to_dict(), "replayed": recorded.replayed},
+                status_code=201)
 
 
 @router.post("/elements", status_code=201, response_model=ElementAdded,

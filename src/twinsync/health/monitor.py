@@ -40,7 +40,7 @@ from .reasons import reason
 from .robust import MAD_TO_SD, local_quadratic
 from .rules import QUANTISATION_SD
 from .silence import arrive, silence, silence_knobs
-from .states import OUTLIER_READING_QUALITY, STATE_NAMES
+from .states import OUTLIER_READING_QUALITY, STATE_NAMES, State
 from .table import INLIER, HealthRowsSavepoint, HealthTable
 
 
@@ -437,6 +437,22 @@ class HealthMonitor:
         floor = (table.resolution[picked] * QUANTISATION_SD) ** 2
         variance[seen] = np.where(learned, np.maximum(table.sigma2[picked], floor), np.nan)
         return variance
+
+    def clock_behind(self, rows: ArrayLike) -> NDArray[np.float64]:
+        """Seconds each row's stamps run behind, where health names its clock so (state
+        ``clock``, the quickest reading's lag positive); 0 for every other row. The lag
+        includes the quickest reading's latency, so a stamp plus it is at most the
+        arrival. A pure read, like ``quality``. (A clock that runs ahead is corrected by
+        the pipeline before health sees the times.)"""
+        at = np.asarray(rows, dtype=np.int64)
+        behind = np.zeros(at.shape, dtype=np.float64)
+        seen = np.flatnonzero(at < self._used)
+        table = self.table
+        picked = at[seen]
+        lag = np.minimum(table.lag_low[picked], table.lag_before[picked])
+        named = (table.state[picked] == int(State.CLOCK)) & np.isfinite(lag) & (lag > 0)
+        behind[seen[named]] = lag[named]
+        return behind
 
     def quality(self, rows: ArrayLike) -> NDArray[np.float64]:
         """Current quality of each row (1.0 for rows never seen).

@@ -4,7 +4,7 @@ standard uncertainty, to be fused with the property's sensors (``service/fusion.
 A body reads::
 
     {"property": "temperature", "value": 21.4, "unit": "degC", "uncertainty": 0.3,
-     "time": 1765000000.0, "instrument": "handheld probe HT-2"}
+     "time": 1765000000.0, "instrument": "handheld probe HT-2", "id": "phone-7/0001"}
 
 The uncertainty is required, never a default: a handheld thermometer (± 0.3 °C) and a
 thermocouple taped to formwork (± 2 °C) differ forty-fold in weight, and a default per
@@ -13,7 +13,15 @@ property has one, and must convert to it (a reading in °F of a property in °C 
 its uncertainty scaled, not shifted). The time (epoch seconds or ISO 8601) is optional
 (now); a time ahead of the
 server's clock by more than the readings' own tolerance (``MAX_AHEAD_SECONDS``) is refused.
+The uncertainty is bounded (``MIN_UNCERTAINTY``..``MAX_UNCERTAINTY`` in the property's
+unit) where its square and the square's inverse stay well inside the float range: past them
+the variance fusion weighs by is 0 or infinite and the property's fused value is lost.
 Everything is checked before anything is built: a refused body changes nothing.
+
+The ``id`` (optional) is the client's name for this measurement, its idempotency key: a
+phone whose answer was lost sends the same body with the same id again, and the twin
+answers with what it recorded the first time (``service/measurements.py``).
+``same_measurement`` tells a retry from another measurement under a reused id.
 
 >>> value, given = measured({"property": "temperature", "value": 68.0, "unit": "degF",
 ...                          "uncertainty": 0.9}, unit="degC", now=1000.0)
@@ -35,7 +43,19 @@ from .element import DEFAULT_CONFIDENCE, PropertyValue, Source
 
 #: The keys a body may carry; any other is a mistake the client should hear about.
 MEASUREMENT_KEYS = frozenset({"property", "value", "unit", "uncertainty", "time",
-                              "instrument"})
+                              "instrument", "id"})
+
+#: An id is the client's (a UUID, or a device's name and counter): printable, not long.
+MAX_ID_LENGTH = 128
+
+#: Uncertainties (in the property's unit) whose variance, its inverse and a sum of a few
+#: of them are finite, normal floats: 1e-100² = 1e-200, 1e100² = 1e200.
+MIN_UNCERTAINTY = 1e-100
+MAX_UNCERTAINTY = 1e100
+
+#: What a retry must repeat to be one; ``time`` only if the retry gives one (a first
+#: sending without a time was stamped on arrival, which its retry cannot know).
+_SAME = ("property", "value", "unit", "uncertainty", "instrument")
 
 
 def property_named(body: object) -> str:
@@ -53,6 +73,7 @@ def measured(body: object, *, unit: str, now: float) -> tuple[PropertyValue, dic
         raise InvalidInput(f"a measurement has unknown keys {unknown[:5]}; allowed: "
                            f"{', '.join(sorted(MEASUREMENT_KEYS))}", "bad_measurement")
     name = validate.property_name(validate.field(given, "property", "a measurement"))
+    key = measurement_id(given)
     value = validate.number(validate.field(given, "value", "a measurement"), "value")
     if "uncertainty" not in given:
         raise InvalidInput("a measurement needs its standard uncertainty (the instrument's, "
@@ -70,12 +91,62 @@ def measured(body: object, *, unit: str, now: float) -> tuple[PropertyValue, dic
                            f"the server's clock ({now}); at most {MAX_AHEAD_SECONDS:.0f} s",
                            "future_time")
     instrument = given.get("instrument")
+    scaled = abs(convert.scale) * uncertainty
+    if not MIN_UNCERTAINTY <= scaled <= MAX_UNCERTAINTY:
+        raise InvalidInput(f"uncertainty {scaled:g} {unit} is outside "
+                           f"{MIN_UNCERTAINTY:g}..{MAX_UNCERTAINTY:g}: its variance could "
+                           "not be weighed", "bad_uncertainty")
     pv = PropertyValue.checked(
         convert.apply(value), unit, time, Source.FIELD, DEFAULT_CONFIDENCE[Source.FIELD],
-        name=name, uncertainty=abs(convert.scale) * uncertainty,
+        name=name, uncertainty=scaled,
         instrument=None if instrument is None else validate.label(instrument, "instrument"))
-    return pv, {"property": name, "value": value, "unit": unit_given,
-                "uncertainty": uncertainty, "time": time, "instrument": pv.instrument}
+    recorded: dict[str, Any] = {"property": name, "value": value, "unit": unit_given,
+                                "uncertainty": uncertainty, "time": time,
+                                "instrument": pv.instrument}
+    if key is not None:
+        recorded["id"] = key
+    return pv, recorded
+
+
+def measurement_id(body: object, header: str | None = None) -> str | None:
+    """The measurement's id, from its body or (``header``) an ``Idempotency-Key``; None
+    when it has none. Both given must agree; ``bad_measurement_id`` otherwise."""
+    given = validate.mapping(body, "a measurement")
+    key = given.get("id")
+    if key is not None:
+        try:
+            key = validate.label(key, "a measurement id")
+        except InvalidInput as exc:
+            raise InvalidInput(str(exc), "bad_measurement_id") from None
+        if len(key) > MAX_ID_LENGTH:
+            raise InvalidInput(f"a measurement id has at most {MAX_ID_LENGTH} characters",
+                               "bad_measurement_id")
+    if header is not None:
+        if key is not None and key != header:
+            raise InvalidInput(f"the body's measurement id {validate.shown(key)} is not the "
+                               f"Idempotency-Key {validate.shown(header)}; send one",
+                               "bad_measurement_id")
+        return measurement_id({"id": header})
+    return key
+
+
+def same_measurement(body: object, recorded: Mapping[str, Any]) -> list[str]:
+    """The fields in which ``body`` differs from the measurement ``recorded`` under its id
+    (the event's ``measured``), each as ``"value 22.5, not 21.5"``; empty for a retry."""
+    given = validate.mapping(body, "a measurement")
+    asked: dict[str, Any] = {
+        "property": validate.property_name(validate.field(given, "property", "a measurement")),
+        "value": validate.number(validate.field(given, "value", "a measurement"), "value"),
+        "unit": validate.unit(given.get("unit"), "unit"),
+        "uncertainty": given.get("uncertainty"),
+        "instrument": given.get("instrument"),
+    }
+    fields = list(_SAME)
+    if given.get("time") is not None:
+        asked["time"] = validate.event_time(parse_time(given["time"]))
+        fields.append("time")
+    return [f"{name} {validate.shown(asked[name])}, not {validate.shown(recorded.get(name))}"
+            for name in fields if asked[name] != recorded.get(name)]
 
 
 def is_measurement(value: PropertyValue | None) -> bool:

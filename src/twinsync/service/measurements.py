@@ -9,18 +9,30 @@ refused measurement changes nothing. A measurement of a property without a senso
 refused: there is nothing to fuse it with, and ``PATCH /api/elements/{id}`` sets such a
 value. Once committed, the property's sensors are marked moved, so live subscribers get the
 fused value with the measurement in it (``publisher.changes_of`` fuses it too).
+
+A measurement with an ``id`` is recorded once. A phone on a patchy network sends it again
+when the answer is lost, maybe while the first is still being recorded, maybe after a
+restart: on the writer, before anything is proposed, the element's stored
+``property_changed`` events are searched for one that recorded that id. Found, the retry
+records nothing and is answered with that event (``Recorded.replayed``), so it neither
+counts twice nor is stamped again nor puts back a value recorded after it; the same id
+with another measurement is a ``Conflict`` (``measurement_id_reused``). The search is in
+the store, not in memory, so a restart forgets nothing, and on the writer, so two
+sendings at once are one after the other. The id is the element's: the same id on two
+elements is two measurements.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidInput, NotFound
+from ..errors import Conflict, InvalidInput, NotFound
 from ..model import Event, Source
 from ..model import validate as checks
-from ..model.measurement import measured, property_named
+from ..model.measurement import measured, measurement_id, property_named, same_measurement
 from ..store.audit import SYSTEM, Actor
 from .commit import Change
 from .revisions import element_key
@@ -29,11 +41,37 @@ if TYPE_CHECKING:
     from .twin_service import TwinService
 
 
+#: Events read a page at a time while looking for a measurement's id.
+EVENT_PAGE = 1_000
+
+
+class MeasurementIdReused(Conflict):
+    """A measurement id already recorded with another measurement (409)."""
+
+    reason = "measurement_id_reused"
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """A measurement's committed event, and whether it was committed by an earlier
+    sending of the same id (``replayed``) rather than by this one."""
+
+    event: Event
+    replayed: bool = False
+
+
 async def record_measurement(service: TwinService, element_id: str,
                              body: Mapping[str, Any], *, actor: Actor = SYSTEM) -> Event:
     """Record a field measurement of one of ``element_id``'s sensor-fed properties; its
-    committed event."""
+    committed event (the first sending's, for a retry of a measurement with an id)."""
+    return (await record_once(service, element_id, body, actor=actor)).event
+
+
+async def record_once(service: TwinService, element_id: str, body: Mapping[str, Any], *,
+                      actor: Actor = SYSTEM) -> Recorded:
+    """``record_measurement``, saying whether the event is an earlier sending's."""
     name = property_named(body)
+    key = measurement_id(body)
 
     def propose() -> Change:
         element = service.twin.elements.get(element_id)
@@ -67,11 +105,46 @@ async def record_measurement(service: TwinService, element_id: str,
                                element_id=element_id)
         return Change([event], elements=[changed], audit=[entry])
 
-    event = (await service._run(propose))[0]
+    def record() -> tuple[list[Event], bool]:
+        # On the writer, search and commit as one job: a second sending waits for the
+        # first's commit, then finds it.
+        if key is not None:
+            earlier = recorded_with(service, element_id, key)
+            if earlier is not None:
+                differs = same_measurement(body, earlier.data["measured"])
+                if differs:
+                    raise MeasurementIdReused(
+                        f"measurement id {checks.shown(key)} of element "
+                        f"{checks.shown(element_id)} was recorded with another measurement "
+                        f"({'; '.join(differs)}); a new measurement needs a new id")
+                return [earlier], True
+        return service._transact(propose).events, False
+
+    events, replayed = await service.writer.write(record)
+    if replayed:
+        return Recorded(events[0], replayed=True)
+    service.publish_events(events)
+    event = events[0]
     # Subscribers get the property's fused value with the measurement in it now, not at
     # its sensors' next reading.
     await service.writer.write(_moved, service, element_id, name)
-    return event
+    return Recorded(event)
+
+
+def recorded_with(service: TwinService, element_id: str, key: str) -> Event | None:
+    """The stored event that recorded ``element_id``'s measurement ``key``, if any; read
+    from the store a page at a time (on the writer, so nothing commits meanwhile)."""
+    after = 0
+    while page := service.store.events(element_id=element_id, kind="property_changed",
+                                       after=after, limit=EVENT_PAGE):
+        for event in page:
+            given = event.data.get("measured")
+            if isinstance(given, dict) and given.get("id") == key:
+                return event
+        if len(page) < EVENT_PAGE:
+            break
+        after = page[-1].seq or 0
+    return None
 
 
 def _moved(service: TwinService, element_id: str, name: str) -> None:

@@ -18,9 +18,15 @@ over the readings health folds in order: an outdoor or heating reading is held a
 source's latest value; a zone's reading steps the zone from its last reading to the
 reading's time with the inputs held as last known before it, then updates it (its quality
 weighs it; a reading older than the zone's last is left out). A zone waits for its first
-outdoor (and heating) reading. ``savepoint``/``rollback`` keep the rows a batch touches, so
-a failed commit leaves the zones as they were; the state is saved with the health snapshot
-and restored at start-up. ``enabled`` False (the ``zone_models`` setting) runs nothing.
+outdoor (and heating) reading. An input is placed by its corrected event time: the
+pipeline corrects a device clock that runs ahead (its first readings quarantined, the
+input held meanwhile), and where health names an input sensor's clock behind (state
+``clock``) the zone adds the lag health measured (``HealthMonitor.clock_behind``), so an
+outdoor station an hour slow neither leads nor lags the zone by an hour; the view says by
+how much an input was moved (``clock_corrected_by``). ``savepoint``/``rollback`` keep the
+rows a batch touches, so a failed commit leaves the zones as they were; the state is saved
+with the health snapshot and restored at start-up. ``enabled`` False (the ``zone_models``
+setting) runs nothing.
 """
 
 from __future__ import annotations
@@ -70,6 +76,7 @@ class ZonePoint(NamedTuple):
     slots: NDArray[np.int64]
     slot_value: NDArray[np.float64]
     slot_time: NDArray[np.float64]
+    slot_shift: NDArray[np.float64]
 
 
 class Zone(NamedTuple):
@@ -97,6 +104,8 @@ class ZoneDesk:
         self.slots: list[tuple[str, str]] = []
         self.slot_value = np.zeros(0)
         self.slot_time = np.zeros(0)
+        #: Seconds the latest reading of each input was moved (its clock behind), or 0.
+        self.slot_shift = np.zeros(0)
         self.role = np.zeros(0, dtype=np.int8)
         self.target = np.zeros(0, dtype=np.int64)
         self.factor = np.zeros(0)
@@ -159,9 +168,11 @@ class ZoneDesk:
         slot_at = {key: k for k, key in enumerate(slots)}
         old_slot = {key: k for k, key in enumerate(self.slots)}
         value, when = np.full(len(slots), np.nan), np.full(len(slots), np.nan)
+        shift = np.zeros(len(slots))
         for key, k in slot_at.items():
             if key in old_slot:
                 value[k], when[k] = self.slot_value[old_slot[key]], self.slot_time[old_slot[key]]
+                shift[k] = self.slot_shift[old_slot[key]]
         bank = ZoneBank(self.bank.knobs)
         bank.grow(len(zones))
         kept = [(k, self.index[z[0]]) for k, z in enumerate(zones) if z[0] in self.index]
@@ -189,6 +200,7 @@ class ZoneDesk:
                 role[row], target[row] = INPUT, k
                 factor[row] = KILOWATTS.get(unit, 1.0) if key[1] == HEATING else 1.0
         self.bank, self.slots, self.slot_value, self.slot_time = bank, slots, value, when
+        self.slot_shift = shift
         self.index = {z.element_id: k for k, z in enumerate(self.zones)}
         self.role, self.target, self.factor = role, target, factor
         self.outdoor_slot = np.array([z.outdoor for z in self.zones], dtype=np.int64)
@@ -218,13 +230,15 @@ class ZoneDesk:
         targets = self.target[batch.rows[at]]
         slots = np.unique(targets[role == INPUT])
         return ZonePoint(self.bank.savepoint(targets[role == ZONE]), slots,
-                         self.slot_value[slots].copy(), self.slot_time[slots].copy())
+                         self.slot_value[slots].copy(), self.slot_time[slots].copy(),
+                         self.slot_shift[slots].copy())
 
     def rollback(self, point: ZonePoint | None) -> None:
         if point is not None:
             self.bank.rollback(point.zones)
             self.slot_value[point.slots] = point.slot_value
             self.slot_time[point.slots] = point.slot_time
+            self.slot_shift[point.slots] = point.slot_shift
 
     def step(self, batch: Batch, in_time: NDArray[np.int64]) -> None:
         """On the writer, after health: hold the batch's inputs, step and update the zones
@@ -236,14 +250,22 @@ class ZoneDesk:
         if at.size:
             rows = batch.rows[at]
             quality = np.ones(at.size) if batch.quality is None else batch.quality[at]
-            self._fold(self.target[rows], role, batch.event_time[at],
-                       batch.value[at] * self.factor[rows], quality)
+            # An input whose clock health names behind is placed by the lag it measured:
+            # by its stamp, an outdoor station an hour slow would act an hour early.
+            shift = np.zeros(at.size)
+            inputs = np.flatnonzero(role == INPUT)
+            if inputs.size:
+                shift[inputs] = self.service.health.clock_behind(rows[inputs])
+            self._fold(self.target[rows], role, batch.event_time[at] + shift,
+                       batch.value[at] * self.factor[rows], quality, shift)
         self.seconds += time.perf_counter() - began
 
     def _fold(self, targets: NDArray[np.int64], role: NDArray[np.int8], times: NDArray[np.float64],
-              values: NDArray[np.float64], quality: NDArray[np.float64]) -> None:
+              values: NDArray[np.float64], quality: NDArray[np.float64],
+              shift: NDArray[np.float64]) -> None:
         is_input = role == INPUT
         slots, slot_times, slot_values = targets[is_input], times[is_input], values[is_input]
+        slot_shifts = shift[is_input]
         reading = ~is_input
         zones, at = targets[reading], times[reading]
         order = np.lexsort((at, zones))
@@ -266,6 +288,7 @@ class ZoneDesk:
             later = ~(slot_times[last_of] <= self.slot_time[slots[last_of]])
             self.slot_value[slots[last_of][later]] = slot_values[last_of][later]
             self.slot_time[slots[last_of][later]] = slot_times[last_of][later]
+            self.slot_shift[slots[last_of][later]] = slot_shifts[last_of][later]
 
     def _as_of(self, wanted: NDArray[np.int64], at: NDArray[np.float64],
                slots: NDArray[np.int64], slot_times: NDArray[np.float64],
@@ -295,7 +318,8 @@ class ZoneDesk:
         arrays: dict[str, Any] = {f"column_{name}": column for name, column in columns.items()}
         arrays |= {"ids": np.array([z.element_id for z in self.zones], dtype=np.str_),
                    "slots": np.array(["\x1f".join(key) for key in self.slots], dtype=np.str_),
-                   "slot_value": self.slot_value, "slot_time": self.slot_time}
+                   "slot_value": self.slot_value, "slot_time": self.slot_time,
+                   "slot_shift": self.slot_shift}
         np.savez(buffer, **arrays)
         return buffer.getvalue()
 
@@ -309,6 +333,9 @@ class ZoneDesk:
                 columns = {name: saved[f"column_{name}"] for name in ZoneBank.COLUMNS}
                 slots = [tuple(str(key).split("\x1f")) for key in saved["slots"]]
                 slot_value, slot_time = saved["slot_value"], saved["slot_time"]
+                # Saved before inputs were moved by their clock: none was.
+                slot_shift = (saved["slot_shift"] if "slot_shift" in saved.files
+                              else np.zeros(len(slots)))
             pairs = [(self.index[e], k) for k, e in enumerate(ids) if e in self.index]
             if pairs:
                 rows, saved_rows = (np.array(side, dtype=np.int64)
@@ -326,6 +353,7 @@ class ZoneDesk:
             if key in slot_at:
                 self.slot_value[slot_at[key]] = slot_value[k]
                 self.slot_time[slot_at[key]] = slot_time[k]
+                self.slot_shift[slot_at[key]] = slot_shift[k]
         log.info("zone state restored for %d zones", len(pairs))
 
     # -- reads -----------------------------------------------------------------------------
@@ -359,7 +387,8 @@ class ZoneDesk:
         element, prop = self.slots[slot]
         return {"element_id": element, "property": prop,
                 "value": finite_or_none(float(self.slot_value[slot])),
-                "time": finite_or_none(float(self.slot_time[slot]))}
+                "time": finite_or_none(float(self.slot_time[slot])),
+                "clock_corrected_by": float(self.slot_shift[slot])}
 
     def _zone_state(self, k: int, hours: float) -> dict[str, Any]:
         zone = self.zones[k]

@@ -86,10 +86,12 @@ class FieldSource(BaseModel):
 
 class MeasurementRecorded(BaseModel):
     """``POST /api/elements/{id}/measurements``: the property as fused with the new
-    measurement, and the committed event."""
+    measurement, and the committed event: an earlier sending's when ``replayed`` (the
+    same measurement id sent again)."""
 
     property: PropertyOut | None
     event: Event
+    replayed: bool = False
 
 
 class TransformOut(BaseModel):

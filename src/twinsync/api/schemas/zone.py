@@ -8,12 +8,15 @@ from pydantic import BaseModel
 
 class ZoneInputOut(BaseModel):
     """An input of the zone: the element and property it is read from, its latest value
-    (°C or kW) and when (epoch seconds); null until its first reading."""
+    (°C or kW) and when (epoch seconds, on the server's clock); null until its first
+    reading. ``clock_corrected_by``: the seconds that reading's stamp was moved on because
+    health names its sensor's clock behind (0 when taken as stamped)."""
 
     element_id: str
     property: str
     value: float | None
     time: float | None
+    clock_corrected_by: float = 0.0
 
 
 class ZoneForecastOut(BaseModel):
