@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .backtest import widening
 from .contract import Array
 from .gate import DEFAULT_GATE
 from .kalman import KalmanFilter
@@ -160,8 +161,23 @@ def _model(level_ratio: float, trend_ratio: float | None, noise: float, dt: floa
     )
 
 
+@dataclass(frozen=True)
+class _Pass:
+    """Every candidate's filter over the scaled readings, the sensor's variance taken as 1:
+    its log-likelihood with that variance concentrated out, the variance, and the state
+    and covariance after each step (``(K, T, 2)``, ``(K, T, 2, 2)``), with the transition
+    and process noise of one step (``(K, 2, 2)``)."""
+
+    loglik: Array
+    sigma2: Array
+    states: Array
+    covariances: Array
+    transition: Array
+    process_noise: Array
+
+
 def _log_likelihoods(scaled: Array, quality: Array, dt: float,
-                     candidates: list[tuple[str, float, float | None]]) -> tuple[Array, Array]:
+                     candidates: list[tuple[str, float, float | None]]) -> _Pass:
     """Every candidate filtered at once (a batch of the two-state filter; a local level is
     the pair with the identity for transition and a trend that is never read), and per
     candidate its Gaussian log-likelihood with the sensor's variance concentrated out, and
@@ -181,21 +197,25 @@ def _log_likelihoods(scaled: Array, quality: Array, dt: float,
     seen = np.flatnonzero(np.isfinite(scaled))
     residual = np.zeros((batch, seen.size))
     variance = np.ones((batch, seen.size))
+    states = np.empty((batch, scaled.size, 2))
+    covariances = np.empty((batch, scaled.size, 2, 2))
     at = 0
     for t in range(scaled.size):
         if t > 0:
             kf.predict(F, Q)
         if not np.isfinite(scaled[t]):
+            states[:, t], covariances[:, t] = kf.x, kf.P
             continue
         update = kf.update(np.full((batch, 1), scaled[t]), H, 1.0, np.full(batch, quality[t]))
         residual[:, at] = update.residual[:, 0]
         variance[:, at] = update.covariance[:, 0, 0]
+        states[:, t], covariances[:, t] = kf.x, kf.P
         at += 1
     residual, variance = residual[:, 2:], variance[:, 2:]
     count = residual.shape[1]
     sigma2 = np.maximum(np.mean(residual**2 / variance, axis=1), 1e-12)
     loglik = -0.5 * np.sum(np.log(variance), axis=1) - 0.5 * count * (np.log(sigma2) + 1.0)
-    return loglik, sigma2
+    return _Pass(loglik, sigma2, states, covariances, F, Q)
 
 
 def fit(values: Array, quality: Array, dt: float) -> list[Fit]:
@@ -203,6 +223,12 @@ def fit(values: Array, quality: Array, dt: float) -> list[Fit]:
     for gaps; ``quality`` 0..1 per step), each of ``LEVEL_RATIOS`` with (no trend,
     ``TREND_RATIOS``), by AIC: the best first, then every other of Akaike weight
     ``MIN_WEIGHT`` or more, with their weights summing to one."""
+    return checked_fit(values, quality, dt)[0]
+
+
+def checked_fit(values: Array, quality: Array, dt: float) -> tuple[list[Fit], Array]:
+    """``fit``, and how much the mixture of its fits must be widened ``h`` grid steps
+    ahead (``backtest.widening``), for ``h`` from 1 to half the grid's steps."""
     finite = values[np.isfinite(values)]
     if finite.size < 3:
         raise ValueError("too few readings to fit a model")
@@ -211,7 +237,8 @@ def fit(values: Array, quality: Array, dt: float) -> list[Fit]:
     spread = float(np.std(finite)) or 1.0
     scaled = (values - centre) / spread
     candidates = _candidates(dt)
-    loglik, sigma2 = _log_likelihoods(scaled, quality, dt, candidates)
+    run = _log_likelihoods(scaled, quality, dt, candidates)
+    loglik, sigma2 = run.loglik, run.sigma2
     parameters = np.array([2.0 if trend is None else 3.0 for _, _, trend in candidates])
     aic = -2.0 * loglik + 2.0 * parameters
     weight = np.exp(-0.5 * (aic - aic.min()))
@@ -234,7 +261,15 @@ def fit(values: Array, quality: Array, dt: float) -> list[Fit]:
         model = _model(level_ratio, trend_ratio, float(sigma2[k]) * spread**2, dt)
         fits.append(Fit(name, model, state, track.covariance[0] * np.outer(unit, unit),
                         float(aic[k]), w))
-    return fits
+    checked = [(run.transition[k], run.process_noise[k] * sigma2[k], float(sigma2[k]), w)
+               for k, w in zip(kept, share.tolist(), strict=True)]
+    scale = sigma2[kept][:, None, None, None]
+    # from the third reading on: the first two only set the diffuse prior
+    start = int(np.flatnonzero(np.isfinite(scaled))[2])
+    factor = widening(scaled, quality, checked, run.states[kept],
+                      run.covariances[kept] * scale, max(1, values.size // 2), start,
+                      DEFAULT_GATE.quality_floor)
+    return fits, factor
 
 
 def mixture(fits: list[Fit], dt: float, steps: int) -> tuple[Array, Array]:
@@ -299,10 +334,15 @@ def forecast_readings(
     filled = int(np.isfinite(grid_values).sum())
     if filled < MIN_READINGS:
         raise TooFewReadings(f"{times.size} readings on {filled} distinct steps of {step:g} s")
-    fits = fit(grid_values, grid_quality, step / SECONDS_PER_HOUR)
+    dt = step / SECONDS_PER_HOUR
+    fits, factor = checked_fit(grid_values, grid_quality, dt)
     fitted = fits[0]
     horizon_hours = horizon / SECONDS_PER_HOUR
     mean, deviation = mixture(fits, horizon_hours / steps, steps)
+    # each forecast time widened by the check of the nearest horizon in grid steps (past
+    # the longest checked, by the longest's)
+    ahead = np.rint(horizon_hours / steps * np.arange(1, steps + 1) / dt).astype(np.int64)
+    deviation = deviation * factor[np.clip(ahead, 1, factor.size) - 1]
     origin = float(grid[-1])
     model = fitted.model
     return PropertyForecast(
