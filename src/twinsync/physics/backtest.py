@@ -77,38 +77,51 @@ def widening(
     least quality."""
     times = readings.size
     weights = np.array([weight for *_, weight in candidates])
+    weights = weights / weights.sum()
     # a target reading's own noise, weighed by its quality as the filter weighs it
     doubt = 1.0 / np.clip(np.nan_to_num(quality, nan=1.0), floor, 1.0)
+    # every (horizon, origin) pair at once: the reading h steps after each origin (NaN
+    # past the window, at a gap, or before ``start``)
+    horizon = np.arange(1, longest + 1)[:, None]
+    target = np.arange(times)[None, :] + horizon
+    inside = (target < times) & (np.arange(times)[None, :] >= start)
+    at = np.where(inside, target, 0)
+    later = np.where(inside, readings[at], np.nan)
+    first = np.zeros(later.shape)
+    second = np.zeros(later.shape)
+    for k, (F, Q, noise, _) in enumerate(candidates):
+        rows, accumulated = _ahead(F, Q, longest)
+        mean = rows @ states[k].T
+        # rowᵀ P row for every horizon's row and origin's P, as one product
+        outer = (rows[:, :, None] * rows[:, None, :]).reshape(longest, -1)
+        variance = (
+            outer @ covariances[k].reshape(times, -1).T
+            + accumulated[:, None]
+            + noise * doubt[at]
+        )
+        first += weights[k] * mean
+        second += weights[k] * (variance + mean**2)
+    spread = np.sqrt(np.maximum(second - first**2, 1e-300))
+    normalised = np.abs(later - first) / spread
+    checked = np.isfinite(normalised)
+    enough = checked.sum(axis=1) >= MIN_ORIGINS
     factor = np.ones(longest)
-    horizon_rows = []
-    for F, Q, _, _ in candidates:
-        horizon_rows.append(_ahead(F, Q, longest))
-    seen = np.isfinite(readings)
-    z_at = NormalDist().inv_cdf(0.5 + COVERAGE / 2.0)
-    for h in range(1, longest + 1):
-        origins = np.arange(start, times - h)
-        origins = origins[seen[origins + h]]
-        if origins.size < MIN_ORIGINS:
-            # horizons past the longest checked take the widening found up to it (below)
-            break
-        first = np.zeros(origins.size)
-        second = np.zeros(origins.size)
-        for k, (_, _, noise, weight) in enumerate(candidates):
-            rows, accumulated = horizon_rows[k]
-            row = rows[h - 1]
-            mean = states[k, origins] @ row
-            variance = (
-                np.einsum("i,tij,j->t", row, covariances[k, origins], row)
-                + accumulated[h - 1]
-                + noise * doubt[origins + h]
-            )
-            first += weight * mean
-            second += weight * (variance + mean**2)
-        first /= weights.sum()
-        second /= weights.sum()
-        spread = np.sqrt(np.maximum(second - first**2, 1e-300))
-        normalised = np.abs(readings[origins + h] - first) / spread
-        factor[h - 1] = max(1.0, float(np.quantile(normalised, COVERAGE)) / z_at)
+    if enough.any():
+        z_at = NormalDist().inv_cdf(0.5 + COVERAGE / 2.0)
+        # np.nanquantile row by row, in one sort (NaNs sort last)
+        ordered = np.sort(normalised[enough], axis=1)
+        position = (checked.sum(axis=1)[enough] - 1) * COVERAGE
+        below = np.floor(position).astype(np.int64)
+        above = np.minimum(below + 1, ordered.shape[1] - 1)
+        rows_at = np.arange(ordered.shape[0])
+        low, high = ordered[rows_at, below], ordered[rows_at, above]
+        quantile = low + (position - below) * np.where(np.isfinite(high), high - low, 0.0)
+        factor[enough] = np.maximum(1.0, quantile / z_at)
+    # horizons with too few origins (past the longest checked) take the widening found
+    # up to them (below)
+    if not enough.all():
+        longest_checked = int(np.argmin(enough))
+        factor[longest_checked:] = factor[longest_checked - 1] if longest_checked else 1.0
     # A forecast found too sure h steps ahead is taken to be at least as short further
     # ahead: a variance fitted too low (the trend's wander, above all) costs more the
     # further a forecast looks, and the check further ahead rests on fewer independent
