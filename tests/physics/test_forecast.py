@@ -66,6 +66,24 @@ def test_a_day_ahead_the_interval_carries_the_candidates_that_fit_about_as_well(
     assert answer.deviation[-1] > 1.05 * float(best.deviation[0, -1])
 
 
+def test_a_slab_warming_in_spells_is_forecast_less_surely_than_its_candidates_say() -> None:
+    """Two days of a slab that warms 0.5 °C/h for 8 hours, then holds for 8, and again: the
+    candidates fitted see a wandering trend, but their forecasts from earlier in the two
+    days missed the readings that followed by more than their intervals allowed, so the
+    forecast a day ahead is wider than their mixture, and nowhere narrower."""
+    rng = np.random.default_rng(7)
+    count = 288
+    times = np.arange(count) * 600.0
+    rate = np.where((times / HOUR // 8) % 2 == 0, 0.5, 0.0)
+    values = 20.0 + np.cumsum(rate / 6) + rng.normal(0.0, 0.1, count)
+    _, grid_values, grid_quality, step = regular_grid(times, values, np.ones(count),
+                                                      float(times[-1]))
+    _, alone = mixture(fit(grid_values, grid_quality, step / HOUR), 1.0, 24)
+    answer = forecast_readings(times, values, np.ones(count), horizon=24 * HOUR, steps=24)
+    assert np.all(np.array(answer.deviation) >= alone)
+    assert answer.deviation[-1] > 1.3 * alone[-1]
+
+
 def test_a_doubtful_reading_moves_the_forecast_less_than_a_trusted_one() -> None:
     rng = np.random.default_rng(5)
     times = np.arange(60) * 600.0
