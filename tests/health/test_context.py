@@ -125,6 +125,60 @@ def test_genuine_extra_noise_on_one_sensor_is_still_found() -> None:
     assert [row for _, row, new, _ in changes if new == "noisy" and row != 2] == []
 
 
+MIXED = np.array([0.5, 0.5, 0.1, 0.01])
+"""The resolutions of a room's four air sensors: two read to half a degree."""
+
+
+def mixed_room(days: float, seed: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Four air sensors of one room, every 2 min, read to ``MIXED``: heating from 15 to
+    20 °C on work days, doors in work hours, each sensor with its own bias and noise of
+    0.05 °C. The two coarse ones sit on a step for minutes on end and flicker to the next
+    at its edge."""
+    rng = np.random.default_rng(seed)
+    step = 2 * MINUTE
+    times = np.arange(round(days * DAY / step)) * step
+    hour = (times / 3600) % 24
+    setpoint = np.where((hour >= 6) & (hour < 18), 20.0, 15.0)
+    room = np.empty_like(times)
+    room[0] = 15.0
+    for k in range(1, times.size):
+        room[k] = room[k - 1] + (setpoint[k] - room[k - 1]) * (1 - np.exp(-step / 3600))
+    doors = np.zeros_like(times)
+    for opened in np.flatnonzero((hour >= 7) & (hour < 17) & (rng.random(times.size) < 0.02)):
+        after = (times[opened:] - times[opened]) / 60
+        doors[opened:] -= rng.uniform(0.5, 2.5) * np.exp(-after / 20)
+    values = (room + rng.uniform(0.8, 1.0, (4, 1)) * doors
+              + rng.normal(0, 0.05, (4, times.size)) + rng.normal(0, 0.3, (4, 1)))
+    quantised = np.round(values / MIXED[:, None]) * MIXED[:, None]
+    return quantised, times + rng.uniform(0, 30, (4, 1))
+
+
+def mixed_group() -> HealthMonitor:
+    monitor = HealthMonitor()
+    monitor.configure(np.arange(4), group=np.zeros(4, np.int64), resolution=MIXED)
+    return monitor
+
+
+def test_a_sensor_read_to_half_a_degree_flickering_at_a_steps_edge_is_not_noise() -> None:
+    # (Two of these seeds named a coarse sensor noisy when every step of one resolution
+    # counted as evidence.)
+    for seed in (3, 4):
+        values, times = mixed_room(6, seed)
+        changes = states_of(mixed_group(), values, times)
+        assert [(k, row) for k, row, new, _ in changes if new == "noisy"] == [], seed
+
+
+def test_noise_past_the_resolution_of_a_coarse_sensor_is_still_found() -> None:
+    values, times = mixed_room(6, seed=3)
+    start = round(4 * DAY / (2 * MINUTE))
+    noise = np.random.default_rng(22).normal(0, 0.5, values.shape[1] - start)
+    values[0, start:] = quantise(values[0, start:] + noise, 0.5)
+    changes = states_of(mixed_group(), values, times)
+    noisy = entered(changes, 0, "noisy")
+    assert noisy and start <= noisy[0] < start + 90  # within three hours
+    assert [row for _, row, new, _ in changes if new == "noisy" and row != 0] == []
+
+
 def test_a_sensor_with_heavy_tailed_steps_is_learned_bursty_and_a_smooth_one_smooth() -> None:
     values, times = peer_signals(3, seed=17)
     jumps = np.random.default_rng(18).random(values.shape[1]) < 0.05

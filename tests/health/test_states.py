@@ -387,6 +387,29 @@ def test_a_sensor_whose_offset_moved_while_its_chart_was_first_measured_is_still
     assert {c.row for _, c in changes if c.new == "drift"} == {0}
 
 
+def test_a_coarse_sensor_is_not_stuck_for_a_move_only_one_of_its_two_peers_made(
+        feed: Feed) -> None:
+    # A slab logger read to half a degree shows one value for days at a steady 7 degC.
+    # One of its two peers is wired to the next bay, which is heated: it climbs 6 degC.
+    # The peers' median of two climbs half of that, but the other peer never moved: the
+    # move is not the group's, and the logger holding still is no fault.
+    rng = np.random.default_rng(9)
+    steps = round(5 * DAY / STEP)
+    hours = np.arange(steps) * STEP / 3600
+    values = (7.0 + 0.1 * np.sin(2 * np.pi * hours / 24) + rng.normal(0.0, 0.03, (3, steps))
+              + np.array([[0.0], [0.05], [-0.05]]))
+    values[2, FAULT:] += 6.0 * np.minimum((np.arange(steps - FAULT) * STEP) / (3 * 3600), 1.0)
+    values[0] = np.round(values[0] / 0.5) * 0.5
+    values[1:] = np.round(values[1:], 2)
+    times = np.broadcast_to(np.arange(steps) * STEP + rng.uniform(0, 60, (3, 1)),
+                            values.shape).copy()
+    monitor = HealthMonitor()
+    monitor.configure(np.arange(3), group=np.zeros(3, np.int64),
+                      resolution=np.array([0.5, 0.01, 0.01]))
+    changes = feed(monitor, values, times)
+    assert entered(changes, 0, "stuck") == [] and entered(changes, 1, "stuck") == []
+
+
 def test_a_coarse_sensor_holding_its_value_through_a_night_its_peers_held_still_is_not_stuck(
         feed: Feed) -> None:
     # A room logger of 0.1 degC beside two of 0.01: by day the room swings and the coarse

@@ -213,8 +213,9 @@ def fold(v: FoldViews, kn: AllKnobs, sk: SilenceKnobs, members: NDArray[np.int64
         consensus = ref
         kind = REF_MODEL if math.isfinite(ref) else REF_NONE
         peer_offset = 0.0
+        peer_spread = np.nan
         if not math.isfinite(ref) and peers.shape[0] > 0:
-            ref, consensus, peer_offset = peer_view(
+            ref, consensus, peer_offset, peer_spread = peer_view(
                 peers, r, t, co.ring_time, co.ring_flags, co.ring_value, co.ring_offset,
                 co.ring_slope, co.ring_level, co.interval_given, co.interval, co.character,
                 p.stale_after, peer_work)
@@ -333,7 +334,7 @@ def fold(v: FoldViews, kn: AllKnobs, sk: SilenceKnobs, members: NDArray[np.int64
             x, ref, res, hold_tolerance, d_sd, s.d_n >= p.drift_warmup,
             kind == REF_PEERS, character == RELATIVE, quiet,
             has_prev and not long_gap and old_state == _OK and not was_stuck, was_stuck,
-            declared))
+            declared, peer_spread))
         c = c | STUCK_BIT if sv.stuck else c & ~STUCK_BIT
 
         dv = drift.step(s, kn.drift, drift.Evidence(

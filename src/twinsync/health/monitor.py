@@ -366,7 +366,7 @@ class HealthMonitor:
         members = self._peer_matrix()
         group = int(self._group_index(table.group[[row]])[0])
         work = np.empty((3, max(members.shape[1], 1)))
-        median, _, _ = peer_view(
+        median, _, _, _ = peer_view(
             members[group], row, float(event_time), table.ring_time, table.ring_flags,
             table.ring_value, table.ring_offset, table.ring_slope, table.ring_level,
             table.interval_given, table.interval, table.character,

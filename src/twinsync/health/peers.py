@@ -44,12 +44,14 @@ def peer_view(members: NDArray[np.int64], row: int, time: float,
               ring_slope: NDArray[np.float64], ring_level: NDArray[np.float64],
               interval_given: NDArray[np.float64], interval: NDArray[np.float64],
               character: NDArray[np.int8], stale_after: float,
-              work: NDArray[np.float64]) -> tuple[float, float, float]:
-    """(median, consensus, largest offset) for ``row`` at ``time``.
+              work: NDArray[np.float64]) -> tuple[float, float, float, float]:
+    """(median, consensus, largest offset, spread) for ``row`` at ``time``.
 
     ``members`` is the row's group (padded with -1); ``work`` is scratch, [3, width].
     The largest offset is the largest smoothed offset (absolute, in the property's unit)
-    among the peers heard from.
+    among the peers heard from. The spread is how far the peers (offsets taken off) lie
+    apart: the difference of two, twice the median distance from their median of three
+    or more (one peer far off does not widen it), NaN with fewer than two.
     """
     width = members.shape[0]
     window = ring_time.shape[1]
@@ -89,7 +91,23 @@ def peer_view(members: NDArray[np.int64], row: int, time: float,
             count += 1
     median = _median_where(carried, usable, width, sorted_)
     consensus = median if count >= 2 else np.nan
-    return median, consensus, largest
+    spread = np.nan
+    if count == 2:
+        spread = abs(_max_where(carried, usable, width) + _max_where(-carried, usable, width))
+    elif count > 2:
+        for m in range(width):
+            carried[m] = abs(carried[m] - median)
+        spread = 2.0 * _median_where(carried, usable, width, sorted_)
+    return median, consensus, largest, spread
+
+
+@compiled
+def _max_where(values: NDArray[np.float64], mask: NDArray[np.float64], width: int) -> float:
+    largest = -np.inf
+    for m in range(width):
+        if mask[m] > 0 and values[m] > largest:
+            largest = values[m]
+    return largest
 
 
 @compiled

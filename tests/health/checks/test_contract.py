@@ -80,7 +80,8 @@ def stuck_stream(rng: np.random.Generator) -> Stream:
         diff_sd=np.full(N, 0.1), peers_known=np.arange(N) > 40,
         via_peers=rows != 0, relative=rows == 3,
         quiet=(rows == 3) & (value < 20.2), learn_repeats=~frozen,
-        was_stuck=np.zeros(N, dtype=bool), declared=np.arange(N) > N - 20)
+        was_stuck=np.zeros(N, dtype=bool), declared=np.arange(N) > N - 20,
+        peers_spread=np.where(rows == 1, 0.05, np.nan))
 
 
 def drift_stream(rng: np.random.Generator) -> Stream:

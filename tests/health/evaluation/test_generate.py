@@ -166,3 +166,22 @@ def _signal(prop: str) -> str:
     return {"core_temperature": "slab", "air_temperature": "room_temperature",
             "relative_humidity": "room_humidity", "axial_strain": "strain",
             "outdoor_temperature": "outdoor", "vibration_rms": "vibration"}[prop]
+
+
+def test_the_coarse_tune_part_is_the_tune_site_read_by_coarser_sensors(tmp_path: Path) -> None:
+    for part in ("tune", "tune-coarse"):
+        generate(part, 5, 2.0, tmp_path / part, sensors=30)
+    fine = {row.sensor_id: row for row in read_sensors(tmp_path / "tune" / "SENSORS.csv")}
+    coarse = {row.sensor_id: row for row in read_sensors(tmp_path / "tune-coarse" / "SENSORS.csv")}
+    assert fine.keys() == coarse.keys()
+    assert all(coarse[s].resolution >= 2 * fine[s].resolution for s in fine)
+    faults = {part: [(label.sensor_id, label.kind)
+                     for label in read_labels(tmp_path / part / "LABELS.csv")]
+              for part in ("tune", "tune-coarse")}
+    assert faults["tune"] == faults["tune-coarse"]
+    # The same readings at the same times, each within the coarse resolution of the fine one.
+    fine_readings = Readings(tmp_path / "tune" / "READINGS.csv")
+    coarse_readings = Readings(tmp_path / "tune-coarse" / "READINGS.csv")
+    assert np.array_equal(fine_readings.time, coarse_readings.time)
+    steps = np.array([coarse[s].resolution for s in coarse_readings.sensor])
+    assert np.all(np.abs(coarse_readings.value - fine_readings.value) <= steps)

@@ -12,7 +12,8 @@ peer group: what it would ask of its peers (``noise``: is their evidence rising 
 >>> check = HealthCheck(stuck)
 >>> reading = dict(value=20.0, ref=20.0, res=0.1, tolerance=0.05, diff_sd=0.1,
 ...                peers_known=False, via_peers=False, relative=False,
-...                quiet=False, learn_repeats=True, was_stuck=False, declared=False)
+...                quiet=False, learn_repeats=True, was_stuck=False, declared=False,
+...                peers_spread=float("nan"))
 >>> check.learn_one(0, reading)
 0.0
 """

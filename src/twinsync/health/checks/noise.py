@@ -136,6 +136,22 @@ class Outcome(NamedTuple):
 
 
 @compiled_inline
+def beyond_quantum(step: float, res: float, coarse: bool) -> float:
+    """A coarse sensor's step less half a resolution (the whole step otherwise): a step
+    of one resolution, the edge of a step crossed, then counts as a quarter of the
+    floor's variance of a quantised step, too little to move the noise CUSUM.
+
+    >>> beyond_quantum(0.5, 0.5, True), beyond_quantum(-1.5, 0.5, True)
+    (0.25, -1.25)
+    >>> beyond_quantum(0.5, 0.5, False)
+    0.5
+    """
+    if not coarse:
+        return step
+    return math.copysign(max(abs(step) - 0.5 * res, 0.0), step)
+
+
+@compiled_inline
 def step(n: Any, k: Knobs, ev: Evidence, r: int, peers: NDArray[np.int64],
          noise_s: NDArray[np.float64], step_tail: NDArray[np.float64],
          cond: NDArray[np.int64], character: NDArray[np.int8]) -> Outcome:
@@ -156,7 +172,12 @@ def step(n: Any, k: Knobs, ev: Evidence, r: int, peers: NDArray[np.int64],
     step_sd = math.sqrt(max(n.step_var, max(floor, tiny * tiny)))
     cap2 = k.noise_cap ** 2
     step_change = ev.step_change
-    own_z2 = min((step_change / step_sd) ** 2, cap2)
+    # A sensor whose noise (quantisation included) is below half its resolution shows a
+    # step of one resolution whenever its value sits at the edge of a step (and flickers
+    # there): much of such a step is the quantisation's, no evidence of noise
+    # (``beyond_quantum``). A finer one's steps of a resolution or two are its noise.
+    coarse = res > 0 and not relative and math.sqrt(n.sigma2) < 0.5 * res
+    own_z2 = min((beyond_quantum(step_change, res, coarse) / step_sd) ** 2, cap2)
     rel_change = relative_step(step_change, ev.last_trusted, res) if has_last else np.nan
     if relative and has_last and n.rel_step_var > 0:
         own_z2 = min(rel_change * rel_change / n.rel_step_var, cap2)
@@ -171,7 +192,8 @@ def step(n: Any, k: Knobs, ev: Evidence, r: int, peers: NDArray[np.int64],
     peer_z2 = np.nan
     if math.isfinite(resid_step) and n.peer_step_var > 0:
         peer_sd2 = max(n.peer_step_var, max(floor, tiny * tiny))
-        peer_z2 = min(resid_step * resid_step / peer_sd2, cap2)
+        beyond = beyond_quantum(resid_step, res, coarse)
+        peer_z2 = min(beyond * beyond / peer_sd2, cap2)
     z2 = evidence_z2(own_z2, peer_z2)
     bursty = is_bursty(ev.character, n.step_tail, k.tail_share)
     noise_h = k.noise_h * k.bursty_noise_h if bursty else k.noise_h

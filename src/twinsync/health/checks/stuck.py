@@ -11,7 +11,8 @@ resolution. A vibration gauge repeats itself at night and seldom
 by day, so with peers to follow it is judged by them alone; and a run the peers held
 still through (their consensus within one and a half resolutions) is their quiet night
 too. Within a declared site event (``events``) the peers' moves are no evidence: the run
-is judged by the sensor's own history alone.
+is judged by the sensor's own history alone; nor is a move smaller than the peers' own
+spread (one peer far from the others moved the median).
 
 Score: 1 while stuck, else 0.
 """
@@ -73,6 +74,8 @@ class Evidence(NamedTuple):
     declared: bool
     """A declared site event concerns the reading: the peers' moves are not the sensor's
     to follow (a pour's heat reaches each depth of a slab in its own time)."""
+    peers_spread: float
+    """How far the peers lie apart now (``peers.peer_view``; NaN: fewer than two)."""
 
 
 class EvidenceColumns(NamedTuple):
@@ -88,6 +91,7 @@ class EvidenceColumns(NamedTuple):
     learn_repeats: NDArray[np.bool_]
     was_stuck: NDArray[np.bool_]
     declared: NDArray[np.bool_]
+    peers_spread: NDArray[np.float64]
 
 
 class Outcome(NamedTuple):
@@ -149,8 +153,11 @@ def step(s: Any, k: Knobs, ev: Evidence) -> Outcome:
     # A bursty gauge's peers may catch a burst of a few minutes between two of its own
     # readings: for it the reference must have moved at two of its readings running.
     shown = min(moved, before) if ev.relative else moved
+    # A move the peers do not share is no evidence: with one of them wired to the next bay
+    # (or its clock off) their median of two follows it, and a sensor read to half a
+    # degree that held still for an hour would be called stuck for it.
     reference_moved = ev.peers_known and not ev.declared and (
-        shown > k.stuck_ref_k * ev.diff_sd + 2.0 * ev.res)
+        shown > k.stuck_ref_k * ev.diff_sd + 2.0 * ev.res) and not shown <= ev.peers_spread
     stuck = same and (ev.was_stuck or (run >= k.stuck_min_run
                                        and (reference_moved or own_history)))
     return Outcome(stuck, run, likely)
@@ -164,5 +171,5 @@ def learn_many(records: NDArray[np.void], k: Knobs, rows: NDArray[np.int64], ev:
         out = step(records[rows[i]], k, Evidence(
             ev.value[i], ev.ref[i], ev.res[i], ev.tolerance[i], ev.diff_sd[i],
             ev.peers_known[i], ev.via_peers[i], ev.relative[i], ev.quiet[i], ev.learn_repeats[i],
-            ev.was_stuck[i], ev.declared[i]))
+            ev.was_stuck[i], ev.declared[i], ev.peers_spread[i]))
         scores[i] = 1.0 if out.stuck else 0.0

@@ -12,7 +12,7 @@ Ranges are ``(low, high)`` for a uniform draw; ``choices`` with ``weights`` for 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 
 Range = tuple[float, float]
@@ -274,7 +274,18 @@ HOLDOUT = SiteParams(
     clock_hours=(1.0, 48.0),
 )
 
-PARTS: dict[str, SiteParams] = {"tune": TUNE, "holdout": HOLDOUT}
+#: The tune site read by coarser sensors (slabs and rooms to half a degree, strain to
+#: 1-5 µε): the same signals, faults and draws as ``tune`` at one seed, each reading only
+#: quantised more. A part to tune on, like ``tune``, that shows what a check takes from a
+#: fine resolution: a check that holds on both is less likely to fail a site whose
+#: loggers are coarse. Not a holdout.
+TUNE_COARSE = replace(
+    TUNE, name="tune-coarse",
+    resolution={"slab": (0.25, 0.5), "room_temperature": (0.1, 0.25, 0.5),
+                "room_humidity": (0.5, 1.0, 2.0), "strain": (1.0, 2.0, 5.0),
+                "outdoor": (0.25, 0.5), "vibration": (0.005, 0.01)})
+
+PARTS: dict[str, SiteParams] = {"tune": TUNE, "tune-coarse": TUNE_COARSE, "holdout": HOLDOUT}
 
 
 def differing_fields(first: SiteParams = TUNE, second: SiteParams = HOLDOUT) -> list[str]:
