@@ -12,7 +12,9 @@ readings through ``ingest``, as a gateway would:
   after which every zone's R and C stay within 2 %.
 - cost: ``--sizes`` twins of that many zones; ``--slots`` readings of each sensor, a batch
   an hour; microseconds the zone step takes per zone reading (its own clock,
-  ``ZoneDesk.seconds``), after a first day that is not timed.
+  ``ZoneDesk.seconds``), after a first day that is not timed; and microseconds a property
+  of the live delta takes to build (``Publisher.changes_of`` over every sensor: the
+  fused value with its field and model sources), the best of 20.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ STEP = 900.0
 DT = STEP / 3600
 START = 1_767_225_600.0  # 2026-01-01
 PER_BATCH = 4  # slots: a batch an hour
+DELTA_ROUNDS = 20
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,9 +58,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     figures: dict[str, Any] = {
         "calibration": asyncio.run(calibration(args.zones, args.days, args.seed)),
-        "cost_us_a_zone_reading": {
-            str(size): asyncio.run(cost(size, args.slots, args.seed)) for size in args.sizes},
     }
+    costs = {str(size): asyncio.run(cost(size, args.slots, args.seed)) for size in args.sizes}
+    figures["cost_us_a_zone_reading"] = {size: step for size, (step, _) in costs.items()}
+    figures["delta_us_a_property"] = {size: delta for size, (_, delta) in costs.items()}
     figures["seconds"] = round(time.perf_counter() - started, 1)
     return figures
 
@@ -148,7 +152,10 @@ async def calibration(zones: int, days: int, seed: int) -> dict[str, Any]:
             "all_within_2pct_from_day": within_since}
 
 
-async def cost(zones: int, slots: int, seed: int) -> float:
+async def cost(zones: int, slots: int, seed: int) -> tuple[float, float]:
+    """Microseconds of the zone step a zone reading, and of building the live delta of a
+    property (its fused value, with the zone's prediction among its sources) when every
+    sensor of the site has read: the best of ``DELTA_ROUNDS``, on the writer."""
     site = Site(zones, 96 + slots, seed)
     with tempfile.TemporaryDirectory() as folder:
         service = await site.open(folder)
@@ -157,6 +164,15 @@ async def cost(zones: int, slots: int, seed: int) -> float:
             service.zones.seconds = 0.0
             await site.feed(service, range(96, 96 + slots))
             seconds = service.zones.seconds
+            rows = np.arange(len(service.pipeline.table), dtype=np.int64)
+
+            def build() -> float:
+                began = time.perf_counter()
+                service.publisher.changes_of(rows)
+                return time.perf_counter() - began
+
+            delta = min([await service.view(build) for _ in range(DELTA_ROUNDS)])
         finally:
             await service.aclose()
-    return round(1e6 * seconds / (zones * slots), 2)
+    properties = 2 * zones + 1
+    return round(1e6 * seconds / (zones * slots), 2), round(1e6 * delta / properties, 2)

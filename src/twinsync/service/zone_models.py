@@ -206,6 +206,10 @@ class ZoneDesk:
         self.outdoor_slot = np.array([z.outdoor for z in self.zones], dtype=np.int64)
         self.heating_slot = np.array([z.heating for z in self.zones], dtype=np.int64)
 
+    def zone_of(self, element_id: str, prop: str) -> int | None:
+        """The zone modelling the element's ``prop`` (its air temperature), or None."""
+        return self.index.get(element_id) if prop == AIR else None
+
     # -- the reading path ------------------------------------------------------------------
 
     def _readings(self, batch: Batch, in_time: NDArray[np.int64]
@@ -330,7 +334,12 @@ class ZoneDesk:
         try:
             with np.load(io.BytesIO(body), allow_pickle=False) as saved:
                 ids = [str(i) for i in saved["ids"]]
-                columns = {name: saved[f"column_{name}"] for name in ZoneBank.COLUMNS}
+                # Saved before the zones kept their prior: none yet (NaN) until the next
+                # reading of a new time, rather than the zones learning afresh.
+                columns = {name: (np.full(len(ids), np.nan) if name in ZoneBank.PRIORS
+                                  and f"column_{name}" not in saved.files
+                                  else saved[f"column_{name}"])
+                           for name in ZoneBank.COLUMNS}
                 slots = [tuple(str(key).split("\x1f")) for key in saved["slots"]]
                 slot_value, slot_time = saved["slot_value"], saved["slot_time"]
                 # Saved before inputs were moved by their clock: none was.
