@@ -55,11 +55,12 @@ HOUR = 3600.0
 
 def zone_sources(desk: ZoneDesk, keys: Sequence[tuple[str, str]], numbers: Sequence[int],
                  index: PropertyIndex, table: SensorTable, health: HealthMonitor,
-                 now: float, others: OtherSources | None
+                 now: float, others: OtherSources | None, *, describe: bool = True
                  ) -> tuple[OtherSources | None, list[dict[str, object] | None]]:
     """``others`` with the zones' predictions of the properties ``keys`` (numbered
     ``numbers`` in ``index``) added in the ``prediction`` column, and for each property
-    the model as the view shows it (None: no zone models it)."""
+    the model as the view shows it (None: no zone models it, or ``describe`` false: the
+    live path needs the values alone)."""
     shown: list[dict[str, object] | None] = [None] * len(keys)
     if not desk.enabled or not desk.zones:
         return others, shown
@@ -72,9 +73,10 @@ def zone_sources(desk: ZoneDesk, keys: Sequence[tuple[str, str]], numbers: Seque
     zones = np.array([zone for _, zone in found], dtype=np.int64)
     asked = np.asarray(numbers, dtype=np.int64)[places]
     starts, ends = index.starts[asked], index.starts[asked + 1]
-    group = np.repeat(np.arange(places.size), ends - starts)
-    rows = index.members[np.concatenate([np.arange(a, b) for a, b
-                                         in zip(starts.tolist(), ends.tolist(), strict=True)])]
+    sizes = ends - starts
+    group = np.repeat(np.arange(places.size), sizes)
+    within = np.arange(group.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    rows = index.members[np.repeat(starts, sizes) + within]
     trusted = sensor_trust(rows, table, health.quality) >= MIN_QUALITY
     any_trusted = np.bincount(group[trusted], minlength=places.size) > 0
     oldest = np.full(places.size, np.inf)
@@ -116,7 +118,7 @@ def zone_sources(desk: ZoneDesk, keys: Sequence[tuple[str, str]], numbers: Seque
     others.variance[places[known], PREDICTION] = variance[known]
     others.time[places[known], PREDICTION] = last[known]
     others.confidence[places[known], PREDICTION] = MODEL_CONFIDENCE
-    for k, place in enumerate(places.tolist()):
+    for k, place in enumerate(places.tolist() if describe else ()):
         entry: dict[str, object] = {"model": "thermal_zone", "time": float(last[k]),
                                     "age": float(age[k]), "basis": None, "value": None,
                                     "uncertainty": None, "reason": None}

@@ -140,7 +140,7 @@ class Publisher:
         # A zone's prediction too (``model_sources``): a failed room sensor's delta shows
         # the model's value, as the element's view does.
         others, _ = zone_sources(service.zones, asked, numbers, properties, table,
-                                 service.health, now, others)
+                                 service.health, now, others, describe=False)
         fused = properties.fuse(distinct, table, sensor_quality=service.health.quality,
                                 sensor_noise=service.health.noise_variance, others=others)
         shown = fused.has_value[position]
