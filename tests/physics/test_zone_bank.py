@@ -136,3 +136,26 @@ def test_a_doubted_reading_does_not_judge_the_priors_error() -> None:
     before = bank.columns["prior_error"][0]
     one(bank, 9000.0, 30.0, quality=0.1)
     assert bank.columns["prior_error"][0] == before
+
+
+def test_coasting_follows_the_inputs_without_moving_the_zone_or_its_last_reading() -> None:
+    bank = ZoneBank()
+    bank.grow(1)
+    for k in range(8):
+        one(bank, 900.0 * k, 20.0)
+    before = bank.take(np.array([0]))
+    # The heater goes on at 4 kW while the zone's sensor is silent: coasted hour by hour
+    # the zone warms; held at the last heating seen (0 kW) it would have cooled.
+    for hour in range(1, 7):
+        bank.coast(np.array([0]), np.array([6300.0 + 3600.0 * hour]), np.array([10.0]),
+                   np.array([4.0]))
+    c = bank.columns
+    for name in ("x", "P", "time", "count"):
+        assert np.array_equal(c[name], before[name]), name
+    assert c["ahead_time"][0] == 6300.0 + 6 * 3600.0
+    held = bank.forecast(np.array([0]), np.array([6.0]), np.array([10.0]), np.array([0.0]))
+    assert c["ahead_x"][0, 0] > c["x"][0, 0] > held.mean[0]
+    # A late reading of the zone is still taken, and the coasting starts again from it.
+    one(bank, 7200.0, 20.1)
+    assert c["count"][0] == 9 and c["ahead_time"][0] == 7200.0
+    assert np.array_equal(c["ahead_x"], c["x"])

@@ -1,7 +1,8 @@
 """A thermal zone's prediction of its room's air temperature is a source of the fused value:
 with the room's only sensor stale it carries the value, marked as the model's, with an
 uncertainty that grows; beside a fresh good sensor it barely moves the value; a sensor
-health calls failed is outweighed by it; and it is there again after a restart."""
+health calls failed is outweighed by it; it is there again after a restart; and the zone
+coasted on through a silent room's inputs is put back with a failed commit."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+from twinsync.errors import StoreError
 from twinsync.pipeline import IncomingBatch, RawReading
 from twinsync.service import TwinService
 
+from .faults import FailingStore
 from .test_zone_models import START, STEP, ZONES, open_site, simulated
 
 DAYS = 2
@@ -157,3 +160,25 @@ async def test_the_models_source_is_there_again_after_a_restart(store_url: str) 
         assert after["uncertainty"] == pytest.approx(before["uncertainty"], rel=1e-9)
     finally:
         await restarted.aclose()
+
+
+async def test_a_failed_commit_puts_back_the_coasting_of_a_silent_room(tmp_path: Path) -> None:
+    data = simulated(days=DAYS + 1)
+    clock = Clock()
+    store = FailingStore(f"sqlite:///{tmp_path}/twin.sqlite")
+    service = await open_site(TwinService(store, clock=clock))
+    try:
+        await feed(service, clock, data, range(SLOTS), room_0="read")
+        await feed(service, clock, data, range(SLOTS, SLOTS + 8), room_0="silent")
+        columns = service.zones.bank.columns
+        coasted = {name: columns[name].copy() for name in ("ahead_x", "ahead_P", "ahead_time")}
+        assert coasted["ahead_time"][0] > columns["time"][0]  # room 0 coasted on
+        store.fail_next = 1
+        with pytest.raises(StoreError):
+            await feed(service, clock, data, range(SLOTS + 8, SLOTS + 12), room_0="silent")
+        for name, column in coasted.items():
+            assert np.array_equal(columns[name], column), name
+        await feed(service, clock, data, range(SLOTS + 8, SLOTS + 12), room_0="silent")
+        assert columns["ahead_time"][0] == START + (SLOTS + 11) * STEP
+    finally:
+        await service.aclose()

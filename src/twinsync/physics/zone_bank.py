@@ -94,11 +94,15 @@ class ZoneBank:
     temperature's prior mean and variance at its last reading time (NaN before a second
     reading), and the prior's mean squared error against trusted readings (``prior_error``,
     over about the last ``ERROR_READINGS``): what the prior's variance should be, plus the
-    readings' noise, if the model is as good as it says."""
+    readings' noise, if the model is as good as it says; and the state coasted on through
+    the inputs read since the last reading (``coast``; the last reading's state where
+    none was)."""
 
     COLUMNS = ("x", "P", "time", "count", "gated_run", "prior_mean",
-               "prior_variance", "prior_error")
+               "prior_variance", "prior_error", "ahead_x", "ahead_P", "ahead_time")
     PRIORS = ("prior_mean", "prior_variance", "prior_error")
+    #: The state coasted past the last reading (``coast``), and where it starts from.
+    AHEAD = {"ahead_x": "x", "ahead_P": "P", "ahead_time": "time"}
 
     def __init__(self, knobs: ZoneKnobs | None = None) -> None:
         self.knobs = knobs or ZoneKnobs()
@@ -123,6 +127,8 @@ class ZoneBank:
                         "prior_mean": np.full(size, np.nan),
                         "prior_variance": np.full(size, np.nan),
                         "prior_error": np.full(size, np.nan)}
+        for ahead, start in self.AHEAD.items():
+            self.columns[ahead] = self.columns[start].copy()
 
     def grow(self, size: int) -> None:
         """At least ``size`` zones; new ones fresh."""
@@ -184,6 +190,7 @@ class ZoneBank:
             x[new, 0] = values[first]
             last[new] = times[first]
             count[new] = 1
+            self._restart_coast(new)
         going = ~first
         if not going.any():
             return
@@ -216,14 +223,41 @@ class ZoneBank:
         gated_run[z] = ukf.gated_run
         last[z] = np.maximum(last[z], times[going])
         count[z] += 1
+        self._restart_coast(z)
+
+    def _restart_coast(self, zones: NDArray[np.int64]) -> None:
+        c = self.columns
+        for ahead, start in self.AHEAD.items():
+            c[ahead][zones] = c[start][zones]
+
+    def coast(self, zones: NDArray[np.int64], times: Array, outdoor: Array,
+              heating: Array) -> None:
+        """Step the coasted state of ``zones`` (each once) on to ``times`` with ``outdoor``
+        and ``heating`` held, without a reading: so a zone whose sensor is silent follows
+        its inputs as they are read, not as last seen. The zone itself (its state, its
+        last reading's time) does not move: a late reading of it is still taken."""
+        c = self.columns
+        with np.errstate(invalid="ignore"):
+            behind = (c["count"][zones] > 0) & (times > c["ahead_time"][zones])
+        z = zones[behind]
+        if z.size == 0:
+            return
+        hours = (times[behind] - c["ahead_time"][z]) / HOUR
+        k = self.knobs
+        ukf = UnscentedKalmanFilter(self.model, c["ahead_x"][z], c["ahead_P"][z], gate=None)
+        noise = np.diag([k.temperature_noise, k.parameter_noise, k.parameter_noise])
+        ukf.predict(1.0, np.column_stack([outdoor[behind], heating[behind], hours]),
+                    noise[None] * hours[:, None, None])
+        c["ahead_x"][z], c["ahead_P"][z], c["ahead_time"][z] = ukf.x, ukf.P, times[behind]
 
     def forecast(self, zones: NDArray[np.int64], hours: Array, outdoor: Array,
-                 heating: Array) -> Forecast:
-        """Each of ``zones`` ``hours`` after its last reading, the inputs held (its state
-        is not changed)."""
+                 heating: Array, *, coasted: bool = False) -> Forecast:
+        """Each of ``zones`` ``hours`` after its last reading (``coasted``: after its
+        coasted state's time), the inputs held (its state is not changed)."""
         k = self.knobs
         c = self.columns
-        ukf = UnscentedKalmanFilter(self.model, c["x"][zones], c["P"][zones], gate=None)
+        x, P = (c["ahead_x"], c["ahead_P"]) if coasted else (c["x"], c["P"])
+        ukf = UnscentedKalmanFilter(self.model, x[zones], P[zones], gate=None)
         noise = np.diag([k.temperature_noise, k.parameter_noise, k.parameter_noise])
         ukf.predict(1.0, np.column_stack([outdoor, heating, hours]),
                     noise[None] * np.asarray(hours)[:, None, None])

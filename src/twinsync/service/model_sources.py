@@ -14,11 +14,13 @@ apart per property by which of its sensors fusion trusts now (``fusion.sensor_tr
   less the sensors' noise (a room the one-node model does not fit weighs it less).
 - **No sensor trusted** (stale, offline, failed, clock off): the sensors are set aside
   (``fusion``: the other sources carry the value alone), so the zone's posterior counts
-  nothing twice; it is **extrapolated** from its last reading to now with the outdoor
-  temperature and heating held at their latest, and its variance is the filter's state
-  variance then plus the room's random-walk rate (learned from its sensors' rings, as a
-  field measurement's age is) times the time since: the inputs' changes over the gap are
-  not known to it. It grows with the time since the zone last took a reading.
+  nothing twice. Its value is the zone's state **coasted** on through the inputs read
+  since its last reading (``ZoneBank.coast``: a zone silent for over an hour is stepped,
+  without a reading, to each outdoor or heating reading's time) and from there to now with
+  the inputs held at their latest. Its variance is the filter's state variance then plus
+  the room's random-walk rate (learned from its sensors' rings, as a field measurement's
+  age is) times the time since the last input reading it coasted to: over that stretch the
+  inputs' changes are not known. It grows with the time since the zone's last reading.
 
 Where a trusted sensor's latest reading is older than the zone's latest reading time (two
 sensors read at different times, or a failed one read after a good one), that reading is
@@ -100,7 +102,9 @@ def zone_sources(desk: ZoneDesk, keys: Sequence[tuple[str, str]], numbers: Seque
         heating_slot = desk.heating_slot[zones[alone]]
         outdoor = desk.slot_value[desk.outdoor_slot[zones[alone]]]
         heating = np.where(heating_slot < 0, 0.0, desk.slot_value[np.maximum(heating_slot, 0)])
-        ahead = desk.bank.forecast(zones[alone], age[alone] / HOUR, outdoor, heating)
+        # From the state coasted through the inputs read since (``ZoneBank.coast``).
+        since = np.maximum(now - bank["ahead_time"][zones[alone]], 0.0)
+        ahead = desk.bank.forecast(zones[alone], since / HOUR, outdoor, heating, coasted=True)
         # The inputs are held at their latest over the gap: how they changed in it is not
         # known, and a heater switched on moves the room by degrees the filter's variance
         # does not hold. The room's own random-walk rate, learned from its sensors' rings
@@ -109,7 +113,7 @@ def zone_sources(desk: ZoneDesk, keys: Sequence[tuple[str, str]], numbers: Seque
                    for n in asked[alone].tolist()]
         rate = np.nan_to_num(property_rates(rows_of, health), nan=0.0)
         value[alone] = ahead.mean
-        variance[alone] = ahead.state_sd ** 2 + rate * age[alone]
+        variance[alone] = ahead.state_sd ** 2 + rate * since
     if others is None:
         others = OtherSources.empty(len(keys), OTHER_SOURCES)
     with np.errstate(invalid="ignore"):
