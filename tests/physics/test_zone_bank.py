@@ -93,3 +93,69 @@ def test_a_reading_health_doubts_moves_the_zone_less_the_less_it_is_trusted() ->
     # 0 still counts, as one with a hundred times its variance (the gate's floor).
     assert moved[0] > moved[1] > moved[2] > 19.9
     assert moved[0] - moved[2] > 0.3
+
+
+def one(bank: ZoneBank, at: float, value: float, quality: float = 1.0) -> None:
+    bank.update(np.array([0]), np.array([at]), np.array([value]), np.array([quality]),
+                np.array([10.0]), np.array([0.0]))
+
+
+def test_the_prior_is_the_forecast_to_a_new_time_before_any_reading_of_it() -> None:
+    bank = ZoneBank()
+    bank.grow(1)
+    one(bank, 0.0, 20.0)
+    assert np.isnan(bank.columns["prior_mean"][0])  # nothing came before the first
+    expected = bank.forecast(np.array([0]), np.array([0.25]), np.array([10.0]),
+                             np.array([0.0]))
+    one(bank, 900.0, 20.3)
+    c = bank.columns
+    assert c["prior_mean"][0] == expected.mean[0]
+    assert c["prior_variance"][0] == expected.state_sd[0] ** 2
+    assert c["x"][0, 0] > c["prior_mean"][0] + 0.2  # the posterior took the reading
+    # A second sensor's reading of the same time keeps the prior that holds neither.
+    one(bank, 900.0, 20.3)
+    assert c["prior_mean"][0] == expected.mean[0]
+
+
+def test_the_priors_error_grows_when_the_room_moves_as_the_model_does_not_say() -> None:
+    steady, jumpy = ZoneBank(), ZoneBank()
+    for bank, jump in ((steady, 0.0), (jumpy, 1.0)):
+        bank.grow(1)
+        for k in range(40):
+            one(bank, 900.0 * k, 20.0 + jump * (k % 2))
+    assert steady.columns["prior_error"][0] < 0.01
+    assert jumpy.columns["prior_error"][0] > 0.1
+    assert jumpy.columns["prior_error"][0] > 10 * jumpy.columns["prior_variance"][0]
+
+
+def test_a_doubted_reading_does_not_judge_the_priors_error() -> None:
+    bank = ZoneBank()
+    bank.grow(1)
+    for k in range(10):
+        one(bank, 900.0 * k, 20.0)
+    before = bank.columns["prior_error"][0]
+    one(bank, 9000.0, 30.0, quality=0.1)
+    assert bank.columns["prior_error"][0] == before
+
+
+def test_coasting_follows_the_inputs_without_moving_the_zone_or_its_last_reading() -> None:
+    bank = ZoneBank()
+    bank.grow(1)
+    for k in range(8):
+        one(bank, 900.0 * k, 20.0)
+    before = bank.take(np.array([0]))
+    # The heater goes on at 4 kW while the zone's sensor is silent: coasted hour by hour
+    # the zone warms; held at the last heating seen (0 kW) it would have cooled.
+    for hour in range(1, 7):
+        bank.coast(np.array([0]), np.array([6300.0 + 3600.0 * hour]), np.array([10.0]),
+                   np.array([4.0]))
+    c = bank.columns
+    for name in ("x", "P", "time", "count"):
+        assert np.array_equal(c[name], before[name]), name
+    assert c["ahead_time"][0] == 6300.0 + 6 * 3600.0
+    held = bank.forecast(np.array([0]), np.array([6.0]), np.array([10.0]), np.array([0.0]))
+    assert c["ahead_x"][0, 0] > c["x"][0, 0] > held.mean[0]
+    # A late reading of the zone is still taken, and the coasting starts again from it.
+    one(bank, 7200.0, 20.1)
+    assert c["count"][0] == 9 and c["ahead_time"][0] == 7200.0
+    assert np.array_equal(c["ahead_x"], c["x"])

@@ -70,3 +70,15 @@ def test_a_value_of_an_older_server_is_read_from_its_weights_and_a_plain_value_h
     assert [row[1] for row in older["rows"]] == ["t2", "t1"]
     plain = detail({"value": 20.0, "unit": "degC", "source": "field"})
     assert plain["html"] == "" and not plain["fused"]
+
+
+def test_a_zone_models_prediction_is_named_with_its_age_when_it_carries_the_value_alone() -> None:
+    shown = detail({
+        "value": 19.2, "unit": "degC", "source": "sensor", "uncertainty": 0.5,
+        "weights": {"prediction": 1.0},
+        "sources": [{"kind": "prediction", "weight": 1.0, "model": "thermal_zone",
+                     "basis": "extrapolated", "variance": 0.25, "age": 14400.0}]})
+    [row] = shown["rows"]
+    assert row[:3] == ["prediction", "thermal zone model (extrapolated 4 h)", 1.0]
+    assert "no sensor trusted" in row[3] and "0.5" in row[3]
+    assert shown["fused"] and "thermal zone model" in shown["html"]

@@ -12,7 +12,15 @@ readings through ``ingest``, as a gateway would:
   after which every zone's R and C stay within 2 %.
 - cost: ``--sizes`` twins of that many zones; ``--slots`` readings of each sensor, a batch
   an hour; microseconds the zone step takes per zone reading (its own clock,
-  ``ZoneDesk.seconds``), after a first day that is not timed.
+  ``ZoneDesk.seconds``), after a first day that is not timed; and microseconds a property
+  of the live delta takes to build (``Publisher.changes_of`` over every sensor: the
+  fused value with its field and model sources), the best of 20.
+- beside a fresh sensor, then a silent room: on the calibration site, every room's model
+  share and standard deviation in its fused air temperature and how far that is from the
+  reading; then room 0's air sensor falls silent after ``--days``
+  (its heating and the outdoor sensor read on): its fused air temperature, carried by the
+  zone's extrapolation, against its simulated reading 4, 8, 12 and 24 h later, with the
+  uncertainty shown.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import argparse
 import asyncio
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +45,8 @@ STEP = 900.0
 DT = STEP / 3600
 START = 1_767_225_600.0  # 2026-01-01
 PER_BATCH = 4  # slots: a batch an hour
+DELTA_ROUNDS = 20
+SILENT_HOURS = (4, 8, 12, 24)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,9 +66,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     figures: dict[str, Any] = {
         "calibration": asyncio.run(calibration(args.zones, args.days, args.seed)),
-        "cost_us_a_zone_reading": {
-            str(size): asyncio.run(cost(size, args.slots, args.seed)) for size in args.sizes},
     }
+    figures["beside_a_fresh_sensor"], figures["silent_room"] = asyncio.run(
+        silent_room(args.zones, args.days, args.seed))
+    costs = {str(size): asyncio.run(cost(size, args.slots, args.seed)) for size in args.sizes}
+    figures["cost_us_a_zone_reading"] = {size: step for size, (step, _) in costs.items()}
+    figures["delta_us_a_property"] = {size: delta for size, (_, delta) in costs.items()}
     figures["seconds"] = round(time.perf_counter() - started, 1)
     return figures
 
@@ -84,9 +98,9 @@ class Site:
     def zones(self) -> int:
         return int(self.resistance.size)
 
-    async def open(self, folder: str) -> TwinService:
+    async def open(self, folder: str, clock: Callable[[], float] = time.time) -> TwinService:
         service = TwinService.open(f"sqlite:///{Path(folder) / 'zones.sqlite'}",
-                                   anomaly_detection=False, twin_models=False)
+                                   anomaly_detection=False, twin_models=False, clock=clock)
         elements = [Element("site", "IfcSite"), Element("block", "IfcBuilding", parent="site")]
         sensors = [Sensor("weather", "temperature", "degC", STEP)]
         bindings = [Binding("weather", "site", "ambient_temperature")]
@@ -99,7 +113,11 @@ class Site:
         await service.import_project(elements, sensors, bindings)
         return service
 
-    async def feed(self, service: TwinService, slots: range) -> None:
+    async def feed(self, service: TwinService, slots: range, silent: int = -1,
+                   clock: list[float] | None = None) -> None:
+        """Every sensor's readings of ``slots``, a batch an hour; room ``silent``'s air
+        sensor sends none; ``clock`` (the service's, if given) moves with the batches and
+        the health timer runs after each."""
         for first in range(slots.start, slots.stop, PER_BATCH):
             last = min(first + PER_BATCH, slots.stop)
             readings = []
@@ -107,9 +125,13 @@ class Site:
                 at = START + k * STEP
                 readings.append(RawReading("weather", float(self.outdoor[k]), at))
                 for z in range(self.zones):
-                    readings += [RawReading(f"room-{z}-t", float(self.rooms[z, k]), at),
-                                 RawReading(f"room-{z}-kw", float(self.heating[z, k]), at)]
+                    if z != silent:
+                        readings.append(RawReading(f"room-{z}-t", float(self.rooms[z, k]), at))
+                    readings.append(RawReading(f"room-{z}-kw", float(self.heating[z, k]), at))
             await service.ingest(IncomingBatch(readings, "bench", START + last * STEP))
+            if clock is not None:
+                clock[0] = START + last * STEP
+                await service.watch.check()
 
 
 def _errors(service: TwinService, site: Site) -> tuple[np.ndarray, np.ndarray]:
@@ -148,7 +170,53 @@ async def calibration(zones: int, days: int, seed: int) -> dict[str, Any]:
             "all_within_2pct_from_day": within_since}
 
 
-async def cost(zones: int, slots: int, seed: int) -> float:
+async def silent_room(zones: int, days: int, seed: int
+                      ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Every room's fused air temperature after ``days`` beside its fresh sensor (the
+    model's share and standard deviation, the value's distance from the reading); then
+    room 0's air sensor silent, its heating and the outdoor sensor read on: its fused air
+    temperature (the zone's extrapolation) against its simulated reading at each of
+    ``SILENT_HOURS``."""
+    slots = int(days * 24 / DT)
+    site = Site(zones, slots + int(max(SILENT_HOURS) / DT), seed)
+    clock = [START]
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        service = await site.open(folder, clock=lambda: clock[0])
+        try:
+            await site.feed(service, range(slots), clock=clock)
+            rooms = [f"room-{z}" for z in range(zones)]
+            fresh = [snapshot["properties"]["air_temperature"] for snapshot in
+                     await service.view(service.elements_snapshot, rooms)]
+            share = np.array([f["weights"].get("prediction", 0.0) for f in fresh])
+            model_sd = np.array([f["model"]["uncertainty"] for f in fresh])
+            off = np.abs([f["value"] - float(site.rooms[z, slots - 1])
+                          for z, f in enumerate(fresh)])
+            beside = {"model_share_min": round(float(share.min()), 3),
+                      "model_share_max": round(float(share.max()), 3),
+                      "model_sd_k_median": round(float(np.median(model_sd)), 4),
+                      "off_the_reading_k_max": round(float(off.max()), 4)}
+            done = slots
+            for hours in SILENT_HOURS:
+                upto = slots + int(hours / DT)
+                await site.feed(service, range(done, upto), silent=0, clock=clock)
+                done = upto
+                snapshot = await service.view(service.element_snapshot, "room-0")
+                fused = snapshot["properties"]["air_temperature"]
+                error = abs(fused["value"] - float(site.rooms[0, upto - 1]))
+                spread = fused["uncertainty"]
+                rows.append({"hours": hours, "weights": fused["weights"],
+                             "error_k": round(error, 3), "uncertainty_k": round(spread, 3),
+                             "error_in_uncertainties": round(error / spread, 2)})
+        finally:
+            await service.aclose()
+    return beside, rows
+
+
+async def cost(zones: int, slots: int, seed: int) -> tuple[float, float]:
+    """Microseconds of the zone step a zone reading, and of building the live delta of a
+    property (its fused value, with the zone's prediction among its sources) when every
+    sensor of the site has read: the best of ``DELTA_ROUNDS``, on the writer."""
     site = Site(zones, 96 + slots, seed)
     with tempfile.TemporaryDirectory() as folder:
         service = await site.open(folder)
@@ -157,6 +225,15 @@ async def cost(zones: int, slots: int, seed: int) -> float:
             service.zones.seconds = 0.0
             await site.feed(service, range(96, 96 + slots))
             seconds = service.zones.seconds
+            rows = np.arange(len(service.pipeline.table), dtype=np.int64)
+
+            def build() -> float:
+                began = time.perf_counter()
+                service.publisher.changes_of(rows)
+                return time.perf_counter() - began
+
+            delta = min([await service.view(build) for _ in range(DELTA_ROUNDS)])
         finally:
             await service.aclose()
-    return round(1e6 * seconds / (zones * slots), 2)
+    properties = 2 * zones + 1
+    return round(1e6 * seconds / (zones * slots), 2), round(1e6 * delta / properties, 2)

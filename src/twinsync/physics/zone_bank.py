@@ -8,6 +8,12 @@ reading of each zone, then the second, ...): the cost is a round per reading of 
 busiest zone, and each round touches only the zones it reads, so the cost of a reading does
 not grow with the number of zones.
 
+Each zone also keeps its **prior** at its latest reading time: the temperature's mean and
+variance as predicted to that time from the readings before it, before any reading of that
+time was folded in. Fusion weighs the model with it beside the sensors that read at that time
+(``service/model_sources.py``): the posterior already holds those readings, the prior does
+not, so nothing is counted twice.
+
 Over a step the outdoor temperature and the heating are held at the values the caller gives
 (the latest known before the reading). A reading's quality weighs it as in every filter
 here (``gate``): its variance is divided by its quality (at least the gate's floor, 0.01).
@@ -33,6 +39,10 @@ from .thermal import ThermalZone
 from .ukf import UnscentedKalmanFilter
 
 HOUR = 3600.0
+#: Readings the prior's error is averaged over (a day at 15 minutes).
+ERROR_READINGS = 96
+#: A reading's quality from which it judges the prior's error (fusion's threshold).
+TRUSTED = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +90,19 @@ class Forecast(NamedTuple):
 
 class ZoneBank:
     """The state of ``len(self)`` zones: ``x`` ``(Z, 3)``, ``P`` ``(Z, 3, 3)``, the time of
-    each zone's last reading (epoch seconds), its readings so far and its gated run."""
+    each zone's last reading (epoch seconds), its readings so far, its gated run, the
+    temperature's prior mean and variance at its last reading time (NaN before a second
+    reading), and the prior's mean squared error against trusted readings (``prior_error``,
+    over about the last ``ERROR_READINGS``): what the prior's variance should be, plus the
+    readings' noise, if the model is as good as it says; and the state coasted on through
+    the inputs read since the last reading (``coast``; the last reading's state where
+    none was)."""
 
-    COLUMNS = ("x", "P", "time", "count", "gated_run")
+    COLUMNS = ("x", "P", "time", "count", "gated_run", "prior_mean",
+               "prior_variance", "prior_error", "ahead_x", "ahead_P", "ahead_time")
+    PRIORS = ("prior_mean", "prior_variance", "prior_error")
+    #: The state coasted past the last reading (``coast``), and where it starts from.
+    AHEAD = {"ahead_x": "x", "ahead_P": "P", "ahead_time": "time"}
 
     def __init__(self, knobs: ZoneKnobs | None = None) -> None:
         self.knobs = knobs or ZoneKnobs()
@@ -103,7 +123,12 @@ class ZoneBank:
         self.columns = {"x": x, "P": np.broadcast_to(self.prior, (size, 3, 3)).copy(),
                         "time": np.full(size, np.nan),
                         "count": np.zeros(size, dtype=np.int64),
-                        "gated_run": np.zeros(size, dtype=np.int64)}
+                        "gated_run": np.zeros(size, dtype=np.int64),
+                        "prior_mean": np.full(size, np.nan),
+                        "prior_variance": np.full(size, np.nan),
+                        "prior_error": np.full(size, np.nan)}
+        for ahead, start in self.AHEAD.items():
+            self.columns[ahead] = self.columns[start].copy()
 
     def grow(self, size: int) -> None:
         """At least ``size`` zones; new ones fresh."""
@@ -165,6 +190,7 @@ class ZoneBank:
             x[new, 0] = values[first]
             last[new] = times[first]
             count[new] = 1
+            self._restart_coast(new)
         going = ~first
         if not going.any():
             return
@@ -177,19 +203,61 @@ class ZoneBank:
         inputs = np.column_stack([outdoor[going], heating[going], hours])
         noise = np.diag([k.temperature_noise, k.parameter_noise, k.parameter_noise])
         ukf.predict(1.0, inputs, noise[None] * hours[:, None, None])
+        # The prior of a new time; a second reading of the same time (another sensor of the
+        # zone) keeps the one from before the first, so it holds neither reading.
+        later = hours > 0.0
+        c["prior_mean"][z[later]] = ukf.x[later, 0]
+        c["prior_variance"][z[later]] = ukf.P[later, 0, 0]
+        # How far the prior really misses, from readings that can be trusted (a failed
+        # sensor's would charge its fault to the model): a running mean over the last
+        # ERROR_READINGS or so, so a room the one-node model does not fit (sun, people,
+        # an open window) weighs its model less than its filter's variance says.
+        judged = later & (quality[going] >= TRUSTED)
+        seen = z[judged]
+        miss = (values[going][judged] - ukf.x[judged, 0]) ** 2
+        error = c["prior_error"][seen]
+        step = 1.0 / np.minimum(count[seen], ERROR_READINGS)
+        c["prior_error"][seen] = np.where(np.isnan(error), miss, error + step * (miss - error))
         ukf.update(values[going][:, None], k.noise_sd**2, quality[going])
         x[z], P[z] = ukf.x, ukf.P
         gated_run[z] = ukf.gated_run
         last[z] = np.maximum(last[z], times[going])
         count[z] += 1
+        self._restart_coast(z)
+
+    def _restart_coast(self, zones: NDArray[np.int64]) -> None:
+        c = self.columns
+        for ahead, start in self.AHEAD.items():
+            c[ahead][zones] = c[start][zones]
+
+    def coast(self, zones: NDArray[np.int64], times: Array, outdoor: Array,
+              heating: Array) -> None:
+        """Step the coasted state of ``zones`` (each once) on to ``times`` with ``outdoor``
+        and ``heating`` held, without a reading: so a zone whose sensor is silent follows
+        its inputs as they are read, not as last seen. The zone itself (its state, its
+        last reading's time) does not move: a late reading of it is still taken."""
+        c = self.columns
+        with np.errstate(invalid="ignore"):
+            behind = (c["count"][zones] > 0) & (times > c["ahead_time"][zones])
+        z = zones[behind]
+        if z.size == 0:
+            return
+        hours = (times[behind] - c["ahead_time"][z]) / HOUR
+        k = self.knobs
+        ukf = UnscentedKalmanFilter(self.model, c["ahead_x"][z], c["ahead_P"][z], gate=None)
+        noise = np.diag([k.temperature_noise, k.parameter_noise, k.parameter_noise])
+        ukf.predict(1.0, np.column_stack([outdoor[behind], heating[behind], hours]),
+                    noise[None] * hours[:, None, None])
+        c["ahead_x"][z], c["ahead_P"][z], c["ahead_time"][z] = ukf.x, ukf.P, times[behind]
 
     def forecast(self, zones: NDArray[np.int64], hours: Array, outdoor: Array,
-                 heating: Array) -> Forecast:
-        """Each of ``zones`` ``hours`` after its last reading, the inputs held (its state
-        is not changed)."""
+                 heating: Array, *, coasted: bool = False) -> Forecast:
+        """Each of ``zones`` ``hours`` after its last reading (``coasted``: after its
+        coasted state's time), the inputs held (its state is not changed)."""
         k = self.knobs
         c = self.columns
-        ukf = UnscentedKalmanFilter(self.model, c["x"][zones], c["P"][zones], gate=None)
+        x, P = (c["ahead_x"], c["ahead_P"]) if coasted else (c["x"], c["P"])
+        ukf = UnscentedKalmanFilter(self.model, x[zones], P[zones], gate=None)
         noise = np.diag([k.temperature_noise, k.parameter_noise, k.parameter_noise])
         ukf.predict(1.0, np.column_stack([outdoor, heating, hours]),
                     noise[None] * np.asarray(hours)[:, None, None])

@@ -18,10 +18,11 @@ among the sensors used.
 
 Other sources join the sensors where the caller has them (``OtherSources``): a field
 measurement, whose variance is its stated uncertainty squared grown with its age
-(``service/field_sources.py``), and a model's prediction with its variance (none is on the
-reading path yet: the level/trend tracker learns from these same sensors, so it is not
-independent of them). Fusing them by inverse variance is the Kalman update of the
-prediction (the prior) by the measurements, in information form: Σ 1/vᵢ is the posterior
+(``service/field_sources.py``), and a model's prediction with its variance (a thermal
+zone's for its space's air temperature, ``service/model_sources.py``: its prior before the
+readings fused, or, with no sensor trusted, its extrapolation from its last reading).
+Fusing them by inverse variance is the Kalman update of the prediction (the prior) by the
+measurements, in information form: Σ 1/vᵢ is the posterior
 information and Σ xᵢ/vᵢ over it the posterior mean. They take part only where every sensor
 used has a known noise (a weight against an unknown variance would be a guess), or where no
 sensor can be trusted: then they alone carry the value, the untrusted best sensor set
@@ -183,9 +184,7 @@ class PropertyIndex:
         within = np.arange(group.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
         rows = self.members[firsts + within]
         has = table.count[rows] > 0
-        reading = table.last_quality[rows]
-        weight = np.minimum(sensor_quality(rows), np.where(np.isnan(reading), 1.0, reading))
-        weight = np.where(has, weight, -1.0)
+        weight = sensor_trust(rows, table, sensor_quality)
         trusted = weight >= MIN_QUALITY
         any_trusted = np.zeros(count, dtype=np.bool_)
         any_trusted[group[trusted]] = True
@@ -251,6 +250,17 @@ class PropertyIndex:
         uncertainty[unknown | ~has_value | alone] = np.nan
         return Fused(has_value, value, np.maximum(confidence, 0.0), time, rows, group, used,
                      share, uncertainty, spread, other_ok, other_share)
+
+
+def sensor_trust(rows: NDArray[np.int64], table: SensorTable,
+                 sensor_quality: Callable[[NDArray[np.int64]], NDArray[np.float64]]
+                 ) -> NDArray[np.float64]:
+    """Each sensor row's trust: the lower of its health quality and its live reading's
+    quality; -1 where it has no reading. Trusted: ``MIN_QUALITY`` or more."""
+    reading = table.last_quality[rows]
+    weight = np.minimum(sensor_quality(rows), np.where(np.isnan(reading), 1.0, reading))
+    trust: NDArray[np.float64] = np.where(table.count[rows] > 0, weight, -1.0)
+    return trust
 
 
 def _spread(group: NDArray[np.int64], used: NDArray[np.bool_], values: NDArray[np.float64],

@@ -35,6 +35,7 @@ from numpy.typing import NDArray
 from .background import Background
 from .changes import PropertyChanges
 from .field_sources import field_sources
+from .model_sources import zone_sources
 
 if TYPE_CHECKING:
     from .twin_service import TwinService
@@ -132,9 +133,14 @@ class Publisher:
         # so a delta shows the value the element's snapshot shows.
         keys = properties.keys
         numbers = distinct.tolist()
-        others, _ = field_sources(service.twin, [keys[k] for k in numbers], numbers,
-                                  properties, service.health, service.clock(),
-                                  service.measured)
+        asked = [keys[k] for k in numbers]
+        now = service.clock()
+        others, _ = field_sources(service.twin, asked, numbers, properties, service.health,
+                                  now, service.measured)
+        # A zone's prediction too (``model_sources``): a failed room sensor's delta shows
+        # the model's value, as the element's view does.
+        others, _ = zone_sources(service.zones, asked, numbers, properties, table,
+                                 service.health, now, others, describe=False)
         fused = properties.fuse(distinct, table, sensor_quality=service.health.quality,
                                 sensor_noise=service.health.noise_variance, others=others)
         shown = fused.has_value[position]

@@ -18,6 +18,7 @@ import numpy as np
 from ..health.states import STATE_NAMES
 from ..model import SPATIAL_TYPES, Element, Source
 from .field_sources import OTHER_SOURCES, field_sources
+from .model_sources import zone_sources
 
 if TYPE_CHECKING:
     from ..alerts import AlarmBook
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from ..store import Store
     from .fusion import Fused, PropertyIndex
     from .revisions import Revisions
+    from .zone_models import ZoneDesk
 
 
 class TwinViews:
@@ -38,6 +40,7 @@ class TwinViews:
     properties: PropertyIndex
     revisions: Revisions
     measured: set[tuple[str, str]]
+    zones: ZoneDesk
 
     def clock(self) -> float:
         raise NotImplementedError
@@ -122,8 +125,11 @@ class TwinViews:
             return shown
         table = self.pipeline.table
         asked = [key for key, n in zip(keys, numbers, strict=True) if n is not None]
-        others, field = field_sources(self.twin, asked, known, index, self.health,
-                                      self.clock(), self.measured)
+        now = self.clock()
+        others, field = field_sources(self.twin, asked, known, index, self.health, now,
+                                      self.measured)
+        others, model = zone_sources(self.zones, asked, known, index, table, self.health,
+                                     now, others)
         fused = index.fuse(np.array(known, dtype=np.int64), table,
                            sensor_quality=self.health.quality,
                            sensor_noise=self.health.noise_variance, others=others)
@@ -136,7 +142,7 @@ class TwinViews:
             if fused.has_value[place]:
                 shown[k] = _fused_entry(fused, place, index.units[number],
                                         [(ids[row], weight) for row, weight in shares[place]],
-                                        field[place])
+                                        field[place], model[place])
             place += 1
         return shown
         return shown
@@ -261,9 +267,10 @@ class TwinViews:
 
 
 def _fused_entry(fused: Fused, place: int, unit: str, shares: list[tuple[str, float]],
-                 field: dict[str, Any] | None) -> dict[str, Any]:
+                 field: dict[str, Any] | None, model: dict[str, Any] | None
+                 ) -> dict[str, Any]:
     """One fused property as the view shows it: the value, its uncertainty, and every
-    source (each sensor, the field measurement, a prediction) with its share."""
+    source (each sensor, the field measurement, a model's prediction) with its share."""
     uncertainty = (finite_or_none(fused.uncertainty[place])
                    if fused.uncertainty is not None else None)
     weights = {sensor_id: round(weight, 4) for sensor_id, weight in shares}
@@ -276,12 +283,20 @@ def _fused_entry(fused: Fused, place: int, unit: str, shares: list[tuple[str, fl
         for column, name in enumerate(OTHER_SOURCES[:other_used.shape[1]]):
             if other_used[place, column]:
                 weights[name] = round(float(other_share[place, column]), 4)
-                sources.append({"kind": name, "weight": weights[name]})
+                source: dict[str, Any] = {"kind": name, "weight": weights[name]}
+                if name == "prediction" and model is not None:
+                    spread = model["uncertainty"]
+                    source |= {"model": model["model"], "basis": model["basis"],
+                               "variance": spread * spread, "age": model["age"]}
+                sources.append(source)
     entry: dict[str, Any] = {
         "value": float(fused.value[place]),
         "unit": unit,
         "time": float(fused.time[place]),
-        "source": Source.IOT.value if shares else Source.FIELD.value,
+        # With no sensor, the larger of the others: a prediction is derived by a model.
+        "source": (Source.IOT.value if shares else Source.FIELD.value
+                   if weights.get("field", 0.0) >= weights.get("prediction", 0.0)
+                   else Source.SENSOR.value),
         "confidence": float(fused.confidence[place]),
         "uncertainty": uncertainty,
         # the sensor that carries most of the value
@@ -292,6 +307,8 @@ def _fused_entry(fused: Fused, place: int, unit: str, shares: list[tuple[str, fl
     }
     if field is not None:  # shown even when not used, with why it may not be
         entry["field"] = {**field, "used": "field" in weights}
+    if model is not None:  # likewise: a zone models it, used or not and why
+        entry["model"] = {**model, "used": "prediction" in weights}
     return entry
 
 

@@ -67,12 +67,16 @@ NONE, ZONE, INPUT = 0, 1, 2
 #: The 90 % interval's half-width in standard deviations.
 Z90 = 1.6449
 MAX_HOURS = 168.0
+#: A zone silent for longer than this (seconds) is coasted on through its inputs' readings.
+COAST_AFTER = 3600.0
 
 
 class ZonePoint(NamedTuple):
-    """The zones' and inputs' rows a batch touches, as they were."""
+    """The zones' and inputs' rows a batch touches, as they were (every zone's coasted
+    state where the batch reads an input: it may coast any silent zone)."""
 
     zones: ZoneSave
+    ahead: dict[str, NDArray[Any]] | None
     slots: NDArray[np.int64]
     slot_value: NDArray[np.float64]
     slot_time: NDArray[np.float64]
@@ -206,6 +210,10 @@ class ZoneDesk:
         self.outdoor_slot = np.array([z.outdoor for z in self.zones], dtype=np.int64)
         self.heating_slot = np.array([z.heating for z in self.zones], dtype=np.int64)
 
+    def zone_of(self, element_id: str, prop: str) -> int | None:
+        """The zone modelling the element's ``prop`` (its air temperature), or None."""
+        return self.index.get(element_id) if prop == AIR else None
+
     # -- the reading path ------------------------------------------------------------------
 
     def _readings(self, batch: Batch, in_time: NDArray[np.int64]
@@ -229,13 +237,19 @@ class ZoneDesk:
         at, role = self._readings(batch, in_time)
         targets = self.target[batch.rows[at]]
         slots = np.unique(targets[role == INPUT])
-        return ZonePoint(self.bank.savepoint(targets[role == ZONE]), slots,
+        columns = self.bank.columns
+        ahead = ({name: columns[name].copy() for name in ZoneBank.AHEAD} if slots.size
+                 else None)
+        return ZonePoint(self.bank.savepoint(targets[role == ZONE]), ahead, slots,
                          self.slot_value[slots].copy(), self.slot_time[slots].copy(),
                          self.slot_shift[slots].copy())
 
     def rollback(self, point: ZonePoint | None) -> None:
         if point is not None:
             self.bank.rollback(point.zones)
+            if point.ahead is not None:
+                for name, column in point.ahead.items():
+                    self.bank.columns[name][:] = column
             self.slot_value[point.slots] = point.slot_value
             self.slot_time[point.slots] = point.slot_time
             self.slot_shift[point.slots] = point.slot_shift
@@ -282,6 +296,7 @@ class ZoneDesk:
         self.bank.update(zones[ready], at[ready], value[ready], weight[ready],
                          outdoor[ready], heating[ready])
         if slots.size:
+            self._coast(slots, slot_times, slot_values)
             newest = np.lexsort((slot_times, slots))
             ends = np.r_[slots[newest][1:] != slots[newest][:-1], True]
             last_of = newest[ends]
@@ -289,6 +304,29 @@ class ZoneDesk:
             self.slot_value[slots[last_of][later]] = slot_values[last_of][later]
             self.slot_time[slots[last_of][later]] = slot_times[last_of][later]
             self.slot_shift[slots[last_of][later]] = slot_shifts[last_of][later]
+
+    def _coast(self, slots: NDArray[np.int64], slot_times: NDArray[np.float64],
+               slot_values: NDArray[np.float64]) -> None:
+        """Coast each zone silent for over ``COAST_AFTER`` on to each input reading's time
+        in the batch, with the inputs as last read before it (the zone's own step rule).
+        A zone read on time is not coasted: its readings carry it, and coasting every
+        zone at every input reading would double the zone step's cost."""
+        columns = self.bank.columns
+        everyone = np.arange(len(self.zones), dtype=np.int64)
+        for at in np.unique(slot_times).tolist():
+            with np.errstate(invalid="ignore"):
+                silent = everyone[(columns["time"] < at - COAST_AFTER)
+                                  & (columns["ahead_time"] < at)]
+            if silent.size == 0:
+                continue
+            when = np.full(silent.size, at)
+            outdoor = self._as_of(self.outdoor_slot[silent], when, slots, slot_times,
+                                  slot_values)
+            heating_slot = self.heating_slot[silent]
+            heating = np.where(heating_slot < 0, 0.0, self._as_of(
+                heating_slot, when, slots, slot_times, slot_values))
+            known = np.isfinite(outdoor) & np.isfinite(heating)
+            self.bank.coast(silent[known], when[known], outdoor[known], heating[known])
 
     def _as_of(self, wanted: NDArray[np.int64], at: NDArray[np.float64],
                slots: NDArray[np.int64], slot_times: NDArray[np.float64],
@@ -330,7 +368,16 @@ class ZoneDesk:
         try:
             with np.load(io.BytesIO(body), allow_pickle=False) as saved:
                 ids = [str(i) for i in saved["ids"]]
-                columns = {name: saved[f"column_{name}"] for name in ZoneBank.COLUMNS}
+                # Saved before the zones kept their prior and coasted state: no prior yet
+                # (NaN) until the next reading of a new time, rather than the zones
+                # learning afresh.
+                columns = {name: saved[f"column_{name}"] for name in ZoneBank.COLUMNS
+                           if f"column_{name}" in saved.files
+                           or name not in (*ZoneBank.PRIORS, *ZoneBank.AHEAD)}
+                for name in ZoneBank.PRIORS:
+                    columns.setdefault(name, np.full(len(ids), np.nan))
+                for ahead, start in ZoneBank.AHEAD.items():  # not coasted yet
+                    columns.setdefault(ahead, columns[start].copy())
                 slots = [tuple(str(key).split("\x1f")) for key in saved["slots"]]
                 slot_value, slot_time = saved["slot_value"], saved["slot_time"]
                 # Saved before inputs were moved by their clock: none was.

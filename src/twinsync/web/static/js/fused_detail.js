@@ -46,7 +46,9 @@ export function shareRows(property) {
       ? [`sensor:${s.id}`, s.id, s.weight, s.id]
       : s.kind === "field"
         ? ["field", "field measurement", s.weight, fieldTitle(property.field, property.unit)]
-        : [s.kind, s.kind, s.weight, s.kind])
+        : s.kind === "prediction"
+          ? ["prediction", modelLabel(s), s.weight, modelTitle(s, property.unit)]
+          : [s.kind, s.kind, s.weight, s.kind])
     : Object.entries(property?.weights ?? {}).map(([id, share]) => [`sensor:${id}`, id, share, id]);
   return rows.sort((a, b) => b[2] - a[2] || a[1].localeCompare(b[1]));
 }
@@ -60,6 +62,21 @@ function fieldTitle(field, propertyUnit) {
   parts.push(`${age(field.age)} ago`);
   if (u !== null) parts.push(field.rate === null ? "not aging yet (no sensor to learn the rate from)" : `± ${u} now`);
   return parts.join(", ");
+}
+
+/** A model's prediction as a source: "thermal zone model", "thermal zone model (alone, 3 h)". */
+function modelLabel(source) {
+  const name = `${String(source.model ?? "model").replaceAll("_", " ")} model`;
+  return source.basis === "extrapolated" ? `${name} (extrapolated ${age(source.age)})` : name;
+}
+
+function modelTitle(source, propertyUnit) {
+  const shown = unit(propertyUnit);
+  const sd = typeof source.variance === "number" ? plusMinus(Math.sqrt(source.variance)) : null;
+  const how = source.basis === "extrapolated"
+    ? `extrapolated from its last reading ${age(source.age)} ago, no sensor trusted`
+    : "predicted before the readings fused beside it";
+  return sd === null ? how : `${how}, ± ${sd}${shown ? ` ${shown}` : ""}`;
 }
 
 /** An age in seconds as the largest whole unit: "40 s", "12 min", "3 h", "2 d". */
