@@ -33,7 +33,7 @@ from twinsync.cli.token_cmd import create_token
 from twinsync.store.tokens import open_token_store
 from twinsync.tokens import Role, new_user
 
-from .twin_server import ServerThread, seed
+from .twin_server import ServerThread, serving_demo
 
 pytestmark = pytest.mark.browser
 
@@ -58,11 +58,8 @@ def require_chromium() -> None:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
     require_chromium()
-    store = seed(tmp_path_factory.mktemp("twin"))
-    thread = ServerThread(store, free_port())
-    thread.start()
-    yield thread
-    thread.stop()
+    with serving_demo(tmp_path_factory.mktemp("twin")) as thread:
+        yield thread
 
 
 @pytest.fixture(scope="module")

@@ -18,13 +18,12 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.server import free_port
 
 from twinsync.cli.token_cmd import create_token
 from twinsync.tokens import Role
 
 from .test_dashboard import elements, open_in_tree, require_chromium
-from .twin_server import ServerThread, seed
+from .twin_server import ServerThread, serving_demo
 
 pytestmark = pytest.mark.browser
 
@@ -37,11 +36,8 @@ TABLET = {"width": 820, "height": 1180}
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
     require_chromium()
-    store = seed(tmp_path_factory.mktemp("twin"))
-    thread = ServerThread(store, free_port())
-    thread.start()
-    yield thread
-    thread.stop()
+    with serving_demo(tmp_path_factory.mktemp("twin")) as thread:
+        yield thread
 
 
 @pytest.fixture(scope="module")

@@ -16,11 +16,14 @@ import asyncio
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from tests.server import free_port
 
 from twinsync.api.app import create_app
 from twinsync.cli.token_cmd import create_token
@@ -106,3 +109,15 @@ if __name__ == "__main__":  # pragma: no cover - a dev server for looking at the
           flush=True)
     uvicorn.run(build_app(url, simulate=args.simulate), host="127.0.0.1", port=args.port,
                 log_level="warning")
+
+
+@contextmanager
+def serving_demo(folder: Path) -> Iterator[ServerThread]:
+    """A server on the demo twin seeded afresh in ``folder``, for one module's tests (each
+    module its own, so no module reads what another wrote)."""
+    thread = ServerThread(seed(folder), free_port())
+    thread.start()
+    try:
+        yield thread
+    finally:
+        thread.stop()
