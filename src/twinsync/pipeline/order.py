@@ -61,7 +61,7 @@ from numpy.typing import NDArray
 
 from ..archive import ArchiveUnreadable, pack, unpack
 from ..errors import InvalidInput
-from ..jit import LIGHT_PASS_AHEAD, compiled, prefetch_item
+from ..jit import LIGHT_PASS_AHEAD, Direct, compiled, prefetch_item
 from ..records import Field, Records, RowsSavepoint
 from .batch import Flag
 
@@ -202,6 +202,12 @@ class SequenceTable:
         duplicate = np.zeros(n, dtype=np.bool_)
         if n == 0:
             return Admission(duplicate, np.zeros(0, np.int64), 0, 0, 0, 0, duplicate.copy())
+        # Arrays of one type each for the pass (``jit.Direct``): no copy of what already is.
+        rows = np.ascontiguousarray(rows, dtype=np.int64)
+        seq = np.ascontiguousarray(seq, dtype=np.int64)
+        event_time = np.ascontiguousarray(event_time, dtype=np.float64)
+        received_at = np.ascontiguousarray(received_at, dtype=np.float64)
+        timed = np.ascontiguousarray(timed, dtype=np.bool_)
         self.ensure(int(rows.max()) + 1)
         plain = seq < 0
         keys = np.zeros(n, dtype=np.uint64)
@@ -211,12 +217,15 @@ class SequenceTable:
         behind_window = np.zeros(n, dtype=np.bool_)
         flags = np.zeros(n, dtype=np.int64)
         counts = np.zeros(4, dtype=np.int64)
-        lost = _admit(rows, seq, event_time, received_at, timed, keys, live_time,
-                      allowed_lateness, freshness, self.tolerance, self.max_seq, self.floor,
-                      self.window, self.newest, self.epoch_start, self.lost,
-                      self.duplicates, self.late, self.epochs, self.plain_newest,
-                      self.ring_next, self.ring, self.judged, duplicate, behind_window,
-                      flags, counts)
+        # The caller's watermark and the records' columns are the arguments whose types
+        # may change (another array; the table grown); the rest are made here.
+        columns = (self.max_seq, self.floor, self.window, self.newest, self.epoch_start,
+                   self.lost, self.duplicates, self.late, self.epochs, self.plain_newest,
+                   self.ring_next, self.ring, self.judged)
+        lost: int = _ADMIT.call(
+            (live_time, *columns), rows, seq, event_time, received_at, timed, keys,
+            live_time, float(allowed_lateness), float(freshness), float(self.tolerance),
+            *columns, duplicate, behind_window, flags, counts)
         numbered_behind = behind_window & ~plain
         if np.count_nonzero(numbered_behind):
             # The window cannot tell whether two readings far behind it repeat each other.
@@ -558,3 +567,8 @@ def _remember_all(rows: NDArray[np.int64], seq: NDArray[np.int64], max_seq: NDAr
     for i in range(rows.shape[0]):
         if seq[i] >= 0:
             _remember(rows[i], seq[i], max_seq, floor, window, lost)
+
+
+#: The sequence windows' pass, called past numba's typing of its 27 arguments
+#: (``jit.Direct``): typing them cost more than the pass over a batch of two readings.
+_ADMIT = Direct(_admit)
