@@ -286,9 +286,10 @@ class SequenceTable:
                                                   stored_seq, stored_time, self.repeat_slack)
         if (~numbered).any():
             plain = stored_seq < 0
-            repeats[~numbered] = np.isin(
-                _plain_keys(event_time[~numbered], value[~numbered]),
-                _plain_keys(stored_time[plain], stored_value[plain]))
+            # A set of Python ints: ``np.isin`` sorts both sides, 50 µs on a few readings.
+            stored = set(_plain_keys(stored_time[plain], stored_value[plain]).tolist())
+            repeats[~numbered] = [key in stored for key in
+                                  _plain_keys(event_time[~numbered], value[~numbered]).tolist()]
         return repeats
 
     def savepoint(self, rows: NDArray[np.int64]) -> RowsSavepoint:
@@ -376,18 +377,33 @@ def _near_same_number(seq: NDArray[np.int64], event_time: NDArray[np.float64],
                       slack: float) -> NDArray[np.bool_]:
     """For each (seq, time): is there a stored reading with that number within
     ``slack`` of that time?"""
-    order = np.lexsort((stored_time, stored_seq))
-    numbers, times = stored_seq[order], stored_time[order]
-    first = np.searchsorted(numbers, seq, side="left")
-    after = np.searchsorted(numbers, seq, side="right")
-    # Every (reading, stored reading with its number) pair, flat.
-    width = after - first
-    owner = np.repeat(np.arange(len(seq)), width)
-    position = np.arange(int(width.sum())) - np.repeat(np.cumsum(width) - width, width)
-    close = np.abs(times[np.repeat(first, width) + position] - event_time[owner]) <= slack
     found = np.zeros(len(seq), dtype=np.bool_)
-    found[owner[close]] = True
+    _find_near_same_number(np.ascontiguousarray(seq, dtype=np.int64),
+                           np.ascontiguousarray(event_time, dtype=np.float64),
+                           np.ascontiguousarray(stored_seq, dtype=np.int64),
+                           np.ascontiguousarray(stored_time, dtype=np.float64),
+                           float(slack), found)
     return found
+
+
+@compiled
+def _find_near_same_number(seq: NDArray[np.int64], event_time: NDArray[np.float64],
+                           stored_seq: NDArray[np.int64], stored_time: NDArray[np.float64],
+                           slack: float, found: NDArray[np.bool_]) -> None:
+    """``_near_same_number`` into ``found``: the stored readings sorted by number, each
+    reading's run of its number searched. Compiled: as a dozen NumPy calls (sort, search,
+    repeat, cumsum) it cost 31 µs on one reading and forty stored, as the replay's
+    look-ups have them, most of the 37 µs of ``stored_repeats``."""
+    order = np.argsort(stored_seq, kind="mergesort")
+    numbers = stored_seq[order]
+    times = stored_time[order]
+    for i in range(seq.shape[0]):
+        j = np.searchsorted(numbers, seq[i])
+        while j < numbers.shape[0] and numbers[j] == seq[i]:
+            if abs(times[j] - event_time[i]) <= slack:
+                found[i] = True
+                break
+            j += 1
 
 
 def _same_time_and_value(rows: NDArray[np.int64], event_time: NDArray[np.float64],
