@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from twinsync.health import HealthMonitor
-from twinsync.health.events import DeclaredEvents
+from twinsync.health.events import FEW, DeclaredEvents
 
 from .conftest import DAY, STEP, Feed, grouped, peer_signals, quantise
 
@@ -96,17 +98,18 @@ spans = st.lists(st.tuples(st.integers(0, 6), st.integers(0, 50), st.integers(0,
 batches = st.lists(st.tuples(st.integers(0, 9), st.integers(0, 90)), min_size=1, max_size=8)
 
 
-@given(spans, batches)
+@pytest.mark.parametrize("path", ["apply_few", "apply_many"])
+@given(declared=spans, batch=batches)
 def test_each_row_of_a_batch_gets_its_first_span_not_over_by_its_earliest_reading(
-        declared: list[tuple[int, int, int]], batch: list[tuple[int, int]]) -> None:
+        path: str, declared: list[tuple[int, int, int]], batch: list[tuple[int, int]]) -> None:
     """Against the rule as written, for rows with spans, rows without, and rows past the
-    last row that has one."""
+    last row that has one; the loop and the vectorised path alike."""
     events = DeclaredEvents()
     events.set([r for r, _, _ in declared], [float(s) for _, s, _ in declared],
                [float(s + d) for _, s, d in declared])
     start, end = np.full(10, -1.0), np.full(10, -1.0)
     rows = np.array([r for r, _ in batch], dtype=np.int64)
-    events.apply(rows, np.array([float(t) for _, t in batch]), start, end)
+    getattr(events, path)(rows, np.array([float(t) for _, t in batch]), start, end)
     for row in range(10):
         times = [t for r, t in batch if r == row]
         # By start; spans starting together in the order declared.
@@ -117,6 +120,35 @@ def test_each_row_of_a_batch_gets_its_first_span_not_over_by_its_earliest_readin
         current = [span for span in mine if span[1] >= min(times)]
         expected = current[0] if current else (np.nan, np.nan)
         assert (start[row], end[row]) == pytest.approx(expected, nan_ok=True)
+
+
+# Times on a coarse grid, so that readings and span ends often tie; NaN and infinities
+# for readings without a usable time; spans that start together.
+_moments = st.sampled_from([0.0, -0.0, 10.0, 10.5, 20.0, 35.0, 50.0, 80.0])
+_times = st.one_of(_moments, st.floats(-10.0, 100.0),
+                   st.sampled_from([math.nan, math.inf, -math.inf]))
+_spans = st.lists(st.tuples(st.integers(0, 12), _moments, st.sampled_from([0.0, 5.0, 30.0,
+                                                                           math.inf])),
+                  min_size=1, max_size=12)
+_batches = st.lists(st.tuples(st.integers(0, 15), _times), min_size=1, max_size=2 * FEW)
+
+
+@settings(deadline=None)
+@given(declared=_spans, batch=_batches)
+def test_the_loop_over_a_few_readings_sets_exactly_what_the_vectorised_path_sets(
+        declared: list[tuple[int, float, float]], batch: list[tuple[int, float]]) -> None:
+    events = DeclaredEvents()
+    events.set([r for r, _, _ in declared], [s for _, s, _ in declared],
+               [s + d for _, s, d in declared])
+    rows = np.array([r for r, _ in batch], dtype=np.int64)
+    times = np.array([t for _, t in batch])
+    before = np.arange(16.0) - 100.0  # what an untouched row must keep
+    few_start, few_end, many_start, many_end = (before.copy() for _ in range(4))
+    events.apply_few(rows, times, few_start, few_end)
+    events.apply_many(rows, times, many_start, many_end)
+    # Byte for byte: the same numbers, NaN where NaN, and the sign of a zero.
+    assert few_start.tobytes() == many_start.tobytes()
+    assert few_end.tobytes() == many_end.tobytes()
 
 
 @pytest.mark.parametrize(("rows", "starts", "ends"), [

@@ -259,6 +259,38 @@ def test_the_same_value_at_another_time_is_a_new_reading() -> None:
 # -- counters survive a restart -----------------------------------------------------------
 
 
+# Numbers from a small range (-1: none) and times on a coarse grid around the slack, so
+# that numbers repeat, times tie and some lie exactly ``repeat_slack`` apart.
+_stored_reading = st.tuples(st.integers(-1, 5), st.sampled_from([0.0, 100.0, 300.0, 300.5,
+                                                                 600.0, 900.0]),
+                            st.sampled_from([0.0, -0.0, 1.5, 2.0]))
+
+
+# No deadline: the first example loads the compiled search.
+@settings(deadline=None)
+@given(readings=st.lists(_stored_reading, min_size=1, max_size=10),
+       stored=st.lists(_stored_reading, max_size=30))
+def test_a_reading_is_stored_already_exactly_when_a_stored_one_matches_it_by_the_rule(
+        readings: list[tuple[int, float, float]], stored: list[tuple[int, float, float]]
+        ) -> None:
+    """The rule as written: a numbered reading when a stored one has its number within
+    ``repeat_slack`` of its time; one without a number when a stored one without a number
+    has its time and value."""
+    table = SequenceTable()
+    found = table.stored_repeats(
+        np.array([s for s, _, _ in readings], dtype=np.int64),
+        np.array([t for _, t, _ in readings]), np.array([v for _, _, v in readings]),
+        np.array([s for s, _, _ in stored], dtype=np.int64),
+        np.array([t for _, t, _ in stored]), np.array([v for _, _, v in stored]))
+    expected = [
+        any(seq == kept_seq and abs(time - kept_time) <= table.repeat_slack
+            for kept_seq, kept_time, _ in stored) if seq >= 0 else
+        any(kept_seq < 0 and time == kept_time and value == kept_value
+            for kept_seq, kept_time, kept_value in stored)
+        for seq, time, value in readings]
+    assert found.tolist() == expected
+
+
 def test_counters_survive_a_dump_and_load_keyed_by_sensor_id() -> None:
     pipeline = make_pipeline()
     push(pipeline, *[RawReading("s", 1.0, NOW - 100 + n, None, 2 * n) for n in range(10)])

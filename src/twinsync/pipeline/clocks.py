@@ -57,7 +57,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import InvalidInput
-from ..jit import LIGHT_PASS_AHEAD, compiled, prefetch_item
+from ..jit import LIGHT_PASS_AHEAD, Direct, compiled, prefetch_item
 from ..records import Field, Records, RowsSavepoint
 
 #: 2000-01-01T00:00:00Z: no device of a twin reports from before it; an earlier time is a
@@ -118,11 +118,11 @@ _SAVED = ("device_offset", "peak", "peak_before", "half_start", "pending", "agre
 
 @dataclass(frozen=True, slots=True)
 class DevicesBefore:
-    """The records of the devices a batch touched, as they were before it: ``values[f]``
-    holds field ``_SAVED[f]`` of each of ``rows`` (distinct)."""
+    """The records of the devices a batch touched, as they were before it: row ``f`` of
+    ``values`` holds field ``_SAVED[f]`` of each of ``rows`` (distinct)."""
 
     rows: NDArray[np.int64]
-    values: tuple[NDArray[np.float64], ...]
+    values: NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,17 +258,21 @@ class ClockTable:
         counts = np.zeros(4, dtype=np.int64)  # [touched devices, samples, jumps, quarantined]
         saved = np.empty((len(_SAVED), n))
         touched = np.empty(n, np.int64)
-        _observe(rows, times, np.ascontiguousarray(timed, dtype=np.bool_), received_at,
-                 np.nan if synced is None else synced, self.window_seconds / 2.0,
-                 self.max_ahead, self.max_step, self.jump_after, self.tolerance,
-                 self.max_offset, self.max_future, self.earliest,
-                 self.device_offset, self.peak, self.peak_before, self.half_start,
-                 self.pending, self.agreeing, self.slot, self.quarantined,
-                 touched, np.empty(n, np.int64), np.empty(n), np.empty(n), np.empty(n),
-                 np.empty(n, np.int64), saved, placed, verdict, counts)
+        # The record's columns are the only arguments whose types may change (when the
+        # table grows); every other one is an array made here or a number made a float
+        # or an int here (``jit.Direct``).
+        columns = (self.device_offset, self.peak, self.peak_before, self.half_start,
+                   self.pending, self.agreeing, self.slot, self.quarantined)
+        _OBSERVE.call(columns, rows, times, np.ascontiguousarray(timed, dtype=np.bool_),
+                      float(received_at), math.nan if synced is None else float(synced),
+                      float(self.window_seconds / 2.0), float(self.max_ahead),
+                      float(self.max_step), int(self.jump_after), float(self.tolerance),
+                      float(self.max_offset), float(self.max_future), float(self.earliest),
+                      *columns, touched, np.empty(n, np.int64), np.empty(n), np.empty(n),
+                      np.empty(n), np.empty(n, np.int64), saved, placed, verdict, counts)
         k = int(counts[0])
         # ``saved`` is this call's own: its rows can be kept as they are, without a copy each.
-        devices = DevicesBefore(touched[:k], tuple(saved[:, :k]))
+        devices = DevicesBefore(touched[:k], saved[:, :k])
         clock = self.sources.setdefault(source, SourceClock())
         clock.samples += int(counts[1])
         clock.jumps += int(counts[2])
@@ -459,3 +463,8 @@ def _observe(rows: NDArray[np.int64], times: NDArray[np.float64], timed: NDArray
             quarantined[touched[s]] += quarantined_now[s]
             counts[3] += quarantined_now[s]
 
+
+
+#: The clock pass, called past numba's typing of its 31 arguments (``jit.Direct``): typing
+#: them cost more than the pass over a batch of two readings.
+_OBSERVE = Direct(_observe)

@@ -69,9 +69,11 @@ class KeptReadings:
         first = low + int(np.searchsorted(times[low:high], start, "left"))
         last = low + int(np.searchsorted(times[low:high], end, "left"))
         index = np.arange(first, last)
-        tail = np.arange(self._sorted, self._size)
+        # The row's readings first (one comparison over the tail's rows), then their times:
+        # a look-up otherwise gathered and compared the whole tail's times too.
+        tail = self._sorted + np.flatnonzero(self._rows[self._sorted: self._size] == row)
         tail_times = self._time[tail]
-        tail = tail[(self._rows[tail] == row) & (tail_times >= start) & (tail_times < end)]
+        tail = tail[(tail_times >= start) & (tail_times < end)]
         if tail.size:
             index = np.concatenate([index, tail])
             index = index[np.argsort(self._time[index], kind="stable")]

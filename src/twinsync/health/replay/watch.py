@@ -66,7 +66,7 @@ class SimulatedWatch:
             yield from self._tick(int(step))
         if last > self.done:
             used = self.monitor.rows_in_use
-            if (self.monitor.table.state[:used] == State.STALE).any():
+            if np.count_nonzero(self.monitor.table.state[:used] == _STALE):
                 yield from self._tick(last)
             self.done = last
 
