@@ -8,9 +8,10 @@ reading of each zone, then the second, ...): the cost is a round per reading of 
 busiest zone, and each round touches only the zones it reads, so the cost of a reading does
 not grow with the number of zones.
 
-Over a step the outdoor temperature and the heating are held at the values the caller gives
-(the latest known before the reading). A reading's quality weighs it as in every filter
-here (``gate``): its variance is divided by its quality (at least the gate's floor, 0.01).
+Over a step the outdoor temperature and the heating are held at the values the caller
+gives (each input as last read before the reading's event time, ``zone_inputs.py``). A
+reading's quality weighs it as in every filter here (``gate``): its variance is divided
+by its quality (at least the gate's floor, 0.01).
 
 >>> bank = ZoneBank()
 >>> bank.grow(2)
@@ -80,9 +81,15 @@ class Forecast(NamedTuple):
 
 class ZoneBank:
     """The state of ``len(self)`` zones: ``x`` ``(Z, 3)``, ``P`` ``(Z, 3, 3)``, the time of
-    each zone's last reading (epoch seconds), its readings so far and its gated run."""
+    each zone's last reading (epoch seconds), its readings so far and its gated run; and the
+    readings each zone holds back until its inputs are known (``waiting`` of them, at most
+    ``WAITING``: event time, value, quality, receive time) with how many readings were
+    stepped before their inputs were known (``ahead``). The caller decides what waits."""
 
-    COLUMNS = ("x", "P", "time", "count", "gated_run")
+    COLUMNS = ("x", "P", "time", "count", "gated_run", "waiting", "wait_time", "wait_value",
+               "wait_quality", "wait_received", "ahead")
+    #: Readings a zone holds back at most: a day of 15-minute readings.
+    WAITING = 96
 
     def __init__(self, knobs: ZoneKnobs | None = None) -> None:
         self.knobs = knobs or ZoneKnobs()
@@ -103,7 +110,11 @@ class ZoneBank:
         self.columns = {"x": x, "P": np.broadcast_to(self.prior, (size, 3, 3)).copy(),
                         "time": np.full(size, np.nan),
                         "count": np.zeros(size, dtype=np.int64),
-                        "gated_run": np.zeros(size, dtype=np.int64)}
+                        "gated_run": np.zeros(size, dtype=np.int64),
+                        "waiting": np.zeros(size, dtype=np.int64),
+                        "ahead": np.zeros(size, dtype=np.int64)}
+        for name in ("wait_time", "wait_value", "wait_quality", "wait_received"):
+            self.columns[name] = np.full((size, self.WAITING), np.nan)
 
     def grow(self, size: int) -> None:
         """At least ``size`` zones; new ones fresh."""
