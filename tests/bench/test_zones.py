@@ -18,3 +18,14 @@ def test_the_zones_bench_reports_calibration_through_the_service_and_the_cost() 
     assert calibration["r_error_pct_max"] < 5.0 and calibration["c_error_pct_max"] < 5.0
     assert set(figures["cost_us_a_zone_reading"]) == {"5", "20"}
     assert all(us > 0 for us in figures["cost_us_a_zone_reading"].values())
+
+
+def test_the_zones_bench_with_room_loggers_uploading_every_six_hours_learns_as_live() -> None:
+    parser = argparse.ArgumentParser()
+    zones.add_arguments(parser)
+    arguments = ["--zones", "2", "--days", "2", "--sizes", "5", "--slots", "8"]
+    live = zones.run(parser.parse_args(arguments))
+    uploaded = zones.run(parser.parse_args([*arguments, "--room-upload-hours", "6"]))
+    assert uploaded["room_upload_hours"] == 6
+    assert uploaded["calibration"] == live["calibration"]
+    assert uploaded["cost_us_a_zone_reading"]["5"] > 0

@@ -13,6 +13,11 @@ readings through ``ingest``, as a gateway would:
 - cost: ``--sizes`` twins of that many zones; ``--slots`` readings of each sensor, a batch
   an hour; microseconds the zone step takes per zone reading (its own clock,
   ``ZoneDesk.seconds``), after a first day that is not timed.
+
+``--room-upload-hours 6``: the room loggers keep their readings and upload them every six
+hours, a batch a minute after the last of them (the station and the meters still send a
+batch an hour): the same figures for readings that come late, stepped with the inputs of
+their own time.
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--slots", type=int, default=48,
                         help="readings of each sensor timed for the cost (default 48)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--room-upload-hours", type=int, default=0,
+                        help="room loggers upload every N hours (default 0: with the rest)")
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -54,9 +61,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         args.zones, args.days, args.sizes, args.slots = 4, 4, [10, 100], 16
     started = time.perf_counter()
     figures: dict[str, Any] = {
-        "calibration": asyncio.run(calibration(args.zones, args.days, args.seed)),
+        "room_upload_hours": args.room_upload_hours,
+        "calibration": asyncio.run(calibration(args.zones, args.days, args.seed,
+                                               args.room_upload_hours)),
         "cost_us_a_zone_reading": {
-            str(size): asyncio.run(cost(size, args.slots, args.seed)) for size in args.sizes},
+            str(size): asyncio.run(cost(size, args.slots, args.seed, args.room_upload_hours))
+            for size in args.sizes},
     }
     figures["seconds"] = round(time.perf_counter() - started, 1)
     return figures
@@ -65,7 +75,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 class Site:
     """Simulated zones of known R and C under one outdoor temperature."""
 
-    def __init__(self, zones: int, slots: int, seed: int) -> None:
+    def __init__(self, zones: int, slots: int, seed: int, room_upload_hours: int = 0) -> None:
+        #: Slots a room logger keeps before it uploads (0: sent with the rest).
+        self.room_upload = room_upload_hours * round(1 / DT)
+        self.held: list[RawReading] = []
         rng = np.random.default_rng(seed)
         self.resistance = rng.uniform(2.0, 10.0, zones)
         self.capacitance = rng.uniform(5.0, 30.0, zones)
@@ -107,9 +120,15 @@ class Site:
                 at = START + k * STEP
                 readings.append(RawReading("weather", float(self.outdoor[k]), at))
                 for z in range(self.zones):
-                    readings += [RawReading(f"room-{z}-t", float(self.rooms[z, k]), at),
-                                 RawReading(f"room-{z}-kw", float(self.heating[z, k]), at)]
+                    readings.append(RawReading(f"room-{z}-kw", float(self.heating[z, k]), at))
+                rooms = [RawReading(f"room-{z}-t", float(self.rooms[z, k]), at)
+                         for z in range(self.zones)]
+                (self.held if self.room_upload else readings).extend(rooms)
             await service.ingest(IncomingBatch(readings, "bench", START + last * STEP))
+            if self.held and (last % self.room_upload == 0 or last == slots.stop):
+                await service.ingest(IncomingBatch(self.held, "logger",
+                                                   START + last * STEP + 60.0))
+                self.held = []
 
 
 def _errors(service: TwinService, site: Site) -> tuple[np.ndarray, np.ndarray]:
@@ -120,9 +139,10 @@ def _errors(service: TwinService, site: Site) -> tuple[np.ndarray, np.ndarray]:
             100 * np.abs(np.exp(x[:, 2]) / site.capacitance - 1))
 
 
-async def calibration(zones: int, days: int, seed: int) -> dict[str, Any]:
+async def calibration(zones: int, days: int, seed: int, room_upload_hours: int = 0
+                      ) -> dict[str, Any]:
     slots = int(days * 24 / DT)
-    site = Site(zones, slots, seed)
+    site = Site(zones, slots, seed, room_upload_hours)
     within_since: int | None = None
     with tempfile.TemporaryDirectory() as folder:
         service = await site.open(folder)
@@ -148,8 +168,8 @@ async def calibration(zones: int, days: int, seed: int) -> dict[str, Any]:
             "all_within_2pct_from_day": within_since}
 
 
-async def cost(zones: int, slots: int, seed: int) -> float:
-    site = Site(zones, 96 + slots, seed)
+async def cost(zones: int, slots: int, seed: int, room_upload_hours: int = 0) -> float:
+    site = Site(zones, 96 + slots, seed, room_upload_hours)
     with tempfile.TemporaryDirectory() as folder:
         service = await site.open(folder)
         try:

@@ -119,7 +119,8 @@ class InputHistory:
         return out
 
 
-def ready_to_step(zones: NDArray[np.int64], known: Array, overdue: NDArray[np.bool_],
+def ready_to_step(zones: NDArray[np.int64], known: NDArray[np.bool_],
+                  overdue: NDArray[np.bool_],
                   capacity: int) -> NDArray[np.bool_]:
     """Of readings sorted by zone then time, which may be stepped now: those whose inputs
     are known up to their time (``known``, each input has a reading at or after it), and
@@ -138,7 +139,6 @@ def ready_to_step(zones: NDArray[np.int64], known: Array, overdue: NDArray[np.bo
     # Inputs known up to t are known up to any earlier time: readiness by ``known`` is
     # each zone's first readings already; the other two widen that prefix.
     rank = position - starts[group]
-    ready: NDArray[np.bool_] = (np.asarray(known, dtype=np.bool_)
-                                | (position <= last_overdue[group])
+    ready: NDArray[np.bool_] = (known | (position <= last_overdue[group])
                                 | (rank < sizes[group] - capacity))
     return ready

@@ -292,6 +292,14 @@ class ZoneDesk:
         slot_shifts = shift[is_input]
         # Inputs first: a room reading of this batch may be the one they were waited for.
         self.history.insert(slots, slot_times, slot_values)
+        if slots.size:
+            newest = np.lexsort((slot_times, slots))
+            ends = np.r_[slots[newest][1:] != slots[newest][:-1], True]
+            last_of = newest[ends]
+            later = ~(slot_times[last_of] <= self.slot_time[slots[last_of]])
+            self.slot_value[slots[last_of][later]] = slot_values[last_of][later]
+            self.slot_time[slots[last_of][later]] = slot_times[last_of][later]
+            self.slot_shift[slots[last_of][later]] = slot_shifts[last_of][later]
         reading = ~is_input
         zones, at, value, weight, arrived = self._with_waiting(
             targets[reading], times[reading], values[reading], quality[reading],
@@ -304,11 +312,12 @@ class ZoneDesk:
         zones, at, value, weight, arrived = (zones[onward], at[onward], value[onward],
                                              weight[onward], arrived[onward])
         heating_slot = self.heating_slot[zones]
-        known = self.history.latest(self.outdoor_slot[zones])
+        # Each input's newest event time (NaN: none yet, so not known).
+        known = self.slot_time[self.outdoor_slot[zones]]
         has_heating = heating_slot >= 0
         known[has_heating] = np.minimum(known[has_heating],
-                                        self.history.latest(heating_slot[has_heating]))
-        inputs_known = known >= at
+                                        self.slot_time[heating_slot[has_heating]])
+        inputs_known = np.asarray(known >= at, dtype=np.bool_)
         ready = ready_to_step(zones, inputs_known, arrived <= now - WAIT_SECONDS,
                               ZoneBank.WAITING)
         self._wait(zones[~ready], at[~ready], value[~ready], weight[~ready], arrived[~ready])
@@ -324,14 +333,6 @@ class ZoneDesk:
         np.add.at(self.bank.columns["ahead"], zones[usable & ~inputs_known], 1)
         self.bank.update(zones[usable], at[usable], value[usable], weight[usable],
                          outdoor[usable], heating[usable])
-        if slots.size:
-            newest = np.lexsort((slot_times, slots))
-            ends = np.r_[slots[newest][1:] != slots[newest][:-1], True]
-            last_of = newest[ends]
-            later = ~(slot_times[last_of] <= self.slot_time[slots[last_of]])
-            self.slot_value[slots[last_of][later]] = slot_values[last_of][later]
-            self.slot_time[slots[last_of][later]] = slot_times[last_of][later]
-            self.slot_shift[slots[last_of][later]] = slot_shifts[last_of][later]
 
     def _with_waiting(self, zones: NDArray[np.int64], at: NDArray[np.float64],
                       value: NDArray[np.float64], weight: NDArray[np.float64],
