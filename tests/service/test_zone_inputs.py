@@ -134,6 +134,28 @@ async def test_a_site_sending_its_backlog_after_an_outage_learns_as_if_it_had_be
     assert_learned_as_live(after, right, rel=1e-3)
 
 
+async def test_a_station_backfilling_a_gap_after_its_newest_reading_drives_the_rooms_of_the_gap(
+        tmp_path: Path) -> None:
+    data = simulated(days=DAYS)
+    slots = range(DAYS * 96)
+    right = await zones_after(tmp_path, "live", live(data, slots))
+    # The room loggers upload every six hours; the station is cut off for the six hours
+    # 144-167, then sends its newest reading first and the gap after it: behind its
+    # watermark, the gap's readings are late for health but are still the outdoors of
+    # their time, and the rooms' upload that follows is stepped with them.
+    gap = range(144, 167)
+    batches: Delivery = []
+    for at, readings in delivered(data, slots, "rooms", 24):
+        kept = [r for r in readings
+                if not (r.sensor_id == "weather" and int((r.time - START) / STEP) in gap)]
+        batches.append((at, kept))
+        if any(r.sensor_id == "weather" and r.time == START + gap.stop * STEP
+               for r in readings):
+            batches.append((at + 15.0, [r for k in gap for r in readings_of(data, k, "station")]))
+    backfilled = await zones_after(tmp_path, "backfill", batches)
+    assert_learned_as_live(backfilled, right, rel=1e-3)
+
+
 async def test_a_zone_waits_for_a_silent_station_no_longer_than_its_bound_and_says_so(
         tmp_path: Path) -> None:
     data = simulated(days=1)

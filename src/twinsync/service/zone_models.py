@@ -49,7 +49,7 @@ from ..errors import InvalidInput, NotFound
 from ..model import Element, validate
 from ..physics.zone_bank import ZoneBank, ZoneKnobs, ZoneSave
 from ..physics.zone_inputs import InputHistory, ready_to_step
-from ..pipeline import Batch
+from ..pipeline import Batch, Flag
 from .views import finite_or_none
 
 if TYPE_CHECKING:
@@ -229,18 +229,25 @@ class ZoneDesk:
 
     def _readings(self, batch: Batch, in_time: NDArray[np.int64]
                   ) -> tuple[NDArray[np.int64], NDArray[np.int8]]:
-        """Of ``in_time``, the readings of zone and input sensors with a value, and roles.
-        Found once a batch: ``savepoint`` and ``step`` ask for the same batch in turn."""
+        """Of ``in_time``, the readings of zone and input sensors with a value, and roles;
+        and the inputs' readings behind their sensor's watermark (a station backfilling a
+        gap after a newer reading went through): health does not fold them in, but they
+        are what the outdoors was at their time, for the history. Found once a batch:
+        ``savepoint`` and ``step`` ask for the same batch in turn."""
         last = self._last_readings
         if last is not None and last[0] is batch and last[1] is in_time:
             return last[2], last[3]
-        rows = batch.rows[in_time]
-        role = np.zeros(in_time.size, dtype=np.int8)
+        late = np.flatnonzero(batch.flagged(Flag.LATE)
+                              & ~batch.flagged(Flag.QUARANTINED | Flag.OUT_OF_RANGE))
+        taken = np.r_[in_time, late].astype(np.int64)
+        rows = batch.rows[taken]
+        role = np.zeros(taken.size, dtype=np.int8)
         inside = rows < self.role.size
         role[inside] = self.role[rows[inside]]
-        keep = (role != NONE) & np.isfinite(batch.value[in_time])
-        self._last_readings = (batch, in_time, in_time[keep], role[keep])
-        return in_time[keep], role[keep]
+        role[in_time.size:][role[in_time.size:] == ZONE] = NONE
+        keep = (role != NONE) & np.isfinite(batch.value[taken])
+        self._last_readings = (batch, in_time, taken[keep], role[keep])
+        return taken[keep], role[keep]
 
     def savepoint(self, batch: Batch, in_time: NDArray[np.int64]) -> ZonePoint | None:
         if not self.enabled or not self.zones:
