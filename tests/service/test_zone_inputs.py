@@ -2,7 +2,8 @@
 time, however the readings arrive: a room logger uploading six hours at once, an outdoor
 station uploading after the rooms, a site's backlog after an outage, all learn R and C as
 if every reading had come live; a zone waits for its inputs no longer than its bound and
-says what it stepped without them; what waits survives a restart."""
+says what it stepped without them; what waits survives a restart, and a failed commit
+leaves it and the inputs' histories as they were."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from typing import Any
 import numpy as np
 import pytest
 
+from twinsync.errors import StoreError
 from twinsync.pipeline import IncomingBatch, RawReading
 from twinsync.service import TwinService
 from twinsync.service.zone_models import WAIT_SECONDS
 
+from .faults import FailingStore
 from .test_zone_models import RESISTANCE, START, STEP, ZONES, open_site, simulated
 
 DAYS = 3
@@ -197,3 +200,32 @@ async def test_readings_waiting_for_their_inputs_and_the_inputs_history_survive_
         assert_learned_as_live(after, right, rel=1e-9)
     finally:
         await restarted.aclose()
+
+
+async def test_a_failed_commit_leaves_the_inputs_history_and_the_waiting_readings_as_they_were(
+        tmp_path: Path) -> None:
+    data = simulated(days=1)
+    slots = range(60)
+    right = await zones_after(tmp_path, "live", live(data, slots))
+    hourly = delivered(data, slots, "station", 4)
+    store = FailingStore(f"sqlite:///{tmp_path}/twin.sqlite")
+    service = await open_site(TwinService(store))
+    try:
+        desk = service.zones
+        await send(service, hourly[:-1])
+        inputs = np.arange(len(desk.slots))
+        before = desk.bank.take(np.arange(ZONES)), desk.history.take(inputs)
+        assert before[0]["waiting"].min() > 0
+        # The station's hour would release the waiting rooms: its commit fails.
+        store.fail_next = 1
+        with pytest.raises(StoreError):
+            await send(service, hourly[-1:])
+        after = desk.bank.take(np.arange(ZONES)), desk.history.take(inputs)
+        for was, now in zip(before, after, strict=True):
+            for name, column in was.items():
+                assert np.array_equal(now[name], column, equal_nan=True), name
+        await send(service, hourly[-1:])
+        zones = [await service.zones.of_element(f"room-{k}") for k in range(ZONES)]
+        assert_learned_as_live(zones, right, rel=1e-9)
+    finally:
+        await service.aclose()
