@@ -57,3 +57,23 @@ def test_a_zone_steps_its_first_readings_only_those_known_waited_or_past_the_bou
     # goes too; zone 2: four wait where three may, the oldest goes.
     assert ready.tolist() == [True, False, False, True, True, False,
                               True, False, False, False]
+
+
+def test_a_full_row_is_cut_by_its_slack_and_always_keeps_its_newest_readings_in_order(
+        ) -> None:
+    history = InputHistory(capacity=16)
+    history.grow(2)
+    rng = np.random.default_rng(4)
+    sent: list[float] = []
+    for batch in range(30):
+        times = batch * 3600.0 + np.sort(rng.uniform(0, 3600, 3))
+        if batch % 7 == 6:
+            times[0] -= 5 * 3600.0  # a late reading among the kept
+        sent += times.tolist()
+        history.insert(np.zeros(3, dtype=np.int64), times, times)
+        kept = history.columns["time"][0][np.isfinite(history.columns["time"][0])]
+        assert kept.size == history.count[0] <= 16
+        assert kept.size >= min(len(sent), 16 - history.slack)
+        assert kept.tolist() == sorted(sent)[-kept.size:]
+        assert history.columns["value"][0][:kept.size].tolist() == kept.tolist()
+    assert history.count[1] == 0

@@ -42,7 +42,11 @@ class InputHistory:
 
     def __init__(self, capacity: int = HISTORY_CAPACITY) -> None:
         self.capacity = capacity
+        #: Room a full row is cut by (an eighth): inserts move a row that seldom.
+        self.slack = capacity // 8
         self.columns: dict[str, NDArray[Any]] = self._fresh(0)
+        #: Readings kept in each row (the first ``count`` columns).
+        self.count = np.zeros(0, dtype=np.int64)
 
     def _fresh(self, size: int) -> dict[str, NDArray[Any]]:
         return {"time": np.full((size, self.capacity), np.inf),
@@ -59,25 +63,35 @@ class InputHistory:
         kept, self.columns = self.columns, self._fresh(size)
         for name, column in kept.items():
             self.columns[name][:old] = column
+        self.count = np.r_[self.count, np.zeros(size - old, dtype=np.int64)]
 
     def take(self, slots: NDArray[np.int64]) -> dict[str, NDArray[Any]]:
         return {name: column[slots].copy() for name, column in self.columns.items()}
 
-    def put(self, slots: NDArray[np.int64], rows: dict[str, NDArray[Any]]) -> None:
-        """Rows into ``slots``; a row of another capacity keeps its newest readings."""
+    def put(self, slots: NDArray[np.int64], rows: dict[str, NDArray[Any]],
+            keep: int | None = None) -> None:
+        """Rows (sorted, padding last) into ``slots``, each cut to its newest ``keep``
+        readings (``capacity``)."""
+        keep = self.capacity if keep is None else keep
+        count = np.count_nonzero(np.isfinite(rows["time"]), axis=1)
+        width = min(rows["time"].shape[1], self.capacity)
+        start = np.maximum(count - keep, 0)
+        index = np.minimum(start[:, None] + np.arange(width)[None, :],
+                           rows["time"].shape[1] - 1)
+        inside = np.arange(width)[None, :] < np.minimum(count, keep)[:, None]
         for name, column in self.columns.items():
-            row = rows[name]
-            width = min(row.shape[1], self.capacity)
-            count = np.isfinite(rows["time"]).sum(axis=1)
-            # Sorted with the padding last: the newest ``width`` end at ``count``.
-            start = np.maximum(count - width, 0)
-            index = start[:, None] + np.arange(width)[None, :]
             fresh = self._fresh(slots.size)[name]
-            fresh[:, :width] = np.take_along_axis(row, index, axis=1)
+            fresh[:, :width] = np.where(inside, np.take_along_axis(rows[name], index, axis=1),
+                                        fresh[:, :width])
             column[slots] = fresh
+        self.count[slots] = np.minimum(count, keep)
 
     def insert(self, slots: NDArray[np.int64], times: Array, values: Array) -> None:
-        """Add readings (any order, late ones too) and keep each row's newest ``capacity``."""
+        """Add readings (any order, late ones too) and keep each row's newest ``capacity``.
+
+        A full row is cut to its newest ``capacity - slack`` (with the new readings), so
+        the usual insert (new readings after all kept, room left) writes only the new
+        readings, and a row is moved once every ``slack`` readings, not every time."""
         finite = np.isfinite(times) & np.isfinite(values)
         slots, times, values = slots[finite], times[finite], values[finite]
         if slots.size == 0:
@@ -88,17 +102,38 @@ class InputHistory:
         sizes = np.diff(np.r_[starts, slots.size])
         rank = np.arange(slots.size) - np.repeat(starts, sizes)
         touched = slots[starts]
+        count = self.count[touched]
+        time_column, value_column = self.columns["time"], self.columns["value"]
+        newest = np.full(touched.size, -np.inf)
+        has = count > 0
+        newest[has] = time_column[touched[has], count[has] - 1]
+        after = times[starts] >= newest
+        room = after & (count + sizes <= self.capacity)
+        # The usual case: the new readings go after the kept ones, in place.
+        fits = np.repeat(room, sizes)
+        at = np.repeat(count, sizes)[fits] + rank[fits]
+        time_column[slots[fits], at] = times[fits]
+        value_column[slots[fits], at] = values[fits]
+        self.count[touched[room]] += sizes[room]
+        if room.all():
+            return
+        # A full row, or late readings among the kept: merge the row and its new readings
+        # (two sorted runs, which a stable sort merges) and keep the newest.
+        rest = np.flatnonzero(~room)
         row = np.repeat(np.arange(touched.size), sizes)
-        new_time = np.full((touched.size, int(sizes.max())), np.inf)
+        moved = np.repeat(~room, sizes)
+        new_time = np.full((rest.size, int(sizes[rest].max())), np.inf)
         new_value = np.full(new_time.shape, np.nan)
-        new_time[row, rank], new_value[row, rank] = times, values
-        merged_time = np.concatenate([self.columns["time"][touched], new_time], axis=1)
-        merged_value = np.concatenate([self.columns["value"][touched], new_value], axis=1)
-        # Two sorted runs (the row, then the new readings): a stable sort merges them in
-        # linear time, and in the usual case (the new ones the latest) keeps them in place.
+        where = np.searchsorted(rest, row[moved])
+        new_time[where, rank[moved]] = times[moved]
+        new_value[where, rank[moved]] = values[moved]
+        merged_time = np.concatenate([time_column[touched[rest]], new_time], axis=1)
+        merged_value = np.concatenate([value_column[touched[rest]], new_value], axis=1)
         by_time = np.argsort(merged_time, axis=1, kind="stable")
-        self.put(touched, {"time": np.take_along_axis(merged_time, by_time, axis=1),
-                           "value": np.take_along_axis(merged_value, by_time, axis=1)})
+        self.put(touched[rest], {
+            "time": np.take_along_axis(merged_time, by_time, axis=1),
+            "value": np.take_along_axis(merged_value, by_time, axis=1)},
+            keep=self.capacity - self.slack)
 
     def as_of(self, slots: NDArray[np.int64], times: Array) -> Array:
         """Each slot's value as last read before ``times`` (NaN: none known before)."""
