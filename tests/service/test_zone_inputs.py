@@ -7,6 +7,7 @@ leaves it and the inputs' histories as they were."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import pytest
 from twinsync.errors import StoreError
 from twinsync.pipeline import IncomingBatch, RawReading
 from twinsync.service import TwinService
-from twinsync.service.zone_models import WAIT_SECONDS
+from twinsync.service.zone_models import WAIT_SECONDS, ZONE_SNAPSHOT
 
 from .faults import FailingStore
 from .test_zone_models import RESISTANCE, START, STEP, ZONES, open_site, simulated
@@ -229,3 +230,41 @@ async def test_a_failed_commit_leaves_the_inputs_history_and_the_waiting_reading
         assert_learned_as_live(zones, right, rel=1e-9)
     finally:
         await service.aclose()
+
+
+async def test_a_zone_state_saved_before_the_inputs_kept_a_history_is_restored_from_their_latest(
+        tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/twin.sqlite"
+    data = simulated(days=1)
+    service = await open_site(url)
+    try:
+        await send(service, live(data, range(40)))
+        state = service.zones.bank.take(np.arange(ZONES))
+    finally:
+        await service.aclose()
+    # The blob as it was saved before: no histories, no waiting readings.
+    off = TwinService.open(url, zone_models=False)
+    blob = off.store.load_snapshot(ZONE_SNAPSHOT)
+    assert blob is not None
+    with np.load(io.BytesIO(blob)) as saved:
+        old = {name: saved[name] for name in saved.files
+               if not name.startswith("history_") and name not in (
+                   "column_waiting", "column_wait_time", "column_wait_value",
+                   "column_wait_quality", "column_wait_received", "column_ahead")}
+    body = io.BytesIO()
+    np.savez(body, **old)
+    off.store.save_snapshot(ZONE_SNAPSHOT, body.getvalue())
+    await off.aclose()
+    restarted = await open_site(url)
+    try:
+        again = restarted.zones.bank.take(np.arange(ZONES))
+        for name in ("x", "P", "time", "count"):
+            assert np.array_equal(again[name], state[name], equal_nan=True), name
+        assert restarted.zones.bank.columns["waiting"].tolist() == [0] * ZONES
+        history = restarted.zones.history
+        assert history.count.tolist() == [1] * len(restarted.zones.slots)
+        assert history.columns["time"][:, 0].tolist() == restarted.zones.slot_time.tolist()
+        await send(restarted, live(data, range(40, 50)))
+        assert restarted.zones.bank.columns["count"].tolist() == [49] * ZONES
+    finally:
+        await restarted.aclose()
