@@ -1,6 +1,6 @@
 """``twinsync bench zones`` runs end to end on a few zones through the live service and
 reports the calibration, the cost per zone reading and of a live delta, and a silent
-room's value carried by its zone."""
+room's value carried by its zone; with room loggers uploading late, it learns as live."""
 
 from __future__ import annotations
 
@@ -29,3 +29,14 @@ def test_the_zones_bench_reports_calibration_through_the_service_and_the_cost() 
     beside = figures["beside_a_fresh_sensor"]
     assert 0.0 < beside["model_share_min"] <= beside["model_share_max"] < 1.0
     assert beside["off_the_reading_k_max"] < 0.1
+
+
+def test_the_zones_bench_with_room_loggers_uploading_every_six_hours_learns_as_live() -> None:
+    parser = argparse.ArgumentParser()
+    zones.add_arguments(parser)
+    arguments = ["--zones", "2", "--days", "2", "--sizes", "5", "--slots", "8"]
+    live = zones.run(parser.parse_args(arguments))
+    uploaded = zones.run(parser.parse_args([*arguments, "--room-upload-hours", "6"]))
+    assert uploaded["room_upload_hours"] == 6
+    assert uploaded["calibration"] == live["calibration"]
+    assert uploaded["cost_us_a_zone_reading"]["5"] > 0

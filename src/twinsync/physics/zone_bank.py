@@ -14,9 +14,10 @@ time was folded in. Fusion weighs the model with it beside the sensors that read
 (``service/model_sources.py``): the posterior already holds those readings, the prior does
 not, so nothing is counted twice.
 
-Over a step the outdoor temperature and the heating are held at the values the caller gives
-(the latest known before the reading). A reading's quality weighs it as in every filter
-here (``gate``): its variance is divided by its quality (at least the gate's floor, 0.01).
+Over a step the outdoor temperature and the heating are held at the values the caller
+gives (each input as last read before the reading's event time, ``zone_inputs.py``). A
+reading's quality weighs it as in every filter here (``gate``): its variance is divided
+by its quality (at least the gate's floor, 0.01).
 
 >>> bank = ZoneBank()
 >>> bank.grow(2)
@@ -94,15 +95,22 @@ class ZoneBank:
     temperature's prior mean and variance at its last reading time (NaN before a second
     reading), and the prior's mean squared error against trusted readings (``prior_error``,
     over about the last ``ERROR_READINGS``): what the prior's variance should be, plus the
-    readings' noise, if the model is as good as it says; and the state coasted on through
+    readings' noise, if the model is as good as it says; the state coasted on through
     the inputs read since the last reading (``coast``; the last reading's state where
-    none was)."""
+    none was); and the readings each zone holds back until its inputs are known
+    (``waiting`` of them, at most ``WAITING``: event time, value, quality, receive time,
+    sorted by event time) with how many readings were stepped before their inputs were
+    known (``stepped_early``). The caller decides what waits and what coasts."""
 
     COLUMNS = ("x", "P", "time", "count", "gated_run", "prior_mean",
-               "prior_variance", "prior_error", "ahead_x", "ahead_P", "ahead_time")
+               "prior_variance", "prior_error", "ahead_x", "ahead_P", "ahead_time",
+               "waiting", "wait_time", "wait_value", "wait_quality", "wait_received",
+               "stepped_early")
     PRIORS = ("prior_mean", "prior_variance", "prior_error")
     #: The state coasted past the last reading (``coast``), and where it starts from.
     AHEAD = {"ahead_x": "x", "ahead_P": "P", "ahead_time": "time"}
+    #: Readings a zone holds back at most: a day of 15-minute readings.
+    WAITING = 96
 
     def __init__(self, knobs: ZoneKnobs | None = None) -> None:
         self.knobs = knobs or ZoneKnobs()
@@ -126,9 +134,13 @@ class ZoneBank:
                         "gated_run": np.zeros(size, dtype=np.int64),
                         "prior_mean": np.full(size, np.nan),
                         "prior_variance": np.full(size, np.nan),
-                        "prior_error": np.full(size, np.nan)}
+                        "prior_error": np.full(size, np.nan),
+                        "waiting": np.zeros(size, dtype=np.int64),
+                        "stepped_early": np.zeros(size, dtype=np.int64)}
         for ahead, start in self.AHEAD.items():
             self.columns[ahead] = self.columns[start].copy()
+        for name in ("wait_time", "wait_value", "wait_quality", "wait_received"):
+            self.columns[name] = np.full((size, self.WAITING), np.nan)
 
     def grow(self, size: int) -> None:
         """At least ``size`` zones; new ones fresh."""

@@ -16,7 +16,8 @@ apart per property by which of its sensors fusion trusts now (``fusion.sensor_tr
   (``fusion``: the other sources carry the value alone), so the zone's posterior counts
   nothing twice. Its value is the zone's state **coasted** on through the inputs read
   since its last reading (``ZoneBank.coast``: a zone silent for over an hour is stepped,
-  without a reading, to each outdoor or heating reading's time) and from there to now with
+  without a reading, to each outdoor or heating reading's time, with each input as last
+  read before it, once all its inputs are known to that time) and from there to now with
   the inputs held at their latest. Its variance is the filter's state variance then plus
   the room's random-walk rate (learned from its sensors' rings, as a field measurement's
   age is) times the time since the last input reading it coasted to: over that stretch the

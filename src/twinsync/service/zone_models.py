@@ -14,11 +14,18 @@ space without an air temperature sensor or an outdoor temperature is not a zone,
 reason (``of_element``). Neighbouring zones are not coupled: each zone sees only outdoors.
 
 ``step`` runs on the writer after the level/trend models, inside the batch's transaction,
-over the readings health folds in order: an outdoor or heating reading is held as its
-source's latest value; a zone's reading steps the zone from its last reading to the
-reading's time with the inputs held as last known before it, then updates it (its quality
-weighs it; a reading older than the zone's last is left out). A zone waits for its first
-outdoor (and heating) reading. An input is placed by its corrected event time: the
+over the readings health folds in order: an outdoor or heating reading goes into its
+input's short history by event time (``physics/zone_inputs.py``); a zone's reading steps
+the zone from its last reading to the reading's time with each input as last read before
+that time, then updates it (its quality weighs it; a reading older than the zone's last is
+left out). A zone reading whose inputs are not yet known up to its time (the outdoor
+station uploads hourly, or after an outage) waits until they are, at most ``WAIT_SECONDS``
+of receive time and ``ZoneBank.WAITING`` readings a zone; past that it is stepped with
+what is known and counted (``stepped_before_inputs_known``). A zone waits for its first
+outdoor (and heating) reading. A zone silent for over ``COAST_AFTER`` is coasted on to
+each input reading's time by the same rules (``_coast``: the inputs as last read before
+it, once they are known to it, never past a reading it holds back), for fusion
+(``model_sources.py``). An input is placed by its corrected event time: the
 pipeline corrects a device clock that runs ahead (its first readings quarantined, the
 input held meanwhile), and where health names an input sensor's clock behind (state
 ``clock``) the zone adds the lag health measured (``HealthMonitor.clock_behind``), so an
@@ -44,7 +51,8 @@ from numpy.typing import NDArray
 from ..errors import InvalidInput, NotFound
 from ..model import Element, validate
 from ..physics.zone_bank import ZoneBank, ZoneKnobs, ZoneSave
-from ..pipeline import Batch
+from ..physics.zone_inputs import InputHistory, ready_to_step
+from ..pipeline import Batch, Flag
 from .views import finite_or_none
 
 if TYPE_CHECKING:
@@ -69,6 +77,10 @@ Z90 = 1.6449
 MAX_HOURS = 168.0
 #: A zone silent for longer than this (seconds) is coasted on through its inputs' readings.
 COAST_AFTER = 3600.0
+#: Receive-time seconds a zone reading waits for its inputs to be known up to its time:
+#: an outdoor station that uploads hourly is normal on a site, two hours covers it with
+#: a margin; past that the zone steps with what is known rather than fall behind further.
+WAIT_SECONDS = 7200.0
 
 
 class ZonePoint(NamedTuple):
@@ -81,6 +93,7 @@ class ZonePoint(NamedTuple):
     slot_value: NDArray[np.float64]
     slot_time: NDArray[np.float64]
     slot_shift: NDArray[np.float64]
+    history: dict[str, NDArray[Any]]
 
 
 class Zone(NamedTuple):
@@ -110,6 +123,8 @@ class ZoneDesk:
         self.slot_time = np.zeros(0)
         #: Seconds the latest reading of each input was moved (its clock behind), or 0.
         self.slot_shift = np.zeros(0)
+        #: Each input's recent readings by event time (what a zone step takes).
+        self.history = InputHistory()
         self.role = np.zeros(0, dtype=np.int8)
         self.target = np.zeros(0, dtype=np.int64)
         self.factor = np.zeros(0)
@@ -177,6 +192,13 @@ class ZoneDesk:
             if key in old_slot:
                 value[k], when[k] = self.slot_value[old_slot[key]], self.slot_time[old_slot[key]]
                 shift[k] = self.slot_shift[old_slot[key]]
+        history = InputHistory(self.history.capacity)
+        history.grow(len(slots))
+        moved = [(k, old_slot[key]) for key, k in slot_at.items() if key in old_slot]
+        if moved:
+            new_slots, old_slots = (np.array(side, dtype=np.int64)
+                                    for side in zip(*moved, strict=True))
+            history.put(new_slots, self.history.take(old_slots))
         bank = ZoneBank(self.bank.knobs)
         bank.grow(len(zones))
         kept = [(k, self.index[z[0]]) for k, z in enumerate(zones) if z[0] in self.index]
@@ -204,7 +226,7 @@ class ZoneDesk:
                 role[row], target[row] = INPUT, k
                 factor[row] = KILOWATTS.get(unit, 1.0) if key[1] == HEATING else 1.0
         self.bank, self.slots, self.slot_value, self.slot_time = bank, slots, value, when
-        self.slot_shift = shift
+        self.slot_shift, self.history = shift, history
         self.index = {z.element_id: k for k, z in enumerate(self.zones)}
         self.role, self.target, self.factor = role, target, factor
         self.outdoor_slot = np.array([z.outdoor for z in self.zones], dtype=np.int64)
@@ -218,18 +240,25 @@ class ZoneDesk:
 
     def _readings(self, batch: Batch, in_time: NDArray[np.int64]
                   ) -> tuple[NDArray[np.int64], NDArray[np.int8]]:
-        """Of ``in_time``, the readings of zone and input sensors with a value, and roles.
-        Found once a batch: ``savepoint`` and ``step`` ask for the same batch in turn."""
+        """Of ``in_time``, the readings of zone and input sensors with a value, and roles;
+        and the inputs' readings behind their sensor's watermark (a station backfilling a
+        gap after a newer reading went through): health does not fold them in, but they
+        are what the outdoors was at their time, for the history. Found once a batch:
+        ``savepoint`` and ``step`` ask for the same batch in turn."""
         last = self._last_readings
         if last is not None and last[0] is batch and last[1] is in_time:
             return last[2], last[3]
-        rows = batch.rows[in_time]
-        role = np.zeros(in_time.size, dtype=np.int8)
+        late = np.flatnonzero(batch.flagged(Flag.LATE)
+                              & ~batch.flagged(Flag.QUARANTINED | Flag.OUT_OF_RANGE))
+        taken = np.r_[in_time, late].astype(np.int64)
+        rows = batch.rows[taken]
+        role = np.zeros(taken.size, dtype=np.int8)
         inside = rows < self.role.size
         role[inside] = self.role[rows[inside]]
-        keep = (role != NONE) & np.isfinite(batch.value[in_time])
-        self._last_readings = (batch, in_time, in_time[keep], role[keep])
-        return in_time[keep], role[keep]
+        role[in_time.size:][role[in_time.size:] == ZONE] = NONE
+        keep = (role != NONE) & np.isfinite(batch.value[taken])
+        self._last_readings = (batch, in_time, taken[keep], role[keep])
+        return taken[keep], role[keep]
 
     def savepoint(self, batch: Batch, in_time: NDArray[np.int64]) -> ZonePoint | None:
         if not self.enabled or not self.zones:
@@ -237,12 +266,16 @@ class ZoneDesk:
         at, role = self._readings(batch, in_time)
         targets = self.target[batch.rows[at]]
         slots = np.unique(targets[role == INPUT])
+        # A batch may step any zone that holds readings back (its inputs came, or its
+        # wait ran out), besides the zones it reads; and one that reads an input may coast
+        # any silent zone.
+        zones = np.r_[targets[role == ZONE], np.flatnonzero(self.bank.columns["waiting"])]
         columns = self.bank.columns
         ahead = ({name: columns[name].copy() for name in ZoneBank.AHEAD} if slots.size
                  else None)
-        return ZonePoint(self.bank.savepoint(targets[role == ZONE]), ahead, slots,
+        return ZonePoint(self.bank.savepoint(zones), ahead, slots,
                          self.slot_value[slots].copy(), self.slot_time[slots].copy(),
-                         self.slot_shift[slots].copy())
+                         self.slot_shift[slots].copy(), self.history.take(slots))
 
     def rollback(self, point: ZonePoint | None) -> None:
         if point is not None:
@@ -253,6 +286,7 @@ class ZoneDesk:
             self.slot_value[point.slots] = point.slot_value
             self.slot_time[point.slots] = point.slot_time
             self.slot_shift[point.slots] = point.slot_shift
+            self.history.put(point.slots, point.history)
 
     def step(self, batch: Batch, in_time: NDArray[np.int64]) -> None:
         """On the writer, after health: hold the batch's inputs, step and update the zones
@@ -261,7 +295,7 @@ class ZoneDesk:
             return
         began = time.perf_counter()
         at, role = self._readings(batch, in_time)
-        if at.size:
+        if at.size or np.any(self.bank.columns["waiting"]):
             rows = batch.rows[at]
             quality = np.ones(at.size) if batch.quality is None else batch.quality[at]
             # An input whose clock health names behind is placed by the lag it measured:
@@ -271,32 +305,19 @@ class ZoneDesk:
             if inputs.size:
                 shift[inputs] = self.service.health.clock_behind(rows[inputs])
             self._fold(self.target[rows], role, batch.event_time[at] + shift,
-                       batch.value[at] * self.factor[rows], quality, shift)
+                       batch.value[at] * self.factor[rows], quality, shift,
+                       batch.received_at[at], float(np.max(batch.received_at)))
         self.seconds += time.perf_counter() - began
 
     def _fold(self, targets: NDArray[np.int64], role: NDArray[np.int8], times: NDArray[np.float64],
               values: NDArray[np.float64], quality: NDArray[np.float64],
-              shift: NDArray[np.float64]) -> None:
+              shift: NDArray[np.float64], received: NDArray[np.float64], now: float) -> None:
         is_input = role == INPUT
         slots, slot_times, slot_values = targets[is_input], times[is_input], values[is_input]
         slot_shifts = shift[is_input]
-        reading = ~is_input
-        zones, at = targets[reading], times[reading]
-        order = np.lexsort((at, zones))
-        zones, at = zones[order], at[order]
-        value, weight = values[reading][order], quality[reading][order]
-        outdoor = self._as_of(self.outdoor_slot[zones], at, slots, slot_times, slot_values)
-        heating_slot = self.heating_slot[zones]
-        heating = np.where(heating_slot < 0, 0.0, self._as_of(
-            heating_slot, at, slots, slot_times, slot_values))
-        # A reading older than its zone's last is left out: the zone cannot step back.
-        last = self.bank.columns["time"][zones]
-        ready = (np.isfinite(outdoor) & np.isfinite(heating)
-                 & ~(np.asarray(at < last, dtype=np.bool_)))
-        self.bank.update(zones[ready], at[ready], value[ready], weight[ready],
-                         outdoor[ready], heating[ready])
+        # Inputs first: a room reading of this batch may be the one they were waited for.
+        self.history.insert(slots, slot_times, slot_values)
         if slots.size:
-            self._coast(slots, slot_times, slot_values)
             newest = np.lexsort((slot_times, slots))
             ends = np.r_[slots[newest][1:] != slots[newest][:-1], True]
             last_of = newest[ends]
@@ -304,46 +325,107 @@ class ZoneDesk:
             self.slot_value[slots[last_of][later]] = slot_values[last_of][later]
             self.slot_time[slots[last_of][later]] = slot_times[last_of][later]
             self.slot_shift[slots[last_of][later]] = slot_shifts[last_of][later]
+        reading = ~is_input
+        zones, at, value, weight, arrived = self._with_waiting(
+            targets[reading], times[reading], values[reading], quality[reading],
+            received[reading])
+        order = np.lexsort((at, zones))
+        zones, at, value, weight, arrived = (zones[order], at[order], value[order],
+                                             weight[order], arrived[order])
+        # A reading older than its zone's last is left out: the zone cannot step back.
+        onward = ~(at < self.bank.columns["time"][zones])
+        zones, at, value, weight, arrived = (zones[onward], at[onward], value[onward],
+                                             weight[onward], arrived[onward])
+        heating_slot = self.heating_slot[zones]
+        # Each input's newest event time (NaN: none yet, so not known).
+        known = self.slot_time[self.outdoor_slot[zones]]
+        has_heating = heating_slot >= 0
+        known[has_heating] = np.minimum(known[has_heating],
+                                        self.slot_time[heating_slot[has_heating]])
+        inputs_known = np.asarray(known >= at, dtype=np.bool_)
+        ready = ready_to_step(zones, inputs_known, arrived <= now - WAIT_SECONDS,
+                              ZoneBank.WAITING)
+        self._wait(zones[~ready], at[~ready], value[~ready], weight[~ready], arrived[~ready])
+        zones, at, value, weight = zones[ready], at[ready], value[ready], weight[ready]
+        inputs_known = inputs_known[ready]
+        outdoor = self.history.as_of(self.outdoor_slot[zones], at)
+        heating_slot = heating_slot[ready]
+        heating = np.zeros(zones.size)
+        heated = heating_slot >= 0
+        heating[heated] = self.history.as_of(heating_slot[heated], at[heated])
+        usable = np.isfinite(outdoor) & np.isfinite(heating)
+        # Said in the view: these were stepped with inputs that may still change.
+        np.add.at(self.bank.columns["stepped_early"], zones[usable & ~inputs_known], 1)
+        self.bank.update(zones[usable], at[usable], value[usable], weight[usable],
+                         outdoor[usable], heating[usable])
+        # Last: a zone this batch stepped is not silent, and one still waiting is not
+        # coasted past what it holds back.
+        if slots.size:
+            self._coast(slots, slot_times)
 
-    def _coast(self, slots: NDArray[np.int64], slot_times: NDArray[np.float64],
-               slot_values: NDArray[np.float64]) -> None:
+    def _with_waiting(self, zones: NDArray[np.int64], at: NDArray[np.float64],
+                      value: NDArray[np.float64], weight: NDArray[np.float64],
+                      arrived: NDArray[np.float64]) -> tuple[NDArray[Any], ...]:
+        """The batch's zone readings and every reading a zone held back (taken out: what
+        is still not ready goes back by ``_wait``)."""
+        c = self.bank.columns
+        holding = np.flatnonzero(c["waiting"])
+        if holding.size == 0:
+            return zones, at, value, weight, arrived
+        mask = np.arange(ZoneBank.WAITING)[None, :] < c["waiting"][holding][:, None]
+        rows, cols = np.nonzero(mask)
+        held = holding[rows]
+        c["waiting"][holding] = 0
+        return (np.r_[zones, held], np.r_[at, c["wait_time"][held, cols]],
+                np.r_[value, c["wait_value"][held, cols]],
+                np.r_[weight, c["wait_quality"][held, cols]],
+                np.r_[arrived, c["wait_received"][held, cols]])
+
+    def _wait(self, zones: NDArray[np.int64], at: NDArray[np.float64],
+              value: NDArray[np.float64], weight: NDArray[np.float64],
+              arrived: NDArray[np.float64]) -> None:
+        """Hold readings back (sorted by zone then time, at most ``WAITING`` a zone)."""
+        if zones.size == 0:
+            return
+        c = self.bank.columns
+        starts = np.flatnonzero(np.r_[True, zones[1:] != zones[:-1]])
+        sizes = np.diff(np.r_[starts, zones.size])
+        rank = np.arange(zones.size) - np.repeat(starts, sizes)
+        for name, column in (("wait_time", at), ("wait_value", value),
+                             ("wait_quality", weight), ("wait_received", arrived)):
+            c[name][zones[starts]] = np.nan
+            c[name][zones, rank] = column
+        c["waiting"][zones[starts]] = sizes
+
+    def _coast(self, slots: NDArray[np.int64], slot_times: NDArray[np.float64]) -> None:
         """Coast each zone silent for over ``COAST_AFTER`` on to each input reading's time
-        in the batch, with the inputs as last read before it (the zone's own step rule).
-        A zone read on time is not coasted: its readings carry it, and coasting every
-        zone at every input reading would double the zone step's cost."""
+        in the batch, with each input as last read before it (its history: the zone's own
+        step rule), and only as far as the zone's inputs are known (each has a reading at
+        or after that time, as a step waits for) and not past a reading the zone holds back
+        for its inputs (the room is not silent there; stepped, it restarts the coast). A
+        zone read on time is not coasted: its readings carry it, and coasting every zone
+        at every input reading would double the zone step's cost."""
         columns = self.bank.columns
         everyone = np.arange(len(self.zones), dtype=np.int64)
+        known = self.slot_time[self.outdoor_slot]
+        heated = self.heating_slot >= 0
+        known[heated] = np.minimum(known[heated], self.slot_time[self.heating_slot[heated]])
+        held = np.where(columns["waiting"] > 0, columns["wait_time"][:, 0], np.inf)
         for at in np.unique(slot_times).tolist():
             with np.errstate(invalid="ignore"):
                 silent = everyone[(columns["time"] < at - COAST_AFTER)
-                                  & (columns["ahead_time"] < at)]
+                                  & (columns["ahead_time"] < at) & (known >= at)
+                                  & (held >= at)]
             if silent.size == 0:
                 continue
             when = np.full(silent.size, at)
-            outdoor = self._as_of(self.outdoor_slot[silent], when, slots, slot_times,
-                                  slot_values)
+            outdoor = self.history.as_of(self.outdoor_slot[silent], when)
             heating_slot = self.heating_slot[silent]
-            heating = np.where(heating_slot < 0, 0.0, self._as_of(
-                heating_slot, when, slots, slot_times, slot_values))
-            known = np.isfinite(outdoor) & np.isfinite(heating)
-            self.bank.coast(silent[known], when[known], outdoor[known], heating[known])
-
-    def _as_of(self, wanted: NDArray[np.int64], at: NDArray[np.float64],
-               slots: NDArray[np.int64], slot_times: NDArray[np.float64],
-               slot_values: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Each input ``wanted`` as last read before ``at``: this batch's readings of it, or
-        the value held before the batch."""
-        out = self.slot_value[np.maximum(wanted, 0)].copy()
-        for slot in np.unique(slots).tolist():
-            asked = np.flatnonzero(wanted == slot)
-            if asked.size == 0:
-                continue
-            mine = np.flatnonzero(slots == slot)
-            mine = mine[np.argsort(slot_times[mine], kind="stable")]
-            before = np.searchsorted(slot_times[mine], at[asked], side="left") - 1
-            found = before >= 0
-            out[asked[found]] = slot_values[mine[before[found]]]
-        return out
+            heating = np.zeros(silent.size)
+            has = heating_slot >= 0
+            heating[has] = self.history.as_of(heating_slot[has], when[has])
+            usable = np.isfinite(outdoor) & np.isfinite(heating)
+            self.bank.coast(silent[usable], when[usable], outdoor[usable], heating[usable])
 
     # -- across restarts -------------------------------------------------------------------
 
@@ -357,7 +439,9 @@ class ZoneDesk:
         arrays |= {"ids": np.array([z.element_id for z in self.zones], dtype=np.str_),
                    "slots": np.array(["\x1f".join(key) for key in self.slots], dtype=np.str_),
                    "slot_value": self.slot_value, "slot_time": self.slot_time,
-                   "slot_shift": self.slot_shift}
+                   "slot_shift": self.slot_shift,
+                   "history_time": self.history.columns["time"],
+                   "history_value": self.history.columns["value"]}
         np.savez(buffer, **arrays)
         return buffer.getvalue()
 
@@ -370,10 +454,10 @@ class ZoneDesk:
                 ids = [str(i) for i in saved["ids"]]
                 # Saved before the zones kept their prior and coasted state: no prior yet
                 # (NaN) until the next reading of a new time, rather than the zones
-                # learning afresh.
+                # learning afresh; saved before zones held readings back: none waits
+                # (those columns stay as the fresh rows have them, below).
                 columns = {name: saved[f"column_{name}"] for name in ZoneBank.COLUMNS
-                           if f"column_{name}" in saved.files
-                           or name not in (*ZoneBank.PRIORS, *ZoneBank.AHEAD)}
+                           if f"column_{name}" in saved.files}
                 for name in ZoneBank.PRIORS:
                     columns.setdefault(name, np.full(len(ids), np.nan))
                 for ahead, start in ZoneBank.AHEAD.items():  # not coasted yet
@@ -383,12 +467,18 @@ class ZoneDesk:
                 # Saved before inputs were moved by their clock: none was.
                 slot_shift = (saved["slot_shift"] if "slot_shift" in saved.files
                               else np.zeros(len(slots)))
+                # Saved before inputs kept a history: each starts from its latest.
+                history = ({"time": saved["history_time"], "value": saved["history_value"]}
+                           if "history_time" in saved.files else
+                           {"time": np.where(np.isfinite(slot_time), slot_time, np.inf)[:, None],
+                            "value": slot_value[:, None]})
             pairs = [(self.index[e], k) for k, e in enumerate(ids) if e in self.index]
             if pairs:
                 rows, saved_rows = (np.array(side, dtype=np.int64)
                                     for side in zip(*pairs, strict=True))
-                self.bank.put(rows, {name: column[saved_rows]
-                                     for name, column in columns.items()})
+                self.bank.put(rows, {name: columns[name][saved_rows] if name in columns
+                                     else column[rows]
+                                     for name, column in self.bank.columns.items()})
         except (OSError, ValueError, KeyError, IndexError, zipfile.BadZipFile) as exc:
             # A damaged or older blob: relearning beats trusting it.
             self.bank = ZoneBank(self.bank.knobs)
@@ -401,6 +491,8 @@ class ZoneDesk:
                 self.slot_value[slot_at[key]] = slot_value[k]
                 self.slot_time[slot_at[key]] = slot_time[k]
                 self.slot_shift[slot_at[key]] = slot_shift[k]
+                self.history.put(np.array([slot_at[key]]),
+                                 {name: column[k:k + 1] for name, column in history.items()})
         log.info("zone state restored for %d zones", len(pairs))
 
     # -- reads -----------------------------------------------------------------------------
@@ -447,6 +539,10 @@ class ZoneDesk:
             "heating": self._source(zone.heating),
             "identifiable": "resistance_and_capacitance" if heated else "time_constant",
             "readings": count, "last_time": finite_or_none(float(c["time"][k])),
+            # Readings held back until the inputs of their time are known, and those
+            # stepped after waiting their bound with the inputs known then.
+            "waiting": int(c["waiting"][k]),
+            "stepped_before_inputs_known": int(c["stepped_early"][k]),
             "temperature": None, "temperature_sd": None, "resistance": None,
             "resistance_sd": None, "capacitance": None, "capacitance_sd": None,
             "time_constant_hours": None, "time_constant_sd": None, "forecast": None}
