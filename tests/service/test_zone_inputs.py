@@ -197,6 +197,8 @@ async def test_readings_waiting_for_their_inputs_and_the_inputs_history_survive_
     restarted = await open_site(store_url)
     try:
         assert (await restarted.zones.of_element("room-1"))["waiting"] == waiting
+        assert restarted.zones.holding == np.count_nonzero(
+            restarted.zones.bank.columns["waiting"]) > 0
         await send(restarted, hourly[-3:])
         after = [await restarted.zones.of_element(f"room-{k}") for k in range(ZONES)]
         assert_learned_as_live(after, right, rel=1e-9)
@@ -226,6 +228,7 @@ async def test_a_failed_commit_leaves_the_inputs_history_and_the_waiting_reading
         for was, now in zip(before, after, strict=True):
             for name, column in was.items():
                 assert np.array_equal(now[name], column, equal_nan=True), name
+        assert desk.holding == np.count_nonzero(desk.bank.columns["waiting"]) == ZONES
         await send(service, hourly[-1:])
         zones = [await service.zones.of_element(f"room-{k}") for k in range(ZONES)]
         assert_learned_as_live(zones, right, rel=1e-9)
@@ -328,5 +331,6 @@ async def test_a_room_reading_waiting_for_its_station_is_not_coasted_past(
         # The station's hour steps the reading, and the coasting starts again from it.
         assert columns["waiting"][room] == 0
         assert columns["time"][room] == columns["ahead_time"][room] == START + 48 * STEP
+        assert desk.holding == np.count_nonzero(columns["waiting"])
     finally:
         await service.aclose()

@@ -94,6 +94,7 @@ class ZonePoint(NamedTuple):
     slot_time: NDArray[np.float64]
     slot_shift: NDArray[np.float64]
     history: dict[str, NDArray[Any]]
+    holding: int
 
 
 class Zone(NamedTuple):
@@ -132,6 +133,9 @@ class ZoneDesk:
         self.seconds = 0.0
         self._last_readings: tuple[Batch, NDArray[np.int64], NDArray[np.int64],
                                    NDArray[np.int8]] | None = None
+        #: How many zones hold readings back (``bank.columns["waiting"]`` above 0), kept so
+        #: that a batch without a zone's reading does not scan every zone to learn it.
+        self.holding = 0
         self.apply_bindings()
         if enabled:
             self._restore()
@@ -231,6 +235,11 @@ class ZoneDesk:
         self.role, self.target, self.factor = role, target, factor
         self.outdoor_slot = np.array([z.outdoor for z in self.zones], dtype=np.int64)
         self.heating_slot = np.array([z.heating for z in self.zones], dtype=np.int64)
+        self._recount()
+
+    def _recount(self) -> None:
+        """``holding`` from the bank itself, after it was rebuilt or restored."""
+        self.holding = int(np.count_nonzero(self.bank.columns["waiting"]))
 
     def zone_of(self, element_id: str, prop: str) -> int | None:
         """The zone modelling the element's ``prop`` (its air temperature), or None."""
@@ -269,13 +278,16 @@ class ZoneDesk:
         # A batch may step any zone that holds readings back (its inputs came, or its
         # wait ran out), besides the zones it reads; and one that reads an input may coast
         # any silent zone.
-        zones = np.r_[targets[role == ZONE], np.flatnonzero(self.bank.columns["waiting"])]
+        zones = targets[role == ZONE]
+        if self.holding:
+            zones = np.r_[zones, np.flatnonzero(self.bank.columns["waiting"])]
         columns = self.bank.columns
         ahead = ({name: columns[name].copy() for name in ZoneBank.AHEAD} if slots.size
                  else None)
         return ZonePoint(self.bank.savepoint(zones), ahead, slots,
                          self.slot_value[slots].copy(), self.slot_time[slots].copy(),
-                         self.slot_shift[slots].copy(), self.history.take(slots))
+                         self.slot_shift[slots].copy(), self.history.take(slots),
+                         self.holding)
 
     def rollback(self, point: ZonePoint | None) -> None:
         if point is not None:
@@ -287,6 +299,7 @@ class ZoneDesk:
             self.slot_time[point.slots] = point.slot_time
             self.slot_shift[point.slots] = point.slot_shift
             self.history.put(point.slots, point.history)
+            self.holding = point.holding
 
     def step(self, batch: Batch, in_time: NDArray[np.int64]) -> None:
         """On the writer, after health: hold the batch's inputs, step and update the zones
@@ -295,7 +308,7 @@ class ZoneDesk:
             return
         began = time.perf_counter()
         at, role = self._readings(batch, in_time)
-        if at.size or np.any(self.bank.columns["waiting"]):
+        if at.size or self.holding:
             rows = batch.rows[at]
             quality = np.ones(at.size) if batch.quality is None else batch.quality[at]
             # An input whose clock health names behind is placed by the lag it measured:
@@ -369,9 +382,10 @@ class ZoneDesk:
         """The batch's zone readings and every reading a zone held back (taken out: what
         is still not ready goes back by ``_wait``)."""
         c = self.bank.columns
-        holding = np.flatnonzero(c["waiting"])
-        if holding.size == 0:
+        if not self.holding:
             return zones, at, value, weight, arrived
+        holding = np.flatnonzero(c["waiting"])
+        self.holding = 0
         mask = np.arange(ZoneBank.WAITING)[None, :] < c["waiting"][holding][:, None]
         rows, cols = np.nonzero(mask)
         held = holding[rows]
@@ -396,6 +410,8 @@ class ZoneDesk:
             c[name][zones[starts]] = np.nan
             c[name][zones, rank] = column
         c["waiting"][zones[starts]] = sizes
+        # Only after ``_with_waiting`` took every held reading out: these are all there are.
+        self.holding = int(starts.size)
 
     def _coast(self, slots: NDArray[np.int64], slot_times: NDArray[np.float64]) -> None:
         """Coast each zone silent for over ``COAST_AFTER`` on to each input reading's time
@@ -483,6 +499,7 @@ class ZoneDesk:
             # A damaged or older blob: relearning beats trusting it.
             self.bank = ZoneBank(self.bank.knobs)
             self.bank.grow(len(self.zones))
+            self._recount()
             log.warning("saved zone state not used, the zones learn afresh: %s", exc)
             return
         slot_at = {key: k for k, key in enumerate(self.slots)}
@@ -493,6 +510,7 @@ class ZoneDesk:
                 self.slot_shift[slot_at[key]] = slot_shift[k]
                 self.history.put(np.array([slot_at[key]]),
                                  {name: column[k:k + 1] for name, column in history.items()})
+        self._recount()
         log.info("zone state restored for %d zones", len(pairs))
 
     # -- reads -----------------------------------------------------------------------------
