@@ -169,6 +169,17 @@ class PropertyIndex:
     def number(self, element_id: str, name: str) -> int | None:
         return self.numbers.get((element_id, name))
 
+    def member_rows(self, properties: NDArray[np.int64]
+                    ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """The sensor rows feeding each of ``properties``, flat, and for each the place in
+        ``properties`` of the property it feeds (in order)."""
+        sizes = self.starts[properties + 1] - self.starts[properties]
+        group = np.repeat(np.arange(properties.size), sizes)
+        firsts = np.repeat(self.starts[properties], sizes)
+        within = np.arange(group.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        rows: NDArray[np.int64] = self.members[firsts + within]
+        return group, rows
+
     def fuse(self, properties: NDArray[np.int64], table: SensorTable, *,
              sensor_quality: Callable[[NDArray[np.int64]], NDArray[np.float64]],
              sensor_noise: Callable[[NDArray[np.int64]], NDArray[np.float64]] | None = None,
@@ -178,11 +189,7 @@ class PropertyIndex:
         known; without it every sensor's noise is unknown); ``others`` the sources beside
         the sensors, a row per property asked."""
         count = properties.size
-        sizes = self.starts[properties + 1] - self.starts[properties]
-        group = np.repeat(np.arange(count), sizes)
-        firsts = np.repeat(self.starts[properties], sizes)
-        within = np.arange(group.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-        rows = self.members[firsts + within]
+        group, rows = self.member_rows(properties)
         has = table.count[rows] > 0
         weight = sensor_trust(rows, table, sensor_quality)
         trusted = weight >= MIN_QUALITY

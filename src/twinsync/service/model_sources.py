@@ -75,11 +75,7 @@ def zone_sources(desk: ZoneDesk, keys: Sequence[tuple[str, str]], numbers: Seque
     places = np.array([place for place, _ in found], dtype=np.int64)
     zones = np.array([zone for _, zone in found], dtype=np.int64)
     asked = np.asarray(numbers, dtype=np.int64)[places]
-    starts, ends = index.starts[asked], index.starts[asked + 1]
-    sizes = ends - starts
-    group = np.repeat(np.arange(places.size), sizes)
-    within = np.arange(group.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    rows = index.members[np.repeat(starts, sizes) + within]
+    group, rows = index.member_rows(asked)
     trusted = sensor_trust(rows, table, health.quality) >= MIN_QUALITY
     any_trusted = np.bincount(group[trusted], minlength=places.size) > 0
     oldest = np.full(places.size, np.inf)
