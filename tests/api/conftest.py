@@ -38,6 +38,12 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
 def seeded_store(folder: Path) -> str:
     """A SQLite store in ``folder`` holding the code-defined demo project; its URL."""
     url = f"sqlite:///{folder / 'twin.sqlite'}"
+    seed_demo_project(url)
+    return url
+
+
+def seed_demo_project(url: str) -> None:
+    """Import the code-defined demo project into the store at ``url``."""
 
     async def seed() -> None:
         service = TwinService.open(url)
@@ -46,4 +52,3 @@ def seeded_store(folder: Path) -> str:
         await service.aclose()
 
     asyncio.run(seed())
-    return url

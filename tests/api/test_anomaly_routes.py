@@ -5,7 +5,6 @@ cannot be is refused in the API's one error shape with nothing kept."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,11 +20,9 @@ from psycopg import sql
 from twinsync.api.app import create_app
 from twinsync.cli.token_cmd import create_token
 from twinsync.config import Settings
-from twinsync.demo import demo_project
-from twinsync.service import TwinService
 from twinsync.tokens import Role
 
-from .conftest import seeded_store
+from .conftest import seed_demo_project, seeded_store
 
 SENSOR = "L1-slab-t1"
 STEP = 900.0
@@ -161,14 +158,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     postgres_url: str = request.getfixturevalue("postgres_url")
     schema = f"twinsync_test_{uuid.uuid4().hex[:12]}"
     url = f"{postgres_url}?schema={schema}"
-
-    async def seed() -> None:
-        service = TwinService.open(url)
-        project = demo_project()
-        await service.import_project(project.elements, project.sensors, project.bindings)
-        await service.aclose()
-
-    asyncio.run(seed())
+    seed_demo_project(url)
     yield url
     with psycopg.connect(postgres_url, autocommit=True) as connection:
         connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
