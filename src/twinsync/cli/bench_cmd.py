@@ -29,6 +29,7 @@ BENCHES = {
     "shadow": "twinsync.bench.shadow",
     "twin-track": "twinsync.bench.twin_track",
     "p6": "twinsync.bench.p6",
+    "measurement-retry": "twinsync.bench.measurement_retry",
 }
 
 

@@ -40,6 +40,7 @@ from ..pipeline.times import parse_time
 from ..units import converter
 from . import validate
 from .element import DEFAULT_CONFIDENCE, PropertyValue, Source
+from .events import Event
 
 #: The keys a body may carry; any other is a mistake the client should hear about.
 MEASUREMENT_KEYS = frozenset({"property", "value", "unit", "uncertainty", "time",
@@ -128,6 +129,18 @@ def measurement_id(body: object, header: str | None = None) -> str | None:
                                "bad_measurement_id")
         return measurement_id({"id": header})
     return key
+
+
+def recorded_key(event: Event) -> str | None:
+    """The id ``event`` recorded a measurement under, if it recorded one with an id: what
+    the store indexes it by (``store/event_keys.py``), so a retry is found at once."""
+    if event.kind != "property_changed" or event.element_id is None:
+        return None
+    given = event.data.get("measured")
+    if not isinstance(given, dict):
+        return None
+    key = given.get("id")
+    return key if isinstance(key, str) else None
 
 
 def same_measurement(body: object, recorded: Mapping[str, Any]) -> list[str]:

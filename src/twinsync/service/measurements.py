@@ -12,8 +12,8 @@ fused value with the measurement in it (``publisher.changes_of`` fuses it too).
 
 A measurement with an ``id`` is recorded once. A phone on a patchy network sends it again
 when the answer is lost, maybe while the first is still being recorded, maybe after a
-restart: on the writer, before anything is proposed, the element's stored
-``property_changed`` events are searched for one that recorded that id. Found, the retry
+restart: on the writer, before anything is proposed, the store's index of events by key
+(``store/event_keys.py``) is asked for the event that recorded that id. Found, the retry
 records nothing and is answered with that event (``Recorded.replayed``), so it neither
 counts twice nor is stamped again nor puts back a value recorded after it; the same id
 with another measurement is a ``Conflict`` (``measurement_id_reused``). The search is in
@@ -39,10 +39,6 @@ from .revisions import element_key
 
 if TYPE_CHECKING:
     from .twin_service import TwinService
-
-
-#: Events read a page at a time while looking for a measurement's id.
-EVENT_PAGE = 1_000
 
 
 class MeasurementIdReused(Conflict):
@@ -132,19 +128,10 @@ async def record_once(service: TwinService, element_id: str, body: Mapping[str, 
 
 
 def recorded_with(service: TwinService, element_id: str, key: str) -> Event | None:
-    """The stored event that recorded ``element_id``'s measurement ``key``, if any; read
-    from the store a page at a time (on the writer, so nothing commits meanwhile)."""
-    after = 0
-    while page := service.store.events(element_id=element_id, kind="property_changed",
-                                       after=after, limit=EVENT_PAGE):
-        for event in page:
-            given = event.data.get("measured")
-            if isinstance(given, dict) and given.get("id") == key:
-                return event
-        if len(page) < EVENT_PAGE:
-            break
-        after = page[-1].seq or 0
-    return None
+    """The stored event that recorded ``element_id``'s measurement ``key``, if any: one
+    look-up in the store's index of keyed events (on the writer, so nothing commits
+    meanwhile)."""
+    return service.store.keyed_event(element_id, key)
 
 
 def _moved(service: TwinService, element_id: str, name: str) -> None:

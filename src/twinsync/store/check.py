@@ -198,6 +198,28 @@ def _check_dead_letters_and_events(store: Store) -> None:
             "events page on from a seq and keep their data")
 
 
+def _measured(element_id: str, key: str, value: float) -> Event:
+    return Event("property_changed", 5.0, element_id, "field",
+                 {"property": "t", "value": value, "measured": {"id": key, "value": value}})
+
+
+def _check_keyed_events(store: Store) -> list[Event]:
+    """Events that recorded a measurement under an id are found by element and id, the
+    first under an id kept; returns the events found, for after reopening."""
+    first = _measured("wall-1", "phone/1", 20.0)
+    other_element = _measured("slab-1", "phone/1", 21.0)
+    store.save_changes([first, Event("property_changed", 5.0, "wall-1", "field",
+                                     {"property": "t", "value": 1.0})])
+    store.commit(Batch.empty(), [], [other_element, _measured("wall-1", "phone/1", 22.0)])
+    found = [store.keyed_event("wall-1", "phone/1"), store.keyed_event("slab-1", "phone/1")]
+    _expect(found == [first, other_element],
+            f"a measurement's event is found by its element and id, the first kept: {found}")
+    _expect(store.keyed_event("wall-1", "phone/2") is None
+            and store.keyed_event("roof", "phone/1") is None,
+            "no event is found under an id no measurement of that element had")
+    return [first, other_element]
+
+
 #: Letters of ~60 KiB each, more than a 4 MiB page holds.
 HEAVY_LETTERS = 80
 
@@ -383,12 +405,13 @@ def check_store(make_store: Callable[[], Store]) -> None:
         _check_aggregates(store, committed, "of sealed and hot readings")
         _check_readings(store, committed)
         _check_dead_letters_and_events(store)
+        keyed = _check_keyed_events(store)
         _check_snapshots(store)
         planned = _check_plan(store)
         audited = _check_audit(store)
         declared = _check_site_events(store, audited)
         committed.append((1, 30.0, 9.0, 0))
-        counts = {"elements": 2, "sensors": 3, "readings": len(committed), "events": 3,
+        counts = {"elements": 2, "sensors": 3, "readings": len(committed), "events": 7,
                   "dead_letters": 3}
         _expect(store.counts() == counts, f"counts are {store.counts()}, expected {counts}")
         counts["dead_letters"] += _check_dead_letter_bounds(store)
@@ -414,6 +437,8 @@ def check_store(make_store: Callable[[], Store]) -> None:
         _expect(reopened.audit(AuditQuery()) == audited, "the audit log survives reopening")
         _expect(reopened.load_plan() == planned, "schedule rows survive reopening")
         _expect(reopened.load_site_events() == declared, "site events survive reopening")
+        _expect([reopened.keyed_event(e.element_id or "", "phone/1") for e in keyed] == keyed,
+                "events found by key survive reopening")
         _expect(reopened.revisions() == {"element:slab-1": 2, "binding:t0": 1},
                 "revisions survive reopening")
     finally:

@@ -37,7 +37,7 @@ from ..model import Binding, Element, Event, Sensor
 from ..model.plan_records import PlanRow
 from ..model.site_events import SiteEvent
 from ..pipeline import Batch, DeadLetter
-from . import audit, plan_rows, site_event_rows, totals
+from . import audit, event_keys, plan_rows, site_event_rows, totals
 from .audit import AuditEntry, AuditQuery
 from .base import SensorAggregates
 from .dead_letters import (
@@ -102,7 +102,7 @@ class PostgresStore(Sealing, TieredReads):
         self._links = (self._writer, self._reader, self._seal_link)
         try:
             c = self._writer.connection()
-            create(c, self.schema)
+            create(c, self.schema, self._problems)
             self._reader.connection()
             self._seal_link.connection()
             self._sources: dict[str, int] = {
@@ -548,6 +548,11 @@ class PostgresStore(Sealing, TieredReads):
         query, params = events_query("%s", after, element_id, kind, limit)
         records = self._query(lambda c: c.execute(query, params).fetchall())
         return events_of(records, self._problems)
+
+    def keyed_event(self, element_id: str, key: str) -> Event | None:
+        query, params = event_keys.query("%s", element_id, key)
+        records = self._query(lambda c: c.execute(query, params).fetchall())
+        return event_keys.first_of(records, self._problems)
 
     def recent_events(self, limit: int = 20, kind: str | None = None) -> list[Event]:
         query, params = recent_events_query("%s", kind, limit)

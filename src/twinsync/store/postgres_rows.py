@@ -13,7 +13,7 @@ import psycopg
 
 from ..model import Event
 from ..pipeline import DeadLetter
-from . import audit_chain, totals
+from . import audit_chain, event_keys, totals
 from .audit import AuditEntry
 from .dead_letters import DeadLetterLimits, stored_row
 from .postgres_schema import Connection
@@ -32,6 +32,7 @@ def insert_events(cursor: psycopg.Cursor[Any], events: Sequence[Event]) -> None:
     for event in events:
         event.seq = int(cursor.fetchone()[0])  # type: ignore[index]
         cursor.nextset()
+    event_keys.insert(cursor.executemany, "%s", events)
 
 
 def insert_dead_letters(cursor: psycopg.Cursor[Any], dead_letters: Sequence[DeadLetter],

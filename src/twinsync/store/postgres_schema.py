@@ -23,18 +23,20 @@ import psycopg
 from psycopg import sql
 
 from ..errors import InvalidInput, StoreError
-from . import audit_chain
+from . import audit_chain, event_keys
 from .audit import POSTGRES_SCHEMA as POSTGRES_AUDIT_SCHEMA
 from .dead_letters import OPTIONS as DEAD_LETTER_OPTIONS
 from .plan_rows import POSTGRES_SCHEMA as POSTGRES_PLAN_SCHEMA
+from .problems import LoadProblems
 from .site_event_rows import POSTGRES_SCHEMA as POSTGRES_SITE_EVENTS_SCHEMA
 from .upgrades import widen_journal
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 
-SCHEMA_VERSION = "2"
-#: Versions this twinsync upgrades in place. 1 stored readings without an anomaly score.
-UPGRADES_FROM = ("1",)
+SCHEMA_VERSION = "3"
+#: Versions this twinsync upgrades in place. 1 stored readings without an anomaly score;
+#: 1 and 2 had no index of events by key (``event_keys``).
+UPGRADES_FROM = ("1", "2")
 DEFAULT_SCHEMA = "twinsync"
 #: Options of the URL that are ours; every other one is handed to libpq.
 OWN_OPTIONS = ("schema", "seal_rows", *DEAD_LETTER_OPTIONS)
@@ -153,7 +155,7 @@ def lock_key(schema: str) -> int:
     return int.from_bytes(digest, "big") >> 1
 
 
-def create(connection: Connection, schema: str) -> None:
+def create(connection: Connection, schema: str, problems: LoadProblems) -> None:
     """Create the schema's tables if missing and check its version, in one transaction."""
     with connection.transaction():
         # Two processes creating the same schema at once would collide on the catalog.
@@ -166,13 +168,17 @@ def create(connection: Connection, schema: str) -> None:
         audit_chain.prepare(connection.execute, "%s")
         connection.execute(POSTGRES_PLAN_SCHEMA)
         connection.execute(POSTGRES_SITE_EVENTS_SCHEMA)
+        connection.execute(event_keys.POSTGRES_SCHEMA)
         connection.execute("INSERT INTO meta VALUES ('schema_version', %s) "
                            "ON CONFLICT (key) DO NOTHING", (SCHEMA_VERSION,))
         row = connection.execute(
             "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         if row is not None and row[0] in UPGRADES_FROM:
-            # Segments were marked by the ALTER above; the journal does not say its width.
-            widen_journal(connection.execute, "%s")
+            if row[0] == "1":
+                # Segments were marked by the ALTER above; the journal does not say its
+                # width.
+                widen_journal(connection.execute, "%s")
+            event_keys.fill(connection.execute, "%s", problems)
             connection.execute("UPDATE meta SET value = %s WHERE key = 'schema_version'",
                                (SCHEMA_VERSION,))
             row = (SCHEMA_VERSION,)

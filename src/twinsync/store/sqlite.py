@@ -34,7 +34,7 @@ from ..model import Binding, Element, Event, Sensor
 from ..model.plan_records import PlanRow
 from ..model.site_events import SiteEvent
 from ..pipeline import Batch, DeadLetter
-from . import audit, audit_chain, plan_rows, site_event_rows, totals
+from . import audit, audit_chain, event_keys, plan_rows, site_event_rows, totals
 from .audit import AuditEntry, AuditQuery
 from .base import SensorAggregates
 from .dead_letters import (
@@ -124,7 +124,7 @@ CREATE TABLE IF NOT EXISTS snapshots (name TEXT PRIMARY KEY, body BLOB NOT NULL)
 CREATE TABLE IF NOT EXISTS totals (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 #: Hot rows to gather before a seal. A seal writes a directory entry per sensor of the
 #: fleet, so the threshold is at least the fleet size: that work stays below one entry
 #: per reading. Bigger segments mean fewer for a history read to visit.
@@ -190,9 +190,10 @@ class SQLiteStore(Sealing, TieredReads):
             audit_chain.prepare_sqlite(self._write)
             self._write.executescript(plan_rows.SQLITE_SCHEMA)
             self._write.executescript(site_event_rows.SQLITE_SCHEMA)
+            self._write.executescript(event_keys.SQLITE_SCHEMA)
             self._write.execute(
                 "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
-            _upgrade(self._write)
+            _upgrade(self._write, self._problems)
             # WAL lets reads run beside the writer; an in-memory database has one connection.
             self._read = self._write if path == ":memory:" else self._connect(path, synchronous)
             # Checkpoints (copying the WAL into the file) run after each seal on a connection
@@ -358,6 +359,7 @@ class SQLiteStore(Sealing, TieredReads):
                 "INSERT INTO events (kind, time, element_id, source, data) VALUES (?,?,?,?,?)",
                 (event.kind, event.time, event.element_id, event.source, dumps(event.data)))
             event.seq = cursor.lastrowid
+        event_keys.insert(c.executemany, "?", events)
 
     # -- the reading path -------------------------------------------------------------------
 
@@ -518,6 +520,12 @@ class SQLiteStore(Sealing, TieredReads):
             records = self._read.execute(query, params).fetchall()
         return events_of(records, self._problems)
 
+    def keyed_event(self, element_id: str, key: str) -> Event | None:
+        query, params = event_keys.query("?", element_id, key)
+        with self._read_lock:
+            records = self._read.execute(query, params).fetchall()
+        return event_keys.first_of(records, self._problems)
+
     def recent_events(self, limit: int = 20, kind: str | None = None) -> list[Event]:
         query, params = recent_events_query("?", kind, limit)
         with self._read_lock:
@@ -568,7 +576,7 @@ class SQLiteStore(Sealing, TieredReads):
         return snapshot_body(name, row, self._problems)
 
 
-def _upgrade(c: sqlite3.Connection) -> None:
+def _upgrade(c: sqlite3.Connection, problems: LoadProblems) -> None:
     """Bring an older file to this layout in one transaction, losing nothing.
 
     Version 1 sealed readings into one ``blocks`` row per sensor; its readings go back
@@ -577,23 +585,30 @@ def _upgrade(c: sqlite3.Connection) -> None:
     to 3 stored readings without an anomaly score: their segments stay as they are,
     marked ``row_bytes = 60``, and read back with a score of NaN; the journal's rows (at
     most a seal's worth) are rewritten in the new layout, since a journal row does not
-    say its width.
+    say its width. Versions 1 to 4 had no index of events by key: it is filled from the
+    stored events (``event_keys.fill``).
     """
     (version,) = c.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     if version == SCHEMA_VERSION:
         return
-    if version not in ("1", "2", "3"):
+    if version not in ("1", "2", "3", "4"):
         raise StoreError(f"store schema version {version!r} is newer than this twinsync "
                          f"({SCHEMA_VERSION})")
     c.execute("BEGIN IMMEDIATE")
     try:
-        columns = {name for _, name, *_ in c.execute("PRAGMA table_info(segments)")}
-        if "part_bytes" not in columns:
-            c.execute("ALTER TABLE segments ADD COLUMN part_bytes INTEGER NOT NULL DEFAULT 0")
-        if "row_bytes" not in columns:
-            c.execute("ALTER TABLE segments ADD COLUMN row_bytes INTEGER NOT NULL DEFAULT 60")
-        _journal_blocks(c)
-        widen_journal(c.execute, "?")
+        if version != "4":
+            columns = {name for _, name, *_ in c.execute("PRAGMA table_info(segments)")}
+            if "part_bytes" not in columns:
+                c.execute("ALTER TABLE segments ADD COLUMN part_bytes INTEGER NOT NULL "
+                          "DEFAULT 0")
+            if "row_bytes" not in columns:
+                c.execute("ALTER TABLE segments ADD COLUMN row_bytes INTEGER NOT NULL "
+                          "DEFAULT 60")
+            _journal_blocks(c)
+            # Version 4's journal rows are of this layout already: a row of them may be a
+            # whole number of old rows too, and must not be widened again.
+            widen_journal(c.execute, "?")
+        event_keys.fill(c.execute, "?", problems)
         c.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
         c.execute("COMMIT")
     except BaseException:
