@@ -17,7 +17,7 @@ def _measured(element_id: str, key: str, value: float) -> Event:
 
 def _make_old(url: str) -> tuple[Event, Event]:
     """A database as the twinsync before the index left it: two measurements recorded
-    under ids among other events, fifteen readings in one journal row (15 × 64 bytes is
+    under ids among other events, fifteen readings in one journal row (15 rows of 64 bytes is
     also a whole number of the 60-byte rows of the layout before anomaly scores), no
     index, the schema version before it."""
     store = open_store(url)
