@@ -65,3 +65,27 @@ def test_a_measurement_is_found_by_id_among_many_changes_of_its_element(
         assert store.keyed_event("wall", "phone/1") == recorded
     finally:
         store.close()
+
+
+def test_a_measurement_taken_back_after_a_lost_commit_is_found_when_sent_again(
+        schema_url: str) -> None:
+    """PostgreSQL: a write whose COMMIT was lost but happened is taken back before the
+    next one (the caller was told it failed); its key goes with its event, so the
+    measurement sent again is recorded and found under its id."""
+    from twinsync.store.postgres import InDoubt, PostgresStore
+
+    store = PostgresStore(schema_url)
+    try:
+        with raw(schema_url) as c, c.transaction():
+            xid = c.execute("SELECT pg_current_xact_id()::text").fetchone()
+            seq = c.execute("INSERT INTO events (kind, time, element_id, source, data) "
+                            "VALUES ('property_changed', 5, 'wall', 'field', '{}') "
+                            "RETURNING seq").fetchone()
+            assert xid and seq
+            c.execute("INSERT INTO event_keys VALUES ('wall', 'phone/1', %s)", (seq[0],))
+        store._in_doubt = InDoubt(event_seqs=[int(seq[0])], xid=str(xid[0]))
+        again = _measured("wall", "phone/1", 20.0)
+        store.save_changes([again])
+        assert store.keyed_event("wall", "phone/1") == again
+    finally:
+        store.close()

@@ -73,6 +73,9 @@ class InDoubt:
             c.execute("DELETE FROM journal WHERE id = %s", (self.journal_id,))
         c.execute("DELETE FROM dead_letters WHERE id = ANY(%s)", (self.letter_ids,))
         c.execute("DELETE FROM events WHERE seq = ANY(%s)", (self.event_seqs,))
+        # A key left pointing at a taken-back event would hide the measurement sent again
+        # (its key kept the first) and let a third sending record it once more.
+        c.execute("DELETE FROM event_keys WHERE seq = ANY(%s)", (self.event_seqs,))
         # Taken out of the audit chain, and the entries written since linked anew.
         audit_chain.relink(c.execute, "%s", self.audit_ids)
         totals.add(c.execute, "%s", totals.taken_back(self.added))
