@@ -303,3 +303,72 @@ def test_a_batch_rolled_back_leaves_the_quiet_times_and_the_detector_as_they_wer
 def test_a_negative_quiet_time_is_refused() -> None:
     with pytest.raises(InvalidInput):
         AnomalyMonitor(event_quiet=-1.0)
+
+
+def _learned_fleet(sensors: int, fleet_events: int) -> tuple[AnomalyMonitor, float]:
+    """``sensors`` z-score sensors that learned readings alternating 1, 2 a minute; the
+    monitor and the time of their last reading."""
+    detector = ZScoreDetector(warmup=20)
+    learned = 200
+    rows = np.repeat(np.arange(sensors, dtype=np.int64), learned)
+    times = np.tile(60.0 * np.arange(learned), sensors)
+    detector.learn_many(rows, {"time": times, "value": np.tile([1.0, 2.0], rows.size // 2)})
+    return AnomalyMonitor(detector, fleet_events=fleet_events), 60.0 * learned
+
+
+def _all_at_once(monitor: AnomalyMonitor, book: AlarmBook, order: np.ndarray, time: float,
+                 value: float):
+    """Every sensor of ``order`` reads ``value`` at ``time`` (untrusted: teaching nothing)."""
+    names = [f"s{k}" for k in range(order.size)]
+    return monitor.update_many(order, np.full(order.size, time), np.full(order.size, value),
+                               np.full(order.size, 0.2), sensor_ids=names, book=book)
+
+
+def test_a_fleet_meeting_something_new_at_once_tells_its_budget_and_one_storm_event() -> None:
+    """Fifty sensors leave their usual values in the same minute, twice an hour apart, with
+    a budget of ten events an hour: ten anomaly events and one storm event each time; the
+    forty kept are counted on their sensors, and told with their count when their sensor
+    next tells one."""
+    monitor, last = _learned_fleet(50, fleet_events=10)
+    book = AlarmBook()
+    first = _all_at_once(monitor, book, np.arange(50), last + 60.0, 1.8)
+    kinds = [e.kind for e in first.events]
+    assert kinds == ["anomaly"] * 10 + ["anomaly_storm"]
+    assert (first.untold, first.stormed) == (40, 40)
+    storm = first.events[-1]
+    assert storm.element_id is None and storm.data["told"] == 10
+    assert storm.data["until"] == storm.data["since"] + 3600.0
+    assert monitor.untold[10:50].tolist() == [1] * 40 and monitor.untold[:10].sum() == 0
+    # An hour on, the fleet's next window: the sensors kept last time come first here.
+    again = _all_at_once(monitor, book, np.arange(50)[::-1], last + 3700.0, 1.8)
+    told = [e for e in again.events if e.kind == "anomaly"]
+    assert [e.data["sensor"] for e in told] == [f"s{k}" for k in range(49, 39, -1)]
+    assert [e.data["untold"] for e in told] == [1] * 10
+    assert [e.kind for e in again.events].count("anomaly_storm") == 1
+    assert not book.active  # mild anomalies: no alarm either time
+
+
+def test_an_anomaly_that_would_raise_its_alarm_is_told_past_the_fleets_budget() -> None:
+    monitor, last = _learned_fleet(30, fleet_events=5)
+    book = AlarmBook()
+    update = _all_at_once(monitor, book, np.arange(30), last + 60.0, 9.0)
+    kinds = [e.kind for e in update.events]
+    assert kinds.count("anomaly") == 30 and kinds.count("alarm_raised") == 30
+    assert "anomaly_storm" not in kinds and update.stormed == 0
+    assert len(book.active) == 30
+
+
+def test_a_batch_rolled_back_leaves_the_fleets_budget_as_it_was() -> None:
+    monitor, last = _learned_fleet(20, fleet_events=8)
+    book = AlarmBook()
+    point = monitor.savepoint(np.arange(20, dtype=np.int64))
+    first = _all_at_once(monitor, book, np.arange(20), last + 60.0, 1.8)
+    monitor.rollback(point)
+    again = _all_at_once(monitor, book, np.arange(20), last + 60.0, 1.8)
+    assert [e.kind for e in again.events] == [e.kind for e in first.events]
+    assert [e.kind for e in first.events].count("anomaly") == 8
+
+
+def test_a_fleet_budget_below_one_is_refused() -> None:
+    with pytest.raises(InvalidInput):
+        AnomalyMonitor(fleet_events=0)

@@ -22,6 +22,18 @@ is active (an anomaly is never kept from its alarm). The time of each sensor's l
 and its untold count are per-row columns (``told_at``, ``untold``): saved with the
 detector's state, and put back with it when a batch is not committed (``savepoint``).
 
+The fleet tells at most ``fleet_events`` anomaly events in ``event_quiet`` seconds of event
+time (1,000 an hour). A sensor's quiet time bounds each sensor, not a fleet that meets
+something new all at once (a cold night after a mild warm-up, a gateway's clock): 100,000
+sensors each telling one anomaly in the same hour is one happening, not 100,000, and its
+events cost the reading path more than the scores (``docs/ANOMALY.md``). Past the budget,
+an anomaly is counted on its sensor as the quiet time counts it (its next event says how
+many went untold), its score is stored with the reading as every score is, and the
+window's first kept anomaly tells one ``anomaly_storm`` event (when the window began, how
+many it told, until when the fleet's events are kept). An anomaly that would raise its
+sensor's alarm is told whatever the budget. The window is two numbers, put back with the
+rest by ``rollback``; they are not saved, so a restart opens a new window.
+
 ``mark_expected`` records that a sensor's anomalies in a span of time are expected (a
 pour, a load test) with the reason and who said it: as an ``anomaly_expected`` event, kept
 by the store like every event and read back at a start with ``replay``. An anomaly in an
@@ -106,7 +118,10 @@ class AnomalyUpdate:
     scores: NDArray[np.float64]
     events: list[Event] = field(default_factory=list)
     untold: int = 0
-    """Anomalies of this batch not told as events (their sensor's quiet time)."""
+    """Anomalies of this batch not told as events (their sensor's quiet time, or the
+    fleet's budget)."""
+    stormed: int = 0
+    """Of ``untold``, those the fleet's budget kept (``fleet_events``)."""
 
 
 class MonitorSavepoint(NamedTuple):
@@ -116,6 +131,8 @@ class MonitorSavepoint(NamedTuple):
     rows: NDArray[np.int64]
     told_at: NDArray[np.float64]
     untold: NDArray[np.int64]
+    fleet: tuple[float, int, bool]
+    """The fleet's window: its start, the events it told, whether its storm was told."""
 
 
 class AnomalyMonitor:
@@ -131,12 +148,15 @@ class AnomalyMonitor:
         clear_after: float = 6 * 3600.0,
         severity: str = "warning",
         event_quiet: float = 3600.0,
+        fleet_events: int = 1000,
     ) -> None:
         if not 0.0 < event_at <= alarm_at <= 1.0:
             raise InvalidInput("anomaly: 0 < event_at <= alarm_at <= 1", "bad_threshold")
-        if severity not in SEVERITIES or clear_after <= 0 or not event_quiet >= 0:
+        if (severity not in SEVERITIES or clear_after <= 0 or not event_quiet >= 0
+                or fleet_events < 1):
             raise InvalidInput(
-                f"anomaly: severity one of {SEVERITIES}, clear_after > 0, event_quiet >= 0",
+                f"anomaly: severity one of {SEVERITIES}, clear_after > 0, event_quiet >= 0, "
+                "fleet_events >= 1",
                 "bad_setting",
             )
         self.detector = detector if detector is not None else NoveltyDetector()
@@ -153,6 +173,12 @@ class AnomalyMonitor:
         #: how many of its anomalies went untold since.
         self.told_at = np.full(0, -np.inf)
         self.untold = np.zeros(0, dtype=np.int64)
+        self.fleet_events = int(fleet_events)
+        #: The fleet's window of ``event_quiet`` seconds: when it began (event time), the
+        #: anomaly events told in it, and whether its ``anomaly_storm`` was told.
+        self.fleet_start = -np.inf
+        self.fleet_told = 0
+        self.storm_told = False
 
     def ensure(self, rows: int) -> None:
         """Room for the event columns of rows ``0 .. rows - 1``."""
@@ -176,12 +202,34 @@ class AnomalyMonitor:
         rows = np.asarray(rows, dtype=np.int64)
         self.ensure(int(rows.max()) + 1 if rows.size else 0)
         return MonitorSavepoint(self.detector.savepoint(rows), rows,
-                                self.told_at[rows], self.untold[rows])
+                                self.told_at[rows], self.untold[rows],
+                                (self.fleet_start, self.fleet_told, self.storm_told))
 
     def rollback(self, point: MonitorSavepoint) -> None:
         self.detector.rollback(point.detector)
         self.told_at[point.rows] = point.told_at
         self.untold[point.rows] = point.untold
+        self.fleet_start, self.fleet_told, self.storm_told = point.fleet
+
+    def _fleet_spent(self, time: float) -> bool:
+        """Whether the fleet's window holding ``time`` has told its ``fleet_events``; a
+        time past the window opens the next one. (A late reading's time before the
+        window counts in it: the budget is of events told, whatever they date.)"""
+        if time - self.fleet_start >= self.event_quiet:
+            self.fleet_start, self.fleet_told, self.storm_told = time, 0, False
+        return self.fleet_told >= self.fleet_events
+
+    def _storm(self, time: float) -> Event:
+        until = self.fleet_start + self.event_quiet
+        self.storm_told = True
+        return Event("anomaly_storm", time, None, "twinsync", {
+            "since": self.fleet_start,
+            "until": until,
+            "told": self.fleet_told,
+            "message": (f"{self.fleet_told} anomaly events since {self.fleet_start:.0f}: "
+                        f"further anomalies of the fleet are counted on their sensors, not "
+                        f"told, until {until:.0f} (alarms are still raised)"),
+        })
 
     def update_many(
         self,
@@ -232,11 +280,22 @@ class AnomalyMonitor:
                     book.raise_(ALARM_PREFIX + sensor, self.severity,
                                 _message(sensor, float(value[i]), score), time=time)
                 continue
+            alarming = (score >= self.alarm_at and ALARM_PREFIX + sensor not in book.active
+                        and self._expected(sensor, time) is None)
+            if self._fleet_spent(time) and not alarming:
+                # The fleet's budget is spent: counted on its sensor, told later.
+                untold[row] += 1
+                update.untold += 1
+                update.stormed += 1
+                if not self.storm_told:
+                    update.events.append(self._storm(time))
+                continue
             element = element_ids[row] if element_ids is not None else None
             update.events.extend(
                 self._anomaly(sensor, element, time, float(value[i]), score, book,
                               untold=int(untold[row]))
             )
+            self.fleet_told += 1
             told_at[row] = time
             untold[row] = 0
         update.events.extend(self._clear_calm(rows, event_time, sensor_ids, book, rows_of))

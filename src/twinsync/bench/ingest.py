@@ -246,16 +246,17 @@ async def _run(url: str, sensors: int, readings: int, batch_size: int, seed: int
         "models": "on" if models else "off",
         # Events of the whole run (warm-up included): anomaly and health events, alarms.
         "events": stored_counts["events"],
-        # Of them anomaly events, and the anomalies their sensors' quiet time kept untold.
+        # Of them anomaly events, the anomalies kept untold (quiet time, fleet budget), storms.
         "anomaly_events": anomalies,
         **({"clients": clients} if clients is not None else {}),
     }
 
 
 def _anomaly_counts(service: TwinService) -> dict[str, int]:
-    """The run's anomaly events (warm-up included) and the anomalies not told as events:
-    each event says how many of its sensor's went untold before it, and each sensor's row
-    how many since its last. Read after the clock."""
+    """The run's anomaly events (warm-up included), the anomalies not told as events
+    (their sensor's quiet time or the fleet's budget: each event says how many of its
+    sensor's went untold before it, and each sensor's row how many since its last), and
+    the fleet's storm events. Read after the clock."""
     told = untold = 0
     after = 0
     while page := service.store.events(kind="anomaly", after=after, limit=10_000):
@@ -263,7 +264,8 @@ def _anomaly_counts(service: TwinService) -> dict[str, int]:
         untold += sum(int(e.data.get("untold", 0)) for e in page)
         after = page[-1].seq or 0
     untold += int(service.anomalies.monitor.untold.sum())
-    return {"told": told, "untold": untold}
+    storms = len(service.store.events(kind="anomaly_storm", limit=100_000))
+    return {"told": told, "untold": untold, "storms": storms}
 
 
 class Served:
