@@ -150,7 +150,7 @@ def _cost(size: int, watch: bool, rounds: int, repeat: int, seed: int) -> float:
 def zone_divergence(zones: int, days: int, sizes: list[int], repeat: int, seed: int
                     ) -> dict[str, Any]:
     began = time.perf_counter()
-    figures = {"false_alarms": false_alarms(zones, days, seed + 40),
+    figures: dict[str, Any] = {"false_alarms": false_alarms(zones, days, seed + 40),
                "r_halved": detection(zones, min(days, 14), 10.0 if days >= 14 else days / 2,
                                      seed + 41),
                "cost_us_a_zone_reading": cost(sizes, 10, repeat, seed + 42)}

@@ -44,8 +44,9 @@ from .zone_watch import AGAIN, RING, STARTED, Reading, WatchReport, ZoneWatch, f
 HOUR = 3600.0
 #: Readings the prior's error is averaged over (a day at 15 minutes).
 ERROR_READINGS = 96
-#: A reading's quality from which it judges the prior's error (fusion's threshold).
-TRUSTED = 0.5
+#: A reading's quality from which it judges the prior's error (fusion's threshold), and
+#: from which the divergence watch takes it (``zone_watch.TRUSTED``).
+TRUSTED = zone_watch.TRUSTED
 
 
 @dataclass(frozen=True, slots=True)

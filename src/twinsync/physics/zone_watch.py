@@ -11,7 +11,9 @@ Everything here lives in the bank's columns (``COLUMNS``), so its savepoint, rol
 and restore carry it with the rest of the zone.
 
 - **Watched** from the zone's ``WATCH_AFTER``-th reading: before, its temperature and
-  parameters are still being learned from the prior.
+  parameters are still being learned from the prior. A reading health doubts (quality
+  below ``TRUSTED``) is not watched (a gap for the CUSUM): its miss is the sensor's fault
+  more likely than the model's, as for the prior's error (``zone_bank``).
 - **An episode** starts when the CUSUM starts a divergence of a zone not already in one:
   code ``STARTED``, with the direction (the side whose sum passed), the change point's
   estimate ``since`` (the first reading after that side's sum last left zero) and the size:
@@ -49,8 +51,11 @@ HOUR = 3600.0
 #: Recent readings a zone keeps for recalibration: 8 h at 15 minutes, twice the delay
 #: measured for R halved.
 RING = 32
-#: A zone is watched from its this-many-th reading (a day at 15 minutes).
-WATCH_AFTER = 96
+#: A zone is watched from its this-many-th reading (two days at 15 minutes): before, R and C
+#: are still far from learned, and a start then is the learning's, not reality's.
+WATCH_AFTER = 192
+#: A reading's quality from which the watch takes it (fusion's threshold).
+TRUSTED = 0.5
 #: Readings in a row without the CUSUM diverging that end an episode: how long a capped
 #: sum takes to fall to the release, ``(ceiling - release) / k`` with the defaults.
 QUIET = 27
@@ -155,7 +160,7 @@ class ZoneWatch:
         c = columns
         z = seen.zones
         self._remember(c, seen)
-        watched = c["count"][z] >= WATCH_AFTER
+        watched = (c["count"][z] >= WATCH_AFTER) & (seen.quality >= TRUSTED)
         normalised = np.where(watched, seen.normalised, np.nan)
         c["last_normalised"][z] = seen.normalised
         cusum = self.cusum
