@@ -381,8 +381,9 @@ def _print(figures: dict[str, Any]) -> None:
     f, d = z["false_alarms"], z["r_halved"]
     print(
         f"zone watch: {f['zones']} well-specified zones x {f['days']} days, "
-        f"{f['starts']} false starts ({f['starts_in_first_week']} in the first week) in "
-        f"{f['readings_watched']} readings watched: one per "
+        f"{f['starts']} false starts ({f['starts_in_first_week']} in the first week; "
+        f"{f['starts_within_a_day_of_the_zones_last']} within a day of the zone's last; "
+        f"{f['zones_started']} zones) in {f['readings_watched']} readings watched: one per "
         f"{f['readings_per_false_start']} readings"
     )
     print(
