@@ -2,7 +2,8 @@
 left open) raises one ``twin_divergence`` and one alarm, not one a reading, is recalibrated
 towards its new R and cleared once back in control; well-specified rooms over a month raise
 none; a failed commit leaves the watch and the alarms as they were; a restart keeps an
-episode; a zone state saved before the watch loads; a diverging zone is no fusion source."""
+episode; a zone state saved before the watch loads; a diverging zone is no fusion source,
+and its element is diverging in the fleet's states."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from twinsync.physics.zone_bank import ZoneKnobs
 from twinsync.physics.zone_watch import COLUMNS as WATCH_COLUMNS
 from twinsync.pipeline import IncomingBatch, RawReading
 from twinsync.service import TwinService
+from twinsync.service.twin_fleet import fleet_states
 from twinsync.service.zone_models import ZONE_SNAPSHOT
 
 from .faults import FailingStore
@@ -107,6 +109,11 @@ async def test_a_room_whose_resistance_halves_raises_one_divergence_and_one_alar
         assert zone["divergence"]["state"] == "diverging"
         assert zone["divergence"]["since"] == divergence.data["since"]
         assert zone["divergence"]["recalibration"]["after"] == after
+        # The fleet's states (the dashboard's colour mode) say so too.
+        fleet = await fleet_states(service)
+        at = fleet["element_id"].index("room-0")
+        assert fleet["state"][at] == "diverging" and fleet["zone"][at]
+        assert fleet["since"][at] <= divergence.data["since"]
         # Back in control: the alarm cleared, once; the zone near its new R.
         events = await feed(service, data, range(OPENED + 24, 7 * 96))
         assert [k for k in kinds(events) if k[0] != "twin_recalibrated"] == [
@@ -117,6 +124,8 @@ async def test_a_room_whose_resistance_halves_raises_one_divergence_and_one_alar
         assert zone["resistance"] == pytest.approx(new, rel=0.05)
         assert zone["capacitance"] == pytest.approx(CAPACITANCE[0], rel=0.05)
         assert "zone:room-0" not in service.alarms.active
+        fleet = await fleet_states(service)
+        assert not fleet["zone"][fleet["element_id"].index("room-0")]
     finally:
         await service.aclose()
 

@@ -103,7 +103,9 @@ class ZoneBank:
     none was); and the readings each zone holds back until its inputs are known
     (``waiting`` of them, at most ``WAITING``: event time, value, quality, receive time,
     sorted by event time) with how many readings were stepped before their inputs were
-    known (``stepped_early``). The caller decides what waits and what coasts."""
+    known (``stepped_early``); and the divergence watch's columns (``zone_watch.COLUMNS``:
+    its CUSUM, episode, recent readings and last recalibration). The caller decides what
+    waits and what coasts."""
 
     COLUMNS = ("x", "P", "time", "count", "gated_run", "prior_mean",
                "prior_variance", "prior_error", "ahead_x", "ahead_P", "ahead_time",

@@ -32,7 +32,16 @@ input held meanwhile), and where health names an input sensor's clock behind (st
 outdoor station an hour slow neither leads nor lags the zone by an hour; the view says by
 how much an input was moved (``clock_corrected_by``). ``savepoint``/``rollback`` keep the
 rows a batch touches, so a failed commit leaves the zones as they were; the state is saved
-with the health snapshot and restored at start-up. ``enabled`` False (the ``zone_models``
+with the health snapshot and restored at start-up (``ZONE_FORMAT``; a state saved before
+the divergence watch is restored with the watch fresh).
+
+Each zone's divergence is watched (``physics/zone_watch.py``, in the bank's columns):
+when an episode starts the batch commits a ``twin_divergence`` event under the zone's
+element (``air_temperature``, model ``thermal_zone``, direction, size in K and in sd,
+since when), raises the ``zone:<element>`` alarm (the alarm book suppresses repeats) and a
+``twin_recalibrated`` event with R, C (τ alone without heating) and the temperature before
+and after; the alarm is cleared when the zone is back in control. The service rolls the
+alarm book back with the zones if the commit fails. ``enabled`` False (the ``zone_models``
 setting) runs nothing.
 """
 
