@@ -62,6 +62,8 @@ def test_a_viewer_reads_a_room_as_a_zone_and_its_temperature_six_hours_ahead(
     # No heating meter in the demo: only the time constant is learned.
     assert zone["identifiable"] == "time_constant" and zone["resistance"] is None
     assert zone["readings"] == READINGS - 1
+    # Too few readings to be watched yet: its divergence watch is still learning.
+    assert zone["divergence"]["state"] == "learning" and zone["divergence"]["episodes"] == 0
     assert zone["time_constant_hours"] > 0 and zone["time_constant_sd"] > 0
     forecast = zone["forecast"]
     assert forecast["hours"] == 6.0

@@ -8,6 +8,7 @@ import pytest
 
 from twinsync.bench import twin
 from twinsync.physics.runlength import siegmund_two_sided
+from twinsync.physics.zone_watch import WATCH_AFTER
 
 
 def test_the_twin_bench_reports_calibration_divergence_coverage_and_cost() -> None:
@@ -18,6 +19,8 @@ def test_the_twin_bench_reports_calibration_divergence_coverage_and_cost() -> No
             *("--zones", "2", "--days", "3", "--threshold", "3"),
             *("--arl-elements", "300", "--delay-elements", "300", "--series", "60"),
             *("--elements", "10", "50", "--repeat", "1"),
+            *("--zone-watch-zones", "20", "--zone-watch-days", "8"),
+            *("--zone-cost-sizes", "10", "30"),
         ]
     )
     figures = twin.run(args)
@@ -35,3 +38,13 @@ def test_the_twin_bench_reports_calibration_divergence_coverage_and_cost() -> No
         assert all(80 < share < 98 for share in figures["coverage"][name].values())
     assert set(figures["cost_us"]) == {"10", "50"}
     assert all(v > 0 for c in figures["cost_us"].values() for v in c.values())
+    zones = figures["zone_divergence"]
+    assert zones["false_alarms"]["readings_watched"] == 20 * (8 * 96 - WATCH_AFTER)
+    halved = zones["r_halved"]
+    # R halved is told for nearly every zone, within a day, and recalibrated towards it.
+    assert halved["told"] >= halved["of"] - 1 and halved["delay_readings_median"] < 96
+    assert halved["r_error_pct_after_recalibration_median"] < halved[
+        "r_error_pct_at_alarm_median"]
+    assert set(zones["cost_us_a_zone_reading"]) == {"10", "30"}
+    assert all(c["with_watch"] > 0 and c["without_watch"] > 0
+               for c in zones["cost_us_a_zone_reading"].values())

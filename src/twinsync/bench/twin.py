@@ -23,6 +23,11 @@ Four parts, all on simulated data (pure NumPy, no store, no service):
 - cost: microseconds per element per predict-and-update of the linear filter (local level)
   and the UKF (thermal zone), with the innovation gate and without, over 100 and 100,000
   elements (best of ``--repeat``).
+- zone divergence (``bench/zone_watch.py``): the thermal zones' divergence watch on
+  well-specified simulated zones (``--zone-watch-zones`` over ``--zone-watch-days``): readings
+  per false start, the delay to tell R halved and R after the recalibration, and the cost
+  per zone reading of ``ZoneBank.update`` with and without the watch at
+  ``--zone-cost-sizes`` zones.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from ..physics.thermal import ThermalZone
 from ..physics.ukf import UnscentedKalmanFilter
 from .conditional import conditional_calibration
 from .timing import best_of
+from .zone_watch import zone_divergence
 
 DT = 0.25  # hours: readings every 15 minutes
 HORIZONS = (1, 4, 16, 96)
@@ -84,6 +90,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="batch sizes for the cost (default 100 100000)",
     )
     parser.add_argument("--repeat", type=int, default=5, help="timing runs (default 5)")
+    parser.add_argument("--zone-watch-zones", type=int, default=400,
+                        help="simulated zones for the zone watch's false alarms (default 400)")
+    parser.add_argument("--zone-watch-days", type=int, default=30,
+                        help="days of readings for the zone watch (default 30)")
+    parser.add_argument("--zone-cost-sizes", type=int, nargs="+", default=[100, 10_000],
+                        help="zones for the zone watch's cost (default 100 10000)")
     parser.add_argument("--seed", type=int, default=0)
 
 
@@ -91,6 +103,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.quick:
         args.zones, args.days, args.arl_elements = 4, 10, 150
         args.delay_elements, args.series, args.repeat = 500, 300, 2
+        args.zone_watch_zones, args.zone_watch_days = 50, 10
+        args.zone_cost_sizes = [100, 1000]
     started = time.perf_counter()
     figures: dict[str, Any] = {
         "calibration": calibration(args.zones, args.days, args.seed),
@@ -101,6 +115,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ),
         "coverage": coverage(args.series, args.seed),
         "cost_us": cost(args.elements, args.repeat, args.seed),
+        "zone_divergence": zone_divergence(args.zone_watch_zones, args.zone_watch_days,
+                                           args.zone_cost_sizes, args.repeat, args.seed),
     }
     figures["seconds"] = round(time.perf_counter() - started, 1)
     _print(figures)
@@ -360,4 +376,27 @@ def _print(figures: dict[str, Any]) -> None:
             f"cost per element-update at {size}: KF {c['kf_level']} us "
             f"({c['kf_level_ungated']} ungated), UKF {c['ukf_zone']} us "
             f"({c['ukf_zone_ungated']} ungated)"
+        )
+    z = figures["zone_divergence"]
+    f, d = z["false_alarms"], z["r_halved"]
+    print(
+        f"zone watch: {f['zones']} well-specified zones x {f['days']} days, "
+        f"{f['starts']} false starts ({f['starts_in_first_week']} in the first week; "
+        f"{f['starts_within_a_day_of_the_zones_last']} within a day of the zone's last; "
+        f"{f['zones_started']} zones) in {f['readings_watched']} readings watched: one per "
+        f"{f['readings_per_false_start']} readings"
+    )
+    print(
+        f"zone watch, R halved on day {d['change_day']}: told {d['told']} of {d['of']}, "
+        f"delay mean {d['delay_readings_mean']} median {d['delay_readings_median']} p90 "
+        f"{d['delay_readings_p90']} readings; R error at the alarm "
+        f"{d['r_error_pct_at_alarm_median']} %, after recalibration "
+        f"{d['r_error_pct_after_recalibration_median']} % (p90 "
+        f"{d['r_error_pct_after_recalibration_p90']} %), at the end "
+        f"{d['r_error_pct_at_end_median']} % (max {d['r_error_pct_at_end_max']} %)"
+    )
+    for size, c in z["cost_us_a_zone_reading"].items():
+        print(
+            f"zone step per zone reading at {size} zones: {c['with_watch']} us with the "
+            f"watch, {c['without_watch']} us without"
         )

@@ -35,15 +35,18 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from . import zone_watch
 from .contract import Array
 from .thermal import ThermalZone
 from .ukf import UnscentedKalmanFilter
+from .zone_watch import AGAIN, RING, STARTED, Reading, WatchReport, ZoneWatch, fresh_columns, refit
 
 HOUR = 3600.0
 #: Readings the prior's error is averaged over (a day at 15 minutes).
 ERROR_READINGS = 96
-#: A reading's quality from which it judges the prior's error (fusion's threshold).
-TRUSTED = 0.5
+#: A reading's quality from which it judges the prior's error (fusion's threshold), and
+#: from which the divergence watch takes it (``zone_watch.TRUSTED``).
+TRUSTED = zone_watch.TRUSTED
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,21 +103,27 @@ class ZoneBank:
     none was); and the readings each zone holds back until its inputs are known
     (``waiting`` of them, at most ``WAITING``: event time, value, quality, receive time,
     sorted by event time) with how many readings were stepped before their inputs were
-    known (``stepped_early``). The caller decides what waits and what coasts."""
+    known (``stepped_early``); and the divergence watch's columns (``zone_watch.COLUMNS``:
+    its CUSUM, episode, recent readings and last recalibration). The caller decides what
+    waits and what coasts."""
 
     COLUMNS = ("x", "P", "time", "count", "gated_run", "prior_mean",
                "prior_variance", "prior_error", "ahead_x", "ahead_P", "ahead_time",
                "waiting", "wait_time", "wait_value", "wait_quality", "wait_received",
-               "stepped_early")
+               "stepped_early", *zone_watch.COLUMNS)
     PRIORS = ("prior_mean", "prior_variance", "prior_error")
     #: The state coasted past the last reading (``coast``), and where it starts from.
     AHEAD = {"ahead_x": "x", "ahead_P": "P", "ahead_time": "time"}
     #: Readings a zone holds back at most: a day of 15-minute readings.
     WAITING = 96
 
-    def __init__(self, knobs: ZoneKnobs | None = None) -> None:
+    def __init__(self, knobs: ZoneKnobs | None = None, *, watch: bool = True) -> None:
         self.knobs = knobs or ZoneKnobs()
         self.model = TimedZone()
+        #: The divergence watch (``zone_watch.py``); None: not watched (the bench's
+        #: "before"), its columns kept as fresh.
+        self.watch = ZoneWatch() if watch else None
+        self._told: list[WatchReport] = []
         k = self.knobs
         self.prior = np.diag([k.temperature_sd**2, k.log_sd**2, k.log_sd**2])
         self.columns: dict[str, NDArray[Any]] = {}
@@ -141,6 +150,7 @@ class ZoneBank:
             self.columns[ahead] = self.columns[start].copy()
         for name in ("wait_time", "wait_value", "wait_quality", "wait_received"):
             self.columns[name] = np.full((size, self.WAITING), np.nan)
+        self.columns |= fresh_columns(size)
 
     def grow(self, size: int) -> None:
         """At least ``size`` zones; new ones fresh."""
@@ -175,13 +185,15 @@ class ZoneBank:
         self.put(point.zones, point.columns)
 
     def update(self, zones: NDArray[np.int64], times: Array, values: Array, quality: Array,
-               outdoor: Array, heating: Array) -> None:
+               outdoor: Array, heating: Array) -> WatchReport:
         """Fold in readings of ``zones`` (one entry a reading, each zone's in time order):
         step each zone from its last reading to ``times`` (epoch seconds) with ``outdoor``
         (°C) and ``heating`` (kW) held, then update with ``values`` (°C). A zone's first
-        reading starts its temperature."""
+        reading starts its temperature. Returns what the divergence watch said (episodes
+        started, recalibrated, ended)."""
         if zones.size == 0:
-            return
+            return WatchReport.empty()
+        self._told = []
         order = np.argsort(zones, kind="stable")
         sorted_zones = zones[order]
         starts = np.flatnonzero(np.r_[True, sorted_zones[1:] != sorted_zones[:-1]])
@@ -190,6 +202,8 @@ class ZoneBank:
             taken = order[rank == round_]
             self._round(zones[taken], times[taken], values[taken], quality[taken],
                         outdoor[taken], heating[taken])
+        told, self._told = WatchReport.join(self._told), []
+        return told
 
     def _round(self, zones: NDArray[np.int64], times: Array, values: Array, quality: Array,
                outdoor: Array, heating: Array) -> None:
@@ -230,12 +244,51 @@ class ZoneBank:
         error = c["prior_error"][seen]
         step = 1.0 / np.minimum(count[seen], ERROR_READINGS)
         c["prior_error"][seen] = np.where(np.isnan(error), miss, error + step * (miss - error))
-        ukf.update(values[going][:, None], k.noise_sd**2, quality[going])
+        innovation = ukf.update(values[going][:, None], k.noise_sd**2, quality[going])
         x[z], P[z] = ukf.x, ukf.P
         gated_run[z] = ukf.gated_run
         last[z] = np.maximum(last[z], times[going])
         count[z] += 1
+        if self.watch is not None:
+            # The innovation over its predicted sd (one reading: no Cholesky needed), the
+            # number the gate judged squared; a gated reading's counts too.
+            residual = innovation.residual[:, 0]
+            normalised = residual / np.sqrt(innovation.covariance[:, 0, 0])
+            self._watch(Reading(z, times[going], values[going], quality[going],
+                                outdoor[going], heating[going], residual, normalised,
+                                ukf.x, ukf.P[:, 0, 0]))
         self._restart_coast(z)
+
+    def _watch(self, seen: Reading) -> None:
+        """The round's readings to the divergence watch; a zone whose episode starts (or
+        goes on past another start) is recalibrated here, its CUSUM restarted."""
+        assert self.watch is not None
+        c = self.columns
+        told = self.watch.observe(c, seen)
+        if told.zones.size == 0:
+            return
+        self._told.append(told)
+        chosen = np.flatnonzero((told.code == STARTED) | (told.code == AGAIN))
+        if chosen.size == 0:
+            return
+        zones = told.zones[chosen]
+        k = self.knobs
+        noise = np.diag([k.temperature_noise, k.parameter_noise, k.parameter_noise])
+        fit = refit(self.model, c, zones, told.since[chosen], self.prior, noise,
+                    k.noise_sd**2)
+        told.before[chosen] = c["x"][zones]
+        told.after[chosen] = fit.x
+        told.window[chosen] = fit.window
+        c["recal_before"][zones], c["recal_after"][zones] = c["x"][zones], fit.x
+        c["x"][zones], c["P"][zones] = fit.x, fit.P
+        c["recal_time"][zones] = told.times[chosen]
+        c["recal_window"][zones] = fit.window
+        c["recal_count"][zones] += 1
+        c["recal_at_count"][zones] = c["count"][zones]
+        newest = (c["ring_count"][zones] - 1) % RING
+        c["ring_x"][zones, newest], c["ring_p00"][zones, newest] = fit.x, fit.P[:, 0, 0]
+        for name in ("watch_diverging", "watch_upper", "watch_lower"):
+            c[name][zones] = 0.0
 
     def _restart_coast(self, zones: NDArray[np.int64]) -> None:
         c = self.columns

@@ -29,6 +29,11 @@ inside the prior too: the model is not used, and the view says why. The level/tr
 of each sensor is not fed here: it is a model of that one sensor's series, with no input of
 its own, so beside that sensor it has nothing to add but the sensor's own past.
 
+A zone whose model is **diverging** from its readings (an episode of its divergence watch,
+``physics/zone_watch.py``, from its start until it is back in control) is left out: its
+prediction is what the readings have shown to be wrong, and its variance (the filter's, and
+the prior's error over a day) does not yet say so. The view gives the reason.
+
 A prediction is shown with the confidence ``MODEL_CONFIDENCE``, below a field
 measurement's (0.8): the value comes from a model, and its uncertainty says how far off.
 """
@@ -113,8 +118,9 @@ def zone_sources(desk: ZoneDesk, keys: Sequence[tuple[str, str]], numbers: Seque
         variance[alone] = ahead.state_sd ** 2 + rate * since
     if others is None:
         others = OtherSources.empty(len(keys), OTHER_SOURCES)
+    diverging = bank["episode"][zones] > 0
     with np.errstate(invalid="ignore"):
-        known = np.isfinite(value) & np.isfinite(variance) & (variance > 0.0)
+        known = np.isfinite(value) & np.isfinite(variance) & (variance > 0.0) & ~diverging
     others.value[places[known], PREDICTION] = value[known]
     others.variance[places[known], PREDICTION] = variance[known]
     others.time[places[known], PREDICTION] = last[known]
@@ -126,6 +132,10 @@ def zone_sources(desk: ZoneDesk, keys: Sequence[tuple[str, str]], numbers: Seque
         if known[k]:
             entry |= {"basis": "prior" if use_prior[k] else "extrapolated",
                       "value": float(value[k]), "uncertainty": math.sqrt(float(variance[k]))}
+        elif diverging[k]:
+            entry["reason"] = ("the zone's model is diverging from its readings (since "
+                               f"{float(bank['episode_since'][zones[k]]):.0f}): not trusted "
+                               "until it is back in control")
         elif any_trusted[k]:
             entry["reason"] = ("a trusted sensor's latest reading is already in the model's "
                                "prior: fused again it would count twice")

@@ -1,6 +1,8 @@
 """Every element's twin state at once, for colouring a model by it (``GET /api/twin/states``):
 the worst state of the level/trend models of the sensors bound to it, ``diverging`` over
-``in_control`` over ``learning`` over ``off``.
+``in_control`` over ``learning`` over ``off``; a space whose thermal zone is diverging
+(``physics/zone_watch.py``) is ``diverging`` too, since the zone's change point if that is
+the earliest (``zone``: whether its zone is).
 
 Read on the writer as a view: three columns of the tracker's table taken at the modelled
 rows (NumPy, no loop over sensors), grouped by element. Which rows feed which element
@@ -77,7 +79,34 @@ class FleetStates:
             state[inside] = np.where(diverging, DIVERGING,
                                      np.where(tracking, IN_CONTROL, LEARNING))
             since[inside] = np.where(diverging, columns["diverging_since"][at], np.nan)
-        return self._by_element(grouping, state, since, desk.enabled)
+        return self._with_zones(self._by_element(grouping, state, since, desk.enabled))
+
+    def _with_zones(self, states: dict[str, Any]) -> dict[str, Any]:
+        """The elements whose thermal zone is in a divergence episode marked diverging
+        (only those zones are visited: a handful, not the fleet)."""
+        zones = self.service.zones
+        ids: list[str] = states["element_id"]
+        states["zone"] = [False] * len(ids)
+        if not zones.enabled or not zones.zones:
+            return states
+        columns = zones.bank.columns
+        episodes = np.flatnonzero(columns["episode"][:len(zones.zones)] > 0)
+        if episodes.size == 0:
+            return states
+        place = {element_id: k for k, element_id in enumerate(ids)}
+        counts = states["counts"]
+        for zone in episodes.tolist():
+            k = place.get(zones.zones[zone].element_id)
+            if k is None:
+                continue
+            states["zone"][k] = True
+            counts[states["state"][k]] -= 1
+            counts["diverging"] += 1
+            states["state"][k] = "diverging"
+            since = finite_or_none(float(columns["episode_since"][zone]))
+            if since is not None and (states["since"][k] is None or since < states["since"][k]):
+                states["since"][k] = since
+        return states
 
     @staticmethod
     def _by_element(grouping: _Grouping, state: NDArray[np.int64], since: NDArray[np.float64],

@@ -553,7 +553,8 @@ class TwinService(TwinViews):
             changes = judge_batch(self.health, batch, ordered=ordered,
                                   ahead=pipeline.clocks.device_offsets(batch.rows))
             now = self.clock()
-            if len(changes) or self.anomalies.enabled or self.twin_models.enabled:
+            if (len(changes) or self.anomalies.enabled or self.twin_models.enabled
+                    or self.zones.enabled):
                 alarm_point = self.alarms.savepoint()
             events = self.watch.events_for(changes, now)
             # The readings health folds in order, each sensor's in event-time order: what
@@ -568,9 +569,10 @@ class TwinService(TwinViews):
             # The physics twin: each bound sensor's level/trend model, its divergence.
             model_point = self.twin_models.savepoint(batch, in_time)
             events += self.twin_models.step(batch, in_time)
-            # The thermal zones: each space's RC model, its R and C learned online.
+            # The thermal zones: each space's RC model, its R and C learned online, its
+            # divergence watched.
             zone_point = self.zones.savepoint(batch, in_time)
-            self.zones.step(batch, in_time)
+            events += self.zones.step(batch, in_time)
             letters = [d for _, d in accepted.rejected]
             letters.extend(dead_letters)
             # The counts go with the batch: a crash cannot keep one without the other.

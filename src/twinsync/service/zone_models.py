@@ -32,7 +32,16 @@ input held meanwhile), and where health names an input sensor's clock behind (st
 outdoor station an hour slow neither leads nor lags the zone by an hour; the view says by
 how much an input was moved (``clock_corrected_by``). ``savepoint``/``rollback`` keep the
 rows a batch touches, so a failed commit leaves the zones as they were; the state is saved
-with the health snapshot and restored at start-up. ``enabled`` False (the ``zone_models``
+with the health snapshot and restored at start-up (``ZONE_FORMAT``; a state saved before
+the divergence watch is restored with the watch fresh).
+
+Each zone's divergence is watched (``physics/zone_watch.py``, in the bank's columns):
+when an episode starts the batch commits a ``twin_divergence`` event under the zone's
+element (``air_temperature``, model ``thermal_zone``, direction, size in K and in sd,
+since when), raises the ``zone:<element>`` alarm (the alarm book suppresses repeats) and a
+``twin_recalibrated`` event with R, C (τ alone without heating) and the temperature before
+and after; the alarm is cleared when the zone is back in control. The service rolls the
+alarm book back with the zones if the commit fails. ``enabled`` False (the ``zone_models``
 setting) runs nothing.
 """
 
@@ -49,9 +58,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import InvalidInput, NotFound
-from ..model import Element, validate
+from ..model import Element, Event, validate
 from ..physics.zone_bank import ZoneBank, ZoneKnobs, ZoneSave
 from ..physics.zone_inputs import InputHistory, ready_to_step
+from ..physics.zone_watch import AGAIN, ENDED, STARTED, WATCH_AFTER, WatchReport
 from ..pipeline import Batch, Flag
 from .views import finite_or_none
 
@@ -62,6 +72,13 @@ log = logging.getLogger(__name__)
 
 #: The store's name for the saved zone state.
 ZONE_SNAPSHOT = "zone_models"
+#: The saved state's format: 1 (no ``format`` entry) before the divergence watch, 2 with
+#: it (a zone of format 1 starts its watch afresh).
+ZONE_FORMAT = 2
+#: The prefix of a zone's divergence alarm key (the element's id follows).
+ALARM_PREFIX = "zone:"
+SEVERITY = "warning"
+MODEL = "thermal_zone"
 ZONE_TYPES = ("IfcSpace",)
 AIR = "air_temperature"
 OUTDOOR = "outdoor_temperature"
@@ -301,12 +318,14 @@ class ZoneDesk:
             self.history.put(point.slots, point.history)
             self.holding = point.holding
 
-    def step(self, batch: Batch, in_time: NDArray[np.int64]) -> None:
+    def step(self, batch: Batch, in_time: NDArray[np.int64]) -> list[Event]:
         """On the writer, after health: hold the batch's inputs, step and update the zones
-        it reads. Take ``savepoint`` first."""
+        it reads; return the divergence and recalibration events and alarm transitions of
+        their watch. Take ``savepoint`` first."""
         if not self.enabled or not self.zones or len(batch) == 0:
-            return
+            return []
         began = time.perf_counter()
+        told = WatchReport.empty()
         at, role = self._readings(batch, in_time)
         if at.size or self.holding:
             rows = batch.rows[at]
@@ -317,14 +336,52 @@ class ZoneDesk:
             inputs = np.flatnonzero(role == INPUT)
             if inputs.size:
                 shift[inputs] = self.service.health.clock_behind(rows[inputs])
-            self._fold(self.target[rows], role, batch.event_time[at] + shift,
-                       batch.value[at] * self.factor[rows], quality, shift,
-                       batch.received_at[at], float(np.max(batch.received_at)))
+            told = self._fold(self.target[rows], role, batch.event_time[at] + shift,
+                              batch.value[at] * self.factor[rows], quality, shift,
+                              batch.received_at[at], float(np.max(batch.received_at)))
+        events = self._events(told) if told.zones.size else []
         self.seconds += time.perf_counter() - began
+        return events
+
+    def _events(self, told: WatchReport) -> list[Event]:
+        """The watch's word as events: a divergence's start (event, alarm, and the
+        recalibration), a recalibration within it, its end (the alarm cleared)."""
+        book = self.service.alarms
+        events: list[Event] = []
+        for i in range(told.zones.size):
+            zone = self.zones[int(told.zones[i])]
+            element, at, code = zone.element_id, float(told.times[i]), int(told.code[i])
+            key = ALARM_PREFIX + element
+            if code == ENDED:
+                cleared = book.clear(key, f"{element}: back in step with its thermal zone model",
+                                     time=at)
+                events += [] if cleared is None else [cleared]
+                continue
+            if code == STARTED:
+                size, size_sd = float(told.size[i]), float(told.size_sd[i])
+                events.append(Event("twin_divergence", at, element, "twinsync", {
+                    "property": AIR, "model": MODEL, "sensors": list(zone.sensors),
+                    "direction": "up" if told.direction[i] > 0 else "down", "unit": "K",
+                    "size": finite_or_none(size), "size_sd": finite_or_none(size_sd),
+                    "since": finite_or_none(float(told.since[i])),
+                    "statistic": finite_or_none(float(told.statistic[i]))}))
+                raised = book.raise_(
+                    key, SEVERITY, f"{element}: {AIR} runs {size:+.3g} K ({size_sd:+.1f} sd) "
+                    "off its thermal zone model", element_id=element, time=at)
+                events += [] if raised is None else [raised]
+            if code in (STARTED, AGAIN):
+                heated = zone.heating >= 0
+                events.append(Event("twin_recalibrated", at, element, "twinsync", {
+                    "property": AIR, "model": MODEL, "window": int(told.window[i]),
+                    "identifiable": _identifiable(heated),
+                    "before": _parameters(told.before[i], heated),
+                    "after": _parameters(told.after[i], heated)}))
+        return events
 
     def _fold(self, targets: NDArray[np.int64], role: NDArray[np.int8], times: NDArray[np.float64],
               values: NDArray[np.float64], quality: NDArray[np.float64],
-              shift: NDArray[np.float64], received: NDArray[np.float64], now: float) -> None:
+              shift: NDArray[np.float64], received: NDArray[np.float64], now: float
+              ) -> WatchReport:
         is_input = role == INPUT
         slots, slot_times, slot_values = targets[is_input], times[is_input], values[is_input]
         slot_shifts = shift[is_input]
@@ -369,12 +426,13 @@ class ZoneDesk:
         usable = np.isfinite(outdoor) & np.isfinite(heating)
         # Said in the view: these were stepped with inputs that may still change.
         np.add.at(self.bank.columns["stepped_early"], zones[usable & ~inputs_known], 1)
-        self.bank.update(zones[usable], at[usable], value[usable], weight[usable],
-                         outdoor[usable], heating[usable])
+        told = self.bank.update(zones[usable], at[usable], value[usable], weight[usable],
+                                outdoor[usable], heating[usable])
         # Last: a zone this batch stepped is not silent, and one still waiting is not
         # coasted past what it holds back.
         if slots.size:
             self._coast(slots, slot_times)
+        return told
 
     def _with_waiting(self, zones: NDArray[np.int64], at: NDArray[np.float64],
                       value: NDArray[np.float64], weight: NDArray[np.float64],
@@ -452,7 +510,8 @@ class ZoneDesk:
         buffer = io.BytesIO()
         columns = self.bank.take(np.arange(len(self.zones), dtype=np.int64))
         arrays: dict[str, Any] = {f"column_{name}": column for name, column in columns.items()}
-        arrays |= {"ids": np.array([z.element_id for z in self.zones], dtype=np.str_),
+        arrays |= {"format": np.array(ZONE_FORMAT),
+                   "ids": np.array([z.element_id for z in self.zones], dtype=np.str_),
                    "slots": np.array(["\x1f".join(key) for key in self.slots], dtype=np.str_),
                    "slot_value": self.slot_value, "slot_time": self.slot_time,
                    "slot_shift": self.slot_shift,
@@ -467,11 +526,17 @@ class ZoneDesk:
             return
         try:
             with np.load(io.BytesIO(body), allow_pickle=False) as saved:
+                version = int(saved["format"]) if "format" in saved.files else 1
+                if version > ZONE_FORMAT:
+                    raise ValueError(f"saved in format {version}, newer than this "
+                                     f"version's {ZONE_FORMAT}")
                 ids = [str(i) for i in saved["ids"]]
                 # Saved before the zones kept their prior and coasted state: no prior yet
                 # (NaN) until the next reading of a new time, rather than the zones
                 # learning afresh; saved before zones held readings back: none waits
-                # (those columns stay as the fresh rows have them, below).
+                # (those columns stay as the fresh rows have them, below); format 1,
+                # before the divergence watch: the watch starts afresh (fresh rows too),
+                # not diverging, its ring empty.
                 columns = {name: saved[f"column_{name}"] for name in ZoneBank.COLUMNS
                            if f"column_{name}" in saved.files}
                 for name in ZoneBank.PRIORS:
@@ -538,6 +603,28 @@ class ZoneDesk:
 
         return await self.service.view(read)
 
+    def _divergence(self, k: int) -> dict[str, Any]:
+        """The zone's divergence watch: ``learning`` before it is watched, else
+        ``in_control`` or ``diverging`` (since the change point), the CUSUM's statistic, the
+        last normalised innovation, the episodes so far and the last recalibration."""
+        c = self.bank.columns
+        heated = self.zones[k].heating >= 0
+        diverging = bool(c["episode"][k] > 0)
+        state = ("diverging" if diverging else "in_control") if (
+            c["count"][k] >= WATCH_AFTER) else "learning"
+        recalibration = None
+        if int(c["recal_count"][k]) > 0:
+            recalibration = {"time": float(c["recal_time"][k]),
+                             "count": int(c["recal_count"][k]),
+                             "window": int(c["recal_window"][k]),
+                             "before": _parameters(c["recal_before"][k], heated),
+                             "after": _parameters(c["recal_after"][k], heated)}
+        return {"state": state,
+                "since": finite_or_none(float(c["episode_since"][k])) if diverging else None,
+                "statistic": float(max(c["watch_upper"][k], c["watch_lower"][k])),
+                "last_normalised": finite_or_none(float(c["last_normalised"][k])),
+                "episodes": int(c["episodes"][k]), "recalibration": recalibration}
+
     def _source(self, slot: int) -> dict[str, Any] | None:
         if slot < 0:
             return None
@@ -555,12 +642,13 @@ class ZoneDesk:
         state: dict[str, Any] = {
             "sensors": list(zone.sensors), "outdoor": self._source(zone.outdoor),
             "heating": self._source(zone.heating),
-            "identifiable": "resistance_and_capacitance" if heated else "time_constant",
+            "identifiable": _identifiable(heated),
             "readings": count, "last_time": finite_or_none(float(c["time"][k])),
             # Readings held back until the inputs of their time are known, and those
             # stepped after waiting their bound with the inputs known then.
             "waiting": int(c["waiting"][k]),
             "stepped_before_inputs_known": int(c["stepped_early"][k]),
+            "divergence": self._divergence(k),
             "temperature": None, "temperature_sd": None, "resistance": None,
             "resistance_sd": None, "capacitance": None, "capacitance_sd": None,
             "time_constant_hours": None, "time_constant_sd": None, "forecast": None}
@@ -593,6 +681,20 @@ class ZoneDesk:
                 "low": finite_or_none(mean - Z90 * spread),
                 "high": finite_or_none(mean + Z90 * spread)}
         return state
+
+
+def _identifiable(heated: bool) -> str:
+    return "resistance_and_capacitance" if heated else "time_constant"
+
+
+def _parameters(state: NDArray[np.float64], heated: bool) -> dict[str, float | None]:
+    """A state ``[T, ln R, ln C]`` as the events and the view give it: R and C only
+    where the heating is known (else τ alone is learned)."""
+    log_r, log_c = float(state[1]), float(state[2])
+    return {"temperature": finite_or_none(float(state[0])),
+            "time_constant_hours": finite_or_none(math.exp(log_r + log_c)),
+            "resistance": finite_or_none(math.exp(log_r)) if heated else None,
+            "capacitance": finite_or_none(math.exp(log_c)) if heated else None}
 
 
 def _is_zone(element: Element) -> bool:
