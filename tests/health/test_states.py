@@ -437,6 +437,34 @@ def test_a_coarse_sensor_holding_its_value_through_a_night_its_peers_held_still_
     assert stuck and frozen < stuck[0] <= frozen + 12, stuck
 
 
+def test_a_coarse_logger_still_through_a_night_is_not_stuck_while_its_peers_fall_silent(
+        feed: Feed) -> None:
+    # The night of the test above, with the two fine peers silent for the last two hours
+    # of each night (their gateway's outage; the coarse logger is on another): while they
+    # are, the logger has nothing to follow. They held still through its run as far as
+    # they were heard, and that is what the run is judged by, not by how seldom the logger
+    # repeats itself by day.
+    rng = np.random.default_rng(8)
+    steps = round(6 * DAY / STEP)
+    hours = np.arange(steps) * STEP / 3600
+    day = (hours % 24 >= 7) & (hours % 24 < 19)
+    room = 20.0 + np.where(day, 1.5 * np.sin(np.pi * ((hours % 24) - 7) / 12), 0.0)
+    noise = np.where(day, 0.08, 0.01)
+    values = room + rng.normal(0.0, 1.0, (3, steps)) * noise + np.array([[0.02], [0.0], [-0.03]])
+    values[0] = np.round(values[0], 1)
+    values[1:] = np.round(values[1:], 2)
+    # From the second night: in the first, the logger's difference to its peers is still
+    # being learned, and its run is judged by its own history (nothing else knows it yet).
+    values[1:, (hours >= 24) & (hours % 24 >= 5) & (hours % 24 < 7)] = np.nan
+    times = np.broadcast_to(np.arange(steps) * STEP + rng.uniform(0, 60, (3, 1)),
+                            values.shape).copy()
+    monitor = HealthMonitor()
+    # Their promised interval tells when a silent peer's last reading is too old to carry.
+    monitor.configure(np.arange(3), group=np.zeros(3, np.int64), expected_interval=np.full(
+        3, STEP), resolution=np.array([0.1, 0.01, 0.01]))
+    assert entered(feed(monitor, values, times), 0, "stuck") == []
+
+
 def test_noise_in_work_hours_only_keeps_the_sensor_noisy_through_the_nights(
         feed: Feed) -> None:
     # A loose connector near the machines: noisy 8:00-18:00 for three days, quiet at night.

@@ -147,7 +147,13 @@ def step(s: Any, k: Knobs, ev: Evidence) -> Outcome:
         s.p_same = s.p_same + rate * ((1.0 if same else 0.0) - s.p_same)
         s.p_same_n = n_same + 1
     likely = min(max(s.p_same, 0.02), 0.98)
-    peers_still = ev.via_peers and ev.peers_known and moved < 1.5 * ev.res
+    # The peers held still through the run as far as they were heard. A reading at which
+    # they are not (one of three was between readings, or late) leaves the run judged by
+    # what they did until then: judged by the sensor's own history alone there, a coarse
+    # room logger still through the night was called stuck at the one reading its peers
+    # were missing, its repeats learned from the day's doors and heating.
+    followed = ev.via_peers or (math.isnan(ref) and math.isfinite(ref_start))
+    peers_still = followed and ev.peers_known and moved < 1.5 * ev.res
     own_history = n_same >= k.warmup and (run - 1) * math.log(likely) < math.log(
         k.stuck_p) and not (ev.relative and ev.via_peers) and not ev.quiet and not peers_still
     # A bursty gauge's peers may catch a burst of a few minutes between two of its own
