@@ -21,10 +21,10 @@ by its quality (at least the gate's floor, 0.01).
 
 >>> bank = ZoneBank()
 >>> bank.grow(2)
->>> bank.update(np.array([0, 1]), np.array([0.0, 0.0]), np.array([20.0, 18.0]),
-...             np.ones(2), np.array([5.0, 5.0]), np.zeros(2))
->>> bank.columns["count"].tolist()
-[1, 1]
+>>> report = bank.update(np.array([0, 1]), np.array([0.0, 0.0]), np.array([20.0, 18.0]),
+...                      np.ones(2), np.array([5.0, 5.0]), np.zeros(2))
+>>> bank.columns["count"].tolist(), report.zones.size  # no zone watched yet: nothing to say
+([1, 1], 0)
 """
 
 from __future__ import annotations
