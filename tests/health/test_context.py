@@ -6,7 +6,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from twinsync.health import HealthMonitor
-from twinsync.health.context import BURSTY, LEARN, RELATIVE, is_bursty
+from twinsync.health.context import (
+    BURSTY,
+    LEARN,
+    RELATIVE,
+    is_bursty,
+    peers_moved_with,
+    shared_with_peers,
+)
+from twinsync.health.robust import local_quadratic
 
 from .conftest import DAY, STEP, grouped, peer_signals, quantise
 
@@ -267,3 +275,86 @@ def test_door_openings_seen_by_peers_read_at_other_intervals_are_not_noise() -> 
         changes = monitor.update_many(rows, values[rows, k], np.full(rows.size, times[k]))
         noisy += [(int(k), c.row) for c in changes if c.new == "noisy"]
     assert noisy == []
+
+
+WELDING = np.array([1.0, 0.8, 0.6, 0.45, 0.35])
+INTERFERENCE = np.array([1.0, 0.9, 1.0, 0.85])
+#: Five moments of a week's daily cycle (step of the day, a rising, falling or turning
+#: stretch each), from the fourth day on.
+PHASES = [round(day * DAY / STEP) + at for day, at in ((3, 5), (4, 30), (5, 50), (6, 70),
+                                                        (7, 20))]
+
+
+def spikes_and_changes(values: NDArray[np.float64], times: NDArray[np.float64]
+                       ) -> list[tuple[int, int, str]]:
+    monitor = grouped()
+    rows = np.arange(values.shape[0])
+    seen: list[tuple[int, int, str]] = []
+    for k in range(values.shape[1]):
+        changes = monitor.update_many(rows, quantise(values[:, k], 0.01), times[:, k])
+        seen += [(k, c.row, c.new) for c in changes if c.new != "ok"]
+    return seen
+
+
+def test_bursts_whose_tail_comes_back_within_the_peers_band_are_spikes() -> None:
+    """Welding heat (20 noise sd, cooling over five readings) and a four-reading
+    interference (10 sd) on one of three peers, at five moments of the daily cycle. While
+    readings are held the fit's window stands still: a quadratic carried four readings on
+    ran away from the level, so the return looked like more of the burst, and a tail near
+    the peers was taken for a move they shared (before: 0 and 3 of the 5 named)."""
+    for profile, size in ((WELDING, 1.0), (INTERFERENCE, 0.5)):
+        values, times = peer_signals(8, seed=1)
+        for at in PHASES:
+            values[1, at:at + profile.size] += size * profile
+        seen = spikes_and_changes(values, times)
+        named = [at for at in PHASES
+                 if any(row == 1 and new == "spike" and at <= k <= at + 12
+                        for k, row, new in seen)]
+        assert named == PHASES, (profile, named)
+        assert [(k, row, new) for k, row, new in seen if new != "spike"] == []
+
+
+def test_a_calibration_step_that_stays_is_no_spike_wherever_the_cycle_stood() -> None:
+    """A step of 20 noise sd on one of three peers that stays four hours, at five moments
+    of the daily cycle: the sixth reading beyond the level makes it a level change. A
+    quadratic carried five readings past its window had bent back to meet the step, so the
+    sixth looked like a return (before: a `spike` at two of the five)."""
+    values, times = peer_signals(8, seed=2)
+    for at in PHASES:
+        values[1, at:at + 16] += 1.0
+    assert [(k, row) for k, row, new in spikes_and_changes(values, times)
+            if new == "spike"] == []
+
+
+def test_a_reading_between_its_own_prediction_and_the_peers_moved_with_them() -> None:
+    """The sensor's curve says 19.4, the peers (its offset added) say 20.85, the reading is
+    20.0: the curve is what is off (a slab logger in steps of 0.1 °C whose fit bent down),
+    not the reading. Before, only a reading within half its residual of the peers, or
+    within their band of difference sd, was taken as shared."""
+    value, prediction, reference, offset, diff_sd = 20.0, 19.38, 20.91, -0.06, 0.105
+    residual = value - prediction
+    assert shared_with_peers(value, reference, offset, diff_sd, residual, True, 4.5, 0.5)
+    # A spike the peers did not follow is still the sensor's own, on either side.
+    assert not shared_with_peers(value, 19.3, offset, diff_sd, residual, True, 4.5, 0.5)
+    assert not shared_with_peers(18.7, 19.3, offset, diff_sd, 18.7 - prediction, True,
+                                 4.5, 0.5)
+
+
+def test_held_readings_are_a_new_level_only_where_the_peers_went_too() -> None:
+    """A burst's cooling tail at 26.6 °C over a prediction of 25.2: peers still at 25.3
+    did not move, so the tail is not a level they share, though it is within their band;
+    peers at 26.4 did move."""
+    assert not peers_moved_with(26.6, 25.3, 0.0, 25.2, 0.5)
+    assert peers_moved_with(26.6, 26.4, 0.0, 25.2, 0.5)
+    assert not peers_moved_with(26.6, 24.0, 0.0, 25.2, 0.5)  # the other way
+
+
+def test_a_straight_fit_carried_past_its_window_stays_near_the_level() -> None:
+    """Nine readings of a gauge with the last three bending up by noise: the quadratic
+    carried five intervals on runs far above, the straight line stays near them."""
+    minutes = np.arange(9) * 120.0
+    values = np.array([-200.0, -199, -201, -200, -200, -201, -198, -196, -192])
+    curve, _, _, curve_leverage = local_quadratic(values, minutes, 13 * 120.0)
+    line, _, _, line_leverage = local_quadratic(values, minutes, 13 * 120.0, straight=True)
+    assert curve > -175 and curve_leverage > 10
+    assert -200 < line < -185 and line_leverage < curve_leverage / 3

@@ -70,11 +70,33 @@ def shared_with_peers(value: float, reference: float, offset: float, diff_sd: fl
     """The peers' consensus moved with the reading: its difference to them (the usual
     offset taken off) is within ``k`` difference sd, or within ``share`` of its own
     residual (a group's sensors see a transient by their own factors, 0.8-1.1 of it, so
-    the peers explain most of the move, not all). Such a reading is no outlier, no spike."""
+    the peers explain most of the move, not all), or the peers put it beyond the reading,
+    on the same side of the sensor's own prediction (the reading lies between the two: it
+    is the prediction that is off, a curve fitted through readings in steps of a
+    resolution bending away from where the slab went). Such a reading is no outlier, no
+    spike."""
     if not known or not math.isfinite(reference):
         return False
-    apart = abs(value - reference - offset)
-    return apart <= k * diff_sd or (math.isfinite(residual) and apart <= share * abs(residual))
+    apart = value - reference - offset
+    if abs(apart) <= k * diff_sd:
+        return True
+    return math.isfinite(residual) and (abs(apart) <= share * abs(residual)
+                                        or apart * residual < 0.0)
+
+
+@compiled
+def peers_moved_with(value: float, reference: float, offset: float, prediction: float,
+                     share: float) -> bool:
+    """The peers' consensus (the sensor's usual offset added) has left the sensor's own
+    prediction towards ``value`` by at least ``share`` of the reading's own departure from
+    it: the peers explain that much of the move. Unlike ``shared_with_peers`` there is no
+    band of difference sd: a reading that came back within the peers' band has not shown
+    that they moved."""
+    if not (math.isfinite(reference) and math.isfinite(prediction)):
+        return False
+    own = value - prediction
+    moved = reference + offset - prediction
+    return moved * own > 0.0 and abs(moved) >= share * abs(own)
 
 
 @compiled

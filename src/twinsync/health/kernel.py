@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 from ..jit import Direct, prefetch_cell, prefetch_row
 from ._jit import compiled
 from .checks import drift, noise, outlier, spike, stuck
-from .context import RELATIVE, is_bursty, shared_with_peers
+from .context import RELATIVE, is_bursty, peers_moved_with, shared_with_peers
 from .params import HealthParams, knobs_of
 from .peers import REF_MODEL, REF_NONE, REF_PEERS, peer_view
 from .robust import MAD_TO_SD, fit_window
@@ -240,8 +240,11 @@ def fold(v: FoldViews, kn: AllKnobs, sk: SilenceKnobs, members: NDArray[np.int64
         can = inliers >= p.min_window or (s.pending > 0 and inliers >= 4)
         pred, slope, mad, leverage, curvature = np.nan, 0.0, 0.0, 0.0, 0.0
         if can:
+            # While outliers are held the window stands still and the reading moves on: a
+            # quadratic carried that far runs away (the return from a burst looked like more
+            # of it); a straight line carried as far stays near the level.
             pred, slope, mad, leverage, curvature = fit_window(ring_x, ring_t, present, t,
-                                                               work)
+                                                               work, s.pending > 0)
         # A prediction from few points is noisier than one reading; dividing by this puts
         # every residual on the scale of one reading's noise.
         spread = math.sqrt(1.0 + leverage)
@@ -284,6 +287,12 @@ def fold(v: FoldViews, kn: AllKnobs, sk: SilenceKnobs, members: NDArray[np.int64
         d_sd = diff_sd_one(s.d_var, res)  # d_var is next written by drift
         shared = shared_with_peers(x, ref, s.d_mean, d_sd, resid, peers_known,
                                    p.peer_shared_k, p.peer_shared_share)
+        # Held readings are a new level only if the peers went there too: their consensus
+        # left the sensor's own prediction towards the reading. A burst's tail close to
+        # the peers (welding heat cooling off) is near them because it came back, not
+        # because they moved.
+        moved_with = peers_known and s.pending > 0 and peers_moved_with(
+            x, ref, s.d_mean, pred, p.peer_shared_share)
         far_off = judged and not was_noisy and abs(resid) > p.hampel_k * spread * scale
         is_outlier = far_off and not shared
         # A jump the peers made too is no evidence of the sensor's noise either: the peers'
@@ -293,7 +302,7 @@ def fold(v: FoldViews, kn: AllKnobs, sk: SilenceKnobs, members: NDArray[np.int64
 
         # -- the checks --------------------------------------------------------------------
         held = outlier.step(s, kn.outlier, outlier.Evidence(
-            t, x, resid, is_outlier, far_off, shared, expected_interval))
+            t, x, resid, is_outlier, far_off, shared and moved_with, expected_interval))
         if held.level_shift:
             # The held readings and this one agree on a new level: it is real. Restart the
             # window from them.

@@ -74,15 +74,18 @@ class HealthParams:
     rare."""
     spike_burst: int = 5
     """Held readings that may still be one spike (a burst of welding heat is 3-5); one more
-    on the same side is a level change. Where the peers' consensus moved with the reading,
-    it is a level change (or no outlier) at once."""
+    on the same side is a level change. Where the peers' consensus went there too (it left
+    the sensor's own prediction towards the reading by ``peer_shared_share`` of the
+    reading's departure or more), it is a level change (or no outlier) at once."""
     peer_shared_k: float = 4.5
     """A reading within this many difference sd of the peers' consensus (its usual offset
     taken off) moved with its group: no outlier, no spike."""
     peer_shared_share: float = 0.5
     """So did a reading whose difference to the consensus is within this share of its own
     residual: the peers explain most of its move (each sees a transient by its own
-    factor)."""
+    factor). While readings are held, the consensus must have moved this share of the
+    reading's departure towards it for them to be a level the peers share: within their
+    band of ``peer_shared_k`` is not enough (a burst's tail comes back into it)."""
 
     stuck_min_run: int = 6
     """Fewest unchanged readings before stuck can be decided."""

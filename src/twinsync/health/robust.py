@@ -20,6 +20,11 @@ from ._jit import compiled
 #: MAD to standard deviation for Gaussian noise.
 MAD_TO_SD = 1.4826
 
+#: The ridge on the curvature that makes a fit straight, relative to the Gram matrix's own
+#: terms: large enough that the curvature is nought to the last digit of a reading, small
+#: enough that the elimination keeps the other terms' digits.
+STRAIGHT_RIDGE = 1e8
+
 
 @compiled
 def pairwise_sum(values: NDArray[np.float64], n: int) -> float:
@@ -80,9 +85,11 @@ def _scale(values: NDArray[np.float64], by: NDArray[np.float64], n: int) -> None
 @compiled
 def _weighted_fit(hours: NDArray[np.float64], y: NDArray[np.float64],
                   weight: NDArray[np.float64], work: NDArray[np.float64],
-                  n: int) -> tuple[float, float, float, float]:
+                  n: int, straight: bool) -> tuple[float, float, float, float]:
     """Least-squares (a, b, c) of y = a + b h + c h^2 by the normal equations, and the
-    leverage of h = 0 (the first diagonal entry of the inverse Gram matrix)."""
+    leverage of h = 0 (the first diagonal entry of the inverse Gram matrix). ``straight``:
+    c is held at 0 (a ridge on it that outweighs any data), so it is the line's fit and
+    the line's leverage."""
     # weight h^k for k = 0..4, each a multiple of the last; products has room until the
     # Gram matrix is formed. (h w is w h exactly, so each sum is the one of h w h ... h.)
     power, products = work[0], work[1]
@@ -101,7 +108,8 @@ def _weighted_fit(hours: NDArray[np.float64], y: NDArray[np.float64],
     gram = work[1, :9].reshape(3, 3)
     gram[0, 0], gram[0, 1], gram[0, 2] = s0 + 1e-9, s1, s2
     gram[1, 0], gram[1, 1], gram[1, 2] = s1, s2 + 1e-9, s3
-    gram[2, 0], gram[2, 1], gram[2, 2] = s2, s3, s4 + 1e-9
+    gram[2, 0], gram[2, 1], gram[2, 2] = s2, s3, s4 + (STRAIGHT_RIDGE * (s0 + s4) if straight
+                                                       else 1e-9)
     rhs = work[2, :6].reshape(3, 2)
     rhs[0, 0], rhs[1, 0], rhs[2, 0] = m0, m1, m2
     rhs[0, 1], rhs[1, 1], rhs[2, 1] = 1.0, 0.0, 0.0
@@ -134,9 +142,10 @@ def _weighted_fit(hours: NDArray[np.float64], y: NDArray[np.float64],
 
 @compiled
 def fit_window(values: NDArray[np.float64], times: NDArray[np.float64],
-               present: NDArray[np.bool_], at: float,
-               work: NDArray[np.float64]) -> tuple[float, float, float, float, float]:
-    """Quadratic through the window's present points, evaluated at ``at``.
+               present: NDArray[np.bool_], at: float, work: NDArray[np.float64],
+               straight: bool = False) -> tuple[float, float, float, float, float]:
+    """Quadratic through the window's present points, evaluated at ``at``; a straight line
+    with ``straight``.
 
     Returns (value at ``at``, slope per second there, median absolute deviation of the
     points from the curve, leverage at ``at``, curvature: the coefficient of the squared
@@ -148,6 +157,12 @@ def fit_window(values: NDArray[np.float64], times: NDArray[np.float64],
     curvature by more than a good sensor's noise; a quadratic over two hours does neither.
     One trimming pass drops points more than 3 robust sd off the first fit, so an outlier
     that slipped into the window does not bend the curve.
+
+    Carried far past its points a quadratic runs away: while readings are held as
+    outliers, ``at`` moves on and the window does not, and after four held readings of a
+    burst the curve of the two hours before it said a strain gauge should read 80 µε
+    below where it came back to (the return was taken for more of the burst). A line
+    carried as far stays near the level; the caller asks for one then.
     """
     n = values.shape[0]
     hours, y, weight, deviation = work[3], work[4], work[5], work[6]
@@ -160,7 +175,7 @@ def fit_window(values: NDArray[np.float64], times: NDArray[np.float64],
             hours[i] = 0.0
             y[i] = 0.0
             weight[i] = 0.0
-    c0, c1, c2, leverage = _weighted_fit(hours, y, weight, work, n)
+    c0, c1, c2, leverage = _weighted_fit(hours, y, weight, work, n, straight)
     mad = _mad(values, present, hours, c0, c1, c2, deviation, n)
     limit = 3.0 * MAD_TO_SD * mad + 1e-12
     kept = 0
@@ -170,7 +185,7 @@ def fit_window(values: NDArray[np.float64], times: NDArray[np.float64],
         weight[i] = 1.0 if keep else 0.0
         kept += keep
     if kept >= 4:
-        c0, c1, c2, leverage = _weighted_fit(hours, y, weight, work, n)
+        c0, c1, c2, leverage = _weighted_fit(hours, y, weight, work, n, straight)
     mad = _mad(values, present, hours, c0, c1, c2, deviation, n)
     return c0, c1 / 3600.0, mad, leverage, c2 / 3600.0 ** 2
 
@@ -189,11 +204,11 @@ def _mad(values: NDArray[np.float64], present: NDArray[np.bool_],
 
 
 def local_quadratic(values: NDArray[np.float64], times: NDArray[np.float64],
-                    at: float) -> tuple[float, float, float, float]:
+                    at: float, straight: bool = False) -> tuple[float, float, float, float]:
     """``fit_window`` over one window (NaN: absent), for callers outside the kernel."""
     values = np.ascontiguousarray(values, dtype=np.float64)
     times = np.ascontiguousarray(times, dtype=np.float64)
     work = np.empty((7, max(values.shape[0], 9)))
     level, slope, mad, leverage, _ = fit_window(values, times, ~np.isnan(values), float(at),
-                                                work)
+                                                work, straight)
     return float(level), float(slope), float(mad), float(leverage)

@@ -3,7 +3,10 @@
 A held reading followed by one nearer the prediction was a spike (``spike`` announces it
 once calm returns); one followed by readings that agree with it on the same side starts a
 new level. Up to ``spike_burst`` held readings may be one spike (welding heat lasts a few
-readings); one more, or a held reading the peers moved with, is a level change.
+readings); one more, or a held reading the peers went to as well (their consensus moved
+towards it, not only lies within its band), is a level change. While readings are held
+the kernel predicts by a straight line (``robust.fit_window``): a quadratic carried past its
+window runs away, and a return looked like more of the burst.
 
 The check also keeps the last two spans of readings far off the fit (an episode: far-off
 readings less than three intervals apart), by which its peers tell a burst they shared
@@ -54,7 +57,8 @@ class Evidence(NamedTuple):
     far_off: bool
     """Far off the fit (whether or not the peers moved too)."""
     shared: bool
-    """The peers' consensus moved with the reading."""
+    """The peers' consensus moved with the reading (while readings are held: their
+    consensus went there too, not only that the reading is within their band)."""
     expected_interval: float
 
 
