@@ -1,0 +1,168 @@
+"""A zone's divergence alarm ends with the zone, and follows what was told across a crash: a
+space that stops being a zone in an episode (its air temperature sensor unbound, the
+outdoor source unbound) has its ``zone:`` alarm cleared in the same commit, and not if that
+commit fails; an alarm left by a version that did not clear it is cleared at start-up; a
+zone state saved before an episode's start or end (the last periodic save before a crash)
+is set in or out of its episode by the alarm the store holds."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from twinsync.errors import StoreError
+from twinsync.model import Event
+from twinsync.service import TwinService
+from twinsync.service.zone_models import ZONE_SNAPSHOT
+from twinsync.store import open_store
+
+from .faults import FailingStore
+from .test_zone_divergence import OPENED, feed, simulated
+from .test_zone_models import open_site
+
+KEY = "zone:room-0"
+
+
+def cleared(service: TwinService) -> list[Event]:
+    return [e for e in service.store.events(kind="alarm_cleared", limit=1000)
+            if e.data.get("key") == KEY]
+
+
+@pytest.mark.parametrize("sensor", ["room-0-t", "weather"])
+async def test_a_zone_that_stops_being_one_in_an_episode_has_its_alarm_cleared(
+        tmp_path: Path, sensor: str) -> None:
+    url = f"sqlite:///{tmp_path}/twin.sqlite"
+    service = await open_site(url)
+    try:
+        await feed(service, simulated(days=5), range(OPENED + 24))
+        assert KEY in service.alarms.active
+        await service.unbind_sensor(sensor)
+        assert "room-0" not in service.zones.index
+        assert KEY not in service.alarms.active
+        (event,) = cleared(service)
+        assert "no longer a thermal zone" in event.data["clear_message"]
+    finally:
+        await service.aclose()
+    restarted = TwinService.open(url)
+    try:
+        assert KEY not in restarted.alarms.active
+    finally:
+        await restarted.aclose()
+
+
+async def test_a_failed_commit_of_the_unbinding_keeps_the_alarm_and_a_retry_clears_it(
+        tmp_path: Path) -> None:
+    store = FailingStore(f"sqlite:///{tmp_path}/twin.sqlite")
+    service = await open_site(TwinService(store))
+    try:
+        await feed(service, simulated(days=5), range(OPENED + 24))
+        store.fail_next = 1
+        with pytest.raises(StoreError):
+            await service.unbind_sensor("room-0-t")
+        assert KEY in service.alarms.active and "room-0" in service.zones.index
+        await service.unbind_sensor("room-0-t")
+        assert KEY not in service.alarms.active
+        assert len(cleared(service)) == 1
+    finally:
+        await service.aclose()
+
+
+async def test_an_alarm_left_on_an_element_that_is_no_zone_is_cleared_at_start_up(
+        tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/twin.sqlite"
+    service = await open_site(url)
+    await service.unbind_sensor("room-0-t")
+    await service.aclose()
+    # As a version that did not clear it left it: raised, the zone gone since.
+    store = open_store(url)
+    store.save_changes([Event("alarm_raised", 1.0, "room-0", "twinsync", {
+        "key": KEY, "severity": "warning", "message": "off its model", "raised_at": 1.0,
+        "element_id": "room-0", "acknowledged_at": None, "acknowledged_by": None,
+        "updated_at": 1.0})])
+    store.close()
+    restarted = TwinService.open(url)
+    try:
+        assert KEY not in restarted.alarms.active
+        assert len(cleared(restarted)) == 1
+    finally:
+        await restarted.aclose()
+    again = TwinService.open(url)
+    try:
+        assert KEY not in again.alarms.active and len(cleared(again)) == 1
+    finally:
+        await again.aclose()
+
+
+def put_back(url: str, body: bytes) -> None:
+    """The zone state as the last periodic save left it before a crash."""
+    store = open_store(url)
+    store.save_snapshot(ZONE_SNAPSHOT, body)
+    store.close()
+
+
+def without_episodes(body: bytes) -> bytes:
+    """A zone state as saved just before its episodes started: the zones as they are,
+    none in an episode."""
+    with np.load(io.BytesIO(body), allow_pickle=False) as saved:
+        arrays = {name: saved[name] for name in saved.files}
+    arrays["column_episode"] = np.zeros_like(arrays["column_episode"])
+    arrays["column_quiet_run"] = np.zeros_like(arrays["column_quiet_run"])
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]
+    return buffer.getvalue()
+
+
+async def test_a_crash_after_an_episode_started_still_clears_its_alarm_once_back_in_control(
+        tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/twin.sqlite"
+    data = simulated(days=6)
+    service = await open_site(url)
+    try:
+        await feed(service, data, range(OPENED + 24))
+        assert KEY in service.alarms.active
+        body = service.zones.dump()
+        assert body is not None
+    finally:
+        await service.aclose()
+    put_back(url, without_episodes(body))
+    restarted = await open_site(url)
+    try:
+        at_restart = (await restarted.zones.of_element("room-0"))["divergence"]["state"]
+        await feed(restarted, data, range(OPENED + 24, 6 * 96))
+        assert KEY not in restarted.alarms.active
+        assert len(cleared(restarted)) == 1
+        assert (await restarted.zones.of_element("room-0"))["divergence"]["state"] == (
+            "in_control")
+        # The alarm the store held was what had been told: the zone was in that episode.
+        assert at_restart == "diverging"
+    finally:
+        await restarted.aclose()
+
+
+async def test_a_crash_after_an_episode_ended_leaves_the_zone_in_control(
+        tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/twin.sqlite"
+    data = simulated(days=7)
+    service = await open_site(url)
+    try:
+        await feed(service, data, range(OPENED + 24))
+        body = service.zones.dump()
+        assert body is not None
+        await feed(service, data, range(OPENED + 24, 7 * 96))
+        assert KEY not in service.alarms.active
+    finally:
+        await service.aclose()
+    put_back(url, body)
+    restarted = await open_site(url)
+    try:
+        # Saved mid-episode, but its end was told: no episode (the zone a fusion source
+        # again, and a new divergence told as one).
+        assert (await restarted.zones.of_element("room-0"))["divergence"]["state"] == (
+            "in_control")
+        assert restarted.zones.bank.columns["episode"].tolist() == [0.0, 0.0, 0.0]
+        assert np.all(restarted.zones.bank.columns["quiet_run"] == 0)
+    finally:
+        await restarted.aclose()
