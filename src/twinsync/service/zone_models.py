@@ -517,7 +517,7 @@ class ZoneDesk:
         # Said in the view: these were stepped with inputs that may still change.
         np.add.at(self.bank.columns["stepped_early"], zones[usable & ~inputs_known], 1)
         told = self.bank.update(zones[usable], at[usable], value[usable], weight[usable],
-                                outdoor[usable], heating[usable])
+                                outdoor[usable], heating[usable], inputs_known[usable])
         # Last: a zone this batch stepped is not silent, and one still waiting is not
         # coasted past what it holds back.
         if slots.size:
