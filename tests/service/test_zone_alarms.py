@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from twinsync.errors import StoreError
-from twinsync.model import Event
+from twinsync.model import Binding, Element, Event, Sensor
 from twinsync.service import TwinService
 from twinsync.service.zone_models import ZONE_SNAPSHOT
 from twinsync.store import open_store
@@ -166,3 +166,56 @@ async def test_a_crash_after_an_episode_ended_leaves_the_zone_in_control(
         assert np.all(restarted.zones.bank.columns["quiet_run"] == 0)
     finally:
         await restarted.aclose()
+
+
+async def test_a_failed_commit_at_the_episodes_end_leaves_it_and_its_alarm_to_end_once(
+        tmp_path: Path) -> None:
+    # The start's failed commit is tested with the watch (test_zone_divergence); here every
+    # batch till the end fails once first: the batch that ends the episode among them.
+    store = FailingStore(f"sqlite:///{tmp_path}/twin.sqlite")
+    service = await open_site(TwinService(store))
+    data = simulated(days=7)
+    try:
+        await feed(service, data, range(OPENED + 24))
+        assert KEY in service.alarms.active
+        told: list[Event] = []
+        for first in range(OPENED + 24, 7 * 96, 8):
+            before = service.zones.bank.take(np.arange(3))
+            store.fail_next = 1
+            with pytest.raises(StoreError):
+                await feed(service, data, range(first, first + 8))
+            after = service.zones.bank.take(np.arange(3))
+            for name, column in before.items():
+                assert np.array_equal(after[name], column, equal_nan=True), name
+            told += await feed(service, data, range(first, first + 8))
+        assert [e.kind for e in told if e.data.get("key") == KEY] == ["alarm_cleared"]
+        assert KEY not in service.alarms.active
+        assert len(cleared(service)) == 1
+    finally:
+        await service.aclose()
+
+
+async def test_zones_renumbered_in_an_episode_keep_it_and_its_alarm_ends_once(
+        tmp_path: Path) -> None:
+    # Mid-episode a new space is bound that sorts before room-0 (every zone moves up a
+    # row) and room-0 gets a second air sensor: the episode goes on in room-0's new row,
+    # and is ended once, its alarm with it.
+    data = simulated(days=7)
+    service = await open_site(f"sqlite:///{tmp_path}/twin.sqlite")
+    try:
+        await feed(service, data, range(OPENED + 24))
+        assert KEY in service.alarms.active
+        await service.import_project(
+            [Element("a-room", "IfcSpace", parent="block")],
+            [Sensor("a-room-t", "air_temperature", "degC", 900.0),
+             Sensor("room-0-t2", "air_temperature", "degC", 900.0)],
+            [Binding("a-room-t", "a-room", "air_temperature"),
+             Binding("room-0-t2", "room-0", "air_temperature")])
+        assert service.zones.index["room-0"] == 1 and KEY in service.alarms.active
+        view = await service.zones.of_element("room-0")
+        assert view["divergence"]["state"] == "diverging"
+        assert view["sensors"] == ["room-0-t", "room-0-t2"]
+        await feed(service, data, range(OPENED + 24, 7 * 96))
+        assert KEY not in service.alarms.active and len(cleared(service)) == 1
+    finally:
+        await service.aclose()
