@@ -308,7 +308,7 @@ class TwinService(TwinViews):
                 # A zone this change ends takes its divergence alarm with it, committed
                 # together: nothing else would clear it.
                 saved_alarms = self.alarms.savepoint()
-                left = self.zones.leaving()
+                left = self.zones.leaving(change)
                 change.events += left
             change.revisions = self.revisions.bumped(change)
             self._commit_change(change)

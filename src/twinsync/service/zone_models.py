@@ -68,6 +68,7 @@ from .commit import commit_store
 from .views import finite_or_none
 
 if TYPE_CHECKING:
+    from .commit import Change
     from .twin_service import TwinService
 
 log = logging.getLogger(__name__)
@@ -225,14 +226,23 @@ class ZoneDesk:
         return sorted(key[len(ALARM_PREFIX):] for key in self.service.alarms.active
                       if key.startswith(ALARM_PREFIX))
 
-    def leaving(self) -> list[Event]:
+    def leaving(self, change: Change) -> list[Event]:
         """In a twin change's transaction, once proposed and before it commits: clear the
         ``zone:`` alarm of each element the change leaves no zone (its air temperature
         sensor unbound, its outdoor source gone, the element archived or no longer a
         space). Nothing else would: only a zone's own watch ends its episode. The caller
         rolls the alarm book back if the commit fails."""
+        if not self.enabled:
+            return []
+        if not (change.sensors or change.bindings or change.unbound):
+            # A change of elements alone (a status, a measurement) ends a zone only if it
+            # touches a zone or an outdoor source: the twin's zones are not found again
+            # (a pass over every element) for every PATCH of a large twin.
+            sources = {element for element, _ in self.slots}
+            if not any(e.id in self.index or e.id in sources for e in change.elements):
+                return []
         alarmed = self._alarmed()
-        if not self.enabled or not alarmed:
+        if not alarmed:
             return []
         zones, reasons, _ = self._plan(registered=False)
         staying = {z[0] for z in zones}
