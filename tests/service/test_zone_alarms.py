@@ -219,3 +219,22 @@ async def test_zones_renumbered_in_an_episode_keep_it_and_its_alarm_ends_once(
         assert KEY not in service.alarms.active and len(cleared(service)) == 1
     finally:
         await service.aclose()
+
+
+async def test_a_zone_alarm_is_cleared_when_the_service_starts_with_the_zones_off(
+        tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/twin.sqlite"
+    service = await open_site(url)
+    try:
+        await feed(service, simulated(days=5), range(OPENED + 24))
+        assert KEY in service.alarms.active
+    finally:
+        await service.aclose()
+    off = TwinService.open(url, zone_models=False)
+    try:
+        # Nothing watches the zone: its alarm would never be cleared.
+        assert KEY not in off.alarms.active
+        (event,) = cleared(off)
+        assert "zone models are off" in event.data["clear_message"]
+    finally:
+        await off.aclose()

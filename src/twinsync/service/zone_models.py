@@ -160,6 +160,10 @@ class ZoneDesk:
         if enabled:
             self._restore()
             self._settle_alarms()
+        else:
+            # Nothing watches the zones now: their alarms would stay active for good.
+            self._commit_clears(self._alarmed(), dict.fromkeys(self.index,
+                                                               "zone models are off"))
 
     # -- which elements are zones ----------------------------------------------------------
 
@@ -288,17 +292,20 @@ class ZoneDesk:
         end = np.flatnonzero(episode & ~in_alarm)
         c["episode"][end] = 0.0
         c["quiet_run"][end] = 0
-        orphans = [e for e in alarmed if e not in self.index]
-        if not orphans:
+        self._commit_clears([e for e in alarmed if e not in self.index], self.reasons)
+
+    def _commit_clears(self, elements: list[str], reasons: dict[str, str]) -> None:
+        """At start-up: clear the ``zone:`` alarms of ``elements``, committed at once."""
+        if not elements:
             return
         saved = self.service.alarms.savepoint()
-        events = self._clear(orphans, self.reasons)
+        events = self._clear(elements, reasons)
         try:
             commit_store(self.service.store.save_changes, events)
         except TwinsyncError as exc:
             self.service.alarms.rollback(saved)
-            log.warning("clearing the alarms of %d elements that are no zones failed, "
-                        "tried again at the next start: %s", len(orphans), exc)
+            log.warning("clearing the zone alarms of %d elements failed, tried again at "
+                        "the next start: %s", len(elements), exc)
 
     def _renumber(self, zones: list[tuple[str, tuple[str, ...], tuple[str, str],
                                           tuple[str, str] | None]],
