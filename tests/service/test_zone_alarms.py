@@ -7,11 +7,14 @@ is set in or out of its episode by the alarm the store holds."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from twinsync.errors import StoreError
 from twinsync.model import Binding, Element, Event, Sensor
@@ -238,3 +241,62 @@ async def test_a_zone_alarm_is_cleared_when_the_service_starts_with_the_zones_of
         assert "zone models are off" in event.data["clear_message"]
     finally:
         await off.aclose()
+
+
+_DATA = simulated(days=7)
+_ACTIONS = st.lists(st.one_of(
+    st.tuples(st.just("feed"), st.integers(1, 12)),
+    st.tuples(st.sampled_from(["unbind", "bind", "restart", "crash", "fail"]),
+              st.just(0))), min_size=3, max_size=8)
+
+
+@settings(max_examples=6, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(actions=_ACTIONS)
+def test_a_zones_alarm_is_active_exactly_while_it_is_a_zone_in_an_episode(
+        tmp_path_factory: pytest.TempPathFactory, actions: list[tuple[str, int]]) -> None:
+    """Whatever a site does in and after an episode (readings, the room's sensor unbound
+    and bound again, a clean restart, a crash that goes back to the zone state saved
+    before the episode, a failed commit), after each step the room's ``zone:`` alarm is
+    active exactly while the room is a zone in an episode."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('zones')}/twin.sqlite"
+    asyncio.run(_play(url, actions))
+
+
+async def _play(url: str, actions: list[tuple[str, int]]) -> None:
+    store = FailingStore(url)
+    service = await open_site(TwinService(store))
+    # The zone state last saved before the episode (a crash goes back to it), the
+    # episode under way when the site's steps begin.
+    await feed(service, _DATA, range(OPENED - 16))
+    saved = service.zones.dump()
+    at = OPENED + 24
+    await feed(service, _DATA, range(OPENED - 16, at))
+    assert KEY in service.alarms.active
+    try:
+        for action, size in actions:
+            if action == "feed" and at < 7 * 96:
+                stop = min(at + 8 * size, 7 * 96)
+                await feed(service, _DATA, range(at, stop))
+                at = stop
+            elif action == "unbind" and "room-0-t" in service.twin.bindings:
+                await service.unbind_sensor("room-0-t")
+            elif action == "bind" and "room-0-t" not in service.twin.bindings:
+                await service.bind_sensor(Binding("room-0-t", "room-0", "air_temperature"))
+            elif action in ("restart", "crash"):
+                await service.aclose()
+                if action == "crash" and saved is not None:
+                    put_back(url, saved)
+                store = FailingStore(url)
+                service = TwinService(store)
+            elif action == "fail" and at < 7 * 96:
+                store.fail_next = 1
+                with pytest.raises(StoreError):
+                    await feed(service, _DATA, range(at, min(at + 8, 7 * 96)))
+            if action == "restart":
+                saved = service.zones.dump()
+            k = service.zones.index.get("room-0")
+            episode = k is not None and bool(service.zones.bank.columns["episode"][k] > 0)
+            assert (KEY in service.alarms.active) == episode, (action, at)
+    finally:
+        await service.aclose()
