@@ -110,6 +110,30 @@ class TwinModelDesk:
         self.bound = bound
         self._bindings = now
 
+    def leaving(self) -> list[Event]:
+        """In a twin change's transaction, once proposed and before it commits: clear the
+        ``twin:`` alarm of each sensor the change unbinds, moves to another element or
+        property, or whose element it archives. Its model stops or starts afresh, and
+        only the model's own end of a divergence clears the alarm: nothing would. The
+        caller rolls the alarm book back if the commit fails."""
+        service = self.service
+        book, table = service.alarms, service.pipeline.table
+        events: list[Event] = []
+        for key in sorted(k for k in book.active if k.startswith(ALARM_PREFIX)):
+            sensor = key[len(ALARM_PREFIX):]
+            row = table.index.get(sensor)
+            before = self._bindings.get(row) if row is not None else None
+            now = service.twin.live_binding(sensor)
+            if before is not None and now is not None and (
+                    now.element_id, now.property) == before[:2]:
+                continue
+            where = "unbound" if now is None else f"now feeds {now.element_id}.{now.property}"
+            cleared = book.clear(key, f"{sensor}: {where}, its model stopped",
+                                 time=service.clock())
+            if cleared is not None:
+                events.append(cleared)
+        return events
+
     @property
     def modelled(self) -> dict[int, tuple[str, str, float, float]]:
         """Row → (element, property, scale, shift) of each row modelled now. Replaced on

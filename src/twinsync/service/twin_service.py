@@ -310,6 +310,9 @@ class TwinService(TwinViews):
                 saved_alarms = self.alarms.savepoint()
                 left = self.zones.leaving(change)
                 change.events += left
+                if change.sensors or change.bindings or change.unbound:
+                    # So does a sensor's model that the change stops or restarts.
+                    change.events += self.twin_models.leaving()
             change.revisions = self.revisions.bumped(change)
             self._commit_change(change)
         except BaseException:

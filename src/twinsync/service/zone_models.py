@@ -40,8 +40,11 @@ when an episode starts the batch commits a ``twin_divergence`` event under the z
 element (``air_temperature``, model ``thermal_zone``, direction, size in K and in sd,
 since when), raises the ``zone:<element>`` alarm (the alarm book suppresses repeats) and a
 ``twin_recalibrated`` event with R, C (τ alone without heating) and the temperature before
-and after; the alarm is cleared when the zone is back in control. The service rolls the
-alarm book back with the zones if the commit fails. ``enabled`` False (the ``zone_models``
+and after; the alarm is cleared when the zone is back in control, or by the change that
+makes the element no zone (``leaving``, in that change's transaction). At start-up a zone
+is in an episode exactly while its alarm is active (``_settle_alarms``: the saved state
+may predate the episode's start or end). The service rolls the alarm book back with the
+zones if the commit fails. ``enabled`` False (the ``zone_models``
 setting) runs nothing.
 """
 
