@@ -118,3 +118,22 @@ def test_a_measurement_whose_commit_is_in_doubt_is_not_found_before_its_fate_is_
         assert store.keyed_event("wall", "phone/1") is None
     finally:
         store.close()
+
+
+def test_a_store_with_an_undecodable_event_is_upgraded_and_its_measurements_found(
+        store_url: str) -> None:
+    """An older store holding a damaged ``property_changed`` row (its data not JSON) among
+    its measurements: the upgrade's pass reports it and indexes the rest, and the store
+    opens and answers as it did."""
+    first, second = _make_old(store_url)
+    mark = "?" if store_url.startswith("sqlite") else "%s"
+    with raw(store_url) as c:
+        c.execute("INSERT INTO events (kind, time, element_id, source, data) VALUES "
+                  f"('property_changed', 5, 'wall', 'field', {mark})", (b"\xff{not json",))
+    store = open_store(store_url)
+    try:
+        assert store.keyed_event("wall", "phone/1") == first
+        assert store.keyed_event("slab", "phone/9") == second
+        assert [p.table for p in store.load_problems()] == ["events"]
+    finally:
+        store.close()
