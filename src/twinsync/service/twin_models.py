@@ -13,7 +13,9 @@ When a sensor's divergence starts, its row is recalibrated at once (``tracker``)
 batch commits a ``twin_divergence`` event (element, property, sensor, direction, size in
 the property's unit and in standard deviations, since when), the ``twin:<sensor>`` alarm
 (the alarm book suppresses repeats), and a ``twin_recalibrated`` event with the noise,
-level and trend before and after. The alarm clears when the row is back in control. If
+level and trend before and after. The alarm clears when the row is back in control, or
+in the commit of a change that unbinds or moves the sensor (``leaving``: its model stops
+or starts afresh, and would never end the divergence). If
 the commit fails, ``rollback`` puts the tracker's rows back (the service rolls the alarm
 book back). The tracker's table is saved with the health snapshot and restored at
 start-up (``analytics/snapshot.py``'s format). ``enabled`` False (the ``twin_models``
