@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from twinsync.errors import StoreError
-from twinsync.model import Binding
+from twinsync.model import Binding, Transform
 from twinsync.service import TwinService
 
 from .faults import FailingStore
@@ -28,16 +28,22 @@ def cleared(service: TwinService) -> list[str]:
             if e.data.get("key") == KEY and "its model stopped" in e.data["clear_message"]]
 
 
-@pytest.mark.parametrize("rebind", [False, True])
+@pytest.mark.parametrize("change", ["unbind", "property", "gain"])
 async def test_a_sensor_unbound_or_rebound_while_its_model_diverges_has_its_alarm_cleared(
-        tmp_path: Path, rebind: bool) -> None:
+        tmp_path: Path, change: str) -> None:
     url = f"sqlite:///{tmp_path}/twin.sqlite"
     service = await open_site(url)
     try:
         await feed(service, simulated(days=5), range(OPENED + 24))
         assert KEY in service.alarms.active
-        if rebind:
+        # Bound again as it was: the model goes on, and so does its alarm.
+        await service.rebind_sensor(Binding("room-0-kw", "room-0", "heating_power"))
+        assert KEY in service.alarms.active
+        if change == "property":
             await service.rebind_sensor(Binding("room-0-kw", "room-0", "cooling_power"))
+        elif change == "gain":  # a new calibration: the model starts afresh
+            await service.rebind_sensor(Binding("room-0-kw", "room-0", "heating_power",
+                                                Transform(gain=1.1)))
         else:
             await service.unbind_sensor("room-0-kw")
         assert KEY not in service.alarms.active
