@@ -372,3 +372,31 @@ def test_a_batch_rolled_back_leaves_the_fleets_budget_as_it_was() -> None:
 def test_a_fleet_budget_below_one_is_refused() -> None:
     with pytest.raises(InvalidInput):
         AnomalyMonitor(fleet_events=0)
+
+
+def test_an_alarms_anomaly_kept_by_the_fleets_budget_keeps_its_alarm_active() -> None:
+    """A sensor whose alarm is active reads far off for four hours while the rest of the
+    fleet spends each hour's budget first: its anomalies past its quiet time are kept by
+    the budget, and they still say the anomaly goes on, as those its quiet time keeps do.
+    Before, its alarm was cleared as calm two hours after its last told anomaly, mid-way
+    through the anomaly."""
+    sensors = 10
+    detector = ZScoreDetector(warmup=20)
+    rows = np.repeat(np.arange(sensors, dtype=np.int64), 200)
+    detector.learn_many(rows, {"time": np.tile(60.0 * np.arange(200), sensors),
+                               "value": np.tile([1.0, 2.0], rows.size // 2)})
+    monitor = AnomalyMonitor(detector, fleet_events=3, clear_after=2 * 3600.0)
+    book = AlarmBook()
+    names = [f"s{k}" for k in range(sensors)]
+    # s9 last in every batch: the others spend each window's budget before it.
+    order = np.arange(sensors, dtype=np.int64)
+    values = np.r_[np.full(sensors - 1, 1.8), 9.0]
+    first = monitor.update_many(order, np.full(sensors, 12_600.0), values,
+                                np.full(sensors, 0.2), sensor_ids=names, book=book)
+    assert "anomaly:s9" in book.active and first.stormed > 0
+    cleared = []
+    for step in range(1, 4 * 6 + 1):  # every ten minutes for four hours
+        update = monitor.update_many(order, np.full(sensors, 12_600.0 + 600.0 * step), values,
+                                     np.full(sensors, 0.2), sensor_ids=names, book=book)
+        cleared += [e for e in update.events if e.kind == "alarm_cleared"]
+    assert cleared == [] and "anomaly:s9" in book.active

@@ -91,3 +91,35 @@ def test_zones_whose_resistance_halves_each_start_one_episode_and_are_recalibrat
     assert np.allclose(learned[halved], resistance[halved] / 2, rtol=0.05)
     assert np.allclose(learned[~halved], resistance[~halved], rtol=0.05)
     assert bank.columns["episodes"].tolist() == [1, 1, 1, 0, 0, 0]
+
+
+def watch_rounds(watch: ZoneWatch, columns: dict[str, np.ndarray], start: int,
+                 normalised: np.ndarray, quality: np.ndarray) -> list[int]:
+    """One zone read ``normalised.size`` rounds from ``start``; the codes it was told."""
+    codes: list[int] = []
+    z = np.zeros(1, dtype=np.int64)
+    for t, (r, q) in enumerate(zip(normalised, quality, strict=True)):
+        told = watch.observe(columns, Reading(z, np.full(1, 900.0 * (start + t)), np.full(1, r),
+                                              np.full(1, q), np.zeros(1), np.zeros(1),
+                                              np.full(1, r), np.full(1, r), np.zeros((1, 3)),
+                                              np.ones(1)))
+        codes += told.code.tolist()
+        columns["count"][z] += 1
+    return codes
+
+
+def test_an_episode_does_not_end_on_readings_the_watch_did_not_take() -> None:
+    # A room sensor stuck in an episode: health doubts its readings (quality 0.1), so the
+    # watch takes none of them; they say nothing of the model being back in step, and
+    # its alarm is not cleared on them, however many come.
+    columns = fresh_columns(1) | {"count": np.full(1, WATCH_AFTER, dtype=np.int64)}
+    watch = ZoneWatch()
+    codes = watch_rounds(watch, columns, 0, np.full(30, 3.0), np.ones(30))
+    assert codes[0] == STARTED and columns["episode"][0] == 1.0
+    # The bank restarts the sums when it recalibrates.
+    columns["watch_upper"][0] = columns["watch_lower"][0] = columns["watch_diverging"][0] = 0
+    codes = watch_rounds(watch, columns, 30, np.full(200, 3.0), np.full(200, 0.1))
+    assert ENDED not in codes and columns["episode"][0] == 1.0
+    # Trusted readings in step again end it, after as many as ever.
+    codes = watch_rounds(watch, columns, 230, np.zeros(40), np.ones(40))
+    assert codes.count(ENDED) == 1 and columns["episode"][0] == 0.0

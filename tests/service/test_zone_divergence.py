@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from twinsync.errors import StoreError
-from twinsync.model import Event
+from twinsync.model import Binding, Event, Sensor
 from twinsync.physics.simulate import zone_weather
 from twinsync.physics.thermal import ThermalZone
 from twinsync.physics.zone_bank import ZoneKnobs
@@ -55,9 +55,10 @@ def simulated(days: float, opened: int | None = OPENED, seed: int = 5
 
 
 async def feed(service: TwinService, data: tuple[np.ndarray, ...], slots: range,
-               per_batch: int = 8) -> list[Event]:
-    """Every sensor's readings, ``per_batch`` slots a batch; the zones' events meanwhile
-    (their ``twin_*`` events and ``zone:`` alarms)."""
+               per_batch: int = 8, *, weather: bool = True) -> list[Event]:
+    """Every sensor's readings (the outdoor one's only with ``weather``), ``per_batch``
+    slots a batch; the zones' events meanwhile (their ``twin_*`` events and ``zone:``
+    alarms)."""
     (newest,) = service.store.recent_events(limit=1) or [Event("none", 0.0, seq=0)]
     outdoor, heating, rooms = data
     for first in range(slots.start, slots.stop, per_batch):
@@ -65,7 +66,8 @@ async def feed(service: TwinService, data: tuple[np.ndarray, ...], slots: range,
         readings = []
         for k in range(first, last):
             at = START + k * STEP
-            readings.append(RawReading("weather", float(outdoor[k]), at))
+            if weather:
+                readings.append(RawReading("weather", float(outdoor[k]), at))
             for z in range(ZONES):
                 readings.append(RawReading(f"room-{z}-t", round(float(rooms[z, k]), 4), at))
                 readings.append(RawReading(f"room-{z}-kw", float(heating[z, k]), at))
@@ -250,5 +252,64 @@ async def test_a_diverging_zone_is_left_out_of_its_rooms_fused_temperature(
         # The rooms in control still are sources.
         other = (await service.view(service.element_snapshot, "room-1"))["properties"]
         assert "prediction" in other["air_temperature"]["weights"]
+    finally:
+        await service.aclose()
+
+
+async def test_rooms_in_step_with_their_model_raise_no_divergence_while_the_outdoor_sensor_is_silent(  # noqa: E501
+        tmp_path: Path) -> None:
+    # The outdoor station dies for two days: past their wait the rooms are stepped with
+    # its last reading held. Their misses are the input's, not the model's: before, two
+    # of the three rooms started episodes within hours (alarms, and recalibrations that
+    # took R to ten times the truth) and flapped for the two days.
+    data = simulated(days=6, opened=None, seed=7)
+    service = await open_site(f"sqlite:///{tmp_path}/twin.sqlite")
+    try:
+        assert await feed(service, data, range(4 * 96)) == []
+        assert await feed(service, data, range(4 * 96, 6 * 96), weather=False) == []
+        for k in range(ZONES):
+            zone = await service.zones.of_element(f"room-{k}")
+            assert zone["stepped_before_inputs_known"] > 150
+            assert zone["divergence"]["state"] == "in_control"
+    finally:
+        await service.aclose()
+
+
+@pytest.mark.xfail(strict=True, reason="seen, not fixed, cause not found: rooms read by "
+                   "two air sensors start false episodes (22 in 12 days over 3 rooms; none "
+                   "with one sensor) and the recalibrations move R and C far off")
+async def test_rooms_read_by_two_air_sensors_raise_no_divergence_while_in_step(
+        tmp_path: Path) -> None:
+    """Each room of this file's site gets a second air sensor, as noisy as the first.
+    Through ``ZoneBank.update`` alone (inputs held from the slot before) two readings a
+    time give normalised innovations of sd 1.0 and no episode in 20 zones x 6 days;
+    through the service their sd is 1.13 over days 1-3, whose inputs are each as read at
+    the reading's own time: the inputs' timing, which two sensors' readings share, is the
+    first thing to look at."""
+    await _two_sensor_rooms(tmp_path)
+
+
+async def _two_sensor_rooms(
+        tmp_path: Path) -> None:
+    data = simulated(days=12, opened=None, seed=7)
+    outdoor, heating, rooms = data
+    second = rooms + np.random.default_rng(107).normal(0, ZoneKnobs().noise_sd, rooms.shape)
+    service = await open_site(f"sqlite:///{tmp_path}/twin.sqlite")
+    try:
+        await service.import_project(
+            [], [Sensor(f"room-{z}-t2", "air_temperature", "degC", STEP) for z in range(ZONES)],
+            [Binding(f"room-{z}-t2", f"room-{z}", "air_temperature") for z in range(ZONES)])
+        for first in range(0, 12 * 96, 8):
+            readings = []
+            for k in range(first, first + 8):
+                at = START + k * STEP
+                readings.append(RawReading("weather", float(outdoor[k]), at))
+                for z in range(ZONES):
+                    readings += [RawReading(f"room-{z}-t", round(float(rooms[z, k]), 4), at),
+                                 RawReading(f"room-{z}-t2", round(float(second[z, k]), 4), at),
+                                 RawReading(f"room-{z}-kw", float(heating[z, k]), at)]
+            await service.ingest(IncomingBatch(readings, "test", START + (first + 8) * STEP))
+        told = zone_events(service.store.events(limit=100_000))
+        assert [e for e in told if e.kind == "twin_divergence"] == []
     finally:
         await service.aclose()

@@ -89,3 +89,51 @@ def test_a_measurement_taken_back_after_a_lost_commit_is_found_when_sent_again(
         assert store.keyed_event("wall", "phone/1") == again
     finally:
         store.close()
+
+
+def test_a_measurement_whose_commit_is_in_doubt_is_not_found_before_its_fate_is_settled(
+        schema_url: str) -> None:
+    """PostgreSQL: a write whose COMMIT was lost, its fate not known when it failed (the
+    caller was told it failed), did happen. A retry's look-up must not answer with its
+    event: the next write takes it back, and the retry, answered "recorded already",
+    would be lost. The look-up settles the doubt first, as a write does."""
+    from twinsync.store.postgres import InDoubt, PostgresStore
+
+    store = PostgresStore(schema_url)
+    try:
+        with raw(schema_url) as c, c.transaction():
+            xid = c.execute("SELECT pg_current_xact_id()::text").fetchone()
+            seq = c.execute("INSERT INTO events (kind, time, element_id, source, data) "
+                            "VALUES ('property_changed', 5, 'wall', 'field', "
+                            "'{\"property\": \"t\", \"measured\": {\"id\": \"phone/1\"}}') "
+                            "RETURNING seq").fetchone()
+            assert xid and seq
+            c.execute("INSERT INTO event_keys VALUES ('wall', 'phone/1', %s)", (seq[0],))
+        store._in_doubt = InDoubt(event_seqs=[int(seq[0])], xid=str(xid[0]))
+        found = store.keyed_event("wall", "phone/1")
+        store.save_changes([Event("property_changed", 6.0, "slab", "field",
+                                  {"property": "t", "value": 1.0})])
+        # Whatever it answered is still there after the write.
+        assert found is None or store.keyed_event("wall", "phone/1") == found
+        assert store.keyed_event("wall", "phone/1") is None
+    finally:
+        store.close()
+
+
+def test_a_store_with_an_undecodable_event_is_upgraded_and_its_measurements_found(
+        store_url: str) -> None:
+    """An older store holding a damaged ``property_changed`` row (its data not JSON) among
+    its measurements: the upgrade's pass reports it and indexes the rest, and the store
+    opens and answers as it did."""
+    first, second = _make_old(store_url)
+    mark = "?" if store_url.startswith("sqlite") else "%s"
+    with raw(store_url) as c:
+        c.execute("INSERT INTO events (kind, time, element_id, source, data) VALUES "
+                  f"('property_changed', 5, 'wall', 'field', {mark})", (b"\xff{not json",))
+    store = open_store(store_url)
+    try:
+        assert store.keyed_event("wall", "phone/1") == first
+        assert store.keyed_event("slab", "phone/9") == second
+        assert [p.table for p in store.load_problems()] == ["events"]
+    finally:
+        store.close()

@@ -31,8 +31,10 @@ an anomaly is counted on its sensor as the quiet time counts it (its next event 
 many went untold), its score is stored with the reading as every score is, and the
 window's first kept anomaly tells one ``anomaly_storm`` event (when the window began, how
 many it told, until when the fleet's events are kept). An anomaly that would raise its
-sensor's alarm is told whatever the budget. The window is two numbers, put back with the
-rest by ``rollback``; they are not saved, so a restart opens a new window.
+sensor's alarm is told whatever the budget; one of a sensor whose alarm is active, kept by
+the budget, keeps that alarm active as one kept by the quiet time does. The window is
+two numbers, put back with the rest by ``rollback``; they are not saved, so a restart
+opens a new window.
 
 ``mark_expected`` records that a sensor's anomalies in a span of time are expected (a
 pour, a load test) with the reason and who said it: as an ``anomaly_expected`` event, kept
@@ -289,6 +291,12 @@ class AnomalyMonitor:
                 update.stormed += 1
                 if not self.storm_told:
                     update.events.append(self._storm(time))
+                if (score >= self.alarm_at and ALARM_PREFIX + sensor in book.active
+                        and self._expected(sensor, time) is None):
+                    # Its alarm's anomaly goes on, untold or not: kept only by the budget
+                    # it was taken for calm and cleared in the middle of the anomaly.
+                    book.raise_(ALARM_PREFIX + sensor, self.severity,
+                                _message(sensor, float(value[i]), score), time=time)
                 continue
             element = element_ids[row] if element_ids is not None else None
             update.events.extend(

@@ -185,14 +185,22 @@ class ZoneBank:
         self.put(point.zones, point.columns)
 
     def update(self, zones: NDArray[np.int64], times: Array, values: Array, quality: Array,
-               outdoor: Array, heating: Array) -> WatchReport:
+               outdoor: Array, heating: Array, known: NDArray[np.bool_] | None = None
+               ) -> WatchReport:
         """Fold in readings of ``zones`` (one entry a reading, each zone's in time order):
         step each zone from its last reading to ``times`` (epoch seconds) with ``outdoor``
         (°C) and ``heating`` (kW) held, then update with ``values`` (°C). A zone's first
         reading starts its temperature. Returns what the divergence watch said (episodes
-        started, recalibrated, ended)."""
+        started, recalibrated, ended). ``known`` (default all): whether the inputs were
+        known up to each reading's time; one stepped without (an outdoor sensor silent
+        past the wait) is taken by the filter but judged as a doubted reading is: neither
+        the watch nor the prior's error takes its miss, more likely the input's than the
+        model's."""
         if zones.size == 0:
             return WatchReport.empty()
+        # The quality the watch and the prior's error judge a reading by: none for one
+        # stepped without its inputs (the filter still takes it by its own quality).
+        judged_by = quality if known is None else np.where(known, quality, 0.0)
         self._told = []
         order = np.argsort(zones, kind="stable")
         sorted_zones = zones[order]
@@ -201,12 +209,12 @@ class ZoneBank:
         for round_ in range(int(rank.max()) + 1):
             taken = order[rank == round_]
             self._round(zones[taken], times[taken], values[taken], quality[taken],
-                        outdoor[taken], heating[taken])
+                        outdoor[taken], heating[taken], judged_by[taken])
         told, self._told = WatchReport.join(self._told), []
         return told
 
     def _round(self, zones: NDArray[np.int64], times: Array, values: Array, quality: Array,
-               outdoor: Array, heating: Array) -> None:
+               outdoor: Array, heating: Array, judged_by: Array) -> None:
         c = self.columns
         x, P, last = c["x"], c["P"], c["time"]
         count, gated_run = c["count"], c["gated_run"]
@@ -238,7 +246,7 @@ class ZoneBank:
         # sensor's would charge its fault to the model): a running mean over the last
         # ERROR_READINGS or so, so a room the one-node model does not fit (sun, people,
         # an open window) weighs its model less than its filter's variance says.
-        judged = later & (quality[going] >= TRUSTED)
+        judged = later & (judged_by[going] >= TRUSTED)
         seen = z[judged]
         miss = (values[going][judged] - ukf.x[judged, 0]) ** 2
         error = c["prior_error"][seen]
@@ -254,7 +262,7 @@ class ZoneBank:
             # number the gate judged squared; a gated reading's counts too.
             residual = innovation.residual[:, 0]
             normalised = residual / np.sqrt(innovation.covariance[:, 0, 0])
-            self._watch(Reading(z, times[going], values[going], quality[going],
+            self._watch(Reading(z, times[going], values[going], judged_by[going],
                                 outdoor[going], heating[going], residual, normalised,
                                 ukf.x, ukf.P[:, 0, 0]))
         self._restart_coast(z)

@@ -22,7 +22,8 @@ and restore carry it with the rest of the zone.
 - **Within an episode** a second start recalibrates again (``AGAIN``; at most once per
   ``AGAIN_AFTER`` readings), with no new episode. The episode ends (``ENDED``) after
   ``QUIET`` readings in a row without the CUSUM diverging: the model and the readings
-  agree again.
+  agree again. Only readings the watch takes count towards them: a room sensor stuck
+  in an episode (its readings doubted) does not end it.
 - **Recalibration** re-estimates the zone's parameters over a recent window: the
   readings since the change point (at most the ``RING`` last, kept with their inputs and
   the filter's state after each), filtered again by the same UKF from the state before
@@ -179,7 +180,9 @@ class ZoneWatch:
         since_recal = c["count"][z] - c["recal_at_count"][z]
         started = told.started & ~in_episode
         again = told.diverging & in_episode & (since_recal >= AGAIN_AFTER)
-        quiet = np.where(told.diverging, 0, c["quiet_run"][z] + 1)
+        # Only a reading the watch took says the zone is in step: a stuck room sensor's
+        # doubted readings (a gap for the CUSUM) ended an episode and cleared its alarm.
+        quiet = np.where(told.diverging, 0, c["quiet_run"][z] + watched)
         ended = in_episode & ~again & (quiet >= QUIET)
         c["quiet_run"][z] = np.where(in_episode | started, quiet, 0)
         up = after["upper"] >= after["lower"]

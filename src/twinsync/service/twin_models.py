@@ -13,7 +13,9 @@ When a sensor's divergence starts, its row is recalibrated at once (``tracker``)
 batch commits a ``twin_divergence`` event (element, property, sensor, direction, size in
 the property's unit and in standard deviations, since when), the ``twin:<sensor>`` alarm
 (the alarm book suppresses repeats), and a ``twin_recalibrated`` event with the noise,
-level and trend before and after. The alarm clears when the row is back in control. If
+level and trend before and after. The alarm clears when the row is back in control, or
+in the commit of a change that unbinds or moves the sensor (``leaving``: its model stops
+or starts afresh, and would never end the divergence). If
 the commit fails, ``rollback`` puts the tracker's rows back (the service rolls the alarm
 book back). The tracker's table is saved with the health snapshot and restored at
 start-up (``analytics/snapshot.py``'s format). ``enabled`` False (the ``twin_models``
@@ -33,10 +35,11 @@ from numpy.typing import NDArray
 from ..analytics.snapshot import DetectorSnapshotMismatch, dump, load
 from ..errors import NotFound
 from ..health.batch_order import has_later
-from ..model import Event, validate
+from ..model import Binding, Event, validate
 from ..physics.tracker import DETAIL, ENDED, STARTED, LevelTrendTracker
 from ..pipeline import Batch
 from ..records import Records, RowsSavepoint
+from ..units import converter
 from .twin_shadow import ShadowDesk, ShadowPoint
 from .views import finite_or_none
 
@@ -109,6 +112,30 @@ class TwinModelDesk:
                 self.shadow.forget(np.array(changed, dtype=np.int64))
         self.bound = bound
         self._bindings = now
+
+    def leaving(self) -> list[Event]:
+        """In a twin change's transaction, once proposed and before it commits: clear the
+        ``twin:`` alarm of each sensor the change unbinds, moves to another element or
+        property, or whose element it archives. Its model stops or starts afresh, and
+        only the model's own end of a divergence clears the alarm: nothing would. The
+        caller rolls the alarm book back if the commit fails."""
+        service = self.service
+        book, table = service.alarms, service.pipeline.table
+        events: list[Event] = []
+        for key in sorted(k for k in book.active if k.startswith(ALARM_PREFIX)):
+            sensor = key[len(ALARM_PREFIX):]
+            row = table.index.get(sensor)
+            before = self._bindings.get(row) if row is not None else None
+            now = service.twin.live_binding(sensor)
+            if before is not None and now is not None and (
+                    now.element_id, now.property, *_transform(service, now)) == before:
+                continue
+            where = "unbound" if now is None else f"now feeds {now.element_id}.{now.property}"
+            cleared = book.clear(key, f"{sensor}: {where}, its model stopped",
+                                 time=service.clock())
+            if cleared is not None:
+                events.append(cleared)
+        return events
 
     @property
     def modelled(self) -> dict[int, tuple[str, str, float, float]]:
@@ -324,3 +351,13 @@ def warm_up() -> float:
     LevelTrendTracker().track_many(np.zeros(1, dtype=np.int64), np.zeros(1), np.zeros(1),
                                    np.ones(1))
     return time.perf_counter() - began
+
+
+def _transform(service: TwinService, binding: Binding) -> tuple[float, float]:
+    """The scale and shift a binding gives its sensor's row once committed (as the
+    pipeline folds them: ``Pipeline.apply_binding``), to tell whether its model restarts."""
+    unit = service.twin.sensor(binding.sensor_id).unit
+    t = binding.transform
+    to_property = converter(unit, t.unit or unit)
+    return (float(t.gain * to_property.scale),
+            float(t.offset * to_property.scale + to_property.shift))

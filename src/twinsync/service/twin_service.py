@@ -300,17 +300,34 @@ class TwinService(TwinViews):
         and health. If anything before the commit's end fails, the twin is put back."""
         saved = self.twin.checkpoint()
         saved_plan = self.plan.savepoint()
+        saved_alarms = None
+        left: list[Event] = []
         try:
             change = propose()
+            if change.sensors or change.bindings or change.unbound or change.elements:
+                # A zone this change ends takes its divergence alarm with it, committed
+                # together: nothing else would clear it.
+                saved_alarms = self.alarms.savepoint()
+                left = self.zones.leaving(change)
+                change.events += left
+                if change.sensors or change.bindings or change.unbound:
+                    # So does a sensor's model that the change stops or restarts.
+                    change.events += self.twin_models.leaving()
             change.revisions = self.revisions.bumped(change)
             self._commit_change(change)
         except BaseException:
             self.twin.rollback(saved)
             self.plan.rollback(saved_plan)
+            if saved_alarms is not None:
+                self.alarms.rollback(saved_alarms)
             raise
         self.revisions.apply(change.revisions)
         if change.sensors or change.bindings or change.unbound:
             self._register(change.sensors, change.bindings, change.unbound)
+        elif left:
+            # An element that stopped being a zone without a change of bindings (its
+            # ``thermal_zone`` property set false): the zones follow, as the alarm did.
+            self.zones.apply_bindings()
         return change
 
     def _commit_change(self, change: Change) -> None:

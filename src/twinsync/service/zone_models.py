@@ -40,8 +40,11 @@ when an episode starts the batch commits a ``twin_divergence`` event under the z
 element (``air_temperature``, model ``thermal_zone``, direction, size in K and in sd,
 since when), raises the ``zone:<element>`` alarm (the alarm book suppresses repeats) and a
 ``twin_recalibrated`` event with R, C (τ alone without heating) and the temperature before
-and after; the alarm is cleared when the zone is back in control. The service rolls the
-alarm book back with the zones if the commit fails. ``enabled`` False (the ``zone_models``
+and after; the alarm is cleared when the zone is back in control, or by the change that
+makes the element no zone (``leaving``, in that change's transaction). At start-up a zone
+is in an episode exactly while its alarm is active (``_settle_alarms``: the saved state
+may predate the episode's start or end). The service rolls the alarm book back with the
+zones if the commit fails. ``enabled`` False (the ``zone_models``
 setting) runs nothing.
 """
 
@@ -52,20 +55,23 @@ import logging
 import math
 import time
 import zipfile
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import InvalidInput, NotFound
+from ..errors import InvalidInput, NotFound, TwinsyncError
 from ..model import Element, Event, validate
 from ..physics.zone_bank import ZoneBank, ZoneKnobs, ZoneSave
 from ..physics.zone_inputs import InputHistory, ready_to_step
 from ..physics.zone_watch import AGAIN, ENDED, STARTED, WATCH_AFTER, WatchReport
 from ..pipeline import Batch, Flag
+from .commit import commit_store
 from .views import finite_or_none
 
 if TYPE_CHECKING:
+    from .commit import Change
     from .twin_service import TwinService
 
 log = logging.getLogger(__name__)
@@ -156,6 +162,11 @@ class ZoneDesk:
         self.apply_bindings()
         if enabled:
             self._restore()
+            self._settle_alarms()
+        else:
+            # Nothing watches the zones now: their alarms would stay active for good.
+            self._commit_clears(self._alarmed(), dict.fromkeys(self.index,
+                                                               "zone models are off"))
 
     # -- which elements are zones ----------------------------------------------------------
 
@@ -164,13 +175,30 @@ class ZoneDesk:
         zones and what feeds them. A zone that stays keeps its state, a new one starts
         fresh; an input keeps its latest reading."""
         self._last_readings = None  # found under the roles before
+        zones, reasons, fed = self._plan(registered=True)
+        self._renumber(zones, fed)
+        self.reasons = reasons
+
+    def _plan(self, *, registered: bool) -> tuple[
+            list[tuple[str, tuple[str, ...], tuple[str, str], tuple[str, str] | None]],
+            dict[str, str], dict[tuple[str, str], list[str]]]:
+        """The zones the twin has as it is now, why each other space is none, and the
+        sensors feeding each (element, property). ``registered``: only sensors the
+        pipeline has rows for (after a commit); else also those a change being proposed
+        adds (their rows come once it commits)."""
         twin = self.service.twin
         table = self.service.pipeline.table
         fed: dict[tuple[str, str], list[str]] = {}
         for sensor_id in twin.bindings:
             binding = twin.live_binding(sensor_id)
-            if binding is not None and sensor_id in table.index:
+            if binding is not None and (sensor_id in table.index or (
+                    not registered and sensor_id in twin.sensors)):
                 fed.setdefault((binding.element_id, binding.property), []).append(sensor_id)
+
+        def unit(sensor_id: str) -> str:
+            row = table.index.get(sensor_id)
+            return table.units[row] if row is not None else twin.sensors[sensor_id].unit
+
         elements = twin.elements
         sources = sorted(e for (e, prop) in fed if _is_outdoor(elements[e], prop))
         source_of = {e: (e, OUTDOOR if (e, OUTDOOR) in fed else AMBIENT) for e in sources}
@@ -180,7 +208,7 @@ class ZoneDesk:
             if element.archived or not _is_zone(element):
                 continue
             sensors = tuple(sorted(s for s in fed.get((element.id, AIR), ())
-                                   if table.units[table.index[s]] in CELSIUS))
+                                   if unit(s) in CELSIUS))
             if not sensors:
                 reasons[element.id] = f"no sensor reads its {AIR} in °C"
                 continue
@@ -193,12 +221,94 @@ class ZoneDesk:
                     f"{len(sources)} outdoor temperature sources, none contains it")
                 continue
             heating = (element.id, HEATING) if any(
-                table.units[table.index[s]] in KILOWATTS
-                for s in fed.get((element.id, HEATING), ())) else None
+                unit(s) in KILOWATTS for s in fed.get((element.id, HEATING), ())) else None
             zones.append((element.id, sensors, outdoor, heating))
         zones.sort()
-        self._renumber(zones, fed)
-        self.reasons = reasons
+        return zones, reasons, fed
+
+    # -- alarms of zones that are no more ----------------------------------------------------
+
+    def _alarmed(self) -> list[str]:
+        """The elements with an active ``zone:`` alarm."""
+        return sorted(key[len(ALARM_PREFIX):] for key in self.service.alarms.active
+                      if key.startswith(ALARM_PREFIX))
+
+    def leaving(self, change: Change) -> list[Event]:
+        """In a twin change's transaction, once proposed and before it commits: clear the
+        ``zone:`` alarm of each element the change leaves no zone (its air temperature
+        sensor unbound, its outdoor source gone, the element archived or no longer a
+        space). Nothing else would: only a zone's own watch ends its episode. The caller
+        rolls the alarm book back if the commit fails."""
+        if not self.enabled:
+            return []
+        if not (change.sensors or change.bindings or change.unbound):
+            # A change of elements alone (a status, a measurement) ends a zone only if it
+            # touches a zone or an outdoor source: the twin's zones are not found again
+            # (a pass over every element) for every PATCH of a large twin.
+            sources = {element for element, _ in self.slots}
+            if not any(e.id in self.index or e.id in sources for e in change.elements):
+                return []
+        alarmed = self._alarmed()
+        if not alarmed:
+            return []
+        zones, reasons, _ = self._plan(registered=False)
+        staying = {z[0] for z in zones}
+        return self._clear((e for e in alarmed if e not in staying), reasons)
+
+    def _clear(self, elements: Iterable[str], reasons: dict[str, str]) -> list[Event]:
+        book, now = self.service.alarms, self.service.clock()
+        events = []
+        why = "is no longer a thermal zone"
+        for element in elements:
+            reason = reasons.get(element)
+            cleared = book.clear(ALARM_PREFIX + element,
+                                 f"{element}: {why}" + (f" ({reason})" if reason else ""),
+                                 time=now)
+            if cleared is not None:
+                events.append(cleared)
+        return events
+
+    def _settle_alarms(self) -> None:
+        """At start-up, after the zones' state is restored: the alarm book (rebuilt from
+        committed events) is what was told, so each zone is in an episode exactly while
+        its alarm is active. The state is saved now and then, not with each batch: after
+        a crash it may predate an episode's start (the alarm active, the zone in control,
+        and nothing would ever clear it) or its end (the zone in an episode, no alarm: a
+        new divergence would only recalibrate, unannounced). An alarm of an element that
+        is no zone now (left by a version that did not clear it) is cleared, and that
+        committed here."""
+        alarmed = self._alarmed()
+        c = self.bank.columns
+        count = len(self.zones)
+        in_alarm = np.zeros(count, dtype=np.bool_)
+        for element in alarmed:
+            k = self.index.get(element)
+            if k is not None:
+                in_alarm[k] = True
+        episode = c["episode"][:count] > 0
+        begin = np.flatnonzero(in_alarm & ~episode)
+        for k in begin.tolist():
+            alarm = self.service.alarms.active[ALARM_PREFIX + self.zones[k].element_id]
+            c["episode_since"][k] = c["episode_start"][k] = alarm.raised_at
+        c["episode"][begin] = 1.0
+        c["quiet_run"][begin] = 0
+        end = np.flatnonzero(episode & ~in_alarm)
+        c["episode"][end] = 0.0
+        c["quiet_run"][end] = 0
+        self._commit_clears([e for e in alarmed if e not in self.index], self.reasons)
+
+    def _commit_clears(self, elements: list[str], reasons: dict[str, str]) -> None:
+        """At start-up: clear the ``zone:`` alarms of ``elements``, committed at once."""
+        if not elements:
+            return
+        saved = self.service.alarms.savepoint()
+        events = self._clear(elements, reasons)
+        try:
+            commit_store(self.service.store.save_changes, events)
+        except TwinsyncError as exc:
+            self.service.alarms.rollback(saved)
+            log.warning("clearing the zone alarms of %d elements failed, tried again at "
+                        "the next start: %s", len(elements), exc)
 
     def _renumber(self, zones: list[tuple[str, tuple[str, ...], tuple[str, str],
                                           tuple[str, str] | None]],
@@ -427,7 +537,7 @@ class ZoneDesk:
         # Said in the view: these were stepped with inputs that may still change.
         np.add.at(self.bank.columns["stepped_early"], zones[usable & ~inputs_known], 1)
         told = self.bank.update(zones[usable], at[usable], value[usable], weight[usable],
-                                outdoor[usable], heating[usable])
+                                outdoor[usable], heating[usable], inputs_known[usable])
         # Last: a zone this batch stepped is not silent, and one still waiting is not
         # coasted past what it holds back.
         if slots.size:

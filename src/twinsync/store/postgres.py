@@ -550,6 +550,12 @@ class PostgresStore(Sealing, TieredReads):
         return events_of(records, self._problems)
 
     def keyed_event(self, element_id: str, key: str) -> Event | None:
+        # A commit in doubt is settled first, as before a write: its event, found here,
+        # would answer a retry "recorded already" and then be taken back (the retry lost).
+        # Its fate not known yet, this raises StoreError: the retry is to be sent again.
+        if self._in_doubt is not None:
+            with self._write_lock:
+                self._settle_commit()
         query, params = event_keys.query("%s", element_id, key)
         records = self._query(lambda c: c.execute(query, params).fetchall())
         return event_keys.first_of(records, self._problems)
