@@ -3,7 +3,8 @@ left open) raises one ``twin_divergence`` and one alarm, not one a reading, is r
 towards its new R and cleared once back in control; well-specified rooms over a month raise
 none; a failed commit leaves the watch and the alarms as they were; a restart keeps an
 episode; a zone state saved before the watch loads; a diverging zone is no fusion source,
-and its element is diverging in the fleet's states."""
+and its element is diverging in the fleet's states; rooms read by two independent air
+sensors start episodes no more often than the watch's false-start rate."""
 
 from __future__ import annotations
 
@@ -37,6 +38,14 @@ def simulated(days: float, opened: int | None = OPENED, seed: int = 5
     """Outdoor (slot,), heating and readings (zone, slot) of rooms that are what the zone
     model says, noises included (the filter's sensor noise, its process noise); room 0's R
     halved from ``opened`` on (None: never)."""
+    outdoor, heating, rooms, rng = in_step(days, opened, seed)
+    return outdoor, heating, rooms + rng.normal(0, ZoneKnobs().noise_sd, rooms.shape)
+
+
+def in_step(days: float, opened: int | None, seed: int
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.random.Generator]:
+    """``simulated``'s rooms as they are (no sensor noise), and the generator that draws
+    the first sensor's noise next."""
     rng = np.random.default_rng(seed)
     knobs = ZoneKnobs()
     slots = int(days * 96)
@@ -51,7 +60,18 @@ def simulated(days: float, opened: int | None = OPENED, seed: int = 5
         rooms[:, k] = state[:, 0]
         state = model.step(state, DT, np.column_stack([outdoor[:, k], heating[:, k]]))
         state[:, 0] += rng.normal(0, np.sqrt(knobs.temperature_noise * DT), ZONES)
-    return outdoor[0], heating, rooms + rng.normal(0, knobs.noise_sd, rooms.shape)
+    return outdoor[0], heating, rooms, rng
+
+
+def two_sensors(days: float, seed: int = 7) -> tuple[np.ndarray, ...]:
+    """``simulated`` rooms in step (the first sensor's readings the same), each read by a
+    second air sensor too: the room's temperature plus its own noise, as noisy as the
+    first's and independent of it, as the filter takes two sensors to be."""
+    outdoor, heating, rooms, rng = in_step(days, None, seed)
+    sd = ZoneKnobs().noise_sd
+    first = rooms + rng.normal(0, sd, rooms.shape)
+    second = rooms + np.random.default_rng(seed + 100).normal(0, sd, rooms.shape)
+    return outdoor, heating, rooms, first, second
 
 
 async def feed(service: TwinService, data: tuple[np.ndarray, ...], slots: range,
@@ -275,25 +295,30 @@ async def test_rooms_in_step_with_their_model_raise_no_divergence_while_the_outd
         await service.aclose()
 
 
-@pytest.mark.xfail(strict=True, reason="seen, not fixed, cause not found: rooms read by "
-                   "two air sensors start false episodes (22 in 12 days over 3 rooms; none "
-                   "with one sensor) and the recalibrations move R and C far off")
-async def test_rooms_read_by_two_air_sensors_raise_no_divergence_while_in_step(
-        tmp_path: Path) -> None:
-    """Each room of this file's site gets a second air sensor, as noisy as the first.
-    Through ``ZoneBank.update`` alone (inputs held from the slot before) two readings a
-    time give normalised innovations of sd 1.0 and no episode in 20 zones x 6 days;
-    through the service their sd is 1.13 over days 1-3, whose inputs are each as read at
-    the reading's own time: the inputs' timing, which two sensors' readings share, is the
-    first thing to look at."""
-    await _two_sensor_rooms(tmp_path)
+def test_the_second_air_sensor_reads_the_room_with_its_own_noise_as_the_filter_assumes(
+        ) -> None:
+    # Before, the second sensor read the first's readings plus noise: errors of sd 0.14 K
+    # sharing the first's (correlation 0.71), which the filter, taking each reading as the
+    # room plus its own 0.1 K, counts as more than they are.
+    _, _, rooms, first, second = two_sensors(days=12)
+    sd = ZoneKnobs().noise_sd
+    errors = np.stack([first - rooms, second - rooms]).reshape(2, -1)
+    assert errors.std(axis=1) == pytest.approx([sd, sd], rel=0.05)
+    assert abs(np.corrcoef(errors)[0, 1]) < 0.05
+    # and the first sensor reads what it read in this file's other tests
+    assert np.array_equal(first, simulated(days=12, opened=None, seed=7)[2])
 
 
-async def _two_sensor_rooms(
+async def test_rooms_read_by_two_air_sensors_start_no_more_episodes_than_the_watchs_false_start_rate(  # noqa: E501
         tmp_path: Path) -> None:
-    data = simulated(days=12, opened=None, seed=7)
-    outdoor, heating, rooms = data
-    second = rooms + np.random.default_rng(107).normal(0, ZoneKnobs().noise_sd, rooms.shape)
+    """Each room of this file's site gets a second air sensor, as noisy as the first and
+    independent of it. At the watch's false-start rate (a start per 15,000 readings or so,
+    ``twinsync bench twin``) these 6,912 readings expect about 0.5 starts; they have one
+    (room 0, day 7.5, 1.2 sd). Over seeds 1-20 rooms read by two sensors had 7 starts in
+    138,240 readings, the same rooms read by one 5 in 69,120. Before, the second sensor's
+    readings were the first's plus noise (``two_sensors``): the normalised innovations had
+    sd 1.21 and the rooms started 22 episodes, the recalibrations moving R and C far off."""
+    outdoor, heating, _, rooms, second = two_sensors(days=12)
     service = await open_site(f"sqlite:///{tmp_path}/twin.sqlite")
     try:
         await service.import_project(
@@ -310,6 +335,6 @@ async def _two_sensor_rooms(
                                  RawReading(f"room-{z}-kw", float(heating[z, k]), at)]
             await service.ingest(IncomingBatch(readings, "test", START + (first + 8) * STEP))
         told = zone_events(service.store.events(limit=100_000))
-        assert [e for e in told if e.kind == "twin_divergence"] == []
+        assert len([e for e in told if e.kind == "twin_divergence"]) <= 1
     finally:
         await service.aclose()
