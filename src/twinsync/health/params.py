@@ -103,7 +103,9 @@ class HealthParams:
     drift_memory: float = 3 * 86400.0
     """Seconds of memory of how the sensor follows its peers' consensus (its offset and its
     share of their movements): long against a transient, short against the slow wander of
-    a sensor's bias. While a drift is charted, it is not learned."""
+    a sensor's bias. While a drift is charted, it is not learned; a chart out for longer
+    than this with an offset below half of ``drift_min_size`` is the bias wandering, and
+    the offset is learned again."""
     drift_share_prior: float = 2.0
     """The share is taken as 1 until the consensus has moved by more than this many of the
     sensor's noise sd: a share learned from a consensus that hardly moved is noise."""

@@ -3,7 +3,8 @@
 A sensor follows its peers' consensus m as x = mx + share (m - mm) + residual: its own
 offset, and its own share of what the group sees (a gauge carries 0.92 of a column's load,
 a sensor nearer the heater 1.1 of the room's rise). Both are learned as exponentially
-weighted moments over ``drift_memory``, from calm readings only. A drift, a calibration
+weighted moments over ``drift_memory``, from calm readings only (and once the chart has
+been out for longer than that with an offset that does not matter). A drift, a calibration
 step or a sensor wired to another bay is a residual that persists: its EWMA over
 ``drift_tau`` (each residual clipped at ``drift_clip`` residual sd) is charted against the
 chart's own learned spread (the residuals are autocorrelated; a chart assuming white
@@ -206,7 +207,18 @@ def step(d: Any, k: Knobs, ev: Evidence) -> Outcome:
     # next bay unseen).
     if charting and (spread_n < k.drift_spread or calm):
         d.chart_n = d.chart_n + 1
-    if learning or calm:
+    # A chart out for longer than the fit remembers (``drift_memory``) with an offset that
+    # does not matter (below half of ``drift_min_size``, where a named drift ends) is the
+    # slow wander of the sensor's bias, not a fault building up: its offset is learned
+    # again. Calm alone is the chart's narrow band (its spread is learned from inside it,
+    # so it comes out at about 0.4 of how far a healthy chart swings); out of it for days,
+    # the offset stayed as it was while the wander and a day's misfit added up to a drift
+    # "over 4-5 days" (4 of the 11 false drifts on fault-free sensors of the four tune
+    # sets). A fault is named, or its offset has become material, long before.
+    settled = calm or (charting and spread_n >= 0 and ev.calm_state
+                       and t - d.drift_calm_since > k.drift_memory
+                       and abs(size) < 0.5 * k.drift_min_size * e_sd)
+    if learning or settled:
         decay = math.exp(-max(t - d.reg_t, 0.0) / k.drift_memory) if fitted else 0.0
         weight = decay * weight + 1.0
         a = 1.0 / weight
