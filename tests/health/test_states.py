@@ -441,13 +441,10 @@ def test_a_coarse_sensor_is_not_stuck_for_a_move_only_one_of_its_two_peers_made(
     assert entered(changes, 0, "stuck") == [] and entered(changes, 1, "stuck") == []
 
 
-def test_a_coarse_sensor_holding_its_value_through_a_night_its_peers_held_still_is_not_stuck(
-        feed: Feed) -> None:
-    # A room logger of 0.1 degC beside two of 0.01: by day the room swings and the coarse
-    # one repeats itself seldom; at night the room sits within a few hundredths, the fine
-    # ones wander by them and the coarse one shows one value for hours. Its peers moved
-    # less than its own step: that is the night, not a frozen logger. Frozen by day, while
-    # they move, it is stuck.
+def coarse_room_beside_fine_ones() -> tuple[np.ndarray, np.ndarray, np.random.Generator]:
+    """Six days of a room read by a logger of 0.1 degC (row 0) and two of 0.01: by day it
+    swings by 1.5 degC, at night it sits still within hundredths. Values and their hours,
+    and the generator to draw the reading times from."""
     rng = np.random.default_rng(8)
     steps = round(6 * DAY / STEP)
     hours = np.arange(steps) * STEP / 3600
@@ -457,6 +454,18 @@ def test_a_coarse_sensor_holding_its_value_through_a_night_its_peers_held_still_
     values = room + rng.normal(0.0, 1.0, (3, steps)) * noise + np.array([[0.02], [0.0], [-0.03]])
     values[0] = np.round(values[0], 1)
     values[1:] = np.round(values[1:], 2)
+    return values, hours, rng
+
+
+def test_a_coarse_sensor_holding_its_value_through_a_night_its_peers_held_still_is_not_stuck(
+        feed: Feed) -> None:
+    # A room logger of 0.1 degC beside two of 0.01: by day the room swings and the coarse
+    # one repeats itself seldom; at night the room sits within a few hundredths, the fine
+    # ones wander by them and the coarse one shows one value for hours. Its peers moved
+    # less than its own step: that is the night, not a frozen logger. Frozen by day, while
+    # they move, it is stuck.
+    values, _, rng = coarse_room_beside_fine_ones()
+    steps = values.shape[1]
     frozen = round(4.4 * DAY / STEP)  # mid-morning
     values[0, frozen:frozen + 24] = values[0, frozen - 1]
     times = np.broadcast_to(np.arange(steps) * STEP + rng.uniform(0, 60, (3, 1)),
@@ -475,15 +484,8 @@ def test_a_coarse_logger_still_through_a_night_is_not_stuck_while_its_peers_fall
     # are, the logger has nothing to follow. They held still through its run as far as
     # they were heard, and that is what the run is judged by, not by how seldom the logger
     # repeats itself by day.
-    rng = np.random.default_rng(8)
-    steps = round(6 * DAY / STEP)
-    hours = np.arange(steps) * STEP / 3600
-    day = (hours % 24 >= 7) & (hours % 24 < 19)
-    room = 20.0 + np.where(day, 1.5 * np.sin(np.pi * ((hours % 24) - 7) / 12), 0.0)
-    noise = np.where(day, 0.08, 0.01)
-    values = room + rng.normal(0.0, 1.0, (3, steps)) * noise + np.array([[0.02], [0.0], [-0.03]])
-    values[0] = np.round(values[0], 1)
-    values[1:] = np.round(values[1:], 2)
+    values, hours, rng = coarse_room_beside_fine_ones()
+    steps = values.shape[1]
     # From the second night: in the first, the logger's difference to its peers is still
     # being learned, and its run is judged by its own history (nothing else knows it yet).
     values[1:, (hours >= 24) & (hours % 24 >= 5) & (hours % 24 < 7)] = np.nan
