@@ -4,6 +4,8 @@ it is opened, and keeps its readings as they were."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.store.conftest import batch_of, raw
 
 from twinsync.model import Event
@@ -67,23 +69,31 @@ def test_a_measurement_is_found_by_id_among_many_changes_of_its_element(
         store.close()
 
 
+def _in_doubt(store: Any, schema_url: str, data: str) -> None:
+    """What a write of wall's measurement phone/1 left committed when its COMMIT's answer
+    was lost: its event and key, and the store told the write is in doubt."""
+    from twinsync.store.postgres import InDoubt
+
+    with raw(schema_url) as c, c.transaction():
+        xid = c.execute("SELECT pg_current_xact_id()::text").fetchone()
+        seq = c.execute("INSERT INTO events (kind, time, element_id, source, data) "
+                        "VALUES ('property_changed', 5, 'wall', 'field', %s) "
+                        "RETURNING seq", (data,)).fetchone()
+        assert xid and seq
+        c.execute("INSERT INTO event_keys VALUES ('wall', 'phone/1', %s)", (seq[0],))
+    store._in_doubt = InDoubt(event_seqs=[int(seq[0])], xid=str(xid[0]))
+
+
 def test_a_measurement_taken_back_after_a_lost_commit_is_found_when_sent_again(
         schema_url: str) -> None:
     """PostgreSQL: a write whose COMMIT was lost but happened is taken back before the
     next one (the caller was told it failed); its key goes with its event, so the
     measurement sent again is recorded and found under its id."""
-    from twinsync.store.postgres import InDoubt, PostgresStore
+    from twinsync.store.postgres import PostgresStore
 
     store = PostgresStore(schema_url)
     try:
-        with raw(schema_url) as c, c.transaction():
-            xid = c.execute("SELECT pg_current_xact_id()::text").fetchone()
-            seq = c.execute("INSERT INTO events (kind, time, element_id, source, data) "
-                            "VALUES ('property_changed', 5, 'wall', 'field', '{}') "
-                            "RETURNING seq").fetchone()
-            assert xid and seq
-            c.execute("INSERT INTO event_keys VALUES ('wall', 'phone/1', %s)", (seq[0],))
-        store._in_doubt = InDoubt(event_seqs=[int(seq[0])], xid=str(xid[0]))
+        _in_doubt(store, schema_url, "{}")
         again = _measured("wall", "phone/1", 20.0)
         store.save_changes([again])
         assert store.keyed_event("wall", "phone/1") == again
@@ -97,19 +107,11 @@ def test_a_measurement_whose_commit_is_in_doubt_is_not_found_before_its_fate_is_
     caller was told it failed), did happen. A retry's look-up must not answer with its
     event: the next write takes it back, and the retry, answered "recorded already",
     would be lost. The look-up settles the doubt first, as a write does."""
-    from twinsync.store.postgres import InDoubt, PostgresStore
+    from twinsync.store.postgres import PostgresStore
 
     store = PostgresStore(schema_url)
     try:
-        with raw(schema_url) as c, c.transaction():
-            xid = c.execute("SELECT pg_current_xact_id()::text").fetchone()
-            seq = c.execute("INSERT INTO events (kind, time, element_id, source, data) "
-                            "VALUES ('property_changed', 5, 'wall', 'field', "
-                            "'{\"property\": \"t\", \"measured\": {\"id\": \"phone/1\"}}') "
-                            "RETURNING seq").fetchone()
-            assert xid and seq
-            c.execute("INSERT INTO event_keys VALUES ('wall', 'phone/1', %s)", (seq[0],))
-        store._in_doubt = InDoubt(event_seqs=[int(seq[0])], xid=str(xid[0]))
+        _in_doubt(store, schema_url, '{"property": "t", "measured": {"id": "phone/1"}}')
         found = store.keyed_event("wall", "phone/1")
         store.save_changes([Event("property_changed", 6.0, "slab", "field",
                                   {"property": "t", "value": 1.0})])
