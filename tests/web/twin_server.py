@@ -74,8 +74,11 @@ class ServerThread:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 15.0) -> None:
-        """Serve a fresh app on the store, as a restarted process would."""
+    def start(self, timeout: float = 90.0) -> None:
+        """Serve a fresh app on the store, as a restarted process would. The first start
+        in a test process compiles the kernels (health, anomaly, twin models: 20-40 s on
+        a busy two-core machine with an empty numba cache), so the wait is long; a server
+        that fails stops the wait at once."""
         config = uvicorn.Config(build_app(self.store, **self.settings), host="127.0.0.1",
                                 port=self.port, log_level="warning", ws_ping_interval=20.0)
         self.server = uvicorn.Server(config)
