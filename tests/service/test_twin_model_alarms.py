@@ -14,7 +14,10 @@ from twinsync.model import Binding, Transform
 from twinsync.service import TwinService
 
 from .faults import FailingStore
-from .test_zone_divergence import OPENED, feed, simulated
+from .test_zone_divergence import (
+    assert_not_active_after_restart,
+    diverging_site,
+)
 from .test_zone_models import open_site
 
 #: The heating meter's step at the window's opening diverges from its level/trend model.
@@ -34,7 +37,7 @@ async def test_a_sensor_unbound_or_rebound_while_its_model_diverges_has_its_alar
     url = f"sqlite:///{tmp_path}/twin.sqlite"
     service = await open_site(url)
     try:
-        await feed(service, simulated(days=5), range(OPENED + 24))
+        await diverging_site(service)
         assert KEY in service.alarms.active
         # Bound again as it was: the model goes on, and so does its alarm.
         await service.rebind_sensor(Binding("room-0-kw", "room-0", "heating_power"))
@@ -50,18 +53,14 @@ async def test_a_sensor_unbound_or_rebound_while_its_model_diverges_has_its_alar
         assert len(cleared(service)) == 1
     finally:
         await service.aclose()
-    restarted = TwinService.open(url)
-    try:
-        assert KEY not in restarted.alarms.active
-    finally:
-        await restarted.aclose()
+    await assert_not_active_after_restart(url, KEY)
 
 
 async def test_a_failed_commit_of_the_unbinding_keeps_the_sensors_alarm(tmp_path: Path) -> None:
     store = FailingStore(f"sqlite:///{tmp_path}/twin.sqlite")
     service = await open_site(TwinService(store))
     try:
-        await feed(service, simulated(days=5), range(OPENED + 24))
+        await diverging_site(service)
         store.fail_next = 1
         with pytest.raises(StoreError):
             await service.unbind_sensor("room-0-kw")

@@ -23,7 +23,13 @@ from twinsync.service.zone_models import ZONE_SNAPSHOT
 from twinsync.store import open_store
 
 from .faults import FailingStore
-from .test_zone_divergence import OPENED, feed, simulated
+from .test_zone_divergence import (
+    OPENED,
+    assert_not_active_after_restart,
+    diverging_site,
+    feed,
+    simulated,
+)
 from .test_zone_models import open_site
 
 KEY = "zone:room-0"
@@ -40,7 +46,7 @@ async def test_a_zone_that_stops_being_one_in_an_episode_has_its_alarm_cleared(
     url = f"sqlite:///{tmp_path}/twin.sqlite"
     service = await open_site(url)
     try:
-        await feed(service, simulated(days=5), range(OPENED + 24))
+        await diverging_site(service)
         assert KEY in service.alarms.active
         await service.unbind_sensor(sensor)
         assert "room-0" not in service.zones.index
@@ -49,11 +55,7 @@ async def test_a_zone_that_stops_being_one_in_an_episode_has_its_alarm_cleared(
         assert "no longer a thermal zone" in event.data["clear_message"]
     finally:
         await service.aclose()
-    restarted = TwinService.open(url)
-    try:
-        assert KEY not in restarted.alarms.active
-    finally:
-        await restarted.aclose()
+    await assert_not_active_after_restart(url, KEY)
 
 
 async def test_a_failed_commit_of_the_unbinding_keeps_the_alarm_and_a_retry_clears_it(
@@ -61,7 +63,7 @@ async def test_a_failed_commit_of_the_unbinding_keeps_the_alarm_and_a_retry_clea
     store = FailingStore(f"sqlite:///{tmp_path}/twin.sqlite")
     service = await open_site(TwinService(store))
     try:
-        await feed(service, simulated(days=5), range(OPENED + 24))
+        await diverging_site(service)
         store.fail_next = 1
         with pytest.raises(StoreError):
             await service.unbind_sensor("room-0-t")
@@ -229,7 +231,7 @@ async def test_a_zone_alarm_is_cleared_when_the_service_starts_with_the_zones_of
     url = f"sqlite:///{tmp_path}/twin.sqlite"
     service = await open_site(url)
     try:
-        await feed(service, simulated(days=5), range(OPENED + 24))
+        await diverging_site(service)
         assert KEY in service.alarms.active
     finally:
         await service.aclose()

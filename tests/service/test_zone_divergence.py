@@ -338,3 +338,19 @@ async def test_rooms_read_by_two_air_sensors_start_no_more_episodes_than_the_wat
         assert len([e for e in told if e.kind == "twin_divergence"]) <= 1
     finally:
         await service.aclose()
+
+
+async def diverging_site(service: TwinService) -> TwinService:
+    """``service`` fed five days of the site whose room-0 R halves at ``OPENED``, up to a
+    few hours past it: room-0's zone in an episode, its heating meter's model diverging."""
+    await feed(service, simulated(days=5), range(OPENED + 24))
+    return service
+
+
+async def assert_not_active_after_restart(url: str, key: str) -> None:
+    """A restart on the store at ``url`` finds the alarm ``key`` not active."""
+    restarted = TwinService.open(url)
+    try:
+        assert key not in restarted.alarms.active
+    finally:
+        await restarted.aclose()
