@@ -73,13 +73,18 @@ def zone_sources(desk: ZoneDesk, keys: Sequence[tuple[str, str]], numbers: Seque
     if not desk.enabled or not desk.zones:
         return others, shown
     bank = desk.bank.columns
-    found = [(place, zone) for place, key in enumerate(keys)
-             if (zone := desk.zone_of(*key)) is not None and bank["count"][zone] > 0]
-    if not found:
+    # Matched by property number, a pass over the zones rather than over the properties
+    # asked: a delta of a large fleet asks for every property that moved, few of them rooms.
+    zone_numbers, zone_rows = desk.property_zones(index)
+    if zone_numbers.size == 0:
         return others, shown
-    places = np.array([place for place, _ in found], dtype=np.int64)
-    zones = np.array([zone for _, zone in found], dtype=np.int64)
-    asked = np.asarray(numbers, dtype=np.int64)[places]
+    asked_all = np.asarray(numbers, dtype=np.int64)
+    at = np.minimum(np.searchsorted(zone_numbers, asked_all), zone_numbers.size - 1)
+    places = np.flatnonzero(zone_numbers[at] == asked_all)
+    if places.size == 0:
+        return others, shown
+    zones = zone_rows[at[places]]
+    asked = asked_all[places]
     group, rows = index.member_rows(asked)
     trusted = sensor_trust(rows, table, health.quality) >= MIN_QUALITY
     any_trusted = np.bincount(group[trusted], minlength=places.size) > 0

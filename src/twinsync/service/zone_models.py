@@ -72,6 +72,7 @@ from .views import finite_or_none
 
 if TYPE_CHECKING:
     from .commit import Change
+    from .fusion import PropertyIndex
     from .twin_service import TwinService
 
 log = logging.getLogger(__name__)
@@ -367,6 +368,18 @@ class ZoneDesk:
     def _recount(self) -> None:
         """``holding`` from the bank itself, after it was rebuilt or restored."""
         self.holding = int(np.count_nonzero(self.bank.columns["waiting"]))
+
+    def property_zones(self, index: PropertyIndex
+                       ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """The property numbers (in ``index``, sorted) of the air temperatures of zones
+        that have taken a reading, and those zones: one pass over the zones."""
+        count = self.bank.columns["count"]
+        pairs = [(number, zone) for element, zone in self.index.items()
+                 if count[zone] > 0 and (number := index.number(element, AIR)) is not None]
+        numbers = np.array([number for number, _ in pairs], dtype=np.int64)
+        zones = np.array([zone for _, zone in pairs], dtype=np.int64)
+        order = np.argsort(numbers, kind="stable")
+        return numbers[order], zones[order]
 
     def zone_of(self, element_id: str, prop: str) -> int | None:
         """The zone modelling the element's ``prop`` (its air temperature), or None."""
