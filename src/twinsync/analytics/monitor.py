@@ -268,35 +268,28 @@ class AnomalyMonitor:
             row = int(rows[i])
             time, score = float(event_time[i]), float(scores[i])
             sensor = sensor_ids[row]
-            if time - told_at[row] < self.event_quiet and not (
-                score >= self.alarm_at
-                and ALARM_PREFIX + sensor not in book.active
-                and self._expected(sensor, time) is None
-            ):
-                untold[row] += 1  # within its sensor's quiet time: counted, not told
+            key = ALARM_PREFIX + sensor
+            # At the alarm's level and not expected: it raises the alarm, or keeps it up.
+            strong = score >= self.alarm_at and self._expected(sensor, time) is None
+            alarming = strong and key not in book.active
+            # Kept by its sensor's quiet time, else by the fleet's budget (which opens the
+            # fleet's next window when the time has come); never an anomaly that would
+            # raise its alarm.
+            quiet = time - told_at[row] < self.event_quiet and not alarming
+            stormed = not quiet and self._fleet_spent(time) and not alarming
+            if quiet or stormed:
+                untold[row] += 1  # counted, not told
                 update.untold += 1
-                if (score >= self.alarm_at and ALARM_PREFIX + sensor in book.active
-                        and self._expected(sensor, time) is None):
-                    # Its alarm's anomaly goes on: the alarm stays as long as it does
-                    # (updated in place, as a told repeat is: no event).
-                    book.raise_(ALARM_PREFIX + sensor, self.severity,
-                                _message(sensor, float(value[i]), score), time=time)
-                continue
-            alarming = (score >= self.alarm_at and ALARM_PREFIX + sensor not in book.active
-                        and self._expected(sensor, time) is None)
-            if self._fleet_spent(time) and not alarming:
-                # The fleet's budget is spent: counted on its sensor, told later.
-                untold[row] += 1
-                update.untold += 1
-                update.stormed += 1
-                if not self.storm_told:
-                    update.events.append(self._storm(time))
-                if (score >= self.alarm_at and ALARM_PREFIX + sensor in book.active
-                        and self._expected(sensor, time) is None):
-                    # Its alarm's anomaly goes on, untold or not: kept only by the budget
-                    # it was taken for calm and cleared in the middle of the anomaly.
-                    book.raise_(ALARM_PREFIX + sensor, self.severity,
-                                _message(sensor, float(value[i]), score), time=time)
+                if stormed:
+                    update.stormed += 1
+                    if not self.storm_told:
+                        update.events.append(self._storm(time))
+                if strong:
+                    # Its alarm's anomaly goes on, told or not: the alarm stays as long as
+                    # it does (updated in place, as a told repeat is: no event); kept, it
+                    # would be taken for calm and cleared in the middle of the anomaly.
+                    book.raise_(key, self.severity, _message(sensor, float(value[i]), score),
+                                time=time)
                 continue
             element = element_ids[row] if element_ids is not None else None
             update.events.extend(
