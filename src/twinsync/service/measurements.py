@@ -105,7 +105,8 @@ async def record_once(service: TwinService, element_id: str, body: Mapping[str, 
         # On the writer, search and commit as one job: a second sending waits for the
         # first's commit, then finds it.
         if key is not None:
-            earlier = recorded_with(service, element_id, key)
+            # The store's index of keyed events: one look-up, however long the history.
+            earlier = service.store.keyed_event(element_id, key)
             if earlier is not None:
                 differs = same_measurement(body, earlier.data["measured"])
                 if differs:
@@ -125,13 +126,6 @@ async def record_once(service: TwinService, element_id: str, body: Mapping[str, 
     # its sensors' next reading.
     await service.writer.write(_moved, service, element_id, name)
     return Recorded(event)
-
-
-def recorded_with(service: TwinService, element_id: str, key: str) -> Event | None:
-    """The stored event that recorded ``element_id``'s measurement ``key``, if any: one
-    look-up in the store's index of keyed events (on the writer, so nothing commits
-    meanwhile)."""
-    return service.store.keyed_event(element_id, key)
 
 
 def _moved(service: TwinService, element_id: str, name: str) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 from ..model import Event
 from ..model.measurement import recorded_key
 from .problems import LoadProblems
-from .rows import EVENT_COLUMNS, events_of
+from .rows import EVENT_COLUMNS, events_of, events_query
 
 #: ``execute(query, params)`` of a connection or cursor (SQLite's or psycopg's).
 Execute = Callable[..., Any]
@@ -89,9 +89,8 @@ def fill(execute: Execute, mark: str, problems: LoadProblems) -> int:
     indexed = 0
     after = 0
     while True:
-        records = execute(
-            f"SELECT {EVENT_COLUMNS} FROM events WHERE kind = 'property_changed' "
-            f"AND seq > {mark} ORDER BY seq LIMIT {mark}", (after, FILL_PAGE)).fetchall()
+        query_, params = events_query(mark, after, None, "property_changed", FILL_PAGE)
+        records = execute(query_, params).fetchall()
         if not records:
             return indexed
         rows = keyed(events_of(records, problems))
