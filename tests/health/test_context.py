@@ -38,13 +38,13 @@ def entered(changes: list[tuple[int, int, str, float]], row: int, state: str) ->
     return [k for k, at, new, _ in changes if at == row and new == state]
 
 
-def heated_room(days: float, seed: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Four air sensors of one room, every 5 min: heating from 15 to 20 °C on work days
-    (a rise of ~0.25 °C per 5 min in the first hour), doors opening in work hours
-    (dips of 0.5-2.5 °C that recover over 20 min), each sensor seeing 80-100 % of them."""
-    rng = np.random.default_rng(seed)
-    step = 5 * MINUTE
-    times = np.arange(round(days * DAY / step)) * step
+def room_and_doors(rng: np.random.Generator, days: float, step: float, door_chance: float
+                   ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """A room's times every ``step``, its temperature heated from 15 to 20 °C on work days
+    (followed with a 1 h lag), and the dips of its doors: opened in work hours with
+    ``door_chance`` a sample, 0.5-2.5 °C that recover over 20 min. The rooms of
+    ``heated_room`` and ``mixed_room``, drawn from ``rng`` in the order they were."""
+    times = np.asarray(np.arange(round(days * DAY / step)) * step, dtype=np.float64)
     hour = (times / 3600) % 24
     setpoint = np.where((hour >= 6) & (hour < 18), 20.0, 15.0)
     room = np.empty_like(times)
@@ -52,9 +52,19 @@ def heated_room(days: float, seed: int) -> tuple[NDArray[np.float64], NDArray[np
     for k in range(1, times.size):  # the room follows the heating with a 1 h lag
         room[k] = room[k - 1] + (setpoint[k] - room[k - 1]) * (1 - np.exp(-step / 3600))
     doors = np.zeros_like(times)
-    for opened in np.flatnonzero((hour >= 7) & (hour < 17) & (rng.random(times.size) < 0.05)):
+    for opened in np.flatnonzero((hour >= 7) & (hour < 17)
+                                 & (rng.random(times.size) < door_chance)):
         after = (times[opened:] - times[opened]) / 60
         doors[opened:] -= rng.uniform(0.5, 2.5) * np.exp(-after / 20)
+    return times, room, doors
+
+
+def heated_room(days: float, seed: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Four air sensors of one room, every 5 min: heating from 15 to 20 °C on work days
+    (a rise of ~0.25 °C per 5 min in the first hour), doors opening in work hours
+    (dips of 0.5-2.5 °C that recover over 20 min), each sensor seeing 80-100 % of them."""
+    rng = np.random.default_rng(seed)
+    times, room, doors = room_and_doors(rng, days, 5 * MINUTE, door_chance=0.05)
     factor = rng.uniform(0.8, 1.0, (4, 1))
     values = room + factor * doors + rng.normal(0, 0.03, (4, times.size))
     stamps = times + rng.uniform(0, 30, (4, 1))
@@ -143,18 +153,7 @@ def mixed_room(days: float, seed: int) -> tuple[NDArray[np.float64], NDArray[np.
     0.05 °C. The two coarse ones sit on a step for minutes on end and flicker to the next
     at its edge."""
     rng = np.random.default_rng(seed)
-    step = 2 * MINUTE
-    times = np.arange(round(days * DAY / step)) * step
-    hour = (times / 3600) % 24
-    setpoint = np.where((hour >= 6) & (hour < 18), 20.0, 15.0)
-    room = np.empty_like(times)
-    room[0] = 15.0
-    for k in range(1, times.size):
-        room[k] = room[k - 1] + (setpoint[k] - room[k - 1]) * (1 - np.exp(-step / 3600))
-    doors = np.zeros_like(times)
-    for opened in np.flatnonzero((hour >= 7) & (hour < 17) & (rng.random(times.size) < 0.02)):
-        after = (times[opened:] - times[opened]) / 60
-        doors[opened:] -= rng.uniform(0.5, 2.5) * np.exp(-after / 20)
+    times, room, doors = room_and_doors(rng, days, 2 * MINUTE, door_chance=0.02)
     values = (room + rng.uniform(0.8, 1.0, (4, 1)) * doors
               + rng.normal(0, 0.05, (4, times.size)) + rng.normal(0, 0.3, (4, 1)))
     quantised = np.round(values / MIXED[:, None]) * MIXED[:, None]
