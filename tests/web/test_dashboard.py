@@ -33,7 +33,7 @@ from twinsync.cli.token_cmd import create_token
 from twinsync.store.tokens import open_token_store
 from twinsync.tokens import Role, new_user
 
-from .twin_server import ServerThread
+from .twin_server import ServerThread, serving_demo
 
 pytestmark = pytest.mark.browser
 
@@ -53,6 +53,19 @@ def require_chromium() -> None:
     if os.environ.get("TWINSYNC_REQUIRE_SERVICES") == "1":
         pytest.fail(message + " (TWINSYNC_REQUIRE_SERVICES=1)")
     pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
+    require_chromium()
+    with serving_demo(tmp_path_factory.mktemp("twin")) as thread:
+        yield thread
+
+
+@pytest.fixture(scope="module")
+def api(server: ServerThread) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=10.0, headers=server.headers) as client:
+        yield client
 
 
 def open_page(browser: Any, server: ServerThread) -> tuple[Any, list[str]]:

@@ -13,6 +13,7 @@ else to pytest's temp folder.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -21,8 +22,8 @@ import pytest
 from twinsync.cli.token_cmd import create_token
 from twinsync.tokens import Role
 
-from .test_dashboard import elements, open_in_tree
-from .twin_server import ServerThread
+from .test_dashboard import elements, open_in_tree, require_chromium
+from .twin_server import ServerThread, serving_demo
 
 pytestmark = pytest.mark.browser
 
@@ -30,6 +31,19 @@ EXPECTED = '#panel [data-role="expected"]'
 WITHDRAWN = f'{EXPECTED} details[data-role="withdrawn"]'
 DESKTOP = {"width": 1440, "height": 900}
 TABLET = {"width": 820, "height": 1180}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
+    require_chromium()
+    with serving_demo(tmp_path_factory.mktemp("twin")) as thread:
+        yield thread
+
+
+@pytest.fixture(scope="module")
+def api(server: ServerThread) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=10.0, headers=server.headers) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")
