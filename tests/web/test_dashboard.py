@@ -354,6 +354,43 @@ def test_an_operator_marks_an_anomaly_expected_from_the_panel_and_its_alarm_clea
         assert form["x"] >= panel["x"] and form["x"] + form["width"] <= panel["x"] + panel["width"]
 
 
+def test_while_another_sensors_history_loads_the_chart_shows_none_of_the_last_ones_marks(
+        page: Any, api: httpx.Client) -> None:
+    slab = floor_slabs(api)[2]
+    marked, other = slab["sensors"][2]["id"], slab["sensors"][0]["id"]
+    planted_jump(api, marked)
+    open_in_tree(page, slab)
+    page.locator(f'#panel .sensor[data-sensor="{marked}"]').click()
+    page.wait_for_function("window.twinsync.chartMarks().length > 0", timeout=5_000)
+    # The other sensor's history is held on the way, as a slow network or server would.
+    held: list[Any] = []
+    history = f"**/api/sensors/{other}/readings**"
+
+    def hold(route: Any) -> None:
+        held.append(route)
+
+    page.route(history, hold)
+    try:
+        page.locator(f'#panel .sensor[data-sensor="{other}"]').click()
+        page.wait_for_function("(id) => document.querySelector('[data-role=chart-title]')"
+                               "?.textContent.endsWith(id)", arg=other)
+        for _ in range(100):
+            if held:
+                break
+            page.wait_for_timeout(50)
+        assert held, "the chart never asked for the other sensor's history"
+        # Under the other sensor's title: no red dots of the last one, nothing offered.
+        assert page.evaluate("window.twinsync.chartMarks()") == []
+        assert page.input_value(f'{EXPECTED} input[name="start"]') == ""
+        assert "loading" in (page.text_content("#panel .chart") or "")
+    finally:
+        for route in held:
+            route.continue_()
+        page.unroute(history, hold)
+    page.wait_for_function("!document.querySelector('#panel .chart').textContent"
+                           ".includes('loading')", timeout=5_000)
+
+
 def test_a_viewer_sees_the_expected_anomalies_but_is_offered_no_form_and_cannot_mark(
         browser: Any, api: httpx.Client, server: ServerThread, shots: Path) -> None:
     slab = floor_slabs(api)[3]

@@ -86,6 +86,13 @@ export class SensorChart {
    * sensor feeds) its model's predictions and band too.
    */
   async show(sensorId, unit, window = this.window, twin = null) {
+    if (sensorId !== this.sensorId && this.data) {
+      // Another sensor: its title must not stand over the last one's curve and red dots
+      // while its history loads (a mark there would offer the wrong sensor's span).
+      this.data = null;
+      this.track = null;
+      this.message("loading…");
+    }
     this.sensorId = sensorId;
     this.unit = unit;
     this.window = window;
