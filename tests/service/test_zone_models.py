@@ -307,3 +307,56 @@ async def test_a_zone_whose_outdoor_station_runs_an_hour_fast_holds_its_input_un
         assert fast[k]["outdoor"]["clock_corrected_by"] == 0.0
         for name in ("resistance", "capacitance"):
             assert fast[k][name] == pytest.approx(right[k][name], rel=5e-3), (k, name)
+
+
+async def test_a_space_declared_no_thermal_zone_stops_being_one_at_once_and_comes_back_fresh(
+        tmp_path: Path) -> None:
+    service = await open_site(f"sqlite:///{tmp_path}/twin.sqlite")
+    try:
+        data = simulated(days=1)
+        await feed(service, data, range(24))
+        await service.update_element("room-1", properties={"thermal_zone": False})
+        assert "room-1" not in service.zones.index
+        zone = await service.zones.of_element("room-1")
+        assert zone["modelled"] is False
+        assert zone["reason"] == "its thermal_zone property is false"
+        await service.update_element("room-1", properties={"thermal_zone": True})
+        k = service.zones.index["room-1"]
+        assert service.zones.bank.columns["count"][k] == 0
+        await feed(service, data, range(24, 48))
+        assert service.zones.bank.columns["count"][k] > 0
+    finally:
+        await service.aclose()
+
+
+async def test_an_element_declared_a_thermal_zone_is_modelled_from_its_next_reading(
+        tmp_path: Path) -> None:
+    service = await open_site(f"sqlite:///{tmp_path}/twin.sqlite")
+    try:
+        await service.import_project(
+            [Element("store", "IfcBuildingElementProxy", parent="block")],
+            [Sensor("store-t", "air_temperature", "degC", STEP)],
+            [Binding("store-t", "store", "air_temperature")])
+        assert "store" not in service.zones.index
+        await service.update_element("store", properties={"thermal_zone": True})
+        assert "store" in service.zones.index
+    finally:
+        await service.aclose()
+
+
+async def test_a_site_declared_not_outdoors_no_longer_feeds_the_zones(tmp_path: Path) -> None:
+    service = await open_site(f"sqlite:///{tmp_path}/twin.sqlite")
+    try:
+        assert len(service.zones.zones) == ZONES
+        await service.update_element("site", properties={"outdoor": False})
+        assert service.zones.zones == []
+        zone = await service.zones.of_element("room-0")
+        assert zone["reason"] == "no outdoor temperature sensor in the twin"
+        # A PATCH that changes nothing of the kind leaves the zones as they are.
+        await service.update_element("site", properties={"outdoor": True})
+        assert len(service.zones.zones) == ZONES
+        before = service.zones.zones
+        await service.update_element("room-0", properties={"volume": 42.0})
+        assert service.zones.zones is before
+    finally:
+        await service.aclose()

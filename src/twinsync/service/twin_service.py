@@ -324,9 +324,10 @@ class TwinService(TwinViews):
         self.revisions.apply(change.revisions)
         if change.sensors or change.bindings or change.unbound:
             self._register(change.sensors, change.bindings, change.unbound)
-        elif left:
-            # An element that stopped being a zone without a change of bindings (its
-            # ``thermal_zone`` property set false): the zones follow, as the alarm did.
+        elif left or self.zones.changed_by(change.elements):
+            # An element that became or stopped being a zone or an outdoor source without
+            # a change of bindings (its ``thermal_zone`` or ``outdoor`` property set, the
+            # element archived): the zones follow at once, as the alarm did.
             self.zones.apply_bindings()
         return change
 

@@ -3,15 +3,17 @@ is a first-order RC zone (``physics/thermal.py``) whose temperature, R and C the
 estimates online from its readings (``physics/zone_bank.py``), driven by the outdoor
 temperature and, when a sensor reads it, the zone's heating (or cooling) power.
 
-Which elements are zones (``apply_bindings``, after each committed change of bindings): a
-live ``IfcSpace``, or any element whose ``thermal_zone`` property is true, with a sensor
-bound to its ``air_temperature`` in °C. Its outdoor temperature is the ``outdoor_temperature``
-of any element, or the ``ambient_temperature`` of a site, a building or an element whose
-``outdoor`` property is true: the zone's nearest container that has one, else the twin's
-only one. Its heating is its own ``heating_power`` (kW or W) when a sensor reads it; else
-Φ = 0 and only the time constant R·C can be learned (R and C alone are not reported). A
-space without an air temperature sensor or an outdoor temperature is not a zone, with the
-reason (``of_element``). Neighbouring zones are not coupled: each zone sees only outdoors.
+Which elements are zones (``apply_bindings``, after each committed change of bindings, or of
+an element that makes or ends one, ``changed_by``): a live ``IfcSpace``, or any element
+whose ``thermal_zone`` property is true (false takes a space out), with a sensor bound to
+its ``air_temperature`` in °C. Its outdoor temperature is the ``outdoor_temperature`` of any
+element, or the ``ambient_temperature`` of a site, a building or an element whose
+``outdoor`` property is true (false takes a site or building out): the zone's nearest
+container that has one, else the twin's only one. Its heating is its own ``heating_power``
+(kW or W) when a sensor reads it; else Φ = 0 and only the time constant R·C can be
+learned (R and C alone are not reported). A space without an air temperature sensor or an
+outdoor temperature is not a zone, with the reason (``of_element``). Neighbouring zones
+are not coupled: each zone sees only outdoors.
 
 ``step`` runs on the writer after the level/trend models, inside the batch's transaction,
 over the readings health folds in order: an outdoor or heating reading goes into its
@@ -160,6 +162,8 @@ class ZoneDesk:
         #: How many zones hold readings back (``bank.columns["waiting"]`` above 0), kept so
         #: that a batch without a zone's reading does not scan every zone to learn it.
         self.holding = 0
+        self._fed: set[tuple[str, str]] = set()
+        self._sources: set[str] = set()
         self.apply_bindings()
         if enabled:
             self._restore()
@@ -179,6 +183,26 @@ class ZoneDesk:
         zones, reasons, fed = self._plan(registered=True)
         self._renumber(zones, fed)
         self.reasons = reasons
+        # What ``changed_by`` compares a changed element with.
+        self._fed = set(fed)
+        elements = self.service.twin.elements
+        self._sources = {e for (e, prop) in fed if _is_outdoor(elements[e], prop)}
+
+    def changed_by(self, elements: Iterable[Element]) -> bool:
+        """Whether committed changes of these elements alone (no change of bindings: a
+        field update of ``thermal_zone`` or ``outdoor``, an archive) make or end a zone or
+        an outdoor source, so that the zones must be found again. No pass over the twin:
+        a PATCH of one element of a large twin must not cost one."""
+        for element in elements:
+            live = not element.archived
+            was_zone = element.id in self.index or element.id in self.reasons
+            if was_zone != (live and _is_zone(element)):
+                return True
+            source = live and ((element.id, OUTDOOR) in self._fed or (
+                (element.id, AMBIENT) in self._fed and _is_outdoor(element, AMBIENT)))
+            if source != (element.id in self._sources):
+                return True
+        return False
 
     def _plan(self, *, registered: bool) -> tuple[
             list[tuple[str, tuple[str, ...], tuple[str, str], tuple[str, str] | None]],
@@ -720,7 +744,11 @@ class ZoneDesk:
                 return base | {"modelled": False, "reason": "zone models are off"}
             k = self.index.get(element_id)
             if k is None:
-                reason = self.reasons.get(element_id, "not a space (IfcSpace, or thermal_zone)")
+                declared = element.properties.get("thermal_zone")
+                reason = self.reasons.get(element_id) or (
+                    "its thermal_zone property is false"
+                    if declared is not None and declared.value is False
+                    else "not a space (IfcSpace, or thermal_zone)")
                 return base | {"modelled": False, "reason": reason}
             return base | {"modelled": True, "reason": None} | self._zone_state(k, hours)
 
@@ -821,16 +849,25 @@ def _parameters(state: NDArray[np.float64], heated: bool) -> dict[str, float | N
 
 
 def _is_zone(element: Element) -> bool:
+    # A declared ``thermal_zone`` decides either way: a shaft or a cold store modelled as
+    # a space is taken out by setting it false.
     declared = element.properties.get("thermal_zone")
-    return element.type in ZONE_TYPES or (declared is not None and declared.value is True)
+    if declared is not None and isinstance(declared.value, bool):
+        return declared.value
+    return element.type in ZONE_TYPES
 
 
 def _is_outdoor(element: Element, prop: str) -> bool:
     if prop == OUTDOOR:
         return True
+    if prop != AMBIENT:
+        return False
+    # As for zones, a declared ``outdoor`` decides either way (a building's ambient sensor
+    # that hangs in its atrium is not the weather).
     declared = element.properties.get("outdoor")
-    return prop == AMBIENT and (element.type in OUTDOOR_TYPES
-                                or (declared is not None and declared.value is True))
+    if declared is not None and isinstance(declared.value, bool):
+        return declared.value
+    return element.type in OUTDOOR_TYPES
 
 
 def _nearest(element: Element, elements: dict[str, Element],
