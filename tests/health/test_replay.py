@@ -263,7 +263,7 @@ def test_a_device_clock_an_hour_ahead_is_named_clock_though_its_times_are_correc
     states = rows_of(tmp_path / "states.csv")
     clock = [s for s in states if s["state"] == "clock"]
     assert clock and {s["sensor_id"] for s in clock} == {"t-fast"}
-    assert "60 min ahead" in clock[0]["reason"]
+    assert "60 min ahead: readings stamped 60 min after they arrive" in clock[0]["reason"]
     # Named within the hour after the jump, not before it.
     named_at = float(clock[0]["time"])
     assert start + 60.0 * ahead_from < named_at <= start + 60.0 * (ahead_from + 60) + 3600

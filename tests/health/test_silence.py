@@ -127,7 +127,7 @@ def test_a_device_clock_an_hour_behind_gives_clock_not_offline_and_clears() -> N
     clock = [c for c in changes if c[2] == "clock"]
     assert len(clock) == 1 and 3 * HOUR < clock[0][0] <= 4.1 * HOUR
     assert clock[0][3] == ("clock 60 min behind: readings arrive on time, stamped 60 min "
-                           "late")
+                           "before they arrive")
     cleared = [c for c in changes if c[1] == "clock"]
     assert len(cleared) == 1 and 6 * HOUR <= cleared[0][0] < 6 * HOUR + 2 * MINUTE
     assert cleared[0][2] == "ok"

@@ -81,11 +81,13 @@ def reason(table: HealthTable, params: HealthParams, row: int, now: float) -> st
         return _silence(table, params, row, now)
     if state is State.CLOCK:
         lag = clock_lag(float(table.lag_low[row]), float(table.lag_before[row]))
+        # Said from the stamps' side, which is what a person compares with the clock on
+        # the wall: a clock ahead stamps times still to come.
         if lag < 0:
             return (f"clock {duration(-lag)} ahead: readings stamped {duration(-lag)} "
-                    f"before they arrive (their times are corrected)")
+                    f"after they arrive, in the future (their times are corrected)")
         return (f"clock {duration(lag)} behind: readings arrive on time, stamped "
-                f"{duration(lag)} late")
+                f"{duration(lag)} before they arrive")
     if state is State.STUCK:
         run = int(table.run_len[row])
         value = _amount(float(table.run_anchor[row]), unit)
