@@ -286,11 +286,16 @@ async def test_rooms_in_step_with_their_model_raise_no_divergence_while_the_outd
     service = await open_site(f"sqlite:///{tmp_path}/twin.sqlite")
     try:
         assert await feed(service, data, range(4 * 96)) == []
+        learned = [await service.zones.of_element(f"room-{k}") for k in range(ZONES)]
         assert await feed(service, data, range(4 * 96, 6 * 96), weather=False) == []
         for k in range(ZONES):
             zone = await service.zones.of_element(f"room-{k}")
             assert zone["stepped_before_inputs_known"] > 150
             assert zone["divergence"]["state"] == "in_control"
+            # Nor do R and C learn from steps whose inputs are a guess (before, room 0's R
+            # went from 3 to 34.6 K/kW over the two days).
+            for name in ("resistance", "capacitance"):
+                assert zone[name] == pytest.approx(learned[k][name], rel=0.05), (k, name)
     finally:
         await service.aclose()
 

@@ -209,12 +209,14 @@ class ZoneBank:
         for round_ in range(int(rank.max()) + 1):
             taken = order[rank == round_]
             self._round(zones[taken], times[taken], values[taken], quality[taken],
-                        outdoor[taken], heating[taken], judged_by[taken])
+                        outdoor[taken], heating[taken], judged_by[taken],
+                        None if known is None else ~known[taken])
         told, self._told = WatchReport.join(self._told), []
         return told
 
     def _round(self, zones: NDArray[np.int64], times: Array, values: Array, quality: Array,
-               outdoor: Array, heating: Array, judged_by: Array) -> None:
+               outdoor: Array, heating: Array, judged_by: Array,
+               guessed: NDArray[np.bool_] | None = None) -> None:
         c = self.columns
         x, P, last = c["x"], c["P"], c["time"]
         count, gated_run = c["count"], c["gated_run"]
@@ -252,7 +254,20 @@ class ZoneBank:
         error = c["prior_error"][seen]
         step = 1.0 / np.minimum(count[seen], ERROR_READINGS)
         c["prior_error"][seen] = np.where(np.isnan(error), miss, error + step * (miss - error))
+        guess = None if guessed is None else np.flatnonzero(guessed[going])
+        if guess is not None and guess.size:
+            predicted_x, predicted_P = ukf.x[guess].copy(), ukf.P[guess].copy()
         innovation = ukf.update(values[going][:, None], k.noise_sd**2, quality[going])
+        if guess is not None and guess.size:
+            # Stepped with its inputs held at a guess (the outdoor sensor silent past the
+            # wait): the reading still corrects the temperature, but R and C do not learn
+            # from a miss that is more likely the input's (before, two silent days took a
+            # room's R from 3 to 0.2 K/kW). A Schmidt ("consider") update: the parameters'
+            # gain is zero, so their mean and covariance stay as predicted; with the
+            # temperature measured directly, its variance and its covariance with them are
+            # the full update's (P00 - P00²/S and (1 - P00/S)·P0j).
+            ukf.x[guess, 1:] = predicted_x[:, 1:]
+            ukf.P[guess, 1:, 1:] = predicted_P[:, 1:, 1:]
         x[z], P[z] = ukf.x, ukf.P
         gated_run[z] = ukf.gated_run
         last[z] = np.maximum(last[z], times[going])
