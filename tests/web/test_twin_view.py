@@ -289,3 +289,73 @@ def test_a_viewer_sees_the_shadow_s_comparison_but_no_promote_or_stop(
         context.close()
         assert api.delete("/api/twin/shadow").status_code == 200
     assert not errors, f"the page threw: {errors}"
+
+
+ZONE = '#panel [data-role="zone"]'
+
+
+def post_room_day(api: httpx.Client, room: dict[str, Any]) -> None:
+    """A day of quarter-hourly readings ending now of the room's air temperature and of the
+    site's weather station (the room's outdoor input), as a gateway would send them."""
+    zone = api.get(f"/api/elements/{room['id']}/zone").json()
+    assert zone["modelled"], zone
+    station = api.get(f"/api/elements/{zone['outdoor']['element_id']}").json()
+    outdoor = next(s["id"] for s in station["sensors"]
+                   if s["binding"]["property"] == zone["outdoor"]["property"])
+    times = time.time() - 900.0 * (96 - np.arange(96))
+    hours = (times - times[0]) / 3600.0
+    weather = 5.0 + 4.0 * np.sin(2 * np.pi * hours / 24.0)
+    # An unheated room cooling towards the weather with a time constant of 30 h (the
+    # model of a room without a heating meter), read to 0.01 K.
+    air = np.empty(hours.size)
+    air[0] = 14.0
+    for k in range(1, hours.size):
+        air[k] = air[k - 1] + (weather[k - 1] - air[k - 1]) * 0.25 / 30.0
+    readings = [{"sensor_id": sensor, "time": float(t), "value": round(float(v), 2)}
+                for t, w, a in zip(times, weather, air, strict=True)
+                for sensor, v in ((outdoor, w), (zone["sensors"][0], a))]
+    assert api.post("/api/readings", json=readings).json()["accepted"] == len(readings)
+
+
+def test_a_room_s_panel_shows_its_thermal_zone_and_a_room_declared_none_says_so(
+        browser: Any, api: httpx.Client, server: ServerThread, shots: Path) -> None:
+    rooms = sorted(api.get("/api/elements", params={"type": "IfcSpace"}).json()["elements"],
+                   key=lambda e: e["name"])
+    room, other = rooms[0], rooms[1]
+    post_room_day(api, room)
+    assert api.patch(f"/api/elements/{other['id']}",
+                     json={"properties": {"thermal_zone": False}}).status_code == 200
+    context, page, errors = open_page(browser, server, DESKTOP)
+    try:
+        choose(page, room)
+        page.wait_for_function("(s) => document.querySelector(s + ' [data-role=zone-tau]')"
+                               "?.textContent.includes('h')", arg=ZONE, timeout=10_000)
+        served = api.get(f"/api/elements/{room['id']}/zone", params={"hours": 6}).json()
+        state = page.text_content(f'{ZONE} [data-role="zone-state"]') or ""
+        assert state == {"learning": "learning", "in_control": "in control"}[
+            served["divergence"]["state"]]
+        shown = page.text_content(f'{ZONE} [data-role="zone-temperature"]') or ""
+        assert shown.startswith(f"{served['temperature']:.2f}".rstrip("0").rstrip("."))
+        assert "not told apart without a heating meter" in (
+            page.text_content(f'{ZONE} [data-role="zone-r"]') or "")
+        forecast = page.text_content(f'{ZONE} [data-role="zone-forecast"]') or ""
+        assert "90 %" in forecast and "outdoors" in forecast
+        page.locator(ZONE).scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / "zone_desktop.png"))
+        page.set_viewport_size(TABLET)
+        page.wait_for_timeout(300)
+        page.locator(ZONE).scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / "zone_tablet.png"))
+        # A room taken out by its thermal_zone property: the section says why, nothing else.
+        choose(page, other)
+        page.wait_for_function(
+            "(s) => document.querySelector(s + ' [data-role=zone-reason]')?.textContent"
+            ".includes('its thermal_zone property is false')", arg=ZONE, timeout=10_000)
+        # A slab is no room: no zone section at all.
+        slab = next(e for e in api.get("/api/elements", params={"type": "IfcSlab"}).json()[
+            "elements"] if e["sensors"])
+        choose(page, slab)
+        page.wait_for_function("(s) => !document.querySelector(s)", arg=ZONE, timeout=5_000)
+    finally:
+        context.close()
+    assert not errors, f"the page threw: {errors}"

@@ -143,6 +143,11 @@ export async function getMaturity(id) {
 /** Each sensor's level/trend model of an element: its state, level, noise, divergence. */
 export const getElementTwin = (id) => request("GET", `/api/elements/${encodeURIComponent(id)}/twin`);
 
+/** An element as a thermal zone (docs/PHYSICS.md): modelled or why not, its state, and
+ * the model's temperature `hours` after its last reading with the inputs held. */
+export const getZone = (id, hours) =>
+  request("GET", `/api/elements/${encodeURIComponent(id)}/zone?hours=${encodeURIComponent(hours)}`);
+
 /**
  * A property's readings between `start` and `end` (epoch seconds) beside each sensor's
  * one-step prediction and 90 % interval, in buckets of `every` seconds if given, with the

@@ -19,6 +19,7 @@ import { STATUSES, TwinState, sortStoreys } from "./state.js";
 import { Tree } from "./tree.js";
 import { TwinStore, isTwinChange } from "./twin.js";
 import { TWIN_MODE, TWIN_STATE, TWIN_STATES, when } from "./twin_model.js";
+import { ZoneSection } from "./zone_panel.js";
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -77,6 +78,8 @@ const maturity = new MaturityStore({
   },
 });
 const maturitySection = new MaturitySection(maturity);
+// A room's thermal zone (its RC model's state, forecast and divergence watch).
+const zoneSection = new ZoneSection((id) => state.get(id)?.name);
 // While the model is coloured by maturity it is read again at the pace of the server's
 // rounds (service/curing.py assesses every 300 s).
 const MATURITY_MAP_REFRESH_MS = 300_000;
@@ -98,7 +101,7 @@ const panel = new Panel($("#panel"), state, {
   sections: (element) => {
     const activities = schedule.loaded ? schedule.activitiesOfElement(element.id) : [];
     panelActivities = schedule.loaded ? activitiesKey(element.id) : "";
-    return [...maturitySection.sectionsFor(element),
+    return [...maturitySection.sectionsFor(element), ...zoneSection.sectionsFor(element),
       ...(activities.length ? [activitiesSection(activities, openActivity)] : [])];
   },
 });
@@ -680,6 +683,7 @@ state.on("change", (element, change) => {
   panel.update(element, change);
   fusedDetails.changed(element, change);
   if (colorMode === TWIN_MODE && isTwinChange(change)) twin.queueFleet();
+  if (isTwinChange(change)) zoneSection.changed(element.id);
   if (change.kind === "status_changed") {
     maturitySection.changed(element.id); // a strength recorded completes an element
     if (colorMode === MATURITY_MODE && maturity.isOfMix(element)) maturity.request([element.id]);

@@ -1,0 +1,158 @@
+// The thermal zone part of a room's panel (GET /api/elements/{id}/zone; docs/PHYSICS.md,
+// "Thermal zones on the reading path"): the room's temperature as its RC model has it,
+// what the readings taught it (the time constant, and R and C where a heating meter
+// makes them identifiable), where the model puts the room some hours on with the inputs
+// held, and its divergence watch — learning, in control, or diverging since when, with
+// the last recalibration's before and after. A space that is not modelled says why.
+//
+// One node lives across re-renders of the panel (a live delta redraws it; the answer
+// should not flicker). It is read when the room is chosen, when a divergence or a
+// recalibration of it is told, and every minute while shown.
+
+import { getZone } from "./api.js";
+import { ago, escape, stamp, value } from "./format.js";
+import { when } from "./twin_model.js";
+
+export const REFRESH_MS = 60_000;
+
+/** The hours on that the section shows the model's forecast. */
+export const FORECAST_HOURS = 6;
+
+const STATE_LABELS = { learning: "learning", in_control: "in control", diverging: "diverging" };
+
+/** Whether the section shows for the element: a space (modelled, or why not: a space
+ * declared no zone says so), or any element declared one. */
+export function mayBeZone(element) {
+  return element?.type === "IfcSpace" || element?.properties?.thermal_zone?.value === true;
+}
+
+export class ZoneSection {
+  /** @param {(id: string) => (string | undefined)} nameOf an element's name, to name inputs by */
+  constructor(nameOf = () => undefined) {
+    this.nameOf = nameOf;
+    this.elementId = null;
+    this.view = undefined;
+    this.error = null;
+    this.readAt = 0;
+    this.node = document.createElement("section");
+    this.node.className = "zone";
+    this.node.dataset.role = "zone";
+    setInterval(() => this.tick(), REFRESH_MS / 4);
+  }
+
+  /** The section for the panel of `element`: [] when it cannot be a zone. */
+  sectionsFor(element) {
+    if (!mayBeZone(element)) {
+      this.elementId = null;
+      return [];
+    }
+    if (element.id !== this.elementId) {
+      this.elementId = element.id;
+      this.view = undefined;
+      this.error = null;
+      this.render();
+      this.load();
+    }
+    return [this.node];
+  }
+
+  /** A divergence or recalibration of the element was told: read it again. */
+  changed(id) {
+    if (id === this.elementId && this.node.isConnected) this.load();
+  }
+
+  tick() {
+    if (!this.elementId || !this.node.isConnected || document.hidden) return;
+    if (Date.now() - this.readAt >= REFRESH_MS) this.load();
+  }
+
+  async load() {
+    const id = this.elementId;
+    this.readAt = Date.now();
+    let view = null;
+    let error = null;
+    try {
+      view = await getZone(id, FORECAST_HOURS);
+    } catch (failure) {
+      error = failure;
+    }
+    if (id !== this.elementId) return;
+    if (view) this.view = view;
+    this.error = error;
+    this.render();
+  }
+
+  render() {
+    const error = this.error ? `<p class="error">${escape(this.error.message)}</p>` : "";
+    const view = this.view;
+    if (view === undefined) {
+      this.node.innerHTML = `<h3>Thermal zone</h3>${error || '<p class="muted">reading…</p>'}`;
+      return;
+    }
+    if (!view.enabled || !view.modelled) {
+      const why = view.enabled ? view.reason : "zone models are off";
+      this.node.innerHTML = `<h3>Thermal zone</h3>
+        <p class="muted" data-role="zone-reason">Not modelled: ${escape(why ?? "—")}.</p>${error}`;
+      return;
+    }
+    const watch = view.divergence ?? {};
+    this.node.innerHTML = `<h3>Thermal zone <span class="zone-state" data-role="zone-state" data-state="${escape(watch.state ?? "")}">${escape(stateText(watch))}</span></h3>
+      <dl class="kv">
+        <dt>Temperature</dt><dd data-role="zone-temperature">${figure(view.temperature, view.temperature_sd, "°C")}${lastReading(view)}</dd>
+        <dt>Time constant</dt><dd data-role="zone-tau">${figure(view.time_constant_hours, view.time_constant_sd, "h")}</dd>
+        ${view.identifiable === "resistance_and_capacitance" ? `
+        <dt>R</dt><dd data-role="zone-r">${figure(view.resistance, view.resistance_sd, "K/kW")}</dd>
+        <dt>C</dt><dd data-role="zone-c">${figure(view.capacitance, view.capacitance_sd, "kWh/K")}</dd>`
+          : '<dt>R, C</dt><dd class="muted" data-role="zone-r">not told apart without a heating meter</dd>'}
+        <dt>In ${FORECAST_HOURS} h</dt><dd data-role="zone-forecast">${forecastText(view.forecast)}</dd>
+        <dt>Inputs</dt><dd>${inputsText(view, this.nameOf)}</dd>
+        ${watch.recalibration ? `<dt>Recalibrated</dt><dd data-role="zone-recalibration">${recalibrationText(watch.recalibration)}</dd>` : ""}
+      </dl>${error}`;
+  }
+}
+
+function stateText(watch) {
+  const label = STATE_LABELS[watch.state] ?? "—";
+  if (watch.state === "diverging" && watch.since != null) return `${label} since ${when(watch.since)}`;
+  return label;
+}
+
+/** "21.3 ± 0.1 °C"; "—" before the first readings. */
+function figure(mean, sd, unit) {
+  if (mean == null) return "—";
+  const spread = sd == null ? "" : ` <span class="muted">± ${value(sd)}</span>`;
+  return `${value(mean)}${spread} ${escape(unit)}`;
+}
+
+function lastReading(view) {
+  if (view.last_time == null) return "";
+  return ` <span class="muted">at the reading of <span data-time="${view.last_time}" title="${escape(stamp(view.last_time))}">${ago(view.last_time)}</span></span>`;
+}
+
+/** The model's temperature some hours on, its 90 % interval and the inputs it holds. */
+function forecastText(forecast) {
+  if (!forecast || forecast.temperature == null) return '<span class="muted">after more readings</span>';
+  const interval = forecast.low == null ? "" : ` <span class="muted">(90 %: ${value(forecast.low)} – ${value(forecast.high)})</span>`;
+  const held = [forecast.outdoor_temperature == null ? null : `outdoors ${value(forecast.outdoor_temperature)} °C`,
+    forecast.heating_kw ? `heating ${value(forecast.heating_kw)} kW` : null].filter(Boolean).join(", ");
+  return `${value(forecast.temperature)} °C${interval}${held ? `<div class="muted">with ${escape(held)} held</div>` : ""}`;
+}
+
+function inputsText(view, nameOf) {
+  const source = (s) => (s ? `<span class="mono">${escape(s.property)}</span> of ${escape(nameOf(s.element_id) || s.element_id)}` : null);
+  const parts = [`air: <span class="mono">${escape((view.sensors ?? []).join(", "))}</span>`,
+    view.outdoor ? `outdoors: ${source(view.outdoor)}` : null,
+    view.heating ? `heating: ${source(view.heating)}` : null].filter(Boolean);
+  const early = view.stepped_before_inputs_known
+    ? `<div class="muted">${value(view.stepped_before_inputs_known)} readings stepped before the inputs were known</div>` : "";
+  return parts.join("<br>") + early;
+}
+
+/** The last recalibration: when, and each parameter before → after. */
+function recalibrationText(recalibration) {
+  const pairs = [["τ", "time_constant_hours", "h"], ["R", "resistance", "K/kW"], ["C", "capacitance", "kWh/K"]]
+    .filter(([, key]) => recalibration.before?.[key] != null && recalibration.after?.[key] != null)
+    .map(([name, key, unit]) => `${name} ${value(recalibration.before[key])} → ${value(recalibration.after[key])} ${escape(unit)}`);
+  return `${escape(when(recalibration.time))}${pairs.length ? `<div>${pairs.join(" · ")}</div>` : ""}`
+    + `<div class="muted">over its last ${value(recalibration.window)} readings; ${value(recalibration.count)} so far</div>`;
+}
