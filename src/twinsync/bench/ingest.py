@@ -256,7 +256,8 @@ def _anomaly_counts(service: TwinService) -> dict[str, int]:
     """The run's anomaly events (warm-up included), the anomalies not told as events
     (their sensor's quiet time or the fleet's budget: each event says how many of its
     sensor's went untold before it, and each sensor's row how many since its last), and
-    the fleet's storm events. Read after the clock."""
+    the fleet's storms (windows whose budget kept anomalies; each tells its count again
+    at most once a minute, ``storm_events``). Read after the clock."""
     told = untold = 0
     after = 0
     while page := service.store.events(kind="anomaly", after=after, limit=10_000):
@@ -264,8 +265,10 @@ def _anomaly_counts(service: TwinService) -> dict[str, int]:
         untold += sum(int(e.data.get("untold", 0)) for e in page)
         after = page[-1].seq or 0
     untold += int(service.anomalies.monitor.untold.sum())
-    storms = len(service.store.events(kind="anomaly_storm", limit=100_000))
-    return {"told": told, "untold": untold, "storms": storms}
+    storm_events = service.store.events(kind="anomaly_storm", limit=100_000)
+    storms = len({e.data.get("since") for e in storm_events})
+    return {"told": told, "untold": untold, "storms": storms,
+            "storm_events": len(storm_events)}
 
 
 class Served:
