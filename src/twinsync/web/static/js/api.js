@@ -56,6 +56,10 @@ export const setStatus = (id, status) =>
 
 export const signOut = () => request("DELETE", "/api/session");
 
+/** The newest `limit` events of a kind, newest first. */
+export const getNewestEvents = (kind, limit) =>
+  request("GET", `/api/events?kind=${encodeURIComponent(kind)}&newest_first=true&limit=${limit}`).then((r) => r.events);
+
 /** The newest changes of an element, newest first (the audit log is for admins). */
 export const getChanges = (id, limit) =>
   request("GET", `/api/audit?element_id=${encodeURIComponent(id)}&newest_first=true&limit=${limit}`);
