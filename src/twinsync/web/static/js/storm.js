@@ -64,7 +64,7 @@ export class StormNotice {
     const html = state === "storming"
       ? `<b>Anomaly storm</b><span data-role="count">${escape(count(untold))} anomalies counted, not told as events, since ${from}</span>`
         + `<span class="muted">the window's budget of anomaly events is spent${events} · counting until ${to} · alarms are still raised</span>`
-      : `<b>Anomaly storm over</b><span data-role="count">${this.storm.ended ? "" : "at least "}${escape(count(untold))} anomalies went untold from ${from} to ${to}</span>`
+      : `<b>Anomaly storm over</b><span data-role="count">${this.storm.ended || untold === null ? "" : "at least "}${escape(count(untold))} anomalies went untold from ${from} to ${to}</span>`
         + `<span class="muted">${told === null ? "" : `${escape(told.toLocaleString())} told · `}each sensor's next anomaly event carries its count</span>`;
     // Written only when it reads differently: the strip is a live region, and a screen
     // reader would read it out again at every look at the clock.
