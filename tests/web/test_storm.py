@@ -2,7 +2,8 @@
 whose budget is two anomaly events a window of 30 s (the ``anomaly_fleet_events`` and
 ``anomaly_event_quiet_seconds`` settings): every slab logger leaving its values at once
 shows a notice under the header, live, with how many anomalies went untold and in which
-window; the same after a reload (read from the events API); the final count once the
+window; the same after a reload (read from the events API) on a page whose clock is two
+hours fast (the page reads the time through its offset from the server's); the final count once the
 window has passed; and nothing once a window has passed without a storm.
 
 Screenshots go to ``$TWINSYNC_SCREENSHOTS`` if set, else to pytest's temp folder.
@@ -118,9 +119,12 @@ def test_a_storm_is_shown_live_and_after_a_reload_then_its_final_count_then_noth
             assert page.locator("#sign-out").is_visible()
             page.screenshot(path=str(shots / f"storm_{name}.png"))
         page.set_viewport_size(DESKTOP)
-        # After a reload, from the events API.
+        # After a reload, from the events API; the page's clock now two hours fast (a site
+        # tablet's), which by its own clock would put the storm's window long past.
+        page.clock.install(time=time.time() + 7200)
         page.reload()
         live(page)
+        assert page.evaluate("Date.now() / 1000") - time.time() > 7000
         page.wait_for_function("() => window.twinsync.storm?.state === 'storming'",
                                timeout=5_000)
         assert f"{storm['untold']} anomalies counted" in notice.inner_text()

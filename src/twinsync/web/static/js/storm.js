@@ -3,8 +3,9 @@
 // window; then the final count, until a window has passed without a storm.
 //
 // Read from the events API when the page (re)connects, kept current by the live events.
-// Times are compared with the page's clock: the window is of the server's arrival clock,
-// and a screen whose clock is minutes off shows the notice minutes early or late.
+// The window is of the server's clock (the readings' arrival): the page measures how far
+// its own clock is off the server's at each (re)connection and reads the time through it,
+// so a screen whose clock is an hour off still shows the storm while it lasts.
 
 import * as api from "./api.js";
 import { escape } from "./format.js";
@@ -27,12 +28,18 @@ export class StormNotice {
     this.box = box;
     this.storm = null;
     this.shown = "";
+    this.offset = 0; // seconds the server's clock is ahead of the page's
     setInterval(() => this.render(), RECHECK_MS);
   }
 
-  /** The newest storm and end stored (after a reload, or a reconnect that may have missed some). */
+  /**
+   * The newest storm and end stored (after a reload, or a reconnect that may have missed
+   * some), and the page's clock against the server's.
+   */
   async load() {
-    const found = await Promise.all(STORM_KINDS.map((kind) => api.getNewestEvents(kind, 1)));
+    const [offset, ...found] = await Promise.all([api.serverOffset().catch(() => this.offset),
+      ...STORM_KINDS.map((kind) => api.getNewestEvents(kind, 1))]);
+    this.offset = offset;
     for (const event of found.flat().sort((a, b) => a.seq - b.seq)) {
       this.storm = merge(this.storm, event.kind, event.data);
     }
@@ -47,7 +54,7 @@ export class StormNotice {
   }
 
   get state() {
-    return stateAt(this.storm, Date.now() / 1000);
+    return stateAt(this.storm, Date.now() / 1000 + this.offset);
   }
 
   render() {
