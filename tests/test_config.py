@@ -84,7 +84,9 @@ def test_the_geometry_export_prefers_manifold_on_every_core_unless_told_otherwis
     'geometry_kernel = "blender"', "geometry_workers = -1", "geometry_workers = 1.5",
     "geometry_timeout_seconds = 0", 'geometry_timeout_seconds = "soon"',
     "audit_keep_days = 0", 'audit_keep_days = "a year"', "token_grace_days = -1",
-    "upkeep_seconds = false"])
+    "upkeep_seconds = false", "anomaly_fleet_events = 0", "anomaly_fleet_events = 2.5",
+    "anomaly_fleet_events = true", "anomaly_event_quiet_seconds = -1",
+    'anomaly_event_quiet_seconds = "an hour"'])
 def test_a_setting_that_cannot_work_stops_the_server_at_start(tmp_path: Path,
                                                               text: str) -> None:
     config = tmp_path / "twinsync.toml"
@@ -92,3 +94,14 @@ def test_a_setting_that_cannot_work_stops_the_server_at_start(tmp_path: Path,
     with pytest.raises(InvalidInput) as caught:
         Settings.load(config)
     assert caught.value.reason == "bad_config"
+
+
+def test_the_fleet_budget_of_anomaly_events_and_its_window_are_read_from_the_file(
+        tmp_path: Path) -> None:
+    default = Settings()
+    assert (default.anomaly_fleet_events, default.anomaly_event_quiet_seconds) == (1000, 3600.0)
+    file = tmp_path / "twinsync.toml"
+    file.write_text("anomaly_fleet_events = 5000\nanomaly_event_quiet_seconds = 900\n")
+    settings = Settings.load(file)
+    assert settings.anomaly_fleet_events == 5000
+    assert settings.anomaly_event_quiet_seconds == 900.0

@@ -69,6 +69,15 @@ class Settings:
     anomaly_detection: bool = True
     """Score every reading for anomalies in the reading path, keep the score with it, and
     raise anomaly alarms (docs/ANOMALY.md). Off: scores are not computed (stored as NaN)."""
+    anomaly_fleet_events: int = 1000
+    """Anomaly events the whole fleet tells in a window of ``anomaly_event_quiet_seconds``
+    (of arrival time); past it the fleet's anomalies are counted on their sensors and one
+    ``anomaly_storm`` says how many, while alarms are still raised (docs/ANOMALY.md, "A
+    budget for the fleet"). A fleet far past 100,000 sensors may want more."""
+    anomaly_event_quiet_seconds: float = 3600.0
+    """A sensor tells at most one anomaly event in this many seconds of event time, and
+    the fleet's budget above is a window of this many seconds of arrival time. 0: every
+    anomaly is told."""
     twin_models: bool = True
     """Run every bound sensor's local level/trend model in the reading path, raise
     ``twin_divergence`` alarms when reality leaves it, and recalibrate it (docs/PHYSICS.md,
@@ -160,6 +169,16 @@ class Settings:
                                    f"{' (more than 0)' if name == 'audit_keep_days' else ''}"
                                    f", not {value!r}", "bad_config")
             data[name] = float(value)
+        events = data.get("anomaly_fleet_events", 1)
+        if isinstance(events, bool) or not isinstance(events, int) or events < 1:
+            raise InvalidInput(f"{file}: anomaly_fleet_events must be a whole number of at "
+                               f"least 1, not {events!r}", "bad_config")
+        quiet = data.get("anomaly_event_quiet_seconds", 0.0)
+        if isinstance(quiet, bool) or not isinstance(quiet, (int, float)) or not quiet >= 0:
+            raise InvalidInput(f"{file}: anomaly_event_quiet_seconds must be a number of at "
+                               f"least 0, not {quiet!r}", "bad_config")
+        if "anomaly_event_quiet_seconds" in data:
+            data["anomaly_event_quiet_seconds"] = float(quiet)
         share = data.get("reimport_max_archive_share", MAX_ARCHIVE_SHARE)
         if isinstance(share, bool) or not isinstance(share, (int, float)) \
                 or not 0 <= share <= 1:

@@ -400,3 +400,40 @@ def test_an_alarms_anomaly_kept_by_the_fleets_budget_keeps_its_alarm_active() ->
                                      np.full(sensors, 0.2), sensor_ids=names, book=book)
         cleared += [e for e in update.events if e.kind == "alarm_cleared"]
     assert cleared == [] and "anomaly:s9" in book.active
+
+
+def test_a_storm_tells_its_running_count_once_a_minute_and_its_final_count_when_it_has_passed(
+        ) -> None:
+    """The budget's window runs on arrival: fifty sensors leave their values three times
+    within two minutes of arrival (their stamps hours apart), with a budget of ten. The
+    storm is told at the first batch with its count, not again within the minute, again
+    with the count after it, and once ended, with the final count, by the first batch
+    that arrives after the window, calm as it is."""
+    monitor, last = _learned_fleet(50, fleet_events=10)
+    book = AlarmBook()
+    order, names = np.arange(50), [f"s{k}" for k in range(50)]
+
+    def arrive(stamp: float, value: float, received: float):
+        return monitor.update_many(order, np.full(50, stamp), np.full(50, value),
+                                   np.full(50, 0.2), sensor_ids=names, book=book,
+                                   received_at=received)
+
+    arrived = 1_800_000_000.0
+    first = arrive(last + 60.0, 1.8, arrived)
+    (storm,) = [e for e in first.events if e.kind == "anomaly_storm"]
+    assert storm.data == {**storm.data, "since": arrived, "until": arrived + 3600.0,
+                          "told": 10, "untold": 40}
+    # Two and three hours on by their stamps (past each sensor's quiet time), seconds on
+    # by arrival: the same window, no event told, the count told once the minute is up.
+    second = arrive(last + 2 * 3600.0, 1.8, arrived + 30.0)
+    assert [e.kind for e in second.events] == [] and second.stormed == 50
+    third = arrive(last + 3 * 3600.0, 1.8, arrived + 90.0)
+    (storm,) = third.events
+    assert storm.kind == "anomaly_storm" and storm.data["untold"] == 140
+    assert storm.data["since"] == arrived and storm.time == arrived + 90.0
+    calm = arrive(last + 4 * 3600.0, 1.5, arrived + 3600.0)
+    (ended,) = calm.events
+    assert ended.kind == "anomaly_storm_ended" and ended.element_id is None
+    assert (ended.data["since"], ended.data["told"], ended.data["untold"]) == (arrived, 10, 140)
+    assert int(monitor.untold[:50].sum()) == 140  # each counted on its sensor too
+    assert arrive(last + 5 * 3600.0, 1.5, arrived + 7300.0).events == []

@@ -115,10 +115,11 @@ if __name__ == "__main__":  # pragma: no cover - a dev server for looking at the
 
 
 @contextmanager
-def serving_demo(folder: Path) -> Iterator[ServerThread]:
+def serving_demo(folder: Path, **settings: Any) -> Iterator[ServerThread]:
     """A server on the demo twin seeded afresh in ``folder``, for one module's tests (each
-    module its own, so no module reads what another wrote)."""
-    thread = ServerThread(seed(folder), free_port())
+    module its own, so no module reads what another wrote); ``settings`` as in
+    ``twinsync.toml``."""
+    thread = ServerThread(seed(folder), free_port(), **settings)
     thread.start()
     try:
         yield thread

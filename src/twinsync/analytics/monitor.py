@@ -22,19 +22,30 @@ is active (an anomaly is never kept from its alarm). The time of each sensor's l
 and its untold count are per-row columns (``told_at``, ``untold``): saved with the
 detector's state, and put back with it when a batch is not committed (``savepoint``).
 
-The fleet tells at most ``fleet_events`` anomaly events in ``event_quiet`` seconds of event
-time (1,000 an hour). A sensor's quiet time bounds each sensor, not a fleet that meets
-something new all at once (a cold night after a mild warm-up, a gateway's clock): 100,000
-sensors each telling one anomaly in the same hour is one happening, not 100,000, and its
-events cost the reading path more than the scores (``docs/ANOMALY.md``). Past the budget,
-an anomaly is counted on its sensor as the quiet time counts it (its next event says how
-many went untold), its score is stored with the reading as every score is, and the
-window's first kept anomaly tells one ``anomaly_storm`` event (when the window began, how
-many it told, until when the fleet's events are kept). An anomaly that would raise its
-sensor's alarm is told whatever the budget; one of a sensor whose alarm is active, kept by
-the budget, keeps that alarm active as one kept by the quiet time does. The window is
-two numbers, put back with the rest by ``rollback``; they are not saved, so a restart
-opens a new window.
+The fleet tells at most ``fleet_events`` anomaly events in a window of ``event_quiet``
+seconds of the fleet's clock (1,000 an hour). A sensor's quiet time bounds each sensor, not
+a fleet that meets something new all at once (a cold night after a mild warm-up, a
+gateway's clock): 100,000 sensors each telling one anomaly in the same hour is one
+happening, not 100,000, and its events cost the reading path more than the scores
+(``docs/ANOMALY.md``). Past the budget, an anomaly is counted on its sensor as the quiet
+time counts it (its next event says how many went untold), its score is stored with the
+reading as every score is, and the window's first kept anomaly tells an ``anomaly_storm``
+event (no element: when the window began and ends, how many it told, how many it kept so
+far); while the storm goes on the count is told again at most every ``STORM_EVERY``
+seconds, and when the window has passed an ``anomaly_storm_ended`` event tells the final
+count. An anomaly that would raise its sensor's alarm is told whatever the budget; one of
+a sensor whose alarm is active, kept by the budget, keeps that alarm active as one kept by
+the quiet time does.
+
+The fleet's clock is the readings' arrival (``received_at``: the service's clock), not
+their event time. The budget bounds what the reading path commits and people are shown in
+an hour, and one gateway's clock must not move it: readings stamped an hour behind (a
+logger uploading its hour, a clock the correction has not learned yet) would otherwise
+open a window an hour early that the rest of the fleet ends at once, and readings stamped
+an hour ahead one that ends an hour late, each giving the fleet a second budget and
+cutting its storm's count in two. The window is four numbers, put back with the rest by
+``rollback``; they are not saved, so a restart opens a new window (and a storm going on
+at the stop is never told ended).
 
 ``mark_expected`` records that a sensor's anomalies in a span of time are expected (a
 pour, a load test) with the reason and who said it: as an ``anomaly_expected`` event, kept
@@ -84,6 +95,10 @@ __all__ = ["AnomalyMonitor", "AnomalyUpdate", "Expected", "MonitorSavepoint", "W
 
 #: The prefix of a sensor's anomaly alarm key.
 ALARM_PREFIX = "anomaly:"
+#: While the fleet's budget keeps anomalies, how often (seconds of the fleet's clock) the
+#: storm's running count is told again: a count that moves for the people watching, at
+#: most 60 events an hour against the budget's 1,000.
+STORM_EVERY = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +148,9 @@ class MonitorSavepoint(NamedTuple):
     rows: NDArray[np.int64]
     told_at: NDArray[np.float64]
     untold: NDArray[np.int64]
-    fleet: tuple[float, int, bool]
-    """The fleet's window: its start, the events it told, whether its storm was told."""
+    fleet: tuple[float, int, int, float]
+    """The fleet's window: its start, the events it told, the anomalies it kept, when its
+    storm was last told."""
 
 
 class AnomalyMonitor:
@@ -176,11 +192,13 @@ class AnomalyMonitor:
         self.told_at = np.full(0, -np.inf)
         self.untold = np.zeros(0, dtype=np.int64)
         self.fleet_events = int(fleet_events)
-        #: The fleet's window of ``event_quiet`` seconds: when it began (event time), the
-        #: anomaly events told in it, and whether its ``anomaly_storm`` was told.
+        #: The fleet's window of ``event_quiet`` seconds of arrival time: when it began
+        #: (-inf: none open), the anomaly events told in it, the anomalies its budget kept,
+        #: and when its ``anomaly_storm`` was last told (-inf: no storm yet).
         self.fleet_start = -np.inf
         self.fleet_told = 0
-        self.storm_told = False
+        self.fleet_untold = 0
+        self.storm_at = -np.inf
 
     def ensure(self, rows: int) -> None:
         """Room for the event columns of rows ``0 .. rows - 1``."""
@@ -205,32 +223,52 @@ class AnomalyMonitor:
         self.ensure(int(rows.max()) + 1 if rows.size else 0)
         return MonitorSavepoint(self.detector.savepoint(rows), rows,
                                 self.told_at[rows], self.untold[rows],
-                                (self.fleet_start, self.fleet_told, self.storm_told))
+                                self._fleet())
 
     def rollback(self, point: MonitorSavepoint) -> None:
         self.detector.rollback(point.detector)
         self.told_at[point.rows] = point.told_at
         self.untold[point.rows] = point.untold
-        self.fleet_start, self.fleet_told, self.storm_told = point.fleet
+        self.fleet_start, self.fleet_told, self.fleet_untold, self.storm_at = point.fleet
 
-    def _fleet_spent(self, time: float) -> bool:
-        """Whether the fleet's window holding ``time`` has told its ``fleet_events``; a
-        time past the window opens the next one. (A late reading's time before the
-        window counts in it: the budget is of events told, whatever they date.)"""
-        if time - self.fleet_start >= self.event_quiet:
-            self.fleet_start, self.fleet_told, self.storm_told = time, 0, False
+    def _fleet(self) -> tuple[float, int, int, float]:
+        return self.fleet_start, self.fleet_told, self.fleet_untold, self.storm_at
+
+    def _roll(self, now: float, events: list[Event]) -> None:
+        """End the fleet's window if ``now`` (arrival time) is past it: a window that
+        stormed is told ended, with its final count."""
+        if now - self.fleet_start < self.event_quiet:
+            return
+        if self.fleet_untold:
+            events.append(self._storm_event("anomaly_storm_ended",
+                                            self.fleet_start + self.event_quiet))
+        self.fleet_start, self.fleet_told, self.fleet_untold, self.storm_at = (
+            -np.inf, 0, 0, -np.inf)
+
+    def _fleet_spent(self, now: float, events: list[Event]) -> bool:
+        """Whether the fleet's window holding ``now`` (arrival time) has told its
+        ``fleet_events``; the first anomaly after a window ended opens the next. (An
+        arrival before the window's start, the service's clock stepped back, counts in
+        it.)"""
+        self._roll(now, events)
+        if self.fleet_start == -np.inf:
+            self.fleet_start = now
         return self.fleet_told >= self.fleet_events
 
-    def _storm(self, time: float) -> Event:
-        until = self.fleet_start + self.event_quiet
-        self.storm_told = True
-        return Event("anomaly_storm", time, None, "twinsync", {
-            "since": self.fleet_start,
-            "until": until,
-            "told": self.fleet_told,
-            "message": (f"{self.fleet_told} anomaly events since {self.fleet_start:.0f}: "
-                        f"further anomalies of the fleet are counted on their sensors, not "
-                        f"told, until {until:.0f} (alarms are still raised)"),
+    def _storm_event(self, kind: str, time: float) -> Event:
+        since, until = self.fleet_start, self.fleet_start + self.event_quiet
+        told, kept = self.fleet_told, self.fleet_untold
+        if kind == "anomaly_storm_ended":
+            message = (f"anomaly storm over: {kept} anomalies of the fleet were counted on "
+                       f"their sensors, not told, from {since:.0f} to {until:.0f} ({told} "
+                       f"told; alarms were still raised)")
+        else:
+            message = (f"{told} anomaly events since {since:.0f}: {kept} further anomalies "
+                       f"of the fleet counted on their sensors, not told, so far; counting "
+                       f"until {until:.0f} (alarms are still raised)")
+        return Event(kind, time, None, "twinsync", {
+            "since": since, "until": until, "told": told, "untold": kept,
+            "message": message,
         })
 
     def update_many(
@@ -244,12 +282,15 @@ class AnomalyMonitor:
         book: AlarmBook,
         element_ids: Sequence[str | None] | None = None,
         rows_of: Mapping[str, int] | None = None,
+        received_at: NDArray[np.float64] | float | None = None,
     ) -> AnomalyUpdate:
         """Score a batch (in arrival order, each sensor's readings in its order) and turn
         its anomalies into events and alarms; ``sensor_ids[row]`` names a row,
         ``element_ids[row]`` the element it is bound to, and ``rows_of`` (if given) is the
         inverse of ``sensor_ids``: with it, finding the sensors of active anomaly alarms in
-        a batch costs a pass over the batch, not a look at each of its sensors."""
+        a batch costs a pass over the batch, not a look at each of its sensors.
+        ``received_at`` (one a reading, or one for the batch) is the fleet's clock for its
+        budget; without it (a fleet replayed with no arrival times) the event time is."""
         rows = np.asarray(rows, dtype=np.int64)
         event_time = np.asarray(event_time, dtype=np.float64)
         quality = np.asarray(quality, dtype=np.float64)
@@ -260,10 +301,17 @@ class AnomalyMonitor:
             rows, {"time": event_time, "value": np.asarray(value), "teach": teach}
         )
         update = AnomalyUpdate(scores)
+        arrival = (event_time if received_at is None
+                   else np.broadcast_to(np.asarray(received_at, dtype=np.float64), rows.shape))
+        if arrival.size:
+            # A window that has passed ends now, whether or not this batch has anomalies:
+            # its storm's final count is not held back until the next one.
+            self._roll(float(arrival.max()), update.events)
         anomalous = np.flatnonzero(scores >= self.event_at)
         if anomalous.size:
             self.ensure(int(rows[anomalous].max()) + 1)
         told_at, untold = self.told_at, self.untold
+        kept_at = -np.inf  # the arrival of the batch's last anomaly kept by the budget
         for i in anomalous.tolist():
             row = int(rows[i])
             time, score = float(event_time[i]), float(scores[i])
@@ -276,14 +324,15 @@ class AnomalyMonitor:
             # fleet's next window when the time has come); never an anomaly that would
             # raise its alarm.
             quiet = time - told_at[row] < self.event_quiet and not alarming
-            stormed = not quiet and self._fleet_spent(time) and not alarming
+            now = float(arrival[i])
+            stormed = not quiet and self._fleet_spent(now, update.events) and not alarming
             if quiet or stormed:
                 untold[row] += 1  # counted, not told
                 update.untold += 1
                 if stormed:
                     update.stormed += 1
-                    if not self.storm_told:
-                        update.events.append(self._storm(time))
+                    self.fleet_untold += 1
+                    kept_at = now
                 if strong:
                     # Its alarm's anomaly goes on, told or not: the alarm stays as long as
                     # it does (updated in place, as a told repeat is: no event); kept, it
@@ -299,6 +348,10 @@ class AnomalyMonitor:
             self.fleet_told += 1
             told_at[row] = time
             untold[row] = 0
+        if self.fleet_untold and kept_at - self.storm_at >= STORM_EVERY:
+            # Told after the batch, so that its count is the batch's whole.
+            self.storm_at = kept_at
+            update.events.append(self._storm_event("anomaly_storm", kept_at))
         update.events.extend(self._clear_calm(rows, event_time, sensor_ids, book, rows_of))
         return update
 

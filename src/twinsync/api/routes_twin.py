@@ -200,9 +200,15 @@ async def delete_binding(sensor_id: str, svc: Service, request: Request,
 
 @router.get("/events", response_model=EventList)
 async def list_events(svc: Service, after: Position = 0, element_id: str | None = None,
-                      limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> JSON:
-    events = await svc.history(lambda: svc.store.events(after=after, element_id=element_id,
-                                                        limit=limit))
+                      limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+                      kind: Annotated[str | None, Query(max_length=100)] = None,
+                      newest_first: bool = False) -> JSON:
+    """Events after ``after`` (a sequence number), oldest first, of an element and of a
+    kind if asked; ``newest_first``: the newest ``limit`` of them, newest first (the
+    dashboard reads the fleet's latest ``anomaly_storm`` so)."""
+    events = await svc.history(lambda: svc.store.events(
+        after=after, element_id=element_id, limit=limit, kind=kind,
+        newest_first=newest_first))
     return JSON({"events": [e.to_dict() for e in events]})
 
 

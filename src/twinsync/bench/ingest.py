@@ -23,6 +23,9 @@ how long after its commit a change reached the clients (``commit_to_client_ms``)
 ``--anomaly off`` runs the service with anomaly detection switched off (the
 ``anomaly_detection`` setting), the baseline of its cost; give ``--warm-up 400`` so that
 the anomaly detector too is past its learning (300 readings, then 100 learned unscored).
+``--fleet-events N`` sets the fleet's budget of anomaly events a window (the
+``anomaly_fleet_events`` setting, 1,000 by default); a budget past the run's anomalies
+tells them all, which measures what an anomaly event costs against one the budget counts.
 ``--models off`` likewise switches the twin's level/trend models off (the ``twin_models``
 setting; their warm-up is 30 readings a sensor).
 """
@@ -74,6 +77,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--anomaly", choices=("on", "off"), default="on",
                         help="anomaly detection in the reading path (default on, as "
                              "twinsync serves; the anomaly_detection setting)")
+    parser.add_argument("--fleet-events", type=int, default=None, dest="fleet_events",
+                        help="anomaly events the fleet tells an hour (the "
+                             "anomaly_fleet_events setting; default as twinsync serves, "
+                             "1,000); a large one tells every anomaly, the cost of the "
+                             "events the budget keeps")
     parser.add_argument("--models", choices=("on", "off"), default="on",
                         help="the twin's level/trend models in the reading path (default "
                              "on, as twinsync serves; the twin_models setting)")
@@ -93,7 +101,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         return asyncio.run(_run(url, args.sensors, args.readings, args.batch, args.seed,
                                 args.pattern, args.per_gateway, args.warm_up, args.history,
                                 args.subscribers, args.rate, args.ws_compression,
-                                args.anomaly == "on", args.models == "on"))
+                                args.anomaly == "on", args.models == "on",
+                                args.fleet_events))
 
 
 def _sensor_order(ids: list[str], readings: int, rng: random.Random, pattern: str,
@@ -154,9 +163,11 @@ async def _run(url: str, sensors: int, readings: int, batch_size: int, seed: int
                pattern: str = "random", per_gateway: int = 100,
                warm_up: int = 200, history: int = 0, subscribers: int | None = None,
                rate: float | None = None, ws_compression: bool = False,
-               anomaly: bool = True, models: bool = True) -> dict[str, Any]:
+               anomaly: bool = True, models: bool = True,
+               fleet_events: int | None = None) -> dict[str, Any]:
     rng = random.Random(seed)
-    service = TwinService.open(url, anomaly_detection=anomaly, twin_models=models)
+    budget = {} if fleet_events is None else {"anomaly_fleet_events": fleet_events}
+    service = TwinService.open(url, anomaly_detection=anomaly, twin_models=models, **budget)
     try:
         elements, registered, bindings = fleet(sensors)
         await service.import_project(elements, registered, bindings, source="bench")
@@ -243,6 +254,7 @@ async def _run(url: str, sensors: int, readings: int, batch_size: int, seed: int
         "subscribers": subscribers,
         "ws_compression": ws_compression,
         "anomaly": "on" if anomaly else "off",
+        "fleet_events": service.anomalies.monitor.fleet_events,
         "models": "on" if models else "off",
         # Events of the whole run (warm-up included): anomaly and health events, alarms.
         "events": stored_counts["events"],
@@ -256,7 +268,8 @@ def _anomaly_counts(service: TwinService) -> dict[str, int]:
     """The run's anomaly events (warm-up included), the anomalies not told as events
     (their sensor's quiet time or the fleet's budget: each event says how many of its
     sensor's went untold before it, and each sensor's row how many since its last), and
-    the fleet's storm events. Read after the clock."""
+    the fleet's storms (windows whose budget kept anomalies; each tells its count again
+    at most once a minute, ``storm_events``). Read after the clock."""
     told = untold = 0
     after = 0
     while page := service.store.events(kind="anomaly", after=after, limit=10_000):
@@ -264,8 +277,10 @@ def _anomaly_counts(service: TwinService) -> dict[str, int]:
         untold += sum(int(e.data.get("untold", 0)) for e in page)
         after = page[-1].seq or 0
     untold += int(service.anomalies.monitor.untold.sum())
-    storms = len(service.store.events(kind="anomaly_storm", limit=100_000))
-    return {"told": told, "untold": untold, "storms": storms}
+    storm_events = service.store.events(kind="anomaly_storm", limit=100_000)
+    storms = len({e.data.get("since") for e in storm_events})
+    return {"told": told, "untold": untold, "storms": storms,
+            "storm_events": len(storm_events)}
 
 
 class Served:

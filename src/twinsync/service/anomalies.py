@@ -117,7 +117,9 @@ class AnomalyDesk:
         update = self.monitor.update_many(
             batch.rows[in_time], batch.event_time[in_time], batch.value[in_time], quality,
             sensor_ids=service.pipeline.table.ids, book=service.alarms,
-            element_ids=self._elements, rows_of=service.pipeline.table.index)
+            element_ids=self._elements, rows_of=service.pipeline.table.index,
+            # The fleet's budget runs on arrival, which no device's clock moves.
+            received_at=batch.received_at[in_time])
         scores[in_time] = update.scores
         return update.events
 

@@ -152,7 +152,11 @@ class Store(Protocol):
     def recent_sequences(self, segments: int = 1
                          ) -> tuple[NDArray[np.int64], NDArray[np.int64]]: ...
     def events(self, *, after: int = 0, element_id: str | None = None,
-               limit: int = 100, kind: str | None = None) -> list[Event]: ...
+               limit: int = 100, kind: str | None = None,
+               newest_first: bool = False) -> list[Event]:
+        """Events after a sequence number, oldest first; ``newest_first``: the newest
+        ``limit`` of them, newest first."""
+        ...
     def keyed_event(self, element_id: str, key: str) -> Event | None:
         """The event ``element_id``'s measurement ``key`` was recorded by (the first, if
         more were), or None: one look-up, however long the element's history."""

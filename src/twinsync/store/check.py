@@ -191,6 +191,11 @@ def _check_dead_letters_and_events(store: Store) -> None:
     recent = store.recent_events(limit=2)
     _expect([e.seq for e in recent] == [events[1].seq, events[0].seq],
             "recent events come newest first")
+    newest = store.events(newest_first=True, limit=2)
+    _expect([e.seq for e in newest] == [events[1].seq, events[0].seq],
+            "events come newest first when asked")
+    newest = store.events(newest_first=True, limit=1, kind="status_changed")
+    _expect([e.seq for e in newest] == [events[0].seq], "the newest event of a kind")
     on_wall = store.events(element_id="wall-1")
     _expect([e.kind for e in on_wall] == ["status_changed"], "events filter by element")
     after = store.events(after=events[0].seq or 0)

@@ -544,8 +544,9 @@ class PostgresStore(Sealing, TieredReads):
         return aggregate_tiers(sealed, hot, span, self._problems)
 
     def events(self, *, after: int = 0, element_id: str | None = None,
-               limit: int = 100, kind: str | None = None) -> list[Event]:
-        query, params = events_query("%s", after, element_id, kind, limit)
+               limit: int = 100, kind: str | None = None,
+               newest_first: bool = False) -> list[Event]:
+        query, params = events_query("%s", after, element_id, kind, limit, newest_first)
         records = self._query(lambda c: c.execute(query, params).fetchall())
         return events_of(records, self._problems)
 

@@ -137,10 +137,12 @@ def payload_value(stored: bytes) -> object:
 
 
 def events_query(mark: str, after: int, element_id: str | None, kind: str | None,
-                 limit: int) -> tuple[str, list[object]]:
-    """``Store.events``: events after a sequence number, oldest first."""
+                 limit: int, newest_first: bool = False) -> tuple[str, list[object]]:
+    """``Store.events``: events after a sequence number, oldest first (or the newest of
+    them first)."""
     return _page_query(mark, EVENT_COLUMNS, "events", "seq", after,
-                       {"element_id": element_id, "kind": kind}, limit)
+                       {"element_id": element_id, "kind": kind}, limit,
+                       descending=newest_first)
 
 
 def recent_events_query(mark: str, kind: str | None, limit: int) -> tuple[str, list[object]]:
@@ -151,7 +153,8 @@ def recent_events_query(mark: str, kind: str | None, limit: int) -> tuple[str, l
 
 
 def _page_query(mark: str, columns: str, table: str, key: str, after: int,
-                equal: dict[str, object | None], limit: int) -> tuple[str, list[object]]:
+                equal: dict[str, object | None], limit: int, *,
+                descending: bool = False) -> tuple[str, list[object]]:
     """Rows of ``table`` whose ``key`` is above ``after``, in key order, keeping those where
     each column of ``equal`` that is given a value holds it. The names come from this
     module; the values go as parameters."""
@@ -162,4 +165,4 @@ def _page_query(mark: str, columns: str, table: str, key: str, after: int,
             query += f" AND {column} = {mark}"
             params.append(value)
     params.append(limit)
-    return query + f" ORDER BY {key} LIMIT {mark}", params
+    return query + f" ORDER BY {key}{' DESC' if descending else ''} LIMIT {mark}", params

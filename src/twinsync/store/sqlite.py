@@ -109,6 +109,9 @@ CREATE TABLE IF NOT EXISTS events (
     data BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_element ON events (element_id, seq);
+-- The newest event of a kind (the dashboard's anomaly storm, the last model import) is
+-- one look-up, not a scan back through every event since (PostgreSQL has it too).
+CREATE INDEX IF NOT EXISTS events_kind ON events (kind, seq);
 CREATE TABLE IF NOT EXISTS dead_letters (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     received_at REAL NOT NULL,
@@ -514,8 +517,9 @@ class SQLiteStore(Sealing, TieredReads):
         return aggregate_tiers(sealed, hot, span, self._problems)
 
     def events(self, *, after: int = 0, element_id: str | None = None,
-               limit: int = 100, kind: str | None = None) -> list[Event]:
-        query, params = events_query("?", after, element_id, kind, limit)
+               limit: int = 100, kind: str | None = None,
+               newest_first: bool = False) -> list[Event]:
+        query, params = events_query("?", after, element_id, kind, limit, newest_first)
         with self._read_lock:
             records = self._read.execute(query, params).fetchall()
         return events_of(records, self._problems)

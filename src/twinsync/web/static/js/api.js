@@ -56,6 +56,21 @@ export const setStatus = (id, status) =>
 
 export const signOut = () => request("DELETE", "/api/session");
 
+/**
+ * Seconds the server's clock is ahead of this page's (behind: negative), by NTP's formula
+ * over one `GET /api/time` exchange: a site tablet's clock may be minutes or hours off.
+ */
+export async function serverOffset() {
+  const t0 = Date.now() / 1000;
+  const answer = await request("GET", `/api/time?t0=${t0}`);
+  const t3 = Date.now() / 1000;
+  return (answer.t1 - t0 + (answer.t2 - t3)) / 2;
+}
+
+/** The newest `limit` events of a kind, newest first. */
+export const getNewestEvents = (kind, limit) =>
+  request("GET", `/api/events?kind=${encodeURIComponent(kind)}&newest_first=true&limit=${limit}`).then((r) => r.events);
+
 /** The newest changes of an element, newest first (the audit log is for admins). */
 export const getChanges = (id, limit) =>
   request("GET", `/api/audit?element_id=${encodeURIComponent(id)}&newest_first=true&limit=${limit}`);

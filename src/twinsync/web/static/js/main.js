@@ -14,6 +14,7 @@ import { BANDS, MATURITY_MODE, bandOf, strengthText } from "./maturity_model.js"
 import { MaturitySection } from "./maturity_panel.js";
 import { Panel } from "./panel.js";
 import { SchedulePane } from "./schedule.js";
+import { StormNotice } from "./storm.js";
 import { activitiesSection, showActivity } from "./activity_panel.js";
 import { STATUSES, TwinState, sortStoreys } from "./state.js";
 import { Tree } from "./tree.js";
@@ -24,6 +25,8 @@ import { ZoneSection } from "./zone_panel.js";
 const $ = (selector) => document.querySelector(selector);
 
 const state = new TwinState();
+// The fleet's anomaly storm: a notice under the header, read again at every (re)connection.
+const storm = new StormNotice($("#storm"));
 let viewer = null;
 let modelRevision = null;
 let colorMode = "status";
@@ -645,8 +648,12 @@ const SCHEDULE_CHANGES = new Set(["schedule_imported", "activity_progress", "act
 function onMessage(message) {
   if (message.type === "snapshot") {
     state.reset(message.elements);
+    storm.load().catch(() => {}); // the live events say the rest; a failed read is not fatal
   } else if (message.type === "delta") {
-    for (const change of message.changes) state.apply(change);
+    for (const change of message.changes) {
+      state.apply(change);
+      storm.apply(change);
+    }
     if (message.changes.some((c) => SCHEDULE_CHANGES.has(c.kind))) schedule.changed();
     if (message.properties) state.applyProperties(message.properties);
     // A mix declared changes which elements are of one and what they need.
@@ -766,6 +773,8 @@ window.twinsync = Object.freeze({
   get colorMode() { return colorMode; },
   get showRooms() { return showRooms; },
   get elementCount() { return state.elements.size; },
+  /** The anomaly storm as the notice shows it: "storming", "over" or null, and its counts. */
+  get storm() { return storm.storm && { state: storm.state, ...storm.storm }; },
   /** [time, score] of the readings the panel's chart marks unusual (anomaly score). */
   chartMarks: () => panel.chart.marked(),
   /** What the panel's chart draws of the sensor's model: points predicted, band, spans. */
