@@ -1,0 +1,196 @@
+"""``twinsync bench twin``'s zone forecast: how often a thermal zone's 90 % forecast interval
+(``physics/zone_forecast.py``, what ``GET /api/elements/{id}/forecast`` answers for a
+zone's air temperature) holds the reading 1, 6 and 24 h later, over several seeds.
+
+Each seed simulates ``zones`` rooms, each on a site of its own (so their misses are
+independent): R 2-10 K/kW and C 5-30 kWh/K drawn, read every 15 minutes with the sensor
+noise and the temperature's process noise the zone bank assumes (0.1 K; 4e-4 K² an hour),
+an outdoor temperature that swings by day round a mean that wanders from day to day
+(``site_weather``) and heating switched among 0, 2 and 4 kW for 2 to 8 h at a time. The
+zones are learned by ``ZoneBank`` from the knobs' prior, as on the reading path; after
+``burn_in`` days, every ``every`` hours each zone is forecast from its state then, and the
+share of the readings 1, 6 and 24 h on inside the interval is counted. Three cases:
+
+- ``persisted``: the inputs' futures as the route takes them, persisted from their newest
+  reading with the spread their own last three days of readings show;
+- ``heating_known``: the heating's future given (a schedule the twin would know), the
+  outdoor temperature persisted;
+- ``inputs_known``: both given: what is left is the state's, the parameters' and the
+  process noise's share, so a shortfall here is the filter's covariance, not the inputs';
+- ``held``: the zone view's forecast before the inputs' spread was added: both held at
+  their newest reading, taken as known;
+- ``level_trend`` (only when asked: slow): what the route answered for a zone before,
+  the local level/trend fitted to the room's last two days of readings, once a day.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..physics.contract import Array
+from ..physics.forecast import forecast_readings
+from ..physics.simulate import zone_weather
+from ..physics.thermal import ThermalZone
+from ..physics.zone_bank import ZoneBank, ZoneKnobs
+from ..physics.zone_forecast import InputOutlook, persisted, zone_outlook
+from ..physics.zone_inputs import HISTORY_CAPACITY
+
+STEP = 900.0
+DT = STEP / 3600
+HOURS = (1, 6, 24)
+Z90 = 1.6449
+CASES = ("persisted", "heating_known", "inputs_known", "held")
+#: Readings the level/trend forecast is fitted on (the route's two days).
+WINDOW = 192
+
+
+def site_weather(rng: np.random.Generator, zones: int, steps: int) -> tuple[Array, Array]:
+    """(outdoor °C, heating kW), ``(zones, steps)`` at 15 minutes: a daily swing of 3 to
+    8 °C (drawn each day) round a mean that wanders about 2 °C a day, with half a degree
+    of hour-to-hour noise; heating as ``zone_weather`` switches it."""
+    _, heating = zone_weather(rng, zones, steps, DT)
+    hours = np.arange(steps) * DT
+    days = int(np.ceil(steps * DT / 24)) + 1
+    swing = rng.uniform(3.0, 8.0, (zones, days))[:, (hours // 24).astype(np.int64)]
+    mean = 5.0 + np.cumsum(rng.normal(0.0, 0.2, (zones, steps)), axis=1)
+    wobble = np.zeros((zones, steps))
+    shocks = rng.normal(0.0, 0.5 * np.sqrt(1 - 0.9**2), (zones, steps))
+    for k in range(1, steps):
+        wobble[:, k] = 0.9 * wobble[:, k - 1] + shocks[:, k]
+    outdoor = mean + swing * np.sin(2 * np.pi * (hours - 9.0) / 24) + wobble
+    return outdoor, heating
+
+
+def _simulate(zones: int, steps: int, knobs: ZoneKnobs, rng: np.random.Generator
+              ) -> tuple[Array, Array, Array]:
+    """Outdoor, heating and room readings ``(zones, steps)``: the input read at a step
+    acts over the next, as on the reading path."""
+    outdoor, heating = site_weather(rng, zones, steps)
+    model = ThermalZone()
+    state = model.state(np.full(zones, 18.0), rng.uniform(2.0, 10.0, zones),
+                        rng.uniform(5.0, 30.0, zones))
+    rooms = np.empty((zones, steps))
+    for k in range(steps):
+        rooms[:, k] = state[:, 0]
+        state = model.step(state, DT, np.column_stack([outdoor[:, k], heating[:, k]]))
+        state[:, 0] += rng.normal(0.0, np.sqrt(knobs.temperature_noise * DT), zones)
+    return outdoor, heating, rooms + rng.normal(0.0, knobs.noise_sd, rooms.shape)
+
+
+def _outlooks(case: str, values: Array, k: int, substeps: int) -> InputOutlook:
+    """An input over the ``substeps`` after reading ``k``, for every zone: its true values
+    (known), or persisted from its last ``HISTORY_CAPACITY`` readings."""
+    zones = values.shape[0]
+    if case == "known":
+        return InputOutlook.known(values[:, k:k + substeps].copy())
+    first = max(0, k + 1 - HISTORY_CAPACITY)
+    times = np.arange(first, k + 1, dtype=np.float64) * STEP
+    starts = np.asarray((k + np.arange(substeps)) * STEP, dtype=np.float64)
+    means, covariances = np.empty((zones, substeps)), np.empty((zones, substeps, substeps))
+    for z in range(zones):
+        means[z], covariances[z] = persisted(np.asarray(times, dtype=np.float64),
+                                             values[z, first:k + 1], starts,
+                                             np.asarray(starts + STEP, dtype=np.float64))
+    return InputOutlook(means, covariances)
+
+
+def _inputs(case: str, ways: dict[tuple[str, str], InputOutlook]
+            ) -> tuple[InputOutlook, InputOutlook]:
+    """The outdoor and heating outlooks of a case."""
+    if case == "held":
+        # The zone view's forecast before: the newest readings held, no spread for them.
+        return tuple(InputOutlook.known(ways[(name, "persisted")].mean)  # type: ignore[return-value]
+                     for name in ("outdoor", "heating"))
+    outdoor = ways[("outdoor", "known" if case == "inputs_known" else "persisted")]
+    heating = ways[("heating", "persisted" if case == "persisted" else "known")]
+    return outdoor, heating
+
+
+def _level_trend(rooms: Array, k: int, furthest: int, inside: Array, width: Array,
+                 seen: list[int]) -> None:
+    """What the route answered for a zone's air temperature before: the local level/trend
+    fitted to each room's last two days of readings."""
+    times = np.asarray(np.arange(WINDOW) * STEP, dtype=np.float64)
+    for z in range(rooms.shape[0]):
+        answer = forecast_readings(times, rooms[z, k + 1 - WINDOW:k + 1], np.ones(WINDOW),
+                                   horizon=furthest * STEP, steps=furthest)
+        low, high = answer.quantile(0.05), answer.quantile(0.95)
+        for i, hours in enumerate(HOURS):
+            at = int(hours / DT)
+            inside[i] += low[at - 1] <= rooms[z, k + at] <= high[at - 1]
+            width[i] += high[at - 1] - low[at - 1]
+    seen[0] += rooms.shape[0]
+
+
+def zone_forecast_coverage(zones: int, days: int, seeds: list[int], burn_in: int = 7,
+                           every: int = 6, level_trend: bool = False) -> dict[str, Any]:
+    """The share (%) of readings inside the 90 % interval at each of ``HOURS``, per seed
+    and case, and over all the seeds, with the interval's mean width (K);
+    ``level_trend``: also of the local level/trend's interval fitted to each room's last
+    two days, once a day (slow: 0.1-0.2 s a forecast)."""
+    knobs = ZoneKnobs()
+    furthest = int(max(HOURS) / DT)
+    steps = int(days * 24 / DT)
+    out: dict[str, Any] = {"zones": zones, "days": days, "burn_in_days": burn_in,
+                           "every_hours": every, "interval": 0.9, "seeds": seeds}
+    total = {case: np.zeros(len(HOURS)) for case in CASES}
+    total_width = {case: np.zeros(len(HOURS)) for case in CASES}
+    counted_all = 0
+    for seed in seeds:
+        rng = np.random.default_rng(seed + 40)
+        outdoor, heating, rooms = _simulate(zones, steps + furthest, knobs, rng)
+        bank = ZoneBank(knobs, watch=False)
+        bank.grow(zones)
+        everyone = np.arange(zones, dtype=np.int64)
+        inside = {case: np.zeros(len(HOURS)) for case in (*CASES, "level_trend")}
+        width = {case: np.zeros(len(HOURS)) for case in (*CASES, "level_trend")}
+        counted, seen = 0, [0]
+        for k in range(steps):
+            # the reading at k, the zone stepped with the inputs read at k - 1
+            before = max(k - 1, 0)
+            bank.update(everyone, np.full(zones, k * STEP), rooms[:, k], np.ones(zones),
+                        outdoor[:, before], heating[:, before])
+            if k < burn_in * 96 or k % int(every / DT):
+                continue
+            c = bank.columns
+            ways = {(name, way): _outlooks(way, values, k, furthest)
+                    for name, values in (("outdoor", outdoor), ("heating", heating))
+                    for way in ("known", "persisted")}
+            for case in CASES:
+                ahead = zone_outlook(c["x"], c["P"], np.full(furthest, DT),
+                                     *_inputs(case, ways), knobs.temperature_noise,
+                                     knobs.parameter_noise, knobs.noise_sd)
+                for i, hours in enumerate(HOURS):
+                    at = int(hours / DT)
+                    miss = np.abs(rooms[:, k + at] - ahead.mean[:, at - 1])
+                    inside[case][i] += np.count_nonzero(miss <= Z90 * ahead.reading_sd[:, at - 1])
+                    width[case][i] += 2 * Z90 * float(ahead.reading_sd[:, at - 1].sum())
+            if level_trend and k % int(24 / DT) == 0:
+                _level_trend(rooms, k, furthest, inside["level_trend"], width["level_trend"],
+                             seen)
+            counted += zones
+        out[str(seed)] = {case: _shares(inside[case], counted) for case in CASES}
+        out[str(seed)]["width_k"] = {case: _widths(width[case], counted) for case in CASES}
+        for case in CASES:
+            total[case] += inside[case]
+            total_width[case] += width[case]
+        counted_all += counted
+        if level_trend:
+            out[str(seed)]["level_trend"] = _shares(inside["level_trend"], seen[0])
+            out[str(seed)]["level_trend_forecasts"] = seen[0]
+            out[str(seed)]["width_k"]["level_trend"] = _widths(width["level_trend"], seen[0])
+    out["forecasts_a_seed"] = counted
+    out["all"] = {case: _shares(total[case], counted_all) for case in CASES}
+    out["all"]["width_k"] = {case: _widths(total_width[case], counted_all) for case in CASES}
+    return out
+
+
+def _shares(inside: Array, counted: int) -> dict[str, float]:
+    return {f"{h}h": round(float(100 * inside[i] / counted), 1) for i, h in enumerate(HOURS)}
+
+
+def _widths(width: Array, counted: int) -> dict[str, float]:
+    """The interval's mean width (K) at each of ``HOURS``."""
+    return {f"{h}h": round(float(width[i] / max(counted, 1)), 2) for i, h in enumerate(HOURS)}

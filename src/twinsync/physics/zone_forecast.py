@@ -1,0 +1,168 @@
+"""A thermal zone's air temperature looked ahead from its filter's state, with the future of
+its inputs as uncertain as their own past says.
+
+The zone's UKF state ``[T, ln R, ln C]`` and covariance at its last reading are stepped on
+through the horizon in substeps (``UnscentedKalmanFilter.predict``): the temperature's and
+the parameters' covariance are carried through the model by its sigma points, and the
+temperature's process noise is added a substep at a time. Over each substep each input is
+held (the zone's own step rule, ``zone_bank``) at its mean there:
+
+- while the input's history reaches (a station that read after the room's last reading),
+  the value it was read at: known, no error;
+- past its newest reading, that reading held (**persistence**): no weather forecast comes
+  into the twin, and the heating's plan is not known to it. Its error is what the input's
+  own history says a held value misses by: the mean squared change of the input over each
+  lag (``increment_variance``), so an outdoor temperature that swings by day, or a heating
+  that switches every few hours, widens the forecast by as much as it did in the past.
+  The errors at two times after the newest reading, ``s`` and ``s'`` hours on, covary as
+  the increments of a process with stationary increments do: ``(V(s) + V(s') -
+  V(|s - s'|)) / 2``.
+
+The temperature answers the inputs linearly for given R and C: an input error ``e`` held
+over substep ``k`` moves the temperature at the end of substep ``n ≥ k`` by ``(1 - d_k)
+d_{k+1} ... d_n e`` (``d = exp(-δ / RC)``; times R for the heating), taken at the mean R
+and C. So the inputs add ``aᵀ Σ a`` to the temperature's variance (``a`` those weights,
+``Σ`` the errors' covariance), outdoor and heating independent of each other. A reading's
+variance adds the sensor's.
+
+>>> x = np.array([[20.0, np.log(5.0), np.log(10.0)]])
+>>> P = np.diag([0.01, 1e-4, 1e-4])[None]
+>>> known = InputOutlook.known(np.zeros((1, 4)))
+>>> ahead = zone_outlook(x, P, np.full(4, 12.5), known, known, 4e-4, 4e-8, 0.1)
+>>> np.round(ahead.mean[0], 2).tolist()  # a quarter of τ = 50 h at a time, towards 0 °C
+[15.58, 12.13, 9.45, 7.36]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .contract import Array
+from .ukf import UnscentedKalmanFilter
+from .zone_bank import TimedZone
+
+
+@dataclass(frozen=True)
+class InputOutlook:
+    """An input over a forecast's substeps, for a batch of zones: the value held over each
+    substep ``(B, n)`` and the covariance of its error ``(B, n, n)``."""
+
+    mean: Array
+    covariance: Array
+
+    @classmethod
+    def known(cls, mean: Array) -> InputOutlook:
+        """An input whose values over the forecast are known (a zone without heating: 0)."""
+        batch, substeps = mean.shape
+        return cls(mean, np.zeros((batch, substeps, substeps)))
+
+
+def increment_variance(times: Array, values: Array, lags: Array) -> Array:
+    """The mean squared change of an input held between its readings (``times`` seconds,
+    sorted; ``values``) over each of ``lags`` (hours, ≥ 0). The held input is put on a
+    grid of its readings' median spacing; a lag between two of the grid's is interpolated
+    linearly, and one past the readings' span grows in proportion from the longest measured
+    (as a random walk's would: no reason to think it stops growing). Fewer than two
+    readings: unknown (NaN)."""
+    lags = np.asarray(lags, dtype=np.float64)
+    finite = np.isfinite(times) & np.isfinite(values)
+    times, values = times[finite], values[finite]
+    if times.size < 2 or times[-1] <= times[0]:
+        return np.full(lags.shape, np.nan)
+    spacing = np.diff(times)
+    step = float(np.median(spacing[spacing > 0]))
+    grid = times[0] + step * np.arange(int((times[-1] - times[0]) // step) + 1)
+    held = values[np.searchsorted(times, grid, side="right") - 1]
+    longest = held.size - 1
+    # Σ (g[i+k] - g[i])² over i < N - k for every k at once: the squares' sums from the
+    # running sum, the cross term from the autocorrelation.
+    held = held - held.mean()
+    square = np.r_[0.0, np.cumsum(held**2)]
+    lag = np.arange(longest + 1)
+    cross = np.correlate(held, held, mode="full")[held.size - 1:]
+    pairs = held.size - lag
+    total = (square[-1] - square[lag]) + square[pairs] - 2.0 * cross
+    measured = np.maximum(total, 0.0) / pairs
+    at = lags * 3600.0 / step
+    inside = np.interp(np.minimum(at, longest), np.arange(longest + 1), measured)
+    grown: Array = np.where(at > longest, measured[-1] * at / max(longest, 1), inside)
+    return grown
+
+
+def persisted(times: Array, values: Array, starts: Array, ends: Array,
+              spread: tuple[Array, Array] | None = None) -> tuple[Array, Array]:
+    """One input over substeps from ``starts`` to ``ends`` (epoch seconds): held over each
+    at its value as last read before the end (the zone's step rule) while its history
+    reaches, else at its newest reading; and the covariance of the error ``(n, n)``: none
+    over a substep that starts at or before the newest reading, else from
+    ``increment_variance`` at the lag from the newest reading to the substep's start, of
+    ``spread`` (a longer history of the input: times, values) if given, else of its
+    history."""
+    finite = np.isfinite(times) & np.isfinite(values)
+    times, values = times[finite], values[finite]
+    if times.size == 0:
+        raise ValueError("an input with no reading cannot be persisted")
+    before = np.searchsorted(times, ends, side="left") - 1
+    # A substep that ends at or before the first kept reading takes that reading (the
+    # zone has nothing older).
+    mean = values[np.maximum(before, 0)]
+    ahead = np.maximum(starts - times[-1], 0.0) / 3600.0
+    gap = np.abs(ahead[:, None] - ahead[None, :])
+    lags = np.unique(np.r_[ahead, gap.ravel()])
+    variance = increment_variance(*(spread or (times, values)), lags)
+    if not np.all(np.isfinite(variance)):
+        variance = np.zeros_like(variance)  # one reading: nothing to learn a spread from
+    v = np.interp(ahead, lags, variance)
+    covariance = 0.5 * (v[:, None] + v[None, :] - np.interp(gap, lags, variance))
+    unknown = ahead > 0.0
+    covariance *= unknown[:, None] & unknown[None, :]
+    return mean, covariance
+
+
+@dataclass(frozen=True)
+class ZoneOutlook:
+    """Each zone's temperature at the end of each substep ``(B, n)``: the mean, the
+    standard deviation from the state (temperature, R and C), from the inputs' futures, and
+    of a reading (all three with the sensor's noise)."""
+
+    mean: Array
+    state_sd: Array
+    input_sd: Array
+    reading_sd: Array
+
+
+def zone_outlook(x: Array, P: Array, substeps: Array, outdoor: InputOutlook,
+                 heating: InputOutlook, temperature_noise: float, parameter_noise: float,
+                 noise_sd: float) -> ZoneOutlook:
+    """Zones of state ``x`` ``(B, 3)`` and covariance ``P`` ``(B, 3, 3)`` stepped through
+    ``substeps`` (hours each, ``(n,)``) with ``outdoor`` (°C) and ``heating`` (kW) held
+    over each at their outlook's mean; process noises as variances per hour (the zone
+    bank's), ``noise_sd`` a reading's (K)."""
+    batch, count = x.shape[0], substeps.size
+    ukf = UnscentedKalmanFilter(TimedZone(), x.copy(), P.copy(), gate=None)
+    noise = np.diag([temperature_noise, parameter_noise, parameter_noise])
+    mean, state_var, decay = (np.empty((batch, count)) for _ in range(3))
+    resistance = np.empty((batch, count))
+    for k in range(count):
+        hours = np.full(batch, substeps[k])
+        # the weights an input's error takes, at the mean R and C before the substep
+        resistance[:, k] = np.exp(ukf.x[:, 1])
+        decay[:, k] = np.exp(-substeps[k] / np.exp(ukf.x[:, 1] + ukf.x[:, 2]))
+        ukf.predict(1.0, np.column_stack([outdoor.mean[:, k], heating.mean[:, k], hours]),
+                    noise * substeps[k])
+        mean[:, k], state_var[:, k] = ukf.x[:, 0], np.maximum(ukf.P[:, 0, 0], 0.0)
+    # weight[b, n, k]: how much an error held over substep k moves the temperature at the
+    # end of substep n: (1 - d_k) times the decay of every substep after k up to n.
+    log_decay = np.cumsum(np.log(decay), axis=1)
+    after = log_decay[:, :, None] - log_decay[:, None, :]
+    weight = np.where(np.tril(np.ones((count, count), dtype=bool))[None],
+                      np.exp(np.minimum(after, 0.0)) * (1.0 - decay)[:, None, :], 0.0)
+    heated = weight * resistance[:, None, :]
+    input_var = (np.sum((weight @ outdoor.covariance) * weight, axis=2)
+                 + np.sum((heated @ heating.covariance) * heated, axis=2))
+    input_var = np.maximum(input_var, 0.0)
+    sensor = noise_sd**2
+    return ZoneOutlook(mean, np.sqrt(state_var), np.sqrt(input_var),
+                       np.sqrt(state_var + input_var + sensor))
