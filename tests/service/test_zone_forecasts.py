@@ -2,7 +2,8 @@
 thermal model (its R and C learned, its inputs persisted with their own history's spread),
 not by a level/trend fitted to its readings; the truth of the next day inside the interval
 where the inputs held as known miss it; the threshold crossed where the mean crosses it;
-a property of the room that is not its air temperature still answered by the level/trend."""
+a property of the room that is not its air temperature still answered by the level/trend;
+the zone view's forecast is the route's."""
 
 from __future__ import annotations
 
@@ -149,3 +150,17 @@ async def test_a_zone_too_young_to_answer_is_answered_by_the_level_or_trend(
         assert answer["model"] == "thermal_zone"
     finally:
         await service.aclose()
+
+
+async def test_the_zone_view_forecasts_a_day_ahead_as_the_route_does(
+        site: tuple[TwinService, tuple[np.ndarray, ...]]) -> None:
+    service, _ = site
+    for zone in range(ZONES):
+        view = (await service.zones.of_element(f"room-{zone}", hours=24))["forecast"]
+        route = await forecast(service, f"room-{zone}", "air_temperature", HORIZON, steps=1)
+        assert view["inputs"] == "persisted"
+        for name, column in (("temperature", "mean"), ("sd", "deviation"), ("low", "low"),
+                             ("high", "high")):
+            assert view[name] == pytest.approx(route[column][0])
+        # before, with the inputs held as known, about 0.3 K wide a day ahead
+        assert view["high"] - view["low"] > 1.0

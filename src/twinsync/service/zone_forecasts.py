@@ -28,7 +28,6 @@ from ..physics.zone_bank import ZoneKnobs
 from ..physics.zone_forecast import InputOutlook, persisted, zone_outlook
 from ..store.base import History
 from .views import finite_or_none
-from .zone_models import INPUT
 
 if TYPE_CHECKING:
     from .twin_service import TwinService
@@ -40,6 +39,8 @@ SUBSTEP = 900.0
 #: Substeps at most: the inputs' error covariance is a square of them.
 MAX_SUBSTEPS = 480
 HOUR = 3600.0
+#: The interval the zone view answers (the route answers the same, ``forecasts.COVERAGE``).
+COVERAGE = 0.9
 #: How far back an input's stored readings teach how far its future strays from its newest
 #: reading: 14 days. The zone keeps three days of 15-minute readings (``zone_inputs``),
 #: which hold about two independent changes over a day: the spread learned from them
@@ -101,15 +102,9 @@ def zone_start(service: TwinService, element_id: str, name: str) -> ZoneStart | 
         if not kept.any():
             return None
         element, prop = desk.slots[slot]
-        index = service.properties
-        number = index.number(element, prop)
-        rows = ([] if number is None else
-                index.members[index.starts[number]:index.starts[number + 1]].tolist())
-        # the rows the zone takes this input from, and what each is scaled by (W to kW)
-        rows = [row for row in rows if row < desk.target.size and desk.role[row] == INPUT
-                and desk.target[row] == slot]
-        return Source(element, prop, times[kept].copy(), values[kept].copy(), rows,
-                      [float(desk.factor[row]) for row in rows])
+        rows = desk.input_rows(slot)
+        return Source(element, prop, times[kept].copy(), values[kept].copy(),
+                      [row for row, _ in rows], [factor for _, factor in rows])
 
     outdoor = source(zone.outdoor)
     heating = source(zone.heating)
