@@ -12,9 +12,12 @@ zones are learned by ``ZoneBank`` from the knobs' prior, as on the reading path;
 share of the readings 1, 6 and 24 h on inside the interval is counted. Three cases:
 
 - ``persisted``: the inputs' futures as the route takes them, persisted from their newest
-  reading with the spread their own last three days of readings show;
+  reading with the spread their own readings of up to 14 days back show
+  (``service.zone_forecasts.SPREAD_SECONDS``; fewer in the first two weeks);
+- ``persisted_kept``: the same with the spread of the three days the zone keeps
+  (``zone_inputs.HISTORY_CAPACITY``), as the route first had it;
 - ``heating_known``: the heating's future given (a schedule the twin would know), the
-  outdoor temperature persisted;
+  outdoor temperature persisted (as ``persisted``);
 - ``inputs_known``: both given: what is left is the state's, the parameters' and the
   process noise's share, so a shortfall here is the filter's covariance, not the inputs';
 - ``held``: the zone view's forecast before the inputs' spread was added: both held at
@@ -36,12 +39,13 @@ from ..physics.thermal import ThermalZone
 from ..physics.zone_bank import ZoneBank, ZoneKnobs
 from ..physics.zone_forecast import InputOutlook, persisted, zone_outlook
 from ..physics.zone_inputs import HISTORY_CAPACITY
+from ..service.zone_forecasts import SPREAD_SECONDS
 
 STEP = 900.0
 DT = STEP / 3600
 HOURS = (1, 6, 24)
 Z90 = 1.6449
-CASES = ("persisted", "heating_known", "inputs_known", "held")
+CASES = ("persisted", "persisted_kept", "heating_known", "inputs_known", "held")
 #: Readings the level/trend forecast is fitted on (the route's two days).
 WINDOW = 192
 
@@ -79,20 +83,24 @@ def _simulate(zones: int, steps: int, knobs: ZoneKnobs, rng: np.random.Generator
     return outdoor, heating, rooms + rng.normal(0.0, knobs.noise_sd, rooms.shape)
 
 
-def _outlooks(case: str, values: Array, k: int, substeps: int) -> InputOutlook:
+def _outlooks(way: str, values: Array, k: int, substeps: int) -> InputOutlook:
     """An input over the ``substeps`` after reading ``k``, for every zone: its true values
-    (known), or persisted from its last ``HISTORY_CAPACITY`` readings."""
+    (``known``), or persisted from its last ``HISTORY_CAPACITY`` readings with the spread
+    of the readings of up to ``SPREAD_SECONDS`` back (``persisted``, as the route does) or
+    of the kept ones only (``kept``, as it did first)."""
     zones = values.shape[0]
-    if case == "known":
+    if way == "known":
         return InputOutlook.known(values[:, k:k + substeps].copy())
     first = max(0, k + 1 - HISTORY_CAPACITY)
-    times = np.arange(first, k + 1, dtype=np.float64) * STEP
+    back = max(0, k + 1 - int(SPREAD_SECONDS / STEP))
+    times = np.arange(back, k + 1, dtype=np.float64) * STEP
     starts = np.asarray((k + np.arange(substeps)) * STEP, dtype=np.float64)
+    ends = np.asarray(starts + STEP, dtype=np.float64)
     means, covariances = np.empty((zones, substeps)), np.empty((zones, substeps, substeps))
     for z in range(zones):
-        means[z], covariances[z] = persisted(np.asarray(times, dtype=np.float64),
-                                             values[z, first:k + 1], starts,
-                                             np.asarray(starts + STEP, dtype=np.float64))
+        spread = None if way == "kept" else (times, values[z, back:k + 1])
+        means[z], covariances[z] = persisted(times[first - back:], values[z, first:k + 1],
+                                             starts, ends, spread)
     return InputOutlook(means, covariances)
 
 
@@ -101,8 +109,10 @@ def _inputs(case: str, ways: dict[tuple[str, str], InputOutlook]
     """The outdoor and heating outlooks of a case."""
     if case == "held":
         # The zone view's forecast before: the newest readings held, no spread for them.
-        return tuple(InputOutlook.known(ways[(name, "persisted")].mean)  # type: ignore[return-value]
-                     for name in ("outdoor", "heating"))
+        return (InputOutlook.known(ways[("outdoor", "persisted")].mean),
+                InputOutlook.known(ways[("heating", "persisted")].mean))
+    if case == "persisted_kept":
+        return ways[("outdoor", "kept")], ways[("heating", "kept")]
     outdoor = ways[("outdoor", "known" if case == "inputs_known" else "persisted")]
     heating = ways[("heating", "persisted" if case == "persisted" else "known")]
     return outdoor, heating
@@ -157,7 +167,7 @@ def zone_forecast_coverage(zones: int, days: int, seeds: list[int], burn_in: int
             c = bank.columns
             ways = {(name, way): _outlooks(way, values, k, furthest)
                     for name, values in (("outdoor", outdoor), ("heating", heating))
-                    for way in ("known", "persisted")}
+                    for way in ("known", "persisted", "kept")}
             for case in CASES:
                 ahead = zone_outlook(c["x"], c["P"], np.full(furthest, DT),
                                      *_inputs(case, ways), knobs.temperature_noise,
