@@ -58,3 +58,5 @@ def test_the_twin_bench_reports_calibration_divergence_coverage_and_cost() -> No
     # the inputs taken as known are surer than their futures persisted with their spread
     width = forecast["all"]["width_k"]
     assert width["held"]["24h"] < width["persisted"]["24h"]
+    assert set(forecast["cost_ms"]) == {"24h_12_steps", "7d_12_steps", "30d_500_steps"}
+    assert all(ms > 0 for ms in forecast["cost_ms"].values())

@@ -27,7 +27,8 @@ Four parts, all on simulated data (pure NumPy, no store, no service):
   forecast interval (what the forecast route answers for a zone's air temperature) 1, 6
   and 24 h ahead on ``--zone-forecast-zones`` simulated zones over
   ``--zone-forecast-days`` for each of ``--zone-forecast-seeds``, with its inputs'
-  futures persisted (the route's way), each input's future known, and held as known.
+  futures persisted (the route's way), each input's future known, and held as known;
+  and what one such forecast costs (``cost_ms``).
 - zone divergence (``bench/zone_watch.py``): the thermal zones' divergence watch on
   well-specified simulated zones (``--zone-watch-zones`` over ``--zone-watch-days``): readings
   per false start, the delay to tell R halved and R after the recalibration, and the cost
@@ -56,7 +57,7 @@ from ..physics.thermal import ThermalZone
 from ..physics.ukf import UnscentedKalmanFilter
 from .conditional import conditional_calibration
 from .timing import best_of
-from .zone_forecast import zone_forecast_coverage
+from .zone_forecast import forecast_cost, zone_forecast_coverage
 from .zone_watch import zone_divergence
 
 DT = 0.25  # hours: readings every 15 minutes
@@ -134,7 +135,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                            args.zone_cost_sizes, args.repeat, args.seed),
         "zone_forecast": zone_forecast_coverage(args.zone_forecast_zones,
                                                 args.zone_forecast_days,
-                                                args.zone_forecast_seeds),
+                                                args.zone_forecast_seeds)
+        | {"cost_ms": forecast_cost(args.repeat, args.seed)},
     }
     figures["seconds"] = round(time.perf_counter() - started, 1)
     _print(figures)
@@ -423,3 +425,4 @@ def _print(figures: dict[str, Any]) -> None:
         if case != "width_k":
             print(f"zone forecast, 90 % interval's coverage {case} (seeds {f['seeds']}): "
                   f"{shares}, mean width {f['all']['width_k'][case]} K")
+    print(f"zone forecast, one request's work (ms, best of runs): {f['cost_ms']}")

@@ -39,7 +39,8 @@ from ..physics.thermal import ThermalZone
 from ..physics.zone_bank import ZoneBank, ZoneKnobs
 from ..physics.zone_forecast import InputOutlook, persisted, zone_outlook
 from ..physics.zone_inputs import HISTORY_CAPACITY
-from ..service.zone_forecasts import SPREAD_SECONDS
+from ..service.zone_forecasts import SPREAD_SECONDS, Source, ZoneStart, answer
+from .timing import best_of
 
 STEP = 900.0
 DT = STEP / 3600
@@ -194,6 +195,40 @@ def zone_forecast_coverage(zones: int, days: int, seeds: list[int], burn_in: int
     out["forecasts_a_seed"] = counted
     out["all"] = {case: _shares(total[case], counted_all) for case in CASES}
     out["all"]["width_k"] = {case: _widths(total_width[case], counted_all) for case in CASES}
+    return out
+
+
+def forecast_cost(repeat: int, seed: int = 0) -> dict[str, float]:
+    """Milliseconds (best of ``repeat``) of one zone's forecast as the route works it out
+    (``service.zone_forecasts.answer``, after the store is read) a day ahead at 12 times,
+    7 days ahead at 12 and 30 days ahead at 500, from a zone learned over 14 days whose
+    inputs have 14 days of readings."""
+    knobs = ZoneKnobs()
+    steps = 14 * 96
+    outdoor, heating, rooms = _simulate(1, steps, knobs, np.random.default_rng(seed + 50))
+    bank = ZoneBank(knobs, watch=False)
+    bank.grow(1)
+    for k in range(steps):
+        bank.update(np.zeros(1, dtype=np.int64), np.full(1, k * STEP), rooms[:, k], np.ones(1),
+                    outdoor[:, max(k - 1, 0)], heating[:, max(k - 1, 0)])
+    times = np.arange(steps, dtype=np.float64) * STEP
+    kept = slice(steps - HISTORY_CAPACITY, steps)
+
+    def source(name: str, values: Array) -> Source:
+        return Source("site", name, times[kept], values[0, kept], [], [],
+                      (times, values[0]))
+
+    start = ZoneStart(bank.columns["x"][0].copy(), bank.columns["P"][0].copy(),
+                      float(times[-1]), steps, knobs, source("outdoor", outdoor),
+                      source("heating", heating))
+    out = {}
+    for name, horizon, count in (("24h_12_steps", 86_400.0, 12),
+                                 ("7d_12_steps", 7 * 86_400.0, 12),
+                                 ("30d_500_steps", 30 * 86_400.0, 500)):
+        def once(horizon: float = horizon, count: int = count) -> None:
+            answer(start, horizon, count, (0.05, 0.5, 0.95), None, 0.9)
+
+        out[name] = round(1000 * best_of(repeat, once), 1)
     return out
 
 

@@ -22,7 +22,9 @@ The temperature answers the inputs linearly for given R and C: an input error ``
 over substep ``k`` moves the temperature at the end of substep ``n ≥ k`` by ``(1 - d_k)
 d_{k+1} ... d_n e`` (``d = exp(-δ / RC)``; times R for the heating), taken at the mean R
 and C. So the inputs add ``aᵀ Σ a`` to the temperature's variance (``a`` those weights,
-``Σ`` the errors' covariance), outdoor and heating independent of each other. A reading's
+``Σ`` the errors' covariance), outdoor and heating independent of each other; it is
+carried from substep to substep with ``Σ a``, so a forecast of ``n`` substeps costs
+``n²``, not the ``n³`` of the weights as a matrix. A reading's
 variance adds the sensor's.
 
 >>> x = np.array([[20.0, np.log(5.0), np.log(10.0)]])
@@ -143,26 +145,30 @@ def zone_outlook(x: Array, P: Array, substeps: Array, outdoor: InputOutlook,
     batch, count = x.shape[0], substeps.size
     ukf = UnscentedKalmanFilter(TimedZone(), x.copy(), P.copy(), gate=None)
     noise = np.diag([temperature_noise, parameter_noise, parameter_noise])
-    mean, state_var, decay = (np.empty((batch, count)) for _ in range(3))
-    resistance = np.empty((batch, count))
+    mean, state_var, input_var = (np.empty((batch, count)) for _ in range(3))
+    # Per input, the variance its errors give the temperature at the end of the substep
+    # so far, aᵀΣa, and Σa: the weights a of substep n are those of n - 1 decayed by d_n,
+    # plus (1 - d_n) (times R for the heating) on substep n's own error, so both follow
+    # by one update a substep (n² in all, not n³).
+    variance = {"outdoor": np.zeros(batch), "heating": np.zeros(batch)}
+    reach = {"outdoor": np.zeros((batch, count)), "heating": np.zeros((batch, count))}
+    given = {"outdoor": outdoor.covariance, "heating": heating.covariance}
+    everyone = np.arange(batch)
     for k in range(count):
         hours = np.full(batch, substeps[k])
         # the weights an input's error takes, at the mean R and C before the substep
-        resistance[:, k] = np.exp(ukf.x[:, 1])
-        decay[:, k] = np.exp(-substeps[k] / np.exp(ukf.x[:, 1] + ukf.x[:, 2]))
+        resistance = np.exp(ukf.x[:, 1])
+        decay = np.exp(-substeps[k] / np.exp(ukf.x[:, 1] + ukf.x[:, 2]))
+        for name, gain in (("outdoor", 1.0 - decay), ("heating", resistance * (1.0 - decay))):
+            sigma = given[name]
+            variance[name] = (decay**2 * variance[name]
+                              + 2.0 * decay * gain * reach[name][:, k]
+                              + gain**2 * sigma[everyone, k, k])
+            reach[name] = decay[:, None] * reach[name] + gain[:, None] * sigma[:, :, k]
+        input_var[:, k] = np.maximum(variance["outdoor"] + variance["heating"], 0.0)
         ukf.predict(1.0, np.column_stack([outdoor.mean[:, k], heating.mean[:, k], hours]),
                     noise * substeps[k])
         mean[:, k], state_var[:, k] = ukf.x[:, 0], np.maximum(ukf.P[:, 0, 0], 0.0)
-    # weight[b, n, k]: how much an error held over substep k moves the temperature at the
-    # end of substep n: (1 - d_k) times the decay of every substep after k up to n.
-    log_decay = np.cumsum(np.log(decay), axis=1)
-    after = log_decay[:, :, None] - log_decay[:, None, :]
-    weight = np.where(np.tril(np.ones((count, count), dtype=bool))[None],
-                      np.exp(np.minimum(after, 0.0)) * (1.0 - decay)[:, None, :], 0.0)
-    heated = weight * resistance[:, None, :]
-    input_var = (np.sum((weight @ outdoor.covariance) * weight, axis=2)
-                 + np.sum((heated @ heating.covariance) * heated, axis=2))
-    input_var = np.maximum(input_var, 0.0)
     sensor = noise_sd**2
     return ZoneOutlook(mean, np.sqrt(state_var), np.sqrt(input_var),
                        np.sqrt(state_var + input_var + sensor))
