@@ -36,6 +36,15 @@ def test_a_random_walks_mean_squared_change_grows_with_the_lag() -> None:
     assert beyond[1] == pytest.approx(2 * beyond[0])
 
 
+def test_a_reading_a_second_for_two_weeks_is_learned_on_a_bounded_grid() -> None:
+    rng = np.random.default_rng(2)
+    count = 14 * 86_400
+    walk = np.cumsum(rng.normal(0.0, 0.01, count))  # 0.36 a hour
+    found = increment_variance(np.arange(count, dtype=np.float64), walk,
+                               np.array([1.0, 6.0]))
+    assert found == pytest.approx([0.36, 6 * 0.36], rel=0.2)
+
+
 def test_a_daily_swings_mean_squared_change_comes_back_after_a_day() -> None:
     times = np.arange(288) * STEP
     swing = 8.0 * np.sin(2 * np.pi * times / 86_400)

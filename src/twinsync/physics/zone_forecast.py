@@ -45,6 +45,9 @@ from .contract import Array
 from .ukf import UnscentedKalmanFilter
 from .zone_bank import TimedZone
 
+#: Grid steps an input's history is put on at most (14 days: about 5 minutes a step).
+MAX_GRID = 4096
+
 
 @dataclass(frozen=True)
 class InputOutlook:
@@ -64,18 +67,20 @@ class InputOutlook:
 def increment_variance(times: Array, values: Array, lags: Array) -> Array:
     """The mean squared change of an input held between its readings (``times`` seconds,
     sorted; ``values``) over each of ``lags`` (hours, ≥ 0). The held input is put on a
-    grid of its readings' median spacing; a lag between two of the grid's is interpolated
-    linearly, and one past the readings' span grows in proportion from the longest measured
-    (as a random walk's would: no reason to think it stops growing). Fewer than two
-    readings: unknown (NaN)."""
+    grid of its readings' median spacing (at most ``MAX_GRID`` steps); a lag between two
+    of the grid's is interpolated linearly, and one past the readings' span grows in
+    proportion from the longest measured (as a random walk's would: no reason to think it
+    stops growing). Fewer than two readings: unknown (NaN)."""
     lags = np.asarray(lags, dtype=np.float64)
     finite = np.isfinite(times) & np.isfinite(values)
     times, values = times[finite], values[finite]
     if times.size < 2 or times[-1] <= times[0]:
         return np.full(lags.shape, np.nan)
     spacing = np.diff(times)
-    step = float(np.median(spacing[spacing > 0]))
-    grid = times[0] + step * np.arange(int((times[-1] - times[0]) // step) + 1)
+    span = float(times[-1] - times[0])
+    # a reading a second for two weeks is not put on a grid of a million steps
+    step = max(float(np.median(spacing[spacing > 0])), span / MAX_GRID)
+    grid = times[0] + step * np.arange(int(span // step) + 1)
     held = values[np.searchsorted(times, grid, side="right") - 1]
     longest = held.size - 1
     # Σ (g[i+k] - g[i])² over i < N - k for every k at once: the squares' sums from the
@@ -83,7 +88,9 @@ def increment_variance(times: Array, values: Array, lags: Array) -> Array:
     held = held - held.mean()
     square = np.r_[0.0, np.cumsum(held**2)]
     lag = np.arange(longest + 1)
-    cross = np.correlate(held, held, mode="full")[held.size - 1:]
+    size = 1 << int(2 * held.size - 1).bit_length()
+    spectrum = np.fft.rfft(held, size)
+    cross = np.fft.irfft(spectrum * np.conj(spectrum), size)[:held.size]
     pairs = held.size - lag
     total = (square[-1] - square[lag]) + square[pairs] - 2.0 * cross
     measured = np.maximum(total, 0.0) / pairs
