@@ -35,6 +35,9 @@ rows a batch touches, so a failed commit leaves the zones as they were; the stat
 with the health snapshot and restored at start-up (``ZONE_FORMAT``; a state saved before
 the divergence watch is restored with the watch fresh).
 
+The view (``of_element``) gives the zone's forecast as the forecast route does
+(``zone_forecasts.py``: the inputs persisted with their stored readings' spread).
+
 Each zone's divergence is watched (``physics/zone_watch.py``, in the bank's columns):
 when an episode starts the batch commits a ``twin_divergence`` event under the zone's
 element (``air_temperature``, model ``thermal_zone``, direction, size in K and in sd,
