@@ -9,8 +9,9 @@ reading with the spread their own stored readings of the last ``SPREAD_SECONDS``
 (read from the store in the worker thread, ``stored``; no weather forecast and no heating
 plan come into the twin); the answer says so, and how much of its spread is the inputs'.
 
-A zone with fewer than ``MIN_READINGS`` readings stepped, or whose outdoor input has no
-reading kept, is not answered here (None): the route falls back to the level/trend.
+A zone with fewer than ``MIN_READINGS`` readings stepped, or whose outdoor (or heating)
+input has fewer than two readings kept, is not answered here (None): the route falls back
+to the level/trend.
 """
 
 from __future__ import annotations
@@ -99,8 +100,8 @@ def zone_start(service: TwinService, element_id: str, name: str) -> ZoneStart | 
         times = desk.history.columns["time"][slot]
         values = desk.history.columns["value"][slot]
         kept = np.isfinite(times) & np.isfinite(values)
-        if not kept.any():
-            return None
+        if np.count_nonzero(kept) < 2:
+            return None  # no change seen: nothing to learn its future's spread from
         element, prop = desk.slots[slot]
         rows = desk.input_rows(slot)
         return Source(element, prop, times[kept].copy(), values[kept].copy(),

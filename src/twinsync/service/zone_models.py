@@ -718,8 +718,8 @@ class ZoneDesk:
         """The element as a thermal zone: whether it is modelled (or why not), its
         estimated R, C and time constant, its temperature now and ``hours`` after its last
         reading (``GET /api/elements/{id}/zone``): the forecast route's (``zone_forecasts``),
-        the inputs persisted with their spread, once the zone has taken enough readings;
-        before, with the inputs held as known (``inputs``: ``held``)."""
+        the inputs persisted with their spread, once the zone and its inputs have taken
+        enough readings; before, with the inputs held as known (``inputs``: ``held``)."""
         if not (0.0 < hours <= MAX_HOURS) or not math.isfinite(hours):
             raise InvalidInput(f"hours must be over 0 and at most {MAX_HOURS:g}",
                                "bad_parameter")

@@ -24,8 +24,9 @@ class ZoneForecastOut(BaseModel):
     means held at their latest (``outdoor_temperature``, ``heating_kw``), the standard
     deviation of a reading then, and the 90 % interval (``low``, ``high``). ``inputs``:
     ``persisted`` (the forecast route's: the inputs' spread, learned from their stored
-    readings, is in the interval), or ``held`` for a zone of fewer than 8 readings (the
-    inputs taken as known: the interval is only the model's and the sensor's)."""
+    readings, is in the interval), or ``held`` for a zone of fewer than 8 readings or an
+    input of fewer than two (the inputs taken as known: the interval is only the model's
+    and the sensor's)."""
 
     hours: float
     time: float
