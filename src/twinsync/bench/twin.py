@@ -422,7 +422,8 @@ def _print(figures: dict[str, Any]) -> None:
         )
     f = figures["zone_forecast"]
     for case, shares in f["all"].items():
-        if case != "width_k":
+        if case not in ("width_k", "standard_error"):
             print(f"zone forecast, 90 % interval's coverage {case} (seeds {f['seeds']}): "
-                  f"{shares}, mean width {f['all']['width_k'][case]} K")
+                  f"{shares} (standard error {f['all']['standard_error'][case]}), mean "
+                  f"width {f['all']['width_k'][case]} K")
     print(f"zone forecast, one request's work (ms, best of runs): {f['cost_ms']}")

@@ -138,7 +138,8 @@ def _level_trend(rooms: Array, k: int, furthest: int, inside: Array, width: Arra
 def zone_forecast_coverage(zones: int, days: int, seeds: list[int], burn_in: int = 7,
                            every: int = 6, level_trend: bool = False) -> dict[str, Any]:
     """The share (%) of readings inside the 90 % interval at each of ``HOURS``, per seed
-    and case, and over all the seeds, with the interval's mean width (K);
+    and case, and over all the seeds, with the interval's mean width (K) and the share's
+    standard error over the zones of every seed (``standard_error``);
     ``level_trend``: also of the local level/trend's interval fitted to each room's last
     two days, once a day (slow: 0.1-0.2 s a forecast)."""
     knobs = ZoneKnobs()
@@ -148,6 +149,9 @@ def zone_forecast_coverage(zones: int, days: int, seeds: list[int], burn_in: int
                            "every_hours": every, "interval": 0.9, "seeds": seeds}
     total = {case: np.zeros(len(HOURS)) for case in CASES}
     total_width = {case: np.zeros(len(HOURS)) for case in CASES}
+    # each zone's readings inside, by case: a zone's forecasts 6 h apart share their misses
+    # a day ahead, so the standard error is taken over zones, not forecasts
+    by_zone: dict[str, list[Array]] = {case: [] for case in CASES}
     counted_all = 0
     for seed in seeds:
         rng = np.random.default_rng(seed + 40)
@@ -157,6 +161,7 @@ def zone_forecast_coverage(zones: int, days: int, seeds: list[int], burn_in: int
         everyone = np.arange(zones, dtype=np.int64)
         inside = {case: np.zeros(len(HOURS)) for case in (*CASES, "level_trend")}
         width = {case: np.zeros(len(HOURS)) for case in (*CASES, "level_trend")}
+        zone_inside = {case: np.zeros((zones, len(HOURS))) for case in CASES}
         counted, seen = 0, [0]
         for k in range(steps):
             # the reading at k, the zone stepped with the inputs read at k - 1
@@ -176,7 +181,9 @@ def zone_forecast_coverage(zones: int, days: int, seeds: list[int], burn_in: int
                 for i, hours in enumerate(HOURS):
                     at = int(hours / DT)
                     miss = np.abs(rooms[:, k + at] - ahead.mean[:, at - 1])
-                    inside[case][i] += np.count_nonzero(miss <= Z90 * ahead.reading_sd[:, at - 1])
+                    held = miss <= Z90 * ahead.reading_sd[:, at - 1]
+                    inside[case][i] += np.count_nonzero(held)
+                    zone_inside[case][:, i] += held
                     width[case][i] += 2 * Z90 * float(ahead.reading_sd[:, at - 1].sum())
             if level_trend and k % int(24 / DT) == 0:
                 _level_trend(rooms, k, furthest, inside["level_trend"], width["level_trend"],
@@ -187,6 +194,7 @@ def zone_forecast_coverage(zones: int, days: int, seeds: list[int], burn_in: int
         for case in CASES:
             total[case] += inside[case]
             total_width[case] += width[case]
+            by_zone[case].append(zone_inside[case] / max(counted // zones, 1))
         counted_all += counted
         if level_trend:
             out[str(seed)]["level_trend"] = _shares(inside["level_trend"], seen[0])
@@ -195,7 +203,18 @@ def zone_forecast_coverage(zones: int, days: int, seeds: list[int], burn_in: int
     out["forecasts_a_seed"] = counted
     out["all"] = {case: _shares(total[case], counted_all) for case in CASES}
     out["all"]["width_k"] = {case: _widths(total_width[case], counted_all) for case in CASES}
+    out["all"]["standard_error"] = {case: _errors(np.concatenate(by_zone[case]))
+                                    for case in CASES}
     return out
+
+
+def _errors(shares: Array) -> dict[str, float]:
+    """The standard error (points) of the share at each of ``HOURS`` over zones: the spread
+    of each zone's own share over the square root of their number."""
+    if shares.shape[0] < 2:
+        return {f"{h}h": float("nan") for h in HOURS}
+    error = 100 * shares.std(axis=0, ddof=1) / np.sqrt(shares.shape[0])
+    return {f"{h}h": round(float(error[i]), 2) for i, h in enumerate(HOURS)}
 
 
 def forecast_cost(repeat: int, seed: int = 0) -> dict[str, float]:
