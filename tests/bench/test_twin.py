@@ -52,7 +52,8 @@ def test_the_twin_bench_reports_calibration_divergence_coverage_and_cost() -> No
                for c in zones["cost_us_a_zone_reading"].values())
     forecast = figures["zone_forecast"]
     assert forecast["seeds"] == [10] and forecast["forecasts_a_seed"] == 6 * 4
-    for case in ("persisted", "persisted_kept", "heating_known", "inputs_known", "held"):
+    for case in ("persisted", "persisted_flat", "persisted_kept", "heating_known",
+                 "heating_known_flat", "inputs_known", "held"):
         assert set(forecast["10"][case]) == {"1h", "6h", "24h"}
         assert all(0 <= share <= 100 for share in forecast["10"][case].values())
     # the inputs taken as known are surer than their futures persisted with their spread

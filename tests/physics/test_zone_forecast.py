@@ -2,7 +2,9 @@
 a lag, learned from its history, is a random walk's and a daily swing's; an input is known
 while its history reaches and persisted past it; zones whose outdoor temperature wanders
 as a random walk hold 88-92 % of their readings in the 90 % interval 6 and 24 h ahead,
-where the same mean with the inputs taken as known holds far fewer."""
+where the same mean with the inputs taken as known holds far fewer; an outdoor daily
+course is learned, and zones under a daily swing followed along it hold about 90 %, where
+the swing held flat is far too wide a day ahead."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import pytest
 from twinsync.physics.thermal import ThermalZone
 from twinsync.physics.zone_forecast import (
     InputOutlook,
+    daily_course,
     increment_variance,
     persisted,
     zone_outlook,
@@ -104,3 +107,68 @@ def test_zones_under_a_wandering_outdoor_temperature_hold_ninety_percent_of_read
         assert np.mean(miss <= Z90 * forecast.reading_sd[:, at]) == pytest.approx(0.9, abs=0.02)
         # the inputs taken as known: the same mean, far too sure
         assert np.mean(miss <= Z90 * held.reading_sd[:, at]) < at_most
+
+
+def test_a_daily_course_is_learned_from_two_days_of_readings_or_more() -> None:
+    times = np.arange(14 * 96) * STEP
+    swing = 5.0 + 8.0 * np.sin(2 * np.pi * times / 86_400)
+    course = daily_course(times, swing)
+    assert course is not None
+    # each hour's mean of the swing as held between its readings (read at :00 to :45)
+    read = (np.arange(24)[:, None] + np.arange(4)[None, :] / 4) * 3600
+    assert course == pytest.approx(8.0 * np.sin(2 * np.pi * read / 86_400).mean(axis=1),
+                                   abs=0.01)
+    assert daily_course(times[:150], swing[:150]) is None  # a day and a half
+
+
+def held_under_a_daily_swing(daily: bool) -> list[float]:
+    """The share of readings 6 and 24 h ahead inside the 90 % interval of 600 zones of
+    known R and C without heating, outdoors a daily swing of 3-8 °C (drawn for each day's
+    middle, linear between) round a wandering mean, forecast from 14 days at four times of
+    day; the outdoor persisted flat or along its daily course."""
+    rng = np.random.default_rng(6)
+    zones, ahead, days = 600, 96, 15
+    resistance, capacitance = rng.uniform(2, 10, zones), rng.uniform(5, 30, zones)
+    times = np.arange(LONG + ahead) * STEP
+    drawn = rng.uniform(3.0, 8.0, (zones, days + 1))
+    middles = 86_400.0 * (np.arange(days + 1) + 0.5)
+    swing = np.stack([np.interp(times, middles, row) for row in drawn])
+    outdoor = (5.0 + np.cumsum(rng.normal(0.0, 0.1, (zones, LONG + ahead)), axis=1)
+               + swing * np.sin(2 * np.pi * (times / 3600 - 9.0) / 24))
+    model = ThermalZone()
+    noise = rng.normal(0.0, 0.1, (zones, LONG + ahead))
+    x = model.state(np.full(zones, 18.0), resistance, capacitance)
+    P = np.broadcast_to(np.diag([1e-6, 1e-8, 1e-8]), (zones, 3, 3)).copy()
+    inside = np.zeros(2)
+    for origin in (LONG - 73, LONG - 49, LONG - 25, LONG - 1):
+        state, readings = x.copy(), np.empty((zones, ahead))
+        for k in range(ahead):
+            state = model.step(state, 0.25, np.column_stack([outdoor[:, origin + k],
+                                                             np.zeros(zones)]))
+            readings[:, k] = state[:, 0] + noise[:, origin + k]
+        starts = times[origin] + STEP * np.arange(ahead)
+        kept = slice(origin + 1 - 288, origin + 1)
+        means, covariances = np.empty((zones, ahead)), np.empty((zones, ahead, ahead))
+        for z in range(zones):
+            means[z], covariances[z] = persisted(times[kept], outdoor[z, kept], starts,
+                                                 starts + STEP, (times[:origin + 1],
+                                                                 outdoor[z, :origin + 1]),
+                                                 daily=daily)
+        forecast = zone_outlook(x, P, np.full(ahead, 0.25), InputOutlook(means, covariances),
+                                InputOutlook.known(np.zeros((zones, ahead))), 0.0, 0.0, 0.1)
+        for i, at in enumerate((23, 95)):
+            miss = np.abs(readings[:, at] - forecast.mean[:, at])
+            inside[i] += np.count_nonzero(miss <= Z90 * forecast.reading_sd[:, at])
+    return (inside / (4 * zones)).tolist()
+
+
+def test_zones_under_a_daily_swing_hold_ninety_percent_when_it_is_followed() -> None:
+    # a zone without a heating meter: only the outdoors is unsure
+    held = {daily: held_under_a_daily_swing(daily) for daily in (True, False)}
+    # along its daily course: 90.2 and 88.0 % (a day ahead at the band's lower edge: the
+    # next day's swing is not known, only the days' mean course)
+    assert held[True][0] == pytest.approx(0.9, abs=0.02)
+    assert 0.87 < held[True][1] < 0.92
+    # held flat, the swing's bounded misses are taken as normal ones: far too wide a day
+    # ahead (98.7 %)
+    assert held[False][1] > 0.95

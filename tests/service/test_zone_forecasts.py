@@ -91,7 +91,9 @@ async def test_a_zones_air_temperature_is_forecast_by_its_thermal_model(
         spread = answer["zone"]
         assert spread["outdoor"]["element_id"] == "site"
         assert spread["heating"]["property"] == "heating_power"
-        assert spread["outdoor"]["assumed"] == spread["heating"]["assumed"] == "persisted"
+        # four days of the outdoors: its departure from its daily course persists
+        assert spread["outdoor"]["assumed"] == "persisted_along_daily_course"
+        assert spread["heating"]["assumed"] == "persisted"
         # The inputs' futures are what widen it: the state alone is sure within 0.2 K,
         # the inputs' share grows over the first hours (a day on, the outdoors' daily
         # swing is back where it was: its share may shrink again).

@@ -9,15 +9,18 @@ an outdoor temperature that swings by day round a mean that wanders from day to 
 (``site_weather``) and heating switched among 0, 2 and 4 kW for 2 to 8 h at a time. The
 zones are learned by ``ZoneBank`` from the knobs' prior, as on the reading path; after
 ``burn_in`` days, every ``every`` hours each zone is forecast from its state then, and the
-share of the readings 1, 6 and 24 h on inside the interval is counted. Three cases:
+share of the readings 1, 6 and 24 h on inside the interval is counted. The cases:
 
 - ``persisted``: the inputs' futures as the route takes them, persisted from their newest
-  reading with the spread their own readings of up to 14 days back show
-  (``service.zone_forecasts.SPREAD_SECONDS``; fewer in the first two weeks);
-- ``persisted_kept``: the same with the spread of the three days the zone keeps
-  (``zone_inputs.HISTORY_CAPACITY``), as the route first had it;
+  reading (the outdoor temperature along its daily course) with the spread their own
+  readings of up to 14 days back show (``service.zone_forecasts.SPREAD_SECONDS``; fewer
+  in the first two weeks);
+- ``persisted_flat``: the same with the outdoor temperature held flat (no daily course),
+  as the route first had it;
+- ``persisted_kept``: held flat, with the spread of the three days the zone keeps
+  (``zone_inputs.HISTORY_CAPACITY``);
 - ``heating_known``: the heating's future given (a schedule the twin would know), the
-  outdoor temperature persisted (as ``persisted``);
+  outdoor temperature as in ``persisted``; ``heating_known_flat``: held flat;
 - ``inputs_known``: both given: what is left is the state's, the parameters' and the
   process noise's share, so a shortfall here is the filter's covariance, not the inputs';
 - ``held``: the zone view's forecast before the inputs' spread was added: both held at
@@ -46,19 +49,25 @@ STEP = 900.0
 DT = STEP / 3600
 HOURS = (1, 6, 24)
 Z90 = 1.6449
-CASES = ("persisted", "persisted_kept", "heating_known", "inputs_known", "held")
+CASES = ("persisted", "persisted_flat", "persisted_kept", "heating_known",
+         "heating_known_flat", "inputs_known", "held")
 #: Readings the level/trend forecast is fitted on (the route's two days).
 WINDOW = 192
 
 
 def site_weather(rng: np.random.Generator, zones: int, steps: int) -> tuple[Array, Array]:
     """(outdoor °C, heating kW), ``(zones, steps)`` at 15 minutes: a daily swing of 3 to
-    8 °C (drawn each day) round a mean that wanders about 2 °C a day, with half a degree
-    of hour-to-hour noise; heating as ``zone_weather`` switches it."""
+    8 °C (drawn for each day's middle, linear between) round a mean that wanders about
+    2 °C a day, with half a degree of hour-to-hour noise; heating as ``zone_weather``
+    switches it."""
     _, heating = zone_weather(rng, zones, steps, DT)
     hours = np.arange(steps) * DT
     days = int(np.ceil(steps * DT / 24)) + 1
-    swing = rng.uniform(3.0, 8.0, (zones, days))[:, (hours // 24).astype(np.int64)]
+    # each day's swing drawn at its middle and changed smoothly between (not by a jump at
+    # midnight, which no weather does)
+    drawn = rng.uniform(3.0, 8.0, (zones, days + 1))
+    middles = 24.0 * np.arange(days + 1) + 12.0
+    swing = np.stack([np.interp(hours, middles, row) for row in drawn])
     mean = 5.0 + np.cumsum(rng.normal(0.0, 0.2, (zones, steps)), axis=1)
     wobble = np.zeros((zones, steps))
     shocks = rng.normal(0.0, 0.5 * np.sqrt(1 - 0.9**2), (zones, steps))
@@ -101,22 +110,26 @@ def _outlooks(way: str, values: Array, k: int, substeps: int) -> InputOutlook:
     for z in range(zones):
         spread = None if way == "kept" else (times, values[z, back:k + 1])
         means[z], covariances[z] = persisted(times[first - back:], values[z, first:k + 1],
-                                             starts, ends, spread)
+                                             starts, ends, spread, daily=way == "daily")
     return InputOutlook(means, covariances)
 
 
 def _inputs(case: str, ways: dict[tuple[str, str], InputOutlook]
             ) -> tuple[InputOutlook, InputOutlook]:
     """The outdoor and heating outlooks of a case."""
+    outdoor, heating = {
+        "persisted": (("outdoor", "daily"), ("heating", "persisted")),
+        "persisted_flat": (("outdoor", "persisted"), ("heating", "persisted")),
+        "persisted_kept": (("outdoor", "kept"), ("heating", "kept")),
+        "heating_known": (("outdoor", "daily"), ("heating", "known")),
+        "heating_known_flat": (("outdoor", "persisted"), ("heating", "known")),
+        "inputs_known": (("outdoor", "known"), ("heating", "known")),
+        "held": (("outdoor", "persisted"), ("heating", "persisted")),
+    }[case]
     if case == "held":
         # The zone view's forecast before: the newest readings held, no spread for them.
-        return (InputOutlook.known(ways[("outdoor", "persisted")].mean),
-                InputOutlook.known(ways[("heating", "persisted")].mean))
-    if case == "persisted_kept":
-        return ways[("outdoor", "kept")], ways[("heating", "kept")]
-    outdoor = ways[("outdoor", "known" if case == "inputs_known" else "persisted")]
-    heating = ways[("heating", "persisted" if case == "persisted" else "known")]
-    return outdoor, heating
+        return InputOutlook.known(ways[outdoor].mean), InputOutlook.known(ways[heating].mean)
+    return ways[outdoor], ways[heating]
 
 
 def _level_trend(rooms: Array, k: int, furthest: int, inside: Array, width: Array,
@@ -173,7 +186,8 @@ def zone_forecast_coverage(zones: int, days: int, seeds: list[int], burn_in: int
             c = bank.columns
             ways = {(name, way): _outlooks(way, values, k, furthest)
                     for name, values in (("outdoor", outdoor), ("heating", heating))
-                    for way in ("known", "persisted", "kept")}
+                    for way in ("known", "persisted", "kept", "daily")
+                    if way != "daily" or name == "outdoor"}
             for case in CASES:
                 ahead = zone_outlook(c["x"], c["P"], np.full(furthest, DT),
                                      *_inputs(case, ways), knobs.temperature_noise,

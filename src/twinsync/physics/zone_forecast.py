@@ -10,7 +10,10 @@ held (the zone's own step rule, ``zone_bank``) at its mean there:
 - while the input's history reaches (a station that read after the room's last reading),
   the value it was read at: known, no error;
 - past its newest reading, that reading held (**persistence**): no weather forecast comes
-  into the twin, and the heating's plan is not known to it. Its error is what the input's
+  into the twin, and the heating's plan is not known to it. For the outdoor temperature
+  (``daily``) it is the newest reading's departure from the day's mean course that
+  persists, carried along the course (``daily_course``: hourly means of its last days),
+  since the daily swing is most of what a held outdoor value misses. Its error is what the input's
   own history says a held value misses by: the mean squared change of the input over each
   lag (``increment_variance``), so an outdoor temperature that swings by day, or a heating
   that switches every few hours, widens the forecast by as much as it did in the past.
@@ -47,6 +50,9 @@ from .zone_bank import TimedZone
 
 #: Grid steps an input's history is put on at most (14 days: about 5 minutes a step).
 MAX_GRID = 4096
+DAY = 86_400.0
+#: An input's daily course is learned as hourly means.
+DAY_BINS = 24
 
 
 @dataclass(frozen=True)
@@ -100,15 +106,50 @@ def increment_variance(times: Array, values: Array, lags: Array) -> Array:
     return grown
 
 
+def daily_course(times: Array, values: Array) -> Array | None:
+    """The input's mean course over the day (``DAY_BINS`` hourly means, UTC, less their
+    own mean) from its readings held on a grid, or None with fewer than two days of them
+    (a course of one day would be that day's weather)."""
+    finite = np.isfinite(times) & np.isfinite(values)
+    times, values = times[finite], values[finite]
+    if times.size < 2 or times[-1] - times[0] < 2 * DAY:
+        return None
+    step = max(float(np.median(np.diff(times)[np.diff(times) > 0])),
+               float(times[-1] - times[0]) / MAX_GRID)
+    grid = times[0] + step * np.arange(int((times[-1] - times[0]) // step) + 1)
+    held = values[np.searchsorted(times, grid, side="right") - 1]
+    # a held value stands for its grid step: binned by the step's middle
+    hour = (((grid + step / 2) % DAY) // 3600.0).astype(np.int64)
+    total = np.bincount(hour, weights=held, minlength=DAY_BINS)
+    count = np.bincount(hour, minlength=DAY_BINS)
+    if np.any(count == 0):
+        return None
+    course: Array = total / count - np.mean(total / count)
+    return course
+
+
+def course_at(course: Array, times: Array) -> Array:
+    """The daily course at ``times`` (epoch seconds), linear between the hours' middles."""
+    hours = (times % DAY) / 3600.0 - 0.5
+    below = np.floor(hours).astype(np.int64)
+    fraction = hours - below
+    at: Array = (course[below % DAY_BINS] * (1.0 - fraction)
+                 + course[(below + 1) % DAY_BINS] * fraction)
+    return at
+
+
 def persisted(times: Array, values: Array, starts: Array, ends: Array,
-              spread: tuple[Array, Array] | None = None) -> tuple[Array, Array]:
+              spread: tuple[Array, Array] | None = None, daily: bool = False
+              ) -> tuple[Array, Array]:
     """One input over substeps from ``starts`` to ``ends`` (epoch seconds): held over each
     at its value as last read before the end (the zone's step rule) while its history
     reaches, else at its newest reading; and the covariance of the error ``(n, n)``: none
     over a substep that starts at or before the newest reading, else from
     ``increment_variance`` at the lag from the newest reading to the substep's start, of
     ``spread`` (a longer history of the input: times, values) if given, else of its
-    history."""
+    history. ``daily``: what persists past the newest reading is its departure from the
+    input's daily course (``daily_course``, learned from the same readings, when they
+    span two days), carried along the course, and the spread is that of the departures."""
     finite = np.isfinite(times) & np.isfinite(values)
     times, values = times[finite], values[finite]
     if times.size == 0:
@@ -120,7 +161,19 @@ def persisted(times: Array, values: Array, starts: Array, ends: Array,
     ahead = np.maximum(starts - times[-1], 0.0) / 3600.0
     gap = np.abs(ahead[:, None] - ahead[None, :])
     lags = np.unique(np.r_[ahead, gap.ravel()])
-    variance = increment_variance(*(spread or (times, values)), lags)
+    learned_times, learned_values = spread or (times, values)
+    course = daily_course(learned_times, learned_values) if daily else None
+    if course is not None:
+        # what persists is the departure from the day's course: the newest reading's,
+        # carried along the course
+        # each value at the middle of the time it stands for: a substep's, and the newest
+        # reading's until the next substep
+        unknown = ahead > 0.0
+        half = 0.5 * (ends - starts)
+        mean = np.where(unknown, mean + course_at(course, starts + half)
+                        - course_at(course, times[-1:] + half[:1])[0], mean)
+        learned_values = learned_values - course_at(course, learned_times)
+    variance = increment_variance(learned_times, learned_values, lags)
     if not np.all(np.isfinite(variance)):
         variance = np.zeros_like(variance)  # one reading: nothing to learn a spread from
     v = np.interp(ahead, lags, variance)

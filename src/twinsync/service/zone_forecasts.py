@@ -5,7 +5,8 @@ On the writer (``zone_start``) the zone's filter state and covariance at its las
 and its outdoor (and heating) input's recent history, are copied; the forecast is worked
 out from the copy in a worker thread (``answer``), so the reading path is untouched and
 nothing is kept. The zone's inputs over the horizon are persisted from their newest
-reading with the spread their own stored readings of the last ``SPREAD_SECONDS`` show
+reading (the outdoor temperature along its mean daily course, when two days of it are
+stored) with the spread their own stored readings of the last ``SPREAD_SECONDS`` show
 (read from the store in the worker thread, ``stored``; no weather forecast and no heating
 plan come into the twin); the answer says so, and how much of its spread is the inputs'.
 
@@ -26,7 +27,7 @@ import numpy as np
 from ..physics.contract import Array
 from ..physics.forecast import MIN_READINGS
 from ..physics.zone_bank import ZoneKnobs
-from ..physics.zone_forecast import InputOutlook, persisted, zone_outlook
+from ..physics.zone_forecast import InputOutlook, daily_course, persisted, zone_outlook
 from ..store.base import History
 from .views import finite_or_none
 
@@ -153,13 +154,19 @@ def answer(start: ZoneStart, horizon: float, steps: int, quantiles: tuple[float,
     starts = np.asarray(start.time + substep * np.arange(count), dtype=np.float64)
     ends = np.asarray(starts + substep, dtype=np.float64)
 
-    def outlook(source: Source | None) -> InputOutlook:
+    def outlook(source: Source | None, daily: bool) -> InputOutlook:
         if source is None:
             return InputOutlook.known(np.zeros((1, count)))
-        mean, covariance = persisted(source.times, source.values, starts, ends, source.spread)
+        mean, covariance = persisted(source.times, source.values, starts, ends, source.spread,
+                                     daily=daily)
         return InputOutlook(mean[None], covariance[None])
 
-    outdoor, heating = outlook(start.outdoor), outlook(start.heating)
+    # The outdoor temperature's departure from its daily course persists, not its value
+    # (the day's swing is what a held value misses most); a heating's day is the
+    # controller's, not learned here.
+    outdoor, heating = outlook(start.outdoor, True), outlook(start.heating, False)
+    along = daily_course(*(start.outdoor.spread or (start.outdoor.times,
+                                                    start.outdoor.values))) is not None
     knobs = start.knobs
     ahead = zone_outlook(start.x[None], start.P[None], np.full(count, substep / HOUR),
                          outdoor, heating, knobs.temperature_noise, knobs.parameter_noise,
@@ -183,12 +190,12 @@ def answer(start: ZoneStart, horizon: float, steps: int, quantiles: tuple[float,
         path = np.r_[x[0], ahead.mean[0]] - threshold
         crossing = _crossing(path, start.time, substep)
 
-    def described(source: Source | None) -> dict[str, Any] | None:
+    def described(source: Source | None, assumed: str) -> dict[str, Any] | None:
         if source is None:
             return None
         return {"element_id": source.element_id, "property": source.property,
                 "value": float(source.values[-1]), "time": float(source.times[-1]),
-                "assumed": "persisted"}
+                "assumed": assumed}
 
     return {
         "model": MODEL,
@@ -218,8 +225,9 @@ def answer(start: ZoneStart, horizon: float, steps: int, quantiles: tuple[float,
         "zone": {
             "state_deviation": ahead.state_sd[0, shown].tolist(),
             "input_deviation": ahead.input_sd[0, shown].tolist(),
-            "outdoor": described(start.outdoor),
-            "heating": described(start.heating),
+            "outdoor": described(start.outdoor,
+                                 "persisted_along_daily_course" if along else "persisted"),
+            "heating": described(start.heating, "persisted"),
         },
     }
 
