@@ -294,6 +294,16 @@ def test_a_forecast_and_its_refusals_are_answered_as_documented(
         answer = client.get(address, params={**asked, **extra})
         assert answer.status_code == 200, answer.text[:300]
         conforms(contract, "GET", path, answer)
+    # a room's air temperature: its thermal zone answers, in the same shape
+    zone = [{"sensor_id": sensor, "value": value, "time": now - 900.0 * (30 - k)}
+            for k in range(30)
+            for sensor, value in (("weather-temp", 5.0 + 0.1 * k),
+                                  ("L0-room1-temp", 20.0 - 0.05 * k))]
+    assert client.post("/api/readings", json=zone).json()["accepted"] == 60
+    answer = client.get("/api/elements/L0-room1/forecast",
+                        params={**asked, "property": "air_temperature", "threshold": 19.0})
+    assert answer.status_code == 200 and answer.json()["model"] == "thermal_zone", answer.text
+    conforms(contract, "GET", path, answer)
 
 
 def test_refusals_before_a_route_runs_are_answered_as_documented(

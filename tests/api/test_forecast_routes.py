@@ -127,3 +127,40 @@ def test_what_cannot_be_forecast_is_refused_with_a_reason(
     answer = client.get(address, params=params)
     assert answer.status_code == status, answer.text
     assert answer.json()["error"] == error and answer.json()["detail"]
+
+
+def test_a_rooms_air_temperature_is_forecast_by_its_thermal_zone(
+    site: tuple[TestClient, str, float],
+) -> None:
+    # The demo building's weather station and a room cooling towards it (time constant
+    # 40 h, no heating meter), a day of 15-minute readings posted as devices post them.
+    client, url, _ = site
+    count, every = 96, 900.0
+    times = time.time() - 60.0 - every * (count - 1) + every * np.arange(count)
+    outdoor = 5 + 4 * np.sin(2 * np.pi * np.arange(count) * every / 86_400)
+    room = np.full(count, 20.0)
+    for k in range(1, count):
+        room[k] = outdoor[k - 1] + (room[k - 1] - outdoor[k - 1]) * np.exp(-0.25 / 40)
+    batch = [{"sensor_id": sensor, "value": round(float(v), 3), "time": float(t)}
+             for k, t in enumerate(times)
+             for sensor, v in (("weather-temp", outdoor[k]), ("L0-room1-temp", room[k]))]
+    answer = client.post("/api/readings", json=batch)
+    assert answer.status_code == 200 and answer.json()["accepted"] == len(batch), answer.text
+    answer = client.get("/api/elements/L0-room1/forecast",
+                        params={"property": "air_temperature", "horizon": 12 * 3600,
+                                "threshold": float(room[-1]) - 1.0, "quantiles": "0.5"},
+                        headers=bearer(url, Role.VIEWER))
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    assert body["model"] == "thermal_zone" and body["unit"] == "degC"
+    assert body["origin"] == pytest.approx(times[-1])
+    # Without a heating meter only the time constant is learned.
+    assert body["parameters"]["resistance"] is None
+    assert body["parameters"]["time_constant_hours"] > 0
+    assert body["zone"]["heating"] is None
+    assert body["zone"]["outdoor"]["element_id"] == "site"
+    mean, low, high = (np.array(body[k]) for k in ("mean", "low", "high"))
+    assert np.all(np.diff(mean) < 0) and body["trend"] < 0  # cooling to a colder outdoors
+    assert np.all(np.diff(high - low) > 0)
+    assert body["quantiles"]["0.5"] == pytest.approx(body["mean"])
+    assert body["origin"] < body["crossing"] < body["time"][-1]

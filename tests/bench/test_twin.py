@@ -21,6 +21,8 @@ def test_the_twin_bench_reports_calibration_divergence_coverage_and_cost() -> No
             *("--elements", "10", "50", "--repeat", "1"),
             *("--zone-watch-zones", "20", "--zone-watch-days", "8"),
             *("--zone-cost-sizes", "10", "30"),
+            *("--zone-forecast-zones", "6", "--zone-forecast-days", "8"),
+            *("--zone-forecast-seeds", "10"),
         ]
     )
     figures = twin.run(args)
@@ -48,3 +50,14 @@ def test_the_twin_bench_reports_calibration_divergence_coverage_and_cost() -> No
     assert set(zones["cost_us_a_zone_reading"]) == {"10", "30"}
     assert all(c["with_watch"] > 0 and c["without_watch"] > 0
                for c in zones["cost_us_a_zone_reading"].values())
+    forecast = figures["zone_forecast"]
+    assert forecast["seeds"] == [10] and forecast["forecasts_a_seed"] == 6 * 4
+    for case in ("persisted", "persisted_flat", "persisted_kept", "heating_known",
+                 "heating_known_flat", "inputs_known", "held"):
+        assert set(forecast["10"][case]) == {"1h", "6h", "24h"}
+        assert all(0 <= share <= 100 for share in forecast["10"][case].values())
+    # the inputs taken as known are surer than their futures persisted with their spread
+    width = forecast["all"]["width_k"]
+    assert width["held"]["24h"] < width["persisted"]["24h"]
+    assert set(forecast["cost_ms"]) == {"24h_12_steps", "7d_12_steps", "30d_500_steps"}
+    assert all(ms > 0 for ms in forecast["cost_ms"].values())

@@ -16,6 +16,7 @@ from twinsync.errors import InvalidInput, StoreError
 from twinsync.model import Binding, Element, Sensor
 from twinsync.physics.simulate import zone_weather
 from twinsync.physics.thermal import ThermalZone
+from twinsync.physics.zone_forecast import course_at, daily_course
 from twinsync.pipeline import IncomingBatch, RawReading
 from twinsync.service import TwinService
 from twinsync.service.zone_models import ZONE_SNAPSHOT
@@ -103,15 +104,29 @@ async def test_zones_fed_as_readings_learn_their_resistance_and_capacitance_with
             assert 0 < zone["resistance_sd"] < 0.05 * RESISTANCE[k]
             assert zone["outdoor"]["element_id"] == "site"
             assert zone["temperature"] == pytest.approx(data[2][k, -1], abs=0.15)
-            # Six hours on with the outdoor and heating held: the model's own answer.
+            # Six hours on with the heating held and the outdoors carried along its daily
+            # course from its latest reading: the model's own answer.
             forecast = zone["forecast"]
+            assert forecast["inputs"] == "persisted"
             model = ThermalZone()
             state = model.state(np.array([zone["temperature"]]), RESISTANCE[k:k + 1],
                                 CAPACITANCE[k:k + 1])
-            truth = model.step(state, 6.0, np.array([[forecast["outdoor_temperature"],
-                                                      forecast["heating_kw"]]]))[0, 0]
+            held = model.step(state, 6.0, np.array([[forecast["outdoor_temperature"],
+                                                     forecast["heating_kw"]]]))[0, 0]
+            last = zone["last_time"]
+            times = START + STEP * np.arange(6 * 96)
+            course = daily_course(times, data[0][:6 * 96])
+            assert course is not None
+            for step in range(24):
+                middle = np.array([last + STEP * (step + 0.5)])
+                outdoor = (forecast["outdoor_temperature"] + course_at(course, middle)[0]
+                           - course_at(course, np.array([last + STEP / 2]))[0])
+                state = model.step(state, DT, np.array([[outdoor, forecast["heating_kw"]]]))
+            truth = state[0, 0]
             assert forecast["low"] < truth < forecast["high"]
             assert forecast["temperature"] == pytest.approx(truth, abs=0.1)
+            # the outdoors held flat instead: what the view answered before
+            assert forecast["low"] < held < forecast["high"]
     finally:
         await service.aclose()
 

@@ -1,5 +1,6 @@
-"""REST for forecasts: a property's readings looked ahead from its recent history. The
-service does the work (``service/forecasts.py``); this handler only translates HTTP."""
+"""REST for forecasts: a property's readings looked ahead from its recent history, or a
+thermal zone's air temperature from its zone's model. The service does the work
+(``service/forecasts.py``); this handler only translates HTTP."""
 
 from __future__ import annotations
 
@@ -38,7 +39,10 @@ async def get_forecast(
     """The sensor-fed ``property``'s readings forecast ``steps`` times up to ``horizon``
     seconds after its newest reading: mean, 90 % interval and the ``quantiles`` asked for
     (``0.05,0.5,0.95``), from the local level or trend fitted to its last two days of
-    readings; with ``threshold``, when the mean reaches it. 409 when too few readings."""
+    readings, or for a thermal zone's air temperature from the zone's model after its last
+    reading (``model``: ``thermal_zone``; its inputs persisted with the spread their own
+    stored readings show); with ``threshold``, when the mean reaches it. 409 when too few
+    readings."""
     return JSON(
         await forecast(
             svc,

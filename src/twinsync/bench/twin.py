@@ -23,6 +23,12 @@ Four parts, all on simulated data (pure NumPy, no store, no service):
 - cost: microseconds per element per predict-and-update of the linear filter (local level)
   and the UKF (thermal zone), with the innovation gate and without, over 100 and 100,000
   elements (best of ``--repeat``).
+- zone forecast (``bench/zone_forecast.py``): the coverage of a thermal zone's 90 %
+  forecast interval (what the forecast route answers for a zone's air temperature) 1, 6
+  and 24 h ahead on ``--zone-forecast-zones`` simulated zones over
+  ``--zone-forecast-days`` for each of ``--zone-forecast-seeds``, with its inputs'
+  futures persisted (the route's way), each input's future known, and held as known;
+  and what one such forecast costs (``cost_ms``).
 - zone divergence (``bench/zone_watch.py``): the thermal zones' divergence watch on
   well-specified simulated zones (``--zone-watch-zones`` over ``--zone-watch-days``): readings
   per false start, the delay to tell R halved and R after the recalibration, and the cost
@@ -51,6 +57,7 @@ from ..physics.thermal import ThermalZone
 from ..physics.ukf import UnscentedKalmanFilter
 from .conditional import conditional_calibration
 from .timing import best_of
+from .zone_forecast import forecast_cost, zone_forecast_coverage
 from .zone_watch import zone_divergence
 
 DT = 0.25  # hours: readings every 15 minutes
@@ -96,6 +103,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="days of readings for the zone watch (default 30)")
     parser.add_argument("--zone-cost-sizes", type=int, nargs="+", default=[100, 10_000],
                         help="zones for the zone watch's cost (default 100 10000)")
+    parser.add_argument("--zone-forecast-zones", type=int, default=40,
+                        help="simulated zones a seed for the zone forecast (default 40)")
+    parser.add_argument("--zone-forecast-days", type=int, default=28,
+                        help="days of readings for the zone forecast (default 28)")
+    parser.add_argument("--zone-forecast-seeds", type=int, nargs="+", default=[10, 11, 12],
+                        help="seeds of the zone forecast's coverage (default 10 11 12: "
+                             "not those its choices were made on, 0 1 2)")
     parser.add_argument("--seed", type=int, default=0)
 
 
@@ -105,6 +119,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         args.delay_elements, args.series, args.repeat = 500, 300, 2
         args.zone_watch_zones, args.zone_watch_days = 50, 10
         args.zone_cost_sizes = [100, 1000]
+        args.zone_forecast_zones, args.zone_forecast_days = 10, 9
+        args.zone_forecast_seeds = args.zone_forecast_seeds[:1]
     started = time.perf_counter()
     figures: dict[str, Any] = {
         "calibration": calibration(args.zones, args.days, args.seed),
@@ -117,6 +133,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "cost_us": cost(args.elements, args.repeat, args.seed),
         "zone_divergence": zone_divergence(args.zone_watch_zones, args.zone_watch_days,
                                            args.zone_cost_sizes, args.repeat, args.seed),
+        "zone_forecast": zone_forecast_coverage(args.zone_forecast_zones,
+                                                args.zone_forecast_days,
+                                                args.zone_forecast_seeds)
+        | {"cost_ms": forecast_cost(args.repeat, args.seed)},
     }
     figures["seconds"] = round(time.perf_counter() - started, 1)
     _print(figures)
@@ -400,3 +420,10 @@ def _print(figures: dict[str, Any]) -> None:
             f"zone step per zone reading at {size} zones: {c['with_watch']} us with the "
             f"watch, {c['without_watch']} us without"
         )
+    f = figures["zone_forecast"]
+    for case, shares in f["all"].items():
+        if case not in ("width_k", "standard_error"):
+            print(f"zone forecast, 90 % interval's coverage {case} (seeds {f['seeds']}): "
+                  f"{shares} (standard error {f['all']['standard_error'][case]}), mean "
+                  f"width {f['all']['width_k'][case]} K")
+    print(f"zone forecast, one request's work (ms, best of runs): {f['cost_ms']}")

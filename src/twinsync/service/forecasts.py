@@ -1,7 +1,9 @@
 """A property's forecast in the service: which sensors feed it is read on the writer, their
 stored readings of the last ``WINDOW_SECONDS`` are read from the store and the local
-level/trend fitted to them in a worker thread (``physics/forecast.py``). Nothing is kept:
-a forecast is computed when asked, and the reading path does none of this work.
+level/trend fitted to them in a worker thread (``physics/forecast.py``). A thermal zone's
+air temperature is answered by the zone's own model instead (``zone_forecasts.py``),
+from its filter's state copied on the writer. Nothing is kept: a forecast is computed
+when asked, and the reading path does none of this work.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 from ..errors import Conflict, InvalidInput, NotFound
 from ..model.validate import shown
 from ..physics.forecast import MIN_READINGS, TooFewReadings, forecast_readings
+from .zone_forecasts import ZoneStart, answer, stored, zone_start
 
 if TYPE_CHECKING:
     from .twin_service import TwinService
@@ -52,8 +55,10 @@ def parse_quantiles(text: str | None) -> tuple[float, ...]:
     return probabilities
 
 
-def _property_rows(service: TwinService, element_id: str, name: str) -> tuple[list[int], str]:
-    """On the writer: the sensor rows that feed the property, and its unit."""
+def _property_rows(service: TwinService, element_id: str, name: str
+                   ) -> tuple[list[int], str, ZoneStart | None]:
+    """On the writer: the sensor rows that feed the property, its unit, and the thermal
+    zone that models it (a copy of its state), if one does."""
     service.twin.element(element_id)  # NotFound for an unknown element
     index = service.properties
     number = index.number(element_id, name)
@@ -62,7 +67,7 @@ def _property_rows(service: TwinService, element_id: str, name: str) -> tuple[li
             f"element {shown(element_id)} has no property {shown(name)} fed by a sensor"
         )
     rows = index.members[index.starts[number] : index.starts[number + 1]].tolist()
-    return rows, index.units[number]
+    return rows, index.units[number], zone_start(service, element_id, name)
 
 
 async def forecast(
@@ -76,10 +81,21 @@ async def forecast(
     steps: int = 12,
 ) -> dict[str, Any]:
     """The property's readings forecast ``steps`` times up to ``horizon`` seconds after its
-    newest reading, fitted on the readings of its sensors in the last ``WINDOW_SECONDS``."""
+    newest reading, fitted on the readings of its sensors in the last ``WINDOW_SECONDS``;
+    a thermal zone's air temperature from its zone's model, after its last reading."""
     if threshold is not None and not math.isfinite(threshold):
         raise InvalidInput("threshold: must be a finite number", "bad_threshold")
-    rows, unit = await service.view(_property_rows, service, element_id, name)
+    rows, unit, zone = await service.view(_property_rows, service, element_id, name)
+    if zone is not None:
+        def zone_answer(start: ZoneStart) -> dict[str, Any]:
+            return answer(stored(start, service.store.history), horizon, steps, quantiles,
+                          threshold, COVERAGE)
+
+        ahead = await asyncio.to_thread(zone_answer, zone)
+        if all(math.isfinite(v) for v in ahead["mean"] + ahead["deviation"]):
+            return {"element_id": element_id, "property": name, "unit": unit,
+                    "horizon": horizon, "threshold": threshold} | ahead
+        # A zone whose filter has run off (absurd inputs): the readings' own model answers.
     now = service.clock()
     start, end = now - WINDOW_SECONDS, now + 1.0
 

@@ -1,6 +1,7 @@
 """What the forecast route answers: a property's readings looked ahead, with an interval
 and the quantiles asked for, from the local level/trend fitted to its recent readings
-(``physics/forecast.py``; described in docs/PHYSICS.md)."""
+(``physics/forecast.py``), or for a thermal zone's air temperature from the zone's model
+(``physics/zone_forecast.py``; both described in docs/PHYSICS.md)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,43 @@ class ForecastParameters(BaseModel):
     noise: float
 
 
+class ZoneParameters(BaseModel):
+    """A thermal zone's: R (K/kW) and C (kWh/K), null without a heating meter (only their
+    product is learned then), the time constant (h), the temperature's process noise (K²
+    an hour) and a reading's noise variance (K²)."""
+
+    resistance: float | None
+    capacitance: float | None
+    time_constant_hours: float
+    temperature_noise: float
+    noise: float
+
+
+class ZoneInput(BaseModel):
+    """An input of the zone over the forecast: where it is read, its newest reading (°C or
+    kW, epoch seconds) and how its future is taken (``persisted``: that reading held, its
+    error as its own history's changes over the same lags)."""
+
+    element_id: str
+    property: str
+    value: float
+    time: float
+    assumed: str
+
+
+class ZoneSpread(BaseModel):
+    """What a thermal zone's forecast deviation is made of, at each ``time``: the state's
+    (temperature, R and C carried through the model with its process noise) and the
+    inputs' futures' (outdoor and heating); the deviation is their root sum of squares
+    with the sensor's noise. ``heating`` is null for a zone without a heating meter (0
+    kW, known)."""
+
+    state_deviation: list[float]
+    input_deviation: list[float]
+    outdoor: ZoneInput
+    heating: ZoneInput | None
+
+
 class PropertyForecast(BaseModel):
     """A property's forecast as columns: at each ``time`` (epoch seconds, evenly spaced up to
     ``horizon`` seconds after ``origin``, the newest reading's time) the mean reading, its
@@ -28,21 +66,24 @@ class PropertyForecast(BaseModel):
     property: str
     unit: str
     model: str
-    """``local_level`` or ``local_trend``: the one of lower AIC."""
-    parameters: ForecastParameters
+    """``local_level`` or ``local_trend``: the one of lower AIC; ``thermal_zone`` for a
+    zone's air temperature (its zone's model)."""
+    parameters: ForecastParameters | ZoneParameters
     readings: int
-    """Stored readings the model was fitted on."""
+    """Stored readings the model was fitted on (a zone: the readings its filter took)."""
     steps_fitted: int
-    """Steps of the regular grid that held at least one of them."""
+    """Steps of the regular grid that held at least one of them (a zone: as ``readings``)."""
     step: float
-    """The grid's step, seconds."""
-    window: float
-    """How far back readings are read, seconds."""
-    fitted_from: float
+    """The grid's step, seconds (a zone: the step its model is run on ahead)."""
+    window: float | None
+    """How far back readings are read, seconds (null for a zone: its filter has taken
+    every reading since it started)."""
+    fitted_from: float | None
     origin: float
+    """The newest reading's time (a zone: its last reading's)."""
     level: float
     trend: float | None
-    """Per hour; null for the local level."""
+    """Per hour; null for the local level (a zone: where its temperature heads now)."""
     horizon: float
     time: list[float]
     mean: list[float]
@@ -53,3 +94,5 @@ class PropertyForecast(BaseModel):
     quantiles: dict[str, list[float]]
     threshold: float | None
     crossing: float | None
+    zone: ZoneSpread | None = None
+    """A thermal zone's answer only: its deviation's parts and its inputs."""

@@ -20,14 +20,21 @@ class ZoneInputOut(BaseModel):
 
 
 class ZoneForecastOut(BaseModel):
-    """The zone's temperature ``hours`` after its last reading (at ``time``) with the
-    outdoor temperature and heating held at their latest, the standard deviation of a
-    reading then, and the 90 % interval (``low``, ``high``)."""
+    """The zone's temperature ``hours`` after its last reading (at ``time``) from its
+    inputs' latest readings (``outdoor_temperature``, ``heating_kw``: the heating held,
+    the outdoors carried along its daily course once two days of it are stored), the
+    standard deviation of a reading then, and the 90 % interval (``low``, ``high``).
+    ``inputs``:
+    ``persisted`` (the forecast route's: the inputs' spread, learned from their stored
+    readings, is in the interval), or ``held`` for a zone of fewer than 8 readings or an
+    input of fewer than two (the inputs taken as known: the interval is only the model's
+    and the sensor's)."""
 
     hours: float
     time: float
     outdoor_temperature: float
     heating_kw: float
+    inputs: str
     temperature: float | None
     sd: float | None
     low: float | None

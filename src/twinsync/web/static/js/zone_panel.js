@@ -129,13 +129,17 @@ function lastReading(view) {
   return ` <span class="muted">at the reading of <span data-time="${view.last_time}" title="${escape(stamp(view.last_time))}">${ago(view.last_time)}</span></span>`;
 }
 
-/** The model's temperature some hours on, its 90 % interval and the inputs it holds. */
+/** The model's temperature some hours on, its 90 % interval, and what it assumes of the
+ * inputs: persisted with the spread their stored readings show (the forecast route's), or
+ * held at their latest readings as if known (a zone too young for that). */
 function forecastText(forecast) {
   if (!forecast || forecast.temperature == null) return '<span class="muted">after more readings</span>';
   const interval = forecast.low == null ? "" : ` <span class="muted">(90 %: ${value(forecast.low)} – ${value(forecast.high)})</span>`;
-  const held = [forecast.outdoor_temperature == null ? null : `outdoors ${value(forecast.outdoor_temperature)} °C`,
-    forecast.heating_kw ? `heating ${value(forecast.heating_kw)} kW` : null].filter(Boolean).join(", ");
-  return `${value(forecast.temperature)} °C${interval}${held ? `<div class="muted">with ${escape(held)} held</div>` : ""}`;
+  const heating = forecast.heating_kw ? `heating ${value(forecast.heating_kw)} kW` : null;
+  const assumed = forecast.inputs === "persisted"
+    ? ["outdoors along its daily course", heating].filter(Boolean).join(", ") + ", with their spread"
+    : [`outdoors ${value(forecast.outdoor_temperature)} °C`, heating].filter(Boolean).join(", ") + " held as known";
+  return `${value(forecast.temperature)} °C${interval}<div class="muted" data-role="zone-inputs-assumed">${escape(assumed)}</div>`;
 }
 
 function inputsText(view, nameOf) {
