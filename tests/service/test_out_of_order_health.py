@@ -33,24 +33,24 @@ def signal(steps: int = 300) -> NDArray[np.float64]:
     return np.round(values, 3)
 
 
-def arrival(steps: int, shuffled: bool) -> list[int]:
+def arrival(steps: int, shuffled: bool, poll_size: int = POLL) -> list[int]:
     """Readings in the order the gateway hands them over: poll by poll (every five
     minutes), within a poll in time order or shuffled. Both start alike, with one reading
     swapped (a sensor's first reading behind its newest starts its log; it cannot be
     placed itself: nothing was kept to place it by)."""
     rng = np.random.default_rng(3)
     order = [0, 1, 2, 4, 3]
-    for start in range(POLL, steps, POLL):
-        poll = list(range(start, min(start + POLL, steps)))
+    for start in range(POLL, steps, poll_size):
+        poll = list(range(start, min(start + poll_size, steps)))
         if shuffled:
             rng.shuffle(poll)
         order += poll
     return order
 
 
-async def open_room(path: Path, store: FailingStore | None = None) -> TwinService:
-    service = TwinService(store if store is not None
-                          else FailingStore(f"sqlite:///{path / 'twin.sqlite'}"))
+async def open_room(path: Path, allowed_lateness: float = 300.0) -> TwinService:
+    service = TwinService(FailingStore(f"sqlite:///{path / 'twin.sqlite'}"),
+                          allowed_lateness=allowed_lateness)
     await service.import_project(
         [Element("room-1", "IfcSpace")],
         [Sensor(SENSOR, "temperature", "degC", STEP, resolution=0.001)],
@@ -59,15 +59,15 @@ async def open_room(path: Path, store: FailingStore | None = None) -> TwinServic
 
 
 async def deliver(service: TwinService, values: NDArray[np.float64], order: list[int],
-                  fail_at: int = -1) -> list[tuple[str, str]]:
+                  fail_at: int = -1, poll_size: int = POLL) -> list[tuple[str, str]]:
     """Each reading in its own delivery, received when its poll ends; the delivery at
     ``fail_at`` is refused once by the store and sent again. Returns the health states
     named, in order."""
     named: list[tuple[str, str]] = []
     for k, i in enumerate(order):
-        poll_end = START + (i // POLL * POLL + POLL - 1) * STEP
+        poll_end = START + (i // poll_size * poll_size + poll_size - 1) * STEP
         batch = IncomingBatch([RawReading(SENSOR, float(values[i]), START + i * STEP, None, i)],
-                              "bms", poll_end + 5.0 + 0.2 * (k % POLL))
+                              "bms", poll_end + 5.0 + 0.2 * (k % poll_size))
         if k == fail_at:
             store = service.store
             assert isinstance(store, FailingStore)
@@ -160,3 +160,18 @@ async def test_a_failed_commit_amid_shuffled_deliveries_judges_nothing_twice_or_
     finally:
         await steady.aclose()
         await failing.aclose()
+
+
+async def test_a_longer_allowed_lateness_places_readings_as_far_back(tmp_path: Path) -> None:
+    values = signal()
+    # A gateway polled every 15 minutes, its polls shuffled: readings up to 14 min behind.
+    order = arrival(values.size, shuffled=True, poll_size=15)
+    service = await open_room(tmp_path, allowed_lateness=1200.0)
+    try:
+        await deliver(service, values, order, poll_size=15)
+        # Every reading but the first behind its sensor's newest, and those of its poll
+        # behind the log's start, judged in its place.
+        row = service.sensor_row(SENSOR)
+        assert int(service.health.table.count[row]) >= values.size - POLL
+    finally:
+        await service.aclose()

@@ -90,7 +90,8 @@ class Replay:
                  events: Path | None = None) -> None:
         twin = sensors.twin
         self.pipeline = Pipeline(twin)
-        self.health = HealthMonitor(params, capacity=max(1024, len(self.pipeline.table)))
+        self.health = HealthMonitor(params, capacity=max(1024, len(self.pipeline.table)),
+                                    reach=self.pipeline.allowed_lateness)
         configure_from_twin(self.health, twin, self.pipeline.table)
         if sensors.groups is not None:
             self._own_groups(sensors.groups)
