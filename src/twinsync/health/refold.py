@@ -55,6 +55,9 @@ LOG = 32
 #: without learning from it.
 REACH = 300.0
 
+#: Batches up to this size are looked through reading by reading for tracked sensors.
+FEW = 8
+
 #: The two checkpoints of a slot: the older one, and the newer one (NaN time: none).
 OLDER, NEWER = 0, 1
 
@@ -203,8 +206,15 @@ class RefoldLog:
         """After a batch's fold: log the readings ``folded`` of tracked sensors and move
         their checkpoints on; start tracking the sensors with a reading ``behind`` their
         newest (from the live state, which holds this batch already)."""
-        if self._used == 0 and not behind.any():
-            return  # the common case: no sensor out of order, ever
+        if not behind.any():
+            if self._used == 0:
+                return  # the common case: no sensor out of order, ever
+            if rows.size <= FEW:
+                # A replay's or a single device's batch: a look per reading costs less than
+                # the gathers below, and most such batches hold no tracked sensor.
+                slot = self._rows.columns["slot"]
+                if not any(r < slot.size and slot[r] >= 0 for r in rows.tolist()):
+                    return
         slots = self.slot_of(rows)
         starting = behind & (slots < 0)
         if starting.any():
