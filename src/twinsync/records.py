@@ -81,6 +81,11 @@ class Records:
     def row_bytes(self) -> int:
         return int(self.dtype.itemsize)
 
+    @property
+    def raw(self) -> NDArray[np.uint8]:
+        """The records as bytes, one row of ``row_bytes`` a record (replaced on growth)."""
+        return self._bytes
+
     def grow(self, needed: int) -> bool:
         """Make room for ``needed`` rows (doubling, like a list); True if the views changed."""
         if needed <= len(self.array):

@@ -90,7 +90,10 @@ def live_state(service: TwinService) -> dict[str, Any]:
         "counts": dict(pipeline.counts),
         "latency": pipeline.latency.names(),
         "health": (digest(health.table._records.array),
-                   digest(health.table._peer_records.array), health.rows_in_use),
+                   digest(health.table._peer_records.array), health.rows_in_use,
+                   # the checkpoints and logs of sensors whose readings come out of order
+                   digest(health.refold._rows.array),
+                   digest(health.refold._slots.array[: health.refold.tracked])),
         "alarms": {key: alarm.to_dict() for key, alarm in service.alarms.active.items()},
         "anomaly": (digest(service.anomalies.monitor.detector._records.array),
                     {sensor: list(spans) for sensor, spans

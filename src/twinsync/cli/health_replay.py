@@ -87,6 +87,9 @@ def _print(result: ReplayResult, args: argparse.Namespace) -> None:
           f"{result.accepted} accepted, {figures['rejected_total']} refused, "
           f"{result.duplicates} duplicates, {result.late} late; "
           f"{result.seconds:.1f} s ({figures['readings_per_second']} readings/s)")
+    if result.behind_newest:
+        print(f"{result.behind_newest} readings came behind their sensor's newest, "
+              f"{result.placed} of them judged in their place")
     if result.rejected:
         print("refused: " + ", ".join(f"{reason} {count}"
                                        for reason, count in sorted(result.rejected.items())))

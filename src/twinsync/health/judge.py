@@ -22,7 +22,8 @@ def judge_batch(health: HealthMonitor, batch: Batch, *,
     """Fold ``batch`` into ``health``, set ``batch.quality`` and return the state changes.
 
     Health folds every reading in event-time order, stale ones (an hourly upload) included
-    (``Batch.in_order``); a late one, behind what its sensor has already shown, is scored
+    (``Batch.in_order``); one behind its sensor's newest but within the allowed lateness
+    is judged in its place by a re-fold (``refold``); a late one, further behind, is scored
     against the sensor's recent readings without being learned from (its arrival counts);
     one outside its kind's physical range is stored at quality 0. The caller takes a
     savepoint of

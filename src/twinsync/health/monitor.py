@@ -37,6 +37,7 @@ from .kernel import NOISY_BIT, fold_batch, knobs, read_first_line, resolution_on
 from .params import HealthParams
 from .peers import peer_view
 from .reasons import reason
+from .refold import REACH, RefoldLog, RefoldPlan, RefoldSavepoint
 from .robust import MAD_TO_SD, local_quadratic
 from .rules import QUANTISATION_SD
 from .silence import arrive, silence, silence_knobs
@@ -72,6 +73,10 @@ class HealthChanges:
     since: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
     reasons: list[str] = field(default_factory=list)
     reading_quality: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
+    behind: int = 0
+    """Readings of the batch older than their sensor's newest before it."""
+    placed: int = 0
+    """Of those, the ones judged in their place by a re-fold (``refold``)."""
 
     def __len__(self) -> int:
         return int(self.rows.shape[0])
@@ -88,6 +93,7 @@ class HealthSavepoint(NamedTuple):
 
     rows: HealthRowsSavepoint
     used: int
+    refold: RefoldSavepoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,12 +111,15 @@ class HealthStatus:
 class HealthMonitor:
     """Health of every sensor, in struct-of-arrays state indexed by the pipeline's rows."""
 
-    def __init__(self, params: HealthParams | None = None, *, capacity: int = 1024) -> None:
+    def __init__(self, params: HealthParams | None = None, *, capacity: int = 1024,
+                 reach: float = REACH) -> None:
         self.params = params if params is not None else HealthParams()
+        self.reach = reach
         self._knobs = knobs(self.params)
         self._silence_knobs = silence_knobs(self.params)
         self.capacity = capacity
         self._table: HealthTable | None = None
+        self._refold: RefoldLog | None = None
         self._members: NDArray[np.int64] | None = None
         self._group_ids: NDArray[np.int64] = np.empty(0, np.int64)
         self._used = 0
@@ -125,6 +134,14 @@ class HealthMonitor:
         if self._table is None:
             self._table = HealthTable(self.params.window, self.capacity)
         return self._table
+
+    @property
+    def refold(self) -> RefoldLog:
+        """The checkpoints and logs of the sensors whose readings come out of order."""
+        if self._refold is None:
+            main, peer = self.table.record_bytes()
+            self._refold = RefoldLog(main.shape[1], peer.shape[1], reach=self.reach)
+        return self._refold
 
     def _touch(self, rows: NDArray[np.int64]) -> None:
         if rows.size:
@@ -198,6 +215,7 @@ class HealthMonitor:
             table.column(name)[rows] = values
         for row, unit in zip(rows.tolist(), units, strict=True):
             table.units[row] = unit
+        self.refold.forget(rows)
         # Peer groups came with the state: the member matrix is rebuilt on next use.
         self._members = None
 
@@ -229,10 +247,11 @@ class HealthMonitor:
         be folded in is not committed. Peers are only read by a fold, never written."""
         used = self._used
         self._touch(rows)  # grown first, so that every saved row is inside the table
-        return HealthSavepoint(self.table.savepoint(rows), used)
+        return HealthSavepoint(self.table.savepoint(rows), used, self.refold.savepoint(rows))
 
     def rollback(self, point: HealthSavepoint) -> None:
         self.table.rollback(point.rows)
+        self.refold.rollback(point.refold)
         self._used = point.used
 
     # -- readings --------------------------------------------------------------------------
@@ -243,9 +262,11 @@ class HealthMonitor:
                     stamped: ArrayLike | None = None) -> HealthChanges:
         """Fold a batch of readings in; return the state changes and each reading's quality.
 
-        Readings are taken in event-time order (ties by row); a reading older than its
-        sensor's newest is history, not news, and leaves the state alone, but its arrival
-        still counts (``received_at``, the event time when not given): the sensor is alive.
+        Readings are taken in event-time order (ties by row). A reading older than its
+        sensor's newest is judged in its place by a re-fold when the sensor is tracked and
+        the reading is after its older checkpoint (``refold``); otherwise it is history,
+        not news, and leaves the state alone, but its arrival still counts
+        (``received_at``, the event time when not given): the sensor is alive.
         ``stamped`` is each reading's time as its device stamped it, when the pipeline
         corrected the device's clock (the event time when not given): health judges the
         clock by it.
@@ -263,15 +284,36 @@ class HealthMonitor:
                     else np.asarray(stamped, dtype=np.float64).ravel())
         self._touch(rows_)
         table = self.table
+        given = rows_.size
+        groups = np.empty(given, dtype=np.int64)
+        reading_quality = np.empty(given)
+        newest = np.empty(given)
+        read_first_line(rows_, table.group, table.quality, table.last_time, groups,
+                        reading_quality, newest)
+        finite = np.isfinite(values_) & np.isfinite(times_)
+        behind = finite & (times_ < newest)
+        plan = (self.refold.plan(table, rows_, times_, behind)
+                if np.count_nonzero(behind) else None)
+        if plan is not None:
+            # The sensors put back to a checkpoint fold their logged readings again, with
+            # the batch's, in event-time order (``refold``).
+            rows_, values_, times_, expected_, received_, stamped_ = (
+                np.concatenate((rows_, plan.log_rows)),
+                np.concatenate((values_, plan.log_values)),
+                np.concatenate((times_, plan.log_times)),
+                np.concatenate((expected_, plan.log_expected)),
+                np.concatenate((received_, plan.log_received)),
+                np.concatenate((stamped_, plan.log_stamped)))
+            finite = np.concatenate((finite, np.ones(plan.log_rows.size, dtype=np.bool_)))
+            groups = np.empty(rows_.size, dtype=np.int64)
+            reading_quality = np.empty(rows_.size)
+            newest = np.empty(rows_.size)
+            read_first_line(rows_, table.group, table.quality, table.last_time, groups,
+                            reading_quality, newest)
         if len(self._events):
             self._events.apply(rows_, times_, table.event_start, table.event_end)
         members = self._peer_matrix()
-        groups = np.empty(rows_.size, dtype=np.int64)
-        reading_quality = np.empty(rows_.size)
-        newest = np.empty(rows_.size)
-        read_first_line(rows_, table.group, table.quality, table.last_time, groups,
-                        reading_quality, newest)
-        usable = np.isfinite(values_) & np.isfinite(times_) & (times_ >= newest)
+        usable = finite & (times_ >= newest)
         chosen = np.flatnonzero(usable)
         order = in_time_order(chosen, rows_, times_)
         # Readings not folded in arrived too (the fold notes its own, each in its turn).
@@ -279,27 +321,93 @@ class HealthMonitor:
         if rest.size:
             self._arrive(rows_, stamped_, received_, rest)
         if order.size == 0:
-            return HealthChanges(reading_quality=reading_quality)
-        later = has_later(rows_[order])
+            self.refold.note(table, rows_, values_, times_, expected_, received_, stamped_,
+                             usable, behind)
+            return HealthChanges(reading_quality=reading_quality,
+                                 behind=int(np.count_nonzero(behind)))
         group_index = self._group_index(groups)
         found = np.empty((order.size, 3), dtype=np.int64)
         quality = np.empty(order.size)
         since = np.empty(order.size)
         counter = np.zeros(1, dtype=np.int64)
         reasons: list[str] = []
-        position = 0
-        while position < order.size:
-            # The fold returns early after a change of a row with later readings in the
-            # batch, so that the change is described before those readings move it on.
-            position = fold_batch(table, self._knobs, self._silence_knobs, members,
-                                  group_index, rows_, values_, times_, expected_, received_,
-                                  stamped_, order, position, later,
-                                  reading_quality, found, quality, since, counter)
-            reasons.extend(reason(table, self.params, row, self._now)
-                           for row in found[len(reasons):counter[0], 0].tolist())
+        parts = [order]
+        if plan is not None and plan.split_rows.size:
+            # Sensors put back to their older checkpoint fold up to their newer one's time
+            # first, so that the newer one is taken again, now with the placed readings.
+            limit = np.full(rows_.size, -np.inf)
+            for row, until in zip(plan.split_rows.tolist(), plan.split_times.tolist(),
+                                  strict=True):
+                limit[rows_ == row] = until
+            first = times_[order] <= limit[order]
+            parts = [order[first], order[~first]]
+        for part, chunk in enumerate(parts):
+            if part == 1:
+                assert plan is not None
+                self.refold.retake(table, plan.split_rows)
+            later = has_later(rows_[chunk])
+            position = 0
+            while position < chunk.size:
+                # The fold returns early after a change of a row with later readings in the
+                # batch, so that the change is described before those readings move it on.
+                position = fold_batch(table, self._knobs, self._silence_knobs, members,
+                                      group_index, rows_, values_, times_, expected_,
+                                      received_, stamped_, chunk, position, later,
+                                      reading_quality, found, quality, since, counter)
+                reasons.extend(reason(table, self.params, row, self._now)
+                               for row in found[len(reasons):counter[0], 0].tolist())
+        # Only the batch's own readings are logged: the logged ones are in the log already.
+        self.refold.note(table, rows_[:given], values_[:given], times_[:given],
+                         expected_[:given], received_[:given], stamped_[:given],
+                         usable[:given], behind)
+        if plan is not None:
+            news = self._news(plan, found[: counter[0]], quality, since, reasons,
+                              reading_quality[:given])
+            news.behind = int(np.count_nonzero(behind))
+            news.placed = int(np.count_nonzero(plan.placed))
+            return news
         k = int(counter[0])
         return HealthChanges(found[:k, 0].copy(), found[:k, 1].copy(), found[:k, 2].copy(),
-                             quality[:k].copy(), since[:k].copy(), reasons, reading_quality)
+                             quality[:k].copy(), since[:k].copy(), reasons, reading_quality,
+                             int(np.count_nonzero(behind)))
+
+    def _news(self, plan: RefoldPlan, found: NDArray[np.int64], quality: NDArray[np.float64],
+              since: NDArray[np.float64], reasons: list[str],
+              reading_quality: NDArray[np.float64]) -> HealthChanges:
+        """A batch's changes when some sensors were folded again from a checkpoint: theirs
+        are told against what was shown before the batch, not against the checkpoint's
+        state (a spike already announced is not announced again; one the placed reading
+        revealed is), and a sensor whose state the re-fold left other than shown gets a
+        change to it even where the re-fold itself saw none (the checkpoint was in it)."""
+        shown = dict(zip(plan.rows.tolist(), plan.states.tolist(), strict=True))
+        rows, old, new = found[:, 0].tolist(), found[:, 1].tolist(), found[:, 2].tolist()
+        told_quality, told_since = quality[: len(rows)].tolist(), since[: len(rows)].tolist()
+        told = list(reasons)
+        keep: list[int] = []
+        for k, row in enumerate(rows):
+            if row in shown:
+                if new[k] == shown[row]:
+                    continue
+                old[k] = shown[row]
+                shown[row] = new[k]
+            keep.append(k)
+        table = self.table
+        for row, state in shown.items():
+            now = int(table.state[row])
+            if now != state:
+                keep.append(len(rows))
+                rows.append(row)
+                old.append(state)
+                new.append(now)
+                told_quality.append(float(table.quality[row]))
+                told_since.append(float(table.since[row]))
+                told.append(reason(table, self.params, row, self._now))
+        return HealthChanges(np.array([rows[k] for k in keep], dtype=np.int64),
+                             np.array([old[k] for k in keep], dtype=np.int64),
+                             np.array([new[k] for k in keep], dtype=np.int64),
+                             np.array([told_quality[k] for k in keep]),
+                             np.array([told_since[k] for k in keep]),
+                             [told[k] for k in keep], reading_quality)
 
     def _arrive(self, rows: NDArray[np.int64], stamped: NDArray[np.float64],
                 received: NDArray[np.float64], which: NDArray[np.int64]) -> None:
@@ -483,3 +591,4 @@ def warm_up() -> float:
     monitor.tick(float(times[-1]) + 3600.0)
     monitor.score_one(0, 20.5, float(times[-1]) + 60.0)
     return time.perf_counter() - started
+

@@ -234,6 +234,11 @@ class HealthTable:
         self._peer_records.rollback(point.peer_records)
         self._silence_records.rollback(point.silence_records)
 
+    def record_bytes(self) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
+        """A row's fold state as bytes: its record and its peer ring (not its arrivals),
+        one row each (replaced on growth). What ``refold`` keeps as a checkpoint."""
+        return self._records.raw, self._peer_records.raw
+
     def column(self, name: str) -> NDArray[Any]:
         """A column by name, for code that walks all of them (tests, persistence)."""
         if (name not in _COLUMNS and name not in _RING and name not in _PEER_RING

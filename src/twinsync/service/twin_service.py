@@ -136,7 +136,10 @@ class TwinService(TwinViews):
         self._restore_live_state()
         # Redelivered readings (a lost acknowledgement) must be recognised after a restart.
         self.pipeline.sequences.restore(*store.recent_sequences())
-        self.health = HealthMonitor(capacity=max(1024, len(self.pipeline.table)))
+        # Health places a reading behind its sensor's newest as far back as the pipeline
+        # lets one through unflagged (``health/refold.py``).
+        self.health = HealthMonitor(capacity=max(1024, len(self.pipeline.table)),
+                                    reach=allowed_lateness)
         # Before the first reading: what was learned about each sensor carries on, and a
         # sensor found stuck or drifting stays so. The twin's settings then win over the
         # saved ones (a sensor may have been rebound while the service was down).

@@ -50,6 +50,10 @@ class ReplayResult:
     stale: int = 0
     quarantined: int = 0
     out_of_range: int = 0
+    behind_newest: int = 0
+    """Readings health was given older than their sensor's newest (not late)."""
+    placed: int = 0
+    """Of those, the ones judged in their place by a re-fold."""
     batches: int = 0
     state_changes: int = 0
     states: Counter[str] = field(default_factory=Counter)
@@ -68,6 +72,7 @@ class ReplayResult:
             "rejected_total": sum(self.rejected.values()),
             "duplicates": self.duplicates, "late": self.late, "stale": self.stale,
             "quarantined": self.quarantined, "out_of_range": self.out_of_range,
+            "behind_newest": self.behind_newest, "placed": self.placed,
             "batches": self.batches, "state_changes": self.state_changes,
             "changes_to": dict(sorted(self.states.items())),
             "examples": [{"line": b.line, "reason": b.reason, "detail": b.detail}
@@ -85,7 +90,8 @@ class Replay:
                  events: Path | None = None) -> None:
         twin = sensors.twin
         self.pipeline = Pipeline(twin)
-        self.health = HealthMonitor(params, capacity=max(1024, len(self.pipeline.table)))
+        self.health = HealthMonitor(params, capacity=max(1024, len(self.pipeline.table)),
+                                    reach=self.pipeline.allowed_lateness)
         configure_from_twin(self.health, twin, self.pipeline.table)
         if sensors.groups is not None:
             self._own_groups(sensors.groups)
@@ -145,6 +151,8 @@ class Replay:
         pipeline.apply(batch)
         self.watch.forget(batch.rows)
         self._count(accepted, arrival)
+        self.result.behind_newest += changes.behind
+        self.result.placed += changes.placed
         self._write_changes(now, changes)
         if self._qualities is not None and len(batch):
             assert batch.quality is not None
