@@ -35,7 +35,7 @@ def test_bench_ingest_prints_its_figures_as_json_on_the_last_line() -> None:
     assert figures["warm_up_per_sensor"] == 30
     assert figures["readings_per_second"] > 0
     assert figures["machine"]["cpus"] >= 1
-    assert set(figures["anomaly_events"]) == {"told", "untold", "storms"}
+    assert set(figures["anomaly_events"]) == {"told", "untold", "storms", "storm_events"}
 
 
 def test_import_ifc_reports_what_it_added_and_a_second_import_changes_nothing(
