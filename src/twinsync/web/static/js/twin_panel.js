@@ -14,6 +14,7 @@
 
 import { getShadow, promoteShadow, stopShadow } from "./api.js";
 import { escape, unit, value } from "./format.js";
+import { ReadSection } from "./read_section.js";
 import { SHADOW_ROLES, changedText, fleetShadow, sensorLeader, sensorShadowText } from "./shadow_model.js";
 import { TWIN_STATE, stateLabel, stateText, when } from "./twin_model.js";
 
@@ -41,14 +42,13 @@ const ACTIONS = {
 
 export const REFRESH_MS = 60_000;
 
-export class TwinSection {
+export class TwinSection extends ReadSection {
   /** @param {import("./twin.js").TwinStore} store */
   constructor(store) {
+    super(REFRESH_MS);
     this.store = store;
-    this.elementId = null;
     this.view = undefined;
     this.error = null;
-    this.readAt = 0;
     this.node = document.createElement("section");
     this.node.className = "twin-models";
     this.node.dataset.role = "twin";
@@ -58,7 +58,6 @@ export class TwinSection {
     this.busy = false;
     this.said = null; // {kind, text}: the last action's outcome
     this.node.addEventListener("click", (event) => this.onClick(event));
-    setInterval(() => this.tick(), REFRESH_MS / 4);
   }
 
   /** The signed-in role: Promote and Stop show only to roles that may use them. */
@@ -83,16 +82,6 @@ export class TwinSection {
       this.load();
     }
     return this.node;
-  }
-
-  /** A divergence of the element started or ended: read it again. */
-  changed(id) {
-    if (id === this.elementId && this.node.isConnected) this.load();
-  }
-
-  tick() {
-    if (!this.elementId || !this.node.isConnected || document.hidden) return;
-    if (Date.now() - this.readAt >= REFRESH_MS) this.load();
   }
 
   async load() {

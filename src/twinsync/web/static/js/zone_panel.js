@@ -11,6 +11,7 @@
 
 import { getZone } from "./api.js";
 import { ago, escape, stamp, value } from "./format.js";
+import { ReadSection } from "./read_section.js";
 import { when } from "./twin_model.js";
 
 export const REFRESH_MS = 60_000;
@@ -26,18 +27,16 @@ export function mayBeZone(element) {
   return element?.type === "IfcSpace" || element?.properties?.thermal_zone?.value === true;
 }
 
-export class ZoneSection {
+export class ZoneSection extends ReadSection {
   /** @param {(id: string) => (string | undefined)} nameOf an element's name, to name inputs by */
   constructor(nameOf = () => undefined) {
+    super(REFRESH_MS);
     this.nameOf = nameOf;
-    this.elementId = null;
     this.view = undefined;
     this.error = null;
-    this.readAt = 0;
     this.node = document.createElement("section");
     this.node.className = "zone";
     this.node.dataset.role = "zone";
-    setInterval(() => this.tick(), REFRESH_MS / 4);
   }
 
   /** The section for the panel of `element`: [] when it cannot be a zone. */
@@ -54,16 +53,6 @@ export class ZoneSection {
       this.load();
     }
     return [this.node];
-  }
-
-  /** A divergence or recalibration of the element was told: read it again. */
-  changed(id) {
-    if (id === this.elementId && this.node.isConnected) this.load();
-  }
-
-  tick() {
-    if (!this.elementId || !this.node.isConnected || document.hidden) return;
-    if (Date.now() - this.readAt >= REFRESH_MS) this.load();
   }
 
   async load() {
