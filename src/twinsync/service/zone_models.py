@@ -55,10 +55,8 @@ setting) runs nothing.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
-import math
 import time
 import zipfile
 from collections.abc import Iterable
@@ -67,15 +65,15 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import InvalidInput, NotFound, TwinsyncError
-from ..model import Element, Event, validate
+from ..errors import TwinsyncError
+from ..model import Element, Event
 from ..physics.zone_bank import ZoneBank, ZoneKnobs, ZoneSave
 from ..physics.zone_inputs import InputHistory, ready_to_step
-from ..physics.zone_watch import AGAIN, ENDED, STARTED, WATCH_AFTER, WatchReport
+from ..physics.zone_watch import AGAIN, ENDED, STARTED, WatchReport
 from ..pipeline import Batch, Flag
 from .commit import commit_store
 from .views import finite_or_none
-from .zone_forecasts import COVERAGE, ZoneStart, answer, stored, zone_start
+from .zone_view import AIR, MAX_HOURS, identifiable, parameters, zone_view
 
 if TYPE_CHECKING:
     from .commit import Change
@@ -94,7 +92,6 @@ ALARM_PREFIX = "zone:"
 SEVERITY = "warning"
 MODEL = "thermal_zone"
 ZONE_TYPES = ("IfcSpace",)
-AIR = "air_temperature"
 OUTDOOR = "outdoor_temperature"
 AMBIENT = "ambient_temperature"
 OUTDOOR_TYPES = ("IfcSite", "IfcBuilding")
@@ -103,9 +100,7 @@ CELSIUS = ("degC", "°C", "Cel", "celsius")
 KILOWATTS = {"kW": 1.0, "W": 1e-3}
 #: A reading's role.
 NONE, ZONE, INPUT = 0, 1, 2
-#: The 90 % interval's half-width in standard deviations.
-Z90 = 1.6449
-MAX_HOURS = 168.0
+__all__ = ["MAX_HOURS", "ZONE_SNAPSHOT", "ZoneDesk"]
 #: A zone silent for longer than this (seconds) is coasted on through its inputs' readings.
 COAST_AFTER = 3600.0
 #: Receive-time seconds a zone reading waits for its inputs to be known up to its time:
@@ -531,9 +526,9 @@ class ZoneDesk:
                 heated = zone.heating >= 0
                 events.append(Event("twin_recalibrated", at, element, "twinsync", {
                     "property": AIR, "model": MODEL, "window": int(told.window[i]),
-                    "identifiable": _identifiable(heated),
-                    "before": _parameters(told.before[i], heated),
-                    "after": _parameters(told.after[i], heated)}))
+                    "identifiable": identifiable(heated),
+                    "before": parameters(told.before[i], heated),
+                    "after": parameters(told.after[i], heated)}))
         return events
 
     def _fold(self, targets: NDArray[np.int64], role: NDArray[np.int8], times: NDArray[np.float64],
@@ -739,139 +734,8 @@ class ZoneDesk:
     # -- reads -----------------------------------------------------------------------------
 
     async def of_element(self, element_id: str, hours: float = 6.0) -> dict[str, Any]:
-        """The element as a thermal zone: whether it is modelled (or why not), its
-        estimated R, C and time constant, its temperature now and ``hours`` after its last
-        reading (``GET /api/elements/{id}/zone``): the forecast route's (``zone_forecasts``),
-        the inputs persisted with their spread, once the zone and its inputs have taken
-        enough readings; before, with the inputs held as known (``inputs``: ``held``)."""
-        if not (0.0 < hours <= MAX_HOURS) or not math.isfinite(hours):
-            raise InvalidInput(f"hours must be over 0 and at most {MAX_HOURS:g}",
-                               "bad_parameter")
-
-        def read() -> tuple[dict[str, Any], ZoneStart | None]:
-            element = self.service.twin.elements.get(element_id)
-            if element is None or element.archived:
-                raise NotFound(f"no element {validate.shown(element_id)}")
-            base: dict[str, Any] = {"element_id": element_id, "enabled": self.enabled}
-            if not self.enabled:
-                return base | {"modelled": False, "reason": "zone models are off"}, None
-            k = self.index.get(element_id)
-            if k is None:
-                declared = element.properties.get("thermal_zone")
-                reason = self.reasons.get(element_id) or (
-                    "its thermal_zone property is false"
-                    if declared is not None and declared.value is False
-                    else "not a space (IfcSpace, or thermal_zone)")
-                return base | {"modelled": False, "reason": reason}, None
-            state = base | {"modelled": True, "reason": None} | self._zone_state(k, hours)
-            return state, zone_start(self.service, element_id, AIR)
-
-        state, start = await self.service.view(read)
-        if start is not None and state["forecast"] is not None:
-            # The forecast route's: the inputs persisted with their stored readings' spread
-            # (taken as known, the interval held 8 % of readings a day ahead in the bench).
-            ahead = await asyncio.to_thread(
-                lambda: answer(stored(start, self.service.store.history), hours * 3600.0, 1,
-                               (), None, COVERAGE))
-            state["forecast"] |= {
-                "temperature": finite_or_none(ahead["mean"][0]),
-                "sd": finite_or_none(ahead["deviation"][0]),
-                "low": finite_or_none(ahead["low"][0]),
-                "high": finite_or_none(ahead["high"][0]), "inputs": "persisted"}
-        return state
-
-    def _divergence(self, k: int) -> dict[str, Any]:
-        """The zone's divergence watch: ``learning`` before it is watched, else
-        ``in_control`` or ``diverging`` (since the change point), the CUSUM's statistic, the
-        last normalised innovation, the episodes so far and the last recalibration."""
-        c = self.bank.columns
-        heated = self.zones[k].heating >= 0
-        diverging = bool(c["episode"][k] > 0)
-        state = ("diverging" if diverging else "in_control") if (
-            c["count"][k] >= WATCH_AFTER) else "learning"
-        recalibration = None
-        if int(c["recal_count"][k]) > 0:
-            recalibration = {"time": float(c["recal_time"][k]),
-                             "count": int(c["recal_count"][k]),
-                             "window": int(c["recal_window"][k]),
-                             "before": _parameters(c["recal_before"][k], heated),
-                             "after": _parameters(c["recal_after"][k], heated)}
-        return {"state": state,
-                "since": finite_or_none(float(c["episode_since"][k])) if diverging else None,
-                "statistic": float(max(c["watch_upper"][k], c["watch_lower"][k])),
-                "last_normalised": finite_or_none(float(c["last_normalised"][k])),
-                "episodes": int(c["episodes"][k]), "recalibration": recalibration}
-
-    def _source(self, slot: int) -> dict[str, Any] | None:
-        if slot < 0:
-            return None
-        element, prop = self.slots[slot]
-        return {"element_id": element, "property": prop,
-                "value": finite_or_none(float(self.slot_value[slot])),
-                "time": finite_or_none(float(self.slot_time[slot])),
-                "clock_corrected_by": float(self.slot_shift[slot])}
-
-    def _zone_state(self, k: int, hours: float) -> dict[str, Any]:
-        zone = self.zones[k]
-        c = self.bank.columns
-        count = int(c["count"][k])
-        heated = zone.heating >= 0
-        state: dict[str, Any] = {
-            "sensors": list(zone.sensors), "outdoor": self._source(zone.outdoor),
-            "heating": self._source(zone.heating),
-            "identifiable": _identifiable(heated),
-            "readings": count, "last_time": finite_or_none(float(c["time"][k])),
-            # Readings held back until the inputs of their time are known, and those
-            # stepped after waiting their bound with the inputs known then.
-            "waiting": int(c["waiting"][k]),
-            "stepped_before_inputs_known": int(c["stepped_early"][k]),
-            "divergence": self._divergence(k),
-            "temperature": None, "temperature_sd": None, "resistance": None,
-            "resistance_sd": None, "capacitance": None, "capacitance_sd": None,
-            "time_constant_hours": None, "time_constant_sd": None, "forecast": None}
-        if count == 0:
-            return state
-        x, P = c["x"][k], c["P"][k]
-        tau = math.exp(float(x[1] + x[2]))
-        tau_log_var = max(float(P[1, 1] + P[2, 2] + 2 * P[1, 2]), 0.0)
-        state |= {"temperature": finite_or_none(float(x[0])),
-                  "temperature_sd": finite_or_none(math.sqrt(max(float(P[0, 0]), 0.0))),
-                  "time_constant_hours": finite_or_none(tau),
-                  "time_constant_sd": finite_or_none(tau * math.sqrt(tau_log_var))}
-        if heated:
-            # R and C alone are learned only when the heating is known (with Φ = 0 the
-            # readings tell R·C and nothing of how it splits).
-            for name, i in (("resistance", 1), ("capacitance", 2)):
-                value = math.exp(float(x[i]))
-                state[name] = finite_or_none(value)
-                state[f"{name}_sd"] = finite_or_none(value * math.sqrt(max(float(P[i, i]), 0)))
-        outdoor = float(self.slot_value[zone.outdoor])
-        heating = float(self.slot_value[zone.heating]) if heated else 0.0
-        if math.isfinite(outdoor) and math.isfinite(heating):
-            ahead = self.bank.forecast(np.array([k]), np.array([hours]), np.array([outdoor]),
-                                       np.array([heating]))
-            mean, spread = float(ahead.mean[0]), float(ahead.reading_sd[0])
-            state["forecast"] = {
-                "hours": hours, "time": float(c["time"][k]) + hours * 3600.0,
-                "outdoor_temperature": outdoor, "heating_kw": heating, "inputs": "held",
-                "temperature": finite_or_none(mean), "sd": finite_or_none(spread),
-                "low": finite_or_none(mean - Z90 * spread),
-                "high": finite_or_none(mean + Z90 * spread)}
-        return state
-
-
-def _identifiable(heated: bool) -> str:
-    return "resistance_and_capacitance" if heated else "time_constant"
-
-
-def _parameters(state: NDArray[np.float64], heated: bool) -> dict[str, float | None]:
-    """A state ``[T, ln R, ln C]`` as the events and the view give it: R and C only
-    where the heating is known (else τ alone is learned)."""
-    log_r, log_c = float(state[1]), float(state[2])
-    return {"temperature": finite_or_none(float(state[0])),
-            "time_constant_hours": finite_or_none(math.exp(log_r + log_c)),
-            "resistance": finite_or_none(math.exp(log_r)) if heated else None,
-            "capacitance": finite_or_none(math.exp(log_c)) if heated else None}
+        """The element as a thermal zone (``GET /api/elements/{id}/zone``; ``zone_view``)."""
+        return await zone_view(self, element_id, hours)
 
 
 def _is_zone(element: Element) -> bool:
