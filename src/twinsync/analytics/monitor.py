@@ -231,6 +231,17 @@ class AnomalyMonitor:
         self.untold[point.rows] = point.untold
         self.fleet_start, self.fleet_told, self.fleet_untold, self.storm_at = point.fleet
 
+    def resume(self, storm: Event) -> None:
+        """Go on with the window of a storm told before a restart and never told ended
+        (the store's newest ``anomaly_storm``): its end and final count are then told when
+        the first batch arrives after it. Without this a restart opened a new window, and
+        a storm going on at the stop was never told ended. Only a storm's window is
+        carried: a window that told under its budget starts afresh after a restart."""
+        self.fleet_start = float(storm.data["since"])
+        self.fleet_told = int(storm.data["told"])
+        self.fleet_untold = int(storm.data["untold"])
+        self.storm_at = float(storm.time)
+
     def _fleet(self) -> tuple[float, int, int, float]:
         return self.fleet_start, self.fleet_told, self.fleet_untold, self.storm_at
 

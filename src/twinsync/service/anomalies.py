@@ -93,6 +93,7 @@ class AnomalyDesk:
         self._elements = _ElementOf(service)
         if enabled:
             self._restore()
+            self._resume_storm()
         # The marks are part of the record whatever the setting: with detection off they
         # suppress nothing (nothing is scored) but are still listed.
         for event in self._stored_expected():
@@ -154,6 +155,19 @@ class AnomalyDesk:
             log.warning("saved anomaly detector state not used, it learns afresh: %s", exc)
             return
         log.info("anomaly detector state restored for %d sensors", restored)
+
+    def _resume_storm(self) -> None:
+        """A storm told before the stop and not told ended goes on (``monitor.resume``)."""
+        store = self.service.store
+        storms = store.events(kind="anomaly_storm", newest_first=True, limit=1)
+        if not storms:
+            return
+        ended = store.events(kind="anomaly_storm_ended", newest_first=True, limit=1)
+        if ended and (ended[0].seq or 0) > (storms[0].seq or 0):
+            return
+        self.monitor.resume(storms[0])
+        log.info("anomaly storm since %.0f goes on (%d untold so far)",
+                 self.monitor.fleet_start, self.monitor.fleet_untold)
 
     def _stored_expected(self) -> list[Event]:
         """The marks and their withdrawals, in the order they were stored."""
