@@ -166,3 +166,21 @@ async def test_the_zone_view_forecasts_a_day_ahead_as_the_route_does(
             assert view[name] == pytest.approx(route[column][0])
         # before, with the inputs held as known, about 0.3 K wide a day ahead
         assert view["high"] - view["low"] > 1.0
+
+
+async def test_a_heated_room_without_a_heating_meter_is_answered_by_the_level_or_trend(
+        tmp_path: Path) -> None:
+    # The rooms heated by spells of 2 and 4 kW that no sensor reads: the zone, taking the
+    # heat input as none, misses each spell by far more than it claims, and its forecast
+    # would be of an unheated room.
+    data = simulated(days=3)
+    service = TwinService.open(f"sqlite:///{tmp_path}/twin.sqlite",
+                               clock=lambda: START + 3 * 86_400.0)
+    await open_site(service, heated=False)
+    try:
+        await feed(service, data, range(3 * 96))
+        for k in range(ZONES):
+            answer = await forecast(service, f"room-{k}", "air_temperature", 6 * 3600.0)
+            assert answer["model"] in ("local_level", "local_trend"), k
+    finally:
+        await service.aclose()
