@@ -285,11 +285,7 @@ class HealthMonitor:
         self._touch(rows_)
         table = self.table
         given = rows_.size
-        groups = np.empty(given, dtype=np.int64)
-        reading_quality = np.empty(given)
-        newest = np.empty(given)
-        read_first_line(rows_, table.group, table.quality, table.last_time, groups,
-                        reading_quality, newest)
+        groups, reading_quality, newest = self._first_line(rows_)
         finite = np.isfinite(values_) & np.isfinite(times_)
         behind = finite & (times_ < newest)
         plan = (self.refold.plan(table, rows_, times_, behind)
@@ -305,11 +301,8 @@ class HealthMonitor:
                 np.concatenate((received_, plan.log_received)),
                 np.concatenate((stamped_, plan.log_stamped)))
             finite = np.concatenate((finite, np.ones(plan.log_rows.size, dtype=np.bool_)))
-            groups = np.empty(rows_.size, dtype=np.int64)
-            reading_quality = np.empty(rows_.size)
-            newest = np.empty(rows_.size)
-            read_first_line(rows_, table.group, table.quality, table.last_time, groups,
-                            reading_quality, newest)
+            # Read again: the sensors put back have their checkpoint's newest and quality.
+            groups, reading_quality, newest = self._first_line(rows_)
         if len(self._events):
             self._events.apply(rows_, times_, table.event_start, table.event_end)
         members = self._peer_matrix()
@@ -335,11 +328,10 @@ class HealthMonitor:
         if plan is not None and plan.split_rows.size:
             # Sensors put back to their older checkpoint fold up to their newer one's time
             # first, so that the newer one is taken again, now with the placed readings.
-            limit = np.full(rows_.size, -np.inf)
-            for row, until in zip(plan.split_rows.tolist(), plan.split_times.tolist(),
-                                  strict=True):
-                limit[rows_ == row] = until
-            first = times_[order] <= limit[order]
+            split = np.argsort(plan.split_rows)
+            split_rows, split_times = plan.split_rows[split], plan.split_times[split]
+            at = np.minimum(np.searchsorted(split_rows, rows_[order]), split_rows.size - 1)
+            first = (split_rows[at] == rows_[order]) & (times_[order] <= split_times[at])
             parts = [order[first], order[~first]]
         for part, chunk in enumerate(parts):
             if part == 1:
@@ -370,6 +362,17 @@ class HealthMonitor:
         return HealthChanges(found[:k, 0].copy(), found[:k, 1].copy(), found[:k, 2].copy(),
                              quality[:k].copy(), since[:k].copy(), reasons, reading_quality,
                              int(np.count_nonzero(behind)))
+
+    def _first_line(self, rows: NDArray[np.int64]) -> tuple[
+            NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+        """Each reading's sensor's group, quality and newest time, as the table has them."""
+        table = self.table
+        groups = np.empty(rows.size, dtype=np.int64)
+        quality = np.empty(rows.size)
+        newest = np.empty(rows.size)
+        read_first_line(rows, table.group, table.quality, table.last_time, groups, quality,
+                        newest)
+        return groups, quality, newest
 
     def _news(self, plan: RefoldPlan, found: NDArray[np.int64], quality: NDArray[np.float64],
               since: NDArray[np.float64], reasons: list[str],
@@ -591,4 +594,3 @@ def warm_up() -> float:
     monitor.tick(float(times[-1]) + 3600.0)
     monitor.score_one(0, 20.5, float(times[-1]) + 60.0)
     return time.perf_counter() - started
-
