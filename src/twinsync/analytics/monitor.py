@@ -44,8 +44,8 @@ logger uploading its hour, a clock the correction has not learned yet) would oth
 open a window an hour early that the rest of the fleet ends at once, and readings stamped
 an hour ahead one that ends an hour late, each giving the fleet a second budget and
 cutting its storm's count in two. The window is four numbers, put back with the rest by
-``rollback``; they are not saved, so a restart opens a new window (and a storm going on
-at the stop is never told ended).
+``rollback``; they are not saved: after a restart a storm's window is taken up again from
+its last ``anomaly_storm`` event (``resume``), any other window starts afresh.
 
 ``mark_expected`` records that a sensor's anomalies in a span of time are expected (a
 pour, a load test) with the reason and who said it: as an ``anomaly_expected`` event, kept

@@ -5,6 +5,7 @@ from .accept import (
     FRESHNESS_SECONDS,
     MAX_FUTURE_SECONDS,
     Pipeline,
+    binding_transform,
 )
 from .batch import NO_SEQ, Accepted, Batch, DeadLetter, Flag, IncomingBatch, RawReading
 from .clocks import ClockTable
@@ -30,6 +31,7 @@ __all__ = [
     "RawReading",
     "SensorTable",
     "SequenceTable",
+    "binding_transform",
     "iso",
     "parse_time",
 ]

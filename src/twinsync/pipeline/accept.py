@@ -100,13 +100,7 @@ class Pipeline:
         if binding is None:
             self.table.set_transform(row, sensor.unit, 1.0, 0.0)
             return
-        t = binding.transform
-        to_property = converter(sensor.unit, t.unit or sensor.unit)
-        self.table.set_transform(
-            row, sensor.unit,
-            t.gain * to_property.scale,
-            t.offset * to_property.scale + to_property.shift,
-        )
+        self.table.set_transform(row, sensor.unit, *binding_transform(sensor.unit, binding))
 
     def accept(self, incoming: IncomingBatch) -> Accepted:
         """Split a batch into valid columns and dead letters."""
@@ -330,3 +324,12 @@ class Pipeline:
         """Fold committed readings into the live state; late and stale ones stay history."""
         self.sequences.ensure(len(self.table))
         return self.table.update(batch)
+
+
+def binding_transform(unit: str, binding: Binding) -> tuple[float, float]:
+    """The scale and shift that take a sensor's readings in ``unit`` to its bound
+    property's value: the binding's calibration and the unit conversion, folded."""
+    t = binding.transform
+    to_property = converter(unit, t.unit or unit)
+    return (float(t.gain * to_property.scale),
+            float(t.offset * to_property.scale + to_property.shift))

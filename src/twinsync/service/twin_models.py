@@ -35,11 +35,10 @@ from numpy.typing import NDArray
 from ..analytics.snapshot import DetectorSnapshotMismatch, dump, load
 from ..errors import NotFound
 from ..health.batch_order import has_later
-from ..model import Binding, Event, validate
+from ..model import Event, validate
 from ..physics.tracker import DETAIL, ENDED, STARTED, LevelTrendTracker
-from ..pipeline import Batch
+from ..pipeline import Batch, binding_transform
 from ..records import Records, RowsSavepoint
-from ..units import converter
 from .twin_shadow import ShadowDesk, ShadowPoint
 from .views import finite_or_none
 
@@ -127,8 +126,9 @@ class TwinModelDesk:
             row = table.index.get(sensor)
             before = self._bindings.get(row) if row is not None else None
             now = service.twin.live_binding(sensor)
+            unit = service.twin.sensor(sensor).unit
             if before is not None and now is not None and (
-                    now.element_id, now.property, *_transform(service, now)) == before:
+                    now.element_id, now.property, *binding_transform(unit, now)) == before:
                 continue
             where = "unbound" if now is None else f"now feeds {now.element_id}.{now.property}"
             cleared = book.clear(key, f"{sensor}: {where}, its model stopped",
@@ -351,13 +351,3 @@ def warm_up() -> float:
     LevelTrendTracker().track_many(np.zeros(1, dtype=np.int64), np.zeros(1), np.zeros(1),
                                    np.ones(1))
     return time.perf_counter() - began
-
-
-def _transform(service: TwinService, binding: Binding) -> tuple[float, float]:
-    """The scale and shift a binding gives its sensor's row once committed (as the
-    pipeline folds them: ``Pipeline.apply_binding``), to tell whether its model restarts."""
-    unit = service.twin.sensor(binding.sensor_id).unit
-    t = binding.transform
-    to_property = converter(unit, t.unit or unit)
-    return (float(t.gain * to_property.scale),
-            float(t.offset * to_property.scale + to_property.shift))
