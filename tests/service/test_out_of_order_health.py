@@ -14,14 +14,13 @@ from twinsync.model import Binding, Element, Sensor
 from twinsync.pipeline import IncomingBatch, RawReading
 from twinsync.service import TwinService
 
+from ..health.test_refold import fold_state as health_fold_state
 from .faults import FailingStore
 
 STEP = 60.0
 POLL = 5  # readings a poll of the gateway hands over, one delivery each
 START = 1_767_225_600.0
 SENSOR = "room-t"
-ARRIVAL_COLUMNS = frozenset({"heard", "expect", "cadence", "cadence_n", "lag_low",
-                             "lag_before", "lag_start", "gaps", "gap_first", "gap_last"})
 
 
 def signal(steps: int = 300) -> NDArray[np.float64]:
@@ -83,10 +82,7 @@ async def deliver(service: TwinService, values: NDArray[np.float64], order: list
 
 
 def fold_state(service: TwinService) -> dict[str, bytes]:
-    table = service.health.table
-    row = service.sensor_row(SENSOR)
-    return {name: np.ascontiguousarray(table.column(name)[row]).tobytes()
-            for name in table.column_names() if name not in ARRIVAL_COLUMNS}
+    return health_fold_state(service.health.table, service.sensor_row(SENSOR))
 
 
 def stored_quality(service: TwinService) -> NDArray[np.float64]:

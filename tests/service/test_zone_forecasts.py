@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from twinsync.errors import Conflict
 from twinsync.physics.thermal import ThermalZone
 from twinsync.service import TwinService
 from twinsync.service.forecasts import forecast
@@ -145,7 +146,7 @@ async def test_a_zone_too_young_to_answer_is_answered_by_the_level_or_trend(
     service = await opened(tmp_path, 1)
     try:
         await feed(service, data, range(6))  # five readings stepped, the first waits
-        with pytest.raises(Exception, match="at least 8"):
+        with pytest.raises(Conflict, match="at least 8"):
             await forecast(service, "room-0", "air_temperature", 3600.0)
         await feed(service, data, range(6, 40))
         answer = await forecast(service, "room-0", "air_temperature", 3600.0)

@@ -375,3 +375,18 @@ async def test_a_site_declared_not_outdoors_no_longer_feeds_the_zones(tmp_path: 
         assert service.zones.zones is before
     finally:
         await service.aclose()
+
+
+async def test_a_failed_commit_of_a_space_declared_no_zone_leaves_it_a_zone(
+        tmp_path: Path) -> None:
+    store = FailingStore(f"sqlite:///{tmp_path}/twin.sqlite")
+    service = await open_site(TwinService(store))
+    try:
+        store.fail_next = 1
+        with pytest.raises(StoreError):
+            await service.update_element("room-1", properties={"thermal_zone": False})
+        assert "room-1" in service.zones.index
+        await service.update_element("room-1", properties={"thermal_zone": False})
+        assert "room-1" not in service.zones.index
+    finally:
+        await service.aclose()
