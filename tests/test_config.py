@@ -86,7 +86,10 @@ def test_the_geometry_export_prefers_manifold_on_every_core_unless_told_otherwis
     "audit_keep_days = 0", 'audit_keep_days = "a year"', "token_grace_days = -1",
     "upkeep_seconds = false", "anomaly_fleet_events = 0", "anomaly_fleet_events = 2.5",
     "anomaly_fleet_events = true", "anomaly_event_quiet_seconds = -1",
-    'anomaly_event_quiet_seconds = "an hour"'])
+    'anomaly_event_quiet_seconds = "an hour"', "anomaly_event_score = 0",
+    "anomaly_alarm_score = 1.5", "anomaly_event_score = 0.7\nanomaly_alarm_score = 0.5",
+    "anomaly_event_score = 0.9",  # above the default alarm score
+    "anomaly_alarm_clear_seconds = 0", "anomaly_alarm_score = true"])
 def test_a_setting_that_cannot_work_stops_the_server_at_start(tmp_path: Path,
                                                               text: str) -> None:
     config = tmp_path / "twinsync.toml"

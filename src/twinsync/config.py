@@ -29,6 +29,7 @@ from .pipeline import ALLOWED_LATENESS_SECONDS, FRESHNESS_SECONDS
 from .service.watch import LATENCY_BOUND_SECONDS
 
 if TYPE_CHECKING:
+    from .analytics import AnomalyMonitor
     from .bim import ExportOptions
 
 DEFAULT_STORE = "sqlite:///.twinsync/twin.sqlite"
@@ -78,6 +79,15 @@ class Settings:
     """A sensor tells at most one anomaly event in this many seconds of event time, and
     the fleet's budget above is a window of this many seconds of arrival time. 0: every
     anomaly is told."""
+    anomaly_event_score: float = 0.33
+    """A reading whose anomaly score (0 to 1) is at least this is an ``anomaly`` event
+    (within the quiet time and the fleet's budget above)."""
+    anomaly_alarm_score: float = 0.6
+    """A score of at least this (and at least ``anomaly_event_score``) also raises the
+    sensor's anomaly alarm, unless a person marked the time expected."""
+    anomaly_alarm_clear_seconds: float = 6 * 3600.0
+    """A sensor's anomaly alarm clears by itself after this many seconds of event time
+    without a further anomaly."""
     twin_models: bool = True
     """Run every bound sensor's local level/trend model in the reading path, raise
     ``twin_divergence`` alarms when reality leaves it, and recalibrate it (docs/PHYSICS.md,
@@ -124,6 +134,17 @@ class Settings:
     geometry_timeout_seconds: float = 120.0
     """Longest one element may take in one kernel before its worker is killed and the
     element retried with OpenCASCADE, or reported."""
+
+    def anomaly_monitor(self) -> AnomalyMonitor:
+        """A fresh anomaly monitor following these settings (raises ``InvalidInput`` for
+        thresholds out of order)."""
+        from .analytics import AnomalyMonitor
+
+        return AnomalyMonitor(event_at=self.anomaly_event_score,
+                              alarm_at=self.anomaly_alarm_score,
+                              clear_after=self.anomaly_alarm_clear_seconds,
+                              event_quiet=self.anomaly_event_quiet_seconds,
+                              fleet_events=self.anomaly_fleet_events)
 
     def geometry(self) -> ExportOptions:
         """The GLB export options these settings give."""
@@ -179,6 +200,22 @@ class Settings:
                                f"least 0, not {quiet!r}", "bad_config")
         if "anomaly_event_quiet_seconds" in data:
             data["anomaly_event_quiet_seconds"] = float(quiet)
+        for name in ("anomaly_event_score", "anomaly_alarm_score",
+                     "anomaly_alarm_clear_seconds"):
+            value = data.get(name, 1.0)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not value > 0:
+                raise InvalidInput(f"{file}: {name} must be a number more than 0, not "
+                                   f"{value!r}", "bad_config")
+            if name in data:
+                data[name] = float(value)
+        defaults = cls()
+        event_score = data.get("anomaly_event_score", defaults.anomaly_event_score)
+        alarm_score = data.get("anomaly_alarm_score", defaults.anomaly_alarm_score)
+        if not event_score <= alarm_score <= 1.0:
+            raise InvalidInput(f"{file}: anomaly scores must be 0 < anomaly_event_score <= "
+                               f"anomaly_alarm_score <= 1, not {event_score!r} and "
+                               f"{alarm_score!r}", "bad_config")
         share = data.get("reimport_max_archive_share", MAX_ARCHIVE_SHARE)
         if isinstance(share, bool) or not isinstance(share, (int, float)) \
                 or not 0 <= share <= 1:

@@ -20,16 +20,17 @@ from twinsync.tokens import Role
 from .conftest import seeded_store
 
 
-def departure(client: TestClient, headers: dict[str, str]) -> int:
+def departure(client: TestClient, headers: dict[str, str], *, expected: bool = True) -> int:
     """Every slab logger of the demo: a regular cycle past the detector's learning, then 6
     degrees high, inside a span marked expected for every slab (a pour: events, no
-    alarms, so the budget decides what is told). The number of loggers."""
+    alarms, so the budget decides what is told; ``expected=False``: no span, so alarms
+    are raised too). The number of loggers."""
     slabs = client.get("/api/elements", params={"type": "IfcSlab"},
                        headers=headers).json()["elements"]
     sensors = [s["id"] for slab in slabs for s in slab["sensors"]]
     now, step = time.time(), 7.0
     for slab in slabs:
-        if slab["sensors"]:
+        if slab["sensors"] and expected:
             marked = client.post("/api/anomalies/expected", headers=headers, json={
                 "element_id": slab["id"], "start": now - 600, "end": now + 60,
                 "reason": "pour of every slab"})

@@ -92,8 +92,7 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
             allowed_lateness=settings.allowed_lateness_seconds,
             latency_alarm=settings.latency_alarm_seconds, geometry=settings.geometry(),
             anomaly_detection=settings.anomaly_detection,
-            anomaly_fleet_events=settings.anomaly_fleet_events,
-            anomaly_event_quiet=settings.anomaly_event_quiet_seconds,
+            anomaly_monitor=settings.anomaly_monitor(),
             twin_models=settings.twin_models, zone_models=settings.zone_models)
         app.state.service = svc
         tokens = await asyncio.to_thread(open_token_store, svc.store.url)

@@ -46,6 +46,7 @@ from typing import Any
 
 import uvicorn
 
+from ..analytics import AnomalyMonitor
 from ..model import Binding, Element, Sensor, Transform
 from ..pipeline import IncomingBatch, RawReading
 from ..service import TwinService
@@ -166,8 +167,9 @@ async def _run(url: str, sensors: int, readings: int, batch_size: int, seed: int
                anomaly: bool = True, models: bool = True,
                fleet_events: int | None = None) -> dict[str, Any]:
     rng = random.Random(seed)
-    budget = {} if fleet_events is None else {"anomaly_fleet_events": fleet_events}
-    service = TwinService.open(url, anomaly_detection=anomaly, twin_models=models, **budget)
+    monitor = None if fleet_events is None else AnomalyMonitor(fleet_events=fleet_events)
+    service = TwinService.open(url, anomaly_detection=anomaly, twin_models=models,
+                               anomaly_monitor=monitor)
     try:
         elements, registered, bindings = fleet(sensors)
         await service.import_project(elements, registered, bindings, source="bench")

@@ -115,8 +115,8 @@ class TwinService(TwinViews):
                  health_save_every: float = HEALTH_SAVE_SECONDS,
                  writer: Writer | None = None,
                  geometry: ExportOptions | None = None,
-                 anomaly_detection: bool = True, anomaly_fleet_events: int = 1000,
-                 anomaly_event_quiet: float = 3600.0, twin_models: bool = True,
+                 anomaly_detection: bool = True,
+                 anomaly_monitor: AnomalyMonitor | None = None, twin_models: bool = True,
                  zone_models: bool = True) -> None:
         self.store = store
         self.clock: Callable[[], float] = clock
@@ -154,8 +154,8 @@ class TwinService(TwinViews):
         for event in self._stored_alarm_events():
             self.alarms.replay(event)
         # After the alarm book: an anomaly alarm active at shutdown stays active.
-        self.anomalies = AnomalyDesk(self, enabled=anomaly_detection, monitor=AnomalyMonitor(
-            fleet_events=anomaly_fleet_events, event_quiet=anomaly_event_quiet))
+        # The monitor holds the settings' thresholds and budget (``Settings.anomaly_monitor``).
+        self.anomalies = AnomalyDesk(self, enabled=anomaly_detection, monitor=anomaly_monitor)
         # After the alarm book too: a divergence alarm active at shutdown stays active.
         self.twin_models = TwinModelDesk(self, enabled=twin_models)
         self.zones = ZoneDesk(self, enabled=zone_models)
