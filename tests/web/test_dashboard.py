@@ -169,6 +169,24 @@ def test_the_page_loads_with_the_project_and_a_live_connection(page: Any) -> Non
     assert len(storeys) == 4
 
 
+def test_every_status_count_in_the_header_shows_whole_on_a_tablet(page: Any) -> None:
+    """At 820 px the header has room for the counts but not for their words: the issue
+    count (the last chip) was scrolled out of sight behind the connection's badge."""
+    page.set_viewport_size(TABLET)
+    chips = page.eval_on_selector_all("#status-chips .chip", """(chips) => {
+        const box = document.querySelector("#status-chips").getBoundingClientRect();
+        return chips.map((chip) => {
+            const own = chip.getBoundingClientRect();
+            return {status: chip.dataset.status, name: chip.getAttribute("aria-label"),
+                    inside: own.left >= box.left - 0.5 && own.right <= box.right + 0.5};
+        });
+    }""")
+    assert [chip["status"] for chip in chips] == ["planned", "in_progress", "completed",
+                                                 "issue"]
+    assert all(chip["inside"] for chip in chips), chips
+    assert chips[-1]["name"].startswith("Issue ")
+
+
 def test_the_model_renders_and_is_not_blank(page: Any, shots: Path) -> None:
     page.wait_for_function("window.twinsync.firstRenderMs !== null", timeout=15_000)
     first_render_ms = page.evaluate("window.twinsync.firstRenderMs")

@@ -534,8 +534,8 @@ function renderHeader() {
   const summary = state.statusSummary();
   const alarms = state.alarmCount();
   $("#status-chips").innerHTML = STATUSES.map((s) => `
-    <span class="chip" title="${STATUS_LABELS[s]}"><span class="swatch" style="background:${STATUS_COLORS[s]}"></span>${STATUS_LABELS[s]} <b>${summary[s] ?? 0}</b></span>`).join("")
-    + (alarms ? `<span class="chip alarm-chip" title="Active alarms on elements">Alarms <b>${alarms}</b></span>` : "");
+    <span class="chip" data-status="${s}" title="${STATUS_LABELS[s]}" aria-label="${STATUS_LABELS[s]} ${summary[s] ?? 0}"><span class="swatch" style="background:${STATUS_COLORS[s]}"></span><span class="chip-label">${STATUS_LABELS[s]}</span> <b>${summary[s] ?? 0}</b></span>`).join("")
+    + (alarms ? `<span class="chip alarm-chip" title="Active alarms on elements"><span class="chip-label">Alarms</span> <b>${alarms}</b></span>` : "");
   if (colorMode === "status") renderLegend();
 }
 
