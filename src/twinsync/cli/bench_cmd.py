@@ -37,7 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     benches = parser.add_subparsers(dest="bench", required=True, metavar="BENCH")
     for bench_name, module_name in BENCHES.items():
         module = importlib.import_module(module_name)
-        sub = benches.add_parser(bench_name, help=(module.__doc__ or "").strip().splitlines()[0])
+        # argparse formats help with %: a docstring's "90 %" would break ``bench --help``.
+        summary = (module.__doc__ or "").strip().splitlines()[0].replace("%", "%%")
+        sub = benches.add_parser(bench_name, help=summary)
         module.add_arguments(sub)
         if not any("--json" in action.option_strings for action in sub._actions):
             sub.add_argument("--json", action="store_true",
