@@ -6,6 +6,8 @@ past the bound of waiting readings, always each zone's first."""
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from twinsync.physics.zone_inputs import InputHistory, ready_to_step
 
@@ -77,3 +79,27 @@ def test_a_full_row_is_cut_by_its_slack_and_always_keeps_its_newest_readings_in_
         assert kept.tolist() == sorted(sent)[-kept.size:]
         assert history.columns["value"][0][:kept.size].tolist() == kept.tolist()
     assert history.count[1] == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(readings=st.lists(st.tuples(st.integers(0, 2), st.integers(0, 40)), max_size=60),
+       asked=st.lists(st.tuples(st.integers(0, 2), st.integers(-2, 42)), min_size=1,
+                      max_size=30),
+       capacity=st.integers(1, 12))
+def test_an_input_as_of_a_time_is_the_newest_kept_reading_before_it(
+        readings: list[tuple[int, int]], asked: list[tuple[int, int]], capacity: int) -> None:
+    """By definition, against every kept reading: the value of the latest kept reading
+    strictly before the time, NaN where none is kept before it (ties between readings of
+    one time keep their order of arrival)."""
+    history = InputHistory(capacity=capacity)
+    history.grow(3)
+    for k, (slot, time) in enumerate(readings):  # one by one, as batches may come
+        history.insert(np.array([slot]), np.array([float(time)]), np.array([float(k)]))
+    slots = np.array([slot for slot, _ in asked], dtype=np.int64)
+    times = np.array([float(time) for _, time in asked])
+    expected = []
+    for slot, time in zip(slots, times, strict=True):
+        kept = history.columns["time"][slot][: history.count[slot]]
+        before = np.flatnonzero(kept < time)
+        expected.append(history.columns["value"][slot][before[-1]] if before.size else np.nan)
+    assert np.array_equal(history.as_of(slots, times), np.array(expected), equal_nan=True)

@@ -24,7 +24,8 @@ COMMANDS = {
     "user": ("twinsync.cli.user_cmd", "add, list and remove users who sign in with a password"),
     "audit": ("twinsync.cli.audit_cmd", "verify the audit log's hash chain, or prune it"),
     "schedule": ("twinsync.cli.schedule_cmd",
-                 "work out the dates of a P6, MS Project or IFC schedule (critical path), or import it into a twin"),
+                 "work out the dates of a P6, MS Project or IFC schedule (critical path), "
+                 "or import it into a twin"),
 }
 
 

@@ -136,9 +136,25 @@ class InputHistory:
             keep=self.capacity - self.slack)
 
     def as_of(self, slots: NDArray[np.int64], times: Array) -> Array:
-        """Each slot's value as last read before ``times`` (NaN: none known before)."""
-        kept = self.columns["time"][slots]
-        before = np.count_nonzero(kept < times[:, None], axis=1) - 1
+        """Each slot's value as last read before ``times`` (NaN: none known before).
+
+        A binary search along each row, all rows at once: a comparison with the whole
+        row (``capacity`` of them a look-up) was a third of the zones' step at 1,000
+        zones, where a live step asks only for the newest reading or the one before."""
+        time_column = self.columns["time"]
+        low = np.zeros(slots.size, dtype=np.int64)
+        high = self.count[slots].copy()
+        # Invariant: the readings before ``low`` are before ``times``, those from
+        # ``high`` are not. Ends in at most log2(capacity) + 1 rounds.
+        while True:
+            open_ = np.flatnonzero(low < high)
+            if open_.size == 0:
+                break
+            middle = (low[open_] + high[open_]) // 2
+            earlier = time_column[slots[open_], middle] < times[open_]
+            low[open_[earlier]] = middle[earlier] + 1
+            high[open_[~earlier]] = middle[~earlier]
+        before = low - 1
         found = before >= 0
         out = np.full(slots.size, np.nan)
         out[found] = self.columns["value"][slots[found], before[found]]
