@@ -2,9 +2,18 @@
 
 It stands in for a site's devices in the demo and in tests of the live path. Each sensor
 kind has a small physical story: slab cores heat up as concrete hydrates and cool over
-days, rooms follow a daily cycle, columns take strain as storeys above are built. Time in
-the story runs ``speed`` times faster than the wall clock so the demo moves; event times
-are the wall clock, so the rest of twinsync sees an ordinary live source.
+days, columns take strain as storeys above are built. Time in the story runs ``speed``
+times faster than the wall clock so the demo moves; event times are the wall clock, so the
+rest of twinsync sees an ordinary live source.
+
+Rooms and the weather are the exception: they run on the wall clock itself. Each room is
+a thermal zone (one resistance to the outdoors, one capacitance, ``physics.thermal``)
+heated from 06:00 to 20:00 UTC by heating no sensor reads, and driven by the same outdoor
+temperature the weather station reports. The twin's zone models are fitted to readings
+by their time stamps: a room whose day passed in two and a half minutes would be a room
+of a time constant of minutes, which no building is, and a room whose temperature had no
+cause in the outdoors and its heating (a sine of its own) would be one no model fits
+(every room of the demo was diverging from its model within minutes).
 """
 
 from __future__ import annotations
@@ -24,6 +33,26 @@ from .connector import ConnectorHealth, Delivery
 DAY = 86_400.0
 
 
+#: A room's heating, by the hour of the UTC day (heated from ``HEATING_FROM`` until
+#: ``HEATING_UNTIL``), lifts its equilibrium this many kelvin above the outdoors.
+HEATING_FROM, HEATING_UNTIL, HEATING_LIFT = 6.0, 20.0, 15.0
+#: A room's step at most (seconds): the inputs are held over a step.
+ROOM_STEP = 300.0
+
+
+def outdoor_temperature(at: float) -> float:
+    """The site's weather at wall-clock time ``at``: a daily swing of ±6 K round 11 °C,
+    warmest at 15:00 UTC."""
+    hour = (at % DAY) / 3600.0
+    return 11.0 + 6.0 * math.sin(2 * math.pi * (hour - 9.0) / 24.0)
+
+
+def heating_lift(at: float) -> float:
+    """How far a room's heating lifts its equilibrium at ``at`` (K): on in working hours."""
+    hour = (at % DAY) / 3600.0
+    return HEATING_LIFT if HEATING_FROM <= hour < HEATING_UNTIL else 0.0
+
+
 @dataclass(slots=True)
 class _Track:
     sensor_id: str
@@ -32,6 +61,10 @@ class _Track:
     level: float
     seq: int = 0
     next_at: float = 0.0
+    #: A room's air temperature (°C) at ``room_at`` (wall clock); its time constant (s).
+    room_temperature: float = math.nan
+    room_at: float = 0.0
+    room_tau: float = 0.0
 
 
 class SiteSimulator:
@@ -53,7 +86,10 @@ class SiteSimulator:
             story = binding.property if binding is not None else sensor.kind
             # Sensors on one element share its phase, so redundant loggers agree.
             phase = random.Random(binding.element_id if binding else sensor.id).random()
-            self._tracks.append(_Track(sensor.id, story, phase, self._random.uniform(-0.5, 0.5)))
+            track = _Track(sensor.id, story, phase, self._random.uniform(-0.5, 0.5))
+            # Rooms of 20 to 80 h: light partitions to heavy concrete.
+            track.room_tau = 3600.0 * (20.0 + 60.0 * phase)
+            self._tracks.append(track)
         self._started_at = 0.0
         self._closed = asyncio.Event()
         self._health = ConnectorHealth(name, "simulator")
@@ -101,12 +137,32 @@ class SiteSimulator:
             heat = 28.0 * (age_days / 1.2) * math.exp(1.0 - age_days / 1.2)
             return round(12.0 + 4.0 * daily + heat + track.level + 0.15 * noise, 2)
         if track.kind == "air_temperature":
-            return round(20.5 + 2.5 * daily + track.level + 0.1 * noise, 2)
+            return round(self.room(track, now) + 0.1 * noise, 2)
         if track.kind in ("relative_humidity", "humidity"):
             return round(55.0 - 9.0 * daily + 3 * track.level + 0.5 * noise, 1)
         if track.kind == "strain":
             load = min(story / (10 * DAY), 1.0)
             return round(120.0 + 380.0 * load + 20 * track.level + 2.0 * noise, 1)
         if track.kind in ("ambient_temperature", "temperature"):
-            return round(11.0 + 6.0 * daily + 0.2 * noise, 2)
+            return round(outdoor_temperature(now) + 0.2 * noise, 2)
         return round(track.level + 0.1 * noise, 3)
+
+    def room(self, track: _Track, now: float) -> float:
+        """A room's air temperature at wall-clock time ``now`` (°C): the exact solution of
+        ``C dT/dt = (T_out - T) / R + Φ`` stepped from its last reading, the outdoor
+        temperature and the heating held over each step of at most ``ROOM_STEP``. A room
+        starts at the day's mean of its equilibrium; its own gains (people, equipment, the
+        sun on its side: ``level``) lift it by up to 2 K."""
+        gains = 4.0 * track.level
+        if math.isnan(track.room_temperature):
+            heated = (HEATING_UNTIL - HEATING_FROM) / 24.0
+            track.room_temperature = 11.0 + HEATING_LIFT * heated + gains
+            track.room_at = now
+        while track.room_at < now:
+            step = min(ROOM_STEP, now - track.room_at)
+            equilibrium = (outdoor_temperature(track.room_at) + heating_lift(track.room_at)
+                           + gains)
+            decay = math.exp(-step / track.room_tau)
+            track.room_temperature = equilibrium + (track.room_temperature - equilibrium) * decay
+            track.room_at += step
+        return track.room_temperature
