@@ -25,6 +25,7 @@ BENCHES = {
     "forecast": "twinsync.bench.forecast",
     "twin": "twinsync.bench.twin",
     "zones": "twinsync.bench.zones",
+    "zone-gain": "twinsync.bench.zone_gain",
     "tracker": "twinsync.bench.tracker",
     "shadow": "twinsync.bench.shadow",
     "twin-track": "twinsync.bench.twin_track",
