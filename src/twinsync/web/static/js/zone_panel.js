@@ -113,7 +113,7 @@ function gainText(view) {
   const explained = view.heating ? "outdoors and heating explain" : "outdoors explains (no heating meter)";
   const side = gain < 0 ? "below" : "above";
   const fit = view.misfit == null ? ""
-    : `<div class="muted" data-role="zone-misfit">misses ${value(view.misfit)}× the variance it claims${view.misfit > 2 ? ": forecast from the readings' trend" : ""}</div>`;
+    : `<div class="muted" data-role="zone-misfit">its prior misses by ${value(view.misfit)}× the variance it claims${view.misfit > 2 ? ": forecast from the readings' trend" : ""}</div>`;
   return `holds ${value(Math.abs(gain))}${spread} K ${side} what ${explained}${fit}`;
 }
 
