@@ -73,7 +73,7 @@ class ZoneKnobs:
     R is told later. From 0 ± 0.3 K (``gain_sd``), 1e-3 K² an hour (0.15 K a day's root),
     chosen on the calibration bench's zones (R within 2 %: 1.7 % at the worst; with
     ``gain_sd`` 1 K, 1.9 % at 3e-3 and 2.3 % at 1e-2), the service's three rooms (R within
-    2 % after six days: 3.7 % with ``gain_sd`` 1 K) and the divergence tests (R halved told
+    2 % after six days: 3.5 % with ``gain_sd`` 1 K) and the divergence tests (R halved told
     after 8 readings as without the gain, 24 at 3e-3; with ``gain_sd`` 1 K a gain that
     learned a wrong level in the first days stayed there and brought a second episode).
     In a zone without one (``unmetered_gain_noise``) it is the heating itself, switched on

@@ -10,10 +10,11 @@ its ``air_temperature`` in °C. Its outdoor temperature is the ``outdoor_tempera
 element, or the ``ambient_temperature`` of a site, a building or an element whose
 ``outdoor`` property is true (false takes a site or building out): the zone's nearest
 container that has one, else the twin's only one. Its heating is its own ``heating_power``
-(kW or W) when a sensor reads it; else Φ = 0 and only the time constant R·C can be
-learned (R and C alone are not reported). A space without an air temperature sensor or an
-outdoor temperature is not a zone, with the reason (``of_element``). Neighbouring zones
-are not coupled: each zone sees only outdoors.
+(kW or W) when a sensor reads it; else Φ = 0, the zone's heat gain G (``HeatGainZone``,
+a faster walk without a meter: ``ZoneKnobs``) stands for the heating no sensor reads,
+and only the time constant R·C can be learned (R and C alone are not reported). A space
+without an air temperature sensor or an outdoor temperature is not a zone, with the
+reason (``of_element``). Neighbouring zones are not coupled: each zone sees only outdoors.
 
 ``step`` runs on the writer after the level/trend models, inside the batch's transaction,
 over the readings health folds in order: an outdoor or heating reading goes into its
