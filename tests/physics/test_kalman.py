@@ -10,7 +10,7 @@ from hypothesis.extra.numpy import arrays
 
 from twinsync.physics.contract import NotPositiveDefinite
 from twinsync.physics.kalman import ExtendedKalmanFilter, KalmanFilter
-from twinsync.physics.thermal import ThermalZone
+from twinsync.physics.thermal import HeatGainZone, ThermalZone
 
 from .oracle import ModelEKF, linear
 
@@ -71,21 +71,28 @@ def test_matrices_may_differ_per_element() -> None:
     assert kf.P[:, 0, 0].tolist() == [1.0, 4.0]
 
 
-def zone_problem(seed: int, batch: int) -> tuple[np.ndarray, ...]:
+def zone_problem(seed: int, batch: int, gain: bool = False) -> tuple[np.ndarray, ...]:
+    """Zones' start and covariance, inputs and readings; ``gain``: the zone with its heat
+    gain in the state (``HeatGainZone``, the one on the reading path)."""
     rng = np.random.default_rng(seed)
     zone = ThermalZone()
     x0 = zone.state(rng.uniform(15, 20, batch), rng.uniform(3, 6, batch), rng.uniform(8, 15, batch))
     P0 = np.broadcast_to(np.diag([0.01, 0.09, 0.09]), (batch, 3, 3)).copy()
+    if gain:
+        x0 = HeatGainZone.state(x0[:, 0], np.exp(x0[:, 1]), np.exp(x0[:, 2]),
+                                rng.uniform(-2, 5, batch))
+        P0 = np.broadcast_to(np.diag([0.01, 0.09, 0.09, 1.0]), (batch, 4, 4)).copy()
     outdoor = rng.uniform(-5, 10, (40, batch))
     heating = rng.choice([0.0, 3.0], (40, batch))
     readings = rng.uniform(15, 22, (40, batch, 1))
     return x0, P0, outdoor, heating, readings
 
 
-def test_the_ekf_matches_filterpy_on_a_batch_of_thermal_zones() -> None:
-    zone = ThermalZone()
-    x0, P0, outdoor, heating, readings = zone_problem(3, 4)
-    Q = np.diag([1e-3, 1e-6, 1e-6])
+@pytest.mark.parametrize("gain", [False, True])
+def test_the_ekf_matches_filterpy_on_a_batch_of_thermal_zones(gain: bool) -> None:
+    zone = HeatGainZone() if gain else ThermalZone()
+    x0, P0, outdoor, heating, readings = zone_problem(3, 4, gain)
+    Q = np.diag([1e-3, 1e-6, 1e-6, 1e-2][:x0.shape[1]])
     R = np.array([[0.01]])
     ours = ExtendedKalmanFilter(zone, x0, P0, gate=None)
     oracles = [ModelEKF(zone, x0[b], P0[b]) for b in range(4)]

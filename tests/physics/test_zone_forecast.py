@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twinsync.physics.thermal import ThermalZone
+from twinsync.physics.thermal import HeatGainZone, ThermalZone
 from twinsync.physics.zone_forecast import (
     InputOutlook,
     daily_course,
@@ -24,6 +24,8 @@ STEP = 900.0
 Z90 = 1.6449
 #: Fourteen days of 15-minute readings.
 LONG = 14 * 96
+#: The zones here are what the model says with no process noise.
+NO_NOISE = np.zeros((4, 4))
 
 
 def test_a_random_walks_mean_squared_change_grows_with_the_lag() -> None:
@@ -87,8 +89,9 @@ def test_zones_under_a_wandering_outdoor_temperature_hold_ninety_percent_of_read
         state = model.step(state, 0.25, np.column_stack([outdoor[:, at], np.zeros(zones)]))
         truth[:, k] = state[:, 0]
     readings = truth + rng.normal(0.0, 0.1, truth.shape)
-    x = model.state(np.full(zones, 18.0), resistance, capacitance)
-    P = np.broadcast_to(np.diag([1e-6, 1e-8, 1e-8]), (zones, 3, 3)).copy()
+    # the zone's state as the bank holds it: no heat gain, and sure of it
+    x = HeatGainZone.state(np.full(zones, 18.0), resistance, capacitance)
+    P = np.broadcast_to(np.diag([1e-6, 1e-8, 1e-8, 1e-8]), (zones, 4, 4)).copy()
     times = np.arange(LONG) * STEP
     starts = times[-1] + STEP * np.arange(ahead)
     means, covariances = np.empty((zones, ahead)), np.empty((zones, ahead, ahead))
@@ -98,9 +101,9 @@ def test_zones_under_a_wandering_outdoor_temperature_hold_ninety_percent_of_read
                                              (times, outdoor[z, :LONG]))
     heating = InputOutlook.known(np.zeros((zones, ahead)))
     forecast = zone_outlook(x, P, np.full(ahead, 0.25), InputOutlook(means, covariances),
-                            heating, 0.0, 0.0, 0.1)
+                            heating, NO_NOISE, 0.1)
     held = zone_outlook(x, P, np.full(ahead, 0.25), InputOutlook.known(means), heating,
-                        0.0, 0.0, 0.1)
+                        NO_NOISE, 0.1)
     for hours, at_most in ((6, 0.85), (24, 0.4)):
         at = 4 * hours - 1
         miss = np.abs(readings[:, at] - forecast.mean[:, at])
@@ -137,8 +140,9 @@ def held_under_a_daily_swing(daily: bool) -> list[float]:
                + swing * np.sin(2 * np.pi * (times / 3600 - 9.0) / 24))
     model = ThermalZone()
     noise = rng.normal(0.0, 0.1, (zones, LONG + ahead))
-    x = model.state(np.full(zones, 18.0), resistance, capacitance)
-    P = np.broadcast_to(np.diag([1e-6, 1e-8, 1e-8]), (zones, 3, 3)).copy()
+    # the zone's state as the bank holds it: no heat gain, and sure of it
+    x = HeatGainZone.state(np.full(zones, 18.0), resistance, capacitance)
+    P = np.broadcast_to(np.diag([1e-6, 1e-8, 1e-8, 1e-8]), (zones, 4, 4)).copy()
     inside = np.zeros(2)
     for origin in (LONG - 73, LONG - 49, LONG - 25, LONG - 1):
         state, readings = x.copy(), np.empty((zones, ahead))
@@ -155,7 +159,7 @@ def held_under_a_daily_swing(daily: bool) -> list[float]:
                                                                  outdoor[z, :origin + 1]),
                                                  daily=daily)
         forecast = zone_outlook(x, P, np.full(ahead, 0.25), InputOutlook(means, covariances),
-                                InputOutlook.known(np.zeros((zones, ahead))), 0.0, 0.0, 0.1)
+                                InputOutlook.known(np.zeros((zones, ahead))), NO_NOISE, 0.1)
         for i, at in enumerate((23, 95)):
             miss = np.abs(readings[:, at] - forecast.mean[:, at])
             inside[i] += np.count_nonzero(miss <= Z90 * forecast.reading_sd[:, at])

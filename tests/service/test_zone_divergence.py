@@ -231,10 +231,11 @@ async def test_a_zone_state_saved_before_the_watch_loads_with_the_watch_fresh(
         assert body is not None
     finally:
         await service.aclose()
-    # The format before the watch: no ``format`` entry, no watch columns.
-    with np.load(io.BytesIO(body), allow_pickle=False) as saved:
-        old = {name: saved[name] for name in saved.files if name != "format"
-               and name.removeprefix("column_") not in WATCH_COLUMNS}
+    # The format before the watch: no ``format`` entry, no watch columns, and the state
+    # of three (no heat gain yet).
+    old = without_gain(body)
+    old = {name: column for name, column in old.items() if name != "format"
+           and name.removeprefix("column_") not in WATCH_COLUMNS}
     buffer = io.BytesIO()
     np.savez(buffer, **old)  # type: ignore[arg-type]
     # With the zones off nothing saves over it at closing.
@@ -244,13 +245,71 @@ async def test_a_zone_state_saved_before_the_watch_loads_with_the_watch_fresh(
     restarted = await open_site(url)
     try:
         again = restarted.zones.bank.take(np.arange(ZONES))
-        for name in ("x", "P", "time", "count", "prior_error"):
+        for name in ("time", "count", "prior_error"):
             assert np.array_equal(again[name], state[name], equal_nan=True), name
+        assert np.array_equal(again["x"][:, :3], state["x"][:, :3])
+        assert np.array_equal(again["P"][:, :3, :3], state["P"][:, :3, :3])
         assert again["ring_count"].tolist() == [0] * ZONES
         assert again["episode"].tolist() == [0.0] * ZONES
         # and it watches on: the window opened after the restart is told.
         events = await feed(restarted, data, range(2 * 96, 4 * 96))
         assert kinds(events)[:2] == [("twin_divergence", "room-0"), ("alarm_raised", "room-0")]
+    finally:
+        await restarted.aclose()
+
+
+def without_gain(body: bytes) -> dict[str, np.ndarray]:
+    """A saved zone state as the code before the heat gain saved it (format 2): the state
+    ``[T, ln R, ln C]``, its covariance, and the watch's states of three."""
+    with np.load(io.BytesIO(body), allow_pickle=False) as saved:
+        old = {name: saved[name] for name in saved.files if name != "column_metered"}
+    for name in ("column_x", "column_ahead_x", "column_recal_before", "column_recal_after"):
+        old[name] = old[name][:, :3]
+    for name in ("column_P", "column_ahead_P"):
+        old[name] = old[name][:, :3, :3]
+    old["column_ring_x"] = old["column_ring_x"][:, :, :3]
+    old["format"] = np.array(2)
+    return old
+
+
+async def test_a_zone_state_saved_before_the_heat_gain_loads_with_the_gain_at_zero(
+        tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/twin.sqlite"
+    data = simulated(days=6, opened=4 * 96)
+    service = await open_site(url)
+    try:
+        await feed(service, data, range(3 * 96))
+        state = service.zones.bank.take(np.arange(ZONES))
+        body = service.zones.dump()
+        assert body is not None
+    finally:
+        await service.aclose()
+    buffer = io.BytesIO()
+    np.savez(buffer, **without_gain(body))  # type: ignore[arg-type]
+    off = TwinService.open(url, zone_models=False)
+    off.store.save_snapshot(ZONE_SNAPSHOT, buffer.getvalue())
+    await off.aclose()
+    restarted = await open_site(url)
+    try:
+        knobs = restarted.zones.bank.knobs
+        again = restarted.zones.bank.take(np.arange(ZONES))
+        # T, R and C as saved, with their covariance; the gain at 0 with the prior's sd
+        assert np.array_equal(again["x"][:, :3], state["x"][:, :3])
+        assert again["x"][:, 3].tolist() == [0.0] * ZONES
+        assert np.array_equal(again["P"][:, :3, :3], state["P"][:, :3, :3])
+        assert np.allclose(again["P"][:, 3, 3], knobs.gain_sd**2)
+        assert np.all(again["P"][:, 3, :3] == 0.0)
+        for name in ("count", "ring_count", "episode", "prior_error"):
+            assert np.array_equal(again[name], state[name], equal_nan=True), name
+        # a kept reading's state takes a gain of 0; a recalibration's, unknown
+        assert np.all(again["ring_x"][:, :, 3][np.isfinite(again["ring_x"][:, :, 0])] == 0.0)
+        assert again["metered"].tolist() == [True] * ZONES
+        view = await restarted.zones.of_element("room-0")
+        assert view["gain"] == 0.0 and view["gain_sd"] == pytest.approx(knobs.gain_sd)
+        # and the zones learn on and still tell room 0's R halving
+        events = await feed(restarted, data, range(3 * 96, 6 * 96))
+        assert kinds(events)[:2] == [("twin_divergence", "room-0"), ("alarm_raised", "room-0")]
+        assert np.all(np.isfinite(restarted.zones.bank.columns["x"][:ZONES]))
     finally:
         await restarted.aclose()
 

@@ -169,19 +169,40 @@ async def test_the_zone_view_forecasts_a_day_ahead_as_the_route_does(
         assert view["high"] - view["low"] > 1.0
 
 
-async def test_a_heated_room_without_a_heating_meter_is_answered_by_the_level_or_trend(
+async def test_a_heated_room_without_a_heating_meter_is_forecast_by_its_model_through_its_gain(
         tmp_path: Path) -> None:
-    # The rooms heated by spells of 2 and 4 kW that no sensor reads: the zone, taking the
-    # heat input as none, misses each spell by far more than it claims, and its forecast
-    # would be of an unheated room.
-    data = simulated(days=3)
+    # The rooms heated by spells of 2 and 4 kW that no sensor reads. Before the heat gain
+    # the zone took the heat input as none: its prior missed each spell by 2.7-11.8 times
+    # the variance it claimed, and the route answered by the level/trend (``MISFIT``).
+    # Now the gain stands for the unmetered heating: the room fits, its model answers,
+    # and the room's true next day is inside the interval about as often as it says.
+    data = simulated(days=DAYS + 1)
     service = TwinService.open(f"sqlite:///{tmp_path}/twin.sqlite",
-                               clock=lambda: START + 3 * 86_400.0)
+                               clock=lambda: START + DAYS * 86_400.0)
     await open_site(service, heated=False)
     try:
-        await feed(service, data, range(3 * 96))
-        for k in range(ZONES):
-            answer = await forecast(service, f"room-{k}", "air_temperature", 6 * 3600.0)
-            assert answer["model"] in ("local_level", "local_trend"), k
+        await feed(service, data, range(DAYS * 96))
+        missed = 0
+        for zone in range(ZONES):
+            view = await service.zones.of_element(f"room-{zone}")
+            assert view["identifiable"] == "time_constant" and view["resistance"] is None
+            assert view["misfit"] < 2.0, view["misfit"]
+            # the equilibrium held above the outdoors: the heating's mean share, R·Φ̄
+            mean_heating = RESISTANCE[zone] * float(np.mean(data[1][zone, :DAYS * 96]))
+            assert 0.0 < view["gain"] < 3 * mean_heating
+            # Four days of spells switched at random every 2-8 h tell τ only roughly (34,
+            # 57 and 74 h against 24, 90 and 225; before, the rooms read thousands of
+            # hours or minutes); a fortnight of daily spells tells it within 25 %
+            # (``tests/physics/test_zone_bank.py``).
+            tau = RESISTANCE[zone] * CAPACITANCE[zone]
+            assert tau / 3.5 < view["time_constant_hours"] < 3.5 * tau
+            answer = await forecast(service, f"room-{zone}", "air_temperature", HORIZON,
+                                    steps=24)
+            assert answer["model"] == "thermal_zone"
+            assert answer["parameters"]["gain"] == pytest.approx(view["gain"])
+            truth = true_path(data, zone, DAYS * 96 - 1, answer["time"])
+            low, high = np.array(answer["low"]), np.array(answer["high"])
+            missed += int(np.count_nonzero((truth < low) | (truth > high)))
+        assert missed <= 14, missed  # 72 zone-hours ahead, about 7 expected
     finally:
         await service.aclose()

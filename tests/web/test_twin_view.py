@@ -305,12 +305,12 @@ def post_room_day(api: httpx.Client, room: dict[str, Any]) -> None:
     times = time.time() - 900.0 * (96 - np.arange(96))
     hours = (times - times[0]) / 3600.0
     weather = 5.0 + 4.0 * np.sin(2 * np.pi * hours / 24.0)
-    # An unheated room cooling towards the weather with a time constant of 30 h (the
-    # model of a room without a heating meter), read to 0.01 K.
+    # A room that heating no meter reads holds 14 K above the weather, its time constant
+    # 30 h (the heat gain of a zone without a heating meter), read to 0.01 K.
     air = np.empty(hours.size)
-    air[0] = 14.0
+    air[0] = 19.0
     for k in range(1, hours.size):
-        air[k] = air[k - 1] + (weather[k - 1] - air[k - 1]) * 0.25 / 30.0
+        air[k] = air[k - 1] + (weather[k - 1] + 14.0 - air[k - 1]) * 0.25 / 30.0
     readings = [{"sensor_id": sensor, "time": float(t), "value": round(float(v), 2)}
                 for t, w, a in zip(times, weather, air, strict=True)
                 for sensor, v in ((outdoor, w), (zone["sensors"][0], a))]
@@ -340,6 +340,14 @@ def test_a_room_s_panel_shows_its_thermal_zone_and_a_room_declared_none_says_so(
             page.text_content(f'{ZONE} [data-role="zone-r"]') or "")
         forecast = page.text_content(f'{ZONE} [data-role="zone-forecast"]') or ""
         assert "90 %" in forecast and "outdoors" in forecast
+        # The heat gain: what the room holds above what the outdoors explain, with its sd
+        # (here the heating no meter reads, about 14 K), and how well the room fits.
+        gain = page.text_content(f'{ZONE} [data-role="zone-gain"]') or ""
+        assert 8.0 < served["gain"] < 20.0, served["gain"]
+        held = f"{served['gain']:.2f}".rstrip("0").rstrip(".")
+        assert gain.startswith(f"holds {held} ± "), gain
+        assert "K above what outdoors explains (no heating meter)" in gain
+        assert "the variance it claims" in gain
         page.locator(ZONE).scroll_into_view_if_needed()
         page.screenshot(path=str(shots / "zone_desktop.png"))
         page.set_viewport_size(TABLET)

@@ -53,8 +53,9 @@ from ..physics.level import LocalTrend
 from ..physics.maturity import LogarithmicCurve, fit_logarithmic
 from ..physics.runlength import run_lengths, siegmund_two_sided
 from ..physics.simulate import zone_weather
-from ..physics.thermal import ThermalZone
+from ..physics.thermal import HeatGainZone, ThermalZone
 from ..physics.ukf import UnscentedKalmanFilter
+from ..physics.zone_bank import ZoneKnobs
 from .conditional import conditional_calibration
 from .timing import best_of
 from .zone_forecast import forecast_cost, zone_forecast_coverage
@@ -164,16 +165,24 @@ def simulated_zones(zones: int, days: int, seed: int) -> tuple[Array, ...]:
 
 
 def calibration(zones: int, days: int, seed: int) -> dict[str, Any]:
-    model = ThermalZone()
+    """R and C recovered by the UKF and EKF on the RC zone, and (``ukf_gain``) by the UKF
+    on the zone the reading path runs, its heat gain estimated beside them (a random walk
+    of the knobs' noise, from 0 K with the knobs' prior sd; the truth has none)."""
     resistance, capacitance, inputs, readings = simulated_zones(zones, days, seed)
     out: dict[str, Any] = {"zones": zones, "days": days}
-    for name, kind in (("ukf", UnscentedKalmanFilter), ("ekf", ExtendedKalmanFilter)):
+    knobs = ZoneKnobs()
+    for name, kind, model in (("ukf", UnscentedKalmanFilter, ThermalZone()),
+                              ("ekf", ExtendedKalmanFilter, ThermalZone()),
+                              ("ukf_gain", UnscentedKalmanFilter, HeatGainZone())):
         start = model.state(readings[:, 0], 1.5 * resistance, 0.6 * capacitance)
-        covariance = np.broadcast_to(np.diag([0.05**2, 0.5**2, 0.5**2]), (zones, 3, 3)).copy()
+        spread = [0.05**2, 0.5**2, 0.5**2, knobs.gain_sd**2][:start.shape[1]]
+        noise = np.diag([1e-4, 1e-8, 1e-8, knobs.gain_noise][:start.shape[1]])
+        size = start.shape[1]
+        covariance = np.broadcast_to(np.diag(spread), (zones, size, size)).copy()
         estimator = kind(model, start, covariance)
         gated = 0
         for t in range(1, readings.shape[1]):
-            estimator.predict(DT, inputs[:, t - 1], np.diag([1e-4, 1e-8, 1e-8]))
+            estimator.predict(DT, inputs[:, t - 1], noise)
             gated += int(estimator.update(readings[:, t : t + 1], 0.05**2).gated.sum())
         found_r, found_c = model.parameters(estimator.x)
         error_r = 100 * np.abs(found_r / resistance - 1)
@@ -338,6 +347,10 @@ def _cost(size: int, repeat: int, rng: np.random.Generator) -> dict[str, float]:
         state = zone.state(readings[:, 0], np.full(size, 5.0), np.full(size, 10.0))
         covariance = np.broadcast_to(np.diag([0.01, 0.01, 0.01]), (size, 3, 3)).copy()
         ukf = UnscentedKalmanFilter(zone, state, covariance, gate=gate)
+        gain_zone = HeatGainZone()
+        with_gain = UnscentedKalmanFilter(
+            gain_zone, gain_zone.state(readings[:, 0], np.full(size, 5.0), np.full(size, 10.0)),
+            np.broadcast_to(np.diag([0.01] * 4), (size, 4, 4)).copy(), gate=gate)
 
         def linear(kf: KalmanFilter = kf) -> None:
             kf.predict(F, Q)
@@ -347,14 +360,20 @@ def _cost(size: int, repeat: int, rng: np.random.Generator) -> dict[str, float]:
             ukf.predict(DT, inputs, np.diag([1e-4, 1e-8, 1e-8]))
             ukf.update(readings, 0.05**2)
 
+        def unscented_gain(ukf: UnscentedKalmanFilter = with_gain) -> None:
+            ukf.predict(DT, inputs, np.diag([1e-4, 1e-8, 1e-8, 1e-2]))
+            ukf.update(readings, 0.05**2)
+
         out[f"kf_level{suffix}"] = round(1e6 * best_of(repeat, linear) / size, 3)
         out[f"ukf_zone{suffix}"] = round(1e6 * best_of(repeat, unscented) / size, 3)
+        # the zone the reading path runs: its heat gain in the state (9 sigma points, not 7)
+        out[f"ukf_zone_gain{suffix}"] = round(1e6 * best_of(repeat, unscented_gain) / size, 3)
     return out
 
 
 def _print(figures: dict[str, Any]) -> None:
     cal = figures["calibration"]
-    for name in ("ukf", "ekf"):
+    for name in ("ukf", "ekf", "ukf_gain"):
         c = cal[name]
         print(
             f"calibration {name}: {cal['zones']} zones x {cal['days']} days, R error "

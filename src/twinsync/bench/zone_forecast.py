@@ -190,8 +190,8 @@ def zone_forecast_coverage(zones: int, days: int, seeds: list[int], burn_in: int
                     if way != "daily" or name == "outdoor"}
             for case in CASES:
                 ahead = zone_outlook(c["x"], c["P"], np.full(furthest, DT),
-                                     *_inputs(case, ways), knobs.temperature_noise,
-                                     knobs.parameter_noise, knobs.noise_sd)
+                                     *_inputs(case, ways), knobs.process_noise(),
+                                     knobs.noise_sd)
                 for i, hours in enumerate(HOURS):
                     at = int(hours / DT)
                     miss = np.abs(rooms[:, k + at] - ahead.mean[:, at - 1])

@@ -25,6 +25,8 @@ BENCHES = {
     "forecast": "twinsync.bench.forecast",
     "twin": "twinsync.bench.twin",
     "zones": "twinsync.bench.zones",
+    "zone-gain": "twinsync.bench.zone_gain",
+    "zone-demo": "twinsync.bench.zone_demo",
     "tracker": "twinsync.bench.tracker",
     "shadow": "twinsync.bench.shadow",
     "twin-track": "twinsync.bench.twin_track",

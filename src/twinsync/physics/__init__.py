@@ -22,7 +22,7 @@ from .maturity import (
 )
 from .recalibrate import Recalibration, recalibrate
 from .rls import RecursiveLeastSquares
-from .thermal import ThermalZone
+from .thermal import HeatGainZone, ThermalZone
 from .tracker import LevelTrendTracker, TrackUpdate
 from .ukf import MerweWeights, UnscentedKalmanFilter
 
@@ -32,6 +32,7 @@ __all__ = [
     "ExtendedKalmanFilter",
     "Forecast",
     "Gate",
+    "HeatGainZone",
     "HyperbolicCurve",
     "Innovation",
     "KalmanFilter",

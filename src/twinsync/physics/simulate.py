@@ -23,3 +23,21 @@ def zone_weather(rng: np.random.Generator, zones: int, steps: int, dt: float
             heating[zone, t : t + length] = rng.choice([0.0, 2.0, 4.0])
             t += length
     return outdoor, heating
+
+
+def daily_spells(rng: np.random.Generator, resistance: NDArray[np.float64], steps: int
+                 ) -> NDArray[np.float64]:
+    """Heating kW ``(zones, steps)`` at 15 minutes, as a room's own controller runs it: on
+    each day from about 06:00 to about 22:00 (start and end drawn within an hour either
+    way each day), off at night, at a power holding the room 12-20 K above the outdoors
+    (drawn a room, over its ``resistance``)."""
+    zones = resistance.size
+    power = rng.uniform(12.0, 20.0, zones) / resistance
+    quarter = np.arange(steps) % 96
+    day = np.arange(steps) // 96
+    days = int(day[-1]) + 1
+    on = 24 + rng.integers(-4, 5, (zones, days))   # 06:00 ± 1 h, in quarter hours
+    off = 88 + rng.integers(-4, 5, (zones, days))  # 22:00 ± 1 h
+    heated = (quarter[None, :] >= on[:, day]) & (quarter[None, :] < off[:, day])
+    spells: NDArray[np.float64] = np.where(heated, power[:, None], 0.0)
+    return spells

@@ -18,6 +18,17 @@ at their own times, ``zone_bank``). ``step`` leaves the parameters as they are; 
 filter's process noise on them says how fast they may drift. Inputs are ``[T_out, Φ]``;
 the sensor reads ``T``.
 
+``HeatGainZone`` adds an unknown heat gain ``G`` (K) to the state, ``[T, ln R, ln C, G]``:
+
+    T_eq = T_out + R Φ + G
+
+the degrees the room holds above what the outdoors and the metered heating explain. It
+is what the zones on the reading path run (``zone_bank``): in a room with a heating meter
+``G`` takes the sun, people and other gains no sensor reads; in a room without one it is
+the unmetered heating itself, which a room taken as unheated (Φ = 0, the equilibrium the
+outdoor temperature) can only explain by a time constant of thousands of hours. ``step``
+leaves ``G`` as it is; the filter's process noise on it makes it a slow random walk.
+
 >>> zone = ThermalZone()
 >>> state = zone.state(np.array([20.0]), resistance=np.array([5.0]), capacitance=np.array([10.0]))
 >>> np.round(zone.step(state, 50.0, np.array([[0.0, 0.0]]))[:, 0], 4).tolist()  # one τ
@@ -51,13 +62,18 @@ class ThermalZone:
         """R (K/kW) and C (kWh/K) of each state."""
         return np.exp(state[:, 1]), np.exp(state[:, 2])
 
+    @staticmethod
+    def gain(state: Array) -> Array | float:
+        """The heat gain (K) the equilibrium holds above outdoors and heating: none here."""
+        return 0.0
+
     def _parts(self, state: Array, dt: float | Array, inputs: Array) -> tuple[Array, ...]:
         u = np.asarray(inputs, dtype=np.float64)
         if u.shape != (state.shape[0], 2):
             raise ValueError(f"inputs must be ({state.shape[0]}, 2): outdoor °C, heating kW")
         resistance, capacitance = self.parameters(state)
         tau = resistance * capacitance
-        equilibrium = u[:, 0] + resistance * u[:, 1]
+        equilibrium = u[:, 0] + resistance * u[:, 1] + self.gain(state)
         decay = np.exp(-dt / tau)
         return resistance, tau, equilibrium, decay, u
 
@@ -75,15 +91,42 @@ class ThermalZone:
         gap = state[:, 0] - equilibrium
         # d e / d ln R = d e / d ln C = e · dt / τ; d T_eq / d ln R = R Φ
         through_decay = gap * decay * dt / tau
-        J = np.zeros((state.shape[0], 3, 3))
+        size = len(self.state_names)
+        J = np.broadcast_to(np.eye(size), (state.shape[0], size, size)).copy()
         J[:, 0, 0] = decay
         J[:, 0, 1] = resistance * u[:, 1] * (1.0 - decay) + through_decay
         J[:, 0, 2] = through_decay
-        J[:, 1, 1] = 1.0
-        J[:, 2, 2] = 1.0
+        if size > 3:
+            J[:, 0, 3] = 1.0 - decay  # d T_eq / d G = 1
         return J
 
     def measure_jacobian(self, state: Array) -> Array:
-        H = np.zeros((state.shape[0], 1, 3))
+        H = np.zeros((state.shape[0], 1, len(self.state_names)))
         H[:, 0, 0] = 1.0
         return H
+
+
+class HeatGainZone(ThermalZone):
+    """The RC zone with an unknown heat gain ``G`` (K) in its state, ``[T, ln R, ln C, G]``
+    (see the module): ``T_eq = T_out + R Φ + G``.
+
+    >>> zone = HeatGainZone()
+    >>> state = zone.state(np.array([20.0]), np.array([5.0]), np.array([10.0]), np.array([3.0]))
+    >>> np.round(zone.step(state, 5000.0, np.array([[0.0, 2.0]]))[:, 0], 4).tolist()
+    [13.0]
+    """
+
+    state_names: tuple[str, ...] = ("temperature", "log_resistance", "log_capacitance", "gain")
+    parameter_names: tuple[str, ...] = ("log_resistance", "log_capacitance", "gain")
+
+    @staticmethod
+    def state(temperature: Array, resistance: Array, capacitance: Array,
+              gain: Array | float = 0.0) -> Array:
+        """States ``(B, 4)`` from temperatures (°C), R (K/kW), C (kWh/K) and gains (K)."""
+        three = ThermalZone.state(temperature, resistance, capacitance)
+        return np.column_stack([three, np.broadcast_to(gain, three.shape[:1])]).astype(
+            np.float64)
+
+    @staticmethod
+    def gain(state: Array) -> Array | float:
+        return state[:, 3]

@@ -1,5 +1,6 @@
 """Every live thermal zone's state in one set of arrays, stepped to each reading's own time
-and updated by the unscented Kalman filter (joint estimation of ``[T, ln R, ln C]``).
+and updated by the unscented Kalman filter (joint estimation of ``[T, ln R, ln C, G]``:
+the temperature, R and C, and the heat gain ``G`` no input explains, ``HeatGainZone``).
 
 A zone's readings come at their own times, so each zone steps by its own ``dt``: the step
 length travels as a third input column (``TimedZone``) and one UKF call serves every zone
@@ -37,9 +38,19 @@ from numpy.typing import NDArray
 
 from . import zone_watch
 from .contract import Array
-from .thermal import ThermalZone
+from .thermal import HeatGainZone
 from .ukf import UnscentedKalmanFilter
-from .zone_watch import AGAIN, RING, STARTED, Reading, WatchReport, ZoneWatch, fresh_columns, refit
+from .zone_watch import (
+    AGAIN,
+    RING,
+    STARTED,
+    STATE,
+    Reading,
+    WatchReport,
+    ZoneWatch,
+    fresh_columns,
+    refit,
+)
 
 HOUR = 3600.0
 #: Readings the prior's error is averaged over (a day at 15 minutes).
@@ -53,22 +64,53 @@ TRUSTED = zone_watch.TRUSTED
 class ZoneKnobs:
     """The prior and the noises of every zone. ``resistance`` (K/kW) and ``capacitance``
     (kWh/K) are where a new zone starts, ``log_sd`` how unsure that start is (1.0: a factor
-    of e either way); ``noise_sd`` is a temperature reading's noise (K); the process noises
-    are variances per hour: the temperature's (what the one-node model misses: sun, people,
-    doors) and each log-parameter's (how fast R and C may drift)."""
+    of e either way); a new zone's heat gain starts at 0 K, ``gain_sd`` unsure;
+    ``noise_sd`` is a temperature reading's noise (K); the process noises are variances per
+    hour: the temperature's (what the one-node model misses: sun, people, doors), each
+    log-parameter's (how fast R and C may drift) and the heat gain's, a random walk. In a
+    zone with a heating meter (``gain_noise``) the gain takes the sun and people and must
+    stay small and slow, or it takes part of ``R·Φ``: R is told less well, and a change of
+    R is told later. From 0 ± 0.3 K (``gain_sd``), 1e-3 K² an hour (0.15 K a day's root),
+    chosen on the calibration bench's zones (R within 2 %: 1.7 % at the worst; with
+    ``gain_sd`` 1 K, 1.9 % at 3e-3 and 2.3 % at 1e-2), the service's three rooms (R within
+    2 % after six days: 3.5 % with ``gain_sd`` 1 K) and the divergence tests (R halved told
+    after 8 readings as without the gain, 24 at 3e-3; with ``gain_sd`` 1 K a gain that
+    learned a wrong level in the first days stayed there and brought a second episode).
+    In a zone without one (``unmetered_gain_noise``) it is the heating itself, switched on
+    and off, and must follow a spell within the hour: 30 K² an hour, chosen on simulated
+    rooms heated in daily spells (``twinsync bench zone-gain`` seeds 0-2; docs/PHYSICS.md);
+    it starts from 0 ± 10 K (``unmetered_gain_sd``: a heated room sits 10-20 K above the
+    outdoors, and a gain held near 0 at first lets the filter explain the room's warmth
+    by a time constant of thousands of hours instead, which it then keeps)."""
 
     resistance: float = 5.0
     capacitance: float = 10.0
     log_sd: float = 1.0
     temperature_sd: float = 0.5
+    gain_sd: float = 0.3
     noise_sd: float = 0.1
     temperature_noise: float = 4e-4
     parameter_noise: float = 4e-8
+    gain_noise: float = 1e-3
+    unmetered_gain_sd: float = 10.0
+    unmetered_gain_noise: float = 30.0
+
+    def prior(self) -> Array:
+        """A new zone's covariance ``(4, 4)`` (its temperature's from ``temperature_sd``)."""
+        return np.diag([self.temperature_sd**2, self.log_sd**2, self.log_sd**2,
+                        self.gain_sd**2])
+
+    def process_noise(self, metered: bool = True) -> Array:
+        """The process noise ``(4, 4)`` an hour of a zone with a heating meter, or
+        (``metered`` False) without one."""
+        gain = self.gain_noise if metered else self.unmetered_gain_noise
+        return np.diag([self.temperature_noise, self.parameter_noise, self.parameter_noise,
+                        gain])
 
 
-class TimedZone(ThermalZone):
-    """The RC zone with each zone's step length (hours) as the third input column; ``dt``
-    given to ``step`` scales it (1.0)."""
+class TimedZone(HeatGainZone):
+    """The RC zone with its heat gain, each zone's step length (hours) as the third input
+    column; ``dt`` given to ``step`` scales it (1.0)."""
 
     input_names: tuple[str, ...] = ("outdoor_temperature", "heating_kw", "hours")
 
@@ -93,7 +135,7 @@ class Forecast(NamedTuple):
 
 
 class ZoneBank:
-    """The state of ``len(self)`` zones: ``x`` ``(Z, 3)``, ``P`` ``(Z, 3, 3)``, the time of
+    """The state of ``len(self)`` zones: ``x`` ``(Z, 4)``, ``P`` ``(Z, 4, 4)``, the time of
     each zone's last reading (epoch seconds), its readings so far, its gated run, the
     temperature's prior mean and variance at its last reading time (NaN before a second
     reading), and the prior's mean squared error against trusted readings (``prior_error``,
@@ -103,14 +145,15 @@ class ZoneBank:
     none was); and the readings each zone holds back until its inputs are known
     (``waiting`` of them, at most ``WAITING``: event time, value, quality, receive time,
     sorted by event time) with how many readings were stepped before their inputs were
-    known (``stepped_early``); and the divergence watch's columns (``zone_watch.COLUMNS``:
-    its CUSUM, episode, recent readings and last recalibration). The caller decides what
-    waits and what coasts."""
+    known (``stepped_early``); whether the zone's heating is metered (``metered``: its
+    heat gain's process noise, ``ZoneKnobs``; the caller says, True for a new zone); and
+    the divergence watch's columns (``zone_watch.COLUMNS``: its CUSUM, episode, recent
+    readings and last recalibration). The caller decides what waits and what coasts."""
 
     COLUMNS = ("x", "P", "time", "count", "gated_run", "prior_mean",
                "prior_variance", "prior_error", "ahead_x", "ahead_P", "ahead_time",
                "waiting", "wait_time", "wait_value", "wait_quality", "wait_received",
-               "stepped_early", *zone_watch.COLUMNS)
+               "stepped_early", "metered", *zone_watch.COLUMNS)
     PRIORS = ("prior_mean", "prior_variance", "prior_error")
     #: The state coasted past the last reading (``coast``), and where it starts from.
     AHEAD = {"ahead_x": "x", "ahead_P": "P", "ahead_time": "time"}
@@ -124,8 +167,7 @@ class ZoneBank:
         #: "before"), its columns kept as fresh.
         self.watch = ZoneWatch() if watch else None
         self._told: list[WatchReport] = []
-        k = self.knobs
-        self.prior = np.diag([k.temperature_sd**2, k.log_sd**2, k.log_sd**2])
+        self.prior = self.knobs.prior()
         self.columns: dict[str, NDArray[Any]] = {}
         self._fresh(0)
 
@@ -134,10 +176,10 @@ class ZoneBank:
 
     def _fresh(self, size: int) -> None:
         k = self.knobs
-        x = np.zeros((size, 3))
+        x = np.zeros((size, STATE))
         x[:, 0] = np.nan
         x[:, 1], x[:, 2] = np.log(k.resistance), np.log(k.capacitance)
-        self.columns = {"x": x, "P": np.broadcast_to(self.prior, (size, 3, 3)).copy(),
+        self.columns = {"x": x, "P": np.broadcast_to(self.prior, (size, STATE, STATE)).copy(),
                         "time": np.full(size, np.nan),
                         "count": np.zeros(size, dtype=np.int64),
                         "gated_run": np.zeros(size, dtype=np.int64),
@@ -145,7 +187,8 @@ class ZoneBank:
                         "prior_variance": np.full(size, np.nan),
                         "prior_error": np.full(size, np.nan),
                         "waiting": np.zeros(size, dtype=np.int64),
-                        "stepped_early": np.zeros(size, dtype=np.int64)}
+                        "stepped_early": np.zeros(size, dtype=np.int64),
+                        "metered": np.ones(size, dtype=np.bool_)}
         for ahead, start in self.AHEAD.items():
             self.columns[ahead] = self.columns[start].copy()
         for name in ("wait_time", "wait_value", "wait_quality", "wait_received"):
@@ -168,6 +211,28 @@ class ZoneBank:
         fresh._fresh(zones.size)
         for name, column in fresh.columns.items():
             self.columns[name][zones] = column
+
+    def meter(self, zones: NDArray[np.int64], metered: NDArray[np.bool_] | bool) -> None:
+        """Say whether ``zones``' heating is metered: their heat gain's process noise, and
+        for a zone that has taken no reading yet its gain's prior (``ZoneKnobs``)."""
+        c = self.columns
+        c["metered"][zones] = metered
+        fresh = zones[c["count"][zones] == 0]
+        k = self.knobs
+        variance = np.where(c["metered"][fresh], k.gain_sd**2, k.unmetered_gain_sd**2)
+        for name in ("P", "ahead_P"):
+            c[name][fresh, 3, :] = 0.0
+            c[name][fresh, :, 3] = 0.0
+            c[name][fresh, 3, 3] = variance
+
+    def noise(self, zones: NDArray[np.int64]) -> Array:
+        """Each of ``zones``' process noise ``(B, 4, 4)`` an hour: its heat gain's as
+        metered or not (``ZoneKnobs``)."""
+        k = self.knobs
+        noise = np.broadcast_to(k.process_noise(), (zones.size, STATE, STATE)).copy()
+        noise[:, 3, 3] = np.where(self.columns["metered"][zones], k.gain_noise,
+                                  k.unmetered_gain_noise)
+        return noise
 
     def take(self, zones: NDArray[np.int64]) -> dict[str, NDArray[Any]]:
         """Copies of ``zones``' rows (for a snapshot or a move to new rows)."""
@@ -235,10 +300,9 @@ class ZoneBank:
         k = self.knobs
         ukf = UnscentedKalmanFilter(self.model, x[z], P[z])
         ukf.gated_run = gated_run[z].copy()
-        ukf.reopen_covariance = np.broadcast_to(self.prior, (z.size, 3, 3)).copy()
+        ukf.reopen_covariance = np.broadcast_to(self.prior, (z.size, STATE, STATE)).copy()
         inputs = np.column_stack([outdoor[going], heating[going], hours])
-        noise = np.diag([k.temperature_noise, k.parameter_noise, k.parameter_noise])
-        ukf.predict(1.0, inputs, noise[None] * hours[:, None, None])
+        ukf.predict(1.0, inputs, self.noise(z) * hours[:, None, None])
         # The prior of a new time; a second reading of the same time (another sensor of the
         # zone) keeps the one from before the first, so it holds neither reading.
         later = hours > 0.0
@@ -260,12 +324,13 @@ class ZoneBank:
         innovation = ukf.update(values[going][:, None], k.noise_sd**2, quality[going])
         if guess is not None and guess.size:
             # Stepped with its inputs held at a guess (the outdoor sensor silent past the
-            # wait): the reading still corrects the temperature, but R and C do not learn
-            # from a miss that is more likely the input's (before, two silent days took a
-            # room's R from 3 to 0.2 K/kW). A Schmidt ("consider") update: the parameters'
-            # gain is zero, so their mean and covariance stay as predicted; with the
-            # temperature measured directly, its variance and its covariance with them are
-            # the full update's (P00 - P00²/S and (1 - P00/S)·P0j).
+            # wait): the reading still corrects the temperature, but R, C and the gain do
+            # not learn from a miss that is more likely the input's (before, two silent
+            # days took a room's R from 3 to 0.2 K/kW). A Schmidt ("consider") update:
+            # the parameters' Kalman gain is zero, so their mean and covariance stay as
+            # predicted; with the temperature measured directly, its variance and its
+            # covariance with them are the full update's (P00 - P00²/S and
+            # (1 - P00/S)·P0j).
             ukf.x[guess, 1:] = predicted_x[:, 1:]
             ukf.P[guess, 1:, 1:] = predicted_P[:, 1:, 1:]
         x[z], P[z] = ukf.x, ukf.P
@@ -296,8 +361,7 @@ class ZoneBank:
             return
         zones = told.zones[chosen]
         k = self.knobs
-        noise = np.diag([k.temperature_noise, k.parameter_noise, k.parameter_noise])
-        fit = refit(self.model, c, zones, told.since[chosen], self.prior, noise,
+        fit = refit(self.model, c, zones, told.since[chosen], self.prior, self.noise(zones),
                     k.noise_sd**2)
         told.before[chosen] = c["x"][zones]
         told.after[chosen] = fit.x
@@ -331,11 +395,9 @@ class ZoneBank:
         if z.size == 0:
             return
         hours = (times[behind] - c["ahead_time"][z]) / HOUR
-        k = self.knobs
         ukf = UnscentedKalmanFilter(self.model, c["ahead_x"][z], c["ahead_P"][z], gate=None)
-        noise = np.diag([k.temperature_noise, k.parameter_noise, k.parameter_noise])
         ukf.predict(1.0, np.column_stack([outdoor[behind], heating[behind], hours]),
-                    noise[None] * hours[:, None, None])
+                    self.noise(z) * hours[:, None, None])
         c["ahead_x"][z], c["ahead_P"][z], c["ahead_time"][z] = ukf.x, ukf.P, times[behind]
 
     def forecast(self, zones: NDArray[np.int64], hours: Array, outdoor: Array,
@@ -346,9 +408,8 @@ class ZoneBank:
         c = self.columns
         x, P = (c["ahead_x"], c["ahead_P"]) if coasted else (c["x"], c["P"])
         ukf = UnscentedKalmanFilter(self.model, x[zones], P[zones], gate=None)
-        noise = np.diag([k.temperature_noise, k.parameter_noise, k.parameter_noise])
         ukf.predict(1.0, np.column_stack([outdoor, heating, hours]),
-                    noise[None] * np.asarray(hours)[:, None, None])
+                    self.noise(zones) * np.asarray(hours)[:, None, None])
         variance = np.maximum(ukf.P[:, 0, 0], 0.0)
         return Forecast(ukf.x[:, 0].copy(), np.sqrt(variance),
                         np.sqrt(variance + k.noise_sd**2))

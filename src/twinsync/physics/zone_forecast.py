@@ -1,10 +1,12 @@
 """A thermal zone's air temperature looked ahead from its filter's state, with the future of
 its inputs as uncertain as their own past says.
 
-The zone's UKF state ``[T, ln R, ln C]`` and covariance at its last reading are stepped on
-through the horizon in substeps (``UnscentedKalmanFilter.predict``): the temperature's and
-the parameters' covariance are carried through the model by its sigma points, and the
-temperature's process noise is added a substep at a time. Over each substep each input is
+The zone's UKF state ``[T, ln R, ln C, G]`` and covariance at its last reading are stepped
+on through the horizon in substeps (``UnscentedKalmanFilter.predict``): the temperature's,
+the parameters' and the heat gain's covariance are carried through the model by its sigma
+points, and the process noise is added a substep at a time: the temperature's, and the
+heat gain's, a random walk whose variance grows with the horizon (a gain no input
+explains is carried ahead at its estimate, not known to stay there). Over each substep each input is
 held (the zone's own step rule, ``zone_bank``) at its mean there:
 
 - while the input's history reaches (a station that read after the room's last reading),
@@ -30,10 +32,11 @@ carried from substep to substep with ``Σ a``, so a forecast of ``n`` substeps c
 ``n²``, not the ``n³`` of the weights as a matrix. A reading's
 variance adds the sensor's.
 
->>> x = np.array([[20.0, np.log(5.0), np.log(10.0)]])
->>> P = np.diag([0.01, 1e-4, 1e-4])[None]
+>>> x = np.array([[20.0, np.log(5.0), np.log(10.0), 0.0]])
+>>> P = np.diag([0.01, 1e-4, 1e-4, 1e-4])[None]
 >>> known = InputOutlook.known(np.zeros((1, 4)))
->>> ahead = zone_outlook(x, P, np.full(4, 12.5), known, known, 4e-4, 4e-8, 0.1)
+>>> noise = np.diag([4e-4, 4e-8, 4e-8, 1e-4])
+>>> ahead = zone_outlook(x, P, np.full(4, 12.5), known, known, noise, 0.1)
 >>> np.round(ahead.mean[0], 2).tolist()  # a quarter of τ = 50 h at a time, towards 0 °C
 [15.58, 12.13, 9.45, 7.36]
 """
@@ -196,15 +199,13 @@ class ZoneOutlook:
 
 
 def zone_outlook(x: Array, P: Array, substeps: Array, outdoor: InputOutlook,
-                 heating: InputOutlook, temperature_noise: float, parameter_noise: float,
-                 noise_sd: float) -> ZoneOutlook:
-    """Zones of state ``x`` ``(B, 3)`` and covariance ``P`` ``(B, 3, 3)`` stepped through
+                 heating: InputOutlook, noise: Array, noise_sd: float) -> ZoneOutlook:
+    """Zones of state ``x`` ``(B, 4)`` and covariance ``P`` ``(B, 4, 4)`` stepped through
     ``substeps`` (hours each, ``(n,)``) with ``outdoor`` (°C) and ``heating`` (kW) held
-    over each at their outlook's mean; process noises as variances per hour (the zone
-    bank's), ``noise_sd`` a reading's (K)."""
+    over each at their outlook's mean; ``noise`` the process noise ``(4, 4)`` an hour (the
+    zone bank's, ``ZoneKnobs.process_noise``), ``noise_sd`` a reading's (K)."""
     batch, count = x.shape[0], substeps.size
     ukf = UnscentedKalmanFilter(TimedZone(), x.copy(), P.copy(), gate=None)
-    noise = np.diag([temperature_noise, parameter_noise, parameter_noise])
     mean, state_var, input_var = (np.empty((batch, count)) for _ in range(3))
     # Per input, the variance its errors give the temperature at the end of the substep
     # so far, aᵀΣa, and Σa: the weights a of substep n are those of n - 1 decayed by d_n,

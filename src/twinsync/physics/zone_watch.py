@@ -28,7 +28,8 @@ and restore carry it with the rest of the zone.
   readings since the change point (at most the ``RING`` last, kept with their inputs and
   the filter's state after each), filtered again by the same UKF from the state before
   the change with its parameters' covariance re-opened to the prior's (``ln R`` and
-  ``ln C`` a factor of e either way). The zone goes on from the end of that run: it has
+  ``ln C`` a factor of e either way; the heat gain keeps its own). The zone goes on from
+  the end of that run: it has
   learned from the window what the readings since the change say, and its parameters are
   still uncertain enough to learn quickly from the readings that come.
   ``recalibrate.py``'s output-error fit was not used: at the alarm the window since the
@@ -46,9 +47,12 @@ from numpy.typing import NDArray
 
 from .contract import Array, StateModel
 from .divergence import REFERENCE, THRESHOLD, Cusum
+from .thermal import HeatGainZone
 from .ukf import UnscentedKalmanFilter
 
 HOUR = 3600.0
+#: A zone's state's size: ``[T, ln R, ln C, G]`` (``HeatGainZone``).
+STATE = len(HeatGainZone.state_names)
 #: Recent readings a zone keeps for recalibration: 8 h at 15 minutes, twice the delay
 #: measured for R halved.
 RING = 32
@@ -65,7 +69,7 @@ AGAIN_AFTER = 16
 #: What ``observe`` says of a zone's reading.
 NOTHING, STARTED, AGAIN, ENDED = 0, 1, 2, 3
 
-#: The ring's columns ``(Z, RING)`` (``ring_x`` is ``(Z, RING, 3)``).
+#: The ring's columns ``(Z, RING)`` (``ring_x`` is ``(Z, RING, STATE)``).
 RING_COLUMNS = ("ring_time", "ring_value", "ring_quality", "ring_outdoor", "ring_heating",
                 "ring_residual", "ring_normalised", "ring_p00")
 #: Per zone: the CUSUM's (``divergence.Cusum``'s state, prefixed), when each side's sum
@@ -85,9 +89,9 @@ def fresh_columns(size: int) -> dict[str, NDArray[Any]]:
         if name in _COUNTS:
             columns[name] = np.zeros(size, dtype=np.int64)
         elif name in ("recal_before", "recal_after"):
-            columns[name] = np.full((size, 3), np.nan)
+            columns[name] = np.full((size, STATE), np.nan)
         elif name == "ring_x":
-            columns[name] = np.full((size, RING, 3), np.nan)
+            columns[name] = np.full((size, RING, STATE), np.nan)
         elif name in RING_COLUMNS:
             columns[name] = np.full((size, RING), np.nan)
         elif name in ("watch_diverging", "watch_upper", "watch_lower", "episode"):
@@ -118,7 +122,7 @@ class WatchReport(NamedTuple):
     """What the watch said, one entry a zone reading with something to say: the zone, the
     reading's time, the code (``STARTED``, ``AGAIN``, ``ENDED``), the CUSUM's statistic,
     the direction (+1 up, -1 down), size in K and in sd, the change point's time, and for
-    a recalibration the window's readings and the state ``[T, ln R, ln C]`` before and
+    a recalibration the window's readings and the state ``[T, ln R, ln C, G]`` before and
     after (NaN for an end)."""
 
     zones: NDArray[np.int64]
@@ -138,7 +142,7 @@ class WatchReport(NamedTuple):
         none = np.zeros(0)
         return WatchReport(np.zeros(0, dtype=np.int64), none, np.zeros(0, dtype=np.int64),
                            none, none, none, none, none, np.zeros(0, dtype=np.int64),
-                           np.zeros((0, 3)), np.zeros((0, 3)))
+                           np.zeros((0, STATE)), np.zeros((0, STATE)))
 
     @staticmethod
     def join(parts: list[WatchReport]) -> WatchReport:
@@ -200,11 +204,11 @@ class ZoneWatch:
         if said.size == 0:
             return WatchReport.empty()
         size, size_sd = self._size(c, z[said], since[said])
-        nan3 = np.full((said.size, 3), np.nan)
+        unknown = np.full((said.size, STATE), np.nan)
         return WatchReport(z[said], seen.times[said], code[said].astype(np.int64),
                            told.statistic[said], np.where(up[said], 1.0, -1.0), size,
                            size_sd, since[said], np.zeros(said.size, dtype=np.int64),
-                           nan3, nan3.copy())
+                           unknown, unknown.copy())
 
     def _remember(self, c: dict[str, NDArray[Any]], seen: Reading) -> None:
         z = seen.zones
@@ -254,7 +258,8 @@ def refit(model: StateModel, c: dict[str, NDArray[Any]], zones: NDArray[np.int64
           ) -> Refit:
     """Filter ``zones`` again over their readings since ``since`` (their ring), from the
     state after the reading before, with the parameters' covariance re-opened to
-    ``prior``'s; the zones in rounds of one reading each, all at once."""
+    ``prior``'s; the zones in rounds of one reading each, all at once.
+    ``noise_per_hour``: each zone's process noise ``(B, n, n)``."""
     positions, held = ZoneWatch.ordered(c, zones)
     rows = zones[:, None]
     times = c["ring_time"][rows, positions]
@@ -270,11 +275,16 @@ def refit(model: StateModel, c: dict[str, NDArray[Any]], zones: NDArray[np.int64
     pick = np.arange(zones.size)
     at = positions[pick, start]
     x = c["ring_x"][zones, at].copy()
-    P = np.zeros((zones.size, 3, 3))
+    size = x.shape[1]
+    P = np.zeros((zones.size, size, size))
     P[:, 0, 0] = c["ring_p00"][zones, at]
-    P[:, 1:, 1:] = prior[1:, 1:]
+    P[:, 1:3, 1:3] = prior[1:3, 1:3]
+    # The heat gain is not re-opened: it keeps the variance the zone has now (a zone
+    # without a meter keeps it wide by its own walk). Re-opened to a prior of 10 K it took
+    # the window's miss as a level, and a zone whose R halved started a second episode.
+    P[:, 3:, 3:] = c["P"][zones, 3:, 3:]
     gated_run = np.zeros(zones.size, dtype=np.int64)
-    reopen = np.broadcast_to(prior, (zones.size, 3, 3)).copy()
+    reopen = np.broadcast_to(prior, (zones.size, size, size)).copy()
     for step in range(int(window.max(initial=0))):
         going = np.flatnonzero(window > step)
         now = positions[going, start[going] + 1 + step]
@@ -285,7 +295,7 @@ def refit(model: StateModel, c: dict[str, NDArray[Any]], zones: NDArray[np.int64
         ukf.gated_run = gated_run[going]
         ukf.reopen_covariance = reopen[going]
         inputs = np.column_stack([c["ring_outdoor"][z, now], c["ring_heating"][z, now], hours])
-        ukf.predict(1.0, inputs, noise_per_hour[None] * hours[:, None, None])
+        ukf.predict(1.0, inputs, noise_per_hour[going] * hours[:, None, None])
         ukf.update(c["ring_value"][z, now][:, None], reading_variance, c["ring_quality"][z, now])
         x[going], P[going], gated_run[going] = ukf.x, ukf.P, ukf.gated_run
     return Refit(window, x, P)

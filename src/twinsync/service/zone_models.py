@@ -10,10 +10,11 @@ its ``air_temperature`` in °C. Its outdoor temperature is the ``outdoor_tempera
 element, or the ``ambient_temperature`` of a site, a building or an element whose
 ``outdoor`` property is true (false takes a site or building out): the zone's nearest
 container that has one, else the twin's only one. Its heating is its own ``heating_power``
-(kW or W) when a sensor reads it; else Φ = 0 and only the time constant R·C can be
-learned (R and C alone are not reported). A space without an air temperature sensor or an
-outdoor temperature is not a zone, with the reason (``of_element``). Neighbouring zones
-are not coupled: each zone sees only outdoors.
+(kW or W) when a sensor reads it; else Φ = 0, the zone's heat gain G (``HeatGainZone``,
+a faster walk without a meter: ``ZoneKnobs``) stands for the heating no sensor reads,
+and only the time constant R·C can be learned (R and C alone are not reported). A space
+without an air temperature sensor or an outdoor temperature is not a zone, with the
+reason (``of_element``). Neighbouring zones are not coupled: each zone sees only outdoors.
 
 ``step`` runs on the writer after the level/trend models, inside the batch's transaction,
 over the readings health folds in order: an outdoor or heating reading goes into its
@@ -85,8 +86,10 @@ log = logging.getLogger(__name__)
 #: The store's name for the saved zone state.
 ZONE_SNAPSHOT = "zone_models"
 #: The saved state's format: 1 (no ``format`` entry) before the divergence watch, 2 with
-#: it (a zone of format 1 starts its watch afresh).
-ZONE_FORMAT = 2
+#: it (a zone of format 1 starts its watch afresh), 3 with the heat gain in the state
+#: (``[T, ln R, ln C, G]``; a zone of format 1 or 2 keeps its T, R and C and starts its
+#: gain at 0 with the prior's sd).
+ZONE_FORMAT = 3
 #: The prefix of a zone's divergence alarm key (the element's id follows).
 ALARM_PREFIX = "zone:"
 SEVERITY = "warning"
@@ -387,7 +390,13 @@ class ZoneDesk:
         self.role, self.target, self.factor = role, target, factor
         self.outdoor_slot = np.array([z.outdoor for z in self.zones], dtype=np.int64)
         self.heating_slot = np.array([z.heating for z in self.zones], dtype=np.int64)
+        self._mark_meters()
         self._recount()
+
+    def _mark_meters(self) -> None:
+        """Which zones' heating is metered (the bank's ``metered``: their heat gain's
+        process noise), from the zones as planned now, not as saved."""
+        self.bank.meter(np.arange(len(self.zones), dtype=np.int64), self.heating_slot >= 0)
 
     def _recount(self) -> None:
         """``holding`` from the bank itself, after it was rebuilt or restored."""
@@ -696,6 +705,12 @@ class ZoneDesk:
                     columns.setdefault(name, np.full(len(ids), np.nan))
                 for ahead, start in ZoneBank.AHEAD.items():  # not coasted yet
                     columns.setdefault(ahead, columns[start].copy())
+                if version < 3:
+                    knobs = self.bank.knobs
+                    unmetered = np.array([e in self.index and self.zones[self.index[e]].heating < 0
+                                          for e in ids], dtype=np.bool_)
+                    columns = _with_gain(columns, np.where(unmetered, knobs.unmetered_gain_sd,
+                                                           knobs.gain_sd))
                 slots = [tuple(str(key).split("\x1f")) for key in saved["slots"]]
                 slot_value, slot_time = saved["slot_value"], saved["slot_time"]
                 # Saved before inputs were moved by their clock: none was.
@@ -717,6 +732,7 @@ class ZoneDesk:
             # A damaged or older blob: relearning beats trusting it.
             self.bank = ZoneBank(self.bank.knobs)
             self.bank.grow(len(self.zones))
+            self._mark_meters()
             self._recount()
             log.warning("saved zone state not used, the zones learn afresh: %s", exc)
             return
@@ -728,6 +744,7 @@ class ZoneDesk:
                 self.slot_shift[slot_at[key]] = slot_shift[k]
                 self.history.put(np.array([slot_at[key]]),
                                  {name: column[k:k + 1] for name, column in history.items()})
+        self._mark_meters()
         self._recount()
         log.info("zone state restored for %d zones", len(pairs))
 
@@ -736,6 +753,35 @@ class ZoneDesk:
     async def of_element(self, element_id: str, hours: float = 6.0) -> dict[str, Any]:
         """The element as a thermal zone (``GET /api/elements/{id}/zone``; ``zone_view``)."""
         return await zone_view(self, element_id, hours)
+
+
+def _with_gain(columns: dict[str, NDArray[Any]], gain_sd: NDArray[np.float64]
+               ) -> dict[str, NDArray[Any]]:
+    """Columns saved before the heat gain was in the state (``[T, ln R, ln C]``) as the
+    bank holds them now: each zone keeps its temperature, R and C (and their covariance)
+    and starts its gain at 0 K, ``gain_sd`` (a zone's) unsure and uncorrelated (the
+    prior of a zone with a heating meter or without, ``ZoneKnobs``); a kept reading's
+    state and a recalibration's before and after take a gain of 0 and NaN (unknown)."""
+    out = dict(columns)
+    for name in ("x", "ahead_x"):
+        if name in out:
+            out[name] = np.concatenate([out[name], np.zeros((len(out[name]), 1))], axis=1)
+    for name in ("P", "ahead_P"):
+        if name in out:
+            old = out[name]
+            grown = np.zeros((old.shape[0], 4, 4))
+            grown[:, :3, :3] = old
+            grown[:, 3, 3] = gain_sd**2
+            out[name] = grown
+    if "ring_x" in out:
+        ring = out["ring_x"]
+        out["ring_x"] = np.concatenate([ring, np.where(np.isnan(ring[..., :1]), np.nan, 0.0)],
+                                       axis=2)
+    for name in ("recal_before", "recal_after"):
+        if name in out:
+            out[name] = np.concatenate([out[name], np.full((len(out[name]), 1), np.nan)],
+                                       axis=1)
+    return out
 
 
 def _is_zone(element: Element) -> bool:

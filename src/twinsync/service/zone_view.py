@@ -1,9 +1,9 @@
 """A thermal zone as ``GET /api/elements/{id}/zone`` gives it (``ZoneDesk.of_element``):
-whether the element is modelled or why not, its estimated temperature, R, C and time
-constant with their standard deviations, its divergence watch, its inputs, and the model's
-temperature some hours on (the forecast route's, ``zone_forecasts``, once the zone and its
-inputs have taken enough readings). Read on the writer's snapshot (``service.view``); the
-forecast's store read runs off it."""
+whether the element is modelled or why not, its estimated temperature, R, C, time
+constant and heat gain with their standard deviations, how far its prior misses, its
+divergence watch, its inputs, and the model's temperature some hours on (the forecast
+route's, ``zone_forecasts``, once the zone and its inputs have taken enough readings).
+Read on the writer's snapshot (``service.view``); the forecast's store read runs off it."""
 
 from __future__ import annotations
 
@@ -122,7 +122,8 @@ def _zone_state(desk: ZoneDesk, k: int, hours: float) -> dict[str, Any]:
         "divergence": _divergence(desk, k),
         "temperature": None, "temperature_sd": None, "resistance": None,
         "resistance_sd": None, "capacitance": None, "capacitance_sd": None,
-        "time_constant_hours": None, "time_constant_sd": None, "forecast": None}
+        "time_constant_hours": None, "time_constant_sd": None, "gain": None,
+        "gain_sd": None, "misfit": None, "forecast": None}
     if count == 0:
         return state
     x, P = c["x"][k], c["P"][k]
@@ -131,7 +132,11 @@ def _zone_state(desk: ZoneDesk, k: int, hours: float) -> dict[str, Any]:
     state |= {"temperature": finite_or_none(float(x[0])),
               "temperature_sd": finite_or_none(math.sqrt(max(float(P[0, 0]), 0.0))),
               "time_constant_hours": finite_or_none(tau),
-              "time_constant_sd": finite_or_none(tau * math.sqrt(tau_log_var))}
+              "time_constant_sd": finite_or_none(tau * math.sqrt(tau_log_var)),
+              # the degrees the room holds above what outdoors and heating explain
+              "gain": finite_or_none(float(x[3])),
+              "gain_sd": finite_or_none(math.sqrt(max(float(P[3, 3]), 0.0))),
+              "misfit": finite_or_none(misfit(desk, k))}
     if heated:
         # R and C alone are learned only when the heating is known (with Φ = 0 the
         # readings tell R·C and nothing of how it splits).
@@ -154,16 +159,27 @@ def _zone_state(desk: ZoneDesk, k: int, hours: float) -> dict[str, Any]:
     return state
 
 
+def misfit(desk: ZoneDesk, k: int) -> float:
+    """The zone's prior's mean squared error over about the last day against the variance
+    it claims (the prior's and a reading's noise): NaN before any was judged. Above
+    ``zone_forecasts.MISFIT`` the forecast route answers by the level/trend."""
+    c = desk.bank.columns
+    claimed = float(c["prior_variance"][k]) + desk.bank.knobs.noise_sd**2
+    return float(c["prior_error"][k]) / claimed
+
+
 def identifiable(heated: bool) -> str:
     """Which of R, C and τ the readings can tell: R and C only where the heating is known."""
     return "resistance_and_capacitance" if heated else "time_constant"
 
 
 def parameters(state: NDArray[np.float64], heated: bool) -> dict[str, float | None]:
-    """A state ``[T, ln R, ln C]`` as the events and the view give it: R and C only
-    where the heating is known (else τ alone is learned)."""
+    """A state ``[T, ln R, ln C, G]`` as the events and the view give it: R and C only
+    where the heating is known (else τ alone is learned); the heat gain G (K) always
+    (null for a recalibration recorded before the zones had one)."""
     log_r, log_c = float(state[1]), float(state[2])
     return {"temperature": finite_or_none(float(state[0])),
             "time_constant_hours": finite_or_none(math.exp(log_r + log_c)),
+            "gain": finite_or_none(float(state[3])),
             "resistance": finite_or_none(math.exp(log_r)) if heated else None,
             "capacitance": finite_or_none(math.exp(log_c)) if heated else None}

@@ -19,12 +19,17 @@ class ForecastParameters(BaseModel):
 
 class ZoneParameters(BaseModel):
     """A thermal zone's: R (K/kW) and C (kWh/K), null without a heating meter (only their
-    product is learned then), the time constant (h), the temperature's process noise (K²
-    an hour) and a reading's noise variance (K²)."""
+    product is learned then), the time constant (h), the heat gain (K: how far the room's
+    equilibrium sits above what the outdoors and the metered heating explain) with its
+    standard deviation and process noise (K² an hour: a random walk), the temperature's
+    process noise (K² an hour) and a reading's noise variance (K²)."""
 
     resistance: float | None
     capacitance: float | None
     time_constant_hours: float
+    gain: float
+    gain_sd: float
+    gain_noise: float
     temperature_noise: float
     noise: float
 

@@ -46,8 +46,13 @@ class ZoneOut(BaseModel):
     ``modelled`` false comes with the ``reason``. ``identifiable``:
     ``resistance_and_capacitance`` when a heating meter is bound, else ``time_constant``
     (R and C alone are then null). R in K/kW, C in kWh/K, the time constant R·C in hours,
-    each with its standard deviation; ``temperature`` is the model's air temperature at
-    ``last_time``."""
+    each with its standard deviation; ``gain`` (K, with ``gain_sd``): how far the room's
+    equilibrium sits above what the outdoors and the metered heating explain (sun,
+    people, or without a meter the heating itself); ``temperature`` is the model's air
+    temperature at ``last_time``. ``misfit``: the prior's mean squared error against the
+    trusted readings over about the last day, over the variance it claims (the prior's
+    and a reading's noise): near or below 1 where the room fits its model; above
+    ``MISFIT`` (2) the forecast route answers by the readings' level/trend instead."""
 
     element_id: str
     enabled: bool
@@ -67,4 +72,7 @@ class ZoneOut(BaseModel):
     capacitance_sd: float | None = None
     time_constant_hours: float | None = None
     time_constant_sd: float | None = None
+    gain: float | None = None
+    gain_sd: float | None = None
+    misfit: float | None = None
     forecast: ZoneForecastOut | None = None

@@ -1,7 +1,9 @@
 // The thermal zone part of a room's panel (GET /api/elements/{id}/zone; docs/PHYSICS.md,
 // "Thermal zones on the reading path"): the room's temperature as its RC model has it,
-// what the readings taught it (the time constant, and R and C where a heating meter
-// makes them identifiable), where the model puts the room some hours on with the inputs
+// what the readings taught it (the time constant, R and C where a heating meter makes them
+// identifiable, and the heat gain: the degrees the room holds above what the outdoors and
+// the metered heating explain — sun and people, or without a meter the heating itself),
+// how far its prior misses against what it claims, where the model puts the room some hours on with the inputs
 // held, and its divergence watch — learning, in control, or diverging since when, with
 // the last recalibration's before and after. A space that is not modelled says why.
 //
@@ -93,11 +95,26 @@ export class ZoneSection extends ReadSection {
         <dt>R</dt><dd data-role="zone-r">${figure(view.resistance, view.resistance_sd, "K/kW")}</dd>
         <dt>C</dt><dd data-role="zone-c">${figure(view.capacitance, view.capacitance_sd, "kWh/K")}</dd>`
           : '<dt>R, C</dt><dd class="muted" data-role="zone-r">not told apart without a heating meter</dd>'}
+        <dt>Heat gain</dt><dd data-role="zone-gain">${gainText(view)}</dd>
         <dt>In ${FORECAST_HOURS} h</dt><dd data-role="zone-forecast">${forecastText(view.forecast)}</dd>
         <dt>Inputs</dt><dd>${inputsText(view, this.nameOf)}</dd>
         ${watch.recalibration ? `<dt>Recalibrated</dt><dd data-role="zone-recalibration">${recalibrationText(watch.recalibration)}</dd>` : ""}
       </dl>${error}`;
   }
+}
+
+/** "holds 14.2 ± 0.3 K above what outdoors and heating explain", and how well the room
+ * fits: the prior's error against the variance it claims (above 2 the forecast is the
+ * readings' level/trend). */
+function gainText(view) {
+  if (view.gain == null) return "—";
+  const gain = Number(view.gain);
+  const spread = view.gain_sd == null ? "" : ` <span class="muted">± ${value(view.gain_sd)}</span>`;
+  const explained = view.heating ? "outdoors and heating explain" : "outdoors explains (no heating meter)";
+  const side = gain < 0 ? "below" : "above";
+  const fit = view.misfit == null ? ""
+    : `<div class="muted" data-role="zone-misfit">its prior misses by ${value(view.misfit)}× the variance it claims${view.misfit > 2 ? ": forecast from the readings' trend" : ""}</div>`;
+  return `holds ${value(Math.abs(gain))}${spread} K ${side} what ${explained}${fit}`;
 }
 
 function stateText(watch) {
@@ -143,7 +160,7 @@ function inputsText(view, nameOf) {
 
 /** The last recalibration: when, and each parameter before → after. */
 function recalibrationText(recalibration) {
-  const pairs = [["τ", "time_constant_hours", "h"], ["R", "resistance", "K/kW"], ["C", "capacitance", "kWh/K"]]
+  const pairs = [["τ", "time_constant_hours", "h"], ["R", "resistance", "K/kW"], ["C", "capacitance", "kWh/K"], ["G", "gain", "K"]]
     .filter(([, key]) => recalibration.before?.[key] != null && recalibration.after?.[key] != null)
     .map(([name, key, unit]) => `${name} ${value(recalibration.before[key])} → ${value(recalibration.after[key])} ${escape(unit)}`);
   return `${escape(when(recalibration.time))}${pairs.length ? `<div>${pairs.join(" · ")}</div>` : ""}`
