@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from twinsync.analytics.detectors import DETECTORS
 from twinsync.analytics.novelty import NoveltyDetector
+from twinsync.analytics.surprise import SurpriseDetector
 from twinsync.detect import check_detector
 
 DAY = 86_400.0
@@ -117,8 +118,9 @@ def plain_scores() -> dict[str, np.ndarray]:
     """Each detector's scores over a stream where a fifth of the readings do not teach."""
     rows, readings = stream(9)
     teach = np.random.default_rng(3).random(rows.size) > 0.2
-    made = {"novelty": NoveltyDetector(warmup=20, settle=10, day_parts=12)}
-    made |= {name: make() for name, make in DETECTORS.items() if name != "novelty"}
+    made = {"novelty": NoveltyDetector(warmup=20, settle=10, day_parts=12),
+            "surprise": SurpriseDetector(warmup=20, settle=10, day_parts=12)}
+    made |= {name: make() for name, make in DETECTORS.items() if name not in made}
     return {name: d.learn_many(rows, {**readings, "teach": teach}) for name, d in made.items()}
 
 
@@ -166,3 +168,5 @@ def test_a_reading_that_does_not_teach_is_scored_as_score_one_and_leaves_the_sta
     saved, kept = taught.save(known), alone.save(known)
     assert all(np.array_equal(saved[k], kept[k]) for k in saved)
     assert scores[~teach].max() > 0  # the untaught readings were scored
+
+

@@ -40,7 +40,7 @@ from ..jit import LIGHT_PASS_AHEAD, compiled, compiled_inline, prefetch_row
 from ..records import Field
 from .streaming import StreamingDetector
 
-__all__ = ["NoveltyDetector"]
+__all__ = ["NoveltyDetector", "damped", "novelty_of"]
 
 #: The longest pattern remembered; ``order`` is at most this.
 RING = 8
@@ -86,10 +86,14 @@ def _remember(s: Any, pattern: int) -> int:
 
 
 @compiled_inline
-def _step(s: Any, k: Knobs, time: float, value: float) -> float:
-    """One reading of the row ``s``: learn it and return its score."""
+def novelty_of(s: Any, k: Any, time: float, value: float) -> float:
+    """One reading of the row ``s``: learn its patterns and return the share of them that
+    were new, or -1 when there is nothing to judge yet (a missing value, or the warm-up).
+    ``k`` is any knobs with ``warmup``, ``levels``, ``order``, ``tilings`` and
+    ``day_parts``; the row has ``count``, ``low``, ``high``, ``step``, ``first_time``,
+    ``recent`` and ``table`` (``surprise.py`` shares this with the novelty detector)."""
     if not math.isfinite(value):
-        return 0.0  # nothing to judge, nothing to learn
+        return -1.0  # nothing to judge, nothing to learn
     n = s.count
     s.count = n + 1
     if n < k.warmup:
@@ -101,7 +105,7 @@ def _step(s: Any, k: Knobs, time: float, value: float) -> float:
             # A flat warm-up still needs a scale: a small share of the value's size.
             floor = 1e-6 * max(abs(s.low), abs(s.high), 1.0)
             s.step = max((s.high - s.low) / k.levels, floor)
-        return 0.0
+        return -1.0
     s.recent[n % RING] = value
     if math.isnan(s.first_time) and math.isfinite(time):
         s.first_time = time  # the first reading whose patterns are remembered
@@ -134,18 +138,34 @@ def _step(s: Any, k: Knobs, time: float, value: float) -> float:
                 unseen += new
         if counted:
             patterns += k.tilings
-    novelty = unseen / patterns
-    usual = s.usual
-    s.usual = usual + k.usual_rate * (novelty - usual)
-    if n < k.warmup + k.settle:
-        return 0.0
-    score: float = max(novelty - usual, 0.0) / max(1.0 - usual, 1e-9)
+    novelty: float = unseen / patterns
+    return novelty
+
+
+@compiled_inline
+def damped(s: Any, k: Any, score: float) -> float:
+    """The score as told: after one of ``fire`` or more, the next ``quiet`` readings are
+    multiplied by ``damp`` (the row's ``quiet`` counts them down)."""
     if s.quiet > 0:
         s.quiet -= 1
-        score *= k.damp
-    elif score >= k.fire:
+        return float(score * k.damp)
+    if score >= k.fire:
         s.quiet = k.quiet
     return score
+
+
+@compiled_inline
+def _step(s: Any, k: Knobs, time: float, value: float) -> float:
+    """One reading of the row ``s``: learn it and return its score."""
+    novelty = novelty_of(s, k, time, value)
+    if novelty < 0.0:
+        return 0.0
+    usual = s.usual
+    s.usual = usual + k.usual_rate * (novelty - usual)
+    if s.count <= k.warmup + k.settle:
+        return 0.0
+    score: float = max(novelty - usual, 0.0) / max(1.0 - usual, 1e-9)
+    return damped(s, k, score)
 
 
 @compiled

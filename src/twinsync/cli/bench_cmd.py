@@ -17,6 +17,8 @@ BENCHES = {
     "nab": "twinsync.bench.nab",
     "anomaly": "twinsync.bench.anomaly",
     "anomaly-speed": "twinsync.bench.anomaly_speed",
+    "anomaly-split": "twinsync.bench.anomaly_split",
+    "anomaly-synth": "twinsync.bench.anomaly_synth",
     "mqtt": "twinsync.bench.mqtt",
     "bim": "twinsync.bench.bim",
     "auth": "twinsync.bench.auth",
