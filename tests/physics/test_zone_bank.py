@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twinsync.physics.simulate import daily_spells
-from twinsync.physics.thermal import HeatGainZone, ThermalZone
+from twinsync.physics.simulate import daily_spells, room_readings
+from twinsync.physics.thermal import HeatGainZone
 from twinsync.physics.ukf import UnscentedKalmanFilter
 from twinsync.physics.zone_bank import ZoneBank, ZoneKnobs
 from twinsync.physics.zone_forecast import InputOutlook, zone_outlook
@@ -178,14 +178,9 @@ def spell_heated_rooms(seed: int, zones: int, days: int) -> tuple[np.ndarray, ..
                + np.cumsum(rng.normal(0.0, 0.1, (zones, steps)), axis=1))
     resistance, capacitance = rng.uniform(2, 10, zones), rng.uniform(5, 30, zones)
     heating = daily_spells(rng, resistance, steps)
-    model = ThermalZone()
-    state = model.state(outdoor[:, 0] + 16.0, resistance, capacitance)
-    rooms = np.empty((zones, steps))
-    for k in range(steps):
-        rooms[:, k] = state[:, 0]
-        state = model.step(state, 0.25, np.column_stack([outdoor[:, k], heating[:, k]]))
-        state[:, 0] += rng.normal(0.0, np.sqrt(knobs.temperature_noise * 0.25), zones)
-    return resistance * capacitance, outdoor, rooms + rng.normal(0, knobs.noise_sd, rooms.shape)
+    readings = room_readings(outdoor[:, 0] + 16.0, resistance, capacitance, outdoor, heating,
+                             0.25, knobs.temperature_noise, knobs.noise_sd, rng)
+    return resistance * capacitance, outdoor, readings
 
 
 def test_a_room_heated_without_a_meter_is_tracked_with_its_time_constant_and_honest_variance(

@@ -37,8 +37,7 @@ import numpy as np
 
 from ..physics.contract import Array
 from ..physics.forecast import forecast_readings
-from ..physics.simulate import zone_weather
-from ..physics.thermal import ThermalZone
+from ..physics.simulate import room_readings, zone_weather
 from ..physics.zone_bank import ZoneBank, ZoneKnobs
 from ..physics.zone_forecast import InputOutlook, persisted, zone_outlook
 from ..physics.zone_inputs import HISTORY_CAPACITY
@@ -82,15 +81,10 @@ def _simulate(zones: int, steps: int, knobs: ZoneKnobs, rng: np.random.Generator
     """Outdoor, heating and room readings ``(zones, steps)``: the input read at a step
     acts over the next, as on the reading path."""
     outdoor, heating = site_weather(rng, zones, steps)
-    model = ThermalZone()
-    state = model.state(np.full(zones, 18.0), rng.uniform(2.0, 10.0, zones),
-                        rng.uniform(5.0, 30.0, zones))
-    rooms = np.empty((zones, steps))
-    for k in range(steps):
-        rooms[:, k] = state[:, 0]
-        state = model.step(state, DT, np.column_stack([outdoor[:, k], heating[:, k]]))
-        state[:, 0] += rng.normal(0.0, np.sqrt(knobs.temperature_noise * DT), zones)
-    return outdoor, heating, rooms + rng.normal(0.0, knobs.noise_sd, rooms.shape)
+    resistance, capacitance = rng.uniform(2.0, 10.0, zones), rng.uniform(5.0, 30.0, zones)
+    return outdoor, heating, room_readings(np.full(zones, 18.0), resistance, capacitance,
+                                           outdoor, heating, DT, knobs.temperature_noise,
+                                           knobs.noise_sd, rng)
 
 
 def _outlooks(way: str, values: Array, k: int, substeps: int) -> InputOutlook:

@@ -39,8 +39,7 @@ from typing import Any
 import numpy as np
 
 from ..physics.contract import Array
-from ..physics.simulate import daily_spells
-from ..physics.thermal import ThermalZone
+from ..physics.simulate import daily_spells, room_readings
 from ..physics.zone_bank import ZoneBank, ZoneKnobs
 from ..physics.zone_forecast import InputOutlook, zone_outlook
 from ..service.zone_forecasts import MISFIT
@@ -57,14 +56,8 @@ def simulate(zones: int, steps: int, knobs: ZoneKnobs, rng: np.random.Generator
     resistance = rng.uniform(2.0, 10.0, zones)
     capacitance = rng.uniform(5.0, 30.0, zones)
     heating = daily_spells(rng, resistance, steps)
-    model = ThermalZone()
-    state = model.state(outdoor[:, 0] + 16.0, resistance, capacitance)
-    rooms = np.empty((zones, steps))
-    for k in range(steps):
-        rooms[:, k] = state[:, 0]
-        state = model.step(state, DT, np.column_stack([outdoor[:, k], heating[:, k]]))
-        state[:, 0] += rng.normal(0.0, np.sqrt(knobs.temperature_noise * DT), zones)
-    readings = rooms + rng.normal(0.0, knobs.noise_sd, rooms.shape)
+    readings = room_readings(outdoor[:, 0] + 16.0, resistance, capacitance, outdoor, heating,
+                             DT, knobs.temperature_noise, knobs.noise_sd, rng)
     return resistance * capacitance, outdoor, heating, readings
 
 

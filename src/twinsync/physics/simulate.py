@@ -41,3 +41,25 @@ def daily_spells(rng: np.random.Generator, resistance: NDArray[np.float64], step
     heated = (quarter[None, :] >= on[:, day]) & (quarter[None, :] < off[:, day])
     spells: NDArray[np.float64] = np.where(heated, power[:, None], 0.0)
     return spells
+
+
+def room_readings(start: NDArray[np.float64], resistance: NDArray[np.float64],
+                  capacitance: NDArray[np.float64], outdoor: NDArray[np.float64],
+                  heating: NDArray[np.float64], dt: float, temperature_noise: float,
+                  noise_sd: float, rng: np.random.Generator) -> NDArray[np.float64]:
+    """Readings ``(zones, steps)`` of RC rooms (``thermal.ThermalZone``) from ``start`` °C:
+    the inputs read at a step act over the next (as on the reading path), the air takes
+    ``temperature_noise`` K² an hour of what the model misses, and each reading
+    ``noise_sd`` of its own."""
+    from .thermal import ThermalZone
+
+    model = ThermalZone()
+    state = model.state(start, resistance, capacitance)
+    zones, steps = outdoor.shape
+    rooms = np.empty((zones, steps))
+    for k in range(steps):
+        rooms[:, k] = state[:, 0]
+        state = model.step(state, dt, np.column_stack([outdoor[:, k], heating[:, k]]))
+        state[:, 0] += rng.normal(0.0, np.sqrt(temperature_noise * dt), zones)
+    readings: NDArray[np.float64] = rooms + rng.normal(0.0, noise_sd, rooms.shape)
+    return readings
