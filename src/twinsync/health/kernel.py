@@ -321,6 +321,12 @@ def fold(v: FoldViews, kn: AllKnobs, sk: SilenceKnobs, members: NDArray[np.int64
         has_last = inliers > 0
         since_last = t - ring_t[newest]
         trend = slope * since_last - curvature * since_last * since_last
+        if character == RELATIVE:
+            # Not an RMS's: the level of the work going on has no trend between readings
+            # (a burst stops at once), and the curve fitted through a burst's fall carried
+            # on made a step of 0.05 mm/s one of 3 and the gauge noisy (``peers.peer_view``
+            # carries its peers flat for the same reason).
+            trend = 0.0
         step_change = x - ring_x[newest] - trend if has_last else np.nan
         calm_state = old_state in (_OK, _SPIKE) or not warm
         nv = noise.step(s, kn.noise, noise.Evidence(
