@@ -411,3 +411,30 @@ def test_a_vibration_gauge_s_steps_after_a_burst_are_not_noise() -> None:
                       character=np.full(1, RELATIVE))
     assert entered(states_of(monitor, values, times), 0, "noisy") == []
 
+
+def test_bursts_a_zone_felt_are_no_spike_of_its_one_minute_gauge() -> None:
+    """A one-minute gauge beside two read every five minutes, whose readings scatter
+    widely in work hours (a factor of 1.6 either way): three short bursts a day shake the
+    whole zone to 2.5 times its level for 4-6 minutes. The slow gauges catch each in a
+    reading or two, at 2.5 times their level but within their wide yardstick; the quick
+    one holds the burst and sees it return. The zone felt it: no spike."""
+    rng = np.random.default_rng(2)
+    times = np.arange(round(6 * DAY / MINUTE)) * MINUTE
+    hour = times % DAY / 3600
+    level = np.where((hour >= 7) & (hour < 17), 0.4, 0.03)
+    for day in range(6):
+        for _ in range(3):
+            start = int((day + rng.uniform(8 / 24, 16 / 24)) * DAY / MINUTE)
+            level[start:start + int(rng.integers(4, 7))] *= 2.5
+    own = np.vstack([rng.lognormal(0, 0.1, times.size),
+                     rng.lognormal(0, 0.45, (2, times.size))])
+    values = quantise(level * own * np.array([[1.0], [0.9], [1.1]]), 0.001)
+    monitor = grouped(sensors=3, resolution=0.001)
+    monitor.configure(np.arange(3), character=np.full(3, RELATIVE))
+    offsets = np.array([0.0, 17.0, 211.0])
+    spikes = []
+    for k in range(times.size):
+        rows = np.array([0, 1, 2]) if k % 5 == 0 else np.array([0])
+        changes = monitor.update_many(rows, values[rows, k], times[k] + offsets[rows])
+        spikes += [(k, change.row) for change in changes if change.new == "spike"]
+    assert spikes == []
