@@ -152,8 +152,17 @@ def step(s: Any, k: Knobs, ev: Evidence) -> Outcome:
     # what they did until then: judged by the sensor's own history alone there, a coarse
     # room logger still through the night was called stuck at the one reading its peers
     # were missing, its repeats learned from the day's doors and heating.
+    # Still is within one and a half of the sensor's steps and the consensus's own
+    # scatter, as far as one more step hides it: the peers' median jumps about by their
+    # noise and quantisation from one reading to the next (by as much as the sensor's
+    # difference to it, ``diff_sd``), and a humidity logger read to 2 % that sat at 62 %
+    # through a night was called stuck the first time that scatter took the median 3 %
+    # from where it stood at the run's start. No more than a step: a fine sensor (a strain
+    # gauge to 1 µε) frozen at its rail repeats itself improbably whatever its peers'
+    # scatter, and its history must still say so.
     followed = ev.via_peers or (math.isnan(ref) and math.isfinite(ref_start))
-    peers_still = followed and ev.peers_known and moved < 1.5 * ev.res
+    scatter = min(2.0 * ev.diff_sd, ev.res)
+    peers_still = followed and ev.peers_known and moved < 1.5 * ev.res + scatter
     own_history = n_same >= k.warmup and (run - 1) * math.log(likely) < math.log(
         k.stuck_p) and not (ev.relative and ev.via_peers) and not ev.quiet and not peers_still
     # A bursty gauge's peers may catch a burst of a few minutes between two of its own
