@@ -438,3 +438,27 @@ def test_bursts_a_zone_felt_are_no_spike_of_its_one_minute_gauge() -> None:
         changes = monitor.update_many(rows, values[rows, k], times[k] + offsets[rows])
         spikes += [(k, change.row) for change in changes if change.new == "spike"]
     assert spikes == []
+
+
+def test_a_quick_gauge_quiet_before_its_slow_peers_report_the_shift_s_end_is_not_stuck(
+) -> None:
+    """A two-minute gauge beside two read every quarter of an hour: at the end of work it
+    reads the night's level at once, while its peers' last word is still the working
+    level; when they report, their consensus falls to the level it has read all along.
+    The zone went quiet; the gauge did not fail to follow it. Frozen in work hours, while
+    the zone works on, it is stuck."""
+    rng = np.random.default_rng(21)
+    step = 2 * MINUTE
+    times = np.arange(round(4 * DAY / step)) * step
+    hour = (times / 3600) % 24
+    level = np.where((hour >= 7) & (hour < 17.4), 2.5, 0.03)  # work stops at once
+    values = quantise(level * rng.lognormal(0, 0.1, (3, times.size)), 0.01)
+    times = times + np.array([[0.0], [40.0], [75.0]])
+    monitor = grouped(sensors=3, resolution=0.01)
+    monitor.configure(np.arange(3), character=np.full(3, RELATIVE))
+    stuck = []
+    for k in range(values.shape[1]):
+        rows = np.arange(3) if k % 8 == 0 else np.array([0])
+        changes = monitor.update_many(rows, values[rows, k], times[rows, k])
+        stuck += [k for change in changes if change.row == 0 and change.new == "stuck"]
+    assert stuck == []
