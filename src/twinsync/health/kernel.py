@@ -301,8 +301,14 @@ def fold(v: FoldViews, kn: AllKnobs, sk: SilenceKnobs, members: NDArray[np.int64
         group_jump = far_off and shared
 
         # -- the checks --------------------------------------------------------------------
+        # What marks the span a peer's spike is asked about. An RMS a burst shakes is a
+        # factor on the level: a gauge read every five minutes, its yardstick wide with the
+        # day's scatter, read three times its level through the burst a one-minute peer
+        # held as a spike, and was not "far off" its fit.
+        shaken = far_off or (character == RELATIVE and judged and pred > 0.0 and (
+            x > 2.0 * pred or x < 0.5 * pred) and abs(resid) > 2.0 * res)
         held = outlier.step(s, kn.outlier, outlier.Evidence(
-            t, x, resid, is_outlier, far_off, shared and moved_with, expected_interval))
+            t, x, resid, is_outlier, shaken, shared and moved_with, expected_interval))
         if held.level_shift:
             # The held readings and this one agree on a new level: it is real. Restart the
             # window from them.
@@ -321,6 +327,12 @@ def fold(v: FoldViews, kn: AllKnobs, sk: SilenceKnobs, members: NDArray[np.int64
         has_last = inliers > 0
         since_last = t - ring_t[newest]
         trend = slope * since_last - curvature * since_last * since_last
+        if character == RELATIVE:
+            # Not an RMS's: the level of the work going on has no trend between readings
+            # (a burst stops at once), and the curve fitted through a burst's fall carried
+            # on made a step of 0.05 mm/s one of 3 and the gauge noisy (``peers.peer_view``
+            # carries its peers flat for the same reason).
+            trend = 0.0
         step_change = x - ring_x[newest] - trend if has_last else np.nan
         calm_state = old_state in (_OK, _SPIKE) or not warm
         nv = noise.step(s, kn.noise, noise.Evidence(

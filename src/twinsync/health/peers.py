@@ -5,9 +5,9 @@ asking one; the same median where at least two peers are heard from (NaN elsewhe
 the consensus a drift is judged against.
 
 Each peer's reading is carried to the asking time along the slope of its own local fit, so
-readings minutes apart on a daily cycle still compare like for like (and a burst's rise
-is seen in the peers that have not reported it yet). An RMS is never below zero: a
-vibration gauge's reading is carried down a burst's steep end no further than that. The
+readings minutes apart on a daily cycle still compare like for like. Not an RMS
+(``RELATIVE``, a vibration gauge): it has no trend between readings (a burst stops at
+once), and its slope carried minutes down a burst's end said the zone was still. The
 raw reading is used, not a smoothed one: smoothing lags a cycle and would bias the
 median. Each peer's learned offset is taken off first, so the reference is the group's
 consensus whichever peers are present. Only readings strictly older than the asking one
@@ -84,9 +84,14 @@ def peer_view(members: NDArray[np.int64], row: int, time: float,
         largest = max(largest, ring_level[peer, pick])
         if (flags & USABLE) != 0:
             usable[m] = 1.0
-            along = ring_value[peer, pick] + ring_slope[peer, pick] * age
-            if character[peer] == RELATIVE:
-                along = max(along, 0.0)
+            # An RMS (``RELATIVE``) has no trend between readings: it is the level of the
+            # work going on, and a burst stops as it starts, at once. Carried along its last
+            # fit's slope for the minutes to this reading, a gauge read as a burst fell
+            # said the zone was still (0.3 mm/s carried to 0.001), one read as it rose
+            # that it shook twice as hard; its last reading is the best word on the level.
+            along = ring_value[peer, pick]
+            if character[peer] != RELATIVE:
+                along += ring_slope[peer, pick] * age
             carried[m] = along - ring_offset[peer, pick]
             count += 1
     median = _median_where(carried, usable, width, sorted_)

@@ -9,10 +9,12 @@ sensor's own history makes such a run improbable (it repeats itself less often w
 healthy; learned while it is ok), unless its noise at the level it reads is below its
 resolution. A vibration gauge repeats itself at night and seldom
 by day, so with peers to follow it is judged by them alone; and a run the peers held
-still through (their consensus within one and a half resolutions) is their quiet night
-too. Within a declared site event (``events``) the peers' moves are no evidence: the run
-is judged by the sensor's own history alone; nor is a move smaller than the peers' own
-spread (one peer far from the others moved the median).
+still through (their consensus within one and a half resolutions and its own scatter, at
+most one resolution more) is their quiet night too; for a vibration gauge only a move
+away from the run's value counts (a zone falling quiet to the level it reads is none).
+Within a declared site event (``events``) the peers' moves are no evidence: the run is
+judged by the sensor's own history alone; nor is a move smaller than the peers' own spread
+(one peer far from the others moved the median).
 
 Score: 1 while stuck, else 0.
 """
@@ -131,7 +133,13 @@ def step(s: Any, k: Knobs, ev: Evidence) -> Outcome:
     if math.isnan(ref_start):
         ref_start = ref
     before = s.run_ref_moved if same else 0.0
-    if same and math.isfinite(ref):
+    if same and math.isfinite(ref) and ev.relative:
+        # For a gauge whose noise grows with its level (vibration) a move counts only away
+        # from the run's value: a zone falling quiet to the level a quick gauge already
+        # reads is no move it failed to follow (its slower peers' last word, from before
+        # the shift's end, is what the run began beside).
+        moved = max(abs(ref - s.run_anchor) - abs(ref_start - s.run_anchor), 0.0)
+    elif same and math.isfinite(ref):
         moved = abs(ref - ref_start)
     elif same:
         moved = s.run_ref_moved
@@ -152,8 +160,17 @@ def step(s: Any, k: Knobs, ev: Evidence) -> Outcome:
     # what they did until then: judged by the sensor's own history alone there, a coarse
     # room logger still through the night was called stuck at the one reading its peers
     # were missing, its repeats learned from the day's doors and heating.
+    # Still is within one and a half of the sensor's steps and the consensus's own
+    # scatter, as far as one more step hides it: the peers' median jumps about by their
+    # noise and quantisation from one reading to the next (by as much as the sensor's
+    # difference to it, ``diff_sd``), and a humidity logger read to 2 % that sat at 62 %
+    # through a night was called stuck the first time that scatter took the median 3 %
+    # from where it stood at the run's start. No more than a step: a fine sensor (a strain
+    # gauge to 1 µε) frozen at its rail repeats itself improbably whatever its peers'
+    # scatter, and its history must still say so.
     followed = ev.via_peers or (math.isnan(ref) and math.isfinite(ref_start))
-    peers_still = followed and ev.peers_known and moved < 1.5 * ev.res
+    scatter = min(2.0 * ev.diff_sd, ev.res)
+    peers_still = followed and ev.peers_known and moved < 1.5 * ev.res + scatter
     own_history = n_same >= k.warmup and (run - 1) * math.log(likely) < math.log(
         k.stuck_p) and not (ev.relative and ev.via_peers) and not ev.quiet and not peers_still
     # A bursty gauge's peers may catch a burst of a few minutes between two of its own
