@@ -4,13 +4,12 @@ back from the events API, newest first, as the dashboard reads it."""
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.departures import departure as planted
 
 from twinsync.api.app import create_app
 from twinsync.cli.token_cmd import create_token
@@ -28,18 +27,14 @@ def departure(client: TestClient, headers: dict[str, str], *, expected: bool = T
     slabs = client.get("/api/elements", params={"type": "IfcSlab"},
                        headers=headers).json()["elements"]
     sensors = [s["id"] for slab in slabs for s in slab["sensors"]]
-    now, step = time.time(), 7.0
+    now = time.time()
     for slab in slabs:
         if slab["sensors"] and expected:
             marked = client.post("/api/anomalies/expected", headers=headers, json={
                 "element_id": slab["id"], "start": now - 600, "end": now + 60,
                 "reason": "pour of every slab"})
             assert marked.status_code == 201, marked.text
-    readings: list[dict[str, Any]] = [
-        {"sensor_id": sensor, "time": now - (480 - k) * step,
-         "value": round(20 + 2 * math.sin(2 * math.pi * k * step / 600)
-                        + (6.0 if k >= 440 else 0.0), 3)}
-        for sensor in sensors for k in range(480)]
+    readings = planted(sensors, now)
     answer = client.post("/api/readings", json=readings, headers=headers)
     assert answer.json()["accepted"] == len(readings), answer.text
     return len(sensors)

@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.departures import DEPARTS_AT, READINGS, STEP, departure
 from tests.server import free_port
 
 from twinsync.cli.token_cmd import create_token
@@ -208,10 +209,8 @@ def test_clicking_an_element_in_the_tree_opens_its_panel(page: Any, api: httpx.C
     slab = floor_slabs(api)[1]
     # Its first logger's last hour: 480 readings of a regular cycle (past the anomaly
     # detector's learning), the last 40 jumping 6 degrees.
-    now, step = time.time(), 7.0
-    history = [{"sensor_id": slab["sensors"][0]["id"], "time": now - (480 - k) * step,
-                "value": round(20 + 2 * math.sin(2 * math.pi * k * step / 600)
-                               + (6.0 if k >= 440 else 0.0), 3)} for k in range(480)]
+    now = time.time()
+    history = departure([slab["sensors"][0]["id"]], now)
     assert api.post("/api/readings", json=history).json()["accepted"] == 480
     storey = next(s for s in api.get("/api/project").json()["storeys"] if s["id"] == slab["storey"])
     page.fill("#tree-search", "")
@@ -227,7 +226,8 @@ def test_clicking_an_element_in_the_tree_opens_its_panel(page: Any, api: httpx.C
     page.wait_for_selector("#panel .chart .uplot", timeout=5_000)
     assert "anomaly" in page.text_content("#panel .chart .u-legend")
     marked = page.evaluate("window.twinsync.chartMarks()")
-    assert marked and all(t >= now - 40 * step - 1 and score >= 0.33 for t, score in marked)
+    assert marked and all(t >= now - (READINGS - DEPARTS_AT) * STEP - 1 and score >= 0.33
+                          for t, score in marked)
     page.locator("#panel .chart").screenshot(path=str(shots / "chart_anomaly.png"))
 
 
@@ -281,10 +281,7 @@ TABLET = {"width": 820, "height": 1180}
 def planted_jump(api: httpx.Client, sensor: str) -> None:
     """The last hour of a sensor: a regular cycle past the detector's learning, the last
     40 readings 6 degrees high (an anomaly alarm)."""
-    now, step = time.time(), 7.0
-    readings = [{"sensor_id": sensor, "time": now - (480 - k) * step,
-                 "value": round(20 + 2 * math.sin(2 * math.pi * k * step / 600)
-                                + (6.0 if k >= 440 else 0.0), 3)} for k in range(480)]
+    readings = departure([sensor], time.time())
     assert api.post("/api/readings", json=readings).json()["accepted"] == 480
 
 

@@ -11,7 +11,6 @@ Screenshots go to ``$TWINSYNC_SCREENSHOTS`` if set, else to pytest's temp folder
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.departures import departure
 
 from .test_dashboard import elements, require_chromium
 from .twin_server import ServerThread, serving_demo
@@ -66,15 +66,12 @@ def every_slab_departs(api: httpx.Client) -> None:
     high, inside a span marked expected for every slab (a pour across the site: events,
     no alarms, so the budget decides what is told)."""
     slabs = [s for s in elements(api, type="IfcSlab") if s["sensors"]]
-    now, step = time.time(), 7.0
+    now = time.time()
     for slab in slabs:
         api.post("/api/anomalies/expected", json={
             "element_id": slab["id"], "start": now - 600, "end": now + 60,
             "reason": "pour of every slab"}).raise_for_status()
-    readings = [{"sensor_id": sensor["id"], "time": now - (480 - k) * step,
-                 "value": round(20 + 2 * math.sin(2 * math.pi * k * step / 600)
-                                + (6.0 if k >= 440 else 0.0), 3)}
-                for slab in slabs for sensor in slab["sensors"] for k in range(480)]
+    readings = departure([sensor["id"] for slab in slabs for sensor in slab["sensors"]], now)
     assert api.post("/api/readings", json=readings).json()["accepted"] == len(readings)
 
 
