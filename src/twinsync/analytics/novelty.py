@@ -252,18 +252,4 @@ class NoveltyDetector(StreamingDetector):
         teach: NDArray[np.bool_],
         scores: NDArray[np.float64],
     ) -> None:
-        records, raw, scratch, scratch_raw = self._kernel_tables()
-        first_line = self._records.columns["count"]
-        _learn_many(
-            records,
-            raw,
-            scratch,
-            scratch_raw,
-            first_line,
-            self.knobs,
-            rows,
-            times,
-            values,
-            teach,
-            scores,
-        )
+        self._run_prefetching(_learn_many, rows, times, values, teach, scores)

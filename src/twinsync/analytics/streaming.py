@@ -49,6 +49,17 @@ class StreamingDetector(RecordDetector):
     ) -> None:
         raise NotImplementedError
 
+    def _run_prefetching(self, kernel: Any, rows: NDArray[np.int64],
+                         times: NDArray[np.float64], values: NDArray[np.float64],
+                         teach: NDArray[np.bool_], scores: NDArray[np.float64]) -> None:
+        """``_learn`` for a kernel of the shape the pattern detectors share (``novelty``,
+        ``surprise``): the tables, the column it prefetches rows by, the knobs, then the
+        readings. (The compiled passes themselves stay one a detector: a pass made by a
+        factory around each detector's step is not found again in numba's cache.)"""
+        records, raw, scratch, scratch_raw = self._kernel_tables()
+        kernel(records, raw, scratch, scratch_raw, self._records.columns["count"],
+               self.knobs, rows, times, values, teach, scores)
+
     def _kernel_tables(
         self,
     ) -> tuple[NDArray[np.void], NDArray[np.uint8], NDArray[np.void], NDArray[np.uint8]]:

@@ -185,18 +185,4 @@ class SurpriseDetector(StreamingDetector):
         teach: NDArray[np.bool_],
         scores: NDArray[np.float64],
     ) -> None:
-        records, raw, scratch, scratch_raw = self._kernel_tables()
-        first_line = self._records.columns["count"]
-        _learn_many(
-            records,
-            raw,
-            scratch,
-            scratch_raw,
-            first_line,
-            self.knobs,
-            rows,
-            times,
-            values,
-            teach,
-            scores,
-        )
+        self._run_prefetching(_learn_many, rows, times, values, teach, scores)
