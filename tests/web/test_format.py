@@ -48,3 +48,21 @@ def test_bim_values_that_are_not_numbers_read_as_text_not_as_object() -> None:
 
 def test_numbers_text_and_truth_values_read_as_before() -> None:
     assert shown([1.23456, "EI60", True, None]) == ["1.23", "EI60", "yes", "—"]
+
+
+def spreads(pairs: list[list[Any]]) -> list[list[Any]]:
+    """What ``withSpread()`` of format.js gives each ``[mean, sd]``."""
+    script = (f"import {{ withSpread }} from {json.dumps(FORMAT_JS.as_uri())};\n"
+              f"console.log(JSON.stringify({json.dumps(pairs)}.map(([m, s]) => "
+              "withSpread(m, s))));")
+    answer: list[list[Any]] = node_json(script)
+    return answer
+
+
+def test_a_figure_with_its_deviation_is_written_to_the_deviation_s_precision() -> None:
+    """Two significant digits of the deviation and the figure to the same place: a room's
+    time constant read "164 ± 582.3 h" and its heat gain "14.54 ± 5.96 K"."""
+    assert spreads([[164.0, 582.3], [14.54, 5.96], [36.15, 28.38], [18.8234, 0.011],
+                    [1234.5, 2.0], [-3.14159, 0.25], [21.0, None], [21.0, 0.0]]) == [
+        ["160", "580"], ["14.5", "6.0"], ["36", "28"], ["18.823", "0.011"],
+        ["1,234.5", "2.0"], ["-3.14", "0.25"], ["21", None], ["21", "0"]]

@@ -334,8 +334,16 @@ def test_a_room_s_panel_shows_its_thermal_zone_and_a_room_declared_none_says_so(
         state = page.text_content(f'{ZONE} [data-role="zone-state"]') or ""
         assert state == {"learning": "learning", "in_control": "in control"}[
             served["divergence"]["state"]]
+        # Figures are written to their deviation's precision (format.js ``withSpread``,
+        # tested in Node): the served ones, so written, are what the panel shows.
+        def written(mean: float, sd: float) -> list[str]:
+            return list(page.evaluate(
+                "async ([m, s]) => (await import('/static/js/format.js')).withSpread(m, s)",
+                [mean, sd]))
+
         shown = page.text_content(f'{ZONE} [data-role="zone-temperature"]') or ""
-        assert shown.startswith(f"{served['temperature']:.2f}".rstrip("0").rstrip("."))
+        mean, sd = written(served["temperature"], served["temperature_sd"])
+        assert shown.startswith(f"{mean} ± {sd} °C"), shown
         assert "not told apart without a heating meter" in (
             page.text_content(f'{ZONE} [data-role="zone-r"]') or "")
         forecast = page.text_content(f'{ZONE} [data-role="zone-forecast"]') or ""
@@ -344,8 +352,8 @@ def test_a_room_s_panel_shows_its_thermal_zone_and_a_room_declared_none_says_so(
         # (here the heating no meter reads, about 14 K), and how well the room fits.
         gain = page.text_content(f'{ZONE} [data-role="zone-gain"]') or ""
         assert 8.0 < served["gain"] < 20.0, served["gain"]
-        held = f"{served['gain']:.2f}".rstrip("0").rstrip(".")
-        assert gain.startswith(f"holds {held} ± "), gain
+        held, spread = written(abs(served["gain"]), served["gain_sd"])
+        assert gain.startswith(f"holds {held} ± {spread} K"), gain
         assert "K above what outdoors explains (no heating meter)" in gain
         assert "the variance it claims" in gain
         page.locator(ZONE).scroll_into_view_if_needed()

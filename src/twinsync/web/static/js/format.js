@@ -32,6 +32,21 @@ export function value(v) {
   return v.toLocaleString(undefined, { maximumFractionDigits: digits });
 }
 
+/** A figure and its standard deviation to the deviation's precision (two significant
+ * digits of it, as a measurement is written): "36 ± 28", "14.5 ± 6.0", "18.820 ± 0.011",
+ * "160 ± 580". Without a finite deviation, the figure as ``value`` writes it. */
+export function withSpread(mean, sd) {
+  if (typeof mean !== "number" || !Number.isFinite(mean)) return [value(mean), null];
+  if (typeof sd !== "number" || !Number.isFinite(sd) || sd <= 0) return [value(mean), sd == null ? null : value(sd)];
+  const place = Math.floor(Math.log10(sd)) - 1;  // the deviation's second digit
+  const decimals = Math.min(Math.max(-place, 0), 6);
+  // Past the units the figure is rounded to the deviation's tens, hundreds, ...; below
+  // them the fixed decimals round it.
+  const round = (x) => (place > 0 ? Math.round(x / 10 ** place) * 10 ** place : x);
+  const text = (x) => round(x).toLocaleString(undefined, { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+  return [text(mean), text(sd)];
+}
+
 /**
  * A bounded value ("18 – 24 (set 21)"), a table ("0 → 1.5; 10 → 2"), a value in a unit of
  * the model's own ("12 bag"), or any other object as "key: value" pairs.

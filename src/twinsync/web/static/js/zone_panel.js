@@ -12,7 +12,7 @@
 // recalibration of it is told, and every minute while shown.
 
 import { getZone } from "./api.js";
-import { ago, escape, stamp, value } from "./format.js";
+import { ago, escape, stamp, value, withSpread } from "./format.js";
 import { ReadSection } from "./read_section.js";
 import { when } from "./twin_model.js";
 
@@ -109,12 +109,13 @@ export class ZoneSection extends ReadSection {
 function gainText(view) {
   if (view.gain == null) return "—";
   const gain = Number(view.gain);
-  const spread = view.gain_sd == null ? "" : ` <span class="muted">± ${value(view.gain_sd)}</span>`;
+  const [held, sd] = withSpread(Math.abs(gain), view.gain_sd);
+  const spread = sd == null ? "" : ` <span class="muted">± ${sd}</span>`;
   const explained = view.heating ? "outdoors and heating explain" : "outdoors explains (no heating meter)";
   const side = gain < 0 ? "below" : "above";
   const fit = view.misfit == null ? ""
     : `<div class="muted" data-role="zone-misfit">its prior misses by ${value(view.misfit)}× the variance it claims${view.misfit > 2 ? ": forecast from the readings' trend" : ""}</div>`;
-  return `holds ${value(Math.abs(gain))}${spread} K ${side} what ${explained}${fit}`;
+  return `holds ${held}${spread} K ${side} what ${explained}${fit}`;
 }
 
 function stateText(watch) {
@@ -123,11 +124,11 @@ function stateText(watch) {
   return label;
 }
 
-/** "21.3 ± 0.1 °C"; "—" before the first readings. */
+/** "21.31 ± 0.12 °C", to the deviation's precision; "—" before the first readings. */
 function figure(mean, sd, unit) {
   if (mean == null) return "—";
-  const spread = sd == null ? "" : ` <span class="muted">± ${value(sd)}</span>`;
-  return `${value(mean)}${spread} ${escape(unit)}`;
+  const [shown, spread] = withSpread(mean, sd);
+  return `${shown}${spread == null ? "" : ` <span class="muted">± ${spread}</span>`} ${escape(unit)}`;
 }
 
 function lastReading(view) {
