@@ -28,6 +28,12 @@ the anomaly detector too is past its learning (300 readings, then 100 learned un
 tells them all, which measures what an anomaly event costs against one the budget counts.
 ``--models off`` likewise switches the twin's level/trend models off (the ``twin_models``
 setting; their warm-up is 30 readings a sensor).
+
+``--fleet rooms`` makes every sensor but one a room's air temperature (one ``IfcSpace``
+each) and the last the site's outdoor temperature, read as often as a hundred rooms
+together (every hundredth reading), so that every room is a thermal zone on the reading
+path; ``--zones off`` switches the zones off (the ``zone_models`` setting), the baseline
+of their cost. The default fleet (``slabs``) has no zone.
 """
 
 from __future__ import annotations
@@ -86,12 +92,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models", choices=("on", "off"), default="on",
                         help="the twin's level/trend models in the reading path (default "
                              "on, as twinsync serves; the twin_models setting)")
+    parser.add_argument("--fleet", choices=FLEETS, default="slabs",
+                        help="slabs: four temperature loggers a slab (the default); rooms: "
+                             "a room's air temperature a sensor and the site's outdoor one, "
+                             "every room a thermal zone")
+    parser.add_argument("--zones", choices=("on", "off"), default="on",
+                        help="the thermal zones in the reading path (default on, as "
+                             "twinsync serves; the zone_models setting)")
     parser.add_argument("--ws-compression", action="store_true", dest="ws_compression",
                         help="serve with WebSocket compression on (the ws_compression "
                              "setting; default off, as twinsync serves)")
 
 
 PATTERNS = ("random", "gateway")
+FLEETS = ("slabs", "rooms")
+#: In a rooms fleet, every this many readings one is the outdoor station's.
+STATION_EVERY = 100
 #: Batches submitted before the first is answered.
 IN_FLIGHT = 3
 
@@ -103,12 +119,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                 args.pattern, args.per_gateway, args.warm_up, args.history,
                                 args.subscribers, args.rate, args.ws_compression,
                                 args.anomaly == "on", args.models == "on",
-                                args.fleet_events))
+                                args.fleet_events, args.fleet, args.zones == "on"))
 
 
 def _sensor_order(ids: list[str], readings: int, rng: random.Random, pattern: str,
-                  per_gateway: int) -> list[str]:
-    """The sensor of each reading, in arrival order."""
+                  per_gateway: int, station: str | None = None) -> list[str]:
+    """The sensor of each reading, in arrival order; with a ``station`` (a rooms fleet),
+    every ``STATION_EVERY``-th reading is its."""
+    if station is not None:
+        rooms = [sensor for sensor in ids if sensor != station]
+        return [station if k % STATION_EVERY == 0 else sensor
+                for k, sensor in enumerate(_sensor_order(rooms, readings, rng, pattern,
+                                                         per_gateway))]
     if pattern == "random":
         return rng.choices(ids, k=readings)
     gateways = [ids[first:first + per_gateway] for first in range(0, len(ids), per_gateway)]
@@ -119,7 +141,8 @@ def _sensor_order(ids: list[str], readings: int, rng: random.Random, pattern: st
 
 
 async def _warm_up(service: TwinService, ids: list[str], total: int, batch_size: int,
-                   numbers: dict[str, int], rng: random.Random) -> None:
+                   numbers: dict[str, int], rng: random.Random,
+                   station: str | None = None) -> None:
     """Outside the clock: the sensors send ``total`` readings first, in turns, so that their
     health detectors are past their learning phase (about 200 readings) as in a fleet that
     has been running. A sensor still learning is cheaper to judge, and with a large fleet
@@ -130,7 +153,8 @@ async def _warm_up(service: TwinService, ids: list[str], total: int, batch_size:
     for first in range(0, total, batch_size):
         batch = []
         for k in range(first, min(first + batch_size, total)):
-            sensor_id = ids[k % len(ids)]
+            sensor_id = (station if station is not None and k % STATION_EVERY == 0
+                         else ids[k % len(ids)])
             numbers[sensor_id] += 1
             batch.append(RawReading(sensor_id, 15.0 + rng.random() * 10.0, start + k * step,
                                     None, numbers[sensor_id]))
@@ -150,6 +174,21 @@ def _stamped_live(batches: list[list[RawReading]], rate: float,
              for k, reading in enumerate(batch)] for number, batch in enumerate(batches)]
 
 
+def rooms_fleet(sensors: int) -> tuple[list[Element], list[Sensor], list[Binding]]:
+    """``sensors - 1`` rooms with an air temperature sensor each, under one site whose
+    outdoor sensor (``outdoor``, the last) is every room's outdoor input: every room a
+    thermal zone."""
+    rooms = max(sensors - 1, 1)
+    elements = [Element("site", "IfcSite"),
+                *(Element(f"r{i}", "IfcSpace", parent="site") for i in range(rooms))]
+    registered = [Sensor(f"s{i}", "temperature", "degC", expected_interval=60.0)
+                  for i in range(rooms)]
+    registered.append(Sensor("outdoor", "temperature", "degC", expected_interval=60.0))
+    bindings = [Binding(f"s{i}", f"r{i}", "air_temperature") for i in range(rooms)]
+    bindings.append(Binding("outdoor", "site", "ambient_temperature"))
+    return elements, registered, bindings
+
+
 def fleet(sensors: int) -> tuple[list[Element], list[Sensor], list[Binding]]:
     elements = [Element(f"e{i}", "IfcSlab") for i in range((sensors + 3) // 4)]
     fleet = [Sensor(f"s{i}", "temperature", "degC", expected_interval=60.0)
@@ -165,25 +204,28 @@ async def _run(url: str, sensors: int, readings: int, batch_size: int, seed: int
                warm_up: int = 200, history: int = 0, subscribers: int | None = None,
                rate: float | None = None, ws_compression: bool = False,
                anomaly: bool = True, models: bool = True,
-               fleet_events: int | None = None) -> dict[str, Any]:
+               fleet_events: int | None = None, fleet_kind: str = "slabs",
+               zones: bool = True) -> dict[str, Any]:
     rng = random.Random(seed)
     monitor = None if fleet_events is None else AnomalyMonitor(fleet_events=fleet_events)
     service = TwinService.open(url, anomaly_detection=anomaly, twin_models=models,
-                               anomaly_monitor=monitor)
+                               anomaly_monitor=monitor, zone_models=zones)
     try:
-        elements, registered, bindings = fleet(sensors)
+        elements, registered, bindings = (rooms_fleet if fleet_kind == "rooms"
+                                          else fleet)(sensors)
+        station = "outdoor" if fleet_kind == "rooms" else None
         await service.import_project(elements, registered, bindings, source="bench")
         ids = [s.id for s in registered]
         numbers = dict.fromkeys(ids, 0)
         warmed = max(warm_up * sensors, history)
-        await _warm_up(service, ids, warmed, batch_size, numbers, rng)
+        await _warm_up(service, ids, warmed, batch_size, numbers, rng, station)
         # Live readings: stamped over the last five minutes, so all are fresh (within the
         # freshness bound) and each one goes the whole way: health, live state, deltas.
         # Each sensor numbers its own readings, as a device does.
         start_time = time.time() - 300.0
         step = 300.0 / readings
         # Build the inputs before the clock starts: decoding payloads is the connectors' cost.
-        chosen = _sensor_order(ids, readings, rng, pattern, per_gateway)
+        chosen = _sensor_order(ids, readings, rng, pattern, per_gateway, station)
         batches = []
         for first in range(0, readings, batch_size):
             batch = []
@@ -258,6 +300,9 @@ async def _run(url: str, sensors: int, readings: int, batch_size: int, seed: int
         "anomaly": "on" if anomaly else "off",
         "fleet_events": service.anomalies.monitor.fleet_events,
         "models": "on" if models else "off",
+        "fleet": fleet_kind,
+        "zones": "on" if zones else "off",
+        "zones_modelled": len(service.zones.zones) if zones else 0,
         # Events of the whole run (warm-up included): anomaly and health events, alarms.
         "events": stored_counts["events"],
         # Of them anomaly events, the anomalies kept untold (quiet time, fleet budget), storms.
@@ -347,6 +392,7 @@ class Served:
 STAGES = (("accept", "pipeline", "accept"), ("health", "health", "update_many"),
           ("anomaly", "anomalies", "savepoint"), ("anomaly", "anomalies", "score"),
           ("models", "twin_models", "savepoint"), ("models", "twin_models", "step"),
+          ("zones", "zones", "savepoint"), ("zones", "zones", "step"),
           ("store", "store", "commit"),
           ("apply", "pipeline", "apply"))
 
