@@ -209,13 +209,15 @@ class Settings:
                                    f"{value!r}", "bad_config")
             if name in data:
                 data[name] = float(value)
-        defaults = cls()
-        event_score = data.get("anomaly_event_score", defaults.anomaly_event_score)
-        alarm_score = data.get("anomaly_alarm_score", defaults.anomaly_alarm_score)
-        if not event_score <= alarm_score <= 1.0:
-            raise InvalidInput(f"{file}: anomaly scores must be 0 < anomaly_event_score <= "
-                               f"anomaly_alarm_score <= 1, not {event_score!r} and "
-                               f"{alarm_score!r}", "bad_config")
+        scores = {k: data[k] for k in ("anomaly_event_score", "anomaly_alarm_score")
+                  if k in data}
+        if scores:
+            try:  # the monitor's own check of its thresholds' order, at start
+                cls(**scores).anomaly_monitor()
+            except InvalidInput as exc:
+                raise InvalidInput(f"{file}: anomaly_event_score and anomaly_alarm_score "
+                                   f"must be in order, at most 1, not {scores} ({exc})",
+                                   "bad_config") from exc
         share = data.get("reimport_max_archive_share", MAX_ARCHIVE_SHARE)
         if isinstance(share, bool) or not isinstance(share, (int, float)) \
                 or not 0 <= share <= 1:

@@ -61,10 +61,15 @@ class _Track:
     level: float
     seq: int = 0
     next_at: float = 0.0
-    #: A room's air temperature (°C) at ``room_at`` (wall clock); its time constant (s).
+    #: A room's air temperature (°C) at ``room_at`` (wall clock).
     room_temperature: float = math.nan
     room_at: float = 0.0
-    room_tau: float = 0.0
+
+    @property
+    def room_tau(self) -> float:
+        """A room's time constant (s), from its phase: 20 to 80 h, light partitions to
+        heavy concrete."""
+        return 3600.0 * (20.0 + 60.0 * self.phase)
 
 
 class SiteSimulator:
@@ -86,10 +91,7 @@ class SiteSimulator:
             story = binding.property if binding is not None else sensor.kind
             # Sensors on one element share its phase, so redundant loggers agree.
             phase = random.Random(binding.element_id if binding else sensor.id).random()
-            track = _Track(sensor.id, story, phase, self._random.uniform(-0.5, 0.5))
-            # Rooms of 20 to 80 h: light partitions to heavy concrete.
-            track.room_tau = 3600.0 * (20.0 + 60.0 * phase)
-            self._tracks.append(track)
+            self._tracks.append(_Track(sensor.id, story, phase, self._random.uniform(-0.5, 0.5)))
         self._started_at = 0.0
         self._closed = asyncio.Event()
         self._health = ConnectorHealth(name, "simulator")
