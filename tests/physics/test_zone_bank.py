@@ -214,7 +214,6 @@ def test_a_room_heated_without_a_meter_is_tracked_with_its_time_constant_and_hon
             counted += zones
     found = np.exp(bank.columns["x"][:, 1] + bank.columns["x"][:, 2])
     assert np.all(np.abs(found / tau - 1) < 0.25), np.round(found / tau, 2)
-    c = bank.columns
-    misfit = c["prior_error"] / (c["prior_variance"] + knobs.noise_sd**2)
+    misfit = bank.misfit()
     assert np.all(misfit < 2.0) and 0.7 < np.median(misfit) < 1.3, np.round(misfit, 2)
     assert np.all(inside / counted > 0.85), inside / counted

@@ -69,10 +69,11 @@ def api(server: ServerThread) -> Iterator[httpx.Client]:
         yield client
 
 
-def open_page(browser: Any, server: ServerThread) -> tuple[Any, list[str]]:
+def open_page(browser: Any, server: ServerThread,
+              viewport: dict[str, int] | None = None) -> tuple[Any, list[str]]:
     """A page on the dashboard, signed in with a link, live; and the list its uncaught
     errors go to."""
-    page = browser.new_page(viewport=VIEWPORT)
+    page = browser.new_page(viewport=viewport or VIEWPORT)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(f"{server.url}/login#token={server.token}")

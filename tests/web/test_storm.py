@@ -20,7 +20,7 @@ import httpx
 import pytest
 from tests.departures import departure
 
-from .test_dashboard import elements, require_chromium
+from .test_dashboard import elements, open_page, require_chromium
 from .twin_server import ServerThread, serving_demo
 
 pytestmark = pytest.mark.browser
@@ -44,16 +44,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
 def api(server: ServerThread) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=30.0, headers=server.headers) as client:
         yield client
-
-
-def signed_in(browser: Any, server: ServerThread) -> tuple[Any, list[str]]:
-    page = browser.new_page(viewport=DESKTOP)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(f"{server.url}/login#token={server.token}")
-    page.wait_for_url(f"{server.url}/", timeout=10_000)
-    live(page)
-    return page, errors
 
 
 def live(page: Any) -> None:
@@ -91,7 +81,7 @@ def clock(page: Any, epoch_seconds: float) -> str:
 
 def test_a_storm_is_shown_live_and_after_a_reload_then_its_final_count_then_nothing(
         browser: Any, server: ServerThread, api: httpx.Client, shots: Path) -> None:
-    page, errors = signed_in(browser, server)
+    page, errors = open_page(browser, server, DESKTOP)
     try:
         assert page.locator(NOTICE).is_hidden()
         every_slab_departs(api)

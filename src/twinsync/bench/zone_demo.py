@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import tempfile
 from typing import Any
 
@@ -71,12 +70,11 @@ def _figures(service: TwinService, readings: int, timing: str) -> dict[str, Any]
     c = desk.bank.columns
     count = len(desk.zones)
     x = c["x"][:count]
-    ratio = c["prior_error"][:count] / (c["prior_variance"][:count] + desk.bank.knobs.noise_sd**2)
+    ratio = desk.bank.misfit(slice(0, count))
     tau = np.exp(x[:, 1] + x[:, 2])
-    gain = x[:, 3] if x.shape[1] > 3 else np.full(count, np.nan)
+    gain = x[:, 3]
     rooms = [{"element_id": zone.element_id, "readings": int(c["count"][k]),
-              "tau_hours": round(float(tau[k]), 2),
-              "gain_k": None if math.isnan(gain[k]) else round(float(gain[k]), 2),
+              "tau_hours": round(float(tau[k]), 2), "gain_k": round(float(gain[k]), 2),
               "misfit": round(float(ratio[k]), 2)} for k, zone in enumerate(desk.zones)]
     fits = ratio <= MISFIT
     return {"timing": timing, "readings": readings, "zones": count,

@@ -42,12 +42,12 @@ from ..physics.zone_bank import ZoneBank, ZoneKnobs
 from ..physics.zone_forecast import InputOutlook, persisted, zone_outlook
 from ..physics.zone_inputs import HISTORY_CAPACITY
 from ..service.zone_forecasts import SPREAD_SECONDS, Source, ZoneStart, answer
+from ..service.zone_view import Z90
 from .timing import best_of
 
 STEP = 900.0
 DT = STEP / 3600
 HOURS = (1, 6, 24)
-Z90 = 1.6449
 CASES = ("persisted", "persisted_flat", "persisted_kept", "heating_known",
          "heating_known_flat", "inputs_known", "held")
 #: Readings the level/trend forecast is fitted on (the route's two days).

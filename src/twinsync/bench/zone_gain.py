@@ -43,7 +43,8 @@ from ..physics.simulate import daily_spells, room_readings
 from ..physics.zone_bank import ZoneBank, ZoneKnobs
 from ..physics.zone_forecast import InputOutlook, zone_outlook
 from ..service.zone_forecasts import MISFIT
-from .zone_forecast import DT, HOURS, STEP, Z90, _outlooks, site_weather
+from ..service.zone_view import Z90
+from .zone_forecast import DT, HOURS, STEP, _outlooks, site_weather
 
 DAY_STEPS = 96
 
@@ -91,7 +92,7 @@ def unmetered(zones: int, days: int, seeds: list[int], knobs: ZoneKnobs | None =
             if k < burn_in * DAY_STEPS or k % int(every / DT):
                 continue
             c = bank.columns
-            ratio = c["prior_error"] / (c["prior_variance"] + knobs.noise_sd**2)
+            ratio = bank.misfit()
             ratios.append(ratio)
             fits = ratio <= MISFIT
             ahead = zone_outlook(c["x"], c["P"], np.full(furthest, DT),

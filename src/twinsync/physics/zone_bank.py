@@ -168,6 +168,10 @@ class ZoneBank:
         self.watch = ZoneWatch() if watch else None
         self._told: list[WatchReport] = []
         self.prior = self.knobs.prior()
+        #: The process noise an hour of a zone without and with a heating meter, indexed
+        #: by its ``metered`` column: built once, not at each round.
+        self._noises = np.stack([self.knobs.process_noise(False),
+                                 self.knobs.process_noise(True)])
         self.columns: dict[str, NDArray[Any]] = {}
         self._fresh(0)
 
@@ -228,11 +232,18 @@ class ZoneBank:
     def noise(self, zones: NDArray[np.int64]) -> Array:
         """Each of ``zones``' process noise ``(B, 4, 4)`` an hour: its heat gain's as
         metered or not (``ZoneKnobs``)."""
-        k = self.knobs
-        noise = np.broadcast_to(k.process_noise(), (zones.size, STATE, STATE)).copy()
-        noise[:, 3, 3] = np.where(self.columns["metered"][zones], k.gain_noise,
-                                  k.unmetered_gain_noise)
+        noise: Array = self._noises[self.columns["metered"][zones].astype(np.intp)]
         return noise
+
+    def misfit(self, zones: NDArray[np.int64] | slice = slice(None)) -> Array:
+        """Each zone's prior's mean squared error over about the last day against the
+        variance it claims (the prior's and a reading's noise): about 1 for a zone the
+        model fits, NaN before any reading was judged. Above ``zone_forecasts.MISFIT``
+        the forecast route answers by the level/trend."""
+        c = self.columns
+        ratio: Array = c["prior_error"][zones] / (c["prior_variance"][zones]
+                                                   + self.knobs.noise_sd**2)
+        return ratio
 
     def take(self, zones: NDArray[np.int64]) -> dict[str, NDArray[Any]]:
         """Copies of ``zones``' rows (for a snapshot or a move to new rows)."""

@@ -17,7 +17,9 @@ import numpy as np
 from ..errors import Conflict, InvalidInput, NotFound
 from ..model.validate import shown
 from ..physics.forecast import MIN_READINGS, TooFewReadings, forecast_readings
-from .zone_forecasts import ZoneStart, answer, stored, zone_start
+
+# COVERAGE: the interval every forecast answers, besides the quantiles asked for.
+from .zone_forecasts import COVERAGE, ZoneStart, answer, stored, zone_start
 
 if TYPE_CHECKING:
     from .twin_service import TwinService
@@ -29,8 +31,6 @@ if TYPE_CHECKING:
 WINDOW_SECONDS = 2 * 86_400.0
 #: At most this many readings of one sensor are read (a reading a second for the window).
 MAX_READINGS = 172_800
-#: The interval every forecast answers, besides the quantiles asked for.
-COVERAGE = 0.9
 #: The quantiles answered when none are asked for: the 90 % interval's ends and the median.
 DEFAULT_QUANTILES = (0.05, 0.5, 0.95)
 

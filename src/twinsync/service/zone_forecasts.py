@@ -41,7 +41,8 @@ SUBSTEP = 900.0
 #: Substeps at most: the inputs' error covariance is a square of them.
 MAX_SUBSTEPS = 480
 HOUR = 3600.0
-#: The interval the zone view answers (the route answers the same, ``forecasts.COVERAGE``).
+#: The interval every forecast answers (the route's and the zone view's), besides the
+#: quantiles asked for.
 COVERAGE = 0.9
 #: How far back an input's stored readings teach how far its future strays from its newest
 #: reading: 14 days. The zone keeps three days of 15-minute readings (``zone_inputs``),
@@ -105,9 +106,7 @@ def zone_start(service: TwinService, element_id: str, name: str) -> ZoneStart | 
     count = int(columns["count"][k])
     if count < MIN_READINGS:
         return None
-    error = float(columns["prior_error"][k])
-    claimed = float(columns["prior_variance"][k]) + desk.bank.knobs.noise_sd ** 2
-    if error > MISFIT * claimed:  # NaN (nothing judged yet) passes
+    if float(desk.bank.misfit(np.array([k]))[0]) > MISFIT:  # NaN (none judged yet) passes
         return None
     zone = desk.zones[k]
 

@@ -74,6 +74,7 @@ from ..physics.zone_watch import AGAIN, ENDED, STARTED, WatchReport
 from ..pipeline import Batch, Flag
 from .commit import commit_store
 from .views import finite_or_none
+from .zone_forecasts import MODEL
 from .zone_view import AIR, MAX_HOURS, identifiable, parameters, zone_view
 
 if TYPE_CHECKING:
@@ -93,7 +94,6 @@ ZONE_FORMAT = 3
 #: The prefix of a zone's divergence alarm key (the element's id follows).
 ALARM_PREFIX = "zone:"
 SEVERITY = "warning"
-MODEL = "thermal_zone"
 ZONE_TYPES = ("IfcSpace",)
 OUTDOOR = "outdoor_temperature"
 AMBIENT = "ambient_temperature"

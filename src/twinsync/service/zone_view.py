@@ -163,9 +163,7 @@ def misfit(desk: ZoneDesk, k: int) -> float:
     """The zone's prior's mean squared error over about the last day against the variance
     it claims (the prior's and a reading's noise): NaN before any was judged. Above
     ``zone_forecasts.MISFIT`` the forecast route answers by the level/trend."""
-    c = desk.bank.columns
-    claimed = float(c["prior_variance"][k]) + desk.bank.knobs.noise_sd**2
-    return float(c["prior_error"][k]) / claimed
+    return float(desk.bank.misfit(np.array([k]))[0])
 
 
 def identifiable(heated: bool) -> str:
