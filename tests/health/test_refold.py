@@ -165,10 +165,29 @@ def test_a_restored_sensor_starts_its_log_afresh() -> None:
     restored = monitor()
     body = snapshot.dump(health, ["a", "b"])
     assert snapshot.load(restored, body, ["a", "b"]) == 2
-    assert restored.refold.tracked == 0
+    # A tracked sensor whose state is loaded over is no longer tracked.
+    assert health.refold.slot_of(np.array([0]))[0] >= 0
+    assert snapshot.load(health, body, ["a", "b"]) == 2
+    assert health.refold.slot_of(np.array([0]))[0] == -1
     assert fold_state(restored.table, 0) == fold_state(health.table, 0)
     # Readings after the restart, out of order again, are placed once the log started.
     more_times = times + times.size * STEP
     deliver(restored, values, more_times, arrival, [2] * times.size)
     assert restored.refold.tracked == 1
     assert int(restored.table.count[0]) > int(health.table.count[0]) + 0.97 * times.size
+
+
+def test_a_sensor_configured_anew_keeps_its_new_settings_through_a_re_fold() -> None:
+    """A re-fold puts the sensor back to a checkpoint of its row; its settings changed
+    since (a rebind, a new resolution) must not go back with it."""
+    values, times = faulty_signal(2)
+    arrival = shuffled_within(times, np.random.default_rng(3).uniform(0, 200, times.size)
+                              .tolist())
+    health = monitor()
+    half = times.size // 2
+    deliver(health, values, times, arrival[:half], [2] * half)
+    assert health.refold.tracked >= 1
+    health.configure(np.array([0]), resolution=np.array([0.5]), group=np.array([7]))
+    deliver(health, values, times, arrival[half:], [2] * times.size)
+    assert float(health.table.resolution[0]) == 0.5
+    assert int(health.table.group[0]) == 7

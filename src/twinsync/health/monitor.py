@@ -172,6 +172,9 @@ class HealthMonitor:
         character (``context.LEARN``: learn it; see ``context.character_of_kind``)."""
         at = np.asarray(rows, dtype=np.int64).ravel()
         self._touch(at)
+        # A re-fold puts a sensor back to a checkpoint of its whole row, settings too: a
+        # sensor tracked before this change would get back the settings it had.
+        self.refold.forget(at)
         table = self.table
         if group is not None:
             table.group[at] = np.asarray(group, dtype=np.int64)

@@ -143,9 +143,9 @@ class RefoldLog:
         split_rows: list[int] = []
         split_times: list[float] = []
         parts: list[tuple[int, NDArray[np.int64]]] = []
-        for row in np.unique(rows[index]).tolist():
-            mine = index[rows[index] == row]
-            slot = int(slots[rows[index] == row][0])
+        for mine in _groups(index, rows[index]):
+            row = int(rows[mine[0]])
+            slot = int(self._rows.columns["slot"][row])
             ck_time = c["ck_time"][slot]
             earliest = float(times[mine].min())
             # A reading at a checkpoint's own newest time is not after it: the older one.
@@ -212,8 +212,9 @@ class RefoldLog:
             if rows.size <= FEW:
                 # A replay's or a single device's batch: a look per reading costs less than
                 # the gathers below, and most such batches hold no tracked sensor.
-                slot = self._rows.columns["slot"]
-                if not any(r < slot.size and slot[r] >= 0 for r in rows.tolist()):
+                slot_of_row = self._rows.columns["slot"]
+                if not any(r < slot_of_row.size and slot_of_row[r] >= 0
+                           for r in rows.tolist()):
                     return
         slots = self.slot_of(rows)
         starting = behind & (slots < 0)
@@ -225,8 +226,8 @@ class RefoldLog:
             return
         c = self._slots.columns
         last_time = table.last_time
-        for slot in np.unique(slots[logged]).tolist():
-            mine = logged[slots[logged] == slot]
+        for mine in _groups(logged, slots[logged]):
+            slot = int(slots[mine[0]])
             row = int(rows[mine[0]])
             n = int(c["log_n"][slot])
             if n + mine.size > LOG and not np.isnan(c["ck_time"][slot, NEWER]):
@@ -305,3 +306,12 @@ class RefoldLog:
         slot = self._rows.columns["slot"]
         inside = rows[rows < slot.size]
         slot[inside] = -1
+
+
+def _groups(positions: NDArray[np.int64], keys: NDArray[np.int64]) -> list[NDArray[np.int64]]:
+    """``positions`` grouped by their ``keys``, the groups in ascending key, each in the
+    order given: one sort, not a pass over the batch per key."""
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    starts = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
+    return np.split(positions[order], starts)

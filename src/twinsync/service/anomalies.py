@@ -159,10 +159,10 @@ class AnomalyDesk:
     def _resume_storm(self) -> None:
         """A storm told before the stop and not told ended goes on (``monitor.resume``)."""
         store = self.service.store
-        storms = store.events(kind="anomaly_storm", newest_first=True, limit=1)
+        storms = store.recent_events(limit=1, kind="anomaly_storm")
         if not storms:
             return
-        ended = store.events(kind="anomaly_storm_ended", newest_first=True, limit=1)
+        ended = store.recent_events(limit=1, kind="anomaly_storm_ended")
         if ended and (ended[0].seq or 0) > (storms[0].seq or 0):
             return
         self.monitor.resume(storms[0])

@@ -126,9 +126,10 @@ class TwinModelDesk:
             row = table.index.get(sensor)
             before = self._bindings.get(row) if row is not None else None
             now = service.twin.live_binding(sensor)
-            unit = service.twin.sensor(sensor).unit
+            # (The unit only for a sensor still bound: one removed from the twin has none.)
             if before is not None and now is not None and (
-                    now.element_id, now.property, *binding_transform(unit, now)) == before:
+                    now.element_id, now.property,
+                    *binding_transform(service.twin.sensor(sensor).unit, now)) == before:
                 continue
             where = "unbound" if now is None else f"now feeds {now.element_id}.{now.property}"
             cleared = book.clear(key, f"{sensor}: {where}, its model stopped",
