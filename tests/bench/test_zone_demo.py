@@ -12,5 +12,8 @@ def test_the_zone_demo_bench_reports_each_rooms_time_constant_gain_and_misfit() 
     assert figures["zones"] == len(figures["rooms"]) > 0
     room = figures["rooms"][0]
     assert room["readings"] >= 20 and room["tau_hours"] > 0
-    assert room["gain_k"] is not None and room["misfit"] >= 0
-    assert 0 <= figures["above_misfit_bound"] <= figures["zones"]
+    # The demo's rooms are thermal zones heated by heating no sensor reads: after six
+    # hours of readings every 15 minutes the model fits them (its prior misses by about
+    # the variance it claims) and takes the heating as a gain above the outdoors.
+    assert figures["above_misfit_bound"] == 0
+    assert all(0.2 < r["misfit"] < 2.0 for r in figures["rooms"]), figures["rooms"]
