@@ -108,10 +108,18 @@ class PropertyForecast:
 
     def quantile(self, probability: float) -> list[float]:
         """The Gaussian ``probability`` quantile of each forecast reading."""
-        if not 0.0 < probability < 1.0:
-            raise ValueError("a quantile's probability must be in (0, 1)")
-        z = NormalDist().inv_cdf(probability)
-        return [m + z * d for m, d in zip(self.mean, self.deviation, strict=True)]
+        return gaussian_quantile(np.asarray(self.mean), np.asarray(self.deviation),
+                                 probability)
+
+
+def gaussian_quantile(mean: Array, deviation: Array, probability: float) -> list[float]:
+    """The Gaussian ``probability`` quantile of forecast readings of ``mean`` and
+    ``deviation``."""
+    if not 0.0 < probability < 1.0:
+        raise ValueError("a quantile's probability must be in (0, 1)")
+    z = NormalDist().inv_cdf(probability)
+    values: list[float] = (mean + z * deviation).tolist()
+    return values
 
 
 def regular_grid(
@@ -297,6 +305,19 @@ def mixture(fits: list[Fit], dt: float, steps: int) -> tuple[Array, Array]:
     return mean, deviation
 
 
+def first_crossing(path: Array, origin: float, step_seconds: float) -> float | None:
+    """When ``path`` (a forecast mean less its threshold, at the origin and at each step's
+    end) first reaches 0 (epoch seconds), linear between steps; None if it does not."""
+    if path[0] == 0.0:
+        return origin
+    changed = np.flatnonzero(np.sign(path[1:]) != np.sign(path[0]))
+    if changed.size == 0:
+        return None
+    after = int(changed[0]) + 1
+    fraction = float(path[after - 1] / (path[after - 1] - path[after]))
+    return origin + (after - 1 + fraction) * step_seconds
+
+
 def _crossing(fits: list[Fit], horizon_hours: float, threshold: float,
               origin: float) -> float | None:
     """When the forecast mean first reaches ``threshold`` within the horizon (epoch
@@ -304,15 +325,8 @@ def _crossing(fits: list[Fit], horizon_hours: float, threshold: float,
     dt = horizon_hours / CROSSING_POINTS
     path, _ = mixture(fits, dt, CROSSING_POINTS)
     start = sum(fitted.weight * fitted.state[0] for fitted in fits)
-    mean = np.concatenate([[start], path]) - threshold
-    if mean[0] == 0.0:
-        return origin
-    changed = np.flatnonzero(np.sign(mean[1:]) != np.sign(mean[0]))
-    if changed.size == 0:
-        return None
-    after = int(changed[0]) + 1
-    fraction = float(mean[after - 1] / (mean[after - 1] - mean[after]))
-    return origin + (after - 1 + fraction) * dt * SECONDS_PER_HOUR
+    return first_crossing(np.concatenate([[start], path]) - threshold, origin,
+                          dt * SECONDS_PER_HOUR)
 
 
 def forecast_readings(

@@ -142,8 +142,8 @@ def course_at(course: Array, times: Array) -> Array:
 
 
 def persisted(times: Array, values: Array, starts: Array, ends: Array,
-              spread: tuple[Array, Array] | None = None, daily: bool = False
-              ) -> tuple[Array, Array]:
+              spread: tuple[Array, Array] | None = None, daily: bool = False,
+              course: Array | None = None) -> tuple[Array, Array]:
     """One input over substeps from ``starts`` to ``ends`` (epoch seconds): held over each
     at its value as last read before the end (the zone's step rule) while its history
     reaches, else at its newest reading; and the covariance of the error ``(n, n)``: none
@@ -152,7 +152,8 @@ def persisted(times: Array, values: Array, starts: Array, ends: Array,
     ``spread`` (a longer history of the input: times, values) if given, else of its
     history. ``daily``: what persists past the newest reading is its departure from the
     input's daily course (``daily_course``, learned from the same readings, when they
-    span two days), carried along the course, and the spread is that of the departures."""
+    span two days), carried along the course, and the spread is that of the departures;
+    ``course``: that course when the caller has learned it already (``daily`` implied)."""
     finite = np.isfinite(times) & np.isfinite(values)
     times, values = times[finite], values[finite]
     if times.size == 0:
@@ -165,7 +166,8 @@ def persisted(times: Array, values: Array, starts: Array, ends: Array,
     gap = np.abs(ahead[:, None] - ahead[None, :])
     lags = np.unique(np.r_[ahead, gap.ravel()])
     learned_times, learned_values = spread or (times, values)
-    course = daily_course(learned_times, learned_values) if daily else None
+    if course is None and daily:
+        course = daily_course(learned_times, learned_values)
     if course is not None:
         # what persists is the departure from the day's course: the newest reading's,
         # carried along the course

@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from statistics import NormalDist
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from ..physics.contract import Array
-from ..physics.forecast import MIN_READINGS
+from ..physics.forecast import MIN_READINGS, first_crossing, gaussian_quantile
 from ..physics.zone_bank import ZoneKnobs
 from ..physics.zone_forecast import InputOutlook, daily_course, persisted, zone_outlook
 from ..store.base import History
@@ -169,19 +168,20 @@ def answer(start: ZoneStart, horizon: float, steps: int, quantiles: tuple[float,
     starts = np.asarray(start.time + substep * np.arange(count), dtype=np.float64)
     ends = np.asarray(starts + substep, dtype=np.float64)
 
-    def outlook(source: Source | None, daily: bool) -> InputOutlook:
+    def outlook(source: Source | None, course: Array | None = None) -> InputOutlook:
         if source is None:
             return InputOutlook.known(np.zeros((1, count)))
         mean, covariance = persisted(source.times, source.values, starts, ends, source.spread,
-                                     daily=daily)
+                                     course=course)
         return InputOutlook(mean[None], covariance[None])
 
     # The outdoor temperature's departure from its daily course persists, not its value
     # (the day's swing is what a held value misses most); a heating's day is the
     # controller's, not learned here.
-    outdoor, heating = outlook(start.outdoor, True), outlook(start.heating, False)
-    along = daily_course(*(start.outdoor.spread or (start.outdoor.times,
-                                                    start.outdoor.values))) is not None
+    course = daily_course(*(start.outdoor.spread or (start.outdoor.times,
+                                                     start.outdoor.values)))
+    outdoor, heating = outlook(start.outdoor, course), outlook(start.heating)
+    along = course is not None
     knobs = start.knobs
     heated = start.heating is not None
     ahead = zone_outlook(start.x[None], start.P[None], np.full(count, substep / HOUR),
@@ -198,14 +198,12 @@ def answer(start: ZoneStart, horizon: float, steps: int, quantiles: tuple[float,
     equilibrium = float(outdoor.mean[0, 0] + resistance * heating.mean[0, 0]) + gain
 
     def quantile(probability: float) -> list[float]:
-        z = NormalDist().inv_cdf(probability)
-        values: list[float] = (mean + z * deviation).tolist()
-        return values
+        return gaussian_quantile(mean, deviation, probability)
 
     crossing = None
     if threshold is not None:
         path = np.r_[x[0], ahead.mean[0]] - threshold
-        crossing = _crossing(path, start.time, substep)
+        crossing = first_crossing(path, start.time, substep)
 
     def described(source: Source | None, assumed: str) -> dict[str, Any] | None:
         if source is None:
@@ -251,15 +249,3 @@ def answer(start: ZoneStart, horizon: float, steps: int, quantiles: tuple[float,
         },
     }
 
-
-def _crossing(path: Array, origin: float, substep: float) -> float | None:
-    """When ``path`` (the mean less the threshold at the origin and at each substep's end)
-    first reaches 0, linear between substeps; None if it does not."""
-    if path[0] == 0.0:
-        return origin
-    changed = np.flatnonzero(np.sign(path[1:]) != np.sign(path[0]))
-    if changed.size == 0:
-        return None
-    after = int(changed[0]) + 1
-    fraction = float(path[after - 1] / (path[after - 1] - path[after]))
-    return origin + (after - 1 + fraction) * substep

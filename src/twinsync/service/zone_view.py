@@ -57,8 +57,10 @@ async def zone_view(desk: ZoneDesk, element_id: str, hours: float = 6.0) -> dict
                 if declared is not None and declared.value is False
                 else "not a space (IfcSpace, or thermal_zone)")
             return base | {"modelled": False, "reason": reason}, None
-        state = base | {"modelled": True, "reason": None} | _zone_state(desk, k, hours)
-        return state, zone_start(desk.service, element_id, AIR)
+        start = zone_start(desk.service, element_id, AIR)
+        held = start is None
+        state = base | {"modelled": True, "reason": None} | _zone_state(desk, k, hours, held)
+        return state, start
 
     state, start = await desk.service.view(read)
     if start is not None and state["forecast"] is not None:
@@ -105,7 +107,9 @@ def _source(desk: ZoneDesk, slot: int) -> dict[str, Any] | None:
             "time": finite_or_none(float(desk.slot_time[slot])),
             "clock_corrected_by": float(desk.slot_shift[slot])}
 
-def _zone_state(desk: ZoneDesk, k: int, hours: float) -> dict[str, Any]:
+def _zone_state(desk: ZoneDesk, k: int, hours: float, held: bool) -> dict[str, Any]:
+    """The zone's row as the view gives it; its forecast's temperature with the inputs
+    held only when ``held`` (else the forecast route's fills it in, off the snapshot)."""
     zone = desk.zones[k]
     c = desk.bank.columns
     count = int(c["count"][k])
@@ -147,15 +151,18 @@ def _zone_state(desk: ZoneDesk, k: int, hours: float) -> dict[str, Any]:
     outdoor = float(desk.slot_value[zone.outdoor])
     heating = float(desk.slot_value[zone.heating]) if heated else 0.0
     if math.isfinite(outdoor) and math.isfinite(heating):
-        ahead = desk.bank.forecast(np.array([k]), np.array([hours]), np.array([outdoor]),
-                                   np.array([heating]))
-        mean, spread = float(ahead.mean[0]), float(ahead.reading_sd[0])
         state["forecast"] = {
             "hours": hours, "time": float(c["time"][k]) + hours * 3600.0,
             "outdoor_temperature": outdoor, "heating_kw": heating, "inputs": "held",
-            "temperature": finite_or_none(mean), "sd": finite_or_none(spread),
-            "low": finite_or_none(mean - Z90 * spread),
-            "high": finite_or_none(mean + Z90 * spread)}
+            "temperature": None, "sd": None, "low": None, "high": None}
+        if held:
+            ahead = desk.bank.forecast(np.array([k]), np.array([hours]), np.array([outdoor]),
+                                       np.array([heating]))
+            mean, spread = float(ahead.mean[0]), float(ahead.reading_sd[0])
+            state["forecast"] |= {
+                "temperature": finite_or_none(mean), "sd": finite_or_none(spread),
+                "low": finite_or_none(mean - Z90 * spread),
+                "high": finite_or_none(mean + Z90 * spread)}
     return state
 
 
