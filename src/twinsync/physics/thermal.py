@@ -96,8 +96,6 @@ class ThermalZone:
         J[:, 0, 0] = decay
         J[:, 0, 1] = resistance * u[:, 1] * (1.0 - decay) + through_decay
         J[:, 0, 2] = through_decay
-        if size > 3:
-            J[:, 0, 3] = 1.0 - decay  # d T_eq / d G = 1
         return J
 
     def measure_jacobian(self, state: Array) -> Array:
@@ -130,3 +128,9 @@ class HeatGainZone(ThermalZone):
     @staticmethod
     def gain(state: Array) -> Array | float:
         return state[:, 3]
+
+    def step_jacobian(self, state: Array, dt: float | Array, inputs: Array) -> Array:
+        J = super().step_jacobian(state, dt, inputs)
+        _, _, _, decay, _ = self._parts(state, dt, inputs)
+        J[:, 0, 3] = 1.0 - decay  # d T_eq / d G = 1
+        return J
