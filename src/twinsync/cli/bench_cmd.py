@@ -29,6 +29,7 @@ BENCHES = {
     "zones": "twinsync.bench.zones",
     "zone-gain": "twinsync.bench.zone_gain",
     "zone-demo": "twinsync.bench.zone_demo",
+    "zone-neighbours": "twinsync.bench.zone_neighbours",
     "tracker": "twinsync.bench.tracker",
     "shadow": "twinsync.bench.shadow",
     "twin-track": "twinsync.bench.twin_track",
