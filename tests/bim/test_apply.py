@@ -15,6 +15,7 @@ from twinsync.bim import (
     read_model,
 )
 from twinsync.bim.apply import MAX_ARCHIVE_SHARE, apply_import
+from twinsync.bim.importer import ADJACENT_SPACES
 from twinsync.config import MAX_ARCHIVE_SHARE as SETTINGS_MAX_ARCHIVE_SHARE
 from twinsync.config import Settings
 from twinsync.errors import Conflict, ImportRefused, InvalidInput
@@ -89,8 +90,15 @@ def test_a_new_revision_reports_added_removed_and_changed_by_global_id(
     ids = revisions[1].ids
     assert report["changes"][ids["column-L00-A1"]] == ["name"]
     assert report["changes"][ids["slab-L01"]] == ["properties"]
+    # the rooms beside each dropped partition are no longer neighbours
+    rooms_apart = {space for space, element in contents[1].elements.items()
+                   if element.type == "IfcSpace"
+                   and element.properties.get(ADJACENT_SPACES)
+                   != contents[0].elements[space].properties.get(ADJACENT_SPACES)}
+    assert len(rooms_apart) == 4
+    assert all(report["changes"][space] == ["properties"] for space in rooms_apart)
     assert set(report["changed"]) == {ids[f"column-L0{n}-A1"] for n in (0, 1)} | {
-        ids[f"slab-L0{n}"] for n in (0, 1)}
+        ids[f"slab-L0{n}"] for n in (0, 1)} | rooms_apart
     assert report["sensors_added"] == ["L00-SLAB-T2"]
     assert twin.elements[ids["slab-L01"]].properties["Pset_SlabCommon.FireRating"].value == "REI90"
 

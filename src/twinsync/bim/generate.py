@@ -124,6 +124,8 @@ class _Builder(BuildingParts):
     def __init__(self, schema: str, seed: str, revision: int, length_unit: str) -> None:
         super().__init__(schema, seed, revision, length_unit)
         self.sensor_hosts: dict[str, str] = {}
+        #: The storey's rooms as built, their plan's corners (m): its walls bound them.
+        self.rooms: dict[ifcopenshell.entity_instance, tuple[float, float, float, float]] = {}
         self._sensor_types: dict[str, ifcopenshell.entity_instance] = {}
 
     # -- the building ------------------------------------------------------------------
@@ -210,6 +212,7 @@ class _Builder(BuildingParts):
                 contained.append(column)
 
         walls = self.perimeter_walls(tag, level, width, depth, bays_x, bays_y, z, core)
+        outside = set(walls)
         walls += self.interior_walls(tag, bays_x, bays_y, z, core)
         if core is not None:
             walls += self.core_walls(tag, core, z, STOREY_HEIGHT - SLAB_DEPTH, head_house=False)
@@ -224,6 +227,7 @@ class _Builder(BuildingParts):
 
         spaces = self.spaces(tag, bays_x, bays_y, z, core)
         ifcopenshell.api.aggregate.assign_object(self.file, products=spaces, relating_object=storey)
+        self.space_boundaries(walls, outside)
         if sensors:
             contained += self.sensors(tag, slab, columns, spaces, z)
         contained += self.take_fillings()
@@ -303,8 +307,34 @@ class _Builder(BuildingParts):
                 space.LongName = f"Office {tag}.{label}"
                 self.qto(space, "Qto_SpaceBaseQuantities", height=height,
                          area=room_width * BAY, volume=room_width * BAY * height)
+                self.rooms[space] = (x0, j * BAY, x0 + room_width, (j + 1) * BAY)
                 spaces.append(space)
         return spaces
+
+    def space_boundaries(self, walls: list[ifcopenshell.entity_instance],
+                         outside: set[ifcopenshell.entity_instance]) -> None:
+        """An ``IfcRelSpaceBoundary`` for each wall of the storey on a room's edge: what
+        tells which rooms are beside which (``space_boundaries.adjacent_spaces``), as a
+        tool that exports space boundaries writes them (first level, no geometry)."""
+        f = self.file
+        rooms, self.rooms = self.rooms, {}
+        for wall in walls:
+            x, y = (float(v) / self.si(1.0) for v in
+                    wall.ObjectPlacement.RelativePlacement.Location.Coordinates[:2])
+            axis = wall.ObjectPlacement.RelativePlacement.RefDirection
+            dx, dy = (round(float(v)) for v in axis.DirectionRatios[:2]) if axis else (1, 0)
+            length = BAY
+            external = wall in outside
+            for space, (x0, y0, x1, y1) in rooms.items():
+                if not _on_edge(x, y, dx, dy, length, x0, y0, x1, y1):
+                    continue
+                key = f"boundary-{space.GlobalId}-{wall.GlobalId}"
+                f.create_entity("IfcRelSpaceBoundary", GlobalId=self.guid(key),
+                                OwnerHistory=space.OwnerHistory, RelatingSpace=space,
+                                RelatedBuildingElement=wall,
+                                PhysicalOrVirtualBoundary="PHYSICAL",
+                                InternalOrExternalBoundary="EXTERNAL" if external
+                                else "INTERNAL")
 
     def sensors(self, tag: str, slab: ifcopenshell.entity_instance,
                 columns: dict[tuple[int, int], ifcopenshell.entity_instance],
@@ -398,3 +428,18 @@ class _Builder(BuildingParts):
         for n, root in enumerate(self.file.by_type("IfcRoot")):
             if root.GlobalId not in keyed:
                 root.GlobalId = self.guid(f"auto-{self.revision}-{n}")
+
+
+def _on_edge(x: float, y: float, dx: int, dy: int, length: float, x0: float, y0: float,
+             x1: float, y1: float) -> bool:
+    """Whether a wall from (x, y) along (dx, dy) lies on an edge of the room (x0, y0)-(x1,
+    y1) (within a centimetre) and along it."""
+    near = 0.01
+    end_x, end_y = x + dx * length, y + dy * length
+    if dy == 0:  # along x
+        on_line = abs(y - y0) < near or abs(y - y1) < near
+        low, high = sorted((x, end_x))
+        return on_line and low > x0 - near and high < x1 + near
+    on_line = abs(x - x0) < near or abs(x - x1) < near
+    low, high = sorted((y, end_y))
+    return on_line and low > y0 - near and high < y1 + near

@@ -34,9 +34,12 @@ from .ifc import class_of, in_memory_log, is_a, max_severity
 from .properties import element_properties
 from .schema import SCHEMAS, parser_schema, schema_family
 from .sensors import SENSOR_PSET, read_sensor
+from .space_boundaries import adjacent_spaces
 from .units import ModelUnits
 
 SPATIAL_CLASSES = ("IfcSite", "IfcBuilding", "IfcBuildingStorey", "IfcSpace")
+#: The property a space's neighbouring spaces are kept in (``space_boundaries``).
+ADJACENT_SPACES = "adjacent_spaces"
 # IfcElement subtypes that are not physical things on site.
 _NOT_PHYSICAL = ("IfcFeatureElement", "IfcVirtualElement")
 _HEADER_SCHEMA = re.compile(rb"FILE_SCHEMA\s*\(\s*\(\s*'([^']*)'", re.IGNORECASE)
@@ -239,6 +242,13 @@ def _contents(model: ifcopenshell.file, schema: str, revision: str,
             if binding is not None:
                 contents.bindings.append(binding)
     _check_sensors(contents)
+    for space, neighbours in adjacent_spaces(model).items():
+        element = contents.elements.get(space)
+        kept_neighbours = [other for other in neighbours if other in contents.elements]
+        if element is not None and kept_neighbours:
+            # The spaces beside it (space boundaries): a thermal zone's neighbours.
+            element.properties[ADJACENT_SPACES] = PropertyValue(
+                kept_neighbours, "", 0.0, Source.BIM, 1.0)
     return contents
 
 
