@@ -56,8 +56,9 @@ def test_a_slab_logger_that_saw_less_of_its_pour_s_heat_is_not_drifting_when_a_f
         feed: Feed) -> None:
     # The share a logger learns of its peers' moves is learned most from the pour, the
     # largest move by far (0.88 of it for the first logger); days later the front moves
-    # every logger whole, and 0.88 of the front's 6 degC leaves 0.7 degC unexplained. The
-    # logger has not moved away from its peers: the difference to them is what it was.
+    # every logger whole, and the share explains 0.88 of its 6 degC (before this was named
+    # drifting, 0.4-0.5 degC "from peers", on both seeds). The logger has not moved away
+    # from its peers: the difference to them is what it was.
     for seed in (0, 1):
         values, times = _slab(seed)
         changes = feed(_slab_monitor(), np.round(values, 2), times)
