@@ -35,7 +35,7 @@ from ..errors import InvalidInput
 from .monitor import HealthMonitor
 
 #: Bumped when the meaning of a saved column changes without its name or type changing.
-FORMAT = 3
+FORMAT = 4
 
 #: The columns whose meaning changed when the format became N. A snapshot of an older
 #: format (written by an earlier twinsync) is taken in part: every column both know, with
@@ -52,6 +52,11 @@ CHANGED_IN: dict[int, frozenset[str]] = {
     # wider than the 6-hour one's and would blunt it for days); and new columns, the
     # spans a sensor's readings were far off its fit, for its peers' spikes.
     3: frozenset({"drift_level", "drift_var", "drift_size", "chart_n"}),
+    # 4: a new column only, the plain difference to the peers smoothed as the drift's size
+    # (``checks.drift``), at its fill (0) after an upgrade: no new drift is named for the
+    # hours its smoothing takes to catch up, and one named stays named (restarting the
+    # chart with it would have ended every named drift at the first reading).
+    4: frozenset(),
 }
 
 

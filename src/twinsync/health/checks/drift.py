@@ -13,7 +13,11 @@ residual says little about the sensor: the chart is neither moved nor judged.
 
 The check also keeps the plain difference to the consensus (its mean is the offset peers
 take off this sensor's readings; its sd the yardstick of stuck and of moves the peers
-share).
+share). Smoothed as the size is, less that mean, it is a second witness: a drift moves the
+sensor away from its peers, so an offset is material only when the difference has moved
+the same way and as far. One share for everything the consensus does misfits where the
+group's moves are of two kinds (a slab's pour, which each sensor sees by its own factor,
+and then the weather, which all see whole); the difference then stays where it was.
 
 Score: the chart's level over its spread (``drift_h`` and more: far enough out for drift).
 """
@@ -61,6 +65,9 @@ COLUMNS: dict[str, Field] = {
     # (and then calm ones in) the spread
     "drift_size": (np.float64, 0.0),
     "chart_n": (np.int64, 0),
+    # the plain difference to the consensus less its learned mean, smoothed as the size
+    # is: the second witness of a drift
+    "plain_size": (np.float64, 0.0),
 }
 
 
@@ -181,12 +188,14 @@ def step(d: Any, k: Knobs, ev: Evidence) -> Outcome:
     e_sd = diff_sd_one(d.reg_var, ev.res)
     level = d.drift_level
     size = d.drift_size
+    plain = d.plain_size
     if charting:
         step_time = min(max(gap, 0.0), k.drift_tau) if has_prev else 0.0
         alpha = 1.0 - math.exp(-step_time / k.drift_tau)
         clipped = min(max(e, -k.drift_clip * e_sd), k.drift_clip * e_sd)
         level = level + alpha * (clipped - level)
         size = size + alpha * (e - size)
+        plain = plain + alpha * (diff - d.d_mean - plain)
     # The chart's spread for white residuals at the sensor's own pace: its floor.
     pace = 1.0 - math.exp(-min(ev.expected_interval, k.drift_tau) / k.drift_tau) \
         if math.isfinite(ev.expected_interval) else 0.05
@@ -248,7 +257,16 @@ def step(d: Any, k: Knobs, ev: Evidence) -> Outcome:
     # is narrower, and would otherwise take the blame for a noisy peer's drift.
     # And only an offset that matters: a chart narrowed by calm days leaves its line on
     # the slow wander of a sensor's bias, an offset of one or two residual sd.
-    material = abs(size) > k.drift_min_size * e_sd
+    # And one the plain difference to the peers shows too, the same way and as far: a drift
+    # moves the sensor, not the share. The share is one number for all the consensus does,
+    # and a pour's heat (20 degC, each logger at its depth seeing 0.86-1.1 of it) outweighs
+    # days of weather in it: days after, a front every logger saw whole was 0.4-0.6 degC
+    # "from peers" on one whose difference to them had not moved (tune set seeds 3 and 4,
+    # four false drifts of fault-free slab loggers). Where the share is right and the plain
+    # difference is not (a load step each gauge of a column carries by its own factor), the
+    # share's residual says no.
+    material = abs(size) > k.drift_min_size * e_sd and size * plain > 0.0 and (
+        abs(plain) > k.drift_min_size * e_sd)
     drift_on = (not ev.was_drifting and judging and chart > k.drift_h and material
                 and abs(size) > k.drift_blame * ev.peer_offset)
     drift_off = ev.was_drifting and charting and (
@@ -265,8 +283,10 @@ def step(d: Any, k: Knobs, ev: Evidence) -> Outcome:
         drifting = False
         level = 0.0
         size = 0.0
+        plain = 0.0
     d.drift_level = level
     d.drift_size = size
+    d.plain_size = plain
     return Outcome(drifting, e_sd, level_sd, chart)
 
 
