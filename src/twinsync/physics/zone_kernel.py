@@ -4,8 +4,8 @@ for the zones it reads (``ZoneBank.update_in_rounds``, the batch form kept as th
 
 A round is a vectorised UKF over the zones it reads and costs some hundreds of µs whatever
 its size; a batch of 10,000 readings of 100 rooms is a hundred of them. Here a reading
-costs what its own arithmetic does (0.6 µs on the 2-core machine, 99 zones read a
-hundred times each, ``ZoneBank.update``):
+costs what its own arithmetic does (about 0.6 µs on the 2-core machine: ``ZoneBank.update``
+timed on 99 zones, 101 readings a zone a batch; docs/PERFORMANCE.md, "A fleet of rooms"):
 
 - a zone's first reading starts its temperature;
 - the UKF's prediction and update (``zone_step.step``: sigma points, the exact RC step,
