@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -174,3 +175,13 @@ def test_a_divergence_and_its_recalibration_mid_batch_are_the_rounds_own() -> No
     assert {0, 6} <= set(told.zones[recalibrated].tolist())
     assert np.isfinite(told.after[recalibrated]).all()
     assert (compiled.columns["recal_count"][[0, 6]] >= 1).all()
+
+
+def test_a_reading_that_is_not_a_number_is_refused_by_the_pass_as_by_the_rounds() -> None:
+    compiled, rounds = twins()
+    zones, times = np.array([0, 1], dtype=np.int64), np.full(2, QUARTER * WARM)
+    for values, quality in ((np.array([20.0, np.nan]), np.ones(2)),
+                            (np.full(2, 20.0), np.array([1.0, np.nan]))):
+        for update in (compiled.update, rounds.update_in_rounds):
+            with pytest.raises(ValueError):
+                update(zones, times, values, quality, np.zeros(2), np.zeros(2))

@@ -299,6 +299,10 @@ class ZoneBank:
         to rounding."""
         if zones.size == 0:
             return WatchReport.empty()
+        # As the rounds' filter refuses them (``kalman._measurement``, ``gate``): the pass
+        # would take a NaN reading as one the gate holds out.
+        if not (np.isfinite(values).all() and np.isfinite(quality).all()):
+            raise ValueError("zone readings and their quality must be finite")
         order = np.argsort(zones, kind="stable")
         z = np.ascontiguousarray(zones[order], dtype=np.int64)
         judged_by = quality if known is None else np.where(known, quality, 0.0)
