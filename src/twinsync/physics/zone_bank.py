@@ -3,11 +3,14 @@ and updated by the unscented Kalman filter (joint estimation of ``[T, ln R, ln C
 the temperature, R and C, and the heat gain ``G`` no input explains, ``HeatGainZone``).
 
 A zone's readings come at their own times, so each zone steps by its own ``dt``: the step
-length travels as a third input column (``TimedZone``) and one UKF call serves every zone
-read in a round. A batch with several readings of one zone is taken in rounds (the first
-reading of each zone, then the second, ...): the cost is a round per reading of the
-busiest zone, and each round touches only the zones it reads, so the cost of a reading does
-not grow with the number of zones.
+length travels as a third input column (``TimedZone``). ``update`` folds a batch in one
+compiled pass (``zone_kernel``): each zone's readings one after another, a reading costing
+about a µs whatever the batch. Its batch form, ``update_in_rounds``, takes the batch in
+rounds (the first reading of each zone, then the second, ...), one vectorised UKF call
+over the zones a round reads; a round costs some hundreds of µs whatever its size, so a
+batch costs a round per reading of its busiest zone. It is kept as the pass's oracle (the
+same numbers to rounding, ``tests/physics/test_zone_kernel.py``); the coast, the forecast
+and the watch's recalibration in it are NumPy as well.
 
 Each zone also keeps its **prior** at its latest reading time: the temperature's mean and
 variance as predicted to that time from the readings before it, before any reading of that
@@ -36,15 +39,19 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from . import zone_watch
-from .contract import Array
+from . import zone_kernel, zone_watch
+from .contract import Array, NotPositiveDefinite
+from .gate import DEFAULT_GATE
 from .thermal import HeatGainZone
-from .ukf import UnscentedKalmanFilter
+from .ukf import MerweWeights, UnscentedKalmanFilter
+from .zone_kernel import Said
+from .zone_step import Knobs
 from .zone_watch import (
     AGAIN,
     RING,
     STARTED,
     STATE,
+    WATCH_AFTER,
     Reading,
     WatchReport,
     ZoneWatch,
@@ -58,6 +65,9 @@ ERROR_READINGS = 96
 #: A reading's quality from which it judges the prior's error (fusion's threshold), and
 #: from which the divergence watch takes it (``zone_watch.TRUSTED``).
 TRUSTED = zone_watch.TRUSTED
+#: ``contract.floor_eigenvalues``'s share of the largest eigenvalue an eigenvalue is
+#: floored at (its default, as the UKF calls it).
+FLOOR_SHARE = 1e-12
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +184,17 @@ class ZoneBank:
                                  self.knobs.process_noise(True)])
         self.columns: dict[str, NDArray[Any]] = {}
         self._fresh(0)
+        self._weights = MerweWeights(STATE)
+        self._kernel_knobs = self._knobs_of_the_pass()
+
+    def _knobs_of_the_pass(self) -> Knobs:
+        """The compiled pass's settings: those of the UKF, its gate and the watch here."""
+        gate, watch = DEFAULT_GATE, self.watch or ZoneWatch()
+        cusum = watch.cusum
+        return Knobs(STATE + self._weights.lam, self.knobs.noise_sd**2, gate.quality_floor,
+                     gate.threshold(1), gate.reopen_after, ERROR_READINGS, TRUSTED,
+                     FLOOR_SHARE, self.watch is not None, WATCH_AFTER, cusum.reference,
+                     cusum.threshold, cusum.release, cusum.ceiling, cusum.limit)
 
     def __len__(self) -> int:
         return int(self.columns["count"].shape[0])
@@ -271,7 +292,52 @@ class ZoneBank:
         known up to each reading's time; one stepped without (an outdoor sensor silent
         past the wait) is taken by the filter but judged as a doubted reading is: neither
         the watch nor the prior's error takes its miss, more likely the input's than the
-        model's."""
+        model's.
+
+        The compiled pass (``zone_kernel.fold``): each zone's readings one after another,
+        recalibrations included. ``update_in_rounds`` is its batch form, the same numbers
+        to rounding."""
+        if zones.size == 0:
+            return WatchReport.empty()
+        # As the rounds' filter refuses them (``kalman._measurement``, ``gate``): the pass
+        # would take a NaN reading as one the gate holds out.
+        if not (np.isfinite(values).all() and np.isfinite(quality).all()):
+            raise ValueError("zone readings and their quality must be finite")
+        order = np.argsort(zones, kind="stable")
+        z = np.ascontiguousarray(zones[order], dtype=np.int64)
+        judged_by = quality if known is None else np.where(known, quality, 0.0)
+        at, value, weight, held_out, held_heating, judged = (
+            np.ascontiguousarray(column[order], dtype=np.float64)
+            for column in (times, values, quality, outdoor, heating, judged_by))
+        guessed = (np.zeros(z.size, dtype=np.bool_) if known is None
+                   else np.ascontiguousarray(~known[order]))
+        starts = np.flatnonzero(np.r_[True, z[1:] != z[:-1], True])
+        said = Said.of(z.size)
+        weights = self._weights
+        failed = zone_kernel.fold(tuple(self.columns[name] for name in zone_kernel.COLUMNS),
+                                  self.prior, self._noises, weights.mean, weights.cov,
+                                  self._kernel_knobs, z, at, value, weight, held_out,
+                                  held_heating, judged, guessed, starts, said)
+        if failed >= 0:
+            raise NotPositiveDefinite("covariance", [int(z[failed])])
+        spoken = np.flatnonzero(said.code)
+        if spoken.size == 0:
+            return WatchReport.empty()
+        # In the rounds' order: by each zone's reading rank, then zone.
+        rank = spoken - starts[np.searchsorted(starts, spoken, side="right") - 1]
+        spoken = spoken[np.lexsort((z[spoken], rank))]
+        return WatchReport(z[spoken], at[spoken], said.code[spoken], said.statistic[spoken],
+                           said.direction[spoken], said.size[spoken], said.size_sd[spoken],
+                           said.since[spoken], said.window[spoken], said.before[spoken],
+                           said.after[spoken])
+
+    def update_in_rounds(self, zones: NDArray[np.int64], times: Array, values: Array,
+                         quality: Array, outdoor: Array, heating: Array,
+                         known: NDArray[np.bool_] | None = None) -> WatchReport:
+        """``update`` in its batch form, NumPy: the readings in rounds (the first reading
+        of each zone, then the second, ...), each round one vectorised UKF over the zones
+        it reads; a round costs some hundreds of µs whatever its size. The oracle of the
+        compiled pass (``tests/physics/test_zone_kernel.py``)."""
         if zones.size == 0:
             return WatchReport.empty()
         # The quality the watch and the prior's error judge a reading by: none for one
@@ -362,11 +428,17 @@ class ZoneBank:
         """The round's readings to the divergence watch; a zone whose episode starts (or
         goes on past another start) is recalibrated here, its CUSUM restarted."""
         assert self.watch is not None
-        c = self.columns
-        told = self.watch.observe(c, seen)
+        told = self.watch.observe(self.columns, seen)
         if told.zones.size == 0:
             return
         self._told.append(told)
+        self._recalibrate(told)
+
+    def _recalibrate(self, told: WatchReport) -> None:
+        """Recalibrate the zones ``told`` starts or restarts an episode of (``refit``),
+        their CUSUM restarted; the fit's window and the state before and after written
+        into ``told``."""
+        c = self.columns
         chosen = np.flatnonzero((told.code == STARTED) | (told.code == AGAIN))
         if chosen.size == 0:
             return
