@@ -209,8 +209,9 @@ def test_bad_settings_and_spans_are_refused_and_change_nothing() -> None:
 def test_a_fleet_s_first_day_is_no_anomaly_for_meeting_each_hour_for_the_first_time() -> None:
     """Every sensor of a new fleet meets each hour of the day for the first time at once,
     and all at the same moment; that is how a first day is, not news (it flooded ingest
-    with an event a reading). Three sensors every 10 s, scored from their 400th reading,
-    repeating one pattern of values for six hours."""
+    with an event a reading). Three sensors every 10 s, repeating one pattern of values
+    for six hours: inside their warm-up, which lasts a day with the hour as context (the
+    hour's patterns, and the scores, count a day after it)."""
     seconds = np.arange(int(6 * 3600 / 10)) * 10.0
     times = np.repeat(seconds, 3) + np.tile([0.0, 1.0, 2.0], seconds.size)
     rows = np.tile(np.arange(3), seconds.size).astype(np.int64)
