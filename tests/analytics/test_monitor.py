@@ -12,6 +12,7 @@ from twinsync.alerts import AlarmBook
 from twinsync.analytics.monitor import AnomalyMonitor
 from twinsync.analytics.novelty import NoveltyDetector
 from twinsync.analytics.zscore import ZScoreDetector
+from twinsync.bench.anomaly_room import room_readings
 from twinsync.errors import InvalidInput
 
 STEP = 900.0
@@ -208,8 +209,9 @@ def test_bad_settings_and_spans_are_refused_and_change_nothing() -> None:
 def test_a_fleet_s_first_day_is_no_anomaly_for_meeting_each_hour_for_the_first_time() -> None:
     """Every sensor of a new fleet meets each hour of the day for the first time at once,
     and all at the same moment; that is how a first day is, not news (it flooded ingest
-    with an event a reading). Three sensors every 10 s, scored from their 400th reading,
-    repeating one pattern of values for six hours."""
+    with an event a reading). Three sensors every 10 s, repeating one pattern of values
+    for six hours: inside their warm-up, which lasts a day with the hour as context (the
+    hour's patterns, and the scores, count a day after it)."""
     seconds = np.arange(int(6 * 3600 / 10)) * 10.0
     times = np.repeat(seconds, 3) + np.tile([0.0, 1.0, 2.0], seconds.size)
     rows = np.tile(np.arange(3), seconds.size).astype(np.int64)
@@ -437,3 +439,23 @@ def test_a_storm_tells_its_running_count_once_a_minute_and_its_final_count_when_
     assert (ended.data["since"], ended.data["told"], ended.data["untold"]) == (arrived, 10, 140)
     assert int(monitor.untold[:50].sum()) == 140  # each counted on its sensor too
     assert arrive(last + 5 * 3600.0, 1.5, arrived + 7300.0).events == []
+
+
+def test_a_room_read_every_two_seconds_tells_nothing_in_its_first_days_and_then_finds_a_jump(
+) -> None:
+    # The demo's case: a room read every 2 s learns its range from its first 300 readings,
+    # ten minutes of a few tenths of a kelvin, unless the warm-up lasts a day. A daily
+    # course of ±2.5 K, four calm days, then a 6 K jump for an hour at noon.
+    times, values, jump_at = room_readings(2.0, days=4)
+    monitor, book = AnomalyMonitor(), AlarmBook()
+    events = []
+    for start in range(0, times.size, 1800):  # a batch an hour
+        part = slice(start, start + 1800)
+        events.extend(monitor.update_many(
+            np.zeros(times[part].size, dtype=np.int64), times[part], values[part],
+            np.ones(times[part].size), sensor_ids=["room"], book=book).events)
+    calm = [e for e in events if e.time < jump_at]
+    assert calm == []
+    raised = [e for e in events if e.kind == "alarm_raised"]
+    assert [e.data["key"] for e in raised] == ["anomaly:room"]
+    assert raised[0].time == pytest.approx(jump_at, abs=60.0)

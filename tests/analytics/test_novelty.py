@@ -45,7 +45,9 @@ def test_every_detector_keeps_the_detector_contract(name: str, seed: int) -> Non
 
 
 def test_the_contract_holds_with_short_warm_ups_and_every_context() -> None:
-    rows, readings = stream(5)
+    # 300 readings a sensor, 75 hours: with the day as context the warm-up lasts a day,
+    # and scores are told a day after it.
+    rows, readings = stream(5, n=1200)
     check_detector(
         lambda: NoveltyDetector(
             warmup=10, order=4, tilings=2, day_parts=24, settle=5, damp=0.5, capacity=2
@@ -116,7 +118,7 @@ print(json.dumps({name: column.tolist() for name, column in plain_scores().items
 
 def plain_scores() -> dict[str, np.ndarray]:
     """Each detector's scores over a stream where a fifth of the readings do not teach."""
-    rows, readings = stream(9)
+    rows, readings = stream(9, n=1200)  # past the day of warm-up and the day after it
     teach = np.random.default_rng(3).random(rows.size) > 0.2
     made = {"novelty": NoveltyDetector(warmup=20, settle=10, day_parts=12),
             "surprise": SurpriseDetector(warmup=20, settle=10, day_parts=12)}

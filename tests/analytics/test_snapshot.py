@@ -13,7 +13,9 @@ from twinsync.analytics.snapshot import DetectorSnapshotMismatch, dump, load
 def learned() -> NoveltyDetector:
     detector = NoveltyDetector(warmup=3, settle=0)
     rows = np.array([0, 1, 0, 1, 0, 1, 0, 1], dtype=np.int64)
-    detector.learn_many(rows, {"time": 60.0 * np.arange(8), "value": np.arange(8.0)})
+    # Half a day between readings, a day between a sensor's: past a warm-up that lasts a
+    # day (a sensor's count waits at its warm-up's last until then).
+    detector.learn_many(rows, {"time": 43_200.0 * np.arange(8), "value": np.arange(8.0)})
     return detector
 
 

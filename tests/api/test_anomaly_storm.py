@@ -19,11 +19,14 @@ from twinsync.tokens import Role
 from .conftest import seeded_store
 
 
-def departure(client: TestClient, headers: dict[str, str], *, expected: bool = True) -> int:
-    """Every slab logger of the demo: a regular cycle past the detector's learning, then 6
+def departure(client: TestClient, headers: dict[str, str], *, expected: bool = True,
+              within: bool = False) -> int:
+    """Every slab logger of the demo: days of a regular course past the detector's learning
+    (``tests.departures``), then 6
     degrees high, inside a span marked expected for every slab (a pour: events, no
     alarms, so the budget decides what is told; ``expected=False``: no span, so alarms
-    are raised too). The number of loggers."""
+    are raised too; ``within``: to a level each has met, never at this hour, scoring
+    below 1: ``tests.departures.departure``). The number of loggers."""
     slabs = client.get("/api/elements", params={"type": "IfcSlab"},
                        headers=headers).json()["elements"]
     sensors = [s["id"] for slab in slabs for s in slab["sensors"]]
@@ -34,7 +37,7 @@ def departure(client: TestClient, headers: dict[str, str], *, expected: bool = T
                 "element_id": slab["id"], "start": now - 600, "end": now + 60,
                 "reason": "pour of every slab"})
             assert marked.status_code == 201, marked.text
-    readings = planted(sensors, now)
+    readings = planted(sensors, now, within=within)
     answer = client.post("/api/readings", json=readings, headers=headers)
     assert answer.json()["accepted"] == len(readings), answer.text
     return len(sensors)

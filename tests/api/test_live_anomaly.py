@@ -4,7 +4,6 @@ regular readings before it arrive scored and unmarked."""
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from tests.departures import calm, history
 from tests.server import free_port
 from tests.web.twin_server import ServerThread
 from websockets.sync.client import ClientConnection, connect
@@ -20,7 +20,7 @@ from .conftest import seeded_store
 
 SENSOR = "L1-room2-temp"
 STEP = 2.0  # the demo's loggers report every 2 s
-LEARNED = 430  # past the detector's warm-up (300) and settling (100)
+LEARNED = 430  # readings every 2 s after the days of history that warm the detector up
 CALM, JUMP = 8, 8
 #: The score from which a reading is an anomaly event (``AnomalyMonitor.event_at``).
 EVENT_AT = 0.33
@@ -35,10 +35,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
 
 
 def reading(k: int, start: float) -> dict[str, Any]:
-    """The ``k``-th reading of a regular two-minute cycle, 6 degrees high from the jump."""
+    """The ``k``-th reading of the sensor's regular course, 6 degrees high from the jump."""
     jump = 6.0 if k >= LEARNED + CALM else 0.0
     return {"sensor_id": SENSOR, "time": start + k * STEP,
-            "value": round(21 + 1.5 * math.sin(2 * math.pi * k * STEP / 120) + jump, 3)}
+            "value": round(calm(start + k * STEP, STEP) + jump, 3)}
 
 
 def moved_of(socket: ClientConnection, sensor_time: float) -> dict[str, Any]:
@@ -58,8 +58,8 @@ def test_a_planted_jump_reaches_a_subscriber_with_the_score_stored_with_it(
     total = LEARNED + CALM + JUMP
     start = time.time() - total * STEP
     with httpx.Client(base_url=server.url, headers=server.headers, timeout=15) as api:
-        learned = [reading(k, start) for k in range(LEARNED)]
-        assert api.post("/api/readings", json=learned).json()["accepted"] == LEARNED
+        learned = history([SENSOR], start) + [reading(k, start) for k in range(LEARNED)]
+        assert api.post("/api/readings", json=learned).json()["accepted"] == len(learned)
         with connect(f"ws://127.0.0.1:{server.port}/ws", additional_headers=server.headers,
                      open_timeout=10) as socket:
             socket.send('{"type": "subscribe", "elements": "*", "id": 1}')

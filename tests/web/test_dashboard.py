@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import json
-import math
 import os
 import time
 from collections.abc import Iterator
@@ -27,7 +26,7 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.departures import DEPARTS_AT, READINGS, STEP, departure
+from tests.departures import DEPARTS_AT, READINGS, STEP, calm, departure, history, planted_count
 from tests.server import free_port
 
 from twinsync.cli.token_cmd import create_token
@@ -208,11 +207,11 @@ def test_clicking_an_element_in_the_tree_opens_its_panel(page: Any, api: httpx.C
                                                          shots: Path) -> None:
     # A floor slab, with loggers (landings and roofs have none).
     slab = floor_slabs(api)[1]
-    # Its first logger's last hour: 480 readings of a regular cycle (past the anomaly
-    # detector's learning), the last 40 jumping 6 degrees.
+    # Its first logger's days of a regular course (past the anomaly detector's learning),
+    # then its last hour: 480 readings, the last 40 jumping 6 degrees.
     now = time.time()
-    history = departure([slab["sensors"][0]["id"]], now)
-    assert api.post("/api/readings", json=history).json()["accepted"] == 480
+    planted = departure([slab["sensors"][0]["id"]], now)
+    assert api.post("/api/readings", json=planted).json()["accepted"] == planted_count()
     storey = next(s for s in api.get("/api/project").json()["storeys"] if s["id"] == slab["storey"])
     page.fill("#tree-search", "")
     page.locator("#tree summary", has_text=storey["name"]).click()
@@ -243,12 +242,14 @@ def test_a_live_anomalous_reading_is_marked_red_on_the_chart_without_reloading(
         page: Any, api: httpx.Client, shots: Path) -> None:
     slab = floor_slabs(api)[2]
     sensor = slab["sensors"][0]["id"]
-    # The last hour of a regular cycle, past the detector's learning; nothing unusual.
-    now, step = time.time(), 7.0
-    history = [{"sensor_id": sensor, "time": now - (440 - k) * step,
-                "value": round(20 + 2 * math.sin(2 * math.pi * k * step / 600), 3)}
-               for k in range(440)]
-    assert api.post("/api/readings", json=history).json()["accepted"] == 440
+    # Days of a regular course, past the detector's learning, then its last hour every
+    # 7 s; nothing unusual.
+    now = time.time()
+    first = now - DEPARTS_AT * STEP
+    calm_hour = [{"sensor_id": sensor, "time": t, "value": calm(t, STEP)}
+                 for t in (first + k * STEP for k in range(DEPARTS_AT))]
+    readings = history([sensor], first) + calm_hour
+    assert api.post("/api/readings", json=readings).json()["accepted"] == len(readings)
     open_in_tree(page, slab)
     page.locator(f'#panel .sensor[data-sensor="{sensor}"]').click()
     page.wait_for_function("(id) => document.querySelector('[data-role=chart-title]')"
@@ -280,10 +281,10 @@ TABLET = {"width": 820, "height": 1180}
 
 
 def planted_jump(api: httpx.Client, sensor: str) -> None:
-    """The last hour of a sensor: a regular cycle past the detector's learning, the last
-    40 readings 6 degrees high (an anomaly alarm)."""
+    """A sensor's days of a regular course (past the detector's learning), then its last
+    hour, the last 40 readings 6 degrees high (an anomaly alarm)."""
     readings = departure([sensor], time.time())
-    assert api.post("/api/readings", json=readings).json()["accepted"] == 480
+    assert api.post("/api/readings", json=readings).json()["accepted"] == planted_count()
 
 
 def epoch_of_input(page: Any, selector: str) -> float:

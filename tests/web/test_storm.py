@@ -52,7 +52,7 @@ def live(page: Any) -> None:
 
 
 def every_slab_departs(api: httpx.Client) -> None:
-    """Every slab logger: a regular cycle past the detector's learning, then 6 degrees
+    """Every slab logger: days of a regular course past the detector's learning, then 6 degrees
     high, inside a span marked expected for every slab (a pour across the site: events,
     no alarms, so the budget decides what is told)."""
     slabs = [s for s in elements(api, type="IfcSlab") if s["sensors"]]

@@ -1,16 +1,18 @@
 """Contextual novelty: how many of the patterns a reading completes were never seen before.
 
 Each sensor's values are cut into levels (``levels`` over the range of its first
-``warmup`` readings; values beyond that range get levels of their own). A reading ends a
-pattern of each length 1 to ``order``: its level, its level after the one before, and so
-on; and, with ``day_parts``, its level at this part of the day (UTC: a sensor's patterns
-are its own, so the zone only relabels the parts), news only once the sensor has
-remembered a whole day of them (else every sensor of a new fleet meets each hour as news
-at once). ``tilings`` cuts of the levels, each shifted by a share of a step, make the
-score graded. Every pattern met is remembered, one bit in a fixed table of ``BITS`` bits a
-sensor (a hash of the pattern picks the bit), so a sensor's state stays the same size
-however long it runs; a bit another pattern set first makes a new pattern look known,
-which the table's size keeps rare.
+``warmup`` readings, and with ``day_parts`` of its first day at least; values beyond that
+range get levels of their own). A reading ends a pattern of each length 1 to ``order``:
+its level, its level after the one before, and so on; and, with ``day_parts``, its level
+at this part of the day (UTC: a sensor's patterns are its own, so the zone only relabels
+the parts), news only once the sensor has remembered a whole day of them (else every
+sensor of a new fleet meets each hour as news at once); with ``day_parts`` no score is
+told before then either (``settling``), so a sensor read every few seconds tells nothing
+in its first two days. ``tilings`` cuts of the levels, each shifted by a share of a step,
+make the score graded. Every pattern met is remembered, one bit in a fixed table of
+``BITS`` bits a sensor (a hash of the pattern picks the bit), so a sensor's state stays
+the same size however long it runs; a bit another pattern set first makes a new pattern
+look known, which the table's size keeps rare.
 The novelty of a reading is the share of its patterns not in the table; it is compared
 with the sensor's usual novelty (a noisy sensor meets new patterns all the time, a
 regular one never), and after an alarm the next ``quiet`` readings are damped, so that an
@@ -40,7 +42,7 @@ from ..jit import LIGHT_PASS_AHEAD, compiled, compiled_inline, prefetch_row
 from ..records import Field
 from .streaming import StreamingDetector
 
-__all__ = ["NoveltyDetector", "damped", "novelty_of"]
+__all__ = ["NoveltyDetector", "damped", "novelty_of", "settling"]
 
 #: The longest pattern remembered; ``order`` is at most this.
 RING = 8
@@ -95,17 +97,27 @@ def novelty_of(s: Any, k: Any, time: float, value: float) -> float:
     if not math.isfinite(value):
         return -1.0  # nothing to judge, nothing to learn
     n = s.count
-    s.count = n + 1
     if n < k.warmup:
         if n == 0 or value < s.low:
             s.low = value
         if n == 0 or value > s.high:
             s.high = value
+        if math.isnan(s.first_time) and math.isfinite(time):
+            s.first_time = time  # while warming up: when the warm-up began
         if n == k.warmup - 1:
+            if k.day_parts > 0 and time - s.first_time < _DAY:
+                # With the day as context the range is that of a whole day at least: a
+                # room read every 2 s spans a few tenths of a kelvin in its first 300
+                # readings, and each later hour of its day would be a level never seen.
+                # The count waits here (a snapshot keeps it so) until the day is over.
+                return -1.0
             # A flat warm-up still needs a scale: a small share of the value's size.
             floor = 1e-6 * max(abs(s.low), abs(s.high), 1.0)
             s.step = max((s.high - s.low) / k.levels, floor)
+            s.first_time = math.nan  # from now on: when its patterns began to be remembered
+        s.count = n + 1
         return -1.0
+    s.count = n + 1
     s.recent[n % RING] = value
     if math.isnan(s.first_time) and math.isfinite(time):
         s.first_time = time  # the first reading whose patterns are remembered
@@ -143,6 +155,19 @@ def novelty_of(s: Any, k: Any, time: float, value: float) -> float:
 
 
 @compiled_inline
+def settling(s: Any, k: Any, time: float) -> bool:
+    """Whether the row ``s`` (past ``novelty_of``) tells no score yet: in its first
+    ``settle`` readings after the warm-up (its first patterns are all new), and, with
+    ``day_parts``, until it has remembered a whole day of patterns (a sensor read every
+    few seconds is through its ``settle`` readings in minutes, long before it has met
+    each hour of its day at each level)."""
+    if s.count <= k.warmup + k.settle:
+        return True
+    waiting: bool = k.day_parts > 0 and time - s.first_time < _DAY
+    return waiting
+
+
+@compiled_inline
 def damped(s: Any, k: Any, score: float) -> float:
     """The score as told: after one of ``fire`` or more, the next ``quiet`` readings are
     multiplied by ``damp`` (the row's ``quiet`` counts them down)."""
@@ -162,7 +187,7 @@ def _step(s: Any, k: Knobs, time: float, value: float) -> float:
         return 0.0
     usual = s.usual
     s.usual = usual + k.usual_rate * (novelty - usual)
-    if s.count <= k.warmup + k.settle:
+    if settling(s, k, time):
         return 0.0
     score: float = max(novelty - usual, 0.0) / max(1.0 - usual, 1e-9)
     return damped(s, k, score)

@@ -1,6 +1,7 @@
 """A streaming detector's learned state as bytes, and back: what lets the live path's
-anomaly detection survive a restart (a sensor would otherwise learn for ``warmup`` +
-``settle`` readings again, and meanwhile tell no anomaly).
+anomaly detection survive a restart (a sensor would otherwise learn again for its warm-up
+and ``settle`` readings, with the day as context for two days, and meanwhile tell no
+anomaly).
 
 ``dump`` writes the detector's ``save`` of the rows in use, keyed by sensor id, with the
 detector's name, its parameters and its columns' layout; ``load`` checks all of that
@@ -11,8 +12,8 @@ uncompressed ``.npz`` with a JSON header, read without pickles).
 
 >>> from twinsync.analytics.novelty import NoveltyDetector
 >>> detector = NoveltyDetector(warmup=2, settle=0)
->>> _ = detector.learn_many(np.zeros(3, dtype=np.int64),
-...                        {"time": np.arange(3.0), "value": np.array([1.0, 2.0, 3.0])})
+>>> _ = detector.learn_many(np.zeros(3, dtype=np.int64),  # a reading a day
+...                        {"time": 86_400.0 * np.arange(3), "value": np.array([1.0, 2.0, 3.0])})
 >>> fresh = NoveltyDetector(warmup=2, settle=0)
 >>> load(fresh, dump(detector, ["t-1"]), ["t-1"])
 1

@@ -40,7 +40,7 @@ from numpy.typing import NDArray
 
 from ..jit import LIGHT_PASS_AHEAD, compiled, compiled_inline, prefetch_row
 from ..records import Field
-from .novelty import BITS, RING, damped, novelty_of
+from .novelty import BITS, RING, damped, novelty_of, settling
 from .streaming import StreamingDetector
 
 __all__ = ["BINS", "SurpriseDetector"]
@@ -83,7 +83,7 @@ def _step(s: Any, k: Knobs, time: float, value: float) -> float:
             as_high += s.seen[b]
         s.seen[b] *= 1.0 - k.forget
     s.seen[here] += 1.0
-    if s.count <= k.warmup + k.settle:
+    if settling(s, k, time):
         return 0.0
     if novelty <= 0.0:
         return damped(s, k, 0.0)  # nothing new is never a surprise

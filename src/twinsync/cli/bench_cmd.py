@@ -19,6 +19,7 @@ BENCHES = {
     "anomaly-speed": "twinsync.bench.anomaly_speed",
     "anomaly-split": "twinsync.bench.anomaly_split",
     "anomaly-synth": "twinsync.bench.anomaly_synth",
+    "anomaly-room": "twinsync.bench.anomaly_room",
     "mqtt": "twinsync.bench.mqtt",
     "bim": "twinsync.bench.bim",
     "auth": "twinsync.bench.auth",
