@@ -56,6 +56,27 @@ def relative_step(step: float, last: float, resolution: float) -> float:
 
 
 @compiled
+def relative_bound(bound: float, residual: float, prediction: float, rel_step_var: float,
+                   resolution: float, width: float) -> float:
+    """How far above its prediction a reading of a gauge whose noise is a factor on its
+    level (``RELATIVE``) must lie to be far off: ``bound`` (its scale in the property's
+    unit, ``width`` times), or ``width`` of its noise's log sd up, whichever is wider.
+
+    A factor is skewed upwards. At a relative sd of 0.15, 4.5 sd taken as a normal's
+    put the line at 1.68 times the prediction, which log-normal noise passes at 3.4 sd of
+    its log: 3 readings of a healthy gauge in 10,000, and a one-minute gauge reads 600 a
+    working day. 4.5 sd of the log is 1.96 times. Below the prediction the normal's line
+    is the wider already. The level has the floor of ``relative_step``.
+    """
+    if not (residual > 0.0 and rel_step_var > 0.0 and math.isfinite(prediction)):
+        return bound
+    # Half the relative step variance is one reading's; as a log-normal's log sd:
+    log_sd = math.sqrt(math.log1p(0.5 * rel_step_var))
+    level = max(abs(prediction), 2.0 * resolution)
+    return max(bound, math.expm1(width * log_sd) * level)
+
+
+@compiled
 def peer_step(value: float, reference: float, last_residual: float) -> float:
     """The change of the residual against the peers since the last trusted reading (NaN
     when either residual is unknown)."""

@@ -27,7 +27,13 @@ from numpy.typing import NDArray
 from ..jit import Direct, prefetch_cell, prefetch_row
 from ._jit import compiled
 from .checks import drift, noise, outlier, spike, stuck
-from .context import RELATIVE, is_bursty, peers_moved_with, shared_with_peers
+from .context import (
+    RELATIVE,
+    is_bursty,
+    peers_moved_with,
+    relative_bound,
+    shared_with_peers,
+)
 from .params import HealthParams, knobs_of
 from .peers import REF_MODEL, REF_NONE, REF_PEERS, peer_view
 from .robust import MAD_TO_SD, fit_window
@@ -293,7 +299,12 @@ def fold(v: FoldViews, kn: AllKnobs, sk: SilenceKnobs, members: NDArray[np.int64
         # because they moved.
         moved_with = peers_known and s.pending > 0 and peers_moved_with(
             x, ref, s.d_mean, pred, p.peer_shared_share)
-        far_off = judged and not was_noisy and abs(resid) > p.hampel_k * spread * scale
+        bound = p.hampel_k * spread * scale
+        if character == RELATIVE:
+            # Its noise is a factor on its level: skewed upwards (``relative_bound``).
+            bound = relative_bound(bound, resid, pred, s.rel_step_var, res,
+                                   p.hampel_k * spread)
+        far_off = judged and not was_noisy and abs(resid) > bound
         is_outlier = far_off and not shared
         # A jump the peers made too is no evidence of the sensor's noise either: the peers'
         # readings older than this one lag a sharp transient, so its step against them
