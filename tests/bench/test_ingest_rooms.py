@@ -31,3 +31,12 @@ def test_with_the_zones_off_the_same_fleet_models_no_room() -> None:
     assert figures["zones_modelled"] == 0
     stages = figures["stage_seconds"]
     assert isinstance(stages, dict) and stages["zones"] == 0
+
+
+def test_rooms_that_hold_their_temperature_start_no_zone_episodes_where_random_ones_do(
+) -> None:
+    common = ("--fleet", "rooms", "--sensors", "21", "--readings", "4000", "--warm-up", "60",
+              "--batch", "1000")
+    steady, drawn = bench(*common, "--values", "steady"), bench(*common)
+    assert steady["values"] == "steady" and drawn["values"] == "random"
+    assert steady["zone_episodes"] == 0 < drawn["zone_episodes"]

@@ -40,6 +40,12 @@ each) and the last the site's outdoor temperature, read as often as a hundred ro
 together (every hundredth reading), so that every room is a thermal zone on the reading
 path; ``--zones off`` switches the zones off (the ``zone_models`` setting), the baseline
 of their cost. The default fleet (``slabs``) has no zone.
+
+``--values steady`` gives each sensor a level of its own (drawn between 15 and 25 once)
+and each reading 0.05 of noise about it, as a room or a slab holds its temperature over
+the minutes the bench spans; by default (``random``) every reading is drawn afresh between
+15 and 25, the worst case for every model on the path: each room's zone sees a 3 K miss at
+every reading, diverges and recalibrates over and over, and each episode is an event.
 """
 
 from __future__ import annotations
@@ -58,6 +64,7 @@ from typing import Any
 
 import numpy as np
 import uvicorn
+from numpy.typing import NDArray
 
 from ..analytics import AnomalyMonitor
 from ..model import Binding, Element, Sensor, Transform
@@ -106,6 +113,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--zones", choices=("on", "off"), default="on",
                         help="the thermal zones in the reading path (default on, as "
                              "twinsync serves; the zone_models setting)")
+    parser.add_argument("--values", choices=VALUES, default="random",
+                        help="random: each reading drawn afresh between 15 and 25 (the "
+                             "default: every reading news to the models); steady: each "
+                             "sensor holds its own level, drawn once, with 0.05 of noise, as "
+                             "a room or slab does over the minutes the bench spans")
     parser.add_argument("--ws-compression", action="store_true", dest="ws_compression",
                         help="serve with WebSocket compression on (the ws_compression "
                              "setting; default off, as twinsync serves)")
@@ -113,6 +125,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 PATTERNS = ("random", "gateway")
 FLEETS = ("slabs", "rooms")
+VALUES = ("random", "steady")
+#: A steady sensor's noise about its level (``--values steady``).
+STEADY_NOISE = 0.05
 #: In a rooms fleet, every this many readings one is the outdoor station's.
 STATION_EVERY = 100
 #: Batches submitted before the first is answered.
@@ -131,7 +146,36 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                 args.pattern, args.per_gateway, args.warm_up, args.history,
                                 args.subscribers, args.rate, args.ws_compression,
                                 args.anomaly == "on", args.models == "on",
-                                args.fleet_events, args.fleet, args.zones == "on"))
+                                args.fleet_events, args.fleet, args.zones == "on",
+                                args.values))
+
+
+class Values:
+    """The value of each reading (``--values``): ``random``, drawn afresh between 15 and
+    25; ``steady``, the sensor's own level (drawn between 15 and 25 once, for every
+    sensor at the start) plus ``STEADY_NOISE``."""
+
+    def __init__(self, kind: str, rng: random.Random, sensors: list[str]) -> None:
+        self.kind = kind
+        self.rng = rng
+        # Drawn now, in the fleet's order: the same levels whatever runs on or off.
+        self.levels = ({sensor: 15.0 + rng.random() * 10.0 for sensor in sensors}
+                       if kind == "steady" else {})
+
+    def __call__(self, sensor_id: str) -> float:
+        if self.kind == "random":
+            return 15.0 + self.rng.random() * 10.0
+        return self.levels[sensor_id] + self.rng.gauss(0.0, STEADY_NOISE)
+
+    def many(self, sensors: list[str], each: int, values: np.random.Generator
+             ) -> NDArray[np.float64]:
+        """``each`` values of every one of ``sensors``, one sensor after another."""
+        if self.kind == "random":
+            drawn: NDArray[np.float64] = 15.0 + values.random(len(sensors) * each) * 10.0
+            return drawn
+        levels = np.repeat([self.levels[sensor] for sensor in sensors], each)
+        noisy: NDArray[np.float64] = levels + values.normal(0.0, STEADY_NOISE, levels.size)
+        return noisy
 
 
 def _sensor_order(ids: list[str], readings: int, rng: random.Random, pattern: str,
@@ -153,7 +197,7 @@ def _sensor_order(ids: list[str], readings: int, rng: random.Random, pattern: st
 
 
 async def _warm_up(service: TwinService, ids: list[str], total: int, batch_size: int,
-                   numbers: dict[str, int], rng: random.Random,
+                   numbers: dict[str, int], value: Values,
                    station: str | None = None) -> None:
     """Outside the clock: the sensors send ``total`` readings first, in turns, so that their
     health detectors are past their learning phase (about 200 readings) as in a fleet that
@@ -168,18 +212,18 @@ async def _warm_up(service: TwinService, ids: list[str], total: int, batch_size:
             sensor_id = (station if station is not None and k % STATION_EVERY == 0
                          else ids[k % len(ids)])
             numbers[sensor_id] += 1
-            batch.append(RawReading(sensor_id, 15.0 + rng.random() * 10.0, start + k * step,
+            batch.append(RawReading(sensor_id, value(sensor_id), start + k * step,
                                     None, numbers[sensor_id]))
         await service.ingest(IncomingBatch(batch, "bench", time.time(), "bench"))
     await asyncio.to_thread(service.store.seal)
 
 
-async def _anomaly_days_before(service: TwinService, ids: list[str],
-                               rng: random.Random) -> int:
+async def _anomaly_days_before(service: TwinService, ids: list[str], rng: random.Random,
+                               value: Values) -> int:
     """Outside the clock: teach each sensor's anomaly detector its ``ANOMALY_DAYS`` days
-    before the warm-up, a reading every ``ANOMALY_EVERY`` seconds of the bench's random
-    values, on the writer (the reading path's own detector and rows). Without them every
-    reading of the bench would fall in the detector's day-long warm-up, which scores
+    before the warm-up, a reading every ``ANOMALY_EVERY`` seconds of the bench's values
+    (``value``), on the writer (the reading path's own detector and rows). Without them
+    every reading of the bench would fall in the detector's day-long warm-up, which scores
     nothing, and the cost of scoring would not be measured. Returns the readings taught."""
     # Drawn whether or not detection is on: the runs on and off get the same readings.
     values = np.random.default_rng(rng.getrandbits(32))
@@ -191,11 +235,11 @@ async def _anomaly_days_before(service: TwinService, ids: list[str],
     rows_of = service.pipeline.table.index
     detector = service.anomalies.monitor.detector
     for first in range(0, len(ids), _TAUGHT_AT_ONCE):
-        rows = np.array([rows_of[sensor] for sensor in ids[first:first + _TAUGHT_AT_ONCE]],
-                        dtype=np.int64)
+        taught = ids[first:first + _TAUGHT_AT_ONCE]
+        rows = np.array([rows_of[sensor] for sensor in taught], dtype=np.int64)
         # Each sensor's readings in time order, one sensor after another.
         readings = {"time": np.tile(times, rows.size),
-                    "value": 15.0 + values.random(rows.size * each) * 10.0}
+                    "value": value.many(taught, each, values)}
         await service.writer.write(lambda rows=rows, readings=readings:
                                    detector.learn_many(np.repeat(rows, each), readings))
     return each * len(ids)
@@ -244,7 +288,7 @@ async def _run(url: str, sensors: int, readings: int, batch_size: int, seed: int
                rate: float | None = None, ws_compression: bool = False,
                anomaly: bool = True, models: bool = True,
                fleet_events: int | None = None, fleet_kind: str = "slabs",
-               zones: bool = True) -> dict[str, Any]:
+               zones: bool = True, values: str = "random") -> dict[str, Any]:
     rng = random.Random(seed)
     monitor = None if fleet_events is None else AnomalyMonitor(fleet_events=fleet_events)
     service = TwinService.open(url, anomaly_detection=anomaly, twin_models=models,
@@ -256,9 +300,10 @@ async def _run(url: str, sensors: int, readings: int, batch_size: int, seed: int
         await service.import_project(elements, registered, bindings, source="bench")
         ids = [s.id for s in registered]
         numbers = dict.fromkeys(ids, 0)
-        taught = await _anomaly_days_before(service, ids, rng)
+        value = Values(values, rng, ids)
+        taught = await _anomaly_days_before(service, ids, rng, value)
         warmed = max(warm_up * sensors, history)
-        await _warm_up(service, ids, warmed, batch_size, numbers, rng, station)
+        await _warm_up(service, ids, warmed, batch_size, numbers, value, station)
         # Live readings: stamped over the last five minutes, so all are fresh (within the
         # freshness bound) and each one goes the whole way: health, live state, deltas.
         # Each sensor numbers its own readings, as a device does.
@@ -274,7 +319,7 @@ async def _run(url: str, sensors: int, readings: int, batch_size: int, seed: int
                 # A new string per reading, as decoding a payload makes one: readings
                 # sharing the registry's own id objects would find them in the CPU cache
                 # for a small fleet only, which is not how readings arrive.
-                batch.append(RawReading(sensor_id.encode().decode(), 15.0 + rng.random() * 10.0,
+                batch.append(RawReading(sensor_id.encode().decode(), value(sensor_id),
                                         start_time + (first + k) * step, None,
                                         numbers[sensor_id]))
             batches.append(batch)
@@ -344,7 +389,11 @@ async def _run(url: str, sensors: int, readings: int, batch_size: int, seed: int
         "models": "on" if models else "off",
         "fleet": fleet_kind,
         "zones": "on" if zones else "off",
+        "values": values,
         "zones_modelled": len(service.zones.zones) if zones else 0,
+        # Divergence episodes the zones started, warm-up included (each one an event, an
+        # alarm and a recalibration).
+        "zone_episodes": int(service.zones.bank.columns["episodes"].sum()) if zones else 0,
         # Events of the whole run (warm-up included): anomaly and health events, alarms.
         "events": stored_counts["events"],
         # Of them anomaly events, the anomalies kept untold (quiet time, fleet budget), storms.
