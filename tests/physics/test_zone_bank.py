@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from twinsync.physics.simulate import daily_spells, room_readings
 from twinsync.physics.thermal import HeatGainZone
@@ -70,6 +72,58 @@ def test_a_savepoint_puts_back_the_zones_it_names() -> None:
     bank.rollback(point)
     for name, column in before.items():
         assert np.array_equal(bank.columns[name], column, equal_nan=True), name
+
+
+def _meaningful(bank: ZoneBank) -> dict[str, np.ndarray]:
+    """The bank's columns as anything reads them: a zone's readings held back only up to
+    its ``waiting`` count."""
+    state = {name: column.copy() for name, column in bank.columns.items()}
+    past = np.arange(ZoneBank.WAITING)[None, :] >= bank.columns["waiting"][:, None]
+    for name in ("wait_time", "wait_value", "wait_quality", "wait_received"):
+        state[name][past] = np.nan
+    return state
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), zones=st.integers(1, 6), before=st.integers(0, 80),
+       named=st.lists(st.integers(0, 5), max_size=50))
+def test_a_savepoint_puts_back_everything_a_batch_of_the_zones_it_names_can_change(
+        seed: int, zones: int, before: int, named: list[int]) -> None:
+    rng = np.random.default_rng(seed)
+    bank = ZoneBank()
+    bank.grow(zones)
+    clock = np.zeros(zones)
+
+    def fold(which: np.ndarray) -> None:
+        which = np.sort(which, kind="stable")
+        times = np.empty(which.size)
+        for k, zone in enumerate(which):  # each zone's readings in time order
+            clock[zone] += rng.uniform(300.0, 1800.0)
+            times[k] = clock[zone]
+        # jumps now and then, so the watch starts episodes and recalibrates
+        values = 20 + rng.normal(0, 0.3, which.size) + 6.0 * (rng.random(which.size) < 0.1)
+        bank.update(which, times, values, rng.uniform(0.3, 1.0, which.size),
+                    rng.uniform(0, 10, which.size), rng.choice([0.0, 2.0], which.size))
+
+    fold(rng.integers(0, zones, before))
+    # some zones hold readings back, as the reading path's desk makes them
+    holding = np.flatnonzero(rng.random(zones) < 0.3)
+    columns = bank.columns
+    columns["waiting"][holding] = rng.integers(1, 5, holding.size)
+    for name in ("wait_time", "wait_value", "wait_quality", "wait_received"):
+        columns[name][holding] = rng.uniform(0, 100, (holding.size, ZoneBank.WAITING))
+    expected = _meaningful(bank)
+    asked = np.array([zone % zones for zone in named], dtype=np.int64)
+    point = bank.savepoint(np.r_[asked, holding])
+    # the batch: each named reading, and every reading held back, released and stepped
+    fold(np.r_[asked, np.repeat(holding, columns["waiting"][holding])])
+    columns["waiting"][np.unique(asked)] = rng.integers(0, 5, np.unique(asked).size)
+    for name in ("wait_time", "wait_value", "wait_quality", "wait_received"):
+        columns[name][np.unique(asked)] = -1.0
+    bank.rollback(point)
+    after = _meaningful(bank)
+    for name, column in expected.items():
+        assert np.array_equal(after[name], column, equal_nan=True), name
 
 
 def test_the_forecast_widens_with_the_horizon_and_heads_for_equilibrium() -> None:
