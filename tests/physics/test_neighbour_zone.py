@@ -11,6 +11,8 @@ from twinsync.physics.neighbour_zone import NeighbourZone, share_of
 from twinsync.physics.simulate import coupled_readings, row_neighbours
 from twinsync.physics.thermal import HeatGainZone
 
+from .derivative import assert_jacobian_is_the_derivative
+
 
 def test_the_zone_with_neighbours_follows_the_contract() -> None:
     assert isinstance(NeighbourZone(), StateModel)
@@ -44,13 +46,7 @@ def test_its_jacobian_is_the_derivative_of_its_step() -> None:
     state = zone.state(np.array([18.0, 5.0]), np.array([4.0, 2.0]), np.array([12.0, 30.0]),
                        np.array([3.0, -1.5]), share=np.array([0.3, 0.7]))
     inputs = np.array([[-3.0, 2.5, 19.0], [10.0, -1.0, 4.0]])
-    jacobian = zone.step_jacobian(state, 0.7, inputs)
-    for j in range(5):
-        bump = np.zeros(5)
-        bump[j] = 1e-6
-        numeric = (zone.step(state + bump, 0.7, inputs)
-                   - zone.step(state - bump, 0.7, inputs)) / 2e-6
-        np.testing.assert_allclose(jacobian[:, :, j], numeric, rtol=1e-6, atol=1e-9)
+    assert_jacobian_is_the_derivative(zone, state, 0.7, inputs)
 
 
 def test_the_resistances_apart_are_the_total_split_by_the_share() -> None:

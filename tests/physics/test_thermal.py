@@ -13,6 +13,8 @@ from twinsync.physics.thermal import HeatGainZone, ThermalZone
 from twinsync.physics.ukf import UnscentedKalmanFilter
 from twinsync.physics.zone_bank import ZoneKnobs
 
+from .derivative import assert_jacobian_is_the_derivative
+
 
 def test_the_models_that_ship_follow_the_contract() -> None:
     assert isinstance(ThermalZone(), StateModel)
@@ -34,14 +36,7 @@ def test_the_jacobian_is_the_derivative_of_the_step() -> None:
     zone = ThermalZone()
     state = zone.state(np.array([18.0, 5.0]), np.array([4.0, 2.0]), np.array([12.0, 30.0]))
     inputs = np.array([[-3.0, 2.5], [10.0, -1.0]])
-    jacobian = zone.step_jacobian(state, 0.7, inputs)
-    for j in range(3):
-        bump = np.zeros(3)
-        bump[j] = 1e-6
-        numeric = (
-            zone.step(state + bump, 0.7, inputs) - zone.step(state - bump, 0.7, inputs)
-        ) / 2e-6
-        np.testing.assert_allclose(jacobian[:, :, j], numeric, rtol=1e-6, atol=1e-9)
+    assert_jacobian_is_the_derivative(zone, state, 0.7, inputs)
 
 
 def test_a_zone_with_a_heat_gain_settles_that_much_above_outdoor_plus_r_times_heating() -> None:
@@ -57,14 +52,7 @@ def test_the_jacobian_of_the_zone_with_a_heat_gain_is_the_derivative_of_its_step
     state = zone.state(np.array([18.0, 5.0]), np.array([4.0, 2.0]), np.array([12.0, 30.0]),
                        np.array([3.0, -1.5]))
     inputs = np.array([[-3.0, 2.5], [10.0, -1.0]])
-    jacobian = zone.step_jacobian(state, 0.7, inputs)
-    for j in range(4):
-        bump = np.zeros(4)
-        bump[j] = 1e-6
-        numeric = (
-            zone.step(state + bump, 0.7, inputs) - zone.step(state - bump, 0.7, inputs)
-        ) / 2e-6
-        np.testing.assert_allclose(jacobian[:, :, j], numeric, rtol=1e-6, atol=1e-9)
+    assert_jacobian_is_the_derivative(zone, state, 0.7, inputs)
 
 
 def simulated_zones(seed: int) -> tuple[np.ndarray, ...]:
