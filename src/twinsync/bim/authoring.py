@@ -70,6 +70,9 @@ class ModelAuthor:
         self._fillings: list[ifcopenshell.entity_instance] = []
         self.by_class: dict[str, list[str]] = {}
         self._body: ifcopenshell.entity_instance | None = None
+        #: Each wall's start, direction and length in plan (m), as built.
+        self.wall_plans: dict[ifcopenshell.entity_instance,
+                              tuple[float, float, tuple[int, int], float]] = {}
 
     def add_body_context(self) -> None:
         """The 3D body context every shape is drawn in; the project must exist first."""

@@ -319,11 +319,7 @@ class _Builder(BuildingParts):
         f = self.file
         rooms, self.rooms = self.rooms, {}
         for wall in walls:
-            x, y = (float(v) / self.si(1.0) for v in
-                    wall.ObjectPlacement.RelativePlacement.Location.Coordinates[:2])
-            axis = wall.ObjectPlacement.RelativePlacement.RefDirection
-            dx, dy = (round(float(v)) for v in axis.DirectionRatios[:2]) if axis else (1, 0)
-            length = BAY
+            x, y, (dx, dy), length = self.wall_plans[wall]
             external = wall in outside
             for space, (x0, y0, x1, y1) in rooms.items():
                 if not _on_edge(x, y, dx, dy, length, x0, y0, x1, y1):

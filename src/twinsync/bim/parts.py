@@ -107,6 +107,8 @@ class BuildingParts(ModelAuthor):
         kind = predefined or ("SOLIDWALL" if external else "PARTITIONING")
         wall = self.entity("IfcWall", key, name, kind)
         self.place(wall, x, y, z, direction)
+        # Its plan (m), for the space boundaries of the rooms it stands beside.
+        self.wall_plans[wall] = (x, y, direction, length)
         self.wall_shape(wall, length, height, thickness)
         load_bearing = external or kind == "SHEAR"
         self.pset(wall, "Pset_WallCommon", {"IsExternal": external, "LoadBearing": load_bearing,
