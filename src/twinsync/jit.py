@@ -75,6 +75,16 @@ def _use_cache_folder() -> None:
 _use_cache_folder()
 
 
+#: Every compiled function, in the order they were defined: what a check that the reading
+#: path compiles nothing more after the start-up's rehearsal counts (``service/rehearsal``).
+COMPILED: list[Any] = []
+
+
+def _registered(dispatcher: Any) -> Any:
+    COMPILED.append(dispatcher)
+    return dispatcher
+
+
 def compiled(function: Function) -> Function:
     """``numba.njit(cache=True, nogil=True)`` with the function's own signature kept for
     mypy.
@@ -82,7 +92,7 @@ def compiled(function: Function) -> Function:
     ``nogil``: compiled code touches no Python object, so it lets other threads run. The
     seal's summary (tens of ms over a large fleet) runs in the sealing thread; holding the
     GIL, it stopped ingest for that long, and the health fold in turn held up the seal."""
-    return cast(Function, numba.njit(cache=True, nogil=True)(function))
+    return cast(Function, _registered(numba.njit(cache=True, nogil=True)(function)))
 
 
 class Direct:
@@ -144,7 +154,8 @@ def compiled_inline(function: Function) -> Function:
     and few arrays: an array or a tuple of arrays handed to an inlined function is counted
     (referenced and released) at each call, which a fold that handed a check a tuple of a
     few dozen column views paid in hundreds of nanoseconds a reading."""
-    return cast(Function, numba.njit(cache=True, nogil=True, inline="always")(function))
+    return cast(Function, _registered(
+        numba.njit(cache=True, nogil=True, inline="always")(function)))
 
 
 @intrinsic

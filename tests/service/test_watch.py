@@ -3,14 +3,17 @@ alarm that clears when it speaks again."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from pathlib import Path
 
 import pytest
 
-from twinsync.model import Binding, Element, Sensor
+from twinsync.model import Binding, Element, Event, Sensor
 from twinsync.pipeline import IncomingBatch, RawReading
 from twinsync.service import TwinService, twin_service
+from twinsync.service.watch import Watch
 
 
 class Clock:
@@ -176,3 +179,39 @@ async def test_alarms_are_rebuilt_from_every_stored_event_however_many_pages(
         assert sorted(reopened.alarms.active) == [f"latency:gw{k}" for k in range(1, 5)]
     finally:
         await reopened.aclose()
+
+
+async def test_a_round_that_finds_the_writer_busy_is_skipped_with_a_warning_not_a_traceback(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    service = TwinService.open(f"sqlite:///{tmp_path / 't.sqlite'}")
+    service.writer.max_wait = 0.05
+    watch = Watch(service, interval=0.01)
+    try:
+        checked = 0
+        original = watch.check
+
+        async def counted() -> list[Event]:
+            nonlocal checked
+            events = await original()
+            checked += 1
+            return events
+
+        watch.check = counted  # type: ignore[method-assign]
+        with caplog.at_level(logging.WARNING, logger="twinsync.service.watch"):
+            # A write that holds the writer past the rounds' wait, as a long import does.
+            busy = asyncio.ensure_future(service.writer.write(time.sleep, 0.3))
+            watch.start()
+            await busy
+            for _ in range(200):
+                if checked:
+                    break
+                await asyncio.sleep(0.01)
+            await watch.stop()
+        skipped = [r for r in caplog.records if "skipped" in r.getMessage()]
+        assert skipped and all(r.levelno == logging.WARNING and r.exc_info is None
+                               for r in skipped)
+        assert "waited" in skipped[0].getMessage()
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+        assert checked, "the watch went on after the busy writer"
+    finally:
+        await service.aclose()

@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -20,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 
 from ..config import Settings
 from ..service import TwinService
+from ..service.rehearsal import rehearse
 from ..store.tokens import open_token_store
 from . import (
     contract,
@@ -72,28 +74,29 @@ def create_app(settings: Settings | None = None, *, service: TwinService | None 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from ..health import warm_up
+        def options() -> dict[str, Any]:
+            # Fresh each call: a twin's anomaly monitor holds its state.
+            return dict(freshness=settings.freshness_seconds,
+                        allowed_lateness=settings.allowed_lateness_seconds,
+                        latency_alarm=settings.latency_alarm_seconds,
+                        geometry=settings.geometry(),
+                        anomaly_detection=settings.anomaly_detection,
+                        anomaly_monitor=settings.anomaly_monitor(),
+                        twin_models=settings.twin_models, zone_models=settings.zone_models)
 
-        # Compile the health kernels before serving, not on the first live batch.
-        seconds = await asyncio.to_thread(warm_up)
-        log.info("health kernels ready in %.1f s", seconds)
-        if settings.anomaly_detection:
-            from ..service.anomalies import warm_up as warm_up_anomaly
-
-            seconds = await asyncio.to_thread(warm_up_anomaly)
-            log.info("anomaly detector ready in %.1f s", seconds)
-        if settings.twin_models:
-            from ..service.twin_models import warm_up as warm_up_models
-
-            seconds = await asyncio.to_thread(warm_up_models)
-            log.info("twin models ready in %.1f s", seconds)
-        svc = service or TwinService.open(
-            settings.store, freshness=settings.freshness_seconds,
-            allowed_lateness=settings.allowed_lateness_seconds,
-            latency_alarm=settings.latency_alarm_seconds, geometry=settings.geometry(),
-            anomaly_detection=settings.anomaly_detection,
-            anomaly_monitor=settings.anomaly_monitor(),
-            twin_models=settings.twin_models, zone_models=settings.zone_models)
+        if service is None:
+            # Compile what the reading path calls before serving, not on the first live
+            # batches, which would hold the writer for as long (service/rehearsal.py). A
+            # twin handed in (tests) was opened, and its code compiled, by its caller.
+            log.info("rehearsing the reading path (after an install or upgrade it compiles "
+                     "first: a minute or more)")
+            try:
+                seconds = await rehearse(**options())
+                log.info("reading path rehearsed in %.1f s", seconds)
+            except Exception:  # a failed rehearsal must not keep a site's twin from serving
+                log.exception("the reading path's rehearsal failed: its code compiles on "
+                              "first use")
+        svc = service or TwinService.open(settings.store, **options())
         app.state.service = svc
         tokens = await asyncio.to_thread(open_token_store, svc.store.url)
         app.state.auth = Authenticator(tokens)

@@ -354,17 +354,3 @@ class AnomalyDesk:
             wanted = {s for s, b in twin.bindings.items() if b.element_id == element_id}
         return expected_marks.spans(self.monitor.expected, self.monitor.withdrawn, wanted,
                                     Withdrawn(withdrawn))
-
-
-def warm_up() -> float:
-    """Compile (or load from the cache) the detector's kernel before serving, not on the
-    first live batch; returns the seconds it took."""
-    import time
-
-    from ..analytics import NoveltyDetector
-
-    began = time.perf_counter()
-    NoveltyDetector().learn_many(np.zeros(1, dtype=np.int64),
-                                 {"time": np.zeros(1), "value": np.zeros(1),
-                                  "teach": np.ones(1, dtype=np.bool_)})
-    return time.perf_counter() - began

@@ -341,14 +341,3 @@ class TwinModelDesk:
 def _parameters(d: dict[str, float], when: str) -> dict[str, float | None]:
     return {name: finite_or_none(d[f"{name}_{when}"])
             for name in ("noise", "ratio", "level", "trend")}
-
-
-def warm_up() -> float:
-    """Compile (or load from the cache) the tracker's kernel before serving; returns the
-    seconds it took."""
-    import time
-
-    began = time.perf_counter()
-    LevelTrendTracker().track_many(np.zeros(1, dtype=np.int64), np.zeros(1), np.zeros(1),
-                                   np.ones(1))
-    return time.perf_counter() - began

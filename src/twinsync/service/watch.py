@@ -14,6 +14,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from ..errors import Overloaded
 from ..health import HealthChanges
 from ..model import Event
 from .background import Background
@@ -139,6 +140,10 @@ class Watch:
             await asyncio.sleep(self.interval)
             try:
                 await self.check()
+            except Overloaded as exc:
+                # A writer busy past its wait (a long import, start-up under load) is no
+                # fault of the round: the next one, a second on, finds the same and more.
+                log.warning("health watch round skipped: %s", exc)
             except Exception:  # the watch must outlive a bad round
                 log.exception("health watch round failed")
             if time.monotonic() - saved >= self.save_every:
