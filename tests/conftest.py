@@ -36,12 +36,18 @@ def require_service(name: str) -> None:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def compiled_health_kernels() -> None:
-    """Compile the health kernels once, before any test times a reading's way through
-    (on a fresh checkout the first compile takes seconds; afterwards it is cached)."""
-    from twinsync.health import warm_up
+def compiled_reading_path() -> None:
+    """Rehearse the reading path once, as a starting server does, before any test times a
+    reading's way through or waits for a server to start: on a fresh checkout compiling
+    it takes a minute or more, which a server process started by a test (60 s to answer)
+    would otherwise spend in its own rehearsal. Afterwards it is in the disk cache."""
+    import asyncio
 
-    warm_up()
+    from twinsync.health import warm_up
+    from twinsync.service.rehearsal import rehearse
+
+    asyncio.run(rehearse(anomaly_detection=True, twin_models=True, zone_models=True))
+    warm_up()  # and what the health monitor's own checks call outside a batch
 
 
 @pytest.fixture
