@@ -17,6 +17,7 @@ import numpy as np
 from ..errors import Conflict, InvalidInput, NotFound
 from ..model.validate import shown
 from ..physics.forecast import MIN_READINGS, TooFewReadings, forecast_readings
+from ..pipeline.batch import Flag
 
 # COVERAGE: the interval every forecast answers, besides the quantiles asked for.
 from .zone_forecasts import COVERAGE, ZoneStart, answer, stored, zone_start
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 WINDOW_SECONDS = 2 * 86_400.0
 #: At most this many readings of one sensor are read (a reading a second for the window).
 MAX_READINGS = 172_800
+#: Readings with these flags are not fitted on: their time or their value cannot be believed.
+NOT_BELIEVED = Flag.QUARANTINED | Flag.OUT_OF_RANGE
 #: The quantiles answered when none are asked for: the 90 % interval's ends and the median.
 DEFAULT_QUANTILES = (0.05, 0.5, 0.95)
 
@@ -101,10 +104,15 @@ async def forecast(
 
     def compute() -> dict[str, Any]:
         histories = [service.store.history(row, start, end, MAX_READINGS) for row in rows]
-        times = np.concatenate([h.event_time for h in histories])
-        values = np.concatenate([h.value for h in histories])
-        quality = np.concatenate([h.quality for h in histories])
-        source = np.repeat(np.arange(len(rows)), [h.event_time.size for h in histories])
+        # A reading out of its sensor's physical range or at a time not believed is kept as
+        # evidence, not fitted on: even at the quality floor's weight a rail value (-999)
+        # pulls a step's mean by degrees.
+        believed = np.concatenate([(h.flags & NOT_BELIEVED) == 0 for h in histories])
+        times = np.concatenate([h.event_time for h in histories])[believed]
+        values = np.concatenate([h.value for h in histories])[believed]
+        quality = np.concatenate([h.quality for h in histories])[believed]
+        source = np.repeat(np.arange(len(rows)),
+                           [h.event_time.size for h in histories])[believed]
         try:
             # The grid's step is bounded by the readings' own span, not the window's: a
             # sensor that started an hour ago still has its readings on steps of their own.
