@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import Conflict, InvalidInput, NotFound
 from ..model.validate import shown
 from ..physics.forecast import MIN_READINGS, TooFewReadings, forecast_readings
-from ..pipeline.batch import Flag
+from ..pipeline.batch import NOT_BELIEVED
 
 # COVERAGE: the interval every forecast answers, besides the quantiles asked for.
 from .zone_forecasts import COVERAGE, ZoneStart, answer, stored, zone_start
@@ -32,8 +32,6 @@ if TYPE_CHECKING:
 WINDOW_SECONDS = 2 * 86_400.0
 #: At most this many readings of one sensor are read (a reading a second for the window).
 MAX_READINGS = 172_800
-#: Readings with these flags are not fitted on: their time or their value cannot be believed.
-NOT_BELIEVED = Flag.QUARANTINED | Flag.OUT_OF_RANGE
 #: The quantiles answered when none are asked for: the 90 % interval's ends and the median.
 DEFAULT_QUANTILES = (0.05, 0.5, 0.95)
 
