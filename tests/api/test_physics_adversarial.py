@@ -14,6 +14,7 @@ import math
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -374,14 +375,38 @@ def test_any_breaks_are_refused_or_give_a_mix_that_is_read_back_after_a_restart(
         assert mix_from_dict(stored).to_dict() == stored
 
 
-def test_mixes_a_shadow_and_maturity_are_there_after_the_server_is_killed(
-        server: Server, client: httpx.Client) -> None:
-    """Runs last: it crashes the module's server (SIGKILL) and starts it again."""
+@dataclass
+class Crash:
+    """What was declared and read before the module's server was killed and started
+    again."""
+
+    mixes: list[dict[str, Any]]
+    declared: list[httpx.Response]
+    shadow_id: str
+    as_of: str
+    maturity: dict[str, Any]
+    model: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def crash(server: Server, client: httpx.Client) -> Crash:
+    """Mixes declared, a slab's maturity, a shadow started and a sensor's model that
+    diverged and was recalibrated; then the server is killed (SIGKILL) and started again.
+    The tests that use it run last."""
     now = time.time()
     pour = now - 12 * 3600
     slab(client, "crash-slab", {"crash-t": "slab_temperature"}, poured_at=pour)
     post(client, [{"sensor_id": "crash-t", "value": 15.0 + 0.2 * k, "time": pour + 1800 * k,
                    "seq": k} for k in range(1, 24)])
+    # A gauge that reads steadily, then 30 units higher: its model diverges and is
+    # recalibrated.
+    slab(client, "crash-column", {"crash-gauge": "logger"})
+    noise = np.random.default_rng(1).normal(0.0, 1.0, 200)
+    post(client, [{"sensor_id": "crash-gauge", "value": 100.0 + float(noise[k])
+                   + (30.0 if k >= 150 else 0.0), "time": now - 600 * (200 - k), "seq": k + 1}
+                  for k in range(200)])
+    model = client.get("/api/elements/crash-column/twin").json()["sensors"][0]
+    assert model["readings"] > 150 and model["recalibration"] is not None, model
     declared = [
         client.post("/api/mixes", json=mix("crash fitted", breaks(
             (500.0, 11.0), (1000.0, 16.5), (2000.0, 19.0), (4000.0, 24.5)), ["crash-slab"],
@@ -395,25 +420,44 @@ def test_mixes_a_shadow_and_maturity_are_there_after_the_server_is_killed(
     assert all(answer.status_code in (201, 422) for answer in declared)
     assert declared[0].status_code == 201
     started = client.post("/api/twin/shadow", json={"parameters": {"threshold": 11.0}})
-    if started.status_code == 409:  # one left running by another test module's order
-        client.delete("/api/twin/shadow")
-        started = client.post("/api/twin/shadow", json={"parameters": {"threshold": 11.0}})
     assert started.status_code == 201, started.text
     as_of = datetime.fromtimestamp(now + 3600).strftime("%Y-%m-%d %H:%M")
+    maturity = client.get("/api/elements/crash-slab/maturity", params={"as_of": as_of}).json()
+    assert maturity["maturity"] > 0
     mixes = client.get("/api/mixes").json()
-    accepted = {answer.json()["name"] for answer in declared if answer.status_code == 201}
-    assert accepted <= {m["name"] for m in mixes}
-    before = client.get("/api/elements/crash-slab/maturity", params={"as_of": as_of}).json()
-    assert before["maturity"] > 0
 
     server.kill()
     server.start(timeout=180.0)
+    return Crash(mixes, declared, started.json()["shadow"]["shadow_id"], as_of, maturity,
+                 model)
 
-    assert by_name(client.get("/api/mixes").json()) == by_name(mixes)
-    after = client.get("/api/elements/crash-slab/maturity", params={"as_of": as_of})
-    assert after.status_code == 200 and after.json() == before  # continued, not from zero
+
+@pytest.mark.xfail(strict=True, reason=(
+    "the level/trend models are saved every 300 s (HEALTH_SAVE_SECONDS) and at a clean "
+    "stop only; after a kill -9 the readings since the last save are in the store but "
+    "never replayed into the models, so a sensor's model learns again from nothing and "
+    "its last recalibration is no longer shown (its twin_recalibrated event stays)"))
+def test_a_sensors_model_and_its_recalibration_continue_after_the_server_is_killed(
+        crash: Crash, client: httpx.Client) -> None:
+    model = client.get("/api/elements/crash-column/twin").json()["sensors"][0]
+    kinds = [event["kind"] for event in client.get(
+        "/api/events", params={"element_id": "crash-column", "limit": 100}).json()["events"]]
+    assert "twin_recalibrated" in kinds  # the event is durable
+    assert model["readings"] == crash.model["readings"]
+    assert model["recalibration"] == crash.model["recalibration"]
+
+
+def test_mixes_a_shadow_and_maturity_are_there_after_the_server_is_killed(
+        crash: Crash, client: httpx.Client) -> None:
+    mixes = client.get("/api/mixes").json()
+    assert by_name(mixes) == by_name(crash.mixes)
+    accepted = {answer.json()["name"] for answer in crash.declared
+                if answer.status_code == 201}
+    assert accepted <= {m["name"] for m in mixes}
+    after = client.get("/api/elements/crash-slab/maturity", params={"as_of": crash.as_of})
+    assert after.status_code == 200 and after.json() == crash.maturity  # not from zero
     shadow = client.get("/api/twin/shadow").json()["shadow"]
-    assert shadow["shadow_id"] == started.json()["shadow"]["shadow_id"]
+    assert shadow["shadow_id"] == crash.shadow_id
     assert shadow["parameters"]["threshold"] == 11.0
     # Promoted by eight clients at once: one promotion, the others told none runs.
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
