@@ -241,6 +241,10 @@ def test_a_forecast_is_not_pulled_by_a_sensor_reading_out_of_its_range(
         refused = client.get(route, params={"property": "core_temperature", **params})
         assert refused.status_code == 422 and refused.json()["error"] == reason, params
     assert client.get(route, params={"property": "poured_at", "horizon": 60}).status_code == 404
+    # Quantiles close to 1 are each answered under their own key, none of them "1".
+    tails = client.get(route, params={"property": "core_temperature", "horizon": 3600,
+                                      "quantiles": "0.9999991,0.9999999,1e-07"}).json()
+    assert sorted(tails["quantiles"]) == ["0.9999991", "0.9999999", "1e-07"]
 
 
 def test_forecasts_and_maturity_read_during_a_heavy_ingest_are_answered_and_consistent(

@@ -144,7 +144,9 @@ async def forecast(
             "coverage": COVERAGE,
             "low": low,
             "high": high,
-            "quantiles": {f"{p:g}": answer.quantile(p) for p in quantiles},
+            # keyed by the shortest text that reads back as the probability: with "%g",
+            # 0.9999991 was keyed "0.999999" and 0.9999999 "1", each another probability
+            "quantiles": {str(p): answer.quantile(p) for p in quantiles},
             "threshold": threshold,
             "crossing": answer.crossing,
         }

@@ -243,7 +243,7 @@ def answer(start: ZoneStart, horizon: float, steps: int, quantiles: tuple[float,
         "coverage": coverage,
         "low": quantile((1 - coverage) / 2),
         "high": quantile((1 + coverage) / 2),
-        "quantiles": {f"{p:g}": quantile(p) for p in quantiles},
+        "quantiles": {str(p): quantile(p) for p in quantiles},  # as forecasts.py keys them
         "crossing": finite_or_none(crossing) if crossing is not None else None,
         "zone": {
             "state_deviation": ahead.state_sd[0, shown].tolist(),
