@@ -145,6 +145,21 @@ def test_strengths_written_in_psi_are_refused_naming_the_unit(client: httpx.Clie
     assert client.post("/api/mixes", json=mpa).status_code == 201
 
 
+def test_a_labs_scatter_beyond_any_strength_or_maturity_is_refused(
+        client: httpx.Client) -> None:
+    """A lab may give its breaks' scatter with a and b; a residual sd past any strength
+    gave a strength interval whose high edge was infinite (null in the answer)."""
+    scatter = {"breaks": 5, "residual_sd": 1.5, "log_mean": 3.2, "log_spread": 0.9}
+    for name, change, word in (("sd", {"residual_sd": 1e308}, "MPa"),
+                               ("mean", {"log_mean": 1e308}, "log_mean")):
+        curve = {**LOG_CURVE, "scatter": {**scatter, **change}}
+        answer = client.post("/api/mixes", json=mix(f"scatter {name}", curve, ["nowhere"]))
+        assert answer.status_code == 422 and word in answer.json()["detail"], answer.text
+    taken = client.post("/api/mixes", json=mix("scatter", {**LOG_CURVE, "scatter": scatter},
+                                               ["nowhere"]))
+    assert taken.status_code == 201 and taken.json()["curve"]["scatter"]["breaks"] == 5
+
+
 def test_a_hyperbolic_curve_whose_rate_overflows_gives_its_ultimate_strength(
         client: httpx.Client) -> None:
     now = time.time()

@@ -238,9 +238,11 @@ def _scatter(data: object) -> BreakScatter | None:
     if spread == 0:
         raise InvalidInput("scatter log_spread must be above 0: breaks at more than one "
                            "maturity", "bad_mix")
-    return BreakScatter(int(count),
-                        validate.number(body.get("residual_sd"), "scatter residual_sd", low=0.0),
-                        validate.number(body.get("log_mean"), "scatter log_mean"), spread)
+    # The residual sd is a strength, and the mean a log10 of a maturity (a float's):
+    # past them the interval overflowed to a strength of infinity, answered as null.
+    return BreakScatter(int(count), _strength(body.get("residual_sd"), "scatter residual_sd"),
+                        validate.number(body.get("log_mean"), "scatter log_mean", low=-324.0,
+                                        high=309.0), spread)
 
 
 def _names(value: object) -> tuple[str, ...]:
