@@ -43,6 +43,7 @@ from numpy.typing import NDArray
 
 from ..physics.maturity import (
     COVERAGE,
+    KELVIN,
     LogarithmicCurve,
     equivalent_age,
     temperature_time_factor,
@@ -282,7 +283,9 @@ def sensor_maturity(
     """One sensor's maturity from the pour to its last good reading at or before
     ``as_of``."""
     window = (series.event_time >= poured_at) & (series.event_time <= as_of)
-    believed = (series.flags & NOT_BELIEVED) == 0
+    # A temperature at or below absolute zero (a logger's rail value, -999) is a fault of
+    # the sensor, whatever its kind's range says: not believed, never the coldest.
+    believed = ((series.flags & NOT_BELIEVED) == 0) & (series.temperature_c > -KELVIN)
     good = series.quality >= mix.min_quality
     kept = window & believed & good
     low_quality = int(np.count_nonzero(window & believed & ~good))

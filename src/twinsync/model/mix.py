@@ -57,6 +57,10 @@ MIN_QUALITY = 0.5
 #: cores, a little less sure than a drone survey (0.9), surer than a field report (0.8).
 MIX_CONFIDENCE = 0.85
 MAX_BREAKS = 1000
+#: The most a strength (MPa) may be: ultra-high-performance concrete reaches some 250.
+#: A figure past it is another unit, most often psi (4,000 psi is 27.6 MPa): refused, so
+#: a curve in psi is never read as a strength in MPa.
+MAX_STRENGTH = 300.0
 FIELDS = {
     "name",
     "index",
@@ -168,6 +172,17 @@ def _number(
     return default if value is None else validate.number(value, name, low=low, high=high)
 
 
+def _strength(value: object, what: str) -> float:
+    """A strength in MPa: 0 to ``MAX_STRENGTH``, a figure past it refused as another
+    unit's."""
+    strength = validate.number(value, what, low=0.0)
+    if strength > MAX_STRENGTH:
+        raise InvalidInput(
+            f"{what} {strength:g}: strengths are in MPa and no concrete reaches "
+            f"{MAX_STRENGTH:g} MPa (is it in psi? 1 MPa = 145 psi)", "bad_mix")
+    return strength
+
+
 def _curve(data: object) -> Curve:
     body = validate.mapping(data, "a curve")
     form = body.get("form")
@@ -179,24 +194,35 @@ def _curve(data: object) -> Curve:
             )
         pairs = [validate.mapping(b, "a break") for b in breaks]
         maturity = [validate.number(b.get("maturity"), "maturity", low=0.0) for b in pairs]
-        strength = [validate.number(b.get("strength"), "strength", low=0.0) for b in pairs]
+        strength = [_strength(b.get("strength"), "strength") for b in pairs]
         try:
-            return fit_logarithmic(maturity, strength)
+            fitted = fit_logarithmic(maturity, strength)
         except ValueError as exc:
             raise InvalidInput(f"breaks: {exc}", "bad_mix") from None
+        # checked as a curve given by its a and b is, so that the mix stored is read back
+        return _logarithmic(fitted.a, fitted.b, fitted.scatter)
     if form == "logarithmic":
-        b = validate.number(body.get("b"), "b", low=0.0)
-        if b == 0:
-            raise InvalidInput("b must be above 0: strength grows with maturity", "bad_mix")
-        return LogarithmicCurve(validate.number(body.get("a"), "a"), b,
-                                _scatter(body.get("scatter")))
+        return _logarithmic(validate.number(body.get("a"), "a"),
+                            validate.number(body.get("b"), "b", low=0.0),
+                            _scatter(body.get("scatter")))
     if form == "hyperbolic":
-        ultimate = validate.number(body.get("ultimate"), "ultimate", low=0.0)
+        ultimate = _strength(body.get("ultimate"), "ultimate")
         rate = validate.number(body.get("rate"), "rate", low=0.0)
         if ultimate == 0 or rate == 0:
             raise InvalidInput("ultimate and rate must be above 0", "bad_mix")
         return HyperbolicCurve(ultimate, rate, _number(body, "offset", 0.0, low=0.0))
     raise InvalidInput("a curve's form is 'logarithmic' or 'hyperbolic'", "bad_mix")
+
+
+def _logarithmic(a: float, b: float, scatter: BreakScatter | None) -> LogarithmicCurve:
+    """``S = a + b·log10(M)`` checked: strength grows (``b`` above 0), and ``a`` and ``b``
+    are strengths in MPa (at a maturity of 1, and gained a decade), which a curve in psi
+    has in thousands."""
+    if b == 0:
+        raise InvalidInput("b must be above 0: strength grows with maturity", "bad_mix")
+    _strength(b, "b")
+    _strength(abs(a), "a's size")
+    return LogarithmicCurve(a, b, scatter)
 
 
 def _scatter(data: object) -> BreakScatter | None:
@@ -212,9 +238,11 @@ def _scatter(data: object) -> BreakScatter | None:
     if spread == 0:
         raise InvalidInput("scatter log_spread must be above 0: breaks at more than one "
                            "maturity", "bad_mix")
-    return BreakScatter(int(count),
-                        validate.number(body.get("residual_sd"), "scatter residual_sd", low=0.0),
-                        validate.number(body.get("log_mean"), "scatter log_mean"), spread)
+    # The residual sd is a strength, and the mean a log10 of a maturity (a float's):
+    # past them the interval overflowed to a strength of infinity, answered as null.
+    return BreakScatter(int(count), _strength(body.get("residual_sd"), "scatter residual_sd"),
+                        validate.number(body.get("log_mean"), "scatter log_mean", low=-324.0,
+                                        high=309.0), spread)
 
 
 def _names(value: object) -> tuple[str, ...]:
@@ -255,11 +283,9 @@ def mix_from_dict(data: object) -> Mix:
             name=name,
             curve=_curve(body.get("curve")),
             index=index,
-            required_strength=validate.number(
-                body.get("required_strength"), "required_strength", low=0.0
-            ),
+            required_strength=_strength(body.get("required_strength"), "required_strength"),
             targets={
-                validate.label(k, "target"): validate.number(v, f"target {k}", low=0.0)
+                validate.label(k, "target"): _strength(v, f"target {k}")
                 for k, v in targets.items()
             },
             datum_c=_number(body, "datum_temperature", DATUM_TEMPERATURE_C, low=-50.0, high=20.0),

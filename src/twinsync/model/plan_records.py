@@ -47,6 +47,13 @@ def parse_day(value: object, what: str) -> datetime | None:
         raise InvalidInput(f"{what} must be a date as 'YYYY-MM-DD HH:MM'", "bad_date")
     day = read_date(value)
     if day is not None:
+        try:
+            # Local time has no instant at the calendar's very ends (0001-01-01 is a
+            # spreadsheet's empty date): refused here, not a ValueError where it is used.
+            day.timestamp()
+        except (ValueError, OverflowError):
+            raise InvalidInput(f"{what} {validate.shown(value)} is not a date that has a "
+                               "time in this time zone", "bad_date") from None
         return day
     raise InvalidInput(f"{what} {validate.shown(value)} is not a date as 'YYYY-MM-DD HH:MM'",
                        "bad_date")

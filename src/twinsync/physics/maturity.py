@@ -255,7 +255,11 @@ class HyperbolicCurve:
     def strength(self, maturity: ArrayLike) -> NDArray[np.float64]:
         x = self.rate * (np.asarray(maturity, dtype=np.float64) - self.offset)
         x = np.maximum(x, 0.0)
-        value: NDArray[np.float64] = self.ultimate * x / (1.0 + x)
+        # A rate so large that k(M - M_0) overflows is strength at its ultimate, not
+        # inf / inf.
+        with np.errstate(invalid="ignore"):
+            value: NDArray[np.float64] = np.where(
+                np.isinf(x), self.ultimate, self.ultimate * x / (1.0 + x))
         return value
 
     def maturity_for(self, strength: float) -> float:
@@ -282,6 +286,13 @@ def fit_logarithmic(maturity: ArrayLike, strength: ArrayLike) -> LogarithmicCurv
     if np.ptp(x) == 0:
         raise ValueError("the breaks must be at more than one maturity")
     b, a = np.polyfit(x, s, 1)
+    if not (math.isfinite(a) and math.isfinite(b)):
+        raise ValueError("the breaks are too large to fit a curve to")
+    # A curve along which strength does not grow (breaks that fall, or all alike) would
+    # never reach a requirement above its breaks and would read as reached below them.
+    if not b * np.ptp(x) > 1e-9 * max(1.0, float(np.max(np.abs(s)))):
+        raise ValueError("strength must grow with maturity: these breaks fit a curve "
+                         f"whose strength does not (b = {b:.4g} MPa a decade)")
     scatter = None
     if m.shape[0] >= 3:
         residual = s - (a + b * x)

@@ -40,6 +40,9 @@ class Flag:
 NOT_JUDGED_IN_ORDER = Flag.LATE | Flag.QUARANTINED | Flag.OUT_OF_RANGE
 #: Flags of readings that are history only: they never drive live state.
 NOT_LIVE = Flag.LATE | Flag.STALE | Flag.QUARANTINED | Flag.OUT_OF_RANGE
+#: Flags of readings whose time or value cannot be believed: kept as evidence, never
+#: fitted on (a forecast's readings, a zone's inputs).
+NOT_BELIEVED = Flag.QUARANTINED | Flag.OUT_OF_RANGE
 
 
 class RawReading(NamedTuple):

@@ -17,6 +17,7 @@ import numpy as np
 from ..errors import Conflict, InvalidInput, NotFound
 from ..model.validate import shown
 from ..physics.forecast import MIN_READINGS, TooFewReadings, forecast_readings
+from ..pipeline.batch import NOT_BELIEVED
 
 # COVERAGE: the interval every forecast answers, besides the quantiles asked for.
 from .zone_forecasts import COVERAGE, ZoneStart, answer, stored, zone_start
@@ -101,10 +102,15 @@ async def forecast(
 
     def compute() -> dict[str, Any]:
         histories = [service.store.history(row, start, end, MAX_READINGS) for row in rows]
-        times = np.concatenate([h.event_time for h in histories])
-        values = np.concatenate([h.value for h in histories])
-        quality = np.concatenate([h.quality for h in histories])
-        source = np.repeat(np.arange(len(rows)), [h.event_time.size for h in histories])
+        # A reading out of its sensor's physical range or at a time not believed is kept as
+        # evidence, not fitted on: even at the quality floor's weight a rail value (-999)
+        # pulls a step's mean by degrees.
+        believed = np.concatenate([(h.flags & NOT_BELIEVED) == 0 for h in histories])
+        times = np.concatenate([h.event_time for h in histories])[believed]
+        values = np.concatenate([h.value for h in histories])[believed]
+        quality = np.concatenate([h.quality for h in histories])[believed]
+        source = np.repeat(np.arange(len(rows)),
+                           [h.event_time.size for h in histories])[believed]
         try:
             # The grid's step is bounded by the readings' own span, not the window's: a
             # sensor that started an hour ago still has its readings on steps of their own.
@@ -138,7 +144,9 @@ async def forecast(
             "coverage": COVERAGE,
             "low": low,
             "high": high,
-            "quantiles": {f"{p:g}": answer.quantile(p) for p in quantiles},
+            # keyed by the shortest text that reads back as the probability: with "%g",
+            # 0.9999991 was keyed "0.999999" and 0.9999999 "1", each another probability
+            "quantiles": {str(p): answer.quantile(p) for p in quantiles},
             "threshold": threshold,
             "crossing": answer.crossing,
         }

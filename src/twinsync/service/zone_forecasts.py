@@ -27,6 +27,7 @@ from ..physics.contract import Array
 from ..physics.forecast import MIN_READINGS, first_crossing, gaussian_quantile
 from ..physics.zone_bank import ZoneKnobs
 from ..physics.zone_forecast import InputOutlook, daily_course, persisted, zone_outlook
+from ..pipeline.batch import NOT_BELIEVED
 from ..store.base import History
 from .views import finite_or_none
 
@@ -142,10 +143,14 @@ def stored(start: ZoneStart, read: Callable[[int, float, float, int], History]
             return source
         histories = [read(row, start.time - SPREAD_SECONDS, start.time + 1.0,
                           SPREAD_READINGS) for row in source.rows]
-        times = np.concatenate([h.event_time for h in histories])
+        # a reading out of range or at a time not believed is not an input's spread or day
+        # (an outdoor probe's -999 uploaded late made a 6 h forecast's sd 20 K, not 0.5)
+        believed = [(h.flags & NOT_BELIEVED) == 0 for h in histories]
+        times = np.concatenate([h.event_time[b] for h, b in zip(histories, believed,
+                                                                  strict=True)])
         # in the zone's unit, as the reading path takes them (a meter's W as kW)
-        values = np.concatenate([h.value * factor
-                                 for h, factor in zip(histories, source.factors, strict=True)])
+        values = np.concatenate([h.value[b] * factor for h, b, factor in
+                                 zip(histories, believed, source.factors, strict=True)])
         if times.size <= source.times.size:
             return source
         order = np.argsort(times, kind="stable")
@@ -238,7 +243,7 @@ def answer(start: ZoneStart, horizon: float, steps: int, quantiles: tuple[float,
         "coverage": coverage,
         "low": quantile((1 - coverage) / 2),
         "high": quantile((1 + coverage) / 2),
-        "quantiles": {f"{p:g}": quantile(p) for p in quantiles},
+        "quantiles": {str(p): quantile(p) for p in quantiles},  # as forecasts.py keys them
         "crossing": finite_or_none(crossing) if crossing is not None else None,
         "zone": {
             "state_deviation": ahead.state_sd[0, shown].tolist(),
