@@ -6,16 +6,19 @@ range get levels of their own). A reading ends a pattern of each length 1 to ``o
 its level, its level after the one before, and so on; and, with ``day_parts``, its level
 at this part of the day (UTC: a sensor's patterns are its own, so the zone only relabels
 the parts), news only once the sensor has remembered a whole day of them (else every
-sensor of a new fleet meets each hour as news at once). At the warm-up's end the table is
-given what the warm-up met without remembering it (``_remember_range``): every level of
-its range, and every pattern that moves at most one level a reading within it, so a slow
-signal read often (a room every 2 s) does not meet its own day as news in the day after
-its warm-up; the scores are told from ``settle`` readings after the warm-up.
-``tilings`` cuts of the levels, each shifted by a share of a step, make the score
-graded. Every pattern met is remembered, one bit in a fixed table of
-``BITS`` bits a sensor (a hash of the pattern picks the bit), so a sensor's state stays
-the same size however long it runs; a bit another pattern set first makes a new pattern
-look known, which the table's size keeps rare.
+sensor of a new fleet meets each hour as news at once). A warm-up that waited for its day
+(its ``warmup`` readings spanned less: at 300, a sensor read more often than every 288 s)
+gives the table, at its end, what its readings met without remembering it
+(``_remember_range``): every level of its range, and every pattern that moves at most one
+level a reading within it, so a slow signal read often (a room every 2 s) does not meet
+its own day as news in the day after its warm-up.
+Scores are told from ``settle`` readings after the warm-up and, with ``day_parts``, from a
+day of patterns or ``warmup`` readings of them, whichever comes first (``settling``).
+``tilings`` cuts of the levels, each shifted by a share of a step, make the score graded.
+Every pattern met is remembered, one bit in a fixed table of ``BITS`` bits a sensor (a
+hash of the pattern picks the bit), so a sensor's state stays the same size however long
+it runs; a bit another pattern set first makes a new pattern look known, which the
+table's size keeps rare.
 The novelty of a reading is the share of its patterns not in the table; it is compared
 with the sensor's usual novelty (a noisy sensor meets new patterns all the time, a
 regular one never), and after an alarm the next ``quiet`` readings are damped, so that an
