@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from twinsync.analytics.detectors import DETECTORS
 from twinsync.analytics.novelty import NoveltyDetector
 from twinsync.analytics.surprise import SurpriseDetector
+from twinsync.bench.anomaly_room import room_readings
 from twinsync.detect import check_detector
 
 DAY = 86_400.0
@@ -172,3 +173,20 @@ def test_a_reading_that_does_not_teach_is_scored_as_score_one_and_leaves_the_sta
     assert scores[~teach].max() > 0  # the untaught readings were scored
 
 
+
+
+@pytest.mark.parametrize("every", [2.0, 10.0, 60.0])
+def test_a_room_read_often_is_calm_the_day_after_its_warm_up_and_a_jump_in_that_day_is_found(
+    every: float,
+) -> None:
+    # From 13:00 UTC: the day-long warm-up ends at 13:00 the next day, and the 6 K jump
+    # comes at noon the day after, 23 calm hours later. Neither the levels of its day nor
+    # the moves between them are news then: the warm-up's range was remembered at its end.
+    times, values, jump_at = room_readings(every, days=1, start_hour=13.0)
+    assert jump_at - times[0] == pytest.approx(47 * 3600.0)
+    scores = NoveltyDetector().learn_many(
+        np.zeros(times.size, dtype=np.int64), {"time": times, "value": values}
+    )
+    calm = times < jump_at
+    assert scores[calm].max() < 0.33  # the monitor's event threshold
+    assert scores[np.flatnonzero(~calm)[0]] >= 0.6  # an alarm at the jump's first reading

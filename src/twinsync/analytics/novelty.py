@@ -6,13 +6,19 @@ range get levels of their own). A reading ends a pattern of each length 1 to ``o
 its level, its level after the one before, and so on; and, with ``day_parts``, its level
 at this part of the day (UTC: a sensor's patterns are its own, so the zone only relabels
 the parts), news only once the sensor has remembered a whole day of them (else every
-sensor of a new fleet meets each hour as news at once); with ``day_parts`` no score is
-told before then either (``settling``), so a sensor read every few seconds tells nothing
-in its first two days. ``tilings`` cuts of the levels, each shifted by a share of a step,
-make the score graded. Every pattern met is remembered, one bit in a fixed table of
-``BITS`` bits a sensor (a hash of the pattern picks the bit), so a sensor's state stays
-the same size however long it runs; a bit another pattern set first makes a new pattern
-look known, which the table's size keeps rare.
+sensor of a new fleet meets each hour as news at once). A warm-up that waited for its day
+(its ``warmup`` readings spanned less: at 300, a sensor read more often than every 288 s)
+gives the table, at its end, what its readings met without remembering it
+(``_remember_range``): every level of its range, and every pattern that moves at most one
+level a reading within it, so a slow signal read often (a room every 2 s) does not meet
+its own day as news in the day after its warm-up.
+Scores are told from ``settle`` readings after the warm-up and, with ``day_parts``, from a
+day of patterns or ``warmup`` readings of them, whichever comes first (``settling``).
+``tilings`` cuts of the levels, each shifted by a share of a step, make the score graded.
+Every pattern met is remembered, one bit in a fixed table of ``BITS`` bits a sensor (a
+hash of the pattern picks the bit), so a sensor's state stays the same size however long
+it runs; a bit another pattern set first makes a new pattern look known, which the
+table's size keeps rare.
 The novelty of a reading is the share of its patterns not in the table; it is compared
 with the sensor's usual novelty (a noisy sensor meets new patterns all the time, a
 regular one never), and after an alarm the next ``quiet`` readings are damped, so that an
@@ -38,8 +44,9 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ..jit import LIGHT_PASS_AHEAD, compiled, compiled_inline, prefetch_row
+from ..jit import compiled_inline
 from ..records import Field
+from .pattern_pass import learn_pass, register_step
 from .streaming import StreamingDetector
 
 __all__ = ["NoveltyDetector", "damped", "novelty_of", "settling"]
@@ -54,6 +61,11 @@ _PRIME = 2_147_483_647
 _MULTIPLIER = 1_000_003
 _FARTHEST = 1_000_000
 _DAY = 86_400.0
+#: The longest pattern the warm-up's range is remembered with (``_remember_range``): 3
+#: levels, so that a sensor's table holds at most a few hundred of its 4,096 bits so.
+_RANGE_PATTERNS = 3
+#: And the levels beyond each end of the range it is remembered with.
+_RANGE_MARGIN = 1
 
 
 class Knobs(NamedTuple):
@@ -88,6 +100,38 @@ def _remember(s: Any, pattern: int) -> int:
 
 
 @compiled_inline
+def _remember_range(s: Any, k: Any) -> None:
+    """Remember, at the warm-up's end, what its readings met without remembering it (the
+    levels were not known yet): every level within the range learned (and one beyond each
+    end), and every pattern (up to ``_RANGE_PATTERNS`` long) that moves by at most one
+    level a reading within them.
+    A signal whose range is its warm-up's moves so when it is read often enough to be
+    smooth (a room read every 2 s crosses a level in thousands of readings), and would
+    otherwise meet each level and each crossing of the warm-up's day as news in the day
+    after it; a sensor read sparsely or noisily jumps between levels, and those patterns
+    it still learns as it meets them. The hashes are ``novelty_of``'s."""
+    longest = min(k.order, _RANGE_PATTERNS)
+    for tiling in range(k.tilings):
+        shift = tiling / k.tilings
+        # One level beyond each end too: a day's range is a sample's, and the next day's
+        # noise overshoots it a little (a room's coldest reading a few hundredths lower).
+        bottom = _level(s, s.low, shift) - _RANGE_MARGIN
+        top = _level(s, s.high, shift) + _RANGE_MARGIN
+        for first in range(bottom, top + 1):
+            one = (tiling * _MULTIPLIER + first + _FARTHEST) % _PRIME
+            _remember(s, one)
+            if longest < 2:
+                continue
+            for second in range(max(first - 1, bottom), min(first + 1, top) + 1):
+                two = (one * _MULTIPLIER + second + _FARTHEST + 1) % _PRIME
+                _remember(s, two)
+                if longest < 3:
+                    continue
+                for third in range(max(second - 1, bottom), min(second + 1, top) + 1):
+                    _remember(s, (two * _MULTIPLIER + third + _FARTHEST + 2) % _PRIME)
+
+
+@compiled_inline
 def novelty_of(s: Any, k: Any, time: float, value: float) -> float:
     """One reading of the row ``s``: learn its patterns and return the share of them that
     were new, or -1 when there is nothing to judge yet (a missing value, or the warm-up).
@@ -109,11 +153,17 @@ def novelty_of(s: Any, k: Any, time: float, value: float) -> float:
                 # With the day as context the range is that of a whole day at least: a
                 # room read every 2 s spans a few tenths of a kelvin in its first 300
                 # readings, and each later hour of its day would be a level never seen.
-                # The count waits here (a snapshot keeps it so) until the day is over.
+                # The count waits here (a snapshot keeps it so) until the day is over;
+                # ``step``, not cut before the warm-up's end, is 0 meanwhile: the mark
+                # that its range is to be remembered then (``_remember_range``).
+                s.step = 0.0
                 return -1.0
+            waited = s.step == 0.0
             # A flat warm-up still needs a scale: a small share of the value's size.
             floor = 1e-6 * max(abs(s.low), abs(s.high), 1.0)
             s.step = max((s.high - s.low) / k.levels, floor)
+            if waited:
+                _remember_range(s, k)
             s.first_time = math.nan  # from now on: when its patterns began to be remembered
         s.count = n + 1
         return -1.0
@@ -158,12 +208,17 @@ def novelty_of(s: Any, k: Any, time: float, value: float) -> float:
 def settling(s: Any, k: Any, time: float) -> bool:
     """Whether the row ``s`` (past ``novelty_of``) tells no score yet: in its first
     ``settle`` readings after the warm-up (its first patterns are all new), and, with
-    ``day_parts``, until it has remembered a whole day of patterns (a sensor read every
-    few seconds is through its ``settle`` readings in minutes, long before it has met
-    each hour of its day at each level)."""
+    ``day_parts``, until it has remembered a whole day of patterns or as many readings
+    of them as its warm-up's count, whichever comes first. A sensor read every 5 minutes
+    or slower (NAB's series) is past its count only after its day; one read more often,
+    whose warm-up waited for its day and whose range was then remembered
+    (``_remember_range``), has met its own day's levels and is scored after that many
+    readings: 5 hours at a reading a minute, 10 minutes at one every 2 s."""
     if s.count <= k.warmup + k.settle:
         return True
-    waiting: bool = k.day_parts > 0 and time - s.first_time < _DAY
+    waiting: bool = (
+        k.day_parts > 0 and time - s.first_time < _DAY and s.count < 2 * k.warmup
+    )
     return waiting
 
 
@@ -193,31 +248,7 @@ def _step(s: Any, k: Knobs, time: float, value: float) -> float:
     return damped(s, k, score)
 
 
-@compiled
-def _learn_many(
-    records: NDArray[np.void],
-    raw: NDArray[np.uint8],
-    scratch: NDArray[np.void],
-    scratch_raw: NDArray[np.uint8],
-    first_line: NDArray[np.int64],
-    k: Knobs,
-    rows: NDArray[np.int64],
-    times: NDArray[np.float64],
-    values: NDArray[np.float64],
-    teach: NDArray[np.bool_],
-    scores: NDArray[np.float64],
-) -> None:
-    n = rows.shape[0]
-    for i in range(n):
-        # A large fleet's records are rarely in cache: ask for one a few readings ahead.
-        if i + LIGHT_PASS_AHEAD < n:
-            prefetch_row(first_line, rows[i + LIGHT_PASS_AHEAD])
-        if teach[i]:
-            scores[i] = _step(records[rows[i]], k, times[i], values[i])
-        else:
-            # Scored on a copy of its record: the state stays as it was.
-            scratch_raw[0, :] = raw[rows[i], :]
-            scores[i] = _step(scratch[0], k, times[i], values[i])
+register_step(Knobs, _step)
 
 
 class NoveltyDetector(StreamingDetector):
@@ -277,4 +308,4 @@ class NoveltyDetector(StreamingDetector):
         teach: NDArray[np.bool_],
         scores: NDArray[np.float64],
     ) -> None:
-        self._run_prefetching(_learn_many, rows, times, values, teach, scores)
+        self._run_prefetching(learn_pass, rows, times, values, teach, scores)

@@ -1,6 +1,6 @@
 """A streaming detector's learned state as bytes, and back: what lets the live path's
 anomaly detection survive a restart (a sensor would otherwise learn again for its warm-up
-and ``settle`` readings, with the day as context for two days, and meanwhile tell no
+and ``settle`` readings, with the day as context for one to two days, and meanwhile tell no
 anomaly).
 
 ``dump`` writes the detector's ``save`` of the rows in use, keyed by sensor id, with the

@@ -54,8 +54,8 @@ class StreamingDetector(RecordDetector):
                          teach: NDArray[np.bool_], scores: NDArray[np.float64]) -> None:
         """``_learn`` for a kernel of the shape the pattern detectors share (``novelty``,
         ``surprise``): the tables, the column it prefetches rows by, the knobs, then the
-        readings. (The compiled passes themselves stay one a detector: a pass made by a
-        factory around each detector's step is not found again in numba's cache.)"""
+        readings (``pattern_pass.learn_pass``, which picks each detector's step by the
+        class of its knobs)."""
         records, raw, scratch, scratch_raw = self._kernel_tables()
         kernel(records, raw, scratch, scratch_raw, self._records.columns["count"],
                self.knobs, rows, times, values, teach, scores)

@@ -38,9 +38,10 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ..jit import LIGHT_PASS_AHEAD, compiled, compiled_inline, prefetch_row
+from ..jit import compiled_inline
 from ..records import Field
 from .novelty import BITS, RING, damped, novelty_of, settling
+from .pattern_pass import learn_pass, register_step
 from .streaming import StreamingDetector
 
 __all__ = ["BINS", "SurpriseDetector"]
@@ -94,30 +95,7 @@ def _step(s: Any, k: Knobs, time: float, value: float) -> float:
     return damped(s, k, min(-math.log10(tail) / k.surprise, 1.0))
 
 
-@compiled
-def _learn_many(
-    records: NDArray[np.void],
-    raw: NDArray[np.uint8],
-    scratch: NDArray[np.void],
-    scratch_raw: NDArray[np.uint8],
-    first_line: NDArray[np.int64],
-    k: Knobs,
-    rows: NDArray[np.int64],
-    times: NDArray[np.float64],
-    values: NDArray[np.float64],
-    teach: NDArray[np.bool_],
-    scores: NDArray[np.float64],
-) -> None:
-    n = rows.shape[0]
-    for i in range(n):
-        if i + LIGHT_PASS_AHEAD < n:
-            prefetch_row(first_line, rows[i + LIGHT_PASS_AHEAD])
-        if teach[i]:
-            scores[i] = _step(records[rows[i]], k, times[i], values[i])
-        else:
-            # Scored on a copy of its record: the state stays as it was.
-            scratch_raw[0, :] = raw[rows[i], :]
-            scores[i] = _step(scratch[0], k, times[i], values[i])
+register_step(Knobs, _step)
 
 
 class SurpriseDetector(StreamingDetector):
@@ -185,4 +163,4 @@ class SurpriseDetector(StreamingDetector):
         teach: NDArray[np.bool_],
         scores: NDArray[np.float64],
     ) -> None:
-        self._run_prefetching(_learn_many, rows, times, values, teach, scores)
+        self._run_prefetching(learn_pass, rows, times, values, teach, scores)

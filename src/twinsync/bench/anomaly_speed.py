@@ -7,7 +7,8 @@ readings holding ``--per-sensor`` readings of each sensor they touch: 100 sensor
 batch is one gateway's backlog, 100,000 x 1 a large fleet where a batch touches a tenth of
 it. Each sensor's first readings (its warm-up) are fed before the clock starts, spread
 over ``WARM_DAYS`` days at least (with the hour of the day as context a detector learns its
-range over a day and scores once a day of patterns is remembered), so the time is that of
+range over a day and scores once a day of patterns, or as many readings as its warm-up
+counted, is remembered), so the time is that of
 readings scored, not of a fleet still learning its ranges. Only ``learn_many`` is timed;
 the readings are made before.
 """
