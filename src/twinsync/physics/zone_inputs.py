@@ -136,7 +136,12 @@ class InputHistory:
             keep=self.capacity - self.slack)
 
     def as_of(self, slots: NDArray[np.int64], times: Array) -> Array:
-        """Each slot's value as last read before ``times`` (NaN: none known before).
+        """Each slot's value as last read before ``times`` (NaN: none known before)."""
+        return self.read_before(slots, times)[0]
+
+    def read_before(self, slots: NDArray[np.int64], times: Array) -> tuple[Array, Array]:
+        """Each slot's value as last read before ``times`` and that reading's time (NaN,
+        NaN: none known before).
 
         A binary search along each row, all rows at once: a comparison with the whole
         row (``capacity`` of them a look-up) was a third of the zones' step at 1,000
@@ -158,7 +163,9 @@ class InputHistory:
         found = before >= 0
         out = np.full(slots.size, np.nan)
         out[found] = self.columns["value"][slots[found], before[found]]
-        return out
+        when = np.full(slots.size, np.nan)
+        when[found] = time_column[slots[found], before[found]]
+        return out, when
 
     def latest(self, slots: NDArray[np.int64]) -> Array:
         """Each slot's newest event time (-inf: none kept)."""
