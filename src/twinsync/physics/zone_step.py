@@ -220,7 +220,8 @@ def _predict(x: Any, covariance: Any, outdoor: float, heating: float, neighbour:
         return False
     # The factor is lower triangular: the points along its last columns hold the mean's
     # ln R (or ln R and ln C) to the bit, so their R (and decay) are the mean's: 19 exps
-    # instead of 27, the same numbers.
+    # instead of 33, the same numbers (and 11 more for the share where a neighbour is
+    # read: the logit is the factor's last row, which every column reaches).
     central_resistance = math.exp(points[0, 1])
     central_capacitance = math.exp(points[0, 2])
     central_decay = math.exp(-hours / (central_resistance * central_capacitance))
