@@ -24,7 +24,7 @@ after it).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -34,6 +34,17 @@ from .contract import Array
 
 #: Readings kept per input: three days of 15-minute readings, twelve of hourly ones.
 HISTORY_CAPACITY = 288
+
+
+class HistorySave(NamedTuple):
+    """Rows as they were (``InputHistory.savepoint``): those an insert may rewrite, whole
+    (``slots``, ``rows``); those it can only append to, by their count (``appended``,
+    ``counts``)."""
+
+    slots: NDArray[np.int64]
+    rows: dict[str, NDArray[Any]]
+    appended: NDArray[np.int64]
+    counts: NDArray[np.int64]
 
 
 class InputHistory:
@@ -68,6 +79,43 @@ class InputHistory:
 
     def take(self, slots: NDArray[np.int64]) -> dict[str, NDArray[Any]]:
         return {name: column[slots].copy() for name, column in self.columns.items()}
+
+    def savepoint(self, slots: NDArray[np.int64], times: Array) -> HistorySave:
+        """What ``rollback`` needs to undo ``insert(slots, times', ...)`` for any
+        ``times' >= times``. A row whose new readings all come after its kept ones, with
+        room for them, is only appended to (``insert``'s usual case): its count is kept,
+        not its row. Copying every touched row whole (288 times and values) was most of
+        the zones' stage at 10,000 rooms, where each room's air is a neighbour's input and
+        every batch touches every row."""
+        if slots.size == 0:
+            none = np.zeros(0, dtype=np.int64)
+            return HistorySave(none, self.take(none), none, none)
+        order = np.lexsort((times, slots))
+        ordered = slots[order]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        sizes = np.diff(np.r_[starts, ordered.size])
+        touched = ordered[starts]
+        earliest = np.asarray(times)[order][starts]
+        count = self.count[touched]
+        newest = np.full(touched.size, -np.inf)
+        has = count > 0
+        newest[has] = self.columns["time"][touched[has], count[has] - 1]
+        # NaN times are left out by ``insert``: only ever fewer readings, none earlier.
+        appended = (~(earliest < newest)) & (count + sizes <= self.capacity)
+        whole = touched[~appended]
+        return HistorySave(whole, self.take(whole), touched[appended], count[appended])
+
+    def rollback(self, save: HistorySave) -> None:
+        if save.slots.size:
+            self.put(save.slots, save.rows)
+        if save.appended.size:
+            # What was appended goes back to padding (a row holds +inf / NaN after its
+            # kept readings).
+            after = np.arange(self.capacity)[None, :] >= save.counts[:, None]
+            for name, pad in (("time", np.inf), ("value", np.nan)):
+                column = self.columns[name]
+                column[save.appended] = np.where(after, pad, column[save.appended])
+            self.count[save.appended] = save.counts
 
     def put(self, slots: NDArray[np.int64], rows: dict[str, NDArray[Any]],
             keep: int | None = None) -> None:

@@ -77,7 +77,7 @@ from numpy.typing import NDArray
 from ..errors import TwinsyncError
 from ..model import Element, Event
 from ..physics.zone_bank import ZoneBank, ZoneKnobs, ZoneSave
-from ..physics.zone_inputs import InputHistory, ready_to_step
+from ..physics.zone_inputs import HistorySave, InputHistory, ready_to_step
 from ..physics.zone_watch import AGAIN, ENDED, STARTED, WatchReport
 from ..pipeline import Batch, Flag
 from .commit import commit_store
@@ -138,7 +138,7 @@ class ZonePoint(NamedTuple):
     slot_value: NDArray[np.float64]
     slot_time: NDArray[np.float64]
     slot_shift: NDArray[np.float64]
-    history: dict[str, NDArray[Any]]
+    history: HistorySave
     holding: int
 
 
@@ -515,7 +515,9 @@ class ZoneDesk:
         at, role = self._readings(batch, in_time)
         targets = self.target[batch.rows[at]]
         fed = self.feeds[batch.rows[at]]
-        slots = np.unique(np.r_[targets[role == INPUT], fed[fed >= 0]])
+        feeding = (role == INPUT) | (fed >= 0)
+        written = np.where(role == INPUT, targets, fed)[feeding]
+        slots = np.unique(written)
         # A batch may step any zone that holds readings back (its inputs came, or its
         # wait ran out), besides the zones it reads; and one that reads an input may coast
         # any silent zone.
@@ -527,7 +529,9 @@ class ZoneDesk:
                  else None)
         return ZonePoint(self.bank.savepoint(zones), ahead, slots,
                          self.slot_value[slots].copy(), self.slot_time[slots].copy(),
-                         self.slot_shift[slots].copy(), self.history.take(slots),
+                         self.slot_shift[slots].copy(),
+                         # by their stamps: a clock behind only moves a reading later
+                         self.history.savepoint(written, batch.event_time[at][feeding]),
                          self.holding)
 
     def rollback(self, point: ZonePoint | None) -> None:
@@ -539,7 +543,7 @@ class ZoneDesk:
             self.slot_value[point.slots] = point.slot_value
             self.slot_time[point.slots] = point.slot_time
             self.slot_shift[point.slots] = point.slot_shift
-            self.history.put(point.slots, point.history)
+            self.history.rollback(point.history)
             self.holding = point.holding
 
     def step(self, batch: Batch, in_time: NDArray[np.int64]) -> list[Event]:
