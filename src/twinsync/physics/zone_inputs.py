@@ -3,7 +3,8 @@ readings (``InputHistory``) and which of a zone's readings may be stepped now
 (``ready_to_step``).
 
 A zone's step from its last reading to ``t`` takes each input (outdoor temperature,
-heating power) as last read *before* ``t`` in event time, not as last received: a room
+heating power, each neighbouring zone's air temperature) as last read *before* ``t`` in
+event time, not as last received: a room
 logger that uploads six hours at once is stepped through those hours with the outdoor
 temperature of each hour. The value is held, not interpolated: heating is switched (a
 line between an off and an on reading is power that never flowed), and a value
