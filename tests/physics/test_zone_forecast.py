@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twinsync.physics.thermal import HeatGainZone, ThermalZone
+from twinsync.physics.neighbour_zone import NeighbourZone
+from twinsync.physics.thermal import ThermalZone
 from twinsync.physics.zone_forecast import (
     InputOutlook,
     daily_course,
@@ -25,7 +26,7 @@ Z90 = 1.6449
 #: Fourteen days of 15-minute readings.
 LONG = 14 * 96
 #: The zones here are what the model says with no process noise.
-NO_NOISE = np.zeros((4, 4))
+NO_NOISE = np.zeros((5, 5))
 
 
 def test_a_random_walks_mean_squared_change_grows_with_the_lag() -> None:
@@ -90,8 +91,8 @@ def test_zones_under_a_wandering_outdoor_temperature_hold_ninety_percent_of_read
         truth[:, k] = state[:, 0]
     readings = truth + rng.normal(0.0, 0.1, truth.shape)
     # the zone's state as the bank holds it: no heat gain, and sure of it
-    x = HeatGainZone.state(np.full(zones, 18.0), resistance, capacitance)
-    P = np.broadcast_to(np.diag([1e-6, 1e-8, 1e-8, 1e-8]), (zones, 4, 4)).copy()
+    x = NeighbourZone.state(np.full(zones, 18.0), resistance, capacitance, share=0.5)
+    P = np.broadcast_to(np.diag([1e-6, 1e-8, 1e-8, 1e-8, 1e-8]), (zones, 5, 5)).copy()
     times = np.arange(LONG) * STEP
     starts = times[-1] + STEP * np.arange(ahead)
     means, covariances = np.empty((zones, ahead)), np.empty((zones, ahead, ahead))
@@ -141,8 +142,8 @@ def held_under_a_daily_swing(daily: bool) -> list[float]:
     model = ThermalZone()
     noise = rng.normal(0.0, 0.1, (zones, LONG + ahead))
     # the zone's state as the bank holds it: no heat gain, and sure of it
-    x = HeatGainZone.state(np.full(zones, 18.0), resistance, capacitance)
-    P = np.broadcast_to(np.diag([1e-6, 1e-8, 1e-8, 1e-8]), (zones, 4, 4)).copy()
+    x = NeighbourZone.state(np.full(zones, 18.0), resistance, capacitance, share=0.5)
+    P = np.broadcast_to(np.diag([1e-6, 1e-8, 1e-8, 1e-8, 1e-8]), (zones, 5, 5)).copy()
     inside = np.zeros(2)
     for origin in (LONG - 73, LONG - 49, LONG - 25, LONG - 1):
         state, readings = x.copy(), np.empty((zones, ahead))

@@ -103,3 +103,33 @@ def test_an_input_as_of_a_time_is_the_newest_kept_reading_before_it(
         before = np.flatnonzero(kept < time)
         expected.append(history.columns["value"][slot][before[-1]] if before.size else np.nan)
     assert np.array_equal(history.as_of(slots, times), np.array(expected), equal_nan=True)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(0, 2**31), st.integers(0, 40), st.integers(1, 60))
+def test_a_rollback_puts_back_every_row_an_insert_changed_and_copies_only_those_it_may_rewrite(
+        seed: int, kept: int, new: int) -> None:
+    """Rows only appended to are put back by their count; rows an insert merges into (a
+    late reading, or no room left) whole; readings placed later than their savepoint's
+    time (a clock behind, moved on) are undone too."""
+    rng = np.random.default_rng(seed)
+    history = InputHistory(capacity=48)
+    history.grow(5)
+    for slot in range(5):
+        times = np.sort(rng.uniform(0.0, 1000.0, kept))
+        history.insert(np.full(kept, slot), times, rng.normal(size=kept))
+    before = {name: column.copy() for name, column in history.columns.items()}
+    counts = history.count.copy()
+    slots = rng.integers(0, 5, new)
+    # late readings now and then, else after what is kept
+    times = np.where(rng.random(new) < 0.2, rng.uniform(0.0, 1000.0, new),
+                     rng.uniform(1000.0, 2000.0, new))
+    point = history.savepoint(slots, times)
+    history.insert(slots, times + rng.choice([0.0, 30.0], new), rng.normal(size=new))
+    history.rollback(point)
+    for name, column in before.items():
+        assert np.array_equal(history.columns[name], column, equal_nan=True), name
+    assert np.array_equal(history.count, counts)
+    # Only rows a late reading or a full row touches were copied whole.
+    assert set(point.slots.tolist()) <= set(slots[(times < 1000.0)].tolist()) | {
+        int(s) for s in np.unique(slots) if counts[s] + np.sum(slots == s) > 48}

@@ -2,7 +2,8 @@
 form) in every column of the bank and in what the watch says, on random batches (several
 readings of a zone, zones read once, first readings, far-off readings the gate holds out
 and re-opens on, readings stepped with guessed inputs, low quality, zones without a
-heating meter) and through a divergence episode whose recalibration falls mid-batch."""
+heating meter, zones with neighbours read and without) and through a divergence episode
+whose recalibration falls mid-batch."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ QUARTER = 900.0
 @lru_cache(maxsize=1)
 def warmed() -> dict[str, Any]:
     """Eight rooms after ``WARM`` quarter-hours, the last two without a heating meter and
-    the last never read (its first reading comes in a batch)."""
+    the last never read (its first reading comes in a batch); the first four with
+    neighbours read (the mean of the rooms beside them in the row), the others without."""
     rng = np.random.default_rng(3)
     outdoor, heating = zone_weather(rng, ZONES, WARM, 0.25)
     rooms = room_readings(np.full(ZONES, 18.0), rng.uniform(2, 10, ZONES),
@@ -36,9 +38,13 @@ def warmed() -> dict[str, Any]:
     bank.grow(ZONES)
     bank.meter(np.array([6, 7]), False)
     read = np.arange(ZONES - 1, dtype=np.int64)
+    beside = np.where(np.arange(ZONES)[:, None] < 4, 0.5 * (np.roll(rooms, 1, axis=0)
+                                                   + np.roll(rooms, -1, axis=0)), outdoor)
     for t in range(WARM):
+        before = max(t - 1, 0)
         bank.update_in_rounds(read, np.full(read.size, QUARTER * t), rooms[read, t],
-                              np.ones(read.size), outdoor[read, t], heating[read, t])
+                              np.ones(read.size), outdoor[read, t], heating[read, t],
+                              neighbour=beside[read, before])
     return bank.take(np.arange(ZONES))
 
 
@@ -106,7 +112,7 @@ def fold_both(compiled: ZoneBank, rounds: ZoneBank, *batch: Any) -> WatchReport:
 def batches(draw: st.DrawFn) -> tuple[np.ndarray, ...]:
     """A batch of readings: each zone's in time order (some at the same time), values near
     the room's with now and then a far-off one, qualities from 0 to 1, some stepped with
-    guessed inputs."""
+    guessed inputs, the neighbours' temperature read for some (else the outdoor one)."""
     per_zone = draw(st.lists(st.integers(0, 9), min_size=ZONES, max_size=ZONES))
     seed = draw(st.integers(0, 2**31))
     far_share = draw(st.sampled_from([0.0, 0.1, 0.7]))
@@ -125,11 +131,13 @@ def batches(draw: st.DrawFn) -> tuple[np.ndarray, ...]:
     outdoor = rng.uniform(-5.0, 15.0, zones.size)
     heating = rng.choice([0.0, 2.0, 4.0], zones.size)
     known = rng.random(zones.size) < 0.8
+    beside = np.where(rng.random(zones.size) < draw(st.sampled_from([0.0, 0.5, 1.0])),
+                      rng.uniform(5.0, 25.0, zones.size), outdoor)
     # Shuffled: the zones' readings interleave, each zone's still in time order.
     mixed = np.argsort(rng.random(zones.size) + zones * 0.0, kind="stable")
     mixed = mixed[np.lexsort((np.arange(mixed.size), times[mixed]))]
     return zones[mixed], times[mixed], values[mixed], quality[mixed], outdoor[mixed], \
-        heating[mixed], known[mixed]
+        heating[mixed], known[mixed], beside[mixed]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -137,11 +145,11 @@ def batches(draw: st.DrawFn) -> tuple[np.ndarray, ...]:
 def test_the_compiled_pass_gives_the_numbers_of_the_rounds(
         batch: tuple[np.ndarray, ...], with_known: bool, watch: bool) -> None:
     compiled, rounds = twins(watch=watch)
-    *readings, known = batch
-    fold_both(compiled, rounds, *readings, known if with_known else None)
+    *readings, known, beside = batch
+    fold_both(compiled, rounds, *readings, known if with_known else None, beside)
     # A second batch goes on from where the first left both.
     later = [readings[0], readings[1] + 8 * QUARTER, *readings[2:]]
-    fold_both(compiled, rounds, *later, None)
+    fold_both(compiled, rounds, *later, None, beside + 1.0)
 
 
 def test_a_gate_held_shut_reopens_in_the_compiled_pass_as_in_the_rounds() -> None:

@@ -39,8 +39,9 @@ def test_the_watch_over_each_rounds_zones_gives_the_cusum_of_each_zones_own_resi
             continue
         r = residuals[z, t]
         told = watch.observe(columns, Reading(z, np.full(z.size, 900.0 * t), r, np.ones(z.size),
-                                              np.zeros(z.size), np.zeros(z.size), r, r,
-                                              np.zeros((z.size, 4)), np.ones(z.size)))
+                                              np.zeros(z.size), np.zeros(z.size),
+                                              np.zeros(z.size), r, r,
+                                              np.zeros((z.size, 5)), np.ones(z.size)))
         started[told.zones[told.code == STARTED], t] = True
         columns["count"][z] += 1
     detector = Cusum(threshold=4.0)
@@ -103,7 +104,8 @@ def watch_rounds(watch: ZoneWatch, columns: dict[str, np.ndarray], start: int,
     for t, (r, q) in enumerate(zip(normalised, quality, strict=True)):
         told = watch.observe(columns, Reading(z, np.full(1, 900.0 * (start + t)), np.full(1, r),
                                               np.full(1, q), np.zeros(1), np.zeros(1),
-                                              np.full(1, r), np.full(1, r), np.zeros((1, 4)),
+                                              np.zeros(1), np.full(1, r), np.full(1, r),
+                                              np.zeros((1, 5)),
                                               np.ones(1)))
         codes += told.code.tolist()
         columns["count"][z] += 1

@@ -39,7 +39,9 @@ setting; their warm-up is 30 readings a sensor).
 each) and the last the site's outdoor temperature, read as often as a hundred rooms
 together (every hundredth reading), so that every room is a thermal zone on the reading
 path; ``--zones off`` switches the zones off (the ``zone_models`` setting), the baseline
-of their cost. The default fleet (``slabs``) has no zone.
+of their cost. The rooms stand in corridors of ``CORRIDOR`` side by side, each naming the
+rooms beside it in ``adjacent_spaces`` (as the IFC import writes it), so each zone takes
+its neighbours' temperature as an input. The default fleet (``slabs``) has no zone.
 
 ``--values steady`` gives each sensor a level of its own (drawn between 15 and 25 once)
 and each reading 0.05 of noise about it, as a room or a slab holds its temperature over
@@ -67,7 +69,7 @@ import uvicorn
 from numpy.typing import NDArray
 
 from ..analytics import AnomalyMonitor
-from ..model import Binding, Element, Sensor, Transform
+from ..model import Binding, Element, PropertyValue, Sensor, Source, Transform
 from ..pipeline import IncomingBatch, RawReading
 from ..service import TwinService
 
@@ -125,6 +127,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 PATTERNS = ("random", "gateway")
 FLEETS = ("slabs", "rooms")
+#: Rooms side by side in a corridor of a rooms fleet (the ends have one neighbour).
+CORRIDOR = 10
 VALUES = ("random", "steady")
 #: A steady sensor's noise about its level (``--values steady``).
 STEADY_NOISE = 0.05
@@ -260,10 +264,17 @@ def _stamped_live(batches: list[list[RawReading]], rate: float,
 def rooms_fleet(sensors: int) -> tuple[list[Element], list[Sensor], list[Binding]]:
     """``sensors - 1`` rooms with an air temperature sensor each, under one site whose
     outdoor sensor (``outdoor``, the last) is every room's outdoor input: every room a
-    thermal zone."""
+    thermal zone, beside the rooms next to it in its corridor (``CORRIDOR`` rooms)."""
     rooms = max(sensors - 1, 1)
+
+    def beside(i: int) -> dict[str, PropertyValue]:
+        others = [f"r{j}" for j in (i - 1, i + 1)
+                  if 0 <= j < rooms and j // CORRIDOR == i // CORRIDOR]
+        return {"adjacent_spaces": PropertyValue(others, "", 0.0, Source.BIM, 1.0)}
+
     elements = [Element("site", "IfcSite"),
-                *(Element(f"r{i}", "IfcSpace", parent="site") for i in range(rooms))]
+                *(Element(f"r{i}", "IfcSpace", parent="site", properties=beside(i))
+                  for i in range(rooms))]
     registered = [Sensor(f"s{i}", "temperature", "degC", expected_interval=60.0)
                   for i in range(rooms)]
     registered.append(Sensor("outdoor", "temperature", "degC", expected_interval=60.0))

@@ -93,8 +93,8 @@ def _start(coupled: bool, knobs: ZoneKnobs, first: Array, share: float, logit_sd
     zones = first.size
     resistance = np.full(zones, knobs.resistance)
     capacitance = np.full(zones, knobs.capacitance)
-    four_P = knobs.prior()
-    four_Q = knobs.process_noise(metered=True)
+    four_P = knobs.prior()[:4, :4]
+    four_Q = knobs.process_noise(metered=True)[:4, :4]
     if not coupled:
         return (HeatGainZone(), HeatGainZone.state(first, resistance, capacitance),
                 np.broadcast_to(four_P, (zones, 4, 4)).copy(), four_Q)

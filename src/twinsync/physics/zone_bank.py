@@ -1,6 +1,9 @@
 """Every live thermal zone's state in one set of arrays, stepped to each reading's own time
-and updated by the unscented Kalman filter (joint estimation of ``[T, ln R, ln C, G]``:
-the temperature, R and C, and the heat gain ``G`` no input explains, ``HeatGainZone``).
+and updated by the unscented Kalman filter (joint estimation of ``[T, ln R, ln C, G,
+logit s]``: the temperature, R and C, the heat gain ``G`` no input explains and the share
+``s`` of the zone's loss that goes to its neighbouring zones, ``NeighbourZone``). A zone
+with no neighbour read is stepped with the neighbours' temperature at the outdoor one, for
+which ``s`` moves nothing: it is then exactly ``HeatGainZone``.
 
 A zone's readings come at their own times, so each zone steps by its own ``dt``: the step
 length travels as a third input column (``TimedZone``). ``update`` folds a batch in one
@@ -18,8 +21,9 @@ time was folded in. Fusion weighs the model with it beside the sensors that read
 (``service/model_sources.py``): the posterior already holds those readings, the prior does
 not, so nothing is counted twice.
 
-Over a step the outdoor temperature and the heating are held at the values the caller
-gives (each input as last read before the reading's event time, ``zone_inputs.py``). A
+Over a step the outdoor temperature, the heating and the neighbours' mean temperature are
+held at the values the caller gives (each input as last read before the reading's event
+time, ``zone_inputs.py``). A
 reading's quality weighs it as in every filter here (``gate``): its variance is divided
 by its quality (at least the gate's floor, 0.01).
 
@@ -42,7 +46,7 @@ from numpy.typing import NDArray
 from . import zone_kernel, zone_watch
 from .contract import Array, NotPositiveDefinite
 from .gate import DEFAULT_GATE
-from .thermal import HeatGainZone
+from .neighbour_zone import NeighbourZone
 from .ukf import MerweWeights, UnscentedKalmanFilter
 from .zone_kernel import Said
 from .zone_step import Knobs
@@ -94,7 +98,13 @@ class ZoneKnobs:
     rooms heated in daily spells (``twinsync bench zone-gain`` seeds 0-2; docs/PHYSICS.md);
     it starts from 0 ± 10 K (``unmetered_gain_sd``: a heated room sits 10-20 K above the
     outdoors, and a gain held near 0 at first lets the filter explain the room's warmth
-    by a time constant of thousands of hours instead, which it then keeps)."""
+    by a time constant of thousands of hours instead, which it then keeps).
+
+    The share of the zone's loss that goes to its neighbours starts at ``share`` with a
+    logit ``share_logit_sd`` unsure (0.5 and 0.75: 95 % of the prior between 0.18 and
+    0.82; chosen on the tune seeds 0-2 of ``twinsync bench zone-neighbours``,
+    docs/PHYSICS.md "Neighbouring zones") and drifts as ln R and ln C do
+    (``parameter_noise``)."""
 
     resistance: float = 5.0
     capacitance: float = 10.0
@@ -107,28 +117,36 @@ class ZoneKnobs:
     gain_noise: float = 1e-3
     unmetered_gain_sd: float = 10.0
     unmetered_gain_noise: float = 30.0
+    share: float = 0.5
+    share_logit_sd: float = 0.75
+
+    @property
+    def share_logit(self) -> float:
+        """Where a new zone's ``logit s`` starts."""
+        return float(np.log(self.share / (1.0 - self.share)))
 
     def prior(self) -> Array:
-        """A new zone's covariance ``(4, 4)`` (its temperature's from ``temperature_sd``)."""
+        """A new zone's covariance ``(5, 5)`` (its temperature's from ``temperature_sd``)."""
         return np.diag([self.temperature_sd**2, self.log_sd**2, self.log_sd**2,
-                        self.gain_sd**2])
+                        self.gain_sd**2, self.share_logit_sd**2])
 
     def process_noise(self, metered: bool = True) -> Array:
-        """The process noise ``(4, 4)`` an hour of a zone with a heating meter, or
+        """The process noise ``(5, 5)`` an hour of a zone with a heating meter, or
         (``metered`` False) without one."""
         gain = self.gain_noise if metered else self.unmetered_gain_noise
         return np.diag([self.temperature_noise, self.parameter_noise, self.parameter_noise,
-                        gain])
+                        gain, self.parameter_noise])
 
 
-class TimedZone(HeatGainZone):
-    """The RC zone with its heat gain, each zone's step length (hours) as the third input
-    column; ``dt`` given to ``step`` scales it (1.0)."""
+class TimedZone(NeighbourZone):
+    """The RC zone with its heat gain and its neighbours, each zone's step length (hours)
+    as the fourth input column; ``dt`` given to ``step`` scales it (1.0)."""
 
-    input_names: tuple[str, ...] = ("outdoor_temperature", "heating_kw", "hours")
+    input_names: tuple[str, ...] = ("outdoor_temperature", "heating_kw",
+                                    "neighbour_temperature", "hours")
 
     def step(self, state: Array, dt: float | Array, inputs: Array) -> Array:
-        return super().step(state, dt * inputs[:, 2], inputs[:, :2])
+        return super().step(state, dt * inputs[:, 3], inputs[:, :3])
 
 
 class ZoneSave(NamedTuple):
@@ -156,7 +174,7 @@ class Forecast(NamedTuple):
 
 
 class ZoneBank:
-    """The state of ``len(self)`` zones: ``x`` ``(Z, 4)``, ``P`` ``(Z, 4, 4)``, the time of
+    """The state of ``len(self)`` zones: ``x`` ``(Z, 5)``, ``P`` ``(Z, 5, 5)``, the time of
     each zone's last reading (epoch seconds), its readings so far, its gated run, the
     temperature's prior mean and variance at its last reading time (NaN before a second
     reading), and the prior's mean squared error against trusted readings (``prior_error``,
@@ -215,6 +233,7 @@ class ZoneBank:
         x = np.zeros((size, STATE))
         x[:, 0] = np.nan
         x[:, 1], x[:, 2] = np.log(k.resistance), np.log(k.capacitance)
+        x[:, 4] = k.share_logit
         self.columns = {"x": x, "P": np.broadcast_to(self.prior, (size, STATE, STATE)).copy(),
                         "time": np.full(size, np.nan),
                         "count": np.zeros(size, dtype=np.int64),
@@ -262,7 +281,7 @@ class ZoneBank:
             c[name][fresh, 3, 3] = variance
 
     def noise(self, zones: NDArray[np.int64]) -> Array:
-        """Each of ``zones``' process noise ``(B, 4, 4)`` an hour: its heat gain's as
+        """Each of ``zones``' process noise ``(B, 5, 5)`` an hour: its heat gain's as
         metered or not (``ZoneKnobs``)."""
         noise: Array = self._noises[self.columns["metered"][zones].astype(np.intp)]
         return noise
@@ -318,11 +337,13 @@ class ZoneBank:
             c[name][point.ring_zones, point.ring_slots] = values
 
     def update(self, zones: NDArray[np.int64], times: Array, values: Array, quality: Array,
-               outdoor: Array, heating: Array, known: NDArray[np.bool_] | None = None
-               ) -> WatchReport:
+               outdoor: Array, heating: Array, known: NDArray[np.bool_] | None = None,
+               neighbour: Array | None = None) -> WatchReport:
         """Fold in readings of ``zones`` (one entry a reading, each zone's in time order):
         step each zone from its last reading to ``times`` (epoch seconds) with ``outdoor``
-        (°C) and ``heating`` (kW) held, then update with ``values`` (°C). A zone's first
+        (°C), ``heating`` (kW) and ``neighbour`` (the neighbours' mean °C; default the
+        outdoor temperature: no neighbour read) held, then update with ``values`` (°C). A
+        zone's first
         reading starts its temperature. Returns what the divergence watch said (episodes
         started, recalibrated, ended). ``known`` (default all): whether the inputs were
         known up to each reading's time; one stepped without (an outdoor sensor silent
@@ -342,9 +363,10 @@ class ZoneBank:
         order = np.argsort(zones, kind="stable")
         z = np.ascontiguousarray(zones[order], dtype=np.int64)
         judged_by = quality if known is None else np.where(known, quality, 0.0)
-        at, value, weight, held_out, held_heating, judged = (
+        beside = outdoor if neighbour is None else neighbour
+        at, value, weight, held_out, held_heating, held_beside, judged = (
             np.ascontiguousarray(column[order], dtype=np.float64)
-            for column in (times, values, quality, outdoor, heating, judged_by))
+            for column in (times, values, quality, outdoor, heating, beside, judged_by))
         guessed = (np.zeros(z.size, dtype=np.bool_) if known is None
                    else np.ascontiguousarray(~known[order]))
         starts = np.flatnonzero(np.r_[True, z[1:] != z[:-1], True])
@@ -353,7 +375,7 @@ class ZoneBank:
         failed = zone_kernel.fold(tuple(self.columns[name] for name in zone_kernel.COLUMNS),
                                   self.prior, self._noises, weights.mean, weights.cov,
                                   self._kernel_knobs, z, at, value, weight, held_out,
-                                  held_heating, judged, guessed, starts, said)
+                                  held_heating, held_beside, judged, guessed, starts, said)
         if failed >= 0:
             raise NotPositiveDefinite("covariance", [int(z[failed])])
         spoken = np.flatnonzero(said.code)
@@ -369,7 +391,8 @@ class ZoneBank:
 
     def update_in_rounds(self, zones: NDArray[np.int64], times: Array, values: Array,
                          quality: Array, outdoor: Array, heating: Array,
-                         known: NDArray[np.bool_] | None = None) -> WatchReport:
+                         known: NDArray[np.bool_] | None = None,
+                         neighbour: Array | None = None) -> WatchReport:
         """``update`` in its batch form, NumPy: the readings in rounds (the first reading
         of each zone, then the second, ...), each round one vectorised UKF over the zones
         it reads; a round costs some hundreds of µs whatever its size. The oracle of the
@@ -379,6 +402,7 @@ class ZoneBank:
         # The quality the watch and the prior's error judge a reading by: none for one
         # stepped without its inputs (the filter still takes it by its own quality).
         judged_by = quality if known is None else np.where(known, quality, 0.0)
+        beside = outdoor if neighbour is None else neighbour
         self._told = []
         order = np.argsort(zones, kind="stable")
         sorted_zones = zones[order]
@@ -387,13 +411,13 @@ class ZoneBank:
         for round_ in range(int(rank.max()) + 1):
             taken = order[rank == round_]
             self._round(zones[taken], times[taken], values[taken], quality[taken],
-                        outdoor[taken], heating[taken], judged_by[taken],
+                        outdoor[taken], heating[taken], beside[taken], judged_by[taken],
                         None if known is None else ~known[taken])
         told, self._told = WatchReport.join(self._told), []
         return told
 
     def _round(self, zones: NDArray[np.int64], times: Array, values: Array, quality: Array,
-               outdoor: Array, heating: Array, judged_by: Array,
+               outdoor: Array, heating: Array, neighbour: Array, judged_by: Array,
                guessed: NDArray[np.bool_] | None = None) -> None:
         c = self.columns
         x, P, last = c["x"], c["P"], c["time"]
@@ -414,7 +438,7 @@ class ZoneBank:
         ukf = UnscentedKalmanFilter(self.model, x[z], P[z])
         ukf.gated_run = gated_run[z].copy()
         ukf.reopen_covariance = np.broadcast_to(self.prior, (z.size, STATE, STATE)).copy()
-        inputs = np.column_stack([outdoor[going], heating[going], hours])
+        inputs = np.column_stack([outdoor[going], heating[going], neighbour[going], hours])
         ukf.predict(1.0, inputs, self.noise(z) * hours[:, None, None])
         # The prior of a new time; a second reading of the same time (another sensor of the
         # zone) keeps the one from before the first, so it holds neither reading.
@@ -456,7 +480,8 @@ class ZoneBank:
             residual = innovation.residual[:, 0]
             normalised = residual / np.sqrt(innovation.covariance[:, 0, 0])
             self._watch(Reading(z, times[going], values[going], judged_by[going],
-                                outdoor[going], heating[going], residual, normalised,
+                                outdoor[going], heating[going], neighbour[going], residual,
+                                normalised,
                                 ukf.x, ukf.P[:, 0, 0]))
         self._restart_coast(z)
 
@@ -502,11 +527,12 @@ class ZoneBank:
             c[ahead][zones] = c[start][zones]
 
     def coast(self, zones: NDArray[np.int64], times: Array, outdoor: Array,
-              heating: Array) -> None:
-        """Step the coasted state of ``zones`` (each once) on to ``times`` with ``outdoor``
-        and ``heating`` held, without a reading: so a zone whose sensor is silent follows
-        its inputs as they are read, not as last seen. The zone itself (its state, its
-        last reading's time) does not move: a late reading of it is still taken."""
+              heating: Array, neighbour: Array | None = None) -> None:
+        """Step the coasted state of ``zones`` (each once) on to ``times`` with ``outdoor``,
+        ``heating`` and ``neighbour`` (default: the outdoor) held, without a reading: so a
+        zone whose sensor is silent follows its inputs as they are read, not as last seen.
+        The zone itself (its state, its last reading's time) does not move: a late reading
+        of it is still taken."""
         c = self.columns
         with np.errstate(invalid="ignore"):
             behind = (c["count"][zones] > 0) & (times > c["ahead_time"][zones])
@@ -514,20 +540,25 @@ class ZoneBank:
         if z.size == 0:
             return
         hours = (times[behind] - c["ahead_time"][z]) / HOUR
+        beside = outdoor if neighbour is None else neighbour
         ukf = UnscentedKalmanFilter(self.model, c["ahead_x"][z], c["ahead_P"][z], gate=None)
-        ukf.predict(1.0, np.column_stack([outdoor[behind], heating[behind], hours]),
+        ukf.predict(1.0, np.column_stack([outdoor[behind], heating[behind], beside[behind],
+                                          hours]),
                     self.noise(z) * hours[:, None, None])
         c["ahead_x"][z], c["ahead_P"][z], c["ahead_time"][z] = ukf.x, ukf.P, times[behind]
 
     def forecast(self, zones: NDArray[np.int64], hours: Array, outdoor: Array,
-                 heating: Array, *, coasted: bool = False) -> Forecast:
+                 heating: Array, *, coasted: bool = False, neighbour: Array | None = None
+                 ) -> Forecast:
         """Each of ``zones`` ``hours`` after its last reading (``coasted``: after its
-        coasted state's time), the inputs held (its state is not changed)."""
+        coasted state's time), the inputs held (``neighbour`` default: the outdoor
+        temperature; its state is not changed)."""
         k = self.knobs
         c = self.columns
         x, P = (c["ahead_x"], c["ahead_P"]) if coasted else (c["x"], c["P"])
         ukf = UnscentedKalmanFilter(self.model, x[zones], P[zones], gate=None)
-        ukf.predict(1.0, np.column_stack([outdoor, heating, hours]),
+        beside = outdoor if neighbour is None else neighbour
+        ukf.predict(1.0, np.column_stack([outdoor, heating, beside, hours]),
                     self.noise(zones) * np.asarray(hours)[:, None, None])
         variance = np.maximum(ukf.P[:, 0, 0], 0.0)
         return Forecast(ukf.x[:, 0].copy(), np.sqrt(variance),

@@ -1,7 +1,7 @@
 """A thermal zone's air temperature looked ahead from its filter's state, with the future of
 its inputs as uncertain as their own past says.
 
-The zone's UKF state ``[T, ln R, ln C, G]`` and covariance at its last reading are stepped
+The zone's UKF state ``[T, ln R, ln C, G, logit s]`` and covariance at its last reading are stepped
 on through the horizon in substeps (``UnscentedKalmanFilter.predict``): the temperature's,
 the parameters' and the heat gain's covariance are carried through the model by its sigma
 points, and the process noise is added a substep at a time: the temperature's, and the
@@ -32,10 +32,15 @@ carried from substep to substep with ``Σ a``, so a forecast of ``n`` substeps c
 ``n²``, not the ``n³`` of the weights as a matrix. A reading's
 variance adds the sensor's.
 
->>> x = np.array([[20.0, np.log(5.0), np.log(10.0), 0.0]])
->>> P = np.diag([0.01, 1e-4, 1e-4, 1e-4])[None]
+The neighbours' temperature (``neighbour``) is an input as the others: held at the
+neighbours' mean as last read (persistence, with its own history's spread), its error
+weighed by the share ``s`` (and the outdoor's by ``1 - s``); a zone with no neighbour read
+takes the outdoor temperature for it, which the share then does not move.
+
+>>> x = np.array([[20.0, np.log(5.0), np.log(10.0), 0.0, 0.0]])
+>>> P = np.diag([0.01, 1e-4, 1e-4, 1e-4, 1e-4])[None]
 >>> known = InputOutlook.known(np.zeros((1, 4)))
->>> noise = np.diag([4e-4, 4e-8, 4e-8, 1e-4])
+>>> noise = np.diag([4e-4, 4e-8, 4e-8, 1e-4, 4e-8])
 >>> ahead = zone_outlook(x, P, np.full(4, 12.5), known, known, noise, 0.1)
 >>> np.round(ahead.mean[0], 2).tolist()  # a quarter of τ = 50 h at a time, towards 0 °C
 [15.58, 12.13, 9.45, 7.36]
@@ -201,10 +206,12 @@ class ZoneOutlook:
 
 
 def zone_outlook(x: Array, P: Array, substeps: Array, outdoor: InputOutlook,
-                 heating: InputOutlook, noise: Array, noise_sd: float) -> ZoneOutlook:
-    """Zones of state ``x`` ``(B, 4)`` and covariance ``P`` ``(B, 4, 4)`` stepped through
-    ``substeps`` (hours each, ``(n,)``) with ``outdoor`` (°C) and ``heating`` (kW) held
-    over each at their outlook's mean; ``noise`` the process noise ``(4, 4)`` an hour (the
+                 heating: InputOutlook, noise: Array, noise_sd: float,
+                 neighbour: InputOutlook | None = None) -> ZoneOutlook:
+    """Zones of state ``x`` ``(B, 5)`` and covariance ``P`` ``(B, 5, 5)`` stepped through
+    ``substeps`` (hours each, ``(n,)``) with ``outdoor`` (°C), ``heating`` (kW) and
+    ``neighbour`` (the neighbours' mean °C; None: none read, the outdoor's taken) held
+    over each at their outlook's mean; ``noise`` the process noise ``(5, 5)`` an hour (the
     zone bank's, ``ZoneKnobs.process_noise``), ``noise_sd`` a reading's (K)."""
     batch, count = x.shape[0], substeps.size
     ukf = UnscentedKalmanFilter(TimedZone(), x.copy(), P.copy(), gate=None)
@@ -213,23 +220,33 @@ def zone_outlook(x: Array, P: Array, substeps: Array, outdoor: InputOutlook,
     # so far, aᵀΣa, and Σa: the weights a of substep n are those of n - 1 decayed by d_n,
     # plus (1 - d_n) (times R for the heating) on substep n's own error, so both follow
     # by one update a substep (n² in all, not n³).
-    variance = {"outdoor": np.zeros(batch), "heating": np.zeros(batch)}
-    reach = {"outdoor": np.zeros((batch, count)), "heating": np.zeros((batch, count))}
-    given = {"outdoor": outdoor.covariance, "heating": heating.covariance}
+    names = ("outdoor", "heating", "neighbour")
+    variance = {name: np.zeros(batch) for name in names}
+    reach = {name: np.zeros((batch, count)) for name in names}
+    beside = neighbour or InputOutlook.known(outdoor.mean)
+    given = {"outdoor": outdoor.covariance, "heating": heating.covariance,
+             "neighbour": beside.covariance}
     everyone = np.arange(batch)
     for k in range(count):
         hours = np.full(batch, substeps[k])
         # the weights an input's error takes, at the mean R and C before the substep
         resistance = np.exp(ukf.x[:, 1])
         decay = np.exp(-substeps[k] / np.exp(ukf.x[:, 1] + ukf.x[:, 2]))
-        for name, gain in (("outdoor", 1.0 - decay), ("heating", resistance * (1.0 - decay))):
+        # With no neighbour read the neighbours' temperature is the outdoor one: the
+        # outdoor's error then takes the whole weight.
+        share = (1.0 / (1.0 + np.exp(-ukf.x[:, 4])) if neighbour is not None
+                 else np.zeros(batch))
+        for name, gain in (("outdoor", (1.0 - share) * (1.0 - decay)),
+                           ("heating", resistance * (1.0 - decay)),
+                           ("neighbour", share * (1.0 - decay))):
             sigma = given[name]
             variance[name] = (decay**2 * variance[name]
                               + 2.0 * decay * gain * reach[name][:, k]
                               + gain**2 * sigma[everyone, k, k])
             reach[name] = decay[:, None] * reach[name] + gain[:, None] * sigma[:, :, k]
-        input_var[:, k] = np.maximum(variance["outdoor"] + variance["heating"], 0.0)
-        ukf.predict(1.0, np.column_stack([outdoor.mean[:, k], heating.mean[:, k], hours]),
+        input_var[:, k] = np.maximum(sum(variance.values()), 0.0)
+        ukf.predict(1.0, np.column_stack([outdoor.mean[:, k], heating.mean[:, k],
+                                          beside.mean[:, k], hours]),
                     noise * substeps[k])
         mean[:, k], state_var[:, k] = ukf.x[:, 0], np.maximum(ukf.P[:, 0, 0], 0.0)
     sensor = noise_sd**2

@@ -44,7 +44,8 @@ COLUMNS = ("x", "P", "time", "count", "gated_run", "prior_mean", "prior_variance
            "watch_diverging", "watch_upper", "watch_lower", "upper_since", "lower_since",
            "episode", "episode_since", "episode_start", "episodes", "quiet_run",
            "last_normalised", "recal_at_count", "ring_time", "ring_value", "ring_quality",
-           "ring_outdoor", "ring_heating", "ring_residual", "ring_normalised", "ring_p00",
+           "ring_outdoor", "ring_heating", "ring_neighbour", "ring_residual",
+           "ring_normalised", "ring_p00",
            "ring_x", "ring_count", "recal_before", "recal_after", "recal_time",
            "recal_window", "recal_count")
 
@@ -131,8 +132,8 @@ def _refit(c: Any, z: int, since: float, noise: Any, prior: Any, mean_weights: A
     before, the parameters' covariance re-opened to ``prior``'s (the heat gain keeps its
     own). Returns the window's readings, or -1 if a covariance had no factor."""
     (_, P, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, ring_time,
-     ring_value, ring_quality, ring_outdoor, ring_heating, _, _, ring_p00, ring_x,
-     ring_count, _, _, _, _, _) = c
+     ring_value, ring_quality, ring_outdoor, ring_heating, ring_neighbour, _, _, ring_p00,
+     ring_x, ring_count, _, _, _, _, _) = c
     count = ring_count[z]
     held = min(count, RING)
     oldest = RING - held
@@ -153,13 +154,17 @@ def _refit(c: Any, z: int, since: float, noise: Any, prior: Any, mean_weights: A
     for a in range(1, 3):
         for b in range(1, 3):
             p_fit[a, b] = prior[a, b]
-    p_fit[3, 3] = P[z, 3, 3]
+    # The heat gain and the neighbours' share keep their own (``zone_watch.refit``).
+    for a in range(3, STATE):
+        for b in range(3, STATE):
+            p_fit[a, b] = P[z, a, b]
     gated_run = 0
     for offset in range(start + 1, RING):
         now, then = (count - RING + offset) % RING, (count - RING + offset - 1) % RING
         hours = max(ring_time[z, now] - ring_time[z, then], 0.0) / HOUR
         done, _, _, gated = step(x_fit, p_fit, gated_run, ring_outdoor[z, now],
-                                 ring_heating[z, now], hours, ring_value[z, now],
+                                 ring_heating[z, now], ring_neighbour[z, now], hours,
+                                 ring_value[z, now],
                                  ring_quality[z, now], noise, prior, mean_weights,
                                  cov_weights, k, s)
         if not done:
@@ -172,7 +177,7 @@ def _refit(c: Any, z: int, since: float, noise: Any, prior: Any, mean_weights: A
 @compiled
 def fold(c: Any, prior: Any, noises: Any, mean_weights: Any, cov_weights: Any, k: Knobs,
          zones: Any, times: Any, values: Any, quality: Any, outdoor: Any, heating: Any,
-         judged_by: Any, guessed: Any, starts: Any, said: Said) -> int:
+         neighbour: Any, judged_by: Any, guessed: Any, starts: Any, said: Said) -> int:
     """Fold each zone's readings (``starts[g]`` up to ``starts[g + 1]``, one zone's, in
     time order) into the bank's columns ``c`` (``COLUMNS``). Returns -1, or the reading
     at which a covariance had no Cholesky factor or was not finite (the pass stops
@@ -181,8 +186,8 @@ def fold(c: Any, prior: Any, noises: Any, mean_weights: Any, cov_weights: Any, k
      ahead_P, ahead_time, metered, watch_diverging, watch_upper, watch_lower, upper_since,
      lower_since, episode, episode_since, episode_start, episodes, quiet_run,
      last_normalised, recal_at_count, ring_time, ring_value, ring_quality, ring_outdoor,
-     ring_heating, ring_residual, ring_normalised, ring_p00, ring_x, ring_count,
-     recal_before, recal_after, recal_time, recal_window, recal_count) = c
+     ring_heating, ring_neighbour, ring_residual, ring_normalised, ring_p00, ring_x,
+     ring_count, recal_before, recal_after, recal_time, recal_window, recal_count) = c
     s = Scratch(np.empty((STATE, STATE)), np.empty((POINTS, STATE)),
                 np.empty((POINTS, STATE)), np.empty(STATE), np.empty(STATE), np.empty(STATE),
                 np.empty((STATE, STATE)))
@@ -201,7 +206,8 @@ def fold(c: Any, prior: Any, noises: Any, mean_weights: Any, cov_weights: Any, k
                 continue
             hours = max(at - last[z], 0.0) / HOUR
             done, residual, whitened, gated = step(
-                x[z], P[z], gated_run[z], outdoor[i], heating[i], hours, values[i],
+                x[z], P[z], gated_run[z], outdoor[i], heating[i], neighbour[i], hours,
+                values[i],
                 quality[i], noise, prior, mean_weights, cov_weights, k, s)
             if not done:
                 return i
@@ -234,6 +240,7 @@ def fold(c: Any, prior: Any, noises: Any, mean_weights: Any, cov_weights: Any, k
             ring_time[z, slot], ring_value[z, slot] = at, values[i]
             ring_quality[z, slot] = judged_by[i]
             ring_outdoor[z, slot], ring_heating[z, slot] = outdoor[i], heating[i]
+            ring_neighbour[z, slot] = neighbour[i]
             ring_residual[z, slot], ring_normalised[z, slot] = residual, whitened
             ring_p00[z, slot] = P[z, 0, 0]
             for a in range(STATE):

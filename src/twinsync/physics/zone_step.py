@@ -4,7 +4,9 @@ batch's readings, and over a recalibration's window).
 
 - The prediction: Van der Merwe's sigma points (the same weights, ``MerweWeights``) from
   the Cholesky factor (summed as LAPACK's ``potf2`` sums it, so it is NumPy's to the bit),
-  the exact RC step of ``TimedZone``, the process noise of an hour times the hours.
+  the exact RC step of ``TimedZone`` (its equilibrium blending the outdoor and the
+  neighbours' temperature by the share ``s``), the process noise of an hour times the
+  hours.
 - The update: the innovation gate (its re-opening after ``reopen_after`` gated readings,
   the jump that explains the residual and the prior's covariance added), the reading's
   variance divided by its quality (at least the gate's floor).
@@ -207,9 +209,10 @@ def _symmetrised(matrix: Any) -> None:
 
 
 @compiled_inline
-def _predict(x: Any, covariance: Any, outdoor: float, heating: float, hours: float,
-             noise: Any, mean_weights: Any, cov_weights: Any, k: Knobs, lower: Any,
-             points: Any, moved: Any, x_out: Any, p_out: Any, column: Any) -> bool:
+def _predict(x: Any, covariance: Any, outdoor: float, heating: float, neighbour: float,
+             hours: float, noise: Any, mean_weights: Any, cov_weights: Any, k: Knobs,
+             lower: Any, points: Any, moved: Any, x_out: Any, p_out: Any, column: Any
+             ) -> bool:
     """``UnscentedKalmanFilter.predict`` of one zone ``hours`` on, the inputs held: the
     sigma points through ``TimedZone.step`` into ``moved``, their mean and spread plus the
     process noise (``noise`` an hour, diagonal), symmetrised and floored."""
@@ -217,10 +220,17 @@ def _predict(x: Any, covariance: Any, outdoor: float, heating: float, hours: flo
         return False
     # The factor is lower triangular: the points along its last columns hold the mean's
     # ln R (or ln R and ln C) to the bit, so their R (and decay) are the mean's: 19 exps
-    # instead of 27, the same numbers.
+    # instead of 33, the same numbers (and 11 more for the share where a neighbour is
+    # read: the logit is the factor's last row, which every column reaches).
     central_resistance = math.exp(points[0, 1])
     central_capacitance = math.exp(points[0, 2])
     central_decay = math.exp(-hours / (central_resistance * central_capacitance))
+    # ``NeighbourZone``'s blend, summed in its order. With no neighbour read (the
+    # neighbours' temperature is the outdoor one) the share multiplies 0 exactly, and
+    # its 11 exps are not taken.
+    beyond = neighbour - outdoor
+    coupled = beyond != 0.0
+    central_share = 1.0 / (1.0 + math.exp(-points[0, 4])) if coupled else 0.0
     for p in range(POINTS):
         same_resistance = points[p, 1] == points[0, 1]
         resistance = central_resistance if same_resistance else math.exp(points[p, 1])
@@ -228,7 +238,10 @@ def _predict(x: Any, covariance: Any, outdoor: float, heating: float, hours: flo
             decay = central_decay
         else:
             decay = math.exp(-hours / (resistance * math.exp(points[p, 2])))
-        equilibrium = outdoor + resistance * heating + points[p, 3]
+        share = central_share
+        if coupled and points[p, 4] != points[0, 4]:
+            share = 1.0 / (1.0 + math.exp(-points[p, 4]))
+        equilibrium = outdoor + share * beyond + resistance * heating + points[p, 3]
         moved[p, 0] = equilibrium + (points[p, 0] - equilibrium) * decay
         for i in range(1, STATE):
             moved[p, i] = points[p, i]
@@ -270,7 +283,8 @@ def _reopen(x: Any, covariance: Any, residual: float, noise_variance: float, val
 
 @compiled_inline
 def step(x: Any, covariance: Any, gated_run: int, outdoor: float, heating: float,
-         hours: float, value: float, quality: float, noise: Any, prior: Any,
+         neighbour: float, hours: float, value: float, quality: float, noise: Any,
+         prior: Any,
          mean_weights: Any, cov_weights: Any, k: Knobs, s: Scratch
          ) -> tuple[bool, float, float, bool]:
     """Predict one zone's ``x`` and ``covariance`` ``hours`` on (``noise`` an hour,
@@ -278,8 +292,8 @@ def step(x: Any, covariance: Any, gated_run: int, outdoor: float, heating: float
     ``s.x_pred`` and ``s.p_pred``. Returns whether the covariances had a factor and were
     finite, the innovation, its normalised value (what the gate judges) and whether the
     gate held the reading out (``gated_run`` its run so far)."""
-    if not _predict(x, covariance, outdoor, heating, hours, noise, mean_weights, cov_weights,
-                    k, s.lower, s.points, s.moved, s.x_pred, s.p_pred, s.column):
+    if not _predict(x, covariance, outdoor, heating, neighbour, hours, noise, mean_weights,
+                    cov_weights, k, s.lower, s.points, s.moved, s.x_pred, s.p_pred, s.column):
         return False, 0.0, 0.0, False
     noise_variance = k.reading_variance / min(max(quality, k.quality_floor), 1.0)
     predicted, spread = _seen(s.moved, s.x_pred, mean_weights, cov_weights, s.cross)

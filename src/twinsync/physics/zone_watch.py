@@ -47,12 +47,12 @@ from numpy.typing import NDArray
 
 from .contract import Array, StateModel
 from .divergence import REFERENCE, THRESHOLD, Cusum
-from .thermal import HeatGainZone
+from .neighbour_zone import NeighbourZone
 from .ukf import UnscentedKalmanFilter
 
 HOUR = 3600.0
-#: A zone's state's size: ``[T, ln R, ln C, G]`` (``HeatGainZone``).
-STATE = len(HeatGainZone.state_names)
+#: A zone's state's size: ``[T, ln R, ln C, G, logit s]`` (``NeighbourZone``).
+STATE = len(NeighbourZone.state_names)
 #: Recent readings a zone keeps for recalibration: 8 h at 15 minutes, twice the delay
 #: measured for R halved.
 RING = 32
@@ -71,7 +71,7 @@ NOTHING, STARTED, AGAIN, ENDED = 0, 1, 2, 3
 
 #: The ring's columns ``(Z, RING)`` (``ring_x`` is ``(Z, RING, STATE)``).
 RING_COLUMNS = ("ring_time", "ring_value", "ring_quality", "ring_outdoor", "ring_heating",
-                "ring_residual", "ring_normalised", "ring_p00")
+                "ring_neighbour", "ring_residual", "ring_normalised", "ring_p00")
 #: Per zone: the CUSUM's (``divergence.Cusum``'s state, prefixed), when each side's sum
 #: last left zero, the episode and the last recalibration.
 COLUMNS = ("watch_diverging", "watch_upper", "watch_lower", "upper_since", "lower_since",
@@ -103,7 +103,8 @@ def fresh_columns(size: int) -> dict[str, NDArray[Any]]:
 
 class Reading(NamedTuple):
     """A round's zone readings as the bank took them, one entry a zone: its time (s), the
-    reading, its quality, the inputs held over the step to it, the innovation and its
+    reading, its quality, the inputs held over the step to it (outdoor, heating and the
+    neighbours' temperature), the innovation and its
     normalised value, and the filter's state and temperature variance after it."""
 
     zones: NDArray[np.int64]
@@ -112,6 +113,7 @@ class Reading(NamedTuple):
     quality: Array
     outdoor: Array
     heating: Array
+    neighbour: Array
     residual: Array
     normalised: Array
     x: Array
@@ -122,7 +124,7 @@ class WatchReport(NamedTuple):
     """What the watch said, one entry a zone reading with something to say: the zone, the
     reading's time, the code (``STARTED``, ``AGAIN``, ``ENDED``), the CUSUM's statistic,
     the direction (+1 up, -1 down), size in K and in sd, the change point's time, and for
-    a recalibration the window's readings and the state ``[T, ln R, ln C, G]`` before and
+    a recalibration the window's readings and the state ``[T, ln R, ln C, G, logit s]`` before and
     after (NaN for an end)."""
 
     zones: NDArray[np.int64]
@@ -215,7 +217,9 @@ class ZoneWatch:
         at = c["ring_count"][z] % RING
         for name, values in (("ring_time", seen.times), ("ring_value", seen.values),
                              ("ring_quality", seen.quality), ("ring_outdoor", seen.outdoor),
-                             ("ring_heating", seen.heating), ("ring_residual", seen.residual),
+                             ("ring_heating", seen.heating),
+                             ("ring_neighbour", seen.neighbour),
+                             ("ring_residual", seen.residual),
                              ("ring_normalised", seen.normalised), ("ring_p00", seen.p00)):
             c[name][z, at] = values
         c["ring_x"][z, at] = seen.x
@@ -282,6 +286,8 @@ def refit(model: StateModel, c: dict[str, NDArray[Any]], zones: NDArray[np.int64
     # The heat gain is not re-opened: it keeps the variance the zone has now (a zone
     # without a meter keeps it wide by its own walk). Re-opened to a prior of 10 K it took
     # the window's miss as a level, and a zone whose R halved started a second episode.
+    # Nor is the neighbours' share: it keeps what the zone has learned of it (a window of
+    # a few hours says little of how the loss splits, and with no neighbour read nothing).
     P[:, 3:, 3:] = c["P"][zones, 3:, 3:]
     gated_run = np.zeros(zones.size, dtype=np.int64)
     reopen = np.broadcast_to(prior, (zones.size, size, size)).copy()
@@ -294,7 +300,8 @@ def refit(model: StateModel, c: dict[str, NDArray[Any]], zones: NDArray[np.int64
         ukf = UnscentedKalmanFilter(model, x[going], P[going])
         ukf.gated_run = gated_run[going]
         ukf.reopen_covariance = reopen[going]
-        inputs = np.column_stack([c["ring_outdoor"][z, now], c["ring_heating"][z, now], hours])
+        inputs = np.column_stack([c["ring_outdoor"][z, now], c["ring_heating"][z, now],
+                                  c["ring_neighbour"][z, now], hours])
         ukf.predict(1.0, inputs, noise_per_hour[going] * hours[:, None, None])
         ukf.update(c["ring_value"][z, now][:, None], reading_variance, c["ring_quality"][z, now])
         x[going], P[going], gated_run[going] = ukf.x, ukf.P, ukf.gated_run

@@ -111,7 +111,9 @@ def zone_sources(desk: ZoneDesk, keys: Sequence[tuple[str, str]], numbers: Seque
         heating = np.where(heating_slot < 0, 0.0, desk.slot_value[np.maximum(heating_slot, 0)])
         # From the state coasted through the inputs read since (``ZoneBank.coast``).
         since = np.maximum(now - bank["ahead_time"][zones[alone]], 0.0)
-        ahead = desk.bank.forecast(zones[alone], since / HOUR, outdoor, heating, coasted=True)
+        beside = desk.neighbours_at(zones[alone], np.full(alone.size, now), outdoor)
+        ahead = desk.bank.forecast(zones[alone], since / HOUR, outdoor, heating, coasted=True,
+                                   neighbour=beside)
         # The inputs are held at their latest over the gap: how they changed in it is not
         # known, and a heater switched on moves the room by degrees the filter's variance
         # does not hold. The room's own random-walk rate, learned from its sensors' rings

@@ -10,6 +10,12 @@ stored) with the spread their own stored readings of the last ``SPREAD_SECONDS``
 (read from the store in the worker thread, ``stored``; no weather forecast and no heating
 plan come into the twin); the answer says so, and how much of its spread is the inputs'.
 
+The neighbours' mean temperature (a zone with neighbours read) is persisted as the heating
+is: held at its newest value (the mean of each neighbour as last read), with the spread of
+the mean's kept history (``zone_inputs``: three days), not of the store's 14 days; its
+error is taken as independent of the outdoor's (a neighbour follows the outdoors in part:
+not modelled). A zone with no neighbour read takes the outdoor temperature for it.
+
 A zone with fewer than ``MIN_READINGS`` readings stepped, whose outdoor (or heating)
 input has fewer than two readings kept, or whose model the room does not fit (``MISFIT``),
 is not answered here (None): the route falls back to the level/trend.
@@ -81,7 +87,7 @@ class Source(NamedTuple):
 
 class ZoneStart(NamedTuple):
     """A zone's filter at its last reading, and its inputs (``heating`` None: no meter,
-    taken as 0)."""
+    taken as 0; ``neighbour`` None: no neighbour read, the outdoor taken)."""
 
     x: Array
     P: Array
@@ -90,6 +96,7 @@ class ZoneStart(NamedTuple):
     knobs: ZoneKnobs
     outdoor: Source
     heating: Source | None
+    neighbour: Source | None = None
 
 
 def zone_start(service: TwinService, element_id: str, name: str) -> ZoneStart | None:
@@ -128,7 +135,33 @@ def zone_start(service: TwinService, element_id: str, name: str) -> ZoneStart | 
     if outdoor is None or (zone.heating >= 0 and heating is None):
         return None
     return ZoneStart(columns["x"][k].copy(), columns["P"][k].copy(),
-                     float(columns["time"][k]), count, desk.bank.knobs, outdoor, heating)
+                     float(columns["time"][k]), count, desk.bank.knobs, outdoor, heating,
+                     neighbours_source(desk, zone.neighbours))
+
+
+def neighbours_source(desk: Any, slots: tuple[int, ...]) -> Source | None:
+    """The neighbours' mean temperature as a kept history: at each time one of them was
+    read, the mean of each as last read then (of those read by then); None with fewer
+    than two such times."""
+    if not slots:
+        return None
+    history = desk.history.columns
+    kept = [(history["time"][slot], history["value"][slot]) for slot in slots]
+    kept = [(t[np.isfinite(t) & np.isfinite(v)], v[np.isfinite(t) & np.isfinite(v)])
+            for t, v in kept]
+    times = np.unique(np.concatenate([t for t, _ in kept]))
+    if times.size < 2:
+        return None
+    total, heard = np.zeros(times.size), np.zeros(times.size)
+    for t, v in kept:
+        at = np.searchsorted(t, times, side="right") - 1
+        read = at >= 0
+        total[read] += v[at[read]]
+        heard[read] += 1.0
+    values = total / np.maximum(heard, 1.0)
+    known = heard > 0
+    names = ",".join(desk.slots[slot][0] for slot in slots)
+    return Source(names, "air_temperature", times[known], values[known], [], [])
 
 
 def stored(start: ZoneStart, read: Callable[[int, float, float, int], History]
@@ -186,21 +219,25 @@ def answer(start: ZoneStart, horizon: float, steps: int, quantiles: tuple[float,
     course = daily_course(*(start.outdoor.spread or (start.outdoor.times,
                                                      start.outdoor.values)))
     outdoor, heating = outlook(start.outdoor, course), outlook(start.heating)
+    neighbour = None if start.neighbour is None else outlook(start.neighbour)
     along = course is not None
     knobs = start.knobs
     heated = start.heating is not None
     ahead = zone_outlook(start.x[None], start.P[None], np.full(count, substep / HOUR),
                          outdoor, heating, knobs.process_noise(metered=heated),
-                         knobs.noise_sd)
+                         knobs.noise_sd, neighbour)
     shown = np.arange(per_step - 1, count, per_step)
     mean, deviation = ahead.mean[0, shown], ahead.reading_sd[0, shown]
     x = start.x
     resistance, capacitance = math.exp(float(x[1])), math.exp(float(x[2]))
     tau = resistance * capacitance
     gain = float(x[3])
+    share = 1.0 / (1.0 + math.exp(-float(x[4])))
+    beside = outdoor.mean[0, 0] if neighbour is None else neighbour.mean[0, 0]
     # where the zone heads now: towards the equilibrium of the inputs over the first
     # substep and the gain they do not explain
-    equilibrium = float(outdoor.mean[0, 0] + resistance * heating.mean[0, 0]) + gain
+    equilibrium = float(outdoor.mean[0, 0] + share * (beside - outdoor.mean[0, 0])
+                        + resistance * heating.mean[0, 0]) + gain
 
     def quantile(probability: float) -> list[float]:
         return gaussian_quantile(mean, deviation, probability)
@@ -225,6 +262,7 @@ def answer(start: ZoneStart, horizon: float, steps: int, quantiles: tuple[float,
             "time_constant_hours": tau,
             "gain": gain,
             "gain_sd": math.sqrt(max(float(start.P[3, 3]), 0.0)),
+            "neighbour_share": share if neighbour is not None else None,
             "gain_noise": float(knobs.process_noise(metered=heated)[3, 3]),
             "temperature_noise": knobs.temperature_noise,
             "noise": knobs.noise_sd**2,
@@ -251,6 +289,7 @@ def answer(start: ZoneStart, horizon: float, steps: int, quantiles: tuple[float,
             "outdoor": described(start.outdoor,
                                  "persisted_along_daily_course" if along else "persisted"),
             "heating": described(start.heating, "persisted"),
+            "neighbours": described(start.neighbour, "persisted"),
         },
     }
 

@@ -14,7 +14,15 @@ container that has one, else the twin's only one. Its heating is its own ``heati
 a faster walk without a meter: ``ZoneKnobs``) stands for the heating no sensor reads,
 and only the time constant R·C can be learned (R and C alone are not reported). A space
 without an air temperature sensor or an outdoor temperature is not a zone, with the
-reason (``of_element``). Neighbouring zones are not coupled: each zone sees only outdoors.
+reason (``of_element``). Its **neighbours** are the spaces its ``adjacent_spaces`` property
+names (written from the BIM model's space boundaries at import) that have a sensor on their
+air temperature in °C (a zone or not): their mean temperature is the zone's third input
+(``NeighbourZone``, through ``ZoneBank``), each neighbour as last read before the step's
+event time (``_beside``). A neighbour last read over ``NEIGHBOUR_FRESH`` before the step
+is left out of the mean; if all are, their last values are held and the step counts as
+one whose inputs are not known (its parameters do not learn from it); a zone with no
+neighbour ever read takes the outdoor temperature for it, so the share learns nothing.
+A neighbour never holds its zone back (its readings are not waited for).
 
 ``step`` runs on the writer after the level/trend models, inside the batch's transaction,
 over the readings health folds in order: an outdoor or heating reading goes into its
@@ -69,7 +77,7 @@ from numpy.typing import NDArray
 from ..errors import TwinsyncError
 from ..model import Element, Event
 from ..physics.zone_bank import ZoneBank, ZoneKnobs, ZoneSave
-from ..physics.zone_inputs import InputHistory, ready_to_step
+from ..physics.zone_inputs import HistorySave, InputHistory, ready_to_step
 from ..physics.zone_watch import AGAIN, ENDED, STARTED, WatchReport
 from ..pipeline import Batch, Flag
 from .commit import commit_store
@@ -89,12 +97,16 @@ ZONE_SNAPSHOT = "zone_models"
 #: The saved state's format: 1 (no ``format`` entry) before the divergence watch, 2 with
 #: it (a zone of format 1 starts its watch afresh), 3 with the heat gain in the state
 #: (``[T, ln R, ln C, G]``; a zone of format 1 or 2 keeps its T, R and C and starts its
-#: gain at 0 with the prior's sd).
-ZONE_FORMAT = 3
+#: gain at 0 with the prior's sd), 4 with the neighbours' share (``[T, ln R, ln C, G,
+#: logit s]``; a zone of format 1-3 keeps what it had and starts its share at the prior,
+#: its kept readings taken as stepped with no neighbour read).
+ZONE_FORMAT = 4
 #: The prefix of a zone's divergence alarm key (the element's id follows).
 ALARM_PREFIX = "zone:"
 SEVERITY = "warning"
 ZONE_TYPES = ("IfcSpace",)
+#: The property naming the spaces beside a space (``bim.importer.ADJACENT_SPACES``).
+ADJACENT = "adjacent_spaces"
 OUTDOOR = "outdoor_temperature"
 AMBIENT = "ambient_temperature"
 OUTDOOR_TYPES = ("IfcSite", "IfcBuilding")
@@ -110,6 +122,10 @@ COAST_AFTER = 3600.0
 #: an outdoor station that uploads hourly is normal on a site, two hours covers it with
 #: a margin; past that the zone steps with what is known rather than fall behind further.
 WAIT_SECONDS = 7200.0
+#: Event-time seconds a neighbour's last reading before a step stands for its temperature
+#: in the neighbours' mean: as long as an input's wait (a neighbour read every 15 minutes
+#: misses seven readings first); past that its value is a guess.
+NEIGHBOUR_FRESH = 7200.0
 
 
 class ZonePoint(NamedTuple):
@@ -122,17 +138,24 @@ class ZonePoint(NamedTuple):
     slot_value: NDArray[np.float64]
     slot_time: NDArray[np.float64]
     slot_shift: NDArray[np.float64]
-    history: dict[str, NDArray[Any]]
+    history: HistorySave
     holding: int
 
 
 class Zone(NamedTuple):
-    """A modelled zone: its sensors, its outdoor and heating sources (input slots)."""
+    """A modelled zone: its sensors, its outdoor and heating sources and its neighbours'
+    air temperatures (input slots)."""
 
     element_id: str
     sensors: tuple[str, ...]
     outdoor: int
     heating: int
+    neighbours: tuple[int, ...] = ()
+
+
+#: A zone as planned: element, sensors, outdoor source, heating source, neighbours.
+Planned = tuple[str, tuple[str, ...], tuple[str, str], tuple[str, str] | None,
+                tuple[tuple[str, str], ...]]
 
 
 class ZoneDesk:
@@ -157,6 +180,13 @@ class ZoneDesk:
         self.history = InputHistory()
         self.role = np.zeros(0, dtype=np.int8)
         self.target = np.zeros(0, dtype=np.int64)
+        #: The input slot a sensor row's readings feed as a neighbour's air temperature
+        #: (-1: none); a zone's own sensor may feed its neighbours' zones too.
+        self.feeds = np.zeros(0, dtype=np.int64)
+        #: Each zone's neighbours' slots: ``neighbour_slots[neighbour_start[z]:
+        #: neighbour_start[z + 1]]``.
+        self.neighbour_start = np.zeros(1, dtype=np.int64)
+        self.neighbour_slots = np.zeros(0, dtype=np.int64)
         self.factor = np.zeros(0)
         #: Seconds spent in ``step`` (the bench reads it).
         self.seconds = 0.0
@@ -201,6 +231,14 @@ class ZoneDesk:
             was_zone = element.id in self.index or element.id in self.reasons
             if was_zone != (live and _is_zone(element)):
                 return True
+            k = self.index.get(element.id)
+            if k is not None and live:
+                # Its neighbours as declared now (``adjacent_spaces`` set by a PATCH) against
+                # those it was given: only those whose air is read can count.
+                named = {other for other in _adjacent(element) if (other, AIR) in self._fed}
+                named.discard(element.id)
+                if named != {self.slots[slot][0] for slot in self.zones[k].neighbours}:
+                    return True
             source = live and ((element.id, OUTDOOR) in self._fed or (
                 (element.id, AMBIENT) in self._fed and _is_outdoor(element, AMBIENT)))
             if source != (element.id in self._sources):
@@ -208,8 +246,7 @@ class ZoneDesk:
         return False
 
     def _plan(self, *, registered: bool) -> tuple[
-            list[tuple[str, tuple[str, ...], tuple[str, str], tuple[str, str] | None]],
-            dict[str, str], dict[tuple[str, str], list[str]]]:
+            list[Planned], dict[str, str], dict[tuple[str, str], list[str]]]:
         """The zones the twin has as it is now, why each other space is none, and the
         sensors feeding each (element, property). ``registered``: only sensors the
         pipeline has rows for (after a commit); else also those a change being proposed
@@ -230,8 +267,14 @@ class ZoneDesk:
         elements = twin.elements
         sources = sorted(e for (e, prop) in fed if _is_outdoor(elements[e], prop))
         source_of = {e: (e, OUTDOOR if (e, OUTDOOR) in fed else AMBIENT) for e in sources}
-        zones: list[tuple[str, tuple[str, ...], tuple[str, str], tuple[str, str] | None]] = []
+        zones: list[Planned] = []
         reasons: dict[str, str] = {}
+
+        def air_read(element_id: str) -> bool:
+            other = elements.get(element_id)
+            return other is not None and not other.archived and any(
+                unit(s) in CELSIUS for s in fed.get((element_id, AIR), ()))
+
         for element in elements.values():
             if element.archived or not _is_zone(element):
                 continue
@@ -250,7 +293,11 @@ class ZoneDesk:
                 continue
             heating = (element.id, HEATING) if any(
                 unit(s) in KILOWATTS for s in fed.get((element.id, HEATING), ())) else None
-            zones.append((element.id, sensors, outdoor, heating))
+            # The spaces beside it that read their air (a space without a sensor gives
+            # nothing to take).
+            neighbours = tuple(sorted((other, AIR) for other in set(_adjacent(element))
+                                      if other != element.id and air_read(other)))
+            zones.append((element.id, sensors, outdoor, heating, neighbours))
         zones.sort()
         return zones, reasons, fed
 
@@ -338,11 +385,10 @@ class ZoneDesk:
             log.warning("clearing the zone alarms of %d elements failed, tried again at "
                         "the next start: %s", len(elements), exc)
 
-    def _renumber(self, zones: list[tuple[str, tuple[str, ...], tuple[str, str],
-                                          tuple[str, str] | None]],
-                  fed: dict[tuple[str, str], list[str]]) -> None:
+    def _renumber(self, zones: list[Planned], fed: dict[tuple[str, str], list[str]]) -> None:
         table = self.service.pipeline.table
-        slots = sorted({z[2] for z in zones} | {z[3] for z in zones if z[3] is not None})
+        slots = sorted({z[2] for z in zones} | {z[3] for z in zones if z[3] is not None}
+                       | {key for z in zones for key in z[4]})
         slot_at = {key: k for k, key in enumerate(slots)}
         old_slot = {key: k for k, key in enumerate(self.slots)}
         value, when = np.full(len(slots), np.nan), np.full(len(slots), np.nan)
@@ -368,16 +414,23 @@ class ZoneDesk:
         size = len(table)
         role, target, factor = (np.zeros(size, dtype=np.int8), np.zeros(size, dtype=np.int64),
                                 np.ones(size))
+        feeds = np.full(size, -1, dtype=np.int64)
         self.zones = []
-        for k, (element_id, sensors, outdoor, heating) in enumerate(zones):
+        for k, (element_id, sensors, outdoor, heating, neighbours) in enumerate(zones):
             self.zones.append(Zone(element_id, sensors, slot_at[outdoor],
-                                   -1 if heating is None else slot_at[heating]))
+                                   -1 if heating is None else slot_at[heating],
+                                   tuple(slot_at[key] for key in neighbours)))
             for sensor in sensors:
                 role[table.index[sensor]], target[table.index[sensor]] = ZONE, k
         for key, k in slot_at.items():
             for sensor in fed[key]:
                 row = table.index[sensor]
                 unit = table.units[row]
+                if key[1] == AIR:
+                    # A neighbour's air: fed beside whatever role the row has (a zone's).
+                    if unit in CELSIUS:
+                        feeds[row] = k
+                    continue
                 if key[1] == HEATING and unit not in KILOWATTS:
                     continue
                 if key[1] != HEATING and unit not in CELSIUS:
@@ -387,9 +440,13 @@ class ZoneDesk:
         self.bank, self.slots, self.slot_value, self.slot_time = bank, slots, value, when
         self.slot_shift, self.history = shift, history
         self.index = {z.element_id: k for k, z in enumerate(self.zones)}
-        self.role, self.target, self.factor = role, target, factor
+        self.role, self.target, self.factor, self.feeds = role, target, factor, feeds
         self.outdoor_slot = np.array([z.outdoor for z in self.zones], dtype=np.int64)
         self.heating_slot = np.array([z.heating for z in self.zones], dtype=np.int64)
+        self.neighbour_start = np.r_[0, np.cumsum([len(z.neighbours) for z in self.zones],
+                                                  dtype=np.int64)].astype(np.int64)
+        self.neighbour_slots = np.array([slot for z in self.zones for slot in z.neighbours],
+                                        dtype=np.int64)
         self._mark_meters()
         self._recount()
 
@@ -444,7 +501,11 @@ class ZoneDesk:
         inside = rows < self.role.size
         role[inside] = self.role[rows[inside]]
         role[in_time.size:][role[in_time.size:] == ZONE] = NONE
-        keep = (role != NONE) & np.isfinite(batch.value[taken])
+        # A neighbour's reading goes into its history whatever its role (a late one too:
+        # it is what the room was at its time).
+        feeds = np.zeros(taken.size, dtype=np.bool_)
+        feeds[inside] = self.feeds[rows[inside]] >= 0
+        keep = ((role != NONE) | feeds) & np.isfinite(batch.value[taken])
         self._last_readings = (batch, in_time, taken[keep], role[keep])
         return taken[keep], role[keep]
 
@@ -453,7 +514,10 @@ class ZoneDesk:
             return None
         at, role = self._readings(batch, in_time)
         targets = self.target[batch.rows[at]]
-        slots = np.unique(targets[role == INPUT])
+        fed = self.feeds[batch.rows[at]]
+        feeding = (role == INPUT) | (fed >= 0)
+        written = np.where(role == INPUT, targets, fed)[feeding]
+        slots = np.unique(written)
         # A batch may step any zone that holds readings back (its inputs came, or its
         # wait ran out), besides the zones it reads; and one that reads an input may coast
         # any silent zone.
@@ -465,7 +529,9 @@ class ZoneDesk:
                  else None)
         return ZonePoint(self.bank.savepoint(zones), ahead, slots,
                          self.slot_value[slots].copy(), self.slot_time[slots].copy(),
-                         self.slot_shift[slots].copy(), self.history.take(slots),
+                         self.slot_shift[slots].copy(),
+                         # by their stamps: a clock behind only moves a reading later
+                         self.history.savepoint(written, batch.event_time[at][feeding]),
                          self.holding)
 
     def rollback(self, point: ZonePoint | None) -> None:
@@ -477,7 +543,7 @@ class ZoneDesk:
             self.slot_value[point.slots] = point.slot_value
             self.slot_time[point.slots] = point.slot_time
             self.slot_shift[point.slots] = point.slot_shift
-            self.history.put(point.slots, point.history)
+            self.history.rollback(point.history)
             self.holding = point.holding
 
     def step(self, batch: Batch, in_time: NDArray[np.int64]) -> list[Event]:
@@ -493,12 +559,14 @@ class ZoneDesk:
             rows = batch.rows[at]
             quality = np.ones(at.size) if batch.quality is None else batch.quality[at]
             # An input whose clock health names behind is placed by the lag it measured:
-            # by its stamp, an outdoor station an hour slow would act an hour early.
+            # by its stamp, an outdoor station an hour slow would act an hour early. So is
+            # a neighbour's air, as an input (the zone's own reading keeps its stamp).
             shift = np.zeros(at.size)
-            inputs = np.flatnonzero(role == INPUT)
+            fed = self.feeds[rows]
+            inputs = np.flatnonzero((role == INPUT) | (fed >= 0))
             if inputs.size:
                 shift[inputs] = self.service.health.clock_behind(rows[inputs])
-            told = self._fold(self.target[rows], role, batch.event_time[at] + shift,
+            told = self._fold(self.target[rows], role, fed, batch.event_time[at],
                               batch.value[at] * self.factor[rows], quality, shift,
                               batch.received_at[at], float(np.max(batch.received_at)))
         events = self._events(told) if told.zones.size else []
@@ -540,26 +608,32 @@ class ZoneDesk:
                     "after": parameters(told.after[i], heated)}))
         return events
 
-    def _fold(self, targets: NDArray[np.int64], role: NDArray[np.int8], times: NDArray[np.float64],
+    def _fold(self, targets: NDArray[np.int64], role: NDArray[np.int8],
+              fed: NDArray[np.int64], stamps: NDArray[np.float64],
               values: NDArray[np.float64], quality: NDArray[np.float64],
               shift: NDArray[np.float64], received: NDArray[np.float64], now: float
               ) -> WatchReport:
         is_input = role == INPUT
-        slots, slot_times, slot_values = targets[is_input], times[is_input], values[is_input]
-        slot_shifts = shift[is_input]
-        # Inputs first: a room reading of this batch may be the one they were waited for.
-        self.history.insert(slots, slot_times, slot_values)
-        if slots.size:
-            newest = np.lexsort((slot_times, slots))
-            ends = np.r_[slots[newest][1:] != slots[newest][:-1], True]
+        times = stamps + shift
+        slots, slot_times = targets[is_input], times[is_input]
+        # Inputs first, and the neighbours' air: a room reading of this batch may be the
+        # one they were waited for, or read its neighbour's reading before it.
+        feeding = np.flatnonzero(is_input | (fed >= 0))
+        held_slots = np.where(is_input, targets, fed)[feeding]
+        held_times, held_values = times[feeding], values[feeding]
+        held_shifts = shift[feeding]
+        self.history.insert(held_slots, held_times, held_values)
+        if held_slots.size:
+            newest = np.lexsort((held_times, held_slots))
+            ends = np.r_[held_slots[newest][1:] != held_slots[newest][:-1], True]
             last_of = newest[ends]
-            later = ~(slot_times[last_of] <= self.slot_time[slots[last_of]])
-            self.slot_value[slots[last_of][later]] = slot_values[last_of][later]
-            self.slot_time[slots[last_of][later]] = slot_times[last_of][later]
-            self.slot_shift[slots[last_of][later]] = slot_shifts[last_of][later]
-        reading = ~is_input
+            later = ~(held_times[last_of] <= self.slot_time[held_slots[last_of]])
+            self.slot_value[held_slots[last_of][later]] = held_values[last_of][later]
+            self.slot_time[held_slots[last_of][later]] = held_times[last_of][later]
+            self.slot_shift[held_slots[last_of][later]] = held_shifts[last_of][later]
+        reading = role == ZONE
         zones, at, value, weight, arrived = self._with_waiting(
-            targets[reading], times[reading], values[reading], quality[reading],
+            targets[reading], stamps[reading], values[reading], quality[reading],
             received[reading])
         order = np.lexsort((at, zones))
         zones, at, value, weight, arrived = (zones[order], at[order], value[order],
@@ -586,10 +660,15 @@ class ZoneDesk:
         heated = heating_slot >= 0
         heating[heated] = self.history.as_of(heating_slot[heated], at[heated])
         usable = np.isfinite(outdoor) & np.isfinite(heating)
+        beside, guessed = self._beside(zones, at, outdoor)
+        # A zone whose neighbours all went quiet is stepped with their last values held:
+        # its parameters do not learn from that step, as with an input past its wait.
+        inputs_known &= ~guessed
         # Said in the view: these were stepped with inputs that may still change.
         np.add.at(self.bank.columns["stepped_early"], zones[usable & ~inputs_known], 1)
         told = self.bank.update(zones[usable], at[usable], value[usable], weight[usable],
-                                outdoor[usable], heating[usable], inputs_known[usable])
+                                outdoor[usable], heating[usable], inputs_known[usable],
+                                beside[usable])
         # Last: a zone this batch stepped is not silent, and one still waiting is not
         # coasted past what it holds back.
         if slots.size:
@@ -661,7 +740,47 @@ class ZoneDesk:
             has = heating_slot >= 0
             heating[has] = self.history.as_of(heating_slot[has], when[has])
             usable = np.isfinite(outdoor) & np.isfinite(heating)
-            self.bank.coast(silent[usable], when[usable], outdoor[usable], heating[usable])
+            beside, _ = self._beside(silent, when, outdoor)
+            self.bank.coast(silent[usable], when[usable], outdoor[usable], heating[usable],
+                            beside[usable])
+
+    def _beside(self, zones: NDArray[np.int64], at: NDArray[np.float64],
+                outdoor: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+        """Each zone's neighbours' mean temperature as of ``at`` (each neighbour as last
+        read before it, in event time: a neighbour's reading of the step's own time or
+        later is not taken, so a neighbour whose readings come late, or stamped ahead,
+        is not read from the future) and whether it is a guess. The neighbours read within
+        ``NEIGHBOUR_FRESH`` before ``at``; with none, the last values of those ever read,
+        held (a guess); with none ever read, ``outdoor``: the share moves nothing then."""
+        beside = np.array(outdoor, dtype=np.float64, copy=True)
+        guessed = np.zeros(zones.size, dtype=np.bool_)
+        start = self.neighbour_start[zones]
+        count = self.neighbour_start[zones + 1] - start
+        total = int(count.sum())
+        if total == 0:
+            return beside, guessed
+        reading = np.repeat(np.arange(zones.size), count)
+        offset = np.arange(total) - np.repeat(np.cumsum(count) - count, count)
+        slots = self.neighbour_slots[np.repeat(start, count) + offset]
+        value, when = self.history.read_before(slots, at[reading])
+        heard = np.isfinite(value)
+        fresh = heard & (at[reading] - when <= NEIGHBOUR_FRESH)
+        size = zones.size
+        fresh_count = np.bincount(reading, fresh, size)
+        fresh_sum = np.bincount(reading, np.where(fresh, value, 0.0), size)
+        heard_count = np.bincount(reading, heard, size)
+        heard_sum = np.bincount(reading, np.where(heard, value, 0.0), size)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            beside = np.where(fresh_count > 0, fresh_sum / fresh_count,
+                              np.where(heard_count > 0, heard_sum / heard_count, beside))
+        guessed = (fresh_count == 0) & (heard_count > 0)
+        return beside, guessed
+
+    def neighbours_at(self, zones: NDArray[np.int64], at: NDArray[np.float64],
+                      outdoor: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The neighbours' mean temperature each of ``zones`` takes at ``at`` (``_beside``;
+        the outdoor temperature where none was read)."""
+        return self._beside(zones, at, outdoor)[0]
 
     # -- across restarts -------------------------------------------------------------------
 
@@ -705,12 +824,17 @@ class ZoneDesk:
                     columns.setdefault(name, np.full(len(ids), np.nan))
                 for ahead, start in ZoneBank.AHEAD.items():  # not coasted yet
                     columns.setdefault(ahead, columns[start].copy())
+                knobs = self.bank.knobs
                 if version < 3:
-                    knobs = self.bank.knobs
                     unmetered = np.array([e in self.index and self.zones[self.index[e]].heating < 0
                                           for e in ids], dtype=np.bool_)
                     columns = _with_gain(columns, np.where(unmetered, knobs.unmetered_gain_sd,
                                                            knobs.gain_sd))
+                if version < 4:
+                    columns = _with_share(columns, knobs.share_logit, knobs.share_logit_sd)
+                if columns["x"].shape[1:] != self.bank.columns["x"].shape[1:]:
+                    raise ValueError(f"saved states of shape {columns['x'].shape[1:]}, "
+                                     f"not {self.bank.columns['x'].shape[1:]}")
                 slots = [tuple(str(key).split("\x1f")) for key in saved["slots"]]
                 slot_value, slot_time = saved["slot_value"], saved["slot_time"]
                 # Saved before inputs were moved by their clock: none was.
@@ -782,6 +906,47 @@ def _with_gain(columns: dict[str, NDArray[Any]], gain_sd: NDArray[np.float64]
             out[name] = np.concatenate([out[name], np.full((len(out[name]), 1), np.nan)],
                                        axis=1)
     return out
+
+
+def _with_share(columns: dict[str, NDArray[Any]], logit: float, logit_sd: float
+                ) -> dict[str, NDArray[Any]]:
+    """Columns saved before the neighbours' share was in the state (``[T, ln R, ln C,
+    G]``) as the bank holds them now: each zone keeps its state and covariance and starts
+    its share at the prior's (``logit``, ``logit_sd`` unsure, uncorrelated); its kept
+    readings were stepped with no neighbour (the neighbours' temperature the outdoor
+    one) and a recalibration's before and after take an unknown share (NaN)."""
+    out = dict(columns)
+    for name in ("x", "ahead_x"):
+        if name in out:
+            out[name] = np.concatenate([out[name], np.full((len(out[name]), 1), logit)],
+                                       axis=1)
+    for name in ("P", "ahead_P"):
+        if name in out:
+            old = out[name]
+            grown = np.zeros((old.shape[0], 5, 5))
+            grown[:, :4, :4] = old
+            grown[:, 4, 4] = logit_sd**2
+            out[name] = grown
+    if "ring_x" in out:
+        ring = out["ring_x"]
+        out["ring_x"] = np.concatenate(
+            [ring, np.where(np.isnan(ring[..., :1]), np.nan, logit)], axis=2)
+    if "ring_outdoor" in out and "ring_neighbour" not in out:
+        out["ring_neighbour"] = out["ring_outdoor"].copy()
+    for name in ("recal_before", "recal_after"):
+        if name in out:
+            out[name] = np.concatenate([out[name], np.full((len(out[name]), 1), np.nan)],
+                                       axis=1)
+    return out
+
+
+def _adjacent(element: Element) -> list[str]:
+    """The ids of the spaces the element's ``adjacent_spaces`` names (a list of ids, as
+    the IFC import writes it; anything else names none)."""
+    declared = element.properties.get(ADJACENT)
+    if declared is None or not isinstance(declared.value, list | tuple):
+        return []
+    return [str(other) for other in declared.value if isinstance(other, str)]
 
 
 def _is_zone(element: Element) -> bool:

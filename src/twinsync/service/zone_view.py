@@ -1,8 +1,10 @@
 """A thermal zone as ``GET /api/elements/{id}/zone`` gives it (``ZoneDesk.of_element``):
 whether the element is modelled or why not, its estimated temperature, R, C, time
-constant and heat gain with their standard deviations, how far its prior misses, its
-divergence watch, its inputs, and the model's temperature some hours on (the forecast
-route's, ``zone_forecasts``, once the zone and its inputs have taken enough readings).
+constant and heat gain with their standard deviations, its neighbours and the share of its
+loss that goes to them (with the resistances to the outdoors and to the neighbours apart),
+how far its prior misses, its divergence watch, its inputs, and the model's temperature
+some hours on (the forecast route's, ``zone_forecasts``, once the zone and its inputs have
+taken enough readings).
 Read on the writer's snapshot (``service.view``); the forecast's store read runs off it."""
 
 from __future__ import annotations
@@ -98,6 +100,31 @@ def _divergence(desk: ZoneDesk, k: int) -> dict[str, Any]:
             "last_normalised": finite_or_none(float(c["last_normalised"][k])),
             "episodes": int(c["episodes"][k]), "recalibration": recalibration}
 
+def _neighbours(desk: ZoneDesk, k: int, x: NDArray[np.float64] | None,
+                P: NDArray[np.float64] | None, heated: bool) -> dict[str, Any]:
+    """The zone's neighbours (each neighbour's latest air temperature) and what the zone
+    has learned of them: the share ``s`` of its loss that goes to them (with its sd, by
+    the logit's), and, where R is told (a heating meter), the resistance to the outdoors
+    alone ``R / (1 - s)`` and to the neighbours ``R / s``. The share is the prior's until
+    a neighbour is read (nothing moves it before)."""
+    zone = desk.zones[k]
+    listed = [_source(desk, slot) for slot in zone.neighbours]
+    out: dict[str, Any] = {"neighbours": listed, "neighbour_share": None,
+                           "neighbour_share_sd": None, "resistance_outdoor": None,
+                           "resistance_neighbours": None}
+    if x is None or P is None or not zone.neighbours:
+        return out
+    share = 1.0 / (1.0 + math.exp(-float(x[4])))
+    out["neighbour_share"] = finite_or_none(share)
+    out["neighbour_share_sd"] = finite_or_none(
+        share * (1.0 - share) * math.sqrt(max(float(P[4, 4]), 0.0)))
+    if heated:
+        resistance = math.exp(float(x[1]))
+        out["resistance_outdoor"] = finite_or_none(resistance / (1.0 - share))
+        out["resistance_neighbours"] = finite_or_none(resistance / share)
+    return out
+
+
 def _source(desk: ZoneDesk, slot: int) -> dict[str, Any] | None:
     if slot < 0:
         return None
@@ -128,9 +155,11 @@ def _zone_state(desk: ZoneDesk, k: int, hours: float, held: bool) -> dict[str, A
         "resistance_sd": None, "capacitance": None, "capacitance_sd": None,
         "time_constant_hours": None, "time_constant_sd": None, "gain": None,
         "gain_sd": None, "misfit": None, "forecast": None}
+    state |= _neighbours(desk, k, None, None, heated)
     if count == 0:
         return state
     x, P = c["x"][k], c["P"][k]
+    state |= _neighbours(desk, k, x, P, heated)
     tau = math.exp(float(x[1] + x[2]))
     tau_log_var = max(float(P[1, 1] + P[2, 2] + 2 * P[1, 2]), 0.0)
     state |= {"temperature": finite_or_none(float(x[0])),
@@ -151,13 +180,18 @@ def _zone_state(desk: ZoneDesk, k: int, hours: float, held: bool) -> dict[str, A
     outdoor = float(desk.slot_value[zone.outdoor])
     heating = float(desk.slot_value[zone.heating]) if heated else 0.0
     if math.isfinite(outdoor) and math.isfinite(heating):
+        # The neighbours as last read before the zone's next moment (the outdoor's where
+        # none was read), held as the other inputs are.
+        beside = float(desk.neighbours_at(np.array([k]), np.array([np.nextafter(
+            float(c["time"][k]), np.inf)]), np.array([outdoor]))[0])
         state["forecast"] = {
             "hours": hours, "time": float(c["time"][k]) + hours * 3600.0,
-            "outdoor_temperature": outdoor, "heating_kw": heating, "inputs": "held",
+            "outdoor_temperature": outdoor, "heating_kw": heating,
+            "neighbour_temperature": beside if zone.neighbours else None, "inputs": "held",
             "temperature": None, "sd": None, "low": None, "high": None}
         if held:
             ahead = desk.bank.forecast(np.array([k]), np.array([hours]), np.array([outdoor]),
-                                       np.array([heating]))
+                                       np.array([heating]), neighbour=np.array([beside]))
             mean, spread = float(ahead.mean[0]), float(ahead.reading_sd[0])
             state["forecast"] |= {
                 "temperature": finite_or_none(mean), "sd": finite_or_none(spread),
@@ -179,12 +213,15 @@ def identifiable(heated: bool) -> str:
 
 
 def parameters(state: NDArray[np.float64], heated: bool) -> dict[str, float | None]:
-    """A state ``[T, ln R, ln C, G]`` as the events and the view give it: R and C only
-    where the heating is known (else τ alone is learned); the heat gain G (K) always
-    (null for a recalibration recorded before the zones had one)."""
+    """A state ``[T, ln R, ln C, G, logit s]`` as the events and the view give it: R and
+    C only where the heating is known (else τ alone is learned); the heat gain G (K) and
+    the neighbours' share s always (null for a recalibration recorded before the zones
+    had them)."""
     log_r, log_c = float(state[1]), float(state[2])
     return {"temperature": finite_or_none(float(state[0])),
             "time_constant_hours": finite_or_none(math.exp(log_r + log_c)),
             "gain": finite_or_none(float(state[3])),
+            "neighbour_share": finite_or_none(1.0 / (1.0 + math.exp(-float(state[4]))))
+            if math.isfinite(float(state[4])) else None,
             "resistance": finite_or_none(math.exp(log_r)) if heated else None,
             "capacitance": finite_or_none(math.exp(log_c)) if heated else None}
