@@ -72,7 +72,7 @@ COLUMNS: dict[str, Field] = {
     # the plain difference to the consensus less its learned mean, smoothed as the size
     # is: the second witness of a drift
     "plain_size": (np.float64, 0.0),
-    # when the chart last took a reading (a chart that has seen nothing for longer than it
+    # when the chart last had evidence (a chart that has had none for longer than it
     # remembers restarts)
     "chart_t": (np.float64, np.nan),
 }
@@ -210,20 +210,24 @@ def step(d: Any, k: Knobs, ev: Evidence) -> Outcome:
     size = d.drift_size
     plain = d.plain_size
     if charting and not ev.was_drifting and t - d.chart_t > k.drift_tau:
-        # A chart that has taken no reading for longer than it remembers (its peers not
-        # heard from, a declared event) knows nothing of now: it starts afresh. Carried on,
-        # what it held was what the hours before the hole said, and that decides the
-        # first hours after it: a strain gauge whose consensus was pulled 40 microstrain by
-        # a peer wired to the next bay, for the two hours before that peer was named and
-        # left out (one peer left: no consensus), came back to a consensus 34 hours later
-        # with that 40 still in its chart, and was named drifting within two hours (tune
-        # set seed 3, column-1-sg2, fault-free). A named drift is kept: it ends by the
-        # readings.
+        # A chart that has had no evidence for longer than it remembers (its peers not
+        # heard from) knows nothing of now: it starts afresh. Carried on, what it held was
+        # what the hours before the hole said, and that decides the first hours after it:
+        # a strain gauge whose consensus was pulled 40 microstrain by a peer wired to the
+        # next bay, for the two hours before that peer was named and left out (one peer
+        # left: no consensus), came back to a consensus 34 hours later with that 40 still
+        # in its chart, and was named drifting within two hours (tune set seed 3,
+        # column-1-sg2, fault-free). A named drift is kept: it ends by the readings. A
+        # declared event is no hole: the chart is held through it on purpose, and the
+        # time it has been out goes on counting (restarted after a pour, a slab logger's
+        # chart was calm "since" the pour's end, and the offset the pour had moved was not
+        # learned again for three days: tune set seed 4, slab-9-t1, a false drift).
         level = 0.0
         size = 0.0
         plain = 0.0
-    if charting:
+    if evidence:
         d.chart_t = t
+    if charting:
         step_time = min(max(gap, 0.0), k.drift_tau) if has_prev else 0.0
         alpha = 1.0 - math.exp(-step_time / k.drift_tau)
         clipped = min(max(e, -k.drift_clip * e_sd), k.drift_clip * e_sd)
