@@ -113,7 +113,8 @@ async def get_alarms(svc: Service) -> JSON:
     return JSON({"alarms": await svc.view(read)})
 
 
-@router.post("/alarms/{key}/ack", response_model=Event, responses=errors(404, 409))
+# ``:path``: a key holds what its sensor's id does, slashes too ("site/L1/t1", named by topic).
+@router.post("/alarms/{key:path}/ack", response_model=Event, responses=errors(404, 409))
 async def ack_alarm(key: str, svc: Service, request: Request) -> JSON:
     """Acknowledge an alarm, as the signed-in token's name (a ``by`` in the body is not
     read: who acknowledged is who asked). 404 for no active alarm of that key; 409
