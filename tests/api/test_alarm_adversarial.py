@@ -471,3 +471,61 @@ def test_a_logger_named_like_its_mqtt_topic_is_reached_by_its_own_routes(
     named = quote("site/L8/t1", safe="")
     assert client.get(f"/api/sensors/{named}").status_code == 200
     assert client.get(f"/api/sensors/{named}/health").status_code == 200
+
+
+def test_an_alarm_of_a_logger_unbound_mid_anomaly_stays_until_it_is_calm_or_marked(
+        client: httpx.Client, server: Server) -> None:
+    slab(client, "unbound-slab", ["unbound-t1", "unbound-t2"])
+    now = time.time() - 86_400
+    plant(client, ["unbound-t1", "unbound-t2"], now)
+    raised = alarms(client)
+    for sensor in ("unbound-t1", "unbound-t2"):
+        assert raised[f"anomaly:{sensor}"]["element_id"] == "unbound-slab"
+        answer = client.delete(f"/api/sensors/{sensor}/binding")
+        assert answer.status_code == 200, answer.text
+    # Unbinding loses no alarm: it is about the logger's readings, filed where they went.
+    kept = alarms(client)
+    assert kept["anomaly:unbound-t1"] == raised["anomaly:unbound-t1"]
+    # Marking the element it left marks nothing of it (no sensor bound now) ...
+    answer = mark(client, element_id="unbound-slab", start=now - 7200, end=now,
+                  reason="pour")
+    assert answer.status_code == 422 and answer.json()["error"] == "no_sensors", answer.text
+    # ... marking the logger itself clears its alarm, and calm readings clear the other's.
+    answer = mark(client, sensor_id="unbound-t1", start=now - 7200, end=now, reason="pour")
+    assert answer.json()["cleared"] == ["anomaly:unbound-t1"], answer.text
+    calm = [{"sensor_id": "unbound-t2", "time": now + 7 * 3600 + 60 * k,
+             "value": 20.0 + 0.05 * (k % 2)} for k in range(20)]
+    assert client.post("/api/readings", json={"readings": calm}).status_code == 200
+    left = alarms(client)
+    assert "anomaly:unbound-t1" not in left and "anomaly:unbound-t2" not in left
+    cleared = [e for e in events(client, "alarm_cleared")
+               if e["data"]["key"] == "anomaly:unbound-t2"]
+    assert len(cleared) == 1 and cleared[0]["element_id"] == "unbound-slab"
+
+
+def test_alarms_health_and_marks_read_during_a_heavy_ingest_answer_whole_pages(
+        client: httpx.Client, server: Server) -> None:
+    loggers = [f"busy-t{k}" for k in range(8)]
+    slab(client, "busy-slab", loggers)
+    done = threading.Event()
+
+    def ingest() -> None:
+        with server.client() as http:
+            try:
+                http.post("/api/readings", json={"readings": departure(loggers, time.time())})
+            finally:
+                done.set()
+
+    writer = threading.Thread(target=ingest)
+    writer.start()
+    reads = 0
+    while not done.is_set() or reads < 3:
+        for path in ("/api/alarms", "/api/health", "/api/sensors/busy-t3/health",
+                     "/api/anomalies/expected?limit=5", "/api/site-events"):
+            answer = client.get(path)
+            assert answer.status_code == 200, (path, answer.text[:300])
+            no_nan(answer)
+        reads += 1
+    writer.join()
+    active = alarms(client)
+    assert {f"anomaly:{sensor}" for sensor in loggers} <= set(active)
