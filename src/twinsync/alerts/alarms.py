@@ -20,12 +20,18 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import InvalidInput, NotFound
+from ..errors import Conflict, InvalidInput, NotFound
 from ..model import Event
 
 log = logging.getLogger(__name__)
 
 SEVERITIES = ("info", "warning", "critical")
+
+
+class AlreadyAcknowledged(Conflict):
+    """An alarm acknowledged once already (409): the first acknowledgement stands."""
+
+    reason = "already_acknowledged"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +95,11 @@ class AlarmBook:
         alarm = self.active.get(key)
         if alarm is None:
             raise NotFound(f"no active alarm {key!r}")
+        if alarm.acknowledged_at is not None:
+            # The first acknowledgement says who saw it and when; a second (two people
+            # at one screen, a retried click) must not overwrite it.
+            raise AlreadyAcknowledged(f"alarm {key!r} was acknowledged already, by "
+                                      f"{alarm.acknowledged_by} at {alarm.acknowledged_at:.0f}")
         alarm = replace(alarm, acknowledged_at=time, acknowledged_by=by)
         self.active[key] = alarm
         return Event("alarm_acknowledged", time, alarm.element_id, by, alarm.to_dict())

@@ -155,7 +155,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/time"): SIGNED_IN,  # a device too: step one of its clock exchange
     ("POST", "/api/time"): SYNC,  # it moves a clock estimate: a device only its own
     ("GET", "/api/alarms"): READ,
-    ("POST", "/api/alarms/{key}/ack"): OPERATE,
+    ("POST", "/api/alarms/{key:path}/ack"): OPERATE,
     ("GET", "/metrics"): READ,
     # tokens
     ("GET", "/api/tokens"): ADMINISTER,
@@ -166,6 +166,11 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/api/users"): ADMINISTER,
     ("DELETE", "/api/users/{user_id}"): ADMINISTER,
     ("POST", "/api/session/password"): PASSWORD,  # the route checks it is a user's session
+}
+#: ``ROUTES`` by the paths the OpenAPI document names: a parameter without its convertor
+#: (``{key}``, not ``{key:path}``).
+DOCUMENTED: dict[tuple[str, str], Access] = {
+    (method, re.sub(r":\w+}", "}", path)): access for (method, path), access in ROUTES.items()
 }
 
 #: WebSocket message type → who may send it (over a socket any signed-in reader opened).

@@ -21,7 +21,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from .access import ROUTES, UNSAFE
+from .access import DOCUMENTED, UNSAFE
 from .schemas.common import ErrorOut
 from .schemas.curing import MixIn
 from .schemas.plans import LinkRuleIn
@@ -99,7 +99,7 @@ def declare_errors(paths: dict[str, Any]) -> None:
     (a list of errors) is replaced by ours, which is what the app answers."""
     for path, operations in paths.items():
         for method, operation in operations.items():
-            access = ROUTES.get((method.upper(), path))
+            access = DOCUMENTED.get((method.upper(), path))
             if access is None:
                 continue
             answers = operation.setdefault("responses", {})
@@ -159,7 +159,7 @@ def document(app: FastAPI) -> dict[str, Any]:
     }
     for path, operations in paths.items():
         for method, operation in operations.items():
-            access = ROUTES.get((method.upper(), path))
+            access = DOCUMENTED.get((method.upper(), path))
             if access is not None and access.roles is not None:
                 operation["security"] = [{"bearer": []}]
     app.openapi_schema = schema

@@ -113,10 +113,12 @@ async def get_alarms(svc: Service) -> JSON:
     return JSON({"alarms": await svc.view(read)})
 
 
-@router.post("/alarms/{key}/ack", response_model=Event, responses=errors(404))
+# ``:path``: a key holds what its sensor's id does, slashes too ("site/L1/t1", named by topic).
+@router.post("/alarms/{key:path}/ack", response_model=Event, responses=errors(404, 409))
 async def ack_alarm(key: str, svc: Service, request: Request) -> JSON:
     """Acknowledge an alarm, as the signed-in token's name (a ``by`` in the body is not
-    read: who acknowledged is who asked)."""
+    read: who acknowledged is who asked). 404 for no active alarm of that key; 409
+    (``already_acknowledged``) for one acknowledged already: the first stands."""
     identity = identity_of(request)
     event = await svc.acknowledge_alarm(key, by=identity.name, actor=actor_of(identity))
     return JSON(event.to_dict())

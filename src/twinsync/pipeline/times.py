@@ -32,7 +32,9 @@ def parse_time(value: Any) -> float:
                              "bad_time")
     if seconds != seconds or seconds in (float("inf"), float("-inf")):
         raise InvalidReading(f"time {value!r} is not finite", "bad_time")
-    if seconds > _MS_THRESHOLD:
+    if seconds > _MS_THRESHOLD and kind is not str:
+        # Only a number may be milliseconds: an ISO date says its own year, and one past
+        # ~5138 is a typo to refuse, not a time in 1978.
         seconds /= 1000.0
     if seconds < 0:
         raise InvalidReading(f"time {value!r} is before 1970", "bad_time")

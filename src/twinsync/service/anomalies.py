@@ -193,9 +193,10 @@ class AnomalyDesk:
         transaction: the spans' events, the cleared alarms and the audit entry."""
         if (sensor_id is None) == (element_id is None):
             raise InvalidInput("name a sensor_id or an element_id, not both", "bad_request")
-        begins, ends = parse_time(start), parse_time(end)
+        begins, ends = _time(start, "start"), _time(end, "end")
         if not isinstance(reason, str) or not reason.strip():
             raise InvalidInput("an expected anomaly needs a reason", "no_reason")
+        validate.text(reason, "reason")
         service = self.service
 
         def run() -> list[Event]:
@@ -248,6 +249,7 @@ class AnomalyDesk:
         ``NotFound`` for an id that is no mark, ``Conflict`` for one withdrawn already."""
         if not isinstance(reason, str) or not reason.strip():
             raise InvalidInput("say why the mark is withdrawn", "no_reason")
+        validate.text(reason, "reason")
         service = self.service
 
         def run() -> list[Event]:
@@ -354,3 +356,13 @@ class AnomalyDesk:
             wanted = {s for s, b in twin.bindings.items() if b.element_id == element_id}
         return expected_marks.spans(self.monitor.expected, self.monitor.withdrawn, wanted,
                                     Withdrawn(withdrawn))
+
+
+def _time(value: object, what: str) -> float:
+    """A mark's start or end: ISO 8601 or epoch seconds (or milliseconds), of a time a
+    clock reaches. Past ``MAX_ABS_TIME`` even as milliseconds (1e300) it is a typo, not
+    a time: it is refused rather than read as a span ending in a distant millennium."""
+    seconds = parse_time(value)
+    if seconds > validate.MAX_ABS_TIME:
+        raise InvalidInput(f"{what} {validate.shown(value)} is not a time", "bad_time")
+    return seconds
