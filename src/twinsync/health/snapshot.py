@@ -35,7 +35,7 @@ from ..errors import InvalidInput
 from .monitor import HealthMonitor
 
 #: Bumped when the meaning of a saved column changes without its name or type changing.
-FORMAT = 5
+FORMAT = 4
 
 #: The columns whose meaning changed when the format became N. A snapshot of an older
 #: format (written by an earlier twinsync) is taken in part: every column both know, with
@@ -57,9 +57,6 @@ CHANGED_IN: dict[int, frozenset[str]] = {
     # hours its smoothing takes to catch up, and one named stays named (restarting the
     # chart with it would have ended every named drift at the first reading).
     4: frozenset(),
-    # 5: a new column only, when the drift chart last took a reading (``checks.drift``),
-    # at its fill (NaN: no hole known) after an upgrade.
-    5: frozenset(),
 }
 
 

@@ -321,7 +321,6 @@ class HealthTable:
     drift_size: NDArray[np.float64]
     chart_n: NDArray[np.int64]
     plain_size: NDArray[np.float64]
-    chart_t: NDArray[np.float64]
     cond: NDArray[np.int64]
     state: NDArray[np.int8]
     since: NDArray[np.float64]

@@ -39,10 +39,6 @@ NAME = "drift"
 #: A run of repeated readings this improbable for the sensor gives no drift evidence.
 LOG_RUN_P = math.log(0.01)
 
-#: A residual beyond this share of the consensus' move (and beyond ``drift_clip`` residual
-#: sd) is a move one side made alone: no evidence of the sensor's share.
-SHARE_MISS = 0.5
-
 COLUMNS: dict[str, Field] = {
     # the plain difference to the consensus: readings, mean, variance
     "d_n": (np.int64, 0),
@@ -72,9 +68,6 @@ COLUMNS: dict[str, Field] = {
     # the plain difference to the consensus less its learned mean, smoothed as the size
     # is: the second witness of a drift
     "plain_size": (np.float64, 0.0),
-    # when the chart last had evidence (a chart that has had none for longer than it
-    # remembers restarts)
-    "chart_t": (np.float64, np.nan),
 }
 
 
@@ -182,51 +175,20 @@ def step(d: Any, k: Knobs, ev: Evidence) -> Outcome:
     # difference that stuck and shared moves go by) it learns on: a pour in a sensor's
     # first days would otherwise leave those unknown for the length of the pour.
     charting = evidence and not learning and not ev.declared
-    e_sd = diff_sd_one(d.reg_var, ev.res)
-    # A move only one side made says nothing of how the sensor follows its group: the
-    # sensor moved and its peers did not (a drift, a calibration step, a gauge wired to
-    # the next bay), or the consensus moved and the sensor did not (one of two peers so
-    # faulty, not yet named). Such a reading's residual is more than ``drift_clip``
-    # residual sd and more than half the consensus' own move; a sensor that follows its
-    # group by its own share (0.86-1.15 of a pour or a load step on the tune sets) misses
-    # the consensus by a fraction of its move.
-    alone = fitted and abs(e) > max(k.drift_clip * e_sd, SHARE_MISS * abs(consensus - d.reg_mm))
-    if evidence and fitted and not ev.was_drifting and has_prev and not alone:
+    if evidence and fitted and not ev.was_drifting and has_prev:
         # The share is learned on while the chart is out (the offset is not): a share
         # fitted on days without a load step or a pour would leave every later one as an
         # offset that never heals. A drift or a calibration step moves the sensor alone,
-        # which leaves the share as it was: before this was asked, a gauge wired to the
-        # next bay (hundreds of microstrain against a steady column) took its share from
-        # 0.96 to 2.7 in the three hours before it was named, and its two peers', whose
-        # consensus it pulled, fell to 0.17; when the wiring was put right that share kept
-        # it 150 microstrain "from peers", named drifting for the seven days left (tune
-        # set seed 3, column-1-sg3; its drift two days later was never named).
+        # which leaves the share as it was.
         keep = math.exp(-min(max(gap, 0.0), k.drift_memory) / k.drift_memory)
         dx = x - d.reg_mx
         dm = consensus - d.reg_mm
         d.reg_vm = keep * d.reg_vm + (1.0 - keep) * dm * dm
         d.reg_cxm = keep * d.reg_cxm + (1.0 - keep) * dx * dm
+    e_sd = diff_sd_one(d.reg_var, ev.res)
     level = d.drift_level
     size = d.drift_size
     plain = d.plain_size
-    if charting and not ev.was_drifting and t - d.chart_t > k.drift_tau:
-        # A chart that has had no evidence for longer than it remembers (its peers not
-        # heard from) knows nothing of now: it starts afresh. Carried on, what it held was
-        # what the hours before the hole said, and that decides the first hours after it:
-        # a strain gauge whose consensus was pulled 40 microstrain by a peer wired to the
-        # next bay, for the two hours before that peer was named and left out (one peer
-        # left: no consensus), came back to a consensus 34 hours later with that 40 still
-        # in its chart, and was named drifting within two hours (tune set seed 3,
-        # column-1-sg2, fault-free). A named drift is kept: it ends by the readings. A
-        # declared event is no hole: the chart is held through it on purpose, and the
-        # time it has been out goes on counting (restarted after a pour, a slab logger's
-        # chart was calm "since" the pour's end, and the offset the pour had moved was not
-        # learned again for three days: tune set seed 4, slab-9-t1, a false drift).
-        level = 0.0
-        size = 0.0
-        plain = 0.0
-    if evidence:
-        d.chart_t = t
     if charting:
         step_time = min(max(gap, 0.0), k.drift_tau) if has_prev else 0.0
         alpha = 1.0 - math.exp(-step_time / k.drift_tau)
