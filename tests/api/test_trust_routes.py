@@ -44,8 +44,11 @@ def test_time_sync_exchange_teaches_a_source_its_offset(client: TestClient) -> N
     t3 = time.time() - 12.0
     learned = client.post("/api/time", json={"source": "dev-1", "t0": t0, "t1": answer["t1"],
                                               "t2": answer["t2"], "t3": t3}).json()
-    assert -12.5 < learned["synced_offset"] < -11.5
     assert learned["round_trip"] >= 0
+    # An exchange knows the offset to within half its round trip (the path's asymmetry
+    # is unknown), however slow the machine that runs the test.
+    assert abs(learned["synced_offset"] + 12.0) <= learned["round_trip"] / 2 + 1e-3
+    assert learned["round_trip"] < 5.0
 
 
 def test_metrics_are_served_in_prometheus_text_format(client: TestClient) -> None:
