@@ -762,6 +762,8 @@ addEventListener("keydown", (event) => {
 window.twinsync = Object.freeze({
   /** The colour an element is drawn in (#rrggbb), or what it would be without geometry. */
   colorOf: (id) => viewer?.colorOf(id) ?? (state.get(id) ? elementColor(state.get(id)).hex : null),
+  /** When the page heard of an element's value of a property live (epoch ms), or null. */
+  receivedAt: (id, property) => state.get(id)?.properties?.[property]?.receivedAt ?? null,
   /** Whether an element is drawn in 3D now (has geometry, not filtered out or hidden). */
   isVisible: (id) => Boolean(viewer?.isVisible(id)),
   /** Where an element's centre is on screen, in page pixels, or null. */

@@ -74,6 +74,8 @@ export class TwinState {
           // value until the element is read again (fused_detail.js).
           uncertainty: change.uncertainty ?? previous?.uncertainty, weights: change.weights ?? previous?.weights,
           sources: change.sources ?? previous?.sources, field: change.field ?? previous?.field,
+          // When this page heard of the value (its own clock, epoch ms): how late the page is.
+          receivedAt: Date.now(),
         };
         const sensor = element.sensors.find((s) => s.id === change.sensor_id);
         const feeding = element.sensors.filter((s) => s.binding?.property === change.property);
