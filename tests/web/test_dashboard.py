@@ -1,11 +1,11 @@
 """The dashboard in headless Chromium against a real server: it loads, draws the model,
 opens an element's panel from the tree (its chart marking a planted anomaly, and a live
 one as it arrives; an operator marking one expected from the panel, a viewer not, and
-withdrawing a mark made in error after confirming why) and
-from the 3D view, hears a reading within a second of its arriving and recolours its element, shows rooms as a
-layer of their own (hidden by status, coloured by air temperature, pickable), orders
-storeys by height, edits a status, shows a range or a list property as text, and rides out
-a server restart.
+withdrawing a mark made in error after confirming why) and from the 3D view, hears a
+reading within a second of its arriving and recolours its element, shows rooms as a layer
+of their own (hidden by status, coloured by air temperature, pickable), orders storeys by
+height, edits a status, shows a range or a list property as text, and rides out a server
+restart.
 
 One server and one page serve the whole module, which keeps it well under a minute; each
 test sets up what it reads (its own slab, its own marks, readings that make its colour
