@@ -879,28 +879,30 @@ class ZoneDesk:
         return await zone_view(self, element_id, hours)
 
 
-def _with_gain(columns: dict[str, NDArray[Any]], gain_sd: NDArray[np.float64]
-               ) -> dict[str, NDArray[Any]]:
-    """Columns saved before the heat gain was in the state (``[T, ln R, ln C]``) as the
-    bank holds them now: each zone keeps its temperature, R and C (and their covariance)
-    and starts its gain at 0 K, ``gain_sd`` (a zone's) unsure and uncorrelated (the
-    prior of a zone with a heating meter or without, ``ZoneKnobs``); a kept reading's
-    state and a recalibration's before and after take a gain of 0 and NaN (unknown)."""
+def _with_state(columns: dict[str, NDArray[Any]], start: float,
+                start_sd: float | NDArray[np.float64]) -> dict[str, NDArray[Any]]:
+    """Columns saved with one state fewer than the bank holds now, the new state last:
+    each zone keeps its state and covariance and starts the new one at ``start``,
+    ``start_sd`` unsure (one for all, or each zone's) and uncorrelated; a kept reading's
+    state takes ``start`` (an empty slot stays NaN) and a recalibration's before and
+    after an unknown (NaN)."""
     out = dict(columns)
     for name in ("x", "ahead_x"):
         if name in out:
-            out[name] = np.concatenate([out[name], np.zeros((len(out[name]), 1))], axis=1)
+            out[name] = np.concatenate([out[name], np.full((len(out[name]), 1), start)],
+                                       axis=1)
     for name in ("P", "ahead_P"):
         if name in out:
             old = out[name]
-            grown = np.zeros((old.shape[0], 4, 4))
-            grown[:, :3, :3] = old
-            grown[:, 3, 3] = gain_sd**2
+            size = old.shape[1]
+            grown = np.zeros((old.shape[0], size + 1, size + 1))
+            grown[:, :size, :size] = old
+            grown[:, size, size] = np.square(start_sd)
             out[name] = grown
     if "ring_x" in out:
         ring = out["ring_x"]
-        out["ring_x"] = np.concatenate([ring, np.where(np.isnan(ring[..., :1]), np.nan, 0.0)],
-                                       axis=2)
+        out["ring_x"] = np.concatenate(
+            [ring, np.where(np.isnan(ring[..., :1]), np.nan, start)], axis=2)
     for name in ("recal_before", "recal_after"):
         if name in out:
             out[name] = np.concatenate([out[name], np.full((len(out[name]), 1), np.nan)],
@@ -908,35 +910,23 @@ def _with_gain(columns: dict[str, NDArray[Any]], gain_sd: NDArray[np.float64]
     return out
 
 
+def _with_gain(columns: dict[str, NDArray[Any]], gain_sd: NDArray[np.float64]
+               ) -> dict[str, NDArray[Any]]:
+    """Columns saved before the heat gain was in the state (``[T, ln R, ln C]``): each
+    zone starts its gain at 0 K, ``gain_sd`` (a zone's, the prior of a zone with a
+    heating meter or without, ``ZoneKnobs``) unsure."""
+    return _with_state(columns, 0.0, gain_sd)
+
+
 def _with_share(columns: dict[str, NDArray[Any]], logit: float, logit_sd: float
                 ) -> dict[str, NDArray[Any]]:
     """Columns saved before the neighbours' share was in the state (``[T, ln R, ln C,
-    G]``) as the bank holds them now: each zone keeps its state and covariance and starts
-    its share at the prior's (``logit``, ``logit_sd`` unsure, uncorrelated); its kept
-    readings were stepped with no neighbour (the neighbours' temperature the outdoor
-    one) and a recalibration's before and after take an unknown share (NaN)."""
-    out = dict(columns)
-    for name in ("x", "ahead_x"):
-        if name in out:
-            out[name] = np.concatenate([out[name], np.full((len(out[name]), 1), logit)],
-                                       axis=1)
-    for name in ("P", "ahead_P"):
-        if name in out:
-            old = out[name]
-            grown = np.zeros((old.shape[0], 5, 5))
-            grown[:, :4, :4] = old
-            grown[:, 4, 4] = logit_sd**2
-            out[name] = grown
-    if "ring_x" in out:
-        ring = out["ring_x"]
-        out["ring_x"] = np.concatenate(
-            [ring, np.where(np.isnan(ring[..., :1]), np.nan, logit)], axis=2)
+    G]``): each zone starts its share at the prior's (``logit``, ``logit_sd`` unsure); its
+    kept readings were stepped with no neighbour, so the neighbours' temperature of each
+    is the outdoor one."""
+    out = _with_state(columns, logit, logit_sd)
     if "ring_outdoor" in out and "ring_neighbour" not in out:
         out["ring_neighbour"] = out["ring_outdoor"].copy()
-    for name in ("recal_before", "recal_after"):
-        if name in out:
-            out[name] = np.concatenate([out[name], np.full((len(out[name]), 1), np.nan)],
-                                       axis=1)
     return out
 
 
