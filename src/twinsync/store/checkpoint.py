@@ -43,11 +43,23 @@ def set_mark(execute: Execute, mark: str, key: str, value: int) -> None:
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, str(value)))
 
 
+#: Below every journal id (an upgraded SQLite file may hold ids of 0 and less).
+NONE_SEALED = -(2**62)
+
+
+def sealed_through(execute: Execute, mark: str) -> int:
+    """The newest journal id a seal has copied into a segment (``NONE_SEALED``: none)."""
+    through = mark_of(execute, mark, SEALED_THROUGH)
+    return NONE_SEALED if through is None else through
+
+
 def sealed(execute: Execute, mark: str, through: int) -> None:
     """In a seal's transaction: the journal rows up to ``through`` are in a segment now.
-    Those the saved state has covered go; the rest stay for a replay."""
+    Those the saved state has covered go; the rest stay for a replay. With no position
+    saved nothing is replayed (see the module), so nothing stays for it."""
     set_mark(execute, mark, SEALED_THROUGH, through)
-    covered = min(through, mark_of(execute, mark, STATE_POSITION) or 0)
+    position = mark_of(execute, mark, STATE_POSITION)
+    covered = through if position is None else min(through, position)
     execute(f"DELETE FROM journal WHERE id <= {mark}", (covered,))
 
 
@@ -55,7 +67,7 @@ def saved(execute: Execute, mark: str, position: int) -> None:
     """In a save's transaction, with the snapshots: the state reaches ``position``. The
     journal rows it covers that are sealed already go."""
     set_mark(execute, mark, STATE_POSITION, position)
-    covered = min(position, mark_of(execute, mark, SEALED_THROUGH) or 0)
+    covered = min(position, sealed_through(execute, mark))
     execute(f"DELETE FROM journal WHERE id <= {mark}", (covered,))
 
 

@@ -111,7 +111,7 @@ class PostgresStore(Sealing, TieredReads):
             unreadable: list[tuple[int, bytes]] = []
             self._position = checkpoint.newest(c.execute, "%s")
             # Journal rows up to there are in segments, kept only for a replay.
-            sealed = checkpoint.mark_of(c.execute, "%s", checkpoint.SEALED_THROUGH) or 0
+            sealed = checkpoint.sealed_through(c.execute, "%s")
             for journal_id, packed in c.execute(
                     "SELECT id, rows FROM journal WHERE id > %s ORDER BY id", (sealed,),
                     binary=True):

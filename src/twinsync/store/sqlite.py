@@ -226,7 +226,7 @@ class SQLiteStore(Sealing, TieredReads):
         unreadable: list[tuple[int, bytes]] = []
         self._position = checkpoint.newest(self._write.execute, "?")
         # Journal rows up to there are in segments, kept only for a replay.
-        sealed = checkpoint.mark_of(self._write.execute, "?", checkpoint.SEALED_THROUGH) or 0
+        sealed = checkpoint.sealed_through(self._write.execute, "?")
         for journal_id, packed in self._write.execute(
                 "SELECT id, rows FROM journal WHERE id > ? ORDER BY id", (sealed,)):
             rows = journal_rows(journal_id, packed, self._problems)
