@@ -183,6 +183,7 @@ class TwinService(TwinViews):
         # Last, once everything that learns is restored and configured, and before the
         # writer takes a batch: what was committed after the last save is learned again.
         self.replayed = recovery.replay(self, budget=replay_budget)
+        self.zones.settle_alarms()
 
     @classmethod
     def open(cls, url: str, **kwargs: Any) -> TwinService:
