@@ -72,7 +72,7 @@ class TwinModelDesk:
         self.enabled = enabled
         #: Which tracker is live: a promotion moves it on (``save``).
         self.generation = 0
-        self._save_lock = threading.Lock()
+        self.save_lock = threading.Lock()
         self._last_modelled: tuple[Batch, NDArray[np.int64], NDArray[np.int64]] | None = None
         # The live parameters are the last promoted shadow's (``twin_shadow.py``).
         self.shadow = ShadowDesk(self)
@@ -246,22 +246,22 @@ class TwinModelDesk:
         """Write a ``dump`` taken when ``generation`` was the tracker's (off the writer),
         unless a promotion has saved its own tracker since: the periodic save's older
         state must not land after it."""
-        with self._save_lock:
+        with self.save_lock:
             if generation == self.generation:
                 self.service.store.save_snapshot(TWIN_SNAPSHOT, body)
 
     def replace_tracker(self, tracker: LevelTrendTracker) -> None:
-        """On the writer, after a promotion's commit: ``tracker`` is live, and its state
-        is saved now (a restart must not find the old parameters' state under the new)."""
+        """On the writer, after a promotion's commit: ``tracker`` is live, and the learned
+        state is saved now with its journal position (a restart must not find the old
+        parameters' state under the new, nor replay the batches before the promotion
+        into the promoted tracker)."""
         self.tracker = tracker
-        body = self.dump()
-        with self._save_lock:
+        with self.save_lock:
             self.generation += 1
-            if body is not None:
-                try:
-                    self.service.store.save_snapshot(TWIN_SNAPSHOT, body)
-                except Exception:  # committed already; the next periodic save writes it
-                    log.exception("saving the promoted model state failed")
+        try:
+            self.service.save_now()
+        except Exception:  # committed already; the next periodic save writes it
+            log.exception("saving the promoted model state failed")
 
     def _restore(self) -> None:
         body = self.service.store.load_snapshot(TWIN_SNAPSHOT)

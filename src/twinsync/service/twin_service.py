@@ -47,15 +47,17 @@ from ..pipeline.repeats import kept_repeats
 from ..store import Store, open_store
 from ..store.audit import SYSTEM, Actor, AuditEntry
 from ..store.base import History
+from . import recovery
 from .anomalies import ANOMALY_SNAPSHOT, AnomalyDesk
 from .commit import Change, commit_store
 from .field_sources import measured_keys
 from .fusion import PropertyIndex
 from .hub import Hub
 from .publisher import Publisher
+from .recovery import REPLAY_SECONDS
 from .revisions import Match, Revisions, binding_key, element_key
 from .supervisor import ConnectorSupervisor
-from .twin_models import TwinModelDesk
+from .twin_models import TWIN_SNAPSHOT, TwinModelDesk
 from .twin_shadow import SHADOW_SNAPSHOT
 from .views import TwinViews
 from .watch import HEALTH_SAVE_SECONDS, LATENCY_BOUND_SECONDS, Watch
@@ -117,7 +119,7 @@ class TwinService(TwinViews):
                  geometry: ExportOptions | None = None,
                  anomaly_detection: bool = True,
                  anomaly_monitor: AnomalyMonitor | None = None, twin_models: bool = True,
-                 zone_models: bool = True) -> None:
+                 zone_models: bool = True, replay_budget: float = REPLAY_SECONDS) -> None:
         self.store = store
         self.clock: Callable[[], float] = clock
         self.twin = Twin()
@@ -151,7 +153,7 @@ class TwinService(TwinViews):
             self.pipeline.counts[name] = totals.get(name, 0)
         self.configure_health()
         self.alarms = AlarmBook()
-        for event in self._stored_alarm_events():
+        for event in self.stored_alarm_events():
             self.alarms.replay(event)
         # After the alarm book: an anomaly alarm active at shutdown stays active.
         # The monitor holds the settings' thresholds and budget (``Settings.anomaly_monitor``).
@@ -178,6 +180,10 @@ class TwinService(TwinViews):
         self.schedules = ScheduleDesk(self)
         self.curing = CuringDesk(self)
         self.site_events = SiteEventDesk(self)  # hands health the declared spans
+        # Last, once everything that learns is restored and configured, and before the
+        # writer takes a batch: what was committed after the last save is learned again.
+        self.replayed = recovery.replay(self, budget=replay_budget)
+        self.zones.settle_alarms()
 
     @classmethod
     def open(cls, url: str, **kwargs: Any) -> TwinService:
@@ -237,29 +243,43 @@ class TwinService(TwinViews):
 
     async def save_health(self) -> None:
         """Save every sensor's learned health, its reading counters, the anomaly
-        detector's and the twin models' state (a running shadow's too) to the store (by the
-        watch's timer, and at shutdown). Taken on the writer, so no batch is half in."""
-        def dump() -> tuple[bytes, bytes, bytes | None, bytes | None, int, bytes | None,
-                            bytes | None]:
-            ids = self.pipeline.table.ids
-            return (snapshot.dump(self.health, ids), self.pipeline.sequences.dump(ids),
-                    self.anomalies.dump(), self.twin_models.dump(),
-                    self.twin_models.generation, self.twin_models.shadow.dump(),
-                    self.zones.dump())
+        detector's, the twin models' (a running shadow's too) and the zones' state to the
+        store, with the journal position they reach, in one transaction (by the watch's
+        timer, and at shutdown). Dumped on the writer, so no batch is half in; written off
+        it."""
+        state = await self.view(self._dump_state)
+        await asyncio.to_thread(self._write_state, state)
 
-        health, counters, anomaly, models, generation, shadow, zones = await self.view(dump)
-        await asyncio.to_thread(self.store.save_snapshot, HEALTH_SNAPSHOT, health)
-        await asyncio.to_thread(self.store.save_snapshot, COUNTERS_SNAPSHOT, counters)
-        if anomaly is not None:
-            await asyncio.to_thread(self.store.save_snapshot, ANOMALY_SNAPSHOT, anomaly)
-        if models is not None:
-            await asyncio.to_thread(self.twin_models.save, models, generation)
-        if shadow is not None:
-            await asyncio.to_thread(self.store.save_snapshot, SHADOW_SNAPSHOT, shadow)
-        if zones is not None:
-            await asyncio.to_thread(self.store.save_snapshot, ZONE_SNAPSHOT, zones)
+    def save_now(self) -> None:
+        """``save_health`` on the writer, at once: after a change that the batches before
+        it must not be replayed across (a shadow started, a promotion)."""
+        self._write_state(self._dump_state())
 
-    def _stored_alarm_events(self) -> list[Event]:
+    def _dump_state(self) -> recovery.SavedState:
+        """On the writer: the learned state and where in the journal it stands."""
+        ids = self.pipeline.table.ids
+        newest = self.store.recent_events(limit=1)
+        snapshots = {HEALTH_SNAPSHOT: snapshot.dump(self.health, ids),
+                     COUNTERS_SNAPSHOT: self.pipeline.sequences.dump(ids),
+                     recovery.STATE_SNAPSHOT: recovery.state_note(
+                         (newest[0].seq or 0) if newest else 0)}
+        for name, body in ((ANOMALY_SNAPSHOT, self.anomalies.dump()),
+                           (TWIN_SNAPSHOT, self.twin_models.dump()),
+                           (SHADOW_SNAPSHOT, self.twin_models.shadow.dump()),
+                           (ZONE_SNAPSHOT, self.zones.dump())):
+            if body is not None:
+                snapshots[name] = body
+        return recovery.SavedState(snapshots, self.store.position(),
+                                   self.twin_models.generation)
+
+    def _write_state(self, state: recovery.SavedState) -> None:
+        """Write a dump unless a promotion has saved a newer one since (its tracker under
+        other parameters): an older state must not land after it."""
+        with self.twin_models.save_lock:
+            if state.generation == self.twin_models.generation:
+                self.store.save_state(state.snapshots, state.position)
+
+    def stored_alarm_events(self) -> list[Event]:
         """Every alarm event in the store, oldest first, read a page at a time: a cap on
         the count would lose the newest of a long history without a word."""
         events: list[Event] = []

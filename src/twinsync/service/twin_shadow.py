@@ -253,6 +253,12 @@ class ShadowDesk:
                                    after=data)
             commit_store(service.store.save_changes, [event], audit_entries=[entry])
             self.running = shadow
+            # Saved now with its journal position: a restart must not replay into the
+            # shadow the batches committed before it started.
+            try:
+                service.save_now()
+            except Exception:  # committed already; the next periodic save writes it
+                log.exception("saving the learned state as the shadow started failed")
             return [event]
 
         events = await service.writer.write(run)

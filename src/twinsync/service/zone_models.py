@@ -56,7 +56,7 @@ since when), raises the ``zone:<element>`` alarm (the alarm book suppresses repe
 ``twin_recalibrated`` event with R, C (τ alone without heating) and the temperature before
 and after; the alarm is cleared when the zone is back in control, or by the change that
 makes the element no zone (``leaving``, in that change's transaction). At start-up a zone
-is in an episode exactly while its alarm is active (``_settle_alarms``: the saved state
+is in an episode exactly while its alarm is active (``settle_alarms``: the saved state
 may predate the episode's start or end). The service rolls the alarm book back with the
 zones if the commit fails. ``enabled`` False (the ``zone_models``
 setting) runs nothing.
@@ -200,7 +200,8 @@ class ZoneDesk:
         self.apply_bindings()
         if enabled:
             self._restore()
-            self._settle_alarms()
+            # ``settle_alarms`` follows once the batches after the save are replayed
+            # (``TwinService``): the replay starts from the state and the alarms of the save.
         else:
             # Nothing watches the zones now: their alarms would stay active for good.
             self._commit_clears(self._alarmed(), dict.fromkeys(self.index,
@@ -343,15 +344,18 @@ class ZoneDesk:
                 events.append(cleared)
         return events
 
-    def _settle_alarms(self) -> None:
-        """At start-up, after the zones' state is restored: the alarm book (rebuilt from
-        committed events) is what was told, so each zone is in an episode exactly while
-        its alarm is active. The state is saved now and then, not with each batch: after
-        a crash it may predate an episode's start (the alarm active, the zone in control,
-        and nothing would ever clear it) or its end (the zone in an episode, no alarm: a
-        new divergence would only recalibrate, unannounced). An alarm of an element that
-        is no zone now (left by a version that did not clear it) is cleared, and that
-        committed here."""
+    def settle_alarms(self) -> None:
+        """At start-up, after the zones' state is restored and the batches after its save
+        replayed (``recovery``): the alarm book (rebuilt from committed events) is what
+        was told, so each zone is in an episode exactly while its alarm is active. What a
+        replay cannot make exact (an episode the saved state predates whose batches were
+        not all replayed, a state saved before replays existed) could otherwise leave a
+        zone in control under an active alarm (nothing would ever clear it) or in an
+        episode with none (a new divergence would only recalibrate, unannounced). An
+        alarm of an element that is no zone now (left by a version that did not clear
+        it) is cleared, and that committed here. Does nothing with the zones off."""
+        if not self.enabled:
+            return
         alarmed = self._alarmed()
         c = self.bank.columns
         count = len(self.zones)

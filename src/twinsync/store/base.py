@@ -181,6 +181,24 @@ class Store(Protocol):
         """The snapshot last saved as ``name``, or None if there is none."""
         ...
 
+    # the learned state's place in the journal (``checkpoint``)
+    def position(self) -> int:
+        """The journal id of the newest batch committed (0 before any): ids grow in commit
+        order and are never reused. Read it where no commit runs beside (the writer)."""
+        ...
+    def save_state(self, snapshots: Mapping[str, bytes], position: int) -> None:
+        """Replace each snapshot of ``snapshots`` and record that together they reach
+        journal id ``position``, in one transaction."""
+        ...
+    def state_position(self) -> int | None:
+        """The position the saved state reaches; None if it was saved without one."""
+        ...
+    def batches_after(self, position: int, limit: int = 64
+                      ) -> list[tuple[int, NDArray[np.void]]]:
+        """Up to ``limit`` committed batches after journal id ``position``, oldest first:
+        (journal id, the batch's stored rows, ``tiers.ROW_DTYPE``)."""
+        ...
+
 
 def open_store(url: str) -> Store:
     """The store for a URL: ``sqlite:///path/to/file`` or ``postgresql://…``."""

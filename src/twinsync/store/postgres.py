@@ -37,7 +37,7 @@ from ..model import Binding, Element, Event, Sensor
 from ..model.plan_records import PlanRow
 from ..model.site_events import SiteEvent
 from ..pipeline import Batch, DeadLetter
-from . import audit, event_keys, plan_rows, site_event_rows, totals
+from . import audit, checkpoint, event_keys, plan_rows, site_event_rows, totals
 from .audit import AuditEntry, AuditQuery
 from .base import SensorAggregates
 from .dead_letters import (
@@ -109,8 +109,12 @@ class PostgresStore(Sealing, TieredReads):
                 name: key for key, name in c.execute("SELECT key, name FROM sources")}
             self._hot = HotRows()
             unreadable: list[tuple[int, bytes]] = []
+            self._position = checkpoint.newest(c.execute, "%s")
+            # Journal rows up to there are in segments, kept only for a replay.
+            sealed = checkpoint.sealed_through(c.execute, "%s")
             for journal_id, packed in c.execute(
-                    "SELECT id, rows FROM journal ORDER BY id", binary=True):
+                    "SELECT id, rows FROM journal WHERE id > %s ORDER BY id", (sealed,),
+                    binary=True):
                 rows = journal_rows(journal_id, packed, self._problems)
                 if rows is None:
                     unreadable.append((journal_id, bytes(packed)))
@@ -402,6 +406,7 @@ class PostgresStore(Sealing, TieredReads):
                 raise
             if rows is None:
                 return
+            self._position = written.journal_id or self._position
             # Still under the write lock: hot rows stay in journal order, which is what
             # lets a seal drop the journal rows up to the last one it took.
             with self._hot_lock:
@@ -450,7 +455,7 @@ class PostgresStore(Sealing, TieredReads):
                 row = c.execute("SELECT pg_current_xact_id()::text").fetchone()
                 xid = str(row[0]) if row else None
                 _insert_segment(c, segment)
-                c.execute("DELETE FROM journal WHERE id <= %s", (through,))
+                checkpoint.sealed(c.execute, "%s", through)
                 # Commit and forget the hot rows at once: a reader sees each reading
                 # in exactly one tier.
                 with self._hot_lock:
@@ -607,6 +612,34 @@ class PostgresStore(Sealing, TieredReads):
         row = self._query(lambda c: c.execute(
             "SELECT body FROM snapshots WHERE name = %s", (name,), binary=True).fetchone())
         return snapshot_body(name, row, self._problems)
+
+    # -- the learned state's place in the journal (``checkpoint``) ---------------------------
+
+    def position(self) -> int:
+        return self._position
+
+    def save_state(self, snapshots: Mapping[str, bytes], position: int) -> None:
+        def work(cursor: Cursor) -> InDoubt:
+            for name, body in snapshots.items():
+                cursor.execute("INSERT INTO snapshots VALUES (%s, %b) ON CONFLICT (name) "
+                               "DO UPDATE SET body = excluded.body", (name, body))
+            checkpoint.saved(cursor.execute, "%s", position)
+            return InDoubt()  # saving the same state again is harmless
+
+        with self._write_lock:
+            self._write(work)
+
+    def state_position(self) -> int | None:
+        return self._query(lambda c: checkpoint.mark_of(c.execute, "%s",
+                                                        checkpoint.STATE_POSITION))
+
+    def batches_after(self, position: int, limit: int = 64
+                      ) -> list[tuple[int, NDArray[np.void]]]:
+        found = self._query(lambda c: c.execute(
+            "SELECT id, rows FROM journal WHERE id > %s ORDER BY id LIMIT %s",
+            (position, limit), binary=True).fetchall())
+        return [(journal_id, rows) for journal_id, packed in found
+                if (rows := journal_rows(journal_id, packed, self._problems)) is not None]
 
 
 def _roll_back(c: Connection) -> None:

@@ -23,7 +23,7 @@ import psycopg
 from psycopg import sql
 
 from ..errors import InvalidInput, StoreError
-from . import audit_chain, event_keys
+from . import audit_chain, checkpoint, event_keys
 from .audit import POSTGRES_SCHEMA as POSTGRES_AUDIT_SCHEMA
 from .dead_letters import OPTIONS as DEAD_LETTER_OPTIONS
 from .plan_rows import POSTGRES_SCHEMA as POSTGRES_PLAN_SCHEMA
@@ -169,8 +169,11 @@ def create(connection: Connection, schema: str, problems: LoadProblems) -> None:
         connection.execute(POSTGRES_PLAN_SCHEMA)
         connection.execute(POSTGRES_SITE_EVENTS_SCHEMA)
         connection.execute(event_keys.POSTGRES_SCHEMA)
-        connection.execute("INSERT INTO meta VALUES ('schema_version', %s) "
-                           "ON CONFLICT (key) DO NOTHING", (SCHEMA_VERSION,))
+        new = connection.execute("INSERT INTO meta VALUES ('schema_version', %s) "
+                                 "ON CONFLICT (key) DO NOTHING RETURNING key",
+                                 (SCHEMA_VERSION,)).fetchone() is not None
+        if new:  # nothing learned yet: every batch to come can be replayed
+            checkpoint.set_mark(connection.execute, "%s", checkpoint.STATE_POSITION, 0)
         row = connection.execute(
             "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         if row is not None and row[0] in UPGRADES_FROM:

@@ -34,7 +34,7 @@ from ..model import Binding, Element, Event, Sensor
 from ..model.plan_records import PlanRow
 from ..model.site_events import SiteEvent
 from ..pipeline import Batch, DeadLetter
-from . import audit, audit_chain, event_keys, plan_rows, site_event_rows, totals
+from . import audit, audit_chain, checkpoint, event_keys, plan_rows, site_event_rows, totals
 from .audit import AuditEntry, AuditQuery
 from .base import SensorAggregates
 from .dead_letters import (
@@ -80,8 +80,10 @@ CREATE TABLE IF NOT EXISTS sensors (row INTEGER PRIMARY KEY, id TEXT UNIQUE NOT 
                                     body BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS bindings (sensor_id TEXT PRIMARY KEY, body BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS sources (key INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL);
--- Committed ingest batches not yet sealed: one row per batch, the readings packed.
-CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY, rows BLOB NOT NULL);
+-- Committed ingest batches, one row per batch, the readings packed: kept until sealed
+-- and covered by a save of the learned state (``checkpoint``). AUTOINCREMENT: an id is
+-- never used again, so ids stay in commit order when the table empties.
+CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY AUTOINCREMENT, rows BLOB NOT NULL);
 -- Sealed history: one row per seal. The small columns come first so a scan for the
 -- segments of a time window never reads the blobs; offsets[s]..offsets[s+1] are the rows
 -- of sensor s in data, read with incremental blob I/O. With part_bytes 0 summary, offsets
@@ -127,7 +129,7 @@ CREATE TABLE IF NOT EXISTS snapshots (name TEXT PRIMARY KEY, body BLOB NOT NULL)
 CREATE TABLE IF NOT EXISTS totals (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 #: Hot rows to gather before a seal. A seal writes a directory entry per sensor of the
 #: fleet, so the threshold is at least the fleet size: that work stays below one entry
 #: per reading. Bigger segments mean fewer for a history read to visit.
@@ -187,6 +189,8 @@ class SQLiteStore(Sealing, TieredReads):
         url = self.url
         try:
             self._write = self._connect(path, synchronous)
+            new = self._write.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone() is None
             self._write.executescript(SCHEMA)
             self._write.executescript(SEGMENT_PARTS_SCHEMA)
             self._write.executescript(audit.SQLITE_SCHEMA)
@@ -196,6 +200,8 @@ class SQLiteStore(Sealing, TieredReads):
             self._write.executescript(event_keys.SQLITE_SCHEMA)
             self._write.execute(
                 "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+            if new:  # nothing learned yet: every batch to come can be replayed
+                checkpoint.set_mark(self._write.execute, "?", checkpoint.STATE_POSITION, 0)
             _upgrade(self._write, self._problems)
             # WAL lets reads run beside the writer; an in-memory database has one connection.
             self._read = self._write if path == ":memory:" else self._connect(path, synchronous)
@@ -218,7 +224,11 @@ class SQLiteStore(Sealing, TieredReads):
         self._checkpoint_lock = threading.Lock()
         self._init_sealing("twinsync-seal")
         unreadable: list[tuple[int, bytes]] = []
-        for journal_id, packed in self._write.execute("SELECT id, rows FROM journal ORDER BY id"):
+        self._position = checkpoint.newest(self._write.execute, "?")
+        # Journal rows up to there are in segments, kept only for a replay.
+        sealed = checkpoint.sealed_through(self._write.execute, "?")
+        for journal_id, packed in self._write.execute(
+                "SELECT id, rows FROM journal WHERE id > ? ORDER BY id", (sealed,)):
             rows = journal_rows(journal_id, packed, self._problems)
             if rows is None:
                 unreadable.append((journal_id, bytes(packed)))
@@ -390,6 +400,7 @@ class SQLiteStore(Sealing, TieredReads):
                     totals.add(c.execute, "?", counts)
             if rows is None:
                 return
+            self._position = journal_id
             # Still under the write lock: hot rows stay in journal order, which a seal
             # relies on when it drops the oldest rows and the journal rows up to an id.
             with self._hot_lock:
@@ -412,7 +423,7 @@ class SQLiteStore(Sealing, TieredReads):
                 try:
                     c.execute("BEGIN IMMEDIATE")
                     insert_segment(c, segment_id, segment, self.part_bytes)
-                    c.execute("DELETE FROM journal WHERE id <= ?", (through,))
+                    checkpoint.sealed(c.execute, "?", through)
                     # Commit and forget the hot rows at once: a reader sees each reading
                     # in exactly one tier.
                     with self._hot_lock:
@@ -579,6 +590,31 @@ class SQLiteStore(Sealing, TieredReads):
                 raise StoreError(f"store read failed: {exc}") from exc
         return snapshot_body(name, row, self._problems)
 
+    # -- the learned state's place in the journal (``checkpoint``) ---------------------------
+
+    def position(self) -> int:
+        return self._position
+
+    def save_state(self, snapshots: Mapping[str, bytes], position: int) -> None:
+        with self._transaction() as c:
+            c.executemany("INSERT INTO snapshots VALUES (?, ?) "
+                          "ON CONFLICT (name) DO UPDATE SET body = excluded.body",
+                          list(snapshots.items()))
+            checkpoint.saved(c.execute, "?", position)
+
+    def state_position(self) -> int | None:
+        with self._read_lock:
+            return checkpoint.mark_of(self._read.execute, "?", checkpoint.STATE_POSITION)
+
+    def batches_after(self, position: int, limit: int = 64
+                      ) -> list[tuple[int, NDArray[np.void]]]:
+        with self._read_lock:
+            found = self._read.execute(
+                "SELECT id, rows FROM journal WHERE id > ? ORDER BY id LIMIT ?",
+                (position, limit)).fetchall()
+        return [(journal_id, rows) for journal_id, packed in found
+                if (rows := journal_rows(journal_id, packed, self._problems)) is not None]
+
 
 def _upgrade(c: sqlite3.Connection, problems: LoadProblems) -> None:
     """Bring an older file to this layout in one transaction, losing nothing.
@@ -590,17 +626,19 @@ def _upgrade(c: sqlite3.Connection, problems: LoadProblems) -> None:
     marked ``row_bytes = 60``, and read back with a score of NaN; the journal's rows (at
     most a seal's worth) are rewritten in the new layout, since a journal row does not
     say its width. Versions 1 to 4 had no index of events by key: it is filled from the
-    stored events (``event_keys.fill``).
+    stored events (``event_keys.fill``). Versions 1 to 5 could number a journal row
+    again: the journal is rebuilt with ids that never come back (``checkpoint``); with no
+    position saved, what their journal holds is not replayed.
     """
     (version,) = c.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     if version == SCHEMA_VERSION:
         return
-    if version not in ("1", "2", "3", "4"):
+    if version not in ("1", "2", "3", "4", "5"):
         raise StoreError(f"store schema version {version!r} is newer than this twinsync "
                          f"({SCHEMA_VERSION})")
     c.execute("BEGIN IMMEDIATE")
     try:
-        if version != "4":
+        if version not in ("4", "5"):
             columns = {name for _, name, *_ in c.execute("PRAGMA table_info(segments)")}
             if "part_bytes" not in columns:
                 c.execute("ALTER TABLE segments ADD COLUMN part_bytes INTEGER NOT NULL "
@@ -612,12 +650,25 @@ def _upgrade(c: sqlite3.Connection, problems: LoadProblems) -> None:
             # Version 4's journal rows are of this layout already: a row of them may be a
             # whole number of old rows too, and must not be widened again.
             widen_journal(c.execute, "?")
-        event_keys.fill(c.execute, "?", problems)
+        if version != "5":
+            event_keys.fill(c.execute, "?", problems)
+        _journal_autoincrement(c)
         c.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
         c.execute("COMMIT")
     except BaseException:
         c.execute("ROLLBACK")
         raise
+
+
+def _journal_autoincrement(c: sqlite3.Connection) -> None:
+    """Versions 1 to 5 numbered journal rows one past the largest left, so ids started
+    again at 1 once a seal had emptied the table; a saved state's position
+    (``checkpoint``) needs ids that never come back. The rows keep their ids."""
+    c.execute("CREATE TABLE journal_v6 (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+              "rows BLOB NOT NULL)")
+    c.execute("INSERT INTO journal_v6 (id, rows) SELECT id, rows FROM journal ORDER BY id")
+    c.execute("DROP TABLE journal")
+    c.execute("ALTER TABLE journal_v6 RENAME TO journal")
 
 
 def _journal_blocks(c: sqlite3.Connection) -> None:
