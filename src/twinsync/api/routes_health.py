@@ -113,7 +113,7 @@ async def get_alarms(svc: Service) -> JSON:
     return JSON({"alarms": await svc.view(read)})
 
 
-# ``:path``: a key holds what its sensor's id does, slashes too ("site/L1/t1", named by topic).
+# A key holds what its sensor's id does, slashes too ("site/L1/t1", named by topic): ``:id``.
 @router.post("/alarms/{key:id}/ack", response_model=Event, responses=errors(404, 409))
 async def ack_alarm(key: str, svc: Service, request: Request) -> JSON:
     """Acknowledge an alarm, as the signed-in token's name (a ``by`` in the body is not
