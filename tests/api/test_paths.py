@@ -280,3 +280,16 @@ def test_each_activity_route_reaches_an_activity_whose_code_holds_a_slash(
         "percent_complete": 25, "date": "2026-03-04 12:00",
         "actual_start": "2026-03-02 08:00"})
     assert progress.status_code == 201, progress.text
+
+
+def test_the_api_document_says_how_an_id_with_a_slash_is_sent() -> None:
+    document = create_app(Settings(store="sqlite://unused")).openapi()
+    parameters = [(path, parameter) for path, operations in document["paths"].items()
+                  for operation in operations.values()
+                  for parameter in operation.get("parameters", ())
+                  if parameter["in"] == "path"]
+    assert len(parameters) == sum(
+        1 for _, path in ROUTES if "{" in path), [path for path, _ in parameters]
+    for path, parameter in parameters:
+        assert "send it encoded" in parameter["description"], path
+        assert f"{{{parameter['name']}}}" in path  # named as the router's path has it

@@ -31,6 +31,11 @@ from urllib.parse import quote, unquote
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+#: What the API's document says of every id in a path.
+ID_IN_PATH = ("An id; it may hold '/' (a logger named by its MQTT topic): send it encoded "
+              "(site%2FL9%2Ft1, as encodeURIComponent does) and any id is reached. Sent "
+              "as it is, a tail that names a route (/health) is the route's.")
+
 #: What ``routing_path`` leaves encoded: a slash inside an id, and ``%`` itself.
 _KEPT = re.compile(r"(%2[fF]|%25)")
 _ESCAPE = re.compile(r"%(2F|25)")
