@@ -66,7 +66,8 @@ def test_only_the_health_check_and_signing_in_are_open() -> None:
 def url_of(method: str, path: str) -> str:
     if method == "MOUNT":
         return path + ("/js/api.js" if path == "/static" else "/three/x.js")
-    return re.sub(r"\{(\w+)\}", lambda m: PARAMETERS[m.group(1)], path)
+    # A parameter with its convertor too ({sensor_id:id}): the id, never the name sent.
+    return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: PARAMETERS[m.group(1)], path)
 
 
 def call(client: TestClient, method: str, path: str, headers: dict[str, str]) -> int:

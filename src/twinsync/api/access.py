@@ -34,6 +34,7 @@ from ..model import Source
 from ..store.audit import Actor
 from ..tokens import USER_ROLES, Kind, Role, csrf_of
 from .auth import CSRF_HEADER, SESSION_COOKIE, Authenticator, Identity
+from .paths import precedence
 from .rates import RateLimited
 from .responses import JSON
 
@@ -87,24 +88,24 @@ ROUTES: dict[tuple[str, str], Access] = {
     # the twin
     ("GET", "/api/project"): READ,
     ("GET", "/api/elements"): READ,
-    ("GET", "/api/elements/{element_id}"): READ,
-    ("PATCH", "/api/elements/{element_id}"): OPERATE,
-    ("POST", "/api/elements/{element_id}/measurements"): OPERATE,
+    ("GET", "/api/elements/{element_id:id}"): READ,
+    ("PATCH", "/api/elements/{element_id:id}"): OPERATE,
+    ("POST", "/api/elements/{element_id:id}/measurements"): OPERATE,
     ("POST", "/api/elements"): ADMINISTER,
     ("GET", "/api/sensors"): READ,
     ("POST", "/api/sensors"): ADMINISTER,
-    ("GET", "/api/sensors/{sensor_id}"): READ,
-    ("PUT", "/api/sensors/{sensor_id}/binding"): ADMINISTER,
-    ("DELETE", "/api/sensors/{sensor_id}/binding"): ADMINISTER,
+    ("GET", "/api/sensors/{sensor_id:id}"): READ,
+    ("PUT", "/api/sensors/{sensor_id:id}/binding"): ADMINISTER,
+    ("DELETE", "/api/sensors/{sensor_id:id}/binding"): ADMINISTER,
     ("GET", "/api/events"): READ,
     ("GET", "/api/audit"): ADMINISTER,  # it holds everyone's before and after values
     ("GET", "/api/audit/verify"): ADMINISTER,
     ("GET", "/api/connectors"): ADMINISTER,
     ("POST", "/api/connectors"): ADMINISTER,
-    ("DELETE", "/api/connectors/{name}"): ADMINISTER,
+    ("DELETE", "/api/connectors/{name:id}"): ADMINISTER,
     # readings
     ("POST", "/api/readings"): INGEST,
-    ("GET", "/api/sensors/{sensor_id}/readings"): READ,
+    ("GET", "/api/sensors/{sensor_id:id}/readings"): READ,
     ("GET", "/api/dead-letters"): ADMINISTER,  # they hold anyone's raw input
     # the BIM model
     ("POST", "/api/models"): UPLOAD,
@@ -114,9 +115,9 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/api/schedules"): UPLOAD,
     ("GET", "/api/schedule"): READ,
     ("GET", "/api/schedule/elements"): READ,
-    ("GET", "/api/schedule/activities/{activity_id}"): READ,
-    ("PUT", "/api/schedule/activities/{activity_id}/elements"): ADMINISTER,
-    ("POST", "/api/schedule/activities/{activity_id}/progress"): OPERATE,
+    ("GET", "/api/schedule/activities/{activity_id:id}"): READ,
+    ("PUT", "/api/schedule/activities/{activity_id:id}/elements"): ADMINISTER,
+    ("POST", "/api/schedule/activities/{activity_id:id}/progress"): OPERATE,
     ("POST", "/api/schedule/surveys"): SURVEY,
     ("GET", "/api/schedule/link-rules"): READ,
     ("POST", "/api/schedule/link-rules"): ADMINISTER,
@@ -125,50 +126,50 @@ ROUTES: dict[tuple[str, str], Access] = {
     # declared site events (a pour, a load step): health takes them into account
     ("GET", "/api/site-events"): READ,
     ("POST", "/api/site-events"): OPERATE,
-    ("DELETE", "/api/site-events/{event_id}"): OPERATE,
+    ("DELETE", "/api/site-events/{event_id:id}"): OPERATE,
     # anomalies a person expects (a pour, a load test): no alarm in their span
     ("GET", "/api/anomalies/expected"): READ,
     ("POST", "/api/anomalies/expected"): OPERATE,
-    ("DELETE", "/api/anomalies/expected/{mark_id}"): OPERATE,
+    ("DELETE", "/api/anomalies/expected/{mark_id:id}"): OPERATE,
     # progress from sensors: concrete mixes, and an element's maturity
     ("GET", "/api/mixes"): READ,
     ("POST", "/api/mixes"): ADMINISTER,
-    ("GET", "/api/elements/{element_id}/maturity"): READ,
+    ("GET", "/api/elements/{element_id:id}/maturity"): READ,
     # a property's readings looked ahead
-    ("GET", "/api/elements/{element_id}/forecast"): READ,
+    ("GET", "/api/elements/{element_id:id}/forecast"): READ,
     # its sensors' level/trend models: divergence and recalibration
-    ("GET", "/api/elements/{element_id}/twin"): READ,
+    ("GET", "/api/elements/{element_id:id}/twin"): READ,
     # a space's thermal zone: R and C learned online, its temperature ahead
-    ("GET", "/api/elements/{element_id}/zone"): READ,
+    ("GET", "/api/elements/{element_id:id}/zone"): READ,
     # a shadow tracker beside the live one: compared, promoted or stopped
     ("GET", "/api/twin/shadow"): READ,
     ("POST", "/api/twin/shadow"): OPERATE,
     ("POST", "/api/twin/shadow/promote"): OPERATE,
     ("DELETE", "/api/twin/shadow"): OPERATE,
     # predicted against measured over a range, and every element's model state
-    ("GET", "/api/elements/{element_id}/twin/track"): READ,
+    ("GET", "/api/elements/{element_id:id}/twin/track"): READ,
     ("GET", "/api/twin/states"): READ,
     # trust and time
-    ("GET", "/api/sensors/{sensor_id}/health"): READ,
+    ("GET", "/api/sensors/{sensor_id:id}/health"): READ,
     ("GET", "/api/health"): READ,
     ("GET", "/api/sources"): READ,
     ("GET", "/api/time"): SIGNED_IN,  # a device too: step one of its clock exchange
     ("POST", "/api/time"): SYNC,  # it moves a clock estimate: a device only its own
     ("GET", "/api/alarms"): READ,
-    ("POST", "/api/alarms/{key:path}/ack"): OPERATE,
+    ("POST", "/api/alarms/{key:id}/ack"): OPERATE,
     ("GET", "/metrics"): READ,
     # tokens
     ("GET", "/api/tokens"): ADMINISTER,
     ("POST", "/api/tokens"): ADMINISTER,
-    ("DELETE", "/api/tokens/{token_id}"): ADMINISTER,
+    ("DELETE", "/api/tokens/{token_id:id}"): ADMINISTER,
     # users who sign in with a password; each changes their own
     ("GET", "/api/users"): ADMINISTER,
     ("POST", "/api/users"): ADMINISTER,
-    ("DELETE", "/api/users/{user_id}"): ADMINISTER,
+    ("DELETE", "/api/users/{user_id:id}"): ADMINISTER,
     ("POST", "/api/session/password"): PASSWORD,  # the route checks it is a user's session
 }
 #: ``ROUTES`` by the paths the OpenAPI document names: a parameter without its convertor
-#: (``{key}``, not ``{key:path}``).
+#: (``{key}``, not ``{key:id}``).
 DOCUMENTED: dict[tuple[str, str], Access] = {
     (method, re.sub(r":\w+}", "}", path)): access for (method, path), access in ROUTES.items()
 }
@@ -272,9 +273,11 @@ async def check(connection: HTTPConnection, method: str, path: str | None) -> No
 
 def _matchers() -> dict[str, list[tuple[re.Pattern[str], tuple[str, str]]]]:
     """``ROUTES`` as the middleware looks them up: per method, each path's pattern (the
-    router's own syntax, ``{name}`` one path segment); a mount takes its whole folder."""
+    router's own syntax: ``{name:id}`` one path segment or more, api/paths.py), a path
+    ending in a parameter after those naming a tail, as the app's routes are ordered; a
+    mount takes its whole folder."""
     table: dict[str, list[tuple[re.Pattern[str], tuple[str, str]]]] = {}
-    for method, path in ROUTES:
+    for method, path in sorted(ROUTES, key=lambda key: precedence(key[1])):
         if method == "MOUNT":
             pattern = re.compile(re.escape(path) + "/.*")
             for verb in ("GET", "HEAD"):

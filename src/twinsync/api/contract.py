@@ -22,6 +22,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from .access import DOCUMENTED, UNSAFE
+from .paths import ID_IN_PATH
 from .schemas.common import ErrorOut
 from .schemas.curing import MixIn
 from .schemas.plans import LinkRuleIn
@@ -131,7 +132,7 @@ ERROR_REF = "#/components/schemas/ErrorOut"
 def document(app: FastAPI) -> dict[str, Any]:
     """The OpenAPI document, built once: FastAPI's, with each route's error statuses,
     the bodies of ``DOCUMENTED_BODIES`` in ``components`` and the bearer scheme on each
-    route that needs a token."""
+    route that needs a token; each id in a path says how one with a slash is sent."""
     if app.openapi_schema is not None:
         return app.openapi_schema
     schema = get_openapi(
@@ -162,5 +163,8 @@ def document(app: FastAPI) -> dict[str, Any]:
             access = DOCUMENTED.get((method.upper(), path))
             if access is not None and access.roles is not None:
                 operation["security"] = [{"bearer": []}]
+            for parameter in operation.get("parameters", ()):
+                if parameter.get("in") == "path":
+                    parameter.setdefault("description", ID_IN_PATH)
     app.openapi_schema = schema
     return schema

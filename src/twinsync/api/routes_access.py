@@ -117,7 +117,7 @@ async def create_token(body: TokenIn, auth: Auth, request: Request) -> JSON:
     return JSON({**record.public(), "token": secret}, status_code=201)
 
 
-@router.delete("/api/tokens/{token_id}", response_model=TokenRevoked, responses=errors(404))
+@router.delete("/api/tokens/{token_id:id}", response_model=TokenRevoked, responses=errors(404))
 async def revoke_token(token_id: str, auth: Auth, request: Request) -> JSON:
     """Revoke a token and end every session opened with it, at once."""
     await auth.revoke(token_id, actor=actor(request))

@@ -88,7 +88,7 @@ async def list_expected_anomalies(
     return JSON(page)
 
 
-@router.delete("/anomalies/expected/{mark_id}", response_model=ExpectedWithdrawn,
+@router.delete("/anomalies/expected/{mark_id:id}", response_model=ExpectedWithdrawn,
                responses=errors(404, 409))
 async def withdraw_anomaly_expected(mark_id: str, body: WithdrawIn, svc: Service,
                                     request: Request) -> JSON:

@@ -43,7 +43,7 @@ async def post_mix(request: Request, svc: Service) -> JSON:
     return JSON(await svc.curing.add_mix(body, actor=actor(request)), status_code=201)
 
 
-@router.get("/elements/{element_id}/maturity", response_model=Maturity, responses=errors(404))
+@router.get("/elements/{element_id:id}/maturity", response_model=Maturity, responses=errors(404))
 async def get_maturity(element_id: str, svc: Service, as_of: str | None = None) -> JSON:
     """The element's concrete maturity and estimated strength as of ``as_of`` (the
     schedule's local time, default now): per sensor and governing, with gaps, excluded

@@ -23,7 +23,7 @@ MAX_HORIZON = 30 * 86_400.0
 
 
 @router.get(
-    "/elements/{element_id}/forecast",
+    "/elements/{element_id:id}/forecast",
     response_model=PropertyForecast,
     responses=errors(404, 409),
 )

@@ -23,7 +23,7 @@ router = APIRouter(prefix="/api", default_response_class=JSON)
 Service = Annotated[TwinService, Depends(service)]
 
 
-@router.get("/sensors/{sensor_id}/health", response_model=SensorHealth, responses=errors(404))
+@router.get("/sensors/{sensor_id:id}/health", response_model=SensorHealth, responses=errors(404))
 async def get_sensor_health(sensor_id: str, svc: Service) -> JSON:
     """State (ok, stale, stuck, spike, drift, noisy, offline, clock), quality 0..1 and the reason;
     lost (sequence gaps), duplicate and late reading counts."""
@@ -113,8 +113,8 @@ async def get_alarms(svc: Service) -> JSON:
     return JSON({"alarms": await svc.view(read)})
 
 
-# ``:path``: a key holds what its sensor's id does, slashes too ("site/L1/t1", named by topic).
-@router.post("/alarms/{key:path}/ack", response_model=Event, responses=errors(404, 409))
+# A key holds what its sensor's id does, slashes too ("site/L1/t1", named by topic): ``:id``.
+@router.post("/alarms/{key:id}/ack", response_model=Event, responses=errors(404, 409))
 async def ack_alarm(key: str, svc: Service, request: Request) -> JSON:
     """Acknowledge an alarm, as the signed-in token's name (a ``by`` in the body is not
     read: who acknowledged is who asked). 404 for no active alarm of that key; 409

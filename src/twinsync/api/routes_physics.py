@@ -21,7 +21,7 @@ router = APIRouter(prefix="/api", default_response_class=JSON)
 Service = Annotated[TwinService, Depends(service)]
 
 
-@router.get("/elements/{element_id}/twin", response_model=ElementTwinOut,
+@router.get("/elements/{element_id:id}/twin", response_model=ElementTwinOut,
             responses=errors(404))
 async def get_element_twin(element_id: str, svc: Service) -> JSON:
     """Each sensor bound to the element: its local level/trend model as the reading path
@@ -30,7 +30,7 @@ async def get_element_twin(element_id: str, svc: Service) -> JSON:
     return JSON(await svc.twin_models.of_element(element_id))
 
 
-@router.get("/elements/{element_id}/zone", response_model=ZoneOut, responses=errors(404))
+@router.get("/elements/{element_id:id}/zone", response_model=ZoneOut, responses=errors(404))
 async def get_element_zone(
     element_id: str, svc: Service,
     hours: Annotated[float, Query(gt=0, le=MAX_HOURS)] = 6.0,

@@ -146,7 +146,7 @@ async def post_readings(request: Request, svc: Service) -> JSON:
     return JSON({**result.to_dict(), "rejected": rejected})
 
 
-@router.get("/sensors/{sensor_id}/readings", response_model=History,
+@router.get("/sensors/{sensor_id:id}/readings", response_model=History,
             responses=errors(404))
 async def get_readings(sensor_id: str, svc: Service, start: str | None = None,
                        end: str | None = None,

@@ -99,14 +99,14 @@ async def get_element_states(svc: Service, as_of: str | None = None) -> JSON:
     return JSON(await svc.schedules.element_states(as_of_param(as_of)))
 
 
-@router.get("/schedule/activities/{activity_id}", response_model=ActivityDetail,
+@router.get("/schedule/activities/{activity_id:id}", response_model=ActivityDetail,
             responses=errors(404))
 async def get_activity(activity_id: str, svc: Service, as_of: str | None = None) -> JSON:
     """One activity (by its code) as of ``as_of``, with its elements and progress reports."""
     return JSON(await svc.schedules.activity(activity_id, as_of_param(as_of)))
 
 
-@router.put("/schedule/activities/{activity_id}/elements", response_model=ActivityLinks,
+@router.put("/schedule/activities/{activity_id:id}/elements", response_model=ActivityLinks,
             responses=errors(404))
 async def put_activity_elements(activity_id: str, body: LinksIn, svc: Service,
                                 request: Request) -> JSON:
@@ -114,7 +114,7 @@ async def put_activity_elements(activity_id: str, body: LinksIn, svc: Service,
                                               actor=actor(request)))
 
 
-@router.post("/schedule/activities/{activity_id}/progress", status_code=201,
+@router.post("/schedule/activities/{activity_id:id}/progress", status_code=201,
              response_model=EventList, responses=errors(404))
 async def post_progress(activity_id: str, body: ProgressIn, svc: Service,
                         request: Request) -> JSON:

@@ -77,7 +77,7 @@ async def list_site_events(
     return JSON({"events": events})
 
 
-@router.delete("/site-events/{event_id}", response_model=SiteEventOut, responses=errors(404))
+@router.delete("/site-events/{event_id:id}", response_model=SiteEventOut, responses=errors(404))
 async def withdraw_site_event(event_id: str, svc: Service, request: Request) -> JSON:
     """Withdraw a live event (404 for an id that is none): it is kept, with the time it
     was withdrawn, and no longer taken into account."""

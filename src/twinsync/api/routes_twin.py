@@ -97,7 +97,7 @@ async def list_elements(svc: Service, type: str | None = None, status: Status | 
     return JSON(await svc.view(read))
 
 
-@router.get("/elements/{element_id}", response_model=ElementDetail, responses=errors(404))
+@router.get("/elements/{element_id:id}", response_model=ElementDetail, responses=errors(404))
 async def get_element(element_id: str, svc: Service) -> JSON:
     """An element with its properties (value, unit, time, source, confidence) and sensors;
     ``ETag`` is its revision, for ``If-Match`` on a PATCH."""
@@ -107,7 +107,7 @@ async def get_element(element_id: str, svc: Service) -> JSON:
     return JSON(element, headers={"ETag": etag(element["revision"])})
 
 
-@router.patch("/elements/{element_id}", response_model=ElementChanged,
+@router.patch("/elements/{element_id:id}", response_model=ElementChanged,
               responses=errors(404, 412))
 async def patch_element(element_id: str, patch: ElementPatch, svc: Service,
                         request: Request, precondition: IfMatch = None) -> JSON:
@@ -123,7 +123,7 @@ async def patch_element(element_id: str, patch: ElementPatch, svc: Service,
                 headers={"ETag": etag(element["revision"])})
 
 
-@router.post("/elements/{element_id}/measurements", status_code=201,
+@router.post("/elements/{element_id:id}/measurements", status_code=201,
              response_model=MeasurementRecorded, responses=errors(404, 409))
 async def post_measurement(element_id: str, body: dict[str, Any], svc: Service,
                            request: Request) -> JSON:
@@ -169,7 +169,7 @@ async def post_sensor(body: SensorIn, svc: Service, request: Request) -> JSON:
     return JSON(await svc.view(svc.sensor_snapshot, sensor.id), status_code=201)
 
 
-@router.get("/sensors/{sensor_id}", response_model=SensorSnapshot, responses=errors(404))
+@router.get("/sensors/{sensor_id:id}", response_model=SensorSnapshot, responses=errors(404))
 async def get_sensor(sensor_id: str, svc: Service) -> JSON:
     """A sensor, its binding and live value; ``ETag`` is its binding's revision, for
     ``If-Match`` on a PUT or DELETE of ``/binding``."""
@@ -180,7 +180,7 @@ def _sensor(snapshot: dict[str, Any]) -> JSON:
     return JSON(snapshot, headers={"ETag": etag(snapshot["binding_revision"])})
 
 
-@router.put("/sensors/{sensor_id}/binding", response_model=SensorSnapshot,
+@router.put("/sensors/{sensor_id:id}/binding", response_model=SensorSnapshot,
             responses=errors(404, 409, 412))
 async def put_binding(sensor_id: str, body: BindingIn, svc: Service, request: Request,
                       precondition: IfMatch = None) -> JSON:
@@ -190,7 +190,7 @@ async def put_binding(sensor_id: str, body: BindingIn, svc: Service, request: Re
     return _sensor(await svc.view(svc.sensor_snapshot, sensor_id))
 
 
-@router.delete("/sensors/{sensor_id}/binding", response_model=SensorSnapshot,
+@router.delete("/sensors/{sensor_id:id}/binding", response_model=SensorSnapshot,
                responses=errors(404, 412))
 async def delete_binding(sensor_id: str, svc: Service, request: Request,
                          precondition: IfMatch = None) -> JSON:
@@ -247,7 +247,7 @@ def spec_for_audit(spec: dict[str, Any]) -> dict[str, Any]:
             for key, value in spec.items()}
 
 
-@router.delete("/connectors/{name}", response_model=ConnectorStopped, responses=errors(404))
+@router.delete("/connectors/{name:id}", response_model=ConnectorStopped, responses=errors(404))
 async def delete_connector(name: str, svc: Service, request: Request) -> JSON:
     await svc.stop_connector(name)
     await svc.audit_change(AuditEntry("stop_connector", f"connector:{name}", actor(request),

@@ -22,7 +22,7 @@ router = APIRouter(prefix="/api", default_response_class=JSON)
 Service = Annotated[TwinService, Depends(service)]
 
 
-@router.get("/elements/{element_id}/twin/track", response_model=PropertyTrackOut,
+@router.get("/elements/{element_id:id}/twin/track", response_model=PropertyTrackOut,
             responses=errors(404, 409))
 async def get_twin_track(
     element_id: str,

@@ -49,7 +49,7 @@ async def add_user(body: UserIn, auth: Auth, request: Request) -> JSON:
     return JSON(record.public(), status_code=201)
 
 
-@router.delete("/users/{user_id}", response_model=UserRemoved, responses=errors(404))
+@router.delete("/users/{user_id:id}", response_model=UserRemoved, responses=errors(404))
 async def remove_user(user_id: str, auth: Auth, request: Request) -> JSON:
     """Remove a user: their sessions end at once, and nobody signs in as them again."""
     await auth.remove_user(user_id, actor=actor(request))
