@@ -208,6 +208,19 @@ def test_the_model_renders_and_is_not_blank(page: Any, shots: Path) -> None:
     assert 0 < first_render_ms < 15_000
 
 
+def test_a_browser_without_a_gpu_draws_the_model_without_antialiasing(page: Any) -> None:
+    """Chromium run with --disable-gpu draws WebGL on the CPU (SwiftShader), as a site
+    office's VM does: the page sees it and draws at 1:1 without antialiasing, which takes
+    a frame of the demo building from some 0.3-0.4 s to 0.17-0.22 s (docs/DESIGN.md)."""
+    page.wait_for_function("window.twinsync.firstRenderMs !== null", timeout=15_000)
+    assert page.evaluate("window.twinsync.softwareRendered") is True
+    drawn = page.evaluate("""() => { const c = document.querySelector('.viewport canvas');
+        const gl = c.getContext('webgl2');
+        return { antialias: gl.getContextAttributes().antialias,
+                 ratio: c.width / c.clientWidth }; }""")
+    assert drawn == {"antialias": False, "ratio": 1}
+
+
 def test_clicking_an_element_in_the_tree_opens_its_panel(page: Any, api: httpx.Client,
                                                          shots: Path) -> None:
     # A floor slab, with loggers (landings and roofs have none).

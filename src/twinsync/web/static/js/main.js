@@ -769,6 +769,8 @@ window.twinsync = Object.freeze({
   /** Where an element's centre is on screen, in page pixels, or null. */
   screenPositionOf: (id) => viewer?.screenPositionOf(id) ?? null,
   get firstRenderMs() { return firstRenderMs; },
+  /** Whether the 3D view is drawn by the CPU, and so without antialiasing (viewer.js). */
+  get softwareRendered() { return Boolean(viewer?.softwareRendered); },
   get connection() { return connection; },
   get modelRevision() { return modelRevision; },
   get selectedId() { return selectedId; },
