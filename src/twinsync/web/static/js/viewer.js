@@ -59,7 +59,7 @@ export class Viewer {
     this.firstFrame = new Promise((resolve) => (this.firstFrameResolve = resolve));
     this.fitted = false;
 
-    // Drawn by the CPU (a machine or VM without a GPU), a frame of a storey's building
+    // Drawn by the CPU (a machine or VM without a GPU), a frame of the demo building
     // took 0.29-0.41 s with 4x antialiasing and 0.17-0.22 s without, the page frozen the
     // while: there the edges go unsmoothed and the canvas is not drawn past 1:1.
     this.softwareRendered = softwareRendered();
