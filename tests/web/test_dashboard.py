@@ -281,8 +281,16 @@ def test_a_live_anomalous_reading_is_marked_red_on_the_chart_without_reloading(
     jump_time = time.time()
     assert api.post("/api/readings", json=[{"sensor_id": sensor, "time": jump_time,
                                             "value": 27.0}]).json()["accepted"] == 1
-    page.wait_for_function("(t) => window.twinsync.chartMarks().some(([time]) => time > t)",
-                           arg=jump_time - 1, timeout=DRAWN)
+    try:
+        page.wait_for_function(
+            "(t) => window.twinsync.chartMarks().some(([time]) => time > t)",
+            arg=jump_time - 1, timeout=DRAWN)
+    except Exception as exc:  # say what the twin made of the jump, not only that none came
+        stored = api.get(f"/api/sensors/{sensor}/readings",
+                         params={"start": jump_time - 30, "end": jump_time + 30}).json()
+        told = {name: stored[name] for name in ("time", "value", "quality", "flags", "anomaly")}
+        pytest.fail(f"no mark on the chart for the jump; stored around it: {told}; "
+                    f"health: {api.get(f'/api/sensors/{sensor}/health').json()} ({exc})")
     [(marked_time, score)] = page.evaluate("window.twinsync.chartMarks()")
     stored = api.get(f"/api/sensors/{sensor}/readings",
                      params={"start": jump_time - 1, "end": jump_time + 1}).json()
