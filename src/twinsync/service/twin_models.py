@@ -242,14 +242,6 @@ class TwinModelDesk:
             return None
         return dump(self.tracker, self.service.pipeline.table.ids)
 
-    def save(self, body: bytes, generation: int) -> None:
-        """Write a ``dump`` taken when ``generation`` was the tracker's (off the writer),
-        unless a promotion has saved its own tracker since: the periodic save's older
-        state must not land after it."""
-        with self.save_lock:
-            if generation == self.generation:
-                self.service.store.save_snapshot(TWIN_SNAPSHOT, body)
-
     def replace_tracker(self, tracker: LevelTrendTracker) -> None:
         """On the writer, after a promotion's commit: ``tracker`` is live, and the learned
         state is saved now with its journal position (a restart must not find the old
