@@ -375,10 +375,12 @@ async def test_a_periodic_save_taken_before_a_promotion_does_not_overwrite_the_p
         await feed(service, values, range(0, WARM))
         await models.shadow.start({"reopen_after": 1})
         await feed(service, values, range(WARM, 300))
-        body, generation = await service.view(lambda: (models.dump(), models.generation))
+        # The timer's save, as ``save_health`` takes it: dumped on the writer, the
+        # promotion between, then written off it.
+        state = await service.view(service._dump_state)
         await models.shadow.promote()
-        assert body is not None
-        await asyncio.to_thread(models.save, body, generation)
+        assert TWIN_SNAPSHOT in state.snapshots
+        await asyncio.to_thread(service._write_state, state)
         saved = service.store.load_snapshot(TWIN_SNAPSHOT)
         assert saved is not None
         promoted = TrackerSettings(reopen_after=1).tracker()

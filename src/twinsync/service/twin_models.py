@@ -70,7 +70,7 @@ class TwinModelDesk:
                  tracker: LevelTrendTracker | None = None) -> None:
         self.service = service
         self.enabled = enabled
-        #: Which tracker is live: a promotion moves it on (``save``).
+        #: Which tracker is live: a promotion moves it on (``TwinService._write_state``).
         self.generation = 0
         self.save_lock = threading.Lock()
         self._last_modelled: tuple[Batch, NDArray[np.int64], NDArray[np.int64]] | None = None
